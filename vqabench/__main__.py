@@ -1,0 +1,3 @@
+from vqabench.cli import main
+
+main()

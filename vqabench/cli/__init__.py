@@ -1,0 +1,55 @@
+"""Command-line interface: ``vqabench COMMAND``.
+
+One module per command group; they only map flags onto the library. :func:`main` turns
+every :class:`~vqabench.errors.VqabenchError` into one line on stderr and a non-zero exit,
+never a traceback (set ``VQABENCH_DEBUG=1`` to see one).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from vqabench.cli.app import app
+from vqabench.errors import VqabenchError
+
+__all__ = ["main", "app"]
+
+# Each module attaches its commands to ``app`` on import.
+_COMMAND_MODULES = ("run", "doctor")
+for _mod in _COMMAND_MODULES:
+    importlib.import_module(f"vqabench.cli.{_mod}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``vqabench`` console script."""
+    debug = bool(os.environ.get("VQABENCH_DEBUG"))
+    try:
+        result = app(args=argv, prog_name="vqabench", standalone_mode=False)
+    except VqabenchError as exc:
+        if debug:
+            raise
+        print(f"vqabench: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        print("vqabench: aborted", file=sys.stderr)
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("vqabench: interrupted; finished jobs are kept, run the same command to resume",
+              file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # a bug: still one line, traceback on request
+        if debug:
+            raise
+        print(f"vqabench: internal error: {type(exc).__name__}: {exc} "
+              "(set VQABENCH_DEBUG=1 for a traceback)", file=sys.stderr)
+        sys.exit(3)
+    sys.exit(result if isinstance(result, int) else 0)

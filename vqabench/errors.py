@@ -1,0 +1,104 @@
+"""Typed errors raised by vqabench.
+
+Every error names the argument, the value it got and what is allowed, so that the CLI can
+print it as one line. The CLI catches :class:`VqabenchError` and exits non-zero without a
+traceback; library code never calls ``sys.exit`` and never uses ``assert`` for validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from difflib import get_close_matches
+
+__all__ = [
+    "VqabenchError",
+    "ConfigError",
+    "UnknownNameError",
+    "DuplicateNameError",
+    "VideoFormatError",
+    "FfmpegError",
+    "CodecError",
+    "MetricError",
+    "DatasetError",
+    "WeightsUnavailableError",
+    "invalid",
+]
+
+
+class VqabenchError(Exception):
+    """Base class of every error vqabench raises on purpose."""
+
+
+class ConfigError(VqabenchError, ValueError):
+    """An argument, flag or config value is not allowed."""
+
+
+class UnknownNameError(VqabenchError, KeyError):
+    """A name looked up in a registry does not exist; the message lists close matches."""
+
+    def __init__(self, kind: str, name: str, available: Iterable[str]):
+        available = sorted(available)
+        close = get_close_matches(name, available, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        msg = f"unknown {kind} {name!r}{hint} (available: {', '.join(available) or 'none'})"
+        super().__init__(msg)
+        self.kind, self.name, self.available, self.close_matches = kind, name, available, close
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class DuplicateNameError(VqabenchError, ValueError):
+    """A name is registered twice in one registry."""
+
+
+class VideoFormatError(VqabenchError, ValueError):
+    """A video file cannot be read or does not match its declared format."""
+
+
+class FfmpegError(VqabenchError, RuntimeError):
+    """ffmpeg exited with an error; carries the command and the tail of stderr."""
+
+    def __init__(self, cmd: list[str], returncode: int, stderr: str):
+        tail = "\n".join(stderr.strip().splitlines()[-8:])
+        last = tail.splitlines()[-1] if tail else "no error output"
+        super().__init__(f"ffmpeg failed (exit code {returncode}): {last}")
+        self.cmd, self.returncode, self.stderr_tail = list(cmd), returncode, tail
+
+
+class CodecError(VqabenchError, ValueError):
+    """A codec option or rate point is not allowed."""
+
+
+class MetricError(VqabenchError, ValueError):
+    """A metric cannot be computed on the given input."""
+
+
+class DatasetError(VqabenchError, ValueError):
+    """A dataset cannot be found or read."""
+
+
+class WeightsUnavailableError(VqabenchError, FileNotFoundError):
+    """A pretrained weight file is neither in the local cache nor downloadable.
+
+    Args:
+        filename: the file that is needed.
+        origin: where it comes from (URL or package).
+        destination: where to put it so that vqabench finds it.
+    """
+
+    def __init__(self, filename: str, origin: str, destination: str):
+        super().__init__(
+            f"weights {filename!r} are not in the local cache; download them from {origin} "
+            f"and put them at {destination}"
+        )
+        self.filename, self.origin, self.destination = filename, origin, destination
+
+
+def invalid(argument: str, value: object, allowed: str) -> ConfigError:
+    """Build the standard error for a value that is not allowed.
+
+    Example:
+        >>> raise invalid("frames", -1, "an integer >= 1")
+    """
+    return ConfigError(f"{argument}={value!r} is not allowed: expected {allowed}")

@@ -1,0 +1,1 @@
+"""Video input/output and the ffmpeg process wrapper."""

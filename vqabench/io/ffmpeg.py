@@ -1,0 +1,92 @@
+"""Locate ffmpeg and run it as an argument list (never through a shell).
+
+The default binary is the one the ``imageio-ffmpeg`` wheel ships (built with libvmaf, x264,
+x265, libvpx, libaom, SVT-AV1 and VVenC). ``VQABENCH_FFMPEG`` overrides it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from vqabench.errors import ConfigError, FfmpegError
+
+__all__ = ["ffmpeg_path", "run_ffmpeg", "FfmpegInfo", "ffmpeg_info", "ENV_VAR"]
+
+ENV_VAR = "VQABENCH_FFMPEG"
+
+
+def ffmpeg_path() -> str:
+    """Return the ffmpeg executable to use.
+
+    Raises:
+        ConfigError: if ``VQABENCH_FFMPEG`` names a file that is not an executable.
+    """
+    override = os.environ.get(ENV_VAR)
+    if override:
+        found = shutil.which(override) or (override if os.access(override, os.X_OK) else None)
+        if not found or not Path(found).is_file():
+            raise ConfigError(
+                f"{ENV_VAR}={override!r} is not allowed: expected the path of an ffmpeg executable"
+            )
+        return found
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def run_ffmpeg(args: list[str], *, timeout_s: float | None = None) -> subprocess.CompletedProcess:
+    """Run ``ffmpeg args...`` quietly and return the completed process.
+
+    Args:
+        args: arguments after the executable, as a list (file names are never interpreted
+            by a shell).
+        timeout_s: optional wall-clock limit.
+
+    Raises:
+        FfmpegError: non-zero exit, with the command and the tail of stderr.
+    """
+    cmd = [ffmpeg_path(), "-hide_banner", "-nostdin", "-y", *map(str, args)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired as exc:
+        raise FfmpegError(cmd, -1, f"timed out after {timeout_s} s") from exc
+    if proc.returncode != 0:
+        raise FfmpegError(cmd, proc.returncode, proc.stderr)
+    return proc
+
+
+@dataclass(frozen=True)
+class FfmpegInfo:
+    """What the ffmpeg binary offers."""
+
+    path: str
+    version: str
+    encoders: frozenset[str]
+    filters: frozenset[str]
+
+
+@functools.lru_cache(maxsize=4)
+def _info_for(path: str) -> FfmpegInfo:
+    def listing(flag: str) -> str:
+        return subprocess.run([path, "-hide_banner", flag], capture_output=True, text=True).stdout
+
+    version_out = subprocess.run([path, "-version"], capture_output=True, text=True).stdout
+    m = re.search(r"ffmpeg version (\S+)", version_out)
+    encoders = frozenset(
+        m2.group(1) for m2 in re.finditer(r"^\s*V\S*\s+(\S+)", listing("-encoders"), re.M)
+    )
+    filters = frozenset(
+        m2.group(1) for m2 in re.finditer(r"^\s*\S+\s+(\S+)\s+\S+->\S+", listing("-filters"), re.M)
+    )
+    return FfmpegInfo(path, m.group(1) if m else "unknown", encoders, filters)
+
+
+def ffmpeg_info() -> FfmpegInfo:
+    """Version, encoders and filters of the ffmpeg in use (cached per binary)."""
+    return _info_for(ffmpeg_path())

@@ -1,0 +1,44 @@
+"""Quality metrics: one registry, one contract (:class:`Metric`).
+
+Example:
+    >>> from vqabench import metrics
+    >>> m = metrics.create("psnr_yuv", weights=(6, 1, 1))
+    >>> m.compute(reference=src, distorted=dec).value
+"""
+
+from __future__ import annotations
+
+from vqabench.metrics import pixel, vmaf  # noqa: F401  (register built-in metrics)
+from vqabench.metrics.base import METRICS, Metric, MetricResult, pool
+
+__all__ = ["create", "available", "get_class", "Metric", "MetricResult", "METRICS", "pool"]
+
+_OPTIONAL_MODULES = ("vqabench.metrics.perceptual", "vqabench.metrics.learned",
+                     "vqabench.metrics.sequence", "vqabench.metrics.temporal",
+                     "vqabench.metrics.distribution")
+
+
+def _load_optional() -> None:
+    import importlib
+    import importlib.util
+
+    for mod in _OPTIONAL_MODULES:
+        if importlib.util.find_spec(mod) is not None:
+            importlib.import_module(mod)
+
+
+def get_class(name: str) -> type[Metric]:
+    """The metric class registered as ``name`` (UnknownNameError with close matches)."""
+    _load_optional()
+    return METRICS.get(name)
+
+
+def create(name: str, **options: object) -> Metric:
+    """Create the metric ``name`` with validated options."""
+    return get_class(name)(**options)
+
+
+def available() -> list[str]:
+    """Names of all registered metrics."""
+    _load_optional()
+    return METRICS.names()

@@ -1,0 +1,84 @@
+"""One generic registry: decorator registration, duplicate names refused, unknown names
+answered with close matches, and plugins from the ``vqabench.<kind>`` entry-point group.
+
+Example:
+    >>> CODECS = Registry("codec")
+    >>> @CODECS.register("x264")
+    ... class X264(Codec): ...
+    >>> CODECS.get("x246")   # UnknownNameError: unknown codec 'x246'; did you mean 'x264'?
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from importlib.metadata import entry_points
+from typing import Generic, TypeVar
+
+from vqabench.errors import DuplicateNameError, UnknownNameError
+
+__all__ = ["Registry"]
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A name -> object table for one kind of component (codec, metric, dataset...).
+
+    Args:
+        kind: what the entries are, used in messages and as the entry-point group suffix.
+    """
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, T] = {}
+        self._plugins_loaded = False
+
+    def register(self, name: str) -> Callable[[T], T]:
+        """Decorator that registers an object under ``name``.
+
+        Raises:
+            DuplicateNameError: if ``name`` is already registered.
+        """
+
+        def deco(obj: T) -> T:
+            self.add(name, obj)
+            return obj
+
+        return deco
+
+    def add(self, name: str, obj: T) -> None:
+        """Register ``obj`` under ``name`` (see :meth:`register`)."""
+        if name in self._entries:
+            raise DuplicateNameError(f"{self.kind} {name!r} is already registered")
+        self._entries[name] = obj
+
+    def _load_plugins(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        for ep in entry_points(group=f"vqabench.{self.kind}s"):
+            if ep.name not in self._entries:
+                self._entries[ep.name] = ep.load()
+
+    def get(self, name: str) -> T:
+        """Look up ``name``.
+
+        Raises:
+            UnknownNameError: naming close matches and everything available.
+        """
+        if name not in self._entries:
+            self._load_plugins()
+        if name not in self._entries:
+            raise UnknownNameError(self.kind, name, self._entries)
+        return self._entries[name]
+
+    def names(self) -> list[str]:
+        """All registered names, sorted."""
+        self._load_plugins()
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
