@@ -1,0 +1,105 @@
+"""``vqabench run``: the benchmark."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from vqabench.cli.app import app, console, err_console
+
+__all__ = ["run_command"]
+
+
+@app.command("run")
+def run_command(
+    config: Path | None = typer.Argument(None, help="Experiment config (TOML). Default: the "
+                                         "built-in mini benchmark."),
+    dataset: str | None = typer.Option(None, "--dataset", help="Built-in dataset name or a "
+                                       "folder of .y4m/.yuv/container files."),
+    frames: int | None = typer.Option(None, "--frames", help="Frames per sequence."),
+    size: str | None = typer.Option(None, "--size", help="Scale sources to WxH, e.g. 256x144."),
+    codec: list[str] = typer.Option([], "--codec", help="NAME:PARAM=V1,V2,...[:OPT=VAL]; "
+                                    "repeatable, e.g. --codec x264:qp=22,27,32,37"),
+    metrics: str | None = typer.Option(None, "--metrics", help="Comma-separated metrics, "
+                                       "e.g. psnr_y,vmaf"),
+    out: Path | None = typer.Option(None, "--out", help="Run directory (default: "
+                                    "runs/<dataset>-<config hash>)."),
+    jobs: int | None = typer.Option(None, "--jobs", help="Worker processes (default: cores)."),
+    anchor: str | None = typer.Option(None, "--anchor", help="BD-rate anchor codec "
+                                      "(default: the first codec)."),
+    root: Path | None = typer.Option(None, "--root", help="Data root for named datasets."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed jobs again."),
+) -> int:
+    """Encode, decode and measure every sequence x codec x rate point; resume if interrupted."""
+    from vqabench.config import load_config
+    from vqabench.runner.run import default_out_dir, run
+
+    cfg = load_config(config, dataset=dataset, frames=frames, size=size, codecs=codec,
+                      metrics=metrics, out=str(out) if out else None, jobs=jobs, anchor=anchor,
+                      root=str(root) if root else None)
+    out_dir = Path(cfg.out) if cfg.out else default_out_dir(cfg)
+    started = time.perf_counter()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("jobs"), TimeRemainingColumn(), console=err_console,
+                  transient=False) as bar:
+        task = bar.add_task(f"vqabench run -> {out_dir}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        summary = run(cfg, out_dir=out_dir, retry_failed=retry_failed, progress=progress)
+    elapsed = time.perf_counter() - started
+    console.print(f"{summary.jobs_total} jobs: {summary.jobs_run} run, {summary.jobs_reused} "
+                  f"reused from the store, {len(summary.failures)} failed; "
+                  f"{summary.rows} rows in {summary.out_dir / 'results.csv'} ({elapsed:.1f} s)")
+    if summary.rows:
+        _print_bd_summary(summary.out_dir, cfg.anchor or cfg.codecs[0].display)
+    if summary.failures:
+        for seq, codec_name, rate, err in summary.failures:
+            err_console.print(f"failed: {seq} {codec_name} {rate}: {err}", markup=False)
+        err_console.print(f"run incomplete: {len(summary.failures)} job(s) failed; fix the cause "
+                          "and re-run with --retry-failed", markup=False)
+        return 1
+    return 0
+
+
+def _print_bd_summary(run_dir: Path, anchor: str) -> None:
+    """Mean BD-rate (pchip, against the anchor codec) per codec and metric."""
+    from vqabench.evaluation.aggregate import (
+        load_results,
+        per_sequence_bd_rate,
+        summarize_bd_rate,
+    )
+
+    results = load_results(run_dir)
+    if results["codec"].nunique() < 2:
+        return
+    per_seq = per_sequence_bd_rate(results, anchor_codec=anchor)
+    summary = summarize_bd_rate(per_seq, by_group=False)
+    metric_names = list(dict.fromkeys(results["metric"]))
+    table = Table(title=f"BD-rate (%) vs {anchor}, pchip, mean over sequences "
+                        "(negative = fewer bits)")
+    table.add_column("codec")
+    for m in metric_names:
+        table.add_column(m, justify="right")
+    for codec_name in dict.fromkeys(results["codec"]):
+        if codec_name == anchor:
+            continue
+        cells = []
+        for m in metric_names:
+            row = summary[(summary["codec"] == codec_name) & (summary["metric"] == m)
+                          & (summary["anchor"] == "source")]
+            if row.empty or math.isnan(float(row["bd_rate"].iloc[0])):
+                cells.append("n/a")
+            else:
+                r = row.iloc[0]
+                excl = f" ({int(r['n_excluded'])} excl.)" if r["n_excluded"] else ""
+                cells.append(f"{float(r['bd_rate']):+.2f}{excl}")
+        table.add_row(codec_name, *cells)
+    console.print(table)
+    console.print(f"full report: vqabench report {run_dir}")

@@ -370,7 +370,8 @@ def to_y4m(
         dst: output ``.y4m`` path.
         frames: keep at most this many frames (after ``start``).
         start: first frame to keep.
-        size: (width, height) to scale to (Lanczos), or None to keep the size.
+        size: (width, height) to scale to, or None to keep the size. The picture is scaled
+            (Lanczos) to cover the target and centre-cropped, so aspect ratio is kept.
         pix_fmt: output pixel format; default yuv420p (yuv420p10le for 10-bit raw input).
         fps: override the frame rate of a container input.
         raw_format: how to read ``src`` when it is raw YUV (from :func:`open_video`).
@@ -394,7 +395,9 @@ def to_y4m(
     if start:
         filters.append(f"select=gte(n\\,{int(start)}),setpts=PTS-STARTPTS")
     if size is not None:
-        filters.append(f"scale={int(size[0])}:{int(size[1])}:flags=lanczos")
+        w, h = int(size[0]), int(size[1])
+        filters.append(f"scale={w}:{h}:force_original_aspect_ratio=increase:flags=lanczos,"
+                       f"crop={w}:{h},setsar=1")
     if filters:
         args += ["-vf", ",".join(filters)]
     if frames is not None:

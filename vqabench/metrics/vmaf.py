@@ -1,0 +1,90 @@
+"""VMAF through libvmaf, driven by ffmpeg-quality-metrics with vqabench's ffmpeg.
+
+The model JSON files are the ones ffmpeg-quality-metrics ships (vmaf_v0.6.1,
+vmaf_v0.6.1neg, vmaf_4k_v0.6.1, vmaf_v1.0.16_* ...); a path to any libvmaf JSON model also
+works. ffmpeg's libvmaf filter takes the distorted stream first; ffmpeg-quality-metrics and
+this wrapper take ``(reference, distorted)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+from vqabench.errors import MetricError, invalid
+from vqabench.io.ffmpeg import ffmpeg_path
+from vqabench.io.video import Video
+from vqabench.metrics.base import METRICS, POOLING, Metric, MetricResult, check_pair, pool
+
+__all__ = ["Vmaf", "vmaf_models"]
+
+
+def _model_dir() -> Path:
+    from ffmpeg_quality_metrics import FfmpegQualityMetrics
+
+    return Path(FfmpegQualityMetrics.DEFAULT_VMAF_MODEL_DIRECTORY)
+
+
+def vmaf_models() -> list[str]:
+    """Names of the VMAF models shipped with ffmpeg-quality-metrics."""
+    return sorted(p.stem for p in _model_dir().glob("*.json"))
+
+
+@METRICS.register("vmaf")
+class Vmaf(Metric):
+    """VMAF (0-100, higher is better) per frame, pooled by the mean or harmonic mean.
+
+    Args:
+        model: a shipped model name (``vmaf_v0.6.1`` default, ``vmaf_v0.6.1neg`` for the
+            no-enhancement-gain variant, see :func:`vmaf_models`) or a path to a JSON model.
+        pooling: ``mean`` (default) or ``harmonic_mean`` (libvmaf's definition) or min/median.
+        n_threads: libvmaf threads (results do not depend on it).
+    """
+
+    name = "vmaf"
+
+    def __init__(self, *, model: str = "vmaf_v0.6.1", pooling: str = "mean", n_threads: int = 1):
+        path = Path(model)
+        if path.suffix == ".json" and path.is_file():
+            self.model_path = path.resolve()
+        else:
+            names = vmaf_models()
+            if model not in names:
+                from vqabench.errors import UnknownNameError
+
+                raise UnknownNameError("VMAF model", model, names)
+            self.model_path = _model_dir() / f"{model}.json"
+        self.model = model
+        if pooling not in POOLING:
+            raise invalid("pooling", pooling, " | ".join(POOLING))
+        self.pooling = pooling
+        if int(n_threads) < 0:
+            raise invalid("n_threads", n_threads, "an integer >= 0 (0 = automatic)")
+        self.n_threads = int(n_threads)
+
+    @property
+    def options(self) -> dict:
+        return {"model": self.model, "pooling": self.pooling}
+
+    def compute(self, reference: Video, distorted: Video) -> MetricResult:
+        from ffmpeg_quality_metrics import FfmpegQualityMetrics, FfmpegQualityMetricsError
+
+        check_pair(reference, distorted)
+        logging.getLogger("ffmpeg-quality-metrics").setLevel(logging.ERROR)
+        fps = float(reference.fps)
+        with tempfile.TemporaryDirectory(prefix="vqabench-vmaf-") as tmp:
+            try:
+                fqm = FfmpegQualityMetrics(str(reference.path), str(distorted.path),
+                                           framerate=fps, tmp_dir=tmp, ffmpeg_path=ffmpeg_path())
+                data = fqm.calculate(["vmaf"], vmaf_options={
+                    "model_path": str(self.model_path), "n_threads": self.n_threads,
+                })
+            except (FfmpegQualityMetricsError, RuntimeError) as exc:
+                raise MetricError(f"vmaf failed on {distorted.path.name}: {exc}") from exc
+        values = [float(frame["vmaf"]) for frame in data.get("vmaf", [])]
+        if len(values) != reference.frames:
+            raise MetricError(
+                f"vmaf returned {len(values)} frames for a {reference.frames}-frame video"
+            )
+        return MetricResult(pool(values, self.pooling), tuple(values))

@@ -1,0 +1,151 @@
+"""Tests for vqabench.evaluation.aggregate on synthetic tidy results with known BD-rates.
+
+The synthetic test codecs encode at ``factor`` times the anchor's rate for the same quality, so
+each per-sequence BD-rate is exactly ``(factor - 1) * 100`` % for any interpolation method.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vqabench.errors import ConfigError, DatasetError
+from vqabench.evaluation.aggregate import (
+    OVERALL,
+    add_weighted_yuv,
+    load_results,
+    metric_higher_is_better,
+    per_sequence_bd_rate,
+    summarize_bd_rate,
+    time_ratios,
+)
+
+QPS = (22, 27, 32, 37)
+COLUMNS = ["sequence", "reference", "codec", "rate_point", "bits", "bpp", "kbps", "enc_s",
+           "dec_s", "metric", "value", "anchor", "bitstream", "group"]
+
+
+def _rows(sequence, group, codec, factor, *, metric="psnr_y", enc_s=10.0, dec_s=1.0,
+          quality=None, lower_is_better=False):
+    rows = []
+    for i, qp in enumerate(QPS):
+        kbps = 1000.0 * 2.0 ** (3 - i) * factor
+        q = quality[i] if quality is not None else 30.0 + 3.0 * (3 - i)
+        if lower_is_better:
+            q = 1.0 - q / 50.0
+        rows.append([sequence, "source", codec, f"qp={qp}", kbps * 1000, kbps / 1e4, kbps, enc_s,
+                     dec_s, metric, q, "source", f"bitstreams/{sequence}_{codec}_{qp}.bin",
+                     group])
+    return rows
+
+
+def _results():
+    rows = []
+    for seq, group, f264, f265 in [("A", "High", 1.0, 0.8), ("B", "High", 1.0, 0.7),
+                                   ("C", "Low", 1.0, 0.9)]:
+        rows += _rows(seq, group, "x264", f264, enc_s=10.0)
+        rows += _rows(seq, group, "x265", f265, enc_s=40.0)
+        rows += _rows(seq, group, "x264", f264, metric="lpips", lower_is_better=True)
+        rows += _rows(seq, group, "x265", f265, metric="lpips", lower_is_better=True)
+    # D: the x265 curve is not monotonic -> NaN with a reason, excluded from the mean
+    rows += _rows("D", "Low", "x264", 1.0)
+    rows += _rows("D", "Low", "x265", 0.5, quality=[39, 35, 36, 30])
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def test_per_sequence_values_and_reasons():
+    per = per_sequence_bd_rate(_results(), anchor_codec="x264")
+    psnr = per[per["metric"] == "psnr_y"].set_index("sequence")
+    assert psnr.loc["A", "bd_rate"] == pytest.approx(-20.0)
+    assert psnr.loc["B", "bd_rate"] == pytest.approx(-30.0)
+    assert psnr.loc["C", "bd_rate"] == pytest.approx(-10.0)
+    assert math.isnan(psnr.loc["D", "bd_rate"])
+    assert "not strictly monotonic" in psnr.loc["D", "reason"]
+    assert psnr.loc["A", "group"] == "High"
+
+
+def test_lower_is_better_metric_uses_registry_or_fallback():
+    assert metric_higher_is_better("lpips") is False
+    assert metric_higher_is_better("psnr_y") is True
+    assert metric_higher_is_better("lpips", {"lpips": True}) is True
+    per = per_sequence_bd_rate(_results(), anchor_codec="x264", metrics=["lpips"])
+    # same savings as for PSNR: the direction was handled, not a flipped sign
+    assert per.set_index("sequence").loc["A", "bd_rate"] == pytest.approx(-20.0)
+
+
+def test_summary_means_per_group_and_overall_exclude_nan_visibly():
+    summary = summarize_bd_rate(per_sequence_bd_rate(_results(), anchor_codec="x264"))
+    psnr = summary[summary["metric"] == "psnr_y"].set_index("group")
+    assert psnr.loc["High", "bd_rate"] == pytest.approx(-25.0)
+    assert psnr.loc["Low", "bd_rate"] == pytest.approx(-10.0)  # D excluded
+    assert psnr.loc[OVERALL, "bd_rate"] == pytest.approx(-20.0)  # mean of -20, -30, -10
+    assert psnr.loc[OVERALL, "n_sequences"] == 3
+    assert psnr.loc[OVERALL, "n_excluded"] == 1
+    assert "excluded D: " in psnr.loc[OVERALL, "note"]
+    assert psnr.loc["Low", "n_excluded"] == 1
+
+
+def test_groups_argument_overrides_group_column():
+    groups = {"A": "g1", "B": "g2", "C": "g2", "D": "g2"}
+    summary = summarize_bd_rate(per_sequence_bd_rate(_results(), anchor_codec="x264",
+                                                     metrics=["psnr_y"], groups=groups))
+    assert summary.set_index("group").loc["g2", "bd_rate"] == pytest.approx(-20.0)
+
+
+def test_missing_anchor_points_are_reported():
+    df = _results()
+    df = df[~((df["sequence"] == "C") & (df["codec"] == "x264"))]
+    per = per_sequence_bd_rate(df, anchor_codec="x264", metrics=["psnr_y"])
+    assert "anchor codec 'x264' has no points" in per.set_index("sequence").loc["C", "reason"]
+
+
+def test_bad_rate_is_reported_not_raised():
+    df = _results()
+    df.loc[(df["sequence"] == "A") & (df["codec"] == "x265"), "kbps"] = 0.0
+    per = per_sequence_bd_rate(df, anchor_codec="x264", metrics=["psnr_y"])
+    assert "rate_test" in per.set_index("sequence").loc["A", "reason"]
+
+
+def test_invalid_arguments():
+    with pytest.raises(ConfigError, match="anchor_codec='vp9'"):
+        per_sequence_bd_rate(_results(), anchor_codec="vp9")
+    with pytest.raises(ConfigError, match="metrics"):
+        per_sequence_bd_rate(_results(), anchor_codec="x264", metrics=["vmaf"])
+    with pytest.raises(ConfigError, match="rate_column"):
+        per_sequence_bd_rate(_results(), anchor_codec="x264", rate_column="mbps")
+
+
+def test_time_ratios_geometric_mean():
+    df = _results()
+    df.loc[(df["sequence"] == "B") & (df["codec"] == "x265"), "enc_s"] = 160.0  # ratio 16
+    t = time_ratios(df, anchor_codec="x264").set_index("group")
+    # ratios 4 (A), 16 (B), 4 (C), 1 (D): geometric mean (256) ** (1/4) = 4; arithmetic 6.25
+    assert t.loc[OVERALL, "enc_pct"] == pytest.approx(400.0)
+    assert t.loc["High", "enc_pct"] == pytest.approx(800.0)
+    assert t.loc[OVERALL, "dec_pct"] == pytest.approx(100.0)
+
+
+def test_weighted_yuv_added_from_components():
+    rows = []
+    for metric, base in (("psnr_y", 40.0), ("psnr_u", 44.0), ("psnr_v", 46.0)):
+        rows += _rows("A", "", "x264", 1.0, metric=metric,
+                      quality=[base, base - 3, base - 6, base - 9])
+    out = add_weighted_yuv(pd.DataFrame(rows, columns=COLUMNS))
+    yuv = out[out["metric"] == "psnr_yuv"].sort_values("kbps", ascending=False)
+    assert yuv["value"].tolist() == pytest.approx([(6 * 40 + 44 + 46) / 8 - 3 * k
+                                                   for k in range(4)])
+
+
+def test_load_results_roundtrip_and_errors(tmp_path):
+    _results().to_csv(tmp_path / "results.csv", index=False)
+    df = load_results(tmp_path)
+    assert len(df) == len(_results())
+    assert np.isclose(df["kbps"].max(), 8000.0)
+    with pytest.raises(DatasetError, match="does not exist"):
+        load_results(tmp_path / "nope")
+    _results().drop(columns=["kbps"]).to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(DatasetError, match="kbps"):
+        load_results(tmp_path / "bad.csv")

@@ -1,0 +1,118 @@
+"""Tests for vqabench.evaluation.correlation against scipy.stats and synthetic ground truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from vqabench.errors import ConfigError
+from vqabench.evaluation.correlation import (
+    compare_metrics,
+    correlation,
+    fit_logistic,
+    logistic4,
+    logistic5,
+    williams_test,
+)
+
+
+def _data(n=60, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 100, n)
+    y = 1 + 4 / (1 + np.exp(-(x - 50) / 12)) + rng.normal(0, 0.3, n)
+    return x, y
+
+
+def test_matches_scipy_without_fit():
+    x, y = _data()
+    r = correlation(x, y)
+    assert r.srocc == pytest.approx(stats.spearmanr(x, y).statistic, abs=1e-12)
+    assert r.krocc == pytest.approx(stats.kendalltau(x, y).statistic, abs=1e-12)
+    assert r.plcc == pytest.approx(stats.pearsonr(x, y).statistic, abs=1e-12)
+    assert r.rmse == pytest.approx(np.sqrt(np.mean((x - y) ** 2)), abs=1e-12)
+    assert np.isnan(r.outlier_ratio) and r.fit == "none" and r.n == 60
+
+
+def test_logistic4_recovers_known_parameters():
+    x = np.linspace(0, 100, 40)
+    truth = (5.0, 1.0, 55.0, 9.0)
+    b = fit_logistic(x, logistic4(x, *truth), kind="logistic4")
+    assert b[0] == pytest.approx(5.0, abs=1e-4) and b[1] == pytest.approx(1.0, abs=1e-4)
+    assert b[2] == pytest.approx(55.0, abs=1e-3) and abs(b[3]) == pytest.approx(9.0, abs=1e-3)
+
+
+def test_logistic5_recovers_known_parameters_and_decreasing_data():
+    x = np.linspace(0, 1, 50)
+    truth = (-3.0, 8.0, 0.4, 0.5, 3.0)  # decreasing, like DMOS against a similarity score
+    y = logistic5(x, *truth)
+    b = fit_logistic(x, y, kind="logistic5")
+    assert np.allclose(logistic5(x, *b), y, atol=1e-6)
+    assert b == pytest.approx(truth, abs=1e-3)
+
+
+def test_plcc_after_fit_is_pearson_of_mapped_values():
+    x, y = _data()
+    r = correlation(x, y, fit="logistic4")
+    mapped = logistic4(x, *r.fit_params)
+    assert r.plcc == pytest.approx(stats.pearsonr(mapped, y).statistic, abs=1e-12)
+    assert r.plcc > correlation(x, y).plcc  # the S-shape is captured by the mapping
+    assert r.rmse == pytest.approx(0.3, abs=0.08)  # the noise level of the synthetic labels
+    assert r.srocc == correlation(x, y).srocc  # rank statistics ignore the mapping
+
+
+def test_outlier_ratio_counts_items_beyond_two_std():
+    pred = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    labels = np.array([1.0, 2.5, 3.0, 4.0, 7.0])
+    r = correlation(pred, labels, label_std=[0.5, 0.2, 0.5, 0.5, 0.5])
+    assert r.outlier_ratio == pytest.approx(2 / 5)  # 0.5 > 0.4 and 2.0 > 1.0
+
+
+def test_bootstrap_ci_is_seeded_and_brackets_estimate():
+    x, y = _data()
+    a = correlation(x, y, bootstrap=300, seed=7)
+    b = correlation(x, y, bootstrap=300, seed=7)
+    assert a.ci == b.ci
+    for name in ("srocc", "krocc", "plcc", "rmse"):
+        lo, hi = a.ci[name]
+        assert lo < getattr(a, name) < hi
+    # Fisher-z interval of the Pearson correlation, as an independent yardstick for the width
+    z, se = np.arctanh(a.plcc), 1 / np.sqrt(a.n - 3)
+    fisher = np.tanh([z - 1.96 * se, z + 1.96 * se])
+    assert a.ci["plcc"][0] == pytest.approx(fisher[0], abs=0.03)
+
+
+def test_williams_null_is_calibrated():
+    # Two equally good metrics: Williams' test should reject ~5 % of the time at alpha=0.05.
+    rng = np.random.default_rng(3)
+    rejections = 0
+    reps = 400
+    for _ in range(reps):
+        y = rng.normal(size=40)
+        a = y + rng.normal(size=40)
+        b = y + rng.normal(size=40)
+        _, p = williams_test(np.corrcoef(y, a)[0, 1], np.corrcoef(y, b)[0, 1],
+                             np.corrcoef(a, b)[0, 1], 40)
+        rejections += p < 0.05
+    assert 0.02 <= rejections / reps <= 0.09
+
+
+def test_compare_metrics_detects_better_metric_and_identity():
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=80)
+    good, bad = y + 0.3 * rng.normal(size=80), y + 1.5 * rng.normal(size=80)
+    c = compare_metrics(good, bad, y, statistic="plcc", bootstrap=500)
+    assert c.difference == pytest.approx(stats.pearsonr(good, y).statistic
+                                         - stats.pearsonr(bad, y).statistic, abs=1e-12)
+    assert c.p_williams < 1e-3 and c.p_bootstrap < 0.01 and c.ci[0] > 0
+    same = compare_metrics(good, good, y, bootstrap=100)
+    assert same.difference == 0 and same.p_williams == 1.0
+
+
+def test_errors():
+    with pytest.raises(ConfigError, match="labels"):
+        correlation([1, 2, 3], [1, 2])
+    with pytest.raises(ConfigError, match="fit='cubic'"):
+        correlation([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 7, 8], fit="cubic")
+    with pytest.raises(ConfigError, match="at least 3"):
+        correlation([1, 2], [1, 2])

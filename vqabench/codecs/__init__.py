@@ -1,0 +1,51 @@
+"""Codecs: one registry, explicit rate points, real bitstreams.
+
+Example:
+    >>> from vqabench import codecs
+    >>> x264 = codecs.create("x264", preset="veryfast")
+    >>> result = codecs.run_codec(x264, source, codecs.parse_rate_point("qp=32"), Path("a.264"))
+    >>> result.bits, result.enc_s
+"""
+
+from __future__ import annotations
+
+from vqabench.codecs import ffmpeg  # noqa: F401  (registers the ffmpeg codecs)
+from vqabench.codecs.base import (
+    CODECS,
+    Codec,
+    EncodeResult,
+    RatePoint,
+    parse_rate_point,
+    run_codec,
+)
+
+__all__ = ["create", "available", "get_class", "Codec", "RatePoint", "EncodeResult",
+           "parse_rate_point", "run_codec", "CODECS"]
+
+_OPTIONAL_MODULES = ("vqabench.codecs.inr", "vqabench.codecs.external")
+
+
+def _load_optional() -> None:
+    import importlib
+    import importlib.util
+
+    for mod in _OPTIONAL_MODULES:
+        if importlib.util.find_spec(mod) is not None:
+            importlib.import_module(mod)
+
+
+def get_class(name: str) -> type[Codec]:
+    """The codec class registered as ``name`` (UnknownNameError with close matches)."""
+    _load_optional()
+    return CODECS.get(name)
+
+
+def create(name: str, **options: object) -> Codec:
+    """Create codec ``name`` with validated options (preset, gop, threads...)."""
+    return get_class(name)(**options)
+
+
+def available() -> list[str]:
+    """Names of all registered codecs."""
+    _load_optional()
+    return CODECS.names()

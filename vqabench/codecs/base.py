@@ -1,0 +1,204 @@
+"""The codec contract: codecs *build* command lists; :func:`run_codec` executes and times them.
+
+A rate point is explicit about its control (``qp=32``, ``crf=40``, ``model=s``): a bare
+number never crosses an API, because 32 means different things to different encoders.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from vqabench.errors import CodecError, FfmpegError, invalid
+from vqabench.io.video import Video, open_video
+from vqabench.registry import Registry
+
+__all__ = ["Codec", "RatePoint", "EncodeResult", "CODECS", "run_codec", "parse_rate_point"]
+
+CODECS: Registry[type[Codec]] = Registry("codec")
+
+
+@dataclass(frozen=True)
+class RatePoint:
+    """One point of a rate ladder: a rate-control parameter and its value."""
+
+    param: str
+    value: int | float | str
+
+    @property
+    def label(self) -> str:
+        """Text form, e.g. ``qp=32``; used in results and file names."""
+        return f"{self.param}={self.value}"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def parse_rate_point(text: str) -> RatePoint:
+    """Parse ``qp=32`` into a RatePoint (numbers become int or float).
+
+    Raises:
+        ConfigError: if the text is not ``param=value``.
+    """
+    if text.count("=") != 1 or not text.split("=")[0].strip() or not text.split("=")[1].strip():
+        raise invalid("rate_point", text, "param=value, e.g. qp=32 or crf=40")
+    param, raw = (s.strip() for s in text.split("="))
+    value: int | float | str
+    try:
+        value = int(raw)
+    except ValueError:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = raw
+    return RatePoint(param, value)
+
+
+@dataclass(frozen=True)
+class EncodeResult:
+    """What one encode + decode produced.
+
+    Attributes:
+        bitstream: path of the coded file.
+        bits: 8 x its size in bytes.
+        enc_s: encoding wall time in seconds.
+        dec_s: decoding wall time in seconds.
+        decoded: the decoded video (a temporary Y4M the caller removes), or None.
+    """
+
+    bitstream: Path
+    bits: int
+    enc_s: float
+    dec_s: float
+    decoded: Video | None = None
+
+
+class Codec:
+    """Base class. Subclasses set the class attributes and build command lists.
+
+    Attributes:
+        name: registry name.
+        extension: bitstream file suffix (raw elementary streams where the format has one,
+            so that bits are the codec's bits, not a container's).
+        rate_params: allowed rate-control parameters and their inclusive value ranges.
+    """
+
+    name: ClassVar[str]
+    extension: ClassVar[str] = ".bin"
+    rate_params: ClassVar[dict[str, tuple[float, float]]] = {}
+
+    def check_rate_point(self, rate: RatePoint) -> None:
+        """Raise CodecError unless ``rate`` is a supported control with a value in range."""
+        if rate.param not in self.rate_params:
+            raise CodecError(
+                f"{self.name}: rate point {rate.label!r} is not allowed: expected one of "
+                + ", ".join(f"{p}={int(lo)}..{int(hi)}" for p, (lo, hi) in self.rate_params.items())
+            )
+        lo, hi = self.rate_params[rate.param]
+        if not isinstance(rate.value, int | float) or not lo <= rate.value <= hi:
+            raise CodecError(
+                f"{self.name}: rate point {rate.label!r} is not allowed: {rate.param} must be "
+                f"a number in {lo:g}..{hi:g}"
+            )
+
+    @property
+    def options(self) -> dict:
+        """Options that determine the bitstream (part of the job key)."""
+        return {}
+
+    def version(self) -> str:
+        """Version text of the implementation (part of the job key)."""
+        return "unknown"
+
+    @property
+    def spec(self) -> str:
+        """Stable text of name, version and options, hashed into job keys."""
+        return json.dumps({"name": self.name, "version": self.version(), "options": self.options},
+                          sort_keys=True, default=str)
+
+    def encode_cmd(self, source: Video, bitstream: Path, rate: RatePoint) -> list[str]:
+        """Argument list (executable first) that encodes ``source`` into ``bitstream``."""
+        raise NotImplementedError
+
+    def decode_cmd(self, bitstream: Path, output: Path, source: Video) -> list[str]:
+        """Argument list that decodes ``bitstream`` into the Y4M file ``output``."""
+        raise NotImplementedError
+
+    def encode(self, source: Video, bitstream: Path, rate: RatePoint) -> float:
+        """Encode and return the wall time in seconds (override for non-command codecs)."""
+        return _timed(self.encode_cmd(source, bitstream, rate))
+
+    def decode(self, bitstream: Path, output: Path, source: Video) -> float:
+        """Decode and return the wall time in seconds (override for non-command codecs)."""
+        return _timed(self.decode_cmd(bitstream, output, source))
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        return f"{type(self).__name__}({opts})"
+
+
+def _timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise FfmpegError(cmd, proc.returncode, proc.stderr)
+    return elapsed
+
+
+def run_codec(codec: Codec, source: Video, rate: RatePoint, bitstream: Path, *,
+              decode_dir: Path | None = None, encode: bool = True) -> EncodeResult:
+    """Encode ``source`` at ``rate`` into ``bitstream`` (atomically), then decode it.
+
+    Args:
+        codec: the codec.
+        source: Y4M input.
+        rate: rate point.
+        bitstream: where the coded file goes; written under a temporary name and renamed, so
+            a crash never leaves a partial bitstream under the final name.
+        decode_dir: directory for the decoded Y4M (default: system temp); the caller removes
+            ``result.decoded.path`` when done with it.
+        encode: False to reuse an existing bitstream (only decode); enc_s is then 0.
+
+    Raises:
+        CodecError: bad rate point, empty bitstream, or decoded video that does not match the
+            source's frame count and size.
+        FfmpegError: when the encoder or decoder fails.
+    """
+    codec.check_rate_point(rate)
+    bitstream = Path(bitstream)
+    enc_s = 0.0
+    if encode:
+        bitstream.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=codec.extension, dir=bitstream.parent)
+        os.close(fd)
+        try:
+            enc_s = codec.encode(source, Path(tmp), rate)
+            if Path(tmp).stat().st_size == 0:
+                raise CodecError(f"{codec.name} at {rate.label} wrote an empty bitstream")
+            os.replace(tmp, bitstream)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    bits = 8 * bitstream.stat().st_size
+    fd, out = tempfile.mkstemp(prefix="vqabench-dec-", suffix=".y4m", dir=decode_dir)
+    os.close(fd)
+    try:
+        dec_s = codec.decode(bitstream, Path(out), source)
+        decoded = open_video(out)
+        if (decoded.width, decoded.height, decoded.frames) != (source.width, source.height,
+                                                               source.frames):
+            raise CodecError(
+                f"{codec.name} at {rate.label}: decoded {decoded.width}x{decoded.height} with "
+                f"{decoded.frames} frames, source is {source.width}x{source.height} with "
+                f"{source.frames} frames"
+            )
+    except BaseException:
+        Path(out).unlink(missing_ok=True)
+        raise
+    return EncodeResult(bitstream, bits, enc_s, dec_s, decoded)

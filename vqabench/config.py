@@ -1,0 +1,382 @@
+"""Experiment configuration: TOML file and command-line overrides -> validated objects.
+
+Example config (every key optional; these are the defaults of ``vqabench run``)::
+
+    [dataset]
+    name = "mini"        # a built-in dataset or a path to a folder of videos
+    frames = 16
+    size = "256x144"
+
+    [[codecs]]
+    name = "x264"
+    qp = [22, 27, 32, 37]   # exactly one rate-control key with its ladder
+    preset = "medium"       # any other key is a codec option; label = "..." renames it
+
+    [[codecs]]
+    name = "x265"
+    qp = [22, 27, 32, 37]
+
+    metrics = ["psnr_y", "psnr_yuv", "ssim", "vmaf"]   # or {name = "vmaf", model = "..."}
+
+    [run]
+    jobs = 2             # worker processes
+    anchor = "x264"      # BD-rate anchor (default: the first codec)
+    out = "runs/mini"    # default: runs/<dataset>-<hash of this config>
+
+On the command line a codec is ``NAME:PARAM=V1,V2,...[:OPTION=VALUE...]`` (for example
+``x264:qp=22,27,32,37:preset=veryfast``) and a metric ``NAME[:OPTION=VALUE...]`` (for
+example ``vmaf:model=vmaf_v0.6.1neg``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from vqabench.errors import ConfigError, invalid
+
+__all__ = ["CodecSpec", "MetricSpec", "RunConfig", "load_config", "parse_codec_spec",
+           "parse_metric_spec", "parse_size", "default_config", "write_config"]
+
+DEFAULT_METRICS = ("psnr_y", "psnr_yuv", "ssim", "vmaf")
+
+
+@dataclass(frozen=True)
+class CodecSpec:
+    """A codec, its options and its rate ladder (one rate-control parameter)."""
+
+    name: str
+    rate_param: str
+    values: tuple[int | float, ...]
+    options: tuple[tuple[str, object], ...] = ()
+    label: str = ""
+
+    @property
+    def display(self) -> str:
+        """Name used in results (``label`` if set, else the codec name)."""
+        return self.label or self.name
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric name and its options."""
+
+    name: str
+    options: tuple[tuple[str, object], ...] = ()
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything ``vqabench run`` needs; built by :func:`load_config`."""
+
+    dataset: str = "mini"
+    frames: int | None = None
+    size: tuple[int, int] | None = None
+    root: str | None = None
+    codecs: tuple[CodecSpec, ...] = ()
+    metrics: tuple[MetricSpec, ...] = ()
+    jobs: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    anchor: str | None = None
+    out: str | None = None
+
+    def identity(self) -> str:
+        """Hash of what determines the results (not jobs or out)."""
+        data = json.dumps(_as_dict(replace(self, jobs=1, out=None)), sort_keys=True, default=str)
+        return hashlib.sha256(data.encode()).hexdigest()
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"256x144"`` -> (256, 144)."""
+    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", str(text))
+    if not m or int(m.group(1)) <= 0 or int(m.group(2)) <= 0:
+        raise invalid("size", text, "WIDTHxHEIGHT with positive integers, e.g. 256x144")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _number(text: str, what: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            raise invalid(what, text, "a number") from None
+
+
+def _scalar(text: str) -> object:
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def _codec_from_mapping(data: dict, where: str) -> CodecSpec:
+    from vqabench import codecs
+
+    if "name" not in data or not isinstance(data["name"], str):
+        raise ConfigError(f"{where}: every codec needs a name, e.g. name = \"x264\"")
+    name = data["name"]
+    cls = codecs.get_class(name)
+    rate_keys = [k for k in data if k in cls.rate_params]
+    if len(rate_keys) != 1:
+        allowed = ", ".join(cls.rate_params)
+        raise ConfigError(f"{where}: codec {name!r} needs exactly one rate ladder key "
+                          f"({allowed}), e.g. qp = [22, 27, 32, 37]; got {rate_keys or 'none'}")
+    param = rate_keys[0]
+    values = data[param]
+    if not isinstance(values, list | tuple):
+        values = [values]
+    if not values:
+        raise ConfigError(f"{where}: codec {name!r} has an empty {param} ladder")
+    label = str(data.get("label", ""))
+    options = {k: v for k, v in data.items() if k not in ("name", "label", param)}
+    spec = CodecSpec(name, param, tuple(values), tuple(sorted(options.items())), label)
+    _validate_codec(spec, where)
+    return spec
+
+
+def _validate_codec(spec: CodecSpec, where: str) -> None:
+    from vqabench import codecs
+
+    try:
+        codec = codecs.create(spec.name, **dict(spec.options))
+    except TypeError as exc:
+        raise ConfigError(f"{where}: codec {spec.name!r}: {exc}") from None
+    for value in spec.values:
+        codec.check_rate_point(codecs.RatePoint(spec.rate_param, value))
+    if len(set(spec.values)) != len(spec.values):
+        raise ConfigError(f"{where}: codec {spec.name!r} repeats a rate point: {list(spec.values)}")
+
+
+def parse_codec_spec(text: str) -> CodecSpec:
+    """Parse ``x264:qp=22,27,32,37[:preset=veryfast...]``.
+
+    Raises:
+        ConfigError / UnknownNameError: malformed text, unknown codec, bad rate points.
+    """
+    parts = [p for p in text.split(":")]
+    if len(parts) < 2 or not parts[0] or any("=" not in p for p in parts[1:]):
+        raise invalid("--codec", text, "NAME:PARAM=V1,V2,...[:OPTION=VALUE], "
+                      "e.g. x264:qp=22,27,32,37")
+    data: dict[str, object] = {"name": parts[0]}
+    from vqabench import codecs
+
+    rate_params = codecs.get_class(parts[0]).rate_params
+    for part in parts[1:]:
+        key, value = part.split("=", 1)
+        if not key or not value:
+            raise invalid("--codec", text, "OPTION=VALUE items with a key and a value")
+        if key in rate_params:
+            data[key] = [_number(v, f"--codec {key}") for v in value.split(",")]
+        else:
+            data[key] = _scalar(value)
+    return _codec_from_mapping(data, f"--codec {text}")
+
+
+def parse_metric_spec(text: str | dict) -> MetricSpec:
+    """Parse ``vmaf:model=vmaf_v0.6.1neg`` or a TOML table ``{name=..., option=...}``."""
+    from vqabench import metrics
+
+    if isinstance(text, dict):
+        data = dict(text)
+        name = data.pop("name", None)
+        if not isinstance(name, str):
+            raise ConfigError(f"metric table {text!r} needs a name")
+        options = data
+    else:
+        parts = str(text).strip().split(":")
+        name, options = parts[0], {}
+        for part in parts[1:]:
+            if "=" not in part:
+                raise invalid("metric", text, "NAME[:OPTION=VALUE...], e.g. vmaf:model=vmaf_v0.6.1neg")
+            key, value = part.split("=", 1)
+            options[key] = _scalar(value)
+    if not name:
+        raise invalid("metric", text, "a metric name")
+    spec = MetricSpec(name, tuple(sorted(options.items())))
+    try:
+        metrics.create(name, **options)
+    except TypeError as exc:
+        raise ConfigError(f"metric {name!r}: {exc}") from None
+    return spec
+
+
+def default_config() -> RunConfig:
+    """The configuration of a bare ``vqabench run``: the built-in mini benchmark."""
+    ladders = (("x264", "qp", (22, 27, 32, 37)), ("x265", "qp", (22, 27, 32, 37)),
+               ("vp9", "qp", (28, 36, 44, 52)), ("svt-av1", "qp", (28, 36, 44, 52)))
+    return RunConfig(
+        codecs=tuple(CodecSpec(n, p, v) for n, p, v in ladders),
+        metrics=tuple(MetricSpec(m) for m in DEFAULT_METRICS),
+    )
+
+
+def load_config(path: str | Path | None = None, **overrides: object) -> RunConfig:
+    """Read a TOML config (or the defaults) and apply command-line overrides.
+
+    Args:
+        path: TOML file, or None for :func:`default_config`.
+        overrides: ``dataset``, ``frames``, ``size`` (text), ``codecs`` (list of spec
+            texts), ``metrics`` (comma text), ``out``, ``jobs``, ``anchor``, ``root``; None
+            values are ignored.
+
+    Raises:
+        ConfigError: unreadable or malformed TOML, or any invalid value.
+    """
+    cfg = default_config()
+    if path is not None:
+        cfg = _from_toml(Path(path), cfg)
+    ov = {k: v for k, v in overrides.items() if v not in (None, [], ())}
+    changes: dict[str, object] = {}
+    if "dataset" in ov:
+        changes["dataset"] = str(ov["dataset"])
+    if "root" in ov:
+        changes["root"] = str(ov["root"])
+    if "frames" in ov:
+        changes["frames"] = _positive_int(ov["frames"], "frames")
+    if "size" in ov:
+        changes["size"] = parse_size(str(ov["size"]))
+    if "codecs" in ov:
+        changes["codecs"] = tuple(parse_codec_spec(t) for t in ov["codecs"])  # type: ignore[union-attr]
+    if "metrics" in ov:
+        names = [m for m in str(ov["metrics"]).split(",") if m.strip()]
+        if not names:
+            raise invalid("--metrics", ov["metrics"], "a comma-separated list of metric names")
+        changes["metrics"] = tuple(parse_metric_spec(m) for m in names)
+    if "out" in ov:
+        changes["out"] = str(ov["out"])
+    if "jobs" in ov:
+        changes["jobs"] = _positive_int(ov["jobs"], "jobs")
+    if "anchor" in ov:
+        changes["anchor"] = str(ov["anchor"])
+    cfg = replace(cfg, **changes)
+    _check(cfg)
+    return cfg
+
+
+def _positive_int(value: object, what: str) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise invalid(what, value, "an integer >= 1") from None
+    if number < 1:
+        raise invalid(what, value, "an integer >= 1")
+    return number
+
+
+def _check(cfg: RunConfig) -> None:
+    if not cfg.codecs:
+        raise ConfigError("no codecs configured: add --codec NAME:PARAM=V1,V2,... or [[codecs]]")
+    if not cfg.metrics:
+        raise ConfigError("no metrics configured: add --metrics a,b or metrics = [...]")
+    labels = [c.display for c in cfg.codecs]
+    dupes = sorted({x for x in labels if labels.count(x) > 1})
+    if dupes:
+        raise ConfigError(f"codec {dupes[0]!r} appears twice; give one a label, e.g. "
+                          f"--codec {dupes[0]}:qp=...:label={dupes[0]}-slow")
+    if cfg.anchor is not None and cfg.anchor not in labels:
+        raise invalid("anchor", cfg.anchor, f"one of the configured codecs ({', '.join(labels)})")
+    names = [(m.name, m.options) for m in cfg.metrics]
+    if len(set(names)) != len(names):
+        raise ConfigError("a metric is listed twice with the same options")
+
+
+def _from_toml(path: Path, base: RunConfig) -> RunConfig:
+    if not path.is_file():
+        raise ConfigError(f"config={str(path)!r} does not exist or is not a file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config {path}: not valid TOML: {exc}") from None
+    known = {"dataset", "codecs", "metrics", "run"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"config {path}: unknown section(s) {unknown}; allowed: {sorted(known)}")
+    changes: dict[str, object] = {}
+    ds = data.get("dataset", {})
+    if not isinstance(ds, dict):
+        raise ConfigError(f"config {path}: [dataset] must be a table")
+    for key in ds:
+        if key not in ("name", "frames", "size", "root"):
+            raise ConfigError(f"config {path}: unknown key dataset.{key}; allowed: "
+                              "name, frames, size, root")
+    if "name" in ds:
+        changes["dataset"] = str(ds["name"])
+    if "frames" in ds:
+        changes["frames"] = _positive_int(ds["frames"], "dataset.frames")
+    if "size" in ds:
+        changes["size"] = parse_size(str(ds["size"]))
+    if "root" in ds:
+        changes["root"] = str(ds["root"])
+    if "codecs" in data:
+        if not isinstance(data["codecs"], list) or not all(isinstance(c, dict) for c in data["codecs"]):
+            raise ConfigError(f"config {path}: codecs must be an array of tables ([[codecs]])")
+        changes["codecs"] = tuple(_codec_from_mapping(c, f"config {path} codec #{i + 1}")
+                                  for i, c in enumerate(data["codecs"]))
+    if "metrics" in data:
+        if not isinstance(data["metrics"], list):
+            raise ConfigError(f"config {path}: metrics must be a list")
+        changes["metrics"] = tuple(parse_metric_spec(m) for m in data["metrics"])
+    run = data.get("run", {})
+    if not isinstance(run, dict):
+        raise ConfigError(f"config {path}: [run] must be a table")
+    for key, value in run.items():
+        if key == "jobs":
+            changes["jobs"] = _positive_int(value, "run.jobs")
+        elif key in ("anchor", "out"):
+            changes[key] = str(value)
+        else:
+            raise ConfigError(f"config {path}: unknown key run.{key}; allowed: jobs, anchor, out")
+    return replace(base, **changes)
+
+
+def _as_dict(cfg: RunConfig) -> dict:
+    return {
+        "dataset": {"name": cfg.dataset, "frames": cfg.frames,
+                    "size": f"{cfg.size[0]}x{cfg.size[1]}" if cfg.size else None,
+                    "root": cfg.root},
+        "codecs": [{"name": c.name, c.rate_param: list(c.values), **dict(c.options),
+                    **({"label": c.label} if c.label else {})} for c in cfg.codecs],
+        "metrics": [{"name": m.name, **dict(m.options)} if m.options else m.name
+                    for m in cfg.metrics],
+        "run": {"jobs": cfg.jobs, "anchor": cfg.anchor, "out": cfg.out},
+    }
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    return json.dumps(str(value))
+
+
+def write_config(cfg: RunConfig, path: Path, *, comment: str = "") -> None:
+    """Write the resolved config as TOML, atomically; :func:`load_config` reads it back."""
+    d = _as_dict(cfg)
+    lines = [f"# {line}" for line in comment.splitlines()] if comment else []
+    lines.append("metrics = " + _toml_value(d["metrics"]))
+    lines.append("\n[dataset]")
+    lines += [f"{k} = {_toml_value(v)}" for k, v in d["dataset"].items() if v is not None]
+    lines.append("\n[run]")
+    lines += [f"{k} = {_toml_value(v)}" for k, v in d["run"].items() if v is not None]
+    for codec in d["codecs"]:
+        lines.append("\n[[codecs]]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in codec.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".toml", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)

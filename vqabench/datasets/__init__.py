@@ -1,0 +1,63 @@
+"""Datasets: the built-in ``mini`` set, named datasets and generic folders of videos.
+
+Example:
+    >>> from vqabench import datasets
+    >>> seqs = datasets.load("mini", frames=16, size=(256, 144), work_dir=Path("runs/x"))
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vqabench.datasets import builtin  # noqa: F401  (registers 'mini')
+from vqabench.datasets.base import DATASETS, Sequence, cache_dir, content_hash
+from vqabench.datasets.folders import load_folder
+from vqabench.errors import DatasetError
+
+__all__ = ["load", "available", "Sequence", "DATASETS", "cache_dir", "content_hash"]
+
+_OPTIONAL_MODULES = ("vqabench.datasets.named",)
+
+
+def _load_optional() -> None:
+    import importlib
+    import importlib.util
+
+    for mod in _OPTIONAL_MODULES:
+        if importlib.util.find_spec(mod) is not None:
+            importlib.import_module(mod)
+
+
+def available() -> list[str]:
+    """Names of the registered datasets."""
+    _load_optional()
+    return DATASETS.names()
+
+
+def load(spec: str, *, frames: int | None = None, size: tuple[int, int] | None = None,
+         work_dir: Path, root: Path | None = None) -> list[Sequence]:
+    """Sequences of a registered dataset name or of a folder/file path.
+
+    Args:
+        spec: a dataset name (``mini``...) or a path to a folder of videos or one video.
+        frames: frames per sequence (first N), or None for the dataset's default/all.
+        size: (width, height) to scale to, or None.
+        work_dir: where converted sources go (the run directory).
+        root: data root for named datasets that live on the user's disk.
+
+    Raises:
+        DatasetError: neither a registered name nor an existing path.
+    """
+    _load_optional()
+    if spec in DATASETS:
+        loader = DATASETS.get(spec)
+        return loader(frames=frames, size=size, work_dir=work_dir, root=root)
+    path = Path(spec).expanduser()
+    if path.exists():
+        return load_folder(path, frames=frames, size=size, work_dir=work_dir)
+    from difflib import get_close_matches
+
+    close = get_close_matches(spec, DATASETS.names(), n=2)
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    raise DatasetError(f"dataset={spec!r} is neither a built-in dataset "
+                       f"({', '.join(DATASETS.names())}) nor an existing path{hint}")

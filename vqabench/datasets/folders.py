@@ -1,0 +1,72 @@
+"""Datasets that live in a folder on the user's disk.
+
+The generic folder dataset takes every ``.y4m``, ``.yuv`` and container file (mp4, mkv,
+mov, webm, avi, ...) in a directory, sorted by name. Raw ``.yuv`` files carry their size,
+frame rate and format in the name (``Name_1920x1080_50fps_420_8bit.yuv``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from vqabench.datasets.base import Sequence, content_hash
+from vqabench.errors import DatasetError
+from vqabench.io.video import open_video, to_y4m
+
+__all__ = ["load_folder", "VIDEO_SUFFIXES", "sequence_name"]
+
+VIDEO_SUFFIXES = {".y4m", ".yuv", ".mp4", ".mkv", ".mov", ".webm", ".avi", ".ivf", ".m4v",
+                  ".ts", ".264", ".h264", ".265", ".hevc"}
+
+
+def sequence_name(path: Path) -> str:
+    """Short sequence name from a file name: the part before ``_WxH`` (``Beauty`` for
+    ``Beauty_1920x1080_120fps_420_8bit_YUV.yuv``), else the stem."""
+    stem = path.stem
+    m = re.search(r"[_-]\d{2,5}x\d{2,5}", stem)
+    return stem[: m.start()] if m and m.start() > 0 else stem
+
+
+def load_folder(path: Path, *, frames: int | None = None, size: tuple[int, int] | None = None,
+                work_dir: Path) -> list[Sequence]:
+    """Sequences from the video files in ``path`` (a directory or one file).
+
+    Files that need it (raw YUV, containers, or any file when ``frames``/``size`` are given)
+    are converted to Y4M under ``work_dir/sources``; Y4M files used as they are stay put.
+
+    Raises:
+        DatasetError: no video files, duplicate sequence names, unreadable videos.
+    """
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(
+        p for p in path.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+    if not files:
+        raise DatasetError(f"dataset={str(path)!r} holds no video files (expected "
+                           f"{', '.join(sorted(VIDEO_SUFFIXES))})")
+    sequences: list[Sequence] = []
+    seen: dict[str, Path] = {}
+    for file in files:
+        name = sequence_name(file)
+        if name in seen:
+            raise DatasetError(f"two files give the sequence name {name!r}: {seen[name].name} "
+                               f"and {file.name}; rename one")
+        seen[name] = file
+        suffix = file.suffix.lower()
+        if suffix == ".y4m" and frames is None and size is None:
+            video = open_video(file)
+        else:
+            raw = open_video(file) if suffix == ".yuv" else None
+            tag = content_hash(file)[:12]
+            dims = f"_{size[0]}x{size[1]}" if size else ""
+            count = f"_{frames}f" if frames else ""
+            dst = Path(work_dir) / "sources" / f"{name}{dims}{count}_{tag}.y4m"
+            if dst.is_file():
+                video = open_video(dst)
+            else:
+                video = to_y4m(file, dst, frames=frames, size=size, raw_format=raw)
+            if frames is not None and video.frames < frames:
+                raise DatasetError(f"{file.name} has {video.frames} frames, fewer than "
+                                   f"frames={frames}")
+        sequences.append(Sequence(name, video, {"dataset": path.name, "file": file.name}))
+    return sequences

@@ -1,0 +1,298 @@
+"""From a tidy results table to per-sequence BD-rates and their means per group and overall.
+
+The results table is the ``results.csv`` that ``vqabench run`` writes (see DESIGN.md):
+``sequence, reference, codec, rate_point, bits, bpp, kbps, enc_s, dec_s, metric, value,
+anchor, bitstream`` and optionally ``group``. BD-rate is computed per
+(sequence, reference, anchor, metric) for every codec against the anchor codec, using
+``kbps`` as the rate. The mean of a cell is the arithmetic mean of its per-sequence BD-rates
+(JVET/AOM practice). A sequence whose BD-rate is NaN is kept in the per-sequence table with
+its reason and left out of the mean; the summary row counts it and names it in ``note``, so
+nothing is dropped silently.
+
+Encoding/decoding time (EncT/DecT, anchor = 100 %): per sequence, the ratio of the test
+codec's summed times over its rate points to the anchor's; across sequences, the geometric
+mean of those ratios (as the JVET CTC sheets do).
+
+Example:
+    >>> results = load_results("runs/2024-06-01")
+    >>> per_seq = per_sequence_bd_rate(results, anchor_codec="x264")
+    >>> summary = summarize_bd_rate(per_seq)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vqabench.errors import ConfigError, DatasetError, invalid
+from vqabench.evaluation.bdrate import METHODS, Method, Nonmonotonic, bd_rate_result
+
+__all__ = [
+    "REQUIRED_COLUMNS",
+    "OVERALL",
+    "LOWER_IS_BETTER_FALLBACK",
+    "load_results",
+    "metric_higher_is_better",
+    "add_weighted_yuv",
+    "per_sequence_bd_rate",
+    "summarize_bd_rate",
+    "time_ratios",
+]
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "sequence", "reference", "codec", "rate_point", "kbps", "metric", "value", "anchor",
+)
+#: Label of the row/column that averages over every sequence.
+OVERALL = "Overall"
+#: Metrics known to be lower-is-better when the metric registry cannot be asked.
+LOWER_IS_BETTER_FALLBACK: frozenset[str] = frozenset(
+    {"lpips", "dists", "pt_loss", "mse", "flicker", "fvd", "fid", "niqe", "brisque"})
+_KEYS = ["sequence", "reference", "anchor", "metric"]
+
+
+def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read ``results.csv`` from a run directory (or a CSV path) and check its columns.
+
+    Raises:
+        DatasetError: the file is missing or lacks required columns.
+    """
+    path = Path(run_dir)
+    if path.is_dir():
+        path = path / "results.csv"
+    if not path.is_file():
+        raise DatasetError(f"results file {str(path)!r} does not exist; expected a run "
+                           "directory written by `vqabench run` (with results.csv)")
+    df = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise DatasetError(f"{str(path)!r} lacks column(s) {', '.join(missing)}; "
+                           f"required: {', '.join(REQUIRED_COLUMNS)}")
+    for col in ("sequence", "reference", "codec", "rate_point", "metric", "anchor"):
+        df[col] = df[col].astype(str)
+    if "group" in df.columns:
+        df["group"] = df["group"].fillna("").astype(str)
+    return df
+
+
+def metric_higher_is_better(metric: str, overrides: Mapping[str, bool] | None = None) -> bool:
+    """Direction of a metric: ``overrides``, else the metric registry, else a fallback table.
+
+    Unknown metrics count as higher-is-better; if that is wrong, BD-rate refuses the curve
+    with a reason that says so rather than returning a wrong sign.
+    """
+    if overrides and metric in overrides:
+        return bool(overrides[metric])
+    try:
+        from vqabench.metrics import get_class
+
+        return bool(get_class(metric).higher_is_better)
+    except Exception:  # metric not registered (or metrics module unavailable)
+        return metric.lower() not in LOWER_IS_BETTER_FALLBACK
+
+
+def add_weighted_yuv(results: pd.DataFrame, *, weights: tuple[float, float, float] = (6, 1, 1),
+                     name: str = "psnr_yuv") -> pd.DataFrame:
+    """Add ``name`` rows, the weighted mean ``(wY*Y + wU*U + wV*V) / sum(w)`` of psnr_y/u/v.
+
+    JVET CTC weights are 6:1:1. Rows already present under ``name`` are kept and not
+    recomputed; points missing one of the three components are skipped.
+    """
+    if len(weights) != 3 or min(weights) < 0 or sum(weights) <= 0:
+        raise invalid("weights", weights, "three non-negative numbers with a positive sum")
+    parts = results[results["metric"].isin(["psnr_y", "psnr_u", "psnr_v"])]
+    if parts.empty:
+        return results
+    point = [c for c in results.columns if c not in ("metric", "value")]
+    wide = parts.pivot_table(index=[c for c in point if c != "bitstream"], columns="metric",
+                             values="value", aggfunc="first", dropna=False).reset_index()
+    if not {"psnr_y", "psnr_u", "psnr_v"} <= set(wide.columns):
+        return results
+    wide = wide.dropna(subset=["psnr_y", "psnr_u", "psnr_v"])
+    wy, wu, wv = weights
+    wide["value"] = (wy * wide["psnr_y"] + wu * wide["psnr_u"] + wv * wide["psnr_v"]) / (
+        wy + wu + wv)
+    wide["metric"] = name
+    new = wide.drop(columns=["psnr_y", "psnr_u", "psnr_v"])
+    have = results[results["metric"] == name]
+    if not have.empty:
+        keys = ["sequence", "reference", "codec", "rate_point", "anchor"]
+        done = set(map(tuple, have[keys].astype(str).to_numpy()))
+        new = new[[tuple(r) not in done for r in new[keys].astype(str).to_numpy()]]
+    return pd.concat([results, new[[c for c in results.columns if c in new.columns]]],
+                     ignore_index=True)
+
+
+def _groups(results: pd.DataFrame, groups: Mapping[str, str] | None) -> pd.Series:
+    if groups is not None:
+        return results["sequence"].map(lambda s: groups.get(s, "")).astype(str)
+    if "group" in results.columns:
+        return results["group"].fillna("").astype(str)
+    return pd.Series("", index=results.index)
+
+
+def per_sequence_bd_rate(results: pd.DataFrame, *, anchor_codec: str,
+                         method: Method = "pchip", rate_column: str = "kbps",
+                         metrics: Sequence[str] | None = None,
+                         groups: Mapping[str, str] | None = None,
+                         directions: Mapping[str, bool] | None = None,
+                         min_points: int = 4, nonmonotonic: Nonmonotonic = "reject",
+                         ) -> pd.DataFrame:
+    """BD-rate of every codec against ``anchor_codec`` for every sequence.
+
+    Args:
+        results: tidy results (see :func:`load_results`).
+        anchor_codec: the codec every other codec is compared with.
+        method: BD interpolation, see :func:`~vqabench.evaluation.bd_rate`.
+        rate_column: rate used for BD-rate (``kbps``; ``bpp`` or ``bits`` give the same
+            BD-rate when every codec encodes the same frames).
+        metrics: restrict to these metrics (default: all in ``results``).
+        groups: sequence -> group label; default: the ``group`` column when present.
+        directions: metric -> higher_is_better, overriding :func:`metric_higher_is_better`.
+        min_points: points each curve needs (see :func:`~vqabench.evaluation.bd_rate`).
+        nonmonotonic: ``"reject"`` or ``"pareto"``.
+
+    Returns:
+        One row per (sequence, reference, anchor, metric, codec) with columns ``group,
+        sequence, reference, anchor, metric, codec, bd_rate`` (percent; NaN when undefined),
+        ``reason`` (why NaN, else ""), ``notes``, ``overlap``, ``n_anchor``, ``n_test``.
+
+    Raises:
+        ConfigError: unknown anchor codec, metric or rate column.
+    """
+    if method not in METHODS:
+        raise invalid("method", method, " | ".join(METHODS))
+    if rate_column not in results.columns:
+        raise invalid("rate_column", rate_column,
+                      f"a column of the results ({', '.join(map(str, results.columns))})")
+    codecs = sorted(results["codec"].astype(str).unique())
+    if anchor_codec not in codecs:
+        raise invalid("anchor_codec", anchor_codec, f"one of {', '.join(codecs) or 'none'}")
+    df = results.copy()
+    df["group"] = _groups(df, groups)
+    if metrics is not None:
+        unknown = sorted(set(metrics) - set(df["metric"]))
+        if unknown:
+            present = ", ".join(sorted(set(df["metric"])))
+            raise invalid("metrics", list(metrics), f"metrics present in the results ({present})")
+        df = df[df["metric"].isin(list(metrics))]
+    rows: list[dict[str, object]] = []
+    for (seq, ref, anc, metric), cell in df.groupby(_KEYS, sort=True):
+        group = str(cell["group"].iloc[0])
+        hib = metric_higher_is_better(str(metric), directions)
+        curves = {str(c): g for c, g in cell.groupby("codec")}
+        base = curves.get(anchor_codec)
+        for codec in codecs:
+            if codec == anchor_codec or codec not in curves:
+                continue
+            test = curves[codec]
+            row: dict[str, object] = {
+                "group": group, "sequence": seq, "reference": ref, "anchor": anc,
+                "metric": metric, "codec": codec, "n_test": len(test),
+                "n_anchor": 0 if base is None else len(base),
+            }
+            if base is None:
+                row.update(bd_rate=math.nan, overlap=math.nan, notes="",
+                           reason=f"anchor codec {anchor_codec!r} has no points here")
+            else:
+                try:
+                    res = bd_rate_result(base[rate_column], base["value"], test[rate_column],
+                                         test["value"], method=method, higher_is_better=hib,
+                                         min_points=min_points, nonmonotonic=nonmonotonic)
+                    row.update(bd_rate=res.value, reason=res.reason, notes="; ".join(res.notes),
+                               overlap=res.overlap)
+                except ConfigError as exc:  # malformed data (rate 0, inf PSNR): report it
+                    row.update(bd_rate=math.nan, overlap=math.nan, notes="", reason=str(exc))
+            rows.append(row)
+    columns = ["group", "sequence", "reference", "anchor", "metric", "codec", "bd_rate",
+               "reason", "notes", "overlap", "n_anchor", "n_test"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def summarize_bd_rate(per_sequence: pd.DataFrame, *, by_group: bool = True) -> pd.DataFrame:
+    """Mean BD-rate per (reference, anchor, metric, codec), per group and overall.
+
+    Args:
+        per_sequence: output of :func:`per_sequence_bd_rate`.
+        by_group: also give one row per group (when sequences carry group labels).
+
+    Returns:
+        Columns ``reference, anchor, metric, codec, group`` (:data:`OVERALL` for all
+        sequences), ``bd_rate`` (arithmetic mean of the defined per-sequence values; NaN
+        when none is defined), ``n_sequences`` (used), ``n_excluded`` and ``note`` (which
+        sequences were left out and why).
+    """
+    cell_keys = ["reference", "anchor", "metric", "codec"]
+    rows: list[dict[str, object]] = []
+
+    def add(keys: Iterable[object], group: str, part: pd.DataFrame) -> None:
+        ok = part[part["reason"] == ""]
+        bad = part[part["reason"] != ""]
+        note = "; ".join(f"excluded {s}: {r}" for s, r in zip(bad["sequence"], bad["reason"],
+                                                               strict=True))
+        rows.append({**dict(zip(cell_keys, keys, strict=True)), "group": group,
+                     "bd_rate": float(ok["bd_rate"].mean()) if len(ok) else math.nan,
+                     "n_sequences": len(ok), "n_excluded": len(bad), "note": note})
+
+    for keys, cell in per_sequence.groupby(cell_keys, sort=True):
+        labels = sorted(g for g in cell["group"].unique() if g)
+        if by_group and labels:
+            for label in labels:
+                add(keys, label, cell[cell["group"] == label])
+        add(keys, OVERALL, cell)
+    return pd.DataFrame(rows, columns=[*cell_keys, "group", "bd_rate", "n_sequences",
+                                       "n_excluded", "note"])
+
+
+def time_ratios(results: pd.DataFrame, *, anchor_codec: str,
+                groups: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """EncT/DecT in percent of the anchor codec (anchor = 100 %), per group and overall.
+
+    Per (sequence, reference): ratio of summed ``enc_s`` (``dec_s``) over the rate points the
+    codec encoded to the anchor's sum; across sequences: geometric mean of the ratios.
+    Sequences without times (missing or zero) are skipped and counted.
+
+    Returns:
+        Columns ``reference, codec, group, enc_pct, dec_pct, n_sequences``.
+    """
+    codecs = sorted(results["codec"].astype(str).unique())
+    if anchor_codec not in codecs:
+        raise invalid("anchor_codec", anchor_codec, f"one of {', '.join(codecs) or 'none'}")
+    if not {"enc_s", "dec_s"} <= set(results.columns):
+        return pd.DataFrame(columns=["reference", "codec", "group", "enc_pct", "dec_pct",
+                                     "n_sequences"])
+    df = results.copy()
+    df["group"] = _groups(df, groups)
+    points = df.drop_duplicates(["sequence", "reference", "codec", "rate_point"])
+    sums = points.groupby(["group", "sequence", "reference", "codec"])[["enc_s", "dec_s"]].sum(
+        min_count=1).reset_index()
+    base = sums[sums["codec"] == anchor_codec].set_index(["sequence", "reference"])
+    rows: list[dict[str, object]] = []
+    for (ref, codec), part in sums[sums["codec"] != anchor_codec].groupby(["reference",
+                                                                            "codec"]):
+        ratios = []
+        for _, r in part.iterrows():
+            key = (r["sequence"], r["reference"])
+            if key not in base.index:
+                continue
+            b = base.loc[key]
+            ratios.append((str(r["group"]), r["enc_s"] / b["enc_s"], r["dec_s"] / b["dec_s"]))
+        labels = sorted({g for g, _, _ in ratios if g})
+        for label in [*labels, OVERALL]:
+            sel = [x for x in ratios if label == OVERALL or x[0] == label]
+            rows.append({"reference": ref, "codec": codec, "group": label,
+                         "enc_pct": _geomean_pct([e for _, e, _ in sel]),
+                         "dec_pct": _geomean_pct([d for _, _, d in sel]),
+                         "n_sequences": len(sel)})
+    return pd.DataFrame(rows, columns=["reference", "codec", "group", "enc_pct", "dec_pct",
+                                       "n_sequences"])
+
+
+def _geomean_pct(ratios: Sequence[float]) -> float:
+    arr = np.asarray(ratios, dtype=np.float64)
+    arr = arr[np.isfinite(arr) & (arr > 0)]
+    return float(np.exp(np.log(arr).mean()) * 100.0) if arr.size else math.nan

@@ -1,0 +1,1 @@
+"""Pure functions behind the metrics (numpy in, numbers out)."""

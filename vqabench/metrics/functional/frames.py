@@ -1,0 +1,92 @@
+"""Frames of a :class:`~vqabench.io.video.Video` as arrays for the learned and temporal metrics.
+
+RGB comes from :func:`vqabench.io.video.yuv_to_rgb` with its defaults (BT.709, limited range,
+chroma upsampled by repetition), as float32 in [0, 1]. Luma is float64 in 8-bit code values
+(10-bit video divided by 4), so thresholds mean the same at either bit depth.
+
+Example:
+    >>> for ref, dis in paired_rgb_batches(src, dec, batch_size=8):
+    ...     ref.shape   # (8, H, W, 3), float32 in [0, 1]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from vqabench.errors import invalid
+from vqabench.io.video import Video, YuvFrame, read_frames, yuv_to_rgb
+
+__all__ = [
+    "frame_rgb",
+    "rgb_batches",
+    "paired_rgb_batches",
+    "rgb_pairs",
+    "luma",
+    "luma_frames",
+]
+
+
+def frame_rgb(frame: YuvFrame, bit_depth: int) -> np.ndarray:
+    """One YUV frame as RGB float32 in [0, 1], shape (H, W, 3) (BT.709, limited range)."""
+    return yuv_to_rgb(frame, bit_depth=bit_depth).astype(np.float32)
+
+
+def _check_batch(batch_size: int) -> None:
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise invalid("batch_size", batch_size, "an integer >= 1")
+
+
+def rgb_batches(video: Video, batch_size: int) -> Iterator[np.ndarray]:
+    """Yield the frames of ``video`` as RGB batches of shape (B, H, W, 3), B <= batch_size."""
+    _check_batch(batch_size)
+    batch: list[np.ndarray] = []
+    for frame in read_frames(video):
+        batch.append(frame_rgb(frame, video.bit_depth))
+        if len(batch) == batch_size:
+            yield np.stack(batch)
+            batch = []
+    if batch:
+        yield np.stack(batch)
+
+
+def paired_rgb_batches(
+    reference: Video, distorted: Video, batch_size: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield co-located RGB batches ``(reference, distorted)``; the caller checks the pair."""
+    yield from zip(rgb_batches(reference, batch_size), rgb_batches(distorted, batch_size),
+                   strict=True)
+
+
+def rgb_pairs(video: Video, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield batches of consecutive-frame pairs ``(frames t, frames t+1)``, each (B, H, W, 3).
+
+    Streams the video (one frame of overlap between batches), so memory stays at two batches.
+    """
+    _check_batch(batch_size)
+    prev: np.ndarray | None = None
+    firsts: list[np.ndarray] = []
+    seconds: list[np.ndarray] = []
+    for frame in read_frames(video):
+        cur = frame_rgb(frame, video.bit_depth)
+        if prev is not None:
+            firsts.append(prev)
+            seconds.append(cur)
+            if len(firsts) == batch_size:
+                yield np.stack(firsts), np.stack(seconds)
+                firsts, seconds = [], []
+        prev = cur
+    if firsts:
+        yield np.stack(firsts), np.stack(seconds)
+
+
+def luma(frame: YuvFrame, bit_depth: int) -> np.ndarray:
+    """The Y plane as float64 in 8-bit code values."""
+    return frame.y.astype(np.float64) / float(1 << (bit_depth - 8))
+
+
+def luma_frames(video: Video) -> Iterator[np.ndarray]:
+    """Yield the Y plane of every frame (float64, 8-bit code values)."""
+    for frame in read_frames(video):
+        yield luma(frame, video.bit_depth)

@@ -1,0 +1,266 @@
+"""``vqabench run``: plan jobs from a config, execute what the store lacks, write the tables.
+
+Run directory layout::
+
+    config.toml     the resolved configuration (re-runnable: vqabench run config.toml)
+    store.sqlite    every finished encode and measurement, keyed by content hash
+    bitstreams/     SEQUENCE/CODEC/RATE.ext
+    results.csv     tidy rows (DESIGN.md columns + bitstream), written atomically
+    per_frame.csv   per-frame values of every measurement
+    sources/        sources converted from a folder dataset (if any)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+
+from vqabench import codecs, metrics
+from vqabench.config import RunConfig, write_config
+from vqabench.datasets import Sequence, content_hash
+from vqabench.datasets import load as load_dataset
+from vqabench.runner.jobs import (
+    Job,
+    JobOutcome,
+    MetricTask,
+    encode_key,
+    execute_job,
+    measurement_key,
+)
+from vqabench.runner.store import EncodeRecord, MeasurementRecord, Store
+
+__all__ = ["RESULT_COLUMNS", "PER_FRAME_COLUMNS", "RunSummary", "plan_jobs", "run",
+           "default_out_dir", "write_results"]
+
+RESULT_COLUMNS = ("sequence", "reference", "codec", "rate_point", "bits", "bpp", "kbps",
+                  "enc_s", "dec_s", "metric", "value", "anchor", "bitstream")
+PER_FRAME_COLUMNS = ("sequence", "reference", "codec", "rate_point", "metric", "anchor",
+                     "frame", "value")
+
+
+@dataclass
+class RunSummary:
+    """What a run did."""
+
+    out_dir: Path
+    jobs_total: int
+    jobs_reused: int
+    jobs_run: int
+    failures: list[tuple[str, str, str, str]] = field(default_factory=list)
+    rows: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """True when every planned job has its results."""
+        return not self.failures
+
+
+def default_out_dir(cfg: RunConfig) -> Path:
+    """``runs/<dataset>-<first 8 hex of the config identity>``: the same command reuses it."""
+    stem = Path(cfg.dataset).name or "dataset"
+    return Path("runs") / f"{stem}-{cfg.identity()[:8]}"
+
+
+def _metric_tasks(cfg: RunConfig, enc_key: str, anchors: dict[str, str]) -> tuple[MetricTask, ...]:
+    tasks = []
+    for spec in cfg.metrics:
+        metric = metrics.create(spec.name, **dict(spec.options))
+        for anchor, anchor_hash in anchors.items():
+            tasks.append(MetricTask(measurement_key(enc_key, metric.spec, anchor_hash),
+                                    spec.name, spec.options, metric.spec, anchor))
+    return tuple(tasks)
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
+
+
+def plan_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path) -> list[Job]:
+    """One job per (sequence, codec, rate point), in a stable order."""
+    jobs = []
+    for seq in sequences:
+        src_hash = content_hash(seq.source.path)
+        for spec in cfg.codecs:
+            codec = codecs.create(spec.name, **dict(spec.options))
+            codec_spec = codec.spec
+            for value in spec.values:
+                rate = codecs.RatePoint(spec.rate_param, value)
+                key = encode_key(src_hash, codec_spec, rate.label)
+                rel = Path("bitstreams") / _safe(seq.name) / _safe(spec.display) / (
+                    f"{_safe(spec.rate_param)}{_safe(str(value))}{codec.extension}")
+                jobs.append(Job(
+                    key=key, sequence=seq.name, reference="source", codec=spec.display,
+                    codec_name=spec.name, codec_options=spec.options, codec_spec=codec_spec,
+                    rate_param=spec.rate_param, rate_value=value, input=seq.source,
+                    anchors=(("source", seq.source),), bitstream=(out_dir / rel).resolve(),
+                    bitstream_rel=str(rel), metrics=_metric_tasks(cfg, key, {"source": src_hash}),
+                ))
+    return jobs
+
+
+def _resolved(cfg: RunConfig, sequences: list[Sequence]) -> RunConfig:
+    """``cfg`` with the frame count and size the dataset actually gave, when uniform."""
+    sizes = {(s.source.width, s.source.height) for s in sequences}
+    counts = {s.source.frames for s in sequences}
+    return replace(cfg, size=cfg.size or (sizes.pop() if len(sizes) == 1 else None),
+                   frames=cfg.frames or (counts.pop() if len(counts) == 1 else None))
+
+
+def _provenance(out_dir: Path) -> str:
+    import datetime
+
+    from vqabench import __version__
+    from vqabench.io.ffmpeg import ffmpeg_info
+
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    return (f"resolved by vqabench {__version__} with ffmpeg {ffmpeg_info().version} on {now}\n"
+            f"re-run with: vqabench run {out_dir / 'config.toml'}")
+
+
+def _pending(job: Job, store: Store, retry_failed: bool) -> Job | None:
+    """The part of ``job`` still to do, or None when the store has all of it."""
+    record = store.encode(job.key)
+    have_bitstream = (record is not None and job.bitstream.is_file()
+                      and 8 * job.bitstream.stat().st_size == record.bits)
+    missing = tuple(t for t in job.metrics if store.measurement(t.key) is None)
+    if have_bitstream and not missing:
+        return None
+    if not retry_failed and store.failure(job.key) is not None:
+        return None
+    if have_bitstream:
+        return replace(job, metrics=missing, reuse_bitstream=True)
+    return job
+
+
+def _record(job: Job, outcome: JobOutcome, store: Store) -> None:
+    if outcome.error is not None:
+        store.record_failure(job.key, job.sequence, job.codec, job.rate_label, outcome.error)
+        return
+    old = store.encode(job.key) if job.reuse_bitstream else None
+    src = job.input
+    encode = EncodeRecord(
+        job.key, job.sequence, job.reference, job.codec, job.rate_label, job.bitstream_rel,
+        outcome.bits, old.enc_s if old else outcome.enc_s, old.dec_s if old else outcome.dec_s,
+        src.frames, src.width, src.height, f"{src.fps.numerator}/{src.fps.denominator}",
+        job.codec_spec)
+    tasks = {t.key: t for t in job.metrics}
+    measurements = [MeasurementRecord(k, job.key, tasks[k].name, tasks[k].anchor, value, frames,
+                                      tasks[k].spec) for k, value, frames in outcome.values]
+    store.commit_job(encode, measurements)
+
+
+def _atomic_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[object]]) -> int:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    count = 0
+    for row in rows:
+        writer.writerow(row)
+        count += 1
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(buf.getvalue())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return count
+
+
+def _fmt(value: float) -> str:
+    return repr(float(value)) if math.isfinite(value) else str(value)
+
+
+def write_results(jobs: list[Job], store: Store, out_dir: Path) -> int:
+    """Write results.csv and per_frame.csv for the planned jobs from the store, atomically.
+
+    Returns:
+        The number of rows in results.csv.
+    """
+    rows, frame_rows = [], []
+    for job in jobs:
+        enc = store.encode(job.key)
+        if enc is None:
+            continue
+        fps = Fraction(enc.fps)
+        pixels = enc.frames * enc.width * enc.height
+        bpp = enc.bits / pixels
+        kbps = enc.bits * float(fps) / enc.frames / 1000.0
+        for task in job.metrics:
+            m = store.measurement(task.key)
+            if m is None:
+                continue
+            rows.append((job.sequence, job.reference, job.codec, job.rate_label, enc.bits,
+                         _fmt(bpp), _fmt(kbps), _fmt(enc.enc_s), _fmt(enc.dec_s), task.name,
+                         _fmt(m.value), task.anchor, enc.bitstream))
+            frame_rows.extend((job.sequence, job.reference, job.codec, job.rate_label, task.name,
+                               task.anchor, i, _fmt(v)) for i, v in enumerate(m.per_frame))
+    _atomic_csv(out_dir / "per_frame.csv", PER_FRAME_COLUMNS, frame_rows)
+    return _atomic_csv(out_dir / "results.csv", RESULT_COLUMNS, rows)
+
+
+Executor = Callable[[list[Job], Callable[[Job, JobOutcome], None], int], None]
+
+
+def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = False,
+        executor: Executor | None = None,
+        progress: Callable[[int, int], None] | None = None) -> RunSummary:
+    """Run (or resume) a benchmark.
+
+    Args:
+        cfg: validated configuration (:func:`vqabench.config.load_config`).
+        out_dir: run directory; default ``cfg.out`` or :func:`default_out_dir`.
+        retry_failed: run again the jobs that failed before (otherwise they are reported).
+        executor: ``executor(jobs, on_done, n_workers)``; default local processes.
+        progress: called as ``progress(done, total)`` after each job.
+
+    Returns:
+        RunSummary; ``complete`` is False when some jobs failed.
+    """
+    from vqabench.runner.executors import local_executor
+
+    out_dir = Path(out_dir or cfg.out or default_out_dir(cfg))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sequences = load_dataset(cfg.dataset, frames=cfg.frames, size=cfg.size, work_dir=out_dir,
+                             root=Path(cfg.root) if cfg.root else None)
+    jobs = plan_jobs(cfg, sequences, out_dir)
+    write_config(_resolved(cfg, sequences), out_dir / "config.toml",
+                 comment=_provenance(out_dir))
+    decode_dir = out_dir / ".tmp"
+    decode_dir.mkdir(exist_ok=True)
+    for stale in decode_dir.glob("vqabench-dec-*"):  # left by a killed run
+        stale.unlink(missing_ok=True)
+    with Store(out_dir / "store.sqlite") as store:
+        todo = [p for j in jobs if (p := _pending(j, store, retry_failed)) is not None]
+        todo = [replace(j, decode_dir=decode_dir.resolve()) for j in todo]
+        done = len(jobs) - len(todo)
+        if progress:
+            progress(done, len(jobs))
+
+        def on_done(job: Job, outcome: JobOutcome) -> None:
+            nonlocal done
+            _record(job, outcome, store)
+            done += 1
+            if progress:
+                progress(done, len(jobs))
+
+        (executor or local_executor)(todo, on_done, cfg.jobs)
+        rows = write_results(jobs, store, out_dir)
+        planned = {j.key for j in jobs}
+        failures = [f for j in jobs if j.key in planned and (err := store.failure(j.key))
+                    for f in [(j.sequence, j.codec, j.rate_label, err)]]
+    try:
+        decode_dir.rmdir()
+    except OSError:
+        pass
+    return RunSummary(out_dir, len(jobs), len(jobs) - len(todo), len(todo), failures, rows)
+
+
+__all__ += ["execute_job"]

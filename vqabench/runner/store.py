@@ -1,0 +1,149 @@
+"""Content-addressed result store of a run directory (``store.sqlite``, WAL mode).
+
+One row per encode (keyed by the hash of input content, codec spec and rate point), one row
+per measurement (keyed by encode key, metric spec and anchor), one row per failed job.
+Each finished job is committed in a single transaction, so a crash loses at most the jobs
+that were running, never half a job.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Store", "EncodeRecord", "MeasurementRecord"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS encodes (
+    key TEXT PRIMARY KEY, sequence TEXT NOT NULL, reference TEXT NOT NULL, codec TEXT NOT NULL,
+    rate_point TEXT NOT NULL, bitstream TEXT NOT NULL, bits INTEGER NOT NULL,
+    enc_s REAL NOT NULL, dec_s REAL NOT NULL, frames INTEGER NOT NULL, width INTEGER NOT NULL,
+    height INTEGER NOT NULL, fps TEXT NOT NULL, codec_spec TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS measurements (
+    key TEXT PRIMARY KEY, encode_key TEXT NOT NULL, metric TEXT NOT NULL, anchor TEXT NOT NULL,
+    value REAL NOT NULL, per_frame TEXT NOT NULL, metric_spec TEXT NOT NULL,
+    created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS failures (
+    key TEXT PRIMARY KEY, sequence TEXT NOT NULL, codec TEXT NOT NULL, rate_point TEXT NOT NULL,
+    error TEXT NOT NULL, created REAL NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class EncodeRecord:
+    """A finished encode + decode."""
+
+    key: str
+    sequence: str
+    reference: str
+    codec: str
+    rate_point: str
+    bitstream: str  # relative to the run directory
+    bits: int
+    enc_s: float
+    dec_s: float
+    frames: int
+    width: int
+    height: int
+    fps: str
+    codec_spec: str
+
+
+@dataclass(frozen=True)
+class MeasurementRecord:
+    """One metric value of one encode against one anchor."""
+
+    key: str
+    encode_key: str
+    metric: str
+    anchor: str
+    value: float
+    per_frame: tuple[float, ...]
+    metric_spec: str
+
+
+class Store:
+    """A thin wrapper over the run's SQLite database (one writer: the run's main process)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=60)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def encode(self, key: str) -> EncodeRecord | None:
+        """The encode stored under ``key``, if any."""
+        row = self._db.execute(
+            "SELECT key, sequence, reference, codec, rate_point, bitstream, bits, enc_s, dec_s,"
+            " frames, width, height, fps, codec_spec FROM encodes WHERE key = ?", (key,)
+        ).fetchone()
+        return EncodeRecord(*row) if row else None
+
+    def measurement(self, key: str) -> MeasurementRecord | None:
+        """The measurement stored under ``key``, if any."""
+        row = self._db.execute(
+            "SELECT key, encode_key, metric, anchor, value, per_frame, metric_spec"
+            " FROM measurements WHERE key = ?", (key,)
+        ).fetchone()
+        if not row:
+            return None
+        return MeasurementRecord(*row[:5], tuple(json.loads(row[5])), row[6])
+
+    def commit_job(self, encode: EncodeRecord | None,
+                   measurements: list[MeasurementRecord]) -> None:
+        """Store one job's encode and measurements in one transaction; clears its failure."""
+        now = time.time()
+        with self._db:
+            if encode is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO encodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (encode.key, encode.sequence, encode.reference, encode.codec,
+                     encode.rate_point, encode.bitstream, encode.bits, encode.enc_s,
+                     encode.dec_s, encode.frames, encode.width, encode.height, encode.fps,
+                     encode.codec_spec, now))
+            for m in measurements:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO measurements VALUES (?,?,?,?,?,?,?,?)",
+                    (m.key, m.encode_key, m.metric, m.anchor, m.value,
+                     json.dumps(list(m.per_frame)), m.metric_spec, now))
+            key = encode.key if encode is not None else (
+                measurements[0].encode_key if measurements else None)
+            if key is not None:
+                self._db.execute("DELETE FROM failures WHERE key = ?", (key,))
+
+    def record_failure(self, key: str, sequence: str, codec: str, rate_point: str,
+                       error: str) -> None:
+        """Remember that the job ``key`` failed with ``error``."""
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO failures VALUES (?,?,?,?,?,?)",
+                             (key, sequence, codec, rate_point, error, time.time()))
+
+    def failures(self) -> list[tuple[str, str, str, str]]:
+        """(sequence, codec, rate_point, error) of every recorded failure."""
+        return self._db.execute(
+            "SELECT sequence, codec, rate_point, error FROM failures ORDER BY created").fetchall()
+
+    def failure(self, key: str) -> str | None:
+        """The recorded error of job ``key``, if it failed."""
+        row = self._db.execute("SELECT error FROM failures WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def counts(self) -> dict[str, int]:
+        """Number of stored encodes, measurements and failures."""
+        return {t: self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                for t in ("encodes", "measurements", "failures")}
