@@ -44,7 +44,8 @@ def reference_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_sof
         for d in range(dim):
             h = np.zeros(A.shape[1])
             for t in range(length):
-                h = np.exp(delta[b, d, t] * A[d]) * h + delta[b, d, t] * mat(B, b, d, t) * u[b, d, t]
+                dt = delta[b, d, t]
+                h = np.exp(dt * A[d]) * h + dt * mat(B, b, d, t) * u[b, d, t]
                 y[b, d, t] = np.dot(mat(C, b, d, t), h)
                 if D is not None:
                     y[b, d, t] += np.asarray(D, dtype=np.float64)[d] * u[b, d, t]
@@ -63,7 +64,8 @@ def _inputs(seed, batch=2, dim=6, length=11, d_state=5, bc="variable", groups=3)
     shape = {"constant": (dim, d_state), "variable": (batch, d_state, length),
              "grouped": (batch, groups, d_state, length)}[bc]
     B, C = torch.randn(*shape, **kw), torch.randn(*shape, **kw)
-    D, z, bias = torch.randn(dim, **kw), torch.randn(batch, dim, length, **kw), torch.randn(dim, **kw)
+    D, bias = torch.randn(dim, **kw), torch.randn(dim, **kw)
+    z = torch.randn(batch, dim, length, **kw)
     return u, delta, A, B, C, D, z, bias
 
 

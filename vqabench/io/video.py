@@ -177,14 +177,14 @@ def _parse_y4m_header(path: Path) -> Video:
                 num, den = val.split(":")
                 fps = Fraction(int(num), int(den))
             elif tag == "C":
-                if val not in _Y4M_COLORSPACE:
-                    raise VideoFormatError(
-                        f"{path}: Y4M colour space C{val} is not supported: expected one of "
-                        + ", ".join("C" + k for k in _Y4M_COLORSPACE)
-                    )
-                pix_fmt = _Y4M_COLORSPACE[val]
+                pix_fmt = _Y4M_COLORSPACE.get(val, "")
         except (ValueError, ZeroDivisionError) as exc:
             raise VideoFormatError(f"{path}: malformed Y4M header field {fld!r}") from exc
+        if not pix_fmt:
+            raise VideoFormatError(
+                f"{path}: Y4M colour space C{val} is not supported: expected one of "
+                + ", ".join("C" + k for k in _Y4M_COLORSPACE)
+            )
     if not width or not height or width <= 0 or height <= 0:
         raise VideoFormatError(f"{path}: Y4M header has no valid W and H fields")
     if fps <= 0:

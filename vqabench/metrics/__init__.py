@@ -28,8 +28,15 @@ def _load_optional() -> None:
 
 
 def get_class(name: str) -> type[Metric]:
-    """The metric class registered as ``name`` (UnknownNameError with close matches)."""
+    """The metric class registered as ``name`` (UnknownNameError with close matches).
+
+    ``pyiqa:<name>`` gives any pyiqa image metric through one generic frame-wise adapter.
+    """
     _load_optional()
+    if name.startswith("pyiqa:"):
+        from vqabench.metrics.perceptual import pyiqa_class
+
+        return pyiqa_class(name.removeprefix("pyiqa:"))
     return METRICS.get(name)
 
 

@@ -1,0 +1,173 @@
+"""Learned quality models for UGC transcoding: PT-Loss and RankDVQA-UGC.
+
+Both score a (non-pristine reference ``R``, distorted ``D``) patch pair, shape
+(B, 3, T, H, W) RGB in [0, 1], by its quality relative to the absent pristine source;
+higher is better. They are trained by :func:`vqabench.models.ranking.train` and used as
+metrics and, through :func:`perceptual_loss`, as differentiable losses for learned codecs.
+
+Example:
+    >>> model = create_model("pt_loss")
+    >>> loss_fn = perceptual_loss("pt_loss", checkpoint=None)   # random weights
+    >>> loss = loss_fn(reference, codec_output)                 # -score, mean over batch
+    >>> loss.backward()
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from vqabench.errors import ConfigError, WeightsUnavailableError, invalid
+from vqabench.models.mamba import MambaBlock, selective_scan
+from vqabench.models.ptloss import PTLoss, pool_patch_scores
+from vqabench.models.rankdvqa import RankDVQAUGC
+from vqabench.registry import Registry
+
+__all__ = [
+    "MODELS",
+    "CHECKPOINT_FORMAT",
+    "available",
+    "create_model",
+    "load_checkpoint",
+    "checkpoint_path",
+    "perceptual_loss",
+    "PerceptualLoss",
+    "PTLoss",
+    "RankDVQAUGC",
+    "MambaBlock",
+    "selective_scan",
+    "pool_patch_scores",
+]
+
+MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
+MODELS.add("pt_loss", PTLoss)
+MODELS.add("rankdvqa_ugc", RankDVQAUGC)
+
+CHECKPOINT_FORMAT = "vqabench-quality-model/1"
+
+
+def available() -> list[str]:
+    """Names of the registered quality models."""
+    return MODELS.names()
+
+
+def create_model(name: str, **kwargs: object) -> nn.Module:
+    """Build a quality model with random weights.
+
+    Args:
+        name: ``"pt_loss"`` or ``"rankdvqa_ugc"`` (or a plugin).
+        **kwargs: architecture options of the model class.
+
+    Raises:
+        UnknownNameError: unknown model name, with close matches.
+    """
+    return MODELS.get(name)(**kwargs)
+
+
+def checkpoint_path(name: str) -> Path:
+    """Where the shipped checkpoint of model ``name`` lives (``vqabench/models/weights``)."""
+    MODELS.get(name)  # validate the name
+    return Path(str(importlib.resources.files("vqabench.models") / "weights" / f"{name}.pt"))
+
+
+def _train_command(name: str, destination: str) -> str:
+    return (f"no published checkpoint: train one with `vqabench train {name} "
+            f"--pairs PAIRS_DIR --out {destination}`")
+
+
+def load_checkpoint(name_or_path: str | Path, *, map_location: str | torch.device = "cpu"
+                    ) -> nn.Module:
+    """Load a trained quality model in eval mode.
+
+    Args:
+        name_or_path: a model name (loads ``vqabench/models/weights/NAME.pt``) or the path
+            of a checkpoint written by :func:`vqabench.models.ranking.train`.
+        map_location: device for the weights.
+
+    Raises:
+        WeightsUnavailableError: the file does not exist (names the ``vqabench train``
+            command that makes it).
+        ConfigError: the file is not a vqabench quality-model checkpoint.
+    """
+    if isinstance(name_or_path, str) and name_or_path in MODELS:
+        path, name = checkpoint_path(name_or_path), name_or_path
+    else:
+        path, name = Path(name_or_path), "MODEL"
+    if not path.is_file():
+        raise WeightsUnavailableError(path.name, _train_command(name, str(path)), str(path))
+    ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise invalid("checkpoint", str(path), f"a {CHECKPOINT_FORMAT} file written by "
+                      "`vqabench train`")
+    model = create_model(ckpt["model_name"], **ckpt["model_config"])
+    model.load_state_dict(ckpt["model"])
+    return model.to(map_location).eval()
+
+
+class PerceptualLoss(nn.Module):
+    """A frozen quality model used as a training loss: ``loss = -score``.
+
+    Scores are ranking logits (only differences are trained), so there is no natural
+    [0, 1] scale to subtract from; minimising ``-score`` maximises predicted quality and
+    its gradient is that of the score. The model's parameters are frozen and it stays in
+    eval mode, so gradients reach only ``distorted`` (and ``reference`` if it requires
+    them).
+
+    Args:
+        model: a quality model.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"`` over the batch.
+    """
+
+    def __init__(self, model: nn.Module, reduction: Literal["mean", "sum", "none"] = "mean"):
+        super().__init__()
+        if reduction not in ("mean", "sum", "none"):
+            raise invalid("reduction", reduction, "mean | sum | none")
+        self.model, self.reduction = model.eval(), reduction
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> PerceptualLoss:  # the quality model stays frozen
+        super().train(mode)
+        self.model.eval()
+        return self
+
+    def forward(self, reference: Tensor, distorted: Tensor) -> Tensor:
+        """Loss of (reference R, distorted D = codec output), RGB in [0, 1]."""
+        loss = -self.model(reference, distorted)
+        if self.reduction == "mean":
+            return loss.mean()
+        if self.reduction == "sum":
+            return loss.sum()
+        return loss
+
+
+def perceptual_loss(name: str = "pt_loss", *,
+                    checkpoint: Literal["bundled"] | str | Path | None = "bundled",
+                    reduction: Literal["mean", "sum", "none"] = "mean",
+                    **model_kwargs: object) -> PerceptualLoss:
+    """A differentiable loss from a quality model (see :class:`PerceptualLoss`).
+
+    Args:
+        name: model name.
+        checkpoint: ``"bundled"`` (the shipped weights), a checkpoint path, or None for
+            random weights (tests, or training the loss network yourself).
+        reduction: over the batch.
+        **model_kwargs: architecture options when ``checkpoint`` is None.
+
+    Raises:
+        WeightsUnavailableError: the checkpoint does not exist.
+        ConfigError: ``model_kwargs`` given together with a checkpoint.
+    """
+    if checkpoint is None:
+        model = create_model(name, **model_kwargs)
+    else:
+        if model_kwargs:
+            raise ConfigError(f"model options {sorted(model_kwargs)} cannot be combined with "
+                              f"checkpoint={str(checkpoint)!r}: the checkpoint fixes them")
+        model = load_checkpoint(name if checkpoint == "bundled" else checkpoint)
+    return PerceptualLoss(model, reduction)

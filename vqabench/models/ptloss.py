@@ -44,13 +44,20 @@ __all__ = [
 ]
 
 
-def check_patch_pair(reference: Tensor, distorted: Tensor) -> tuple[Tensor, Tensor]:
+def check_patch_pair(reference: Tensor, distorted: Tensor, *,
+                     min_size: int = 1) -> tuple[Tensor, Tensor]:
     """Validate a (reference, distorted) pair and return it as (B, 3, T, H, W).
 
     A 4-D pair (B, 3, H, W) is taken as single frames (T = 1).
 
+    Args:
+        reference: R.
+        distorted: D.
+        min_size: smallest height and width allowed.
+
     Raises:
-        ConfigError: shapes differ, or are not (B, 3, T, H, W) / (B, 3, H, W).
+        ConfigError: shapes differ, are not (B, 3, T, H, W) / (B, 3, H, W), or are smaller
+            than ``min_size``.
     """
     if tuple(reference.shape) != tuple(distorted.shape):
         raise invalid("distorted.shape", tuple(distorted.shape),
@@ -60,6 +67,9 @@ def check_patch_pair(reference: Tensor, distorted: Tensor) -> tuple[Tensor, Tens
     if reference.dim() != 5 or reference.shape[1] != 3:
         raise invalid("reference.shape", tuple(reference.shape),
                       "(batch, 3, frames, height, width) RGB in [0, 1]")
+    if min(reference.shape[-2:]) < min_size:
+        raise invalid("reference.shape", tuple(reference.shape),
+                      f"height and width >= {min_size} (the coarsest level's stride)")
     return reference, distorted
 
 
@@ -144,6 +154,7 @@ class FeatureExtractor(nn.Module):
             stages.append(nn.Sequential(down, nn.GELU(), _ResBlock(ch, depthwise)))
             prev = ch
         self.stages = nn.ModuleList(stages)
+        self.min_size = 4 * 2 ** (len(channels) - 1)
 
     def forward(self, x: Tensor) -> list[Tensor]:
         feats = []
@@ -238,7 +249,8 @@ class PTLoss(nn.Module):
         Returns:
             (B,) scores, higher is better.
         """
-        reference, distorted = check_patch_pair(reference, distorted)
+        reference, distorted = check_patch_pair(reference, distorted,
+                                                min_size=self.extractor.min_size)
         b, _, t, h, w = reference.shape
         frames = torch.cat([reference, distorted]).transpose(1, 2).reshape(2 * b * t, 3, h, w)
         feats = self.extractor(frames * 2.0 - 1.0)

@@ -184,9 +184,9 @@ class RankDVQAUGC(nn.Module):
     def __init__(
         self,
         frames: int = 12,
-        channels: Sequence[int] = (64, 128, 192, 256),
-        dims: Sequence[int] = (64, 128, 192, 256),
-        heads: Sequence[int] = (2, 4, 6, 8),
+        channels: Sequence[int] = (120, 128, 192, 224),
+        dims: Sequence[int] = (128, 128, 192, 192),
+        heads: Sequence[int] = (4, 4, 6, 6),
         window: int = 8,
         depth: int = 2,
     ):
@@ -218,7 +218,8 @@ class RankDVQAUGC(nn.Module):
         Raises:
             ConfigError: wrong shape or number of frames.
         """
-        reference, distorted = check_patch_pair(reference, distorted)
+        reference, distorted = check_patch_pair(reference, distorted,
+                                               min_size=self.extractor.min_size)
         b, _, t, h, w = reference.shape
         if t != self.frames:
             raise invalid("reference frames", t, f"{self.frames} (RankDVQA-UGC folds frames "

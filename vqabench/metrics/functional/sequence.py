@@ -17,7 +17,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -62,10 +62,10 @@ def consistency_scores(features: np.ndarray) -> tuple[float, tuple[float, ...]]:
 
 
 def motion_smoothness_scores(
-    frames: Sequence[np.ndarray],
+    frames: Iterable[np.ndarray],
     interpolate: Callable[[np.ndarray, np.ndarray], np.ndarray],
 ) -> tuple[float, tuple[float, ...]]:
-    """VBench motion smoothness with a given frame interpolator.
+    """VBench motion smoothness with a given frame interpolator (streams the frames).
 
     Args:
         frames: RGB frames in 8-bit units, (H, W, 3) each, at least 3.
@@ -78,14 +78,23 @@ def motion_smoothness_scores(
     Raises:
         MetricError: fewer than 3 frames.
     """
-    if len(frames) < 3:
-        raise MetricError(f"motion smoothness needs at least 3 frames, got {len(frames)}")
-    scores = []
-    for k in range(0, len(frames) - 2, 2):
-        estimate = np.asarray(interpolate(frames[k], frames[k + 2]), dtype=np.float64)
-        err = np.mean(np.abs(estimate - np.asarray(frames[k + 1], dtype=np.float64)))
-        scores.append((255.0 - err) / 255.0)
-    return float(np.mean(scores)), tuple(float(s) for s in scores)
+    scores: list[float] = []
+    even: np.ndarray | None = None
+    odd: np.ndarray | None = None
+    count = 0
+    for index, frame in enumerate(frames):
+        count = index + 1
+        if index % 2:
+            odd = frame
+            continue
+        if even is not None and odd is not None:
+            estimate = np.asarray(interpolate(even, frame), dtype=np.float64)
+            err = float(np.mean(np.abs(estimate - np.asarray(odd, dtype=np.float64))))
+            scores.append((255.0 - err) / 255.0)
+        even = frame
+    if not scores:
+        raise MetricError(f"motion smoothness needs at least 3 frames, got {count}")
+    return float(np.mean(scores)), tuple(scores)
 
 
 def vbench_normalize(value: float, dimension: str) -> float:

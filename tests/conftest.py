@@ -1,0 +1,68 @@
+"""Shared fixtures: tiny real videos (64x64, a few frames) written as Y4M."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vqabench.io.video import Video, YuvFrame, rgb_to_yuv, write_y4m
+
+
+def moving_texture(width: int = 64, height: int = 64, frames: int = 8, *, seed: int = 0,
+                   speed_px: float = 1.5) -> list[np.ndarray]:
+    """Smooth random texture panning right by ``speed_px`` per frame (RGB floats)."""
+    from scipy.ndimage import gaussian_filter, shift
+
+    rng = np.random.default_rng(seed)
+    base = gaussian_filter(rng.random((height + 16, width + 64, 3)), (2.0, 2.0, 0))
+    base = (base - base.min()) / (base.max() - base.min())
+    out = []
+    for t in range(frames):
+        moved = shift(base, (0, -speed_px * t, 0), order=1, mode="wrap")
+        out.append(moved[8:8 + height, 8:8 + width])
+    return out
+
+
+def make_video(path: Path, *, width: int = 64, height: int = 64, frames: int = 8,
+               seed: int = 0, pix_fmt: str = "yuv420p", fps: Fraction = Fraction(25)) -> Video:
+    """Write a tiny natural-looking Y4M video and return its handle."""
+    rgb = moving_texture(width, height, frames, seed=seed)
+    return write_y4m(path, (rgb_to_yuv(f, pix_fmt=pix_fmt) for f in rgb), width=width,
+                     height=height, fps=fps, pix_fmt=pix_fmt)
+
+
+def add_noise(video: Video, path: Path, *, sigma: float, seed: int = 1) -> Video:
+    """A copy of ``video`` with Gaussian noise of ``sigma`` code values on every plane."""
+    from vqabench.io.video import read_frames
+
+    rng = np.random.default_rng(seed)
+    hi = (1 << video.bit_depth) - 1
+    dtype = np.uint16 if video.bit_depth > 8 else np.uint8
+
+    def noisy(frame: YuvFrame) -> YuvFrame:
+        return YuvFrame(*(np.clip(np.rint(p + rng.normal(0, sigma, p.shape)), 0, hi).astype(dtype)
+                          for p in frame))
+
+    return write_y4m(path, (noisy(f) for f in read_frames(video)), width=video.width,
+                     height=video.height, fps=video.fps, pix_fmt=video.pix_fmt)
+
+
+@pytest.fixture(scope="session")
+def tiny_video(tmp_path_factory: pytest.TempPathFactory) -> Video:
+    """64x64, 8 frames, 4:2:0 8-bit, 25 fps."""
+    return make_video(tmp_path_factory.mktemp("videos") / "tiny_64x64.y4m")
+
+
+@pytest.fixture(scope="session")
+def tiny_noisy(tiny_video: Video, tmp_path_factory: pytest.TempPathFactory) -> Video:
+    """``tiny_video`` with Gaussian noise (sigma 4 code values)."""
+    return add_noise(tiny_video, tmp_path_factory.mktemp("videos") / "tiny_noisy.y4m", sigma=4)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Generated dataset sources go to a per-session temporary cache."""
+    monkeypatch.setenv("VQABENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))

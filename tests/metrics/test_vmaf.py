@@ -1,0 +1,42 @@
+"""VMAF through vqabench equals ffmpeg's libvmaf filter run directly on the same pair."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from vqabench import metrics
+from vqabench.errors import UnknownNameError
+from vqabench.io.ffmpeg import run_ffmpeg
+
+
+def _libvmaf_direct(ref, dis, tmp_path, version):
+    log = tmp_path / f"{version}.json"
+    # libvmaf's first input is the distorted stream, the second the reference.
+    run_ffmpeg(["-i", dis.path, "-i", ref.path, "-lavfi",
+                f"[0:v][1:v]libvmaf=model=version={version}:log_fmt=json:log_path={log}",
+                "-f", "null", "-"])
+    frames = json.loads(log.read_text())["frames"]
+    return [f["metrics"]["vmaf"] for f in frames]
+
+
+@pytest.mark.parametrize("model", ["vmaf_v0.6.1", "vmaf_v0.6.1neg"])
+def test_vmaf_equals_libvmaf_filter(tiny_video, tiny_noisy, tmp_path, model):
+    got = metrics.create("vmaf", model=model).compute(reference=tiny_video, distorted=tiny_noisy)
+    direct = _libvmaf_direct(tiny_video, tiny_noisy, tmp_path, model)
+    np.testing.assert_allclose(got.per_frame, direct, atol=1e-4)
+    assert got.value == pytest.approx(np.mean(direct), abs=1e-4)
+
+
+def test_harmonic_mean_pooling(tiny_video, tiny_noisy):
+    got = metrics.create("vmaf", pooling="harmonic_mean").compute(tiny_video, tiny_noisy)
+    x = np.array(got.per_frame)
+    assert got.value == pytest.approx(len(x) / np.sum(1 / (1 + x)) - 1, rel=1e-12)
+    assert got.value <= np.mean(x)
+
+
+def test_unknown_model_suggests_close_match():
+    with pytest.raises(UnknownNameError, match="did you mean 'vmaf_v0.6.1neg'"):
+        metrics.create("vmaf", model="vmaf_v0.6.1ng")

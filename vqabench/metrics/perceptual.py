@@ -1,0 +1,283 @@
+"""Learned full-reference image metrics applied frame-wise to video: LPIPS, DISTS, and any
+pyiqa image metric as ``pyiqa:<name>``.
+
+Each frame pair is converted to RGB (BT.709, limited range, :func:`vqabench.io.video.yuv_to_rgb`),
+batched (``batch_size`` frames per forward pass), scored by the library's own network, and the
+per-frame values are pooled over time (:func:`vqabench.metrics.base.pool`). All take
+``(reference, distorted)`` in that order.
+
+Weights are used from the local cache only (:mod:`vqabench.metrics.weights`); creating a metric
+whose weights are absent raises :class:`~vqabench.errors.WeightsUnavailableError` at once. The
+option ``pretrained_backbone=False`` swaps the backbone for a random one under ``seed``: the
+numbers then mean nothing, but the plumbing can be tested offline.
+
+Example:
+    >>> from vqabench import metrics
+    >>> metrics.create("lpips", net="vgg").compute(reference=src, distorted=dec).value
+    >>> metrics.create("pyiqa:ms_ssim").compute(reference=src, distorted=dec).value
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, get_args
+
+import numpy as np
+
+from vqabench.errors import ConfigError, MetricError, UnknownNameError, invalid
+from vqabench.io.video import Video
+from vqabench.metrics.base import METRICS, POOLING, Metric, MetricResult, check_pair, pool
+from vqabench.metrics.functional.frames import paired_rgb_batches, rgb_batches
+from vqabench.metrics.functional.perceptual import (
+    DISTS_FILES,
+    LPIPS_BACKBONE_FILES,
+    LpipsNet,
+    dists_network,
+    dists_scores,
+    lpips_network,
+    lpips_scores,
+    to_tensor,
+)
+from vqabench.metrics.weights import offline_guard, require
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["Lpips", "Dists", "PyiqaMetric", "pyiqa_class", "PYIQA_PREFIX"]
+
+PYIQA_PREFIX = "pyiqa:"
+
+
+def _check_common(batch_size: object, pooling: object, seed: object) -> None:
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise invalid("batch_size", batch_size, "an integer >= 1")
+    if pooling not in POOLING:
+        raise invalid("pooling", pooling, " | ".join(POOLING))
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise invalid("seed", seed, "an integer")
+
+
+def _check_bool(argument: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise invalid(argument, value, "True or False")
+    return value
+
+
+class _FramewiseNetwork(Metric):
+    """Shared shell: options, lazy network, batched frame-wise evaluation and pooling."""
+
+    higher_is_better: ClassVar[bool] = False
+    differentiable: ClassVar[bool] = True
+
+    def __init__(self, *, pretrained_backbone: bool = True, seed: int = 0, batch_size: int = 8,
+                 pooling: str = "mean"):
+        _check_common(batch_size, pooling, seed)
+        self.pretrained_backbone = _check_bool("pretrained_backbone", pretrained_backbone)
+        self.seed, self.batch_size, self.pooling = seed, batch_size, pooling
+        self._model: torch.nn.Module | None = None
+
+    @property
+    def options(self) -> dict:
+        # batch_size does not change the values, so it stays out of the job key.
+        opts: dict[str, Any] = {"pretrained_backbone": self.pretrained_backbone,
+                                "pooling": self.pooling}
+        if not self.pretrained_backbone:
+            opts["seed"] = self.seed
+        return opts
+
+    def _build(self) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def _scores(self, model: torch.nn.Module, reference: np.ndarray,
+                distorted: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """The library's network, built on first use."""
+        if self._model is None:
+            self._model = self._build()
+        return self._model
+
+    def compute(self, reference: Video, distorted: Video) -> MetricResult:
+        """Score ``distorted`` against ``reference`` (in that order), frame by frame.
+
+        Raises:
+            MetricError: the videos differ in size, format or frame count.
+        """
+        check_pair(reference, distorted)
+        model = self.model
+        values: list[float] = []
+        for ref, dis in paired_rgb_batches(reference, distorted, self.batch_size):
+            values.extend(self._scores(model, ref, dis).tolist())
+        return MetricResult(pool(values, self.pooling), tuple(values))
+
+
+@METRICS.register("lpips")
+class Lpips(_FramewiseNetwork):
+    """LPIPS v0.1 (Zhang et al., CVPR 2018) through the ``lpips`` package; lower is better.
+
+    Args:
+        net: backbone, ``alex`` (default, the authors' recommendation) | ``vgg`` | ``squeeze``.
+        pretrained_backbone: torchvision ImageNet backbone from the local cache (default);
+            False: random backbone under ``seed`` (tests only).
+        seed: seed of the random backbone.
+        batch_size: frames per forward pass.
+        pooling: temporal pooling of per-frame values (``mean``, ``harmonic_mean``, ``min``,
+            ``median``).
+
+    Raises:
+        ConfigError: an option is not allowed.
+        WeightsUnavailableError: the backbone file is not in the local cache.
+    """
+
+    name = "lpips"
+
+    def __init__(self, *, net: LpipsNet = "alex", **options: Any):
+        if net not in get_args(LpipsNet):
+            raise invalid("net", net, " | ".join(get_args(LpipsNet)))
+        super().__init__(**options)
+        self.net = net
+        if self.pretrained_backbone:
+            require(LPIPS_BACKBONE_FILES[net])  # fail now, not after reading the video
+
+    @property
+    def options(self) -> dict:
+        return {"net": self.net, **super().options}
+
+    def _build(self) -> torch.nn.Module:
+        return lpips_network(self.net, pretrained_backbone=self.pretrained_backbone,
+                             seed=self.seed)
+
+    def _scores(self, model: torch.nn.Module, reference: np.ndarray,
+                distorted: np.ndarray) -> np.ndarray:
+        return lpips_scores(model, reference, distorted)
+
+
+@METRICS.register("dists")
+class Dists(_FramewiseNetwork):
+    """DISTS (Ding et al., TPAMI 2020) through pyiqa's port of the authors' code; lower is
+    better. Frames are used at their coded size (no resizing).
+
+    Args:
+        pretrained_backbone: VGG16 and DISTS alpha/beta weights from the local cache (default);
+            False: random VGG16 features and random alpha/beta under ``seed`` (tests only).
+        seed, batch_size, pooling: as for :class:`Lpips`.
+
+    Raises:
+        ConfigError: an option is not allowed.
+        WeightsUnavailableError: a weight file is not in the local cache.
+    """
+
+    name = "dists"
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        if self.pretrained_backbone:
+            for filename in DISTS_FILES:
+                require(filename)
+
+    def _build(self) -> torch.nn.Module:
+        return dists_network(pretrained_backbone=self.pretrained_backbone, seed=self.seed)
+
+    def _scores(self, model: torch.nn.Module, reference: np.ndarray,
+                distorted: np.ndarray) -> np.ndarray:
+        return dists_scores(model, reference, distorted)
+
+
+# --- any pyiqa image metric -------------------------------------------------------------------
+
+class PyiqaMetric(Metric):
+    """Generic frame-wise adapter for a pyiqa image metric (use :func:`pyiqa_class`).
+
+    Direction and kind come from pyiqa's own metadata (``lower_better``, ``metric_mode``); no
+    metric is special-cased. Full-reference metrics are called as ``net(distorted, reference)``
+    (pyiqa's ``(target, ref)``); no-reference metrics score ``distorted`` alone and ignore
+    ``reference`` (which may be None). Weights pyiqa wants are served from the local cache or
+    refused with WeightsUnavailableError (:func:`vqabench.metrics.weights.offline_guard`).
+
+    Args:
+        batch_size: frames per forward pass.
+        pooling: temporal pooling of per-frame values.
+        **pyiqa_options: passed to ``pyiqa.create_metric`` (e.g. ``test_y_channel=False``).
+    """
+
+    pyiqa_name: ClassVar[str]
+
+    def __init__(self, *, batch_size: int = 8, pooling: str = "mean", **pyiqa_options: Any):
+        _check_common(batch_size, pooling, 0)
+        self.batch_size, self.pooling = batch_size, pooling
+        self.pyiqa_options = dict(pyiqa_options)
+        self._model: torch.nn.Module | None = None
+
+    @property
+    def options(self) -> dict:
+        return {"pooling": self.pooling, **self.pyiqa_options}
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """pyiqa's InferenceModel, built on first use, on CPU."""
+        if self._model is None:
+            import pyiqa
+
+            with offline_guard():
+                try:
+                    self._model = pyiqa.create_metric(self.pyiqa_name, device="cpu",
+                                                      **self.pyiqa_options)
+                except TypeError as exc:
+                    raise ConfigError(f"{self.name}: option not accepted by pyiqa: {exc}") from exc
+        return self._model
+
+    def _run(self, batches: Any, call: Callable[..., Any]) -> MetricResult:
+        import torch
+
+        values: list[float] = []
+        with torch.inference_mode():
+            for batch in batches:
+                out = call(*batch)
+                values.extend(np.asarray(out.detach().double().cpu()).reshape(-1).tolist())
+        if any(np.isnan(v) for v in values):
+            raise MetricError(f"{self.name} returned NaN for some frames")
+        return MetricResult(pool(values, self.pooling), tuple(values))
+
+    def compute(self, reference: Video | None, distorted: Video) -> MetricResult:
+        """Score ``distorted`` (against ``reference`` for full-reference metrics).
+
+        Raises:
+            MetricError: mismatched videos, or a full-reference metric without a reference.
+        """
+        model = self.model
+        if self.kind == "no-reference":
+            return self._run(((b,) for b in rgb_batches(distorted, self.batch_size)),
+                             lambda dis: model(to_tensor(dis)))
+        if reference is None:
+            raise MetricError(f"{self.name} is full-reference: a reference video is required")
+        check_pair(reference, distorted)
+        return self._run(paired_rgb_batches(reference, distorted, self.batch_size),
+                         lambda ref, dis: model(to_tensor(dis), to_tensor(ref)))
+
+
+@functools.cache
+def pyiqa_class(pyiqa_name: str) -> type[Metric]:
+    """The vqabench metric class for pyiqa's metric ``pyiqa_name`` (registry name
+    ``pyiqa:<pyiqa_name>``), with ``higher_is_better`` and ``kind`` from pyiqa's metadata.
+
+    Raises:
+        UnknownNameError: pyiqa has no such metric (close matches listed).
+    """
+    from pyiqa.default_model_configs import DEFAULT_CONFIGS
+
+    if pyiqa_name not in DEFAULT_CONFIGS:
+        raise UnknownNameError("pyiqa metric", pyiqa_name, DEFAULT_CONFIGS)
+    cfg = DEFAULT_CONFIGS[pyiqa_name]
+    attrs = {
+        "name": PYIQA_PREFIX + pyiqa_name,
+        "pyiqa_name": pyiqa_name,
+        "higher_is_better": not bool(cfg.get("lower_better", False)),
+        "kind": "full-reference" if cfg.get("metric_mode") == "FR" else "no-reference",
+        "version": "1",
+        "__doc__": f"pyiqa metric {pyiqa_name!r} applied frame-wise (see PyiqaMetric).",
+    }
+    safe = "".join(c if c.isalnum() else "_" for c in pyiqa_name)
+    return type(f"Pyiqa_{safe}", (PyiqaMetric,), attrs)

@@ -1,0 +1,215 @@
+"""Tables: BD-rate layouts as DataFrames, rendered as Markdown, LaTeX (booktabs), HTML, CSV.
+
+Layout builders are pure DataFrame transforms of the outputs of
+:mod:`vqabench.evaluation.aggregate`; renderers turn any DataFrame into text. Numbers are
+rounded for display only (``decimals``); CSV keeps full precision. NaN shows as ``n/a``.
+
+Example:
+    >>> table = codec_metric_table(summary, reference="source", anchor="source")
+    >>> print(to_markdown(table, decimals=2))
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from vqabench.evaluation.aggregate import OVERALL
+
+__all__ = [
+    "NAN_TEXT",
+    "format_number",
+    "codec_metric_table",
+    "sequence_table",
+    "yuv_table",
+    "to_markdown",
+    "to_latex",
+    "to_html",
+    "write_csv",
+    "write_text",
+]
+
+NAN_TEXT = "n/a"
+AVERAGE = "Average"
+_YUV = (("psnr_y", "Y"), ("psnr_u", "U"), ("psnr_v", "V"), ("psnr_yuv", "YUV"))
+
+
+def format_number(value: object, *, decimals: int = 2) -> str:
+    """``value`` with ``decimals`` digits (minus sign as ``-``), ``n/a`` for NaN/None."""
+    if value is None:
+        return NAN_TEXT
+    if isinstance(value, int | float):
+        if isinstance(value, float) and math.isnan(value):
+            return NAN_TEXT
+        text = f"{value:.{decimals}f}"
+        return "0." + "0" * decimals if text.lstrip("-").strip("0.") == "" else text
+    return str(value)
+
+
+def _cell(summary: pd.DataFrame, **where: str) -> pd.DataFrame:
+    mask = pd.Series(True, index=summary.index)
+    for k, v in where.items():
+        mask &= summary[k] == v
+    return summary[mask]
+
+
+def codec_metric_table(summary: pd.DataFrame, *, reference: str, anchor: str,
+                       metrics: Sequence[str] | None = None) -> pd.DataFrame:
+    """Rows (group, codec), columns metrics: mean BD-rate (%) against the anchor codec.
+
+    Groups in sorted order, then :data:`~vqabench.evaluation.aggregate.OVERALL`.
+    """
+    part = _cell(summary, reference=reference, anchor=anchor)
+    metrics = list(metrics) if metrics is not None else sorted(part["metric"].unique())
+    groups = sorted(g for g in part["group"].unique() if g != OVERALL) + [OVERALL]
+    rows = []
+    for group in groups:
+        for codec in sorted(part["codec"].unique()):
+            sel = part[(part["group"] == group) & (part["codec"] == codec)]
+            if sel.empty:
+                continue
+            values = sel.set_index("metric")["bd_rate"]
+            rows.append({"Group": group, "Codec": codec,
+                         **{m: float(values.get(m, math.nan)) for m in metrics}})
+    return pd.DataFrame(rows, columns=["Group", "Codec", *metrics])
+
+
+def sequence_table(per_sequence: pd.DataFrame, *, metric: str, reference: str, anchor: str
+                   ) -> pd.DataFrame:
+    """Rows sequences (+ ``Average``), columns codecs: per-sequence BD-rate (%) for one metric.
+
+    The ``Average`` row is the mean of the defined values in each column, i.e. the
+    ``Overall`` value of :func:`~vqabench.evaluation.aggregate.summarize_bd_rate`.
+    """
+    part = _cell(per_sequence, metric=metric, reference=reference, anchor=anchor)
+    wide = part.pivot_table(index="sequence", columns="codec", values="bd_rate",
+                            aggfunc="first", dropna=False)
+    wide = wide.reindex(sorted(part["sequence"].unique()))
+    avg = wide.mean(axis=0, skipna=True)
+    wide.loc[AVERAGE] = avg
+    wide.columns.name = None
+    return wide.reset_index().rename(columns={"index": "Sequence", "sequence": "Sequence"})
+
+
+def yuv_table(summary: pd.DataFrame, times: pd.DataFrame | None, *, reference: str, anchor: str
+              ) -> pd.DataFrame:
+    """JVET-style table: per codec, Overall BD-rate for Y, U, V, weighted YUV, EncT%, DecT%."""
+    part = _cell(summary, reference=reference, anchor=anchor, group=OVERALL)
+    rows = []
+    for codec in sorted(part["codec"].unique()):
+        values = part[part["codec"] == codec].set_index("metric")["bd_rate"]
+        row = {"Codec": codec, **{label: float(values.get(m, math.nan)) for m, label in _YUV}}
+        if times is not None and not times.empty:
+            t = times[(times["codec"] == codec) & (times["reference"] == reference)
+                      & (times["group"] == OVERALL)]
+            row["EncT%"] = float(t["enc_pct"].iloc[0]) if len(t) else math.nan
+            row["DecT%"] = float(t["dec_pct"].iloc[0]) if len(t) else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _text_rows(df: pd.DataFrame, decimals: int) -> tuple[list[str], list[list[str]]]:
+    header = [str(c) for c in df.columns]
+    body = [[format_number(v, decimals=decimals) for v in row]
+            for row in df.itertuples(index=False, name=None)]
+    return header, body
+
+
+def to_markdown(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None) -> str:
+    """GitHub-flavoured Markdown table; numeric columns right-aligned."""
+    header, body = _text_rows(df, decimals)
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+
+    def esc(s: str) -> str:
+        return s.replace("|", "\\|")
+
+    lines = [f"**{caption}**", ""] if caption else []
+    lines.append("| " + " | ".join(esc(h) for h in header) + " |")
+    lines.append("|" + "|".join("---:" if n else ":---" for n in numeric) + "|")
+    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in body]
+    return "\n".join(lines) + "\n"
+
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                  "^": r"\textasciicircum{}"}
+
+
+def _latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def to_latex(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None,
+             label: str | None = None) -> str:
+    """A ``table`` with a booktabs ``tabular`` (``\\toprule``/``\\midrule``/``\\bottomrule``).
+
+    Needs ``\\usepackage{booktabs}``. Text is escaped; negative numbers use math minus.
+    """
+    header, body = _text_rows(df, decimals)
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+    spec = "".join("r" if n else "l" for n in numeric)
+
+    def cell(text: str, is_num: bool) -> str:
+        if is_num and text.startswith("-"):
+            return "$-$" + text[1:]
+        return _latex_escape(text)
+
+    lines = [r"\begin{table}[t]", r"\centering"]
+    if caption:
+        lines.append(rf"\caption{{{_latex_escape(caption)}}}")
+    if label:
+        lines.append(rf"\label{{{label}}}")
+    lines += [rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
+              " & ".join(_latex_escape(h) for h in header) + r" \\", r"\midrule"]
+    for row in body:
+        if row and row[0] in (AVERAGE, OVERALL):
+            lines.append(r"\midrule")
+        lines.append(" & ".join(cell(c, n) for c, n in zip(row, numeric, strict=True)) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def to_html(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None) -> str:
+    """An HTML ``<table>`` (escaped), numeric cells with class ``num``."""
+    header, body = _text_rows(df, decimals)
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+    out = ["<table>"]
+    if caption:
+        out.append(f"<caption>{html.escape(caption)}</caption>")
+    out.append("<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header)
+               + "</tr></thead>")
+    out.append("<tbody>")
+    for row in body:
+        cells = "".join(f'<td class="num">{html.escape(c)}</td>' if n
+                        else f"<td>{html.escape(c)}</td>"
+                        for c, n in zip(row, numeric, strict=True))
+        out.append(f"<tr>{cells}</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out) + "\n"
+
+
+def write_text(path: str | os.PathLike[str], text: str | bytes) -> Path:
+    """Write atomically (temporary file in the same folder, then ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """CSV with full precision (``repr`` of floats), written atomically."""
+    return write_text(path, df.to_csv(index=False, float_format=None, lineterminator="\n"))
