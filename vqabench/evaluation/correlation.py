@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, stats
 
 from vqabench.errors import ConfigError, invalid
@@ -45,6 +46,7 @@ __all__ = [
     "logistic5",
     "fit_logistic",
     "correlation",
+    "correlation_table",
     "compare_metrics",
     "williams_test",
 ]
@@ -290,3 +292,39 @@ def compare_metrics(predictions_a: Sequence[float], predictions_b: Sequence[floa
     p_boot = min(1.0, 2.0 * min(np.mean(diffs <= 0), np.mean(diffs >= 0)))
     return ComparisonResult(statistic, r12 - r13, (float(lo), float(hi)), float(p_boot), t,
                             p_w)
+
+
+def correlation_table(table: pd.DataFrame, *, label: str, metrics: Sequence[str],
+                      fit: Fit | None = None, label_std: str | None = None,
+                      bootstrap: int = 0, seed: int = 0) -> pd.DataFrame:
+    """:func:`correlation` of each metric column of ``table`` with the ``label`` column.
+
+    Rows with a missing value in the label or the metric are skipped for that metric.
+
+    Returns:
+        One row per metric: ``metric, n, srocc, krocc, plcc, rmse, outlier_ratio`` and, with
+        ``bootstrap``, ``<stat>_lo``/``<stat>_hi`` interval columns.
+
+    Raises:
+        ConfigError: a named column is missing.
+    """
+    for name, col in [("label", label), ("label_std", label_std),
+                      *[("metrics", m) for m in metrics]]:
+        if col is not None and col not in table.columns:
+            present = ", ".join(map(str, table.columns))
+            raise invalid(name, col, f"a column of the table ({present})")
+    if not metrics:
+        raise invalid("metrics", list(metrics), "at least one metric column")
+    rows = []
+    for metric in metrics:
+        cols = [metric, label] + ([label_std] if label_std else [])
+        part = table[cols].apply(pd.to_numeric, errors="coerce").dropna()
+        r = correlation(part[metric], part[label], fit=fit,
+                        label_std=part[label_std] if label_std else None,
+                        bootstrap=bootstrap, seed=seed)
+        row = {"metric": metric, "n": r.n, "srocc": r.srocc, "krocc": r.krocc, "plcc": r.plcc,
+               "rmse": r.rmse, "outlier_ratio": r.outlier_ratio}
+        for stat, (lo, hi) in r.ci.items():
+            row[f"{stat}_lo"], row[f"{stat}_hi"] = lo, hi
+        rows.append(row)
+    return pd.DataFrame(rows)

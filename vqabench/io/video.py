@@ -243,7 +243,10 @@ def open_video(
     h = height or meta["height"]
     pf = pix_fmt or meta.get("pix_fmt", "yuv420p")
     _check_pix_fmt(pf)
-    rate = Fraction(fps).limit_denominator(1001) if fps is not None else meta.get("fps", Fraction(25))
+    if fps is not None:
+        rate = Fraction(fps).limit_denominator(1001)
+    else:
+        rate = meta.get("fps", Fraction(25))
     if w <= 0 or h <= 0:
         raise invalid("size", f"{w}x{h}", "positive width and height")
     video = Video(path, int(w), int(h), rate, pf, 0, "yuv", 0)
@@ -386,7 +389,8 @@ def to_y4m(
     if raw_format is not None and raw_format.container == "yuv":
         r = raw_format.fps
         args += ["-f", "rawvideo", "-pix_fmt", raw_format.pix_fmt,
-                 "-s", f"{raw_format.width}x{raw_format.height}", "-r", f"{r.numerator}/{r.denominator}"]
+                 "-s", f"{raw_format.width}x{raw_format.height}",
+                 "-r", f"{r.numerator}/{r.denominator}"]
     elif fps is not None:
         r = Fraction(fps).limit_denominator(1001)
         args += ["-r", f"{r.numerator}/{r.denominator}"]

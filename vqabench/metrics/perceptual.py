@@ -226,6 +226,8 @@ class PyiqaMetric(Metric):
                     self._model = pyiqa.create_metric(self.pyiqa_name, device="cpu",
                                                       **self.pyiqa_options)
                 except TypeError as exc:
+                    if "unexpected keyword argument" not in str(exc):
+                        raise
                     raise ConfigError(f"{self.name}: option not accepted by pyiqa: {exc}") from exc
         return self._model
 

@@ -7,6 +7,7 @@ All take ``(reference, distorted)`` in that order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -81,7 +82,8 @@ class PsnrYuv(_PsnrPlanes):
     """Weighted YUV PSNR in dB: per frame ``(wY*Y + wU*U + wV*V)/(wY+wU+wV)``, then the mean.
 
     Args:
-        weights: (wY, wU, wV); default 6:1:1 (JVET). 8:1:1, 14:1:1 and 4:1:1 are also used.
+        weights: (wY, wU, wV), or text "6:1:1" / "6/1/1"; default 6:1:1 (JVET). 8:1:1,
+            14:1:1 and 4:1:1 are also used.
         max_db: cap for identical frames.
     """
 
@@ -90,11 +92,11 @@ class PsnrYuv(_PsnrPlanes):
     def __init__(self, *, weights: tuple[float, float, float] | list[float] | str = (6, 1, 1),
                  max_db: float = DEFAULT_MAX_DB):
         super().__init__(max_db=max_db)
-        if isinstance(weights, str):  # "6:1:1" from the command line
+        if isinstance(weights, str):  # "6:1:1" or "6/1/1" (on the command line)
             try:
-                weights = tuple(float(w) for w in weights.split(":"))
+                weights = tuple(float(w) for w in re.split(r"[:/]", weights))
             except ValueError as exc:
-                raise invalid("weights", weights, "three numbers like 6:1:1") from exc
+                raise invalid("weights", weights, "three numbers like 6:1:1 or 6/1/1") from exc
         weights = tuple(float(w) for w in weights)
         if len(weights) != 3 or min(weights) < 0 or sum(weights) <= 0:
             raise invalid("weights", weights, "three non-negative numbers with a positive sum")
@@ -152,7 +154,8 @@ class Ssim(Metric):
         with torch.no_grad():
             for ref, dis in _luma_batches(reference, distorted):
                 if min(ref.shape[-2:]) < 11:
-                    raise MetricError(f"ssim needs frames of at least 11x11, got {ref.shape[-1]}x{ref.shape[-2]}")
+                    raise MetricError("ssim needs frames of at least 11x11, got "
+                                      f"{ref.shape[-1]}x{ref.shape[-2]}")
                 out = piq.ssim(dis, ref, data_range=peak, reduction="none",
                                downsample=self.downsample)
                 values.extend(float(v) for v in out)

@@ -32,7 +32,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TextIO
 from urllib.parse import urlparse
 
 from vqabench.errors import WeightsUnavailableError
@@ -245,7 +245,8 @@ def weight_status(*, verify: bool = True) -> list[WeightStatus]:
 
 # --- guard around third-party constructors --------------------------------------------------
 
-def _serve_or_refuse(url: str, dst: str | os.PathLike, hash_prefix: str | None = None) -> None:
+def _serve_or_refuse(url: str, dst: str | os.PathLike, hash_prefix: str | None = None,
+                     *args: object, **kwargs: object) -> None:
     """Stand-in for a library's ``download_url_to_file(url, dst, ...)``.
 
     Copies the file from a vqabench search folder when it is there (the library then loads
@@ -270,6 +271,23 @@ def _refuse_urlopen(url: object, *args: object, **kwargs: object) -> None:
     text = getattr(url, "full_url", url)
     name = os.path.basename(urlparse(str(text)).path) or str(text)
     raise _WeightsUnavailable(name, str(text), str(_default_destination(name)))
+
+
+class _DropDownloadNotices:
+    """A text stream that forwards everything but the libraries' 'Downloading: ...' notices
+    (printed just before the refused download, they would claim a download that never runs).
+    """
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if text.lstrip().startswith("Downloading"):
+            return len(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
 
 
 @contextlib.contextmanager
@@ -310,7 +328,9 @@ def offline_guard() -> Iterator[None]:
     old_env = os.environ.get("HF_HUB_OFFLINE")
     os.environ["HF_HUB_OFFLINE"] = "1"
     try:
-        yield
+        with contextlib.redirect_stderr(_DropDownloadNotices(sys.stderr)), \
+                contextlib.redirect_stdout(_DropDownloadNotices(sys.stdout)):
+            yield
     finally:
         for owner, attr, value in reversed(patches):
             setattr(owner, attr, value)

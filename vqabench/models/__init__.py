@@ -75,9 +75,21 @@ def checkpoint_path(name: str) -> Path:
     return Path(str(importlib.resources.files("vqabench.models") / "weights" / f"{name}.pt"))
 
 
-def _train_command(name: str, destination: str) -> str:
-    return (f"no published checkpoint: train one with `vqabench train {name} "
-            f"--pairs PAIRS_DIR --out {destination}`")
+class _CheckpointUnavailableError(WeightsUnavailableError):
+    """A checkpoint this project trains itself is missing; the message names the command.
+
+    (Also works around ``OSError`` formatting the three constructor arguments of
+    :class:`WeightsUnavailableError` as ``[Errno ...]`` instead of its message.)
+    """
+
+    def __init__(self, name: str, path: Path):
+        command = f"vqabench train {name} --pairs PAIRS_DIR --out {path}"
+        super().__init__(path.name, f"`{command}`", str(path))
+        self.args = (f"checkpoint {path.name!r} not found at {path}; no published checkpoint "
+                     f"ships yet: make it with `{command}`",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def load_checkpoint(name_or_path: str | Path, *, map_location: str | torch.device = "cpu"
@@ -97,9 +109,9 @@ def load_checkpoint(name_or_path: str | Path, *, map_location: str | torch.devic
     if isinstance(name_or_path, str) and name_or_path in MODELS:
         path, name = checkpoint_path(name_or_path), name_or_path
     else:
-        path, name = Path(name_or_path), "MODEL"
+        path, name = Path(name_or_path), "MODEL_NAME"
     if not path.is_file():
-        raise WeightsUnavailableError(path.name, _train_command(name, str(path)), str(path))
+        raise _CheckpointUnavailableError(name, path)
     ckpt = torch.load(path, map_location=map_location, weights_only=True)
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise invalid("checkpoint", str(path), f"a {CHECKPOINT_FORMAT} file written by "

@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
 from vqabench.errors import invalid  # noqa: E402
 
@@ -40,7 +41,8 @@ def codec_colors(codecs: Sequence[str]) -> dict[str, str]:
 
 
 def _axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, plt.Axes]:
-    fig = Figure(figsize=(5.0, 3.6), dpi=100)
+    fig = Figure(figsize=(5.0, 3.6), dpi=90)
+    fig.subplots_adjust(left=0.15, right=0.97, bottom=0.14, top=0.9)
     ax = fig.add_subplot(1, 1, 1)
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(xlabel)
@@ -55,6 +57,13 @@ def _select(results: pd.DataFrame, **where: str) -> pd.DataFrame:
         if v is not None:
             part = part[part[k] == v]
     return part
+
+
+def _log_x(ax: plt.Axes) -> None:
+    """Log rate axis with plain-number labels (mathtext labels are slow to render)."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def rd_curve_figure(results: pd.DataFrame, *, sequence: str, metric: str,
@@ -75,9 +84,8 @@ def rd_curve_figure(results: pd.DataFrame, *, sequence: str, metric: str,
         curve = curve.sort_values(rate_column)
         ax.plot(curve[rate_column], curve["value"], marker="o", label=str(codec),
                 color=colors.get(str(codec)))
-    ax.set_xscale("log")
+    _log_x(ax)
     ax.legend(fontsize=8)
-    fig.tight_layout()
     return fig
 
 
@@ -97,9 +105,8 @@ def average_rd_figure(results: pd.DataFrame, *, metric: str, reference: str | No
                                               value=("value", "mean")).sort_values("log_rate")
         ax.plot(10 ** avg["log_rate"], avg["value"], marker="o", label=str(codec),
                 color=colors.get(str(codec)))
-    ax.set_xscale("log")
+    _log_x(ax)
     ax.legend(fontsize=8)
-    fig.tight_layout()
     return fig
 
 
@@ -120,7 +127,6 @@ def per_frame_figure(per_frame: pd.DataFrame, *, sequence: str, metric: str,
         ax.plot(curve["frame"], curve["value"], linestyle=styles[points.index(rp) % 4],
                 label=f"{codec} {rp}", color=colors.get(str(codec)))
     ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
     return fig
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal
 
@@ -120,7 +121,9 @@ def lpips_network(
     path = require(LPIPS_BACKBONE_FILES[net]) if pretrained_backbone else None
     import lpips
 
-    with seeded(seed):
+    with seeded(seed), warnings.catch_warnings():
+        # lpips passes torchvision the deprecated ``pretrained=False``; nothing to act on.
+        warnings.filterwarnings("ignore", category=UserWarning, module="torchvision")
         model = lpips.LPIPS(net=net, version="0.1", pnet_rand=True, verbose=False)
     if path is not None:
         load_features(model.net, load_torch_file(path))

@@ -1,0 +1,110 @@
+"""The CLI as a user meets it: real subprocesses, one-line errors, the BD-rate summary."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import make_video
+from vqabench.evaluation import bd_rate
+
+
+def vqabench(*args, cwd=None, env_extra=None):
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "vqabench", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("clips")
+    make_video(root / "Clip_64x64.y4m", frames=6, seed=5)
+    return root
+
+
+def _one_line_error(proc, *patterns):
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    for pattern in patterns:
+        assert re.search(pattern, lines[0]), lines[0]
+
+
+@pytest.mark.parametrize("args, patterns", [
+    (["--dataset", "/no/such/folder"], ["dataset='/no/such/folder' is neither"]),
+    (["--codec", "x246:qp=22,27"], ["unknown codec 'x246'", "did you mean"]),
+    (["--codec", "x264"], [r"--codec='x264' is not allowed", "NAME:PARAM"]),
+    (["--codec", "x264:qp=22,70"], ["qp must be a number in 0..51"]),
+    (["--metrics", "psnr_y,vmfa"], ["unknown metric 'vmfa'", "did you mean 'vmaf'"]),
+    (["--size", "big"], ["size='big' is not allowed"]),
+])
+def test_bad_input_is_one_clear_line(tmp_path, args, patterns):
+    out = tmp_path / "run"
+    proc = vqabench("run", *args, "--out", out)
+    _one_line_error(proc, *patterns)
+    assert not (out / "results.csv").exists()
+
+
+def test_unreadable_video_leaves_no_results(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "broken.mp4").write_bytes(b"\x00garbage" * 100)
+    out = tmp_path / "run"
+    proc = vqabench("run", "--dataset", data, "--out", out, "--codec", "x264:qp=30",
+                    "--metrics", "psnr_y")
+    _one_line_error(proc, "cannot read video", "broken.mp4")
+    assert not (out / "results.csv").exists()
+
+
+def test_run_prints_bd_rate_that_matches_results(folder, tmp_path):
+    out = tmp_path / "run"
+    proc = vqabench("run", "--dataset", folder, "--out", out, "--jobs", "1",
+                    "--codec", "x264:qp=22,27,32,37", "--codec", "x265:qp=22,27,32,37",
+                    "--metrics", "psnr_y")
+    assert proc.returncode == 0, proc.stderr
+    assert "8 jobs: 8 run, 0 reused" in proc.stdout
+    with open(out / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    curve = {c: ([float(r["kbps"]) for r in rows if r["codec"] == c],
+                 [float(r["value"]) for r in rows if r["codec"] == c]) for c in ("x264", "x265")}
+    expected = bd_rate(*curve["x264"], *curve["x265"], method="pchip")
+    shown = re.search(r"x265\s*│\s*([+-]\d+\.\d+)", proc.stdout)
+    assert shown, proc.stdout
+    assert float(shown.group(1)) == pytest.approx(expected, abs=0.006)
+    assert np.isfinite(expected)
+    again = vqabench("run", "--dataset", folder, "--out", out, "--jobs", "1",
+                     "--codec", "x264:qp=22,27,32,37", "--codec", "x265:qp=22,27,32,37",
+                     "--metrics", "psnr_y")
+    assert "8 jobs: 0 run, 8 reused" in again.stdout
+
+
+def test_failed_jobs_give_exit_code_1(folder, tmp_path):
+    proc = vqabench("run", "--dataset", folder, "--out", tmp_path / "run", "--jobs", "1",
+                    "--codec", "x264:qp=30:preset=no-such-preset", "--metrics", "psnr_y")
+    assert proc.returncode == 1
+    assert "run incomplete: 1 job(s) failed" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_doctor_lists_components():
+    proc = vqabench("doctor")
+    assert proc.returncode == 0, proc.stdout
+    for word in ("libx264", "libvvenc", "libvmaf", "torch"):
+        assert word in proc.stdout
+
+
+def test_doctor_fails_without_encoders(tmp_path):
+    fake = tmp_path / "ffmpeg"
+    fake.write_text("#!/bin/sh\necho 'ffmpeg version fake'\n")
+    fake.chmod(0o755)
+    proc = vqabench("doctor", env_extra={"VQABENCH_FFMPEG": str(fake)})
+    assert proc.returncode == 1
+    assert "MISSING x264" in proc.stdout

@@ -1,0 +1,50 @@
+"""The generic folder dataset: Y4M, named raw YUV and containers, trimming and scaling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import make_video
+from vqabench import datasets
+from vqabench.datasets.folders import sequence_name
+from vqabench.errors import DatasetError, VideoFormatError
+from vqabench.io.ffmpeg import run_ffmpeg
+from vqabench.io.video import read_frames
+
+
+def test_folder_with_three_formats(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    a = make_video(folder / "Alpha.y4m", frames=6, seed=1)
+    b = make_video(tmp_path / "b.y4m", frames=6, seed=2)
+    run_ffmpeg(["-i", b.path, "-f", "rawvideo", folder / "Beta_64x64_25fps_420_8bit.yuv"])
+    run_ffmpeg(["-i", b.path, "-c:v", "ffv1", folder / "Gamma.mkv"])
+    (folder / "notes.txt").write_text("not a video")
+    seqs = datasets.load(str(folder), work_dir=tmp_path / "run")
+    assert [s.name for s in seqs] == ["Alpha", "Beta", "Gamma"]
+    assert seqs[0].source.path == a.path  # used in place
+    for beta_frame, gamma_frame in zip(read_frames(seqs[1].source), read_frames(seqs[2].source),
+                                       strict=True):
+        np.testing.assert_array_equal(beta_frame.y, gamma_frame.y)  # both lossless copies of b
+    trimmed = datasets.load(str(folder), frames=3, size=(32, 32), work_dir=tmp_path / "run")
+    assert {(s.source.frames, s.source.width) for s in trimmed} == {(3, 32)}
+
+
+def test_errors(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DatasetError, match="holds no video files"):
+        datasets.load(str(empty), work_dir=tmp_path)
+    (empty / "x_64x64.yuv").write_bytes(bytes(100))
+    with pytest.raises(VideoFormatError, match="not a multiple of the frame size"):
+        datasets.load(str(empty), work_dir=tmp_path)
+    with pytest.raises(DatasetError, match="neither a built-in dataset"):
+        datasets.load(str(tmp_path / "missing"), work_dir=tmp_path)
+
+
+def test_sequence_names():
+    from pathlib import Path
+
+    assert sequence_name(Path("Beauty_1920x1080_120fps_420_8bit_YUV.yuv")) == "Beauty"
+    assert sequence_name(Path("my clip.mp4")) == "my clip"

@@ -1,0 +1,228 @@
+"""LPIPS, DISTS, the pyiqa adapter and the perceptual feature loss.
+
+Reference values come from the libraries themselves, called directly on the same frames:
+``lpips.LPIPS`` (lpips 0.1.4) and pyiqa's ``DISTS`` / ``create_metric`` (pyiqa 0.1.16). Without
+weights the backbones are random under the same seed on both sides; with weights in the local
+cache the ``weights``-marked tests compare the real networks.
+"""
+
+from __future__ import annotations
+
+import time
+import types
+
+import numpy as np
+import pytest
+import torch
+
+from vqabench import metrics
+from vqabench.errors import ConfigError, MetricError, UnknownNameError, WeightsUnavailableError
+from vqabench.io.video import read_frames, rgb_to_yuv, write_y4m, yuv_to_rgb
+from vqabench.metrics.weights import locate
+
+W = H = 64
+
+
+def _video(path, frames):
+    return write_y4m(path, [rgb_to_yuv(f) for f in frames], width=W, height=H, fps=25)
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """A 6-frame reference with texture and motion, and a noisy, blurred distorted copy."""
+    rng = np.random.default_rng(1)
+    base = rng.random((H + 16, W + 16, 3))
+    ref = [np.clip(base[i:i + H, i:i + W], 0, 1) for i in range(6)]
+    dis = [np.clip(0.7 * f + 0.3 * f.mean() + rng.normal(0, 0.05, f.shape), 0, 1) for f in ref]
+    d = tmp_path_factory.mktemp("perc")
+    return _video(d / "ref.y4m", ref), _video(d / "dis.y4m", dis)
+
+
+def _frames(video):
+    return torch.from_numpy(np.stack([
+        yuv_to_rgb(f, bit_depth=video.bit_depth) for f in read_frames(video)
+    ]).astype(np.float32)).permute(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("net", ["alex", "squeeze"])  # vgg: same code path, 10x slower
+def test_lpips_equals_lpips_package_random_backbone(pair, net):
+    ref, dis = pair
+    metric = metrics.create("lpips", net=net, pretrained_backbone=False, seed=3, batch_size=4)
+    got = metric.compute(reference=ref, distorted=dis)
+
+    import lpips
+
+    torch.manual_seed(3)
+    direct = lpips.LPIPS(net=net, pnet_rand=True, verbose=False).eval()
+    with torch.no_grad():
+        want = direct(_frames(dis) * 2 - 1, _frames(ref) * 2 - 1).reshape(-1).numpy()
+    np.testing.assert_allclose(got.per_frame, want, atol=1e-6, rtol=0)
+    assert got.value == pytest.approx(float(np.mean(want)), abs=1e-6)
+    assert len(got.per_frame) == 6 and got.value > 0
+
+
+@pytest.mark.weights
+@pytest.mark.parametrize("net", ["alex", "vgg", "squeeze"])
+def test_lpips_equals_lpips_package_real_weights(pair, net):
+    from vqabench.metrics.functional.perceptual import LPIPS_BACKBONE_FILES
+
+    if locate(LPIPS_BACKBONE_FILES[net]) is None:
+        pytest.skip(f"{LPIPS_BACKBONE_FILES[net]} not in the local cache")
+    import lpips
+
+    ref, dis = pair
+    got = metrics.create("lpips", net=net).compute(reference=ref, distorted=dis)
+    direct = lpips.LPIPS(net=net, verbose=False).eval()
+    with torch.no_grad():
+        want = direct(_frames(dis), _frames(ref), normalize=True).reshape(-1).numpy()
+    np.testing.assert_allclose(got.per_frame, want, atol=1e-6, rtol=0)
+
+
+def _pyiqa_dists_random(monkeypatch, seed):
+    import torchvision.models as tvm
+    from pyiqa.archs.dists_arch import DISTS
+    from torchvision.models.vgg import cfgs, make_layers
+
+    monkeypatch.setattr(tvm, "vgg16", lambda **kw: types.SimpleNamespace(
+        features=make_layers(cfgs["D"])))
+    torch.manual_seed(seed)
+    return DISTS(pretrained=False).eval()
+
+
+def test_dists_equals_pyiqa_random_backbone(pair, monkeypatch):
+    ref, dis = pair
+    got = metrics.create("dists", pretrained_backbone=False, seed=5, batch_size=4).compute(
+        reference=ref, distorted=dis)
+    direct = _pyiqa_dists_random(monkeypatch, seed=5)
+    with torch.no_grad():
+        want = direct(_frames(dis), _frames(ref)).reshape(-1).numpy()
+    np.testing.assert_allclose(got.per_frame, want, atol=1e-6, rtol=0)
+    assert 0 < got.value < 1
+
+
+@pytest.mark.weights
+def test_dists_equals_pyiqa_real_weights(pair):
+    if locate("vgg16-397923af.pth") is None or locate("DISTS_weights-f5e65c96.pth") is None:
+        pytest.skip("DISTS weights not in the local cache")
+    import pyiqa
+
+    ref, dis = pair
+    got = metrics.create("dists").compute(reference=ref, distorted=dis)
+    direct = pyiqa.create_metric("dists", device="cpu")
+    with torch.no_grad():
+        want = direct(_frames(dis), _frames(ref)).reshape(-1).numpy()
+    np.testing.assert_allclose(got.per_frame, want, atol=1e-6, rtol=0)
+
+
+def test_identical_videos_score_zero_and_direction(pair):
+    ref, _ = pair
+    m = metrics.create("lpips", pretrained_backbone=False)
+    assert m.compute(reference=ref, distorted=ref).value == pytest.approx(0.0, abs=1e-7)
+    assert (m.higher_is_better, m.kind, m.differentiable) == (False, "full-reference", True)
+    assert metrics.get_class("dists").higher_is_better is False
+
+
+def test_missing_weights_fail_fast_with_file_and_origin(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "torch" / "hub"))
+    monkeypatch.delenv("VQABENCH_WEIGHTS", raising=False)
+    start = time.perf_counter()
+    with pytest.raises(WeightsUnavailableError,
+                       match=r"vgg16-397923af\.pth.*download\.pytorch\.org.*checkpoints"):
+        metrics.create("lpips", net="vgg")
+    with pytest.raises(WeightsUnavailableError, match=r"DISTS_weights-f5e65c96\.pth|vgg16"):
+        metrics.create("dists")
+    assert time.perf_counter() - start < 1.0
+
+
+def test_bad_options_and_mismatched_videos(pair, tmp_path):
+    ref, _ = pair
+    with pytest.raises(ConfigError, match="net='resnet'"):
+        metrics.create("lpips", net="resnet")
+    with pytest.raises(ConfigError, match="batch_size=0"):
+        metrics.create("lpips", pretrained_backbone=False, batch_size=0)
+    short = _video(tmp_path / "short.y4m", [np.zeros((H, W, 3))] * 2)
+    with pytest.raises(MetricError, match="frames"):
+        metrics.create("lpips", pretrained_backbone=False).compute(ref, short)
+
+
+def test_pyiqa_adapter_equals_pyiqa_direct(pair):
+    import pyiqa
+
+    ref, dis = pair
+    got = metrics.create("pyiqa:ssim", batch_size=4).compute(reference=ref, distorted=dis)
+    direct = pyiqa.create_metric("ssim", device="cpu")
+    with torch.no_grad():
+        want = direct(_frames(dis), _frames(ref)).reshape(-1).numpy()
+    np.testing.assert_allclose(got.per_frame, want, atol=1e-6, rtol=0)
+    assert 0 < got.value < 1
+
+
+def test_pyiqa_direction_and_kind_come_from_pyiqa_metadata():
+    from pyiqa.default_model_configs import DEFAULT_CONFIGS
+
+    for name in ("ssim", "gmsd", "lpips", "brisque", "musiq"):
+        cls = metrics.get_class(f"pyiqa:{name}")
+        assert cls.higher_is_better is not DEFAULT_CONFIGS[name].get("lower_better", False)
+        want_kind = "full-reference" if DEFAULT_CONFIGS[name]["metric_mode"] == "FR" else \
+            "no-reference"
+        assert cls.kind == want_kind
+    assert metrics.get_class("pyiqa:gmsd").higher_is_better is False
+    assert metrics.get_class("pyiqa:brisque").kind == "no-reference"
+    with pytest.raises(UnknownNameError, match="did you mean 'gmsd'"):
+        metrics.get_class("pyiqa:gmsdd")
+
+
+def test_pyiqa_adapter_refuses_download(pair, monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.delenv("VQABENCH_WEIGHTS", raising=False)
+    monkeypatch.delenv("VQABENCH_ALLOW_DOWNLOAD", raising=False)
+    ref, dis = pair
+    start = time.perf_counter()
+    with pytest.raises(WeightsUnavailableError, match=r"alexnet-owt-7be5be79\.pth"):
+        metrics.create("pyiqa:lpips").compute(ref, dis)
+    assert time.perf_counter() - start < 10.0
+    assert not (tmp_path / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth").exists()
+
+
+# --- multi-backbone perceptual feature loss ----------------------------------------------------
+
+def test_perceptual_loss_gradients_reach_input():
+    from vqabench.metrics.losses import PerceptualFeatureLoss
+
+    loss_fn = PerceptualFeatureLoss({"alexnet": 1.0, "vgg16": 0.5, "dinov2_vits14": 0.25},
+                                    pretrained=False, seed=0)
+    torch.manual_seed(0)
+    ref = torch.rand(2, 3, 42, 42)
+    dis = (ref + 0.1 * torch.randn_like(ref)).clamp(0, 1).requires_grad_(True)
+    loss = loss_fn(ref, dis)
+    loss.backward()
+    assert loss.item() > 0
+    assert dis.grad is not None and torch.isfinite(dis.grad).all()
+    assert dis.grad.abs().sum() > 0
+    assert loss_fn(ref, ref).item() == pytest.approx(0.0, abs=1e-6)
+    per_image = PerceptualFeatureLoss({"alexnet": 1.0}, pretrained=False, reduction="none")
+    out = per_image(ref, dis.detach())
+    assert out.shape == (2,) and (out > 0).all()
+    assert not any(p.requires_grad for p in loss_fn.parameters())
+
+
+def test_perceptual_loss_weights_are_a_weighted_sum():
+    from vqabench.metrics.losses import PerceptualFeatureLoss
+
+    torch.manual_seed(1)
+    ref, dis = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    one = PerceptualFeatureLoss({"alexnet": 1.0}, pretrained=False, seed=2)(ref, dis)
+    three = PerceptualFeatureLoss({"alexnet": 3.0}, pretrained=False, seed=2)(ref, dis)
+    assert three.item() == pytest.approx(3 * one.item(), rel=1e-6)
+
+
+def test_perceptual_loss_without_weights_and_bad_backbone(monkeypatch, tmp_path):
+    from vqabench.metrics.losses import PerceptualFeatureLoss
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.delenv("VQABENCH_WEIGHTS", raising=False)
+    with pytest.raises(WeightsUnavailableError, match=r"dinov2_vits14_pretrain\.pth"):
+        PerceptualFeatureLoss({"dinov2_vits14": 1.0})
+    with pytest.raises(ConfigError, match="resnet"):
+        PerceptualFeatureLoss({"resnet": 1.0}, pretrained=False)

@@ -1,0 +1,143 @@
+"""VBench-style sequence metrics: the protocol on hand-computed features, direction on
+controlled videos, and the offline rules of the published backends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vqabench import metrics
+from vqabench.errors import MetricError, WeightsUnavailableError
+from vqabench.io.video import rgb_to_yuv, write_y4m
+from vqabench.metrics.functional.sequence import (
+    VBENCH_MIN_MAX,
+    consistency_scores,
+    motion_smoothness_scores,
+    vbench_normalize,
+)
+
+W = H = 64
+
+
+def _video(path, frames):
+    return write_y4m(path, [rgb_to_yuv(np.clip(f, 0, 1)) for f in frames], width=W, height=H,
+                     fps=25)
+
+
+def _texture(seed=0, size=96):
+    """A smooth random texture (sum of a few sinusoids) in [0.2, 0.8]."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    img = np.zeros((size, size, 3))
+    for _ in range(6):
+        fx, fy, ph = rng.uniform(1, 4), rng.uniform(1, 4), rng.uniform(0, 6.3)
+        img += np.sin(2 * np.pi * (fx * xx + fy * yy) + ph)[..., None] * rng.uniform(0.5, 1, 3)
+    img = (img - img.min()) / np.ptp(img)
+    return 0.2 + 0.6 * img
+
+
+def _pan(offsets, seed=0):
+    tex = _texture(seed)
+    return [tex[8:8 + H, 8 + o:8 + o + W] for o in offsets]
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    d = tmp_path_factory.mktemp("seq")
+    tex = _texture()[8:8 + H, 8:8 + W]
+    flicker = [np.clip(tex + (0.15 if i % 2 else -0.15), 0, 1) for i in range(8)]
+    return {
+        "static": _video(d / "static.y4m", [tex] * 8),
+        "smooth": _video(d / "smooth.y4m", _pan(range(0, 16, 2))),
+        "duplicated": _video(d / "dup.y4m", _pan([0, 0, 4, 4, 8, 8, 12, 12])),
+        "jittered": _video(d / "jit.y4m", _pan([0, 5, 4, 3, 8, 13, 12, 11])),
+        "flicker": _video(d / "flicker.y4m", flicker),
+    }
+
+
+def test_consistency_protocol_by_hand():
+    # f1: 45° from f0 and f0 -> (cos45 + cos45)/2; f2: 45° from f1, 90° from f0 -> (cos45+0)/2
+    value, per_frame = consistency_scores(np.array([[1.0, 0], [1, 1], [0, 2]]))
+    c = np.sqrt(0.5)
+    assert per_frame == pytest.approx((c, c / 2))
+    assert value == pytest.approx(0.75 * c)
+    # negative similarity is clipped at 0, not subtracted
+    assert consistency_scores(np.array([[1.0, 0], [-1, 0]]))[0] == 0.0
+    with pytest.raises(MetricError, match="frames >= 2"):
+        consistency_scores(np.ones((1, 4)))
+
+
+def test_motion_smoothness_protocol_by_hand():
+    frames = [np.full((2, 2, 3), v, dtype=float) for v in (0, 10, 20, 40, 40)]
+    # interpolating by the mean: frame1 exact (0 error), frame3 estimate 30 vs 40 (error 10)
+    value, per = motion_smoothness_scores(frames, lambda a, b: (a + b) / 2)
+    assert per == pytest.approx((1.0, (255 - 10) / 255))
+    assert value == pytest.approx((1.0 + 245 / 255) / 2)
+    with pytest.raises(MetricError, match="at least 3 frames"):
+        motion_smoothness_scores(frames[:2], lambda a, b: a)
+
+
+def test_vbench_normalisation_bounds():
+    assert vbench_normalize(1.0, "subject_consistency") == pytest.approx(1.0)
+    assert vbench_normalize(0.1462, "subject_consistency") == pytest.approx(0.0)
+    lo, hi = VBENCH_MIN_MAX["motion_smoothness"]
+    assert vbench_normalize((lo + hi) / 2, "motion_smoothness") == pytest.approx(0.5)
+
+
+def test_motion_smoothness_flow_direction(videos):
+    m = metrics.create("motion_smoothness_flow")
+    score = {k: m.compute(None, v).value for k, v in videos.items()}
+    assert score["static"] == pytest.approx(1.0, abs=1e-9)
+    assert score["smooth"] > score["duplicated"] + 0.005
+    assert score["smooth"] > score["jittered"] + 0.005
+    assert score["static"] >= score["smooth"]
+    assert m.kind == "sequence" and m.higher_is_better
+
+
+def test_consistency_pixel_direction(videos):
+    m = metrics.create("consistency_pixel")
+    static = m.compute(None, videos["static"])
+    assert static.value == pytest.approx(1.0, abs=1e-12) and static.per_frame == ()
+    assert m.compute(None, videos["flicker"]).value < 0.95
+    assert m.compute(None, videos["smooth"]).value < 1.0
+
+
+def test_reference_is_ignored(videos):
+    m = metrics.create("consistency_pixel")
+    a = m.compute(None, videos["smooth"]).value
+    b = m.compute(videos["flicker"], videos["smooth"]).value
+    assert a == b
+
+
+def test_subject_consistency_random_backbone_static_is_top(videos):
+    m = metrics.create("subject_consistency", pretrained_backbone=False, seed=0, batch_size=4)
+    assert m.compute(None, videos["static"]).value == pytest.approx(1.0, abs=1e-5)
+    moving = m.compute(None, videos["flicker"]).value
+    assert 0.0 <= moving < 1.0
+
+
+@pytest.mark.parametrize("name, filename", [
+    ("subject_consistency", "dino_vitbase16_pretrain.pth"),
+    ("background_consistency", "ViT-B-32.pt"),
+    ("imaging_quality", "musiq_spaq_ckpt-358bb6af.pth"),
+    ("motion_smoothness", "amt-s.pth"),
+])
+def test_published_backends_need_weights(name, filename, monkeypatch, tmp_path):
+    import torch
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("VQABENCH_WEIGHTS", raising=False)
+    with pytest.raises(WeightsUnavailableError, match=filename.replace(".", r"\.")):
+        metrics.create(name)
+
+
+@pytest.mark.weights
+def test_subject_consistency_real_weights_direction(videos):
+    from vqabench.metrics.weights import locate
+
+    if locate("dino_vitbase16_pretrain.pth") is None:
+        pytest.skip("DINO weights not in the local cache")
+    m = metrics.create("subject_consistency")
+    assert m.compute(None, videos["static"]).value == pytest.approx(1.0, abs=1e-5)
+    assert m.compute(None, videos["flicker"]).value < m.compute(None, videos["static"]).value

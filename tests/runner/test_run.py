@@ -1,0 +1,111 @@
+"""The runner: tidy results from real encodes, resume without re-encoding, fault isolation."""
+
+from __future__ import annotations
+
+import csv
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from skimage.metrics import peak_signal_noise_ratio
+
+from tests.conftest import make_video
+from vqabench.config import load_config
+from vqabench.io.ffmpeg import run_ffmpeg
+from vqabench.io.video import open_video, read_all
+from vqabench.runner.run import RESULT_COLUMNS, run
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    make_video(root / "Alpha.y4m", frames=6, seed=1)
+    make_video(root / "Beta.y4m", frames=6, seed=2)
+    return root
+
+
+def _cfg(folder, out, **kw):
+    args = dict(dataset=str(folder), codecs=["x264:qp=22,37", "vp9:qp=30,50"],
+                metrics="psnr_y,vmaf", jobs=1, out=str(out))
+    args.update(kw)
+    return load_config(None, **args)
+
+
+def _rows(out):
+    with open(out / "results.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _mtimes(out):
+    return {p: p.stat().st_mtime_ns for p in (out / "bitstreams").rglob("*") if p.is_file()}
+
+
+def test_results_are_tidy_and_correct(folder, tmp_path):
+    out = tmp_path / "run"
+    summary = run(_cfg(folder, out))
+    assert summary.complete and summary.jobs_run == 8
+    rows = _rows(out)
+    assert tuple(rows[0]) == RESULT_COLUMNS
+    assert len(rows) == 2 * 4 * 2
+    for row in rows:
+        size = (out / row["bitstream"]).stat().st_size
+        assert int(row["bits"]) == 8 * size
+        assert float(row["bpp"]) == pytest.approx(int(row["bits"]) / (6 * 64 * 64))
+        assert float(row["kbps"]) == pytest.approx(int(row["bits"]) * 25 / 6 / 1000)
+        assert row["reference"] == "source" and row["anchor"] == "source"
+    # PSNR recomputed independently: ffmpeg decodes the stored bitstream, skimage measures.
+    row = next(r for r in rows if r["sequence"] == "Beta" and r["codec"] == "x264"
+               and r["rate_point"] == "qp=37" and r["metric"] == "psnr_y")
+    raw = tmp_path / "dec.yuv"
+    run_ffmpeg(["-i", out / row["bitstream"], "-f", "rawvideo", "-pix_fmt", "yuv420p", raw])
+    decoded = read_all(open_video(raw, width=64, height=64, fps=Fraction(25)))
+    source = read_all(open_video(folder / "Beta.y4m"))
+    expected = np.mean([peak_signal_noise_ratio(a, b, data_range=255)
+                        for a, b in zip(source.y, decoded.y, strict=True)])
+    assert float(row["value"]) == pytest.approx(expected, rel=1e-9)
+    assert not (out / ".tmp").exists()  # decoded videos are removed
+
+
+def test_resume_reuses_everything_and_only_adds_what_is_new(folder, tmp_path):
+    out = tmp_path / "run"
+    run(_cfg(folder, out))
+    before_csv = (out / "results.csv").read_bytes()
+    before = _mtimes(out)
+    again = run(_cfg(folder, out))
+    assert again.jobs_run == 0 and (out / "results.csv").read_bytes() == before_csv
+    # a new metric decodes the stored bitstreams again but never re-encodes
+    more = run(_cfg(folder, out, metrics="psnr_y,vmaf,ssim"))
+    assert more.jobs_run == 8 and _mtimes(out) == before
+    rows = _rows(out)
+    assert len(rows) == 24
+    old = [r for r in rows if r["metric"] != "ssim"]
+    assert [r["value"] for r in old] == [r["value"] for r in csv.DictReader(
+        before_csv.decode().splitlines())]
+    # changing one codec parameter re-runs only that codec's jobs
+    changed = run(_cfg(folder, out, codecs=["x264:qp=22,37:preset=veryfast", "vp9:qp=30,50"]))
+    assert changed.jobs_run == 4
+    after = _mtimes(out)
+    assert all(after[p] == before[p] for p in before if "vp9" in str(p))
+    assert all(after[p] != before[p] for p in before if "x264" in str(p))
+
+
+def test_parallel_equals_serial(folder, tmp_path):
+    run(_cfg(folder, tmp_path / "one"))
+    run(_cfg(folder, tmp_path / "two", jobs=2))
+    drop = ("enc_s", "dec_s")
+    one = [{k: v for k, v in r.items() if k not in drop} for r in _rows(tmp_path / "one")]
+    two = [{k: v for k, v in r.items() if k not in drop} for r in _rows(tmp_path / "two")]
+    assert one == two
+
+
+def test_a_failing_job_does_not_stop_the_run(folder, tmp_path):
+    out = tmp_path / "run"
+    cfg = load_config(None, dataset=str(folder), metrics="psnr_y", jobs=1, out=str(out),
+                      codecs=["x264:qp=22,37:preset=no-such-preset", "vp9:qp=30,50"])
+    summary = run(cfg)
+    assert not summary.complete and len(summary.failures) == 4
+    assert all(f[1] == "x264" and "FfmpegError" in f[3] for f in summary.failures)
+    assert {r["codec"] for r in _rows(out)} == {"vp9"} and len(_rows(out)) == 4
+    # without --retry-failed the failures are reported again, not re-run
+    again = run(cfg)
+    assert again.jobs_run == 0 and len(again.failures) == 4

@@ -1,0 +1,89 @@
+"""Config parsing: command-line specs, TOML files, round trips and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from vqabench.config import (
+    default_config,
+    load_config,
+    parse_codec_spec,
+    parse_metric_spec,
+    parse_size,
+    write_config,
+)
+from vqabench.errors import CodecError, ConfigError, UnknownNameError
+
+
+def test_codec_spec_with_options():
+    spec = parse_codec_spec("x264:qp=22,27,32,37:preset=veryfast:label=x264-fast")
+    assert (spec.name, spec.rate_param, spec.values) == ("x264", "qp", (22, 27, 32, 37))
+    assert dict(spec.options) == {"preset": "veryfast"} and spec.display == "x264-fast"
+
+
+@pytest.mark.parametrize("text, error, match", [
+    ("x264", ConfigError, "NAME:PARAM=V1,V2"),
+    ("x264:qp", ConfigError, "NAME:PARAM=V1,V2"),
+    ("x264:qp=22,abc", ConfigError, "'abc' is not allowed: expected a number"),
+    ("x264:qp=22,99", CodecError, "qp must be a number in 0..51"),
+    ("x264:preset=fast", ConfigError, "exactly one rate ladder key"),
+    ("x246:qp=22", UnknownNameError, "did you mean"),
+    ("x264:qp=22,22", ConfigError, "repeats a rate point"),
+])
+def test_bad_codec_specs(text, error, match):
+    with pytest.raises(error, match=match):
+        parse_codec_spec(text)
+
+
+def test_metric_spec_and_unknown_metric():
+    spec = parse_metric_spec("vmaf:model=vmaf_v0.6.1neg:pooling=harmonic_mean")
+    assert dict(spec.options) == {"model": "vmaf_v0.6.1neg", "pooling": "harmonic_mean"}
+    with pytest.raises(UnknownNameError, match="did you mean 'vmaf'"):
+        parse_metric_spec("vmav")
+
+
+def test_size():
+    assert parse_size("256x144") == (256, 144)
+    with pytest.raises(ConfigError, match="WIDTHxHEIGHT"):
+        parse_size("256*144")
+
+
+def test_overrides_and_defaults():
+    cfg = load_config(None, codecs=["vp9:qp=30,40"], metrics="psnr_y,vmaf", frames="8", jobs=1)
+    assert [c.name for c in cfg.codecs] == ["vp9"] and cfg.frames == 8 and cfg.jobs == 1
+    assert [m.name for m in cfg.metrics] == ["psnr_y", "vmaf"]
+    assert [c.name for c in default_config().codecs][0] == "x264"
+    with pytest.raises(ConfigError, match="anchor='hevc' is not allowed"):
+        load_config(None, anchor="hevc")
+    with pytest.raises(ConfigError, match="frames='0' is not allowed"):
+        load_config(None, frames="0")
+
+
+def test_toml_round_trip(tmp_path):
+    cfg = load_config(None, dataset="mini", frames=4, size="64x64",
+                      codecs=["x264:qp=22,32:preset=veryfast", "x265:crf=28,32:label=hevc"],
+                      metrics="psnr_yuv:weights=8/1/1,vmaf:model=vmaf_v0.6.1neg", jobs=2)
+    path = tmp_path / "config.toml"
+    write_config(cfg, path, comment="test")
+    again = load_config(path)
+    assert again == cfg and again.identity() == cfg.identity()
+
+
+@pytest.mark.parametrize("text, match", [
+    ("[dataset\nname='mini'", "not valid TOML"),
+    ("[datasets]\nname='mini'", "unknown section"),
+    ("[dataset]\nnmae='mini'", "unknown key dataset.nmae"),
+    ("[[codecs]]\nqp=[22]", "every codec needs a name"),
+    ("[run]\njobs=0", "run.jobs=0 is not allowed"),
+    ("metrics = 'psnr_y'", "metrics must be a list"),
+])
+def test_bad_toml(tmp_path, text, match):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=match):
+        load_config(path)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml")

@@ -1,0 +1,116 @@
+"""``vqabench metrics list``, ``vqabench metrics compute`` and ``vqabench weights``.
+
+Only maps flags onto :mod:`vqabench.metrics` and :mod:`vqabench.metrics.weights`.
+
+Example:
+    $ vqabench metrics compute lpips src.y4m dec.y4m --opt net=vgg
+    $ vqabench metrics compute motion_smoothness_flow - dec.y4m
+    $ vqabench weights
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from vqabench.cli.app import app, console
+from vqabench.errors import invalid
+
+__all__ = ["metrics_app", "parse_options", "list_metrics", "compute", "weights"]
+
+metrics_app = typer.Typer(help="List and compute quality metrics.", no_args_is_help=True)
+app.add_typer(metrics_app, name="metrics")
+
+
+def _parse_value(text: str) -> object:
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_options(pairs: list[str]) -> dict[str, object]:
+    """``["net=vgg", "batch_size=4"]`` -> ``{"net": "vgg", "batch_size": 4}`` (true/false,
+    none, integers and floats converted; anything else stays a string).
+
+    Raises:
+        ConfigError: an item without ``=``.
+    """
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise invalid("--opt", pair, "KEY=VALUE, e.g. --opt net=vgg")
+        out[key.strip()] = _parse_value(value)
+    return out
+
+
+@metrics_app.command("list")
+def list_metrics() -> None:
+    """List registered metrics with kind and direction (plus any pyiqa metric as pyiqa:NAME)."""
+    from vqabench import metrics
+
+    for name in metrics.available():
+        cls = metrics.get_class(name)
+        direction = "higher" if cls.higher_is_better else "lower"
+        console.print(f"{name:28s} {cls.kind:15s} {direction} is better", highlight=False)
+    console.print("pyiqa:<name>                 any pyiqa image metric, frame-wise", highlight=False)
+
+
+@metrics_app.command("compute")
+def compute(
+    name: str = typer.Argument(..., help="metric name, e.g. lpips, dists, pyiqa:ms_ssim"),
+    reference: str = typer.Argument(..., help="reference (source) video; '-' for none "
+                                    "(sequence and no-reference metrics ignore it)"),
+    distorted: Path = typer.Argument(..., help="distorted (decoded) video"),
+    opt: list[str] = typer.Option([], "--opt", help="metric option KEY=VALUE (repeatable)"),
+    per_frame: bool = typer.Option(False, "--per-frame", help="also print per-frame values"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+) -> None:
+    """Compute metric NAME of DISTORTED against REFERENCE (in that order)."""
+    from vqabench import metrics
+    from vqabench.io.video import open_video
+
+    options = parse_options(opt)
+    metric = metrics.create(name, **options)  # fails fast on options or missing weights
+    ref = None if reference == "-" else open_video(reference)
+    dis = open_video(distorted)
+    if ref is None and metric.kind == "full-reference":
+        raise invalid("reference", reference, f"a video: {name} is full-reference")
+    result = metric.compute(ref, dis)
+    if as_json:
+        out = {"metric": metric.name, "value": result.value, "options": metric.options,
+               "higher_is_better": metric.higher_is_better}
+        if per_frame:
+            out["per_frame"] = list(result.per_frame)
+        typer.echo(json.dumps(out, default=str))
+        return
+    typer.echo(f"{metric.name}\t{result.value:.6f}")
+    if per_frame:
+        for index, value in enumerate(result.per_frame):
+            typer.echo(f"{index}\t{value:.6f}")
+
+
+@app.command("weights")
+def weights(
+    verify: bool = typer.Option(True, "--verify/--no-verify",
+                                help="hash present files against their published SHA-256"),
+) -> None:
+    """List every pretrained weight file vqabench can use: present?, checksum, where to get it."""
+    from vqabench.metrics.weights import search_dirs, weight_status
+
+    typer.echo("searched, in order: " + ", ".join(str(d) for d in search_dirs()))
+    typer.echo(f"{'file':32s} {'checksum':11s} {'used by':44s} location")
+    for st in weight_status(verify=verify):
+        where = str(st.path) if st.path else f"missing; get it from {st.weight.url}"
+        typer.echo(f"{st.weight.filename:32s} {st.checksum:11s} "
+                   f"{', '.join(st.weight.used_by):44s} {where}")

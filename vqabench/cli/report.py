@@ -1,0 +1,43 @@
+"""``vqabench report`` and ``vqabench leaderboard``: flags mapped onto vqabench.reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from vqabench.cli.app import app, console
+from vqabench.reports import build_leaderboard, build_report
+
+__all__ = ["report", "leaderboard"]
+
+
+@app.command("report")
+def report(
+    run_dir: Path = typer.Argument(..., help="Run directory written by `vqabench run`."),
+    anchor: str = typer.Option(None, "--anchor", help="Anchor codec (default: [run] anchor "
+                               "in config.toml, else the first codec)."),
+    out: Path = typer.Option(None, "--out", help="Output folder (default: RUN_DIR/report)."),
+    method: str = typer.Option("pchip", "--method", help="BD interpolation: pchip | cubic | "
+                               "akima."),
+    figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw PNG figures."),
+) -> None:
+    """Write report.md, report.html, tables.tex, bdrate.csv and figures for a run."""
+    result = build_report(run_dir, anchor_codec=anchor, out_dir=out, method=method,
+                          figures=figures)
+    console.print(f"report written to {result.out_dir} ({result.markdown.name}, "
+                  f"{result.html.name}, {result.latex.name}, {result.bdrate_csv.name}, "
+                  f"{len(result.figures)} figures)")
+
+
+@app.command("leaderboard")
+def leaderboard(
+    run_dirs: list[Path] = typer.Argument(..., help="One or more run directories."),
+    out: Path = typer.Option(..., "--out", help="CSV to write, e.g. "
+                             "results/leaderboard/NAME.csv (provenance in NAME.csv.json)."),
+    anchor: str = typer.Option(None, "--anchor", help="Anchor codec."),
+    method: str = typer.Option("pchip", "--method", help="pchip | cubic | akima."),
+) -> None:
+    """Write a citable leaderboard CSV (one BD-rate per cell) with a provenance sidecar."""
+    result = build_leaderboard(run_dirs, out=out, anchor_codec=anchor, method=method)
+    console.print(f"leaderboard written to {result.csv} (provenance: {result.provenance})")

@@ -1,0 +1,216 @@
+"""Build a report from a run directory: BD-rate tables, RD curves, per-frame plots.
+
+Reads ``results.csv`` (required), ``per_frame.csv`` and ``config.toml`` (optional) and writes
+into ``out_dir`` (default ``RUN_DIR/report``):
+
+- ``bdrate.csv``: every per-sequence BD-rate (with the reason when NaN) and every mean
+  (``sequence`` empty; ``group`` is a group label or ``Overall``), full precision;
+- ``report.md``: the tables in Markdown, figures linked as PNG files next to it;
+- ``report.html``: the same, self-contained (figures embedded as base64 PNG);
+- ``tables.tex``: the tables as LaTeX booktabs;
+- ``*.png``: RD curves per sequence and metric, averaged RD curves per metric, per-frame plots.
+
+Layouts, for each (reference, anchor) pair: codecs × metrics mean BD-rate per group and
+Overall; per-sequence BD-rate with an Average row for each metric; when PSNR components are
+present, the JVET layout Y/U/V/YUV (6:1:1) with EncT%/DecT% (geometric mean over sequences of
+summed-time ratios, anchor = 100 %).
+
+The anchor codec is ``anchor_codec`` if given, else ``[run] anchor`` in ``config.toml``, else
+the first codec in ``results.csv``.
+
+Example:
+    >>> build_report("runs/mini", anchor_codec="x264").html
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from vqabench.errors import ConfigError, invalid
+from vqabench.evaluation.aggregate import (
+    add_weighted_yuv,
+    load_results,
+    per_sequence_bd_rate,
+    summarize_bd_rate,
+    time_ratios,
+)
+from vqabench.evaluation.bdrate import METHODS, Method
+from vqabench.reports import plots, tables
+
+__all__ = ["Report", "build_report", "read_config", "choose_anchor"]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Paths of what :func:`build_report` wrote."""
+
+    out_dir: Path
+    markdown: Path
+    html: Path
+    latex: Path
+    bdrate_csv: Path
+    figures: tuple[Path, ...]
+
+
+def read_config(run_dir: str | os.PathLike[str]) -> dict[str, object]:
+    """``config.toml`` of a run directory as a dict ({} when absent).
+
+    Raises:
+        ConfigError: the file exists but is not valid TOML.
+    """
+    path = Path(run_dir) / "config.toml"
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{str(path)!r} is not valid TOML: {exc}") from None
+
+
+def choose_anchor(results: pd.DataFrame, config: dict[str, object], anchor_codec: str | None
+                  ) -> str:
+    """The anchor codec (see module docstring); ConfigError when it has no results."""
+    codecs = list(dict.fromkeys(results["codec"].astype(str)))
+    run = config.get("run", {})
+    choice = anchor_codec or (run.get("anchor") if isinstance(run, dict) else None) or codecs[0]
+    if choice not in codecs:
+        raise invalid("anchor", choice, f"a codec in the results ({', '.join(codecs)})")
+    return str(choice)
+
+
+def _slug(*parts: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", "_".join(parts)).strip("_")
+
+
+def _bdrate_csv(per: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    seq = per.assign(n_sequences=(per["reason"] == "").astype(int),
+                     n_excluded=(per["reason"] != "").astype(int),
+                     note=per["reason"])
+    agg = summary.assign(sequence="")
+    cols = ["reference", "anchor", "metric", "codec", "group", "sequence", "bd_rate",
+            "n_sequences", "n_excluded", "note"]
+    return pd.concat([seq[cols], agg[cols]], ignore_index=True)
+
+
+def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = None,
+                 out_dir: str | os.PathLike[str] | None = None, method: Method = "pchip",
+                 decimals: int = 2, figures: bool = True) -> Report:
+    """Write the report of a run directory (see module docstring).
+
+    Args:
+        run_dir: folder with ``results.csv`` (and optionally ``per_frame.csv``,
+            ``config.toml``).
+        anchor_codec: codec BD-rates are computed against.
+        out_dir: where to write (default ``RUN_DIR/report``).
+        method: BD interpolation (``pchip``, ``cubic``, ``akima``).
+        decimals: digits shown in tables (CSV keeps full precision).
+        figures: draw PNG figures.
+
+    Returns:
+        Report with the written paths.
+
+    Raises:
+        DatasetError: no results.csv; ConfigError: unknown anchor or method.
+    """
+    if method not in METHODS:
+        raise invalid("method", method, " | ".join(METHODS))
+    run_dir = Path(run_dir)
+    out = Path(out_dir) if out_dir is not None else run_dir / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    config = read_config(run_dir)
+    results = add_weighted_yuv(load_results(run_dir))
+    anchor = choose_anchor(results, config, anchor_codec)
+    per = per_sequence_bd_rate(results, anchor_codec=anchor, method=method)
+    summary = summarize_bd_rate(per)
+    times = time_ratios(results, anchor_codec=anchor)
+    bd_csv = tables.write_csv(_bdrate_csv(per, summary), out / "bdrate.csv")
+
+    # (title, table) sections, rendered three ways
+    sections: list[tuple[str, pd.DataFrame]] = []
+    for (ref, anc), _ in summary.groupby(["reference", "anchor"], sort=True):
+        where = f"reference={ref}, quality measured against {anc}"
+        sections.append((f"BD-rate (%) vs {anchor}, {method} ({where})",
+                         tables.codec_metric_table(summary, reference=ref, anchor=anc)))
+        if "psnr_y" in set(summary["metric"]):
+            sections.append((f"PSNR BD-rate (%) and complexity vs {anchor} ({where})",
+                             tables.yuv_table(summary, times, reference=ref, anchor=anc)))
+        for metric in sorted(summary[(summary["reference"] == ref)
+                                     & (summary["anchor"] == anc)]["metric"].unique()):
+            sections.append((f"Per-sequence BD-rate (%) vs {anchor}: {metric} ({where})",
+                             tables.sequence_table(per, metric=metric, reference=ref,
+                                                   anchor=anc)))
+    excluded = per[per["reason"] != ""]
+
+    figs: list[tuple[str, Path]] = []
+    if figures:
+        colors = plots.codec_colors(results["codec"].unique())
+        for metric in sorted(results["metric"].unique()):
+            fig = plots.average_rd_figure(results, metric=metric, colors=colors)
+            figs.append((f"Average RD curve: {metric}",
+                         plots.save_png(fig, out / f"rd_average_{_slug(metric)}.png")))
+        for (seq, metric), _ in results.groupby(["sequence", "metric"], sort=True):
+            fig = plots.rd_curve_figure(results, sequence=seq, metric=metric, colors=colors)
+            figs.append((f"RD curve: {seq}, {metric}",
+                         plots.save_png(fig, out / f"rd_{_slug(seq, metric)}.png")))
+        pf_path = run_dir / "per_frame.csv"
+        if pf_path.is_file():
+            per_frame = pd.read_csv(pf_path)
+            for (seq, metric), _ in per_frame.groupby(["sequence", "metric"], sort=True):
+                fig = plots.per_frame_figure(per_frame, sequence=str(seq), metric=str(metric),
+                                             colors=colors)
+                figs.append((f"Per-frame quality: {seq}, {metric}",
+                             plots.save_png(fig, out / f"frames_{_slug(seq, metric)}.png")))
+
+    title = f"vqabench report: {run_dir.name}"
+    dataset = config.get("dataset", {})
+    dataset_name = dataset.get("name", "") if isinstance(dataset, dict) else ""
+    intro = (f"Anchor codec: {anchor}. BD-rate method: {method}; negative = fewer bits than "
+             f"the anchor at equal quality. Means are arithmetic over sequences; "
+             f"sequences whose BD-rate is undefined are listed below and left out."
+             + (f" Dataset: {dataset_name}." if dataset_name else ""))
+    md = [f"# {title}", "", intro, ""]
+    tex = [f"% {title}; anchor {anchor}; method {method}; needs \\usepackage{{booktabs}}", ""]
+    body = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(intro)}</p>"]
+    for heading, table in sections:
+        md += [f"## {heading}", "", tables.to_markdown(table, decimals=decimals)]
+        tex.append(tables.to_latex(table, decimals=decimals, caption=heading))
+        body += [f"<h2>{html.escape(heading)}</h2>", tables.to_html(table, decimals=decimals)]
+    if not excluded.empty:
+        notes = [f"{r.sequence} / {r.metric} / {r.codec}: {r.reason}"
+                 for r in excluded.itertuples()]
+        md += ["## Excluded from the means", ""] + [f"- {n}" for n in notes] + [""]
+        body += ["<h2>Excluded from the means</h2>", "<ul>"]
+        body += [f"<li>{html.escape(n)}</li>" for n in notes] + ["</ul>"]
+    if figs:
+        md += ["## Figures", ""]
+        body.append("<h2>Figures</h2>")
+        for caption, path in figs:
+            md += [f"![{caption}]({path.name})", ""]
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+            body.append(f'<figure><img alt="{html.escape(caption)}" '
+                        f'src="data:image/png;base64,{data}"><figcaption>'
+                        f"{html.escape(caption)}</figcaption></figure>")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
+             "table{border-collapse:collapse;margin:1em 0}td,th{padding:2px 8px;"
+             "border-bottom:1px solid #ccc}td.num{text-align:right}"
+             "caption{font-weight:bold}img{max-width:100%}")
+    page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title><style>{style}</style></head><body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
+    return Report(
+        out_dir=out,
+        markdown=tables.write_text(out / "report.md", "\n".join(md)),
+        html=tables.write_text(out / "report.html", page),
+        latex=tables.write_text(out / "tables.tex", "\n".join(tex)),
+        bdrate_csv=bd_csv,
+        figures=tuple(p for _, p in figs),
+    )
+
