@@ -18,6 +18,12 @@ Example config (every key optional; these are the defaults of ``vqabench run``):
 
     metrics = ["psnr_y", "psnr_yuv", "ssim", "vmaf"]   # or {name = "vmaf", model = "..."}
 
+    [reference]          # optional UGC stage: codecs encode R = S compressed once
+    codec = "x264"
+    qp = [30, 37, 42]
+    groups = ["High", "Medium", "Low"]   # default for three points; else the rate labels
+    anchors = ["source"]                 # quality against S; add "reference" for R
+
     [run]
     jobs = 2             # worker processes
     anchor = "x264"      # BD-rate anchor (default: the first codec)
@@ -25,7 +31,8 @@ Example config (every key optional; these are the defaults of ``vqabench run``):
 
 On the command line a codec is ``NAME:PARAM=V1,V2,...[:OPTION=VALUE...]`` (for example
 ``x264:qp=22,27,32,37:preset=veryfast``) and a metric ``NAME[:OPTION=VALUE...]`` (for
-example ``vmaf:model=vmaf_v0.6.1neg``).
+example ``vmaf:model=vmaf_v0.6.1neg``). A reference stage is
+``--reference x264:qp=30,37,42[:groups=High/Medium/Low]`` with ``--anchors source,reference``.
 """
 
 from __future__ import annotations
@@ -41,8 +48,9 @@ from pathlib import Path
 
 from vqabench.errors import ConfigError, invalid
 
-__all__ = ["CodecSpec", "MetricSpec", "RunConfig", "load_config", "parse_codec_spec",
-           "parse_metric_spec", "parse_size", "default_config", "write_config"]
+__all__ = ["CodecSpec", "MetricSpec", "ReferenceSpec", "RunConfig", "parse_reference_spec",
+           "load_config", "parse_codec_spec", "parse_metric_spec", "parse_size",
+           "default_config", "write_config"]
 
 DEFAULT_METRICS = ("psnr_y", "psnr_yuv", "ssim", "vmaf")
 
@@ -72,6 +80,18 @@ class MetricSpec:
 
 
 @dataclass(frozen=True)
+class ReferenceSpec:
+    """The UGC reference stage: S is encoded once per rate point into R, which the codecs
+    then encode; ``groups`` label each rate point (High/Medium/Low by default for three)."""
+
+    codec: CodecSpec
+    groups: tuple[str, ...]
+
+
+ANCHORS = ("source", "reference")
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything ``vqabench run`` needs; built by :func:`load_config`."""
 
@@ -81,6 +101,8 @@ class RunConfig:
     root: str | None = None
     codecs: tuple[CodecSpec, ...] = ()
     metrics: tuple[MetricSpec, ...] = ()
+    reference: ReferenceSpec | None = None
+    anchors: tuple[str, ...] = ("source",)
     jobs: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     anchor: str | None = None
     out: str | None = None
@@ -181,6 +203,44 @@ def parse_codec_spec(text: str) -> CodecSpec:
     return _codec_from_mapping(data, f"--codec {text}")
 
 
+def _reference_from_mapping(data: dict, where: str) -> ReferenceSpec:
+    data = dict(data)
+    groups = data.pop("groups", None)
+    data.pop("anchors", None)
+    if "codec" in data:
+        data["name"] = data.pop("codec")
+    codec = _codec_from_mapping(data, where)
+    if groups is None:
+        groups = (["High", "Medium", "Low"] if len(codec.values) == 3
+                  else [f"{codec.rate_param}={v}" for v in codec.values])
+    elif isinstance(groups, str):
+        groups = groups.split("/")
+    groups = tuple(str(g) for g in groups)
+    if len(groups) != len(codec.values) or len(set(groups)) != len(groups):
+        raise invalid("reference groups", list(groups),
+                      f"{len(codec.values)} distinct labels, one per reference rate point")
+    return ReferenceSpec(codec, groups)
+
+
+def parse_reference_spec(text: str) -> ReferenceSpec:
+    """Parse ``x264:qp=30,37,42[:groups=High/Medium/Low]`` for the reference stage."""
+    parts = text.split(":")
+    groups = [p.split("=", 1)[1] for p in parts if p.startswith("groups=")]
+    spec = parse_codec_spec(":".join(p for p in parts if not p.startswith("groups=")))
+    data = {"name": spec.name, spec.rate_param: list(spec.values), **dict(spec.options)}
+    if groups:
+        data["groups"] = groups[0]
+    return _reference_from_mapping(data, f"--reference {text}")
+
+
+def _anchors(value: object, where: str) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
+    items = [str(a).strip() for a in items if str(a).strip()]
+    if not items or any(a not in ANCHORS for a in items) or len(set(items)) != len(items):
+        raise invalid(where, value, "a list of distinct anchors from: source, reference")
+    return tuple(items)
+
+
 def parse_metric_spec(text: str | dict) -> MetricSpec:
     """Parse ``vmaf:model=vmaf_v0.6.1neg`` or a TOML table ``{name=..., option=...}``."""
     from vqabench import metrics
@@ -227,8 +287,8 @@ def load_config(path: str | Path | None = None, **overrides: object) -> RunConfi
     Args:
         path: TOML file, or None for :func:`default_config`.
         overrides: ``dataset``, ``frames``, ``size`` (text), ``codecs`` (list of spec
-            texts), ``metrics`` (comma text), ``out``, ``jobs``, ``anchor``, ``root``; None
-            values are ignored.
+            texts), ``metrics`` (comma text), ``out``, ``jobs``, ``anchor``, ``root``,
+            ``reference`` (spec text), ``anchors`` (comma text); None values are ignored.
 
     Raises:
         ConfigError: unreadable or malformed TOML, or any invalid value.
@@ -259,6 +319,10 @@ def load_config(path: str | Path | None = None, **overrides: object) -> RunConfi
         changes["jobs"] = _positive_int(ov["jobs"], "jobs")
     if "anchor" in ov:
         changes["anchor"] = str(ov["anchor"])
+    if "reference" in ov:
+        changes["reference"] = parse_reference_spec(str(ov["reference"]))
+    if "anchors" in ov:
+        changes["anchors"] = _anchors(ov["anchors"], "--anchors")
     cfg = replace(cfg, **changes)
     _check(cfg)
     return cfg
@@ -286,6 +350,9 @@ def _check(cfg: RunConfig) -> None:
                           f"--codec {dupes[0]}:qp=...:label={dupes[0]}-slow")
     if cfg.anchor is not None and cfg.anchor not in labels:
         raise invalid("anchor", cfg.anchor, f"one of the configured codecs ({', '.join(labels)})")
+    if "reference" in cfg.anchors and cfg.reference is None:
+        raise ConfigError("anchors include 'reference' but no reference stage is configured: "
+                          "add --reference x264:qp=30,37,42 or a [reference] table")
     names = [(m.name, m.options) for m in cfg.metrics]
     if len(set(names)) != len(names):
         raise ConfigError("a metric is listed twice with the same options")
@@ -298,7 +365,7 @@ def _from_toml(path: Path, base: RunConfig) -> RunConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config {path}: not valid TOML: {exc}") from None
-    known = {"dataset", "codecs", "metrics", "run"}
+    known = {"dataset", "codecs", "metrics", "run", "reference"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"config {path}: unknown section(s) {unknown}; allowed: {sorted(known)}")
@@ -328,6 +395,13 @@ def _from_toml(path: Path, base: RunConfig) -> RunConfig:
         if not isinstance(data["metrics"], list):
             raise ConfigError(f"config {path}: metrics must be a list")
         changes["metrics"] = tuple(parse_metric_spec(m) for m in data["metrics"])
+    if "reference" in data:
+        ref = data["reference"]
+        if not isinstance(ref, dict):
+            raise ConfigError(f"config {path}: [reference] must be a table")
+        changes["reference"] = _reference_from_mapping(ref, f"config {path} [reference]")
+        if "anchors" in ref:
+            changes["anchors"] = _anchors(ref["anchors"], "reference.anchors")
     run = data.get("run", {})
     if not isinstance(run, dict):
         raise ConfigError(f"config {path}: [run] must be a table")
@@ -351,6 +425,11 @@ def _as_dict(cfg: RunConfig) -> dict:
         "metrics": [{"name": m.name, **dict(m.options)} if m.options else m.name
                     for m in cfg.metrics],
         "run": {"jobs": cfg.jobs, "anchor": cfg.anchor, "out": cfg.out},
+        "reference": None if cfg.reference is None else {
+            "codec": cfg.reference.codec.name,
+            cfg.reference.codec.rate_param: list(cfg.reference.codec.values),
+            **dict(cfg.reference.codec.options), "groups": list(cfg.reference.groups),
+            "anchors": list(cfg.anchors)},
     }
 
 
@@ -375,6 +454,9 @@ def write_config(cfg: RunConfig, path: Path, *, comment: str = "") -> None:
     lines += [f"{k} = {_toml_value(v)}" for k, v in d["dataset"].items() if v is not None]
     lines.append("\n[run]")
     lines += [f"{k} = {_toml_value(v)}" for k, v in d["run"].items() if v is not None]
+    if d["reference"] is not None:
+        lines.append("\n[reference]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in d["reference"].items()]
     for codec in d["codecs"]:
         lines.append("\n[[codecs]]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in codec.items()]

@@ -87,7 +87,8 @@ def test_vbench_normalisation_bounds():
 def test_motion_smoothness_flow_direction(videos):
     m = metrics.create("motion_smoothness_flow")
     score = {k: m.compute(None, v).value for k, v in videos.items()}
-    assert score["static"] == pytest.approx(1.0, abs=1e-9)
+    assert score["static"] == pytest.approx(1.0, abs=1e-4)
+    assert score["static"] == max(score.values())
     assert score["smooth"] > score["duplicated"] + 0.005
     assert score["smooth"] > score["jittered"] + 0.005
     assert score["static"] >= score["smooth"]
@@ -109,11 +110,13 @@ def test_reference_is_ignored(videos):
     assert a == b
 
 
-def test_subject_consistency_random_backbone_static_is_top(videos):
-    m = metrics.create("subject_consistency", pretrained_backbone=False, seed=0, batch_size=4)
-    assert m.compute(None, videos["static"]).value == pytest.approx(1.0, abs=1e-5)
-    moving = m.compute(None, videos["flicker"]).value
-    assert 0.0 <= moving < 1.0
+def test_subject_consistency_random_backbone_static_is_top(tmp_path):
+    tex = _texture()[8:8 + H, 8:8 + W]
+    static = _video(tmp_path / "s.y4m", [tex] * 3)
+    flicker = _video(tmp_path / "f.y4m", [tex, tex + 0.15, tex - 0.15])
+    m = metrics.create("subject_consistency", pretrained_backbone=False, seed=0, batch_size=3)
+    assert m.compute(None, static).value == pytest.approx(1.0, abs=1e-5)
+    assert 0.0 <= m.compute(None, flicker).value < 1.0
 
 
 @pytest.mark.parametrize("name, filename", [

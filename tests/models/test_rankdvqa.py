@@ -52,7 +52,8 @@ def naive_swin_block(block: SwinBlock, x: torch.Tensor) -> torch.Tensor:
                     idx = (dy + block.window - 1) * (2 * block.window - 1) + dx + block.window - 1
                     logits.append(q[i, j, sl] @ k[a, b, sl] + block.attn.rel_bias[idx, hd])
                 wts = torch.softmax(torch.stack(logits), 0)
-                heads_out.append(sum(wt * v[a, b, sl] for wt, (a, b, _, _) in zip(wts, keys)))
+                pairs = zip(wts, keys, strict=True)
+                heads_out.append(sum(wt * v[a, b, sl] for wt, (a, b, _, _) in pairs))
             out[i, j] = block.attn.proj(torch.cat(heads_out))
     y = x + out
     return y + block.mlp(block.norm2(y))

@@ -87,12 +87,12 @@ def test_sample_pairs_mix_targets_and_tie_rule():
     labels = np.array([50.0, 50.2, 60.0, 70.0] * 5)
     rng = np.random.default_rng(0)
     i, j, target = sample_pairs(rng, range(20), sources, labels, 2000, cross_fraction=0.2)
-    cross = np.array([sources[a] != sources[b] for a, b in zip(i, j)])
+    cross = np.array([sources[a] != sources[b] for a, b in zip(i, j, strict=True)])
     assert abs(cross.mean() - 0.2) < 0.03
     assert np.all(np.abs(labels[i] - labels[j]) >= 0.5)  # 50 vs 50.2 is a tie: never drawn
     np.testing.assert_array_equal(target, (labels[i] > labels[j]).astype(np.float32))
     i, j, _ = sample_pairs(rng, range(20), sources, labels, 200, cross_fraction=0.0)
-    assert all(sources[a] == sources[b] for a, b in zip(i, j))
+    assert all(sources[a] == sources[b] for a, b in zip(i, j, strict=True))
     with pytest.raises(DatasetError, match="tie_margin"):
         sample_pairs(rng, range(20), sources, np.zeros(20), 1, cross_fraction=0.0)
 

@@ -109,3 +109,39 @@ def test_a_failing_job_does_not_stop_the_run(folder, tmp_path):
     # without --retry-failed the failures are reported again, not re-run
     again = run(cfg)
     assert again.jobs_run == 0 and len(again.failures) == 4
+
+
+def test_rerun_from_resolved_config_reuses_everything(folder, tmp_path):
+    """config.toml pins frames and size; re-running it must not touch a single job."""
+    out = tmp_path / "run"
+    run(_cfg(folder, out))
+    again = run(load_config(out / "config.toml"))
+    assert again.jobs_run == 0 and again.jobs_reused == again.jobs_total == 8
+
+
+def test_reference_stage(folder, tmp_path):
+    """Codecs encode R (S coded once per reference QP); quality against S and R; groups."""
+    out = tmp_path / "run"
+    cfg = load_config(None, dataset=str(folder), codecs=["vp9:qp=30,50"], metrics="psnr_y",
+                      jobs=1, out=str(out), reference="x264:qp=30,42", anchors="source,reference")
+    summary = run(cfg)
+    assert summary.complete and summary.jobs_total == 2 * 2 + 2 * 2 * 2
+    rows = _rows(out)
+    assert {r["reference"] for r in rows} == {"x264:qp=30", "x264:qp=42"}
+    assert {r["group"] for r in rows} == {"qp=30", "qp=42"}
+    assert len(rows) == 2 * 2 * 2 * 2  # sequences x references x rate points x anchors
+    refs = {(r["sequence"], r["rate_point"]): float(r["value"])
+            for r in csv.DictReader(open(out / "references.csv"))}
+    for row in rows:
+        if row["anchor"] == "reference":
+            continue
+        vs_ref = next(r for r in rows if r["anchor"] == "reference" and all(
+            r[k] == row[k] for k in ("sequence", "reference", "codec", "rate_point")))
+        # D is judged against S: it cannot be closer to S than R is, by a clear margin
+        r_psnr = refs[(row["sequence"], row["reference"].split(":")[1])]
+        assert float(row["value"]) < r_psnr + 0.5
+        assert float(vs_ref["value"]) != float(row["value"])
+    # the reference videos are kept as the codecs' inputs, and identical on a re-run
+    kept = sorted((out / "references").rglob("*.y4m"))
+    assert len(kept) == 4
+    assert run(cfg).jobs_run == 0

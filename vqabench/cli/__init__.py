@@ -19,7 +19,7 @@ from vqabench.errors import VqabenchError
 __all__ = ["main", "app"]
 
 # Each module attaches its commands to ``app`` on import.
-_COMMAND_MODULES = ("run", "doctor", "metrics", "report", "evaluate")
+_COMMAND_MODULES = ("run", "doctor", "metrics", "report", "evaluate", "models")
 for _mod in _COMMAND_MODULES:
     importlib.import_module(f"vqabench.cli.{_mod}")
 

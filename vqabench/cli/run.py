@@ -33,6 +33,11 @@ def run_command(
     anchor: str | None = typer.Option(None, "--anchor", help="BD-rate anchor codec "
                                       "(default: the first codec)."),
     root: Path | None = typer.Option(None, "--root", help="Data root for named datasets."),
+    reference: str | None = typer.Option(None, "--reference", help="UGC reference stage: "
+                                         "codecs encode R = S coded at each point, e.g. "
+                                         "x264:qp=30,37,42 (groups High/Medium/Low)."),
+    anchors: str | None = typer.Option(None, "--anchors", help="Measure quality against: "
+                                       "source (default), reference, or source,reference."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed jobs again."),
 ) -> int:
     """Encode, decode and measure every sequence x codec x rate point; resume if interrupted."""
@@ -41,7 +46,7 @@ def run_command(
 
     cfg = load_config(config, dataset=dataset, frames=frames, size=size, codecs=codec,
                       metrics=metrics, out=str(out) if out else None, jobs=jobs, anchor=anchor,
-                      root=str(root) if root else None)
+                      root=str(root) if root else None, reference=reference, anchors=anchors)
     out_dir = Path(cfg.out) if cfg.out else default_out_dir(cfg)
     started = time.perf_counter()
     # The bar starts once the dataset is loaded and jobs are planned, so that bad input
@@ -77,8 +82,10 @@ def run_command(
 
 
 def _print_bd_summary(run_dir: Path, anchor: str) -> None:
-    """Mean BD-rate (pchip, against the anchor codec) per codec and metric."""
+    """Mean BD-rate (pchip, quality against the source) per codec and metric; with a
+    reference stage, per reference group and over all (sequence, reference) pairs."""
     from vqabench.evaluation.aggregate import (
+        OVERALL,
         load_results,
         per_sequence_bd_rate,
         summarize_bd_rate,
@@ -88,26 +95,35 @@ def _print_bd_summary(run_dir: Path, anchor: str) -> None:
     if results["codec"].nunique() < 2:
         return
     per_seq = per_sequence_bd_rate(results, anchor_codec=anchor)
-    summary = summarize_bd_rate(per_seq, by_group=False)
+    per_seq = per_seq[per_seq["anchor"] == "source"].assign(reference="all")
+    with_refs = (results["reference"] != "source").any()
+    summary = summarize_bd_rate(per_seq, by_group=bool(with_refs))
     metric_names = list(dict.fromkeys(results["metric"]))
-    table = Table(title=f"BD-rate (%) vs {anchor}, pchip, mean over sequences "
-                        "(negative = fewer bits)")
+    present = set(summary["group"])
+    groups = [g for g in dict.fromkeys(results["group"]) if g in present] if with_refs else []
+    table = Table(title=f"BD-rate (%) vs {anchor}",
+                  caption="pchip on kbps, quality against the source, mean over sequences"
+                          + (" per reference group" if groups else "")
+                          + "; negative = fewer bits")
     table.add_column("codec")
+    if groups:
+        table.add_column("group")
     for m in metric_names:
         table.add_column(m, justify="right")
     for codec_name in dict.fromkeys(results["codec"]):
         if codec_name == anchor:
             continue
-        cells = []
-        for m in metric_names:
-            row = summary[(summary["codec"] == codec_name) & (summary["metric"] == m)
-                          & (summary["anchor"] == "source")]
-            if row.empty or math.isnan(float(row["bd_rate"].iloc[0])):
-                cells.append("n/a")
-            else:
-                r = row.iloc[0]
-                excl = f" ({int(r['n_excluded'])} excl.)" if r["n_excluded"] else ""
-                cells.append(f"{float(r['bd_rate']):+.2f}{excl}")
-        table.add_row(codec_name, *cells)
+        for group in [*groups, OVERALL]:
+            cells = []
+            for m in metric_names:
+                row = summary[(summary["codec"] == codec_name) & (summary["metric"] == m)
+                              & (summary["group"] == group)]
+                if row.empty or math.isnan(float(row["bd_rate"].iloc[0])):
+                    cells.append("n/a")
+                else:
+                    r = row.iloc[0]
+                    excl = f" ({int(r['n_excluded'])} excl.)" if r["n_excluded"] else ""
+                    cells.append(f"{float(r['bd_rate']):+.2f}{excl}")
+            table.add_row(codec_name, *([group] if groups else []), *cells)
     console.print(table)
     console.print(f"full report: vqabench report {run_dir}")

@@ -32,8 +32,9 @@ def load_folder(path: Path, *, frames: int | None = None, size: tuple[int, int] 
                 work_dir: Path) -> list[Sequence]:
     """Sequences from the video files in ``path`` (a directory or one file).
 
-    Files that need it (raw YUV, containers, or any file when ``frames``/``size`` are given)
-    are converted to Y4M under ``work_dir/sources``; Y4M files used as they are stay put.
+    Files that need it (raw YUV, containers, or Y4M files whose frame count or size differ
+    from ``frames``/``size``) are converted to Y4M under ``work_dir/sources``; other Y4M
+    files are used in place, so their content hashes (and job keys) never change.
 
     Raises:
         DatasetError: no video files, duplicate sequence names, unreadable videos.
@@ -53,8 +54,10 @@ def load_folder(path: Path, *, frames: int | None = None, size: tuple[int, int] 
                                f"and {file.name}; rename one")
         seen[name] = file
         suffix = file.suffix.lower()
-        if suffix == ".y4m" and frames is None and size is None:
-            video = open_video(file)
+        native = open_video(file) if suffix == ".y4m" else None
+        if native is not None and frames in (None, native.frames) and size in (
+                None, (native.width, native.height)):
+            video = native  # already what was asked for: used in place, bytes unchanged
         else:
             raw = open_video(file) if suffix == ".yuv" else None
             tag = content_hash(file)[:12]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 import traceback
 from dataclasses import dataclass
@@ -63,6 +64,8 @@ class Job:
     metrics: tuple[MetricTask, ...]
     reuse_bitstream: bool = False
     decode_dir: Path | None = None
+    group: str = ""
+    keep_decoded: Path | None = None  # keep the decoded video here (reference stage: R)
 
     @property
     def rate_label(self) -> str:
@@ -105,6 +108,10 @@ def execute_job(job: Job) -> JobOutcome:
             metric = metrics.create(task.name, **dict(task.options))
             m = metric.compute(anchors[task.anchor], decoded)
             values.append((task.key, float(m.value), tuple(float(v) for v in m.per_frame)))
+        if job.keep_decoded is not None:
+            job.keep_decoded.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(decoded.path, job.keep_decoded)
+            decoded = None
         return JobOutcome(job.key, result.bits, result.enc_s, result.dec_s, tuple(values),
                           wall_s=time.perf_counter() - start)
     except Exception as exc:  # recorded, reported, retried with --retry-failed

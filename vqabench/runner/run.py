@@ -7,6 +7,8 @@ Run directory layout::
     bitstreams/     SEQUENCE/CODEC/RATE.ext
     results.csv     tidy rows (DESIGN.md columns + bitstream), written atomically
     per_frame.csv   per-frame values of every measurement
+    references.csv  rows of the reference stage (R made from S), when one is configured
+    references/     the decoded references R (the codecs' input in UGC transcoding)
     sources/        sources converted from a folder dataset (if any)
 """
 
@@ -23,9 +25,10 @@ from fractions import Fraction
 from pathlib import Path
 
 from vqabench import codecs, metrics
-from vqabench.config import RunConfig, write_config
+from vqabench.config import CodecSpec, RunConfig, write_config
 from vqabench.datasets import Sequence, content_hash
 from vqabench.datasets import load as load_dataset
+from vqabench.io.video import Video, open_video
 from vqabench.runner.jobs import (
     Job,
     JobOutcome,
@@ -40,7 +43,7 @@ __all__ = ["RESULT_COLUMNS", "PER_FRAME_COLUMNS", "RunSummary", "plan_jobs", "ru
            "default_out_dir", "write_results"]
 
 RESULT_COLUMNS = ("sequence", "reference", "codec", "rate_point", "bits", "bpp", "kbps",
-                  "enc_s", "dec_s", "metric", "value", "anchor", "bitstream")
+                  "enc_s", "dec_s", "metric", "value", "anchor", "bitstream", "group")
 PER_FRAME_COLUMNS = ("sequence", "reference", "codec", "rate_point", "metric", "anchor",
                      "frame", "value")
 
@@ -82,26 +85,87 @@ def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
-def plan_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path) -> list[Job]:
-    """One job per (sequence, codec, rate point), in a stable order."""
+@dataclass(frozen=True)
+class _Input:
+    """What a codec encodes for one sequence: S itself or one reference R made from it."""
+
+    label: str  # "source" or the reference's label, e.g. "x264:qp=37"
+    group: str
+    video: Video
+    anchors: dict[str, Video]  # anchor name -> video
+
+
+def _group_of(seq: Sequence) -> str:
+    return str(seq.metadata.get("group") or seq.metadata.get("class") or "")
+
+
+def _plan(cfg: RunConfig, seq: Sequence, inp: _Input, specs: Iterable[CodecSpec], out_dir: Path,
+          subdir: str, keep: bool = False) -> list[Job]:
+    jobs = []
+    input_hash = content_hash(inp.video.path)
+    anchor_hashes = {name: content_hash(v.path) for name, v in inp.anchors.items()}
+    for spec in specs:
+        codec = codecs.create(spec.name, **dict(spec.options))
+        codec_spec = codec.spec
+        for value in spec.values:
+            rate = codecs.RatePoint(spec.rate_param, value)
+            key = encode_key(input_hash, codec_spec, rate.label)
+            stem = f"{_safe(spec.rate_param)}{_safe(str(value))}"
+            rel = Path(subdir) / _safe(seq.name) / _safe(spec.display) / (stem + codec.extension)
+            keep_path = None
+            if keep:
+                keep_path = (out_dir / "references" / _safe(seq.name) /
+                             f"{_safe(spec.display)}_{stem}.y4m").resolve()
+            jobs.append(Job(
+                key=key, sequence=seq.name, reference=inp.label, codec=spec.display,
+                codec_name=spec.name, codec_options=spec.options, codec_spec=codec_spec,
+                rate_param=spec.rate_param, rate_value=value, input=inp.video,
+                anchors=tuple(inp.anchors.items()), bitstream=(out_dir / rel).resolve(),
+                bitstream_rel=str(rel), metrics=_metric_tasks(cfg, key, anchor_hashes),
+                group=inp.group, keep_decoded=keep_path,
+            ))
+    return jobs
+
+
+def plan_references(cfg: RunConfig, sequences: list[Sequence], out_dir: Path) -> list[Job]:
+    """Jobs of the reference stage: S -> R for every sequence and reference rate point.
+
+    Their decoded videos are kept under ``references/`` as the codecs' inputs; their
+    measurements (R against S) go to references.csv.
+    """
+    if cfg.reference is None:
+        return []
     jobs = []
     for seq in sequences:
-        src_hash = content_hash(seq.source.path)
-        for spec in cfg.codecs:
-            codec = codecs.create(spec.name, **dict(spec.options))
-            codec_spec = codec.spec
-            for value in spec.values:
-                rate = codecs.RatePoint(spec.rate_param, value)
-                key = encode_key(src_hash, codec_spec, rate.label)
-                rel = Path("bitstreams") / _safe(seq.name) / _safe(spec.display) / (
-                    f"{_safe(spec.rate_param)}{_safe(str(value))}{codec.extension}")
-                jobs.append(Job(
-                    key=key, sequence=seq.name, reference="source", codec=spec.display,
-                    codec_name=spec.name, codec_options=spec.options, codec_spec=codec_spec,
-                    rate_param=spec.rate_param, rate_value=value, input=seq.source,
-                    anchors=(("source", seq.source),), bitstream=(out_dir / rel).resolve(),
-                    bitstream_rel=str(rel), metrics=_metric_tasks(cfg, key, {"source": src_hash}),
-                ))
+        inp = _Input("source", _group_of(seq), seq.source, {"source": seq.source})
+        jobs += _plan(replace(cfg, anchors=("source",)), seq, inp, [cfg.reference.codec],
+                      out_dir, "references", keep=True)
+    groups = dict(zip(cfg.reference.codec.values, cfg.reference.groups, strict=True))
+    return [replace(j, group=groups[j.rate_value]) for j in jobs]
+
+
+def plan_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path,
+              references: list[Job] | None = None) -> list[Job]:
+    """One job per (sequence, reference, codec, rate point), in a stable order.
+
+    Args:
+        references: finished reference-stage jobs (their ``keep_decoded`` videos exist); when
+            given, codecs encode each R and quality is measured against ``cfg.anchors``.
+    """
+    jobs = []
+    for seq in sequences:
+        inputs = [_Input("source", _group_of(seq), seq.source, {"source": seq.source})]
+        if references:
+            inputs = []
+            for ref in (r for r in references if r.sequence == seq.name):
+                video = open_video(ref.keep_decoded)
+                anchors = {"source": seq.source, "reference": video}
+                label = f"{ref.codec}:{ref.rate_label}"
+                inputs.append(_Input(label, ref.group, video,
+                                     {a: anchors[a] for a in cfg.anchors}))
+        for inp in inputs:
+            sub = "bitstreams" if inp.label == "source" else f"bitstreams/{_safe(inp.label)}"
+            jobs += _plan(cfg, seq, inp, cfg.codecs, out_dir, sub)
     return jobs
 
 
@@ -130,12 +194,13 @@ def _pending(job: Job, store: Store, retry_failed: bool) -> Job | None:
     have_bitstream = (record is not None and job.bitstream.is_file()
                       and 8 * job.bitstream.stat().st_size == record.bits)
     missing = tuple(t for t in job.metrics if store.measurement(t.key) is None)
-    if have_bitstream and not missing:
+    kept = job.keep_decoded is None or job.keep_decoded.is_file()
+    if have_bitstream and not missing and kept:
         return None
     if not retry_failed and store.failure(job.key) is not None:
         return None
     if have_bitstream:
-        return replace(job, metrics=missing, reuse_bitstream=True)
+        return replace(job, metrics=missing if kept else job.metrics, reuse_bitstream=True)
     return job
 
 
@@ -178,8 +243,12 @@ def _fmt(value: float) -> str:
     return repr(float(value)) if math.isfinite(value) else str(value)
 
 
-def write_results(jobs: list[Job], store: Store, out_dir: Path) -> int:
-    """Write results.csv and per_frame.csv for the planned jobs from the store, atomically.
+def write_results(jobs: list[Job], store: Store, out_dir: Path, *, name: str = "results",
+                  ) -> int:
+    """Write ``<name>.csv`` and its per-frame table from the store, atomically.
+
+    ``results`` writes results.csv and per_frame.csv; ``references`` writes references.csv
+    and references_per_frame.csv.
 
     Returns:
         The number of rows in results.csv.
@@ -199,11 +268,12 @@ def write_results(jobs: list[Job], store: Store, out_dir: Path) -> int:
                 continue
             rows.append((job.sequence, job.reference, job.codec, job.rate_label, enc.bits,
                          _fmt(bpp), _fmt(kbps), _fmt(enc.enc_s), _fmt(enc.dec_s), task.name,
-                         _fmt(m.value), task.anchor, enc.bitstream))
+                         _fmt(m.value), task.anchor, enc.bitstream, job.group))
             frame_rows.extend((job.sequence, job.reference, job.codec, job.rate_label, task.name,
                                task.anchor, i, _fmt(v)) for i, v in enumerate(m.per_frame))
-    _atomic_csv(out_dir / "per_frame.csv", PER_FRAME_COLUMNS, frame_rows)
-    return _atomic_csv(out_dir / "results.csv", RESULT_COLUMNS, rows)
+    frames_name = "per_frame.csv" if name == "results" else f"{name}_per_frame.csv"
+    _atomic_csv(out_dir / frames_name, PER_FRAME_COLUMNS, frame_rows)
+    return _atomic_csv(out_dir / f"{name}.csv", RESULT_COLUMNS, rows)
 
 
 Executor = Callable[[list[Job], Callable[[Job, JobOutcome], None], int], None]
@@ -230,37 +300,56 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
     out_dir.mkdir(parents=True, exist_ok=True)
     sequences = load_dataset(cfg.dataset, frames=cfg.frames, size=cfg.size, work_dir=out_dir,
                              root=Path(cfg.root) if cfg.root else None)
-    jobs = plan_jobs(cfg, sequences, out_dir)
+    ref_jobs = plan_references(cfg, sequences, out_dir)
     write_config(_resolved(cfg, sequences), out_dir / "config.toml",
                  comment=_provenance(out_dir))
     decode_dir = out_dir / ".tmp"
     decode_dir.mkdir(exist_ok=True)
     for stale in decode_dir.glob("vqabench-dec-*"):  # left by a killed run
         stale.unlink(missing_ok=True)
+    execute = executor or local_executor
     with Store(out_dir / "store.sqlite") as store:
-        todo = [p for j in jobs if (p := _pending(j, store, retry_failed)) is not None]
-        todo = [replace(j, decode_dir=decode_dir.resolve()) for j in todo]
-        done = len(jobs) - len(todo)
-        if progress:
-            progress(done, len(jobs))
+        state = {"done": 0, "total": 0}
 
         def on_done(job: Job, outcome: JobOutcome) -> None:
-            nonlocal done
             _record(job, outcome, store)
-            done += 1
+            state["done"] += 1
             if progress:
-                progress(done, len(jobs))
+                progress(state["done"], state["total"])
 
-        (executor or local_executor)(todo, on_done, cfg.jobs)
+        def stage(planned: list[Job]) -> list[Job]:
+            todo = [p for j in planned if (p := _pending(j, store, retry_failed)) is not None]
+            todo = [replace(j, decode_dir=decode_dir.resolve()) for j in todo]
+            state["done"] += len(planned) - len(todo)
+            if progress:
+                progress(state["done"], state["total"])
+            execute(todo, on_done, cfg.jobs)
+            return todo
+
+        n_refs = len(cfg.reference.codec.values) if cfg.reference else 1
+        per_input = sum(len(c.values) for c in cfg.codecs)
+        state["total"] = len(ref_jobs) + len(sequences) * n_refs * per_input
+        ran = stage(ref_jobs)
+        failed_refs = {(j.sequence, j.rate_value) for j in ref_jobs if store.failure(j.key)}
+        usable = [j for j in ref_jobs if (j.sequence, j.rate_value) not in failed_refs]
+        if ref_jobs:
+            write_results(ref_jobs, store, out_dir, name="references")
+        if cfg.reference is not None:
+            sequences = [s for s in sequences if any(j.sequence == s.name for j in usable)]
+            jobs = plan_jobs(cfg, sequences, out_dir, references=usable)
+        else:
+            jobs = plan_jobs(cfg, sequences, out_dir)
+        state["total"] = len(ref_jobs) + len(jobs) + len(failed_refs) * per_input
+        ran += stage(jobs)
         rows = write_results(jobs, store, out_dir)
-        planned = {j.key for j in jobs}
-        failures = [f for j in jobs if j.key in planned and (err := store.failure(j.key))
-                    for f in [(j.sequence, j.codec, j.rate_label, err)]]
+        failures = [(j.sequence, j.codec, j.rate_label, err) for j in [*ref_jobs, *jobs]
+                    if (err := store.failure(j.key))]
     try:
         decode_dir.rmdir()
     except OSError:
         pass
-    return RunSummary(out_dir, len(jobs), len(jobs) - len(todo), len(todo), failures, rows)
+    total = len(ref_jobs) + len(jobs)
+    return RunSummary(out_dir, total, total - len(ran), len(ran), failures, rows)
 
 
 __all__ += ["execute_job"]

@@ -1,0 +1,95 @@
+"""Tests of ``vqabench models`` and ``vqabench train``."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vqabench.cli import main
+from vqabench.models import create_model
+from vqabench.models.complexity import count_macs, count_params
+from vqabench.models.ranking import REQUIRED_COLUMNS
+
+
+def make_pairs_dir(root: Path, n_sources: int = 3) -> None:
+    """32x32x4 patch pairs, D = R + noise, vmaf_sd falling with the noise."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for s in range(n_sources):
+        ref = rng.integers(40, 216, (4, 32, 32, 3)).astype(np.uint8)
+        for k, sigma in enumerate((0, 20, 60)):
+            dist = np.clip(ref + rng.normal(0, sigma, ref.shape), 0, 255).astype(np.uint8)
+            np.savez(root / f"{s}_{k}.npz", reference=ref, distorted=dist)
+            rows.append(dict.fromkeys(REQUIRED_COLUMNS, 0) | {
+                "file": f"{s}_{k}.npz", "source": f"src{s}", "vmaf_sd": 100 - sigma})
+    with (root / "manifest.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(REQUIRED_COLUMNS))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _run(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    return int(exc.value.code)
+
+
+@pytest.fixture(autouse=True)
+def _single_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_models_info_json_matches_library(capsys):
+    assert _run(["models", "info", "pt_loss", "--patch", "32x48x4", "--json",
+                 "--repeats", "1"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    model = create_model("pt_loss")
+    assert (out["frames"], out["height"], out["width"]) == (4, 48, 32)
+    assert out["params"] == count_params(model) == 801_665
+    assert out["macs"] == count_macs(model, (4, 48, 32))[0]
+    assert out["cpu_s"] > 0
+
+
+def test_models_info_text_and_list(capsys):
+    assert _run(["models", "info", "rankdvqa_ugc", "--patch", "32x32x12",
+                 "--repeats", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "4,500,084" in text and "CPU time" not in text
+    assert _run(["models", "list"]) == 0
+    assert capsys.readouterr().out.split() == ["pt_loss", "rankdvqa_ugc"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["models", "info", "pt_los"], "did you mean 'pt_loss'"),
+     (["models", "info", "pt_loss", "--patch", "256x256"], "WIDTHxHEIGHTxFRAMES")],
+)
+def test_errors_are_one_line(argv, message, capsys):
+    assert _run(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_train_command_writes_a_resumable_checkpoint(tmp_path, capsys):
+    pairs = tmp_path / "pairs"
+    pairs.mkdir()
+    make_pairs_dir(pairs, n_sources=3)
+    out = tmp_path / "ckpt" / "rank.pt"
+    argv = ["train", "rankdvqa_ugc", "--pairs", str(pairs), "--out", str(out), "--epochs", "1",
+            "--steps", "1", "--batch-size", "1", "--device", "cpu"]
+    assert _run(argv) == 0
+    assert "epoch 1/1 [finetune]" in capsys.readouterr().out
+    ckpt = torch.load(out, weights_only=True)
+    assert ckpt["epoch"] == 1 and ckpt["model_config"] == {"frames": 4}
+    assert ckpt["train_config"]["steps_per_epoch"] == 1
+    assert _run(argv[:7] + ["2"] + argv[8:]) == 0  # --epochs 2 resumes at epoch 2
+    out_text = capsys.readouterr().out
+    assert "epoch 2/2" in out_text and "epoch 1/2" not in out_text

@@ -1,0 +1,81 @@
+"""``vqabench models info|list`` and ``vqabench train``: learned quality models.
+
+Only maps flags onto :mod:`vqabench.models`; errors are typed and printed by the CLI shell.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from vqabench.cli.app import app, console
+
+__all__ = ["models_app", "info", "list_models", "train"]
+
+models_app = typer.Typer(help="Learned quality models (PT-Loss, RankDVQA-UGC).",
+                         no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def list_models() -> None:
+    """List the registered quality models."""
+    from vqabench.models import available
+
+    for name in available():
+        typer.echo(name)
+
+
+@models_app.command("info")
+def info(
+    name: str = typer.Argument(..., help="Model name: pt_loss | rankdvqa_ugc."),
+    patch: str = typer.Option("256x256x12", "--patch", help="Patch WIDTHxHEIGHTxFRAMES."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    repeats: int = typer.Option(3, "--repeats", help="Timed CPU runs (median); 0 skips."),
+) -> None:
+    """Parameters, MACs and CPU time per (reference, distorted) patch pair."""
+    from vqabench.models.complexity import model_info, parse_patch
+
+    result = model_info(name, parse_patch(patch), time_repeats=repeats)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), sort_keys=True))
+        return
+    console.print(f"model       {result.name}")
+    console.print(f"patch       {result.width}x{result.height}x{result.frames} (WxHxT)")
+    console.print(f"parameters  {result.params:,} ({result.params / 1e6:.3f} M)")
+    console.print(f"MACs        {result.macs / 1e9:.3f} G per patch pair "
+                  f"(selective scan {result.scan_macs / 1e6:.3f} M)")
+    if result.cpu_s is not None:
+        console.print(f"CPU time    {result.cpu_s * 1e3:.1f} ms per patch pair "
+                      f"({result.threads} threads, median of {repeats})")
+
+
+@app.command("train")
+def train(
+    model: str = typer.Argument(..., help="Model to train: pt_loss | rankdvqa_ugc."),
+    pairs: Path = typer.Option(..., "--pairs", help="Pairs directory (manifest.csv + .npz)."),
+    out: Path = typer.Option(..., "--out", help="Checkpoint to write (resumed if present)."),
+    epochs: int = typer.Option(10, "--epochs", help="Epochs, fine-tuning included."),
+    steps: int = typer.Option(500, "--steps", help="Optimiser steps per epoch."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Ranking pairs per step."),
+    lr: float = typer.Option(1e-4, "--lr", help="AdamW learning rate."),
+    seed: int = typer.Option(0, "--seed", help="Seed of init, split and sampling."),
+    finetune_epochs: int = typer.Option(1, "--finetune-epochs",
+                                        help="Final single-source-only epochs."),
+    val_fraction: float = typer.Option(0.2, "--val-fraction",
+                                       help="Share of sources held out."),
+    device: str = typer.Option(None, "--device", help="cpu | cuda (default: cuda if any)."),
+    no_resume: bool = typer.Option(False, "--no-resume", help="Start over even if OUT exists."),
+) -> None:
+    """Train a quality model by Siamese ranking on (R, D) patch pairs labelled VMAF(S, D)."""
+    from vqabench.models.ranking import train as run_training
+
+    result = run_training(model, pairs, out, epochs=epochs, steps_per_epoch=steps,
+                          batch_size=batch_size, lr=lr, seed=seed,
+                          finetune_epochs=finetune_epochs, val_fraction=val_fraction,
+                          resume=not no_resume, device=device, log=True)
+    last = result.history[-1] if result.history else {}
+    console.print(f"wrote {result.checkpoint} (epoch {result.epochs_completed}, "
+                  f"val SROCC {last.get('val_srocc', float('nan')):.4f})")
