@@ -16,6 +16,7 @@ from vqabench.errors import ConfigError, DatasetError
 from vqabench.evaluation.aggregate import (
     OVERALL,
     add_weighted_yuv,
+    fold_references,
     load_results,
     metric_higher_is_better,
     per_sequence_bd_rate,
@@ -149,3 +150,44 @@ def test_load_results_roundtrip_and_errors(tmp_path):
     _results().drop(columns=["kbps"]).to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(DatasetError, match="kbps"):
         load_results(tmp_path / "bad.csv")
+
+
+def test_fold_references_makes_sequence_reference_units():
+    """UGC runs: each (sequence, reference) is one BD-rate unit; groups order Low..High."""
+    rows = []
+    for ref, group in (("x264:qp=30", "High"), ("x264:qp=42", "Low")):
+        for codec, factor in (("x264", 1.0), ("vp9", 0.8)):
+            for i, q in enumerate((30.0, 33.0, 36.0, 39.0)):
+                rows.append({"sequence": "A", "reference": ref, "codec": codec,
+                             "rate_point": f"qp={i}", "kbps": 100.0 * 2 ** i * factor,
+                             "metric": "psnr_y", "value": q, "anchor": "source",
+                             "group": group})
+    folded = fold_references(pd.DataFrame(rows))
+    assert set(folded["sequence"]) == {"A @ x264:qp=30", "A @ x264:qp=42"}
+    per = per_sequence_bd_rate(folded, anchor_codec="x264")
+    assert len(per) == 2 and per["bd_rate"].tolist() == pytest.approx([-20.0, -20.0])
+    summary = summarize_bd_rate(per)
+    assert summary["group"].tolist() == ["Low", "High", OVERALL]
+    unchanged = pd.DataFrame([{**rows[0], "reference": "source"}])
+    assert fold_references(unchanged) is unchanged
+
+
+def test_add_weighted_yuv_on_full_results_columns():
+    """Regression: real results.csv columns (times, bitstream, group) must not blow up the
+    pivot into a cartesian product; value = (6Y + U + V) / 8 per coded point."""
+    rows = []
+    for seq in ("A", "B"):
+        for i in range(4):
+            for metric, value in (("psnr_y", 40.0 - i), ("psnr_u", 44.0 - i),
+                                  ("psnr_v", 46.0 - i)):
+                rows.append({"sequence": seq, "reference": "source", "codec": "x264",
+                             "rate_point": f"qp={i}", "bits": 1000 + i, "bpp": 0.1 * i,
+                             "kbps": 10.0 + i, "enc_s": 0.123 + i, "dec_s": 0.01 * i,
+                             "metric": metric, "value": value, "anchor": "source",
+                             "bitstream": f"b/{seq}/{i}.264", "group": ""})
+    out = add_weighted_yuv(pd.DataFrame(rows))
+    yuv = out[out["metric"] == "psnr_yuv"]
+    assert len(yuv) == 8
+    assert yuv["value"].tolist() == pytest.approx([(6 * (40 - i) + 44 - i + 46 - i) / 8
+                                                    for _ in "AB" for i in range(4)])
+    assert yuv["kbps"].tolist() == [10.0, 11.0, 12.0, 13.0] * 2

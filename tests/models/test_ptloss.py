@@ -77,6 +77,19 @@ def test_scores_are_independent_per_sample(model):
     torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("chunk", [1, 3, 4, 9, None])
+def test_frame_chunking_does_not_change_scores(model, chunk):
+    ref, dist = _pair(batch=3, frames=4, seed=4)
+    with torch.no_grad():
+        want = model(ref, dist)  # default chunk of 2 frame pairs
+        model.frame_chunk = chunk
+        try:
+            got = model(ref, dist)
+        finally:
+            model.frame_chunk = 2
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+
+
 def test_reference_and_distorted_are_not_interchangeable(model):
     ref, dist = _pair(batch=1, seed=1)
     with torch.no_grad():

@@ -40,7 +40,7 @@ def test_codec_metric_table_values(agg):
     assert overall.loc["x265", "psnr_u"] == pytest.approx(-20.0)  # mean of -20, -30, -10
     assert overall.loc["x265", "psnr_y"] == pytest.approx(-25.0)  # C excluded
     assert overall.loc["x265", "lpips"] == pytest.approx(-20.0)  # lower-is-better handled
-    assert list(t["Group"]) == ["High", "Low", OVERALL]
+    assert list(t["Group"]) == ["Low", "High", OVERALL]  # published order: Low, Medium, High
 
 
 def test_sequence_table_has_average_row(agg):

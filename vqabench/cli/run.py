@@ -86,6 +86,8 @@ def _print_bd_summary(run_dir: Path, anchor: str) -> None:
     reference stage, per reference group and over all (sequence, reference) pairs."""
     from vqabench.evaluation.aggregate import (
         OVERALL,
+        fold_references,
+        group_sort_key,
         load_results,
         per_sequence_bd_rate,
         summarize_bd_rate,
@@ -94,13 +96,12 @@ def _print_bd_summary(run_dir: Path, anchor: str) -> None:
     results = load_results(run_dir)
     if results["codec"].nunique() < 2:
         return
-    per_seq = per_sequence_bd_rate(results, anchor_codec=anchor)
-    per_seq = per_seq[per_seq["anchor"] == "source"].assign(reference="all")
-    with_refs = (results["reference"] != "source").any()
-    summary = summarize_bd_rate(per_seq, by_group=bool(with_refs))
+    with_refs = bool((results["reference"] != "source").any())
+    per_seq = per_sequence_bd_rate(fold_references(results), anchor_codec=anchor)
+    summary = summarize_bd_rate(per_seq[per_seq["anchor"] == "source"], by_group=with_refs)
     metric_names = list(dict.fromkeys(results["metric"]))
-    present = set(summary["group"])
-    groups = [g for g in dict.fromkeys(results["group"]) if g in present] if with_refs else []
+    groups = sorted((g for g in set(summary["group"]) if g != OVERALL), key=group_sort_key)
+    groups = groups if with_refs else []
     table = Table(title=f"BD-rate (%) vs {anchor}",
                   caption="pchip on kbps, quality against the source, mean over sequences"
                           + (" per reference group" if groups else "")

@@ -6,6 +6,7 @@ Pure numpy/scipy/pandas functions; :mod:`vqabench.reports` and the CLI build on 
 from vqabench.evaluation.aggregate import (
     OVERALL,
     add_weighted_yuv,
+    fold_references,
     load_results,
     metric_higher_is_better,
     per_sequence_bd_rate,
@@ -43,6 +44,7 @@ __all__ = [
     "CorrelationResult",
     "RQFit",
     "add_weighted_yuv",
+    "fold_references",
     "bd_quality",
     "bd_quality_result",
     "bd_rate",

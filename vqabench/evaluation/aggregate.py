@@ -34,11 +34,14 @@ from vqabench.evaluation.bdrate import METHODS, Method, Nonmonotonic, bd_rate_re
 
 __all__ = [
     "REQUIRED_COLUMNS",
+    "REFERENCE_GROUPS",
     "OVERALL",
     "LOWER_IS_BETTER_FALLBACK",
     "load_results",
     "metric_higher_is_better",
     "add_weighted_yuv",
+    "fold_references",
+    "group_sort_key",
     "per_sequence_bd_rate",
     "summarize_bd_rate",
     "time_ratios",
@@ -107,12 +110,14 @@ def add_weighted_yuv(results: pd.DataFrame, *, weights: tuple[float, float, floa
     parts = results[results["metric"].isin(["psnr_y", "psnr_u", "psnr_v"])]
     if parts.empty:
         return results
-    point = [c for c in results.columns if c not in ("metric", "value")]
-    wide = parts.pivot_table(index=[c for c in point if c != "bitstream"], columns="metric",
-                             values="value", aggfunc="first", dropna=False).reset_index()
+    # One coded point = these keys; its other columns (bits, kbps, times...) are facts of it.
+    keys = [c for c in ("sequence", "reference", "codec", "rate_point", "anchor", "group")
+            if c in results.columns]
+    facts = parts.drop(columns=["metric", "value"]).groupby(keys, sort=False).first()
+    wide = parts.pivot_table(index=keys, columns="metric", values="value", aggfunc="first")
     if not {"psnr_y", "psnr_u", "psnr_v"} <= set(wide.columns):
         return results
-    wide = wide.dropna(subset=["psnr_y", "psnr_u", "psnr_v"])
+    wide = wide.dropna(subset=["psnr_y", "psnr_u", "psnr_v"]).join(facts).reset_index()
     wy, wu, wv = weights
     wide["value"] = (wy * wide["psnr_y"] + wu * wide["psnr_u"] + wv * wide["psnr_v"]) / (
         wy + wu + wv)
@@ -125,6 +130,34 @@ def add_weighted_yuv(results: pd.DataFrame, *, weights: tuple[float, float, floa
         new = new[[tuple(r) not in done for r in new[keys].astype(str).to_numpy()]]
     return pd.concat([results, new[[c for c in results.columns if c in new.columns]]],
                      ignore_index=True)
+
+
+#: Reference-quality groups of UGC transcoding, in the order published tables use.
+REFERENCE_GROUPS = ("Low", "Medium", "High")
+
+
+def group_sort_key(group: str) -> tuple[int, str]:
+    """Sort key: Low, Medium, High first (UGC reference groups), then the rest by name."""
+    return (REFERENCE_GROUPS.index(group) if group in REFERENCE_GROUPS else 3, group)
+
+
+def fold_references(results: pd.DataFrame) -> pd.DataFrame:
+    """Make each (sequence, reference) pair one unit when codecs encoded references.
+
+    In UGC transcoding every reference R of a sequence is its own codec input, so a BD-rate
+    is computed per (sequence, reference) and averaged per reference group and overall.
+    Rows whose ``reference`` is not ``"source"`` get ``sequence = "SEQ @ REF"`` and
+    ``reference = "transcoded"``; results without a reference stage are returned unchanged.
+    Works on results.csv and per_frame.csv alike.
+    """
+    refs = results["reference"].astype(str)
+    mask = refs != "source"
+    if not mask.any():
+        return results
+    out = results.copy()
+    out.loc[mask, "sequence"] = out.loc[mask, "sequence"].astype(str) + " @ " + refs[mask]
+    out.loc[mask, "reference"] = "transcoded"
+    return out
 
 
 def _groups(results: pd.DataFrame, groups: Mapping[str, str] | None) -> pd.Series:
@@ -239,7 +272,7 @@ def summarize_bd_rate(per_sequence: pd.DataFrame, *, by_group: bool = True) -> p
                      "n_sequences": len(ok), "n_excluded": len(bad), "note": note})
 
     for keys, cell in per_sequence.groupby(cell_keys, sort=True):
-        labels = sorted(g for g in cell["group"].unique() if g)
+        labels = sorted((g for g in cell["group"].unique() if g), key=group_sort_key)
         if by_group and labels:
             for label in labels:
                 add(keys, label, cell[cell["group"] == label])

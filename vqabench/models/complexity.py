@@ -20,6 +20,7 @@ import re
 import statistics
 import time
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import torch
 from torch import nn
@@ -33,6 +34,7 @@ __all__ = [
     "count_params",
     "count_macs",
     "cpu_time_per_pair",
+    "cpu_times_per_pair",
     "model_info",
     "parse_patch",
 ]
@@ -121,9 +123,9 @@ def count_macs(model: nn.Module, patch: Patch = (12, 256, 256)) -> tuple[int, in
     return counter.get_total_flops() // 2 + scan, scan
 
 
-def cpu_time_per_pair(model: nn.Module, patch: Patch = (12, 256, 256), *, repeats: int = 5,
-                      warmup: int = 1) -> float:
-    """Median wall-clock seconds of one inference on one patch pair on the CPU (batch 1).
+def cpu_times_per_pair(model: nn.Module, patch: Patch = (12, 256, 256), *, repeats: int = 5,
+                       warmup: int = 1) -> list[float]:
+    """Wall-clock seconds of ``repeats`` CPU inferences on one patch pair (batch 1).
 
     Raises:
         ConfigError: ``repeats`` < 1.
@@ -139,7 +141,28 @@ def cpu_time_per_pair(model: nn.Module, patch: Patch = (12, 256, 256), *, repeat
             model(ref, dist)
             if i >= warmup:
                 times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return times
+
+
+def cpu_time_per_pair(model: nn.Module, patch: Patch = (12, 256, 256), *, repeats: int = 5,
+                      warmup: int = 1, statistic: Literal["median", "min"] = "median"
+                      ) -> float:
+    """Median (or minimum) CPU seconds of one inference on one patch pair (batch 1).
+
+    Args:
+        model: the quality model.
+        patch: (frames, height, width).
+        repeats: timed runs.
+        warmup: untimed runs first.
+        statistic: ``"median"`` of the runs, or ``"min"`` (robust on a busy machine).
+
+    Raises:
+        ConfigError: ``repeats`` < 1 or unknown ``statistic``.
+    """
+    if statistic not in ("median", "min"):
+        raise invalid("statistic", statistic, "median | min")
+    times = cpu_times_per_pair(model, patch, repeats=repeats, warmup=warmup)
+    return statistics.median(times) if statistic == "median" else min(times)
 
 
 def model_info(name: str, patch: Patch = (12, 256, 256), *, time_repeats: int = 3,

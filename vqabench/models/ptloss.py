@@ -183,16 +183,44 @@ class _LevelTemporal(nn.Module):
         )
         self.out_norm = nn.LayerNorm(d_model)
 
-    def forward(self, ref: Tensor, dist: Tensor, batch: int, frames: int) -> Tensor:
-        """ref, dist: (batch * frames, C, h, w) -> (batch, d_model)."""
+    def tokens(self, ref: Tensor, dist: Tensor) -> Tensor:
+        """Per-frame features (n, C, h, w) of R and D -> comparison tokens (n, d_model)."""
         r, d = unit_normalise(ref), unit_normalise(dist)
         e = r - d
         x = F.gelu(self.compare(torch.cat([r, d, e], dim=1))).mean(dim=(2, 3))
         energy = (e * e).mean(dim=(2, 3))
-        tok = self.token(torch.cat([x, energy], dim=1)).reshape(batch, frames, -1)
+        return self.token(torch.cat([x, energy], dim=1))
+
+    def forward(self, tok: Tensor) -> Tensor:
+        """Tokens (batch, frames, d_model) -> level vector (batch, d_model)."""
         for norm, mamba in zip(self.norms, self.mambas, strict=True):
             tok = tok + mamba(norm(tok))
         return self.out_norm(tok).mean(dim=1)
+
+
+def _chunks(batch: int, frames: int, chunk: int | None) -> list[tuple[slice, slice]]:
+    """(batch slice, frame slice) blocks of at most ``chunk`` frame pairs (None: one block).
+
+    Whole clips are grouped when ``chunk`` holds one or more of them; otherwise each clip
+    is cut into runs of ``chunk`` frames.
+    """
+    if chunk is None or chunk >= batch * frames:
+        return [(slice(0, batch), slice(0, frames))]
+    if chunk >= frames:
+        per = chunk // frames
+        return [(slice(b, min(b + per, batch)), slice(0, frames))
+                for b in range(0, batch, per)]
+    return [(slice(b, b + 1), slice(t, min(t + chunk, frames)))
+            for b in range(batch) for t in range(0, frames, chunk)]
+
+
+def _join(blocks: list[Tensor], batch: int, frames: int) -> Tensor:
+    """Reassemble (b, t, d) blocks from :func:`_chunks` into (batch, frames, d)."""
+    if blocks[0].shape[1] == frames:  # whole clips
+        return torch.cat(blocks, dim=0)
+    per_clip = -(-frames // blocks[0].shape[1])
+    rows = [torch.cat(blocks[k:k + per_clip], dim=1) for k in range(0, len(blocks), per_clip)]
+    return torch.cat(rows, dim=0)
 
 
 class PTLoss(nn.Module):
@@ -205,6 +233,9 @@ class PTLoss(nn.Module):
         d_state: Mamba state size.
         hidden: width of the fusion MLP.
         scan_method: selective-scan implementation (see :func:`selective_scan`).
+        frame_chunk: frame pairs sent through the spatial extractor at once (None: all).
+            Results do not depend on it; small chunks keep the working set in cache, so
+            the time stays linear in the number of frames.
 
     Example:
         >>> model = PTLoss()
@@ -222,8 +253,12 @@ class PTLoss(nn.Module):
         hidden: int = 128,
         *,
         scan_method: ScanMethod = "auto",
+        frame_chunk: int | None = 2,
     ):
         super().__init__()
+        if frame_chunk is not None and frame_chunk < 1:
+            raise invalid("frame_chunk", frame_chunk, "None or an integer >= 1")
+        self.frame_chunk = frame_chunk
         if len(channels) != len(d_models) or not channels:
             raise invalid("d_models", tuple(d_models),
                           f"one width per level ({len(channels)} levels)")
@@ -252,12 +287,17 @@ class PTLoss(nn.Module):
         reference, distorted = check_patch_pair(reference, distorted,
                                                 min_size=self.extractor.min_size)
         b, _, t, h, w = reference.shape
-        frames = torch.cat([reference, distorted]).transpose(1, 2).reshape(2 * b * t, 3, h, w)
-        feats = self.extractor(frames * 2.0 - 1.0)
-        vecs = [
-            level(f[: b * t], f[b * t:], b, t)
-            for level, f in zip(self.levels, feats, strict=True)
-        ]
+        tokens: list[list[Tensor]] = [[] for _ in self.levels]
+        # Frame pairs (b, t) in order b-major; chunks never copy the whole clip.
+        for bs, ts in _chunks(b, t, self.frame_chunk):
+            ref = reference[bs, :, ts].transpose(1, 2).reshape(-1, 3, h, w)
+            dist = distorted[bs, :, ts].transpose(1, 2).reshape(-1, 3, h, w)
+            n = ref.shape[0]
+            feats = self.extractor(torch.cat([ref, dist]))
+            for k, (level, f) in enumerate(zip(self.levels, feats, strict=True)):
+                tokens[k].append(level.tokens(f[:n], f[n:]).reshape(bs.stop - bs.start,
+                                                                    ts.stop - ts.start, -1))
+        vecs = [level(_join(tok, b, t)) for level, tok in zip(self.levels, tokens, strict=True)]
         return self.head(torch.cat(vecs, dim=1)).squeeze(1)
 
     def score_clip(self, reference: Tensor, distorted: Tensor, *,

@@ -224,7 +224,7 @@ class RankDVQAUGC(nn.Module):
         if t != self.frames:
             raise invalid("reference frames", t, f"{self.frames} (RankDVQA-UGC folds frames "
                           "into channels, so the frame count is fixed)")
-        x = torch.cat([reference, distorted]).reshape(2 * b, 3 * t, h, w) * 2.0 - 1.0
+        x = torch.cat([reference, distorted]).reshape(2 * b, 3 * t, h, w)
         feats = self.extractor(x)
         scores = [level(f[:b], f[b:]) for level, f in zip(self.levels, feats, strict=True)]
         return torch.stack(scores).sum(0)

@@ -37,6 +37,7 @@ import pandas as pd
 from vqabench.errors import ConfigError, invalid
 from vqabench.evaluation.aggregate import (
     add_weighted_yuv,
+    fold_references,
     load_results,
     per_sequence_bd_rate,
     summarize_bd_rate,
@@ -126,7 +127,7 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     out = Path(out_dir) if out_dir is not None else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     config = read_config(run_dir)
-    results = add_weighted_yuv(load_results(run_dir))
+    results = fold_references(add_weighted_yuv(load_results(run_dir)))
     anchor = choose_anchor(results, config, anchor_codec)
     per = per_sequence_bd_rate(results, anchor_codec=anchor, method=method)
     summary = summarize_bd_rate(per)
@@ -152,21 +153,27 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     figs: list[tuple[str, Path]] = []
     if figures:
         colors = plots.codec_colors(results["codec"].unique())
-        for metric in sorted(results["metric"].unique()):
-            fig = plots.average_rd_figure(results, metric=metric, colors=colors)
-            figs.append((f"Average RD curve: {metric}",
+        # one anchor per figure (quality against S when it was measured), never mixed
+        anchors = list(results["anchor"].unique())
+        shown = "source" if "source" in anchors else anchors[0]
+        shown_rows = results[results["anchor"] == shown]
+        for metric in sorted(shown_rows["metric"].unique()):
+            fig = plots.average_rd_figure(shown_rows, metric=metric, colors=colors)
+            figs.append((f"Average RD curve: {metric} (against {shown})",
                          plots.save_png(fig, out / f"rd_average_{_slug(metric)}.png")))
-        for (seq, metric), _ in results.groupby(["sequence", "metric"], sort=True):
-            fig = plots.rd_curve_figure(results, sequence=seq, metric=metric, colors=colors)
-            figs.append((f"RD curve: {seq}, {metric}",
+        for (seq, metric), _ in shown_rows.groupby(["sequence", "metric"], sort=True):
+            fig = plots.rd_curve_figure(shown_rows, sequence=seq, metric=metric, colors=colors)
+            figs.append((f"RD curve: {seq}, {metric} (against {shown})",
                          plots.save_png(fig, out / f"rd_{_slug(seq, metric)}.png")))
         pf_path = run_dir / "per_frame.csv"
         if pf_path.is_file():
-            per_frame = pd.read_csv(pf_path)
+            per_frame = fold_references(pd.read_csv(pf_path, keep_default_na=False,
+                                                    na_values=[""]))
+            per_frame = per_frame[per_frame["anchor"] == shown]
             for (seq, metric), _ in per_frame.groupby(["sequence", "metric"], sort=True):
                 fig = plots.per_frame_figure(per_frame, sequence=str(seq), metric=str(metric),
                                              colors=colors)
-                figs.append((f"Per-frame quality: {seq}, {metric}",
+                figs.append((f"Per-frame quality: {seq}, {metric} (against {shown})",
                              plots.save_png(fig, out / f"frames_{_slug(seq, metric)}.png")))
 
     title = f"vqabench report: {run_dir.name}"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from vqabench.evaluation.aggregate import OVERALL
+from vqabench.evaluation.aggregate import OVERALL, group_sort_key
 
 __all__ = [
     "NAN_TEXT",
@@ -63,11 +63,13 @@ def codec_metric_table(summary: pd.DataFrame, *, reference: str, anchor: str,
                        metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """Rows (group, codec), columns metrics: mean BD-rate (%) against the anchor codec.
 
-    Groups in sorted order, then :data:`~vqabench.evaluation.aggregate.OVERALL`.
+    Groups Low, Medium, High (UGC reference groups) or sorted by name, then
+    :data:`~vqabench.evaluation.aggregate.OVERALL`.
     """
     part = _cell(summary, reference=reference, anchor=anchor)
     metrics = list(metrics) if metrics is not None else sorted(part["metric"].unique())
-    groups = sorted(g for g in part["group"].unique() if g != OVERALL) + [OVERALL]
+    groups = sorted((g for g in part["group"].unique() if g != OVERALL),
+                    key=group_sort_key) + [OVERALL]
     rows = []
     for group in groups:
         for codec in sorted(part["codec"].unique()):

@@ -4,13 +4,20 @@ One row per encode (keyed by the hash of input content, codec spec and rate poin
 per measurement (keyed by encode key, metric spec and anchor), one row per failed job.
 Each finished job is committed in a single transaction, so a crash loses at most the jobs
 that were running, never half a job.
+
+Durability: WAL mode with ``synchronous=NORMAL`` keeps every committed transaction through a
+killed process (``kill -9``); after a power loss the newest commits may be rolled back, never
+half-applied, and the runner redoes those jobs. Only the run's main process writes; readers
+(``vqabench status``) open the database read-only and never block it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,13 +75,43 @@ class MeasurementRecord:
 class Store:
     """A thin wrapper over the run's SQLite database (one writer: the run's main process)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, readonly: bool = False):
+        """Open (and create, unless ``readonly``) the store at ``path``.
+
+        Args:
+            path: the ``store.sqlite`` file.
+            readonly: open an existing store for reading only; nothing is created or written.
+
+        Raises:
+            FileNotFoundError: ``readonly`` and no store exists at ``path``.
+        """
         self.path = Path(path)
+        self.readonly = readonly
+        if readonly:
+            if not self.path.is_file():
+                raise FileNotFoundError(f"no store at {self.path}")
+            self._db = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True,
+                                       timeout=60)
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=60)
+        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
+        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        with self._transaction():
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                self._db.execute(statement)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction: all of it is committed, or none of it (also on a crash)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         """Close the connection."""
@@ -104,11 +141,19 @@ class Store:
             return None
         return MeasurementRecord(*row[:5], tuple(json.loads(row[5])), row[6])
 
-    def commit_job(self, encode: EncodeRecord | None,
-                   measurements: list[MeasurementRecord]) -> None:
-        """Store one job's encode and measurements in one transaction; clears its failure."""
+    def commit_job(self, encode: EncodeRecord | None, measurements: list[MeasurementRecord],
+                   failure: tuple[str, str, str, str] | None = None) -> None:
+        """Store one job's encode and measurements in one transaction.
+
+        Args:
+            encode: the encode record (None to add measurements only).
+            measurements: the measurements to store.
+            failure: ``(sequence, codec, rate_point, error)`` when part of the job failed
+                (e.g. a metric gave NaN): recorded in the same transaction. Without it the
+                job's earlier failure, if any, is cleared.
+        """
         now = time.time()
-        with self._db:
+        with self._transaction():
             if encode is not None:
                 self._db.execute(
                     "INSERT OR REPLACE INTO encodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -123,13 +168,16 @@ class Store:
                      json.dumps(list(m.per_frame)), m.metric_spec, now))
             key = encode.key if encode is not None else (
                 measurements[0].encode_key if measurements else None)
-            if key is not None:
+            if key is not None and failure is None:
                 self._db.execute("DELETE FROM failures WHERE key = ?", (key,))
+            elif key is not None:
+                self._db.execute("INSERT OR REPLACE INTO failures VALUES (?,?,?,?,?,?)",
+                                 (key, *failure, now))
 
     def record_failure(self, key: str, sequence: str, codec: str, rate_point: str,
                        error: str) -> None:
         """Remember that the job ``key`` failed with ``error``."""
-        with self._db:
+        with self._transaction():
             self._db.execute("INSERT OR REPLACE INTO failures VALUES (?,?,?,?,?,?)",
                              (key, sequence, codec, rate_point, error, time.time()))
 
