@@ -80,6 +80,13 @@ def test_run_prints_bd_rate_that_matches_results(folder, tmp_path):
     assert shown, proc.stdout
     assert float(shown.group(1)) == pytest.approx(expected, abs=0.006)
     assert np.isfinite(expected)
+    # the README's next step: a report from the same run directory
+    report = vqabench("report", out, "--out", tmp_path / "report")
+    assert report.returncode == 0, report.stderr
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert f"{expected:.2f}" in md  # the same BD-rate, in the report's table
+    html_text = (tmp_path / "report" / "report.html").read_text()
+    assert html_text.count("data:image/png;base64,") >= 3
     again = vqabench("run", "--dataset", folder, "--out", out, "--jobs", "1",
                      "--codec", "x264:qp=22,27,32,37", "--codec", "x265:qp=22,27,32,37",
                      "--metrics", "psnr_y")

@@ -10,16 +10,25 @@ Run directory layout::
     references.csv  rows of the reference stage (R made from S), when one is configured
     references/     the decoded references R (the codecs' input in UGC transcoding)
     sources/        sources converted from a folder dataset (if any)
+    .tmp/           decoded videos and metric scratch files of running jobs
+    .lock           held (flock) by the one ``vqabench run`` working in the directory
+
+Crash safety: a finished job is one SQLite transaction; bitstreams, decoded references and
+the CSV tables are written under temporary names and renamed. A killed run leaves at most
+temporary files (``.tmp-*``, ``.tmp/``), which the next run in the directory removes before
+it starts; then it redoes only the jobs the store lacks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
 import os
+import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -27,7 +36,9 @@ from pathlib import Path
 from vqabench import codecs, metrics
 from vqabench.config import CodecSpec, RunConfig, write_config
 from vqabench.datasets import Sequence, content_hash
+from vqabench.datasets import available as available_datasets
 from vqabench.datasets import load as load_dataset
+from vqabench.errors import ConfigError
 from vqabench.io.video import Video, open_video
 from vqabench.runner.jobs import (
     Job,
@@ -39,8 +50,9 @@ from vqabench.runner.jobs import (
 )
 from vqabench.runner.store import EncodeRecord, MeasurementRecord, Store
 
-__all__ = ["RESULT_COLUMNS", "PER_FRAME_COLUMNS", "RunSummary", "plan_jobs", "run",
-           "default_out_dir", "write_results"]
+__all__ = ["RESULT_COLUMNS", "PER_FRAME_COLUMNS", "RunSummary", "RunStatus", "plan_jobs",
+           "plan_references", "load_sequences", "run", "run_status", "default_out_dir",
+           "write_results"]
 
 RESULT_COLUMNS = ("sequence", "reference", "codec", "rate_point", "bits", "bpp", "kbps",
                   "enc_s", "dec_s", "metric", "value", "anchor", "bitstream", "group")
@@ -69,6 +81,51 @@ def default_out_dir(cfg: RunConfig) -> Path:
     """``runs/<dataset>-<first 8 hex of the config identity>``: the same command reuses it."""
     stem = Path(cfg.dataset).name or "dataset"
     return Path("runs") / f"{stem}-{cfg.identity()[:8]}"
+
+
+def load_sequences(cfg: RunConfig, out_dir: Path) -> list[Sequence]:
+    """The dataset's sequences, with absolute source paths.
+
+    A folder dataset is opened by its absolute path, so that no file name (``-i.y4m``,
+    ``concat:x.y4m``) can reach ffmpeg as an option or a protocol, and so that the paths in
+    jobs are valid on every worker of a cluster that mounts the same file system.
+
+    Raises:
+        DatasetError / VideoFormatError: unknown dataset, unreadable video.
+    """
+    spec = cfg.dataset
+    if spec not in available_datasets() and Path(spec).expanduser().exists():
+        spec = str(Path(spec).expanduser().absolute())
+    sequences = load_dataset(spec, frames=cfg.frames, size=cfg.size,
+                             work_dir=Path(out_dir).absolute(),
+                             root=Path(cfg.root).absolute() if cfg.root else None)
+    return [replace(s, source=replace(s.source, path=s.source.path.absolute()))
+            for s in sequences]
+
+
+@dataclass
+class RunStatus:
+    """Where a run directory stands (:func:`run_status`); counts are jobs.
+
+    Attributes:
+        done: jobs whose encode and every measurement are in the store.
+        pending: jobs still to run (including those waiting on a reference not made yet).
+        failed: jobs with a recorded failure (re-run them with ``--retry-failed``).
+        blocked: jobs that cannot run because their reference-stage job failed.
+        failures: ``(sequence, codec, rate_point, error)`` of the failed jobs.
+    """
+
+    out_dir: Path
+    done: int
+    pending: int
+    failed: int
+    blocked: int = 0
+    failures: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """Every planned job."""
+        return self.done + self.pending + self.failed + self.blocked
 
 
 def _metric_tasks(cfg: RunConfig, enc_key: str, anchors: dict[str, str]) -> tuple[MetricTask, ...]:
@@ -204,10 +261,38 @@ def _pending(job: Job, store: Store, retry_failed: bool) -> Job | None:
     return job
 
 
+def _usable_references(ref_jobs: list[Job], store: Store) -> list[Job]:
+    """Reference-stage jobs that did not fail and whose decoded R exists."""
+    return [j for j in ref_jobs if store.failure(j.key) is None
+            and j.keep_decoded is not None and j.keep_decoded.is_file()]
+
+
+def _main_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path,
+               usable: list[Job]) -> list[Job]:
+    """The codec stage: on S, or on every usable reference R when a stage is configured."""
+    if cfg.reference is None:
+        return plan_jobs(cfg, sequences, out_dir)
+    sequences = [s for s in sequences if any(j.sequence == s.name for j in usable)]
+    return plan_jobs(cfg, sequences, out_dir, references=usable)
+
+
+def _not_finite(outcome: JobOutcome, job: Job) -> str | None:
+    """Error text when a metric gave NaN (overall or on a frame); inf (PSNR of identical
+    frames) is a value, NaN is not: stored NaNs would silently turn BD-rates into NaN."""
+    names = {t.key: f"{t.name} against {t.anchor}" for t in job.metrics}
+    bad = [names[k] for k, value, frames in outcome.values
+           if math.isnan(value) or any(math.isnan(v) for v in frames)]
+    if not bad:
+        return None
+    return (f"MetricError: {', '.join(bad)} gave NaN; not stored (the other measurements "
+            "are kept; fix the metric and re-run with --retry-failed)")
+
+
 def _record(job: Job, outcome: JobOutcome, store: Store) -> None:
     if outcome.error is not None:
         store.record_failure(job.key, job.sequence, job.codec, job.rate_label, outcome.error)
         return
+    nan_error = _not_finite(outcome, job)
     old = store.encode(job.key) if job.reuse_bitstream else None
     src = job.input
     encode = EncodeRecord(
@@ -217,8 +302,10 @@ def _record(job: Job, outcome: JobOutcome, store: Store) -> None:
         job.codec_spec)
     tasks = {t.key: t for t in job.metrics}
     measurements = [MeasurementRecord(k, job.key, tasks[k].name, tasks[k].anchor, value, frames,
-                                      tasks[k].spec) for k, value, frames in outcome.values]
-    store.commit_job(encode, measurements)
+                                      tasks[k].spec) for k, value, frames in outcome.values
+                    if not (math.isnan(value) or any(math.isnan(v) for v in frames))]
+    failure = None if nan_error is None else (job.sequence, job.codec, job.rate_label, nan_error)
+    store.commit_job(encode, measurements, failure)
 
 
 def _atomic_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[object]]) -> int:
@@ -279,6 +366,91 @@ def write_results(jobs: list[Job], store: Store, out_dir: Path, *, name: str = "
 Executor = Callable[[list[Job], Callable[[Job, JobOutcome], None], int], None]
 
 
+_TEMP_TREES = ("bitstreams", "references", "sources")
+
+
+@contextlib.contextmanager
+def _exclusive(out_dir: Path) -> Iterator[None]:
+    """Hold ``out_dir/.lock`` (released by the OS even on ``kill -9``).
+
+    Raises:
+        ConfigError: another process is running in ``out_dir``.
+    """
+    import fcntl
+
+    fd = os.open(out_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise ConfigError(f"out={str(out_dir)!r} is in use by another vqabench run (pid "
+                              f"{holder}); wait for it to finish or choose another --out"
+                              ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_temporaries(out_dir: Path) -> int:
+    """Remove what killed runs left: ``.tmp-*`` files of the run directory (CSV, config) and
+    of the trees vqabench writes (bitstreams, references, sources), and everything in
+    ``.tmp/``. Nothing else is touched, even when ``--out`` is a directory with other files.
+    Call it only while holding the directory's lock. Returns the number of entries removed."""
+    stale = list(out_dir.glob(".tmp-*"))
+    for sub in _TEMP_TREES:
+        if (out_dir / sub).is_dir():
+            stale += (out_dir / sub).rglob(".tmp-*")
+    scratch = out_dir / ".tmp"
+    if scratch.is_dir():
+        stale += list(scratch.iterdir())
+    for path in stale:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return len(stale)
+
+
+def run_status(cfg: RunConfig, *, out_dir: Path) -> RunStatus:
+    """Count done, pending and failed jobs of a run directory without running any job.
+
+    Plans exactly as :func:`run` does (loading the dataset, which reuses the sources the run
+    converted) and looks every job up in the store, read-only. Jobs on a reference R that
+    does not exist yet are counted as pending (their keys need R's content).
+
+    Raises:
+        DatasetError / VideoFormatError: the dataset cannot be loaded.
+    """
+    out_dir = Path(out_dir).absolute()
+    sequences = load_sequences(cfg, out_dir)
+    ref_jobs = plan_references(cfg, sequences, out_dir)
+    per_input = sum(len(c.values) for c in cfg.codecs)
+    path = out_dir / "store.sqlite"
+    if not path.is_file():
+        n_refs = len(cfg.reference.codec.values) if cfg.reference else 1
+        return RunStatus(out_dir, 0, len(ref_jobs) + len(sequences) * n_refs * per_input, 0)
+    with Store(path, readonly=True) as store:
+        usable = _usable_references(ref_jobs, store)
+        jobs = _main_jobs(cfg, sequences, out_dir, usable)
+        counts = {"done": 0, "pending": 0, "failed": 0}
+        failures = []
+        for job in [*ref_jobs, *jobs]:
+            if _pending(job, store, retry_failed=True) is None:
+                counts["done"] += 1
+            elif (err := store.failure(job.key)) is not None:
+                counts["failed"] += 1
+                failures.append((job.sequence, job.codec, job.rate_label, err))
+            else:
+                counts["pending"] += 1
+        failed_refs = sum(1 for j in ref_jobs if store.failure(j.key) is not None)
+        waiting = len(ref_jobs) - len(usable) - failed_refs
+    return RunStatus(out_dir, counts["done"], counts["pending"] + waiting * per_input,
+                     counts["failed"], failed_refs * per_input, failures)
+
+
 def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = False,
         executor: Executor | None = None,
         progress: Callable[[int, int], None] | None = None) -> RunSummary:
@@ -294,19 +466,23 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
     Returns:
         RunSummary; ``complete`` is False when some jobs failed.
     """
+    out_dir = Path(out_dir or cfg.out or default_out_dir(cfg)).absolute()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out_dir):
+        _remove_stale_temporaries(out_dir)  # left by a killed run
+        return _run_locked(cfg, out_dir, retry_failed, executor, progress)
+
+
+def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Executor | None,
+                progress: Callable[[int, int], None] | None) -> RunSummary:
     from vqabench.runner.executors import local_executor
 
-    out_dir = Path(out_dir or cfg.out or default_out_dir(cfg))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sequences = load_dataset(cfg.dataset, frames=cfg.frames, size=cfg.size, work_dir=out_dir,
-                             root=Path(cfg.root) if cfg.root else None)
+    sequences = load_sequences(cfg, out_dir)
     ref_jobs = plan_references(cfg, sequences, out_dir)
     write_config(_resolved(cfg, sequences), out_dir / "config.toml",
                  comment=_provenance(out_dir))
     decode_dir = out_dir / ".tmp"
     decode_dir.mkdir(exist_ok=True)
-    for stale in decode_dir.glob("vqabench-dec-*"):  # left by a killed run
-        stale.unlink(missing_ok=True)
     execute = executor or local_executor
     with Store(out_dir / "store.sqlite") as store:
         state = {"done": 0, "total": 0}
@@ -330,16 +506,11 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
         per_input = sum(len(c.values) for c in cfg.codecs)
         state["total"] = len(ref_jobs) + len(sequences) * n_refs * per_input
         ran = stage(ref_jobs)
-        failed_refs = {(j.sequence, j.rate_value) for j in ref_jobs if store.failure(j.key)}
-        usable = [j for j in ref_jobs if (j.sequence, j.rate_value) not in failed_refs]
+        usable = _usable_references(ref_jobs, store)
         if ref_jobs:
             write_results(ref_jobs, store, out_dir, name="references")
-        if cfg.reference is not None:
-            sequences = [s for s in sequences if any(j.sequence == s.name for j in usable)]
-            jobs = plan_jobs(cfg, sequences, out_dir, references=usable)
-        else:
-            jobs = plan_jobs(cfg, sequences, out_dir)
-        state["total"] = len(ref_jobs) + len(jobs) + len(failed_refs) * per_input
+        jobs = _main_jobs(cfg, sequences, out_dir, usable)
+        state["total"] = len(ref_jobs) + len(jobs) + (len(ref_jobs) - len(usable)) * per_input
         ran += stage(jobs)
         rows = write_results(jobs, store, out_dir)
         failures = [(j.sequence, j.codec, j.rate_label, err) for j in [*ref_jobs, *jobs]
@@ -351,5 +522,3 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
     total = len(ref_jobs) + len(jobs)
     return RunSummary(out_dir, total, total - len(ran), len(ran), failures, rows)
 
-
-__all__ += ["execute_job"]
