@@ -45,7 +45,6 @@ from vqabench.runner.jobs import (
     JobOutcome,
     MetricTask,
     encode_key,
-    execute_job,
     measurement_key,
 )
 from vqabench.runner.store import EncodeRecord, MeasurementRecord, Store
