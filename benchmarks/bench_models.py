@@ -52,22 +52,34 @@ def run(*, size: int = 256, frames: tuple[int, ...] = (12, 24, 48), repeats: int
            "cores": os.cpu_count(), "python": platform.python_version(),
            "loadavg_before": os.getloadavg() if hasattr(os, "getloadavg") else None,
            "repeats": repeats}
+    # Round-robin over models and frame counts, so that load from other processes on a
+    # shared machine hits every measurement alike.
+    patch = (base, size, size)
+    nets = {name: create_model(name, **({"frames": base} if name == "rankdvqa_ugc" else {}))
+            for name in ("pt_loss", "rankdvqa_ugc")}
+    model_times: dict[str, list[float]] = {name: [] for name in nets}
+    for net in nets.values():
+        cpu_times_per_pair(net, patch, repeats=1)  # warm-up
+    for _ in range(repeats):
+        for name, net in nets.items():
+            model_times[name] += cpu_times_per_pair(net, patch, repeats=1, warmup=0)
     models = []
-    for name in ("pt_loss", "rankdvqa_ugc"):
-        model = create_model(name, **({"frames": base} if name == "rankdvqa_ugc" else {}))
-        patch = (base, size, size)
-        macs, scan = count_macs(model, patch)
-        times = cpu_times_per_pair(model, patch, repeats=repeats)
+    for name, net in nets.items():
+        macs, scan = count_macs(net, patch)
         models.append({"model": name, "patch": f"{size}x{size}x{base}",
-                       "params": count_params(model), "macs": macs, "scan_macs": scan,
-                       "cpu_s": statistics.median(times), "cpu_s_min": min(times)})
-    pt = create_model("pt_loss")
-    rows = []
+                       "params": count_params(net), "macs": macs, "scan_macs": scan,
+                       "cpu_s": statistics.median(model_times[name]),
+                       "cpu_s_min": min(model_times[name])})
+    pt = nets["pt_loss"]
+    times: dict[int, list[float]] = {t: [] for t in frames}
     for t in frames:
-        patch = (t, size, size)
-        times = cpu_times_per_pair(pt, patch, repeats=repeats)
-        rows.append({"frames": t, "macs": count_macs(pt, patch)[0],
-                     "cpu_s": statistics.median(times), "cpu_s_min": min(times)})
+        cpu_times_per_pair(pt, (t, size, size), repeats=1)  # warm-up
+    for _ in range(repeats):
+        for t in frames:
+            times[t] += cpu_times_per_pair(pt, (t, size, size), repeats=1, warmup=0)
+    rows = [{"frames": t, "macs": count_macs(pt, (t, size, size))[0],
+             "cpu_s": statistics.median(times[t]), "cpu_s_min": min(times[t])}
+            for t in frames]
     for row in rows:
         row["time_ratio"] = row["cpu_s"] / rows[0]["cpu_s"]
         row["time_ratio_min"] = row["cpu_s_min"] / rows[0]["cpu_s_min"]

@@ -88,11 +88,13 @@ class WeightsUnavailableError(VqabenchError, FileNotFoundError):
     """
 
     def __init__(self, filename: str, origin: str, destination: str):
-        super().__init__(
-            f"weights {filename!r} are not in the local cache; download them from {origin} "
-            f"and put them at {destination}"
-        )
+        self.message = (f"weights {filename!r} are not in the local cache; download them from "
+                        f"{origin} and put them at {destination}")
+        super().__init__(self.message)
         self.filename, self.origin, self.destination = filename, origin, destination
+
+    def __str__(self) -> str:  # OSError would format its constructor arguments as errno
+        return self.message
 
 
 def invalid(argument: str, value: object, allowed: str) -> ConfigError:

@@ -37,11 +37,14 @@ def _run(argv, capsys):
 def test_lpips_without_weights_one_line_fast(pair, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("VQABENCH")}
     env.update(TORCH_HOME=str(tmp_path / "torch"), HOME=str(tmp_path), XDG_CACHE_HOME="")
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "vqabench", "metrics", "compute", "lpips",
-                           str(pair[0].path), str(pair[1].path)],
-                          capture_output=True, text=True, env=env, timeout=60)
-    elapsed = time.perf_counter() - start
+    def run(*args):
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "vqabench", *args],
+                              capture_output=True, text=True, env=env, timeout=120)
+        return proc, time.perf_counter() - start
+
+    _, startup = run("metrics", "--help")  # the CLI's own import cost, on this machine now
+    proc, elapsed = run("metrics", "compute", "lpips", str(pair[0].path), str(pair[1].path))
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
@@ -49,7 +52,8 @@ def test_lpips_without_weights_one_line_fast(pair, tmp_path):
     assert "alexnet-owt-7be5be79.pth" in lines[0]
     assert "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth" in lines[0]
     assert str(tmp_path / "torch" / "hub" / "checkpoints") in lines[0]
-    assert elapsed < 5.0
+    # no network and no model building: at most a few seconds beyond starting the CLI
+    assert elapsed < startup + 3.0
 
 
 def test_compute_prints_the_library_value(pair, capsys):

@@ -19,7 +19,8 @@ from vqabench.errors import VqabenchError
 __all__ = ["main", "app"]
 
 # Each module attaches its commands to ``app`` on import.
-_COMMAND_MODULES = ("run", "doctor", "metrics", "report", "evaluate", "models")
+_COMMAND_MODULES = ("run", "doctor", "metrics", "report", "evaluate", "models", "status",
+                    "datasets")
 for _mod in _COMMAND_MODULES:
     importlib.import_module(f"vqabench.cli.{_mod}")
 

@@ -63,7 +63,7 @@ def list_metrics() -> None:
         cls = metrics.get_class(name)
         direction = "higher" if cls.higher_is_better else "lower"
         console.print(f"{name:28s} {cls.kind:15s} {direction} is better", highlight=False)
-    console.print("pyiqa:<name>                 any pyiqa image metric, frame-wise", highlight=False)
+    console.print(f"{'pyiqa:<name>':28s} any pyiqa image metric, frame-wise", highlight=False)
 
 
 @metrics_app.command("compute")

@@ -39,9 +39,15 @@ def run_command(
     anchors: str | None = typer.Option(None, "--anchors", help="Measure quality against: "
                                        "source (default), reference, or source,reference."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed jobs again."),
+    executor: str = typer.Option("local", "--executor", help="local (worker processes on this "
+                                 "machine) or dask (a Dask cluster: local with --jobs workers, "
+                                 "or the one at --scheduler)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address, "
+                                         "e.g. tcp://head:8786 (with --executor dask)."),
 ) -> int:
     """Encode, decode and measure every sequence x codec x rate point; resume if interrupted."""
     from vqabench.config import load_config
+    from vqabench.runner.executors import make_executor
     from vqabench.runner.run import default_out_dir, run
 
     cfg = load_config(config, dataset=dataset, frames=frames, size=size, codecs=codec,
@@ -63,7 +69,9 @@ def run_command(
         bar.update(task, completed=done, total=total)
 
     try:
-        summary = run(cfg, out_dir=out_dir, retry_failed=retry_failed, progress=progress)
+        with make_executor(executor, scheduler) as execute:
+            summary = run(cfg, out_dir=out_dir, retry_failed=retry_failed, executor=execute,
+                          progress=progress)
     finally:
         bar.stop()
     elapsed = time.perf_counter() - started

@@ -158,7 +158,6 @@ class _FeatureConsistency(_NetworkSequenceMetric):
 
         from vqabench.metrics.functional.perceptual import to_tensor
 
-        model = self.model
         feats = []
         with torch.inference_mode():
             for batch in rgb_batches(video, self.batch_size):

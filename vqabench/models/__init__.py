@@ -76,20 +76,13 @@ def checkpoint_path(name: str) -> Path:
 
 
 class _CheckpointUnavailableError(WeightsUnavailableError):
-    """A checkpoint this project trains itself is missing; the message names the command.
-
-    (Also works around ``OSError`` formatting the three constructor arguments of
-    :class:`WeightsUnavailableError` as ``[Errno ...]`` instead of its message.)
-    """
+    """A checkpoint this project trains itself is missing; the message names the command."""
 
     def __init__(self, name: str, path: Path):
         command = f"vqabench train {name} --pairs PAIRS_DIR --out {path}"
         super().__init__(path.name, f"`{command}`", str(path))
-        self.args = (f"checkpoint {path.name!r} not found at {path}; no published checkpoint "
-                     f"ships yet: make it with `{command}`",)
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+        self.message = (f"checkpoint {path.name!r} not found at {path}; no published checkpoint "
+                        f"ships yet: make it with `{command}`")
 
 
 def load_checkpoint(name_or_path: str | Path, *, map_location: str | torch.device = "cpu"

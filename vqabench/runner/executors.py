@@ -1,23 +1,53 @@
 """Executors run jobs and hand each outcome to a callback in the main process.
 
 The local executor runs jobs in this process (``n_workers == 1``) or in a pool of worker
-processes; the callback (which commits to the store) always runs in the main process, so the
-store has one writer.
+processes; the Dask executor runs them on a Dask distributed cluster (a local one, or one
+reached at a scheduler address). Either way the callback (which commits to the store) runs
+in the main process as jobs finish, so the store has one writer.
+
+Example:
+    >>> with make_executor("dask") as execute:
+    ...     summary = run(cfg, executor=execute)
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import multiprocessing as mp
 import os
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, Literal
 
+from vqabench.errors import ConfigError, invalid
 from vqabench.runner.jobs import Job, JobOutcome, execute_job
 
-__all__ = ["local_executor"]
+__all__ = ["local_executor", "run_job", "DaskExecutor", "make_executor", "EXECUTORS"]
+
+OnDone = Callable[[Job, JobOutcome], None]
+EXECUTORS = ("local", "dask")
+_DASK_MISSING = ("--executor dask needs the optional dependency dask[distributed], which is "
+                 "not installed: pip install -e \".[dask]\" (or pip install \"dask[distributed]\")")
 
 
-def _init_worker() -> None:
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill this worker when the main process dies (``kill -9``), so
+    that no orphan keeps writing into a run directory that a resumed run is cleaning."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+
+
+def _limit_threads() -> None:
     # One job per core: keep numerical libraries from spawning a thread per core each.
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = "1"
@@ -29,14 +59,35 @@ def _init_worker() -> None:
         pass
 
 
-def local_executor(jobs: list[Job], on_done: Callable[[Job, JobOutcome], None],
-                   n_workers: int) -> None:
+def _init_worker() -> None:
+    _die_with_parent()
+    _limit_threads()
+
+
+def run_job(job: Job) -> JobOutcome:
+    """:func:`~vqabench.runner.jobs.execute_job` with scratch files in the job's ``decode_dir``.
+
+    Metrics that need scratch space (libvmaf's logs through ffmpeg-quality-metrics) use the
+    default temporary directory; pointing it at the run's ``.tmp/`` for the job's duration
+    means a killed job leaves nothing in the system temp, and the next run cleans ``.tmp/``.
+    """
+    if job.decode_dir is None:
+        return execute_job(job)
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(job.decode_dir)
+    try:
+        return execute_job(job)
+    finally:
+        tempfile.tempdir = saved
+
+
+def local_executor(jobs: list[Job], on_done: OnDone, n_workers: int) -> None:
     """Run ``jobs`` on this machine with ``n_workers`` processes (1 = in this process)."""
     if not jobs:
         return
     if n_workers <= 1 or len(jobs) == 1:
         for job in jobs:
-            on_done(job, execute_job(job))
+            on_done(job, run_job(job))
         return
     ctx = mp.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(n_workers, len(jobs)), mp_context=ctx,
@@ -47,8 +98,138 @@ def local_executor(jobs: list[Job], on_done: Callable[[Job, JobOutcome], None],
         while queue or pending:
             while queue and len(pending) < 2 * n_workers:
                 job = queue.pop()
-                pending[pool.submit(execute_job, job)] = job
+                pending[pool.submit(run_job, job)] = job
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
                 job = pending.pop(fut)
                 on_done(job, fut.result())
+
+
+_WORKER_READY = False
+
+
+def _run_on_dask_worker(job: Job) -> JobOutcome:
+    """The task a Dask worker runs: one-time thread limits, then :func:`run_job`."""
+    global _WORKER_READY
+    if not _WORKER_READY:
+        _limit_threads()
+        _WORKER_READY = True
+    return run_job(job)
+
+
+class DaskExecutor:
+    """Run jobs on a Dask distributed cluster; outcomes come back to the main process.
+
+    Without ``scheduler`` the first call starts a ``LocalCluster`` with ``n_workers`` worker
+    processes of one thread each; with it, the client connects to that scheduler and the
+    cluster's workers decide the parallelism. One cluster serves every call (both stages of a
+    run) until :meth:`close`. At most two jobs per worker thread are in flight, so a kill of
+    the main process loses little queued work. Every worker must see the run directory, the
+    sources and the cache at the same absolute paths (see docs/distributed.md).
+
+    Args:
+        scheduler: address of a running scheduler (``tcp://host:8786``), or None for a local
+            cluster.
+
+    Raises:
+        ConfigError: dask[distributed] is not installed, or the scheduler cannot be reached.
+    """
+
+    def __init__(self, scheduler: str | None = None):
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise ConfigError(_DASK_MISSING) from None
+        self.scheduler = scheduler
+        self._client: Any = None
+        self._cluster: Any = None
+        if scheduler is not None:  # fail before any work when the address is wrong
+            self._connect(0)
+
+    def _connect(self, n_workers: int) -> Any:
+        if self._client is not None:
+            return self._client
+        from distributed import Client, LocalCluster
+
+        if self.scheduler is None:
+            self._cluster = LocalCluster(n_workers=max(1, n_workers), threads_per_worker=1,
+                                         processes=True, dashboard_address=None,
+                                         silence_logs=logging.ERROR)
+            self._client = Client(self._cluster)
+        else:
+            try:
+                self._client = Client(self.scheduler, timeout="10s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ConfigError(f"--scheduler={self.scheduler!r}: cannot connect to a Dask "
+                                  f"scheduler there ({type(exc).__name__}: {exc})") from None
+        return self._client
+
+    def __call__(self, jobs: list[Job], on_done: OnDone, n_workers: int) -> None:
+        """Run ``jobs``; ``on_done(job, outcome)`` runs here as each one completes."""
+        if not jobs:
+            return
+        from distributed import as_completed
+
+        client = self._connect(n_workers)
+        threads = sum(client.nthreads().values()) or max(1, n_workers)
+        queue = list(reversed(jobs))
+        owner: dict[str, Job] = {}
+
+        def submit() -> Any:
+            job = queue.pop()
+            fut = client.submit(_run_on_dask_worker, job, pure=False,
+                                key=f"vqabench-{job.key[:16]}-{os.urandom(4).hex()}")
+            owner[fut.key] = job
+            return fut
+
+        running = as_completed([submit() for _ in range(min(len(queue), 2 * threads))])
+        for fut in running:
+            job = owner.pop(fut.key)
+            try:
+                outcome = fut.result()
+            except Exception as exc:  # a lost worker, a task that could not be unpickled...
+                outcome = JobOutcome(job.key, error=f"{type(exc).__name__} on the Dask cluster: "
+                                                    f"{exc}")
+            fut.release()
+            on_done(job, outcome)
+            if queue:
+                running.add(submit())
+
+    def close(self) -> None:
+        """Close the client and the local cluster, if one was started."""
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self._client = self._cluster = None
+
+    def __enter__(self) -> DaskExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def make_executor(kind: Literal["local", "dask"] | str = "local",
+                  scheduler: str | None = None) -> Iterator[Callable[[list[Job], OnDone, int],
+                                                                     None]]:
+    """The executor named ``kind`` for :func:`vqabench.runner.run.run`, closed on exit.
+
+    Args:
+        kind: ``local`` (processes on this machine) or ``dask``.
+        scheduler: Dask scheduler address (only with ``dask``); None starts a local cluster.
+
+    Raises:
+        ConfigError: unknown kind, a scheduler without dask, dask not installed.
+    """
+    if kind not in EXECUTORS:
+        raise invalid("--executor", kind, " | ".join(EXECUTORS))
+    if kind == "local":
+        if scheduler is not None:
+            raise invalid("--scheduler", scheduler, "no address with --executor local "
+                          "(add --executor dask)")
+        yield local_executor
+        return
+    with DaskExecutor(scheduler) as executor:
+        yield executor

@@ -1,0 +1,101 @@
+"""Training losses of learned codecs: definitions, typed errors, gradients into an INR."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vqabench.codecs.inr import InrArch, InrNet, split_planes, yuv_to_rgb_torch
+from vqabench.codecs.losses import (
+    LOSS_NAMES,
+    L1MsSsimLoss,
+    MixedLoss,
+    create_loss,
+    ms_ssim_scales,
+)
+from vqabench.errors import ConfigError, WeightsUnavailableError
+from vqabench.models import checkpoint_path
+
+
+def _clip(frames: int = 4, size: int = 32, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(frames, 3, size, size, generator=g)
+
+
+def test_ms_ssim_scales_fit_the_frame():
+    # min side >= 10 * 2**(scales - 1) + 1 (piq's 11-pixel window at the coarsest scale)
+    assert [ms_ssim_scales(s, s) for s in (11, 20, 21, 41, 81, 144, 161, 1080)] == [
+        1, 1, 2, 3, 4, 4, 5, 5]
+    with pytest.raises(ConfigError, match="at least 11x11"):
+        ms_ssim_scales(10, 64)
+
+
+def test_l1_msssim_is_the_hinerv_combination():
+    import piq
+
+    ref, dis = _clip(), _clip(seed=1)
+    expected = 0.7 * (dis - ref).abs().mean() + 0.3 * (1 - piq.multi_scale_ssim(
+        dis, ref, data_range=1.0, scale_weights=torch.tensor([0.0448, 0.2856])))
+    assert torch.allclose(L1MsSsimLoss()(ref, dis), expected)
+    assert float(L1MsSsimLoss()(ref, ref)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_mixed_loss_aligns_magnitudes_over_the_first_steps():
+    ref, dis = _clip(), _clip(seed=1)
+    calls = iter([4.0, 2.0, 100.0])
+    loss = MixedLoss("toy", lambda r, d: torch.tensor(next(calls)), torch.nn.Identity(),
+                     alpha=0.25, align_steps=2)
+    l1 = float((dis - ref).abs().mean())
+    loss(ref, dis)
+    loss(ref, dis)
+    assert loss.ratio == pytest.approx(2 * l1 / 6.0)  # frozen after two calls
+    out = loss(ref, dis)
+    assert float(out) == pytest.approx(0.75 * l1 + 0.25 * (2 * l1 / 6.0) * 100.0, rel=1e-5)
+
+
+def test_option_errors():
+    with pytest.raises(ConfigError, match="loss='nope' is not allowed"):
+        create_loss("nope")
+    with pytest.raises(ConfigError, match="alpha=0.2 is not allowed with loss='l1_msssim'"):
+        create_loss("l1_msssim", alpha=0.2)
+    with pytest.raises(ConfigError, match="alpha=1.5"):
+        create_loss("pt_loss", alpha=1.5, weights="random")
+    with pytest.raises(ConfigError, match="weights='x.pt'"):
+        create_loss("lpips", weights="x.pt")
+
+
+@pytest.mark.skipif(checkpoint_path("pt_loss").is_file(), reason="PT-Loss weights are shipped")
+def test_pt_loss_without_shipped_weights_fails_clearly():
+    with pytest.raises(WeightsUnavailableError, match="pt_loss.pt"):
+        create_loss("pt_loss")
+
+
+def _lpips_backbone_missing() -> bool:
+    from vqabench.metrics.weights import locate
+
+    return locate("alexnet-owt-7be5be79.pth") is None
+
+
+@pytest.mark.skipif(not _lpips_backbone_missing(), reason="AlexNet weights are cached")
+def test_lpips_without_cached_backbone_fails_clearly():
+    with pytest.raises(WeightsUnavailableError, match="alexnet"):
+        create_loss("lpips")
+
+
+@pytest.mark.parametrize("name", LOSS_NAMES)
+def test_gradients_reach_the_inr_parameters(name):
+    """Every loss (random network weights where it has a network) back-propagates into
+    each INR tensor: feature grid, every stage and the head."""
+    frames = 12 if name == "rankdvqa_ugc" else 4  # RankDVQA-UGC folds 12 frames
+    torch.manual_seed(0)
+    arch = InrArch(32, 32, frames, "yuv420p", 25, 1, 4, (8, 8, 6, 4), 2)
+    net = InrNet(arch)
+    loss_fn = create_loss(name, weights="random") if name != "l1_msssim" else create_loss(name)
+    y, u, v = split_planes(net(torch.arange(frames)), "yuv420p")
+    loss = loss_fn(_clip(frames), yuv_to_rgb_torch(y, u, v))
+    loss.backward()
+    assert torch.isfinite(loss)
+    for pname, p in net.named_parameters():
+        assert p.grad is not None and float(p.grad.abs().sum()) > 0, pname
+    if loss_fn.perceptual is not None:  # the loss network stays frozen
+        assert all(p.grad is None for p in loss_fn.perceptual.parameters())

@@ -1,0 +1,249 @@
+"""Crash safety and fault isolation: ``kill -9`` then the same command, stale temporaries,
+one run per directory, a corrupt input among good ones, NaN metric values, --retry-failed."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_video
+from vqabench.config import load_config
+from vqabench.errors import ConfigError
+from vqabench.metrics.base import METRICS, Metric, MetricResult
+from vqabench.runner.run import _exclusive, run
+
+CODECS = ("x264:qp=22,27,32,37", "vp9:qp=30,40,50,60")
+
+
+def _command(data: Path, out: Path, jobs: int = 2) -> list[str]:
+    args = [sys.executable, "-m", "vqabench", "run", "--dataset", str(data), "--out", str(out),
+            "--jobs", str(jobs), "--metrics", "psnr_y"]
+    for codec in CODECS:
+        args += ["--codec", codec]
+    return args
+
+
+def _table(path: Path, drop: tuple[str, ...] = ("enc_s", "dec_s")) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return [{k: v for k, v in row.items() if k not in drop} for row in csv.DictReader(f)]
+
+
+def _encodes(store: Path) -> int:
+    try:
+        with sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True, timeout=1) as db:
+            return db.execute("SELECT COUNT(*) FROM encodes").fetchone()[0]
+    except sqlite3.Error:  # not created yet, or created but without tables
+        return -1
+
+
+def _kill_after(cmd: list[str], store: Path, rows: int, timeout_s: float = 120) -> int:
+    """Start ``cmd`` in its own process group; SIGKILL its main process once the store holds
+    at least ``rows`` encodes (-1: as soon as the store file exists). Returns the number of
+    encodes the store held after the kill."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if store.is_file() and _encodes(store) >= rows:
+                break
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)  # the main process only, as `kill -9 PID` does
+        assert proc.wait(10) == -signal.SIGKILL, "the run finished before it could be killed"
+    finally:
+        proc.kill()
+    # Worker processes die with the main process (PR_SET_PDEATHSIG); an ffmpeg they started
+    # finishes its tiny file. Wait until nothing of the killed run is left.
+    for _ in range(500):
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.02)
+    return _encodes(store)
+
+
+def _temporaries(out: Path) -> list[Path]:
+    found = [p for p in out.rglob("*") if p.name.startswith((".tmp-", "vqabench-"))]
+    return found + ([out / ".tmp"] if (out / ".tmp").exists() else [])
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("killdata")
+    for i, name in enumerate(("Alpha", "Beta", "Gamma")):
+        make_video(root / f"{name}.y4m", frames=6, seed=10 + i)
+    return root
+
+
+@pytest.mark.slow
+def test_kill_9_at_any_point_then_resume_equals_an_uninterrupted_run(data, tmp_path):
+    clean = tmp_path / "clean"
+    done = subprocess.run(_command(data, clean), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    expected = _table(clean / "results.csv")
+    assert len(expected) == 3 * 8
+
+    out = tmp_path / "killed"
+    store = out / "store.sqlite"
+    seen = []
+    for rows in (-1, 5, 14):  # before any commit, early, past half way
+        seen.append(_kill_after(_command(data, out), store, rows))
+    assert seen == sorted(seen) and seen[-1] < 24  # progress is kept, never complete
+    assert seen[-1] >= 14
+    resumed = subprocess.run(_command(data, out), capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"24 jobs: {24 - seen[-1]} run, {seen[-1]} reused" in resumed.stdout.replace("\n", " ")
+    assert _table(out / "results.csv") == expected
+    assert _table(out / "per_frame.csv") == _table(clean / "per_frame.csv")
+    with sqlite3.connect(store) as db:  # one row per job and measurement, nothing half-done
+        assert db.execute("SELECT COUNT(*), COUNT(DISTINCT key) FROM encodes").fetchone() == (
+            24, 24)
+        assert db.execute("SELECT COUNT(*) FROM measurements").fetchone() == (24,)
+        assert db.execute("SELECT COUNT(*) FROM failures").fetchone() == (0,)
+    assert _temporaries(out) == []
+    # bitstreams are byte-identical to those of the uninterrupted run
+    for row in expected:
+        assert (out / row["bitstream"]).read_bytes() == (clean / row["bitstream"]).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def finished(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("finished") / "run"
+    cfg = load_config(None, dataset=str(data), codecs=["x264:qp=22,37"], metrics="psnr_y",
+                      jobs=1, out=str(out))
+    assert run(cfg).complete
+    return cfg, out
+
+
+def test_stale_temporaries_are_removed_and_nothing_else(finished):
+    cfg, out = finished
+    planted = [out / "bitstreams" / "Alpha" / "x264" / ".tmp-abc123.264",
+               out / "references" / "Alpha" / ".tmp-r.y4m", out / "sources" / ".tmp-s.y4m",
+               out / ".tmp-results.csv", out / ".tmp-config.toml",
+               out / ".tmp" / "vqabench-dec-xyz.y4m", out / ".tmp" / "vqabench-vmaf-q" / "log"]
+    for path in planted:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"partial")
+    keep = [out / "notes.txt", out / "analysis" / ".tmp-mine.txt"]
+    for path in keep:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("user file")
+    before = (out / "results.csv").read_bytes()
+    summary = run(cfg)
+    assert summary.jobs_run == 0 and summary.complete
+    assert [p for p in planted if p.exists()] == []
+    assert not (out / ".tmp").exists()
+    assert all(p.read_text() == "user file" for p in keep)
+    assert (out / "results.csv").read_bytes() == before
+
+
+def test_a_second_run_in_the_same_directory_is_refused(finished):
+    cfg, out = finished
+    with _exclusive(out):
+        with pytest.raises(ConfigError, match=rf"in use by another vqabench run \(pid "
+                                              rf"{os.getpid()}\)"):
+            run(cfg)
+    assert run(cfg).jobs_run == 0  # released again
+
+
+def test_metric_scratch_files_go_to_the_run_directory(data, tmp_path, monkeypatch):
+    seen: list[str] = []
+    monkeypatch.setitem(_PROBE, "seen", seen)
+    cfg = load_config(None, dataset=str(data), codecs=["x264:qp=30"],
+                      metrics="psnr_y,tests_tmpdir_probe", jobs=1, out=str(tmp_path / "run"))
+    assert run(cfg).complete
+    assert seen == [str(tmp_path / "run" / ".tmp")] * 3
+    assert tempfile.gettempdir() != seen[0]  # restored after each job
+
+
+# --- fault isolation --------------------------------------------------------------------
+
+_PROBE: dict[str, object] = {"nan": True, "seen": []}
+
+
+@METRICS.register("tests_flaky_nan")
+class _FlakyNan(Metric):
+    """NaN (overall and per frame) while ``_PROBE['nan']``, else 1.0."""
+
+    name = "tests_flaky_nan"
+
+    def compute(self, reference, distorted):
+        value = math.nan if _PROBE["nan"] else 1.0
+        return MetricResult(value, (value,) * distorted.frames)
+
+
+@METRICS.register("tests_tmpdir_probe")
+class _TmpdirProbe(Metric):
+    """Records the default temporary directory while it runs."""
+
+    name = "tests_tmpdir_probe"
+
+    def compute(self, reference, distorted):
+        _PROBE["seen"].append(tempfile.gettempdir())  # type: ignore[union-attr]
+        return MetricResult(0.5, (0.5,) * distorted.frames)
+
+
+def _rows(out: Path) -> list[dict[str, str]]:
+    return _table(out / "results.csv", drop=())
+
+
+def test_nan_is_a_failure_and_retry_failed_after_the_fix_measures_only_it(data, tmp_path,
+                                                                        monkeypatch):
+    monkeypatch.setitem(_PROBE, "nan", True)
+    out = tmp_path / "run"
+    cfg = load_config(None, dataset=str(data), codecs=["x264:qp=22,37"],
+                      metrics="psnr_y,tests_flaky_nan", jobs=1, out=str(out))
+    first = run(cfg)
+    assert len(first.failures) == 6 and not first.complete
+    assert all("MetricError: tests_flaky_nan against source gave NaN" in f[3]
+               for f in first.failures)
+    rows = _rows(out)
+    assert {r["metric"] for r in rows} == {"psnr_y"} and len(rows) == 6  # the rest is kept
+    with sqlite3.connect(out / "store.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM measurements WHERE value != value"
+                          ).fetchone() == (0,)  # no NaN stored
+    mtimes = {p: p.stat().st_mtime_ns for p in (out / "bitstreams").rglob("*.264")}
+    assert run(cfg).jobs_run == 0  # reported again, not re-run, without --retry-failed
+    _PROBE["nan"] = False  # the fix
+    fixed = run(cfg, retry_failed=True)
+    assert fixed.complete and fixed.jobs_run == 6
+    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes  # measured, not re-encoded
+    after = _rows(out)
+    assert [r for r in after if r["metric"] == "psnr_y"] == rows
+    assert [float(r["value"]) for r in after if r["metric"] == "tests_flaky_nan"] == [1.0] * 6
+
+
+def test_a_corrupt_input_among_good_ones_fails_alone_until_fixed(data, tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in ("Alpha", "Beta"):
+        (folder / f"{name}.y4m").write_bytes((data / f"{name}.y4m").read_bytes())
+    good = (data / "Gamma.y4m").read_bytes()
+    corrupt = bytearray(good)
+    fourth = [i for i in range(len(good)) if good.startswith(b"FRAME\n", i)][3]
+    corrupt[fourth:fourth + 5] = b"XXXXX"  # header and size valid; frame 4 is not a frame
+    (folder / "Gamma.y4m").write_bytes(bytes(corrupt))
+    out = tmp_path / "run"
+    cfg = load_config(None, dataset=str(folder), codecs=["x264:qp=22,37"], metrics="psnr_y",
+                      jobs=1, out=str(out))
+    summary = run(cfg)
+    assert sorted((f[0], f[2]) for f in summary.failures) == [("Gamma", "qp=22"),
+                                                              ("Gamma", "qp=37")]
+    assert all("decoded 64x64 with 3 frames" in f[3] for f in summary.failures)
+    assert sorted({r["sequence"] for r in _rows(out)}) == ["Alpha", "Beta"]
+    # fixing the file changes its content hash: its jobs are new and run without a flag
+    (folder / "Gamma.y4m").write_bytes(good)
+    fixed = run(cfg)
+    assert fixed.complete and fixed.jobs_run == 2 and fixed.jobs_reused == 4
+    assert sorted({r["sequence"] for r in _rows(out)}) == ["Alpha", "Beta", "Gamma"]

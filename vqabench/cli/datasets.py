@@ -1,0 +1,119 @@
+"""``vqabench datasets list|show`` and ``vqabench make-pairs``.
+
+Only maps flags onto :mod:`vqabench.datasets` (named loaders, UGC patch pairs); errors are
+typed and printed by the CLI shell.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from vqabench.cli.app import app, console
+
+__all__ = ["datasets_app", "list_datasets", "show", "make_pairs"]
+
+datasets_app = typer.Typer(help="Datasets: built-in, named (on your disk) and folders.",
+                           no_args_is_help=True)
+app.add_typer(datasets_app, name="datasets")
+
+
+@datasets_app.command("list")
+def list_datasets() -> None:
+    """List the datasets and the layout each expects under --root."""
+    from vqabench import datasets
+    from vqabench.datasets.named import CONVENTIONS
+
+    for name in datasets.available():
+        conv = CONVENTIONS.get(name)
+        layout = conv.layout if conv else "built in (no --root)"
+        typer.echo(f"{name}\t{layout}")
+
+
+@datasets_app.command("show")
+def show(
+    name: str = typer.Argument(..., help="Dataset name (see `vqabench datasets list`)."),
+    root: Path = typer.Option(None, "--root", help="Folder holding the dataset."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per sequence."),
+) -> None:
+    """Sequences of a named dataset with their metadata (file names only; nothing decoded)."""
+    from vqabench.datasets.named import scan
+
+    for entry in scan(name, root):
+        size = f"{entry.width}x{entry.height}" if entry.width else "container"
+        fps = str(entry.fps) if entry.fps else "container"
+        meta = {k: v for k, v in entry.metadata.items() if k != "file"}
+        if as_json:
+            typer.echo(json.dumps({"name": entry.name, "file": str(entry.path), "size": size,
+                                   "fps": fps, "pix_fmt": entry.pix_fmt, **meta},
+                                  sort_keys=True))
+        else:
+            facts = " ".join(f"{k}={v}" for k, v in meta.items())
+            typer.echo(f"{entry.name}\t{size}\t{fps} fps\t{entry.pix_fmt}\t{facts}")
+
+
+@app.command("make-pairs")
+def make_pairs(
+    dataset: str = typer.Option(..., "--dataset", help="Dataset name or folder of videos."),
+    out: Path = typer.Option(..., "--out", help="Output folder (resumed if present)."),
+    root: Path = typer.Option(None, "--root", help="Data root of a named dataset."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the patch positions."),
+    jobs: int = typer.Option(1, "--jobs", help="Worker processes."),
+    patch: str = typer.Option("256x256x12", "--patch", help="Patch WIDTHxHEIGHTxFRAMES."),
+    patches_per_video: int = typer.Option(1, "--patches-per-video",
+                                          help="Patch pairs per transcoded video."),
+    frames: int = typer.Option(None, "--frames", help="Frames per source (first N)."),
+    start: int = typer.Option(0, "--start", help="First frame (named datasets)."),
+    size: str = typer.Option(None, "--size", help="Scale sources to WIDTHxHEIGHT."),
+    sources: str = typer.Option(None, "--sources", help="Comma-separated source names."),
+    reference: str = typer.Option(None, "--reference",
+                                  help="Stage 1, default x264:qp=30,37,42."),
+    transcode: list[str] = typer.Option(None, "--transcode", help=(
+        "Stage 2 ladder, repeatable; default x264:qp=32,34,36,38,40,42 "
+        "aom-av1:qp=38,43,48,53,58,63 vp9:qp=38,43,48,53,58,63.")),
+    work_dir: Path = typer.Option(None, "--work-dir",
+                                  help="Where converted sources go (default OUT/sources)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Make (R, D) patch pairs labelled VMAF(S, D) for UGC quality-model training."""
+    from vqabench import datasets
+    from vqabench.config import parse_codec_spec, parse_reference_spec, parse_size
+    from vqabench.datasets.patches import PatchSize
+    from vqabench.datasets.patches import make_pairs as run
+    from vqabench.errors import invalid
+
+    patch_size = PatchSize.parse(patch)
+    from vqabench.datasets.named import CONVENTIONS, load_named
+
+    dims = parse_size(size) if size else None
+    if dataset in CONVENTIONS:
+        seqs = load_named(dataset, frames=frames, size=dims, work_dir=work_dir or out,
+                          root=root, start=start)
+    elif start:
+        raise invalid("--start", start, "0 unless --dataset is a named dataset "
+                      f"({', '.join(CONVENTIONS)})")
+    else:
+        seqs = datasets.load(dataset, frames=frames, size=dims, work_dir=work_dir or out,
+                             root=root)
+    if sources:
+        wanted = [s.strip() for s in sources.split(",") if s.strip()]
+        names = [s.name for s in seqs]
+        unknown = [w for w in wanted if w not in names]
+        if unknown:
+            raise invalid("--sources", ",".join(unknown), f"names among {', '.join(names)}")
+        seqs = [s for s in seqs if s.name in wanted]
+    result = run(seqs, out, patch=patch_size, patches_per_video=patches_per_video, seed=seed,
+                 jobs=jobs, reference=parse_reference_spec(reference) if reference else None,
+                 transcodes=[parse_codec_spec(t) for t in transcode] if transcode else None)
+    if as_json:
+        typer.echo(json.dumps({
+            "out_dir": str(result.out_dir), "manifest": str(result.manifest),
+            "pairs": result.pairs, "units": result.units, "computed": result.computed,
+            "reused": result.reused, "references": result.references,
+            "timings": dict(result.timings), "wall_s": result.wall_s}, sort_keys=True))
+        return
+    console.print(f"wrote {result.manifest}: {result.pairs} patch pairs from {result.units} "
+                  f"transcodes ({result.computed} computed, {result.reused} reused) in "
+                  f"{result.wall_s:.1f} s")

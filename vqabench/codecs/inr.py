@@ -1,0 +1,540 @@
+"""Built-in learned codec ``inr``: an implicit neural representation overfitted to each video.
+
+A compact HNeRV/HiNeRV-style network is trained on the codec input, its weights are
+quantised and entropy coded, and the bitstream *is* the network:
+
+* **Representation.** A learned feature grid of ``grid_t`` time samples, each
+  ``C0 x ceil(H/16) x ceil(W/16)``, is interpolated linearly in time to give a frame
+  embedding; four upsampling stages (3x3 convolution -> PixelShuffle(2) -> GELU) and a
+  3x3 head produce a YUV 4:4:4 frame at ``(tanh + 1) / 2``, cropped to the frame size;
+  chroma is averaged down to the source's subsampling (4:2:0 for yuv420p). The training
+  loss (:mod:`vqabench.codecs.losses`) sees the frames in RGB (BT.709, limited range,
+  chroma repeated as :func:`vqabench.io.video.yuv_to_rgb` does).
+* **Rate points** are model sizes, ``model=xxs|xs|s|m|l`` (widths in :data:`PRESETS`);
+  the weight bit depth ``bits`` (6-8) is an option.
+* **Quantisation.** Symmetric, per output channel (dim 0) for tensors of rank >= 2, per
+  tensor for biases; scales stored as float16. After ``steps`` training iterations,
+  ``qat_steps`` quantisation-aware iterations (straight-through fake quantisation) follow.
+* **Entropy coding.** Each tensor's integers are coded with constriction's ANS coder under a
+  quantised Laplace model (mean 0, scale = mean |q|, stored as float16).
+* **Bitstream** (:data:`MAGIC`): magic, a zlib-compressed JSON header (frame size, format,
+  frame rate, architecture, tensor names, shapes and Laplace scales), the float16
+  per-channel scales, then the ANS words. Decoding needs nothing else.
+
+Decoding renders frame by frame on the CPU in float32 with the same code the encoder uses
+for its own reconstruction, so decoder output equals the encoder's post-quantisation frames
+bit for bit (for the same torch build and ``threads``). Encoding time is mostly training
+time; :attr:`InrCodec.last_decode_fps` gives the decoding speed.
+
+Example:
+    >>> codec = codecs.create("inr", steps=200, loss="l1_msssim")
+    >>> codecs.run_codec(codec, source, codecs.parse_rate_point("model=s"), Path("a.inr"))
+    >>> codec.last_encode.params, codec.last_decode_fps
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import struct
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from vqabench.codecs.base import CODECS, Codec, RatePoint
+from vqabench.codecs.losses import LOSS_NAMES, create_loss
+from vqabench.errors import CodecError, ConfigError, VideoFormatError, invalid
+from vqabench.io.video import PIX_FMTS, Video, YuvFrame, read_all, write_y4m
+
+__all__ = [
+    "InrCodec",
+    "InrArch",
+    "InrNet",
+    "InrEncodeInfo",
+    "PRESETS",
+    "MAGIC",
+    "write_bitstream",
+    "read_bitstream",
+    "render",
+    "yuv_to_rgb_torch",
+]
+
+MAGIC = b"VQINR1"
+FORMAT_VERSION = 1
+STRIDE = 16  # four x2 upsampling stages
+
+#: model size -> (embedding channels C0, stage widths, grid time samples per 4 frames)
+PRESETS: dict[str, tuple[int, tuple[int, int, int, int], int]] = {
+    "xxs": (4, (8, 8, 6, 4), 1),
+    "xs": (6, (12, 10, 8, 6), 1),
+    "s": (8, (16, 12, 10, 8), 2),
+    "m": (12, (24, 16, 12, 8), 2),
+    "l": (16, (32, 24, 16, 10), 4),
+}
+_KR, _KB = 0.2126, 0.0722  # BT.709
+
+
+@dataclass(frozen=True)
+class InrArch:
+    """Everything the decoder needs besides the weights (stored in the bitstream header)."""
+
+    width: int
+    height: int
+    frames: int
+    pix_fmt: str
+    fps_num: int
+    fps_den: int
+    emb_channels: int
+    widths: tuple[int, ...]
+    grid_t: int
+
+    @property
+    def grid_hw(self) -> tuple[int, int]:
+        """Spatial size of the feature grid."""
+        return -(-self.height // STRIDE), -(-self.width // STRIDE)
+
+    @classmethod
+    def for_video(cls, video: Video, preset: str) -> InrArch:
+        """The architecture of ``preset`` for ``video``."""
+        c0, widths, per4 = PRESETS[preset]
+        grid_t = max(1, min(video.frames, math.ceil(video.frames * per4 / 4)))
+        return cls(video.width, video.height, video.frames, video.pix_fmt,
+                   video.fps.numerator, video.fps.denominator, c0, tuple(widths), grid_t)
+
+
+class InrNet(nn.Module):
+    """Feature grid + upsampling decoder; ``forward(frame_indices) -> (N, 3, H, W)`` YUV.
+
+    Output planes are normalised code values (``code / (2**bits - 1)``), chroma at full
+    resolution; :func:`split_planes` subsamples them.
+    """
+
+    def __init__(self, arch: InrArch):
+        super().__init__()
+        self.arch = arch
+        gh, gw = arch.grid_hw
+        self.grid = nn.Parameter(torch.empty(arch.grid_t, arch.emb_channels, gh, gw))
+        nn.init.uniform_(self.grid, -1.0, 1.0)
+        stages: list[nn.Module] = []
+        prev = arch.emb_channels
+        for width in arch.widths:
+            stages.append(nn.Conv2d(prev, 4 * width, 3, padding=1))
+            prev = width
+        self.stages = nn.ModuleList(stages)
+        self.head = nn.Conv2d(prev, 3, 3, padding=1)
+
+    def embed(self, index: Tensor) -> Tensor:
+        """Frame embeddings (N, C0, gh, gw): the grid interpolated linearly in time."""
+        a = self.arch
+        if a.grid_t == 1:
+            return self.grid.expand(len(index), -1, -1, -1)
+        pos = index.to(torch.float32) * ((a.grid_t - 1) / max(a.frames - 1, 1))
+        lo = pos.floor().clamp(0, a.grid_t - 2)
+        w = (pos - lo).view(-1, 1, 1, 1)
+        lo = lo.long()
+        return self.grid[lo] * (1 - w) + self.grid[lo + 1] * w
+
+    def forward(self, index: Tensor) -> Tensor:
+        x = self.embed(index)
+        for conv in self.stages:
+            x = F.gelu(F.pixel_shuffle(conv(x), 2))
+        out = (torch.tanh(self.head(x)) + 1.0) * 0.5
+        return out[..., : self.arch.height, : self.arch.width]
+
+
+def split_planes(yuv: Tensor, pix_fmt: str) -> tuple[Tensor, Tensor, Tensor]:
+    """(N, 3, H, W) full-resolution YUV -> Y (N, H, W) and chroma averaged to ``pix_fmt``."""
+    sx, sy, _ = PIX_FMTS[pix_fmt]
+    chroma = F.avg_pool2d(yuv[:, 1:], (sy, sx)) if (sx, sy) != (1, 1) else yuv[:, 1:]
+    return yuv[:, 0], chroma[:, 0], chroma[:, 1]
+
+
+def yuv_to_rgb_torch(y: Tensor, u: Tensor, v: Tensor) -> Tensor:
+    """Differentiable BT.709 limited-range YUV -> RGB in [0, 1], (N, 3, H, W).
+
+    Planes are normalised 8-bit-equivalent code values (``code / 255`` for 8-bit); chroma is
+    repeated to the luma size, as :func:`vqabench.io.video.yuv_to_rgb` does.
+    """
+    h, w = y.shape[-2:]
+    ry, rx = -(-h // u.shape[-2]), -(-w // u.shape[-1])
+    u = u.repeat_interleave(ry, -2).repeat_interleave(rx, -1)[..., :h, :w]
+    v = v.repeat_interleave(ry, -2).repeat_interleave(rx, -1)[..., :h, :w]
+    yn = (y * 255.0 - 16.0) / 219.0
+    un, vn = (u * 255.0 - 128.0) / 224.0, (v * 255.0 - 128.0) / 224.0
+    r = yn + 2 * (1 - _KR) * vn
+    b = yn + 2 * (1 - _KB) * un
+    g = (yn - _KR * r - _KB * b) / (1 - _KR - _KB)
+    return torch.stack([r, g, b], dim=1).clamp(0.0, 1.0)
+
+
+# --- quantisation and the bitstream --------------------------------------------------------
+
+def _qmax(bits: int) -> int:
+    return (1 << (bits - 1)) - 1
+
+
+def _scales(t: Tensor, bits: int) -> Tensor:
+    """Per-channel (dim 0) or per-tensor scales, rounded to float16 (as stored)."""
+    flat = t.detach().reshape(t.shape[0], -1) if t.dim() >= 2 else t.detach().reshape(1, -1)
+    amax = flat.abs().amax(dim=1).clamp_min(1e-4)
+    return (amax / _qmax(bits)).to(torch.float16).to(torch.float32)
+
+
+def _broadcast(scale: Tensor, t: Tensor) -> Tensor:
+    return scale.view(-1, *([1] * (t.dim() - 1))) if t.dim() >= 2 else scale
+
+
+def fake_quantise(t: Tensor, bits: int) -> Tensor:
+    """Straight-through fake quantisation (value of the quantised tensor, gradient of ``t``)."""
+    s = _broadcast(_scales(t, bits), t)
+    q = torch.clamp(torch.round(t / s), -_qmax(bits), _qmax(bits)) * s
+    return t + (q - t).detach()
+
+
+def quantise(t: Tensor, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integers (int32, shape of ``t``) and float16 scales of one tensor."""
+    s = _scales(t, bits)
+    q = torch.clamp(torch.round(t.detach() / _broadcast(s, t)), -_qmax(bits), _qmax(bits))
+    return q.to(torch.int32).cpu().numpy(), s.to(torch.float16).cpu().numpy()
+
+
+def dequantise(q: np.ndarray, scales: np.ndarray) -> Tensor:
+    """float32 tensor ``q * scale`` (the single definition shared by encoder and decoder)."""
+    qt = torch.from_numpy(np.ascontiguousarray(q, dtype=np.float32))
+    st = torch.from_numpy(scales.astype(np.float32))
+    return qt * _broadcast(st, qt)
+
+
+def _laplace_scale(q: np.ndarray) -> float:
+    return float(np.float16(max(float(np.abs(q).mean()), 0.05)))
+
+
+def write_bitstream(path: Path, arch: InrArch, bits: int,
+                    tensors: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """Write the bitstream: magic, header length, zlib(JSON header), scales, ANS words.
+
+    Args:
+        path: output file.
+        arch: architecture and video format.
+        bits: weight bit depth.
+        tensors: name -> (integers, float16 scales), in the network's parameter order.
+    """
+    import constriction
+
+    qmax = _qmax(bits)
+    entries = []
+    for name, (q, s) in tensors.items():
+        entries.append([name, list(q.shape), len(s), _laplace_scale(q)])
+    header = {"v": FORMAT_VERSION, "arch": asdict(arch), "bits": bits, "tensors": entries}
+    head = zlib.compress(json.dumps(header, separators=(",", ":")).encode(), 9)
+    coder = constriction.stream.stack.AnsCoder()
+    for (name, shape, _, lap), (q, _) in zip(reversed(entries), reversed(list(tensors.values())),
+                                             strict=True):
+        model = constriction.stream.model.QuantizedLaplace(-qmax, qmax, 0.0, lap)
+        coder.encode_reverse(q.reshape(-1).astype(np.int32), model)
+    words = coder.get_compressed().astype("<u4")
+    scales = b"".join(s.astype("<f2").tobytes() for _, s in tensors.values())
+    with open(path, "wb") as f:
+        f.write(MAGIC + struct.pack("<I", len(head)) + head + scales + words.tobytes())
+
+
+def read_bitstream(path: Path) -> tuple[InrArch, int, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Parse a bitstream written by :func:`write_bitstream`.
+
+    Returns:
+        (architecture, bits, name -> (integers, float16 scales)).
+
+    Raises:
+        CodecError: not an ``inr`` bitstream, or a truncated / corrupt one.
+    """
+    import constriction
+
+    data = Path(path).read_bytes()
+    if not data.startswith(MAGIC):
+        raise CodecError(f"{path}: not an inr bitstream (no {MAGIC!r} magic)")
+    try:
+        (hlen,) = struct.unpack_from("<I", data, len(MAGIC))
+        pos = len(MAGIC) + 4
+        header = json.loads(zlib.decompress(data[pos:pos + hlen]))
+        pos += hlen
+        if header.get("v") != FORMAT_VERSION:
+            raise CodecError(f"{path}: inr bitstream version {header.get('v')} is not "
+                             f"supported (this decoder reads {FORMAT_VERSION})")
+        a = header["arch"]
+        arch = InrArch(**{**a, "widths": tuple(a["widths"])})
+        bits = int(header["bits"])
+        qmax = _qmax(bits)
+        scales = []
+        for _, _, n, _ in header["tensors"]:
+            scales.append(np.frombuffer(data, "<f2", n, pos).astype(np.float16))
+            pos += 2 * n
+        words = np.frombuffer(data[pos:], "<u4").astype(np.uint32)
+        coder = constriction.stream.stack.AnsCoder(words)
+        tensors = {}
+        for (name, shape, _, lap), s in zip(header["tensors"], scales, strict=True):
+            model = constriction.stream.model.QuantizedLaplace(-qmax, qmax, 0.0, lap)
+            n = int(np.prod(shape))
+            tensors[name] = (coder.decode(model, n).astype(np.int32).reshape(shape), s)
+    except (struct.error, zlib.error, ValueError, KeyError, TypeError) as exc:
+        raise CodecError(f"{path}: corrupt inr bitstream: {exc}") from exc
+    return arch, bits, tensors
+
+
+def render(arch: InrArch, state: dict[str, Tensor]) -> YuvFrame:
+    """Frames of the network with weights ``state``: planes (T, H, W) of integer code values.
+
+    Runs on the CPU in float32, one frame at a time; the encoder's reconstruction and the
+    decoder both call it, which makes them identical.
+    """
+    net = InrNet(arch)
+    net.load_state_dict(state)
+    net.eval()
+    hi = (1 << PIX_FMTS[arch.pix_fmt][2]) - 1
+    dtype = np.uint16 if hi > 255 else np.uint8
+    planes: list[list[np.ndarray]] = [[], [], []]
+    with torch.no_grad():
+        for t in range(arch.frames):
+            y, u, v = split_planes(net(torch.tensor([t])), arch.pix_fmt)
+            for i, p in enumerate((y, u, v)):
+                planes[i].append(torch.round(p[0].clamp(0, 1) * hi).numpy().astype(dtype))
+    return YuvFrame(*(np.stack(p) for p in planes))
+
+
+# --- the codec ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InrEncodeInfo:
+    """What the last encode did.
+
+    Attributes:
+        params: number of network parameters (feature grid included).
+        train_s: wall seconds of training (incl. quantisation-aware fine-tuning).
+        enc_s: wall seconds of the whole encode.
+        final_loss: training loss at the last iteration.
+        loss_ratio: magnitude alignment factor of a mixed loss (None for l1_msssim).
+        reconstruction: the encoder's post-quantisation frames, planes (T, H, W).
+    """
+
+    params: int
+    train_s: float
+    enc_s: float
+    final_loss: float
+    loss_ratio: float | None
+    reconstruction: YuvFrame
+
+
+@contextlib.contextmanager
+def _deterministic(threads: int) -> Iterator[None]:
+    old_threads = torch.get_num_threads()
+    old_det = torch.are_deterministic_algorithms_enabled()
+    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old_threads)
+        torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
+
+
+def _frames_tensor(video: Video) -> tuple[Tensor, Tensor, Tensor]:
+    planes = read_all(video)
+    scale = float((1 << video.bit_depth) - 1)
+    return tuple(torch.from_numpy(p.astype(np.float32) / scale) for p in planes)  # type: ignore[return-value]
+
+
+def _rgb(y: Tensor, u: Tensor, v: Tensor, bit_depth: int) -> Tensor:
+    # normalised code values -> 8-bit-equivalent normalised values for the BT.709 formula
+    k = ((1 << bit_depth) - 1) / ((1 << bit_depth) / 256 * 255)
+    return yuv_to_rgb_torch(y * k, u * k, v * k)
+
+
+@CODECS.register("inr")
+class InrCodec(Codec):
+    """Built-in INR codec (see the module docstring). Rate points ``model=xxs|xs|s|m|l``.
+
+    Args:
+        steps: training iterations (full precision).
+        qat_steps: quantisation-aware fine-tuning iterations (default ``steps // 5``).
+        lr: Adam learning rate (cosine decay after a 5 % warm-up).
+        bits: weight bit depth, 6..8.
+        loss: training loss, one of :data:`vqabench.codecs.losses.LOSS_NAMES`.
+        alpha: perceptual weight of a mixed loss (default 0.2).
+        loss_weights: ``pretrained`` | ``random`` (plumbing tests) | checkpoint path.
+        batch_frames: consecutive frames per training iteration (0 = the whole clip).
+        seed: random seed (initialisation and frame windows).
+        device: ``cpu``, ``cuda`` or ``auto`` (cuda when available) for training; decoding
+            and the encoder's reconstruction always run on the CPU.
+        threads: torch CPU threads during encode and decode (1 = reproducible timings).
+
+    Raises:
+        ConfigError: an option is not allowed.
+        WeightsUnavailableError: the loss needs weights that are absent (at encode time).
+    """
+
+    name = "inr"
+    extension = ".inr"
+    rate_params: ClassVar[dict[str, tuple[float, float]]] = {"model": (0, len(PRESETS) - 1)}
+
+    def __init__(self, *, steps: int = 200, qat_steps: int | None = None, lr: float = 5e-3,
+                 bits: int = 8, loss: str = "l1_msssim", alpha: float | None = None,
+                 loss_weights: str = "pretrained", batch_frames: int = 2, seed: int = 0,
+                 device: str = "cpu", threads: int = 1):
+        for arg, val, lo in (("steps", steps, 1), ("batch_frames", batch_frames, 0),
+                             ("threads", threads, 1), ("seed", seed, 0)):
+            if isinstance(val, bool) or not isinstance(val, int) or val < lo:
+                raise invalid(arg, val, f"an integer >= {lo}")
+        qat = steps // 5 if qat_steps is None else qat_steps
+        if isinstance(qat, bool) or not isinstance(qat, int) or qat < 0:
+            raise invalid("qat_steps", qat_steps, "an integer >= 0")
+        if not isinstance(lr, int | float) or not lr > 0:
+            raise invalid("lr", lr, "a number > 0")
+        if bits not in (6, 7, 8):
+            raise invalid("bits", bits, "6, 7 or 8 (weight bit depth)")
+        if loss not in LOSS_NAMES:
+            raise invalid("loss", loss, " | ".join(LOSS_NAMES))
+        if loss == "l1_msssim" and alpha is not None:
+            raise ConfigError(f"alpha={alpha!r} is not allowed with loss='l1_msssim'; use a "
+                              "perceptual loss such as loss='pt_loss'")
+        if alpha is not None and (isinstance(alpha, bool) or not isinstance(alpha, int | float)
+                                  or not 0 <= alpha <= 1):
+            raise invalid("alpha", alpha, "a number in 0..1")
+        if device not in ("cpu", "cuda", "auto"):
+            raise invalid("device", device, "cpu | cuda | auto")
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.steps, self.qat_steps, self.lr, self.bits = steps, qat, float(lr), bits
+        self.loss, self.alpha, self.loss_weights = loss, alpha, str(loss_weights)
+        self.batch_frames, self.seed, self.device, self.threads = (batch_frames, seed, device,
+                                                                   threads)
+        self.last_encode: InrEncodeInfo | None = None
+        self.last_decode_fps: float | None = None
+
+    def check_rate_point(self, rate: RatePoint) -> None:
+        """Accept ``model=`` one of :data:`PRESETS` (string values)."""
+        if rate.param != "model" or rate.value not in PRESETS:
+            raise CodecError(f"{self.name}: rate point {rate.label!r} is not allowed: expected "
+                             f"model= one of {', '.join(PRESETS)}")
+
+    @property
+    def options(self) -> dict:
+        opts = {"steps": self.steps, "qat_steps": self.qat_steps, "lr": self.lr,
+                "bits": self.bits, "loss": self.loss, "loss_weights": self.loss_weights,
+                "batch_frames": self.batch_frames, "seed": self.seed, "device": self.device,
+                "threads": self.threads}
+        if self.alpha is not None:
+            opts["alpha"] = self.alpha
+        return opts
+
+    def version(self) -> str:
+        import constriction
+
+        return (f"inr/{FORMAT_VERSION} torch {torch.__version__} "
+                f"constriction {getattr(constriction, '__version__', '?')}")
+
+    # -- encode --------------------------------------------------------------------------
+
+    def _check_video(self, video: Video) -> None:
+        sx, sy, _ = PIX_FMTS[video.pix_fmt]
+        if video.width % sx or video.height % sy:
+            raise VideoFormatError(f"inr: {video.width}x{video.height} {video.pix_fmt} is not "
+                                   "divisible by the chroma subsampling")
+        if min(video.width, video.height) < 11:
+            raise VideoFormatError(f"inr: frames of {video.width}x{video.height} are too small "
+                                   "(at least 11x11)")
+
+    def _train(self, net: InrNet, video: Video, loss_fn: nn.Module) -> float:
+        dev = torch.device(self.device)
+        y, u, v = (p.to(dev) for p in _frames_tensor(video))
+        target = _rgb(y, u, v, video.bit_depth)
+        frames = video.frames
+        window = frames if self.batch_frames == 0 else min(self.batch_frames, frames)
+        gen = torch.Generator().manual_seed(self.seed + 1)
+        opt = torch.optim.Adam(net.parameters(), lr=self.lr)
+        total = self.steps + self.qat_steps
+        warm = max(1, self.steps // 20)
+
+        def lr_at(step: int) -> float:
+            if step < self.steps:
+                if step < warm:
+                    return self.lr * (step + 1) / warm
+                frac = (step - warm) / max(1, self.steps - warm)
+                return self.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+            return self.lr * 0.05  # quantisation-aware fine-tuning
+
+        params = dict(net.named_parameters())
+        last = float("nan")
+        for step in range(total):
+            start = int(torch.randint(0, frames - window + 1, (1,), generator=gen))
+            index = torch.arange(start, start + window, device=dev)
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step)
+            if step >= self.steps:
+                fq = {k: fake_quantise(p, self.bits) for k, p in params.items()}
+                out = torch.func.functional_call(net, fq, (index,))
+            else:
+                out = net(index)
+            dy, du, dv = split_planes(out, video.pix_fmt)
+            loss = loss_fn(target[start:start + window], _rgb(dy, du, dv, video.bit_depth))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            last = float(loss.detach())
+        return last
+
+    def encode(self, source: Video, bitstream: Path, rate: RatePoint) -> float:
+        """Train on ``source``, quantise, entropy code into ``bitstream``; wall seconds."""
+        self.check_rate_point(rate)
+        self._check_video(source)
+        start = time.perf_counter()
+        with _deterministic(self.threads):
+            torch.manual_seed(self.seed)
+            arch = InrArch.for_video(source, str(rate.value))
+            net = InrNet(arch).to(self.device)
+            loss_fn = create_loss(self.loss, alpha=self.alpha, weights=self.loss_weights,
+                                  seed=self.seed).to(self.device)
+            t0 = time.perf_counter()
+            final = self._train(net, source, loss_fn)
+            train_s = time.perf_counter() - t0
+            tensors = {k: quantise(p.cpu(), self.bits) for k, p in net.named_parameters()}
+            write_bitstream(Path(bitstream), arch, self.bits, tensors)
+            state = {k: dequantise(q, s) for k, (q, s) in tensors.items()}
+            recon = render(arch, state)
+        enc_s = time.perf_counter() - start
+        self.last_encode = InrEncodeInfo(
+            params=sum(p.numel() for p in net.parameters()), train_s=train_s, enc_s=enc_s,
+            final_loss=final, loss_ratio=getattr(loss_fn, "ratio", None), reconstruction=recon)
+        return enc_s
+
+    # -- decode --------------------------------------------------------------------------
+
+    def decode_frames(self, bitstream: Path) -> tuple[InrArch, YuvFrame]:
+        """Reconstruct the frames from the bitstream file alone."""
+        with _deterministic(self.threads):
+            arch, _, tensors = read_bitstream(Path(bitstream))
+            state = {k: dequantise(q, s) for k, (q, s) in tensors.items()}
+            return arch, render(arch, state)
+
+    def decode(self, bitstream: Path, output: Path, source: Video) -> float:
+        """Decode ``bitstream`` into the Y4M file ``output``; wall seconds (also sets
+        :attr:`last_decode_fps`). ``source`` is not used: the bitstream carries the format."""
+        start = time.perf_counter()
+        arch, frames = self.decode_frames(bitstream)
+        write_y4m(output, (YuvFrame(frames.y[t], frames.u[t], frames.v[t])
+                           for t in range(arch.frames)),
+                  width=arch.width, height=arch.height,
+                  fps=Fraction(arch.fps_num, arch.fps_den), pix_fmt=arch.pix_fmt)
+        dec_s = time.perf_counter() - start
+        self.last_decode_fps = arch.frames / dec_s if dec_s > 0 else math.inf
+        return dec_s
+

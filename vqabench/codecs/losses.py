@@ -1,0 +1,256 @@
+"""Training losses for learned codecs (the ``loss=`` option of the ``inr`` codec).
+
+Every loss compares a clip's frames ``(reference, distorted)`` in that order, both
+``(T, 3, H, W)`` RGB in [0, 1] (``T`` consecutive frames), and returns a scalar to minimise.
+The metric and model pieces come from :mod:`vqabench.metrics` and :mod:`vqabench.models`;
+nothing here re-implements them.
+
+==========================  ===================================================================
+``loss``                    definition
+==========================  ===================================================================
+``l1_msssim``               ``0.7 L1 + 0.3 (1 - MS-SSIM)`` (HiNeRV); MS-SSIM by piq with as many
+                            scales (<= 5) as the frame size allows
+``pt_loss``                 ``(1 - alpha) L1 + alpha k PT-Loss``; PT-Loss sees the whole clip
+                            as one (R, D) pair, ``loss = -score``
+``rankdvqa_ugc``            as ``pt_loss`` with RankDVQA-UGC on windows of its fixed frame count
+``lpips``                   as ``pt_loss`` with LPIPS (AlexNet, v0.1) frame by frame
+``perceptual_ensemble``     as ``pt_loss`` with the AlexNet + VGG16 + DINOv2 feature distance
+                            (:class:`vqabench.metrics.losses.PerceptualFeatureLoss`)
+==========================  ===================================================================
+
+``alpha`` defaults to 0.2. ``k`` aligns the magnitudes: over the first ``align_steps`` calls
+it is the running ratio ``mean |L1| / mean |P|`` of the two terms, then it is frozen (a plain
+number, no gradient). In the UGC transcoding setup ``reference`` is the codec's input R and
+``distorted`` its reconstruction D.
+
+Weights: ``weights="pretrained"`` (default) uses the shipped PT-Loss / RankDVQA-UGC
+checkpoints or the cached ImageNet backbones, and raises
+:class:`~vqabench.errors.WeightsUnavailableError` when they are absent; ``weights="random"``
+builds the same networks with random weights under ``seed`` (plumbing tests only; the numbers
+mean nothing); a path loads a PT-Loss / RankDVQA-UGC checkpoint. There is never a silent
+fallback.
+
+Example:
+    >>> loss_fn = create_loss("l1_msssim")
+    >>> loss = loss_fn(reference_rgb, decoded_rgb)   # (T, 3, H, W) each
+    >>> loss.backward()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal, get_args
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from vqabench.errors import ConfigError, invalid
+
+__all__ = [
+    "LossName",
+    "LOSS_NAMES",
+    "DEFAULT_ALPHA",
+    "CodecLoss",
+    "L1MsSsimLoss",
+    "MixedLoss",
+    "create_loss",
+    "ms_ssim_scales",
+]
+
+LossName = Literal["l1_msssim", "pt_loss", "rankdvqa_ugc", "lpips", "perceptual_ensemble"]
+LOSS_NAMES: tuple[str, ...] = get_args(LossName)
+DEFAULT_ALPHA = 0.2
+_WINDOW = 11  # piq's default Gaussian window for (MS-)SSIM
+
+
+def ms_ssim_scales(height: int, width: int) -> int:
+    """Largest number of MS-SSIM scales (<= 5) piq can use on ``height x width`` frames.
+
+    Each scale halves the frame and the coarsest must still hold the 11-pixel window:
+    ``min(height, width) >= 10 * 2**(scales - 1) + 1``.
+
+    Raises:
+        ConfigError: frames smaller than 11x11.
+    """
+    side = min(height, width)
+    scales = 0
+    while scales < 5 and side >= (_WINDOW - 1) * 2 ** scales + 1:
+        scales += 1
+    if scales == 0:
+        raise invalid("frame size", f"{width}x{height}", "at least 11x11 for MS-SSIM")
+    return scales
+
+
+def _check_clip(reference: Tensor, distorted: Tensor) -> None:
+    if reference.shape != distorted.shape or reference.dim() != 4 or reference.shape[1] != 3:
+        raise invalid("distorted.shape", tuple(distorted.shape),
+                      f"(T, 3, H, W) RGB equal to reference.shape {tuple(reference.shape)}")
+
+
+class CodecLoss(nn.Module):
+    """Base class: ``forward(reference, distorted)`` on (T, 3, H, W) RGB clips.
+
+    Attributes:
+        name: loss name (one of :data:`LOSS_NAMES`).
+        alpha: weight of the perceptual term (None for ``l1_msssim``).
+        perceptual: the frozen network of the perceptual term, or None.
+    """
+
+    name: str = ""
+    alpha: float | None = None
+    perceptual: nn.Module | None = None
+
+
+class L1MsSsimLoss(CodecLoss):
+    """HiNeRV's loss: ``0.7 L1 + 0.3 (1 - MS-SSIM)`` on RGB frames in [0, 1].
+
+    MS-SSIM is :func:`piq.multi_scale_ssim` with Wang et al.'s weights for the first
+    :func:`ms_ssim_scales` scales (the same weights as the ``ms_ssim`` metric).
+    """
+
+    name = "l1_msssim"
+
+    def forward(self, reference: Tensor, distorted: Tensor) -> Tensor:
+        """Loss of ``distorted`` against ``reference`` (in that order)."""
+        import piq
+
+        from vqabench.metrics.pixel import _MS_SSIM_WEIGHTS  # one source of the weights
+
+        _check_clip(reference, distorted)
+        scales = ms_ssim_scales(*reference.shape[-2:])
+        weights = torch.tensor(_MS_SSIM_WEIGHTS[:scales], device=reference.device)
+        l1 = F.l1_loss(distorted, reference)
+        ms = piq.multi_scale_ssim(distorted.clamp(0, 1), reference, data_range=1.0,
+                                  scale_weights=weights)
+        return 0.7 * l1 + 0.3 * (1.0 - ms)
+
+
+class MixedLoss(CodecLoss):
+    """``(1 - alpha) L1 + alpha k P(reference, distorted)`` with magnitude alignment ``k``.
+
+    Args:
+        name: loss name.
+        term: the perceptual term, ``term(reference, distorted) -> scalar`` on (T, 3, H, W).
+        network: the frozen network behind ``term`` (reported as :attr:`perceptual`).
+        alpha: weight of the perceptual term, in [0, 1].
+        align_steps: calls over which ``k = mean |L1| / mean |P|`` is measured, then frozen;
+            0 keeps ``k = 1``.
+    """
+
+    def __init__(self, name: str, term: Callable[[Tensor, Tensor], Tensor], network: nn.Module,
+                 *, alpha: float = DEFAULT_ALPHA, align_steps: int = 10):
+        super().__init__()
+        if not 0.0 <= alpha <= 1.0:
+            raise invalid("alpha", alpha, "a number in 0..1")
+        if int(align_steps) != align_steps or align_steps < 0:
+            raise invalid("align_steps", align_steps, "an integer >= 0")
+        self.name, self.alpha, self.align_steps = name, float(alpha), int(align_steps)
+        self.term, self.perceptual = term, network
+        self._sums = [0.0, 0.0]
+        self._calls = 0
+        self.ratio = 1.0
+
+    def forward(self, reference: Tensor, distorted: Tensor) -> Tensor:
+        """Loss of ``distorted`` against ``reference`` (in that order)."""
+        _check_clip(reference, distorted)
+        l1 = F.l1_loss(distorted, reference)
+        if self.alpha == 0.0:
+            return l1
+        p = self.term(reference, distorted.clamp(0, 1))
+        if self._calls < self.align_steps:
+            self._sums[0] += abs(float(l1.detach()))
+            self._sums[1] += abs(float(p.detach()))
+            self._calls += 1
+            self.ratio = self._sums[0] / max(self._sums[1], 1e-12)
+        return (1.0 - self.alpha) * l1 + self.alpha * self.ratio * p
+
+
+def _clip5d(x: Tensor) -> Tensor:
+    """(T, 3, H, W) -> (1, 3, T, H, W)."""
+    return x.permute(1, 0, 2, 3).unsqueeze(0)
+
+
+def _checkpoint(name: str, weights: str) -> str | Path | None:
+    if weights == "pretrained":
+        return "bundled"
+    if weights == "random":
+        return None
+    return Path(weights)
+
+
+def _quality_model_term(name: str, weights: str, seed: int
+                        ) -> tuple[Callable[[Tensor, Tensor], Tensor], nn.Module]:
+    from vqabench.metrics.functional.perceptual import seeded
+    from vqabench.models import perceptual_loss
+
+    with seeded(seed):
+        loss_fn = perceptual_loss(name, checkpoint=_checkpoint(name, weights))
+    if name == "pt_loss":
+        return (lambda r, d: loss_fn(_clip5d(r), _clip5d(d))), loss_fn
+
+    frames = int(loss_fn.model.frames)
+
+    def windows(r: Tensor, d: Tensor) -> Tensor:
+        t = r.shape[0]
+        if t < frames:
+            raise invalid("clip frames", t, f">= {frames}: RankDVQA-UGC folds {frames} frames "
+                          "into channels (train the INR with batch_frames >= that)")
+        starts = sorted({*range(0, t - frames + 1, frames), t - frames})
+        return torch.stack([loss_fn(_clip5d(r[s:s + frames]), _clip5d(d[s:s + frames]))
+                            for s in starts]).mean()
+
+    return windows, loss_fn
+
+
+def _backbone_term(name: str, weights: str, seed: int
+                   ) -> tuple[Callable[[Tensor, Tensor], Tensor], nn.Module]:
+    if weights not in ("pretrained", "random"):
+        raise invalid("weights", weights, f"'pretrained' or 'random' for loss={name!r} "
+                      "(a checkpoint path applies to pt_loss and rankdvqa_ugc)")
+    pretrained = weights == "pretrained"
+    if name == "lpips":
+        from vqabench.metrics.functional.perceptual import lpips_network
+
+        net = lpips_network("alex", pretrained_backbone=pretrained, seed=seed)
+        net.requires_grad_(False)
+        return (lambda r, d: net(d, r, normalize=True).mean()), net
+    from vqabench.metrics.losses import PerceptualFeatureLoss
+
+    ens = PerceptualFeatureLoss(pretrained=pretrained, seed=seed)
+    return (lambda r, d: ens(r, d)), ens
+
+
+def create_loss(name: str, *, alpha: float | None = None, align_steps: int = 10,
+                weights: str = "pretrained", seed: int = 0) -> CodecLoss:
+    """Build the training loss ``name`` (see the module docstring).
+
+    Args:
+        name: one of :data:`LOSS_NAMES`.
+        alpha: perceptual weight in 0..1 (default 0.2); not allowed for ``l1_msssim``.
+        align_steps: calls over which the magnitude ratio is measured.
+        weights: ``"pretrained"``, ``"random"`` (tests only) or a checkpoint path.
+        seed: seed of random weights.
+
+    Raises:
+        ConfigError: unknown name or option not allowed.
+        WeightsUnavailableError: the loss network's weights are not available.
+
+    Example:
+        >>> create_loss("pt_loss", alpha=0.3)   # needs vqabench/models/weights/pt_loss.pt
+    """
+    if name not in LOSS_NAMES:
+        raise invalid("loss", name, " | ".join(LOSS_NAMES))
+    if name == "l1_msssim":
+        if alpha is not None:
+            raise ConfigError(f"alpha={alpha!r} is not allowed with loss='l1_msssim' (fixed "
+                              "0.7 L1 + 0.3 (1 - MS-SSIM)); use a perceptual loss such as "
+                              "loss='pt_loss' to sweep alpha")
+        return L1MsSsimLoss()
+    if name in ("pt_loss", "rankdvqa_ugc"):
+        term, net = _quality_model_term(name, weights, seed)
+    else:
+        term, net = _backbone_term(name, weights, seed)
+    return MixedLoss(name, term, net, alpha=DEFAULT_ALPHA if alpha is None else float(alpha),
+                     align_steps=align_steps)
