@@ -82,7 +82,8 @@ def test_lpips_without_cached_backbone_fails_clearly():
         create_loss("lpips")
 
 
-@pytest.mark.parametrize("name", LOSS_NAMES)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow)
+                                  if n == "perceptual_ensemble" else n for n in LOSS_NAMES])
 def test_gradients_reach_the_inr_parameters(name):
     """Every loss (random network weights where it has a network) back-propagates into
     each INR tensor: feature grid, every stage and the head."""

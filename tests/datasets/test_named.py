@@ -70,8 +70,8 @@ def test_bvi_dvc_class_from_first_letter(tmp_path, clips):
     _raw(clips["10"], root / "DBasketballDrill_64x64_50fps_10bit_420.yuv")
     seqs = datasets.load("bvi-dvc", root=root, work_dir=tmp_path / "run")
     meta = {s.name: s.metadata for s in seqs}
-    assert meta["AAdvertisingMassagesBangkokVidevo"]["class"] == "A"
-    assert meta["AAdvertisingMassagesBangkokVidevo"]["content"] == "AdvertisingMassagesBangkokVidevo"
+    advert = meta["AAdvertisingMassagesBangkokVidevo"]
+    assert (advert["class"], advert["content"]) == ("A", "AdvertisingMassagesBangkokVidevo")
     assert meta["DBasketballDrill"]["class"] == "D"
     assert meta["DBasketballDrill"]["class_size"] == "480x272"
     src = {s.name: s.source for s in seqs}

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import typer
 
 from vqabench.cli.app import app, console
 from vqabench.errors import DatasetError
-from vqabench.evaluation import correlation_table, fit_rq_table, load_results
-from vqabench.reports.tables import to_markdown, write_csv
 
 __all__ = ["correlate", "rq"]
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path):  # -> pandas.DataFrame (pandas imported lazily)
     if not path.is_file():
         raise DatasetError(f"CSV file {str(path)!r} does not exist")
+    import pandas as pd
+
     return pd.read_csv(path)
 
 
@@ -34,6 +33,9 @@ def correlate(
     out: Path = typer.Option(None, "--out", help="Also write the table as CSV here."),
 ) -> None:
     """SROCC, KROCC, PLCC, RMSE (and outlier ratio, CIs) of metric columns against labels."""
+    from vqabench.evaluation import correlation_table
+    from vqabench.reports.tables import to_markdown, write_csv
+
     table = correlation_table(_read_csv(csv), label=label,
                               metrics=[m.strip() for m in metrics.split(",") if m.strip()],
                               fit=fit, label_std=label_std, bootstrap=bootstrap, seed=seed)
@@ -48,6 +50,9 @@ def rq(
     out: Path = typer.Option(None, "--out", help="Also write the fits as CSV here."),
 ) -> None:
     """Fit linear, logarithmic and exponential rate-quality models per sequence (R²)."""
+    from vqabench.evaluation import fit_rq_table, load_results
+    from vqabench.reports.tables import to_markdown, write_csv
+
     table = fit_rq_table(load_results(run_dir))
     console.print(to_markdown(table, decimals=4), markup=False)
     if out is not None:

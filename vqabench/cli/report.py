@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from vqabench.cli.app import app, console
-from vqabench.reports import build_leaderboard, build_report
 
 __all__ = ["report", "leaderboard"]
 
@@ -23,6 +22,8 @@ def report(
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw PNG figures."),
 ) -> None:
     """Write report.md, report.html, tables.tex, bdrate.csv and figures for a run."""
+    from vqabench.reports import build_report
+
     result = build_report(run_dir, anchor_codec=anchor, out_dir=out, method=method,
                           figures=figures)
     console.print(f"report written to {result.out_dir} ({result.markdown.name}, "
@@ -39,5 +40,7 @@ def leaderboard(
     method: str = typer.Option("pchip", "--method", help="pchip | cubic | akima."),
 ) -> None:
     """Write a citable leaderboard CSV (one BD-rate per cell) with a provenance sidecar."""
+    from vqabench.reports import build_leaderboard
+
     result = build_leaderboard(run_dirs, out=out, anchor_codec=anchor, method=method)
     console.print(f"leaderboard written to {result.csv} (provenance: {result.provenance})")

@@ -36,7 +36,8 @@ def _load_optional() -> None:
 
 def get_class(name: str) -> type[Codec]:
     """The codec class registered as ``name`` (UnknownNameError with close matches)."""
-    _load_optional()
+    if name not in CODECS:  # built-ins need no optional module (and no torch import)
+        _load_optional()
     return CODECS.get(name)
 
 

@@ -35,7 +35,8 @@ same metrics. Naming convention (``STEM = <param><value>``, e.g. ``qp30`` or ``m
 
 Options come from a TOML file (``config = "configs/external_x264.toml"``) and/or inline
 keys; inline keys override the file. Keys: ``encode``, ``decode``, ``import_dir``,
-``extension``, ``rate_param`` (default ``qp``; one of :data:`RATE_PARAM_NAMES`),
+``extension`` (``.264``; the dot may be left out), ``rate_param`` (default ``qp``; one
+of :data:`RATE_PARAM_NAMES`),
 ``rate_range = [lo, hi]``, ``rate_values = [...]``, ``version``, ``description``. The
 results name the codec by the ``label`` of its ``[[codecs]]`` entry.
 
@@ -197,7 +198,11 @@ class ExternalCodec(Codec):
                               + ("both" if commands else "neither"))
         if commands and (self.encode_template is None or self.decode_template is None):
             raise ConfigError("external codec: both encode and decode templates are needed")
-        ext = str(data.get("extension", ".bin"))
+        ext = data.get("extension", ".bin")
+        if isinstance(ext, float):  # "--codec ...:extension=.264" reads as the number 0.264
+            raise invalid("extension", ext, "a file suffix; on the command line write it "
+                          "without the dot (extension=264)")
+        ext = str(ext) if str(ext).startswith(".") else f".{ext}"
         if not re.fullmatch(r"\.[A-Za-z0-9_.-]{1,16}", ext):
             raise invalid("extension", ext, "a file suffix such as .bin or .264")
         self.extension = ext  # type: ignore[misc]  (instance value shadows the default)

@@ -238,8 +238,8 @@ def write_bitstream(path: Path, arch: InrArch, bits: int,
     header = {"v": FORMAT_VERSION, "arch": asdict(arch), "bits": bits, "tensors": entries}
     head = zlib.compress(json.dumps(header, separators=(",", ":")).encode(), 9)
     coder = constriction.stream.stack.AnsCoder()
-    for (name, shape, _, lap), (q, _) in zip(reversed(entries), reversed(list(tensors.values())),
-                                             strict=True):
+    for entry, (q, _) in zip(reversed(entries), reversed(list(tensors.values())), strict=True):
+        lap = entry[3]
         model = constriction.stream.model.QuantizedLaplace(-qmax, qmax, 0.0, lap)
         coder.encode_reverse(q.reshape(-1).astype(np.int32), model)
     words = coder.get_compressed().astype("<u4")

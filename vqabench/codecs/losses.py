@@ -172,7 +172,7 @@ def _clip5d(x: Tensor) -> Tensor:
     return x.permute(1, 0, 2, 3).unsqueeze(0)
 
 
-def _checkpoint(name: str, weights: str) -> str | Path | None:
+def _checkpoint(weights: str) -> str | Path | None:
     if weights == "pretrained":
         return "bundled"
     if weights == "random":
@@ -186,7 +186,7 @@ def _quality_model_term(name: str, weights: str, seed: int
     from vqabench.models import perceptual_loss
 
     with seeded(seed):
-        loss_fn = perceptual_loss(name, checkpoint=_checkpoint(name, weights))
+        loss_fn = perceptual_loss(name, checkpoint=_checkpoint(weights))
     if name == "pt_loss":
         return (lambda r, d: loss_fn(_clip5d(r), _clip5d(d))), loss_fn
 

@@ -375,31 +375,37 @@ def _init_worker() -> None:
         os.environ[var] = "1"
 
 
-def _execute(fn: Callable[[T], dict], tasks: list[T], jobs: int,
-             on_done: Callable[[T, dict], None]) -> None:
-    """Run ``fn`` on every task, in this process or in ``jobs`` worker processes; the
-    callback always runs in the main process."""
-    if jobs <= 1 or len(tasks) <= 1:
+def _execute(fn: Callable[[T], dict], tasks: list[T], pool: ProcessPoolExecutor | None,
+             jobs: int, on_done: Callable[[T, dict], None]) -> None:
+    """Run ``fn`` on every task, in this process (``pool`` None) or in the worker pool,
+    at most two tasks per worker in flight; the callback always runs in this process."""
+    if pool is None or len(tasks) <= 1:
         for task in tasks:
             on_done(task, fn(task))
         return
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx,
-                             initializer=_init_worker) as pool:
-        queue = list(reversed(tasks))
-        pending: dict = {}
-        try:
-            while queue or pending:
-                while queue and len(pending) < 2 * jobs:
-                    task = queue.pop()
-                    pending[pool.submit(fn, task)] = task
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    task = pending.pop(fut)
-                    on_done(task, fut.result())
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    queue = list(reversed(tasks))
+    pending: dict = {}
+    try:
+        while queue or pending:
+            while queue and len(pending) < 2 * jobs:
+                task = queue.pop()
+                pending[pool.submit(fn, task)] = task
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                task = pending.pop(fut)
+                on_done(task, fut.result())
+    except BaseException:
+        for fut in pending:
+            fut.cancel()
+        raise
+
+
+def _pool(jobs: int, n_tasks: int) -> ProcessPoolExecutor | None:
+    """Worker processes (spawned, one thread each), or None to work in this process."""
+    if jobs <= 1 or n_tasks <= 1:
+        return None
+    return ProcessPoolExecutor(max_workers=min(jobs, n_tasks),
+                               mp_context=mp.get_context("spawn"), initializer=_init_worker)
 
 
 def _options(sequences: Seq[Sequence], patch: PatchSize, count: int, seed: int,
@@ -553,14 +559,18 @@ def make_pairs(
         timings["reference_s"] += info["reference_s"]
         made += int(info["made"])
 
-    _execute(_run_reference, ref_tasks, int(jobs), ref_done)
-
     def unit_done(unit: _Unit, record: dict) -> None:
         records[unit.uid] = record
         for key, value in record["timings"].items():
             timings[key] += value
 
-    _execute(_run_unit, todo, int(jobs), unit_done)
+    pool = _pool(int(jobs), len(todo))
+    try:
+        _execute(_run_reference, ref_tasks, pool, int(jobs), ref_done)
+        _execute(_run_unit, todo, pool, int(jobs), unit_done)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     rows = [row for unit in units for row in records[unit.uid]["rows"]]
     n = _write_manifest(out / "manifest.csv", rows)
     shutil.rmtree(out / "work", ignore_errors=True)

@@ -67,8 +67,21 @@ def rate_points(spec: CodecSpec) -> tuple[RatePoint, ...]:
 
 
 def create_codec(spec: CodecSpec) -> Codec:
-    """The codec of a ladder with its options (preset, gop ...)."""
+    """The codec of a ladder with its options (preset, gop ...).
+
+    Built-in ffmpeg codecs come straight from the registry, so a worker process does not
+    import the optional learned codecs (and torch) to make an x264 encoder.
+    """
+    if spec.name in codecs.CODECS:
+        return codecs.CODECS.get(spec.name)(**dict(spec.options))
     return codecs.create(spec.name, **dict(spec.options))
+
+
+def _metric(name: str, **options: object) -> metrics.Metric:
+    # vmaf and psnr_y are built in: skip loading the optional (torch) metric modules
+    if name in metrics.METRICS:
+        return metrics.METRICS.get(name)(**options)
+    return metrics.create(name, **options)
 
 
 @dataclass(frozen=True)
@@ -148,8 +161,8 @@ def video_quality(source: Video, reference: Video, distorted: Video, *,
     Returns:
         ``{"vmaf_sd", "vmaf_rd", "psnr_sd", "psnr_rd"}`` (mean over frames; PSNR in dB).
     """
-    vmaf = metrics.create("vmaf", model=vmaf_model)
-    psnr = metrics.create("psnr_y")
+    vmaf = _metric("vmaf", model=vmaf_model)
+    psnr = _metric("psnr_y")
     return {
         "vmaf_sd": vmaf.compute(source, distorted).value,
         "vmaf_rd": vmaf.compute(reference, distorted).value,

@@ -32,7 +32,8 @@ def get_class(name: str) -> type[Metric]:
 
     ``pyiqa:<name>`` gives any pyiqa image metric through one generic frame-wise adapter.
     """
-    _load_optional()
+    if name not in METRICS:  # built-ins need no optional module (and no torch import)
+        _load_optional()
     if name.startswith("pyiqa:"):
         from vqabench.metrics.perceptual import pyiqa_class
 

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import multiprocessing as mp
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -48,15 +49,17 @@ def _die_with_parent() -> None:
 
 
 def _limit_threads() -> None:
-    # One job per core: keep numerical libraries from spawning a thread per core each.
+    """One job per core: keep numerical libraries from starting a thread per core each.
+
+    The variables cover libraries imported later (torch reads them when a metric imports
+    it); torch is not imported here: most jobs (codecs, PSNR, VMAF) never need it, and
+    importing it cost each worker seconds (see reports/performance.md, "Runs at scale").
+    """
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = "1"
-    try:
-        import torch
-
+    torch = sys.modules.get("torch")
+    if torch is not None:
         torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
 
 
 def _init_worker() -> None:

@@ -1,0 +1,65 @@
+"""``vqabench datasets list|show`` and ``vqabench make-pairs``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import make_video
+from vqabench.cli import main
+from vqabench.datasets.named import CONVENTIONS
+from vqabench.datasets.patches import read_manifest
+from vqabench.io.ffmpeg import run_ffmpeg
+
+
+def _run(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    return int(exc.value.code)
+
+
+def test_list_names_and_layouts(capsys):
+    assert _run(["datasets", "list"]) == 0
+    lines = dict(line.split("\t") for line in capsys.readouterr().out.splitlines())
+    assert lines["mini"] == "built in (no --root)"
+    for name, conv in CONVENTIONS.items():
+        assert lines[name] == conv.layout
+
+
+def test_show_with_metadata(tmp_path, capsys):
+    clip = make_video(tmp_path / "c.y4m", frames=3)
+    root = tmp_path / "ctc"
+    (root / "ClassD").mkdir(parents=True)
+    run_ffmpeg(["-i", clip.path, "-f", "rawvideo", root / "ClassD" / "MyClip_64x64_50.yuv"])
+    run_ffmpeg(["-i", clip.path, "-f", "rawvideo", root / "Cactus_64x64_50.yuv"])
+    assert _run(["datasets", "show", "hevc-ctc", "--root", str(root), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["name"], r["class"], r["size"], r["fps"]) for r in rows] == [
+        ("Cactus", "B", "64x64", "50"), ("MyClip", "D", "64x64", "50")]
+    assert _run(["datasets", "show", "uvg"]) == 2
+    assert "give root=PATH" in capsys.readouterr().err
+    assert _run(["datasets", "show", "uvg", "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "Cactus_64x64_50.yuv" in err and "UVG naming convention" in err
+
+
+def test_make_pairs_cli(tmp_path, capsys):
+    out = tmp_path / "pairs"
+    args = ["make-pairs", "--dataset", "mini", "--frames", "12", "--size", "64x64",
+            "--sources", "Coffee", "--patch", "32x32x8", "--patches-per-video", "2",
+            "--reference", "x264:qp=42", "--transcode", "vp9:qp=63", "--out", str(out),
+            "--json"]
+    assert _run(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["pairs"], result["computed"], result["references"]) == (2, 1, 1)
+    rows = read_manifest(out)
+    assert {(r["source"], r["reference"], r["codec"], r["qp"], r["group"]) for r in rows} == {
+        ("Coffee", "x264:qp=42", "vp9", "63", "qp=42")}
+    assert _run(args) == 0
+    assert json.loads(capsys.readouterr().out)["reused"] == 1
+    bad = [a if a != "32x32x8" else "128x32x8" for a in args]
+    assert _run(bad) == 2
+    assert "no larger than the video 'Coffee' (64x64x12)" in capsys.readouterr().err
+    assert _run([*args[:-1], "--sources", "Nope"]) == 2
+    assert "--sources='Nope'" in capsys.readouterr().err
