@@ -100,7 +100,11 @@ class CodecLoss(nn.Module):
 
     name: str = ""
     alpha: float | None = None
-    perceptual: nn.Module | None = None
+
+    @property
+    def perceptual(self) -> nn.Module | None:
+        """The frozen network of the perceptual term (registered as ``network``), or None."""
+        return self._modules.get("network")
 
 
 class L1MsSsimLoss(CodecLoss):
@@ -147,7 +151,7 @@ class MixedLoss(CodecLoss):
         if int(align_steps) != align_steps or align_steps < 0:
             raise invalid("align_steps", align_steps, "an integer >= 0")
         self.name, self.alpha, self.align_steps = name, float(alpha), int(align_steps)
-        self.term, self.perceptual = term, network
+        self.term, self.network = term, network
         self._sums = [0.0, 0.0]
         self._calls = 0
         self.ratio = 1.0

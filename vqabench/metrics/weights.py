@@ -112,18 +112,6 @@ KNOWN_WEIGHTS: dict[str, WeightFile] = {
 }
 
 
-class _WeightsUnavailable(WeightsUnavailableError):
-    """WeightsUnavailableError whose text is its message.
-
-    ``WeightsUnavailableError`` derives from ``FileNotFoundError`` and sets ``filename``, which
-    makes ``OSError.__str__`` print ``[Errno None] None: 'file'`` instead of the message; this
-    subclass restores the message until the base class overrides ``__str__`` itself.
-    """
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
 @dataclass(frozen=True)
 class WeightStatus:
     """Whether one weight file is present, where, and whether its checksum matches."""
@@ -208,7 +196,7 @@ def require(filename: str, *, origin: str | None = None) -> Path:
     url = origin or (known.url if known else "its publisher")
     dest = _default_destination(filename)
     alt = "" if os.environ.get(ENV_WEIGHTS_DIR) else f" (or into the folder ${ENV_WEIGHTS_DIR})"
-    raise _WeightsUnavailable(filename, url, f"{dest}{alt}")
+    raise WeightsUnavailableError(filename, url, f"{dest}{alt}")
 
 
 def _sha256(path: Path) -> str:
@@ -256,9 +244,9 @@ def _serve_or_refuse(url: str, dst: str | os.PathLike, hash_prefix: str | None =
     found = locate(filename)
     if found is None:
         alt = f" (or into the folder ${ENV_WEIGHTS_DIR})"
-        raise _WeightsUnavailable(filename, url, f"{dst}{alt}")
+        raise WeightsUnavailableError(filename, url, f"{dst}{alt}")
     if hash_prefix and not _sha256(found).startswith(hash_prefix):
-        raise _WeightsUnavailable(
+        raise WeightsUnavailableError(
             filename, url, f"{dst} (the copy at {found} fails its SHA-256 check)")
     if Path(found).resolve() != Path(dst).resolve():
         Path(dst).parent.mkdir(parents=True, exist_ok=True)
@@ -270,7 +258,7 @@ def _serve_or_refuse(url: str, dst: str | os.PathLike, hash_prefix: str | None =
 def _refuse_urlopen(url: object, *args: object, **kwargs: object) -> None:
     text = getattr(url, "full_url", url)
     name = os.path.basename(urlparse(str(text)).path) or str(text)
-    raise _WeightsUnavailable(name, str(text), str(_default_destination(name)))
+    raise WeightsUnavailableError(name, str(text), str(_default_destination(name)))
 
 
 class _DropDownloadNotices:

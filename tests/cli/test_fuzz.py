@@ -1,0 +1,224 @@
+"""Malformed input through the CLI: one clear line and a non-zero exit, never a traceback, and
+never a file name read as an ffmpeg option or protocol or by a shell.
+
+The real CLI (``python -m vqabench run``) runs for the cases that prove the point end to end;
+the many generated cases (a seeded generator: hypothesis is not a dependency) go through
+:func:`vqabench.cli.main` in this process, which is the same code without the interpreter
+start.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_video
+from vqabench.cli import main
+
+PWN = "$(touch PWNED)"
+
+
+def _cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vqabench", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _main(capsys: pytest.CaptureFixture, *args: object) -> tuple[int, str]:
+    """Run the CLI in this process; returns (exit code, stderr)."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a) for a in args])
+    return int(exit_info.value.code or 0), capsys.readouterr().err
+
+
+def _one_line(code: int, err: str, *needles: str) -> str:
+    assert code == 2, err
+    assert "Traceback" not in err and "internal error" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("vqabench: error: "), lines[0]
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    path = tmp_path_factory.mktemp("fuzz_good") / "good.y4m"
+    make_video(path, frames=3, seed=41)
+    return path.read_bytes()
+
+
+def _dataset(tmp_path: Path, name: str, content: bytes) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_bytes(content)
+    return folder
+
+
+_RUN = ("--codec", "x264:qp=30", "--metrics", "psnr_y", "--jobs", "1")
+
+# (file name, content builder, what the error line names)
+_BAD_FILES = [
+    ("empty.y4m", lambda g: b"", "empty.y4m"),
+    ("nomagic.y4m", lambda g: b"YUV4MPEG W64 H64\nFRAME\n" + b"\0" * 6144, "not a Y4M file"),
+    ("garbage.y4m", lambda g: bytes(random.Random(1).randrange(256) for _ in range(5000)),
+     "not a Y4M file"),
+    ("noheader_end.y4m", lambda g: b"YUV4MPEG2 W64 H64 F25:1", "noheader_end.y4m"),
+    ("nosize.y4m", lambda g: b"YUV4MPEG2 F25:1\nFRAME\n" + b"\0" * 6144, "no valid W and H"),
+    ("zerofps.y4m", lambda g: g.replace(b"F25:1", b"F0:1", 1), "frame rate must be positive"),
+    ("badfield.y4m", lambda g: g.replace(b"W64", b"Wxx", 1), "malformed Y4M header field"),
+    ("bigsize.y4m", lambda g: g.replace(b"W64 H64", b"W99999 H99999", 1), "truncated"),
+    ("chroma.y4m", lambda g: g.replace(b"\n", b" C411\n", 1), "colour space"),
+    ("headeronly.y4m", lambda g: g[:g.index(b"\n") + 1], "no frames"),
+    ("truncated.y4m", lambda g: g[:-100], "truncated"),
+    ("Clip_64x64_25fps.yuv", lambda g: b"\x80" * 1000, "not a multiple of the frame size"),
+    ("Clip_64x64_25fps_.yuv", lambda g: b"", "empty"),
+    ("nosize.yuv", lambda g: b"\x80" * 6144, "nosize.yuv"),
+    ("empty.mp4", lambda g: b"", "empty.mp4"),
+    ("broken.mkv", lambda g: b"\x1aE\xdf\xa3garbage" * 50, "cannot read video"),
+]
+
+
+@pytest.mark.parametrize("name, build, needle", _BAD_FILES, ids=[c[0] for c in _BAD_FILES])
+def test_a_malformed_video_is_one_clear_line(capsys, good, tmp_path, name, build, needle):
+    folder = _dataset(tmp_path, name, build(good))
+    code, err = _main(capsys, "run", "--dataset", folder, "--out", tmp_path / "run", *_RUN)
+    _one_line(code, err, needle)
+    assert not (tmp_path / "run" / "results.csv").exists()
+
+
+def test_seeded_header_mutations_never_crash(capsys, good, tmp_path):
+    """Random byte changes in the Y4M header: a run succeeds, or fails with one clear line."""
+    rng = random.Random(20260817)
+    end = good.index(b"\n")
+    outcomes = []
+    for i in range(12):
+        data = bytearray(good)
+        for _ in range(rng.randint(1, 3)):
+            data[rng.randrange(end + 1)] = rng.choice(b" \n:0123456789WHFCIAX\x00\xff")
+        folder = tmp_path / f"m{i}"
+        folder.mkdir()
+        (folder / "clip.y4m").write_bytes(bytes(data))
+        code, err = _main(capsys, "run", "--dataset", folder, "--out", folder / "run", *_RUN)
+        assert "Traceback" not in err and "internal error" not in err, err
+        if code == 0:
+            assert (folder / "run" / "results.csv").is_file()
+        else:
+            _one_line(code, err)
+        outcomes.append(code)
+    assert set(outcomes) <= {0, 2} and 2 in outcomes
+
+
+def test_unreadable_entries_are_one_clear_line(capsys, tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "gone.y4m").symlink_to(tmp_path / "nowhere.y4m")  # dangling: unreadable as root
+    code, err = _main(capsys, "run", "--dataset", folder, "--out", tmp_path / "run", *_RUN)
+    _one_line(code, err, "holds no video files")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files with mode 000")
+def test_a_file_without_read_permission_is_one_clear_line(capsys, good, tmp_path):
+    folder = _dataset(tmp_path, "locked.y4m", good)
+    (folder / "locked.y4m").chmod(0)
+    code, err = _main(capsys, "run", "--dataset", folder, "--out", tmp_path / "run", *_RUN)
+    _one_line(code, err, "locked.y4m")
+
+
+_BAD_TOML = [
+    ("metrics = [", "not valid TOML"),
+    ("\xff\xfe binary", "not valid TOML"),
+    ("[dataset\nname='mini'", "not valid TOML"),
+    ("[nonsense]\nx = 1", "unknown section"),
+    ("[dataset]\nframes = -1", "dataset.frames=-1 is not allowed"),
+    ("[dataset]\nsize = 'big'", "size='big' is not allowed"),
+    ("[dataset]\ncolour = 'red'", "unknown key dataset.colour"),
+    ("codecs = 3", "codecs must be an array of tables"),
+    ("[[codecs]]\nqp = [22]", "every codec needs a name"),
+    ("[[codecs]]\nname = 'x264'\nqp = [22, 99]", "qp must be a number in 0..51"),
+    ("[[codecs]]\nname = 'x264'\nqp = ['a']", "qp must be a number"),
+    ("[[codecs]]\nname = 'x264'\nqp = []", "empty qp ladder"),
+    ("[[codecs]]\nname = 'x264'\nqp = [22, 22]", "repeats a rate point"),
+    ("[[codecs]]\nname = 'x264'\nqp = [22]\ncrf = [20]", "exactly one rate ladder key"),
+    ("[[codecs]]\nname = 'x264'\nbitrate = [1000]", "exactly one rate ladder key"),
+    ("[[codecs]]\nname = 'x246'\nqp = [22]", "unknown codec 'x246'"),
+    ("metrics = 5", "metrics must be a list"),
+    ("metrics = ['psnr_y', 'vmfa']", "unknown metric 'vmfa'"),
+    ("[run]\njobs = 0", "run.jobs=0 is not allowed"),
+    ("[run]\nworkers = 2", "unknown key run.workers"),
+    ("[reference]\ncodec = 'x264'\nqp = [30, 40]\ngroups = ['a']", "reference groups"),
+]
+
+
+@pytest.mark.parametrize("text, needle", _BAD_TOML, ids=[str(i) for i in range(len(_BAD_TOML))])
+def test_a_malformed_config_is_one_clear_line(capsys, tmp_path, text, needle):
+    config = tmp_path / "bad.toml"
+    config.write_bytes(text.encode("utf-8", "surrogateescape") if "\xff" not in text
+                       else b"\xff\xfe binary")
+    code, err = _main(capsys, "run", config, "--out", tmp_path / "run")
+    _one_line(code, err, needle)
+
+
+@pytest.mark.parametrize("spec, needle", [
+    ("x264:qp=", "OPTION=VALUE items with a key and a value"),
+    ("x264:qp=a", "--codec qp='a' is not allowed"),
+    ("x264:qp=22,,27", "--codec qp='' is not allowed"),
+    ("x264:qp=-1", "qp must be a number in 0..51"),
+    ("x264:qp=1e400", "qp must be a number in 0..51"),
+    ("x264:qp=nan", "qp must be a number in 0..51"),
+    ("vp9:qp=64", "qp must be a number in 0..63"),
+    ("svt-av1:qp=0", "qp must be a number in 1..63"),
+    ("x264:bitrate=300", "exactly one rate ladder key"),
+    ("x264:qp=22:gop=0", "gop=0 is not allowed"),
+    (":qp=22", "NAME:PARAM=V1,V2"),
+])
+def test_an_invalid_rate_point_is_one_clear_line(capsys, tmp_path, spec, needle):
+    code, err = _main(capsys, "run", "--codec", spec, "--metrics", "psnr_y",
+                      "--out", tmp_path / "run")
+    _one_line(code, err, needle)
+
+
+def test_real_cli_bad_header_and_bad_config(good, tmp_path):
+    folder = _dataset(tmp_path, "clip.y4m", good.replace(b"YUV4MPEG2 ", b"YUV4MPEG9 ", 1))
+    proc = _cli("run", "--dataset", folder, "--out", tmp_path / "run", *_RUN)
+    _one_line(proc.returncode, proc.stderr, "not a Y4M file", "clip.y4m")
+    config = tmp_path / "bad.toml"
+    config.write_text("[[codecs]]\nname = 'x264'\nqp = [22, 99]\n")
+    proc = _cli("run", config)
+    _one_line(proc.returncode, proc.stderr, "qp must be a number in 0..51")
+
+
+_HOSTILE = ["-i", "--help", f"a b 'c\" {PWN}; rm -rf x", "`touch PWNED`", "concat:evil",
+            "-y"]
+
+
+def test_hostile_file_names_are_data_never_options_protocols_or_shell(good, tmp_path):
+    """Relative dataset '.', so names reach vqabench exactly as written; the run must treat
+    each as a plain file: no option, no ffmpeg protocol, no shell, no PWNED file."""
+    work = tmp_path / "work"
+    work.mkdir()
+    for i, stem in enumerate(_HOSTILE):
+        make_video(work / f"{stem}.y4m", frames=3, seed=50 + i)
+    (work / "evil.y4m").write_bytes(b"not a video")  # what concat:evil would read instead
+    (work / "evil.y4m").rename(work / "evil.notavideo")
+    out = f"out {PWN};x"
+    proc = _cli("run", "--dataset", ".", "--out", out, "--jobs", "1", "--metrics", "psnr_y",
+                "--codec", f"x264:qp=30:label={PWN}", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    with open(work / out / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["sequence"] for r in rows) == sorted(_HOSTILE)
+    assert {r["codec"] for r in rows} == {PWN}
+    for row in rows:  # every row is a real measurement of its own file
+        assert (work / out / row["bitstream"]).resolve().is_relative_to((work / out).resolve())
+        assert 25 < float(row["value"]) < 60
+    assert len({r["value"] for r in rows}) == len(_HOSTILE)
+    assert not list(tmp_path.rglob("PWNED")) and not Path("PWNED").exists()

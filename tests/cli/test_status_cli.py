@@ -1,0 +1,49 @@
+"""``vqabench status RUN_DIR``: counts from config.toml and the store, nothing run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import make_video
+from vqabench.config import load_config
+from vqabench.runner.run import _exclusive, run
+
+
+def _status(*args):
+    return subprocess.run([sys.executable, "-m", "vqabench", "status", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def partial_run(tmp_path_factory):
+    """4 jobs done, 2 failed (a bad vp9 preset); then one bitstream lost."""
+    root = tmp_path_factory.mktemp("status")
+    make_video(root / "data" / "Alpha.y4m", frames=4, seed=61)
+    make_video(root / "data" / "Beta.y4m", frames=4, seed=62)
+    out = root / "run"
+    cfg = load_config(None, dataset=str(root / "data"), metrics="psnr_y", jobs=1, out=str(out),
+                      codecs=["x264:qp=22,37", "vp9:qp=40:preset=no-such-preset"])
+    assert len(run(cfg).failures) == 2
+    (out / "bitstreams" / "Alpha" / "x264" / "qp22.264").unlink()
+    return out
+
+
+def test_status_counts_and_lists_failures_while_the_run_is_locked(partial_run):
+    with _exclusive(partial_run):  # as if `vqabench run` were working in the directory
+        proc = _status(partial_run)
+    assert proc.returncode == 1  # work remains
+    assert f"{partial_run}: 6 jobs: 3 done, 1 pending, 2 failed" in " ".join(proc.stdout.split())
+    failed = [line for line in proc.stderr.splitlines() if line.startswith("failed: ")]
+    assert len(failed) == 2 and all(" vp9 qp=40: FfmpegError" in line for line in failed)
+    assert not (partial_run / "bitstreams" / "Alpha" / "x264" / "qp22.264").exists()
+
+
+def test_status_of_a_directory_that_is_not_a_run(tmp_path):
+    proc = _status(tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"vqabench: error: run_dir={str(tmp_path)!r} is not a run directory: it has no "
+        "config.toml (`vqabench run` writes one when it starts)"]
