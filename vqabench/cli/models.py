@@ -68,6 +68,8 @@ def train(
                                        help="Share of sources held out."),
     device: str = typer.Option(None, "--device", help="cpu | cuda (default: cuda if any)."),
     no_resume: bool = typer.Option(False, "--no-resume", help="Start over even if OUT exists."),
+    sources: str = typer.Option(None, "--sources", help="Train on these sources only "
+                                "(comma-separated); the others stay held out."),
 ) -> None:
     """Train a quality model by Siamese ranking on (R, D) patch pairs labelled VMAF(S, D)."""
     from vqabench.models.ranking import train as run_training
@@ -75,7 +77,35 @@ def train(
     result = run_training(model, pairs, out, epochs=epochs, steps_per_epoch=steps,
                           batch_size=batch_size, lr=lr, seed=seed,
                           finetune_epochs=finetune_epochs, val_fraction=val_fraction,
-                          resume=not no_resume, device=device, log=True)
+                          resume=not no_resume, device=device, log=True,
+                          sources=_names(sources))
     last = result.history[-1] if result.history else {}
     console.print(f"wrote {result.checkpoint} (epoch {result.epochs_completed}, "
                   f"val SROCC {last.get('val_srocc', float('nan')):.4f})")
+
+
+def _names(text: str | None) -> list[str] | None:
+    return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
+
+
+@models_app.command("evaluate")
+def evaluate(
+    pairs: Path = typer.Option(..., "--pairs", help="Pairs directory (manifest.csv + .npz)."),
+    checkpoint: str = typer.Option(None, "--checkpoint", help="Model name (shipped weights) "
+                                   "or checkpoint path; omit for the baselines only."),
+    sources: str = typer.Option(None, "--sources", help="Only these sources (comma-separated),"
+                                " e.g. the ones held out of training."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """SROCC with VMAF(S, D) of a quality model and of PSNR/SSIM/VMAF(R, D) baselines."""
+    from vqabench.models import load_checkpoint
+    from vqabench.models.evaluate import ranking_srocc
+
+    model = load_checkpoint(checkpoint) if checkpoint else None
+    result = ranking_srocc(pairs, model=model, sources=_names(sources))
+    if as_json:
+        console.print_json(json.dumps(result))
+        return
+    for key, value in result.items():
+        console.print(f"{key:8s} {value:.4f}" if key not in ("pairs", "sources")
+                      else f"{key:8s} {int(value)}")

@@ -67,12 +67,14 @@ class PairsDataset:
     Args:
         pairs_dir: directory with ``manifest.csv`` and the ``.npz`` patch files.
         cache_size: patch pairs kept in memory.
+        sources: use only the pairs of these sources (e.g. to hold some out for testing).
 
     Raises:
         DatasetError: missing manifest, columns, files or arrays, or non-numeric labels.
     """
 
-    def __init__(self, pairs_dir: str | Path, *, cache_size: int = 4096):
+    def __init__(self, pairs_dir: str | Path, *, cache_size: int = 4096,
+                 sources: Sequence[str] | None = None):
         self.root = Path(pairs_dir)
         manifest = self.root / "manifest.csv"
         if not manifest.is_file():
@@ -85,6 +87,13 @@ class PairsDataset:
                 raise DatasetError(f"{manifest} lacks columns {missing}; required: "
                                    f"{', '.join(REQUIRED_COLUMNS)}")
             self.rows = list(reader)
+        if sources is not None:
+            present = sorted({r["source"] for r in self.rows})
+            unknown = sorted(set(sources) - set(present))
+            if unknown:
+                raise DatasetError(f"sources={unknown} are not in {manifest}; present: "
+                                   f"{', '.join(present)}")
+            self.rows = [r for r in self.rows if r["source"] in set(sources)]
         if not self.rows:
             raise DatasetError(f"{manifest} has no rows")
         try:
@@ -247,6 +256,7 @@ class TrainConfig:
     val_fraction: float = 0.2
     grad_clip: float = 1.0
     model_config: dict = field(default_factory=dict)
+    sources: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -325,6 +335,7 @@ def train(
     resume: bool = True,
     device: str | torch.device | None = None,
     log: bool = False,
+    sources: Sequence[str] | None = None,
 ) -> TrainResult:
     """Train a quality model by Siamese ranking on a pairs directory (see module docstring).
 
@@ -349,6 +360,8 @@ def train(
         resume: continue from ``out_ckpt`` if it exists (else start over).
         device: ``"cpu"``, ``"cuda"``...; default CUDA when available.
         log: print one line per epoch.
+        sources: train (and validate) on the pairs of these sources only, so that others
+            stay held out for a test.
 
     Returns:
         A :class:`TrainResult`.
@@ -360,7 +373,7 @@ def train(
     Example:
         >>> train("pt_loss", "pairs/", "pt_loss.pt", epochs=10, steps_per_epoch=500)
     """
-    data = PairsDataset(pairs_dir)
+    data = PairsDataset(pairs_dir, sources=sources)
     model_config = dict(model_config or {})
     if model_name == "rankdvqa_ugc" and "frames" not in model_config:
         model_config["frames"] = int(data[0][0].shape[1])
@@ -369,7 +382,8 @@ def train(
                       seed=seed, weight_decay=weight_decay, finetune_epochs=finetune_epochs,
                       finetune_lr_scale=finetune_lr_scale, cross_fraction=cross_fraction,
                       tie_margin=tie_margin, val_fraction=val_fraction, grad_clip=grad_clip,
-                      model_config=model_config)
+                      model_config=model_config,
+                      sources=tuple(sorted(sources)) if sources is not None else None)
     _validate(cfg)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     out = Path(out_ckpt)

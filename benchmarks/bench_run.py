@@ -1,0 +1,244 @@
+"""Runs at scale: orchestration overhead of ``vqabench run``, scaling with ``--jobs``, memory.
+
+One fixed small config: ``--sequences`` synthetic 4:2:0 sources (``--size``, ``--frames``),
+x264 qp 22/27/32/37 and vp9 qp 30/40/50/60, metric VMAF (libvmaf, vmaf_v0.6.1).
+
+* **baseline**: the same encodes, decodes and libvmaf measurements as plain ffmpeg commands
+  in a shell-free Python loop (argument lists from the codecs' own command builders; libvmaf
+  called directly as a filter, its JSON log parsed), one after another.
+* **vqabench --jobs 1**: ``python -m vqabench run ... --jobs 1`` as a user types it, end to
+  end (interpreter start and imports included), in a fresh run directory; and ``run()`` in
+  this process (no interpreter start) to separate the two.
+* **scaling**: ``run()`` with ``--jobs 1`` and ``--jobs 2`` in fresh run directories.
+* **what-if**: ``run()`` again with ffmpeg-quality-metrics' per-measurement ``ffmpeg
+  -filters`` probe answered from vqabench's cached :func:`~vqabench.io.ffmpeg.ffmpeg_info`
+  (patched in this benchmark process only), to size that cost for the owner of
+  ``vqabench/metrics/vmaf.py``.
+* **memory**: peak resident memory of the whole process tree of one CLI run (sampled every
+  20 ms with psutil), and the largest single child (``getrusage(RUSAGE_CHILDREN)``).
+
+Each timing is the best of ``--repeats``; baseline and vqabench alternate so that load from
+other users hits both alike. ``os.getloadavg()`` is recorded before and after.
+
+Usage:
+    python benchmarks/bench_run.py [--sequences 3] [--frames 16] [--size 256x144]
+        [--repeats 3] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from vqabench import codecs
+from vqabench.config import load_config
+from vqabench.io.ffmpeg import ffmpeg_path
+from vqabench.io.video import Video, rgb_to_yuv, write_y4m
+from vqabench.runner.run import run
+
+__all__ = ["main"]
+
+CODECS = ("x264:qp=22,27,32,37", "vp9:qp=30,40,50,60")
+
+
+def _sources(folder: Path, n: int, frames: int, width: int, height: int) -> list[Video]:
+    """Smooth random textures panning at different speeds (deterministic)."""
+    from scipy.ndimage import gaussian_filter, shift
+
+    videos = []
+    for i in range(n):
+        rng = np.random.default_rng(i)
+        base = gaussian_filter(rng.random((height + 16, width + 96, 3)), (1.5, 1.5, 0))
+        base = (base - base.min()) / (base.max() - base.min())
+        frames_rgb = [shift(base, (0.3 * t, -(1 + i) * t, 0), order=1, mode="wrap")
+                      [8:8 + height, 8:8 + width] for t in range(frames)]
+        videos.append(write_y4m(folder / f"Seq{i}.y4m", (rgb_to_yuv(f) for f in frames_rgb),
+                                width=width, height=height, fps=Fraction(25)))
+    return videos
+
+
+def _vmaf_model() -> Path:
+    from ffmpeg_quality_metrics import FfmpegQualityMetrics
+
+    return Path(FfmpegQualityMetrics.DEFAULT_VMAF_MODEL_DIRECTORY) / "vmaf_v0.6.1.json"
+
+
+def _check(cmd: list[str]) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"{cmd[:6]}... failed: {proc.stderr[-300:]}")
+
+
+def baseline(sources: list[Video], work: Path) -> list[float]:
+    """Encode, decode and libvmaf every (source, codec, rate point) with plain ffmpeg calls.
+
+    Returns:
+        The pooled (mean) VMAF of every job, in the runner's order.
+    """
+    ffmpeg, model = ffmpeg_path(), _vmaf_model()
+    scores = []
+    for src in sources:
+        for spec in CODECS:
+            name, ladder = spec.split(":")
+            param, values = ladder.split("=")
+            codec = codecs.create(name)
+            for value in values.split(","):
+                rate = codecs.RatePoint(param, int(value))
+                bitstream = work / f"{src.path.stem}_{name}_{value}{codec.extension}"
+                decoded = work / "decoded.y4m"
+                log = work / "vmaf.json"
+                _check(codec.encode_cmd(src, bitstream, rate))
+                _check(codec.decode_cmd(bitstream, decoded, src))
+                _check([ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+                        "-i", str(decoded), "-i", str(src.path), "-lavfi",
+                        f"[0:v][1:v]libvmaf=model=path={model}:log_fmt=json:"
+                        f"log_path={log}:n_threads=1", "-f", "null", "-"])
+                frames = json.loads(log.read_text())["frames"]
+                scores.append(float(np.mean([f["metrics"]["vmaf"] for f in frames])))
+                decoded.unlink()
+    return scores
+
+
+def _cli(data: Path, out: Path, jobs: int) -> tuple[float, float, int]:
+    """Run the CLI; returns (seconds, peak tree RSS in MiB, exit code)."""
+    import psutil
+
+    args = [sys.executable, "-m", "vqabench", "run", "--dataset", str(data), "--out", str(out),
+            "--jobs", str(jobs), "--metrics", "vmaf"]
+    for spec in CODECS:
+        args += ["--codec", spec]
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        try:
+            tree = [parent, *parent.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    return time.perf_counter() - start, peak / 2**20, proc.returncode
+
+
+def _in_process(data: Path, out: Path, jobs: int) -> float:
+    cfg = load_config(None, dataset=str(data), codecs=list(CODECS), metrics="vmaf", jobs=jobs,
+                      out=str(out))
+    start = time.perf_counter()
+    summary = run(cfg)
+    elapsed = time.perf_counter() - start
+    if not summary.complete:
+        raise RuntimeError(f"run failed: {summary.failures[:2]}")
+    return elapsed
+
+
+def _cache_filter_probe() -> None:
+    """What-if: FfmpegQualityMetrics learns the filters from the cached ffmpeg_info()."""
+    from ffmpeg_quality_metrics import FfmpegQualityMetrics
+
+    from vqabench.io.ffmpeg import ffmpeg_info
+
+    def cached(self: FfmpegQualityMetrics) -> None:
+        have = ffmpeg_info().filters
+        self.available_filters = [f for f in self.POSSIBLE_FILTERS if f in have]
+
+    FfmpegQualityMetrics._check_available_filters = cached
+
+
+def _best(fn: Callable[[], float], repeats: int) -> float:
+    return min(fn() for _ in range(repeats))
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the benchmark; print Markdown and return the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sequences", type=int, default=3)
+    parser.add_argument("--frames", type=int, default=16)
+    parser.add_argument("--size", default="256x144")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    width, height = (int(v) for v in args.size.split("x"))
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="vqabench-bench-run-") as tmp:
+        root = Path(tmp)
+        data = root / "data"
+        sources = _sources(data, args.sequences, args.frames, width, height)
+        _in_process(data, root / "warm", 1)  # warm caches (ffmpeg version, page cache)
+        counter = iter(range(10**6))
+
+        def fresh() -> Path:
+            return root / f"run{next(counter)}"
+
+        base_t, cli_t, inproc_t, peak_mb = [], [], [], []
+        scores: list[float] = []
+        for _ in range(args.repeats):  # alternate, so that outside load hits both alike
+            work = fresh()
+            work.mkdir()
+            start = time.perf_counter()
+            scores = baseline(sources, work)
+            base_t.append(time.perf_counter() - start)
+            seconds, peak, code = _cli(data, fresh(), 1)
+            if code:
+                raise RuntimeError(f"vqabench run exited with {code}")
+            cli_t.append(seconds)
+            peak_mb.append(peak)
+            inproc_t.append(_in_process(data, fresh(), 1))
+        out = root / "check"
+        _in_process(data, out, 1)
+        import csv
+
+        with open(out / "results.csv", newline="") as f:
+            ours = [float(r["value"]) for r in csv.DictReader(f)]
+        scaling = {jobs: _best(lambda j=jobs: _in_process(data, fresh(), j), args.repeats)
+                   for jobs in (1, 2)}
+        _cache_filter_probe()
+        what_if = _best(lambda: _in_process(data, fresh(), 1), args.repeats)
+    child_max_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    n_jobs = args.sequences * 8
+    result = {
+        "config": {"sequences": args.sequences, "frames": args.frames, "size": args.size,
+                   "codecs": list(CODECS), "metrics": ["vmaf"], "jobs_total": n_jobs},
+        "baseline_s": min(base_t), "cli_jobs1_s": min(cli_t), "run_jobs1_s": min(inproc_t),
+        "overhead_cli": min(cli_t) / min(base_t) - 1,
+        "overhead_run": min(inproc_t) / min(base_t) - 1,
+        "vmaf_max_abs_diff": float(np.max(np.abs(np.array(ours) - np.array(scores)))),
+        "run_jobs1_cached_filter_probe_s": what_if,
+        "overhead_run_cached_filter_probe": what_if / min(base_t) - 1,
+        "scaling_jobs1_s": scaling[1], "scaling_jobs2_s": scaling[2],
+        "speedup_jobs2": scaling[1] / scaling[2],
+        "peak_tree_rss_mib": max(peak_mb), "largest_child_rss_mib": child_max_mb,
+        "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
+        "cpus": os.cpu_count(), "python": sys.version.split()[0],
+        "all_s": {"baseline": base_t, "cli": cli_t, "run": inproc_t},
+    }
+    print(f"| what | seconds ({n_jobs} jobs) |\n|---|---|\n"
+          f"| plain ffmpeg loop | {result['baseline_s']:.2f} |\n"
+          f"| vqabench run --jobs 1 (CLI, end to end) | {result['cli_jobs1_s']:.2f} "
+          f"(+{100 * result['overhead_cli']:.1f} %) |\n"
+          f"| run() --jobs 1 (in process) | {result['run_jobs1_s']:.2f} "
+          f"(+{100 * result['overhead_run']:.1f} %) |\n"
+          f"| what-if: run() --jobs 1, filter probe cached | {what_if:.2f} "
+          f"(+{100 * result['overhead_run_cached_filter_probe']:.1f} %) |\n"
+          f"| run() --jobs 2 | {scaling[2]:.2f} (x{result['speedup_jobs2']:.2f} vs "
+          f"{scaling[1]:.2f} at --jobs 1) |\n"
+          f"| peak RSS, CLI process tree | {result['peak_tree_rss_mib']:.0f} MiB |\n"
+          f"load average before/after: {load_before} / {result['loadavg_after']}; "
+          f"max |VMAF vqabench - VMAF plain| = {result['vmaf_max_abs_diff']:.2e}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Held-out evaluation: SROCC of baselines against VMAF(S, D), checked with scipy/skimage."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+from skimage.metrics import structural_similarity
+
+from tests.models.test_ranking import SMALL, make_pairs_dir
+from vqabench.errors import DatasetError
+from vqabench.models import create_model
+from vqabench.models.evaluate import ranking_srocc, ssim_rd
+from vqabench.models.ranking import PairsDataset
+
+
+@pytest.fixture(scope="module")
+def pairs(tmp_path_factory):
+    root = make_pairs_dir(tmp_path_factory.mktemp("pairs"), n_sources=3)
+    # give the baselines values that are not constant: psnr_rd falls with the label's rank
+    rows = list(csv.DictReader(open(root / "manifest.csv")))
+    for i, row in enumerate(rows):
+        row["psnr_rd"] = str(50 - float(row["qp"]) / 2 + (i % 3) * 0.1)
+        row["vmaf_rd"] = str(90 - i % 5)
+    with open(root / "manifest.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return root
+
+
+def test_baselines_equal_scipy_on_the_manifest(pairs):
+    got = ranking_srocc(pairs)
+    rows = list(csv.DictReader(open(pairs / "manifest.csv")))
+    labels = [float(r["vmaf_sd"]) for r in rows]
+    for column in ("psnr_rd", "vmaf_rd"):
+        expected = spearmanr([float(r[column]) for r in rows], labels).statistic
+        assert got[column] == pytest.approx(expected, abs=1e-12)
+    assert got["pairs"] == 15 and got["sources"] == 3
+
+
+def test_ssim_rd_matches_skimage(pairs):
+    data = PairsDataset(pairs)
+    ref, dist = data[7]
+    weights = np.array([0.2126, 0.7152, 0.0722])[:, None, None, None]
+    ry, dy = ((weights * x.numpy()).sum(0) for x in (ref, dist))
+    expected = np.mean([structural_similarity(a, b, data_range=1.0, gaussian_weights=True,
+                                              sigma=1.5, use_sample_covariance=False)
+                        for a, b in zip(ry, dy, strict=True)])
+    assert ssim_rd(data, 7) == pytest.approx(expected, abs=2e-3)
+
+
+def test_model_score_and_source_filter(pairs):
+    model = create_model("pt_loss", **SMALL["model_config"])
+    got = ranking_srocc(pairs, model=model, sources=["src0", "src2"])
+    assert got["pairs"] == 10 and got["sources"] == 2
+    assert -1.0 <= got["model"] <= 1.0
+    with pytest.raises(DatasetError, match=r"sources=\['nope'\] are not in"):
+        ranking_srocc(pairs, sources=["nope"])
