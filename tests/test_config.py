@@ -24,7 +24,7 @@ def test_codec_spec_with_options():
 @pytest.mark.parametrize("text, error, match", [
     ("x264", ConfigError, "NAME:PARAM=V1,V2"),
     ("x264:qp", ConfigError, "NAME:PARAM=V1,V2"),
-    ("x264:qp=22,abc", ConfigError, "'abc' is not allowed: expected a number"),
+    ("x264:qp=22,abc", CodecError, "'qp=abc' is not allowed: qp must be a number"),
     ("x264:qp=22,99", CodecError, "qp must be a number in 0..51"),
     ("x264:preset=fast", ConfigError, "exactly one rate ladder key"),
     ("x246:qp=22", UnknownNameError, "did you mean"),
@@ -33,6 +33,15 @@ def test_codec_spec_with_options():
 def test_bad_codec_specs(text, error, match):
     with pytest.raises(error, match=match):
         parse_codec_spec(text)
+
+
+def test_named_rate_points_and_text_options():
+    spec = parse_codec_spec("inr:model=xxs,xs,s:steps=50")
+    assert spec.values == ("xxs", "xs", "s") and dict(spec.options) == {"steps": 50}
+    from vqabench.config import _scalar
+
+    assert [_scalar(t) for t in (".264", "32", "-1.5", "1e3", "True", "x264")] == [
+        ".264", 32, -1.5, 1000.0, True, "x264"]
 
 
 def test_metric_spec_and_unknown_metric():

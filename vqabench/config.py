@@ -121,22 +121,17 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def _number(text: str, what: str) -> int | float:
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            raise invalid(what, text, "a number") from None
+_INT = re.compile(r"[+-]?\d+")
+_FLOAT = re.compile(r"[+-]?\d+\.\d*(?:[eE][+-]?\d+)?|[+-]?\d+[eE][+-]?\d+")
 
 
 def _scalar(text: str) -> object:
-    for conv in (int, float):
-        try:
-            return conv(text)
-        except ValueError:
-            pass
+    """Command-line text -> int, float (only plain decimal numbers: ``.264`` stays text),
+    bool (true/false) or the text itself."""
+    if _INT.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
@@ -196,8 +191,8 @@ def parse_codec_spec(text: str) -> CodecSpec:
         key, value = part.split("=", 1)
         if not key or not value:
             raise invalid("--codec", text, "OPTION=VALUE items with a key and a value")
-        if key in rate_params:
-            data[key] = [_number(v, f"--codec {key}") for v in value.split(",")]
+        if key in rate_params:  # numbers (qp=22,27) or names (model=xxs,xs); the codec checks
+            data[key] = [_scalar(v) for v in value.split(",")]
         else:
             data[key] = _scalar(value)
     return _codec_from_mapping(data, f"--codec {text}")

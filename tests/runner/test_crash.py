@@ -245,3 +245,29 @@ def test_a_corrupt_input_among_good_ones_fails_alone_until_fixed(data, tmp_path)
     fixed = run(cfg)
     assert fixed.complete and fixed.jobs_run == 2 and fixed.jobs_reused == 4
     assert sorted({r["sequence"] for r in _rows(out)}) == ["Alpha", "Beta", "Gamma"]
+
+
+def test_a_worker_killed_mid_job_is_a_failure_not_the_end_of_the_run(data, tmp_path,
+                                                                      monkeypatch):
+    from vqabench.io.ffmpeg import ffmpeg_path
+    from vqabench.runner.executors import WORKER_DIED
+
+    real = ffmpeg_path()
+    wrapper = tmp_path / "ffmpeg"  # kills the worker process that encodes Gamma, as OOM would
+    wrapper.write_text(f'#!/bin/sh\ncase "$*" in *Gamma.y4m*libx264*) kill -9 $PPID; '
+                       f'exit 1;; esac\nexec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("VQABENCH_FFMPEG", str(wrapper))
+    out = tmp_path / "run"
+    cfg = load_config(None, dataset=str(data), codecs=["x264:qp=30,40"], metrics="psnr_y",
+                      jobs=2, out=str(out))
+    summary = run(cfg)  # returns: the pool broke, the run did not
+    failed = {(f[0], f[2]) for f in summary.failures}
+    assert {("Gamma", "qp=30"), ("Gamma", "qp=40")} <= failed
+    assert all(f[3] == WORKER_DIED for f in summary.failures)
+    done = {(r["sequence"], r["rate_point"]) for r in _rows(out)}
+    assert done | failed == {(s, q) for s in ("Alpha", "Beta", "Gamma")
+                             for q in ("qp=30", "qp=40")} and not done & failed
+    monkeypatch.delenv("VQABENCH_FFMPEG")  # the fix; same ffmpeg version, same keys
+    fixed = run(cfg, retry_failed=True)
+    assert fixed.complete and fixed.jobs_run == len(failed) and len(_rows(out)) == 6

@@ -70,3 +70,20 @@ def test_bad_executor_options(kind, scheduler, match):
     with pytest.raises(ConfigError, match=match):
         with make_executor(kind, scheduler):
             pass
+
+
+def test_a_worker_with_another_codec_version_refuses_the_job(folder, tmp_path):
+    from dataclasses import replace
+
+    from vqabench.runner.executors import _run_on_dask_worker
+    from vqabench.runner.run import load_sequences, plan_jobs
+
+    cfg = load_config(None, dataset=str(folder), codecs=["x264:qp=30"], metrics="psnr_y",
+                      out=str(tmp_path))
+    job = plan_jobs(cfg, load_sequences(cfg, tmp_path), tmp_path)[0]
+    other = job.codec_spec.replace('"version": "ffmpeg ', '"version": "ffmpeg 0.0-')
+    assert other != job.codec_spec
+    outcome = _run_on_dask_worker(replace(job, codec_spec=other))
+    assert outcome.error.startswith("EnvironmentError: the Dask worker ")
+    assert "install the same vqabench and imageio-ffmpeg" in outcome.error
+    assert not job.bitstream.exists()  # refused before encoding

@@ -16,18 +16,22 @@ import contextlib
 import logging
 import multiprocessing as mp
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Literal
 
 from vqabench.errors import ConfigError, invalid
 from vqabench.runner.jobs import Job, JobOutcome, execute_job
 
-__all__ = ["local_executor", "run_job", "DaskExecutor", "make_executor", "EXECUTORS"]
+__all__ = ["local_executor", "run_job", "DaskExecutor", "make_executor", "EXECUTORS",
+           "WORKER_DIED"]
 
 OnDone = Callable[[Job, JobOutcome], None]
+_FILTER_SAFE = re.compile(r"[\w/.\-]+")
 EXECUTORS = ("local", "dask")
 _DASK_MISSING = ("--executor dask needs the optional dependency dask[distributed], which is "
                  "not installed: pip install -e \".[dask]\" (or pip install \"dask[distributed]\")")
@@ -73,8 +77,11 @@ def run_job(job: Job) -> JobOutcome:
     Metrics that need scratch space (libvmaf's logs through ffmpeg-quality-metrics) use the
     default temporary directory; pointing it at the run's ``.tmp/`` for the job's duration
     means a killed job leaves nothing in the system temp, and the next run cleans ``.tmp/``.
+    Only for run directories whose path is safe inside an ffmpeg filter graph (libvmaf's
+    ``log_path`` option): letters, digits, ``/``, ``_``, ``.``, ``-``; others keep the system
+    temp.
     """
-    if job.decode_dir is None:
+    if job.decode_dir is None or not _FILTER_SAFE.fullmatch(str(job.decode_dir)):
         return execute_job(job)
     saved = tempfile.tempdir
     tempfile.tempdir = str(job.decode_dir)
@@ -84,39 +91,80 @@ def run_job(job: Job) -> JobOutcome:
         tempfile.tempdir = saved
 
 
+WORKER_DIED = ("WorkerDied: the worker process ended abruptly while this job was in flight "
+               "(killed, out of memory, or a crash in native code); every job in flight then "
+               "is recorded; re-run with --retry-failed")
+
+
 def local_executor(jobs: list[Job], on_done: OnDone, n_workers: int) -> None:
-    """Run ``jobs`` on this machine with ``n_workers`` processes (1 = in this process)."""
+    """Run ``jobs`` on this machine with ``n_workers`` processes (1 = in this process).
+
+    A worker process that dies (OOM killer, segfault) does not end the run: the jobs in
+    flight at that moment are recorded as failed (:data:`WORKER_DIED`; which one caused it
+    is unknowable) and the rest continue in a fresh pool.
+    """
     if not jobs:
         return
     if n_workers <= 1 or len(jobs) == 1:
         for job in jobs:
             on_done(job, run_job(job))
         return
+    queue = list(reversed(jobs))
+    while queue:
+        _run_pool(queue, on_done, n_workers)
+
+
+def _run_pool(queue: list[Job], on_done: OnDone, n_workers: int) -> None:
+    """Run jobs popped from ``queue`` until it is empty or the pool breaks."""
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(n_workers, len(jobs)), mp_context=ctx,
+    with ProcessPoolExecutor(max_workers=min(n_workers, len(queue)), mp_context=ctx,
                              initializer=_init_worker) as pool:
-        pending = {}
-        queue = list(reversed(jobs))
+        pending: dict[Future[JobOutcome], Job] = {}
+        broken = False
         # keep at most 2 jobs per worker in flight so a kill loses little queued work
-        while queue or pending:
-            while queue and len(pending) < 2 * n_workers:
+        while (queue and not broken) or pending:
+            while queue and not broken and len(pending) < 2 * n_workers:
                 job = queue.pop()
-                pending[pool.submit(run_job, job)] = job
+                try:
+                    pending[pool.submit(run_job, job)] = job
+                except BrokenProcessPool:
+                    queue.append(job)  # never started: it goes to the next pool
+                    broken = True
+            if not pending:
+                break
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
                 job = pending.pop(fut)
-                on_done(job, fut.result())
+                try:
+                    outcome = fut.result()
+                except BrokenProcessPool:
+                    broken = True
+                    outcome = JobOutcome(job.key, error=WORKER_DIED)
+                on_done(job, outcome)
 
 
 _WORKER_READY = False
 
 
 def _run_on_dask_worker(job: Job) -> JobOutcome:
-    """The task a Dask worker runs: one-time thread limits, then :func:`run_job`."""
+    """The task a Dask worker runs: one-time thread limits, a check that this machine's
+    codec (name, version, options: ffmpeg's version included) is the one the job was keyed
+    with, then :func:`run_job`."""
     global _WORKER_READY
     if not _WORKER_READY:
         _limit_threads()
         _WORKER_READY = True
+    try:
+        from vqabench import codecs
+
+        here = codecs.create(job.codec_name, **dict(job.codec_options)).spec
+    except Exception as exc:  # reported like any failing job
+        return JobOutcome(job.key, error=f"{type(exc).__name__} on a Dask worker: {exc}")
+    if here != job.codec_spec:
+        return JobOutcome(job.key, error=(
+            f"EnvironmentError: the Dask worker {os.uname().nodename} has codec {here}, the "
+            f"run planned {job.codec_spec}; install the same vqabench and imageio-ffmpeg "
+            "versions on every machine (docs/distributed.md)"))
     return run_job(job)
 
 
