@@ -70,7 +70,9 @@ def test_models_info_text_and_list(capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [(["models", "info", "pt_los"], "did you mean 'pt_loss'"),
-     (["models", "info", "pt_loss", "--patch", "256x256"], "WIDTHxHEIGHTxFRAMES")],
+     (["models", "info", "pt_loss", "--patch", "256x256"], "WIDTHxHEIGHTxFRAMES"),
+     (["train", "pt_loss", "--pairs", ".", "--out", "x.pt", "--model-config", "[1]"],
+      "--model-config='[1]' is not allowed: expected a JSON object")],
 )
 def test_errors_are_one_line(argv, message, capsys):
     assert _run(argv) == 2
@@ -93,3 +95,16 @@ def test_train_command_writes_a_resumable_checkpoint(tmp_path, capsys):
     assert _run(argv[:7] + ["2"] + argv[8:]) == 0  # --epochs 2 resumes at epoch 2
     out_text = capsys.readouterr().out
     assert "epoch 2/2" in out_text and "epoch 1/2" not in out_text
+
+
+def test_train_sources_and_model_config_are_stored(tmp_path, capsys):
+    pairs = tmp_path / "pairs"
+    pairs.mkdir()
+    make_pairs_dir(pairs, n_sources=3)
+    out = tmp_path / "pt.pt"
+    assert _run(["train", "pt_loss", "--pairs", str(pairs), "--out", str(out), "--epochs", "1",
+                 "--steps", "1", "--batch-size", "1", "--device", "cpu", "--sources",
+                 "src0,src1", "--model-config", '{"frame_chunk": null, "depth": 1}']) == 0
+    ckpt = torch.load(out, weights_only=True)
+    assert ckpt["model_config"] == {"frame_chunk": None, "depth": 1}
+    assert tuple(ckpt["train_config"]["sources"]) == ("src0", "src1")

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from vqabench.cli.app import app, console
+from vqabench.errors import invalid
 
 __all__ = ["models_app", "info", "list_models", "train"]
 
@@ -70,6 +71,8 @@ def train(
     no_resume: bool = typer.Option(False, "--no-resume", help="Start over even if OUT exists."),
     sources: str = typer.Option(None, "--sources", help="Train on these sources only "
                                 "(comma-separated); the others stay held out."),
+    model_config: str = typer.Option(None, "--model-config", help="Architecture options as "
+                                     'JSON, e.g. \'{"frame_chunk": null}\'.'),
 ) -> None:
     """Train a quality model by Siamese ranking on (R, D) patch pairs labelled VMAF(S, D)."""
     from vqabench.models.ranking import train as run_training
@@ -78,10 +81,22 @@ def train(
                           batch_size=batch_size, lr=lr, seed=seed,
                           finetune_epochs=finetune_epochs, val_fraction=val_fraction,
                           resume=not no_resume, device=device, log=True,
-                          sources=_names(sources))
+                          sources=_names(sources), model_config=_json_options(model_config))
     last = result.history[-1] if result.history else {}
     console.print(f"wrote {result.checkpoint} (epoch {result.epochs_completed}, "
                   f"val SROCC {last.get('val_srocc', float('nan')):.4f})")
+
+
+def _json_options(text: str | None) -> dict | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise invalid("--model-config", text, 'a JSON object, e.g. {"frame_chunk": null}')
+    return value
 
 
 def _names(text: str | None) -> list[str] | None:
