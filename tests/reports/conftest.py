@@ -7,15 +7,18 @@ is -25 %. Sequence C has a non-monotonic x265 PSNR-Y curve (excluded, with its r
 
 from __future__ import annotations
 
-import sqlite3
+import json
 
 import pandas as pd
 import pytest
+
+from vqabench.runner.store import EncodeRecord, Store
 
 QPS = (22, 27, 32, 37)
 METRICS = {"psnr_y": (30.0, 3.0), "psnr_u": (38.0, 2.0), "psnr_v": (39.0, 2.0),
            "lpips": (0.40, -0.08)}
 FACTORS = {"A": 0.8, "B": 0.7, "C": 0.9}
+
 
 
 def make_run(path, *, bad_c=True):
@@ -45,11 +48,11 @@ def make_run(path, *, bad_c=True):
         '[dataset]\nname = "synthetic"\n\n[[codecs]]\nname = "x264"\nqp = [22, 27, 32, 37]\n'
         'version = "0.164"\n\n[[codecs]]\nname = "x265"\nqp = [22, 27, 32, 37]\n\n'
         '[run]\nanchor = "x264"\n', encoding="utf-8")
-    con = sqlite3.connect(path / "store.sqlite")
-    con.execute("CREATE TABLE encodes (key TEXT, codec TEXT, version TEXT)")
-    con.execute("INSERT INTO encodes VALUES ('k1', 'x265', '3.5+1')")
-    con.commit()
-    con.close()
+    # the run's real store schema; the version inside codec_spec is what job keys hash
+    spec = json.dumps({"name": "x265", "version": "3.5+1", "options": {}})
+    with Store(path / "store.sqlite") as store:
+        store.commit_job(EncodeRecord("k1", "A", "source", "x265", "qp=22", "b/A.265", 8000,
+                                      0.1, 0.01, 8, 64, 64, "25/1", spec), [])
     return path
 
 

@@ -29,6 +29,7 @@ from vqabench.errors import invalid
 from vqabench.evaluation.aggregate import (
     OVERALL,
     add_weighted_yuv,
+    fold_references,
     load_results,
     per_sequence_bd_rate,
     summarize_bd_rate,
@@ -56,9 +57,8 @@ def config_sha256(run_dir: str | os.PathLike[str]) -> str:
 
 
 def codec_versions(run_dir: str | os.PathLike[str], config: dict[str, object]) -> dict[str, str]:
-    """Codec name -> version from ``[[codecs]] version = ...`` or a ``store.sqlite`` table.
-
-    The store is read only if it has a table with ``codec`` and ``version`` columns.
+    """Codec label -> version, from the run's store (the version hashed into every job key,
+    e.g. the ffmpeg build for ffmpeg codecs) or ``[[codecs]] version = ...`` in config.toml.
     """
     versions: dict[str, str] = {}
     codecs = config.get("codecs", [])
@@ -71,19 +71,18 @@ def codec_versions(run_dir: str | os.PathLike[str], config: dict[str, object]) -
         try:
             con = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
             try:
-                names = [r[0] for r in con.execute(
-                    "SELECT name FROM sqlite_master WHERE type='table'")]
-                for name in names:
-                    cols = {r[1] for r in con.execute(f'PRAGMA table_info("{name}")')}
-                    if {"codec", "version"} <= cols:
-                        for codec, version in con.execute(
-                                f'SELECT DISTINCT codec, version FROM "{name}"'):
-                            if codec is not None and version:
-                                versions.setdefault(str(codec), str(version))
+                rows = con.execute("SELECT DISTINCT codec, codec_spec FROM encodes").fetchall()
             finally:
                 con.close()
         except sqlite3.Error:
-            pass  # a store we cannot read adds no versions; the sidecar says none were found
+            rows = []  # a store we cannot read adds no versions; the sidecar says none found
+        for codec, spec in rows:
+            try:
+                version = json.loads(spec).get("version")
+            except (TypeError, ValueError, AttributeError):
+                version = None
+            if version:
+                versions.setdefault(str(codec), str(version))
     return versions
 
 
@@ -105,7 +104,7 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
     for run_dir in run_dirs:
         run_dir = Path(run_dir)
         config = read_config(run_dir)
-        results = add_weighted_yuv(load_results(run_dir))
+        results = fold_references(add_weighted_yuv(load_results(run_dir)))
         anchor = choose_anchor(results, config, anchor_codec)
         per = per_sequence_bd_rate(results, anchor_codec=anchor, method=method, metrics=metrics)
         summary = summarize_bd_rate(per, by_group=False)
