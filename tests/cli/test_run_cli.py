@@ -45,6 +45,8 @@ def _one_line_error(proc, *patterns):
     (["--codec", "x264:qp=22,70"], ["qp must be a number in 0..51"]),
     (["--metrics", "psnr_y,vmfa"], ["unknown metric 'vmfa'", "did you mean 'vmaf'"]),
     (["--size", "big"], ["size='big' is not allowed"]),
+    (["--frames", "abc"], ["Invalid value for '--frames'", r"see vqabench run --help"]),
+    (["--nope"], ["No such option: --nope"]),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, args, patterns):
     out = tmp_path / "run"

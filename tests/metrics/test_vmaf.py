@@ -40,3 +40,15 @@ def test_harmonic_mean_pooling(tiny_video, tiny_noisy):
 def test_unknown_model_suggests_close_match():
     with pytest.raises(UnknownNameError, match="did you mean 'vmaf_v0.6.1neg'"):
         metrics.create("vmaf", model="vmaf_v0.6.1ng")
+
+
+def test_awkward_file_names(tiny_video, tiny_noisy, tmp_path):
+    """A ':' or a quote in a file name must not reach libvmaf's filter string."""
+    import shutil
+
+    from vqabench.io.video import open_video
+
+    odd = tmp_path / "it's a:clip.y4m"
+    shutil.copy(tiny_noisy.path, odd)
+    got = metrics.create("vmaf").compute(tiny_video, open_video(odd)).value
+    assert got == metrics.create("vmaf").compute(tiny_video, tiny_noisy).value

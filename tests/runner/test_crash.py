@@ -165,6 +165,16 @@ def test_metric_scratch_files_go_to_the_run_directory(data, tmp_path, monkeypatc
     assert tempfile.gettempdir() != seen[0]  # restored after each job
 
 
+def test_vmaf_works_in_a_run_directory_whose_path_ffmpeg_filters_would_misread(data, tmp_path):
+    """libvmaf's log path goes into a filter graph: such a run keeps the system temp."""
+    out = tmp_path / "it's a:run, [x]"
+    cfg = load_config(None, dataset=str(data), codecs=["x264:qp=30"], metrics="vmaf", jobs=1,
+                      out=str(out))
+    summary = run(cfg)
+    assert summary.complete and summary.rows == 3
+    assert all(60 < float(r["value"]) <= 100 for r in _rows(out))
+
+
 # --- fault isolation --------------------------------------------------------------------
 
 _PROBE: dict[str, object] = {"nan": True, "seen": []}

@@ -12,6 +12,7 @@ import os
 import sys
 
 import click
+import typer
 
 from vqabench.cli.app import app
 from vqabench.errors import VqabenchError
@@ -25,6 +26,18 @@ for _mod in _COMMAND_MODULES:
     importlib.import_module(f"vqabench.cli.{_mod}")
 
 
+def _click_errors() -> tuple[type[BaseException], ...]:
+    """The click exception base classes in use (Typer may vendor its own click)."""
+    bases: list[type[BaseException]] = [click.exceptions.ClickException]
+    try:
+        from typer._click import exceptions as vendored  # Typer >= 0.2x ships its own click
+
+        bases.append(vendored.ClickException)
+    except ImportError:
+        pass
+    return tuple(bases)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``vqabench`` console script."""
     debug = bool(os.environ.get("VQABENCH_DEBUG"))
@@ -35,14 +48,19 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"vqabench: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except click.exceptions.Abort:
+    except (typer.Exit, click.exceptions.Exit) as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, click.exceptions.Abort):
         print("vqabench: aborted", file=sys.stderr)
         sys.exit(130)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+    except _click_errors() as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `vqabench` or a group: help
+            exc.show()
+            sys.exit(0)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        print(f"vqabench: error: {exc.format_message()}{hint}", file=sys.stderr)
+        sys.exit(getattr(exc, "exit_code", 2) or 2)
     except KeyboardInterrupt:
         print("vqabench: interrupted; finished jobs are kept, run the same command to resume",
               file=sys.stderr)
