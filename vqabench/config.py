@@ -41,12 +41,12 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vqabench.errors import ConfigError, invalid
+from vqabench.io.atomic import atomic_write_text
 
 __all__ = ["CodecSpec", "MetricSpec", "ReferenceSpec", "RunConfig", "parse_reference_spec",
            "load_config", "parse_codec_spec", "parse_metric_spec", "parse_size",
@@ -455,8 +455,4 @@ def write_config(cfg: RunConfig, path: Path, *, comment: str = "") -> None:
     for codec in d["codecs"]:
         lines.append("\n[[codecs]]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in codec.items()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".toml", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, "\n".join(lines) + "\n")

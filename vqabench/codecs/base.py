@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from vqabench.errors import CodecError, FfmpegError, invalid
+from vqabench.io.atomic import atomic_path
 from vqabench.io.video import Video, open_video
 from vqabench.registry import Registry
 
@@ -175,16 +176,10 @@ def run_codec(codec: Codec, source: Video, rate: RatePoint, bitstream: Path, *,
     bitstream = Path(bitstream)
     enc_s = 0.0
     if encode:
-        bitstream.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=codec.extension, dir=bitstream.parent)
-        os.close(fd)
-        try:
-            enc_s = codec.encode(source, Path(tmp), rate)
-            if Path(tmp).stat().st_size == 0:
+        with atomic_path(bitstream, suffix=codec.extension) as tmp:
+            enc_s = codec.encode(source, tmp, rate)
+            if tmp.stat().st_size == 0:
                 raise CodecError(f"{codec.name} at {rate.label} wrote an empty bitstream")
-            os.replace(tmp, bitstream)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
     bits = 8 * bitstream.stat().st_size
     fd, out = tempfile.mkstemp(prefix="vqabench-dec-", suffix=".y4m", dir=decode_dir)
     os.close(fd)

@@ -71,6 +71,7 @@ from vqabench.datasets.ugc import (
     video_quality,
 )
 from vqabench.errors import ConfigError, DatasetError, invalid
+from vqabench.io.atomic import atomic_write_bytes
 from vqabench.io.video import PIX_FMTS, Video, YuvFrame, read_all, write_y4m, yuv_to_rgb
 
 __all__ = [
@@ -222,17 +223,6 @@ def _fmt(value: float) -> str:
     return f"{value:.6f}"
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 def _kbps(bits: int, video: Video) -> float:
     return bits * float(video.fps) / video.frames / 1000.0
 
@@ -283,7 +273,7 @@ def _run_reference(task: _RefTask) -> dict:
     start = time.perf_counter()
     result = make_reference(task.source, task.spec, task.value, task.dst)
     elapsed = time.perf_counter() - start
-    _atomic_write_bytes(facts, json.dumps({"bits": result.bits}).encode())
+    atomic_write_bytes(facts, json.dumps({"bits": result.bits}).encode())
     return {"made": True, "reference_s": elapsed}
 
 
@@ -320,7 +310,7 @@ def _run_unit(unit: _Unit) -> dict:
             buf = io.BytesIO()
             np.savez(buf, reference=clip_to_rgb(clips["r"], bit_depth=reference.bit_depth),
                      distorted=clip_to_rgb(clips["d"], bit_depth=distorted.bit_depth))
-            _atomic_write_bytes(unit.out_dir / rel, buf.getvalue())
+            atomic_write_bytes(unit.out_dir / rel, buf.getvalue())
             timings["crop_s"] += time.perf_counter() - t
             t = time.perf_counter()
             patch_q = video_q if whole else _patch_quality(clips, source, tmp, unit.vmaf_model)
@@ -332,7 +322,7 @@ def _run_unit(unit: _Unit) -> dict:
             kept.parent.mkdir(parents=True, exist_ok=True)
             os.replace(distorted.path, kept)
     record = {"uid": unit.uid, "rows": rows, "timings": timings}
-    _atomic_write_bytes(unit.record, json.dumps(record, indent=1).encode())
+    atomic_write_bytes(unit.record, json.dumps(record, indent=1).encode())
     return record
 
 
@@ -437,7 +427,7 @@ def _check_options(out_dir: Path, options: dict) -> None:
                               f"(differ: {', '.join(diff)}); use another --out or the same "
                               "options to resume")
         return
-    _atomic_write_bytes(path, text.encode())
+    atomic_write_bytes(path, text.encode())
 
 
 def _unit_done(unit: _Unit) -> dict | None:
@@ -460,7 +450,7 @@ def _write_manifest(path: Path, rows: Iterable[Mapping[str, str]]) -> int:
     for row in rows:
         writer.writerow(row)
         n += 1
-    _atomic_write_bytes(path, buf.getvalue().encode())
+    atomic_write_bytes(path, buf.getvalue().encode())
     return n
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -25,6 +24,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from vqabench.errors import FfmpegError, VideoFormatError, invalid
+from vqabench.io.atomic import atomic_path
 from vqabench.io.ffmpeg import run_ffmpeg
 
 __all__ = [
@@ -330,28 +330,21 @@ def write_y4m(
     header = (f"YUV4MPEG2 W{width} H{height} F{rate.numerator}:{rate.denominator} Ip A1:1 "
               f"C{_Y4M_TAG[pix_fmt]}\n").encode()
     shapes = [(height, width), template.chroma_shape, template.chroma_shape]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".y4m", dir=path.parent)
     count = 0
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(header)
-            for frame in frames:
-                f.write(b"FRAME\n")
-                for plane, shape in zip(frame, shapes, strict=True):
-                    if plane.shape != shape:
-                        raise VideoFormatError(
-                            f"frame {count}: plane shape {plane.shape} does not match {shape} "
-                            f"for {width}x{height} {pix_fmt}"
-                        )
-                    f.write(np.ascontiguousarray(plane, dtype=dtype).tobytes())
-                count += 1
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(header)
+        for frame in frames:
+            f.write(b"FRAME\n")
+            for plane, shape in zip(frame, shapes, strict=True):
+                if plane.shape != shape:
+                    raise VideoFormatError(
+                        f"frame {count}: plane shape {plane.shape} does not match {shape} "
+                        f"for {width}x{height} {pix_fmt}"
+                    )
+                f.write(np.ascontiguousarray(plane, dtype=dtype).tobytes())
+            count += 1
         if count == 0:
             raise VideoFormatError(f"{path}: no frames to write")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return replace(template, frames=count, header_bytes=len(header))
 
 
@@ -409,19 +402,13 @@ def to_y4m(
     out_fmt = pix_fmt or (raw_format.pix_fmt if raw_format is not None else "yuv420p")
     _check_pix_fmt(out_fmt)
     args += ["-pix_fmt", out_fmt, "-fps_mode", "passthrough", "-strict", "-1", "-f", "yuv4mpegpipe"]
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".y4m", dir=dst.parent)
-    os.close(fd)
-    try:
+    with atomic_path(dst) as tmp:
         try:
             run_ffmpeg([*args, tmp])
         except FfmpegError as exc:
             raise VideoFormatError(f"cannot read video {str(src)!r}: {exc}") from exc
-        if Path(tmp).stat().st_size == 0:
+        if tmp.stat().st_size == 0:
             raise VideoFormatError(f"cannot read video {str(src)!r}: no frames decoded")
-        os.replace(tmp, dst)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
     return open_video(dst)
 
 

@@ -13,13 +13,13 @@ Example:
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from vqabench.errors import invalid
+from vqabench.io.atomic import atomic_path
 from vqabench.io.video import Video, read_frames
 from vqabench.metrics.base import check_pair
 from vqabench.metrics.functional.distribution import (
@@ -125,12 +125,6 @@ def plot_qq(fit: ResidualFit, path: str | os.PathLike | None = None, *,
                  f"n={fit.n_samples})")
     if path is not None:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             fig.savefig(tmp, format=path.suffix.lstrip(".") or "png")
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
     return fig

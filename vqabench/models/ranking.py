@@ -29,8 +29,6 @@ epoch ``k`` depends only on ``(seed, k)``, so a resumed run equals an uninterrup
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -43,6 +41,7 @@ from scipy.stats import spearmanr
 from torch import Tensor, nn
 
 from vqabench.errors import ConfigError, DatasetError, invalid
+from vqabench.io.atomic import atomic_path
 from vqabench.models import CHECKPOINT_FORMAT, MODELS, create_model
 
 __all__ = [
@@ -278,15 +277,8 @@ class TrainResult:
 
 
 def _atomic_save(obj: object, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import html
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from vqabench.evaluation.aggregate import OVERALL, group_sort_key
+from vqabench.io.atomic import atomic_write_bytes
 
 __all__ = [
     "NAN_TEXT",
@@ -198,18 +198,7 @@ def to_html(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None) 
 
 def write_text(path: str | os.PathLike[str], text: str | bytes) -> Path:
     """Write atomically (temporary file in the same folder, then ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(path, text.encode("utf-8") if isinstance(text, str) else text)
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:

@@ -27,7 +27,6 @@ import io
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -39,6 +38,7 @@ from vqabench.datasets import Sequence, content_hash
 from vqabench.datasets import available as available_datasets
 from vqabench.datasets import load as load_dataset
 from vqabench.errors import ConfigError
+from vqabench.io.atomic import atomic_write_text
 from vqabench.io.video import Video, open_video
 from vqabench.runner.jobs import (
     Job,
@@ -315,13 +315,7 @@ def _atomic_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[objec
     for row in rows:
         writer.writerow(row)
         count += 1
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    atomic_write_text(path, buf.getvalue())
     return count
 
 
