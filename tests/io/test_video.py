@@ -87,6 +87,7 @@ def test_truncated_y4m(tmp_path):
     (b"RIFF....", "not a Y4M file"),
     (b"YUV4MPEG2 W64 F25:1\nFRAME\n", "no valid W and H"),
     (b"YUV4MPEG2 W64 H64 F25:x\nFRAME\n", "malformed Y4M header field"),
+    (b"YUV4MPEG2 W64 H64 F25:1 C420", "header line has no end"),
 ])
 def test_bad_y4m_headers(tmp_path, header, match):
     path = tmp_path / "bad.y4m"

@@ -160,8 +160,11 @@ def _parse_y4m_header(path: Path) -> Video:
     with open(path, "rb") as f:
         line = f.readline(4096)
         first_frame = f.read(6)
-    if not line.startswith(b"YUV4MPEG2 ") or not line.endswith(b"\n"):
+    if not line.startswith(b"YUV4MPEG2 "):
         raise VideoFormatError(f"{path}: not a Y4M file (header does not start with 'YUV4MPEG2 ')")
+    if not line.endswith(b"\n"):
+        raise VideoFormatError(f"{path}: Y4M header line has no end (no newline in the first "
+                               "4096 bytes): truncated or not a Y4M file")
     fields = line.decode("ascii", "replace").split()[1:]
     width = height = None
     fps = Fraction(25)
