@@ -121,3 +121,17 @@ def test_corrupt_bitstream_is_a_codec_error(tmp_path):
     bad.write_bytes(MAGIC + b"\x05\x00\x00\x00abcde")
     with pytest.raises(CodecError, match="corrupt"):
         read_bitstream(Path(bad))
+
+
+def test_loss_weights_are_part_of_the_job_key(tmp_path):
+    """A new PT-Loss checkpoint must re-run the encodes that trained with the old one."""
+    from vqabench import codecs
+
+    ckpt = tmp_path / "pt.pt"
+    ckpt.write_bytes(b"one")
+    first = codecs.create("inr", loss="pt_loss", loss_weights=str(ckpt)).spec
+    ckpt.write_bytes(b"two")
+    second = codecs.create("inr", loss="pt_loss", loss_weights=str(ckpt)).spec
+    assert first != second
+    plain = codecs.create("inr", loss="l1_msssim").options
+    assert "loss_weights_sha256" not in plain

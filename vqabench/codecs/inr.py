@@ -360,6 +360,12 @@ def _rgb(y: Tensor, u: Tensor, v: Tensor, bit_depth: int) -> Tensor:
 
 
 @CODECS.register("inr")
+def _file_sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
 class InrCodec(Codec):
     """Built-in INR codec (see the module docstring). Rate points ``model=xxs|xs|s|m|l``.
 
@@ -434,7 +440,21 @@ class InrCodec(Codec):
                 "threads": self.threads}
         if self.alpha is not None:
             opts["alpha"] = self.alpha
+        weights_file = self._loss_weights_file()
+        if weights_file is not None:  # new loss weights must give new encodes (job keys)
+            opts["loss_weights_sha256"] = (_file_sha256(weights_file)
+                                           if weights_file.is_file() else "missing")
         return opts
+
+    def _loss_weights_file(self) -> Path | None:
+        """The checkpoint file the training loss loads, for losses with trained weights."""
+        if self.loss not in ("pt_loss", "rankdvqa_ugc") or self.loss_weights == "random":
+            return None
+        if self.loss_weights == "pretrained":
+            from vqabench.models import checkpoint_path
+
+            return checkpoint_path(self.loss)
+        return Path(self.loss_weights)
 
     def version(self) -> str:
         import constriction
