@@ -359,13 +359,13 @@ def _rgb(y: Tensor, u: Tensor, v: Tensor, bit_depth: int) -> Tensor:
     return yuv_to_rgb_torch(y * k, u * k, v * k)
 
 
-@CODECS.register("inr")
 def _file_sha256(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
+@CODECS.register("inr")
 class InrCodec(Codec):
     """Built-in INR codec (see the module docstring). Rate points ``model=xxs|xs|s|m|l``.
 
