@@ -124,3 +124,16 @@ def evaluate(
     for key, value in result.items():
         console.print(f"{key:8s} {value:.4f}" if key not in ("pairs", "sources")
                       else f"{key:8s} {int(value)}")
+
+
+@models_app.command("export")
+def export(
+    checkpoint: Path = typer.Argument(..., help="Checkpoint written by vqabench train."),
+    out: Path = typer.Argument(..., help="Inference-only copy to write."),
+    full_precision: bool = typer.Option(False, "--float32", help="Keep float32 weights."),
+) -> None:
+    """Write a small inference-only checkpoint (no optimizer state, float16 weights)."""
+    from vqabench.models import export_checkpoint
+
+    path = export_checkpoint(checkpoint, out, half=not full_precision)
+    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

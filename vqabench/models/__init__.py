@@ -29,6 +29,7 @@ from vqabench.models.rankdvqa import RankDVQAUGC
 from vqabench.registry import Registry
 
 __all__ = [
+    "export_checkpoint",
     "MODELS",
     "CHECKPOINT_FORMAT",
     "available",
@@ -149,6 +150,33 @@ class PerceptualLoss(nn.Module):
         if self.reduction == "sum":
             return loss.sum()
         return loss
+
+
+def export_checkpoint(src: str | Path, dst: str | Path, *, half: bool = True) -> Path:
+    """Write a small, inference-only copy of a training checkpoint (what ships).
+
+    Keeps the format tag, model name and config, the weights (float16 when ``half``; they
+    load back into float32 parameters), the training config and history; drops the
+    optimizer state and the speed-only ``frame_chunk`` option. Written atomically.
+
+    Raises:
+        WeightsUnavailableError / ConfigError: as :func:`load_checkpoint`.
+    """
+    from vqabench.io.atomic import atomic_path
+
+    model = load_checkpoint(src)  # validates format and architecture
+    ckpt = torch.load(Path(src), map_location="cpu", weights_only=True)
+    state = {k: (v.half() if half and v.is_floating_point() else v)
+             for k, v in model.state_dict().items()}
+    small = {k: ckpt[k] for k in ("format", "model_name", "model_config", "epoch",
+                                  "history", "train_config") if k in ckpt}
+    # frame_chunk only trades memory for speed (scores are identical): ship the default
+    small["model_config"] = {k: v for k, v in small["model_config"].items()
+                             if k != "frame_chunk"}
+    small["model"] = state
+    with atomic_path(dst) as tmp:
+        torch.save(small, tmp)
+    return Path(dst)
 
 
 def perceptual_loss(name: str = "pt_loss", *,

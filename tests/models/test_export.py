@@ -1,0 +1,28 @@
+"""export_checkpoint: what ships is small and scores like the training checkpoint."""
+
+from __future__ import annotations
+
+import torch
+
+from tests.models.test_ranking import SMALL, make_pairs_dir
+from vqabench.models import export_checkpoint, load_checkpoint
+from vqabench.models.ranking import PairsDataset, train
+
+
+def test_export_is_smaller_and_scores_the_same(tmp_path):
+    pairs = make_pairs_dir(tmp_path, n_sources=3)
+    cfg = {**SMALL["model_config"], "frame_chunk": None}
+    full = tmp_path / "full.pt"
+    train("pt_loss", pairs, full, epochs=1, steps_per_epoch=2, batch_size=2, device="cpu",
+          model_config=cfg)
+    small = export_checkpoint(full, tmp_path / "small.pt")
+    assert small.stat().st_size < 0.5 * full.stat().st_size
+    ckpt = torch.load(small, weights_only=True)
+    assert "optimizer" not in ckpt and "frame_chunk" not in ckpt["model_config"]
+    assert all(v.dtype == torch.float16 for v in ckpt["model"].values()
+               if v.is_floating_point())
+    ref, dist = PairsDataset(pairs).batch(list(range(6)))
+    with torch.no_grad():
+        a = load_checkpoint(full)(ref, dist)
+        b = load_checkpoint(small)(ref, dist)
+    torch.testing.assert_close(a, b, atol=2e-2, rtol=2e-2)
