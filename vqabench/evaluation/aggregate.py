@@ -77,8 +77,8 @@ def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
                            f"required: {', '.join(REQUIRED_COLUMNS)}")
     for col in ("sequence", "reference", "codec", "rate_point", "metric", "anchor"):
         df[col] = df[col].astype(str)
-    if "group" in df.columns:
-        df["group"] = df["group"].fillna("").astype(str)
+    if "group" in df.columns:  # an all-empty column is read as float NaN
+        df["group"] = [("" if pd.isna(g) else str(g)) for g in df["group"]]
     return df
 
 
