@@ -26,3 +26,20 @@ def test_export_is_smaller_and_scores_the_same(tmp_path):
         a = load_checkpoint(full)(ref, dist)
         b = load_checkpoint(small)(ref, dist)
     torch.testing.assert_close(a, b, atol=2e-2, rtol=2e-2)
+
+
+def test_int8_export_is_smaller_still_and_close(tmp_path):
+    pairs = make_pairs_dir(tmp_path, n_sources=3)
+    full = tmp_path / "full.pt"
+    train("pt_loss", pairs, full, epochs=1, steps_per_epoch=2, batch_size=2, device="cpu",
+          **SMALL)
+    half = export_checkpoint(full, tmp_path / "half.pt")
+    int8 = export_checkpoint(full, tmp_path / "int8.pt", int8=True)
+    assert int8.stat().st_size < half.stat().st_size
+    ckpt = torch.load(int8, weights_only=True)
+    assert all(v.dtype == torch.int8 for v in ckpt["model_int8"].values())
+    ref, dist = PairsDataset(pairs).batch(list(range(6)))
+    with torch.no_grad():
+        a = load_checkpoint(full)(ref, dist)
+        b = load_checkpoint(int8)(ref, dist)
+    torch.testing.assert_close(a, b, atol=5e-2, rtol=5e-2)

@@ -131,9 +131,10 @@ def export(
     checkpoint: Path = typer.Argument(..., help="Checkpoint written by vqabench train."),
     out: Path = typer.Argument(..., help="Inference-only copy to write."),
     full_precision: bool = typer.Option(False, "--float32", help="Keep float32 weights."),
+    int8: bool = typer.Option(False, "--int8", help="int8 weights, a scale per channel."),
 ) -> None:
     """Write a small inference-only checkpoint (no optimizer state, float16 weights)."""
     from vqabench.models import export_checkpoint
 
-    path = export_checkpoint(checkpoint, out, half=not full_precision)
+    path = export_checkpoint(checkpoint, out, half=not full_precision, int8=int8)
     console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

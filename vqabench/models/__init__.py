@@ -111,7 +111,8 @@ def load_checkpoint(name_or_path: str | Path, *, map_location: str | torch.devic
         raise invalid("checkpoint", str(path), f"a {CHECKPOINT_FORMAT} file written by "
                       "`vqabench train`")
     model = create_model(ckpt["model_name"], **ckpt["model_config"])
-    model.load_state_dict(ckpt["model"])
+    model.load_state_dict(_dequantize(ckpt["model_int8"], ckpt["model_scale"], ckpt["model"])
+                          if "model_int8" in ckpt else ckpt["model"])
     return model.to(map_location).eval()
 
 
@@ -152,12 +153,37 @@ class PerceptualLoss(nn.Module):
         return loss
 
 
-def export_checkpoint(src: str | Path, dst: str | Path, *, half: bool = True) -> Path:
+def _quantize(state: dict[str, torch.Tensor]) -> tuple[dict, dict, dict]:
+    """Symmetric int8 per output channel (dim 0) for weights of 2+ dims; the rest float16."""
+    q, scales, rest = {}, {}, {}
+    for k, v in state.items():
+        if v.is_floating_point() and v.dim() >= 2:
+            amax = v.abs().flatten(1).amax(dim=1).clamp_min(1e-12)
+            scale = amax / 127.0
+            shape = (-1,) + (1,) * (v.dim() - 1)
+            q[k] = torch.round(v / scale.reshape(shape)).clamp(-127, 127).to(torch.int8)
+            scales[k] = scale.float()
+        else:
+            rest[k] = v.half() if v.is_floating_point() else v
+    return q, scales, rest
+
+
+def _dequantize(q: dict, scales: dict, rest: dict) -> dict[str, torch.Tensor]:
+    out = {k: v.float() if v.is_floating_point() else v for k, v in rest.items()}
+    for k, v in q.items():
+        out[k] = v.float() * scales[k].reshape((-1,) + (1,) * (v.dim() - 1))
+    return out
+
+
+def export_checkpoint(src: str | Path, dst: str | Path, *, half: bool = True,
+                      int8: bool = False) -> Path:
     """Write a small, inference-only copy of a training checkpoint (what ships).
 
-    Keeps the format tag, model name and config, the weights (float16 when ``half``; they
-    load back into float32 parameters), the training config and history; drops the
-    optimizer state and the speed-only ``frame_chunk`` option. Written atomically.
+    Keeps the format tag, model name and config, the weights (float16 when ``half``; with
+    ``int8``, weights of two or more dimensions as int8 with a float scale per output
+    channel, the rest float16; all load back into float32 parameters), the training config
+    and history; drops the optimizer state and the speed-only ``frame_chunk`` option.
+    Written atomically.
 
     Raises:
         WeightsUnavailableError / ConfigError: as :func:`load_checkpoint`.
@@ -173,7 +199,11 @@ def export_checkpoint(src: str | Path, dst: str | Path, *, half: bool = True) ->
     # frame_chunk only trades memory for speed (scores are identical): ship the default
     small["model_config"] = {k: v for k, v in small["model_config"].items()
                              if k != "frame_chunk"}
-    small["model"] = state
+    if int8:
+        small["model_int8"], small["model_scale"], small["model"] = _quantize(
+            model.state_dict())
+    else:
+        small["model"] = state
     with atomic_path(dst) as tmp:
         torch.save(small, tmp)
     return Path(dst)
