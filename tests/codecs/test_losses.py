@@ -64,10 +64,16 @@ def test_option_errors():
         create_loss("lpips", weights="x.pt")
 
 
-@pytest.mark.skipif(checkpoint_path("pt_loss").is_file(), reason="PT-Loss weights are shipped")
-def test_pt_loss_without_shipped_weights_fails_clearly():
-    with pytest.raises(WeightsUnavailableError, match="pt_loss.pt"):
-        create_loss("pt_loss")
+def test_pt_loss_with_missing_weights_fails_clearly(tmp_path):
+    with pytest.raises(WeightsUnavailableError, match="missing.pt"):
+        create_loss("pt_loss", weights=str(tmp_path / "missing.pt"))
+
+
+def test_pt_loss_uses_the_shipped_weights():
+    assert checkpoint_path("pt_loss").is_file()
+    loss = create_loss("pt_loss")
+    clip = torch.rand(2, 3, 32, 32)  # (T, 3, H, W), as the INR trainer passes it
+    assert torch.isfinite(loss(clip, clip * 0.9))
 
 
 def _lpips_backbone_missing() -> bool:

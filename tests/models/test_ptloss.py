@@ -182,11 +182,12 @@ def test_perceptual_loss_is_minus_score_and_trains_only_its_input():
         assert loss_fn(ref, codec_out).item() < loss.item()
 
 
-def test_missing_bundled_checkpoint_names_file_and_command():
+def test_missing_bundled_checkpoint_names_file_and_command(monkeypatch, tmp_path):
     path = checkpoint_path("pt_loss")
     assert path.parent.name == "weights" and path.parent.parent.name == "models"
-    if path.exists():  # pragma: no cover - once a checkpoint ships
-        pytest.skip("a pt_loss checkpoint ships now")
+    import vqabench.models as models_pkg
+
+    monkeypatch.setattr(models_pkg, "checkpoint_path", lambda name: tmp_path / f"{name}.pt")
     with pytest.raises(WeightsUnavailableError, match=r"pt_loss\.pt.*vqabench train pt_loss"):
         load_checkpoint("pt_loss")
     with pytest.raises(WeightsUnavailableError):
