@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import json
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
+from tests.models.test_ranking import make_pairs_dir
 from vqabench.cli import main
 from vqabench.models import create_model
 from vqabench.models.complexity import count_macs, count_params
-from vqabench.models.ranking import REQUIRED_COLUMNS
-
-
-def make_pairs_dir(root: Path, n_sources: int = 3) -> None:
-    """32x32x4 patch pairs, D = R + noise, vmaf_sd falling with the noise."""
-    rng = np.random.default_rng(0)
-    rows = []
-    for s in range(n_sources):
-        ref = rng.integers(40, 216, (4, 32, 32, 3)).astype(np.uint8)
-        for k, sigma in enumerate((0, 20, 60)):
-            dist = np.clip(ref + rng.normal(0, sigma, ref.shape), 0, 255).astype(np.uint8)
-            np.savez(root / f"{s}_{k}.npz", reference=ref, distorted=dist)
-            rows.append(dict.fromkeys(REQUIRED_COLUMNS, 0) | {
-                "file": f"{s}_{k}.npz", "source": f"src{s}", "vmaf_sd": 100 - sigma})
-    with (root / "manifest.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(REQUIRED_COLUMNS))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _run(argv: list[str]) -> int:

@@ -29,3 +29,15 @@ def test_failure_carries_command_and_stderr(tmp_path):
     assert err.returncode != 0
     assert str(missing) in err.cmd  # passed as one argument, never through a shell
     assert "No such file" in err.stderr_tail
+
+
+def test_relative_protocol_like_name_is_read_as_a_file(tmp_path, monkeypatch):
+    """'concat:clip.y4m' relative to the working directory is a file, not ffmpeg's concat
+    protocol: paths reach ffmpeg absolute."""
+    from tests.conftest import make_video
+    from vqabench.io.video import read_all, to_y4m
+
+    monkeypatch.chdir(tmp_path)
+    original = make_video(tmp_path / "concat:clip.y4m", frames=3)
+    copy = to_y4m("concat:clip.y4m", "out.y4m")
+    assert (read_all(copy).y == read_all(original).y).all()

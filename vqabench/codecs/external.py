@@ -64,6 +64,7 @@ from typing import ClassVar
 
 from vqabench.codecs.base import CODECS, Codec, RatePoint
 from vqabench.errors import CodecError, ConfigError, invalid
+from vqabench.io.ffmpeg import path_arg
 from vqabench.io.video import Video
 
 __all__ = ["ExternalCodec", "PLACEHOLDERS", "RATE_PARAM_NAMES", "substitute", "import_stem"]
@@ -308,14 +309,16 @@ class ExternalCodec(Codec):
         if self.encode_template is None:
             raise CodecError("external codec in import mode has no encode command")
         return substitute(list(self.encode_template), {
-            **self._values(source), "input": source.path, "bitstream": bitstream,
-            "rate": rate.label, "param": rate.param, "value": rate.value})
+            **self._values(source), "input": path_arg(source.path),
+            "bitstream": path_arg(bitstream), "rate": rate.label, "param": rate.param,
+            "value": rate.value})
 
     def decode_cmd(self, bitstream: Path, output: Path, source: Video) -> list[str]:
         if self.decode_template is None:
             raise CodecError("external codec in import mode has no decode command")
         return substitute(list(self.decode_template), {
-            **self._values(source), "bitstream": bitstream, "output": output})
+            **self._values(source), "bitstream": path_arg(bitstream),
+            "output": path_arg(output)})
 
     @staticmethod
     def _run(cmd: list[str], what: str) -> float:

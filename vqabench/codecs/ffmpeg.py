@@ -32,7 +32,7 @@ from typing import ClassVar
 
 from vqabench.codecs.base import CODECS, Codec, RatePoint
 from vqabench.errors import invalid
-from vqabench.io.ffmpeg import ffmpeg_info, ffmpeg_path
+from vqabench.io.ffmpeg import ffmpeg_info, ffmpeg_path, path_arg
 from vqabench.io.video import Video
 
 __all__ = ["FfmpegCodec", "X264", "X265", "Vp9", "AomAv1", "SvtAv1", "Vvenc"]
@@ -90,18 +90,18 @@ class FfmpegCodec(Codec):
 
     def encode_cmd(self, source: Video, bitstream: Path, rate: RatePoint) -> list[str]:
         return [ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-                "-i", str(source.path), "-map", "0:v:0", "-an",
+                "-i", path_arg(source.path), "-map", "0:v:0", "-an",
                 "-c:v", self.encoder, *self.encoder_args(source, rate), *self.rate_args(rate),
-                *self.extra, "-f", self.muxer, str(bitstream)]
+                *self.extra, "-f", self.muxer, path_arg(bitstream)]
 
     def decode_cmd(self, bitstream: Path, output: Path, source: Video) -> list[str]:
         # Raw streams carry no reliable frame rate: give the source's, and never drop or
         # duplicate frames on output.
         rate_in = [] if self.muxer == "ivf" else ["-framerate", _rate(source.fps)]
         return [ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-                "-threads", "1", *rate_in, "-f", self.muxer, "-i", str(bitstream),
+                "-threads", "1", *rate_in, "-f", self.muxer, "-i", path_arg(bitstream),
                 "-map", "0:v:0", "-fps_mode", "passthrough", "-pix_fmt", source.pix_fmt,
-                "-strict", "-1", "-f", "yuv4mpegpipe", str(output)]
+                "-strict", "-1", "-f", "yuv4mpegpipe", path_arg(output)]
 
 
 @CODECS.register("x264")

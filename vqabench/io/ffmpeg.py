@@ -16,7 +16,7 @@ from pathlib import Path
 
 from vqabench.errors import ConfigError, FfmpegError
 
-__all__ = ["ffmpeg_path", "run_ffmpeg", "FfmpegInfo", "ffmpeg_info", "ENV_VAR"]
+__all__ = ["ffmpeg_path", "run_ffmpeg", "path_arg", "FfmpegInfo", "ffmpeg_info", "ENV_VAR"]
 
 ENV_VAR = "VQABENCH_FFMPEG"
 
@@ -38,6 +38,12 @@ def ffmpeg_path() -> str:
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def path_arg(path: str | os.PathLike[str]) -> str:
+    """A file path as an ffmpeg argument: absolute, so that a name such as ``concat:x.y4m``
+    or ``-i.y4m`` is never read as a protocol or an option."""
+    return os.path.abspath(path)
 
 
 def run_ffmpeg(args: list[str], *, timeout_s: float | None = None) -> subprocess.CompletedProcess:

@@ -25,7 +25,7 @@ import numpy as np
 
 from vqabench.errors import FfmpegError, VideoFormatError, invalid
 from vqabench.io.atomic import atomic_path
-from vqabench.io.ffmpeg import run_ffmpeg
+from vqabench.io.ffmpeg import path_arg, run_ffmpeg
 
 __all__ = [
     "Video",
@@ -390,7 +390,7 @@ def to_y4m(
     elif fps is not None:
         r = Fraction(fps).limit_denominator(1001)
         args += ["-r", f"{r.numerator}/{r.denominator}"]
-    args += ["-i", str(src), "-map", "0:v:0", "-an"]
+    args += ["-i", path_arg(src), "-map", "0:v:0", "-an"]
     filters = []
     if start:
         filters.append(f"select=gte(n\\,{int(start)}),setpts=PTS-STARTPTS")
@@ -407,7 +407,7 @@ def to_y4m(
     args += ["-pix_fmt", out_fmt, "-fps_mode", "passthrough", "-strict", "-1", "-f", "yuv4mpegpipe"]
     with atomic_path(dst) as tmp:
         try:
-            run_ffmpeg([*args, tmp])
+            run_ffmpeg([*args, path_arg(tmp)])
         except FfmpegError as exc:
             raise VideoFormatError(f"cannot read video {str(src)!r}: {exc}") from exc
         if tmp.stat().st_size == 0:

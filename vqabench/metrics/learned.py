@@ -12,14 +12,16 @@ Frames go to the model as they did in training: BT.709 limited-range RGB, rounde
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
 from vqabench.errors import MetricError, invalid
-from vqabench.io.video import Video, read_all, yuv_to_rgb
+from vqabench.io.video import Video, read_frames
 from vqabench.metrics.base import METRICS, Metric, MetricResult, check_pair
+from vqabench.metrics.functional.frames import frame_rgb
 
 __all__ = ["PtLossMetric", "RankDvqaUgcMetric"]
 
@@ -27,11 +29,17 @@ __all__ = ["PtLossMetric", "RankDvqaUgcMetric"]
 def _rgb_clip(video: Video):  # -> torch.Tensor (1, 3, T, H, W) in [0, 1]
     import torch
 
-    planes = read_all(video)
-    frames = [yuv_to_rgb(type(planes)(planes.y[t], planes.u[t], planes.v[t]),
-                         bit_depth=video.bit_depth) for t in range(video.frames)]
+    frames = [frame_rgb(f, video.bit_depth) for f in read_frames(video)]
     rgb8 = np.rint(np.stack(frames) * 255.0) / 255.0  # (T, H, W, 3), as the training patches
     return torch.from_numpy(rgb8.astype(np.float32)).permute(3, 0, 1, 2)[None]
+
+
+@functools.lru_cache(maxsize=4)
+def _load(name_or_path: str, weights_sha256: str):  # -> torch.nn.Module
+    """A checkpoint loaded once per process (each job creates its own metric object)."""
+    from vqabench.models import load_checkpoint
+
+    return load_checkpoint(name_or_path)
 
 
 class _LearnedMetric(Metric):
@@ -77,12 +85,10 @@ class _LearnedMetric(Metric):
                 "temperature": self.temperature}
 
     @property
-    def model(self):  # -> torch.nn.Module, loaded once
+    def model(self):  # -> torch.nn.Module, loaded once per process and weights file
         if self._model is None:
-            from vqabench.models import load_checkpoint
-
             name = self.model_name if self.checkpoint == "bundled" else self.checkpoint
-            self._model = load_checkpoint(name)
+            self._model = _load(name, self.options["weights_sha256"])
         return self._model
 
     def compute(self, reference: Video, distorted: Video) -> MetricResult:

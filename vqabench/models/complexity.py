@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 import statistics
 import time
 from dataclasses import asdict, dataclass
@@ -84,12 +83,10 @@ def parse_patch(text: str) -> Patch:
         >>> parse_patch("320x256x12")
         (12, 256, 320)
     """
-    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
-    if not m or min(int(g) for g in m.groups()) < 1:
-        raise invalid("patch", text, "WIDTHxHEIGHTxFRAMES with positive integers, "
-                      "e.g. 256x256x12")
-    width, height, frames = (int(g) for g in m.groups())
-    return frames, height, width
+    from vqabench.datasets.patches import PatchSize
+
+    size = PatchSize.parse(text)
+    return size.frames, size.height, size.width
 
 
 def count_params(model: nn.Module) -> int:
