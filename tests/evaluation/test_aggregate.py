@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vqabench.errors import ConfigError, DatasetError
+from vqabench.errors import ConfigError, DatasetError, MetricError
 from vqabench.evaluation.aggregate import (
     OVERALL,
     add_weighted_yuv,
@@ -68,13 +68,34 @@ def test_per_sequence_values_and_reasons():
     assert psnr.loc["A", "group"] == "High"
 
 
-def test_lower_is_better_metric_uses_registry_or_fallback():
+def test_lower_is_better_metric_uses_registry():
     assert metric_higher_is_better("lpips") is False
     assert metric_higher_is_better("psnr_y") is True
     assert metric_higher_is_better("lpips", {"lpips": True}) is True
     per = per_sequence_bd_rate(_results(), anchor_codec="x264", metrics=["lpips"])
     # same savings as for PSNR: the direction was handled, not a flipped sign
     assert per.set_index("sequence").loc["A", "bd_rate"] == pytest.approx(-20.0)
+
+
+def test_direction_comes_from_the_registry_only():
+    """Every registered metric's direction is the registry's (pt_loss higher, flicker_warp and
+    lpips_temporal lower), and a label the registry does not know is an error, not a guess."""
+    from vqabench import metrics
+    from vqabench.evaluation import aggregate
+
+    assert not hasattr(aggregate, "LOWER_IS_BETTER_FALLBACK")
+    for name in metrics.available():
+        assert metric_higher_is_better(name) is metrics.get_class(name).higher_is_better
+    assert metric_higher_is_better("pt_loss") is True
+    assert metric_higher_is_better("flicker_warp") is False
+    assert metric_higher_is_better("lpips_temporal") is False
+    with pytest.raises(MetricError, match=r"metric='vmaf_neg' has no known direction.*vmaf"):
+        metric_higher_is_better("vmaf_neg")
+    assert metric_higher_is_better("vmaf_neg", {"vmaf_neg": True}) is True
+    df = _results()
+    df.loc[df["metric"] == "lpips", "metric"] = "mystery"
+    with pytest.raises(MetricError, match="mystery"):
+        per_sequence_bd_rate(df, anchor_codec="x264")
 
 
 def test_summary_means_per_group_and_overall_exclude_nan_visibly():

@@ -29,14 +29,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vqabench.errors import ConfigError, DatasetError, invalid
+from vqabench.errors import ConfigError, DatasetError, MetricError, UnknownNameError, invalid
 from vqabench.evaluation.bdrate import METHODS, Method, Nonmonotonic, bd_rate_result
 
 __all__ = [
     "REQUIRED_COLUMNS",
     "REFERENCE_GROUPS",
     "OVERALL",
-    "LOWER_IS_BETTER_FALLBACK",
     "load_results",
     "metric_higher_is_better",
     "add_weighted_yuv",
@@ -52,9 +51,6 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 )
 #: Label of the row/column that averages over every sequence.
 OVERALL = "Overall"
-#: Metrics known to be lower-is-better when the metric registry cannot be asked.
-LOWER_IS_BETTER_FALLBACK: frozenset[str] = frozenset(
-    {"lpips", "dists", "pt_loss", "mse", "flicker", "fvd", "fid", "niqe", "brisque"})
 _KEYS = ["sequence", "reference", "anchor", "metric"]
 
 
@@ -83,19 +79,24 @@ def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def metric_higher_is_better(metric: str, overrides: Mapping[str, bool] | None = None) -> bool:
-    """Direction of a metric: ``overrides``, else the metric registry, else a fallback table.
+    """Direction of a metric: ``overrides``, else the metric registry (the only source).
 
-    Unknown metrics count as higher-is-better; if that is wrong, BD-rate refuses the curve
-    with a reason that says so rather than returning a wrong sign.
+    The ``metric`` column of results.csv holds registry names (``psnr_y``, ``vmaf``,
+    ``pyiqa:musiq``; options such as ``vmaf:model=...`` do not change the label), so a label
+    the registry does not know is an error, never a guess.
+
+    Raises:
+        MetricError: ``metric`` is not in the registry and not in ``overrides``.
     """
     if overrides and metric in overrides:
         return bool(overrides[metric])
-    try:
-        from vqabench.metrics import get_class
+    from vqabench.metrics import get_class
 
+    try:
         return bool(get_class(metric).higher_is_better)
-    except Exception:  # metric not registered (or metrics module unavailable)
-        return metric.lower() not in LOWER_IS_BETTER_FALLBACK
+    except UnknownNameError as exc:
+        raise MetricError(f"metric={metric!r} has no known direction: {exc}; give it with "
+                          "directions={name: higher_is_better}") from None
 
 
 def add_weighted_yuv(results: pd.DataFrame, *, weights: tuple[float, float, float] = (6, 1, 1),
