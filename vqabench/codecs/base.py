@@ -11,7 +11,7 @@ import os
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -93,6 +93,37 @@ class Codec:
     name: ClassVar[str]
     extension: ClassVar[str] = ".bin"
     rate_params: ClassVar[dict[str, tuple[float, float]]] = {}
+    #: Input formats (ffmpeg pix_fmt names) the codec codes as they are.
+    native_pix_fmts: ClassVar[tuple[str, ...]] = ()
+    #: Formats coded at a higher bit depth without loss (samples shifted left, chroma
+    #: untouched), e.g. 8-bit 4:2:0 by an encoder whose only input is 10-bit 4:2:0.
+    widened_pix_fmts: ClassVar[dict[str, str]] = {}
+    #: pix_fmt the user asked to convert every input to (codec option ``pix_fmt=``), or None.
+    pix_fmt: str | None = None
+
+    def coded_pix_fmt(self, source_pix_fmt: str) -> str:
+        """The format the bitstream codes for an input of ``source_pix_fmt``.
+
+        Raises:
+            CodecError: the codec cannot code that format as it is and no ``pix_fmt=``
+                conversion was asked for (one line: codec, format, what it codes).
+        """
+        if self.pix_fmt is not None:
+            return self.pix_fmt
+        if source_pix_fmt in self.native_pix_fmts:
+            return source_pix_fmt
+        if source_pix_fmt in self.widened_pix_fmts:
+            return self.widened_pix_fmts[source_pix_fmt]
+        supported = ", ".join([*self.native_pix_fmts, *self.widened_pix_fmts])
+        raise CodecError(
+            f"{self.name} cannot code {source_pix_fmt} as it is (it codes {supported}); "
+            f"convert on purpose with the codec option pix_fmt=<one of those>, e.g. "
+            f"{self.name}:...:pix_fmt={self.native_pix_fmts[0] if self.native_pix_fmts else '?'}")
+
+    def native_rate(self, rate: RatePoint, coded_pix_fmt: str) -> RatePoint:
+        """The rate point as the encoder itself takes it for ``coded_pix_fmt`` (``qp`` is
+        the HEVC/VVC-convention quantiser at every bit depth; see each codec)."""
+        return rate
 
     def check_rate_point(self, rate: RatePoint) -> None:
         """Raise CodecError unless ``rate`` is a supported control with a value in range."""
@@ -153,6 +184,14 @@ def _timed(cmd: list[str]) -> float:
     return elapsed
 
 
+def _as_input(decoded: Video, source: Video) -> Video:
+    """The decoded video with the input's colour description: a codec codes samples, so
+    the decoded samples mean what the input's meant, whatever the bitstream signals."""
+    origins = {**dict(decoded.origins), "color_range": "input", "color_matrix": "input"}
+    return replace(decoded, color_range=source.color_range, color_matrix=source.color_matrix,
+                   origins=tuple(origins.items()))
+
+
 def run_codec(codec: Codec, source: Video, rate: RatePoint, bitstream: Path, *,
               decode_dir: Path | None = None, encode: bool = True) -> EncodeResult:
     """Encode ``source`` at ``rate`` into ``bitstream`` (atomically), then decode it.
@@ -168,11 +207,13 @@ def run_codec(codec: Codec, source: Video, rate: RatePoint, bitstream: Path, *,
         encode: False to reuse an existing bitstream (only decode); enc_s is then 0.
 
     Raises:
-        CodecError: bad rate point, empty bitstream, or decoded video that does not match the
-            source's frame count and size.
+        CodecError: bad rate point, a source format the codec does not code (raised before
+            encoding), empty bitstream, or decoded video that does not match the source's
+            frame count and size.
         FfmpegError: when the encoder or decoder fails.
     """
     codec.check_rate_point(rate)
+    codec.coded_pix_fmt(source.pix_fmt)  # refuses a format it cannot code, before encoding
     bitstream = Path(bitstream)
     enc_s = 0.0
     if encode:
@@ -185,7 +226,7 @@ def run_codec(codec: Codec, source: Video, rate: RatePoint, bitstream: Path, *,
     os.close(fd)
     try:
         dec_s = codec.decode(bitstream, Path(out), source)
-        decoded = open_video(out)
+        decoded = _as_input(open_video(out), source)
         if (decoded.width, decoded.height, decoded.frames) != (source.width, source.height,
                                                                source.frames):
             raise CodecError(

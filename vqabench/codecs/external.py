@@ -65,7 +65,7 @@ from typing import ClassVar
 from vqabench.codecs.base import CODECS, Codec, RatePoint
 from vqabench.errors import CodecError, ConfigError, invalid
 from vqabench.io.ffmpeg import path_arg
-from vqabench.io.video import Video
+from vqabench.io.video import PIX_FMTS, Video
 
 __all__ = ["ExternalCodec", "PLACEHOLDERS", "RATE_PARAM_NAMES", "substitute", "import_stem"]
 
@@ -178,6 +178,9 @@ class ExternalCodec(Codec):
     name = "external"
     rate_params: ClassVar[dict[str, tuple[float, float]]] = {
         p: (-math.inf, math.inf) for p in RATE_PARAM_NAMES}
+    #: The wrapped tool is given the input as it is ({pix_fmt}); its decoded output must
+    #: come back in the same format (checked by the runner).
+    native_pix_fmts: ClassVar[tuple[str, ...]] = tuple(PIX_FMTS)
 
     def __init__(self, *, config: str | None = None, encode: list[str] | None = None,
                  decode: list[str] | None = None, import_dir: str | None = None,

@@ -4,18 +4,32 @@ Each codec writes a raw elementary stream where one exists (Annex-B H.264/HEVC/V
 low-overhead OBUs) so that rates count the codec's bits; VP9 has no raw format and goes in
 IVF (32-byte file header + 12 bytes per frame, documented overhead).
 
-Fixed-quantiser modes, on each encoder's native scale:
+Fixed-quantiser modes. ``qp`` is the HEVC/VVC-convention quantiser (the QP of HM/VTM, x265
+and VVenC: the same ``qp`` means the same step size relative to the sample range at every bit
+depth); each codec maps it to its encoder's native value (:meth:`FfmpegCodec.native_rate`,
+recorded in results.csv as ``native_rate_point``):
 
-=========  ========  ==================================================================
-codec      ``qp``    how a fixed quantiser is achieved
-=========  ========  ==================================================================
-x264       0-51      ``-qp N`` (x264 CQP; P/B frames get the usual ip/pb offsets)
-x265       0-51      ``-qp N`` (x265 CQP, ``aq-mode=0``; no informational SEI)
-vvenc      0-63      ``-qp N`` with ``-qpa 0`` (no perceptual QP adaptation)
-vp9        0-63      libvpx end-usage=q, ``cq-level = min-q = max-q = N``, aq-mode 0
-aom-av1    0-63      libaom end-usage=q, ``cq-level = min-q = max-q = N``, aq-mode 0
-svt-av1    1-63      SVT-AV1 CQP (``rc=0``), ``-qp N``, adaptive quantisation off
-=========  ========  ==================================================================
+=========  ========  =========================================  ===========================
+codec      ``qp``    how a fixed quantiser is achieved          native value at b bits
+=========  ========  =========================================  ===========================
+x264       0-51      ``-qp N`` (x264 CQP; P/B frames get the    ``qp + 6 * (b - 8)``: x264's
+                     usual ip/pb offsets)                       QP is H.264's QP'Y, offset by
+                                                                QpBdOffset at high bit depth
+x265       0-51      ``-qp N`` (x265 CQP, ``aq-mode=0``)        ``qp`` (HEVC convention)
+vvenc      0-63      ``-qp N`` with ``-qpa 0``                  ``qp`` (VVC convention)
+vp9        0-63      libvpx end-usage=q, ``cq-level = min-q =   ``qp``: a quantiser *index*;
+                     max-q = N``, aq-mode 0                     libvpx's tables scale the
+                                                                step with bit depth
+aom-av1    0-63      libaom end-usage=q, as vp9                 ``qp`` (as vp9)
+svt-av1    1-63      SVT-AV1 CQP (``rc=0``), ``-qp N``, aq off  ``qp`` (as vp9)
+=========  ========  =========================================  ===========================
+
+Coded format: every codec lists the input formats it codes as they are
+(``native_pix_fmts``, from ``ffmpeg -h encoder=...`` of the bundled build); the encode asks
+for the input's format explicitly (``-pix_fmt``) and a format outside that list is refused
+before encoding, unless the codec option ``pix_fmt=`` asks for a conversion. VVenC takes
+only 10-bit 4:2:0: 8-bit 4:2:0 is coded at 10 bits (a lossless left shift, as the VTM CTC
+code 8-bit content at internal bit depth 10), and ``coded_pix_fmt`` says so.
 
 ``crf`` (constant rate factor / constant quality) is offered where the encoder has it. The
 defaults aim at random-access-like coding: B-frames/hierarchical prediction on, one intra
@@ -26,21 +40,27 @@ deterministic bitstreams (parallelism comes from running jobs side by side).
 from __future__ import annotations
 
 import functools
+import subprocess
+import time
 from fractions import Fraction
 from pathlib import Path
 from typing import ClassVar
 
 from vqabench.codecs.base import CODECS, Codec, RatePoint
-from vqabench.errors import invalid
+from vqabench.errors import CodecError, FfmpegError, invalid
 from vqabench.io.ffmpeg import ffmpeg_info, ffmpeg_path, path_arg
-from vqabench.io.video import Video
+from vqabench.io.video import PIX_FMTS, Video
 
-__all__ = ["FfmpegCodec", "X264", "X265", "Vp9", "AomAv1", "SvtAv1", "Vvenc"]
+__all__ = ["ALL_PIX_FMTS", "FfmpegCodec", "X264", "X265", "Vp9", "AomAv1", "SvtAv1", "Vvenc"]
 
 
 @functools.lru_cache(maxsize=1)
 def _ffmpeg_version() -> str:
     return f"ffmpeg {ffmpeg_info().version}"
+
+
+#: The formats vqabench reads and writes (4:2:0, 4:2:2, 4:4:4 at 8 and 10 bits).
+ALL_PIX_FMTS: tuple[str, ...] = tuple(PIX_FMTS)
 
 
 def _rate(fps: Fraction) -> str:
@@ -55,6 +75,8 @@ class FfmpegCodec(Codec):
         gop: intra period in frames (one I-frame every ``gop`` frames).
         threads: encoder threads; 1 (default) gives deterministic bitstreams.
         extra: extra ffmpeg output arguments appended verbatim (as a list, no shell).
+        pix_fmt: convert every input to this format before coding (one of
+            ``native_pix_fmts``); default None: code the input's own format or refuse it.
     """
 
     encoder: ClassVar[str]
@@ -62,8 +84,12 @@ class FfmpegCodec(Codec):
     default_preset: ClassVar[str | int]
 
     def __init__(self, *, preset: str | int | None = None, gop: int = 32, threads: int = 1,
-                 extra: list[str] | tuple[str, ...] = ()):
+                 extra: list[str] | tuple[str, ...] = (), pix_fmt: str | None = None):
         self.preset = self.default_preset if preset is None else preset
+        if pix_fmt is not None and pix_fmt not in self.native_pix_fmts:
+            raise CodecError(f"{self.name}: pix_fmt={pix_fmt!r} is not allowed: expected one "
+                             f"of the formats it codes ({', '.join(self.native_pix_fmts)})")
+        self.pix_fmt = pix_fmt
         if int(gop) != gop or gop < 1:
             raise invalid("gop", gop, "an integer >= 1 (frames between intra frames)")
         if int(threads) != threads or threads < 0:
@@ -74,8 +100,9 @@ class FfmpegCodec(Codec):
 
     @property
     def options(self) -> dict:
-        return {"preset": self.preset, "gop": self.gop, "threads": self.threads,
+        opts = {"preset": self.preset, "gop": self.gop, "threads": self.threads,
                 "extra": list(self.extra)}
+        return opts if self.pix_fmt is None else {**opts, "pix_fmt": self.pix_fmt}
 
     def version(self) -> str:
         return _ffmpeg_version()
@@ -88,11 +115,30 @@ class FfmpegCodec(Codec):
         """Encoder-specific arguments (preset, GOP, threads)."""
         raise NotImplementedError
 
+    def pix_fmt_args(self, source: Video) -> list[str]:
+        """``-pix_fmt`` of the coded format (refuses a format the codec does not code)."""
+        return ["-pix_fmt", self.coded_pix_fmt(source.pix_fmt)]
+
     def encode_cmd(self, source: Video, bitstream: Path, rate: RatePoint) -> list[str]:
-        return [ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+        # Warnings stay visible (encode() refuses a conversion ffmpeg chose by itself).
+        native = self.native_rate(rate, self.coded_pix_fmt(source.pix_fmt))
+        return [ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "warning",
                 "-i", path_arg(source.path), "-map", "0:v:0", "-an",
-                "-c:v", self.encoder, *self.encoder_args(source, rate), *self.rate_args(rate),
+                *self.pix_fmt_args(source), "-c:v", self.encoder,
+                *self.encoder_args(source, native), *self.rate_args(native),
                 *self.extra, "-f", self.muxer, path_arg(bitstream)]
+
+    def encode(self, source: Video, bitstream: Path, rate: RatePoint) -> float:
+        cmd = self.encode_cmd(source, bitstream, rate)
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise FfmpegError(cmd, proc.returncode, proc.stderr)
+        swapped = [ln for ln in proc.stderr.splitlines() if "auto-selecting format" in ln]
+        if swapped:
+            raise CodecError(f"{self.name}: ffmpeg changed the coded format: {swapped[0].strip()}")
+        return elapsed
 
     def decode_cmd(self, bitstream: Path, output: Path, source: Video) -> list[str]:
         # Raw streams carry no reliable frame rate: give the source's, and never drop or
@@ -114,6 +160,15 @@ class X264(FfmpegCodec):
     extension = ".264"
     default_preset = "medium"
     rate_params = {"qp": (0, 51), "crf": (0, 51)}
+    native_pix_fmts = ALL_PIX_FMTS
+
+    def native_rate(self, rate: RatePoint, coded_pix_fmt: str) -> RatePoint:
+        """x264's ``-qp`` is H.264's QP'Y = QP + QpBdOffset (6 per bit above 8): the HEVC-
+        convention ``qp`` becomes ``qp + 6 * (bit_depth - 8)``. ``crf`` needs no offset
+        (x264 applies it internally)."""
+        if rate.param != "qp":
+            return rate
+        return RatePoint("qp", int(rate.value) + 6 * (PIX_FMTS[coded_pix_fmt][2] - 8))
 
     def encoder_args(self, source: Video, rate: RatePoint) -> list[str]:
         return ["-preset", str(self.preset), "-g", str(self.gop), "-keyint_min", str(self.gop),
@@ -130,6 +185,7 @@ class X265(FfmpegCodec):
     extension = ".265"
     default_preset = "medium"
     rate_params = {"qp": (0, 51), "crf": (0, 51)}
+    native_pix_fmts = ALL_PIX_FMTS
 
     def encoder_args(self, source: Video, rate: RatePoint) -> list[str]:
         pools = "none" if self.threads == 1 else (str(self.threads) if self.threads else "*")
@@ -152,6 +208,8 @@ class Vvenc(FfmpegCodec):
     extension = ".266"
     default_preset = 1
     rate_params = {"qp": (0, 63)}
+    native_pix_fmts = ("yuv420p10le",)
+    widened_pix_fmts = {"yuv420p": "yuv420p10le"}
 
     def encoder_args(self, source: Video, rate: RatePoint) -> list[str]:
         return ["-preset", str(self.preset), "-qpa", "0", "-g", str(self.gop),
@@ -162,6 +220,7 @@ class _LibaomLike(FfmpegCodec):
     """Shared arguments of libvpx-vp9 and libaom-av1 (same rate-control vocabulary)."""
 
     rate_params = {"qp": (0, 63), "crf": (0, 63)}
+    native_pix_fmts = ALL_PIX_FMTS
     lag_in_frames: ClassVar[int] = 25
 
     def rate_args(self, rate: RatePoint) -> list[str]:
@@ -216,6 +275,7 @@ class SvtAv1(FfmpegCodec):
     extension = ".obu"
     default_preset = 8
     rate_params = {"qp": (1, 63), "crf": (1, 63)}
+    native_pix_fmts = ("yuv420p", "yuv420p10le")
 
     def rate_args(self, rate: RatePoint) -> list[str]:
         return [f"-{rate.param}", str(rate.value)]

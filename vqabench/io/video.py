@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -26,11 +27,19 @@ import numpy as np
 from vqabench.errors import FfmpegError, VideoFormatError, invalid
 from vqabench.io.atomic import atomic_path
 from vqabench.io.ffmpeg import path_arg, run_ffmpeg
+from vqabench.io.yuvname import parse_name
 
 __all__ = [
     "Video",
     "YuvFrame",
     "PIX_FMTS",
+    "MATRICES",
+    "RANGES",
+    "default_matrix",
+    "probe",
+    "Probe",
+    "yuv_to_rgb_coefficients",
+    "yuv_to_rgb_torch",
     "open_video",
     "parse_yuv_name",
     "read_frames",
@@ -58,6 +67,19 @@ _Y4M_COLORSPACE = {
 _Y4M_TAG = {"yuv420p": "420jpeg", "yuv422p": "422", "yuv444p": "444",
             "yuv420p10le": "420p10", "yuv422p10le": "422p10", "yuv444p10le": "444p10"}
 _RAW_SUFFIXES = {".yuv", ".raw"}
+#: YUV<->RGB matrices: (Kr, Kb) of BT.601, BT.709 and BT.2020 non-constant luminance.
+MATRICES: dict[str, tuple[float, float]] = {
+    "bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593)}
+RANGES = ("limited", "full")
+# ffmpeg's colorspace names -> ours (bt470bg and smpte170m are BT.601).
+_FFMPEG_MATRIX = {"bt709": "bt709", "bt470bg": "bt601", "smpte170m": "bt601", "bt601": "bt601",
+                  "bt2020nc": "bt2020", "bt2020c": "bt2020", "bt2020": "bt2020"}
+_HD_LINES = 720
+
+
+def default_matrix(height: int) -> str:
+    """The matrix assumed when nothing states one: BT.601 for SD (< 720 lines), else BT.709."""
+    return "bt601" if height < _HD_LINES else "bt709"
 
 
 class YuvFrame(NamedTuple):
@@ -80,6 +102,12 @@ class Video:
         frames: number of frames in the file.
         container: ``"y4m"`` or ``"yuv"`` (raw planar, no header).
         header_bytes: bytes before the first frame (Y4M stream header).
+        color_range: ``"limited"`` (tv) or ``"full"`` (pc).
+        color_matrix: YUV<->RGB matrix, one of :data:`MATRICES`; when nothing states it,
+            BT.601 below 720 lines and BT.709 from 720 lines (what ffmpeg and players assume).
+        origins: ``(field, where)`` pairs saying where fps, pix_fmt, color_range and
+            color_matrix came from: ``header``, ``container``, ``name``, ``argument``,
+            ``input`` (inherited from the codec input) or ``default``.
     """
 
     path: Path
@@ -90,6 +118,36 @@ class Video:
     frames: int
     container: Literal["y4m", "yuv"] = "y4m"
     header_bytes: int = 0
+    color_range: str = ""
+    color_matrix: str = ""
+    origins: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        # Unstated colour gets the usual convention, and says so in ``origins``.
+        origins = dict(self.origins)
+        if not self.color_range:
+            object.__setattr__(self, "color_range", "limited")
+            origins.setdefault("color_range", "default")
+        if not self.color_matrix:
+            object.__setattr__(self, "color_matrix", default_matrix(self.height))
+            origins.setdefault("color_matrix", "default")
+        if self.color_range not in RANGES:
+            raise invalid("color_range", self.color_range, " | ".join(RANGES))
+        if self.color_matrix not in MATRICES:
+            raise invalid("color_matrix", self.color_matrix, " | ".join(MATRICES))
+        object.__setattr__(self, "origins", tuple(sorted(origins.items())))
+
+    def origin(self, field: str) -> str:
+        """Where ``field`` (fps, pix_fmt, color_range, color_matrix) came from."""
+        return dict(self.origins).get(field, "default")
+
+    def assumptions(self) -> dict[str, str]:
+        """Format, range, matrix and fps with where each came from, for provenance."""
+        fps = f"{self.fps.numerator}/{self.fps.denominator}"
+        return {"pix_fmt": f"{self.pix_fmt} ({self.origin('pix_fmt')})",
+                "fps": f"{fps} ({self.origin('fps')})",
+                "color_range": f"{self.color_range} ({self.origin('color_range')})",
+                "color_matrix": f"{self.color_matrix} ({self.origin('color_matrix')})"}
 
     @property
     def bit_depth(self) -> int:
@@ -122,38 +180,46 @@ def _check_pix_fmt(pix_fmt: str) -> None:
         )
 
 
-_YUV_NAME = re.compile(r"(?P<w>\d{2,5})x(?P<h>\d{2,5})(?:[_-](?P<fps>\d+(?:\.\d+)?)(?:fps|p|Hz))?",
-                       re.IGNORECASE)
-
-
 def parse_yuv_name(name: str) -> dict:
     """Read size, frame rate and format from a file name such as
-    ``Beauty_1920x1080_120fps_420_8bit_YUV.yuv`` or ``Foo_3840x2160_50fps_10bit_420.yuv``.
+    ``Beauty_1920x1080_120fps_420_8bit_YUV.yuv`` or ``BasketballDrive_1920x1080_50.yuv``
+    (the conventions :mod:`vqabench.io.yuvname` reads).
 
     Returns:
-        dict with ``width``, ``height`` and, when present, ``fps`` (Fraction) and ``pix_fmt``.
+        dict with ``width``, ``height``, ``pix_fmt`` (4:2:0 8-bit where the name says nothing)
+        and, when the name gives them, ``fps`` (Fraction), ``frames``, ``matrix`` and
+        ``color_range``; ``stated`` lists the keys the name itself gave.
 
     Raises:
-        VideoFormatError: if the name carries no ``WxH``.
+        VideoFormatError: if the name carries no ``WxH`` or its tokens contradict each other.
     """
-    stem = Path(name).name
-    m = _YUV_NAME.search(stem)
-    if not m:
-        raise VideoFormatError(
-            f"file name {stem!r} carries no frame size: expected a pattern like "
-            "Name_1920x1080_50fps_420_8bit.yuv, or give width/height explicitly"
-        )
-    out: dict = {"width": int(m.group("w")), "height": int(m.group("h"))}
-    if m.group("fps"):
-        out["fps"] = Fraction(m.group("fps")).limit_denominator(1001)
-    else:
-        fm = re.search(r"[_-](\d+(?:\.\d+)?)(?:fps|Hz)", stem, re.IGNORECASE)
-        if fm:
-            out["fps"] = Fraction(fm.group(1)).limit_denominator(1001)
-    bits = 10 if re.search(r"10[-_]?bit|p10", stem, re.IGNORECASE) else 8
-    chroma = "444" if "444" in stem else "422" if "422" in stem else "420"
-    out["pix_fmt"] = f"yuv{chroma}p" + ("10le" if bits == 10 else "")
+    parsed = parse_name(name)
+    out: dict = {"width": parsed.width, "height": parsed.height, "pix_fmt": parsed.pix_fmt}
+    stated = ["width", "height"]
+    if parsed.chroma or parsed.bit_depth:
+        stated.append("pix_fmt")
+    for key in ("fps", "frames", "matrix", "color_range"):
+        if getattr(parsed, key) is not None:
+            out[key] = getattr(parsed, key)
+            stated.append(key)
+    out["stated"] = tuple(stated)
     return out
+
+
+def _y4m_colour(path: Path, value: str, colour: dict, origins: dict) -> None:
+    """Read ``XCOLORRANGE=FULL|LIMITED`` (ffmpeg's tag) and ``XCOLORMATRIX=BT709|BT601|
+    BT2020`` (vqabench's; other tools ignore it) into ``colour``."""
+    key, _, val = value.partition("=")
+    if key == "COLORRANGE":
+        rng = {"FULL": "full", "LIMITED": "limited"}.get(val.upper())
+        if rng is None:
+            raise VideoFormatError(f"{path}: Y4M XCOLORRANGE={val!r} is not FULL or LIMITED")
+        colour["color_range"], origins["color_range"] = rng, "header"
+    elif key == "COLORMATRIX":
+        if val.lower() not in MATRICES:
+            raise VideoFormatError(f"{path}: Y4M XCOLORMATRIX={val!r} is not one of "
+                                   + ", ".join(m.upper() for m in MATRICES))
+        colour["color_matrix"], origins["color_matrix"] = val.lower(), "header"
 
 
 def _parse_y4m_header(path: Path) -> Video:
@@ -169,6 +235,8 @@ def _parse_y4m_header(path: Path) -> Video:
     width = height = None
     fps = Fraction(25)
     pix_fmt = "yuv420p"
+    colour = {"color_range": "", "color_matrix": ""}
+    origins = {"fps": "default", "pix_fmt": "default"}
     for fld in fields:
         tag, val = fld[0], fld[1:]
         try:
@@ -179,8 +247,12 @@ def _parse_y4m_header(path: Path) -> Video:
             elif tag == "F":
                 num, den = val.split(":")
                 fps = Fraction(int(num), int(den))
+                origins["fps"] = "header"
             elif tag == "C":
                 pix_fmt = _Y4M_COLORSPACE.get(val, "")
+                origins["pix_fmt"] = "header"
+            elif tag == "X":
+                _y4m_colour(path, val, colour, origins)
         except (ValueError, ZeroDivisionError) as exc:
             raise VideoFormatError(f"{path}: malformed Y4M header field {fld!r}") from exc
         if not pix_fmt:
@@ -193,7 +265,8 @@ def _parse_y4m_header(path: Path) -> Video:
     if fps <= 0:
         raise VideoFormatError(f"{path}: Y4M frame rate must be positive, got {fps}")
     header = len(line)
-    video = Video(path, width, height, fps, pix_fmt, 0, "y4m", header)
+    video = Video(path, width, height, fps, pix_fmt, 0, "y4m", header,
+                  colour["color_range"], colour["color_matrix"], tuple(origins.items()))
     size = path.stat().st_size - header
     if size == 0:
         raise VideoFormatError(f"{path}: Y4M file has no frames")
@@ -239,9 +312,14 @@ def open_video(
             f"video={str(path)!r}: open_video reads .y4m and .yuv; convert other containers "
             "with vqabench.io.video.to_y4m"
         )
-    meta: dict = {}
-    if width is None or height is None:
-        meta = parse_yuv_name(path.name)
+    meta: dict = {"stated": ()}
+    if width is None or height is None or pix_fmt is None or fps is None:
+        try:
+            meta = parse_yuv_name(path.name)
+        except VideoFormatError:
+            if width is None or height is None:
+                raise
+    stated = set(meta["stated"])
     w = width or meta["width"]
     h = height or meta["height"]
     pf = pix_fmt or meta.get("pix_fmt", "yuv420p")
@@ -250,9 +328,17 @@ def open_video(
         rate = Fraction(fps).limit_denominator(1001)
     else:
         rate = meta.get("fps", Fraction(25))
+
+    def where(key: str, given: object) -> str:
+        return "argument" if given is not None else "name" if key in stated else "default"
+
+    origins = (("fps", where("fps", fps)), ("pix_fmt", where("pix_fmt", pix_fmt)),
+               *((f, "name") for f, k in (("color_range", "color_range"),
+                                          ("color_matrix", "matrix")) if k in meta))
     if w <= 0 or h <= 0:
         raise invalid("size", f"{w}x{h}", "positive width and height")
-    video = Video(path, int(w), int(h), rate, pf, 0, "yuv", 0)
+    video = Video(path, int(w), int(h), rate, pf, 0, "yuv", 0, meta.get("color_range", ""),
+                  meta.get("matrix", ""), origins)
     size = path.stat().st_size
     frames, rest = divmod(size, video.frame_bytes)
     if size == 0:
@@ -311,6 +397,11 @@ def read_all(video: Video, *, start: int = 0, count: int | None = None) -> YuvFr
     return YuvFrame(*(np.stack([fr[i] for fr in frames]) for i in range(3)))
 
 
+def _colour_tags(color_range: str | None, matrix: str | None) -> str:
+    tags = f" XCOLORRANGE={color_range.upper()}" if color_range else ""
+    return tags + (f" XCOLORMATRIX={matrix.upper()}" if matrix else "")
+
+
 def write_y4m(
     path: str | os.PathLike,
     frames: Iterable[YuvFrame],
@@ -319,8 +410,16 @@ def write_y4m(
     height: int,
     fps: Fraction | float,
     pix_fmt: str = "yuv420p",
+    color_range: str | None = None,
+    matrix: str | None = None,
 ) -> Video:
     """Write frames to a Y4M file atomically (temp file, then rename).
+
+    Args:
+        color_range: ``"limited"`` or ``"full"``, written as ``XCOLORRANGE``; None writes
+            no tag (readers then assume limited).
+        matrix: written as ``XCOLORMATRIX``; None writes no tag (readers then assume the
+            size convention of :func:`default_matrix`).
 
     Raises:
         VideoFormatError: unsupported pix_fmt or a frame whose planes do not match.
@@ -328,10 +427,14 @@ def write_y4m(
     _check_pix_fmt(pix_fmt)
     path = Path(path)
     rate = Fraction(fps).limit_denominator(1001)
-    template = Video(path, width, height, rate, pix_fmt, 0)
+    origins = {"fps": "header", "pix_fmt": "header"}
+    origins.update({k: "header" for k, v in (("color_range", color_range),
+                                             ("color_matrix", matrix)) if v})
+    template = Video(path, width, height, rate, pix_fmt, 0, "y4m", 0, color_range or "",
+                     matrix or "", tuple(origins.items()))
     dtype = np.dtype("<u2") if template.bit_depth > 8 else np.dtype(np.uint8)
     header = (f"YUV4MPEG2 W{width} H{height} F{rate.numerator}:{rate.denominator} Ip A1:1 "
-              f"C{_Y4M_TAG[pix_fmt]}\n").encode()
+              f"C{_Y4M_TAG[pix_fmt]}{_colour_tags(color_range, matrix)}\n").encode()
     shapes = [(height, width), template.chroma_shape, template.chroma_shape]
     count = 0
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
@@ -351,6 +454,90 @@ def write_y4m(
     return replace(template, frames=count, header_bytes=len(header))
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What ffmpeg reports about a container's first video stream (see :func:`probe`).
+
+    Attributes:
+        pix_fmt: ffmpeg pixel format name as decoded (``yuvj420p``, ``yuv420p10le``...).
+        width, height: coded picture size.
+        color_range: ``"full"``, ``"limited"`` or ``""`` (not stated).
+        color_matrix: one of :data:`MATRICES` or ``""`` (not stated or not one of them).
+        primaries: ffmpeg's name of the colour primaries, ``""`` when not stated.
+        packets: video packets in the container (one per frame), 0 when unknown.
+    """
+
+    pix_fmt: str
+    width: int
+    height: int
+    color_range: str
+    color_matrix: str
+    primaries: str
+    packets: int
+
+
+_STREAM = re.compile(r"Stream #\d+:\d+.*?: Video: .*?, (?P<pf>[a-z0-9]+)(?:\((?P<attrs>[^)]*)\))?"
+                     r", (?P<w>\d+)x(?P<h>\d+)")
+
+
+def probe(path: str | os.PathLike) -> Probe:
+    """Format, colour description and packet count of a container's first video stream.
+
+    Uses the bundled ffmpeg (no ffprobe): the stream line of ``ffmpeg -i`` and the packet
+    count of a stream copy to the null muxer (no decoding).
+
+    Raises:
+        VideoFormatError: ffmpeg cannot read the file or it has no video stream.
+    """
+    try:
+        proc = run_ffmpeg(["-i", path_arg(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"])
+    except FfmpegError as exc:
+        raise VideoFormatError(f"cannot read video {str(path)!r}: {exc}") from exc
+    m = _STREAM.search(proc.stderr)
+    if m is None:
+        raise VideoFormatError(f"cannot read video {str(path)!r}: ffmpeg reports no video stream")
+    attrs = [a.strip() for a in (m.group("attrs") or "").split(",")]
+    rng = "full" if "pc" in attrs else "limited" if "tv" in attrs else ""
+    space = primaries = ""
+    for a in attrs:
+        if a in _FFMPEG_MATRIX or "/" in a:
+            parts = a.split("/")
+            space, primaries = parts[0], parts[1] if len(parts) > 1 else parts[0]
+    if m.group("pf").startswith("yuvj"):
+        rng = "full"
+    counts = re.findall(r"frame=\s*(\d+)", proc.stderr)
+    return Probe(m.group("pf"), int(m.group("w")), int(m.group("h")), rng,
+                 _FFMPEG_MATRIX.get(space, ""), "" if primaries == "unknown" else primaries,
+                 int(counts[-1]) if counts else 0)
+
+
+def _y4m_format(info: Probe) -> str:
+    """Our pix_fmt for a decoded format: kept when we have it (``yuvj*`` is its ``yuv*``),
+    else 4:2:0 at 8 or 10 bits."""
+    pf = info.pix_fmt.replace("yuvj", "yuv")
+    if pf in PIX_FMTS:
+        return pf
+    return "yuv420p10le" if re.search(r"p(9|1[0-6])", pf) else "yuv420p"
+
+
+def _add_colour_tags(path: Path, color_range: str, matrix: str) -> None:
+    """Rewrite the Y4M header of ``path`` to carry XCOLORRANGE / XCOLORMATRIX."""
+    with open(path, "rb") as f:
+        line = f.readline(4096)
+        fields = [t for t in line.decode("ascii").split()
+                  if not t.startswith(("XCOLORRANGE=", "XCOLORMATRIX="))]
+        head = (" ".join(fields) + _colour_tags(color_range, matrix) + "\n").encode()
+        fixed = path.with_name(path.name + ".hdr")
+        with open(fixed, "wb") as out:
+            out.write(head)
+            shutil.copyfileobj(f, out, 1 << 20)
+    os.replace(fixed, path)
+
+
+def _decode_errors(stderr: str) -> list[str]:
+    return [line.strip() for line in stderr.splitlines() if line.strip()]
+
+
 def to_y4m(
     src: str | os.PathLike,
     dst: str | os.PathLike,
@@ -364,6 +551,12 @@ def to_y4m(
 ) -> Video:
     """Convert any video ffmpeg reads (or a raw YUV ``Video``) to Y4M, atomically.
 
+    The output keeps the input's pixel format where it is one of :data:`PIX_FMTS`
+    (``yuvj*`` = full range), and its colour range and matrix (``XCOLORRANGE``,
+    ``XCOLORMATRIX`` in the header). A container whose decoding reports errors, or gives
+    fewer frames than it holds packets, is refused: a partly decoded source is never
+    benchmarked silently.
+
     Args:
         src: input file (container, Y4M or raw YUV).
         dst: output ``.y4m`` path.
@@ -371,25 +564,34 @@ def to_y4m(
         start: first frame to keep.
         size: (width, height) to scale to, or None to keep the size. The picture is scaled
             (Lanczos) to cover the target and centre-cropped, so aspect ratio is kept.
-        pix_fmt: output pixel format; default yuv420p (yuv420p10le for 10-bit raw input).
+        pix_fmt: output pixel format; default the input's (see above).
         fps: override the frame rate of a container input.
         raw_format: how to read ``src`` when it is raw YUV (from :func:`open_video`).
 
     Raises:
-        VideoFormatError: when ffmpeg cannot read the input or no frames remain.
+        VideoFormatError: when ffmpeg cannot read the input, reports decoding errors, or
+            fewer frames than expected remain.
     """
     src, dst = Path(src), Path(dst)
     if not src.is_file():
         raise VideoFormatError(f"video={str(src)!r} does not exist or is not a file")
-    args: list[str] = []
+    args: list[str] = ["-loglevel", "error"]
+    known: Video | None = None
+    info: Probe | None = None
     if raw_format is not None and raw_format.container == "yuv":
+        known = raw_format
         r = raw_format.fps
         args += ["-f", "rawvideo", "-pix_fmt", raw_format.pix_fmt,
                  "-s", f"{raw_format.width}x{raw_format.height}",
                  "-r", f"{r.numerator}/{r.denominator}"]
-    elif fps is not None:
-        r = Fraction(fps).limit_denominator(1001)
-        args += ["-r", f"{r.numerator}/{r.denominator}"]
+    else:
+        if src.suffix.lower() == ".y4m":
+            known = open_video(src)
+        else:
+            info = probe(src)
+        if fps is not None:
+            r = Fraction(fps).limit_denominator(1001)
+            args += ["-r", f"{r.numerator}/{r.denominator}"]
     args += ["-i", path_arg(src), "-map", "0:v:0", "-an"]
     filters = []
     if start:
@@ -402,28 +604,92 @@ def to_y4m(
         args += ["-vf", ",".join(filters)]
     if frames is not None:
         args += ["-frames:v", str(int(frames))]
-    out_fmt = pix_fmt or (raw_format.pix_fmt if raw_format is not None else "yuv420p")
+    if info is not None:
+        out_fmt, rng, matrix = pix_fmt or _y4m_format(info), info.color_range, info.color_matrix
+        origin = {"color_range": "container" if rng else "default",
+                  "color_matrix": "container" if matrix else "default"}
+    elif known is not None:
+        out_fmt, rng, matrix = pix_fmt or known.pix_fmt, known.color_range, known.color_matrix
+        origin = {k: known.origin(k) for k in ("color_range", "color_matrix")}
     _check_pix_fmt(out_fmt)
     args += ["-pix_fmt", out_fmt, "-fps_mode", "passthrough", "-strict", "-1", "-f", "yuv4mpegpipe"]
     with atomic_path(dst) as tmp:
         try:
-            run_ffmpeg([*args, path_arg(tmp)])
+            proc = run_ffmpeg([*args, path_arg(tmp)])
         except FfmpegError as exc:
             raise VideoFormatError(f"cannot read video {str(src)!r}: {exc}") from exc
+        errors = _decode_errors(proc.stderr)
+        if errors and info is not None:
+            raise VideoFormatError(
+                f"video {str(src)!r} does not decode cleanly ({len(errors)} decoder error "
+                f"line(s), first: {errors[0]!r}); refusing a partly decoded source: repair or "
+                "re-export it")
         if tmp.stat().st_size == 0:
             raise VideoFormatError(f"cannot read video {str(src)!r}: no frames decoded")
-    return open_video(dst)
+        stated = [v if origin[k] != "default" else "" for k, v in
+                  (("color_range", rng), ("color_matrix", matrix))]
+        if any(stated):
+            _add_colour_tags(tmp, *stated)
+        made = open_video(tmp)
+        if info is not None and info.packets:
+            expected = max(info.packets - start, 0)
+            expected = expected if frames is None else min(expected, int(frames))
+            if made.frames < expected:
+                raise VideoFormatError(
+                    f"video {str(src)!r}: decoded {made.frames} frames, the container holds "
+                    f"{info.packets} (expected {expected} from frame {start}); refusing a "
+                    "partly decoded source")
+    video = open_video(dst)
+    first = known.origin if known is not None else (lambda _key: "container")
+    origin["fps"] = "argument" if fps is not None else first("fps")
+    origin["pix_fmt"] = "argument" if pix_fmt is not None else first("pix_fmt")
+    if info is not None and pix_fmt is None and out_fmt != info.pix_fmt.replace("yuvj", "yuv"):
+        origin["pix_fmt"] = f"converted from {info.pix_fmt}"
+    return replace(video, origins=tuple(origin.items()))
 
 
 # --- colour conversion ------------------------------------------------------------------
 
-_KR_KB = {"bt709": (0.2126, 0.0722), "bt601": (0.299, 0.114)}
+def _range_constants(color_range: str, bit_depth: int) -> tuple[float, float, float, float]:
+    """(luma offset, luma span, chroma centre, chroma span) in code values.
+
+    Limited range: 16/219 and 128/224 scaled by ``2^(b-8)`` (BT.601/709/2020); full range:
+    0 / ``2^b - 1`` and centre ``2^(b-1)`` over ``2^b - 1`` (as ffmpeg's swscale)."""
+    if color_range not in RANGES:
+        raise invalid("color_range", color_range, " | ".join(RANGES))
+    k = float(1 << (bit_depth - 8))
+    if color_range == "full":
+        top = float((1 << bit_depth) - 1)
+        return 0.0, top, 128.0 * k, top
+    return 16.0 * k, 219.0 * k, 128.0 * k, 224.0 * k
 
 
-def _coefficients(matrix: str) -> tuple[float, float]:
-    if matrix not in _KR_KB:
-        raise invalid("matrix", matrix, "'bt709' or 'bt601'")
-    return _KR_KB[matrix]
+def yuv_to_rgb_coefficients(matrix: str = "bt709", color_range: str = "limited",
+                            bit_depth: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The one definition of YUV -> RGB used by the numpy and the torch conversion.
+
+    ``rgb = M @ ((yuv - offset) / span)`` with, for ``(Kr, Kb)`` of the matrix and
+    ``Kg = 1 - Kr - Kb``::
+
+        M = [[1, 0,                  2(1-Kr)],
+             [1, -2Kb(1-Kb)/Kg,     -2Kr(1-Kr)/Kg],
+             [1, 2(1-Kb),            0]]
+
+    Returns:
+        (offset (3,), span (3,), M (3, 3)) as float64 arrays.
+
+    Raises:
+        ConfigError: unknown matrix or range.
+    """
+    if matrix not in MATRICES:
+        raise invalid("matrix", matrix, " | ".join(MATRICES))
+    kr, kb = MATRICES[matrix]
+    kg = 1.0 - kr - kb
+    y0, ys, c0, cs = _range_constants(color_range, bit_depth)
+    m = np.array([[1.0, 0.0, 2 * (1 - kr)],
+                  [1.0, -2 * kb * (1 - kb) / kg, -2 * kr * (1 - kr) / kg],
+                  [1.0, 2 * (1 - kb), 0.0]])
+    return np.array([y0, c0, c0]), np.array([ys, cs, cs]), m
 
 
 def _upsample(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -431,28 +697,48 @@ def _upsample(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.repeat(np.repeat(plane, ry, axis=0), rx, axis=1)[: shape[0], : shape[1]]
 
 
+def _range_of(full_range: bool | None, color_range: str | None) -> str:
+    if color_range is not None:
+        return color_range
+    return "full" if full_range else "limited"
+
+
 def yuv_to_rgb(
-    frame: YuvFrame, *, bit_depth: int = 8, matrix: str = "bt709", full_range: bool = False
+    frame: YuvFrame, *, bit_depth: int = 8, matrix: str = "bt709", full_range: bool = False,
+    color_range: str | None = None,
 ) -> np.ndarray:
     """Convert a YUV frame to RGB floats in [0, 1], shape (H, W, 3).
 
     Chroma is upsampled by sample repetition (nearest), which is what a metric that works on
-    RGB needs to see the codec's chroma as coded. Limited ("tv") range by default.
+    RGB needs to see the codec's chroma as coded. Limited ("tv") range by default;
+    ``color_range`` (``"limited"`` | ``"full"``) overrides ``full_range``. Coefficients:
+    :func:`yuv_to_rgb_coefficients`.
     """
-    kr, kb = _coefficients(matrix)
-    kg = 1.0 - kr - kb
-    scale = float(1 << (bit_depth - 8))
-    y = frame.y.astype(np.float64) / scale
-    u = _upsample(frame.u, frame.y.shape).astype(np.float64) / scale
-    v = _upsample(frame.v, frame.y.shape).astype(np.float64) / scale
-    if full_range:
-        yn, un, vn = y / 255.0, (u - 128.0) / 255.0, (v - 128.0) / 255.0
-    else:
-        yn, un, vn = (y - 16.0) / 219.0, (u - 128.0) / 224.0, (v - 128.0) / 224.0
-    r = yn + 2 * (1 - kr) * vn
-    b = yn + 2 * (1 - kb) * un
-    g = (yn - kr * r - kb * b) / kg
-    return np.clip(np.stack([r, g, b], axis=-1), 0.0, 1.0)
+    offset, span, m = yuv_to_rgb_coefficients(matrix, _range_of(full_range, color_range),
+                                              bit_depth)
+    yuv = np.stack([frame.y, _upsample(frame.u, frame.y.shape),
+                    _upsample(frame.v, frame.y.shape)], axis=-1).astype(np.float64)
+    return np.clip(((yuv - offset) / span) @ m.T, 0.0, 1.0)
+
+
+def yuv_to_rgb_torch(y, u, v, *, bit_depth: int = 8, matrix: str = "bt709",  # noqa: ANN001
+                     color_range: str = "limited"):  # noqa: ANN201
+    """Torch twin of :func:`yuv_to_rgb` (same coefficients): planes of code values (float
+    tensors ``(..., H, W)``, chroma possibly subsampled) -> RGB ``(..., 3, H, W)`` in [0, 1],
+    differentiable (clamped)."""
+    import torch
+
+    offset, span, m = (torch.as_tensor(a, dtype=y.dtype, device=y.device)
+                       for a in yuv_to_rgb_coefficients(matrix, color_range, bit_depth))
+    h, w = y.shape[-2:]
+
+    def up(p):  # noqa: ANN001, ANN202
+        ry, rx = -(-h // p.shape[-2]), -(-w // p.shape[-1])
+        return p.repeat_interleave(ry, dim=-2).repeat_interleave(rx, dim=-1)[..., :h, :w]
+
+    yuv = torch.stack([y, up(u), up(v)], dim=-1)
+    rgb = ((yuv - offset) / span) @ m.T
+    return rgb.clamp(0.0, 1.0).movedim(-1, -3)
 
 
 def rgb_to_yuv(
@@ -461,10 +747,12 @@ def rgb_to_yuv(
     pix_fmt: str = "yuv420p",
     matrix: str = "bt709",
     full_range: bool = False,
+    color_range: str | None = None,
 ) -> YuvFrame:
     """Convert RGB floats in [0, 1], shape (H, W, 3), to a YUV frame of ``pix_fmt``.
 
     Chroma is subsampled by averaging (2x2 for 4:2:0); sizes must be even for 4:2:0/4:2:2.
+    The inverse of :func:`yuv_to_rgb` (same coefficients).
 
     Raises:
         VideoFormatError: unsupported pix_fmt or odd size for subsampled chroma.
@@ -474,17 +762,15 @@ def rgb_to_yuv(
     h, w = rgb.shape[:2]
     if h % sy or w % sx:
         raise VideoFormatError(f"size {w}x{h} must be divisible by ({sx}, {sy}) for {pix_fmt}")
-    kr, kb = _coefficients(matrix)
+    if matrix not in MATRICES:
+        raise invalid("matrix", matrix, " | ".join(MATRICES))
+    kr, kb = MATRICES[matrix]
+    y0, ys, c0, cs = _range_constants(_range_of(full_range, color_range), bits)
     rgb = np.clip(np.asarray(rgb, dtype=np.float64), 0.0, 1.0)
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     yn = kr * r + (1 - kr - kb) * g + kb * b
     un = (b - yn) / (2 * (1 - kb))
     vn = (r - yn) / (2 * (1 - kr))
-    scale = float(1 << (bits - 8))
-    if full_range:
-        y, u, v = yn * 255.0, un * 255.0 + 128.0, vn * 255.0 + 128.0
-    else:
-        y, u, v = yn * 219.0 + 16.0, un * 224.0 + 128.0, vn * 224.0 + 128.0
 
     def sub(p: np.ndarray) -> np.ndarray:
         return p.reshape(h // sy, sy, w // sx, sx).mean(axis=(1, 3))
@@ -493,6 +779,6 @@ def rgb_to_yuv(
     hi = (1 << bits) - 1
 
     def quant(p: np.ndarray) -> np.ndarray:
-        return np.clip(np.rint(p * scale), 0, hi).astype(dtype)
+        return np.clip(np.rint(p), 0, hi).astype(dtype)
 
-    return YuvFrame(quant(y), quant(sub(u)), quant(sub(v)))
+    return YuvFrame(quant(yn * ys + y0), quant(sub(un * cs + c0)), quant(sub(vn * cs + c0)))

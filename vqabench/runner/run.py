@@ -37,7 +37,7 @@ from vqabench.config import CodecSpec, RunConfig, write_config
 from vqabench.datasets import Sequence, content_hash
 from vqabench.datasets import available as available_datasets
 from vqabench.datasets import load as load_dataset
-from vqabench.errors import ConfigError
+from vqabench.errors import CodecError, ConfigError
 from vqabench.io.atomic import atomic_write_text
 from vqabench.io.video import Video, open_video
 from vqabench.runner.jobs import (
@@ -50,11 +50,13 @@ from vqabench.runner.jobs import (
 from vqabench.runner.store import EncodeRecord, MeasurementRecord, Store
 
 __all__ = ["RESULT_COLUMNS", "PER_FRAME_COLUMNS", "RunSummary", "RunStatus", "plan_jobs",
-           "plan_references", "load_sequences", "run", "run_status", "default_out_dir",
+           "plan_references", "load_sequences", "check_formats", "run", "run_status",
+           "default_out_dir",
            "write_results"]
 
 RESULT_COLUMNS = ("sequence", "reference", "codec", "rate_point", "bits", "bpp", "kbps",
-                  "enc_s", "dec_s", "metric", "value", "anchor", "bitstream", "group")
+                  "enc_s", "dec_s", "metric", "value", "anchor", "bitstream", "group",
+                  "coded_pix_fmt", "native_rate_point")
 PER_FRAME_COLUMNS = ("sequence", "reference", "codec", "rate_point", "metric", "anchor",
                      "frame", "value")
 
@@ -163,9 +165,12 @@ def _plan(cfg: RunConfig, seq: Sequence, inp: _Input, specs: Iterable[CodecSpec]
     for spec in specs:
         codec = codecs.create(spec.name, **dict(spec.options))
         codec_spec = codec.spec
+        coded = codec.coded_pix_fmt(inp.video.pix_fmt)
         for value in spec.values:
             rate = codecs.RatePoint(spec.rate_param, value)
-            key = encode_key(input_hash, codec_spec, rate.label)
+            native = codec.native_rate(rate, coded)
+            key = encode_key(input_hash, f"{codec_spec}|coded={coded}|native={native.label}",
+                             rate.label)
             stem = f"{_safe(spec.rate_param)}{_safe(str(value))}"
             rel = Path(subdir) / _safe(seq.name) / _safe(spec.display) / (stem + codec.extension)
             keep_path = None
@@ -233,15 +238,37 @@ def _resolved(cfg: RunConfig, sequences: list[Sequence]) -> RunConfig:
                    frames=cfg.frames or (counts.pop() if len(counts) == 1 else None))
 
 
-def _provenance(out_dir: Path) -> str:
+def _provenance(out_dir: Path, sequences: Iterable[Sequence] = ()) -> str:
     import datetime
 
     from vqabench import __version__
     from vqabench.io.ffmpeg import ffmpeg_info
 
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    assumed = [f"{s.name}: " + ", ".join(f"{k} {v}" for k, v in s.source.assumptions().items())
+               for s in sequences]
     return (f"resolved by vqabench {__version__} with ffmpeg {ffmpeg_info().version} on {now}\n"
-            f"re-run with: vqabench run {out_dir / 'config.toml'}")
+            f"re-run with: vqabench run {out_dir / 'config.toml'}"
+            + "".join(f"\nassumed {line}" for line in assumed))
+
+
+def check_formats(cfg: RunConfig, sequences: list[Sequence]) -> None:
+    """Refuse, before any job, every (sequence, codec) whose format the codec cannot code.
+
+    Raises:
+        CodecError: one line per refusal, naming the file, the codec and the reason.
+    """
+    specs = [*cfg.codecs, *([cfg.reference.codec] if cfg.reference else [])]
+    refusals = []
+    for seq in sequences:
+        for spec in specs:
+            try:
+                codecs.create(spec.name, **dict(spec.options)).coded_pix_fmt(seq.source.pix_fmt)
+            except CodecError as exc:
+                file = seq.metadata.get("file") or seq.source.path.name
+                refusals.append(f"{file}: {spec.display}: {exc}")
+    if refusals:
+        raise CodecError(f"{len(refusals)} refusal(s), nothing was run:\n" + "\n".join(refusals))
 
 
 def _pending(job: Job, store: Store, retry_failed: bool) -> Job | None:
@@ -334,10 +361,15 @@ def write_results(jobs: list[Job], store: Store, out_dir: Path, *, name: str = "
         The number of rows in results.csv.
     """
     rows, frame_rows = [], []
+    made: dict[tuple, codecs.Codec] = {}
     for job in jobs:
         enc = store.encode(job.key)
         if enc is None:
             continue
+        codec = made.setdefault((job.codec_name, job.codec_options),
+                                codecs.create(job.codec_name, **dict(job.codec_options)))
+        coded = codec.coded_pix_fmt(job.input.pix_fmt)
+        native = codec.native_rate(codecs.RatePoint(job.rate_param, job.rate_value), coded)
         fps = Fraction(enc.fps)
         pixels = enc.frames * enc.width * enc.height
         bpp = enc.bits / pixels
@@ -348,7 +380,8 @@ def write_results(jobs: list[Job], store: Store, out_dir: Path, *, name: str = "
                 continue
             rows.append((job.sequence, job.reference, job.codec, job.rate_label, enc.bits,
                          _fmt(bpp), _fmt(kbps), _fmt(enc.enc_s), _fmt(enc.dec_s), task.name,
-                         _fmt(m.value), task.anchor, enc.bitstream, job.group))
+                         _fmt(m.value), task.anchor, enc.bitstream, job.group, coded,
+                         native.label))
             frame_rows.extend((job.sequence, job.reference, job.codec, job.rate_label, task.name,
                                task.anchor, i, _fmt(v)) for i, v in enumerate(m.per_frame))
     frames_name = "per_frame.csv" if name == "results" else f"{name}_per_frame.csv"
@@ -471,9 +504,10 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Exe
     from vqabench.runner.executors import local_executor
 
     sequences = load_sequences(cfg, out_dir)
+    check_formats(cfg, sequences)
     ref_jobs = plan_references(cfg, sequences, out_dir)
     write_config(_resolved(cfg, sequences), out_dir / "config.toml",
-                 comment=_provenance(out_dir))
+                 comment=_provenance(out_dir, sequences))
     decode_dir = out_dir / ".tmp"
     decode_dir.mkdir(exist_ok=True)
     execute = executor or local_executor

@@ -1,7 +1,8 @@
 """Frames of a :class:`~vqabench.io.video.Video` as arrays for the learned and temporal metrics.
 
-RGB comes from :func:`vqabench.io.video.yuv_to_rgb` with its defaults (BT.709, limited range,
-chroma upsampled by repetition), as float32 in [0, 1]. Luma is float64 in 8-bit code values
+RGB comes from :func:`vqabench.io.video.yuv_to_rgb` (chroma upsampled by repetition) with the
+video's own matrix and range (``Video.color_matrix``, ``Video.color_range``: header, container
+or the size convention), as float32 in [0, 1]. Luma is float64 in 8-bit code values
 (10-bit video divided by 4), so thresholds mean the same at either bit depth.
 
 Example:
@@ -28,9 +29,12 @@ __all__ = [
 ]
 
 
-def frame_rgb(frame: YuvFrame, bit_depth: int) -> np.ndarray:
-    """One YUV frame as RGB float32 in [0, 1], shape (H, W, 3) (BT.709, limited range)."""
-    return yuv_to_rgb(frame, bit_depth=bit_depth).astype(np.float32)
+def frame_rgb(frame: YuvFrame, bit_depth: int, *, matrix: str = "bt709",
+              color_range: str = "limited") -> np.ndarray:
+    """One YUV frame as RGB float32 in [0, 1], shape (H, W, 3) (BT.709, limited range unless
+    given; pass ``video.color_matrix`` / ``video.color_range`` to honour a video's own)."""
+    return yuv_to_rgb(frame, bit_depth=bit_depth, matrix=matrix,
+                      color_range=color_range).astype(np.float32)
 
 
 def _check_batch(batch_size: int) -> None:
@@ -43,7 +47,8 @@ def rgb_batches(video: Video, batch_size: int) -> Iterator[np.ndarray]:
     _check_batch(batch_size)
     batch: list[np.ndarray] = []
     for frame in read_frames(video):
-        batch.append(frame_rgb(frame, video.bit_depth))
+        batch.append(frame_rgb(frame, video.bit_depth, matrix=video.color_matrix,
+                               color_range=video.color_range))
         if len(batch) == batch_size:
             yield np.stack(batch)
             batch = []
@@ -69,7 +74,8 @@ def rgb_pairs(video: Video, batch_size: int) -> Iterator[tuple[np.ndarray, np.nd
     firsts: list[np.ndarray] = []
     seconds: list[np.ndarray] = []
     for frame in read_frames(video):
-        cur = frame_rgb(frame, video.bit_depth)
+        cur = frame_rgb(frame, video.bit_depth, matrix=video.color_matrix,
+                        color_range=video.color_range)
         if prev is not None:
             firsts.append(prev)
             seconds.append(cur)
