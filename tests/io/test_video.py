@@ -14,6 +14,7 @@ from vqabench.io.ffmpeg import run_ffmpeg
 from vqabench.io.video import (
     open_video,
     parse_yuv_name,
+    probe,
     read_all,
     read_frames,
     rgb_to_yuv,
@@ -148,3 +149,138 @@ def test_write_y4m_is_atomic_on_bad_frame(tmp_path):
     with pytest.raises(VideoFormatError, match="plane shape"):
         write_y4m(tmp_path / "x.y4m", frames, width=16, height=16, fps=25)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- colour (issue 12.3) -------------------------------------------------------------------
+
+def _ffmpeg_rgb(tmp_path, frame, pix_fmt, matrix, color_range):
+    """ffmpeg's own YUV -> RGB (swscale, accurate rounding) of one frame, as floats."""
+    h, w = frame.y.shape
+    src = write_y4m(tmp_path / "c.y4m", [frame], width=w, height=h, fps=25, pix_fmt=pix_fmt)
+    out = tmp_path / "c.rgb"
+    ff_matrix = {"bt601": "bt601", "bt709": "bt709", "bt2020": "bt2020"}[matrix]
+    rng = {"limited": "tv", "full": "pc"}[color_range]
+    run_ffmpeg(["-i", src.path, "-vf",
+                f"scale=in_color_matrix={ff_matrix}:in_range={rng}:out_range=pc:"
+                "flags=accurate_rnd+full_chroma_int+bitexact+neighbor",
+                "-f", "rawvideo", "-pix_fmt", "rgb24", out])
+    # rgb24: swscale's deeper RGB outputs scale 8-bit input by 256, not 257
+    return np.fromfile(out, dtype=np.uint8).reshape(h, w, 3) / 255.0
+
+
+@pytest.mark.parametrize(("matrix", "color_range", "pix_fmt"), [
+    ("bt601", "limited", "yuv444p"), ("bt709", "limited", "yuv444p"),
+    ("bt709", "full", "yuv444p"), ("bt2020", "limited", "yuv444p10le"),
+    ("bt601", "full", "yuv444p10le"),
+])
+def test_yuv_to_rgb_matches_ffmpeg_swscale(tmp_path, matrix, color_range, pix_fmt):
+    """Our conversion (one coefficient definition) against ffmpeg's scale filter on the same
+    frame, for every matrix and both ranges."""
+    rgb = np.clip(np.random.default_rng(3).random((16, 16, 3)), 0.05, 0.95)
+    frame = rgb_to_yuv(rgb, pix_fmt=pix_fmt, matrix=matrix, color_range=color_range)
+    bits = 10 if "10" in pix_fmt else 8
+    ours = yuv_to_rgb(frame, bit_depth=bits, matrix=matrix, color_range=color_range)
+    theirs = _ffmpeg_rgb(tmp_path, frame, pix_fmt, matrix, color_range)
+    # ffmpeg's output is rounded to 8 bits; at 10-bit full range swscale scales by 1020
+    # (8-bit steps), BT.2100 and we by 1023: up to ~1.1 code values apart
+    tol = 1.0 if (bits, color_range) != (10, "full") else 1.5
+    assert np.abs(ours - theirs).max() <= tol / 255
+    # a wrong matrix is far off: the test can fail
+    other = "bt709" if matrix != "bt709" else "bt601"
+    assert np.abs(yuv_to_rgb(frame, bit_depth=bits, matrix=other, color_range=color_range)
+                  - theirs).max() > 0.02
+
+
+@pytest.mark.parametrize("matrix", ["bt601", "bt709", "bt2020"])
+@pytest.mark.parametrize("color_range", ["limited", "full"])
+def test_torch_and_numpy_conversions_agree(matrix, color_range):
+    import torch
+
+    from vqabench.io.video import yuv_to_rgb_torch
+
+    rgb = np.random.default_rng(4).random((8, 12, 3))
+    frame = rgb_to_yuv(rgb, pix_fmt="yuv420p10le", matrix=matrix, color_range=color_range)
+    ours = yuv_to_rgb(frame, bit_depth=10, matrix=matrix, color_range=color_range)
+    planes = [torch.from_numpy(p.astype(np.float64)) for p in frame]
+    theirs = yuv_to_rgb_torch(*planes, bit_depth=10, matrix=matrix, color_range=color_range)
+    np.testing.assert_allclose(theirs.permute(1, 2, 0).numpy(), ours, atol=1e-12)
+
+
+def test_lpips_input_rgb_pinned_before_the_colour_change():
+    """Today's (e889f54) RGB of mini Carphone frame 0 is reproduced with BT.709; Carphone is
+    SD (144 lines) without a stated matrix, so it is now read as BT.601, which differs."""
+    import json
+    from pathlib import Path
+
+    from vqabench.io.video import YuvFrame
+
+    gold = json.loads((Path(__file__).parents[1] / "expected" / "carphone_frame0_rgb.json")
+                      .read_text())
+    frame = YuvFrame(*(np.array(gold[k], dtype=np.uint8) for k in ("y_crop", "u_crop", "v_crop")))
+    pinned = np.array(gold["rgb_crop_rows_64_72_cols_120_128"])
+    np.testing.assert_allclose(yuv_to_rgb(frame, matrix="bt709"), pinned, atol=1e-6)
+    assert np.abs(yuv_to_rgb(frame, matrix="bt601") - pinned).max() > 0.005
+
+
+def test_y4m_colour_tags_round_trip_and_defaults(tmp_path):
+    frames = [rgb_to_yuv(np.full((16, 16, 3), 0.5))]
+    full = write_y4m(tmp_path / "f.y4m", frames, width=16, height=16, fps=25,
+                     color_range="full", matrix="bt2020")
+    assert b"XCOLORRANGE=FULL XCOLORMATRIX=BT2020" in full.path.read_bytes()[:100]
+    back = open_video(full.path)
+    assert (back.color_range, back.color_matrix) == ("full", "bt2020")
+    assert back.origin("color_range") == back.origin("color_matrix") == "header"
+    plain = open_video(write_y4m(tmp_path / "p.y4m", frames, width=16, height=16, fps=25).path)
+    assert (plain.color_range, plain.color_matrix) == ("limited", "bt601")  # SD convention
+    assert plain.origin("color_matrix") == "default"
+    hd = write_y4m(tmp_path / "hd.y4m", [rgb_to_yuv(np.zeros((720, 16, 3)))], width=16,
+                   height=720, fps=25)
+    assert hd.color_matrix == "bt709"
+    ffmpeg_made = tmp_path / "ff.y4m"  # ffmpeg's own XCOLORRANGE tag is read too
+    run_ffmpeg(["-i", full.path, "-f", "yuv4mpegpipe", ffmpeg_made])
+    assert open_video(ffmpeg_made).color_range == "full"
+
+
+def _x264_mp4(tmp_path, name, *args, frames=8, pix_fmt="yuv420p"):
+    out = tmp_path / name
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25", "-frames:v", frames,
+                "-pix_fmt", pix_fmt, *args, "-c:v", "libx264", "-g", "4", out])
+    return out
+
+
+def test_container_colour_and_format_are_kept(tmp_path):
+    """A full-range BT.601 4:4:4 phone-style clip keeps its format and colour through
+    to_y4m (today: converted to 4:2:0 and read as BT.709 limited)."""
+    src = _x264_mp4(tmp_path, "phone.mp4", "-color_range", "pc", "-colorspace", "bt470bg",
+                    pix_fmt="yuv444p")
+    info = probe(src)
+    assert (info.color_range, info.color_matrix, info.packets) == ("full", "bt601", 8)
+    video = to_y4m(src, tmp_path / "phone.y4m")
+    assert (video.pix_fmt, video.color_range, video.color_matrix) == ("yuv444p", "full", "bt601")
+    assert video.origin("color_range") == "container"
+    again = open_video(video.path)  # the header carries it
+    assert (again.color_range, again.color_matrix) == ("full", "bt601")
+
+
+def test_partly_corrupt_source_is_refused(tmp_path):
+    """Zeroed bytes mid-stream ('Invalid NAL unit size'): refused, not silently shortened."""
+    good = _x264_mp4(tmp_path, "good.mp4")
+    data = bytearray(good.read_bytes())
+    mdat = data.find(b"mdat")
+    at = mdat + 8 + (len(data) - mdat) // 3
+    data[at:at + 300] = bytes(300)
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(bytes(data))
+    assert to_y4m(good, tmp_path / "good.y4m").frames == 8
+    with pytest.raises(VideoFormatError, match="does not decode cleanly|decoded .* frames"):
+        to_y4m(bad, tmp_path / "bad.y4m")
+    assert not (tmp_path / "bad.y4m").exists()
+
+
+def test_raw_yuv_origins(tmp_path):
+    raw = tmp_path / "Foo_16x16_50_bt709_fullRange.yuv"
+    raw.write_bytes(bytes(16 * 16 * 3 // 2 * 2))
+    video = open_video(raw)
+    assert (video.fps, video.color_range, video.color_matrix) == (50, "full", "bt709")
+    assert dict(video.origins) == {"fps": "name", "pix_fmt": "default", "color_range": "name",
+                                   "color_matrix": "name"}

@@ -83,6 +83,15 @@ class YuvName:
         return f"yuv{self.chroma or '420'}p" + ("" if bits == 8 else f"{bits}le")
 
 
+def _rate(text: str) -> Fraction:
+    """``29.97`` -> 30000/1001 (the NTSC rates are N*1000/1001); other text exactly."""
+    value = Fraction(text)
+    for n in (24, 30, 48, 60, 120):
+        if value != n and abs(value - Fraction(n * 1000, 1001)) < Fraction(1, 100):
+            return Fraction(n * 1000, 1001)
+    return value.limit_denominator(1001)
+
+
 def _set(found: dict, key: str, value: object, token: str, stem: str) -> None:
     if key in found and found[key][0] != value:
         raise VideoFormatError(
@@ -115,7 +124,7 @@ def parse_name(name: str) -> YuvName:
             after_size = True
             continue
         if m := _FPS.fullmatch(token):
-            _set(found, "fps", Fraction(m.group(1)).limit_denominator(1001), token, stem)
+            _set(found, "fps", _rate(m.group(1)), token, stem)
         elif m := _CHROMA.fullmatch(token):
             _set(found, "chroma", m.group(1), token, stem)
             if m.group(2):
@@ -131,7 +140,7 @@ def parse_name(name: str) -> YuvName:
         elif low in _RANGE:
             _set(found, "color_range", _RANGE[low], token, stem)
         elif after_size and (m := _FPS_P.fullmatch(token) or _BARE.fullmatch(token)):
-            value = Fraction(m.group(1) if m.re is _FPS_P else token).limit_denominator(1001)
+            value = _rate(m.group(1) if m.re is _FPS_P else token)
             if 0 < value <= _MAX_BARE_FPS:
                 _set(found, "fps", value, token, stem)
         after_size = False
