@@ -102,3 +102,45 @@ def test_x264_and_x265_agree_at_equal_qp_on_a_natural_10_bit_clip(tmp_path):
             got[name] = psnr.compute(clip, res.decoded).value
             res.decoded.path.unlink()
         assert abs(got["x264"] - got["x265"]) < 1.5, (qp, got)
+
+
+def test_a_conversion_ffmpeg_chooses_itself_is_refused(sources, tmp_path):
+    """The encoder's warnings are no longer hidden: if a codec's declaration were wrong,
+    ffmpeg's 'auto-selecting format' would become an error, not a silent 4:2:0 coding."""
+    from vqabench.codecs.ffmpeg import ALL_PIX_FMTS, SvtAv1
+
+    class Misdeclared(SvtAv1):
+        native_pix_fmts = ALL_PIX_FMTS
+
+    with pytest.raises(CodecError, match="ffmpeg changed the coded format: Incompatible pixel "
+                                         "format 'yuv444p' for codec 'libsvtav1'"):
+        codecs.run_codec(Misdeclared(preset=12), sources["yuv444p"], codecs.RatePoint("qp", 30),
+                         tmp_path / "m.obu")
+    assert not list(tmp_path.glob("*.obu"))
+
+
+def test_decoded_video_keeps_the_input_colour(tmp_path):
+    """A full-range BT.709 SD input: the decoded video (and its header) says so too, so
+    RGB metrics read source and decoded frames the same way."""
+    import numpy as np
+
+    from vqabench.io.video import open_video, rgb_to_yuv, write_y4m
+
+    rgb = np.random.default_rng(0).random((32, 32, 3))
+    src = write_y4m(tmp_path / "f.y4m", [rgb_to_yuv(rgb, color_range="full", matrix="bt709")],
+                    width=32, height=32, fps=25, color_range="full", matrix="bt709")
+    res = codecs.run_codec(codecs.create("x265"), src, codecs.RatePoint("qp", 30),
+                           tmp_path / "f.265", decode_dir=tmp_path)
+    assert (res.decoded.color_range, res.decoded.color_matrix) == ("full", "bt709")
+    assert res.decoded.origin("color_matrix") == "input"
+    assert open_video(res.decoded.path).color_matrix == "bt709"
+
+
+def test_every_registered_codec_declares_what_it_codes():
+    from vqabench.io.video import PIX_FMTS
+
+    for name in codecs.available():
+        declared = codecs.get_class(name).native_pix_fmts
+        assert declared and set(declared) <= set(PIX_FMTS), name
+    assert codecs.get_class("inr").native_pix_fmts == tuple(PIX_FMTS)
+    assert codecs.get_class("external").native_pix_fmts == tuple(PIX_FMTS)

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from vqabench.errors import CodecError, FfmpegError, invalid
 from vqabench.io.atomic import atomic_path
-from vqabench.io.video import Video, open_video
+from vqabench.io.video import Video, open_video, set_colour_tags
 from vqabench.registry import Registry
 
 __all__ = ["Codec", "RatePoint", "EncodeResult", "CODECS", "run_codec", "parse_rate_point"]
@@ -185,11 +185,13 @@ def _timed(cmd: list[str]) -> float:
 
 
 def _as_input(decoded: Video, source: Video) -> Video:
-    """The decoded video with the input's colour description: a codec codes samples, so
-    the decoded samples mean what the input's meant, whatever the bitstream signals."""
-    origins = {**dict(decoded.origins), "color_range": "input", "color_matrix": "input"}
-    return replace(decoded, color_range=source.color_range, color_matrix=source.color_matrix,
-                   origins=tuple(origins.items()))
+    """The decoded video with the input's colour description, in its header too: a codec
+    codes samples, so the decoded samples mean what the input's meant, whatever the
+    bitstream signals (a kept decoded reference R then describes itself)."""
+    set_colour_tags(decoded.path, source.color_range, source.color_matrix)
+    tagged = open_video(decoded.path)
+    origins = {**dict(tagged.origins), "color_range": "input", "color_matrix": "input"}
+    return replace(tagged, origins=tuple(origins.items()))
 
 
 def run_codec(codec: Codec, source: Video, rate: RatePoint, bitstream: Path, *,

@@ -40,6 +40,7 @@ __all__ = [
     "Probe",
     "yuv_to_rgb_coefficients",
     "yuv_to_rgb_torch",
+    "set_colour_tags",
     "open_video",
     "parse_yuv_name",
     "read_frames",
@@ -520,8 +521,10 @@ def _y4m_format(info: Probe) -> str:
     return "yuv420p10le" if re.search(r"p(9|1[0-6])", pf) else "yuv420p"
 
 
-def _add_colour_tags(path: Path, color_range: str, matrix: str) -> None:
-    """Rewrite the Y4M header of ``path`` to carry XCOLORRANGE / XCOLORMATRIX."""
+def set_colour_tags(path: str | os.PathLike, color_range: str, matrix: str) -> None:
+    """Rewrite the Y4M header of ``path`` to carry ``XCOLORRANGE`` / ``XCOLORMATRIX``
+    (replacing any it has); the frames are copied unchanged."""
+    path = Path(path)
     with open(path, "rb") as f:
         line = f.readline(4096)
         fields = [t for t in line.decode("ascii").split()
@@ -608,9 +611,11 @@ def to_y4m(
         out_fmt, rng, matrix = pix_fmt or _y4m_format(info), info.color_range, info.color_matrix
         origin = {"color_range": "container" if rng else "default",
                   "color_matrix": "container" if matrix else "default"}
+        in_height = info.height
     elif known is not None:
         out_fmt, rng, matrix = pix_fmt or known.pix_fmt, known.color_range, known.color_matrix
         origin = {k: known.origin(k) for k in ("color_range", "color_matrix")}
+        in_height = known.height
     _check_pix_fmt(out_fmt)
     args += ["-pix_fmt", out_fmt, "-fps_mode", "passthrough", "-strict", "-1", "-f", "yuv4mpegpipe"]
     with atomic_path(dst) as tmp:
@@ -626,10 +631,9 @@ def to_y4m(
                 "re-export it")
         if tmp.stat().st_size == 0:
             raise VideoFormatError(f"cannot read video {str(src)!r}: no frames decoded")
-        stated = [v if origin[k] != "default" else "" for k, v in
-                  (("color_range", rng), ("color_matrix", matrix))]
-        if any(stated):
-            _add_colour_tags(tmp, *stated)
+        # Pinned in the header, so a later resize cannot change what an unstated matrix
+        # means: the convention applies to the input's size, not the output's.
+        set_colour_tags(tmp, rng or "limited", matrix or default_matrix(in_height))
         made = open_video(tmp)
         if info is not None and info.packets:
             expected = max(info.packets - start, 0)
