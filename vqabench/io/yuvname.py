@@ -92,10 +92,10 @@ def _rate(text: str) -> Fraction:
     return value.limit_denominator(1001)
 
 
-def _set(found: dict, key: str, value: object, token: str, stem: str) -> None:
+def _set(found: dict, key: str, value: object, token: str, file: str) -> None:
     if key in found and found[key][0] != value:
         raise VideoFormatError(
-            f"file name {stem!r} contradicts itself: {found[key][1]!r} and {token!r} give "
+            f"file name {file!r} contradicts itself: {found[key][1]!r} and {token!r} give "
             f"different {key.replace('_', ' ')}; rename the file so that one token states it")
     found.setdefault(key, (value, token))
 
@@ -112,7 +112,8 @@ def parse_name(name: str) -> YuvName:
     Raises:
         VideoFormatError: no ``WxH`` token, or tokens that contradict each other.
     """
-    stem = Path(name).name
+    file = Path(name).name
+    stem = file
     for suffix in (".yuv", ".raw", ".YUV", ".RAW"):
         stem = stem.removesuffix(suffix)
     found: dict[str, tuple[object, str]] = {}
@@ -120,33 +121,33 @@ def parse_name(name: str) -> YuvName:
     for token in _tokens(stem):
         low = token.lower()
         if m := _SIZE.fullmatch(token):
-            _set(found, "size", (int(m.group(1)), int(m.group(2))), token, stem)
+            _set(found, "size", (int(m.group(1)), int(m.group(2))), token, file)
             after_size = True
             continue
         if m := _FPS.fullmatch(token):
-            _set(found, "fps", _rate(m.group(1)), token, stem)
+            _set(found, "fps", _rate(m.group(1)), token, file)
         elif m := _CHROMA.fullmatch(token):
-            _set(found, "chroma", m.group(1), token, stem)
+            _set(found, "chroma", m.group(1), token, file)
             if m.group(2):
-                _set(found, "bit_depth", int(m.group(2)), token, stem)
+                _set(found, "bit_depth", int(m.group(2)), token, file)
             elif low.endswith("p"):  # "yuv420p", "420p": 8 bits, as ffmpeg names it
-                _set(found, "bit_depth", 8, token, stem)
+                _set(found, "bit_depth", 8, token, file)
         elif m := _BITS.fullmatch(token):
-            _set(found, "bit_depth", int(m.group(1)), token, stem)
+            _set(found, "bit_depth", int(m.group(1)), token, file)
         elif m := _FRAMES.fullmatch(token):
-            _set(found, "frames", int(m.group(1)), token, stem)
+            _set(found, "frames", int(m.group(1)), token, file)
         elif low in _MATRIX:
-            _set(found, "matrix", _MATRIX[low], token, stem)
+            _set(found, "matrix", _MATRIX[low], token, file)
         elif low in _RANGE:
-            _set(found, "color_range", _RANGE[low], token, stem)
+            _set(found, "color_range", _RANGE[low], token, file)
         elif after_size and (m := _FPS_P.fullmatch(token) or _BARE.fullmatch(token)):
             value = _rate(m.group(1) if m.re is _FPS_P else token)
             if 0 < value <= _MAX_BARE_FPS:
-                _set(found, "fps", value, token, stem)
+                _set(found, "fps", value, token, file)
         after_size = False
     if "size" not in found:
         raise VideoFormatError(
-            f"file name {stem!r} carries no frame size: rename it to a pattern like "
+            f"file name {file!r} carries no frame size: rename it to a pattern like "
             "Name_1920x1080_50fps_420_8bit.yuv, or convert it to .y4m first (ffmpeg -f rawvideo "
             "-pix_fmt yuv420p -s 1920x1080 -r 50 -i in.yuv out.y4m)")
     (width, height), _ = found["size"]

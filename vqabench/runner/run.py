@@ -51,8 +51,7 @@ from vqabench.runner.store import EncodeRecord, MeasurementRecord, Store
 
 __all__ = ["RESULT_COLUMNS", "PER_FRAME_COLUMNS", "RunSummary", "RunStatus", "plan_jobs",
            "plan_references", "load_sequences", "check_formats", "run", "run_status",
-           "default_out_dir",
-           "write_results"]
+           "default_out_dir", "write_results"]
 
 RESULT_COLUMNS = ("sequence", "reference", "codec", "rate_point", "bits", "bpp", "kbps",
                   "enc_s", "dec_s", "metric", "value", "anchor", "bitstream", "group",
@@ -366,8 +365,10 @@ def write_results(jobs: list[Job], store: Store, out_dir: Path, *, name: str = "
         enc = store.encode(job.key)
         if enc is None:
             continue
-        codec = made.setdefault((job.codec_name, job.codec_options),
-                                codecs.create(job.codec_name, **dict(job.codec_options)))
+        if (job.codec_name, job.codec_options) not in made:
+            made[job.codec_name, job.codec_options] = codecs.create(job.codec_name,
+                                                                    **dict(job.codec_options))
+        codec = made[job.codec_name, job.codec_options]
         coded = codec.coded_pix_fmt(job.input.pix_fmt)
         native = codec.native_rate(codecs.RatePoint(job.rate_param, job.rate_value), coded)
         fps = Fraction(enc.fps)
