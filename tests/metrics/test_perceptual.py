@@ -40,7 +40,8 @@ def pair(tmp_path_factory):
 
 def _frames(video):
     return torch.from_numpy(np.stack([
-        yuv_to_rgb(f, bit_depth=video.bit_depth) for f in read_frames(video)
+        yuv_to_rgb(f, bit_depth=video.bit_depth, matrix=video.color_matrix,
+                   color_range=video.color_range) for f in read_frames(video)
     ]).astype(np.float32)).permute(0, 3, 1, 2)
 
 

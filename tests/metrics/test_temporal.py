@@ -56,8 +56,9 @@ def test_flicker_warp_needs_two_frames(tmp_path):
 
 
 def _rgb(video):
-    return torch.from_numpy(np.stack([yuv_to_rgb(f) for f in read_frames(video)]).astype(
-        np.float32)).permute(0, 3, 1, 2)
+    return torch.from_numpy(np.stack([
+        yuv_to_rgb(f, matrix=video.color_matrix, color_range=video.color_range)
+        for f in read_frames(video)]).astype(np.float32)).permute(0, 3, 1, 2)
 
 
 def test_lpips_temporal_equals_lpips_package_random_backbone(clips):
