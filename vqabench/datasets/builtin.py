@@ -25,7 +25,7 @@ __all__ = ["MINI_DEFAULT_SIZE", "MINI_DEFAULT_FRAMES", "load_mini", "MINI_SEQUEN
 
 MINI_DEFAULT_SIZE = (256, 144)
 MINI_DEFAULT_FRAMES = 16
-_VERSION = "v1"
+_VERSION = "v2"  # v2: colour matrix and range in the Y4M headers (issue 12.3)
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,8 @@ def _make_still(still: _Still, size: tuple[int, int], frames: int, dst: Path) ->
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
     rgb_frames = _animate(image[..., :3], still, size, frames)
-    write_y4m(dst, (rgb_to_yuv(f) for f in rgb_frames), width=size[0], height=size[1],
-              fps=Fraction(25))
+    write_y4m(dst, (rgb_to_yuv(f, matrix="bt709") for f in rgb_frames), width=size[0],
+              height=size[1], fps=Fraction(25), color_range="limited", matrix="bt709")
 
 
 def _make_clip(clip: _Clip, size: tuple[int, int], frames: int, dst: Path) -> None:
