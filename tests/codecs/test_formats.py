@@ -144,3 +144,25 @@ def test_every_registered_codec_declares_what_it_codes():
         assert declared and set(declared) <= set(PIX_FMTS), name
     assert codecs.get_class("inr").native_pix_fmts == tuple(PIX_FMTS)
     assert codecs.get_class("external").native_pix_fmts == tuple(PIX_FMTS)
+
+
+def test_10_bit_coding_of_an_8_bit_source_is_rounded_back_not_dithered(tmp_path):
+    """vvenc codes 8-bit input at 10 bits; the decoded 8-bit video is the 10-bit decode
+    rounded ((x + 2) >> 2), as VTM writes it, not swscale's default ordered dither."""
+    import numpy as np
+
+    from vqabench.io.video import open_video, read_all
+
+    src = make_video(tmp_path / "s.y4m", frames=2)
+    codec = codecs.create("vvenc", preset=0)
+    res = codecs.run_codec(codec, src, codecs.RatePoint("qp", 32), tmp_path / "v.266",
+                           decode_dir=tmp_path)
+    ten = tmp_path / "ten.y4m"
+    run_ffmpeg(["-f", "vvc", "-i", tmp_path / "v.266", "-f", "yuv4mpegpipe", "-strict", "-1",
+                ten])
+    wide = read_all(open_video(ten))
+    assert open_video(ten).pix_fmt == "yuv420p10le"
+    got = read_all(res.decoded)
+    for plane_8, plane_10 in zip(got, wide, strict=True):
+        want = np.clip((plane_10.astype(np.int32) + 2) >> 2, 0, 255)
+        np.testing.assert_array_equal(plane_8, want)

@@ -142,12 +142,14 @@ class FfmpegCodec(Codec):
 
     def decode_cmd(self, bitstream: Path, output: Path, source: Video) -> list[str]:
         # Raw streams carry no reliable frame rate: give the source's, and never drop or
-        # duplicate frames on output.
+        # duplicate frames on output. Back to the source's format with plain rounding, as
+        # HM/VTM write 8-bit output from 10-bit coding (swscale would dither by default).
         rate_in = [] if self.muxer == "ivf" else ["-framerate", _rate(source.fps)]
         return [ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
                 "-threads", "1", *rate_in, "-f", self.muxer, "-i", path_arg(bitstream),
                 "-map", "0:v:0", "-fps_mode", "passthrough", "-pix_fmt", source.pix_fmt,
-                "-strict", "-1", "-f", "yuv4mpegpipe", path_arg(output)]
+                "-sws_dither", "none", "-strict", "-1", "-f", "yuv4mpegpipe",
+                path_arg(output)]
 
 
 @CODECS.register("x264")
