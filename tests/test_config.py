@@ -96,3 +96,24 @@ def test_bad_toml(tmp_path, text, match):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("text, match", [
+    ("x264:qp=22,27:presett=fast", r"codec 'x264' has no option 'presett'; did you mean "
+                                   r"'preset'\? \(options: preset, gop, threads"),
+    ("x265:qp=22,27:preset=fastest", r"preset='fastest' is not allowed: expected ultrafast"),
+    ("svt-av1:qp=30,40:preset=20", r"preset=20 is not allowed: expected integers -2\.\.13"),
+])
+def test_codec_options_are_checked_by_name_and_value(text, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_codec_spec(text)
+
+
+@pytest.mark.parametrize("metric", ["pt_loss", "rankdvqa_ugc"])
+def test_reference_metrics_need_a_reference_stage(metric):
+    with pytest.raises(ConfigError, match=rf"metric '{metric}' scores .* needs a reference"):
+        load_config(metrics=metric)
+    with pytest.raises(ConfigError, match="needs a reference stage"):
+        load_config(metrics=metric, reference="x264:qp=30,37,42")  # anchors: source only
+    cfg = load_config(metrics=metric, reference="x264:qp=30,37,42", anchors="reference")
+    assert cfg.metrics[0].name == metric

@@ -37,7 +37,9 @@ example ``vmaf:model=vmaf_v0.6.1neg``). A reference stage is
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -48,7 +50,7 @@ from pathlib import Path
 from vqabench.errors import ConfigError, invalid
 from vqabench.io.atomic import atomic_write_text
 
-__all__ = ["CodecSpec", "MetricSpec", "ReferenceSpec", "RunConfig", "parse_reference_spec",
+__all__ = ["ConfigChange", "compare_configs", "REFERENCE_METRICS", "codec_option_names", "default_jobs", "CodecSpec", "MetricSpec", "ReferenceSpec", "RunConfig", "parse_reference_spec",
            "load_config", "parse_codec_spec", "parse_metric_spec", "parse_size",
            "default_config", "write_config"]
 
@@ -89,6 +91,14 @@ class ReferenceSpec:
 
 
 ANCHORS = ("source", "reference")
+#: Metrics that score (R, D), a distorted video given its non-pristine reference R; measured
+#: against the pristine S they would answer a question they were not trained for.
+REFERENCE_METRICS = ("pt_loss", "rankdvqa_ugc")
+
+
+def default_jobs() -> int:
+    """Default worker processes of every command that takes ``--jobs``: the CPU cores."""
+    return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -103,7 +113,7 @@ class RunConfig:
     metrics: tuple[MetricSpec, ...] = ()
     reference: ReferenceSpec | None = None
     anchors: tuple[str, ...] = ("source",)
-    jobs: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    jobs: int = field(default_factory=default_jobs)
     anchor: str | None = None
     out: str | None = None
 
@@ -111,6 +121,44 @@ class RunConfig:
         """Hash of what determines the results (not jobs or out)."""
         data = json.dumps(_as_dict(replace(self, jobs=1, out=None)), sort_keys=True, default=str)
         return hashlib.sha256(data.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """How a new config relates to the one a run directory already holds.
+
+    Attributes:
+        kind: ``"same"`` (same identity), ``"extends"`` (only adds codecs and/or metrics:
+            the run is extended incrementally, nothing is recomputed) or ``"differs"``.
+        details: what changed, one phrase each (e.g. ``"adds codec vvenc"``).
+    """
+
+    kind: str
+    details: tuple[str, ...] = ()
+
+
+def compare_configs(old: RunConfig, new: RunConfig) -> ConfigChange:
+    """Compare two resolved configs of one run directory (``jobs`` and ``out`` ignored).
+
+    ``new`` extends ``old`` when it keeps every codec (same options and ladder) and metric of
+    ``old``, adds at least one, and leaves everything else unchanged.
+    """
+    if old.identity() == new.identity():
+        return ConfigChange("same")
+    old_codecs = {c.display: c for c in old.codecs}
+    new_codecs = {c.display: c for c in new.codecs}
+    details = [f"adds codec {c}" for c in new_codecs if c not in old_codecs]
+    details += [f"adds metric {m.name}" for m in new.metrics if m not in old.metrics]
+    lost = [f"changes codec {c}" for c, spec in old_codecs.items()
+            if c in new_codecs and new_codecs[c] != spec]
+    lost += [f"drops codec {c}" for c in old_codecs if c not in new_codecs]
+    lost += [f"changes or drops metric {m.name}" for m in old.metrics if m not in new.metrics]
+    details += lost
+    others = [f for f in ("dataset", "frames", "size", "root", "reference", "anchors", "anchor")
+              if getattr(old, f) != getattr(new, f)]
+    details += [f"changes {f} ({getattr(old, f)!r} -> {getattr(new, f)!r})" for f in others]
+    kind = "extends" if not lost and not others else "differs"
+    return ConfigChange(kind, tuple(details))
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -160,13 +208,41 @@ def _codec_from_mapping(data: dict, where: str) -> CodecSpec:
     return spec
 
 
+def codec_option_names(cls: type) -> tuple[str, ...] | None:
+    """Keyword options a codec class takes (None when it takes any, ``**kwargs``)."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return tuple(p.name for p in params if p.name != "self"
+                 and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+def _check_option_names(spec: CodecSpec, where: str) -> None:
+    """One line naming the codec, the unknown option and the allowed names."""
+    from vqabench import codecs
+
+    allowed = codec_option_names(codecs.get_class(spec.name))
+    if allowed is None:
+        return
+    for key, _ in spec.options:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{where}: codec {spec.name!r} has no option {key!r}{hint} "
+                              f"(options: {', '.join(allowed)}, label, and one rate ladder "
+                              f"of {', '.join(codecs.get_class(spec.name).rate_params)})")
+
+
 def _validate_codec(spec: CodecSpec, where: str) -> None:
     from vqabench import codecs
 
+    _check_option_names(spec, where)
     try:
         codec = codecs.create(spec.name, **dict(spec.options))
     except TypeError as exc:
         raise ConfigError(f"{where}: codec {spec.name!r}: {exc}") from None
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     for value in spec.values:
         codec.check_rate_point(codecs.RatePoint(spec.rate_param, value))
     if len(set(spec.values)) != len(spec.values):
@@ -351,6 +427,12 @@ def _check(cfg: RunConfig) -> None:
     names = [(m.name, m.options) for m in cfg.metrics]
     if len(set(names)) != len(names):
         raise ConfigError("a metric is listed twice with the same options")
+    for m in cfg.metrics:
+        if m.name in REFERENCE_METRICS and "reference" not in cfg.anchors:
+            raise ConfigError(f"metric {m.name!r} scores a distorted video given its "
+                              "non-pristine reference R, so it needs a reference stage measured "
+                              "against R: add --reference x264:qp=30,37,42 --anchors reference "
+                              "(or source,reference)")
 
 
 def _from_toml(path: Path, base: RunConfig) -> RunConfig:

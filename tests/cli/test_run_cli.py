@@ -47,6 +47,11 @@ def _one_line_error(proc, *patterns):
     (["--size", "big"], ["size='big' is not allowed"]),
     (["--frames", "abc"], ["Invalid value for '--frames'", r"see vqabench run --help"]),
     (["--nope"], ["No such option: --nope"]),
+    (["--codec", "x264:qp=22,27:preset=fastest"],
+     ["preset='fastest' is not allowed", "did you mean 'faster'"]),
+    (["--codec", "x264:qp=22,27:presett=fast"],
+     ["codec 'x264' has no option 'presett'; did you mean 'preset'", "options: preset, gop"]),
+    (["--metrics", "psnr_y,pt_loss"], ["metric 'pt_loss' scores .* needs a reference stage"]),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, args, patterns):
     out = tmp_path / "run"
@@ -96,8 +101,10 @@ def test_run_prints_bd_rate_that_matches_results(folder, tmp_path):
 
 
 def test_failed_jobs_give_exit_code_1(folder, tmp_path):
-    proc = vqabench("run", "--dataset", folder, "--out", tmp_path / "run", "--jobs", "1",
-                    "--codec", "x264:qp=30:preset=no-such-preset", "--metrics", "psnr_y")
+    config = tmp_path / "bad.toml"  # valid to vqabench, refused by x264 at encode time
+    config.write_text('metrics = ["psnr_y"]\n[[codecs]]\nname = "x264"\nqp = [30]\n'
+                      'extra = ["-profile:v", "bogus"]\n', encoding="utf-8")
+    proc = vqabench("run", config, "--dataset", folder, "--out", tmp_path / "run", "--jobs", "1")
     assert proc.returncode == 1
     assert "run incomplete: 1 job(s) failed" in proc.stderr
     assert "Traceback" not in proc.stderr

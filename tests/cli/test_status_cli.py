@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
@@ -19,13 +20,15 @@ def _status(*args):
 
 @pytest.fixture(scope="module")
 def partial_run(tmp_path_factory):
-    """4 jobs done, 2 failed (a bad vp9 preset); then one bitstream lost."""
+    """4 jobs done, 2 failed (a vp9 profile libvpx refuses); then one bitstream lost."""
     root = tmp_path_factory.mktemp("status")
     make_video(root / "data" / "Alpha.y4m", frames=4, seed=61)
     make_video(root / "data" / "Beta.y4m", frames=4, seed=62)
     out = root / "run"
     cfg = load_config(None, dataset=str(root / "data"), metrics="psnr_y", jobs=1, out=str(out),
-                      codecs=["x264:qp=22,37", "vp9:qp=40:preset=no-such-preset"])
+                      codecs=["x264:qp=22,37", "vp9:qp=40"])
+    bad = replace(cfg.codecs[1], options=(("extra", ("-profile:v", "7")),))  # libvpx: 0..3
+    cfg = replace(cfg, codecs=(cfg.codecs[0], bad))
     assert len(run(cfg).failures) == 2
     (out / "bitstreams" / "Alpha" / "x264" / "qp22.264").unlink()
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -11,6 +12,7 @@ from skimage.metrics import peak_signal_noise_ratio
 
 from tests.conftest import make_video
 from vqabench.config import load_config
+from vqabench.errors import ConfigError
 from vqabench.io.ffmpeg import run_ffmpeg
 from vqabench.io.video import open_video, read_all
 from vqabench.runner.run import RESULT_COLUMNS, run
@@ -82,7 +84,8 @@ def test_resume_reuses_everything_and_only_adds_what_is_new(folder, tmp_path):
     assert [r["value"] for r in old] == [r["value"] for r in csv.DictReader(
         before_csv.decode().splitlines())]
     # changing one codec parameter re-runs only that codec's jobs
-    changed = run(_cfg(folder, out, codecs=["x264:qp=22,37:preset=veryfast", "vp9:qp=30,50"]))
+    changed = run(_cfg(folder, out, codecs=["x264:qp=22,37:preset=veryfast", "vp9:qp=30,50"]),
+                  force=True)
     assert changed.jobs_run == 4
     after = _mtimes(out)
     assert all(after[p] == before[p] for p in before if "vp9" in str(p))
@@ -101,7 +104,9 @@ def test_parallel_equals_serial(folder, tmp_path):
 def test_a_failing_job_does_not_stop_the_run(folder, tmp_path):
     out = tmp_path / "run"
     cfg = load_config(None, dataset=str(folder), metrics="psnr_y", jobs=1, out=str(out),
-                      codecs=["x264:qp=22,37:preset=no-such-preset", "vp9:qp=30,50"])
+                      codecs=["x264:qp=22,37", "vp9:qp=30,50"])
+    bad = replace(cfg.codecs[0], options=(("extra", ("-profile:v", "bogus")),))
+    cfg = replace(cfg, codecs=(bad, cfg.codecs[1]))  # valid to vqabench, refused by x264
     summary = run(cfg)
     assert not summary.complete and len(summary.failures) == 4
     assert all(f[1] == "x264" and "FfmpegError" in f[3] for f in summary.failures)
@@ -145,3 +150,56 @@ def test_reference_stage(folder, tmp_path):
     kept = sorted((out / "references").rglob("*.y4m"))
     assert len(kept) == 4
     assert run(cfg).jobs_run == 0
+
+
+def test_rerunning_the_written_config_reuses_the_default_run_dir(folder, tmp_path, monkeypatch):
+    """The "re-run with" line of config.toml goes to the same directory (issue 18, item 5)."""
+    monkeypatch.chdir(tmp_path)
+    first = run(load_config(None, dataset=str(folder), codecs=["x264:qp=22,37"],
+                            metrics="psnr_y", jobs=1))
+    config = first.out_dir / "config.toml"
+    assert f"re-run with: vqabench run {config}" in config.read_text()
+    again = run(load_config(config))
+    assert again.out_dir == first.out_dir and again.jobs_run == 0
+    assert sorted(p.name for p in tmp_path.joinpath("runs").iterdir()) == [first.out_dir.name]
+
+
+def test_a_different_config_into_a_run_dir_is_refused_unless_forced(folder, tmp_path):
+    out = tmp_path / "run"
+    run(_cfg(folder, out, codecs=["x264:qp=22,37"], metrics="psnr_y"))
+    before = (out / "results.csv").read_bytes(), (out / "config.toml").read_bytes()
+    with pytest.raises(ConfigError, match=r"holds a run of a different config \(changes "
+                                          r"codec x264.*--force"):
+        run(_cfg(folder, out, codecs=["x264:qp=27,37"], metrics="psnr_y"))
+    assert ((out / "results.csv").read_bytes(), (out / "config.toml").read_bytes()) == before
+    with pytest.raises(ConfigError, match=r"changes frames \(6 -> 4\)"):
+        run(_cfg(folder, out, codecs=["x264:qp=22,37"], metrics="psnr_y", frames=4))
+    forced = run(_cfg(folder, out, codecs=["x264:qp=27,37"], metrics="psnr_y"), force=True)
+    assert forced.change.kind == "differs" and {r["rate_point"] for r in _rows(out)} == {
+        "qp=27", "qp=37"}
+
+
+def test_adding_codecs_or_metrics_extends_the_run(folder, tmp_path):
+    out = tmp_path / "run"
+    run(_cfg(folder, out, codecs=["x264:qp=22,37"], metrics="psnr_y"))
+    more = run(_cfg(folder, out, codecs=["x264:qp=22,37", "vp9:qp=30,50"], metrics="psnr_y,ssim"))
+    assert more.change.kind == "extends"
+    assert more.change.details == ("adds codec vp9", "adds metric ssim")
+    assert more.jobs_total == 8 and len(_rows(out)) == 2 * 4 * 2
+
+
+def test_a_clean_exit_leaves_no_lock_and_no_scratch(folder, tmp_path):
+    out = tmp_path / "run"
+    run(_cfg(folder, out, codecs=["x264:qp=22,37"], metrics="psnr_y"))
+    assert not (out / ".lock").exists() and not (out / ".tmp").exists()
+
+
+def test_a_patch_larger_than_a_sequence_fails_once_before_any_job(folder, tmp_path):
+    out = tmp_path / "run"
+    cfg = load_config(None, dataset=str(folder), codecs=["x264:qp=22,37"], jobs=1, out=str(out),
+                      metrics="pt_loss:patch=128x128x4", reference="x264:qp=30,42",
+                      anchors="reference")
+    with pytest.raises(ConfigError, match=r"metric 'pt_loss': patch='128x128x4' is larger than "
+                                          r"sequence 'Alpha' \(64x64, 6 frames\).*patch=64x64x4"):
+        run(cfg)
+    assert not (out / "store.sqlite").exists() and not (out / "bitstreams").exists()

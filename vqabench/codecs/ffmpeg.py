@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from vqabench.codecs.base import CODECS, Codec, RatePoint
+from vqabench.codecs.options import check_preset
 from vqabench.errors import CodecError, FfmpegError, invalid
 from vqabench.io.ffmpeg import ffmpeg_info, ffmpeg_path, path_arg
 from vqabench.io.video import PIX_FMTS, Video
@@ -85,7 +86,7 @@ class FfmpegCodec(Codec):
 
     def __init__(self, *, preset: str | int | None = None, gop: int = 32, threads: int = 1,
                  extra: list[str] | tuple[str, ...] = (), pix_fmt: str | None = None):
-        self.preset = self.default_preset if preset is None else preset
+        self.preset = check_preset(self.name, self.default_preset if preset is None else preset)
         if pix_fmt is not None and pix_fmt not in self.native_pix_fmts:
             raise CodecError(f"{self.name}: pix_fmt={pix_fmt!r} is not allowed: expected one "
                              f"of the formats it codes ({', '.join(self.native_pix_fmts)})")

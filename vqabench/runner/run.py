@@ -33,7 +33,14 @@ from fractions import Fraction
 from pathlib import Path
 
 from vqabench import codecs, metrics
-from vqabench.config import CodecSpec, RunConfig, write_config
+from vqabench.config import (
+    CodecSpec,
+    ConfigChange,
+    RunConfig,
+    compare_configs,
+    load_config,
+    write_config,
+)
 from vqabench.datasets import Sequence, content_hash
 from vqabench.datasets import available as available_datasets
 from vqabench.datasets import load as load_dataset
@@ -70,6 +77,7 @@ class RunSummary:
     jobs_run: int
     failures: list[tuple[str, str, str, str]] = field(default_factory=list)
     rows: int = 0
+    change: ConfigChange = ConfigChange("same")
 
     @property
     def complete(self) -> bool:
@@ -235,6 +243,23 @@ def _resolved(cfg: RunConfig, sequences: list[Sequence]) -> RunConfig:
     counts = {s.source.frames for s in sequences}
     return replace(cfg, size=cfg.size or (sizes.pop() if len(sizes) == 1 else None),
                    frames=cfg.frames or (counts.pop() if len(counts) == 1 else None))
+
+
+def _check_metrics_fit(cfg: RunConfig, sequences: list[Sequence]) -> None:
+    """Refuse, once and before any job, a metric whose patch (``WxHxT``) exceeds a sequence."""
+    for spec in cfg.metrics:
+        patch = getattr(metrics.create(spec.name, **dict(spec.options)), "patch", None)
+        if patch is None:
+            continue
+        for seq in sequences:
+            src = seq.source
+            if src.width < patch.width or src.height < patch.height or src.frames < patch.frames:
+                raise ConfigError(
+                    f"metric {spec.name!r}: patch={patch.label!r} is larger than sequence "
+                    f"{seq.name!r} ({src.width}x{src.height}, {src.frames} frames); expected a "
+                    f"patch that fits every sequence, e.g. {spec.name}:patch="
+                    f"{min(patch.width, src.width)}x{min(patch.height, src.height)}x"
+                    f"{min(patch.frames, src.frames)}")
 
 
 def _provenance(out_dir: Path, sequences: Iterable[Sequence] = ()) -> str:
@@ -405,19 +430,29 @@ def _exclusive(out_dir: Path) -> Iterator[None]:
     """
     import fcntl
 
-    fd = os.open(out_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    lock = out_dir / ".lock"
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
             raise ConfigError(f"out={str(out_dir)!r} is in use by another vqabench run (pid "
                               f"{holder}); wait for it to finish or choose another --out"
                               ) from None
+        try:  # the holder before us removes the file on exit: lock the file that is there
+            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
+        lock.unlink(missing_ok=True)  # still held: nobody else can be inside
         os.close(fd)
 
 
@@ -480,7 +515,7 @@ def run_status(cfg: RunConfig, *, out_dir: Path) -> RunStatus:
 
 def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = False,
         executor: Executor | None = None,
-        progress: Callable[[int, int], None] | None = None) -> RunSummary:
+        progress: Callable[[int, int], None] | None = None, force: bool = False) -> RunSummary:
     """Run (or resume) a benchmark.
 
     Args:
@@ -489,26 +524,54 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
         retry_failed: run again the jobs that failed before (otherwise they are reported).
         executor: ``executor(jobs, on_done, n_workers)``; default local processes.
         progress: called as ``progress(done, total)`` after each job.
+        force: run a config that differs from the one ``out_dir`` holds (replacing its
+            config.toml and tables); without it such a run is refused. A config that only
+            adds codecs or metrics extends the run (``RunSummary.change``).
 
     Returns:
         RunSummary; ``complete`` is False when some jobs failed.
+
+    Raises:
+        ConfigError: ``out_dir`` holds a run of a different config and ``force`` is False.
     """
     out_dir = Path(out_dir or cfg.out or default_out_dir(cfg)).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     with _exclusive(out_dir):
         _remove_stale_temporaries(out_dir)  # left by a killed run
-        return _run_locked(cfg, out_dir, retry_failed, executor, progress)
+        summary = _run_locked(cfg, out_dir, retry_failed, executor, progress, force)
+        shutil.rmtree(out_dir / ".tmp", ignore_errors=True)  # clean exit: no leftovers
+        return summary
+
+
+def _change(resolved: RunConfig, out_dir: Path, force: bool) -> ConfigChange:
+    """How ``resolved`` relates to the config ``out_dir`` already holds (see :func:`run`)."""
+    old_path = out_dir / "config.toml"
+    if not (old_path.is_file() and (out_dir / "store.sqlite").is_file()):
+        return ConfigChange("same")
+    try:
+        change = compare_configs(load_config(old_path), resolved)
+    except ConfigError as exc:
+        change = ConfigChange("differs", (f"its config.toml no longer loads ({exc})",))
+    if change.kind == "differs" and not force:
+        raise ConfigError(f"out={str(out_dir)!r} holds a run of a different config ("
+                          f"{'; '.join(change.details)}); re-run its own config with `vqabench "
+                          f"run {old_path}`, choose another --out, or pass --force to replace "
+                          "its config.toml and tables")
+    return change
 
 
 def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Executor | None,
-                progress: Callable[[int, int], None] | None) -> RunSummary:
+                progress: Callable[[int, int], None] | None, force: bool = False) -> RunSummary:
     from vqabench.runner.executors import local_executor
 
     sequences = load_sequences(cfg, out_dir)
     check_formats(cfg, sequences)
+    _check_metrics_fit(cfg, sequences)
     ref_jobs = plan_references(cfg, sequences, out_dir)
-    write_config(_resolved(cfg, sequences), out_dir / "config.toml",
-                 comment=_provenance(out_dir, sequences))
+    # the written config names its run directory, so that re-running it reuses this one
+    resolved = replace(_resolved(cfg, sequences), out=str(out_dir))
+    change = _change(resolved, out_dir, force)
+    write_config(resolved, out_dir / "config.toml", comment=_provenance(out_dir, sequences))
     decode_dir = out_dir / ".tmp"
     decode_dir.mkdir(exist_ok=True)
     execute = executor or local_executor
@@ -548,5 +611,5 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Exe
     except OSError:
         pass
     total = len(ref_jobs) + len(jobs)
-    return RunSummary(out_dir, total, total - len(ran), len(ran), failures, rows)
+    return RunSummary(out_dir, total, total - len(ran), len(ran), failures, rows, change)
 
