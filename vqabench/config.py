@@ -50,9 +50,10 @@ from pathlib import Path
 from vqabench.errors import ConfigError, invalid
 from vqabench.io.atomic import atomic_write_text
 
-__all__ = ["ConfigChange", "compare_configs", "REFERENCE_METRICS", "codec_option_names", "default_jobs", "CodecSpec", "MetricSpec", "ReferenceSpec", "RunConfig", "parse_reference_spec",
-           "load_config", "parse_codec_spec", "parse_metric_spec", "parse_size",
-           "default_config", "write_config"]
+__all__ = ["ConfigChange", "compare_configs", "REFERENCE_METRICS", "codec_option_names",
+           "default_jobs", "CodecSpec", "MetricSpec", "ReferenceSpec", "RunConfig",
+           "parse_reference_spec", "load_config", "parse_codec_spec", "parse_metric_spec",
+           "parse_size", "default_config", "write_config"]
 
 DEFAULT_METRICS = ("psnr_y", "psnr_yuv", "ssim", "vmaf")
 
