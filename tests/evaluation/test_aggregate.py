@@ -212,3 +212,47 @@ def test_add_weighted_yuv_on_full_results_columns():
     assert yuv["value"].tolist() == pytest.approx([(6 * (40 - i) + 44 - i + 46 - i) / 8
                                                     for _ in "AB" for i in range(4)])
     assert yuv["kbps"].tolist() == [10.0, 11.0, 12.0, 13.0] * 2
+
+
+def _saturation_cases():
+    import json
+    from pathlib import Path
+
+    from tests.expected.make_vmaf_saturation import CASES, results
+
+    golden = json.loads((Path(__file__).parents[1] / "expected" / "vmaf_saturation.json"
+                         ).read_text())
+    per = per_sequence_bd_rate(results(), anchor_codec="a").set_index("sequence")
+    return CASES, golden, per
+
+
+def test_vmaf_saturation_rule():
+    """Issue 18 item 4; golden values (before the rule) in tests/expected/vmaf_saturation.json."""
+    from vqabench.evaluation import bd_rate
+
+    cases, golden, per = _saturation_cases()
+    # a healthy ladder is untouched
+    assert per.loc["normal", "bd_rate"] == pytest.approx(golden["normal"], rel=1e-12)
+    assert per.loc["normal", "notes"] == ""
+    # 99.0-99.8 over the whole ladder was averaged in (-37.8 %); now NaN with the reason
+    assert golden["saturated"] == pytest.approx(-37.81, abs=0.01)
+    assert math.isnan(per.loc["saturated", "bd_rate"])
+    assert "anchor curve is saturated (VMAF 99.00..99.80" in per.loc["saturated", "reason"]
+    # a repeated 99.6 at the top broke monotonicity (NaN before); the dominated saturated point
+    # is dropped and the value is the BD-rate of the four remaining points
+    assert golden["top_flat"] is None
+    qa, qt = cases["top_flat"]
+    rates = [1000.0 * 2 ** i for i in range(5)]
+    expected = bd_rate(rates, qa, [0.8 * r for r in rates[:4]], qt[:4])
+    assert per.loc["top_flat", "bd_rate"] == pytest.approx(expected, rel=1e-12)
+    assert "test: dropped 1 saturated point(s) (VMAF >= 99.5" in per.loc["top_flat", "notes"]
+
+
+def test_summary_carries_counts_and_flags():
+    _, _, per = _saturation_cases()
+    summary = summarize_bd_rate(per.reset_index(), by_group=False)
+    row = summary.iloc[0]
+    assert (row["n_sequences"], row["n_excluded"]) == (2, 1)
+    assert row["bd_rate"] == pytest.approx(per.loc[["normal", "top_flat"], "bd_rate"].mean())
+    assert "top_flat: test: dropped 1 saturated point(s)" in row["flags"]
+    assert "excluded saturated: anchor curve is saturated" in row["note"]

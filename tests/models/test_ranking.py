@@ -182,3 +182,14 @@ def test_resume_refuses_another_model(pairs_dir, tmp_path):
     with pytest.raises(ConfigError, match="finetune_epochs"):
         train("pt_loss", pairs_dir, tmp_path / "x.pt", epochs=1, finetune_epochs=2,
               steps_per_epoch=1, batch_size=2, lr=1e-3)
+
+
+def test_one_epoch_is_the_ranking_stage_and_reports_progress(pairs_dir, tmp_path):
+    """Issue 18 item 6: ``--epochs 1`` used to run only the 0.1x-LR fine-tune."""
+    seen = []
+    result = train("pt_loss", pairs_dir, tmp_path / "one.pt", epochs=1, steps_per_epoch=3,
+                   batch_size=2, lr=1e-3, seed=0, finetune_epochs=1, device="cpu",
+                   progress=lambda done, total: seen.append((done, total)), **SMALL)
+    assert [h["stage"] for h in result.history] == ["mixed"]
+    assert result.history[0]["lr"] == pytest.approx(1e-3)
+    assert seen == [(1, 3), (2, 3), (3, 3)]

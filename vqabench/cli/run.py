@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -90,49 +89,42 @@ def run_command(
 
 
 def _print_bd_summary(run_dir: Path, anchor: str) -> None:
-    """Mean BD-rate (pchip, quality against the source) per codec and metric; with a
-    reference stage, per reference group and over all (sequence, reference) pairs."""
+    """Mean BD-rate per codec and metric (pchip), from the same table builder as
+    ``vqabench report``: the run's order of codecs and metrics, quality against the run's
+    first anchor; with a reference stage, per reference group and over all pairs."""
     from vqabench.evaluation.aggregate import (
-        OVERALL,
         fold_references,
-        group_sort_key,
         load_results,
         per_sequence_bd_rate,
         summarize_bd_rate,
     )
+    from vqabench.reports.tables import bd_table
 
     results = load_results(run_dir)
     if results["codec"].nunique() < 2:
         return
     with_refs = bool((results["reference"] != "source").any())
-    per_seq = per_sequence_bd_rate(fold_references(results), anchor_codec=anchor)
-    summary = summarize_bd_rate(per_seq[per_seq["anchor"] == "source"], by_group=with_refs)
-    metric_names = list(dict.fromkeys(results["metric"]))
-    groups = sorted((g for g in set(summary["group"]) if g != OVERALL), key=group_sort_key)
-    groups = groups if with_refs else []
-    table = Table(title=f"BD-rate (%) vs {anchor}",
-                  caption="pchip on kbps, quality against the source, mean over sequences"
-                          + (" per reference group" if groups else "")
-                          + "; negative = fewer bits")
-    table.add_column("codec")
-    if groups:
-        table.add_column("group")
-    for m in metric_names:
-        table.add_column(m, justify="right")
-    for codec_name in dict.fromkeys(results["codec"]):
-        if codec_name == anchor:
-            continue
-        for group in [*groups, OVERALL]:
-            cells = []
-            for m in metric_names:
-                row = summary[(summary["codec"] == codec_name) & (summary["metric"] == m)
-                              & (summary["group"] == group)]
-                if row.empty or math.isnan(float(row["bd_rate"].iloc[0])):
-                    cells.append("n/a")
-                else:
-                    r = row.iloc[0]
-                    excl = f" ({int(r['n_excluded'])} excl.)" if r["n_excluded"] else ""
-                    cells.append(f"{float(r['bd_rate']):+.2f}{excl}")
-            table.add_row(codec_name, *([group] if groups else []), *cells)
-    console.print(table)
-    console.print(f"full report: vqabench report {run_dir}")
+    folded = fold_references(results)
+    first_anchor = str(results["anchor"].iloc[0])
+    per = per_sequence_bd_rate(folded, anchor_codec=anchor)
+    summary = summarize_bd_rate(per[per["anchor"] == first_anchor], by_group=with_refs)
+    table = bd_table(summary, reference=str(folded["reference"].iloc[0]), anchor=first_anchor,
+                     anchor_codec=anchor, codecs=list(dict.fromkeys(results["codec"])),
+                     metrics=list(dict.fromkeys(results["metric"])))
+    console.print(rich_table(table.cells, title=f"BD-rate (%) vs {anchor}",
+                             caption=table.caption))
+    for note in table.notes:
+        console.print(note, markup=False, highlight=False)
+    console.print(f"full report: vqabench report {run_dir}", markup=False, highlight=False)
+
+
+def rich_table(cells, *, title: str = "", caption: str = "") -> Table:
+    """A rich Table of a text DataFrame (numbers right-aligned), for the console."""
+    from vqabench.reports.tables import numeric_columns
+
+    table = Table(title=title or None, caption=caption or None)
+    for column, numeric in zip(cells.columns, numeric_columns(cells), strict=True):
+        table.add_column(str(column), justify="right" if numeric else "left")
+    for row in cells.itertuples(index=False, name=None):
+        table.add_row(*(str(v) for v in row))
+    return table

@@ -9,6 +9,22 @@ anchor, bitstream`` and optionally ``group``. BD-rate is computed per
 its reason and left out of the mean; the summary row counts it and names it in ``note``, so
 nothing is dropped silently.
 
+Flagged values. Three rules, each recorded where it applies (``notes`` per sequence,
+``flags`` per mean), so that every table can show them:
+
+- **Saturation** (VMAF-family metrics, ids starting with ``vmaf``): points at or above
+  :data:`VMAF_SATURATED` (99.5) that do not raise the quality of the curve (they break strict
+  monotonicity) are dropped, as AOM CTC practice does for VMAF; a curve whose every point is
+  at or above :data:`VMAF_SATURATED_CURVE` (99.0) is *saturated*: its BD-rate is NaN with that
+  reason (the whole ladder lies inside one VMAF point, below the metric's own noise).
+- **Small overlap**: the quality intervals of the two curves overlap by less than
+  :data:`~vqabench.evaluation.bdrate.SMALL_OVERLAP` (75 %) of their union; the value is kept
+  with a note (see :mod:`vqabench.evaluation.bdrate`).
+- **Counts**: a mean over n of N sequences (the others undefined) carries n and N.
+
+``nonmonotonic="pareto"`` keeps only the Pareto-efficient points of a curve instead of
+rejecting it (``vqabench report --nonmonotonic pareto``).
+
 Encoding/decoding time (EncT/DecT, anchor = 100 %): per sequence, the ratio of the test
 codec's summed times over its rate points to the anchor's; across sequences, the geometric
 mean of those ratios (as the JVET CTC sheets do).
@@ -36,6 +52,8 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "REFERENCE_GROUPS",
     "OVERALL",
+    "VMAF_SATURATED",
+    "VMAF_SATURATED_CURVE",
     "load_results",
     "metric_higher_is_better",
     "add_weighted_yuv",
@@ -52,6 +70,31 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 #: Label of the row/column that averages over every sequence.
 OVERALL = "Overall"
 _KEYS = ["sequence", "reference", "anchor", "metric"]
+#: VMAF at or above which a point that does not raise the curve is dropped (AOM CTC practice).
+VMAF_SATURATED = 99.5
+#: VMAF at or above which a whole curve is saturated (BD-rate NaN).
+VMAF_SATURATED_CURVE = 99.0
+
+
+def _desaturate(curve: pd.DataFrame, metric: str, rate_column: str, name: str
+                ) -> tuple[pd.DataFrame, str, str]:
+    """The saturation rule (module docstring): (kept points, reason if NaN, note)."""
+    if not metric.lower().startswith("vmaf") or curve.empty:
+        return curve, "", ""
+    values = curve["value"].astype(float)
+    if bool((values >= VMAF_SATURATED_CURVE).all()):
+        return curve, (f"{name} curve is saturated (VMAF {values.min():.2f}..{values.max():.2f},"
+                       f" every point >= {VMAF_SATURATED_CURVE:g})"), ""
+    ordered = curve.sort_values(rate_column)
+    best, keep = -math.inf, []
+    for v in ordered["value"].astype(float):
+        keep.append(not (v >= VMAF_SATURATED and v <= best))
+        best = max(best, v)
+    dropped = len(keep) - sum(keep)
+    if not dropped:
+        return curve, "", ""
+    return (ordered[keep], "", f"{name}: dropped {dropped} saturated point(s) "
+            f"(VMAF >= {VMAF_SATURATED:g} not above a cheaper point)")
 
 
 def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
@@ -233,12 +276,22 @@ def per_sequence_bd_rate(results: pd.DataFrame, *, anchor_codec: str,
                 row.update(bd_rate=math.nan, overlap=math.nan, notes="",
                            reason=f"anchor codec {anchor_codec!r} has no points here")
             else:
+                anchor_pts, reason_a, note_a = _desaturate(base, str(metric), rate_column,
+                                                           "anchor")
+                test_pts, reason_t, note_t = _desaturate(test, str(metric), rate_column, "test")
+                saturated = [n for n in (note_a, note_t) if n]
+                if reason_a or reason_t:
+                    row.update(bd_rate=math.nan, overlap=math.nan, notes="",
+                               reason="; ".join(r for r in (reason_a, reason_t) if r))
+                    rows.append(row)
+                    continue
                 try:
-                    res = bd_rate_result(base[rate_column], base["value"], test[rate_column],
-                                         test["value"], method=method, higher_is_better=hib,
+                    res = bd_rate_result(anchor_pts[rate_column], anchor_pts["value"],
+                                         test_pts[rate_column], test_pts["value"],
+                                         method=method, higher_is_better=hib,
                                          min_points=min_points, nonmonotonic=nonmonotonic)
-                    row.update(bd_rate=res.value, reason=res.reason, notes="; ".join(res.notes),
-                               overlap=res.overlap)
+                    row.update(bd_rate=res.value, reason=res.reason,
+                               notes="; ".join([*saturated, *res.notes]), overlap=res.overlap)
                 except ConfigError as exc:  # malformed data (rate 0, inf PSNR): report it
                     row.update(bd_rate=math.nan, overlap=math.nan, notes="", reason=str(exc))
             rows.append(row)
@@ -257,8 +310,9 @@ def summarize_bd_rate(per_sequence: pd.DataFrame, *, by_group: bool = True) -> p
     Returns:
         Columns ``reference, anchor, metric, codec, group`` (:data:`OVERALL` for all
         sequences), ``bd_rate`` (arithmetic mean of the defined per-sequence values; NaN
-        when none is defined), ``n_sequences`` (used), ``n_excluded`` and ``note`` (which
-        sequences were left out and why).
+        when none is defined), ``n_sequences`` (used), ``n_excluded``, ``note`` (which
+        sequences were left out and why) and ``flags`` (the notes of the sequences used:
+        small overlap, dropped saturated or dominated points).
     """
     cell_keys = ["reference", "anchor", "metric", "codec"]
     rows: list[dict[str, object]] = []
@@ -268,9 +322,13 @@ def summarize_bd_rate(per_sequence: pd.DataFrame, *, by_group: bool = True) -> p
         bad = part[part["reason"] != ""]
         note = "; ".join(f"excluded {s}: {r}" for s, r in zip(bad["sequence"], bad["reason"],
                                                                strict=True))
+        noted = ok[ok["notes"] != ""] if "notes" in ok.columns else ok.iloc[:0]
+        flags = "; ".join(f"{s}: {n}" for s, n in zip(noted["sequence"], noted["notes"],
+                                                       strict=True))
         rows.append({**dict(zip(cell_keys, keys, strict=True)), "group": group,
                      "bd_rate": float(ok["bd_rate"].mean()) if len(ok) else math.nan,
-                     "n_sequences": len(ok), "n_excluded": len(bad), "note": note})
+                     "n_sequences": len(ok), "n_excluded": len(bad), "note": note,
+                     "flags": flags})
 
     for keys, cell in per_sequence.groupby(cell_keys, sort=True):
         labels = sorted((g for g in cell["group"].unique() if g), key=group_sort_key)
@@ -279,7 +337,7 @@ def summarize_bd_rate(per_sequence: pd.DataFrame, *, by_group: bool = True) -> p
                 add(keys, label, cell[cell["group"] == label])
         add(keys, OVERALL, cell)
     return pd.DataFrame(rows, columns=[*cell_keys, "group", "bd_rate", "n_sequences",
-                                       "n_excluded", "note"])
+                                       "n_excluded", "note", "flags"])
 
 
 def time_ratios(results: pd.DataFrame, *, anchor_codec: str,

@@ -14,9 +14,11 @@ scores both (shared weights: a Siamese network); the target is 1 if ``vmaf_sd[i]
 vmaf_sd[j]`` else 0; loss ``BCE(sigmoid(s_i - s_j), target)``; AdamW. Pairs whose labels
 differ by less than ``tie_margin`` VMAF points are not drawn (resampled), as their order is
 within the label noise. A pair is *single-source* (both patches cut from the same source
-sequence) or *cross-source*; the first ``epochs - finetune_epochs`` epochs mix them 8:2
-(``cross_fraction=0.2``), the last ``finetune_epochs`` use single-source pairs only, at
-``lr * finetune_lr_scale``.
+sequence) or *cross-source*. Schedule: the last ``min(finetune_epochs, epochs - 1)`` epochs
+are the fine-tune stage (single-source pairs only, at ``lr * finetune_lr_scale``); every
+epoch before them is the ranking stage, mixing them 8:2 (``cross_fraction=0.2``) at ``lr``.
+At least one epoch is always the ranking stage: ``epochs=1`` trains one ranking epoch, never
+only the 0.1x-learning-rate fine-tune (``epochs=10, finetune_epochs=1`` is 9 + 1).
 
 Sources, never patches, are split into training and validation (``val_fraction``); after
 every epoch the Spearman rank correlation (SROCC) of the validation scores with
@@ -30,7 +32,7 @@ from __future__ import annotations
 
 import csv
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -328,6 +330,7 @@ def train(
     device: str | torch.device | None = None,
     log: bool = False,
     sources: Sequence[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> TrainResult:
     """Train a quality model by Siamese ranking on a pairs directory (see module docstring).
 
@@ -354,6 +357,7 @@ def train(
         log: print one line per epoch.
         sources: train (and validate) on the pairs of these sources only, so that others
             stay held out for a test.
+        progress: called as ``progress(steps_done, steps_total)`` after each optimiser step.
 
     Returns:
         A :class:`TrainResult`.
@@ -401,8 +405,9 @@ def train(
     if not val_idx:
         warnings.warn("only one source: no validation split, val_srocc will be nan",
                       stacklevel=2)
+    ranking_epochs = epochs - min(finetune_epochs, epochs - 1)  # >= 1 ranking epoch
     for epoch in range(start, epochs):
-        finetune = epoch >= epochs - finetune_epochs
+        finetune = epoch >= ranking_epochs
         epoch_lr = lr * (finetune_lr_scale if finetune else 1.0)
         for group in opt.param_groups:
             group["lr"] = epoch_lr
@@ -423,6 +428,8 @@ def train(
                 nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
             opt.step()
             losses.append(float(loss.detach()))
+            if progress is not None:
+                progress(epoch * steps_per_epoch + len(losses), epochs * steps_per_epoch)
         srocc = evaluate_srocc(model, data, val_idx, batch_size=2 * batch_size, device=dev)
         history.append({"epoch": epoch + 1, "stage": "finetune" if finetune else "mixed",
                         "train_loss": float(np.mean(losses)), "val_srocc": srocc,

@@ -43,10 +43,10 @@ from vqabench.evaluation.aggregate import (
     summarize_bd_rate,
     time_ratios,
 )
-from vqabench.evaluation.bdrate import METHODS, Method
+from vqabench.evaluation.bdrate import METHODS, Method, Nonmonotonic
 from vqabench.reports import plots, tables
 
-__all__ = ["Report", "build_report", "read_config", "choose_anchor"]
+__all__ = ["Report", "build_report", "read_config", "choose_anchor", "provenance_lines"]
 
 
 @dataclass(frozen=True)
@@ -101,9 +101,61 @@ def _bdrate_csv(per: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([seq[cols], agg[cols]], ignore_index=True)
 
 
+def provenance_lines(config: dict[str, object], results: pd.DataFrame,
+                     config_text: str = "") -> list[str]:
+    """What the numbers come from: resolution, frames, rate points, presets, versions.
+
+    Read from the run's ``config.toml`` (resolved by ``vqabench run``; ``config_text`` is its
+    text, whose header comment names the versions) and ``results.csv``; codec presets left at
+    their default are named as such.
+    """
+    lines = []
+    ds = config.get("dataset", {}) if isinstance(config.get("dataset"), dict) else {}
+    seqs = list(dict.fromkeys(results["sequence"].astype(str)))
+    lines.append(f"Dataset: {ds.get('name', 'unknown')}; {len(seqs)} sequence(s); resolution "
+                 f"{ds.get('size', 'as the sources')}; frames per sequence "
+                 f"{ds.get('frames', 'all')}.")
+    entries = config.get("codecs", [])
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or "name" not in entry:
+            continue
+        name = str(entry["name"])
+        ladder = ", ".join(f"{k}={v}" for k, v in entry.items() if isinstance(v, list)
+                           and k != "extra")
+        opts = {k: v for k, v in entry.items() if k not in ("name", "label")
+                and not (isinstance(v, list) and k != "extra")}
+        if "preset" not in opts:
+            opts["preset"] = f"{_default_preset(name)} (default)"
+        label = f" as {entry['label']}" if entry.get("label") else ""
+        lines.append(f"Codec {name}{label}: {ladder}; "
+                     + ", ".join(f"{k}={v}" for k, v in opts.items()) + ".")
+    ref = config.get("reference")
+    if isinstance(ref, dict):
+        lines.append("Reference stage: " + ", ".join(f"{k}={v}" for k, v in ref.items()) + ".")
+    versions = _resolved_by(config_text)
+    if versions:
+        lines.append(f"Versions: {versions}.")
+    return lines
+
+
+def _default_preset(codec: str) -> str:
+    try:
+        from vqabench import codecs
+
+        return str(getattr(codecs.get_class(codec), "default_preset", "n/a"))
+    except Exception:  # a codec this installation lacks
+        return "unknown"
+
+
+def _resolved_by(text: str) -> str:
+    m = re.search(r"resolved by (vqabench \S+ with ffmpeg \S+)", text)
+    return m.group(1) if m else ""
+
+
 def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = None,
                  out_dir: str | os.PathLike[str] | None = None, method: Method = "pchip",
-                 decimals: int = 2, figures: bool = True) -> Report:
+                 decimals: int = 2, figures: bool = True,
+                 nonmonotonic: Nonmonotonic = "reject") -> Report:
     """Write the report of a run directory (see module docstring).
 
     Args:
@@ -114,6 +166,8 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
         method: BD interpolation (``pchip``, ``cubic``, ``akima``).
         decimals: digits shown in tables (CSV keeps full precision).
         figures: draw PNG figures.
+        nonmonotonic: ``"reject"`` (a non-monotonic curve gives NaN) or ``"pareto"`` (keep
+            only its Pareto-optimal points, with a note).
 
     Returns:
         Report with the written paths.
@@ -126,28 +180,47 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
+    if nonmonotonic not in ("reject", "pareto"):
+        raise invalid("nonmonotonic", nonmonotonic, "reject | pareto")
     config = read_config(run_dir)
-    results = fold_references(add_weighted_yuv(load_results(run_dir)))
+    raw = load_results(run_dir)
+    results = fold_references(add_weighted_yuv(raw))
     anchor = choose_anchor(results, config, anchor_codec)
-    per = per_sequence_bd_rate(results, anchor_codec=anchor, method=method)
+    per = per_sequence_bd_rate(results, anchor_codec=anchor, method=method,
+                               nonmonotonic=nonmonotonic)
     summary = summarize_bd_rate(per)
     times = time_ratios(results, anchor_codec=anchor)
     bd_csv = tables.write_csv(_bdrate_csv(per, summary), out / "bdrate.csv")
+    codec_order = list(dict.fromkeys(results["codec"].astype(str)))
+    metric_order = list(dict.fromkeys(results["metric"].astype(str)))
 
-    # (title, table) sections, rendered three ways
-    sections: list[tuple[str, pd.DataFrame]] = []
-    for (ref, anc), _ in summary.groupby(["reference", "anchor"], sort=True):
+    # (title, table, footnotes) sections, rendered three ways; the run's order of anchors,
+    # codecs and metrics (the first anchor is the one the console summary shows)
+    sections: list[tuple[str, pd.DataFrame, tuple[str, ...]]] = []
+    pairs = list(dict.fromkeys(zip(summary["reference"], summary["anchor"], strict=True)))
+    pairs.sort(key=lambda p: list(dict.fromkeys(results["anchor"])).index(p[1]))
+    for ref, anc in pairs:
         where = f"reference={ref}, quality measured against {anc}"
-        sections.append((f"BD-rate (%) vs {anchor}, {method} ({where})",
-                         tables.codec_metric_table(summary, reference=ref, anchor=anc)))
+        main = tables.bd_table(summary, reference=ref, anchor=anc, anchor_codec=anchor,
+                               codecs=codec_order, metrics=metric_order, method=method,
+                               decimals=decimals)
+        sections.append((f"BD-rate (%) vs {anchor}, {method} ({where})", main.cells,
+                         (main.caption, *main.notes)))
         if "psnr_y" in set(summary["metric"]):
-            sections.append((f"PSNR BD-rate (%) and complexity vs {anchor} ({where})",
-                             tables.yuv_table(summary, times, reference=ref, anchor=anc)))
-        for metric in sorted(summary[(summary["reference"] == ref)
-                                     & (summary["anchor"] == anc)]["metric"].unique()):
-            sections.append((f"Per-sequence BD-rate (%) vs {anchor}: {metric} ({where})",
-                             tables.sequence_table(per, metric=metric, reference=ref,
-                                                   anchor=anc)))
+            yuv = tables.yuv_table(summary, times, reference=ref, anchor=anc)
+            yuv = yuv.dropna(axis=1, how="all")  # no always-n/a U/V columns
+            yuv = tables.signed_text(yuv, ["Y", "U", "V", "YUV"], decimals=decimals)
+            sections.append((f"PSNR BD-rate (%) and complexity vs {anchor} ({where})", yuv, ()))
+        present = set(summary[(summary["reference"] == ref) & (summary["anchor"] == anc)]
+                      ["metric"])
+        for metric in (m for m in metric_order + sorted(present - set(metric_order))
+                       if m in present):
+            seq = tables.sequence_table(per, metric=metric, reference=ref, anchor=anc)
+            codecs_here = [c for c in codec_order if c in seq.columns]
+            seq = tables.signed_text(seq[["Sequence", *codecs_here]], codecs_here,
+                                     decimals=decimals)
+            sections.append((f"Per-sequence BD-rate (%) vs {anchor}: "
+                             f"{tables.metric_label(metric)} ({where})", seq, ()))
     excluded = per[per["reason"] != ""]
 
     figs: list[tuple[str, Path]] = []
@@ -180,16 +253,30 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     dataset = config.get("dataset", {})
     dataset_name = dataset.get("name", "") if isinstance(dataset, dict) else ""
     intro = (f"Anchor codec: {anchor}. BD-rate method: {method}; negative = fewer bits than "
-             f"the anchor at equal quality. Means are arithmetic over sequences; "
-             f"sequences whose BD-rate is undefined are listed below and left out."
+             f"the anchor at equal quality. Means are arithmetic over sequences"
+             + ("; sequences whose BD-rate is undefined are listed under 'Excluded from the "
+                "means' and left out." if not excluded.empty else "; every per-sequence "
+                "BD-rate is defined.")
+             + (" Non-monotonic curves keep only their Pareto-optimal points."
+                if nonmonotonic == "pareto" else "")
              + (f" Dataset: {dataset_name}." if dataset_name else ""))
-    md = [f"# {title}", "", intro, ""]
-    tex = [f"% {title}; anchor {anchor}; method {method}; needs \\usepackage{{booktabs}}", ""]
-    body = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(intro)}</p>"]
-    for heading, table in sections:
+    config_path = run_dir / "config.toml"
+    prov = provenance_lines(config, raw, config_path.read_text(encoding="utf-8")
+                            if config_path.is_file() else "")
+    md = [f"# {title}", "", intro, "", "## Provenance", "", *[f"- {p}" for p in prov], ""]
+    tex = [f"% {title}; anchor {anchor}; method {method}; needs \\usepackage{{booktabs}}",
+           *[f"% {p}" for p in prov], ""]
+    body = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(intro)}</p>",
+            "<h2>Provenance</h2>", "<ul>", *[f"<li>{html.escape(p)}</li>" for p in prov],
+            "</ul>"]
+    for i, (heading, table, foot) in enumerate(sections):
         md += [f"## {heading}", "", tables.to_markdown(table, decimals=decimals)]
-        tex.append(tables.to_latex(table, decimals=decimals, caption=heading))
+        md += [f"{n}  " for n in foot] + ([""] if foot else [])
+        tex.append(tables.to_latex(table, decimals=decimals, caption=heading,
+                                   label=f"tab:{_slug(run_dir.name)}-{i + 1}"))
+        tex += [f"% {n}" for n in foot]
         body += [f"<h2>{html.escape(heading)}</h2>", tables.to_html(table, decimals=decimals)]
+        body += [f"<p>{html.escape(n)}</p>" for n in foot]
     if not excluded.empty:
         notes = [f"{r.sequence} / {r.metric} / {r.codec}: {r.reason}"
                  for r in excluded.itertuples()]

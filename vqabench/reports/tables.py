@@ -14,9 +14,12 @@ from __future__ import annotations
 import html
 import math
 import os
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from vqabench.evaluation.aggregate import OVERALL, group_sort_key
@@ -24,7 +27,13 @@ from vqabench.io.atomic import atomic_write_bytes
 
 __all__ = [
     "NAN_TEXT",
+    "METRIC_LABELS",
+    "metric_label",
     "format_number",
+    "BDTable",
+    "bd_table",
+    "signed_text",
+    "numeric_columns",
     "codec_metric_table",
     "sequence_table",
     "yuv_table",
@@ -38,18 +47,134 @@ __all__ = [
 NAN_TEXT = "n/a"
 AVERAGE = "Average"
 _YUV = (("psnr_y", "Y"), ("psnr_u", "U"), ("psnr_v", "V"), ("psnr_yuv", "YUV"))
+#: Column headers of metric ids; any other id is shown as it is.
+METRIC_LABELS = {"psnr_y": "PSNR-Y", "psnr_u": "PSNR-U", "psnr_v": "PSNR-V",
+                 "psnr_yuv": "PSNR-YUV", "ssim": "SSIM", "ms_ssim": "MS-SSIM", "vmaf": "VMAF",
+                 "vmaf_neg": "VMAF-NEG", "lpips": "LPIPS", "dists": "DISTS",
+                 "pt_loss": "PT-Loss", "rankdvqa_ugc": "RankDVQA-UGC", "flicker": "Flicker"}
+#: Mark of a cell whose mean carries a note (small overlap, dropped points...).
+NOTE_MARK = "*"
 
 
-def format_number(value: object, *, decimals: int = 2) -> str:
-    """``value`` with ``decimals`` digits (minus sign as ``-``), ``n/a`` for NaN/None."""
+def metric_label(metric: str) -> str:
+    """Display name of a metric id (``psnr_y`` -> ``PSNR-Y``)."""
+    return METRIC_LABELS.get(metric, metric)
+
+
+def format_number(value: object, *, decimals: int = 2, signed: bool = False) -> str:
+    """``value`` with ``decimals`` digits (minus sign as ``-``; ``+`` too when ``signed``),
+    ``n/a`` for NaN/None; integers as integers."""
     if value is None:
         return NAN_TEXT
-    if isinstance(value, int | float):
-        if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, bool | np.bool_):
+        return str(value)
+    if isinstance(value, int | np.integer):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
             return NAN_TEXT
-        text = f"{value:.{decimals}f}"
-        return "0." + "0" * decimals if text.lstrip("-").strip("0.") == "" else text
+        text = f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}"
+        if text.lstrip("+-").strip("0.") == "":
+            return "0." + "0" * decimals
+        return text
     return str(value)
+
+
+@dataclass(frozen=True)
+class BDTable:
+    """One BD-rate table, the same for the console and every report format.
+
+    Attributes:
+        values: rows (Group, Codec), one numeric column per metric (display names): the
+            mean BD-rate in percent, NaN when undefined; what table styles start from.
+        cells: the same shape as text: signed values, ``n/a``, `` (n/N)`` when only n of N
+            sequences are in the mean, :data:`NOTE_MARK` when the mean carries notes.
+        caption: what the numbers are (anchor codec, method, quality against what).
+        notes: the footnotes the cells refer to, one line each.
+    """
+
+    values: pd.DataFrame
+    cells: pd.DataFrame
+    caption: str
+    notes: tuple[str, ...] = ()
+
+
+def signed_text(df: pd.DataFrame, columns: Sequence[str], *, decimals: int = 2) -> pd.DataFrame:
+    """A copy of ``df`` with ``columns`` (BD-rates) as signed text, ``+3.43`` / ``-1.20``."""
+    out = df.copy()
+    for c in columns:
+        if c in out.columns:
+            out[c] = [format_number(float(v), decimals=decimals, signed=True)
+                      if isinstance(v, int | float | np.number) else format_number(v)
+                      for v in out[c]]
+    return out
+
+
+def _note_text(note: str) -> str:
+    return "; ".join(dict.fromkeys(n for n in note.split("; ") if n))
+
+
+def bd_table(summary: pd.DataFrame, *, reference: str, anchor: str, anchor_codec: str,
+             codecs: Sequence[str] | None = None, metrics: Sequence[str] | None = None,
+             method: str = "pchip", decimals: int = 2, groups: bool = True) -> BDTable:
+    """Codecs x metrics mean BD-rate table against ``anchor_codec`` (console and report).
+
+    Args:
+        summary: :func:`~vqabench.evaluation.aggregate.summarize_bd_rate` output.
+        reference: the ``reference`` cell to show (``source`` or ``transcoded``).
+        anchor: quality measured against ``source`` or ``reference``.
+        anchor_codec: the codec the BD-rates are against (named in the caption).
+        codecs, metrics: order to show them in (default: order of appearance, i.e. the
+            run's order); the anchor codec has no row.
+        method: BD interpolation, for the caption.
+        decimals: digits of the text cells.
+        groups: one row per group before Overall (when the summary has groups).
+    """
+    part = _cell(summary, reference=reference, anchor=anchor)
+    codecs = [c for c in (codecs if codecs is not None else dict.fromkeys(part["codec"]))
+              if c != anchor_codec and c in set(part["codec"])]
+    metrics = [m for m in (metrics if metrics is not None else dict.fromkeys(part["metric"]))
+               if m in set(part["metric"])]
+    labels = sorted(set(part["group"]) - {OVERALL}, key=group_sort_key) if groups else []
+    values, cells, notes = [], [], {}
+    for group in [*labels, OVERALL]:
+        for codec in codecs:
+            sel = part[(part["group"] == group) & (part["codec"] == codec)]
+            if sel.empty:
+                continue
+            vrow = {"Group": group, "Codec": codec}
+            crow = dict(vrow)
+            for metric in metrics:
+                hit = sel[sel["metric"] == metric]
+                label = metric_label(metric)
+                if hit.empty:
+                    vrow[label], crow[label] = math.nan, NAN_TEXT
+                    continue
+                r = hit.iloc[0]
+                value = float(r["bd_rate"])
+                used = int(r["n_sequences"])
+                total = used + int(r["n_excluded"])
+                text = format_number(value, decimals=decimals, signed=True)
+                if used < total:
+                    text += f" ({used}/{total})"
+                flagged = _note_text(str(r.get("flags", "") or ""))
+                if flagged and not math.isnan(value):
+                    text += NOTE_MARK
+                    notes.setdefault(f"{codec}, {label}", flagged)
+                vrow[label], crow[label] = value, text
+            values.append(vrow)
+            cells.append(crow)
+    columns = ["Group", "Codec", *[metric_label(m) for m in metrics]]
+    values_df = pd.DataFrame(values, columns=columns)
+    cells_df = pd.DataFrame(cells, columns=columns)
+    if not labels:
+        values_df, cells_df = values_df.drop(columns="Group"), cells_df.drop(columns="Group")
+    against = {"source": "the source S", "reference": "the reference R"}.get(anchor, anchor)
+    caption = (f"BD-rate (%) vs {anchor_codec}, {method} on kbps, quality against {against}; "
+               "mean over sequences" + (" per reference group" if labels else "")
+               + "; negative = fewer bits; (n/N) = n of N sequences defined")
+    foot = [f"{NOTE_MARK} {where}: {text}" for where, text in notes.items()]
+    return BDTable(values_df, cells_df, caption, tuple(foot))
 
 
 def _cell(summary: pd.DataFrame, **where: str) -> pd.DataFrame:
@@ -116,17 +241,48 @@ def yuv_table(summary: pd.DataFrame, times: pd.DataFrame | None, *, reference: s
     return pd.DataFrame(rows)
 
 
+_NUMBER_TEXT = re.compile(r"^[+-]?(\d|n/a)")
+
+
+def numeric_columns(df: pd.DataFrame) -> list[bool]:
+    """Right-aligned columns: numbers, or text cells that all start like a number."""
+    out = []
+    for c in df.columns:
+        col = df[c]
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            out.append(True)
+        else:
+            texts = [str(v) for v in col]
+            out.append(bool(texts) and all(_NUMBER_TEXT.match(t) for t in texts))
+    return out
+
+
+def _column_values(col: pd.Series) -> list[object]:
+    """Cells of one column; a float column of whole numbers (counts) shows as integers."""
+    values = list(col)
+    floats = [v for v in values if isinstance(v, float) and not math.isnan(v)]
+    if (pd.api.types.is_float_dtype(col) and floats and all(v.is_integer() for v in floats)
+            and str(col.name).lower() in _COUNT_COLUMNS):
+        return [int(v) if isinstance(v, float) and not math.isnan(v) else v for v in values]
+    return values
+
+
+#: Column names that hold counts (shown as integers even when stored as floats).
+_COUNT_COLUMNS = frozenset({"n", "count", "pairs", "items", "n_items", "n_sequences",
+                            "n_excluded", "n_points", "sequences", "points"})
+
+
 def _text_rows(df: pd.DataFrame, decimals: int) -> tuple[list[str], list[list[str]]]:
     header = [str(c) for c in df.columns]
-    body = [[format_number(v, decimals=decimals) for v in row]
-            for row in df.itertuples(index=False, name=None)]
+    columns = [_column_values(df[c]) for c in df.columns]
+    body = [[format_number(v, decimals=decimals) for v in row] for row in zip(*columns, strict=True)]
     return header, body
 
 
 def to_markdown(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None) -> str:
     """GitHub-flavoured Markdown table; numeric columns right-aligned."""
     header, body = _text_rows(df, decimals)
-    numeric = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+    numeric = numeric_columns(df)
 
     def esc(s: str) -> str:
         return s.replace("|", "\\|")
@@ -154,7 +310,7 @@ def to_latex(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None,
     Needs ``\\usepackage{booktabs}``. Text is escaped; negative numbers use math minus.
     """
     header, body = _text_rows(df, decimals)
-    numeric = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+    numeric = numeric_columns(df)
     spec = "".join("r" if n else "l" for n in numeric)
 
     def cell(text: str, is_num: bool) -> str:
@@ -165,13 +321,17 @@ def to_latex(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None,
     lines = [r"\begin{table}[t]", r"\centering"]
     if caption:
         lines.append(rf"\caption{{{_latex_escape(caption)}}}")
-    if label:
-        lines.append(rf"\label{{{label}}}")
+    label = label or ("tab:" + re.sub(r"[^a-z0-9]+", "-", (caption or "table").lower()
+                                       ).strip("-")[:60])
+    lines.append(rf"\label{{{label}}}")
     lines += [rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
               " & ".join(_latex_escape(h) for h in header) + r" \\", r"\midrule"]
-    for row in body:
-        if row and row[0] in (AVERAGE, OVERALL):
+    previous = None
+    for i, row in enumerate(body):
+        # one rule above the summary rows (Average, or the first Overall after groups)
+        if i and row and row[0] in (AVERAGE, OVERALL) and previous not in (AVERAGE, OVERALL):
             lines.append(r"\midrule")
+        previous = row[0] if row else None
         lines.append(" & ".join(cell(c, n) for c, n in zip(row, numeric, strict=True)) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
@@ -180,7 +340,7 @@ def to_latex(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None,
 def to_html(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None) -> str:
     """An HTML ``<table>`` (escaped), numeric cells with class ``num``."""
     header, body = _text_rows(df, decimals)
-    numeric = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+    numeric = numeric_columns(df)
     out = ["<table>"]
     if caption:
         out.append(f"<caption>{html.escape(caption)}</caption>")
