@@ -124,3 +124,30 @@ def test_doctor_fails_without_encoders(tmp_path):
     proc = vqabench("doctor", env_extra={"VQABENCH_FFMPEG": str(fake)})
     assert proc.returncode == 1
     assert "MISSING x264" in proc.stdout
+
+
+@pytest.mark.slow
+def test_console_and_report_show_the_same_first_anchor(folder, tmp_path):
+    """Issue 18 item 7: a run measured against R first is not all "n/a" in the console,
+    is captioned with R, and the report's first table is the same anchor with the same
+    numbers; codecs keep the run's order (vp9 before x265), metrics their display names."""
+    out = tmp_path / "run"
+    proc = vqabench("run", "--dataset", folder, "--out", out, "--jobs", "2",
+                    "--reference", "x264:qp=30,42", "--anchors", "reference,source",
+                    "--codec", "x264:qp=22,27,32,37", "--codec", "vp9:qp=20,30,40,50",
+                    "--codec", "x265:qp=22,27,32,37", "--metrics", "psnr_y")
+    assert proc.returncode == 0, proc.stderr
+    assert "quality against the reference R" in proc.stdout
+    cells = {(m.group(1), m.group(2)): m.group(3) for m in re.finditer(
+        r"│\s*(qp=30|qp=42|Overall)\s*│\s*(vp9|x265)\s*│\s*(\S+)", proc.stdout)}
+    assert len(cells) == 6 and all(v != "n/a" for v in cells.values()), proc.stdout
+    order = [m.group(1) for m in re.finditer(r"│\s*Overall\s*│\s*(vp9|x265)", proc.stdout)]
+    assert order == ["vp9", "x265"]
+    assert "PSNR-Y" in proc.stdout and "psnr_y" not in proc.stdout
+    report = vqabench("report", out, "--no-figures")
+    assert report.returncode == 0, report.stderr
+    md = (out / "report" / "report.md").read_text()
+    first = md.split("## BD-rate (%)", 1)[1].split("\n## ", 1)[0]
+    assert "quality measured against reference" in first.splitlines()[0]
+    for (group, codec), value in cells.items():
+        assert f"| {group} | {codec} | {value} |" in first

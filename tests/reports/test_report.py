@@ -92,3 +92,40 @@ def test_anchor_choice_and_errors(run_dir, tmp_path):
         build_report(run_dir, anchor_codec="vp9", out_dir=tmp_path / "o3")
     with pytest.raises(DatasetError, match="results"):
         build_report(tmp_path / "empty", out_dir=tmp_path / "o4")
+
+
+def test_report_order_names_provenance_and_notes(run_maker, tmp_path):
+    """Issue 18 item 7: the run's metric order, display names, a provenance block; the
+    exclusion sentence only when something is excluded."""
+    report = build_report(run_maker(tmp_path / "run"), out_dir=tmp_path / "out", figures=False)
+    md = report.markdown.read_text()
+    assert "| Group | Codec | PSNR-Y | PSNR-U | PSNR-V | LPIPS | PSNR-YUV |" in md
+    assert "psnr_y |" not in md
+    assert "## Provenance" in md
+    assert "- Codec x264: qp=[22, 27, 32, 37]; version=0.164, preset=medium (default)." in md
+    assert "listed under 'Excluded from the means'" in md
+    clean = build_report(run_maker(tmp_path / "clean", bad_c=False), out_dir=tmp_path / "o2",
+                         figures=False).markdown.read_text()
+    assert "Excluded from the means" not in clean and "listed" not in clean
+    assert "every per-sequence BD-rate is defined" in clean
+    tex = report.latex.read_text()
+    assert r"\label{tab:run-1}" in tex and tex.count(r"\label{") == tex.count(r"\toprule")
+
+
+def test_report_nonmonotonic_pareto(run_maker, tmp_path):
+    run = run_maker(tmp_path / "run")
+    report = build_report(run, out_dir=tmp_path / "out", figures=False, nonmonotonic="pareto")
+    bd = pd.read_csv(report.bdrate_csv, keep_default_na=False, na_values=[""])
+    seq_c = bd[(bd["sequence"] == "C") & (bd["metric"] == "psnr_y")].iloc[0]
+    # C's x265 curve 30, 33, 40.5, 39 keeps its 3 Pareto points: < 4 points, still excluded
+    assert "3 Pareto-efficient point(s)" in seq_c["note"]
+    with pytest.raises(ConfigError, match="nonmonotonic='best' is not allowed"):
+        build_report(run, out_dir=tmp_path / "o", figures=False, nonmonotonic="best")
+
+
+def test_yuv_table_drops_components_that_were_not_measured(run_maker, tmp_path):
+    run = run_maker(tmp_path / "run")
+    results = pd.read_csv(run / "results.csv")
+    results[results["metric"] == "psnr_y"].to_csv(run / "results.csv", index=False)
+    md = build_report(run, out_dir=tmp_path / "out", figures=False).markdown.read_text()
+    assert "| Codec | Y | EncT% | DecT% |" in md

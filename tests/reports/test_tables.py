@@ -94,3 +94,56 @@ def test_csv_full_precision(tmp_path):
     df = pd.DataFrame({"v": [-12.345678901234567]})
     write_csv(df, tmp_path / "t.csv")
     assert pd.read_csv(tmp_path / "t.csv")["v"].iloc[0] == -12.345678901234567
+
+
+def test_bd_table_keeps_order_labels_signs_and_counts(agg):
+    """Issue 18 item 7: one builder for console and report (values from the synthetic run:
+    x265 is -20 % on A, -30 % on B, -10 % on C; C's PSNR-Y curve is excluded)."""
+    from vqabench.reports.tables import bd_table
+
+    _, _, summary = agg
+    table = bd_table(summary, reference="source", anchor="source", anchor_codec="x264",
+                     metrics=["psnr_y", "lpips", "psnr_u"])
+    assert list(table.cells.columns) == ["Group", "Codec", "PSNR-Y", "LPIPS", "PSNR-U"]
+    assert table.cells.values.tolist() == [
+        ["Low", "x265", "n/a (0/1)", "-10.00", "-10.00"],
+        ["High", "x265", "-25.00", "-25.00", "-25.00"],
+        ["Overall", "x265", "-25.00 (2/3)", "-20.00", "-20.00"],
+    ]
+    assert table.values.loc[2, "PSNR-Y"] == pytest.approx(-25.0, abs=1e-9)
+    assert "quality against the source S" in table.caption and "vs x264" in table.caption
+    flat = bd_table(summary, reference="source", anchor="source", anchor_codec="x264",
+                    metrics=["psnr_u"], groups=False)
+    assert list(flat.cells.columns) == ["Codec", "PSNR-U"]
+
+
+def test_bd_table_marks_noted_cells_and_signs_positive_values():
+    from vqabench.reports.tables import NOTE_MARK, bd_table
+
+    summary = pd.DataFrame([
+        {"reference": "source", "anchor": "reference", "metric": "vmaf", "codec": "b",
+         "group": OVERALL, "bd_rate": 3.4321, "n_sequences": 4, "n_excluded": 0, "note": "",
+         "flags": "S1: small quality overlap (40% of the union)"}])
+    table = bd_table(summary, reference="source", anchor="reference", anchor_codec="a")
+    assert table.cells.values.tolist() == [["b", "+3.43" + NOTE_MARK]]
+    assert table.notes == (f"{NOTE_MARK} b, VMAF: S1: small quality overlap (40% of the union)",)
+    assert "quality against the reference R" in table.caption
+
+
+def test_latex_has_one_midrule_above_the_summary_rows_and_a_label():
+    df = pd.DataFrame({"Group": ["Low", "Low", "High", OVERALL, OVERALL],
+                       "Codec": ["a", "b", "a", "a", "b"], "x": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    tex = to_latex(df, caption="BD-rate (%) vs x264")
+    assert tex.count(r"\midrule") == 2  # under the header, above the first Overall row
+    assert tex.index(r"\midrule", tex.index("High")) < tex.index("Overall")
+    assert r"\label{tab:bd-rate-vs-x264}" in tex
+    only = to_latex(df[df["Group"] == OVERALL], label="tab:x")
+    assert only.count(r"\midrule") == 1 and r"\label{tab:x}" in only
+
+
+def test_counts_print_as_integers():
+    df = pd.DataFrame({"metric": ["a", "b"], "n": [160.0, 12.0], "srocc": [0.5, 0.25]})
+    md = to_markdown(df, decimals=4)
+    assert "| a | 160 | 0.5000 |" in md and "| b | 12 | 0.2500 |" in md
+    assert format_number(3.4321, signed=True) == "+3.43"
+    assert format_number(-0.001, signed=True) == "0.00"

@@ -1,20 +1,74 @@
-"""The Typer application object; command modules attach their commands to it."""
+"""The Typer application object; command modules attach their commands to it.
+
+Help is click's plain layout (``rich_markup_mode=None``): one line per option, no
+``<bool>`` metavars on flags, nothing boxed or cut when piped. Console output is never
+hard-wrapped at 80 columns when stdout is not a terminal: tables keep one row per line.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
+from rich.console import Console
 
-__all__ = ["app", "console", "err_console"]
+__all__ = ["app", "console", "err_console", "new_typer", "set_threads", "version_callback",
+           "CONTEXT"]
 
-app = typer.Typer(
-    name="vqabench",
-    help="Benchmark video codecs and video quality metrics.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
+#: ``-h`` as well as ``--help`` on every command.
+CONTEXT = {"help_option_names": ["-h", "--help"]}
 
-from rich.console import Console  # noqa: E402
 
-console = Console()
+def new_typer(**kwargs: object) -> typer.Typer:
+    """A Typer (sub-)application with the settings every command group shares."""
+    kwargs.setdefault("no_args_is_help", True)
+    return typer.Typer(rich_markup_mode=None, context_settings=CONTEXT,
+                       pretty_exceptions_enable=False, add_completion=False, **kwargs)
+
+
+app = new_typer(name="vqabench", help="Benchmark video codecs and video quality metrics.")
+
+
+def version_callback(value: bool) -> None:
+    """Print ``vqabench VERSION`` and exit (``--version``)."""
+    if value:
+        from vqabench import __version__
+
+        typer.echo(f"vqabench {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=version_callback,
+                                       is_eager=True, help="Print the version and exit.")
+          ) -> None:
+    """Benchmark video codecs and video quality metrics."""
+
+
+def _width() -> int | None:
+    """Terminal width on a terminal; wide enough for any table when piped or captured."""
+    return None if sys.stdout.isatty() else 100_000
+
+
+console = Console(width=_width(), soft_wrap=not sys.stdout.isatty())
 err_console = Console(stderr=True)
+
+
+def set_threads(threads: int | None) -> int:
+    """Threads of torch and the BLAS/OpenMP libraries in this process; returns the count.
+
+    Default 1 (see reports/performance.md, "Threads": with the cores shared, one thread per
+    process stays fast where a thread per core collapses). Worker processes always use 1.
+    """
+    from vqabench.errors import invalid
+
+    n = 1 if threads is None else threads
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise invalid("--threads", threads, "an integer >= 1")
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(n)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(n)
+    return n

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import typer
 
-from vqabench.cli.app import app, console
+from vqabench.cli.app import app, console, new_typer
 
 __all__ = ["datasets_app", "list_datasets", "show", "make_pairs"]
 
-datasets_app = typer.Typer(help="Datasets: built-in, named (on your disk) and folders.",
-                           no_args_is_help=True)
+datasets_app = new_typer(help="Datasets: built-in, named (on your disk) and folders.")
 app.add_typer(datasets_app, name="datasets")
 
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import typer
 
-from vqabench.cli.app import app, console
+from vqabench.cli.app import app, console, new_typer
 from vqabench.errors import invalid
 
 __all__ = ["metrics_app", "parse_options", "list_metrics", "compute", "weights"]
 
-metrics_app = typer.Typer(help="List and compute quality metrics.", no_args_is_help=True)
+metrics_app = new_typer(help="List and compute quality metrics.")
 app.add_typer(metrics_app, name="metrics")
 
 

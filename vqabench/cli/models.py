@@ -10,13 +10,12 @@ from pathlib import Path
 
 import typer
 
-from vqabench.cli.app import app, console
+from vqabench.cli.app import app, console, new_typer
 from vqabench.errors import invalid
 
 __all__ = ["models_app", "info", "list_models", "train"]
 
-models_app = typer.Typer(help="Learned quality models (PT-Loss, RankDVQA-UGC).",
-                         no_args_is_help=True)
+models_app = new_typer(help="Learned quality models (PT-Loss, RankDVQA-UGC).")
 app.add_typer(models_app, name="models")
 
 

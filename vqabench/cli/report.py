@@ -14,18 +14,25 @@ __all__ = ["report", "leaderboard"]
 @app.command("report")
 def report(
     run_dir: Path = typer.Argument(..., help="Run directory written by `vqabench run`."),
-    anchor: str = typer.Option(None, "--anchor", help="Anchor codec (default: [run] anchor "
+    anchor: str = typer.Option(None, "--anchor", metavar="CODEC",
+                               help="Anchor codec (default: [run] anchor "
                                "in config.toml, else the first codec)."),
-    out: Path = typer.Option(None, "--out", help="Output folder (default: RUN_DIR/report)."),
-    method: str = typer.Option("pchip", "--method", help="BD interpolation: pchip | cubic | "
+    out: Path = typer.Option(None, "--out", metavar="DIR",
+                             help="Output folder (default: RUN_DIR/report)."),
+    method: str = typer.Option("pchip", "--method", metavar="METHOD",
+                               help="BD interpolation: pchip | cubic | "
                                "akima."),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw PNG figures."),
+    nonmonotonic: str = typer.Option("reject", "--nonmonotonic", metavar="reject|pareto",
+                                     help="A curve that is not strictly monotonic: reject "
+                                     "(BD-rate n/a, listed) or pareto (keep its "
+                                     "Pareto-optimal points, with a note)."),
 ) -> None:
     """Write report.md, report.html, tables.tex, bdrate.csv and figures for a run."""
     from vqabench.reports import build_report
 
     result = build_report(run_dir, anchor_codec=anchor, out_dir=out, method=method,
-                          figures=figures)
+                          figures=figures, nonmonotonic=nonmonotonic)
     console.print(f"report written to {result.out_dir} ({result.markdown.name}, "
                   f"{result.html.name}, {result.latex.name}, {result.bdrate_csv.name}, "
                   f"{len(result.figures)} figures)")

@@ -6,77 +6,133 @@ import time
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from vqabench.cli.app import app, console, err_console
+from vqabench.cli.app import app, console, err_console, set_threads
 
-__all__ = ["run_command"]
+__all__ = ["run_command", "work_bar", "BarFeed", "rich_table"]
+
+
+def work_bar(description: str) -> Progress:
+    """A progress bar on stderr whose ETA comes from work units, not item counts: the
+    ``items`` field shows done/total items (jobs, steps, patch pairs)."""
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                    TextColumn("{task.fields[items]}"), TextColumn("ETA"),
+                    TimeRemainingColumn(), console=err_console, transient=False,
+                    redirect_stdout=False, redirect_stderr=False)
+
+
+class BarFeed:
+    """Feeds a :func:`work_bar` from ``items(done, total)`` and ``work(done, total)``
+    callbacks; starts it at the first call, so that bad input prints one line only."""
+
+    def __init__(self, description: str, unit: str):
+        self.bar, self.description, self.unit = work_bar(description), description, unit
+        self.task: int | None = None
+        self.items_text = ""
+
+    def _task(self) -> int:
+        if self.task is None:
+            self.bar.start()
+            self.task = self.bar.add_task(self.description, total=None, items="")
+        return self.task
+
+    def items(self, done: int, total: int) -> None:
+        """Item counts (shown as text)."""
+        self.bar.update(self._task(), items=f"{done}/{total} {self.unit}")
+
+    def work(self, done: float, total: float) -> None:
+        """Work units (drive the bar and its ETA)."""
+        self.bar.update(self._task(), completed=done, total=max(total, done, 1e-9))
+
+    def both(self, done: int, total: int) -> None:
+        """Items that are also the work units (equal-cost steps)."""
+        self.items(done, total)
+        self.work(done, total)
+
+    def stop(self) -> None:
+        self.bar.stop()
 
 
 @app.command("run")
 def run_command(
-    config: Path | None = typer.Argument(None, help="Experiment config (TOML). Default: the "
+    config: Path | None = typer.Argument(None, metavar="[CONFIG]",
+                                         help="Experiment config (TOML). Default: the "
                                          "built-in mini benchmark."),
-    dataset: str | None = typer.Option(None, "--dataset", help="Built-in dataset name or a "
-                                       "folder of .y4m/.yuv/container files."),
-    frames: int | None = typer.Option(None, "--frames", help="Frames per sequence."),
-    size: str | None = typer.Option(None, "--size", help="Scale sources to WxH, e.g. 256x144."),
-    codec: list[str] = typer.Option([], "--codec", help="NAME:PARAM=V1,V2,...[:OPT=VAL]; "
-                                    "repeatable, e.g. --codec x264:qp=22,27,32,37"),
-    metrics: str | None = typer.Option(None, "--metrics", help="Comma-separated metrics, "
-                                       "e.g. psnr_y,vmaf"),
-    out: Path | None = typer.Option(None, "--out", help="Run directory (default: "
-                                    "runs/<dataset>-<config hash>)."),
-    jobs: int | None = typer.Option(None, "--jobs", help="Worker processes (default: cores)."),
-    anchor: str | None = typer.Option(None, "--anchor", help="BD-rate anchor codec "
-                                      "(default: the first codec)."),
-    root: Path | None = typer.Option(None, "--root", help="Data root for named datasets."),
-    reference: str | None = typer.Option(None, "--reference", help="UGC reference stage: "
-                                         "codecs encode R = S coded at each point, e.g. "
-                                         "x264:qp=30,37,42 (groups High/Medium/Low)."),
-    anchors: str | None = typer.Option(None, "--anchors", help="Measure quality against: "
-                                       "source (default), reference, or source,reference."),
+    dataset: str | None = typer.Option(None, "--dataset", metavar="NAME|DIR",
+                                       help="Built-in dataset name or a folder of "
+                                       ".y4m/.yuv/container files."),
+    frames: int | None = typer.Option(None, "--frames", metavar="N",
+                                      help="Frames per sequence."),
+    size: str | None = typer.Option(None, "--size", metavar="WxH",
+                                    help="Scale sources to WxH, e.g. 256x144."),
+    codec: list[str] = typer.Option([], "--codec", metavar="SPEC",
+                                    help="NAME:PARAM=V1,V2,...[:OPT=VAL]; repeatable, e.g. "
+                                    "--codec x264:qp=22,27,32,37"),
+    metrics: str | None = typer.Option(None, "--metrics", metavar="LIST",
+                                       help="Comma-separated metrics, e.g. psnr_y,vmaf"),
+    out: Path | None = typer.Option(None, "--out", metavar="DIR",
+                                    help="Run directory (default: runs/<dataset>-<config "
+                                    "hash>)."),
+    jobs: int | None = typer.Option(None, "--jobs", metavar="N",
+                                    help="Worker processes (default: CPU cores)."),
+    threads: int | None = typer.Option(None, "--threads", metavar="N",
+                                       help="torch/BLAS threads of this process (default 1; "
+                                       "worker processes use 1 each)."),
+    anchor: str | None = typer.Option(None, "--anchor", metavar="CODEC",
+                                      help="BD-rate anchor codec (default: the first codec)."),
+    root: Path | None = typer.Option(None, "--root", metavar="DIR",
+                                     help="Data root for named datasets."),
+    reference: str | None = typer.Option(None, "--reference", metavar="SPEC",
+                                         help="UGC reference stage: codecs encode R = S "
+                                         "coded at each point, e.g. x264:qp=30,37,42 (groups "
+                                         "High/Medium/Low)."),
+    anchors: str | None = typer.Option(None, "--anchors", metavar="LIST",
+                                       help="Measure quality against: source (default), "
+                                       "reference, or source,reference."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed jobs again."),
-    executor: str = typer.Option("local", "--executor", help="local (worker processes on this "
-                                 "machine) or dask (a Dask cluster: local with --jobs workers, "
-                                 "or the one at --scheduler)."),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address, "
-                                         "e.g. tcp://head:8786 (with --executor dask)."),
+    force: bool = typer.Option(False, "--force", help="Run a config that differs from the "
+                               "one --out holds, replacing its config.toml and tables (a "
+                               "config that only adds codecs or metrics extends the run "
+                               "without it)."),
+    executor: str = typer.Option("local", "--executor", metavar="local|dask",
+                                 help="local (worker processes on this machine) or dask (a "
+                                 "Dask cluster: local with --jobs workers, or the one at "
+                                 "--scheduler)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                         help="Dask scheduler address, e.g. "
+                                         "tcp://head:8786 (with --executor dask)."),
 ) -> int:
     """Encode, decode and measure every sequence x codec x rate point; resume if interrupted."""
     from vqabench.config import load_config
     from vqabench.runner.executors import make_executor
     from vqabench.runner.run import default_out_dir, run
 
+    set_threads(threads)
     cfg = load_config(config, dataset=dataset, frames=frames, size=size, codecs=codec,
                       metrics=metrics, out=str(out) if out else None, jobs=jobs, anchor=anchor,
                       root=str(root) if root else None, reference=reference, anchors=anchors)
     out_dir = Path(cfg.out) if cfg.out else default_out_dir(cfg)
     started = time.perf_counter()
     # The bar starts once the dataset is loaded and jobs are planned, so that bad input
-    # gives one error line and nothing else.
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("jobs"), TimeRemainingColumn(), console=err_console)
-    task = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal task
-        if task is None:
-            bar.start()
-            task = bar.add_task(f"vqabench run -> {out_dir}", total=total)
-        bar.update(task, completed=done, total=total)
-
+    # gives one error line and nothing else; its ETA is work-weighted (runner/progress.py).
+    feed = BarFeed(f"vqabench run -> {out_dir}", "jobs")
     try:
         with make_executor(executor, scheduler) as execute:
             summary = run(cfg, out_dir=out_dir, retry_failed=retry_failed, executor=execute,
-                          progress=progress)
+                          progress=feed.items, work_progress=feed.work, force=force)
     finally:
-        bar.stop()
+        feed.stop()
     elapsed = time.perf_counter() - started
+    if summary.change.kind != "same":
+        what = "extended" if summary.change.kind == "extends" else "replaced (--force)"
+        console.print(f"run directory {what}: {'; '.join(summary.change.details)}",
+                      markup=False, highlight=False)
     console.print(f"{summary.jobs_total} jobs: {summary.jobs_run} run, {summary.jobs_reused} "
                   f"reused from the store, {len(summary.failures)} failed; "
-                  f"{summary.rows} rows in {summary.out_dir / 'results.csv'} ({elapsed:.1f} s)")
+                  f"{summary.rows} rows in {summary.out_dir / 'results.csv'} ({elapsed:.1f} s)",
+                  markup=False, highlight=False)
     if summary.rows:
         _print_bd_summary(summary.out_dir, cfg.anchor or cfg.codecs[0].display)
     if summary.failures:

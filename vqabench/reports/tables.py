@@ -275,7 +275,8 @@ _COUNT_COLUMNS = frozenset({"n", "count", "pairs", "items", "n_items", "n_sequen
 def _text_rows(df: pd.DataFrame, decimals: int) -> tuple[list[str], list[list[str]]]:
     header = [str(c) for c in df.columns]
     columns = [_column_values(df[c]) for c in df.columns]
-    body = [[format_number(v, decimals=decimals) for v in row] for row in zip(*columns, strict=True)]
+    body = [[format_number(v, decimals=decimals) for v in row]
+            for row in zip(*columns, strict=True)]
     return header, body
 
 

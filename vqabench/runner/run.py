@@ -54,6 +54,7 @@ from vqabench.runner.jobs import (
     encode_key,
     measurement_key,
 )
+from vqabench.runner.progress import job_work, point_work
 from vqabench.runner.store import EncodeRecord, MeasurementRecord, Store
 
 __all__ = ["RESULT_COLUMNS", "PER_FRAME_COLUMNS", "RunSummary", "RunStatus", "plan_jobs",
@@ -515,7 +516,8 @@ def run_status(cfg: RunConfig, *, out_dir: Path) -> RunStatus:
 
 def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = False,
         executor: Executor | None = None,
-        progress: Callable[[int, int], None] | None = None, force: bool = False) -> RunSummary:
+        progress: Callable[[int, int], None] | None = None, force: bool = False,
+        work_progress: Callable[[float, float], None] | None = None) -> RunSummary:
     """Run (or resume) a benchmark.
 
     Args:
@@ -524,6 +526,9 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
         retry_failed: run again the jobs that failed before (otherwise they are reported).
         executor: ``executor(jobs, on_done, n_workers)``; default local processes.
         progress: called as ``progress(done, total)`` after each job.
+        work_progress: called as ``work_progress(done, total)`` in work units of the jobs
+            still to run (:mod:`vqabench.runner.progress`), for an ETA that holds on mixed
+            jobs; jobs reused from the store count for nothing.
         force: run a config that differs from the one ``out_dir`` holds (replacing its
             config.toml and tables); without it such a run is refused. A config that only
             adds codecs or metrics extends the run (``RunSummary.change``).
@@ -538,7 +543,8 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
     out_dir.mkdir(parents=True, exist_ok=True)
     with _exclusive(out_dir):
         _remove_stale_temporaries(out_dir)  # left by a killed run
-        summary = _run_locked(cfg, out_dir, retry_failed, executor, progress, force)
+        summary = _run_locked(cfg, out_dir, retry_failed, executor, progress, force,
+                              work_progress)
         shutil.rmtree(out_dir / ".tmp", ignore_errors=True)  # clean exit: no leftovers
         return summary
 
@@ -560,8 +566,18 @@ def _change(resolved: RunConfig, out_dir: Path, force: bool) -> ConfigChange:
     return change
 
 
+def _estimated_work(cfg: RunConfig, sequences: list[Sequence]) -> float:
+    """Work units of the codec stage before it can be planned (it needs the references)."""
+    n_refs = len(cfg.reference.codec.values) if cfg.reference else 1
+    names = [m.name for m in cfg.metrics for _ in cfg.anchors]
+    return sum(n_refs * len(c.values) * point_work(
+        s.source.frames * s.source.width * s.source.height, c.name, names)
+        for s in sequences for c in cfg.codecs)
+
+
 def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Executor | None,
-                progress: Callable[[int, int], None] | None, force: bool = False) -> RunSummary:
+                progress: Callable[[int, int], None] | None, force: bool = False,
+                work_progress: Callable[[float, float], None] | None = None) -> RunSummary:
     from vqabench.runner.executors import local_executor
 
     sequences = load_sequences(cfg, out_dir)
@@ -577,19 +593,26 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Exe
     execute = executor or local_executor
     with Store(out_dir / "store.sqlite") as store:
         state = {"done": 0, "total": 0}
+        work = {"done": 0.0, "total": _estimated_work(cfg, sequences)}
 
         def on_done(job: Job, outcome: JobOutcome) -> None:
             _record(job, outcome, store)
             state["done"] += 1
+            work["done"] += job_work(job)
             if progress:
                 progress(state["done"], state["total"])
+            if work_progress:
+                work_progress(work["done"], work["total"])
 
-        def stage(planned: list[Job]) -> list[Job]:
+        def stage(planned: list[Job], estimate: float = 0.0) -> list[Job]:
             todo = [p for j in planned if (p := _pending(j, store, retry_failed)) is not None]
             todo = [replace(j, decode_dir=decode_dir.resolve()) for j in todo]
             state["done"] += len(planned) - len(todo)
+            work["total"] += sum(job_work(j) for j in todo) - estimate
             if progress:
                 progress(state["done"], state["total"])
+            if work_progress:
+                work_progress(work["done"], work["total"])
             execute(todo, on_done, cfg.jobs)
             return todo
 
@@ -602,7 +625,7 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Exe
             write_results(ref_jobs, store, out_dir, name="references")
         jobs = _main_jobs(cfg, sequences, out_dir, usable)
         state["total"] = len(ref_jobs) + len(jobs) + (len(ref_jobs) - len(usable)) * per_input
-        ran += stage(jobs)
+        ran += stage(jobs, estimate=_estimated_work(cfg, sequences))
         rows = write_results(jobs, store, out_dir)
         failures = [(j.sequence, j.codec, j.rate_label, err) for j in [*ref_jobs, *jobs]
                     if (err := store.failure(j.key))]

@@ -1,0 +1,50 @@
+"""Work-weighted progress: an ETA that holds on mixed jobs.
+
+Jobs differ by orders of magnitude (a 1080p VVenC encode with VMAF and LPIPS against a
+64x64 x264 encode with PSNR), so counting jobs gives ETAs wrong by about 10x on mixed runs.
+Each job is weighted by its work instead::
+
+    work = frames x width x height x (encode cost of the codec, unless the bitstream is
+           reused, + decode cost + sum of the metric costs x anchors)
+
+The costs are relative per-pixel CPU times, rough ratios of the single-threaded encoders'
+and metrics' speeds at their default settings (x264 medium = 1); only their ratios matter,
+since the ETA divides the remaining work by the rate observed so far. Unknown codecs and
+metrics count as :data:`DEFAULT_COST`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = ["CODEC_COST", "METRIC_COST", "DEFAULT_COST", "DECODE_COST", "job_work",
+           "point_work"]
+
+#: Relative per-pixel encode cost at the default preset (x264 medium = 1).
+CODEC_COST: dict[str, float] = {"x264": 1.0, "x265": 3.0, "vp9": 2.0, "aom-av1": 8.0,
+                                "svt-av1": 1.5, "vvenc": 8.0, "inr": 200.0, "external": 5.0}
+#: Relative per-pixel cost of a metric against one anchor.
+METRIC_COST: dict[str, float] = {"psnr_y": 0.05, "psnr_yuv": 0.05, "ssim": 0.3,
+                                 "ms_ssim": 0.5, "vmaf": 1.0, "lpips": 4.0, "dists": 4.0,
+                                 "pt_loss": 6.0, "rankdvqa_ugc": 6.0}
+#: Per-pixel cost of decoding (any codec).
+DECODE_COST = 0.1
+#: Cost of a codec or metric missing from the tables.
+DEFAULT_COST = 1.0
+
+
+def point_work(pixels: int, codec: str, metric_names: Iterable[str], *,
+               reuse_bitstream: bool = False) -> float:
+    """Work units of one encode + decode + measurements of ``pixels`` (frames x w x h)."""
+    per_pixel = DECODE_COST + sum(METRIC_COST.get(m, DEFAULT_COST) for m in metric_names)
+    if not reuse_bitstream:
+        per_pixel += CODEC_COST.get(codec, DEFAULT_COST)
+    return float(pixels) * per_pixel
+
+
+def job_work(job) -> float:  # job: vqabench.runner.jobs.Job
+    """Work units of a planned job (see module docstring)."""
+    video = job.input
+    pixels = int(video.frames) * int(video.width) * int(video.height)
+    return point_work(pixels, job.codec_name, [t.name for t in job.metrics],
+                      reuse_bitstream=job.reuse_bitstream)
