@@ -63,3 +63,23 @@ def test_make_pairs_cli(tmp_path, capsys):
     assert "no larger than the video 'Coffee' (64x64x12)" in capsys.readouterr().err
     assert _run([*args[:-1], "--sources", "Nope"]) == 2
     assert "--sources='Nope'" in capsys.readouterr().err
+
+
+def test_show_the_builtin_mini(capsys):
+    """Issue 18 item 9: ``datasets list`` shows mini, ``datasets show mini`` failed."""
+    from vqabench.datasets.builtin import MINI_SEQUENCES
+
+    assert _run(["datasets", "show", "mini"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in lines] == [s.name for s in MINI_SEQUENCES]
+    assert lines[0].split("\t")[1:5] == ["256x144", "25 fps", "yuv420p", "16 frames"]
+
+
+def test_make_pairs_and_run_default_to_the_same_jobs():
+    import inspect
+
+    from vqabench.cli.datasets import make_pairs
+    from vqabench.config import RunConfig, default_jobs
+
+    option = inspect.signature(make_pairs).parameters["jobs"].default
+    assert option.default is None and RunConfig().jobs == default_jobs()

@@ -44,7 +44,24 @@ def test_models_info_text_and_list(capsys):
     text = capsys.readouterr().out
     assert "4,500,084" in text and "CPU time" not in text
     assert _run(["models", "list"]) == 0
-    assert capsys.readouterr().out.split() == ["pt_loss", "rankdvqa_ugc"]
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["pt_loss", "rankdvqa_ugc"]
+    assert lines[0].split("\t")[1].startswith("shipped pt_loss.pt (1.6 MB)")
+
+
+def test_models_list_names_the_registry_without_importing_torch():
+    """Issue 18 item 9: ``models list`` took 7.7 s importing torch to print two names."""
+    import subprocess
+    import sys
+
+    from vqabench.models import available
+
+    code = ("import sys\nfrom vqabench.cli import main\ntry:\n    main(['models', 'list'])\n"
+            "except SystemExit:\n    pass\nprint('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[-1] == "False"
+    assert [line.split("\t")[0] for line in out[:-1]] == available()
 
 
 @pytest.mark.parametrize(
@@ -68,7 +85,7 @@ def test_train_command_writes_a_resumable_checkpoint(tmp_path, capsys):
     argv = ["train", "rankdvqa_ugc", "--pairs", str(pairs), "--out", str(out), "--epochs", "1",
             "--steps", "1", "--batch-size", "1", "--device", "cpu"]
     assert _run(argv) == 0
-    assert "epoch 1/1 [finetune]" in capsys.readouterr().out
+    assert "epoch 1/1 [mixed]" in capsys.readouterr().out  # one epoch is the ranking stage
     ckpt = torch.load(out, weights_only=True)
     assert ckpt["epoch"] == 1 and ckpt["model_config"] == {"frames": 4}
     assert ckpt["train_config"]["steps_per_epoch"] == 1
@@ -88,3 +105,19 @@ def test_train_sources_and_model_config_are_stored(tmp_path, capsys):
     ckpt = torch.load(out, weights_only=True)
     assert ckpt["model_config"] == {"frame_chunk": None, "depth": 1}
     assert tuple(ckpt["train_config"]["sources"]) == ("src0", "src1")
+
+
+def test_evaluate_warns_when_pairs_overlap_the_training_sources(tmp_path, capsys):
+    """Issue 18 item 8: the shipped PT-Loss trained on Carphone (MODEL_CARD.md)."""
+    pairs = tmp_path / "pairs"
+    pairs.mkdir()
+    make_pairs_dir(pairs, n_sources=2)
+    manifest = pairs / "manifest.csv"
+    manifest.write_text(manifest.read_text().replace("src0,", "Carphone,"))
+    assert _run(["models", "evaluate", "--pairs", str(pairs), "--checkpoint", "pt_loss"]) == 0
+    err = capsys.readouterr().err
+    assert ("warning: 1 of the 2 evaluated sources (Carphone) were used to train or validate "
+            "checkpoint 'pt_loss'") in err
+    assert _run(["models", "evaluate", "--pairs", str(pairs), "--checkpoint", "pt_loss",
+                 "--sources", "src1"]) == 0
+    assert "warning" not in capsys.readouterr().err

@@ -115,6 +115,10 @@ def test_doctor_lists_components():
     assert proc.returncode == 0, proc.stdout
     for word in ("libx264", "libvvenc", "libvmaf", "torch"):
         assert word in proc.stdout
+    from vqabench.codecs.versions import encoder_version  # the library versions are shown
+
+    assert f"libx265     {encoder_version('libx265')}" in proc.stdout
+    assert f"libx264     {encoder_version('libx264')}" in proc.stdout
 
 
 def test_doctor_fails_without_encoders(tmp_path):

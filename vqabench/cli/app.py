@@ -52,7 +52,7 @@ def _width() -> int | None:
 
 
 console = Console(width=_width(), soft_wrap=not sys.stdout.isatty())
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 
 
 def set_threads(threads: int | None) -> int:

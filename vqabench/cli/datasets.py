@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from vqabench.cli.app import app, console, new_typer
+from vqabench.cli.app import app, console, new_typer, set_threads
 
 __all__ = ["datasets_app", "list_datasets", "show", "make_pairs"]
 
@@ -37,9 +37,29 @@ def show(
     root: Path = typer.Option(None, "--root", help="Folder holding the dataset."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per sequence."),
 ) -> None:
-    """Sequences of a named dataset with their metadata (file names only; nothing decoded)."""
-    from vqabench.datasets.named import scan
+    """Sequences of a dataset with their metadata (named datasets: file names only, nothing
+    decoded; the built-in ``mini``: its cached sources, built on first use)."""
+    from vqabench import datasets
+    from vqabench.datasets.named import CONVENTIONS, scan
 
+    if name not in CONVENTIONS and name in datasets.available():
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as scratch:  # built-ins cache their own sources
+            sequences = datasets.load(name, root=root, work_dir=Path(scratch))
+        for seq in sequences:
+            src = seq.source
+            meta = {k: v for k, v in seq.metadata.items() if k != "file"}
+            if as_json:
+                typer.echo(json.dumps({"name": seq.name, "file": str(src.path),
+                                       "size": f"{src.width}x{src.height}",
+                                       "fps": str(src.fps), "pix_fmt": src.pix_fmt,
+                                       "frames": src.frames, **meta}, sort_keys=True))
+            else:
+                facts = " ".join(f"{k}={v}" for k, v in meta.items())
+                typer.echo(f"{seq.name}\t{src.width}x{src.height}\t{src.fps} fps\t"
+                           f"{src.pix_fmt}\t{src.frames} frames\t{facts}")
+        return
     for entry in scan(name, root):
         size = f"{entry.width}x{entry.height}" if entry.width else "container"
         fps = str(entry.fps) if entry.fps else "container"
@@ -59,7 +79,8 @@ def make_pairs(
     out: Path = typer.Option(..., "--out", help="Output folder (resumed if present)."),
     root: Path = typer.Option(None, "--root", help="Data root of a named dataset."),
     seed: int = typer.Option(0, "--seed", help="Seed of the patch positions."),
-    jobs: int = typer.Option(1, "--jobs", help="Worker processes."),
+    jobs: int = typer.Option(None, "--jobs", metavar="N",
+                             help="Worker processes (default: CPU cores, as for run)."),
     patch: str = typer.Option("256x256x12", "--patch", help="Patch WIDTHxHEIGHTxFRAMES."),
     patches_per_video: int = typer.Option(1, "--patches-per-video",
                                           help="Patch pairs per transcoded video."),
@@ -69,16 +90,21 @@ def make_pairs(
     sources: str = typer.Option(None, "--sources", help="Comma-separated source names."),
     reference: str = typer.Option(None, "--reference",
                                   help="Stage 1, default x264:qp=30,37,42."),
-    transcode: list[str] = typer.Option(None, "--transcode", help=(
+    transcode: list[str] = typer.Option(None, "--transcode", metavar="SPEC", help=(
         "Stage 2 ladder, repeatable; default x264:qp=32,34,36,38,40,42 "
         "aom-av1:qp=38,43,48,53,58,63 vp9:qp=38,43,48,53,58,63.")),
     work_dir: Path = typer.Option(None, "--work-dir",
                                   help="Where converted sources go (default OUT/sources)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    threads: int = typer.Option(None, "--threads", metavar="N",
+                                help="torch/BLAS threads of this process (default 1; worker "
+                                "processes use 1 each)."),
 ) -> None:
     """Make (R, D) patch pairs labelled VMAF(S, D) for UGC quality-model training."""
+    set_threads(threads)
     from vqabench import datasets
-    from vqabench.config import parse_codec_spec, parse_reference_spec, parse_size
+    from vqabench.cli.run import BarFeed
+    from vqabench.config import default_jobs, parse_codec_spec, parse_reference_spec, parse_size
     from vqabench.datasets.patches import PatchSize
     from vqabench.datasets.patches import make_pairs as run
     from vqabench.errors import invalid
@@ -103,9 +129,15 @@ def make_pairs(
         if unknown:
             raise invalid("--sources", ",".join(unknown), f"names among {', '.join(names)}")
         seqs = [s for s in seqs if s.name in wanted]
-    result = run(seqs, out, patch=patch_size, patches_per_video=patches_per_video, seed=seed,
-                 jobs=jobs, reference=parse_reference_spec(reference) if reference else None,
-                 transcodes=[parse_codec_spec(t) for t in transcode] if transcode else None)
+    feed = BarFeed(f"make-pairs -> {out}", "transcodes")
+    try:
+        result = run(seqs, out, patch=patch_size, patches_per_video=patches_per_video,
+                     seed=seed, jobs=default_jobs() if jobs is None else jobs,
+                     reference=parse_reference_spec(reference) if reference else None,
+                     transcodes=[parse_codec_spec(t) for t in transcode] if transcode else None,
+                     progress=feed.both)
+    finally:
+        feed.stop()
     if as_json:
         typer.echo(json.dumps({
             "out_dir": str(result.out_dir), "manifest": str(result.manifest),

@@ -60,9 +60,14 @@ def doctor_command(deep: bool = typer.Option(
     console.print(f"vqabench {__version__}")
     info = ffmpeg_info()
     console.print(f"ffmpeg   {info.version}  ({info.path})")
+    from vqabench.codecs.versions import encoder_version
+
     for codec, encoder in REQUIRED_ENCODERS.items():
         ok = encoder in info.encoders
-        console.print(f"  {'ok     ' if ok else 'MISSING'} {codec:8s} encoder {encoder}")
+        version = encoder_version(encoder) if ok else ""
+        console.print(f"  {'ok     ' if ok else 'MISSING'} {codec:8s} encoder {encoder:11s} "
+                      f"{version or ('version unknown' if ok else '')}".rstrip(),
+                      markup=False, highlight=False)
         if not ok:
             problems.append(f"encoder {encoder}")
     vmaf_ok = "libvmaf" in info.filters

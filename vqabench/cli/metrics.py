@@ -18,7 +18,7 @@ import typer
 from vqabench.cli.app import app, console, new_typer
 from vqabench.errors import invalid
 
-__all__ = ["metrics_app", "parse_options", "list_metrics", "compute", "weights"]
+__all__ = ["metrics_app", "parse_options", "list_metrics", "compute", "weights", "columns"]
 
 metrics_app = new_typer(help="List and compute quality metrics.")
 app.add_typer(metrics_app, name="metrics")
@@ -72,7 +72,8 @@ def compute(
     reference: str = typer.Argument(..., help="reference (source) video; '-' for none "
                                     "(sequence and no-reference metrics ignore it)"),
     distorted: Path = typer.Argument(..., help="distorted (decoded) video"),
-    opt: list[str] = typer.Option([], "--opt", help="metric option KEY=VALUE (repeatable)"),
+    opt: list[str] = typer.Option([], "--opt", metavar="KEY=VALUE",
+                                  help="metric option KEY=VALUE (repeatable)"),
     per_frame: bool = typer.Option(False, "--per-frame", help="also print per-frame values"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
@@ -106,11 +107,22 @@ def weights(
                                 help="hash present files against their published SHA-256"),
 ) -> None:
     """List every pretrained weight file vqabench can use: present?, checksum, where to get it."""
+    from vqabench.cli.models import shipped_checkpoints
     from vqabench.metrics.weights import search_dirs, weight_status
 
     typer.echo("searched, in order: " + ", ".join(str(d) for d in search_dirs()))
-    typer.echo(f"{'file':32s} {'checksum':11s} {'used by':44s} location")
+    rows = [("file", "checksum", "used by", "location")]
     for st in weight_status(verify=verify):
         where = str(st.path) if st.path else f"missing; get it from {st.weight.url}"
-        typer.echo(f"{st.weight.filename:32s} {st.checksum:11s} "
-                   f"{', '.join(st.weight.used_by):44s} {where}")
+        rows.append((st.weight.filename, st.checksum, ", ".join(st.weight.used_by), where))
+    for name, path in shipped_checkpoints().items():
+        rows.append((path.name, "shipped", f"{name} metric and loss", str(path)))
+    typer.echo(columns(rows))
+
+
+def columns(rows: list[tuple[str, ...]], gap: int = 2) -> str:
+    """Rows as text columns, each as wide as its longest cell plus ``gap`` spaces (the last
+    column unpadded): cells never run together, one row per line."""
+    widths = [max(len(r[i]) for r in rows) + gap for i in range(len(rows[0]) - 1)]
+    return "\n".join("".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + r[-1]
+                     for r in rows)

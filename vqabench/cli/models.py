@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from vqabench.cli.app import app, console, new_typer
+from vqabench.cli.app import app, console, err_console, new_typer, set_threads
 from vqabench.errors import invalid
 
 __all__ = ["models_app", "info", "list_models", "train"]
@@ -19,13 +19,39 @@ models_app = new_typer(help="Learned quality models (PT-Loss, RankDVQA-UGC).")
 app.add_typer(models_app, name="models")
 
 
+def _models_dir() -> Path:
+    """``vqabench/models`` found without importing it (its import loads torch: seconds)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("vqabench.models")
+    assert spec is not None and spec.submodule_search_locations  # part of this package
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def shipped_checkpoints() -> dict[str, Path]:
+    """Model name -> checkpoint shipped in ``vqabench/models/weights`` (no torch import)."""
+    weights = _models_dir() / "weights"
+    return {p.stem: p for p in sorted(weights.glob("*.pt"))}
+
+
+def model_names() -> list[str]:
+    """The registered model names without importing torch: the shipped checkpoints (every
+    built-in model ships one) and ``vqabench.models`` entry-point plugins."""
+    from importlib.metadata import entry_points
+
+    names = set(shipped_checkpoints()) | {ep.name for ep in entry_points(group="vqabench.models")}
+    return sorted(names)
+
+
 @models_app.command("list")
 def list_models() -> None:
-    """List the registered quality models."""
-    from vqabench.models import available
-
-    for name in available():
-        typer.echo(name)
+    """List the registered quality models and their shipped checkpoints (fast: no torch)."""
+    shipped = shipped_checkpoints()
+    for name in model_names():
+        path = shipped.get(name)
+        where = (f"shipped {path.name} ({path.stat().st_size / 1e6:.1f} MB)" if path
+                 else "no shipped checkpoint")
+        typer.echo(f"{name}\t{where}")
 
 
 @models_app.command("info")
@@ -34,8 +60,11 @@ def info(
     patch: str = typer.Option("256x256x12", "--patch", help="Patch WIDTHxHEIGHTxFRAMES."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     repeats: int = typer.Option(3, "--repeats", help="Timed CPU runs (median); 0 skips."),
+    threads: int = typer.Option(None, "--threads", metavar="N",
+                                help="torch CPU threads (default 1: see --help of run)."),
 ) -> None:
     """Parameters, MACs and CPU time per (reference, distorted) patch pair."""
+    set_threads(threads)
     from vqabench.models.complexity import model_info, parse_patch
 
     result = model_info(name, parse_patch(patch), time_repeats=repeats)
@@ -72,18 +101,53 @@ def train(
                                 "(comma-separated); the others stay held out."),
     model_config: str = typer.Option(None, "--model-config", help="Architecture options as "
                                      'JSON, e.g. \'{"frame_chunk": null}\'.'),
+    threads: int = typer.Option(None, "--threads", metavar="N",
+                                help="torch CPU threads (default 1; see reports/performance.md"
+                                ", Threads)."),
 ) -> None:
-    """Train a quality model by Siamese ranking on (R, D) patch pairs labelled VMAF(S, D)."""
+    """Train a quality model by Siamese ranking on (R, D) patch pairs labelled VMAF(S, D).
+
+    Schedule: the last min(--finetune-epochs, --epochs - 1) epochs fine-tune on
+    single-source pairs at 0.1x the learning rate; every epoch before them is the ranking
+    stage (single- and cross-source pairs 8:2), so --epochs 1 is one ranking epoch.
+    """
+    set_threads(threads)
+    from vqabench.cli.run import BarFeed
     from vqabench.models.ranking import train as run_training
 
-    result = run_training(model, pairs, out, epochs=epochs, steps_per_epoch=steps,
-                          batch_size=batch_size, lr=lr, seed=seed,
-                          finetune_epochs=finetune_epochs, val_fraction=val_fraction,
-                          resume=not no_resume, device=device, log=True,
-                          sources=_names(sources), model_config=_json_options(model_config))
+    feed = BarFeed(f"train {model}", "steps")
+    try:
+        result = run_training(model, pairs, out, epochs=epochs, steps_per_epoch=steps,
+                              batch_size=batch_size, lr=lr, seed=seed,
+                              finetune_epochs=finetune_epochs, val_fraction=val_fraction,
+                              resume=not no_resume, device=device, log=True,
+                              sources=_names(sources), model_config=_json_options(model_config),
+                              progress=feed.both)
+    finally:
+        feed.stop()
     last = result.history[-1] if result.history else {}
     console.print(f"wrote {result.checkpoint} (epoch {result.epochs_completed}, "
                   f"val SROCC {last.get('val_srocc', float('nan')):.4f})")
+
+
+def _training_overlap(checkpoint: str, sources: set[str]) -> str:
+    """Text naming the evaluated sources the checkpoint's training run used, or ``""``."""
+    import torch
+
+    shipped = shipped_checkpoints()
+    path = shipped.get(checkpoint, Path(checkpoint))
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    config = data.get("train_config") or {}
+    trained = config.get("sources")
+    if trained is None:
+        return (f"checkpoint {checkpoint!r} was trained on every source of "
+                f"{config.get('pairs_dir', 'its pairs directory')!r}; if these pairs come "
+                "from there, they overlap it") if config else ""
+    both = sorted(sources & {str(s) for s in trained})
+    if not both:
+        return ""
+    return (f"{len(both)} of the {len(sources)} evaluated sources ({', '.join(both)}) were "
+            f"used to train or validate checkpoint {checkpoint!r}")
 
 
 def _json_options(text: str | None) -> dict | None:
@@ -110,13 +174,34 @@ def evaluate(
     sources: str = typer.Option(None, "--sources", help="Only these sources (comma-separated),"
                                 " e.g. the ones held out of training."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    threads: int = typer.Option(None, "--threads", metavar="N",
+                                help="torch CPU threads (default 1)."),
 ) -> None:
-    """SROCC with VMAF(S, D) of a quality model and of PSNR/SSIM/VMAF(R, D) baselines."""
+    """SROCC with VMAF(S, D) of a quality model and of PSNR/SSIM/VMAF(R, D) baselines.
+
+    Warns when the pairs include sources the checkpoint was trained (or validated) on: the
+    SROCC is then not a held-out result.
+    """
+    set_threads(threads)
+    from vqabench.cli.run import BarFeed
     from vqabench.models import load_checkpoint
     from vqabench.models.evaluate import ranking_srocc
+    from vqabench.models.ranking import PairsDataset
 
     model = load_checkpoint(checkpoint) if checkpoint else None
-    result = ranking_srocc(pairs, model=model, sources=_names(sources))
+    if checkpoint:
+        seen = set(PairsDataset(pairs, sources=_names(sources)).sources)
+        overlap = _training_overlap(checkpoint, seen)
+        if overlap:
+            err_console.print(f"warning: {overlap}; this SROCC is not a held-out result "
+                              "(pass --sources with sources the checkpoint never saw)",
+                              markup=False, highlight=False)
+    feed = BarFeed("models evaluate", "pairs scored")
+    try:
+        result = ranking_srocc(pairs, model=model, sources=_names(sources),
+                               progress=feed.both)
+    finally:
+        feed.stop()
     if as_json:
         console.print_json(json.dumps(result))
         return

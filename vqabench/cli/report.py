@@ -40,7 +40,8 @@ def report(
 
 @app.command("leaderboard")
 def leaderboard(
-    run_dirs: list[Path] = typer.Argument(..., help="One or more run directories."),
+    run_dirs: list[Path] = typer.Argument(..., metavar="RUN_DIR...",
+                                          help="One or more run directories."),
     out: Path = typer.Option(..., "--out", help="CSV to write, e.g. "
                              "results/leaderboard/NAME.csv (provenance in NAME.csv.json)."),
     anchor: str = typer.Option(None, "--anchor", help="Anchor codec."),

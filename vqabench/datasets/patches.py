@@ -466,6 +466,7 @@ def make_pairs(
     transcodes: Seq[CodecSpec] | None = None,
     vmaf_model: str = "vmaf_v0.6.1",
     keep_videos: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PairsResult:
     """Generate (R, D) patch pairs labelled with VMAF(S, D) (see the module docstring).
 
@@ -481,6 +482,8 @@ def make_pairs(
         vmaf_model: VMAF model of every VMAF value.
         keep_videos: keep the decoded references R and transcodes D under ``videos/``
             (same relative names as the patches), e.g. to check labels independently.
+        progress: called as ``progress(done, total)`` after each reference and transcode
+            still to make (references and transcodes count one each).
 
     Returns:
         A :class:`PairsResult`.
@@ -544,15 +547,24 @@ def make_pairs(
     needed = {u.reference_path for u in todo}
     ref_tasks = [t for t in refs.values() if t.dst in needed]
 
+    steps = {"done": 0, "total": len(ref_tasks) + len(todo)}
+
+    def step() -> None:
+        steps["done"] += 1
+        if progress is not None:
+            progress(steps["done"], steps["total"])
+
     def ref_done(task: _RefTask, info: dict) -> None:
         nonlocal made
         timings["reference_s"] += info["reference_s"]
         made += int(info["made"])
+        step()
 
     def unit_done(unit: _Unit, record: dict) -> None:
         records[unit.uid] = record
         for key, value in record["timings"].items():
             timings[key] += value
+        step()
 
     pool = _pool(int(jobs), len(todo))
     try:

@@ -7,7 +7,7 @@ pairs directory (optionally only some sources, e.g. ones held out of training).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +33,11 @@ def ssim_rd(data: PairsDataset, index: int) -> float:
 
 def ranking_srocc(pairs_dir: str | Path, *, model: torch.nn.Module | None = None,
                   sources: Sequence[str] | None = None, batch_size: int = 16,
-                  device: str = "cpu") -> dict[str, float]:
+                  device: str = "cpu",
+                  progress: Callable[[int, int], None] | None = None) -> dict[str, float]:
     """SROCC against ``vmaf_sd`` of the model (if given) and of the (R, D) baselines.
+
+    ``progress(done, total)`` is called as pairs are scored (the model, then SSIM).
 
     Returns:
         ``{"model": ..., "psnr_rd": ..., "ssim_rd": ..., "vmaf_rd": ..., "pairs": n,
@@ -43,13 +46,23 @@ def ranking_srocc(pairs_dir: str | Path, *, model: torch.nn.Module | None = None
     data = PairsDataset(pairs_dir, sources=sources)
     labels = data.vmaf_sd
     out: dict[str, float] = {"pairs": float(len(data)), "sources": float(len(set(data.sources)))}
+    total = len(data) * (2 if model is not None else 1)
+    done = 0
     if model is not None:
         model.eval()
         scores = _scores(model, data, list(range(len(data))), batch_size, torch.device(device))
         out["model"] = float(spearmanr(scores, labels).statistic)
+        done = len(data)
+        if progress is not None:
+            progress(done, total)
     for column in ("psnr_rd", "vmaf_rd"):
         values = np.array([float(r[column]) for r in data.rows])
         out[column] = float(spearmanr(values, labels).statistic)
-    ssim = np.array([ssim_rd(data, i) for i in range(len(data))])
+    ssim = []
+    for i in range(len(data)):
+        ssim.append(ssim_rd(data, i))
+        if progress is not None:
+            progress(done + i + 1, total)
+    ssim = np.array(ssim)
     out["ssim_rd"] = float(spearmanr(ssim, labels).statistic)
     return out

@@ -83,7 +83,35 @@ def codec_versions(run_dir: str | os.PathLike[str], config: dict[str, object]) -
                 version = None
             if version:
                 versions.setdefault(str(codec), str(version))
-    return versions
+    return _ffmpeg_once(versions, codecs if isinstance(codecs, list) else [])
+
+
+def _ffmpeg_once(versions: dict[str, str], entries: list) -> dict[str, str]:
+    """The ffmpeg build once (key ``ffmpeg``), each ffmpeg codec with its encoder library's
+    version when the installed ffmpeg is that build, else ``"in ffmpeg"``."""
+    builds = sorted({v for v in versions.values() if v.startswith("ffmpeg ")})
+    if not builds:
+        return versions
+    from vqabench import codecs
+    from vqabench.codecs.ffmpeg import _ffmpeg_version
+    from vqabench.codecs.versions import encoder_version
+
+    names = {str(c.get("label") or c.get("name")): str(c.get("name")) for c in entries
+             if isinstance(c, dict)}
+    same_build = builds == [_ffmpeg_version()]
+    out = {}
+    for codec, version in versions.items():
+        if not version.startswith("ffmpeg "):
+            out[codec] = version
+            continue
+        try:
+            encoder = str(getattr(codecs.get_class(names.get(codec, codec)), "encoder", ""))
+        except Exception:  # a codec this installation lacks
+            encoder = ""
+        library = encoder_version(encoder) if same_build and encoder else ""
+        out[codec] = f"{encoder} {library}" if library else "in ffmpeg"
+    out["ffmpeg"] = "; ".join(b.removeprefix("ffmpeg ") for b in builds)
+    return out
 
 
 def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
