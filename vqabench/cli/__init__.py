@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 
 import click
 import typer
@@ -38,9 +39,16 @@ def _click_errors() -> tuple[type[BaseException], ...]:
     return tuple(bases)
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Library warnings as one line on stderr: ``vqabench: warning: ...``."""
+    print(f"vqabench: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``vqabench`` console script."""
     debug = bool(os.environ.get("VQABENCH_DEBUG"))
+    if not debug:
+        warnings.showwarning = _one_line_warning
     try:
         result = app(args=argv, prog_name="vqabench", standalone_mode=False)
     except VqabenchError as exc:

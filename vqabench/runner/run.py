@@ -27,6 +27,7 @@ import io
 import math
 import os
 import shutil
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -261,6 +262,25 @@ def _check_metrics_fit(cfg: RunConfig, sequences: list[Sequence]) -> None:
                     f"patch that fits every sequence, e.g. {spec.name}:patch="
                     f"{min(patch.width, src.width)}x{min(patch.height, src.height)}x"
                     f"{min(patch.frames, src.frames)}")
+
+
+#: Smallest clip (pixels x frames) at which the ``inr`` defaults were characterised
+#: (256x144, 16 frames; reports/performance.md, "Learned codecs").
+INR_MIN_PIXELS = 256 * 144 * 16
+
+
+def _warn_small_inr(cfg: RunConfig, sequences: list[Sequence]) -> None:
+    """Warn, before any job, when ``inr`` meets a clip too small for meaningful RD points."""
+    if not any(c.name == "inr" for c in cfg.codecs) or not sequences:
+        return
+    small = min(sequences, key=lambda s: s.source.frames * s.source.width * s.source.height)
+    src = small.source
+    if src.frames * src.width * src.height < INR_MIN_PIXELS:
+        warnings.warn(f"codec 'inr' on {small.name} ({src.width}x{src.height}, {src.frames} "
+                      "frames): its defaults were characterised at 256x144 x 16 frames; on a "
+                      "smaller clip the header and training noise dominate and its RD points "
+                      "may be meaningless (check that bpp and quality rise together)",
+                      UserWarning, stacklevel=3)
 
 
 def _provenance(out_dir: Path, sequences: Iterable[Sequence] = ()) -> str:
@@ -583,6 +603,7 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Exe
     sequences = load_sequences(cfg, out_dir)
     check_formats(cfg, sequences)
     _check_metrics_fit(cfg, sequences)
+    _warn_small_inr(cfg, sequences)
     ref_jobs = plan_references(cfg, sequences, out_dir)
     # the written config names its run directory, so that re-running it reuses this one
     resolved = replace(_resolved(cfg, sequences), out=str(out_dir))
