@@ -104,6 +104,9 @@ def test_report_order_names_provenance_and_notes(run_maker, tmp_path):
     assert "## Provenance" in md
     assert "- Codec x264: qp=[22, 27, 32, 37]; version=0.164, preset=medium (default)." in md
     assert "listed under 'Excluded from the means'" in md
+    # counts in every table: JVET layout and the Average row of the per-sequence table
+    assert "| x265 | -25.00 (2/3) | -20.00 | -20.00 | -25.00 (2/3) | 400.00 | 100.00 |" in md
+    assert "| Average | -25.00 (2/3) |" in md and "| Average | -20.00 |" in md
     clean = build_report(run_maker(tmp_path / "clean", bad_c=False), out_dir=tmp_path / "o2",
                          figures=False).markdown.read_text()
     assert "Excluded from the means" not in clean and "listed" not in clean

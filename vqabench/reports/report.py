@@ -152,6 +152,28 @@ def _resolved_by(text: str) -> str:
     return m.group(1) if m else ""
 
 
+_YUV_LABELS = {"psnr_y": "Y", "psnr_u": "U", "psnr_v": "V", "psnr_yuv": "YUV"}
+
+
+def _yuv_section(summary: pd.DataFrame, times: pd.DataFrame, ref: str, anc: str, anchor: str,
+                 codec_order: list[str], method: str, decimals: int
+                 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """JVET layout as text: Y/U/V/YUV cells from :func:`tables.bd_table` (counts and marks
+    included; components never measured left out), then EncT%/DecT%."""
+    present = [m for m in _YUV_LABELS if m in set(summary["metric"])]
+    main = tables.bd_table(summary, reference=ref, anchor=anc, anchor_codec=anchor,
+                           codecs=codec_order, metrics=present, method=method,
+                           decimals=decimals, groups=False)
+    cells = main.cells.rename(columns={tables.metric_label(m): _YUV_LABELS[m] for m in present})
+    numeric = tables.yuv_table(summary, times, reference=ref, anchor=anc)
+    for col in ("EncT%", "DecT%"):
+        if col in numeric.columns:
+            by_codec = dict(zip(numeric["Codec"], numeric[col], strict=True))
+            cells[col] = [tables.format_number(float(by_codec.get(c, float("nan"))),
+                                               decimals=decimals) for c in cells["Codec"]]
+    return cells, main.notes
+
+
 def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = None,
                  out_dir: str | os.PathLike[str] | None = None, method: Method = "pchip",
                  decimals: int = 2, figures: bool = True,
@@ -207,18 +229,18 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
         sections.append((f"BD-rate (%) vs {anchor}, {method} ({where})", main.cells,
                          (main.caption, *main.notes)))
         if "psnr_y" in set(summary["metric"]):
-            yuv = tables.yuv_table(summary, times, reference=ref, anchor=anc)
-            yuv = yuv.dropna(axis=1, how="all")  # no always-n/a U/V columns
-            yuv = tables.signed_text(yuv, ["Y", "U", "V", "YUV"], decimals=decimals)
-            sections.append((f"PSNR BD-rate (%) and complexity vs {anchor} ({where})", yuv, ()))
+            sections.append((f"PSNR BD-rate (%) and complexity vs {anchor} ({where})",
+                             *_yuv_section(summary, times, ref, anc, anchor, codec_order,
+                                           method, decimals)))
         present = set(summary[(summary["reference"] == ref) & (summary["anchor"] == anc)]
                       ["metric"])
         for metric in (m for m in metric_order + sorted(present - set(metric_order))
                        if m in present):
             seq = tables.sequence_table(per, metric=metric, reference=ref, anchor=anc)
             codecs_here = [c for c in codec_order if c in seq.columns]
-            seq = tables.signed_text(seq[["Sequence", *codecs_here]], codecs_here,
-                                     decimals=decimals)
+            seq = seq[["Sequence", *codecs_here]]
+            seq = tables.average_counts(tables.signed_text(seq, codecs_here, decimals=decimals),
+                                        seq, codecs_here)
             sections.append((f"Per-sequence BD-rate (%) vs {anchor}: "
                              f"{tables.metric_label(metric)} ({where})", seq, ()))
     excluded = per[per["reason"] != ""]

@@ -33,6 +33,7 @@ __all__ = [
     "BDTable",
     "bd_table",
     "signed_text",
+    "average_counts",
     "numeric_columns",
     "codec_metric_table",
     "sequence_table",
@@ -107,6 +108,23 @@ def signed_text(df: pd.DataFrame, columns: Sequence[str], *, decimals: int = 2) 
             out[c] = [format_number(float(v), decimals=decimals, signed=True)
                       if isinstance(v, int | float | np.number) else format_number(v)
                       for v in out[c]]
+    return out
+
+
+def average_counts(cells: pd.DataFrame, values: pd.DataFrame, columns: Sequence[str], *,
+                   row: str = AVERAGE) -> pd.DataFrame:
+    """``cells`` with `` (n/N)`` on the ``row`` (Average) cell of each of ``columns`` whose
+    mean uses only n of the N rows above it (the others undefined)."""
+    out = cells.copy()
+    first = out.columns[0]
+    body = values[values[first] != row]
+    for c in columns:
+        if c not in out.columns:
+            continue
+        defined, total = int(body[c].notna().sum()), len(body)
+        if defined < total:
+            at = out.index[out[first] == row]
+            out.loc[at, c] = out.loc[at, c].astype(str) + f" ({defined}/{total})"
     return out
 
 
