@@ -155,3 +155,26 @@ def test_console_and_report_show_the_same_first_anchor(folder, tmp_path):
     assert "quality measured against reference" in first.splitlines()[0]
     for (group, codec), value in cells.items():
         assert f"| {group} | {codec} | {value} |" in first
+
+
+@pytest.mark.slow
+def test_a_run_directory_is_extended_or_refused(folder, tmp_path):
+    """Issue 18 item 5: adding a codec extends the run and says so; changing one is refused
+    in one line unless --force; the "re-run with" line reuses the directory."""
+    out = tmp_path / "run"
+    base = ["--dataset", folder, "--out", out, "--jobs", "1", "--metrics", "psnr_y",
+            "--codec", "x264:qp=22,37"]
+    assert vqabench("run", *base).returncode == 0
+    more = vqabench("run", *base, "--codec", "vp9:qp=30,50")
+    assert more.returncode == 0, more.stderr
+    assert "run directory extended: adds codec vp9" in more.stdout
+    assert "4 jobs: 2 run, 2 reused" in more.stdout
+    changed = vqabench("run", "--dataset", folder, "--out", out, "--jobs", "1", "--metrics",
+                       "psnr_y", "--codec", "x264:qp=27,37")
+    _one_line_error(changed, "holds a run of a different config", "changes codec x264",
+                    "drops codec vp9", "--force")
+    config = out / "config.toml"
+    rerun = next(line for line in config.read_text().splitlines() if "re-run with:" in line)
+    again = vqabench(*rerun.split("re-run with: vqabench ", 1)[1].split())
+    assert again.returncode == 0 and "4 jobs: 0 run, 4 reused" in again.stdout
+    assert not (out / ".lock").exists() and not (out / ".tmp").exists()
