@@ -148,12 +148,15 @@ def compare_configs(old: RunConfig, new: RunConfig) -> ConfigChange:
         return ConfigChange("same")
     old_codecs = {c.display: c for c in old.codecs}
     new_codecs = {c.display: c for c in new.codecs}
+    added = [m.name for m in new.metrics if m not in old.metrics]
+    dropped = [m.name for m in old.metrics if m not in new.metrics]
     details = [f"adds codec {c}" for c in new_codecs if c not in old_codecs]
-    details += [f"adds metric {m.name}" for m in new.metrics if m not in old.metrics]
+    details += [f"adds metric {m}" for m in added if m not in dropped]
     lost = [f"changes codec {c}" for c, spec in old_codecs.items()
             if c in new_codecs and new_codecs[c] != spec]
     lost += [f"drops codec {c}" for c in old_codecs if c not in new_codecs]
-    lost += [f"changes or drops metric {m.name}" for m in old.metrics if m not in new.metrics]
+    lost += [f"changes metric {m} options" for m in dict.fromkeys(dropped) if m in added]
+    lost += [f"drops metric {m}" for m in dict.fromkeys(dropped) if m not in added]
     details += lost
     others = [f for f in ("dataset", "frames", "size", "root", "reference", "anchors", "anchor")
               if getattr(old, f) != getattr(new, f)]

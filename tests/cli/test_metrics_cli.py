@@ -108,6 +108,7 @@ def test_weights_command(capsys, monkeypatch, tmp_path):
     rows = {line.split()[0]: line for line in out.splitlines()[2:]}
     from vqabench.metrics.weights import KNOWN_WEIGHTS
 
-    assert set(rows) == set(KNOWN_WEIGHTS)
+    assert set(rows) == set(KNOWN_WEIGHTS) | {"pt_loss.pt", "rankdvqa_ugc.pt"}
+    assert rows["pt_loss.pt"].split()[1] == "shipped"  # the checkpoints this project trains
     assert "missing" in rows["alexnet-owt-7be5be79.pth"]
     assert "no-hash" in rows["amt-s.pth"] and str(tmp_path / "w" / "amt-s.pth") in rows["amt-s.pth"]

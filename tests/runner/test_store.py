@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import sqlite3
+from dataclasses import replace
 
 import pytest
 
 from tests.conftest import make_video
 from vqabench.config import load_config
+from vqabench.errors import ConfigError
 from vqabench.runner.run import load_sequences, plan_jobs, run, run_status
 from vqabench.runner.store import EncodeRecord, MeasurementRecord, Store
 
@@ -103,7 +105,9 @@ def test_a_metric_option_change_re_measures_without_re_encoding(folder, tmp_path
     assert first.jobs_run == 8
     mtimes = {p: p.stat().st_mtime_ns for p in (out / "bitstreams").rglob("*") if p.is_file()}
     before = _rows(out)
-    second = run(_cfg(folder, out, metrics="psnr_y,psnr_yuv:weights=14/1/1"))
+    with pytest.raises(ConfigError, match="changes metric psnr_yuv options"):
+        run(_cfg(folder, out, metrics="psnr_y,psnr_yuv:weights=14/1/1"))
+    second = run(_cfg(folder, out, metrics="psnr_y,psnr_yuv:weights=14/1/1"), force=True)
     assert second.jobs_run == 8 and second.complete
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes  # no bitstream rewritten
     after = _rows(out)
@@ -118,15 +122,16 @@ def test_a_metric_option_change_re_measures_without_re_encoding(folder, tmp_path
             assert old["value"] == new["value"]
     with Store(out / "store.sqlite", readonly=True) as store:
         assert store.counts() == {"encodes": 8, "measurements": 24, "failures": 0}
-    assert run(_cfg(folder, out)).jobs_run == 0  # the 6:1:1 values are still there
+    assert run(_cfg(folder, out), force=True).jobs_run == 0  # the 6:1:1 values are still there
 
 
 # --- planning without running -----------------------------------------------------------
 
 def test_status_counts_done_pending_failed_without_running(folder, tmp_path):
     out = tmp_path / "run"
-    cfg = _cfg(folder, out, codecs=["x264:qp=22,37", "vp9:qp=30,50:preset=no-such"],
-               metrics="psnr_y")
+    cfg = _cfg(folder, out, codecs=["x264:qp=22,37", "vp9:qp=30,50"], metrics="psnr_y")
+    bad = replace(cfg.codecs[1], options=(("extra", ("-profile:v", "7")),))  # libvpx: 0..3
+    cfg = replace(cfg, codecs=(cfg.codecs[0], bad))
     assert run_status(cfg, out_dir=out).pending == 8  # nothing yet, no store
     assert not (out / "store.sqlite").exists()
     run(cfg)
