@@ -133,9 +133,11 @@ def test_resume_after_partial_run(tmp_path, mini64):
     assert len(records) == full.units == 2
     records[1].unlink()  # as if the run had been killed before the last unit finished
     time.sleep(0.01)
-    again = make_pairs(mini64[:1], out, **kw)
+    seen = []
+    again = make_pairs(mini64[:1], out, **kw, progress=lambda d, t: seen.append((d, t)))
     assert (again.computed, again.reused, again.references) == (1, 1, 1)
     assert (out / "manifest.csv").read_bytes() == first_bytes
+    assert seen == [(1, 2), (2, 2)]  # progress hook: the reference, then the missing unit
 
 
 def test_patch_larger_than_video(tmp_path, mini64):

@@ -54,8 +54,11 @@ def test_ssim_rd_matches_skimage(pairs):
 
 def test_model_score_and_source_filter(pairs):
     model = create_model("pt_loss", **SMALL["model_config"])
-    got = ranking_srocc(pairs, model=model, sources=["src0", "src2"])
+    seen = []
+    got = ranking_srocc(pairs, model=model, sources=["src0", "src2"],
+                        progress=lambda d, t: seen.append((d, t)))
     assert got["pairs"] == 10 and got["sources"] == 2
+    assert seen == [(10, 20), *[(10 + i, 20) for i in range(1, 11)]]  # model, then SSIM
     assert -1.0 <= got["model"] <= 1.0
     with pytest.raises(DatasetError, match=r"sources=\['nope'\] are not in"):
         ranking_srocc(pairs, sources=["nope"])

@@ -58,11 +58,11 @@ def ranking_srocc(pairs_dir: str | Path, *, model: torch.nn.Module | None = None
     for column in ("psnr_rd", "vmaf_rd"):
         values = np.array([float(r[column]) for r in data.rows])
         out[column] = float(spearmanr(values, labels).statistic)
-    ssim = []
+    ssim_values = []
     for i in range(len(data)):
-        ssim.append(ssim_rd(data, i))
+        ssim_values.append(ssim_rd(data, i))
         if progress is not None:
             progress(done + i + 1, total)
-    ssim = np.array(ssim)
+    ssim = np.array(ssim_values)
     out["ssim_rd"] = float(spearmanr(ssim, labels).statistic)
     return out
