@@ -1,0 +1,355 @@
+"""Study design from run directories: conditions, trials, per-participant order, media.
+
+``create_study`` writes ``STUDY/study.json`` (the spec: everything needed to reproduce the
+study) and ``STUDY/media/*.webm``. Designs:
+
+- ``2afc``: per sequence, the source on top and two decoded videos below; each test codec's
+  rate point against the anchor codec's point nearest in rate (``pairs="anchor"``) or every
+  codec against every other one (``pairs="all"``), plus (``ladder=True``) adjacent rate points
+  of each codec, so that all conditions of a sequence are connected for scaling.
+  Answers: left, right or neutral.
+- ``acr``: every decoded video alone, rated 1-5 (ITU-T P.910 ACR); the source is shown as a
+  hidden reference (ACR-HR) so that DMOS can be computed.
+- ``dcr``: the source, then the decoded video, impairment rated 1-5 (P.910 DCR).
+
+Every design adds repeated trials (the same trial again; sides re-drawn) and attention trials
+(an obviously degraded video, :func:`vqabench.studies.media.attention_webm`), and one training
+trial shown first and never analysed. The order of trials and the sides are drawn per
+participant from ``(seed, participant id)`` (:func:`participant_plan`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import math
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from vqabench.errors import ConfigError, DatasetError, invalid
+from vqabench.io.atomic import atomic_write_text
+
+__all__ = ["DESIGNS", "PAIRS", "SPEC_NAME", "Design", "pick_pairs", "build_trials",
+           "participant_plan", "create_study", "load_spec", "collect_conditions"]
+
+Design = Literal["2afc", "acr", "dcr"]
+DESIGNS: tuple[str, ...] = ("2afc", "acr", "dcr")
+PAIRS: tuple[str, ...] = ("anchor", "all")
+SPEC_NAME = "study.json"
+SPEC_VERSION = 1
+_KEYS = ("sequence", "reference", "codec", "rate_point")
+
+
+def collect_conditions(results: Sequence[dict], run_index: int) -> list[dict]:
+    """One condition per (sequence, reference, codec, rate point) of a run's results rows.
+
+    Args:
+        results: rows of results.csv as dicts (any metric; rate columns are per encode).
+        run_index: index of the run in the study's list of runs.
+
+    Returns:
+        Condition dicts with the tidy keys, ``bits``, ``bpp``, ``kbps``, ``bitstream``,
+        ``group`` and ``run``, sorted by keys.
+    """
+    seen: dict[tuple[str, ...], dict] = {}
+    for row in results:
+        key = tuple(str(row[k]) for k in _KEYS)
+        if key not in seen:
+            seen[key] = {**dict(zip(_KEYS, key, strict=True)), "bits": int(row["bits"]),
+                         "bpp": float(row["bpp"]), "kbps": float(row["kbps"]),
+                         "bitstream": str(row["bitstream"]), "group": str(row.get("group") or ""),
+                         "run": run_index}
+    return [seen[k] for k in sorted(seen)]
+
+
+def _nearest(point: dict, others: list[dict]) -> dict:
+    """The condition of ``others`` nearest to ``point`` in log rate (ties: lower rate)."""
+    return min(others, key=lambda o: (abs(math.log(o["kbps"] / point["kbps"])), o["kbps"]))
+
+
+def pick_pairs(conditions: Sequence[dict], *, anchor: str, pairs: str = "anchor",
+               ladder: bool = True) -> list[tuple[str, str]]:
+    """2AFC pairs of condition ids within each (sequence, reference).
+
+    Args:
+        conditions: condition dicts with ``id``, tidy keys and ``kbps``.
+        anchor: the anchor codec (``pairs="anchor"``: every other codec is paired with it).
+        pairs: ``"anchor"`` or ``"all"`` (every pair of codecs, both directions of nearest).
+        ladder: also pair adjacent rate points of each codec.
+
+    Returns:
+        ``(a, b)`` id pairs, unique as unordered pairs, in a stable order.
+
+    Raises:
+        ConfigError: unknown ``pairs``, or ``anchor`` is not a codec of the conditions.
+    """
+    if pairs not in PAIRS:
+        raise invalid("pairs", pairs, " | ".join(PAIRS))
+    names = sorted({c["codec"] for c in conditions})
+    if pairs == "anchor" and anchor not in names:
+        raise invalid("anchor", anchor, f"a codec of the runs ({', '.join(names)})")
+    out: list[tuple[str, str]] = []
+    seen: set[frozenset[str]] = set()
+
+    def add(a: dict, b: dict) -> None:
+        key = frozenset((a["id"], b["id"]))
+        if a["id"] != b["id"] and key not in seen:
+            seen.add(key)
+            out.append((a["id"], b["id"]))
+
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for c in conditions:
+        groups.setdefault((c["sequence"], c["reference"]), []).append(c)
+    for _, conds in sorted(groups.items()):
+        by_codec: dict[str, list[dict]] = {}
+        for c in sorted(conds, key=lambda c: c["kbps"]):
+            by_codec.setdefault(c["codec"], []).append(c)
+        combos = ([(t, anchor) for t in sorted(by_codec) if t != anchor and anchor in by_codec]
+                  if pairs == "anchor" else
+                  [(a, b) for i, a in enumerate(sorted(by_codec)) for b in sorted(by_codec)[i + 1:]])
+        for test, other in combos:
+            for point in by_codec[test]:
+                add(point, _nearest(point, by_codec[other]))
+            if pairs == "all":
+                for point in by_codec[other]:
+                    add(_nearest(point, by_codec[test]), point)
+        if ladder:
+            for points in by_codec.values():
+                for lo, hi in zip(points, points[1:], strict=False):
+                    add(hi, lo)
+    return out
+
+
+def build_trials(design: str, conditions: Sequence[dict], sources: dict[str, str],
+                 attentions: dict[str, str], *, pairs: Sequence[tuple[str, str]] = (), repeats: int, attention: int,
+                 rng: np.random.Generator, prefix: str) -> list[dict]:
+    """The trials of a study (training first, then test, repeat and attention trials).
+
+    Args:
+        design: ``2afc``, ``acr`` or ``dcr``.
+        conditions: condition dicts (``id``, ``sequence``, ``kbps``...).
+        sources: sequence -> id of its hidden-reference media.
+        attentions: sequence -> id of its attention (degraded) media.
+        pairs: 2AFC pairs of condition ids.
+        repeats: number of repeated test trials.
+        attention: number of attention trials.
+        rng: random generator (choice of repeats and of the training sequence).
+        prefix: prefix of trial ids (the study id), so that ids never collide across studies.
+
+    Returns:
+        Trial dicts: ``id``, ``kind`` (training | test | repeat | attention), ``sequence``,
+        ``reference`` (media id shown as reference, or None), and ``a``/``b`` (2AFC) or
+        ``condition`` (ACR/DCR); repeats carry ``repeat_of``.
+    """
+    cond = {c["id"]: c for c in conditions}
+    tests: list[dict] = []
+    if design == "2afc":
+        tests = [{"sequence": cond[a]["sequence"], "reference": sources[cond[a]["sequence"]],
+                  "a": a, "b": b} for a, b in pairs]
+    else:
+        items = [*conditions, *({"id": src, "sequence": seq} for seq, src in sources.items())]
+        tests = [{"sequence": c["sequence"],
+                  "reference": sources[c["sequence"]] if design == "dcr" else None,
+                  "condition": c["id"]} for c in items]
+    if not tests:
+        raise ConfigError("the runs give no trials for this design (2afc needs at least two "
+                          "codecs, or two rate points of one codec, per sequence)")
+    trials = [{"kind": "test", **t} for t in tests]
+    for i in sorted(rng.choice(len(tests), size=min(repeats, len(tests)), replace=False)):
+        trials.append({"kind": "repeat", "repeat_of": int(i), **tests[int(i)]})
+    seqs = sorted(sources)
+    for i in range(attention):
+        seq = seqs[i % len(seqs)]
+        if design == "2afc":
+            trials.append({"kind": "attention", "sequence": seq, "reference": sources[seq],
+                           "a": sources[seq], "b": attentions[seq]})
+        else:
+            trials.append({"kind": "attention", "sequence": seq,
+                           "reference": sources[seq] if design == "dcr" else None,
+                           "condition": attentions[seq]})
+    training = dict(tests[int(rng.integers(len(tests)))], kind="training")
+    trials.insert(0, training)
+    for n, t in enumerate(trials):
+        t["id"] = f"{prefix}-t{n}"
+    for t in trials:
+        if "repeat_of" in t:
+            t["repeat_of"] = trials[t["repeat_of"] + 1]["id"]
+    return trials
+
+
+def _participant_seed(seed: int, participant: str) -> list[int]:
+    return [seed, int(hashlib.sha256(participant.encode()).hexdigest()[:12], 16)]
+
+
+def participant_plan(spec: dict, participant: str) -> list[tuple[str, bool]]:
+    """Trial order and sides of one participant: ``[(trial id, swapped), ...]``.
+
+    The training trial comes first; the others are shuffled. ``swapped`` (2AFC) puts trial
+    ``b`` on the left. Deterministic in ``(spec["seed"], participant)``.
+    """
+    rng = np.random.default_rng(_participant_seed(int(spec["seed"]), participant))
+    trials = spec["trials"]
+    head = [t["id"] for t in trials if t["kind"] == "training"]
+    rest = [t["id"] for t in trials if t["kind"] != "training"]
+    order = head + [rest[i] for i in rng.permutation(len(rest))]
+    swaps = rng.random(len(order)) < 0.5
+    two_sided = spec["design"] == "2afc"
+    return [(tid, bool(s) and two_sided) for tid, s in zip(order, swaps, strict=True)]
+
+
+def _read_run(run_dir: Path):
+    """(results rows, RunConfig) of a run directory."""
+    import csv
+
+    from vqabench.config import load_config
+
+    results, config = run_dir / "results.csv", run_dir / "config.toml"
+    for path in (results, config):
+        if not path.is_file():
+            raise DatasetError(f"run directory {str(run_dir)!r} lacks {path.name}; expected a "
+                               "directory written by `vqabench run`")
+    with open(results, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return rows, load_config(config)
+
+
+def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path,
+                 seed: int = 0, anchor: str | None = None, pairs: str = "anchor",
+                 ladder: bool = True, repeat_fraction: float = 0.1, attention: int = 2,
+                 title: str = "Video quality study") -> dict:
+    """Design a study from run directories and prepare its media.
+
+    Args:
+        run_dirs: directories written by ``vqabench run`` (bitstreams/ and results.csv kept).
+        design: ``2afc``, ``acr`` or ``dcr``.
+        out: the study directory (created; must not hold a study already).
+        seed: seed of every random choice (repeats, training trial, participants' orders).
+        anchor: 2AFC anchor codec; default the run's ``[run] anchor`` or its first codec.
+        pairs: 2AFC pairing, ``anchor`` or ``all`` (see :func:`pick_pairs`).
+        ladder: 2AFC: also compare adjacent rate points of each codec.
+        repeat_fraction: share of test trials shown twice (at least one).
+        attention: number of attention trials.
+        title: shown on the participants' pages.
+
+    Returns:
+        The spec (also written to ``out/study.json``).
+
+    Raises:
+        ConfigError: bad option, or ``out`` already holds a study.
+        DatasetError: a run directory is incomplete or two runs share a condition.
+    """
+    from vqabench.datasets import load as load_dataset
+    from vqabench.io.ffmpeg import ffmpeg_info
+    from vqabench.studies import media
+
+    if design not in DESIGNS:
+        raise invalid("design", design, " | ".join(DESIGNS))
+    if not 0 <= repeat_fraction <= 1:
+        raise invalid("repeat_fraction", repeat_fraction, "a fraction in [0, 1]")
+    if int(attention) != attention or attention < 0:
+        raise invalid("attention", attention, "an integer >= 0")
+    if not run_dirs:
+        raise invalid("run_dirs", list(run_dirs), "at least one run directory")
+    out = Path(out).absolute()
+    if (out / SPEC_NAME).exists():
+        raise invalid("out", str(out), "a directory without a study (study.json exists)")
+    conditions, runs, sources_video, codec_specs = [], [], {}, {}
+    first_cfg = None
+    for i, rd in enumerate(Path(r).absolute() for r in run_dirs):
+        rows, cfg = _read_run(rd)
+        first_cfg = first_cfg or cfg
+        runs.append({"path": str(rd), "config_sha256": media.sha256_file(rd / "config.toml")})
+        conditions += collect_conditions(rows, i)
+        codec_specs[i] = {c.display: c for c in cfg.codecs}
+        seqs = load_dataset(cfg.dataset, frames=cfg.frames, size=cfg.size, work_dir=rd,
+                            root=Path(cfg.root).absolute() if cfg.root else None)
+        for s in seqs:
+            sources_video.setdefault(s.name, s.source)
+    keys = [tuple(c[k] for k in _KEYS) for c in conditions]
+    if len(set(keys)) != len(keys):
+        dup = next(k for k in keys if keys.count(k) > 1)
+        raise DatasetError(f"condition {dup} is in more than one run; give each run's codecs "
+                           "distinct labels (codec option label=...)")
+    for n, c in enumerate(conditions):
+        c["id"] = f"c{n}"
+    used = sorted({c["sequence"] for c in conditions})
+    missing = [s for s in used if s not in sources_video]
+    if missing:
+        raise DatasetError(f"sources of sequence(s) {', '.join(missing)} cannot be loaded")
+    study_id = secrets.token_hex(4)
+    rng = np.random.default_rng(seed)
+    sources = {s: f"s{k}" for k, s in enumerate(used)}
+    attentions = {s: f"a{k}" for k, s in enumerate(used)}
+    if anchor is None and design == "2afc":
+        anchor = first_cfg.anchor or next(iter(codec_specs[0]))
+    pair_list = (pick_pairs(conditions, anchor=str(anchor), pairs=pairs, ladder=ladder)
+                 if design == "2afc" else [])
+    n_tests = len(pair_list) if design == "2afc" else len(conditions) + len(sources)
+    repeats = max(1, round(repeat_fraction * n_tests)) if repeat_fraction > 0 else 0
+    trials = build_trials(design, conditions, sources, attentions, pairs=pair_list, repeats=repeats,
+                          attention=int(attention), rng=rng, prefix=study_id)
+
+    media_dir = out / "media"
+    media_dir.mkdir(parents=True, exist_ok=True)
+    items = []
+    for c in conditions:
+        path = media_dir / f"{c['id']}.webm"
+        source = sources_video[c["sequence"]]
+        bitstream = Path(runs[c["run"]]["path"]) / c["bitstream"]
+        media.decode_to_webm(bitstream, codec_specs[c["run"]][c["codec"]], source, path)
+        items.append({"id": c["id"], "kind": "condition", "file": f"media/{path.name}",
+                      "sha256": media.sha256_file(path)})
+    for seq in used:
+        video = sources_video[seq]
+        src, att = media_dir / f"{sources[seq]}.webm", media_dir / f"{attentions[seq]}.webm"
+        media.to_webm(video.path, src)
+        media.attention_webm(video, att)
+        for path, kind in ((src, "source"), (att, "attention")):
+            items.append({"id": path.stem, "kind": kind, "sequence": seq,
+                          "file": f"media/{path.name}", "sha256": media.sha256_file(path)})
+    videos = {seq: {"width": v.width, "height": v.height, "fps": str(v.fps), "frames": v.frames,
+                    "pix_fmt": v.pix_fmt, "path": str(v.path),
+                    "exact": v.pix_fmt == media.MEDIA_PIX_FMT}
+              for seq, v in sources_video.items() if seq in used}
+    from vqabench import __version__
+
+    spec = {
+        "version": SPEC_VERSION, "study_id": study_id, "title": title, "design": design,
+        "seed": seed, "anchor": anchor, "pairs": pairs if design == "2afc" else None,
+        "ladder": ladder if design == "2afc" else None, "repeat_fraction": repeat_fraction,
+        "attention": int(attention),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "vqabench": __version__, "runs": runs,
+        "media": {"ffmpeg": ffmpeg_info().version, "args": list(media.MEDIA_ARGS),
+                  "attention_factor": media.ATTENTION_FACTOR,
+                  "note": "decoded from the run's bitstreams with the run's codec, converted to "
+                          "lossless VP9 (8-bit 4:2:0) in WebM; exact where the source is "
+                          "yuv420p", "items": items},
+        "sequences": videos, "conditions": conditions, "trials": trials,
+        "command": ["vqabench", "study", "create", *map(str, run_dirs), "--design", design,
+                    "--out", str(out), "--seed", str(seed)],
+    }
+    atomic_write_text(out / SPEC_NAME, json.dumps(spec, indent=1) + "\n")
+    return spec
+
+
+def load_spec(study_dir: str | Path) -> dict:
+    """Read ``STUDY/study.json``.
+
+    Raises:
+        DatasetError: no study there, or a spec this version cannot read.
+    """
+    path = Path(study_dir) / SPEC_NAME
+    if not path.is_file():
+        raise DatasetError(f"study={str(study_dir)!r} has no {SPEC_NAME}; create one with "
+                           "`vqabench study create RUN_DIR --design 2afc --out STUDY`")
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    if spec.get("version") != SPEC_VERSION:
+        raise DatasetError(f"{str(path)!r} has spec version {spec.get('version')!r}; this "
+                           f"vqabench reads version {SPEC_VERSION}")
+    return spec
