@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from vqabench.cli.app import app, console
-from vqabench.errors import DatasetError
+from vqabench.errors import DatasetError, invalid
 
 __all__ = ["correlate", "rq"]
 
@@ -20,26 +20,99 @@ def _read_csv(path: Path):  # -> pandas.DataFrame (pandas imported lazily)
     return pd.read_csv(path)
 
 
+def _print_table(table, fmt: str, caption: str | None) -> None:
+    from vqabench.reports.tables import to_latex, to_markdown
+
+    if fmt == "csv":
+        typer.echo(table.to_csv(index=False, lineterminator="\n"), nl=False)
+    elif fmt == "latex":
+        typer.echo(to_latex(table, decimals=4, caption=caption), nl=False)
+    elif fmt == "md":
+        console.print(to_markdown(table, decimals=4, caption=caption), markup=False)
+    else:
+        raise invalid("format", fmt, "md | latex | csv")
+
+
+def _correlate_run(run_dir: Path, label: str, metrics: list[str], by: str | None, fit: str,
+                   bootstrap: int, seed: int, fmt: str, out: Path | None) -> None:
+    from vqabench.evaluation import load_results
+    from vqabench.evaluation.correlation import (
+        comparison_table,
+        correlation_by,
+        items_from_results,
+    )
+    from vqabench.reports.tables import write_csv
+
+    results = load_results(run_dir)
+    if by not in (None, "codec", "group", "dataset"):
+        raise invalid("by", by, "codec | group | dataset")
+    if by == "dataset":
+        from vqabench.reports.report import read_config
+
+        dataset = read_config(run_dir).get("dataset", {})
+        name = dataset.get("name") if isinstance(dataset, dict) else None
+        results = results.assign(dataset=str(name or Path(run_dir).name))
+    name, sep, path = label.partition("=")
+    if sep:  # NAME=SCORES.csv: a study's scores of metric NAME
+        scores = _read_csv(Path(path))
+        if "metric" in scores.columns:
+            scores = scores[scores["metric"].astype(str) == name]
+        if scores.empty:
+            raise invalid("label", label, f"a scores file with metric {name!r} rows")
+        truth = scores
+    else:  # NAME@ANCHOR: a metric of the same run as proxy ground truth
+        truth = label
+    items = items_from_results(results, metrics, label=truth,
+                               extra=[c for c in ("group", "dataset") if c in results.columns])
+    fit_kind = None if fit == "none" else fit
+    table = correlation_by(items, metrics=metrics, by=by, fit=fit_kind, bootstrap=bootstrap,
+                           seed=seed)
+    compare = comparison_table(items, metrics=metrics, by=by, bootstrap=max(bootstrap, 1000),
+                               seed=seed) if len(metrics) > 1 else None
+    what = f"against {label}; PLCC/RMSE after {fit_kind or 'no'} mapping"
+    _print_table(table, fmt, f"Correlation {what}")
+    if compare is not None:
+        _print_table(compare, fmt, "SROCC differences between metrics (same items): "
+                                   "Williams' test and paired bootstrap")
+    if out is not None:
+        write_csv(table, out)
+        if compare is not None:
+            write_csv(compare, out.with_name(out.stem + "_comparisons.csv"))
+
+
 @app.command("correlate")
 def correlate(
-    csv: Path = typer.Argument(..., help="CSV with one row per item."),
-    label: str = typer.Option(..., "--label", help="Column of subjective scores (MOS)."),
-    metrics: str = typer.Option(..., "--metrics", help="Comma-separated metric columns."),
-    fit: str = typer.Option(None, "--fit", help="logistic4 | logistic5 before PLCC/RMSE."),
-    label_std: str = typer.Option(None, "--label-std", help="Column of per-item label std "
-                                  "(for the outlier ratio)."),
+    source: Path = typer.Argument(..., help="A run directory, or a CSV with one row per "
+                                  "item."),
+    label: str = typer.Option(..., "--label", help="Run: NAME=STUDY/analysis/scores.csv or "
+                              "METRIC@ANCHOR (proxy ground truth). CSV: the label column."),
+    metrics: str = typer.Option(..., "--metrics", help="Comma-separated metrics (run: "
+                                "NAME@ANCHOR, anchor default source; CSV: columns)."),
+    by: str = typer.Option(None, "--by", help="Run: also per codec | group | dataset."),
+    fit: str = typer.Option(None, "--fit", help="logistic4 | logistic5 | none before "
+                            "PLCC/RMSE (run default logistic4; CSV default none)."),
+    label_std: str = typer.Option(None, "--label-std", help="CSV: column of per-item label "
+                                  "std (for the outlier ratio)."),
     bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap resamples for CIs."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
-    out: Path = typer.Option(None, "--out", help="Also write the table as CSV here."),
+    fmt: str = typer.Option("md", "--format", help="Printed table: md | latex | csv."),
+    out: Path = typer.Option(None, "--out", help="Also write the table as CSV here (run: "
+                             "and the comparisons next to it, *_comparisons.csv)."),
 ) -> None:
-    """SROCC, KROCC, PLCC, RMSE (and outlier ratio, CIs) of metric columns against labels."""
+    """SROCC, KROCC, PLCC, RMSE (and outlier ratio, CIs) of metrics against labels."""
     from vqabench.evaluation import correlation_table
-    from vqabench.reports.tables import to_markdown, write_csv
+    from vqabench.reports.tables import write_csv
 
-    table = correlation_table(_read_csv(csv), label=label,
-                              metrics=[m.strip() for m in metrics.split(",") if m.strip()],
-                              fit=fit, label_std=label_std, bootstrap=bootstrap, seed=seed)
-    console.print(to_markdown(table, decimals=4), markup=False)
+    names = [m.strip() for m in metrics.split(",") if m.strip()]
+    if source.is_dir():
+        _correlate_run(source, label, names, by, fit or "logistic4", bootstrap, seed, fmt, out)
+        return
+    if by is not None:
+        raise invalid("by", by, "no --by with a CSV (give a run directory)")
+    table = correlation_table(_read_csv(source), label=label, metrics=names,
+                              fit=None if fit == "none" else fit, label_std=label_std,
+                              bootstrap=bootstrap, seed=seed)
+    _print_table(table, fmt, None)
     if out is not None:
         write_csv(table, out)
 

@@ -17,6 +17,10 @@
 - :func:`compare_metrics` tests whether two metrics differ on the same items: Williams' t-test
   for two dependent correlations sharing one variable (Williams 1959; Steiger 1980, eq. 7;
   on ranks for SROCC) and a paired bootstrap of the difference.
+- From runs: :func:`items_from_results` joins a run's tidy results (metrics ``NAME@ANCHOR``)
+  with labels (a study's scores.csv, or a metric of the run as proxy ground truth) on
+  (sequence, reference, codec, rate point); :func:`correlation_by` and
+  :func:`comparison_table` give the tables overall and per codec / group / dataset.
 
 Example:
     >>> r = correlation(vmaf_scores, mos, fit="logistic4", bootstrap=1000, seed=0)
@@ -49,6 +53,11 @@ __all__ = [
     "correlation_table",
     "compare_metrics",
     "williams_test",
+    "ITEM_KEYS",
+    "parse_metric_ref",
+    "items_from_results",
+    "correlation_by",
+    "comparison_table",
 ]
 
 Fit = Literal["logistic4", "logistic5"]
@@ -327,4 +336,130 @@ def correlation_table(table: pd.DataFrame, *, label: str, metrics: Sequence[str]
         for stat, (lo, hi) in r.ci.items():
             row[f"{stat}_lo"], row[f"{stat}_hi"] = lo, hi
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+ITEM_KEYS: tuple[str, ...] = ("sequence", "reference", "codec", "rate_point")
+
+
+def parse_metric_ref(text: str, *, default_anchor: str = "source") -> tuple[str, str]:
+    """``"vmaf@reference"`` -> ``("vmaf", "reference")``; no ``@`` -> the default anchor.
+
+    Raises:
+        ConfigError: empty name or anchor.
+    """
+    name, _, anchor = text.strip().partition("@")
+    anchor = anchor or default_anchor
+    if not name or not anchor or "@" in anchor:
+        raise invalid("metric", text, "NAME or NAME@ANCHOR, e.g. vmaf@source")
+    return name, anchor
+
+
+def items_from_results(results: pd.DataFrame, metrics: Sequence[str], *,
+                       label: pd.DataFrame | str, extra: Sequence[str] = ("group",)
+                       ) -> pd.DataFrame:
+    """One row per coded item (sequence, reference, codec, rate point) with metric columns.
+
+    Args:
+        results: tidy results (results.csv of a run).
+        metrics: ``NAME@ANCHOR`` column names to build (anchor default ``source``).
+        label: ``NAME@ANCHOR`` of a metric of the same results used as proxy ground truth,
+            or a tidy table of scores (``scores.csv`` of a study, one metric) with a
+            ``value`` column; the label column is named ``label``.
+        extra: item columns of ``results`` kept for grouping (when present).
+
+    Returns:
+        Items that have the label and at least one metric; metric columns may hold NaN.
+
+    Raises:
+        ConfigError: a metric/anchor missing from the results, or no items in common.
+    """
+    def column(name: str, anchor: str) -> pd.Series:
+        part = results[(results["metric"] == name) & (results["anchor"] == anchor)]
+        if part.empty:
+            have = sorted({f"{m}@{a}" for m, a in zip(results["metric"], results["anchor"],
+                                                      strict=True)})
+            raise invalid("metrics", f"{name}@{anchor}", f"a metric of the run ({', '.join(have)})")
+        return part.drop_duplicates(list(ITEM_KEYS)).set_index(list(ITEM_KEYS))["value"]
+
+    keep = [c for c in extra if c in results.columns]
+    base = results.drop_duplicates(list(ITEM_KEYS)).set_index(list(ITEM_KEYS))[keep]
+    cols = {m: column(*parse_metric_ref(m)) for m in metrics}
+    if isinstance(label, str):
+        lab = column(*parse_metric_ref(label))
+    else:
+        missing = [c for c in (*ITEM_KEYS, "value") if c not in label.columns]
+        if missing:
+            raise invalid("label", f"table lacking {', '.join(missing)}",
+                          "a tidy scores table (scores.csv of `vqabench study analyze`)")
+        lab = label.assign(**{k: label[k].astype(str) for k in ITEM_KEYS}) \
+            .drop_duplicates(list(ITEM_KEYS)).set_index(list(ITEM_KEYS))["value"]
+    table = base.join(pd.DataFrame(cols)).join(lab.rename("label"), how="inner")
+    table = table[table["label"].notna()]
+    if table.empty:
+        raise invalid("label", "scores without items in common with the run",
+                      "scores of the run's (sequence, reference, codec, rate_point) items")
+    return table.reset_index()
+
+
+def correlation_by(items: pd.DataFrame, *, metrics: Sequence[str], by: str | None = None,
+                   label: str = "label", fit: Fit | None = "logistic4", bootstrap: int = 0,
+                   seed: int = 0) -> pd.DataFrame:
+    """:func:`correlation_table` per group of ``by`` (and over all items: group ``all``).
+
+    A group too small for the statistics gets NaN and the reason in ``note``; no number is
+    made up for it.
+
+    Returns:
+        the group (column named after ``by``; ``items`` without one), then the columns of
+        :func:`correlation_table` and ``note``.
+    """
+    groups = [("all", items)]
+    if by is not None:
+        if by not in items.columns:
+            raise invalid("by", by, f"an item column ({', '.join(map(str, items.columns))})")
+        groups += [(str(g), part) for g, part in items.groupby(by, sort=True)]
+    rows = []
+    for name, part in groups:
+        try:
+            table = correlation_table(part, label=label, metrics=metrics, fit=fit,
+                                      bootstrap=bootstrap, seed=seed).assign(note="")
+        except ConfigError as exc:
+            table = pd.DataFrame({"metric": list(metrics), "n": len(part),
+                                  "note": f"not computed: {exc}"})
+        rows.append(table.assign(**{by or "items": name}))
+    out = pd.concat(rows, ignore_index=True)
+    out["n"] = out["n"].astype(int)
+    first = [by or "items", "metric", "n"]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+def comparison_table(items: pd.DataFrame, *, metrics: Sequence[str], by: str | None = None,
+                     label: str = "label", statistic: Literal["srocc", "plcc"] = "srocc",
+                     bootstrap: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """:func:`compare_metrics` for every pair of metrics, per group of ``by`` and overall.
+
+    Returns:
+        ``by, metric_a, metric_b, statistic, n, difference, lo, hi, williams_t,
+        p_williams, p_bootstrap, note``.
+    """
+    groups = [("all", items)]
+    if by is not None:
+        groups += [(str(g), part) for g, part in items.groupby(by, sort=True)]
+    rows = []
+    for name, part in groups:
+        for i, a in enumerate(metrics):
+            for b in metrics[i + 1:]:
+                both = part[[a, b, label]].apply(pd.to_numeric, errors="coerce").dropna()
+                row = {by or "items": name, "metric_a": a, "metric_b": b,
+                       "statistic": statistic, "n": len(both)}
+                try:
+                    r = compare_metrics(both[a], both[b], both[label], statistic=statistic,
+                                        bootstrap=bootstrap, seed=seed)
+                    row.update(difference=r.difference, lo=r.ci[0], hi=r.ci[1],
+                               williams_t=r.williams_t, p_williams=r.p_williams,
+                               p_bootstrap=r.p_bootstrap, note="")
+                except ConfigError as exc:
+                    row.update(note=str(exc))
+                rows.append(row)
     return pd.DataFrame(rows)

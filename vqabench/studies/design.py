@@ -53,7 +53,8 @@ def collect_conditions(results: Sequence[dict], run_index: int) -> list[dict]:
         run_index: index of the run in the study's list of runs.
 
     Returns:
-        Condition dicts with the tidy keys, ``bits``, ``bpp``, ``kbps``, ``bitstream``,
+        Condition dicts with the tidy keys, ``bits``, ``bpp``, ``kbps``, ``enc_s``,
+        ``dec_s``, ``bitstream``,
         ``group`` and ``run``, sorted by keys.
     """
     seen: dict[tuple[str, ...], dict] = {}
@@ -62,6 +63,7 @@ def collect_conditions(results: Sequence[dict], run_index: int) -> list[dict]:
         if key not in seen:
             seen[key] = {**dict(zip(_KEYS, key, strict=True)), "bits": int(row["bits"]),
                          "bpp": float(row["bpp"]), "kbps": float(row["kbps"]),
+                         "enc_s": float(row["enc_s"]), "dec_s": float(row["dec_s"]),
                          "bitstream": str(row["bitstream"]), "group": str(row.get("group") or ""),
                          "run": run_index}
     return [seen[k] for k in sorted(seen)]

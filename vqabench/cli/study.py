@@ -1,0 +1,90 @@
+"""``vqabench study create|serve|analyze``: subjective studies from runs.
+
+Only maps flags onto :mod:`vqabench.studies`; errors are typed and printed by the CLI shell.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from vqabench.cli.app import app, console
+
+__all__ = ["study_app", "create", "serve", "analyze"]
+
+study_app = typer.Typer(help="Subjective studies (2AFC, ACR, DCR) on the videos of runs.",
+                        no_args_is_help=True)
+app.add_typer(study_app, name="study")
+
+
+@study_app.command("create")
+def create(
+    run_dirs: list[Path] = typer.Argument(..., help="Run directories (vqabench run --out)."),
+    design: str = typer.Option(..., "--design", help="2afc | acr | dcr."),
+    out: Path = typer.Option(..., "--out", help="Study directory to create."),
+    seed: int = typer.Option(0, "--seed", help="Seed of repeats, training trial, orders."),
+    anchor: str = typer.Option(None, "--anchor", help="2AFC anchor codec (default: the "
+                               "run's anchor or first codec)."),
+    pairs: str = typer.Option("anchor", "--pairs", help="2AFC: anchor | all."),
+    ladder: bool = typer.Option(True, "--ladder/--no-ladder",
+                                help="2AFC: also compare adjacent rate points of a codec."),
+    repeats: float = typer.Option(0.1, "--repeats", help="Share of test trials repeated."),
+    attention: int = typer.Option(2, "--attention", help="Number of attention trials."),
+    title: str = typer.Option("Video quality study", "--title", help="Shown to participants."),
+) -> None:
+    """Pick trials from runs, re-decode their bitstreams and prepare browser media."""
+    from vqabench.studies import create_study
+
+    spec = create_study(run_dirs, design=design, out=out, seed=seed, anchor=anchor,
+                        pairs=pairs, ladder=ladder, repeat_fraction=repeats,
+                        attention=attention, title=title)
+    kinds = [t["kind"] for t in spec["trials"]]
+    console.print(f"study {spec['study_id']} ({design}): {len(spec['conditions'])} conditions, "
+                  f"{kinds.count('test')} test, {kinds.count('repeat')} repeated, "
+                  f"{kinds.count('attention')} attention trials and 1 training trial in "
+                  f"{out}", markup=False)
+    console.print(f"serve it with: vqabench study serve {out}", markup=False)
+
+
+@study_app.command("serve")
+def serve(
+    study: Path = typer.Argument(..., help="Study directory."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by "
+                             "default; another address makes the study reachable from "
+                             "other machines)."),
+    port: int = typer.Option(8000, "--port", help="TCP port (0 = any free port)."),
+) -> None:
+    """Serve the study's web app; answers go to STUDY/answers.sqlite."""
+    from vqabench.studies import serve as serve_study
+
+    serve_study(study, host=host, port=port)
+
+
+@study_app.command("analyze")
+def analyze(
+    study: Path = typer.Argument(..., help="Study directory."),
+    neutral: str = typer.Option("half", "--neutral", help="2AFC neutral answers: half | "
+                                "exclude."),
+    bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples of "
+                                  "participants."),
+    alpha: float = typer.Option(0.01, "--alpha", help="Bradley-Terry regularisation (choix)."),
+    seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+    max_attention_failures: int = typer.Option(0, "--max-attention-failures",
+                                               help="Failed attention trials allowed."),
+    figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw PNG figures."),
+) -> None:
+    """Screen observers, compute preferences, scaled scores or MOS: STUDY/analysis/."""
+    from vqabench.reports.tables import to_markdown
+    from vqabench.studies import analyze_study
+
+    result = analyze_study(study, neutral=neutral, resamples=bootstrap, alpha=alpha, seed=seed,
+                           max_attention_failures=max_attention_failures, figures=figures)
+    console.print(to_markdown(result.scores[["sequence", "codec", "rate_point", "metric",
+                                             "value", "lo", "hi", "n"]], decimals=3),
+                  markup=False)
+    removed = result.observers[result.observers["removed"]] if len(result.observers) else []
+    for row in getattr(removed, "itertuples", lambda: [])():
+        console.print(f"removed {row.participant}: {row.reason}", markup=False)
+    console.print(f"written: {result.out_dir / 'scores.csv'}, {result.out_dir / 'report.md'}",
+                  markup=False)

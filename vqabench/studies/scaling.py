@@ -1,0 +1,216 @@
+"""Statistics of subjective answers: pure numpy/scipy functions over plain arrays.
+
+- :func:`wilson_interval`: Wilson score interval of a proportion (Wilson 1927); accepts
+  fractional counts (a neutral answer counted as half a win for each side).
+- :func:`comparison_matrix`: 2AFC outcomes -> ``wins[i, j]`` = times i was preferred to j,
+  the neutral option either counted half for each side (``"half"``) or left out
+  (``"exclude"``).
+- :func:`bradley_terry`: Bradley-Terry log-strengths through ``choix.ilsr_pairwise_dense``
+  (iterative Luce spectral ranking, Maystre & Grossglauser 2015), centred to mean 0;
+  ``P(i preferred to j) = 1 / (1 + exp(theta_j - theta_i))``.
+- :func:`bootstrap_bradley_terry`: percentile intervals, participants resampled with
+  replacement (their answers move together).
+- :func:`mos_interval`: mean opinion score with a Student-t interval (ITU-T P.1401 / P.910:
+  ``mean +- t(1 - a/2, n - 1) * s / sqrt(n)``).
+- :func:`bt500_screening`: observer screening of ITU-R BT.500-14 Annex 1, section A1-2.3.1
+  (beta2 kurtosis test, P/Q counts, reject when ``(P + Q) / N > 0.05`` and
+  ``|P - Q| / (P + Q) < 0.3``).
+- :func:`acr_hr_dv`: differential viewer score of ACR with hidden reference (P.910 ACR-HR):
+  ``DV = V(PVS) - V(REF) + 5``, not clipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from vqabench.errors import invalid
+
+__all__ = ["NEUTRAL", "wilson_interval", "comparison_matrix", "bradley_terry",
+           "bootstrap_bradley_terry", "mos_interval", "bt500_screening", "Screening",
+           "acr_hr_dv"]
+
+NEUTRAL: tuple[str, ...] = ("half", "exclude")
+
+
+def wilson_interval(successes: float, n: float, *, confidence: float = 0.95
+                    ) -> tuple[float, float]:
+    """Wilson score interval of ``successes / n``; (nan, nan) when ``n == 0``.
+
+    Example:
+        >>> wilson_interval(8, 10)  # (0.4902, 0.9433)
+    """
+    if not 0 < confidence < 1:
+        raise invalid("confidence", confidence, "a fraction in (0, 1)")
+    if n < 0 or not 0 <= successes <= n:
+        raise invalid("successes", successes, f"a count in [0, n={n}]")
+    if n == 0:
+        return float("nan"), float("nan")
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return float(centre - half), float(centre + half)
+
+
+def comparison_matrix(outcomes: Sequence[tuple[int, int, str]], n_items: int, *,
+                      neutral: str = "half") -> np.ndarray:
+    """Count matrix of 2AFC outcomes.
+
+    Args:
+        outcomes: ``(i, j, choice)`` with choice ``"a"`` (i preferred), ``"b"`` (j
+            preferred) or ``"neutral"``.
+        n_items: number of items (indices 0..n_items-1).
+        neutral: ``"half"`` (0.5 to each side) or ``"exclude"``.
+
+    Returns:
+        ``wins`` with ``wins[i, j]`` = (weighted) times i was preferred to j.
+    """
+    if neutral not in NEUTRAL:
+        raise invalid("neutral", neutral, " | ".join(NEUTRAL))
+    wins = np.zeros((n_items, n_items))
+    for i, j, choice in outcomes:
+        if choice == "a":
+            wins[i, j] += 1
+        elif choice == "b":
+            wins[j, i] += 1
+        elif choice == "neutral":
+            if neutral == "half":
+                wins[i, j] += 0.5
+                wins[j, i] += 0.5
+        else:
+            raise invalid("choice", choice, "a | b | neutral")
+    return wins
+
+
+def bradley_terry(wins: np.ndarray, *, alpha: float = 0.0) -> np.ndarray:
+    """Bradley-Terry log-strengths (mean 0) of a count matrix, by ``choix``.
+
+    Args:
+        wins: ``wins[i, j]`` = times i was preferred to j (fractional counts allowed).
+        alpha: choix's regularisation (initial LSR transition rate; 0 = maximum likelihood,
+            which needs a strongly connected comparison graph).
+
+    Raises:
+        ConfigError: not a square non-negative matrix, or negative ``alpha``.
+    """
+    import choix
+
+    wins = np.asarray(wins, dtype=np.float64)
+    if wins.ndim != 2 or wins.shape[0] != wins.shape[1] or np.any(wins < 0):
+        raise invalid("wins", f"array of shape {wins.shape}", "a square non-negative matrix")
+    if alpha < 0:
+        raise invalid("alpha", alpha, "a number >= 0")
+    if wins.shape[0] == 1:
+        return np.zeros(1)
+    params = choix.ilsr_pairwise_dense(wins, alpha=alpha, max_iter=1000)
+    return params - params.mean()
+
+
+def bootstrap_bradley_terry(per_participant: Sequence[np.ndarray], *, resamples: int = 1000,
+                            alpha: float = 0.0, confidence: float = 0.95, seed: int = 0
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bradley-Terry estimate and percentile intervals over participants.
+
+    Args:
+        per_participant: one count matrix per participant.
+        resamples: bootstrap resamples of participants (with replacement).
+        alpha, confidence, seed: see :func:`bradley_terry`; interval coverage; RNG seed.
+
+    Returns:
+        (estimate, low, high), each one value per item.
+    """
+    mats = np.asarray(per_participant, dtype=np.float64)
+    if mats.ndim != 3 or len(mats) == 0:
+        raise invalid("per_participant", f"array of shape {mats.shape}",
+                      "one square count matrix per participant (at least one)")
+    if not isinstance(resamples, int) or resamples < 1:
+        raise invalid("resamples", resamples, "an integer >= 1")
+    estimate = bradley_terry(mats.sum(axis=0), alpha=alpha)
+    rng = np.random.default_rng(seed)
+    draws = np.empty((resamples, mats.shape[1]))
+    for k in range(resamples):
+        pick = rng.integers(0, len(mats), size=len(mats))
+        draws[k] = bradley_terry(mats[pick].sum(axis=0), alpha=alpha)
+    tail = (1 - confidence) / 2 * 100
+    lo, hi = np.percentile(draws, [tail, 100 - tail], axis=0)
+    return estimate, lo, hi
+
+
+def mos_interval(scores: Sequence[float], *, confidence: float = 0.95
+                 ) -> tuple[float, float, float, int]:
+    """Mean opinion score and its Student-t interval: ``(mos, low, high, n)``.
+
+    With one score the interval is (nan, nan).
+    """
+    x = np.asarray(scores, dtype=np.float64)
+    if x.ndim != 1 or x.size == 0:
+        raise invalid("scores", f"{x.size} scores", "at least one score")
+    mean = float(x.mean())
+    if x.size < 2:
+        return mean, float("nan"), float("nan"), 1
+    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1)
+                 / np.sqrt(x.size))
+    return mean, mean - half, mean + half, int(x.size)
+
+
+@dataclass(frozen=True)
+class Screening:
+    """BT.500 screening of one observer: counts above (P) and below (Q) the limits."""
+
+    participant: str
+    p: int
+    q: int
+    n: int
+    rejected: bool
+
+
+def bt500_screening(ratings: np.ndarray, participants: Sequence[str]) -> list[Screening]:
+    """ITU-R BT.500-14 Annex 1 A1-2.3.1 screening of observers.
+
+    For each presentation (column) with mean m, standard deviation s and kurtosis
+    ``beta2 = m4 / m2**2``: the limits are ``m +- 2 s`` when ``2 <= beta2 <= 4`` (normal)
+    and ``m +- sqrt(20) s`` otherwise. Each score above the upper limit adds to the
+    observer's P, below the lower limit to Q. An observer is rejected when
+    ``(P + Q) / N > 0.05`` and ``|P - Q| / (P + Q) < 0.3`` (N: their number of scores).
+
+    Args:
+        ratings: participants x presentations, NaN where a participant has no score.
+        participants: their ids (one per row).
+    """
+    r = np.asarray(ratings, dtype=np.float64)
+    if r.ndim != 2 or r.shape[0] != len(participants):
+        raise invalid("ratings", f"array of shape {r.shape}",
+                      f"participants x presentations ({len(participants)} rows)")
+    p = np.zeros(r.shape[0], dtype=int)
+    q = np.zeros(r.shape[0], dtype=int)
+    for col in r.T:
+        have = ~np.isnan(col)
+        x = col[have]
+        if x.size < 2:
+            continue
+        mean, s = x.mean(), x.std(ddof=1)
+        m2 = np.mean((x - mean) ** 2)
+        beta2 = np.mean((x - mean) ** 4) / m2**2 if m2 > 0 else 3.0
+        k = 2.0 if 2 <= beta2 <= 4 else np.sqrt(20.0)
+        above = np.zeros(r.shape[0], dtype=bool)
+        below = np.zeros(r.shape[0], dtype=bool)
+        above[have] = x > mean + k * s
+        below[have] = x < mean - k * s
+        p += above
+        q += below
+    n = (~np.isnan(r)).sum(axis=1)
+    out = []
+    for i, pid in enumerate(participants):
+        total = p[i] + q[i]
+        rejected = bool(n[i] and total / n[i] > 0.05 and abs(p[i] - q[i]) / total < 0.3)
+        out.append(Screening(pid, int(p[i]), int(q[i]), int(n[i]), rejected))
+    return out
+
+
+def acr_hr_dv(score: float, reference_score: float) -> float:
+    """P.910 ACR-HR differential viewer score ``score - reference_score + 5``."""
+    return float(score) - float(reference_score) + 5.0
