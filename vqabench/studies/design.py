@@ -121,7 +121,8 @@ def pick_pairs(conditions: Sequence[dict], *, anchor: str, pairs: str = "anchor"
                 for point in by_codec[other]:
                     add(_nearest(point, by_codec[test]), point)
         if ladder:
-            for points in by_codec.values():
+            for codec in sorted(by_codec):
+                points = by_codec[codec]
                 for lo, hi in zip(points, points[1:], strict=False):
                     add(hi, lo)
     return out

@@ -1,0 +1,48 @@
+"""Shared fixtures: one tiny real run (2 sequences x 2 codecs x 2 rates) and studies of it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_video
+from vqabench.config import load_config
+from vqabench.runner.run import run
+from vqabench.studies import create_study
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``vqabench run`` of two 64x64 8-frame sequences, x264 and x265 at qp 30 and 40."""
+    root = tmp_path_factory.mktemp("study_data")
+    make_video(root / "Alpha.y4m", frames=8, seed=1)
+    make_video(root / "Beta.y4m", frames=8, seed=2)
+    out = tmp_path_factory.mktemp("study_run") / "run"
+    cfg = load_config(None, dataset=str(root), codecs=["x264:qp=30,40", "x265:qp=30,40"],
+                      metrics="psnr_y,vmaf", jobs=1, out=str(out))
+    assert run(cfg).complete
+    return out
+
+
+@pytest.fixture(scope="session")
+def study_2afc(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("studies") / "s2afc"
+    create_study([tiny_run], design="2afc", out=out, seed=3)
+    return out
+
+
+@pytest.fixture(scope="session")
+def study_acr(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("studies") / "sacr"
+    create_study([tiny_run], design="acr", out=out, seed=4)
+    return out
+
+
+def fresh_copy(study: Path, dest: Path) -> Path:
+    """A copy of a study without answers (each test writes its own database)."""
+    shutil.copytree(study, dest, ignore=shutil.ignore_patterns("answers.sqlite*", "analysis"))
+    return dest

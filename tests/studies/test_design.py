@@ -1,0 +1,121 @@
+"""Study design: pairs, trials, participants' plans, and media that keep every sample."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from vqabench.errors import ConfigError, DatasetError
+from vqabench.io.ffmpeg import run_ffmpeg
+from vqabench.io.video import open_video, read_all
+from vqabench.studies import create_study, load_spec, participant_plan
+from vqabench.studies.design import build_trials, pick_pairs
+
+
+def _cond(cid, seq, codec, kbps):
+    return {"id": cid, "sequence": seq, "reference": "source", "codec": codec,
+            "rate_point": f"r{kbps}", "kbps": kbps}
+
+
+CONDS = [_cond("c0", "S", "x264", 100), _cond("c1", "S", "x264", 400),
+         _cond("c2", "S", "x265", 90), _cond("c3", "S", "x265", 330),
+         _cond("c4", "S", "x265", 180)]
+
+
+def test_pairs_against_the_anchor_at_the_nearest_rate_and_the_ladder():
+    # x265 at 90 -> x264 at 100; 180 -> 100 (|ln 1.8| < |ln 2.22|); 330 -> 400.
+    assert pick_pairs(CONDS, anchor="x264", ladder=False) == [
+        ("c2", "c0"), ("c4", "c0"), ("c3", "c1")]
+    # ladder: adjacent rates of each codec, higher rate first
+    assert pick_pairs(CONDS, anchor="x264")[3:] == [("c1", "c0"), ("c4", "c2"), ("c3", "c4")]
+
+
+def test_pairs_all_adds_the_nearest_in_both_directions():
+    pairs = pick_pairs(CONDS, anchor="x264", pairs="all", ladder=False)
+    # x264 -> nearest x265: 100 -> 90, 400 -> 330; x265 -> nearest x264: 90 -> 100 (the
+    # same pair), 180 -> 100 (new), 330 -> 400 (the same pair)
+    assert pairs == [("c0", "c2"), ("c1", "c3"), ("c0", "c4")]
+    with pytest.raises(ConfigError, match="anchor='vp9'"):
+        pick_pairs(CONDS, anchor="vp9")
+
+
+def test_trials_have_training_repeats_and_attention():
+    rng = np.random.default_rng(0)
+    trials = build_trials("2afc", CONDS, {"S": "s0"}, {"S": "a0"},
+                          pairs=[("c2", "c0"), ("c3", "c1")], repeats=1, attention=2, rng=rng,
+                          prefix="x")
+    kinds = [t["kind"] for t in trials]
+    assert kinds == ["training", "test", "test", "repeat", "attention", "attention"]
+    rep = trials[3]
+    original = next(t for t in trials if t["id"] == rep["repeat_of"])
+    assert original["kind"] == "test" and (rep["a"], rep["b"]) == (original["a"],
+                                                                    original["b"])
+    assert all((t["a"], t["b"]) == ("s0", "a0") for t in trials[4:])
+    assert len({t["id"] for t in trials}) == len(trials) and trials[0]["id"] == "x-t0"
+
+
+def test_participant_plan_is_seeded_per_participant(study_2afc):
+    spec = load_spec(study_2afc)
+    alice = participant_plan(spec, "alice")
+    assert alice == participant_plan(spec, "alice")
+    assert alice != participant_plan(spec, "bob")
+    assert alice[0][0] == spec["trials"][0]["id"] and spec["trials"][0]["kind"] == "training"
+    assert sorted(t for t, _ in alice) == sorted(t["id"] for t in spec["trials"])
+    swaps = [s for _, s in participant_plan(spec, "carol")]
+    assert True in swaps and False in swaps
+
+
+def test_spec_records_everything_needed(study_2afc, tiny_run):
+    spec = json.loads((study_2afc / "study.json").read_text())
+    assert spec["design"] == "2afc" and spec["anchor"] == "x264" and spec["seed"] == 3
+    assert spec["runs"][0]["path"] == str(tiny_run)
+    assert spec["media"]["args"][spec["media"]["args"].index("-c:v") + 1] == "libvpx-vp9"
+    assert len(spec["conditions"]) == 8
+    # 2 sequences x (2 x265 points vs x264 + 2 ladder pairs) = 8 tests, 1 repeat (10 %)
+    kinds = [t["kind"] for t in spec["trials"]]
+    assert (kinds.count("test"), kinds.count("repeat"), kinds.count("attention")) == (8, 1, 2)
+    assert all(s["exact"] for s in spec["sequences"].values())
+
+
+def test_media_keep_every_decoded_sample(study_2afc, tiny_run, tmp_path):
+    """The WebM of a condition decodes to exactly the frames of the run's bitstream."""
+    spec = load_spec(study_2afc)
+    cond = next(c for c in spec["conditions"] if c["codec"] == "x265"
+                and c["rate_point"] == "qp=40" and c["sequence"] == "Beta")
+    item = next(m for m in spec["media"]["items"] if m["id"] == cond["id"])
+    a, b = tmp_path / "bitstream.yuv", tmp_path / "webm.yuv"
+    run_ffmpeg(["-i", tiny_run / cond["bitstream"], "-f", "rawvideo", "-pix_fmt", "yuv420p", a])
+    run_ffmpeg(["-i", study_2afc / item["file"], "-f", "rawvideo", "-pix_fmt", "yuv420p", b])
+    ref = read_all(open_video(a, width=64, height=64, fps=Fraction(25)))
+    got = read_all(open_video(b, width=64, height=64, fps=Fraction(25)))
+    assert ref.y.shape == (8, 64, 64)
+    for p, q in zip(ref, got, strict=True):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_attention_video_is_obviously_degraded(study_2afc, tmp_path):
+    from skimage.metrics import peak_signal_noise_ratio
+
+    spec = load_spec(study_2afc)
+    src, att = (next(m for m in spec["media"]["items"] if m["kind"] == k
+                     and m["sequence"] == "Alpha") for k in ("source", "attention"))
+    planes = []
+    for m in (src, att):
+        out = tmp_path / f"{m['id']}.yuv"
+        run_ffmpeg(["-i", study_2afc / m["file"], "-f", "rawvideo", "-pix_fmt", "yuv420p", out])
+        planes.append(read_all(open_video(out, width=64, height=64, fps=Fraction(25))).y)
+    assert peak_signal_noise_ratio(planes[0], planes[1], data_range=255) < 25
+
+
+def test_create_refuses_bad_input(tiny_run, tmp_path, study_2afc):
+    with pytest.raises(ConfigError, match="design='mos'"):
+        create_study([tiny_run], design="mos", out=tmp_path / "x")
+    with pytest.raises(ConfigError, match="study.json exists"):
+        create_study([tiny_run], design="2afc", out=study_2afc)
+    with pytest.raises(DatasetError, match="lacks results.csv"):
+        create_study([tmp_path], design="acr", out=tmp_path / "y")
+    with pytest.raises(DatasetError, match="more than one run"):
+        create_study([tiny_run, tiny_run], design="acr", out=tmp_path / "z")

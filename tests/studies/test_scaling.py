@@ -1,0 +1,114 @@
+"""Scaling and MOS statistics against hand-derived cases, scipy and the choix library."""
+
+from __future__ import annotations
+
+import math
+
+import choix
+import numpy as np
+import pytest
+from scipy import optimize, stats
+
+from vqabench.errors import ConfigError
+from vqabench.studies import scaling
+
+
+@pytest.mark.parametrize("k, n", [(8, 10), (0, 7), (13, 13), (31, 57)])
+def test_wilson_matches_scipy(k, n):
+    expected = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert scaling.wilson_interval(k, n) == pytest.approx((expected.low, expected.high),
+                                                          abs=1e-12)
+
+
+def test_wilson_bad_input():
+    with pytest.raises(ConfigError, match="successes=11"):
+        scaling.wilson_interval(11, 10)
+    assert all(math.isnan(v) for v in scaling.wilson_interval(0, 0))
+
+
+def test_comparison_matrix_neutral_half_or_excluded():
+    outcomes = [(0, 1, "a"), (0, 1, "a"), (0, 1, "neutral"), (1, 2, "b")]
+    half = scaling.comparison_matrix(outcomes, 3, neutral="half")
+    assert half.tolist() == [[0, 2.5, 0], [0.5, 0, 0], [0, 1, 0]]
+    excl = scaling.comparison_matrix(outcomes, 3, neutral="exclude")
+    assert excl.tolist() == [[0, 2, 0], [0, 0, 0], [0, 1, 0]]
+    with pytest.raises(ConfigError, match="neutral='drop'"):
+        scaling.comparison_matrix(outcomes, 3, neutral="drop")
+
+
+def test_bradley_terry_two_items_by_hand():
+    # 3 wins of item 0 over item 1 and 1 loss: the ML estimate is P = 3/4, so
+    # theta_0 - theta_1 = ln 3, centred to +-ln(3)/2.
+    theta = scaling.bradley_terry(np.array([[0.0, 3.0], [1.0, 0.0]]))
+    assert theta == pytest.approx([math.log(3) / 2, -math.log(3) / 2], abs=1e-6)
+
+
+def test_bradley_terry_matches_an_independent_maximum_likelihood_fit():
+    wins = np.array([[0, 7, 4, 9], [3, 0, 6, 5], [6, 4, 0, 8], [1, 5, 2, 0]], dtype=float)
+
+    def nll(theta):
+        d = theta[:, None] - theta[None, :]
+        return -np.sum(wins * -np.logaddexp(0.0, -d))
+
+    ref = optimize.minimize(nll, np.zeros(4), method="BFGS", options={"gtol": 1e-10}).x
+    assert scaling.bradley_terry(wins) == pytest.approx(ref - ref.mean(), abs=1e-5)
+
+
+def test_bradley_terry_is_the_wrapped_choix_call():
+    wins = np.array([[0, 5, 0], [1, 0, 2.5], [0, 0.5, 0]])
+    direct = choix.ilsr_pairwise_dense(wins, alpha=0.01, max_iter=1000)
+    assert scaling.bradley_terry(wins, alpha=0.01) == pytest.approx(direct - direct.mean(),
+                                                                    abs=1e-12)
+
+
+def test_synthetic_bradley_terry_study_is_recovered_within_its_intervals():
+    true = np.array([-1.2, -0.4, 0.3, 1.3])
+    true = true - true.mean()
+    rng = np.random.default_rng(11)
+    pairs = [(i, j) for i in range(4) for j in range(i + 1, 4)]
+    mats = []
+    for _ in range(40):  # 40 participants, every pair twice
+        outcomes = []
+        for i, j in pairs * 2:
+            p = 1 / (1 + math.exp(true[j] - true[i]))
+            outcomes.append((i, j, "a" if rng.random() < p else "b"))
+        mats.append(scaling.comparison_matrix(outcomes, 4))
+    est, lo, hi = scaling.bootstrap_bradley_terry(mats, resamples=400, seed=1)
+    assert np.all((lo <= true) & (true <= hi))
+    assert np.all(hi - lo < 1.0)  # informative intervals, not the whole line
+    assert np.abs(est - true).max() < 0.35
+
+
+def test_mos_interval_matches_scipy_t():
+    scores = [4, 5, 3, 4, 4, 2, 5, 4]
+    mean, lo, hi, n = scaling.mos_interval(scores)
+    ref = stats.t.interval(0.95, len(scores) - 1, loc=np.mean(scores),
+                           scale=stats.sem(scores))
+    assert (mean, n) == (3.875, 8)
+    assert (lo, hi) == pytest.approx(ref, abs=1e-12)
+
+
+def _panel(deviant: list[int]) -> np.ndarray:
+    # 11 regular observers per presentation: seven 3s, two 2s, two 4s; with the deviant's
+    # 5 (or 1): mean 3.17 (2.83), s = 0.83, beta2 = 3.3 (normal, limits mean +- 2 s =
+    # 1.5..4.8 or 1.2..4.5): only the deviant's score is outside.
+    regular = [3] * 7 + [2, 2, 4, 4]
+    return np.array([deviant] + [[regular[i]] * len(deviant) for i in range(11)], dtype=float)
+
+
+def test_bt500_rejects_an_inconsistent_observer_by_hand():
+    ratings = _panel([5, 1] * 5)
+    result = scaling.bt500_screening(ratings, [f"o{i}" for i in range(12)])
+    assert (result[0].p, result[0].q, result[0].n, result[0].rejected) == (5, 5, 10, True)
+    assert not any(r.rejected or r.p or r.q for r in result[1:])
+
+
+def test_bt500_keeps_a_consistently_biased_observer():
+    # P = 10, Q = 0: (P + Q) / N = 1 > 0.05 but |P - Q| / (P + Q) = 1 >= 0.3: kept.
+    result = scaling.bt500_screening(_panel([5] * 10), [f"o{i}" for i in range(12)])
+    assert (result[0].p, result[0].q, result[0].rejected) == (10, 0, False)
+
+
+def test_acr_hr_differential_score():
+    assert scaling.acr_hr_dv(3, 5) == 3.0
+    assert scaling.acr_hr_dv(5, 4) == 6.0  # not clipped (P.910 ACR-HR)
