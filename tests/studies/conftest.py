@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ from vqabench.runner.run import run
 from vqabench.studies import create_study
 
 CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +50,16 @@ def fresh_copy(study: Path, dest: Path) -> Path:
     """A copy of a study without answers (each test writes its own database)."""
     shutil.copytree(study, dest, ignore=shutil.ignore_patterns("answers.sqlite*", "analysis"))
     return dest
+
+
+def start_server(study: Path) -> tuple[subprocess.Popen, str]:
+    """``vqabench study serve STUDY --port 0`` in a child process; returns it and its URL."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "vqabench", "study", "serve", str(study),
+                             "--port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=env)
+    line = proc.stdout.readline()
+    if "serving" not in line:
+        proc.kill()
+        raise RuntimeError(f"server did not start: {line!r}")
+    return proc, line.strip().rsplit(" ", 1)[-1].rstrip("/")

@@ -43,7 +43,7 @@ def test_session_resume_and_choice_in_trial_terms(study):
         r = client.post("/api/answer", json=_body(spec, "alice", pos, side=side))
         assert r.status_code == 200, r.json
     rows = _rows(study)
-    for (pid, pos, tid, side, choice), (ptid, swapped) in zip(rows, plan, strict=False):
+    for (_, _, tid, side, choice), (ptid, swapped) in zip(rows, plan, strict=False):
         assert tid == ptid
         expect = {"left": "b" if swapped else "a", "right": "a" if swapped else "b",
                   "neutral": "neutral"}[side]

@@ -4,11 +4,8 @@ participants at once lose no answer and record none twice."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -18,23 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.studies.conftest import fresh_copy
+from tests.studies.conftest import fresh_copy, start_server
 from vqabench.studies import load_spec, participant_plan
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def start_server(study: Path) -> tuple[subprocess.Popen, str]:
-    """``vqabench study serve STUDY --port 0`` in a child process; returns it and its URL."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "vqabench", "study", "serve", str(study),
-                             "--port", "0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, env=env)
-    line = proc.stdout.readline()
-    if "serving" not in line:
-        proc.kill()
-        raise RuntimeError(f"server did not start: {line!r}")
-    return proc, line.strip().rsplit(" ", 1)[-1].rstrip("/")
 
 
 def post(url: str, body: dict | None = None, form: dict | None = None) -> tuple[int, dict]:

@@ -267,11 +267,11 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
              f"{int(result.observers['removed'].sum()) if len(result.observers) else 0} removed "
              f"by screening, {len(rows)} answers.", ""]
     if spec["design"] == "2afc":
-        lines += [f"Neutral answers: {'counted half a win for each side' if neutral == 'half' else 'excluded'}."
-                  f" Preference intervals: Wilson score, {pct} %. Scaling: Bradley-Terry "
-                  f"log-strengths by choix.ilsr_pairwise_dense (alpha={alpha}), mean 0 per "
-                  f"sequence, percentile intervals over {resamples} bootstrap resamples of "
-                  f"participants (seed {seed}).", ""]
+        how = "counted half a win for each side" if neutral == "half" else "excluded"
+        lines += [f"Neutral answers: {how}. Preference intervals: Wilson score, {pct} %. "
+                  f"Scaling: Bradley-Terry log-strengths by choix.ilsr_pairwise_dense "
+                  f"(alpha={alpha}), mean 0 per sequence, percentile intervals over "
+                  f"{resamples} bootstrap resamples of participants (seed {seed}).", ""]
     else:
         lines += [f"MOS with Student-t {pct} % intervals; observers screened by attention "
                   f"trials, then ITU-R BT.500-14 A1-2.3.1."
@@ -289,9 +289,8 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
             f"{seq} {m:.2f} [{lo:.2f}, {hi:.2f}] (n={n})" for seq, (m, lo, hi, n)
             in sorted(hidden.items())), ""]
     if figures:
-        from vqabench.studies.figures import preference_figure, scores_figure
-
         from vqabench.reports.plots import save_png
+        from vqabench.studies.figures import preference_figure, scores_figure
 
         if result.preferences is not None and len(result.preferences):
             save_png(preference_figure(result.preferences), out / "preferences.png")

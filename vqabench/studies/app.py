@@ -81,8 +81,17 @@ def create_app(study_dir: str | Path):
     Raises:
         DatasetError: no study in ``study_dir``.
     """
-    from flask import Flask, abort, g, jsonify, redirect, render_template, request, \
-        send_from_directory, url_for
+    from flask import (
+        Flask,
+        abort,
+        g,
+        jsonify,
+        redirect,
+        render_template,
+        request,
+        send_from_directory,
+        url_for,
+    )
 
     study_dir = Path(study_dir).absolute()
     spec = load_spec(study_dir)

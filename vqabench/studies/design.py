@@ -111,9 +111,10 @@ def pick_pairs(conditions: Sequence[dict], *, anchor: str, pairs: str = "anchor"
         by_codec: dict[str, list[dict]] = {}
         for c in sorted(conds, key=lambda c: c["kbps"]):
             by_codec.setdefault(c["codec"], []).append(c)
-        combos = ([(t, anchor) for t in sorted(by_codec) if t != anchor and anchor in by_codec]
+        names = sorted(by_codec)
+        combos = ([(t, anchor) for t in names if t != anchor and anchor in by_codec]
                   if pairs == "anchor" else
-                  [(a, b) for i, a in enumerate(sorted(by_codec)) for b in sorted(by_codec)[i + 1:]])
+                  [(a, b) for i, a in enumerate(names) for b in names[i + 1:]])
         for test, other in combos:
             for point in by_codec[test]:
                 add(point, _nearest(point, by_codec[other]))
@@ -129,8 +130,8 @@ def pick_pairs(conditions: Sequence[dict], *, anchor: str, pairs: str = "anchor"
 
 
 def build_trials(design: str, conditions: Sequence[dict], sources: dict[str, str],
-                 attentions: dict[str, str], *, pairs: Sequence[tuple[str, str]] = (), repeats: int, attention: int,
-                 rng: np.random.Generator, prefix: str) -> list[dict]:
+                 attentions: dict[str, str], *, pairs: Sequence[tuple[str, str]] = (),
+                 repeats: int, attention: int, rng: np.random.Generator, prefix: str) -> list[dict]:
     """The trials of a study (training first, then test, repeat and attention trials).
 
     Args:
