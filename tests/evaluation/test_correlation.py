@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
 from vqabench.errors import ConfigError
 from vqabench.evaluation.correlation import (
     compare_metrics,
+    comparison_table,
     correlation,
+    correlation_by,
     fit_logistic,
+    items_from_results,
     logistic4,
     logistic5,
+    parse_metric_ref,
     williams_test,
 )
 
@@ -116,3 +121,70 @@ def test_errors():
         correlation([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 7, 8], fit="cubic")
     with pytest.raises(ConfigError, match="at least 3"):
         correlation([1, 2], [1, 2])
+
+
+def _results(n=12, seed=3):
+    """Tidy results of n items (2 codecs): psnr_y and vmaf against source, vmaf against
+    reference, with a known relation to the hidden truth."""
+    rng = np.random.default_rng(seed)
+    truth = rng.uniform(1, 5, n)
+    rows = []
+    for i, t in enumerate(truth):
+        key = {"sequence": f"S{i % 3}", "reference": "source", "codec": ("x264", "x265")[i % 2],
+               "rate_point": f"qp={20 + i}", "group": ("High", "Low")[i % 2]}
+        psnr = 25 + 3 * t + rng.normal()
+        rows += [{**key, "metric": "psnr_y", "anchor": "source", "value": psnr},
+                 {**key, "metric": "vmaf", "anchor": "source", "value": 20 * t},
+                 {**key, "metric": "vmaf", "anchor": "reference", "value": 90 - 20 * t}]
+    scores = pd.DataFrame([{k: r[k] for k in ("sequence", "reference", "codec", "rate_point")}
+                           | {"metric": "mos", "value": t}
+                           for r, t in zip(rows[::3], truth, strict=True)])
+    return pd.DataFrame(rows), scores, truth
+
+
+def test_items_from_results_joins_labels_on_the_tidy_keys():
+    results, scores, truth = _results()
+    items = items_from_results(results, ["psnr_y", "vmaf@reference"],
+                               label=scores.iloc[::-1])  # order does not matter
+    assert len(items) == 12
+    assert np.allclose(items["label"], truth)
+    assert np.allclose(items["vmaf@reference"], 90 - 20 * truth)
+    proxy = items_from_results(results, ["psnr_y"], label="vmaf@source")
+    assert np.allclose(proxy["label"], 20 * truth)
+    partial = items_from_results(results, ["psnr_y"], label=scores.iloc[:5])
+    assert len(partial) == 5  # items without a label are left out
+    with pytest.raises(ConfigError, match="metrics='ssim@source'.*psnr_y@source"):
+        items_from_results(results, ["ssim"], label=scores)
+    assert parse_metric_ref("vmaf@reference") == ("vmaf", "reference")
+    with pytest.raises(ConfigError, match="NAME@ANCHOR"):
+        parse_metric_ref("@source")
+
+
+def test_correlation_by_group_matches_scipy_per_group():
+    results, scores, _ = _results(n=20)
+    items = items_from_results(results, ["psnr_y", "vmaf@reference"], label=scores)
+    table = correlation_by(items, metrics=["psnr_y", "vmaf@reference"], by="codec", fit=None)
+    assert list(table["codec"]) == ["all", "all", "x264", "x264", "x265", "x265"]
+    for _, row in table.iterrows():
+        part = items if row["codec"] == "all" else items[items["codec"] == row["codec"]]
+        assert row["n"] == len(part)
+        assert row["srocc"] == pytest.approx(stats.spearmanr(part[row["metric"]],
+                                                             part["label"])[0])
+    # a decreasing metric correlates negatively: no silent sign flip
+    assert np.allclose(table[table["metric"] == "vmaf@reference"]["srocc"], -1)
+    small = correlation_by(items.iloc[:4], metrics=["psnr_y"], fit="logistic4")
+    assert np.isnan(small["plcc"].iloc[0]) and "at least 5 items" in small["note"].iloc[0]
+
+
+def test_comparison_table_is_compare_metrics_per_group():
+    results, scores, _ = _results(n=20)
+    items = items_from_results(results, ["psnr_y", "vmaf@reference"], label=scores)
+    table = comparison_table(items, metrics=["psnr_y", "vmaf@reference"], by="group",
+                             bootstrap=200, seed=2)
+    assert list(table["group"]) == ["all", "High", "Low"]
+    high = items[items["group"] == "High"]
+    direct = compare_metrics(high["psnr_y"], high["vmaf@reference"], high["label"],
+                             bootstrap=200, seed=2)
+    row = table.iloc[1]
+    assert (row["difference"], row["p_williams"], row["p_bootstrap"]) == pytest.approx(
+        (direct.difference, direct.p_williams, direct.p_bootstrap))

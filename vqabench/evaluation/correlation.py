@@ -290,11 +290,12 @@ def compare_metrics(predictions_a: Sequence[float], predictions_b: Sequence[floa
     t, p_w = williams_test(r12, r13, r23, a.size)
     rng = np.random.default_rng(seed)
     diffs = np.empty(bootstrap)
-    for k, i in enumerate(rng.integers(0, a.size, size=(bootstrap, a.size))):
-        ya, aa, bb = y[i], a[i], b[i]
-        if statistic == "srocc":
-            ya, aa, bb = stats.rankdata(ya), stats.rankdata(aa), stats.rankdata(bb)
-        diffs[k] = corr(aa, ya) - corr(bb, ya)
+    with np.errstate(invalid="ignore", divide="ignore"):  # constant resamples give NaN, dropped
+        for k, i in enumerate(rng.integers(0, a.size, size=(bootstrap, a.size))):
+            ya, aa, bb = y[i], a[i], b[i]
+            if statistic == "srocc":
+                ya, aa, bb = stats.rankdata(ya), stats.rankdata(aa), stats.rankdata(bb)
+            diffs[k] = corr(aa, ya) - corr(bb, ya)
     diffs = diffs[np.isfinite(diffs)]
     tail = (1.0 - confidence) / 2.0 * 100.0
     lo, hi = np.percentile(diffs, [tail, 100.0 - tail])
@@ -430,8 +431,9 @@ def correlation_by(items: pd.DataFrame, *, metrics: Sequence[str], by: str | Non
         rows.append(table.assign(**{by or "items": name}))
     out = pd.concat(rows, ignore_index=True)
     out["n"] = out["n"].astype(int)
-    first = [by or "items", "metric", "n"]
-    return out[first + [c for c in out.columns if c not in first]]
+    first = [by or "items", "metric", "n", *_STATS, "outlier_ratio"]
+    out = out.reindex(columns=[*first, *(c for c in out.columns if c not in first)])
+    return out
 
 
 def comparison_table(items: pd.DataFrame, *, metrics: Sequence[str], by: str | None = None,

@@ -1,0 +1,127 @@
+"""CLI tests of ``vqabench study create|analyze`` and ``vqabench correlate RUN_DIR``: the
+mapping onto the library, values checked against scipy, and one-line errors."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from scipy import stats
+
+from tests.studies.conftest import fresh_copy, study_acr, tiny_run  # noqa: F401 (fixtures)
+from vqabench.cli import main
+from vqabench.studies import create_app, load_spec, participant_plan
+
+
+def _main(argv):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    return exc.value.code
+
+
+def _items(run, metric):
+    df = pd.read_csv(run / "results.csv")
+    return df[df["metric"] == metric].set_index(["sequence", "reference", "codec",
+                                                 "rate_point"])["value"]
+
+
+def test_study_create_prints_a_summary(tiny_run, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "study"
+    assert _main(["study", "create", str(tiny_run), "--design", "dcr", "--out", str(out),
+                  "--attention", "1", "--repeats", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "8 conditions, 10 test, 0 repeated, 1 attention trials" in text
+    spec = load_spec(out)
+    assert spec["design"] == "dcr" and all(t["reference"] for t in spec["trials"])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--design", "mos"], "design='mos' is not allowed: expected 2afc | acr | dcr"),
+    (["--design", "2afc", "--anchor", "vp9"], "anchor='vp9' is not allowed"),
+    (["--design", "2afc", "--pairs", "some"], "pairs='some' is not allowed"),
+])
+def test_study_create_errors_are_one_line(tiny_run, tmp_path, capsys, argv, message):  # noqa: F811
+    assert _main(["study", "create", str(tiny_run), "--out", str(tmp_path / "s"), *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err
+
+
+def test_analyze_without_answers_is_one_line(study_acr, tmp_path, capsys):  # noqa: F811
+    study = fresh_copy(study_acr, tmp_path / "s")
+    assert _main(["study", "analyze", str(study)]) == 2
+    assert "has no answers yet" in capsys.readouterr().err
+    assert _main(["study", "analyze", str(tmp_path / "none")]) == 2
+    assert "has no study.json" in capsys.readouterr().err
+
+
+def test_study_scores_correlate_with_the_run(study_acr, tiny_run, tmp_path, capsys):  # noqa: F811
+    study = fresh_copy(study_acr, tmp_path / "s")
+    spec = load_spec(study)
+    trials = {t["id"]: t for t in spec["trials"]}
+    cond = {c["id"]: c for c in spec["conditions"]}
+    vmaf = _items(tiny_run, "vmaf")
+    client = create_app(study).test_client()
+    for pid, offset in (("a", 0.0), ("b", 0.4)):
+        client.post("/start", data={"participant": pid})
+        for pos, (tid, _) in enumerate(participant_plan(spec, pid)):
+            c = cond.get(trials[tid]["condition"])
+            key = c and (c["sequence"], c["reference"], c["codec"], c["rate_point"])
+            score = 1 if trials[tid]["kind"] == "attention" else (
+                5 if c is None else min(5, max(1, round(vmaf[key] / 25 + offset))))
+            r = client.post("/api/answer", json={
+                "study": spec["study_id"], "participant": pid, "trial": tid, "position": pos,
+                "score": score, "response_ms": 700})
+            assert r.status_code == 200
+    assert _main(["study", "analyze", str(study), "--no-figures"]) == 0
+    scores = pd.read_csv(study / "analysis" / "scores.csv")
+    out = tmp_path / "corr.csv"
+    assert _main(["correlate", str(tiny_run), "--label",
+                  f"mos={study / 'analysis' / 'scores.csv'}", "--metrics",
+                  "psnr_y@source,vmaf@source", "--fit", "none", "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    mos = scores[scores["metric"] == "mos"].set_index(["sequence", "reference", "codec",
+                                                       "rate_point"])["value"]
+    psnr = _items(tiny_run, "psnr_y").loc[mos.index]
+    row = table[table["metric"] == "psnr_y@source"].iloc[0]
+    assert row["n"] == 8 and row["items"] == "all"
+    assert row["srocc"] == pytest.approx(stats.spearmanr(psnr, mos)[0])
+    assert row["plcc"] == pytest.approx(stats.pearsonr(psnr, mos)[0])
+    comparisons = pd.read_csv(tmp_path / "corr_comparisons.csv")
+    assert list(comparisons[["metric_a", "metric_b"]].iloc[0]) == ["psnr_y@source",
+                                                                   "vmaf@source"]
+    assert "Williams" in capsys.readouterr().out
+
+
+def test_correlate_with_a_proxy_label_by_codec(tiny_run, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "corr.csv"
+    assert _main(["correlate", str(tiny_run), "--label", "vmaf@source", "--metrics",
+                  "psnr_y", "--by", "codec", "--fit", "none", "--bootstrap", "50",
+                  "--out", str(out)]) == 0
+    table = pd.read_csv(out).set_index("codec")
+    psnr, vmaf = _items(tiny_run, "psnr_y"), _items(tiny_run, "vmaf")
+    for codec in ("x264", "x265"):
+        part = psnr.index.get_level_values("codec") == codec
+        assert table.loc[codec, "n"] == 4
+        assert table.loc[codec, "krocc"] == pytest.approx(
+            stats.kendalltau(psnr[part], vmaf[part])[0])
+    assert table.loc["all", "srocc"] == pytest.approx(stats.spearmanr(psnr, vmaf)[0])
+    assert table.loc["all", "srocc_lo"] <= table.loc["all", "srocc"] <= table.loc["all",
+                                                                                   "srocc_hi"]
+    # logistic4 (the default) needs 5 items: the 4-item groups say so instead of a number
+    assert _main(["correlate", str(tiny_run), "--label", "vmaf@source", "--metrics",
+                  "psnr_y", "--by", "codec", "--format", "csv"]) == 0
+    printed = capsys.readouterr().out
+    assert "not computed: predictions='4 items' is not allowed" in printed
+    assert _main(["correlate", str(tiny_run), "--label", "vmaf@source", "--metrics",
+                  "psnr_y", "--format", "latex"]) == 0
+    assert "\\toprule" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--label", "vmaf@source", "--metrics", "ssim"], "metrics='ssim@source' is not allowed"),
+    (["--label", "vmaf@source", "--metrics", "psnr_y", "--by", "scene"], "by='scene'"),
+    (["--label", "mos=/nonexistent.csv", "--metrics", "psnr_y"], "does not exist"),
+])
+def test_correlate_run_errors_are_one_line(tiny_run, capsys, argv, message):  # noqa: F811
+    assert _main(["correlate", str(tiny_run), *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err
