@@ -53,6 +53,7 @@ def test_analyze_without_answers_is_one_line(study_acr, tmp_path, capsys):  # no
     assert "has no study.json" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_study_scores_correlate_with_the_run(study_acr, tiny_run, tmp_path, capsys):  # noqa: F811
     study = fresh_copy(study_acr, tmp_path / "s")
     spec = load_spec(study)
@@ -71,12 +72,13 @@ def test_study_scores_correlate_with_the_run(study_acr, tiny_run, tmp_path, caps
                 "study": spec["study_id"], "participant": pid, "trial": tid, "position": pos,
                 "score": score, "response_ms": 700})
             assert r.status_code == 200
-    assert _main(["study", "analyze", str(study), "--no-figures"]) == 0
+    assert _main(["study", "analyze", str(study), "--no-figures", "--bootstrap", "100"]) == 0
     scores = pd.read_csv(study / "analysis" / "scores.csv")
     out = tmp_path / "corr.csv"
     assert _main(["correlate", str(tiny_run), "--label",
                   f"mos={study / 'analysis' / 'scores.csv'}", "--metrics",
-                  "psnr_y@source,vmaf@source", "--fit", "none", "--out", str(out)]) == 0
+                  "psnr_y@source,vmaf@source", "--fit", "none", "--compare-bootstrap", "200",
+                  "--out", str(out)]) == 0
     table = pd.read_csv(out)
     mos = scores[scores["metric"] == "mos"].set_index(["sequence", "reference", "codec",
                                                        "rate_point"])["value"]
@@ -89,6 +91,12 @@ def test_study_scores_correlate_with_the_run(study_acr, tiny_run, tmp_path, caps
     assert list(comparisons[["metric_a", "metric_b"]].iloc[0]) == ["psnr_y@source",
                                                                    "vmaf@source"]
     assert "Williams" in capsys.readouterr().out
+    # the study's own report has the same table (logistic4 there, 8 items overall)
+    own = pd.read_csv(study / "analysis" / "correlation.csv")
+    mine = own[(own["label"] == "mos") & (own["codec"] == "all")
+               & (own["metric"] == "psnr_y@source")].iloc[0]
+    assert mine["srocc"] == pytest.approx(row["srocc"]) and mine["n"] == 8
+    assert "## Metrics against these scores" in (study / "analysis" / "report.md").read_text()
 
 
 def test_correlate_with_a_proxy_label_by_codec(tiny_run, tmp_path, capsys):  # noqa: F811

@@ -34,7 +34,8 @@ def _print_table(table, fmt: str, caption: str | None) -> None:
 
 
 def _correlate_run(run_dir: Path, label: str, metrics: list[str], by: str | None, fit: str,
-                   bootstrap: int, seed: int, fmt: str, out: Path | None) -> None:
+                   bootstrap: int, compare_bootstrap: int, seed: int, fmt: str,
+                   out: Path | None) -> None:
     from vqabench.evaluation import load_results
     from vqabench.evaluation.correlation import (
         comparison_table,
@@ -67,7 +68,7 @@ def _correlate_run(run_dir: Path, label: str, metrics: list[str], by: str | None
     fit_kind = None if fit == "none" else fit
     table = correlation_by(items, metrics=metrics, by=by, fit=fit_kind, bootstrap=bootstrap,
                            seed=seed)
-    compare = comparison_table(items, metrics=metrics, by=by, bootstrap=max(bootstrap, 1000),
+    compare = comparison_table(items, metrics=metrics, by=by, bootstrap=compare_bootstrap,
                                seed=seed) if len(metrics) > 1 else None
     what = f"against {label}; PLCC/RMSE after {fit_kind or 'no'} mapping"
     _print_table(table, fmt, f"Correlation {what}")
@@ -94,6 +95,8 @@ def correlate(
     label_std: str = typer.Option(None, "--label-std", help="CSV: column of per-item label "
                                   "std (for the outlier ratio)."),
     bootstrap: int = typer.Option(0, "--bootstrap", help="Bootstrap resamples for CIs."),
+    compare_bootstrap: int = typer.Option(1000, "--compare-bootstrap", help="Run: bootstrap "
+                                          "resamples of the test between metrics."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
     fmt: str = typer.Option("md", "--format", help="Printed table: md | latex | csv."),
     out: Path = typer.Option(None, "--out", help="Also write the table as CSV here (run: "
@@ -105,7 +108,8 @@ def correlate(
 
     names = [m.strip() for m in metrics.split(",") if m.strip()]
     if source.is_dir():
-        _correlate_run(source, label, names, by, fit or "logistic4", bootstrap, seed, fmt, out)
+        _correlate_run(source, label, names, by, fit or "logistic4", bootstrap,
+                       compare_bootstrap, seed, fmt, out)
         return
     if by is not None:
         raise invalid("by", by, "no --by with a CSV (give a run directory)")

@@ -11,7 +11,10 @@ Written (atomically) to ``STUDY/analysis/``:
   with its Wilson interval.
 - ``observers.csv``: per participant, answers, attention failures, repeat agreement, BT.500
   counts (ACR/DCR) and whether and why they were removed.
-- ``report.md`` with figures (preference bars with intervals; scores against bitrate).
+- ``correlation.csv`` (and ``correlation_comparisons.csv``): every metric of the study's
+  runs against each score, overall and per codec (:mod:`vqabench.evaluation.correlation`).
+- ``report.md`` with figures (preference bars with intervals; scores against bitrate) and
+  the correlation tables.
 
 Screening: a participant who fails more than ``max_attention_failures`` attention trials is
 removed (2AFC: not choosing the undegraded video, neutral included; ACR/DCR: rating the
@@ -219,6 +222,38 @@ def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples:
     return StudyAnalysis(table, pd.DataFrame(observers), preferences), extra
 
 
+def _correlations(spec: dict, scores: pd.DataFrame, *, resamples: int, seed: int
+                  ) -> tuple[pd.DataFrame, pd.DataFrame | None] | None:
+    """Every metric of the study's runs against each study score, per codec and overall."""
+    from vqabench.evaluation.correlation import (
+        comparison_table,
+        correlation_by,
+        items_from_results,
+    )
+
+    frames = [pd.read_csv(Path(r["path"]) / "results.csv", keep_default_na=False,
+                          na_values=[""]) for r in spec["runs"]
+              if (Path(r["path"]) / "results.csv").is_file()]
+    if not frames or scores.empty:
+        return None
+    results = pd.concat(frames, ignore_index=True)
+    for col in ("sequence", "reference", "codec", "rate_point", "metric", "anchor"):
+        results[col] = results[col].astype(str)
+    metrics = sorted({f"{m}@{a}" for m, a in zip(results["metric"], results["anchor"],
+                                                  strict=True)})
+    tables, compares = [], []
+    for label in sorted(set(scores["metric"])):
+        items = items_from_results(results, metrics, label=scores[scores["metric"] == label])
+        tables.append(correlation_by(items, metrics=metrics, by="codec", fit="logistic4",
+                                     bootstrap=resamples, seed=seed).assign(label=label))
+        if len(metrics) > 1:
+            compares.append(comparison_table(items, metrics=metrics, by="codec",
+                                             bootstrap=max(resamples, 200), seed=seed)
+                            .assign(label=label))
+    return (pd.concat(tables, ignore_index=True),
+            pd.concat(compares, ignore_index=True) if compares else None)
+
+
 def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: int = 1000,
                   alpha: float = 0.01, confidence: float = 0.95, seed: int = 0,
                   max_attention_failures: int = 0, figures: bool = True) -> StudyAnalysis:
@@ -277,7 +312,9 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
                   f"trials, then ITU-R BT.500-14 A1-2.3.1."
                   + (" DMOS by ACR-HR (P.910): DV = V - V(hidden reference) + 5, not clipped."
                      if spec["design"] == "acr" else " DCR scores are DMOS (P.910)."), ""]
-    lines += ["## Observers", "", to_markdown(result.observers, decimals=2)]
+    shown = result.observers.assign(removed=["yes" if r else "no"
+                                             for r in result.observers.get("removed", [])])
+    lines += ["## Observers", "", to_markdown(shown, decimals=2)]
     if result.preferences is not None and len(result.preferences):
         lines += ["## Preferences", "", to_markdown(result.preferences, decimals=3)]
     lines += ["## Scores", "", to_markdown(result.scores[["sequence", "codec", "rate_point",
@@ -288,6 +325,19 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
         lines += ["Hidden reference MOS: " + ", ".join(
             f"{seq} {m:.2f} [{lo:.2f}, {hi:.2f}] (n={n})" for seq, (m, lo, hi, n)
             in sorted(hidden.items())), ""]
+    correlations = _correlations(spec, result.scores, resamples=resamples, seed=seed)
+    if correlations is not None:
+        table, compare = correlations
+        write_csv(table, out / "correlation.csv")
+        lines += ["## Metrics against these scores", "",
+                  "SROCC, KROCC on raw values; PLCC, RMSE after the 4-parameter logistic "
+                  f"mapping; {resamples} bootstrap resamples of items. Same table: `vqabench "
+                  "correlate RUN --label mos=STUDY/analysis/scores.csv --metrics ...`.", "",
+                  to_markdown(table, decimals=3)]
+        if compare is not None and len(compare):
+            write_csv(compare, out / "correlation_comparisons.csv")
+            lines += ["SROCC differences between metrics on the same items (Williams' test "
+                      "and paired bootstrap):", "", to_markdown(compare, decimals=3)]
     if figures:
         from vqabench.reports.plots import save_png
         from vqabench.studies.figures import preference_figure, scores_figure
