@@ -32,6 +32,16 @@ def test_study_create_prints_a_summary(tiny_run, tmp_path, capsys):  # noqa: F81
     assert "8 conditions, 10 test, 0 repeated, 1 attention trials" in text
     spec = load_spec(out)
     assert spec["design"] == "dcr" and all(t["reference"] for t in spec["trials"])
+    client = create_app(out).test_client()
+    client.post("/start", data={"participant": "x"})
+    page = client.get("/p/x/trial").data.decode()
+    first = next(t for t in spec["trials"] if t["id"] == participant_plan(spec, "x")[0][0])
+    files = {m["id"]: m["file"] for m in spec["media"]["items"]}
+    # the reference first, then the processed video; the DCR impairment scale
+    ref = f'id="reference" src="/{files[first["reference"]]}"'
+    test = f'id="test" src="/{files[first["condition"]]}"'
+    assert ref in page and test in page and page.index(ref) < page.index(test)
+    assert "1 Very annoying" in page and "5 Imperceptible" in page
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -122,6 +132,11 @@ def test_correlate_with_a_proxy_label_by_codec(tiny_run, tmp_path, capsys):  # n
     assert _main(["correlate", str(tiny_run), "--label", "vmaf@source", "--metrics",
                   "psnr_y", "--format", "latex"]) == 0
     assert "\\toprule" in capsys.readouterr().out
+    assert _main(["correlate", str(tiny_run), "--label", "vmaf@source", "--metrics",
+                  "psnr_y", "--by", "dataset", "--fit", "none", "--out", str(out)]) == 0
+    by_dataset = pd.read_csv(out)
+    assert list(by_dataset["dataset"]) == ["all", str(tiny_run.parent.parent / "study_data0")]
+    assert by_dataset["srocc"].iloc[1] == pytest.approx(stats.spearmanr(psnr, vmaf)[0])
 
 
 @pytest.mark.parametrize("argv, message", [
