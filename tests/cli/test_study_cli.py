@@ -3,6 +3,8 @@ mapping onto the library, values checked against scipy, and one-line errors."""
 
 from __future__ import annotations
 
+import tomllib
+
 import pandas as pd
 import pytest
 from scipy import stats
@@ -135,7 +137,8 @@ def test_correlate_with_a_proxy_label_by_codec(tiny_run, tmp_path, capsys):  # n
     assert _main(["correlate", str(tiny_run), "--label", "vmaf@source", "--metrics",
                   "psnr_y", "--by", "dataset", "--fit", "none", "--out", str(out)]) == 0
     by_dataset = pd.read_csv(out)
-    assert list(by_dataset["dataset"]) == ["all", str(tiny_run.parent.parent / "study_data0")]
+    dataset = tomllib.loads((tiny_run / "config.toml").read_text())["dataset"]["name"]
+    assert list(by_dataset["dataset"]) == ["all", dataset]
     assert by_dataset["srocc"].iloc[1] == pytest.approx(stats.spearmanr(psnr, vmaf)[0])
 
 
