@@ -119,3 +119,24 @@ def test_create_refuses_bad_input(tiny_run, tmp_path, study_2afc):
         create_study([tmp_path], design="acr", out=tmp_path / "y")
     with pytest.raises(DatasetError, match="more than one run"):
         create_study([tiny_run, tiny_run], design="acr", out=tmp_path / "z")
+
+
+def test_the_spec_command_reproduces_the_study(study_2afc, tmp_path):
+    from vqabench.cli import main
+
+    spec = load_spec(study_2afc)
+    argv = list(spec["command"][1:])
+    argv[argv.index("--out") + 1] = str(tmp_path / "again")
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 0
+    again = load_spec(tmp_path / "again")
+
+    def strip(trials, prefix):
+        return [{k: (v.replace(prefix, "") if isinstance(v, str) else v) for k, v in t.items()}
+                for t in trials]
+
+    assert again["conditions"] == spec["conditions"]
+    assert strip(again["trials"], again["study_id"]) == strip(spec["trials"], spec["study_id"])
+    assert [m["sha256"] for m in again["media"]["items"]] == [
+        m["sha256"] for m in spec["media"]["items"]]  # the same bytes shown

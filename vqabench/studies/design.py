@@ -222,6 +222,32 @@ def _read_run(run_dir: Path):
     return rows, load_config(config)
 
 
+def _prepare_media(media_dir: Path, conditions: list[dict], runs: list[dict],
+                   codec_specs: dict, sources_video: dict, sources: dict[str, str],
+                   attentions: dict[str, str]) -> list[dict]:
+    """Write every study video under ``media_dir``; returns the media items of the spec."""
+    from vqabench.studies import media
+
+    media_dir.mkdir(parents=True, exist_ok=True)
+    items = []
+    for c in conditions:
+        path = media_dir / f"{c['id']}.webm"
+        bitstream = Path(runs[c["run"]]["path"]) / c["bitstream"]
+        media.decode_to_webm(bitstream, codec_specs[c["run"]][c["codec"]],
+                             sources_video[c["sequence"]], path)
+        items.append({"id": c["id"], "kind": "condition", "file": f"media/{path.name}",
+                      "sha256": media.sha256_file(path)})
+    for seq, sid in sources.items():
+        video = sources_video[seq]
+        src, att = media_dir / f"{sid}.webm", media_dir / f"{attentions[seq]}.webm"
+        media.to_webm(video.path, src)
+        media.attention_webm(video, att)
+        for path, kind in ((src, "source"), (att, "attention")):
+            items.append({"id": path.stem, "kind": kind, "sequence": seq,
+                          "file": f"media/{path.name}", "sha256": media.sha256_file(path)})
+    return items
+
+
 def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path,
                  seed: int = 0, anchor: str | None = None, pairs: str = "anchor",
                  ladder: bool = True, repeat_fraction: float = 0.1, attention: int = 2,
@@ -247,6 +273,7 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
         ConfigError: bad option, or ``out`` already holds a study.
         DatasetError: a run directory is incomplete or two runs share a condition.
     """
+    from vqabench.datasets import content_hash
     from vqabench.datasets import load as load_dataset
     from vqabench.io.ffmpeg import ffmpeg_info
     from vqabench.studies import media
@@ -273,7 +300,11 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
         seqs = load_dataset(cfg.dataset, frames=cfg.frames, size=cfg.size, work_dir=rd,
                             root=Path(cfg.root).absolute() if cfg.root else None)
         for s in seqs:
-            sources_video.setdefault(s.name, s.source)
+            known = sources_video.setdefault(s.name, s.source)
+            if known is not s.source and content_hash(known.path) != content_hash(s.source.path):
+                raise DatasetError(f"sequence {s.name!r} has different sources in the runs "
+                                   f"({known.path}, {s.source.path}); a study compares "
+                                   "videos of one source")
     keys = [tuple(c[k] for k in _KEYS) for c in conditions]
     if len(set(keys)) != len(keys):
         dup = next(k for k in keys if keys.count(k) > 1)
@@ -298,24 +329,8 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
     trials = build_trials(design, conditions, sources, attentions, pairs=pair_list, repeats=repeats,
                           attention=int(attention), rng=rng, prefix=study_id)
 
-    media_dir = out / "media"
-    media_dir.mkdir(parents=True, exist_ok=True)
-    items = []
-    for c in conditions:
-        path = media_dir / f"{c['id']}.webm"
-        source = sources_video[c["sequence"]]
-        bitstream = Path(runs[c["run"]]["path"]) / c["bitstream"]
-        media.decode_to_webm(bitstream, codec_specs[c["run"]][c["codec"]], source, path)
-        items.append({"id": c["id"], "kind": "condition", "file": f"media/{path.name}",
-                      "sha256": media.sha256_file(path)})
-    for seq in used:
-        video = sources_video[seq]
-        src, att = media_dir / f"{sources[seq]}.webm", media_dir / f"{attentions[seq]}.webm"
-        media.to_webm(video.path, src)
-        media.attention_webm(video, att)
-        for path, kind in ((src, "source"), (att, "attention")):
-            items.append({"id": path.stem, "kind": kind, "sequence": seq,
-                          "file": f"media/{path.name}", "sha256": media.sha256_file(path)})
+    items = _prepare_media(out / "media", conditions, runs, codec_specs, sources_video,
+                           sources, attentions)
     videos = {seq: {"width": v.width, "height": v.height, "fps": str(v.fps), "frames": v.frames,
                     "pix_fmt": v.pix_fmt, "path": str(v.path),
                     "exact": v.pix_fmt == media.MEDIA_PIX_FMT}
@@ -335,8 +350,11 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
                           "lossless VP9 (8-bit 4:2:0) in WebM; exact where the source is "
                           "yuv420p", "items": items},
         "sequences": videos, "conditions": conditions, "trials": trials,
-        "command": ["vqabench", "study", "create", *map(str, run_dirs), "--design", design,
-                    "--out", str(out), "--seed", str(seed)],
+        "command": ["vqabench", "study", "create", *(r["path"] for r in runs), "--design",
+                    design, "--out", str(out), "--seed", str(seed), "--repeats",
+                    str(repeat_fraction), "--attention", str(attention), "--title", title,
+                    *(["--anchor", str(anchor), "--pairs", pairs,
+                       "--ladder" if ladder else "--no-ladder"] if design == "2afc" else [])],
     }
     atomic_write_text(out / SPEC_NAME, json.dumps(spec, indent=1) + "\n")
     return spec

@@ -6,7 +6,8 @@ in MP4), while VP9 in WebM plays in every Chromium, Firefox and Safari build. Lo
 keeps every decoded sample of an 8-bit 4:2:0 video exactly; other formats are converted to
 ``yuv420p`` first (10-bit rounded to 8 bits, 4:4:4 chroma subsampled), which the spec
 records per video (``exact``). The same arguments are used for every condition, the hidden
-reference and the attention videos (:data:`MEDIA_ARGS` is stored in the study spec).
+reference and the attention videos (:data:`MEDIA_ARGS` is stored in the study spec); with
+one encoder thread and bit-exact muxing the same study gives the same bytes again.
 
 Attention videos (obviously degraded, for observer screening) are the source downscaled by
 :data:`ATTENTION_FACTOR` (area average) and scaled back up by pixel repetition.
@@ -32,7 +33,9 @@ MEDIA_PIX_FMT = "yuv420p"
 #: ffmpeg output arguments of every study video (after ``-i INPUT``).
 MEDIA_ARGS: tuple[str, ...] = ("-map", "0:v:0", "-an", "-pix_fmt", MEDIA_PIX_FMT,
                                "-c:v", "libvpx-vp9", "-lossless", "1", "-row-mt", "0",
-                               "-threads", "1", "-fps_mode", "passthrough", "-f", "webm")
+                               "-threads", "1", "-fps_mode", "passthrough",
+                               "-fflags", "+bitexact", "-flags:v", "+bitexact",
+                               "-map_metadata", "-1", "-f", "webm")
 ATTENTION_FACTOR = 8
 
 
