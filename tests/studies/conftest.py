@@ -46,6 +46,13 @@ def study_acr(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def study_dcr(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("studies") / "sdcr"
+    create_study([tiny_run], design="dcr", out=out, seed=5, attention=1, repeat_fraction=0)
+    return out
+
+
 def fresh_copy(study: Path, dest: Path) -> Path:
     """A copy of a study without answers (each test writes its own database)."""
     shutil.copytree(study, dest, ignore=shutil.ignore_patterns("answers.sqlite*", "analysis"))

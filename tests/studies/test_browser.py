@@ -175,7 +175,7 @@ def test_whole_acr_session(study_acr, tmp_path, browser_page):
         proc.wait()
     assert not errors
     assert _rows(study) == expected
-    analyze_study(study, figures=False)
+    analyze_study(study, resamples=50, figures=False)
     scores = pd.read_csv(study / "analysis" / "scores.csv")
     mos = scores[scores["metric"] == "mos"].set_index(["sequence", "codec", "rate_point"])
     assert len(mos) == 8 and mos["n"].eq(1).all()
@@ -183,3 +183,30 @@ def test_whole_acr_session(study_acr, tmp_path, browser_page):
         assert row["value"] == (4 if rate == "qp=30" else 2)
     dmos = scores[scores["metric"] == "dmos"]
     assert list(dmos["value"]) == list(mos["value"])  # hidden reference rated 5: DV = V
+
+
+def test_dcr_trials_play_the_reference_then_the_processed_video(study_dcr, tmp_path,
+                                                                browser_page):
+    """The first three trials of a DCR session (the whole flow is the ACR test's)."""
+    page, errors = browser_page
+    study = fresh_copy(study_dcr, tmp_path / "study")
+    proc, url = start_server(study)
+    try:
+        _begin(page, url, "alice", tmp_path, "dcr")
+        for pos in range(3):
+            _wait_ready(page)
+            # both videos have played to their end; the processed one is on screen
+            ended = page.evaluate("['reference', 'test'].map(id => "
+                                  "document.getElementById(id).ended)")
+            assert ended == [True, True]
+            assert page.is_hidden("#fig-reference") and page.is_visible("#fig-test")
+            if pos == 1:
+                _shot(page, "trial_dcr", tmp_path)
+            with page.expect_navigation():
+                page.keyboard.press(str(5 - pos))
+        _wait_ready(page)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not errors
+    assert [r[4] for r in _rows(study)] == [5, 4, 3]
