@@ -27,8 +27,8 @@ def _print_table(table, fmt: str, caption: str | None) -> None:
         typer.echo(table.to_csv(index=False, lineterminator="\n"), nl=False)
     elif fmt == "latex":
         typer.echo(to_latex(table, decimals=4, caption=caption), nl=False)
-    elif fmt == "md":
-        console.print(to_markdown(table, decimals=4, caption=caption), markup=False)
+    elif fmt == "md":  # echo, not the rich console: long table rows must not wrap
+        typer.echo(to_markdown(table, decimals=4, caption=caption))
     else:
         raise invalid("format", fmt, "md | latex | csv")
 
@@ -45,8 +45,8 @@ def _correlate_run(run_dir: Path, label: str, metrics: list[str], by: str | None
     from vqabench.reports.tables import write_csv
 
     results = load_results(run_dir)
-    if by not in (None, "codec", "group", "dataset"):
-        raise invalid("by", by, "codec | group | dataset")
+    if by not in (None, "codec", "group", "dataset", "sequence"):
+        raise invalid("by", by, "codec | group | dataset | sequence")
     if by == "dataset":
         from vqabench.reports.report import read_config
 
@@ -89,7 +89,8 @@ def correlate(
                               "METRIC@ANCHOR (proxy ground truth). CSV: the label column."),
     metrics: str = typer.Option(..., "--metrics", help="Comma-separated metrics (run: "
                                 "NAME@ANCHOR, anchor default source; CSV: columns)."),
-    by: str = typer.Option(None, "--by", help="Run: also per codec | group | dataset."),
+    by: str = typer.Option(None, "--by", help="Run: also per codec | group | dataset | "
+                            "sequence."),
     fit: str = typer.Option(None, "--fit", help="logistic4 | logistic5 | none before "
                             "PLCC/RMSE (run default logistic4; CSV default none)."),
     label_std: str = typer.Option(None, "--label-std", help="CSV: column of per-item label "

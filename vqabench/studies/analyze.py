@@ -334,6 +334,11 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
                   f"mapping; {resamples} bootstrap resamples of items. Same table: `vqabench "
                   "correlate RUN --label mos=STUDY/analysis/scores.csv --metrics ...`.", "",
                   to_markdown(table, decimals=3)]
+        if spec["design"] == "2afc":
+            lines += ["Bradley-Terry scores are on one scale within a sequence only (mean 0 "
+                      "per sequence): across sequences these correlations assume every "
+                      "sequence has the same mean quality; `vqabench correlate RUN --by "
+                      "sequence` gives them per sequence.", ""]
         if compare is not None and len(compare):
             write_csv(compare, out / "correlation_comparisons.csv")
             lines += ["SROCC differences between metrics on the same items (Williams' test "

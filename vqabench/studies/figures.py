@@ -14,8 +14,7 @@ __all__ = ["preference_figure", "scores_figure"]
 def preference_figure(preferences: pd.DataFrame) -> Figure:
     """Horizontal bars: preference for ``a`` in each compared pair, with its interval."""
     n = len(preferences)
-    fig = Figure(figsize=(6.4, 0.9 + 0.32 * n), dpi=90)
-    fig.subplots_adjust(left=0.45, right=0.97, bottom=0.9 / (0.9 + 0.32 * n) * 0.8, top=0.95)
+    fig = Figure(figsize=(6.4, 1.2 + 0.32 * n), dpi=90, layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
     y = np.arange(n)
     p = preferences["preference_a"].to_numpy(dtype=float)
@@ -27,7 +26,7 @@ def preference_figure(preferences: pd.DataFrame) -> Figure:
                       f"{r.b_rate_point}" for r in preferences.itertuples()], fontsize=7)
     ax.set_xlim(0, 1)
     ax.invert_yaxis()
-    ax.set_xlabel("preference for the first of the pair (share of answers)")
+    ax.set_xlabel("preference for the first video of the pair")
     return fig
 
 
@@ -36,9 +35,7 @@ def scores_figure(scores: pd.DataFrame, *, metric: str) -> Figure:
     part = scores[scores["metric"] == metric]
     seqs = sorted(set(part["sequence"]))
     colors = codec_colors(list(part["codec"]))
-    fig = Figure(figsize=(4.2 * len(seqs), 3.4), dpi=90)
-    fig.subplots_adjust(left=0.12 / max(1, len(seqs)) * 1.5, right=0.98, bottom=0.16, top=0.88,
-                        wspace=0.3)
+    fig = Figure(figsize=(4.2 * len(seqs), 3.4), dpi=90, layout="constrained")
     for k, seq in enumerate(seqs):
         ax = fig.add_subplot(1, len(seqs), k + 1)
         for codec, rows in part[part["sequence"] == seq].groupby("codec"):
