@@ -67,6 +67,23 @@ def test_2afc_neutral_half_or_excluded_and_attention_screening(study_2afc):
     assert set(half.scores["metric"]) == {"bt"}
 
 
+def test_2afc_sequence_not_connected_is_not_scaled(study_2afc):
+    spec = load_spec(study_2afc)
+    cond = {c["id"]: c for c in spec["conditions"]}
+    rows = _answers(spec, "p0", lambda t: "a")
+    # without the ladder pairs (same codec), x264 at qp=30 is compared with nothing in Alpha
+    ladder = {t["id"] for t in spec["trials"] if t["kind"] == "test"
+              and cond[t["a"]]["codec"] == cond[t["b"]]["codec"]
+              and t["sequence"] == "Alpha"}
+    result, extra = analyze_answers(spec, [a for a in rows if a.trial not in ladder],
+                                    resamples=20)
+    alpha = result.scores[result.scores["sequence"] == "Alpha"]
+    beta = result.scores[result.scores["sequence"] == "Beta"]
+    assert alpha["value"].isna().all() and not beta["value"].isna().any()
+    assert extra["notes"] == ["Alpha: not scaled, the answers do not connect all its "
+                              "conditions (scores NaN)"]
+
+
 def _expected_score(mu: float, sigma: float) -> float:
     """E[clip(round(mu + N(0, sigma)), 1, 5)] exactly, from the normal CDF."""
     edges = np.array([-np.inf, 1.5, 2.5, 3.5, 4.5, np.inf])

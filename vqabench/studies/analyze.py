@@ -19,7 +19,9 @@ Written (atomically) to ``STUDY/analysis/``:
 Screening: a participant who fails more than ``max_attention_failures`` attention trials is
 removed (2AFC: not choosing the undegraded video, neutral included; ACR/DCR: rating the
 degraded video above 2); in ACR/DCR the BT.500 procedure then removes outlying observers.
-Training trials are never analysed; repeated trials only measure consistency.
+Training trials are never analysed; repeated trials only measure consistency
+(``repeat_agreement``), the first presentation is the one analysed. A 2AFC sequence whose
+answers do not connect all its conditions is not scaled (NaN, said in the report).
 """
 
 from __future__ import annotations
@@ -85,8 +87,7 @@ def _preferences(spec: dict, trials: dict, cond: dict, rows: list, neutral: str,
     out = []
     tests = [t for t in spec["trials"] if t["kind"] == "test"]
     for t in tests:
-        got = [a for a in rows if trials[a.trial]["kind"] in ("test", "repeat")
-               and (trials[a.trial]["a"], trials[a.trial]["b"]) == (t["a"], t["b"])]
+        got = [a for a in rows if a.trial == t["id"]]
         wa = sum(a.choice == "a" for a in got)
         wb = sum(a.choice == "b" for a in got)
         nn = sum(a.choice == "neutral" for a in got)
@@ -101,9 +102,15 @@ def _preferences(spec: dict, trials: dict, cond: dict, rows: list, neutral: str,
     return pd.DataFrame(out)
 
 
+def _connected(wins: np.ndarray) -> bool:
+    from scipy.sparse.csgraph import connected_components
+
+    return connected_components((wins + wins.T) > 0, directed=False)[0] == 1
+
+
 def _bt_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str], *,
-               neutral: str, resamples: int, alpha: float, confidence: float, seed: int
-               ) -> list[dict]:
+               neutral: str, resamples: int, alpha: float, confidence: float, seed: int,
+               notes: list[str]) -> list[dict]:
     out = []
     for seq in sorted({c["sequence"] for c in cond.values()}):
         ids = sorted((c["id"] for c in cond.values() if c["sequence"] == seq),
@@ -113,7 +120,7 @@ def _bt_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str]
         for pid in kept:
             outcomes = [(index[trials[a.trial]["a"]], index[trials[a.trial]["b"]], a.choice)
                         for a in rows if a.participant == pid
-                        and trials[a.trial]["kind"] in ("test", "repeat")
+                        and trials[a.trial]["kind"] == "test"
                         and trials[a.trial]["sequence"] == seq]
             for i, j, _ in outcomes:
                 counts[i] += 1
@@ -121,8 +128,13 @@ def _bt_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str]
             mats.append(scaling.comparison_matrix(outcomes, len(ids), neutral=neutral))
         if not mats or counts.sum() == 0:
             continue
-        est, lo, hi = scaling.bootstrap_bradley_terry(mats, resamples=resamples, alpha=alpha,
-                                                      confidence=confidence, seed=seed)
+        if not _connected(np.sum(mats, axis=0)):
+            notes.append(f"{seq}: not scaled, the answers do not connect all its conditions "
+                         "(scores NaN)")
+            est = lo = hi = np.full(len(ids), math.nan)
+        else:
+                est, lo, hi = scaling.bootstrap_bradley_terry(
+                mats, resamples=resamples, alpha=alpha, confidence=confidence, seed=seed)
         for cid in ids:
             k = index[cid]
             out.append(_condition_row(cond[cid], "bt", float(est[k]), float(lo[k]),
@@ -213,8 +225,10 @@ def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples:
     if spec["design"] == "2afc":
         kept_rows = [a for a in rows if a.participant in kept]
         preferences = _preferences(spec, trials, cond, kept_rows, neutral, confidence)
+        extra["notes"] = []
         scores = _bt_scores(spec, trials, cond, kept_rows, kept, neutral=neutral,
-                            resamples=resamples, alpha=alpha, confidence=confidence, seed=seed)
+                            resamples=resamples, alpha=alpha, confidence=confidence, seed=seed,
+                            notes=extra["notes"])
     else:
         scores, extra["hidden_reference"] = _mos_scores(spec, trials, cond, rows, kept,
                                                         confidence)
@@ -320,6 +334,7 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
     lines += ["## Scores", "", to_markdown(result.scores[["sequence", "codec", "rate_point",
                                                           "kbps", "metric", "value", "lo",
                                                           "hi", "n"]], decimals=3)]
+    lines += [f"- {note}" for note in extra.get("notes", [])] + [""] * bool(extra.get("notes"))
     hidden = extra.get("hidden_reference")
     if hidden:
         lines += ["Hidden reference MOS: " + ", ".join(
