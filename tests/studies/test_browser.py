@@ -86,7 +86,9 @@ def test_whole_2afc_session(study_2afc, tmp_path, browser_page):
     kbps = {c["id"]: c["kbps"] for c in spec["conditions"]}
     cond = {c["id"]: c for c in spec["conditions"]}
     plan = participant_plan(spec, "alice")
-    neutral_at = next(i for i, (tid, _) in enumerate(plan) if trials[tid]["kind"] == "test")
+    # one neutral answer, on a pair of two codecs (the ladder pairs order each codec's points)
+    neutral_at = next(i for i, (tid, _) in enumerate(plan) if trials[tid]["kind"] == "test"
+                      and cond[trials[tid]["a"]]["codec"] != cond[trials[tid]["b"]]["codec"])
     proc, url = start_server(study)
     expected = []
     try:
