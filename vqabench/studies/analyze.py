@@ -41,8 +41,9 @@ from vqabench.studies.design import load_spec
 __all__ = ["SCORE_COLUMNS", "StudyAnalysis", "analyze_study", "analyze_answers"]
 
 SCORE_COLUMNS = ("sequence", "reference", "codec", "rate_point", "bits", "bpp", "kbps", "enc_s",
-                 "dec_s", "metric", "value", "anchor", "bitstream", "group", "lo", "hi", "n")
-_COND_COLUMNS = SCORE_COLUMNS[:9] + ("bitstream", "group")
+                 "dec_s", "metric", "value", "anchor", "bitstream", "group", "coded_pix_fmt",
+                 "native_rate_point", "lo", "hi", "n")
+_COND_COLUMNS = SCORE_COLUMNS[:9] + ("bitstream", "group", "coded_pix_fmt", "native_rate_point")
 
 
 @dataclass

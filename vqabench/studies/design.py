@@ -54,8 +54,8 @@ def collect_conditions(results: Sequence[dict], run_index: int) -> list[dict]:
 
     Returns:
         Condition dicts with the tidy keys, ``bits``, ``bpp``, ``kbps``, ``enc_s``,
-        ``dec_s``, ``bitstream``,
-        ``group`` and ``run``, sorted by keys.
+        ``dec_s``, ``bitstream``, ``group``, ``coded_pix_fmt``, ``native_rate_point`` (empty
+        when the run predates them) and ``run``, sorted by keys.
     """
     seen: dict[tuple[str, ...], dict] = {}
     for row in results:
@@ -65,6 +65,8 @@ def collect_conditions(results: Sequence[dict], run_index: int) -> list[dict]:
                          "bpp": float(row["bpp"]), "kbps": float(row["kbps"]),
                          "enc_s": float(row["enc_s"]), "dec_s": float(row["dec_s"]),
                          "bitstream": str(row["bitstream"]), "group": str(row.get("group") or ""),
+                         "coded_pix_fmt": str(row.get("coded_pix_fmt") or ""),
+                         "native_rate_point": str(row.get("native_rate_point") or ""),
                          "run": run_index}
     return [seen[k] for k in sorted(seen)]
 

@@ -4,7 +4,8 @@ same way, to VP9 in WebM, lossless (``-lossless 1``) in 8-bit 4:2:0.
 Why VP9/WebM: Debian's ``chromium`` package ships without proprietary codecs (no H.264/HEVC
 in MP4), while VP9 in WebM plays in every Chromium, Firefox and Safari build. Lossless VP9
 keeps every decoded sample of an 8-bit 4:2:0 video exactly; other formats are converted to
-``yuv420p`` first (10-bit rounded to 8 bits, 4:4:4 chroma subsampled), which the spec
+``yuv420p`` first (10-bit rounded to 8 bits without dithering, as the codecs' decoders
+do; 4:4:4 chroma subsampled), which the spec
 records per video (``exact``). The same arguments are used for every condition, the hidden
 reference and the attention videos (:data:`MEDIA_ARGS` is stored in the study spec); with
 one encoder thread and bit-exact muxing the same study gives the same bytes again.
@@ -32,6 +33,7 @@ __all__ = ["MEDIA_ARGS", "MEDIA_PIX_FMT", "ATTENTION_FACTOR", "to_webm", "decode
 MEDIA_PIX_FMT = "yuv420p"
 #: ffmpeg output arguments of every study video (after ``-i INPUT``).
 MEDIA_ARGS: tuple[str, ...] = ("-map", "0:v:0", "-an", "-pix_fmt", MEDIA_PIX_FMT,
+                               "-sws_dither", "none",
                                "-c:v", "libvpx-vp9", "-lossless", "1", "-row-mt", "0",
                                "-threads", "1", "-fps_mode", "passthrough",
                                "-fflags", "+bitexact", "-flags:v", "+bitexact",
