@@ -19,13 +19,21 @@ def report(
     out: Path = typer.Option(None, "--out", help="Output folder (default: RUN_DIR/report)."),
     method: str = typer.Option("pchip", "--method", help="BD interpolation: pchip | cubic | "
                                "akima."),
-    figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw PNG figures."),
+    figures: bool = typer.Option(True, "--figures/--no-figures",
+                                 help="Draw figures (PNG, PDF and SVG)."),
+    style: str = typer.Option("default", "--style", help="Table layout: default | ptloss "
+                              "(PT-Loss Table I) | glvc (GLVC Table 4) | clic (CLIC Tables "
+                              "I-III)."),
+    formats: str = typer.Option("png,pdf,svg", "--formats",
+                                help="Figure formats, comma-separated (png always)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap intervals."),
 ) -> None:
     """Write report.md, report.html, tables.tex, bdrate.csv and figures for a run."""
     from vqabench.reports import build_report
 
     result = build_report(run_dir, anchor_codec=anchor, out_dir=out, method=method,
-                          figures=figures)
+                          figures=figures, style=style, seed=seed,
+                          formats=[f.strip() for f in formats.split(",") if f.strip()])
     console.print(f"report written to {result.out_dir} ({result.markdown.name}, "
                   f"{result.html.name}, {result.latex.name}, {result.bdrate_csv.name}, "
                   f"{len(result.figures)} figures)")

@@ -123,7 +123,8 @@ def _make_clip(clip: _Clip, size: tuple[int, int], frames: int, dst: Path) -> No
 
 @DATASETS.register("mini")
 def load_mini(*, frames: int | None = None, size: tuple[int, int] | None = None,
-              work_dir: Path | None = None, root: Path | None = None) -> list[Sequence]:
+              work_dir: Path | None = None, root: Path | None = None,
+              names: list[str] | tuple[str, ...] | None = None) -> list[Sequence]:
     """Build (or reuse from the cache) the eight ``mini`` sequences.
 
     Args:
@@ -131,9 +132,10 @@ def load_mini(*, frames: int | None = None, size: tuple[int, int] | None = None,
         size: (width, height), even numbers (default 256x144).
         work_dir: unused (sources are cached globally, see :func:`cache_dir`).
         root: unused (the media ship with installed packages).
+        names: only these sequences (default: all eight, in their fixed order).
 
     Raises:
-        ConfigError: odd or non-positive size, frames out of range.
+        ConfigError: odd or non-positive size, frames out of range, an unknown name.
     """
     frames = MINI_DEFAULT_FRAMES if frames is None else int(frames)
     width, height = MINI_DEFAULT_SIZE if size is None else (int(size[0]), int(size[1]))
@@ -141,10 +143,16 @@ def load_mini(*, frames: int | None = None, size: tuple[int, int] | None = None,
         raise invalid("frames", frames, "1..100 for the 'mini' dataset")
     if width < 16 or height < 16 or width % 2 or height % 2 or width > 1280 or height > 720:
         raise invalid("size", f"{width}x{height}", "even width and height in 16..1280 x 16..720")
+    known = [item.name for item in MINI_SEQUENCES]
+    unknown = sorted(set(names or ()) - set(known))
+    if unknown:
+        raise invalid("names", unknown, f"names of mini sequences ({', '.join(known)})")
     folder = cache_dir() / "mini" / f"{_VERSION}_{width}x{height}_{frames}f"
     folder.mkdir(parents=True, exist_ok=True)
     sequences = []
     for item in MINI_SEQUENCES:
+        if names is not None and item.name not in names:
+            continue
         dst = folder / f"{item.name}_{width}x{height}_25fps.y4m"
         if isinstance(item, _Clip):
             dst = dst.with_name(f"{item.name}_{width}x{height}.y4m")

@@ -18,7 +18,7 @@ from vqabench.io.ffmpeg import ffmpeg_info, ffmpeg_path
 from vqabench.io.video import Video
 from vqabench.metrics.base import METRICS, POOLING, Metric, MetricResult, check_pair, pool
 
-__all__ = ["Vmaf", "vmaf_models"]
+__all__ = ["Vmaf", "VmafNeg", "vmaf_models", "V1_MIN_SIZE", "model_note"]
 
 
 def _model_dir() -> Path:
@@ -109,3 +109,44 @@ class Vmaf(Metric):
                 f"vmaf returned {len(values)} frames for a {reference.frames}-frame video"
             )
         return MetricResult(pool(values, self.pooling), tuple(values))
+
+
+@METRICS.register("vmaf_neg")
+class VmafNeg(Vmaf):
+    """VMAF NEG (no enhancement gain, model ``vmaf_v0.6.1neg``) under its own metric name, so
+    a run can report it next to ``vmaf`` (results key rows by metric name).
+
+    Args:
+        pooling: as for :class:`Vmaf`.
+        n_threads: as for :class:`Vmaf`.
+    """
+
+    name = "vmaf_neg"
+
+    def __init__(self, *, pooling: str = "mean", n_threads: int = 1):
+        super().__init__(model="vmaf_v0.6.1neg", pooling=pooling, n_threads=n_threads)
+
+    @property
+    def options(self) -> dict:
+        return {"pooling": self.pooling}
+
+
+#: Smallest frame size seen to work with the ``vmaf_v1.0.16_*`` models in the bundled libvmaf
+#: (ffmpeg n9.0.2 of imageio-ffmpeg, testsrc2 frames): 256x160, 256x256, 320x180 and larger
+#: run; 256x144, 512x144, 176x176 and 160x160 fail in SpEED. Not a proven bound.
+V1_MIN_SIZE = (256, 160)
+
+
+def model_note(model: str) -> str:
+    """What is known about running ``model`` with the bundled libvmaf ("" when nothing).
+
+    The ``vmaf_v1.0.16_*`` models (libvmaf v3: CAMBI, SpEED chroma, ADM3, motion3) load and
+    run, but libvmaf's SpEED extractor fails on small frames ("SpEED: image too small,
+    operating width or height is 0"; 256x144, 176x176 and 512x144 fail, 256x160 and
+    320x180 run), so they cannot score the default 256x144 ``mini`` benchmark.
+    """
+    if model.startswith("vmaf_v1."):
+        return (f"loads in the bundled libvmaf; needs frames of at least about "
+                f"{V1_MIN_SIZE[0]}x{V1_MIN_SIZE[1]} (libvmaf SpEED: 'image too small' at "
+                "256x144, the default mini size)")
+    return ""
