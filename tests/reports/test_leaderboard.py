@@ -117,3 +117,16 @@ def test_committed_mini_conventional_row_reproduces(tmp_path):
                     & (per["metric"] == "psnr_y")]["bd_rate"]
     assert len(committed) == 1
     assert value == pytest.approx(float(committed.iloc[0]), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.slow
+def test_committed_mini_ugc_transcoding_row_reproduces(tmp_path):
+    """Carphone with its QP 30 x264 reference (group High), x264 and x265 transcodes, PSNR-Y
+    against the source: equal to the committed per-sequence value."""
+    _, per, _ = _committed("mini-ugc-transcoding")
+    seq, value = _fresh_bd_rate(tmp_path, "mini-ugc-transcoding", "Carphone",
+                                ("x264", "x265"), "psnr_y", reference_qp=30)
+    committed = per[(per["sequence"] == seq) & (per["codec"] == "x265")
+                    & (per["metric"] == "psnr_y")]
+    assert committed["group"].tolist() == ["High"]
+    assert value == pytest.approx(float(committed["bd_rate"].iloc[0]), rel=1e-12, abs=1e-12)

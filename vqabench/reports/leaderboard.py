@@ -137,15 +137,15 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
             per = per.assign(group="")  # groups are UGC reference groups only
         summary = add_uncertainty(summarize_bd_rate(per), per, seed=seed,
                                   n_resamples=n_resamples, confidence=confidence)
-        summary = summary.assign(_order=[(group_sort_key(g) if g != OVERALL else (9, ""))
-                                         for g in summary["group"]])
-        summary = summary.sort_values(["reference", "anchor", "codec", "_order"], kind="stable")
-        wide = summary.pivot_table(index=["reference", "anchor", "codec", "_order", "group"],
-                                   columns="metric", values="bd_rate", aggfunc="first",
-                                   dropna=False, sort=True)
+        order = {g: group_sort_key(g) if g != OVERALL else (9, "") for g in summary["group"]}
+        summary = summary.sort_values(["reference", "anchor", "codec", "group"],
+                                      key=lambda c: c.map(order) if c.name == "group" else c)
+        keys = ["reference", "anchor", "codec", "group"]
+        wide = summary.set_index([*keys, "metric"])["bd_rate"].unstack("metric")
+        rows = list(dict.fromkeys(map(tuple, summary[keys].to_numpy())))
+        wide = wide.reindex(pd.MultiIndex.from_tuples(rows, names=keys))
         wide.columns.name = None
-        wide = (wide.reset_index().drop(columns="_order")
-                .rename(columns={"anchor": "measured_against"}))
+        wide = wide.reset_index().rename(columns={"anchor": "measured_against"})
         dataset = config.get("dataset", {})
         wide.insert(0, "anchor_codec", anchor)
         wide.insert(0, "run", run_dir.name)
