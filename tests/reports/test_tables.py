@@ -162,7 +162,10 @@ def test_styles_render_to_markdown_latex_html(run_dir, tmp_path, style, header, 
     md = report.markdown.read_text(encoding="utf-8")
     assert "| " + " | ".join(header) + " |" in md
     assert "| " + " | ".join(x265_row) + " |" in md
-    assert "Wilcoxon p" in md  # the uncertainty table follows every style
+    # the uncertainty table follows every style: psnr_y of x265 over A (-20) and B (-30),
+    # C excluded; resample means are -20, -25 or -30, so the 95 % interval is [-30, -20];
+    # both negative: exact two-sided signed-rank p = 2 / 2**2
+    assert "| Overall | x265 | psnr_y | -25.00 | -30.00 | -20.00 | 0.5000 | 2 |" in md
     tex = report.latex.read_text(encoding="utf-8")
     _check_latex(tex)
     latex_row = " & ".join(c.replace("-", "$-$", 1) if c[:1] == "-" else c for c in x265_row)

@@ -206,7 +206,7 @@ def per_frame_figure(per_frame: pd.DataFrame, *, sequence: str, metric: str,
         ax.plot(curve["frame"], curve["value"], linestyle=lines[points.index(rp) % 4],
                 marker=style.marker, markersize=2.5, markevery=max(1, len(curve) // 8),
                 label=f"{codec} {rp}", color=style.color)
-    ax.legend(fontsize="x-small", ncol=4)
+    ax.legend(fontsize="xx-small", ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
@@ -245,6 +245,9 @@ def save_figure(fig: Figure, stem: str | os.PathLike[str],
     if bad or not formats:
         raise invalid("formats", list(formats), "a non-empty subset of " + ", ".join(FORMATS))
     stem = Path(stem)
+    if fig.get_layout_engine() is not None:  # lay out once, not once per format
+        fig.draw_without_rendering()
+        fig.set_layout_engine("none")
     return tuple(write_text(stem.with_name(f"{stem.name}.{fmt}"), _bytes(fig, fmt))
                  for fmt in formats)
 

@@ -239,10 +239,12 @@ def uncertainty_table(summary: pd.DataFrame, *, reference: str, anchor: str) -> 
     rows = []
     for group in groups:
         for r in part[part["group"] == group].sort_values(["codec", "metric"]).itertuples():
+            p = float(r.wilcoxon_p)  # p and counts as text: 4 digits, no decimals
             rows.append({"Group": group, "Codec": r.codec, "Metric": r.metric,
                          "BD-rate": float(r.bd_rate), "CI low": float(r.ci_low),
-                         "CI high": float(r.ci_high), "Wilcoxon p": float(r.wilcoxon_p),
-                         "Sequences": int(r.n_sequences)})
+                         "CI high": float(r.ci_high),
+                         "Wilcoxon p": NAN_TEXT if math.isnan(p) else f"{p:.4f}",
+                         "Sequences": str(int(r.n_sequences))})
     return pd.DataFrame(rows, columns=["Group", "Codec", "Metric", "BD-rate", "CI low",
                                        "CI high", "Wilcoxon p", "Sequences"])
 
