@@ -160,7 +160,8 @@ def _default_sections(per: pd.DataFrame, summary: pd.DataFrame, times: pd.DataFr
 def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = None,
                  out_dir: str | os.PathLike[str] | None = None, method: Method = "pchip",
                  decimals: int = 2, figures: bool = True, style: str = "default",
-                 formats: Sequence[str] = plots.FORMATS, seed: int = DEFAULT_SEED) -> Report:
+                 formats: Sequence[str] = plots.FORMATS, seed: int = DEFAULT_SEED,
+                 layout: plots.Layout = "one-column") -> Report:
     """Write the report of a run directory (see module docstring).
 
     Args:
@@ -175,6 +176,8 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
         formats: figure files written for each figure (PNG is always among them: the
             report pages show it).
         seed: of the bootstrap intervals.
+        layout: size of the RD figures (``one-column`` or ``two-column``, see
+            :data:`~vqabench.reports.plots.LAYOUTS`); per-frame figures are two-column.
 
     Returns:
         Report with the written paths.
@@ -187,6 +190,10 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     if style not in tables.STYLES:
         raise invalid("style", style, " | ".join(tables.STYLES))
     formats = tuple(dict.fromkeys(["png", *formats]))
+    if layout not in plots.LAYOUTS:
+        raise invalid("layout", layout, " | ".join(plots.LAYOUTS))
+    if any(f not in plots.FORMATS for f in formats):
+        raise invalid("formats", list(formats), "a subset of " + ", ".join(plots.FORMATS))
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -213,11 +220,13 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
         shown = "source" if "source" in anchors else anchors[0]
         shown_rows = results[results["anchor"] == shown]
         for metric in sorted(shown_rows["metric"].unique()):
-            fig = plots.average_rd_figure(shown_rows, metric=metric, colors=colors)
+            fig = plots.average_rd_figure(shown_rows, metric=metric, colors=colors,
+                                          layout=layout)
             figs.append((f"Average RD curve: {metric} (against {shown})",
                          plots.save_figure(fig, out / f"rd_average_{_slug(metric)}", formats)))
         for (seq, metric), _ in shown_rows.groupby(["sequence", "metric"], sort=True):
-            fig = plots.rd_curve_figure(shown_rows, sequence=seq, metric=metric, colors=colors)
+            fig = plots.rd_curve_figure(shown_rows, sequence=seq, metric=metric, colors=colors,
+                                        layout=layout)
             figs.append((f"RD curve: {seq}, {metric} (against {shown})",
                          plots.save_figure(fig, out / f"rd_{_slug(seq, metric)}", formats)))
         pf_path = run_dir / "per_frame.csv"
