@@ -29,6 +29,15 @@ def test_leaderboard_values_and_provenance(run_dir, tmp_path, run_maker):
     assert r1["config_sha256"] == hashlib.sha256((run_dir / "config.toml").read_bytes()
                                                  ).hexdigest()
     assert r1["dataset"] == "synthetic" and r1["anchor_codec"] == "x264"
+    commented = tmp_path / "run3"  # same settings, other comments: same settings_sha256
+    commented.mkdir()
+    for f in ("results.csv", "config.toml"):
+        text = (run_dir / f).read_text()
+        (commented / f).write_text(("# made elsewhere\n" if f == "config.toml" else "") + text)
+    side3 = json.loads(build_leaderboard([commented], out=tmp_path / "lb3.csv").provenance
+                       .read_text())["runs"][0]
+    assert side3["settings_sha256"] == r1["settings_sha256"] != ""
+    assert side3["config_sha256"] != r1["config_sha256"]
     assert r1["codec_versions"] == {"x264": "0.164", "x265": "3.5+1"}
     assert any(e.startswith("C/psnr_y/x265") for e in r1["excluded"])
     assert side["runs"][1]["excluded"] == []

@@ -10,7 +10,8 @@
   when undefined), so one value can be recomputed from a cheap run of one sequence.
 - ``NAME.csv.json``: the provenance: vqabench version, date (UTC), BD method, how the
   uncertainty was computed, and for every run its directory name, dataset, ``config_sha256``
-  (SHA-256 of ``config.toml`` bytes), codec versions when ``config.toml`` or
+  (SHA-256 of ``config.toml`` bytes), ``settings_sha256`` (of its parsed settings, blind to
+  the comments that carry the run date), codec versions when ``config.toml`` or
   ``store.sqlite`` records them, the sequences and which were excluded; plus one entry per
   cell with its bootstrap interval, Wilcoxon p-value and number of sequences.
 
@@ -53,7 +54,8 @@ from vqabench.evaluation.uncertainty import (
 from vqabench.reports.report import choose_anchor, read_config
 from vqabench.reports.tables import write_csv, write_text
 
-__all__ = ["Leaderboard", "build_leaderboard", "config_sha256", "codec_versions"]
+__all__ = ["Leaderboard", "build_leaderboard", "config_sha256", "settings_sha256",
+           "codec_versions"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,16 @@ def config_sha256(run_dir: str | os.PathLike[str]) -> str:
     """SHA-256 (hex) of ``config.toml`` in ``run_dir``; "" when there is none."""
     path = Path(run_dir) / "config.toml"
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
+def settings_sha256(config: dict[str, object]) -> str:
+    """SHA-256 of the parsed ``config.toml`` as canonical JSON (sorted keys): unlike
+    :func:`config_sha256` it ignores comments, such as the date and path the runner writes,
+    so two runs of the same settings give the same value ("" for an empty config)."""
+    if not config:
+        return ""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def codec_versions(run_dir: str | os.PathLike[str], config: dict[str, object]) -> dict[str, str]:
@@ -162,6 +174,7 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
             "run": run_dir.name,
             "dataset": dataset.get("name", "") if isinstance(dataset, dict) else "",
             "config_sha256": config_sha256(run_dir),
+            "settings_sha256": settings_sha256(config),
             "anchor_codec": anchor,
             "codec_versions": codec_versions(run_dir, config),
             "sequences": sorted(results["sequence"].astype(str).unique()),
