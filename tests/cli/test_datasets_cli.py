@@ -83,3 +83,27 @@ def test_make_pairs_and_run_default_to_the_same_jobs():
 
     option = inspect.signature(make_pairs).parameters["jobs"].default
     assert option.default is None and RunConfig().jobs == default_jobs()
+
+def test_verify_reports_problems_and_exits_1(tmp_path, capsys):
+    root = tmp_path / "uvg"
+    root.mkdir()
+    with open(root / "Beauty_1920x1080_120fps_420_8bit_YUV.yuv", "wb") as f:
+        f.truncate(1920 * 1080 * 3 // 2 * 600)  # sparse, right size
+    with open(root / "Jockey_1920x1080_120fps_420_8bit_YUV.yuv", "wb") as f:
+        f.truncate(1920 * 1080 * 3 // 2 * 599)  # one frame short
+    assert _run(["datasets", "verify", "uvg", "--root", str(root)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert "missing: ShakeNDry_1920x1080_120fps_420_8bit_YUV.yuv" in out
+    jockey = "corrupt: Jockey_1920x1080_120fps_420_8bit_YUV.yuv: "
+    assert any(line.startswith(jockey) for line in out)
+    assert out[-1].endswith("1 ok, 5 missing, 0 misnamed, 0 extra, 1 corrupt")
+    assert _run(["datasets", "verify", "uvg", "--root", str(tmp_path / "none")]) == 2
+
+
+def test_manifest_command_marks_unconfirmed_facts(capsys):
+    assert _run(["datasets", "manifest", "hevc-ctc"]) == 0
+    out = capsys.readouterr().out
+    assert "licence: per-sequence terms" in out and "(unconfirmed)" in out
+    assert "protocol first-96-ip32: frames 96, intra period 32" in out
+    assert "ChinaSpeed\tChinaSpeed_1024x768_30.yuv\twidth=1024? " in out
+    assert "Cactus\tCactus_1920x1080_50.yuv\twidth=1920 height=1080 fps=50 frames=500" in out

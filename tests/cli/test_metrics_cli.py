@@ -93,6 +93,10 @@ def test_metrics_list(capsys):
     rows = {line.split()[0]: line for line in out.splitlines()}
     assert "lower is better" in rows["lpips"] and "lower is better" in rows["flicker_warp"]
     assert "sequence" in rows["motion_smoothness_flow"] and "higher" in rows["subject_consistency"]
+    assert "higher" in rows["vmaf_neg"]
+    text = " ".join(out.split())
+    assert "vmaf_v1.0.16_3d0h loads in the bundled libvmaf; smallest tested size that runs: " \
+           "256x160" in text
 
 
 def test_weights_command(capsys, monkeypatch, tmp_path):

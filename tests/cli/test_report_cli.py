@@ -83,3 +83,21 @@ def test_rq_command(tmp_path):
     # quality = 30 + 3 * log2(kbps / 1000) exactly: slope 3 / ln 2 per ln(kbps), R² = 1
     assert log["b"].iloc[0] == pytest.approx(3 / np.log(2))
     assert log["r2"].iloc[0] == pytest.approx(1.0)
+
+
+def test_report_style_and_figure_options(tmp_path, capsys):
+    run = _run_dir(tmp_path / "run")
+    assert _main(["report", str(run), "--anchor", "x264", "--out", str(tmp_path / "c"),
+                  "--style", "clic", "--no-figures", "--seed", "3"]) == 0
+    md = (tmp_path / "c" / "report.md").read_text()
+    assert "| Codec | Class | Y | U | V | YUV | EncT% |" in md
+    # A -20 %, B -40 %: the interval ends are the two values, p = 2 / 2**2
+    assert "| Overall | x265 | PSNR-Y | -30.00 | -40.00 | -20.00 | 0.5000 | 2 |" in md
+    bd = pd.read_csv(tmp_path / "c" / "bdrate.csv", keep_default_na=False, na_values=[""])
+    overall = bd[(bd["group"] == "Overall") & (bd["metric"] == "psnr_y")].iloc[0]
+    assert (overall["ci_low"], overall["ci_high"]) == pytest.approx((-40.0, -20.0))
+    assert overall["wilcoxon_p"] == pytest.approx(0.5) and overall["n_sequences"] == 2
+    for bad in (["--style", "jvet"], ["--formats", "png,eps"], ["--layout", "poster"]):
+        assert _main(["report", str(run), "--out", str(tmp_path / "x"), *bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "Traceback" not in err

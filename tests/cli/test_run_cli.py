@@ -120,6 +120,11 @@ def test_doctor_lists_components():
     assert f"libx265     {encoder_version('libx265')}" in proc.stdout
     assert f"libx264     {encoder_version('libx264')}" in proc.stdout
 
+    out = " ".join(proc.stdout.split())  # rich wraps long lines
+    assert "ok vmaf model vmaf_v0.6.1neg (at 256x144)" in out
+    assert ("LIMITED vmaf model vmaf_v1.0.16_3d0h: runs at 256x160, not at 256x144 (the "
+            "default mini size): libvmaf ERROR SpEED: image too small") in out
+
 
 def test_doctor_fails_without_encoders(tmp_path):
     fake = tmp_path / "ffmpeg"

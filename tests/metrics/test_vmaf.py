@@ -52,3 +52,23 @@ def test_awkward_file_names(tiny_video, tiny_noisy, tmp_path):
     shutil.copy(tiny_noisy.path, odd)
     got = metrics.create("vmaf").compute(tiny_video, open_video(odd)).value
     assert got == metrics.create("vmaf").compute(tiny_video, tiny_noisy).value
+
+
+def test_vmaf_neg_is_libvmaf_neg_model_under_its_own_name(tiny_video, tiny_noisy, tmp_path):
+    got = metrics.create("vmaf_neg").compute(reference=tiny_video, distorted=tiny_noisy)
+    direct = _libvmaf_direct(tiny_video, tiny_noisy, tmp_path, "vmaf_v0.6.1neg")
+    np.testing.assert_allclose(got.per_frame, direct, atol=1e-4)
+    assert metrics.get_class("vmaf_neg").higher_is_better
+
+
+def test_v1_models_load_but_not_at_the_default_benchmark_size():
+    """The bundled libvmaf runs the vmaf_v1.0.16 models at their smallest recorded size and
+    refuses them at 256x144 (SpEED: image too small); doctor and metrics list say so."""
+    from vqabench.metrics.vmaf import V1_SMALLEST_SIZE, model_note, probe_model, vmaf_models
+
+    assert set(V1_SMALLEST_SIZE) == {m for m in vmaf_models() if m.startswith("vmaf_v1.")}
+    assert probe_model("vmaf_v0.6.1", (64, 64)) is None
+    assert "SpEED" in probe_model("vmaf_v1.0.16_3d0h", (256, 144))
+    assert probe_model("vmaf_v1.0.16_3d0h", V1_SMALLEST_SIZE["vmaf_v1.0.16_3d0h"]) is None
+    assert "SpEED" in probe_model("vmaf_v1.0.16_5d0h", (320, 180))
+    assert "480x270" in model_note("vmaf_v1.0.16_5d0h") and model_note("vmaf_v0.6.1") == ""

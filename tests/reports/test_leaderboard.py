@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -28,6 +29,15 @@ def test_leaderboard_values_and_provenance(run_dir, tmp_path, run_maker):
     assert r1["config_sha256"] == hashlib.sha256((run_dir / "config.toml").read_bytes()
                                                  ).hexdigest()
     assert r1["dataset"] == "synthetic" and r1["anchor_codec"] == "x264"
+    commented = tmp_path / "run3"  # same settings, other comments: same settings_sha256
+    commented.mkdir()
+    for f in ("results.csv", "config.toml"):
+        text = (run_dir / f).read_text()
+        (commented / f).write_text(("# made elsewhere\n" if f == "config.toml" else "") + text)
+    side3 = json.loads(build_leaderboard([commented], out=tmp_path / "lb3.csv").provenance
+                       .read_text())["runs"][0]
+    assert side3["settings_sha256"] == r1["settings_sha256"] != ""
+    assert side3["config_sha256"] != r1["config_sha256"]
     assert r1["codec_versions"] == {"x264": "0.164", "x265": "3.5+1"}
     assert any(e.startswith("C/psnr_y/x265") for e in r1["excluded"])
     assert side["runs"][1]["excluded"] == []
@@ -59,3 +69,95 @@ def test_codec_versions_name_the_ffmpeg_build_once(tmp_path):
         "x264-fast": f"libx264 {encoder_version('libx264')}",
         "x265": f"libx265 {encoder_version('libx265')}",
         "ffmpeg": _ffmpeg_version().removeprefix("ffmpeg ")}
+
+# --- the committed leaderboards (results/leaderboard/) -------------------------------------
+
+_REPO = Path(__file__).resolve().parents[2]
+_BOARDS = _REPO / "results" / "leaderboard"
+
+
+def _committed(name: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    table = pd.read_csv(_BOARDS / f"{name}.csv", keep_default_na=False, na_values=[""])
+    per = pd.read_csv(_BOARDS / f"{name}.sequences.csv", keep_default_na=False, na_values=[""])
+    side = json.loads((_BOARDS / f"{name}.csv.json").read_text(encoding="utf-8"))
+    return table, per, side
+
+
+@pytest.mark.parametrize("name", ["mini-conventional", "mini-ugc-transcoding"])
+def test_committed_leaderboard_is_consistent(name):
+    """Each committed mean is the mean of its committed per-sequence values, its sidecar cell
+    says how many there were, and its interval holds the mean."""
+    table, per, side = _committed(name)
+    metrics = [c for c in table.columns if c not in ("run", "anchor_codec", "reference",
+                                                     "measured_against", "codec", "group")]
+    assert {"psnr_y", "psnr_yuv", "ssim", "ms_ssim", "vmaf", "vmaf_neg"} <= set(metrics)
+    cells = {(c["codec"], c["group"], c["metric"]): c for c in side["cells"]}
+    for row in table.itertuples(index=False):
+        for metric in metrics:
+            sel = per[(per["codec"] == row.codec) & (per["metric"] == metric)
+                      & per["reason"].isna()]
+            if row.group != "Overall":
+                sel = sel[sel["group"] == row.group]
+            cell = cells[(row.codec, row.group, metric)]
+            assert cell["n_sequences"] == len(sel)
+            assert getattr(row, metric) == pytest.approx(sel["bd_rate"].mean(), rel=1e-12)
+            assert cell["ci_low"] <= getattr(row, metric) <= cell["ci_high"]
+
+
+def _fresh_bd_rate(tmp_path, config: str, sequence: str, codecs: tuple[str, str],
+                   metric: str, reference_qp: int | None = None) -> tuple[str, float]:
+    """Per-sequence BD-rate of codecs[1] vs codecs[0] from a fresh run of one mini sequence
+    with the committed config's ladders (and one of its reference rate points)."""
+    from dataclasses import replace
+
+    from vqabench.config import ReferenceSpec, load_config
+    from vqabench.datasets.builtin import load_mini
+    from vqabench.evaluation.aggregate import fold_references, load_results, per_sequence_bd_rate
+    from vqabench.runner.run import run
+
+    cfg = load_config(_REPO / "configs" / "leaderboard" / f"{config}.toml")
+    (seq,) = load_mini(frames=cfg.frames, size=cfg.size, names=[sequence])
+    folder = tmp_path / "one"
+    folder.mkdir()
+    (folder / seq.source.path.name).symlink_to(seq.source.path)
+    changes: dict = {"dataset": str(folder), "size": None, "frames": None, "jobs": 1,
+                     "codecs": tuple(c for c in cfg.codecs if c.display in codecs),
+                     "metrics": tuple(m for m in cfg.metrics if m.name == metric)}
+    if reference_qp is not None:
+        ref = cfg.reference
+        i = ref.codec.values.index(reference_qp)
+        changes["reference"] = ReferenceSpec(replace(ref.codec, values=(reference_qp,)),
+                                             (ref.groups[i],))
+    summary = run(replace(cfg, **changes), out_dir=tmp_path / "run")
+    assert summary.complete
+    per = per_sequence_bd_rate(fold_references(load_results(tmp_path / "run")),
+                               anchor_codec=codecs[0])
+    (row,) = per[per["codec"] == codecs[1]].itertuples(index=False)
+    return str(row.sequence), float(row.bd_rate)
+
+
+@pytest.mark.slow
+def test_committed_mini_conventional_row_reproduces(tmp_path):
+    """A fresh run of Carphone, x264 and x265, PSNR-Y reproduces the committed value exactly:
+    a change that moves a citable number fails here and is re-committed on purpose
+    (scripts/make_leaderboards.sh, with a CHANGELOG.md entry)."""
+    _, per, _ = _committed("mini-conventional")
+    seq, value = _fresh_bd_rate(tmp_path, "mini-conventional", "Carphone", ("x264", "x265"),
+                                "psnr_y")
+    committed = per[(per["sequence"] == seq) & (per["codec"] == "x265")
+                    & (per["metric"] == "psnr_y")]["bd_rate"]
+    assert len(committed) == 1
+    assert value == pytest.approx(float(committed.iloc[0]), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.slow
+def test_committed_mini_ugc_transcoding_row_reproduces(tmp_path):
+    """Carphone with its QP 30 x264 reference (group High), x264 and x265 transcodes, PSNR-Y
+    against the source: equal to the committed per-sequence value."""
+    _, per, _ = _committed("mini-ugc-transcoding")
+    seq, value = _fresh_bd_rate(tmp_path, "mini-ugc-transcoding", "Carphone",
+                                ("x264", "x265"), "psnr_y", reference_qp=30)
+    committed = per[(per["sequence"] == seq) & (per["codec"] == "x265")
+                    & (per["metric"] == "psnr_y")]
+    assert committed["group"].tolist() == ["High"]
+    assert value == pytest.approx(float(committed["bd_rate"].iloc[0]), rel=1e-12, abs=1e-12)

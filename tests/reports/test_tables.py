@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import math
+import re
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from vqabench.errors import ConfigError
 from vqabench.evaluation import (
     OVERALL,
     load_results,
@@ -14,9 +19,11 @@ from vqabench.evaluation import (
     summarize_bd_rate,
     time_ratios,
 )
+from vqabench.reports import build_report
 from vqabench.reports.tables import (
     codec_metric_table,
     format_number,
+    glvc_table,
     sequence_table,
     to_html,
     to_latex,
@@ -147,3 +154,87 @@ def test_counts_print_as_integers():
     assert "| a | 160 | 0.5000 |" in md and "| b | 12 | 0.2500 |" in md
     assert format_number(3.4321, signed=True) == "+3.43"
     assert format_number(-0.001, signed=True) == "0.00"
+
+# --- table styles of the seed papers, rendered three ways (``vqabench report --style``) ----
+
+def _check_latex(tex: str) -> None:
+    """Structural checks of booktabs tables; compiled when a TeX engine is installed."""
+    import shutil
+    import subprocess
+
+    assert tex.count(r"\begin{table}") == tex.count(r"\end{table}") >= 2
+    for block in re.findall(r"\\begin\{tabular\}\{([lr]+)\}(.*?)\\end\{tabular\}", tex, re.S):
+        spec, body = block
+        assert body.count(r"\toprule") == body.count(r"\bottomrule") == 1
+        rows = [r for r in body.splitlines() if r.endswith(r"\\")]
+        assert rows and all(r.count("&") == len(spec) - 1 for r in rows)
+    engine = shutil.which("pdflatex") or shutil.which("lualatex")
+    if engine:
+        doc = ("\\documentclass{article}\\usepackage{booktabs}\\begin{document}\n" + tex
+               + "\n\\end{document}\n")
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "t.tex").write_text(doc, encoding="utf-8")
+            done = subprocess.run([engine, "-interaction=nonstopmode", "-halt-on-error",
+                                   "t.tex"], cwd=tmp, capture_output=True, timeout=120)
+            assert done.returncode == 0, done.stdout[-2000:]
+
+
+class _Cells(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._in_cell = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        self._in_cell = tag in ("td", "th")
+
+    def handle_endtag(self, tag):
+        self._in_cell = False if tag in ("td", "th") else self._in_cell
+
+    def handle_data(self, data):
+        if self._in_cell:
+            self.rows[-1].append(data)
+
+
+@pytest.mark.parametrize(("style", "header", "x265_row"), [
+    # PT-Loss Table I: groups x (PSNR, ...) then complexity; C's PSNR-Y curve is excluded,
+    # so Low has no PSNR value; x265 takes 40 s per point where x264 takes 10 s -> 400 %.
+    ("ptloss", ["Codec", "Low PSNR", "High PSNR", "Overall PSNR", "EncT%", "DecT%"],
+     ["x265", "n/a", "-25.00", "-25.00", "400.00", "100.00"]),
+    # GLVC Table 4: dataset x (DISTS, LPIPS); LPIPS of A, B, C: -20, -30, -10
+    ("glvc", ["Codec", "synthetic LPIPS"], ["x265", "-20.00"]),
+    # CLIC Tables I-III: class rows, Y/U/V/YUV and EncT%; the first x265 row is class Low (C)
+    ("clic", ["Codec", "Class", "Y", "U", "V", "YUV", "EncT%"],
+     ["x265", "Low", "n/a", "-10.00", "-10.00", "n/a", "400.00"]),
+])
+def test_styles_render_to_markdown_latex_html(run_dir, tmp_path, style, header, x265_row):
+    report = build_report(run_dir, out_dir=tmp_path / style, style=style, figures=False)
+    md = report.markdown.read_text(encoding="utf-8")
+    assert "| " + " | ".join(header) + " |" in md
+    assert "| " + " | ".join(x265_row) + " |" in md
+    # the uncertainty table follows every style: psnr_y of x265 over A (-20) and B (-30),
+    # C excluded; resample means are -20, -25 or -30, so the 95 % interval is [-30, -20];
+    # both negative: exact two-sided signed-rank p = 2 / 2**2
+    assert "| Overall | x265 | PSNR-Y | -25.00 | -30.00 | -20.00 | 0.5000 | 2 |" in md
+    tex = report.latex.read_text(encoding="utf-8")
+    _check_latex(tex)
+    latex_row = " & ".join(c.replace("-", "$-$", 1) if c[:1] == "-" else c for c in x265_row)
+    assert latex_row.replace("%", r"\%") + r" \\" in tex
+    parser = _Cells()
+    parser.feed(report.html.read_text(encoding="utf-8"))
+    assert header in parser.rows and x265_row in parser.rows
+
+
+def test_unknown_style_and_glvc_without_its_metrics(run_dir, tmp_path):
+    with pytest.raises(ConfigError, match="style='jvet'"):
+        build_report(run_dir, out_dir=tmp_path / "a", style="jvet", figures=False)
+    summary = pd.DataFrame({"reference": ["source"], "anchor": ["source"], "metric": ["psnr_y"],
+                            "codec": ["x265"], "group": ["Overall"], "bd_rate": [-3.0]})
+    with pytest.raises(ConfigError, match="dists or lpips"):
+        glvc_table({"UVG": summary}, reference="source", anchor="source")
+    two = glvc_table({"UVG": summary.assign(metric="lpips"),
+                      "MCL-JCV": summary.assign(metric="lpips", bd_rate=-5.0)},
+                     reference="source", anchor="source")
+    assert two.to_dict("records") == [{"Codec": "x265", "UVG LPIPS": -3.0, "MCL-JCV LPIPS": -5.0}]

@@ -1,4 +1,4 @@
-"""``vqabench datasets list|show`` and ``vqabench make-pairs``.
+"""``vqabench datasets list|show|manifest|verify`` and ``vqabench make-pairs``.
 
 Only maps flags onto :mod:`vqabench.datasets` (named loaders, UGC patch pairs); errors are
 typed and printed by the CLI shell.
@@ -13,7 +13,7 @@ import typer
 
 from vqabench.cli.app import app, console, new_typer, set_threads
 
-__all__ = ["datasets_app", "list_datasets", "show", "make_pairs"]
+__all__ = ["datasets_app", "list_datasets", "show", "manifest", "verify", "make_pairs"]
 
 datasets_app = new_typer(help="Datasets: built-in, named (on your disk) and folders.")
 app.add_typer(datasets_app, name="datasets")
@@ -71,6 +71,52 @@ def show(
         else:
             facts = " ".join(f"{k}={v}" for k, v in meta.items())
             typer.echo(f"{entry.name}\t{size}\t{fps} fps\t{entry.pix_fmt}\t{facts}")
+
+
+@datasets_app.command("manifest")
+def manifest(
+    name: str = typer.Argument(..., help="Dataset name (see `vqabench datasets list`)."),
+) -> None:
+    """Facts of a dataset from its manifest: source, licence, protocols, sequences; facts
+    that could not be confirmed are marked (unconfirmed)."""
+    from vqabench.datasets.manifest import load_manifest
+
+    m = load_manifest(name)
+
+    def mark(key: str, unconfirmed: frozenset[str]) -> str:
+        return " (unconfirmed)" if key in unconfirmed or "*" in unconfirmed else ""
+
+    typer.echo(f"{m.title}: {m.description}")
+    for key in ("source", "licence", "citation"):
+        typer.echo(f"{key}: {getattr(m, key)}{mark(key, m.unconfirmed)}")
+    for p in m.protocols:
+        ip = f", intra period {p['intra_period']}" if "intra_period" in p else ""
+        typer.echo(f"protocol {p['name']}: frames {p['frames']}{ip}; {p.get('note', '')}")
+    for e in m.sequences:
+        facts = " ".join(f"{k}={v}{'?' if not e.confirmed(k) else ''}"
+                         for k, v in e.facts.items())
+        typer.echo(f"{e.name}\t{e.file}\t{facts}" + ("\toptional" if e.optional else ""))
+    if not m.sequences:
+        typer.echo(f"sequences: not listed ({m.data.get('expected_count', '?')} expected); "
+                   f"names follow {m.naming.get('layout', '')}")
+
+
+@datasets_app.command("verify")
+def verify(
+    name: str = typer.Argument(..., help="Dataset name (see `vqabench datasets list`)."),
+    root: Path = typer.Option(..., "--root", help="Folder holding your copy."),
+    checksums: bool = typer.Option(False, "--checksums/--no-checksums",
+                                   help="Also compare SHA-256 where the manifest has one."),
+) -> None:
+    """Report missing, extra, misnamed and corrupt (size/checksum) files; exit 1 if any."""
+    from vqabench.datasets.manifest import load_manifest
+    from vqabench.datasets.verify import verify_dataset
+
+    report = verify_dataset(load_manifest(name), root, checksums=checksums)
+    for line in report.lines():
+        typer.echo(line)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command("make-pairs")

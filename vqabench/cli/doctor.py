@@ -74,6 +74,8 @@ def doctor_command(deep: bool = typer.Option(
     console.print(f"  {'ok     ' if vmaf_ok else 'MISSING'} libvmaf  filter")
     if not vmaf_ok:
         problems.append("libvmaf filter")
+    if vmaf_ok:
+        _vmaf_models()
     try:
         import torch
 
@@ -100,3 +102,25 @@ def doctor_command(deep: bool = typer.Option(
             raise typer.Exit(1)
     console.print("[green]all required components are present[/green]")
     return 0
+
+
+def _vmaf_models() -> None:
+    """Which shipped VMAF models the bundled libvmaf runs, probed on two synthetic frames at
+    the default benchmark size (256x144) and, where that fails, at the model's smallest
+    known working size (1920x1080 when none is known)."""
+    from vqabench.datasets.builtin import MINI_DEFAULT_SIZE
+    from vqabench.metrics.vmaf import V1_SMALLEST_SIZE, probe_model, vmaf_models
+
+    small = MINI_DEFAULT_SIZE
+    for model in vmaf_models():
+        why = probe_model(model, small)
+        if why is None:
+            console.print(f"  ok      vmaf model {model} (at {small[0]}x{small[1]})",
+                          highlight=False)
+            continue
+        w, h = V1_SMALLEST_SIZE.get(model, (1920, 1080))
+        larger = probe_model(model, (w, h))
+        status = "LIMITED" if larger is None else "FAILS  "
+        where = f"runs at {w}x{h}" if larger is None else f"fails at {w}x{h} too"
+        console.print(f"  {status} vmaf model {model}: {where}, not at {small[0]}x{small[1]} "
+                      f"(the default mini size): {why}", highlight=False, markup=False)

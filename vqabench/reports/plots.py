@@ -1,12 +1,19 @@
 """Figures with matplotlib (Agg backend, no display needed): RD curves and per-frame quality.
 
-Every codec keeps one colour in every figure of a report (:func:`codec_colors`). The
-averaged RD curve of a metric puts, for each codec and rate point, the geometric mean of the
-rates and the arithmetic mean of the quality over the sequences that have that point.
+Figures are made for papers: axes name the quantity and its unit (``PSNR-Y (dB)``,
+``Rate (kbps)``, ``Rate (bpp)``; VMAF, SSIM and the learned metrics are unitless), every
+codec keeps one colour *and* one marker in every figure of a report (:func:`codec_styles`,
+assigned from the sorted codec names of the whole run), and :data:`LAYOUTS` gives the sizes
+of a one-column (3.5 in) and a two-column (7.16 in) figure of IEEE/ACM templates, with fonts
+that stay legible when printed at that size. :func:`save_figure` writes PNG, PDF and SVG
+(vector) next to each other.
+
+The averaged RD curve of a metric puts, for each codec and rate point, the geometric mean of
+the rates and the arithmetic mean of the quality over the sequences that have that point.
 
 Example:
     >>> fig = rd_curve_figure(results, sequence="Foreman", metric="psnr_y")
-    >>> save_png(fig, "rd_Foreman_psnr_y.png")
+    >>> save_figure(fig, "report/rd_Foreman_psnr_y")   # .png, .pdf, .svg
 """
 
 from __future__ import annotations
@@ -14,7 +21,9 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import matplotlib
 
@@ -28,25 +37,82 @@ from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
 from vqabench.errors import invalid  # noqa: E402
 
-__all__ = ["codec_colors", "rd_curve_figure", "average_rd_figure", "per_frame_figure",
-           "png_bytes", "save_png"]
+__all__ = ["LAYOUTS", "FORMATS", "Layout", "CodecStyle", "codec_colors", "codec_styles",
+           "axis_label", "rd_curve_figure", "average_rd_figure", "per_frame_figure",
+           "png_bytes", "save_png", "save_figure"]
 
 _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
             "#7f7f7f", "#bcbd22", "#17becf")
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
+
+Layout = Literal["one-column", "two-column"]
+#: (width, height) in inches and base font size (pt) per layout.
+LAYOUTS: dict[str, tuple[float, float, float]] = {
+    "one-column": (3.5, 2.6, 8.0),
+    "two-column": (7.16, 3.2, 9.0),
+}
+#: Formats :func:`save_figure` writes by default.
+FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
+
+#: metric -> (label, unit); unitless metrics have unit "".
+_QUANTITIES: dict[str, tuple[str, str]] = {
+    "psnr_y": ("PSNR-Y", "dB"), "psnr_u": ("PSNR-U", "dB"), "psnr_v": ("PSNR-V", "dB"),
+    "psnr_yuv": ("PSNR-YUV", "dB"), "ssim": ("SSIM", ""), "ms_ssim": ("MS-SSIM", ""),
+    "vmaf": ("VMAF", ""), "vmaf_neg": ("VMAF NEG", ""), "lpips": ("LPIPS", ""),
+    "dists": ("DISTS", ""), "pt_loss": ("PT-Loss", ""), "rankdvqa_ugc": ("RankDVQA-UGC", ""),
+    "kbps": ("Rate", "kbps"), "bpp": ("Rate", "bpp"), "bits": ("Size", "bits"),
+    "frame": ("Frame", ""),
+}
+
+
+def axis_label(quantity: str) -> str:
+    """Axis label with its unit: ``psnr_y`` -> ``PSNR-Y (dB)``, ``kbps`` -> ``Rate (kbps)``,
+    ``vmaf`` -> ``VMAF``; an unknown name is shown as it is."""
+    label, unit = _QUANTITIES.get(quantity, (quantity, ""))
+    return f"{label} ({unit})" if unit else label
+
+
+@dataclass(frozen=True)
+class CodecStyle:
+    """How one codec is drawn in every figure: line colour and marker."""
+
+    color: str
+    marker: str
+
+
+def codec_styles(codecs: Sequence[str]) -> dict[str, CodecStyle]:
+    """Colour and marker per codec, assigned in sorted order so they are stable across the
+    figures of a report (pass the codecs of the whole run, not of one figure)."""
+    return {c: CodecStyle(_PALETTE[i % len(_PALETTE)], _MARKERS[i % len(_MARKERS)])
+            for i, c in enumerate(sorted(set(map(str, codecs))))}
 
 
 def codec_colors(codecs: Sequence[str]) -> dict[str, str]:
-    """Colour per codec, assigned in sorted order so that it is stable across figures."""
-    return {c: _PALETTE[i % len(_PALETTE)] for i, c in enumerate(sorted(set(codecs)))}
+    """Colour per codec (see :func:`codec_styles`)."""
+    return {c: s.color for c, s in codec_styles(codecs).items()}
 
 
-def _axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, plt.Axes]:
-    fig = Figure(figsize=(5.0, 3.6), dpi=90)
-    fig.subplots_adjust(left=0.15, right=0.97, bottom=0.14, top=0.9)
+def _style(styles: dict[str, CodecStyle] | dict[str, str] | None, codec: str,
+           all_codecs: Sequence[str]) -> CodecStyle:
+    styles = styles or codec_styles(all_codecs)
+    style = styles.get(codec)
+    if isinstance(style, CodecStyle):
+        return style
+    fallback = codec_styles(all_codecs).get(codec, CodecStyle(_PALETTE[0], _MARKERS[0]))
+    return CodecStyle(style or fallback.color, fallback.marker)
+
+
+def _axes(title: str, xlabel: str, ylabel: str, layout: Layout = "one-column"
+          ) -> tuple[Figure, plt.Axes]:
+    if layout not in LAYOUTS:
+        raise invalid("layout", layout, " | ".join(LAYOUTS))
+    width, height, font = LAYOUTS[layout]
+    fig = Figure(figsize=(width, height), dpi=150, layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
-    ax.set_title(title, fontsize=10)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=font)
+    ax.set_xlabel(axis_label(xlabel), fontsize=font)
+    ax.set_ylabel(axis_label(ylabel), fontsize=font)
+    ax.tick_params(labelsize=font - 1)
     ax.grid(True, alpha=0.3)
     return fig, ax
 
@@ -68,73 +134,122 @@ def _log_x(ax: plt.Axes) -> None:
 
 def rd_curve_figure(results: pd.DataFrame, *, sequence: str, metric: str,
                     reference: str | None = None, anchor: str | None = None,
-                    rate_column: str = "kbps", colors: dict[str, str] | None = None) -> Figure:
+                    rate_column: str = "kbps",
+                    colors: dict[str, CodecStyle] | dict[str, str] | None = None,
+                    layout: Layout = "one-column") -> Figure:
     """Rate (log axis) against quality for every codec on one sequence.
 
+    Args:
+        colors: codec -> :class:`CodecStyle` (or colour) from :func:`codec_styles` over the
+            whole run, so a codec looks the same in every figure.
+        layout: ``one-column`` or ``two-column`` (:data:`LAYOUTS`).
+
     Raises:
-        ConfigError: no rows for this sequence and metric.
+        ConfigError: no rows for this sequence and metric, unknown layout.
     """
     part = _select(results, sequence=sequence, metric=metric, reference=reference,
                    anchor=anchor)
     if part.empty:
         raise invalid("sequence/metric", (sequence, metric), "a pair present in the results")
-    colors = colors or codec_colors(results["codec"].unique())
-    fig, ax = _axes(f"{sequence} — {metric}", rate_column, metric)
+    codecs = list(results["codec"].astype(str).unique())
+    fig, ax = _axes(f"{sequence}", rate_column, metric, layout)
     for codec, curve in part.groupby("codec"):
         curve = curve.sort_values(rate_column)
-        ax.plot(curve[rate_column], curve["value"], marker="o", label=str(codec),
-                color=colors.get(str(codec)))
+        style = _style(colors, str(codec), codecs)
+        ax.plot(curve[rate_column], curve["value"], marker=style.marker, markersize=4,
+                label=str(codec), color=style.color)
     _log_x(ax)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize="small")
     return fig
 
 
 def average_rd_figure(results: pd.DataFrame, *, metric: str, reference: str | None = None,
                       anchor: str | None = None, rate_column: str = "kbps",
-                      colors: dict[str, str] | None = None) -> Figure:
+                      colors: dict[str, CodecStyle] | dict[str, str] | None = None,
+                      layout: Layout = "one-column") -> Figure:
     """RD curve per codec averaged over sequences (see module docstring)."""
     part = _select(results, metric=metric, reference=reference, anchor=anchor)
     if part.empty:
         raise invalid("metric", metric, "a metric present in the results")
     part = part[part[rate_column] > 0].assign(_log_rate=lambda d: np.log10(d[rate_column]))
-    colors = colors or codec_colors(results["codec"].unique())
-    fig, ax = _axes(f"Average over {part['sequence'].nunique()} sequences — {metric}",
-                    rate_column, metric)
+    codecs = list(results["codec"].astype(str).unique())
+    fig, ax = _axes(f"Average over {part['sequence'].nunique()} sequences", rate_column,
+                    metric, layout)
     for codec, curve in part.groupby("codec"):
         avg = curve.groupby("rate_point").agg(log_rate=("_log_rate", "mean"),
                                               value=("value", "mean")).sort_values("log_rate")
-        ax.plot(10 ** avg["log_rate"], avg["value"], marker="o", label=str(codec),
-                color=colors.get(str(codec)))
+        style = _style(colors, str(codec), codecs)
+        ax.plot(10 ** avg["log_rate"], avg["value"], marker=style.marker, markersize=4,
+                label=str(codec), color=style.color)
     _log_x(ax)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize="small")
     return fig
 
 
 def per_frame_figure(per_frame: pd.DataFrame, *, sequence: str, metric: str,
                      rate_point: str | None = None, reference: str | None = None,
-                     anchor: str | None = None, colors: dict[str, str] | None = None) -> Figure:
+                     anchor: str | None = None,
+                     colors: dict[str, CodecStyle] | dict[str, str] | None = None,
+                     layout: Layout = "two-column") -> Figure:
     """Quality per frame for every codec (one line per codec and rate point)."""
     part = _select(per_frame, sequence=sequence, metric=metric, rate_point=rate_point,
                    reference=reference, anchor=anchor)
     if part.empty:
         raise invalid("sequence/metric", (sequence, metric), "a pair present in per_frame.csv")
-    colors = colors or codec_colors(per_frame["codec"].unique())
-    fig, ax = _axes(f"{sequence} — {metric} per frame", "frame", metric)
-    styles = ("-", "--", ":", "-.")
+    codecs = list(per_frame["codec"].astype(str).unique())
+    fig, ax = _axes(f"{sequence}, per frame", "frame", metric, layout)
+    lines = ("-", "--", ":", "-.")
     for (codec, rp), curve in part.groupby(["codec", "rate_point"]):
         points = sorted(part[part["codec"] == codec]["rate_point"].unique())
         curve = curve.sort_values("frame")
-        ax.plot(curve["frame"], curve["value"], linestyle=styles[points.index(rp) % 4],
-                label=f"{codec} {rp}", color=colors.get(str(codec)))
-    ax.legend(fontsize=7, ncol=2)
+        style = _style(colors, str(codec), codecs)
+        ax.plot(curve["frame"], curve["value"], linestyle=lines[points.index(rp) % 4],
+                marker=style.marker, markersize=2.5, markevery=max(1, len(curve) // 8),
+                label=f"{codec} {rp}", color=style.color)
+    ax.legend(fontsize="xx-small", ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
 def png_bytes(fig: Figure) -> bytes:
     """The figure as PNG bytes (closes nothing: figures are not registered with pyplot)."""
+    return _bytes(fig, "png")
+
+
+# Fixed metadata so that PDF and SVG files are byte-identical across runs.
+_METADATA = {"pdf": {"CreationDate": None, "Creator": "vqabench", "Producer": None},
+             "svg": {"Date": None, "Creator": "vqabench"}, "png": {"Software": "vqabench"}}
+
+
+def _bytes(fig: Figure, fmt: str) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    rc = {"svg.hashsalt": "vqabench", "svg.fonttype": "none", "pdf.fonttype": 42}
+    with matplotlib.rc_context(rc):
+        fig.savefig(buf, format=fmt, metadata=_METADATA.get(fmt))
     return buf.getvalue()
+
+
+def save_figure(fig: Figure, stem: str | os.PathLike[str],
+                formats: Sequence[str] = FORMATS) -> tuple[Path, ...]:
+    """Write the figure as ``stem.png``, ``stem.pdf`` and ``stem.svg`` (or ``formats``),
+    atomically, and return the paths in that order.
+
+    PDF embeds TrueType fonts (Type 42, accepted by IEEE PDF eXpress); SVG keeps text as
+    text. Both carry no creation date, so re-running a report gives identical files.
+
+    Raises:
+        ConfigError: a format other than png, pdf, svg.
+    """
+    from vqabench.reports.tables import write_text
+
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise invalid("formats", list(formats), "a non-empty subset of " + ", ".join(FORMATS))
+    stem = Path(stem)
+    if fig.get_layout_engine() is not None:  # lay out once, not once per format
+        fig.draw_without_rendering()
+        fig.set_layout_engine("none")
+    return tuple(write_text(stem.with_name(f"{stem.name}.{fmt}"), _bytes(fig, fmt))
+                 for fmt in formats)
 
 
 def save_png(fig: Figure, path: str | os.PathLike[str]) -> Path:

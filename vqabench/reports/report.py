@@ -4,16 +4,26 @@ Reads ``results.csv`` (required), ``per_frame.csv`` and ``config.toml`` (optiona
 into ``out_dir`` (default ``RUN_DIR/report``):
 
 - ``bdrate.csv``: every per-sequence BD-rate (with the reason when NaN) and every mean
-  (``sequence`` empty; ``group`` is a group label or ``Overall``), full precision;
+  (``sequence`` empty; ``group`` is a group label or ``Overall``) with its 95 % bootstrap
+  interval (``ci_low``, ``ci_high``), Wilcoxon signed-rank p-value (``wilcoxon_p``) and the
+  number of sequences behind them (``n_sequences``), full precision;
 - ``report.md``: the tables in Markdown, figures linked as PNG files next to it;
 - ``report.html``: the same, self-contained (figures embedded as base64 PNG);
 - ``tables.tex``: the tables as LaTeX booktabs;
-- ``*.png``: RD curves per sequence and metric, averaged RD curves per metric, per-frame plots.
+- ``*.png``, ``*.pdf``, ``*.svg``: RD curves per sequence and metric, averaged RD curves per
+  metric, per-frame plots (:mod:`vqabench.reports.plots`: units on the axes, one colour and
+  marker per codec).
 
-Layouts, for each (reference, anchor) pair: codecs × metrics mean BD-rate per group and
-Overall; per-sequence BD-rate with an Average row for each metric; when PSNR components are
-present, the JVET layout Y/U/V/YUV (6:1:1) with EncT%/DecT% (geometric mean over sequences of
-summed-time ratios, anchor = 100 %).
+Layouts (``style``), for each (reference, anchor) pair, each followed by the uncertainty
+table (mean, interval, p-value, sequences):
+
+- ``default``: codecs × metrics mean BD-rate per group and Overall; per-sequence BD-rate
+  with an Average row for each metric; when PSNR components are present, the JVET layout
+  Y/U/V/YUV (6:1:1) with EncT%/DecT% (geometric mean over sequences of summed-time ratios,
+  anchor = 100 %);
+- ``ptloss``: codecs × (group × PSNR, VMAF) with EncT%/DecT% (PT-Loss paper, Table I);
+- ``glvc``: codecs × (dataset × DISTS, LPIPS) (GLVC paper, Table 4);
+- ``clic``: codecs × class rows × Y/U/V/YUV with EncT% (CLIC paper, Tables I-III).
 
 The anchor codec is ``anchor_codec`` if given, else ``[run] anchor`` in ``config.toml``, else
 the first codec in ``results.csv``.
@@ -26,9 +36,11 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 import os
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +56,7 @@ from vqabench.evaluation.aggregate import (
     time_ratios,
 )
 from vqabench.evaluation.bdrate import METHODS, Method, Nonmonotonic
+from vqabench.evaluation.uncertainty import DEFAULT_SEED, add_uncertainty
 from vqabench.reports import plots, tables
 
 __all__ = ["Report", "build_report", "read_config", "choose_anchor", "provenance_lines"]
@@ -58,7 +71,8 @@ class Report:
     html: Path
     latex: Path
     bdrate_csv: Path
-    figures: tuple[Path, ...]
+    figures: tuple[Path, ...]  # the PNG files, one per figure
+    figure_files: tuple[Path, ...] = ()  # every file of every figure (PNG, PDF, SVG)
 
 
 def read_config(run_dir: str | os.PathLike[str]) -> dict[str, object]:
@@ -97,7 +111,8 @@ def _bdrate_csv(per: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
                      note=per["reason"])
     agg = summary.assign(sequence="")
     cols = ["reference", "anchor", "metric", "codec", "group", "sequence", "bd_rate",
-            "n_sequences", "n_excluded", "note"]
+            "ci_low", "ci_high", "wilcoxon_p", "n_sequences", "n_excluded", "note"]
+    seq = seq.assign(ci_low=math.nan, ci_high=math.nan, wilcoxon_p=math.nan)
     return pd.concat([seq[cols], agg[cols]], ignore_index=True)
 
 
@@ -174,10 +189,73 @@ def _yuv_section(summary: pd.DataFrame, times: pd.DataFrame, ref: str, anc: str,
     return cells, main.notes
 
 
+def _sections(style: str, per: pd.DataFrame, summary: pd.DataFrame, times: pd.DataFrame, *,
+              anchor: str, method: str, dataset: str, pairs: list[tuple[str, str]],
+              codec_order: list[str], metric_order: list[str], decimals: int
+              ) -> list[tuple[str, pd.DataFrame, tuple[str, ...]]]:
+    """(heading, table, footnotes) sections of a report in ``style`` (see
+    :data:`tables.STYLES`), for each (reference, anchor) pair in ``pairs``' order; every style
+    ends with the uncertainty table of its pair."""
+    sections: list[tuple[str, pd.DataFrame, tuple[str, ...]]] = []
+    for ref, anc in pairs:
+        where = f"reference={ref}, quality measured against {anc}"
+        if style == "ptloss":
+            sections.append((f"BD-rate (%) vs {anchor} per reference group, with complexity "
+                             f"({where})", tables.ptloss_table(summary, times, reference=ref,
+                                                               anchor=anc), ()))
+        elif style == "glvc":
+            sections.append((f"Perceptual BD-rate (%) vs {anchor} per dataset ({where})",
+                             tables.glvc_table({dataset: summary}, reference=ref, anchor=anc),
+                             ()))
+        elif style == "clic":
+            sections.append((f"PSNR BD-rate (%) per class and EncT% vs {anchor} ({where})",
+                             tables.clic_table(summary, times, reference=ref, anchor=anc), ()))
+        else:
+            sections += _default_sections(per, summary, times, anchor=anchor, method=method,
+                                          ref=ref, anc=anc, where=where,
+                                          codec_order=codec_order, metric_order=metric_order,
+                                          decimals=decimals)
+        sections.append((f"Uncertainty of the mean BD-rate (%) vs {anchor}: 95 % bootstrap "
+                         f"interval over sequences, Wilcoxon signed-rank p ({where})",
+                         tables.uncertainty_table(summary, reference=ref, anchor=anc), ()))
+    return sections
+
+
+def _default_sections(per: pd.DataFrame, summary: pd.DataFrame, times: pd.DataFrame, *,
+                      anchor: str, method: str, ref: str, anc: str, where: str,
+                      codec_order: list[str], metric_order: list[str], decimals: int
+                      ) -> list[tuple[str, pd.DataFrame, tuple[str, ...]]]:
+    """The default layout: codecs x metrics (one builder with the console summary), the JVET
+    Y/U/V/YUV table with complexity, and per-sequence tables, in the run's order."""
+    main = tables.bd_table(summary, reference=ref, anchor=anc, anchor_codec=anchor,
+                           codecs=codec_order, metrics=metric_order, method=method,
+                           decimals=decimals)
+    sections = [(f"BD-rate (%) vs {anchor}, {method} ({where})", main.cells,
+                 (main.caption, *main.notes))]
+    if "psnr_y" in set(summary["metric"]):
+        sections.append((f"PSNR BD-rate (%) and complexity vs {anchor} ({where})",
+                         *_yuv_section(summary, times, ref, anc, anchor, codec_order,
+                                       method, decimals)))
+    present = set(summary[(summary["reference"] == ref) & (summary["anchor"] == anc)]
+                  ["metric"])
+    for metric in (m for m in metric_order + sorted(present - set(metric_order))
+                   if m in present):
+        seq = tables.sequence_table(per, metric=metric, reference=ref, anchor=anc)
+        codecs_here = [c for c in codec_order if c in seq.columns]
+        seq = seq[["Sequence", *codecs_here]]
+        seq = tables.average_counts(tables.signed_text(seq, codecs_here, decimals=decimals),
+                                    seq, codecs_here)
+        sections.append((f"Per-sequence BD-rate (%) vs {anchor}: "
+                         f"{tables.metric_label(metric)} ({where})", seq, ()))
+    return sections
+
+
 def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = None,
                  out_dir: str | os.PathLike[str] | None = None, method: Method = "pchip",
                  decimals: int = 2, figures: bool = True,
-                 nonmonotonic: Nonmonotonic = "reject") -> Report:
+                 nonmonotonic: Nonmonotonic = "reject", style: str = "default",
+                 formats: Sequence[str] = plots.FORMATS, seed: int = DEFAULT_SEED,
+                 layout: plots.Layout = "one-column") -> Report:
     """Write the report of a run directory (see module docstring).
 
     Args:
@@ -187,9 +265,15 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
         out_dir: where to write (default ``RUN_DIR/report``).
         method: BD interpolation (``pchip``, ``cubic``, ``akima``).
         decimals: digits shown in tables (CSV keeps full precision).
-        figures: draw PNG figures.
+        figures: draw figures.
         nonmonotonic: ``"reject"`` (a non-monotonic curve gives NaN) or ``"pareto"`` (keep
             only its Pareto-optimal points, with a note).
+        style: table layout, one of :data:`vqabench.reports.tables.STYLES`.
+        formats: figure files written for each figure (PNG is always among them: the
+            report pages show it).
+        seed: of the bootstrap intervals.
+        layout: size of the RD figures (``one-column`` or ``two-column``, see
+            :data:`~vqabench.reports.plots.LAYOUTS`); per-frame figures are two-column.
 
     Returns:
         Report with the written paths.
@@ -199,6 +283,13 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     """
     if method not in METHODS:
         raise invalid("method", method, " | ".join(METHODS))
+    if style not in tables.STYLES:
+        raise invalid("style", style, " | ".join(tables.STYLES))
+    formats = tuple(dict.fromkeys(["png", *formats]))
+    if layout not in plots.LAYOUTS:
+        raise invalid("layout", layout, " | ".join(plots.LAYOUTS))
+    if any(f not in plots.FORMATS for f in formats):
+        raise invalid("formats", list(formats), "a subset of " + ", ".join(plots.FORMATS))
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -210,7 +301,7 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     anchor = choose_anchor(results, config, anchor_codec)
     per = per_sequence_bd_rate(results, anchor_codec=anchor, method=method,
                                nonmonotonic=nonmonotonic)
-    summary = summarize_bd_rate(per)
+    summary = add_uncertainty(summarize_bd_rate(per), per, seed=seed)
     times = time_ratios(results, anchor_codec=anchor)
     bd_csv = tables.write_csv(_bdrate_csv(per, summary), out / "bdrate.csv")
     codec_order = list(dict.fromkeys(results["codec"].astype(str)))
@@ -218,48 +309,32 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
 
     # (title, table, footnotes) sections, rendered three ways; the run's order of anchors,
     # codecs and metrics (the first anchor is the one the console summary shows)
-    sections: list[tuple[str, pd.DataFrame, tuple[str, ...]]] = []
     pairs = list(dict.fromkeys(zip(summary["reference"], summary["anchor"], strict=True)))
     pairs.sort(key=lambda p: list(dict.fromkeys(results["anchor"])).index(p[1]))
-    for ref, anc in pairs:
-        where = f"reference={ref}, quality measured against {anc}"
-        main = tables.bd_table(summary, reference=ref, anchor=anc, anchor_codec=anchor,
-                               codecs=codec_order, metrics=metric_order, method=method,
-                               decimals=decimals)
-        sections.append((f"BD-rate (%) vs {anchor}, {method} ({where})", main.cells,
-                         (main.caption, *main.notes)))
-        if "psnr_y" in set(summary["metric"]):
-            sections.append((f"PSNR BD-rate (%) and complexity vs {anchor} ({where})",
-                             *_yuv_section(summary, times, ref, anc, anchor, codec_order,
-                                           method, decimals)))
-        present = set(summary[(summary["reference"] == ref) & (summary["anchor"] == anc)]
-                      ["metric"])
-        for metric in (m for m in metric_order + sorted(present - set(metric_order))
-                       if m in present):
-            seq = tables.sequence_table(per, metric=metric, reference=ref, anchor=anc)
-            codecs_here = [c for c in codec_order if c in seq.columns]
-            seq = seq[["Sequence", *codecs_here]]
-            seq = tables.average_counts(tables.signed_text(seq, codecs_here, decimals=decimals),
-                                        seq, codecs_here)
-            sections.append((f"Per-sequence BD-rate (%) vs {anchor}: "
-                             f"{tables.metric_label(metric)} ({where})", seq, ()))
+    dataset = config.get("dataset", {})
+    dataset_name = dataset.get("name", "") if isinstance(dataset, dict) else ""
+    sections = _sections(style, per, summary, times, anchor=anchor, method=method,
+                         dataset=dataset_name or run_dir.name, pairs=pairs,
+                         codec_order=codec_order, metric_order=metric_order, decimals=decimals)
     excluded = per[per["reason"] != ""]
 
-    figs: list[tuple[str, Path]] = []
+    figs: list[tuple[str, tuple[Path, ...]]] = []
     if figures:
-        colors = plots.codec_colors(results["codec"].unique())
+        colors = plots.codec_styles(results["codec"].unique())
         # one anchor per figure (quality against S when it was measured), never mixed
         anchors = list(results["anchor"].unique())
         shown = "source" if "source" in anchors else anchors[0]
         shown_rows = results[results["anchor"] == shown]
         for metric in sorted(shown_rows["metric"].unique()):
-            fig = plots.average_rd_figure(shown_rows, metric=metric, colors=colors)
+            fig = plots.average_rd_figure(shown_rows, metric=metric, colors=colors,
+                                          layout=layout)
             figs.append((f"Average RD curve: {metric} (against {shown})",
-                         plots.save_png(fig, out / f"rd_average_{_slug(metric)}.png")))
+                         plots.save_figure(fig, out / f"rd_average_{_slug(metric)}", formats)))
         for (seq, metric), _ in shown_rows.groupby(["sequence", "metric"], sort=True):
-            fig = plots.rd_curve_figure(shown_rows, sequence=seq, metric=metric, colors=colors)
+            fig = plots.rd_curve_figure(shown_rows, sequence=seq, metric=metric, colors=colors,
+                                        layout=layout)
             figs.append((f"RD curve: {seq}, {metric} (against {shown})",
-                         plots.save_png(fig, out / f"rd_{_slug(seq, metric)}.png")))
+                         plots.save_figure(fig, out / f"rd_{_slug(seq, metric)}", formats)))
         pf_path = run_dir / "per_frame.csv"
         if pf_path.is_file():
             per_frame = fold_references(pd.read_csv(pf_path, keep_default_na=False,
@@ -269,11 +344,10 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
                 fig = plots.per_frame_figure(per_frame, sequence=str(seq), metric=str(metric),
                                              colors=colors)
                 figs.append((f"Per-frame quality: {seq}, {metric} (against {shown})",
-                             plots.save_png(fig, out / f"frames_{_slug(seq, metric)}.png")))
+                             plots.save_figure(fig, out / f"frames_{_slug(seq, metric)}",
+                                               formats)))
 
     title = f"vqabench report: {run_dir.name}"
-    dataset = config.get("dataset", {})
-    dataset_name = dataset.get("name", "") if isinstance(dataset, dict) else ""
     intro = (f"Anchor codec: {anchor}. BD-rate method: {method}; negative = fewer bits than "
              f"the anchor at equal quality. Means are arithmetic over sequences"
              + ("; sequences whose BD-rate is undefined are listed under 'Excluded from the "
@@ -308,18 +382,20 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     if figs:
         md += ["## Figures", ""]
         body.append("<h2>Figures</h2>")
-        for caption, path in figs:
-            md += [f"![{caption}]({path.name})", ""]
+        for caption, paths in figs:
+            path = paths[0]
+            vector = ", ".join(f"[{p.suffix[1:].upper()}]({p.name})" for p in paths[1:])
+            md += [f"![{caption}]({path.name})" + (f" ({vector})" if vector else ""), ""]
             data = base64.b64encode(path.read_bytes()).decode("ascii")
             body.append(f'<figure><img alt="{html.escape(caption)}" '
                         f'src="data:image/png;base64,{data}"><figcaption>'
                         f"{html.escape(caption)}</figcaption></figure>")
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
-             "table{border-collapse:collapse;margin:1em 0}td,th{padding:2px 8px;"
-             "border-bottom:1px solid #ccc}td.num{text-align:right}"
-             "caption{font-weight:bold}img{max-width:100%}")
+    css = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
+           "table{border-collapse:collapse;margin:1em 0}td,th{padding:2px 8px;"
+           "border-bottom:1px solid #ccc}td.num{text-align:right}"
+           "caption{font-weight:bold}img{max-width:100%}")
     page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{style}</style></head><body>\n"
+            f"<title>{html.escape(title)}</title><style>{css}</style></head><body>\n"
             + "\n".join(body) + "\n</body></html>\n")
     return Report(
         out_dir=out,
@@ -327,6 +403,7 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
         html=tables.write_text(out / "report.html", page),
         latex=tables.write_text(out / "tables.tex", "\n".join(tex)),
         bdrate_csv=bd_csv,
-        figures=tuple(p for _, p in figs),
+        figures=tuple(paths[0] for _, paths in figs),
+        figure_files=tuple(p for _, paths in figs for p in paths),
     )
 

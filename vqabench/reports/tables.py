@@ -38,6 +38,11 @@ __all__ = [
     "codec_metric_table",
     "sequence_table",
     "yuv_table",
+    "STYLES",
+    "uncertainty_table",
+    "ptloss_table",
+    "glvc_table",
+    "clic_table",
     "to_markdown",
     "to_latex",
     "to_html",
@@ -383,3 +388,129 @@ def write_text(path: str | os.PathLike[str], text: str | bytes) -> Path:
 def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """CSV with full precision (``repr`` of floats), written atomically."""
     return write_text(path, df.to_csv(index=False, float_format=None, lineterminator="\n"))
+
+
+# --- uncertainty and the layouts of the seed papers (``vqabench report --style``) ----------
+
+#: Table styles of ``vqabench report --style``: ``default`` (the layouts above), ``ptloss``
+#: (PT-Loss paper, Table I), ``glvc`` (GLVC paper, Table 4), ``clic`` (CLIC paper, Tables I-III).
+STYLES = ("default", "ptloss", "glvc", "clic")
+
+_LABELS = {"psnr_y": "PSNR", "vmaf": "VMAF", "vmaf_neg": "VMAF NEG", "dists": "DISTS",
+           "lpips": "LPIPS"}
+
+
+def _metric_or_none(summary: pd.DataFrame, candidates: Sequence[str]) -> list[str]:
+    present = set(summary["metric"])
+    return [m for m in candidates if m in present]
+
+
+def uncertainty_table(summary: pd.DataFrame, *, reference: str, anchor: str) -> pd.DataFrame:
+    """Rows (group, codec, metric): mean BD-rate (%), its bootstrap interval, the Wilcoxon
+    signed-rank p-value and the number of sequences behind the three.
+
+    ``summary`` must carry ``ci_low``, ``ci_high`` and ``wilcoxon_p``
+    (:func:`~vqabench.evaluation.uncertainty.add_uncertainty`).
+    """
+    part = _cell(summary, reference=reference, anchor=anchor)
+    groups = sorted((g for g in part["group"].unique() if g != OVERALL),
+                    key=group_sort_key) + [OVERALL]
+    rows = []
+    for group in groups:
+        for r in part[part["group"] == group].sort_values(["codec", "metric"]).itertuples():
+            p = float(r.wilcoxon_p)  # p and counts as text: 4 digits, no decimals
+            rows.append({"Group": group, "Codec": r.codec, "Metric": metric_label(r.metric),
+                         "BD-rate": float(r.bd_rate), "CI low": float(r.ci_low),
+                         "CI high": float(r.ci_high),
+                         "Wilcoxon p": NAN_TEXT if math.isnan(p) else f"{p:.4f}",
+                         "Sequences": str(int(r.n_sequences))})
+    return pd.DataFrame(rows, columns=["Group", "Codec", "Metric", "BD-rate", "CI low",
+                                       "CI high", "Wilcoxon p", "Sequences"])
+
+
+def _time_cell(times: pd.DataFrame | None, *, codec: str, reference: str, group: str,
+               column: str) -> float:
+    if times is None or times.empty:
+        return math.nan
+    t = times[(times["codec"] == codec) & (times["reference"] == reference)
+              & (times["group"] == group)]
+    return float(t[column].iloc[0]) if len(t) else math.nan
+
+
+def ptloss_table(summary: pd.DataFrame, times: pd.DataFrame | None, *, reference: str,
+                 anchor: str, metrics: Sequence[str] = ("psnr_y", "vmaf")) -> pd.DataFrame:
+    """PT-Loss paper, Table I: one row per codec; for each reference group (Low, Medium,
+    High, then Overall) the BD-rate (%) of each metric (PSNR, VMAF), then the complexity
+    columns EncT% and DecT% (anchor = 100 %, Overall)."""
+    part = _cell(summary, reference=reference, anchor=anchor)
+    metrics = _metric_or_none(part, metrics) or sorted(part["metric"].unique())[:2]
+    groups = sorted((g for g in part["group"].unique() if g != OVERALL),
+                    key=group_sort_key) + [OVERALL]
+    rows = []
+    for codec in sorted(part["codec"].unique()):
+        row: dict[str, object] = {"Codec": codec}
+        for group in groups:
+            for m in metrics:
+                sel = part[(part["codec"] == codec) & (part["group"] == group)
+                           & (part["metric"] == m)]
+                row[f"{group} {_LABELS.get(m, m)}"] = (float(sel["bd_rate"].iloc[0])
+                                                       if len(sel) else math.nan)
+        for column, label in (("enc_pct", "EncT%"), ("dec_pct", "DecT%")):
+            row[label] = _time_cell(times, codec=codec, reference=reference, group=OVERALL,
+                                    column=column)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def glvc_table(summaries: dict[str, pd.DataFrame], *, reference: str, anchor: str,
+               metrics: Sequence[str] = ("dists", "lpips")) -> pd.DataFrame:
+    """GLVC paper, Table 4: one row per codec; for each dataset the Overall BD-rate (%) of
+    each perceptual metric (DISTS, LPIPS).
+
+    Args:
+        summaries: dataset name -> BD-rate summary of a run on it (one run per dataset).
+        metrics: the metrics, in column order; those no run measured are left out.
+
+    Raises:
+        ConfigError: none of ``metrics`` is in any summary.
+    """
+    from vqabench.errors import invalid
+
+    present = set().union(*(set(s["metric"]) for s in summaries.values())) if summaries else set()
+    shown = [m for m in metrics if m in present]
+    if not shown:
+        raise invalid("style", "glvc", f"results with {' or '.join(metrics)} (the GLVC "
+                      f"table's metrics); these results have {', '.join(sorted(present))}")
+    codecs = sorted(set().union(*(set(s["codec"]) for s in summaries.values())))
+    rows = []
+    for codec in codecs:
+        row: dict[str, object] = {"Codec": codec}
+        for dataset, summary in summaries.items():
+            part = _cell(summary, reference=reference, anchor=anchor, group=OVERALL)
+            for m in shown:
+                sel = part[(part["codec"] == codec) & (part["metric"] == m)]
+                row[f"{dataset} {_LABELS.get(m, m)}"] = (float(sel["bd_rate"].iloc[0])
+                                                         if len(sel) else math.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def clic_table(summary: pd.DataFrame, times: pd.DataFrame | None, *, reference: str,
+               anchor: str) -> pd.DataFrame:
+    """CLIC paper, Tables I-III: per codec, one row per class/group and Overall with the
+    BD-rate (%) of PSNR Y, U, V and weighted YUV (6:1:1) and EncT% (anchor = 100 %)."""
+    part = _cell(summary, reference=reference, anchor=anchor)
+    groups = sorted((g for g in part["group"].unique() if g != OVERALL),
+                    key=group_sort_key) + [OVERALL]
+    rows = []
+    for codec in sorted(part["codec"].unique()):
+        for group in groups:
+            sel = part[(part["codec"] == codec) & (part["group"] == group)]
+            if sel.empty:
+                continue
+            values = sel.set_index("metric")["bd_rate"]
+            rows.append({"Codec": codec, "Class": group,
+                         **{label: float(values.get(m, math.nan)) for m, label in _YUV},
+                         "EncT%": _time_cell(times, codec=codec, reference=reference,
+                                             group=group, column="enc_pct")})
+    return pd.DataFrame(rows, columns=["Codec", "Class", "Y", "U", "V", "YUV", "EncT%"])
