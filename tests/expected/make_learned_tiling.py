@@ -20,7 +20,8 @@ from pathlib import Path
 from tests.conftest import add_noise, make_video
 from vqabench import metrics
 
-COMMAND = "PYTHONPATH=$PWD python tests/expected/make_learned_tiling.py tests/expected/learned_tiling.json"
+COMMAND = ("PYTHONPATH=$PWD python tests/expected/make_learned_tiling.py "
+           "tests/expected/learned_tiling.json")
 # (width, height, frames, patch): two divisible clips and one with a remainder on every axis.
 CASES = ((128, 64, 12, "64x64x12"), (128, 96, 24, "64x32x12"), (96, 80, 14, "64x64x12"))
 
