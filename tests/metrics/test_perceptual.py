@@ -227,3 +227,19 @@ def test_perceptual_loss_without_weights_and_bad_backbone(monkeypatch, tmp_path)
         PerceptualFeatureLoss({"dinov2_vits14": 1.0})
     with pytest.raises(ConfigError, match="resnet"):
         PerceptualFeatureLoss({"resnet": 1.0}, pretrained=False)
+
+
+@pytest.mark.parametrize("name", ["lpips", "dists", "lpips_temporal", "pyiqa:psnr"])
+def test_device_option_is_checked_and_outside_the_key(name):
+    opts = {} if name.startswith("pyiqa:") else {"pretrained_backbone": False}
+    cpu = metrics.create(name, device="cpu", batch_size=3, **opts)
+    assert cpu.spec == metrics.create(name, **opts).spec  # auto is cpu here, and not keyed
+    assert cpu.provenance == {"device": "cpu", "batch_size": 3}
+    with pytest.raises(ConfigError, match="device='gpu' is not allowed: expected auto"):
+        metrics.create(name, device="gpu", **opts)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_fails_when_the_metric_is_created():
+    with pytest.raises(ConfigError, match="device='cuda' is not available"):
+        metrics.create("lpips", pretrained_backbone=False, device="cuda")

@@ -11,6 +11,10 @@ whose weights are absent raises :class:`~vqabench.errors.WeightsUnavailableError
 option ``pretrained_backbone=False`` swaps the backbone for a random one under ``seed``: the
 numbers then mean nothing, but the plumbing can be tested offline.
 
+``device`` (``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``; auto = CUDA when available) says where
+the network runs and the frames of a batch go; it is not part of the job key (the values agree
+to float rounding, :mod:`vqabench.metrics.device`) and is recorded in ``provenance``.
+
 Example:
     >>> from vqabench import metrics
     >>> metrics.create("lpips", net="vgg").compute(reference=src, distorted=dec).value
@@ -28,6 +32,7 @@ import numpy as np
 from vqabench.errors import ConfigError, MetricError, UnknownNameError, invalid
 from vqabench.io.video import Video
 from vqabench.metrics.base import METRICS, POOLING, Metric, MetricResult, check_pair, pool
+from vqabench.metrics.device import resolve_device
 from vqabench.metrics.functional.frames import paired_rgb_batches, rgb_batches
 from vqabench.metrics.functional.perceptual import (
     DISTS_FILES,
@@ -71,20 +76,26 @@ class _FramewiseNetwork(Metric):
     differentiable: ClassVar[bool] = True
 
     def __init__(self, *, pretrained_backbone: bool = True, seed: int = 0, batch_size: int = 8,
-                 pooling: str = "mean"):
+                 pooling: str = "mean", device: str = "auto"):
         _check_common(batch_size, pooling, seed)
         self.pretrained_backbone = _check_bool("pretrained_backbone", pretrained_backbone)
         self.seed, self.batch_size, self.pooling = seed, batch_size, pooling
+        self.device = resolve_device(device)
         self._model: torch.nn.Module | None = None
 
     @property
     def options(self) -> dict:
-        # batch_size does not change the values, so it stays out of the job key.
+        # batch_size and device do not change the values, so they stay out of the job key.
         opts: dict[str, Any] = {"pretrained_backbone": self.pretrained_backbone,
                                 "pooling": self.pooling}
         if not self.pretrained_backbone:
             opts["seed"] = self.seed
         return opts
+
+    @property
+    def provenance(self) -> dict:
+        """How the values were computed, beyond the key: device and batch size."""
+        return {"device": str(self.device), "batch_size": self.batch_size}
 
     def _build(self) -> torch.nn.Module:
         raise NotImplementedError
@@ -95,9 +106,9 @@ class _FramewiseNetwork(Metric):
 
     @property
     def model(self) -> torch.nn.Module:
-        """The library's network, built on first use."""
+        """The library's network, built on first use, on :attr:`device`."""
         if self._model is None:
-            self._model = self._build()
+            self._model = self._build().to(self.device)
         return self._model
 
     def compute(self, reference: Video, distorted: Video) -> MetricResult:
@@ -126,6 +137,7 @@ class Lpips(_FramewiseNetwork):
         batch_size: frames per forward pass.
         pooling: temporal pooling of per-frame values (``mean``, ``harmonic_mean``, ``min``,
             ``median``).
+        device: ``auto`` (CUDA when available) | ``cpu`` | ``cuda`` | ``cuda:N``.
 
     Raises:
         ConfigError: an option is not allowed.
@@ -163,7 +175,7 @@ class Dists(_FramewiseNetwork):
     Args:
         pretrained_backbone: VGG16 and DISTS alpha/beta weights from the local cache (default);
             False: random VGG16 features and random alpha/beta under ``seed`` (tests only).
-        seed, batch_size, pooling: as for :class:`Lpips`.
+        seed, batch_size, pooling, device: as for :class:`Lpips`.
 
     Raises:
         ConfigError: an option is not allowed.
@@ -200,14 +212,17 @@ class PyiqaMetric(Metric):
     Args:
         batch_size: frames per forward pass.
         pooling: temporal pooling of per-frame values.
+        device: ``auto`` (CUDA when available) | ``cpu`` | ``cuda`` | ``cuda:N``.
         **pyiqa_options: passed to ``pyiqa.create_metric`` (e.g. ``test_y_channel=False``).
     """
 
     pyiqa_name: ClassVar[str]
 
-    def __init__(self, *, batch_size: int = 8, pooling: str = "mean", **pyiqa_options: Any):
+    def __init__(self, *, batch_size: int = 8, pooling: str = "mean", device: str = "auto",
+                 **pyiqa_options: Any):
         _check_common(batch_size, pooling, 0)
         self.batch_size, self.pooling = batch_size, pooling
+        self.device = resolve_device(device)
         self.pyiqa_options = dict(pyiqa_options)
         self._model: torch.nn.Module | None = None
 
@@ -216,14 +231,19 @@ class PyiqaMetric(Metric):
         return {"pooling": self.pooling, **self.pyiqa_options}
 
     @property
+    def provenance(self) -> dict:
+        """How the values were computed, beyond the key: device and batch size."""
+        return {"device": str(self.device), "batch_size": self.batch_size}
+
+    @property
     def model(self) -> torch.nn.Module:
-        """pyiqa's InferenceModel, built on first use, on CPU."""
+        """pyiqa's InferenceModel, built on first use, on :attr:`device`."""
         if self._model is None:
             import pyiqa
 
             with offline_guard():
                 try:
-                    self._model = pyiqa.create_metric(self.pyiqa_name, device="cpu",
+                    self._model = pyiqa.create_metric(self.pyiqa_name, device=self.device,
                                                       **self.pyiqa_options)
                 except TypeError as exc:
                     if "unexpected keyword argument" not in str(exc):
@@ -249,15 +269,15 @@ class PyiqaMetric(Metric):
         Raises:
             MetricError: mismatched videos, or a full-reference metric without a reference.
         """
-        model = self.model
+        model, dev = self.model, self.device
         if self.kind == "no-reference":
             return self._run(((b,) for b in rgb_batches(distorted, self.batch_size)),
-                             lambda dis: model(to_tensor(dis)))
+                             lambda dis: model(to_tensor(dis, dev)))
         if reference is None:
             raise MetricError(f"{self.name} is full-reference: a reference video is required")
         check_pair(reference, distorted)
         return self._run(paired_rgb_batches(reference, distorted, self.batch_size),
-                         lambda ref, dis: model(to_tensor(dis), to_tensor(ref)))
+                         lambda ref, dis: model(to_tensor(dis, dev), to_tensor(ref, dev)))
 
 
 @functools.cache
