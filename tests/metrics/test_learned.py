@@ -165,3 +165,22 @@ def test_version_bumped_and_device_outside_the_key():
     assert cpu.provenance == {"device": "cpu", "batch_size": 16}
     with pytest.raises(ConfigError, match="device='gpu' is not allowed"):
         metrics.create("pt_loss", device="gpu")
+
+
+def test_frames_are_read_one_temporal_window_at_a_time(tmp_path, monkeypatch):
+    import vqabench.metrics.learned as learned
+
+    calls = []
+
+    def recording(video, *, start=0, count=None):
+        calls.append((video.path.name, start, count))
+        return read_frames(video, start=start, count=count)
+
+    monkeypatch.setattr(learned, "read_frames", recording)
+    ref = _black_white(tmp_path / "r.y4m", width=32, height=32, frames=10,
+                       white=lambda t, y, x: np.zeros_like(x, dtype=bool))
+    metric = metrics.create("pt_loss", patch="32x32x4", device="cpu")
+    metric._model = lambda r, d: d.mean(dim=(1, 2, 3, 4))
+    metric.compute(reference=ref, distorted=ref)
+    # windows 0-3, 4-7 and the overlapping 6-9, each read once per video, never the whole clip
+    assert sorted(calls) == [("r.y4m", s, 4) for s in (0, 0, 4, 4, 6, 6)]
