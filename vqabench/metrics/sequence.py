@@ -283,7 +283,10 @@ class ConsistencyPixel(_SequenceMetric):
     name = "consistency_pixel"
 
     def _score(self, video: Video) -> float:
-        feats = [pixel_features(b) for batch in rgb_batches(video, 16) for b in batch]
+        from vqabench.io.video import read_frames
+
+        # one frame at a time: memory holds one RGB frame and the 32x32x3 features per frame
+        feats = [pixel_features(frame_rgb(f, video.bit_depth)) for f in read_frames(video)]
         return consistency_scores(np.stack(feats))[0]
 
 
