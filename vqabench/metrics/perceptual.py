@@ -2,9 +2,10 @@
 pyiqa image metric as ``pyiqa:<name>``.
 
 Each frame pair is converted to RGB (BT.709, limited range, :func:`vqabench.io.video.yuv_to_rgb`),
-batched (``batch_size`` frames per forward pass), scored by the library's own network, and the
-per-frame values are pooled over time (:func:`vqabench.metrics.base.pool`). All take
-``(reference, distorted)`` in that order.
+batched (``batch_size`` frames per forward pass; by default 8, fewer for large frames, see
+:func:`~vqabench.metrics.functional.frames.frames_per_batch`), scored by the library's own
+network, and the per-frame values are pooled over time (:func:`vqabench.metrics.base.pool`).
+All take ``(reference, distorted)`` in that order.
 
 Weights are used from the local cache only (:mod:`vqabench.metrics.weights`); creating a metric
 whose weights are absent raises :class:`~vqabench.errors.WeightsUnavailableError` at once. The
@@ -33,7 +34,11 @@ from vqabench.errors import ConfigError, MetricError, UnknownNameError, invalid
 from vqabench.io.video import Video
 from vqabench.metrics.base import METRICS, POOLING, Metric, MetricResult, check_pair, pool
 from vqabench.metrics.device import resolve_device
-from vqabench.metrics.functional.frames import paired_rgb_batches, rgb_batches
+from vqabench.metrics.functional.frames import (
+    frames_per_batch,
+    paired_rgb_batches,
+    rgb_batches,
+)
 from vqabench.metrics.functional.perceptual import (
     DISTS_FILES,
     LPIPS_BACKBONE_FILES,
@@ -55,8 +60,9 @@ PYIQA_PREFIX = "pyiqa:"
 
 
 def _check_common(batch_size: object, pooling: object, seed: object) -> None:
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise invalid("batch_size", batch_size, "an integer >= 1")
+    if batch_size is not None and (not isinstance(batch_size, int)
+                                   or isinstance(batch_size, bool) or batch_size < 1):
+        raise invalid("batch_size", batch_size, "None (automatic) or an integer >= 1")
     if pooling not in POOLING:
         raise invalid("pooling", pooling, " | ".join(POOLING))
     if not isinstance(seed, int) or isinstance(seed, bool):
@@ -75,8 +81,8 @@ class _FramewiseNetwork(Metric):
     higher_is_better: ClassVar[bool] = False
     differentiable: ClassVar[bool] = True
 
-    def __init__(self, *, pretrained_backbone: bool = True, seed: int = 0, batch_size: int = 8,
-                 pooling: str = "mean", device: str = "auto"):
+    def __init__(self, *, pretrained_backbone: bool = True, seed: int = 0,
+                 batch_size: int | None = None, pooling: str = "mean", device: str = "auto"):
         _check_common(batch_size, pooling, seed)
         self.pretrained_backbone = _check_bool("pretrained_backbone", pretrained_backbone)
         self.seed, self.batch_size, self.pooling = seed, batch_size, pooling
@@ -95,7 +101,8 @@ class _FramewiseNetwork(Metric):
     @property
     def provenance(self) -> dict:
         """How the values were computed, beyond the key: device and batch size."""
-        return {"device": str(self.device), "batch_size": self.batch_size}
+        return {"device": str(self.device),
+                "batch_size": "auto" if self.batch_size is None else self.batch_size}
 
     def _build(self) -> torch.nn.Module:
         raise NotImplementedError
@@ -120,7 +127,8 @@ class _FramewiseNetwork(Metric):
         check_pair(reference, distorted)
         model = self.model
         values: list[float] = []
-        for ref, dis in paired_rgb_batches(reference, distorted, self.batch_size):
+        batch = frames_per_batch(self.batch_size, reference)
+        for ref, dis in paired_rgb_batches(reference, distorted, batch):
             values.extend(self._scores(model, ref, dis).tolist())
         return MetricResult(pool(values, self.pooling), tuple(values))
 
@@ -134,7 +142,8 @@ class Lpips(_FramewiseNetwork):
         pretrained_backbone: torchvision ImageNet backbone from the local cache (default);
             False: random backbone under ``seed`` (tests only).
         seed: seed of the random backbone.
-        batch_size: frames per forward pass.
+        batch_size: frames per forward pass (default:
+            :func:`~vqabench.metrics.functional.frames.frames_per_batch`).
         pooling: temporal pooling of per-frame values (``mean``, ``harmonic_mean``, ``min``,
             ``median``).
         device: ``auto`` (CUDA when available) | ``cpu`` | ``cuda`` | ``cuda:N``.
@@ -210,7 +219,8 @@ class PyiqaMetric(Metric):
     refused with WeightsUnavailableError (:func:`vqabench.metrics.weights.offline_guard`).
 
     Args:
-        batch_size: frames per forward pass.
+        batch_size: frames per forward pass (default:
+            :func:`~vqabench.metrics.functional.frames.frames_per_batch`).
         pooling: temporal pooling of per-frame values.
         device: ``auto`` (CUDA when available) | ``cpu`` | ``cuda`` | ``cuda:N``.
         **pyiqa_options: passed to ``pyiqa.create_metric`` (e.g. ``test_y_channel=False``).
@@ -218,7 +228,8 @@ class PyiqaMetric(Metric):
 
     pyiqa_name: ClassVar[str]
 
-    def __init__(self, *, batch_size: int = 8, pooling: str = "mean", device: str = "auto",
+    def __init__(self, *, batch_size: int | None = None, pooling: str = "mean",
+                 device: str = "auto",
                  **pyiqa_options: Any):
         _check_common(batch_size, pooling, 0)
         self.batch_size, self.pooling = batch_size, pooling
@@ -233,7 +244,8 @@ class PyiqaMetric(Metric):
     @property
     def provenance(self) -> dict:
         """How the values were computed, beyond the key: device and batch size."""
-        return {"device": str(self.device), "batch_size": self.batch_size}
+        return {"device": str(self.device),
+                "batch_size": "auto" if self.batch_size is None else self.batch_size}
 
     @property
     def model(self) -> torch.nn.Module:
@@ -271,12 +283,14 @@ class PyiqaMetric(Metric):
         """
         model, dev = self.model, self.device
         if self.kind == "no-reference":
-            return self._run(((b,) for b in rgb_batches(distorted, self.batch_size)),
+            batch = frames_per_batch(self.batch_size, distorted)
+            return self._run(((b,) for b in rgb_batches(distorted, batch)),
                              lambda dis: model(to_tensor(dis, dev)))
         if reference is None:
             raise MetricError(f"{self.name} is full-reference: a reference video is required")
         check_pair(reference, distorted)
-        return self._run(paired_rgb_batches(reference, distorted, self.batch_size),
+        batch = frames_per_batch(self.batch_size, reference)
+        return self._run(paired_rgb_batches(reference, distorted, batch),
                          lambda ref, dis: model(to_tensor(dis, dev), to_tensor(ref, dev)))
 
 

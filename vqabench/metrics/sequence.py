@@ -43,7 +43,7 @@ from vqabench.io.video import Video
 from vqabench.metrics.base import METRICS, Kind, Metric, MetricResult
 from vqabench.metrics.device import resolve_device
 from vqabench.metrics.functional.flow import interpolate_midframe
-from vqabench.metrics.functional.frames import frame_rgb, rgb_batches
+from vqabench.metrics.functional.frames import frame_rgb, frames_per_batch, rgb_batches
 from vqabench.metrics.functional.sequence import (
     consistency_scores,
     motion_smoothness_scores,
@@ -69,8 +69,9 @@ _CLIP = ((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.2757771
 
 
 def _check_options(batch_size: object, seed: object) -> None:
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise invalid("batch_size", batch_size, "an integer >= 1")
+    if batch_size is not None and (not isinstance(batch_size, int)
+                                   or isinstance(batch_size, bool) or batch_size < 1):
+        raise invalid("batch_size", batch_size, "None (automatic) or an integer >= 1")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise invalid("seed", seed, "an integer")
 
@@ -102,7 +103,7 @@ class _NetworkSequenceMetric(_SequenceMetric):
     dimension: ClassVar[str]
 
     def __init__(self, *, normalize: bool = False, pretrained_backbone: bool = True,
-                 seed: int = 0, batch_size: int = 8, device: str = "auto"):
+                 seed: int = 0, batch_size: int | None = None, device: str = "auto"):
         _check_options(batch_size, seed)
         self.normalize = _bool("normalize", normalize)
         self.pretrained_backbone = _bool("pretrained_backbone", pretrained_backbone)
@@ -123,7 +124,8 @@ class _NetworkSequenceMetric(_SequenceMetric):
     @property
     def provenance(self) -> dict:
         """How the value was computed, beyond the key: device and batch size."""
-        return {"device": str(self.device), "batch_size": self.batch_size}
+        return {"device": str(self.device),
+                "batch_size": "auto" if self.batch_size is None else self.batch_size}
 
     @property
     def model(self) -> Any:
@@ -170,7 +172,7 @@ class _FeatureConsistency(_NetworkSequenceMetric):
 
         feats = []
         with torch.inference_mode():
-            for batch in rgb_batches(video, self.batch_size):
+            for batch in rgb_batches(video, frames_per_batch(self.batch_size, video)):
                 feats.append(self._features(to_tensor(batch, self.device)).double().cpu().numpy())
         value, _ = consistency_scores(np.concatenate(feats))
         return self._finish(value)
@@ -187,7 +189,8 @@ class SubjectConsistency(_FeatureConsistency):
         pretrained_backbone: ``dino_vitbase16_pretrain.pth`` from the local cache (default);
             False: random ViT-B/16 under ``seed`` (tests only).
         seed: seed of the random network.
-        batch_size: frames per forward pass.
+        batch_size: frames per forward pass (default: 8, fewer for large frames,
+            :func:`~vqabench.metrics.functional.frames.frames_per_batch`).
         device: ``auto`` (CUDA when available) | ``cpu`` | ``cuda`` | ``cuda:N``.
 
     Raises:
