@@ -158,10 +158,10 @@ class Lpips(_FramewiseNetwork):
     def __init__(self, *, net: LpipsNet = "alex", **options: Any):
         if net not in get_args(LpipsNet):
             raise invalid("net", net, " | ".join(get_args(LpipsNet)))
+        if options.get("pretrained_backbone", True) is True:
+            require(LPIPS_BACKBONE_FILES[net])  # fail now (before importing torch for device)
         super().__init__(**options)
         self.net = net
-        if self.pretrained_backbone:
-            require(LPIPS_BACKBONE_FILES[net])  # fail now, not after reading the video
 
     @property
     def options(self) -> dict:
@@ -194,10 +194,10 @@ class Dists(_FramewiseNetwork):
     name = "dists"
 
     def __init__(self, **options: Any):
-        super().__init__(**options)
-        if self.pretrained_backbone:
-            for filename in DISTS_FILES:
+        if options.get("pretrained_backbone", True) is True:
+            for filename in DISTS_FILES:  # fail now (before importing torch for device)
                 require(filename)
+        super().__init__(**options)
 
     def _build(self) -> torch.nn.Module:
         return dists_network(pretrained_backbone=self.pretrained_backbone, seed=self.seed)

@@ -108,10 +108,10 @@ class _NetworkSequenceMetric(_SequenceMetric):
         self.normalize = _bool("normalize", normalize)
         self.pretrained_backbone = _bool("pretrained_backbone", pretrained_backbone)
         self.seed, self.batch_size = seed, batch_size
+        if self.pretrained_backbone:
+            require(self.weight_file)  # fail now, before any frame is read or torch imported
         self.device = resolve_device(device)
         self._model: Any = None
-        if self.pretrained_backbone:
-            require(self.weight_file)  # fail now, before any frame is read
 
     @property
     def options(self) -> dict:
