@@ -289,7 +289,9 @@ class ConsistencyPixel(_SequenceMetric):
         from vqabench.io.video import read_frames
 
         # one frame at a time: memory holds one RGB frame and the 32x32x3 features per frame
-        feats = [pixel_features(frame_rgb(f, video.bit_depth)) for f in read_frames(video)]
+        feats = [pixel_features(frame_rgb(f, video.bit_depth, matrix=video.color_matrix,
+                                          color_range=video.color_range))
+                 for f in read_frames(video)]
         return consistency_scores(np.stack(feats))[0]
 
 
