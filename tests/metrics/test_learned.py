@@ -1,7 +1,11 @@
 """pt_loss / rankdvqa_ugc metrics: whole-video tiling and soft-minimum pooling, checked
-against the model applied by hand to patches cut with numpy slicing."""
+against the model applied by hand to patches cut with numpy slicing, a hand-derived case with a
+stub scorer for the overlapping last tiles, and values pinned before the tiling changed."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,9 +14,15 @@ import torch
 from tests.conftest import add_noise, make_video
 from tests.models.test_ranking import SMALL, make_pairs_dir
 from vqabench import metrics
-from vqabench.errors import MetricError, WeightsUnavailableError
-from vqabench.io.video import read_frames, yuv_to_rgb
-from vqabench.models import load_checkpoint
+from vqabench.errors import ConfigError, MetricError, WeightsUnavailableError
+from vqabench.io.video import YuvFrame, read_frames, write_y4m, yuv_to_rgb
+from vqabench.metrics.learned import (
+    covering_tiles,
+    first_cover_counts,
+    tile_starts,
+    weighted_soft_minimum,
+)
+from vqabench.models import load_checkpoint, pool_patch_scores
 from vqabench.models.ranking import train
 
 
@@ -64,3 +74,113 @@ def test_checkpoint_is_part_of_the_key_and_errors(checkpoint, tmp_path):
     with pytest.raises(WeightsUnavailableError, match="missing.pt"):
         metrics.create("pt_loss", checkpoint=str(tmp_path / "missing.pt"),
                        patch="32x32x4").compute(ref, ref)
+
+
+# --- whole-video coverage (issue 12.4) ---------------------------------------------------------
+
+def test_tiles_cover_every_voxel_once_on_the_issue_example():
+    # 256x144x16 with 64x64x12 patches: version 1 scored frames 0..11 only (a quarter never).
+    shape, patch = (16, 144, 256), (12, 64, 64)
+    assert tile_starts(16, 12) == (0, 4) and first_cover_counts(16, 12) == (12, 4)
+    assert tile_starts(144, 64) == (0, 64, 80) and first_cover_counts(144, 64) == (64, 64, 16)
+    assert tile_starts(256, 64) == (0, 64, 128, 192)  # divides: no extra tile
+    seen = np.zeros(shape, dtype=int)
+    owner = np.full(shape, -1)
+    tiles = covering_tiles(shape, patch)
+    for i, ((t, y, x), _) in enumerate(tiles):
+        seen[t:t + 12, y:y + 64, x:x + 64] += 1
+        block = owner[t:t + 12, y:y + 64, x:x + 64]
+        block[block < 0] = i
+    assert seen.min() >= 1  # every pixel of every frame is scored
+    # each tile's weight is the number of voxels it covers first, so none counts twice
+    assert [c for _, c in tiles] == np.bincount(owner.ravel(), minlength=len(tiles)).tolist()
+    assert sum(c for _, c in tiles) == 16 * 144 * 256
+
+
+def _black_white(path, *, width, height, frames, white):
+    """Y4M video, black (Y=16) except ``white[t, y, x]`` (Y=235): RGB exactly 0 or 1."""
+    def frame(t):
+        y = np.where(white(t, *np.mgrid[0:height, 0:width]), 235, 16).astype(np.uint8)
+        c = np.full((height // 2, width // 2), 128, dtype=np.uint8)
+        return YuvFrame(y, c, c.copy())
+
+    return write_y4m(path, (frame(t) for t in range(frames)), width=width, height=height,
+                     fps=25)
+
+
+@pytest.mark.parametrize("width, frames, white", [
+    (32, 6, lambda t, y, x: t + 0 * x >= 4),   # frames 4, 5 white: version 1 never saw them
+    (48, 4, lambda t, y, x: x + 0 * t >= 32),  # columns 32..47 white: never seen either
+])
+def test_overlapping_last_tile_is_scored_and_weighted_by_new_voxels(tmp_path, width, frames,
+                                                                    white):
+    # The stub scores a patch pair by the mean of D: 0 for the first tile (all black) and
+    # 0.5 for the overlapping last one (half white), which adds half a tile of new voxels.
+    # Soft minimum over voxels, T = 1: (1/2 * e^-0.5 * 0.5) / (1 + 1/2 * e^-0.5).
+    ref = _black_white(tmp_path / "r.y4m", width=width, height=32, frames=frames,
+                       white=lambda t, y, x: np.zeros_like(x, dtype=bool))
+    dis = _black_white(tmp_path / "d.y4m", width=width, height=32, frames=frames, white=white)
+    metric = metrics.create("pt_loss", patch="32x32x4", temperature=1.0, device="cpu")
+    metric._model = lambda r, d: d.mean(dim=(1, 2, 3, 4))
+    e = np.exp(-0.5)
+    want = (0.5 * e * 0.5) / (1 + 0.5 * e)
+    assert metric.compute(reference=ref, distorted=dis).value == pytest.approx(want, rel=1e-6)
+
+
+def test_weighted_soft_minimum_equals_plain_one_for_equal_counts():
+    s = torch.tensor([0.3, -1.2, 2.0, 0.7])
+    plain = pool_patch_scores(s, temperature=0.7)
+    same = weighted_soft_minimum(s, torch.full((4,), 5.0), temperature=0.7)
+    assert float(same) == float(plain)
+    # a tile standing for 3 voxels weighs as three copies of it
+    rep = pool_patch_scores(torch.tensor([0.3, 0.3, 0.3, -1.2]), temperature=0.7)
+    got = weighted_soft_minimum(torch.tensor([0.3, -1.2]), torch.tensor([3.0, 1.0]),
+                                temperature=0.7)
+    assert float(got) == pytest.approx(float(rep), rel=1e-6)
+
+
+GOLDEN = json.loads((Path(__file__).parents[1] / "expected" / "learned_tiling.json").read_text())
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(c, id=f"{c['metric']}-{c['width']}x{c['height']}x{c['frames']}",
+                 marks=[pytest.mark.slow] if c["frames"] > 16 else [])
+    for c in GOLDEN["cases"]])
+def test_bundled_values_unchanged_where_tiling_already_covered_everything(tmp_path, case):
+    # pinned by tests/expected/make_learned_tiling.py on version 1 (command in the JSON)
+    ref = make_video(tmp_path / "r.y4m", width=case["width"], height=case["height"],
+                     frames=case["frames"])
+    dis = add_noise(ref, tmp_path / "d.y4m", sigma=case["noise_sigma"])
+    got = metrics.create(case["metric"], patch=case["patch"]).compute(ref, dis).value
+    if case["divisible"]:
+        assert got == pytest.approx(case["value"], rel=1e-6, abs=1e-6)
+    else:  # frames 12, 13 and the right/bottom borders are now scored as well
+        assert abs(got - case["value"]) > 1e-3
+
+
+def test_version_bumped_and_device_outside_the_key():
+    cpu = metrics.create("rankdvqa_ugc", device="cpu")
+    assert cpu.version == "2" and '"version": "2"' in cpu.spec
+    assert cpu.spec == metrics.create("rankdvqa_ugc", device="auto", batch_size=3).spec
+    assert cpu.provenance == {"device": "cpu", "batch_size": 16}
+    with pytest.raises(ConfigError, match="device='gpu' is not allowed"):
+        metrics.create("pt_loss", device="gpu")
+
+
+def test_frames_are_read_one_temporal_window_at_a_time(tmp_path, monkeypatch):
+    import vqabench.metrics.learned as learned
+
+    calls = []
+
+    def recording(video, *, start=0, count=None):
+        calls.append((video.path.name, start, count))
+        return read_frames(video, start=start, count=count)
+
+    monkeypatch.setattr(learned, "read_frames", recording)
+    ref = _black_white(tmp_path / "r.y4m", width=32, height=32, frames=10,
+                       white=lambda t, y, x: np.zeros_like(x, dtype=bool))
+    metric = metrics.create("pt_loss", patch="32x32x4", device="cpu")
+    metric._model = lambda r, d: d.mean(dim=(1, 2, 3, 4))
+    metric.compute(reference=ref, distorted=ref)
+    # windows 0-3, 4-7 and the overlapping 6-9, each read once per video, never the whole clip
+    assert sorted(calls) == [("r.y4m", s, 4) for s in (0, 0, 4, 4, 6, 6)]

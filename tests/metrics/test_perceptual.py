@@ -227,3 +227,38 @@ def test_perceptual_loss_without_weights_and_bad_backbone(monkeypatch, tmp_path)
         PerceptualFeatureLoss({"dinov2_vits14": 1.0})
     with pytest.raises(ConfigError, match="resnet"):
         PerceptualFeatureLoss({"resnet": 1.0}, pretrained=False)
+
+
+@pytest.mark.parametrize("name", ["lpips", "dists", "lpips_temporal", "pyiqa:psnr"])
+def test_device_option_is_checked_and_outside_the_key(name):
+    opts = {} if name.startswith("pyiqa:") else {"pretrained_backbone": False}
+    cpu = metrics.create(name, device="cpu", batch_size=3, **opts)
+    assert cpu.spec == metrics.create(name, **opts).spec  # auto is cpu here, and not keyed
+    assert cpu.provenance == {"device": "cpu", "batch_size": 3}
+    with pytest.raises(ConfigError, match="device='gpu' is not allowed: expected auto"):
+        metrics.create(name, device="gpu", **opts)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_fails_when_the_metric_is_created():
+    with pytest.raises(ConfigError, match="device='cuda' is not available"):
+        metrics.create("lpips", pretrained_backbone=False, device="cuda")
+
+
+def test_default_batch_holds_at_most_one_1080p_frame():
+    from fractions import Fraction
+    from pathlib import Path
+
+    from vqabench.io.video import Video
+    from vqabench.metrics.functional.frames import frames_per_batch
+
+    def video(w, h):
+        return Video(Path("x.y4m"), w, h, Fraction(25), "yuv420p", 10)
+
+    # 1920*1080 // (w*h) frames, between 1 and 8
+    assert [frames_per_batch(None, video(w, h)) for w, h in
+            [(256, 144), (640, 360), (1280, 720), (1920, 1080), (3840, 2160)]] == [8, 8, 2, 1, 1]
+    assert frames_per_batch(5, video(1920, 1080)) == 5
+    assert metrics.create("lpips", pretrained_backbone=False).provenance["batch_size"] == "auto"
+    with pytest.raises(ConfigError, match="batch_size=0 is not allowed"):
+        metrics.create("lpips", pretrained_backbone=False, batch_size=0)

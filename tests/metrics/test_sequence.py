@@ -144,3 +144,30 @@ def test_subject_consistency_real_weights_direction(videos):
     m = metrics.create("subject_consistency")
     assert m.compute(None, videos["static"]).value == pytest.approx(1.0, abs=1e-5)
     assert m.compute(None, videos["flicker"]).value < m.compute(None, videos["static"]).value
+
+
+def test_subject_consistency_sees_16_9_frames_as_dino_does():
+    # 16:9 frames resize to 224x398; DINO's stride-16 patch embedding ignores columns 384..397,
+    # so features must not depend on them (version 1 raised timm's divisibility error).
+    import torch
+
+    m = metrics.create("subject_consistency", pretrained_backbone=False, seed=0, device="cpu")
+    x = torch.rand(2, 3, 224, 398, generator=torch.Generator().manual_seed(0))
+    y = x.clone()
+    y[..., 384:] = 0.0
+    with torch.inference_mode():
+        a, b = m._features(x), m._features(y)
+        c = m._features(x[..., :384])
+    assert torch.equal(a, b) and torch.allclose(a, c, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["subject_consistency", "background_consistency",
+                                  "imaging_quality"])
+def test_network_metrics_take_a_device_outside_the_key(name):
+    from vqabench.errors import ConfigError
+
+    cpu = metrics.create(name, pretrained_backbone=False, device="cpu", batch_size=2)
+    auto = metrics.create(name, pretrained_backbone=False)
+    assert cpu.spec == auto.spec and cpu.provenance == {"device": "cpu", "batch_size": 2}
+    with pytest.raises(ConfigError, match="device='tpu' is not allowed"):
+        metrics.create(name, pretrained_backbone=False, device="tpu")

@@ -7,39 +7,137 @@ by default), every patch pair is scored, and the scores are pooled into one clip
 the models' differentiable soft minimum (the worst regions weigh most). Scores are ranking
 logits: higher is better, only differences and orderings are meaningful.
 
+Whole-video coverage (version 2): on each axis the tiles start at ``0, p, 2p, ...`` and,
+when the patch ``p`` does not divide the length ``n``, one last tile starts at ``n - p`` and
+overlaps its neighbour, so every pixel of every frame is scored. No region counts twice: the
+pool is the soft minimum over *voxels*, each voxel taking the score of the first tile (in
+``t, y, x`` order) that covers it, i.e. ``sum_i c_i e^(-s_i/T) s_i / sum_i c_i e^(-s_i/T)``
+with ``c_i`` the voxels tile ``i`` covers first (``remainder / p`` of a full tile per
+overlapping axis). When the patch divides every axis all ``c_i`` are equal and the value is
+the plain soft minimum of version 1 (which dropped the remainder of each axis).
+
+Memory is one temporal window: the frames of one row of tiles (``p_t`` frames of R and of D,
+8-bit RGB) are read at a time (:func:`vqabench.io.video.read_frames` with ``start``/``count``).
+
 Frames go to the model as they did in training: BT.709 limited-range RGB, rounded to 8 bits.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from vqabench.errors import MetricError, invalid
 from vqabench.io.video import Video, read_frames
 from vqabench.metrics.base import METRICS, Metric, MetricResult, check_pair
+from vqabench.metrics.device import resolve_device
 from vqabench.metrics.functional.frames import frame_rgb
 
-__all__ = ["PtLossMetric", "RankDvqaUgcMetric"]
-
-
-def _rgb_clip(video: Video):  # -> torch.Tensor (1, 3, T, H, W) in [0, 1]
+if TYPE_CHECKING:
     import torch
 
-    frames = [frame_rgb(f, video.bit_depth) for f in read_frames(video)]
-    rgb8 = np.rint(np.stack(frames) * 255.0) / 255.0  # (T, H, W, 3), as the training patches
-    return torch.from_numpy(rgb8.astype(np.float32)).permute(3, 0, 1, 2)[None]
+__all__ = ["PtLossMetric", "RankDvqaUgcMetric", "tile_starts", "first_cover_counts",
+           "covering_tiles", "weighted_soft_minimum"]
+
+
+def tile_starts(length: int, size: int) -> tuple[int, ...]:
+    """Starts of tiles of ``size`` that cover ``0 .. length-1`` (``size <= length``).
+
+    Every multiple of ``size`` that fits, plus ``length - size`` when ``size`` does not divide
+    ``length`` (that last tile overlaps the one before it).
+
+    Example:
+        >>> tile_starts(16, 12)
+        (0, 4)
+    """
+    if not 1 <= size <= length:
+        raise invalid("size", size, f"1..{length}")
+    starts = list(range(0, length - size + 1, size))
+    if starts[-1] + size < length:
+        starts.append(length - size)
+    return tuple(starts)
+
+
+def first_cover_counts(length: int, size: int) -> tuple[int, ...]:
+    """Positions each tile of :func:`tile_starts` covers that no earlier tile covers.
+
+    They sum to ``length``: ``size`` for each regular tile, ``length % size`` for an
+    overlapping last one.
+
+    Example:
+        >>> first_cover_counts(16, 12)
+        (12, 4)
+    """
+    starts = tile_starts(length, size)
+    return tuple(size if i == 0 else s + size - (starts[i - 1] + size)
+                 for i, s in enumerate(starts))
+
+
+def covering_tiles(shape: tuple[int, int, int], patch: tuple[int, int, int]
+                   ) -> list[tuple[tuple[int, int, int], int]]:
+    """The tiles that cover a ``(frames, height, width)`` video, in ``t, y, x`` order.
+
+    Returns:
+        ``[((t0, y0, x0), voxels), ...]``: the corner of each tile and the voxels it covers
+        first; the voxels sum to ``frames * height * width``.
+    """
+    axes = [list(zip(tile_starts(n, p), first_cover_counts(n, p), strict=True))
+            for n, p in zip(shape, patch, strict=True)]
+    return [((t, y, x), ct * cy * cx)
+            for t, ct in axes[0] for y, cy in axes[1] for x, cx in axes[2]]
+
+
+def weighted_soft_minimum(scores: torch.Tensor, counts: torch.Tensor, *,
+                          temperature: float) -> torch.Tensor:
+    """``sum_i c_i e^(-s_i/T) s_i / sum_i c_i e^(-s_i/T)``: the soft minimum over voxels when
+    tile ``i`` (score ``s_i``) stands for ``c_i`` voxels.
+
+    Equal counts give :func:`vqabench.models.ptloss.pool_patch_scores` exactly (the counts are
+    divided by their maximum, so their logarithm is 0 for full tiles).
+    """
+    import torch
+
+    log_c = torch.log(counts.to(scores.dtype) / counts.max())
+    weights = torch.softmax(-scores / temperature + log_c, dim=-1)
+    return (weights * scores).sum(dim=-1)
+
+
+def _rgb8_window(video: Video, start: int, count: int) -> np.ndarray:
+    """Frames ``start .. start+count-1`` as 8-bit RGB, (count, H, W, 3) uint8, as in training."""
+    out = np.empty((count, video.height, video.width, 3), dtype=np.uint8)
+    for i, frame in enumerate(read_frames(video, start=start, count=count)):
+        out[i] = np.rint(frame_rgb(frame, video.bit_depth) * 255.0)
+    return out
+
+
+def _patch_batches(ref: np.ndarray, dis: np.ndarray, corners: list[tuple[int, int]],
+                   size: tuple[int, int], batch_size: int, device: torch.device
+                   ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Co-located (B, 3, T, h, w) float patches in [0, 1] of two uint8 (T, H, W, 3) windows."""
+    import torch
+
+    ph, pw = size
+
+    def cut(window: np.ndarray, chunk: list[tuple[int, int]]) -> torch.Tensor:
+        tiles = np.stack([window[:, y:y + ph, x:x + pw] for y, x in chunk])
+        t = torch.from_numpy(tiles).to(device).permute(0, 4, 1, 2, 3)
+        return t.to(torch.float32) / 255.0
+
+    for i in range(0, len(corners), batch_size):
+        chunk = corners[i:i + batch_size]
+        yield cut(ref, chunk), cut(dis, chunk)
 
 
 @functools.lru_cache(maxsize=4)
-def _load(name_or_path: str, weights_sha256: str):  # -> torch.nn.Module
-    """A checkpoint loaded once per process (each job creates its own metric object)."""
+def _load(name_or_path: str, weights_sha256: str, device: str):  # -> torch.nn.Module
+    """A checkpoint loaded once per process and device (each job creates its own metric)."""
     from vqabench.models import load_checkpoint
 
-    return load_checkpoint(name_or_path)
+    return load_checkpoint(name_or_path, map_location=device).to(device)
 
 
 class _LearnedMetric(Metric):
@@ -49,27 +147,35 @@ class _LearnedMetric(Metric):
         checkpoint: ``"bundled"`` (the weights shipped in ``vqabench/models/weights``) or the
             path of a checkpoint written by ``vqabench train``.
         patch: tile size ``WIDTHxHEIGHTxFRAMES`` (default 64x64x12, the shipped models'
-            training size); the remainder at the end of each axis is left out.
+            training size); the last tile on an axis the patch does not divide overlaps its
+            neighbour and is weighted by the voxels it adds (module docstring).
         temperature: soft-minimum temperature (large = mean of patch scores).
-        batch_size: patch pairs scored at once.
+        batch_size: patch pairs scored at once (not part of the job key).
+        device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N`` (not part of
+            the job key; recorded in :attr:`provenance`).
+
+    Raises:
+        ConfigError: an option is not allowed, or the CUDA device is not available.
     """
 
     model_name: ClassVar[str]
     higher_is_better = True
     kind = "full-reference"
     differentiable = True
+    version: ClassVar[str] = "2"  # 2: whole-video coverage (issue 12.4)
 
     def __init__(self, *, checkpoint: str = "bundled", patch: str = "64x64x12",
-                 temperature: float = 1.0, batch_size: int = 16):
+                 temperature: float = 1.0, batch_size: int = 16, device: str = "auto"):
         from vqabench.datasets.patches import PatchSize
 
         self.checkpoint = str(checkpoint)
         self.patch = PatchSize.parse(str(patch))
         if not float(temperature) > 0:
             raise invalid("temperature", temperature, "a number > 0")
-        if int(batch_size) < 1:
+        if isinstance(batch_size, bool) or int(batch_size) < 1:
             raise invalid("batch_size", batch_size, "an integer >= 1")
         self.temperature, self.batch_size = float(temperature), int(batch_size)
+        self.device = resolve_device(device)
         self._model = None
 
     @property
@@ -85,33 +191,41 @@ class _LearnedMetric(Metric):
                 "temperature": self.temperature}
 
     @property
-    def model(self):  # -> torch.nn.Module, loaded once per process and weights file
+    def provenance(self) -> dict:
+        """How the value was computed, beyond the key: device and batch size."""
+        return {"device": str(self.device), "batch_size": self.batch_size}
+
+    @property
+    def model(self):  # -> torch.nn.Module, loaded once per process, weights file and device
         if self._model is None:
             name = self.model_name if self.checkpoint == "bundled" else self.checkpoint
-            self._model = _load(name, self.options["weights_sha256"])
+            self._model = _load(name, self.options["weights_sha256"], str(self.device))
         return self._model
 
     def compute(self, reference: Video, distorted: Video) -> MetricResult:
         """Score ``distorted`` (D) given the non-pristine ``reference`` (R)."""
         import torch
 
-        from vqabench.models.ptloss import pool_patch_scores, tile_patches
-
         check_pair(reference, distorted)
-        size = (self.patch.frames, self.patch.height, self.patch.width)
-        if any(v < p for v, p in zip((reference.frames, reference.height, reference.width),
-                                     size, strict=True)):
+        pw, ph, pt = self.patch.width, self.patch.height, self.patch.frames
+        if (reference.frames < pt or reference.height < ph or reference.width < pw):
             raise MetricError(f"{self.name}: the video ({reference.width}x{reference.height}, "
                               f"{reference.frames} frames) is smaller than one "
-                              f"{self.patch.width}x{self.patch.height}x{self.patch.frames} patch;"
-                              " pass a smaller patch option")
+                              f"{pw}x{ph}x{pt} patch; pass a smaller patch option")
         model = self.model
+        tiles = covering_tiles((reference.frames, reference.height, reference.width),
+                               (pt, ph, pw))
+        scores: list[torch.Tensor] = []
         with torch.no_grad():
-            r = tile_patches(_rgb_clip(reference), size)[0]
-            d = tile_patches(_rgb_clip(distorted), size)[0]
-            scores = torch.cat([model(r[i:i + self.batch_size], d[i:i + self.batch_size])
-                                for i in range(0, len(r), self.batch_size)])
-            value = float(pool_patch_scores(scores, temperature=self.temperature))
+            for t0 in tile_starts(reference.frames, pt):
+                corners = [(y, x) for (t, y, x), _ in tiles if t == t0]
+                ref, dis = (_rgb8_window(v, t0, pt) for v in (reference, distorted))
+                for r, d in _patch_batches(ref, dis, corners, (ph, pw), self.batch_size,
+                                           self.device):
+                    scores.append(model(r, d).reshape(-1).float().cpu())
+            counts = torch.tensor([c for _, c in tiles], dtype=torch.float64)
+            value = float(weighted_soft_minimum(torch.cat(scores), counts,
+                                                temperature=self.temperature))
         return MetricResult(value, ())
 
 

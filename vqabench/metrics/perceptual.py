@@ -2,14 +2,19 @@
 pyiqa image metric as ``pyiqa:<name>``.
 
 Each frame pair is converted to RGB (BT.709, limited range, :func:`vqabench.io.video.yuv_to_rgb`),
-batched (``batch_size`` frames per forward pass), scored by the library's own network, and the
-per-frame values are pooled over time (:func:`vqabench.metrics.base.pool`). All take
-``(reference, distorted)`` in that order.
+batched (``batch_size`` frames per forward pass; by default 8, fewer for large frames, see
+:func:`~vqabench.metrics.functional.frames.frames_per_batch`), scored by the library's own
+network, and the per-frame values are pooled over time (:func:`vqabench.metrics.base.pool`).
+All take ``(reference, distorted)`` in that order.
 
 Weights are used from the local cache only (:mod:`vqabench.metrics.weights`); creating a metric
 whose weights are absent raises :class:`~vqabench.errors.WeightsUnavailableError` at once. The
 option ``pretrained_backbone=False`` swaps the backbone for a random one under ``seed``: the
 numbers then mean nothing, but the plumbing can be tested offline.
+
+``device`` (``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``; auto = CUDA when available) says where
+the network runs and the frames of a batch go; it is not part of the job key (the values agree
+to float rounding, :mod:`vqabench.metrics.device`) and is recorded in ``provenance``.
 
 Example:
     >>> from vqabench import metrics
@@ -28,7 +33,12 @@ import numpy as np
 from vqabench.errors import ConfigError, MetricError, UnknownNameError, invalid
 from vqabench.io.video import Video
 from vqabench.metrics.base import METRICS, POOLING, Metric, MetricResult, check_pair, pool
-from vqabench.metrics.functional.frames import paired_rgb_batches, rgb_batches
+from vqabench.metrics.device import resolve_device
+from vqabench.metrics.functional.frames import (
+    frames_per_batch,
+    paired_rgb_batches,
+    rgb_batches,
+)
 from vqabench.metrics.functional.perceptual import (
     DISTS_FILES,
     LPIPS_BACKBONE_FILES,
@@ -50,8 +60,9 @@ PYIQA_PREFIX = "pyiqa:"
 
 
 def _check_common(batch_size: object, pooling: object, seed: object) -> None:
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise invalid("batch_size", batch_size, "an integer >= 1")
+    if batch_size is not None and (not isinstance(batch_size, int)
+                                   or isinstance(batch_size, bool) or batch_size < 1):
+        raise invalid("batch_size", batch_size, "None (automatic) or an integer >= 1")
     if pooling not in POOLING:
         raise invalid("pooling", pooling, " | ".join(POOLING))
     if not isinstance(seed, int) or isinstance(seed, bool):
@@ -70,21 +81,28 @@ class _FramewiseNetwork(Metric):
     higher_is_better: ClassVar[bool] = False
     differentiable: ClassVar[bool] = True
 
-    def __init__(self, *, pretrained_backbone: bool = True, seed: int = 0, batch_size: int = 8,
-                 pooling: str = "mean"):
+    def __init__(self, *, pretrained_backbone: bool = True, seed: int = 0,
+                 batch_size: int | None = None, pooling: str = "mean", device: str = "auto"):
         _check_common(batch_size, pooling, seed)
         self.pretrained_backbone = _check_bool("pretrained_backbone", pretrained_backbone)
         self.seed, self.batch_size, self.pooling = seed, batch_size, pooling
+        self.device = resolve_device(device)
         self._model: torch.nn.Module | None = None
 
     @property
     def options(self) -> dict:
-        # batch_size does not change the values, so it stays out of the job key.
+        # batch_size and device do not change the values, so they stay out of the job key.
         opts: dict[str, Any] = {"pretrained_backbone": self.pretrained_backbone,
                                 "pooling": self.pooling}
         if not self.pretrained_backbone:
             opts["seed"] = self.seed
         return opts
+
+    @property
+    def provenance(self) -> dict:
+        """How the values were computed, beyond the key: device and batch size."""
+        return {"device": str(self.device),
+                "batch_size": "auto" if self.batch_size is None else self.batch_size}
 
     def _build(self) -> torch.nn.Module:
         raise NotImplementedError
@@ -95,9 +113,9 @@ class _FramewiseNetwork(Metric):
 
     @property
     def model(self) -> torch.nn.Module:
-        """The library's network, built on first use."""
+        """The library's network, built on first use, on :attr:`device`."""
         if self._model is None:
-            self._model = self._build()
+            self._model = self._build().to(self.device)
         return self._model
 
     def compute(self, reference: Video, distorted: Video) -> MetricResult:
@@ -109,7 +127,8 @@ class _FramewiseNetwork(Metric):
         check_pair(reference, distorted)
         model = self.model
         values: list[float] = []
-        for ref, dis in paired_rgb_batches(reference, distorted, self.batch_size):
+        batch = frames_per_batch(self.batch_size, reference)
+        for ref, dis in paired_rgb_batches(reference, distorted, batch):
             values.extend(self._scores(model, ref, dis).tolist())
         return MetricResult(pool(values, self.pooling), tuple(values))
 
@@ -123,9 +142,11 @@ class Lpips(_FramewiseNetwork):
         pretrained_backbone: torchvision ImageNet backbone from the local cache (default);
             False: random backbone under ``seed`` (tests only).
         seed: seed of the random backbone.
-        batch_size: frames per forward pass.
+        batch_size: frames per forward pass (default:
+            :func:`~vqabench.metrics.functional.frames.frames_per_batch`).
         pooling: temporal pooling of per-frame values (``mean``, ``harmonic_mean``, ``min``,
             ``median``).
+        device: ``auto`` (CUDA when available) | ``cpu`` | ``cuda`` | ``cuda:N``.
 
     Raises:
         ConfigError: an option is not allowed.
@@ -137,10 +158,10 @@ class Lpips(_FramewiseNetwork):
     def __init__(self, *, net: LpipsNet = "alex", **options: Any):
         if net not in get_args(LpipsNet):
             raise invalid("net", net, " | ".join(get_args(LpipsNet)))
+        if options.get("pretrained_backbone", True) is True:
+            require(LPIPS_BACKBONE_FILES[net])  # fail now (before importing torch for device)
         super().__init__(**options)
         self.net = net
-        if self.pretrained_backbone:
-            require(LPIPS_BACKBONE_FILES[net])  # fail now, not after reading the video
 
     @property
     def options(self) -> dict:
@@ -163,7 +184,7 @@ class Dists(_FramewiseNetwork):
     Args:
         pretrained_backbone: VGG16 and DISTS alpha/beta weights from the local cache (default);
             False: random VGG16 features and random alpha/beta under ``seed`` (tests only).
-        seed, batch_size, pooling: as for :class:`Lpips`.
+        seed, batch_size, pooling, device: as for :class:`Lpips`.
 
     Raises:
         ConfigError: an option is not allowed.
@@ -173,10 +194,10 @@ class Dists(_FramewiseNetwork):
     name = "dists"
 
     def __init__(self, **options: Any):
-        super().__init__(**options)
-        if self.pretrained_backbone:
-            for filename in DISTS_FILES:
+        if options.get("pretrained_backbone", True) is True:
+            for filename in DISTS_FILES:  # fail now (before importing torch for device)
                 require(filename)
+        super().__init__(**options)
 
     def _build(self) -> torch.nn.Module:
         return dists_network(pretrained_backbone=self.pretrained_backbone, seed=self.seed)
@@ -198,16 +219,21 @@ class PyiqaMetric(Metric):
     refused with WeightsUnavailableError (:func:`vqabench.metrics.weights.offline_guard`).
 
     Args:
-        batch_size: frames per forward pass.
+        batch_size: frames per forward pass (default:
+            :func:`~vqabench.metrics.functional.frames.frames_per_batch`).
         pooling: temporal pooling of per-frame values.
+        device: ``auto`` (CUDA when available) | ``cpu`` | ``cuda`` | ``cuda:N``.
         **pyiqa_options: passed to ``pyiqa.create_metric`` (e.g. ``test_y_channel=False``).
     """
 
     pyiqa_name: ClassVar[str]
 
-    def __init__(self, *, batch_size: int = 8, pooling: str = "mean", **pyiqa_options: Any):
+    def __init__(self, *, batch_size: int | None = None, pooling: str = "mean",
+                 device: str = "auto",
+                 **pyiqa_options: Any):
         _check_common(batch_size, pooling, 0)
         self.batch_size, self.pooling = batch_size, pooling
+        self.device = resolve_device(device)
         self.pyiqa_options = dict(pyiqa_options)
         self._model: torch.nn.Module | None = None
 
@@ -216,14 +242,20 @@ class PyiqaMetric(Metric):
         return {"pooling": self.pooling, **self.pyiqa_options}
 
     @property
+    def provenance(self) -> dict:
+        """How the values were computed, beyond the key: device and batch size."""
+        return {"device": str(self.device),
+                "batch_size": "auto" if self.batch_size is None else self.batch_size}
+
+    @property
     def model(self) -> torch.nn.Module:
-        """pyiqa's InferenceModel, built on first use, on CPU."""
+        """pyiqa's InferenceModel, built on first use, on :attr:`device`."""
         if self._model is None:
             import pyiqa
 
             with offline_guard():
                 try:
-                    self._model = pyiqa.create_metric(self.pyiqa_name, device="cpu",
+                    self._model = pyiqa.create_metric(self.pyiqa_name, device=self.device,
                                                       **self.pyiqa_options)
                 except TypeError as exc:
                     if "unexpected keyword argument" not in str(exc):
@@ -249,15 +281,17 @@ class PyiqaMetric(Metric):
         Raises:
             MetricError: mismatched videos, or a full-reference metric without a reference.
         """
-        model = self.model
+        model, dev = self.model, self.device
         if self.kind == "no-reference":
-            return self._run(((b,) for b in rgb_batches(distorted, self.batch_size)),
-                             lambda dis: model(to_tensor(dis)))
+            batch = frames_per_batch(self.batch_size, distorted)
+            return self._run(((b,) for b in rgb_batches(distorted, batch)),
+                             lambda dis: model(to_tensor(dis, dev)))
         if reference is None:
             raise MetricError(f"{self.name} is full-reference: a reference video is required")
         check_pair(reference, distorted)
-        return self._run(paired_rgb_batches(reference, distorted, self.batch_size),
-                         lambda ref, dis: model(to_tensor(dis), to_tensor(ref)))
+        batch = frames_per_batch(self.batch_size, reference)
+        return self._run(paired_rgb_batches(reference, distorted, batch),
+                         lambda ref, dis: model(to_tensor(dis, dev), to_tensor(ref, dev)))
 
 
 @functools.cache

@@ -16,7 +16,10 @@ Published protocol (VBench, Huang et al., CVPR 2024), needs weights in the local
 ==========================  =====================================================
 
 ``normalize=True`` maps a published score to [0, 1] with VBench's min/max
-(:data:`~vqabench.metrics.functional.sequence.VBENCH_MIN_MAX`).
+(:data:`~vqabench.metrics.functional.sequence.VBENCH_MIN_MAX`). The network metrics take
+``device`` (``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``, not part of the job key, see
+:mod:`vqabench.metrics.device`) and ``batch_size`` (frames per forward pass). All of them
+stream the video: memory holds one batch of frames and the per-frame features.
 
 Weight-free stand-ins, named apart so that their numbers are never taken for VBench's:
 
@@ -38,8 +41,9 @@ import numpy as np
 from vqabench.errors import MetricError, invalid
 from vqabench.io.video import Video
 from vqabench.metrics.base import METRICS, Kind, Metric, MetricResult
+from vqabench.metrics.device import resolve_device
 from vqabench.metrics.functional.flow import interpolate_midframe
-from vqabench.metrics.functional.frames import frame_rgb, rgb_batches
+from vqabench.metrics.functional.frames import frame_rgb, frames_per_batch, rgb_batches
 from vqabench.metrics.functional.sequence import (
     consistency_scores,
     motion_smoothness_scores,
@@ -65,8 +69,9 @@ _CLIP = ((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.2757771
 
 
 def _check_options(batch_size: object, seed: object) -> None:
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise invalid("batch_size", batch_size, "an integer >= 1")
+    if batch_size is not None and (not isinstance(batch_size, int)
+                                   or isinstance(batch_size, bool) or batch_size < 1):
+        raise invalid("batch_size", batch_size, "None (automatic) or an integer >= 1")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise invalid("seed", seed, "an integer")
 
@@ -98,14 +103,15 @@ class _NetworkSequenceMetric(_SequenceMetric):
     dimension: ClassVar[str]
 
     def __init__(self, *, normalize: bool = False, pretrained_backbone: bool = True,
-                 seed: int = 0, batch_size: int = 8):
+                 seed: int = 0, batch_size: int | None = None, device: str = "auto"):
         _check_options(batch_size, seed)
         self.normalize = _bool("normalize", normalize)
         self.pretrained_backbone = _bool("pretrained_backbone", pretrained_backbone)
         self.seed, self.batch_size = seed, batch_size
-        self._model: Any = None
         if self.pretrained_backbone:
-            require(self.weight_file)  # fail now, before any frame is read
+            require(self.weight_file)  # fail now, before any frame is read or torch imported
+        self.device = resolve_device(device)
+        self._model: Any = None
 
     @property
     def options(self) -> dict:
@@ -116,13 +122,19 @@ class _NetworkSequenceMetric(_SequenceMetric):
         return opts
 
     @property
+    def provenance(self) -> dict:
+        """How the value was computed, beyond the key: device and batch size."""
+        return {"device": str(self.device),
+                "batch_size": "auto" if self.batch_size is None else self.batch_size}
+
+    @property
     def model(self) -> Any:
-        """The network, built on first use."""
+        """The network, built on first use (on the CPU, under ``seed``), on :attr:`device`."""
         if self._model is None:
             from vqabench.metrics.functional.perceptual import seeded
 
             with seeded(self.seed), offline_guard():
-                self._model = self._build()
+                self._model = self._build().to(self.device)
         return self._model
 
     def _build(self) -> Any:
@@ -144,8 +156,8 @@ def _resize_short_side(x: torch.Tensor, size: int, mode: str) -> torch.Tensor:
 def _normalize(x: torch.Tensor, stats: tuple[tuple[float, ...], tuple[float, ...]]) -> torch.Tensor:
     import torch
 
-    mean = torch.tensor(stats[0]).view(1, 3, 1, 1)
-    std = torch.tensor(stats[1]).view(1, 3, 1, 1)
+    mean = torch.tensor(stats[0], device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(stats[1], device=x.device).view(1, 3, 1, 1)
     return (x - mean) / std
 
 
@@ -160,8 +172,8 @@ class _FeatureConsistency(_NetworkSequenceMetric):
 
         feats = []
         with torch.inference_mode():
-            for batch in rgb_batches(video, self.batch_size):
-                feats.append(self._features(to_tensor(batch)).double().numpy())
+            for batch in rgb_batches(video, frames_per_batch(self.batch_size, video)):
+                feats.append(self._features(to_tensor(batch, self.device)).double().cpu().numpy())
         value, _ = consistency_scores(np.concatenate(feats))
         return self._finish(value)
 
@@ -177,7 +189,9 @@ class SubjectConsistency(_FeatureConsistency):
         pretrained_backbone: ``dino_vitbase16_pretrain.pth`` from the local cache (default);
             False: random ViT-B/16 under ``seed`` (tests only).
         seed: seed of the random network.
-        batch_size: frames per forward pass.
+        batch_size: frames per forward pass (default: 8, fewer for large frames,
+            :func:`~vqabench.metrics.functional.frames.frames_per_batch`).
+        device: ``auto`` (CUDA when available) | ``cpu`` | ``cuda`` | ``cuda:N``.
 
     Raises:
         WeightsUnavailableError: the DINO file is not in the local cache.
@@ -205,7 +219,11 @@ class SubjectConsistency(_FeatureConsistency):
 
     def _features(self, batch: torch.Tensor) -> torch.Tensor:
         x = _normalize(_resize_short_side(batch, 224, "bilinear"), _IMAGENET)
-        return self.model(x)
+        # DINO embeds 16x16 patches with a stride-16 convolution, which leaves out the last
+        # h % 16 rows and w % 16 columns (a 16:9 frame resized to 224x398 is seen as 224x384);
+        # timm's dynamic-size ViT refuses such sizes, so they are cropped to the same effect.
+        h, w = x.shape[-2:]
+        return self.model(x[..., : h // 16 * 16, : w // 16 * 16])
 
 
 @METRICS.register("background_consistency")
@@ -217,7 +235,7 @@ class BackgroundConsistency(_FeatureConsistency):
         normalize: map to [0, 1] with VBench's min/max (0.2615, 1.0).
         pretrained_backbone: ``ViT-B-32.pt`` from the local cache (default); False: random
             CLIP ViT-B/32 image tower under ``seed`` (tests only).
-        seed, batch_size: as for :class:`SubjectConsistency`.
+        seed, batch_size, device: as for :class:`SubjectConsistency`.
 
     Raises:
         WeightsUnavailableError: the CLIP file is not in the local cache.
@@ -268,7 +286,12 @@ class ConsistencyPixel(_SequenceMetric):
     name = "consistency_pixel"
 
     def _score(self, video: Video) -> float:
-        feats = [pixel_features(b) for batch in rgb_batches(video, 16) for b in batch]
+        from vqabench.io.video import read_frames
+
+        # one frame at a time: memory holds one RGB frame and the 32x32x3 features per frame
+        feats = [pixel_features(frame_rgb(f, video.bit_depth, matrix=video.color_matrix,
+                                          color_range=video.color_range))
+                 for f in read_frames(video)]
         return consistency_scores(np.stack(feats))[0]
 
 
@@ -335,7 +358,7 @@ class ImagingQuality(_NetworkSequenceMetric):
         normalize: VBench's min/max for this dimension is (0, 1): no change, kept for symmetry.
         pretrained_backbone: ``musiq_spaq_ckpt-358bb6af.pth`` from the local cache (default);
             False: random MUSIQ under ``seed`` (tests only).
-        seed, batch_size: as for :class:`SubjectConsistency`.
+        seed, batch_size, device: as for :class:`SubjectConsistency`.
 
     Raises:
         WeightsUnavailableError: the MUSIQ file is not in the local cache.
@@ -349,7 +372,7 @@ class ImagingQuality(_NetworkSequenceMetric):
         import pyiqa
 
         opts = {} if self.pretrained_backbone else {"pretrained": False}
-        return pyiqa.create_metric("musiq-spaq", device="cpu", **opts)
+        return pyiqa.create_metric("musiq-spaq", device=self.device, **opts)
 
     def _score(self, video: Video) -> float:
         import torch
@@ -361,7 +384,7 @@ class ImagingQuality(_NetworkSequenceMetric):
         scores: list[float] = []
         with torch.inference_mode():
             for batch in rgb_batches(video, 1):  # MUSIQ is multi-scale: one frame at a time
-                x = to_tensor(batch)
+                x = to_tensor(batch, self.device)
                 h, w = x.shape[-2:]
                 if max(h, w) > 512:
                     scale = 512 / max(h, w)

@@ -24,7 +24,7 @@ from vqabench.errors import MetricError
 from vqabench.io.video import Video
 from vqabench.metrics.base import METRICS, Metric, MetricResult, check_pair, pool
 from vqabench.metrics.functional.flow import farneback_flow
-from vqabench.metrics.functional.frames import luma_frames, rgb_pairs
+from vqabench.metrics.functional.frames import frames_per_batch, luma_frames, rgb_pairs
 from vqabench.metrics.functional.perceptual import lpips_scores
 from vqabench.metrics.functional.temporal import temporal_change_difference, warped_flicker
 from vqabench.metrics.perceptual import Lpips
@@ -92,7 +92,8 @@ class LpipsTemporal(Lpips):
 
     def _changes(self, video: Video) -> np.ndarray:
         model = self.model
-        out = [lpips_scores(model, a, b) for a, b in rgb_pairs(video, self.batch_size)]
+        batch = frames_per_batch(self.batch_size, video)
+        out = [lpips_scores(model, a, b) for a, b in rgb_pairs(video, batch)]
         return np.concatenate(out)
 
     def compute(self, reference: Video, distorted: Video) -> MetricResult:

@@ -20,6 +20,8 @@ from vqabench.errors import invalid
 from vqabench.io.video import Video, YuvFrame, read_frames, yuv_to_rgb
 
 __all__ = [
+    "BATCH_PIXELS",
+    "frames_per_batch",
     "frame_rgb",
     "rgb_batches",
     "paired_rgb_batches",
@@ -27,6 +29,21 @@ __all__ = [
     "luma",
     "luma_frames",
 ]
+
+
+# Pixels per video in a default batch: one 1080p frame. Eight 1080p frames through
+# LPIPS-AlexNet peak at 6.05 GiB resident on CPU (benchmarks/bench_memory.py,
+# reports/performance.md "Memory").
+BATCH_PIXELS = 1920 * 1080
+
+
+def frames_per_batch(batch_size: int | None, video: Video) -> int:
+    """``batch_size`` when given; by default 8 frames, fewer when frames are large, so that a
+    batch holds at most :data:`BATCH_PIXELS` pixels per video (8 at 256x144, 2 at 720p, 1 at
+    1080p and above). Per-frame values do not depend on it."""
+    if batch_size is not None:
+        return batch_size
+    return max(1, min(8, BATCH_PIXELS // (video.width * video.height)))
 
 
 def frame_rgb(frame: YuvFrame, bit_depth: int, *, matrix: str = "bt709",

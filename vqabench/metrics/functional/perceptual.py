@@ -33,6 +33,7 @@ __all__ = [
     "LPIPS_BACKBONE_FILES",
     "DISTS_FILES",
     "to_tensor",
+    "model_device",
     "seeded",
     "load_torch_file",
     "load_features",
@@ -51,11 +52,19 @@ LPIPS_BACKBONE_FILES: dict[str, str] = {
 DISTS_FILES = ("vgg16-397923af.pth", "DISTS_weights-f5e65c96.pth")
 
 
-def to_tensor(batch: np.ndarray) -> torch.Tensor:
-    """(B, H, W, 3) float array in [0, 1] -> (B, 3, H, W) float32 tensor."""
+def to_tensor(batch: np.ndarray, device: torch.device | str | None = None) -> torch.Tensor:
+    """(B, H, W, 3) float array in [0, 1] -> (B, 3, H, W) float32 tensor (on ``device``)."""
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32))
+    out = torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32))
+    return out if device is None else out.to(device)
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of a network's first parameter (CPU for a network without any)."""
+    import torch
+
+    return next(iter(model.parameters()), torch.empty(0)).device
 
 
 @contextlib.contextmanager
@@ -179,19 +188,22 @@ def dists_network(*, pretrained_backbone: bool = True, seed: int = 0) -> torch.n
 
 def lpips_scores(model: torch.nn.Module, reference: np.ndarray,
                  distorted: np.ndarray) -> np.ndarray:
-    """Per-frame LPIPS of RGB batches (B, H, W, 3) in [0, 1] (lpips' ``normalize=True``)."""
+    """Per-frame LPIPS of RGB batches (B, H, W, 3) in [0, 1] (lpips' ``normalize=True``),
+    computed on the network's device."""
     import torch
 
+    dev = model_device(model)
     with torch.inference_mode():
-        out = model(to_tensor(distorted), to_tensor(reference), normalize=True)
-    return out.reshape(-1).double().numpy()
+        out = model(to_tensor(distorted, dev), to_tensor(reference, dev), normalize=True)
+    return out.reshape(-1).double().cpu().numpy()
 
 
 def dists_scores(model: torch.nn.Module, reference: np.ndarray,
                  distorted: np.ndarray) -> np.ndarray:
-    """Per-frame DISTS of RGB batches (B, H, W, 3) in [0, 1]."""
+    """Per-frame DISTS of RGB batches (B, H, W, 3) in [0, 1], on the network's device."""
     import torch
 
+    dev = model_device(model)
     with torch.inference_mode():
-        out = model(to_tensor(distorted), to_tensor(reference))
-    return out.reshape(-1).double().numpy()
+        out = model(to_tensor(distorted, dev), to_tensor(reference, dev))
+    return out.reshape(-1).double().cpu().numpy()

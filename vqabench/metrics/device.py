@@ -1,0 +1,52 @@
+"""Where torch-based metrics run: ``device="auto" | "cpu" | "cuda" | "cuda:N"``.
+
+``auto`` is the first CUDA device when torch sees one, else the CPU. The device is not part of
+a metric's job key (:attr:`~vqabench.metrics.base.Metric.spec`): the networks compute the same
+function on either, and values agree to float32 rounding (a few 1e-6 relative), far below any
+difference a benchmark reports. The device a result was computed on is recorded in the
+metric's ``provenance`` instead.
+
+Example:
+    >>> resolve_device("auto")     # device(type='cpu') on a machine without CUDA
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Literal
+
+from vqabench.errors import ConfigError, invalid
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["Device", "DEVICES", "resolve_device"]
+
+Device = Literal["auto", "cpu", "cuda"]
+DEVICES = "auto | cpu | cuda | cuda:N"
+
+
+def resolve_device(device: object) -> torch.device:
+    """The torch device named by ``device``.
+
+    Args:
+        device: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
+
+    Raises:
+        ConfigError: ``device`` is not one of those, or names a CUDA device this machine
+            does not have.
+    """
+    if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
+        raise invalid("device", device, DEVICES)
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cpu":
+        return torch.device("cpu")
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    index = int(device.partition(":")[2] or 0)
+    if index >= count:
+        raise ConfigError(f"device={device!r} is not available: torch {torch.__version__} sees "
+                          f"{count} CUDA device(s); use device='auto' or 'cpu'")
+    return torch.device(device)
