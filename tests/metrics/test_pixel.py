@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import piq
 import pytest
@@ -92,3 +95,28 @@ def test_metric_contract_attributes():
         m = metrics.create(name)
         assert m.kind == "full-reference" and m.higher_is_better
         assert name in metrics.available()
+
+
+_GOLDEN = json.loads((Path(__file__).parents[1] / "expected" / "pixel_golden.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def golden_pairs(tmp_path_factory):
+    """The golden cases' videos, rebuilt exactly as tests/expected/make_pixel_golden.py does."""
+    from tests.expected.make_pixel_golden import CASES, video_pair
+
+    folder = tmp_path_factory.mktemp("golden")
+    return {case[0]: video_pair(case, folder) for case in CASES}
+
+
+@pytest.mark.parametrize("case", sorted(_GOLDEN["cases"]))
+def test_pixel_metrics_equal_pinned_values(golden_pairs, case):
+    """Every pixel metric keeps the numbers pinned before the engine rewrite (piq, numpy):
+    PSNR within 1e-6 dB, SSIM and MS-SSIM within 1e-5; 8/10-bit, 4:2:0/4:4:4, odd sizes."""
+    ref, dis = golden_pairs[case]
+    for label, pinned in _GOLDEN["cases"][case]["metrics"].items():
+        got = metrics.create(pinned["metric"], **pinned["options"]).compute(ref, dis)
+        tol = 1e-6 if pinned["metric"].startswith("psnr") else 1e-5
+        np.testing.assert_allclose(got.per_frame, pinned["per_frame"], rtol=0, atol=tol,
+                                   err_msg=f"{case} {label}")
+        assert got.value == pytest.approx(pinned["value"], abs=tol), f"{case} {label}"
