@@ -21,7 +21,9 @@ The Gaussian is separable, so one 11-tap pass per axis (``cv2.sepFilter2D``) rep
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,9 +62,20 @@ class SsimStats:
     cs: float
 
 
-def _blur(plane: np.ndarray) -> np.ndarray:
+@functools.lru_cache(maxsize=1)
+def _cv2():
+    """OpenCV, with the thread count of the job's slot (``VQABENCH_THREADS``, set by the
+    runner's thread policy) when one is set."""
     import cv2
 
+    threads = os.environ.get("VQABENCH_THREADS", "")
+    if threads.isdigit():
+        cv2.setNumThreads(int(threads))
+    return cv2
+
+
+def _blur(plane: np.ndarray) -> np.ndarray:
+    cv2 = _cv2()
     # full-size output; only the valid region (no border involved) is averaged
     return cv2.sepFilter2D(plane, cv2.CV_32F, _KERNEL, _KERNEL, borderType=cv2.BORDER_REFLECT)
 
