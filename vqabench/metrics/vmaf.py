@@ -30,10 +30,17 @@ from vqabench.metrics.base import METRICS, POOLING, Metric, MetricResult, check_
 __all__ = ["Vmaf", "vmaf_models", "compute_vmaf_group", "model_sha256"]
 
 
+@functools.lru_cache(maxsize=1)
 def _model_dir() -> Path:
-    from ffmpeg_quality_metrics import FfmpegQualityMetrics
+    """ffmpeg-quality-metrics' ``vmaf_models`` folder, found without importing the package
+    (it imports pandas: seconds a run that reuses every result does not need)."""
+    import importlib.util
 
-    return Path(FfmpegQualityMetrics.DEFAULT_VMAF_MODEL_DIRECTORY)
+    spec = importlib.util.find_spec("ffmpeg_quality_metrics")
+    if spec is None or not spec.submodule_search_locations:
+        raise MetricError("vmaf needs the package ffmpeg-quality-metrics: pip install "
+                          "ffmpeg-quality-metrics")
+    return Path(next(iter(spec.submodule_search_locations))) / "vmaf_models"
 
 
 @functools.lru_cache(maxsize=1)
