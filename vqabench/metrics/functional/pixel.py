@@ -41,14 +41,26 @@ Peak = Literal["full", "hm"]
 PEAKS = ("full", "hm")
 
 
+_EXACT_BELOW = float(2 ** 48)  # OpenCV's double result is within a few ulps: < 1/16 here
+
+
 def mse(reference: np.ndarray, distorted: np.ndarray) -> float:
     """Mean squared error of two equally shaped sample arrays.
 
-    Integer samples give an exact sum of squares (float64 holds every partial sum exactly
-    below 2**53), so the result does not depend on the order of summation.
+    Integer samples give the exact sum of squared differences (an integer), so the result
+    does not depend on how it is summed: OpenCV's ``norm(NORM_L2SQR)`` (no temporary
+    arrays; its double result is rounded to that integer while below 2**48), else float64
+    numpy, whose partial sums stay exact below 2**53.
     """
     if reference.shape != distorted.shape:
         raise invalid("distorted.shape", distorted.shape, f"the reference shape {reference.shape}")
+    if (reference.dtype == distorted.dtype and reference.dtype in (np.uint8, np.uint16)
+            and reference.size):
+        from vqabench.metrics.functional.ssim import _cv2
+
+        sse = _cv2().norm(reference, distorted, _cv2().NORM_L2SQR)
+        if sse < _EXACT_BELOW:
+            return float(round(sse)) / reference.size
     diff = (reference.astype(np.float64) - distorted.astype(np.float64)).ravel()
     return float(np.dot(diff, diff)) / diff.size
 

@@ -153,9 +153,16 @@ def downsample_factor(height: int, width: int) -> int:
 
 
 def _avg_pool(plane: np.ndarray, f: int) -> np.ndarray:
+    """``f x f`` average pooling (stride ``f``, remainder dropped) summed in torch's
+    ``avg_pool2d`` order (row by row through the window, then divided by ``f * f``), which
+    gives its float32 results bit for bit."""
     h, w = plane.shape[0] // f, plane.shape[1] // f
-    blocks = plane[: h * f, : w * f].reshape(h, f, w, f)
-    return blocks.sum(axis=(1, 3), dtype=np.float32) / np.float32(f * f)
+    out = np.zeros((h, w), dtype=np.float32)
+    for dy in range(f):
+        for dx in range(f):
+            out += plane[dy: h * f: f, dx: w * f: f]
+    out /= np.float32(f * f)
+    return out
 
 
 def ssim_plane(x: np.ndarray, y: np.ndarray, *, downsample: bool = False) -> float:
