@@ -31,3 +31,15 @@ def test_a_slot_limits_every_library(monkeypatch):
     finally:
         torch.set_num_threads(before[0])
         cv2.setNumThreads(before[1])
+
+
+def test_an_in_process_run_gives_back_the_thread_settings(monkeypatch):
+    import torch
+
+    from vqabench.runner.executors import _thread_slot
+
+    monkeypatch.delenv("VQABENCH_THREADS", raising=False)
+    before = torch.get_num_threads()
+    with _thread_slot(1):
+        assert os.environ["VQABENCH_THREADS"] == "1" and torch.get_num_threads() == 1
+    assert "VQABENCH_THREADS" not in os.environ and torch.get_num_threads() == before

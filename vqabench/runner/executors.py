@@ -84,6 +84,30 @@ def _limit_threads(threads: int = 1) -> None:
         cv2.setNumThreads(threads)
 
 
+@contextlib.contextmanager
+def _thread_slot(threads: int) -> Iterator[None]:
+    """:func:`_limit_threads` in this process for a while; the previous settings (variables,
+    torch's and OpenCV's thread counts) come back afterwards."""
+    names = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VQABENCH_THREADS")
+    saved_env = {n: os.environ.get(n) for n in names}
+    torch, cv2 = sys.modules.get("torch"), sys.modules.get("cv2")
+    saved_torch = torch.get_num_threads() if torch is not None else None
+    saved_cv2 = cv2.getNumThreads() if cv2 is not None else None
+    _limit_threads(threads)
+    try:
+        yield
+    finally:
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        if saved_torch is not None:
+            torch.set_num_threads(saved_torch)
+        if saved_cv2 is not None:
+            cv2.setNumThreads(saved_cv2)
+
+
 def _init_worker(threads: int = 1) -> None:
     _die_with_parent()
     _limit_threads(threads)
@@ -137,15 +161,9 @@ def local_executor(jobs: list[Job], on_done: OnDone, n_workers: int) -> None:
         return
     _warn_oversubscribed(jobs, n_workers)
     if n_workers <= 1 or len(jobs) == 1:
-        saved = os.environ.get("VQABENCH_THREADS")
-        _limit_threads(thread_budget(1))  # one job at a time: it may use every core
-        try:
+        with _thread_slot(thread_budget(1)):  # one job at a time: it may use every core
             for job in jobs:
                 on_done(job, run_job(job))
-        finally:
-            _limit_threads(int(saved) if saved else 1)
-            if saved is None:
-                os.environ.pop("VQABENCH_THREADS", None)
         return
     queue = list(reversed(jobs))
     while queue:
