@@ -28,6 +28,8 @@ from vqabench.metrics.functional.pixel import (
 
 __all__ = ["PsnrY", "PsnrU", "PsnrV", "PsnrYuv", "Ssim", "MsSsim"]
 
+_MS_SSIM_WEIGHTS = fssim.MS_SSIM_WEIGHTS  # the name vqabench.codecs.losses imports
+
 
 class _PsnrAccumulator:
     """Streams a weighted YUV PSNR; the plane MSEs are shared with the job's other PSNRs."""
