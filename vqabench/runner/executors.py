@@ -161,7 +161,10 @@ def local_executor(jobs: list[Job], on_done: OnDone, n_workers: int) -> None:
         return
     _warn_oversubscribed(jobs, n_workers)
     if n_workers <= 1 or len(jobs) == 1:
-        with _thread_slot(thread_budget(1)):  # one job at a time: it may use every core
+        # one job in this process: the threads it was given (the CLI's --threads, default 1;
+        # a thread per core collapses when the cores are shared: performance.md, "Threads")
+        here = os.environ.get("OMP_NUM_THREADS", "")
+        with _thread_slot(int(here) if here.isdigit() and int(here) > 0 else 1):
             for job in jobs:
                 on_done(job, run_job(job))
         return
