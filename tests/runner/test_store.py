@@ -157,3 +157,43 @@ def test_status_with_a_reference_stage_counts_jobs_on_missing_references(folder,
     next((out / "references").rglob("*.y4m")).unlink()  # one R gone: its 2 jobs wait on it
     status = run_status(cfg, out_dir=out)
     assert (status.done, status.pending, status.failed) == (9, 3, 0)
+
+
+# Metric specs as vqabench wrote them before the engine rewrite (issue 11; commit e889f54):
+# the measurement keys of run directories made then.
+_SPECS_BEFORE = {
+    ("psnr_y", ()): '{"name": "psnr_y", "options": {"max_db": 100.0}, "version": "1"}',
+    ("psnr_u", ()): '{"name": "psnr_u", "options": {"max_db": 100.0}, "version": "1"}',
+    ("psnr_v", ()): '{"name": "psnr_v", "options": {"max_db": 100.0}, "version": "1"}',
+    ("psnr_yuv", ()): '{"name": "psnr_yuv", "options": {"max_db": 100.0, "weights": '
+                      '[6.0, 1.0, 1.0]}, "version": "1"}',
+    ("psnr_yuv", (("weights", "14:1:1"),)): '{"name": "psnr_yuv", "options": {"max_db": '
+                                            '100.0, "weights": [14.0, 1.0, 1.0]}, '
+                                            '"version": "1"}',
+    ("ssim", ()): '{"name": "ssim", "options": {"downsample": false}, "version": "1"}',
+    ("ssim", (("downsample", True),)): '{"name": "ssim", "options": {"downsample": true}, '
+                                       '"version": "1"}',
+    ("ms_ssim", ()): '{"name": "ms_ssim", "options": {"scales": 5}, "version": "1"}',
+    ("ms_ssim", (("scales", 3),)): '{"name": "ms_ssim", "options": {"scales": 3}, '
+                                   '"version": "1"}',
+}
+
+
+@pytest.mark.parametrize(("name", "options"), sorted(_SPECS_BEFORE))
+def test_pixel_metrics_keep_their_keys_across_the_engine_rewrite(name, options):
+    """Their numbers did not change (tests/expected/pixel_golden.json), so run directories
+    made before reuse their measurements."""
+    from vqabench import metrics
+
+    assert metrics.create(name, **dict(options)).spec == _SPECS_BEFORE[(name, options)]
+
+
+def test_vmaf_key_changed_to_the_model_content():
+    """VMAF's key now holds its model's SHA-256: measurements stored under the path-keyed
+    spec are recomputed once, never mixed with the new ones."""
+    from vqabench import metrics
+
+    spec = metrics.create("vmaf").spec
+    assert spec != '{"name": "vmaf", "options": {"model": "vmaf_v0.6.1", "pooling": "mean"}, ' \
+                   '"version": "1"}'
+    assert '"model_sha256": "' in spec

@@ -145,20 +145,60 @@ def run_command(
 
 
 def _print_bd_summary(run_dir: Path, anchor: str) -> None:
+    """Print the BD-rate summary table (:func:`_bd_summary_table`); cached in
+    ``bd_summary.json`` next to results.csv and reused while results.csv, the anchor and
+    the vqabench version are unchanged, so that re-running a finished run needs neither
+    pandas nor scipy (see reports/performance.md, "No-op re-run")."""
+    import csv
+    import hashlib
+    import json
+
+    from vqabench import __version__
+    from vqabench.io.atomic import atomic_write_text
+
+    key = hashlib.sha256((run_dir / "results.csv").read_bytes()
+                         + f"\x1f{anchor}\x1f{__version__}".encode()).hexdigest()
+    cache = run_dir / "bd_summary.json"
+    try:
+        cached = json.loads(cache.read_text())
+    except (OSError, ValueError):
+        cached = {}
+    if cached.get("key") != key:
+        with open(run_dir / "results.csv", newline="") as f:
+            n_codecs = len({row["codec"] for row in csv.DictReader(f)})
+        table = _bd_summary_table(run_dir, anchor) if n_codecs >= 2 else None
+        cached = {"key": key, "table": table}
+        atomic_write_text(cache, json.dumps(cached))
+    spec = cached["table"]
+    if spec is None:
+        return
+    table = Table(title=spec["title"] or None, caption=spec["caption"] or None)
+    for column, numeric in zip(spec["columns"], spec["numeric"], strict=True):
+        table.add_column(column, justify="right" if numeric else "left")
+    for row in spec["rows"]:
+        table.add_row(*row)
+    console.print(table)
+    for note in spec["notes"]:
+        console.print(note, markup=False, highlight=False)
+    console.print(f"full report: vqabench report {run_dir}", markup=False, highlight=False)
+
+
+def _bd_summary_table(run_dir: Path, anchor: str) -> dict | None:
     """Mean BD-rate per codec and metric (pchip), from the same table builder as
     ``vqabench report``: the run's order of codecs and metrics, quality against the run's
-    first anchor; with a reference stage, per reference group and over all pairs."""
+    first anchor; with a reference stage, per reference group and over all pairs. Returns
+    the table as plain data (title, caption, columns, numeric flags, rows, notes)."""
     from vqabench.evaluation.aggregate import (
         fold_references,
         load_results,
         per_sequence_bd_rate,
         summarize_bd_rate,
     )
-    from vqabench.reports.tables import bd_table
+    from vqabench.reports.tables import bd_table, numeric_columns
 
     results = load_results(run_dir)
     if results["codec"].nunique() < 2:
-        return
+        return None
     with_refs = bool((results["reference"] != "source").any())
     folded = fold_references(results)
     first_anchor = str(results["anchor"].iloc[0])
@@ -167,11 +207,12 @@ def _print_bd_summary(run_dir: Path, anchor: str) -> None:
     table = bd_table(summary, reference=str(folded["reference"].iloc[0]), anchor=first_anchor,
                      anchor_codec=anchor, codecs=list(dict.fromkeys(results["codec"])),
                      metrics=list(dict.fromkeys(results["metric"])))
-    console.print(rich_table(table.cells, title=f"BD-rate (%) vs {anchor}",
-                             caption=table.caption))
-    for note in table.notes:
-        console.print(note, markup=False, highlight=False)
-    console.print(f"full report: vqabench report {run_dir}", markup=False, highlight=False)
+    cells = table.cells
+    return {"title": f"BD-rate (%) vs {anchor}", "caption": table.caption,
+            "columns": [str(c) for c in cells.columns],
+            "numeric": [bool(n) for n in numeric_columns(cells)],
+            "rows": [[str(v) for v in row] for row in cells.itertuples(index=False, name=None)],
+            "notes": [str(n) for n in table.notes]}
 
 
 def rich_table(cells, *, title: str = "", caption: str = "") -> Table:

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
 from vqabench.errors import MetricError, invalid
-from vqabench.io.video import Video
+from vqabench.io.video import Video, YuvFrame, read_frames
+from vqabench.metrics.functional.frame_format import FrameFormat
 from vqabench.registry import Registry
 
-__all__ = ["Metric", "MetricResult", "METRICS", "Kind", "pool", "check_pair", "POOLING"]
+__all__ = ["Metric", "MetricResult", "METRICS", "Kind", "pool", "check_pair", "POOLING",
+           "FramePair", "Accumulator", "frame_pairs", "FrameFormat"]
 
 Kind = Literal["full-reference", "no-reference", "sequence"]
 POOLING = ("mean", "harmonic_mean", "min", "median")
@@ -74,8 +76,56 @@ def check_pair(reference: Video, distorted: Video) -> None:
         )
 
 
+class FramePair:
+    """One frame of the anchor and the same frame of the distorted video, read once and
+    handed to every streaming metric of a job.
+
+    Per-frame intermediate results that several metrics need (the planes' MSEs for the PSNR
+    family, the luma plane in float32 and its full-resolution SSIM statistics for SSIM and
+    MS-SSIM) are computed by the first metric that asks (:meth:`shared`) and reused.
+
+    Attributes:
+        index: frame number (0-based).
+        reference: the anchor's frame.
+        distorted: the distorted video's frame.
+        fmt: the frame format of both.
+    """
+
+    __slots__ = ("index", "reference", "distorted", "fmt", "_shared")
+
+    def __init__(self, index: int, reference: YuvFrame, distorted: YuvFrame, fmt: FrameFormat):
+        self.index, self.reference, self.distorted, self.fmt = index, reference, distorted, fmt
+        self._shared: dict[Any, Any] = {}
+
+    def shared(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()``, computed once per frame pair for each ``key``."""
+        if key not in self._shared:
+            self._shared[key] = make()
+        return self._shared[key]
+
+
+class Accumulator(Protocol):
+    """The streaming side of a metric: fold frames one by one, then the result."""
+
+    def update(self, pair: FramePair) -> None:
+        """Fold one frame pair into the running state."""
+
+    def compute(self) -> MetricResult:
+        """The pooled value and per-frame values of every frame folded so far."""
+
+
+def frame_pairs(reference: Video, distorted: Video) -> Iterator[FramePair]:
+    """Frame pairs of two videos of the same size, format and frame count (each read once)."""
+    check_pair(reference, distorted)
+    fmt = FrameFormat.of(reference)
+    for i, (ref, dis) in enumerate(zip(read_frames(reference), read_frames(distorted),
+                                       strict=True)):
+        yield FramePair(i, ref, dis, fmt)
+
+
 class Metric:
-    """Base class: subclasses set the class attributes and implement :meth:`compute`.
+    """Base class: subclasses set the class attributes and implement :meth:`compute`, or
+    :meth:`accumulator` for metrics that work frame by frame (then :meth:`compute` streams).
 
     Attributes:
         name: registry name.
@@ -106,9 +156,48 @@ class Metric:
         return json.dumps({"name": self.name, "version": self.version, "options": self.options},
                           sort_keys=True, default=str)
 
+    @property
+    def provenance(self) -> str:
+        """Conventions behind the number worth recording in a run's config.toml ("" if none)."""
+        return ""
+
+    def accumulator(self, fmt: FrameFormat, width: int, height: int) -> Accumulator | None:
+        """A fresh streaming accumulator for frames of this format and size, or None when
+        the metric needs whole videos (it then implements :meth:`compute`).
+
+        Raises:
+            MetricError: frames of this size or format cannot be measured.
+        """
+        return None
+
     def compute(self, reference: Video, distorted: Video) -> MetricResult:
         """Compute quality of ``distorted`` against ``reference`` (in that order)."""
-        raise NotImplementedError
+        check_pair(reference, distorted)
+        acc = self.accumulator(FrameFormat.of(reference), reference.width, reference.height)
+        if acc is None:
+            raise NotImplementedError(f"{type(self).__name__} implements neither compute nor "
+                                      "accumulator")
+        for pair in frame_pairs(reference, distorted):
+            acc.update(pair)
+        return acc.compute()
+
+    def compute_frames(self, reference: Iterable[YuvFrame], distorted: Iterable[YuvFrame],
+                       fmt: FrameFormat) -> MetricResult:
+        """Compute a streaming metric on frames in memory (numpy planes), reference first.
+
+        Raises:
+            MetricError: the metric does not stream, or the two sequences differ in length.
+        """
+        reference, distorted = list(reference), list(distorted)
+        if len(reference) != len(distorted) or not reference:
+            raise MetricError(f"reference has {len(reference)} frames and distorted has "
+                              f"{len(distorted)}; need the same number, at least one")
+        acc = self.accumulator(fmt, reference[0][0].shape[1], reference[0][0].shape[0])
+        if acc is None:
+            raise MetricError(f"{self.name} needs videos, not frames in memory")
+        for i, (ref, dis) in enumerate(zip(reference, distorted, strict=True)):
+            acc.update(FramePair(i, YuvFrame(*ref), YuvFrame(*dis), fmt))
+        return acc.compute()
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())

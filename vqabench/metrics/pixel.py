@@ -1,50 +1,85 @@
 """Pixel-domain metrics: PSNR (Y, U, V, weighted YUV), SSIM and MS-SSIM.
 
-PSNR is numpy (:mod:`vqabench.metrics.functional.pixel`); SSIM and MS-SSIM wrap piq on the
-luma plane (Gaussian window 11, sigma 1.5, K1=0.01, K2=0.03, data range ``2**bits - 1``).
-All take ``(reference, distorted)`` in that order.
+Thin shells over the functional core (:mod:`vqabench.metrics.functional.pixel` for PSNR,
+:mod:`vqabench.metrics.functional.ssim` for SSIM and MS-SSIM on the luma plane: Gaussian
+window 11, sigma 1.5, K1=0.01, K2=0.03, data range ``2**bits - 1``). Each streams: its
+:meth:`accumulator` folds frames one by one, so a job reads every frame once for all of them,
+and metrics of one job share per-frame work (plane MSEs, the SSIM statistics at full
+resolution). All take ``(reference, distorted)`` in that order.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-
-import numpy as np
 
 from vqabench.errors import MetricError, invalid
-from vqabench.io.video import Video, read_frames
-from vqabench.metrics.base import METRICS, Metric, MetricResult, check_pair, pool
-from vqabench.metrics.functional.pixel import DEFAULT_MAX_DB, plane_psnr, weighted_psnr
+from vqabench.metrics.base import METRICS, FramePair, Metric, MetricResult
+from vqabench.metrics.functional import ssim as fssim
+from vqabench.metrics.functional.frame_format import FrameFormat
+from vqabench.metrics.functional.pixel import (
+    DEFAULT_MAX_DB,
+    PEAKS,
+    Peak,
+    PsnrState,
+    plane_mses,
+    psnr_compute,
+    psnr_fold,
+)
 
 __all__ = ["PsnrY", "PsnrU", "PsnrV", "PsnrYuv", "Ssim", "MsSsim"]
 
+_MS_SSIM_WEIGHTS = fssim.MS_SSIM_WEIGHTS  # the name vqabench.codecs.losses imports
 
-def _frame_pairs(reference: Video, distorted: Video) -> Iterator[tuple]:
-    check_pair(reference, distorted)
-    return zip(read_frames(reference), read_frames(distorted), strict=True)
+
+class _PsnrAccumulator:
+    """Streams a weighted YUV PSNR; the plane MSEs are shared with the job's other PSNRs."""
+
+    def __init__(self, fmt: FrameFormat, weights: tuple[float, float, float], max_db: float,
+                 peak: Peak):
+        self.fmt, self.weights, self.max_db, self.peak = fmt, weights, max_db, peak
+        self.state = PsnrState()
+
+    def update(self, pair: FramePair) -> None:
+        mses = pair.shared("plane_mses", lambda: plane_mses(pair.reference, pair.distorted))
+        self.state = psnr_fold(self.state, mses)
+
+    def compute(self) -> MetricResult:
+        value, per_frame = psnr_compute(self.state, self.fmt, weights=self.weights,
+                                        max_db=self.max_db, peak=self.peak)
+        return MetricResult(value, per_frame)
 
 
 class _PsnrPlanes(Metric):
-    """Shared option handling for the PSNR family."""
+    """Shared option handling for the PSNR family.
 
-    def __init__(self, *, max_db: float = DEFAULT_MAX_DB):
+    Args:
+        max_db: cap for identical frames (default 100 dB).
+        peak: ``full`` (default, ``2**b - 1``: 1023 at 10 bits) or ``hm`` (HM/VTM's
+            ``255 << (b - 8)``: 1020 at 10 bits); the same at 8 bits.
+    """
+
+    weights: tuple[float, float, float] = (1.0, 0.0, 0.0)
+
+    def __init__(self, *, max_db: float = DEFAULT_MAX_DB, peak: Peak = "full"):
         if not max_db > 0:
             raise invalid("max_db", max_db, "a positive number of dB")
+        if peak not in PEAKS:
+            raise invalid("peak", peak, " | ".join(PEAKS))
         self.max_db = float(max_db)
+        self.peak = peak
 
     @property
     def options(self) -> dict:
-        return {"max_db": self.max_db}
+        # the default peak stays out of the options, so stored results keep their keys
+        return {"max_db": self.max_db, **({"peak": self.peak} if self.peak != "full" else {})}
 
-    def _per_frame(self, reference: Video, distorted: Video,
-                   combine: Callable[[float, float, float], float]) -> MetricResult:
-        values = []
-        for ref, dis in _frame_pairs(reference, distorted):
-            y, u, v = (plane_psnr(r, d, bit_depth=reference.bit_depth, max_db=self.max_db)
-                       for r, d in zip(ref, dis, strict=True))
-            values.append(combine(y, u, v))
-        return MetricResult(pool(values), tuple(values))
+    @property
+    def provenance(self) -> str:
+        top = "2^b-1" if self.peak == "full" else "255<<(b-8)"
+        return f"peak={self.peak} ({top}), identical frames capped at {self.max_db:g} dB"
+
+    def accumulator(self, fmt: FrameFormat, width: int, height: int) -> _PsnrAccumulator:
+        return _PsnrAccumulator(fmt, self.weights, self.max_db, self.peak)
 
 
 @METRICS.register("psnr_y")
@@ -53,18 +88,13 @@ class PsnrY(_PsnrPlanes):
 
     name = "psnr_y"
 
-    def compute(self, reference: Video, distorted: Video) -> MetricResult:
-        return self._per_frame(reference, distorted, lambda y, u, v: y)
-
 
 @METRICS.register("psnr_u")
 class PsnrU(_PsnrPlanes):
     """Cb PSNR in dB, mean of per-frame values."""
 
     name = "psnr_u"
-
-    def compute(self, reference: Video, distorted: Video) -> MetricResult:
-        return self._per_frame(reference, distorted, lambda y, u, v: u)
+    weights = (0.0, 1.0, 0.0)
 
 
 @METRICS.register("psnr_v")
@@ -72,9 +102,7 @@ class PsnrV(_PsnrPlanes):
     """Cr PSNR in dB, mean of per-frame values."""
 
     name = "psnr_v"
-
-    def compute(self, reference: Video, distorted: Video) -> MetricResult:
-        return self._per_frame(reference, distorted, lambda y, u, v: v)
+    weights = (0.0, 0.0, 1.0)
 
 
 @METRICS.register("psnr_yuv")
@@ -85,13 +113,14 @@ class PsnrYuv(_PsnrPlanes):
         weights: (wY, wU, wV), or text "6:1:1" / "6/1/1"; default 6:1:1 (JVET). 8:1:1,
             14:1:1 and 4:1:1 are also used.
         max_db: cap for identical frames.
+        peak: ``full`` or ``hm`` (see the PSNR family).
     """
 
     name = "psnr_yuv"
 
     def __init__(self, *, weights: tuple[float, float, float] | list[float] | str = (6, 1, 1),
-                 max_db: float = DEFAULT_MAX_DB):
-        super().__init__(max_db=max_db)
+                 max_db: float = DEFAULT_MAX_DB, peak: Peak = "full"):
+        super().__init__(max_db=max_db, peak=peak)
         if isinstance(weights, str):  # "6:1:1" or "6/1/1" (on the command line)
             try:
                 weights = tuple(float(w) for w in re.split(r"[:/]", weights))
@@ -104,32 +133,45 @@ class PsnrYuv(_PsnrPlanes):
 
     @property
     def options(self) -> dict:
-        return {"weights": list(self.weights), "max_db": self.max_db}
-
-    def compute(self, reference: Video, distorted: Video) -> MetricResult:
-        return self._per_frame(reference, distorted,
-                               lambda y, u, v: weighted_psnr(y, u, v, self.weights))
+        return {"weights": list(self.weights), **super().options}
 
 
-def _luma_batches(reference: Video, distorted: Video, batch: int = 16):
-    import torch
+def _luma_f32(pair: FramePair) -> tuple:
+    """The pair's luma planes as float32 divided by the data range (shared per frame)."""
+    return pair.shared("luma_f32", lambda: (
+        fssim.prepare_plane(pair.reference.y, pair.fmt.bit_depth),
+        fssim.prepare_plane(pair.distorted.y, pair.fmt.bit_depth)))
 
-    ref_batch, dis_batch = [], []
-    for ref, dis in _frame_pairs(reference, distorted):
-        ref_batch.append(ref.y.astype(np.float32))
-        dis_batch.append(dis.y.astype(np.float32))
-        if len(ref_batch) == batch:
-            yield (torch.from_numpy(np.stack(ref_batch))[:, None],
-                   torch.from_numpy(np.stack(dis_batch))[:, None])
-            ref_batch, dis_batch = [], []
-    if ref_batch:
-        yield (torch.from_numpy(np.stack(ref_batch))[:, None],
-               torch.from_numpy(np.stack(dis_batch))[:, None])
+
+def _full_stats(pair: FramePair) -> fssim.SsimStats:
+    """Full-resolution SSIM statistics of the pair's luma (shared by SSIM and MS-SSIM)."""
+    return pair.shared("ssim_stats", lambda: fssim.ssim_stats(*_luma_f32(pair)))
+
+
+class _SsimAccumulator:
+    def __init__(self, downsample: bool, scales: int | None = None):
+        self.downsample, self.scales = downsample, scales
+        self.state = fssim.SsimState()
+
+    def update(self, pair: FramePair) -> None:
+        if self.scales is not None:
+            value = fssim.ms_ssim_plane(*_luma_f32(pair), scales=self.scales,
+                                        first=_full_stats(pair))
+        elif self.downsample and fssim.downsample_factor(*pair.reference.y.shape) > 1:
+            value = fssim.ssim_plane(*_luma_f32(pair), downsample=True)
+        else:
+            value = _full_stats(pair).ssim
+        self.state = fssim.ssim_fold(self.state, value)
+
+    def compute(self) -> MetricResult:
+        value, per_frame = fssim.ssim_compute(self.state)
+        return MetricResult(value, per_frame)
 
 
 @METRICS.register("ssim")
 class Ssim(Metric):
-    """SSIM of the luma plane through ``piq.ssim``, mean of per-frame values.
+    """SSIM of the luma plane (Wang et al.; piq's and scikit-image's numbers), mean of
+    per-frame values.
 
     Args:
         downsample: apply Wang et al.'s automatic downsampling for large frames
@@ -145,32 +187,17 @@ class Ssim(Metric):
     def options(self) -> dict:
         return {"downsample": self.downsample}
 
-    def compute(self, reference: Video, distorted: Video) -> MetricResult:
-        import piq
-        import torch
-
-        peak = float((1 << reference.bit_depth) - 1)
-        values: list[float] = []
-        with torch.no_grad():
-            for ref, dis in _luma_batches(reference, distorted):
-                if min(ref.shape[-2:]) < 11:
-                    raise MetricError("ssim needs frames of at least 11x11, got "
-                                      f"{ref.shape[-1]}x{ref.shape[-2]}")
-                out = piq.ssim(dis, ref, data_range=peak, reduction="none",
-                               downsample=self.downsample)
-                values.extend(float(v) for v in out)
-        return MetricResult(pool(values), tuple(values))
-
-
-_MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+    def accumulator(self, fmt: FrameFormat, width: int, height: int) -> _SsimAccumulator:
+        fssim.check_ssim_size(width, height)
+        return _SsimAccumulator(self.downsample)
 
 
 @METRICS.register("ms_ssim")
 class MsSsim(Metric):
-    """MS-SSIM of the luma plane through ``piq.multi_scale_ssim``, mean of per-frame values.
+    """MS-SSIM of the luma plane (Wang et al. 2003; piq's numbers), mean of per-frame values.
 
     Args:
-        scales: number of scales (1..5) with Wang et al.'s weights, renormalised by piq.
+        scales: number of scales (1..5) with Wang et al.'s weights, renormalised to sum 1.
             Five scales need frames of at least 161x161 pixels; use fewer for small video.
     """
 
@@ -185,23 +212,12 @@ class MsSsim(Metric):
     def options(self) -> dict:
         return {"scales": self.scales}
 
-    def compute(self, reference: Video, distorted: Video) -> MetricResult:
-        import piq
-        import torch
-
-        min_side = (11 - 1) * 2 ** (self.scales - 1) + 1
-        if min(reference.width, reference.height) < min_side:
+    def accumulator(self, fmt: FrameFormat, width: int, height: int) -> _SsimAccumulator:
+        min_side = fssim.ms_ssim_min_side(self.scales)
+        if min(width, height) < min_side:
             raise MetricError(
                 f"ms_ssim with scales={self.scales} needs frames of at least {min_side}x{min_side}"
-                f" pixels, got {reference.width}x{reference.height}; use fewer scales "
+                f" pixels, got {width}x{height}; use fewer scales "
                 f"(e.g. --metrics ms_ssim with option scales=3) or larger frames"
             )
-        peak = float((1 << reference.bit_depth) - 1)
-        weights = torch.tensor(_MS_SSIM_WEIGHTS[: self.scales])
-        values: list[float] = []
-        with torch.no_grad():
-            for ref, dis in _luma_batches(reference, distorted):
-                out = piq.multi_scale_ssim(dis, ref, data_range=peak, reduction="none",
-                                           scale_weights=weights)
-                values.extend(float(v) for v in out)
-        return MetricResult(pool(values), tuple(values))
+        return _SsimAccumulator(False, self.scales)

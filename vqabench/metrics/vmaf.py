@@ -2,15 +2,24 @@
 
 The model JSON files are the ones ffmpeg-quality-metrics ships (vmaf_v0.6.1,
 vmaf_v0.6.1neg, vmaf_4k_v0.6.1, vmaf_v1.0.16_* ...); a path to any libvmaf JSON model also
-works. ffmpeg's libvmaf filter takes the distorted stream first; ffmpeg-quality-metrics and
-this wrapper take ``(reference, distorted)``.
+works. A model is keyed by the SHA-256 of its JSON (``model_sha256`` in the metric's
+options), so a changed model file gives new measurements, never stale ones. ffmpeg's libvmaf
+filter takes the distorted stream first; ffmpeg-quality-metrics and this wrapper take
+``(reference, distorted)``.
+
+All VMAF variants of one job (models, poolings) are one libvmaf pass
+(:func:`compute_vmaf_group`): libvmaf evaluates several models on the same features in one
+filter (``model=path=a.json\\:name=m0|path=b.json\\:name=m1``).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
+import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from vqabench.errors import MetricError, invalid
@@ -18,13 +27,21 @@ from vqabench.io.ffmpeg import ffmpeg_info, ffmpeg_path
 from vqabench.io.video import Video
 from vqabench.metrics.base import METRICS, POOLING, Metric, MetricResult, check_pair, pool
 
-__all__ = ["Vmaf", "VmafNeg", "vmaf_models", "V1_SMALLEST_SIZE", "model_note", "probe_model"]
+__all__ = ["Vmaf", "VmafNeg", "vmaf_models", "compute_vmaf_group", "model_sha256",
+           "V1_SMALLEST_SIZE", "model_note", "probe_model"]
 
 
+@functools.lru_cache(maxsize=1)
 def _model_dir() -> Path:
-    from ffmpeg_quality_metrics import FfmpegQualityMetrics
+    """ffmpeg-quality-metrics' ``vmaf_models`` folder, found without importing the package
+    (it imports pandas: seconds a run that reuses every result does not need)."""
+    import importlib.util
 
-    return Path(FfmpegQualityMetrics.DEFAULT_VMAF_MODEL_DIRECTORY)
+    spec = importlib.util.find_spec("ffmpeg_quality_metrics")
+    if spec is None or not spec.submodule_search_locations:
+        raise MetricError("vmaf needs the package ffmpeg-quality-metrics: pip install "
+                          "ffmpeg-quality-metrics")
+    return Path(next(iter(spec.submodule_search_locations))) / "vmaf_models"
 
 
 @functools.lru_cache(maxsize=1)
@@ -35,10 +52,38 @@ def _fqm_class() -> type:
     from ffmpeg_quality_metrics import FfmpegQualityMetrics
 
     class _CachedFilters(FfmpegQualityMetrics):
+        model_paths: tuple[str, ...] = ()
+
         def _check_available_filters(self) -> None:
             self.available_filters = sorted(ffmpeg_info().filters)
 
+        def _get_libvmaf_filter_opts(self) -> str:
+            # several models in one pass, named m0, m1, ... in libvmaf's log
+            opts = super()._get_libvmaf_filter_opts()
+            rest = opts.split(":log_path=", 1)[1]
+            models = "|".join(f"path={p}\\:name=m{i}" for i, p in enumerate(self.model_paths))
+            return f"model={models}:log_path={rest}"
+
     return _CachedFilters
+
+
+@functools.lru_cache(maxsize=64)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def model_sha256(path: Path) -> str:
+    """SHA-256 of a model file (cached per path, size and modification time)."""
+    st = path.stat()
+    return _file_sha256(str(path), st.st_size, st.st_mtime_ns)
+
+
+def _thread_budget() -> int:
+    """Threads one job may use (set by the runner's thread policy; 1 outside a run)."""
+    try:
+        return max(1, int(os.environ.get("VQABENCH_THREADS", "1")))
+    except ValueError:
+        return 1
 
 
 def vmaf_models() -> list[str]:
@@ -54,12 +99,14 @@ class Vmaf(Metric):
         model: a shipped model name (``vmaf_v0.6.1`` default, ``vmaf_v0.6.1neg`` for the
             no-enhancement-gain variant, see :func:`vmaf_models`) or a path to a JSON model.
         pooling: ``mean`` (default) or ``harmonic_mean`` (libvmaf's definition) or min/median.
-        n_threads: libvmaf threads (results do not depend on it).
+        n_threads: libvmaf threads (results do not depend on it); default: the job's share
+            of the machine under ``vqabench run --jobs`` (see README, "Threads"), else 1.
     """
 
     name = "vmaf"
 
-    def __init__(self, *, model: str = "vmaf_v0.6.1", pooling: str = "mean", n_threads: int = 1):
+    def __init__(self, *, model: str = "vmaf_v0.6.1", pooling: str = "mean",
+                 n_threads: int | None = None):
         path = Path(model)
         if path.suffix == ".json" and path.is_file():
             self.model_path = path.resolve()
@@ -74,43 +121,73 @@ class Vmaf(Metric):
         if pooling not in POOLING:
             raise invalid("pooling", pooling, " | ".join(POOLING))
         self.pooling = pooling
-        if int(n_threads) < 0:
+        if n_threads is not None and int(n_threads) < 0:
             raise invalid("n_threads", n_threads, "an integer >= 0 (0 = automatic)")
-        self.n_threads = int(n_threads)
+        self.n_threads = None if n_threads is None else int(n_threads)
+        self.model_sha256 = model_sha256(self.model_path)
 
     @property
     def options(self) -> dict:
-        return {"model": self.model, "pooling": self.pooling}
+        # a model file is keyed by its content, not by where it lies
+        label = self.model if self.model_path.parent == _model_dir() else self.model_path.name
+        return {"model": label, "pooling": self.pooling, "model_sha256": self.model_sha256}
 
     def compute(self, reference: Video, distorted: Video) -> MetricResult:
-        from ffmpeg_quality_metrics import FfmpegQualityMetricsError
+        return compute_vmaf_group([self], reference, distorted)[0]
 
-        check_pair(reference, distorted)
-        logging.getLogger("ffmpeg-quality-metrics").setLevel(logging.ERROR)
-        fps = float(reference.fps)
-        with tempfile.TemporaryDirectory(prefix="vqabench-vmaf-") as tmp:
-            # ffmpeg-quality-metrics names its libvmaf log after the inputs and puts that
-            # name into the filter string, where ':' or a quote would break it: hand it
-            # links with plain names instead.
-            ref_link, dis_link = Path(tmp) / "reference.y4m", Path(tmp) / "distorted.y4m"
-            ref_link.symlink_to(reference.path.resolve())
-            dis_link.symlink_to(distorted.path.resolve())
-            try:
-                fqm = _fqm_class()(str(ref_link), str(dis_link), framerate=fps, tmp_dir=tmp,
-                                   ffmpeg_path=ffmpeg_path())
-                data = fqm.calculate(["vmaf"], vmaf_options={
-                    "model_path": str(self.model_path), "n_threads": self.n_threads,
-                })
-            except (FfmpegQualityMetricsError, RuntimeError) as exc:
-                note = model_note(self.model)
-                raise MetricError(f"vmaf failed on {distorted.path.name}: {exc}"
-                                  + (f"; model {self.model} {note}" if note else "")) from exc
-        values = [float(frame["vmaf"]) for frame in data.get("vmaf", [])]
-        if len(values) != reference.frames:
-            raise MetricError(
-                f"vmaf returned {len(values)} frames for a {reference.frames}-frame video"
-            )
-        return MetricResult(pool(values, self.pooling), tuple(values))
+
+def compute_vmaf_group(group: Sequence[Vmaf], reference: Video, distorted: Video
+                       ) -> list[MetricResult]:
+    """Every VMAF metric of ``group`` (any models and poolings) from one libvmaf pass.
+
+    Args:
+        group: Vmaf metrics; each distinct model file is evaluated once.
+        reference: the anchor (first, as everywhere in vqabench).
+        distorted: the decoded video.
+
+    Returns:
+        One result per metric of ``group``, in its order.
+
+    Raises:
+        MetricError: libvmaf failed or returned a different number of frames.
+    """
+    from ffmpeg_quality_metrics import FfmpegQualityMetricsError
+
+    check_pair(reference, distorted)
+    paths = list(dict.fromkeys(str(m.model_path) for m in group))
+    threads = [m.n_threads for m in group if m.n_threads is not None]
+    n_threads = max(threads) if threads else _thread_budget()
+    logging.getLogger("ffmpeg-quality-metrics").setLevel(logging.ERROR)
+    fps = float(reference.fps)
+    with tempfile.TemporaryDirectory(prefix="vqabench-vmaf-") as tmp:
+        # ffmpeg-quality-metrics names its libvmaf log after the inputs and puts that
+        # name into the filter string, where ':' or a quote would break it: hand it
+        # links with plain names instead.
+        ref_link, dis_link = Path(tmp) / "reference.y4m", Path(tmp) / "distorted.y4m"
+        ref_link.symlink_to(reference.path.resolve())
+        dis_link.symlink_to(distorted.path.resolve())
+        try:
+            fqm = _fqm_class()(str(ref_link), str(dis_link), framerate=fps, tmp_dir=tmp,
+                               ffmpeg_path=ffmpeg_path())
+            fqm.model_paths = tuple(paths)
+            data = fqm.calculate(["vmaf"], vmaf_options={
+                "model_path": paths[0], "n_threads": n_threads,
+            })
+        except (FfmpegQualityMetricsError, RuntimeError) as exc:
+            notes = [f"; model {m.model} {n}" for m in group if (n := model_note(m.model))]
+            raise MetricError(f"vmaf failed on {distorted.path.name}: {exc}"
+                              + "".join(dict.fromkeys(notes))) from exc
+    frames = data.get("vmaf", [])
+    if len(frames) != reference.frames:
+        raise MetricError(
+            f"vmaf returned {len(frames)} frames for a {reference.frames}-frame video"
+        )
+    results = []
+    for m in group:
+        name = f"m{paths.index(str(m.model_path))}"
+        values = [float(frame[name]) for frame in frames]
+        results.append(MetricResult(pool(values, m.pooling), tuple(values)))
+    return results
 
 
 @METRICS.register("vmaf_neg")
@@ -125,12 +202,12 @@ class VmafNeg(Vmaf):
 
     name = "vmaf_neg"
 
-    def __init__(self, *, pooling: str = "mean", n_threads: int = 1):
+    def __init__(self, *, pooling: str = "mean", n_threads: int | None = None):
         super().__init__(model="vmaf_v0.6.1neg", pooling=pooling, n_threads=n_threads)
 
     @property
     def options(self) -> dict:
-        return {"pooling": self.pooling}
+        return {"pooling": self.pooling, "model_sha256": self.model_sha256}
 
 
 #: Smallest of 256x144, 256x160, 320x180, 480x270, 640x360, 960x540, 1280x720, 1920x1080 at

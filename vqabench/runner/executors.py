@@ -28,7 +28,7 @@ from vqabench.errors import ConfigError, invalid
 from vqabench.runner.jobs import Job, JobOutcome, execute_job
 
 __all__ = ["local_executor", "run_job", "DaskExecutor", "make_executor", "EXECUTORS",
-           "WORKER_DIED"]
+           "WORKER_DIED", "thread_budget"]
 
 OnDone = Callable[[Job, JobOutcome], None]
 _FILTER_SAFE = re.compile(r"[\w/.\-]+")
@@ -52,23 +52,77 @@ def _die_with_parent() -> None:
         pass
 
 
-def _limit_threads() -> None:
-    """One job per core: keep numerical libraries from starting a thread per core each.
+def thread_budget(n_workers: int, cores: int | None = None) -> int:
+    """Threads each of ``n_workers`` side-by-side jobs may use: ``max(1, cores // n_workers)``,
+    so that jobs x threads never exceeds the cores this process may run on."""
+    if cores is None:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - not Linux
+            cores = os.cpu_count() or 1
+    return max(1, cores // max(1, n_workers))
+
+
+def _limit_threads(threads: int = 1) -> None:
+    """The thread policy of one job slot: numerical libraries use ``threads`` threads each.
 
     The variables cover libraries imported later (torch reads them when a metric imports
-    it); torch is not imported here: most jobs (codecs, PSNR, VMAF) never need it, and
-    importing it cost each worker seconds (see reports/performance.md, "Runs at scale").
+    it; OpenCV's and libvmaf's thread counts come from ``VQABENCH_THREADS`` when the SSIM
+    module or a VMAF metric starts); torch is not imported here: most jobs (codecs, PSNR,
+    VMAF) never need it, and importing it cost each worker seconds (see
+    reports/performance.md, "Runs at scale"). Encoders keep their own ``threads`` option
+    (default 1; it is part of the encode's key, as it can change the bitstream).
     """
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = "1"
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                "VQABENCH_THREADS"):
+        os.environ[var] = str(threads)
     torch = sys.modules.get("torch")
     if torch is not None:
-        torch.set_num_threads(1)
+        torch.set_num_threads(threads)
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None:
+        cv2.setNumThreads(threads)
 
 
-def _init_worker() -> None:
+@contextlib.contextmanager
+def _thread_slot(threads: int) -> Iterator[None]:
+    """:func:`_limit_threads` in this process for a while; the previous settings (variables,
+    torch's and OpenCV's thread counts) come back afterwards."""
+    names = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VQABENCH_THREADS")
+    saved_env = {n: os.environ.get(n) for n in names}
+    torch, cv2 = sys.modules.get("torch"), sys.modules.get("cv2")
+    saved_torch = torch.get_num_threads() if torch is not None else None
+    saved_cv2 = cv2.getNumThreads() if cv2 is not None else None
+    _limit_threads(threads)
+    try:
+        yield
+    finally:
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        if saved_torch is not None:
+            torch.set_num_threads(saved_torch)
+        if saved_cv2 is not None:
+            cv2.setNumThreads(saved_cv2)
+
+
+def _init_worker(threads: int = 1) -> None:
     _die_with_parent()
-    _limit_threads()
+    _limit_threads(threads)
+
+
+def _warn_oversubscribed(jobs: list[Job], n_workers: int) -> None:
+    """Warn when the codecs' own ``threads`` options ask for more threads than cores."""
+    cores = thread_budget(1)
+    asked = max((int(dict(j.codec_options).get("threads", 1) or cores) for j in jobs),
+                default=1)
+    if min(n_workers, len(jobs)) * asked > cores:
+        logging.getLogger("vqabench").warning(
+            "%d jobs side by side with encoder threads=%d ask for more threads than the %d "
+            "cores (the codec option threads= is yours; lower it or --jobs)",
+            min(n_workers, len(jobs)), asked, cores)
 
 
 def run_job(job: Job) -> JobOutcome:
@@ -105,9 +159,14 @@ def local_executor(jobs: list[Job], on_done: OnDone, n_workers: int) -> None:
     """
     if not jobs:
         return
+    _warn_oversubscribed(jobs, n_workers)
     if n_workers <= 1 or len(jobs) == 1:
-        for job in jobs:
-            on_done(job, run_job(job))
+        # one job in this process: the threads it was given (the CLI's --threads, default 1;
+        # a thread per core collapses when the cores are shared: performance.md, "Threads")
+        here = os.environ.get("OMP_NUM_THREADS", "")
+        with _thread_slot(int(here) if here.isdigit() and int(here) > 0 else 1):
+            for job in jobs:
+                on_done(job, run_job(job))
         return
     queue = list(reversed(jobs))
     while queue:
@@ -117,8 +176,9 @@ def local_executor(jobs: list[Job], on_done: OnDone, n_workers: int) -> None:
 def _run_pool(queue: list[Job], on_done: OnDone, n_workers: int) -> None:
     """Run jobs popped from ``queue`` until it is empty or the pool breaks."""
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(n_workers, len(queue)), mp_context=ctx,
-                             initializer=_init_worker) as pool:
+    workers = min(n_workers, len(queue))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(thread_budget(workers),)) as pool:
         pending: dict[Future[JobOutcome], Job] = {}
         broken = False
         # keep at most 2 jobs per worker in flight so a kill loses little queued work
@@ -152,7 +212,7 @@ def _run_on_dask_worker(job: Job) -> JobOutcome:
     with, then :func:`run_job`."""
     global _WORKER_READY
     if not _WORKER_READY:
-        _limit_threads()
+        _limit_threads()  # one thread per Dask worker thread (threads_per_worker=1)
         _WORKER_READY = True
     try:
         from vqabench import codecs

@@ -2,6 +2,15 @@
 
 A job is plain, picklable data; :func:`execute_job` is a pure function of it (apart from the
 bitstream it writes) so it can run in this process, in a worker process or on a cluster.
+
+Measurement (:func:`measure`) reads each frame of the decoded video and of each anchor once,
+and hands it to every metric that streams (the pixel metrics; see
+:meth:`vqabench.metrics.Metric.accumulator`); all VMAF variants against one anchor are one
+libvmaf pass; the other metrics get the videos (``compute(reference, distorted)``). Before any
+number is kept, the frame counts and a temporal alignment probe
+(:mod:`vqabench.metrics.functional.alignment`) are checked. A metric that fails costs only
+its own measurement: the encode and the other metrics' values are kept, and the failure is
+reported for ``--retry-failed``.
 """
 
 from __future__ import annotations
@@ -14,9 +23,11 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from vqabench.io import video as video_io
 from vqabench.io.video import Video
 
-__all__ = ["MetricTask", "Job", "JobOutcome", "execute_job", "encode_key", "measurement_key"]
+__all__ = ["MetricTask", "Job", "JobOutcome", "execute_job", "measure", "encode_key",
+           "measurement_key"]
 
 
 def _sha(*parts: str) -> str:
@@ -84,6 +95,122 @@ class JobOutcome:
     values: tuple[tuple[str, float, tuple[float, ...]], ...] = ()  # (metric key, value, frames)
     error: str | None = None
     wall_s: float = 0.0
+    metric_errors: tuple[tuple[str, str], ...] = ()  # (metric key, error) of failed metrics
+
+
+def _describe(exc: BaseException) -> str:
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def _stream(decoded: Video, anchors: dict[str, Video], streams: dict[str, list],
+            errors: dict[str, str]) -> dict[str, object]:
+    """One pass over the frames: each frame of ``decoded`` and of every anchor read once,
+    the alignment probe and every accumulator fed. Returns ``{task key: MetricResult}``."""
+    from vqabench.metrics.base import FrameFormat, FramePair
+    from vqabench.metrics.functional.alignment import AlignmentProbe
+
+    names = list(anchors)
+    fmt = FrameFormat.of(decoded)
+    probes = {a: AlignmentProbe(decoded.frames, fmt.bit_depth) for a in names}
+    last_probe = max((max(p.indices, default=0) for p in probes.values()), default=0)
+    readers = [video_io.read_frames(decoded), *(video_io.read_frames(anchors[a]) for a in names)]
+    for index, (dis, *refs) in enumerate(zip(*readers, strict=True)):
+        for name, ref in zip(names, refs, strict=True):
+            probes[name].update(index, ref.y, dis.y)
+            pair = FramePair(index, ref, dis, fmt)
+            alive = []
+            for key, acc in streams.get(name, []):
+                try:
+                    acc.update(pair)
+                    alive.append((key, acc))
+                except Exception as exc:  # this metric alone fails
+                    errors[key] = _describe(exc)
+            streams[name] = alive
+        if index == last_probe:  # every probe seen: stop here when misaligned
+            for name in names:
+                probes[name].check(f"decoded video {decoded.path.name} against {name}")
+            if not any(streams.values()):
+                break  # nothing streams: the probe needed only these frames
+    for name in names:
+        probes[name].check(f"decoded video {decoded.path.name} against {name}")
+    results = {}
+    for key, acc in (item for name in names for item in streams.get(name, [])):
+        try:
+            results[key] = acc.compute()
+        except Exception as exc:
+            errors[key] = _describe(exc)
+    return results
+
+
+def measure(tasks: tuple[MetricTask, ...], anchors: dict[str, Video], decoded: Video
+            ) -> tuple[list[tuple[str, float, tuple[float, ...]]], dict[str, str]]:
+    """Every metric task of a job on its decoded video.
+
+    Args:
+        tasks: the job's metrics (each names its anchor).
+        anchors: anchor name -> video ("source", optionally "reference").
+        decoded: the decoded video.
+
+    Returns:
+        ``(values, errors)``: ``(task key, value, per-frame values)`` of the metrics that
+        worked, in task order, and ``{task key: error text}`` of those that failed.
+
+    Raises:
+        MetricError: a frame count or size that differs from an anchor's, or
+            AlignmentError: frames that do not line up (a job-level failure: every number
+            would be wrong).
+    """
+    from vqabench import metrics
+    from vqabench.metrics.base import FrameFormat, check_pair
+    from vqabench.metrics.vmaf import Vmaf, compute_vmaf_group
+
+    used = {a: anchors[a] for a in dict.fromkeys(t.anchor for t in tasks)}
+    for video in used.values():
+        check_pair(video, decoded)
+    errors: dict[str, str] = {}
+    made = {}
+    for task in tasks:
+        try:
+            made[task.key] = metrics.create(task.name, **dict(task.options))
+        except Exception as exc:
+            errors[task.key] = _describe(exc)
+    fmt = FrameFormat.of(decoded)
+    streams: dict[str, list] = {}
+    whole: list[MetricTask] = []
+    vmaf_groups: dict[str, list[MetricTask]] = {}
+    for task in (t for t in tasks if t.key in made):
+        metric = made[task.key]
+        if isinstance(metric, Vmaf):
+            vmaf_groups.setdefault(task.anchor, []).append(task)
+            continue
+        try:
+            acc = metric.accumulator(fmt, decoded.width, decoded.height)
+        except Exception as exc:
+            errors[task.key] = _describe(exc)
+            continue
+        if acc is None:
+            whole.append(task)
+        else:
+            streams.setdefault(task.anchor, []).append((task.key, acc))
+    results = _stream(decoded, used, streams, errors) if used else {}
+    for anchor, group in vmaf_groups.items():
+        try:
+            for task, r in zip(group, compute_vmaf_group([made[t.key] for t in group],
+                                                         used[anchor], decoded), strict=True):
+                results[task.key] = r
+        except Exception as exc:
+            errors.update((t.key, _describe(exc)) for t in group)
+    for task in whole:
+        try:
+            results[task.key] = made[task.key].compute(used[task.anchor], decoded)
+        except Exception as exc:
+            errors[task.key] = _describe(exc)
+    values = [(t.key, float(results[t.key].value), tuple(float(v) for v in
+                                                         results[t.key].per_frame))
+              for t in tasks if t.key in results]
+    return values, errors
 
 
 def execute_job(job: Job) -> JobOutcome:
@@ -92,7 +219,7 @@ def execute_job(job: Job) -> JobOutcome:
     Never raises for a failing job: the error comes back in ``JobOutcome.error`` so that one
     failure does not stop a run.
     """
-    from vqabench import codecs, metrics
+    from vqabench import codecs
 
     start = time.perf_counter()
     decoded: Video | None = None
@@ -102,23 +229,16 @@ def execute_job(job: Job) -> JobOutcome:
         result = codecs.run_codec(codec, job.input, rate, job.bitstream,
                                   decode_dir=job.decode_dir, encode=not job.reuse_bitstream)
         decoded = result.decoded
-        anchors = dict(job.anchors)
-        values = []
-        for task in job.metrics:
-            metric = metrics.create(task.name, **dict(task.options))
-            m = metric.compute(anchors[task.anchor], decoded)
-            values.append((task.key, float(m.value), tuple(float(v) for v in m.per_frame)))
+        values, errors = measure(job.metrics, dict(job.anchors), decoded)
         if job.keep_decoded is not None:
             job.keep_decoded.parent.mkdir(parents=True, exist_ok=True)
             os.replace(decoded.path, job.keep_decoded)
             decoded = None
         return JobOutcome(job.key, result.bits, result.enc_s, result.dec_s, tuple(values),
-                          wall_s=time.perf_counter() - start)
+                          wall_s=time.perf_counter() - start,
+                          metric_errors=tuple(errors.items()))
     except Exception as exc:  # recorded, reported, retried with --retry-failed
-        tb = traceback.extract_tb(exc.__traceback__)
-        where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
-        return JobOutcome(job.key, error=f"{type(exc).__name__}: {exc}{where}",
-                          wall_s=time.perf_counter() - start)
+        return JobOutcome(job.key, error=_describe(exc), wall_s=time.perf_counter() - start)
     finally:
         if decoded is not None:
             decoded.path.unlink(missing_ok=True)

@@ -283,7 +283,8 @@ def _warn_small_inr(cfg: RunConfig, sequences: list[Sequence]) -> None:
                       UserWarning, stacklevel=3)
 
 
-def _provenance(out_dir: Path, sequences: Iterable[Sequence] = ()) -> str:
+def _provenance(out_dir: Path, sequences: Iterable[Sequence] = (),
+                cfg: RunConfig | None = None) -> str:
     import datetime
 
     from vqabench import __version__
@@ -292,9 +293,12 @@ def _provenance(out_dir: Path, sequences: Iterable[Sequence] = ()) -> str:
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     assumed = [f"{s.name}: " + ", ".join(f"{k} {v}" for k, v in s.source.assumptions().items())
                for s in sequences]
+    conventions = "".join(
+        f"\n{spec.name}: {text}" for spec in (cfg.metrics if cfg else ())
+        if (text := metrics.create(spec.name, **dict(spec.options)).provenance))
     return (f"resolved by vqabench {__version__} with ffmpeg {ffmpeg_info().version} on {now}\n"
             f"re-run with: vqabench run {out_dir / 'config.toml'}"
-            + "".join(f"\nassumed {line}" for line in assumed))
+            + "".join(f"\nassumed {line}" for line in assumed) + conventions)
 
 
 def check_formats(cfg: RunConfig, sequences: list[Sequence]) -> None:
@@ -363,7 +367,12 @@ def _record(job: Job, outcome: JobOutcome, store: Store) -> None:
     if outcome.error is not None:
         store.record_failure(job.key, job.sequence, job.codec, job.rate_label, outcome.error)
         return
-    nan_error = _not_finite(outcome, job)
+    names = {t.key: f"{t.name} against {t.anchor}" for t in job.metrics}
+    errors = [f"{names[k]} failed: {e}" for k, e in outcome.metric_errors]
+    if errors:
+        errors[-1] += (" (the job's encode and other measurements are kept; re-run with "
+                       "--retry-failed to measure only what failed)")
+    nan_error = "; ".join(filter(None, [*errors, _not_finite(outcome, job)])) or None
     old = store.encode(job.key) if job.reuse_bitstream else None
     src = job.input
     encode = EncodeRecord(
@@ -608,7 +617,7 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Exe
     # the written config names its run directory, so that re-running it reuses this one
     resolved = replace(_resolved(cfg, sequences), out=str(out_dir))
     change = _change(resolved, out_dir, force)
-    write_config(resolved, out_dir / "config.toml", comment=_provenance(out_dir, sequences))
+    write_config(resolved, out_dir / "config.toml", comment=_provenance(out_dir, sequences, cfg))
     decode_dir = out_dir / ".tmp"
     decode_dir.mkdir(exist_ok=True)
     execute = executor or local_executor

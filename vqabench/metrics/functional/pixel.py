@@ -1,45 +1,116 @@
-"""PSNR per plane, as pure numpy functions.
+"""PSNR per plane as pure numpy functions, and its per-frame accumulator.
 
-PSNR uses the peak ``2**bit_depth - 1`` (255 for 8-bit, 1023 for 10-bit) and the mean
-squared error over all samples of a plane, per frame; the sequence value is the mean of the
-per-frame values (JVET/AOM common test condition practice). A frame identical to its
-reference has infinite PSNR; it is capped at ``max_db`` (default 100 dB) so that averages and
-BD-rate stay finite (HM reports 999.99 in that case; any cap above the codec's range works).
+PSNR uses the mean squared error over all samples of a plane, per frame; the sequence value
+is the mean of the per-frame values (JVET/AOM common test condition practice). The peak
+sample value follows one of two conventions:
+
+- ``full`` (default): ``2**b - 1`` (255 at 8 bits, 1023 at 10 bits);
+- ``hm``: ``255 << (b - 8)`` (255 at 8 bits, 1020 at 10 bits), as HM/VTM print it.
+
+A frame identical to its reference has infinite PSNR; it is capped at ``max_db`` (default
+100 dB) so that averages and BD-rate stay finite (HM prints 999.99 in that case; any cap
+above the codec's range works).
+
+The accumulator follows the torchmetrics pattern: :func:`psnr_update` folds one frame pair
+into a :class:`PsnrState` (the three planes' MSEs per frame), :func:`psnr_compute` turns the
+state into the pooled value and the per-frame values.
+
+Example:
+    >>> state = PsnrState()
+    >>> for ref, dis in zip(read_frames(reference), read_frames(distorted)):
+    ...     state = psnr_update(state, ref, dis, fmt)
+    >>> value, per_frame = psnr_compute(state, fmt, weights=(6, 1, 1))
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import numpy as np
 
 from vqabench.errors import invalid
+from vqabench.metrics.functional.frame_format import FrameFormat
 
-__all__ = ["mse", "psnr_from_mse", "plane_psnr", "weighted_psnr", "DEFAULT_MAX_DB"]
+__all__ = ["mse", "peak_value", "psnr_from_mse", "plane_psnr", "weighted_psnr", "plane_mses",
+           "PsnrState", "psnr_update", "psnr_fold", "psnr_compute", "DEFAULT_MAX_DB", "PEAKS",
+           "Peak"]
 
 DEFAULT_MAX_DB = 100.0
+Peak = Literal["full", "hm"]
+PEAKS = ("full", "hm")
+
+
+_EXACT_BELOW = float(2 ** 48)  # OpenCV's double result is within a few ulps: < 1/16 here
 
 
 def mse(reference: np.ndarray, distorted: np.ndarray) -> float:
-    """Mean squared error of two equally shaped sample arrays, computed in float64."""
+    """Mean squared error of two equally shaped sample arrays.
+
+    Integer samples give the exact sum of squared differences (an integer), so the result
+    does not depend on how it is summed: OpenCV's ``norm(NORM_L2SQR)`` (no temporary
+    arrays; its double result is rounded to that integer while below 2**48), else float64
+    numpy, whose partial sums stay exact below 2**53.
+    """
     if reference.shape != distorted.shape:
         raise invalid("distorted.shape", distorted.shape, f"the reference shape {reference.shape}")
-    diff = reference.astype(np.float64) - distorted.astype(np.float64)
-    return float(np.mean(diff * diff))
+    if (reference.dtype == distorted.dtype and reference.dtype in (np.uint8, np.uint16)
+            and reference.size):
+        from vqabench.metrics.functional.ssim import _cv2
+
+        sse = _cv2().norm(reference, distorted, _cv2().NORM_L2SQR)
+        if sse < _EXACT_BELOW:
+            return float(round(sse)) / reference.size
+    diff = (reference.astype(np.float64) - distorted.astype(np.float64)).ravel()
+    return float(np.dot(diff, diff)) / diff.size
 
 
-def psnr_from_mse(mse_value: float, *, bit_depth: int = 8, max_db: float = DEFAULT_MAX_DB) -> float:
+def peak_value(bit_depth: int, peak: Peak = "full") -> float:
+    """The peak sample value at ``bit_depth``: ``2**b - 1`` (``full``) or ``255 << (b - 8)``
+    (``hm``)."""
+    if peak not in PEAKS:
+        raise invalid("peak", peak, " | ".join(PEAKS))
+    if not 8 <= int(bit_depth) <= 16:
+        raise invalid("bit_depth", bit_depth, "an integer in 8..16")
+    return float((1 << bit_depth) - 1) if peak == "full" else float(255 << (bit_depth - 8))
+
+
+def psnr_from_mse(mse_value: float, *, bit_depth: int, max_db: float = DEFAULT_MAX_DB,
+                  peak: Peak = "full") -> float:
     """PSNR in dB for a mean squared error at ``bit_depth``, capped at ``max_db``."""
-    peak = float((1 << bit_depth) - 1)
+    top = peak_value(bit_depth, peak)
     if mse_value <= 0.0:
         return max_db
-    return min(max_db, 10.0 * np.log10(peak * peak / mse_value))
+    return min(max_db, 10.0 * np.log10(top * top / mse_value))
 
 
 def plane_psnr(
-    reference: np.ndarray, distorted: np.ndarray, *, bit_depth: int = 8,
-    max_db: float = DEFAULT_MAX_DB,
+    reference: np.ndarray, distorted: np.ndarray, *, bit_depth: int | None = None,
+    max_db: float = DEFAULT_MAX_DB, peak: Peak = "full",
 ) -> float:
-    """PSNR in dB of one plane (reference first, distorted second)."""
-    return psnr_from_mse(mse(reference, distorted), bit_depth=bit_depth, max_db=max_db)
+    """PSNR in dB of one plane (reference first, distorted second).
+
+    Args:
+        bit_depth: bits per sample; may be left out only for ``uint8`` samples (8). Samples
+            of wider types need it: a 10-bit plane in ``uint16`` must not be scored
+            against a peak of 255 or 65535 by accident.
+        max_db: cap for identical planes.
+        peak: ``full`` (``2**b - 1``) or ``hm`` (``255 << (b - 8)``).
+
+    Raises:
+        ConfigError: no bit depth for non-``uint8`` samples, or samples above its peak.
+    """
+    if bit_depth is None:
+        if reference.dtype != np.uint8 or distorted.dtype != np.uint8:
+            raise invalid("bit_depth", None, f"the bits per sample of these {reference.dtype} "
+                          "samples (e.g. bit_depth=10); only uint8 samples imply 8")
+        bit_depth = 8
+    top = (1 << int(bit_depth)) - 1
+    if max(int(reference.max(initial=0)), int(distorted.max(initial=0))) > top:
+        raise invalid("bit_depth", bit_depth, "a depth whose peak the samples do not exceed "
+                      f"(found samples above {top})")
+    return psnr_from_mse(mse(reference, distorted), bit_depth=int(bit_depth), max_db=max_db,
+                         peak=peak)
 
 
 def weighted_psnr(psnr_y: float, psnr_u: float, psnr_v: float,
@@ -50,3 +121,54 @@ def weighted_psnr(psnr_y: float, psnr_u: float, psnr_v: float,
     """
     wy, wu, wv = weights
     return (wy * psnr_y + wu * psnr_u + wv * psnr_v) / (wy + wu + wv)
+
+
+def plane_mses(reference: tuple[np.ndarray, ...], distorted: tuple[np.ndarray, ...]
+               ) -> tuple[float, float, float]:
+    """MSE of the Y, U and V planes of one frame pair (reference first)."""
+    y, u, v = (mse(r, d) for r, d in zip(reference, distorted, strict=True))
+    return (y, u, v)
+
+
+@dataclass(frozen=True)
+class PsnrState:
+    """Running state of the PSNR family: the (Y, U, V) MSEs of every frame so far."""
+
+    mses: tuple[tuple[float, float, float], ...] = ()
+
+
+def psnr_fold(state: PsnrState, mses: tuple[float, float, float]) -> PsnrState:
+    """Fold one frame's plane MSEs (from :func:`plane_mses`) into the state."""
+    return PsnrState((*state.mses, mses))
+
+
+def psnr_update(state: PsnrState, reference: tuple[np.ndarray, ...],
+                distorted: tuple[np.ndarray, ...], fmt: FrameFormat) -> PsnrState:
+    """Fold one frame pair (reference first) of format ``fmt`` into the state."""
+    del fmt  # the MSE needs no format; the peak is applied in psnr_compute
+    return psnr_fold(state, plane_mses(reference, distorted))
+
+
+def psnr_compute(state: PsnrState, fmt: FrameFormat, *,
+                 weights: tuple[float, float, float] = (1.0, 0.0, 0.0),
+                 max_db: float = DEFAULT_MAX_DB, peak: Peak = "full",
+                 ) -> tuple[float, tuple[float, ...]]:
+    """Pooled value (mean) and per-frame values of a weighted YUV PSNR.
+
+    Args:
+        weights: (wY, wU, wV): (1, 0, 0) is PSNR-Y, (0, 1, 0) PSNR-U, (6, 1, 1) JVET's YUV.
+
+    Returns:
+        (mean of the per-frame values, per-frame values in dB).
+
+    Raises:
+        MetricError: no frames.
+    """
+    from vqabench.metrics.base import pool
+
+    per_frame = []
+    for frame in state.mses:
+        y, u, v = (psnr_from_mse(m, bit_depth=fmt.bit_depth, max_db=max_db, peak=peak)
+                   for m in frame)
+        per_frame.append(weighted_psnr(y, u, v, weights))  # (1, 0, 0) gives Y exactly
+    return pool(per_frame), tuple(per_frame)

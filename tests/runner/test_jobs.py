@@ -1,0 +1,139 @@
+"""The measurement engine of a job: one read per frame for every metric, per-metric failures,
+the frame alignment probe."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from tests.conftest import add_noise, make_video
+from vqabench import metrics
+from vqabench.config import load_config
+from vqabench.errors import AlignmentError, MetricError
+from vqabench.io import video as video_io
+from vqabench.io.video import read_frames, write_y4m
+from vqabench.metrics.base import METRICS, Metric
+from vqabench.runner.jobs import MetricTask, measure
+from vqabench.runner.run import run
+
+PIXEL = (("psnr_y", {}), ("psnr_u", {}), ("psnr_yuv", {"weights": "8:1:1"}), ("ssim", {}),
+         ("ms_ssim", {"scales": 3}), ("psnr_y", {"peak": "hm"}))
+
+
+def _tasks(specs, anchor="source"):
+    out = []
+    for i, (name, options) in enumerate(specs):
+        spec = metrics.create(name, **options).spec
+        out.append(MetricTask(f"k{i}", name, tuple(options.items()), spec, anchor))
+    return tuple(out)
+
+
+def test_a_job_reads_each_frame_once_for_all_its_metrics(tiny_video, tiny_noisy, monkeypatch):
+    """Six pixel metrics, one pass: every frame of the decoded video and of the anchor is
+    read once; the numbers equal each metric computed on its own."""
+    frames_read: dict[str, int] = {}
+    original = video_io.read_frames
+
+    def counting(video, **kwargs):
+        for frame in original(video, **kwargs):
+            frames_read[video.path.name] = frames_read.get(video.path.name, 0) + 1
+            yield frame
+
+    monkeypatch.setattr(video_io, "read_frames", counting)
+    tasks = _tasks(PIXEL)
+    values, errors = measure(tasks, {"source": tiny_video}, tiny_noisy)
+    assert errors == {}
+    assert frames_read == {tiny_video.path.name: tiny_video.frames,
+                           tiny_noisy.path.name: tiny_noisy.frames}
+    monkeypatch.setattr(video_io, "read_frames", original)
+    for (_key, value, per_frame), (name, options) in zip(values, PIXEL, strict=True):
+        alone = metrics.create(name, **options).compute(tiny_video, tiny_noisy)
+        assert (value, per_frame) == (alone.value, alone.per_frame), name
+
+
+def test_one_failing_metric_fails_alone(tiny_video, tiny_noisy):
+    tasks = _tasks((("psnr_y", {}), ("ms_ssim", {}), ("ssim", {})))
+    values, errors = measure(tasks, {"source": tiny_video}, tiny_noisy)
+    assert [v[0] for v in values] == ["k0", "k2"]
+    assert list(errors) == ["k1"] and "at least 161x161 pixels, got 64x64" in errors["k1"]
+
+
+def test_mismatched_frame_counts_are_a_clear_error(tiny_video, tmp_path):
+    short = make_video(tmp_path / "short.y4m", frames=5)
+    with pytest.raises(MetricError, match="reference has 8 frames and distorted has 5"):
+        measure(_tasks((("psnr_y", {}),)), {"source": tiny_video}, short)
+
+
+def _reordered(video, order, path):
+    frames = list(read_frames(video))
+    return write_y4m(path, (frames[i] for i in order), width=video.width, height=video.height,
+                     fps=video.fps, pix_fmt=video.pix_fmt)
+
+
+@pytest.mark.parametrize(("order", "found"), [
+    ([0, 0, 1, 2, 3, 4, 5, 6], "one frame late"),  # a leading duplicate frame
+    ([0, 1, 2, 4, 5, 6, 7, 7], "one frame early"),  # frame 3 dropped, the last repeated
+])
+def test_shifted_frames_are_an_alignment_error(tiny_video, tiny_noisy, tmp_path, order, found):
+    shifted = _reordered(tiny_noisy, order, tmp_path / "shifted.y4m")
+    with pytest.raises(AlignmentError, match=found):
+        measure(_tasks((("psnr_y", {}),)), {"source": tiny_video}, shifted)
+    with pytest.raises(AlignmentError, match=found):  # also when no metric streams
+        measure(_tasks((("vmaf", {}),)), {"source": tiny_video}, shifted)
+
+
+def test_static_content_is_not_a_shift(tmp_path):
+    """Identical frames give the same PSNR at every lag: no alignment error."""
+    still = make_video(tmp_path / "still.y4m", frames=1)
+    frames = list(read_frames(still)) * 6
+    ref = write_y4m(tmp_path / "ref.y4m", frames, width=64, height=64, fps=25)
+    dis = add_noise(ref, tmp_path / "dis.y4m", sigma=3)
+    values, errors = measure(_tasks((("psnr_y", {}),)), {"source": ref}, dis)
+    assert not errors and len(values[0][2]) == 6
+
+
+_STATE = {"fail": True}
+
+
+@METRICS.register("tests_flaky_raise")
+class _FlakyRaise(Metric):
+    """Raises while ``_STATE['fail']``, else 0.25 per frame."""
+
+    name = "tests_flaky_raise"
+
+    def compute(self, reference, distorted):
+        if _STATE["fail"]:
+            raise RuntimeError("boom")
+        return metrics.MetricResult(0.25, (0.25,) * distorted.frames)
+
+
+def test_a_raising_metric_keeps_the_encode_and_the_others_and_retries_alone(
+        tmp_path, monkeypatch):
+    monkeypatch.setitem(_STATE, "fail", True)
+    data = tmp_path / "data"
+    data.mkdir()
+    make_video(data / "Clip.y4m", frames=4)
+    out = tmp_path / "run"
+    cfg = load_config(None, dataset=str(data), codecs=["x264:qp=30"],
+                      metrics="psnr_y,tests_flaky_raise,ssim", jobs=1, out=str(out))
+    first = run(cfg)
+    assert len(first.failures) == 1
+    assert "tests_flaky_raise against source failed: RuntimeError: boom" in first.failures[0][3]
+    with sqlite3.connect(out / "store.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM encodes").fetchone() == (1,)
+        kept = dict(db.execute("SELECT metric, value FROM measurements").fetchall())
+    assert set(kept) == {"psnr_y", "ssim"}
+    assert "# psnr_y: peak=full (2^b-1), identical frames capped at 100 dB" in \
+        (out / "config.toml").read_text()  # the PSNR convention is recorded
+    _STATE["fail"] = False
+    calls = []
+    monkeypatch.setattr(metrics.create("psnr_y").__class__, "accumulator",
+                        lambda *a: calls.append(1))  # must not be measured again
+    fixed = run(cfg, retry_failed=True)
+    assert fixed.complete and not calls
+    with sqlite3.connect(out / "store.sqlite") as db:
+        after = dict(db.execute("SELECT metric, value FROM measurements").fetchall())
+    assert after == {**kept, "tests_flaky_raise": 0.25}
+    assert np.isfinite(after["psnr_y"])
