@@ -120,8 +120,8 @@ def test_a_conversion_ffmpeg_chooses_itself_is_refused(sources, tmp_path):
 
 
 def test_decoded_video_keeps_the_input_colour(tmp_path):
-    """A full-range BT.709 SD input: the decoded video (and its header) says so too, so
-    RGB metrics read source and decoded frames the same way."""
+    """A full-range BT.709 SD input: the decoded video says so too (and, once kept as a
+    reference, its header), so RGB metrics read source and decoded frames the same way."""
     import numpy as np
 
     from vqabench.io.video import open_video, rgb_to_yuv, write_y4m
@@ -133,7 +133,10 @@ def test_decoded_video_keeps_the_input_colour(tmp_path):
                            tmp_path / "f.265", decode_dir=tmp_path)
     assert (res.decoded.color_range, res.decoded.color_matrix) == ("full", "bt709")
     assert res.decoded.origin("color_matrix") == "input"
-    assert open_video(res.decoded.path).color_matrix == "bt709"
+    assert open_video(res.decoded.path).color_matrix == "bt601"  # SD default: not rewritten
+    kept = codecs.keep_decoded(res.decoded, tmp_path / "kept" / "r.y4m")
+    assert (open_video(kept).color_range, open_video(kept).color_matrix) == ("full", "bt709")
+    assert not res.decoded.path.exists()
 
 
 def test_every_registered_codec_declares_what_it_codes():

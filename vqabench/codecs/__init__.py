@@ -15,12 +15,13 @@ from vqabench.codecs.base import (
     Codec,
     EncodeResult,
     RatePoint,
+    keep_decoded,
     parse_rate_point,
     run_codec,
 )
 
 __all__ = ["create", "available", "get_class", "Codec", "RatePoint", "EncodeResult",
-           "parse_rate_point", "run_codec", "CODECS"]
+           "parse_rate_point", "run_codec", "keep_decoded", "CODECS"]
 
 _OPTIONAL_MODULES = ("vqabench.codecs.inr", "vqabench.codecs.external")
 

@@ -20,7 +20,8 @@ from vqabench.io.atomic import atomic_path
 from vqabench.io.video import Video, open_video, set_colour_tags
 from vqabench.registry import Registry
 
-__all__ = ["Codec", "RatePoint", "EncodeResult", "CODECS", "run_codec", "parse_rate_point"]
+__all__ = ["Codec", "RatePoint", "EncodeResult", "CODECS", "run_codec", "parse_rate_point",
+           "keep_decoded"]
 
 CODECS: Registry[type[Codec]] = Registry("codec")
 
@@ -185,13 +186,22 @@ def _timed(cmd: list[str]) -> float:
 
 
 def _as_input(decoded: Video, source: Video) -> Video:
-    """The decoded video with the input's colour description, in its header too: a codec
-    codes samples, so the decoded samples mean what the input's meant, whatever the
-    bitstream signals (a kept decoded reference R then describes itself)."""
-    set_colour_tags(decoded.path, source.color_range, source.color_matrix)
-    tagged = open_video(decoded.path)
-    origins = {**dict(tagged.origins), "color_range": "input", "color_matrix": "input"}
-    return replace(tagged, origins=tuple(origins.items()))
+    """The decoded video with the input's colour description: a codec codes samples, so the
+    decoded samples mean what the input's meant, whatever the bitstream signals. Held in the
+    handle only (no copy of the file to rewrite its header); a decoded video that is kept
+    (a reference R) gets the tags written by :func:`keep_decoded`."""
+    origins = {**dict(decoded.origins), "color_range": "input", "color_matrix": "input"}
+    return replace(decoded, color_range=source.color_range, color_matrix=source.color_matrix,
+                   origins=tuple(origins.items()))
+
+
+def keep_decoded(decoded: Video, path: Path) -> Path:
+    """Move a decoded video to ``path`` (atomically, same file system), its Y4M header
+    carrying the colour the handle states, so that it describes itself when reopened."""
+    set_colour_tags(decoded.path, decoded.color_range, decoded.color_matrix)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(decoded.path, path)
+    return path
 
 
 def run_codec(codec: Codec, source: Video, rate: RatePoint, bitstream: Path, *,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 import traceback
 from dataclasses import dataclass
@@ -231,8 +230,7 @@ def execute_job(job: Job) -> JobOutcome:
         decoded = result.decoded
         values, errors = measure(job.metrics, dict(job.anchors), decoded)
         if job.keep_decoded is not None:
-            job.keep_decoded.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(decoded.path, job.keep_decoded)
+            codecs.keep_decoded(decoded, job.keep_decoded)
             decoded = None
         return JobOutcome(job.key, result.bits, result.enc_s, result.dec_s, tuple(values),
                           wall_s=time.perf_counter() - start,
