@@ -107,10 +107,12 @@ def weighted_soft_minimum(scores: torch.Tensor, counts: torch.Tensor, *,
 
 
 def _rgb8_window(video: Video, start: int, count: int) -> np.ndarray:
-    """Frames ``start .. start+count-1`` as 8-bit RGB, (count, H, W, 3) uint8, as in training."""
+    """Frames ``start .. start+count-1`` as 8-bit RGB, (count, H, W, 3) uint8, as in training,
+    converted with the video's own colour matrix and range (issue 12.3)."""
     out = np.empty((count, video.height, video.width, 3), dtype=np.uint8)
     for i, frame in enumerate(read_frames(video, start=start, count=count)):
-        out[i] = np.rint(frame_rgb(frame, video.bit_depth) * 255.0)
+        out[i] = np.rint(frame_rgb(frame, video.bit_depth, matrix=video.color_matrix,
+                                   color_range=video.color_range) * 255.0)
     return out
 
 
@@ -162,7 +164,7 @@ class _LearnedMetric(Metric):
     higher_is_better = True
     kind = "full-reference"
     differentiable = True
-    version: ClassVar[str] = "2"  # 2: whole-video coverage (issue 12.4)
+    version: ClassVar[str] = "2"  # 2: whole-video coverage (12.4), the video's colour (12.3)
 
     def __init__(self, *, checkpoint: str = "bundled", patch: str = "64x64x12",
                  temperature: float = 1.0, batch_size: int = 16, device: str = "auto"):

@@ -299,7 +299,8 @@ def _rgb255(video: Video) -> Any:
     from vqabench.io.video import read_frames
 
     for frame in read_frames(video):
-        yield frame_rgb(frame, video.bit_depth).astype(np.float64) * 255.0
+        yield frame_rgb(frame, video.bit_depth, matrix=video.color_matrix,
+                        color_range=video.color_range).astype(np.float64) * 255.0
 
 
 @METRICS.register("motion_smoothness")
