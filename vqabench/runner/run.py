@@ -46,7 +46,7 @@ from vqabench.config import (
 from vqabench.datasets import Sequence, content_hash
 from vqabench.datasets import available as available_datasets
 from vqabench.datasets import load as load_dataset
-from vqabench.errors import CodecError, ConfigError
+from vqabench.errors import CodecError, ConfigError, VqabenchError
 from vqabench.io.atomic import atomic_write_text
 from vqabench.io.video import Video, open_video
 from vqabench.runner.jobs import (
@@ -67,7 +67,7 @@ RESULT_COLUMNS = ("sequence", "reference", "codec", "rate_point", "bits", "bpp",
                   "enc_s", "dec_s", "metric", "value", "anchor", "bitstream", "group",
                   "coded_pix_fmt", "native_rate_point", "target_kbps")
 PER_FRAME_COLUMNS = ("sequence", "reference", "codec", "rate_point", "metric", "anchor",
-                     "frame", "value")
+                     "frame", "value", "frame_bits", "frame_type", "frame_qp")
 
 
 @dataclass
@@ -481,11 +481,31 @@ def write_results(jobs: list[Job], store: Store, out_dir: Path, *, name: str = "
                          _fmt(bpp), _fmt(kbps), _fmt(enc.enc_s), _fmt(enc.dec_s), task.name,
                          _fmt(m.value), task.anchor, enc.bitstream, job.group, coded,
                          native.label, _fmt(job.rate_value) if job.rate_param == "kbps" else ""))
+            frames_info = _coded_frames(job, len(m.per_frame))
             frame_rows.extend((job.sequence, job.reference, job.codec, job.rate_label, task.name,
-                               task.anchor, i, _fmt(v)) for i, v in enumerate(m.per_frame))
+                               task.anchor, i, _fmt(v), *frames_info[i])
+                              for i, v in enumerate(m.per_frame))
     frames_name = "per_frame.csv" if name == "results" else f"{name}_per_frame.csv"
     _atomic_csv(out_dir / frames_name, PER_FRAME_COLUMNS, frame_rows)
     return _atomic_csv(out_dir / f"{name}.csv", RESULT_COLUMNS, rows)
+
+
+def _coded_frames(job: Job, n: int) -> list[tuple[object, object, object]]:
+    """(bits, type, qp) of each of ``n`` frames in display order; empty cells where the
+    bitstream's format has no frame reader or the frame counts differ."""
+    from vqabench.codecs.framesizes import bitstream_format, cached_frames
+
+    fmt = bitstream_format(codecs.get_class(job.codec_name))
+    blank = [("", "", "")] * n
+    if fmt is None or not job.bitstream.is_file():
+        return blank
+    try:
+        coded = cached_frames(job.bitstream, fmt)
+    except (VqabenchError, OSError):
+        return blank
+    if len(coded) != n:
+        return blank
+    return [(f.bits, f.type, "" if f.qp is None else f.qp) for f in coded]
 
 
 Executor = Callable[[list[Job], Callable[[Job, JobOutcome], None], int], None]
