@@ -42,7 +42,8 @@ x265       two-pass ABR: ``-x265-params pass=1:stats=F`` then ``pass=2``
 vvenc      two-pass rate control: ``-pass 1`` then ``-pass 2`` (libvvenc stats file)
 vp9        two-pass VBR (libvpx end-usage=vbr): ``-pass 1`` then ``-pass 2``
 aom-av1    two-pass VBR (libaom end-usage=vbr): ``-pass 1`` then ``-pass 2``
-svt-av1    one-pass VBR (``rc=1``): ffmpeg's libsvtav1 has no multi-pass interface
+svt-av1    two-pass VBR (``rc=1``): ``-pass 1`` then ``-pass 2`` (the bundled libsvtav1
+           takes ffmpeg's pass flags and stats file)
 =========  ==========================================================================
 
 The first pass's statistics file lives in a temporary folder inside the ``scratch_dir``
@@ -142,23 +143,18 @@ class FfmpegCodec(Codec):
             return ["-b:v", _bps(rate)]
         return [f"-{rate.param}", str(rate.value)]
 
-    #: passes of the ``kbps`` mode (2: two-pass, 1: one-pass rate control)
-    kbps_passes: ClassVar[int] = 2
-
     def pass_args(self, pass_no: int, stats: Path) -> list[str]:
         """Arguments that select pass ``pass_no`` (1 or 2) with statistics file ``stats``."""
         return ["-pass", str(pass_no), "-passlogfile", path_arg(stats)]
 
     def encode_passes(self, source: Video, bitstream: Path, rate: RatePoint, stats: Path
                       ) -> list[list[str]]:
-        """Commands of a ``kbps`` encode, in order: the first pass (output discarded) and the
-        final one; one command for one-pass rate control."""
+        """Commands of a two-pass ``kbps`` encode, in order: the first pass (output
+        discarded) and the second."""
         head = self._encode_head(source, rate)
-        final = [*self.extra, "-f", self.muxer, path_arg(bitstream)]
-        if self.kbps_passes == 1:
-            return [[*head, *final]]
         return [[*head, *self.pass_args(1, stats), *self.extra, "-f", "null", "-"],
-                [*head, *self.pass_args(2, stats), *final]]
+                [*head, *self.pass_args(2, stats), *self.extra, "-f", self.muxer,
+                 path_arg(bitstream)]]
 
     def encode_in(self, source: Video, bitstream: Path, rate: RatePoint, *,
                   scratch_dir: Path | None = None) -> float:
@@ -191,7 +187,7 @@ class FfmpegCodec(Codec):
                 *self.encoder_args(source, native), *self.rate_args(native)]
 
     def encode_cmd(self, source: Video, bitstream: Path, rate: RatePoint) -> list[str]:
-        if rate.param == "kbps" and self.kbps_passes > 1:
+        if rate.param == "kbps":
             raise CodecError(f"{self.name}: kbps is a 2-pass encode; build its commands with "
                              "encode_passes() (encode_in() runs them)")
         return [*self._encode_head(source, rate), *self.extra, "-f", self.muxer,
@@ -366,7 +362,6 @@ class SvtAv1(FfmpegCodec):
     default_preset = 8
     rate_params = {"qp": (1, 63), "crf": (1, 63), "kbps": KBPS_RANGE}
     native_pix_fmts = ("yuv420p", "yuv420p10le")
-    kbps_passes = 1
 
     def rate_args(self, rate: RatePoint) -> list[str]:
         if rate.param == "kbps":
