@@ -215,6 +215,9 @@ def _codec_from_mapping(data: dict, where: str) -> CodecSpec:
         raise ConfigError(f"{where}: every codec needs a name, e.g. name = \"x264\"")
     name = data["name"]
     cls = codecs.get_class(name)
+    if "kbps" in data and "kbps" not in cls.rate_params:
+        raise ConfigError(f"{where}: codec {name!r} has no rate control, so kbps is not "
+                          "allowed; its rate points are " + ", ".join(cls.rate_params))
     rate_keys = [k for k in data if k in cls.rate_params]
     if len(rate_keys) != 1:
         allowed = ", ".join(cls.rate_params)
@@ -295,10 +298,6 @@ def parse_codec_spec(text: str) -> CodecSpec:
         key, value = part.split("=", 1)
         if not key or not value:
             raise invalid("--codec", text, "OPTION=VALUE items with a key and a value")
-        if key == "kbps" and key not in rate_params:
-            raise ConfigError(f"--codec {text}: codec {parts[0]!r} has no rate control, so "
-                              f"kbps is not allowed; its rate points are "
-                              + ", ".join(rate_params))
         if key in rate_params:  # numbers (qp=22,27) or names (model=xxs,xs); the codec checks
             data[key] = [_scalar(v) for v in value.split(",")]
         else:
