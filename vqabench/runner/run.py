@@ -270,9 +270,11 @@ def _targeted_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path, usa
         return []
     targets = rate_targets((j for j in planned if j.codec == source.display), store)
     rc_cfg = replace(cfg, codecs=tuple(c for c in cfg.codecs if c.targets_from_run))
-    if cfg.reference is not None:
-        sequences = [s for s in sequences if any(j.sequence == s.name for j in usable)]
-    return plan_jobs(rc_cfg, sequences, out_dir, references=usable or None, targets=targets)
+    if cfg.reference is None:
+        return plan_jobs(rc_cfg, sequences, out_dir, targets=targets)
+    sequences = [s for s in sequences if any(j.sequence == s.name for j in usable)]
+    return plan_jobs(rc_cfg, sequences, out_dir, references=usable, targets=targets) if usable \
+        else []
 
 
 def _ladder_len(cfg: RunConfig) -> int:
@@ -473,6 +475,7 @@ def write_results(jobs: list[Job], store: Store, out_dir: Path, *, name: str = "
         pixels = enc.frames * enc.width * enc.height
         bpp = enc.bits / pixels
         kbps = enc.bits * float(fps) / enc.frames / 1000.0
+        frames_info: list[tuple[object, object, object]] | None = None
         for task in job.metrics:
             m = store.measurement(task.key)
             if m is None:
@@ -481,7 +484,8 @@ def write_results(jobs: list[Job], store: Store, out_dir: Path, *, name: str = "
                          _fmt(bpp), _fmt(kbps), _fmt(enc.enc_s), _fmt(enc.dec_s), task.name,
                          _fmt(m.value), task.anchor, enc.bitstream, job.group, coded,
                          native.label, _fmt(job.rate_value) if job.rate_param == "kbps" else ""))
-            frames_info = _coded_frames(job, len(m.per_frame))
+            if frames_info is None or len(frames_info) != len(m.per_frame):
+                frames_info = _coded_frames(job, len(m.per_frame))
             frame_rows.extend((job.sequence, job.reference, job.codec, job.rate_label, task.name,
                                task.anchor, i, _fmt(v), *frames_info[i])
                               for i, v in enumerate(m.per_frame))
