@@ -253,3 +253,20 @@ def test_per_frame_table_has_frame_sizes_that_add_up(folder, tmp_path):
         ivf_overhead = 32 + 12 * len(mine) if r["codec"] == "vp9" else 0
         assert total == 8 * (size - ivf_overhead)
         assert mine[0]["frame_type"] == "I"
+
+
+def test_targets_from_with_a_reference_stage_are_per_reference(folder, tmp_path):
+    out = tmp_path / "run"
+    cfg = load_config(None, dataset=str(folder), metrics="psnr_y", jobs=1, out=str(out),
+                      codecs=["x264:qp=27,37", "x264:kbps=from:label=rc"],
+                      targets_from="x264", reference="x264:qp=30,42")
+    summary = run(cfg)
+    # 2 sequences x 2 references: reference stage 4, x264 8, rc 8
+    assert summary.complete and summary.jobs_total == 4 + 8 + 8
+    rows = _rows(out)
+    for seq in ("Alpha", "Beta"):
+        for ref in ("x264:qp=30", "x264:qp=42"):
+            mine = [r for r in rows if (r["sequence"], r["reference"]) == (seq, ref)]
+            fixed = [round(int(r["bits"]) * 25 / 6 / 1000, 3) for r in mine if r["codec"] == "x264"]
+            rc = [float(r["target_kbps"]) for r in mine if r["codec"] == "rc"]
+            assert rc == fixed
