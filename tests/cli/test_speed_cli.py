@@ -29,3 +29,24 @@ def test_speed_measures_every_bitstream(tmp_path, capsys):
         ("vp9", "qp=30"), ("vp9", "qp=50"), ("x264", "qp=22"), ("x264", "qp=37")]
     assert (measured["frames"] == 6).all()
     assert (measured["fps"] == 6 / measured["best_s"]).all()
+
+
+def test_speed_lists_learned_codec_complexity(tmp_path, capsys):
+    from vqabench.codecs.inr import read_bitstream
+    from vqabench.codecs.inr_complexity import arch_complexity, inr_complexity
+
+    data = tmp_path / "data"
+    data.mkdir()
+    make_video(data / "Alpha.y4m", width=48, height=32, frames=4, seed=1)
+    out = tmp_path / "run"
+    run(load_config(None, dataset=str(data), metrics="psnr_y", jobs=1, out=str(out),
+                    codecs=["x264:qp=22,37", "inr:model=xxs,xs:steps=5:qat_steps=2"]))
+    with pytest.raises(SystemExit) as exc:
+        main(["speed", str(out), "--repeats", "1"])
+    assert exc.value.code == 0
+    shown = capsys.readouterr().out
+    assert "| Codec | Rate point | Params (k) | GMAC/frame | kMAC/pixel | EncT % |" in shown
+    arch, _, _ = read_bitstream(out / "bitstreams" / "Alpha" / "inr" / "modelxxs.inr")
+    params, macs = arch_complexity(arch)
+    assert (params, macs) == inr_complexity("xxs", width=48, height=32, frames=4)
+    assert f"| inr | model=xxs | {params / 1e3:.3f} |" in shown

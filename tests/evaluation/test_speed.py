@@ -51,3 +51,17 @@ def test_complexity_columns():
     assert table["GMACs"].tolist() == pytest.approx([3.0, 0.786432])
     assert table["kMAC/pixel"].tolist() == pytest.approx([3e9 / 786432 / 1e3, 1.0])
     assert table["Time %"].tolist() == pytest.approx([100.0, 250.0])
+
+
+def test_learned_codec_columns():
+    from vqabench.evaluation.speed import learned_codec_table
+
+    rows = pd.DataFrame({"codec": "inr", "rate_point": ["model=xxs", "model=xxs", "model=s"],
+                         "params": [8000, 10000, 30000], "macs": [1.8e7, 2.2e7, 5e7],
+                         "pixels": [36864, 36864, 36864], "enc_s": [2.0, 4.0, 9.0]})
+    table = learned_codec_table(rows, anchor_enc_s=0.5)
+    assert table["Rate point"].tolist() == ["model=xxs", "model=s"]
+    assert table["Params (k)"].tolist() == pytest.approx([9.0, 30.0])
+    assert table["GMAC/frame"].tolist() == pytest.approx([0.02, 0.05])
+    assert table["kMAC/pixel"].tolist() == pytest.approx([2e7 / 36864 / 1e3, 5e7 / 36864 / 1e3])
+    assert table["EncT %"].tolist() == pytest.approx([600.0, 1800.0])

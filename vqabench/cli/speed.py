@@ -37,11 +37,13 @@ def speed(
         formats[cls.extension] = cls.muxer
     results = load_results(run_dir)
     encodes = results.drop_duplicates(["sequence", "reference", "codec", "rate_point"])
-    rows = []
+    rows, learned = [], []
     for (_, _, _), ladder in encodes.groupby(["sequence", "reference", "codec"], sort=False):
         for point, r in enumerate(ladder.itertuples(), start=1):
             path = Path(run_dir) / str(r.bitstream)
             fmt = formats.get(path.suffix)
+            if path.suffix == ".inr":
+                learned.append(_inr_row(path, str(r.codec), str(r.rate_point), float(r.enc_s)))
             if fmt is None:
                 continue  # learned codecs: no ffmpeg decoder (their dec_s is in results)
             s = decode_speed(path, fmt, repeats=repeats)
@@ -60,6 +62,15 @@ def speed(
         console.print(to_markdown(table, decimals=1), markup=False)
         if out is not None:
             write_csv(measured, out)
+    if learned:
+        from vqabench.evaluation.speed import learned_codec_table
+
+        base = anchor or str(encodes["codec"].iloc[0])
+        anchor_enc = encodes[encodes["codec"] == base]["enc_s"].astype(float).mean()
+        console.print(f"Learned codecs: complexity (EncT % against {base})", markup=False)
+        console.print(to_markdown(learned_codec_table(pd.DataFrame(learned),
+                                                      anchor_enc_s=float(anchor_enc)),
+                                  decimals=3), markup=False)
     if models:
         from vqabench.models.complexity import model_info, parse_patch
 
@@ -68,3 +79,14 @@ def speed(
         console.print(f"Complexity per {patch} patch pair (CPU time relative to the first)",
                       markup=False)
         console.print(to_markdown(complexity_table(infos), decimals=3), markup=False)
+
+
+def _inr_row(path: Path, codec: str, rate_point: str, enc_s: float) -> dict:
+    """Parameters and MACs per frame of an INR bitstream (architecture from its header)."""
+    from vqabench.codecs.inr import read_bitstream
+    from vqabench.codecs.inr_complexity import arch_complexity
+
+    arch, _, _ = read_bitstream(path)
+    params, macs = arch_complexity(arch)
+    return {"codec": codec, "rate_point": rate_point, "params": params, "macs": macs,
+            "pixels": arch.width * arch.height, "enc_s": enc_s}

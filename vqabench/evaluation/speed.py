@@ -19,7 +19,7 @@ import pandas as pd
 
 from vqabench.errors import invalid
 
-__all__ = ["ALL", "speed_table", "complexity_table"]
+__all__ = ["ALL", "speed_table", "complexity_table", "learned_codec_table"]
 
 ALL = "All"
 
@@ -78,3 +78,27 @@ def complexity_table(infos: list, *, anchor: str | None = None) -> pd.DataFrame:
         rows.append({"Model": i.name, "Params (M)": i.params / 1e6, "GMACs": i.macs / 1e9,
                      "kMAC/pixel": i.macs / pixels / 1e3, "Time %": rel})
     return pd.DataFrame(rows)
+
+
+def learned_codec_table(rows: pd.DataFrame, *, anchor_enc_s: float) -> pd.DataFrame:
+    """Complexity of learned-codec rate points (PT-Loss Table I columns).
+
+    Args:
+        rows: one row per bitstream with ``codec, rate_point, params, macs`` (per decoded
+            frame), ``pixels`` (width x height) and ``enc_s``.
+        anchor_enc_s: the anchor codec's mean encoding time per encode of the same run.
+
+    Returns:
+        Per (codec, rate point): ``Params (k)`` and ``GMAC/frame`` (means over sequences),
+        ``kMAC/pixel`` and ``EncT %`` (mean ``enc_s`` over ``anchor_enc_s``, x100).
+    """
+    out = []
+    for (codec, rp), part in rows.groupby(["codec", "rate_point"], sort=False):
+        out.append({"Codec": codec, "Rate point": rp,
+                    "Params (k)": float(part["params"].mean()) / 1e3,
+                    "GMAC/frame": float(part["macs"].mean()) / 1e9,
+                    "kMAC/pixel": float((part["macs"] / part["pixels"]).mean()) / 1e3,
+                    "EncT %": 100.0 * float(part["enc_s"].mean()) / anchor_enc_s
+                    if anchor_enc_s > 0 else math.nan})
+    return pd.DataFrame(out, columns=["Codec", "Rate point", "Params (k)", "GMAC/frame",
+                                      "kMAC/pixel", "EncT %"])
