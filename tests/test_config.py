@@ -117,3 +117,29 @@ def test_reference_metrics_need_a_reference_stage(metric):
         load_config(metrics=metric, reference="x264:qp=30,37,42")  # anchors: source only
     cfg = load_config(metrics=metric, reference="x264:qp=30,37,42", anchors="reference")
     assert cfg.metrics[0].name == metric
+
+
+def test_kbps_ladders_and_targets_from(tmp_path):
+    from vqabench.config import TARGETS_FROM, load_config, targets_source, write_config
+
+    cfg = load_config(None, codecs=["x264:qp=22,27", "x264:kbps=from:label=x264-2pass",
+                                    "x265:kbps=300,600"], targets_from="x264")
+    assert cfg.codecs[1].values == (TARGETS_FROM,) and cfg.codecs[1].targets_from_run
+    assert cfg.codecs[2].values == (300, 600) and not cfg.codecs[2].targets_from_run
+    assert targets_source(cfg) is cfg.codecs[0]
+    write_config(cfg, tmp_path / "c.toml")  # round trip through TOML
+    again = load_config(tmp_path / "c.toml")
+    assert again.codecs == cfg.codecs and again.targets_from == "x264"
+    assert again.identity() == cfg.identity()
+    with pytest.raises(ConfigError, match="not a kbps one"):
+        load_config(None, codecs=["x265:kbps=300,600", "x264:kbps=from:label=b"],
+                    targets_from="x265")
+    with pytest.raises(ConfigError, match="x264:qp=22,27"):
+        load_config(None, codecs=["x264:qp=22,27", "x265:kbps=from"], targets_from="x264:qp=22")
+    with pytest.raises(ConfigError, match="no codec has kbps=from"):
+        load_config(None, codecs=["x264:qp=22,27"], targets_from="x264")
+    toml = tmp_path / "inr.toml"
+    toml.write_text('[[codecs]]\nname = "inr"\nkbps = [100]\n')
+    with pytest.raises(ConfigError, match="codec 'inr' has no rate control"):
+        load_config(toml)
+

@@ -28,6 +28,13 @@ Example config (every key optional; these are the defaults of ``vqabench run``):
     jobs = 2             # worker processes
     anchor = "x264"      # BD-rate anchor (default: the first codec)
     out = "runs/mini"    # default: runs/<dataset>-<hash of this config>
+    targets_from = "x264:qp=22,27,32,37"   # optional: targets of kbps = "from" codecs
+
+A codec with ``kbps = "from"`` (``--codec x265:kbps=from:label=x265-2pass``) is rate
+controlled to targets taken, per sequence (and reference), from the actual rates of the
+configuration named by ``targets_from`` (``--targets-from``): one target per rate point of
+that configuration, in its order (the RQ-LVC protocol: targets from a constant-parameter
+pre-encode).
 
 On the command line a codec is ``NAME:PARAM=V1,V2,...[:OPTION=VALUE...]`` (for example
 ``x264:qp=22,27,32,37:preset=veryfast``) and a metric ``NAME[:OPTION=VALUE...]`` (for
@@ -51,11 +58,14 @@ from vqabench.errors import ConfigError, invalid
 from vqabench.io.atomic import atomic_write_text
 
 __all__ = ["ConfigChange", "compare_configs", "REFERENCE_METRICS", "codec_option_names",
-           "default_jobs", "CodecSpec", "MetricSpec", "ReferenceSpec", "RunConfig",
-           "parse_reference_spec", "load_config", "parse_codec_spec", "parse_metric_spec",
-           "parse_size", "default_config", "write_config"]
+           "default_jobs", "TARGETS_FROM", "CodecSpec", "MetricSpec", "ReferenceSpec",
+           "RunConfig", "parse_reference_spec", "load_config", "parse_codec_spec",
+           "parse_metric_spec", "parse_size", "default_config", "write_config",
+           "targets_source"]
 
 DEFAULT_METRICS = ("psnr_y", "psnr_yuv", "ssim", "vmaf")
+#: ``kbps`` ladder value meaning "targets from the ``targets_from`` configuration"
+TARGETS_FROM = "from"
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,16 @@ class CodecSpec:
     def display(self) -> str:
         """Name used in results (``label`` if set, else the codec name)."""
         return self.label or self.name
+
+    @property
+    def targets_from_run(self) -> bool:
+        """True for ``kbps=from``: targets come from the run's ``targets_from`` codec."""
+        return self.rate_param == "kbps" and self.values == (TARGETS_FROM,)
+
+    @property
+    def text(self) -> str:
+        """``NAME:PARAM=V1,V2`` of the label and ladder (how ``targets_from`` names it)."""
+        return f"{self.display}:{self.rate_param}=" + ",".join(str(v) for v in self.values)
 
 
 @dataclass(frozen=True)
@@ -117,6 +137,7 @@ class RunConfig:
     jobs: int = field(default_factory=default_jobs)
     anchor: str | None = None
     out: str | None = None
+    targets_from: str | None = None
 
     def identity(self) -> str:
         """Hash of what determines the results (not jobs or out)."""
@@ -158,8 +179,8 @@ def compare_configs(old: RunConfig, new: RunConfig) -> ConfigChange:
     lost += [f"changes metric {m} options" for m in dict.fromkeys(dropped) if m in added]
     lost += [f"drops metric {m}" for m in dict.fromkeys(dropped) if m not in added]
     details += lost
-    others = [f for f in ("dataset", "frames", "size", "root", "reference", "anchors", "anchor")
-              if getattr(old, f) != getattr(new, f)]
+    others = [f for f in ("dataset", "frames", "size", "root", "reference", "anchors", "anchor",
+                          "targets_from") if getattr(old, f) != getattr(new, f)]
     details += [f"changes {f} ({getattr(old, f)!r} -> {getattr(new, f)!r})" for f in others]
     kind = "extends" if not lost and not others else "differs"
     return ConfigChange(kind, tuple(details))
@@ -194,6 +215,9 @@ def _codec_from_mapping(data: dict, where: str) -> CodecSpec:
         raise ConfigError(f"{where}: every codec needs a name, e.g. name = \"x264\"")
     name = data["name"]
     cls = codecs.get_class(name)
+    if "kbps" in data and "kbps" not in cls.rate_params:
+        raise ConfigError(f"{where}: codec {name!r} has no rate control, so kbps is not "
+                          "allowed; its rate points are " + ", ".join(cls.rate_params))
     rate_keys = [k for k in data if k in cls.rate_params]
     if len(rate_keys) != 1:
         allowed = ", ".join(cls.rate_params)
@@ -247,6 +271,9 @@ def _validate_codec(spec: CodecSpec, where: str) -> None:
         raise ConfigError(f"{where}: codec {spec.name!r}: {exc}") from None
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+    if spec.targets_from_run:
+        codec.check_rate_point(codecs.RatePoint("kbps", codec.rate_params["kbps"][1]))
+        return
     for value in spec.values:
         codec.check_rate_point(codecs.RatePoint(spec.rate_param, value))
     if len(set(spec.values)) != len(spec.values):
@@ -363,7 +390,8 @@ def load_config(path: str | Path | None = None, **overrides: object) -> RunConfi
         path: TOML file, or None for :func:`default_config`.
         overrides: ``dataset``, ``frames``, ``size`` (text), ``codecs`` (list of spec
             texts), ``metrics`` (comma text), ``out``, ``jobs``, ``anchor``, ``root``,
-            ``reference`` (spec text), ``anchors`` (comma text); None values are ignored.
+            ``reference`` (spec text), ``anchors`` (comma text), ``targets_from`` (codec
+            text, e.g. ``x264:qp=22,27,32,37``); None values are ignored.
 
     Raises:
         ConfigError: unreadable or malformed TOML, or any invalid value.
@@ -398,6 +426,8 @@ def load_config(path: str | Path | None = None, **overrides: object) -> RunConfi
         changes["reference"] = parse_reference_spec(str(ov["reference"]))
     if "anchors" in ov:
         changes["anchors"] = _anchors(ov["anchors"], "--anchors")
+    if "targets_from" in ov:
+        changes["targets_from"] = str(ov["targets_from"])
     cfg = replace(cfg, **changes)
     _check(cfg)
     return cfg
@@ -437,6 +467,41 @@ def _check(cfg: RunConfig) -> None:
                               "non-pristine reference R, so it needs a reference stage measured "
                               "against R: add --reference x264:qp=30,37,42 --anchors reference "
                               "(or source,reference)")
+    _check_targets(cfg)
+
+
+def targets_source(cfg: RunConfig) -> CodecSpec | None:
+    """The codec configuration named by ``cfg.targets_from`` (None when unset).
+
+    ``targets_from`` is a codec label (``x264``) or a label with its ladder
+    (``x264:qp=22,27,32,37``), which must then equal that codec's ladder.
+
+    Raises:
+        ConfigError: no configured codec matches.
+    """
+    if cfg.targets_from is None:
+        return None
+    text = cfg.targets_from.strip()
+    label = text.split(":", 1)[0]
+    for spec in cfg.codecs:
+        if spec.display == label and (":" not in text or text == spec.text):
+            if spec.rate_param == "kbps":
+                raise invalid("--targets-from", text, "a constant-parameter configuration "
+                              "(qp, crf, ...), not a kbps one")
+            return spec
+    allowed = ", ".join(s.text for s in cfg.codecs if s.rate_param != "kbps") or "none"
+    raise invalid("--targets-from", text, f"a codec configuration in this run ({allowed})")
+
+
+def _check_targets(cfg: RunConfig) -> None:
+    wanting = [c.display for c in cfg.codecs if c.targets_from_run]
+    if wanting and cfg.targets_from is None:
+        raise ConfigError(f"codec {wanting[0]!r} has kbps=from but no --targets-from (or "
+                          "[run] targets_from) names the configuration to take targets from")
+    if cfg.targets_from is not None and not wanting:
+        raise ConfigError(f"--targets-from {cfg.targets_from} is given but no codec has "
+                          "kbps=from, e.g. --codec x265:kbps=from:label=x265-2pass")
+    targets_source(cfg)
 
 
 def _from_toml(path: Path, base: RunConfig) -> RunConfig:
@@ -489,10 +554,11 @@ def _from_toml(path: Path, base: RunConfig) -> RunConfig:
     for key, value in run.items():
         if key == "jobs":
             changes["jobs"] = _positive_int(value, "run.jobs")
-        elif key in ("anchor", "out"):
+        elif key in ("anchor", "out", "targets_from"):
             changes[key] = str(value)
         else:
-            raise ConfigError(f"config {path}: unknown key run.{key}; allowed: jobs, anchor, out")
+            raise ConfigError(f"config {path}: unknown key run.{key}; allowed: jobs, anchor, "
+                              "out, targets_from")
     return replace(base, **changes)
 
 
@@ -505,7 +571,8 @@ def _as_dict(cfg: RunConfig) -> dict:
                     **({"label": c.label} if c.label else {})} for c in cfg.codecs],
         "metrics": [{"name": m.name, **dict(m.options)} if m.options else m.name
                     for m in cfg.metrics],
-        "run": {"jobs": cfg.jobs, "anchor": cfg.anchor, "out": cfg.out},
+        "run": {"jobs": cfg.jobs, "anchor": cfg.anchor, "out": cfg.out,
+                **({"targets_from": cfg.targets_from} if cfg.targets_from else {})},
         "reference": None if cfg.reference is None else {
             "codec": cfg.reference.codec.name,
             cfg.reference.codec.rate_param: list(cfg.reference.codec.values),

@@ -101,3 +101,21 @@ def test_report_style_and_figure_options(tmp_path, capsys):
         assert _main(["report", str(run), "--out", str(tmp_path / "x"), *bad]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_rq_parameter_axis(tmp_path, capsys):
+    run = _run_dir(tmp_path / "run")
+    assert _main(["rq", str(run), "--axis", "parameter", "--out", str(tmp_path / "rp.csv")]) == 0
+    shown = capsys.readouterr().out
+    assert "| Codec | Sequence | linear | exponential | logarithmic | Best |" in shown
+    assert "| x264 | Average |" in shown
+    rp = pd.read_csv(tmp_path / "rp.csv")
+    exp = rp[(rp["model"] == "exponential") & (rp["sequence"] == "A") & (rp["codec"] == "x264")]
+    # kbps = 8000 * 2 ** (-(qp - 22) / 5) exactly: R = a exp(b qp), b = -ln 2 / 5, R² = 1
+    assert exp["b"].iloc[0] == pytest.approx(-np.log(2) / 5)
+    assert exp["a"].iloc[0] == pytest.approx(8000 * 2 ** (22 / 5))
+    assert exp["r2"].iloc[0] == pytest.approx(1.0)
+    assert _main(["rq", str(run), "--axis", "rate"]) == 2
+    assert "--axis='rate' is not allowed" in capsys.readouterr().err
+    assert _main(["rq", str(run), "--axis", "parameter", "--level", "frame"]) == 2
+    assert "per_frame.csv" in capsys.readouterr().err

@@ -52,6 +52,13 @@ def _one_line_error(proc, *patterns):
     (["--codec", "x264:qp=22,27:presett=fast"],
      ["codec 'x264' has no option 'presett'; did you mean 'preset'", "options: preset, gop"]),
     (["--metrics", "psnr_y,pt_loss"], ["metric 'pt_loss' scores .* needs a reference stage"]),
+    (["--codec", "x264:kbps=0,500"], [r"'kbps=0' is not allowed: kbps must be a number in "
+                                      r"1..200000"]),
+    (["--codec", "inr:kbps=500"], ["codec 'inr' has no rate control, so kbps is not allowed"]),
+    (["--codec", "x264:qp=22,27", "--codec", "x265:kbps=from", "--targets-from", "x265:qp=22"],
+     [r"--targets-from='x265:qp=22' is not allowed: .*configuration in this run "
+      r"\(x264:qp=22,27\)"]),
+    (["--codec", "x265:kbps=from"], ["kbps=from but no --targets-from"]),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, args, patterns):
     out = tmp_path / "run"

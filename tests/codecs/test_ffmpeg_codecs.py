@@ -86,3 +86,50 @@ def test_encoder_failure_leaves_no_partial_bitstream(tiny_video, tmp_path):
     with pytest.raises(FfmpegError):
         codecs.run_codec(codec, tiny_video, codecs.RatePoint("qp", 30), tmp_path / "x.264")
     assert list(tmp_path.iterdir()) == []
+
+
+# --- target bit rate (kbps) -------------------------------------------------------------
+
+def test_two_pass_commands_share_one_stats_file(tiny_video, tmp_path):
+    stats = tmp_path / "stats"
+    rate = codecs.RatePoint("kbps", 312.456)
+    for name in ("x264", "vp9", "aom-av1", "vvenc", "svt-av1"):
+        first, second = codecs.create(name).encode_passes(tiny_video, tmp_path / "o", rate, stats)
+        assert _args_after(first, "-pass") == "1" and _args_after(second, "-pass") == "2"
+        assert _args_after(first, "-passlogfile") == _args_after(second, "-passlogfile")
+        assert _args_after(first, "-b:v") == _args_after(second, "-b:v") == "312456"  # bit/s
+        assert first[-3:] == ["-f", "null", "-"] and "-crf" not in second + first
+    first, second = codecs.create("x265").encode_passes(tiny_video, tmp_path / "o", rate, stats)
+    assert _args_after(first, "-x265-params").endswith(f":pass=1:stats={stats}")
+    assert _args_after(second, "-x265-params").endswith(f":pass=2:stats={stats}")
+    (_, svt) = codecs.create("svt-av1").encode_passes(tiny_video, tmp_path / "o", rate, stats)
+    assert "rc=1" in _args_after(svt, "-svtav1-params").split(":")
+    with pytest.raises(CodecError, match="2-pass encode"):
+        codecs.create("x264").encode_cmd(tiny_video, tmp_path / "o", rate)
+
+
+def test_kbps_zero_is_refused():
+    with pytest.raises(CodecError, match=r"'kbps=0' is not allowed: kbps must be a number in "
+                                         r"1..200000"):
+        codecs.create("x265").check_rate_point(codecs.RatePoint("kbps", 0))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ALL)
+def test_kbps_points_are_monotone_and_leave_no_pass_files(name, tmp_path, monkeypatch):
+    from tests.conftest import make_video
+
+    clip = make_video(tmp_path / "clip.y4m", width=128, height=72, frames=16, seed=4)
+    monkeypatch.chdir(tmp_path)  # a pass file written to the working directory would show
+    scratch = tmp_path / "scratch"
+    codec = codecs.create(name)
+    actual = []
+    for kbps in (40, 80, 160):
+        result = codecs.run_codec(codec, clip, codecs.RatePoint("kbps", kbps),
+                                  tmp_path / f"k{kbps}{codec.extension}", decode_dir=scratch)
+        result.decoded.path.unlink()
+        actual.append(result.bits * 25 / 16 / 1000)
+    assert actual == sorted(actual) and actual[0] < actual[-1], actual
+    assert list(scratch.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "clip.y4m", *sorted(f"k{k}{codec.extension}" for k in (160, 40, 80)), "scratch"]

@@ -132,3 +132,29 @@ def test_yuv_table_drops_components_that_were_not_measured(run_maker, tmp_path):
     results[results["metric"] == "psnr_y"].to_csv(run / "results.csv", index=False)
     md = build_report(run, out_dir=tmp_path / "out", figures=False).markdown.read_text()
     assert "| Codec | Y | EncT% | DecT% |" in md
+
+
+def test_rate_control_tables_appear_only_with_rate_controlled_points(run_maker, tmp_path):
+    plain = build_report(run_maker(tmp_path / "plain"), out_dir=tmp_path / "o1", figures=False)
+    assert plain.ratecontrol_csv is None and "Rate control" not in plain.markdown.read_text()
+    run = run_maker(tmp_path / "rc")
+    res = pd.read_csv(run / "results.csv")
+    rc = res[res["codec"] == "x264"].copy()
+    rc["target_kbps"] = rc["kbps"]
+    rc["kbps"] = rc["kbps"] * 1.1  # every point 10 % over its target, same quality
+    rc["codec"] = "x264-2pass"
+    rc["rate_point"] = "kbps=" + rc["target_kbps"].astype(str)
+    pd.concat([res, rc]).to_csv(run / "results.csv", index=False)
+    cfg = (run / "config.toml").read_text().replace('[run]\n', '[run]\ntargets_from = "x264"\n')
+    (run / "config.toml").write_text(cfg)
+    rep = build_report(run, out_dir=tmp_path / "o2", figures=False)
+    table = pd.read_csv(rep.ratecontrol_csv)
+    seq_rows = table[table["sequence"].notna() & (table["metric"] == "psnr_y")]
+    assert seq_rows["delta_r_pct"].to_numpy() == pytest.approx([10.0] * 3)
+    # 10 % more bits at equal quality: BD-rate +10 % against x264 (sequence C's x264 curve
+    # is fine; only its x265 curve is non-monotonic)
+    assert seq_rows["bd_rate"].to_numpy() == pytest.approx([10.0] * 3, abs=1e-6)
+    md = rep.markdown.read_text()
+    assert "## Rate control: ΔR % / BD-rate (%), psnr_y (BD-rate vs x264, pchip" in md
+    assert "| Average | 10.00 | 10.00 |" in md
+    assert "Rate control" in rep.latex.read_text()

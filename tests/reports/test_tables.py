@@ -238,3 +238,19 @@ def test_unknown_style_and_glvc_without_its_metrics(run_dir, tmp_path):
                       "MCL-JCV": summary.assign(metric="lpips", bd_rate=-5.0)},
                      reference="source", anchor="source")
     assert two.to_dict("records") == [{"Codec": "x265", "UVG LPIPS": -3.0, "MCL-JCV LPIPS": -5.0}]
+
+
+
+def test_rate_control_table_layout_and_average():
+    from vqabench.reports.tables import rate_control_table
+
+    per = pd.DataFrame({
+        "sequence": ["A", "B", "A", "B"], "reference": "source", "anchor": "source",
+        "metric": "psnr_y", "codec": ["x264-2pass", "x264-2pass", "x265-2pass", "x265-2pass"],
+        "delta_r_pct": [2.0, 4.0, 1.0, float("nan")], "bd_rate": [1.5, 2.5, -20.0, -30.0]})
+    table = rate_control_table(per, metric="psnr_y", reference="source", anchor="source")
+    assert list(table.columns) == ["Sequence", "x264-2pass ΔR %", "x264-2pass BD-rate %",
+                                   "x265-2pass ΔR %", "x265-2pass BD-rate %"]
+    assert list(table["Sequence"]) == ["A", "B", "Average"]
+    assert table.iloc[2, 1:].tolist() == [3.0, 2.0, 1.0, -25.0]  # NaN left out of the mean
+    assert "\\midrule\nAverage" in to_latex(table)

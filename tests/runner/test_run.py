@@ -213,3 +213,60 @@ def test_inr_on_a_small_clip_warns_before_any_job(folder, tmp_path):
     with pytest.warns(UserWarning, match=r"codec 'inr' on Alpha \(64x64, 6 frames\).*"
                                          r"may be meaningless"):
         run(cfg, executor=lambda jobs, on_done, n: None)
+
+
+def test_targets_from_plans_rate_control_on_the_actual_rates(folder, tmp_path):
+    from vqabench.runner.run import run_status
+
+    out = tmp_path / "run"
+    cfg = _cfg(folder, out, codecs=["x264:qp=22,37", "x264:kbps=from:label=x264-2pass"],
+               metrics="psnr_y", targets_from="x264:qp=22,37")
+    summary = run(cfg)
+    assert summary.complete and summary.jobs_total == 8
+    rows = _rows(out)
+    assert list(rows[0]) == list(RESULT_COLUMNS) and RESULT_COLUMNS[-1] == "target_kbps"
+    for seq in ("Alpha", "Beta"):
+        fixed = [r for r in rows if r["sequence"] == seq and r["codec"] == "x264"]
+        rc = [r for r in rows if r["sequence"] == seq and r["codec"] == "x264-2pass"]
+        assert [r["target_kbps"] for r in fixed] == ["", ""]
+        # one target per fixed point, its actual rate to 1 bit/s, in ladder order
+        targets = [round(int(r["bits"]) * 25 / 6 / 1000, 3) for r in fixed]
+        assert [float(r["target_kbps"]) for r in rc] == targets
+        assert [r["rate_point"] for r in rc] == [f"kbps={t!r}" for t in targets]
+    again = run(cfg)
+    assert again.jobs_run == 0 and again.jobs_reused == 8
+    status = run_status(cfg, out_dir=out)
+    assert (status.done, status.total) == (8, 8)
+
+
+def test_per_frame_table_has_frame_sizes_that_add_up(folder, tmp_path):
+    out = tmp_path / "run"
+    run(_cfg(folder, out, metrics="psnr_y"))
+    with open(out / "per_frame.csv", newline="") as f:
+        frames = list(csv.DictReader(f))
+    assert list(frames[0])[-3:] == ["frame_bits", "frame_type", "frame_qp"]
+    for r in _rows(out):
+        mine = [f for f in frames if (f["sequence"], f["codec"], f["rate_point"]) ==
+                (r["sequence"], r["codec"], r["rate_point"])]
+        total = sum(int(f["frame_bits"]) for f in mine)
+        size = (out / r["bitstream"]).stat().st_size
+        ivf_overhead = 32 + 12 * len(mine) if r["codec"] == "vp9" else 0
+        assert total == 8 * (size - ivf_overhead)
+        assert mine[0]["frame_type"] == "I"
+
+
+def test_targets_from_with_a_reference_stage_are_per_reference(folder, tmp_path):
+    out = tmp_path / "run"
+    cfg = load_config(None, dataset=str(folder), metrics="psnr_y", jobs=1, out=str(out),
+                      codecs=["x264:qp=27,37", "x264:kbps=from:label=rc"],
+                      targets_from="x264", reference="x264:qp=30,42")
+    summary = run(cfg)
+    # 2 sequences x 2 references: reference stage 4, x264 8, rc 8
+    assert summary.complete and summary.jobs_total == 4 + 8 + 8
+    rows = _rows(out)
+    for seq in ("Alpha", "Beta"):
+        for ref in ("x264:qp=30", "x264:qp=42"):
+            mine = [r for r in rows if (r["sequence"], r["reference"]) == (seq, ref)]
+            fixed = [round(int(r["bits"]) * 25 / 6 / 1000, 3) for r in mine if r["codec"] == "x264"]
+            rc = [float(r["target_kbps"]) for r in mine if r["codec"] == "rc"]
+            assert rc == fixed

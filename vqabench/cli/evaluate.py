@@ -125,13 +125,37 @@ def correlate(
 @app.command("rq")
 def rq(
     run_dir: Path = typer.Argument(..., help="Run directory (or results.csv)."),
+    axis: str = typer.Option("quality", "--axis", help="quality: quality against rate "
+                             "(linear, logarithmic, exponential R-D fits); parameter: rate "
+                             "against the coding parameter (QP, CRF, level; RQ-LVC models)."),
+    level: str = typer.Option("sequence", "--level", help="With --axis parameter: sequence "
+                              "(kbps per rate point) or frame (bits of every frame)."),
     out: Path = typer.Option(None, "--out", help="Also write the fits as CSV here."),
 ) -> None:
-    """Fit linear, logarithmic and exponential rate-quality models per sequence (R²)."""
+    """Fit R-Q models per sequence with R²: quality vs rate, or rate vs coding parameter."""
+    from vqabench.errors import invalid
     from vqabench.evaluation import fit_rq_table, load_results
+    from vqabench.evaluation.rq import fit_rp_table, rate_parameter_points, rp_table
     from vqabench.reports.tables import to_markdown, write_csv
 
-    table = fit_rq_table(load_results(run_dir))
-    console.print(to_markdown(table, decimals=4), markup=False)
+    if axis not in ("quality", "parameter"):
+        raise invalid("--axis", axis, "quality | parameter")
+    results = load_results(run_dir)
+    if axis == "quality":
+        if level != "sequence":
+            raise invalid("--level", level, "sequence with --axis quality (frame-level fits "
+                          "are rate against parameter: --axis parameter)")
+        table = fit_rq_table(results)
+        console.print(to_markdown(table, decimals=4), markup=False)
+    else:
+        per_frame = None
+        if level == "frame":
+            pf_path = (run_dir if run_dir.is_dir() else run_dir.parent) / "per_frame.csv"
+            per_frame = _read_csv(pf_path)
+        table = fit_rp_table(rate_parameter_points(results, per_frame, level=level))
+        unit = "kbps per sequence" if level == "sequence" else "bits per frame"
+        console.print(f"R² of rate ({unit}) against the coding parameter; Best = highest R²",
+                      markup=False)
+        console.print(to_markdown(rp_table(table), decimals=4), markup=False)
     if out is not None:
         write_csv(table, out)

@@ -91,6 +91,10 @@ def run_command(
     anchors: str | None = typer.Option(None, "--anchors", metavar="LIST",
                                        help="Measure quality against: source (default), "
                                        "reference, or source,reference."),
+    targets_from: str | None = typer.Option(None, "--targets-from", metavar="SPEC",
+                                            help="Targets of the kbps=from codecs: the actual "
+                                            "rates of this configuration of the run, per "
+                                            "sequence, e.g. x264:qp=22,27,32,37."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed jobs again."),
     force: bool = typer.Option(False, "--force", help="Run a config that differs from the "
                                "one --out holds, replacing its config.toml and tables (a "
@@ -112,7 +116,8 @@ def run_command(
     set_threads(threads)
     cfg = load_config(config, dataset=dataset, frames=frames, size=size, codecs=codec,
                       metrics=metrics, out=str(out) if out else None, jobs=jobs, anchor=anchor,
-                      root=str(root) if root else None, reference=reference, anchors=anchors)
+                      root=str(root) if root else None, reference=reference, anchors=anchors,
+                      targets_from=targets_from)
     out_dir = Path(cfg.out) if cfg.out else default_out_dir(cfg)
     started = time.perf_counter()
     # The bar starts once the dataset is loaded and jobs are planned, so that bad input

@@ -171,6 +171,15 @@ class Codec:
         """Decode and return the wall time in seconds (override for non-command codecs)."""
         return _timed(self.decode_cmd(bitstream, output, source))
 
+    def encode_in(self, source: Video, bitstream: Path, rate: RatePoint, *,
+                  scratch_dir: Path | None = None) -> float:
+        """:meth:`encode` with a folder for temporary files (multi-pass statistics).
+
+        The default ignores ``scratch_dir``; codecs with multi-pass rate control override it
+        and remove what they write there.
+        """
+        return self.encode(source, bitstream, rate)
+
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
         return f"{type(self).__name__}({opts})"
@@ -214,8 +223,8 @@ def run_codec(codec: Codec, source: Video, rate: RatePoint, bitstream: Path, *,
         rate: rate point.
         bitstream: where the coded file goes; written under a temporary name and renamed, so
             a crash never leaves a partial bitstream under the final name.
-        decode_dir: directory for the decoded Y4M (default: system temp); the caller removes
-            ``result.decoded.path`` when done with it.
+        decode_dir: directory for the decoded Y4M and for multi-pass statistics files
+            (default: system temp); the caller removes ``result.decoded.path`` when done.
         encode: False to reuse an existing bitstream (only decode); enc_s is then 0.
 
     Raises:
@@ -230,7 +239,7 @@ def run_codec(codec: Codec, source: Video, rate: RatePoint, bitstream: Path, *,
     enc_s = 0.0
     if encode:
         with atomic_path(bitstream, suffix=codec.extension) as tmp:
-            enc_s = codec.encode(source, tmp, rate)
+            enc_s = codec.encode_in(source, tmp, rate, scratch_dir=decode_dir)
             if tmp.stat().st_size == 0:
                 raise CodecError(f"{codec.name} at {rate.label} wrote an empty bitstream")
     bits = 8 * bitstream.stat().st_size

@@ -31,6 +31,25 @@ before encoding, unless the codec option ``pix_fmt=`` asks for a conversion. VVe
 only 10-bit 4:2:0: 8-bit 4:2:0 is coded at 10 bits (a lossless left shift, as the VTM CTC
 code 8-bit content at internal bit depth 10), and ``coded_pix_fmt`` says so.
 
+``kbps`` (target bit rate in kbit/s, 1-200000) uses each encoder's rate control, passing
+``-b:v`` (bits per second, the target rounded to 1 bit/s), unconstrained (no VBV):
+
+=========  ==========================================================================
+codec      ``kbps``: how the target is met
+=========  ==========================================================================
+x264       two-pass ABR: ``-pass 1`` (output discarded) then ``-pass 2``
+x265       two-pass ABR: ``-x265-params pass=1:stats=F`` then ``pass=2``
+vvenc      two-pass rate control: ``-pass 1`` then ``-pass 2`` (libvvenc stats file)
+vp9        two-pass VBR (libvpx end-usage=vbr): ``-pass 1`` then ``-pass 2``
+aom-av1    two-pass VBR (libaom end-usage=vbr): ``-pass 1`` then ``-pass 2``
+svt-av1    two-pass VBR (``rc=1``): ``-pass 1`` then ``-pass 2`` (the bundled libsvtav1
+           takes ffmpeg's pass flags and stats file)
+=========  ==========================================================================
+
+The first pass's statistics file lives in a temporary folder inside the ``scratch_dir``
+given to :meth:`FfmpegCodec.encode_in` (a run's ``.tmp``), removed after the encode; the
+reported ``enc_s`` is the time of all passes together.
+
 ``crf`` (constant rate factor / constant quality) is offered where the encoder has it. The
 defaults aim at random-access-like coding: B-frames/hierarchical prediction on, one intra
 frame every ``gop`` frames (default 32), no scene-cut I-frames, one thread per encoder for
@@ -41,6 +60,7 @@ from __future__ import annotations
 
 import functools
 import subprocess
+import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -52,7 +72,8 @@ from vqabench.errors import CodecError, FfmpegError, invalid
 from vqabench.io.ffmpeg import ffmpeg_info, ffmpeg_path, path_arg
 from vqabench.io.video import PIX_FMTS, Video
 
-__all__ = ["ALL_PIX_FMTS", "FfmpegCodec", "X264", "X265", "Vp9", "AomAv1", "SvtAv1", "Vvenc"]
+__all__ = ["ALL_PIX_FMTS", "KBPS_RANGE", "FfmpegCodec", "X264", "X265", "Vp9", "AomAv1",
+           "SvtAv1", "Vvenc"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -62,6 +83,14 @@ def _ffmpeg_version() -> str:
 
 #: The formats vqabench reads and writes (4:2:0, 4:2:2, 4:4:4 at 8 and 10 bits).
 ALL_PIX_FMTS: tuple[str, ...] = tuple(PIX_FMTS)
+
+
+KBPS_RANGE: tuple[float, float] = (1, 200_000)
+
+
+def _bps(rate: RatePoint) -> str:
+    """``-b:v`` value (bits per second) of a ``kbps`` rate point."""
+    return str(round(float(rate.value) * 1000))
 
 
 def _rate(fps: Fraction) -> str:
@@ -110,7 +139,36 @@ class FfmpegCodec(Codec):
 
     def rate_args(self, rate: RatePoint) -> list[str]:
         """Arguments that set the rate point."""
+        if rate.param == "kbps":
+            return ["-b:v", _bps(rate)]
         return [f"-{rate.param}", str(rate.value)]
+
+    def pass_args(self, pass_no: int, stats: Path) -> list[str]:
+        """Arguments that select pass ``pass_no`` (1 or 2) with statistics file ``stats``."""
+        return ["-pass", str(pass_no), "-passlogfile", path_arg(stats)]
+
+    def encode_passes(self, source: Video, bitstream: Path, rate: RatePoint, stats: Path
+                      ) -> list[list[str]]:
+        """Commands of a two-pass ``kbps`` encode, in order: the first pass (output
+        discarded) and the second."""
+        head = self._encode_head(source, rate)
+        return [[*head, *self.pass_args(1, stats), *self.extra, "-f", "null", "-"],
+                [*head, *self.pass_args(2, stats), *self.extra, "-f", self.muxer,
+                 path_arg(bitstream)]]
+
+    def encode_in(self, source: Video, bitstream: Path, rate: RatePoint, *,
+                  scratch_dir: Path | None = None) -> float:
+        """Encode; a ``kbps`` point runs :meth:`encode_passes` with the statistics file in a
+        temporary folder under ``scratch_dir`` (removed afterwards). Returns the wall time
+        of all passes."""
+        if rate.param != "kbps":
+            return self.encode(source, bitstream, rate)
+        if scratch_dir is not None:
+            Path(scratch_dir).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="vqabench-pass-", dir=scratch_dir) as tmp:
+            stats = Path(tmp).absolute() / "stats"
+            return sum(self._run_encoder(cmd)
+                       for cmd in self.encode_passes(source, bitstream, rate, stats))
 
     def encoder_args(self, source: Video, rate: RatePoint) -> list[str]:
         """Encoder-specific arguments (preset, GOP, threads)."""
@@ -120,17 +178,26 @@ class FfmpegCodec(Codec):
         """``-pix_fmt`` of the coded format (refuses a format the codec does not code)."""
         return ["-pix_fmt", self.coded_pix_fmt(source.pix_fmt)]
 
-    def encode_cmd(self, source: Video, bitstream: Path, rate: RatePoint) -> list[str]:
+    def _encode_head(self, source: Video, rate: RatePoint) -> list[str]:
         # Warnings stay visible (encode() refuses a conversion ffmpeg chose by itself).
         native = self.native_rate(rate, self.coded_pix_fmt(source.pix_fmt))
         return [ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "warning",
                 "-i", path_arg(source.path), "-map", "0:v:0", "-an",
                 *self.pix_fmt_args(source), "-c:v", self.encoder,
-                *self.encoder_args(source, native), *self.rate_args(native),
-                *self.extra, "-f", self.muxer, path_arg(bitstream)]
+                *self.encoder_args(source, native), *self.rate_args(native)]
+
+    def encode_cmd(self, source: Video, bitstream: Path, rate: RatePoint) -> list[str]:
+        if rate.param == "kbps":
+            raise CodecError(f"{self.name}: kbps is a 2-pass encode; build its commands with "
+                             "encode_passes() (encode_in() runs them)")
+        return [*self._encode_head(source, rate), *self.extra, "-f", self.muxer,
+                path_arg(bitstream)]
 
     def encode(self, source: Video, bitstream: Path, rate: RatePoint) -> float:
-        cmd = self.encode_cmd(source, bitstream, rate)
+        return self._run_encoder(self.encode_cmd(source, bitstream, rate))
+
+    def _run_encoder(self, cmd: list[str]) -> float:
+        """Run one encoder command; refuse a coded format ffmpeg chose by itself."""
         start = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
@@ -162,7 +229,7 @@ class X264(FfmpegCodec):
     muxer = "h264"
     extension = ".264"
     default_preset = "medium"
-    rate_params = {"qp": (0, 51), "crf": (0, 51)}
+    rate_params = {"qp": (0, 51), "crf": (0, 51), "kbps": KBPS_RANGE}
     native_pix_fmts = ALL_PIX_FMTS
 
     def native_rate(self, rate: RatePoint, coded_pix_fmt: str) -> RatePoint:
@@ -187,8 +254,22 @@ class X265(FfmpegCodec):
     muxer = "hevc"
     extension = ".265"
     default_preset = "medium"
-    rate_params = {"qp": (0, 51), "crf": (0, 51)}
+    rate_params = {"qp": (0, 51), "crf": (0, 51), "kbps": KBPS_RANGE}
     native_pix_fmts = ALL_PIX_FMTS
+
+    def pass_args(self, pass_no: int, stats: Path) -> list[str]:
+        return []  # x265 takes pass and stats file in -x265-params (see encode_passes)
+
+    def encode_passes(self, source: Video, bitstream: Path, rate: RatePoint, stats: Path
+                      ) -> list[list[str]]:
+        if ":" in str(stats) or "=" in str(stats):
+            raise CodecError(f"{self.name}: the two-pass statistics path {str(stats)!r} "
+                             "contains ':' or '=', which -x265-params cannot carry")
+        cmds = super().encode_passes(source, bitstream, rate, stats)
+        for pass_no, cmd in enumerate(cmds, start=1):
+            i = cmd.index("-x265-params") + 1
+            cmd[i] += f":pass={pass_no}:stats={stats}"
+        return cmds
 
     def encoder_args(self, source: Video, rate: RatePoint) -> list[str]:
         pools = "none" if self.threads == 1 else (str(self.threads) if self.threads else "*")
@@ -210,7 +291,7 @@ class Vvenc(FfmpegCodec):
     muxer = "vvc"
     extension = ".266"
     default_preset = 1
-    rate_params = {"qp": (0, 63)}
+    rate_params = {"qp": (0, 63), "kbps": KBPS_RANGE}
     native_pix_fmts = ("yuv420p10le",)
     widened_pix_fmts = {"yuv420p": "yuv420p10le"}
 
@@ -222,11 +303,13 @@ class Vvenc(FfmpegCodec):
 class _LibaomLike(FfmpegCodec):
     """Shared arguments of libvpx-vp9 and libaom-av1 (same rate-control vocabulary)."""
 
-    rate_params = {"qp": (0, 63), "crf": (0, 63)}
+    rate_params = {"qp": (0, 63), "crf": (0, 63), "kbps": KBPS_RANGE}
     native_pix_fmts = ALL_PIX_FMTS
     lag_in_frames: ClassVar[int] = 25
 
     def rate_args(self, rate: RatePoint) -> list[str]:
+        if rate.param == "kbps":  # end-usage=vbr (libvpx/libaom default without -crf)
+            return ["-b:v", _bps(rate)]
         q = str(rate.value)
         if rate.param == "qp":  # fixed quantiser: cq-level pinned between min-q and max-q
             return ["-crf", q, "-b:v", "0", "-qmin", q, "-qmax", q, "-aq-mode", "0"]
@@ -277,14 +360,18 @@ class SvtAv1(FfmpegCodec):
     muxer = "obu"
     extension = ".obu"
     default_preset = 8
-    rate_params = {"qp": (1, 63), "crf": (1, 63)}
+    rate_params = {"qp": (1, 63), "crf": (1, 63), "kbps": KBPS_RANGE}
     native_pix_fmts = ("yuv420p", "yuv420p10le")
 
     def rate_args(self, rate: RatePoint) -> list[str]:
+        if rate.param == "kbps":
+            return ["-b:v", _bps(rate)]
         return [f"-{rate.param}", str(rate.value)]
 
     def encoder_args(self, source: Video, rate: RatePoint) -> list[str]:
         params = [f"keyint={self.gop}", "scd=0", f"lp={max(self.threads, 1)}"]
         if rate.param == "qp":
             params += ["rc=0", "aq-mode=0"]
+        elif rate.param == "kbps":
+            params.append("rc=1")  # VBR
         return ["-preset", str(self.preset), "-svtav1-params", ":".join(params)]

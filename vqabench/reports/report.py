@@ -10,6 +10,9 @@ into ``out_dir`` (default ``RUN_DIR/report``):
 - ``report.md``: the tables in Markdown, figures linked as PNG files next to it;
 - ``report.html``: the same, self-contained (figures embedded as base64 PNG);
 - ``tables.tex``: the tables as LaTeX booktabs;
+- ``ratecontrol.csv``: when the run has target-bitrate (``kbps``) points, ΔR % and BD-rate
+  against the ``targets_from`` configuration per sequence and as averages
+  (:mod:`vqabench.evaluation.ratecontrol`), also as tables in the report;
 - ``*.png``, ``*.pdf``, ``*.svg``: RD curves per sequence and metric, averaged RD curves per
   metric, per-frame plots (:mod:`vqabench.reports.plots`: units on the axes, one colour and
   marker per codec).
@@ -73,6 +76,7 @@ class Report:
     bdrate_csv: Path
     figures: tuple[Path, ...]  # the PNG files, one per figure
     figure_files: tuple[Path, ...] = ()  # every file of every figure (PNG, PDF, SVG)
+    ratecontrol_csv: Path | None = None  # ΔR % / BD-rate of rate-controlled points
 
 
 def read_config(run_dir: str | os.PathLike[str]) -> dict[str, object]:
@@ -250,6 +254,46 @@ def _default_sections(per: pd.DataFrame, summary: pd.DataFrame, times: pd.DataFr
     return sections
 
 
+def _rate_control_sections(results: pd.DataFrame, config: dict[str, object], method: Method,
+                           out: Path, sections: list[tuple[str, pd.DataFrame, tuple[str, ...]]]
+                           ) -> Path | None:
+    """ΔR % / BD-rate tables (and ``ratecontrol.csv``) when the run has rate-controlled
+    points; None otherwise."""
+    from vqabench.evaluation.ratecontrol import rate_control, rate_control_means, rate_controlled
+
+    if rate_controlled(results).empty:
+        return None
+    run = config.get("run", {})
+    source = run.get("targets_from") if isinstance(run, dict) else None
+    per = rate_control(results, targets_from=str(source) if source else None, method=method)
+    means = rate_control_means(per).assign(sequence="", reason="")
+    both = pd.concat([per, means], ignore_index=True).astype(
+        {"n_points": "Int64", "n_sequences": "Int64"})
+    path = tables.write_csv(both, out / "ratecontrol.csv")
+    versus = f"BD-rate vs {str(source).split(':', 1)[0]}, {method}" if source else "no BD-rate"
+    for (ref, anc, metric), _ in per.groupby(["reference", "anchor", "metric"], sort=True):
+        sections.append((f"Rate control: ΔR % / BD-rate (%), {metric} ({versus}; "
+                         f"reference={ref}, quality against {anc})",
+                         tables.rate_control_table(per, metric=metric, reference=ref,
+                                                   anchor=anc), ()))
+    return path
+
+
+def _frame_rate_figures(per_frame: pd.DataFrame, out: Path, formats: object
+                        ) -> list[tuple[str, tuple[Path, ...]]]:
+    """Per-frame rate figures (one per sequence) when per_frame.csv has frame sizes."""
+    from vqabench.reports import frameplots
+
+    if not frameplots.has_frame_rates(per_frame):
+        return []
+    colors = plots.codec_colors(per_frame["codec"].unique())
+    return [(f"Coded size per frame: {seq}",
+             plots.save_figure(frameplots.frame_rate_figure(per_frame, sequence=str(seq),
+                                                            colors=colors),
+                               out / f"frame_bits_{_slug(str(seq))}", formats))
+            for seq in sorted(per_frame["sequence"].unique())]
+
+
 def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = None,
                  out_dir: str | os.PathLike[str] | None = None, method: Method = "pchip",
                  decimals: int = 2, figures: bool = True,
@@ -316,6 +360,7 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     sections = _sections(style, per, summary, times, anchor=anchor, method=method,
                          dataset=dataset_name or run_dir.name, pairs=pairs,
                          codec_order=codec_order, metric_order=metric_order, decimals=decimals)
+    rc_csv = _rate_control_sections(results, config, method, out, sections)
     excluded = per[per["reason"] != ""]
 
     figs: list[tuple[str, tuple[Path, ...]]] = []
@@ -346,6 +391,7 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
                 figs.append((f"Per-frame quality: {seq}, {metric} (against {shown})",
                              plots.save_figure(fig, out / f"frames_{_slug(seq, metric)}",
                                                formats)))
+            figs += _frame_rate_figures(per_frame, out, formats)
 
     title = f"vqabench report: {run_dir.name}"
     intro = (f"Anchor codec: {anchor}. BD-rate method: {method}; negative = fewer bits than "
@@ -405,5 +451,6 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
         bdrate_csv=bd_csv,
         figures=tuple(paths[0] for _, paths in figs),
         figure_files=tuple(p for _, paths in figs for p in paths),
+        ratecontrol_csv=rc_csv,
     )
 

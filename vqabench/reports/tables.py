@@ -43,6 +43,7 @@ __all__ = [
     "ptloss_table",
     "glvc_table",
     "clic_table",
+    "rate_control_table",
     "to_markdown",
     "to_latex",
     "to_html",
@@ -293,6 +294,25 @@ def _column_values(col: pd.Series) -> list[object]:
 #: Column names that hold counts (shown as integers even when stored as floats).
 _COUNT_COLUMNS = frozenset({"n", "count", "pairs", "items", "n_items", "n_sequences",
                             "n_excluded", "n_points", "sequences", "points"})
+
+
+def rate_control_table(per_sequence: pd.DataFrame, *, metric: str, reference: str,
+                       anchor: str) -> pd.DataFrame:
+    """RQ-LVC Table 3 layout: rows sequences (+ ``Average``), per rate-controlled codec the
+    columns ``CODEC ΔR %`` (mean |R_target - R_actual| / R_target) and ``CODEC BD-rate %``
+    (``metric``, against the configuration the targets came from); input is
+    :func:`~vqabench.evaluation.ratecontrol.rate_control`."""
+    part = _cell(per_sequence, metric=metric, reference=reference, anchor=anchor)
+    sequences = sorted(part["sequence"].unique())
+    out = pd.DataFrame({"Sequence": [*sequences, AVERAGE]})
+    for codec in sorted(part["codec"].unique()):
+        cell = part[part["codec"] == codec].set_index("sequence")
+        for column, label in (("delta_r_pct", "ΔR %"), ("bd_rate", "BD-rate %")):
+            values = [float(cell[column].get(s, math.nan)) for s in sequences]
+            defined = [v for v in values if not math.isnan(v)]
+            mean = sum(defined) / len(defined) if defined else math.nan
+            out[f"{codec} {label}"] = [*values, mean]
+    return out
 
 
 def _text_rows(df: pd.DataFrame, decimals: int) -> tuple[list[str], list[list[str]]]:

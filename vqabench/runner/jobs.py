@@ -228,6 +228,7 @@ def execute_job(job: Job) -> JobOutcome:
         result = codecs.run_codec(codec, job.input, rate, job.bitstream,
                                   decode_dir=job.decode_dir, encode=not job.reuse_bitstream)
         decoded = result.decoded
+        _record_frame_sizes(codec, job)
         values, errors = measure(job.metrics, dict(job.anchors), decoded)
         if job.keep_decoded is not None:
             codecs.keep_decoded(decoded, job.keep_decoded)
@@ -240,6 +241,20 @@ def execute_job(job: Job) -> JobOutcome:
     finally:
         if decoded is not None:
             decoded.path.unlink(missing_ok=True)
+
+
+def _record_frame_sizes(codec: object, job: Job) -> None:
+    """Per-frame sizes, types and QPs of the bitstream, kept next to it (see
+    :mod:`vqabench.codecs.framesizes`); nothing for codecs whose format it does not read."""
+    from vqabench.codecs.framesizes import bitstream_format, cached_frames, record_frames
+
+    fmt = bitstream_format(codec)
+    if fmt is None:
+        return
+    if job.reuse_bitstream:
+        cached_frames(job.bitstream, fmt)
+    else:
+        record_frames(job.bitstream, fmt, frames=job.input.frames)
 
 
 def options_json(options: tuple[tuple[str, object], ...]) -> str:

@@ -40,12 +40,13 @@ from vqabench.config import (
     RunConfig,
     compare_configs,
     load_config,
+    targets_source,
     write_config,
 )
 from vqabench.datasets import Sequence, content_hash
 from vqabench.datasets import available as available_datasets
 from vqabench.datasets import load as load_dataset
-from vqabench.errors import CodecError, ConfigError
+from vqabench.errors import CodecError, ConfigError, VqabenchError
 from vqabench.io.atomic import atomic_write_text
 from vqabench.io.video import Video, open_video
 from vqabench.runner.jobs import (
@@ -59,14 +60,14 @@ from vqabench.runner.progress import job_work, point_work
 from vqabench.runner.store import EncodeRecord, MeasurementRecord, Store
 
 __all__ = ["RESULT_COLUMNS", "PER_FRAME_COLUMNS", "RunSummary", "RunStatus", "plan_jobs",
-           "plan_references", "load_sequences", "check_formats", "run", "run_status",
-           "default_out_dir", "write_results"]
+           "plan_references", "rate_targets", "load_sequences", "check_formats", "run",
+           "run_status", "default_out_dir", "write_results"]
 
 RESULT_COLUMNS = ("sequence", "reference", "codec", "rate_point", "bits", "bpp", "kbps",
                   "enc_s", "dec_s", "metric", "value", "anchor", "bitstream", "group",
-                  "coded_pix_fmt", "native_rate_point")
+                  "coded_pix_fmt", "native_rate_point", "target_kbps")
 PER_FRAME_COLUMNS = ("sequence", "reference", "codec", "rate_point", "metric", "anchor",
-                     "frame", "value")
+                     "frame", "value", "frame_bits", "frame_type", "frame_qp")
 
 
 @dataclass
@@ -166,8 +167,11 @@ def _group_of(seq: Sequence) -> str:
     return str(seq.metadata.get("group") or seq.metadata.get("class") or "")
 
 
+Targets = dict[tuple[str, str], tuple[float, ...]]
+
+
 def _plan(cfg: RunConfig, seq: Sequence, inp: _Input, specs: Iterable[CodecSpec], out_dir: Path,
-          subdir: str, keep: bool = False) -> list[Job]:
+          subdir: str, keep: bool = False, targets: Targets | None = None) -> list[Job]:
     jobs = []
     input_hash = content_hash(inp.video.path)
     anchor_hashes = {name: content_hash(v.path) for name, v in inp.anchors.items()}
@@ -175,7 +179,10 @@ def _plan(cfg: RunConfig, seq: Sequence, inp: _Input, specs: Iterable[CodecSpec]
         codec = codecs.create(spec.name, **dict(spec.options))
         codec_spec = codec.spec
         coded = codec.coded_pix_fmt(inp.video.pix_fmt)
-        for value in spec.values:
+        values = spec.values
+        if spec.targets_from_run:  # kbps=from: this input's targets (none planned yet: skip)
+            values = (targets or {}).get((seq.name, inp.label), ())
+        for value in values:
             rate = codecs.RatePoint(spec.rate_param, value)
             native = codec.native_rate(rate, coded)
             key = encode_key(input_hash, f"{codec_spec}|coded={coded}|native={native.label}",
@@ -215,12 +222,14 @@ def plan_references(cfg: RunConfig, sequences: list[Sequence], out_dir: Path) ->
 
 
 def plan_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path,
-              references: list[Job] | None = None) -> list[Job]:
+              references: list[Job] | None = None, targets: Targets | None = None) -> list[Job]:
     """One job per (sequence, reference, codec, rate point), in a stable order.
 
     Args:
         references: finished reference-stage jobs (their ``keep_decoded`` videos exist); when
             given, codecs encode each R and quality is measured against ``cfg.anchors``.
+        targets: ``(sequence, reference label) -> target kbps`` of the ``kbps=from`` codecs
+            (:func:`rate_targets`); without it those codecs get no jobs.
     """
     jobs = []
     for seq in sequences:
@@ -235,8 +244,44 @@ def plan_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path,
                                      {a: anchors[a] for a in cfg.anchors}))
         for inp in inputs:
             sub = "bitstreams" if inp.label == "source" else f"bitstreams/{_safe(inp.label)}"
-            jobs += _plan(cfg, seq, inp, cfg.codecs, out_dir, sub)
+            jobs += _plan(cfg, seq, inp, cfg.codecs, out_dir, sub, targets=targets)
     return jobs
+
+
+def rate_targets(source_jobs: Iterable[Job], store: Store) -> Targets:
+    """Per (sequence, reference label), the actual rates (kbps, rounded to 1 bit/s) of the
+    finished jobs of the ``targets_from`` configuration, in its ladder order. An input with a
+    missing or failed point gets no targets (its rate-controlled jobs are not planned)."""
+    by_input: dict[tuple[str, str], list[float | None]] = {}
+    for job in source_jobs:
+        enc = store.encode(job.key)
+        kbps = None if enc is None else enc.bits * float(Fraction(enc.fps)) / enc.frames / 1000
+        by_input.setdefault((job.sequence, job.reference), []).append(
+            None if kbps is None else round(kbps, 3))
+    return {k: tuple(v) for k, v in by_input.items()  # type: ignore[misc]
+            if all(x is not None for x in v)}
+
+
+def _targeted_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path, usable: list[Job],
+                   planned: list[Job], store: Store) -> list[Job]:
+    """Jobs of the ``kbps=from`` codecs, on targets from the already run ``planned`` jobs."""
+    source = targets_source(cfg)
+    if source is None:
+        return []
+    targets = rate_targets((j for j in planned if j.codec == source.display), store)
+    rc_cfg = replace(cfg, codecs=tuple(c for c in cfg.codecs if c.targets_from_run))
+    if cfg.reference is None:
+        return plan_jobs(rc_cfg, sequences, out_dir, targets=targets)
+    sequences = [s for s in sequences if any(j.sequence == s.name for j in usable)]
+    return plan_jobs(rc_cfg, sequences, out_dir, references=usable, targets=targets) if usable \
+        else []
+
+
+def _ladder_len(cfg: RunConfig) -> int:
+    """Rate points per input over all codecs (``kbps=from`` ones take their source's)."""
+    source = targets_source(cfg)
+    return sum(len(source.values) if c.targets_from_run and source else len(c.values)
+               for c in cfg.codecs)
 
 
 def _resolved(cfg: RunConfig, sequences: list[Sequence]) -> RunConfig:
@@ -430,6 +475,7 @@ def write_results(jobs: list[Job], store: Store, out_dir: Path, *, name: str = "
         pixels = enc.frames * enc.width * enc.height
         bpp = enc.bits / pixels
         kbps = enc.bits * float(fps) / enc.frames / 1000.0
+        frames_info: list[tuple[object, object, object]] | None = None
         for task in job.metrics:
             m = store.measurement(task.key)
             if m is None:
@@ -437,12 +483,33 @@ def write_results(jobs: list[Job], store: Store, out_dir: Path, *, name: str = "
             rows.append((job.sequence, job.reference, job.codec, job.rate_label, enc.bits,
                          _fmt(bpp), _fmt(kbps), _fmt(enc.enc_s), _fmt(enc.dec_s), task.name,
                          _fmt(m.value), task.anchor, enc.bitstream, job.group, coded,
-                         native.label))
+                         native.label, _fmt(job.rate_value) if job.rate_param == "kbps" else ""))
+            if frames_info is None or len(frames_info) != len(m.per_frame):
+                frames_info = _coded_frames(job, len(m.per_frame))
             frame_rows.extend((job.sequence, job.reference, job.codec, job.rate_label, task.name,
-                               task.anchor, i, _fmt(v)) for i, v in enumerate(m.per_frame))
+                               task.anchor, i, _fmt(v), *frames_info[i])
+                              for i, v in enumerate(m.per_frame))
     frames_name = "per_frame.csv" if name == "results" else f"{name}_per_frame.csv"
     _atomic_csv(out_dir / frames_name, PER_FRAME_COLUMNS, frame_rows)
     return _atomic_csv(out_dir / f"{name}.csv", RESULT_COLUMNS, rows)
+
+
+def _coded_frames(job: Job, n: int) -> list[tuple[object, object, object]]:
+    """(bits, type, qp) of each of ``n`` frames in display order; empty cells where the
+    bitstream's format has no frame reader or the frame counts differ."""
+    from vqabench.codecs.framesizes import bitstream_format, cached_frames
+
+    fmt = bitstream_format(codecs.get_class(job.codec_name))
+    blank = [("", "", "")] * n
+    if fmt is None or not job.bitstream.is_file():
+        return blank
+    try:
+        coded = cached_frames(job.bitstream, fmt)
+    except (VqabenchError, OSError):
+        return blank
+    if len(coded) != n:
+        return blank
+    return [(f.bits, f.type, "" if f.qp is None else f.qp) for f in coded]
 
 
 Executor = Callable[[list[Job], Callable[[Job, JobOutcome], None], int], None]
@@ -519,7 +586,7 @@ def run_status(cfg: RunConfig, *, out_dir: Path) -> RunStatus:
     out_dir = Path(out_dir).absolute()
     sequences = load_sequences(cfg, out_dir)
     ref_jobs = plan_references(cfg, sequences, out_dir)
-    per_input = sum(len(c.values) for c in cfg.codecs)
+    per_input = _ladder_len(cfg)
     path = out_dir / "store.sqlite"
     if not path.is_file():
         n_refs = len(cfg.reference.codec.values) if cfg.reference else 1
@@ -527,6 +594,7 @@ def run_status(cfg: RunConfig, *, out_dir: Path) -> RunStatus:
     with Store(path, readonly=True) as store:
         usable = _usable_references(ref_jobs, store)
         jobs = _main_jobs(cfg, sequences, out_dir, usable)
+        jobs += _targeted_jobs(cfg, sequences, out_dir, usable, jobs, store)
         counts = {"done": 0, "pending": 0, "failed": 0}
         failures = []
         for job in [*ref_jobs, *jobs]:
@@ -647,15 +715,23 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Exe
             return todo
 
         n_refs = len(cfg.reference.codec.values) if cfg.reference else 1
-        per_input = sum(len(c.values) for c in cfg.codecs)
+        per_input = _ladder_len(cfg)
         state["total"] = len(ref_jobs) + len(sequences) * n_refs * per_input
         ran = stage(ref_jobs)
         usable = _usable_references(ref_jobs, store)
         if ref_jobs:
             write_results(ref_jobs, store, out_dir, name="references")
         jobs = _main_jobs(cfg, sequences, out_dir, usable)
-        state["total"] = len(ref_jobs) + len(jobs) + (len(ref_jobs) - len(usable)) * per_input
+        rc_points = per_input - sum(len(c.values) for c in cfg.codecs if not c.targets_from_run)
+        rc_todo = (len(usable) if cfg.reference else len(sequences)) * rc_points
+        state["total"] = (len(ref_jobs) + len(jobs) + rc_todo
+                          + (len(ref_jobs) - len(usable)) * per_input)
         ran += stage(jobs, estimate=_estimated_work(cfg, sequences))
+        # rate-controlled codecs with targets from the run: after their source's jobs
+        jobs += (targeted := _targeted_jobs(cfg, sequences, out_dir, usable, jobs, store))
+        if targeted:
+            state["total"] += len(targeted) - rc_todo
+            ran += stage(targeted)
         rows = write_results(jobs, store, out_dir)
         failures = [(j.sequence, j.codec, j.rate_label, err) for j in [*ref_jobs, *jobs]
                     if (err := store.failure(j.key))]

@@ -1,0 +1,53 @@
+"""``vqabench speed``: decode fps of a real run's bitstreams, in the Table IV layout."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tests.conftest import make_video
+from vqabench.cli import main
+from vqabench.config import load_config
+from vqabench.runner.run import run
+
+
+def test_speed_measures_every_bitstream(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    make_video(data / "Alpha.y4m", frames=6, seed=1)
+    out = tmp_path / "run"
+    run(load_config(None, dataset=str(data), codecs=["x264:qp=22,37", "vp9:qp=30,50"],
+                    metrics="psnr_y", jobs=1, out=str(out)))
+    with pytest.raises(SystemExit) as exc:
+        main(["speed", str(out), "--repeats", "2", "--anchor", "x264",
+              "--out", str(tmp_path / "speed.csv")])
+    assert exc.value.code == 0
+    shown = capsys.readouterr().out
+    assert "| Class | Point | Rate points | x264 fps | vp9 fps | vp9 / x264 |" in shown
+    measured = pd.read_csv(tmp_path / "speed.csv")
+    assert sorted(zip(measured["codec"], measured["rate_point"], strict=True)) == [
+        ("vp9", "qp=30"), ("vp9", "qp=50"), ("x264", "qp=22"), ("x264", "qp=37")]
+    assert (measured["frames"] == 6).all()
+    assert (measured["fps"] == 6 / measured["best_s"]).all()
+
+
+def test_speed_lists_learned_codec_complexity(tmp_path, capsys):
+    from vqabench.codecs.inr import read_bitstream
+    from vqabench.codecs.inr_complexity import arch_complexity, inr_complexity
+
+    data = tmp_path / "data"
+    data.mkdir()
+    make_video(data / "Alpha.y4m", width=48, height=32, frames=4, seed=1)
+    out = tmp_path / "run"
+    with pytest.warns(UserWarning, match="characterised at"):  # a tiny clip, on purpose
+        run(load_config(None, dataset=str(data), metrics="psnr_y", jobs=1, out=str(out),
+                        codecs=["x264:qp=22,37", "inr:model=xxs,xs:steps=5:qat_steps=2"]))
+    with pytest.raises(SystemExit) as exc:
+        main(["speed", str(out), "--repeats", "1"])
+    assert exc.value.code == 0
+    shown = capsys.readouterr().out
+    assert "| Codec | Rate point | Params (k) | GMAC/frame | kMAC/pixel | EncT % |" in shown
+    arch, _, _ = read_bitstream(out / "bitstreams" / "Alpha" / "inr" / "modelxxs.inr")
+    params, macs = arch_complexity(arch)
+    assert (params, macs) == inr_complexity("xxs", width=48, height=32, frames=4)
+    assert f"| inr | model=xxs | {params / 1e3:.3f} |" in shown
