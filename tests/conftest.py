@@ -66,3 +66,12 @@ def tiny_noisy(tiny_video: Video, tmp_path_factory: pytest.TempPathFactory) -> V
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Generated dataset sources go to a per-session temporary cache."""
     monkeypatch.setenv("VQABENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def run_cli(argv: list[str]) -> int:
+    """Run ``vqabench ARGV`` in this process and return its exit code."""
+    from vqabench.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    return int(exc.value.code)

@@ -20,11 +20,18 @@ app.add_typer(datasets_app, name="datasets")
 
 
 @datasets_app.command("list")
-def list_datasets() -> None:
+def list_datasets(
+    as_json: bool = typer.Option(False, "--json", help="One JSON array of dataset objects."),
+) -> None:
     """List the datasets and the layout each expects under --root."""
     from vqabench import datasets
     from vqabench.datasets.named import CONVENTIONS
 
+    if as_json:
+        typer.echo(json.dumps([
+            {"name": name, "layout": CONVENTIONS[name].layout if name in CONVENTIONS else None,
+             "builtin": name not in CONVENTIONS} for name in datasets.available()]))
+        return
     for name in datasets.available():
         conv = CONVENTIONS.get(name)
         layout = conv.layout if conv else "built in (no --root)"

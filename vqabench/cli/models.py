@@ -44,9 +44,16 @@ def model_names() -> list[str]:
 
 
 @models_app.command("list")
-def list_models() -> None:
+def list_models(
+    as_json: bool = typer.Option(False, "--json", help="One JSON array of model objects."),
+) -> None:
     """List the registered quality models and their shipped checkpoints (fast: no torch)."""
     shipped = shipped_checkpoints()
+    if as_json:
+        typer.echo(json.dumps([{"name": name, "checkpoint": str(shipped[name]) if name in shipped
+                                else None, "shipped": name in shipped}
+                               for name in model_names()]))
+        return
     for name in model_names():
         path = shipped.get(name)
         where = (f"shipped {path.name} ({path.stat().st_size / 1e6:.1f} MB)" if path

@@ -393,6 +393,7 @@ class InrCodec(Codec):
     rate_params: ClassVar[dict[str, tuple[float, float]]] = {"model": (0, len(PRESETS) - 1)}
     #: The network fits the planes of the input's own format (any of PIX_FMTS).
     native_pix_fmts: ClassVar[tuple[str, ...]] = tuple(PIX_FMTS)
+    rate_choices: ClassVar[dict[str, tuple[str, ...]]] = {"model": tuple(PRESETS)}
 
     def __init__(self, *, steps: int = 200, qat_steps: int | None = None, lr: float = 5e-3,
                  bits: int = 8, loss: str = "l1_msssim", alpha: float | None = None,
