@@ -94,15 +94,13 @@ def compute(
 ) -> None:
     """Compute metric NAME of DISTORTED against REFERENCE (in that order)."""
     from vqabench import metrics
-    from vqabench.io.video import open_video
 
     options = parse_options(opt)
     metric = metrics.create(name, **options)  # fails fast on options or missing weights
-    ref = None if reference == "-" else open_video(reference)
-    dis = open_video(distorted)
+    ref = None if reference == "-" else Path(reference)
     if ref is None and metric.kind == "full-reference":
         raise invalid("reference", reference, f"a video: {name} is full-reference")
-    result = metric.compute(ref, dis)
+    result = metric.compute(ref, distorted)  # any container, Y4M or named raw YUV
     if as_json:
         out = {"metric": metric.name, "value": result.value, "options": metric.options,
                "higher_is_better": metric.higher_is_better}
