@@ -191,8 +191,8 @@ def evaluate(
     """
     set_threads(threads)
     from vqabench.cli.run import BarFeed
+    from vqabench.evaluation.quality_models import ranking_srocc
     from vqabench.models import load_checkpoint
-    from vqabench.models.evaluate import ranking_srocc
     from vqabench.models.ranking import PairsDataset
 
     model = load_checkpoint(checkpoint) if checkpoint else None

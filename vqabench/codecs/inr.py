@@ -360,9 +360,9 @@ def _rgb(y: Tensor, u: Tensor, v: Tensor, bit_depth: int) -> Tensor:
 
 
 def _file_sha256(path: Path) -> str:
-    import hashlib
+    from vqabench.io.hashing import file_sha256
 
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return file_sha256(path)[:16]
 
 
 @CODECS.register("inr")

@@ -39,16 +39,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import re
 from collections.abc import Iterable, Mapping
 from collections.abc import Sequence as Seq
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from vqabench.errors import DatasetError, invalid
 from vqabench.io.video import PIX_FMTS, Video, YuvFrame, read_all, yuv_to_rgb
+from vqabench.models.patches import PatchSize
 
 __all__ = [
     "MANIFEST_COLUMNS",
@@ -70,33 +69,6 @@ MANIFEST_COLUMNS = (
     "dataset", "group", "rate_point", "kbps", "reference_kbps",
     "patch_width", "patch_height", "patch_frames",
 )
-
-
-@dataclass(frozen=True)
-class PatchSize:
-    """Patch size: ``width`` x ``height`` pixels x ``frames``."""
-
-    width: int
-    height: int
-    frames: int
-
-    @classmethod
-    def parse(cls, text: str) -> PatchSize:
-        """Parse ``WIDTHxHEIGHTxFRAMES`` (``256x256x12``).
-
-        Raises:
-            ConfigError: not three positive integers separated by ``x``.
-        """
-        m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*[xX]\s*(\d+)\s*", str(text))
-        if not m or min(int(g) for g in m.groups()) < 1:
-            raise invalid("patch", text, "WIDTHxHEIGHTxFRAMES with positive integers, "
-                          "e.g. 256x256x12")
-        return cls(*(int(g) for g in m.groups()))
-
-    @property
-    def label(self) -> str:
-        """``WIDTHxHEIGHTxFRAMES``."""
-        return f"{self.width}x{self.height}x{self.frames}"
 
 
 # --- pure helpers ----------------------------------------------------------------------

@@ -48,6 +48,7 @@ from vqabench.models import CHECKPOINT_FORMAT, MODELS, create_model
 
 __all__ = [
     "REQUIRED_COLUMNS",
+    "score_pairs",
     "PairsDataset",
     "TrainConfig",
     "TrainResult",
@@ -221,6 +222,9 @@ def _scores(model: nn.Module, data: PairsDataset, indices: Sequence[int], batch_
         ref, dist = data.batch(indices[k:k + batch_size])
         out.append(model(ref.to(device), dist.to(device)).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0)
+
+
+score_pairs = _scores  # public name (vqabench.evaluation.quality_models scores with it)
 
 
 def evaluate_srocc(model: nn.Module, data: PairsDataset, indices: Sequence[int], *,

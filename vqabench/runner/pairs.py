@@ -35,7 +35,6 @@ Example:
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -74,6 +73,7 @@ from vqabench.datasets.ugc import (
 )
 from vqabench.errors import ConfigError, DatasetError, invalid
 from vqabench.io.atomic import TMP_PREFIX, atomic_write_bytes
+from vqabench.io.hashing import text_sha256
 from vqabench.io.video import Video, YuvFrame, open_video, write_y4m
 from vqabench.runner.store import Store
 
@@ -150,7 +150,7 @@ class PairOutcome:
 
 
 def _key(options_text: str, kind: str, uid: str) -> str:
-    return hashlib.sha256("\x1f".join(("pairs", kind, options_text, uid)).encode()).hexdigest()
+    return text_sha256("pairs", kind, options_text, uid)
 
 
 def _safe(text: str) -> str:
