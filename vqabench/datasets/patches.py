@@ -47,7 +47,7 @@ import numpy as np
 
 from vqabench.errors import DatasetError, invalid
 from vqabench.io.video import PIX_FMTS, Video, YuvFrame, read_all, yuv_to_rgb
-from vqabench.models.patches import PatchSize
+from vqabench.models.patches import PatchSize, split_sources
 
 __all__ = [
     "MANIFEST_COLUMNS",
@@ -174,11 +174,12 @@ def split_by_source(
 
     Sources (sorted by name) are shuffled by ``seed``; ``round(f * n)`` of them go to
     validation and to test, where a non-zero fraction gets at least one source while
-    training keeps at least one; training takes the rest. The same seed gives the same
-    split. For training, :func:`vqabench.models.ranking.train` makes its own train/val split
-    with :func:`vqabench.models.ranking.split_by_source` and samples single-/cross-source
-    pairs with :func:`vqabench.models.ranking.sample_pairs`; this helper holds out a test set
-    of sources beforehand.
+    training keeps at least one; training takes the rest
+    (:func:`vqabench.models.patches.split_sources`, the one source split). The same seed
+    gives the same split. For training, :func:`vqabench.models.ranking.train` makes its own
+    train/val split with :func:`vqabench.models.ranking.split_by_source` (the same split)
+    and samples single-/cross-source pairs with :func:`vqabench.models.ranking.sample_pairs`;
+    this helper holds out a test set of sources beforehand.
 
     Args:
         manifest: a manifest path, its folder, or its rows.
@@ -202,18 +203,7 @@ def split_by_source(
                       "summing to 1")
     rows = read_manifest(manifest) if isinstance(manifest, str | Path) else [
         dict(r) for r in manifest]
-    names = sorted({r["source"] for r in rows})
-    n = len(names)
-    counts = []
-    for f in fr[1:]:
-        k = round(f * n)
-        counts.append(max(k, 1) if f > 0 and n >= 2 else k)
-    while sum(counts) > max(n - 1, 0):  # training keeps at least one source
-        i = max(range(len(counts)), key=lambda j: (counts[j], j))  # test gives first
-        counts[i] -= 1
-    order = [names[i] for i in np.random.default_rng(seed).permutation(n)]
-    val = set(order[:counts[0]])
-    test = set(order[counts[0]:counts[0] + counts[1]])
+    _, val, test = split_sources((r["source"] for r in rows), fr, seed)
     parts: dict[str, list[dict[str, str]]] = {"train": [], "val": [], "test": []}
     for r in rows:
         key = "val" if r["source"] in val else "test" if r["source"] in test else "train"

@@ -38,7 +38,6 @@ import csv
 import io
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -74,6 +73,7 @@ from vqabench.datasets.ugc import (
 from vqabench.errors import ConfigError, DatasetError, invalid
 from vqabench.io.atomic import TMP_PREFIX, atomic_write_bytes
 from vqabench.io.hashing import text_sha256
+from vqabench.io.names import safe_name
 from vqabench.io.video import Video, YuvFrame, open_video, write_y4m
 from vqabench.runner.store import Store
 
@@ -151,10 +151,6 @@ class PairOutcome:
 
 def _key(options_text: str, kind: str, uid: str) -> str:
     return text_sha256("pairs", kind, options_text, uid)
-
-
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.-]+", "_", text).strip("_") or "x"
 
 
 def _fmt(value: float) -> str:
@@ -309,13 +305,13 @@ def _plan(sequences: Seq[Sequence], out: Path, names: list[str], text: str, patc
     for seq, safe in zip(sequences, names, strict=True):
         for value in ref_spec.values:
             ref_label = f"{ref_spec.display}:{ref_spec.rate_param}={value}"
-            ref_dir = f"{safe}/{_safe(ref_spec.display)}_{ref_spec.rate_param}{value}"
+            ref_dir = f"{safe}/{safe_name(ref_spec.display)}_{ref_spec.rate_param}{value}"
             dst = ref_root / f"{ref_dir}.y4m"
             refs.append(PairJob(_key(text, "reference", ref_dir), "reference", ref_dir,
                                 seq.source, ref_spec, value, dst, out))
             for spec in transcodes:
                 for tv in spec.values:
-                    uid = f"{ref_dir}/{_safe(spec.display)}_{spec.rate_param}{tv}"
+                    uid = f"{ref_dir}/{safe_name(spec.display)}_{spec.rate_param}{tv}"
                     units.append(PairJob(
                         _key(text, "unit", uid), "unit", uid, seq.source, spec, tv, dst, out,
                         source_name=seq.name, dataset=seq.metadata.get("dataset", ""),
@@ -421,7 +417,7 @@ def make_pairs(
         raise invalid("jobs", jobs, "an integer >= 1")
     if not transcodes:
         raise invalid("transcodes", [], "at least one codec ladder")
-    names = [_safe(s.name) for s in sequences]
+    names = [safe_name(s.name) for s in sequences]
     if len(set(names)) != len(names):
         raise DatasetError(f"sequence names must be unique (as file names): {names}")
     for seq in sequences:
