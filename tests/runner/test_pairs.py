@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.conftest import kill_when, store_rows
 from vqabench import datasets
 from vqabench.cli import main
 from vqabench.config import parse_codec_spec, parse_reference_spec
@@ -79,33 +77,7 @@ def test_dask_gives_the_local_executors_bytes(tmp_path, mini64):
 
 
 def _pair_jobs(store: Path) -> int:
-    try:
-        with sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True, timeout=1) as db:
-            return db.execute("SELECT COUNT(*) FROM pair_jobs").fetchone()[0]
-    except sqlite3.Error:  # not created yet, or created but without tables
-        return -1
-
-
-def _kill_when(cmd: list[str], store: Path, rows: int, timeout_s: float = 120) -> None:
-    """SIGKILL the main process of ``cmd`` once the store holds ``rows`` finished jobs."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.monotonic() + timeout_s
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if store.is_file() and _pair_jobs(store) >= rows:
-                break
-            time.sleep(0.005)
-        proc.send_signal(signal.SIGKILL)
-        assert proc.wait(10) == -signal.SIGKILL, "make-pairs finished before it was killed"
-    finally:
-        proc.kill()
-    for _ in range(500):  # workers die with the main process (PR_SET_PDEATHSIG)
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.02)
+    return store_rows(store, "pair_jobs")
 
 
 @pytest.mark.slow
@@ -115,7 +87,8 @@ def test_kill_9_at_three_points_then_resume_equals_an_uninterrupted_run(tmp_path
     cmd = [sys.executable, "-m", "vqabench", "make-pairs", *GOLDEN_ARGS, "--out", str(out),
            "--jobs", "2", "--work-dir", str(tmp_path / "sources")]
     for rows in (0, 2, 3):
-        _kill_when(cmd, out / "store.sqlite", rows)
+        store = out / "store.sqlite"
+        kill_when(cmd, lambda: store.is_file() and _pair_jobs(store) >= rows)  # noqa: B023
         assert _pair_jobs(out / "store.sqlite") < 6
     done = subprocess.run([*cmd, "--json"], capture_output=True, text=True, check=True)
     result = json.loads(done.stdout)
