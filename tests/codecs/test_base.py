@@ -24,6 +24,7 @@ class CopyCodec(Codec):
     name = "copy"
     extension = ".y4m"
     rate_params: ClassVar[dict[str, tuple[float, float]]] = {"qp": (0, 51)}
+    native_pix_fmts: ClassVar[tuple[str, ...]] = ("yuv420p",)
 
     def __init__(self, decode_script: str = _COPY):
         self.decode_script = decode_script

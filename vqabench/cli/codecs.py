@@ -57,8 +57,8 @@ def codec_facts(name: str) -> dict[str, object]:
     """Name, encoder, version, rate controls, native input formats and defaults of a codec.
 
     ``rate_params`` maps each control to its inclusive range, or to its allowed values where
-    the class lists them (``rate_choices``); ``native_pix_fmts`` is ``"any"`` when the class
-    does not declare the formats it codes natively.
+    the class lists them (``rate_choices``); ``native_pix_fmts`` lists the formats it codes
+    as they are (``"any"`` for a codec class that predates the declaration).
     """
     from vqabench import codecs
 
@@ -72,7 +72,7 @@ def codec_facts(name: str) -> dict[str, object]:
         "encoder": getattr(cls, "encoder", None) or cls.__name__,
         "version": _version(cls),
         "rate_params": rates,
-        "native_pix_fmts": list(native) if native else "any",
+        "native_pix_fmts": "any" if native is None else list(native),
         "defaults": _defaults(cls),
     }
 
