@@ -32,6 +32,11 @@ def _clip5d(x: torch.Tensor) -> torch.Tensor:
     return x.permute(1, 0, 2, 3)[None]
 
 
+# float32 sums differ in their last bits with torch's thread count (other tests change it):
+# pinned to 1e-5 relative (measured: up to 1.7e-6), far below any change of the loss definition
+REL = 1e-5
+
+
 def _codec_values(name: str) -> list[float]:
     r, d = _inputs()
     kw = {} if name == "l1_msssim" else {"alpha": 0.3, "align_steps": 1}
@@ -41,13 +46,13 @@ def _codec_values(name: str) -> list[float]:
 
 @pytest.mark.parametrize("name", ["l1_msssim", "pt_loss", "lpips"])
 def test_codec_losses_keep_their_pinned_values(name):
-    assert _codec_values(name) == PINNED[f"codec_loss:{name}:random"]
+    assert _codec_values(name) == pytest.approx(PINNED[f"codec_loss:{name}:random"], rel=REL)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["rankdvqa_ugc", "perceptual_ensemble"])
 def test_codec_losses_keep_their_pinned_values_slow(name):
-    assert _codec_values(name) == PINNED[f"codec_loss:{name}:random"]
+    assert _codec_values(name) == pytest.approx(PINNED[f"codec_loss:{name}:random"], rel=REL)
 
 
 @pytest.mark.slow
@@ -55,10 +60,10 @@ def test_every_codec_loss_is_pinned():
     assert {f"codec_loss:{n}:random" for n in LOSS_NAMES} <= set(PINNED)
     r, d = _inputs()
     for name in ("pt_loss", "rankdvqa_ugc"):
-        assert float(perceptual_loss(name)(_clip5d(r), _clip5d(d))) == PINNED[
-            f"perceptual_loss:{name}:bundled"]
-        assert float(create_loss(name, alpha=0.2)(r, d)) == PINNED[
-            f"codec_loss:{name}:pretrained"]
+        assert float(perceptual_loss(name)(_clip5d(r), _clip5d(d))) == pytest.approx(
+            PINNED[f"perceptual_loss:{name}:bundled"], rel=REL)
+        assert float(create_loss(name, alpha=0.2)(r, d)) == pytest.approx(
+            PINNED[f"codec_loss:{name}:pretrained"], rel=REL)
 
 
 @pytest.mark.slow
@@ -69,7 +74,8 @@ def test_quality_model_as_loss_is_minus_the_model_score_with_gradients():
     value = loss(r5, d5)
     direct = -load_checkpoint("pt_loss")(r5, d5.detach()).mean()
     assert float(value.detach()) == pytest.approx(float(direct), abs=1e-6)
-    assert float(value.detach()) == PINNED["perceptual_loss:pt_loss:bundled"]
+    assert float(value.detach()) == pytest.approx(PINNED["perceptual_loss:pt_loss:bundled"],
+                                                  rel=REL)
     value.backward()
     assert d5.grad is not None and float(d5.grad.abs().sum()) > 0
     assert not any(p.requires_grad for p in loss.model.parameters())
