@@ -29,7 +29,8 @@ def run(*, sources: int, size: tuple[int, int], frames: int, patch: str,
         patches_per_video: int, jobs: int) -> dict:
     """Make pairs once in a temporary folder and return the measurements."""
     from vqabench import datasets
-    from vqabench.datasets.patches import PatchSize, make_pairs
+    from vqabench.datasets.patches import PatchSize
+    from vqabench.runner.pairs import make_pairs
 
     with tempfile.TemporaryDirectory(prefix="bench-pairs-") as tmp:
         seqs = datasets.load("mini", frames=frames, size=size, work_dir=Path(tmp))[:sources]

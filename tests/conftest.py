@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -66,3 +67,53 @@ def tiny_noisy(tiny_video: Video, tmp_path_factory: pytest.TempPathFactory) -> V
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Generated dataset sources go to a per-session temporary cache."""
     monkeypatch.setenv("VQABENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def run_cli(argv: list[str]) -> int:
+    """Run ``vqabench ARGV`` in this process and return its exit code."""
+    from vqabench.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    return int(exc.value.code)
+
+
+def kill_when(cmd: list[str], ready: Callable[[], bool], timeout_s: float = 120) -> None:
+    """Start ``cmd`` in its own process group; SIGKILL its main process (as ``kill -9 PID``
+    does) once ``ready()`` is true, then wait until nothing of the process group is left
+    (worker processes die with the main process through PR_SET_PDEATHSIG; an ffmpeg they
+    started finishes its tiny file)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if ready():
+                break
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(10) == -signal.SIGKILL, "the command finished before it was killed"
+    finally:
+        proc.kill()
+    for _ in range(500):
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.02)
+
+
+def store_rows(store: Path, table: str) -> int:
+    """Rows of ``table`` in a run store opened read-only (-1: no store or no table yet)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True, timeout=1) as db:
+            return db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    except sqlite3.Error:  # not created yet, or created but without tables
+        return -1

@@ -6,17 +6,15 @@ from __future__ import annotations
 import csv
 import math
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_video
+from tests.conftest import kill_when, make_video, store_rows
 from vqabench.config import load_config
 from vqabench.errors import ConfigError
 from vqabench.metrics.base import METRICS, Metric, MetricResult
@@ -39,37 +37,14 @@ def _table(path: Path, drop: tuple[str, ...] = ("enc_s", "dec_s")) -> list[dict[
 
 
 def _encodes(store: Path) -> int:
-    try:
-        with sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True, timeout=1) as db:
-            return db.execute("SELECT COUNT(*) FROM encodes").fetchone()[0]
-    except sqlite3.Error:  # not created yet, or created but without tables
-        return -1
+    return store_rows(store, "encodes")
 
 
 def _kill_after(cmd: list[str], store: Path, rows: int, timeout_s: float = 120) -> int:
-    """Start ``cmd`` in its own process group; SIGKILL its main process once the store holds
-    at least ``rows`` encodes (-1: as soon as the store file exists). Returns the number of
-    encodes the store held after the kill."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.monotonic() + timeout_s
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if store.is_file() and _encodes(store) >= rows:
-                break
-            time.sleep(0.005)
-        proc.send_signal(signal.SIGKILL)  # the main process only, as `kill -9 PID` does
-        assert proc.wait(10) == -signal.SIGKILL, "the run finished before it could be killed"
-    finally:
-        proc.kill()
-    # Worker processes die with the main process (PR_SET_PDEATHSIG); an ffmpeg they started
-    # finishes its tiny file. Wait until nothing of the killed run is left.
-    for _ in range(500):
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.02)
+    """Start ``cmd``; SIGKILL its main process once the store holds at least ``rows``
+    encodes (-1: as soon as the store file exists). Returns the number of encodes the store
+    held after the kill."""
+    kill_when(cmd, lambda: store.is_file() and _encodes(store) >= rows, timeout_s)
     return _encodes(store)
 
 

@@ -197,3 +197,18 @@ def test_vmaf_key_changed_to_the_model_content():
     assert spec != '{"name": "vmaf", "options": {"model": "vmaf_v0.6.1", "pooling": "mean"}, ' \
                    '"version": "1"}'
     assert '"model_sha256": "' in spec
+
+
+def test_pair_jobs_are_stored_and_counted_by_kind(tmp_path):
+    from vqabench.runner.store import Store
+
+    with Store(tmp_path / "store.sqlite") as store:
+        assert store.pair_job("k1") is None and store.pair_counts() == {}
+        store.commit_pair_job("k1", "reference", "a/x264_qp37", {"bits": 1200})
+        store.commit_pair_job("k2", "unit", "a/x264_qp37/vp9_qp53", {"rows": [{"file": "f"}]})
+        store.commit_pair_job("k2", "unit", "a/x264_qp37/vp9_qp53", {"rows": []})  # replaced
+    with Store(tmp_path / "store.sqlite", readonly=True) as store:
+        assert store.pair_job("k1") == {"bits": 1200}
+        assert store.pair_job("k2") == {"rows": []}
+        assert store.pair_counts() == {"reference": 1, "unit": 1}
+        assert store.counts() == {"encodes": 0, "measurements": 0, "failures": 0}

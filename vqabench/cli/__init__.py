@@ -22,7 +22,7 @@ __all__ = ["main", "app"]
 
 # Each module attaches its commands to ``app`` on import.
 _COMMAND_MODULES = ("run", "doctor", "metrics", "report", "evaluate", "models", "status",
-                    "datasets", "study", "speed")
+                    "datasets", "study", "speed", "codecs")
 for _mod in _COMMAND_MODULES:
     importlib.import_module(f"vqabench.cli.{_mod}")
 

@@ -20,11 +20,18 @@ app.add_typer(datasets_app, name="datasets")
 
 
 @datasets_app.command("list")
-def list_datasets() -> None:
+def list_datasets(
+    as_json: bool = typer.Option(False, "--json", help="One JSON array of dataset objects."),
+) -> None:
     """List the datasets and the layout each expects under --root."""
     from vqabench import datasets
     from vqabench.datasets.named import CONVENTIONS
 
+    if as_json:
+        typer.echo(json.dumps([
+            {"name": name, "layout": CONVENTIONS[name].layout if name in CONVENTIONS else None,
+             "builtin": name not in CONVENTIONS} for name in datasets.available()]))
+        return
     for name in datasets.available():
         conv = CONVENTIONS.get(name)
         layout = conv.layout if conv else "built in (no --root)"
@@ -145,15 +152,25 @@ def make_pairs(
     threads: int = typer.Option(None, "--threads", metavar="N",
                                 help="torch/BLAS threads of this process (default 1; worker "
                                 "processes use 1 each)."),
+    executor: str = typer.Option("local", "--executor", help="local (worker processes on this "
+                                 "machine) or dask (a Dask cluster: local with --jobs workers, "
+                                 "or the one at --scheduler)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address, "
+                                         "e.g. tcp://head:8786 (with --executor dask)."),
 ) -> None:
-    """Make (R, D) patch pairs labelled VMAF(S, D) for UGC quality-model training."""
+    """Make (R, D) patch pairs labelled VMAF(S, D) for UGC quality-model training.
+
+    Runs as jobs of the runner (same store, executors and resume as `vqabench run`):
+    interrupted, the same command resumes; `vqabench status OUT` counts the jobs.
+    """
     set_threads(threads)
     from vqabench import datasets
     from vqabench.cli.run import BarFeed
     from vqabench.config import default_jobs, parse_codec_spec, parse_reference_spec, parse_size
     from vqabench.datasets.patches import PatchSize
-    from vqabench.datasets.patches import make_pairs as run
     from vqabench.errors import invalid
+    from vqabench.runner.executors import make_executor
+    from vqabench.runner.pairs import make_pairs as run
 
     patch_size = PatchSize.parse(patch)
     from vqabench.datasets.named import CONVENTIONS, load_named
@@ -175,13 +192,15 @@ def make_pairs(
         if unknown:
             raise invalid("--sources", ",".join(unknown), f"names among {', '.join(names)}")
         seqs = [s for s in seqs if s.name in wanted]
-    feed = BarFeed(f"make-pairs -> {out}", "transcodes")
+    ref_spec = parse_reference_spec(reference) if reference else None
+    ladder = [parse_codec_spec(t) for t in transcode] if transcode else None
+    feed = BarFeed(f"make-pairs -> {out}", "jobs")
     try:
-        result = run(seqs, out, patch=patch_size, patches_per_video=patches_per_video,
-                     seed=seed, jobs=default_jobs() if jobs is None else jobs,
-                     reference=parse_reference_spec(reference) if reference else None,
-                     transcodes=[parse_codec_spec(t) for t in transcode] if transcode else None,
-                     progress=feed.both)
+        with make_executor(executor, scheduler) as execute:
+            result = run(seqs, out, patch=patch_size, patches_per_video=patches_per_video,
+                         seed=seed, jobs=default_jobs() if jobs is None else jobs,
+                         reference=ref_spec, transcodes=ladder, executor=execute,
+                         progress=feed.both)
     finally:
         feed.stop()
     if as_json:

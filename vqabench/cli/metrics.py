@@ -55,10 +55,18 @@ def parse_options(pairs: list[str]) -> dict[str, object]:
 
 
 @metrics_app.command("list")
-def list_metrics() -> None:
+def list_metrics(
+    as_json: bool = typer.Option(False, "--json", help="One JSON array of metric objects."),
+) -> None:
     """List registered metrics with kind and direction (plus any pyiqa metric as pyiqa:NAME)."""
     from vqabench import metrics
 
+    if as_json:
+        typer.echo(json.dumps([
+            {"name": name, "kind": cls.kind, "higher_is_better": cls.higher_is_better,
+             "differentiable": bool(getattr(cls, "differentiable", False))}
+            for name in metrics.available() if (cls := metrics.get_class(name))]))
+        return
     for name in metrics.available():
         cls = metrics.get_class(name)
         direction = "higher" if cls.higher_is_better else "lower"
@@ -86,15 +94,13 @@ def compute(
 ) -> None:
     """Compute metric NAME of DISTORTED against REFERENCE (in that order)."""
     from vqabench import metrics
-    from vqabench.io.video import open_video
 
     options = parse_options(opt)
     metric = metrics.create(name, **options)  # fails fast on options or missing weights
-    ref = None if reference == "-" else open_video(reference)
-    dis = open_video(distorted)
+    ref = None if reference == "-" else Path(reference)
     if ref is None and metric.kind == "full-reference":
         raise invalid("reference", reference, f"a video: {name} is full-reference")
-    result = metric.compute(ref, dis)
+    result = metric.compute(ref, distorted)  # any container, Y4M or named raw YUV
     if as_json:
         out = {"metric": metric.name, "value": result.value, "options": metric.options,
                "higher_is_better": metric.higher_is_better}
@@ -112,10 +118,19 @@ def compute(
 def weights(
     verify: bool = typer.Option(True, "--verify/--no-verify",
                                 help="hash present files against their published SHA-256"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object: searched folders "
+                                 "and one entry per weight file."),
 ) -> None:
     """List every pretrained weight file vqabench can use: present?, checksum, where to get it."""
     from vqabench.cli.models import shipped_checkpoints
     from vqabench.metrics.weights import search_dirs, weight_status
+
+    if as_json:
+        typer.echo(json.dumps({"searched": [str(d) for d in search_dirs()], "weights": [
+            {"file": st.weight.filename, "present": st.present, "checksum": st.checksum,
+             "used_by": list(st.weight.used_by), "path": str(st.path) if st.path else None,
+             "url": st.weight.url} for st in weight_status(verify=verify)]}, default=str))
+        return
 
     typer.echo("searched, in order: " + ", ".join(str(d) for d in search_dirs()))
     rows = [("file", "checksum", "used by", "location")]

@@ -44,9 +44,16 @@ def model_names() -> list[str]:
 
 
 @models_app.command("list")
-def list_models() -> None:
+def list_models(
+    as_json: bool = typer.Option(False, "--json", help="One JSON array of model objects."),
+) -> None:
     """List the registered quality models and their shipped checkpoints (fast: no torch)."""
     shipped = shipped_checkpoints()
+    if as_json:
+        typer.echo(json.dumps([{"name": name, "checkpoint": str(shipped[name]) if name in shipped
+                                else None, "shipped": name in shipped}
+                               for name in model_names()]))
+        return
     for name in model_names():
         path = shipped.get(name)
         where = (f"shipped {path.name} ({path.stat().st_size / 1e6:.1f} MB)" if path
@@ -184,8 +191,8 @@ def evaluate(
     """
     set_threads(threads)
     from vqabench.cli.run import BarFeed
+    from vqabench.evaluation.quality_models import ranking_srocc
     from vqabench.models import load_checkpoint
-    from vqabench.models.evaluate import ranking_srocc
     from vqabench.models.ranking import PairsDataset
 
     model = load_checkpoint(checkpoint) if checkpoint else None

@@ -18,7 +18,8 @@ def status(
     show_failures: bool = typer.Option(True, "--failures/--no-failures",
                                        help="List each failed job and its error."),
 ) -> int:
-    """Count done, pending and failed jobs of RUN_DIR from its config.toml and store.
+    """Count done, pending and failed jobs of RUN_DIR from its config.toml and store
+    (or of a `vqabench make-pairs` folder from its pairs.json and store).
 
     Plans the jobs exactly as `vqabench run RUN_DIR/config.toml` would and looks them up in
     the store (read-only); nothing is encoded or measured. Safe while a run is in progress.
@@ -28,6 +29,13 @@ def status(
     from vqabench.runner.run import run_status
 
     config = run_dir / "config.toml"
+    if not config.is_file() and (run_dir / "pairs.json").is_file():  # a make-pairs folder
+        from vqabench.runner.pairs import pairs_status
+
+        counts = pairs_status(run_dir)
+        typer.echo(f"{run_dir}: {counts['total']} make-pairs jobs: {counts['done']} done, "
+                   f"{counts['pending']} pending")
+        return 0 if counts["pending"] == 0 else 1
     if not config.is_file():
         raise ConfigError(f"run_dir={str(run_dir)!r} is not a run directory: it has no "
                           "config.toml (`vqabench run` writes one when it starts)")

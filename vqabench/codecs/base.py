@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
 from vqabench.errors import CodecError, FfmpegError, invalid
 from vqabench.io.atomic import atomic_path
+from vqabench.io.process import run_command
 from vqabench.io.video import Video, open_video, set_colour_tags
 from vqabench.registry import Registry
 
@@ -186,12 +185,7 @@ class Codec:
 
 
 def _timed(cmd: list[str]) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise FfmpegError(cmd, proc.returncode, proc.stderr)
-    return elapsed
+    return run_command(cmd, error=FfmpegError).elapsed_s
 
 
 def _as_input(decoded: Video, source: Video) -> Video:

@@ -51,13 +51,10 @@ Example (run config)::
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import re
 import shutil
-import subprocess
-import time
 import tomllib
 from pathlib import Path
 from typing import ClassVar
@@ -65,6 +62,8 @@ from typing import ClassVar
 from vqabench.codecs.base import CODECS, Codec, RatePoint
 from vqabench.errors import CodecError, ConfigError, invalid
 from vqabench.io.ffmpeg import path_arg
+from vqabench.io.names import safe_name
+from vqabench.io.process import run_command
 from vqabench.io.video import PIX_FMTS, Video
 
 __all__ = ["ExternalCodec", "PLACEHOLDERS", "RATE_PARAM_NAMES", "substitute", "import_stem"]
@@ -128,14 +127,13 @@ def substitute(template: list[str], values: dict[str, object]) -> list[str]:
 def import_stem(rate: RatePoint) -> str:
     """File stem of a rate point in an import folder (``qp30``, ``models``), as the runner
     names bitstreams."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{rate.param}{rate.value}")
+    return safe_name(f"{rate.param}{rate.value}")
 
 
-@functools.lru_cache(maxsize=1)
 def _ffmpeg_version() -> str:
-    from vqabench.io.ffmpeg import ffmpeg_info
+    from vqabench.io.ffmpeg import ffmpeg_version
 
-    return f"ffmpeg {ffmpeg_info().version}"
+    return ffmpeg_version()
 
 
 def _load_file(path: str | Path) -> dict:
@@ -325,17 +323,15 @@ class ExternalCodec(Codec):
 
     @staticmethod
     def _run(cmd: list[str], what: str) -> float:
-        start = time.perf_counter()
+        def failed(cmd: list[str], returncode: int, output: str) -> CodecError:
+            tail = output.strip().splitlines()
+            return CodecError(f"external {what} command failed (exit code {returncode}): "
+                              f"{tail[-1] if tail else 'no output'}; command: {cmd}")
+
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True)
+            return run_command(cmd, error=failed).elapsed_s
         except OSError as exc:
             raise CodecError(f"external {what} command cannot start: {cmd[0]!r}: {exc}") from exc
-        elapsed = time.perf_counter() - start
-        if proc.returncode != 0:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()
-            raise CodecError(f"external {what} command failed (exit code {proc.returncode}): "
-                             f"{tail[-1] if tail else 'no output'}; command: {cmd}")
-        return elapsed
 
     # -- import mode -----------------------------------------------------------------------
 

@@ -58,10 +58,7 @@ deterministic bitstreams (parallelism comes from running jobs side by side).
 
 from __future__ import annotations
 
-import functools
-import subprocess
 import tempfile
-import time
 from fractions import Fraction
 from pathlib import Path
 from typing import ClassVar
@@ -69,16 +66,16 @@ from typing import ClassVar
 from vqabench.codecs.base import CODECS, Codec, RatePoint
 from vqabench.codecs.options import check_preset
 from vqabench.errors import CodecError, FfmpegError, invalid
-from vqabench.io.ffmpeg import ffmpeg_info, ffmpeg_path, path_arg
+from vqabench.io.ffmpeg import ffmpeg_path, ffmpeg_version, path_arg
+from vqabench.io.process import run_command
 from vqabench.io.video import PIX_FMTS, Video
 
 __all__ = ["ALL_PIX_FMTS", "KBPS_RANGE", "FfmpegCodec", "X264", "X265", "Vp9", "AomAv1",
            "SvtAv1", "Vvenc"]
 
 
-@functools.lru_cache(maxsize=1)
 def _ffmpeg_version() -> str:
-    return f"ffmpeg {ffmpeg_info().version}"
+    return ffmpeg_version()
 
 
 #: The formats vqabench reads and writes (4:2:0, 4:2:2, 4:4:4 at 8 and 10 bits).
@@ -198,15 +195,11 @@ class FfmpegCodec(Codec):
 
     def _run_encoder(self, cmd: list[str]) -> float:
         """Run one encoder command; refuse a coded format ffmpeg chose by itself."""
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        elapsed = time.perf_counter() - start
-        if proc.returncode != 0:
-            raise FfmpegError(cmd, proc.returncode, proc.stderr)
+        proc = run_command(cmd, error=FfmpegError)
         swapped = [ln for ln in proc.stderr.splitlines() if "auto-selecting format" in ln]
         if swapped:
             raise CodecError(f"{self.name}: ffmpeg changed the coded format: {swapped[0].strip()}")
-        return elapsed
+        return proc.elapsed_s
 
     def decode_cmd(self, bitstream: Path, output: Path, source: Video) -> list[str]:
         # Raw streams carry no reliable frame rate: give the source's, and never drop or

@@ -360,9 +360,9 @@ def _rgb(y: Tensor, u: Tensor, v: Tensor, bit_depth: int) -> Tensor:
 
 
 def _file_sha256(path: Path) -> str:
-    import hashlib
+    from vqabench.io.hashing import file_sha256
 
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return file_sha256(path)[:16]
 
 
 @CODECS.register("inr")
@@ -393,6 +393,7 @@ class InrCodec(Codec):
     rate_params: ClassVar[dict[str, tuple[float, float]]] = {"model": (0, len(PRESETS) - 1)}
     #: The network fits the planes of the input's own format (any of PIX_FMTS).
     native_pix_fmts: ClassVar[tuple[str, ...]] = tuple(PIX_FMTS)
+    rate_choices: ClassVar[dict[str, tuple[str, ...]]] = {"model": tuple(PRESETS)}
 
     def __init__(self, *, steps: int = 200, qat_steps: int | None = None, lr: float = 5e-3,
                  bits: int = 8, loss: str = "l1_msssim", alpha: float | None = None,

@@ -2,8 +2,9 @@
 
 Every loss compares a clip's frames ``(reference, distorted)`` in that order, both
 ``(T, 3, H, W)`` RGB in [0, 1] (``T`` consecutive frames), and returns a scalar to minimise.
-The metric and model pieces come from :mod:`vqabench.metrics` and :mod:`vqabench.models`;
-nothing here re-implements them.
+Every loss is built the one way (:mod:`vqabench.metrics.losses`): a metric's
+``as_loss()`` for the perceptual term, mixed with L1 by :class:`MixedLoss`; nothing here
+re-implements a metric, a model or the mixing rule.
 
 ==========================  ===================================================================
 ``loss``                    definition
@@ -47,6 +48,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vqabench.errors import ConfigError, invalid
+from vqabench.metrics.losses import DEFAULT_ALPHA, MixedLoss
 
 __all__ = [
     "LossName",
@@ -61,7 +63,6 @@ __all__ = [
 
 LossName = Literal["l1_msssim", "pt_loss", "rankdvqa_ugc", "lpips", "perceptual_ensemble"]
 LOSS_NAMES: tuple[str, ...] = get_args(LossName)
-DEFAULT_ALPHA = 0.2
 _WINDOW = 11  # piq's default Gaussian window for (MS-)SSIM
 
 
@@ -118,57 +119,22 @@ class L1MsSsimLoss(CodecLoss):
 
     def forward(self, reference: Tensor, distorted: Tensor) -> Tensor:
         """Loss of ``distorted`` against ``reference`` (in that order)."""
-        import piq
-
-        from vqabench.metrics.pixel import _MS_SSIM_WEIGHTS  # one source of the weights
+        from vqabench import metrics
 
         _check_clip(reference, distorted)
         scales = ms_ssim_scales(*reference.shape[-2:])
-        weights = torch.tensor(_MS_SSIM_WEIGHTS[:scales], device=reference.device)
+        one_minus_ms = metrics.create("ms_ssim", scales=scales).as_loss()
         l1 = F.l1_loss(distorted, reference)
-        ms = piq.multi_scale_ssim(distorted.clamp(0, 1), reference, data_range=1.0,
-                                  scale_weights=weights)
-        return 0.7 * l1 + 0.3 * (1.0 - ms)
+        return 0.7 * l1 + 0.3 * one_minus_ms(reference, distorted)
 
 
-class MixedLoss(CodecLoss):
-    """``(1 - alpha) L1 + alpha k P(reference, distorted)`` with magnitude alignment ``k``.
-
-    Args:
-        name: loss name.
-        term: the perceptual term, ``term(reference, distorted) -> scalar`` on (T, 3, H, W).
-        network: the frozen network behind ``term`` (reported as :attr:`perceptual`).
-        alpha: weight of the perceptual term, in [0, 1].
-        align_steps: calls over which ``k = mean |L1| / mean |P|`` is measured, then frozen;
-            0 keeps ``k = 1``.
-    """
-
-    def __init__(self, name: str, term: Callable[[Tensor, Tensor], Tensor], network: nn.Module,
-                 *, alpha: float = DEFAULT_ALPHA, align_steps: int = 10):
-        super().__init__()
-        if not 0.0 <= alpha <= 1.0:
-            raise invalid("alpha", alpha, "a number in 0..1")
-        if int(align_steps) != align_steps or align_steps < 0:
-            raise invalid("align_steps", align_steps, "an integer >= 0")
-        self.name, self.alpha, self.align_steps = name, float(alpha), int(align_steps)
-        self.term, self.network = term, network
-        self._sums = [0.0, 0.0]
-        self._calls = 0
-        self.ratio = 1.0
+class _CodecMixedLoss(MixedLoss, CodecLoss):
+    """:class:`vqabench.metrics.losses.MixedLoss` on (T, 3, H, W) clips (shape-checked)."""
 
     def forward(self, reference: Tensor, distorted: Tensor) -> Tensor:
         """Loss of ``distorted`` against ``reference`` (in that order)."""
         _check_clip(reference, distorted)
-        l1 = F.l1_loss(distorted, reference)
-        if self.alpha == 0.0:
-            return l1
-        p = self.term(reference, distorted.clamp(0, 1))
-        if self._calls < self.align_steps:
-            self._sums[0] += abs(float(l1.detach()))
-            self._sums[1] += abs(float(p.detach()))
-            self._calls += 1
-            self.ratio = self._sums[0] / max(self._sums[1], 1e-12)
-        return (1.0 - self.alpha) * l1 + self.alpha * self.ratio * p
+        return super().forward(reference, distorted)
 
 
 def _clip5d(x: Tensor) -> Tensor:
@@ -186,11 +152,16 @@ def _checkpoint(weights: str) -> str | Path | None:
 
 def _quality_model_term(name: str, weights: str, seed: int
                         ) -> tuple[Callable[[Tensor, Tensor], Tensor], nn.Module]:
+    from vqabench import metrics
     from vqabench.metrics.functional.perceptual import seeded
     from vqabench.models import perceptual_loss
 
-    with seeded(seed):
-        loss_fn = perceptual_loss(name, checkpoint=_checkpoint(weights))
+    checkpoint = _checkpoint(weights)
+    if checkpoint is None:  # random weights (plumbing tests): no metric has those
+        with seeded(seed):
+            loss_fn = perceptual_loss(name, checkpoint=None)
+    else:
+        loss_fn = metrics.create(name, checkpoint=str(checkpoint)).as_loss()
     if name == "pt_loss":
         return (lambda r, d: loss_fn(_clip5d(r), _clip5d(d))), loss_fn
 
@@ -215,11 +186,11 @@ def _backbone_term(name: str, weights: str, seed: int
                       "(a checkpoint path applies to pt_loss and rankdvqa_ugc)")
     pretrained = weights == "pretrained"
     if name == "lpips":
-        from vqabench.metrics.functional.perceptual import lpips_network
+        from vqabench import metrics
 
-        net = lpips_network("alex", pretrained_backbone=pretrained, seed=seed)
-        net.requires_grad_(False)
-        return (lambda r, d: net(d, r, normalize=True).mean()), net
+        loss = metrics.create("lpips", net="alex", pretrained_backbone=pretrained,
+                              seed=seed).as_loss()
+        return loss, loss.network
     from vqabench.metrics.losses import PerceptualFeatureLoss
 
     ens = PerceptualFeatureLoss(pretrained=pretrained, seed=seed)
@@ -256,5 +227,6 @@ def create_loss(name: str, *, alpha: float | None = None, align_steps: int = 10,
         term, net = _quality_model_term(name, weights, seed)
     else:
         term, net = _backbone_term(name, weights, seed)
-    return MixedLoss(name, term, net, alpha=DEFAULT_ALPHA if alpha is None else float(alpha),
-                     align_steps=align_steps)
+    return _CodecMixedLoss(name, term, net,
+                           alpha=DEFAULT_ALPHA if alpha is None else float(alpha),
+                           align_steps=align_steps)

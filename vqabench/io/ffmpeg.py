@@ -10,13 +10,14 @@ import functools
 import os
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from vqabench.errors import ConfigError, FfmpegError
+from vqabench.io.process import TimedProcess, run_command
 
-__all__ = ["ffmpeg_path", "run_ffmpeg", "path_arg", "FfmpegInfo", "ffmpeg_info", "ENV_VAR"]
+__all__ = ["ffmpeg_path", "run_ffmpeg", "path_arg", "FfmpegInfo", "ffmpeg_info", "ffmpeg_version",
+           "ENV_VAR"]
 
 ENV_VAR = "VQABENCH_FFMPEG"
 
@@ -46,7 +47,7 @@ def path_arg(path: str | os.PathLike[str]) -> str:
     return os.path.abspath(path)
 
 
-def run_ffmpeg(args: list[str], *, timeout_s: float | None = None) -> subprocess.CompletedProcess:
+def run_ffmpeg(args: list[str], *, timeout_s: float | None = None) -> TimedProcess:
     """Run ``ffmpeg args...`` quietly and return the completed process.
 
     Args:
@@ -57,14 +58,8 @@ def run_ffmpeg(args: list[str], *, timeout_s: float | None = None) -> subprocess
     Raises:
         FfmpegError: non-zero exit, with the command and the tail of stderr.
     """
-    cmd = [ffmpeg_path(), "-hide_banner", "-nostdin", "-y", *map(str, args)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired as exc:
-        raise FfmpegError(cmd, -1, f"timed out after {timeout_s} s") from exc
-    if proc.returncode != 0:
-        raise FfmpegError(cmd, proc.returncode, proc.stderr)
-    return proc
+    return run_command([ffmpeg_path(), "-hide_banner", "-nostdin", "-y", *map(str, args)],
+                       timeout_s=timeout_s, error=FfmpegError)
 
 
 @dataclass(frozen=True)
@@ -80,9 +75,9 @@ class FfmpegInfo:
 @functools.lru_cache(maxsize=4)
 def _info_for(path: str) -> FfmpegInfo:
     def listing(flag: str) -> str:
-        return subprocess.run([path, "-hide_banner", flag], capture_output=True, text=True).stdout
+        return run_command([path, "-hide_banner", flag], check=False).stdout
 
-    version_out = subprocess.run([path, "-version"], capture_output=True, text=True).stdout
+    version_out = run_command([path, "-version"], check=False).stdout
     m = re.search(r"ffmpeg version (\S+)", version_out)
     encoders = frozenset(
         m2.group(1) for m2 in re.finditer(r"^\s*V\S*\s+(\S+)", listing("-encoders"), re.M)
@@ -96,3 +91,9 @@ def _info_for(path: str) -> FfmpegInfo:
 def ffmpeg_info() -> FfmpegInfo:
     """Version, encoders and filters of the ffmpeg in use (cached per binary)."""
     return _info_for(ffmpeg_path())
+
+
+def ffmpeg_version() -> str:
+    """``ffmpeg VERSION`` of the binary in use: the one version text in codec specs (and so in
+    job keys) and provenance."""
+    return f"ffmpeg {ffmpeg_info().version}"

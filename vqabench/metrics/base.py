@@ -141,6 +141,15 @@ class Metric:
     differentiable: ClassVar[bool] = False
     version: ClassVar[str] = "1"
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """Each subclass's ``compute`` also accepts paths, arrays and tensors
+        (:mod:`vqabench.metrics.inputs`); Videos go straight through."""
+        super().__init_subclass__(**kwargs)
+        if "compute" in cls.__dict__:
+            from vqabench.metrics.inputs import accepting_inputs
+
+            cls.compute = accepting_inputs(cls.__dict__["compute"])
+
     def __init__(self, **options: object):
         if options:
             raise invalid(f"{self.name} options", sorted(options), "no options")
@@ -171,7 +180,11 @@ class Metric:
         return None
 
     def compute(self, reference: Video, distorted: Video) -> MetricResult:
-        """Compute quality of ``distorted`` against ``reference`` (in that order)."""
+        """Compute quality of ``distorted`` against ``reference`` (in that order).
+
+        Callers may also pass paths, numpy arrays or torch tensors (with ``fmt=`` and
+        friends, see :mod:`vqabench.metrics.inputs`); Videos go straight through.
+        """
         check_pair(reference, distorted)
         acc = self.accumulator(FrameFormat.of(reference), reference.width, reference.height)
         if acc is None:
@@ -199,9 +212,25 @@ class Metric:
             acc.update(FramePair(i, YuvFrame(*ref), YuvFrame(*dis), fmt))
         return acc.compute()
 
+    def as_loss(self, **options: object):  # -> torch.nn.Module
+        """This metric as a differentiable torch loss ``loss(reference, distorted)`` to
+        minimise (see :func:`vqabench.metrics.losses.as_loss`).
+
+        Raises:
+            MetricError: the metric gives no differentiable loss.
+        """
+        from vqabench.metrics.losses import as_loss
+
+        return as_loss(self, **options)
+
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
         return f"{type(self).__name__}({opts})"
+
+
+from vqabench.metrics.inputs import accepting_inputs  # noqa: E402  (io only: no cycle)
+
+Metric.compute = accepting_inputs(Metric.__dict__["compute"])  # streaming metrics use it
 
 
 def finite_or_error(value: float, what: str) -> float:

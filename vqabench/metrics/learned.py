@@ -168,7 +168,7 @@ class _LearnedMetric(Metric):
 
     def __init__(self, *, checkpoint: str = "bundled", patch: str = "64x64x12",
                  temperature: float = 1.0, batch_size: int = 16, device: str = "auto"):
-        from vqabench.datasets.patches import PatchSize
+        from vqabench.models.patches import PatchSize
 
         self.checkpoint = str(checkpoint)
         self.patch = PatchSize.parse(str(patch))
@@ -182,7 +182,7 @@ class _LearnedMetric(Metric):
 
     @property
     def options(self) -> dict:
-        from vqabench.datasets.base import content_hash
+        from vqabench.io.hashing import content_hash
         from vqabench.models import checkpoint_path
 
         path = (checkpoint_path(self.model_name) if self.checkpoint == "bundled"

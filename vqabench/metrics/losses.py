@@ -1,9 +1,24 @@
-"""Differentiable multi-backbone perceptual feature loss for training learned codecs.
+"""Losses from metrics: ``metric.as_loss()``, one mixing function, and the feature ensemble.
 
-``PerceptualFeatureLoss`` is a weighted sum, over backbones (AlexNet, VGG16, DINOv2 ViT-S/14),
-of the LPIPS-style feature distance without learned linear layers: for each tapped layer,
-channel-normalised features of reference and distorted are compared by squared difference,
-summed over channels and averaged over positions; layers are averaged within a backbone.
+The one loss API (in the spirit of pyiqa's ``as_loss``):
+
+* :func:`as_loss` (also :meth:`Metric.as_loss <vqabench.metrics.base.Metric.as_loss>`) turns
+  a differentiable metric into a torch loss ``loss(reference, distorted) -> scalar`` to
+  minimise, built from the metric's own network and options: ``pt_loss`` and
+  ``rankdvqa_ugc`` (``-score`` on (B, 3, T, H, W) clips, through
+  :class:`vqabench.models.PerceptualLoss`), ``lpips`` (the distance, on (N, 3, H, W) frames),
+  ``ms_ssim`` (``1 - MS-SSIM`` on (N, 3, H, W) frames, data range 1). RGB in [0, 1].
+* :class:`MixedLoss` / :func:`mix` is the one mixing rule: ``(1 - alpha) L1 + alpha k P``
+  with the magnitude alignment ``k`` of the PT-Loss paper.
+
+The codec training losses (:func:`vqabench.codecs.losses.create_loss`) are built from
+these two pieces only.
+
+``PerceptualFeatureLoss`` (below) is a weighted sum, over backbones (AlexNet, VGG16, DINOv2
+ViT-S/14), of the LPIPS-style feature distance without learned linear layers: for each
+tapped layer, channel-normalised features of reference and distorted are compared by
+squared difference, summed over channels and averaged over positions; layers are averaged
+within a backbone.
 
 Backbones are frozen; gradients flow to the input. Weights follow the offline rules of
 :mod:`vqabench.metrics.weights` (``pretrained=False`` gives random backbones under ``seed``).
@@ -18,17 +33,153 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Literal, get_args
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import torch
-from torch import nn
+import torch.nn.functional as F
+from torch import Tensor, nn
 
-from vqabench.errors import invalid
+from vqabench.errors import MetricError, invalid
 from vqabench.metrics.functional.perceptual import load_torch_file, seeded
 from vqabench.metrics.weights import offline_guard, require
+from vqabench.registry import Registry
 
-__all__ = ["PerceptualFeatureLoss", "Backbone", "BACKBONE_FILES"]
+if TYPE_CHECKING:
+    from vqabench.metrics.base import Metric
+
+__all__ = ["PerceptualFeatureLoss", "Backbone", "BACKBONE_FILES", "as_loss", "LOSSES",
+           "MixedLoss", "mix", "DEFAULT_ALPHA"]
+
+DEFAULT_ALPHA = 0.2
+#: metric name -> builder(metric) of its loss module
+LOSSES: Registry[Callable[..., nn.Module]] = Registry("loss")
+
+
+def as_loss(metric: Metric, **options: Any) -> nn.Module:
+    """A torch loss ``loss(reference, distorted) -> scalar`` to minimise, from ``metric``.
+
+    Args:
+        metric: a metric object (its options choose the network and weights).
+        **options: options of the loss builder (``reduction`` for the quality models).
+
+    Raises:
+        MetricError: the metric has no differentiable loss (names those that have).
+
+    Example:
+        >>> loss = metrics.create("lpips", net="alex").as_loss()
+        >>> loss(reference, decoded).backward()          # (N, 3, H, W) RGB in [0, 1]
+    """
+    if metric.name not in LOSSES:
+        raise MetricError(f"metric {metric.name!r} gives no differentiable loss; these do: "
+                          f"{', '.join(LOSSES.names())}")
+    return LOSSES.get(metric.name)(metric, **options)
+
+
+class _Frozen(nn.Module):
+    """``fn(reference, distorted)`` around a frozen network (kept in eval mode)."""
+
+    def __init__(self, network: nn.Module, fn: Callable[[nn.Module, Tensor, Tensor], Tensor]):
+        super().__init__()
+        self.network, self._fn = network, fn
+        self.network.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> _Frozen:
+        super().train(mode)
+        self.network.eval()
+        return self
+
+    def forward(self, reference: Tensor, distorted: Tensor) -> Tensor:
+        """Loss of ``distorted`` against ``reference`` (in that order)."""
+        return self._fn(self.network, reference, distorted)
+
+
+def _quality_model_loss(metric: Any, *, reduction: str = "mean") -> nn.Module:
+    from vqabench.models import PerceptualLoss, load_checkpoint
+
+    name = metric.model_name if metric.checkpoint == "bundled" else metric.checkpoint
+    return PerceptualLoss(load_checkpoint(name), reduction)
+
+
+def _lpips_loss(metric: Any) -> nn.Module:
+    from vqabench.metrics.functional.perceptual import lpips_network
+
+    net = lpips_network(metric.net, pretrained_backbone=metric.pretrained_backbone,
+                        seed=metric.seed)
+    return _Frozen(net, lambda n, r, d: n(d, r, normalize=True).mean())
+
+
+def _ms_ssim_loss(metric: Any) -> nn.Module:
+    from vqabench.metrics.pixel import _MS_SSIM_WEIGHTS
+
+    scales = metric.scales
+
+    def one_minus_ms_ssim(_: nn.Module, r: Tensor, d: Tensor) -> Tensor:
+        import piq
+
+        weights = torch.tensor(_MS_SSIM_WEIGHTS[:scales], device=r.device)
+        return 1.0 - piq.multi_scale_ssim(d.clamp(0, 1), r, data_range=1.0,
+                                          scale_weights=weights)
+
+    return _Frozen(nn.Identity(), one_minus_ms_ssim)
+
+
+LOSSES.add("pt_loss", _quality_model_loss)
+LOSSES.add("rankdvqa_ugc", _quality_model_loss)
+LOSSES.add("lpips", _lpips_loss)
+LOSSES.add("ms_ssim", _ms_ssim_loss)
+
+
+def mix(l1: Tensor, perceptual: Tensor, *, alpha: float, k: float = 1.0) -> Tensor:
+    """``(1 - alpha) l1 + alpha k perceptual``: the PT-Loss paper's mixing rule."""
+    return (1.0 - alpha) * l1 + alpha * k * perceptual
+
+
+class MixedLoss(nn.Module):
+    """``(1 - alpha) L1 + alpha k P(reference, distorted)`` with magnitude alignment ``k``.
+
+    Args:
+        name: loss name.
+        term: the perceptual term, ``term(reference, distorted) -> scalar``.
+        network: the frozen network behind ``term`` (reported as :attr:`perceptual`).
+        alpha: weight of the perceptual term, in [0, 1].
+        align_steps: calls over which ``k = mean |L1| / mean |P|`` is measured, then frozen
+            (a plain number, no gradient); 0 keeps ``k = 1``.
+
+    Raises:
+        ConfigError: ``alpha`` outside [0, 1] or a negative ``align_steps``.
+    """
+
+    def __init__(self, name: str, term: Callable[[Tensor, Tensor], Tensor], network: nn.Module,
+                 *, alpha: float = DEFAULT_ALPHA, align_steps: int = 10):
+        super().__init__()
+        if not 0.0 <= alpha <= 1.0:
+            raise invalid("alpha", alpha, "a number in 0..1")
+        if int(align_steps) != align_steps or align_steps < 0:
+            raise invalid("align_steps", align_steps, "an integer >= 0")
+        self.name, self.alpha, self.align_steps = name, float(alpha), int(align_steps)
+        self.term, self.network = term, network
+        self._sums = [0.0, 0.0]
+        self._calls = 0
+        self.ratio = 1.0
+
+    @property
+    def perceptual(self) -> nn.Module | None:
+        """The frozen network of the perceptual term."""
+        return self._modules.get("network")
+
+    def forward(self, reference: Tensor, distorted: Tensor) -> Tensor:
+        """Loss of ``distorted`` against ``reference`` (in that order)."""
+        l1 = F.l1_loss(distorted, reference)
+        if self.alpha == 0.0:
+            return l1
+        p = self.term(reference, distorted.clamp(0, 1))
+        if self._calls < self.align_steps:
+            self._sums[0] += abs(float(l1.detach()))
+            self._sums[1] += abs(float(p.detach()))
+            self._calls += 1
+            self.ratio = self._sums[0] / max(self._sums[1], 1e-12)
+        return mix(l1, p, alpha=self.alpha, k=self.ratio)
 
 Backbone = Literal["alexnet", "vgg16", "dinov2_vits14"]
 BACKBONE_FILES: dict[str, str] = {

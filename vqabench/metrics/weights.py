@@ -25,7 +25,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import sys
@@ -200,11 +199,9 @@ def require(filename: str, *, origin: str | None = None) -> Path:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    from vqabench.io.hashing import file_sha256
+
+    return file_sha256(path)
 
 
 def weight_status(*, verify: bool = True) -> list[WeightStatus]:

@@ -3,7 +3,10 @@
 Both score a (non-pristine reference ``R``, distorted ``D``) patch pair, shape
 (B, 3, T, H, W) RGB in [0, 1], by its quality relative to the absent pristine source;
 higher is better. They are trained by :func:`vqabench.models.ranking.train` and used as
-metrics and, through :func:`perceptual_loss`, as differentiable losses for learned codecs.
+metrics and as differentiable losses for learned codecs. The public way to get a loss is the
+metric's: ``metrics.create("pt_loss").as_loss()`` (:mod:`vqabench.metrics.losses`), which
+wraps the model in :class:`PerceptualLoss`; :func:`perceptual_loss` builds the same module
+straight from a model name (random weights included) for training code below the metrics.
 
 Example:
     >>> model = create_model("pt_loss")

@@ -83,7 +83,7 @@ def parse_patch(text: str) -> Patch:
         >>> parse_patch("320x256x12")
         (12, 256, 320)
     """
-    from vqabench.datasets.patches import PatchSize
+    from vqabench.models.patches import PatchSize
 
     size = PatchSize.parse(text)
     return size.frames, size.height, size.width

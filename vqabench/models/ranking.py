@@ -48,6 +48,7 @@ from vqabench.models import CHECKPOINT_FORMAT, MODELS, create_model
 
 __all__ = [
     "REQUIRED_COLUMNS",
+    "score_pairs",
     "PairsDataset",
     "TrainConfig",
     "TrainResult",
@@ -147,12 +148,9 @@ def split_by_source(sources: Sequence[str], val_fraction: float, seed: int
     """
     if not 0.0 <= val_fraction < 1.0:
         raise invalid("val_fraction", val_fraction, "a number in [0, 1)")
-    names = sorted(set(sources))
-    n_val = 0
-    if val_fraction > 0 and len(names) >= 2:
-        n_val = min(len(names) - 1, max(1, round(val_fraction * len(names))))
-    order = np.random.default_rng(seed).permutation(len(names))
-    val_sources = {names[k] for k in order[:n_val]}
+    from vqabench.models.patches import split_sources
+
+    _, val_sources = split_sources(sources, (1.0 - val_fraction, val_fraction), seed)
     train = [i for i, s in enumerate(sources) if s not in val_sources]
     val = [i for i, s in enumerate(sources) if s in val_sources]
     return train, val
@@ -221,6 +219,9 @@ def _scores(model: nn.Module, data: PairsDataset, indices: Sequence[int], batch_
         ref, dist = data.batch(indices[k:k + batch_size])
         out.append(model(ref.to(device), dist.to(device)).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0)
+
+
+score_pairs = _scores  # public name (vqabench.evaluation.quality_models scores with it)
 
 
 def evaluate_srocc(model: nn.Module, data: PairsDataset, indices: Sequence[int], *,

@@ -31,6 +31,9 @@ __all__ = ["local_executor", "run_job", "DaskExecutor", "make_executor", "EXECUT
            "WORKER_DIED", "thread_budget"]
 
 OnDone = Callable[[Job, JobOutcome], None]
+# What a worker runs on each job: run_job for encode+measure jobs; any picklable module-level
+# function of one picklable job returning an outcome with ``.error`` (make-pairs jobs).
+TaskFn = Callable[[Any], Any]
 _FILTER_SAFE = re.compile(r"[\w/.\-]+")
 EXECUTORS = ("local", "dask")
 _DASK_MISSING = ("--executor dask needs the optional dependency dask[distributed], which is "
@@ -116,8 +119,8 @@ def _init_worker(threads: int = 1) -> None:
 def _warn_oversubscribed(jobs: list[Job], n_workers: int) -> None:
     """Warn when the codecs' own ``threads`` options ask for more threads than cores."""
     cores = thread_budget(1)
-    asked = max((int(dict(j.codec_options).get("threads", 1) or cores) for j in jobs),
-                default=1)
+    asked = max((int(dict(getattr(j, "codec_options", ())).get("threads", 1) or cores)
+                 for j in jobs), default=1)
     if min(n_workers, len(jobs)) * asked > cores:
         logging.getLogger("vqabench").warning(
             "%d jobs side by side with encoder threads=%d ask for more threads than the %d "
@@ -150,8 +153,11 @@ WORKER_DIED = ("WorkerDied: the worker process ended abruptly while this job was
                "is recorded; re-run with --retry-failed")
 
 
-def local_executor(jobs: list[Job], on_done: OnDone, n_workers: int) -> None:
+def local_executor(jobs: list[Job], on_done: OnDone, n_workers: int, *,
+                   fn: TaskFn = run_job) -> None:
     """Run ``jobs`` on this machine with ``n_workers`` processes (1 = in this process).
+
+    ``fn`` is what runs each job (default :func:`run_job`; make-pairs jobs pass theirs).
 
     A worker process that dies (OOM killer, segfault) does not end the run: the jobs in
     flight at that moment are recorded as failed (:data:`WORKER_DIED`; which one caused it
@@ -166,14 +172,14 @@ def local_executor(jobs: list[Job], on_done: OnDone, n_workers: int) -> None:
         here = os.environ.get("OMP_NUM_THREADS", "")
         with _thread_slot(int(here) if here.isdigit() and int(here) > 0 else 1):
             for job in jobs:
-                on_done(job, run_job(job))
+                on_done(job, fn(job))
         return
     queue = list(reversed(jobs))
     while queue:
-        _run_pool(queue, on_done, n_workers)
+        _run_pool(queue, on_done, n_workers, fn)
 
 
-def _run_pool(queue: list[Job], on_done: OnDone, n_workers: int) -> None:
+def _run_pool(queue: list[Job], on_done: OnDone, n_workers: int, fn: TaskFn = run_job) -> None:
     """Run jobs popped from ``queue`` until it is empty or the pool breaks."""
     ctx = mp.get_context("spawn")
     workers = min(n_workers, len(queue))
@@ -186,7 +192,7 @@ def _run_pool(queue: list[Job], on_done: OnDone, n_workers: int) -> None:
             while queue and not broken and len(pending) < 2 * n_workers:
                 job = queue.pop()
                 try:
-                    pending[pool.submit(run_job, job)] = job
+                    pending[pool.submit(fn, job)] = job
                 except BrokenProcessPool:
                     queue.append(job)  # never started: it goes to the next pool
                     broken = True
@@ -226,6 +232,15 @@ def _run_on_dask_worker(job: Job) -> JobOutcome:
             f"run planned {job.codec_spec}; install the same vqabench and imageio-ffmpeg "
             "versions on every machine (docs/distributed.md)"))
     return run_job(job)
+
+
+def _run_task_on_dask_worker(fn: TaskFn, job: Any) -> Any:
+    """The task a Dask worker runs for a job of another kind: thread limits, then ``fn``."""
+    global _WORKER_READY
+    if not _WORKER_READY:
+        _limit_threads()
+        _WORKER_READY = True
+    return fn(job)
 
 
 class DaskExecutor:
@@ -275,8 +290,11 @@ class DaskExecutor:
                                   f"scheduler there ({type(exc).__name__}: {exc})") from None
         return self._client
 
-    def __call__(self, jobs: list[Job], on_done: OnDone, n_workers: int) -> None:
-        """Run ``jobs``; ``on_done(job, outcome)`` runs here as each one completes."""
+    def __call__(self, jobs: list[Job], on_done: OnDone, n_workers: int, *,
+                 fn: TaskFn = run_job) -> None:
+        """Run ``jobs``; ``on_done(job, outcome)`` runs here as each one completes.
+
+        ``fn`` is what runs each job (default :func:`run_job`, with the codec check)."""
         if not jobs:
             return
         from distributed import as_completed
@@ -288,8 +306,11 @@ class DaskExecutor:
 
         def submit() -> Any:
             job = queue.pop()
-            fut = client.submit(_run_on_dask_worker, job, pure=False,
-                                key=f"vqabench-{job.key[:16]}-{os.urandom(4).hex()}")
+            key = f"vqabench-{job.key[:16]}-{os.urandom(4).hex()}"
+            if fn is run_job:
+                fut = client.submit(_run_on_dask_worker, job, pure=False, key=key)
+            else:
+                fut = client.submit(_run_task_on_dask_worker, fn, job, pure=False, key=key)
             owner[fut.key] = job
             return fut
 

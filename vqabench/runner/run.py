@@ -48,6 +48,7 @@ from vqabench.datasets import available as available_datasets
 from vqabench.datasets import load as load_dataset
 from vqabench.errors import CodecError, ConfigError, VqabenchError
 from vqabench.io.atomic import atomic_write_text
+from vqabench.io.names import safe_name as _safe
 from vqabench.io.video import Video, open_video
 from vqabench.runner.jobs import (
     Job,
@@ -147,10 +148,6 @@ def _metric_tasks(cfg: RunConfig, enc_key: str, anchors: dict[str, str]) -> tupl
             tasks.append(MetricTask(measurement_key(enc_key, metric.spec, anchor_hash),
                                     spec.name, spec.options, metric.spec, anchor))
     return tuple(tasks)
-
-
-def _safe(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Content-addressed result store of a run directory (``store.sqlite``, WAL mode).
 
 One row per encode (keyed by the hash of input content, codec spec and rate point), one row
-per measurement (keyed by encode key, metric spec and anchor), one row per failed job.
+per measurement (keyed by encode key, metric spec and anchor), one row per failed job, and
+one row per finished ``make-pairs`` job (``pair_jobs``: a reference or a unit of patch
+pairs, see :mod:`vqabench.runner.pairs`).
 Each finished job is committed in a single transaction, so a crash loses at most the jobs
 that were running, never half a job.
 
@@ -36,6 +38,9 @@ CREATE TABLE IF NOT EXISTS measurements (
 CREATE TABLE IF NOT EXISTS failures (
     key TEXT PRIMARY KEY, sequence TEXT NOT NULL, codec TEXT NOT NULL, rate_point TEXT NOT NULL,
     error TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS pair_jobs (
+    key TEXT PRIMARY KEY, kind TEXT NOT NULL, uid TEXT NOT NULL, record TEXT NOT NULL,
+    created REAL NOT NULL);
 """
 
 
@@ -190,6 +195,21 @@ class Store:
         """The recorded error of job ``key``, if it failed."""
         row = self._db.execute("SELECT error FROM failures WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
+
+    def pair_job(self, key: str) -> dict | None:
+        """The record of the finished make-pairs job ``key``, if any."""
+        row = self._db.execute("SELECT record FROM pair_jobs WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def commit_pair_job(self, key: str, kind: str, uid: str, record: dict) -> None:
+        """Store one finished make-pairs job (``kind`` ``reference`` or ``unit``) atomically."""
+        with self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO pair_jobs VALUES (?,?,?,?,?)",
+                             (key, kind, uid, json.dumps(record, sort_keys=True), time.time()))
+
+    def pair_counts(self) -> dict[str, int]:
+        """Finished make-pairs jobs by kind."""
+        return dict(self._db.execute("SELECT kind, COUNT(*) FROM pair_jobs GROUP BY kind"))
 
     def counts(self) -> dict[str, int]:
         """Number of stored encodes, measurements and failures."""

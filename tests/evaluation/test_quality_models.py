@@ -11,8 +11,8 @@ from skimage.metrics import structural_similarity
 
 from tests.models.test_ranking import SMALL, make_pairs_dir
 from vqabench.errors import DatasetError
+from vqabench.evaluation.quality_models import ranking_srocc, ssim_rd
 from vqabench.models import create_model
-from vqabench.models.evaluate import ranking_srocc, ssim_rd
 from vqabench.models.ranking import PairsDataset
 
 
@@ -41,12 +41,16 @@ def test_baselines_equal_scipy_on_the_manifest(pairs):
     assert got["pairs"] == 15 and got["sources"] == 3
 
 
-def test_ssim_rd_matches_skimage(pairs):
+def test_ssim_rd_is_the_ssim_metric_and_matches_skimage(pairs):
+    """SSIM(R, D) is the registry's ssim on the patch (luma of the project's RGB -> YUV),
+    checked against scikit-image's SSIM (Gaussian 11x11, sigma 1.5) on the same luma."""
+    from vqabench.io.video import rgb_to_yuv
+
     data = PairsDataset(pairs)
-    ref, dist = data[7]
-    weights = np.array([0.2126, 0.7152, 0.0722])[:, None, None, None]
-    ry, dy = ((weights * x.numpy()).sum(0) for x in (ref, dist))
-    expected = np.mean([structural_similarity(a, b, data_range=1.0, gaussian_weights=True,
+    with np.load(pairs / data.rows[7]["file"]) as npz:
+        ry, dy = ([rgb_to_yuv(f / 255.0, pix_fmt="yuv444p").y.astype(float) for f in npz[k]]
+                  for k in ("reference", "distorted"))
+    expected = np.mean([structural_similarity(a, b, data_range=255.0, gaussian_weights=True,
                                               sigma=1.5, use_sample_covariance=False)
                         for a, b in zip(ry, dy, strict=True)])
     assert ssim_rd(data, 7) == pytest.approx(expected, abs=2e-3)
@@ -59,6 +63,12 @@ def test_model_score_and_source_filter(pairs):
                         progress=lambda d, t: seen.append((d, t)))
     assert got["pairs"] == 10 and got["sources"] == 2
     assert seen == [(10, 20), *[(10 + i, 20) for i in range(1, 11)]]  # model, then SSIM
-    assert -1.0 <= got["model"] <= 1.0
+    # the model's SROCC is scipy's on the model's own scores of those pairs
+    import torch
+
+    data = PairsDataset(pairs, sources=["src0", "src2"])
+    with torch.no_grad():
+        scores = [float(model(*(x[None] for x in data[i]))) for i in range(len(data))]
+    assert got["model"] == pytest.approx(spearmanr(scores, data.vmaf_sd).statistic, abs=1e-9)
     with pytest.raises(DatasetError, match=r"sources=\['nope'\] are not in"):
         ranking_srocc(pairs, sources=["nope"])

@@ -2,7 +2,9 @@
 see only the non-pristine reference: PSNR(R, D), SSIM(R, D) and VMAF(R, D).
 
 All are Spearman rank correlations (SROCC) with the label ``vmaf_sd`` over the pairs of a
-pairs directory (optionally only some sources, e.g. ones held out of training).
+pairs directory (optionally only some sources, e.g. ones held out of training). SSIM(R, D)
+is the registry's ``ssim`` (luma, piq, full resolution) on the patches' RGB, converted to
+YUV by the project's one RGB -> YUV definition (BT.709, limited range).
 """
 
 from __future__ import annotations
@@ -14,21 +16,17 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from vqabench.models.ranking import PairsDataset, _scores
+from vqabench import metrics
+from vqabench.models.ranking import PairsDataset, score_pairs
 
 __all__ = ["ranking_srocc", "ssim_rd"]
 
-_BT709 = torch.tensor([0.2126, 0.7152, 0.0722])
-
 
 def ssim_rd(data: PairsDataset, index: int) -> float:
-    """SSIM (piq, Gaussian window 11) of the luma of R and D of one pair, mean over frames."""
-    import piq
-
-    ref, dist = data[index]  # (3, T, H, W) in [0, 1]
-    luma = [(_BT709[:, None, None, None] * x).sum(0)[:, None] for x in (ref, dist)]
-    return float(piq.ssim(luma[1], luma[0], data_range=1.0, downsample=False,
-                          reduction="mean"))
+    """The ``ssim`` metric of D against R of one pair (mean over frames)."""
+    with np.load(data.root / data.rows[index]["file"]) as npz:
+        ref, dist = npz["reference"], npz["distorted"]  # uint8 (T, H, W, 3) RGB
+    return metrics.create("ssim").compute(ref, dist, fmt="rgb", pix_fmt="yuv444p").value
 
 
 def ranking_srocc(pairs_dir: str | Path, *, model: torch.nn.Module | None = None,
@@ -50,7 +48,7 @@ def ranking_srocc(pairs_dir: str | Path, *, model: torch.nn.Module | None = None
     done = 0
     if model is not None:
         model.eval()
-        scores = _scores(model, data, list(range(len(data))), batch_size, torch.device(device))
+        scores = score_pairs(model, data, list(range(len(data))), batch_size, torch.device(device))
         out["model"] = float(spearmanr(scores, labels).statistic)
         done = len(data)
         if progress is not None:

@@ -1,0 +1,63 @@
+"""``vqabench codecs list`` and ``--json`` on every list command."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import imageio_ffmpeg
+
+from tests.conftest import run_cli
+from vqabench import codecs, datasets, metrics, models
+from vqabench.codecs.inr import PRESETS
+
+
+def _json(capsys, argv: list[str]) -> object:
+    assert run_cli(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_codecs_list_json_states_encoder_version_rates_formats_defaults(capsys):
+    facts = {f["name"]: f for f in _json(capsys, ["codecs", "list", "--json"])}
+    assert sorted(facts) == sorted(codecs.available())
+    x264 = facts["x264"]
+    assert x264["encoder"] == "libx264"
+    assert x264["rate_params"] == {"qp": [0, 51], "crf": [0, 51]}  # x264's documented QP range
+    # the version is the bundled ffmpeg's own, read here straight from `ffmpeg -version`
+    out = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-version"], capture_output=True,
+                         text=True, check=True).stdout
+    assert x264["version"] == "ffmpeg " + re.search(r"ffmpeg version (\S+)", out).group(1)
+    assert {"preset": "medium", "gop": 32, "threads": 1, "extra": []}.items() <= x264[
+        "defaults"].items()
+    assert facts["svt-av1"]["rate_params"]["qp"] == [1, 63]
+    assert facts["inr"]["rate_params"] == {"model": list(PRESETS)}
+    assert facts["inr"]["defaults"]["loss"] == "l1_msssim"
+    assert facts["x265"]["native_pix_fmts"] == list(codecs.get_class("x265").native_pix_fmts)
+    assert facts["vvenc"]["native_pix_fmts"] == ["yuv420p10le"]  # VVenC codes 10-bit 4:2:0
+    # the external adapter has no version without its definition file, and says so
+    assert facts["external"]["version"].startswith("n/a")
+    assert facts["external"]["rate_params"]["qp"] == [None, None]  # valid JSON, no Infinity
+
+
+def test_codecs_list_text(capsys):
+    assert run_cli(["codecs", "list"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert sorted(lines) == sorted(codecs.available())
+    assert "qp=0..51, crf=0..51" in lines["x264"] and "preset=medium" in lines["x264"]
+    assert "model=xxs|xs|s|m|l" in lines["inr"]
+
+
+def test_every_list_command_has_json(capsys):
+    listed = _json(capsys, ["metrics", "list", "--json"])
+    assert [m["name"] for m in listed] == metrics.available()
+    psnr = next(m for m in listed if m["name"] == "psnr_y")
+    assert psnr["higher_is_better"] is True and psnr["kind"] == "full-reference"
+    listed = _json(capsys, ["datasets", "list", "--json"])
+    assert [d["name"] for d in listed] == datasets.available()
+    assert next(d for d in listed if d["name"] == "mini")["builtin"] is True
+    listed = _json(capsys, ["models", "list", "--json"])
+    assert [m["name"] for m in listed] == models.available()
+    status = _json(capsys, ["weights", "--json", "--no-verify"])
+    assert status["searched"] and all({"file", "present", "url"} <= set(w)
+                                      for w in status["weights"])

@@ -1,0 +1,59 @@
+"""The metric contract (vqabench/metrics/base.py): pooling by every method with values
+derived by hand, pair checks, options, and the input hook every subclass gets."""
+
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+import pytest
+
+from vqabench.errors import ConfigError, MetricError
+from vqabench.metrics.base import POOLING, Metric, MetricResult, check_pair, pool
+
+
+def test_pool_by_every_method():
+    values = [10.0, 20.0, 90.0, 40.0]
+    assert pool(values) == 40.0
+    assert pool(values, "min") == 10.0
+    assert pool(values, "median") == 30.0 == statistics.median(values)
+    # libvmaf's harmonic mean: n / sum(1 / (1 + x)) - 1
+    assert pool([0.0, 100.0], "harmonic_mean") == pytest.approx(2 / (1 + 1 / 101) - 1)
+    assert pool([7.0] * 5, "harmonic_mean") == pytest.approx(7.0)
+    assert set(POOLING) == {"mean", "harmonic_mean", "min", "median"}
+    with pytest.raises(ConfigError, match=r"pooling='max' .*mean \| harmonic_mean"):
+        pool(values, "max")
+    with pytest.raises(MetricError, match="empty"):
+        pool([], "median")
+
+
+def test_check_pair(tiny_video, tmp_path):
+    from tests.conftest import make_video
+
+    check_pair(tiny_video, tiny_video)
+    other = make_video(tmp_path / "o.y4m", width=32, height=64, frames=tiny_video.frames)
+    with pytest.raises(MetricError, match=r"\(64, 64, 'yuv420p'\) and distorted \(32, 64"):
+        check_pair(tiny_video, other)
+    fewer = make_video(tmp_path / "f.y4m", frames=3)
+    with pytest.raises(MetricError, match="8 frames and distorted has 3"):
+        check_pair(tiny_video, fewer)
+
+
+class _Frames(Metric):
+    """Test metric: the number of frames of the distorted video."""
+
+    name = "frames"
+
+    def compute(self, reference, distorted):
+        return MetricResult(float(distorted.frames))
+
+
+def test_subclass_compute_accepts_inputs_and_rejects_options(tiny_video):
+    m = _Frames()
+    assert m.compute(tiny_video, tiny_video).value == 8.0
+    assert m.compute(None, np.zeros((5, 16, 16), np.uint8), fmt="gray").value == 5.0
+    assert m.compute(reference=tiny_video, distorted=str(tiny_video.path)).value == 8.0
+    with pytest.raises(ConfigError, match=r"frames options=\['x'\] is not allowed"):
+        _Frames(x=1)
+    assert m.spec == '{"name": "frames", "options": {}, "version": "1"}'
+    assert repr(m) == "_Frames()"
