@@ -23,7 +23,8 @@ def test_codecs_list_json_states_encoder_version_rates_formats_defaults(capsys):
     assert sorted(facts) == sorted(codecs.available())
     x264 = facts["x264"]
     assert x264["encoder"] == "libx264"
-    assert x264["rate_params"] == {"qp": [0, 51], "crf": [0, 51]}  # x264's documented QP range
+    # x264's documented QP and CRF ranges; kbps: the target-bitrate range of every ffmpeg codec
+    assert x264["rate_params"] == {"qp": [0, 51], "crf": [0, 51], "kbps": [1, 200000]}
     # the version is the bundled ffmpeg's own, read here straight from `ffmpeg -version`
     out = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-version"], capture_output=True,
                          text=True, check=True).stdout
