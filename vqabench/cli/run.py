@@ -79,7 +79,7 @@ def run_command(
                                     help="Worker processes (default: CPU cores)."),
     threads: int | None = typer.Option(None, "--threads", metavar="N",
                                        help="torch/BLAS threads of this process (default 1; "
-                                       "worker processes use 1 each)."),
+                                       "each of --jobs N workers gets cores // N)."),
     anchor: str | None = typer.Option(None, "--anchor", metavar="CODEC",
                                       help="BD-rate anchor codec (default: the first codec)."),
     root: Path | None = typer.Option(None, "--root", metavar="DIR",
