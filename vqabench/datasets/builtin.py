@@ -21,6 +21,7 @@ import numpy as np
 from vqabench.datasets.base import DATASETS, Sequence, cache_dir
 from vqabench.datasets.manifest import load_manifest
 from vqabench.errors import DatasetError, invalid
+from vqabench.io.hashing import file_sha256
 from vqabench.io.video import open_video, to_y4m, write_y4m
 
 __all__ = ["MINI_DEFAULT_SIZE", "MINI_DEFAULT_FRAMES", "load_mini", "MINI_SEQUENCES"]
@@ -87,11 +88,10 @@ def _package_file(package: str, *parts: str) -> Path:
 def _media(item: _Clip | _Still) -> Path:
     """The media file of ``item``; warns when its SHA-256 is not the manifest's (another
     package release: the generated sequence, and every number made from it, may differ)."""
-    import hashlib
     import warnings
 
     path = _package_file(item.package, *item.file.split("/"))
-    if item.sha256 and hashlib.sha256(path.read_bytes()).hexdigest() != item.sha256:
+    if item.sha256 and file_sha256(path) != item.sha256:
         warnings.warn(f"mini sequence {item.name}: {path} is not the file the manifest lists "
                       f"(SHA-256 {item.sha256[:12]}...); results may differ from the committed "
                       "leaderboards", stacklevel=3)

@@ -21,13 +21,13 @@ Example:
 from __future__ import annotations
 
 import difflib
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from vqabench.datasets.manifest import Manifest, SequenceEntry, raw_size_bytes
 from vqabench.errors import DatasetError
+from vqabench.io.hashing import file_sha256
 
 __all__ = ["VerifyReport", "verify_dataset", "VIDEO_SUFFIXES"]
 
@@ -76,14 +76,6 @@ class VerifyReport:
         return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _video_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()
                   and p.suffix.lower() in VIDEO_SUFFIXES
@@ -101,7 +93,7 @@ def _damage(path: Path, entry: SequenceEntry, checksums: bool) -> tuple[str | No
                  f"{f['width']}x{f['height']}, {f['frames']} frames, {f['bit_depth']}-bit "
                  f"{f['chroma']}")
         return f"{size} bytes, expected {expected} ({basis})", True
-    if checksums and entry.sha256 and _sha256(path) != entry.sha256:
+    if checksums and entry.sha256 and file_sha256(path) != entry.sha256:
         return f"SHA-256 differs from the published {entry.sha256[:16]}...", True
     return None, expected is not None
 

@@ -15,7 +15,6 @@ filter (``model=path=a.json\\:name=m0|path=b.json\\:name=m1``).
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from vqabench.errors import MetricError, invalid
 from vqabench.io.ffmpeg import ffmpeg_info, ffmpeg_path
+from vqabench.io.hashing import file_sha256
 from vqabench.io.video import Video
 from vqabench.metrics.base import METRICS, POOLING, Metric, MetricResult, check_pair, pool
 
@@ -69,7 +69,7 @@ def _fqm_class() -> type:
 
 @functools.lru_cache(maxsize=64)
 def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return file_sha256(path)
 
 
 def model_sha256(path: Path) -> str:

@@ -51,6 +51,7 @@ from vqabench.evaluation.uncertainty import (
     DEFAULT_SEED,
     add_uncertainty,
 )
+from vqabench.io.hashing import file_sha256
 from vqabench.reports.report import choose_anchor, read_config
 from vqabench.reports.tables import write_csv, write_text
 
@@ -71,7 +72,7 @@ class Leaderboard:
 def config_sha256(run_dir: str | os.PathLike[str]) -> str:
     """SHA-256 (hex) of ``config.toml`` in ``run_dir``; "" when there is none."""
     path = Path(run_dir) / "config.toml"
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+    return file_sha256(path) if path.is_file() else ""
 
 
 def settings_sha256(config: dict[str, object]) -> str:

@@ -33,6 +33,7 @@ import numpy as np
 
 from vqabench.errors import ConfigError, DatasetError, invalid
 from vqabench.io.atomic import atomic_write_text
+from vqabench.io.hashing import file_sha256
 
 __all__ = ["DESIGNS", "PAIRS", "SPEC_NAME", "Design", "pick_pairs", "build_trials",
            "participant_plan", "create_study", "load_spec", "collect_conditions"]
@@ -238,7 +239,7 @@ def _prepare_media(media_dir: Path, conditions: list[dict], runs: list[dict],
         media.decode_to_webm(bitstream, codec_specs[c["run"]][c["codec"]],
                              sources_video[c["sequence"]], path)
         items.append({"id": c["id"], "kind": "condition", "file": f"media/{path.name}",
-                      "sha256": media.sha256_file(path)})
+                      "sha256": file_sha256(path)})
     for seq, sid in sources.items():
         video = sources_video[seq]
         src, att = media_dir / f"{sid}.webm", media_dir / f"{attentions[seq]}.webm"
@@ -246,7 +247,7 @@ def _prepare_media(media_dir: Path, conditions: list[dict], runs: list[dict],
         media.attention_webm(video, att)
         for path, kind in ((src, "source"), (att, "attention")):
             items.append({"id": path.stem, "kind": kind, "sequence": seq,
-                          "file": f"media/{path.name}", "sha256": media.sha256_file(path)})
+                          "file": f"media/{path.name}", "sha256": file_sha256(path)})
     return items
 
 
@@ -296,7 +297,7 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
     for i, rd in enumerate(Path(r).absolute() for r in run_dirs):
         rows, cfg = _read_run(rd)
         first_cfg = first_cfg or cfg
-        runs.append({"path": str(rd), "config_sha256": media.sha256_file(rd / "config.toml")})
+        runs.append({"path": str(rd), "config_sha256": file_sha256(rd / "config.toml")})
         conditions += collect_conditions(rows, i)
         codec_specs[i] = {c.display: c for c in cfg.codecs}
         seqs = load_dataset(cfg.dataset, frames=cfg.frames, size=cfg.size, work_dir=rd,

@@ -16,7 +16,6 @@ Attention videos (obviously degraded, for observer screening) are the source dow
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -28,7 +27,7 @@ from vqabench.io.ffmpeg import path_arg, run_ffmpeg
 from vqabench.io.video import Video
 
 __all__ = ["MEDIA_ARGS", "MEDIA_PIX_FMT", "ATTENTION_FACTOR", "to_webm", "decode_to_webm",
-           "attention_webm", "sha256_file"]
+           "attention_webm"]
 
 MEDIA_PIX_FMT = "yuv420p"
 #: ffmpeg output arguments of every study video (after ``-i INPUT``).
@@ -39,15 +38,6 @@ MEDIA_ARGS: tuple[str, ...] = ("-map", "0:v:0", "-an", "-pix_fmt", MEDIA_PIX_FMT
                                "-fflags", "+bitexact", "-flags:v", "+bitexact",
                                "-map_metadata", "-1", "-f", "webm")
 ATTENTION_FACTOR = 8
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def to_webm(video: Path, out: Path, *, vf: str | None = None) -> Path:
