@@ -13,14 +13,13 @@ Example:
 
 from __future__ import annotations
 
-import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from vqabench.codecs.framesizes import cached_frames
 from vqabench.errors import FfmpegError, invalid
 from vqabench.io.ffmpeg import ffmpeg_path, path_arg
+from vqabench.io.process import run_command
 
 __all__ = ["DecodeSpeed", "decode_cmd_null", "decode_speed"]
 
@@ -63,11 +62,5 @@ def decode_speed(bitstream: Path, fmt: str, *, repeats: int = 3) -> DecodeSpeed:
         raise invalid("repeats", repeats, "an integer >= 1")
     frames = len(cached_frames(Path(bitstream), fmt))
     cmd = decode_cmd_null(bitstream, fmt)
-    times = []
-    for _ in range(int(repeats)):
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        times.append(time.perf_counter() - start)
-        if proc.returncode != 0:
-            raise FfmpegError(cmd, proc.returncode, proc.stderr)
+    times = [run_command(cmd, error=FfmpegError).elapsed_s for _ in range(int(repeats))]
     return DecodeSpeed(frames, min(times), tuple(times))
