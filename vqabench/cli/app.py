@@ -72,3 +72,14 @@ def set_threads(threads: int | None) -> int:
     if torch is not None:
         torch.set_num_threads(n)
     return n
+
+
+#: ``--executor`` and ``--scheduler``, shared by the commands that run runner jobs
+#: (``run``, ``make-pairs``).
+EXECUTOR_OPTION = typer.Option("local", "--executor", metavar="local|dask",
+                               help="local (worker processes on this machine) or dask (a "
+                               "Dask cluster: local with --jobs workers, or the one at "
+                               "--scheduler).")
+SCHEDULER_OPTION = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                help="Dask scheduler address, e.g. tcp://head:8786 (with "
+                                "--executor dask).")

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import typer
 
-from vqabench.cli.app import app, console, new_typer, set_threads
+from vqabench.cli.app import (
+    EXECUTOR_OPTION,
+    SCHEDULER_OPTION,
+    app,
+    console,
+    new_typer,
+    set_threads,
+)
 
 __all__ = ["datasets_app", "list_datasets", "show", "manifest", "verify", "make_pairs"]
 
@@ -152,11 +159,8 @@ def make_pairs(
     threads: int = typer.Option(None, "--threads", metavar="N",
                                 help="torch/BLAS threads of this process (default 1; worker "
                                 "processes use 1 each)."),
-    executor: str = typer.Option("local", "--executor", help="local (worker processes on this "
-                                 "machine) or dask (a Dask cluster: local with --jobs workers, "
-                                 "or the one at --scheduler)."),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address, "
-                                         "e.g. tcp://head:8786 (with --executor dask)."),
+    executor: str = EXECUTOR_OPTION,
+    scheduler: str | None = SCHEDULER_OPTION,
 ) -> None:
     """Make (R, D) patch pairs labelled VMAF(S, D) for UGC quality-model training.
 

@@ -9,7 +9,14 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from vqabench.cli.app import app, console, err_console, set_threads
+from vqabench.cli.app import (
+    EXECUTOR_OPTION,
+    SCHEDULER_OPTION,
+    app,
+    console,
+    err_console,
+    set_threads,
+)
 
 __all__ = ["run_command", "work_bar", "BarFeed", "rich_table"]
 
@@ -100,13 +107,8 @@ def run_command(
                                "one --out holds, replacing its config.toml and tables (a "
                                "config that only adds codecs or metrics extends the run "
                                "without it)."),
-    executor: str = typer.Option("local", "--executor", metavar="local|dask",
-                                 help="local (worker processes on this machine) or dask (a "
-                                 "Dask cluster: local with --jobs workers, or the one at "
-                                 "--scheduler)."),
-    scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDRESS",
-                                         help="Dask scheduler address, e.g. "
-                                         "tcp://head:8786 (with --executor dask)."),
+    executor: str = EXECUTOR_OPTION,
+    scheduler: str | None = SCHEDULER_OPTION,
 ) -> int:
     """Encode, decode and measure every sequence x codec x rate point; resume if interrupted."""
     from vqabench.config import load_config
