@@ -157,8 +157,8 @@ def make_pairs(
                                   help="Where converted sources go (default OUT/sources)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     threads: int = typer.Option(None, "--threads", metavar="N",
-                                help="torch/BLAS threads of this process (default 1; worker "
-                                "processes use 1 each)."),
+                                help="torch/BLAS threads of this process (default 1; each of "
+                                "--jobs N workers gets cores // N)."),
     executor: str = EXECUTOR_OPTION,
     scheduler: str | None = SCHEDULER_OPTION,
 ) -> None:
