@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from vqabench import codecs
-from vqabench.config import load_config
+from vqabench.experiment import load_config
 from vqabench.io.ffmpeg import ffmpeg_path
 from vqabench.io.video import Video, rgb_to_yuv, write_y4m
 from vqabench.runner.run import run

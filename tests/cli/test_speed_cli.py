@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import make_video
 from vqabench.cli import main
-from vqabench.config import load_config
+from vqabench.experiment import load_config
 from vqabench.runner.run import run
 
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from tests.conftest import make_video
-from vqabench.config import load_config
+from vqabench.experiment import load_config
 from vqabench.runner.run import _exclusive, run
 
 

@@ -12,8 +12,8 @@ import pytest
 from tests.conftest import make_video
 from vqabench import codecs
 from vqabench.codecs.external import substitute
-from vqabench.config import load_config
 from vqabench.errors import CodecError, ConfigError
+from vqabench.experiment import load_config
 from vqabench.runner.run import run
 
 X264_TOML = Path(__file__).resolve().parents[2] / "configs" / "external_x264.toml"

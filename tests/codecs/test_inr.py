@@ -104,7 +104,7 @@ def test_rate_points_and_options_are_validated():
 
 
 def test_toml_config_takes_model_names(tmp_path):
-    from vqabench.config import load_config
+    from vqabench.experiment import load_config
 
     cfg_file = tmp_path / "c.toml"
     cfg_file.write_text('metrics = ["psnr_y"]\n[[codecs]]\nname = "inr"\n'

@@ -105,7 +105,7 @@ def _by_hand(p, r, model):
 @pytest.fixture(scope="module")
 def qp_run(tmp_path_factory):
     from tests.conftest import make_video
-    from vqabench.config import load_config
+    from vqabench.experiment import load_config
     from vqabench.runner.run import run
 
     root = tmp_path_factory.mktemp("rqdata")

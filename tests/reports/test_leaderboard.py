@@ -110,9 +110,10 @@ def _fresh_bd_rate(tmp_path, config: str, sequence: str, codecs: tuple[str, str]
     with the committed config's ladders (and one of its reference rate points)."""
     from dataclasses import replace
 
-    from vqabench.config import ReferenceSpec, load_config
+    from vqabench.config import ReferenceSpec
     from vqabench.datasets.builtin import load_mini
     from vqabench.evaluation.aggregate import fold_references, load_results, per_sequence_bd_rate
+    from vqabench.experiment import load_config
     from vqabench.runner.run import run
 
     cfg = load_config(_REPO / "configs" / "leaderboard" / f"{config}.toml")

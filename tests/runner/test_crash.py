@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import kill_when, make_video, store_rows
-from vqabench.config import load_config
 from vqabench.errors import ConfigError
+from vqabench.experiment import load_config
 from vqabench.metrics.base import METRICS, Metric, MetricResult
 from vqabench.runner.run import _exclusive, run
 

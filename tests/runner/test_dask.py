@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from tests.conftest import make_video
-from vqabench.config import load_config
 from vqabench.errors import ConfigError
+from vqabench.experiment import load_config
 from vqabench.runner.executors import make_executor
 from vqabench.runner.run import run
 

@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import add_noise, make_video
 from vqabench import metrics
-from vqabench.config import load_config
 from vqabench.errors import AlignmentError, MetricError
+from vqabench.experiment import load_config
 from vqabench.io import video as video_io
 from vqabench.io.video import read_frames, write_y4m
 from vqabench.metrics.base import METRICS, Metric

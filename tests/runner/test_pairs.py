@@ -18,9 +18,9 @@ import pytest
 from tests.conftest import kill_when, store_rows
 from vqabench import datasets
 from vqabench.cli import main
-from vqabench.config import parse_codec_spec, parse_reference_spec
 from vqabench.datasets.patches import MANIFEST_COLUMNS, PatchSize, read_manifest
 from vqabench.errors import ConfigError
+from vqabench.experiment import parse_codec_spec, parse_reference_spec
 from vqabench.io.ffmpeg import run_ffmpeg
 from vqabench.runner.pairs import make_pairs, pairs_status
 

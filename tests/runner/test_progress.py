@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import make_video
-from vqabench.config import load_config
+from vqabench.experiment import load_config
 from vqabench.runner.progress import CODEC_COST, DECODE_COST, METRIC_COST, point_work
 from vqabench.runner.run import run
 

@@ -11,8 +11,8 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
 from tests.conftest import make_video
-from vqabench.config import load_config
 from vqabench.errors import ConfigError
+from vqabench.experiment import load_config
 from vqabench.io.ffmpeg import run_ffmpeg
 from vqabench.io.video import open_video, read_all
 from vqabench.runner.run import RESULT_COLUMNS, run

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import make_video
-from vqabench.config import load_config
 from vqabench.errors import CodecError
+from vqabench.experiment import load_config
 from vqabench.io.video import rgb_to_yuv, write_y4m
 from vqabench.runner.run import run
 

@@ -10,8 +10,8 @@ from dataclasses import replace
 import pytest
 
 from tests.conftest import make_video
-from vqabench.config import load_config
 from vqabench.errors import ConfigError
+from vqabench.experiment import load_config
 from vqabench.runner.run import load_sequences, plan_jobs, run, run_status
 from vqabench.runner.store import EncodeRecord, MeasurementRecord, Store
 

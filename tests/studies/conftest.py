@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_video
-from vqabench.config import load_config
+from vqabench.experiment import load_config
 from vqabench.runner.run import run
 from vqabench.studies import create_study
 

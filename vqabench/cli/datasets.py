@@ -170,9 +170,10 @@ def make_pairs(
     set_threads(threads)
     from vqabench import datasets
     from vqabench.cli.run import BarFeed
-    from vqabench.config import default_jobs, parse_codec_spec, parse_reference_spec, parse_size
+    from vqabench.config import default_jobs, parse_size
     from vqabench.datasets.patches import PatchSize
     from vqabench.errors import invalid
+    from vqabench.experiment import parse_codec_spec, parse_reference_spec
     from vqabench.runner.executors import make_executor
     from vqabench.runner.pairs import make_pairs as run
 

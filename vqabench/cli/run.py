@@ -111,7 +111,7 @@ def run_command(
     scheduler: str | None = SCHEDULER_OPTION,
 ) -> int:
     """Encode, decode and measure every sequence x codec x rate point; resume if interrupted."""
-    from vqabench.config import load_config
+    from vqabench.experiment import load_config
     from vqabench.runner.executors import make_executor
     from vqabench.runner.run import default_out_dir, run
 

@@ -25,7 +25,7 @@ def status(
     the store (read-only); nothing is encoded or measured. Safe while a run is in progress.
     Exit code 0 when every job is done, 1 when some are pending or failed.
     """
-    from vqabench.config import load_config
+    from vqabench.experiment import load_config
     from vqabench.runner.run import run_status
 
     config = run_dir / "config.toml"

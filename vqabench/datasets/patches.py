@@ -7,7 +7,7 @@ reader, and :func:`split_by_source`. The pairs are *made* by the runner
 content-addressed store and executors as ``vqabench run``.
 
 For every source S, reference rate point (stage 1, S -> R) and transcode rate point
-(stage 2, R -> D; see :mod:`vqabench.datasets.ugc`) one *unit* draws ``patches_per_video``
+(stage 2, R -> D; see :mod:`vqabench.runner.ugc`) one *unit* draws ``patches_per_video``
 random positions ``(x, y, t0)`` and cuts the same ``H x W x T`` clip out of S, R and D. Each
 patch pair is labelled by vqabench's metrics run on the patch clips written as Y4M:
 

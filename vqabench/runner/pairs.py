@@ -62,7 +62,13 @@ from vqabench.datasets.patches import (
     sample_positions,
     unit_rng,
 )
-from vqabench.datasets.ugc import (
+from vqabench.errors import ConfigError, DatasetError, invalid
+from vqabench.io.atomic import TMP_PREFIX, atomic_write_bytes
+from vqabench.io.hashing import text_sha256
+from vqabench.io.names import safe_name
+from vqabench.io.video import Video, YuvFrame, open_video, write_y4m
+from vqabench.runner.store import Store
+from vqabench.runner.ugc import (
     create_codec,
     default_reference,
     default_transcodes,
@@ -70,12 +76,6 @@ from vqabench.datasets.ugc import (
     transcode,
     video_quality,
 )
-from vqabench.errors import ConfigError, DatasetError, invalid
-from vqabench.io.atomic import TMP_PREFIX, atomic_write_bytes
-from vqabench.io.hashing import text_sha256
-from vqabench.io.names import safe_name
-from vqabench.io.video import Video, YuvFrame, open_video, write_y4m
-from vqabench.runner.store import Store
 
 __all__ = ["PairJob", "PairOutcome", "PairsResult", "execute_pair_job", "make_pairs",
            "pairs_status", "FORMAT_VERSION"]

@@ -39,7 +39,6 @@ from vqabench.config import (
     ConfigChange,
     RunConfig,
     compare_configs,
-    load_config,
     targets_source,
     write_config,
 )
@@ -47,6 +46,7 @@ from vqabench.datasets import Sequence, content_hash
 from vqabench.datasets import available as available_datasets
 from vqabench.datasets import load as load_dataset
 from vqabench.errors import CodecError, ConfigError, VqabenchError
+from vqabench.experiment import load_config
 from vqabench.io.atomic import atomic_write_text
 from vqabench.io.names import safe_name as _safe
 from vqabench.io.video import Video, open_video
@@ -615,7 +615,7 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
     """Run (or resume) a benchmark.
 
     Args:
-        cfg: validated configuration (:func:`vqabench.config.load_config`).
+        cfg: validated configuration (:func:`vqabench.experiment.load_config`).
         out_dir: run directory; default ``cfg.out`` or :func:`default_out_dir`.
         retry_failed: run again the jobs that failed before (otherwise they are reported).
         executor: ``executor(jobs, on_done, n_workers)``; default local processes.

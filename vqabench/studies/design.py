@@ -213,7 +213,7 @@ def _read_run(run_dir: Path):
     """(results rows, RunConfig) of a run directory."""
     import csv
 
-    from vqabench.config import load_config
+    from vqabench.experiment import load_config
 
     results, config = run_dir / "results.csv", run_dir / "config.toml"
     for path in (results, config):

@@ -24,8 +24,9 @@ from pathlib import Path
 
 from vqabench import codecs, metrics
 from vqabench.codecs import Codec, EncodeResult, RatePoint
-from vqabench.config import CodecSpec, ReferenceSpec, parse_codec_spec, parse_reference_spec
+from vqabench.config import CodecSpec, ReferenceSpec
 from vqabench.errors import CodecError
+from vqabench.experiment import parse_codec_spec, parse_reference_spec
 from vqabench.io.video import Video, open_video
 
 __all__ = [

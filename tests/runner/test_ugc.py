@@ -7,7 +7,8 @@ import numpy as np
 
 from tests.conftest import make_video
 from vqabench.codecs import RatePoint
-from vqabench.datasets.ugc import (
+from vqabench.io.video import read_all
+from vqabench.runner.ugc import (
     default_reference,
     default_transcodes,
     make_reference,
@@ -15,7 +16,6 @@ from vqabench.datasets.ugc import (
     transcode,
     video_quality,
 )
-from vqabench.io.video import read_all
 
 
 def test_default_ladders_as_published():

@@ -1,0 +1,131 @@
+"""Config reading validated by the registries: command-line specs, TOML files, round trips
+and clear errors (vqabench/experiment.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from vqabench.config import default_config, write_config
+from vqabench.errors import CodecError, ConfigError, UnknownNameError
+from vqabench.experiment import load_config, parse_codec_spec, parse_metric_spec
+
+
+def test_codec_spec_with_options():
+    spec = parse_codec_spec("x264:qp=22,27,32,37:preset=veryfast:label=x264-fast")
+    assert (spec.name, spec.rate_param, spec.values) == ("x264", "qp", (22, 27, 32, 37))
+    assert dict(spec.options) == {"preset": "veryfast"} and spec.display == "x264-fast"
+
+
+@pytest.mark.parametrize("text, error, match", [
+    ("x264", ConfigError, "NAME:PARAM=V1,V2"),
+    ("x264:qp", ConfigError, "NAME:PARAM=V1,V2"),
+    ("x264:qp=22,abc", CodecError, "'qp=abc' is not allowed: qp must be a number"),
+    ("x264:qp=22,99", CodecError, "qp must be a number in 0..51"),
+    ("x264:preset=fast", ConfigError, "exactly one rate ladder key"),
+    ("x246:qp=22", UnknownNameError, "did you mean"),
+    ("x264:qp=22,22", ConfigError, "repeats a rate point"),
+])
+def test_bad_codec_specs(text, error, match):
+    with pytest.raises(error, match=match):
+        parse_codec_spec(text)
+
+
+def test_named_rate_points_and_text_options():
+    spec = parse_codec_spec("inr:model=xxs,xs,s:steps=50")
+    assert spec.values == ("xxs", "xs", "s") and dict(spec.options) == {"steps": 50}
+
+
+def test_metric_spec_and_unknown_metric():
+    spec = parse_metric_spec("vmaf:model=vmaf_v0.6.1neg:pooling=harmonic_mean")
+    assert dict(spec.options) == {"model": "vmaf_v0.6.1neg", "pooling": "harmonic_mean"}
+    with pytest.raises(UnknownNameError, match="did you mean 'vmaf'"):
+        parse_metric_spec("vmav")
+
+
+def test_overrides_and_defaults():
+    cfg = load_config(None, codecs=["vp9:qp=30,40"], metrics="psnr_y,vmaf", frames="8", jobs=1)
+    assert [c.name for c in cfg.codecs] == ["vp9"] and cfg.frames == 8 and cfg.jobs == 1
+    assert [m.name for m in cfg.metrics] == ["psnr_y", "vmaf"]
+    assert [c.name for c in default_config().codecs][0] == "x264"
+    with pytest.raises(ConfigError, match="anchor='hevc' is not allowed"):
+        load_config(None, anchor="hevc")
+    with pytest.raises(ConfigError, match="frames='0' is not allowed"):
+        load_config(None, frames="0")
+
+
+def test_toml_round_trip(tmp_path):
+    cfg = load_config(None, dataset="mini", frames=4, size="64x64",
+                      codecs=["x264:qp=22,32:preset=veryfast", "x265:crf=28,32:label=hevc"],
+                      metrics="psnr_yuv:weights=8/1/1,vmaf:model=vmaf_v0.6.1neg", jobs=2)
+    path = tmp_path / "config.toml"
+    write_config(cfg, path, comment="test")
+    again = load_config(path)
+    assert again == cfg and again.identity() == cfg.identity()
+
+
+@pytest.mark.parametrize("text, match", [
+    ("[dataset\nname='mini'", "not valid TOML"),
+    ("[datasets]\nname='mini'", "unknown section"),
+    ("[dataset]\nnmae='mini'", "unknown key dataset.nmae"),
+    ("[[codecs]]\nqp=[22]", "every codec needs a name"),
+    ("[run]\njobs=0", "run.jobs=0 is not allowed"),
+    ("metrics = 'psnr_y'", "metrics must be a list"),
+])
+def test_bad_toml(tmp_path, text, match):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=match):
+        load_config(path)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("text, match", [
+    ("x264:qp=22,27:presett=fast", r"codec 'x264' has no option 'presett'; did you mean "
+                                   r"'preset'\? \(options: preset, gop, threads"),
+    ("x265:qp=22,27:preset=fastest", r"preset='fastest' is not allowed: expected ultrafast"),
+    ("svt-av1:qp=30,40:preset=20", r"preset=20 is not allowed: expected integers -2\.\.13"),
+])
+def test_codec_options_are_checked_by_name_and_value(text, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_codec_spec(text)
+
+
+@pytest.mark.parametrize("metric", ["pt_loss", "rankdvqa_ugc"])
+def test_reference_metrics_need_a_reference_stage(metric):
+    with pytest.raises(ConfigError, match=rf"metric '{metric}' scores .* needs a reference"):
+        load_config(metrics=metric)
+    with pytest.raises(ConfigError, match="needs a reference stage"):
+        load_config(metrics=metric, reference="x264:qp=30,37,42")  # anchors: source only
+    cfg = load_config(metrics=metric, reference="x264:qp=30,37,42", anchors="reference")
+    assert cfg.metrics[0].name == metric
+
+
+def test_kbps_ladders_and_targets_from(tmp_path):
+    from vqabench.config import TARGETS_FROM, targets_source, write_config
+    from vqabench.experiment import load_config
+
+    cfg = load_config(None, codecs=["x264:qp=22,27", "x264:kbps=from:label=x264-2pass",
+                                    "x265:kbps=300,600"], targets_from="x264")
+    assert cfg.codecs[1].values == (TARGETS_FROM,) and cfg.codecs[1].targets_from_run
+    assert cfg.codecs[2].values == (300, 600) and not cfg.codecs[2].targets_from_run
+    assert targets_source(cfg) is cfg.codecs[0]
+    write_config(cfg, tmp_path / "c.toml")  # round trip through TOML
+    again = load_config(tmp_path / "c.toml")
+    assert again.codecs == cfg.codecs and again.targets_from == "x264"
+    assert again.identity() == cfg.identity()
+    with pytest.raises(ConfigError, match="not a kbps one"):
+        load_config(None, codecs=["x265:kbps=300,600", "x264:kbps=from:label=b"],
+                    targets_from="x265")
+    with pytest.raises(ConfigError, match="x264:qp=22,27"):
+        load_config(None, codecs=["x264:qp=22,27", "x265:kbps=from"], targets_from="x264:qp=22")
+    with pytest.raises(ConfigError, match="no codec has kbps=from"):
+        load_config(None, codecs=["x264:qp=22,27"], targets_from="x264")
+    toml = tmp_path / "inr.toml"
+    toml.write_text('[[codecs]]\nname = "inr"\nkbps = [100]\n')
+    with pytest.raises(ConfigError, match="codec 'inr' has no rate control"):
+        load_config(toml)
+
