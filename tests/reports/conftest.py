@@ -12,7 +12,7 @@ import json
 import pandas as pd
 import pytest
 
-from vqabench.runner.store import EncodeRecord, Store
+from vqabench.io.store import EncodeRecord, Store
 
 QPS = (22, 27, 32, 37)
 METRICS = {"psnr_y": (30.0, 3.0), "psnr_u": (38.0, 2.0), "psnr_v": (39.0, 2.0),

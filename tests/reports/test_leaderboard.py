@@ -52,23 +52,23 @@ def test_codec_versions_name_the_ffmpeg_build_once(tmp_path):
     """Issue 18 item 9: every ffmpeg codec repeated the ffmpeg build string."""
     import json as _json
 
-    from vqabench.codecs.ffmpeg import _ffmpeg_version
     from vqabench.codecs.versions import encoder_version
+    from vqabench.io.ffmpeg import ffmpeg_version
+    from vqabench.io.store import EncodeRecord, Store
     from vqabench.reports.leaderboard import codec_versions
-    from vqabench.runner.store import EncodeRecord, Store
 
     run = tmp_path / "run"
     run.mkdir()
     with Store(run / "store.sqlite") as store:
         for i, (label, name) in enumerate((("x264-fast", "x264"), ("x265", "x265"))):
-            spec = _json.dumps({"name": name, "version": _ffmpeg_version(), "options": {}})
+            spec = _json.dumps({"name": name, "version": ffmpeg_version(), "options": {}})
             store.commit_job(EncodeRecord(f"k{i}", "A", "source", label, "qp=22", "b", 8, 0.1,
                                           0.01, 8, 64, 64, "25/1", spec), [])
     config = {"codecs": [{"name": "x264", "label": "x264-fast"}, {"name": "x265"}]}
     assert codec_versions(run, config) == {
         "x264-fast": f"libx264 {encoder_version('libx264')}",
         "x265": f"libx265 {encoder_version('libx265')}",
-        "ffmpeg": _ffmpeg_version().removeprefix("ffmpeg ")}
+        "ffmpeg": ffmpeg_version().removeprefix("ffmpeg ")}
 
 # --- the committed leaderboards (results/leaderboard/) -------------------------------------
 

@@ -61,7 +61,7 @@ from typing import ClassVar
 
 from vqabench.codecs.base import CODECS, Codec, RatePoint
 from vqabench.errors import CodecError, ConfigError, invalid
-from vqabench.io.ffmpeg import path_arg
+from vqabench.io.ffmpeg import ffmpeg_version, path_arg
 from vqabench.io.names import safe_name
 from vqabench.io.process import run_command
 from vqabench.io.video import PIX_FMTS, Video
@@ -128,12 +128,6 @@ def import_stem(rate: RatePoint) -> str:
     """File stem of a rate point in an import folder (``qp30``, ``models``), as the runner
     names bitstreams."""
     return safe_name(f"{rate.param}{rate.value}")
-
-
-def _ffmpeg_version() -> str:
-    from vqabench.io.ffmpeg import ffmpeg_version
-
-    return ffmpeg_version()
 
 
 def _load_file(path: str | Path) -> dict:
@@ -293,7 +287,7 @@ class ExternalCodec(Codec):
         text = self.user_version or ("import" if self.import_dir else "unknown")
         templates = (self.encode_template or ()) + (self.decode_template or ())
         if any("{ffmpeg}" in a for a in templates):
-            text += f" ({_ffmpeg_version()})"
+            text += f" ({ffmpeg_version()})"
         return text
 
     # -- command mode ----------------------------------------------------------------------

@@ -74,10 +74,6 @@ __all__ = ["ALL_PIX_FMTS", "KBPS_RANGE", "FfmpegCodec", "X264", "X265", "Vp9", "
            "SvtAv1", "Vvenc"]
 
 
-def _ffmpeg_version() -> str:
-    return ffmpeg_version()
-
-
 #: The formats vqabench reads and writes (4:2:0, 4:2:2, 4:4:4 at 8 and 10 bits).
 ALL_PIX_FMTS: tuple[str, ...] = tuple(PIX_FMTS)
 
@@ -132,7 +128,7 @@ class FfmpegCodec(Codec):
         return opts if self.pix_fmt is None else {**opts, "pix_fmt": self.pix_fmt}
 
     def version(self) -> str:
-        return _ffmpeg_version()
+        return ffmpeg_version()
 
     def rate_args(self, rate: RatePoint) -> list[str]:
         """Arguments that set the rate point."""

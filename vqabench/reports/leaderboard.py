@@ -52,6 +52,7 @@ from vqabench.evaluation.uncertainty import (
     add_uncertainty,
 )
 from vqabench.io.hashing import file_sha256
+from vqabench.io.store import Store
 from vqabench.reports.report import choose_anchor, read_config
 from vqabench.reports.tables import write_csv, write_text
 
@@ -98,20 +99,13 @@ def codec_versions(run_dir: str | os.PathLike[str], config: dict[str, object]) -
     store = Path(run_dir) / "store.sqlite"
     if store.is_file():
         try:
-            con = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
-            try:
-                rows = con.execute("SELECT DISTINCT codec, codec_spec FROM encodes").fetchall()
-            finally:
-                con.close()
+            with Store(store, readonly=True) as db:
+                rows = db.codec_specs()
         except sqlite3.Error:
             rows = []  # a store we cannot read adds no versions; the sidecar says none found
         for codec, spec in rows:
-            try:
-                version = json.loads(spec).get("version")
-            except (TypeError, ValueError, AttributeError):
-                version = None
-            if version:
-                versions.setdefault(str(codec), str(version))
+            if spec.get("version"):
+                versions.setdefault(codec, str(spec["version"]))
     return _ffmpeg_once(versions, codecs if isinstance(codecs, list) else [])
 
 
@@ -122,12 +116,12 @@ def _ffmpeg_once(versions: dict[str, str], entries: list) -> dict[str, str]:
     if not builds:
         return versions
     from vqabench import codecs
-    from vqabench.codecs.ffmpeg import _ffmpeg_version
     from vqabench.codecs.versions import encoder_version
+    from vqabench.io.ffmpeg import ffmpeg_version
 
     names = {str(c.get("label") or c.get("name")): str(c.get("name")) for c in entries
              if isinstance(c, dict)}
-    same_build = builds == [_ffmpeg_version()]
+    same_build = builds == [ffmpeg_version()]
     out = {}
     for codec, version in versions.items():
         if not version.startswith("ffmpeg "):

@@ -66,8 +66,8 @@ from vqabench.errors import ConfigError, DatasetError, invalid
 from vqabench.io.atomic import TMP_PREFIX, atomic_write_bytes
 from vqabench.io.hashing import text_sha256
 from vqabench.io.names import safe_name
+from vqabench.io.store import Store
 from vqabench.io.video import Video, YuvFrame, open_video, write_y4m
-from vqabench.runner.store import Store
 from vqabench.runner.ugc import (
     create_codec,
     default_reference,

@@ -49,6 +49,7 @@ from vqabench.errors import CodecError, ConfigError, VqabenchError
 from vqabench.experiment import load_config
 from vqabench.io.atomic import atomic_write_text
 from vqabench.io.names import safe_name as _safe
+from vqabench.io.store import EncodeRecord, MeasurementRecord, Store
 from vqabench.io.video import Video, open_video
 from vqabench.runner.jobs import (
     Job,
@@ -58,7 +59,6 @@ from vqabench.runner.jobs import (
     measurement_key,
 )
 from vqabench.runner.progress import job_work, point_work
-from vqabench.runner.store import EncodeRecord, MeasurementRecord, Store
 
 __all__ = ["RESULT_COLUMNS", "PER_FRAME_COLUMNS", "RunSummary", "RunStatus", "plan_jobs",
            "plan_references", "rate_targets", "load_sequences", "check_formats", "run",

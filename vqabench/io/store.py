@@ -211,6 +211,19 @@ class Store:
         """Finished make-pairs jobs by kind."""
         return dict(self._db.execute("SELECT kind, COUNT(*) FROM pair_jobs GROUP BY kind"))
 
+    def codec_specs(self) -> list[tuple[str, dict]]:
+        """(codec label, codec spec) of every distinct codec configuration with a stored
+        encode; the spec is the JSON hashed into the job keys (name, version, options)."""
+        rows = self._db.execute("SELECT DISTINCT codec, codec_spec FROM encodes ORDER BY codec")
+        out = []
+        for codec, spec in rows:
+            try:
+                data = json.loads(spec)
+            except (TypeError, ValueError):
+                data = None
+            out.append((str(codec), data if isinstance(data, dict) else {}))
+        return out
+
     def counts(self) -> dict[str, int]:
         """Number of stored encodes, measurements and failures."""
         return {t: self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]

@@ -12,8 +12,8 @@ import pytest
 from tests.conftest import make_video
 from vqabench.errors import ConfigError
 from vqabench.experiment import load_config
+from vqabench.io.store import EncodeRecord, MeasurementRecord, Store
 from vqabench.runner.run import load_sequences, plan_jobs, run, run_status
-from vqabench.runner.store import EncodeRecord, MeasurementRecord, Store
 
 
 def _encode(key: str = "e1") -> EncodeRecord:
@@ -43,6 +43,16 @@ def test_a_partial_failure_is_recorded_with_the_job_and_cleared_by_success(tmp_p
         assert store.counts() == {"encodes": 1, "measurements": 1, "failures": 1}
         store.commit_job(None, [MeasurementRecord("m2", "e1", "x", "source", 1.0, (), "{}")])
         assert store.failure("e1") is None
+
+
+def test_codec_specs_lists_each_stored_configuration_once(tmp_path):
+    spec = '{"name": "x264", "options": {}, "version": "ffmpeg 7.1"}'
+    with Store(tmp_path / "store.sqlite") as store:
+        store.commit_job(replace(_encode("e1"), codec_spec=spec), [])
+        store.commit_job(replace(_encode("e2"), rate_point="qp=27", codec_spec=spec), [])
+        store.commit_job(replace(_encode("e3"), codec="vp9", codec_spec="not json"), [])
+        assert store.codec_specs() == [
+            ("vp9", {}), ("x264", {"name": "x264", "options": {}, "version": "ffmpeg 7.1"})]
 
 
 def test_read_only_store_sees_commits_and_never_writes(tmp_path):
@@ -200,7 +210,7 @@ def test_vmaf_key_changed_to_the_model_content():
 
 
 def test_pair_jobs_are_stored_and_counted_by_kind(tmp_path):
-    from vqabench.runner.store import Store
+    from vqabench.io.store import Store
 
     with Store(tmp_path / "store.sqlite") as store:
         assert store.pair_job("k1") is None and store.pair_counts() == {}
