@@ -10,13 +10,14 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
 from vqabench.errors import DuplicateNameError, UnknownNameError
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "lazy_exports"]
 
 T = TypeVar("T")
 
@@ -82,3 +83,16 @@ class Registry(Generic[T]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
+
+
+def lazy_exports(package: str, where: dict[str, str]) -> Callable[[str], object]:
+    """A module ``__getattr__`` (PEP 562) for ``package``: ``name`` is imported from the
+    submodule ``where[name]`` on first use, so importing one submodule (say the BD-rate code
+    the CLI's summary needs) does not import the others (matplotlib, scipy.stats)."""
+
+    def __getattr__(name: str) -> object:
+        if name not in where:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(f"{package}.{where[name]}"), name)
+
+    return __getattr__

@@ -53,6 +53,44 @@ def test_a_job_reads_each_frame_once_for_all_its_metrics(tiny_video, tiny_noisy,
         assert (value, per_frame) == (alone.value, alone.per_frame), name
 
 
+def test_network_metrics_share_one_rgb_conversion_per_frame(tiny_video, tiny_noisy,
+                                                           monkeypatch):
+    """LPIPS twice and DISTS (random backbones: offline) stream with PSNR: frames are read
+    once and each frame pair becomes RGB once for all three; the values equal each metric
+    computed alone, and LPIPS equals the lpips package called directly on the same RGB."""
+    import lpips as lpips_package
+    import torch
+
+    from vqabench.io.video import yuv_to_rgb
+    from vqabench.metrics.functional import frames as frames_module
+
+    specs = (("psnr_y", {}), ("lpips", {"pretrained_backbone": False, "seed": 1}),
+             ("lpips", {"pretrained_backbone": False, "seed": 2, "batch_size": 3}),
+             ("dists", {"pretrained_backbone": False, "seed": 4}))
+    conversions: list[int] = []
+    original = frames_module.frame_rgb
+    monkeypatch.setattr(frames_module, "frame_rgb",
+                        lambda *a, **k: conversions.append(1) or original(*a, **k))
+    values, errors = measure(_tasks(specs), {"source": tiny_video}, tiny_noisy)
+    assert errors == {}
+    assert len(conversions) == 2 * tiny_video.frames  # reference and distorted, once each
+    monkeypatch.setattr(frames_module, "frame_rgb", original)
+    for (_key, value, per_frame), (name, options) in zip(values, specs, strict=True):
+        alone = metrics.create(name, **options).compute(tiny_video, tiny_noisy)
+        assert per_frame == pytest.approx(alone.per_frame, abs=1e-7), name
+        assert value == pytest.approx(alone.value, abs=1e-7), name
+    net = metrics.create("lpips", pretrained_backbone=False, seed=1).model
+    direct = []
+    for ref, dis in zip(read_frames(tiny_video), read_frames(tiny_noisy), strict=True):
+        r, d = (torch.from_numpy(yuv_to_rgb(f, bit_depth=8, matrix=v.color_matrix,
+                                            color_range=v.color_range).astype(np.float32))
+                .permute(2, 0, 1)[None] for f, v in ((ref, tiny_video), (dis, tiny_noisy)))
+        with torch.no_grad():
+            direct.append(float(net(r, d, normalize=True)))
+    assert isinstance(net, lpips_package.LPIPS)
+    assert values[1][2] == pytest.approx(direct, abs=1e-6)
+
+
 def test_one_failing_metric_fails_alone(tiny_video, tiny_noisy):
     tasks = _tasks((("psnr_y", {}), ("ms_ssim", {}), ("ssim", {})))
     values, errors = measure(tasks, {"source": tiny_video}, tiny_noisy)

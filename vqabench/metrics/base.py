@@ -76,26 +76,56 @@ def check_pair(reference: Video, distorted: Video) -> None:
         )
 
 
+#: Colours of frames in memory that state none: BT.709, limited range (as ``Video`` defaults).
+DEFAULT_COLOURS = (("bt709", "limited"), ("bt709", "limited"))
+
+
 class FramePair:
     """One frame of the anchor and the same frame of the distorted video, read once and
     handed to every streaming metric of a job.
 
     Per-frame intermediate results that several metrics need (the planes' MSEs for the PSNR
     family, the luma plane in float32 and its full-resolution SSIM statistics for SSIM and
-    MS-SSIM) are computed by the first metric that asks (:meth:`shared`) and reused.
+    MS-SSIM, the RGB frames of the networks: :meth:`rgb`) are computed by the first metric
+    that asks (:meth:`shared`) and reused.
 
     Attributes:
         index: frame number (0-based).
         reference: the anchor's frame.
         distorted: the distorted video's frame.
         fmt: the frame format of both.
+        colours: ``((matrix, range) of the reference, (matrix, range) of the distorted)``,
+            each video's own (``Video.color_matrix``, ``Video.color_range``), for :meth:`rgb`.
     """
 
-    __slots__ = ("index", "reference", "distorted", "fmt", "_shared")
+    __slots__ = ("index", "reference", "distorted", "fmt", "colours", "_shared")
 
-    def __init__(self, index: int, reference: YuvFrame, distorted: YuvFrame, fmt: FrameFormat):
+    def __init__(self, index: int, reference: YuvFrame, distorted: YuvFrame, fmt: FrameFormat,
+                 colours: tuple[tuple[str, str], tuple[str, str]] = DEFAULT_COLOURS):
         self.index, self.reference, self.distorted, self.fmt = index, reference, distorted, fmt
+        self.colours = colours
         self._shared: dict[Any, Any] = {}
+
+    @classmethod
+    def of_videos(cls, index: int, reference: YuvFrame, distorted: YuvFrame,
+                  anchor: Video, video: Video) -> FramePair:
+        """The pair of frame ``index`` of ``anchor`` and ``video`` (format and colours theirs)."""
+        return cls(index, reference, distorted, FrameFormat.of(video),
+                   ((anchor.color_matrix, anchor.color_range),
+                    (video.color_matrix, video.color_range)))
+
+    def rgb(self) -> tuple[np.ndarray, np.ndarray]:
+        """Both frames as RGB float32 in [0, 1], (H, W, 3), converted once per pair for every
+        metric that needs RGB (:func:`vqabench.metrics.functional.frames.frame_rgb`, each
+        frame with its own video's matrix and range)."""
+        from vqabench.metrics.functional.frames import frame_rgb
+
+        def convert() -> tuple[np.ndarray, np.ndarray]:
+            (rm, rr), (dm, dr) = self.colours
+            return (frame_rgb(self.reference, self.fmt.bit_depth, matrix=rm, color_range=rr),
+                    frame_rgb(self.distorted, self.fmt.bit_depth, matrix=dm, color_range=dr))
+
+        return self.shared("rgb", convert)
 
     def shared(self, key: Any, make: Callable[[], Any]) -> Any:
         """``make()``, computed once per frame pair for each ``key``."""
@@ -117,10 +147,9 @@ class Accumulator(Protocol):
 def frame_pairs(reference: Video, distorted: Video) -> Iterator[FramePair]:
     """Frame pairs of two videos of the same size, format and frame count (each read once)."""
     check_pair(reference, distorted)
-    fmt = FrameFormat.of(reference)
     for i, (ref, dis) in enumerate(zip(read_frames(reference), read_frames(distorted),
                                        strict=True)):
-        yield FramePair(i, ref, dis, fmt)
+        yield FramePair.of_videos(i, ref, dis, reference, distorted)
 
 
 class Metric:

@@ -1,8 +1,10 @@
 """Learned full-reference image metrics applied frame-wise to video: LPIPS, DISTS, and any
 pyiqa image metric as ``pyiqa:<name>``.
 
-Each frame pair is converted to RGB (BT.709, limited range, :func:`vqabench.io.video.yuv_to_rgb`),
-batched (``batch_size`` frames per forward pass; by default 8, fewer for large frames, see
+Each frame pair is converted to RGB (each video's own matrix and range,
+:func:`vqabench.io.video.yuv_to_rgb`; once per frame pair for all the network metrics of a job:
+:meth:`vqabench.metrics.base.FramePair.rgb`), batched (``batch_size`` frames per forward
+pass; by default 8, fewer for large frames, see
 :func:`~vqabench.metrics.functional.frames.frames_per_batch`), scored by the library's own
 network, and the per-frame values are pooled over time (:func:`vqabench.metrics.base.pool`).
 All take ``(reference, distorted)`` in that order.
@@ -32,13 +34,17 @@ import numpy as np
 
 from vqabench.errors import ConfigError, MetricError, UnknownNameError, invalid
 from vqabench.io.video import Video
-from vqabench.metrics.base import METRICS, POOLING, Metric, MetricResult, check_pair, pool
-from vqabench.metrics.device import resolve_device
-from vqabench.metrics.functional.frames import (
-    frames_per_batch,
-    paired_rgb_batches,
-    rgb_batches,
+from vqabench.metrics.base import (
+    METRICS,
+    POOLING,
+    FramePair,
+    Metric,
+    MetricResult,
+    pool,
 )
+from vqabench.metrics.device import resolve_device
+from vqabench.metrics.functional.frame_format import FrameFormat
+from vqabench.metrics.functional.frames import batch_for_size, rgb_batches
 from vqabench.metrics.functional.perceptual import (
     DISTS_FILES,
     LPIPS_BACKBONE_FILES,
@@ -73,6 +79,51 @@ def _check_bool(argument: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise invalid(argument, value, "True or False")
     return value
+
+
+class RgbBatchAccumulator:
+    """Streams the RGB frames of each pair (:meth:`FramePair.rgb`, shared by every network
+    metric of a job) into batches of ``batch_size`` frames; ``score(reference, distorted)``
+    turns each batch, (B, H, W, 3) float32 arrays, into B per-frame values.
+
+    Args:
+        name: the metric's name, for errors.
+        score: one batch -> per-frame values.
+        batch_size: frames per call of ``score``.
+        pooling: temporal pooling of the per-frame values.
+    """
+
+    def __init__(self, name: str, score: Callable[[np.ndarray, np.ndarray], Any],
+                 batch_size: int, pooling: str):
+        self.name, self.score, self.batch_size, self.pooling = name, score, batch_size, pooling
+        self.values: list[float] = []
+        self._refs: list[np.ndarray] = []
+        self._diss: list[np.ndarray] = []
+
+    def _flush(self) -> None:
+        if self._refs:
+            out = self.score(np.stack(self._refs), np.stack(self._diss))
+            self.values.extend(np.asarray(out, dtype=np.float64).reshape(-1).tolist())
+            self._refs, self._diss = [], []
+
+    def update(self, pair: FramePair) -> None:
+        """Add one frame pair; a full batch is scored at once."""
+        ref, dis = pair.rgb()
+        self._refs.append(ref)
+        self._diss.append(dis)
+        if len(self._refs) == self.batch_size:
+            self._flush()
+
+    def compute(self) -> MetricResult:
+        """The pooled value and the per-frame values of every frame seen.
+
+        Raises:
+            MetricError: no frames, or the network returned NaN.
+        """
+        self._flush()
+        if any(np.isnan(v) for v in self.values):
+            raise MetricError(f"{self.name} returned NaN for some frames")
+        return MetricResult(pool(self.values, self.pooling), tuple(self.values))
 
 
 class _FramewiseNetwork(Metric):
@@ -118,19 +169,11 @@ class _FramewiseNetwork(Metric):
             self._model = self._build().to(self.device)
         return self._model
 
-    def compute(self, reference: Video, distorted: Video) -> MetricResult:
-        """Score ``distorted`` against ``reference`` (in that order), frame by frame.
-
-        Raises:
-            MetricError: the videos differ in size, format or frame count.
-        """
-        check_pair(reference, distorted)
-        model = self.model
-        values: list[float] = []
-        batch = frames_per_batch(self.batch_size, reference)
-        for ref, dis in paired_rgb_batches(reference, distorted, batch):
-            values.extend(self._scores(model, ref, dis).tolist())
-        return MetricResult(pool(values, self.pooling), tuple(values))
+    def accumulator(self, fmt: FrameFormat, width: int, height: int) -> RgbBatchAccumulator:
+        """Frame-wise scores in batches (:meth:`Metric.compute` streams the videos through
+        it; the runner feeds it the frames it reads once for all the job's metrics)."""
+        return RgbBatchAccumulator(self.name, lambda r, d: self._scores(self.model, r, d),
+                                   batch_for_size(self.batch_size, width, height), self.pooling)
 
 
 @METRICS.register("lpips")
@@ -263,17 +306,24 @@ class PyiqaMetric(Metric):
                     raise ConfigError(f"{self.name}: option not accepted by pyiqa: {exc}") from exc
         return self._model
 
-    def _run(self, batches: Any, call: Callable[..., Any]) -> MetricResult:
+    def _score(self, reference: np.ndarray | None, distorted: np.ndarray) -> np.ndarray:
+        """Per-frame values of one RGB batch (pyiqa's ``net(target, ref)`` order; no-reference
+        metrics ignore ``reference``)."""
         import torch
 
-        values: list[float] = []
+        model, dev = self.model, self.device
         with torch.inference_mode():
-            for batch in batches:
-                out = call(*batch)
-                values.extend(np.asarray(out.detach().double().cpu()).reshape(-1).tolist())
-        if any(np.isnan(v) for v in values):
-            raise MetricError(f"{self.name} returned NaN for some frames")
-        return MetricResult(pool(values, self.pooling), tuple(values))
+            if self.kind == "no-reference":
+                out = model(to_tensor(distorted, dev))
+            else:
+                out = model(to_tensor(distorted, dev), to_tensor(reference, dev))
+        return np.asarray(out.detach().double().cpu()).reshape(-1)
+
+    def accumulator(self, fmt: FrameFormat, width: int, height: int) -> RgbBatchAccumulator:
+        """Frame-wise scores in batches of the shared RGB frames (see
+        :class:`RgbBatchAccumulator`)."""
+        return RgbBatchAccumulator(self.name, self._score,
+                                   batch_for_size(self.batch_size, width, height), self.pooling)
 
     def compute(self, reference: Video | None, distorted: Video) -> MetricResult:
         """Score ``distorted`` (against ``reference`` for full-reference metrics).
@@ -281,17 +331,15 @@ class PyiqaMetric(Metric):
         Raises:
             MetricError: mismatched videos, or a full-reference metric without a reference.
         """
-        model, dev = self.model, self.device
-        if self.kind == "no-reference":
-            batch = frames_per_batch(self.batch_size, distorted)
-            return self._run(((b,) for b in rgb_batches(distorted, batch)),
-                             lambda dis: model(to_tensor(dis, dev)))
-        if reference is None:
-            raise MetricError(f"{self.name} is full-reference: a reference video is required")
-        check_pair(reference, distorted)
-        batch = frames_per_batch(self.batch_size, reference)
-        return self._run(paired_rgb_batches(reference, distorted, batch),
-                         lambda ref, dis: model(to_tensor(dis, dev), to_tensor(ref, dev)))
+        if self.kind != "no-reference":
+            if reference is None:
+                raise MetricError(f"{self.name} is full-reference: a reference video is "
+                                  "required")
+            return super().compute(reference, distorted)
+        acc = self.accumulator(FrameFormat.of(distorted), distorted.width, distorted.height)
+        for batch in rgb_batches(distorted, acc.batch_size):  # the distorted video alone
+            acc.values.extend(self._score(None, batch).tolist())
+        return acc.compute()
 
 
 @functools.cache

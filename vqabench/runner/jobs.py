@@ -118,7 +118,7 @@ def _stream(decoded: Video, anchors: dict[str, Video], streams: dict[str, list],
     for index, (dis, *refs) in enumerate(zip(*readers, strict=True)):
         for name, ref in zip(names, refs, strict=True):
             probes[name].update(index, ref.y, dis.y)
-            pair = FramePair(index, ref, dis, fmt)
+            pair = FramePair.of_videos(index, ref, dis, anchors[name], decoded)
             alive = []
             for key, acc in streams.get(name, []):
                 try:

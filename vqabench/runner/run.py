@@ -702,6 +702,9 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Exe
         def stage(planned: list[Job], estimate: float = 0.0) -> list[Job]:
             todo = [p for j in planned if (p := _pending(j, store, retry_failed)) is not None]
             todo = [replace(j, decode_dir=decode_dir.resolve()) for j in todo]
+            # longest first (by estimated work), so that side-by-side workers do not end
+            # with one long job running alone; results do not depend on the order
+            todo.sort(key=job_work, reverse=True)
             state["done"] += len(planned) - len(todo)
             work["total"] += sum(job_work(j) for j in todo) - estimate
             if progress:

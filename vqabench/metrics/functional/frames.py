@@ -22,6 +22,7 @@ from vqabench.io.video import Video, YuvFrame, read_frames, yuv_to_rgb
 __all__ = [
     "BATCH_PIXELS",
     "frames_per_batch",
+    "batch_for_size",
     "frame_rgb",
     "rgb_batches",
     "paired_rgb_batches",
@@ -41,9 +42,14 @@ def frames_per_batch(batch_size: int | None, video: Video) -> int:
     """``batch_size`` when given; by default 8 frames, fewer when frames are large, so that a
     batch holds at most :data:`BATCH_PIXELS` pixels per video (8 at 256x144, 2 at 720p, 1 at
     1080p and above). Per-frame values do not depend on it."""
+    return batch_for_size(batch_size, video.width, video.height)
+
+
+def batch_for_size(batch_size: int | None, width: int, height: int) -> int:
+    """:func:`frames_per_batch` for frames of ``width`` x ``height``."""
     if batch_size is not None:
         return batch_size
-    return max(1, min(8, BATCH_PIXELS // (video.width * video.height)))
+    return max(1, min(8, BATCH_PIXELS // (width * height)))
 
 
 def frame_rgb(frame: YuvFrame, bit_depth: int, *, matrix: str = "bt709",
