@@ -97,21 +97,32 @@ def _accepts(name: str, option: str) -> bool:
                if "__init__" in vars(c))
 
 
+def _split_spec(text: str) -> tuple[str, dict]:
+    """``lpips:net=vgg`` -> ("lpips", {"net": "vgg"}); ``pyiqa:ms_ssim`` keeps its colon."""
+    from vqabench.config import parse_scalar
+
+    parts = text.split(":")
+    name = ":".join(p for p in parts if "=" not in p)
+    return name, {k: parse_scalar(v) for k, v in (p.split("=", 1) for p in parts if "=" in p)}
+
+
 def _plan(names: list[str], random_backbones: bool) -> list[tuple[str, dict]]:
-    """(name, options) per metric: weights present, random backbones, or skipped later."""
+    """(name, options) per metric spec (``NAME[:OPTION=VALUE...]``): weights present, random
+    backbones, or skipped later."""
     from vqabench import metrics
     from vqabench.errors import WeightsUnavailableError
 
     plan = []
-    for name in names:
+    for spec in names:
+        name, options = _split_spec(spec)
         try:
-            metrics.create(name)
-            plan.append((name, {}))
+            metrics.create(name, **options)
+            plan.append((name, options))
         except WeightsUnavailableError:
             random = random_backbones and _accepts(name, "pretrained_backbone")
-            plan.append((name, {"pretrained_backbone": False} if random else {}))
+            plan.append((name, {**options, "pretrained_backbone": False} if random else options))
         except Exception:  # noqa: BLE001  (options needed: measured and reported as skipped)
-            plan.append((name, {}))
+            plan.append((name, options))
     return plan
 
 
@@ -134,7 +145,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--size", default="1920x1080")
-    parser.add_argument("--metrics", default="", help="comma-separated names (default: all)")
+    parser.add_argument("--metrics", default="",
+                        help="comma-separated NAME[:OPTION=VALUE...] (default: all)")
     parser.add_argument("--random-backbones", action="store_true")
     parser.add_argument("--workdir", type=Path, help="keep the generated pair here")
     parser.add_argument("--json", type=Path)

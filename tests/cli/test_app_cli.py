@@ -26,11 +26,13 @@ def vqabench(*args, env_extra=None):
                           capture_output=True, text=True, env=env, timeout=300)
 
 
+@pytest.mark.slow
 def test_version():
     proc = vqabench("--version")
     assert proc.returncode == 0 and proc.stdout.strip() == f"vqabench {__version__}"
 
 
+@pytest.mark.slow
 def test_every_command_takes_dash_h_and_flags_have_no_type_metavar():
     from click.testing import CliRunner
     from typer.main import get_command
@@ -49,6 +51,7 @@ def _table_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("|")]
 
 
+@pytest.mark.slow
 def test_piped_correlate_and_rq_tables_are_one_row_per_line(tmp_path):
     rng = np.random.default_rng(0)
     long_a, long_b = "a_metric_name_long_enough_to_pass_80_columns", "another_long_metric_name"
@@ -78,6 +81,7 @@ def test_piped_correlate_and_rq_tables_are_one_row_per_line(tmp_path):
 
 @pytest.mark.parametrize("command", [["weights", "--no-verify"], ["datasets", "list"],
                                      ["models", "list"], ["metrics", "list"]])
+@pytest.mark.slow
 def test_piped_listings_are_one_row_per_line(command):
     proc = vqabench(*command)
     assert proc.returncode == 0, proc.stderr

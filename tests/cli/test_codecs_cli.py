@@ -7,6 +7,7 @@ import re
 import subprocess
 
 import imageio_ffmpeg
+import pytest
 
 from tests.conftest import run_cli
 from vqabench import codecs, datasets, metrics, models
@@ -18,6 +19,7 @@ def _json(capsys, argv: list[str]) -> object:
     return json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.slow
 def test_codecs_list_json_states_encoder_version_rates_formats_defaults(capsys):
     facts = {f["name"]: f for f in _json(capsys, ["codecs", "list", "--json"])}
     assert sorted(facts) == sorted(codecs.available())
@@ -49,6 +51,7 @@ def test_codecs_list_text(capsys):
     assert "model=xxs|xs|s|m|l" in lines["inr"]
 
 
+@pytest.mark.slow
 def test_every_list_command_has_json(capsys):
     listed = _json(capsys, ["metrics", "list", "--json"])
     assert [m["name"] for m in listed] == metrics.available()

@@ -44,6 +44,7 @@ def test_show_with_metadata(tmp_path, capsys):
     assert "Cactus_64x64_50.yuv" in err and "UVG naming convention" in err
 
 
+@pytest.mark.slow
 def test_make_pairs_cli(tmp_path, capsys):
     out = tmp_path / "pairs"
     args = ["make-pairs", "--dataset", "mini", "--frames", "12", "--size", "64x64",
@@ -65,6 +66,7 @@ def test_make_pairs_cli(tmp_path, capsys):
     assert "--sources='Nope'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_show_the_builtin_mini(capsys):
     """Issue 18 item 9: ``datasets list`` shows mini, ``datasets show mini`` failed."""
     from vqabench.datasets.builtin import MINI_SEQUENCES

@@ -94,6 +94,7 @@ def test_a_malformed_video_is_one_clear_line(capsys, good, tmp_path, name, build
     assert not (tmp_path / "run" / "results.csv").exists()
 
 
+@pytest.mark.slow
 def test_seeded_header_mutations_never_crash(capsys, good, tmp_path):
     """Random byte changes in the Y4M header: a run succeeds, or fails with one clear line."""
     rng = random.Random(20260817)
@@ -185,6 +186,7 @@ def test_an_invalid_rate_point_is_one_clear_line(capsys, tmp_path, spec, needle)
     _one_line(code, err, needle)
 
 
+@pytest.mark.slow
 def test_real_cli_bad_header_and_bad_config(good, tmp_path):
     folder = _dataset(tmp_path, "clip.y4m", good.replace(b"YUV4MPEG2 ", b"YUV4MPEG9 ", 1))
     proc = _cli("run", "--dataset", folder, "--out", tmp_path / "run", *_RUN)
@@ -199,6 +201,7 @@ _HOSTILE = ["-i", "--help", f"a b 'c\" {PWN}; rm -rf x", "`touch PWNED`", "conca
             "-y"]
 
 
+@pytest.mark.slow
 def test_hostile_file_names_are_data_never_options_protocols_or_shell(good, tmp_path):
     """Relative dataset '.', so names reach vqabench exactly as written; the run must treat
     each as a plain file: no option, no ffmpeg protocol, no shell, no PWNED file."""

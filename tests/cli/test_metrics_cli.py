@@ -34,6 +34,7 @@ def _run(argv, capsys):
     return info.value.code, out.out, out.err
 
 
+@pytest.mark.slow
 def test_lpips_without_weights_one_line_fast(pair, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("VQABENCH")}
     env.update(TORCH_HOME=str(tmp_path / "torch"), HOME=str(tmp_path), XDG_CACHE_HOME="")
@@ -56,6 +57,7 @@ def test_lpips_without_weights_one_line_fast(pair, tmp_path):
     assert elapsed < startup + 3.0
 
 
+@pytest.mark.slow
 def test_compute_prints_the_library_value(pair, capsys):
     code, out, err = _run(["metrics", "compute", "lpips", str(pair[0].path), str(pair[1].path),
                            "--opt", "pretrained_backbone=false", "--opt", "seed=2",

@@ -27,6 +27,7 @@ def _single_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.slow
 def test_models_info_json_matches_library(capsys):
     assert _run(["models", "info", "pt_loss", "--patch", "32x48x4", "--json",
                  "--repeats", "1"]) == 0
@@ -38,6 +39,7 @@ def test_models_info_json_matches_library(capsys):
     assert out["cpu_s"] > 0
 
 
+@pytest.mark.slow
 def test_models_info_text_and_list(capsys):
     assert _run(["models", "info", "rankdvqa_ugc", "--patch", "32x32x12",
                  "--repeats", "0"]) == 0
@@ -49,6 +51,7 @@ def test_models_info_text_and_list(capsys):
     assert lines[0].split("\t")[1].startswith("shipped pt_loss.pt (1.6 MB)")
 
 
+@pytest.mark.slow
 def test_models_list_names_the_registry_without_importing_torch():
     """Issue 18 item 9: ``models list`` took 7.7 s importing torch to print two names."""
     import subprocess
@@ -77,6 +80,7 @@ def test_errors_are_one_line(argv, message, capsys):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_train_command_writes_a_resumable_checkpoint(tmp_path, capsys):
     pairs = tmp_path / "pairs"
     pairs.mkdir()
@@ -94,6 +98,7 @@ def test_train_command_writes_a_resumable_checkpoint(tmp_path, capsys):
     assert "epoch 2/2" in out_text and "epoch 1/2" not in out_text
 
 
+@pytest.mark.slow
 def test_train_sources_and_model_config_are_stored(tmp_path, capsys):
     pairs = tmp_path / "pairs"
     pairs.mkdir()
@@ -107,6 +112,7 @@ def test_train_sources_and_model_config_are_stored(tmp_path, capsys):
     assert tuple(ckpt["train_config"]["sources"]) == ("src0", "src1")
 
 
+@pytest.mark.slow
 def test_evaluate_warns_when_pairs_overlap_the_training_sources(tmp_path, capsys):
     """Issue 18 item 8: the shipped PT-Loss trained on Carphone (MODEL_CARD.md)."""
     pairs = tmp_path / "pairs"

@@ -34,6 +34,7 @@ def _main(argv):
     return exc.value.code
 
 
+@pytest.mark.slow
 def test_report_command_writes_files(tmp_path):
     run = _run_dir(tmp_path / "run")
     assert _main(["report", str(run), "--anchor", "x264", "--out", str(tmp_path / "o"),
@@ -53,6 +54,7 @@ def test_report_error_is_one_line(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_leaderboard_command(tmp_path):
     run = _run_dir(tmp_path / "run")
     out = tmp_path / "lb.csv"
@@ -85,6 +87,7 @@ def test_rq_command(tmp_path):
     assert log["r2"].iloc[0] == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_report_style_and_figure_options(tmp_path, capsys):
     run = _run_dir(tmp_path / "run")
     assert _main(["report", str(run), "--anchor", "x264", "--out", str(tmp_path / "c"),
@@ -103,6 +106,7 @@ def test_report_style_and_figure_options(tmp_path, capsys):
         assert len(err.splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_rq_parameter_axis(tmp_path, capsys):
     run = _run_dir(tmp_path / "run")
     assert _main(["rq", str(run), "--axis", "parameter", "--out", str(tmp_path / "rp.csv")]) == 0

@@ -60,6 +60,7 @@ def _one_line_error(proc, *patterns):
       r"\(x264:qp=22,27\)"]),
     (["--codec", "x265:kbps=from"], ["kbps=from but no --targets-from"]),
 ])
+@pytest.mark.slow
 def test_bad_input_is_one_clear_line(tmp_path, args, patterns):
     out = tmp_path / "run"
     proc = vqabench("run", *args, "--out", out)
@@ -67,6 +68,7 @@ def test_bad_input_is_one_clear_line(tmp_path, args, patterns):
     assert not (out / "results.csv").exists()
 
 
+@pytest.mark.slow
 def test_unreadable_video_leaves_no_results(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
@@ -78,6 +80,7 @@ def test_unreadable_video_leaves_no_results(tmp_path):
     assert not (out / "results.csv").exists()
 
 
+@pytest.mark.slow
 def test_run_prints_bd_rate_that_matches_results(folder, tmp_path):
     out = tmp_path / "run"
     proc = vqabench("run", "--dataset", folder, "--out", out, "--jobs", "1",
@@ -107,6 +110,7 @@ def test_run_prints_bd_rate_that_matches_results(folder, tmp_path):
     assert "8 jobs: 0 run, 8 reused" in again.stdout
 
 
+@pytest.mark.slow
 def test_failed_jobs_give_exit_code_1(folder, tmp_path):
     config = tmp_path / "bad.toml"  # valid to vqabench, refused by x264 at encode time
     config.write_text('metrics = ["psnr_y"]\n[[codecs]]\nname = "x264"\nqp = [30]\n'
@@ -117,6 +121,7 @@ def test_failed_jobs_give_exit_code_1(folder, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_doctor_lists_components():
     proc = vqabench("doctor")
     assert proc.returncode == 0, proc.stdout
@@ -133,6 +138,7 @@ def test_doctor_lists_components():
             "default mini size): libvmaf ERROR SpEED: image too small") in out
 
 
+@pytest.mark.slow
 def test_doctor_fails_without_encoders(tmp_path):
     fake = tmp_path / "ffmpeg"
     fake.write_text("#!/bin/sh\necho 'ffmpeg version fake'\n")
@@ -188,6 +194,7 @@ def test_a_run_directory_is_extended_or_refused(folder, tmp_path):
     assert not (out / ".lock").exists() and not (out / ".tmp").exists()
 
 
+@pytest.mark.slow
 def test_rerunning_a_finished_run_is_cheap_and_prints_the_same_summary(folder, tmp_path):
     """Every job reused: the BD-rate summary comes from bd_summary.json (results.csv
     unchanged), so neither pandas nor scipy is imported; the table is the same."""

@@ -11,6 +11,7 @@ from vqabench.experiment import load_config
 from vqabench.runner.run import run
 
 
+@pytest.mark.slow
 def test_speed_measures_every_bitstream(tmp_path, capsys):
     data = tmp_path / "data"
     data.mkdir()
@@ -31,6 +32,7 @@ def test_speed_measures_every_bitstream(tmp_path, capsys):
     assert (measured["fps"] == 6 / measured["best_s"]).all()
 
 
+@pytest.mark.slow
 def test_speed_lists_learned_codec_complexity(tmp_path, capsys):
     from vqabench.codecs.inr import read_bitstream
     from vqabench.codecs.inr_complexity import arch_complexity, inr_complexity

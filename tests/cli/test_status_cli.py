@@ -34,6 +34,7 @@ def partial_run(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_status_counts_and_lists_failures_while_the_run_is_locked(partial_run):
     with _exclusive(partial_run):  # as if `vqabench run` were working in the directory
         proc = _status(partial_run)
@@ -44,6 +45,7 @@ def test_status_counts_and_lists_failures_while_the_run_is_locked(partial_run):
     assert not (partial_run / "bitstreams" / "Alpha" / "x264" / "qp22.264").exists()
 
 
+@pytest.mark.slow
 def test_status_of_a_directory_that_is_not_a_run(tmp_path):
     proc = _status(tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

@@ -13,6 +13,8 @@ from tests.studies.conftest import fresh_copy, study_acr, tiny_run  # noqa: F401
 from vqabench.cli import main
 from vqabench.studies import create_app, load_spec, participant_plan
 
+pytestmark = pytest.mark.slow  # its fixtures build runs, studies or encodes (seconds each)
+
 
 def _main(argv):
     with pytest.raises(SystemExit) as exc:
@@ -26,6 +28,7 @@ def _items(run, metric):
                                                  "rate_point"])["value"]
 
 
+@pytest.mark.slow
 def test_study_create_prints_a_summary(tiny_run, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "study"
     assert _main(["study", "create", str(tiny_run), "--design", "dcr", "--out", str(out),
@@ -57,6 +60,7 @@ def test_study_create_errors_are_one_line(tiny_run, tmp_path, capsys, argv, mess
     assert err.count("\n") == 0 and message in err
 
 
+@pytest.mark.slow
 def test_analyze_without_answers_is_one_line(study_acr, tmp_path, capsys):  # noqa: F811
     study = fresh_copy(study_acr, tmp_path / "s")
     assert _main(["study", "analyze", str(study)]) == 2
@@ -111,6 +115,7 @@ def test_study_scores_correlate_with_the_run(study_acr, tiny_run, tmp_path, caps
     assert "## Metrics against these scores" in (study / "analysis" / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_correlate_with_a_proxy_label_by_codec(tiny_run, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "corr.csv"
     assert _main(["correlate", str(tiny_run), "--label", "vmaf@source", "--metrics",

@@ -63,6 +63,7 @@ def test_spec_is_stable_json_of_name_version_options():
     assert CopyCodec().spec == CopyCodec().spec
 
 
+@pytest.mark.slow
 def test_run_codec_bits_are_eight_times_the_file_size(tmp_path):
     src = make_video(tmp_path / "src.y4m", frames=3)
     bitstream = tmp_path / "out" / "a.y4m"
@@ -87,6 +88,7 @@ def test_run_codec_refuses_a_decoded_video_that_does_not_match(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.y4m", "short.y4m", "src.y4m"]
 
 
+@pytest.mark.slow
 def test_run_codec_failures(tmp_path):
     src = make_video(tmp_path / "src.y4m", frames=2)
     failing = CopyCodec("import sys; sys.stderr.write('broken stream'); sys.exit(1)")

@@ -87,6 +87,7 @@ def folder(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_external_x264_reproduces_builtin_rows(folder, tmp_path):
     cfg = load_config(None, dataset=str(folder), metrics="psnr_y,psnr_yuv", jobs=1,
                       out=str(tmp_path / "run"),
@@ -101,6 +102,7 @@ def test_external_x264_reproduces_builtin_rows(folder, tmp_path):
             assert rows[(seq, "x264-ext", rate, metric)] == value
 
 
+@pytest.mark.slow
 def test_import_dir_rows_match_the_codec_that_made_them(folder, tmp_path):
     """Bitstreams + decoded videos made elsewhere (here: by x264) land in the results
     exactly as if the codec had run inside vqabench."""

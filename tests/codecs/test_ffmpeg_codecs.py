@@ -50,6 +50,7 @@ def test_unknown_codec_and_bad_option():
 
 
 @pytest.mark.parametrize("name", ALL)
+@pytest.mark.slow
 def test_real_encode_decode(name, tiny_video, tmp_path):
     """Bits equal 8 x file size, decoded video matches the source's shape, and a finer
     quantiser gives higher PSNR with more bits."""

@@ -33,6 +33,7 @@ def sources(tmp_path_factory):
 
 @pytest.mark.parametrize("name", ALL)
 @pytest.mark.parametrize("pix_fmt", ["yuv444p", "yuv420p10le"])
+@pytest.mark.slow
 def test_every_codec_codes_natively_or_refuses(name, pix_fmt, sources, tmp_path):
     codec = codecs.create(name, preset=codecs.get_class(name).default_preset)
     source = sources[pix_fmt]
@@ -83,6 +84,7 @@ def test_x264_qp_maps_to_the_hevc_convention():
         assert codecs.create(name).native_rate(qp, "yuv420p10le") == qp
 
 
+@pytest.mark.slow
 def test_x264_and_x265_agree_at_equal_qp_on_a_natural_10_bit_clip(tmp_path):
     """Acceptance of issue 18.1: within 1.5 dB PSNR-Y at qp 22, 27, 32, 37 (before the mapping
     x264 was ~10 dB better at 10 bits: its qp 22 was QP 10 on the HEVC scale)."""

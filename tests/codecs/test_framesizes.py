@@ -20,6 +20,8 @@ from vqabench.codecs.framesizes import (
 from vqabench.errors import ConfigError
 from vqabench.io.ffmpeg import ffmpeg_path
 
+pytestmark = pytest.mark.slow  # its fixtures build runs, studies or encodes (seconds each)
+
 FRAMES = 12
 
 
@@ -50,6 +52,7 @@ def _decoder_types(path, fmt):
 
 
 @pytest.mark.parametrize("name", ["x264", "x265", "vvenc", "aom-av1", "svt-av1"])
+@pytest.mark.slow
 def test_sizes_add_up_to_the_whole_raw_stream(streams, name):
     path, fmt = streams[name]
     frames = probe_frames(path, fmt)

@@ -69,6 +69,7 @@ def test_pt_loss_with_missing_weights_fails_clearly(tmp_path):
         create_loss("pt_loss", weights=str(tmp_path / "missing.pt"))
 
 
+@pytest.mark.slow
 def test_pt_loss_uses_the_shipped_weights():
     from vqabench.models import load_checkpoint
 
@@ -94,6 +95,7 @@ def test_lpips_without_cached_backbone_fails_clearly():
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow)
                                   if n == "perceptual_ensemble" else n for n in LOSS_NAMES])
+@pytest.mark.slow
 def test_gradients_reach_the_inr_parameters(name):
     """Every loss (random network weights where it has a network) back-propagates into
     each INR tensor: feature grid, every stage and the head."""

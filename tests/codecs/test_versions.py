@@ -31,6 +31,7 @@ def test_x265_version_is_the_one_in_its_sei():
 
 
 @pytest.mark.parametrize("encoder", ["libvpx-vp9", "libaom-av1", "libsvtav1", "libvvenc"])
+@pytest.mark.slow
 def test_other_encoders_state_a_dotted_version(encoder):
     assert re.fullmatch(r"v?\d+\.\d+\S*", encoder_version(encoder))
 

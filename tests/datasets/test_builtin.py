@@ -11,6 +11,7 @@ from vqabench.errors import ConfigError, DatasetError
 from vqabench.io.video import read_all
 
 
+@pytest.mark.slow
 def test_mini_is_deterministic_and_varied(tmp_path, monkeypatch):
     monkeypatch.setenv("VQABENCH_CACHE", str(tmp_path / "a"))
     first = datasets.load("mini", frames=4, size=(64, 36), work_dir=tmp_path)

@@ -13,6 +13,7 @@ from vqabench.io.ffmpeg import run_ffmpeg
 from vqabench.io.video import read_frames
 
 
+@pytest.mark.slow
 def test_folder_with_three_formats(tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()

@@ -73,6 +73,7 @@ def test_outlier_ratio_counts_items_beyond_two_std():
     assert r.outlier_ratio == pytest.approx(2 / 5)  # 0.5 > 0.4 and 2.0 > 1.0
 
 
+@pytest.mark.slow
 def test_bootstrap_ci_is_seeded_and_brackets_estimate():
     x, y = _data()
     a = correlation(x, y, bootstrap=300, seed=7)
@@ -87,6 +88,7 @@ def test_bootstrap_ci_is_seeded_and_brackets_estimate():
     assert a.ci["plcc"][0] == pytest.approx(fisher[0], abs=0.03)
 
 
+@pytest.mark.slow
 def test_williams_null_is_calibrated():
     # Two equally good metrics: Williams' test should reject ~5 % of the time at alpha=0.05.
     rng = np.random.default_rng(3)
@@ -102,6 +104,7 @@ def test_williams_null_is_calibrated():
     assert 0.02 <= rejections / reps <= 0.09
 
 
+@pytest.mark.slow
 def test_compare_metrics_detects_better_metric_and_identity():
     rng = np.random.default_rng(5)
     y = rng.normal(size=80)
@@ -142,6 +145,7 @@ def _results(n=12, seed=3):
     return pd.DataFrame(rows), scores, truth
 
 
+@pytest.mark.slow
 def test_items_from_results_joins_labels_on_the_tidy_keys():
     results, scores, truth = _results()
     items = items_from_results(results, ["psnr_y", "vmaf@reference"],
@@ -160,6 +164,7 @@ def test_items_from_results_joins_labels_on_the_tidy_keys():
         parse_metric_ref("@source")
 
 
+@pytest.mark.slow
 def test_correlation_by_group_matches_scipy_per_group():
     results, scores, _ = _results(n=20)
     items = items_from_results(results, ["psnr_y", "vmaf@reference"], label=scores)
@@ -176,6 +181,7 @@ def test_correlation_by_group_matches_scipy_per_group():
     assert np.isnan(small["plcc"].iloc[0]) and "at least 5 items" in small["note"].iloc[0]
 
 
+@pytest.mark.slow
 def test_comparison_table_is_compare_metrics_per_group():
     results, scores, _ = _results(n=20)
     items = items_from_results(results, ["psnr_y", "vmaf@reference"], label=scores)

@@ -56,6 +56,7 @@ def test_ssim_rd_is_the_ssim_metric_and_matches_skimage(pairs):
     assert ssim_rd(data, 7) == pytest.approx(expected, abs=2e-3)
 
 
+@pytest.mark.slow
 def test_model_score_and_source_filter(pairs):
     model = create_model("pt_loss", **SMALL["model_config"])
     seen = []

@@ -20,6 +20,8 @@ from vqabench.evaluation.rq import (
     rp_table,
 )
 
+pytestmark = pytest.mark.slow  # its fixtures build runs, studies or encodes (seconds each)
+
 RATES = np.array([250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0])
 
 
@@ -118,6 +120,7 @@ def qp_run(tmp_path_factory):
 
 
 @pytest.mark.parametrize("level", ["sequence", "frame"])
+@pytest.mark.slow
 def test_rp_table_on_a_run_reproduces_by_hand(qp_run, level):
     results = pd.read_csv(qp_run / "results.csv")
     per_frame = pd.read_csv(qp_run / "per_frame.csv")

@@ -47,6 +47,7 @@ def test_bd_rates_with_known_spread_get_the_bootstrap_interval_of_their_mean():
     assert row.wilcoxon_p == pytest.approx(2 / 2 ** 12, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_interval_width_follows_the_spread():
     """Many sequences: the percentile interval of the mean approaches mean +- z * sd / sqrt(n)."""
     rng = np.random.default_rng(0)

@@ -109,6 +109,7 @@ def _rows(out):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_a_metric_option_change_re_measures_without_re_encoding(folder, tmp_path):
     out = tmp_path / "run"
     first = run(_cfg(folder, out))
@@ -137,6 +138,7 @@ def test_a_metric_option_change_re_measures_without_re_encoding(folder, tmp_path
 
 # --- planning without running -----------------------------------------------------------
 
+@pytest.mark.slow
 def test_status_counts_done_pending_failed_without_running(folder, tmp_path):
     out = tmp_path / "run"
     cfg = _cfg(folder, out, codecs=["x264:qp=22,37", "vp9:qp=30,50"], metrics="psnr_y")
@@ -157,6 +159,7 @@ def test_status_counts_done_pending_failed_without_running(folder, tmp_path):
     assert (out / "store.sqlite").read_bytes() == store_bytes
 
 
+@pytest.mark.slow
 def test_status_with_a_reference_stage_counts_jobs_on_missing_references(folder, tmp_path):
     out = tmp_path / "run"
     cfg = load_config(None, dataset=str(folder), codecs=["vp9:qp=30,50"], metrics="psnr_y",

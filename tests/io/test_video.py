@@ -105,6 +105,7 @@ def test_missing_file_and_unknown_suffix(tmp_path):
         open_video(tmp_path / "x.mp4")
 
 
+@pytest.mark.slow
 def test_to_y4m_from_container_keeps_frames_and_crops(tmp_path):
     """A lossless container round trip gives back exactly our frames."""
     video = make_video(tmp_path / "s.y4m", width=64, height=48, frames=6)
@@ -262,6 +263,7 @@ def test_container_colour_and_format_are_kept(tmp_path):
     assert (again.color_range, again.color_matrix) == ("full", "bt601")
 
 
+@pytest.mark.slow
 def test_partly_corrupt_source_is_refused(tmp_path):
     """Zeroed bytes mid-stream ('Invalid NAL unit size'): refused, not silently shortened."""
     good = _x264_mp4(tmp_path, "good.mp4")

@@ -91,6 +91,7 @@ def test_count_params_and_timing():
         cpu_time_per_pair(model, (2, 8, 8), repeats=0)
 
 
+@pytest.mark.slow
 def test_model_info_small_patch():
     info = model_info("pt_loss", (4, 32, 32), time_repeats=1)
     model = create_model("pt_loss")

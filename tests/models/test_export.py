@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from tests.models.test_ranking import SMALL, make_pairs_dir
@@ -9,6 +10,7 @@ from vqabench.models import export_checkpoint, load_checkpoint
 from vqabench.models.ranking import PairsDataset, train
 
 
+@pytest.mark.slow
 def test_export_is_smaller_and_scores_the_same(tmp_path):
     pairs = make_pairs_dir(tmp_path, n_sources=3)
     cfg = {**SMALL["model_config"], "frame_chunk": None}
@@ -28,6 +30,7 @@ def test_export_is_smaller_and_scores_the_same(tmp_path):
     torch.testing.assert_close(a, b, atol=2e-2, rtol=2e-2)
 
 
+@pytest.mark.slow
 def test_int8_export_is_smaller_still_and_close(tmp_path):
     pairs = make_pairs_dir(tmp_path, n_sources=3)
     full = tmp_path / "full.pt"

@@ -47,6 +47,7 @@ def test_parameter_budget_at_published_config(model):
     assert count_params(model.extractor) == want
 
 
+@pytest.mark.slow
 def test_mac_budget_at_256x256x12(model):
     # Published: about 1.4 GMACs per 256x256x12 patch pair; allowed 1.05-1.75.
     macs, scan = count_macs(model, (12, 256, 256))
@@ -59,6 +60,7 @@ def test_mac_budget_at_256x256x12(model):
     assert stem < macs
 
 
+@pytest.mark.slow
 def test_macs_grow_linearly_with_frames(model):
     m12, _ = count_macs(model, (12, 64, 64))
     m24, _ = count_macs(model, (24, 64, 64))
@@ -68,6 +70,7 @@ def test_macs_grow_linearly_with_frames(model):
     assert 1.99 < m24 / m12 <= 2.0
 
 
+@pytest.mark.slow
 def test_scores_are_independent_per_sample(model):
     ref, dist = _pair(batch=3)
     with torch.no_grad():
@@ -78,6 +81,7 @@ def test_scores_are_independent_per_sample(model):
 
 
 @pytest.mark.parametrize("chunk", [1, 3, 4, 9, None])
+@pytest.mark.slow
 def test_frame_chunking_does_not_change_scores(model, chunk):
     ref, dist = _pair(batch=3, frames=4, seed=4)
     with torch.no_grad():
@@ -146,6 +150,7 @@ def test_tile_patches_takes_the_right_crops():
     torch.testing.assert_close(tiles[0, 5], v[0, :, 2:4, 0:3, 4:8])
 
 
+@pytest.mark.slow
 def test_score_clip_pools_patch_scores(model):
     ref, dist = _pair(batch=1, frames=4, size=64, seed=3)
     with torch.no_grad():
@@ -163,6 +168,7 @@ def test_registry_names_and_unknown_name():
         create_model("pt_los")
 
 
+@pytest.mark.slow
 def test_perceptual_loss_is_minus_score_and_trains_only_its_input():
     torch.manual_seed(0)
     loss_fn = perceptual_loss("pt_loss", checkpoint=None, depth=1)

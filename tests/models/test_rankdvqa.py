@@ -63,6 +63,7 @@ def naive_swin_block(block: SwinBlock, x: torch.Tensor) -> torch.Tensor:
     ("size", "window", "shifted"),
     [((8, 8), 4, False), ((8, 8), 4, True), ((6, 7), 4, True), ((3, 5), 4, True)],
 )
+@pytest.mark.slow
 def test_swin_block_matches_naive_attention(size, window, shifted):
     torch.manual_seed(1)
     block = SwinBlock(8, heads=2, window=window, shifted=shifted).double()
@@ -87,6 +88,7 @@ def test_window_attention_mask_cases():
     assert torch.isinf(m[2][real][:, ~real]).all() and not torch.isinf(m[2][real][:, real]).any()
 
 
+@pytest.mark.slow
 def test_budget_near_published_and_heavier_than_ptloss():
     model = RankDVQAUGC(frames=12)
     params = count_params(model)

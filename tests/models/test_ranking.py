@@ -82,6 +82,7 @@ def test_split_by_source_never_splits_a_source():
         split_by_source(sources, 1.0, seed=0)
 
 
+@pytest.mark.slow
 def test_sample_pairs_mix_targets_and_tie_rule():
     sources = [f"s{k // 4}" for k in range(20)]
     labels = np.array([50.0, 50.2, 60.0, 70.0] * 5)
@@ -104,6 +105,7 @@ def test_ranking_loss_by_hand():
     assert ranking_loss(s1, s2, target).item() == pytest.approx(want)
 
 
+@pytest.mark.slow
 def test_training_learns_and_checkpoint_reloads(pairs_dir, tmp_path):
     out = tmp_path / "pt.pt"
     result = train("pt_loss", pairs_dir, out, epochs=3, steps_per_epoch=6, batch_size=4,
@@ -125,6 +127,7 @@ def test_training_learns_and_checkpoint_reloads(pairs_dir, tmp_path):
     assert "state" in ckpt["optimizer"]
 
 
+@pytest.mark.slow
 def test_resume_continues_from_stored_epoch(pairs_dir, tmp_path):
     kw = dict(steps_per_epoch=2, batch_size=2, lr=1e-3, seed=3, finetune_epochs=0,
               device="cpu", **SMALL)
@@ -143,6 +146,7 @@ def test_resume_continues_from_stored_epoch(pairs_dir, tmp_path):
         assert torch.equal(again.model.state_dict()[name], value), name
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_to_the_same_weights(pairs_dir, tmp_path, monkeypatch):
     kw = dict(epochs=2, steps_per_epoch=2, batch_size=2, lr=1e-3, seed=5, device="cpu",
               **SMALL)
@@ -170,6 +174,7 @@ def test_interrupted_run_resumes_to_the_same_weights(pairs_dir, tmp_path, monkey
         torch.testing.assert_close(resumed.model.state_dict()[name], value, msg=name)
 
 
+@pytest.mark.slow
 def test_resume_refuses_another_model(pairs_dir, tmp_path):
     out = tmp_path / "r.pt"
     small_rank = {"channels": (8, 8, 8, 8), "dims": (8, 8, 8, 8), "heads": (2, 2, 2, 2)}
@@ -184,6 +189,7 @@ def test_resume_refuses_another_model(pairs_dir, tmp_path):
               steps_per_epoch=1, batch_size=2, lr=1e-3)
 
 
+@pytest.mark.slow
 def test_one_epoch_is_the_ranking_stage_and_reports_progress(pairs_dir, tmp_path):
     """Issue 18 item 6: ``--epochs 1`` used to run only the 0.1x-LR fine-tune."""
     seen = []

@@ -14,6 +14,7 @@ from vqabench.errors import ConfigError
 from vqabench.reports import build_leaderboard
 
 
+@pytest.mark.slow
 def test_leaderboard_values_and_provenance(run_dir, tmp_path, run_maker):
     run2 = run_maker(tmp_path / "run2", bad_c=False)
     lb = build_leaderboard([run_dir, run2], out=tmp_path / "lb" / "mini.csv")
@@ -84,6 +85,7 @@ def _committed(name: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
 
 
 @pytest.mark.parametrize("name", ["mini-conventional", "mini-ugc-transcoding"])
+@pytest.mark.slow
 def test_committed_leaderboard_is_consistent(name):
     """Each committed mean is the mean of its committed per-sequence values, its sidecar cell
     says how many there were, and its interval holds the mean."""

@@ -51,6 +51,7 @@ def test_layout_sizes(results, layout):
         plots.rd_curve_figure(results, sequence="A", metric="psnr_y", layout="poster")
 
 
+@pytest.mark.slow
 def test_save_figure_writes_png_pdf_svg_reproducibly(results, tmp_path):
     fig = plots.rd_curve_figure(results, sequence="A", metric="psnr_y")
     png, pdf, svg = plots.save_figure(fig, tmp_path / "rd")
@@ -64,6 +65,7 @@ def test_save_figure_writes_png_pdf_svg_reproducibly(results, tmp_path):
         plots.save_figure(fig, tmp_path / "x", ("eps",))
 
 
+@pytest.mark.slow
 def test_report_of_a_run_has_vector_figures_with_units(run_dir, tmp_path):
     small = tmp_path / "small"  # two sequences, one metric: few figures to draw
     small.mkdir()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from vqabench.metrics.distribution import fit_residuals
 from vqabench.reports.qq import plot_qq
 
 
+@pytest.mark.slow
 def test_plot_qq_writes_png(tmp_path):
     fit = fit_residuals(np.random.default_rng(3).normal(size=3_000))
     fig = plot_qq(fit, tmp_path / "out" / "qq.png")

@@ -13,6 +13,8 @@ from vqabench.errors import ConfigError, DatasetError
 from vqabench.reports import build_report
 from vqabench.reports.tables import format_number
 
+pytestmark = pytest.mark.slow  # shares one run fixture that takes ~10-30 s to build
+
 
 class _Collect(HTMLParser):
     def __init__(self):

@@ -40,6 +40,7 @@ def agg(run_dir):
     return results, per, summarize_bd_rate(per)
 
 
+@pytest.mark.slow
 def test_codec_metric_table_values(agg):
     _, _, summary = agg
     t = codec_metric_table(summary, reference="source", anchor="source")
@@ -50,6 +51,7 @@ def test_codec_metric_table_values(agg):
     assert list(t["Group"]) == ["Low", "High", OVERALL]  # published order: Low, Medium, High
 
 
+@pytest.mark.slow
 def test_sequence_table_has_average_row(agg):
     _, per, _ = agg
     t = sequence_table(per, metric="psnr_y", reference="source", anchor="source")
@@ -59,6 +61,7 @@ def test_sequence_table_has_average_row(agg):
     assert t.loc["Average", "x265"] == pytest.approx(-25.0)
 
 
+@pytest.mark.slow
 def test_yuv_table_with_times(agg):
     results, _, summary = agg
     t = yuv_table(summary, time_ratios(results, anchor_codec="x264"), reference="source",
@@ -103,6 +106,7 @@ def test_csv_full_precision(tmp_path):
     assert pd.read_csv(tmp_path / "t.csv")["v"].iloc[0] == -12.345678901234567
 
 
+@pytest.mark.slow
 def test_bd_table_keeps_order_labels_signs_and_counts(agg):
     """Issue 18 item 7: one builder for console and report (values from the synthetic run:
     x265 is -20 % on A, -30 % on B, -10 % on C; C's PSNR-Y curve is excluded)."""
@@ -209,6 +213,7 @@ class _Cells(HTMLParser):
     ("clic", ["Codec", "Class", "Y", "U", "V", "YUV", "EncT%"],
      ["x265", "Low", "n/a", "-10.00", "-10.00", "n/a", "400.00"]),
 ])
+@pytest.mark.slow
 def test_styles_render_to_markdown_latex_html(run_dir, tmp_path, style, header, x265_row):
     report = build_report(run_dir, out_dir=tmp_path / style, style=style, figures=False)
     md = report.markdown.read_text(encoding="utf-8")

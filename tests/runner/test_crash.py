@@ -20,6 +20,8 @@ from vqabench.experiment import load_config
 from vqabench.metrics.base import METRICS, Metric, MetricResult
 from vqabench.runner.run import _exclusive, run
 
+pytestmark = pytest.mark.slow  # its fixtures build runs, studies or encodes (seconds each)
+
 CODECS = ("x264:qp=22,27,32,37", "vp9:qp=30,40,50,60")
 
 
@@ -99,6 +101,7 @@ def finished(data, tmp_path_factory):
     return cfg, out
 
 
+@pytest.mark.slow
 def test_stale_temporaries_are_removed_and_nothing_else(finished):
     cfg, out = finished
     planted = [out / "bitstreams" / "Alpha" / "x264" / ".tmp-abc123.264",
@@ -130,6 +133,7 @@ def test_a_second_run_in_the_same_directory_is_refused(finished):
     assert run(cfg).jobs_run == 0  # released again
 
 
+@pytest.mark.slow
 def test_metric_scratch_files_go_to_the_run_directory(data, tmp_path, monkeypatch):
     seen: list[str] = []
     monkeypatch.setitem(_PROBE, "seen", seen)
@@ -140,6 +144,7 @@ def test_metric_scratch_files_go_to_the_run_directory(data, tmp_path, monkeypatc
     assert tempfile.gettempdir() != seen[0]  # restored after each job
 
 
+@pytest.mark.slow
 def test_vmaf_works_in_a_run_directory_whose_path_ffmpeg_filters_would_misread(data, tmp_path):
     """libvmaf's log path goes into a filter graph: such a run keeps the system temp."""
     out = tmp_path / "it's a:run, [x]"
@@ -181,6 +186,7 @@ def _rows(out: Path) -> list[dict[str, str]]:
     return _table(out / "results.csv", drop=())
 
 
+@pytest.mark.slow
 def test_nan_is_a_failure_and_retry_failed_after_the_fix_measures_only_it(data, tmp_path,
                                                                         monkeypatch):
     monkeypatch.setitem(_PROBE, "nan", True)
@@ -207,6 +213,7 @@ def test_nan_is_a_failure_and_retry_failed_after_the_fix_measures_only_it(data, 
     assert [float(r["value"]) for r in after if r["metric"] == "tests_flaky_nan"] == [1.0] * 6
 
 
+@pytest.mark.slow
 def test_a_corrupt_input_among_good_ones_fails_alone_until_fixed(data, tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()
@@ -232,6 +239,7 @@ def test_a_corrupt_input_among_good_ones_fails_alone_until_fixed(data, tmp_path)
     assert sorted({r["sequence"] for r in _rows(out)}) == ["Alpha", "Beta", "Gamma"]
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_job_is_a_failure_not_the_end_of_the_run(data, tmp_path,
                                                                       monkeypatch):
     from vqabench.io.ffmpeg import ffmpeg_path

@@ -53,6 +53,7 @@ def test_a_job_reads_each_frame_once_for_all_its_metrics(tiny_video, tiny_noisy,
         assert (value, per_frame) == (alone.value, alone.per_frame), name
 
 
+@pytest.mark.slow
 def test_network_metrics_share_one_rgb_conversion_per_frame(tiny_video, tiny_noisy,
                                                            monkeypatch):
     """LPIPS twice and DISTS (random backbones: offline) stream with PSNR: frames are read
@@ -147,6 +148,7 @@ class _FlakyRaise(Metric):
         return metrics.MetricResult(0.25, (0.25,) * distorted.frames)
 
 
+@pytest.mark.slow
 def test_a_raising_metric_keeps_the_encode_and_the_others_and_retries_alone(
         tmp_path, monkeypatch):
     monkeypatch.setitem(_STATE, "fail", True)

@@ -51,6 +51,7 @@ def _digests(out: Path) -> dict[str, str]:
             if p.is_file() and (p.suffix == ".npz" or p.name == "manifest.csv")}
 
 
+@pytest.mark.slow
 def test_outputs_are_byte_identical_to_the_pre_runner_implementation(tmp_path, mini64):
     """The manifest and every patch equal, byte for byte, what datasets/patches.py wrote
     before make-pairs became runner jobs (sha256 pinned at commit e889f54)."""
@@ -99,6 +100,7 @@ def test_kill_9_at_three_points_then_resume_equals_an_uninterrupted_run(tmp_path
     assert not [p for p in out.rglob("*") if p.name.startswith((".tmp-", ".ref-"))]
 
 
+@pytest.mark.slow
 def test_status_of_a_pairs_folder(tmp_path, mini64, capsys):
     out = tmp_path / "pairs"
     with pytest.raises(ConfigError, match="a make-pairs folder"):
@@ -207,6 +209,7 @@ def test_same_seed_same_manifest_any_jobs(tmp_path, mini64):
     assert pos[0] != pos[1]
 
 
+@pytest.mark.slow
 def test_resume_after_partial_run(tmp_path, mini64):
     out = tmp_path / "pairs"
     kw = dict(patch=PatchSize(32, 32, 8), reference=SMALL_REF, transcodes=SMALL_LADDER)

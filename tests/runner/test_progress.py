@@ -21,6 +21,7 @@ def test_point_work_by_hand():
     assert point_work(pixels, "vvenc", []) > 5 * point_work(pixels, "x264", [])
 
 
+@pytest.mark.slow
 def test_run_reports_work_not_job_counts(tmp_path):
     """A 128x64 clip is twice the work of a 64x64 one; a resumed run has nothing to do."""
     data = tmp_path / "data"

@@ -42,6 +42,7 @@ def _mtimes(out):
     return {p: p.stat().st_mtime_ns for p in (out / "bitstreams").rglob("*") if p.is_file()}
 
 
+@pytest.mark.slow
 def test_results_are_tidy_and_correct(folder, tmp_path):
     out = tmp_path / "run"
     summary = run(_cfg(folder, out))
@@ -68,6 +69,7 @@ def test_results_are_tidy_and_correct(folder, tmp_path):
     assert not (out / ".tmp").exists()  # decoded videos are removed
 
 
+@pytest.mark.slow
 def test_resume_reuses_everything_and_only_adds_what_is_new(folder, tmp_path):
     out = tmp_path / "run"
     run(_cfg(folder, out))
@@ -92,6 +94,7 @@ def test_resume_reuses_everything_and_only_adds_what_is_new(folder, tmp_path):
     assert all(after[p] != before[p] for p in before if "x264" in str(p))
 
 
+@pytest.mark.slow
 def test_parallel_equals_serial(folder, tmp_path):
     run(_cfg(folder, tmp_path / "one"))
     run(_cfg(folder, tmp_path / "two", jobs=2))
@@ -101,6 +104,7 @@ def test_parallel_equals_serial(folder, tmp_path):
     assert one == two
 
 
+@pytest.mark.slow
 def test_a_failing_job_does_not_stop_the_run(folder, tmp_path):
     out = tmp_path / "run"
     cfg = load_config(None, dataset=str(folder), metrics="psnr_y", jobs=1, out=str(out),
@@ -116,6 +120,7 @@ def test_a_failing_job_does_not_stop_the_run(folder, tmp_path):
     assert again.jobs_run == 0 and len(again.failures) == 4
 
 
+@pytest.mark.slow
 def test_rerun_from_resolved_config_reuses_everything(folder, tmp_path):
     """config.toml pins frames and size; re-running it must not touch a single job."""
     out = tmp_path / "run"
@@ -124,6 +129,7 @@ def test_rerun_from_resolved_config_reuses_everything(folder, tmp_path):
     assert again.jobs_run == 0 and again.jobs_reused == again.jobs_total == 8
 
 
+@pytest.mark.slow
 def test_reference_stage(folder, tmp_path):
     """Codecs encode R (S coded once per reference QP); quality against S and R; groups."""
     out = tmp_path / "run"
@@ -152,6 +158,7 @@ def test_reference_stage(folder, tmp_path):
     assert run(cfg).jobs_run == 0
 
 
+@pytest.mark.slow
 def test_rerunning_the_written_config_reuses_the_default_run_dir(folder, tmp_path, monkeypatch):
     """The "re-run with" line of config.toml goes to the same directory (issue 18, item 5)."""
     monkeypatch.chdir(tmp_path)
@@ -164,6 +171,7 @@ def test_rerunning_the_written_config_reuses_the_default_run_dir(folder, tmp_pat
     assert sorted(p.name for p in tmp_path.joinpath("runs").iterdir()) == [first.out_dir.name]
 
 
+@pytest.mark.slow
 def test_a_different_config_into_a_run_dir_is_refused_unless_forced(folder, tmp_path):
     out = tmp_path / "run"
     run(_cfg(folder, out, codecs=["x264:qp=22,37"], metrics="psnr_y"))
@@ -179,6 +187,7 @@ def test_a_different_config_into_a_run_dir_is_refused_unless_forced(folder, tmp_
         "qp=27", "qp=37"}
 
 
+@pytest.mark.slow
 def test_adding_codecs_or_metrics_extends_the_run(folder, tmp_path):
     out = tmp_path / "run"
     run(_cfg(folder, out, codecs=["x264:qp=22,37"], metrics="psnr_y"))
@@ -188,6 +197,7 @@ def test_adding_codecs_or_metrics_extends_the_run(folder, tmp_path):
     assert more.jobs_total == 8 and len(_rows(out)) == 2 * 4 * 2
 
 
+@pytest.mark.slow
 def test_a_clean_exit_leaves_no_lock_and_no_scratch(folder, tmp_path):
     out = tmp_path / "run"
     run(_cfg(folder, out, codecs=["x264:qp=22,37"], metrics="psnr_y"))
@@ -215,6 +225,7 @@ def test_inr_on_a_small_clip_warns_before_any_job(folder, tmp_path):
         run(cfg, executor=lambda jobs, on_done, n: None)
 
 
+@pytest.mark.slow
 def test_targets_from_plans_rate_control_on_the_actual_rates(folder, tmp_path):
     from vqabench.runner.run import run_status
 
@@ -239,6 +250,7 @@ def test_targets_from_plans_rate_control_on_the_actual_rates(folder, tmp_path):
     assert (status.done, status.total) == (8, 8)
 
 
+@pytest.mark.slow
 def test_per_frame_table_has_frame_sizes_that_add_up(folder, tmp_path):
     out = tmp_path / "run"
     run(_cfg(folder, out, metrics="psnr_y"))
@@ -255,6 +267,7 @@ def test_per_frame_table_has_frame_sizes_that_add_up(folder, tmp_path):
         assert mine[0]["frame_type"] == "I"
 
 
+@pytest.mark.slow
 def test_targets_from_with_a_reference_stage_are_per_reference(folder, tmp_path):
     out = tmp_path / "run"
     cfg = load_config(None, dataset=str(folder), metrics="psnr_y", jobs=1, out=str(out),

@@ -4,6 +4,7 @@ video-level quality against S and R (PSNR checked against numpy)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tests.conftest import make_video
 from vqabench.codecs import RatePoint
@@ -34,6 +35,7 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(10 * np.log10(255.0 ** 2 / mse)))
 
 
+@pytest.mark.slow
 def test_reference_then_transcode(tmp_path):
     source = make_video(tmp_path / "S.y4m", frames=6, seed=7)
     spec = default_reference().codec

@@ -13,6 +13,8 @@ from vqabench.studies import load_spec, participant_plan
 from vqabench.studies.analyze import SCORE_COLUMNS, analyze_answers
 from vqabench.studies.db import Answer
 
+pytestmark = pytest.mark.slow  # shares one run fixture that takes ~10-30 s to build
+
 
 def _answers(spec, pid, decide):
     """Answers of ``pid`` for every trial of their plan; ``decide(trial) -> choice|score``."""

@@ -9,6 +9,8 @@ import pytest
 from tests.studies.conftest import fresh_copy
 from vqabench.studies import create_app, load_spec, participant_plan
 
+pytestmark = pytest.mark.slow  # its fixtures build runs, studies or encodes (seconds each)
+
 
 @pytest.fixture
 def study(study_2afc, tmp_path):

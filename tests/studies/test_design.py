@@ -121,6 +121,7 @@ def test_create_refuses_bad_input(tiny_run, tmp_path, study_2afc):
         create_study([tiny_run, tiny_run], design="acr", out=tmp_path / "z")
 
 
+@pytest.mark.slow
 def test_the_spec_command_reproduces_the_study(study_2afc, tmp_path):
     from vqabench.cli import main
 

@@ -61,6 +61,7 @@ def test_bradley_terry_is_the_wrapped_choix_call():
                                                                     abs=1e-12)
 
 
+@pytest.mark.slow
 def test_synthetic_bradley_terry_study_is_recovered_within_its_intervals():
     true = np.array([-1.2, -0.4, 0.3, 1.3])
     true = true - true.mean()

@@ -51,6 +51,7 @@ def study(study_2afc, tmp_path):
     return fresh_copy(study_2afc, tmp_path / "study")
 
 
+@pytest.mark.slow
 def test_binds_loopback_by_default(study):
     proc, url = start_server(study)
     try:
@@ -64,6 +65,7 @@ def test_binds_loopback_by_default(study):
         proc.wait()
 
 
+@pytest.mark.slow
 def test_sigkill_between_answers_loses_nothing_acknowledged(study):
     spec = load_spec(study)
     plan = participant_plan(spec, "alice")
@@ -87,6 +89,7 @@ def test_sigkill_between_answers_loses_nothing_acknowledged(study):
         proc.wait()
 
 
+@pytest.mark.slow
 def test_twenty_participants_at_once(study):
     """20 participants answer every trial concurrently (20 x 12 answers, a replay each)."""
     spec = load_spec(study)
