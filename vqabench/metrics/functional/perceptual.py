@@ -41,6 +41,8 @@ __all__ = [
     "dists_network",
     "lpips_scores",
     "dists_scores",
+    "stage_geometry",
+    "by_rows",
 ]
 
 LpipsNet = Literal["alex", "vgg", "squeeze"]
@@ -186,24 +188,149 @@ def dists_network(*, pretrained_backbone: bool = True, seed: int = 0) -> torch.n
     return model.eval()
 
 
+def _layer_geometry(module: torch.nn.Module) -> tuple[int, int] | None:
+    """(kernel rows, stride) of one layer of a VGG/AlexNet-style stage; None for a layer of
+    another kind (a SqueezeNet Fire module, ...)."""
+    import torch
+
+    if isinstance(module, torch.nn.Conv2d | torch.nn.MaxPool2d):
+        def first(v: int | tuple[int, ...]) -> int:
+            return v[0] if isinstance(v, tuple) else v
+
+        dilation = first(module.dilation)
+        return (first(module.kernel_size) - 1) * dilation + 1, first(module.stride)
+    if hasattr(module, "filter") and hasattr(module, "stride"):  # pyiqa's L2pooling
+        return int(module.filter.shape[-2]), int(module.stride)
+    if isinstance(module, torch.nn.ReLU | torch.nn.Dropout | torch.nn.Identity):
+        return 1, 1
+    return None
+
+
+def stage_geometry(stage: torch.nn.Module) -> tuple[int, int] | None:
+    """(receptive field in input rows, total stride) of a sequential stage of convolutions,
+    poolings and pointwise layers; None when it holds a layer of another kind."""
+    field, stride = 1, 1
+    for module in list(stage.children()) or [stage]:
+        geometry = _layer_geometry(module)
+        if geometry is None:
+            return None
+        kernel, step = geometry
+        field += (kernel - 1) * stride
+        stride *= step
+    return field, stride
+
+
+def by_rows(stage: torch.nn.Module, x: torch.Tensor, rows: int) -> torch.Tensor:
+    """``stage(x)`` computed ``rows`` output rows at a time, each from a band of input rows
+    with a halo of the stage's receptive field, the band's output cropped to its own rows.
+
+    Bands start on multiples of the stage's stride and reach the image's own top and bottom
+    where it has them, so every kept output row sees the same inputs and the same zero
+    padding as in ``stage(x)``: the result equals it up to float rounding of the convolution
+    kernels, while the stage's intermediate activations exist for one band at a time.
+    A stage with layers of unknown geometry runs whole.
+    """
+    import torch
+
+    geometry = stage_geometry(stage)
+    if geometry is None:
+        return stage(x)
+    field, stride = geometry
+    halo = -(-field // stride) * stride  # rows, a multiple of the stride
+    height = x.shape[2]
+    step = max(1, rows) * stride
+    if height <= step + 2 * halo:
+        return stage(x)
+    parts = []
+    for top in range(0, height, step):
+        start, stop = max(0, top - halo), min(height, top + step + halo)
+        out = stage(x[:, :, start:stop])
+        first = (top - start) // stride
+        parts.append(out[:, :, first:first + step // stride])
+    return torch.cat(parts, dim=2)
+
+
+#: Output rows per band in :func:`by_rows` and feature rows per step of the distance stage of
+#: :func:`lpips_scores` and :func:`dists_scores` (bounds their temporaries; values do not
+#: depend on it beyond float rounding).
+LPIPS_ROWS = 64
+
+
 def lpips_scores(model: torch.nn.Module, reference: np.ndarray,
                  distorted: np.ndarray) -> np.ndarray:
     """Per-frame LPIPS of RGB batches (B, H, W, 3) in [0, 1] (lpips' ``normalize=True``),
-    computed on the network's device."""
+    computed on the network's device.
+
+    The same arithmetic as ``lpips.LPIPS.forward`` (scaling layer, the backbone's slices,
+    unit-normalised features, squared difference, the learned 1x1 weights, spatial mean,
+    sum over layers), evaluated layer by layer: only the current layer's features of both
+    inputs are alive, each slice runs in bands of rows (:func:`by_rows`), and the distance
+    stage runs :data:`LPIPS_ROWS` feature rows at a time. The package itself holds every
+    layer's features, normalised features and differences of both frames at once: 6.3 GiB
+    for one 1080p pair with VGG (reports/performance.md, "Memory"). Values equal the
+    package's within float rounding (``tests/metrics/functional/test_perceptual.py``).
+    """
+    import lpips
     import torch
 
     dev = model_device(model)
     with torch.inference_mode():
-        out = model(to_tensor(distorted, dev), to_tensor(reference, dev), normalize=True)
-    return out.reshape(-1).double().cpu().numpy()
+        x0 = model.scaling_layer(2 * to_tensor(distorted, dev) - 1)
+        x1 = model.scaling_layer(2 * to_tensor(reference, dev) - 1)
+        total = torch.zeros(x0.shape[0], dtype=torch.float64, device=dev)
+        for kk in range(model.L):
+            layer = getattr(model.net, f"slice{kk + 1}")
+            x0, x1 = by_rows(layer, x0, LPIPS_ROWS), by_rows(layer, x1, LPIPS_ROWS)
+            height, width = x0.shape[2:]
+            acc = torch.zeros(x0.shape[0], dtype=torch.float64, device=dev)
+            for top in range(0, height, LPIPS_ROWS):
+                rows = slice(top, top + LPIPS_ROWS)
+                diff = (lpips.normalize_tensor(x0[:, :, rows])
+                        - lpips.normalize_tensor(x1[:, :, rows])) ** 2
+                acc += model.lins[kk](diff).sum(dim=(1, 2, 3), dtype=torch.float64)
+            total += acc / (height * width)
+    return total.cpu().numpy()
 
 
 def dists_scores(model: torch.nn.Module, reference: np.ndarray,
                  distorted: np.ndarray) -> np.ndarray:
-    """Per-frame DISTS of RGB batches (B, H, W, 3) in [0, 1], on the network's device."""
+    """Per-frame DISTS of RGB batches (B, H, W, 3) in [0, 1], on the network's device.
+
+    The arithmetic of pyiqa's ``DISTS.forward`` (per layer and channel: means, variances and
+    covariance of both inputs' features, the structure and texture terms weighted by the
+    learned alpha and beta), evaluated stage by stage like :func:`lpips_scores`: each stage
+    in bands of rows (:func:`by_rows`), the variance and covariance sums
+    :data:`LPIPS_ROWS` rows at a time (in float64), so only one layer's features of both
+    inputs are alive. Values equal pyiqa's within float rounding.
+    """
     import torch
 
     dev = model_device(model)
+    c1 = c2 = 1e-6
     with torch.inference_mode():
-        out = model(to_tensor(distorted, dev), to_tensor(reference, dev))
+        x, y = to_tensor(distorted, dev), to_tensor(reference, dev)
+        w_sum = model.alpha.sum() + model.beta.sum()
+        alpha = torch.split(model.alpha / w_sum, model.chns, dim=1)
+        beta = torch.split(model.beta / w_sum, model.chns, dim=1)
+        dist1 = dist2 = torch.zeros(x.shape[0], 1, 1, 1, device=dev)
+        hx, hy = x, y
+        for k in range(len(model.chns)):
+            if k == 1:
+                hx, hy = (x - model.mean) / model.std, (y - model.mean) / model.std
+            if k >= 1:
+                stage = getattr(model, f"stage{k}")
+                hx, hy = by_rows(stage, hx, LPIPS_ROWS), by_rows(stage, hy, LPIPS_ROWS)
+            x_mean = hx.mean([2, 3], keepdim=True)
+            y_mean = hy.mean([2, 3], keepdim=True)
+            s1 = (2 * x_mean * y_mean + c1) / (x_mean**2 + y_mean**2 + c1)
+            dist1 = dist1 + (alpha[k] * s1).sum(1, keepdim=True)
+            sums = torch.zeros(3, *x_mean.shape, dtype=torch.float64, device=dev)
+            for top in range(0, hx.shape[2], LPIPS_ROWS):
+                fx, fy = hx[:, :, top:top + LPIPS_ROWS], hy[:, :, top:top + LPIPS_ROWS]
+                for i, t in enumerate(((fx - x_mean) ** 2, (fy - y_mean) ** 2, fx * fy)):
+                    sums[i] += t.sum([2, 3], keepdim=True, dtype=torch.float64)
+            x_var, y_var, xy = (v.float() / (hx.shape[2] * hx.shape[3]) for v in sums)
+            s2 = (2 * (xy - x_mean * y_mean) + c2) / (x_var + y_var + c2)
+            dist2 = dist2 + (beta[k] * s2).sum(1, keepdim=True)
+        out = 1 - (dist1 + dist2)
     return out.reshape(-1).double().cpu().numpy()
