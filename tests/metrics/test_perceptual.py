@@ -245,20 +245,8 @@ def test_cuda_without_cuda_fails_when_the_metric_is_created():
         metrics.create("lpips", pretrained_backbone=False, device="cuda")
 
 
-def test_default_batch_holds_at_most_one_1080p_frame():
-    from fractions import Fraction
-    from pathlib import Path
-
-    from vqabench.io.video import Video
-    from vqabench.metrics.functional.frames import frames_per_batch
-
-    def video(w, h):
-        return Video(Path("x.y4m"), w, h, Fraction(25), "yuv420p", 10)
-
-    # 1920*1080 // (w*h) frames, between 1 and 8
-    assert [frames_per_batch(None, video(w, h)) for w, h in
-            [(256, 144), (640, 360), (1280, 720), (1920, 1080), (3840, 2160)]] == [8, 8, 2, 1, 1]
-    assert frames_per_batch(5, video(1920, 1080)) == 5
+def test_default_batch_size_is_auto_and_checked():
+    # the automatic size itself: tests/metrics/functional/test_frames.py
     assert metrics.create("lpips", pretrained_backbone=False).provenance["batch_size"] == "auto"
     with pytest.raises(ConfigError, match="batch_size=0 is not allowed"):
         metrics.create("lpips", pretrained_backbone=False, batch_size=0)
