@@ -82,7 +82,9 @@ def test_subject_consistency_random_backbone_static_is_top(tmp_path):
     flicker = _video(tmp_path / "f.y4m", [tex, tex + 0.15, tex - 0.15])
     m = metrics.create("subject_consistency", pretrained_backbone=False, seed=0, batch_size=3)
     assert m.compute(None, static).value == pytest.approx(1.0, abs=1e-5)
-    assert 0.0 <= m.compute(None, flicker).value < 1.0
+    # pinned: the random ViT-B/16 under seed 0 (vqabench 35a3009, torch 2.14.1, timm 1.0.31,
+    # CPU); the same with batch_size=1. Frames 1 and 2 differ by +-0.15 from frame 0.
+    assert m.compute(None, flicker).value == pytest.approx(0.3668481368927461, abs=1e-6)
 
 
 @pytest.mark.parametrize("name, filename", [
