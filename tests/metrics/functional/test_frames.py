@@ -13,6 +13,7 @@ from tests.conftest import make_video
 from vqabench.errors import ConfigError
 from vqabench.io.video import Video, YuvFrame, read_frames
 from vqabench.metrics.functional.frames import (
+    batch_for_size,
     frame_rgb,
     frames_per_batch,
     luma,
@@ -55,6 +56,9 @@ def test_default_batch_holds_at_most_one_1080p_frame():
     assert [frames_per_batch(None, video(w, h)) for w, h in
             [(256, 144), (640, 360), (1280, 720), (1920, 1080), (3840, 2160)]] == [8, 8, 2, 1, 1]
     assert frames_per_batch(5, video(1920, 1080)) == 5
+    assert [batch_for_size(None, w, h) for w, h in [(64, 64), (1280, 720), (2560, 1440)]] == [
+        8, 2, 1]
+    assert batch_for_size(3, 3840, 2160) == 3
 
 
 @pytest.fixture(scope="module")
