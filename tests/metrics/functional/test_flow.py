@@ -60,5 +60,7 @@ def test_interpolated_midframe_is_the_middle(texture):
     assert mid.shape == f1.shape and mid.dtype == np.float32
     err = np.abs(mid - f1)[8:-8, 8:-8].mean()
     assert err < 0.1 * np.abs(f0 - f1)[8:-8, 8:-8].mean()
+    # a still pair gives itself back inside the frame (Farneback's flow on identical images
+    # is not exactly 0 at the border: up to 0.11 px there)
     still = interpolate_midframe(f1, f1)
-    np.testing.assert_allclose(still, f1, atol=0.5)  # rounding to uint8 for the flow only
+    np.testing.assert_allclose(still[8:-8, 8:-8], f1[8:-8, 8:-8], atol=1e-3)
