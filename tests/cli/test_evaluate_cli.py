@@ -41,6 +41,7 @@ def test_rq_command(tmp_path):
     assert log["r2"].iloc[0] == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_rq_parameter_axis(tmp_path, capsys):
     run = synthetic_run(tmp_path / "run")
     assert _main(["rq", str(run), "--axis", "parameter", "--out", str(tmp_path / "rp.csv")]) == 0
@@ -59,6 +60,7 @@ def test_rq_parameter_axis(tmp_path, capsys):
     assert "per_frame.csv" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_correlate_with_a_proxy_label_by_codec(tiny_run, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "corr.csv"
     assert _main(["correlate", str(tiny_run), "--label", "vmaf@source", "--metrics",
@@ -90,6 +92,7 @@ def test_correlate_with_a_proxy_label_by_codec(tiny_run, tmp_path, capsys):  # n
     assert by_dataset["srocc"].iloc[1] == pytest.approx(stats.spearmanr(psnr, vmaf)[0])
 
 
+@pytest.mark.slow  # the tiny_run fixture encodes and measures a real run
 @pytest.mark.parametrize("argv, message", [
     (["--label", "vmaf@source", "--metrics", "ssim"], "metrics='ssim@source' is not allowed"),
     (["--label", "vmaf@source", "--metrics", "psnr_y", "--by", "scene"], "by='scene'"),

@@ -38,6 +38,7 @@ def test_to_tensor_is_channels_first():
     assert t[1, 2, 0, 3].item() == batch[1, 0, 3, 2]
 
 
+@pytest.mark.slow
 def test_lpips_scores_equal_lpips_package(batches):
     import lpips
 
@@ -54,6 +55,7 @@ def test_lpips_scores_equal_lpips_package(batches):
     assert model_device(net) == torch.device("cpu")
 
 
+@pytest.mark.slow
 def test_dists_scores_equal_pyiqa_dists(batches, monkeypatch):
     """pyiqa's DISTS, built under the same seed (random VGG16 features, no download)."""
     import torchvision.models as tvm
