@@ -103,6 +103,7 @@ def test_correlate_run_errors_are_one_line(tiny_run, capsys, argv, message):  # 
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err
 
+
 @pytest.fixture()
 def scores_csv(tmp_path):
     rng = np.random.default_rng(5)
@@ -131,16 +132,26 @@ def test_correlate_csv_statistics_equal_scipy(scores_csv, tmp_path, capsys):
             assert got == pytest.approx(want, rel=1e-9), name
 
 
-def test_correlate_csv_with_a_logistic_fit_is_not_the_raw_rmse(scores_csv, tmp_path):
+def test_correlate_csv_with_a_logistic_fit_equals_scipy_curve_fit(scores_csv, tmp_path):
+    from scipy.optimize import curve_fit
+
     path, df = scores_csv
     out = tmp_path / "c.csv"
     assert _main(["correlate", str(path), "--label", "mos", "--metrics", "good",
                   "--fit", "logistic4", "--out", str(out)]) == 0
     row = pd.read_csv(out).iloc[0]
-    # ranks do not change under a monotone mapping; the error after mapping is in MOS units
-    assert row["srocc"] == pytest.approx(stats.spearmanr(df["good"], df["mos"]).statistic)
-    raw = float(np.sqrt(np.mean((df["good"] - df["mos"]) ** 2)))
-    assert row["rmse"] < 0.5 * raw
+    x, y = df["good"].to_numpy(), df["mos"].to_numpy()
+
+    def vqeg_4pl(v, top, bottom, centre, width):  # VQEG's 4-parameter logistic
+        return bottom + (top - bottom) / (1 + np.exp(-(v - centre) / abs(width)))
+
+    params, _ = curve_fit(vqeg_4pl, x, y, p0=[y.max(), y.min(), x.mean(), x.std()],
+                          maxfev=20000)
+    mapped = vqeg_4pl(x, *params)
+    assert row["rmse"] == pytest.approx(float(np.sqrt(np.mean((mapped - y) ** 2))), rel=1e-4)
+    assert row["plcc"] == pytest.approx(stats.pearsonr(mapped, y).statistic, rel=1e-4)
+    # ranks do not change under a monotone mapping
+    assert row["srocc"] == pytest.approx(stats.spearmanr(x, y).statistic, rel=1e-12)
 
 
 @pytest.mark.parametrize("argv, message", [
