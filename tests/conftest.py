@@ -69,6 +69,24 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("VQABENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
+@pytest.fixture()
+def network_attempts(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """Every name lookup or connection the test's code attempts, recorded and refused: a
+    test that says "fails without the network" asserts that this list stays empty (no timing)."""
+    import socket
+
+    attempts: list[tuple] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        attempts.append(args)
+        raise OSError("network disabled by the test")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    return attempts
+
+
 def run_cli(argv: list[str]) -> int:
     """Run ``vqabench ARGV`` in this process and return its exit code."""
     from vqabench.cli import main

@@ -201,6 +201,20 @@ _HOSTILE = ["-i", "--help", f"a b 'c\" {PWN}; rm -rf x", "`touch PWNED`", "conca
             "-y"]
 
 
+def _x264_psnr_y(source: Path, bitstream: Path, scratch: Path) -> float:
+    """Mean per-frame luma PSNR (scikit-image) of ``bitstream`` decoded by x264's decoder."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    from vqabench import codecs
+    from vqabench.io.video import open_video, read_all
+
+    src = open_video(source)
+    decoded = scratch / "decoded.y4m"
+    codecs.create("x264").decode(bitstream, decoded, src)
+    pairs = zip(read_all(src).y, read_all(open_video(decoded)).y, strict=True)
+    return sum(peak_signal_noise_ratio(r, d, data_range=255) for r, d in pairs) / src.frames
+
+
 @pytest.mark.slow
 def test_hostile_file_names_are_data_never_options_protocols_or_shell(good, tmp_path):
     """Relative dataset '.', so names reach vqabench exactly as written; the run must treat
@@ -221,7 +235,9 @@ def test_hostile_file_names_are_data_never_options_protocols_or_shell(good, tmp_
     assert sorted(r["sequence"] for r in rows) == sorted(_HOSTILE)
     assert {r["codec"] for r in rows} == {PWN}
     for row in rows:  # every row is a real measurement of its own file
-        assert (work / out / row["bitstream"]).resolve().is_relative_to((work / out).resolve())
-        assert 25 < float(row["value"]) < 60
+        bitstream = work / out / row["bitstream"]
+        assert bitstream.resolve().is_relative_to((work / out).resolve())
+        assert float(row["value"]) == pytest.approx(
+            _x264_psnr_y(work / f"{row['sequence']}.y4m", bitstream, tmp_path), rel=1e-9)
     assert len({r["value"] for r in rows}) == len(_HOSTILE)
     assert not list(tmp_path.rglob("PWNED")) and not Path("PWNED").exists()

@@ -28,15 +28,24 @@ def _single_thread():
 
 
 @pytest.mark.slow
-def test_models_info_json_matches_library(capsys):
+def test_models_info_json_matches_library(capsys, monkeypatch):
+    from vqabench.models import complexity
+
+    calls = []
+
+    def fake_times(model, patch, *, repeats, warmup):  # the clock is not under test here
+        calls.append((patch, repeats))
+        return [0.5, 0.125, 0.25][:repeats]
+
+    monkeypatch.setattr(complexity, "cpu_times_per_pair", fake_times)
     assert _run(["models", "info", "pt_loss", "--patch", "32x48x4", "--json",
-                 "--repeats", "1"]) == 0
+                 "--repeats", "3"]) == 0
     out = json.loads(capsys.readouterr().out)
     model = create_model("pt_loss")
     assert (out["frames"], out["height"], out["width"]) == (4, 48, 32)
     assert out["params"] == count_params(model) == 801_665
     assert out["macs"] == count_macs(model, (4, 48, 32))[0]
-    assert out["cpu_s"] > 0
+    assert calls == [((4, 48, 32), 3)] and out["cpu_s"] == 0.25  # the median of the runs
 
 
 @pytest.mark.slow

@@ -1,14 +1,13 @@
-"""CLI tests of ``vqabench study create|analyze`` and ``vqabench correlate RUN_DIR``: the
+"""CLI tests of ``vqabench study create|analyze`` (and ``correlate`` on a study's scores): the
 mapping onto the library, values checked against scipy, and one-line errors."""
 
 from __future__ import annotations
-
-import tomllib
 
 import pandas as pd
 import pytest
 from scipy import stats
 
+from tests.cli.conftest import run_items
 from tests.studies.conftest import fresh_copy, study_acr, tiny_run  # noqa: F401 (fixtures)
 from vqabench.cli import main
 from vqabench.studies import create_app, load_spec, participant_plan
@@ -20,12 +19,6 @@ def _main(argv):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     return exc.value.code
-
-
-def _items(run, metric):
-    df = pd.read_csv(run / "results.csv")
-    return df[df["metric"] == metric].set_index(["sequence", "reference", "codec",
-                                                 "rate_point"])["value"]
 
 
 @pytest.mark.slow
@@ -75,7 +68,7 @@ def test_study_scores_correlate_with_the_run(study_acr, tiny_run, tmp_path, caps
     spec = load_spec(study)
     trials = {t["id"]: t for t in spec["trials"]}
     cond = {c["id"]: c for c in spec["conditions"]}
-    vmaf = _items(tiny_run, "vmaf")
+    vmaf = run_items(tiny_run, "vmaf")
     client = create_app(study).test_client()
     for pid, offset in (("a", 0.0), ("b", 0.4)):
         client.post("/start", data={"participant": pid})
@@ -98,7 +91,7 @@ def test_study_scores_correlate_with_the_run(study_acr, tiny_run, tmp_path, caps
     table = pd.read_csv(out)
     mos = scores[scores["metric"] == "mos"].set_index(["sequence", "reference", "codec",
                                                        "rate_point"])["value"]
-    psnr = _items(tiny_run, "psnr_y").loc[mos.index]
+    psnr = run_items(tiny_run, "psnr_y").loc[mos.index]
     row = table[table["metric"] == "psnr_y@source"].iloc[0]
     assert row["n"] == 8 and row["items"] == "all"
     assert row["srocc"] == pytest.approx(stats.spearmanr(psnr, mos)[0])
@@ -113,46 +106,3 @@ def test_study_scores_correlate_with_the_run(study_acr, tiny_run, tmp_path, caps
                & (own["metric"] == "psnr_y@source")].iloc[0]
     assert mine["srocc"] == pytest.approx(row["srocc"]) and mine["n"] == 8
     assert "## Metrics against these scores" in (study / "analysis" / "report.md").read_text()
-
-
-@pytest.mark.slow
-def test_correlate_with_a_proxy_label_by_codec(tiny_run, tmp_path, capsys):  # noqa: F811
-    out = tmp_path / "corr.csv"
-    assert _main(["correlate", str(tiny_run), "--label", "vmaf@source", "--metrics",
-                  "psnr_y", "--by", "codec", "--fit", "none", "--bootstrap", "50",
-                  "--out", str(out)]) == 0
-    table = pd.read_csv(out).set_index("codec")
-    psnr, vmaf = _items(tiny_run, "psnr_y"), _items(tiny_run, "vmaf")
-    for codec in ("x264", "x265"):
-        part = psnr.index.get_level_values("codec") == codec
-        assert table.loc[codec, "n"] == 4
-        assert table.loc[codec, "krocc"] == pytest.approx(
-            stats.kendalltau(psnr[part], vmaf[part])[0])
-    assert table.loc["all", "srocc"] == pytest.approx(stats.spearmanr(psnr, vmaf)[0])
-    assert table.loc["all", "srocc_lo"] <= table.loc["all", "srocc"] <= table.loc["all",
-                                                                                   "srocc_hi"]
-    # logistic4 (the default) needs 5 items: the 4-item groups say so instead of a number
-    assert _main(["correlate", str(tiny_run), "--label", "vmaf@source", "--metrics",
-                  "psnr_y", "--by", "codec", "--format", "csv"]) == 0
-    printed = capsys.readouterr().out
-    assert "not computed: predictions='4 items' is not allowed" in printed
-    assert _main(["correlate", str(tiny_run), "--label", "vmaf@source", "--metrics",
-                  "psnr_y", "--format", "latex"]) == 0
-    assert "\\toprule" in capsys.readouterr().out
-    assert _main(["correlate", str(tiny_run), "--label", "vmaf@source", "--metrics",
-                  "psnr_y", "--by", "dataset", "--fit", "none", "--out", str(out)]) == 0
-    by_dataset = pd.read_csv(out)
-    dataset = tomllib.loads((tiny_run / "config.toml").read_text())["dataset"]["name"]
-    assert list(by_dataset["dataset"]) == ["all", dataset]
-    assert by_dataset["srocc"].iloc[1] == pytest.approx(stats.spearmanr(psnr, vmaf)[0])
-
-
-@pytest.mark.parametrize("argv, message", [
-    (["--label", "vmaf@source", "--metrics", "ssim"], "metrics='ssim@source' is not allowed"),
-    (["--label", "vmaf@source", "--metrics", "psnr_y", "--by", "scene"], "by='scene'"),
-    (["--label", "mos=/nonexistent.csv", "--metrics", "psnr_y"], "does not exist"),
-])
-def test_correlate_run_errors_are_one_line(tiny_run, capsys, argv, message):  # noqa: F811
-    assert _main(["correlate", str(tiny_run), *argv]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and message in err

@@ -8,7 +8,6 @@ cache the ``weights``-marked tests compare the real networks.
 
 from __future__ import annotations
 
-import time
 import types
 
 import numpy as np
@@ -123,17 +122,17 @@ def test_identical_videos_score_zero_and_direction(pair):
     assert metrics.get_class("dists").higher_is_better is False
 
 
-def test_missing_weights_fail_fast_with_file_and_origin(monkeypatch, tmp_path):
+def test_missing_weights_fail_offline_with_file_and_origin(monkeypatch, tmp_path,
+                                                           network_attempts):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "torch" / "hub"))
     monkeypatch.delenv("VQABENCH_WEIGHTS", raising=False)
-    start = time.perf_counter()
     with pytest.raises(WeightsUnavailableError,
                        match=r"vgg16-397923af\.pth.*download\.pytorch\.org.*checkpoints"):
         metrics.create("lpips", net="vgg")
     with pytest.raises(WeightsUnavailableError, match=r"DISTS_weights-f5e65c96\.pth|vgg16"):
         metrics.create("dists")
-    assert time.perf_counter() - start < 1.0
+    assert network_attempts == []
 
 
 def test_bad_options_and_mismatched_videos(pair, tmp_path):
@@ -174,15 +173,14 @@ def test_pyiqa_direction_and_kind_come_from_pyiqa_metadata():
         metrics.get_class("pyiqa:gmsdd")
 
 
-def test_pyiqa_adapter_refuses_download(pair, monkeypatch, tmp_path):
+def test_pyiqa_adapter_refuses_download(pair, monkeypatch, tmp_path, network_attempts):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     monkeypatch.delenv("VQABENCH_WEIGHTS", raising=False)
     monkeypatch.delenv("VQABENCH_ALLOW_DOWNLOAD", raising=False)
     ref, dis = pair
-    start = time.perf_counter()
     with pytest.raises(WeightsUnavailableError, match=r"alexnet-owt-7be5be79\.pth"):
         metrics.create("pyiqa:lpips").compute(ref, dis)
-    assert time.perf_counter() - start < 10.0
+    assert network_attempts == []
     assert not (tmp_path / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth").exists()
 
 
@@ -198,14 +196,32 @@ def test_perceptual_loss_gradients_reach_input():
     dis = (ref + 0.1 * torch.randn_like(ref)).clamp(0, 1).requires_grad_(True)
     loss = loss_fn(ref, dis)
     loss.backward()
-    assert loss.item() > 0
     assert dis.grad is not None and torch.isfinite(dis.grad).all()
-    assert dis.grad.abs().sum() > 0
+    # the gradient is the loss's: its directional derivative equals a central difference
+    direction = torch.randn_like(ref)
+    direction /= direction.norm()
+    eps = 1e-2
+    with torch.no_grad():
+        diff = (loss_fn(ref, dis + eps * direction) - loss_fn(ref, dis - eps * direction)) / (
+            2 * eps)
+    assert float((dis.grad * direction).sum()) == pytest.approx(float(diff), rel=0.05)
     assert loss_fn(ref, ref).item() == pytest.approx(0.0, abs=1e-6)
-    per_image = PerceptualFeatureLoss({"alexnet": 1.0}, pretrained=False, reduction="none")
-    out = per_image(ref, dis.detach())
-    assert out.shape == (2,) and (out > 0).all()
     assert not any(p.requires_grad for p in loss_fn.parameters())
+
+
+def test_perceptual_loss_reductions_are_per_image_values():
+    from vqabench.metrics.losses import PerceptualFeatureLoss
+
+    torch.manual_seed(0)
+    ref = torch.rand(2, 3, 42, 42)
+    dis = (ref + 0.1 * torch.randn_like(ref)).clamp(0, 1)
+    per_image = PerceptualFeatureLoss({"alexnet": 1.0}, pretrained=False, reduction="none")
+    out = per_image(ref, dis)
+    alone = [per_image(ref[i:i + 1], dis[i:i + 1]).item() for i in range(2)]
+    assert out.shape == (2,) and out.tolist() == pytest.approx(alone, rel=1e-5)
+    mean = PerceptualFeatureLoss({"alexnet": 1.0}, pretrained=False)(ref, dis)
+    total = PerceptualFeatureLoss({"alexnet": 1.0}, pretrained=False, reduction="sum")(ref, dis)
+    assert (mean.item(), total.item()) == pytest.approx((sum(alone) / 2, sum(alone)), rel=1e-5)
 
 
 def test_perceptual_loss_weights_are_a_weighted_sum():
@@ -245,20 +261,8 @@ def test_cuda_without_cuda_fails_when_the_metric_is_created():
         metrics.create("lpips", pretrained_backbone=False, device="cuda")
 
 
-def test_default_batch_holds_at_most_one_1080p_frame():
-    from fractions import Fraction
-    from pathlib import Path
-
-    from vqabench.io.video import Video
-    from vqabench.metrics.functional.frames import frames_per_batch
-
-    def video(w, h):
-        return Video(Path("x.y4m"), w, h, Fraction(25), "yuv420p", 10)
-
-    # 1920*1080 // (w*h) frames, between 1 and 8
-    assert [frames_per_batch(None, video(w, h)) for w, h in
-            [(256, 144), (640, 360), (1280, 720), (1920, 1080), (3840, 2160)]] == [8, 8, 2, 1, 1]
-    assert frames_per_batch(5, video(1920, 1080)) == 5
+def test_default_batch_size_is_auto_and_checked():
+    # the automatic size itself: tests/metrics/functional/test_frames.py
     assert metrics.create("lpips", pretrained_backbone=False).provenance["batch_size"] == "auto"
     with pytest.raises(ConfigError, match="batch_size=0 is not allowed"):
         metrics.create("lpips", pretrained_backbone=False, batch_size=0)

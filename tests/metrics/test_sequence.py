@@ -1,5 +1,6 @@
-"""VBench-style sequence metrics: the protocol on hand-computed features, direction on
-controlled videos, and the offline rules of the published backends."""
+"""VBench-style sequence metrics: direction on controlled videos and the offline rules of the
+published backends (the protocol on hand-computed features:
+tests/metrics/functional/test_sequence.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,8 @@ import numpy as np
 import pytest
 
 from vqabench import metrics
-from vqabench.errors import MetricError, WeightsUnavailableError
+from vqabench.errors import WeightsUnavailableError
 from vqabench.io.video import rgb_to_yuv, write_y4m
-from vqabench.metrics.functional.sequence import (
-    VBENCH_MIN_MAX,
-    consistency_scores,
-    motion_smoothness_scores,
-    vbench_normalize,
-)
 
 W = H = 64
 
@@ -55,35 +50,6 @@ def videos(tmp_path_factory):
     }
 
 
-def test_consistency_protocol_by_hand():
-    # f1: 45° from f0 and f0 -> (cos45 + cos45)/2; f2: 45° from f1, 90° from f0 -> (cos45+0)/2
-    value, per_frame = consistency_scores(np.array([[1.0, 0], [1, 1], [0, 2]]))
-    c = np.sqrt(0.5)
-    assert per_frame == pytest.approx((c, c / 2))
-    assert value == pytest.approx(0.75 * c)
-    # negative similarity is clipped at 0, not subtracted
-    assert consistency_scores(np.array([[1.0, 0], [-1, 0]]))[0] == 0.0
-    with pytest.raises(MetricError, match="frames >= 2"):
-        consistency_scores(np.ones((1, 4)))
-
-
-def test_motion_smoothness_protocol_by_hand():
-    frames = [np.full((2, 2, 3), v, dtype=float) for v in (0, 10, 20, 40, 40)]
-    # interpolating by the mean: frame1 exact (0 error), frame3 estimate 30 vs 40 (error 10)
-    value, per = motion_smoothness_scores(frames, lambda a, b: (a + b) / 2)
-    assert per == pytest.approx((1.0, (255 - 10) / 255))
-    assert value == pytest.approx((1.0 + 245 / 255) / 2)
-    with pytest.raises(MetricError, match="at least 3 frames"):
-        motion_smoothness_scores(frames[:2], lambda a, b: a)
-
-
-def test_vbench_normalisation_bounds():
-    assert vbench_normalize(1.0, "subject_consistency") == pytest.approx(1.0)
-    assert vbench_normalize(0.1462, "subject_consistency") == pytest.approx(0.0)
-    lo, hi = VBENCH_MIN_MAX["motion_smoothness"]
-    assert vbench_normalize((lo + hi) / 2, "motion_smoothness") == pytest.approx(0.5)
-
-
 def test_motion_smoothness_flow_direction(videos):
     m = metrics.create("motion_smoothness_flow")
     score = {k: m.compute(None, v).value for k, v in videos.items()}
@@ -116,7 +82,9 @@ def test_subject_consistency_random_backbone_static_is_top(tmp_path):
     flicker = _video(tmp_path / "f.y4m", [tex, tex + 0.15, tex - 0.15])
     m = metrics.create("subject_consistency", pretrained_backbone=False, seed=0, batch_size=3)
     assert m.compute(None, static).value == pytest.approx(1.0, abs=1e-5)
-    assert 0.0 <= m.compute(None, flicker).value < 1.0
+    # pinned: the random ViT-B/16 under seed 0 (vqabench 35a3009, torch 2.14.1, timm 1.0.31,
+    # CPU); the same with batch_size=1. Frames 1 and 2 differ by +-0.15 from frame 0.
+    assert m.compute(None, flicker).value == pytest.approx(0.3668481368927461, abs=1e-6)
 
 
 @pytest.mark.parametrize("name, filename", [

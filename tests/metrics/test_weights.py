@@ -4,7 +4,6 @@ checksum status, and the offline guard around third-party constructors."""
 from __future__ import annotations
 
 import hashlib
-import time
 import urllib.request
 
 import pytest
@@ -46,11 +45,10 @@ def test_torch_hub_dir_follows_torch():
     assert torch_hub_dir() == weights.Path(torch.hub.get_dir())
 
 
-def test_require_missing_is_fast_and_says_where(empty_cache):
-    start = time.perf_counter()
+def test_require_missing_is_offline_and_says_where(empty_cache, network_attempts):
     with pytest.raises(WeightsUnavailableError) as info:
         require("alexnet-owt-7be5be79.pth")
-    assert time.perf_counter() - start < 0.5
+    assert network_attempts == []  # refused from the cache alone, no download tried
     err = info.value
     assert err.filename == "alexnet-owt-7be5be79.pth"
     assert err.origin == "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"
@@ -90,15 +88,14 @@ def test_weight_status_checksums(empty_cache, monkeypatch):
         "not-checked", "no-hash", "missing"}
 
 
-def test_offline_guard_refuses_then_serves(empty_cache, monkeypatch):
+def test_offline_guard_refuses_then_serves(empty_cache, monkeypatch, network_attempts):
     url = "https://example.invalid/models/tiny-0123abcd.pth"
     with offline_guard():
-        start = time.perf_counter()
         with pytest.raises(WeightsUnavailableError, match=r"tiny-0123abcd\.pth.*example\.invalid"):
             torch.hub.load_state_dict_from_url(url, model_dir=str(empty_cache / "m"))
         with pytest.raises(WeightsUnavailableError):
             urllib.request.urlopen("https://example.invalid/x.bin")
-        assert time.perf_counter() - start < 1.0
+    assert network_attempts == []  # refused before any lookup
     assert urllib.request.urlopen is not weights._refuse_urlopen  # restored
     folder = empty_cache / "w"
     folder.mkdir()

@@ -152,7 +152,12 @@ def test_vmaf_works_in_a_run_directory_whose_path_ffmpeg_filters_would_misread(d
                       out=str(out))
     summary = run(cfg)
     assert summary.complete and summary.rows == 3
-    assert all(60 < float(r["value"]) <= 100 for r in _rows(out))
+    plain = tmp_path / "plain"  # the same run where no path needs escaping
+    assert run(load_config(None, dataset=str(data), codecs=["x264:qp=30"], metrics="vmaf",
+                           jobs=1, out=str(plain))).complete
+    values = {r["sequence"]: float(r["value"]) for r in _rows(out)}
+    assert values == {r["sequence"]: float(r["value"]) for r in _rows(plain)}
+    assert len(values) == 3 and len(set(values.values())) == 3
 
 
 # --- fault isolation --------------------------------------------------------------------

@@ -1,0 +1,112 @@
+"""LPIPS/DISTS building blocks (vqabench.metrics.functional.perceptual) against the lpips
+package and pyiqa called directly on arrays, and the weight-file helpers."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+import torch
+
+from vqabench.errors import MetricError
+from vqabench.metrics.functional.perceptual import (
+    dists_network,
+    dists_scores,
+    load_features,
+    load_torch_file,
+    lpips_network,
+    lpips_scores,
+    model_device,
+    seeded,
+    to_tensor,
+)
+
+
+@pytest.fixture(scope="module")
+def batches():
+    rng = np.random.default_rng(4)
+    ref = rng.random((2, 32, 32, 3)).astype(np.float32)
+    dis = np.clip(ref + rng.normal(0, 0.1, ref.shape), 0, 1).astype(np.float32)
+    return ref, dis
+
+
+def test_to_tensor_is_channels_first():
+    batch = np.arange(2 * 3 * 4 * 3, dtype=np.float64).reshape(2, 3, 4, 3)
+    t = to_tensor(batch)
+    assert t.shape == (2, 3, 3, 4) and t.dtype == torch.float32
+    assert t[1, 2, 0, 3].item() == batch[1, 0, 3, 2]
+
+
+@pytest.mark.slow
+def test_lpips_scores_equal_lpips_package(batches):
+    import lpips
+
+    ref, dis = batches
+    net = lpips_network("alex", pretrained_backbone=False, seed=3)
+    got = lpips_scores(net, ref, dis)
+    torch.manual_seed(3)
+    direct = lpips.LPIPS(net="alex", pnet_rand=True, verbose=False).eval()
+    with torch.no_grad():
+        want = direct(torch.from_numpy(dis).permute(0, 3, 1, 2) * 2 - 1,
+                      torch.from_numpy(ref).permute(0, 3, 1, 2) * 2 - 1).reshape(-1).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
+    assert got.dtype == np.float64 and got.shape == (2,)
+    assert model_device(net) == torch.device("cpu")
+
+
+@pytest.mark.slow
+def test_dists_scores_equal_pyiqa_dists(batches, monkeypatch):
+    """pyiqa's DISTS, built under the same seed (random VGG16 features, no download)."""
+    import torchvision.models as tvm
+    from pyiqa.archs.dists_arch import DISTS
+    from torchvision.models.vgg import cfgs, make_layers
+
+    ref, dis = batches
+    got = dists_scores(dists_network(pretrained_backbone=False, seed=5), ref, dis)
+    monkeypatch.setattr(tvm, "vgg16", lambda **kw: types.SimpleNamespace(
+        features=make_layers(cfgs["D"])))
+    torch.manual_seed(5)
+    direct = DISTS(pretrained=False).eval()
+    with torch.no_grad():
+        want = direct(to_tensor(dis), to_tensor(ref)).reshape(-1).double().numpy()
+    np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
+    assert not np.allclose(got, dists_scores(dists_network(pretrained_backbone=False, seed=6),
+                                             ref, dis))
+
+
+def test_seeded_is_reproducible_and_leaves_the_callers_rng_alone():
+    torch.manual_seed(11)
+    expected_next = torch.rand(3)
+    torch.manual_seed(11)
+    with seeded(0):
+        a = torch.rand(3)
+    with seeded(0):
+        b = torch.rand(3)
+    assert torch.equal(a, b)
+    assert torch.equal(torch.rand(3), expected_next)
+
+
+def test_load_torch_file_unwraps_params_and_names_a_bad_file(tmp_path):
+    w = torch.arange(4.0)
+    torch.save({"params": {"features.0.weight": w}}, tmp_path / "p.pth")
+    assert torch.equal(load_torch_file(tmp_path / "p.pth")["features.0.weight"], w)
+    (tmp_path / "bad.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(MetricError, match=r"cannot read weight file .*bad\.pth"):
+        load_torch_file(tmp_path / "bad.pth")
+
+
+def test_load_features_maps_torchvision_indices():
+    class Sliced(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.slice1 = torch.nn.Sequential()
+            self.slice1.add_module("2", torch.nn.Conv2d(1, 1, 1))
+
+    target = Sliced()
+    state = {"features.2.weight": torch.full((1, 1, 1, 1), 7.0),
+             "features.2.bias": torch.full((1,), -1.0)}
+    load_features(target, state)
+    assert target.slice1[0].weight.item() == 7.0 and target.slice1[0].bias.item() == -1.0
+    with pytest.raises(MetricError, match="'features.2.bias' for layer 'slice1.2.bias'"):
+        load_features(Sliced(), {"features.2.weight": state["features.2.weight"]})

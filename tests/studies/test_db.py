@@ -1,0 +1,99 @@
+"""The answers database on a real SQLite file: schema and durability settings, one answer
+per due trial in plan order, rejections that store nothing, and answers read back by an
+independent ``sqlite3`` connection after the writer closed."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from vqabench.studies.db import (
+    DB_NAME,
+    Answer,
+    AnswerRejected,
+    answers,
+    next_position,
+    open_db,
+    participant,
+    participants,
+    record_answer,
+    register,
+)
+
+PLAN = [("t3", False), ("t1", True), ("t2", False)]
+
+
+@pytest.fixture()
+def db(tmp_path):
+    conn = open_db(tmp_path / DB_NAME, study_id="s1")
+    yield conn
+    conn.close()
+
+
+def _answer(db, pid, position, trial, **kw):
+    record_answer(db, pid=pid, position=position, trial=trial, side=kw.get("side"),
+                  choice=kw.get("choice"), score=kw.get("score", 3),
+                  response_ms=kw.get("response_ms", 500))
+
+
+def test_settings_and_study_id(tmp_path, db):
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute("SELECT value FROM meta WHERE key='study_id'").fetchone() == ("s1",)
+    open_db(tmp_path / DB_NAME, study_id="s1").close()  # same study: fine
+    with pytest.raises(AnswerRejected, match="holds answers of study 's1', not 's2'") as exc:
+        open_db(tmp_path / DB_NAME, study_id="s2")
+    assert exc.value.status == 500
+
+
+def test_register_and_plan_round_trip(db):
+    assert register(db, "p1", PLAN, "Mozilla/5.0 " + "x" * 400) is True
+    assert register(db, "p1", [("other", False)]) is False  # nothing changed
+    assert participant(db, "p1") == PLAN
+    assert participant(db, "nobody") is None
+    agent = db.execute("SELECT user_agent FROM participants").fetchone()[0]
+    assert len(agent) == 300 and agent.startswith("Mozilla/5.0 ")
+    register(db, "p0", PLAN[:1])
+    assert participants(db) == {"p0": 1, "p1": 3}
+
+
+def test_answers_in_plan_order_are_read_back_independently(tmp_path, db):
+    register(db, "p1", PLAN)
+    assert next_position(db, "p1") == 0
+    _answer(db, "p1", 0, "t3", side="left", choice="a", score=None, response_ms=812)
+    _answer(db, "p1", 1, "t1", score=5, response_ms=300)
+    assert next_position(db, "p1") == 2
+    got = answers(db)
+    assert [(a.position, a.trial, a.swapped, a.side, a.choice, a.score, a.response_ms)
+            for a in got] == [(0, "t3", False, "left", "a", None, 812),
+                              (1, "t1", True, None, None, 5, 300)]
+    assert all(isinstance(a, Answer) and a.created > 0 for a in got)
+    db.close()
+    with sqlite3.connect(tmp_path / DB_NAME) as raw:
+        rows = raw.execute("SELECT participant, position, trial, swapped, score "
+                           "FROM answers ORDER BY position").fetchall()
+    assert rows == [("p1", 0, "t3", 0, None), ("p1", 1, "t1", 1, 5)]
+
+
+def test_rejected_answers_store_nothing(db):
+    register(db, "p1", PLAN[:2])
+    with pytest.raises(AnswerRejected, match="participant='ghost' is not registered") as exc:
+        _answer(db, "ghost", 0, "t3")
+    assert exc.value.status == 404
+    with pytest.raises(AnswerRejected, match=r"trial='t1' at position=1 is not due: position 0 "
+                                             r"\(trial 't3'\) is") as exc:
+        _answer(db, "p1", 1, "t1")  # out of order
+    assert exc.value.status == 409
+    with pytest.raises(AnswerRejected, match="trial='t1' at position=0 is not due"):
+        _answer(db, "p1", 0, "t1")  # wrong trial at the due position
+    _answer(db, "p1", 0, "t3")
+    with pytest.raises(AnswerRejected, match="position=0 is not due: position 1"):
+        _answer(db, "p1", 0, "t3")  # a replay
+    _answer(db, "p1", 1, "t1")
+    with pytest.raises(AnswerRejected, match="'p1' has answered every trial") as exc:
+        _answer(db, "p1", 2, "t2")
+    assert exc.value.status == 409
+    assert [(a.position, a.trial) for a in answers(db)] == [(0, "t3"), (1, "t1")]
+    assert not db.in_transaction  # every rejection rolled back
