@@ -110,3 +110,68 @@ def test_load_features_maps_torchvision_indices():
     assert target.slice1[0].weight.item() == 7.0 and target.slice1[0].bias.item() == -1.0
     with pytest.raises(MetricError, match="'features.2.bias' for layer 'slice1.2.bias'"):
         load_features(Sliced(), {"features.2.weight": state["features.2.weight"]})
+
+
+# --- banded evaluation (by_rows) and the layer-by-layer LPIPS / DISTS ---------------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("net", ["alex", "vgg"])
+def test_stages_in_bands_of_rows_equal_the_whole_stage(net):
+    """Every LPIPS slice run in 4-row bands equals the slice on the whole input (float
+    rounding of the convolutions only), also for the strided first AlexNet layer."""
+    from vqabench.metrics.functional.perceptual import by_rows, lpips_network
+
+    model = lpips_network(net, pretrained_backbone=False, seed=1)
+    h = torch.rand(1, 3, 203, 37, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for k in range(model.L):
+            stage = getattr(model.net, f"slice{k + 1}")
+            whole, banded = stage(h), by_rows(stage, h, 4)
+            assert banded.shape == whole.shape
+            assert float((banded - whole).abs().max()) <= 1e-5 * float(whole.abs().max())
+            h = whole
+
+
+@pytest.mark.slow
+def test_stage_geometry_is_the_receptive_field_and_stride():
+    """Hand-derived: VGG16 relu1_2 = two 3x3 convs (field 5, stride 1); relu2_2 adds a 2x2
+    max-pool and two 3x3 convs at stride 2 (field 1 + 1 + 2*2 + 2*2 = 10); AlexNet's first
+    slice is an 11x11 conv at stride 4; a SqueezeNet Fire module has no known geometry."""
+    from vqabench.metrics.functional.perceptual import lpips_network, stage_geometry
+
+    vgg = lpips_network("vgg", pretrained_backbone=False).net
+    assert stage_geometry(vgg.slice1) == (5, 1) and stage_geometry(vgg.slice2) == (10, 2)
+    assert stage_geometry(lpips_network("alex", pretrained_backbone=False).net.slice1) == (11, 4)
+    assert stage_geometry(lpips_network("squeeze", pretrained_backbone=False).net.slice2) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("net", ["alex", "vgg", "squeeze"])
+def test_layer_by_layer_lpips_equals_the_package_in_bands(net, monkeypatch):
+    """With 8-row bands (so every slice and the distance stage run banded) the scores equal
+    lpips.LPIPS.forward on the whole frames."""
+    from vqabench.metrics.functional import perceptual as fp
+
+    monkeypatch.setattr(fp, "LPIPS_ROWS", 8)
+    rng = np.random.default_rng(2)
+    ref = rng.random((2, 120, 40, 3)).astype(np.float32)
+    dis = np.clip(ref + rng.normal(0, 0.1, ref.shape), 0, 1).astype(np.float32)
+    model = fp.lpips_network(net, pretrained_backbone=False, seed=3)
+    with torch.no_grad():
+        want = model(fp.to_tensor(dis), fp.to_tensor(ref), normalize=True).reshape(-1).numpy()
+    np.testing.assert_allclose(fp.lpips_scores(model, ref, dis), want, rtol=0, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_stage_by_stage_dists_equals_pyiqa_in_bands(monkeypatch):
+    """The same for DISTS against pyiqa's DISTS.forward (means, variances, covariance)."""
+    from vqabench.metrics.functional import perceptual as fp
+
+    monkeypatch.setattr(fp, "LPIPS_ROWS", 8)
+    rng = np.random.default_rng(4)
+    ref = rng.random((2, 120, 40, 3)).astype(np.float32)
+    dis = np.clip(ref + rng.normal(0, 0.1, ref.shape), 0, 1).astype(np.float32)
+    model = fp.dists_network(pretrained_backbone=False, seed=5)
+    with torch.no_grad():
+        want = model(fp.to_tensor(dis), fp.to_tensor(ref)).reshape(-1).numpy()
+    np.testing.assert_allclose(fp.dists_scores(model, ref, dis), want, rtol=0, atol=1e-6)
