@@ -241,13 +241,20 @@ def by_rows(stage: torch.nn.Module, x: torch.Tensor, rows: int) -> torch.Tensor:
     step = max(1, rows) * stride
     if height <= step + 2 * halo:
         return stage(x)
-    parts = []
-    for top in range(0, height, step):
+    tops = list(range(0, height, step))
+    result: torch.Tensor | None = None
+    for top in tops[-1:] + tops[:-1]:  # the last band first: it gives the output's height
         start, stop = max(0, top - halo), min(height, top + step + halo)
         out = stage(x[:, :, start:stop])
         first = (top - start) // stride
-        parts.append(out[:, :, first:first + step // stride])
-    return torch.cat(parts, dim=2)
+        band = out[:, :, first:first + step // stride]
+        if result is None:  # written in place: no list of bands and concatenated copy
+            rows_out = top // stride + band.shape[2]
+            result = torch.empty((*band.shape[:2], rows_out, band.shape[3]), dtype=band.dtype,
+                                 device=band.device)
+        result[:, :, top // stride:top // stride + band.shape[2]] = band
+        del out, band
+    return result
 
 
 #: Output rows per band in :func:`by_rows` and feature rows per step of the distance stage of
@@ -280,7 +287,8 @@ def lpips_scores(model: torch.nn.Module, reference: np.ndarray,
         total = torch.zeros(x0.shape[0], dtype=torch.float64, device=dev)
         for kk in range(model.L):
             layer = getattr(model.net, f"slice{kk + 1}")
-            x0, x1 = by_rows(layer, x0, LPIPS_ROWS), by_rows(layer, x1, LPIPS_ROWS)
+            x0 = by_rows(layer, x0, LPIPS_ROWS)  # one at a time: the input is freed first
+            x1 = by_rows(layer, x1, LPIPS_ROWS)
             height, width = x0.shape[2:]
             acc = torch.zeros(x0.shape[0], dtype=torch.float64, device=dev)
             for top in range(0, height, LPIPS_ROWS):
@@ -319,7 +327,8 @@ def dists_scores(model: torch.nn.Module, reference: np.ndarray,
                 hx, hy = (x - model.mean) / model.std, (y - model.mean) / model.std
             if k >= 1:
                 stage = getattr(model, f"stage{k}")
-                hx, hy = by_rows(stage, hx, LPIPS_ROWS), by_rows(stage, hy, LPIPS_ROWS)
+                hx = by_rows(stage, hx, LPIPS_ROWS)  # one at a time, as in lpips_scores
+                hy = by_rows(stage, hy, LPIPS_ROWS)
             x_mean = hx.mean([2, 3], keepdim=True)
             y_mean = hy.mean([2, 3], keepdim=True)
             s1 = (2 * x_mean * y_mean + c1) / (x_mean**2 + y_mean**2 + c1)
