@@ -43,6 +43,7 @@ def test_codecs_list_json_states_encoder_version_rates_formats_defaults(capsys):
     assert facts["external"]["rate_params"]["qp"] == [None, None]  # valid JSON, no Infinity
 
 
+@pytest.mark.slow
 def test_codecs_list_text(capsys):
     assert run_cli(["codecs", "list"]) == 0
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}

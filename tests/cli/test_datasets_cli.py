@@ -27,6 +27,7 @@ def test_list_names_and_layouts(capsys):
         assert lines[name] == conv.layout
 
 
+@pytest.mark.slow
 def test_show_with_metadata(tmp_path, capsys):
     clip = make_video(tmp_path / "c.y4m", frames=3)
     root = tmp_path / "ctc"

@@ -78,6 +78,7 @@ def test_run_codec_bits_are_eight_times_the_file_size(tmp_path):
     again.decoded.path.unlink()
 
 
+@pytest.mark.slow
 def test_run_codec_refuses_a_decoded_video_that_does_not_match(tmp_path):
     src = make_video(tmp_path / "src.y4m", frames=4)
     short = make_video(tmp_path / "short.y4m", frames=2)

@@ -15,6 +15,7 @@ def test_command_is_single_thread_to_null(tmp_path):
     assert cmd[-3:] == ["-f", "null", "-"]
 
 
+@pytest.mark.slow
 def test_best_of_n_counts_the_bitstreams_frames(tiny_video, tmp_path):
     codec = codecs.create("x264")
     path = tmp_path / "a.264"

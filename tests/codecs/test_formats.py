@@ -151,6 +151,7 @@ def test_every_registered_codec_declares_what_it_codes():
     assert codecs.get_class("external").native_pix_fmts == tuple(PIX_FMTS)
 
 
+@pytest.mark.slow
 def test_10_bit_coding_of_an_8_bit_source_is_rounded_back_not_dithered(tmp_path):
     """vvenc codes 8-bit input at 10 bits; the decoded 8-bit video is the 10-bit decode
     rounded ((x + 2) >> 2), as VTM writes it, not swscale's default ordered dither."""

@@ -38,6 +38,7 @@ def _container(src: Video, dst: Path) -> Path:
     return dst
 
 
+@pytest.mark.slow
 def test_uvg_8_and_10_bit_with_start_and_frames(tmp_path, clips):
     root = tmp_path / "UVG"
     _raw(clips["8"], root / "Beauty_64x64_120fps_420_8bit_YUV.yuv")
@@ -124,6 +125,7 @@ def test_hevc_ctc_class_from_table_or_folder(tmp_path, clips):
         scan("hevc-ctc", root)
 
 
+@pytest.mark.slow
 def test_youtube_ugc_category_and_resolution(tmp_path, clips):
     root = tmp_path / "YT"
     _container(clips["8"], root / "Gaming_720P-1ea7.mkv")

@@ -31,6 +31,7 @@ def pairs(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_baselines_equal_scipy_on_the_manifest(pairs):
     got = ranking_srocc(pairs)
     rows = list(csv.DictReader(open(pairs / "manifest.csv")))

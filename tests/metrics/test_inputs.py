@@ -35,6 +35,7 @@ def _skimage_psnr(ref_y: np.ndarray, dis_y: np.ndarray, peak: int = 255) -> floa
                           for r, d in zip(ref_y, dis_y, strict=True)]))
 
 
+@pytest.mark.slow
 def test_issue_example_path_strings_y4m_and_mp4(pair, tmp_path):
     """`metrics.create("vmaf").compute("ref.y4m", "dis.mp4")` (issue 13) works and equals
     VMAF on the explicitly converted Y4M."""

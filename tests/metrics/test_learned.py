@@ -44,6 +44,7 @@ def _clip(video):
     return np.stack(frames).astype(np.float32)  # (T, H, W, 3)
 
 
+@pytest.mark.slow
 def test_value_equals_hand_tiled_model_scores(checkpoint, tmp_path):
     ref = make_video(tmp_path / "r.y4m", width=64, height=64, frames=8)
     dis = add_noise(ref, tmp_path / "d.y4m", sigma=6)
@@ -148,6 +149,7 @@ GOLDEN = json.loads((Path(__file__).parents[1] / "expected" / "learned_tiling.js
     pytest.param(c, id=f"{c['metric']}-{c['width']}x{c['height']}x{c['frames']}",
                  marks=[pytest.mark.slow] if c["frames"] > 16 else [])
     for c in GOLDEN["cases"]])
+@pytest.mark.slow
 def test_bundled_values_unchanged_where_tiling_already_covered_everything(tmp_path, case):
     # pinned by tests/expected/make_learned_tiling.py on version 1 (command in the JSON)
     ref = make_video(tmp_path / "r.y4m", width=case["width"], height=case["height"],

@@ -45,6 +45,7 @@ def _codec_values(name: str) -> list[float]:
 
 
 @pytest.mark.parametrize("name", ["l1_msssim", "pt_loss", "lpips"])
+@pytest.mark.slow
 def test_codec_losses_keep_their_pinned_values(name):
     assert _codec_values(name) == pytest.approx(PINNED[f"codec_loss:{name}:random"], rel=REL)
 
@@ -90,6 +91,7 @@ def test_ms_ssim_as_loss_is_one_minus_piq_ms_ssim():
     assert float(loss(r, r)) == pytest.approx(0.0, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_lpips_as_loss_matches_the_lpips_metric_network():
     r, d = _inputs()
     metric = metrics.create("lpips", net="alex", pretrained_backbone=False, seed=0)

@@ -45,6 +45,7 @@ def _frames(video):
 
 
 @pytest.mark.parametrize("net", ["alex", "squeeze"])  # vgg: same code path, 10x slower
+@pytest.mark.slow
 def test_lpips_equals_lpips_package_random_backbone(pair, net):
     ref, dis = pair
     metric = metrics.create("lpips", net=net, pretrained_backbone=False, seed=3, batch_size=4)
@@ -89,6 +90,7 @@ def _pyiqa_dists_random(monkeypatch, seed):
     return DISTS(pretrained=False).eval()
 
 
+@pytest.mark.slow
 def test_dists_equals_pyiqa_random_backbone(pair, monkeypatch):
     ref, dis = pair
     got = metrics.create("dists", pretrained_backbone=False, seed=5, batch_size=4).compute(
@@ -114,6 +116,7 @@ def test_dists_equals_pyiqa_real_weights(pair):
     np.testing.assert_allclose(got.per_frame, want, atol=1e-6, rtol=0)
 
 
+@pytest.mark.slow
 def test_identical_videos_score_zero_and_direction(pair):
     ref, _ = pair
     m = metrics.create("lpips", pretrained_backbone=False)
@@ -173,6 +176,7 @@ def test_pyiqa_direction_and_kind_come_from_pyiqa_metadata():
         metrics.get_class("pyiqa:gmsdd")
 
 
+@pytest.mark.slow
 def test_pyiqa_adapter_refuses_download(pair, monkeypatch, tmp_path, network_attempts):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     monkeypatch.delenv("VQABENCH_WEIGHTS", raising=False)
@@ -186,6 +190,7 @@ def test_pyiqa_adapter_refuses_download(pair, monkeypatch, tmp_path, network_att
 
 # --- multi-backbone perceptual feature loss ----------------------------------------------------
 
+@pytest.mark.slow
 def test_perceptual_loss_gradients_reach_input():
     from vqabench.metrics.losses import PerceptualFeatureLoss
 
@@ -209,6 +214,7 @@ def test_perceptual_loss_gradients_reach_input():
     assert not any(p.requires_grad for p in loss_fn.parameters())
 
 
+@pytest.mark.slow
 def test_perceptual_loss_reductions_are_per_image_values():
     from vqabench.metrics.losses import PerceptualFeatureLoss
 

@@ -62,6 +62,7 @@ def _luma(video, dtype=np.float32):
 
 @pytest.mark.parametrize("case", ["420p8_64x64", "444p10_171x165", "420p8_400x384"])
 @pytest.mark.parametrize("downsample", [False, True])
+@pytest.mark.slow
 def test_ssim_equals_piq_and_skimage(golden_pairs, case, downsample):
     """SSIM equals piq (float32, as vqabench computed it before, and float64) and
     scikit-image's Gaussian SSIM on the same luma planes within 1e-5."""
@@ -82,6 +83,7 @@ def test_ssim_equals_piq_and_skimage(golden_pairs, case, downsample):
 
 @pytest.mark.parametrize(("case", "scales"), [("420p8_64x64", 3), ("444p10_171x165", 5),
                                               ("420p8_192x176", 5), ("420p8_400x384", 4)])
+@pytest.mark.slow
 def test_ms_ssim_equals_piq(golden_pairs, case, scales):
     """MS-SSIM equals piq's (float32 and float64) on the same planes within 1e-5, odd sizes
     (replicate padding) included."""

@@ -76,6 +76,7 @@ def test_reference_is_ignored(videos):
     assert a == b
 
 
+@pytest.mark.slow
 def test_subject_consistency_random_backbone_static_is_top(tmp_path):
     tex = _texture()[8:8 + H, 8:8 + W]
     static = _video(tmp_path / "s.y4m", [tex] * 3)
@@ -114,6 +115,7 @@ def test_subject_consistency_real_weights_direction(videos):
     assert m.compute(None, videos["flicker"]).value < m.compute(None, videos["static"]).value
 
 
+@pytest.mark.slow
 def test_subject_consistency_sees_16_9_frames_as_dino_does():
     # 16:9 frames resize to 224x398; DINO's stride-16 patch embedding ignores columns 384..397,
     # so features must not depend on them (version 1 raised timm's divisibility error).

@@ -61,6 +61,7 @@ def _rgb(video):
         for f in read_frames(video)]).astype(np.float32)).permute(0, 3, 1, 2)
 
 
+@pytest.mark.slow
 def test_lpips_temporal_equals_lpips_package_random_backbone(clips):
     import lpips
 

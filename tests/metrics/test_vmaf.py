@@ -61,6 +61,7 @@ def test_vmaf_neg_is_libvmaf_neg_model_under_its_own_name(tiny_video, tiny_noisy
     assert metrics.get_class("vmaf_neg").higher_is_better
 
 
+@pytest.mark.slow
 def test_v1_models_load_but_not_at_the_default_benchmark_size():
     """The bundled libvmaf runs the vmaf_v1.0.16 models at their smallest recorded size and
     refuses them at 256x144 (SpEED: image too small); doctor and metrics list say so."""

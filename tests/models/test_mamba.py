@@ -131,6 +131,7 @@ def test_float32_input_keeps_dtype():
 
 
 @pytest.mark.parametrize("method", ["sequential", "parallel"])
+@pytest.mark.slow
 def test_gradients_match_between_methods_and_finite_differences(method):
     u, delta, A, B, C, D, z, bias = _inputs(seed=11, batch=1, dim=2, length=5, d_state=2)
     tensors = [t.clone().requires_grad_(True) for t in (u, delta, A, B, C, D, z, bias)]

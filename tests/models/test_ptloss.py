@@ -116,6 +116,7 @@ def test_score_depends_on_frame_order(model):
         assert not torch.allclose(model(ref, dist), model(ref[:, :, perm], dist[:, :, perm]))
 
 
+@pytest.mark.slow
 def test_gradient_reaches_distorted_input(model):
     ref, dist = _pair(batch=2)
     dist.requires_grad_(True)

@@ -102,6 +102,7 @@ def test_budget_near_published_and_heavier_than_ptloss():
     assert macs > 3 * count_macs(pt, (12, 256, 256))[0]
 
 
+@pytest.mark.slow
 def test_scores_independent_per_sample_and_gradient_flows():
     torch.manual_seed(0)
     model = RankDVQAUGC(frames=2, channels=(8, 8, 16, 16), dims=(8, 8, 16, 16),

@@ -14,6 +14,8 @@ from vqabench.io.video import open_video, read_all
 from vqabench.studies import create_study, load_spec, participant_plan
 from vqabench.studies.design import build_trials, pick_pairs
 
+pytestmark = pytest.mark.slow  # its fixtures build runs and studies (seconds each)
+
 
 def _cond(cid, seq, codec, kbps):
     return {"id": cid, "sequence": seq, "reference": "source", "codec": codec,

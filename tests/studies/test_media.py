@@ -40,6 +40,7 @@ def test_media_args_are_lossless_vp9_in_webm():
     assert args[args.index("-pix_fmt") + 1] == "yuv420p" and args[-2:] == ["-f", "webm"]
 
 
+@pytest.mark.slow
 def test_8_bit_420_is_kept_exactly_and_reproducibly(source, tmp_path):
     first = to_webm(source.path, tmp_path / "a.webm")
     again = to_webm(source.path, tmp_path / "b.webm")
@@ -50,6 +51,7 @@ def test_8_bit_420_is_kept_exactly_and_reproducibly(source, tmp_path):
         np.testing.assert_array_equal(g, w)
 
 
+@pytest.mark.slow
 def test_10_bit_equals_ffmpegs_undithered_conversion(tmp_path):
     src = make_video(tmp_path / "s10.y4m", frames=2, pix_fmt="yuv420p10le")
     got = _decoded(to_webm(src.path, tmp_path / "s10.webm"), tmp_path)
@@ -63,6 +65,7 @@ def test_10_bit_equals_ffmpegs_undithered_conversion(tmp_path):
     assert np.abs(got.y.astype(int) * 4 - read_all(src).y.astype(int)).max() <= 2
 
 
+@pytest.mark.slow
 def test_decode_to_webm_equals_the_codecs_own_decode(source, tmp_path, monkeypatch):
     scratch = tmp_path / "scratch"
     scratch.mkdir()

@@ -136,6 +136,7 @@ def test_plane_psnr_needs_bit_depth_for_wide_samples():
     (np.uint8, 255, (720, 1280)), (np.uint8, 255, (3, 5)), (np.uint16, 1023, (1080, 1920)),
     (np.uint16, 65535, (1080, 1920)),  # SSE above 2**48: the float64 path
 ])
+@pytest.mark.slow
 def test_mse_is_the_exact_sum_of_squares(dtype, top, shape):
     rng = np.random.default_rng(7)
     for _ in range(3):
