@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from tests.conftest import make_video
 from vqabench.experiment import load_config
-from vqabench.runner.progress import CODEC_COST, DECODE_COST, METRIC_COST, point_work
+from vqabench.runner.progress import (
+    CODEC_COST,
+    DECODE_COST,
+    METRIC_COST,
+    point_work,
+    schedule_key,
+)
 from vqabench.runner.run import run
 
 
@@ -19,6 +27,23 @@ def test_point_work_by_hand():
     assert point_work(pixels, "x264", ["psnr_y"], reuse_bitstream=True) == pytest.approx(
         pixels * (DECODE_COST + METRIC_COST["psnr_y"]))
     assert point_work(pixels, "vvenc", []) > 5 * point_work(pixels, "x264", [])
+
+
+def _job(codec: str, param: str, value: object) -> SimpleNamespace:
+    return SimpleNamespace(input=SimpleNamespace(frames=8, width=64, height=64),
+                           codec_name=codec, metrics=(SimpleNamespace(name="psnr_y"),),
+                           reuse_bitstream=False, rate_param=param, rate_value=value)
+
+
+def test_longest_jobs_first_then_the_costlier_rate_point():
+    """x265 (cost 3) before x264 (cost 1); within a codec QP 22 before QP 37 and 900 kbps
+    before 300 kbps; a named rate point (INR model size) has no rate order of its own (0)."""
+    jobs = [_job("x264", "qp", 37), _job("x264", "qp", 22), _job("x265", "qp", 32),
+            _job("x265", "kbps", 300), _job("x265", "kbps", 900), _job("x264", "model", "s")]
+    ordered = sorted(jobs, key=schedule_key, reverse=True)
+    assert [(j.codec_name, j.rate_value) for j in ordered] == [
+        ("x265", 900), ("x265", 300), ("x265", 32), ("x264", "s"), ("x264", 22),
+        ("x264", 37)]
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = ["CODEC_COST", "METRIC_COST", "DEFAULT_COST", "DECODE_COST", "job_work",
-           "point_work"]
+           "point_work", "schedule_key"]
 
 #: Relative per-pixel encode cost at the default preset (x264 medium = 1).
 CODEC_COST: dict[str, float] = {"x264": 1.0, "x265": 3.0, "vp9": 2.0, "aom-av1": 8.0,
@@ -40,6 +40,20 @@ def point_work(pixels: int, codec: str, metric_names: Iterable[str], *,
     if not reuse_bitstream:
         per_pixel += CODEC_COST.get(codec, DEFAULT_COST)
     return float(pixels) * per_pixel
+
+
+#: Rate parameters whose smaller values mean more bits (and more encoding time).
+QUANTISERS = ("qp", "crf")
+
+
+def schedule_key(job) -> tuple[float, float]:  # job: vqabench.runner.jobs.Job
+    """Sort key, largest first, for longest-job-first scheduling: the job's work, then within
+    equal work the costlier rate point (a lower quantiser, a higher ``kbps``: encoders spend
+    more time on more bits, several times more at QP 22 than at QP 37)."""
+    value = job.rate_value
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return job_work(job), 0.0
+    return job_work(job), -float(value) if job.rate_param in QUANTISERS else float(value)
 
 
 def job_work(job) -> float:  # job: vqabench.runner.jobs.Job

@@ -58,7 +58,7 @@ from vqabench.runner.jobs import (
     encode_key,
     measurement_key,
 )
-from vqabench.runner.progress import job_work, point_work
+from vqabench.runner.progress import job_work, point_work, schedule_key
 
 __all__ = ["RESULT_COLUMNS", "PER_FRAME_COLUMNS", "RunSummary", "RunStatus", "plan_jobs",
            "plan_references", "rate_targets", "load_sequences", "check_formats", "run",
@@ -702,9 +702,10 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Exe
         def stage(planned: list[Job], estimate: float = 0.0) -> list[Job]:
             todo = [p for j in planned if (p := _pending(j, store, retry_failed)) is not None]
             todo = [replace(j, decode_dir=decode_dir.resolve()) for j in todo]
-            # longest first (by estimated work), so that side-by-side workers do not end
-            # with one long job running alone; results do not depend on the order
-            todo.sort(key=job_work, reverse=True)
+            # longest first (estimated work, then the costlier rate point), so that
+            # side-by-side workers do not end with one long job running alone; results do
+            # not depend on the order
+            todo.sort(key=schedule_key, reverse=True)
             state["done"] += len(planned) - len(todo)
             work["total"] += sum(job_work(j) for j in todo) - estimate
             if progress:
