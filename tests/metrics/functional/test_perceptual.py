@@ -175,3 +175,32 @@ def test_stage_by_stage_dists_equals_pyiqa_in_bands(monkeypatch):
     with torch.no_grad():
         want = model(fp.to_tensor(dis), fp.to_tensor(ref)).reshape(-1).numpy()
     np.testing.assert_allclose(fp.dists_scores(model, ref, dis), want, rtol=0, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_joint_bands_visit_every_first_stage_row_once_and_equal_the_two_stages():
+    """pair_by_rows on VGG's first two slices: the visited rows of the first slice's output
+    put together equal that output, and the result equals the two slices run whole."""
+    from vqabench.metrics.functional.perceptual import lpips_network, pair_by_rows
+
+    net = lpips_network("vgg", pretrained_backbone=False, seed=2).net
+    gen = torch.Generator().manual_seed(1)
+    x0, x1 = torch.rand(1, 3, 150, 30, generator=gen), torch.rand(1, 3, 150, 30, generator=gen)
+    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+    with torch.no_grad():
+        y0, y1 = pair_by_rows(net.slice1, net.slice2, x0, x1, 8,
+                              lambda a, b: seen.append((a.clone(), b.clone())))
+        f0, f1 = net.slice1(x0), net.slice1(x1)
+        want0, want1 = net.slice2(f0), net.slice2(f1)
+    # bands of 8 rows of the second slice's output = 16 rows of the first's; the last band
+    # is visited first (it sizes the outputs), then the others from the top
+    tops = list(range(0, f0.shape[2], 16))
+    assert len(seen) == len(tops) > 2
+    for (a, b), top in zip(seen, tops[-1:] + tops[:-1], strict=True):
+        for got, want in ((a, f0), (b, f1)):
+            band = want[:, :, top:top + 16]
+            assert got.shape == band.shape
+            assert float((got - band).abs().max()) <= 1e-5 * float(want.abs().max())
+    for got, want in ((y0, want0), (y1, want1)):
+        assert got.shape == want.shape
+        assert float((got - want).abs().max()) <= 1e-5 * float(want.abs().max())

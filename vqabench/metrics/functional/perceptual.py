@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -43,6 +43,7 @@ __all__ = [
     "dists_scores",
     "stage_geometry",
     "by_rows",
+    "pair_by_rows",
 ]
 
 LpipsNet = Literal["alex", "vgg", "squeeze"]
@@ -263,6 +264,67 @@ def by_rows(stage: torch.nn.Module, x: torch.Tensor, rows: int) -> torch.Tensor:
 LPIPS_ROWS = 64
 
 
+def pair_by_rows(first: torch.nn.Module, second: torch.nn.Module, x0: torch.Tensor,
+                 x1: torch.Tensor, rows: int,
+                 visit: Callable[[torch.Tensor, torch.Tensor], None]
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``second(first(x))`` for two inputs in joint bands of rows, never holding ``first``'s
+    whole output: ``visit(f0, f1)`` sees each band's exact rows of ``first(x0)`` and
+    ``first(x1)`` (every row once) while they exist. The bands are those of :func:`by_rows`
+    for the two stages together; with an unknown geometry or a small input the two stages
+    run whole (``visit`` then sees all rows at once).
+    """
+    import torch
+
+    geometry = stage_geometry(torch.nn.Sequential(*first.children(), *second.children()))
+    inner = stage_geometry(first)
+    height = x0.shape[2]
+    if geometry is None or inner is None:
+        f0, f1 = by_rows(first, x0, rows), by_rows(first, x1, rows)
+        visit(f0, f1)
+        return by_rows(second, f0, rows), by_rows(second, f1, rows)
+    field, stride = geometry
+    halo = -(-field // stride) * stride
+    step = max(1, rows) * stride
+    if height <= step + 2 * halo:
+        f0, f1 = first(x0), first(x1)
+        visit(f0, f1)
+        return second(f0), second(f1)
+    tops = list(range(0, height, step))
+    out: list[torch.Tensor] = []
+    for top in tops[-1:] + tops[:-1]:  # the last band first: it gives the outputs' height
+        start, stop = max(0, top - halo), min(height, top + step + halo)
+        f0, f1 = first(x0[:, :, start:stop]), first(x1[:, :, start:stop])
+        core = (top - start) // inner[1]
+        visit(f0[:, :, core:core + step // inner[1]], f1[:, :, core:core + step // inner[1]])
+        for i, f in enumerate((f0, f1)):
+            band = second(f)
+            first_row = (top - start) // stride
+            band = band[:, :, first_row:first_row + step // stride]
+            if len(out) < 2:
+                out.append(torch.empty((*band.shape[:2], top // stride + band.shape[2],
+                                        band.shape[3]), dtype=band.dtype, device=band.device))
+            out[i][:, :, top // stride:top // stride + band.shape[2]] = band
+        del f0, f1
+    return out[0], out[1]
+
+
+def _lpips_layer_sum(model: torch.nn.Module, kk: int, f0: torch.Tensor,
+                     f1: torch.Tensor) -> torch.Tensor:
+    """Sum over positions of LPIPS layer ``kk``'s weighted distance (float64, per image),
+    :data:`LPIPS_ROWS` rows at a time."""
+    import lpips
+    import torch
+
+    acc = torch.zeros(f0.shape[0], dtype=torch.float64, device=f0.device)
+    for top in range(0, f0.shape[2], LPIPS_ROWS):
+        rows = slice(top, top + LPIPS_ROWS)
+        diff = (lpips.normalize_tensor(f0[:, :, rows])
+                - lpips.normalize_tensor(f1[:, :, rows])) ** 2
+        acc += model.lins[kk](diff).sum(dim=(1, 2, 3), dtype=torch.float64)
+    return acc
+
+
 def lpips_scores(model: torch.nn.Module, reference: np.ndarray,
                  distorted: np.ndarray) -> np.ndarray:
     """Per-frame LPIPS of RGB batches (B, H, W, 3) in [0, 1] (lpips' ``normalize=True``),
@@ -270,76 +332,103 @@ def lpips_scores(model: torch.nn.Module, reference: np.ndarray,
 
     The same arithmetic as ``lpips.LPIPS.forward`` (scaling layer, the backbone's slices,
     unit-normalised features, squared difference, the learned 1x1 weights, spatial mean,
-    sum over layers), evaluated layer by layer: only the current layer's features of both
-    inputs are alive, each slice runs in bands of rows (:func:`by_rows`), and the distance
-    stage runs :data:`LPIPS_ROWS` feature rows at a time. The package itself holds every
+    sum over layers), evaluated layer by layer: the first two slices run in joint bands of
+    rows (:func:`pair_by_rows`: the largest features never exist whole), the others in
+    bands (:func:`by_rows`) with only the current layer's features of both inputs alive,
+    and each distance :data:`LPIPS_ROWS` rows at a time. The package itself holds every
     layer's features, normalised features and differences of both frames at once: 6.3 GiB
     for one 1080p pair with VGG (reports/performance.md, "Memory"). Values equal the
     package's within float rounding (``tests/metrics/functional/test_perceptual.py``).
     """
-    import lpips
     import torch
 
     dev = model_device(model)
+    slices = [getattr(model.net, f"slice{k + 1}") for k in range(model.L)]
     with torch.inference_mode():
         x0 = model.scaling_layer(2 * to_tensor(distorted, dev) - 1)
         x1 = model.scaling_layer(2 * to_tensor(reference, dev) - 1)
         total = torch.zeros(x0.shape[0], dtype=torch.float64, device=dev)
-        for kk in range(model.L):
-            layer = getattr(model.net, f"slice{kk + 1}")
-            x0 = by_rows(layer, x0, LPIPS_ROWS)  # one at a time: the input is freed first
-            x1 = by_rows(layer, x1, LPIPS_ROWS)
-            height, width = x0.shape[2:]
-            acc = torch.zeros(x0.shape[0], dtype=torch.float64, device=dev)
-            for top in range(0, height, LPIPS_ROWS):
-                rows = slice(top, top + LPIPS_ROWS)
-                diff = (lpips.normalize_tensor(x0[:, :, rows])
-                        - lpips.normalize_tensor(x1[:, :, rows])) ** 2
-                acc += model.lins[kk](diff).sum(dim=(1, 2, 3), dtype=torch.float64)
-            total += acc / (height * width)
+        joint = 0
+        if model.L >= 2:
+            first = {"sum": torch.zeros_like(total), "n": 0}
+
+            def visit(f0: torch.Tensor, f1: torch.Tensor) -> None:
+                first["sum"] += _lpips_layer_sum(model, 0, f0, f1)
+                first["n"] += f0.shape[2] * f0.shape[3]
+
+            x0, x1 = pair_by_rows(slices[0], slices[1], x0, x1, LPIPS_ROWS, visit)
+            total += first["sum"] / first["n"]
+            joint = 2  # x0, x1 now hold the second slice's features
+        for kk in range(joint - 1 if joint else 0, model.L):
+            if kk >= joint:
+                x0 = by_rows(slices[kk], x0, LPIPS_ROWS)  # one at a time: frees the input
+                x1 = by_rows(slices[kk], x1, LPIPS_ROWS)
+            total += _lpips_layer_sum(model, kk, x0, x1) / (x0.shape[2] * x0.shape[3])
     return total.cpu().numpy()
+
+
+def _moments(f0: torch.Tensor, f1: torch.Tensor) -> torch.Tensor:
+    """Per-channel sums of f0, f1, f0^2, f1^2 and f0 f1 over positions, (5, B, C, 1, 1),
+    float64, :data:`LPIPS_ROWS` rows at a time."""
+    import torch
+
+    sums = torch.zeros(5, f0.shape[0], f0.shape[1], 1, 1, dtype=torch.float64,
+                       device=f0.device)
+    for top in range(0, f0.shape[2], LPIPS_ROWS):
+        a, b = f0[:, :, top:top + LPIPS_ROWS], f1[:, :, top:top + LPIPS_ROWS]
+        for i, t in enumerate((a, b, a * a, b * b, a * b)):
+            sums[i] += t.sum([2, 3], keepdim=True, dtype=torch.float64)
+    return sums
 
 
 def dists_scores(model: torch.nn.Module, reference: np.ndarray,
                  distorted: np.ndarray) -> np.ndarray:
     """Per-frame DISTS of RGB batches (B, H, W, 3) in [0, 1], on the network's device.
 
-    The arithmetic of pyiqa's ``DISTS.forward`` (per layer and channel: means, variances and
+    The formula of pyiqa's ``DISTS.forward`` (per layer and channel: means, variances and
     covariance of both inputs' features, the structure and texture terms weighted by the
-    learned alpha and beta), evaluated stage by stage like :func:`lpips_scores`: each stage
-    in bands of rows (:func:`by_rows`), the variance and covariance sums
-    :data:`LPIPS_ROWS` rows at a time (in float64), so only one layer's features of both
-    inputs are alive. Values equal pyiqa's within float rounding.
+    learned alpha and beta), with the statistics from float64 sums (:func:`_moments`)
+    rather than pyiqa's float32 two-pass means, evaluated like :func:`lpips_scores`: the
+    first two stages in joint bands of rows, the others in bands, one layer's features
+    alive at a time. Values equal pyiqa's within float rounding.
     """
     import torch
 
     dev = model_device(model)
     c1 = c2 = 1e-6
+    stages = [getattr(model, f"stage{k}") for k in range(1, len(model.chns))]
     with torch.inference_mode():
         x, y = to_tensor(distorted, dev), to_tensor(reference, dev)
         w_sum = model.alpha.sum() + model.beta.sum()
-        alpha = torch.split(model.alpha / w_sum, model.chns, dim=1)
-        beta = torch.split(model.beta / w_sum, model.chns, dim=1)
-        dist1 = dist2 = torch.zeros(x.shape[0], 1, 1, 1, device=dev)
-        hx, hy = x, y
-        for k in range(len(model.chns)):
-            if k == 1:
-                hx, hy = (x - model.mean) / model.std, (y - model.mean) / model.std
-            if k >= 1:
-                stage = getattr(model, f"stage{k}")
-                hx = by_rows(stage, hx, LPIPS_ROWS)  # one at a time, as in lpips_scores
-                hy = by_rows(stage, hy, LPIPS_ROWS)
-            x_mean = hx.mean([2, 3], keepdim=True)
-            y_mean = hy.mean([2, 3], keepdim=True)
+        alpha = torch.split((model.alpha / w_sum).double(), model.chns, dim=1)
+        beta = torch.split((model.beta / w_sum).double(), model.chns, dim=1)
+        moments: list[torch.Tensor] = [_moments(x, y)]
+        first: dict[str, object] = {"sums": None, "n": 0}
+
+        def visit(f0: torch.Tensor, f1: torch.Tensor) -> None:
+            part = _moments(f0, f1)
+            first["sums"] = part if first["sums"] is None else first["sums"] + part
+            first["n"] = int(first["n"]) + f0.shape[2] * f0.shape[3]
+
+        counts = [x.shape[2] * x.shape[3]]
+        hx, hy = pair_by_rows(stages[0], stages[1], (x - model.mean) / model.std,
+                              (y - model.mean) / model.std, LPIPS_ROWS, visit)
+        moments.append(first["sums"])  # type: ignore[arg-type]
+        counts.append(int(first["n"]))
+        moments.append(_moments(hx, hy))
+        counts.append(hx.shape[2] * hx.shape[3])
+        for stage in stages[2:]:
+            hx = by_rows(stage, hx, LPIPS_ROWS)  # one at a time: frees the input first
+            hy = by_rows(stage, hy, LPIPS_ROWS)
+            moments.append(_moments(hx, hy))
+            counts.append(hx.shape[2] * hx.shape[3])
+        dist1 = dist2 = torch.zeros(x.shape[0], 1, 1, 1, dtype=torch.float64, device=dev)
+        for k, (sums, n) in enumerate(zip(moments, counts, strict=True)):
+            x_mean, y_mean, xx, yy, xy = (v / n for v in sums)
             s1 = (2 * x_mean * y_mean + c1) / (x_mean**2 + y_mean**2 + c1)
             dist1 = dist1 + (alpha[k] * s1).sum(1, keepdim=True)
-            sums = torch.zeros(3, *x_mean.shape, dtype=torch.float64, device=dev)
-            for top in range(0, hx.shape[2], LPIPS_ROWS):
-                fx, fy = hx[:, :, top:top + LPIPS_ROWS], hy[:, :, top:top + LPIPS_ROWS]
-                for i, t in enumerate(((fx - x_mean) ** 2, (fy - y_mean) ** 2, fx * fy)):
-                    sums[i] += t.sum([2, 3], keepdim=True, dtype=torch.float64)
-            x_var, y_var, xy = (v.float() / (hx.shape[2] * hx.shape[3]) for v in sums)
+            x_var, y_var = xx - x_mean**2, yy - y_mean**2
             s2 = (2 * (xy - x_mean * y_mean) + c2) / (x_var + y_var + c2)
             dist2 = dist2 + (beta[k] * s2).sum(1, keepdim=True)
         out = 1 - (dist1 + dist2)
-    return out.reshape(-1).double().cpu().numpy()
+    return out.reshape(-1).cpu().numpy()
