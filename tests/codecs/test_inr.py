@@ -135,3 +135,21 @@ def test_loss_weights_are_part_of_the_job_key(tmp_path):
     assert first != second
     plain = codecs.create("inr", loss="l1_msssim").options
     assert "loss_weights_sha256" not in plain
+
+
+@pytest.mark.parametrize("bit_depth", [8, 10])
+def test_training_sees_the_io_video_rgb_conversion(bit_depth):
+    """The loss's RGB is vqabench.io.video's BT.709 limited-range conversion (numpy twin as
+    the reference), from the network's normalised code values."""
+    import torch
+
+    from vqabench.codecs.inr import _rgb
+    from vqabench.io.video import YuvFrame, yuv_to_rgb
+
+    rng = np.random.default_rng(0)
+    top = (1 << bit_depth) - 1
+    y = rng.integers(0, top + 1, (1, 8, 12))
+    u, v = (rng.integers(0, top + 1, (1, 4, 6)) for _ in range(2))
+    ours = _rgb(*(torch.from_numpy(p / top) for p in (y, u, v)), bit_depth)[0]
+    ref = yuv_to_rgb(YuvFrame(y[0], u[0], v[0]), bit_depth=bit_depth)
+    np.testing.assert_allclose(ours.permute(1, 2, 0).numpy(), ref, atol=1e-9)

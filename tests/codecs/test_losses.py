@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vqabench.codecs.inr import InrArch, InrNet, split_planes, yuv_to_rgb_torch
+from vqabench.codecs.inr import InrArch, InrNet, split_planes
 from vqabench.codecs.losses import (
     LOSS_NAMES,
     L1MsSsimLoss,
@@ -14,6 +14,7 @@ from vqabench.codecs.losses import (
     ms_ssim_scales,
 )
 from vqabench.errors import ConfigError, WeightsUnavailableError
+from vqabench.io.video import yuv_to_rgb_torch
 from vqabench.models import checkpoint_path
 
 
@@ -105,7 +106,7 @@ def test_gradients_reach_the_inr_parameters(name):
     net = InrNet(arch)
     loss_fn = create_loss(name, weights="random") if name != "l1_msssim" else create_loss(name)
     y, u, v = split_planes(net(torch.arange(frames)), "yuv420p")
-    loss = loss_fn(_clip(frames), yuv_to_rgb_torch(y, u, v))
+    loss = loss_fn(_clip(frames), yuv_to_rgb_torch(y * 255, u * 255, v * 255))
     loss.backward()
     assert torch.isfinite(loss)
     for pname, p in net.named_parameters():

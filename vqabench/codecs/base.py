@@ -98,6 +98,9 @@ class Codec:
     #: Formats coded at a higher bit depth without loss (samples shifted left, chroma
     #: untouched), e.g. 8-bit 4:2:0 by an encoder whose only input is 10-bit 4:2:0.
     widened_pix_fmts: ClassVar[dict[str, str]] = {}
+    #: Suffixes of files the encoder writes next to its bitstream (``NAME<suffix>``, e.g. a
+    #: training curve); :func:`run_codec` moves them with the bitstream to its final name.
+    sidecar_suffixes: ClassVar[tuple[str, ...]] = ()
     #: pix_fmt the user asked to convert every input to (codec option ``pix_fmt=``), or None.
     pix_fmt: str | None = None
 
@@ -233,9 +236,18 @@ def run_codec(codec: Codec, source: Video, rate: RatePoint, bitstream: Path, *,
     enc_s = 0.0
     if encode:
         with atomic_path(bitstream, suffix=codec.extension) as tmp:
-            enc_s = codec.encode_in(source, tmp, rate, scratch_dir=decode_dir)
-            if tmp.stat().st_size == 0:
-                raise CodecError(f"{codec.name} at {rate.label} wrote an empty bitstream")
+            sidecars = [(tmp.with_name(tmp.name + sfx), bitstream.with_name(bitstream.name + sfx))
+                        for sfx in codec.sidecar_suffixes]
+            try:
+                enc_s = codec.encode_in(source, tmp, rate, scratch_dir=decode_dir)
+                if tmp.stat().st_size == 0:
+                    raise CodecError(f"{codec.name} at {rate.label} wrote an empty bitstream")
+                for made, final in sidecars:
+                    if made.is_file():
+                        os.replace(made, final)
+            finally:
+                for made, _ in sidecars:
+                    made.unlink(missing_ok=True)
     bits = 8 * bitstream.stat().st_size
     fd, out = tempfile.mkstemp(prefix="vqabench-dec-", suffix=".y4m", dir=decode_dir)
     os.close(fd)

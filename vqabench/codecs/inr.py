@@ -4,14 +4,20 @@ A compact HNeRV/HiNeRV-style network is trained on the codec input, its weights 
 quantised and entropy coded, and the bitstream *is* the network:
 
 * **Representation.** A learned feature grid of ``grid_t`` time samples, each
-  ``C0 x ceil(H/16) x ceil(W/16)``, is interpolated linearly in time to give a frame
-  embedding; four upsampling stages (3x3 convolution -> PixelShuffle(2) -> GELU) and a
-  3x3 head produce a YUV 4:4:4 frame at ``(tanh + 1) / 2``, cropped to the frame size;
+  ``C0 x ceil(H/S) x ceil(W/S)``, is interpolated linearly in time to give a frame
+  embedding; one upsampling stage per entry of ``widths`` (3x3 convolution ->
+  PixelShuffle(2) -> GELU; four in every preset, so ``S = 16``) and a 3x3 head produce a
+  YUV 4:4:4 frame at ``(tanh + 1) / 2``, cropped to the frame size;
   chroma is averaged down to the source's subsampling (4:2:0 for yuv420p). The training
   loss (:mod:`vqabench.codecs.losses`) sees the frames in RGB (BT.709, limited range,
   chroma repeated as :func:`vqabench.io.video.yuv_to_rgb` does).
 * **Rate points** are model sizes, ``model=xxs|xs|s|m|l`` (widths in :data:`PRESETS`);
-  the weight bit depth ``bits`` (6-8) is an option.
+  the weight bit depth ``bits`` (6-8) is an option. The defaults (1000 + 100 iterations,
+  lr 0.02, 2-frame batches) give monotone PSNR-Y over ``xs``..``l`` on the ``mini``
+  sequences at 128x72 x 8 frames (``benchmarks/bench_inr.py``).
+* **Training curve.** Each encode writes ``NAME.curve.csv`` next to its bitstream
+  (:func:`curve_path`; loss and the whole clip's PSNR-Y against iteration, and the decoded
+  frames' PSNR-Y), also in :attr:`InrEncodeInfo.curve`.
 * **Quantisation.** Symmetric, per output channel (dim 0) for tensors of rank >= 2, per
   tensor for biases; scales stored as float16. After ``steps`` training iterations,
   ``qat_steps`` quantisation-aware iterations (straight-through fake quantisation) follow.
@@ -27,9 +33,9 @@ bit for bit (for the same torch build and ``threads``). Encoding time is mostly 
 time; :attr:`InrCodec.last_decode_fps` gives the decoding speed.
 
 Example:
-    >>> codec = codecs.create("inr", steps=200, loss="l1_msssim")
+    >>> codec = codecs.create("inr", loss="l1_msssim")
     >>> codecs.run_codec(codec, source, codecs.parse_rate_point("model=s"), Path("a.inr"))
-    >>> codec.last_encode.params, codec.last_decode_fps
+    >>> codec.last_encode.params, codec.last_encode.curve[-1].psnr_y, codec.last_decode_fps
 """
 
 from __future__ import annotations
@@ -54,7 +60,8 @@ from torch import Tensor, nn
 from vqabench.codecs.base import CODECS, Codec, RatePoint
 from vqabench.codecs.losses import LOSS_NAMES, create_loss
 from vqabench.errors import CodecError, ConfigError, VideoFormatError, invalid
-from vqabench.io.video import PIX_FMTS, Video, YuvFrame, read_all, write_y4m
+from vqabench.io.atomic import atomic_write_text
+from vqabench.io.video import PIX_FMTS, Video, YuvFrame, read_all, write_y4m, yuv_to_rgb_torch
 
 __all__ = [
     "InrCodec",
@@ -66,23 +73,26 @@ __all__ = [
     "write_bitstream",
     "read_bitstream",
     "render",
-    "yuv_to_rgb_torch",
+    "CURVE_SUFFIX",
+    "CurvePoint",
+    "curve_path",
+    "read_curve",
+    "write_curve",
 ]
 
 MAGIC = b"VQINR1"
 FORMAT_VERSION = 1
-STRIDE = 16  # four x2 upsampling stages
 
-#: model size -> (embedding channels C0, stage widths, grid time samples per 4 frames)
+#: model size -> (embedding channels C0, stage widths, grid time samples per 4 frames).
+#: Every size but ``xxs`` has one grid sample per frame (a per-frame embedding); parameters
+#: grow about 1.6-2x per size (reports/performance.md, "INR baseline").
 PRESETS: dict[str, tuple[int, tuple[int, int, int, int], int]] = {
     "xxs": (4, (8, 8, 6, 4), 1),
-    "xs": (6, (12, 10, 8, 6), 1),
-    "s": (8, (16, 12, 10, 8), 2),
-    "m": (12, (24, 16, 12, 8), 2),
+    "xs": (6, (12, 10, 8, 6), 4),
+    "s": (8, (16, 12, 10, 8), 4),
+    "m": (12, (24, 16, 12, 8), 4),
     "l": (16, (32, 24, 16, 10), 4),
 }
-_KR, _KB = 0.2126, 0.0722  # BT.709
-
 
 @dataclass(frozen=True)
 class InrArch:
@@ -99,9 +109,14 @@ class InrArch:
     grid_t: int
 
     @property
+    def stride(self) -> int:
+        """Frame size / grid size: each upsampling stage doubles the resolution."""
+        return 1 << len(self.widths)
+
+    @property
     def grid_hw(self) -> tuple[int, int]:
         """Spatial size of the feature grid."""
-        return -(-self.height // STRIDE), -(-self.width // STRIDE)
+        return -(-self.height // self.stride), -(-self.width // self.stride)
 
     @classmethod
     def for_video(cls, video: Video, preset: str) -> InrArch:
@@ -157,24 +172,6 @@ def split_planes(yuv: Tensor, pix_fmt: str) -> tuple[Tensor, Tensor, Tensor]:
     sx, sy, _ = PIX_FMTS[pix_fmt]
     chroma = F.avg_pool2d(yuv[:, 1:], (sy, sx)) if (sx, sy) != (1, 1) else yuv[:, 1:]
     return yuv[:, 0], chroma[:, 0], chroma[:, 1]
-
-
-def yuv_to_rgb_torch(y: Tensor, u: Tensor, v: Tensor) -> Tensor:
-    """Differentiable BT.709 limited-range YUV -> RGB in [0, 1], (N, 3, H, W).
-
-    Planes are normalised 8-bit-equivalent code values (``code / 255`` for 8-bit); chroma is
-    repeated to the luma size, as :func:`vqabench.io.video.yuv_to_rgb` does.
-    """
-    h, w = y.shape[-2:]
-    ry, rx = -(-h // u.shape[-2]), -(-w // u.shape[-1])
-    u = u.repeat_interleave(ry, -2).repeat_interleave(rx, -1)[..., :h, :w]
-    v = v.repeat_interleave(ry, -2).repeat_interleave(rx, -1)[..., :h, :w]
-    yn = (y * 255.0 - 16.0) / 219.0
-    un, vn = (u * 255.0 - 128.0) / 224.0, (v * 255.0 - 128.0) / 224.0
-    r = yn + 2 * (1 - _KR) * vn
-    b = yn + 2 * (1 - _KB) * un
-    g = (yn - _KR * r - _KB * b) / (1 - _KR - _KB)
-    return torch.stack([r, g, b], dim=1).clamp(0.0, 1.0)
 
 
 # --- quantisation and the bitstream --------------------------------------------------------
@@ -323,6 +320,7 @@ class InrEncodeInfo:
         final_loss: training loss at the last iteration.
         loss_ratio: magnitude alignment factor of a mixed loss (None for l1_msssim).
         reconstruction: the encoder's post-quantisation frames, planes (T, H, W).
+        curve: the training curve (also written to :func:`curve_path` of the bitstream).
     """
 
     params: int
@@ -331,6 +329,88 @@ class InrEncodeInfo:
     final_loss: float
     loss_ratio: float | None
     reconstruction: YuvFrame
+    curve: tuple[CurvePoint, ...] = ()
+
+
+# --- the training curve ---------------------------------------------------------------------
+
+CURVE_SUFFIX = ".curve.csv"
+CURVE_POINTS = 20  # evaluations of the whole clip during training (plus the decoded row)
+_CURVE_COLUMNS = ("iteration", "phase", "lr", "loss", "psnr_y")
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """One row of the training curve.
+
+    Attributes:
+        iteration: iterations done (1-based; the ``decoded`` row repeats the last one).
+        phase: ``train`` (full precision), ``qat`` (quantisation-aware) or ``decoded`` (the
+            quantised network's frames, what the decoder outputs).
+        lr: learning rate of that iteration (NaN for ``decoded``).
+        loss: mean training loss since the previous row (NaN for ``decoded``).
+        psnr_y: PSNR-Y in dB of the whole clip rendered by the network at that iteration
+            (rounded to code values) against the codec input, mean of per-frame values as
+            the ``psnr_y`` metric computes it.
+    """
+
+    iteration: int
+    phase: str
+    lr: float
+    loss: float
+    psnr_y: float
+
+
+def curve_path(bitstream: Path) -> Path:
+    """Where the training curve of ``bitstream`` is kept: ``NAME.inr.curve.csv`` next to it."""
+    bitstream = Path(bitstream)
+    return bitstream.with_name(bitstream.name + CURVE_SUFFIX)
+
+
+def write_curve(path: Path, curve: tuple[CurvePoint, ...] | list[CurvePoint]) -> Path:
+    """Write ``curve`` as CSV (header :data:`_CURVE_COLUMNS`), atomically; returns ``path``."""
+    lines = [",".join(_CURVE_COLUMNS)]
+    for c in curve:
+        lines.append(f"{c.iteration},{c.phase},{c.lr!r},{c.loss!r},{c.psnr_y!r}")  # exact
+    return atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def read_curve(path: Path) -> list[CurvePoint]:
+    """Read a curve written by :func:`write_curve`.
+
+    Raises:
+        CodecError: the file is not such a curve.
+    """
+    rows = Path(path).read_text(encoding="utf-8").splitlines()
+    if not rows or tuple(rows[0].split(",")) != _CURVE_COLUMNS:
+        raise CodecError(f"{path}: not an inr training curve (header {_CURVE_COLUMNS})")
+    try:
+        return [CurvePoint(int(it), ph, float(lr), float(loss), float(db))
+                for it, ph, lr, loss, db in (r.split(",") for r in rows[1:])]
+    except ValueError as exc:
+        raise CodecError(f"{path}: corrupt inr training curve: {exc}") from exc
+
+
+def _psnr_y(y_codes: Tensor, ref_codes: Tensor, bit_depth: int) -> float:
+    """Mean per-frame PSNR-Y (dB) of integer-valued float planes (T, H, W)."""
+    from vqabench.metrics.functional.pixel import psnr_from_mse
+
+    mse = ((y_codes.double() - ref_codes.double()) ** 2).mean(dim=(-2, -1))
+    return float(np.mean([psnr_from_mse(float(m), bit_depth=bit_depth) for m in mse]))
+
+
+def _clip_psnr_y(net: nn.Module, params: dict[str, Tensor] | None, y: Tensor,
+                 bit_depth: int, window: int) -> float:
+    """PSNR-Y of the whole clip as the network (with ``params`` if given) renders it now."""
+    top = float((1 << bit_depth) - 1)
+    outs = []
+    with torch.no_grad():
+        for start in range(0, y.shape[0], window):
+            index = torch.arange(start, min(start + window, y.shape[0]), device=y.device)
+            out = (torch.func.functional_call(net, params, (index,)) if params is not None
+                   else net(index))
+            outs.append(torch.round(out[:, 0].clamp(0, 1) * top))
+    return _psnr_y(torch.cat(outs).cpu(), torch.round(y * top).cpu(), bit_depth)
 
 
 @contextlib.contextmanager
@@ -354,9 +434,10 @@ def _frames_tensor(video: Video) -> tuple[Tensor, Tensor, Tensor]:
 
 
 def _rgb(y: Tensor, u: Tensor, v: Tensor, bit_depth: int) -> Tensor:
-    # normalised code values -> 8-bit-equivalent normalised values for the BT.709 formula
-    k = ((1 << bit_depth) - 1) / ((1 << bit_depth) / 256 * 255)
-    return yuv_to_rgb_torch(y * k, u * k, v * k)
+    """Normalised code values (``code / (2**b - 1)``) -> RGB in [0, 1] (BT.709, limited range,
+    :func:`vqabench.io.video.yuv_to_rgb_torch`)."""
+    top = float((1 << bit_depth) - 1)
+    return yuv_to_rgb_torch(y * top, u * top, v * top, bit_depth=bit_depth)
 
 
 def _file_sha256(path: Path) -> str:
@@ -371,7 +452,7 @@ class InrCodec(Codec):
 
     Args:
         steps: training iterations (full precision).
-        qat_steps: quantisation-aware fine-tuning iterations (default ``steps // 5``).
+        qat_steps: quantisation-aware fine-tuning iterations (default ``steps // 10``).
         lr: Adam learning rate (cosine decay after a 5 % warm-up).
         bits: weight bit depth, 6..8.
         loss: training loss, one of :data:`vqabench.codecs.losses.LOSS_NAMES`.
@@ -394,8 +475,9 @@ class InrCodec(Codec):
     #: The network fits the planes of the input's own format (any of PIX_FMTS).
     native_pix_fmts: ClassVar[tuple[str, ...]] = tuple(PIX_FMTS)
     rate_choices: ClassVar[dict[str, tuple[str, ...]]] = {"model": tuple(PRESETS)}
+    sidecar_suffixes: ClassVar[tuple[str, ...]] = (CURVE_SUFFIX,)
 
-    def __init__(self, *, steps: int = 200, qat_steps: int | None = None, lr: float = 5e-3,
+    def __init__(self, *, steps: int = 1000, qat_steps: int | None = None, lr: float = 2e-2,
                  bits: int = 8, loss: str = "l1_msssim", alpha: float | None = None,
                  loss_weights: str = "pretrained", batch_frames: int = 2, seed: int = 0,
                  device: str = "cpu", threads: int = 1):
@@ -403,7 +485,7 @@ class InrCodec(Codec):
                              ("threads", threads, 1), ("seed", seed, 0)):
             if isinstance(val, bool) or not isinstance(val, int) or val < lo:
                 raise invalid(arg, val, f"an integer >= {lo}")
-        qat = steps // 5 if qat_steps is None else qat_steps
+        qat = steps // 10 if qat_steps is None else qat_steps
         if isinstance(qat, bool) or not isinstance(qat, int) or qat < 0:
             raise invalid("qat_steps", qat_steps, "an integer >= 0")
         if not isinstance(lr, int | float) or not lr > 0:
@@ -476,7 +558,9 @@ class InrCodec(Codec):
             raise VideoFormatError(f"inr: frames of {video.width}x{video.height} are too small "
                                    "(at least 11x11)")
 
-    def _train(self, net: InrNet, video: Video, loss_fn: nn.Module) -> float:
+    def _train(self, net: InrNet, video: Video,
+               loss_fn: nn.Module) -> tuple[float, list[CurvePoint]]:
+        """Train ``net``; returns the last iteration's loss and the training curve."""
         dev = torch.device(self.device)
         y, u, v = (p.to(dev) for p in _frames_tensor(video))
         target = _rgb(y, u, v, video.bit_depth)
@@ -486,6 +570,7 @@ class InrCodec(Codec):
         opt = torch.optim.Adam(net.parameters(), lr=self.lr)
         total = self.steps + self.qat_steps
         warm = max(1, self.steps // 20)
+        every = max(1, total // CURVE_POINTS)
 
         def lr_at(step: int) -> float:
             if step < self.steps:
@@ -497,11 +582,15 @@ class InrCodec(Codec):
 
         params = dict(net.named_parameters())
         last = float("nan")
+        curve: list[CurvePoint] = []
+        since: list[float] = []
         for step in range(total):
             start = int(torch.randint(0, frames - window + 1, (1,), generator=gen))
             index = torch.arange(start, start + window, device=dev)
+            lr = lr_at(step)
             for group in opt.param_groups:
-                group["lr"] = lr_at(step)
+                group["lr"] = lr
+            fq = None
             if step >= self.steps:
                 fq = {k: fake_quantise(p, self.bits) for k, p in params.items()}
                 out = torch.func.functional_call(net, fq, (index,))
@@ -513,7 +602,15 @@ class InrCodec(Codec):
             loss.backward()
             opt.step()
             last = float(loss.detach())
-        return last
+            since.append(last)
+            if (step + 1) % every == 0 or step + 1 == total:
+                fq = ({k: fake_quantise(p, self.bits) for k, p in params.items()}
+                      if step >= self.steps else None)
+                db = _clip_psnr_y(net, fq, y, video.bit_depth, max(window, 8))
+                curve.append(CurvePoint(step + 1, "qat" if fq is not None else "train", lr,
+                                        float(np.mean(since)), db))
+                since = []
+        return last, curve
 
     def encode(self, source: Video, bitstream: Path, rate: RatePoint) -> float:
         """Train on ``source``, quantise, entropy code into ``bitstream``; wall seconds."""
@@ -527,16 +624,22 @@ class InrCodec(Codec):
             loss_fn = create_loss(self.loss, alpha=self.alpha, weights=self.loss_weights,
                                   seed=self.seed).to(self.device)
             t0 = time.perf_counter()
-            final = self._train(net, source, loss_fn)
+            final, curve = self._train(net, source, loss_fn)
             train_s = time.perf_counter() - t0
             tensors = {k: quantise(p.cpu(), self.bits) for k, p in net.named_parameters()}
             write_bitstream(Path(bitstream), arch, self.bits, tensors)
             state = {k: dequantise(q, s) for k, (q, s) in tensors.items()}
             recon = render(arch, state)
+        ref_y = read_all(source).y
+        curve.append(CurvePoint(curve[-1].iteration, "decoded", math.nan, math.nan, _psnr_y(
+            torch.from_numpy(recon.y.astype(np.float64)),
+            torch.from_numpy(ref_y.astype(np.float64)), source.bit_depth)))
+        write_curve(curve_path(bitstream), curve)
         enc_s = time.perf_counter() - start
         self.last_encode = InrEncodeInfo(
             params=sum(p.numel() for p in net.parameters()), train_s=train_s, enc_s=enc_s,
-            final_loss=final, loss_ratio=getattr(loss_fn, "ratio", None), reconstruction=recon)
+            final_loss=final, loss_ratio=getattr(loss_fn, "ratio", None), reconstruction=recon,
+            curve=tuple(curve))
         return enc_s
 
     # -- decode --------------------------------------------------------------------------

@@ -307,8 +307,8 @@ def _check_metrics_fit(cfg: RunConfig, sequences: list[Sequence]) -> None:
 
 
 #: Smallest clip (pixels x frames) at which the ``inr`` defaults were characterised
-#: (256x144, 16 frames; reports/performance.md, "Learned codecs").
-INR_MIN_PIXELS = 256 * 144 * 16
+#: (128x72, 8 frames; reports/performance.md, "INR baseline").
+INR_MIN_PIXELS = 128 * 72 * 8
 
 
 def _warn_small_inr(cfg: RunConfig, sequences: list[Sequence]) -> None:
@@ -319,7 +319,7 @@ def _warn_small_inr(cfg: RunConfig, sequences: list[Sequence]) -> None:
     src = small.source
     if src.frames * src.width * src.height < INR_MIN_PIXELS:
         warnings.warn(f"codec 'inr' on {small.name} ({src.width}x{src.height}, {src.frames} "
-                      "frames): its defaults were characterised at 256x144 x 16 frames; on a "
+                      "frames): its defaults were characterised at 128x72 x 8 frames; on a "
                       "smaller clip the header and training noise dominate and its RD points "
                       "may be meaningless (check that bpp and quality rise together)",
                       UserWarning, stacklevel=3)
