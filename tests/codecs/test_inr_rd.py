@@ -5,7 +5,7 @@ size. PSNR-Y is scikit-image's, of the encoder's post-quantisation frames (which
 decoder reproduces bit for bit: ``test_inr.py::test_round_trip_is_bit_exact``). Figures
 when written (``pytest -s`` prints them): 27.1, 28.9, 32.0, 34.0, 36.3 dB from ``xxs`` to
 ``l``, so neighbouring sizes differ by at least 1.7 dB against the 0.3 dB asked here.
-Five encodes take about 13 s of one core (marked slow); the fast suite keeps
+Five encodes take 9-13 s of one core, depending on the load (marked slow); the fast suite keeps
 ``test_inr.py::test_higher_rate_point_gives_higher_quality`` (two sizes).
 """
 
