@@ -211,3 +211,24 @@ def test_rerunning_a_finished_run_is_cheap_and_prints_the_same_summary(folder, t
     assert "IMPORTED []" in again.stdout, again.stdout + again.stderr
     table = first.stdout[first.stdout.index("BD-rate"):]
     assert table in again.stdout
+
+
+def test_summary_imports_start_only_when_jobs_are_to_run():
+    """A run with every job reused starts no background import (its no-op stays cheap); the
+    first progress call with work pending starts exactly one thread, which imports the
+    summary's modules."""
+    import sys
+
+    from vqabench.cli.run import SUMMARY_MODULES, SummaryWarmup
+
+    idle = SummaryWarmup()
+    idle.progress(6, 6)
+    assert idle.thread is None
+    warm = SummaryWarmup()
+    warm.progress(2, 6)
+    first = warm.thread
+    warm.progress(3, 6)
+    assert first is not None and warm.thread is first
+    first.join(timeout=120)
+    assert not first.is_alive()
+    assert all(name in sys.modules for name in SUMMARY_MODULES)

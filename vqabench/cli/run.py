@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import threading
 import time
 from pathlib import Path
 
@@ -60,6 +62,32 @@ class BarFeed:
 
     def stop(self) -> None:
         self.bar.stop()
+
+
+#: What the BD-rate summary after a run imports (pandas, scipy.interpolate: about a second).
+SUMMARY_MODULES = ("vqabench.evaluation.aggregate", "vqabench.reports.tables")
+
+
+def _import_summary_modules() -> None:
+    for name in SUMMARY_MODULES:
+        importlib.import_module(name)
+
+
+class SummaryWarmup:
+    """Imports :data:`SUMMARY_MODULES` in a background thread once jobs are to run, so that
+    the import overlaps the jobs (which spend their time in ffmpeg and numpy, not holding
+    the interpreter) instead of following them; a run whose jobs are all reused starts
+    nothing and stays a fast no-op."""
+
+    def __init__(self) -> None:
+        self.thread: threading.Thread | None = None
+
+    def progress(self, done: int, total: int) -> None:
+        """Progress callback: starts the imports at the first call with work pending."""
+        if self.thread is None and done < total:
+            self.thread = threading.Thread(target=_import_summary_modules, daemon=True,
+                                           name="vqabench-summary-imports")
+            self.thread.start()
 
 
 @app.command("run")
@@ -125,10 +153,16 @@ def run_command(
     # The bar starts once the dataset is loaded and jobs are planned, so that bad input
     # gives one error line and nothing else; its ETA is work-weighted (runner/progress.py).
     feed = BarFeed(f"vqabench run -> {out_dir}", "jobs")
+    warmup = SummaryWarmup()
+
+    def progress(done: int, total: int) -> None:
+        warmup.progress(done, total)
+        feed.items(done, total)
+
     try:
         with make_executor(executor, scheduler) as execute:
             summary = run(cfg, out_dir=out_dir, retry_failed=retry_failed, executor=execute,
-                          progress=feed.items, work_progress=feed.work, force=force)
+                          progress=progress, work_progress=feed.work, force=force)
     finally:
         feed.stop()
     elapsed = time.perf_counter() - started
