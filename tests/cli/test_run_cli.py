@@ -214,21 +214,23 @@ def test_rerunning_a_finished_run_is_cheap_and_prints_the_same_summary(folder, t
 
 
 def test_summary_imports_start_only_when_jobs_are_to_run():
-    """A run with every job reused starts no background import (its no-op stays cheap); the
-    first progress call with work pending starts exactly one thread, which imports the
-    summary's modules."""
+    """An executor given no jobs (every job reused) starts no background import, so the
+    no-op stays cheap; the first call with jobs starts exactly one thread, which imports
+    the summary's modules, and the jobs still reach the executor."""
     import sys
 
     from vqabench.cli.run import SUMMARY_MODULES, SummaryWarmup
 
-    idle = SummaryWarmup()
-    idle.progress(6, 6)
-    assert idle.thread is None
-    warm = SummaryWarmup()
-    warm.progress(2, 6)
-    first = warm.thread
-    warm.progress(3, 6)
-    assert first is not None and warm.thread is first
+    seen = []
+    warmup = SummaryWarmup()
+    execute = warmup.wrap(lambda jobs, on_done, n: seen.append((list(jobs), n)))
+    execute([], None, 2)
+    assert warmup.thread is None
+    execute(["j1", "j2"], None, 2)
+    first = warmup.thread
+    execute(["j3"], None, 2)
+    assert first is not None and warmup.thread is first
+    assert seen == [([], 2), (["j1", "j2"], 2), (["j3"], 2)]
     first.join(timeout=120)
     assert not first.is_alive()
     assert all(name in sys.modules for name in SUMMARY_MODULES)

@@ -56,3 +56,12 @@ def test_timeout_and_missing_executable(tmp_path):
     assert info.value.returncode == -1
     with pytest.raises(OSError):
         run_command([str(tmp_path / "no-such-program")])
+
+
+def test_binary_output_is_decoded_with_replacement_when_asked():
+    """A command that writes non-UTF-8 bytes (a bitstream on stdout) keeps its ASCII text
+    with ``errors="replace"``; the strict default refuses it."""
+    cmd = [sys.executable, "-c", "import sys; sys.stdout.buffer.write(b'x264 core 164\\xff\\x00!')"]
+    assert run_command(cmd, errors="replace").stdout == "x264 core 164\ufffd\x00!"
+    with pytest.raises(UnicodeDecodeError):
+        run_command(cmd)

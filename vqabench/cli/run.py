@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -82,12 +83,17 @@ class SummaryWarmup:
     def __init__(self) -> None:
         self.thread: threading.Thread | None = None
 
-    def progress(self, done: int, total: int) -> None:
-        """Progress callback: starts the imports at the first call with work pending."""
-        if self.thread is None and done < total:
-            self.thread = threading.Thread(target=_import_summary_modules, daemon=True,
-                                           name="vqabench-summary-imports")
-            self.thread.start()
+    def wrap(self, execute: Callable[..., None]) -> Callable[..., None]:
+        """The executor ``execute``, starting the imports when it is first given jobs."""
+
+        def executor(jobs: list, *args: object, **kwargs: object) -> None:
+            if jobs and self.thread is None:
+                self.thread = threading.Thread(target=_import_summary_modules, daemon=True,
+                                               name="vqabench-summary-imports")
+                self.thread.start()
+            execute(jobs, *args, **kwargs)
+
+        return executor
 
 
 @app.command("run")
@@ -153,16 +159,11 @@ def run_command(
     # The bar starts once the dataset is loaded and jobs are planned, so that bad input
     # gives one error line and nothing else; its ETA is work-weighted (runner/progress.py).
     feed = BarFeed(f"vqabench run -> {out_dir}", "jobs")
-    warmup = SummaryWarmup()
-
-    def progress(done: int, total: int) -> None:
-        warmup.progress(done, total)
-        feed.items(done, total)
-
     try:
         with make_executor(executor, scheduler) as execute:
-            summary = run(cfg, out_dir=out_dir, retry_failed=retry_failed, executor=execute,
-                          progress=progress, work_progress=feed.work, force=force)
+            summary = run(cfg, out_dir=out_dir, retry_failed=retry_failed,
+                          executor=SummaryWarmup().wrap(execute), progress=feed.items,
+                          work_progress=feed.work, force=force)
     finally:
         feed.stop()
     elapsed = time.perf_counter() - started

@@ -36,12 +36,12 @@ Example:
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from vqabench.errors import CodecError, FfmpegError, invalid
+from vqabench.errors import CodecError, invalid
 from vqabench.io.ffmpeg import ffmpeg_path, path_arg
+from vqabench.io.process import run_command
 
 __all__ = ["CodedFrame", "FORMATS", "probe_frames", "payload_bits", "trace_packets",
            "bitstream_format", "record_frames", "cached_frames"]
@@ -88,9 +88,7 @@ def trace_packets(bitstream: Path, fmt: str) -> tuple[list[tuple[str, int]], lis
     cmd = [ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "info", "-f", fmt,
            "-i", path_arg(Path(bitstream)), "-map", "0:v:0", "-c", "copy",
            "-bsf:v", "trace_headers", "-f", "null", "-"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
-    if proc.returncode != 0:
-        raise FfmpegError(cmd, proc.returncode, proc.stderr)
+    proc = run_command(cmd, errors="replace")  # FfmpegError with the stderr tail on failure
     head: list[tuple[str, int]] = []
     packets: list[Packet] = []
     for line in proc.stderr.splitlines():

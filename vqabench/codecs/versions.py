@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import functools
 import re
-import subprocess
 
+from vqabench.errors import FfmpegError
 from vqabench.io.ffmpeg import ffmpeg_path
+from vqabench.io.process import run_command
 
 __all__ = ["ENCODER_PATTERNS", "encoder_version", "encoder_versions"]
 
@@ -37,11 +38,11 @@ def encoder_version(encoder: str) -> str:
     cmd = [ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "verbose", "-f", "lavfi",
            "-i", "testsrc=size=64x64:rate=25", "-frames:v", "1", "-pix_fmt", "yuv420p",
            "-c:v", encoder, "-f", muxer, "-"]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
+    try:  # the bitstream goes to stdout: x264 and x265 write their version into its SEI
+        proc = run_command(cmd, timeout_s=60, check=False, errors="replace")
+    except (OSError, FfmpegError):  # FfmpegError: timed out
         return ""
-    text = proc.stdout.decode("latin-1") + proc.stderr.decode("utf-8", "replace")
+    text = proc.stdout + proc.stderr
     m = re.search(pattern, text)
     return m.group(1) if m else ""
 

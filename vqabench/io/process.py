@@ -31,7 +31,8 @@ class TimedProcess(subprocess.CompletedProcess):
 
 
 def run_command(cmd: Sequence[str | os.PathLike[str]], *, timeout_s: float | None = None,
-                check: bool = True, error: ErrorFactory = FfmpegError) -> TimedProcess:
+                check: bool = True, error: ErrorFactory = FfmpegError,
+                errors: str = "strict") -> TimedProcess:
     """Run ``cmd`` (an argument list, executable first), capture its text output, time it.
 
     Args:
@@ -40,6 +41,8 @@ def run_command(cmd: Sequence[str | os.PathLike[str]], *, timeout_s: float | Non
         check: raise ``error(...)`` on a non-zero exit code (and on a timeout).
         error: builds the exception (default :class:`~vqabench.errors.FfmpegError`, which
             keeps the command and the last lines of the error output).
+        errors: how output bytes that are not UTF-8 are decoded (``"replace"`` for a command
+            that writes binary data, e.g. a bitstream on stdout, or logs raw header bytes).
 
     Raises:
         The exception of ``error``: non-zero exit or timeout (with ``check``).
@@ -48,7 +51,8 @@ def run_command(cmd: Sequence[str | os.PathLike[str]], *, timeout_s: float | Non
     args = [str(a) for a in cmd]
     start = time.perf_counter()
     try:
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s)
+        proc = subprocess.run(args, capture_output=True, text=True, errors=errors,
+                              timeout=timeout_s)
     except subprocess.TimeoutExpired as exc:
         raise error(args, -1, f"timed out after {timeout_s} s") from exc
     done = TimedProcess(proc.args, proc.returncode, proc.stdout, proc.stderr)
