@@ -43,3 +43,28 @@ def test_an_in_process_run_gives_back_the_thread_settings(monkeypatch):
     with _thread_slot(1):
         assert os.environ["VQABENCH_THREADS"] == "1" and torch.get_num_threads() == 1
     assert "VQABENCH_THREADS" not in os.environ and torch.get_num_threads() == before
+
+
+def _pid(job: int) -> tuple[int, int]:
+    return job, os.getpid()
+
+
+@pytest.mark.slow
+def test_prestarted_workers_run_the_next_jobs_and_unused_ones_are_released():
+    """prestart(2) spawns two workers at once; the next local_executor call with two workers
+    runs its jobs on exactly those processes; a prestarted pool nobody used is shut down by
+    release_prestarted (its processes exit)."""
+    from vqabench.runner import executors
+
+    executors.prestart(2)
+    pool = executors._PRESTARTED[2]
+    assert len(pool._processes) == 2
+    started = set(pool._processes)
+    done: list[tuple[int, int]] = []
+    executors.local_executor(list(range(6)), lambda job, out: done.append(out), 2, fn=_pid)
+    assert sorted(j for j, _ in done) == list(range(6))
+    assert {pid for _, pid in done} <= started and executors._PRESTARTED == {}
+    executors.prestart(2)
+    unused = list(executors._PRESTARTED[2]._processes.values())
+    executors.release_prestarted()
+    assert executors._PRESTARTED == {} and not any(p.is_alive() for p in unused)

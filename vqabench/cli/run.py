@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import threading
 import time
@@ -86,6 +87,7 @@ class SummaryWarmup:
     def wrap(self, execute: Callable[..., None]) -> Callable[..., None]:
         """The executor ``execute``, starting the imports when it is first given jobs."""
 
+        @functools.wraps(execute)  # run() sees through it (inspect.unwrap)
         def executor(jobs: list, *args: object, **kwargs: object) -> None:
             if jobs and self.thread is None:
                 self.thread = threading.Thread(target=_import_summary_modules, daemon=True,

@@ -179,12 +179,44 @@ def local_executor(jobs: list[Job], on_done: OnDone, n_workers: int, *,
         _run_pool(queue, on_done, n_workers, fn)
 
 
+#: Pools started ahead of their first jobs by :func:`prestart`, by worker count.
+_PRESTARTED: dict[int, ProcessPoolExecutor] = {}
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                               initializer=_init_worker, initargs=(thread_budget(workers),))
+
+
+def _warm_up() -> None:
+    """A task that does nothing but make a fresh worker start and import the job code."""
+    import vqabench.metrics  # noqa: F401  (the metric registry every job uses)
+
+
+def prestart(n_workers: int) -> None:
+    """Start the ``n_workers`` worker processes of the next local pool now, so that their
+    start-up (a fresh interpreter importing the job code, about a second each) overlaps the
+    caller's planning instead of delaying the first jobs; the next :func:`local_executor`
+    call with that many workers uses them. :func:`release_prestarted` ends them if unused.
+    """
+    if n_workers <= 1 or n_workers in _PRESTARTED:
+        return
+    pool = _new_pool(n_workers)
+    for _ in range(n_workers):  # each task on a busy pool spawns one more worker
+        pool.submit(_warm_up)
+    _PRESTARTED[n_workers] = pool
+
+
+def release_prestarted() -> None:
+    """Shut down the pools of :func:`prestart` that no job used."""
+    while _PRESTARTED:
+        _PRESTARTED.popitem()[1].shutdown(wait=True, cancel_futures=True)
+
+
 def _run_pool(queue: list[Job], on_done: OnDone, n_workers: int, fn: TaskFn = run_job) -> None:
     """Run jobs popped from ``queue`` until it is empty or the pool breaks."""
-    ctx = mp.get_context("spawn")
     workers = min(n_workers, len(queue))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(thread_budget(workers),)) as pool:
+    with _PRESTARTED.pop(workers, None) or _new_pool(workers) as pool:
         pending: dict[Future[JobOutcome], Job] = {}
         broken = False
         # keep at most 2 jobs per worker in flight so a kill loses little queued work

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import inspect
 import io
 import math
 import os
@@ -633,12 +634,24 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
     Raises:
         ConfigError: ``out_dir`` holds a run of a different config and ``force`` is False.
     """
+    from vqabench.runner.executors import local_executor, prestart, release_prestarted
+
     out_dir = Path(out_dir or cfg.out or default_out_dir(cfg)).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
+    # local worker processes start while the run is planned, unless the run directory
+    # looks finished (results.csv written): then a re-run stays a fast no-op
+    warm = (inspect.unwrap(executor or local_executor) is local_executor and cfg.jobs > 1
+            and not (out_dir / "results.csv").is_file())
     with _exclusive(out_dir):
-        _remove_stale_temporaries(out_dir)  # left by a killed run
-        summary = _run_locked(cfg, out_dir, retry_failed, executor, progress, force,
-                              work_progress)
+        if warm:
+            prestart(cfg.jobs)
+        try:
+            _remove_stale_temporaries(out_dir)  # left by a killed run
+            summary = _run_locked(cfg, out_dir, retry_failed, executor, progress, force,
+                                  work_progress)
+        finally:
+            if warm:
+                release_prestarted()
         shutil.rmtree(out_dir / ".tmp", ignore_errors=True)  # clean exit: no leftovers
         return summary
 
