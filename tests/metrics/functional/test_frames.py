@@ -18,7 +18,6 @@ from vqabench.metrics.functional.frames import (
     frames_per_batch,
     luma,
     luma_frames,
-    paired_rgb_batches,
     rgb_batches,
     rgb_pairs,
 )
@@ -79,8 +78,6 @@ def test_batches_and_pairs_hold_the_frames_in_order(clip):
     seconds = np.concatenate([b for _, b in pairs])
     np.testing.assert_array_equal(firsts, np.stack(frames[:-1]))
     np.testing.assert_array_equal(seconds, np.stack(frames[1:]))
-    for ref, dis in paired_rgb_batches(clip, clip, 4):
-        np.testing.assert_array_equal(ref, dis)
     lumas = list(luma_frames(clip))
     np.testing.assert_array_equal(lumas[2], next(read_frames(clip, start=2)).y / 4.0)
 

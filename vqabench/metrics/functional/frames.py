@@ -6,8 +6,8 @@ or the size convention), as float32 in [0, 1]. Luma is float64 in 8-bit code val
 (10-bit video divided by 4), so thresholds mean the same at either bit depth.
 
 Example:
-    >>> for ref, dis in paired_rgb_batches(src, dec, batch_size=8):
-    ...     ref.shape   # (8, H, W, 3), float32 in [0, 1]
+    >>> for batch in rgb_batches(dec, batch_size=8):
+    ...     batch.shape   # (8, H, W, 3), float32 in [0, 1]
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ __all__ = [
     "batch_for_size",
     "frame_rgb",
     "rgb_batches",
-    "paired_rgb_batches",
     "rgb_pairs",
     "luma",
     "luma_frames",
@@ -77,14 +76,6 @@ def rgb_batches(video: Video, batch_size: int) -> Iterator[np.ndarray]:
             batch = []
     if batch:
         yield np.stack(batch)
-
-
-def paired_rgb_batches(
-    reference: Video, distorted: Video, batch_size: int
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield co-located RGB batches ``(reference, distorted)``; the caller checks the pair."""
-    yield from zip(rgb_batches(reference, batch_size), rgb_batches(distorted, batch_size),
-                   strict=True)
 
 
 def rgb_pairs(video: Video, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
