@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -55,20 +56,29 @@ class _Still:
     package: str = "skimage"
 
 
-def _from_manifest() -> tuple[_Clip | _Still, ...]:
-    items: list[_Clip | _Still] = []
-    for e in load_manifest("mini").sequences:
+def _manifest_items(dataset: str, still: Callable[[str, dict, dict], object]) -> tuple:
+    """The sequences of a built-in manifest: clips as :class:`_Clip`, every other entry as
+    ``still(name, extra fields, common fields)``."""
+    items = []
+    for e in load_manifest(dataset).sequences:
         x = e.extra
         common = {"name": e.name, "file": e.file, "content": str(x["content"]),
                   "sha256": e.sha256, "package": str(x["package"])}
         if x.get("kind") == "clip":
             items.append(_Clip(start=int(x["start"]), **common))  # type: ignore[arg-type]
         else:
-            pan = x["pan_px"]
-            items.append(_Still(pan_px=(float(pan[0]), float(pan[1])),  # type: ignore[index]
-                                zoom=float(x["zoom"]), cover=float(x["cover"]),  # type: ignore[arg-type]
-                                **common))
+            items.append(still(e.name, x, common))
     return tuple(items)
+
+
+def _still(name: str, x: dict, common: dict) -> _Still:
+    pan = x["pan_px"]
+    return _Still(pan_px=(float(pan[0]), float(pan[1])), zoom=float(x["zoom"]),
+                  cover=float(x["cover"]), **common)
+
+
+def _from_manifest() -> tuple[_Clip | _Still, ...]:
+    return _manifest_items("mini", _still)
 
 
 #: The eight sequences, in their fixed order, from the ``mini`` manifest.
@@ -231,26 +241,20 @@ class _Camera:
     defect_amount: float = 0.0
 
 
+def _camera(name: str, x: dict, common: dict) -> _Camera:
+    pan = x["pan_px"]
+    defect = str(x.get("defect", "none"))
+    if defect not in DEFECTS:
+        raise DatasetError(f"natural manifest, sequence {name}: defect={defect!r} is not "
+                           f"one of {', '.join(DEFECTS)}")
+    return _Camera(pan_px=(float(pan[0]), float(pan[1])), zoom=float(x["zoom"]),
+                   rotate_deg=float(x["rotate_deg"]), shake_px=float(x["shake_px"]),
+                   cover=float(x["cover"]), defect=defect,
+                   defect_amount=float(x.get("defect_amount", 0.0)), **common)
+
+
 def _natural_from_manifest() -> tuple[_Clip | _Camera, ...]:
-    items: list[_Clip | _Camera] = []
-    for e in load_manifest("natural").sequences:
-        x = e.extra
-        common = {"name": e.name, "file": e.file, "content": str(x["content"]),
-                  "sha256": e.sha256, "package": str(x["package"])}
-        if x.get("kind") == "clip":
-            items.append(_Clip(start=int(x["start"]), **common))  # type: ignore[arg-type]
-            continue
-        pan = x["pan_px"]
-        defect = str(x.get("defect", "none"))
-        if defect not in DEFECTS:
-            raise DatasetError(f"natural manifest, sequence {e.name}: defect={defect!r} is not "
-                               f"one of {', '.join(DEFECTS)}")
-        items.append(_Camera(pan_px=(float(pan[0]), float(pan[1])),  # type: ignore[index]
-                             zoom=float(x["zoom"]), rotate_deg=float(x["rotate_deg"]),  # type: ignore[arg-type]
-                             shake_px=float(x["shake_px"]), cover=float(x["cover"]),  # type: ignore[arg-type]
-                             defect=defect, defect_amount=float(x.get("defect_amount", 0.0)),  # type: ignore[arg-type]
-                             **common))  # type: ignore[arg-type]
-    return tuple(items)
+    return _manifest_items("natural", _camera)
 
 
 #: The 22 sources of ``natural``, in their fixed order, from its manifest.
