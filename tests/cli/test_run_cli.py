@@ -213,24 +213,26 @@ def test_rerunning_a_finished_run_is_cheap_and_prints_the_same_summary(folder, t
     assert table in again.stdout
 
 
-def test_summary_imports_start_only_when_jobs_are_to_run():
+def test_summary_imports_start_only_when_jobs_are_to_run(monkeypatch):
     """An executor given no jobs (every job reused) starts no background import, so the
     no-op stays cheap; the first call with jobs starts exactly one thread, which imports
-    the summary's modules, and the jobs still reach the executor."""
+    the summary's modules (here a stdlib module nothing else imports, removed first), and
+    the jobs still reach the executor."""
     import sys
 
-    from vqabench.cli.run import SUMMARY_MODULES, SummaryWarmup
+    from vqabench.cli import run as cli_run
 
+    monkeypatch.setattr(cli_run, "SUMMARY_MODULES", ("tabnanny",))
+    monkeypatch.delitem(sys.modules, "tabnanny", raising=False)
     seen = []
-    warmup = SummaryWarmup()
+    warmup = cli_run.SummaryWarmup()
     execute = warmup.wrap(lambda jobs, on_done, n: seen.append((list(jobs), n)))
     execute([], None, 2)
-    assert warmup.thread is None
+    assert warmup.thread is None and "tabnanny" not in sys.modules
     execute(["j1", "j2"], None, 2)
     first = warmup.thread
     execute(["j3"], None, 2)
     assert first is not None and warmup.thread is first
     assert seen == [([], 2), (["j1", "j2"], 2), (["j3"], 2)]
     first.join(timeout=120)
-    assert not first.is_alive()
-    assert all(name in sys.modules for name in SUMMARY_MODULES)
+    assert not first.is_alive() and "tabnanny" in sys.modules

@@ -221,6 +221,35 @@ def stage_geometry(stage: torch.nn.Module) -> tuple[int, int] | None:
     return field, stride
 
 
+def _bands(height: int, field: int, stride: int, rows: int) -> list[tuple[int, int, int]]:
+    """``(top, start, stop)`` input rows of each band of ``rows`` output rows of a stage with
+    receptive field ``field`` and stride ``stride``: tops on multiples of the stride, a halo
+    of ``field`` rounded up to the stride, clipped to the image. The last band comes first
+    (it gives the output's height). Empty when one band would hold the whole input."""
+    halo = -(-field // stride) * stride
+    step = max(1, rows) * stride
+    if height <= step + 2 * halo:
+        return []
+    tops = list(range(0, height, step))
+    return [(top, max(0, top - halo), min(height, top + step + halo))
+            for top in tops[-1:] + tops[:-1]]
+
+
+def _keep(result: torch.Tensor | None, out: torch.Tensor, top: int, start: int, stride: int,
+          rows: int) -> torch.Tensor:
+    """Write the kept ``rows`` rows of a band's output ``out`` into ``result`` at their place
+    (allocated at the first, last band: no list of bands and concatenated copy)."""
+    import torch
+
+    first = (top - start) // stride
+    band = out[:, :, first:first + rows]
+    if result is None:
+        result = torch.empty((*band.shape[:2], top // stride + band.shape[2], band.shape[3]),
+                             dtype=band.dtype, device=band.device)
+    result[:, :, top // stride:top // stride + band.shape[2]] = band
+    return result
+
+
 def by_rows(stage: torch.nn.Module, x: torch.Tensor, rows: int) -> torch.Tensor:
     """``stage(x)`` computed ``rows`` output rows at a time, each from a band of input rows
     with a halo of the stage's receptive field, the band's output cropped to its own rows.
@@ -231,30 +260,13 @@ def by_rows(stage: torch.nn.Module, x: torch.Tensor, rows: int) -> torch.Tensor:
     kernels, while the stage's intermediate activations exist for one band at a time.
     A stage with layers of unknown geometry runs whole.
     """
-    import torch
-
     geometry = stage_geometry(stage)
-    if geometry is None:
+    bands = _bands(x.shape[2], *geometry, rows) if geometry is not None else []
+    if not bands:
         return stage(x)
-    field, stride = geometry
-    halo = -(-field // stride) * stride  # rows, a multiple of the stride
-    height = x.shape[2]
-    step = max(1, rows) * stride
-    if height <= step + 2 * halo:
-        return stage(x)
-    tops = list(range(0, height, step))
-    result: torch.Tensor | None = None
-    for top in tops[-1:] + tops[:-1]:  # the last band first: it gives the output's height
-        start, stop = max(0, top - halo), min(height, top + step + halo)
-        out = stage(x[:, :, start:stop])
-        first = (top - start) // stride
-        band = out[:, :, first:first + step // stride]
-        if result is None:  # written in place: no list of bands and concatenated copy
-            rows_out = top // stride + band.shape[2]
-            result = torch.empty((*band.shape[:2], rows_out, band.shape[3]), dtype=band.dtype,
-                                 device=band.device)
-        result[:, :, top // stride:top // stride + band.shape[2]] = band
-        del out, band
+    result = None
+    for top, start, stop in bands:
+        result = _keep(result, stage(x[:, :, start:stop]), top, start, geometry[1], rows)
     return result
 
 
@@ -278,35 +290,26 @@ def pair_by_rows(first: torch.nn.Module, second: torch.nn.Module, x0: torch.Tens
 
     geometry = stage_geometry(torch.nn.Sequential(*first.children(), *second.children()))
     inner = stage_geometry(first)
-    height = x0.shape[2]
     if geometry is None or inner is None:
         f0, f1 = by_rows(first, x0, rows), by_rows(first, x1, rows)
         visit(f0, f1)
         return by_rows(second, f0, rows), by_rows(second, f1, rows)
-    field, stride = geometry
-    halo = -(-field // stride) * stride
-    step = max(1, rows) * stride
-    if height <= step + 2 * halo:
+    stride = geometry[1]
+    bands = _bands(x0.shape[2], *geometry, rows)
+    if not bands:
         f0, f1 = first(x0), first(x1)
         visit(f0, f1)
         return second(f0), second(f1)
-    tops = list(range(0, height, step))
-    out: list[torch.Tensor] = []
-    for top in tops[-1:] + tops[:-1]:  # the last band first: it gives the outputs' height
-        start, stop = max(0, top - halo), min(height, top + step + halo)
+    core_rows = rows * stride // inner[1]  # the band's rows of first's output
+    y0 = y1 = None
+    for top, start, stop in bands:
         f0, f1 = first(x0[:, :, start:stop]), first(x1[:, :, start:stop])
         core = (top - start) // inner[1]
-        visit(f0[:, :, core:core + step // inner[1]], f1[:, :, core:core + step // inner[1]])
-        for i, f in enumerate((f0, f1)):
-            band = second(f)
-            first_row = (top - start) // stride
-            band = band[:, :, first_row:first_row + step // stride]
-            if len(out) < 2:
-                out.append(torch.empty((*band.shape[:2], top // stride + band.shape[2],
-                                        band.shape[3]), dtype=band.dtype, device=band.device))
-            out[i][:, :, top // stride:top // stride + band.shape[2]] = band
+        visit(f0[:, :, core:core + core_rows], f1[:, :, core:core + core_rows])
+        y0 = _keep(y0, second(f0), top, start, stride, rows)
+        y1 = _keep(y1, second(f1), top, start, stride, rows)
         del f0, f1
-    return out[0], out[1]
+    return y0, y1
 
 
 def _lpips_layer_sum(model: torch.nn.Module, kk: int, f0: torch.Tensor,
