@@ -44,6 +44,14 @@ def test_identity_ignores_jobs_and_out_only():
     cfg = default_config()
     assert cfg.identity() == replace(cfg, jobs=7, out="elsewhere").identity()
     assert cfg.identity() != replace(cfg, frames=8).identity()
+    assert cfg.identity() != replace(cfg, sequences=("Coffee",)).identity()
+
+
+def test_identity_of_the_default_config_is_pinned():
+    # Computed by vqabench at c973f8f, before [dataset] sequences existed: run directories
+    # made then keep their identity, so a re-run reuses them instead of asking for --force.
+    assert default_config().identity() == (
+        "70e3c9c366012b95afc731768eaa55b36d06d441438d06e55e5ab34c52f8c7ee")
 
 
 def test_compare_configs_tells_extension_from_change():
@@ -57,3 +65,6 @@ def test_compare_configs_tells_extension_from_change():
     assert compare_configs(old, ladder).kind == "differs"
     assert "changes codec x264" in compare_configs(old, ladder).details
     assert compare_configs(old, replace(old, jobs=1)).kind == "same"
+    subset = compare_configs(old, replace(old, sequences=("Rocket",)))
+    assert subset.kind == "differs"
+    assert subset.details == ("changes sequences (None -> ('Rocket',))",)

@@ -7,7 +7,12 @@ import pytest
 
 from vqabench.config import default_config, write_config
 from vqabench.errors import CodecError, ConfigError, UnknownNameError
-from vqabench.experiment import load_config, parse_codec_spec, parse_metric_spec
+from vqabench.experiment import (
+    load_config,
+    parse_codec_spec,
+    parse_metric_spec,
+    parse_sequence_names,
+)
 
 
 def test_codec_spec_with_options():
@@ -61,12 +66,28 @@ def test_toml_round_trip(tmp_path):
     write_config(cfg, path, comment="test")
     again = load_config(path)
     assert again == cfg and again.identity() == cfg.identity()
+    subset = load_config(path, sequences="Rocket, Coffee")
+    assert subset.sequences == ("Rocket", "Coffee")
+    write_config(subset, path, comment="test")
+    assert 'sequences = ["Rocket", "Coffee"]' in path.read_text()
+    assert load_config(path) == subset
+
+
+def test_sequence_names():
+    assert parse_sequence_names(["Coffee", "Rocket"], "dataset.sequences") == ("Coffee", "Rocket")
+    assert parse_sequence_names(" Coffee,Rocket ", "--sequences") == ("Coffee", "Rocket")
+    for bad, match in (("Coffee,,Rocket", "non-empty"), ([], "non-empty"), ("A,A", "distinct"),
+                       ([3], "a list of sequence names")):
+        with pytest.raises(ConfigError, match=f"dataset.sequences=.* not allowed: .*{match}"):
+            parse_sequence_names(bad, "dataset.sequences")
 
 
 @pytest.mark.parametrize("text, match", [
     ("[dataset\nname='mini'", "not valid TOML"),
     ("[datasets]\nname='mini'", "unknown section"),
     ("[dataset]\nnmae='mini'", "unknown key dataset.nmae"),
+    ("[dataset]\nsequences=['A', 'A']", "dataset.sequences=.* distinct"),
+    ("[dataset]\nsequences=3", "dataset.sequences=3 is not allowed"),
     ("[[codecs]]\nqp=[22]", "every codec needs a name"),
     ("[run]\njobs=0", "run.jobs=0 is not allowed"),
     ("metrics = 'psnr_y'", "metrics must be a list"),

@@ -9,6 +9,7 @@ Example config (every key optional; these are the defaults of ``vqabench run``):
     name = "mini"        # a built-in dataset or a path to a folder of videos
     frames = 16
     size = "256x144"
+    # sequences = ["Coffee", "Rocket"]   # a subset, in this order (default: all)
 
     [[codecs]]
     name = "x264"
@@ -129,6 +130,7 @@ class RunConfig:
     frames: int | None = None
     size: tuple[int, int] | None = None
     root: str | None = None
+    sequences: tuple[str, ...] | None = None
     codecs: tuple[CodecSpec, ...] = ()
     metrics: tuple[MetricSpec, ...] = ()
     reference: ReferenceSpec | None = None
@@ -178,8 +180,9 @@ def compare_configs(old: RunConfig, new: RunConfig) -> ConfigChange:
     lost += [f"changes metric {m} options" for m in dict.fromkeys(dropped) if m in added]
     lost += [f"drops metric {m}" for m in dict.fromkeys(dropped) if m not in added]
     details += lost
-    others = [f for f in ("dataset", "frames", "size", "root", "reference", "anchors", "anchor",
-                          "targets_from") if getattr(old, f) != getattr(new, f)]
+    others = [f for f in ("dataset", "frames", "size", "root", "sequences", "reference",
+                          "anchors", "anchor", "targets_from")
+              if getattr(old, f) != getattr(new, f)]
     details += [f"changes {f} ({getattr(old, f)!r} -> {getattr(new, f)!r})" for f in others]
     kind = "extends" if not lost and not others else "differs"
     return ConfigChange(kind, tuple(details))
@@ -263,7 +266,9 @@ def _as_dict(cfg: RunConfig) -> dict:
     return {
         "dataset": {"name": cfg.dataset, "frames": cfg.frames,
                     "size": f"{cfg.size[0]}x{cfg.size[1]}" if cfg.size else None,
-                    "root": cfg.root},
+                    "root": cfg.root,
+                    # only when set, so configs written before the field keep their identity
+                    **({"sequences": list(cfg.sequences)} if cfg.sequences else {})},
         "codecs": [{"name": c.name, c.rate_param: list(c.values), **dict(c.options),
                     **({"label": c.label} if c.label else {})} for c in cfg.codecs],
         "metrics": [{"name": m.name, **dict(m.options)} if m.options else m.name

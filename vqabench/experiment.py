@@ -37,7 +37,7 @@ from vqabench.config import (
 from vqabench.errors import ConfigError, invalid
 
 __all__ = ["codec_option_names", "load_config", "parse_codec_spec", "parse_metric_spec",
-           "parse_reference_spec"]
+           "parse_reference_spec", "parse_sequence_names"]
 
 
 def _codec_from_mapping(data: dict, where: str) -> CodecSpec:
@@ -187,6 +187,23 @@ def parse_metric_spec(text: str | dict) -> MetricSpec:
     return spec
 
 
+def parse_sequence_names(value: object, where: str) -> tuple[str, ...]:
+    """A subset of a dataset's sequences: a TOML list or comma text of distinct names.
+
+    Whether each name exists is checked when the dataset is loaded
+    (:func:`vqabench.datasets.select`).
+    """
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(n, str) for n in items):
+        raise invalid(where, value, "a list of sequence names, e.g. [\"Coffee\", \"Rocket\"]")
+    names = tuple(n.strip() for n in items)
+    if not names or not all(names):
+        raise invalid(where, value, "a non-empty list of sequence names")
+    if len(set(names)) != len(names):
+        raise invalid(where, value, "distinct sequence names")
+    return names
+
+
 def load_config(path: str | Path | None = None, **overrides: object) -> RunConfig:
     """Read a TOML config (or the defaults) and apply command-line overrides.
 
@@ -194,8 +211,9 @@ def load_config(path: str | Path | None = None, **overrides: object) -> RunConfi
         path: TOML file, or None for :func:`default_config`.
         overrides: ``dataset``, ``frames``, ``size`` (text), ``codecs`` (list of spec
             texts), ``metrics`` (comma text), ``out``, ``jobs``, ``anchor``, ``root``,
-            ``reference`` (spec text), ``anchors`` (comma text), ``targets_from`` (codec
-            text, e.g. ``x264:qp=22,27,32,37``); None values are ignored.
+            ``reference`` (spec text), ``anchors`` (comma text), ``sequences`` (comma text),
+            ``targets_from`` (codec text, e.g. ``x264:qp=22,27,32,37``); None values are
+            ignored.
 
     Raises:
         ConfigError: unreadable or malformed TOML, or any invalid value.
@@ -213,6 +231,8 @@ def load_config(path: str | Path | None = None, **overrides: object) -> RunConfi
         changes["frames"] = positive_int(ov["frames"], "frames")
     if "size" in ov:
         changes["size"] = parse_size(str(ov["size"]))
+    if "sequences" in ov:
+        changes["sequences"] = parse_sequence_names(ov["sequences"], "--sequences")
     if "codecs" in ov:
         changes["codecs"] = tuple(parse_codec_spec(t) for t in ov["codecs"])  # type: ignore[union-attr]
     if "metrics" in ov:
@@ -293,9 +313,9 @@ def _from_toml(path: Path, base: RunConfig) -> RunConfig:
     if not isinstance(ds, dict):
         raise ConfigError(f"config {path}: [dataset] must be a table")
     for key in ds:
-        if key not in ("name", "frames", "size", "root"):
+        if key not in ("name", "frames", "size", "root", "sequences"):
             raise ConfigError(f"config {path}: unknown key dataset.{key}; allowed: "
-                              "name, frames, size, root")
+                              "name, frames, size, root, sequences")
     if "name" in ds:
         changes["dataset"] = str(ds["name"])
     if "frames" in ds:
@@ -304,6 +324,8 @@ def _from_toml(path: Path, base: RunConfig) -> RunConfig:
         changes["size"] = parse_size(str(ds["size"]))
     if "root" in ds:
         changes["root"] = str(ds["root"])
+    if "sequences" in ds:
+        changes["sequences"] = parse_sequence_names(ds["sequences"], "dataset.sequences")
     if "codecs" in data:
         entries = data["codecs"]
         if not isinstance(entries, list) or not all(isinstance(c, dict) for c in entries):

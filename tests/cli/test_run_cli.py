@@ -59,6 +59,9 @@ def _one_line_error(proc, *patterns):
      [r"--targets-from='x265:qp=22' is not allowed: .*configuration in this run "
       r"\(x264:qp=22,27\)"]),
     (["--codec", "x265:kbps=from"], ["kbps=from but no --targets-from"]),
+    (["--sequences", "Rocket,Rockt", "--frames", "2", "--size", "32x32"],
+     [r"sequences=\['Rockt'\] not in dataset 'mini'", "did you mean 'Rocket'"]),
+    (["--sequences", "Rocket,Rocket"], ["--sequences='Rocket,Rocket' is not allowed"]),
 ])
 @pytest.mark.slow
 def test_bad_input_is_one_clear_line(tmp_path, args, patterns):

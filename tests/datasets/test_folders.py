@@ -30,6 +30,19 @@ def test_folder_with_three_formats(tmp_path):
         np.testing.assert_array_equal(beta_frame.y, gamma_frame.y)  # both lossless copies of b
     trimmed = datasets.load(str(folder), frames=3, size=(32, 32), work_dir=tmp_path / "run")
     assert {(s.source.frames, s.source.width) for s in trimmed} == {(3, 32)}
+    subset = datasets.load(str(folder), work_dir=tmp_path / "run", sequences=("Gamma", "Alpha"))
+    assert [s.name for s in subset] == ["Gamma", "Alpha"]  # the order asked for
+
+
+def test_select_keeps_the_named_sequences_in_the_order_given(tiny_video):
+    seqs = [datasets.Sequence(n, tiny_video) for n in ("Alpha", "Beta", "Gamma")]
+    assert datasets.select(seqs, None) is seqs
+    assert [s.name for s in datasets.select(seqs, ("Gamma", "Alpha"))] == ["Gamma", "Alpha"]
+    with pytest.raises(DatasetError, match=r"sequences=\['Gama'\] not in the dataset "
+                       r"\(its sequences: Alpha, Beta, Gamma\); did you mean 'Gamma'\?"):
+        datasets.select(seqs, ("Alpha", "Gama"))
+    with pytest.raises(DatasetError, match="names a sequence twice"):
+        datasets.select(seqs, ("Beta", "Beta"))
 
 
 def test_errors(tmp_path):

@@ -108,6 +108,9 @@ def run_command(
                                        ".y4m/.yuv/container files."),
     frames: int | None = typer.Option(None, "--frames", metavar="N",
                                       help="Frames per sequence."),
+    sequences: str | None = typer.Option(None, "--sequences", metavar="LIST",
+                                         help="Comma-separated sequence names: a subset of "
+                                         "the dataset, in this order (default: all)."),
     size: str | None = typer.Option(None, "--size", metavar="WxH",
                                     help="Scale sources to WxH, e.g. 256x144."),
     codec: list[str] = typer.Option([], "--codec", metavar="SPEC",
@@ -155,7 +158,7 @@ def run_command(
     cfg = load_config(config, dataset=dataset, frames=frames, size=size, codecs=codec,
                       metrics=metrics, out=str(out) if out else None, jobs=jobs, anchor=anchor,
                       root=str(root) if root else None, reference=reference, anchors=anchors,
-                      targets_from=targets_from)
+                      targets_from=targets_from, sequences=sequences)
     out_dir = Path(cfg.out) if cfg.out else default_out_dir(cfg)
     started = time.perf_counter()
     # The bar starts once the dataset is loaded and jobs are planned, so that bad input

@@ -14,7 +14,7 @@ from vqabench.datasets.base import DATASETS, Sequence, cache_dir, content_hash
 from vqabench.datasets.folders import load_folder
 from vqabench.errors import DatasetError
 
-__all__ = ["load", "available", "Sequence", "DATASETS", "cache_dir", "content_hash"]
+__all__ = ["load", "available", "select", "Sequence", "DATASETS", "cache_dir", "content_hash"]
 
 _OPTIONAL_MODULES = ("vqabench.datasets.named",)
 
@@ -34,8 +34,32 @@ def available() -> list[str]:
     return DATASETS.names()
 
 
+def select(sequences: list[Sequence], names: tuple[str, ...] | None,
+           dataset: str = "the dataset") -> list[Sequence]:
+    """The sequences named in ``names``, in the order given (all of them when None).
+
+    Raises:
+        DatasetError: a name that is not a sequence of the dataset, or a name given twice.
+    """
+    if names is None:
+        return sequences
+    by_name = {s.name: s for s in sequences}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        from difflib import get_close_matches
+
+        close = get_close_matches(unknown[0], list(by_name), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise DatasetError(f"sequences={unknown!r} not in {dataset} (its sequences: "
+                           f"{', '.join(by_name)}){hint}")
+    if len(set(names)) != len(names):
+        raise DatasetError(f"sequences={list(names)!r} names a sequence twice")
+    return [by_name[n] for n in names]
+
+
 def load(spec: str, *, frames: int | None = None, size: tuple[int, int] | None = None,
-         work_dir: Path, root: Path | None = None) -> list[Sequence]:
+         work_dir: Path, root: Path | None = None,
+         sequences: tuple[str, ...] | None = None) -> list[Sequence]:
     """Sequences of a registered dataset name or of a folder/file path.
 
     Args:
@@ -44,17 +68,21 @@ def load(spec: str, *, frames: int | None = None, size: tuple[int, int] | None =
         size: (width, height) to scale to, or None.
         work_dir: where converted sources go (the run directory).
         root: data root for named datasets that live on the user's disk.
+        sequences: names of the sequences to keep, in this order (None: all); see
+            :func:`select`.
 
     Raises:
-        DatasetError: neither a registered name nor an existing path.
+        DatasetError: neither a registered name nor an existing path; an unknown sequence.
     """
     _load_optional()
     if spec in DATASETS:
         loader = DATASETS.get(spec)
-        return loader(frames=frames, size=size, work_dir=work_dir, root=root)
+        return select(loader(frames=frames, size=size, work_dir=work_dir, root=root),
+                      sequences, f"dataset {spec!r}")
     path = Path(spec).expanduser()
     if path.exists():
-        return load_folder(path, frames=frames, size=size, work_dir=work_dir)
+        return select(load_folder(path, frames=frames, size=size, work_dir=work_dir),
+                      sequences, f"folder {str(path)!r}")
     from difflib import get_close_matches
 
     close = get_close_matches(spec, DATASETS.names(), n=2)

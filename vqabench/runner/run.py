@@ -111,7 +111,8 @@ def load_sequences(cfg: RunConfig, out_dir: Path) -> list[Sequence]:
         spec = str(Path(spec).expanduser().absolute())
     sequences = load_dataset(spec, frames=cfg.frames, size=cfg.size,
                              work_dir=Path(out_dir).absolute(),
-                             root=Path(cfg.root).absolute() if cfg.root else None)
+                             root=Path(cfg.root).absolute() if cfg.root else None,
+                             sequences=cfg.sequences)
     return [replace(s, source=replace(s.source, path=s.source.path.absolute()))
             for s in sequences]
 
