@@ -33,10 +33,9 @@ from pathlib import Path
 import torch
 
 from vqabench import codecs, metrics
-from vqabench.codecs.losses import create_loss
+from vqabench.codecs.losses import loss_complexity
 from vqabench.datasets import load as load_dataset
 from vqabench.models import checkpoint_path
-from vqabench.models.complexity import count_macs, count_params
 
 __all__ = ["main"]
 
@@ -184,9 +183,8 @@ def _encode(video, model: str, *, loss: str, weights: str, steps: int, out: Path
 
 def _loss_complexity(frames: int, height: int, width: int) -> dict:
     """Parameters and MACs of the PT-Loss network on one (R, D) training window."""
-    net = create_loss("pt_loss", weights="random").perceptual.model
-    macs, _ = count_macs(net, (frames, height, width))
-    return {"pt_loss_params": count_params(net), "pt_loss_macs_per_window": macs}
+    params, macs = loss_complexity("pt_loss", frames=frames, height=height, width=width)
+    return {"pt_loss_params": params, "pt_loss_macs_per_window": macs}
 
 
 def _markdown(res: dict) -> str:
@@ -221,7 +219,7 @@ def _markdown(res: dict) -> str:
                                 "something.")),
         "",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"  # a blank line before the next section
 
 
 def _write_section(path: Path, text: str, section: str = SECTION) -> None:

@@ -113,3 +113,24 @@ def test_gradients_reach_the_inr_parameters(name):
         assert p.grad is not None and float(p.grad.abs().sum()) > 0, pname
     if loss_fn.perceptual is not None:  # the loss network stays frozen
         assert all(p.grad is None for p in loss_fn.perceptual.parameters())
+
+
+@pytest.mark.slow
+def test_loss_complexity_counts_the_network_per_training_window():
+    from vqabench.codecs.losses import loss_complexity
+    from vqabench.models import perceptual_loss
+    from vqabench.models.complexity import count_macs, count_params
+
+    assert loss_complexity("l1_msssim", frames=2, height=72, width=128) == (0, 0)
+    pt = perceptual_loss("pt_loss", checkpoint=None).model
+    assert loss_complexity("pt_loss", frames=2, height=72, width=128) == (
+        count_params(pt), count_macs(pt, (2, 72, 128))[0])  # the counter called directly
+    rank = perceptual_loss("rankdvqa_ugc", checkpoint=None).model
+    one = count_macs(rank, (12, 72, 128))[0]
+    # 12 frames: one window; 13: windows at 0 and 1 (the last one aligned to the end); 24: two
+    assert [loss_complexity("rankdvqa_ugc", frames=t, height=72, width=128)[1]
+            for t in (12, 13, 24)] == [one, 2 * one, 2 * one]
+    with pytest.raises(ConfigError, match="frames=8 is not allowed: expected >= 12"):
+        loss_complexity("rankdvqa_ugc", frames=8, height=72, width=128)
+    with pytest.raises(ConfigError, match="loss='lpips' is not allowed"):
+        loss_complexity("lpips", frames=2, height=72, width=128)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
@@ -80,3 +81,27 @@ def test_report_of_a_run_has_vector_figures_with_units(run_dir, tmp_path):
     md = report.markdown.read_text(encoding="utf-8")
     assert re.search(r"!\[[^]]*\]\(rd_average_psnr_y\.png\) \(\[PDF\]\(rd_average_psnr_y\.pdf\), "
                      r"\[SVG\]\(rd_average_psnr_y\.svg\)\)", md)
+
+
+def test_sweep_figure_draws_each_metric_with_its_interval():
+    points = pd.DataFrame({"metric": ["psnr_y"] * 3 + ["vmaf"] * 3,
+                           "value": [0.3, 0.1, 0.2] * 2,
+                           "bd_rate": [-30.0, -10.0, -20.0, 5.0, 1.0, 3.0],
+                           "ci_low": [-35.0, -12.0, float("nan"), 4.0, 0.0, 2.0],
+                           "ci_high": [-25.0, -8.0, float("nan"), 6.0, 2.0, 4.0],
+                           "n_sequences": [2] * 6})
+    fig = plots.sweep_figure(points, option="alpha", anchor="inr-l1msssim")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "alpha" and ax.get_ylabel() == "BD-rate (%)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["psnr_y", "vmaf"]
+    psnr, vmaf = ax.containers  # one errorbar container per metric, in their order
+    assert (psnr.get_label(), vmaf.get_label()) == ("psnr_y", "vmaf")
+    np.testing.assert_allclose(psnr.lines[0].get_ydata(), [-10.0, -20.0, -30.0])  # alpha order
+    np.testing.assert_allclose(vmaf.lines[0].get_ydata(), [1.0, 3.0, 5.0])
+    # x: side by side, 1 % of the swept span apart
+    np.testing.assert_allclose(psnr.lines[0].get_xdata(), [0.099, 0.199, 0.299])
+    np.testing.assert_allclose(vmaf.lines[0].get_xdata(), [0.101, 0.201, 0.301])
+    bars = psnr.lines[2][0].get_segments()  # psnr_y's vertical error bars
+    assert [tuple(seg[:, 1]) for seg in bars] == [(-12.0, -8.0), (-20.0, -20.0), (-35.0, -25.0)]
+    with pytest.raises(ConfigError, match="points='empty'"):
+        plots.sweep_figure(points.iloc[:0], option="alpha", anchor="x")

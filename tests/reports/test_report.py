@@ -160,3 +160,71 @@ def test_rate_control_tables_appear_only_with_rate_controlled_points(run_maker, 
     assert "## Rate control: ΔR % / BD-rate (%), psnr_y (BD-rate vs x264, pchip" in md
     assert "| Average | 10.00 | 10.00 |" in md
     assert "Rate control" in rep.latex.read_text()
+
+
+def _sweep_run(path):
+    """x264 (anchor) and three codecs that need 0.9x, 0.8x, 0.7x its bits on A and B: their
+    BD-rates are exactly -10, -20 and -30 % on each sequence; config.toml sweeps alpha."""
+    rows = []
+    for seq in ("A", "B"):
+        for codec, factor in (("x264", 1.0), ("s1", 0.9), ("s2", 0.8), ("s3", 0.7)):
+            for i, qp in enumerate((22, 27, 32, 37)):
+                kbps = 1000.0 * 2.0 ** (3 - i) * factor
+                rows.append([seq, "source", codec, f"qp={qp}", kbps * 1000, kbps / 1e4, kbps,
+                             10.0 * (1 + 0.5 * (codec != "x264")), 1.0, "psnr_y",
+                             30.0 + 3.0 * (3 - i), "source", f"bs/{seq}{codec}{qp}", "Medium"])
+    cols = ["sequence", "reference", "codec", "rate_point", "bits", "bpp", "kbps", "enc_s",
+            "dec_s", "metric", "value", "anchor", "bitstream", "group"]
+    path.mkdir(parents=True)
+    pd.DataFrame(rows, columns=cols).to_csv(path / "results.csv", index=False)
+    entries = '[[codecs]]\nname = "inr"\nlabel = "x264"\nmodel = ["xs"]\nloss = "l1_msssim"\n'
+    for label, alpha in (("s3", 0.3), ("s1", 0.1), ("s2", 0.2)):
+        entries += (f'\n[[codecs]]\nname = "inr"\nlabel = "{label}"\nmodel = ["xs"]\n'
+                    f'loss = "pt_loss"\nalpha = {alpha}\nbatch_frames = 2\n')
+    (path / "config.toml").write_text(
+        f'[dataset]\nname = "mini"\nframes = 8\nsize = "128x72"\n\n{entries}\n'
+        '[run]\nanchor = "x264"\n', encoding="utf-8")
+    return path
+
+
+def test_codec_sweep_finds_the_one_numeric_option_that_varies():
+    from vqabench.reports.report import codec_sweep
+
+    def entry(label, **opts):
+        return {"name": "inr", "label": label, "model": ["xs", "s"], "loss": "pt_loss", **opts}
+
+    config = {"codecs": [entry("base", loss="l1_msssim"), entry("a", alpha=0.1),
+                         entry("b", alpha=0.2), entry("c", alpha=0.4)]}
+    assert codec_sweep(config) == ("alpha", {"a": 0.1, "b": 0.2, "c": 0.4})
+    two = {"codecs": config["codecs"][:3]}
+    assert codec_sweep(two) is None  # two values are a comparison, not a sweep
+    mixed = {"codecs": [entry("a", alpha=0.1), entry("b", alpha=0.2, steps=9),
+                        entry("c", alpha=0.4)]}
+    assert codec_sweep(mixed) is None  # b differs in two options
+
+
+def test_report_of_a_sweep_has_its_table_and_figure(tmp_path):
+    report = build_report(_sweep_run(tmp_path / "run"), out_dir=tmp_path / "out",
+                          formats=("png",))
+    md = report.markdown.read_text(encoding="utf-8")
+    assert "against alpha, Overall mean with 95 % interval" in md
+    for alpha, codec, bd in (("0.10", "s1", "-10.00"), ("0.20", "s2", "-20.00"),
+                             ("0.30", "s3", "-30.00")):
+        assert f"| {alpha} | {codec} | {bd} | [{bd}, {bd}] | 2 |" in md  # in alpha order
+    assert (tmp_path / "out" / "sweep_alpha.png").is_file()
+    assert any("BD-rate against alpha" in line for line in md.splitlines())
+
+
+def test_ptloss_style_has_the_loss_networks_complexity(tmp_path):
+    from vqabench.codecs.losses import loss_complexity
+
+    report = build_report(_sweep_run(tmp_path / "run"), out_dir=tmp_path / "out",
+                          style="ptloss", figures=False)
+    md = report.markdown.read_text(encoding="utf-8")
+    params, macs = loss_complexity("pt_loss", frames=2, height=72, width=128)
+    assert ("| Codec | Medium PSNR | Overall PSNR | Loss params (M) | Loss GMAC | EncT% "
+            "| DecT% |") in md
+    # s1: -10 % in both columns; encoding 1.5x the anchor's time
+    assert (f"| s1 | -10.00 | -10.00 | {params / 1e6:.2f} | {macs / 1e9:.2f} | 150.00 | "
+            "100.00 |") in md
+    assert "training window of 2 frames" in md

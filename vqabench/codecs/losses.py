@@ -58,6 +58,7 @@ __all__ = [
     "L1MsSsimLoss",
     "MixedLoss",
     "create_loss",
+    "loss_complexity",
     "ms_ssim_scales",
 ]
 
@@ -230,3 +231,37 @@ def create_loss(name: str, *, alpha: float | None = None, align_steps: int = 10,
     return _CodecMixedLoss(name, term, net,
                            alpha=DEFAULT_ALPHA if alpha is None else float(alpha),
                            align_steps=align_steps)
+
+
+def loss_complexity(name: str, *, frames: int, height: int, width: int) -> tuple[int, int]:
+    """Parameters and MACs of a loss's network on one training window of ``frames`` frames.
+
+    The window is what the codec hands the loss per iteration (the ``inr`` codec's
+    ``batch_frames``); RankDVQA-UGC runs once per window of its own frame count inside it, as
+    in training. MACs are counted by :func:`vqabench.models.complexity.count_macs` (the
+    network forward; its backward in training costs about twice that again). ``l1_msssim``
+    has no network: (0, 0). Weight values do not change the counts, so no checkpoint is
+    needed.
+
+    Raises:
+        ConfigError: unknown loss, or a loss whose network the counter cannot run on
+            (``lpips``, ``perceptual_ensemble``: frame-wise image networks).
+    """
+    from vqabench.models import perceptual_loss
+    from vqabench.models.complexity import count_macs, count_params
+
+    if name not in LOSS_NAMES:
+        raise invalid("loss", name, " | ".join(LOSS_NAMES))
+    if name == "l1_msssim":
+        return 0, 0
+    if name not in ("pt_loss", "rankdvqa_ugc"):
+        raise invalid("loss", name, "l1_msssim, pt_loss or rankdvqa_ugc (a video quality "
+                      "model whose MACs are counted per window)")
+    model = perceptual_loss(name, checkpoint=None).model
+    if name == "pt_loss":
+        return count_params(model), count_macs(model, (frames, height, width))[0]
+    per = int(model.frames)
+    if frames < per:
+        raise invalid("frames", frames, f">= {per} (RankDVQA-UGC folds {per} frames)")
+    windows = len({*range(0, frames - per + 1, per), frames - per})
+    return count_params(model), windows * count_macs(model, (per, height, width))[0]

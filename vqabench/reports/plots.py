@@ -38,8 +38,8 @@ from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 from vqabench.errors import invalid  # noqa: E402
 
 __all__ = ["LAYOUTS", "FORMATS", "Layout", "CodecStyle", "codec_colors", "codec_styles",
-           "axis_label", "rd_curve_figure", "average_rd_figure", "per_frame_figure",
-           "png_bytes", "save_png", "save_figure"]
+           "axis_label", "rd_curve_figure", "average_rd_figure", "sweep_figure",
+           "per_frame_figure", "png_bytes", "save_png", "save_figure"]
 
 _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
             "#7f7f7f", "#bcbd22", "#17becf")
@@ -182,6 +182,36 @@ def average_rd_figure(results: pd.DataFrame, *, metric: str, reference: str | No
         ax.plot(10 ** avg["log_rate"], avg["value"], marker=style.marker, markersize=4,
                 label=str(codec), color=style.color)
     _log_x(ax)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def sweep_figure(points: pd.DataFrame, *, option: str, anchor: str,
+                 layout: Layout = "one-column") -> Figure:
+    """Mean BD-rate against a codec option swept over several codecs (PT-Loss paper, Fig. 6).
+
+    Args:
+        points: one row per (metric, swept value): columns ``metric``, ``value`` (the option's
+            value), ``bd_rate``, ``ci_low``, ``ci_high`` (the 95 % interval, NaN when
+            undefined) and ``n_sequences``.
+        option: the option's name (the x axis).
+        anchor: the codec the BD-rates are against (a dashed line at 0 %).
+    """
+    if points.empty:
+        raise invalid("points", "empty", "at least one (metric, value) BD-rate")
+    fig, ax = _axes(f"BD-rate vs {anchor}, mean over sequences", option, "BD-rate (%)", layout)
+    ax.axhline(0.0, color="0.4", linestyle="--", linewidth=0.8)
+    metrics = list(dict.fromkeys(points["metric"].astype(str)))
+    span = float(points["value"].max() - points["value"].min()) or 1.0
+    for i, (metric, style) in enumerate(codec_styles(metrics).items()):
+        part = points[points["metric"] == metric].sort_values("value")
+        bd = part["bd_rate"].to_numpy(float)
+        low = np.nan_to_num(np.clip(bd - part["ci_low"].to_numpy(float), 0, None))
+        high = np.nan_to_num(np.clip(part["ci_high"].to_numpy(float) - bd, 0, None))
+        shift = (i - (len(metrics) - 1) / 2) * 0.01 * span  # side by side, bars apart
+        ax.errorbar(part["value"].to_numpy(float) + shift, bd, yerr=[low, high],
+                    marker=style.marker, markersize=4, capsize=2, color=style.color,
+                    label=metric)
     ax.legend(fontsize="small")
     return fig
 

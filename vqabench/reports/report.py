@@ -51,6 +51,7 @@ import pandas as pd
 
 from vqabench.errors import ConfigError, invalid
 from vqabench.evaluation.aggregate import (
+    OVERALL,
     add_weighted_yuv,
     fold_references,
     load_results,
@@ -62,7 +63,8 @@ from vqabench.evaluation.bdrate import METHODS, Method, Nonmonotonic
 from vqabench.evaluation.uncertainty import DEFAULT_SEED, add_uncertainty
 from vqabench.reports import plots, tables
 
-__all__ = ["Report", "build_report", "read_config", "choose_anchor", "provenance_lines"]
+__all__ = ["Report", "build_report", "read_config", "choose_anchor", "provenance_lines",
+           "loss_complexity", "codec_sweep", "sweep_points"]
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,95 @@ def _resolved_by(text: str) -> str:
     return m.group(1) if m else ""
 
 
+def _codec_entries(config: dict[str, object]) -> list[dict]:
+    entries = config.get("codecs", [])
+    return [e for e in entries if isinstance(e, dict) and "name" in e] \
+        if isinstance(entries, list) else []
+
+
+def _option_default(codec: str, option: str) -> object:
+    import inspect
+
+    from vqabench import codecs
+
+    param = inspect.signature(codecs.get_class(codec)).parameters.get(option)
+    return None if param is None else param.default
+
+
+def loss_complexity(config: dict[str, object]) -> dict[str, tuple[int, int, int]]:
+    """Training-loss complexity of each learned codec of a run's ``config.toml``.
+
+    For every codec entry with a ``loss`` option (the ``inr`` codec: its default loss when the
+    entry names none), keyed by the name in the results (label, else codec name):
+    ``(parameters, MACs, frames)`` of the loss network on one training window of ``frames``
+    frames (``batch_frames``, at most the clip; 0 = the whole clip) at the dataset's ``size``
+    (:func:`vqabench.codecs.losses.loss_complexity`). Empty when the config has no
+    ``[dataset] size`` or no such codec.
+    """
+    from vqabench.codecs.losses import loss_complexity as network_complexity
+
+    ds = config.get("dataset", {})
+    size = ds.get("size") if isinstance(ds, dict) else None
+    m = re.fullmatch(r"(\d+)x(\d+)", str(size)) if size else None
+    if m is None:
+        return {}
+    width, height = int(m.group(1)), int(m.group(2))
+    clip = int(ds["frames"]) if isinstance(ds, dict) and ds.get("frames") else 0
+    out = {}
+    for entry in _codec_entries(config):
+        name = str(entry["name"])
+        loss = entry.get("loss", _option_default(name, "loss"))
+        if not isinstance(loss, str):
+            continue
+        batch = int(entry.get("batch_frames", _option_default(name, "batch_frames") or 0))
+        frames = min(batch, clip) if batch and clip else (batch or clip)
+        if not frames:
+            continue
+        try:
+            params, macs = network_complexity(loss, frames=frames, height=height, width=width)
+        except ConfigError:  # a loss the counter does not run (lpips...): left out
+            continue
+        out[str(entry.get("label") or name)] = (params, macs, frames)
+    return out
+
+
+def codec_sweep(config: dict[str, object]) -> tuple[str, dict[str, float]] | None:
+    """The option a run sweeps: ``(option, {codec in the results: value})`` when three or
+    more codec entries of one codec and ladder differ in exactly one numeric option (e.g. the
+    PT-Loss weight ``alpha``), else None."""
+    entries = _codec_entries(config)
+    best: tuple[str, dict[str, float]] | None = None
+    for option in sorted({k for e in entries for k in e} - {"name", "label"}):
+        groups: dict[str, dict[str, float]] = {}
+        for e in entries:
+            value = e.get(option)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            rest = {k: v for k, v in e.items() if k not in (option, "label")}
+            key = repr(sorted(rest.items()))
+            groups.setdefault(key, {})[str(e.get("label") or e["name"])] = float(value)
+        for values in groups.values():
+            if len(set(values.values())) >= 3 and (best is None or len(values) > len(best[1])):
+                best = (option, values)
+    return best
+
+
+def sweep_points(summary: pd.DataFrame, sweep: tuple[str, dict[str, float]], *,
+                 reference: str, anchor: str) -> pd.DataFrame:
+    """Overall mean BD-rates of a sweep's codecs (:func:`codec_sweep`), one row per (metric,
+    value), in the columns :func:`vqabench.reports.plots.sweep_figure` reads."""
+    option, values = sweep
+    part = summary[(summary["reference"] == reference) & (summary["anchor"] == anchor)
+                   & (summary["group"] == OVERALL)
+                   & summary["codec"].isin(list(values))]
+    rows = [{"metric": r.metric, option: values[str(r.codec)], "value": values[str(r.codec)],
+             "codec": r.codec, "bd_rate": float(r.bd_rate), "ci_low": float(r.ci_low),
+             "ci_high": float(r.ci_high), "n_sequences": int(r.n_sequences)}
+            for r in part.itertuples()]
+    cols = ["metric", option, "value", "codec", "bd_rate", "ci_low", "ci_high", "n_sequences"]
+    return pd.DataFrame(rows, columns=cols).sort_values(["metric", "value"], ignore_index=True)
+
+
 _YUV_LABELS = {"psnr_y": "Y", "psnr_u": "U", "psnr_v": "V", "psnr_yuv": "YUV"}
 
 
@@ -195,18 +286,30 @@ def _yuv_section(summary: pd.DataFrame, times: pd.DataFrame, ref: str, anc: str,
 
 def _sections(style: str, per: pd.DataFrame, summary: pd.DataFrame, times: pd.DataFrame, *,
               anchor: str, method: str, dataset: str, pairs: list[tuple[str, str]],
-              codec_order: list[str], metric_order: list[str], decimals: int
+              codec_order: list[str], metric_order: list[str], decimals: int,
+              complexity: dict[str, tuple[int, int, int]] | None = None,
+              sweep: tuple[str, dict[str, float]] | None = None
               ) -> list[tuple[str, pd.DataFrame, tuple[str, ...]]]:
     """(heading, table, footnotes) sections of a report in ``style`` (see
-    :data:`tables.STYLES`), for each (reference, anchor) pair in ``pairs``' order; every style
-    ends with the uncertainty table of its pair."""
+    :data:`tables.STYLES`), for each (reference, anchor) pair in ``pairs``' order; then the
+    sweep table when the run sweeps an option (:func:`codec_sweep`); every style ends with
+    the uncertainty table of its pair."""
     sections: list[tuple[str, pd.DataFrame, tuple[str, ...]]] = []
     for ref, anc in pairs:
         where = f"reference={ref}, quality measured against {anc}"
         if style == "ptloss":
+            foot = ()
+            if complexity:
+                frames = sorted({f for _, _, f in complexity.values()})
+                foot = (f"Loss params and GMAC: the training loss's network, one forward "
+                        f"pass on a training window of {'/'.join(map(str, frames))} frames "
+                        "(R and D) at the run's size; its backward costs about twice that. "
+                        "EncT%/DecT%: geometric mean over sequences of summed encoding "
+                        "(training) / decoding time, anchor = 100 %, measured in this run.",)
             sections.append((f"BD-rate (%) vs {anchor} per reference group, with complexity "
                              f"({where})", tables.ptloss_table(summary, times, reference=ref,
-                                                               anchor=anc), ()))
+                                                               anchor=anc,
+                                                               complexity=complexity), foot))
         elif style == "glvc":
             sections.append((f"Perceptual BD-rate (%) vs {anchor} per dataset ({where})",
                              tables.glvc_table({dataset: summary}, reference=ref, anchor=anc),
@@ -219,6 +322,12 @@ def _sections(style: str, per: pd.DataFrame, summary: pd.DataFrame, times: pd.Da
                                           ref=ref, anc=anc, where=where,
                                           codec_order=codec_order, metric_order=metric_order,
                                           decimals=decimals)
+        if sweep is not None:
+            points = sweep_points(summary, sweep, reference=ref, anchor=anc)
+            if not points.empty:
+                sections.append((f"BD-rate (%) vs {anchor} against {sweep[0]}, Overall mean "
+                                 f"with 95 % interval ({where})",
+                                 tables.sweep_table(points, option=sweep[0]), ()))
         sections.append((f"Uncertainty of the mean BD-rate (%) vs {anchor}: 95 % bootstrap "
                          f"interval over sequences, Wilcoxon signed-rank p ({where})",
                          tables.uncertainty_table(summary, reference=ref, anchor=anc), ()))
@@ -357,9 +466,12 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     pairs.sort(key=lambda p: list(dict.fromkeys(results["anchor"])).index(p[1]))
     dataset = config.get("dataset", {})
     dataset_name = dataset.get("name", "") if isinstance(dataset, dict) else ""
+    sweep = codec_sweep(config)
     sections = _sections(style, per, summary, times, anchor=anchor, method=method,
                          dataset=dataset_name or run_dir.name, pairs=pairs,
-                         codec_order=codec_order, metric_order=metric_order, decimals=decimals)
+                         codec_order=codec_order, metric_order=metric_order, decimals=decimals,
+                         complexity=loss_complexity(config) if style == "ptloss" else None,
+                         sweep=sweep)
     rc_csv = _rate_control_sections(results, config, method, out, sections)
     excluded = per[per["reason"] != ""]
 
@@ -375,6 +487,14 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
                                           layout=layout)
             figs.append((f"Average RD curve: {metric} (against {shown})",
                          plots.save_figure(fig, out / f"rd_average_{_slug(metric)}", formats)))
+        if sweep is not None:
+            ref = next((r for r, a in pairs if a == shown), None)
+            points = (sweep_points(summary, sweep, reference=ref, anchor=shown)
+                      if ref is not None else pd.DataFrame())
+            if not points.empty:
+                fig = plots.sweep_figure(points, option=sweep[0], anchor=anchor, layout=layout)
+                figs.append((f"BD-rate against {sweep[0]} (against {shown})",
+                             plots.save_figure(fig, out / f"sweep_{_slug(sweep[0])}", formats)))
         for (seq, metric), _ in shown_rows.groupby(["sequence", "metric"], sort=True):
             fig = plots.rd_curve_figure(shown_rows, sequence=seq, metric=metric, colors=colors,
                                         layout=layout)

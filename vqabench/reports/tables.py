@@ -15,7 +15,7 @@ import html
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,7 @@ __all__ = [
     "STYLES",
     "uncertainty_table",
     "ptloss_table",
+    "sweep_table",
     "glvc_table",
     "clic_table",
     "rate_control_table",
@@ -458,10 +459,14 @@ def _time_cell(times: pd.DataFrame | None, *, codec: str, reference: str, group:
 
 
 def ptloss_table(summary: pd.DataFrame, times: pd.DataFrame | None, *, reference: str,
-                 anchor: str, metrics: Sequence[str] = ("psnr_y", "vmaf")) -> pd.DataFrame:
+                 anchor: str, metrics: Sequence[str] = ("psnr_y", "vmaf"),
+                 complexity: Mapping[str, tuple[int, int, int]] | None = None
+                 ) -> pd.DataFrame:
     """PT-Loss paper, Table I: one row per codec; for each reference group (Low, Medium,
     High, then Overall) the BD-rate (%) of each metric (PSNR, VMAF), then the complexity
-    columns EncT% and DecT% (anchor = 100 %, Overall)."""
+    columns: with ``complexity`` (codec -> loss network parameters, MACs per training
+    window, frames of the window) ``Loss params (M)`` and ``Loss GMAC``, then EncT% and DecT%
+    (anchor = 100 %, Overall)."""
     part = _cell(summary, reference=reference, anchor=anchor)
     metrics = _metric_or_none(part, metrics) or sorted(part["metric"].unique())[:2]
     groups = sorted((g for g in part["group"].unique() if g != OVERALL),
@@ -475,9 +480,32 @@ def ptloss_table(summary: pd.DataFrame, times: pd.DataFrame | None, *, reference
                            & (part["metric"] == m)]
                 row[f"{group} {_LABELS.get(m, m)}"] = (float(sel["bd_rate"].iloc[0])
                                                        if len(sel) else math.nan)
+        if complexity:
+            params, macs, _ = complexity.get(codec, (math.nan, math.nan, 0))
+            row["Loss params (M)"] = params / 1e6
+            row["Loss GMAC"] = macs / 1e9
         for column, label in (("enc_pct", "EncT%"), ("dec_pct", "DecT%")):
             row[label] = _time_cell(times, codec=codec, reference=reference, group=OVERALL,
                                     column=column)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sweep_table(points: pd.DataFrame, *, option: str) -> pd.DataFrame:
+    """One row per value of a swept option (``points`` from
+    :func:`vqabench.reports.report.sweep_points`): its codec and, per metric, the Overall mean
+    BD-rate (%) with its 95 % interval as text and the number of sequences."""
+    rows = []
+    for value, part in points.groupby("value", sort=True):
+        row: dict[str, object] = {option: format_number(float(value), decimals=2),
+                                  "Codec": str(part["codec"].iloc[0])}
+        for r in part.itertuples():
+            label = _LABELS.get(r.metric, r.metric)
+            row[label] = float(r.bd_rate)
+            interval = (NAN_TEXT if math.isnan(r.ci_low) else
+                        f"[{format_number(r.ci_low)}, {format_number(r.ci_high)}]")
+            row[f"{label} 95 % CI"] = interval
+            row[f"{label} n"] = str(int(r.n_sequences))
         rows.append(row)
     return pd.DataFrame(rows)
 
