@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from vqabench.errors import MetricError
+from vqabench.io.memory import release_free_heap
 from vqabench.metrics.weights import require
 
 if TYPE_CHECKING:
@@ -267,6 +268,7 @@ def by_rows(stage: torch.nn.Module, x: torch.Tensor, rows: int) -> torch.Tensor:
     result = None
     for top, start, stop in bands:
         result = _keep(result, stage(x[:, :, start:stop]), top, start, geometry[1], rows)
+        release_free_heap()  # the band's temporaries, or fragmentation grows the peak
     return result
 
 
@@ -309,6 +311,7 @@ def pair_by_rows(first: torch.nn.Module, second: torch.nn.Module, x0: torch.Tens
         y0 = _keep(y0, second(f0), top, start, stride, rows)
         y1 = _keep(y1, second(f1), top, start, stride, rows)
         del f0, f1
+        release_free_heap()
     return y0, y1
 
 
