@@ -93,9 +93,9 @@ def test_sweep_figure_draws_each_metric_with_its_interval():
     fig = plots.sweep_figure(points, option="alpha", anchor="inr-l1msssim")
     ax = fig.axes[0]
     assert ax.get_xlabel() == "alpha" and ax.get_ylabel() == "BD-rate (%)"
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["psnr_y", "vmaf"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["PSNR-Y", "VMAF"]
     psnr, vmaf = ax.containers  # one errorbar container per metric, in their order
-    assert (psnr.get_label(), vmaf.get_label()) == ("psnr_y", "vmaf")
+    assert (psnr.get_label(), vmaf.get_label()) == ("PSNR-Y", "VMAF")
     np.testing.assert_allclose(psnr.lines[0].get_ydata(), [-10.0, -20.0, -30.0])  # alpha order
     np.testing.assert_allclose(vmaf.lines[0].get_ydata(), [1.0, 3.0, 5.0])
     # x: side by side, 1 % of the swept span apart

@@ -211,6 +211,7 @@ def test_report_of_a_sweep_has_its_table_and_figure(tmp_path):
     for alpha, codec, bd in (("0.10", "s1", "-10.00"), ("0.20", "s2", "-20.00"),
                              ("0.30", "s3", "-30.00")):
         assert f"| {alpha} | {codec} | {bd} | [{bd}, {bd}] | 2 |" in md  # in alpha order
+    assert "| alpha | Codec | PSNR-Y | PSNR-Y 95 % CI | PSNR-Y n |" in md
     assert (tmp_path / "out" / "sweep_alpha.png").is_file()
     assert any("BD-rate against alpha" in line for line in md.splitlines())
 

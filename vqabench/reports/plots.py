@@ -211,7 +211,7 @@ def sweep_figure(points: pd.DataFrame, *, option: str, anchor: str,
         shift = (i - (len(metrics) - 1) / 2) * 0.01 * span  # side by side, bars apart
         ax.errorbar(part["value"].to_numpy(float) + shift, bd, yerr=[low, high],
                     marker=style.marker, markersize=4, capsize=2, color=style.color,
-                    label=metric)
+                    label=_QUANTITIES.get(metric, (metric, ""))[0])
     ax.legend(fontsize="small")
     return fig
 

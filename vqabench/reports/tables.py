@@ -500,7 +500,7 @@ def sweep_table(points: pd.DataFrame, *, option: str) -> pd.DataFrame:
         row: dict[str, object] = {option: format_number(float(value), decimals=2),
                                   "Codec": str(part["codec"].iloc[0])}
         for r in part.itertuples():
-            label = _LABELS.get(r.metric, r.metric)
+            label = metric_label(r.metric)
             row[label] = float(r.bd_rate)
             interval = (NAN_TEXT if math.isnan(r.ci_low) else
                         f"[{format_number(r.ci_low)}, {format_number(r.ci_high)}]")
