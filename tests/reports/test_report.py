@@ -229,3 +229,17 @@ def test_ptloss_style_has_the_loss_networks_complexity(tmp_path):
     assert (f"| s1 | -10.00 | -10.00 | {params / 1e6:.2f} | {macs / 1e9:.2f} | 150.00 | "
             "100.00 |") in md
     assert "training window of 2 frames" in md
+
+
+def test_loss_complexity_reads_defaults_and_skips_what_it_cannot_count():
+    from vqabench.reports.report import loss_complexity
+
+    config = {"dataset": {"name": "mini", "frames": 8, "size": "128x72"},
+              "codecs": [{"name": "no-such-codec", "qp": [30]}, {"name": "x264", "qp": [30]},
+                         {"name": "inr", "label": "a", "model": ["xs"]},
+                         {"name": "inr", "label": "b", "loss": "lpips", "alpha": 0.2},
+                         {"name": "inr", "label": "c", "loss": "rankdvqa_ugc"}]}
+    # a: the inr defaults (l1_msssim, 2-frame batches); b: LPIPS is not counted; c: its
+    # 2-frame window is below RankDVQA-UGC's 12 frames, so it has no count either
+    assert loss_complexity(config) == {"a": (0, 0, 2)}
+    assert loss_complexity({"codecs": config["codecs"]}) == {}  # no size: nothing to count

@@ -180,11 +180,18 @@ def _codec_entries(config: dict[str, object]) -> list[dict]:
 
 
 def _option_default(codec: str, option: str) -> object:
+    """The default of a codec's constructor option; None when the codec or option is not
+    there (a run made with a codec this installation lacks still gets its report)."""
     import inspect
 
     from vqabench import codecs
+    from vqabench.errors import UnknownNameError
 
-    param = inspect.signature(codecs.get_class(codec)).parameters.get(option)
+    try:
+        cls = codecs.get_class(codec)
+    except UnknownNameError:
+        return None
+    param = inspect.signature(cls).parameters.get(option)
     return None if param is None else param.default
 
 
