@@ -151,6 +151,12 @@ def _checkpoint(weights: str) -> str | Path | None:
     return Path(weights)
 
 
+def _window_starts(clip: int, frames: int) -> list[int]:
+    """First frames of the ``frames``-frame windows a fixed-length quality model sees in a
+    ``clip``-frame batch: back to back from 0, the last one aligned to the clip's end."""
+    return sorted({*range(0, clip - frames + 1, frames), clip - frames})
+
+
 def _quality_model_term(name: str, weights: str, seed: int
                         ) -> tuple[Callable[[Tensor, Tensor], Tensor], nn.Module]:
     from vqabench import metrics
@@ -173,9 +179,8 @@ def _quality_model_term(name: str, weights: str, seed: int
         if t < frames:
             raise invalid("clip frames", t, f">= {frames}: RankDVQA-UGC folds {frames} frames "
                           "into channels (train the INR with batch_frames >= that)")
-        starts = sorted({*range(0, t - frames + 1, frames), t - frames})
         return torch.stack([loss_fn(_clip5d(r[s:s + frames]), _clip5d(d[s:s + frames]))
-                            for s in starts]).mean()
+                            for s in _window_starts(t, frames)]).mean()
 
     return windows, loss_fn
 
@@ -263,5 +268,5 @@ def loss_complexity(name: str, *, frames: int, height: int, width: int) -> tuple
     per = int(model.frames)
     if frames < per:
         raise invalid("frames", frames, f">= {per} (RankDVQA-UGC folds {per} frames)")
-    windows = len({*range(0, frames - per + 1, per), frames - per})
+    windows = len(_window_starts(frames, per))
     return count_params(model), windows * count_macs(model, (per, height, width))[0]

@@ -256,16 +256,17 @@ def codec_sweep(config: dict[str, object]) -> tuple[str, dict[str, float]] | Non
 def sweep_points(summary: pd.DataFrame, sweep: tuple[str, dict[str, float]], *,
                  reference: str, anchor: str) -> pd.DataFrame:
     """Overall mean BD-rates of a sweep's codecs (:func:`codec_sweep`), one row per (metric,
-    value), in the columns :func:`vqabench.reports.plots.sweep_figure` reads."""
-    option, values = sweep
+    value of the swept option), in the columns :func:`vqabench.reports.plots.sweep_figure`
+    and :func:`vqabench.reports.tables.sweep_table` read."""
+    values = sweep[1]
     part = summary[(summary["reference"] == reference) & (summary["anchor"] == anchor)
                    & (summary["group"] == OVERALL)
                    & summary["codec"].isin(list(values))]
-    rows = [{"metric": r.metric, option: values[str(r.codec)], "value": values[str(r.codec)],
-             "codec": r.codec, "bd_rate": float(r.bd_rate), "ci_low": float(r.ci_low),
+    rows = [{"metric": r.metric, "value": values[str(r.codec)], "codec": r.codec,
+             "bd_rate": float(r.bd_rate), "ci_low": float(r.ci_low),
              "ci_high": float(r.ci_high), "n_sequences": int(r.n_sequences)}
             for r in part.itertuples()]
-    cols = ["metric", option, "value", "codec", "bd_rate", "ci_low", "ci_high", "n_sequences"]
+    cols = ["metric", "value", "codec", "bd_rate", "ci_low", "ci_high", "n_sequences"]
     return pd.DataFrame(rows, columns=cols).sort_values(["metric", "value"], ignore_index=True)
 
 
