@@ -13,8 +13,10 @@ from skimage.metrics import structural_similarity
 
 from vqabench.errors import MetricError
 from vqabench.io.video import YuvFrame
+from vqabench.metrics.functional import ssim as ssim_module
 from vqabench.metrics.functional.frame_format import FrameFormat
 from vqabench.metrics.functional.ssim import (
+    BAND_ROWS,
     SsimState,
     _avg_pool,
     check_ssim_size,
@@ -55,6 +57,28 @@ def test_ssim_plane_equals_skimage(shape, bit_depth):
     assert got == pytest.approx(_skimage(ref, dis, bit_depth), abs=1e-6)
     assert ssim_plane(prepare_plane(ref, bit_depth), prepare_plane(ref, bit_depth)) == (
         pytest.approx(1.0, abs=1e-6))
+
+
+@pytest.mark.parametrize("height", [BAND_ROWS + 11, 2 * BAND_ROWS + 10, 2 * BAND_ROWS + 11])
+def test_ssim_in_bands_equals_skimage_and_one_band(height, monkeypatch):
+    """Planes taller than a band: the last band holds 1, 96 and 1 output rows. Every band
+    reads the window's rows around it, so the value is scikit-image's and, to float64
+    summation order, the one-band computation's."""
+    ref, dis = _pair((height, 40), seed=3)
+    x, y = prepare_plane(ref, 8), prepare_plane(dis, 8)
+    banded = ssim_stats(x, y)
+    assert banded.ssim == pytest.approx(_skimage(ref, dis, 8), abs=1e-6)
+    monkeypatch.setattr(ssim_module, "BAND_ROWS", 10 * height)
+    whole = ssim_stats(x, y)
+    assert (banded.ssim, banded.cs) == pytest.approx((whole.ssim, whole.cs), abs=1e-12)
+
+
+def test_ssim_stats_refuses_mismatched_or_tiny_planes():
+    x = np.zeros((20, 20), dtype=np.float32)
+    with pytest.raises(MetricError, match=r"one shape, got \(20, 20\) and \(20, 21\)"):
+        ssim_stats(x, np.zeros((20, 21), dtype=np.float32))
+    with pytest.raises(MetricError, match="at least 11x11, got 20x10"):
+        ssim_stats(x[:10], x[:10])
 
 
 def test_ssim_stats_cs_equals_piq():
