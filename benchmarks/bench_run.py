@@ -18,7 +18,10 @@ Real-size run (6 jobs of 1280x720, 32 frames):
 * **vqabench --jobs 1**: ``python -m vqabench run ... --jobs 1`` as a user types it, end to
   end (interpreter start and imports included), in a fresh run directory; and ``run()`` in
   this process (no interpreter start) to separate the two.
-* **scaling**: ``run()`` with ``--jobs 1`` and ``--jobs 2`` in fresh run directories.
+* **scaling**: ``run()`` with ``--jobs 1`` and ``--jobs 2`` in fresh run directories; each
+  job's ``--jobs 1`` duration (from the run's progress callback) gives the ``--jobs 2`` time
+  a perfect scheduler would reach if jobs did not slow each other down (longest first on 2
+  workers), so the loss splits into scheduling granularity and running side by side.
 * **what-if**: ``run()`` again with ffmpeg-quality-metrics' per-measurement ``ffmpeg
   -filters`` probe answered from vqabench's cached :func:`~vqabench.io.ffmpeg.ffmpeg_info`
   (patched in this benchmark process only), to size that cost for the owner of
@@ -156,16 +159,39 @@ def _cli(data: Path, out: Path, jobs: int, specs: tuple[str, ...] = CODECS,
     return time.perf_counter() - start, peak / 2**20, proc.returncode
 
 
-def _in_process(data: Path, out: Path, jobs: int, specs: tuple[str, ...] = CODECS,
-                metric_names: tuple[str, ...] = ("vmaf",)) -> float:
+def _in_process_timed(data: Path, out: Path, jobs: int, specs: tuple[str, ...] = CODECS,
+                      metric_names: tuple[str, ...] = ("vmaf",)) -> tuple[float, list[float]]:
+    """``run()`` in this process: (seconds, seconds from the start at which each job ended,
+    from the run's progress callback)."""
     cfg = load_config(None, dataset=str(data), codecs=list(specs),
                       metrics=",".join(metric_names), jobs=jobs, out=str(out))
+    ended: list[float] = []
     start = time.perf_counter()
-    summary = run(cfg)
+
+    def progress(done: int, total: int) -> None:
+        if done > len(ended):
+            ended.append(time.perf_counter() - start)
+
+    summary = run(cfg, progress=progress)
     elapsed = time.perf_counter() - start
     if not summary.complete:
         raise RuntimeError(f"run failed: {summary.failures[:2]}")
-    return elapsed
+    return elapsed, ended
+
+
+def _in_process(data: Path, out: Path, jobs: int, specs: tuple[str, ...] = CODECS,
+                metric_names: tuple[str, ...] = ("vmaf",)) -> float:
+    return _in_process_timed(data, out, jobs, specs, metric_names)[0]
+
+
+def lpt_makespan(durations: list[float], workers: int) -> float:
+    """Makespan of longest-processing-time-first list scheduling on ``workers`` equal
+    workers: the wall time ``--jobs workers`` would take if each job kept its ``--jobs 1``
+    duration (no slowdown from running side by side, no start-up)."""
+    loads = [0.0] * workers
+    for d in sorted(durations, reverse=True):
+        loads[loads.index(min(loads))] += d
+    return max(loads)
 
 
 def _cache_filter_probe() -> None:
@@ -232,8 +258,13 @@ def main(argv: list[str] | None = None) -> dict:
 
         with open(out / "results.csv", newline="") as f:
             ours = [float(r["value"]) for r in csv.DictReader(f) if r["metric"] == "vmaf"]
-        scaling = {jobs: _best(lambda j=jobs: _in_process(data, fresh(), j, specs, names),
-                               args.repeats) for jobs in (1, 2)}
+        timed = {jobs: min((_in_process_timed(data, fresh(), jobs, specs, names)
+                            for _ in range(args.repeats)), key=lambda r: r[0])
+                 for jobs in (1, 2)}
+        scaling = {jobs: r[0] for jobs, r in timed.items()}
+        ended_1 = timed[1][1]
+        durations_1 = [b - a for a, b in zip([0.0, *ended_1], ended_1)]
+        ideal_2 = lpt_makespan(durations_1, 2)
         _cache_filter_probe()
         what_if = _best(lambda: _in_process(data, fresh(), 1, specs, names), args.repeats)
     child_max_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -250,6 +281,9 @@ def main(argv: list[str] | None = None) -> dict:
         "overhead_run_cached_filter_probe": what_if / min(base_t) - 1,
         "scaling_jobs1_s": scaling[1], "scaling_jobs2_s": scaling[2],
         "speedup_jobs2": scaling[1] / scaling[2],
+        "job_s_jobs1": durations_1, "job_ended_s_jobs2": timed[2][1],
+        "ideal_jobs2_s": ideal_2, "ideal_speedup_jobs2": scaling[1] / ideal_2,
+        "side_by_side_slowdown": scaling[2] / ideal_2,
         "peak_tree_rss_mib": max(peak_mb), "largest_child_rss_mib": child_max_mb,
         "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
         "cpus": os.cpu_count(), "python": sys.version.split()[0],
@@ -265,6 +299,9 @@ def main(argv: list[str] | None = None) -> dict:
           f"(+{100 * result['overhead_run_cached_filter_probe']:.1f} %) |\n"
           f"| run() --jobs 2 | {scaling[2]:.2f} (x{result['speedup_jobs2']:.2f} vs "
           f"{scaling[1]:.2f} at --jobs 1) |\n"
+          f"| --jobs 2 if each job kept its --jobs 1 time (LPT on 2 workers) | "
+          f"{ideal_2:.2f} (x{result['ideal_speedup_jobs2']:.2f}; measured / this = "
+          f"{result['side_by_side_slowdown']:.2f}) |\n"
           f"| peak RSS, CLI process tree | {result['peak_tree_rss_mib']:.0f} MiB |\n"
           f"load average before/after: {load_before} / {result['loadavg_after']}; "
           f"max |VMAF vqabench - VMAF plain| = {result['vmaf_max_abs_diff']:.2e}")
