@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> dict:
                  for jobs in (1, 2)}
         scaling = {jobs: r[0] for jobs, r in timed.items()}
         ended_1 = timed[1][1]
-        durations_1 = [b - a for a, b in zip([0.0, *ended_1], ended_1)]
+        durations_1 = [b - a for a, b in zip([0.0, *ended_1[:-1]], ended_1, strict=True)]
         ideal_2 = lpt_makespan(durations_1, 2)
         _cache_filter_probe()
         what_if = _best(lambda: _in_process(data, fresh(), 1, specs, names), args.repeats)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from vqabench import metrics
 from vqabench.config import default_config, write_config
 from vqabench.errors import CodecError, ConfigError, UnknownNameError
 from vqabench.experiment import (
@@ -45,6 +46,23 @@ def test_metric_spec_and_unknown_metric():
     assert dict(spec.options) == {"model": "vmaf_v0.6.1neg", "pooling": "harmonic_mean"}
     with pytest.raises(UnknownNameError, match="did you mean 'vmaf'"):
         parse_metric_spec("vmav")
+
+
+def test_metric_option_values_may_contain_colons():
+    """A piece without ``=`` continues the value before it: ``device=cuda:0`` reaches the
+    metric whole (here it names a CUDA device this machine lacks, so the device check
+    answers, not the spec syntax), ``weights=6:1:1`` gives the JVET weights."""
+    spec = parse_metric_spec("psnr_yuv:weights=6:1:1:max_db=90")
+    assert dict(spec.options) == {"weights": "6:1:1", "max_db": 90}
+    assert metrics.create("psnr_yuv", **dict(spec.options)).weights == (6.0, 1.0, 1.0)
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match=r"device='cuda:0' is not available"):
+            parse_metric_spec("pt_loss:device=cuda:0")
+    for bad in ("vmaf:0", "vmaf::model=x", "vmaf:model=x:"):
+        with pytest.raises(ConfigError, match=r"expected NAME\[:OPTION=VALUE\.\.\.\]"):
+            parse_metric_spec(bad)
 
 
 def test_overrides_and_defaults():

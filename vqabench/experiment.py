@@ -161,7 +161,12 @@ def parse_reference_spec(text: str) -> ReferenceSpec:
 
 
 def parse_metric_spec(text: str | dict) -> MetricSpec:
-    """Parse ``vmaf:model=vmaf_v0.6.1neg`` or a TOML table ``{name=..., option=...}``."""
+    """Parse ``vmaf:model=vmaf_v0.6.1neg`` or a TOML table ``{name=..., option=...}``.
+
+    Options are separated by ``:``; a piece without ``=`` continues the value before it, so
+    values that contain a colon read as typed: ``lpips:device=cuda:0``,
+    ``psnr_yuv:weights=6:1:1``.
+    """
     if isinstance(text, dict):
         data = dict(text)
         name = data.pop("name", None)
@@ -170,13 +175,18 @@ def parse_metric_spec(text: str | dict) -> MetricSpec:
         options = data
     else:
         parts = str(text).strip().split(":")
-        name, options = parts[0], {}
+        name, raw = parts[0], {}
         for part in parts[1:]:
-            if "=" not in part:
+            if "=" in part:
+                key, value = part.split("=", 1)
+                raw[key] = value
+            elif raw and part:
+                key = next(reversed(raw))
+                raw[key] = f"{raw[key]}:{part}"
+            else:
                 raise invalid("metric", text,
                               "NAME[:OPTION=VALUE...], e.g. vmaf:model=vmaf_v0.6.1neg")
-            key, value = part.split("=", 1)
-            options[key] = parse_scalar(value)
+        options = {key: parse_scalar(value) for key, value in raw.items()}
     if not name:
         raise invalid("metric", text, "a metric name")
     spec = MetricSpec(name, tuple(sorted(options.items())))
