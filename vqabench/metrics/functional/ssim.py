@@ -187,10 +187,10 @@ def _avg_pool(plane: np.ndarray, f: int) -> np.ndarray:
     ``avg_pool2d`` order (row by row through the window, then divided by ``f * f``), which
     gives its float32 results bit for bit."""
     h, w = plane.shape[0] // f, plane.shape[1] // f
-    taps = [plane[dy: h * f: f, dx: w * f: f] for dy in range(f) for dx in range(f)]
-    out = taps[0].astype(np.float32)  # 0 + the first tap, as torch starts its sum
-    for tap in taps[1:]:
-        out += tap
+    out = np.zeros((h, w), dtype=np.float32)
+    for dy in range(f):
+        for dx in range(f):
+            out += plane[dy: h * f: f, dx: w * f: f]
     out /= np.float32(f * f)
     return out
 
