@@ -55,6 +55,9 @@ def test_metric_option_values_may_contain_colons():
     spec = parse_metric_spec("psnr_yuv:weights=6:1:1:max_db=90")
     assert dict(spec.options) == {"weights": "6:1:1", "max_db": 90}
     assert metrics.create("psnr_yuv", **dict(spec.options)).weights == (6.0, 1.0, 1.0)
+    # the piece continues the option just written, also when that option came earlier
+    again = parse_metric_spec("psnr_yuv:weights=1/1/1:max_db=90:weights=6:1:1")
+    assert dict(again.options) == {"weights": "6:1:1", "max_db": 90}
     import torch
 
     if not torch.cuda.is_available():

@@ -175,13 +175,12 @@ def parse_metric_spec(text: str | dict) -> MetricSpec:
         options = data
     else:
         parts = str(text).strip().split(":")
-        name, raw = parts[0], {}
+        name, raw, key = parts[0], {}, None
         for part in parts[1:]:
             if "=" in part:
                 key, value = part.split("=", 1)
                 raw[key] = value
-            elif raw and part:
-                key = next(reversed(raw))
+            elif key is not None and part:
                 raw[key] = f"{raw[key]}:{part}"
             else:
                 raise invalid("metric", text,
