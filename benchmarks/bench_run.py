@@ -15,18 +15,18 @@ Real-size run (6 jobs of 1280x720, 32 frames):
 * **baseline**: the same encodes, decodes and libvmaf measurements as plain ffmpeg commands
   in a shell-free Python loop (argument lists from the codecs' own command builders; libvmaf
   called directly as a filter, its JSON log parsed), one after another.
-* **vqabench --jobs 1**: ``python -m vqabench run ... --jobs 1`` as a user types it, end to
-  end (interpreter start and imports included), in a fresh run directory; and ``run()`` in
-  this process (no interpreter start) to separate the two.
+* **vqabench --jobs 1 and --jobs 2**: ``python -m vqabench run ... --jobs N`` as a user
+  types it, end to end (interpreter start and imports included), in a fresh run directory;
+  and ``run()`` at ``--jobs 1`` in this process (no interpreter start) to separate the two.
 * **scaling**: ``run()`` with ``--jobs 1`` and ``--jobs 2`` in fresh run directories; each
   job's ``--jobs 1`` duration (from the run's progress callback) gives the ``--jobs 2`` time
   a perfect scheduler would reach if jobs did not slow each other down (longest first on 2
   workers), so the loss splits into scheduling granularity and the rest (the pool's
   start-up, jobs slowing each other down).
-* **what-if**: ``run()`` again with ffmpeg-quality-metrics' per-measurement ``ffmpeg
-  -filters`` probe answered from vqabench's cached :func:`~vqabench.io.ffmpeg.ffmpeg_info`
-  (patched in this benchmark process only), to size that cost for the owner of
-  ``vqabench/metrics/vmaf.py``.
+* **what-if** (``--what-if`` only): ``run()`` again with ffmpeg-quality-metrics'
+  per-measurement ``ffmpeg -filters`` probe answered from vqabench's cached
+  :func:`~vqabench.io.ffmpeg.ffmpeg_info` (patched in this benchmark process only), to
+  size that cost for the owner of ``vqabench/metrics/vmaf.py``.
 * **memory**: peak resident memory of the whole process tree of one CLI run (sampled every
   20 ms with psutil), and the largest single child (``getrusage(RUSAGE_CHILDREN)``).
 
@@ -103,39 +103,67 @@ def _bbb_sources(folder: Path, n: int, frames: int, width: int, height: int) -> 
                    size=(width, height)) for i in range(n)]
 
 
-def baseline(sources: list[Video], work: Path, specs: tuple[str, ...] = CODECS,
-             metric_names: tuple[str, ...] = ("vmaf",)) -> list[float]:
-    """Encode, decode and libvmaf every (source, codec, rate point) with plain ffmpeg calls.
+NativeJob = tuple[Video, str, str, int]  # source, codec name, rate parameter, its value
 
-    Returns:
-        The pooled (mean) VMAF of every job, in the runner's order.
-    """
-    ffmpeg, model = ffmpeg_path(), _vmaf_model()
-    wanted = [f for f, on in (("psnr", any(m.startswith("psnr") for m in metric_names)),
-                              ("float_ssim", "ssim" in metric_names),
-                              ("float_ms_ssim", "ms_ssim" in metric_names)) if on]
-    features = (":feature=" + "|".join(f"name={f}" for f in wanted)) if wanted else ""
-    scores = []
+
+def _native_jobs(sources: list[Video], specs: tuple[str, ...]) -> list[NativeJob]:
+    """Every job of ``specs`` on ``sources``, in the order of the specs."""
+    jobs = []
     for src in sources:
         for spec in specs:
             name, ladder = spec.split(":")
             param, values = ladder.split("=")
-            codec = codecs.create(name)
-            for value in values.split(","):
-                rate = codecs.RatePoint(param, int(value))
-                bitstream = work / f"{src.path.stem}_{name}_{value}{codec.extension}"
-                decoded = work / "decoded.y4m"
-                log = work / "vmaf.json"
-                _check(codec.encode_cmd(src, bitstream, rate))
-                _check(codec.decode_cmd(bitstream, decoded, src))
-                _check([ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-                        "-i", str(decoded), "-i", str(src.path), "-lavfi",
-                        f"[0:v][1:v]libvmaf=model=path={model}:log_fmt=json:"
-                        f"log_path={log}:n_threads=1{features}", "-f", "null", "-"])
-                frames = json.loads(log.read_text())["frames"]
-                scores.append(float(np.mean([f["metrics"]["vmaf"] for f in frames])))
-                decoded.unlink()
-    return scores
+            jobs += [(src, name, param, int(v)) for v in values.split(",")]
+    return jobs
+
+
+def _native_job(job: NativeJob, work: Path, features: str) -> float:
+    """Encode, decode and libvmaf one job with plain ffmpeg calls; returns its mean VMAF."""
+    src, name, param, value = job
+    codec = codecs.create(name)
+    folder = work / f"{src.path.stem}_{name}_{value}"
+    folder.mkdir()
+    bitstream = folder / f"bitstream{codec.extension}"
+    decoded, log = folder / "decoded.y4m", folder / "vmaf.json"
+    _check(codec.encode_cmd(src, bitstream, codecs.RatePoint(param, value)))
+    _check(codec.decode_cmd(bitstream, decoded, src))
+    _check([ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+            "-i", str(decoded), "-i", str(src.path), "-lavfi",
+            f"[0:v][1:v]libvmaf=model=path={_vmaf_model()}:log_fmt=json:"
+            f"log_path={log}:n_threads=1{features}", "-f", "null", "-"])
+    frames = json.loads(log.read_text())["frames"]
+    decoded.unlink()
+    return float(np.mean([f["metrics"]["vmaf"] for f in frames]))
+
+
+def baseline(sources: list[Video], work: Path, specs: tuple[str, ...] = CODECS,
+             metric_names: tuple[str, ...] = ("vmaf",), *, lanes: int = 1,
+             order: list[int] | None = None) -> tuple[list[float], list[float]]:
+    """Encode, decode and libvmaf every (source, codec, rate point) with plain ffmpeg calls.
+
+    With ``lanes`` > 1, that many jobs run side by side (a thread per lane taking the next
+    job, in ``order``: indices into the runner's order), as a script with ``xargs -P`` would.
+
+    Returns:
+        The pooled (mean) VMAF of every job and each job's seconds, in the runner's order.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    wanted = [f for f, on in (("psnr", any(m.startswith("psnr") for m in metric_names)),
+                              ("float_ssim", "ssim" in metric_names),
+                              ("float_ms_ssim", "ms_ssim" in metric_names)) if on]
+    features = (":feature=" + "|".join(f"name={f}" for f in wanted)) if wanted else ""
+    jobs = _native_jobs(sources, specs)
+
+    def timed(i: int) -> tuple[float, float]:
+        start = time.perf_counter()
+        score = _native_job(jobs[i], work, features)
+        return score, time.perf_counter() - start
+
+    order = list(range(len(jobs))) if order is None else order
+    with ThreadPoolExecutor(max_workers=lanes) as pool:
+        done = dict(zip(order, pool.map(timed, order), strict=True))
+    return [done[i][0] for i in range(len(jobs))], [done[i][1] for i in range(len(jobs))]
 
 
 def _cli(data: Path, out: Path, jobs: int, specs: tuple[str, ...] = CODECS,
@@ -223,6 +251,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--source", choices=("synthetic", "bbb"), default="synthetic")
     parser.add_argument("--codec", action="append", default=None)
     parser.add_argument("--metrics", default="vmaf")
+    parser.add_argument("--what-if", action="store_true",
+                        help="also time run() with the filter probe answered from the cache")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.split("x"))
     specs = tuple(args.codec or CODECS)
@@ -239,22 +269,31 @@ def main(argv: list[str] | None = None) -> dict:
         def fresh() -> Path:
             return root / f"run{next(counter)}"
 
-        base_t, cli_t, inproc_t, peak_mb = [], [], [], []
+        base_t, base2_t, cli_t, cli2_t, inproc_t, peak_mb = [], [], [], [], [], []
         scores: list[float] = []
+        out = root / "check"
         for _ in range(args.repeats):  # alternate, so that outside load hits both alike
             work = fresh()
             work.mkdir()
             start = time.perf_counter()
-            scores = baseline(sources, work, specs, names)
+            scores, job_s = baseline(sources, work, specs, names)
             base_t.append(time.perf_counter() - start)
-            seconds, peak, code = _cli(data, fresh(), 1, specs, names)
-            if code:
-                raise RuntimeError(f"vqabench run exited with {code}")
-            cli_t.append(seconds)
-            peak_mb.append(peak)
-            inproc_t.append(_in_process(data, fresh(), 1, specs, names))
-        out = root / "check"
-        _in_process(data, out, 1, specs, names)
+            # the same jobs on two lanes, longest first by their serial times: the scaling
+            # this machine gives native commands (what --jobs 2 can be held to)
+            lpt = sorted(range(len(job_s)), key=lambda i: -job_s[i])
+            work = fresh()
+            work.mkdir()
+            start = time.perf_counter()
+            baseline(sources, work, specs, names, lanes=2, order=lpt)
+            base2_t.append(time.perf_counter() - start)
+            for jobs, times in ((1, cli_t), (2, cli2_t)):
+                seconds, peak, code = _cli(data, fresh(), jobs, specs, names)
+                if code:
+                    raise RuntimeError(f"vqabench run --jobs {jobs} exited with {code}")
+                times.append(seconds)
+                peak_mb.append(peak)
+            out = fresh()
+            inproc_t.append(_in_process(data, out, 1, specs, names))
         import csv
 
         with open(out / "results.csv", newline="") as f:
@@ -266,8 +305,10 @@ def main(argv: list[str] | None = None) -> dict:
         ended_1 = timed[1][1]
         durations_1 = [b - a for a, b in zip([0.0, *ended_1[:-1]], ended_1, strict=True)]
         ideal_2 = lpt_makespan(durations_1, 2)
-        _cache_filter_probe()
-        what_if = _best(lambda: _in_process(data, fresh(), 1, specs, names), args.repeats)
+        what_if = float("nan")
+        if args.what_if:
+            _cache_filter_probe()
+            what_if = _best(lambda: _in_process(data, fresh(), 1, specs, names), args.repeats)
     child_max_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     n_jobs = args.sequences * sum(len(s.split("=")[1].split(",")) for s in specs)
     result = {
@@ -275,6 +316,8 @@ def main(argv: list[str] | None = None) -> dict:
                    "source": args.source, "codecs": list(specs), "metrics": list(names),
                    "jobs_total": n_jobs},
         "baseline_s": min(base_t), "cli_jobs1_s": min(cli_t), "run_jobs1_s": min(inproc_t),
+        "cli_jobs2_s": min(cli2_t), "speedup_cli_jobs2": min(cli_t) / min(cli2_t),
+        "baseline_lanes2_s": min(base2_t), "speedup_baseline_lanes2": min(base_t) / min(base2_t),
         "overhead_cli": min(cli_t) / min(base_t) - 1,
         "overhead_run": min(inproc_t) / min(base_t) - 1,
         "vmaf_max_abs_diff": float(np.max(np.abs(np.array(ours) - np.array(scores)))),
@@ -288,7 +331,8 @@ def main(argv: list[str] | None = None) -> dict:
         "peak_tree_rss_mib": max(peak_mb), "largest_child_rss_mib": child_max_mb,
         "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
         "cpus": os.cpu_count(), "python": sys.version.split()[0],
-        "all_s": {"baseline": base_t, "cli": cli_t, "run": inproc_t},
+        "all_s": {"baseline": base_t, "baseline_lanes2": base2_t, "cli": cli_t,
+                  "cli_jobs2": cli2_t, "run": inproc_t},
     }
     print(f"| what | seconds ({n_jobs} jobs) |\n|---|---|\n"
           f"| plain ffmpeg loop | {result['baseline_s']:.2f} |\n"
@@ -298,6 +342,10 @@ def main(argv: list[str] | None = None) -> dict:
           f"(+{100 * result['overhead_run']:.1f} %) |\n"
           f"| what-if: run() --jobs 1, filter probe cached | {what_if:.2f} "
           f"(+{100 * result['overhead_run_cached_filter_probe']:.1f} %) |\n"
+          f"| plain ffmpeg loop on 2 lanes (longest first) | {result['baseline_lanes2_s']:.2f} "
+          f"(x{result['speedup_baseline_lanes2']:.2f}) |\n"
+          f"| vqabench run --jobs 2 (CLI, end to end) | {result['cli_jobs2_s']:.2f} "
+          f"(x{result['speedup_cli_jobs2']:.2f} vs the CLI at --jobs 1) |\n"
           f"| run() --jobs 2 | {scaling[2]:.2f} (x{result['speedup_jobs2']:.2f} vs "
           f"{scaling[1]:.2f} at --jobs 1) |\n"
           f"| --jobs 2 if each job kept its --jobs 1 time (LPT on 2 workers) | "

@@ -76,24 +76,49 @@ def _import_summary_modules() -> None:
 
 
 class SummaryWarmup:
-    """Imports :data:`SUMMARY_MODULES` in a background thread once jobs are to run, so that
-    the import overlaps the jobs (which spend their time in ffmpeg and numpy, not holding
-    the interpreter) instead of following them; a run whose jobs are all reused starts
-    nothing and stays a fast no-op."""
+    """Imports :data:`SUMMARY_MODULES` in a background thread once a core is idle, so that
+    the import overlaps the jobs instead of following them, without taking a core from a
+    job: at once when the jobs leave a core free (``--jobs 1``: the job runs in this process
+    on one thread), otherwise when the last jobs leave one free (``--jobs 2`` on 2 cores:
+    as the last job runs alone). A run whose jobs are all reused starts nothing and stays a
+    fast no-op; see reports/performance.md, "Runs of real-size jobs"."""
 
-    def __init__(self) -> None:
+    def __init__(self, cores: int | None = None) -> None:
         self.thread: threading.Thread | None = None
+        self.cores = cores
+
+    def _start(self) -> None:
+        self.thread = threading.Thread(target=_import_summary_modules, daemon=True,
+                                       name="vqabench-summary-imports")
+        self.thread.start()
 
     def wrap(self, execute: Callable[..., None]) -> Callable[..., None]:
-        """The executor ``execute``, starting the imports when it is first given jobs."""
+        """The executor ``execute(jobs, on_done, n_workers)``, starting the imports when a
+        core is first idle while it runs jobs."""
 
         @functools.wraps(execute)  # run() sees through it (inspect.unwrap)
-        def executor(jobs: list, *args: object, **kwargs: object) -> None:
-            if jobs and self.thread is None:
-                self.thread = threading.Thread(target=_import_summary_modules, daemon=True,
-                                               name="vqabench-summary-imports")
-                self.thread.start()
-            execute(jobs, *args, **kwargs)
+        def executor(jobs: list, on_done: Callable[..., None], n_workers: int,
+                     *args: object, **kwargs: object) -> None:
+            if not jobs or self.thread is not None:
+                return execute(jobs, on_done, n_workers, *args, **kwargs)
+            from vqabench.runner.executors import thread_budget
+
+            cores = self.cores or thread_budget(1)
+            left = [len(jobs)]  # jobs not yet done: at most min(workers, left) are running
+
+            def core_idle() -> bool:
+                return min(max(1, n_workers), left[0]) < cores
+
+            def counted(job: object, outcome: object) -> None:
+                left[0] -= 1
+                if self.thread is None and left[0] and core_idle():
+                    self._start()
+                if on_done is not None:
+                    on_done(job, outcome)
+
+            if core_idle():
+                self._start()
+            return execute(jobs, counted, n_workers, *args, **kwargs)
 
         return executor
 

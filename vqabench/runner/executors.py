@@ -189,8 +189,13 @@ def _new_pool(workers: int) -> ProcessPoolExecutor:
 
 
 def _warm_up() -> None:
-    """A task that does nothing but make a fresh worker start and import the job code."""
+    """A task that makes a fresh worker start, import the job code and ask ffmpeg what it
+    offers (three probes, about 50 ms, that every job's codec spec and VMAF need) before it
+    is given a job."""
     import vqabench.metrics  # noqa: F401  (the metric registry every job uses)
+    from vqabench.io.ffmpeg import ffmpeg_info
+
+    ffmpeg_info()
 
 
 def prestart(n_workers: int) -> None:
