@@ -27,8 +27,9 @@ Real-size run (6 jobs of 1280x720, 32 frames):
   per-measurement ``ffmpeg -filters`` probe answered from vqabench's cached
   :func:`~vqabench.io.ffmpeg.ffmpeg_info` (patched in this benchmark process only), to
   size that cost for the owner of ``vqabench/metrics/vmaf.py``.
-* **memory**: peak resident memory of the whole process tree of one CLI run (sampled every
-  20 ms with psutil), and the largest single child (``getrusage(RUSAGE_CHILDREN)``).
+* **memory**: peak resident memory of the whole process tree of a CLI run at ``--jobs 1`` and
+  one at ``--jobs 2``, untimed (sampled every 20 ms with psutil), and the largest single
+  child (``getrusage(RUSAGE_CHILDREN)``).
 
 Each timing is the best of ``--repeats``; baseline and vqabench alternate so that load from
 other users hits both alike. ``os.getloadavg()`` is recorded before and after.
@@ -167,8 +168,13 @@ def baseline(sources: list[Video], work: Path, specs: tuple[str, ...] = CODECS,
 
 
 def _cli(data: Path, out: Path, jobs: int, specs: tuple[str, ...] = CODECS,
-         metric_names: tuple[str, ...] = ("vmaf",)) -> tuple[float, float, int]:
-    """Run the CLI; returns (seconds, peak tree RSS in MiB, exit code)."""
+         metric_names: tuple[str, ...] = ("vmaf",), *,
+         sample_memory: bool = False) -> tuple[float, float, int]:
+    """Run the CLI; returns (seconds, peak tree RSS in MiB or NaN, exit code).
+
+    Sampling the process tree's memory (psutil every 20 ms) takes CPU from the run, which
+    at ``--jobs`` = cores slows it down: timed runs do not sample (``sample_memory``).
+    """
     import psutil
 
     args = [sys.executable, "-m", "vqabench", "run", "--dataset", str(data), "--out", str(out),
@@ -177,6 +183,9 @@ def _cli(data: Path, out: Path, jobs: int, specs: tuple[str, ...] = CODECS,
         args += ["--codec", spec]
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not sample_memory:
+        proc.wait()
+        return time.perf_counter() - start, float("nan"), proc.returncode
     parent, peak = psutil.Process(proc.pid), 0
     while proc.poll() is None:
         try:
@@ -287,13 +296,14 @@ def main(argv: list[str] | None = None) -> dict:
             baseline(sources, work, specs, names, lanes=2, order=lpt)
             base2_t.append(time.perf_counter() - start)
             for jobs, times in ((1, cli_t), (2, cli2_t)):
-                seconds, peak, code = _cli(data, fresh(), jobs, specs, names)
+                seconds, _, code = _cli(data, fresh(), jobs, specs, names)
                 if code:
                     raise RuntimeError(f"vqabench run --jobs {jobs} exited with {code}")
                 times.append(seconds)
-                peak_mb.append(peak)
             out = fresh()
             inproc_t.append(_in_process(data, out, 1, specs, names))
+        for jobs in (1, 2):  # memory, in untimed runs
+            peak_mb.append(_cli(data, fresh(), jobs, specs, names, sample_memory=True)[1])
         import csv
 
         with open(out / "results.csv", newline="") as f:
