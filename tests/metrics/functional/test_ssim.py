@@ -19,6 +19,7 @@ from vqabench.metrics.functional.ssim import (
     BAND_ROWS,
     SsimState,
     _avg_pool,
+    _halve,
     check_ssim_size,
     downsample_factor,
     ms_ssim_min_side,
@@ -144,6 +145,19 @@ def test_size_rules_by_hand():
     check_ssim_size(11, 11)
     with pytest.raises(MetricError, match="ms_ssim needs frames of at least 11x11, got 64x10"):
         check_ssim_size(64, 10, what="ms_ssim")
+
+
+def test_halving_is_torchs_average_pooling_within_one_rounding():
+    """MS-SSIM's 2x2 pooling (OpenCV's area resampling, after piq's edge padding of odd
+    sizes) against torch's avg_pool2d on the same padded plane: one float32 rounding apart
+    at most (values in [0, 1], so 2**-24 absolute)."""
+    plane = np.random.default_rng(4).random((181, 203)).astype(np.float32)
+    for pad in (0, 1):
+        padded = np.pad(plane, ((pad, 0), (pad, 0)), mode="edge")
+        pooled = torch.nn.functional.avg_pool2d(torch.from_numpy(padded)[None, None], 2)
+        np.testing.assert_allclose(_halve(plane, pad), pooled[0, 0].numpy(), rtol=0,
+                                   atol=2.0 ** -24)
+        assert _halve(plane, pad).shape == pooled.shape[2:]
 
 
 def test_average_pooling_is_torchs_bit_for_bit():

@@ -209,9 +209,16 @@ def ms_ssim_min_side(scales: int) -> int:
 
 
 def _halve(plane: np.ndarray, pad: int) -> np.ndarray:
+    """MS-SSIM's next scale: ``2 x 2`` average pooling (remainder dropped) after ``pad``
+    edge rows and columns at the top left, as piq pads.
+
+    OpenCV's area resampling at a factor of 2 is that average, summed in another order than
+    torch's ``avg_pool2d`` (:func:`_avg_pool`): within 1 float32 rounding of it, and about
+    4x faster at 720p (0.4 ms against 1.3-1.9 ms a plane, most of it strided reads)."""
     if pad:
         plane = np.pad(plane, ((pad, 0), (pad, 0)), mode="edge")
-    return _avg_pool(plane, 2)
+    h, w = plane.shape[0] // 2, plane.shape[1] // 2
+    return _cv2().resize(plane[: 2 * h, : 2 * w], (w, h), interpolation=_cv2().INTER_AREA)
 
 
 def ms_ssim_plane(x: np.ndarray, y: np.ndarray, *, scales: int = 5,
