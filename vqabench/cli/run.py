@@ -113,8 +113,7 @@ class SummaryWarmup:
                 left[0] -= 1
                 if self.thread is None and left[0] and core_idle():
                     self._start()
-                if on_done is not None:
-                    on_done(job, outcome)
+                on_done(job, outcome)
 
             if core_idle():
                 self._start()
