@@ -81,7 +81,9 @@ def test_models_list_names_the_registry_without_importing_torch():
     [(["models", "info", "pt_los"], "did you mean 'pt_loss'"),
      (["models", "info", "pt_loss", "--patch", "256x256"], "WIDTHxHEIGHTxFRAMES"),
      (["train", "pt_loss", "--pairs", ".", "--out", "x.pt", "--model-config", "[1]"],
-      "--model-config='[1]' is not allowed: expected a JSON object")],
+      "--model-config='[1]' is not allowed: expected a JSON object"),
+     (["train", "pt_loss", "--pairs", ".", "--out", "x.pt", "--augment", "flip"],
+      "augment='flip' is not allowed: expected none | transpose | dihedral")],
 )
 def test_errors_are_one_line(argv, message, capsys):
     assert _run(argv) == 2

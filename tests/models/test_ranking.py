@@ -13,8 +13,10 @@ import torch
 from vqabench.errors import ConfigError, DatasetError
 from vqabench.models import load_checkpoint
 from vqabench.models.ranking import (
+    AUGMENTATIONS,
     REQUIRED_COLUMNS,
     PairsDataset,
+    dihedral,
     ranking_loss,
     sample_pairs,
     split_by_source,
@@ -199,3 +201,87 @@ def test_one_epoch_is_the_ranking_stage_and_reports_progress(pairs_dir, tmp_path
     assert [h["stage"] for h in result.history] == ["mixed"]
     assert result.history[0]["lr"] == pytest.approx(1e-3)
     assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_dihedral_codes_are_numpys_eight_square_symmetries():
+    clip = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).reshape(1, 2, 3, 4, 4)
+    a = clip[0].numpy()
+    by_numpy = {  # rotations act on the last two axes (H, W); time and channels stay
+        0: a, 1: a[..., ::-1], 2: a[..., ::-1, :], 3: np.rot90(a, 2, axes=(-2, -1)),
+        4: np.swapaxes(a, -1, -2), 5: np.rot90(a, -1, axes=(-2, -1)),
+        6: np.rot90(a, 1, axes=(-2, -1)), 7: np.rot90(np.swapaxes(a, -1, -2), 2, axes=(-2, -1)),
+    }
+    for code, want in by_numpy.items():
+        np.testing.assert_array_equal(dihedral(clip, [code])[0].numpy(), want, err_msg=code)
+    assert len({dihedral(clip, [c]).numpy().tobytes() for c in range(8)}) == 8
+    batch = torch.cat([clip, clip + 1])
+    np.testing.assert_array_equal(dihedral(batch, [1, 4]).numpy(),
+                                  np.stack([by_numpy[1], by_numpy[4] + 1]))
+
+
+def test_dihedral_and_augment_refuse_what_they_cannot_do(pairs_dir, tmp_path):
+    clip = torch.zeros(1, 3, 2, 4, 6)
+    with pytest.raises(ConfigError, match="codes"):
+        dihedral(clip, [8])
+    with pytest.raises(ConfigError, match="non-square"):
+        dihedral(clip, [4])
+    with pytest.raises(ConfigError, match="one per clip"):
+        dihedral(clip, [0, 0])
+    assert dihedral(clip, [3]).shape == clip.shape  # flips alone suit any shape
+    with pytest.raises(ConfigError, match="augment"):
+        train("pt_loss", pairs_dir, tmp_path / "x.pt", epochs=1, steps_per_epoch=1,
+              augment="flip", device="cpu", **SMALL)
+    assert set(AUGMENTATIONS) == {"none", "transpose", "dihedral"}
+
+
+@pytest.mark.slow
+def test_augmented_training_samples_the_same_pairs_and_is_stored(pairs_dir, tmp_path):
+    kw = dict(epochs=1, steps_per_epoch=3, batch_size=4, lr=1e-3, seed=1, finetune_epochs=0,
+              device="cpu", **SMALL)
+    seen: dict[str, list] = {"none": [], "dihedral": []}
+    original = PairsDataset.batch
+
+    def spy(mode):
+        def batch(self, indices):
+            seen[mode].append(list(indices))
+            return original(self, indices)
+        return batch
+
+    for mode in seen:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(PairsDataset, "batch", spy(mode))
+            train("pt_loss", pairs_dir, tmp_path / f"{mode}.pt", augment=mode, **kw)
+    train_calls = slice(0, 3)  # the validation scoring follows the 3 steps
+    assert seen["none"][train_calls] == seen["dihedral"][train_calls]
+    a = torch.load(tmp_path / "none.pt", weights_only=True)
+    b = torch.load(tmp_path / "dihedral.pt", weights_only=True)
+    assert (a["train_config"]["augment"], b["train_config"]["augment"]) == ("none", "dihedral")
+    assert any(not torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+
+
+def test_transpose_keeps_the_vmaf_label_and_a_flip_does_not(tmp_path):
+    """Why ``augment="transpose"`` is label-exact and ``"dihedral"`` is not (libvmaf itself)."""
+    import cv2
+    from skimage import data
+
+    from vqabench.io.video import YuvFrame, write_y4m
+    from vqabench.runner.ugc import video_quality
+
+    luma = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2YUV_I420)[:512]
+    rng = np.random.default_rng(0)
+    s = np.stack([luma[100 + 2 * t:164 + 2 * t, 150 + 3 * t:214 + 3 * t] for t in range(6)])
+    blurred = np.stack([cv2.GaussianBlur(f, (0, 0), 1.2) for f in s])
+    d = np.clip(blurred + rng.normal(0, 3, s.shape), 0, 255).astype(np.uint8)
+    grey = np.full((32, 32), 128, np.uint8)
+
+    def vmaf_sd(code: int) -> float:
+        def write(name, planes):
+            clip = dihedral(torch.from_numpy(planes)[None, None], [code])[0, 0].numpy()
+            return write_y4m(tmp_path / f"{name}{code}.y4m",
+                             [YuvFrame(f, grey, grey) for f in clip], width=64, height=64,
+                             fps=25)
+        return video_quality(write("s", s), write("r", s), write("d", d))["vmaf_sd"]
+
+    upright, transposed, mirrored = vmaf_sd(0), vmaf_sd(4), vmaf_sd(1)
+    assert abs(transposed - upright) < 0.05  # measured 0.003
+    assert abs(mirrored - upright) > 1.0  # measured 3.4: the decimation phase moves

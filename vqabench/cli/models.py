@@ -111,6 +111,9 @@ def train(
     threads: int = typer.Option(None, "--threads", metavar="N",
                                 help="torch CPU threads (default 1; see reports/performance.md"
                                 ", Threads)."),
+    augment: str = typer.Option("none", "--augment", help="Random symmetry of each training "
+                                "patch pair: none | transpose (keeps VMAF) | dihedral (8 "
+                                "flips and rotations)."),
 ) -> None:
     """Train a quality model by Siamese ranking on (R, D) patch pairs labelled VMAF(S, D).
 
@@ -129,7 +132,7 @@ def train(
                               finetune_epochs=finetune_epochs, val_fraction=val_fraction,
                               resume=not no_resume, device=device, log=True,
                               sources=_names(sources), model_config=_json_options(model_config),
-                              progress=feed.both)
+                              progress=feed.both, augment=augment)
     finally:
         feed.stop()
     last = result.history[-1] if result.history else {}

@@ -55,6 +55,8 @@ __all__ = [
     "sample_pairs",
     "split_by_source",
     "ranking_loss",
+    "dihedral",
+    "AUGMENTATIONS",
     "evaluate_srocc",
     "train",
 ]
@@ -206,6 +208,45 @@ def sample_pairs(rng: np.random.Generator, indices: Sequence[int], sources: Sequ
     return i_arr, j_arr, (labels[i_arr] > labels[j_arr]).astype(np.float32)
 
 
+def dihedral(video: Tensor, codes: Sequence[int]) -> Tensor:
+    """Flip or rotate each clip of a batch (B, C, T, H, W) by one of the 8 square symmetries.
+
+    ``codes[k]`` in 0..7 is a bit field for clip ``k``: 1 mirrors left-right, 2 mirrors
+    top-bottom, 4 swaps height and width (a transpose; with 1 or 2 this makes the 90-degree
+    rotations). Code 0 is the identity. Time is never reordered.
+
+    Raises:
+        ConfigError: a code outside 0..7, as many codes as clips, or a transpose of a
+            non-square clip.
+    """
+    if len(codes) != video.shape[0]:
+        raise invalid("codes", list(codes), f"{video.shape[0]} codes, one per clip")
+    out = []
+    for clip, code in zip(video, codes, strict=True):
+        code = int(code)
+        if not 0 <= code <= 7:
+            raise invalid("codes", code, "an integer in 0..7")
+        if code & 4:
+            if clip.shape[-1] != clip.shape[-2]:
+                raise invalid("codes", code, f"0..3 for a non-square {tuple(clip.shape[-2:])} "
+                              "clip (4..7 transpose it)")
+            clip = clip.transpose(-1, -2)
+        dims = [d for bit, d in ((1, -1), (2, -2)) if code & bit]
+        out.append(clip.flip(dims) if dims else clip)
+    return torch.stack(out)
+
+
+AUGMENTATIONS = {"none": (0,), "transpose": (0, 4), "dihedral": tuple(range(8))}
+"""The :func:`dihedral` codes each ``augment`` mode draws from (uniformly)."""
+
+
+def _augment(rng: np.random.Generator, mode: str, ref: Tensor, dist: Tensor
+             ) -> tuple[Tensor, Tensor]:
+    """The same random symmetry of ``AUGMENTATIONS[mode]`` for R and D of each pair."""
+    codes = rng.choice(AUGMENTATIONS[mode], size=ref.shape[0]).tolist()
+    return dihedral(ref, codes), dihedral(dist, codes)
+
+
 def ranking_loss(score_first: Tensor, score_second: Tensor, target: Tensor) -> Tensor:
     """Mean ``BCE(sigmoid(s1 - s2), target)``: target 1 means the first pair is better."""
     return F.binary_cross_entropy_with_logits(score_first - score_second, target)
@@ -259,6 +300,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     model_config: dict = field(default_factory=dict)
     sources: tuple[str, ...] | None = None
+    augment: str = "none"
 
 
 @dataclass(frozen=True)
@@ -332,6 +374,7 @@ def train(
     log: bool = False,
     sources: Sequence[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    augment: str = "none",
 ) -> TrainResult:
     """Train a quality model by Siamese ranking on a pairs directory (see module docstring).
 
@@ -359,6 +402,13 @@ def train(
         sources: train (and validate) on the pairs of these sources only, so that others
             stay held out for a test.
         progress: called as ``progress(steps_done, steps_total)`` after each optimiser step.
+        augment: give each training patch pair (R and D alike) a random square symmetry
+            (:func:`dihedral`): ``"none"``; ``"transpose"`` (half of them swap height and
+            width, which leaves VMAF(S, D) unchanged to 0.05 points); ``"dihedral"`` (all 8
+            flips and rotations; a flip moves libvmaf's decimation phase, so the true VMAF
+            of a flipped 64x64 patch can differ from its label by a few points). Square
+            patches only, unless ``"none"``. Drawn from its own generator, so the pairs
+            sampled are those of an unaugmented run.
 
     Returns:
         A :class:`TrainResult`.
@@ -370,6 +420,8 @@ def train(
     Example:
         >>> train("pt_loss", "pairs/", "pt_loss.pt", epochs=10, steps_per_epoch=500)
     """
+    if augment not in AUGMENTATIONS:
+        raise invalid("augment", augment, " | ".join(AUGMENTATIONS))
     data = PairsDataset(pairs_dir, sources=sources)
     model_config = dict(model_config or {})
     if model_name == "rankdvqa_ugc" and "frames" not in model_config:
@@ -380,8 +432,13 @@ def train(
                       finetune_lr_scale=finetune_lr_scale, cross_fraction=cross_fraction,
                       tie_margin=tie_margin, val_fraction=val_fraction, grad_clip=grad_clip,
                       model_config=model_config,
-                      sources=tuple(sorted(sources)) if sources is not None else None)
+                      sources=tuple(sorted(sources)) if sources is not None else None,
+                      augment=augment)
     _validate(cfg)
+    patch_hw = tuple(data[0][0].shape[-2:])
+    if augment != "none" and patch_hw[0] != patch_hw[1]:
+        raise invalid("augment", augment, f"'none' for non-square {patch_hw[1]}x{patch_hw[0]} "
+                      "patches (the others transpose them)")
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     out = Path(out_ckpt)
 
@@ -413,6 +470,7 @@ def train(
         for group in opt.param_groups:
             group["lr"] = epoch_lr
         rng = np.random.default_rng([seed, epoch])
+        aug_rng = np.random.default_rng([seed, epoch, 1])
         model.train()
         losses = []
         for _ in range(steps_per_epoch):
@@ -420,6 +478,8 @@ def train(
                                         batch_size, tie_margin=tie_margin,
                                         cross_fraction=0.0 if finetune else cross_fraction)
             ref, dist = data.batch(np.concatenate([i, j]).tolist())
+            if augment != "none":
+                ref, dist = _augment(aug_rng, augment, ref, dist)
             scores = model(ref.to(dev), dist.to(dev))
             loss = ranking_loss(scores[:batch_size], scores[batch_size:],
                                 torch.from_numpy(target).to(dev))
