@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -138,3 +139,35 @@ def test_evaluate_warns_when_pairs_overlap_the_training_sources(tmp_path, capsys
     assert _run(["models", "evaluate", "--pairs", str(pairs), "--checkpoint", "pt_loss",
                  "--sources", "src1"]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_evaluate_bootstrap_prints_intervals_and_differences(tmp_path, capsys):
+    from vqabench.evaluation.quality_models import ranking_srocc
+    from vqabench.models import load_checkpoint
+
+    pairs = tmp_path / "pairs"
+    pairs.mkdir()
+    make_pairs_dir(pairs, n_sources=5)
+    with (pairs / "manifest.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for i, row in enumerate(rows):  # baselines that are not constant
+        row["vmaf_rd"], row["psnr_rd"] = str(90 - i % 5), str(40 - i % 3)
+    with (pairs / "manifest.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    argv = ["models", "evaluate", "--pairs", str(pairs), "--checkpoint", "pt_loss",
+            "--bootstrap", "100"]
+    assert _run(argv + ["--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    want = ranking_srocc(pairs, model=load_checkpoint("pt_loss"), bootstrap=100)
+    for name, interval in want["intervals"].items():
+        assert got["intervals"][name] == pytest.approx(interval, abs=1e-6), name
+    assert _run(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    lo, hi = want["intervals"]["vmaf_rd"]
+    assert f"vmaf_rd  {want['vmaf_rd']:.4f}  [{lo:.4f}, {hi:.4f}]" in lines
+    d = want["differences"]["vmaf_rd"]
+    assert (f"model - vmaf_rd  {d['difference']:+.4f}  [{d['ci'][0]:+.4f}, {d['ci'][1]:+.4f}]"
+            f"  p {d['p_bootstrap']:.3f}") in lines

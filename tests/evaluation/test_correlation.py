@@ -194,3 +194,47 @@ def test_comparison_table_is_compare_metrics_per_group():
     row = table.iloc[1]
     assert (row["difference"], row["p_williams"], row["p_bootstrap"]) == pytest.approx(
         (direct.difference, direct.p_williams, direct.p_bootstrap))
+
+
+def test_cluster_bootstrap_of_duplicated_items_is_the_item_bootstrap_of_the_originals():
+    """Resampling 12 groups of 20 identical items draws the same multiplicities as
+    resampling the 12 distinct items (one generator stream; the labels sort in item order),
+    and SROCC/PLCC are unchanged by repeating every item 20 times, so the intervals must be
+    equal, and far wider than the item bootstrap of the 240 repeated items."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=12)
+    y = x + rng.normal(scale=0.5, size=12)
+    labels = np.repeat([f"g{i:02d}" for i in range(12)], 20)
+    items = correlation(x, y, bootstrap=300, seed=4)
+    clustered = correlation(np.repeat(x, 20), np.repeat(y, 20), bootstrap=300, seed=4,
+                            groups=labels)
+    for stat in ("srocc", "plcc"):
+        np.testing.assert_allclose(clustered.ci[stat], items.ci[stat], atol=1e-12)
+    naive = correlation(np.repeat(x, 20), np.repeat(y, 20), bootstrap=300, seed=4)
+    width = np.diff(clustered.ci["srocc"])[0]
+    assert width > 2.5 * np.diff(naive.ci["srocc"])[0] and width < 1.0
+    a, b = x + rng.normal(scale=0.1, size=12), rng.normal(size=12)
+    direct = compare_metrics(a, b, y, bootstrap=300, seed=2)
+    grouped = compare_metrics(np.repeat(a, 20), np.repeat(b, 20), np.repeat(y, 20),
+                              bootstrap=300, seed=2, groups=labels)
+    np.testing.assert_allclose(grouped.ci, direct.ci, atol=1e-12)
+    assert grouped.p_bootstrap == direct.p_bootstrap
+
+
+def test_singleton_groups_resample_like_items_and_bad_groups_are_refused():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=30), rng.normal(size=30)
+    plain = correlation(x, y, bootstrap=100, seed=5)
+    singles = correlation(x, y, bootstrap=100, seed=5, groups=[f"{i:02d}" for i in range(30)])
+    assert singles.ci == plain.ci
+    with pytest.raises(ConfigError, match="one group label per item"):
+        correlation(x, y, bootstrap=10, groups=["a"] * 29)
+    with pytest.raises(ConfigError, match="two groups or more"):
+        compare_metrics(x, y, y, bootstrap=10, groups=["a"] * 30)
+
+
+def test_comparison_with_a_constant_metric_has_no_interval():
+    y = np.arange(10.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = compare_metrics(y, np.ones(10), y, bootstrap=20)
+    assert np.isnan(c.difference) and np.isnan(c.ci).all() and np.isnan(c.p_bootstrap)

@@ -10,7 +10,7 @@ from scipy.stats import spearmanr
 from skimage.metrics import structural_similarity
 
 from tests.models.test_ranking import SMALL, make_pairs_dir
-from vqabench.errors import DatasetError
+from vqabench.errors import ConfigError, DatasetError
 from vqabench.evaluation.quality_models import ranking_srocc, ssim_rd
 from vqabench.models import create_model
 from vqabench.models.ranking import PairsDataset
@@ -74,3 +74,31 @@ def test_model_score_and_source_filter(pairs):
     assert got["model"] == pytest.approx(spearmanr(scores, data.vmaf_sd).statistic, abs=1e-9)
     with pytest.raises(DatasetError, match=r"sources=\['nope'\] are not in"):
         ranking_srocc(pairs, sources=["nope"])
+
+
+@pytest.mark.slow
+def test_source_bootstrap_is_correlations_and_compare_metrics_by_source(pairs):
+    import torch
+
+    from vqabench.evaluation.correlation import compare_metrics, correlation
+
+    model = create_model("pt_loss", **SMALL["model_config"])
+    got = ranking_srocc(pairs, model=model, bootstrap=200, seed=3)
+    data = PairsDataset(pairs)
+    with torch.no_grad():
+        scores = np.array([float(model(*(x[None] for x in data[i]))) for i in range(len(data))])
+    vmaf_rd = [float(r["vmaf_rd"]) for r in data.rows]
+    want = correlation(scores, data.vmaf_sd, bootstrap=200, seed=3, groups=data.sources)
+    np.testing.assert_allclose(got["intervals"]["model"], want.ci["srocc"], atol=1e-6)
+    want_rd = correlation(vmaf_rd, data.vmaf_sd, bootstrap=200, seed=3, groups=data.sources)
+    assert got["intervals"]["vmaf_rd"] == list(want_rd.ci["srocc"])
+    diff = compare_metrics(scores, vmaf_rd, data.vmaf_sd, bootstrap=200, seed=3,
+                           groups=data.sources)
+    assert got["differences"]["vmaf_rd"]["difference"] == pytest.approx(diff.difference,
+                                                                        abs=1e-6)
+    assert set(got["differences"]) == {"psnr_rd", "ssim_rd", "vmaf_rd"}
+    assert "differences" not in ranking_srocc(pairs, bootstrap=50)  # no model, no differences
+    with pytest.raises(ConfigError, match="resamples whole sources"):
+        ranking_srocc(pairs, sources=["src0"], bootstrap=50)
+    with pytest.raises(ConfigError, match="bootstrap=-1"):
+        ranking_srocc(pairs, bootstrap=-1)

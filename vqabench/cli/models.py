@@ -186,6 +186,8 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     threads: int = typer.Option(None, "--threads", metavar="N",
                                 help="torch CPU threads (default 1)."),
+    bootstrap: int = typer.Option(0, "--bootstrap", metavar="N",
+                                  help="95 % intervals from N resamples of whole sources."),
 ) -> None:
     """SROCC with VMAF(S, D) of a quality model and of PSNR/SSIM/VMAF(R, D) baselines.
 
@@ -209,15 +211,25 @@ def evaluate(
     feed = BarFeed("models evaluate", "pairs scored")
     try:
         result = ranking_srocc(pairs, model=model, sources=_names(sources),
-                               progress=feed.both)
+                               progress=feed.both, bootstrap=bootstrap)
     finally:
         feed.stop()
     if as_json:
         console.print_json(json.dumps(result))
         return
+    intervals = result.get("intervals", {})
     for key, value in result.items():
-        console.print(f"{key:8s} {value:.4f}" if key not in ("pairs", "sources")
-                      else f"{key:8s} {int(value)}")
+        if key in ("pairs", "sources"):
+            console.print(f"{key:8s} {int(value)}")
+        elif key not in ("intervals", "differences"):
+            ci = intervals.get(key)
+            console.print(f"{key:8s} {value:.4f}" + (f"  [{ci[0]:.4f}, {ci[1]:.4f}]" if ci
+                                                      else ""))
+    for name, d in result.get("differences", {}).items():
+        console.print(f"model - {name}  {d['difference']:+.4f}  [{d['ci'][0]:+.4f}, "
+                      f"{d['ci'][1]:+.4f}]  p {d['p_bootstrap']:.3f}")
+    if intervals:
+        console.print(f"(95 % intervals: {bootstrap} bootstrap resamples of whole sources)")
 
 
 @models_app.command("export")

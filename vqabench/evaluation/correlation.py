@@ -14,6 +14,9 @@
   NaN when ``label_std`` is not given.
 - Percentile bootstrap confidence intervals (items resampled with replacement, seeded).
   PLCC/RMSE intervals keep the mapping fitted on all items (they do not refit per resample).
+  With ``groups`` (e.g. the source of each patch), whole groups are resampled instead
+  (a cluster bootstrap), as items cut from one source are not independent; with few groups
+  the percentile interval is too narrow, so read it as a lower bound on the uncertainty.
 - :func:`compare_metrics` tests whether two metrics differ on the same items: Williams' t-test
   for two dependent correlations sharing one variable (Williams 1959; Steiger 1980, eq. 7;
   on ranks for SROCC) and a paired bootstrap of the difference.
@@ -178,6 +181,22 @@ def _rmse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((a - b) ** 2)))
 
 
+def _resamples(rng: np.random.Generator, n: int, count: int,
+               groups: Sequence[object] | None) -> np.ndarray | list[np.ndarray]:
+    """``count`` bootstrap index sets over ``n`` items: items, or whole ``groups``, drawn
+    with replacement (a cluster bootstrap; resamples then vary in size)."""
+    if groups is None:
+        return rng.integers(0, n, size=(count, n))
+    if len(groups) != n:
+        raise invalid("groups", f"{len(groups)} labels", f"one group label per item ({n})")
+    _, codes = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)
+    members = [np.flatnonzero(codes == g) for g in range(codes.max() + 1)]
+    if len(members) < 2:
+        raise invalid("groups", f"{len(members)} group", "two groups or more to resample")
+    return [np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
+            for _ in range(count)]
+
+
 def _stats(x: np.ndarray, y: np.ndarray, mapped: np.ndarray) -> dict[str, float]:
     return {"srocc": float(stats.spearmanr(x, y)[0]),
             "krocc": float(stats.kendalltau(x, y)[0]),
@@ -187,8 +206,8 @@ def _stats(x: np.ndarray, y: np.ndarray, mapped: np.ndarray) -> dict[str, float]
 
 def correlation(predictions: Sequence[float], labels: Sequence[float], *,
                 fit: Fit | None = None, label_std: Sequence[float] | None = None,
-                bootstrap: int = 0, confidence: float = 0.95, seed: int = 0
-                ) -> CorrelationResult:
+                bootstrap: int = 0, confidence: float = 0.95, seed: int = 0,
+                groups: Sequence[object] | None = None) -> CorrelationResult:
     """SROCC, KROCC, PLCC, RMSE, outlier ratio and optional bootstrap intervals.
 
     Args:
@@ -200,6 +219,8 @@ def correlation(predictions: Sequence[float], labels: Sequence[float], *,
         bootstrap: number of bootstrap resamples (0 = no intervals).
         confidence: interval coverage, e.g. 0.95.
         seed: seed of the resampling generator.
+        groups: one label per item; the bootstrap then resamples whole groups (see the
+            module docstring).
 
     Returns:
         CorrelationResult.
@@ -233,7 +254,7 @@ def correlation(predictions: Sequence[float], labels: Sequence[float], *,
     if bootstrap:
         rng = np.random.default_rng(seed)
         draws = np.array([list(_stats(x[i], y[i], mapped[i]).values())
-                          for i in rng.integers(0, x.size, size=(bootstrap, x.size))])
+                          for i in _resamples(rng, x.size, bootstrap, groups)])
         tail = (1.0 - confidence) / 2.0 * 100.0
         for k, name in enumerate(_STATS):
             lo, hi = np.nanpercentile(draws[:, k], [tail, 100.0 - tail])
@@ -266,13 +287,14 @@ def williams_test(r12: float, r13: float, r23: float, n: int) -> tuple[float, fl
 
 def compare_metrics(predictions_a: Sequence[float], predictions_b: Sequence[float],
                     labels: Sequence[float], *, statistic: Literal["srocc", "plcc"] = "srocc",
-                    bootstrap: int = 2000, confidence: float = 0.95, seed: int = 0
-                    ) -> ComparisonResult:
+                    bootstrap: int = 2000, confidence: float = 0.95, seed: int = 0,
+                    groups: Sequence[object] | None = None) -> ComparisonResult:
     """Is metric A's correlation with the labels different from metric B's?
 
     Both tests are paired (same items). Williams' test is applied to Pearson correlations of
-    the raw values (``plcc``) or of their ranks (``srocc``); the bootstrap resamples items
-    and recomputes both correlations on each resample.
+    the raw values (``plcc``) or of their ranks (``srocc``) and assumes independent items;
+    the bootstrap resamples items, or whole ``groups`` (one label per item) when given, and
+    recomputes both correlations on each resample.
     """
     if statistic not in ("srocc", "plcc"):
         raise invalid("statistic", statistic, "srocc | plcc")
@@ -291,13 +313,15 @@ def compare_metrics(predictions_a: Sequence[float], predictions_b: Sequence[floa
     rng = np.random.default_rng(seed)
     diffs = np.empty(bootstrap)
     with np.errstate(invalid="ignore", divide="ignore"):  # constant resamples give NaN, dropped
-        for k, i in enumerate(rng.integers(0, a.size, size=(bootstrap, a.size))):
+        for k, i in enumerate(_resamples(rng, a.size, bootstrap, groups)):
             ya, aa, bb = y[i], a[i], b[i]
             if statistic == "srocc":
                 ya, aa, bb = stats.rankdata(ya), stats.rankdata(aa), stats.rankdata(bb)
             diffs[k] = corr(aa, ya) - corr(bb, ya)
     diffs = diffs[np.isfinite(diffs)]
     tail = (1.0 - confidence) / 2.0 * 100.0
+    if not diffs.size:  # a constant metric: no correlation, so no difference, on any resample
+        return ComparisonResult(statistic, r12 - r13, (math.nan, math.nan), math.nan, t, p_w)
     lo, hi = np.percentile(diffs, [tail, 100.0 - tail])
     p_boot = min(1.0, 2.0 * min(np.mean(diffs <= 0), np.mean(diffs >= 0)))
     return ComparisonResult(statistic, r12 - r13, (float(lo), float(hi)), float(p_boot), t,

@@ -5,6 +5,10 @@ All are Spearman rank correlations (SROCC) with the label ``vmaf_sd`` over the p
 pairs directory (optionally only some sources, e.g. ones held out of training). SSIM(R, D)
 is the registry's ``ssim`` (luma, piq, full resolution) on the patches' RGB, converted to
 YUV by the project's one RGB -> YUV definition (BT.709, limited range).
+
+With ``bootstrap``, each SROCC gets a 95 % interval and the model's SROCC minus each
+baseline's a paired interval and p-value, by resampling whole sources (patches cut from one
+source are not independent; see :mod:`vqabench.evaluation.correlation`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import torch
 from scipy.stats import spearmanr
 
 from vqabench import metrics
+from vqabench.errors import invalid
+from vqabench.evaluation.correlation import compare_metrics, correlation
 from vqabench.models.ranking import PairsDataset, score_pairs
 
 __all__ = ["ranking_srocc", "ssim_rd"]
@@ -32,16 +38,30 @@ def ssim_rd(data: PairsDataset, index: int) -> float:
 def ranking_srocc(pairs_dir: str | Path, *, model: torch.nn.Module | None = None,
                   sources: Sequence[str] | None = None, batch_size: int = 16,
                   device: str = "cpu",
-                  progress: Callable[[int, int], None] | None = None) -> dict[str, float]:
+                  progress: Callable[[int, int], None] | None = None,
+                  bootstrap: int = 0, seed: int = 0) -> dict:
     """SROCC against ``vmaf_sd`` of the model (if given) and of the (R, D) baselines.
 
     ``progress(done, total)`` is called as pairs are scored (the model, then SSIM).
 
+    Args:
+        bootstrap: resamples of the source-level bootstrap (0: no intervals); needs two
+            sources or more.
+        seed: seed of the resampling.
+
     Returns:
         ``{"model": ..., "psnr_rd": ..., "ssim_rd": ..., "vmaf_rd": ..., "pairs": n,
-        "sources": k}`` (``model`` only when a model is given).
+        "sources": k}`` (``model`` only when a model is given). With ``bootstrap`` also
+        ``"intervals": {predictor: [low, high]}`` and, with a model,
+        ``"differences": {baseline: {"difference", "ci": [low, high], "p_bootstrap"}}``
+        of the model's SROCC minus the baseline's.
     """
+    if not isinstance(bootstrap, int) or bootstrap < 0:
+        raise invalid("bootstrap", bootstrap, "an integer >= 0 (number of resamples)")
     data = PairsDataset(pairs_dir, sources=sources)
+    if bootstrap and len(set(data.sources)) < 2:
+        raise invalid("bootstrap", bootstrap, "0 for pairs of one source (the bootstrap "
+                      "resamples whole sources)")
     labels = data.vmaf_sd
     out: dict[str, float] = {"pairs": float(len(data)), "sources": float(len(set(data.sources)))}
     total = len(data) * (2 if model is not None else 1)
@@ -63,4 +83,21 @@ def ranking_srocc(pairs_dir: str | Path, *, model: torch.nn.Module | None = None
             progress(done + i + 1, total)
     ssim = np.array(ssim_values)
     out["ssim_rd"] = float(spearmanr(ssim, labels).statistic)
+    if bootstrap:
+        predictors = {"psnr_rd": np.array([float(r["psnr_rd"]) for r in data.rows]),
+                      "ssim_rd": ssim,
+                      "vmaf_rd": np.array([float(r["vmaf_rd"]) for r in data.rows])}
+        if model is not None:
+            predictors = {"model": scores, **predictors}
+        out["intervals"] = {
+            name: list(correlation(values, labels, bootstrap=bootstrap, seed=seed,
+                                   groups=data.sources).ci["srocc"])
+            for name, values in predictors.items()}
+        if model is not None:
+            out["differences"] = {}
+            for name in ("psnr_rd", "ssim_rd", "vmaf_rd"):
+                c = compare_metrics(scores, predictors[name], labels, bootstrap=bootstrap,
+                                    seed=seed, groups=data.sources)
+                out["differences"][name] = {"difference": c.difference, "ci": list(c.ci),
+                                            "p_bootstrap": c.p_bootstrap}
     return out
