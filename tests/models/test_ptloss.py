@@ -16,7 +16,7 @@ from vqabench.models import (
     perceptual_loss,
 )
 from vqabench.models.complexity import count_macs, count_params
-from vqabench.models.ptloss import PTLoss, pool_patch_scores, tile_patches
+from vqabench.models.ptloss import PTLoss, norm_log_ratio, pool_patch_scores, tile_patches
 
 
 @pytest.fixture(scope="module")
@@ -202,3 +202,29 @@ def test_missing_bundled_checkpoint_names_file_and_command(monkeypatch, tmp_path
         perceptual_loss("pt_loss")
     with pytest.raises(ConfigError, match="checkpoint fixes them"):
         perceptual_loss("pt_loss", checkpoint="x.pt", depth=1)
+
+
+def test_norm_log_ratio_by_hand_and_what_unit_normalisation_hides():
+    torch.manual_seed(0)
+    ref = torch.rand(3, 8, 4, 4) + 0.5
+    got = norm_log_ratio(ref, 2.0 * ref, eps=0.0)  # D = 2 R: log 2 at every position
+    torch.testing.assert_close(got, torch.tensor([[math.log(2), math.log(2) ** 2]] * 3))
+    half = torch.cat([ref[..., :2], 0.5 * ref[..., 2:]], dim=-1)  # half the map at 1/2
+    torch.testing.assert_close(norm_log_ratio(ref, half, eps=0.0)[0],
+                               torch.tensor([-math.log(2) / 2, math.log(2) ** 2 / 2]))
+    plain = PTLoss(magnitude=False).levels[0]
+    with_norm = PTLoss(magnitude=True).levels[0]
+    f = torch.rand(2, 32, 16, 16)
+    # a pure loss of energy (D = R / 2) is invisible to the unit-normalised comparison...
+    torch.testing.assert_close(plain.tokens(f, 0.5 * f), plain.tokens(f, f))
+    # ...and seen through the norm ratio
+    assert not torch.allclose(with_norm.tokens(f, 0.5 * f), with_norm.tokens(f, f))
+
+
+def test_magnitude_option_keeps_the_default_architecture():
+    plain, extra = PTLoss(), PTLoss(magnitude=True)
+    assert count_params(extra) - count_params(plain) == 2 * sum(plain.config["d_models"])
+    assert plain.config["magnitude"] is False and extra.config["magnitude"] is True
+    from vqabench.models import load_checkpoint
+
+    load_checkpoint("pt_loss")  # the shipped checkpoint still loads (strict state dict)

@@ -12,7 +12,10 @@ Architecture (one patch pair, ``T`` frames):
    depthwise-separable block.
 2. **Per level**: ``R`` and ``D`` features are unit-normalised along channels (as in LPIPS),
    ``e = R̂ − D̂``; a 1x1 convolution of ``[R̂, D̂, e]`` is averaged over space and joined
-   with the per-channel error energy ``mean(e²)`` into one token per frame.
+   with the per-channel error energy ``mean(e²)`` into one token per frame. Unit
+   normalisation hides a loss of feature energy (blur, lost contrast: ``D = k R`` gives
+   ``e = 0``), so with ``magnitude=True`` the token also gets the spatial mean and mean
+   square of ``log(|D| / |R|)``, the log ratio of the feature norms (:func:`norm_log_ratio`).
 3. **Temporal selective scan**: pre-norm residual :class:`~vqabench.models.mamba.MambaBlock`
    layers over the ``T`` tokens of each level, then a mean over time. Spatial extraction is
    per frame and the scan is linear in ``T``, so the cost grows linearly with the frames.
@@ -41,6 +44,7 @@ __all__ = [
     "check_patch_pair",
     "tile_patches",
     "unit_normalise",
+    "norm_log_ratio",
 ]
 
 
@@ -169,14 +173,23 @@ def unit_normalise(x: Tensor, eps: float = 1e-8) -> Tensor:
     return x / torch.sqrt((x * x).sum(dim=1, keepdim=True) + eps)
 
 
+def norm_log_ratio(ref: Tensor, dist: Tensor, eps: float = 1e-6) -> Tensor:
+    """Spatial mean and mean square of ``log((|D| + eps) / (|R| + eps))``, ``|.|`` the L2
+    norm along channels: (n, C, h, w) features -> (n, 2)."""
+    ratio = (torch.log(torch.sqrt((dist * dist).sum(dim=1)) + eps)
+             - torch.log(torch.sqrt((ref * ref).sum(dim=1)) + eps))
+    return torch.stack([ratio.mean(dim=(1, 2)), (ratio * ratio).mean(dim=(1, 2))], dim=1)
+
+
 class _LevelTemporal(nn.Module):
     """One level: R/D comparison tokens per frame, then Mamba layers across frames."""
 
     def __init__(self, channels: int, d_model: int, depth: int, d_state: int,
-                 scan_method: ScanMethod):
+                 scan_method: ScanMethod, magnitude: bool = False):
         super().__init__()
+        self.magnitude = magnitude
         self.compare = nn.Conv2d(3 * channels, d_model, 1)
-        self.token = nn.Linear(d_model + channels, d_model)
+        self.token = nn.Linear(d_model + channels + (2 if magnitude else 0), d_model)
         self.norms = nn.ModuleList(nn.LayerNorm(d_model) for _ in range(depth))
         self.mambas = nn.ModuleList(
             MambaBlock(d_model, d_state=d_state, scan_method=scan_method) for _ in range(depth)
@@ -189,7 +202,8 @@ class _LevelTemporal(nn.Module):
         e = r - d
         x = F.gelu(self.compare(torch.cat([r, d, e], dim=1))).mean(dim=(2, 3))
         energy = (e * e).mean(dim=(2, 3))
-        return self.token(torch.cat([x, energy], dim=1))
+        extra = [norm_log_ratio(ref, dist)] if self.magnitude else []
+        return self.token(torch.cat([x, energy, *extra], dim=1))
 
     def forward(self, tok: Tensor) -> Tensor:
         """Tokens (batch, frames, d_model) -> level vector (batch, d_model)."""
@@ -236,6 +250,8 @@ class PTLoss(nn.Module):
         frame_chunk: frame pairs sent through the spatial extractor at once (None: all).
             Results do not depend on it; small chunks keep the working set in cache, so
             the time stays linear in the number of frames.
+        magnitude: add the feature-norm log ratio of D to R to every level's tokens (see
+            the module docstring); False is the architecture of checkpoints without it.
 
     Example:
         >>> model = PTLoss()
@@ -254,6 +270,7 @@ class PTLoss(nn.Module):
         *,
         scan_method: ScanMethod = "auto",
         frame_chunk: int | None = 2,
+        magnitude: bool = False,
     ):
         super().__init__()
         if frame_chunk is not None and frame_chunk < 1:
@@ -265,10 +282,10 @@ class PTLoss(nn.Module):
         if depth < 1:
             raise invalid("depth", depth, "an integer >= 1")
         self.config = dict(channels=tuple(channels), d_models=tuple(d_models), depth=depth,
-                           d_state=d_state, hidden=hidden)
+                           d_state=d_state, hidden=hidden, magnitude=magnitude)
         self.extractor = FeatureExtractor(3, channels)
         self.levels = nn.ModuleList(
-            _LevelTemporal(c, m, depth, d_state, scan_method)
+            _LevelTemporal(c, m, depth, d_state, scan_method, magnitude)
             for c, m in zip(channels, d_models, strict=True)
         )
         self.head = nn.Sequential(nn.Linear(sum(d_models), hidden), nn.GELU(),
