@@ -3,6 +3,8 @@ and clear errors (vqabench/experiment.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from vqabench import metrics
@@ -171,3 +173,16 @@ def test_kbps_ladders_and_targets_from(tmp_path):
     with pytest.raises(ConfigError, match="codec 'inr' has no rate control"):
         load_config(toml)
 
+
+
+@pytest.mark.parametrize("name", ["ptloss_transcoding", "ptloss_rankdvqa_ablation",
+                                  "ptloss_alpha_sweep"])
+def test_ptloss_experiments_pin_the_checkpoint_their_report_used(name):
+    """reports/ptloss_transcoding.md was made with the first shipped PT-Loss (sha256
+    d6bafaa1...); a later default checkpoint must not silently change what these run."""
+    from vqabench import codecs
+
+    config = load_config(Path(__file__).resolve().parents[1] / "configs" / f"{name}.toml")
+    keys = {codecs.create(c.name, **dict(c.options)).options["loss_weights_sha256"]
+            for c in config.codecs if dict(c.options).get("loss") == "pt_loss"}
+    assert keys == {"d6bafaa188faf524"}

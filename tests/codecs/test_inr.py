@@ -137,6 +137,18 @@ def test_loss_weights_are_part_of_the_job_key(tmp_path):
     assert "loss_weights_sha256" not in plain
 
 
+def test_a_pinned_release_keys_on_its_own_file():
+    import hashlib
+
+    from vqabench import codecs
+    from vqabench.models import checkpoint_path
+
+    opts = codecs.create("inr", loss="pt_loss", loss_weights="pretrained:v1").options
+    v1 = checkpoint_path("pt_loss", "v1").read_bytes()
+    assert opts["loss_weights_sha256"] == hashlib.sha256(v1).hexdigest()[:16]
+    assert opts["loss_weights"] == "pretrained:v1"
+
+
 @pytest.mark.parametrize("bit_depth", [8, 10])
 def test_training_sees_the_io_video_rgb_conversion(bit_depth):
     """The loss's RGB is vqabench.io.video's BT.709 limited-range conversion (numpy twin as

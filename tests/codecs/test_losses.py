@@ -134,3 +134,30 @@ def test_loss_complexity_counts_the_network_per_training_window():
         loss_complexity("rankdvqa_ugc", frames=8, height=72, width=128)
     with pytest.raises(ConfigError, match="loss='lpips' is not allowed"):
         loss_complexity("lpips", frames=2, height=72, width=128)
+
+
+@pytest.mark.slow
+def test_pretrained_release_loads_the_archived_checkpoint():
+    """``pretrained:v1`` is the first shipped PT-Loss, the one the committed PT-Loss
+    experiment (reports/ptloss_transcoding.md) trained its codecs with."""
+    import hashlib
+
+    from vqabench.models import load_checkpoint
+
+    path = checkpoint_path("pt_loss", "v1")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == (
+        "d6bafaa188faf52424404c0f4c0f704f9734481968b25dd2eac1f489f966bb1a")
+    used = create_loss("pt_loss", weights="pretrained:v1").network.model.state_dict()
+    archived = load_checkpoint(path).state_dict()
+    assert all(torch.equal(used[k], archived[k]) for k in archived)
+
+
+def test_release_names_are_checked():
+    with pytest.raises(ConfigError, match="release='../x'"):
+        checkpoint_path("pt_loss", "../x")
+    with pytest.raises(WeightsUnavailableError, match="v0"):
+        create_loss("pt_loss", weights="pretrained:v0")
+    with pytest.raises(ConfigError, match="pretrained:RELEASE"):
+        create_loss("pt_loss", weights="pretrained:")
+    with pytest.raises(ConfigError, match="'pretrained' or 'random' for loss='lpips'"):
+        create_loss("lpips", weights="pretrained:v1")

@@ -457,7 +457,8 @@ class InrCodec(Codec):
         bits: weight bit depth, 6..8.
         loss: training loss, one of :data:`vqabench.codecs.losses.LOSS_NAMES`.
         alpha: perceptual weight of a mixed loss (default 0.2).
-        loss_weights: ``pretrained`` | ``random`` (plumbing tests) | checkpoint path.
+        loss_weights: ``pretrained`` | ``pretrained:RELEASE`` (an earlier shipped
+            checkpoint, e.g. ``pretrained:v1``) | ``random`` (plumbing tests) | checkpoint path.
         batch_frames: consecutive frames per training iteration (0 = the whole clip).
         seed: random seed (initialisation and frame windows).
         device: ``cpu``, ``cuda`` or ``auto`` (cuda when available) for training; decoding
@@ -535,10 +536,10 @@ class InrCodec(Codec):
         """The checkpoint file the training loss loads, for losses with trained weights."""
         if self.loss not in ("pt_loss", "rankdvqa_ugc") or self.loss_weights == "random":
             return None
-        if self.loss_weights == "pretrained":
-            from vqabench.models import checkpoint_path
+        if self.loss_weights == "pretrained" or self.loss_weights.startswith("pretrained:"):
+            from vqabench.models import checkpoint_path, parse_pretrained
 
-            return checkpoint_path(self.loss)
+            return checkpoint_path(self.loss, parse_pretrained(self.loss_weights))
         return Path(self.loss_weights)
 
     def version(self) -> str:

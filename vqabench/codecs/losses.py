@@ -143,11 +143,15 @@ def _clip5d(x: Tensor) -> Tensor:
     return x.permute(1, 0, 2, 3).unsqueeze(0)
 
 
-def _checkpoint(weights: str) -> str | Path | None:
+def _checkpoint(name: str, weights: str) -> str | Path | None:
     if weights == "pretrained":
         return "bundled"
     if weights == "random":
         return None
+    if weights.startswith("pretrained:"):
+        from vqabench.models import checkpoint_path, parse_pretrained
+
+        return checkpoint_path(name, parse_pretrained(weights))
     return Path(weights)
 
 
@@ -163,7 +167,7 @@ def _quality_model_term(name: str, weights: str, seed: int
     from vqabench.metrics.functional.perceptual import seeded
     from vqabench.models import perceptual_loss
 
-    checkpoint = _checkpoint(weights)
+    checkpoint = _checkpoint(name, weights)
     if checkpoint is None:  # random weights (plumbing tests): no metric has those
         with seeded(seed):
             loss_fn = perceptual_loss(name, checkpoint=None)
@@ -211,7 +215,9 @@ def create_loss(name: str, *, alpha: float | None = None, align_steps: int = 10,
         name: one of :data:`LOSS_NAMES`.
         alpha: perceptual weight in 0..1 (default 0.2); not allowed for ``l1_msssim``.
         align_steps: calls over which the magnitude ratio is measured.
-        weights: ``"pretrained"``, ``"random"`` (tests only) or a checkpoint path.
+        weights: ``"pretrained"`` (the shipped checkpoint), ``"pretrained:RELEASE"`` (an
+            earlier shipped one, e.g. ``"pretrained:v1"``), ``"random"`` (tests only) or a
+            checkpoint path.
         seed: seed of random weights.
 
     Raises:

@@ -39,6 +39,7 @@ __all__ = [
     "create_model",
     "load_checkpoint",
     "checkpoint_path",
+    "parse_pretrained",
     "perceptual_loss",
     "PerceptualLoss",
     "PTLoss",
@@ -73,10 +74,39 @@ def create_model(name: str, **kwargs: object) -> nn.Module:
     return MODELS.get(name)(**kwargs)
 
 
-def checkpoint_path(name: str) -> Path:
-    """Where the shipped checkpoint of model ``name`` lives (``vqabench/models/weights``)."""
+def checkpoint_path(name: str, release: str | None = None) -> Path:
+    """Where the shipped checkpoint of model ``name`` lives (``vqabench/models/weights``).
+
+    Args:
+        name: model name.
+        release: an earlier shipped release kept for reproducing results made with it
+            (``weights/RELEASE/NAME.pt``, e.g. ``"v1"``; see the model card); None for the
+            current one.
+
+    Raises:
+        ConfigError: ``release`` is not a plain folder name.
+    """
     MODELS.get(name)  # validate the name
-    return Path(str(importlib.resources.files("vqabench.models") / "weights" / f"{name}.pt"))
+    weights = Path(str(importlib.resources.files("vqabench.models") / "weights"))
+    if release is None:
+        return weights / f"{name}.pt"
+    if not release or not release.replace("-", "").replace("_", "").isalnum():
+        raise invalid("release", release, "a release folder name such as 'v1'")
+    return weights / release / f"{name}.pt"
+
+
+def parse_pretrained(weights: str) -> str | None:
+    """The release of a ``"pretrained"`` / ``"pretrained:RELEASE"`` weights option, else
+    raise. ``"pretrained"`` gives None (the current shipped checkpoint).
+
+    Raises:
+        ConfigError: not of that form.
+    """
+    head, sep, release = weights.partition(":")
+    if head != "pretrained" or (sep and not release):
+        raise invalid("weights", weights, "'pretrained' or 'pretrained:RELEASE' (e.g. "
+                      "'pretrained:v1')")
+    return release or None
 
 
 class _CheckpointUnavailableError(WeightsUnavailableError):
