@@ -23,7 +23,7 @@ from vqabench.metrics.learned import (
     tile_starts,
     weighted_soft_minimum,
 )
-from vqabench.models import load_checkpoint, pool_patch_scores
+from vqabench.models import checkpoint_path, load_checkpoint, pool_patch_scores
 from vqabench.models.ranking import train
 
 
@@ -158,7 +158,11 @@ def test_bundled_values_unchanged_where_tiling_already_covered_everything(tmp_pa
     # version 1 converted every video as BT.709 whatever its size; these small clips now
     # default to BT.601 (issue 12.3): state BT.709 so that only the tiling is compared
     ref, dis = (dataclasses.replace(v, color_matrix="bt709") for v in (ref, dis))
-    got = metrics.create(case["metric"], patch=case["patch"]).compute(ref, dis).value
+    # pinned with the first shipped checkpoints: PT-Loss's is kept as release v1
+    weights = (str(checkpoint_path("pt_loss", "v1")) if case["metric"] == "pt_loss"
+               else "bundled")
+    got = metrics.create(case["metric"], patch=case["patch"],
+                         checkpoint=weights).compute(ref, dis).value
     if case["divisible"]:
         assert got == pytest.approx(case["value"], rel=1e-6, abs=1e-6)
     else:  # frames 12, 13 and the right/bottom borders are now scored as well

@@ -15,8 +15,11 @@ from vqabench import metrics
 from vqabench.codecs.losses import LOSS_NAMES, create_loss
 from vqabench.errors import MetricError
 from vqabench.metrics.losses import LOSSES, MixedLoss, mix
-from vqabench.models import load_checkpoint, perceptual_loss
+from vqabench.models import checkpoint_path, load_checkpoint, perceptual_loss
 
+# The bundled-weight values were pinned with the first shipped checkpoints; PT-Loss's is kept
+# as release v1 (the current default may be newer), RankDVQA-UGC's is unchanged.
+PINNED_WEIGHTS = {"pt_loss": str(checkpoint_path("pt_loss", "v1")), "rankdvqa_ugc": "bundled"}
 PINNED = json.loads((Path(__file__).parents[1] / "expected" / "losses.json").read_text())[
     "values"]
 
@@ -61,9 +64,11 @@ def test_every_codec_loss_is_pinned():
     assert {f"codec_loss:{n}:random" for n in LOSS_NAMES} <= set(PINNED)
     r, d = _inputs()
     for name in ("pt_loss", "rankdvqa_ugc"):
-        assert float(perceptual_loss(name)(_clip5d(r), _clip5d(d))) == pytest.approx(
+        assert float(perceptual_loss(name, checkpoint=PINNED_WEIGHTS[name])(
+            _clip5d(r), _clip5d(d))) == pytest.approx(
             PINNED[f"perceptual_loss:{name}:bundled"], rel=REL)
-        assert float(create_loss(name, alpha=0.2)(r, d)) == pytest.approx(
+        release = "pretrained:v1" if name == "pt_loss" else "pretrained"
+        assert float(create_loss(name, alpha=0.2, weights=release)(r, d)) == pytest.approx(
             PINNED[f"codec_loss:{name}:pretrained"], rel=REL)
 
 
@@ -71,9 +76,9 @@ def test_every_codec_loss_is_pinned():
 def test_quality_model_as_loss_is_minus_the_model_score_with_gradients():
     r, d = _inputs()
     r5, d5 = _clip5d(r), _clip5d(d).requires_grad_(True)
-    loss = metrics.create("pt_loss").as_loss()
+    loss = metrics.create("pt_loss", checkpoint=PINNED_WEIGHTS["pt_loss"]).as_loss()
     value = loss(r5, d5)
-    direct = -load_checkpoint("pt_loss")(r5, d5.detach()).mean()
+    direct = -load_checkpoint(PINNED_WEIGHTS["pt_loss"])(r5, d5.detach()).mean()
     assert float(value.detach()) == pytest.approx(float(direct), abs=1e-6)
     assert float(value.detach()) == pytest.approx(PINNED["perceptual_loss:pt_loss:bundled"],
                                                   rel=REL)
