@@ -285,3 +285,32 @@ def test_transpose_keeps_the_vmaf_label_and_a_flip_does_not(tmp_path):
     upright, transposed, mirrored = vmaf_sd(0), vmaf_sd(4), vmaf_sd(1)
     assert abs(transposed - upright) < 0.05  # measured 0.003
     assert abs(mirrored - upright) > 1.0  # measured 3.4: the decimation phase moves
+
+
+def test_cosine_schedule_by_hand():
+    from vqabench.models.ranking import _cosine_lr
+
+    assert _cosine_lr(0, 5, 1.0, 0.1) == pytest.approx(1.0)
+    assert _cosine_lr(2, 5, 1.0, 0.1) == pytest.approx(0.55)  # half way: the mean
+    assert _cosine_lr(4, 5, 1.0, 0.1) == pytest.approx(0.1)
+    assert _cosine_lr(1, 5, 1.0, 0.1) == pytest.approx(0.1 + 0.45 * (1 + math.cos(math.pi / 4)))
+
+
+@pytest.mark.slow
+def test_cosine_training_ends_the_ranking_stage_at_the_fine_tuning_rate(pairs_dir, tmp_path):
+    seen = []
+
+    def progress(done, total):
+        seen.append(done)
+
+    result = train("pt_loss", pairs_dir, tmp_path / "c.pt", epochs=3, steps_per_epoch=2,
+                   batch_size=2, lr=1e-3, seed=0, finetune_epochs=1, device="cpu",
+                   lr_schedule="cosine", progress=progress, **SMALL)
+    # ranking stage: 4 steps from 1e-3 to 1e-4; epoch 1 ends at step 1, epoch 2 at step 3
+    lrs = [h["lr"] for h in result.history]
+    assert lrs == pytest.approx([1e-4 + 4.5e-4 * (1 + math.cos(math.pi / 3)), 1e-4, 1e-4])
+    assert torch.load(tmp_path / "c.pt", weights_only=True)["train_config"]["lr_schedule"] == \
+        "cosine"
+    with pytest.raises(ConfigError, match="lr_schedule='step'"):
+        train("pt_loss", pairs_dir, tmp_path / "x.pt", epochs=1, steps_per_epoch=1,
+              lr_schedule="step", device="cpu", **SMALL)

@@ -114,6 +114,8 @@ def train(
     augment: str = typer.Option("none", "--augment", help="Random symmetry of each training "
                                 "patch pair: none | transpose (keeps VMAF) | dihedral (8 "
                                 "flips and rotations)."),
+    lr_schedule: str = typer.Option("constant", "--lr-schedule", help="constant | cosine "
+                                    "(decay to the fine-tuning rate over the ranking stage)."),
 ) -> None:
     """Train a quality model by Siamese ranking on (R, D) patch pairs labelled VMAF(S, D).
 
@@ -132,7 +134,8 @@ def train(
                               finetune_epochs=finetune_epochs, val_fraction=val_fraction,
                               resume=not no_resume, device=device, log=True,
                               sources=_names(sources), model_config=_json_options(model_config),
-                              progress=feed.both, augment=augment)
+                              progress=feed.both, augment=augment,
+                              lr_schedule=lr_schedule)
     finally:
         feed.stop()
     last = result.history[-1] if result.history else {}

@@ -301,6 +301,7 @@ class TrainConfig:
     model_config: dict = field(default_factory=dict)
     sources: tuple[str, ...] | None = None
     augment: str = "none"
+    lr_schedule: str = "constant"
 
 
 @dataclass(frozen=True)
@@ -319,6 +320,11 @@ class TrainResult:
     epochs_completed: int
     history: list[dict]
     model: nn.Module
+
+
+def _cosine_lr(step: int, total: int, start: float, end: float) -> float:
+    """Learning rate of ``step`` (0-based) of ``total`` on a half cosine from start to end."""
+    return end + 0.5 * (start - end) * (1.0 + np.cos(np.pi * step / max(total - 1, 1)))
 
 
 def _atomic_save(obj: object, path: Path) -> None:
@@ -375,6 +381,7 @@ def train(
     sources: Sequence[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     augment: str = "none",
+    lr_schedule: str = "constant",
 ) -> TrainResult:
     """Train a quality model by Siamese ranking on a pairs directory (see module docstring).
 
@@ -409,6 +416,9 @@ def train(
             of a flipped 64x64 patch can differ from its label by a few points). Square
             patches only, unless ``"none"``. Drawn from its own generator, so the pairs
             sampled are those of an unaugmented run.
+        lr_schedule: ``"constant"`` (``lr`` through the ranking stage) or ``"cosine"``
+            (per step, a half cosine from ``lr`` down to ``lr * finetune_lr_scale`` over the
+            ranking stage, so the fine-tune stage continues at its end rate).
 
     Returns:
         A :class:`TrainResult`.
@@ -422,6 +432,8 @@ def train(
     """
     if augment not in AUGMENTATIONS:
         raise invalid("augment", augment, " | ".join(AUGMENTATIONS))
+    if lr_schedule not in ("constant", "cosine"):
+        raise invalid("lr_schedule", lr_schedule, "constant | cosine")
     data = PairsDataset(pairs_dir, sources=sources)
     model_config = dict(model_config or {})
     if model_name == "rankdvqa_ugc" and "frames" not in model_config:
@@ -433,7 +445,7 @@ def train(
                       tie_margin=tie_margin, val_fraction=val_fraction, grad_clip=grad_clip,
                       model_config=model_config,
                       sources=tuple(sorted(sources)) if sources is not None else None,
-                      augment=augment)
+                      augment=augment, lr_schedule=lr_schedule)
     _validate(cfg)
     patch_hw = tuple(data[0][0].shape[-2:])
     if augment != "none" and patch_hw[0] != patch_hw[1]:
@@ -469,6 +481,7 @@ def train(
         epoch_lr = lr * (finetune_lr_scale if finetune else 1.0)
         for group in opt.param_groups:
             group["lr"] = epoch_lr
+        ranking_steps = ranking_epochs * steps_per_epoch
         rng = np.random.default_rng([seed, epoch])
         aug_rng = np.random.default_rng([seed, epoch, 1])
         model.train()
@@ -477,6 +490,10 @@ def train(
             i, j, target = sample_pairs(rng, train_idx, data.sources, data.vmaf_sd,
                                         batch_size, tie_margin=tie_margin,
                                         cross_fraction=0.0 if finetune else cross_fraction)
+            if lr_schedule == "cosine" and not finetune:
+                step = epoch * steps_per_epoch + len(losses)
+                for group in opt.param_groups:
+                    group["lr"] = _cosine_lr(step, ranking_steps, lr, lr * finetune_lr_scale)
             ref, dist = data.batch(np.concatenate([i, j]).tolist())
             if augment != "none":
                 ref, dist = _augment(aug_rng, augment, ref, dist)
@@ -494,7 +511,7 @@ def train(
         srocc = evaluate_srocc(model, data, val_idx, batch_size=2 * batch_size, device=dev)
         history.append({"epoch": epoch + 1, "stage": "finetune" if finetune else "mixed",
                         "train_loss": float(np.mean(losses)), "val_srocc": srocc,
-                        "lr": epoch_lr})
+                        "lr": float(opt.param_groups[0]["lr"])})  # the epoch's last step
         _atomic_save({
             "format": CHECKPOINT_FORMAT,
             "model_name": model_name,
