@@ -110,15 +110,21 @@ def test_train_command_writes_a_resumable_checkpoint(tmp_path, capsys):
     assert "epoch 2/2" in out_text and "epoch 1/2" not in out_text
 
 
-@pytest.mark.slow
-def test_train_sources_and_model_config_are_stored(tmp_path, capsys):
+def _train_tiny_pt_loss(tmp_path, *options: str):
+    """Three-source pairs and a one-step PT-Loss checkpoint trained on them by the CLI."""
     pairs = tmp_path / "pairs"
     pairs.mkdir()
     make_pairs_dir(pairs, n_sources=3)
     out = tmp_path / "pt.pt"
     assert _run(["train", "pt_loss", "--pairs", str(pairs), "--out", str(out), "--epochs", "1",
-                 "--steps", "1", "--batch-size", "1", "--device", "cpu", "--sources",
-                 "src0,src1", "--model-config", '{"frame_chunk": null, "depth": 1}']) == 0
+                 "--steps", "1", "--batch-size", "1", "--device", "cpu", *options]) == 0
+    return pairs, out
+
+
+@pytest.mark.slow
+def test_train_sources_and_model_config_are_stored(tmp_path, capsys):
+    pairs, out = _train_tiny_pt_loss(tmp_path, "--sources", "src0,src1", "--model-config",
+                                     '{"frame_chunk": null, "depth": 1}')
     ckpt = torch.load(out, weights_only=True)
     assert ckpt["model_config"] == {"frame_chunk": None, "depth": 1}
     assert tuple(ckpt["train_config"]["sources"]) == ("src0", "src1")
@@ -139,6 +145,19 @@ def test_evaluate_warns_when_pairs_overlap_the_training_sources(tmp_path, capsys
     assert _run(["models", "evaluate", "--pairs", str(pairs), "--checkpoint", "pt_loss",
                  "--sources", "src1"]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_evaluate_knows_the_sources_of_a_run_trained_on_a_whole_pairs_directory(tmp_path,
+                                                                                capsys):
+    """Without --sources the trainer still records which sources it read."""
+    pairs, out = _train_tiny_pt_loss(tmp_path, "--model-config", '{"depth": 1}')
+    capsys.readouterr()
+    manifest = pairs / "manifest.csv"
+    manifest.write_text(manifest.read_text().replace("src2,", "other,"))
+    assert _run(["models", "evaluate", "--pairs", str(pairs), "--checkpoint", str(out),
+                 "--sources", "src0,other"]) == 0
+    assert "1 of the 2 evaluated sources (src0) were used to train" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -21,6 +21,7 @@ def test_export_is_smaller_and_scores_the_same(tmp_path):
     assert small.stat().st_size < 0.5 * full.stat().st_size
     ckpt = torch.load(small, weights_only=True)
     assert "optimizer" not in ckpt and "frame_chunk" not in ckpt["model_config"]
+    assert ckpt["trained_sources"] == ["src0", "src1", "src2"]  # training and validation
     assert all(v.dtype == torch.float16 for v in ckpt["model"].values()
                if v.is_floating_point())
     ref, dist = PairsDataset(pairs).batch(list(range(6)))

@@ -151,7 +151,7 @@ def _training_overlap(checkpoint: str, sources: set[str]) -> str:
     path = shipped.get(checkpoint, Path(checkpoint))
     data = torch.load(path, map_location="cpu", weights_only=True)
     config = data.get("train_config") or {}
-    trained = config.get("sources")
+    trained = data.get("trained_sources") or config.get("sources")
     if trained is None:
         return (f"checkpoint {checkpoint!r} was trained on every source of "
                 f"{config.get('pairs_dir', 'its pairs directory')!r}; if these pairs come "

@@ -214,9 +214,9 @@ def export_checkpoint(src: str | Path, dst: str | Path, *, half: bool = True,
 
     Keeps the format tag, model name and config, the weights (float16 when ``half``; with
     ``int8``, weights of two or more dimensions as int8 with a float scale per output
-    channel, the rest float16; all load back into float32 parameters), the training config
-    and history; drops the optimizer state and the speed-only ``frame_chunk`` option.
-    Written atomically.
+    channel, the rest float16; all load back into float32 parameters), the training config,
+    the sources trained on and the history; drops the optimizer state and the speed-only
+    ``frame_chunk`` option. Written atomically.
 
     Raises:
         WeightsUnavailableError / ConfigError: as :func:`load_checkpoint`.
@@ -228,7 +228,7 @@ def export_checkpoint(src: str | Path, dst: str | Path, *, half: bool = True,
     state = {k: (v.half() if half and v.is_floating_point() else v)
              for k, v in model.state_dict().items()}
     small = {k: ckpt[k] for k in ("format", "model_name", "model_config", "epoch",
-                                  "history", "train_config") if k in ckpt}
+                                  "history", "train_config", "trained_sources") if k in ckpt}
     # frame_chunk only trades memory for speed (scores are identical): ship the default
     small["model_config"] = {k: v for k, v in small["model_config"].items()
                              if k != "frame_chunk"}

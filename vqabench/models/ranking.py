@@ -521,6 +521,7 @@ def train(
             "epoch": epoch + 1,
             "history": history,
             "train_config": asdict(cfg),
+            "trained_sources": sorted(set(data.sources)),  # training + validation
         }, out)
         if log:
             h = history[-1]
