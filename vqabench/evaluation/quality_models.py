@@ -73,20 +73,20 @@ def ranking_srocc(pairs_dir: str | Path, *, model: torch.nn.Module | None = None
         done = len(data)
         if progress is not None:
             progress(done, total)
-    for column in ("psnr_rd", "vmaf_rd"):
-        values = np.array([float(r[column]) for r in data.rows])
+    baselines = {column: np.array([float(r[column]) for r in data.rows])
+                 for column in ("psnr_rd", "vmaf_rd")}
+    for column, values in baselines.items():
         out[column] = float(spearmanr(values, labels).statistic)
     ssim_values = []
     for i in range(len(data)):
         ssim_values.append(ssim_rd(data, i))
         if progress is not None:
             progress(done + i + 1, total)
-    ssim = np.array(ssim_values)
-    out["ssim_rd"] = float(spearmanr(ssim, labels).statistic)
+    baselines["ssim_rd"] = np.array(ssim_values)
+    out["ssim_rd"] = float(spearmanr(baselines["ssim_rd"], labels).statistic)
     if bootstrap:
-        predictors = {"psnr_rd": np.array([float(r["psnr_rd"]) for r in data.rows]),
-                      "ssim_rd": ssim,
-                      "vmaf_rd": np.array([float(r["vmaf_rd"]) for r in data.rows])}
+        predictors = {"psnr_rd": baselines["psnr_rd"], "ssim_rd": baselines["ssim_rd"],
+                      "vmaf_rd": baselines["vmaf_rd"]}
         if model is not None:
             predictors = {"model": scores, **predictors}
         out["intervals"] = {
