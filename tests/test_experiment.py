@@ -175,14 +175,28 @@ def test_kbps_ladders_and_targets_from(tmp_path):
 
 
 
-@pytest.mark.parametrize("name", ["ptloss_transcoding", "ptloss_rankdvqa_ablation",
-                                  "ptloss_alpha_sweep"])
-def test_ptloss_experiments_pin_the_checkpoint_their_report_used(name):
-    """reports/ptloss_transcoding.md was made with the first shipped PT-Loss (sha256
-    d6bafaa1...); a later default checkpoint must not silently change what these run."""
+# sha256 prefixes of the shipped checkpoints (vqabench/models/weights/MODEL_CARD.md):
+# PT-Loss release 1 d6bafaa1..., release 2 a9e5408a...; RankDVQA-UGC release 1 b0d1ecbc...
+PT_V1, PT_V2, RANK_V1 = "d6bafaa188faf524", "a9e5408a11f7d9d7", "b0d1ecbc24859cda"
+
+
+@pytest.mark.parametrize(("name", "pinned"), [
+    ("ptloss_transcoding", {"pt_loss": {PT_V1}}),
+    ("ptloss_rankdvqa_ablation", {"pt_loss": {PT_V1}, "rankdvqa_ugc": {RANK_V1}}),
+    ("ptloss_alpha_sweep", {"pt_loss": {PT_V1}}),
+    ("ptloss_transcoding_r2", {"pt_loss": {PT_V2}}),
+])
+def test_ptloss_experiments_pin_the_checkpoint_their_report_used(name, pinned):
+    """reports/ptloss_transcoding.md was made with the first shipped checkpoints and its
+    release-2 section with PT-Loss release 2; a later default checkpoint must not silently
+    change what these configs run."""
     from vqabench import codecs
 
     config = load_config(Path(__file__).resolve().parents[1] / "configs" / f"{name}.toml")
-    keys = {codecs.create(c.name, **dict(c.options)).options["loss_weights_sha256"]
-            for c in config.codecs if dict(c.options).get("loss") == "pt_loss"}
-    assert keys == {"d6bafaa188faf524"}
+    got: dict[str, set[str]] = {}
+    for c in config.codecs:
+        options = dict(c.options)
+        if options.get("loss") in ("pt_loss", "rankdvqa_ugc"):
+            key = codecs.create(c.name, **options).options["loss_weights_sha256"]
+            got.setdefault(options["loss"], set()).add(key)
+    assert got == pinned

@@ -152,6 +152,30 @@ def test_pretrained_release_loads_the_archived_checkpoint():
     assert all(torch.equal(used[k], archived[k]) for k in archived)
 
 
+def test_the_current_release_name_is_the_top_level_checkpoint():
+    """A config that pins the current release (``pretrained:v2`` for PT-Loss) reads
+    ``weights/pt_loss.pt`` while it is current; the hash is release 2's (the model card)."""
+    import hashlib
+
+    from vqabench.models import CURRENT_RELEASES
+
+    assert CURRENT_RELEASES["pt_loss"] == "v2"
+    path = checkpoint_path("pt_loss", "v2")
+    assert path == checkpoint_path("pt_loss")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == (
+        "a9e5408a11f7d9d70a5b31aad1ff05ba7c63b76ae1d9ddbb001a193ebe028df0")
+
+
+def test_loss_weights_file_is_the_file_each_weights_option_loads(tmp_path):
+    from vqabench.codecs.losses import loss_weights_file
+
+    assert loss_weights_file("pt_loss", "random") is None
+    assert loss_weights_file("pt_loss", "pretrained") == checkpoint_path("pt_loss")
+    assert loss_weights_file("rankdvqa_ugc", "pretrained:v1") == checkpoint_path(
+        "rankdvqa_ugc", "v1")
+    assert loss_weights_file("pt_loss", str(tmp_path / "x.pt")) == tmp_path / "x.pt"
+
+
 def test_release_names_are_checked():
     with pytest.raises(ConfigError, match="release='../x'"):
         checkpoint_path("pt_loss", "../x")

@@ -158,9 +158,8 @@ def test_bundled_values_unchanged_where_tiling_already_covered_everything(tmp_pa
     # version 1 converted every video as BT.709 whatever its size; these small clips now
     # default to BT.601 (issue 12.3): state BT.709 so that only the tiling is compared
     ref, dis = (dataclasses.replace(v, color_matrix="bt709") for v in (ref, dis))
-    # pinned with the first shipped checkpoints: PT-Loss's is kept as release v1
-    weights = (str(checkpoint_path("pt_loss", "v1")) if case["metric"] == "pt_loss"
-               else "bundled")
+    # pinned with the first shipped checkpoints: release v1 of each model
+    weights = str(checkpoint_path(case["metric"], "v1"))
     got = metrics.create(case["metric"], patch=case["patch"],
                          checkpoint=weights).compute(ref, dis).value
     if case["divisible"]:

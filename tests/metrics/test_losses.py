@@ -17,9 +17,9 @@ from vqabench.errors import MetricError
 from vqabench.metrics.losses import LOSSES, MixedLoss, mix
 from vqabench.models import checkpoint_path, load_checkpoint, perceptual_loss
 
-# The bundled-weight values were pinned with the first shipped checkpoints; PT-Loss's is kept
-# as release v1 (the current default may be newer), RankDVQA-UGC's is unchanged.
-PINNED_WEIGHTS = {"pt_loss": str(checkpoint_path("pt_loss", "v1")), "rankdvqa_ugc": "bundled"}
+# The bundled-weight values were pinned with the first shipped checkpoints, release v1 of
+# each model (the current default may be newer; vqabench/models/weights/MODEL_CARD.md).
+PINNED_WEIGHTS = {name: str(checkpoint_path(name, "v1")) for name in ("pt_loss", "rankdvqa_ugc")}
 PINNED = json.loads((Path(__file__).parents[1] / "expected" / "losses.json").read_text())[
     "values"]
 
@@ -67,8 +67,7 @@ def test_every_codec_loss_is_pinned():
         assert float(perceptual_loss(name, checkpoint=PINNED_WEIGHTS[name])(
             _clip5d(r), _clip5d(d))) == pytest.approx(
             PINNED[f"perceptual_loss:{name}:bundled"], rel=REL)
-        release = "pretrained:v1" if name == "pt_loss" else "pretrained"
-        assert float(create_loss(name, alpha=0.2, weights=release)(r, d)) == pytest.approx(
+        assert float(create_loss(name, alpha=0.2, weights="pretrained:v1")(r, d)) == pytest.approx(
             PINNED[f"codec_loss:{name}:pretrained"], rel=REL)
 
 

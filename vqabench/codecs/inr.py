@@ -58,7 +58,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vqabench.codecs.base import CODECS, Codec, RatePoint
-from vqabench.codecs.losses import LOSS_NAMES, create_loss
+from vqabench.codecs.losses import LOSS_NAMES, create_loss, loss_weights_file
 from vqabench.errors import CodecError, ConfigError, VideoFormatError, invalid
 from vqabench.io.atomic import atomic_write_text
 from vqabench.io.video import PIX_FMTS, Video, YuvFrame, read_all, write_y4m, yuv_to_rgb_torch
@@ -534,13 +534,9 @@ class InrCodec(Codec):
 
     def _loss_weights_file(self) -> Path | None:
         """The checkpoint file the training loss loads, for losses with trained weights."""
-        if self.loss not in ("pt_loss", "rankdvqa_ugc") or self.loss_weights == "random":
+        if self.loss not in ("pt_loss", "rankdvqa_ugc"):
             return None
-        if self.loss_weights == "pretrained" or self.loss_weights.startswith("pretrained:"):
-            from vqabench.models import checkpoint_path, parse_pretrained
-
-            return checkpoint_path(self.loss, parse_pretrained(self.loss_weights))
-        return Path(self.loss_weights)
+        return loss_weights_file(self.loss, self.loss_weights)
 
     def version(self) -> str:
         import constriction

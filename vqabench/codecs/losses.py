@@ -59,6 +59,7 @@ __all__ = [
     "MixedLoss",
     "create_loss",
     "loss_complexity",
+    "loss_weights_file",
     "ms_ssim_scales",
 ]
 
@@ -143,16 +144,30 @@ def _clip5d(x: Tensor) -> Tensor:
     return x.permute(1, 0, 2, 3).unsqueeze(0)
 
 
-def _checkpoint(name: str, weights: str) -> str | Path | None:
-    if weights == "pretrained":
-        return "bundled"
+def loss_weights_file(name: str, weights: str) -> Path | None:
+    """The checkpoint file that quality-model loss ``name`` loads for ``weights``.
+
+    Args:
+        name: ``"pt_loss"`` or ``"rankdvqa_ugc"``.
+        weights: ``"random"`` (None), ``"pretrained"`` (the current shipped checkpoint),
+            ``"pretrained:RELEASE"`` (a shipped release, e.g. ``"pretrained:v1"``) or a
+            checkpoint path.
+
+    Raises:
+        ConfigError: a malformed ``pretrained:RELEASE``.
+    """
     if weights == "random":
         return None
-    if weights.startswith("pretrained:"):
+    if weights == "pretrained" or weights.startswith("pretrained:"):
         from vqabench.models import checkpoint_path, parse_pretrained
 
         return checkpoint_path(name, parse_pretrained(weights))
     return Path(weights)
+
+
+def _checkpoint(name: str, weights: str) -> str | Path | None:
+    # "bundled" keeps the missing-checkpoint error that names the training command
+    return "bundled" if weights == "pretrained" else loss_weights_file(name, weights)
 
 
 def _window_starts(clip: int, frames: int) -> list[int]:

@@ -35,6 +35,7 @@ __all__ = [
     "export_checkpoint",
     "MODELS",
     "CHECKPOINT_FORMAT",
+    "CURRENT_RELEASES",
     "available",
     "create_model",
     "load_checkpoint",
@@ -54,6 +55,11 @@ MODELS.add("pt_loss", PTLoss)
 MODELS.add("rankdvqa_ugc", RankDVQAUGC)
 
 CHECKPOINT_FORMAT = "vqabench-quality-model/1"
+
+# The release that each model's current checkpoint (weights/NAME.pt) is. Earlier releases
+# live in weights/RELEASE/NAME.pt; naming the current one resolves to the top-level file, so
+# a config can pin the release it was run with before a newer one ships (the model card).
+CURRENT_RELEASES: dict[str, str] = {"pt_loss": "v2", "rankdvqa_ugc": "v1"}
 
 
 def available() -> list[str]:
@@ -79,16 +85,17 @@ def checkpoint_path(name: str, release: str | None = None) -> Path:
 
     Args:
         name: model name.
-        release: an earlier shipped release kept for reproducing results made with it
-            (``weights/RELEASE/NAME.pt``, e.g. ``"v1"``; see the model card); None for the
-            current one.
+        release: a shipped release, e.g. ``"v1"`` (see the model card): an earlier one is
+            kept as ``weights/RELEASE/NAME.pt`` for reproducing results made with it, the
+            current one (:data:`CURRENT_RELEASES`) is ``weights/NAME.pt``; None for the
+            current one, whichever it is.
 
     Raises:
         ConfigError: ``release`` is not a plain folder name.
     """
     MODELS.get(name)  # validate the name
     weights = Path(str(importlib.resources.files("vqabench.models") / "weights"))
-    if release is None:
+    if release is None or release == CURRENT_RELEASES.get(name):
         return weights / f"{name}.pt"
     if not release or not release.replace("-", "").replace("_", "").isalnum():
         raise invalid("release", release, "a release folder name such as 'v1'")
