@@ -1,0 +1,59 @@
+"""Scores that shipped PT-Loss releases give to distortions no codec makes.
+
+Reads held-out (R, D) patch pairs of a ``vqabench make-pairs`` directory and prints, per
+release, the mean and SD of score(R, X) for X = R itself, the pair's transcode D, R plus
+white Gaussian noise and a flat grey patch (reports/ptloss_transcoding.md, "Re-run with
+PT-Loss release 2")::
+
+    python scripts/score_off_codec.py pairs_natural4 \
+        --sources Bikes,Camera,Coins,GraceHopper,IHC,Page
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vqabench.models import checkpoint_path, load_checkpoint
+
+
+def _clip(array: np.ndarray) -> torch.Tensor:
+    """(T, H, W, 3) uint8 -> (1, 3, T, H, W) float in [0, 1]."""
+    return torch.from_numpy(array).float().div(255).permute(3, 0, 1, 2)[None]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("pairs", type=Path, help="make-pairs directory (manifest.csv)")
+    parser.add_argument("--sources", required=True, help="comma-separated held-out sources")
+    parser.add_argument("--reference", default="x264:qp=37", help="R of the pairs used")
+    parser.add_argument("--every", type=int, default=4, help="take every N-th matching pair")
+    parser.add_argument("--sigma", type=float, default=0.15, help="noise SD, [0, 1] scale")
+    parser.add_argument("--releases", default="v1,v2", help="PT-Loss releases to score")
+    args = parser.parse_args()
+    sources = set(args.sources.split(","))
+    with (args.pairs / "manifest.csv").open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["source"] in sources
+                and r["reference"] == args.reference and r["file"].endswith("_p0.npz")]
+    rows = sorted(rows, key=lambda r: r["file"])[::args.every]
+    pairs = [np.load(args.pairs / r["file"]) for r in rows]
+    ref = torch.cat([_clip(p["reference"]) for p in pairs])
+    dis = torch.cat([_clip(p["distorted"]) for p in pairs])
+    noise = torch.randn(ref.shape, generator=torch.Generator().manual_seed(0))
+    inputs = {"R": ref, "D": dis, f"R + noise {args.sigma}": (ref + args.sigma * noise).clamp(0, 1),
+              "grey": torch.full_like(ref, 0.5)}
+    print(f"{len(rows)} patch pairs ({args.reference}, every {args.every}th)")
+    for release in args.releases.split(","):
+        model = load_checkpoint(checkpoint_path("pt_loss", release)).eval()
+        with torch.no_grad():
+            scores = {k: model(ref, x).float() for k, x in inputs.items()}
+        print(release, "  ".join(f"score(R, {k}) {v.mean():.2f} +- {v.std():.2f}"
+                                 for k, v in scores.items()))
+
+
+if __name__ == "__main__":
+    main()
