@@ -12,18 +12,13 @@ PT-Loss release 2")::
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
-import numpy as np
 import torch
 
+from vqabench.errors import DatasetError
 from vqabench.models import checkpoint_path, load_checkpoint
-
-
-def _clip(array: np.ndarray) -> torch.Tensor:
-    """(T, H, W, 3) uint8 -> (1, 3, T, H, W) float in [0, 1]."""
-    return torch.from_numpy(array).float().div(255).permute(3, 0, 1, 2)[None]
+from vqabench.models.ranking import PairsDataset
 
 
 def main() -> None:
@@ -35,18 +30,20 @@ def main() -> None:
     parser.add_argument("--sigma", type=float, default=0.15, help="noise SD, [0, 1] scale")
     parser.add_argument("--releases", default="v1,v2", help="PT-Loss releases to score")
     args = parser.parse_args()
-    sources = set(args.sources.split(","))
-    with (args.pairs / "manifest.csv").open(newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["source"] in sources
-                and r["reference"] == args.reference and r["file"].endswith("_p0.npz")]
-    rows = sorted(rows, key=lambda r: r["file"])[::args.every]
-    pairs = [np.load(args.pairs / r["file"]) for r in rows]
-    ref = torch.cat([_clip(p["reference"]) for p in pairs])
-    dis = torch.cat([_clip(p["distorted"]) for p in pairs])
+    try:
+        data = PairsDataset(args.pairs, sources=args.sources.split(","))
+    except DatasetError as exc:
+        parser.error(str(exc))
+    picked = sorted((r["file"], i) for i, r in enumerate(data.rows)
+                    if r["reference"] == args.reference and r["file"].endswith("_p0.npz"))
+    indices = [i for _, i in picked][::args.every]
+    if not indices:
+        parser.error(f"no pairs with reference={args.reference!r} in {args.pairs}")
+    ref, dis = data.batch(indices)
     noise = torch.randn(ref.shape, generator=torch.Generator().manual_seed(0))
     inputs = {"R": ref, "D": dis, f"R + noise {args.sigma}": (ref + args.sigma * noise).clamp(0, 1),
               "grey": torch.full_like(ref, 0.5)}
-    print(f"{len(rows)} patch pairs ({args.reference}, every {args.every}th)")
+    print(f"{len(indices)} patch pairs ({args.reference}, every {args.every}th)")
     for release in args.releases.split(","):
         model = load_checkpoint(checkpoint_path("pt_loss", release)).eval()
         with torch.no_grad():
