@@ -256,3 +256,92 @@ def test_patch_larger_than_video(tmp_path, mini64):
         make_pairs(mini64[:1], tmp_path, patch=PatchSize(33, 32, 4))
 
 
+
+
+# --- off-codec D (defects) ----------------------------------------------------------------
+
+def _luma_gain() -> float:
+    """Std of Y (8-bit limited-range code values) per unit of RGB noise std (code values):
+    Y = 219 (kr R + kg G + kb B) + 16 with BT.709's kr, kb, each channel's noise
+    independent, so the std is 219/255 * sqrt(kr^2 + kg^2 + kb^2)."""
+    kr, kb = 0.2126, 0.0722
+    return 219 / 255 * float(np.sqrt(kr ** 2 + (1 - kr - kb) ** 2 + kb ** 2))
+
+
+@pytest.mark.slow
+def test_defect_units_are_r_with_the_defect_labelled_by_libvmaf(tmp_path):
+    from vqabench.datasets.patches import clip_frames
+    from vqabench.io.video import open_video, read_all, yuv_to_rgb
+    from vqabench.runner.pairs import parse_defect_spec
+
+    seq = datasets.load("mini", frames=12, size=(96, 80), work_dir=tmp_path)[2]
+    out = tmp_path / "pairs"
+    patch = PatchSize(32, 32, 8)
+    result = make_pairs([seq], out, patch=patch, patches_per_video=2, seed=5,
+                        reference=SMALL_REF, transcodes=SMALL_LADDER[:1], keep_videos=True,
+                        defects=[parse_defect_spec("noise=12"),
+                                 parse_defect_spec("blur=1.5,3")])
+    rows = read_manifest(out)
+    assert (result.units, result.pairs) == (4, 8)
+    assert [(r["codec"], r["rate_point"], r["qp"], r["kbps"]) for r in rows[::2]] == [
+        ("x264", "qp=40", "40", rows[0]["kbps"]), ("noise", "noise=12", "", ""),
+        ("blur", "blur=1.5", "", ""), ("blur", "blur=3", "", "")]
+    ref_dir = out / "videos" / seq.name / "x264_qp37"
+    reference = read_all(open_video(ref_dir.with_suffix(".y4m")))
+    noisy = read_all(open_video(ref_dir / "noise_12.y4m"))
+    # white RGB noise of std 12 code values: hand-derived luma std, plus rounding (1/12),
+    # on pixels whose RGB is far enough from 0 and 1 not to be clipped
+    rgb = np.stack([yuv_to_rgb(f) for f in clip_frames(reference)])
+    inside = np.all((rgb > 0.2) & (rgb < 0.8), axis=-1)
+    residual = noisy.y.astype(float) - reference.y.astype(float)
+    expected = np.sqrt((12 * _luma_gain()) ** 2 + 1 / 12)
+    assert inside.sum() > 20_000
+    assert residual[inside].std() == pytest.approx(expected, rel=0.03)
+    assert abs(residual[inside].mean()) < 0.2
+    # the labels are libvmaf's on the co-located patch of S and the kept D
+    for k, row in enumerate(rows[2:]):
+        uid = row["file"].removeprefix("patches/").rsplit("_p", 1)[0]
+        expected_vmaf = _libvmaf(seq.source.path, out / "videos" / f"{uid}.y4m",
+                                 int(row["x"]), int(row["y"]), int(row["t0"]), patch,
+                                 tmp_path / f"vmaf{k}.json")
+        assert float(row["vmaf_sd"]) == pytest.approx(expected_vmaf, abs=1e-3)
+    # stronger blur, lower VMAF(S, D), on every patch position and the whole video
+    blur = {r["rate_point"]: r for r in rows[4:]}
+    assert float(blur["blur=3"]["video_vmaf_sd"]) < float(blur["blur=1.5"]["video_vmaf_sd"])
+    assert pairs_status(out) == {"total": 5, "done": 5, "pending": 0}
+
+
+def test_a_unit_gain_is_r_itself(tmp_path, mini64):
+    """A defect that changes nothing (gain 1) gives R's bytes back, though the RGB round
+    trip of a coded clip alone is not exact (gamut clipping)."""
+    from vqabench.io.video import read_all
+    from vqabench.runner.pairs import _defect_video
+
+    source = mini64[0].source
+    d = _defect_video(source, "under", 1.0, np.random.default_rng(0), tmp_path / "d.y4m")
+    a, b = read_all(source), read_all(d)
+    for plane in ("y", "u", "v"):
+        np.testing.assert_array_equal(getattr(a, plane), getattr(b, plane))
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("noise", "NAME=A,B,... with NAME one of noise, blur, under, over"),
+    ("fog=1", "NAME one of"),
+    ("noise=-1", "noise= followed by positive numbers"),
+    ("blur=a,2", "blur= followed by positive numbers"),
+    ("noise=nan", "positive numbers"),
+])
+def test_bad_defect_specs(text, match):
+    from vqabench.runner.pairs import parse_defect_spec
+
+    with pytest.raises(ConfigError, match=match) as info:
+        parse_defect_spec(text)
+    assert repr(text) in str(info.value) or text in str(info.value)
+
+
+def test_a_defect_named_twice_is_refused(tmp_path, mini64):
+    from vqabench.runner.pairs import parse_defect_spec
+
+    with pytest.raises(ConfigError, match="each defect once"):
+        make_pairs(mini64[:1], tmp_path, patch=PatchSize(32, 32, 8),
+                   defects=[parse_defect_spec("noise=4"), parse_defect_spec("noise=8")])

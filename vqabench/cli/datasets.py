@@ -153,6 +153,9 @@ def make_pairs(
     transcode: list[str] = typer.Option(None, "--transcode", metavar="SPEC", help=(
         "Stage 2 ladder, repeatable; default x264:qp=32,34,36,38,40,42 "
         "aom-av1:qp=38,43,48,53,58,63 vp9:qp=38,43,48,53,58,63.")),
+    defect: list[str] = typer.Option(None, "--defect", metavar="NAME=A,B", help=(
+        "Off-codec D besides the transcodes, repeatable: R with white noise (std in 8-bit "
+        "code values), blur (std px) or an exposure gain, e.g. noise=4,8,16 blur=1,2.")),
     work_dir: Path = typer.Option(None, "--work-dir",
                                   help="Where converted sources go (default OUT/sources)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -176,8 +179,10 @@ def make_pairs(
     from vqabench.experiment import parse_codec_spec, parse_reference_spec
     from vqabench.runner.executors import make_executor
     from vqabench.runner.pairs import make_pairs as run
+    from vqabench.runner.pairs import parse_defect_spec
 
     patch_size = PatchSize.parse(patch)
+    defects = [parse_defect_spec(t) for t in defect or []]
     from vqabench.datasets.named import CONVENTIONS, load_named
 
     dims = parse_size(size) if size else None
@@ -205,7 +210,7 @@ def make_pairs(
             result = run(seqs, out, patch=patch_size, patches_per_video=patches_per_video,
                          seed=seed, jobs=default_jobs() if jobs is None else jobs,
                          reference=ref_spec, transcodes=ladder, executor=execute,
-                         progress=feed.both)
+                         progress=feed.both, defects=defects)
     finally:
         feed.stop()
     if as_json:

@@ -7,6 +7,14 @@ them with the runner's machinery, as :func:`vqabench.runner.run.run` makes resul
   :class:`PairJob` of kind ``reference`` (stage 1, S -> R, the decoded R kept under
   ``work/references/``, or ``videos/`` with ``keep_videos``) and of kind ``unit`` (stage 2,
   R -> D, VMAF/PSNR labels, the co-located patch crops written as ``.npz``);
+* off-codec D (``defects``, a :class:`DefectSpec` each): D is R with a synthetic defect
+  (white noise, blur, exposure: R plus the change
+  :func:`vqabench.datasets.builtin.apply_defect` makes to R's RGB frames, in R's YUV),
+  labelled VMAF(S, D) like a transcode.
+  They teach a quality model that is used as a training loss what a codec never makes and
+  a learned codec can (see reports/ptloss_transcoding.md, "off-codec D"). Their manifest
+  rows have ``codec`` = the defect's name, ``rate_point`` = ``noise=8``, no ``qp`` and no
+  ``kbps`` (D is not coded);
 * keys by content: a job's key hashes the options of the folder (the sources' content
   hashes, the codec specs with their versions, patch, seed, VMAF model) and its unit id;
 * the same store (``store.sqlite``, table ``pair_jobs``): a finished job is one SQLite
@@ -77,8 +85,8 @@ from vqabench.runner.ugc import (
     video_quality,
 )
 
-__all__ = ["PairJob", "PairOutcome", "PairsResult", "execute_pair_job", "make_pairs",
-           "pairs_status", "FORMAT_VERSION"]
+__all__ = ["DefectSpec", "PairJob", "PairOutcome", "PairsResult", "execute_pair_job",
+           "make_pairs", "pairs_status", "parse_defect_spec", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 Kind = Literal["reference", "unit"]
@@ -113,18 +121,63 @@ class PairsResult:
 
 
 @dataclass(frozen=True)
+class DefectSpec:
+    """Off-codec D: R with the synthetic ``name`` defect at each of ``amounts``.
+
+    Attributes:
+        name: ``noise`` (white Gaussian noise, std in 8-bit code values, on each RGB
+            channel), ``blur`` (Gaussian, std in pixels), ``under`` / ``over`` (RGB gain).
+        amounts: the defect's strengths, one D each.
+    """
+
+    name: str
+    amounts: tuple[float, ...]
+
+    @property
+    def text(self) -> str:
+        """The spec as ``parse_defect_spec`` reads it, e.g. ``noise=4,8,16``."""
+        return f"{self.name}=" + ",".join(f"{a:g}" for a in self.amounts)
+
+
+def parse_defect_spec(text: str) -> DefectSpec:
+    """``noise=4,8,16`` -> ``DefectSpec("noise", (4.0, 8.0, 16.0))``.
+
+    Raises:
+        ConfigError: not ``NAME=A,B,...``, an unknown defect, or an amount that is not a
+            positive number (a gain for ``under`` / ``over``).
+    """
+    from vqabench.datasets.builtin import DEFECTS
+
+    allowed = [d for d in DEFECTS if d != "none"]
+    name, sep, values = str(text).partition("=")
+    name = name.strip()
+    if not sep or name not in allowed:
+        raise invalid("--defect", text, f"NAME=A,B,... with NAME one of {', '.join(allowed)} "
+                      "(e.g. noise=4,8,16)")
+    try:
+        amounts = tuple(float(v) for v in values.split(","))
+    except ValueError:
+        amounts = ()
+    if not amounts or not all(np.isfinite(a) and a > 0 for a in amounts):
+        raise invalid("--defect", text, f"{name}= followed by positive numbers, e.g. "
+                      f"{name}=4,8,16")
+    return DefectSpec(name, amounts)
+
+
+@dataclass(frozen=True)
 class PairJob:
     """One make-pairs job: a reference R (``kind="reference"``) or a unit of patch pairs.
 
     A unit reads its reference's bits from ``reference_bits`` (filled in by the planner from
-    the store once the reference job is done).
+    the store once the reference job is done). An off-codec unit has ``defect`` set (its
+    strength in ``value``) and ``spec`` None.
     """
 
     key: str
     kind: Kind
     uid: str
     source: Video
-    spec: CodecSpec
+    spec: CodecSpec | None
     value: int | float
     reference_path: Path  # R: written by a reference job, read by a unit
     out_dir: Path
@@ -138,6 +191,7 @@ class PairJob:
     seed: int = 0
     vmaf_model: str = "vmaf_v0.6.1"
     keep_videos: bool = False
+    defect: str = ""
 
 
 @dataclass(frozen=True)
@@ -185,23 +239,71 @@ def _patch_quality(clips: Mapping[str, YuvFrame], source: Video, tmp: Path,
 def _row(job: PairJob, rel: Path, pos: tuple[int, int, int], patch_q: Mapping[str, float],
          video_q: Mapping[str, float], bits: int, distorted: Video) -> dict[str, str]:
     x, y, t0 = pos
+    if job.spec is None:  # off-codec D: R with a defect, not coded
+        codec, qp, rate_point, kbps = job.defect, "", f"{job.defect}={job.value:g}", ""
+    else:
+        codec, rate_point = job.spec.display, f"{job.spec.rate_param}={job.value}"
+        qp = str(job.value) if job.spec.rate_param == "qp" else ""
+        kbps = _fmt(_kbps(bits, distorted))
     return {
         "file": rel.as_posix(), "source": job.source_name, "reference": job.reference_label,
-        "codec": job.spec.display, "qp": str(job.value) if job.spec.rate_param == "qp" else "",
+        "codec": codec, "qp": qp,
         "x": str(x), "y": str(y), "t0": str(t0),
         **{k: _fmt(patch_q[k]) for k in ("vmaf_sd", "vmaf_rd", "psnr_sd", "psnr_rd")},
         **{f"video_{k}": _fmt(video_q[k]) for k in ("vmaf_sd", "vmaf_rd", "psnr_sd", "psnr_rd")},
-        "dataset": job.dataset, "group": job.group,
-        "rate_point": f"{job.spec.rate_param}={job.value}",
-        "kbps": _fmt(_kbps(bits, distorted)),
+        "dataset": job.dataset, "group": job.group, "rate_point": rate_point, "kbps": kbps,
         "reference_kbps": _fmt(_kbps(job.reference_bits, distorted)),
         "patch_width": str(job.patch.width), "patch_height": str(job.patch.height),
         "patch_frames": str(job.patch.frames),
     }
 
 
+def _defect_video(reference: Video, defect: str, amount: float, rng: np.random.Generator,
+                  dst: Path) -> Video:
+    """R plus the change ``defect`` makes to its RGB frames, as R's format.
+
+    The defect works on RGB in [0, 1] (BT.709 limited range, nearest chroma up, 2x2 mean
+    down), and the RGB round trip alone is not exact: a coded R holds YUV outside the RGB
+    gamut, which RGB clips (on ``mini`` up to 5 % of luma samples, by up to 13 code values).
+    So D is R plus the difference of the two round trips, with and without the defect:
+    a defect that changes nothing (gain 1) gives R's bytes back, and the gamut clip of R
+    itself is not part of D.
+    """
+    from vqabench.datasets.builtin import apply_defect
+    from vqabench.io.video import YuvFrame, read_frames, rgb_to_yuv, yuv_to_rgb
+
+    hi = (1 << reference.bit_depth) - 1
+    dtype = np.uint16 if reference.bit_depth > 8 else np.uint8
+
+    def frames() -> Iterable[YuvFrame]:
+        for frame in read_frames(reference):
+            rgb = yuv_to_rgb(frame, bit_depth=reference.bit_depth, matrix="bt709")
+            (changed,) = apply_defect([rgb], defect, amount, rng)
+            a, b = (rgb_to_yuv(x, pix_fmt=reference.pix_fmt, matrix="bt709")
+                    for x in (rgb, changed))
+            yield YuvFrame(*(np.clip(p.astype(np.int64) + q.astype(np.int64)
+                                     - o.astype(np.int64), 0, hi).astype(dtype)
+                             for p, o, q in zip(frame, a, b, strict=True)))
+
+    return write_y4m(dst, frames(), width=reference.width, height=reference.height,
+                     fps=reference.fps, pix_fmt=reference.pix_fmt, color_range="limited",
+                     matrix="bt709")
+
+
+def _distort(job: PairJob, reference: Video, tmp: Path) -> tuple[Video, int]:
+    """D and its bits: R transcoded by ``job.spec``, or R with ``job.defect`` (0 bits)."""
+    if job.spec is None:
+        rng = unit_rng(job.seed, job.uid + "/defect")  # not the positions' stream
+        return _defect_video(reference, job.defect, float(job.value), rng, tmp / "d.y4m"), 0
+    enc = transcode(reference, job.spec, job.value, tmp)
+    if enc.decoded is None:  # pragma: no cover - run_codec always decodes
+        raise DatasetError(f"{job.uid}: the transcode produced no decoded video")
+    return enc.decoded, enc.bits
+
+
 def _run_unit(job: PairJob) -> dict:
-    """Transcode R, measure, cut the patches and write them (each atomically)."""
+    """Transcode R (or apply the defect), measure, cut the patches and write them (each
+    atomically)."""
     timings = {"encode_s": 0.0, "vmaf_s": 0.0, "crop_s": 0.0}
     reference = open_video(job.reference_path)
     source = job.source
@@ -210,11 +312,8 @@ def _run_unit(job: PairJob) -> dict:
     with tempfile.TemporaryDirectory(prefix="unit-", dir=work) as tmp_name:
         tmp = Path(tmp_name)
         t = time.perf_counter()
-        enc = transcode(reference, job.spec, job.value, tmp)
+        distorted, bits = _distort(job, reference, tmp)
         timings["encode_s"] += time.perf_counter() - t
-        if enc.decoded is None:  # pragma: no cover - run_codec always decodes
-            raise DatasetError(f"{job.uid}: the transcode produced no decoded video")
-        distorted = enc.decoded
         t = time.perf_counter()
         video_q = video_quality(source, reference, distorted, vmaf_model=job.vmaf_model)
         timings["vmaf_s"] += time.perf_counter() - t
@@ -235,7 +334,7 @@ def _run_unit(job: PairJob) -> dict:
             t = time.perf_counter()
             patch_q = video_q if whole else _patch_quality(clips, source, tmp, job.vmaf_model)
             timings["vmaf_s"] += time.perf_counter() - t
-            rows.append(_row(job, rel, (x, y, t0), patch_q, video_q, enc.bits, distorted))
+            rows.append(_row(job, rel, (x, y, t0), patch_q, video_q, bits, distorted))
         if job.keep_videos:
             kept = job.out_dir / "videos" / f"{job.uid}.y4m"
             kept.parent.mkdir(parents=True, exist_ok=True)
@@ -257,11 +356,15 @@ def execute_pair_job(job: PairJob) -> PairOutcome:
 # --- planning ---------------------------------------------------------------------------
 
 def _options(sequences: Seq[Sequence], patch: PatchSize, count: int, seed: int,
-             reference: ReferenceSpec, transcodes: Seq[CodecSpec], vmaf_model: str) -> dict:
+             reference: ReferenceSpec, transcodes: Seq[CodecSpec], vmaf_model: str,
+             defects: Seq[DefectSpec] = ()) -> dict:
     ladder = [{"name": s.name, "rate_param": s.rate_param, "values": list(s.values),
                "options": dict(s.options), "spec": create_codec(s).spec} for s in transcodes]
     ref = reference.codec
-    return {
+    # no "defects" key without defects: folders made before they existed keep their keys
+    extra = {"defects": [{"name": d.name, "amounts": list(d.amounts)} for d in defects]
+             } if defects else {}
+    return {**extra,
         "format": FORMAT_VERSION,
         "sources": {s.name: content_hash(s.source.path) for s in sequences},
         "patch": patch.label, "patches_per_video": count, "seed": seed,
@@ -296,7 +399,8 @@ def _check_options(out_dir: Path, options: dict) -> str:
 
 def _plan(sequences: Seq[Sequence], out: Path, names: list[str], text: str, patch: PatchSize,
           count: int, seed: int, reference: ReferenceSpec, transcodes: Seq[CodecSpec],
-          vmaf_model: str, keep_videos: bool) -> tuple[list[PairJob], list[PairJob]]:
+          vmaf_model: str, keep_videos: bool, defects: Seq[DefectSpec] = ()
+          ) -> tuple[list[PairJob], list[PairJob]]:
     """Reference jobs and unit jobs, in the manifest's order."""
     ref_spec = reference.codec
     groups = dict(zip(ref_spec.values, reference.groups, strict=True))
@@ -309,15 +413,21 @@ def _plan(sequences: Seq[Sequence], out: Path, names: list[str], text: str, patc
             dst = ref_root / f"{ref_dir}.y4m"
             refs.append(PairJob(_key(text, "reference", ref_dir), "reference", ref_dir,
                                 seq.source, ref_spec, value, dst, out))
+            common = dict(source_name=seq.name, dataset=seq.metadata.get("dataset", ""),
+                          group=groups[value], reference_label=ref_label, patch=patch,
+                          count=count, seed=seed, vmaf_model=vmaf_model,
+                          keep_videos=keep_videos)
             for spec in transcodes:
                 for tv in spec.values:
                     uid = f"{ref_dir}/{safe_name(spec.display)}_{spec.rate_param}{tv}"
-                    units.append(PairJob(
-                        _key(text, "unit", uid), "unit", uid, seq.source, spec, tv, dst, out,
-                        source_name=seq.name, dataset=seq.metadata.get("dataset", ""),
-                        group=groups[value], reference_label=ref_label, patch=patch,
-                        count=count, seed=seed, vmaf_model=vmaf_model,
-                        keep_videos=keep_videos))
+                    units.append(PairJob(_key(text, "unit", uid), "unit", uid, seq.source,
+                                         spec, tv, dst, out, **common))  # type: ignore[arg-type]
+            for defect in defects:
+                for amount in defect.amounts:
+                    uid = f"{ref_dir}/{defect.name}_{amount:g}"
+                    units.append(PairJob(_key(text, "unit", uid), "unit", uid, seq.source,
+                                         None, amount, dst, out, defect=defect.name,
+                                         **common))  # type: ignore[arg-type]
     return refs, units
 
 
@@ -374,6 +484,7 @@ def make_pairs(
     keep_videos: bool = False,
     executor: PairExecutor | None = None,
     progress: Callable[[int, int], None] | None = None,
+    defects: Seq[DefectSpec] = (),
 ) -> PairsResult:
     """Generate (R, D) patch pairs labelled with VMAF(S, D) (see the module docstring).
 
@@ -392,6 +503,8 @@ def make_pairs(
         executor: ``executor(jobs, on_done, n_workers, fn=...)``, e.g. from
             :func:`vqabench.runner.executors.make_executor`; default local processes.
         progress: called as ``progress(done, total)`` (jobs: references + units).
+        defects: off-codec D per reference R besides the transcodes (module docstring),
+            e.g. ``[parse_defect_spec("noise=4,8,16")]``.
 
     Returns:
         A :class:`PairsResult`.
@@ -422,15 +535,21 @@ def make_pairs(
         raise DatasetError(f"sequence names must be unique (as file names): {names}")
     for seq in sequences:
         check_patch_fits(seq.source, patch, seq.name)
+    defects = tuple(defects)
+    names_seen = [d.name for d in defects]
+    if len(set(names_seen)) != len(names_seen):
+        raise invalid("defects", ",".join(names_seen), "each defect once (list its amounts "
+                      "in one spec, e.g. noise=4,8,16)")
     options = _options(sequences, patch, int(patches_per_video), int(seed), reference,
-                       transcodes, vmaf_model)
+                       transcodes, vmaf_model, defects)
     out.mkdir(parents=True, exist_ok=True)
     execute = executor or local_executor
     with _exclusive(out):
         text = _check_options(out, options)
         _remove_stale_temporaries(out)
         refs, units = _plan(sequences, out, names, text, patch, int(patches_per_video),
-                            int(seed), reference, transcodes, vmaf_model, keep_videos)
+                            int(seed), reference, transcodes, vmaf_model, keep_videos,
+                            defects)
         with Store(out / "store.sqlite") as store:
             result = _run_stages(refs, units, store, execute, int(jobs), progress)
             rows = [row for u in units for row in result["records"][u.key]["rows"]]
@@ -496,7 +615,8 @@ def pairs_status(out_dir: str | Path) -> dict[str, int]:
                       "folder (pairs.json)")
     options = json.loads(path.read_text())
     n_refs = len(options["sources"]) * len(options["reference"]["values"])
-    per_ref = sum(len(t["values"]) for t in options["transcodes"])
+    per_ref = (sum(len(t["values"]) for t in options["transcodes"])
+               + sum(len(d["amounts"]) for d in options.get("defects", [])))
     total = n_refs * (1 + per_ref)
     done = 0
     if (out / "store.sqlite").is_file():
