@@ -65,6 +65,17 @@ def test_make_pairs_cli(tmp_path, capsys):
     assert "no larger than the video 'Coffee' (64x64x12)" in capsys.readouterr().err
     assert _run([*args[:-1], "--sources", "Nope"]) == 2
     assert "--sources='Nope'" in capsys.readouterr().err
+    assert _run([*args, "--defect", "fog=2"]) == 2
+    err = capsys.readouterr().err
+    assert "--defect='fog=2'" in err and len(err.strip().splitlines()) == 1
+    # off-codec D changes the folder's options: the same --out refuses them
+    assert _run([*args, "--defect", "blur=2"]) == 2
+    assert "other options (differ: defects)" in capsys.readouterr().err
+    out2 = tmp_path / "pairs2"
+    assert _run([*[a if a != str(out) else str(out2) for a in args], "--defect", "blur=2"]) == 0
+    assert json.loads(capsys.readouterr().out)["pairs"] == 4
+    assert [(r["codec"], r["rate_point"]) for r in read_manifest(out2)][1:3] == [
+        ("vp9", "qp=63"), ("blur", "blur=2")]
 
 
 @pytest.mark.slow

@@ -24,6 +24,8 @@ def pairs(tmp_path_factory):
     for i, row in enumerate(rows):
         row["psnr_rd"] = str(50 - float(row["qp"]) / 2 + (i % 3) * 0.1)
         row["vmaf_rd"] = str(90 - i % 5)
+        if i % 5 == 4:  # the noisiest D of each source stands for an off-codec D
+            row["codec"] = "noise"
     with open(root / "manifest.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -74,6 +76,20 @@ def test_model_score_and_source_filter(pairs):
     assert got["model"] == pytest.approx(spearmanr(scores, data.vmaf_sd).statistic, abs=1e-9)
     with pytest.raises(DatasetError, match=r"sources=\['nope'\] are not in"):
         ranking_srocc(pairs, sources=["nope"])
+
+
+def test_codec_filter_scores_only_those_d(pairs):
+    got = ranking_srocc(pairs, codecs=["x264"])
+    rows = [r for r in csv.DictReader(open(pairs / "manifest.csv")) if r["codec"] == "x264"]
+    labels = [float(r["vmaf_sd"]) for r in rows]
+    assert got["pairs"] == len(rows) == 12
+    for column in ("psnr_rd", "vmaf_rd"):
+        expected = spearmanr([float(r[column]) for r in rows], labels).statistic
+        assert got[column] == pytest.approx(expected, abs=1e-12)
+    assert len(PairsDataset(pairs, codecs=["noise"], sources=["src1"])) == 1
+    with pytest.raises(DatasetError, match=r"codecs=\['fog'\] are not in .*present: noise, "
+                                           "x264"):
+        PairsDataset(pairs, codecs=["fog", "x264"])
 
 
 @pytest.mark.slow

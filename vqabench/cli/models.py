@@ -186,6 +186,9 @@ def evaluate(
                                    "or checkpoint path; omit for the baselines only."),
     sources: str = typer.Option(None, "--sources", help="Only these sources (comma-separated),"
                                 " e.g. the ones held out of training."),
+    codecs: str = typer.Option(None, "--codecs", help="Only the D of these codecs or "
+                               "defects (comma-separated, the manifest's codec column), "
+                               "e.g. x264,aom-av1,vp9 or noise,blur."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     threads: int = typer.Option(None, "--threads", metavar="N",
                                 help="torch CPU threads (default 1)."),
@@ -205,7 +208,7 @@ def evaluate(
 
     model = load_checkpoint(checkpoint) if checkpoint else None
     if checkpoint:
-        seen = set(PairsDataset(pairs, sources=_names(sources)).sources)
+        seen = set(PairsDataset(pairs, sources=_names(sources), codecs=_names(codecs)).sources)
         overlap = _training_overlap(checkpoint, seen)
         if overlap:
             err_console.print(f"warning: {overlap}; this SROCC is not a held-out result "
@@ -214,7 +217,7 @@ def evaluate(
     feed = BarFeed("models evaluate", "pairs scored")
     try:
         result = ranking_srocc(pairs, model=model, sources=_names(sources),
-                               progress=feed.both, bootstrap=bootstrap)
+                               codecs=_names(codecs), progress=feed.both, bootstrap=bootstrap)
     finally:
         feed.stop()
     if as_json:

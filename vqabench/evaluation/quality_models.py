@@ -37,7 +37,7 @@ def ssim_rd(data: PairsDataset, index: int) -> float:
 
 def ranking_srocc(pairs_dir: str | Path, *, model: torch.nn.Module | None = None,
                   sources: Sequence[str] | None = None, batch_size: int = 16,
-                  device: str = "cpu",
+                  device: str = "cpu", codecs: Sequence[str] | None = None,
                   progress: Callable[[int, int], None] | None = None,
                   bootstrap: int = 0, seed: int = 0) -> dict:
     """SROCC against ``vmaf_sd`` of the model (if given) and of the (R, D) baselines.
@@ -45,6 +45,8 @@ def ranking_srocc(pairs_dir: str | Path, *, model: torch.nn.Module | None = None
     ``progress(done, total)`` is called as pairs are scored (the model, then SSIM).
 
     Args:
+        sources, codecs: score only these sources / the D of these codecs (or defects),
+            as :class:`~vqabench.models.ranking.PairsDataset` selects them.
         bootstrap: resamples of the source-level bootstrap (0: no intervals); needs two
             sources or more.
         seed: seed of the resampling.
@@ -58,7 +60,7 @@ def ranking_srocc(pairs_dir: str | Path, *, model: torch.nn.Module | None = None
     """
     if not isinstance(bootstrap, int) or bootstrap < 0:
         raise invalid("bootstrap", bootstrap, "an integer >= 0 (number of resamples)")
-    data = PairsDataset(pairs_dir, sources=sources)
+    data = PairsDataset(pairs_dir, sources=sources, codecs=codecs)
     if bootstrap and len(set(data.sources)) < 2:
         raise invalid("bootstrap", bootstrap, "0 for pairs of one source (the bootstrap "
                       "resamples whole sources)")

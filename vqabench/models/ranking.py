@@ -72,13 +72,15 @@ class PairsDataset:
         pairs_dir: directory with ``manifest.csv`` and the ``.npz`` patch files.
         cache_size: patch pairs kept in memory.
         sources: use only the pairs of these sources (e.g. to hold some out for testing).
+        codecs: use only the pairs whose D these made (the manifest's ``codec`` column:
+            ``x264`` ..., or an off-codec defect such as ``noise``).
 
     Raises:
         DatasetError: missing manifest, columns, files or arrays, or non-numeric labels.
     """
 
     def __init__(self, pairs_dir: str | Path, *, cache_size: int = 4096,
-                 sources: Sequence[str] | None = None):
+                 sources: Sequence[str] | None = None, codecs: Sequence[str] | None = None):
         self.root = Path(pairs_dir)
         manifest = self.root / "manifest.csv"
         if not manifest.is_file():
@@ -98,6 +100,14 @@ class PairsDataset:
                 raise DatasetError(f"sources={unknown} are not in {manifest}; present: "
                                    f"{', '.join(present)}")
             self.rows = [r for r in self.rows if r["source"] in set(sources)]
+        if codecs is not None:
+            present = sorted({r["codec"] for r in self.rows})
+            unknown = sorted(set(codecs) - set(present))
+            if unknown:
+                raise DatasetError(f"codecs={unknown} are not in {manifest}"
+                                   f"{' for these sources' if sources is not None else ''}; "
+                                   f"present: {', '.join(present)}")
+            self.rows = [r for r in self.rows if r["codec"] in set(codecs)]
         if not self.rows:
             raise DatasetError(f"{manifest} has no rows")
         try:
