@@ -3,7 +3,7 @@
 Reads held-out (R, D) patch pairs of a ``vqabench make-pairs`` directory and prints, per
 release, the mean and SD of score(R, X) for X = R itself, the pair's transcode D, R plus
 white Gaussian noise and a flat grey patch (reports/ptloss_transcoding.md, "Re-run with
-PT-Loss release 2")::
+PT-Loss release 2"). ``--releases`` takes release names (``v1``) or checkpoint paths::
 
     python scripts/score_off_codec.py pairs_natural4 \
         --sources Bikes,Camera,Coins,GraceHopper,IHC,Page
@@ -28,10 +28,14 @@ def main() -> None:
     parser.add_argument("--reference", default="x264:qp=37", help="R of the pairs used")
     parser.add_argument("--every", type=int, default=4, help="take every N-th matching pair")
     parser.add_argument("--sigma", type=float, default=0.15, help="noise SD, [0, 1] scale")
-    parser.add_argument("--releases", default="v1,v2", help="PT-Loss releases to score")
+    parser.add_argument("--releases", default="v1,v2",
+                        help="PT-Loss releases (v1, v2) or checkpoint paths to score")
+    parser.add_argument("--codecs", default="x264,aom-av1,vp9",
+                        help="D of these codecs only (not the off-codec defects)")
     args = parser.parse_args()
     try:
-        data = PairsDataset(args.pairs, sources=args.sources.split(","))
+        data = PairsDataset(args.pairs, sources=args.sources.split(","),
+                            codecs=args.codecs.split(","))
     except DatasetError as exc:
         parser.error(str(exc))
     picked = sorted((r["file"], i) for i, r in enumerate(data.rows)
@@ -45,7 +49,9 @@ def main() -> None:
               "grey": torch.full_like(ref, 0.5)}
     print(f"{len(indices)} patch pairs ({args.reference}, every {args.every}th)")
     for release in args.releases.split(","):
-        model = load_checkpoint(checkpoint_path("pt_loss", release)).eval()
+        path = Path(release) if Path(release).is_file() else checkpoint_path("pt_loss",
+                                                                               release)
+        model = load_checkpoint(path).eval()
         with torch.no_grad():
             scores = {k: model(ref, x).float() for k, x in inputs.items()}
         print(release, "  ".join(f"score(R, {k}) {v.mean():.2f} +- {v.std():.2f}"
