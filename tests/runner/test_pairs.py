@@ -260,11 +260,12 @@ def test_patch_larger_than_video(tmp_path, mini64):
 
 # --- off-codec D (defects) ----------------------------------------------------------------
 
-def _luma_gain() -> float:
+def _luma_gain(matrix: str) -> float:
     """Std of Y (8-bit limited-range code values) per unit of RGB noise std (code values):
-    Y = 219 (kr R + kg G + kb B) + 16 with BT.709's kr, kb, each channel's noise
-    independent, so the std is 219/255 * sqrt(kr^2 + kg^2 + kb^2)."""
-    kr, kb = 0.2126, 0.0722
+    Y = 219 (kr R + kg G + kb B) + 16, each channel's noise independent, so the std is
+    219/255 * sqrt(kr^2 + kg^2 + kb^2) (BT.709: kr 0.2126, kb 0.0722; BT.601: 0.299,
+    0.114)."""
+    kr, kb = {"bt709": (0.2126, 0.0722), "bt601": (0.299, 0.114)}[matrix]
     return 219 / 255 * float(np.sqrt(kr ** 2 + (1 - kr - kb) ** 2 + kb ** 2))
 
 
@@ -287,14 +288,17 @@ def test_defect_units_are_r_with_the_defect_labelled_by_libvmaf(tmp_path):
         ("x264", "qp=40", "40", rows[0]["kbps"]), ("noise", "noise=12", "", ""),
         ("blur", "blur=1.5", "", ""), ("blur", "blur=3", "", "")]
     ref_dir = out / "videos" / seq.name / "x264_qp37"
-    reference = read_all(open_video(ref_dir.with_suffix(".y4m")))
+    ref_video = open_video(ref_dir.with_suffix(".y4m"))
+    assert ref_video.color_range == "limited"
+    reference = read_all(ref_video)
     noisy = read_all(open_video(ref_dir / "noise_12.y4m"))
     # white RGB noise of std 12 code values: hand-derived luma std, plus rounding (1/12),
     # on pixels whose RGB is far enough from 0 and 1 not to be clipped
-    rgb = np.stack([yuv_to_rgb(f) for f in clip_frames(reference)])
+    rgb = np.stack([yuv_to_rgb(f, matrix=ref_video.color_matrix)
+                    for f in clip_frames(reference)])
     inside = np.all((rgb > 0.2) & (rgb < 0.8), axis=-1)
     residual = noisy.y.astype(float) - reference.y.astype(float)
-    expected = np.sqrt((12 * _luma_gain()) ** 2 + 1 / 12)
+    expected = np.sqrt((12 * _luma_gain(ref_video.color_matrix)) ** 2 + 1 / 12)
     assert inside.sum() > 20_000
     assert residual[inside].std() == pytest.approx(expected, rel=0.03)
     assert abs(residual[inside].mean()) < 0.2

@@ -133,11 +133,6 @@ class DefectSpec:
     name: str
     amounts: tuple[float, ...]
 
-    @property
-    def text(self) -> str:
-        """The spec as ``parse_defect_spec`` reads it, e.g. ``noise=4,8,16``."""
-        return f"{self.name}=" + ",".join(f"{a:g}" for a in self.amounts)
-
 
 def parse_defect_spec(text: str) -> DefectSpec:
     """``noise=4,8,16`` -> ``DefectSpec("noise", (4.0, 8.0, 16.0))``.
@@ -262,32 +257,31 @@ def _defect_video(reference: Video, defect: str, amount: float, rng: np.random.G
                   dst: Path) -> Video:
     """R plus the change ``defect`` makes to its RGB frames, as R's format.
 
-    The defect works on RGB in [0, 1] (BT.709 limited range, nearest chroma up, 2x2 mean
-    down), and the RGB round trip alone is not exact: a coded R holds YUV outside the RGB
-    gamut, which RGB clips (on ``mini`` up to 5 % of luma samples, by up to 13 code values).
-    So D is R plus the difference of the two round trips, with and without the defect:
-    a defect that changes nothing (gain 1) gives R's bytes back, and the gamut clip of R
-    itself is not part of D.
+    The defect works on RGB in [0, 1] (R's own matrix and range, nearest chroma up, 2x2
+    mean down), and the RGB round trip alone is not exact: a coded R holds YUV outside the
+    RGB gamut, which RGB clips (on ``mini`` up to 5 % of luma samples, by up to 13 code
+    values). So D is R plus the difference of the two round trips, with and without the
+    defect: a defect that changes nothing (gain 1) gives R's bytes back, and the gamut clip
+    of R itself is not part of D.
     """
     from vqabench.datasets.builtin import apply_defect
     from vqabench.io.video import YuvFrame, read_frames, rgb_to_yuv, yuv_to_rgb
 
     hi = (1 << reference.bit_depth) - 1
     dtype = np.uint16 if reference.bit_depth > 8 else np.uint8
+    colour = {"matrix": reference.color_matrix, "color_range": reference.color_range}
 
     def frames() -> Iterable[YuvFrame]:
         for frame in read_frames(reference):
-            rgb = yuv_to_rgb(frame, bit_depth=reference.bit_depth, matrix="bt709")
+            rgb = yuv_to_rgb(frame, bit_depth=reference.bit_depth, **colour)
             (changed,) = apply_defect([rgb], defect, amount, rng)
-            a, b = (rgb_to_yuv(x, pix_fmt=reference.pix_fmt, matrix="bt709")
-                    for x in (rgb, changed))
+            a, b = (rgb_to_yuv(x, pix_fmt=reference.pix_fmt, **colour) for x in (rgb, changed))
             yield YuvFrame(*(np.clip(p.astype(np.int64) + q.astype(np.int64)
                                      - o.astype(np.int64), 0, hi).astype(dtype)
                              for p, o, q in zip(frame, a, b, strict=True)))
 
     return write_y4m(dst, frames(), width=reference.width, height=reference.height,
-                     fps=reference.fps, pix_fmt=reference.pix_fmt, color_range="limited",
-                     matrix="bt709")
+                     fps=reference.fps, pix_fmt=reference.pix_fmt, **colour)
 
 
 def _distort(job: PairJob, reference: Video, tmp: Path) -> tuple[Video, int]:
