@@ -137,6 +137,21 @@ def test_loss_weights_are_part_of_the_job_key(tmp_path):
     assert "loss_weights_sha256" not in plain
 
 
+def test_loss_shortfall_keys_only_when_set():
+    from vqabench import codecs
+
+    plain = codecs.create("inr", loss="pt_loss", loss_weights="pretrained:v1")
+    short = codecs.create("inr", loss="pt_loss", loss_weights="pretrained:v1",
+                          loss_shortfall=True)
+    assert "loss_shortfall" not in plain.options  # earlier encodes keep their job keys
+    assert short.options["loss_shortfall"] is True and short.spec != plain.spec
+    with pytest.raises(ConfigError, match="loss_shortfall=true is not allowed with "
+                                          "loss='l1_msssim'"):
+        codecs.create("inr", loss_shortfall=True)
+    with pytest.raises(ConfigError, match="loss_shortfall='yes'"):
+        codecs.create("inr", loss="pt_loss", loss_shortfall="yes")
+
+
 def test_a_pinned_release_keys_on_its_own_file():
     import hashlib
 

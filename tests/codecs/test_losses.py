@@ -54,6 +54,47 @@ def test_mixed_loss_aligns_magnitudes_over_the_first_steps():
     assert float(out) == pytest.approx(0.75 * l1 + 0.25 * (2 * l1 / 6.0) * 100.0, rel=1e-5)
 
 
+def test_shortfall_is_the_shortfall_against_r_itself():
+    """P = max(0, term(R, D) - term(R, R)), term(R, R) without gradient: hand-derived with a
+    toy term whose value is known."""
+    ref, dis = _clip(), _clip(seed=1)
+
+    def term(r, d):  # noqa: ANN001, ANN202 - lower is better, best (2.0) far from r == d
+        return 2.0 + (d - r - 0.25).abs().mean()
+
+    l1 = float((dis - ref).abs().mean())
+    plain = MixedLoss("toy", term, torch.nn.Identity(), alpha=0.25, align_steps=0)
+    short = MixedLoss("toy", term, torch.nn.Identity(), alpha=0.25, align_steps=0,
+                      shortfall=True)
+    best = 2.0 + 0.25  # term(R, R)
+    assert float(plain(ref, dis)) == pytest.approx(0.75 * l1 + 0.25 * float(term(ref, dis)))
+    assert float(short(ref, dis)) == pytest.approx(
+        0.75 * l1 + 0.25 * max(0.0, float(term(ref, dis)) - best), rel=1e-6)
+    # D = R: zero loss; a D the term scores better than R: the term adds nothing
+    assert float(short(ref, ref)) == 0.0
+    better = (ref + 0.25).clamp(0, 1)
+    assert float(term(ref, better)) < best
+    assert float(short(ref, better)) == pytest.approx(0.75 * float((better - ref).abs().mean()))
+    d = dis.clone().requires_grad_(True)
+    short(ref, d).backward()  # the gradient flows through term(R, D) only
+    assert d.grad is not None and float(d.grad.abs().sum()) > 0
+
+
+def test_shortfall_with_the_pt_loss_checkpoint_matches_the_model_called_directly():
+    from vqabench.models import load_checkpoint
+
+    ref, dis = _clip(frames=2, size=64), _clip(frames=2, size=64, seed=1)
+    weights = "pretrained:v1"
+    loss = create_loss("pt_loss", weights=weights, shortfall=True, align_steps=0)
+    model = load_checkpoint(checkpoint_path("pt_loss", "v1")).eval()
+    five = [x.permute(1, 0, 2, 3)[None] for x in (ref, dis)]
+    with torch.no_grad():
+        s_rd, s_rr = float(model(five[0], five[1])), float(model(five[0], five[0]))
+    l1 = float((dis - ref).abs().mean())
+    assert s_rr > s_rd  # release 1 scores R itself above this noise
+    assert float(loss(ref, dis)) == pytest.approx(0.8 * l1 + 0.2 * (s_rr - s_rd), rel=1e-4)
+
+
 def test_option_errors():
     with pytest.raises(ConfigError, match="loss='nope' is not allowed"):
         create_loss("nope")
@@ -63,6 +104,8 @@ def test_option_errors():
         create_loss("pt_loss", alpha=1.5, weights="random")
     with pytest.raises(ConfigError, match="weights='x.pt'"):
         create_loss("lpips", weights="x.pt")
+    with pytest.raises(ConfigError, match="shortfall=True is not allowed with loss='l1_msssim'"):
+        create_loss("l1_msssim", shortfall=True)
 
 
 def test_pt_loss_with_missing_weights_fails_clearly(tmp_path):

@@ -460,6 +460,8 @@ class InrCodec(Codec):
         loss_weights: ``pretrained`` | ``pretrained:RELEASE`` (an earlier shipped
             checkpoint, e.g. ``pretrained:v1``) | ``random`` (plumbing tests) | checkpoint path.
         batch_frames: consecutive frames per training iteration (0 = the whole clip).
+        loss_shortfall: train on the perceptual term's shortfall against R itself,
+            ``max(0, P(R, D) - P(R, R))`` (:func:`vqabench.codecs.losses.create_loss`).
         seed: random seed (initialisation and frame windows).
         device: ``cpu``, ``cuda`` or ``auto`` (cuda when available) for training; decoding
             and the encoder's reconstruction always run on the CPU.
@@ -481,7 +483,7 @@ class InrCodec(Codec):
     def __init__(self, *, steps: int = 1000, qat_steps: int | None = None, lr: float = 2e-2,
                  bits: int = 8, loss: str = "l1_msssim", alpha: float | None = None,
                  loss_weights: str = "pretrained", batch_frames: int = 2, seed: int = 0,
-                 device: str = "cpu", threads: int = 1):
+                 device: str = "cpu", threads: int = 1, loss_shortfall: bool = False):
         for arg, val, lo in (("steps", steps, 1), ("batch_frames", batch_frames, 0),
                              ("threads", threads, 1), ("seed", seed, 0)):
             if isinstance(val, bool) or not isinstance(val, int) or val < lo:
@@ -501,12 +503,19 @@ class InrCodec(Codec):
         if alpha is not None and (isinstance(alpha, bool) or not isinstance(alpha, int | float)
                                   or not 0 <= alpha <= 1):
             raise invalid("alpha", alpha, "a number in 0..1")
+        if not isinstance(loss_shortfall, bool):
+            raise invalid("loss_shortfall", loss_shortfall, "true or false")
+        if loss_shortfall and loss == "l1_msssim":
+            raise ConfigError("loss_shortfall=true is not allowed with loss='l1_msssim' (no "
+                              "perceptual term); use a perceptual loss such as "
+                              "loss='pt_loss'")
         if device not in ("cpu", "cuda", "auto"):
             raise invalid("device", device, "cpu | cuda | auto")
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.steps, self.qat_steps, self.lr, self.bits = steps, qat, float(lr), bits
         self.loss, self.alpha, self.loss_weights = loss, alpha, str(loss_weights)
+        self.loss_shortfall = loss_shortfall
         self.batch_frames, self.seed, self.device, self.threads = (batch_frames, seed, device,
                                                                    threads)
         self.last_encode: InrEncodeInfo | None = None
@@ -526,6 +535,8 @@ class InrCodec(Codec):
                 "threads": self.threads}
         if self.alpha is not None:
             opts["alpha"] = self.alpha
+        if self.loss_shortfall:  # only when set: earlier encodes keep their job keys
+            opts["loss_shortfall"] = True
         weights_file = self._loss_weights_file()
         if weights_file is not None:  # new loss weights must give new encodes (job keys)
             opts["loss_weights_sha256"] = (_file_sha256(weights_file)
@@ -619,7 +630,8 @@ class InrCodec(Codec):
             arch = InrArch.for_video(source, str(rate.value))
             net = InrNet(arch).to(self.device)
             loss_fn = create_loss(self.loss, alpha=self.alpha, weights=self.loss_weights,
-                                  seed=self.seed).to(self.device)
+                                  seed=self.seed, shortfall=self.loss_shortfall
+                                  ).to(self.device)
             t0 = time.perf_counter()
             final, curve = self._train(net, source, loss_fn)
             train_s = time.perf_counter() - t0

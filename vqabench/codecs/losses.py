@@ -19,6 +19,9 @@ re-implements a metric, a model or the mixing rule.
                             (:class:`vqabench.metrics.losses.PerceptualFeatureLoss`)
 ==========================  ===================================================================
 
+``shortfall=True`` replaces the perceptual term P by ``max(0, P(R, D) - P(R, R))``, its
+shortfall against R itself (:class:`~vqabench.metrics.losses.MixedLoss`).
+
 ``alpha`` defaults to 0.2. ``k`` aligns the magnitudes: over the first ``align_steps`` calls
 it is the running ratio ``mean |L1| / mean |P|`` of the two terms, then it is frozen (a plain
 number, no gradient). In the UGC transcoding setup ``reference`` is the codec's input R and
@@ -223,7 +226,8 @@ def _backbone_term(name: str, weights: str, seed: int
 
 
 def create_loss(name: str, *, alpha: float | None = None, align_steps: int = 10,
-                weights: str = "pretrained", seed: int = 0) -> CodecLoss:
+                weights: str = "pretrained", seed: int = 0,
+                shortfall: bool = False) -> CodecLoss:
     """Build the training loss ``name`` (see the module docstring).
 
     Args:
@@ -234,6 +238,8 @@ def create_loss(name: str, *, alpha: float | None = None, align_steps: int = 10,
             earlier shipped one, e.g. ``"pretrained:v1"``), ``"random"`` (tests only) or a
             checkpoint path.
         seed: seed of random weights.
+        shortfall: the perceptual term as its shortfall against R itself,
+            ``max(0, P(R, D) - P(R, R))`` (not for ``l1_msssim``).
 
     Raises:
         ConfigError: unknown name or option not allowed.
@@ -249,6 +255,10 @@ def create_loss(name: str, *, alpha: float | None = None, align_steps: int = 10,
             raise ConfigError(f"alpha={alpha!r} is not allowed with loss='l1_msssim' (fixed "
                               "0.7 L1 + 0.3 (1 - MS-SSIM)); use a perceptual loss such as "
                               "loss='pt_loss' to sweep alpha")
+        if shortfall:
+            raise ConfigError("shortfall=True is not allowed with loss='l1_msssim' (it has no "
+                              "perceptual term); use a perceptual loss such as "
+                              "loss='pt_loss'")
         return L1MsSsimLoss()
     if name in ("pt_loss", "rankdvqa_ugc"):
         term, net = _quality_model_term(name, weights, seed)
@@ -256,7 +266,7 @@ def create_loss(name: str, *, alpha: float | None = None, align_steps: int = 10,
         term, net = _backbone_term(name, weights, seed)
     return _CodecMixedLoss(name, term, net,
                            alpha=DEFAULT_ALPHA if alpha is None else float(alpha),
-                           align_steps=align_steps)
+                           align_steps=align_steps, shortfall=bool(shortfall))
 
 
 def loss_complexity(name: str, *, frames: int, height: int, width: int) -> tuple[int, int]:

@@ -145,20 +145,26 @@ class MixedLoss(nn.Module):
         alpha: weight of the perceptual term, in [0, 1].
         align_steps: calls over which ``k = mean |L1| / mean |P|`` is measured, then frozen
             (a plain number, no gradient); 0 keeps ``k = 1``.
+        shortfall: use ``P = max(0, term(R, D) - term(R, R))`` (``term(R, R)`` without
+            gradient): the perceptual term is the shortfall of D against R itself, zero for
+            D = R and for any D the network scores at least as well as R, so it cannot
+            reward moving away from R (a quality model whose best score is not at D = R,
+            reports/ptloss_transcoding.md, "Release 3"). Costs one more forward per call.
 
     Raises:
         ConfigError: ``alpha`` outside [0, 1] or a negative ``align_steps``.
     """
 
     def __init__(self, name: str, term: Callable[[Tensor, Tensor], Tensor], network: nn.Module,
-                 *, alpha: float = DEFAULT_ALPHA, align_steps: int = 10):
+                 *, alpha: float = DEFAULT_ALPHA, align_steps: int = 10,
+                 shortfall: bool = False):
         super().__init__()
         if not 0.0 <= alpha <= 1.0:
             raise invalid("alpha", alpha, "a number in 0..1")
         if int(align_steps) != align_steps or align_steps < 0:
             raise invalid("align_steps", align_steps, "an integer >= 0")
         self.name, self.alpha, self.align_steps = name, float(alpha), int(align_steps)
-        self.term, self.network = term, network
+        self.term, self.network, self.shortfall = term, network, bool(shortfall)
         self._sums = [0.0, 0.0]
         self._calls = 0
         self.ratio = 1.0
@@ -174,6 +180,10 @@ class MixedLoss(nn.Module):
         if self.alpha == 0.0:
             return l1
         p = self.term(reference, distorted.clamp(0, 1))
+        if self.shortfall:
+            with torch.no_grad():
+                best = self.term(reference, reference)
+            p = (p - best).clamp(min=0.0)
         if self._calls < self.align_steps:
             self._sums[0] += abs(float(l1.detach()))
             self._sums[1] += abs(float(p.detach()))
