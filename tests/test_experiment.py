@@ -187,6 +187,8 @@ PT_V1, PT_V2, RANK_V1 = "d6bafaa188faf524", "a9e5408a11f7d9d7", "b0d1ecbc24859cd
     ("ptloss_transcoding_r2", {"pt_loss": {PT_V2}}),
     ("ptloss_alpha_sweep_r2", {"pt_loss": {PT_V2}}),
     ("ptloss_r2_camera_probe", {"pt_loss": {PT_V1, PT_V2}}),
+    ("ptloss_shortfall_camera_probe", {"pt_loss": {PT_V2}}),
+    ("ptloss_shortfall_r2", {"pt_loss": {PT_V2}}),
 ])
 def test_ptloss_experiments_pin_the_checkpoint_their_report_used(name, pinned):
     """reports/ptloss_transcoding.md was made with the first shipped checkpoints and its
