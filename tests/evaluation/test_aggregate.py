@@ -18,6 +18,7 @@ from vqabench.evaluation.aggregate import (
     add_weighted_yuv,
     fold_references,
     load_results,
+    mean_quality,
     metric_higher_is_better,
     per_sequence_bd_rate,
     summarize_bd_rate,
@@ -149,6 +150,22 @@ def test_time_ratios_geometric_mean():
     assert t.loc[OVERALL, "enc_pct"] == pytest.approx(400.0)
     assert t.loc["High", "enc_pct"] == pytest.approx(800.0)
     assert t.loc[OVERALL, "dec_pct"] == pytest.approx(100.0)
+
+
+def test_mean_quality_per_group_and_overall():
+    df = _results()
+    m = mean_quality(df)
+    x265 = m[(m["codec"] == "x265") & (m["metric"] == "psnr_y")].set_index("group")
+    # bpp = kbps / 1e4 with kbps = 1000 * 2**(3 - i) * factor: 0.375 * factor on average;
+    # psnr_y is 39, 36, 33, 30 (mean 34.5) except D's 39, 35, 36, 30 (mean 35)
+    assert list(x265.index) == ["Low", "High", OVERALL]
+    assert x265.loc["High", "mean_bpp"] == pytest.approx(0.375 * (0.8 + 0.7) / 2)
+    assert x265.loc["High", "mean_value"] == pytest.approx(34.5)
+    assert x265.loc["Low", "mean_bpp"] == pytest.approx(0.375 * (0.9 + 0.5) / 2)
+    assert x265.loc["Low", "mean_value"] == pytest.approx((34.5 + 35.0) / 2)
+    assert x265.loc[OVERALL, "mean_value"] == pytest.approx((3 * 34.5 + 35.0) / 4)
+    assert x265.loc[OVERALL, "n_points"] == 16
+    assert mean_quality(df.iloc[:0]).empty
 
 
 def test_weighted_yuv_added_from_components():

@@ -229,6 +229,10 @@ def test_ptloss_style_has_the_loss_networks_complexity(tmp_path):
     assert (f"| s1 | -10.00 | -10.00 | {params / 1e6:.2f} | {macs / 1e9:.2f} | 150.00 | "
             "100.00 |") in md
     assert "training window of 2 frames" in md
+    # the means behind Table I: s1 spends 0.9 x (8000 + 4000 + 2000 + 1000) / 4 kbps on
+    # average, bpp = kbps / 1e4 = 0.3375; PSNR-Y 39, 36, 33, 30 -> 34.5; 2 x 4 points
+    assert "| Group | Codec | bpp | PSNR-Y | Points |" in md
+    assert "| Medium | s1 | 0.34 | 34.50 | 8 |" in md
 
 
 def test_loss_complexity_reads_defaults_and_skips_what_it_cannot_count():

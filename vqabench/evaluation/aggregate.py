@@ -62,6 +62,7 @@ __all__ = [
     "per_sequence_bd_rate",
     "summarize_bd_rate",
     "time_ratios",
+    "mean_quality",
 ]
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -388,3 +389,39 @@ def _geomean_pct(ratios: Sequence[float]) -> float:
     arr = np.asarray(ratios, dtype=np.float64)
     arr = arr[np.isfinite(arr) & (arr > 0)]
     return float(np.exp(np.log(arr).mean()) * 100.0) if arr.size else math.nan
+
+
+def mean_quality(results: pd.DataFrame, *, groups: Mapping[str, str] | None = None
+                 ) -> pd.DataFrame:
+    """Mean rate and mean quality of each codec over the points it encoded, per group and
+    overall: what a BD-rate turns into one number, shown as the values behind it.
+
+    Per (reference, anchor, codec, metric): the arithmetic mean of ``value`` and of ``bpp``
+    over every (sequence, rate point) row of the group (``Overall``: every row). Each codec
+    is averaged over its own points, so two codecs compare at equal quality only where their
+    mean rates are close too.
+
+    Returns:
+        Columns ``reference, anchor, codec, group, metric, mean_bpp, mean_value, n_points``
+        (``mean_bpp`` NaN when the results carry no ``bpp``); empty without rows.
+    """
+    columns = ["reference", "anchor", "codec", "group", "metric", "mean_bpp", "mean_value",
+               "n_points"]
+    if results.empty:
+        return pd.DataFrame(columns=columns)
+    df = results.copy()
+    df["group"] = _groups(df, groups)
+    if "bpp" not in df.columns:
+        df["bpp"] = math.nan
+    rows: list[dict[str, object]] = []
+    keys = ["reference", "anchor", "codec", "metric"]
+    for (ref, anc, codec, metric), part in df.groupby(keys, sort=False):
+        labels = sorted({str(g) for g in part["group"] if g}, key=group_sort_key)
+        for label in [*labels, OVERALL]:
+            sel = part if label == OVERALL else part[part["group"] == label]
+            rows.append({"reference": ref, "anchor": anc, "codec": codec, "group": label,
+                         "metric": metric,
+                         "mean_bpp": float(pd.to_numeric(sel["bpp"]).mean()),
+                         "mean_value": float(pd.to_numeric(sel["value"]).mean()),
+                         "n_points": int(len(sel))})
+    return pd.DataFrame(rows, columns=columns)

@@ -24,7 +24,8 @@ table (mean, interval, p-value, sequences):
   with an Average row for each metric; when PSNR components are present, the JVET layout
   Y/U/V/YUV (6:1:1) with EncT%/DecT% (geometric mean over sequences of summed-time ratios,
   anchor = 100 %);
-- ``ptloss``: codecs × (group × PSNR, VMAF) with EncT%/DecT% (PT-Loss paper, Table I);
+- ``ptloss``: codecs × (group × PSNR, VMAF) with EncT%/DecT% (PT-Loss paper, Table I),
+  then the mean rate and quality behind it per group and codec;
 - ``glvc``: codecs × (dataset × DISTS, LPIPS) (GLVC paper, Table 4);
 - ``clic``: codecs × class rows × Y/U/V/YUV with EncT% (CLIC paper, Tables I-III).
 
@@ -55,6 +56,7 @@ from vqabench.evaluation.aggregate import (
     add_weighted_yuv,
     fold_references,
     load_results,
+    mean_quality,
     per_sequence_bd_rate,
     summarize_bd_rate,
     time_ratios,
@@ -296,12 +298,14 @@ def _sections(style: str, per: pd.DataFrame, summary: pd.DataFrame, times: pd.Da
               anchor: str, method: str, dataset: str, pairs: list[tuple[str, str]],
               codec_order: list[str], metric_order: list[str], decimals: int,
               complexity: dict[str, tuple[int, int, int]] | None = None,
-              sweep: tuple[str, dict[str, float]] | None = None
+              sweep: tuple[str, dict[str, float]] | None = None,
+              means: pd.DataFrame | None = None
               ) -> list[tuple[str, pd.DataFrame, tuple[str, ...]]]:
     """(heading, table, footnotes) sections of a report in ``style`` (see
     :data:`tables.STYLES`), for each (reference, anchor) pair in ``pairs``' order; then the
     sweep table when the run sweeps an option (:func:`codec_sweep`); every style ends with
-    the uncertainty table of its pair."""
+    the uncertainty table of its pair. ``ptloss`` also shows ``means`` (mean rate and
+    quality, :func:`~vqabench.evaluation.aggregate.mean_quality`) after Table I."""
     sections: list[tuple[str, pd.DataFrame, tuple[str, ...]]] = []
     for ref, anc in pairs:
         where = f"reference={ref}, quality measured against {anc}"
@@ -318,6 +322,13 @@ def _sections(style: str, per: pd.DataFrame, summary: pd.DataFrame, times: pd.Da
                              f"({where})", tables.ptloss_table(summary, times, reference=ref,
                                                                anchor=anc,
                                                                complexity=complexity), foot))
+            if means is not None and not means.empty:
+                sections.append((f"Mean rate and quality per reference group, each codec over "
+                                 f"its own rate points ({where})",
+                                 tables.mean_quality_table(means, reference=ref, anchor=anc),
+                                 ("Arithmetic means over each codec's (sequence, rate point) "
+                                  "rows; quality compares at equal rate only where the bpp "
+                                  "column is close.",)))
         elif style == "glvc":
             sections.append((f"Perceptual BD-rate (%) vs {anchor} per dataset ({where})",
                              tables.glvc_table({dataset: summary}, reference=ref, anchor=anc),
@@ -479,7 +490,7 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
                          dataset=dataset_name or run_dir.name, pairs=pairs,
                          codec_order=codec_order, metric_order=metric_order, decimals=decimals,
                          complexity=loss_complexity(config) if style == "ptloss" else None,
-                         sweep=sweep)
+                         sweep=sweep, means=mean_quality(results) if style == "ptloss" else None)
     rc_csv = _rate_control_sections(results, config, method, out, sections)
     excluded = per[per["reason"] != ""]
 

@@ -41,6 +41,7 @@ __all__ = [
     "STYLES",
     "uncertainty_table",
     "ptloss_table",
+    "mean_quality_table",
     "sweep_table",
     "glvc_table",
     "clic_table",
@@ -489,6 +490,33 @@ def ptloss_table(summary: pd.DataFrame, times: pd.DataFrame | None, *, reference
                                     column=column)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def mean_quality_table(means: pd.DataFrame, *, reference: str, anchor: str,
+                       metrics: Sequence[str] = ("psnr_y", "vmaf")) -> pd.DataFrame:
+    """Rows (group, codec): the mean rate (bpp) and the mean of each metric over the points
+    each codec encoded (``means`` from :func:`vqabench.evaluation.aggregate.mean_quality`),
+    then how many points the means cover; groups Low, Medium, High, then Overall. Metrics
+    the means lack are left out."""
+    part = _cell(means, reference=reference, anchor=anchor)
+    shown = [m for m in metrics if m in set(part["metric"])]
+    groups = sorted((g for g in part["group"].unique() if g != OVERALL),
+                    key=group_sort_key) + [OVERALL]
+    rows = []
+    for group in groups:
+        for codec in sorted(part["codec"].unique()):
+            sel = part[(part["group"] == group) & (part["codec"] == codec)]
+            if sel.empty:
+                continue
+            row: dict[str, object] = {"Group": group, "Codec": codec,
+                                      "bpp": float(sel["mean_bpp"].iloc[0])}
+            for m in shown:
+                cell = sel[sel["metric"] == m]
+                row[metric_label(m)] = float(cell["mean_value"].iloc[0]) if len(cell) else math.nan
+            row["Points"] = int(sel["n_points"].max())
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["Group", "Codec", "bpp",
+                                       *[metric_label(m) for m in shown], "Points"])
 
 
 def sweep_table(points: pd.DataFrame, *, option: str) -> pd.DataFrame:
