@@ -112,8 +112,10 @@ def _band_sums(x: np.ndarray, y: np.ndarray, shift: float) -> tuple[float, float
     rows, width = x.shape
     c1, c2 = float(np.float32(K1 ** 2)), float(np.float32(K2 ** 2))
     xs, ys, mx, my, exy, e2, t = (p[:rows] for p in _workspace(BAND_ROWS + 2 * _HALF, width))
-    cv2.subtract(x, shift, dst=xs)
-    cv2.subtract(y, shift, dst=ys)
+    # a plane and a Python number go through numpy: OpenCV 5 reads a 1x1 array beside a
+    # number as a scalar too and returns a new 4x1 array instead of writing ``dst``
+    np.subtract(x, np.float32(shift), out=xs)
+    np.subtract(y, np.float32(shift), out=ys)
     _blur(xs, mx)
     _blur(ys, my)
     _blur(cv2.multiply(xs, ys, dst=t), exy)
@@ -127,13 +129,13 @@ def _band_sums(x: np.ndarray, y: np.ndarray, shift: float) -> tuple[float, float
     cv2.accumulateSquare(my, t)
     cv2.addWeighted(e2, 1.0, t, -1.0, c2, dst=e2)  # sigma_x^2 + sigma_y^2 + C2
     cs = cv2.divide(exy, e2, dst=exy)
-    cv2.add(mx, shift, dst=mx)  # the local means, unshifted
-    cv2.add(my, shift, dst=my)
+    np.add(mx, np.float32(shift), out=mx)  # the local means, unshifted
+    np.add(my, np.float32(shift), out=my)
     cv2.multiply(mx, my, dst=lum, scale=2.0)
-    cv2.add(lum, c1, dst=lum)  # 2 mu_x mu_y + C1
+    np.add(lum, np.float32(c1), out=lum)  # 2 mu_x mu_y + C1
     cv2.multiply(mx, mx, dst=t)
     cv2.accumulateSquare(my, t)
-    cv2.add(t, c1, dst=t)  # mu_x^2 + mu_y^2 + C1
+    np.add(t, np.float32(c1), out=t)  # mu_x^2 + mu_y^2 + C1
     cv2.divide(lum, t, dst=lum)
     cv2.multiply(lum, cs, dst=lum)
     return cv2.sumElems(lum)[0], cv2.sumElems(cs)[0]
