@@ -144,3 +144,18 @@ def test_mse_is_the_exact_sum_of_squares(dtype, top, shape):
         b = rng.integers(0, top + 1, shape).astype(dtype)
         d = a.astype(np.int64) - b
         assert mse(a, b) == int((d * d).sum()) / a.size
+
+
+def test_out_of_range_samples_never_give_a_negative_psnr():
+    """Issue 29: 8-bit data read as 10-bit words scored PSNR-Y -29.24 dB. A plane MSE above
+    1023^2 is impossible for 10-bit samples: refused, not reported as a negative number."""
+    fmt = FrameFormat(10, (2, 2))
+    good = YuvFrame(np.full((4, 4), 1023, np.uint16), *(np.zeros((2, 2), np.uint16),) * 2)
+    worst = YuvFrame(np.zeros((4, 4), np.uint16), *(np.zeros((2, 2), np.uint16),) * 2)
+    value, _ = psnr_compute(psnr_update(PsnrState(), good, worst, fmt), fmt)
+    assert value == 0.0  # the largest in-range error: exactly 0 dB, still a value
+    words = YuvFrame(np.full((4, 4), 30000, np.uint16), *(np.zeros((2, 2), np.uint16),) * 2)
+    state = psnr_update(psnr_update(PsnrState(), good, worst, fmt), words, worst, fmt)
+    assert 10 * np.log10(1023**2 / 30000**2) < -29  # what was reported before
+    with pytest.raises(MetricError, match=r"frame 1: the Y plane's MSE 9e\+08 exceeds 1023\^2"):
+        psnr_compute(state, fmt)

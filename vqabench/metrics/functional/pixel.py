@@ -9,7 +9,10 @@ sample value follows one of two conventions:
 
 A frame identical to its reference has infinite PSNR; it is capped at ``max_db`` (default
 100 dB) so that averages and BD-rate stay finite (HM prints 999.99 in that case; any cap
-above the codec's range works).
+above the codec's range works). No value is above the cap, and none is below 0 dB:
+samples in ``0 .. 2**b - 1`` cannot differ by more than that, so an MSE above its square
+(a 10-bit file holding 8-bit or MSB-aligned data) raises :class:`MetricError` in
+:func:`psnr_compute` instead of giving a negative PSNR that would feed a BD-rate.
 
 The accumulator follows the torchmetrics pattern: :func:`psnr_update` folds one frame pair
 into a :class:`PsnrState` (the three planes' MSEs per frame), :func:`psnr_compute` turns the
@@ -29,7 +32,7 @@ from typing import Literal
 
 import numpy as np
 
-from vqabench.errors import invalid
+from vqabench.errors import MetricError, invalid
 from vqabench.metrics.functional.frame_format import FrameFormat
 
 __all__ = ["mse", "peak_value", "psnr_from_mse", "plane_psnr", "weighted_psnr", "plane_mses",
@@ -162,12 +165,22 @@ def psnr_compute(state: PsnrState, fmt: FrameFormat, *,
         (mean of the per-frame values, per-frame values in dB).
 
     Raises:
-        MetricError: no frames.
+        MetricError: no frames, or a plane MSE above ``(2**b - 1)**2`` (samples out of
+            range: the PSNR would be negative).
     """
     from vqabench.metrics.base import pool
 
+    top = (1 << fmt.bit_depth) - 1
     per_frame = []
-    for frame in state.mses:
+    for index, frame in enumerate(state.mses):
+        worst = max(frame)
+        if worst > top * top:
+            plane = "YUV"[frame.index(worst)]
+            raise MetricError(
+                f"PSNR of frame {index}: the {plane} plane's MSE {worst:.6g} exceeds {top}^2, "
+                f"the largest difference of {fmt.bit_depth}-bit samples in 0..{top}, so the "
+                "samples are out of range (8-bit or MSB-aligned data in a 10-bit file?); a "
+                "PSNR below 0 dB is not reported")
         y, u, v = (psnr_from_mse(m, bit_depth=fmt.bit_depth, max_db=max_db, peak=peak)
                    for m in frame)
         per_frame.append(weighted_psnr(y, u, v, weights))  # (1, 0, 0) gives Y exactly
