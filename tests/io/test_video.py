@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -10,7 +11,8 @@ from skimage.color import rgb2ycbcr
 
 from tests.conftest import make_video
 from vqabench.errors import VideoFormatError
-from vqabench.io.ffmpeg import run_ffmpeg
+from vqabench.io.ffmpeg import ffmpeg_path, run_ffmpeg
+from vqabench.io.process import run_command
 from vqabench.io.video import (
     open_video,
     parse_yuv_name,
@@ -286,3 +288,153 @@ def test_raw_yuv_origins(tmp_path):
     assert (video.fps, video.color_range, video.color_matrix) == (50, "full", "bt709")
     assert dict(video.origins) == {"fps": "name", "pix_fmt": "default", "color_range": "name",
                                    "color_matrix": "name"}
+
+
+# --- issue 29: samples out of range, variable frame rate, interlaced sources -------------
+
+def _raw_bytes(video) -> bytes:
+    return b"".join(p.tobytes() for f in read_frames(video) for p in f)
+
+
+def test_8bit_data_in_a_10bit_file_is_refused(tmp_path):
+    """8-bit frames in a file named _10bit: only the size used to be checked, so the words
+    (two 8-bit samples each, up to 65535) gave PSNR-Y -29 dB. Now refused, as 8-bit data."""
+    eight = make_video(tmp_path / "e.y4m", frames=4, seed=3)
+    data = _raw_bytes(eight)
+    raw = tmp_path / "Clip_64x64_25fps_420_10bit.yuv"
+    raw.write_bytes(data)
+    peak = int(np.frombuffer(data[:eight.frame_bytes * 2], "<u2").max())  # frame 0 as words
+    assert peak > 1023
+    with pytest.raises(VideoFormatError, match=rf"frame 0 has samples up to {peak}, above 1023"
+                       r".*looks like 8-bit data; read it as yuv420p"):
+        open_video(raw)
+    as_8bit = tmp_path / "Clip_64x64_25fps_420_8bit.yuv"  # the advice works
+    raw.rename(as_8bit)
+    assert open_video(as_8bit).frames == 4
+
+
+def test_8bit_data_under_a_10bit_y4m_header_is_refused(tmp_path):
+    eight = make_video(tmp_path / "e.y4m", frames=2, seed=4)
+    bad = tmp_path / "bad.y4m"
+    data = eight.path.read_bytes().replace(b"C420jpeg", b"C420p10", 1)
+    header, _, body = data.partition(b"\n")
+    frames = body.split(b"FRAME\n")[1:]
+    bad.write_bytes(header + b"\nFRAME\n" + b"".join(frames))  # one 10-bit frame
+    with pytest.raises(VideoFormatError, match="looks like 8-bit data.*C420jpeg"):
+        open_video(bad)
+
+
+def test_msb_aligned_p010_data_is_refused_with_a_conversion_that_works(tmp_path):
+    """P010 (semi-planar, value << 6): refused as MSB-aligned, and the ffmpeg command the
+    error gives turns it back into our 10-bit frames exactly."""
+    ten = make_video(tmp_path / "t.y4m", width=32, height=16, frames=3, seed=5,
+                     pix_fmt="yuv420p10le")
+    p010 = tmp_path / "Clip_32x16_25fps_420_10bit.yuv"
+    with open(p010, "wb") as f:
+        for frame in read_frames(ten):
+            uv = np.stack([frame.u, frame.v], axis=-1).reshape(frame.u.shape[0], -1)
+            f.write((frame.y << 6).astype("<u2").tobytes() + (uv << 6).astype("<u2").tobytes())
+    with pytest.raises(VideoFormatError, match=r"looks MSB-aligned \(P010\)") as err:
+        open_video(p010)
+    command = str(err.value).split("convert with: ffmpeg ")[1].split(" (")[0].split()
+    assert command[:4] == ["-f", "rawvideo", "-pix_fmt", "p010le"]
+    fixed = tmp_path / "fixed.y4m"
+    assert command[-1] == "OUT.y4m"
+    run_ffmpeg([p010 if a == p010.name else fixed if a == "OUT.y4m" else a for a in command])
+    for a, b in zip(read_frames(ten), read_frames(open_video(fixed)), strict=True):
+        for pa, pb in zip(a, b, strict=True):
+            np.testing.assert_array_equal(pa, pb)
+
+
+def test_the_range_probe_reads_first_middle_and_last_frame(tmp_path):
+    ten = make_video(tmp_path / "t.y4m", frames=5, seed=6, pix_fmt="yuv420p10le")
+    data = bytearray(ten.path.read_bytes())
+    last = len(data) - ten.frame_bytes  # frame 4's first luma sample := 4000
+    data[last:last + 2] = (4000).to_bytes(2, "little")
+    ten.path.write_bytes(bytes(data))
+    with pytest.raises(VideoFormatError, match="frame 4 has samples up to 4000.*not 10-bit"):
+        open_video(ten.path)
+
+
+def test_interlaced_y4m_field_order_is_read_and_recorded(tmp_path):
+    from vqabench.io.video import check_progressive
+
+    video = make_video(tmp_path / "p.y4m", frames=2)
+    assert video.field_order == "progressive"
+    assert open_video(video.path).assumptions()["field_order"] == "progressive (header)"
+    for tag, order in (("t", "tff"), ("b", "bff"), ("m", "mixed")):
+        path = tmp_path / f"i{tag}.y4m"
+        path.write_bytes(video.path.read_bytes().replace(b" Ip ", f" I{tag} ".encode(), 1))
+        inter = open_video(path)
+        assert (inter.field_order, inter.assumptions()["field_order"]) == (
+            order, f"{order} (header)")
+        with pytest.raises(VideoFormatError, match=rf"i{tag}.y4m: interlaced source \(field "
+                           rf"order {order}, Y4M I{tag}\).*interlaced='progressive'"):
+            check_progressive(inter)
+        kept = check_progressive(inter, "progressive")
+        assert kept.assumptions()["field_order"] == (
+            f"{order} (header, coded as progressive (interlaced='progressive'))")
+    (tmp_path / "ix.y4m").write_bytes(video.path.read_bytes().replace(b" Ip ", b" Ix ", 1))
+    with pytest.raises(VideoFormatError, match="interlace field Ix is not one of"):
+        open_video(tmp_path / "ix.y4m")
+
+
+def test_interlaced_container_converts_with_its_field_order(tmp_path):
+    """ffmpeg's stream line 'yuv420p(tv, top coded first (swapped))' used to be unreadable
+    ('no video stream'); the field order now reaches the Y4M header and the assumptions."""
+    mkv = tmp_path / "tff.mkv"
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25", "-frames:v", 4,
+                "-vf", "setfield=tff", "-c:v", "libx264", "-flags", "+ildct+ilme", mkv])
+    video = to_y4m(mkv, tmp_path / "tff.y4m")
+    assert (video.frames, video.field_order) == (4, "tff")
+    assert video.assumptions()["field_order"] == "tff (container)"
+
+
+def _vfr_mkv(path):
+    """The issue's clip: 16 frames in 0.97 s in a mkv whose stream says 30 fps."""
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=30", "-frames:v", 16,
+                "-vf", "setpts=N*0.0645/TB", "-fps_mode", "passthrough", "-c:v", "libx264",
+                path])
+    return path
+
+
+@pytest.mark.slow
+def test_variable_frame_rate_is_refused_or_converted_on_purpose(tmp_path):
+    mkv = _vfr_mkv(tmp_path / "vfr.mkv")
+    info = probe(mkv)
+    assert info.fps == 30 and len(info.pts_s) == 16
+    # independent reading of the same timestamps: ffmpeg's showinfo filter (decodes)
+    shown = run_command([ffmpeg_path(), "-i", mkv, "-vf", "showinfo", "-f", "null", "-"],
+                        check=False).stderr
+    times = sorted(float(t) for t in re.findall(r"pts_time:([\d.]+)", shown))
+    assert info.pts_s == pytest.approx(times, abs=1e-9)
+    measured = 15 / (times[-1] - times[0])
+    with pytest.raises(VideoFormatError, match=rf"variable frame rate: 16 frames in "
+                       rf"{times[-1] - times[0]:.3f} s \({measured:.3f} fps measured\) where the "
+                       r"container says 30/1 fps.*fps=N"):
+        to_y4m(mkv, tmp_path / "out.y4m")
+    assert not (tmp_path / "out.y4m").exists()
+    video = to_y4m(mkv, tmp_path / "out.y4m", resample_fps=30)
+    ref = tmp_path / "ref.y4m"  # ffmpeg's fps filter run directly
+    run_ffmpeg(["-i", mkv, "-vf", "fps=30", "-f", "yuv4mpegpipe", ref])
+    assert (video.fps, video.frames) == (30, open_video(ref).frames)
+    assert video.assumptions()["fps"] == (
+        f"30/1 (converted from variable rate, measured {measured:.3f} fps by ffmpeg's fps "
+        "filter)")
+
+
+@pytest.mark.parametrize("pts_ms, nominal, expected", [
+    ([round(i * 1001 / 30) for i in range(300)], Fraction(30000, 1001), True),  # ms-rounded
+    ([40 * i for i in range(10)], Fraction(25), True),
+    ([40 * i for i in range(10) if i != 5], Fraction(25), False),  # a dropped frame
+    ([40 * i for i in range(10)], Fraction(30), False),  # steady, but not the stated rate
+    ([0, 33, *range(100, 1000, 67)], Fraction(30), False),  # the issue's clip
+    ([0, 0, 40], Fraction(25), False),  # a repeated timestamp
+])
+def test_frame_timing(pts_ms, nominal, expected):
+    from vqabench.io.video import frame_timing
+
+    pts = tuple(t / 1000 for t in pts_ms)
+    measured, constant = frame_timing(pts, nominal, tick_s=0.001)
+    assert constant is expected
+    assert measured == pytest.approx((len(pts) - 1) / (pts[-1] - pts[0]))

@@ -47,6 +47,11 @@ __all__ = [
     "read_all",
     "write_y4m",
     "to_y4m",
+    "check_sample_range",
+    "check_progressive",
+    "frame_timing",
+    "FIELD_ORDERS",
+    "INTERLACED",
     "yuv_to_rgb",
     "rgb_to_yuv",
 ]
@@ -76,6 +81,13 @@ RANGES = ("limited", "full")
 _FFMPEG_MATRIX = {"bt709": "bt709", "bt470bg": "bt601", "smpte170m": "bt601", "bt601": "bt601",
                   "bt2020nc": "bt2020", "bt2020c": "bt2020", "bt2020": "bt2020"}
 _HD_LINES = 720
+#: Field orders: Y4M's ``Ip``/``It``/``Ib``/``Im`` (and ffmpeg's "top first"...).
+FIELD_ORDERS = ("progressive", "tff", "bff", "mixed")
+_Y4M_INTERLACE = {"p": "progressive", "t": "tff", "b": "bff", "m": "mixed"}
+_Y4M_INTERLACE_TAG = {v: k for k, v in _Y4M_INTERLACE.items()}
+#: What to do with an interlaced source: refuse it (default) or code its frames (two woven
+#: fields each) as progressive frames, on purpose.
+INTERLACED = ("refuse", "progressive")
 
 
 def default_matrix(height: int) -> str:
@@ -106,9 +118,11 @@ class Video:
         color_range: ``"limited"`` (tv) or ``"full"`` (pc).
         color_matrix: YUV<->RGB matrix, one of :data:`MATRICES`; when nothing states it,
             BT.601 below 720 lines and BT.709 from 720 lines (what ffmpeg and players assume).
-        origins: ``(field, where)`` pairs saying where fps, pix_fmt, color_range and
-            color_matrix came from: ``header``, ``container``, ``name``, ``argument``,
-            ``input`` (inherited from the codec input) or ``default``.
+        origins: ``(field, where)`` pairs saying where fps, pix_fmt, color_range,
+            color_matrix and field_order came from: ``header``, ``container``, ``name``,
+            ``argument``, ``input`` (inherited from the codec input) or ``default``.
+        field_order: one of :data:`FIELD_ORDERS`: ``progressive`` unless a Y4M header says
+            ``It`` (``tff``), ``Ib`` (``bff``) or ``Im`` (``mixed``).
     """
 
     path: Path
@@ -122,6 +136,7 @@ class Video:
     color_range: str = ""
     color_matrix: str = ""
     origins: tuple[tuple[str, str], ...] = ()
+    field_order: str = "progressive"
 
     def __post_init__(self) -> None:
         # Unstated colour gets the usual convention, and says so in ``origins``.
@@ -136,6 +151,8 @@ class Video:
             raise invalid("color_range", self.color_range, " | ".join(RANGES))
         if self.color_matrix not in MATRICES:
             raise invalid("color_matrix", self.color_matrix, " | ".join(MATRICES))
+        if self.field_order not in FIELD_ORDERS:
+            raise invalid("field_order", self.field_order, " | ".join(FIELD_ORDERS))
         object.__setattr__(self, "origins", tuple(sorted(origins.items())))
 
     def origin(self, field: str) -> str:
@@ -143,12 +160,14 @@ class Video:
         return dict(self.origins).get(field, "default")
 
     def assumptions(self) -> dict[str, str]:
-        """Format, range, matrix and fps with where each came from, for provenance."""
+        """Format, range, matrix, fps and field order with where each came from, for
+        provenance."""
         fps = f"{self.fps.numerator}/{self.fps.denominator}"
         return {"pix_fmt": f"{self.pix_fmt} ({self.origin('pix_fmt')})",
                 "fps": f"{fps} ({self.origin('fps')})",
                 "color_range": f"{self.color_range} ({self.origin('color_range')})",
-                "color_matrix": f"{self.color_matrix} ({self.origin('color_matrix')})"}
+                "color_matrix": f"{self.color_matrix} ({self.origin('color_matrix')})",
+                "field_order": f"{self.field_order} ({self.origin('field_order')})"}
 
     @property
     def bit_depth(self) -> int:
@@ -236,6 +255,7 @@ def _parse_y4m_header(path: Path) -> Video:
     width = height = None
     fps = Fraction(25)
     pix_fmt = "yuv420p"
+    field_order = "progressive"
     colour = {"color_range": "", "color_matrix": ""}
     origins = {"fps": "default", "pix_fmt": "default"}
     for fld in fields:
@@ -254,6 +274,13 @@ def _parse_y4m_header(path: Path) -> Video:
                 origins["pix_fmt"] = "header"
             elif tag == "X":
                 _y4m_colour(path, val, colour, origins)
+            elif tag == "I":
+                if val not in _Y4M_INTERLACE:
+                    raise VideoFormatError(f"{path}: Y4M interlace field I{val} is not one of "
+                                           "Ip, It, Ib, Im")
+                field_order, origins["field_order"] = _Y4M_INTERLACE[val], "header"
+        except VideoFormatError:
+            raise
         except (ValueError, ZeroDivisionError) as exc:
             raise VideoFormatError(f"{path}: malformed Y4M header field {fld!r}") from exc
         if not pix_fmt:
@@ -267,7 +294,8 @@ def _parse_y4m_header(path: Path) -> Video:
         raise VideoFormatError(f"{path}: Y4M frame rate must be positive, got {fps}")
     header = len(line)
     video = Video(path, width, height, fps, pix_fmt, 0, "y4m", header,
-                  colour["color_range"], colour["color_matrix"], tuple(origins.items()))
+                  colour["color_range"], colour["color_matrix"], tuple(origins.items()),
+                  field_order)
     size = path.stat().st_size - header
     if size == 0:
         raise VideoFormatError(f"{path}: Y4M file has no frames")
@@ -281,7 +309,9 @@ def _parse_y4m_header(path: Path) -> Video:
             f"{path}: truncated Y4M file: {size} bytes after the header is not a whole number "
             f"of {per_frame}-byte frames ({width}x{height} {pix_fmt}); {frames} whole frames"
         )
-    return replace(video, frames=frames)
+    video = replace(video, frames=frames)
+    check_sample_range(video)
+    return video
 
 
 def open_video(
@@ -296,11 +326,12 @@ def open_video(
 
     For ``.yuv`` files the size, frame rate and format come from the arguments or, where
     they are not given, from the file name (:func:`parse_yuv_name`); fps defaults to 25 and
-    pix_fmt to yuv420p. Other containers must first go through :func:`to_y4m`.
+    pix_fmt to yuv420p. Other containers must first go through :func:`to_y4m`. A 10-bit
+    file is probed for samples above 1023 (:func:`check_sample_range`: three frames).
 
     Raises:
-        VideoFormatError: missing file, unknown format, truncated file, or a size that does
-            not divide the file.
+        VideoFormatError: missing file, unknown format, truncated file, a size that does
+            not divide the file, or 10-bit samples out of range.
     """
     path = Path(path)
     if not path.is_file():
@@ -350,7 +381,9 @@ def open_video(
             f"{video.frame_bytes} bytes for {w}x{h} {pf}; check the size, pixel format or "
             "whether the file is truncated"
         )
-    return replace(video, frames=frames)
+    video = replace(video, frames=frames)
+    check_sample_range(video)
+    return video
 
 
 def _frame_from_bytes(video: Video, buf: bytes) -> YuvFrame:
@@ -396,6 +429,56 @@ def read_all(video: Video, *, start: int = 0, count: int | None = None) -> YuvFr
     """All requested frames stacked: planes of shape (frames, H, W)."""
     frames = list(read_frames(video, start=start, count=count))
     return YuvFrame(*(np.stack([fr[i] for fr in frames]) for i in range(3)))
+
+
+def _range_diagnosis(video: Video, frame: YuvFrame) -> str:
+    """Why a high-bit-depth frame has samples above ``2^b - 1``, and how to fix it."""
+    planes = [np.asarray(p, dtype=np.uint16) for p in frame]
+    spare = (1 << (16 - video.bit_depth)) - 1  # bits below an MSB-aligned sample
+    w, h = video.width, video.height
+    rate = f"{video.fps.numerator}/{video.fps.denominator}"
+    if all(not np.any(p & spare) for p in planes):
+        semi = {"yuv420p10le": "p010le", "yuv422p10le": "p210le",
+                "yuv444p10le": "p410le"}[video.pix_fmt]
+        planar = video.pix_fmt.replace("10le", "16le")
+        return (f"every sample is a multiple of {spare + 1}: looks MSB-aligned (P010); convert "
+                f"with: ffmpeg -f rawvideo -pix_fmt {semi} -s {w}x{h} -r {rate} -i "
+                f"{video.path.name} -pix_fmt {video.pix_fmt} -strict -1 OUT.y4m (-pix_fmt "
+                f"{planar} for separate planes)")
+    luma = planes[0]
+    if float(np.median(np.abs((luma >> 8).astype(np.int32) - (luma & 0xFF)))) <= 8:
+        eight = video.pix_fmt.replace("10le", "")
+        return ("the two bytes of most 16-bit words are close 8-bit values: looks like 8-bit "
+                f"data; read it as {eight} ('_8bit' in a raw file's name, or pix_fmt="
+                f"{eight!r}; C{_Y4M_TAG[eight]} in a Y4M header)")
+    return (f"not {video.bit_depth}-bit samples (12- or 16-bit data, another layout, or a "
+            f"corrupt file?); convert it to {video.pix_fmt} with ffmpeg")
+
+
+def check_sample_range(video: Video) -> None:
+    """Refuse a high-bit-depth video with samples above ``2^b - 1`` (1023 at 10 bits).
+
+    Only the file size is checked when a video is opened, so 8-bit data in a file named
+    ``_10bit`` or MSB-aligned (P010-style, ``value << 6``) data would be read as 10-bit
+    samples up to 65535 and give negative PSNRs. This cheap probe reads the first, middle
+    and last frame; 8-bit videos cannot exceed their range and are not read.
+
+    Raises:
+        VideoFormatError: naming the file, the frame, the largest sample, and what the data
+            looks like (8-bit, MSB-aligned P010 with the ffmpeg command that converts it,
+            or neither).
+    """
+    if video.bit_depth <= 8 or video.frames < 1:
+        return
+    top = (1 << video.bit_depth) - 1
+    for index in sorted({0, video.frames // 2, video.frames - 1}):
+        frame = next(read_frames(video, start=index, count=1))
+        peak = max(int(p.max(initial=0)) for p in frame)
+        if peak > top:
+            raise VideoFormatError(
+                f"{video.path}: frame {index} has samples up to {peak}, above {top}, the "
+                f"largest {video.bit_depth}-bit value of {video.pix_fmt}; "
+                + _range_diagnosis(video, frame))
 
 
 def _colour_tags(color_range: str | None, matrix: str | None) -> str:
@@ -466,6 +549,11 @@ class Probe:
         color_matrix: one of :data:`MATRICES` or ``""`` (not stated or not one of them).
         primaries: ffmpeg's name of the colour primaries, ``""`` when not stated.
         packets: video packets in the container (one per frame), 0 when unknown.
+        pts_s: presentation times of the packets in seconds, sorted; empty when the
+            container has none (raw elementary streams: constant rate by construction).
+        tick_s: the stream's time base in seconds (the rounding of ``pts_s``).
+        fps: the frame rate the stream states (ffmpeg's ``fps``, else ``tbr``), None when
+            it states none.
     """
 
     pix_fmt: str
@@ -475,23 +563,28 @@ class Probe:
     color_matrix: str
     primaries: str
     packets: int
+    pts_s: tuple[float, ...] = ()
+    tick_s: float = 0.0
+    fps: Fraction | None = None
 
 
-_STREAM = re.compile(r"Stream #\d+:\d+.*?: Video: .*?, (?P<pf>[a-z0-9]+)(?:\((?P<attrs>[^)]*)\))?"
-                     r", (?P<w>\d+)x(?P<h>\d+)")
+_STREAM = re.compile(r"Stream #\d+:\d+.*?: Video: .*?, (?P<pf>[a-z0-9]+)"
+                     r"(?:\((?P<attrs>(?:[^()]|\([^()]*\))*)\))?, (?P<w>\d+)x(?P<h>\d+)"
+                     r"(?:.*?, (?P<fps>[\d.]+) fps)?(?:.*?, (?P<tbr>[\d.]+) tbr)?")
 
 
 def probe(path: str | os.PathLike) -> Probe:
     """Format, colour description and packet count of a container's first video stream.
 
-    Uses the bundled ffmpeg (no ffprobe): the stream line of ``ffmpeg -i`` and the packet
-    count of a stream copy to the null muxer (no decoding).
+    Uses the bundled ffmpeg (no ffprobe): the stream line of ``ffmpeg -i`` and the packets
+    of a stream copy to the ``framecrc`` muxer (no decoding): their count and timestamps.
 
     Raises:
         VideoFormatError: ffmpeg cannot read the file or it has no video stream.
     """
     try:
-        proc = run_ffmpeg(["-i", path_arg(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"])
+        proc = run_ffmpeg(["-i", path_arg(path), "-map", "0:v:0", "-c", "copy",
+                           "-f", "framecrc", "-"])
     except FfmpegError as exc:
         raise VideoFormatError(f"cannot read video {str(path)!r}: {exc}") from exc
     m = _STREAM.search(proc.stderr)
@@ -507,9 +600,66 @@ def probe(path: str | os.PathLike) -> Probe:
     if m.group("pf").startswith("yuvj"):
         rng = "full"
     counts = re.findall(r"frame=\s*(\d+)", proc.stderr)
+    pts_s, tick_s = _packet_times(proc.stdout or "")
     return Probe(m.group("pf"), int(m.group("w")), int(m.group("h")), rng,
                  _FFMPEG_MATRIX.get(space, ""), "" if primaries == "unknown" else primaries,
-                 int(counts[-1]) if counts else 0)
+                 int(counts[-1]) if counts else 0, pts_s, tick_s,
+                 _stated_fps(m.group("fps") or m.group("tbr")))
+
+
+def _stated_fps(text: str | None) -> Fraction | None:
+    """ffmpeg's printed rate (``30``, ``29.97``) as a fraction (30000/1001 for 29.97)."""
+    if not text or not float(text) > 0:
+        return None
+    rate = Fraction(text)
+    ntsc = Fraction(round(rate * Fraction(1001, 1000)) * 1000, 1001)
+    return ntsc if rate.denominator > 1 and abs(rate - ntsc) < Fraction(1, 100) else rate
+
+
+_NO_PTS = -(1 << 63)  # AV_NOPTS_VALUE as framecrc prints it
+
+
+def _packet_times(framecrc: str) -> tuple[tuple[float, ...], float]:
+    """Sorted presentation times (s) and the time base (s) from ``framecrc`` lines
+    (``#tb 0: 1/1000`` then ``0, dts, pts, duration, size, crc``); no times when any packet
+    has none."""
+    tb = re.search(r"^#tb 0: (\d+)/(\d+)", framecrc, re.M)
+    if tb is None or int(tb.group(2)) == 0:
+        return (), 0.0
+    tick = Fraction(int(tb.group(1)), int(tb.group(2)))
+    pts = []
+    for line in framecrc.splitlines():
+        cols = line.split(",")
+        if line.startswith("#") or len(cols) < 3 or not cols[2].strip().lstrip("-").isdigit():
+            continue
+        if int(cols[2]) == _NO_PTS:
+            return (), float(tick)
+        pts.append(int(cols[2]))
+    return tuple(float(t * tick) for t in sorted(pts)), float(tick)
+
+
+def frame_timing(pts_s: tuple[float, ...], nominal_fps: Fraction, *, tick_s: float = 0.0
+                 ) -> tuple[float, bool]:
+    """The frame rate that presentation times measure, and whether they are the constant
+    ``nominal_fps`` a Y4M file (and every rate in vqabench) assumes.
+
+    Constant means: every interval within half a nominal period of it (no frame dropped,
+    repeated or re-timed), and the mean rate within 1 % of the nominal one, allowing the
+    time base's rounding (``tick_s``) at both ends.
+
+    Returns:
+        (measured fps = (frames - 1) / (last - first time), constant); with fewer than two
+        times, (nominal, True).
+    """
+    if len(pts_s) < 2 or pts_s[-1] <= pts_s[0]:
+        return float(nominal_fps), len(pts_s) < 2
+    period = 1.0 / float(nominal_fps)
+    span = pts_s[-1] - pts_s[0]
+    intervals = [b - a for a, b in zip(pts_s, pts_s[1:], strict=False)]
+    expected = (len(pts_s) - 1) * period
+    steady = all(abs(d - period) <= 0.5 * period for d in intervals)
+    constant = steady and abs(span - expected) <= 0.01 * expected + 2 * tick_s
+    return (len(pts_s) - 1) / span, constant
 
 
 def _y4m_format(info: Probe) -> str:
@@ -537,6 +687,44 @@ def set_colour_tags(path: str | os.PathLike, color_range: str, matrix: str) -> N
     os.replace(fixed, path)
 
 
+def check_progressive(video: Video, interlaced: str = "refuse", *, name: str = "") -> Video:
+    """Refuse an interlaced video unless the user codes it as progressive on purpose.
+
+    The codecs code every frame as one progressive picture, so an interlaced source (Y4M
+    ``It``, ``Ib`` or ``Im``; a container's field order comes through :func:`to_y4m` into the
+    Y4M header) would be benchmarked as something it is not.
+
+    Args:
+        video: the source.
+        interlaced: ``"refuse"`` (default) or ``"progressive"``: code its frames (two woven
+            fields each) as progressive pictures; the field order stays recorded in
+            :meth:`Video.assumptions` either way.
+        name: how the error names the file (default: its path).
+
+    Returns:
+        ``video``; with ``"progressive"`` and an interlaced source, its ``field_order``
+        origin says that it is coded as progressive on purpose.
+
+    Raises:
+        ConfigError: an ``interlaced`` value that is not one of :data:`INTERLACED`.
+        VideoFormatError: an interlaced source with ``interlaced="refuse"``.
+    """
+    if interlaced not in INTERLACED:
+        raise invalid("interlaced", interlaced, " | ".join(INTERLACED))
+    if video.field_order == "progressive":
+        return video
+    if interlaced == "refuse":
+        raise VideoFormatError(
+            f"{name or video.path}: interlaced source (field order {video.field_order}, "
+            f"Y4M I{_Y4M_INTERLACE_TAG[video.field_order]}); the codecs code progressive "
+            "pictures: deinterlace it first (e.g. ffmpeg -i IN -vf bwdif=mode=send_frame "
+            "OUT.y4m) or set interlaced='progressive' (dataset option, --interlaced "
+            "progressive) to code its woven frames as progressive on purpose")
+    origins = {**dict(video.origins), "field_order": f"{video.origin('field_order')}, "
+               "coded as progressive (interlaced='progressive')"}
+    return replace(video, origins=tuple(origins.items()))
+
+
 def _decode_errors(stderr: str) -> list[str]:
     return [line.strip() for line in stderr.splitlines() if line.strip()]
 
@@ -551,6 +739,7 @@ def to_y4m(
     pix_fmt: str | None = None,
     fps: Fraction | float | None = None,
     raw_format: Video | None = None,
+    resample_fps: Fraction | float | None = None,
 ) -> Video:
     """Convert any video ffmpeg reads (or a raw YUV ``Video``) to Y4M, atomically.
 
@@ -558,7 +747,9 @@ def to_y4m(
     (``yuvj*`` = full range), and its colour range and matrix (``XCOLORRANGE``,
     ``XCOLORMATRIX`` in the header). A container whose decoding reports errors, or gives
     fewer frames than it holds packets, is refused: a partly decoded source is never
-    benchmarked silently.
+    benchmarked silently. So is a container whose timestamps are not the constant rate the
+    Y4M header would state (:func:`frame_timing`: variable rate, dropped or repeated
+    frames), unless ``fps`` or ``resample_fps`` says what to do with them.
 
     Args:
         src: input file (container, Y4M or raw YUV).
@@ -568,12 +759,17 @@ def to_y4m(
         size: (width, height) to scale to, or None to keep the size. The picture is scaled
             (Lanczos) to cover the target and centre-cropped, so aspect ratio is kept.
         pix_fmt: output pixel format; default the input's (see above).
-        fps: override the frame rate of a container input.
+        fps: override the frame rate of a container input (its timestamps are ignored).
         raw_format: how to read ``src`` when it is raw YUV (from :func:`open_video`).
+        resample_fps: convert to this constant rate with ffmpeg's ``fps`` filter (frames
+            dropped or repeated by their timestamps; ``frames`` and ``start`` count output
+            frames), recorded as the fps origin ``converted from ...``: the way to
+            benchmark a variable-rate container on purpose.
 
     Raises:
-        VideoFormatError: when ffmpeg cannot read the input, reports decoding errors, or
-            fewer frames than expected remain.
+        VideoFormatError: when ffmpeg cannot read the input, reports decoding errors, has a
+            variable frame rate (and neither ``fps`` nor ``resample_fps``), or fewer frames
+            than expected remain.
     """
     src, dst = Path(src), Path(dst)
     if not src.is_file():
@@ -597,6 +793,11 @@ def to_y4m(
             args += ["-r", f"{r.numerator}/{r.denominator}"]
     args += ["-i", path_arg(src), "-map", "0:v:0", "-an"]
     filters = []
+    if resample_fps is not None:
+        target = Fraction(resample_fps).limit_denominator(1001)
+        if target <= 0:
+            raise invalid("fps", resample_fps, "a positive frame rate")
+        filters.append(f"fps={target.numerator}/{target.denominator}")
     if start:
         filters.append(f"select=gte(n\\,{int(start)}),setpts=PTS-STARTPTS")
     if size is not None:
@@ -635,7 +836,22 @@ def to_y4m(
         # means: the convention applies to the input's size, not the output's.
         set_colour_tags(tmp, rng or "limited", matrix or default_matrix(in_height))
         made = open_video(tmp)
-        if info is not None and info.packets:
+        pts_s = info.pts_s if info is not None else ()
+        nominal = made.fps  # with resample_fps the target: judge by the stated rate
+        if resample_fps is not None:
+            nominal = (info.fps if info is not None else None) or made.fps
+        measured, constant = frame_timing(pts_s, nominal,
+                                          tick_s=info.tick_s if info is not None else 0.0)
+        if not constant and fps is None and resample_fps is None:
+            r = made.fps
+            raise VideoFormatError(
+                f"video {str(src)!r} has a variable frame rate: {len(info.pts_s)} frames in "
+                f"{info.pts_s[-1] - info.pts_s[0]:.3f} s ({measured:.3f} fps measured) where "
+                f"the container says {r.numerator}/{r.denominator} fps, so kbps would be "
+                f"wrong; convert it on purpose with the dataset option fps=N (--fps N: "
+                f"ffmpeg's fps filter, e.g. fps={round(measured)}) or re-encode it at a "
+                "constant rate")
+        if info is not None and info.packets and resample_fps is None:
             expected = max(info.packets - start, 0)
             expected = expected if frames is None else min(expected, int(frames))
             if made.frames < expected:
@@ -646,7 +862,13 @@ def to_y4m(
     video = open_video(dst)
     first = known.origin if known is not None else (lambda _key: "container")
     origin["fps"] = "argument" if fps is not None else first("fps")
+    if resample_fps is not None:
+        was = known.fps if known is not None else nominal
+        rate = (f"{was.numerator}/{was.denominator} fps" if constant
+                else f"variable rate, measured {measured:.3f} fps")
+        origin["fps"] = f"converted from {rate} by ffmpeg's fps filter"
     origin["pix_fmt"] = "argument" if pix_fmt is not None else first("pix_fmt")
+    origin["field_order"] = first("field_order")
     if info is not None and pix_fmt is None and out_fmt != info.pix_fmt.replace("yuvj", "yuv"):
         origin["pix_fmt"] = f"converted from {info.pix_fmt}"
     return replace(video, origins=tuple(origin.items()))
