@@ -10,6 +10,9 @@ Example config (every key optional; these are the defaults of ``vqabench run``):
     frames = 16
     size = "256x144"
     # sequences = ["Coffee", "Rocket"]   # a subset, in this order (default: all)
+    # fps = "30"           # convert folder sources to this constant rate (ffmpeg's fps
+    #                      # filter); a variable-rate container is refused without it
+    # interlaced = "progressive"   # code interlaced sources as progressive (default: refuse)
 
     [[codecs]]
     name = "x264"
@@ -53,6 +56,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 
 from vqabench.errors import invalid
@@ -60,7 +64,8 @@ from vqabench.io.atomic import atomic_write_text
 
 __all__ = ["ANCHORS", "ConfigChange", "compare_configs", "REFERENCE_METRICS", "default_jobs",
            "TARGETS_FROM", "CodecSpec", "MetricSpec", "ReferenceSpec", "RunConfig",
-           "parse_anchors", "parse_scalar", "parse_size", "positive_int", "default_config",
+           "parse_anchors", "parse_fps", "parse_interlaced", "parse_scalar", "parse_size",
+           "positive_int", "default_config",
            "write_config", "targets_source"]
 
 DEFAULT_METRICS = ("psnr_y", "psnr_yuv", "ssim", "vmaf")
@@ -131,6 +136,8 @@ class RunConfig:
     size: tuple[int, int] | None = None
     root: str | None = None
     sequences: tuple[str, ...] | None = None
+    fps: Fraction | None = None
+    interlaced: str = "refuse"
     codecs: tuple[CodecSpec, ...] = ()
     metrics: tuple[MetricSpec, ...] = ()
     reference: ReferenceSpec | None = None
@@ -180,8 +187,8 @@ def compare_configs(old: RunConfig, new: RunConfig) -> ConfigChange:
     lost += [f"changes metric {m} options" for m in dict.fromkeys(dropped) if m in added]
     lost += [f"drops metric {m}" for m in dict.fromkeys(dropped) if m not in added]
     details += lost
-    others = [f for f in ("dataset", "frames", "size", "root", "sequences", "reference",
-                          "anchors", "anchor", "targets_from")
+    others = [f for f in ("dataset", "frames", "size", "root", "sequences", "fps",
+                          "interlaced", "reference", "anchors", "anchor", "targets_from")
               if getattr(old, f) != getattr(new, f)]
     details += [f"changes {f} ({getattr(old, f)!r} -> {getattr(new, f)!r})" for f in others]
     kind = "extends" if not lost and not others else "differs"
@@ -198,6 +205,25 @@ def parse_size(text: str) -> tuple[int, int]:
 
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?\d+\.\d*(?:[eE][+-]?\d+)?|[+-]?\d+[eE][+-]?\d+")
+
+
+def parse_fps(value: object, where: str) -> Fraction:
+    """A frame rate: a positive number or fraction (``30``, ``29.97``, ``"30000/1001"``)."""
+    try:
+        rate = Fraction(str(value).strip()).limit_denominator(1001)
+    except (ValueError, ZeroDivisionError):
+        rate = Fraction(0)
+    if isinstance(value, bool) or not 0 < rate <= 1000:
+        raise invalid(where, value, "a frame rate in (0, 1000], e.g. 30 or 30000/1001")
+    return rate
+
+
+def parse_interlaced(value: object, where: str) -> str:
+    """What to do with interlaced sources: ``refuse`` or ``progressive``."""
+    if value not in ("refuse", "progressive"):
+        raise invalid(where, value, "refuse | progressive (code interlaced frames as "
+                      "progressive pictures on purpose)")
+    return str(value)
 
 
 def parse_scalar(text: str) -> object:
@@ -268,7 +294,10 @@ def _as_dict(cfg: RunConfig) -> dict:
                     "size": f"{cfg.size[0]}x{cfg.size[1]}" if cfg.size else None,
                     "root": cfg.root,
                     # only when set, so configs written before the field keep their identity
-                    **({"sequences": list(cfg.sequences)} if cfg.sequences else {})},
+                    **({"sequences": list(cfg.sequences)} if cfg.sequences else {}),
+                    **({"fps": f"{cfg.fps.numerator}/{cfg.fps.denominator}"} if cfg.fps
+                       else {}),
+                    **({"interlaced": cfg.interlaced} if cfg.interlaced != "refuse" else {})},
         "codecs": [{"name": c.name, c.rate_param: list(c.values), **dict(c.options),
                     **({"label": c.label} if c.label else {})} for c in cfg.codecs],
         "metrics": [{"name": m.name, **dict(m.options)} if m.options else m.name

@@ -29,6 +29,8 @@ from vqabench.config import (
     RunConfig,
     default_config,
     parse_anchors,
+    parse_fps,
+    parse_interlaced,
     parse_scalar,
     parse_size,
     positive_int,
@@ -221,6 +223,7 @@ def load_config(path: str | Path | None = None, **overrides: object) -> RunConfi
         overrides: ``dataset``, ``frames``, ``size`` (text), ``codecs`` (list of spec
             texts), ``metrics`` (comma text), ``out``, ``jobs``, ``anchor``, ``root``,
             ``reference`` (spec text), ``anchors`` (comma text), ``sequences`` (comma text),
+            ``fps`` (text), ``interlaced`` (``refuse`` | ``progressive``),
             ``targets_from`` (codec text, e.g. ``x264:qp=22,27,32,37``); None values are
             ignored.
 
@@ -242,6 +245,10 @@ def load_config(path: str | Path | None = None, **overrides: object) -> RunConfi
         changes["size"] = parse_size(str(ov["size"]))
     if "sequences" in ov:
         changes["sequences"] = parse_sequence_names(ov["sequences"], "--sequences")
+    if "fps" in ov:
+        changes["fps"] = parse_fps(ov["fps"], "--fps")
+    if "interlaced" in ov:
+        changes["interlaced"] = parse_interlaced(ov["interlaced"], "--interlaced")
     if "codecs" in ov:
         changes["codecs"] = tuple(parse_codec_spec(t) for t in ov["codecs"])  # type: ignore[union-attr]
     if "metrics" in ov:
@@ -322,9 +329,9 @@ def _from_toml(path: Path, base: RunConfig) -> RunConfig:
     if not isinstance(ds, dict):
         raise ConfigError(f"config {path}: [dataset] must be a table")
     for key in ds:
-        if key not in ("name", "frames", "size", "root", "sequences"):
+        if key not in ("name", "frames", "size", "root", "sequences", "fps", "interlaced"):
             raise ConfigError(f"config {path}: unknown key dataset.{key}; allowed: "
-                              "name, frames, size, root, sequences")
+                              "name, frames, size, root, sequences, fps, interlaced")
     if "name" in ds:
         changes["dataset"] = str(ds["name"])
     if "frames" in ds:
@@ -335,6 +342,10 @@ def _from_toml(path: Path, base: RunConfig) -> RunConfig:
         changes["root"] = str(ds["root"])
     if "sequences" in ds:
         changes["sequences"] = parse_sequence_names(ds["sequences"], "dataset.sequences")
+    if "fps" in ds:
+        changes["fps"] = parse_fps(ds["fps"], "dataset.fps")
+    if "interlaced" in ds:
+        changes["interlaced"] = parse_interlaced(ds["interlaced"], "dataset.interlaced")
     if "codecs" in data:
         entries = data["codecs"]
         if not isinstance(entries, list) or not all(isinstance(c, dict) for c in entries):

@@ -83,7 +83,43 @@ _BAD_FILES = [
     ("nosize.yuv", lambda g: b"\x80" * 6144, "nosize.yuv"),
     ("empty.mp4", lambda g: b"", "empty.mp4"),
     ("broken.mkv", lambda g: b"\x1aE\xdf\xa3garbage" * 50, "cannot read video"),
+    # issue 29: 10-bit files whose samples exceed 1023, variable rate, interlaced
+    ("Clip_64x64_25fps_420_10bit.yuv", lambda g: _samples(g) * 2, "looks like 8-bit data"),
+    ("P010_64x64_25fps_420_10bit.yuv", lambda g: _msb_aligned(g), "looks MSB-aligned (P010)"),
+    ("eight.y4m", lambda g: g.split(b"\n")[0].replace(b"C420jpeg", b"C420p10")
+     + b"\nFRAME\n" + _samples(g)[:2 * 64 * 96], "looks like 8-bit data"),
+    ("vfr.mkv", lambda g: _vfr_mkv(), "variable frame rate: 16 frames in 0.967 s"),
+    ("top.y4m", lambda g: g.replace(b" Ip ", b" It ", 1), "interlaced source (field order tff"),
+    ("bottom.y4m", lambda g: g.replace(b" Ip ", b" Ib ", 1), "interlaced source (field order bff"),
+    ("mixed.y4m", lambda g: g.replace(b" Ip ", b" Im ", 1), "(field order mixed, Y4M Im)"),
+    ("badfield.y4m", lambda g: g.replace(b" Ip ", b" Iq ", 1), "interlace field Iq is not one of"),
 ]
+
+
+def _samples(good: bytes) -> bytes:
+    """The planes of a Y4M file without its header and FRAME markers."""
+    return b"".join(good.split(b"\n", 1)[1].split(b"FRAME\n"))
+
+
+def _msb_aligned(good: bytes) -> bytes:
+    """8-bit samples as 16-bit words ``value << 8``: every sample a multiple of 64."""
+    import numpy as np
+
+    return (np.frombuffer(_samples(good), np.uint8).astype("<u2") << 8).tobytes()
+
+
+def _vfr_mkv() -> bytes:
+    """The issue's clip: 16 frames in 0.97 s in a mkv whose stream says 30 fps."""
+    import tempfile
+
+    from vqabench.io.ffmpeg import run_ffmpeg
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "vfr.mkv"
+        run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=30", "-frames:v", "16",
+                    "-vf", "setpts=N*0.0645/TB", "-fps_mode", "passthrough", "-c:v", "libx264",
+                    out])
+        return out.read_bytes()
 
 
 @pytest.mark.parametrize("name, build, needle", _BAD_FILES, ids=[c[0] for c in _BAD_FILES])
@@ -155,6 +191,10 @@ _BAD_TOML = [
     ("[run]\njobs = 0", "run.jobs=0 is not allowed"),
     ("[run]\nworkers = 2", "unknown key run.workers"),
     ("[reference]\ncodec = 'x264'\nqp = [30, 40]\ngroups = ['a']", "reference groups"),
+    ("[dataset]\nfps = 0", "dataset.fps=0 is not allowed"),
+    ("[dataset]\nfps = 'fast'", "dataset.fps='fast' is not allowed"),
+    ("[dataset]\ninterlaced = 'weave'", "dataset.interlaced='weave' is not allowed"),
+    ("[dataset]\ninterlaced = true", "dataset.interlaced=True is not allowed"),
 ]
 
 
@@ -183,6 +223,16 @@ def test_a_malformed_config_is_one_clear_line(capsys, tmp_path, text, needle):
 def test_an_invalid_rate_point_is_one_clear_line(capsys, tmp_path, spec, needle):
     code, err = _main(capsys, "run", "--codec", spec, "--metrics", "psnr_y",
                       "--out", tmp_path / "run")
+    _one_line(code, err, needle)
+
+
+@pytest.mark.parametrize("flag, value, needle", [
+    ("--fps", "-5", "--fps='-5' is not allowed"),
+    ("--fps", "1/0", "--fps='1/0' is not allowed"),
+    ("--interlaced", "yes", "--interlaced='yes' is not allowed"),
+])
+def test_an_invalid_source_option_is_one_clear_line(capsys, tmp_path, flag, value, needle):
+    code, err = _main(capsys, "run", flag, value, "--out", tmp_path / "run", *_RUN)
     _one_line(code, err, needle)
 
 

@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import make_video
 from vqabench import datasets
 from vqabench.datasets.folders import sequence_name
-from vqabench.errors import DatasetError, VideoFormatError
+from vqabench.errors import ConfigError, DatasetError, VideoFormatError
 from vqabench.io.ffmpeg import run_ffmpeg
 from vqabench.io.video import read_frames
 
@@ -62,3 +62,39 @@ def test_sequence_names():
 
     assert sequence_name(Path("Beauty_1920x1080_120fps_420_8bit_YUV.yuv")) == "Beauty"
     assert sequence_name(Path("my clip.mp4")) == "my clip"
+
+
+def test_an_interlaced_source_is_refused_unless_coded_as_progressive_on_purpose(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    clip = make_video(tmp_path / "clip.y4m", frames=2)
+    (folder / "Tff.y4m").write_bytes(clip.path.read_bytes().replace(b" Ip ", b" It ", 1))
+    with pytest.raises(VideoFormatError, match=r"Tff.y4m: interlaced source \(field order tff"):
+        datasets.load(str(folder), work_dir=tmp_path / "run")
+    seq, = datasets.load(str(folder), work_dir=tmp_path / "run", interlaced="progressive")
+    assert seq.source.path == folder / "Tff.y4m"  # still used in place
+    assert seq.source.assumptions()["field_order"] == (
+        "tff (header, coded as progressive (interlaced='progressive'))")
+    with pytest.raises(ConfigError, match="interlaced='weave' is not allowed"):
+        datasets.load(str(folder), work_dir=tmp_path / "run", interlaced="weave")
+
+
+@pytest.mark.slow
+def test_a_variable_rate_container_is_refused_unless_converted_on_purpose(tmp_path):
+    from fractions import Fraction
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=30", "-frames:v", 16,
+                "-vf", "setpts=N*0.0645/TB", "-fps_mode", "passthrough", "-c:v", "libx264",
+                folder / "Phone.mkv"])
+    with pytest.raises(VideoFormatError, match="Phone.mkv' has a variable frame rate: 16 "
+                       r"frames in 0.967 s \(15.512 fps measured\) where the container says "
+                       "30/1 fps"):
+        datasets.load(str(folder), work_dir=tmp_path / "run")
+    note = "30/1 (converted from variable rate, measured 15.512 fps by ffmpeg's fps filter)"
+    for _ in range(2):  # converted, then reused from work_dir/sources with its record
+        seq, = datasets.load(str(folder), work_dir=tmp_path / "run", fps=Fraction(30))
+        assert seq.source.fps == 30 and seq.source.assumptions()["fps"] == note
+    with pytest.raises(DatasetError, match="fps=30 converts the sources of folder datasets"):
+        datasets.load("mini", work_dir=tmp_path / "run", fps=Fraction(30))

@@ -283,3 +283,38 @@ def test_targets_from_with_a_reference_stage_are_per_reference(folder, tmp_path)
             fixed = [round(int(r["bits"]) * 25 / 6 / 1000, 3) for r in mine if r["codec"] == "x264"]
             rc = [float(r["target_kbps"]) for r in mine if r["codec"] == "rc"]
             assert rc == fixed
+
+
+@pytest.mark.slow
+def test_variable_rate_and_interlaced_sources_run_only_on_purpose_and_say_so(tmp_path):
+    """Issue 29: a mkv of 16 frames in 0.97 s that says 30 fps used to be recorded as
+    'fps 30/1 (container)' with kbps x1.8 too high, and an 'It' Y4M was coded as progressive
+    unrecorded. Now each is refused; with --fps / --interlaced the run goes on and the
+    config records what was done."""
+    from vqabench.errors import VideoFormatError
+
+    root = tmp_path / "data"
+    root.mkdir()
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=30", "-frames:v", 16,
+                "-vf", "setpts=N*0.0645/TB", "-fps_mode", "passthrough", "-c:v", "libx264",
+                root / "Phone.mkv"])
+    clip = make_video(tmp_path / "clip.y4m", frames=4, seed=7)
+    (root / "Field.y4m").write_bytes(clip.path.read_bytes().replace(b" Ip ", b" Ib ", 1))
+    kw = dict(codecs=["x264:qp=30"], metrics="psnr_y", size="64x64")
+    with pytest.raises(VideoFormatError, match="variable frame rate"):
+        run(_cfg(root, tmp_path / "refused", **kw, interlaced="progressive"))
+    with pytest.raises(VideoFormatError, match="interlaced source"):
+        run(_cfg(root, tmp_path / "refused", **kw, fps="30"))
+    out = tmp_path / "run"
+    assert run(_cfg(root, out, **kw, fps="30", interlaced="progressive")).complete
+    config = (out / "config.toml").read_text()
+    assert "Phone: pix_fmt yuv420p (container), fps 30/1 (converted from variable rate, " \
+           "measured 15.512 fps by ffmpeg's fps filter)" in config
+    assert "field_order bff (header, coded as progressive (interlaced='progressive'))" in config
+    rows = {r["sequence"]: r for r in _rows(out)}
+    phone = open_video(next((out / "sources").glob("Phone*.y4m")))
+    assert phone.frames == 30  # 0.97 s at 30 fps, frames repeated by their timestamps
+    assert float(rows["Phone"]["kbps"]) == pytest.approx(int(rows["Phone"]["bits"]) * 30 / 30
+                                                         / 1000)
+    again = run(load_config(out / "config.toml"))  # the written config keeps both options
+    assert again.jobs_run == 0 and again.change.kind == "same"

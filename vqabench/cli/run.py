@@ -137,6 +137,13 @@ def run_command(
                                          "the dataset, in this order (default: all)."),
     size: str | None = typer.Option(None, "--size", metavar="WxH",
                                     help="Scale sources to WxH, e.g. 256x144."),
+    fps: str | None = typer.Option(None, "--fps", metavar="RATE",
+                                   help="Convert folder sources to this constant rate "
+                                   "(ffmpeg's fps filter), e.g. 30 or 30000/1001: how a "
+                                   "variable-rate container is benchmarked."),
+    interlaced: str | None = typer.Option(None, "--interlaced", metavar="refuse|progressive",
+                                          help="Interlaced sources: refuse (default) or code "
+                                          "their frames as progressive pictures."),
     codec: list[str] = typer.Option([], "--codec", metavar="SPEC",
                                     help="NAME:PARAM=V1,V2,...[:OPT=VAL]; repeatable, e.g. "
                                     "--codec x264:qp=22,27,32,37"),
@@ -182,7 +189,8 @@ def run_command(
     cfg = load_config(config, dataset=dataset, frames=frames, size=size, codecs=codec,
                       metrics=metrics, out=str(out) if out else None, jobs=jobs, anchor=anchor,
                       root=str(root) if root else None, reference=reference, anchors=anchors,
-                      targets_from=targets_from, sequences=sequences)
+                      targets_from=targets_from, sequences=sequences, fps=fps,
+                      interlaced=interlaced)
     out_dir = Path(cfg.out) if cfg.out else default_out_dir(cfg)
     started = time.perf_counter()
     # The bar starts once the dataset is loaded and jobs are planned, so that bad input

@@ -7,12 +7,15 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 
 from vqabench.datasets import builtin  # noqa: F401  (registers 'mini')
 from vqabench.datasets.base import DATASETS, Sequence, cache_dir, content_hash
 from vqabench.datasets.folders import load_folder
 from vqabench.errors import DatasetError
+from vqabench.io.video import check_progressive
 
 __all__ = ["load", "available", "select", "Sequence", "DATASETS", "cache_dir", "content_hash"]
 
@@ -59,8 +62,12 @@ def select(sequences: list[Sequence], names: tuple[str, ...] | None,
 
 def load(spec: str, *, frames: int | None = None, size: tuple[int, int] | None = None,
          work_dir: Path, root: Path | None = None,
-         sequences: tuple[str, ...] | None = None) -> list[Sequence]:
+         sequences: tuple[str, ...] | None = None, fps: Fraction | None = None,
+         interlaced: str = "refuse") -> list[Sequence]:
     """Sequences of a registered dataset name or of a folder/file path.
+
+    Every source's field order is checked (:func:`vqabench.io.video.check_progressive`):
+    an interlaced one is refused unless ``interlaced="progressive"``.
 
     Args:
         spec: a dataset name (``mini``...) or a path to a folder of videos or one video.
@@ -70,22 +77,43 @@ def load(spec: str, *, frames: int | None = None, size: tuple[int, int] | None =
         root: data root for named datasets that live on the user's disk.
         sequences: names of the sequences to keep, in this order (None: all); see
             :func:`select`.
+        fps: convert every source of a folder dataset to this constant frame rate
+            (ffmpeg's fps filter): how a variable-rate container is benchmarked on purpose.
+        interlaced: ``"refuse"`` (default) or ``"progressive"``: code interlaced sources'
+            frames as progressive pictures on purpose (recorded in the source's
+            assumptions).
 
     Raises:
-        DatasetError: neither a registered name nor an existing path; an unknown sequence.
+        DatasetError: neither a registered name nor an existing path; an unknown sequence;
+            ``fps`` with a registered dataset.
+        VideoFormatError: an interlaced source with ``interlaced="refuse"``, a variable
+            frame rate without ``fps``.
     """
     _load_optional()
     if spec in DATASETS:
+        if fps is not None:
+            raise DatasetError(f"fps={fps} converts the sources of folder datasets only; "
+                               f"dataset {spec!r} is read as its manifest states (leave fps "
+                               "out)")
         loader = DATASETS.get(spec)
-        return select(loader(frames=frames, size=size, work_dir=work_dir, root=root),
-                      sequences, f"dataset {spec!r}")
+        return _progressive(select(loader(frames=frames, size=size, work_dir=work_dir,
+                                          root=root), sequences, f"dataset {spec!r}"),
+                            interlaced)
     path = Path(spec).expanduser()
     if path.exists():
-        return select(load_folder(path, frames=frames, size=size, work_dir=work_dir),
-                      sequences, f"folder {str(path)!r}")
+        return _progressive(select(load_folder(path, frames=frames, size=size,
+                                               work_dir=work_dir, fps=fps),
+                                   sequences, f"folder {str(path)!r}"), interlaced)
     from difflib import get_close_matches
 
     close = get_close_matches(spec, DATASETS.names(), n=2)
     hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
     raise DatasetError(f"dataset={spec!r} is neither a built-in dataset "
                        f"({', '.join(DATASETS.names())}) nor an existing path{hint}")
+
+
+def _progressive(sequences: list[Sequence], interlaced: str) -> list[Sequence]:
+    """``sequences`` with each source checked (and noted) by :func:`check_progressive`."""
+    return [replace(s, source=check_progressive(
+        s.source, interlaced, name=str(s.metadata.get("file") or s.source.path)))
+        for s in sequences]

@@ -112,7 +112,7 @@ def load_sequences(cfg: RunConfig, out_dir: Path) -> list[Sequence]:
     sequences = load_dataset(spec, frames=cfg.frames, size=cfg.size,
                              work_dir=Path(out_dir).absolute(),
                              root=Path(cfg.root).absolute() if cfg.root else None,
-                             sequences=cfg.sequences)
+                             sequences=cfg.sequences, fps=cfg.fps, interlaced=cfg.interlaced)
     return [replace(s, source=replace(s.source, path=s.source.path.absolute()))
             for s in sequences]
 

@@ -302,7 +302,7 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
         codec_specs[i] = {c.display: c for c in cfg.codecs}
         seqs = load_dataset(cfg.dataset, frames=cfg.frames, size=cfg.size, work_dir=rd,
                             root=Path(cfg.root).absolute() if cfg.root else None,
-                            sequences=cfg.sequences)
+                            sequences=cfg.sequences, fps=cfg.fps, interlaced=cfg.interlaced)
         for s in seqs:
             known = sources_video.setdefault(s.name, s.source)
             if known is not s.source and content_hash(known.path) != content_hash(s.source.path):
