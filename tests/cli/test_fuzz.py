@@ -92,7 +92,8 @@ _BAD_FILES = [
     ("top.y4m", lambda g: g.replace(b" Ip ", b" It ", 1), "interlaced source (field order tff"),
     ("bottom.y4m", lambda g: g.replace(b" Ip ", b" Ib ", 1), "interlaced source (field order bff"),
     ("mixed.y4m", lambda g: g.replace(b" Ip ", b" Im ", 1), "(field order mixed, Y4M Im)"),
-    ("badfield.y4m", lambda g: g.replace(b" Ip ", b" Iq ", 1), "interlace field Iq is not one of"),
+    ("badinterlace.y4m", lambda g: g.replace(b" Ip ", b" Iq ", 1),
+     "interlace field Iq is not one of"),
 ]
 
 
