@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from vqabench.datasets.base import Sequence, content_hash
+from vqabench.datasets.base import Sequence, content_hash, conversion_steps
 from vqabench.errors import DatasetError
 from vqabench.io.video import open_video, to_y4m
 
@@ -34,10 +34,13 @@ def load_folder(path: Path, *, frames: int | None = None, size: tuple[int, int] 
 
     Files that need it (raw YUV, containers, or Y4M files whose frame count or size differ
     from ``frames``/``size``) are converted to Y4M under ``work_dir/sources``; other Y4M
-    files are used in place, so their content hashes (and job keys) never change.
+    files are used in place, so their content hashes (and job keys) never change. A
+    ``size`` or ``frames`` equal to the file's own changes nothing
+    (:func:`~vqabench.datasets.base.conversion_steps`).
 
     Raises:
         DatasetError: no video files, duplicate sequence names, unreadable videos.
+        ConfigError: a ``size`` a file's chroma subsampling cannot hold whole.
     """
     path = Path(path)
     files = [path] if path.is_file() else sorted(
@@ -54,20 +57,20 @@ def load_folder(path: Path, *, frames: int | None = None, size: tuple[int, int] 
                                f"and {file.name}; rename one")
         seen[name] = file
         suffix = file.suffix.lower()
-        native = open_video(file) if suffix == ".y4m" else None
-        if native is not None and frames in (None, native.frames) and size in (
-                None, (native.width, native.height)):
+        native = open_video(file) if suffix in (".y4m", ".yuv") else None
+        scale, count = conversion_steps(file, native, size=size, frames=frames)
+        if suffix == ".y4m" and scale is None and count is None:
             video = native  # already what was asked for: used in place, bytes unchanged
         else:
-            raw = open_video(file) if suffix == ".yuv" else None
             tag = content_hash(file)[:12]
-            dims = f"_{size[0]}x{size[1]}" if size else ""
-            count = f"_{frames}f" if frames else ""
-            dst = Path(work_dir) / "sources" / f"{name}{dims}{count}_{tag}.y4m"
+            dims_tag = f"_{scale[0]}x{scale[1]}" if scale else ""
+            count_tag = f"_{count}f" if count else ""
+            dst = Path(work_dir) / "sources" / f"{name}{dims_tag}{count_tag}_{tag}.y4m"
             if dst.is_file():
                 video = open_video(dst)
             else:
-                video = to_y4m(file, dst, frames=frames, size=size, raw_format=raw)
+                video = to_y4m(file, dst, frames=count, size=scale,
+                               raw_format=native if suffix == ".yuv" else None)
             if frames is not None and video.frames < frames:
                 raise DatasetError(f"{file.name} has {video.frames} frames, fewer than "
                                    f"frames={frames}")
