@@ -38,6 +38,10 @@ def test_codecs_list_json_states_encoder_version_rates_formats_defaults(capsys):
     assert facts["inr"]["defaults"]["loss"] == "l1_msssim"
     assert facts["x265"]["native_pix_fmts"] == list(codecs.get_class("x265").native_pix_fmts)
     assert facts["vvenc"]["native_pix_fmts"] == ["yuv420p10le"]  # VVenC codes 10-bit 4:2:0
+    # picture sizes measured in tests/codecs/test_formats.py::test_size_limits_are_where...
+    assert facts["x264"]["sizes"] == {"min": [1, 1], "max": [16384, 16384], "whole_chroma": True}
+    assert facts["svt-av1"]["sizes"] == {"min": [2, 2], "max": [16384, 8704],
+                                         "whole_chroma": False}
     # the external adapter has no version without its definition file, and says so
     assert facts["external"]["version"].startswith("n/a")
     assert facts["external"]["rate_params"]["qp"] == [None, None]  # valid JSON, no Infinity
@@ -49,6 +53,7 @@ def test_codecs_list_text(capsys):
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
     assert sorted(lines) == sorted(codecs.available())
     assert "qp=0..51, crf=0..51" in lines["x264"] and "preset=medium" in lines["x264"]
+    assert "sizes=16x16..65536x65536" in lines["x265"] and "sizes=1x1.. " in lines["inr"]
     assert "model=xxs|xs|s|m|l" in lines["inr"]
 
 

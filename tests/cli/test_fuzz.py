@@ -94,6 +94,8 @@ _BAD_FILES = [
     ("mixed.y4m", lambda g: g.replace(b" Ip ", b" Im ", 1), "(field order mixed, Y4M Im)"),
     ("badinterlace.y4m", lambda g: g.replace(b" Ip ", b" Iq ", 1),
      "interlace field Iq is not one of"),
+    ("odd.y4m", lambda g: b"YUV4MPEG2 W63 H64 F25:1 C420jpeg\n" + (b"FRAME\n" + bytes(6080)) * 2,
+     "x264 cannot code 63x64: yuv420p needs an even width and height"),
 ]
 
 
@@ -129,6 +131,21 @@ def test_a_malformed_video_is_one_clear_line(capsys, good, tmp_path, name, build
     code, err = _main(capsys, "run", "--dataset", folder, "--out", tmp_path / "run", *_RUN)
     _one_line(code, err, needle)
     assert not (tmp_path / "run" / "results.csv").exists()
+
+
+@pytest.mark.parametrize("size, needle", [
+    ("351x287", "size='351x287' is not allowed: expected an even width and height for yuv420p"),
+    ("64x47", "size='64x47' is not allowed: expected an even width and height for yuv420p"),
+    ("100000x100000", "x264 cannot code 100000x100000: it codes at most 16384x16384"),
+    ("16386x16", "x264 cannot code 16386x16: it codes at most 16384x16384"),
+    ("0x48", "size='0x48' is not allowed"),
+])
+def test_a_size_that_cannot_be_coded_is_one_clear_line(capsys, good, tmp_path, size, needle):
+    folder = _dataset(tmp_path, "good.y4m", good)
+    code, err = _main(capsys, "run", "--dataset", folder, "--size", size,
+                      "--out", tmp_path / "run", *_RUN)
+    _one_line(code, err, needle)
+    assert not list((tmp_path / "run").rglob("*.y4m"))
 
 
 @pytest.mark.slow

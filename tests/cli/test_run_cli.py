@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import make_video
 from vqabench.evaluation import bd_rate
+from vqabench.io.ffmpeg import run_ffmpeg
 
 
 def vqabench(*args, cwd=None, env_extra=None):
@@ -69,6 +70,30 @@ def test_bad_input_is_one_clear_line(tmp_path, args, patterns):
     proc = vqabench("run", *args, "--out", out)
     _one_line_error(proc, *patterns)
     assert not (out / "results.csv").exists()
+
+
+@pytest.mark.slow
+def test_sizes_the_chroma_or_the_encoder_cannot_code_are_one_line_before_any_job(tmp_path):
+    """Issue 29.4: before, 351x287 was coded at 350x286 while config.toml said 351x287, and a
+    353x287 4:2:0 source failed every job with "Nothing was written into output file"."""
+    data = tmp_path / "data"
+    data.mkdir()
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=353x287:r=25,format=yuv444p", "-frames:v", "2",
+                "-pix_fmt", "yuv420p", "-strict", "-1", "-f", "yuv4mpegpipe", data / "Odd.y4m"])
+    args = ("--codec", "x264:qp=30", "--metrics", "psnr_y", "--jobs", "1")
+    out = tmp_path / "run"
+    proc = vqabench("run", "--dataset", data, "--size", "351x287", "--out", out, *args)
+    _one_line_error(proc, r"size='351x287' is not allowed: expected an even width and height "
+                          r"for yuv420p \(2x2 chroma subsampling\)")
+    proc = vqabench("run", "--dataset", data, "--out", out, *args)
+    _one_line_error(proc, r"^vqabench: error: nothing was run: Odd.y4m: x264: x264 cannot code "
+                          r"353x287: yuv420p needs an even width and height")
+    proc = vqabench("run", "--dataset", data, "--size", "100000x100000", "--out", out, *args)
+    _one_line_error(proc, "x264 cannot code 100000x100000: it codes at most 16384x16384")
+    assert not list(out.rglob("*.264")) and not list(out.rglob("*.y4m"))
+    proc = vqabench("run", "--dataset", data, "--out", out, "--codec", "vp9:qp=40",
+                    "--metrics", "psnr_y", "--jobs", "1")  # VP9 codes odd 4:2:0 sizes
+    assert proc.returncode == 0, proc.stderr
 
 
 @pytest.mark.slow

@@ -52,3 +52,21 @@ def test_status_of_a_directory_that_is_not_a_run(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         f"vqabench: error: run_dir={str(tmp_path)!r} is not a run directory: it has no "
         "config.toml (`vqabench run` writes one when it starts)"]
+
+
+@pytest.mark.slow
+def test_status_of_a_finished_run_on_a_raw_yuv_folder_is_all_done(tmp_path):
+    """Issue 29.7: the resolved config pinned size=, which converted the source again under
+    another name, so status said "0 done, 1 pending" and exited 1."""
+    from vqabench.io.ffmpeg import run_ffmpeg
+
+    clip = make_video(tmp_path / "clip.y4m", width=64, height=48, frames=3, seed=63)
+    (tmp_path / "data").mkdir()
+    run_ffmpeg(["-i", clip.path, "-f", "rawvideo", "-pix_fmt", "yuv420p",
+                tmp_path / "data" / "Clip_64x48_25fps_420_8bit.yuv"])
+    out = tmp_path / "run"
+    run(load_config(None, dataset=str(tmp_path / "data"), metrics="psnr_y", jobs=1,
+                    out=str(out), codecs=["x264:qp=30"]))
+    proc = _status(out)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{out}: 1 jobs: 1 done, 0 pending, 0 failed" in " ".join(proc.stdout.split())

@@ -172,3 +172,102 @@ def test_10_bit_coding_of_an_8_bit_source_is_rounded_back_not_dithered(tmp_path)
     for plane_8, plane_10 in zip(got, wide, strict=True):
         want = np.clip((plane_10.astype(np.int32) + 2) >> 2, 0, 255)
         np.testing.assert_array_equal(plane_8, want)
+
+
+# --- picture sizes (issue 29.4) ---------------------------------------------------------
+
+def _lavfi_y4m(path: Path, width: int, height: int, pix_fmt: str = "yuv420p", frames: int = 2):
+    """A ``width`` x ``height`` Y4M made by ffmpeg itself (any size, odd ones included)."""
+    from vqabench.io.video import open_video
+
+    run_ffmpeg(["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r=25,format=yuv444p",
+                "-frames:v", str(frames), "-pix_fmt", pix_fmt, "-strict", "-1",
+                "-f", "yuv4mpegpipe", path])
+    video = open_video(path)
+    assert (video.width, video.height) == (width, height)
+    return video
+
+
+def _really_codes(codec, source, tmp_path: Path) -> bool:
+    """Whether the encoder itself codes ``source`` (no vqabench check in the way): the encode
+    and the decode succeed and the decoded video has the source's size and frame count."""
+    from vqabench.errors import FfmpegError
+    from vqabench.io.video import open_video
+
+    bitstream, decoded = tmp_path / f"b{codec.extension}", tmp_path / "d.y4m"
+    rate = codecs.RatePoint("qp", 30)
+    try:
+        codec.encode(source, bitstream, rate)
+        codec.decode(bitstream, decoded, source)
+        out = open_video(decoded)
+    except (FfmpegError, CodecError):
+        return False
+    finally:
+        bitstream.unlink(missing_ok=True)
+    return (out.width, out.height, out.frames) == (source.width, source.height, source.frames)
+
+
+# (codec, pix_fmt, a size the encoder refuses, the nearest size it codes): the table in
+# vqabench/codecs/ffmpeg.py, each boundary checked against the real encoder
+_SIZE_BOUNDARIES = [
+    ("x264", "yuv420p", (63, 64), (64, 64)),
+    ("x264", "yuv422p", (63, 64), (64, 63)),
+    ("x264", "yuv444p", (16386, 16), (16384, 16)),
+    ("x265", "yuv444p", (15, 16), (16, 16)),
+    ("x265", "yuv420p", (64, 63), (64, 62)),
+    ("vvenc", "yuv420p", (63, 64), (66, 50)),
+    ("vp9", "yuv420p", (65538, 2), (65536, 2)),
+    ("aom-av1", "yuv420p", (2, 16386), (2, 16384)),
+    ("svt-av1", "yuv420p", (1, 2), (3, 3)),
+    ("svt-av1", "yuv420p", (2, 8706), (2, 8704)),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, pix_fmt, refused, coded", _SIZE_BOUNDARIES,
+                         ids=[f"{c[0]}-{c[1]}-{c[2][0]}x{c[2][1]}" for c in _SIZE_BOUNDARIES])
+def test_size_limits_are_where_the_encoders_fail(name, pix_fmt, refused, coded, tmp_path):
+    codec = codecs.create(name, **({"preset": 12} if name == "svt-av1" else {}))
+    fmt = codec.coded_pix_fmt(pix_fmt)
+    with pytest.raises(CodecError, match=rf"^{name} cannot code {refused[0]}x{refused[1]}: "):
+        codec.check_size(*refused, fmt)
+    assert not _really_codes(codec, _lavfi_y4m(tmp_path / "r.y4m", *refused, pix_fmt), tmp_path)
+    codec.check_size(*coded, fmt)
+    assert _really_codes(codec, _lavfi_y4m(tmp_path / "c.y4m", *coded, pix_fmt), tmp_path)
+
+
+@pytest.mark.parametrize("name, size, pix_fmt, rule", [
+    ("x264", (351, 287), "yuv420p", "yuv420p needs an even width and height (2x2 chroma"),
+    ("x264", (351, 288), "yuv422p", "yuv422p needs an even width (2x1 chroma"),
+    ("x265", (8, 8), "yuv444p", "it codes at least 16x16"),
+    ("vvenc", (16, 16), "yuv420p10le", "it codes at least 32x32"),
+    ("vvenc", (25336, 64), "yuv420p10le", "it codes at most 25328x25328"),
+    ("svt-av1", (100000, 100000), "yuv420p", "it codes at most 16384x8704"),
+    ("aom-av1", (64, 16386), "yuv420p", "it codes at most 65536x16384"),
+    ("vp9", (65538, 64), "yuv420p", "it codes at most 65536x65536"),
+])
+def test_check_size_names_codec_size_and_rule(name, size, pix_fmt, rule):
+    with pytest.raises(CodecError) as info:
+        codecs.create(name).check_size(*size, pix_fmt)
+    assert str(info.value) == f"{name} cannot code {size[0]}x{size[1]}: {rule}" + (
+        " subsampling)" if "chroma" in rule else "")
+
+
+@pytest.mark.parametrize("name, size, pix_fmt", [
+    ("x264", (351, 287), "yuv444p"), ("x264", (352, 287), "yuv422p"),
+    ("vp9", (351, 287), "yuv420p"), ("aom-av1", (351, 287), "yuv420p"),
+    ("svt-av1", (351, 287), "yuv420p"), ("x264", (16384, 16384), "yuv420p"),
+])
+def test_check_size_accepts_what_the_encoder_codes(name, size, pix_fmt):
+    codecs.create(name).check_size(*size, pix_fmt)
+
+
+def test_run_codec_refuses_an_odd_420_size_before_encoding(tmp_path):
+    """Before: ffmpeg's 'Nothing was written into output file', the cause hidden."""
+    from vqabench.codecs.base import run_codec
+
+    source = _lavfi_y4m(tmp_path / "odd.y4m", 353, 287)
+    bitstream = tmp_path / "o.264"
+    with pytest.raises(CodecError, match="x264 cannot code 353x287: yuv420p needs an even"):
+        run_codec(codecs.create("x264"), source, codecs.RatePoint("qp", 30), bitstream)
+    assert not list(tmp_path.glob("*.264*"))

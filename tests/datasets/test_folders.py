@@ -98,3 +98,41 @@ def test_a_variable_rate_container_is_refused_unless_converted_on_purpose(tmp_pa
         assert seq.source.fps == 30 and seq.source.assumptions()["fps"] == note
     with pytest.raises(DatasetError, match="fps=30 converts the sources of folder datasets"):
         datasets.load("mini", work_dir=tmp_path / "run", fps=Fraction(30))
+
+
+def _raw_clip(folder, name="Clip_64x48_25fps_420_8bit.yuv", frames=4):
+    """A raw .yuv file written by ffmpeg from a Y4M (a raw file states no aspect ratio)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    y4m = make_video(folder.parent / "clip_src.y4m", width=64, height=48, frames=frames, seed=9)
+    run_ffmpeg(["-i", y4m.path, "-f", "rawvideo", "-pix_fmt", "yuv420p", folder / name])
+    return folder / name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("container", [False, True])
+def test_asking_for_the_files_own_size_and_frames_converts_nothing_more(tmp_path, container):
+    """A run's resolved config.toml pins size and frames; re-run, they must give the very
+    source the run used (before: another file, scaled with setsar=1, other bytes and keys)."""
+    raw = _raw_clip(tmp_path / "data")
+    if container:  # an FFV1 .mkv made by the bundled ffmpeg from the raw file
+        run_ffmpeg(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "64x48", "-r", "25",
+                    "-i", raw, "-c:v", "ffv1", raw.with_name("Clip.mkv")])
+        raw.unlink()
+    plain = datasets.load(str(tmp_path / "data"), work_dir=tmp_path / "run")[0].source
+    for frames in (None, 4):
+        pinned = datasets.load(str(tmp_path / "data"), frames=frames, size=(64, 48),
+                               work_dir=tmp_path / "run")[0].source
+        assert pinned.path == plain.path
+    assert [p.name for p in (tmp_path / "run" / "sources").glob("*.y4m")] == [plain.path.name]
+    short = datasets.load(str(tmp_path / "data"), frames=3, work_dir=tmp_path / "run")[0].source
+    again = datasets.load(str(tmp_path / "data"), frames=3, size=(64, 48),
+                          work_dir=tmp_path / "run")[0].source
+    assert again.path == short.path and short.frames == 3
+
+
+def test_a_size_the_chroma_cannot_hold_is_refused_before_converting(tmp_path):
+    _raw_clip(tmp_path / "data")
+    with pytest.raises(ConfigError, match=r"size='351x287' is not allowed: expected an even "
+                                          r"width and height for yuv420p"):
+        datasets.load(str(tmp_path / "data"), size=(351, 287), work_dir=tmp_path / "run")
+    assert not list((tmp_path / "run").rglob("*.y4m"))

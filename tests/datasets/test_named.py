@@ -167,3 +167,18 @@ def test_root_required_and_unknown(tmp_path):
     with pytest.raises(DatasetError, match="holds no video files"):
         datasets.load("mcl-jcv", root=tmp_path, work_dir=tmp_path)
     assert set(CONVENTIONS) <= set(datasets.available())
+
+
+@pytest.mark.slow
+def test_the_files_own_size_and_frames_give_the_same_source(tmp_path, clips):
+    """Issue 29.7: a run's resolved config pins size and frames; they must name and make the
+    very source the run converted (before: a second file, scaled with setsar=1)."""
+    root = tmp_path / "UVG"
+    _raw(clips["8"], root / "Beauty_64x64_120fps_420_8bit_YUV.yuv")
+    plain = datasets.load("uvg", root=root, work_dir=tmp_path / "run")[0].source
+    pinned = datasets.load("uvg", root=root, frames=8, size=(64, 64),
+                           work_dir=tmp_path / "run")[0].source
+    assert pinned.path == plain.path and plain.frames == 8
+    assert len(list((tmp_path / "run" / "sources").rglob("*.y4m"))) == 1
+    later = datasets.DATASETS.get("uvg")(root=root, frames=5, start=3, work_dir=tmp_path / "run")
+    assert later[0].source.path.name == f"Beauty_s3_{plain.path.name.rsplit('_', 1)[1]}"

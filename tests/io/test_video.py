@@ -10,7 +10,7 @@ import pytest
 from skimage.color import rgb2ycbcr
 
 from tests.conftest import make_video
-from vqabench.errors import VideoFormatError
+from vqabench.errors import ConfigError, VideoFormatError
 from vqabench.io.ffmpeg import ffmpeg_path, run_ffmpeg
 from vqabench.io.process import run_command
 from vqabench.io.video import (
@@ -119,6 +119,30 @@ def test_to_y4m_from_container_keeps_frames_and_crops(tmp_path):
         np.testing.assert_array_equal(a.y, b.y)
     scaled = to_y4m(mkv, tmp_path / "scaled.y4m", size=(32, 32))
     assert (scaled.width, scaled.height, scaled.frames) == (32, 32, 6)
+
+
+@pytest.mark.parametrize("pix_fmt, size, allowed", [
+    ("yuv420p", (351, 287), "an even width and height for yuv420p (2x2 chroma subsampling)"),
+    ("yuv420p", (352, 287), "an even width and height for yuv420p"),
+    ("yuv422p", (351, 288), "an even width for yuv422p (2x1 chroma subsampling)"),
+])
+def test_to_y4m_refuses_a_size_the_chroma_cannot_hold(tmp_path, pix_fmt, size, allowed):
+    """Before: ffmpeg's crop rounded 351x287 down to 350x286 while the run said 351x287."""
+    video = make_video(tmp_path / "s.y4m", width=64, height=48, frames=2, pix_fmt=pix_fmt)
+    dst = tmp_path / "out.y4m"
+    with pytest.raises(ConfigError, match=re.escape(
+            f"size='{size[0]}x{size[1]}' is not allowed: expected {allowed}")):
+        to_y4m(video.path, dst, size=size)
+    assert not dst.exists() and not list(tmp_path.glob(".tmp-*"))
+
+
+@pytest.mark.parametrize("pix_fmt, size", [("yuv444p", (35, 27)), ("yuv422p", (36, 27))])
+def test_to_y4m_gives_exactly_the_size_the_chroma_allows(tmp_path, pix_fmt, size):
+    video = make_video(tmp_path / "s.y4m", width=64, height=48, frames=2, pix_fmt=pix_fmt)
+    out = to_y4m(video.path, tmp_path / "out.y4m", size=size)
+    header = (tmp_path / "out.y4m").read_bytes().split(b"\n", 1)[0].split()
+    assert (out.width, out.height) == size
+    assert f"W{size[0]}".encode() in header and f"H{size[1]}".encode() in header
 
 
 def test_to_y4m_unreadable(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
 from tests.conftest import make_video
-from vqabench.errors import ConfigError
+from vqabench.errors import CodecError, ConfigError
 from vqabench.experiment import load_config
 from vqabench.io.ffmpeg import run_ffmpeg
 from vqabench.io.video import open_video, read_all
@@ -318,3 +318,55 @@ def test_variable_rate_and_interlaced_sources_run_only_on_purpose_and_say_so(tmp
                                                          / 1000)
     again = run(load_config(out / "config.toml"))  # the written config keeps both options
     assert again.jobs_run == 0 and again.change.kind == "same"
+
+
+def _kind_input(kind, root):
+    """(dataset folder, load_config options) of one input kind that a run converts."""
+    data = root / "data"
+    data.mkdir()
+    clip = make_video(root / "clip.y4m", width=64, height=48, frames=4, seed=7)
+    raw = ["-i", clip.path, "-f", "rawvideo", "-pix_fmt", "yuv420p"]
+    if kind == "container":  # made with the bundled ffmpeg from raw samples: no aspect ratio
+        run_ffmpeg([*raw, root / "clip.yuv"])
+        run_ffmpeg(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "64x48", "-r", "25",
+                    "-i", root / "clip.yuv", "-c:v", "ffv1", data / "Clip.mkv"])
+        return data, {}
+    if kind == "frames":
+        clip.path.rename(data / "Clip.y4m")
+        return data, {"frames": 3}
+    name = "Cl\nip_64x48_25fps_420_8bit.yuv" if kind == "newline" else \
+        "Clip_64x48_25fps_420_8bit.yuv"
+    run_ffmpeg([*raw, data / name])
+    return data, {"yuv": {}, "size": {"size": "32x24", "frames": 2},
+                  "newline": {"frames": 3}}[kind]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["yuv", "container", "frames", "size", "newline"])
+def test_a_converted_source_is_the_same_for_status_and_config_reruns(kind, tmp_path):
+    """Issue 29.7: config.toml pins size and frames; before, re-running it converted the
+    source again (another name, setsar=1: 8 more bits in every bitstream), so status said
+    '0 done' and the re-run recomputed every job."""
+    from vqabench.runner.run import run_status
+
+    data, extra = _kind_input(kind, tmp_path)
+    out = tmp_path / "run"
+    cfg = _cfg(data, out, codecs=["x264:qp=30"], metrics="psnr_y", **extra)
+    assert run(cfg).jobs_run == 1
+    sources, before = sorted((out / "sources").iterdir()), _mtimes(out)
+    status = run_status(load_config(out / "config.toml"), out_dir=out)
+    assert (status.done, status.pending, status.failed) == (1, 0, 0)
+    for again in (load_config(out / "config.toml"), cfg, load_config(out / "config.toml")):
+        assert run(again).jobs_run == 0
+    assert sorted((out / "sources").iterdir()) == sources and _mtimes(out) == before
+
+
+def test_a_size_no_codec_can_code_is_refused_before_any_conversion(folder, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(CodecError) as info:
+        run(_cfg(folder, out, size="100000x100000", codecs=["x264:qp=30", "vp9:qp=30"]))
+    assert str(info.value).splitlines() == [
+        "2 refusal(s), nothing was run:",
+        "x264 cannot code 100000x100000: it codes at most 16384x16384",
+        "vp9 cannot code 100000x100000: it codes at most 65536x65536"]
+    assert not (out / "sources").exists() and not (out / "store.sqlite").exists()

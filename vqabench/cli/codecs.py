@@ -58,7 +58,9 @@ def codec_facts(name: str) -> dict[str, object]:
 
     ``rate_params`` maps each control to its inclusive range, or to its allowed values where
     the class lists them (``rate_choices``); ``native_pix_fmts`` lists the formats it codes
-    as they are (``"any"`` for a codec class that predates the declaration).
+    as they are (``"any"`` for a codec class that predates the declaration); ``sizes`` the
+    smallest and largest picture it codes and whether width and height must hold the chroma
+    subsampling whole (:meth:`~vqabench.codecs.Codec.check_size`).
     """
     from vqabench import codecs
 
@@ -73,6 +75,9 @@ def codec_facts(name: str) -> dict[str, object]:
         "version": _version(cls),
         "rate_params": rates,
         "native_pix_fmts": "any" if native is None else list(native),
+        "sizes": {"min": list(cls.min_size),
+                  "max": list(cls.max_size) if cls.max_size else None,
+                  "whole_chroma": cls.whole_chroma},
         "defaults": _defaults(cls),
     }
 
@@ -95,7 +100,7 @@ def list_codecs(
     as_json: bool = typer.Option(False, "--json", help="One JSON array of codec objects."),
 ) -> None:
     """List codecs: name, encoder and version, rate parameters (ranges), native input
-    formats and default options."""
+    formats, picture sizes and default options."""
     from vqabench import codecs
 
     facts = [codec_facts(name) for name in codecs.available()]
@@ -106,5 +111,8 @@ def list_codecs(
         native = f["native_pix_fmts"]
         formats = native if isinstance(native, str) else ",".join(native)
         defaults = " ".join(f"{k}={v}" for k, v in f["defaults"].items())
+        lo, hi = f["sizes"]["min"], f["sizes"]["max"]
+        sizes = f"{lo[0]}x{lo[1]}.." + (f"{hi[0]}x{hi[1]}" if hi else "")
         typer.echo(f"{f['name']:8s} {f['encoder']:12s} {f['version']:28s} "
-                   f"{_rate_text(f['rate_params']):22s} formats={formats:10s} {defaults}")
+                   f"{_rate_text(f['rate_params']):22s} formats={formats:10s} "
+                   f"sizes={sizes:18s} {defaults}")

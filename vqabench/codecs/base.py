@@ -16,7 +16,7 @@ from typing import ClassVar
 from vqabench.errors import CodecError, FfmpegError, invalid
 from vqabench.io.atomic import atomic_path
 from vqabench.io.process import run_command
-from vqabench.io.video import Video, open_video, set_colour_tags
+from vqabench.io.video import PIX_FMTS, Video, open_video, set_colour_tags
 from vqabench.registry import Registry
 
 __all__ = ["Codec", "RatePoint", "EncodeResult", "CODECS", "run_codec", "parse_rate_point",
@@ -103,6 +103,12 @@ class Codec:
     sidecar_suffixes: ClassVar[tuple[str, ...]] = ()
     #: pix_fmt the user asked to convert every input to (codec option ``pix_fmt=``), or None.
     pix_fmt: str | None = None
+    #: Smallest and largest picture (width, height) the encoder codes (None: no limit).
+    min_size: ClassVar[tuple[int, int]] = (1, 1)
+    max_size: ClassVar[tuple[int, int] | None] = None
+    #: True when width and height must be whole multiples of the coded format's chroma
+    #: subsampling (even for 4:2:0): H.264, HEVC and VVC; VP9 and AV1 code odd sizes.
+    whole_chroma: ClassVar[bool] = False
 
     def coded_pix_fmt(self, source_pix_fmt: str) -> str:
         """The format the bitstream codes for an input of ``source_pix_fmt``.
@@ -122,6 +128,29 @@ class Codec:
             f"{self.name} cannot code {source_pix_fmt} as it is (it codes {supported}); "
             f"convert on purpose with the codec option pix_fmt=<one of those>, e.g. "
             f"{self.name}:...:pix_fmt={self.native_pix_fmts[0] if self.native_pix_fmts else '?'}")
+
+    def check_size(self, width: int, height: int, coded_pix_fmt: str | None = None) -> None:
+        """Refuse a picture size the encoder cannot code (:attr:`min_size`,
+        :attr:`max_size`, :attr:`whole_chroma`); ``coded_pix_fmt=None`` checks only the limits.
+
+        Raises:
+            CodecError: one line naming the codec, the size and the rule it breaks.
+
+        Example:
+            >>> create("x264").check_size(351, 287, "yuv420p")  # raises: even sizes only
+        """
+        (lo_w, lo_h), rule = self.min_size, ""
+        if width < lo_w or height < lo_h:
+            rule = f"it codes at least {lo_w}x{lo_h}"
+        elif self.max_size and (width > self.max_size[0] or height > self.max_size[1]):
+            rule = f"it codes at most {self.max_size[0]}x{self.max_size[1]}"
+        elif self.whole_chroma and coded_pix_fmt in PIX_FMTS:
+            sx, sy = PIX_FMTS[coded_pix_fmt][:2]
+            if width % sx or height % sy:
+                sides = "width and height" if sy > 1 else "width"
+                rule = f"{coded_pix_fmt} needs an even {sides} ({sx}x{sy} chroma subsampling)"
+        if rule:
+            raise CodecError(f"{self.name} cannot code {width}x{height}: {rule}")
 
     def native_rate(self, rate: RatePoint, coded_pix_fmt: str) -> RatePoint:
         """The rate point as the encoder itself takes it for ``coded_pix_fmt`` (``qp`` is
@@ -225,13 +254,14 @@ def run_codec(codec: Codec, source: Video, rate: RatePoint, bitstream: Path, *,
         encode: False to reuse an existing bitstream (only decode); enc_s is then 0.
 
     Raises:
-        CodecError: bad rate point, a source format the codec does not code (raised before
-            encoding), empty bitstream, or decoded video that does not match the source's
+        CodecError: bad rate point, a source format or size the codec does not code (raised
+            before encoding), empty bitstream, or decoded video that does not match the source's
             frame count and size.
         FfmpegError: when the encoder or decoder fails.
     """
     codec.check_rate_point(rate)
-    codec.coded_pix_fmt(source.pix_fmt)  # refuses a format it cannot code, before encoding
+    # refuses a format or a size it cannot code, before encoding
+    codec.check_size(source.width, source.height, codec.coded_pix_fmt(source.pix_fmt))
     bitstream = Path(bitstream)
     enc_s = 0.0
     if encode:

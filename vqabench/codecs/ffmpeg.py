@@ -31,6 +31,31 @@ before encoding, unless the codec option ``pix_fmt=`` asks for a conversion. VVe
 only 10-bit 4:2:0: 8-bit 4:2:0 is coded at 10 bits (a lossless left shift, as the VTM CTC
 code 8-bit content at internal bit depth 10), and ``coded_pix_fmt`` says so.
 
+Picture sizes: what each encoder codes (``min_size``, ``max_size``, ``whole_chroma``), found
+by encoding and decoding 2 frames of lavfi sources at each boundary with the bundled ffmpeg
+n9.0.2 (x265 4.3+49, libvpx 1.17.0, libaom 3.15.1, SVT-AV1 4.2.0, VVenC 1.15; 2026-12-07).
+Anything outside is refused before any job (:meth:`Codec.check_size`), where ffmpeg would
+only say "Nothing was written into output file":
+
+=========  =======  ============  ===========  ==============================================
+codec      min      max           even sizes   what happens outside
+=========  =======  ============  ===========  ==============================================
+x264       1x1      16384x16384   chroma       "invalid width x height"; 4:2:0 odd: "width
+                                               not divisible by 2"
+x265       16x16    65536x65536   chroma       "Image size is too small (14x14)"; 131072:
+                                               "Cannot open libx265 encoder"
+vvenc      32x32    25328x25328   chroma       above 25328 (VVC level 6.3: 25332) an empty
+                                               bitstream; below 32x32 (16x16, 8x32, 32x10)
+                                               failures on ordinary content
+vp9        1x1      65536x65536   no           65538: "g_w out of range [1..65536]"
+aom-av1    1x1      65536x16384   no           taller: ffmpeg's av1_metadata cannot write
+                                               the OBUs; 65538: "g_w out of range"
+svt-av1    2x2      16384x8704    no           1x2, 2x1 and 16386 wide or 8706 tall fail
+=========  =======  ============  ===========  ==============================================
+
+"chroma": width and height are whole multiples of the chroma subsampling (4:2:0 even width
+and height, 4:2:2 even width); VP9 and AV1 code odd sizes of subsampled formats.
+
 ``kbps`` (target bit rate in kbit/s, 1-200000) uses each encoder's rate control, passing
 ``-b:v`` (bits per second, the target rounded to 1 bit/s), unconstrained (no VBV):
 
@@ -220,6 +245,7 @@ class X264(FfmpegCodec):
     default_preset = "medium"
     rate_params = {"qp": (0, 51), "crf": (0, 51), "kbps": KBPS_RANGE}
     native_pix_fmts = ALL_PIX_FMTS
+    max_size, whole_chroma = (16384, 16384), True
 
     def native_rate(self, rate: RatePoint, coded_pix_fmt: str) -> RatePoint:
         """x264's ``-qp`` is H.264's QP'Y = QP + QpBdOffset (6 per bit above 8): the HEVC-
@@ -245,6 +271,7 @@ class X265(FfmpegCodec):
     default_preset = "medium"
     rate_params = {"qp": (0, 51), "crf": (0, 51), "kbps": KBPS_RANGE}
     native_pix_fmts = ALL_PIX_FMTS
+    min_size, max_size, whole_chroma = (16, 16), (65536, 65536), True
 
     def pass_args(self, pass_no: int, stats: Path) -> list[str]:
         return []  # x265 takes pass and stats file in -x265-params (see encode_passes)
@@ -283,6 +310,7 @@ class Vvenc(FfmpegCodec):
     rate_params = {"qp": (0, 63), "kbps": KBPS_RANGE}
     native_pix_fmts = ("yuv420p10le",)
     widened_pix_fmts = {"yuv420p": "yuv420p10le"}
+    min_size, max_size, whole_chroma = (32, 32), (25328, 25328), True
 
     def encoder_args(self, source: Video, rate: RatePoint) -> list[str]:
         return ["-preset", str(self.preset), "-qpa", "0", "-g", str(self.gop),
@@ -294,6 +322,7 @@ class _LibaomLike(FfmpegCodec):
 
     rate_params = {"qp": (0, 63), "crf": (0, 63), "kbps": KBPS_RANGE}
     native_pix_fmts = ALL_PIX_FMTS
+    max_size = (65536, 65536)
     lag_in_frames: ClassVar[int] = 25
 
     def rate_args(self, rate: RatePoint) -> list[str]:
@@ -337,6 +366,7 @@ class AomAv1(_LibaomLike):
     extension = ".obu"
     default_preset = 6
     lag_in_frames = 19
+    max_size = (65536, 16384)
 
 
 @CODECS.register("svt-av1")
@@ -351,6 +381,7 @@ class SvtAv1(FfmpegCodec):
     default_preset = 8
     rate_params = {"qp": (1, 63), "crf": (1, 63), "kbps": KBPS_RANGE}
     native_pix_fmts = ("yuv420p", "yuv420p10le")
+    min_size, max_size = (2, 2), (16384, 8704)
 
     def rate_args(self, rate: RatePoint) -> list[str]:
         if rate.param == "kbps":

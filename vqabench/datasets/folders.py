@@ -13,7 +13,7 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
-from vqabench.datasets.base import Sequence, content_hash
+from vqabench.datasets.base import Sequence, content_hash, conversion_steps
 from vqabench.errors import DatasetError
 from vqabench.io.atomic import atomic_write_text
 from vqabench.io.video import Video, open_video, to_y4m
@@ -58,9 +58,12 @@ def load_folder(path: Path, *, frames: int | None = None, size: tuple[int, int] 
     ``work_dir/sources``; other Y4M files are used in place, so their content hashes (and
     job keys) never change. A container with a variable frame rate is refused unless
     ``fps`` converts it (ffmpeg's fps filter; :func:`vqabench.io.video.to_y4m`).
+    A ``size`` or ``frames`` equal to the file's own changes nothing
+    (:func:`~vqabench.datasets.base.conversion_steps`).
 
     Raises:
         DatasetError: no video files, duplicate sequence names, unreadable videos.
+        ConfigError: a ``size`` a file's chroma subsampling cannot hold whole.
     """
     path = Path(path)
     files = [path] if path.is_file() else sorted(
@@ -77,19 +80,22 @@ def load_folder(path: Path, *, frames: int | None = None, size: tuple[int, int] 
                                f"and {file.name}; rename one")
         seen[name] = file
         suffix = file.suffix.lower()
-        native = open_video(file) if suffix == ".y4m" else None
-        if native is not None and frames in (None, native.frames) and size in (
-                None, (native.width, native.height)) and fps in (None, native.fps):
+        native = open_video(file) if suffix in (".y4m", ".yuv") else None
+        scale, count = conversion_steps(file, native, size=size, frames=frames)
+        rate = None if fps is None or (native is not None and fps == native.fps) else fps
+        if rate is not None:  # frames count output frames of the resampled rate
+            count = frames
+        if suffix == ".y4m" and scale is None and count is None and rate is None:
             video = native  # already what was asked for: used in place, bytes unchanged
         else:
-            raw = open_video(file) if suffix == ".yuv" else None
             tag = content_hash(file)[:12]
-            dims = f"_{size[0]}x{size[1]}" if size else ""
-            count = f"_{frames}f" if frames else ""
-            rate = f"_{fps.numerator}-{fps.denominator}fps" if fps else ""
-            dst = Path(work_dir) / "sources" / f"{name}{dims}{count}{rate}_{tag}.y4m"
-            video = _converted(file, dst, frames=frames, size=size, raw_format=raw,
-                               resample_fps=fps)
+            dims_tag = f"_{scale[0]}x{scale[1]}" if scale else ""
+            count_tag = f"_{count}f" if count else ""
+            rate_tag = f"_{rate.numerator}-{rate.denominator}fps" if rate else ""
+            dst = Path(work_dir) / "sources" / f"{name}{dims_tag}{count_tag}{rate_tag}_{tag}.y4m"
+            video = _converted(file, dst, frames=count, size=scale,
+                               raw_format=native if suffix == ".yuv" else None,
+                               resample_fps=rate)
             if frames is not None and video.frames < frames:
                 raise DatasetError(f"{file.name} has {video.frames} frames, fewer than "
                                    f"frames={frames}")

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from vqabench.datasets.base import DATASETS, Sequence
+from vqabench.datasets.base import DATASETS, Sequence, conversion_steps
 from vqabench.datasets.manifest import load_manifest
 from vqabench.errors import DatasetError, invalid
 from vqabench.io.video import Video, open_video, to_y4m
@@ -324,18 +324,20 @@ def _materialise(entry: NamedFile, dataset: str, *, frames: int | None,
                  size: tuple[int, int] | None, start: int, work_dir: Path) -> Video:
     """The Y4M source of one file: in place when it already matches, else converted."""
     suffix = entry.path.suffix.lower()
+    native = raw = None
     if suffix == ".y4m":
         native = open_video(entry.path)
         if start == 0 and frames in (None, native.frames) and size in (
                 None, (native.width, native.height)):
             return native
-    raw = None
     if suffix == ".yuv":
-        raw = open_video(entry.path, width=entry.width, height=entry.height,
-                         fps=entry.fps or Fraction(25), pix_fmt=entry.pix_fmt)
+        native = raw = open_video(entry.path, width=entry.width, height=entry.height,
+                                  fps=entry.fps or Fraction(25), pix_fmt=entry.pix_fmt)
         if start >= raw.frames:
             raise invalid("start", start, f"a frame index below {raw.frames} "
                           f"({entry.path.name} has {raw.frames} frames)")
+    asked = frames
+    size, frames = conversion_steps(entry.path, native, size=size, frames=frames, start=start)
     dims = f"_{size[0]}x{size[1]}" if size else ""
     count = f"_{frames}f" if frames else ""
     first = f"_s{start}" if start else ""
@@ -346,9 +348,9 @@ def _materialise(entry: NamedFile, dataset: str, *, frames: int | None,
     else:
         video = to_y4m(entry.path, dst, frames=frames, start=start, size=size,
                        raw_format=raw, pix_fmt=entry.pix_fmt, fps=entry.fps)
-    if frames is not None and video.frames < frames:
+    if asked is not None and video.frames < asked:
         raise DatasetError(f"{entry.path.name} has {video.frames} frames from frame {start}, "
-                           f"fewer than frames={frames}")
+                           f"fewer than frames={asked}")
     return video
 
 

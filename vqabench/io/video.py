@@ -200,6 +200,16 @@ def _check_pix_fmt(pix_fmt: str) -> None:
         )
 
 
+def _check_size_fits(size: tuple[int, int], pix_fmt: str) -> None:
+    """Refuse a target size that ``pix_fmt``'s chroma subsampling cannot hold whole (ffmpeg's
+    crop would silently round 351x287 down to 350x286 for 4:2:0)."""
+    sx, sy = PIX_FMTS[pix_fmt][:2]
+    if size[0] % sx or size[1] % sy:
+        sides = "width and height" if sy > 1 else "width"
+        raise invalid("size", f"{size[0]}x{size[1]}",
+                      f"an even {sides} for {pix_fmt} ({sx}x{sy} chroma subsampling)")
+
+
 def parse_yuv_name(name: str) -> dict:
     """Read size, frame rate and format from a file name such as
     ``Beauty_1920x1080_120fps_420_8bit_YUV.yuv`` or ``BasketballDrive_1920x1080_50.yuv``
@@ -757,7 +767,8 @@ def to_y4m(
         frames: keep at most this many frames (after ``start``).
         start: first frame to keep.
         size: (width, height) to scale to, or None to keep the size. The picture is scaled
-            (Lanczos) to cover the target and centre-cropped, so aspect ratio is kept.
+            (Lanczos) to cover the target and centre-cropped, so aspect ratio is kept. It must
+            hold the output's chroma whole (4:2:0 even width and height, 4:2:2 even width).
         pix_fmt: output pixel format; default the input's (see above).
         fps: override the frame rate of a container input (its timestamps are ignored).
         raw_format: how to read ``src`` when it is raw YUV (from :func:`open_video`).
@@ -770,6 +781,7 @@ def to_y4m(
         VideoFormatError: when ffmpeg cannot read the input, reports decoding errors, has a
             variable frame rate (and neither ``fps`` nor ``resample_fps``), or fewer frames
             than expected remain.
+        ConfigError: a ``size`` the output's chroma subsampling cannot hold whole.
     """
     src, dst = Path(src), Path(dst)
     if not src.is_file():
@@ -818,6 +830,8 @@ def to_y4m(
         origin = {k: known.origin(k) for k in ("color_range", "color_matrix")}
         in_height = known.height
     _check_pix_fmt(out_fmt)
+    if size is not None:
+        _check_size_fits(size, out_fmt)
     args += ["-pix_fmt", out_fmt, "-fps_mode", "passthrough", "-strict", "-1", "-f", "yuv4mpegpipe"]
     with atomic_path(dst) as tmp:
         try:

@@ -62,8 +62,8 @@ from vqabench.runner.jobs import (
 from vqabench.runner.progress import job_work, point_work, schedule_key
 
 __all__ = ["RESULT_COLUMNS", "PER_FRAME_COLUMNS", "RunSummary", "RunStatus", "plan_jobs",
-           "plan_references", "rate_targets", "load_sequences", "check_formats", "run",
-           "run_status", "default_out_dir", "write_results"]
+           "plan_references", "rate_targets", "load_sequences", "check_formats", "check_size",
+           "run", "run_status", "default_out_dir", "write_results"]
 
 RESULT_COLUMNS = ("sequence", "reference", "codec", "rate_point", "bits", "bpp", "kbps",
                   "enc_s", "dec_s", "metric", "value", "anchor", "bitstream", "group",
@@ -345,8 +345,17 @@ def _provenance(out_dir: Path, sequences: Iterable[Sequence] = (),
             + "".join(f"\nassumed {line}" for line in assumed) + conventions)
 
 
+def _refuse(refusals: list[str]) -> None:
+    """Raise CodecError listing ``refusals`` (one line when there is one), if any."""
+    if len(refusals) == 1:
+        raise CodecError(f"nothing was run: {refusals[0]}")
+    if refusals:
+        raise CodecError(f"{len(refusals)} refusal(s), nothing was run:\n" + "\n".join(refusals))
+
+
 def check_formats(cfg: RunConfig, sequences: list[Sequence]) -> None:
-    """Refuse, before any job, every (sequence, codec) whose format the codec cannot code.
+    """Refuse, before any job, every (sequence, codec) whose format or picture size the codec
+    cannot code.
 
     Raises:
         CodecError: one line per refusal, naming the file, the codec and the reason.
@@ -356,12 +365,31 @@ def check_formats(cfg: RunConfig, sequences: list[Sequence]) -> None:
     for seq in sequences:
         for spec in specs:
             try:
-                codecs.create(spec.name, **dict(spec.options)).coded_pix_fmt(seq.source.pix_fmt)
+                codec = codecs.create(spec.name, **dict(spec.options))
+                src = seq.source
+                codec.check_size(src.width, src.height, codec.coded_pix_fmt(src.pix_fmt))
             except CodecError as exc:
                 file = seq.metadata.get("file") or seq.source.path.name
                 refusals.append(f"{file}: {spec.display}: {exc}")
-    if refusals:
-        raise CodecError(f"{len(refusals)} refusal(s), nothing was run:\n" + "\n".join(refusals))
+    _refuse(refusals)
+
+
+def check_size(cfg: RunConfig) -> None:
+    """Refuse, before any source is converted, a ``size`` that a configured codec cannot
+    code (a folder scaled to 100000x100000 would fill the disk before the first encode).
+
+    Raises:
+        CodecError: one line per codec that refuses the size, naming it and the rule.
+    """
+    if cfg.size is None:
+        return
+    refusals = []
+    for spec in [*cfg.codecs, *([cfg.reference.codec] if cfg.reference else [])]:
+        try:
+            codecs.create(spec.name, **dict(spec.options)).check_size(*cfg.size)
+        except CodecError as exc:
+            refusals.append(str(exc))
+    _refuse(list(dict.fromkeys(refusals)))
 
 
 def _pending(job: Job, store: Store, retry_failed: bool) -> Job | None:
@@ -688,6 +716,7 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Exe
                 work_progress: Callable[[float, float], None] | None = None) -> RunSummary:
     from vqabench.runner.executors import local_executor
 
+    check_size(cfg)
     sequences = load_sequences(cfg, out_dir)
     check_formats(cfg, sequences)
     _check_metrics_fit(cfg, sequences)
