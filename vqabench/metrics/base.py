@@ -11,7 +11,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Never, Protocol
 
 import numpy as np
 
@@ -179,7 +179,9 @@ class Metric:
 
             cls.compute = accepting_inputs(cls.__dict__["compute"])
 
-    def __init__(self, **options: object):
+    def __init__(self, **options: Never):
+        """A metric without options (``Never``: :mod:`vqabench.options` declares none); a
+        subclass declares its options as keyword parameters of its own ``__init__``."""
         if options:
             raise invalid(f"{self.name} options", sorted(options), "no options")
 
