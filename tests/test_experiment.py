@@ -242,6 +242,7 @@ def test_typed_options_round_trip_through_config_toml(tmp_path):
     assert load_config(path) == cfg
 
 
+@pytest.mark.slow
 def test_ssim_downsample_no_is_the_value_without_downsampling(tmp_path):
     """At 512x384 Wang's factor is 2 (round(384 / 256)), so the two settings differ."""
     from tests.conftest import add_noise, make_video

@@ -275,18 +275,18 @@ def _parse(tp: Any, value: object, text: bool) -> object:
         return _choice(typing.get_args(tp), value)
     parser = _PARSERS.get(tp)
     if parser is not None:
-        return parser(value, text)
+        return parser(value)
     # untyped or a structure (list, tuple, mapping...): the class checks it
     return _guess(value) if text and isinstance(value, str) else value
 
 
-def _none(value: object, text: bool) -> None:
+def _none(value: object) -> None:
     if value is None or (isinstance(value, str) and value.strip().lower() in _NONE_TEXT):
         return None
     raise _Refused("none")
 
 
-def _bool(value: object, text: bool) -> bool:
+def _bool(value: object) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and value in (0, 1):
@@ -296,7 +296,7 @@ def _bool(value: object, text: bool) -> bool:
     raise _Refused(_BOOL_TEXT)
 
 
-def _int(value: object, text: bool) -> int:
+def _int(value: object) -> int:
     if isinstance(value, bool):
         raise _Refused("an integer")
     if isinstance(value, int):
@@ -310,15 +310,14 @@ def _int(value: object, text: bool) -> int:
     raise _Refused("an integer")
 
 
-def _float(value: object, text: bool) -> int | float:
+def _float(value: object) -> int | float:
     """A number; an integer stays an integer (so stored configs and job keys keep it)."""
     if isinstance(value, bool):
         raise _Refused("a number")
-    number: object = value
-    if isinstance(value, str):
+    number = parse_scalar(value.strip()) if isinstance(value, str) else value
+    if isinstance(number, str):  # "inf", "1_000", ... as Python reads them
         try:
-            number = parse_scalar(value.strip()) if value.strip() else value
-            number = float(number) if isinstance(number, str) else number
+            number = float(number)
         except ValueError:
             raise _Refused("a number") from None
     if isinstance(number, int | float) and not isinstance(number, bool) \
@@ -327,7 +326,7 @@ def _float(value: object, text: bool) -> int | float:
     raise _Refused("a number")
 
 
-def _str(value: object, text: bool) -> object:
+def _str(value: object) -> object:
     if isinstance(value, str):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
