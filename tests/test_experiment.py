@@ -224,6 +224,9 @@ def test_bool_metric_options_are_parsed_from_their_declaration(spelling, want):
     ("ms_ssim:scales=2.5", "metric 'ms_ssim': scales='2.5' is not allowed: expected an integer"),
     ("psnr_y:peak=ful", "metric 'psnr_y': peak='ful' is not allowed: expected full | hm; "
                         "did you mean 'full'?"),
+    ("vmaf:pooling=harmonic", "metric 'vmaf': pooling='harmonic' is not allowed: expected "
+                              "mean | harmonic_mean | min | median; did you mean "
+                              "'harmonic_mean'?"),
 ])
 def test_bad_metric_options_are_one_line(spec, message):
     with pytest.raises(ConfigError) as err:
