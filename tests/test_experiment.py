@@ -204,3 +204,66 @@ def test_ptloss_experiments_pin_the_checkpoint_their_report_used(name, pinned):
             key = codecs.create(c.name, **options).options["loss_weights_sha256"]
             got.setdefault(options["loss"], set()).add(key)
     assert got == pinned
+
+
+@pytest.mark.parametrize("spelling, want", [("no", False), ("off", False), ("0", False),
+                                            ("false", False), ("yes", True), ("On", True),
+                                            ("1", True), ("TRUE", True)])
+def test_bool_metric_options_are_parsed_from_their_declaration(spelling, want):
+    """``ssim:downsample=no`` used to reach SSIM as the string "no" (bool("no") is True)."""
+    assert parse_metric_spec(f"ssim:downsample={spelling}").options == (("downsample", want),)
+    assert parse_metric_spec({"name": "ssim", "downsample": spelling}).options == (
+        ("downsample", want),)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("ssim:downsample=maybe", "metric 'ssim': downsample='maybe' is not allowed: expected "
+                              "true/false/yes/no/on/off/1/0"),
+    ("vmaf:modle=x", "metric 'vmaf' has no option 'modle'; did you mean 'model'? "
+                     "(options: model, pooling, n_threads)"),
+    ("ms_ssim:scales=2.5", "metric 'ms_ssim': scales='2.5' is not allowed: expected an integer"),
+    ("psnr_y:peak=ful", "metric 'psnr_y': peak='ful' is not allowed: expected full | hm; "
+                        "did you mean 'full'?"),
+    ("vmaf:pooling=harmonic", "metric 'vmaf': pooling='harmonic' is not allowed: expected "
+                              "mean | harmonic_mean | min | median; did you mean "
+                              "'harmonic_mean'?"),
+])
+def test_bad_metric_options_are_one_line(spec, message):
+    with pytest.raises(ConfigError) as err:
+        parse_metric_spec(spec)
+    assert str(err.value) == message
+
+
+def test_typed_options_round_trip_through_config_toml(tmp_path):
+    cfg = load_config(None, codecs=["x264:qp=22,32:gop=-1:threads=0"],
+                      metrics="ssim:downsample=no,psnr_y:max_db=100")
+    assert cfg.codecs[0].options == (("gop", -1), ("threads", 0))
+    path = tmp_path / "config.toml"
+    write_config(cfg, path)
+    text = path.read_text()
+    assert '{name = "ssim", downsample = false}' in text and "max_db = 100}" in text
+    assert load_config(path) == cfg
+
+
+@pytest.mark.slow
+def test_ssim_downsample_no_is_the_value_without_downsampling(tmp_path):
+    """At 512x384 Wang's factor is 2 (round(384 / 256)), so the two settings differ."""
+    from tests.conftest import add_noise, make_video
+
+    ref = make_video(tmp_path / "ref.y4m", width=512, height=384, frames=2)
+    dis = add_noise(ref, tmp_path / "dis.y4m", sigma=6)
+    spec = parse_metric_spec("ssim:downsample=no")
+    value = metrics.create(spec.name, **dict(spec.options)).compute(ref, dis).value
+    plain = metrics.create("ssim", downsample=False).compute(ref, dis).value
+    downsampled = metrics.create("ssim", downsample=True).compute(ref, dis).value
+    assert value == plain and abs(plain - downsampled) > 1e-3
+
+
+def test_gop_minus_one_is_one_intra_frame_where_the_encoder_can():
+    assert parse_codec_spec("x265:qp=30:gop=-1").options == (("gop", -1),)
+    with pytest.raises(ConfigError, match=r"gop=-1 is not allowed: expected an integer >= 1 "
+                                          r"for vvenc"):
+        parse_codec_spec("vvenc:qp=30:gop=-1")
+    with pytest.raises(ConfigError, match=r"gop=-2 is not allowed: expected an integer >= 1 .* "
+                                          r"or -1"):
+        parse_codec_spec("x264:qp=30:gop=-2")

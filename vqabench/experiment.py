@@ -14,8 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
-import inspect
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -37,12 +35,15 @@ from vqabench.config import (
     targets_source,
 )
 from vqabench.errors import ConfigError, invalid
+from vqabench.options import check_names, parse_options
 
-__all__ = ["codec_option_names", "load_config", "parse_codec_spec", "parse_metric_spec",
+__all__ = ["load_config", "parse_codec_spec", "parse_metric_spec",
            "parse_reference_spec", "parse_sequence_names"]
 
 
-def _codec_from_mapping(data: dict, where: str) -> CodecSpec:
+def _codec_from_mapping(data: dict, where: str, *, text: bool = False) -> CodecSpec:
+    """A codec spec from a TOML table or parsed ``--codec`` (``text``: option values are
+    command-line text); options are checked and typed from the codec's declaration."""
     if "name" not in data or not isinstance(data["name"], str):
         raise ConfigError(f"{where}: every codec needs a name, e.g. name = \"x264\"")
     name = data["name"]
@@ -63,36 +64,16 @@ def _codec_from_mapping(data: dict, where: str) -> CodecSpec:
         raise ConfigError(f"{where}: codec {name!r} has an empty {param} ladder")
     label = str(data.get("label", ""))
     options = {k: v for k, v in data.items() if k not in ("name", "label", param)}
+    what = f"{where}: codec {name!r}"
+    check_names(cls, options, what,
+                also=f", label, and one rate ladder of {', '.join(cls.rate_params)}")
+    options = parse_options(cls, options, what, text=text)
     spec = CodecSpec(name, param, tuple(values), tuple(sorted(options.items())), label)
     _validate_codec(spec, where)
     return spec
 
 
-def codec_option_names(cls: type) -> tuple[str, ...] | None:
-    """Keyword options a codec class takes (None when it takes any, ``**kwargs``)."""
-    params = inspect.signature(cls.__init__).parameters.values()
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return None
-    return tuple(p.name for p in params if p.name != "self"
-                 and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
-
-
-def _check_option_names(spec: CodecSpec, where: str) -> None:
-    """One line naming the codec, the unknown option and the allowed names."""
-    allowed = codec_option_names(codecs.get_class(spec.name))
-    if allowed is None:
-        return
-    for key, _ in spec.options:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"{where}: codec {spec.name!r} has no option {key!r}{hint} "
-                              f"(options: {', '.join(allowed)}, label, and one rate ladder "
-                              f"of {', '.join(codecs.get_class(spec.name).rate_params)})")
-
-
 def _validate_codec(spec: CodecSpec, where: str) -> None:
-    _check_option_names(spec, where)
     try:
         codec = codecs.create(spec.name, **dict(spec.options))
     except TypeError as exc:
@@ -126,9 +107,9 @@ def parse_codec_spec(text: str) -> CodecSpec:
             raise invalid("--codec", text, "OPTION=VALUE items with a key and a value")
         if key in rate_params:  # numbers (qp=22,27) or names (model=xxs,xs); the codec checks
             data[key] = [parse_scalar(v) for v in value.split(",")]
-        else:
-            data[key] = parse_scalar(value)
-    return _codec_from_mapping(data, f"--codec {text}")
+        else:  # text, parsed from the codec's declaration of the option
+            data[key] = value
+    return _codec_from_mapping(data, f"--codec {text}", text=True)
 
 
 def _reference_from_mapping(data: dict, where: str) -> ReferenceSpec:
@@ -174,7 +155,7 @@ def parse_metric_spec(text: str | dict) -> MetricSpec:
         name = data.pop("name", None)
         if not isinstance(name, str):
             raise ConfigError(f"metric table {text!r} needs a name")
-        options = data
+        options, is_text = data, False
     else:
         parts = str(text).strip().split(":")
         name, raw, key = parts[0], {}, None
@@ -187,9 +168,10 @@ def parse_metric_spec(text: str | dict) -> MetricSpec:
             else:
                 raise invalid("metric", text,
                               "NAME[:OPTION=VALUE...], e.g. vmaf:model=vmaf_v0.6.1neg")
-        options = {key: parse_scalar(value) for key, value in raw.items()}
+        options, is_text = raw, True
     if not name:
         raise invalid("metric", text, "a metric name")
+    options = parse_options(metrics.get_class(name), options, f"metric {name!r}", text=is_text)
     spec = MetricSpec(name, tuple(sorted(options.items())))
     try:
         metrics.create(name, **options)

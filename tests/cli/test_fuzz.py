@@ -213,6 +213,10 @@ _BAD_TOML = [
     ("[dataset]\nfps = 'fast'", "dataset.fps='fast' is not allowed"),
     ("[dataset]\ninterlaced = 'weave'", "dataset.interlaced='weave' is not allowed"),
     ("[dataset]\ninterlaced = true", "dataset.interlaced=True is not allowed"),
+    ("metrics = [{name = 'ssim', downsample = 'maybe'}]",
+     "downsample='maybe' is not allowed: expected true/false/yes/no/on/off/1/0"),
+    ("metrics = [{name = 'vmaf', modle = 'x'}]", "no option 'modle'; did you mean 'model'?"),
+    ("[[codecs]]\nname = 'x264'\nqp = [22]\ngop = 'often'", "gop='often' is not allowed"),
 ]
 
 
@@ -236,6 +240,7 @@ def test_a_malformed_config_is_one_clear_line(capsys, tmp_path, text, needle):
     ("svt-av1:qp=0", "qp must be a number in 1..63"),
     ("x264:bitrate=300", "exactly one rate ladder key"),
     ("x264:qp=22:gop=0", "gop=0 is not allowed"),
+    ("vvenc:qp=22:gop=-1", "gop=-1 is not allowed: expected an integer >= 1 for vvenc"),
     (":qp=22", "NAME:PARAM=V1,V2"),
 ])
 def test_an_invalid_rate_point_is_one_clear_line(capsys, tmp_path, spec, needle):
@@ -251,6 +256,18 @@ def test_an_invalid_rate_point_is_one_clear_line(capsys, tmp_path, spec, needle)
 ])
 def test_an_invalid_source_option_is_one_clear_line(capsys, tmp_path, flag, value, needle):
     code, err = _main(capsys, "run", flag, value, "--out", tmp_path / "run", *_RUN)
+    _one_line(code, err, needle)
+
+
+@pytest.mark.parametrize("spec, needle", [
+    ("ssim:downsample=maybe", "metric 'ssim': downsample='maybe' is not allowed: expected "
+                              "true/false/yes/no/on/off/1/0"),
+    ("vmaf:modle=x", "metric 'vmaf' has no option 'modle'; did you mean 'model'? (options: "),
+    ("psnr_y:max_db=high", "metric 'psnr_y': max_db='high' is not allowed: expected a number"),
+])
+def test_a_bad_metric_option_is_one_clear_line(capsys, tmp_path, spec, needle):
+    code, err = _main(capsys, "run", "--codec", "x264:qp=30", "--metrics", spec,
+                      "--out", tmp_path / "run")
     _one_line(code, err, needle)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -89,9 +90,18 @@ def test_bad_option_is_one_line(pair, capsys):
     assert code == 2 and err.count("\n") == 1 and "KEY=VALUE" in err
 
 
-def test_parse_options():
-    assert parse_options(["a=1", "b=0.5", "c=false", "d=vgg", "e=none"]) == {
-        "a": 1, "b": 0.5, "c": False, "d": "vgg", "e": None}
+def test_compute_options_are_typed_from_the_metric(pair, capsys):
+    args = ["metrics", "compute", "ssim", str(pair[0].path), str(pair[1].path), "--json"]
+    code, out, _ = _run([*args, "--opt", "downsample=off"], capsys)
+    assert code == 0 and json.loads(out)["options"] == {"downsample": False}
+    code, _, err = _run([*args, "--opt", "downsample=maybe"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert "metric 'ssim': downsample='maybe' is not allowed: expected true/false/yes/no" in err
+
+
+def test_parse_options_keeps_the_text():  # typed later, from the metric's declaration
+    assert parse_options(["a=1", "b=0.5", "c=false", "d=vgg", "e=none", "f=x=y"]) == {
+        "a": "1", "b": "0.5", "c": "false", "d": "vgg", "e": "none", "f": "x=y"}
 
 
 def test_metrics_list(capsys):

@@ -139,6 +139,18 @@ def test_run_prints_bd_rate_that_matches_results(folder, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_run_stores_typed_options_in_config_toml(folder, tmp_path):
+    """``downsample=no`` reaches config.toml (and SSIM) as false, not as the text "no"."""
+    out = tmp_path / "run"
+    proc = vqabench("run", "--dataset", folder, "--out", out, "--jobs", "1",
+                    "--codec", "x264:qp=30:gop=-1", "--metrics", "ssim:downsample=no")
+    assert proc.returncode == 0, proc.stderr
+    text = (out / "config.toml").read_text()
+    assert 'metrics = [{name = "ssim", downsample = false}]' in text
+    assert "\ngop = -1\n" in text
+
+
+@pytest.mark.slow
 def test_failed_jobs_give_exit_code_1(folder, tmp_path):
     config = tmp_path / "bad.toml"  # valid to vqabench, refused by x264 at encode time
     config.write_text('metrics = ["psnr_y"]\n[[codecs]]\nname = "x264"\nqp = [30]\n'

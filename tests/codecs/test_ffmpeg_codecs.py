@@ -134,3 +134,51 @@ def test_kbps_points_are_monotone_and_leave_no_pass_files(name, tmp_path, monkey
     assert list(scratch.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "clip.y4m", *sorted(f"k{k}{codec.extension}" for k in (160, 40, 80)), "scratch"]
+
+
+def test_gop_minus_one_commands(tiny_video):
+    """ffmpeg's ``-g -1`` would leave x264 at its default keyint 250 and libvpx at 128 (seen
+    with the bundled ffmpeg on 300 frames), so -1 is spelt out per encoder."""
+    def cmd(name: str) -> list[str]:
+        return codecs.create(name, gop=-1).encode_cmd(tiny_video, Path("o"),
+                                                        codecs.RatePoint("qp", 30))
+
+    assert _args_after(cmd("x264"), "-x264-params") == "keyint=infinite"
+    assert "-g" not in cmd("x264") and "-keyint_min" not in cmd("x264")
+    assert _args_after(cmd("x265"), "-x265-params").startswith("keyint=-1:scenecut=0")
+    assert _args_after(cmd("svt-av1"), "-svtav1-params").startswith("keyint=-1:")
+    for name in ("vp9", "aom-av1"):
+        assert _args_after(cmd(name), "-g") == _args_after(cmd(name), "-keyint_min") == \
+            "1000000"
+    with pytest.raises(ConfigError, match="gop=-1 is not allowed: expected an integer >= 1 "
+                                          "for vvenc"):
+        codecs.create("vvenc", gop=-1)
+
+
+def _intra_frames(bitstream: Path, muxer: str) -> list[int]:
+    """Indices of I frames as ffmpeg's decoder reports them (``-vf showinfo``)."""
+    import re
+    import subprocess
+
+    from vqabench.io.ffmpeg import ffmpeg_path
+
+    log = subprocess.run([ffmpeg_path(), "-hide_banner", "-f", muxer, "-i", str(bitstream),
+                          "-vf", "showinfo", "-f", "null", "-"], capture_output=True,
+                         text=True, check=True).stderr
+    return [i for i, t in enumerate(re.findall(r" type:(\w)", log)) if t == "I"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["x264", "x265", "vp9", "aom-av1", "svt-av1"])
+def test_gop_minus_one_codes_one_intra_frame(name, tmp_path):
+    from tests.conftest import make_video
+
+    source = make_video(tmp_path / "src.y4m", frames=40, seed=3)
+    fast = {"x264": "ultrafast", "x265": "ultrafast", "vp9": 8, "aom-av1": 8, "svt-av1": 12}
+    found = {}
+    for gop in (16, -1):
+        codec = codecs.create(name, preset=fast[name], gop=gop)
+        bitstream = tmp_path / f"gop{gop}{codec.extension}"
+        codec.encode(source, bitstream, codecs.RatePoint("qp", 40))
+        found[gop] = _intra_frames(bitstream, codec.muxer)
+    assert found[16][:3] == [0, 16, 32] and found[-1] == [0]

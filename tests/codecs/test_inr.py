@@ -148,8 +148,12 @@ def test_loss_shortfall_keys_only_when_set():
     with pytest.raises(ConfigError, match="loss_shortfall=true is not allowed with "
                                           "loss='l1_msssim'"):
         codecs.create("inr", loss_shortfall=True)
-    with pytest.raises(ConfigError, match="loss_shortfall='yes'"):
-        codecs.create("inr", loss="pt_loss", loss_shortfall="yes")
+    # a boolean option takes the declared spellings (vqabench/options.py) and nothing else
+    assert codecs.create("inr", loss="pt_loss", loss_weights="pretrained:v1",
+                         loss_shortfall="yes").options == short.options
+    with pytest.raises(ConfigError, match="loss_shortfall='maybe' is not allowed: expected "
+                                          "true/false/yes/no/on/off/1/0"):
+        codecs.create("inr", loss="pt_loss", loss_shortfall="maybe")
 
 
 def test_a_pinned_release_keys_on_its_own_file():

@@ -24,33 +24,19 @@ metrics_app = new_typer(help="List and compute quality metrics.")
 app.add_typer(metrics_app, name="metrics")
 
 
-def _parse_value(text: str) -> object:
-    low = text.strip().lower()
-    if low in ("true", "false"):
-        return low == "true"
-    if low in ("none", "null"):
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def parse_options(pairs: list[str]) -> dict[str, object]:
-    """``["net=vgg", "batch_size=4"]`` -> ``{"net": "vgg", "batch_size": 4}`` (true/false,
-    none, integers and floats converted; anything else stays a string).
+def parse_options(pairs: list[str]) -> dict[str, str]:
+    """``["net=vgg", "batch_size=4"]`` -> ``{"net": "vgg", "batch_size": "4"}``: the text
+    of each option, parsed from the metric's declaration by :func:`vqabench.options.parse_options`.
 
     Raises:
         ConfigError: an item without ``=``.
     """
-    out: dict[str, object] = {}
+    out: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise invalid("--opt", pair, "KEY=VALUE, e.g. --opt net=vgg")
-        out[key.strip()] = _parse_value(value)
+        out[key.strip()] = value
     return out
 
 
@@ -94,8 +80,9 @@ def compute(
 ) -> None:
     """Compute metric NAME of DISTORTED against REFERENCE (in that order)."""
     from vqabench import metrics
+    from vqabench.options import parse_options as typed
 
-    options = parse_options(opt)
+    options = typed(metrics.get_class(name), parse_options(opt), f"metric {name!r}", text=True)
     metric = metrics.create(name, **options)  # fails fast on options or missing weights
     ref = None if reference == "-" else Path(reference)
     if ref is None and metric.kind == "full-reference":

@@ -19,6 +19,7 @@ from vqabench.codecs.base import (
     parse_rate_point,
     run_codec,
 )
+from vqabench.options import parse_options
 
 __all__ = ["create", "available", "get_class", "Codec", "RatePoint", "EncodeResult",
            "parse_rate_point", "run_codec", "keep_decoded", "CODECS"]
@@ -43,8 +44,14 @@ def get_class(name: str) -> type[Codec]:
 
 
 def create(name: str, **options: object) -> Codec:
-    """Create codec ``name`` with validated options (preset, gop, threads...)."""
-    return get_class(name)(**options)
+    """Create codec ``name``, its options (preset, gop, threads...) checked by name and
+    parsed to their declared types (:mod:`vqabench.options`).
+
+    Raises:
+        UnknownNameError: no such codec. ConfigError: an unknown option or a bad value.
+    """
+    cls = get_class(name)
+    return cls(**parse_options(cls, options, f"codec {name!r}"))
 
 
 def available() -> list[str]:

@@ -79,6 +79,13 @@ reported ``enc_s`` is the time of all passes together.
 defaults aim at random-access-like coding: B-frames/hierarchical prediction on, one intra
 frame every ``gop`` frames (default 32), no scene-cut I-frames, one thread per encoder for
 deterministic bitstreams (parallelism comes from running jobs side by side).
+
+``gop=-1`` is one intra frame, then only inter frames (the CTC "intra period -1"), checked
+with the bundled ffmpeg on 300 frames (frame types from ``-vf showinfo``): x264
+``-x264-params keyint=infinite`` (ffmpeg's ``-g -1`` would leave x264's default of 250),
+x265 ``keyint=-1``, svt-av1 ``keyint=-1``, vp9 and aom-av1 ``-g`` = ``-keyint_min`` =
+1000000 (libvpx's default for ``-g -1`` is a key frame every 128 frames). vvenc refuses it:
+libvvenc takes its intra period from ``-period`` (seconds), not from ``-g``.
 """
 
 from __future__ import annotations
@@ -95,8 +102,8 @@ from vqabench.io.ffmpeg import ffmpeg_path, ffmpeg_version, path_arg
 from vqabench.io.process import run_command
 from vqabench.io.video import PIX_FMTS, Video
 
-__all__ = ["ALL_PIX_FMTS", "KBPS_RANGE", "FfmpegCodec", "X264", "X265", "Vp9", "AomAv1",
-           "SvtAv1", "Vvenc"]
+__all__ = ["ALL_PIX_FMTS", "INFINITE_GOP", "KBPS_RANGE", "FfmpegCodec", "X264", "X265", "Vp9",
+           "AomAv1", "SvtAv1", "Vvenc"]
 
 
 #: The formats vqabench reads and writes (4:2:0, 4:2:2, 4:4:4 at 8 and 10 bits).
@@ -104,6 +111,12 @@ ALL_PIX_FMTS: tuple[str, ...] = tuple(PIX_FMTS)
 
 
 KBPS_RANGE: tuple[float, float] = (1, 200_000)
+#: ``gop`` value meaning one intra frame, then only inter frames.
+INFINITE_GOP = -1
+#: ``-g`` = ``-keyint_min`` of vp9 and aom-av1 for ``gop=-1``: no key frame after the first
+#: for a million frames (libaom's encode time grows with this number: INT_MAX took 15 s
+#: more for 40 frames of 64x64; a million adds milliseconds).
+_NO_MORE_KEYFRAMES = str(1_000_000)
 
 
 def _bps(rate: RatePoint) -> str:
@@ -120,7 +133,8 @@ class FfmpegCodec(Codec):
 
     Args:
         preset: encoder speed preset (encoder-specific names or numbers; see each class).
-        gop: intra period in frames (one I-frame every ``gop`` frames).
+        gop: intra period in frames (one I-frame every ``gop`` frames); -1: only the first
+            frame is intra (where the encoder can: not vvenc).
         threads: encoder threads; 1 (default) gives deterministic bitstreams.
         extra: extra ffmpeg output arguments appended verbatim (as a list, no shell).
         pix_fmt: convert every input to this format before coding (one of
@@ -129,6 +143,8 @@ class FfmpegCodec(Codec):
 
     encoder: ClassVar[str]
     muxer: ClassVar[str]
+    #: whether ``gop=-1`` (one intra frame, then only inter frames) is supported
+    infinite_gop: ClassVar[bool] = True
     default_preset: ClassVar[str | int]
 
     def __init__(self, *, preset: str | int | None = None, gop: int = 32, threads: int = 1,
@@ -138,8 +154,12 @@ class FfmpegCodec(Codec):
             raise CodecError(f"{self.name}: pix_fmt={pix_fmt!r} is not allowed: expected one "
                              f"of the formats it codes ({', '.join(self.native_pix_fmts)})")
         self.pix_fmt = pix_fmt
-        if int(gop) != gop or gop < 1:
-            raise invalid("gop", gop, "an integer >= 1 (frames between intra frames)")
+        if int(gop) != gop or (gop < 1 and gop != INFINITE_GOP):
+            raise invalid("gop", gop, "an integer >= 1 (frames between intra frames) or -1 "
+                          "(one intra frame, then only inter frames)")
+        if gop == INFINITE_GOP and not self.infinite_gop:
+            raise invalid("gop", gop, f"an integer >= 1 for {self.name} (one intra frame "
+                          "only, gop=-1, is not available through its ffmpeg wrapper)")
         if int(threads) != threads or threads < 0:
             raise invalid("threads", threads, "an integer >= 0 (0 = encoder decides)")
         if isinstance(extra, str):
@@ -256,8 +276,10 @@ class X264(FfmpegCodec):
         return RatePoint("qp", int(rate.value) + 6 * (PIX_FMTS[coded_pix_fmt][2] - 8))
 
     def encoder_args(self, source: Video, rate: RatePoint) -> list[str]:
-        return ["-preset", str(self.preset), "-g", str(self.gop), "-keyint_min", str(self.gop),
-                "-sc_threshold", "0", "-threads", str(self.threads)]
+        keyint = (["-x264-params", "keyint=infinite"] if self.gop == INFINITE_GOP
+                  else ["-g", str(self.gop), "-keyint_min", str(self.gop)])
+        return ["-preset", str(self.preset), *keyint, "-sc_threshold", "0",
+                "-threads", str(self.threads)]
 
 
 @CODECS.register("x265")
@@ -289,7 +311,9 @@ class X265(FfmpegCodec):
 
     def encoder_args(self, source: Video, rate: RatePoint) -> list[str]:
         pools = "none" if self.threads == 1 else (str(self.threads) if self.threads else "*")
-        params = [f"keyint={self.gop}", f"min-keyint={self.gop}", "scenecut=0",
+        keyint = ([f"keyint={self.gop}"] if self.gop == INFINITE_GOP
+                  else [f"keyint={self.gop}", f"min-keyint={self.gop}"])
+        params = [*keyint, "scenecut=0",
                   f"pools={pools}", f"frame-threads={max(self.threads, 1) if self.threads else 0}",
                   "info=0", "log-level=error"]
         if rate.param == "qp":
@@ -311,6 +335,7 @@ class Vvenc(FfmpegCodec):
     native_pix_fmts = ("yuv420p10le",)
     widened_pix_fmts = {"yuv420p": "yuv420p10le"}
     min_size, max_size, whole_chroma = (32, 32), (25328, 25328), True
+    infinite_gop = False
 
     def encoder_args(self, source: Video, rate: RatePoint) -> list[str]:
         return ["-preset", str(self.preset), "-qpa", "0", "-g", str(self.gop),
@@ -334,7 +359,8 @@ class _LibaomLike(FfmpegCodec):
         return ["-crf", q, "-b:v", "0"]
 
     def encoder_args(self, source: Video, rate: RatePoint) -> list[str]:
-        return ["-cpu-used", str(self.preset), "-g", str(self.gop), "-keyint_min", str(self.gop),
+        keyint = _NO_MORE_KEYFRAMES if self.gop == INFINITE_GOP else str(self.gop)
+        return ["-cpu-used", str(self.preset), "-g", keyint, "-keyint_min", keyint,
                 "-lag-in-frames", str(self.lag_in_frames), "-row-mt", "0",
                 "-threads", str(self.threads)]
 

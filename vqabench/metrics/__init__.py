@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from vqabench.metrics import pixel, vmaf  # noqa: F401  (register built-in metrics)
 from vqabench.metrics.base import METRICS, Metric, MetricResult, pool
+from vqabench.options import parse_options
 
 __all__ = ["create", "available", "get_class", "Metric", "MetricResult", "METRICS", "pool"]
 
@@ -42,8 +43,14 @@ def get_class(name: str) -> type[Metric]:
 
 
 def create(name: str, **options: object) -> Metric:
-    """Create the metric ``name`` with validated options."""
-    return get_class(name)(**options)
+    """Create the metric ``name``, its options checked by name and parsed to their declared
+    types (:mod:`vqabench.options`: ``downsample="no"`` is False).
+
+    Raises:
+        UnknownNameError: no such metric. ConfigError: an unknown option or a bad value.
+    """
+    cls = get_class(name)
+    return cls(**parse_options(cls, options, f"metric {name!r}"))
 
 
 def available() -> list[str]:

@@ -11,7 +11,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Never, Protocol, get_args
 
 import numpy as np
 
@@ -20,11 +20,13 @@ from vqabench.io.video import Video, YuvFrame, read_frames
 from vqabench.metrics.functional.frame_format import FrameFormat
 from vqabench.registry import Registry
 
-__all__ = ["Metric", "MetricResult", "METRICS", "Kind", "pool", "check_pair", "POOLING",
+__all__ = ["Metric", "MetricResult", "METRICS", "Kind", "pool", "check_pair", "POOLING", "Pooling",
            "FramePair", "Accumulator", "frame_pairs", "FrameFormat"]
 
 Kind = Literal["full-reference", "no-reference", "sequence"]
-POOLING = ("mean", "harmonic_mean", "min", "median")
+#: How per-frame values are pooled (the ``pooling`` option of the metrics that take one).
+Pooling = Literal["mean", "harmonic_mean", "min", "median"]
+POOLING: tuple[str, ...] = get_args(Pooling)
 
 METRICS: Registry[type[Metric]] = Registry("metric")
 
@@ -179,7 +181,9 @@ class Metric:
 
             cls.compute = accepting_inputs(cls.__dict__["compute"])
 
-    def __init__(self, **options: object):
+    def __init__(self, **options: Never):
+        """A metric without options (``Never``: :mod:`vqabench.options` declares none); a
+        subclass declares its options as keyword parameters of its own ``__init__``."""
         if options:
             raise invalid(f"{self.name} options", sorted(options), "no options")
 

@@ -40,6 +40,7 @@ from vqabench.metrics.base import (
     FramePair,
     Metric,
     MetricResult,
+    Pooling,
     pool,
 )
 from vqabench.metrics.device import resolve_device
@@ -133,7 +134,8 @@ class _FramewiseNetwork(Metric):
     differentiable: ClassVar[bool] = True
 
     def __init__(self, *, pretrained_backbone: bool = True, seed: int = 0,
-                 batch_size: int | None = None, pooling: str = "mean", device: str = "auto"):
+                 batch_size: int | None = None, pooling: Pooling = "mean",
+                 device: str = "auto"):
         _check_common(batch_size, pooling, seed)
         self.pretrained_backbone = _check_bool("pretrained_backbone", pretrained_backbone)
         self.seed, self.batch_size, self.pooling = seed, batch_size, pooling
@@ -271,7 +273,7 @@ class PyiqaMetric(Metric):
 
     pyiqa_name: ClassVar[str]
 
-    def __init__(self, *, batch_size: int | None = None, pooling: str = "mean",
+    def __init__(self, *, batch_size: int | None = None, pooling: Pooling = "mean",
                  device: str = "auto",
                  **pyiqa_options: Any):
         _check_common(batch_size, pooling, 0)

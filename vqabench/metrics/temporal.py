@@ -22,7 +22,7 @@ import numpy as np
 
 from vqabench.errors import MetricError
 from vqabench.io.video import Video
-from vqabench.metrics.base import METRICS, Metric, MetricResult, check_pair, pool
+from vqabench.metrics.base import METRICS, Metric, MetricResult, Pooling, check_pair, pool
 from vqabench.metrics.functional.flow import farneback_flow
 from vqabench.metrics.functional.frames import frames_per_batch, luma_frames, rgb_pairs
 from vqabench.metrics.functional.perceptual import lpips_scores
@@ -51,7 +51,7 @@ class FlickerWarp(Metric):
     name = "flicker_warp"
     higher_is_better: ClassVar[bool] = False
 
-    def __init__(self, *, pooling: str = "mean"):
+    def __init__(self, *, pooling: Pooling = "mean"):
         pool([0.0], pooling)  # validates the method
         self.pooling = pooling
 

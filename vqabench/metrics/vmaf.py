@@ -25,7 +25,15 @@ from vqabench.errors import MetricError, invalid
 from vqabench.io.ffmpeg import ffmpeg_info, ffmpeg_path
 from vqabench.io.hashing import file_sha256
 from vqabench.io.video import Video
-from vqabench.metrics.base import METRICS, POOLING, Metric, MetricResult, check_pair, pool
+from vqabench.metrics.base import (
+    METRICS,
+    POOLING,
+    Metric,
+    MetricResult,
+    Pooling,
+    check_pair,
+    pool,
+)
 
 __all__ = ["Vmaf", "VmafNeg", "vmaf_models", "compute_vmaf_group", "model_sha256",
            "V1_SMALLEST_SIZE", "model_note", "probe_model"]
@@ -105,7 +113,7 @@ class Vmaf(Metric):
 
     name = "vmaf"
 
-    def __init__(self, *, model: str = "vmaf_v0.6.1", pooling: str = "mean",
+    def __init__(self, *, model: str = "vmaf_v0.6.1", pooling: Pooling = "mean",
                  n_threads: int | None = None):
         path = Path(model)
         if path.suffix == ".json" and path.is_file():
@@ -202,7 +210,7 @@ class VmafNeg(Vmaf):
 
     name = "vmaf_neg"
 
-    def __init__(self, *, pooling: str = "mean", n_threads: int | None = None):
+    def __init__(self, *, pooling: Pooling = "mean", n_threads: int | None = None):
         super().__init__(model="vmaf_v0.6.1neg", pooling=pooling, n_threads=n_threads)
 
     @property
