@@ -26,6 +26,67 @@ def test_wilson_bad_input():
     assert all(math.isnan(v) for v in scaling.wilson_interval(0, 0))
 
 
+Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975)
+
+
+@pytest.mark.parametrize("n", [9, 18, 1])
+def test_wilson_unanimous_pairs_by_hand(n):
+    """With p = 0 the Wilson centre (p + z^2/2n) / (1 + z^2/n) = z^2 / (2 (n + z^2)) and the
+    half-width z / (1 + z^2/n) * sqrt(z^2 / 4n^2) = z^2 / (2 (n + z^2)) are equal: the
+    interval is [0, z^2 / (n + z^2)] (n = 18: [0, 0.17588]); by symmetry n of n gives
+    [n / (n + z^2), 1]. The ends are exactly 0 and 1, not 1e-17 away (9 and 18 of the old
+    code's rounding cases)."""
+    lo, hi = scaling.wilson_interval(0, n)
+    assert lo == 0.0 and hi == pytest.approx(Z95**2 / (n + Z95**2), abs=1e-12)
+    lo, hi = scaling.wilson_interval(n, n)
+    assert hi == 1.0 and lo == pytest.approx(n / (n + Z95**2), abs=1e-12)
+    # neutral answers counted half: 0.5 of 18 is not unanimous, the ends stay inside (0, 1)
+    lo, hi = scaling.wilson_interval(0.5, 18)
+    assert 0.0 <= lo < 0.5 / 18 < hi < 1.0
+
+
+def test_ml_obstacle_by_hand():
+    # 0 always beats 1: the estimate of theta_0 - theta_1 runs off to infinity
+    assert scaling.ml_obstacle(np.array([[0, 3], [0, 0]]), ["x264", "x265"]) == (
+        "x265 never preferred; x264 never beaten")
+    # 1 and 2 split 10:8, and 0 beats 1 every time: 0 is never beaten
+    assert scaling.ml_obstacle(np.array([[0, 18, 0], [0, 0, 10], [0, 8, 0]])) == (
+        "0 never beaten")
+    # {0, 1} and {2, 3} each split, and 2 beats 0 once: every item wins and loses, but the
+    # group {0, 1} is never preferred to {2, 3}
+    wins = np.array([[0, 1, 0, 0], [1, 0, 0, 0], [1, 0, 0, 1], [0, 0, 1, 0]])
+    assert scaling.ml_obstacle(wins) == ("its items split into 2 groups, one never "
+                                         "preferred to another")
+    assert scaling.ml_obstacle(np.array([[0, 2, 1], [1, 0, 1], [1, 1, 0]])) == ""
+    assert scaling.ml_obstacle(np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]])) == (
+        "2 never compared")
+    # a neutral answer counted half is a (half) win for each side
+    assert scaling.ml_obstacle(np.array([[0, 2.5], [0.5, 0]])) == ""
+
+
+def test_maximum_likelihood_without_an_answer_is_refused():
+    wins = np.array([[0, 18, 0], [0, 0, 10], [0, 8, 0]])
+    with pytest.raises(ConfigError, match=r"alpha=0 .*\(items 0 never beaten\)"):
+        scaling.bradley_terry(wins, alpha=0)
+    # with a regulariser there is an answer, and it is the regulariser's: the spread grows
+    # without bound as alpha shrinks
+    spread = [np.ptp(scaling.bradley_terry(wins, alpha=a)) for a in (1, 0.1, 0.01, 0.001)]
+    assert spread == sorted(spread) and spread[-1] > 2 * spread[0]
+
+
+def test_bootstrap_counts_resamples_without_an_answer():
+    """Participant 0 prefers item 0 twice, participant 1 prefers item 1 once. Pooled: 2 to 1,
+    theta_0 - theta_1 = ln 2. A resample of the same participant twice (probability 1/2)
+    has a unanimous pair and no maximum-likelihood answer: with alpha=0 the interval is NaN,
+    not drawn from the other half of the resamples."""
+    mats = [np.array([[0, 2], [0, 0]]), np.array([[0, 0], [1, 0]])]
+    est, lo, hi, unbounded = scaling.bootstrap_bradley_terry(mats, resamples=200, seed=3)
+    assert est == pytest.approx([math.log(2) / 2, -math.log(2) / 2], abs=1e-6)
+    assert 60 < unbounded < 140 and np.isnan(lo).all() and np.isnan(hi).all()
+    _, lo, hi, again = scaling.bootstrap_bradley_terry(mats, resamples=200, seed=3, alpha=0.1)
+    assert again == unbounded and np.isfinite(lo).all() and np.isfinite(hi).all()
+
+
 def test_comparison_matrix_neutral_half_or_excluded():
     outcomes = [(0, 1, "a"), (0, 1, "a"), (0, 1, "neutral"), (1, 2, "b")]
     half = scaling.comparison_matrix(outcomes, 3, neutral="half")
@@ -74,7 +135,8 @@ def test_synthetic_bradley_terry_study_is_recovered_within_its_intervals():
             p = 1 / (1 + math.exp(true[j] - true[i]))
             outcomes.append((i, j, "a" if rng.random() < p else "b"))
         mats.append(scaling.comparison_matrix(outcomes, 4))
-    est, lo, hi = scaling.bootstrap_bradley_terry(mats, resamples=400, seed=1)
+    est, lo, hi, unbounded = scaling.bootstrap_bradley_terry(mats, resamples=400, seed=1)
+    assert unbounded == 0
     assert np.all((lo <= true) & (true <= hi))
     assert np.all(hi - lo < 1.0)  # informative intervals, not the whole line
     assert np.abs(est - true).max() < 0.35

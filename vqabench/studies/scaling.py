@@ -5,6 +5,8 @@
 - :func:`comparison_matrix`: 2AFC outcomes -> ``wins[i, j]`` = times i was preferred to j,
   the neutral option either counted half for each side (``"half"``) or left out
   (``"exclude"``).
+- :func:`ml_obstacle`: whether a maximum-likelihood Bradley-Terry estimate exists (the
+  comparison graph is strongly connected) and, if not, which items prevent it.
 - :func:`bradley_terry`: Bradley-Terry log-strengths through ``choix.ilsr_pairwise_dense``
   (iterative Luce spectral ranking, Maystre & Grossglauser 2015), centred to mean 0;
   ``P(i preferred to j) = 1 / (1 + exp(theta_j - theta_i))``.
@@ -23,15 +25,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
 
 from vqabench.errors import invalid
 
-__all__ = ["NEUTRAL", "wilson_interval", "comparison_matrix", "bradley_terry",
-           "bootstrap_bradley_terry", "mos_interval", "bt500_screening", "Screening",
-           "acr_hr_dv"]
+__all__ = ["NEUTRAL", "wilson_interval", "comparison_matrix", "ml_obstacle", "bradley_terry",
+           "BootstrapScaling", "bootstrap_bradley_terry", "mos_interval", "bt500_screening",
+           "Screening", "acr_hr_dv"]
 
 NEUTRAL: tuple[str, ...] = ("half", "exclude")
 
@@ -39,6 +42,9 @@ NEUTRAL: tuple[str, ...] = ("half", "exclude")
 def wilson_interval(successes: float, n: float, *, confidence: float = 0.95
                     ) -> tuple[float, float]:
     """Wilson score interval of ``successes / n``; (nan, nan) when ``n == 0``.
+
+    The ends lie in [0, 1]: with no successes the interval is exactly
+    ``[0, z**2 / (n + z**2)]``, with ``n`` successes ``[n / (n + z**2), 1]``.
 
     Example:
         >>> wilson_interval(8, 10)  # (0.4902, 0.9433)
@@ -53,7 +59,10 @@ def wilson_interval(successes: float, n: float, *, confidence: float = 0.95
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return float(centre - half), float(centre + half)
+    # at p = 0 (p = 1) the lower (upper) end is exactly 0 (1); rounding would leave 1e-17
+    lo = 0.0 if successes == 0 else max(0.0, float(centre - half))
+    hi = 1.0 if successes == n else min(1.0, float(centre + half))
+    return lo, hi
 
 
 def comparison_matrix(outcomes: Sequence[tuple[int, int, str]], n_items: int, *,
@@ -86,16 +95,58 @@ def comparison_matrix(outcomes: Sequence[tuple[int, int, str]], n_items: int, *,
     return wins
 
 
+def ml_obstacle(wins: np.ndarray, names: Sequence[str] | None = None) -> str:
+    """Why the maximum-likelihood Bradley-Terry estimate of ``wins`` has no finite answer.
+
+    The estimate exists if and only if the directed graph with an edge ``i -> j`` whenever
+    ``i`` was preferred to ``j`` at least once is strongly connected (Ford 1957, Zermelo
+    1929). Otherwise a group of items is never preferred to the rest (a condition that never
+    wins a pair, say): moving that group down always raises the likelihood, so the distance
+    is infinite and a regularised fit reports whatever its regulariser allows.
+
+    Args:
+        wins: ``wins[i, j]`` = times i was preferred to j.
+        names: labels of the items for the message (default their indices).
+
+    Returns:
+        "" when the estimate exists, else a phrase naming the items never preferred, never
+        beaten or never compared (or the number of groups).
+
+    Example:
+        >>> ml_obstacle(np.array([[0, 3], [0, 0]]), ["x264", "x265"])
+        'x265 never preferred; x264 never beaten'
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    wins = np.asarray(wins, dtype=np.float64)
+    n = wins.shape[0]
+    if n < 2:
+        return ""
+    groups = connected_components(wins > 0, directed=True, connection="strong")[0]
+    if groups == 1:
+        return ""
+    label = list(names) if names is not None else [str(i) for i in range(n)]
+    seen = (wins + wins.T).sum(axis=1) > 0
+    parts = [(", ".join(label[i] for i in range(n) if test(i)), what) for test, what in (
+        (lambda i: seen[i] and wins[i].sum() == 0, "never preferred"),
+        (lambda i: seen[i] and wins[:, i].sum() == 0, "never beaten"),
+        (lambda i: not seen[i], "never compared"))]
+    text = "; ".join(f"{who} {what}" for who, what in parts if who)
+    return text or f"its items split into {groups} groups, one never preferred to another"
+
+
 def bradley_terry(wins: np.ndarray, *, alpha: float = 0.0) -> np.ndarray:
     """Bradley-Terry log-strengths (mean 0) of a count matrix, by ``choix``.
 
     Args:
         wins: ``wins[i, j]`` = times i was preferred to j (fractional counts allowed).
         alpha: choix's regularisation (initial LSR transition rate; 0 = maximum likelihood,
-            which needs a strongly connected comparison graph).
+            which needs a strongly connected comparison graph, see :func:`ml_obstacle`;
+            with ``alpha > 0`` and no such graph the result depends on ``alpha``).
 
     Raises:
-        ConfigError: not a square non-negative matrix, or negative ``alpha``.
+        ConfigError: not a square non-negative matrix, negative ``alpha``, or ``alpha=0``
+            where the maximum-likelihood estimate does not exist.
     """
     import choix
 
@@ -106,13 +157,28 @@ def bradley_terry(wins: np.ndarray, *, alpha: float = 0.0) -> np.ndarray:
         raise invalid("alpha", alpha, "a number >= 0")
     if wins.shape[0] == 1:
         return np.zeros(1)
+    if alpha == 0:
+        obstacle = ml_obstacle(wins)
+        if obstacle:
+            raise invalid("alpha", alpha, "a number > 0: the maximum-likelihood estimate "
+                          f"(alpha=0) has no finite answer here (items {obstacle})")
     params = choix.ilsr_pairwise_dense(wins, alpha=alpha, max_iter=1000)
     return params - params.mean()
 
 
+class BootstrapScaling(NamedTuple):
+    """Scaled estimate and percentile interval per item; ``unbounded``: resamples whose
+    maximum-likelihood estimate does not exist (their fit rests on the regulariser)."""
+
+    estimate: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    unbounded: int
+
+
 def bootstrap_bradley_terry(per_participant: Sequence[np.ndarray], *, resamples: int = 1000,
                             alpha: float = 0.0, confidence: float = 0.95, seed: int = 0
-                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                            ) -> BootstrapScaling:
     """Bradley-Terry estimate and percentile intervals over participants.
 
     Args:
@@ -121,7 +187,13 @@ def bootstrap_bradley_terry(per_participant: Sequence[np.ndarray], *, resamples:
         alpha, confidence, seed: see :func:`bradley_terry`; interval coverage; RNG seed.
 
     Returns:
-        (estimate, low, high), each one value per item.
+        (estimate, lo, hi, unbounded): one value per item for the first three. With
+        ``alpha=0`` a resample without a maximum-likelihood estimate has no scores, and the
+        intervals are then NaN rather than drawn from the other resamples only.
+
+    Raises:
+        ConfigError: see :func:`bradley_terry` (``alpha=0`` and no estimate for the pooled
+            answers).
     """
     mats = np.asarray(per_participant, dtype=np.float64)
     if mats.ndim != 3 or len(mats) == 0:
@@ -132,12 +204,18 @@ def bootstrap_bradley_terry(per_participant: Sequence[np.ndarray], *, resamples:
     estimate = bradley_terry(mats.sum(axis=0), alpha=alpha)
     rng = np.random.default_rng(seed)
     draws = np.empty((resamples, mats.shape[1]))
+    unbounded = 0
     for k in range(resamples):
-        pick = rng.integers(0, len(mats), size=len(mats))
-        draws[k] = bradley_terry(mats[pick].sum(axis=0), alpha=alpha)
+        wins = mats[rng.integers(0, len(mats), size=len(mats))].sum(axis=0)
+        if ml_obstacle(wins):
+            unbounded += 1
+            if alpha == 0:
+                draws[k] = np.nan
+                continue
+        draws[k] = bradley_terry(wins, alpha=alpha)
     tail = (1 - confidence) / 2 * 100
     lo, hi = np.percentile(draws, [tail, 100 - tail], axis=0)
-    return estimate, lo, hi
+    return BootstrapScaling(estimate, lo, hi, unbounded)
 
 
 def mos_interval(scores: Sequence[float], *, confidence: float = 0.95
