@@ -73,16 +73,22 @@ def analyze(
     max_attention_failures: int = typer.Option(0, "--max-attention-failures",
                                                help="Failed attention trials allowed."),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw PNG figures."),
+    force: bool = typer.Option(False, "--force", help="Join the study's runs even when a run "
+                               "directory now holds a run of another config (noted in the "
+                               "output)."),
 ) -> None:
     """Screen observers, compute preferences, scaled scores or MOS: STUDY/analysis/."""
     from vqabench.reports.tables import to_markdown
     from vqabench.studies import analyze_study
 
     result = analyze_study(study, neutral=neutral, resamples=bootstrap, alpha=alpha, seed=seed,
-                           max_attention_failures=max_attention_failures, figures=figures)
+                           max_attention_failures=max_attention_failures, figures=figures,
+                           force=force)
     console.print(to_markdown(result.scores[["sequence", "codec", "rate_point", "metric",
                                              "value", "lo", "hi", "n"]], decimals=3),
                   markup=False)
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False)
     removed = result.observers[result.observers["removed"]] if len(result.observers) else []
     for row in getattr(removed, "itertuples", lambda: [])():
         console.print(f"removed {row.participant}: {row.reason}", markup=False)

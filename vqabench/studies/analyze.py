@@ -8,7 +8,9 @@ Written (atomically) to ``STUDY/analysis/``:
   Bradley-Terry log-strength, mean 0 per sequence), ``mos`` and ``dmos`` (ACR; DMOS by ACR-HR),
   ``dmos`` (DCR, the mean impairment score).
 - ``preferences.csv`` (2AFC): per compared pair, wins, neutral answers, preference for ``a``
-  with its Wilson interval.
+  with its Wilson interval (clipped to [0, 1]: exactly 0 or 1 for a unanimous pair).
+- ``pooled.csv`` (2AFC): wins / neutral / losses per pair of codecs over sequences and
+  participants (:func:`pooled_preferences`).
 - ``observers.csv``: per participant, answers, attention failures, repeat agreement, BT.500
   counts (ACR/DCR) and whether and why they were removed.
 - ``correlation.csv`` (and ``correlation_comparisons.csv``): every metric of the study's
@@ -21,13 +23,17 @@ removed (2AFC: not choosing the undegraded video, neutral included; ACR/DCR: rat
 degraded video above 2); in ACR/DCR the BT.500 procedure then removes outlying observers.
 Training trials are never analysed; repeated trials only measure consistency
 (``repeat_agreement``), the first presentation is the one analysed. A 2AFC sequence whose
-answers do not connect all its conditions is not scaled (NaN, said in the report).
+answers do not connect all its conditions is not scaled (NaN, said in the report); one where
+a condition never wins or never loses is scaled only with ``alpha > 0`` and the report says
+its scores depend on alpha (with their range at alpha / 10, alpha and 10 alpha). A figure with
+nothing to draw is skipped with a note. Before anything is joined to the study's runs, each
+run directory is checked to hold the run the study was made from (:mod:`vqabench.studies.runs`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +44,8 @@ from vqabench.studies import scaling
 from vqabench.studies.db import DB_NAME, answers, open_db
 from vqabench.studies.design import load_spec
 
-__all__ = ["SCORE_COLUMNS", "StudyAnalysis", "analyze_study", "analyze_answers"]
+__all__ = ["SCORE_COLUMNS", "StudyAnalysis", "analyze_study", "analyze_answers",
+           "pooled_preferences"]
 
 SCORE_COLUMNS = ("sequence", "reference", "codec", "rate_point", "bits", "bpp", "kbps", "enc_s",
                  "dec_s", "metric", "value", "anchor", "bitstream", "group", "coded_pix_fmt",
@@ -54,6 +61,8 @@ class StudyAnalysis:
     observers: pd.DataFrame
     preferences: pd.DataFrame | None
     out_dir: Path | None = None
+    pooled: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def _attention_failed(spec: dict, trial: dict, answer) -> bool:
@@ -103,10 +112,68 @@ def _preferences(spec: dict, trials: dict, cond: dict, rows: list, neutral: str,
     return pd.DataFrame(out)
 
 
+def pooled_preferences(preferences: pd.DataFrame) -> pd.DataFrame:
+    """2AFC answers pooled per pair of codecs, over sequences, rate points and participants.
+
+    Every compared pair of conditions of two different codecs adds its raw answers: wins of
+    ``codec_a``, neutral answers and wins of ``codec_b`` (whatever the neutral rule of the
+    scaling), as GLVC's user study reports them; shares are percent of all answers. Pairs of
+    one codec (the rate ladder) are left out. A pair of codecs is oriented as it first
+    appears; a later row with the two the other way round counts with its sides swapped.
+
+    Args:
+        preferences: the table of :func:`analyze_answers` (``a_codec``, ``b_codec``,
+            ``a_wins``, ``neutral``, ``b_wins``, ``answers``, ``sequence``).
+
+    Returns:
+        One row per pair of codecs: ``codec_a``, ``codec_b``, ``sequences``, ``pairs``,
+        ``answers``, ``a_wins``, ``neutral``, ``b_wins``, ``a_pct``, ``neutral_pct``,
+        ``b_pct`` (NaN shares when no answers).
+    """
+    totals: dict[tuple[str, str], dict] = {}
+    for r in preferences.itertuples():
+        a, b, wa, wb = str(r.a_codec), str(r.b_codec), int(r.a_wins), int(r.b_wins)
+        if a == b:
+            continue
+        if (b, a) in totals:
+            a, b, wa, wb = b, a, wb, wa
+        t = totals.setdefault((a, b), {"codec_a": a, "codec_b": b, "sequences": set(),
+                                       "pairs": 0, "answers": 0, "a_wins": 0, "neutral": 0,
+                                       "b_wins": 0})
+        t["sequences"].add(r.sequence)
+        t["pairs"] += 1
+        t["answers"] += int(r.answers)
+        t["a_wins"] += wa
+        t["neutral"] += int(r.neutral)
+        t["b_wins"] += wb
+    rows = []
+    for t in totals.values():
+        n = t["answers"]
+        share = {f"{k}_pct": 100 * t[c] / n if n else math.nan
+                 for k, c in (("a", "a_wins"), ("neutral", "neutral"), ("b", "b_wins"))}
+        rows.append({**t, "sequences": len(t["sequences"]), **share})
+    return pd.DataFrame(rows, columns=["codec_a", "codec_b", "sequences", "pairs", "answers",
+                                       "a_wins", "neutral", "b_wins", "a_pct", "neutral_pct",
+                                       "b_pct"])
+
+
 def _connected(wins: np.ndarray) -> bool:
     from scipy.sparse.csgraph import connected_components
 
     return connected_components((wins + wins.T) > 0, directed=False)[0] == 1
+
+
+def _label(c: dict) -> str:
+    return f"{c['codec']} {c['rate_point']}"
+
+
+def _alpha_note(seq: str, wins: np.ndarray, obstacle: str, alpha: float) -> str:
+    """The note on a sequence whose Bradley-Terry scores are set by ``alpha``: the spread
+    of its scores at a tenth, at and at ten times ``alpha``."""
+    spread = [f"{np.ptp(scaling.bradley_terry(wins, alpha=a)):.2f} at alpha={a:g}"
+              for a in (alpha / 10, alpha, alpha * 10)]
+    return (f"{seq}: Bradley-Terry scores depend on --alpha ({obstacle}; maximum likelihood "
+            f"has no finite answer): the range of its scores is {', '.join(spread)}")
 
 
 def _bt_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str], *,
@@ -129,13 +196,25 @@ def _bt_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str]
             mats.append(scaling.comparison_matrix(outcomes, len(ids), neutral=neutral))
         if not mats or counts.sum() == 0:
             continue
-        if not _connected(np.sum(mats, axis=0)):
+        wins = np.sum(mats, axis=0)
+        obstacle = scaling.ml_obstacle(wins, [_label(cond[cid]) for cid in ids])
+        est = lo = hi = np.full(len(ids), math.nan)
+        if not _connected(wins):
             notes.append(f"{seq}: not scaled, the answers do not connect all its conditions "
                          "(scores NaN)")
-            est = lo = hi = np.full(len(ids), math.nan)
+        elif obstacle and alpha == 0:
+            notes.append(f"{seq}: not scaled, maximum-likelihood Bradley-Terry (--alpha 0) "
+                         f"has no finite answer ({obstacle}); with --alpha > 0 the scores "
+                         "depend on its value (scores NaN)")
         else:
-                est, lo, hi = scaling.bootstrap_bradley_terry(
+            est, lo, hi, unbounded = scaling.bootstrap_bradley_terry(
                 mats, resamples=resamples, alpha=alpha, confidence=confidence, seed=seed)
+            if obstacle:
+                notes.append(_alpha_note(seq, wins, obstacle, alpha))
+            elif unbounded:
+                notes.append(f"{seq}: in {unbounded} of {resamples} bootstrap resamples "
+                             "maximum likelihood has no finite answer, so its intervals "
+                             + ("are NaN" if alpha == 0 else "depend on --alpha"))
         for cid in ids:
             k = index[cid]
             out.append(_condition_row(cond[cid], "bt", float(est[k]), float(lo[k]),
@@ -144,7 +223,7 @@ def _bt_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str]
 
 
 def _mos_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str],
-                confidence: float) -> tuple[list[dict], dict[str, tuple]]:
+                confidence: float, notes: list[str]) -> tuple[list[dict], dict[str, tuple]]:
     first = [a for a in rows if a.participant in kept and trials[a.trial]["kind"] == "test"]
     score = {(a.participant, trials[a.trial]["condition"]): a.score for a in first}
     sources = {m["sequence"]: m["id"] for m in spec["media"]["items"] if m["kind"] == "source"}
@@ -152,6 +231,7 @@ def _mos_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str
     for cid, c in cond.items():
         values = [score[(p, cid)] for p in kept if (p, cid) in score]
         if not values:
+            notes.append(f"{c['sequence']} {_label(c)}: no score, no kept participant rated it")
             continue
         if spec["design"] == "acr":
             out.append(_condition_row(c, "mos", *scaling.mos_interval(values,
@@ -221,20 +301,21 @@ def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples:
                     o["removed"], o["reason"] = True, (f"BT.500 screening: P={s.p}, Q={s.q} of "
                                                        f"N={s.n} scores")
         kept = [o["participant"] for o in observers if not o["removed"]]
-    extra: dict = {}
-    preferences = None
+    extra: dict = {"notes": []}
+    preferences = pooled = None
     if spec["design"] == "2afc":
         kept_rows = [a for a in rows if a.participant in kept]
         preferences = _preferences(spec, trials, cond, kept_rows, neutral, confidence)
-        extra["notes"] = []
+        pooled = pooled_preferences(preferences)
         scores = _bt_scores(spec, trials, cond, kept_rows, kept, neutral=neutral,
                             resamples=resamples, alpha=alpha, confidence=confidence, seed=seed,
                             notes=extra["notes"])
     else:
         scores, extra["hidden_reference"] = _mos_scores(spec, trials, cond, rows, kept,
-                                                        confidence)
+                                                        confidence, extra["notes"])
     table = pd.DataFrame(scores, columns=list(SCORE_COLUMNS))
-    return StudyAnalysis(table, pd.DataFrame(observers), preferences), extra
+    return StudyAnalysis(table, pd.DataFrame(observers), preferences, pooled=pooled,
+                         notes=list(extra["notes"])), extra
 
 
 def _correlations(spec: dict, scores: pd.DataFrame, *, resamples: int, seed: int
@@ -257,21 +338,50 @@ def _correlations(spec: dict, scores: pd.DataFrame, *, resamples: int, seed: int
     metrics = sorted({f"{m}@{a}" for m, a in zip(results["metric"], results["anchor"],
                                                   strict=True)})
     tables, compares = [], []
-    for label in sorted(set(scores["metric"])):
-        items = items_from_results(results, metrics, label=scores[scores["metric"] == label])
+    finite = scores[np.isfinite(scores["value"].to_numpy(dtype=float))]
+    for label in sorted(set(finite["metric"])):  # a score that is NaN everywhere: no items
+        items = items_from_results(results, metrics, label=finite[finite["metric"] == label])
         tables.append(correlation_by(items, metrics=metrics, by="codec", fit="logistic4",
                                      bootstrap=resamples, seed=seed).assign(label=label))
         if len(metrics) > 1:
             compares.append(comparison_table(items, metrics=metrics, by="codec",
                                              bootstrap=max(resamples, 200), seed=seed)
                             .assign(label=label))
+    if not tables:
+        return None
     return (pd.concat(tables, ignore_index=True),
             pd.concat(compares, ignore_index=True) if compares else None)
 
 
+def _figures(result: StudyAnalysis, out: Path) -> list[str]:
+    """Draw the figures into ``out``; report.md lines linking each, or saying why not."""
+    from vqabench.reports.plots import save_png
+    from vqabench.studies.figures import figure_skip_reason, preference_figure, scores_figure
+
+    todo = []
+    if result.preferences is not None:
+        todo.append(("preferences.png", "preferences", result.preferences, "preference_a",
+                     lambda: preference_figure(result.preferences)))
+    for metric in sorted(set(result.scores["metric"])):
+        part = result.scores[result.scores["metric"] == metric]
+        todo.append((f"scores_{metric}.png", f"{metric} against bitrate", part, "value",
+                     lambda m=metric: scores_figure(result.scores, metric=m)))
+    lines = []
+    for name, title, table, column, draw in todo:
+        why = figure_skip_reason(table, column)
+        if why:
+            (out / name).unlink(missing_ok=True)  # not a figure of an earlier analysis
+            lines += [f"Figure {name} ({title}) not drawn: {why}.", ""]
+        else:
+            save_png(draw(), out / name)
+            lines += [f"![{title}]({name})", ""]
+    return lines
+
+
 def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: int = 1000,
                   alpha: float = 0.01, confidence: float = 0.95, seed: int = 0,
-                  max_attention_failures: int = 0, figures: bool = True) -> StudyAnalysis:
+                  max_attention_failures: int = 0, figures: bool = True,
+                  force: bool = False) -> StudyAnalysis:
     """Analyse the answers in ``STUDY/answers.sqlite`` and write ``STUDY/analysis/``.
 
     Args:
@@ -282,15 +392,21 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
         confidence: coverage of every interval.
         seed: bootstrap seed.
         max_attention_failures: attention failures a participant may have and be kept.
-        figures: also draw the PNG figures.
+        figures: also draw the PNG figures (a figure with nothing to draw is skipped, with a
+            note in report.md).
+        force: join the study's runs even when a run directory now holds a run of another
+            config (:mod:`vqabench.studies.runs`); the report and ``notes`` say so.
 
     Raises:
         DatasetError: no study or no answers.
+        ConfigError: a run of the study now holds another config and ``force`` is False.
     """
     from vqabench.reports.tables import to_markdown, write_csv, write_text
+    from vqabench.studies.runs import check_study_runs
 
     study_dir = Path(study_dir)
     spec = load_spec(study_dir)
+    forced = check_study_runs(spec, force=force)
     if not (study_dir / DB_NAME).is_file():
         raise DatasetError(f"study={str(study_dir)!r} has no answers yet ({DB_NAME} missing); "
                            "serve it with `vqabench study serve` first")
@@ -306,6 +422,7 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
                                     max_attention_failures=max_attention_failures)
     out = study_dir / "analysis"
     result.out_dir = out
+    result.notes[:0] = forced
     write_csv(result.scores, out / "scores.csv")
     write_csv(result.observers, out / "observers.csv")
     if result.preferences is not None:
@@ -316,12 +433,16 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
              f"{len(result.observers)} participants, "
              f"{int(result.observers['removed'].sum()) if len(result.observers) else 0} removed "
              f"by screening, {len(rows)} answers.", ""]
+    lines += [f"**{note}**" for note in forced] + [""] * bool(forced)
     if spec["design"] == "2afc":
         how = "counted half a win for each side" if neutral == "half" else "excluded"
         lines += [f"Neutral answers: {how}. Preference intervals: Wilson score, {pct} %. "
                   f"Scaling: Bradley-Terry log-strengths by choix.ilsr_pairwise_dense "
                   f"(alpha={alpha}), mean 0 per sequence, percentile intervals over "
-                  f"{resamples} bootstrap resamples of participants (seed {seed}).", ""]
+                  f"{resamples} bootstrap resamples of participants (seed {seed}). Where a "
+                  "condition never wins (or never loses) its pairs, maximum likelihood has no "
+                  "finite answer and the scores of that sequence are set by alpha: the notes "
+                  "under Scores name such sequences.", ""]
     else:
         lines += [f"MOS with Student-t {pct} % intervals; observers screened by attention "
                   f"trials, then ITU-R BT.500-14 A1-2.3.1."
@@ -332,17 +453,27 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
     lines += ["## Observers", "", to_markdown(shown, decimals=2)]
     if result.preferences is not None and len(result.preferences):
         lines += ["## Preferences", "", to_markdown(result.preferences, decimals=3)]
+    if result.pooled is not None and len(result.pooled):
+        write_csv(result.pooled, out / "pooled.csv")
+        lines += ["## Pooled per codec pair", "",
+                  "Answers over all sequences, rate points and kept participants: wins of "
+                  "codec_a, neutral, wins of codec_b (raw counts; percent of answers). Pairs "
+                  "within one codec (rate ladder) left out.", "",
+                  to_markdown(result.pooled, decimals=1)]
     lines += ["## Scores", "", to_markdown(result.scores[["sequence", "codec", "rate_point",
                                                           "kbps", "metric", "value", "lo",
                                                           "hi", "n"]], decimals=3)]
-    lines += [f"- {note}" for note in extra.get("notes", [])] + [""] * bool(extra.get("notes"))
+    lines += [f"- {note}" for note in extra["notes"]] + [""] * bool(extra["notes"])
     hidden = extra.get("hidden_reference")
     if hidden:
         lines += ["Hidden reference MOS: " + ", ".join(
             f"{seq} {m:.2f} [{lo:.2f}, {hi:.2f}] (n={n})" for seq, (m, lo, hi, n)
             in sorted(hidden.items())), ""]
     correlations = _correlations(spec, result.scores, resamples=resamples, seed=seed)
-    if correlations is not None:
+    if correlations is None:
+        lines += ["No correlations with the runs' metrics: no run results.csv on disk, or no "
+                  "finite scores.", ""]
+    else:
         table, compare = correlations
         write_csv(table, out / "correlation.csv")
         lines += ["## Metrics against these scores", "",
@@ -360,15 +491,6 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
             lines += ["SROCC differences between metrics on the same items (Williams' test "
                       "and paired bootstrap):", "", to_markdown(compare, decimals=3)]
     if figures:
-        from vqabench.reports.plots import save_png
-        from vqabench.studies.figures import preference_figure, scores_figure
-
-        if result.preferences is not None and len(result.preferences):
-            save_png(preference_figure(result.preferences), out / "preferences.png")
-            lines += ["![preferences](preferences.png)", ""]
-        for metric in sorted(set(result.scores["metric"])):
-            name = f"scores_{metric}.png"
-            save_png(scores_figure(result.scores, metric=metric), out / name)
-            lines += [f"![{metric} against bitrate]({name})", ""]
+        lines += _figures(result, out)
     write_text(out / "report.md", "\n".join(lines) + "\n")
     return result
