@@ -47,6 +47,11 @@ def test_run_mismatch_names_both_hashes_and_what_differs(tiny_run, tmp_path):
     assert run_mismatch(record, run) == (
         f"config {other.identity()[:12]} is not the study's {cfg.identity()[:12]}: changes "
         "frames (8 -> 4); changes size ((64, 64) -> (32, 32))")
+    # an identity computed otherwise (another vqabench) for the same settings: not silent
+    moved = {**run_record(run, other), "config_identity": "0" * 64}
+    assert run_mismatch(moved, run) == (
+        f"config {other.identity()[:12]} is not the study's 000000000000: no setting that "
+        "compare_configs names differs (a field it does not compare, or another vqabench)")
     # a study made before identities were recorded: only the file hash can be compared
     legacy = {"path": str(run), "config_sha256": record["config_sha256"]}
     assert run_mismatch(legacy, run) == (

@@ -85,10 +85,11 @@ def run_mismatch(record: dict, run_dir: Path) -> str:
     except ConfigError as exc:
         return (f"config {current.identity()[:_SHOWN]} is not the study's {was[:_SHOWN]} "
                 f"(the recorded config no longer loads: {exc})")
-    if change.kind != "differs":
+    if change.kind == "extends" and change.details:
         return ""
-    return (f"config {current.identity()[:_SHOWN]} is not the study's {was[:_SHOWN]}: "
-            f"{'; '.join(change.details)}")
+    what = "; ".join(change.details) or ("no setting that compare_configs names differs (a "
+                                         "field it does not compare, or another vqabench)")
+    return f"config {current.identity()[:_SHOWN]} is not the study's {was[:_SHOWN]}: {what}"
 
 
 def _refuse_or_note(problem: str, *, force: bool) -> str:
