@@ -154,10 +154,17 @@ def test_correlate_refuses_scores_of_another_run(study_acr, tiny_run, tmp_path, 
 
 
 @pytest.mark.slow
-def test_analyze_prints_the_alpha_note_of_a_unanimous_study(study_2afc, tmp_path, capsys):  # noqa: F811
+def test_analyze_prints_the_prior_note_of_a_unanimous_study(study_2afc, tmp_path, capsys):  # noqa: F811
     study = fresh_copy(study_2afc, tmp_path / "s")
     record_answers(study, ["p0", "p1"], lambda t: "a")
     assert _main(["study", "analyze", str(study), "--bootstrap", "20"]) == 0
     out = capsys.readouterr().out
-    assert "note: Alpha: Bradley-Terry scores depend on --alpha (x264 qp=40 never preferred" in out
-    assert (study / "analysis" / "report.md").is_file()
+    assert "note: Alpha: Thurstone (JOD) scores depend on the prior (x264 qp=40 never " in out
+    assert "| jod |" in out and (study / "analysis" / "report.md").is_file()
+    assert _main(["study", "analyze", str(study), "--bootstrap", "20", "--scaling", "bt",
+                  "--alpha", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "note: Alpha: Bradley-Terry scores depend on --alpha (x264 qp=40 never " in out
+    assert "at alpha=0.01, " in out and "| bt |" in out
+    assert _main(["study", "analyze", str(study), "--scaling", "tbt"]) == 2
+    assert "scaling='tbt' is not allowed: expected thurstone | bt" in capsys.readouterr().err

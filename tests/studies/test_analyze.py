@@ -68,7 +68,7 @@ def test_2afc_neutral_half_or_excluded_and_attention_screening(study_2afc):
     ci = stats.binomtest(2, 3).proportion_ci(method="wilson")
     assert (r["lo"], r["hi"]) == pytest.approx((ci.low, ci.high))
     assert tuple(half.scores.columns) == SCORE_COLUMNS
-    assert set(half.scores["metric"]) == {"bt"}
+    assert set(half.scores["metric"]) == {"jod"}  # Thurstone Case V by default
 
 
 def test_2afc_sequence_not_connected_is_not_scaled(study_2afc):
@@ -87,9 +87,9 @@ def test_2afc_sequence_not_connected_is_not_scaled(study_2afc):
     assert extra["notes"][0] == ("Alpha: not scaled, the answers do not connect all its "
                                  "conditions (scores NaN)")
     # one participant who always chose "a": in Beta the pairs are unanimous
-    assert extra["notes"][1].startswith("Beta: Bradley-Terry scores depend on --alpha (x264 "
-                                        "qp=40 never preferred; x264 qp=30, x265 qp=30 never "
-                                        "beaten;")
+    assert extra["notes"][1].startswith("Beta: Thurstone (JOD) scores depend on the prior "
+                                        "(x264 qp=40 never preferred; x264 qp=30, x265 qp=30 "
+                                        "never beaten;")
     assert len(extra["notes"]) == 2
 
 
@@ -220,8 +220,9 @@ def test_unanimous_2afc_study_is_analysed_with_report_and_figures(study_2afc, tm
     Wilson: [0, z^2 / (9 + z^2)] = [0, 0.2991] exactly at 0 (rounding gave 2.8e-17, which
     crashed the preference figure). Pairs (design: each x265 point against the x264 point
     nearest in rate, and the rate ladders): x265 qp=30 and x264 qp=30 only appear first and
-    never win; x264 qp=40 only second and is never beaten, so Bradley-Terry has no maximum
-    likelihood answer and the report says its scores depend on alpha. Pooled: x265 against
+    never win; x264 qp=40 only second and is never beaten, so neither Thurstone nor
+    Bradley-Terry has a maximum-likelihood answer and the report says the scores depend on
+    the prior (on alpha with method="bt"). Pooled: x265 against
     x264 in 2 pairs x 2 sequences x 9 answers = 36 losses of x265."""
     study = fresh_copy(study_2afc, tmp_path / "s")
     record_answers(study, [f"p{k}" for k in range(9)], _unanimous)
@@ -231,15 +232,20 @@ def test_unanimous_2afc_study_is_analysed_with_report_and_figures(study_2afc, tm
     assert (prefs["lo"] == 0.0).all()
     assert np.allclose(prefs["hi"], Z95**2 / (9 + Z95**2), atol=1e-12)
     assert (study / "analysis" / "preferences.png").stat().st_size > 0
-    assert (study / "analysis" / "scores_bt.png").stat().st_size > 0
+    assert (study / "analysis" / "scores_jod.png").stat().st_size > 0
     report = (study / "analysis" / "report.md").read_text()
-    assert "![preferences](preferences.png)" in report and "scores_bt.png" in report
+    assert "![preferences](preferences.png)" in report and "scores_jod.png" in report
     for seq in ("Alpha", "Beta"):
         note = next(n for n in result.notes if n.startswith(seq))
-        assert note.startswith(f"{seq}: Bradley-Terry scores depend on --alpha (x264 qp=30, "
-                               "x265 qp=30 never preferred; x264 qp=40 never beaten;")
-        assert all(f"at alpha={a}" in note for a in ("0.001", "0.01", "0.1"))
+        assert note.startswith(f"{seq}: Thurstone (JOD) scores depend on the prior (x264 "
+                               "qp=30, x265 qp=30 never preferred; x264 qp=40 never beaten;")
+        assert all(f"at prior={a}" in note for a in ("0.1", "1", "10"))
         assert note in report
+    assert np.isfinite(result.scores["value"]).all()
+    bt = analyze_study(study, resamples=20, method="bt", figures=False)
+    assert bt.notes[0].startswith("Alpha: Bradley-Terry scores depend on --alpha (x264 "
+                                  "qp=30, x265 qp=30 never preferred; x264 qp=40 never beaten;")
+    assert all(f"at alpha={a}" in bt.notes[0] for a in ("0.001", "0.01", "0.1"))
     pooled = pd.read_csv(study / "analysis" / "pooled.csv")
     assert pooled[["codec_a", "codec_b", "sequences", "pairs", "answers", "a_wins", "neutral",
                    "b_wins", "a_pct", "b_pct"]].values.tolist() == [
@@ -247,15 +253,17 @@ def test_unanimous_2afc_study_is_analysed_with_report_and_figures(study_2afc, tm
     assert "## Pooled per codec pair" in report
 
 
-def test_unanimous_2afc_with_alpha_zero_is_not_scaled(study_2afc):
+@pytest.mark.parametrize("options, knob", [({"method": "bt", "alpha": 0}, "alpha"),
+                                           ({"prior": 0}, "prior")])
+def test_unanimous_2afc_without_prior_or_regulariser_is_not_scaled(study_2afc, options, knob):
     spec = load_spec(study_2afc)
     rows = sum((_answers(spec, f"p{k}", _unanimous) for k in range(3)), [])
-    result, extra = analyze_answers(spec, rows, resamples=10, alpha=0)
+    result, extra = analyze_answers(spec, rows, resamples=10, **options)
     assert result.scores["value"].isna().all() and len(result.scores) == 8
     assert extra["notes"][0] == (
-        "Alpha: not scaled, maximum-likelihood Bradley-Terry (--alpha 0) has no finite answer "
-        "(x264 qp=30, x265 qp=30 never preferred; x264 qp=40 never beaten); with --alpha > 0 "
-        "the scores depend on its value (scores NaN)")
+        f"Alpha: not scaled, maximum likelihood (--{knob} 0) has no finite answer (x264 "
+        f"qp=30, x265 qp=30 never preferred; x264 qp=40 never beaten); with --{knob} > 0 the "
+        "scores depend on its value (scores NaN)")
 
 
 def test_a_participant_who_left_early_gives_empty_pairs_and_skipped_figures(study_2afc,
@@ -273,9 +281,9 @@ def test_a_participant_who_left_early_gives_empty_pairs_and_skipped_figures(stud
     assert empty[["preference_a", "lo", "hi"]].isna().all().all()
     assert result.scores["value"].isna().all()
     report = (study / "analysis" / "report.md").read_text()
-    assert ("Figure scores_bt.png (bt against bitrate) not drawn: no finite value (see the "
+    assert ("Figure scores_jod.png (jod against bitrate) not drawn: no finite value (see the "
             "notes above).") in report
-    assert not (study / "analysis" / "scores_bt.png").exists()
+    assert not (study / "analysis" / "scores_jod.png").exists()
     answered = (prefs["answers"] > 0).any()
     assert ("![preferences](preferences.png)" in report) == answered
     assert ("Figure preferences.png (preferences) not drawn" in report) == (not answered)

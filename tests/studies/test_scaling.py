@@ -49,14 +49,18 @@ def test_ml_obstacle_by_hand():
     # 0 always beats 1: the estimate of theta_0 - theta_1 runs off to infinity
     assert scaling.ml_obstacle(np.array([[0, 3], [0, 0]]), ["x264", "x265"]) == (
         "x265 never preferred; x264 never beaten")
-    # 1 and 2 split 10:8, and 0 beats 1 every time: 0 is never beaten
+    # 1 and 2 split 10:8, and 0 beats 1 every time: 0 is never beaten, and {1, 2}, which
+    # win and lose between themselves, never beat 0
     assert scaling.ml_obstacle(np.array([[0, 18, 0], [0, 0, 10], [0, 8, 0]])) == (
-        "0 never beaten")
+        "0 never beaten; {1, 2} never preferred to the others")
     # {0, 1} and {2, 3} each split, and 2 beats 0 once: every item wins and loses, but the
     # group {0, 1} is never preferred to {2, 3}
     wins = np.array([[0, 1, 0, 0], [1, 0, 0, 0], [1, 0, 0, 1], [0, 0, 1, 0]])
-    assert scaling.ml_obstacle(wins) == ("its items split into 2 groups, one never "
-                                         "preferred to another")
+    assert scaling.ml_obstacle(wins) == ("{0, 1} never preferred to the others; {2, 3} never "
+                                         "beaten by the others")
+    # a chain 0 > 1 > 2, each pair unanimous: 1 wins and loses, the ends do not
+    assert scaling.ml_obstacle(np.array([[0, 4, 0], [0, 0, 4], [0, 0, 0]])) == (
+        "2 never preferred; 0 never beaten")
     assert scaling.ml_obstacle(np.array([[0, 2, 1], [1, 0, 1], [1, 1, 0]])) == ""
     assert scaling.ml_obstacle(np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]])) == (
         "2 never compared")
@@ -66,7 +70,7 @@ def test_ml_obstacle_by_hand():
 
 def test_maximum_likelihood_without_an_answer_is_refused():
     wins = np.array([[0, 18, 0], [0, 0, 10], [0, 8, 0]])
-    with pytest.raises(ConfigError, match=r"alpha=0 .*\(items 0 never beaten\)"):
+    with pytest.raises(ConfigError, match=r"alpha=0 .*\(items 0 never beaten; \{1, 2\} never"):
         scaling.bradley_terry(wins, alpha=0)
     # with a regulariser there is an answer, and it is the regulariser's: the spread grows
     # without bound as alpha shrinks
@@ -175,3 +179,70 @@ def test_bt500_keeps_a_consistently_biased_observer():
 def test_acr_hr_differential_score():
     assert scaling.acr_hr_dv(3, 5) == 3.0
     assert scaling.acr_hr_dv(5, 4) == 6.0  # not clipped (P.910 ACR-HR)
+
+
+def test_thurstone_jod_unit_and_prior_by_hand():
+    """Two conditions, k of n for the first: the MAP has Phi(d / s) = (k + prior/2) /
+    (n + prior) with s = 1 / Phi^-1(0.75), so d = s Phi^-1(...). 75 of 100 without a prior
+    is exactly 1 JOD (pwcmp's unit); 18 of 18 with one neutral pseudo-answer is
+    s Phi^-1(18.5 / 19) = 1.4826 x 1.9379 = 2.8732 JOD; 750 of 1000 with the prior is
+    s Phi^-1(750.5 / 1001) = 0.99884 JOD."""
+    s = 1 / stats.norm.ppf(0.75)
+    assert scaling.JOD_SIGMA == pytest.approx(s, abs=1e-15)
+    q = scaling.thurstone_case_v(np.array([[0, 75], [25, 0]]), prior=0)
+    assert q == pytest.approx([0.5, -0.5], abs=1e-6)
+    q = scaling.thurstone_case_v(np.array([[0, 18], [0, 0]]))
+    assert q[0] - q[1] == pytest.approx(s * stats.norm.ppf(18.5 / 19), abs=1e-6)
+    assert q[0] - q[1] == pytest.approx(2.8732, abs=1e-4)
+    q = scaling.thurstone_case_v(np.array([[0, 750], [250, 0]]))
+    assert q[0] - q[1] == pytest.approx(s * stats.norm.ppf(750.5 / 1001), abs=1e-6)
+
+
+def test_thurstone_matches_an_independent_probit_fit():
+    wins = np.array([[0, 7, 4, 9], [3, 0, 6, 5], [6, 4, 0, 8], [1, 5, 2, 0]], dtype=float)
+    s = 1 / stats.norm.ppf(0.75)
+
+    def nll(free):
+        q = np.concatenate([[0.0], free])
+        p = stats.norm.cdf((q[:, None] - q[None, :]) / s)
+        return -np.sum(wins * np.log(p))
+
+    ref = np.concatenate([[0.0], optimize.minimize(nll, np.zeros(3), method="Nelder-Mead",
+                                                   options={"xatol": 1e-9, "fatol": 1e-12,
+                                                            "maxiter": 20000}).x])
+    assert scaling.thurstone_case_v(wins, prior=0) == pytest.approx(ref - ref.mean(),
+                                                                    abs=1e-5)
+
+
+def test_thurstone_refusals():
+    with pytest.raises(ConfigError, match=r"prior=0 .*\(items 0 never beaten; \{1, 2\} never"):
+        scaling.thurstone_case_v(np.array([[0, 18, 0], [0, 0, 10], [0, 8, 0]]), prior=0)
+    with pytest.raises(ConfigError, match="answers that connect every item"):
+        scaling.thurstone_case_v(np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]]))
+    with pytest.raises(ConfigError, match="prior=-1"):
+        scaling.thurstone_case_v(np.array([[0, 1], [1, 0]]), prior=-1)
+
+
+@pytest.mark.slow
+def test_synthetic_thurstone_studies_are_recovered_within_their_intervals():
+    """Eight simulated studies: 40 observers answer every pair twice with
+    P = Phi((q_i - q_j) / s). About 95 % of the 32 JOD intervals hold the true score
+    (binomial sd 0.04), and the estimates are unbiased to within the prior's small pull."""
+    true = np.array([-1.1, -0.4, 0.3, 1.2])
+    true = true - true.mean()
+    s = 1 / stats.norm.ppf(0.75)
+    rng = np.random.default_rng(5)
+    pairs = [(i, j) for i in range(4) for j in range(i + 1, 4)]
+    inside, errors = [], []
+    for study in range(8):
+        mats = []
+        for _ in range(40):
+            outcomes = [(i, j, "a" if rng.random() < stats.norm.cdf((true[i] - true[j]) / s)
+                         else "b") for i, j in pairs * 2]
+            mats.append(scaling.comparison_matrix(outcomes, 4))
+        est, lo, hi, unbounded = scaling.bootstrap_thurstone(mats, resamples=100, seed=study)
+        assert unbounded == 0 and np.all(hi - lo < 1.5)
+        inside += list((lo <= true) & (true <= hi))
+        errors.append(est - true)
+    assert np.mean(inside) >= 0.8
+    assert np.abs(np.mean(errors, axis=0)).max() < 0.15

@@ -68,6 +68,11 @@ def analyze(
                                 "exclude."),
     bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples of "
                                   "participants."),
+    scaling: str = typer.Option("thurstone", "--scaling", help="2AFC scaling: thurstone "
+                                "(Case V, JOD units) | bt (Bradley-Terry, choix)."),
+    prior: float = typer.Option(1.0, "--prior", help="Thurstone: neutral pseudo-answers per "
+                                "compared pair (keeps unanimous pairs finite; 0 = maximum "
+                                "likelihood)."),
     alpha: float = typer.Option(0.01, "--alpha", help="Bradley-Terry regularisation (choix)."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
     max_attention_failures: int = typer.Option(0, "--max-attention-failures",
@@ -81,7 +86,8 @@ def analyze(
     from vqabench.reports.tables import to_markdown
     from vqabench.studies import analyze_study
 
-    result = analyze_study(study, neutral=neutral, resamples=bootstrap, alpha=alpha, seed=seed,
+    result = analyze_study(study, neutral=neutral, resamples=bootstrap, method=scaling,
+                           prior=prior, alpha=alpha, seed=seed,
                            max_attention_failures=max_attention_failures, figures=figures,
                            force=force)
     console.print(to_markdown(result.scores[["sequence", "codec", "rate_point", "metric",

@@ -4,8 +4,9 @@ Written (atomically) to ``STUDY/analysis/``:
 
 - ``scores.csv``: one row per (sequence, reference, codec, rate point) and score, in the tidy
   layout of results.csv (same key and rate columns, ``metric``, ``value``, ``anchor`` =
-  ``source``) plus ``lo``, ``hi`` (interval) and ``n``. Metrics: ``bt`` (2AFC,
-  Bradley-Terry log-strength, mean 0 per sequence), ``mos`` and ``dmos`` (ACR; DMOS by ACR-HR),
+  ``source``) plus ``lo``, ``hi`` (interval) and ``n``. Metrics: ``jod`` (2AFC, Thurstone
+  Case V in JOD units, the default) or ``bt`` (2AFC, Bradley-Terry log-strength), mean 0 per
+  sequence; ``mos`` and ``dmos`` (ACR; DMOS by ACR-HR),
   ``dmos`` (DCR, the mean impairment score).
 - ``preferences.csv`` (2AFC): per compared pair, wins, neutral answers, preference for ``a``
   with its Wilson interval (clipped to [0, 1]: exactly 0 or 1 for a unanimous pair).
@@ -24,8 +25,10 @@ degraded video above 2); in ACR/DCR the BT.500 procedure then removes outlying o
 Training trials are never analysed; repeated trials only measure consistency
 (``repeat_agreement``), the first presentation is the one analysed. A 2AFC sequence whose
 answers do not connect all its conditions is not scaled (NaN, said in the report); one where
-a condition never wins or never loses is scaled only with ``alpha > 0`` and the report says
-its scores depend on alpha (with their range at alpha / 10, alpha and 10 alpha). A figure with
+a condition never wins or never loses has no maximum-likelihood scale: it is scaled only with
+a prior (Thurstone, default: one neutral pseudo-answer per compared pair) or ``alpha > 0``
+(Bradley-Terry), and the report says its scores depend on that value (with their range at a
+tenth, once and ten times the value). A figure with
 nothing to draw is skipped with a note. Before anything is joined to the study's runs, each
 run directory is checked to hold the run the study was made from (:mod:`vqabench.studies.runs`).
 """
@@ -33,6 +36,7 @@ run directory is checked to hold the run the study was made from (:mod:`vqabench
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,18 +171,32 @@ def _label(c: dict) -> str:
     return f"{c['codec']} {c['rate_point']}"
 
 
-def _alpha_note(seq: str, wins: np.ndarray, obstacle: str, alpha: float) -> str:
-    """The note on a sequence whose Bradley-Terry scores are set by ``alpha``: the spread
-    of its scores at a tenth, at and at ten times ``alpha``."""
-    spread = [f"{np.ptp(scaling.bradley_terry(wins, alpha=a)):.2f} at alpha={a:g}"
-              for a in (alpha / 10, alpha, alpha * 10)]
-    return (f"{seq}: Bradley-Terry scores depend on --alpha ({obstacle}; maximum likelihood "
-            f"has no finite answer): the range of its scores is {', '.join(spread)}")
+#: 2AFC scaling methods: metric name in scores.csv, the option that keeps unanimous pairs
+#: finite, the fit of one count matrix and the bootstrap over participants.
+SCALINGS: dict[str, tuple[str, str, Callable, Callable]] = {
+    "thurstone": ("jod", "prior", scaling.thurstone_case_v, scaling.bootstrap_thurstone),
+    "bt": ("bt", "alpha", scaling.bradley_terry, scaling.bootstrap_bradley_terry),
+}
 
 
-def _bt_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str], *,
-               neutral: str, resamples: int, alpha: float, confidence: float, seed: int,
-               notes: list[str]) -> list[dict]:
+def _knob_note(seq: str, wins: np.ndarray, obstacle: str, method: str, value: float) -> str:
+    """The note on a sequence whose scaled scores are set by the prior (Thurstone) or the
+    regulariser (Bradley-Terry): the range of its scores at a tenth, at and at ten times the
+    value used."""
+    _, knob, fit, _ = SCALINGS[method]
+    spread = [f"{np.ptp(fit(wins, **{knob: v})):.2f} at {knob}={v:g}"
+              for v in (value / 10, value, value * 10)]
+    what = "Thurstone (JOD) scores depend on the prior" if method == "thurstone" else \
+        "Bradley-Terry scores depend on --alpha"
+    return (f"{seq}: {what} ({obstacle}; maximum likelihood has no finite answer): the range "
+            f"of its scores is {', '.join(spread)}")
+
+
+def _pair_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str], *,
+                 neutral: str, method: str, resamples: int, knob_value: float,
+                 confidence: float, seed: int, notes: list[str]) -> list[dict]:
+    """2AFC scaled scores per sequence (``method`` of :data:`SCALINGS`), with notes."""
+    metric, knob, _, bootstrap = SCALINGS[method]
     out = []
     for seq in sorted({c["sequence"] for c in cond.values()}):
         ids = sorted((c["id"] for c in cond.values() if c["sequence"] == seq),
@@ -202,22 +220,23 @@ def _bt_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str]
         if not _connected(wins):
             notes.append(f"{seq}: not scaled, the answers do not connect all its conditions "
                          "(scores NaN)")
-        elif obstacle and alpha == 0:
-            notes.append(f"{seq}: not scaled, maximum-likelihood Bradley-Terry (--alpha 0) "
-                         f"has no finite answer ({obstacle}); with --alpha > 0 the scores "
-                         "depend on its value (scores NaN)")
+        elif obstacle and knob_value == 0:
+            notes.append(f"{seq}: not scaled, maximum likelihood (--{knob} 0) has no finite "
+                         f"answer ({obstacle}); with --{knob} > 0 the scores depend on its "
+                         "value (scores NaN)")
         else:
-            est, lo, hi, unbounded = scaling.bootstrap_bradley_terry(
-                mats, resamples=resamples, alpha=alpha, confidence=confidence, seed=seed)
+            est, lo, hi, unbounded = bootstrap(mats, resamples=resamples,
+                                               confidence=confidence, seed=seed,
+                                               **{knob: knob_value})
             if obstacle:
-                notes.append(_alpha_note(seq, wins, obstacle, alpha))
+                notes.append(_knob_note(seq, wins, obstacle, method, knob_value))
             elif unbounded:
                 notes.append(f"{seq}: in {unbounded} of {resamples} bootstrap resamples "
                              "maximum likelihood has no finite answer, so its intervals "
-                             + ("are NaN" if alpha == 0 else "depend on --alpha"))
+                             + ("are NaN" if knob_value == 0 else f"depend on --{knob}"))
         for cid in ids:
             k = index[cid]
-            out.append(_condition_row(cond[cid], "bt", float(est[k]), float(lo[k]),
+            out.append(_condition_row(cond[cid], metric, float(est[k]), float(lo[k]),
                                       float(hi[k]), int(counts[k])))
     return out
 
@@ -253,15 +272,25 @@ def _mos_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str
 
 
 def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples: int = 1000,
-                    alpha: float = 0.01, confidence: float = 0.95, seed: int = 0,
+                    method: str = "thurstone", prior: float = 1.0, alpha: float = 0.01,
+                    confidence: float = 0.95, seed: int = 0,
                     max_attention_failures: int = 0) -> tuple[StudyAnalysis, dict]:
     """Analyse answers (:class:`vqabench.studies.db.Answer` rows) of the study ``spec``.
 
+    Args: see :func:`analyze_study`.
+
     Returns:
-        (StudyAnalysis, extra) where extra holds the hidden-reference MOS (ACR/DCR).
+        (StudyAnalysis, extra) where extra holds the notes and the hidden-reference MOS
+        (ACR/DCR).
     """
     if neutral not in scaling.NEUTRAL:
         raise invalid("neutral", neutral, " | ".join(scaling.NEUTRAL))
+    if method not in SCALINGS:
+        raise invalid("scaling", method, " | ".join(SCALINGS))
+    if not prior >= 0:
+        raise invalid("prior", prior, "a number of pseudo-answers >= 0")
+    if not alpha >= 0:
+        raise invalid("alpha", alpha, "a number >= 0")
     if int(max_attention_failures) != max_attention_failures or max_attention_failures < 0:
         raise invalid("max_attention_failures", max_attention_failures, "an integer >= 0")
     trials = {t["id"]: t for t in spec["trials"]}
@@ -307,9 +336,10 @@ def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples:
         kept_rows = [a for a in rows if a.participant in kept]
         preferences = _preferences(spec, trials, cond, kept_rows, neutral, confidence)
         pooled = pooled_preferences(preferences)
-        scores = _bt_scores(spec, trials, cond, kept_rows, kept, neutral=neutral,
-                            resamples=resamples, alpha=alpha, confidence=confidence, seed=seed,
-                            notes=extra["notes"])
+        scores = _pair_scores(spec, trials, cond, kept_rows, kept, neutral=neutral,
+                              method=method, resamples=resamples,
+                              knob_value=prior if method == "thurstone" else alpha,
+                              confidence=confidence, seed=seed, notes=extra["notes"])
     else:
         scores, extra["hidden_reference"] = _mos_scores(spec, trials, cond, rows, kept,
                                                         confidence, extra["notes"])
@@ -379,7 +409,8 @@ def _figures(result: StudyAnalysis, out: Path) -> list[str]:
 
 
 def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: int = 1000,
-                  alpha: float = 0.01, confidence: float = 0.95, seed: int = 0,
+                  method: str = "thurstone", prior: float = 1.0, alpha: float = 0.01,
+                  confidence: float = 0.95, seed: int = 0,
                   max_attention_failures: int = 0, figures: bool = True,
                   force: bool = False) -> StudyAnalysis:
     """Analyse the answers in ``STUDY/answers.sqlite`` and write ``STUDY/analysis/``.
@@ -388,7 +419,11 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
         study_dir: the study directory.
         neutral: 2AFC neutral answers counted ``half`` a win for each side, or ``exclude``d.
         resamples: bootstrap resamples of participants (2AFC scaling intervals).
-        alpha: choix regularisation of the Bradley-Terry fit (0 = maximum likelihood).
+        method: 2AFC scaling, ``thurstone`` (Case V in JOD units, metric ``jod``) or ``bt``
+            (Bradley-Terry by choix, metric ``bt``).
+        prior: Thurstone: neutral pseudo-answers per compared pair
+            (:func:`vqabench.studies.scaling.thurstone_case_v`; 0 = maximum likelihood).
+        alpha: Bradley-Terry: choix regularisation (0 = maximum likelihood).
         confidence: coverage of every interval.
         seed: bootstrap seed.
         max_attention_failures: attention failures a participant may have and be kept.
@@ -418,7 +453,8 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
     if not rows:
         raise DatasetError(f"study={str(study_dir)!r} has no answers yet")
     result, extra = analyze_answers(spec, rows, neutral=neutral, resamples=resamples,
-                                    alpha=alpha, confidence=confidence, seed=seed,
+                                    method=method, prior=prior, alpha=alpha,
+                                    confidence=confidence, seed=seed,
                                     max_attention_failures=max_attention_failures)
     out = study_dir / "analysis"
     result.out_dir = out
@@ -436,13 +472,18 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
     lines += [f"**{note}**" for note in forced] + [""] * bool(forced)
     if spec["design"] == "2afc":
         how = "counted half a win for each side" if neutral == "half" else "excluded"
+        model = (f"Thurstone Case V in JOD units (1 JOD = 75 % preference, as pwcmp), maximum "
+                 f"a posteriori with a prior of {prior:g} neutral answer(s) per compared pair "
+                 "(half a win for each side; it keeps unanimous pairs finite)"
+                 if method == "thurstone" else
+                 f"Bradley-Terry log-strengths by choix.ilsr_pairwise_dense (alpha={alpha})")
+        knob = "prior" if method == "thurstone" else "alpha"
         lines += [f"Neutral answers: {how}. Preference intervals: Wilson score, {pct} %. "
-                  f"Scaling: Bradley-Terry log-strengths by choix.ilsr_pairwise_dense "
-                  f"(alpha={alpha}), mean 0 per sequence, percentile intervals over "
+                  f"Scaling: {model}, mean 0 per sequence, percentile intervals over "
                   f"{resamples} bootstrap resamples of participants (seed {seed}). Where a "
                   "condition never wins (or never loses) its pairs, maximum likelihood has no "
-                  "finite answer and the scores of that sequence are set by alpha: the notes "
-                  "under Scores name such sequences.", ""]
+                  f"finite answer and the scores of that sequence are set by the {knob}: the "
+                  "notes under Scores name such sequences.", ""]
     else:
         lines += [f"MOS with Student-t {pct} % intervals; observers screened by attention "
                   f"trials, then ITU-R BT.500-14 A1-2.3.1."
@@ -482,7 +523,7 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
                   "correlate RUN --label mos=STUDY/analysis/scores.csv --metrics ...`.", "",
                   to_markdown(table, decimals=3)]
         if spec["design"] == "2afc":
-            lines += ["Bradley-Terry scores are on one scale within a sequence only (mean 0 "
+            lines += ["Scaled scores are on one scale within a sequence only (mean 0 "
                       "per sequence): across sequences these correlations assume every "
                       "sequence has the same mean quality; `vqabench correlate RUN --by "
                       "sequence` gives them per sequence.", ""]

@@ -12,6 +12,10 @@
   ``P(i preferred to j) = 1 / (1 + exp(theta_j - theta_i))``.
 - :func:`bootstrap_bradley_terry`: percentile intervals, participants resampled with
   replacement (their answers move together).
+- :func:`thurstone_case_v`: Thurstone Case V scores in JOD units (pwcmp's scale: 1 JOD =
+  75 % preference), maximum a posteriori with a prior stated as neutral pseudo-answers per
+  compared pair, which keeps unanimous pairs finite; :func:`bootstrap_thurstone`: percentile
+  intervals over participants.
 - :func:`mos_interval`: mean opinion score with a Student-t interval (ITU-T P.1401 / P.910:
   ``mean +- t(1 - a/2, n - 1) * s / sqrt(n)``).
 - :func:`bt500_screening`: observer screening of ITU-R BT.500-14 Annex 1, section A1-2.3.1
@@ -33,7 +37,8 @@ from scipy import stats
 from vqabench.errors import invalid
 
 __all__ = ["NEUTRAL", "wilson_interval", "comparison_matrix", "ml_obstacle", "bradley_terry",
-           "BootstrapScaling", "bootstrap_bradley_terry", "mos_interval", "bt500_screening",
+           "BootstrapScaling", "bootstrap_bradley_terry", "JOD_SIGMA", "thurstone_case_v",
+           "bootstrap_thurstone", "mos_interval", "bt500_screening",
            "Screening", "acr_hr_dv"]
 
 NEUTRAL: tuple[str, ...] = ("half", "exclude")
@@ -109,8 +114,9 @@ def ml_obstacle(wins: np.ndarray, names: Sequence[str] | None = None) -> str:
         names: labels of the items for the message (default their indices).
 
     Returns:
-        "" when the estimate exists, else a phrase naming the items never preferred, never
-        beaten or never compared (or the number of groups).
+        "" when the estimate exists, else a phrase naming the items (or groups of items,
+        in braces, that win and lose among themselves) never preferred, never beaten or
+        never compared.
 
     Example:
         >>> ml_obstacle(np.array([[0, 3], [0, 0]]), ["x264", "x265"])
@@ -122,16 +128,32 @@ def ml_obstacle(wins: np.ndarray, names: Sequence[str] | None = None) -> str:
     n = wins.shape[0]
     if n < 2:
         return ""
-    groups = connected_components(wins > 0, directed=True, connection="strong")[0]
+    groups, member = connected_components(wins > 0, directed=True, connection="strong")
     if groups == 1:
         return ""
     label = list(names) if names is not None else [str(i) for i in range(n)]
     seen = (wins + wins.T).sum(axis=1) > 0
-    parts = [(", ".join(label[i] for i in range(n) if test(i)), what) for test, what in (
-        (lambda i: seen[i] and wins[i].sum() == 0, "never preferred"),
-        (lambda i: seen[i] and wins[:, i].sum() == 0, "never beaten"),
-        (lambda i: not seen[i], "never compared"))]
-    text = "; ".join(f"{who} {what}" for who, what in parts if who)
+    singles: dict[str, list[str]] = {"never preferred": [], "never beaten": [],
+                                     "never compared": []}
+    grouped: list[str] = []
+    for g in range(groups):
+        inside = member == g
+        who = [label[i] for i in np.flatnonzero(inside)]
+        never_won = int(wins[np.ix_(inside, ~inside)].sum() == 0)
+        never_lost = int(wins[np.ix_(~inside, inside)].sum() == 0)
+        if not seen[inside].any():
+            singles["never compared"] += who
+        elif never_won and never_lost:  # compared among themselves only: not connected at all
+            continue
+        elif len(who) == 1:
+            singles["never preferred"] += who * never_won
+            singles["never beaten"] += who * never_lost
+        else:
+            name = "{" + ", ".join(who) + "}"
+            grouped += [f"{name} never preferred to the others"] * never_won
+            grouped += [f"{name} never beaten by the others"] * never_lost
+    text = "; ".join([f"{', '.join(who)} {what}" for what, who in singles.items() if who]
+                     + grouped)
     return text or f"its items split into {groups} groups, one never preferred to another"
 
 
@@ -213,6 +235,103 @@ def bootstrap_bradley_terry(per_participant: Sequence[np.ndarray], *, resamples:
                 draws[k] = np.nan
                 continue
         draws[k] = bradley_terry(wins, alpha=alpha)
+    tail = (1 - confidence) / 2 * 100
+    lo, hi = np.percentile(draws, [tail, 100 - tail], axis=0)
+    return BootstrapScaling(estimate, lo, hi, unbounded)
+
+
+#: Thurstone Case V scale of pwcmp: a difference of 1 JOD (just objectionable difference) is
+#: preferred by 75 % of observers, ``P(i > j) = Phi((q_i - q_j) / JOD_SIGMA)``.
+JOD_SIGMA = float(1 / stats.norm.ppf(0.75))
+
+
+def thurstone_case_v(wins: np.ndarray, *, prior: float = 1.0,
+                     compared: np.ndarray | None = None) -> np.ndarray:
+    """Thurstone Case V scores in JOD units (mean 0), maximum a posteriori.
+
+    The likelihood is binomial, ``P(i preferred to j) = Phi((q_i - q_j) / JOD_SIGMA)``
+    (1 JOD = 75 % preference, as pwcmp scales). The prior is stated as answers: every
+    compared pair gets ``prior`` extra neutral answers, half a win for each side. It keeps a
+    unanimous pair finite (with two conditions and ``prior=1``, ``k`` of ``n`` gives
+    ``JOD_SIGMA * Phi^-1((k + 0.5) / (n + 1))``: 18 of 18 is 2.87 JOD) and weighs less
+    the more answers there are; ``prior=0`` is maximum likelihood (infinite where
+    :func:`ml_obstacle` says so: refused).
+
+    Args:
+        wins: ``wins[i, j]`` = times i was preferred to j (fractional counts allowed).
+        prior: neutral pseudo-answers per compared pair (>= 0).
+        compared: boolean matrix of the pairs the prior applies to (default: the pairs with
+            answers in ``wins``); bootstrap resamples pass the pairs of the whole study.
+
+    Raises:
+        ConfigError: bad matrix, negative prior, comparisons that do not connect every item,
+            or ``prior=0`` where maximum likelihood has no finite answer.
+    """
+    from scipy import optimize, special
+    from scipy.sparse.csgraph import connected_components
+
+    wins = np.asarray(wins, dtype=np.float64)
+    if wins.ndim != 2 or wins.shape[0] != wins.shape[1] or np.any(wins < 0):
+        raise invalid("wins", f"array of shape {wins.shape}", "a square non-negative matrix")
+    if not prior >= 0:
+        raise invalid("prior", prior, "a number of pseudo-answers >= 0")
+    n = wins.shape[0]
+    if n == 1:
+        return np.zeros(1)
+    mask = (wins + wins.T) > 0 if compared is None else np.asarray(compared, dtype=bool)
+    if connected_components(mask | mask.T, directed=False)[0] != 1:
+        raise invalid("wins", "comparisons that leave items unconnected",
+                      "answers that connect every item (scores of separate groups share no "
+                      "scale)")
+    if prior == 0 and ml_obstacle(wins):
+        raise invalid("prior", prior, "a number > 0: maximum likelihood has no finite answer "
+                      f"here (items {ml_obstacle(wins)})")
+    weight = wins + (prior / 2) * (mask | mask.T)
+
+    def objective(free: np.ndarray) -> tuple[float, np.ndarray]:
+        q = np.concatenate([[0.0], free])
+        z = (q[:, None] - q[None, :]) / JOD_SIGMA
+        log_cdf = special.log_ndtr(z)
+        log_pdf = -0.5 * z * z - 0.5 * np.log(2 * np.pi)
+        ratio = np.exp(log_pdf - log_cdf) / JOD_SIGMA  # d log Phi(z) / d q_i
+        grad = (weight * ratio).sum(axis=1) - (weight * ratio).sum(axis=0)
+        return -float(np.sum(weight * log_cdf)), -grad[1:]
+
+    fit = optimize.minimize(objective, np.zeros(n - 1), jac=True, method="BFGS",
+                            options={"gtol": 1e-9, "maxiter": 10_000})
+    q = np.concatenate([[0.0], fit.x])
+    return q - q.mean()
+
+
+def bootstrap_thurstone(per_participant: Sequence[np.ndarray], *, resamples: int = 1000,
+                        prior: float = 1.0, confidence: float = 0.95, seed: int = 0
+                        ) -> BootstrapScaling:
+    """:func:`thurstone_case_v` estimate and percentile intervals over participants.
+
+    Every resample keeps the prior on the pairs compared in the whole study, so that it stays
+    connected whichever participants it draws. ``unbounded`` counts resamples without a
+    maximum-likelihood answer (their scores rest on the prior).
+    """
+    mats = np.asarray(per_participant, dtype=np.float64)
+    if mats.ndim != 3 or len(mats) == 0:
+        raise invalid("per_participant", f"array of shape {mats.shape}",
+                      "one square count matrix per participant (at least one)")
+    if not isinstance(resamples, int) or resamples < 1:
+        raise invalid("resamples", resamples, "an integer >= 1")
+    total = mats.sum(axis=0)
+    compared = (total + total.T) > 0
+    estimate = thurstone_case_v(total, prior=prior, compared=compared)
+    rng = np.random.default_rng(seed)
+    draws = np.empty((resamples, mats.shape[1]))
+    unbounded = 0
+    for k in range(resamples):
+        wins = mats[rng.integers(0, len(mats), size=len(mats))].sum(axis=0)
+        if ml_obstacle(wins):
+            unbounded += 1
+            if prior == 0:
+                draws[k] = np.nan
+                continue
+        draws[k] = thurstone_case_v(wins, prior=prior, compared=compared)
     tail = (1 - confidence) / 2 * 100
     lo, hi = np.percentile(draws, [tail, 100 - tail], axis=0)
     return BootstrapScaling(estimate, lo, hi, unbounded)
