@@ -267,7 +267,6 @@ def thurstone_case_v(wins: np.ndarray, *, prior: float = 1.0,
         ConfigError: bad matrix, negative prior, comparisons that do not connect every item,
             or ``prior=0`` where maximum likelihood has no finite answer.
     """
-    from scipy import optimize, special
     from scipy.sparse.csgraph import connected_components
 
     wins = np.asarray(wins, dtype=np.float64)
@@ -287,20 +286,41 @@ def thurstone_case_v(wins: np.ndarray, *, prior: float = 1.0,
         raise invalid("prior", prior, "a number > 0: maximum likelihood has no finite answer "
                       f"here (items {ml_obstacle(wins)})")
     weight = wins + (prior / 2) * (mask | mask.T)
-
-    def objective(free: np.ndarray) -> tuple[float, np.ndarray]:
-        q = np.concatenate([[0.0], free])
-        z = (q[:, None] - q[None, :]) / JOD_SIGMA
-        log_cdf = special.log_ndtr(z)
-        log_pdf = -0.5 * z * z - 0.5 * np.log(2 * np.pi)
-        ratio = np.exp(log_pdf - log_cdf) / JOD_SIGMA  # d log Phi(z) / d q_i
-        grad = (weight * ratio).sum(axis=1) - (weight * ratio).sum(axis=0)
-        return -float(np.sum(weight * log_cdf)), -grad[1:]
-
-    fit = optimize.minimize(objective, np.zeros(n - 1), jac=True, method="BFGS",
-                            options={"gtol": 1e-9, "maxiter": 10_000})
-    q = np.concatenate([[0.0], fit.x])
+    q = np.zeros(n)
+    value = _log_posterior(q, weight)
+    for _ in range(100):  # Newton on a concave function, first score fixed at 0
+        grad, laplacian = _log_posterior_derivatives(q, weight)
+        if np.abs(grad[1:]).max() < 1e-10 * (1 + weight.sum()):
+            break
+        step = np.concatenate([[0.0], np.linalg.solve(laplacian[1:, 1:], grad[1:])])
+        size = 1.0
+        while size > 1e-8:  # backtrack until the posterior does not fall
+            trial = _log_posterior(q + size * step, weight)
+            if trial >= value:
+                break
+            size /= 2
+        q, value = q + size * step, trial
     return q - q.mean()
+
+
+def _log_posterior(q: np.ndarray, weight: np.ndarray) -> float:
+    from scipy import special
+
+    return float(np.sum(weight * special.log_ndtr((q[:, None] - q[None, :]) / JOD_SIGMA)))
+
+
+def _log_posterior_derivatives(q: np.ndarray, weight: np.ndarray
+                               ) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient of :func:`_log_posterior` and minus its Hessian (a weighted Laplacian:
+    ``d2/dz2 log Phi(z) = -r (z + r)`` with ``r = phi(z) / Phi(z)``)."""
+    from scipy import special
+
+    z = (q[:, None] - q[None, :]) / JOD_SIGMA
+    r = np.exp(-0.5 * z * z - 0.5 * np.log(2 * np.pi) - special.log_ndtr(z))
+    grad = ((weight * r).sum(axis=1) - (weight * r).sum(axis=0)) / JOD_SIGMA
+    c = weight * r * (z + r) / JOD_SIGMA**2
+    c = c + c.T
+    return grad, np.diag(c.sum(axis=1)) - c
 
 
 def bootstrap_thurstone(per_participant: Sequence[np.ndarray], *, resamples: int = 1000,
