@@ -90,7 +90,9 @@ def test_2afc_sequence_not_connected_is_not_scaled(study_2afc):
     assert extra["notes"][1].startswith("Beta: Thurstone (JOD) scores depend on the prior "
                                         "(x264 qp=40 never preferred; x264 qp=30, x265 qp=30 "
                                         "never beaten;")
-    assert len(extra["notes"]) == 2
+    assert extra["notes"][2] == ("Beta: one participant answered, so there is no interval "
+                                 "over participants (lo, hi NaN)")
+    assert beta[["lo", "hi"]].isna().all().all() and len(extra["notes"]) == 3
 
 
 def _expected_score(mu: float, sigma: float) -> float:
@@ -242,6 +244,10 @@ def test_unanimous_2afc_study_is_analysed_with_report_and_figures(study_2afc, tm
         assert all(f"at prior={a}" in note for a in ("0.1", "1", "10"))
         assert note in report
     assert np.isfinite(result.scores["value"]).all()
+    # nine identical participants: every bootstrap resample is the same data
+    assert ("Alpha: every bootstrap resample gave the same scores (the 9 participants "
+            "answered alike): intervals of width 0 do not show the uncertainty of so few "
+            "answers") in result.notes
     bt = analyze_study(study, resamples=20, method="bt", figures=False)
     assert bt.notes[0].startswith("Alpha: Bradley-Terry scores depend on --alpha (x264 "
                                   "qp=30, x265 qp=30 never preferred; x264 qp=40 never beaten;")

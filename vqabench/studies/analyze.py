@@ -234,6 +234,15 @@ def _pair_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[st
                 notes.append(f"{seq}: in {unbounded} of {resamples} bootstrap resamples "
                              "maximum likelihood has no finite answer, so its intervals "
                              + ("are NaN" if knob_value == 0 else f"depend on --{knob}"))
+            answered = sum(m.sum() > 0 for m in mats)
+            if answered < 2:
+                lo = hi = np.full(len(ids), math.nan)
+                notes.append(f"{seq}: one participant answered, so there is no interval over "
+                             "participants (lo, hi NaN)")
+            elif np.all(hi - lo == 0):
+                notes.append(f"{seq}: every bootstrap resample gave the same scores (the "
+                             f"{answered} participants answered alike): intervals of width 0 "
+                             "do not show the uncertainty of so few answers")
         for cid in ids:
             k = index[cid]
             out.append(_condition_row(cond[cid], metric, float(est[k]), float(lo[k]),
