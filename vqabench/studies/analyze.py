@@ -28,9 +28,9 @@ answers do not connect all its conditions is not scaled (NaN, said in the report
 a condition never wins or never loses has no maximum-likelihood scale: it is scaled only with
 a prior (Thurstone, default: one neutral pseudo-answer per compared pair) or ``alpha > 0``
 (Bradley-Terry), and the report says its scores depend on that value (with their range at a
-tenth, once and ten times the value). A figure with
-nothing to draw is skipped with a note. Before anything is joined to the study's runs, each
-run directory is checked to hold the run the study was made from (:mod:`vqabench.studies.runs`).
+tenth, once and ten times the value). A figure with nothing to draw is skipped with a note.
+Before anything is joined to the study's runs, each run directory is checked to hold the run
+the study was made from (:mod:`vqabench.studies.runs`).
 """
 
 from __future__ import annotations
