@@ -3,12 +3,20 @@ mapping onto the library, values checked against scipy, and one-line errors."""
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 from scipy import stats
 
 from tests.cli.conftest import run_items
-from tests.studies.conftest import fresh_copy, study_acr, tiny_run  # noqa: F401 (fixtures)
+from tests.studies.conftest import (  # noqa: F401 (fixtures)
+    fresh_copy,
+    record_answers,
+    study_2afc,
+    study_acr,
+    tiny_run,
+)
 from vqabench.cli import main
 from vqabench.studies import create_app, load_spec, participant_plan
 
@@ -106,3 +114,57 @@ def test_study_scores_correlate_with_the_run(study_acr, tiny_run, tmp_path, caps
                & (own["metric"] == "psnr_y@source")].iloc[0]
     assert mine["srocc"] == pytest.approx(row["srocc"]) and mine["n"] == 8
     assert "## Metrics against these scores" in (study / "analysis" / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_correlate_refuses_scores_of_another_run(study_acr, tiny_run, tmp_path, capsys):  # noqa: F811
+    """The issue's case: a study's scores joined to a run of other frames (here the run's
+    directory copied and its config re-made on 4 frames) gave a correlation without a
+    warning; now a one-line error naming both hashes and the change, --force to join."""
+    from dataclasses import replace
+
+    from vqabench.config import write_config
+    from vqabench.experiment import load_config
+
+    study = fresh_copy(study_acr, tmp_path / "s")
+    record_answers(study, ["a", "b"], lambda t: 1 if t["kind"] == "attention" else 3)
+    assert _main(["study", "analyze", str(study), "--no-figures", "--bootstrap", "20"]) == 0
+    other = tmp_path / "other"
+    shutil.copytree(tiny_run, other)
+    cfg = load_config(other / "config.toml")
+    write_config(replace(cfg, frames=4), other / "config.toml")
+    capsys.readouterr()
+    argv = ["correlate", str(other), "--label", f"mos={study / 'analysis' / 'scores.csv'}",
+            "--metrics", "psnr_y@source", "--fit", "none"]
+    assert _main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    spec = load_spec(study)
+    assert err.count("\n") == 0 and err == (
+        f"vqabench: error: run {str(other)!r} is not a run of study {spec['study_id']} "
+        f"({str(study)!r}, made from {str(tiny_run)!r}): config "
+        f"{replace(cfg, frames=4).identity()[:12]} is not the study's {cfg.identity()[:12]}: "
+        "changes frames (8 -> 4); pass --force to join them anyway")
+    assert _main([*argv, "--force"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"note: forced (--force): run {str(other)!r} is not a run of study")
+    assert "| psnr_y@source |" in out
+    # the study's own run: joined without a note
+    assert _main(["correlate", str(tiny_run), *argv[2:]]) == 0
+    assert "note:" not in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_analyze_prints_the_prior_note_of_a_unanimous_study(study_2afc, tmp_path, capsys):  # noqa: F811
+    study = fresh_copy(study_2afc, tmp_path / "s")
+    record_answers(study, ["p0", "p1"], lambda t: "a")
+    assert _main(["study", "analyze", str(study), "--bootstrap", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "note: Alpha: Thurstone (JOD) scores depend on the prior (x264 qp=40 never " in out
+    assert "| jod |" in out and (study / "analysis" / "report.md").is_file()
+    assert _main(["study", "analyze", str(study), "--bootstrap", "20", "--scaling", "bt",
+                  "--alpha", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "note: Alpha: Bradley-Terry scores depend on --alpha (x264 qp=40 never " in out
+    assert "at alpha=0.01, " in out and "| bt |" in out
+    assert _main(["study", "analyze", str(study), "--scaling", "tbt"]) == 2
+    assert "scaling='tbt' is not allowed: expected thurstone | bt" in capsys.readouterr().err

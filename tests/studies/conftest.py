@@ -70,3 +70,28 @@ def start_server(study: Path) -> tuple[subprocess.Popen, str]:
         proc.kill()
         raise RuntimeError(f"server did not start: {line!r}")
     return proc, line.strip().rsplit(" ", 1)[-1].rstrip("/")
+
+
+def record_answers(study: Path, participants: list[str], decide, *,
+                   limit: int | None = None) -> None:
+    """Register ``participants`` and store an answer to every trial of their plans (the first
+    ``limit`` only: a participant who left) through the answers database, as the web app
+    does; ``decide(trial) -> choice (2AFC) | score``."""
+    from vqabench.studies import load_spec, participant_plan
+    from vqabench.studies.db import DB_NAME, open_db, record_answer, register
+
+    spec = load_spec(study)
+    trials = {t["id"]: t for t in spec["trials"]}
+    db = open_db(study / DB_NAME, study_id=spec["study_id"])
+    try:
+        for pid in participants:
+            plan = participant_plan(spec, pid)
+            register(db, pid, plan)
+            for pos, (tid, _) in enumerate(plan[:limit]):
+                value = decide(trials[tid])
+                two_afc = spec["design"] == "2afc"
+                record_answer(db, pid=pid, position=pos, trial=tid, side=None,
+                              choice=value if two_afc else None,
+                              score=None if two_afc else value, response_ms=700)
+    finally:
+        db.close()

@@ -6,11 +6,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
-from vqabench.studies import load_spec, participant_plan
-from vqabench.studies.analyze import SCORE_COLUMNS, analyze_answers
+from tests.studies.conftest import fresh_copy, record_answers
+from vqabench.studies import analyze_study, load_spec, participant_plan
+from vqabench.studies.analyze import SCORE_COLUMNS, analyze_answers, pooled_preferences
 from vqabench.studies.db import Answer
 
 pytestmark = pytest.mark.slow  # shares one run fixture that takes ~10-30 s to build
@@ -66,7 +68,7 @@ def test_2afc_neutral_half_or_excluded_and_attention_screening(study_2afc):
     ci = stats.binomtest(2, 3).proportion_ci(method="wilson")
     assert (r["lo"], r["hi"]) == pytest.approx((ci.low, ci.high))
     assert tuple(half.scores.columns) == SCORE_COLUMNS
-    assert set(half.scores["metric"]) == {"bt"}
+    assert set(half.scores["metric"]) == {"jod"}  # Thurstone Case V by default
 
 
 def test_2afc_sequence_not_connected_is_not_scaled(study_2afc):
@@ -82,8 +84,15 @@ def test_2afc_sequence_not_connected_is_not_scaled(study_2afc):
     alpha = result.scores[result.scores["sequence"] == "Alpha"]
     beta = result.scores[result.scores["sequence"] == "Beta"]
     assert alpha["value"].isna().all() and not beta["value"].isna().any()
-    assert extra["notes"] == ["Alpha: not scaled, the answers do not connect all its "
-                              "conditions (scores NaN)"]
+    assert extra["notes"][0] == ("Alpha: not scaled, the answers do not connect all its "
+                                 "conditions (scores NaN)")
+    # one participant who always chose "a": in Beta the pairs are unanimous
+    assert extra["notes"][1].startswith("Beta: Thurstone (JOD) scores depend on the prior "
+                                        "(x264 qp=40 never preferred; x264 qp=30, x265 qp=30 "
+                                        "never beaten;")
+    assert extra["notes"][2] == ("Beta: one participant answered, so there is no interval "
+                                 "over participants (lo, hi NaN)")
+    assert beta[["lo", "hi"]].isna().all().all() and len(extra["notes"]) == 3
 
 
 def _expected_score(mu: float, sigma: float) -> float:
@@ -179,3 +188,121 @@ def test_acr_dmos_by_hand(study_acr):
     # DV = 3 - 5 + 5 = 3 and 3 - 4 + 5 = 4: DMOS 3.5 for every condition
     assert set(dmos) == {3.5}
     assert math.isclose(result.scores[result.scores["metric"] == "mos"]["value"].iloc[0], 3.0)
+
+
+Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975)
+
+
+def test_pooled_preferences_by_hand():
+    """Two sequences, x265 against x264: (3 wins, 1 neutral, 2 losses) + (1, 0, 4), and a
+    row with the codecs the other way round (x264 won 2, x265 won 1) counted with its sides
+    swapped: x265 5 wins, 1 neutral, 8 losses of 14 answers = 35.7 %, 7.1 %, 57.1 %. The
+    ladder pair (x264 against x264) is left out; vp9 against x264 had no answers (NaN %)."""
+    prefs = pd.DataFrame(
+        [["A", "x265", "x264", 6, 3, 2, 1], ["B", "x265", "x264", 5, 1, 4, 0],
+         ["B", "x264", "x265", 3, 2, 1, 0], ["A", "x264", "x264", 6, 6, 0, 0],
+         ["A", "vp9", "x264", 0, 0, 0, 0]],
+        columns=["sequence", "a_codec", "b_codec", "answers", "a_wins", "b_wins", "neutral"])
+    table = pooled_preferences(prefs)
+    assert table.iloc[0][["codec_a", "codec_b", "sequences", "pairs", "answers", "a_wins",
+                          "neutral", "b_wins"]].tolist() == ["x265", "x264", 2, 3, 14, 5, 1, 8]
+    assert table.iloc[0][["a_pct", "neutral_pct", "b_pct"]].tolist() == pytest.approx(
+        [500 / 14, 100 / 14, 800 / 14])
+    assert table.iloc[1][["codec_a", "codec_b", "answers"]].tolist() == ["vp9", "x264", 0]
+    assert table.iloc[1][["a_pct", "neutral_pct", "b_pct"]].isna().all()
+    assert len(table) == 2
+
+
+def _unanimous(t):
+    return "a" if t["kind"] == "attention" else "b"  # the first video of a pair never wins
+
+
+def test_unanimous_2afc_study_is_analysed_with_report_and_figures(study_2afc, tmp_path):
+    """Nine participants always prefer the second video of every pair: 0 of 9 everywhere.
+    Wilson: [0, z^2 / (9 + z^2)] = [0, 0.2991] exactly at 0 (rounding gave 2.8e-17, which
+    crashed the preference figure). Pairs (design: each x265 point against the x264 point
+    nearest in rate, and the rate ladders): x265 qp=30 and x264 qp=30 only appear first and
+    never win; x264 qp=40 only second and is never beaten, so neither Thurstone nor
+    Bradley-Terry has a maximum-likelihood answer and the report says the scores depend on
+    the prior (on alpha with method="bt"). Pooled: x265 against
+    x264 in 2 pairs x 2 sequences x 9 answers = 36 losses of x265."""
+    study = fresh_copy(study_2afc, tmp_path / "s")
+    record_answers(study, [f"p{k}" for k in range(9)], _unanimous)
+    result = analyze_study(study, resamples=20)
+    prefs = pd.read_csv(study / "analysis" / "preferences.csv")
+    assert (prefs["a_wins"] == 0).all() and (prefs["b_wins"] == 9).all()
+    assert (prefs["lo"] == 0.0).all()
+    assert np.allclose(prefs["hi"], Z95**2 / (9 + Z95**2), atol=1e-12)
+    assert (study / "analysis" / "preferences.png").stat().st_size > 0
+    assert (study / "analysis" / "scores_jod.png").stat().st_size > 0
+    report = (study / "analysis" / "report.md").read_text()
+    assert "![preferences](preferences.png)" in report and "scores_jod.png" in report
+    for seq in ("Alpha", "Beta"):
+        note = next(n for n in result.notes if n.startswith(seq))
+        assert note.startswith(f"{seq}: Thurstone (JOD) scores depend on the prior (x264 "
+                               "qp=30, x265 qp=30 never preferred; x264 qp=40 never beaten;")
+        assert all(f"at prior={a}" in note for a in ("0.1", "1", "10"))
+        assert note in report
+    assert np.isfinite(result.scores["value"]).all()
+    # nine identical participants: every bootstrap resample is the same data
+    assert ("Alpha: every bootstrap resample gave the same scores (the 9 participants "
+            "answered alike): intervals of width 0 do not show the uncertainty of so few "
+            "answers") in result.notes
+    bt = analyze_study(study, resamples=20, method="bt", figures=False)
+    assert bt.notes[0].startswith("Alpha: Bradley-Terry scores depend on --alpha (x264 "
+                                  "qp=30, x265 qp=30 never preferred; x264 qp=40 never beaten;")
+    assert all(f"at alpha={a}" in bt.notes[0] for a in ("0.001", "0.01", "0.1"))
+    pooled = pd.read_csv(study / "analysis" / "pooled.csv")
+    assert pooled[["codec_a", "codec_b", "sequences", "pairs", "answers", "a_wins", "neutral",
+                   "b_wins", "a_pct", "b_pct"]].values.tolist() == [
+        ["x265", "x264", 2, 2 * 2, 36, 0, 0, 36, 0.0, 100.0]]
+    assert "## Pooled per codec pair" in report
+
+
+@pytest.mark.parametrize("options, knob", [({"method": "bt", "alpha": 0}, "alpha"),
+                                           ({"prior": 0}, "prior")])
+def test_unanimous_2afc_without_prior_or_regulariser_is_not_scaled(study_2afc, options, knob):
+    spec = load_spec(study_2afc)
+    rows = sum((_answers(spec, f"p{k}", _unanimous) for k in range(3)), [])
+    result, extra = analyze_answers(spec, rows, resamples=10, **options)
+    assert result.scores["value"].isna().all() and len(result.scores) == 8
+    assert extra["notes"][0] == (
+        f"Alpha: not scaled, maximum likelihood (--{knob} 0) has no finite answer (x264 "
+        f"qp=30, x265 qp=30 never preferred; x264 qp=40 never beaten); with --{knob} > 0 the "
+        "scores depend on its value (scores NaN)")
+
+
+def test_a_participant_who_left_early_gives_empty_pairs_and_skipped_figures(study_2afc,
+                                                                         tmp_path):
+    """One participant answers the training trial and two more, then leaves: most pairs
+    have no answers (NaN preference and interval, answers 0), no sequence has its four
+    conditions connected by two pairs, so every score is NaN and the scores figure is
+    skipped with a note; the preference figure is drawn when a test pair was answered."""
+    study = fresh_copy(study_2afc, tmp_path / "s")
+    record_answers(study, ["solo"], lambda t: "a", limit=3)
+    result = analyze_study(study, resamples=10)
+    prefs = result.preferences
+    empty = prefs[prefs["answers"] == 0]
+    assert len(empty) >= len(prefs) - 2
+    assert empty[["preference_a", "lo", "hi"]].isna().all().all()
+    assert result.scores["value"].isna().all()
+    report = (study / "analysis" / "report.md").read_text()
+    assert ("Figure scores_jod.png (jod against bitrate) not drawn: no finite value (see the "
+            "notes above).") in report
+    assert not (study / "analysis" / "scores_jod.png").exists()
+    answered = (prefs["answers"] > 0).any()
+    assert ("![preferences](preferences.png)" in report) == answered
+    assert ("Figure preferences.png (preferences) not drawn" in report) == (not answered)
+
+
+def test_acr_condition_nobody_rated_is_noted(study_acr):
+    spec = load_spec(study_acr)
+    skipped = spec["conditions"][0]
+    rows = [a for k in range(3) for a in _answers(spec, f"p{k}", lambda t: 1 if t["kind"] ==
+                                                   "attention" else 3)]
+    trials = {t["id"]: t for t in spec["trials"]}
+    rows = [a for a in rows if trials[a.trial].get("condition") != skipped["id"]]
+    result, extra = analyze_answers(spec, rows)
+    assert len(result.scores[result.scores["metric"] == "mos"]) == 7
+    assert extra["notes"] == [f"{skipped['sequence']} {skipped['codec']} "
+                              f"{skipped['rate_point']}: no score, no kept participant rated it"]

@@ -134,7 +134,7 @@ def test_whole_2afc_session(study_2afc, tmp_path, browser_page):
     assert is_neutral.sum() == 1 and set(shares[~is_neutral]) == {1.0}
     assert (prefs["answers"] == 1).all() and shares[is_neutral].iloc[0] == 0.5
     scores = pd.read_csv(study / "analysis" / "scores.csv")
-    assert set(scores["metric"]) == {"bt"} and len(scores) == 8
+    assert set(scores["metric"]) == {"jod"} and len(scores) == 8
     for (seq, codec), part in scores.groupby(["sequence", "codec"]):
         low, high = part.sort_values("kbps")["value"]
         assert high > low, (seq, codec)

@@ -35,7 +35,7 @@ def _print_table(table, fmt: str, caption: str | None) -> None:
 
 def _correlate_run(run_dir: Path, label: str, metrics: list[str], by: str | None, fit: str,
                    bootstrap: int, compare_bootstrap: int, seed: int, fmt: str,
-                   out: Path | None) -> None:
+                   out: Path | None, force: bool = False) -> None:
     from vqabench.evaluation import load_results
     from vqabench.evaluation.correlation import (
         comparison_table,
@@ -55,7 +55,11 @@ def _correlate_run(run_dir: Path, label: str, metrics: list[str], by: str | None
         results = results.assign(dataset=str(name or Path(run_dir).name))
     name, sep, path = label.partition("=")
     if sep:  # NAME=SCORES.csv: a study's scores of metric NAME
+        from vqabench.studies.runs import check_scores_run
+
         scores = _read_csv(Path(path))
+        for note in check_scores_run(Path(path), run_dir, force=force):
+            typer.echo(f"note: {note}", err=fmt == "csv")  # stdout stays CSV
         if "metric" in scores.columns:
             scores = scores[scores["metric"].astype(str) == name]
         if scores.empty:
@@ -102,6 +106,9 @@ def correlate(
     fmt: str = typer.Option("md", "--format", help="Printed table: md | latex | csv."),
     out: Path = typer.Option(None, "--out", help="Also write the table as CSV here (run: "
                              "and the comparisons next to it, *_comparisons.csv)."),
+    force: bool = typer.Option(False, "--force", help="Run with a study's scores: join them "
+                               "even when the run is not one the study was made from "
+                               "(noted in the output)."),
 ) -> None:
     """SROCC, KROCC, PLCC, RMSE (and outlier ratio, CIs) of metrics against labels."""
     from vqabench.evaluation import correlation_table
@@ -110,7 +117,7 @@ def correlate(
     names = [m.strip() for m in metrics.split(",") if m.strip()]
     if source.is_dir():
         _correlate_run(source, label, names, by, fit or "logistic4", bootstrap,
-                       compare_bootstrap, seed, fmt, out)
+                       compare_bootstrap, seed, fmt, out, force)
         return
     if by is not None:
         raise invalid("by", by, "no --by with a CSV (give a run directory)")

@@ -68,21 +68,33 @@ def analyze(
                                 "exclude."),
     bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples of "
                                   "participants."),
+    scaling: str = typer.Option("thurstone", "--scaling", help="2AFC scaling: thurstone "
+                                "(Case V, JOD units) | bt (Bradley-Terry, choix)."),
+    prior: float = typer.Option(1.0, "--prior", help="Thurstone: neutral pseudo-answers per "
+                                "compared pair (keeps unanimous pairs finite; 0 = maximum "
+                                "likelihood)."),
     alpha: float = typer.Option(0.01, "--alpha", help="Bradley-Terry regularisation (choix)."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
     max_attention_failures: int = typer.Option(0, "--max-attention-failures",
                                                help="Failed attention trials allowed."),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw PNG figures."),
+    force: bool = typer.Option(False, "--force", help="Join the study's runs even when a run "
+                               "directory now holds a run of another config (noted in the "
+                               "output)."),
 ) -> None:
     """Screen observers, compute preferences, scaled scores or MOS: STUDY/analysis/."""
     from vqabench.reports.tables import to_markdown
     from vqabench.studies import analyze_study
 
-    result = analyze_study(study, neutral=neutral, resamples=bootstrap, alpha=alpha, seed=seed,
-                           max_attention_failures=max_attention_failures, figures=figures)
+    result = analyze_study(study, neutral=neutral, resamples=bootstrap, method=scaling,
+                           prior=prior, alpha=alpha, seed=seed,
+                           max_attention_failures=max_attention_failures, figures=figures,
+                           force=force)
     console.print(to_markdown(result.scores[["sequence", "codec", "rate_point", "metric",
                                              "value", "lo", "hi", "n"]], decimals=3),
                   markup=False)
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False)
     removed = result.observers[result.observers["removed"]] if len(result.observers) else []
     for row in getattr(removed, "itertuples", lambda: [])():
         console.print(f"removed {row.participant}: {row.reason}", markup=False)

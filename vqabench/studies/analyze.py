@@ -4,11 +4,14 @@ Written (atomically) to ``STUDY/analysis/``:
 
 - ``scores.csv``: one row per (sequence, reference, codec, rate point) and score, in the tidy
   layout of results.csv (same key and rate columns, ``metric``, ``value``, ``anchor`` =
-  ``source``) plus ``lo``, ``hi`` (interval) and ``n``. Metrics: ``bt`` (2AFC,
-  Bradley-Terry log-strength, mean 0 per sequence), ``mos`` and ``dmos`` (ACR; DMOS by ACR-HR),
+  ``source``) plus ``lo``, ``hi`` (interval) and ``n``. Metrics: ``jod`` (2AFC, Thurstone
+  Case V in JOD units, the default) or ``bt`` (2AFC, Bradley-Terry log-strength), mean 0 per
+  sequence; ``mos`` and ``dmos`` (ACR; DMOS by ACR-HR),
   ``dmos`` (DCR, the mean impairment score).
 - ``preferences.csv`` (2AFC): per compared pair, wins, neutral answers, preference for ``a``
-  with its Wilson interval.
+  with its Wilson interval (clipped to [0, 1]: exactly 0 or 1 for a unanimous pair).
+- ``pooled.csv`` (2AFC): wins / neutral / losses per pair of codecs over sequences and
+  participants (:func:`pooled_preferences`).
 - ``observers.csv``: per participant, answers, attention failures, repeat agreement, BT.500
   counts (ACR/DCR) and whether and why they were removed.
 - ``correlation.csv`` (and ``correlation_comparisons.csv``): every metric of the study's
@@ -21,13 +24,20 @@ removed (2AFC: not choosing the undegraded video, neutral included; ACR/DCR: rat
 degraded video above 2); in ACR/DCR the BT.500 procedure then removes outlying observers.
 Training trials are never analysed; repeated trials only measure consistency
 (``repeat_agreement``), the first presentation is the one analysed. A 2AFC sequence whose
-answers do not connect all its conditions is not scaled (NaN, said in the report).
+answers do not connect all its conditions is not scaled (NaN, said in the report); one where
+a condition never wins or never loses has no maximum-likelihood scale: it is scaled only with
+a prior (Thurstone, default: one neutral pseudo-answer per compared pair) or ``alpha > 0``
+(Bradley-Terry), and the report says its scores depend on that value (with their range at a
+tenth, once and ten times the value). A figure with nothing to draw is skipped with a note.
+Before anything is joined to the study's runs, each run directory is checked to hold the run
+the study was made from (:mod:`vqabench.studies.runs`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +48,8 @@ from vqabench.studies import scaling
 from vqabench.studies.db import DB_NAME, answers, open_db
 from vqabench.studies.design import load_spec
 
-__all__ = ["SCORE_COLUMNS", "StudyAnalysis", "analyze_study", "analyze_answers"]
+__all__ = ["SCORE_COLUMNS", "StudyAnalysis", "analyze_study", "analyze_answers",
+           "pooled_preferences"]
 
 SCORE_COLUMNS = ("sequence", "reference", "codec", "rate_point", "bits", "bpp", "kbps", "enc_s",
                  "dec_s", "metric", "value", "anchor", "bitstream", "group", "coded_pix_fmt",
@@ -54,6 +65,8 @@ class StudyAnalysis:
     observers: pd.DataFrame
     preferences: pd.DataFrame | None
     out_dir: Path | None = None
+    pooled: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def _attention_failed(spec: dict, trial: dict, answer) -> bool:
@@ -103,15 +116,87 @@ def _preferences(spec: dict, trials: dict, cond: dict, rows: list, neutral: str,
     return pd.DataFrame(out)
 
 
+def pooled_preferences(preferences: pd.DataFrame) -> pd.DataFrame:
+    """2AFC answers pooled per pair of codecs, over sequences, rate points and participants.
+
+    Every compared pair of conditions of two different codecs adds its raw answers: wins of
+    ``codec_a``, neutral answers and wins of ``codec_b`` (whatever the neutral rule of the
+    scaling), as GLVC's user study reports them; shares are percent of all answers. Pairs of
+    one codec (the rate ladder) are left out. A pair of codecs is oriented as it first
+    appears; a later row with the two the other way round counts with its sides swapped.
+
+    Args:
+        preferences: the table of :func:`analyze_answers` (``a_codec``, ``b_codec``,
+            ``a_wins``, ``neutral``, ``b_wins``, ``answers``, ``sequence``).
+
+    Returns:
+        One row per pair of codecs: ``codec_a``, ``codec_b``, ``sequences``, ``pairs``,
+        ``answers``, ``a_wins``, ``neutral``, ``b_wins``, ``a_pct``, ``neutral_pct``,
+        ``b_pct`` (NaN shares when no answers).
+    """
+    totals: dict[tuple[str, str], dict] = {}
+    for r in preferences.itertuples():
+        a, b, wa, wb = str(r.a_codec), str(r.b_codec), int(r.a_wins), int(r.b_wins)
+        if a == b:
+            continue
+        if (b, a) in totals:
+            a, b, wa, wb = b, a, wb, wa
+        t = totals.setdefault((a, b), {"codec_a": a, "codec_b": b, "sequences": set(),
+                                       "pairs": 0, "answers": 0, "a_wins": 0, "neutral": 0,
+                                       "b_wins": 0})
+        t["sequences"].add(r.sequence)
+        t["pairs"] += 1
+        t["answers"] += int(r.answers)
+        t["a_wins"] += wa
+        t["neutral"] += int(r.neutral)
+        t["b_wins"] += wb
+    rows = []
+    for t in totals.values():
+        n = t["answers"]
+        share = {f"{k}_pct": 100 * t[c] / n if n else math.nan
+                 for k, c in (("a", "a_wins"), ("neutral", "neutral"), ("b", "b_wins"))}
+        rows.append({**t, "sequences": len(t["sequences"]), **share})
+    return pd.DataFrame(rows, columns=["codec_a", "codec_b", "sequences", "pairs", "answers",
+                                       "a_wins", "neutral", "b_wins", "a_pct", "neutral_pct",
+                                       "b_pct"])
+
+
 def _connected(wins: np.ndarray) -> bool:
     from scipy.sparse.csgraph import connected_components
 
     return connected_components((wins + wins.T) > 0, directed=False)[0] == 1
 
 
-def _bt_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str], *,
-               neutral: str, resamples: int, alpha: float, confidence: float, seed: int,
-               notes: list[str]) -> list[dict]:
+def _label(c: dict) -> str:
+    return f"{c['codec']} {c['rate_point']}"
+
+
+#: 2AFC scaling methods: metric name in scores.csv, the option that keeps unanimous pairs
+#: finite, the fit of one count matrix and the bootstrap over participants.
+SCALINGS: dict[str, tuple[str, str, Callable, Callable]] = {
+    "thurstone": ("jod", "prior", scaling.thurstone_case_v, scaling.bootstrap_thurstone),
+    "bt": ("bt", "alpha", scaling.bradley_terry, scaling.bootstrap_bradley_terry),
+}
+
+
+def _knob_note(seq: str, wins: np.ndarray, obstacle: str, method: str, value: float) -> str:
+    """The note on a sequence whose scaled scores are set by the prior (Thurstone) or the
+    regulariser (Bradley-Terry): the range of its scores at a tenth, at and at ten times the
+    value used."""
+    _, knob, fit, _ = SCALINGS[method]
+    spread = [f"{np.ptp(fit(wins, **{knob: v})):.2f} at {knob}={v:g}"
+              for v in (value / 10, value, value * 10)]
+    what = "Thurstone (JOD) scores depend on the prior" if method == "thurstone" else \
+        "Bradley-Terry scores depend on --alpha"
+    return (f"{seq}: {what} ({obstacle}; maximum likelihood has no finite answer): the range "
+            f"of its scores is {', '.join(spread)}")
+
+
+def _pair_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str], *,
+                 neutral: str, method: str, resamples: int, knob_value: float,
+                 confidence: float, seed: int, notes: list[str]) -> list[dict]:
+    """2AFC scaled scores per sequence (``method`` of :data:`SCALINGS`), with notes."""
+    metric, knob, _, bootstrap = SCALINGS[method]
     out = []
     for seq in sorted({c["sequence"] for c in cond.values()}):
         ids = sorted((c["id"] for c in cond.values() if c["sequence"] == seq),
@@ -129,22 +214,44 @@ def _bt_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str]
             mats.append(scaling.comparison_matrix(outcomes, len(ids), neutral=neutral))
         if not mats or counts.sum() == 0:
             continue
-        if not _connected(np.sum(mats, axis=0)):
+        wins = np.sum(mats, axis=0)
+        obstacle = scaling.ml_obstacle(wins, [_label(cond[cid]) for cid in ids])
+        est = lo = hi = np.full(len(ids), math.nan)
+        if not _connected(wins):
             notes.append(f"{seq}: not scaled, the answers do not connect all its conditions "
                          "(scores NaN)")
-            est = lo = hi = np.full(len(ids), math.nan)
+        elif obstacle and knob_value == 0:
+            notes.append(f"{seq}: not scaled, maximum likelihood (--{knob} 0) has no finite "
+                         f"answer ({obstacle}); with --{knob} > 0 the scores depend on its "
+                         "value (scores NaN)")
         else:
-                est, lo, hi = scaling.bootstrap_bradley_terry(
-                mats, resamples=resamples, alpha=alpha, confidence=confidence, seed=seed)
+            est, lo, hi, unbounded = bootstrap(mats, resamples=resamples,
+                                               confidence=confidence, seed=seed,
+                                               **{knob: knob_value})
+            if obstacle:
+                notes.append(_knob_note(seq, wins, obstacle, method, knob_value))
+            elif unbounded:
+                notes.append(f"{seq}: in {unbounded} of {resamples} bootstrap resamples "
+                             "maximum likelihood has no finite answer, so its intervals "
+                             + ("are NaN" if knob_value == 0 else f"depend on --{knob}"))
+            answered = sum(m.sum() > 0 for m in mats)
+            if answered < 2:
+                lo = hi = np.full(len(ids), math.nan)
+                notes.append(f"{seq}: one participant answered, so there is no interval over "
+                             "participants (lo, hi NaN)")
+            elif np.all(hi - lo == 0):
+                notes.append(f"{seq}: every bootstrap resample gave the same scores (the "
+                             f"{answered} participants answered alike): intervals of width 0 "
+                             "do not show the uncertainty of so few answers")
         for cid in ids:
             k = index[cid]
-            out.append(_condition_row(cond[cid], "bt", float(est[k]), float(lo[k]),
+            out.append(_condition_row(cond[cid], metric, float(est[k]), float(lo[k]),
                                       float(hi[k]), int(counts[k])))
     return out
 
 
 def _mos_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str],
-                confidence: float) -> tuple[list[dict], dict[str, tuple]]:
+                confidence: float, notes: list[str]) -> tuple[list[dict], dict[str, tuple]]:
     first = [a for a in rows if a.participant in kept and trials[a.trial]["kind"] == "test"]
     score = {(a.participant, trials[a.trial]["condition"]): a.score for a in first}
     sources = {m["sequence"]: m["id"] for m in spec["media"]["items"] if m["kind"] == "source"}
@@ -152,6 +259,7 @@ def _mos_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str
     for cid, c in cond.items():
         values = [score[(p, cid)] for p in kept if (p, cid) in score]
         if not values:
+            notes.append(f"{c['sequence']} {_label(c)}: no score, no kept participant rated it")
             continue
         if spec["design"] == "acr":
             out.append(_condition_row(c, "mos", *scaling.mos_interval(values,
@@ -173,15 +281,25 @@ def _mos_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str
 
 
 def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples: int = 1000,
-                    alpha: float = 0.01, confidence: float = 0.95, seed: int = 0,
+                    method: str = "thurstone", prior: float = 1.0, alpha: float = 0.01,
+                    confidence: float = 0.95, seed: int = 0,
                     max_attention_failures: int = 0) -> tuple[StudyAnalysis, dict]:
     """Analyse answers (:class:`vqabench.studies.db.Answer` rows) of the study ``spec``.
 
+    Args: see :func:`analyze_study`.
+
     Returns:
-        (StudyAnalysis, extra) where extra holds the hidden-reference MOS (ACR/DCR).
+        (StudyAnalysis, extra) where extra holds the notes and the hidden-reference MOS
+        (ACR/DCR).
     """
     if neutral not in scaling.NEUTRAL:
         raise invalid("neutral", neutral, " | ".join(scaling.NEUTRAL))
+    if method not in SCALINGS:
+        raise invalid("scaling", method, " | ".join(SCALINGS))
+    if not prior >= 0:
+        raise invalid("prior", prior, "a number of pseudo-answers >= 0")
+    if not alpha >= 0:
+        raise invalid("alpha", alpha, "a number >= 0")
     if int(max_attention_failures) != max_attention_failures or max_attention_failures < 0:
         raise invalid("max_attention_failures", max_attention_failures, "an integer >= 0")
     trials = {t["id"]: t for t in spec["trials"]}
@@ -221,20 +339,22 @@ def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples:
                     o["removed"], o["reason"] = True, (f"BT.500 screening: P={s.p}, Q={s.q} of "
                                                        f"N={s.n} scores")
         kept = [o["participant"] for o in observers if not o["removed"]]
-    extra: dict = {}
-    preferences = None
+    extra: dict = {"notes": []}
+    preferences = pooled = None
     if spec["design"] == "2afc":
         kept_rows = [a for a in rows if a.participant in kept]
         preferences = _preferences(spec, trials, cond, kept_rows, neutral, confidence)
-        extra["notes"] = []
-        scores = _bt_scores(spec, trials, cond, kept_rows, kept, neutral=neutral,
-                            resamples=resamples, alpha=alpha, confidence=confidence, seed=seed,
-                            notes=extra["notes"])
+        pooled = pooled_preferences(preferences)
+        scores = _pair_scores(spec, trials, cond, kept_rows, kept, neutral=neutral,
+                              method=method, resamples=resamples,
+                              knob_value=prior if method == "thurstone" else alpha,
+                              confidence=confidence, seed=seed, notes=extra["notes"])
     else:
         scores, extra["hidden_reference"] = _mos_scores(spec, trials, cond, rows, kept,
-                                                        confidence)
+                                                        confidence, extra["notes"])
     table = pd.DataFrame(scores, columns=list(SCORE_COLUMNS))
-    return StudyAnalysis(table, pd.DataFrame(observers), preferences), extra
+    return StudyAnalysis(table, pd.DataFrame(observers), preferences, pooled=pooled,
+                         notes=list(extra["notes"])), extra
 
 
 def _correlations(spec: dict, scores: pd.DataFrame, *, resamples: int, seed: int
@@ -257,40 +377,80 @@ def _correlations(spec: dict, scores: pd.DataFrame, *, resamples: int, seed: int
     metrics = sorted({f"{m}@{a}" for m, a in zip(results["metric"], results["anchor"],
                                                   strict=True)})
     tables, compares = [], []
-    for label in sorted(set(scores["metric"])):
-        items = items_from_results(results, metrics, label=scores[scores["metric"] == label])
+    finite = scores[np.isfinite(scores["value"].to_numpy(dtype=float))]
+    for label in sorted(set(finite["metric"])):  # a score that is NaN everywhere: no items
+        items = items_from_results(results, metrics, label=finite[finite["metric"] == label])
         tables.append(correlation_by(items, metrics=metrics, by="codec", fit="logistic4",
                                      bootstrap=resamples, seed=seed).assign(label=label))
         if len(metrics) > 1:
             compares.append(comparison_table(items, metrics=metrics, by="codec",
                                              bootstrap=max(resamples, 200), seed=seed)
                             .assign(label=label))
+    if not tables:
+        return None
     return (pd.concat(tables, ignore_index=True),
             pd.concat(compares, ignore_index=True) if compares else None)
 
 
+def _figures(result: StudyAnalysis, out: Path) -> list[str]:
+    """Draw the figures into ``out``; report.md lines linking each, or saying why not."""
+    from vqabench.reports.plots import save_png
+    from vqabench.studies.figures import figure_skip_reason, preference_figure, scores_figure
+
+    todo = []
+    if result.preferences is not None:
+        todo.append(("preferences.png", "preferences", result.preferences, "preference_a",
+                     lambda: preference_figure(result.preferences)))
+    for metric in sorted(set(result.scores["metric"])):
+        part = result.scores[result.scores["metric"] == metric]
+        todo.append((f"scores_{metric}.png", f"{metric} against bitrate", part, "value",
+                     lambda m=metric: scores_figure(result.scores, metric=m)))
+    lines = []
+    for name, title, table, column, draw in todo:
+        why = figure_skip_reason(table, column)
+        if why:
+            (out / name).unlink(missing_ok=True)  # not a figure of an earlier analysis
+            lines += [f"Figure {name} ({title}) not drawn: {why}.", ""]
+        else:
+            save_png(draw(), out / name)
+            lines += [f"![{title}]({name})", ""]
+    return lines
+
+
 def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: int = 1000,
-                  alpha: float = 0.01, confidence: float = 0.95, seed: int = 0,
-                  max_attention_failures: int = 0, figures: bool = True) -> StudyAnalysis:
+                  method: str = "thurstone", prior: float = 1.0, alpha: float = 0.01,
+                  confidence: float = 0.95, seed: int = 0,
+                  max_attention_failures: int = 0, figures: bool = True,
+                  force: bool = False) -> StudyAnalysis:
     """Analyse the answers in ``STUDY/answers.sqlite`` and write ``STUDY/analysis/``.
 
     Args:
         study_dir: the study directory.
         neutral: 2AFC neutral answers counted ``half`` a win for each side, or ``exclude``d.
         resamples: bootstrap resamples of participants (2AFC scaling intervals).
-        alpha: choix regularisation of the Bradley-Terry fit (0 = maximum likelihood).
+        method: 2AFC scaling, ``thurstone`` (Case V in JOD units, metric ``jod``) or ``bt``
+            (Bradley-Terry by choix, metric ``bt``).
+        prior: Thurstone: neutral pseudo-answers per compared pair
+            (:func:`vqabench.studies.scaling.thurstone_case_v`; 0 = maximum likelihood).
+        alpha: Bradley-Terry: choix regularisation (0 = maximum likelihood).
         confidence: coverage of every interval.
         seed: bootstrap seed.
         max_attention_failures: attention failures a participant may have and be kept.
-        figures: also draw the PNG figures.
+        figures: also draw the PNG figures (a figure with nothing to draw is skipped, with a
+            note in report.md).
+        force: join the study's runs even when a run directory now holds a run of another
+            config (:mod:`vqabench.studies.runs`); the report and ``notes`` say so.
 
     Raises:
         DatasetError: no study or no answers.
+        ConfigError: a run of the study now holds another config and ``force`` is False.
     """
     from vqabench.reports.tables import to_markdown, write_csv, write_text
+    from vqabench.studies.runs import check_study_runs
 
     study_dir = Path(study_dir)
     spec = load_spec(study_dir)
+    forced = check_study_runs(spec, force=force)
     if not (study_dir / DB_NAME).is_file():
         raise DatasetError(f"study={str(study_dir)!r} has no answers yet ({DB_NAME} missing); "
                            "serve it with `vqabench study serve` first")
@@ -302,10 +462,12 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
     if not rows:
         raise DatasetError(f"study={str(study_dir)!r} has no answers yet")
     result, extra = analyze_answers(spec, rows, neutral=neutral, resamples=resamples,
-                                    alpha=alpha, confidence=confidence, seed=seed,
+                                    method=method, prior=prior, alpha=alpha,
+                                    confidence=confidence, seed=seed,
                                     max_attention_failures=max_attention_failures)
     out = study_dir / "analysis"
     result.out_dir = out
+    result.notes[:0] = forced
     write_csv(result.scores, out / "scores.csv")
     write_csv(result.observers, out / "observers.csv")
     if result.preferences is not None:
@@ -316,12 +478,21 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
              f"{len(result.observers)} participants, "
              f"{int(result.observers['removed'].sum()) if len(result.observers) else 0} removed "
              f"by screening, {len(rows)} answers.", ""]
+    lines += [f"**{note}**" for note in forced] + [""] * bool(forced)
     if spec["design"] == "2afc":
         how = "counted half a win for each side" if neutral == "half" else "excluded"
+        model = (f"Thurstone Case V in JOD units (1 JOD = 75 % preference, as pwcmp), maximum "
+                 f"a posteriori with a prior of {prior:g} neutral answer(s) per compared pair "
+                 "(half a win for each side; it keeps unanimous pairs finite)"
+                 if method == "thurstone" else
+                 f"Bradley-Terry log-strengths by choix.ilsr_pairwise_dense (alpha={alpha})")
+        knob = "prior" if method == "thurstone" else "alpha"
         lines += [f"Neutral answers: {how}. Preference intervals: Wilson score, {pct} %. "
-                  f"Scaling: Bradley-Terry log-strengths by choix.ilsr_pairwise_dense "
-                  f"(alpha={alpha}), mean 0 per sequence, percentile intervals over "
-                  f"{resamples} bootstrap resamples of participants (seed {seed}).", ""]
+                  f"Scaling: {model}, mean 0 per sequence, percentile intervals over "
+                  f"{resamples} bootstrap resamples of participants (seed {seed}). Where a "
+                  "condition never wins (or never loses) its pairs, maximum likelihood has no "
+                  f"finite answer and the scores of that sequence are set by the {knob}: the "
+                  "notes under Scores name such sequences.", ""]
     else:
         lines += [f"MOS with Student-t {pct} % intervals; observers screened by attention "
                   f"trials, then ITU-R BT.500-14 A1-2.3.1."
@@ -332,17 +503,27 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
     lines += ["## Observers", "", to_markdown(shown, decimals=2)]
     if result.preferences is not None and len(result.preferences):
         lines += ["## Preferences", "", to_markdown(result.preferences, decimals=3)]
+    if result.pooled is not None and len(result.pooled):
+        write_csv(result.pooled, out / "pooled.csv")
+        lines += ["## Pooled per codec pair", "",
+                  "Answers over all sequences, rate points and kept participants: wins of "
+                  "codec_a, neutral, wins of codec_b (raw counts; percent of answers). Pairs "
+                  "within one codec (rate ladder) left out.", "",
+                  to_markdown(result.pooled, decimals=1)]
     lines += ["## Scores", "", to_markdown(result.scores[["sequence", "codec", "rate_point",
                                                           "kbps", "metric", "value", "lo",
                                                           "hi", "n"]], decimals=3)]
-    lines += [f"- {note}" for note in extra.get("notes", [])] + [""] * bool(extra.get("notes"))
+    lines += [f"- {note}" for note in extra["notes"]] + [""] * bool(extra["notes"])
     hidden = extra.get("hidden_reference")
     if hidden:
         lines += ["Hidden reference MOS: " + ", ".join(
             f"{seq} {m:.2f} [{lo:.2f}, {hi:.2f}] (n={n})" for seq, (m, lo, hi, n)
             in sorted(hidden.items())), ""]
     correlations = _correlations(spec, result.scores, resamples=resamples, seed=seed)
-    if correlations is not None:
+    if correlations is None:
+        lines += ["No correlations with the runs' metrics: no run results.csv on disk, or no "
+                  "finite scores.", ""]
+    else:
         table, compare = correlations
         write_csv(table, out / "correlation.csv")
         lines += ["## Metrics against these scores", "",
@@ -351,7 +532,7 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
                   "correlate RUN --label mos=STUDY/analysis/scores.csv --metrics ...`.", "",
                   to_markdown(table, decimals=3)]
         if spec["design"] == "2afc":
-            lines += ["Bradley-Terry scores are on one scale within a sequence only (mean 0 "
+            lines += ["Scaled scores are on one scale within a sequence only (mean 0 "
                       "per sequence): across sequences these correlations assume every "
                       "sequence has the same mean quality; `vqabench correlate RUN --by "
                       "sequence` gives them per sequence.", ""]
@@ -360,15 +541,6 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
             lines += ["SROCC differences between metrics on the same items (Williams' test "
                       "and paired bootstrap):", "", to_markdown(compare, decimals=3)]
     if figures:
-        from vqabench.reports.plots import save_png
-        from vqabench.studies.figures import preference_figure, scores_figure
-
-        if result.preferences is not None and len(result.preferences):
-            save_png(preference_figure(result.preferences), out / "preferences.png")
-            lines += ["![preferences](preferences.png)", ""]
-        for metric in sorted(set(result.scores["metric"])):
-            name = f"scores_{metric}.png"
-            save_png(scores_figure(result.scores, metric=metric), out / name)
-            lines += [f"![{metric} against bitrate]({name})", ""]
+        lines += _figures(result, out)
     write_text(out / "report.md", "\n".join(lines) + "\n")
     return result

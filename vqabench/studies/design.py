@@ -34,6 +34,7 @@ import numpy as np
 from vqabench.errors import ConfigError, DatasetError, invalid
 from vqabench.io.atomic import atomic_write_text
 from vqabench.io.hashing import file_sha256
+from vqabench.studies.runs import run_record
 
 __all__ = ["DESIGNS", "PAIRS", "SPEC_NAME", "Design", "pick_pairs", "build_trials",
            "participant_plan", "create_study", "load_spec", "collect_conditions"]
@@ -297,7 +298,7 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
     for i, rd in enumerate(Path(r).absolute() for r in run_dirs):
         rows, cfg = _read_run(rd)
         first_cfg = first_cfg or cfg
-        runs.append({"path": str(rd), "config_sha256": file_sha256(rd / "config.toml")})
+        runs.append(run_record(rd, cfg))
         conditions += collect_conditions(rows, i)
         codec_specs[i] = {c.display: c for c in cfg.codecs}
         seqs = load_dataset(cfg.dataset, frames=cfg.frames, size=cfg.size, work_dir=rd,

@@ -5,11 +5,17 @@
 - :func:`comparison_matrix`: 2AFC outcomes -> ``wins[i, j]`` = times i was preferred to j,
   the neutral option either counted half for each side (``"half"``) or left out
   (``"exclude"``).
+- :func:`ml_obstacle`: whether a maximum-likelihood Bradley-Terry estimate exists (the
+  comparison graph is strongly connected) and, if not, which items prevent it.
 - :func:`bradley_terry`: Bradley-Terry log-strengths through ``choix.ilsr_pairwise_dense``
   (iterative Luce spectral ranking, Maystre & Grossglauser 2015), centred to mean 0;
   ``P(i preferred to j) = 1 / (1 + exp(theta_j - theta_i))``.
 - :func:`bootstrap_bradley_terry`: percentile intervals, participants resampled with
   replacement (their answers move together).
+- :func:`thurstone_case_v`: Thurstone Case V scores in JOD units (pwcmp's scale: 1 JOD =
+  75 % preference), maximum a posteriori with a prior stated as neutral pseudo-answers per
+  compared pair, which keeps unanimous pairs finite; :func:`bootstrap_thurstone`: percentile
+  intervals over participants.
 - :func:`mos_interval`: mean opinion score with a Student-t interval (ITU-T P.1401 / P.910:
   ``mean +- t(1 - a/2, n - 1) * s / sqrt(n)``).
 - :func:`bt500_screening`: observer screening of ITU-R BT.500-14 Annex 1, section A1-2.3.1
@@ -23,15 +29,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
 
 from vqabench.errors import invalid
 
-__all__ = ["NEUTRAL", "wilson_interval", "comparison_matrix", "bradley_terry",
-           "bootstrap_bradley_terry", "mos_interval", "bt500_screening", "Screening",
-           "acr_hr_dv"]
+__all__ = ["NEUTRAL", "wilson_interval", "comparison_matrix", "ml_obstacle", "bradley_terry",
+           "BootstrapScaling", "bootstrap_bradley_terry", "JOD_SIGMA", "thurstone_case_v",
+           "bootstrap_thurstone", "mos_interval", "bt500_screening",
+           "Screening", "acr_hr_dv"]
 
 NEUTRAL: tuple[str, ...] = ("half", "exclude")
 
@@ -39,6 +47,9 @@ NEUTRAL: tuple[str, ...] = ("half", "exclude")
 def wilson_interval(successes: float, n: float, *, confidence: float = 0.95
                     ) -> tuple[float, float]:
     """Wilson score interval of ``successes / n``; (nan, nan) when ``n == 0``.
+
+    The ends lie in [0, 1]: with no successes the interval is exactly
+    ``[0, z**2 / (n + z**2)]``, with ``n`` successes ``[n / (n + z**2), 1]``.
 
     Example:
         >>> wilson_interval(8, 10)  # (0.4902, 0.9433)
@@ -53,7 +64,10 @@ def wilson_interval(successes: float, n: float, *, confidence: float = 0.95
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return float(centre - half), float(centre + half)
+    # at p = 0 (p = 1) the lower (upper) end is exactly 0 (1); rounding would leave 1e-17
+    lo = 0.0 if successes == 0 else max(0.0, float(centre - half))
+    hi = 1.0 if successes == n else min(1.0, float(centre + half))
+    return lo, hi
 
 
 def comparison_matrix(outcomes: Sequence[tuple[int, int, str]], n_items: int, *,
@@ -86,16 +100,75 @@ def comparison_matrix(outcomes: Sequence[tuple[int, int, str]], n_items: int, *,
     return wins
 
 
+def ml_obstacle(wins: np.ndarray, names: Sequence[str] | None = None) -> str:
+    """Why the maximum-likelihood Bradley-Terry estimate of ``wins`` has no finite answer.
+
+    The estimate exists if and only if the directed graph with an edge ``i -> j`` whenever
+    ``i`` was preferred to ``j`` at least once is strongly connected (Ford 1957, Zermelo
+    1929). Otherwise a group of items is never preferred to the rest (a condition that never
+    wins a pair, say): moving that group down always raises the likelihood, so the distance
+    is infinite and a regularised fit reports whatever its regulariser allows.
+
+    Args:
+        wins: ``wins[i, j]`` = times i was preferred to j.
+        names: labels of the items for the message (default their indices).
+
+    Returns:
+        "" when the estimate exists, else a phrase naming the items (or groups of items,
+        in braces, that win and lose among themselves) never preferred, never beaten or
+        never compared.
+
+    Example:
+        >>> ml_obstacle(np.array([[0, 3], [0, 0]]), ["x264", "x265"])
+        'x265 never preferred; x264 never beaten'
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    wins = np.asarray(wins, dtype=np.float64)
+    n = wins.shape[0]
+    if n < 2:
+        return ""
+    groups, member = connected_components(wins > 0, directed=True, connection="strong")
+    if groups == 1:
+        return ""
+    label = list(names) if names is not None else [str(i) for i in range(n)]
+    seen = (wins + wins.T).sum(axis=1) > 0
+    singles: dict[str, list[str]] = {"never preferred": [], "never beaten": [],
+                                     "never compared": []}
+    grouped: list[str] = []
+    for g in range(groups):
+        inside = member == g
+        who = [label[i] for i in np.flatnonzero(inside)]
+        never_won = int(wins[np.ix_(inside, ~inside)].sum() == 0)
+        never_lost = int(wins[np.ix_(~inside, inside)].sum() == 0)
+        if not seen[inside].any():
+            singles["never compared"] += who
+        elif never_won and never_lost:  # compared among themselves only: not connected at all
+            continue
+        elif len(who) == 1:
+            singles["never preferred"] += who * never_won
+            singles["never beaten"] += who * never_lost
+        else:
+            name = "{" + ", ".join(who) + "}"
+            grouped += [f"{name} never preferred to the others"] * never_won
+            grouped += [f"{name} never beaten by the others"] * never_lost
+    text = "; ".join([f"{', '.join(who)} {what}" for what, who in singles.items() if who]
+                     + grouped)
+    return text or f"its items split into {groups} groups, one never preferred to another"
+
+
 def bradley_terry(wins: np.ndarray, *, alpha: float = 0.0) -> np.ndarray:
     """Bradley-Terry log-strengths (mean 0) of a count matrix, by ``choix``.
 
     Args:
         wins: ``wins[i, j]`` = times i was preferred to j (fractional counts allowed).
         alpha: choix's regularisation (initial LSR transition rate; 0 = maximum likelihood,
-            which needs a strongly connected comparison graph).
+            which needs a strongly connected comparison graph, see :func:`ml_obstacle`;
+            with ``alpha > 0`` and no such graph the result depends on ``alpha``).
 
     Raises:
-        ConfigError: not a square non-negative matrix, or negative ``alpha``.
+        ConfigError: not a square non-negative matrix, negative ``alpha``, or ``alpha=0``
+            where the maximum-likelihood estimate does not exist.
     """
     import choix
 
@@ -106,13 +179,28 @@ def bradley_terry(wins: np.ndarray, *, alpha: float = 0.0) -> np.ndarray:
         raise invalid("alpha", alpha, "a number >= 0")
     if wins.shape[0] == 1:
         return np.zeros(1)
+    if alpha == 0:
+        obstacle = ml_obstacle(wins)
+        if obstacle:
+            raise invalid("alpha", alpha, "a number > 0: the maximum-likelihood estimate "
+                          f"(alpha=0) has no finite answer here (items {obstacle})")
     params = choix.ilsr_pairwise_dense(wins, alpha=alpha, max_iter=1000)
     return params - params.mean()
 
 
+class BootstrapScaling(NamedTuple):
+    """Scaled estimate and percentile interval per item; ``unbounded``: resamples whose
+    maximum-likelihood estimate does not exist (their fit rests on the regulariser)."""
+
+    estimate: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    unbounded: int
+
+
 def bootstrap_bradley_terry(per_participant: Sequence[np.ndarray], *, resamples: int = 1000,
                             alpha: float = 0.0, confidence: float = 0.95, seed: int = 0
-                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                            ) -> BootstrapScaling:
     """Bradley-Terry estimate and percentile intervals over participants.
 
     Args:
@@ -121,7 +209,13 @@ def bootstrap_bradley_terry(per_participant: Sequence[np.ndarray], *, resamples:
         alpha, confidence, seed: see :func:`bradley_terry`; interval coverage; RNG seed.
 
     Returns:
-        (estimate, low, high), each one value per item.
+        (estimate, lo, hi, unbounded): one value per item for the first three. With
+        ``alpha=0`` a resample without a maximum-likelihood estimate has no scores, and the
+        intervals are then NaN rather than drawn from the other resamples only.
+
+    Raises:
+        ConfigError: see :func:`bradley_terry` (``alpha=0`` and no estimate for the pooled
+            answers).
     """
     mats = np.asarray(per_participant, dtype=np.float64)
     if mats.ndim != 3 or len(mats) == 0:
@@ -132,12 +226,135 @@ def bootstrap_bradley_terry(per_participant: Sequence[np.ndarray], *, resamples:
     estimate = bradley_terry(mats.sum(axis=0), alpha=alpha)
     rng = np.random.default_rng(seed)
     draws = np.empty((resamples, mats.shape[1]))
+    unbounded = 0
     for k in range(resamples):
-        pick = rng.integers(0, len(mats), size=len(mats))
-        draws[k] = bradley_terry(mats[pick].sum(axis=0), alpha=alpha)
+        wins = mats[rng.integers(0, len(mats), size=len(mats))].sum(axis=0)
+        if ml_obstacle(wins):
+            unbounded += 1
+            if alpha == 0:
+                draws[k] = np.nan
+                continue
+        draws[k] = bradley_terry(wins, alpha=alpha)
     tail = (1 - confidence) / 2 * 100
     lo, hi = np.percentile(draws, [tail, 100 - tail], axis=0)
-    return estimate, lo, hi
+    return BootstrapScaling(estimate, lo, hi, unbounded)
+
+
+#: Thurstone Case V scale of pwcmp: a difference of 1 JOD (just objectionable difference) is
+#: preferred by 75 % of observers, ``P(i > j) = Phi((q_i - q_j) / JOD_SIGMA)``.
+JOD_SIGMA = float(1 / stats.norm.ppf(0.75))
+
+
+def thurstone_case_v(wins: np.ndarray, *, prior: float = 1.0,
+                     compared: np.ndarray | None = None) -> np.ndarray:
+    """Thurstone Case V scores in JOD units (mean 0), maximum a posteriori.
+
+    The likelihood is binomial, ``P(i preferred to j) = Phi((q_i - q_j) / JOD_SIGMA)``
+    (1 JOD = 75 % preference, as pwcmp scales). The prior is stated as answers: every
+    compared pair gets ``prior`` extra neutral answers, half a win for each side. It keeps a
+    unanimous pair finite (with two conditions and ``prior=1``, ``k`` of ``n`` gives
+    ``JOD_SIGMA * Phi^-1((k + 0.5) / (n + 1))``: 18 of 18 is 2.87 JOD) and weighs less
+    the more answers there are; ``prior=0`` is maximum likelihood (infinite where
+    :func:`ml_obstacle` says so: refused).
+
+    Args:
+        wins: ``wins[i, j]`` = times i was preferred to j (fractional counts allowed).
+        prior: neutral pseudo-answers per compared pair (>= 0).
+        compared: boolean matrix of the pairs the prior applies to (default: the pairs with
+            answers in ``wins``); bootstrap resamples pass the pairs of the whole study.
+
+    Raises:
+        ConfigError: bad matrix, negative prior, comparisons that do not connect every item,
+            or ``prior=0`` where maximum likelihood has no finite answer.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    wins = np.asarray(wins, dtype=np.float64)
+    if wins.ndim != 2 or wins.shape[0] != wins.shape[1] or np.any(wins < 0):
+        raise invalid("wins", f"array of shape {wins.shape}", "a square non-negative matrix")
+    if not prior >= 0:
+        raise invalid("prior", prior, "a number of pseudo-answers >= 0")
+    n = wins.shape[0]
+    if n == 1:
+        return np.zeros(1)
+    mask = (wins + wins.T) > 0 if compared is None else np.asarray(compared, dtype=bool)
+    if connected_components(mask | mask.T, directed=False)[0] != 1:
+        raise invalid("wins", "comparisons that leave items unconnected",
+                      "answers that connect every item (scores of separate groups share no "
+                      "scale)")
+    if prior == 0 and ml_obstacle(wins):
+        raise invalid("prior", prior, "a number > 0: maximum likelihood has no finite answer "
+                      f"here (items {ml_obstacle(wins)})")
+    weight = wins + (prior / 2) * (mask | mask.T)
+    q = np.zeros(n)
+    value = _log_posterior(q, weight)
+    for _ in range(100):  # Newton on a concave function, first score fixed at 0
+        grad, laplacian = _log_posterior_derivatives(q, weight)
+        if np.abs(grad[1:]).max() < 1e-10 * (1 + weight.sum()):
+            break
+        step = np.concatenate([[0.0], np.linalg.solve(laplacian[1:, 1:], grad[1:])])
+        size = 1.0
+        while size > 1e-8:  # backtrack until the posterior does not fall
+            trial = _log_posterior(q + size * step, weight)
+            if trial >= value:
+                break
+            size /= 2
+        q, value = q + size * step, trial
+    return q - q.mean()
+
+
+def _log_posterior(q: np.ndarray, weight: np.ndarray) -> float:
+    from scipy import special
+
+    return float(np.sum(weight * special.log_ndtr((q[:, None] - q[None, :]) / JOD_SIGMA)))
+
+
+def _log_posterior_derivatives(q: np.ndarray, weight: np.ndarray
+                               ) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient of :func:`_log_posterior` and minus its Hessian (a weighted Laplacian:
+    ``d2/dz2 log Phi(z) = -r (z + r)`` with ``r = phi(z) / Phi(z)``)."""
+    from scipy import special
+
+    z = (q[:, None] - q[None, :]) / JOD_SIGMA
+    r = np.exp(-0.5 * z * z - 0.5 * np.log(2 * np.pi) - special.log_ndtr(z))
+    grad = ((weight * r).sum(axis=1) - (weight * r).sum(axis=0)) / JOD_SIGMA
+    c = weight * r * (z + r) / JOD_SIGMA**2
+    c = c + c.T
+    return grad, np.diag(c.sum(axis=1)) - c
+
+
+def bootstrap_thurstone(per_participant: Sequence[np.ndarray], *, resamples: int = 1000,
+                        prior: float = 1.0, confidence: float = 0.95, seed: int = 0
+                        ) -> BootstrapScaling:
+    """:func:`thurstone_case_v` estimate and percentile intervals over participants.
+
+    Every resample keeps the prior on the pairs compared in the whole study, so that it stays
+    connected whichever participants it draws. ``unbounded`` counts resamples without a
+    maximum-likelihood answer (their scores rest on the prior).
+    """
+    mats = np.asarray(per_participant, dtype=np.float64)
+    if mats.ndim != 3 or len(mats) == 0:
+        raise invalid("per_participant", f"array of shape {mats.shape}",
+                      "one square count matrix per participant (at least one)")
+    if not isinstance(resamples, int) or resamples < 1:
+        raise invalid("resamples", resamples, "an integer >= 1")
+    total = mats.sum(axis=0)
+    compared = (total + total.T) > 0
+    estimate = thurstone_case_v(total, prior=prior, compared=compared)
+    rng = np.random.default_rng(seed)
+    draws = np.empty((resamples, mats.shape[1]))
+    unbounded = 0
+    for k in range(resamples):
+        wins = mats[rng.integers(0, len(mats), size=len(mats))].sum(axis=0)
+        if ml_obstacle(wins):
+            unbounded += 1
+            if prior == 0:
+                draws[k] = np.nan
+                continue
+        draws[k] = thurstone_case_v(wins, prior=prior, compared=compared)
+    tail = (1 - confidence) / 2 * 100
+    lo, hi = np.percentile(draws, [tail, 100 - tail], axis=0)
+    return BootstrapScaling(estimate, lo, hi, unbounded)
 
 
 def mos_interval(scores: Sequence[float], *, confidence: float = 0.95
