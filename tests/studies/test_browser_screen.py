@@ -67,6 +67,11 @@ def _sized_study(study: Path, dest: Path, clips: dict[str, Path], width: int, he
 
 
 @pytest.fixture(scope="module")
+def clip_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("clips")
+
+
+@pytest.fixture(scope="module")
 def browser():
     with playwright.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
@@ -129,18 +134,20 @@ def _screens(study: Path, pid: str) -> list[tuple]:
                           "participant = ?", (pid,)).fetchall()
 
 
-@pytest.mark.parametrize("size, presentation, viewports", [
-    ((1280, 720), "toggle", [(1920, 1080), (1366, 768)]),
-    ((640, 360), "side-by-side", [(1366, 768)]),
-    ((1920, 1080), "sequential", [(1920, 1080)]),
+@pytest.mark.parametrize("design, size, presentation, viewports", [
+    ("2afc", (1280, 720), "toggle", [(1920, 1080), (1366, 768)]),
+    ("2afc", (640, 360), "side-by-side", [(1366, 768)]),
+    ("2afc", (1920, 1080), "sequential", [(1920, 1080)]),
+    ("dcr", (1920, 1080), "sequential", [(1920, 1080)]),
 ])
 def test_hd_videos_play_at_native_size_with_every_control_in_the_window(
-        study_2afc, tmp_path, browser, size, presentation, viewports):
+        request, clip_dir, tmp_path, browser, design, size, presentation, viewports):
     """The presentations ``choose_presentation`` picks for these sizes on a 1920x1080 or
     1366x768 screen (test_design): each trial fits, unscaled, and is answered by a click."""
     width, height = size
-    clips = _clips(tmp_path / "clips", width, height)
-    study = _sized_study(study_2afc, tmp_path / "study", clips, width, height, presentation)
+    clips = _clips(clip_dir, width, height)
+    study = _sized_study(request.getfixturevalue(f"study_{design}"), tmp_path / "study", clips,
+                         width, height, presentation)
     proc, url = start_server(study)
     try:
         for vw, vh in viewports:
@@ -168,10 +175,10 @@ def test_hd_videos_play_at_native_size_with_every_control_in_the_window(
                 assert page.is_hidden("#left") and page.is_hidden("#right")
                 page.click("#view-reference")
                 assert page.is_visible("#left") and page.is_visible("#right")
-            if vw == 1920:
-                _shot(page, f"trial_{presentation}_{width}x{height}_in_{vw}x{vh}", tmp_path)
+            _shot(page, f"trial_{design}_{presentation}_{width}x{height}_in_{vw}x{vh}",
+                  tmp_path)
             with page.expect_navigation():
-                page.click("#answer-left")
+                page.click("#answer-left" if design == "2afc" else "#answer-4")
             assert _answers(study, pid) == 1
             assert _screens(study, pid) == [(vw, vh, 1.0, 1)]
             assert not errors
@@ -181,10 +188,11 @@ def test_hd_videos_play_at_native_size_with_every_control_in_the_window(
         proc.wait()
 
 
-def test_a_window_too_small_is_refused_until_it_is_large_enough(study_2afc, tmp_path, browser):
+def test_a_window_too_small_is_refused_until_it_is_large_enough(study_2afc, clip_dir, tmp_path,
+                                                                 browser):
     """1920x1080 videos (sequential on a 1920x1080 screen) in a 1366x768 window: the start
     page says why and does not start; enlarging the window lets the participant begin."""
-    clips = _clips(tmp_path / "clips", 1920, 1080)
+    clips = _clips(clip_dir, 1920, 1080)
     study = _sized_study(study_2afc, tmp_path / "study", clips, 1920, 1080, "sequential")
     proc, url = start_server(study)
     try:
@@ -194,6 +202,7 @@ def test_a_window_too_small_is_refused_until_it_is_large_enough(study_2afc, tmp_
         text = page.inner_text("#screen-refusal")
         assert "1366 x 768" in text and "1920 x 1080" in text and "native size" in text
         assert page.is_disabled("#begin")
+        _shot(page, "refused_1920x1080_in_1366x768", tmp_path)
         page.keyboard.press("Enter")
         page.wait_for_timeout(300)
         assert page.url.endswith("/p/small")  # Enter did not start the trials
@@ -214,12 +223,12 @@ def test_a_window_too_small_is_refused_until_it_is_large_enough(study_2afc, tmp_
 
 
 def test_a_phone_sees_the_page_at_its_width_and_small_videos_at_native_size(
-        study_2afc, tmp_path, browser):
+        study_2afc, clip_dir, tmp_path, browser):
     """390x844 CSS px at devicePixelRatio 3: the viewport meta tag gives the page the phone's
     width (without it the page is laid out 980 px wide and shown at 0.4x); the 64x64 videos
     are 64/3 CSS px, every control inside the screen; 1280x720 videos are refused."""
     study = fresh_copy(study_2afc, tmp_path / "study")  # side by side (test_design)
-    hd = _sized_study(study_2afc, tmp_path / "hd", _clips(tmp_path / "clips", 1280, 720),
+    hd = _sized_study(study_2afc, tmp_path / "hd", _clips(clip_dir, 1280, 720),
                       1280, 720, "toggle")
     phone = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3,
              "is_mobile": True, "has_touch": True}

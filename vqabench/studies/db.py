@@ -5,6 +5,8 @@ one row per answer. Each answer is one ``BEGIN IMMEDIATE ... COMMIT`` transactio
 checks that the participant exists and that the trial is the one due at that position, so an
 acknowledged answer is on disk (``FULL`` syncs the WAL at every commit) and an answer is
 never recorded twice: ``(participant, position)`` and ``(participant, trial)`` are unique.
+The screen checks of the instructions page (window size, devicePixelRatio, whether the videos
+fit at native size) are kept in ``screens``.
 """
 
 from __future__ import annotations
