@@ -135,10 +135,11 @@ def _screens(study: Path, pid: str) -> list[tuple]:
 
 
 @pytest.mark.parametrize("design, size, presentation, viewports", [
-    ("2afc", (1280, 720), "toggle", [(1920, 1080), (1366, 768)]),
-    ("2afc", (640, 360), "side-by-side", [(1366, 768)]),
-    ("2afc", (1920, 1080), "sequential", [(1920, 1080)]),
-    ("dcr", (1920, 1080), "sequential", [(1920, 1080)]),
+    ("2afc", (1280, 720), "toggle", [(1920, 1080, 1), (1366, 768, 1)]),
+    ("2afc", (640, 360), "side-by-side", [(1366, 768, 1)]),
+    # a HiDPI laptop: 1366x768 CSS px at devicePixelRatio 2 holds 960x540 CSS px of video
+    ("2afc", (1920, 1080), "sequential", [(1920, 1080, 1), (1366, 768, 2)]),
+    ("dcr", (1920, 1080), "sequential", [(1920, 1080, 1)]),
 ])
 def test_hd_videos_play_at_native_size_with_every_control_in_the_window(
         request, clip_dir, tmp_path, browser, design, size, presentation, viewports):
@@ -150,11 +151,12 @@ def test_hd_videos_play_at_native_size_with_every_control_in_the_window(
                          width, height, presentation)
     proc, url = start_server(study)
     try:
-        for vw, vh in viewports:
-            page = browser.new_page(viewport={"width": vw, "height": vh})
+        for vw, vh, dpr in viewports:
+            page = browser.new_page(viewport={"width": vw, "height": vh},
+                                    device_scale_factor=dpr)
             errors: list[str] = []
             page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
-            pid = f"p{vw}"
+            pid = f"p{vw}x{dpr}"
             _start(page, url, pid)
             assert page.is_enabled("#begin") and page.is_hidden("#screen-refusal")
             with page.expect_navigation():
@@ -175,12 +177,13 @@ def test_hd_videos_play_at_native_size_with_every_control_in_the_window(
                 assert page.is_hidden("#left") and page.is_hidden("#right")
                 page.click("#view-reference")
                 assert page.is_visible("#left") and page.is_visible("#right")
-            _shot(page, f"trial_{design}_{presentation}_{width}x{height}_in_{vw}x{vh}",
-                  tmp_path)
+            if dpr == 1:
+                _shot(page, f"trial_{design}_{presentation}_{width}x{height}_in_{vw}x{vh}",
+                      tmp_path)
             with page.expect_navigation():
                 page.click("#answer-left" if design == "2afc" else "#answer-4")
             assert _answers(study, pid) == 1
-            assert _screens(study, pid) == [(vw, vh, 1.0, 1)]
+            assert _screens(study, pid) == [(vw, vh, dpr, 1)]
             assert not errors
             page.close()
     finally:

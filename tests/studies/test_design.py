@@ -141,6 +141,13 @@ def test_create_refuses_bad_input(tiny_run, tmp_path, study_2afc):
     assert not (tmp_path / "w").exists()  # refused before any media is written
 
 
+def test_a_study_designed_before_presentations_shows_one_video_at_a_time(study_2afc, tmp_path):
+    spec = json.loads((study_2afc / "study.json").read_text())
+    del spec["presentation"], spec["display"]
+    (tmp_path / "study.json").write_text(json.dumps(spec))
+    assert load_spec(tmp_path)["presentation"] == "toggle"
+
+
 # Hand-derived: side by side needs 2 W + 16 across and H + 48 down, toggle W x (H + 48),
 # sequential W x H (its bar covers the stopped video), all in CSS px = pixels / dpr.
 @pytest.mark.parametrize("design, size, screen, expected", [

@@ -97,7 +97,8 @@ def _parse_screen(body: object, spec: dict) -> dict:
     for key in ("viewport_w", "viewport_h", "dpr"):
         value = body.get(key)
         if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < 1e5:
-            raise answers_db.AnswerRejected(400, f"{key}={value!r} must be a number > 0")
+            raise answers_db.AnswerRejected(400, f"{key}={value!r} must be a number in "
+                                                 "(0, 100000)")
         out[key] = float(value)
     return out
 
