@@ -141,11 +141,15 @@ def test_create_refuses_bad_input(tiny_run, tmp_path, study_2afc):
     assert not (tmp_path / "w").exists()  # refused before any media is written
 
 
-def test_a_study_designed_before_presentations_shows_one_video_at_a_time(study_2afc, tmp_path):
+def test_a_study_designed_before_presentations_gets_the_auto_choice(study_2afc, tmp_path):
     spec = json.loads((study_2afc / "study.json").read_text())
     del spec["presentation"], spec["display"]
-    (tmp_path / "study.json").write_text(json.dumps(spec))
-    assert load_spec(tmp_path)["presentation"] == "toggle"
+    for size, expected in (((64, 64), "side-by-side"), ((1280, 720), "toggle"),
+                           ((3840, 2160), "sequential")):
+        for seq in spec["sequences"].values():
+            seq["width"], seq["height"] = size
+        (tmp_path / "study.json").write_text(json.dumps(spec))
+        assert load_spec(tmp_path)["presentation"] == expected
 
 
 # Hand-derived: side by side needs 2 W + 16 across and H + 48 down, toggle W x (H + 48),

@@ -494,6 +494,11 @@ def load_spec(study_dir: str | Path) -> dict:
     if spec.get("version") != SPEC_VERSION:
         raise DatasetError(f"{str(path)!r} has spec version {spec.get('version')!r}; this "
                            f"vqabench reads version {SPEC_VERSION}")
-    if "presentation" not in spec:  # designed before presentations were recorded
-        spec["presentation"] = "toggle" if spec["design"] == "2afc" else "sequential"
+    if "presentation" not in spec:  # designed before presentations were recorded: auto
+        sizes = [(v["width"], v["height"]) for v in spec["sequences"].values()]
+        try:
+            spec["presentation"] = choose_presentation(spec["design"], "auto", sizes,
+                                                       parse_screen(DEFAULT_SCREEN))
+        except ConfigError:  # too large for the default screen: the check refuses or not
+            spec["presentation"] = "sequential"
     return spec
