@@ -36,6 +36,7 @@ def test_study_create_prints_a_summary(tiny_run, tmp_path, capsys):  # noqa: F81
                   "--attention", "1", "--repeats", "0"]) == 0
     text = capsys.readouterr().out
     assert "8 conditions, 10 test, 0 repeated, 1 attention trials" in text
+    assert "videos at native size, sequential" in text
     spec = load_spec(out)
     assert spec["design"] == "dcr" and all(t["reference"] for t in spec["trials"])
     client = create_app(out).test_client()
@@ -54,6 +55,10 @@ def test_study_create_prints_a_summary(tiny_run, tmp_path, capsys):  # noqa: F81
     (["--design", "mos"], "design='mos' is not allowed: expected 2afc | acr | dcr"),
     (["--design", "2afc", "--anchor", "vp9"], "anchor='vp9' is not allowed"),
     (["--design", "2afc", "--pairs", "some"], "pairs='some' is not allowed"),
+    (["--design", "dcr", "--screen", "100x60"], "screen='100x60' is not allowed: expected at "
+     "least 64x64 to show 64x64 videos at native size sequential"),
+    (["--design", "2afc", "--screen", "big"], "screen='big' is not allowed: expected WIDTHxHEIGHT"),
+    (["--design", "acr", "--presentation", "toggle"], "presentation='toggle' is not allowed"),
 ])
 def test_study_create_errors_are_one_line(tiny_run, tmp_path, capsys, argv, message):  # noqa: F811
     assert _main(["study", "create", str(tiny_run), "--out", str(tmp_path / "s"), *argv]) == 2

@@ -103,3 +103,31 @@ def test_unknown_participant_pages_are_404(study):
     client = create_app(study).test_client()
     assert client.get("/p/nobody/trial").status_code == 404
     assert client.post("/start", data={"participant": "bad id!"}).status_code == 400
+
+
+def test_screen_checks_are_stored_with_the_servers_verdict(study):
+    """64x64 videos side by side need (2 * 64 / dpr + 16) x (64 / dpr + 48) CSS px."""
+    spec = load_spec(study)
+    client = create_app(study).test_client()
+    client.post("/start", data={"participant": "alice"})
+    page = client.get("/p/alice").data.decode()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert '"presentation": "side-by-side"' in page and '"width": 64' in page
+    body = {"study": spec["study_id"], "participant": "alice"}
+    verdicts = []
+    for w, h, dpr in ((144, 112, 1), (143, 112, 1), (144, 111, 1), (80, 80, 2)):
+        r = client.post("/api/screen", json={**body, "viewport_w": w, "viewport_h": h,
+                                             "dpr": dpr})
+        assert r.status_code == 200, r.json
+        verdicts.append(r.json["fits"])
+    assert verdicts == [True, False, False, True]
+    for change, status in (({"dpr": 0}, 400), ({"viewport_w": "wide"}, 400),
+                           ({"participant": "mallory"}, 404), ({"study": "x"}, 400)):
+        r = client.post("/api/screen", json={**body, "viewport_w": 500, "viewport_h": 500,
+                                             "dpr": 1, **change})
+        assert r.status_code == status and r.json["ok"] is False
+    with sqlite3.connect(study / "answers.sqlite") as db:
+        rows = db.execute("SELECT participant, viewport_w, viewport_h, dpr, fits FROM screens"
+                          ).fetchall()
+    assert rows == [("alice", 144, 112, 1, 1), ("alice", 143, 112, 1, 0),
+                    ("alice", 144, 111, 1, 0), ("alice", 80, 80, 2, 1)]

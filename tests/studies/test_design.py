@@ -12,7 +12,13 @@ from vqabench.errors import ConfigError, DatasetError
 from vqabench.io.ffmpeg import run_ffmpeg
 from vqabench.io.video import open_video, read_all
 from vqabench.studies import create_study, load_spec, participant_plan
-from vqabench.studies.design import build_trials, pick_pairs
+from vqabench.studies.design import (
+    build_trials,
+    choose_presentation,
+    parse_screen,
+    pick_pairs,
+    viewport_needed,
+)
 
 pytestmark = pytest.mark.slow  # its fixtures build runs and studies (seconds each)
 
@@ -80,6 +86,13 @@ def test_spec_records_everything_needed(study_2afc, tiny_run):
     kinds = [t["kind"] for t in spec["trials"]]
     assert (kinds.count("test"), kinds.count("repeat"), kinds.count("attention")) == (8, 1, 2)
     assert all(s["exact"] for s in spec["sequences"].values())
+    # 64x64 videos: side by side (2 * 64 + 16 gap) x (64 + 48 bar) fits 1920x1080
+    assert spec["presentation"] == "side-by-side"
+    assert spec["display"]["requested"] == "auto" and spec["display"]["screen"] == "1920x1080"
+    assert spec["display"]["viewport_needed"] == [144, 112]
+    cmd = spec["command"]
+    assert cmd[cmd.index("--presentation") + 1] == "auto"
+    assert cmd[cmd.index("--screen") + 1] == "1920x1080"
 
 
 def test_media_keep_every_decoded_sample(study_2afc, tiny_run, tmp_path):
@@ -121,6 +134,60 @@ def test_create_refuses_bad_input(tiny_run, tmp_path, study_2afc):
         create_study([tmp_path], design="acr", out=tmp_path / "y")
     with pytest.raises(DatasetError, match="more than one run"):
         create_study([tiny_run, tiny_run], design="acr", out=tmp_path / "z")
+    with pytest.raises(ConfigError, match=r"screen='100x60'.*at least 64x64"):
+        create_study([tiny_run], design="acr", out=tmp_path / "w", screen="100x60")
+    with pytest.raises(ConfigError, match="presentation='toggle'.*for design acr"):
+        create_study([tiny_run], design="acr", out=tmp_path / "w", presentation="toggle")
+    assert not (tmp_path / "w").exists()  # refused before any media is written
+
+
+def test_a_study_designed_before_presentations_gets_the_auto_choice(study_2afc, tmp_path):
+    spec = json.loads((study_2afc / "study.json").read_text())
+    del spec["presentation"], spec["display"]
+    for size, expected in (((64, 64), "side-by-side"), ((1280, 720), "toggle"),
+                           ((3840, 2160), "sequential")):
+        for seq in spec["sequences"].values():
+            seq["width"], seq["height"] = size
+        (tmp_path / "study.json").write_text(json.dumps(spec))
+        assert load_spec(tmp_path)["presentation"] == expected
+
+
+# Hand-derived: side by side needs 2 W + 16 across and H + 48 down, toggle W x (H + 48),
+# sequential W x H (its bar covers the stopped video), all in CSS px = pixels / dpr.
+@pytest.mark.parametrize("design, size, screen, expected", [
+    ("2afc", (640, 360), (1366, 768), "side-by-side"),  # 1296 x 408
+    ("2afc", (952, 540), (1920, 1080), "side-by-side"),  # 1920 x 588: exactly
+    ("2afc", (960, 540), (1920, 1080), "toggle"),  # 1936 > 1920 across
+    ("2afc", (1280, 720), (1920, 1080), "toggle"),
+    ("2afc", (1280, 720), (1366, 768), "toggle"),  # 720 + 48 = 768: exactly
+    ("2afc", (1920, 1080), (1920, 1080), "sequential"),  # 1080 + 48 > 1080
+    ("acr", (1280, 720), (1920, 1080), "sequential"),
+    ("dcr", (64, 64), (1920, 1080), "sequential"),
+])
+def test_auto_shows_videos_side_by_side_only_when_both_fit(design, size, screen, expected):
+    assert choose_presentation(design, "auto", [(64, 64), size], screen) == expected
+
+
+def test_presentations_the_screen_cannot_hold_are_refused():
+    with pytest.raises(ConfigError, match=r"screen='1920x1080'.*at least 3840x2160 .*3840x2160 "
+                                          "videos at native size sequential"):
+        choose_presentation("2afc", "auto", [(3840, 2160)], (1920, 1080))
+    with pytest.raises(ConfigError, match=r"at least 2576x768 .*side-by-side"):
+        choose_presentation("2afc", "side-by-side", [(1280, 720)], (1920, 1080))
+    with pytest.raises(ConfigError, match=r"at least 1920x1128 .*toggle"):
+        choose_presentation("2afc", "toggle", [(1920, 1080)], (1920, 1080))
+    with pytest.raises(ConfigError, match="presentation='grid'"):
+        choose_presentation("2afc", "grid", [(64, 64)], (1920, 1080))
+
+
+def test_native_size_is_one_video_pixel_per_device_pixel():
+    assert viewport_needed("toggle", 1920, 1080, dpr=2) == (960, 588)
+    assert viewport_needed("side-by-side", 1280, 720, dpr=1.25) == (2 * 1024 + 16, 576 + 48)
+    assert viewport_needed("sequential", 1280, 720) == (1280, 720)
+    assert parse_screen("1366X768") == (1366, 768)
+    for bad in ("1920", "1920x", "0x1080", "1920x1080x2", "wide"):
+        with pytest.raises(ConfigError, match="screen=.*WIDTHxHEIGHT"):
+            parse_screen(bad)
 
 
 @pytest.mark.slow

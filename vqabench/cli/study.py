@@ -32,18 +32,24 @@ def create(
     repeats: float = typer.Option(0.1, "--repeats", help="Share of test trials repeated."),
     attention: int = typer.Option(2, "--attention", help="Number of attention trials."),
     title: str = typer.Option("Video quality study", "--title", help="Shown to participants."),
+    presentation: str = typer.Option("auto", "--presentation", help="auto | side-by-side | "
+                                     "toggle | sequential (videos at native size; auto: "
+                                     "2AFC side by side when both fit --screen, else toggle)."),
+    screen: str = typer.Option("1920x1080", "--screen", help="Participants' browser viewport "
+                               "WIDTHxHEIGHT (CSS px at zoom 100 %) the videos must fit."),
 ) -> None:
     """Pick trials from runs, re-decode their bitstreams and prepare browser media."""
     from vqabench.studies import create_study
 
     spec = create_study(run_dirs, design=design, out=out, seed=seed, anchor=anchor,
                         pairs=pairs, ladder=ladder, repeat_fraction=repeats,
-                        attention=attention, title=title)
+                        attention=attention, title=title, presentation=presentation,
+                        screen=screen)
     kinds = [t["kind"] for t in spec["trials"]]
     console.print(f"study {spec['study_id']} ({design}): {len(spec['conditions'])} conditions, "
                   f"{kinds.count('test')} test, {kinds.count('repeat')} repeated, "
                   f"{kinds.count('attention')} attention trials and 1 training trial in "
-                  f"{out}", markup=False)
+                  f"{out}; videos at native size, {spec['presentation']}", markup=False)
     console.print(f"serve it with: vqabench study serve {out}", markup=False)
 
 

@@ -12,7 +12,11 @@ trial due: the training trial first), ``/p/<id>/done`` (end page). ``POST /api/a
 ``{"study", "participant", "trial", "position", "side" | "score", "response_ms"}``; it answers
 200 once the answer is committed, 400 for a malformed body or a trial of another study, 404
 for an unknown participant and 409 for an answer that is not the one due (replayed, out of
-order); nothing is stored unless it answers 200.
+order); nothing is stored unless it answers 200. ``POST /api/screen`` takes
+``{"study", "participant", "viewport_w", "viewport_h", "dpr"}`` (the window's inner size in
+CSS px and its devicePixelRatio, measured by the instructions page) and stores it with the
+verdict of :func:`~vqabench.studies.design.viewport_needed`; the page itself refuses to start
+a participant whose window cannot show the videos at native size.
 """
 
 from __future__ import annotations
@@ -25,7 +29,13 @@ from pathlib import Path
 
 from vqabench.errors import invalid
 from vqabench.studies import db as answers_db
-from vqabench.studies.design import load_spec, participant_plan
+from vqabench.studies.design import (
+    BAR_CSS_PX,
+    GAP_CSS_PX,
+    load_spec,
+    participant_plan,
+    viewport_needed,
+)
 
 __all__ = ["create_app", "serve", "ACR_LABELS", "DCR_LABELS", "SIDES"]
 
@@ -69,6 +79,30 @@ def _parse_answer(body: object, spec: dict, trials: dict) -> dict:
     return out
 
 
+def _layout(spec: dict, width: int, height: int) -> dict:
+    """What the pages' JavaScript needs to size the videos and check the window."""
+    shown = spec["presentation"]
+    return {"presentation": shown, "width": width, "height": height, "bar": BAR_CSS_PX,
+            "gap": GAP_CSS_PX, "columns": 2 if shown == "side-by-side" else 1}
+
+
+def _parse_screen(body: object, spec: dict) -> dict:
+    """Validate a JSON screen check body; raise AnswerRejected(400) with the reason."""
+    if not isinstance(body, dict) or body.get("study") != spec["study_id"]:
+        raise answers_db.AnswerRejected(400, "the body must be a JSON object of this study")
+    pid = body.get("participant")
+    if not isinstance(pid, str) or not _PID.match(pid):
+        raise answers_db.AnswerRejected(400, f"participant={pid!r} is not a participant id")
+    out: dict = {"pid": pid}
+    for key in ("viewport_w", "viewport_h", "dpr"):
+        value = body.get(key)
+        if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < 1e5:
+            raise answers_db.AnswerRejected(400, f"{key}={value!r} must be a number in "
+                                                 "(0, 100000)")
+        out[key] = float(value)
+    return out
+
+
 def _choice(side: str | None, swapped: bool) -> str | None:
     if side is None or side == "neutral":
         return side
@@ -99,6 +133,8 @@ def create_app(study_dir: str | Path):
     answers_db.open_db(db_path, study_id=spec["study_id"]).close()
     trials = {t["id"]: t for t in spec["trials"]}
     videos = {m["id"]: m for m in spec["media"]["items"]}
+    largest = _layout(spec, max(s["width"] for s in spec["sequences"].values()),
+                      max(s["height"] for s in spec["sequences"].values()))
     app = Flask(__name__, template_folder=str(Path(__file__).with_name("templates")))
     app.config.update(SPEC=spec, MAX_CONTENT_LENGTH=16 * 1024)
 
@@ -137,7 +173,7 @@ def create_app(study_dir: str | Path):
         plan = plan_or_404(pid)
         done = answers_db.next_position(conn(), pid)
         return render_template("instructions.html", spec=spec, pid=pid, done=done,
-                               total=len(plan))
+                               total=len(plan), layout=largest)
 
     @app.get("/p/<pid>/trial")
     def trial(pid: str):
@@ -155,6 +191,7 @@ def create_app(study_dir: str | Path):
             clips=[videos[c]["file"] for c in clips],
             reference=videos[t["reference"]]["file"] if t.get("reference") else None,
             width=seq["width"], height=seq["height"], fps=seq["fps"],
+            layout=_layout(spec, seq["width"], seq["height"]),
             labels=ACR_LABELS if spec["design"] == "acr" else DCR_LABELS)
 
     @app.get("/p/<pid>/done")
@@ -181,6 +218,20 @@ def create_app(study_dir: str | Path):
         except answers_db.AnswerRejected as exc:
             return jsonify(ok=False, error=exc.message), exc.status
         return jsonify(ok=True, next=url_for("trial", pid=parsed["pid"]))
+
+    @app.post("/api/screen")
+    def screen():
+        try:
+            parsed = _parse_screen(request.get_json(silent=True), spec)
+            need_w, need_h = viewport_needed(spec["presentation"], largest["width"],
+                                             largest["height"], parsed["dpr"])
+            fits = need_w <= parsed["viewport_w"] and need_h <= parsed["viewport_h"]
+            answers_db.record_screen(conn(), pid=parsed["pid"], viewport_w=parsed["viewport_w"],
+                                     viewport_h=parsed["viewport_h"], dpr=parsed["dpr"],
+                                     fits=fits)
+        except answers_db.AnswerRejected as exc:
+            return jsonify(ok=False, error=exc.message), exc.status
+        return jsonify(ok=True, fits=fits, needed=[need_w, need_h])
 
     @app.errorhandler(400)
     @app.errorhandler(404)

@@ -5,6 +5,8 @@ one row per answer. Each answer is one ``BEGIN IMMEDIATE ... COMMIT`` transactio
 checks that the participant exists and that the trial is the one due at that position, so an
 acknowledged answer is on disk (``FULL`` syncs the WAL at every commit) and an answer is
 never recorded twice: ``(participant, position)`` and ``(participant, trial)`` are unique.
+The screen checks of the instructions page (window size, devicePixelRatio, whether the videos
+fit at native size) are kept in ``screens``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["DB_NAME", "AnswerRejected", "Answer", "open_db", "register", "participant",
-           "next_position", "record_answer", "answers", "participants"]
+           "next_position", "record_answer", "answers", "participants", "record_screen"]
 
 DB_NAME = "answers.sqlite"
 
@@ -31,6 +33,9 @@ CREATE TABLE IF NOT EXISTS answers (
     trial TEXT NOT NULL, swapped INTEGER NOT NULL, side TEXT, choice TEXT, score INTEGER,
     response_ms INTEGER NOT NULL, created REAL NOT NULL,
     PRIMARY KEY (participant, position), UNIQUE (participant, trial));
+CREATE TABLE IF NOT EXISTS screens (
+    participant TEXT NOT NULL REFERENCES participants(id), viewport_w REAL NOT NULL,
+    viewport_h REAL NOT NULL, dpr REAL NOT NULL, fits INTEGER NOT NULL, created REAL NOT NULL);
 """
 
 
@@ -138,6 +143,20 @@ def record_answer(db: sqlite3.Connection, *, pid: str, position: int, trial: str
         db.execute("INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (pid, position, trial, int(plan[due][1]), side, choice, score,
                     int(response_ms), time.time()))
+
+
+def record_screen(db: sqlite3.Connection, *, pid: str, viewport_w: float, viewport_h: float,
+                  dpr: float, fits: bool) -> None:
+    """Store one screen check of ``pid`` (viewport in CSS px, devicePixelRatio, verdict).
+
+    Raises:
+        AnswerRejected: 404 unknown participant.
+    """
+    with _transaction(db):
+        if db.execute("SELECT 1 FROM participants WHERE id = ?", (pid,)).fetchone() is None:
+            raise AnswerRejected(404, f"participant={pid!r} is not registered in this study")
+        db.execute("INSERT INTO screens VALUES (?, ?, ?, ?, ?, ?)",
+                   (pid, viewport_w, viewport_h, dpr, int(fits), time.time()))
 
 
 def answers(db: sqlite3.Connection) -> list[Answer]:

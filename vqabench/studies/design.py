@@ -16,6 +16,15 @@ Every design adds repeated trials (the same trial again; sides re-drawn) and att
 (an obviously degraded video, :func:`vqabench.studies.media.attention_webm`), and one training
 trial shown first and never analysed. The order of trials and the sides are drawn per
 participant from ``(seed, participant id)`` (:func:`participant_plan`).
+
+Videos are shown at native size (ITU-T P.910, ITU-R BT.500): one video pixel on one device
+pixel, so a ``W``-pixel-wide video is ``W / devicePixelRatio`` CSS px wide and never scaled by
+the browser. The presentation is chosen at design time and recorded
+(:func:`choose_presentation`): 2AFC videos side by side only when both fit the stated screen,
+otherwise one at a time in one place (``toggle``: the participant flips between reference and
+the two versions; ``sequential``: they play one after the other); ACR and DCR show one video
+at a time (``sequential``). The participants' page refuses a window that cannot hold the
+presentation at native size (:func:`viewport_needed`).
 """
 
 from __future__ import annotations
@@ -37,7 +46,9 @@ from vqabench.io.hashing import file_sha256
 from vqabench.studies.runs import run_record
 
 __all__ = ["DESIGNS", "PAIRS", "SPEC_NAME", "Design", "pick_pairs", "build_trials",
-           "participant_plan", "create_study", "load_spec", "collect_conditions"]
+           "participant_plan", "create_study", "load_spec", "collect_conditions",
+           "PRESENTATIONS", "DEFAULT_SCREEN", "BAR_CSS_PX", "GAP_CSS_PX", "parse_screen",
+           "viewport_needed", "choose_presentation"]
 
 Design = Literal["2afc", "acr", "dcr"]
 DESIGNS: tuple[str, ...] = ("2afc", "acr", "dcr")
@@ -45,6 +56,14 @@ PAIRS: tuple[str, ...] = ("anchor", "all")
 SPEC_NAME = "study.json"
 SPEC_VERSION = 1
 _KEYS = ("sequence", "reference", "codec", "rate_point")
+#: ``auto`` and the presentations of 2AFC; ACR and DCR are always ``sequential``.
+PRESENTATIONS: tuple[str, ...] = ("auto", "side-by-side", "toggle", "sequential")
+#: The participants' viewport a study is designed for, in CSS px at devicePixelRatio 1.
+DEFAULT_SCREEN = "1920x1080"
+#: Height of the control bar above the videos and gap between side-by-side videos (CSS px;
+#: templates/base.html and trial.html use the same numbers).
+BAR_CSS_PX = 48
+GAP_CSS_PX = 16
 
 
 def collect_conditions(results: Sequence[dict], run_index: int) -> list[dict]:
@@ -210,6 +229,76 @@ def participant_plan(spec: dict, participant: str) -> list[tuple[str, bool]]:
     return [(tid, bool(s) and two_sided) for tid, s in zip(order, swaps, strict=True)]
 
 
+def parse_screen(screen: str) -> tuple[int, int]:
+    """``"1920x1080"`` -> ``(1920, 1080)``.
+
+    Raises:
+        ConfigError: not two positive integers joined by ``x``.
+    """
+    parts = str(screen).lower().split("x")
+    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise invalid("screen", screen, "WIDTHxHEIGHT in pixels, e.g. 1920x1080")
+    return int(parts[0]), int(parts[1])
+
+
+def viewport_needed(presentation: str, width: int, height: int,
+                    dpr: float = 1.0) -> tuple[float, float]:
+    """Smallest viewport (CSS px) that shows a trial's videos at native size with its controls.
+
+    Native size is one video pixel per device pixel: a video is ``width / dpr`` CSS px wide.
+    ``side-by-side`` needs two videos and a gap across, the others one video; both it and
+    ``toggle`` need the control bar (:data:`BAR_CSS_PX`) above the videos, since the
+    participant uses it while they play. ``sequential`` plays the videos, then asks: its
+    bar may cover the stopped video, so it needs the video only.
+
+    Example:
+        >>> viewport_needed("side-by-side", 640, 360)
+        (1296.0, 408.0)
+        >>> viewport_needed("sequential", 1920, 1080, dpr=1.5)
+        (1280.0, 720.0)
+    """
+    columns = 2 if presentation == "side-by-side" else 1
+    bar = 0 if presentation == "sequential" else BAR_CSS_PX
+    return (columns * width / dpr + (columns - 1) * GAP_CSS_PX, height / dpr + bar)
+
+
+def choose_presentation(design: str, presentation: str, sizes: Sequence[tuple[int, int]],
+                        screen: tuple[int, int]) -> str:
+    """The presentation of a study whose videos have ``sizes``, for a ``screen`` (CSS px, dpr 1).
+
+    ``auto``: 2AFC ``side-by-side`` when two of the largest videos and the controls fit the
+    screen, else ``toggle`` (the participant flips between the videos in one place, which
+    shows small differences better than recalling a video played before) when one video and
+    the controls fit, else ``sequential``; ACR and DCR are always ``sequential``.
+
+    Raises:
+        ConfigError: unknown presentation, one the design does not have, or a screen that
+            cannot show the videos at native size in the presentation.
+    """
+    if presentation not in PRESENTATIONS:
+        raise invalid("presentation", presentation, " | ".join(PRESENTATIONS))
+    if design != "2afc" and presentation not in ("auto", "sequential"):
+        raise invalid("presentation", presentation, f"auto | sequential for design {design}")
+    width, height = max(w for w, _ in sizes), max(h for _, h in sizes)
+
+    def fits(p: str) -> bool:
+        need_w, need_h = viewport_needed(p, width, height)
+        return need_w <= screen[0] and need_h <= screen[1]
+
+    chosen = presentation
+    if presentation == "auto":
+        chosen = next((p for p in ("side-by-side", "toggle") if fits(p)), "sequential") \
+            if design == "2afc" else "sequential"
+    if not fits(chosen):
+        need_w, need_h = viewport_needed(chosen, width, height)
+        raise invalid("screen", f"{screen[0]}x{screen[1]}",
+                      f"at least {need_w:.0f}x{need_h:.0f} to show {width}x{height} videos at "
+                      f"native size {chosen} (state the participants' screen with --screen"
+                      + (", or choose a presentation of one video at a time)"
+                         if chosen != "sequential" else ")"))
+    return chosen
+
+
 def _read_run(run_dir: Path):
     """(results rows, RunConfig) of a run directory."""
     import csv
@@ -255,7 +344,8 @@ def _prepare_media(media_dir: Path, conditions: list[dict], runs: list[dict],
 def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path,
                  seed: int = 0, anchor: str | None = None, pairs: str = "anchor",
                  ladder: bool = True, repeat_fraction: float = 0.1, attention: int = 2,
-                 title: str = "Video quality study") -> dict:
+                 title: str = "Video quality study", presentation: str = "auto",
+                 screen: str = DEFAULT_SCREEN) -> dict:
     """Design a study from run directories and prepare its media.
 
     Args:
@@ -269,6 +359,10 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
         repeat_fraction: share of test trials shown twice (at least one).
         attention: number of attention trials.
         title: shown on the participants' pages.
+        presentation: ``auto``, ``side-by-side``, ``toggle`` or ``sequential`` (see
+            :func:`choose_presentation`).
+        screen: the participants' viewport ``WIDTHxHEIGHT`` in CSS px at devicePixelRatio
+            1 that the presentation must fit.
 
     Returns:
         The spec (also written to ``out/study.json``).
@@ -290,6 +384,9 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
         raise invalid("attention", attention, "an integer >= 0")
     if not run_dirs:
         raise invalid("run_dirs", list(run_dirs), "at least one run directory")
+    screen_px = parse_screen(screen)
+    if presentation not in PRESENTATIONS:
+        raise invalid("presentation", presentation, " | ".join(PRESENTATIONS))
     out = Path(out).absolute()
     if (out / SPEC_NAME).exists():
         raise invalid("out", str(out), "a directory without a study (study.json exists)")
@@ -321,6 +418,8 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
     missing = [s for s in used if s not in sources_video]
     if missing:
         raise DatasetError(f"sources of sequence(s) {', '.join(missing)} cannot be loaded")
+    shown = choose_presentation(design, presentation, [
+        (sources_video[s].width, sources_video[s].height) for s in used], screen_px)
     study_id = secrets.token_hex(4)
     rng = np.random.default_rng(seed)
     sources = {s: f"s{k}" for k, s in enumerate(used)}
@@ -347,6 +446,8 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
         "seed": seed, "anchor": anchor, "pairs": pairs if design == "2afc" else None,
         "ladder": ladder if design == "2afc" else None, "repeat_fraction": repeat_fraction,
         "attention": int(attention),
+        "presentation": shown, "display": _display_record(presentation, screen_px, shown,
+                                                           list(videos.values())),
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "vqabench": __version__, "runs": runs,
         "media": {"ffmpeg": ffmpeg_info().version, "args": list(media.MEDIA_ARGS),
@@ -358,11 +459,26 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
         "command": ["vqabench", "study", "create", *(r["path"] for r in runs), "--design",
                     design, "--out", str(out), "--seed", str(seed), "--repeats",
                     str(repeat_fraction), "--attention", str(attention), "--title", title,
+                    "--presentation", presentation, "--screen", f"{screen_px[0]}x{screen_px[1]}",
                     *(["--anchor", str(anchor), "--pairs", pairs,
                        "--ladder" if ladder else "--no-ladder"] if design == "2afc" else [])],
     }
     atomic_write_text(out / SPEC_NAME, json.dumps(spec, indent=1) + "\n")
     return spec
+
+
+def _display_record(requested: str, screen: tuple[int, int], shown: str,
+                    videos: list[dict]) -> dict:
+    """How the videos are shown, for study.json."""
+    width, height = max(v["width"] for v in videos), max(v["height"] for v in videos)
+    need_w, need_h = viewport_needed(shown, width, height)
+    return {"requested": requested, "screen": f"{screen[0]}x{screen[1]}",
+            "viewport_needed": [need_w, need_h], "bar_css_px": BAR_CSS_PX,
+            "gap_css_px": GAP_CSS_PX,
+            "note": "native size: 1 video pixel per device pixel (CSS size = size / "
+                    "devicePixelRatio); viewport_needed is in CSS px at devicePixelRatio 1; "
+                    "the start page refuses a smaller viewport (scaled by 1/devicePixelRatio "
+                    "for the videos)"}
 
 
 def load_spec(study_dir: str | Path) -> dict:
@@ -379,4 +495,11 @@ def load_spec(study_dir: str | Path) -> dict:
     if spec.get("version") != SPEC_VERSION:
         raise DatasetError(f"{str(path)!r} has spec version {spec.get('version')!r}; this "
                            f"vqabench reads version {SPEC_VERSION}")
+    if "presentation" not in spec:  # designed before presentations were recorded: auto
+        sizes = [(v["width"], v["height"]) for v in spec["sequences"].values()]
+        try:
+            spec["presentation"] = choose_presentation(spec["design"], "auto", sizes,
+                                                       parse_screen(DEFAULT_SCREEN))
+        except ConfigError:  # too large for the default screen: the check refuses or not
+            spec["presentation"] = "sequential"
     return spec
