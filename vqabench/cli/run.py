@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from vqabench.cli.app import (
     EXECUTOR_OPTION,
@@ -251,7 +252,7 @@ def _print_bd_summary(run_dir: Path, anchor: str, *, verbose: bool = False) -> N
     for column, numeric in zip(spec["columns"], spec["numeric"], strict=True):
         table.add_column(column, justify="right" if numeric else "left")
     for row in spec["rows"]:
-        table.add_row(*row)
+        table.add_row(*map(Text, row))  # text, not markup: "[a]" is a note's mark
     console.print(table)
     for note in [*spec["notes"], *(spec.get("details", []) if verbose else [])]:
         console.print(note, markup=False, highlight=False)
