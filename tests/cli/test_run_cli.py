@@ -265,6 +265,7 @@ def test_summary_imports_wait_for_an_idle_core(monkeypatch):
     assert recorded == [(j, f"outcome of {j}") for j in ("j1", "j2", "j3")]
 
 
+@pytest.mark.slow
 def test_console_summary_marks_noted_cells_with_short_notes(tmp_path, capsys):
     """Issue 30 item 2: the summary after a run marks the cell, prints one short aggregated
     note under the table, and the per-sequence list only with --verbose. x265's A curve is

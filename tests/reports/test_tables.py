@@ -204,7 +204,19 @@ def test_every_format_puts_the_marks_on_their_cells_and_the_notes_under_the_tabl
     assert [line for line in notes.splitlines() if line.startswith(r"\item")] == [
         rf"\item[{m}] {t.replace(' %', '~' + chr(92) + '%')}" for m, t in _NOTES.items()]
     assert "%" not in tex.replace(r"\%", "")  # no note is a LaTeX comment
-    _check_latex(tex + tex, pdf_text=[_NOTES["a"], _NOTES["d"]])
+
+
+@pytest.mark.slow
+def test_latex_notes_compile_and_show_under_the_table():
+    """Compiled with pdflatex when installed (Debian: texlive-latex-extra has
+    threeparttable); the notes are in the PDF's text (pdftotext, poppler-utils)."""
+    from vqabench.reports.tables import bd_table
+
+    table = bd_table(_two_group_notes(), reference="source", anchor="reference",
+                     anchor_codec="a", metrics=["vmaf", "psnr_y"]).table
+    tex = to_latex(table, caption="BD-rate", notes=["whole-table note"])
+    _check_latex(tex + to_latex(table.cells, label="tab:plain"),
+                 pdf_text=["whole-table note", _NOTES["a"], _NOTES["d"]])
 
 
 def test_per_sequence_cells_with_notes_carry_the_mark():
