@@ -206,6 +206,21 @@ def test_every_format_puts_the_marks_on_their_cells_and_the_notes_under_the_tabl
     assert "%" not in tex.replace(r"\%", "")  # no note is a LaTeX comment
 
 
+def test_paper_layouts_and_the_uncertainty_table_mark_the_same_cells():
+    from vqabench.reports.tables import layout_notes, ptloss_table, uncertainty_table
+
+    summary = _two_group_notes().assign(ci_low=-9.0, ci_high=9.0, wilcoxon_p=0.5)
+    where = {"reference": "source", "anchor": "reference"}
+    ptloss = layout_notes(ptloss_table(summary, None, **where), summary, **where)
+    assert list(ptloss.cells.columns[1:7]) == ["Low PSNR", "Low VMAF", "High PSNR",
+                                               "High VMAF", "Overall PSNR", "Overall VMAF"]
+    assert dict(ptloss.marks) == {(0, 2): ("a",), (0, 4): ("b",), (0, 6): ("c", "d")}
+    assert {n.mark: n.text for n in ptloss.notes} == _NOTES
+    unc = layout_notes(uncertainty_table(summary, **where), summary, **where)
+    assert unc.cells["Metric"].tolist()[1::2] == ["VMAF"] * 3
+    assert dict(unc.marks) == {(1, 3): ("a",), (3, 3): ("b",), (5, 3): ("c", "d")}
+
+
 @pytest.mark.slow
 def test_latex_notes_compile_and_show_under_the_table():
     """Compiled with pdflatex when installed (Debian: texlive-latex-extra has

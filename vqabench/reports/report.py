@@ -325,10 +325,11 @@ def _sections(style: str, per: pd.DataFrame, summary: pd.DataFrame, times: pd.Da
                         "(R and D) at the run's size; its backward costs about twice that. "
                         "EncT%/DecT%: geometric mean over sequences of summed encoding "
                         "(training) / decoding time, anchor = 100 %, measured in this run.",)
+            table = tables.ptloss_table(summary, times, reference=ref, anchor=anc,
+                                        complexity=complexity)
             sections.append((f"BD-rate (%) vs {anchor} per reference group, with complexity "
-                             f"({where})", tables.ptloss_table(summary, times, reference=ref,
-                                                               anchor=anc,
-                                                               complexity=complexity), foot))
+                             f"({where})", tables.layout_notes(table, summary, reference=ref,
+                                                               anchor=anc), foot))
             if means is not None and not means.empty:
                 sections.append((f"Mean rate and quality per reference group, each codec over "
                                  f"its own rate points ({where})",
@@ -337,12 +338,15 @@ def _sections(style: str, per: pd.DataFrame, summary: pd.DataFrame, times: pd.Da
                                   "rows; quality compares at equal rate only where the bpp "
                                   "column is close.",)))
         elif style == "glvc":
+            table = tables.glvc_table({dataset: summary}, reference=ref, anchor=anc)
             sections.append((f"Perceptual BD-rate (%) vs {anchor} per dataset ({where})",
-                             tables.glvc_table({dataset: summary}, reference=ref, anchor=anc),
-                             ()))
+                             tables.layout_notes(table, summary, reference=ref, anchor=anc,
+                                                 dataset=dataset), ()))
         elif style == "clic":
+            table = tables.clic_table(summary, times, reference=ref, anchor=anc)
             sections.append((f"PSNR BD-rate (%) per class and EncT% vs {anchor} ({where})",
-                             tables.clic_table(summary, times, reference=ref, anchor=anc), ()))
+                             tables.layout_notes(table, summary, reference=ref, anchor=anc),
+                             ()))
         else:
             sections += _default_sections(per, summary, times, anchor=anchor, method=method,
                                           ref=ref, anc=anc, where=where,
@@ -356,7 +360,9 @@ def _sections(style: str, per: pd.DataFrame, summary: pd.DataFrame, times: pd.Da
                                  tables.sweep_table(points, option=sweep[0]), ()))
         sections.append((f"Uncertainty of the mean BD-rate (%) vs {anchor}: 95 % bootstrap "
                          f"interval over sequences, Wilcoxon signed-rank p ({where})",
-                         tables.uncertainty_table(summary, reference=ref, anchor=anc), ()))
+                         tables.layout_notes(tables.uncertainty_table(
+                             summary, reference=ref, anchor=anc), summary, reference=ref,
+                             anchor=anc), ()))
     return sections
 
 

@@ -61,6 +61,7 @@ __all__ = [
     "yuv_table",
     "STYLES",
     "uncertainty_table",
+    "layout_notes",
     "ptloss_table",
     "mean_quality_table",
     "sweep_table",
@@ -644,6 +645,43 @@ _LABELS = {"psnr_y": "PSNR", "vmaf": "VMAF", "vmaf_neg": "VMAF NEG", "dists": "D
 def _metric_or_none(summary: pd.DataFrame, candidates: Sequence[str]) -> list[str]:
     present = set(summary["metric"])
     return [m for m in candidates if m in present]
+
+
+def layout_notes(table: pd.DataFrame, summary: pd.DataFrame, *, reference: str, anchor: str,
+                 dataset: str = "") -> NotedTable:
+    """``table`` (:func:`uncertainty_table` or a seed-paper layout: :func:`ptloss_table`,
+    :func:`glvc_table` of ``dataset``, :func:`clic_table`) with the marks of the notes of
+    the means its BD-rate cells show, one note per distinct text as in :func:`bd_table`.
+
+    A cell is found by its column (``GROUP LABEL``, ``DATASET LABEL``, ``Y``/``U``/``V``/
+    ``YUV``, or ``BD-rate`` with the row's ``Metric``) and its row (``Codec``, and ``Group``
+    or ``Class`` when the column names no group); other cells carry no mark.
+    """
+    part = _cell(summary, reference=reference, anchor=anchor)
+    codes = dict(zip(zip(part["group"], part["codec"], part["metric"], strict=True),
+                     part["note_codes"] if "note_codes" in part.columns else [""] * len(part),
+                     strict=True))
+    columns: dict[str, tuple[str | None, str]] = {}
+    for metric in dict.fromkeys(part["metric"]):
+        short = _LABELS.get(metric, metric)
+        columns.update({f"{g} {short}": (g, metric) for g in dict.fromkeys(part["group"])})
+        if dataset:
+            columns[f"{dataset} {short}"] = (OVERALL, metric)
+    columns.update({label: (None, m) for m, label in _YUV})
+    by_label = {metric_label(m): m for m in part["metric"]}
+    lettering = _Lettering()
+    for i, row in enumerate(table.to_dict("records")):
+        for j, column in enumerate(table.columns):
+            group, metric = columns.get(str(column), (None, ""))
+            if column == "BD-rate":
+                metric = by_label.get(str(row.get("Metric")), "")
+            value = row[column]
+            if not metric or not isinstance(value, float) or math.isnan(value):
+                continue
+            group = group or str(row.get("Group", row.get("Class", OVERALL)))
+            for note, code in cell_notes(codes.get((group, str(row.get("Codec")), metric), "")):
+                lettering.add((i, j), note, code)
+    return NotedTable(table, lettering.marks, tuple(lettering.notes.values()))
 
 
 def uncertainty_table(summary: pd.DataFrame, *, reference: str, anchor: str) -> pd.DataFrame:
