@@ -173,6 +173,10 @@ def test_bd_table_puts_each_groups_notes_on_its_own_cell():
                                               "overlap(n=2/4,min=0.1300,max=0.5500)",
                                               "saturated(n=1/4,points=3)"]
     assert "quality against the reference R" in table.caption
+    old = bd_table(_two_group_notes().drop(columns="note_codes").assign(flags="S1: a note"),
+                   reference="source", anchor="reference", anchor_codec="a", metrics=["vmaf"])
+    assert len(old.marks) == 3 and [n.text for n in old.notes] == [
+        "1 other note(s) (see the per-sequence list)"]  # a summary without codes loses none
 
 
 def test_every_format_puts_the_marks_on_their_cells_and_the_notes_under_the_table():

@@ -303,5 +303,5 @@ def rich_table(cells, *, title: str = "", caption: str = "") -> Table:
     for column, numeric in zip(cells.columns, numeric_columns(cells), strict=True):
         table.add_column(str(column), justify="right" if numeric else "left")
     for row in cells.itertuples(index=False, name=None):
-        table.add_row(*(str(v) for v in row))
+        table.add_row(*(Text(str(v)) for v in row))  # text, not rich markup
     return table

@@ -181,6 +181,16 @@ def cell_notes(codes: str) -> list[tuple[str, str]]:
             for kind, code in parsed.items() if kind != "excluded"]
 
 
+def _row_codes(row: Mapping[str, object]) -> str:
+    """Note codes of a summary row; a row from before note codes whose ``flags`` (the
+    per-sequence notes as text) are not empty counts as one note of kind ``other``, so
+    that no note is lost."""
+    codes = row.get("note_codes")
+    if codes is None or (isinstance(codes, float) and math.isnan(codes)):
+        return "other(notes=1)" if str(row.get("flags", "") or "") else ""
+    return str(codes)
+
+
 class _Lettering:
     """Gives each distinct note text the next mark and collects the cell marks."""
 
@@ -306,7 +316,7 @@ def bd_table(summary: pd.DataFrame, *, reference: str, anchor: str, anchor_codec
                 if not math.isnan(value):
                     cell = (len(cells), j + 1 + bool(labels))
                     marks = [lettering.add(cell, note, code)
-                             for note, code in cell_notes(str(r.get("note_codes", "") or ""))]
+                             for note, code in cell_notes(_row_codes(r))]
                     if marks and per_sequence is not None:
                         details += _details(per_sequence, marks, group=group, codec=codec,
                                             metric=metric, reference=reference, anchor=anchor)
@@ -658,9 +668,8 @@ def layout_notes(table: pd.DataFrame, summary: pd.DataFrame, *, reference: str, 
     or ``Class`` when the column names no group); other cells carry no mark.
     """
     part = _cell(summary, reference=reference, anchor=anchor)
-    codes = dict(zip(zip(part["group"], part["codec"], part["metric"], strict=True),
-                     part["note_codes"] if "note_codes" in part.columns else [""] * len(part),
-                     strict=True))
+    codes = {(r["group"], r["codec"], r["metric"]): _row_codes(r)
+             for r in part.to_dict("records")}
     columns: dict[str, tuple[str | None, str]] = {}
     for metric in dict.fromkeys(part["metric"]):
         short = _LABELS.get(metric, metric)
