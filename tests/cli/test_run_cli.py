@@ -9,8 +9,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from tests.cli.conftest import synthetic_run
 from tests.conftest import make_video
 from vqabench.evaluation import bd_rate
 from vqabench.io.ffmpeg import run_ffmpeg
@@ -210,6 +212,7 @@ def test_console_and_report_show_the_same_first_anchor(folder, tmp_path):
     assert report.returncode == 0, report.stderr
     md = (out / "report" / "report.md").read_text()
     first = md.split("## BD-rate (%)", 1)[1].split("\n## ", 1)[0]
+    first = re.sub(r"<sup>[a-z,]+</sup>", "", first)  # marks of notes (the console's [a])
     assert "quality measured against reference" in first.splitlines()[0]
     for (group, codec), value in cells.items():
         assert f"| {group} | {codec} | {value} |" in first
@@ -297,3 +300,29 @@ def test_summary_imports_wait_for_an_idle_core(monkeypatch):
     warmup.wrap(fake_pool)(["j1", "j2", "j3"], lambda j, o: recorded.append((j, o)), 2)
     assert started_before == [False, False, True]
     assert recorded == [(j, f"outcome of {j}") for j in ("j1", "j2", "j3")]
+
+
+@pytest.mark.slow
+def test_console_summary_marks_noted_cells_with_short_notes(tmp_path, capsys):
+    """Issue 30 item 2: the summary after a run marks the cell, prints one short aggregated
+    note under the table, and the per-sequence list only with --verbose. x265's A curve is
+    2 dB above x264's (39..30 dB): quality overlap [32, 39] of the union [30, 41] = 64 %."""
+    from vqabench.cli.run import _print_bd_summary
+
+    run = synthetic_run(tmp_path / "run")
+    results = pd.read_csv(run / "results.csv")
+    shifted = (results["sequence"] == "A") & (results["codec"] == "x265")
+    results.loc[shifted, "value"] += 2.0
+    results.to_csv(run / "results.csv", index=False)
+    _print_bd_summary(run, "x264")
+    out = capsys.readouterr().out
+    assert re.search(r"│ x265\s*│\s*[+-]\d+\.\d\d \[a\] │", out), out
+    note = "[a] small quality overlap on 1 of 2 sequences: 64 % of the union (below 75 %)"
+    assert note in out and "narrow interval" not in out
+    assert "*" not in out
+    _print_bd_summary(run, "x264", verbose=True)  # from bd_summary.json
+    verbose = capsys.readouterr().out
+    detail = ("[a] Overall, x265, PSNR-Y, A: small quality overlap (64% of the union); the "
+              "value rests on a narrow interval")
+    assert detail not in out and verbose.count(detail) == 1
+    assert verbose.index(note) < verbose.index(detail) < verbose.index("full report")

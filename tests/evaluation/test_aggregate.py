@@ -274,3 +274,32 @@ def test_summary_carries_counts_and_flags():
     assert row["bd_rate"] == pytest.approx(per.loc[["normal", "top_flat"], "bd_rate"].mean())
     assert "top_flat: test: dropped 1 saturated point(s)" in row["flags"]
     assert "excluded saturated: anchor curve is saturated" in row["note"]
+
+
+def test_note_codes_name_each_kind_of_note_per_sequence_and_per_mean():
+    """Issue 30 item 2: the notes behind the tables' marks, machine-readable. The saturation
+    golden cases (one dropped saturated point on top_flat, saturated excluded) and a
+    hand-made pareto curve with a small overlap (anchor 30..39 dB, test 34..43 dB over
+    the same rates with one dominated point: overlap [34, 39] of [30, 43] = 38 %)."""
+    from vqabench.evaluation.aggregate import parse_note_codes, sequence_note_codes
+
+    _, _, per = _saturation_cases()
+    assert per.loc["top_flat", "note_codes"] == "saturated(points=1)"
+    assert per.loc["normal", "note_codes"] == per.loc["saturated", "note_codes"] == ""
+    summary = summarize_bd_rate(per.reset_index(), by_group=False)
+    assert summary["note_codes"].iloc[0] == "saturated(n=1/2,points=1) excluded(n=1/3)"
+    assert parse_note_codes(summary["note_codes"].iloc[0]) == {
+        "saturated": {"n": "1/2", "points": "1"}, "excluded": {"n": "1/3"}}
+
+    rates = [1000.0, 2000.0, 3000.0, 4000.0, 8000.0]
+    rows = [["S", "source", codec, f"p{i}", kbps, "psnr_y", value, "source"]
+            for codec, values in (("a", [30.0, 33.0, 35.0, 37.0, 39.0]),
+                                  ("b", [34.0, 37.0, 36.5, 40.0, 43.0]))
+            for i, (kbps, value) in enumerate(zip(rates, values, strict=True))]
+    results = pd.DataFrame(rows, columns=["sequence", "reference", "codec", "rate_point",
+                                          "kbps", "metric", "value", "anchor"])
+    pareto = per_sequence_bd_rate(results, anchor_codec="a", nonmonotonic="pareto").iloc[0]
+    assert pareto["overlap"] == pytest.approx(5 / 13)
+    assert pareto["note_codes"] == "overlap(iou=0.3846) nonmonotonic(points=1)"
+    assert sequence_note_codes("anchor: merged 2 duplicate point(s); something new", 1.0) \
+        == "duplicates(points=2) other(notes=1)"

@@ -44,6 +44,30 @@ def test_leaderboard_values_and_provenance(run_dir, tmp_path, run_maker):
     assert side["runs"][1]["excluded"] == []
 
 
+@pytest.mark.slow
+def test_leaderboard_cells_carry_their_notes(run_maker, tmp_path):
+    """Issue 30 item 2: a flagged mean carries its note codes in the CSV row, the sidecar
+    cell and the per-sequence CSV. x265's A curve is 2 dB above x264's for PSNR-Y
+    (30..39 dB: overlap [32, 39] of [30, 41] = 64 %); C's PSNR-Y curve is excluded."""
+    run = run_maker(tmp_path / "run")
+    results = pd.read_csv(run / "results.csv")
+    results.loc[(results["codec"] == "x265") & (results["sequence"] == "A")
+                & (results["metric"] == "psnr_y"), "value"] += 2.0
+    results.to_csv(run / "results.csv", index=False)
+    lb = build_leaderboard([run], out=tmp_path / "lb.csv", n_resamples=200)
+    table = pd.read_csv(lb.csv, keep_default_na=False)
+    assert table["notes"].tolist() == [
+        "psnr_y: overlap(n=1/2,min=0.6364,max=0.6364) excluded(n=1/3); psnr_yuv: "
+        "overlap(n=1/2,min=0.6923,max=0.6923) excluded(n=1/3)"]
+    cells = {c["metric"]: c["notes"] for c in json.loads(lb.provenance.read_text())["cells"]}
+    assert cells["psnr_y"] == "overlap(n=1/2,min=0.6364,max=0.6364) excluded(n=1/3)"
+    assert cells["psnr_u"] == cells["lpips"] == ""
+    per = pd.read_csv(lb.sequences, keep_default_na=False)
+    noted = per[per["notes"] != ""]
+    assert noted[["sequence", "metric", "notes"]].values.tolist() == [
+        ["A", "psnr_y", "overlap(iou=0.6364)"], ["A", "psnr_yuv", "overlap(iou=0.6923)"]]
+
+
 def test_leaderboard_errors(tmp_path):
     with pytest.raises(ConfigError, match="run_dirs"):
         build_leaderboard([], out=tmp_path / "x.csv")
@@ -91,7 +115,8 @@ def test_committed_leaderboard_is_consistent(name):
     says how many there were, and its interval holds the mean."""
     table, per, side = _committed(name)
     metrics = [c for c in table.columns if c not in ("run", "anchor_codec", "reference",
-                                                     "measured_against", "codec", "group")]
+                                                     "measured_against", "codec", "group",
+                                                     "notes")]
     assert {"psnr_y", "psnr_yuv", "ssim", "ms_ssim", "vmaf", "vmaf_neg"} <= set(metrics)
     cells = {(c["codec"], c["group"], c["metric"]): c for c in side["cells"]}
     for row in table.itertuples(index=False):

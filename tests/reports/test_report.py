@@ -117,6 +117,65 @@ def test_report_order_names_provenance_and_notes(run_maker, tmp_path):
     assert r"\label{tab:run-1}" in tex and tex.count(r"\label{") == tex.count(r"\toprule")
 
 
+def _marked(cells: dict[str, str], column: str, mark: str) -> str:
+    """The mark of a cell written as ``value<sup>a</sup>`` / ``value\\tnote{a}``."""
+    found = re.search(mark, cells[column])
+    return found.group(1) if found else ""
+
+
+def test_each_groups_notes_sit_on_its_cells_in_every_format(run_maker, tmp_path):
+    """Issue 30 item 2. x265's curves are shifted up: A's PSNR-Y by 2 dB (group High;
+    x264 30..39 dB: overlap [32, 39] of [30, 41] = 64 %) and C's PSNR-U by 1 dB (group
+    Low; 38..44 dB: [39, 44] of [38, 45] = 71 %). Each group's cell carries its own note,
+    in bdrate.csv (``notes``), Markdown, HTML and LaTeX; the old tables keyed notes by
+    (codec, metric) and printed them as comments in tables.tex."""
+    run = run_maker(tmp_path / "run")
+    results = pd.read_csv(run / "results.csv")
+    x265 = results["codec"] == "x265"
+    results.loc[x265 & (results["sequence"] == "A") & (results["metric"] == "psnr_y"),
+                "value"] += 2.0
+    results.loc[x265 & (results["sequence"] == "C") & (results["metric"] == "psnr_u"),
+                "value"] += 1.0
+    results.to_csv(run / "results.csv", index=False)
+    report = build_report(run, out_dir=tmp_path / "out", figures=False)
+
+    bd = pd.read_csv(report.bdrate_csv, keep_default_na=False)
+    notes = {(r.group, r.sequence, r.metric): r.notes for r in bd.itertuples()}
+    assert notes["High", "A", "psnr_y"] == "overlap(iou=0.6364)"
+    assert notes["High", "B", "psnr_y"] == ""
+    assert notes["High", "", "psnr_y"] == "overlap(n=1/2,min=0.6364,max=0.6364)"
+    assert notes["Overall", "", "psnr_y"] == ("overlap(n=1/2,min=0.6364,max=0.6364) "
+                                              "excluded(n=1/3)")
+    assert notes["Low", "", "psnr_u"] == "overlap(n=1/1,min=0.7143,max=0.7143)"
+    assert notes["High", "", "psnr_u"] == notes["Low", "", "psnr_v"] == ""
+
+    high = "small quality overlap on 1 of 2 sequences: 64 % of the union (below 75 %)"
+    low = "small quality overlap on 1 of 1 sequence: 71 % of the union (below 75 %)"
+    md = report.markdown.read_text().split("## BD-rate (%)", 1)[1].split("\n## ", 1)[0]
+    rows = {r[0]: dict(zip(["Group", "Codec", "PSNR-Y", "PSNR-U"], r[:4], strict=True))
+            for r in ([c.strip() for c in line.strip("|").split("|")]
+                      for line in md.splitlines() if line.startswith("| "))}
+    sup = r"<sup>([a-z,]+)</sup>"
+    mark_low, mark_high = _marked(rows["Low"], "PSNR-U", sup), _marked(rows["High"], "PSNR-Y", sup)
+    assert mark_low and mark_high and mark_low != mark_high
+    assert not _marked(rows["High"], "PSNR-U", sup) and not _marked(rows["Low"], "PSNR-Y", sup)
+    assert f"<sup>{mark_low}</sup> {low}  " in md.splitlines()
+    assert f"<sup>{mark_high}</sup> {high}  " in md.splitlines()
+
+    page = report.html.read_text()
+    first = page.split("<table>", 2)[1]
+    assert f"<sup>{mark_low}</sup></td>" in first.split("<td>Low</td>", 1)[1].split("</tr>")[0]
+    assert f'colspan="7"><sup>{mark_high}</sup> {high}</td>' in first.split("<tfoot>")[1]
+
+    tex = report.latex.read_text()
+    table = tex.split(r"\end{table}", 1)[0]
+    low_row = next(line for line in table.splitlines() if line.startswith("Low & x265"))
+    assert low_row.split(" & ")[3].endswith(rf"\tnote{{{mark_low}}}")
+    notes_tex = table.split(r"\begin{tablenotes}", 1)[1]
+    assert rf"\item[{mark_high}] {high.replace(' %', '~' + chr(92) + '%')}" in notes_tex
+    assert "\n% " not in tex.split("\n\n", 1)[1]  # no note left as a LaTeX comment
+
+
 def test_report_nonmonotonic_pareto(run_maker, tmp_path):
     run = run_maker(tmp_path / "run")
     report = build_report(run, out_dir=tmp_path / "out", figures=False, nonmonotonic="pareto")

@@ -19,7 +19,7 @@ from vqabench.evaluation import (
     summarize_bd_rate,
     time_ratios,
 )
-from vqabench.reports import build_report
+from vqabench.reports import build_report, tables
 from vqabench.reports.tables import (
     codec_metric_table,
     format_number,
@@ -128,17 +128,137 @@ def test_bd_table_keeps_order_labels_signs_and_counts(agg):
     assert list(flat.cells.columns) == ["Codec", "PSNR-U"]
 
 
-def test_bd_table_marks_noted_cells_and_signs_positive_values():
-    from vqabench.reports.tables import NOTE_MARK, bd_table
+def _two_group_notes() -> pd.DataFrame:
+    """Issue 30 item 2: one codec and metric (b, VMAF) whose Low and High cells carry
+    different notes, and an Overall cell with both; PSNR-Y has none."""
+    base = {"reference": "source", "anchor": "reference", "codec": "b", "n_excluded": 0,
+            "note": "", "flags": ""}
+    return pd.DataFrame([
+        {**base, "metric": "vmaf", "group": "Low", "bd_rate": -3.0, "n_sequences": 2,
+         "note_codes": "overlap(n=2/2,min=0.1300,max=0.5500)"},
+        {**base, "metric": "psnr_y", "group": "Low", "bd_rate": -1.0, "n_sequences": 2,
+         "note_codes": ""},
+        {**base, "metric": "vmaf", "group": "High", "bd_rate": 3.4321, "n_sequences": 2,
+         "note_codes": "saturated(n=1/2,points=3)"},
+        {**base, "metric": "psnr_y", "group": "High", "bd_rate": -2.0, "n_sequences": 1,
+         "n_excluded": 1, "note_codes": "excluded(n=1/2)"},
+        {**base, "metric": "vmaf", "group": OVERALL, "bd_rate": 0.2, "n_sequences": 4,
+         "note_codes": "overlap(n=2/4,min=0.1300,max=0.5500) saturated(n=1/4,points=3)"},
+        {**base, "metric": "psnr_y", "group": OVERALL, "bd_rate": -1.5, "n_sequences": 3,
+         "n_excluded": 1, "note_codes": "excluded(n=1/4)"},
+    ])
 
-    summary = pd.DataFrame([
-        {"reference": "source", "anchor": "reference", "metric": "vmaf", "codec": "b",
-         "group": OVERALL, "bd_rate": 3.4321, "n_sequences": 4, "n_excluded": 0, "note": "",
-         "flags": "S1: small quality overlap (40% of the union)"}])
-    table = bd_table(summary, reference="source", anchor="reference", anchor_codec="a")
-    assert table.cells.values.tolist() == [["b", "+3.43" + NOTE_MARK]]
-    assert table.notes == (f"{NOTE_MARK} b, VMAF: S1: small quality overlap (40% of the union)",)
+
+#: The notes of :func:`_two_group_notes`, in mark order.
+_NOTES = {"a": "small quality overlap on 2 of 2 sequences: 13-55 % of the union (below 75 %)",
+          "b": "3 saturated VMAF point(s) dropped on 1 of 2 sequences",
+          "c": "small quality overlap on 2 of 4 sequences: 13-55 % of the union (below 75 %)",
+          "d": "3 saturated VMAF point(s) dropped on 1 of 4 sequences"}
+
+
+def test_bd_table_puts_each_groups_notes_on_its_own_cell():
+    """Issue 30 item 2: notes were keyed by (codec, metric), so High's note was lost and the
+    Low note's ``*`` stood for both; now each cell has the marks of its own notes."""
+    from vqabench.reports.tables import bd_table
+
+    table = bd_table(_two_group_notes(), reference="source", anchor="reference",
+                     anchor_codec="a", metrics=["vmaf", "psnr_y"])
+    assert table.cells.values.tolist() == [["Low", "b", "-3.00", "-1.00"],
+                                           ["High", "b", "+3.43", "-2.00 (1/2)"],
+                                           ["Overall", "b", "+0.20", "-1.50 (3/4)"]]
+    assert dict(table.marks) == {(0, 2): ("a",), (1, 2): ("b",), (2, 2): ("c", "d")}
+    assert {n.mark: n.text for n in table.notes} == _NOTES
+    assert [n.codes for n in table.notes] == ["overlap(n=2/2,min=0.1300,max=0.5500)",
+                                              "saturated(n=1/2,points=3)",
+                                              "overlap(n=2/4,min=0.1300,max=0.5500)",
+                                              "saturated(n=1/4,points=3)"]
     assert "quality against the reference R" in table.caption
+    old = bd_table(_two_group_notes().drop(columns="note_codes").assign(flags="S1: a note"),
+                   reference="source", anchor="reference", anchor_codec="a", metrics=["vmaf"])
+    assert len(old.marks) == 3 and [n.text for n in old.notes] == [
+        "1 other note(s) (see the per-sequence list)"]  # a summary without codes loses none
+
+
+def test_every_format_puts_the_marks_on_their_cells_and_the_notes_under_the_table():
+    from vqabench.reports.tables import bd_table
+
+    table = bd_table(_two_group_notes(), reference="source", anchor="reference",
+                     anchor_codec="a", metrics=["vmaf", "psnr_y"]).table
+    md = to_markdown(table, notes=["whole-table note"])
+    assert "| Low | b | -3.00<sup>a</sup> | -1.00 |" in md
+    assert "| High | b | +3.43<sup>b</sup> | -2.00 (1/2) |" in md
+    assert "| Overall | b | +0.20<sup>c,d</sup> | -1.50 (3/4) |" in md
+    foot = md.split("|\n\n", 1)[1].splitlines()  # right under the table
+    assert foot == ["whole-table note  ", *(f"<sup>{m}</sup> {t}  " for m, t in _NOTES.items())]
+
+    page = to_html(table)
+    body, foot = page.split("<tbody>")[1].split("</tbody>")
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", body)]
+    assert rows == [["Low", "b", "-3.00<sup>a</sup>", "-1.00"],
+                    ["High", "b", "+3.43<sup>b</sup>", "-2.00 (1/2)"],
+                    ["Overall", "b", "+0.20<sup>c,d</sup>", "-1.50 (3/4)"]]
+    assert foot.startswith("\n<tfoot>") and foot.endswith("</tfoot>\n</table>\n")
+    assert re.findall(r'<td class="note" colspan="4">(.*?)</td>', foot) == [
+        f"<sup>{m}</sup> {t}" for m, t in _NOTES.items()]
+
+    tex = to_latex(table, caption="BD-rate")
+    assert r"Low & b & $-$3.00\tnote{a} & $-$1.00 \\" in tex
+    assert r"Overall & b & +0.20\tnote{c,d} & $-$1.50 (3/4) \\" in tex
+    notes = tex.split(r"\begin{tablenotes}", 1)[1].split(r"\end{tablenotes}")[0]
+    assert [line for line in notes.splitlines() if line.startswith(r"\item")] == [
+        rf"\item[{m}] {t.replace(' %', '~' + chr(92) + '%')}" for m, t in _NOTES.items()]
+    assert "%" not in tex.replace(r"\%", "")  # no note is a LaTeX comment
+
+
+def test_paper_layouts_and_the_uncertainty_table_mark_the_same_cells():
+    from vqabench.reports.tables import layout_notes, ptloss_table, uncertainty_table
+
+    summary = _two_group_notes().assign(ci_low=-9.0, ci_high=9.0, wilcoxon_p=0.5)
+    where = {"reference": "source", "anchor": "reference"}
+    ptloss = layout_notes(ptloss_table(summary, None, **where), summary, **where)
+    assert list(ptloss.cells.columns[1:7]) == ["Low PSNR", "Low VMAF", "High PSNR",
+                                               "High VMAF", "Overall PSNR", "Overall VMAF"]
+    assert dict(ptloss.marks) == {(0, 2): ("a",), (0, 4): ("b",), (0, 6): ("c", "d")}
+    assert {n.mark: n.text for n in ptloss.notes} == _NOTES
+    unc = layout_notes(uncertainty_table(summary, **where), summary, **where)
+    assert unc.cells["Metric"].tolist()[1::2] == ["VMAF"] * 3
+    assert dict(unc.marks) == {(1, 3): ("a",), (3, 3): ("b",), (5, 3): ("c", "d")}
+
+
+@pytest.mark.slow
+def test_latex_notes_compile_and_show_under_the_table():
+    """Compiled with pdflatex when installed (Debian: texlive-latex-extra has
+    threeparttable); the notes are in the PDF's text (pdftotext, poppler-utils)."""
+    from vqabench.reports.tables import bd_table
+
+    table = bd_table(_two_group_notes(), reference="source", anchor="reference",
+                     anchor_codec="a", metrics=["vmaf", "psnr_y"]).table
+    tex = to_latex(table, caption="BD-rate", notes=["whole-table note"])
+    _check_latex(tex + to_latex(table.cells, label="tab:plain"),
+                 pdf_text=["whole-table note", _NOTES["a"], _NOTES["d"]])
+
+
+def test_per_sequence_cells_with_notes_carry_the_mark():
+    from vqabench.reports.tables import sequence_notes
+
+    per = pd.DataFrame({
+        "group": "", "sequence": ["A", "B", "C", "A"], "reference": "source",
+        "anchor": "source", "metric": "psnr_y", "codec": ["x265", "x265", "x265", "vp9"],
+        "bd_rate": [-20.0, -30.0, math.nan, -5.0],
+        "reason": ["", "", "not monotonic", ""],
+        "notes": ["small quality overlap (40% of the union); the value rests on a narrow "
+                  "interval", "", "", "test: dropped 2 saturated point(s) (VMAF >= 99.5)"],
+        "overlap": [0.4, 1.0, math.nan, 0.13]})
+    seq = sequence_table(per, metric="psnr_y", reference="source", anchor="source")
+    seq = seq[["Sequence", "x265", "vp9"]]
+    cells = tables.average_counts(tables.signed_text(seq, ["x265", "vp9"]), seq,
+                                  ["x265", "vp9"])
+    noted = sequence_notes(per, cells, metric="psnr_y", reference="source", anchor="source")
+    assert dict(noted.marks) == {(0, 1): ("a",), (0, 2): ("a", "b")}
+    assert [(n.mark, n.text) for n in noted.notes] == [
+        ("a", "small quality overlap: 13-40 % of the union (below 75 %)"),
+        ("b", "2 saturated VMAF point(s) dropped")]
+    assert "| A | -20.00<sup>a</sup> | -5.00<sup>a,b</sup> |" in to_markdown(noted)
 
 
 def test_latex_has_one_midrule_above_the_summary_rows_and_a_label():
@@ -161,8 +281,9 @@ def test_counts_print_as_integers():
 
 # --- table styles of the seed papers, rendered three ways (``vqabench report --style``) ----
 
-def _check_latex(tex: str) -> None:
-    """Structural checks of booktabs tables; compiled when a TeX engine is installed."""
+def _check_latex(tex: str, *, pdf_text: list[str] = ()) -> None:
+    """Structural checks of booktabs tables; compiled when a TeX engine is installed (and
+    ``pdf_text`` found in the PDF when pdftotext is installed too)."""
     import shutil
     import subprocess
 
@@ -174,13 +295,18 @@ def _check_latex(tex: str) -> None:
         assert rows and all(r.count("&") == len(spec) - 1 for r in rows)
     engine = shutil.which("pdflatex") or shutil.which("lualatex")
     if engine:
-        doc = ("\\documentclass{article}\\usepackage{booktabs}\\begin{document}\n" + tex
-               + "\n\\end{document}\n")
+        doc = ("\\documentclass{article}\\usepackage{booktabs}\\usepackage{threeparttable}"
+               "\\begin{document}\n" + tex + "\n\\end{document}\n")
         with tempfile.TemporaryDirectory() as tmp:
             Path(tmp, "t.tex").write_text(doc, encoding="utf-8")
             done = subprocess.run([engine, "-interaction=nonstopmode", "-halt-on-error",
                                    "t.tex"], cwd=tmp, capture_output=True, timeout=120)
             assert done.returncode == 0, done.stdout[-2000:]
+            if pdf_text and shutil.which("pdftotext"):
+                text = subprocess.run(["pdftotext", "-layout", "t.pdf", "-"], cwd=tmp,
+                                      capture_output=True, text=True, check=True).stdout
+                for line in pdf_text:
+                    assert " ".join(line.split()) in " ".join(text.split())
 
 
 class _Cells(HTMLParser):

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from vqabench.cli.app import (
     EXECUTOR_OPTION,
@@ -177,6 +178,8 @@ def run_command(
                                "one --out holds, replacing its config.toml and tables (a "
                                "config that only adds codecs or metrics extends the run "
                                "without it)."),
+    verbose: bool = typer.Option(False, "--verbose", help="Under the BD-rate summary, list "
+                                 "the per-sequence notes behind each marked cell."),
     executor: str = EXECUTOR_OPTION,
     scheduler: str | None = SCHEDULER_OPTION,
 ) -> int:
@@ -213,7 +216,8 @@ def run_command(
                   f"{summary.rows} rows in {summary.out_dir / 'results.csv'} ({elapsed:.1f} s)",
                   markup=False, highlight=False)
     if summary.rows:
-        _print_bd_summary(summary.out_dir, cfg.anchor or cfg.codecs[0].display)
+        _print_bd_summary(summary.out_dir, cfg.anchor or cfg.codecs[0].display,
+                          verbose=verbose)
     if summary.failures:
         for seq, codec_name, rate, err in summary.failures:
             err_console.print(f"failed: {seq} {codec_name} {rate}: {err}", markup=False)
@@ -223,8 +227,9 @@ def run_command(
     return 0
 
 
-def _print_bd_summary(run_dir: Path, anchor: str) -> None:
-    """Print the BD-rate summary table (:func:`_bd_summary_table`); cached in
+def _print_bd_summary(run_dir: Path, anchor: str, *, verbose: bool = False) -> None:
+    """Print the BD-rate summary table (:func:`_bd_summary_table`), its notes under it and,
+    when ``verbose``, the per-sequence notes behind them; cached in
     ``bd_summary.json`` next to results.csv and reused while results.csv, the anchor and
     the vqabench version are unchanged, so that re-running a finished run needs neither
     pandas nor scipy (see reports/performance.md, "No-op re-run")."""
@@ -236,7 +241,7 @@ def _print_bd_summary(run_dir: Path, anchor: str) -> None:
     from vqabench.io.atomic import atomic_write_text
 
     key = hashlib.sha256((run_dir / "results.csv").read_bytes()
-                         + f"\x1f{anchor}\x1f{__version__}".encode()).hexdigest()
+                         + f"\x1f{anchor}\x1f{__version__}\x1fnotes-2".encode()).hexdigest()
     cache = run_dir / "bd_summary.json"
     try:
         cached = json.loads(cache.read_text())
@@ -255,9 +260,9 @@ def _print_bd_summary(run_dir: Path, anchor: str) -> None:
     for column, numeric in zip(spec["columns"], spec["numeric"], strict=True):
         table.add_column(column, justify="right" if numeric else "left")
     for row in spec["rows"]:
-        table.add_row(*row)
+        table.add_row(*map(Text, row))  # text, not markup: "[a]" is a note's mark
     console.print(table)
-    for note in spec["notes"]:
+    for note in [*spec["notes"], *(spec.get("details", []) if verbose else [])]:
         console.print(note, markup=False, highlight=False)
     console.print(f"full report: vqabench report {run_dir}", markup=False, highlight=False)
 
@@ -266,7 +271,8 @@ def _bd_summary_table(run_dir: Path, anchor: str) -> dict | None:
     """Mean BD-rate per codec and metric (pchip), from the same table builder as
     ``vqabench report``: the run's order of codecs and metrics, quality against the run's
     first anchor; with a reference stage, per reference group and over all pairs. Returns
-    the table as plain data (title, caption, columns, numeric flags, rows, notes)."""
+    the table as plain data (title, caption, columns, numeric flags, rows with the marks
+    of their notes as `` [a]``, notes ``[a] text``, per-sequence details)."""
     from vqabench.evaluation.aggregate import (
         fold_references,
         load_results,
@@ -285,13 +291,16 @@ def _bd_summary_table(run_dir: Path, anchor: str) -> dict | None:
     summary = summarize_bd_rate(per[per["anchor"] == first_anchor], by_group=with_refs)
     table = bd_table(summary, reference=str(folded["reference"].iloc[0]), anchor=first_anchor,
                      anchor_codec=anchor, codecs=list(dict.fromkeys(results["codec"])),
-                     metrics=list(dict.fromkeys(results["metric"])))
+                     metrics=list(dict.fromkeys(results["metric"])), per_sequence=per)
     cells = table.cells
+    rows = [[str(v) + (f" [{','.join(table.marks[i, j])}]" if (i, j) in table.marks else "")
+             for j, v in enumerate(row)]
+            for i, row in enumerate(cells.itertuples(index=False, name=None))]
     return {"title": f"BD-rate (%) vs {anchor}", "caption": table.caption,
             "columns": [str(c) for c in cells.columns],
             "numeric": [bool(n) for n in numeric_columns(cells)],
-            "rows": [[str(v) for v in row] for row in cells.itertuples(index=False, name=None)],
-            "notes": [str(n) for n in table.notes]}
+            "rows": rows, "notes": [f"[{n.mark}] {n.text}" for n in table.notes],
+            "details": list(table.details)}
 
 
 def rich_table(cells, *, title: str = "", caption: str = "") -> Table:
@@ -302,5 +311,5 @@ def rich_table(cells, *, title: str = "", caption: str = "") -> Table:
     for column, numeric in zip(cells.columns, numeric_columns(cells), strict=True):
         table.add_column(str(column), justify="right" if numeric else "left")
     for row in cells.itertuples(index=False, name=None):
-        table.add_row(*(str(v) for v in row))
+        table.add_row(*(Text(str(v)) for v in row))  # text, not rich markup
     return table

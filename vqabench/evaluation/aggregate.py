@@ -22,6 +22,14 @@ Flagged values. Three rules, each recorded where it applies (``notes`` per seque
   with a note (see :mod:`vqabench.evaluation.bdrate`).
 - **Counts**: a mean over n of N sequences (the others undefined) carries n and N.
 
+Each of these is also written as machine-readable *note codes* (``note_codes`` per sequence
+and per mean; ``notes`` in ``bdrate.csv`` and the leaderboards): space-separated
+``kind(key=value,...)`` items, kinds in :data:`NOTE_KINDS` order. Per sequence:
+``overlap(iou=0.3012)``, ``saturated(points=2)``, ``nonmonotonic(points=1)`` (dominated
+points dropped by ``pareto``), ``duplicates(points=1)`` (merged), ``other(notes=1)``; per mean
+the same kinds over the sequences used, ``overlap(n=8/8,min=0.2400,max=0.3700)``,
+``saturated(n=2/8,points=3)``, and ``excluded(n=1/9)``. :func:`parse_note_codes` reads them.
+
 ``nonmonotonic="pareto"`` keeps only the Pareto-efficient points of a curve instead of
 rejecting it (``vqabench report --nonmonotonic pareto``).
 
@@ -39,6 +47,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -46,7 +55,13 @@ import numpy as np
 import pandas as pd
 
 from vqabench.errors import ConfigError, DatasetError, MetricError, UnknownNameError, invalid
-from vqabench.evaluation.bdrate import METHODS, Method, Nonmonotonic, bd_rate_result
+from vqabench.evaluation.bdrate import (
+    METHODS,
+    SMALL_OVERLAP,
+    Method,
+    Nonmonotonic,
+    bd_rate_result,
+)
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -59,6 +74,9 @@ __all__ = [
     "add_weighted_yuv",
     "fold_references",
     "group_sort_key",
+    "NOTE_KINDS",
+    "sequence_note_codes",
+    "parse_note_codes",
     "per_sequence_bd_rate",
     "summarize_bd_rate",
     "time_ratios",
@@ -96,6 +114,88 @@ def _desaturate(curve: pd.DataFrame, metric: str, rate_column: str, name: str
         return curve, "", ""
     return (ordered[keep], "", f"{name}: dropped {dropped} saturated point(s) "
             f"(VMAF >= {VMAF_SATURATED:g} not above a cheaper point)")
+
+
+#: Kinds of note a BD-rate can carry, in the order note codes and tables list them.
+NOTE_KINDS = ("overlap", "saturated", "nonmonotonic", "duplicates", "other", "excluded")
+#: Per-sequence note texts that drop or merge points, and the kind each counts as.
+_POINT_NOTES = (("saturated", re.compile(r"dropped (\d+) saturated point")),
+                ("nonmonotonic", re.compile(r"dropped (\d+) dominated point")),
+                ("duplicates", re.compile(r"merged (\d+) duplicate point")))
+_OVERLAP_NOTE = re.compile(r"small [\w-]+ overlap \([^)]*\); the value rests on a narrow "
+                           r"interval")
+_CODE = re.compile(r"(\w+)\(([^)]*)\)")
+
+
+def _note_kinds(notes: str, overlap: float) -> dict[str, float]:
+    """Kinds of one per-sequence BD-rate's notes: ``overlap`` -> intersection over union
+    (when below :data:`~vqabench.evaluation.bdrate.SMALL_OVERLAP`), the point kinds -> points
+    dropped or merged, ``other`` -> notes of no known kind (counted, never lost)."""
+    kinds: dict[str, float] = {}
+    if not math.isnan(overlap) and overlap < SMALL_OVERLAP:
+        kinds["overlap"] = float(overlap)
+    for part in (p for p in _OVERLAP_NOTE.sub("", notes).split("; ") if p.strip()):
+        for kind, pattern in _POINT_NOTES:
+            found = pattern.search(part)
+            if found:
+                kinds[kind] = kinds.get(kind, 0) + int(found.group(1))
+                break
+        else:
+            kinds["other"] = kinds.get("other", 0) + 1
+    return kinds
+
+
+def _format_codes(codes: Mapping[str, Mapping[str, object]]) -> str:
+    return " ".join(f"{kind}({','.join(f'{k}={v}' for k, v in codes[kind].items())})"
+                    for kind in NOTE_KINDS if kind in codes)
+
+
+def sequence_note_codes(notes: str, overlap: float) -> str:
+    """Note codes (module docstring) of one per-sequence BD-rate from its ``notes`` and
+    ``overlap``; "" when it has none.
+
+    Example:
+        >>> sequence_note_codes("test: dropped 2 saturated point(s) (VMAF ...)", 0.5)
+        'overlap(iou=0.5000) saturated(points=2)'
+    """
+    kinds = _note_kinds(notes, overlap)
+    return _format_codes({kind: ({"iou": f"{value:.4f}"} if kind == "overlap" else
+                                 {"notes" if kind == "other" else "points": int(value)})
+                          for kind, value in kinds.items()})
+
+
+def _cell_note_codes(ok: pd.DataFrame, n_excluded: int) -> str:
+    """Note codes of a mean over the sequences ``ok`` (defined values), ``n_excluded`` left
+    out."""
+    used = len(ok)
+    per = [_note_kinds(str(n), float(o)) for n, o in zip(ok["notes"], ok["overlap"],
+                                                           strict=True)] \
+        if {"notes", "overlap"} <= set(ok.columns) else []
+    codes: dict[str, dict[str, object]] = {}
+    for kind in NOTE_KINDS:
+        values = [k[kind] for k in per if kind in k]
+        if not values:
+            continue
+        code: dict[str, object] = {"n": f"{len(values)}/{used}"}
+        if kind == "overlap":
+            code.update(min=f"{min(values):.4f}", max=f"{max(values):.4f}")
+        else:
+            code["notes" if kind == "other" else "points"] = int(sum(values))
+        codes[kind] = code
+    if n_excluded:
+        codes["excluded"] = {"n": f"{n_excluded}/{used + n_excluded}"}
+    return _format_codes(codes)
+
+
+def parse_note_codes(text: str) -> dict[str, dict[str, str]]:
+    """``kind -> {key: value}`` of a note-codes string (module docstring); {} for "".
+
+    Example:
+        >>> parse_note_codes("overlap(n=2/8,min=0.2400,max=0.3700) excluded(n=1/9)")
+        {'overlap': {'n': '2/8', 'min': '0.2400', 'max': '0.3700'}, 'excluded': {'n': '1/9'}}
+    """
+    return {kind: dict(item.split("=", 1) for item in body.split(",") if item)
+            for kind, body in _CODE.findall(text or "")}
 
 
 def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
@@ -237,7 +337,8 @@ def per_sequence_bd_rate(results: pd.DataFrame, *, anchor_codec: str,
     Returns:
         One row per (sequence, reference, anchor, metric, codec) with columns ``group,
         sequence, reference, anchor, metric, codec, bd_rate`` (percent; NaN when undefined),
-        ``reason`` (why NaN, else ""), ``notes``, ``overlap``, ``n_anchor``, ``n_test``.
+        ``reason`` (why NaN, else ""), ``notes``, ``overlap``, ``n_anchor``, ``n_test``,
+        ``note_codes`` (of a defined value; module docstring).
 
     Raises:
         ConfigError: unknown anchor codec, metric or rate column.
@@ -298,7 +399,11 @@ def per_sequence_bd_rate(results: pd.DataFrame, *, anchor_codec: str,
             rows.append(row)
     columns = ["group", "sequence", "reference", "anchor", "metric", "codec", "bd_rate",
                "reason", "notes", "overlap", "n_anchor", "n_test"]
-    return pd.DataFrame(rows, columns=columns)
+    out = pd.DataFrame(rows, columns=columns)
+    out["note_codes"] = [sequence_note_codes(str(n), float(o)) if r == "" else ""
+                         for n, o, r in zip(out["notes"], out["overlap"], out["reason"],
+                                            strict=True)]
+    return out
 
 
 def summarize_bd_rate(per_sequence: pd.DataFrame, *, by_group: bool = True) -> pd.DataFrame:
@@ -313,7 +418,8 @@ def summarize_bd_rate(per_sequence: pd.DataFrame, *, by_group: bool = True) -> p
         sequences), ``bd_rate`` (arithmetic mean of the defined per-sequence values; NaN
         when none is defined), ``n_sequences`` (used), ``n_excluded``, ``note`` (which
         sequences were left out and why) and ``flags`` (the notes of the sequences used:
-        small overlap, dropped saturated or dominated points).
+        small overlap, dropped saturated or dominated points) and ``note_codes`` (the same,
+        machine-readable, with the exclusions; module docstring).
     """
     cell_keys = ["reference", "anchor", "metric", "codec"]
     rows: list[dict[str, object]] = []
@@ -329,7 +435,7 @@ def summarize_bd_rate(per_sequence: pd.DataFrame, *, by_group: bool = True) -> p
         rows.append({**dict(zip(cell_keys, keys, strict=True)), "group": group,
                      "bd_rate": float(ok["bd_rate"].mean()) if len(ok) else math.nan,
                      "n_sequences": len(ok), "n_excluded": len(bad), "note": note,
-                     "flags": flags})
+                     "flags": flags, "note_codes": _cell_note_codes(ok, len(bad))})
 
     for keys, cell in per_sequence.groupby(cell_keys, sort=True):
         labels = sorted((g for g in cell["group"].unique() if g), key=group_sort_key)
@@ -338,7 +444,7 @@ def summarize_bd_rate(per_sequence: pd.DataFrame, *, by_group: bool = True) -> p
                 add(keys, label, cell[cell["group"] == label])
         add(keys, OVERALL, cell)
     return pd.DataFrame(rows, columns=[*cell_keys, "group", "bd_rate", "n_sequences",
-                                       "n_excluded", "note", "flags"])
+                                       "n_excluded", "note", "flags", "note_codes"])
 
 
 def time_ratios(results: pd.DataFrame, *, anchor_codec: str,

@@ -5,15 +5,20 @@
 - ``NAME.csv``: one row per (run, reference, anchor, codec, group) and one column per metric
   (mean BD-rate in percent against the anchor codec, full precision; empty when undefined).
   ``group`` is ``Overall`` (every sequence); runs with a UGC reference stage also get one row
-  per reference group (Low, Medium, High), as published UGC tables do.
+  per reference group (Low, Medium, High), as published UGC tables do. The last column,
+  ``notes``, holds the note codes of the row's cells as ``metric: codes`` joined by ``; ``
+  (e.g. ``psnr_y: overlap(n=8/8,min=0.2400,max=0.3700)``; empty when no cell has one; codes
+  in :mod:`vqabench.evaluation.aggregate`), so that a flagged value carries its flag.
 - ``NAME.sequences.csv``: every per-sequence BD-rate behind those means (with the reason
-  when undefined), so one value can be recomputed from a cheap run of one sequence.
+  when undefined) and its note codes (``notes``), so one value can be recomputed from a
+  cheap run of one sequence.
 - ``NAME.csv.json``: the provenance: vqabench version, date (UTC), BD method, how the
   uncertainty was computed, and for every run its directory name, dataset, ``config_sha256``
   (SHA-256 of ``config.toml`` bytes), ``settings_sha256`` (of its parsed settings, blind to
   the comments that carry the run date), codec versions when ``config.toml`` or
   ``store.sqlite`` records them, the sequences and which were excluded; plus one entry per
-  cell with its bootstrap interval, Wilcoxon p-value and number of sequences.
+  cell with its bootstrap interval, Wilcoxon p-value, number of sequences and note codes
+  (``notes``).
 
 Example:
     >>> build_leaderboard(["runs/mini"], out="results/leaderboard/mini.csv")
@@ -181,17 +186,20 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
         wide = wide.reindex(pd.MultiIndex.from_tuples(rows, names=keys))
         wide.columns.name = None
         wide = wide.reset_index().rename(columns={"anchor": "measured_against"})
+        wide["notes"] = [_row_notes(summary, r) for r in rows]
         dataset = config.get("dataset", {})
         wide.insert(0, "anchor_codec", anchor)
         wide.insert(0, "run", run_dir.name)
         frames.append(wide)
-        per_frames.append(per.rename(columns={"anchor": "measured_against"})
+        per_frames.append(per.drop(columns="notes")
+                          .rename(columns={"anchor": "measured_against", "note_codes": "notes"})
                           .assign(run=run_dir.name, anchor_codec=anchor)[_SEQUENCE_COLUMNS])
         cells += [{"run": run_dir.name, "reference": r.reference, "measured_against": r.anchor,
                    "codec": r.codec, "group": r.group, "metric": r.metric,
                    "bd_rate": _num(r.bd_rate), "ci_low": _num(r.ci_low),
                    "ci_high": _num(r.ci_high), "wilcoxon_p": _num(r.wilcoxon_p),
-                   "n_sequences": int(r.n_sequences), "n_excluded": int(r.n_excluded)}
+                   "n_sequences": int(r.n_sequences), "n_excluded": int(r.n_excluded),
+                   "notes": str(r.note_codes)}
                   for r in summary.itertuples(index=False)]
         runs.append({
             "run": run_dir.name,
@@ -232,7 +240,17 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
 
 
 _SEQUENCE_COLUMNS = ["run", "anchor_codec", "reference", "measured_against", "codec", "group",
-                     "sequence", "metric", "bd_rate", "reason"]
+                     "sequence", "metric", "bd_rate", "reason", "notes"]
+
+
+def _row_notes(summary: pd.DataFrame, key: tuple) -> str:
+    """``metric: codes; ...`` of the cells of one leaderboard row (reference, anchor, codec,
+    group), metrics in the summary's order."""
+    reference, anchor, codec, group = key
+    part = summary[(summary["reference"] == reference) & (summary["anchor"] == anchor)
+                   & (summary["codec"] == codec) & (summary["group"] == group)]
+    return "; ".join(f"{m}: {c}" for m, c in zip(part["metric"], part["note_codes"],
+                                                 strict=True) if c)
 
 
 def _num(value: object) -> float | None:

@@ -3,13 +3,16 @@
 Reads ``results.csv`` (required), ``per_frame.csv`` and ``config.toml`` (optional) and writes
 into ``out_dir`` (default ``RUN_DIR/report``):
 
-- ``bdrate.csv``: every per-sequence BD-rate (with the reason when NaN) and every mean
-  (``sequence`` empty; ``group`` is a group label or ``Overall``) with its 95 % bootstrap
+- ``bdrate.csv``: every per-sequence BD-rate (with the reason when NaN, ``note``) and every
+  mean (``sequence`` empty; ``group`` is a group label or ``Overall``) with its 95 % bootstrap
   interval (``ci_low``, ``ci_high``), Wilcoxon signed-rank p-value (``wilcoxon_p``) and the
-  number of sequences behind them (``n_sequences``), full precision;
+  number of sequences behind them (``n_sequences``), full precision; ``notes``: the
+  machine-readable note codes of each value (small overlap, dropped points, exclusions; see
+  :mod:`vqabench.evaluation.aggregate`), the flags behind the marks of the tables;
 - ``report.md``: the tables in Markdown, figures linked as PNG files next to it;
 - ``report.html``: the same, self-contained (figures embedded as base64 PNG);
-- ``tables.tex``: the tables as LaTeX booktabs;
+- ``tables.tex``: the tables as LaTeX booktabs; a table with notes is a ``threeparttable``
+  (``\\tnote`` marks, notes under the table);
 - ``ratecontrol.csv``: when the run has target-bitrate (``kbps``) points, ΔR % and BD-rate
   against the ``targets_from`` configuration per sequence and as averages
   (:mod:`vqabench.evaluation.ratecontrol`), also as tables in the report;
@@ -116,10 +119,10 @@ def _slug(*parts: str) -> str:
 def _bdrate_csv(per: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     seq = per.assign(n_sequences=(per["reason"] == "").astype(int),
                      n_excluded=(per["reason"] != "").astype(int),
-                     note=per["reason"])
-    agg = summary.assign(sequence="")
+                     note=per["reason"], notes=per["note_codes"])
+    agg = summary.assign(sequence="", notes=summary["note_codes"])
     cols = ["reference", "anchor", "metric", "codec", "group", "sequence", "bd_rate",
-            "ci_low", "ci_high", "wilcoxon_p", "n_sequences", "n_excluded", "note"]
+            "ci_low", "ci_high", "wilcoxon_p", "n_sequences", "n_excluded", "note", "notes"]
     seq = seq.assign(ci_low=math.nan, ci_high=math.nan, wilcoxon_p=math.nan)
     return pd.concat([seq[cols], agg[cols]], ignore_index=True)
 
@@ -277,9 +280,9 @@ _YUV_LABELS = {"psnr_y": "Y", "psnr_u": "U", "psnr_v": "V", "psnr_yuv": "YUV"}
 
 def _yuv_section(summary: pd.DataFrame, times: pd.DataFrame, ref: str, anc: str, anchor: str,
                  codec_order: list[str], method: str, decimals: int
-                 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """JVET layout as text: Y/U/V/YUV cells from :func:`tables.bd_table` (counts and marks
-    included; components never measured left out), then EncT%/DecT%."""
+                 ) -> tuple[tables.NotedTable, tuple[str, ...]]:
+    """JVET layout as text: Y/U/V/YUV cells from :func:`tables.bd_table` (counts, marks and
+    notes included; components never measured left out), then EncT%/DecT%."""
     present = [m for m in _YUV_LABELS if m in set(summary["metric"])]
     main = tables.bd_table(summary, reference=ref, anchor=anc, anchor_codec=anchor,
                            codecs=codec_order, metrics=present, method=method,
@@ -291,7 +294,11 @@ def _yuv_section(summary: pd.DataFrame, times: pd.DataFrame, ref: str, anc: str,
             by_codec = dict(zip(numeric["Codec"], numeric[col], strict=True))
             cells[col] = [tables.format_number(float(by_codec.get(c, float("nan"))),
                                                decimals=decimals) for c in cells["Codec"]]
-    return cells, main.notes
+    return tables.NotedTable(cells, main.marks, main.notes), ()
+
+
+#: A report section: heading, table, notes on the whole table.
+Section = tuple[str, "pd.DataFrame | tables.NotedTable", tuple[str, ...]]
 
 
 def _sections(style: str, per: pd.DataFrame, summary: pd.DataFrame, times: pd.DataFrame, *,
@@ -300,13 +307,13 @@ def _sections(style: str, per: pd.DataFrame, summary: pd.DataFrame, times: pd.Da
               complexity: dict[str, tuple[int, int, int]] | None = None,
               sweep: tuple[str, dict[str, float]] | None = None,
               means: pd.DataFrame | None = None
-              ) -> list[tuple[str, pd.DataFrame, tuple[str, ...]]]:
+              ) -> list[Section]:
     """(heading, table, footnotes) sections of a report in ``style`` (see
     :data:`tables.STYLES`), for each (reference, anchor) pair in ``pairs``' order; then the
     sweep table when the run sweeps an option (:func:`codec_sweep`); every style ends with
     the uncertainty table of its pair. ``ptloss`` also shows ``means`` (mean rate and
     quality, :func:`~vqabench.evaluation.aggregate.mean_quality`) after Table I."""
-    sections: list[tuple[str, pd.DataFrame, tuple[str, ...]]] = []
+    sections: list[Section] = []
     for ref, anc in pairs:
         where = f"reference={ref}, quality measured against {anc}"
         if style == "ptloss":
@@ -318,10 +325,11 @@ def _sections(style: str, per: pd.DataFrame, summary: pd.DataFrame, times: pd.Da
                         "(R and D) at the run's size; its backward costs about twice that. "
                         "EncT%/DecT%: geometric mean over sequences of summed encoding "
                         "(training) / decoding time, anchor = 100 %, measured in this run.",)
+            table = tables.ptloss_table(summary, times, reference=ref, anchor=anc,
+                                        complexity=complexity)
             sections.append((f"BD-rate (%) vs {anchor} per reference group, with complexity "
-                             f"({where})", tables.ptloss_table(summary, times, reference=ref,
-                                                               anchor=anc,
-                                                               complexity=complexity), foot))
+                             f"({where})", tables.layout_notes(table, summary, reference=ref,
+                                                               anchor=anc), foot))
             if means is not None and not means.empty:
                 sections.append((f"Mean rate and quality per reference group, each codec over "
                                  f"its own rate points ({where})",
@@ -330,12 +338,15 @@ def _sections(style: str, per: pd.DataFrame, summary: pd.DataFrame, times: pd.Da
                                   "rows; quality compares at equal rate only where the bpp "
                                   "column is close.",)))
         elif style == "glvc":
+            table = tables.glvc_table({dataset: summary}, reference=ref, anchor=anc)
             sections.append((f"Perceptual BD-rate (%) vs {anchor} per dataset ({where})",
-                             tables.glvc_table({dataset: summary}, reference=ref, anchor=anc),
-                             ()))
+                             tables.layout_notes(table, summary, reference=ref, anchor=anc,
+                                                 dataset=dataset), ()))
         elif style == "clic":
+            table = tables.clic_table(summary, times, reference=ref, anchor=anc)
             sections.append((f"PSNR BD-rate (%) per class and EncT% vs {anchor} ({where})",
-                             tables.clic_table(summary, times, reference=ref, anchor=anc), ()))
+                             tables.layout_notes(table, summary, reference=ref, anchor=anc),
+                             ()))
         else:
             sections += _default_sections(per, summary, times, anchor=anchor, method=method,
                                           ref=ref, anc=anc, where=where,
@@ -349,21 +360,23 @@ def _sections(style: str, per: pd.DataFrame, summary: pd.DataFrame, times: pd.Da
                                  tables.sweep_table(points, option=sweep[0]), ()))
         sections.append((f"Uncertainty of the mean BD-rate (%) vs {anchor}: 95 % bootstrap "
                          f"interval over sequences, Wilcoxon signed-rank p ({where})",
-                         tables.uncertainty_table(summary, reference=ref, anchor=anc), ()))
+                         tables.layout_notes(tables.uncertainty_table(
+                             summary, reference=ref, anchor=anc), summary, reference=ref,
+                             anchor=anc), ()))
     return sections
 
 
 def _default_sections(per: pd.DataFrame, summary: pd.DataFrame, times: pd.DataFrame, *,
                       anchor: str, method: str, ref: str, anc: str, where: str,
                       codec_order: list[str], metric_order: list[str], decimals: int
-                      ) -> list[tuple[str, pd.DataFrame, tuple[str, ...]]]:
+                      ) -> list[Section]:
     """The default layout: codecs x metrics (one builder with the console summary), the JVET
     Y/U/V/YUV table with complexity, and per-sequence tables, in the run's order."""
     main = tables.bd_table(summary, reference=ref, anchor=anc, anchor_codec=anchor,
                            codecs=codec_order, metrics=metric_order, method=method,
                            decimals=decimals)
-    sections = [(f"BD-rate (%) vs {anchor}, {method} ({where})", main.cells,
-                 (main.caption, *main.notes))]
+    sections: list[Section] = [(f"BD-rate (%) vs {anchor}, {method} ({where})", main.table,
+                                (main.caption,))]
     if "psnr_y" in set(summary["metric"]):
         sections.append((f"PSNR BD-rate (%) and complexity vs {anchor} ({where})",
                          *_yuv_section(summary, times, ref, anc, anchor, codec_order,
@@ -378,13 +391,14 @@ def _default_sections(per: pd.DataFrame, summary: pd.DataFrame, times: pd.DataFr
         seq = tables.average_counts(tables.signed_text(seq, codecs_here, decimals=decimals),
                                     seq, codecs_here)
         sections.append((f"Per-sequence BD-rate (%) vs {anchor}: "
-                         f"{tables.metric_label(metric)} ({where})", seq, ()))
+                         f"{tables.metric_label(metric)} ({where})",
+                         tables.sequence_notes(per, seq, metric=metric, reference=ref,
+                                               anchor=anc), ()))
     return sections
 
 
 def _rate_control_sections(results: pd.DataFrame, config: dict[str, object], method: Method,
-                           out: Path, sections: list[tuple[str, pd.DataFrame, tuple[str, ...]]]
-                           ) -> Path | None:
+                           out: Path, sections: list[Section]) -> Path | None:
     """ΔR % / BD-rate tables (and ``ratecontrol.csv``) when the run has rate-controlled
     points; None otherwise."""
     from vqabench.evaluation.ratecontrol import rate_control, rate_control_means, rate_controlled
@@ -545,19 +559,18 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     prov = provenance_lines(config, raw, config_path.read_text(encoding="utf-8")
                             if config_path.is_file() else "")
     md = [f"# {title}", "", intro, "", "## Provenance", "", *[f"- {p}" for p in prov], ""]
-    tex = [f"% {title}; anchor {anchor}; method {method}; needs \\usepackage{{booktabs}}",
+    tex = [f"% {title}; anchor {anchor}; method {method}; needs \\usepackage{{booktabs}} and "
+           "\\usepackage{threeparttable}",
            *[f"% {p}" for p in prov], ""]
     body = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(intro)}</p>",
             "<h2>Provenance</h2>", "<ul>", *[f"<li>{html.escape(p)}</li>" for p in prov],
             "</ul>"]
     for i, (heading, table, foot) in enumerate(sections):
-        md += [f"## {heading}", "", tables.to_markdown(table, decimals=decimals)]
-        md += [f"{n}  " for n in foot] + ([""] if foot else [])
-        tex.append(tables.to_latex(table, decimals=decimals, caption=heading,
+        md += [f"## {heading}", "", tables.to_markdown(table, decimals=decimals, notes=foot)]
+        tex.append(tables.to_latex(table, decimals=decimals, caption=heading, notes=foot,
                                    label=f"tab:{_slug(run_dir.name)}-{i + 1}"))
-        tex += [f"% {n}" for n in foot]
-        body += [f"<h2>{html.escape(heading)}</h2>", tables.to_html(table, decimals=decimals)]
-        body += [f"<p>{html.escape(n)}</p>" for n in foot]
+        body += [f"<h2>{html.escape(heading)}</h2>",
+                 tables.to_html(table, decimals=decimals, notes=foot)]
     if not excluded.empty:
         notes = [f"{r.sequence} / {r.metric} / {r.codec}: {r.reason}"
                  for r in excluded.itertuples()]
@@ -578,6 +591,7 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     css = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
            "table{border-collapse:collapse;margin:1em 0}td,th{padding:2px 8px;"
            "border-bottom:1px solid #ccc}td.num{text-align:right}"
+           "tfoot td{border:0;font-size:90%;text-align:left}"
            "caption{font-weight:bold}img{max-width:100%}")
     page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title><style>{css}</style></head><body>\n"

@@ -4,6 +4,15 @@ Layout builders are pure DataFrame transforms of the outputs of
 :mod:`vqabench.evaluation.aggregate`; renderers turn any DataFrame into text. Numbers are
 rounded for display only (``decimals``); CSV keeps full precision. NaN shows as ``n/a``.
 
+Notes sit on the cells they qualify: a :class:`NotedTable` carries, besides its cells, the
+marks of each cell (letters ``a``, ``b``... in the order the notes are listed) and the
+:class:`Note` each mark refers to; every renderer puts the marks on exactly those cells and
+the notes right under the same table (Markdown: ``<sup>a</sup>`` and a list; HTML:
+``<sup>`` and ``<tfoot>``; LaTeX: ``threeparttable`` ``\tnote`` and ``tablenotes``; console:
+``[a]``). Notes are short and aggregated over sequences ("small quality overlap on 8 of 8
+sequences: 13-55 % of the union (below 75 %)"); the per-sequence list is
+:attr:`BDTable.details` and, machine-readable, the ``notes`` columns of the CSV files.
+
 Example:
     >>> table = codec_metric_table(summary, reference="source", anchor="source")
     >>> print(to_markdown(table, decimals=2))
@@ -16,13 +25,20 @@ import math
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from vqabench.evaluation.aggregate import OVERALL, group_sort_key
+from vqabench.evaluation.aggregate import (
+    NOTE_KINDS,
+    OVERALL,
+    group_sort_key,
+    parse_note_codes,
+    sequence_note_codes,
+)
+from vqabench.evaluation.bdrate import SMALL_OVERLAP
 from vqabench.io.atomic import atomic_write_bytes
 
 __all__ = [
@@ -30,6 +46,10 @@ __all__ = [
     "METRIC_LABELS",
     "metric_label",
     "format_number",
+    "Note",
+    "NotedTable",
+    "note_mark",
+    "cell_notes",
     "BDTable",
     "bd_table",
     "signed_text",
@@ -37,9 +57,11 @@ __all__ = [
     "numeric_columns",
     "codec_metric_table",
     "sequence_table",
+    "sequence_notes",
     "yuv_table",
     "STYLES",
     "uncertainty_table",
+    "layout_notes",
     "ptloss_table",
     "mean_quality_table",
     "sweep_table",
@@ -61,8 +83,6 @@ METRIC_LABELS = {"psnr_y": "PSNR-Y", "psnr_u": "PSNR-U", "psnr_v": "PSNR-V",
                  "psnr_yuv": "PSNR-YUV", "ssim": "SSIM", "ms_ssim": "MS-SSIM", "vmaf": "VMAF",
                  "vmaf_neg": "VMAF-NEG", "lpips": "LPIPS", "dists": "DISTS",
                  "pt_loss": "PT-Loss", "rankdvqa_ugc": "RankDVQA-UGC", "flicker": "Flicker"}
-#: Mark of a cell whose mean carries a note (small overlap, dropped points...).
-NOTE_MARK = "*"
 
 
 def metric_label(metric: str) -> str:
@@ -90,6 +110,104 @@ def format_number(value: object, *, decimals: int = 2, signed: bool = False) -> 
 
 
 @dataclass(frozen=True)
+class Note:
+    """One footnote of a table.
+
+    Attributes:
+        mark: what the cells it qualifies carry (``a``, ``b``...); "" for a note on the
+            whole table (no cell carries it).
+        text: the note, short: aggregated over sequences.
+        codes: the same, machine-readable (note codes of
+            :mod:`vqabench.evaluation.aggregate`); "" when it has none.
+    """
+
+    mark: str
+    text: str
+    codes: str = ""
+
+
+@dataclass(frozen=True)
+class NotedTable:
+    """A table with its notes, what every renderer takes.
+
+    Attributes:
+        cells: the table (numbers or text, as for :func:`to_markdown`).
+        marks: (row position, column position) -> the marks of that cell, in note order.
+        notes: the notes under the table: marked ones (each mark on at least one cell) and
+            notes on the whole table (mark "").
+    """
+
+    cells: pd.DataFrame
+    marks: Mapping[tuple[int, int], tuple[str, ...]] = field(default_factory=dict)
+    notes: tuple[Note, ...] = ()
+
+
+def note_mark(index: int) -> str:
+    """The mark of the ``index``-th note (from 0): ``a``...``z``, ``aa``, ``ab``..."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return letters[index] if index < 26 else note_mark(index // 26 - 1) + letters[index % 26]
+
+
+def _percent_range(low: float, high: float) -> str:
+    lo, hi = round(100 * low), round(100 * high)
+    return f"{lo} %" if lo == hi else f"{lo}-{hi} %"
+
+
+def _kind_text(kind: str, code: Mapping[str, str]) -> str:
+    """Short text of one note code of a mean (``n`` = k/N sequences) or of a set of
+    sequences (no ``n``)."""
+    on = ""
+    if "n" in code:
+        k, n = code["n"].split("/")
+        on = f" on {k} of {n} sequence{'s' * (n != '1')}"
+    if kind == "overlap":
+        return (f"small quality overlap{on}: "
+                f"{_percent_range(float(code['min']), float(code['max']))} of the union "
+                f"(below {round(100 * SMALL_OVERLAP)} %)")
+    if kind == "other":
+        return f"{code.get('notes', 'some')} other note(s){on} (see the per-sequence list)"
+    what = {"saturated": "saturated VMAF point(s) dropped",
+            "nonmonotonic": "dominated point(s) dropped (non-monotonic curve, pareto)",
+            "duplicates": "duplicate rate point(s) merged"}.get(kind, kind)
+    return f"{code.get('points', '')} {what}{on}".strip()
+
+
+def cell_notes(codes: str) -> list[tuple[str, str]]:
+    """(short text, codes) of each kind of note in the note codes of a mean, in
+    :data:`~vqabench.evaluation.aggregate.NOTE_KINDS` order; exclusions are left out (cells
+    show them as `` (n/N)``)."""
+    parsed = parse_note_codes(codes)
+    return [(_kind_text(kind, code), f"{kind}({','.join(f'{k}={v}' for k, v in code.items())})")
+            for kind, code in parsed.items() if kind != "excluded"]
+
+
+def _row_codes(row: Mapping[str, object]) -> str:
+    """Note codes of a summary row; a row from before note codes whose ``flags`` (the
+    per-sequence notes as text) are not empty counts as one note of kind ``other``, so
+    that no note is lost."""
+    codes = row.get("note_codes")
+    if codes is None or (isinstance(codes, float) and math.isnan(codes)):
+        return "other(notes=1)" if str(row.get("flags", "") or "") else ""
+    return str(codes)
+
+
+class _Lettering:
+    """Gives each distinct note text the next mark and collects the cell marks."""
+
+    def __init__(self) -> None:
+        self.notes: dict[str, Note] = {}
+        self.marks: dict[tuple[int, int], tuple[str, ...]] = {}
+
+    def add(self, cell: tuple[int, int], text: str, codes: str = "") -> str:
+        if text not in self.notes:
+            self.notes[text] = Note(note_mark(len(self.notes)), text, codes)
+        mark = self.notes[text].mark
+        if mark not in self.marks.get(cell, ()):
+            self.marks[cell] = (*self.marks.get(cell, ()), mark)
+        return mark
+
+
+@dataclass(frozen=True)
 class BDTable:
     """One BD-rate table, the same for the console and every report format.
 
@@ -97,15 +215,25 @@ class BDTable:
         values: rows (Group, Codec), one numeric column per metric (display names): the
             mean BD-rate in percent, NaN when undefined; what table styles start from.
         cells: the same shape as text: signed values, ``n/a``, `` (n/N)`` when only n of N
-            sequences are in the mean, :data:`NOTE_MARK` when the mean carries notes.
+            sequences are in the mean (marks are kept apart, in ``marks``).
         caption: what the numbers are (anchor codec, method, quality against what).
-        notes: the footnotes the cells refer to, one line each.
+        notes: the notes the marks refer to, one per distinct text.
+        marks: (row position, column position) of ``cells`` -> marks of that cell.
+        details: per-sequence lines behind the notes (``[a] group, codec, metric,
+            sequence: note``) when :func:`bd_table` had the per-sequence table.
     """
 
     values: pd.DataFrame
     cells: pd.DataFrame
     caption: str
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
+    marks: Mapping[tuple[int, int], tuple[str, ...]] = field(default_factory=dict)
+    details: tuple[str, ...] = ()
+
+    @property
+    def table(self) -> NotedTable:
+        """The text cells with their marks and notes, for the renderers."""
+        return NotedTable(self.cells, self.marks, self.notes)
 
 
 def signed_text(df: pd.DataFrame, columns: Sequence[str], *, decimals: int = 2) -> pd.DataFrame:
@@ -136,13 +264,10 @@ def average_counts(cells: pd.DataFrame, values: pd.DataFrame, columns: Sequence[
     return out
 
 
-def _note_text(note: str) -> str:
-    return "; ".join(dict.fromkeys(n for n in note.split("; ") if n))
-
-
 def bd_table(summary: pd.DataFrame, *, reference: str, anchor: str, anchor_codec: str,
              codecs: Sequence[str] | None = None, metrics: Sequence[str] | None = None,
-             method: str = "pchip", decimals: int = 2, groups: bool = True) -> BDTable:
+             method: str = "pchip", decimals: int = 2, groups: bool = True,
+             per_sequence: pd.DataFrame | None = None) -> BDTable:
     """Codecs x metrics mean BD-rate table against ``anchor_codec`` (console and report).
 
     Args:
@@ -155,6 +280,11 @@ def bd_table(summary: pd.DataFrame, *, reference: str, anchor: str, anchor_codec
         method: BD interpolation, for the caption.
         decimals: digits of the text cells.
         groups: one row per group before Overall (when the summary has groups).
+        per_sequence: the :func:`~vqabench.evaluation.aggregate.per_sequence_bd_rate`
+            output behind ``summary``, for :attr:`BDTable.details`.
+
+    Each cell (group x codec x metric) gets the marks of its own notes (``note_codes`` of
+    its row of ``summary``); an undefined mean carries none.
     """
     part = _cell(summary, reference=reference, anchor=anchor)
     codecs = [c for c in (codecs if codecs is not None else dict.fromkeys(part["codec"]))
@@ -162,7 +292,7 @@ def bd_table(summary: pd.DataFrame, *, reference: str, anchor: str, anchor_codec
     metrics = [m for m in (metrics if metrics is not None else dict.fromkeys(part["metric"]))
                if m in set(part["metric"])]
     labels = sorted(set(part["group"]) - {OVERALL}, key=group_sort_key) if groups else []
-    values, cells, notes = [], [], {}
+    values, cells, lettering, details = [], [], _Lettering(), []
     for group in [*labels, OVERALL]:
         for codec in codecs:
             sel = part[(part["group"] == group) & (part["codec"] == codec)]
@@ -170,7 +300,7 @@ def bd_table(summary: pd.DataFrame, *, reference: str, anchor: str, anchor_codec
                 continue
             vrow = {"Group": group, "Codec": codec}
             crow = dict(vrow)
-            for metric in metrics:
+            for j, metric in enumerate(metrics):
                 hit = sel[sel["metric"] == metric]
                 label = metric_label(metric)
                 if hit.empty:
@@ -183,10 +313,13 @@ def bd_table(summary: pd.DataFrame, *, reference: str, anchor: str, anchor_codec
                 text = format_number(value, decimals=decimals, signed=True)
                 if used < total:
                     text += f" ({used}/{total})"
-                flagged = _note_text(str(r.get("flags", "") or ""))
-                if flagged and not math.isnan(value):
-                    text += NOTE_MARK
-                    notes.setdefault(f"{codec}, {label}", flagged)
+                if not math.isnan(value):
+                    cell = (len(cells), j + 1 + bool(labels))
+                    marks = [lettering.add(cell, note, code)
+                             for note, code in cell_notes(_row_codes(r))]
+                    if marks and per_sequence is not None:
+                        details += _details(per_sequence, marks, group=group, codec=codec,
+                                            metric=metric, reference=reference, anchor=anchor)
                 vrow[label], crow[label] = value, text
             values.append(vrow)
             cells.append(crow)
@@ -199,8 +332,20 @@ def bd_table(summary: pd.DataFrame, *, reference: str, anchor: str, anchor_codec
     caption = (f"BD-rate (%) vs {anchor_codec}, {method} on kbps, quality against {against}; "
                "mean over sequences" + (" per reference group" if labels else "")
                + "; negative = fewer bits; (n/N) = n of N sequences defined")
-    foot = [f"{NOTE_MARK} {where}: {text}" for where, text in notes.items()]
-    return BDTable(values_df, cells_df, caption, tuple(foot))
+    return BDTable(values_df, cells_df, caption, tuple(lettering.notes.values()),
+                   lettering.marks, tuple(details))
+
+
+def _details(per: pd.DataFrame, marks: Sequence[str], *, group: str, codec: str, metric: str,
+             reference: str, anchor: str) -> list[str]:
+    """Per-sequence lines behind a marked mean: ``[a,b] group, codec, metric, sequence:
+    notes`` for each defined per-sequence value with notes."""
+    rows = _cell(per, reference=reference, anchor=anchor, codec=codec, metric=metric)
+    if group != OVERALL:
+        rows = rows[rows["group"] == group]
+    rows = rows[(rows["reason"] == "") & (rows["notes"].fillna("") != "")]
+    return [f"[{','.join(marks)}] {group}, {codec}, {metric_label(metric)}, {r.sequence}: "
+            f"{r.notes}" for r in rows.itertuples()]
 
 
 def _cell(summary: pd.DataFrame, **where: str) -> pd.DataFrame:
@@ -317,6 +462,41 @@ def rate_control_table(per_sequence: pd.DataFrame, *, metric: str, reference: st
     return out
 
 
+def sequence_notes(per_sequence: pd.DataFrame, cells: pd.DataFrame, *, metric: str,
+                   reference: str, anchor: str) -> NotedTable:
+    """``cells`` (a :func:`sequence_table` layout: ``Sequence`` then one column per codec)
+    with the marks of the per-sequence values that carry notes, one note per kind with its
+    range over the table ("small quality overlap: 24-37 % of the union (below 75 %)")."""
+    part = _cell(per_sequence, metric=metric, reference=reference, anchor=anchor)
+    rows = {str(v): i for i, v in enumerate(cells["Sequence"]) if v != AVERAGE}
+    columns = {str(c): j for j, c in enumerate(cells.columns) if j}
+    found: dict[str, list[tuple[tuple[int, int], dict[str, str]]]] = {}
+    for r in part.itertuples():
+        codes = (str(r.note_codes) if "note_codes" in part.columns
+                 else sequence_note_codes(str(r.notes), float(r.overlap)))
+        at = (rows.get(str(r.sequence)), columns.get(str(r.codec)))
+        if r.reason or not codes or None in at:
+            continue
+        for kind, code in parse_note_codes(codes).items():
+            found.setdefault(kind, []).append((at, code))  # type: ignore[arg-type]
+    lettering = _Lettering()
+    for kind in NOTE_KINDS:
+        if kind not in found:
+            continue
+        if kind == "overlap":
+            ious = [float(code["iou"]) for _, code in found[kind]]
+            summary = {"min": str(min(ious)), "max": str(max(ious))}
+        else:
+            key = "notes" if kind == "other" else "points"
+            counts = [int(code[key]) for _, code in found[kind]]
+            summary = {key: f"{min(counts)}" + (f"-{max(counts)}" if max(counts) > min(counts)
+                                                else "")}
+        text = _kind_text(kind, summary)
+        for at, _ in found[kind]:
+            lettering.add(at, text, kind)
+    return NotedTable(cells, lettering.marks, tuple(lettering.notes.values()))
+
+
 def _text_rows(df: pd.DataFrame, decimals: int) -> tuple[list[str], list[list[str]]]:
     header = [str(c) for c in df.columns]
     columns = [_column_values(df[c]) for c in df.columns]
@@ -325,46 +505,76 @@ def _text_rows(df: pd.DataFrame, decimals: int) -> tuple[list[str], list[list[st
     return header, body
 
 
-def to_markdown(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None) -> str:
-    """GitHub-flavoured Markdown table; numeric columns right-aligned."""
+def _noted(table: pd.DataFrame | NotedTable, notes: Sequence[str]
+           ) -> tuple[pd.DataFrame, Mapping[tuple[int, int], tuple[str, ...]], list[Note]]:
+    """(cells, marks, notes) of a table: ``notes`` (on the whole table) first, then the
+    table's own."""
+    if isinstance(table, pd.DataFrame):
+        table = NotedTable(table)
+    return table.cells, table.marks, [*(Note("", n) for n in notes), *table.notes]
+
+
+def to_markdown(table: pd.DataFrame | NotedTable, *, decimals: int = 2,
+                caption: str | None = None, notes: Sequence[str] = ()) -> str:
+    """GitHub-flavoured Markdown table; numeric columns right-aligned; cell marks as
+    ``<sup>a</sup>``, the notes in lines right under the table (``notes``: lines on the whole
+    table, before the marked ones)."""
+    df, marks, foot = _noted(table, notes)
     header, body = _text_rows(df, decimals)
     numeric = numeric_columns(df)
 
     def esc(s: str) -> str:
         return s.replace("|", "\\|")
 
+    def cell(i: int, j: int, text: str) -> str:
+        mark = ",".join(marks.get((i, j), ()))
+        return esc(text) + (f"<sup>{mark}</sup>" if mark else "")
+
     lines = [f"**{caption}**", ""] if caption else []
     lines.append("| " + " | ".join(esc(h) for h in header) + " |")
     lines.append("|" + "|".join("---:" if n else ":---" for n in numeric) + "|")
-    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in body]
+    lines += ["| " + " | ".join(cell(i, j, c) for j, c in enumerate(row)) + " |"
+              for i, row in enumerate(body)]
+    if foot:
+        lines.append("")
+        lines += [(f"<sup>{n.mark}</sup> " if n.mark else "") + esc(n.text) + "  "
+                  for n in foot]
     return "\n".join(lines) + "\n"
 
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                  "^": r"\textasciicircum{}"}
+                  "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}",
+                  "\u00a0": "~"}
 
 
 def _latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
-def to_latex(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None,
-             label: str | None = None) -> str:
+def to_latex(table: pd.DataFrame | NotedTable, *, decimals: int = 2,
+             caption: str | None = None, label: str | None = None,
+             notes: Sequence[str] = ()) -> str:
     """A ``table`` with a booktabs ``tabular`` (``\\toprule``/``\\midrule``/``\\bottomrule``).
 
-    Needs ``\\usepackage{booktabs}``. Text is escaped; negative numbers use math minus.
+    Needs ``\\usepackage{booktabs}``; a table with notes is a ``threeparttable`` (needs
+    ``\\usepackage{threeparttable}``): cell marks as ``\\tnote{a}``, the notes in
+    ``tablenotes`` under the tabular (``notes``, on the whole table, first). Text is
+    escaped; negative numbers use math minus.
     """
+    df, marks, foot = _noted(table, notes)
     header, body = _text_rows(df, decimals)
     numeric = numeric_columns(df)
     spec = "".join("r" if n else "l" for n in numeric)
 
-    def cell(text: str, is_num: bool) -> str:
-        if is_num and text.startswith("-"):
-            return "$-$" + text[1:]
-        return _latex_escape(text)
+    def cell(i: int, j: int, text: str) -> str:
+        out = "$-$" + text[1:] if numeric[j] and text.startswith("-") else _latex_escape(text)
+        mark = ",".join(marks.get((i, j), ()))
+        return out + (rf"\tnote{{{mark}}}" if mark else "")
 
     lines = [r"\begin{table}[t]", r"\centering"]
+    if foot:
+        lines.append(r"\begin{threeparttable}")
     if caption:
         lines.append(rf"\caption{{{_latex_escape(caption)}}}")
     label = label or ("tab:" + re.sub(r"[^a-z0-9]+", "-", (caption or "table").lower()
@@ -378,13 +588,24 @@ def to_latex(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None,
         if i and row and row[0] in (AVERAGE, OVERALL) and previous not in (AVERAGE, OVERALL):
             lines.append(r"\midrule")
         previous = row[0] if row else None
-        lines.append(" & ".join(cell(c, n) for c, n in zip(row, numeric, strict=True)) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+        lines.append(" & ".join(cell(i, j, c) for j, c in enumerate(row)) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if foot:
+        lines.append(r"\begin{tablenotes}[flushleft]\footnotesize")
+        # "13-55 %": no line break before the unit
+        lines += [rf"\item[{n.mark}] {_latex_escape(n.text.replace(' %', chr(0xA0) + '%'))}"
+                  for n in foot]
+        lines += [r"\end{tablenotes}", r"\end{threeparttable}"]
+    lines.append(r"\end{table}")
     return "\n".join(lines) + "\n"
 
 
-def to_html(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None) -> str:
-    """An HTML ``<table>`` (escaped), numeric cells with class ``num``."""
+def to_html(table: pd.DataFrame | NotedTable, *, decimals: int = 2,
+            caption: str | None = None, notes: Sequence[str] = ()) -> str:
+    """An HTML ``<table>`` (escaped), numeric cells with class ``num``; cell marks as
+    ``<sup>``, the notes in the table's ``<tfoot>`` (``notes``, on the whole table, first).
+    """
+    df, marks, foot = _noted(table, notes)
     header, body = _text_rows(df, decimals)
     numeric = numeric_columns(df)
     out = ["<table>"]
@@ -393,12 +614,21 @@ def to_html(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None) 
     out.append("<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header)
                + "</tr></thead>")
     out.append("<tbody>")
-    for row in body:
-        cells = "".join(f'<td class="num">{html.escape(c)}</td>' if n
-                        else f"<td>{html.escape(c)}</td>"
-                        for c, n in zip(row, numeric, strict=True))
-        out.append(f"<tr>{cells}</tr>")
-    out.append("</tbody></table>")
+    for i, row in enumerate(body):
+        cells = []
+        for j, c in enumerate(row):
+            mark = ",".join(marks.get((i, j), ()))
+            text = html.escape(c) + (f"<sup>{html.escape(mark)}</sup>" if mark else "")
+            cells.append(f'<td class="num">{text}</td>' if numeric[j] else f"<td>{text}</td>")
+        out.append(f"<tr>{''.join(cells)}</tr>")
+    out.append("</tbody>")
+    if foot:
+        out.append("<tfoot>")
+        out += [f'<tr><td class="note" colspan="{len(header)}">'
+                + (f"<sup>{html.escape(n.mark)}</sup> " if n.mark else "")
+                + f"{html.escape(n.text)}</td></tr>" for n in foot]
+        out.append("</tfoot>")
+    out.append("</table>")
     return "\n".join(out) + "\n"
 
 
@@ -425,6 +655,42 @@ _LABELS = {"psnr_y": "PSNR", "vmaf": "VMAF", "vmaf_neg": "VMAF NEG", "dists": "D
 def _metric_or_none(summary: pd.DataFrame, candidates: Sequence[str]) -> list[str]:
     present = set(summary["metric"])
     return [m for m in candidates if m in present]
+
+
+def layout_notes(table: pd.DataFrame, summary: pd.DataFrame, *, reference: str, anchor: str,
+                 dataset: str = "") -> NotedTable:
+    """``table`` (:func:`uncertainty_table` or a seed-paper layout: :func:`ptloss_table`,
+    :func:`glvc_table` of ``dataset``, :func:`clic_table`) with the marks of the notes of
+    the means its BD-rate cells show, one note per distinct text as in :func:`bd_table`.
+
+    A cell is found by its column (``GROUP LABEL``, ``DATASET LABEL``, ``Y``/``U``/``V``/
+    ``YUV``, or ``BD-rate`` with the row's ``Metric``) and its row (``Codec``, and ``Group``
+    or ``Class`` when the column names no group); other cells carry no mark.
+    """
+    part = _cell(summary, reference=reference, anchor=anchor)
+    codes = {(r["group"], r["codec"], r["metric"]): _row_codes(r)
+             for r in part.to_dict("records")}
+    columns: dict[str, tuple[str | None, str]] = {}
+    for metric in dict.fromkeys(part["metric"]):
+        short = _LABELS.get(metric, metric)
+        columns.update({f"{g} {short}": (g, metric) for g in dict.fromkeys(part["group"])})
+        if dataset:
+            columns[f"{dataset} {short}"] = (OVERALL, metric)
+    columns.update({label: (None, m) for m, label in _YUV})
+    by_label = {metric_label(m): m for m in part["metric"]}
+    lettering = _Lettering()
+    for i, row in enumerate(table.to_dict("records")):
+        for j, column in enumerate(table.columns):
+            group, metric = columns.get(str(column), (None, ""))
+            if column == "BD-rate":
+                metric = by_label.get(str(row.get("Metric")), "")
+            value = row[column]
+            if not metric or not isinstance(value, float) or math.isnan(value):
+                continue
+            group = group or str(row.get("Group", row.get("Class", OVERALL)))
+            for note, code in cell_notes(codes.get((group, str(row.get("Codec")), metric), "")):
+                lettering.add((i, j), note, code)
+    return NotedTable(table, lettering.marks, tuple(lettering.notes.values()))
 
 
 def uncertainty_table(summary: pd.DataFrame, *, reference: str, anchor: str) -> pd.DataFrame:
