@@ -17,6 +17,7 @@ import math
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from vqabench.errors import invalid
 from vqabench.reports import style as _s
@@ -73,8 +74,8 @@ def rate_point_panels(part: pd.DataFrame, *, value: str, styles: dict[str, Codec
                                       .astype(str))) for c in codecs}
     labels = _legend_labels(ladders)
     colours = _s.rate_point_colors(len(labels))
-    ncols = min(len(codecs), 3 if width_in > _s.COLUMN_IN else 2)
-    nrows = math.ceil(len(codecs) / ncols)
+    nrows = math.ceil(len(codecs) / (3 if width_in > _s.COLUMN_IN else 2))
+    ncols = math.ceil(len(codecs) / nrows)  # balanced rows: 4 codecs in 2 x 2
     fig = _s.new_figure(width_in, 0.75 + _PANEL_IN * nrows)
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
     for ax in axes[len(codecs):]:
@@ -90,6 +91,7 @@ def rate_point_panels(part: pd.DataFrame, *, value: str, styles: dict[str, Codec
                         markerfacecolor="none")
         ax.set_title(codec, color=styles[codec].color, fontweight="bold")
         ax.grid(True, which="major")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
         if log_y:
             ax.set_yscale("log")
     for k, ax in enumerate(axes[:len(codecs)]):
@@ -105,8 +107,9 @@ def rate_point_panels(part: pd.DataFrame, *, value: str, styles: dict[str, Codec
     if intra:
         handles.append(Line2D([], [], color="0.3", marker="o", linestyle="none",
                               markerfacecolor="none", markersize=3, label="intra frame"))
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6),
-               frameon=False)
+    entry_in = 0.5 + 0.06 * max(len(h.get_label()) for h in handles)  # 7 pt text
+    fig.legend(handles=handles, loc="outside lower center", frameon=False,
+               ncols=max(1, min(len(handles), int(width_in / entry_in))))
     fig.suptitle(title)
     return fig
 

@@ -14,8 +14,10 @@ into ``out_dir`` (default ``RUN_DIR/report``):
   against the ``targets_from`` configuration per sequence and as averages
   (:mod:`vqabench.evaluation.ratecontrol`), also as tables in the report;
 - ``*.png``, ``*.pdf``, ``*.svg``: RD curves per sequence and metric, averaged RD curves per
-  metric, per-frame plots (:mod:`vqabench.reports.plots`: units on the axes, one colour and
-  marker per codec).
+  metric, per-frame quality and coded-size plots as small multiples
+  (:mod:`vqabench.reports.plots`, :mod:`vqabench.reports.frameplots`), all in one style
+  (:mod:`vqabench.reports.style`): units on the axes, one colour and marker per codec in
+  every figure, the anchor first, then the run's order.
 
 Layouts (``style``), for each (reference, anchor) pair, each followed by the uncertainty
 table (mean, interval, p-value, sequences):
@@ -446,7 +448,7 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
             report pages show it).
         seed: of the bootstrap intervals.
         layout: size of the RD figures (``one-column`` or ``two-column``, see
-            :data:`~vqabench.reports.plots.LAYOUTS`); per-frame figures are two-column.
+            :data:`~vqabench.reports.plots.LAYOUTS`); per-frame figures are full width (7 in).
 
     Returns:
         Report with the written paths.
