@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,25 +29,66 @@ def test_axis_labels_carry_units(quantity, label):
     assert plots.axis_label(quantity) == label
 
 
+def _legend(fig):
+    return [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
 def test_a_codec_keeps_colour_and_marker_in_every_figure(results):
-    styles = plots.codec_styles(["x265", "x264", "vvenc", "x264"])
-    assert list(styles) == ["vvenc", "x264", "x265"]
+    styles = plots.codec_styles(["x265", "x264", "vvenc", "x264"], anchor="x264")
+    assert list(styles) == ["x264", "x265", "vvenc"]  # anchor first, then the run's order
+    assert styles["x264"] == plots.CodecStyle("#000000", "o")  # the anchor is black
     assert len({(s.color, s.marker) for s in styles.values()}) == 3
     rd = plots.rd_curve_figure(results, sequence="A", metric="psnr_y", colors=styles)
     avg = plots.average_rd_figure(results, metric="lpips", rate_column="bpp", colors=styles)
     for fig in (rd, avg):
         ax = fig.axes[0]
         drawn = {ln.get_label(): (to_hex(ln.get_color()), ln.get_marker()) for ln in ax.lines}
-        assert drawn["x265"] == (styles["x265"].color, styles["x265"].marker)
-        assert drawn["x264"] == (styles["x264"].color, styles["x264"].marker)
+        assert drawn["x265"] == (styles["x265"].color.lower(), styles["x265"].marker)
+        assert drawn["x264"] == (styles["x264"].color.lower(), styles["x264"].marker)
     assert rd.axes[0].get_xlabel() == "Rate (kbps)" and rd.axes[0].get_ylabel() == "PSNR-Y (dB)"
     assert avg.axes[0].get_xlabel() == "Rate (bpp)" and avg.axes[0].get_ylabel() == "LPIPS"
+
+
+def test_legends_put_the_anchor_first_then_the_run_order(results):
+    later = plots.codec_styles(["x264", "x265"], anchor="x265")  # anchor is not first by name
+    assert _legend(plots.rd_curve_figure(results, sequence="A", metric="psnr_y",
+                                         colors=later)) == ["x265", "x264"]
+    assert _legend(plots.average_rd_figure(results, metric="psnr_y",
+                                           colors=later)) == ["x265", "x264"]
+    run_order = plots.codec_styles(["x265", "x264"])  # no anchor: the run's order
+    assert _legend(plots.rd_curve_figure(results, sequence="A", metric="psnr_y",
+                                         colors=run_order)) == ["x265", "x264"]
+
+
+def _rd_rows(kbps):
+    return pd.DataFrame({"sequence": "S", "reference": "source", "anchor": "source",
+                         "codec": "x264", "metric": "psnr_y",
+                         "rate_point": [f"qp={q}" for q in range(len(kbps))], "kbps": kbps,
+                         "value": np.linspace(30, 40, len(kbps))})
+
+
+@pytest.mark.parametrize(("kbps", "labels"), [
+    ([80.0, 150.0, 400.0, 900.0], ["100", "200", "500"]),
+    ([0.01, 0.03, 0.1, 0.6], ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5"]),
+])
+def test_log_rate_axis_labels_1_2_5_ticks(kbps, labels):
+    fig = plots.rd_curve_figure(_rd_rows(kbps), sequence="S", metric="psnr_y")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    low, high = ax.get_xlim()
+    assert low <= kbps[0] and kbps[-1] <= high  # every point visible
+    shown = [t.get_text() for t in ax.get_xticklabels()]
+    assert set(labels) <= set(shown)
+    assert all(round(float(t) * 10 ** -np.floor(np.log10(float(t))), 9) in (1, 2, 5)
+               for t in shown)
+    assert all(low <= float(t) <= high for t in shown)
 
 
 @pytest.mark.parametrize("layout", ["one-column", "two-column"])
 def test_layout_sizes(results, layout):
     fig = plots.rd_curve_figure(results, sequence="A", metric="psnr_y", layout=layout)
     width, height, _ = plots.LAYOUTS[layout]
+    assert width == {"one-column": 3.5, "two-column": 7.0}[layout]
     assert tuple(fig.get_size_inches()) == pytest.approx((width, height))
     with pytest.raises(ConfigError, match="layout"):
         plots.rd_curve_figure(results, sequence="A", metric="psnr_y", layout="poster")
@@ -105,3 +147,52 @@ def test_sweep_figure_draws_each_metric_with_its_interval():
     assert [tuple(seg[:, 1]) for seg in bars] == [(-12.0, -8.0), (-20.0, -20.0), (-35.0, -25.0)]
     with pytest.raises(ConfigError, match="points='empty'"):
         plots.sweep_figure(points.iloc[:0], option="alpha", anchor="x")
+
+
+def _codec_colours(fig):
+    """codec -> colour as a figure shows it: RD lines by label, small multiples by title."""
+    if len(fig.axes) == 1 and fig.axes[0].get_legend() is not None:
+        return {ln.get_label(): to_hex(ln.get_color()) for ln in fig.axes[0].lines}
+    return {ax.get_title(): to_hex(ax.title.get_color()) for ax in fig.axes}
+
+
+@pytest.mark.slow
+def test_report_draws_a_codec_in_one_colour_anchor_first_in_every_figure(tmp_path, run_maker,
+                                                                         monkeypatch):
+    run = run_maker(tmp_path / "run")
+    rows = pd.read_csv(run / "results.csv")
+    rows[(rows["metric"] == "psnr_y") & (rows["sequence"] == "A")].to_csv(
+        run / "results.csv", index=False)
+    frames = pd.read_csv(run / "per_frame.csv")
+    frames = frames[(frames["metric"] == "psnr_y") & (frames["sequence"] == "A")]
+    frames.assign(frame_bits=8000, frame_type="P").to_csv(run / "per_frame.csv", index=False)
+    drawn = []
+    save = plots.save_figure
+    monkeypatch.setattr(plots, "save_figure",
+                        lambda fig, stem, formats=plots.FORMATS: drawn.append(
+                            (Path(stem).name, fig)) or save(fig, stem, formats))
+    build_report(run, out_dir=tmp_path / "r", anchor_codec="x265", formats=("png",))
+    shown = {name: _codec_colours(fig) for name, fig in drawn}
+    assert set(shown) == {"rd_average_psnr_y", "rd_A_psnr_y", "frames_A_psnr_y",
+                          "frame_bits_A"}  # every figure type of a report
+    for colours in shown.values():
+        assert colours == {"x265": "#000000", "x264": "#0072b2"}
+        assert list(colours) == ["x265", "x264"]  # the anchor first (legend, panels)
+
+
+@pytest.mark.slow
+def test_figures_are_vector_with_embedded_serif_text(results, tmp_path):
+    per_frame = pd.DataFrame({"sequence": "A", "reference": "source", "anchor": "source",
+                              "codec": ["x264"] * 3 + ["x265"] * 3, "rate_point": "qp=22",
+                              "metric": "psnr_y", "frame": [0, 1, 2] * 2,
+                              "value": [30.0, 31.0, 32.0, 33.0, 34.0, 35.0]})
+    for name, fig in (("rd", plots.rd_curve_figure(results, sequence="A", metric="psnr_y")),
+                      ("pf", plots.per_frame_figure(per_frame, sequence="A",
+                                                    metric="psnr_y"))):
+        assert fig.get_size_inches()[0] in (3.5, 7.0)
+        pdf, svg = plots.save_figure(fig, tmp_path / name, ("pdf", "svg"))
+        data = pdf.read_bytes()
+        assert b"/Subtype /Image" not in data  # lines and text only: no raster inside
+        assert b"/FontFile2" in data and b"STIXGeneral" in data  # embedded TrueType, serif
+        text = svg.read_text(encoding="utf-8")
+        assert "<image" not in text and "font-family" in text and "STIXGeneral" in text

@@ -36,7 +36,7 @@ def report(
     seed: int = typer.Option(0, "--seed", metavar="N", help="Seed of the bootstrap intervals."),
     layout: str = typer.Option("one-column", "--layout", metavar="LAYOUT",
                                help="RD figure size: one-column (3.5 in) | two-column "
-                               "(7.16 in)."),
+                               "(7 in)."),
 ) -> None:
     """Write report.md, report.html, tables.tex, bdrate.csv and figures for a run."""
     from vqabench.reports import build_report

@@ -1,12 +1,12 @@
 """Figures with matplotlib (Agg backend, no display needed): RD curves and per-frame quality.
 
-Figures are made for papers: axes name the quantity and its unit (``PSNR-Y (dB)``,
-``Rate (kbps)``, ``Rate (bpp)``; VMAF, SSIM and the learned metrics are unitless), every
-codec keeps one colour *and* one marker in every figure of a report (:func:`codec_styles`,
-assigned from the sorted codec names of the whole run), and :data:`LAYOUTS` gives the sizes
-of a one-column (3.5 in) and a two-column (7.16 in) figure of IEEE/ACM templates, with fonts
-that stay legible when printed at that size. :func:`save_figure` writes PNG, PDF and SVG
-(vector) next to each other.
+Figures are made for papers, in one style (:mod:`vqabench.reports.style`): axes name the
+quantity and its unit (``PSNR-Y (dB)``, ``Rate (kbps)``, ``Rate (bpp)``; VMAF, SSIM and the
+learned metrics are unitless), every codec keeps one colour *and* one marker in every figure of
+a report, the anchor first and then the run's order (:func:`codec_styles`; legends follow that
+order), log-rate axes carry 1-2-5 ticks in plain numbers, and :data:`LAYOUTS` gives the sizes
+of a one-column (3.5 in) and a full-width (7 in) figure. :func:`save_figure` writes PNG, PDF
+and SVG (vector) next to each other.
 
 The averaged RD curve of a metric puts, for each codec and rate point, the geometric mean of
 the rates and the arithmetic mean of the quality over the sequences that have that point.
@@ -21,7 +21,6 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -29,27 +28,24 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
 from vqabench.errors import invalid  # noqa: E402
+from vqabench.reports import style as _s  # noqa: E402
+from vqabench.reports.style import CodecStyle, codec_colors, codec_styles  # noqa: E402
 
 __all__ = ["LAYOUTS", "FORMATS", "Layout", "CodecStyle", "codec_colors", "codec_styles",
            "axis_label", "rd_curve_figure", "average_rd_figure", "sweep_figure",
            "per_frame_figure", "png_bytes", "save_png", "save_figure"]
 
-_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
-            "#7f7f7f", "#bcbd22", "#17becf")
-_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
-
 Layout = Literal["one-column", "two-column"]
 #: (width, height) in inches and base font size (pt) per layout.
 LAYOUTS: dict[str, tuple[float, float, float]] = {
-    "one-column": (3.5, 2.6, 8.0),
-    "two-column": (7.16, 3.2, 9.0),
+    "one-column": (_s.COLUMN_IN, 2.6, _s.FONT_PT),
+    "two-column": (_s.PAGE_IN, 3.2, _s.FONT_PT),
 }
 #: Formats :func:`save_figure` writes by default.
 FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
@@ -72,48 +68,36 @@ def axis_label(quantity: str) -> str:
     return f"{label} ({unit})" if unit else label
 
 
-@dataclass(frozen=True)
-class CodecStyle:
-    """How one codec is drawn in every figure: line colour and marker."""
-
-    color: str
-    marker: str
-
-
-def codec_styles(codecs: Sequence[str]) -> dict[str, CodecStyle]:
-    """Colour and marker per codec, assigned in sorted order so they are stable across the
-    figures of a report (pass the codecs of the whole run, not of one figure)."""
-    return {c: CodecStyle(_PALETTE[i % len(_PALETTE)], _MARKERS[i % len(_MARKERS)])
-            for i, c in enumerate(sorted(set(map(str, codecs))))}
-
-
-def codec_colors(codecs: Sequence[str]) -> dict[str, str]:
-    """Colour per codec (see :func:`codec_styles`)."""
-    return {c: s.color for c, s in codec_styles(codecs).items()}
-
-
 def _style(styles: dict[str, CodecStyle] | dict[str, str] | None, codec: str,
            all_codecs: Sequence[str]) -> CodecStyle:
     styles = styles or codec_styles(all_codecs)
     style = styles.get(codec)
     if isinstance(style, CodecStyle):
         return style
-    fallback = codec_styles(all_codecs).get(codec, CodecStyle(_PALETTE[0], _MARKERS[0]))
+    fallback = codec_styles(all_codecs).get(codec, CodecStyle(_s.OKABE_ITO[0], _s.MARKERS[0]))
     return CodecStyle(style or fallback.color, fallback.marker)
 
 
+def _codec_order(styles: dict[str, CodecStyle] | dict[str, str] | None,
+                 codecs: Sequence[str]) -> list[str]:
+    """``codecs`` in the order of ``styles`` (anchor first, then the run's order); codecs
+    that ``styles`` lacks follow in their own order."""
+    known = [c for c in (styles or {}) if c in codecs]
+    return known + [c for c in codecs if c not in known]
+
+
 def _axes(title: str, xlabel: str, ylabel: str, layout: Layout = "one-column"
-          ) -> tuple[Figure, plt.Axes]:
+          ) -> tuple[Figure, Axes]:
     if layout not in LAYOUTS:
         raise invalid("layout", layout, " | ".join(LAYOUTS))
-    width, height, font = LAYOUTS[layout]
-    fig = Figure(figsize=(width, height), dpi=150, layout="constrained")
-    ax = fig.add_subplot(1, 1, 1)
-    ax.set_title(title, fontsize=font)
-    ax.set_xlabel(axis_label(xlabel), fontsize=font)
-    ax.set_ylabel(axis_label(ylabel), fontsize=font)
-    ax.tick_params(labelsize=font - 1)
-    ax.grid(True, alpha=0.3)
+    width, height, _font = LAYOUTS[layout]
+    fig = _s.new_figure(width, height)
+    with _s.context():
+        ax = fig.add_subplot(1, 1, 1)
+        ax.set_title(title)
+        ax.set_xlabel(axis_label(xlabel))
+        ax.set_ylabel(axis_label(ylabel))
+        ax.grid(True, which="major")
     return fig, ax
 
 
@@ -125,13 +109,7 @@ def _select(results: pd.DataFrame, **where: str) -> pd.DataFrame:
     return part
 
 
-def _log_x(ax: plt.Axes) -> None:
-    """Log rate axis with plain-number labels (mathtext labels are slow to render)."""
-    ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())
-
-
+@_s.styled
 def rd_curve_figure(results: pd.DataFrame, *, sequence: str, metric: str,
                     reference: str | None = None, anchor: str | None = None,
                     rate_column: str = "kbps",
@@ -153,16 +131,17 @@ def rd_curve_figure(results: pd.DataFrame, *, sequence: str, metric: str,
         raise invalid("sequence/metric", (sequence, metric), "a pair present in the results")
     codecs = list(results["codec"].astype(str).unique())
     fig, ax = _axes(f"{sequence}", rate_column, metric, layout)
-    for codec, curve in part.groupby("codec"):
-        curve = curve.sort_values(rate_column)
-        style = _style(colors, str(codec), codecs)
-        ax.plot(curve[rate_column], curve["value"], marker=style.marker, markersize=4,
-                label=str(codec), color=style.color)
-    _log_x(ax)
-    ax.legend(fontsize="small")
+    for codec in _codec_order(colors, list(part["codec"].astype(str).unique())):
+        curve = part[part["codec"].astype(str) == codec].sort_values(rate_column)
+        style = _style(colors, codec, codecs)
+        ax.plot(curve[rate_column], curve["value"], marker=style.marker, label=codec,
+                color=style.color)
+    _s.log_rate_axis(ax)
+    ax.legend(loc="best")
     return fig
 
 
+@_s.styled
 def average_rd_figure(results: pd.DataFrame, *, metric: str, reference: str | None = None,
                       anchor: str | None = None, rate_column: str = "kbps",
                       colors: dict[str, CodecStyle] | dict[str, str] | None = None,
@@ -175,17 +154,19 @@ def average_rd_figure(results: pd.DataFrame, *, metric: str, reference: str | No
     codecs = list(results["codec"].astype(str).unique())
     fig, ax = _axes(f"Average over {part['sequence'].nunique()} sequences", rate_column,
                     metric, layout)
-    for codec, curve in part.groupby("codec"):
+    for codec in _codec_order(colors, list(part["codec"].astype(str).unique())):
+        curve = part[part["codec"].astype(str) == codec]
         avg = curve.groupby("rate_point").agg(log_rate=("_log_rate", "mean"),
                                               value=("value", "mean")).sort_values("log_rate")
-        style = _style(colors, str(codec), codecs)
-        ax.plot(10 ** avg["log_rate"], avg["value"], marker=style.marker, markersize=4,
-                label=str(codec), color=style.color)
-    _log_x(ax)
-    ax.legend(fontsize="small")
+        style = _style(colors, codec, codecs)
+        ax.plot(10 ** avg["log_rate"], avg["value"], marker=style.marker, label=codec,
+                color=style.color)
+    _s.log_rate_axis(ax)
+    ax.legend(loc="best")
     return fig
 
 
+@_s.styled
 def sweep_figure(points: pd.DataFrame, *, option: str, anchor: str,
                  layout: Layout = "one-column") -> Figure:
     """Mean BD-rate against a codec option swept over several codecs (PT-Loss paper, Fig. 6).
@@ -210,34 +191,37 @@ def sweep_figure(points: pd.DataFrame, *, option: str, anchor: str,
         high = np.nan_to_num(np.clip(part["ci_high"].to_numpy(float) - bd, 0, None))
         shift = (i - (len(metrics) - 1) / 2) * 0.01 * span  # side by side, bars apart
         ax.errorbar(part["value"].to_numpy(float) + shift, bd, yerr=[low, high],
-                    marker=style.marker, markersize=4, capsize=2, color=style.color,
+                    marker=style.marker, capsize=2, color=style.color,
                     label=_QUANTITIES.get(metric, (metric, ""))[0])
-    ax.legend(fontsize="small")
+    ax.legend(loc="best")
     return fig
 
 
+@_s.styled
 def per_frame_figure(per_frame: pd.DataFrame, *, sequence: str, metric: str,
                      rate_point: str | None = None, reference: str | None = None,
                      anchor: str | None = None,
                      colors: dict[str, CodecStyle] | dict[str, str] | None = None,
                      layout: Layout = "two-column") -> Figure:
-    """Quality per frame for every codec (one line per codec and rate point)."""
+    """Quality per frame: small multiples, one panel per codec (the anchor first, titled in
+    the codec's colour), the rate points of a codec in one sequential colour map, shared axes
+    and the legend outside the panels (:func:`vqabench.reports.frameplots.rate_point_panels`).
+
+    Raises:
+        ConfigError: no rows for this sequence and metric, unknown layout.
+    """
+    from vqabench.reports.frameplots import rate_point_panels
+
+    if layout not in LAYOUTS:
+        raise invalid("layout", layout, " | ".join(LAYOUTS))
     part = _select(per_frame, sequence=sequence, metric=metric, rate_point=rate_point,
                    reference=reference, anchor=anchor)
     if part.empty:
         raise invalid("sequence/metric", (sequence, metric), "a pair present in per_frame.csv")
     codecs = list(per_frame["codec"].astype(str).unique())
-    fig, ax = _axes(f"{sequence}, per frame", "frame", metric, layout)
-    lines = ("-", "--", ":", "-.")
-    for (codec, rp), curve in part.groupby(["codec", "rate_point"]):
-        points = sorted(part[part["codec"] == codec]["rate_point"].unique())
-        curve = curve.sort_values("frame")
-        style = _style(colors, str(codec), codecs)
-        ax.plot(curve["frame"], curve["value"], linestyle=lines[points.index(rp) % 4],
-                marker=style.marker, markersize=2.5, markevery=max(1, len(curve) // 8),
-                label=f"{codec} {rp}", color=style.color)
-    ax.legend(fontsize="xx-small", ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return fig
+    styles = {c: _style(colors, c, codecs) for c in _codec_order(colors, codecs)}
+    return rate_point_panels(part, value="value", styles=styles, width_in=LAYOUTS[layout][0],
+                             title=f"{sequence}, per frame", ylabel=axis_label(metric))
 
 
 def png_bytes(fig: Figure) -> bytes:
@@ -245,16 +229,10 @@ def png_bytes(fig: Figure) -> bytes:
     return _bytes(fig, "png")
 
 
-# Fixed metadata so that PDF and SVG files are byte-identical across runs.
-_METADATA = {"pdf": {"CreationDate": None, "Creator": "vqabench", "Producer": None},
-             "svg": {"Date": None, "Creator": "vqabench"}, "png": {"Software": "vqabench"}}
-
-
 def _bytes(fig: Figure, fmt: str) -> bytes:
     buf = io.BytesIO()
-    rc = {"svg.hashsalt": "vqabench", "svg.fonttype": "none", "pdf.fonttype": 42}
-    with matplotlib.rc_context(rc):
-        fig.savefig(buf, format=fmt, metadata=_METADATA.get(fmt))
+    with _s.context():
+        fig.savefig(buf, format=fmt, metadata=_s.METADATA.get(fmt))
     return buf.getvalue()
 
 
@@ -276,7 +254,8 @@ def save_figure(fig: Figure, stem: str | os.PathLike[str],
         raise invalid("formats", list(formats), "a non-empty subset of " + ", ".join(FORMATS))
     stem = Path(stem)
     if fig.get_layout_engine() is not None:  # lay out once, not once per format
-        fig.draw_without_rendering()
+        with _s.context():
+            fig.draw_without_rendering()
         fig.set_layout_engine("none")
     return tuple(write_text(stem.with_name(f"{stem.name}.{fmt}"), _bytes(fig, fmt))
                  for fmt in formats)

@@ -17,8 +17,10 @@ into ``out_dir`` (default ``RUN_DIR/report``):
   against the ``targets_from`` configuration per sequence and as averages
   (:mod:`vqabench.evaluation.ratecontrol`), also as tables in the report;
 - ``*.png``, ``*.pdf``, ``*.svg``: RD curves per sequence and metric, averaged RD curves per
-  metric, per-frame plots (:mod:`vqabench.reports.plots`: units on the axes, one colour and
-  marker per codec).
+  metric, per-frame quality and coded-size plots as small multiples
+  (:mod:`vqabench.reports.plots`, :mod:`vqabench.reports.frameplots`), all in one style
+  (:mod:`vqabench.reports.style`): units on the axes, one colour and marker per codec in
+  every figure, the anchor first, then the run's order.
 
 Layouts (``style``), for each (reference, anchor) pair, each followed by the uncertainty
 table (mean, interval, p-value, sequences):
@@ -421,14 +423,15 @@ def _rate_control_sections(results: pd.DataFrame, config: dict[str, object], met
     return path
 
 
-def _frame_rate_figures(per_frame: pd.DataFrame, out: Path, formats: object
+def _frame_rate_figures(per_frame: pd.DataFrame, out: Path, formats: object,
+                        colors: dict[str, plots.CodecStyle]
                         ) -> list[tuple[str, tuple[Path, ...]]]:
-    """Per-frame rate figures (one per sequence) when per_frame.csv has frame sizes."""
+    """Per-frame rate figures (one per sequence) when per_frame.csv has frame sizes, in the
+    codec styles of the whole run."""
     from vqabench.reports import frameplots
 
     if not frameplots.has_frame_rates(per_frame):
         return []
-    colors = plots.codec_colors(per_frame["codec"].unique())
     return [(f"Coded size per frame: {seq}",
              plots.save_figure(frameplots.frame_rate_figure(per_frame, sequence=str(seq),
                                                             colors=colors),
@@ -459,7 +462,7 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
             report pages show it).
         seed: of the bootstrap intervals.
         layout: size of the RD figures (``one-column`` or ``two-column``, see
-            :data:`~vqabench.reports.plots.LAYOUTS`); per-frame figures are two-column.
+            :data:`~vqabench.reports.plots.LAYOUTS`); per-frame figures are full width (7 in).
 
     Returns:
         Report with the written paths.
@@ -510,7 +513,8 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
 
     figs: list[tuple[str, tuple[Path, ...]]] = []
     if figures:
-        colors = plots.codec_styles(results["codec"].unique())
+        # one colour and marker per codec in every figure: the anchor first, then run order
+        colors = plots.codec_styles(codec_order, anchor=anchor)
         # one anchor per figure (quality against S when it was measured), never mixed
         anchors = list(results["anchor"].unique())
         shown = "source" if "source" in anchors else anchors[0]
@@ -544,7 +548,7 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
                 figs.append((f"Per-frame quality: {seq}, {metric} (against {shown})",
                              plots.save_figure(fig, out / f"frames_{_slug(seq, metric)}",
                                                formats)))
-            figs += _frame_rate_figures(per_frame, out, formats)
+            figs += _frame_rate_figures(per_frame, out, formats, colors)
 
     title = f"vqabench report: {run_dir.name}"
     intro = (f"Anchor codec: {anchor}. BD-rate method: {method}; negative = fewer bits than "
