@@ -600,7 +600,7 @@ def run_status(cfg: RunConfig, *, out_dir: Path) -> RunStatus:
     ref_jobs = plan_references(cfg, sequences, out_dir)
     per_input = _ladder_len(cfg)
     path = out_dir / "store.sqlite"
-    if not path.is_file():
+    if not path.exists():  # a folder in its place is an error (Store says so)
         n_refs = len(cfg.reference.codec.values) if cfg.reference else 1
         return RunStatus(out_dir, 0, len(ref_jobs) + len(sequences) * n_refs * per_input, 0)
     with Store(path, readonly=True) as store:
@@ -661,10 +661,12 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
         if progress:
             progress(done, total)
 
-    if out_dir.exists() and not out_dir.is_dir():
-        raise invalid("out", str(out_dir), "a directory, existing or new (this path is a file)")
     with run_faults(out_dir, seen):
-        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise invalid("out", str(out_dir), "a directory, existing or new (this path or "
+                          "a parent of it is a file)") from None
         # local worker processes start while the run is planned, unless the run directory
         # looks finished (results.csv written): then a re-run stays a fast no-op
         warm = (inspect.unwrap(executor or local_executor) is local_executor and cfg.jobs > 1
