@@ -435,3 +435,23 @@ def test_a_read_only_run_directory_is_one_line(capsys, finished, data):
         f"vqabench: error: cannot write {out / '.lock'}: read-only file system; {out} must be "
         f"writable for a run: choose another --out; `vqabench status {out}` reads a finished "
         "run without writing"))
+
+
+@pytest.mark.slow
+def test_a_disk_full_before_any_job_is_one_line(capsys, finished, data, tmp_path):
+    _, out = finished
+    with small_filesystem(tmp_path / "disk", 512) as disk:
+        copy = disk / "run"
+        shutil.copytree(out, copy)
+        fill(disk, 0)
+        code, lines = _cli(capsys, "run", "--dataset", data, "--codec", "x264:qp=22,37",
+                           "--metrics", "psnr_y", "--jobs", "1", "--out", copy)
+        assert code == 4
+        _one_line(lines, (
+            rf"vqabench: error: disk full: no space left on device writing "
+            rf"{re.escape(str(copy))}\S* \(0 B free there\); nothing was run yet; free some "
+            r"space \(or choose another --out\) and run the same command"))
+        (disk / "filler").unlink()
+        assert _cli(capsys, "run", "--dataset", data, "--codec", "x264:qp=22,37", "--metrics",
+                    "psnr_y", "--jobs", "1", "--out", copy)[0] == 0
+        assert _table(copy / "results.csv") == _table(out / "results.csv")

@@ -60,8 +60,8 @@ def _advice(error: ResourceError, out_dir: Path, progress: list[int]) -> str:
     kept = (f"{done} of {total} jobs finished and kept in {out_dir / 'store.sqlite'}"
             if total else "nothing was run yet")
     if isinstance(error, DiskFullError):
-        return (f"{kept}; free some space (or choose another --out) and run the same command "
-                "to resume: the jobs that hit the full disk are retried")
+        return (f"{kept}; free some space (or choose another --out) and run the same command"
+                + (" to resume: the jobs that hit the full disk are retried" if total else ""))
     if isinstance(error, ReadOnlyError):
         return (f"{out_dir} must be writable for a run: choose another --out; `vqabench "
                 f"status {out_dir}` reads a finished run without writing")

@@ -648,7 +648,11 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
         RunSummary; ``complete`` is False when some jobs failed.
 
     Raises:
-        ConfigError: ``out_dir`` holds a run of a different config and ``force`` is False.
+        ConfigError: ``out_dir`` holds a run of a different config and ``force`` is False,
+            or it is a file.
+        DiskFullError / ReadOnlyError / StoreCorruptError: the machine stopped the run
+            (:mod:`vqabench.runner.faults`); the message says what was kept.
+        Interrupted: Ctrl-C; the message says how many jobs were kept.
     """
     from vqabench.runner.executors import local_executor, prestart, release_prestarted
     from vqabench.runner.faults import run_faults
