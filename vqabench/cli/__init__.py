@@ -52,9 +52,11 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 def _interrupted(exc: BaseException | None, argv: list[str]) -> None:
     """Ctrl-C: what was kept (a run says how much) and the command that resumes; exit 130."""
-    kept = str(exc) if isinstance(exc, CommandInterrupted) else "finished work is kept"
-    print(f"vqabench: interrupted: {kept}; resume with: {shlex.join(['vqabench', *argv])}",
-          file=sys.stderr)
+    command = shlex.join(["vqabench", *argv])
+    if isinstance(exc, CommandInterrupted):
+        print(f"vqabench: interrupted: {exc}; resume with: {command}", file=sys.stderr)
+    else:
+        print(f"vqabench: interrupted; run it again with: {command}", file=sys.stderr)
     sys.exit(130)
 
 

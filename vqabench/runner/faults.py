@@ -119,7 +119,7 @@ def warn_lost_store(out_dir: Path) -> None:
         try:
             with contextlib.closing(sqlite3.connect(f"{store.absolute().as_uri()}?mode=ro",
                                                     uri=True)) as db:
-                rows = sum(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                rows = sum(db.execute(f"SELECT EXISTS (SELECT 1 FROM {t})").fetchone()[0]
                            for t in ("encodes", "measurements", "failures"))
         except sqlite3.Error as exc:
             if "no such table" not in str(exc):
