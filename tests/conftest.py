@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -135,3 +136,54 @@ def store_rows(store: Path, table: str) -> int:
             return db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
     except sqlite3.Error:  # not created yet, or created but without tables
         return -1
+
+
+@contextlib.contextmanager
+def small_filesystem(path: Path, size_kib: int) -> Iterator[Path]:
+    """A tmpfs of ``size_kib`` KiB mounted at ``path`` while the block runs (a disk that
+    fills up for real); the test is skipped, with the reason, when it cannot be mounted
+    (not root, no CAP_SYS_ADMIN, no tmpfs)."""
+    import subprocess
+
+    path.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs",
+                           str(path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a {size_kib} KiB tmpfs at {path}: "
+                    f"{done.stderr.strip() or 'mount failed'}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[Path]:
+    """``path`` (a directory) made read-only for every user, root included, by a read-only
+    bind mount over itself while the block runs; skipped with the reason when it cannot be
+    mounted."""
+    import subprocess
+
+    steps = (["mount", "--bind", str(path), str(path)],
+             ["mount", "-o", "remount,bind,ro", str(path)])
+    for i, step in enumerate(steps):
+        done = subprocess.run(step, capture_output=True, text=True)
+        if done.returncode != 0:
+            if i:
+                subprocess.run(["umount", str(path)], check=False)
+            pytest.skip(f"cannot mount {path} read-only: {done.stderr.strip() or 'failed'}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(folder: Path, leave_bytes: int) -> Path:
+    """Fill the file system of ``folder`` with one file until ``leave_bytes`` stay free."""
+    import shutil
+
+    filler = folder / "filler"
+    free = shutil.disk_usage(folder).free
+    with open(filler, "wb") as f:
+        f.write(b"\0" * max(0, free - leave_bytes))
+    return filler

@@ -22,6 +22,11 @@ __all__ = [
     "AlignmentError",
     "DatasetError",
     "WeightsUnavailableError",
+    "ResourceError",
+    "DiskFullError",
+    "ReadOnlyError",
+    "StoreCorruptError",
+    "Interrupted",
     "invalid",
 ]
 
@@ -101,6 +106,32 @@ class WeightsUnavailableError(VqabenchError, FileNotFoundError):
 
     def __str__(self) -> str:  # OSError would format its constructor arguments as errno
         return self.message
+
+
+class ResourceError(VqabenchError, OSError):
+    """The machine, not the input, stopped the work: a full disk, a read-only folder, a
+    corrupt store. The CLI prints one line and exits with code 4; what was finished is kept.
+    """
+
+    def __str__(self) -> str:  # OSError would format two arguments as errno and text
+        return str(self.args[0]) if self.args else ""
+
+
+class DiskFullError(ResourceError):
+    """No space left on the device (or the quota) where vqabench writes."""
+
+
+class ReadOnlyError(ResourceError):
+    """A folder or file vqabench must write is read-only."""
+
+
+class StoreCorruptError(ResourceError):
+    """A run's ``store.sqlite`` is not a readable SQLite database."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped a run; the message says what was kept. A KeyboardInterrupt,
+    so that ``except Exception`` never swallows it."""
 
 
 def invalid(argument: str, value: object, allowed: str) -> ConfigError:

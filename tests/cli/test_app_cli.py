@@ -93,3 +93,23 @@ def test_piped_listings_are_one_row_per_line(command):
         assert all("  " in line for line in lines[1:])  # columns never run together
     else:
         assert all(line.strip() for line in lines)
+
+
+def test_ctrl_c_in_any_command_is_one_line_with_the_command_and_exit_130(capsys, monkeypatch,
+                                                                         tmp_path):
+    """Typer turns a KeyboardInterrupt into a silent exit code 130; main() says so."""
+    import importlib
+
+    from vqabench.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importlib.import_module("vqabench.runner.run"), "run_status",
+                        interrupted)
+    (tmp_path / "config.toml").write_text('[dataset]\nname = "mini"\n')
+    with pytest.raises(SystemExit) as exit_info:
+        main(["status", str(tmp_path)])
+    assert exit_info.value.code == 130
+    assert capsys.readouterr().err.splitlines() == [
+        f"vqabench: interrupted; run it again with: vqabench status {tmp_path}"]

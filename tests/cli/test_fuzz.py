@@ -326,3 +326,85 @@ def test_hostile_file_names_are_data_never_options_protocols_or_shell(good, tmp_
             _x264_psnr_y(work / f"{row['sequence']}.y4m", bitstream, tmp_path), rel=1e-9)
     assert len({r["value"] for r in rows}) == len(_HOSTILE)
     assert not list(tmp_path.rglob("PWNED")) and not Path("PWNED").exists()
+
+
+# --- broken run directories: one line each (exit 2 for bad input, 4 for a machine fault) --
+
+_SQLITE_HEADER = b"SQLite format 3\0"
+
+
+def _break_store_garbage(out: Path) -> None:
+    (out / "store.sqlite").write_bytes(bytes(random.Random(2).randrange(256) for _ in range(3000)))
+
+
+def _break_store_header_only(out: Path) -> None:
+    (out / "store.sqlite").write_bytes(_SQLITE_HEADER + b"\x10\x00" + b"\x01" * 200)
+
+
+def _break_store_truncated(out: Path) -> None:
+    data = (out / "store.sqlite").read_bytes()
+    (out / "store.sqlite").write_bytes(data[:len(data) // 3])
+
+
+def _break_store_is_a_folder(out: Path) -> None:
+    (out / "store.sqlite").unlink()
+    (out / "store.sqlite").mkdir()
+
+
+def _break_config(out: Path) -> None:
+    (out / "config.toml").write_text("[[codecs]\nname = ")
+
+
+_BROKEN_RUNS = [
+    ("store garbage", _break_store_garbage, 4, "is corrupt: file is not a database"),
+    ("store header only", _break_store_header_only, 4, "is corrupt"),
+    ("store truncated", _break_store_truncated, 4, "is corrupt"),
+    ("store is a folder", _break_store_is_a_folder, 4, "store.sqlite is not a file"),
+    ("config.toml garbage", _break_config, 2, "its config.toml no longer loads"),
+]
+
+
+@pytest.fixture(scope="module")
+def finished_run(good: bytes, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("fuzz_run")
+    folder = _dataset(root, "clip.y4m", good)
+    assert main_code(["run", "--dataset", str(folder), "--out", str(root / "run"), *_RUN]) == 0
+    return folder, root / "run"
+
+
+def main_code(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    return int(exit_info.value.code or 0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, damage, exit_code, needle", _BROKEN_RUNS,
+                         ids=[c[0] for c in _BROKEN_RUNS])
+def test_a_broken_run_directory_is_one_clear_line(capsys, finished_run, tmp_path, name, damage,
+                                                  exit_code, needle):
+    import shutil
+
+    folder, finished = finished_run
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    damage(out)
+    commands = [("run", "--dataset", folder, "--out", out, *_RUN)]
+    if exit_code == 4:
+        commands.append(("status", out))
+    for command in commands:
+        code, err = _main(capsys, *command)
+        assert code == exit_code, err
+        assert "Traceback" not in err and "internal error" not in err, err
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("vqabench: error: "), err
+        assert needle in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("where", ["file", "under a file"])
+def test_an_out_that_is_a_file_is_one_clear_line(capsys, good, tmp_path, where):
+    folder = _dataset(tmp_path, "clip.y4m", good)
+    (tmp_path / "taken").write_text("a file")
+    out = tmp_path / "taken" if where == "file" else tmp_path / "taken" / "run"
+    code, err = _main(capsys, "run", "--dataset", folder, "--out", out, *_RUN)
+    _one_line(code, err, f"out={str(out)!r} is not allowed", "a parent of it is a file")

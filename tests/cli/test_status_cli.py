@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.conftest import make_video
+from tests.conftest import make_video, read_only
 from vqabench.experiment import load_config
 from vqabench.runner.run import _exclusive, run
 
@@ -70,3 +70,27 @@ def test_status_of_a_finished_run_on_a_raw_yuv_folder_is_all_done(tmp_path):
     proc = _status(out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"{out}: 1 jobs: 1 done, 0 pending, 0 failed" in " ".join(proc.stdout.split())
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A finished run: 2 sequences x x264 at 2 QPs, every job done."""
+    root = tmp_path_factory.mktemp("status_ro")
+    make_video(root / "data" / "Alpha.y4m", frames=4, seed=63)
+    make_video(root / "data" / "Beta.y4m", frames=4, seed=64)
+    out = root / "run"
+    assert run(load_config(None, dataset=str(root / "data"), metrics="psnr_y", jobs=1,
+                           out=str(out), codecs=["x264:qp=22,37"])).complete
+    return out
+
+
+@pytest.mark.slow
+def test_status_of_a_read_only_finished_run_reads_it_and_writes_nothing(finished_run):
+    before = sorted(p.name for p in finished_run.rglob("*"))
+    assert "store.sqlite-shm" not in before  # closed cleanly: WAL mode would need one
+    with read_only(finished_run):  # even root cannot write there
+        proc = _status(finished_run)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert proc.stdout.split() == f"{finished_run}: 4 jobs: 4 done, 0 pending, 0 failed".split()
+    assert sorted(p.name for p in finished_run.rglob("*")) == before

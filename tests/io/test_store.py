@@ -4,13 +4,14 @@ when an input, codec option or metric option changes, and planning without runni
 from __future__ import annotations
 
 import csv
+import re
 import sqlite3
 from dataclasses import replace
 
 import pytest
 
-from tests.conftest import make_video
-from vqabench.errors import ConfigError
+from tests.conftest import fill, make_video, read_only, small_filesystem
+from vqabench.errors import ConfigError, DiskFullError, StoreCorruptError
 from vqabench.experiment import load_config
 from vqabench.io.store import EncodeRecord, MeasurementRecord, Store
 from vqabench.runner.run import load_sequences, plan_jobs, run, run_status
@@ -67,6 +68,87 @@ def test_read_only_store_sees_commits_and_never_writes(tmp_path):
             with pytest.raises(sqlite3.OperationalError, match="readonly"):
                 reader.record_failure("e2", "Beta", "vp9", "qp=30", "boom")
         assert writer.failure("e2") is None
+
+
+# --- faults: failure kinds, old stores, corrupt and full stores --------------------------
+
+# The failures table as vqabench created it before failures had a kind (commit dd765a1).
+_OLD_FAILURES = """CREATE TABLE failures (
+    key TEXT PRIMARY KEY, sequence TEXT NOT NULL, codec TEXT NOT NULL, rate_point TEXT NOT NULL,
+    error TEXT NOT NULL, created REAL NOT NULL)"""
+_OLD_ROWS = [
+    ("k1", "FfmpegError: ffmpeg failed (exit code 228): [out#0/yuv4mpegpipe @ 0x5] Error "
+           "closing file: No space left on device (at process.py:61)", "transient"),
+    ("k2", "WorkerDied: the worker process ended abruptly while this job was in flight "
+           "(killed, out of memory, or a crash in native code); every job in flight then is "
+           "recorded; re-run with --retry-failed", "transient"),
+    ("k3", "FfmpegError: ffmpeg failed (exit code 1): Error setting profile 7.", "permanent"),
+    ("k4", "MetricError: psnr_y against source gave NaN; not stored", "permanent"),
+]
+
+
+def test_a_store_written_before_failure_kinds_is_read_and_migrated(tmp_path):
+    path = tmp_path / "store.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(_OLD_FAILURES)
+        db.executemany("INSERT INTO failures VALUES (?, 'A', 'x264', 'qp=22', ?, 0)",
+                       [(k, e) for k, e, _ in _OLD_ROWS])
+    db.close()
+    expected = {k: kind for k, _, kind in _OLD_ROWS}
+    with Store(path, readonly=True) as store:  # a reader infers kinds and changes nothing
+        assert {k: store.failure_kind(k) for k in expected} == expected
+        assert store.failure_kind("k9") is None
+    with sqlite3.connect(path) as db:
+        assert "kind" not in {r[1] for r in db.execute("PRAGMA table_info(failures)")}
+    db.close()
+    with Store(path) as store:  # a run migrates: the column, each row's kind
+        assert {k: store.failure_kind(k) for k in expected} == expected
+        store.record_failure("k5", "B", "vp9", "qp=30", "ValueError: x", kind="transient")
+        assert store.failure_kind("k5") == "transient" and store.failure("k5") == "ValueError: x"
+    with sqlite3.connect(path) as db:
+        assert dict(db.execute("SELECT key, kind FROM failures")) == {**expected,
+                                                                      "k5": "transient"}
+    db.close()
+
+
+@pytest.mark.parametrize("content", [b"not a database\n" * 10, b"SQLite format 3\0" + b"\1" * 84])
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_corrupt_store_is_one_typed_line_naming_it(tmp_path, content, readonly):
+    path = tmp_path / "store.sqlite"
+    path.write_bytes(content)
+    with pytest.raises(StoreCorruptError, match=rf"^store {re.escape(str(path))} is corrupt: "
+                                                "(file is not a database|database disk image "
+                                                "is malformed)$"):
+        Store(path, readonly=readonly)
+    assert path.read_bytes() == content  # left as it was, for the user to inspect
+
+
+def test_a_full_disk_under_the_store_is_a_disk_full_error(tmp_path):
+    with small_filesystem(tmp_path / "disk", 256) as disk:
+        path = disk / "store.sqlite"
+        with Store(path) as store:
+            store.commit_job(_encode("e0"), [])
+            fill(disk, 0)
+            with pytest.raises(DiskFullError, match=rf"^disk full: no space left on device "
+                                                    rf"writing {re.escape(str(path))} \(0 B "
+                                                    r"free there\)$"):
+                for i in range(1, 200):  # a WAL page or two per commit: it fills soon
+                    store.commit_job(replace(_encode(f"e{i}"), bitstream="x" * 2000), [])
+            assert store.encode("e0") == _encode("e0")  # what was committed stays
+        (disk / "filler").unlink()
+        with Store(path, readonly=True) as store:
+            assert store.encode("e0") == _encode("e0")
+
+
+def test_a_store_in_a_read_only_folder_is_read_without_writing(tmp_path):
+    path = tmp_path / "run" / "store.sqlite"
+    with Store(path) as store:
+        store.commit_job(_encode(), [_measurement("m1")])
+    assert sorted(p.name for p in path.parent.iterdir()) == ["store.sqlite"]  # closed clean
+    with read_only(path.parent):
+        with Store(path, readonly=True) as store:
+            assert store.encode("e1") == _encode() and store.counts()["measurements"] == 1
+        assert sorted(p.name for p in path.parent.iterdir()) == ["store.sqlite"]
 
 
 # --- content-addressed jobs --------------------------------------------------------------

@@ -6,15 +6,27 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
+import shlex
+import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import kill_when, make_video, store_rows
+from tests.conftest import (
+    fill,
+    kill_when,
+    make_video,
+    read_only,
+    run_cli,
+    small_filesystem,
+    store_rows,
+)
 from vqabench.errors import ConfigError
 from vqabench.experiment import load_config
 from vqabench.metrics.base import METRICS, Metric, MetricResult
@@ -266,6 +278,180 @@ def test_a_worker_killed_mid_job_is_a_failure_not_the_end_of_the_run(data, tmp_p
     done = {(r["sequence"], r["rate_point"]) for r in _rows(out)}
     assert done | failed == {(s, q) for s in ("Alpha", "Beta", "Gamma")
                              for q in ("qp=30", "qp=40")} and not done & failed
+    assert summary.retry == len(summary.failures)  # a killed worker is transient
     monkeypatch.delenv("VQABENCH_FFMPEG")  # the fix; same ffmpeg version, same keys
-    fixed = run(cfg, retry_failed=True)
+    fixed = run(cfg)  # a plain run retries transient failures: no --retry-failed needed
     assert fixed.complete and fixed.jobs_run == len(failed) and len(_rows(out)) == 6
+
+
+# --- faults of the machine: full disk, Ctrl-C, read-only folder, lost or corrupt store ----
+
+def _cli(capsys: pytest.CaptureFixture, *args: object) -> tuple[int, list[str]]:
+    """``vqabench ARGS`` in this process: (exit code, non-empty stderr lines); stdout is
+    kept in ``_cli.out``."""
+    capsys.readouterr()
+    code = run_cli([str(a) for a in args])
+    captured = capsys.readouterr()
+    _cli.out = captured.out  # type: ignore[attr-defined]
+    return code, [line for line in captured.err.splitlines()
+                  if line.strip() and not line.startswith("vqabench run -> ")]  # the bar
+
+
+def _one_line(lines: list[str], pattern: str) -> re.Match:
+    assert len(lines) == 1, lines
+    assert "Traceback" not in lines[0] and "internal error" not in lines[0], lines[0]
+    match = re.fullmatch(pattern, lines[0])
+    assert match, lines[0]
+    return match
+
+
+@pytest.mark.slow
+def test_a_full_disk_stops_the_run_with_one_line_and_the_same_command_resumes(capsys,
+                                                                             tmp_path):
+    data = tmp_path / "data"  # 128x128: a decoded video (147 KiB) no longer fits
+    for i, name in enumerate(("Alpha", "Beta")):
+        make_video(data / f"{name}.y4m", width=128, height=128, frames=6, seed=30 + i)
+    with small_filesystem(tmp_path / "disk", 512) as disk:
+        out = disk / "run"
+        args = ["run", "--dataset", data, "--out", out, "--jobs", "1", "--metrics", "psnr_y",
+                "--codec", "x264:qp=30"]
+        assert _cli(capsys, *args)[0] == 0
+        filler = fill(disk, 100 << 10)
+        args += ["--codec", "x264:qp=40:label=b"]  # extends the run: 2 more jobs
+        code, lines = _cli(capsys, *args)
+        assert code == 4
+        match = _one_line(lines, (
+            rf"vqabench: error: disk full: no space left on device writing "
+            rf"{re.escape(str(out / '.tmp'))}/vqabench-dec-\w+\.y4m \(([\d.]+) KiB free there\); "
+            rf"2 of 4 jobs finished and kept in {re.escape(str(out / 'store.sqlite'))}; free some "
+            r"space \(or choose another --out\) and run the same command to resume: the jobs "
+            r"that hit the full disk are retried"))
+        assert 0 < float(match[1]) * 1024 < 147456  # less than the decoded video needs
+        assert not (out / ".tmp").exists()
+        with sqlite3.connect(out / "store.sqlite") as db:  # the job that hit it: transient
+            kinds = db.execute("SELECT kind, error FROM failures").fetchall()
+        db.close()
+        assert len(kinds) == 1 and kinds[0][0] == "transient"
+        assert "No space left on device" in kinds[0][1]
+        code, lines = _cli(capsys, "status", out)
+        assert code == 1 and (f"{out}: 4 jobs: 2 done, 2 pending (1 to retry after a "
+                              "transient failure), 0 failed") in _cli.out
+        assert len(lines) == 1 and lines[0].startswith("to retry: ") and "DiskFullError" in lines[0]
+        filler.unlink()  # space freed: the same command, no --retry-failed
+        code, lines = _cli(capsys, *args)
+        assert code == 0, lines
+        assert store_rows(out / "store.sqlite", "failures") == 0
+        assert sorted((r["sequence"], r["codec"]) for r in _rows(out)) == [
+            ("Alpha", "b"), ("Alpha", "x264"), ("Beta", "b"), ("Beta", "x264")]
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_what_was_kept_and_how_to_resume_and_leaves_no_temporaries(data,
+                                                                               tmp_path):
+    import signal
+
+    out = tmp_path / "run"
+    store = out / "store.sqlite"
+    cmd = [sys.executable, "-m", "vqabench", "run", "--dataset", str(data), "--out", str(out),
+           "--jobs", "2", "--metrics", "psnr_y", "--codec", "x264:qp=22,37"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # a process group, as in a terminal
+    try:
+        while proc.poll() is None and not (store.is_file() and _encodes(store) >= 2):
+            time.sleep(0.005)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the whole group gets SIGINT
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    kept = _encodes(store)
+    lines = [line for line in err.splitlines() if line.strip()
+             and not line.startswith("vqabench run -> ")]
+    match = _one_line(lines, (
+        rf"vqabench: interrupted: (\d+) of 6 jobs finished and kept in "
+        rf"{re.escape(str(store))}; resume with: (vqabench run .*)"))
+    assert kept - 1 <= int(match[1]) <= kept < 6  # the last one may be stored, not counted
+    assert _temporaries(out) == []
+    resume = shlex.split(match[2])
+    assert resume[1:] == cmd[3:]  # the exact command
+    done = subprocess.run([sys.executable, "-m", *resume], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"6 jobs: {6 - kept} run, {kept} reused" in " ".join(done.stdout.split())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("state", ["empty", "missing"])
+def test_a_lost_store_next_to_results_warns_before_recomputing(finished, tmp_path, state):
+    cfg, out = finished
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    if state == "empty":
+        (copy / "store.sqlite").write_bytes(b"")
+    else:
+        (copy / "store.sqlite").unlink()
+    rows = len(_rows(copy))
+    bitstreams = [p for p in (copy / "bitstreams").rglob("*.264")]
+    assert rows == 6 and len(bitstreams) == 6
+    with pytest.warns(UserWarning, match=re.escape(
+            f"{copy / 'store.sqlite'} is {state} but results.csv (6 rows) and 6 bitstreams are "
+            "intact: every job is encoded and measured again")):
+        summary = run(cfg, out_dir=copy)
+    assert summary.jobs_run == 6 and summary.complete
+
+
+@pytest.mark.slow
+def test_a_corrupt_store_is_one_line_with_what_is_intact_and_how_to_rebuild(capsys, finished,
+                                                                           data, tmp_path):
+    _, out = finished
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    store = copy / "store.sqlite"
+    store.write_bytes(b"this is no longer an SQLite file\n" * 100)
+    args = ["run", "--dataset", data, "--codec", "x264:qp=22,37", "--metrics", "psnr_y",
+            "--jobs", "1", "--out", copy]
+    for command in (args, ["status", copy]):
+        code, lines = _cli(capsys, *command)
+        assert code == 4
+        _one_line(lines, re.escape(
+            f"vqabench: error: store {store} is corrupt: file is not a database; results.csv "
+            f"(6 rows) and 6 bitstreams are intact; to rebuild, move the store aside (mv {store} "
+            f"{store}.corrupt) and run the same command: every job is encoded and measured "
+            "again"))
+    os.replace(store, f"{store}.corrupt")  # the advice, followed
+    code, lines = _cli(capsys, *args)
+    assert code == 0 and len(lines) == 1 and "store.sqlite is missing but" in lines[0]
+    assert _table(copy / "results.csv") == _table(out / "results.csv")
+
+
+@pytest.mark.slow
+def test_a_read_only_run_directory_is_one_line(capsys, finished, data):
+    _, out = finished
+    with read_only(out):
+        code, lines = _cli(capsys, "run", "--dataset", data, "--codec", "x264:qp=22,37",
+                           "--metrics", "psnr_y", "--jobs", "1", "--out", out)
+    assert code == 4
+    _one_line(lines, re.escape(
+        f"vqabench: error: cannot write {out / '.lock'}: read-only file system; {out} must be "
+        f"writable for a run: choose another --out; `vqabench status {out}` reads a finished "
+        "run without writing"))
+
+
+@pytest.mark.slow
+def test_a_disk_full_before_any_job_is_one_line(capsys, finished, data, tmp_path):
+    _, out = finished
+    with small_filesystem(tmp_path / "disk", 512) as disk:
+        copy = disk / "run"
+        shutil.copytree(out, copy)
+        fill(disk, 0)
+        code, lines = _cli(capsys, "run", "--dataset", data, "--codec", "x264:qp=22,37",
+                           "--metrics", "psnr_y", "--jobs", "1", "--out", copy)
+        assert code == 4
+        _one_line(lines, (
+            rf"vqabench: error: disk full: no space left on device writing "
+            rf"{re.escape(str(copy))}\S* \(0 B free there\); nothing was run yet; free some "
+            r"space \(or choose another --out\) and run the same command"))
+        (disk / "filler").unlink()
+        assert _cli(capsys, "run", "--dataset", data, "--codec", "x264:qp=22,37", "--metrics",
+                    "psnr_y", "--jobs", "1", "--out", copy)[0] == 0
+        assert _table(copy / "results.csv") == _table(out / "results.csv")

@@ -3,20 +3,26 @@
 One module per command group; they only map flags onto the library. :func:`main` turns
 every :class:`~vqabench.errors.VqabenchError` into one line on stderr and a non-zero exit,
 never a traceback (set ``VQABENCH_DEBUG=1`` to see one).
+
+Exit codes: 0 done; 1 work remains (failed or pending jobs); 2 bad input (a flag, a config,
+a video); 3 internal error (a bug: please report it); 4 the machine stopped the work (disk
+full, a read-only folder, a corrupt store: :class:`~vqabench.errors.ResourceError`; what was
+finished is kept); 130 interrupted (Ctrl-C; what was finished is kept).
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import shlex
 import sys
 import warnings
 
 import click
 import typer
 
-from vqabench.cli.app import app
-from vqabench.errors import VqabenchError
+from vqabench.cli.app import CommandInterrupted, app
+from vqabench.errors import ResourceError, VqabenchError
 
 __all__ = ["main", "app"]
 
@@ -44,18 +50,36 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     print(f"vqabench: warning: {message}", file=sys.stderr)
 
 
+def _interrupted(exc: BaseException | None, argv: list[str]) -> None:
+    """Ctrl-C: what was kept (a run says how much) and the command that resumes; exit 130."""
+    command = shlex.join(["vqabench", *argv])
+    if isinstance(exc, CommandInterrupted):
+        print(f"vqabench: interrupted: {exc}; resume with: {command}", file=sys.stderr)
+    else:
+        print(f"vqabench: interrupted; run it again with: {command}", file=sys.stderr)
+    sys.exit(130)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``vqabench`` console script."""
     debug = bool(os.environ.get("VQABENCH_DEBUG"))
     if not debug:
         warnings.showwarning = _one_line_warning
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = app(args=argv, prog_name="vqabench", standalone_mode=False)
+        result = app(args=args, prog_name="vqabench", standalone_mode=False)
+    except ResourceError as exc:
+        if debug:
+            raise
+        print(f"vqabench: error: {exc}", file=sys.stderr)
+        sys.exit(4)
     except VqabenchError as exc:
         if debug:
             raise
         print(f"vqabench: error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except CommandInterrupted as exc:
+        _interrupted(exc, args)
     except (typer.Exit, click.exceptions.Exit) as exc:
         sys.exit(exc.exit_code)
     except (typer.Abort, click.exceptions.Abort):
@@ -69,14 +93,19 @@ def main(argv: list[str] | None = None) -> None:
         hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
         print(f"vqabench: error: {exc.format_message()}{hint}", file=sys.stderr)
         sys.exit(getattr(exc, "exit_code", 2) or 2)
-    except KeyboardInterrupt:
-        print("vqabench: interrupted; finished jobs are kept, run the same command to resume",
-              file=sys.stderr)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        _interrupted(exc, args)
     except Exception as exc:  # a bug: still one line, traceback on request
         if debug:
             raise
+        from vqabench.io.faults import resource_error
+
+        if (fault := resource_error(exc)) is not None:  # a full disk, a read-only folder...
+            print(f"vqabench: error: {fault}", file=sys.stderr)
+            sys.exit(4)
         print(f"vqabench: internal error: {type(exc).__name__}: {exc} "
               "(set VQABENCH_DEBUG=1 for a traceback)", file=sys.stderr)
         sys.exit(3)
+    if result == 130:  # Typer's answer to a KeyboardInterrupt (Ctrl-C) outside a run
+        _interrupted(None, args)
     sys.exit(result if isinstance(result, int) else 0)

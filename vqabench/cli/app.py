@@ -14,10 +14,16 @@ import typer
 from rich.console import Console
 
 __all__ = ["app", "console", "err_console", "new_typer", "set_threads", "version_callback",
-           "CONTEXT"]
+           "CONTEXT", "CommandInterrupted"]
 
 #: ``-h`` as well as ``--help`` on every command.
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+class CommandInterrupted(Exception):  # noqa: N818 (it is what happened, not an error)
+    """Ctrl-C stopped a command; the message says what was kept. An Exception, so that it
+    reaches :func:`vqabench.cli.main` (Typer turns a KeyboardInterrupt into a silent exit
+    code 130)."""
 
 
 def new_typer(**kwargs: object) -> typer.Typer:

@@ -17,6 +17,7 @@ from rich.text import Text
 from vqabench.cli.app import (
     EXECUTOR_OPTION,
     SCHEDULER_OPTION,
+    CommandInterrupted,
     app,
     console,
     err_console,
@@ -184,6 +185,7 @@ def run_command(
     scheduler: str | None = SCHEDULER_OPTION,
 ) -> int:
     """Encode, decode and measure every sequence x codec x rate point; resume if interrupted."""
+    from vqabench.errors import Interrupted
     from vqabench.experiment import load_config
     from vqabench.runner.executors import make_executor
     from vqabench.runner.run import default_out_dir, run
@@ -204,6 +206,8 @@ def run_command(
             summary = run(cfg, out_dir=out_dir, retry_failed=retry_failed,
                           executor=SummaryWarmup().wrap(execute), progress=feed.items,
                           work_progress=feed.work, force=force)
+    except Interrupted as exc:
+        raise CommandInterrupted(str(exc)) from None
     finally:
         feed.stop()
     elapsed = time.perf_counter() - started
@@ -221,10 +225,21 @@ def run_command(
     if summary.failures:
         for seq, codec_name, rate, err in summary.failures:
             err_console.print(f"failed: {seq} {codec_name} {rate}: {err}", markup=False)
-        err_console.print(f"run incomplete: {len(summary.failures)} job(s) failed; fix the cause "
-                          "and re-run with --retry-failed", markup=False)
+        err_console.print(f"run incomplete: {_failed_advice(len(summary.failures), summary.retry)}",
+                          markup=False)
         return 1
     return 0
+
+
+def _failed_advice(failed: int, transient: int) -> str:
+    """What to do about ``failed`` jobs of which ``transient`` failed for a passing reason."""
+    permanent = failed - transient
+    retried = (f"{transient} for a transient reason (disk full, a killed worker, an "
+               "interruption): the same command retries them")
+    fixed = f"{permanent}: fix the cause and re-run with --retry-failed"
+    if not transient:
+        return f"{failed} job(s) failed; fix the cause and re-run with --retry-failed"
+    return f"{failed} job(s) failed, " + (retried if not permanent else f"{retried}; {fixed}")
 
 
 def _print_bd_summary(run_dir: Path, anchor: str, *, verbose: bool = False) -> None:

@@ -39,11 +39,19 @@ def status(
     if not config.is_file():
         raise ConfigError(f"run_dir={str(run_dir)!r} is not a run directory: it has no "
                           "config.toml (`vqabench run` writes one when it starts)")
-    result = run_status(load_config(config), out_dir=run_dir)
+    from vqabench.runner.faults import store_faults
+
+    with store_faults(run_dir):
+        result = run_status(load_config(config), out_dir=run_dir)
     blocked = f", {result.blocked} blocked by a failed reference" if result.blocked else ""
+    retry = (f" ({len(result.retry)} to retry after a transient failure)" if result.retry
+             else "")
     console.print(f"{run_dir}: {result.total} jobs: {result.done} done, {result.pending} "
-                  f"pending, {result.failed} failed{blocked}", markup=False, highlight=False)
+                  f"pending{retry}, {result.failed} failed{blocked}", markup=False,
+                  highlight=False)
     if show_failures:
         for seq, codec_name, rate, err in result.failures:
             err_console.print(f"failed: {seq} {codec_name} {rate}: {err}", markup=False)
+        for seq, codec_name, rate, err in result.retry:
+            err_console.print(f"to retry: {seq} {codec_name} {rate}: {err}", markup=False)
     return 0 if result.pending == result.failed == result.blocked == 0 else 1

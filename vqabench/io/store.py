@@ -7,21 +7,34 @@ pairs, see :mod:`vqabench.runner.pairs`).
 Each finished job is committed in a single transaction, so a crash loses at most the jobs
 that were running, never half a job.
 
+A failure has a kind (:mod:`vqabench.io.faults`): ``transient`` (disk full, a killed worker,
+an interruption: the next plain run retries it) or ``permanent`` (retried only with
+``--retry-failed``). Stores written before failures had a kind gain the column when a run
+opens them; their rows get the kind their error text implies (read-only readers infer it).
+
 Durability: WAL mode with ``synchronous=NORMAL`` keeps every committed transaction through a
 killed process (``kill -9``); after a power loss the newest commits may be rolled back, never
 half-applied, and the runner redoes those jobs. Only the run's main process writes; readers
-(``vqabench status``) open the database read-only and never block it.
+(``vqabench status``) open the database read-only and never block it; a store in a read-only
+folder (a finished run, archived) is opened as immutable, so that reading it writes nothing.
+
+A file that is not an SQLite database raises :class:`~vqabench.errors.StoreCorruptError`,
+and a full disk :class:`~vqabench.errors.DiskFullError`, each as one line naming the file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from vqabench.errors import ResourceError, StoreCorruptError
+from vqabench.io.faults import PERMANENT, FailureKind, kind_of_error, resource_error
 
 __all__ = ["Store", "EncodeRecord", "MeasurementRecord"]
 
@@ -37,11 +50,23 @@ CREATE TABLE IF NOT EXISTS measurements (
     created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS failures (
     key TEXT PRIMARY KEY, sequence TEXT NOT NULL, codec TEXT NOT NULL, rate_point TEXT NOT NULL,
-    error TEXT NOT NULL, created REAL NOT NULL);
+    error TEXT NOT NULL, created REAL NOT NULL, kind TEXT NOT NULL DEFAULT 'permanent');
 CREATE TABLE IF NOT EXISTS pair_jobs (
     key TEXT PRIMARY KEY, kind TEXT NOT NULL, uid TEXT NOT NULL, record TEXT NOT NULL,
     created REAL NOT NULL);
 """
+
+
+_INSERT_FAILURE = ("INSERT OR REPLACE INTO failures (key, sequence, codec, rate_point, error,"
+                   " created, kind) VALUES (?,?,?,?,?,?,?)")
+
+
+def _read_only_fs(path: Path) -> bool:
+    """True when ``path`` lies on a file system mounted read-only (root ignores modes)."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -89,23 +114,66 @@ class Store:
 
         Raises:
             FileNotFoundError: ``readonly`` and no store exists at ``path``.
+            StoreCorruptError: the file is not an SQLite database.
+            DiskFullError / ReadOnlyError: the store cannot be created or written.
         """
         self.path = Path(path)
         self.readonly = readonly
-        if readonly:
-            if not self.path.is_file():
-                raise FileNotFoundError(f"no store at {self.path}")
-            self._db = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True,
-                                       timeout=60)
+        if self.path.exists() and not self.path.is_file():
+            raise StoreCorruptError(f"store {self.path} is not a file")
+        try:
+            if readonly:
+                if not self.path.is_file():
+                    raise FileNotFoundError(f"no store at {self.path}")
+                self._db = self._open_readonly()
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT)
+                self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                with self._transaction():
+                    for statement in filter(str.strip, _SCHEMA.split(";")):
+                        self._db.execute(statement)
+                    self._migrate()
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(failures)")}
+        except ResourceError:
+            raise
+        except (OSError, sqlite3.Error) as exc:
+            error = resource_error(exc, self.path)
+            if error is None:
+                raise
+            raise error from exc
+        self._kinds = "kind" in columns  # False: a read-only look at an old store
+
+    def _open_readonly(self) -> sqlite3.Connection:
+        """A read-only connection; immutable when the folder cannot be written (WAL mode
+        needs a -shm file next to the store, which a read-only folder cannot hold: nobody
+        can be writing the store there either)."""
+        uri = self.path.absolute().as_uri()
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60)
+        try:
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:
+            db.close()
+            if os.access(self.path.parent, os.W_OK) and not _read_only_fs(self.path):
+                raise
+        db = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=60)
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+
+    def _migrate(self) -> None:
+        """Give the failures of a store written before failures had a kind their kind, from
+        the recorded error text (inside the opening transaction)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(failures)")}
+        if "kind" in columns:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
-        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        with self._transaction():
-            for statement in filter(str.strip, _SCHEMA.split(";")):
-                self._db.execute(statement)
+        self._db.execute("ALTER TABLE failures ADD COLUMN kind TEXT NOT NULL DEFAULT "
+                         "'permanent'")
+        for key, error in self._db.execute("SELECT key, error FROM failures").fetchall():
+            self._db.execute("UPDATE failures SET kind = ? WHERE key = ?",
+                             (kind_of_error(error), key))
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -113,10 +181,14 @@ class Store:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            error = None if isinstance(exc, ResourceError) else resource_error(exc, self.path)
+            if error is None or "readonly" in str(exc):
+                raise
+            raise error from exc
 
     def close(self) -> None:
         """Close the connection."""
@@ -176,15 +248,15 @@ class Store:
             if key is not None and failure is None:
                 self._db.execute("DELETE FROM failures WHERE key = ?", (key,))
             elif key is not None:
-                self._db.execute("INSERT OR REPLACE INTO failures VALUES (?,?,?,?,?,?)",
-                                 (key, *failure, now))
+                self._db.execute(_INSERT_FAILURE, (key, *failure, now, PERMANENT))
 
     def record_failure(self, key: str, sequence: str, codec: str, rate_point: str,
-                       error: str) -> None:
-        """Remember that the job ``key`` failed with ``error``."""
+                       error: str, kind: FailureKind = PERMANENT) -> None:
+        """Remember that the job ``key`` failed with ``error``; a ``transient`` failure is
+        retried by the next plain run, a ``permanent`` one only with ``--retry-failed``."""
         with self._transaction():
-            self._db.execute("INSERT OR REPLACE INTO failures VALUES (?,?,?,?,?,?)",
-                             (key, sequence, codec, rate_point, error, time.time()))
+            self._db.execute(_INSERT_FAILURE,
+                             (key, sequence, codec, rate_point, error, time.time(), kind))
 
     def failures(self) -> list[tuple[str, str, str, str]]:
         """(sequence, codec, rate_point, error) of every recorded failure."""
@@ -195,6 +267,15 @@ class Store:
         """The recorded error of job ``key``, if it failed."""
         row = self._db.execute("SELECT error FROM failures WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
+
+    def failure_kind(self, key: str) -> FailureKind | None:
+        """``transient`` or ``permanent`` when job ``key`` failed, else None."""
+        column = "kind" if self._kinds else "error"
+        row = self._db.execute(f"SELECT {column} FROM failures WHERE key = ?",
+                               (key,)).fetchone()
+        if not row:
+            return None
+        return row[0] if self._kinds else kind_of_error(row[0])
 
     def pair_job(self, key: str) -> dict | None:
         """The record of the finished make-pairs job ``key``, if any."""

@@ -36,6 +36,8 @@ OnDone = Callable[[Job, JobOutcome], None]
 TaskFn = Callable[[Any], Any]
 _FILTER_SAFE = re.compile(r"[\w/.\-]+")
 EXECUTORS = ("local", "dask")
+#: Dask exceptions of a worker or connection lost mid-job: transient, retried by the next run.
+_DASK_LOST = ("KilledWorker", "CommClosedError", "CancelledError", "TimeoutError")
 _DASK_MISSING = ("--executor dask needs the optional dependency dask[distributed], which is "
                  "not installed: pip install -e \".[dask]\" (or pip install \"dask[distributed]\")")
 
@@ -111,9 +113,60 @@ def _thread_slot(threads: int) -> Iterator[None]:
             cv2.setNumThreads(saved_cv2)
 
 
+_STOPPING = False  # in a worker: the main process asked it to stop (SIGTERM)
+_IN_JOB = False  # in a worker: a job is running
+
+
+def _stop_worker(signum: int, frame: Any) -> None:
+    """SIGTERM in a worker: an idle one exits; a running job ends through its ``finally``
+    blocks (a running ffmpeg is killed, temporary files are removed), then the worker
+    exits (:func:`_in_worker`). While a child process is being started the stop waits 5 ms
+    (SIGALRM comes back here): stopping inside ``Popen()`` would orphan the child, which
+    would go on writing into the run directory."""
+    import signal
+
+    global _STOPPING
+    _STOPPING = True
+    if not _IN_JOB:
+        os._exit(128 + signal.SIGTERM)
+    if _spawning(frame):
+        signal.setitimer(signal.ITIMER_REAL, 0.005)
+        return
+    raise SystemExit(128 + signal.SIGTERM)
+
+
+def _spawning(frame: Any) -> bool:
+    """True when ``frame`` (or a caller) is inside ``subprocess.Popen()``."""
+    while frame is not None:
+        if (frame.f_globals.get("__name__") == "subprocess"
+                and frame.f_code.co_name in ("__init__", "_execute_child")):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _in_worker(fn: TaskFn, job: Any) -> Any:
+    """What a pool worker runs: ``fn(job)``; the worker exits after it when stopping."""
+    global _IN_JOB
+    _IN_JOB = True
+    try:
+        return fn(job)
+    finally:
+        _IN_JOB = False
+        if _STOPPING:  # the main process no longer waits for the outcome
+            os._exit(1)
+
+
 def _init_worker(threads: int = 1) -> None:
+    import signal
+
     _die_with_parent()
     _limit_threads(threads)
+    # Ctrl-C reaches every process of the terminal's group: the main process handles it
+    # (stops the pool, says what was kept), workers neither stop mid-write nor print a trace
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
+    signal.signal(signal.SIGALRM, _stop_worker)  # a stop deferred by a starting child
 
 
 def _warn_oversubscribed(jobs: list[Job], n_workers: int) -> None:
@@ -150,7 +203,7 @@ def run_job(job: Job) -> JobOutcome:
 
 WORKER_DIED = ("WorkerDied: the worker process ended abruptly while this job was in flight "
                "(killed, out of memory, or a crash in native code); every job in flight then "
-               "is recorded; re-run with --retry-failed")
+               "is recorded as a transient failure, which the next run retries")
 
 
 def local_executor(jobs: list[Job], on_done: OnDone, n_workers: int, *,
@@ -222,28 +275,51 @@ def _run_pool(queue: list[Job], on_done: OnDone, n_workers: int, fn: TaskFn = ru
     """Run jobs popped from ``queue`` until it is empty or the pool breaks."""
     workers = min(n_workers, len(queue))
     with _PRESTARTED.pop(workers, None) or _new_pool(workers) as pool:
-        pending: dict[Future[JobOutcome], Job] = {}
-        broken = False
-        # keep at most 2 jobs per worker in flight so a kill loses little queued work
-        while (queue and not broken) or pending:
-            while queue and not broken and len(pending) < 2 * n_workers:
-                job = queue.pop()
-                try:
-                    pending[pool.submit(fn, job)] = job
-                except BrokenProcessPool:
-                    queue.append(job)  # never started: it goes to the next pool
-                    broken = True
-            if not pending:
-                break
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                job = pending.pop(fut)
-                try:
-                    outcome = fut.result()
-                except BrokenProcessPool:
-                    broken = True
-                    outcome = JobOutcome(job.key, error=WORKER_DIED)
-                on_done(job, outcome)
+        try:
+            _feed_pool(pool, queue, on_done, n_workers, fn)
+        except BaseException:  # Ctrl-C, a full disk: stop the workers, keep nothing of theirs
+            _stop_pool(pool)
+            raise
+
+
+def _feed_pool(pool: ProcessPoolExecutor, queue: list[Job], on_done: OnDone, n_workers: int,
+               fn: TaskFn) -> None:
+    pending: dict[Future[JobOutcome], Job] = {}
+    broken = False
+    # keep at most 2 jobs per worker in flight so a kill loses little queued work
+    while (queue and not broken) or pending:
+        while queue and not broken and len(pending) < 2 * n_workers:
+            job = queue.pop()
+            try:
+                pending[pool.submit(_in_worker, fn, job)] = job
+            except BrokenProcessPool:
+                queue.append(job)  # never started: it goes to the next pool
+                broken = True
+        if not pending:
+            break
+        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in finished:
+            job = pending.pop(fut)
+            try:
+                outcome = fut.result()
+            except BrokenProcessPool:
+                broken = True
+                outcome = JobOutcome(job.key, error=WORKER_DIED, error_kind="transient")
+            on_done(job, outcome)
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """End a pool now: queued jobs cancelled, running workers terminated (their jobs are
+    not recorded; the next run does them), so that nothing writes into the run directory
+    after the run has stopped."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(10)
+        if process.is_alive():  # pragma: no cover - stuck in native code
+            process.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 _WORKER_READY = False
@@ -357,8 +433,10 @@ class DaskExecutor:
             try:
                 outcome = fut.result()
             except Exception as exc:  # a lost worker, a task that could not be unpickled...
+                lost = type(exc).__name__ in _DASK_LOST or isinstance(exc, OSError)
                 outcome = JobOutcome(job.key, error=f"{type(exc).__name__} on the Dask cluster: "
-                                                    f"{exc}")
+                                                    f"{exc}",
+                                     error_kind="transient" if lost else "permanent")
             fut.release()
             on_done(job, outcome)
             if queue:

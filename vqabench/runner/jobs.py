@@ -10,7 +10,9 @@ libvmaf pass; the other metrics get the videos (``compute(reference, distorted)`
 number is kept, the frame counts and a temporal alignment probe
 (:mod:`vqabench.metrics.functional.alignment`) are checked. A metric that fails costs only
 its own measurement: the encode and the other metrics' values are kept, and the failure is
-reported for ``--retry-failed``.
+reported for ``--retry-failed``. A job that fails for a reason of the machine (a full disk,
+memory, a tool killed by a signal) is marked transient (:mod:`vqabench.io.faults`): the next
+plain run retries it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vqabench.io import video as video_io
+from vqabench.io.faults import disk_full_text, failure_kind, is_disk_full, written_path
 from vqabench.io.video import Video
 
 __all__ = ["MetricTask", "Job", "JobOutcome", "execute_job", "measure", "encode_key",
@@ -95,12 +98,22 @@ class JobOutcome:
     error: str | None = None
     wall_s: float = 0.0
     metric_errors: tuple[tuple[str, str], ...] = ()  # (metric key, error) of failed metrics
+    error_kind: str = "permanent"  # of ``error``: "transient" (retried by a plain run) or not
 
 
 def _describe(exc: BaseException) -> str:
     tb = traceback.extract_tb(exc.__traceback__)
     where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
     return f"{type(exc).__name__}: {exc}{where}"
+
+
+def _failure_text(exc: BaseException, job: Job) -> str:
+    """The recorded error of a failed job; a full disk names the path and the free bytes
+    there (measured on the machine that ran the job)."""
+    if not is_disk_full(exc):
+        return _describe(exc)
+    where = written_path(exc) or job.decode_dir or job.bitstream.parent
+    return f"DiskFullError: {disk_full_text(where)}; {_describe(exc)}"
 
 
 def _stream(decoded: Video, anchors: dict[str, Video], streams: dict[str, list],
@@ -236,8 +249,9 @@ def execute_job(job: Job) -> JobOutcome:
         return JobOutcome(job.key, result.bits, result.enc_s, result.dec_s, tuple(values),
                           wall_s=time.perf_counter() - start,
                           metric_errors=tuple(errors.items()))
-    except Exception as exc:  # recorded, reported, retried with --retry-failed
-        return JobOutcome(job.key, error=_describe(exc), wall_s=time.perf_counter() - start)
+    except Exception as exc:  # recorded; transient ones retried by the next run
+        return JobOutcome(job.key, error=_failure_text(exc, job), error_kind=failure_kind(exc),
+                          wall_s=time.perf_counter() - start)
     finally:
         if decoded is not None:
             decoded.path.unlink(missing_ok=True)

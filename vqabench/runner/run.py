@@ -13,6 +13,11 @@ Run directory layout::
     .tmp/           decoded videos and metric scratch files of running jobs
     .lock           held (flock) by the one ``vqabench run`` working in the directory
 
+Faults of the machine (:mod:`vqabench.runner.faults`): a full disk stops the run with one line
+naming the path and the free space (the job that hit it is a transient failure, retried by
+the next plain run, as are jobs of a killed worker); a read-only run directory and a corrupt
+store are one line each; Ctrl-C removes the temporaries and says what was kept.
+
 Crash safety: a finished job is one SQLite transaction; bitstreams, decoded references and
 the CSV tables are written under temporary names and renamed. A killed run leaves at most
 temporary files (``.tmp-*``, ``.tmp/``), which the next run in the directory removes before
@@ -46,7 +51,7 @@ from vqabench.config import (
 from vqabench.datasets import Sequence, content_hash
 from vqabench.datasets import available as available_datasets
 from vqabench.datasets import load as load_dataset
-from vqabench.errors import CodecError, ConfigError, VqabenchError
+from vqabench.errors import CodecError, ConfigError, DiskFullError, VqabenchError, invalid
 from vqabench.experiment import load_config
 from vqabench.io.atomic import atomic_write_text
 from vqabench.io.names import safe_name as _safe
@@ -83,6 +88,7 @@ class RunSummary:
     failures: list[tuple[str, str, str, str]] = field(default_factory=list)
     rows: int = 0
     change: ConfigChange = ConfigChange("same")
+    retry: int = 0  # failures that are transient: the next plain run retries them
 
     @property
     def complete(self) -> bool:
@@ -124,9 +130,11 @@ class RunStatus:
     Attributes:
         done: jobs whose encode and every measurement are in the store.
         pending: jobs still to run (including those waiting on a reference not made yet).
-        failed: jobs with a recorded failure (re-run them with ``--retry-failed``).
+        failed: jobs with a recorded permanent failure (re-run them with ``--retry-failed``).
         blocked: jobs that cannot run because their reference-stage job failed.
         failures: ``(sequence, codec, rate_point, error)`` of the failed jobs.
+        retry: the same of the pending jobs whose last try failed for a transient reason
+            (disk full, a killed worker): the next plain run retries them.
     """
 
     out_dir: Path
@@ -135,6 +143,7 @@ class RunStatus:
     failed: int
     blocked: int = 0
     failures: list[tuple[str, str, str, str]] = field(default_factory=list)
+    retry: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -401,8 +410,8 @@ def _pending(job: Job, store: Store, retry_failed: bool) -> Job | None:
     kept = job.keep_decoded is None or job.keep_decoded.is_file()
     if have_bitstream and not missing and kept:
         return None
-    if not retry_failed and store.failure(job.key) is not None:
-        return None
+    if not retry_failed and store.failure_kind(job.key) == "permanent":
+        return None  # transient failures (disk full, a killed worker) are retried
     if have_bitstream:
         return replace(job, metrics=missing if kept else job.metrics, reuse_bitstream=True)
     return job
@@ -437,7 +446,11 @@ def _not_finite(outcome: JobOutcome, job: Job) -> str | None:
 
 def _record(job: Job, outcome: JobOutcome, store: Store) -> None:
     if outcome.error is not None:
-        store.record_failure(job.key, job.sequence, job.codec, job.rate_label, outcome.error)
+        store.record_failure(job.key, job.sequence, job.codec, job.rate_label, outcome.error,
+                             kind="transient" if outcome.error_kind == "transient"
+                             else "permanent")
+        if outcome.error.startswith("DiskFullError: "):  # every next job would fail the same
+            raise DiskFullError("disk full: " + outcome.error.split(": ", 1)[1].split("; ")[0])
         return
     names = {t.key: f"{t.name} against {t.anchor}" for t in job.metrics}
     errors = [f"{names[k]} failed: {e}" for k, e in outcome.metric_errors]
@@ -615,7 +628,7 @@ def run_status(cfg: RunConfig, *, out_dir: Path) -> RunStatus:
     ref_jobs = plan_references(cfg, sequences, out_dir)
     per_input = _ladder_len(cfg)
     path = out_dir / "store.sqlite"
-    if not path.is_file():
+    if not path.exists():  # a folder in its place is an error (Store says so)
         n_refs = len(cfg.reference.codec.values) if cfg.reference else 1
         return RunStatus(out_dir, 0, len(ref_jobs) + len(sequences) * n_refs * per_input, 0)
     with Store(path, readonly=True) as store:
@@ -623,19 +636,21 @@ def run_status(cfg: RunConfig, *, out_dir: Path) -> RunStatus:
         jobs = _main_jobs(cfg, sequences, out_dir, usable)
         jobs += _targeted_jobs(cfg, sequences, out_dir, usable, jobs, store)
         counts = {"done": 0, "pending": 0, "failed": 0}
-        failures = []
+        failures, retry = [], []
         for job in [*ref_jobs, *jobs]:
             if _pending(job, store, retry_failed=True) is None:
                 counts["done"] += 1
             elif (err := store.failure(job.key)) is not None:
-                counts["failed"] += 1
-                failures.append((job.sequence, job.codec, job.rate_label, err))
+                transient = store.failure_kind(job.key) == "transient"
+                counts["pending" if transient else "failed"] += 1
+                (retry if transient else failures).append(
+                    (job.sequence, job.codec, job.rate_label, err))
             else:
                 counts["pending"] += 1
-        failed_refs = sum(1 for j in ref_jobs if store.failure(j.key) is not None)
+        failed_refs = sum(1 for j in ref_jobs if store.failure_kind(j.key) == "permanent")
         waiting = len(ref_jobs) - len(usable) - failed_refs
     return RunStatus(out_dir, counts["done"], counts["pending"] + waiting * per_input,
-                     counts["failed"], failed_refs * per_input, failures)
+                     counts["failed"], failed_refs * per_input, failures, retry)
 
 
 def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = False,
@@ -661,28 +676,49 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
         RunSummary; ``complete`` is False when some jobs failed.
 
     Raises:
-        ConfigError: ``out_dir`` holds a run of a different config and ``force`` is False.
+        ConfigError: ``out_dir`` holds a run of a different config and ``force`` is False,
+            or it is a file.
+        DiskFullError / ReadOnlyError / StoreCorruptError: the machine stopped the run
+            (:mod:`vqabench.runner.faults`); the message says what was kept.
+        Interrupted: Ctrl-C; the message says how many jobs were kept.
     """
     from vqabench.runner.executors import local_executor, prestart, release_prestarted
+    from vqabench.runner.faults import run_faults
 
     out_dir = Path(out_dir or cfg.out or default_out_dir(cfg)).absolute()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    # local worker processes start while the run is planned, unless the run directory
-    # looks finished (results.csv written): then a re-run stays a fast no-op
-    warm = (inspect.unwrap(executor or local_executor) is local_executor and cfg.jobs > 1
-            and not (out_dir / "results.csv").is_file())
-    with _exclusive(out_dir):
-        if warm:
-            prestart(cfg.jobs)
+    seen = [0, 0]  # jobs finished and planned, for the line of a run stopped by a fault
+
+    def counted(done: int, total: int) -> None:
+        seen[:] = [done, total]
+        if progress:
+            progress(done, total)
+
+    with run_faults(out_dir, seen):
         try:
-            _remove_stale_temporaries(out_dir)  # left by a killed run
-            summary = _run_locked(cfg, out_dir, retry_failed, executor, progress, force,
-                                  work_progress)
-        finally:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise invalid("out", str(out_dir), "a directory, existing or new (this path or "
+                          "a parent of it is a file)") from None
+        # local worker processes start while the run is planned, unless the run directory
+        # looks finished (results.csv written): then a re-run stays a fast no-op
+        warm = (inspect.unwrap(executor or local_executor) is local_executor and cfg.jobs > 1
+                and not (out_dir / "results.csv").is_file())
+        with _exclusive(out_dir):
             if warm:
-                release_prestarted()
-        shutil.rmtree(out_dir / ".tmp", ignore_errors=True)  # clean exit: no leftovers
-        return summary
+                prestart(cfg.jobs)
+            try:
+                _remove_stale_temporaries(out_dir)  # left by a killed run
+                summary = _run_locked(cfg, out_dir, retry_failed, executor, counted, force,
+                                      work_progress)
+            except BaseException:  # Ctrl-C, a full disk: no temporaries stay behind
+                _remove_stale_temporaries(out_dir)
+                shutil.rmtree(out_dir / ".tmp", ignore_errors=True)
+                raise
+            finally:
+                if warm:
+                    release_prestarted()
+            shutil.rmtree(out_dir / ".tmp", ignore_errors=True)  # clean exit: no leftovers
+            return summary
 
 
 def _change(resolved: RunConfig, out_dir: Path, force: bool) -> ConfigChange:
@@ -715,6 +751,7 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Exe
                 progress: Callable[[int, int], None] | None, force: bool = False,
                 work_progress: Callable[[float, float], None] | None = None) -> RunSummary:
     from vqabench.runner.executors import local_executor
+    from vqabench.runner.faults import warn_lost_store
 
     check_size(cfg)
     sequences = load_sequences(cfg, out_dir)
@@ -729,6 +766,7 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Exe
     decode_dir = out_dir / ".tmp"
     decode_dir.mkdir(exist_ok=True)
     execute = executor or local_executor
+    warn_lost_store(out_dir)
     with Store(out_dir / "store.sqlite") as store:
         state = {"done": 0, "total": 0}
         work = {"done": 0.0, "total": _estimated_work(cfg, sequences)}
@@ -777,12 +815,14 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Exe
             state["total"] += len(targeted) - rc_todo
             ran += stage(targeted)
         rows = write_results(jobs, store, out_dir)
-        failures = [(j.sequence, j.codec, j.rate_label, err) for j in [*ref_jobs, *jobs]
-                    if (err := store.failure(j.key))]
+        failed = [(j, err) for j in [*ref_jobs, *jobs] if (err := store.failure(j.key))]
+        failures = [(j.sequence, j.codec, j.rate_label, err) for j, err in failed]
+        retry = sum(store.failure_kind(j.key) == "transient" for j, _ in failed)
     try:
         decode_dir.rmdir()
     except OSError:
         pass
     total = len(ref_jobs) + len(jobs)
-    return RunSummary(out_dir, total, total - len(ran), len(ran), failures, rows, change)
+    return RunSummary(out_dir, total, total - len(ran), len(ran), failures, rows, change,
+                      retry)
 
