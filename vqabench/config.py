@@ -71,8 +71,8 @@ DEFAULT_METRICS = ("psnr_y", "psnr_yuv", "ssim", "vmaf")
 #: scripts/calibrate_ladders.py). ``vqabench codecs list`` shows them.
 DEFAULT_LADDERS: dict[str, tuple[str, tuple[int, ...]]] = {
     "x264": ("qp", (22, 27, 32, 37)), "x265": ("qp", (22, 27, 32, 37)),
-    "vp9": ("qp", (28, 36, 44, 52)), "aom-av1": ("qp", (28, 36, 44, 52)),
-    "svt-av1": ("qp", (28, 36, 44, 52)), "vvenc": ("qp", (22, 27, 32, 37)),
+    "vp9": ("qp", (11, 24, 33, 42)), "aom-av1": ("qp", (12, 25, 34, 43)),
+    "svt-av1": ("qp", (26, 38, 47, 57)), "vvenc": ("qp", (20, 26, 31, 37)),
 }
 #: The codecs of a bare ``vqabench run``, in table order (x264 first: the BD-rate anchor)
 DEFAULT_CODECS = ("x264", "x265", "vp9", "svt-av1", "vvenc")
