@@ -52,8 +52,10 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 
 from vqabench.errors import invalid
 from vqabench.io.atomic import atomic_write_text
@@ -69,11 +71,11 @@ DEFAULT_METRICS = ("psnr_y", "psnr_yuv", "ssim", "vmaf")
 #: values)``: x264 ``qp=22,27,32,37`` (the JVET/CTC points) and, for the others, the ``qp``
 #: whose quality range overlaps x264's on the mini sequences (docs/ladders.md,
 #: scripts/calibrate_ladders.py). ``vqabench codecs list`` shows them.
-DEFAULT_LADDERS: dict[str, tuple[str, tuple[int, ...]]] = {
+DEFAULT_LADDERS: Mapping[str, tuple[str, tuple[int, ...]]] = MappingProxyType({
     "x264": ("qp", (22, 27, 32, 37)), "x265": ("qp", (22, 27, 32, 37)),
     "vp9": ("qp", (11, 24, 33, 42)), "aom-av1": ("qp", (12, 25, 34, 43)),
     "svt-av1": ("qp", (26, 38, 47, 57)), "vvenc": ("qp", (20, 26, 31, 37)),
-}
+})
 #: The codecs of a bare ``vqabench run``, in table order (x264 first: the BD-rate anchor)
 DEFAULT_CODECS = ("x264", "x265", "vp9", "svt-av1", "vvenc")
 #: ``kbps`` ladder value meaning "targets from the ``targets_from`` configuration"
