@@ -25,7 +25,6 @@ import argparse
 import itertools
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from vqabench.config import DEFAULT_LADDERS, DEFAULT_METRICS
@@ -144,7 +143,7 @@ def main() -> None:
     ladders.update({s["codec"]: s["ladder"] for s in chosen})
     print("\nquality ranges of the chosen ladders (mean over sequences of each end):")
     table = ranges(results, ladders)
-    print(table.round(np.int64(3)).to_string(index=False))
+    print(table.round(3).to_string(index=False))
 
 
 if __name__ == "__main__":
