@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from vqabench.config import (
+    DEFAULT_LADDERS,
     CodecSpec,
     MetricSpec,
     compare_configs,
@@ -50,8 +51,26 @@ def test_identity_ignores_jobs_and_out_only():
 def test_identity_of_the_default_config_is_pinned():
     # Computed by vqabench at c973f8f, before [dataset] sequences existed: run directories
     # made then keep their identity, so a re-run reuses them instead of asking for --force.
-    assert default_config().identity() == (
+    # The default ladders changed on purpose since (issue 30, item 1): that config is the
+    # current default with the old ladders.
+    old_ladders = {"x264": (22, 27, 32, 37), "x265": (22, 27, 32, 37),
+                   "vp9": (28, 36, 44, 52), "svt-av1": (28, 36, 44, 52),
+                   "vvenc": (22, 27, 32, 37)}
+    before = replace(default_config(), codecs=tuple(CodecSpec(n, "qp", v)
+                                                     for n, v in old_ladders.items()))
+    assert before.identity() == (
         "70e3c9c366012b95afc731768eaa55b36d06d441438d06e55e5ab34c52f8c7ee")
+    assert default_config().identity() == (
+        "5bf025da38011ea45d53821c811d951de646e10a1f50e9a31b33fdc278515e23")
+
+
+def test_default_ladders_are_the_calibrated_ones():
+    """The ladders of a bare ``vqabench run`` (docs/ladders.md: chosen so that each codec's
+    quality range overlaps x264 qp=22..37 on the mini sequences)."""
+    assert [c.text for c in default_config().codecs] == [
+        "x264:qp=22,27,32,37", "x265:qp=22,27,32,37", "vp9:qp=11,24,33,42",
+        "svt-av1:qp=26,38,47,57", "vvenc:qp=20,26,31,37"]
+    assert DEFAULT_LADDERS["aom-av1"] == ("qp", (12, 25, 34, 43))
 
 
 def test_compare_configs_tells_extension_from_change():

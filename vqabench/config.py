@@ -19,7 +19,7 @@ Example config (every key optional; these are the defaults of ``vqabench run``):
     qp = [22, 27, 32, 37]   # exactly one rate-control key with its ladder
     preset = "medium"       # any other key is a codec option; label = "..." renames it
 
-    [[codecs]]              # then x265, vp9 (qp 28..52), svt-av1 (qp 28..52), vvenc
+    [[codecs]]              # then x265, vp9, svt-av1, vvenc (ladders: DEFAULT_LADDERS)
     name = "x265"
     qp = [22, 27, 32, 37]
 
@@ -55,20 +55,34 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
+from types import MappingProxyType
 
 from vqabench.errors import invalid
 from vqabench.io.atomic import atomic_write_text
 
-__all__ = ["ANCHORS", "ConfigChange", "compare_configs", "REFERENCE_METRICS", "default_jobs",
+__all__ = ["ANCHORS", "DEFAULT_CODECS", "DEFAULT_LADDERS", "DEFAULT_METRICS",
+           "ConfigChange", "compare_configs", "REFERENCE_METRICS", "default_jobs",
            "TARGETS_FROM", "CodecSpec", "MetricSpec", "ReferenceSpec", "RunConfig",
            "parse_anchors", "parse_fps", "parse_interlaced", "parse_scalar", "parse_size",
            "positive_int", "default_config",
            "write_config", "targets_source"]
 
 DEFAULT_METRICS = ("psnr_y", "psnr_yuv", "ssim", "vmaf")
+#: Default rate ladder of each built-in conventional codec, ``name -> (rate parameter,
+#: values)``: x264 ``qp=22,27,32,37`` (the JVET/CTC points) and, for the others, the ``qp``
+#: whose quality range overlaps x264's on the mini sequences (docs/ladders.md,
+#: scripts/calibrate_ladders.py). ``vqabench codecs list`` shows them.
+DEFAULT_LADDERS: Mapping[str, tuple[str, tuple[int, ...]]] = MappingProxyType({
+    "x264": ("qp", (22, 27, 32, 37)), "x265": ("qp", (22, 27, 32, 37)),
+    "vp9": ("qp", (11, 24, 33, 42)), "aom-av1": ("qp", (12, 25, 34, 43)),
+    "svt-av1": ("qp", (26, 38, 47, 57)), "vvenc": ("qp", (20, 26, 31, 37)),
+})
+#: The codecs of a bare ``vqabench run``, in table order (x264 first: the BD-rate anchor)
+DEFAULT_CODECS = ("x264", "x265", "vp9", "svt-av1", "vvenc")
 #: ``kbps`` ladder value meaning "targets from the ``targets_from`` configuration"
 TARGETS_FROM = "from"
 
@@ -279,11 +293,8 @@ def targets_source(cfg: RunConfig) -> CodecSpec | None:
 
 def default_config() -> RunConfig:
     """The configuration of a bare ``vqabench run``: the built-in mini benchmark."""
-    ladders = (("x264", "qp", (22, 27, 32, 37)), ("x265", "qp", (22, 27, 32, 37)),
-               ("vp9", "qp", (28, 36, 44, 52)), ("svt-av1", "qp", (28, 36, 44, 52)),
-               ("vvenc", "qp", (22, 27, 32, 37)))
     return RunConfig(
-        codecs=tuple(CodecSpec(n, p, v) for n, p, v in ladders),
+        codecs=tuple(CodecSpec(n, *DEFAULT_LADDERS[n]) for n in DEFAULT_CODECS),
         metrics=tuple(MetricSpec(m) for m in DEFAULT_METRICS),
     )
 

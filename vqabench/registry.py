@@ -11,8 +11,10 @@ Example:
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
+from types import ModuleType
 from typing import Generic, TypeVar
 
 from vqabench.errors import DuplicateNameError, UnknownNameError
@@ -85,10 +87,37 @@ class Registry(Generic[T]):
         return iter(self.names())
 
 
+class _ExportsOverSubmodules(ModuleType):
+    """A package whose exports keep their names when a submodule of the same name loads.
+
+    Loading ``package.name`` binds the submodule as the attribute ``name`` of ``package``;
+    for the names in ``_exported`` the package refuses that binding, so
+    ``from package import name`` is the object ``__all__`` advertises, not the submodule.
+    """
+
+    _exported: frozenset[str] = frozenset()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in self._exported and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
 def lazy_exports(package: str, where: dict[str, str]) -> Callable[[str], object]:
     """A module ``__getattr__`` (PEP 562) for ``package``: ``name`` is imported from the
     submodule ``where[name]`` on first use, so importing one submodule (say the BD-rate code
-    the CLI's summary needs) does not import the others (matplotlib, scipy.stats)."""
+    the CLI's summary needs) does not import the others (matplotlib, scipy.stats).
+
+    A name exported from the submodule of the same name (``correlation`` from
+    ``correlation.py``) stays the exported object after that submodule loads.
+    """
+    shadowed = frozenset(name for name, sub in where.items() if name == sub)
+    module = sys.modules[package]
+    if shadowed:
+        for name in shadowed:
+            if isinstance(module.__dict__.get(name), ModuleType):
+                del module.__dict__[name]
+        module.__class__ = type("_Exports", (_ExportsOverSubmodules,), {"_exported": shadowed})
 
     def __getattr__(name: str) -> object:
         if name not in where:

@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import run_cli
 from vqabench import codecs, datasets, metrics, models
 from vqabench.codecs.inr import PRESETS
+from vqabench.config import default_config
 
 
 def _json(capsys, argv: list[str]) -> object:
@@ -55,6 +56,27 @@ def test_codecs_list_text(capsys):
     assert "qp=0..51, crf=0..51" in lines["x264"] and "preset=medium" in lines["x264"]
     assert "sizes=16x16..65536x65536" in lines["x265"] and "sizes=1x1.. " in lines["inr"]
     assert "model=xxs|xs|s|m|l" in lines["inr"]
+
+
+@pytest.mark.slow
+def test_codecs_list_shows_the_default_ladders_of_the_main_job(capsys):
+    """Each conventional codec's default ladder, from the table a bare ``vqabench run`` uses;
+    * marks the codecs that run in it (issue 30, item 1)."""
+    facts = {f["name"]: f for f in _json(capsys, ["codecs", "list", "--json"])}
+    run_ladders = {c.name: c.text for c in default_config().codecs}
+    assert list(run_ladders) == ["x264", "x265", "vp9", "svt-av1", "vvenc"]
+    assert run_ladders["x264"] == "x264:qp=22,27,32,37"  # the anchor of the main job
+    for name in ("x264", "x265", "vp9", "aom-av1", "svt-av1", "vvenc"):
+        assert facts[name]["in_default_run"] is (name in run_ladders)
+        if name in run_ladders:
+            assert f"{name}:{facts[name]['default_ladder']}" == run_ladders[name]
+        assert re.fullmatch(r"qp=\d+,\d+,\d+,\d+", facts[name]["default_ladder"])
+    assert facts["inr"]["default_ladder"] is None and facts["inr"]["in_default_run"] is False
+    assert run_cli(["codecs", "list"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert " ladder=qp=22,27,32,37* " in lines["x264"]
+    assert f" ladder={facts['aom-av1']['default_ladder']} " in lines["aom-av1"]
+    assert " ladder=- " in lines["inr"]
 
 
 @pytest.mark.slow

@@ -53,3 +53,21 @@ def test_speed_lists_learned_codec_complexity(tmp_path, capsys):
     params, macs = arch_complexity(arch)
     assert (params, macs) == inr_complexity("xxs", width=48, height=32, frames=4)
     assert f"| inr | model=xxs | {params / 1e3:.3f} |" in shown
+
+
+@pytest.mark.slow
+def test_speed_models_with_the_default_patch(tmp_path, capsys, monkeypatch):
+    """The default ``--patch`` is WIDTHxHEIGHTxFRAMES like every other --patch: pt_loss on
+    256x256 pixels x 12 frames (the old default 12x256x256 gave it 12-pixel-wide frames)."""
+    from tests.cli.conftest import synthetic_run
+    from vqabench.models import complexity, create_model
+
+    monkeypatch.setattr(complexity, "cpu_time_per_pair", lambda model, patch, **kw: 0.5)
+    run_dir = synthetic_run(tmp_path / "run")  # no bitstreams: nothing to decode
+    with pytest.raises(SystemExit) as exc:
+        main(["speed", str(run_dir), "--models", "pt_loss"])
+    assert exc.value.code == 0
+    shown = capsys.readouterr().out
+    macs, _ = complexity.count_macs(create_model("pt_loss"), (12, 256, 256))
+    assert f"| pt_loss | 0.802 | {macs / 1e9:.3f} | {macs / (12 * 256 * 256) / 1e3:.3f} |" \
+        in shown

@@ -22,6 +22,22 @@ from vqabench.evaluation.correlation import (
 )
 
 
+def test_package_exports_the_function_not_the_submodule():
+    """``from vqabench.evaluation import correlation`` is the function ``__all__`` lists,
+    even after the submodule of the same name was imported (it is, at the top of this file,
+    which made the package attribute the submodule)."""
+    import sys
+
+    import vqabench.evaluation as evaluation
+    from vqabench.evaluation import correlation as exported
+
+    assert "correlation" in evaluation.__all__
+    assert exported is correlation is evaluation.correlation
+    assert sys.modules["vqabench.evaluation.correlation"].correlation is correlation
+    x, y = _data()
+    assert exported(x, y, bootstrap=0).srocc == pytest.approx(stats.spearmanr(x, y)[0])
+
+
 def _data(n=60, seed=1):
     rng = np.random.default_rng(seed)
     x = rng.uniform(0, 100, n)

@@ -165,10 +165,38 @@ def test_rerunning_the_written_config_reuses_the_default_run_dir(folder, tmp_pat
     first = run(load_config(None, dataset=str(folder), codecs=["x264:qp=22,37"],
                             metrics="psnr_y", jobs=1))
     config = first.out_dir / "config.toml"
-    assert f"re-run with: vqabench run {config}" in config.read_text()
+    assert f"re-run with: vqabench run {config.absolute()}" in config.read_text()
     again = run(load_config(config))
     assert again.out_dir == first.out_dir and again.jobs_run == 0
     assert sorted(p.name for p in tmp_path.joinpath("runs").iterdir()) == [first.out_dir.name]
+
+
+@pytest.mark.slow
+def test_the_re_run_line_works_from_another_folder(tmp_path, monkeypatch):
+    """A dataset and --out typed relative (``own``, ``runs/own``) are stored absolute, so the
+    "re-run with" command reuses the run from any folder (issue 30, item 7)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "own").mkdir()
+    make_video(tmp_path / "own" / "Alpha.y4m", frames=4, seed=1)
+    first = run(load_config(None, dataset="own", out="runs/own", codecs=["x264:qp=22,37"],
+                            metrics="psnr_y", jobs=1))
+    text = (tmp_path / "runs" / "own" / "config.toml").read_text()
+    command = next(line for line in text.splitlines() if "re-run with:" in line)
+    config = command.split("vqabench run ", 1)[1]
+    assert config == str(tmp_path / "runs" / "own" / "config.toml")
+    assert f'name = "{tmp_path / "own"}"' in text
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    again = run(load_config(config))
+    assert again.jobs_total == first.jobs_total == 2 and again.jobs_run == 0
+    assert again.out_dir.absolute() == tmp_path / "runs" / "own"
+    assert not any(elsewhere.iterdir())
+    monkeypatch.chdir(tmp_path)  # the same relative command still finds its run, also when
+    written = tmp_path / "runs" / "own" / "config.toml"  # written as typed (older versions)
+    written.write_text(text.replace(f'"{tmp_path / "own"}"', '"own"'))
+    assert run(load_config(None, dataset="own", out="runs/own", codecs=["x264:qp=22,37"],
+                           metrics="psnr_y", jobs=1)).jobs_run == 0
 
 
 @pytest.mark.slow

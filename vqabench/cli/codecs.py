@@ -1,7 +1,8 @@
 """``vqabench codecs list``: every registered codec, its encoder, rate controls and defaults.
 
-Only reads :mod:`vqabench.codecs` (class attributes and constructor defaults); nothing is
-encoded.
+Only reads :mod:`vqabench.codecs` (class attributes and constructor defaults) and the default
+ladders of :data:`vqabench.config.DEFAULT_LADDERS` (the table ``vqabench run`` uses); nothing
+is encoded.
 
 Example:
     $ vqabench codecs list
@@ -17,6 +18,7 @@ import math
 import typer
 
 from vqabench.cli.app import app
+from vqabench.config import DEFAULT_CODECS, DEFAULT_LADDERS
 
 __all__ = ["codecs_app", "list_codecs", "codec_facts"]
 
@@ -53,14 +55,26 @@ def _version(cls: type) -> str:
         return f"n/a ({type(exc).__name__}: needs options)"
 
 
+def _ladder_text(name: str) -> str | None:
+    """``qp=22,27,32,37``: the codec's default ladder, None for a codec without one."""
+    if name not in DEFAULT_LADDERS:
+        return None
+    param, values = DEFAULT_LADDERS[name]
+    return f"{param}={','.join(str(v) for v in values)}"
+
+
 def codec_facts(name: str) -> dict[str, object]:
-    """Name, encoder, version, rate controls, native input formats and defaults of a codec.
+    """Name, encoder, version, rate controls, default ladder, native input formats and
+    defaults of a codec.
 
     ``rate_params`` maps each control to its inclusive range, or to its allowed values where
-    the class lists them (``rate_choices``); ``native_pix_fmts`` lists the formats it codes
-    as they are (``"any"`` for a codec class that predates the declaration); ``sizes`` the
-    smallest and largest picture it codes and whether width and height must hold the chroma
-    subsampling whole (:meth:`~vqabench.codecs.Codec.check_size`).
+    the class lists them (``rate_choices``); ``default_ladder`` is its calibrated default
+    ladder (``qp=22,27,32,37``; None where there is none; docs/ladders.md) and
+    ``in_default_run`` whether a bare ``vqabench run`` runs it with that ladder;
+    ``native_pix_fmts`` lists the formats it codes as they are (``"any"`` for a codec class
+    that predates the declaration); ``sizes`` the smallest and largest picture it codes and
+    whether width and height must hold the chroma subsampling whole
+    (:meth:`~vqabench.codecs.Codec.check_size`).
     """
     from vqabench import codecs
 
@@ -74,6 +88,8 @@ def codec_facts(name: str) -> dict[str, object]:
         "encoder": getattr(cls, "encoder", None) or cls.__name__,
         "version": _version(cls),
         "rate_params": rates,
+        "default_ladder": _ladder_text(name),
+        "in_default_run": name in DEFAULT_CODECS,
         "native_pix_fmts": "any" if native is None else list(native),
         "sizes": {"min": list(cls.min_size),
                   "max": list(cls.max_size) if cls.max_size else None,
@@ -99,8 +115,9 @@ def _rate_text(rates: dict[str, list]) -> str:
 def list_codecs(
     as_json: bool = typer.Option(False, "--json", help="One JSON array of codec objects."),
 ) -> None:
-    """List codecs: name, encoder and version, rate parameters (ranges), native input
-    formats, picture sizes and default options."""
+    """List codecs: name, encoder and version, rate parameters (ranges), default ladder
+    (marked * where a bare `vqabench run` runs it), native input formats, picture sizes and
+    default options."""
     from vqabench import codecs
 
     facts = [codec_facts(name) for name in codecs.available()]
@@ -113,6 +130,7 @@ def list_codecs(
         defaults = " ".join(f"{k}={v}" for k, v in f["defaults"].items())
         lo, hi = f["sizes"]["min"], f["sizes"]["max"]
         sizes = f"{lo[0]}x{lo[1]}.." + (f"{hi[0]}x{hi[1]}" if hi else "")
+        ladder = (f["default_ladder"] or "-") + ("*" if f["in_default_run"] else "")
         typer.echo(f"{f['name']:8s} {f['encoder']:12s} {f['version']:28s} "
-                   f"{_rate_text(f['rate_params']):22s} formats={formats:10s} "
-                   f"sizes={sizes:18s} {defaults}")
+                   f"{_rate_text(f['rate_params']):22s} ladder={ladder:17s} "
+                   f"formats={formats:10s} sizes={sizes:18s} {defaults}")

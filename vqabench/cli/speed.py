@@ -19,7 +19,8 @@ def speed(
                                "(default: the first codec)."),
     models: str = typer.Option(None, "--models", help="Also a complexity table of these "
                                "quality models / losses, e.g. pt_loss,rankdvqa_ugc."),
-    patch: str = typer.Option("12x256x256", "--patch", help="FRAMESxHEIGHTxWIDTH for --models."),
+    patch: str = typer.Option("256x256x12", "--patch", help="Patch WIDTHxHEIGHTxFRAMES for "
+                              "--models (as make-pairs and models info)."),
     out: Path = typer.Option(None, "--out", help="Also write every measurement as CSV here."),
 ) -> None:
     """Single-thread decode-to-null fps per codec, rate point and class (CLIC Table IV)."""

@@ -102,6 +102,20 @@ def default_out_dir(cfg: RunConfig) -> Path:
     return Path("runs") / f"{stem}-{cfg.identity()[:8]}"
 
 
+def _dataset_spec(dataset: str) -> str:
+    """A built-in dataset's name as is; a folder (or file) that exists, as its absolute path."""
+    if dataset not in available_datasets() and Path(dataset).expanduser().exists():
+        return str(Path(dataset).expanduser().absolute())
+    return dataset
+
+
+def _anchored(cfg: RunConfig, out_dir: Path) -> RunConfig:
+    """``cfg`` with absolute paths (a folder dataset, ``root``) and ``out=out_dir``
+    (absolute): the config.toml of a run re-runs it from any folder."""
+    return replace(cfg, dataset=_dataset_spec(cfg.dataset), out=str(Path(out_dir).absolute()),
+                   root=str(Path(cfg.root).absolute()) if cfg.root else None)
+
+
 def load_sequences(cfg: RunConfig, out_dir: Path) -> list[Sequence]:
     """The dataset's sequences, with absolute source paths.
 
@@ -112,10 +126,7 @@ def load_sequences(cfg: RunConfig, out_dir: Path) -> list[Sequence]:
     Raises:
         DatasetError / VideoFormatError: unknown dataset, unreadable video.
     """
-    spec = cfg.dataset
-    if spec not in available_datasets() and Path(spec).expanduser().exists():
-        spec = str(Path(spec).expanduser().absolute())
-    sequences = load_dataset(spec, frames=cfg.frames, size=cfg.size,
+    sequences = load_dataset(_dataset_spec(cfg.dataset), frames=cfg.frames, size=cfg.size,
                              work_dir=Path(out_dir).absolute(),
                              root=Path(cfg.root).absolute() if cfg.root else None,
                              sequences=cfg.sequences, fps=cfg.fps, interlaced=cfg.interlaced)
@@ -350,7 +361,7 @@ def _provenance(out_dir: Path, sequences: Iterable[Sequence] = (),
         f"\n{spec.name}: {text}" for spec in (cfg.metrics if cfg else ())
         if (text := metrics.create(spec.name, **dict(spec.options)).provenance))
     return (f"resolved by vqabench {__version__} with ffmpeg {ffmpeg_info().version} on {now}\n"
-            f"re-run with: vqabench run {out_dir / 'config.toml'}"
+            f"re-run with: vqabench run {Path(out_dir).absolute() / 'config.toml'}"
             + "".join(f"\nassumed {line}" for line in assumed) + conventions)
 
 
@@ -727,7 +738,8 @@ def _change(resolved: RunConfig, out_dir: Path, force: bool) -> ConfigChange:
     if not (old_path.is_file() and (out_dir / "store.sqlite").is_file()):
         return ConfigChange("same")
     try:
-        change = compare_configs(load_config(old_path), resolved)
+        # a config.toml written before paths were stored absolute: read from here, as then
+        change = compare_configs(_anchored(load_config(old_path), out_dir), resolved)
     except ConfigError as exc:
         change = ConfigChange("differs", (f"its config.toml no longer loads ({exc})",))
     if change.kind == "differs" and not force:
@@ -760,7 +772,7 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Exe
     _warn_small_inr(cfg, sequences)
     ref_jobs = plan_references(cfg, sequences, out_dir)
     # the written config names its run directory, so that re-running it reuses this one
-    resolved = replace(_resolved(cfg, sequences), out=str(out_dir))
+    resolved = _anchored(_resolved(cfg, sequences), out_dir)
     change = _change(resolved, out_dir, force)
     write_config(resolved, out_dir / "config.toml", comment=_provenance(out_dir, sequences, cfg))
     decode_dir = out_dir / ".tmp"
