@@ -27,7 +27,7 @@ from vqabench.errors import invalid
 from vqabench.studies import db as answers_db
 from vqabench.studies.design import load_spec, participant_plan
 
-__all__ = ["create_app", "serve", "ACR_LABELS", "DCR_LABELS", "SIDES"]
+__all__ = ["create_app", "serve", "submit_answer", "ACR_LABELS", "DCR_LABELS", "SIDES"]
 
 ACR_LABELS = {5: "Excellent", 4: "Good", 3: "Fair", 2: "Poor", 1: "Bad"}
 DCR_LABELS = {5: "Imperceptible", 4: "Perceptible but not annoying", 3: "Slightly annoying",
@@ -75,11 +75,32 @@ def _choice(side: str | None, swapped: bool) -> str | None:
     return "b" if (side == "left") == swapped else "a"
 
 
+def submit_answer(db: sqlite3.Connection, spec: dict, trials: dict, body: object, *,
+                  simulated: bool = False) -> str:
+    """Validate and store one answer body of ``POST /api/answer``; the participant id.
+
+    The one path from an answer to the database, for people (the endpoint) and for
+    ``vqabench study simulate`` (``simulated=True``, stored as such).
+
+    Raises:
+        AnswerRejected: with the HTTP status (400, 404, 409); nothing is stored.
+    """
+    parsed = _parse_answer(body, spec, trials)
+    plan = answers_db.participant(db, parsed["pid"])
+    swapped = bool(plan and parsed["position"] < len(plan) and plan[parsed["position"]][1])
+    answers_db.record_answer(db, pid=parsed["pid"], position=parsed["position"],
+                             trial=parsed["trial"], side=parsed["side"],
+                             choice=_choice(parsed["side"], swapped), score=parsed["score"],
+                             response_ms=parsed["response_ms"], simulated=simulated)
+    return parsed["pid"]
+
+
 def create_app(study_dir: str | Path):
     """The Flask app of the study in ``study_dir`` (creates ``answers.sqlite`` if needed).
 
     Raises:
         DatasetError: no study in ``study_dir``.
+        ConfigError: a study with ``sampling = "active"`` (not served yet).
     """
     from flask import (
         Flask,
@@ -95,6 +116,9 @@ def create_app(study_dir: str | Path):
 
     study_dir = Path(study_dir).absolute()
     spec = load_spec(study_dir)
+    if spec.get("sampling", "fixed") != "fixed":
+        raise invalid("sampling", spec["sampling"], "fixed: the web app serves fixed designs "
+                      "only; answer an active study with `vqabench study simulate`")
     db_path = study_dir / answers_db.DB_NAME
     answers_db.open_db(db_path, study_id=spec["study_id"]).close()
     trials = {t["id"]: t for t in spec["trials"]}
@@ -170,17 +194,10 @@ def create_app(study_dir: str | Path):
     @app.post("/api/answer")
     def answer():
         try:
-            parsed = _parse_answer(request.get_json(silent=True), spec, trials)
-            plan = answers_db.participant(conn(), parsed["pid"])
-            swapped = bool(plan and parsed["position"] < len(plan)
-                           and plan[parsed["position"]][1])
-            answers_db.record_answer(conn(), pid=parsed["pid"], position=parsed["position"],
-                                     trial=parsed["trial"], side=parsed["side"],
-                                     choice=_choice(parsed["side"], swapped),
-                                     score=parsed["score"], response_ms=parsed["response_ms"])
+            pid = submit_answer(conn(), spec, trials, request.get_json(silent=True))
         except answers_db.AnswerRejected as exc:
             return jsonify(ok=False, error=exc.message), exc.status
-        return jsonify(ok=True, next=url_for("trial", pid=parsed["pid"]))
+        return jsonify(ok=True, next=url_for("trial", pid=pid))
 
     @app.errorhandler(400)
     @app.errorhandler(404)

@@ -15,7 +15,10 @@ study) and ``STUDY/media/*.webm``. Designs:
 Every design adds repeated trials (the same trial again; sides re-drawn) and attention trials
 (an obviously degraded video, :func:`vqabench.studies.media.attention_webm`), and one training
 trial shown first and never analysed. The order of trials and the sides are drawn per
-participant from ``(seed, participant id)`` (:func:`participant_plan`).
+participant from ``(seed, participant id)`` (:func:`participant_plan`). With
+``sampling="active"`` (2AFC) the test trials are candidates: the next one is chosen per
+participant by expected information gain (:mod:`vqabench.studies.sampling`); so far only
+``vqabench study simulate`` answers such a study, the web app refuses it.
 """
 
 from __future__ import annotations
@@ -255,7 +258,7 @@ def _prepare_media(media_dir: Path, conditions: list[dict], runs: list[dict],
 def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path,
                  seed: int = 0, anchor: str | None = None, pairs: str = "anchor",
                  ladder: bool = True, repeat_fraction: float = 0.1, attention: int = 2,
-                 title: str = "Video quality study") -> dict:
+                 title: str = "Video quality study", sampling: str = "fixed") -> dict:
     """Design a study from run directories and prepare its media.
 
     Args:
@@ -269,6 +272,9 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
         repeat_fraction: share of test trials shown twice (at least one).
         attention: number of attention trials.
         title: shown on the participants' pages.
+        sampling: 2AFC: ``fixed`` (every participant answers every trial in a random order)
+            or ``active`` (the next test trial by expected information gain,
+            :mod:`vqabench.studies.sampling`; simulated answers only, for now).
 
     Returns:
         The spec (also written to ``out/study.json``).
@@ -281,9 +287,12 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
     from vqabench.datasets import load as load_dataset
     from vqabench.io.ffmpeg import ffmpeg_info
     from vqabench.studies import media
+    from vqabench.studies.sampling import SAMPLINGS
 
     if design not in DESIGNS:
         raise invalid("design", design, " | ".join(DESIGNS))
+    if sampling not in SAMPLINGS or (sampling == "active" and design != "2afc"):
+        raise invalid("sampling", sampling, " | ".join(SAMPLINGS) + " (active: 2afc only)")
     if not 0 <= repeat_fraction <= 1:
         raise invalid("repeat_fraction", repeat_fraction, "a fraction in [0, 1]")
     if int(attention) != attention or attention < 0:
@@ -345,7 +354,8 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
     spec = {
         "version": SPEC_VERSION, "study_id": study_id, "title": title, "design": design,
         "seed": seed, "anchor": anchor, "pairs": pairs if design == "2afc" else None,
-        "ladder": ladder if design == "2afc" else None, "repeat_fraction": repeat_fraction,
+        "ladder": ladder if design == "2afc" else None, "sampling": sampling,
+        "repeat_fraction": repeat_fraction,
         "attention": int(attention),
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "vqabench": __version__, "runs": runs,
@@ -359,7 +369,8 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
                     design, "--out", str(out), "--seed", str(seed), "--repeats",
                     str(repeat_fraction), "--attention", str(attention), "--title", title,
                     *(["--anchor", str(anchor), "--pairs", pairs,
-                       "--ladder" if ladder else "--no-ladder"] if design == "2afc" else [])],
+                       "--ladder" if ladder else "--no-ladder", "--sampling", sampling]
+                      if design == "2afc" else [])],
     }
     atomic_write_text(out / SPEC_NAME, json.dumps(spec, indent=1) + "\n")
     return spec
