@@ -12,8 +12,14 @@ import pytest
 
 from tests.studies.conftest import fresh_copy
 from vqabench.errors import ConfigError
-from vqabench.studies import analyze_study, create_app, create_study, load_spec
-from vqabench.studies.db import DB_NAME, answers, open_db
+from vqabench.studies import (
+    analyze_study,
+    create_app,
+    create_study,
+    load_spec,
+    participant_plan,
+)
+from vqabench.studies.db import DB_NAME, answers, open_db, participant
 from vqabench.studies.sampling import information_gain, posterior
 from vqabench.studies.scaling import JOD_SIGMA
 from vqabench.studies.simulate import simulate_study, truth_values
@@ -88,26 +94,25 @@ def test_simulate_refuses_bad_arguments(study_2afc, tmp_path):
         simulate_study(study, observers=1, truth="vmaf", seed=5)
 
 
-def test_active_study_asks_the_most_informative_pair(tiny_run, tmp_path):
-    study = tmp_path / "active"
-    spec = create_study([tiny_run], design="2afc", out=study, seed=2, pairs="all",
-                        sampling="active", attention=0, repeat_fraction=0)
-    assert spec["sampling"] == "active" and spec["command"][-2:] == ["--sampling", "active"]
-    with pytest.raises(ConfigError, match="sampling='active' is not allowed"):
-        create_app(study)
-    with pytest.raises(ConfigError, match="sampling='active' is not allowed"):
-        create_study([tiny_run], design="acr", out=tmp_path / "x", sampling="active")
-    simulate_study(study, observers=3, truth="psnr_y", noise=3.0, seed=0, trials=4)
+@pytest.fixture(scope="module")
+def study_active(tiny_run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("studies") / "active"
+    create_study([tiny_run], design="2afc", out=out, seed=2, pairs="all", sampling="active",
+                 attention=1, repeat_fraction=0)
+    return out
+
+
+def _assert_most_informative(spec: dict, rows: list) -> int:
+    """Replay the answers in the order given: each test trial answered was, when it was
+    asked, a trial of largest expected information gain among those its participant had
+    not answered. Returns the number of test answers checked."""
     trials = {t["id"]: t for t in spec["trials"]}
-    db = open_db(study / DB_NAME)
-    rows = sorted(answers(db), key=lambda a: a.created)
-    db.close()
-    assert len(rows) == 3 * 4
     ids = sorted(c["id"] for c in spec["conditions"])
     index = {c: k for k, c in enumerate(ids)}
     wins = np.zeros((len(ids), len(ids)))
     done: dict[str, set] = {}
-    for a in rows:  # replay: each test answer was a pair of largest information gain
+    checked = 0
+    for a in rows:
         t = trials[a.trial]
         if t["kind"] == "test":
             left = [u for u in trials.values() if u["kind"] == "test"
@@ -115,6 +120,55 @@ def test_active_study_asks_the_most_informative_pair(tiny_run, tmp_path):
             pairs = np.array([(index[u["a"]], index[u["b"]]) for u in left])
             gain = information_gain(*posterior(wins), pairs)
             assert gain[[u["id"] for u in left].index(t["id"])] == pytest.approx(gain.max())
+            assert gain.max() > gain.min() + 1e-3 or checked == 0  # a real choice
             i, j = index[t["a"]], index[t["b"]]
             wins[(i, j) if a.choice == "a" else (j, i)] += 1
+            checked += 1
         done.setdefault(a.participant, set()).add(a.trial)
+    return checked
+
+
+def test_active_simulation_asks_the_most_informative_pair(study_active, tiny_run, tmp_path):
+    study = fresh_copy(study_active, tmp_path / "s")
+    spec = load_spec(study)
+    assert spec["sampling"] == "active" and spec["command"][-2:] == ["--sampling", "active"]
+    with pytest.raises(ConfigError, match="sampling='active' is not allowed"):
+        create_study([tiny_run], design="acr", out=tmp_path / "x", sampling="active")
+    simulate_study(study, observers=3, truth="psnr_y", noise=3.0, seed=0, trials=5)
+    db = open_db(study / DB_NAME)
+    rows = sorted(answers(db), key=lambda a: a.created)
+    plans = {pid: participant(db, pid) for pid in ("sim0-0", "sim0-1", "sim0-2")}
+    db.close()
+    assert len(rows) == 3 * 5
+    assert _assert_most_informative(spec, rows) >= 9
+    for pid, plan in plans.items():  # the same trials, reordered
+        assert sorted(plan) == sorted(participant_plan(spec, pid))
+
+
+def test_web_app_shows_the_most_informative_pair(study_active, tmp_path):
+    study = fresh_copy(study_active, tmp_path / "s")
+    spec = load_spec(study)
+    trials = {t["id"]: t for t in spec["trials"]}
+    client = create_app(study).test_client()
+    files = {m["file"]: m["id"] for m in spec["media"]["items"]}
+    for pid in ("ann", "bob"):
+        client.post("/start", data={"participant": pid})
+        for position in range(6):
+            page = client.get(f"/p/{pid}/trial").data.decode()
+            assert client.get(f"/p/{pid}/trial").data.decode() == page  # a reload: same
+            shown = sorted(files[f] for f in files if f'src="/{f}"' in page)
+            db = open_db(study / DB_NAME)
+            tid = participant(db, pid)[position][0]
+            db.close()
+            t = trials[tid]
+            assert set(shown) >= {t["a"], t["b"]}  # the page shows the trial now due
+            r = client.post("/api/answer", json={
+                "study": spec["study_id"], "participant": pid, "trial": tid,
+                "position": position, "side": "left" if position % 3 else "right",
+                "response_ms": 500})
+            assert r.status_code == 200, r.json
+    db = open_db(study / DB_NAME)
+    rows = sorted(answers(db), key=lambda a: a.created)
+    db.close()
+    assert not any(a.simulated for a in rows)
+    assert _assert_most_informative(spec, rows) >= 8

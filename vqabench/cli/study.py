@@ -33,8 +33,7 @@ def create(
     attention: int = typer.Option(2, "--attention", help="Number of attention trials."),
     title: str = typer.Option("Video quality study", "--title", help="Shown to participants."),
     sampling: str = typer.Option("fixed", "--sampling", help="2AFC: fixed | active (next "
-                                 "pair by expected information gain; simulated answers "
-                                 "only, for now)."),
+                                 "pair per participant by expected information gain)."),
 ) -> None:
     """Pick trials from runs, re-decode their bitstreams and prepare browser media."""
     from vqabench.studies import create_study

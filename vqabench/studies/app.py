@@ -8,7 +8,9 @@ server, which is enough for a lab study on one machine (each request is short; S
 serialises the writers).
 
 Pages: ``/`` (start or resume a session), ``/p/<id>`` (instructions), ``/p/<id>/trial`` (the
-trial due: the training trial first), ``/p/<id>/done`` (end page). ``POST /api/answer`` takes
+trial due: the training trial first; in a study with active sampling, the most informative
+test trial is made the one due first, :func:`vqabench.studies.sampling.bring_forward_next`),
+``/p/<id>/done`` (end page). ``POST /api/answer`` takes
 ``{"study", "participant", "trial", "position", "side" | "score", "response_ms"}``; it answers
 200 once the answer is committed, 400 for a malformed body or a trial of another study, 404
 for an unknown participant and 409 for an answer that is not the one due (replayed, out of
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from vqabench.errors import invalid
 from vqabench.studies import db as answers_db
-from vqabench.studies.design import load_spec, participant_plan
+from vqabench.studies.design import load_spec, participant_plan, participant_seed
 
 __all__ = ["create_app", "serve", "submit_answer", "ACR_LABELS", "DCR_LABELS", "SIDES"]
 
@@ -95,12 +97,23 @@ def submit_answer(db: sqlite3.Connection, spec: dict, trials: dict, body: object
     return parsed["pid"]
 
 
+def _bring_forward_next(db: sqlite3.Connection, spec: dict, pid: str,
+                        position: int) -> str | None:
+    """Active sampling: the most informative test trial becomes the one due; ties broken by
+    a generator of (seed, participant, position), so reloading a page shows the same trial."""
+    import numpy as np
+
+    from vqabench.studies.sampling import bring_forward_next
+
+    rng = np.random.default_rng([*participant_seed(int(spec["seed"]), pid), position])
+    return bring_forward_next(db, spec, pid, rng)
+
+
 def create_app(study_dir: str | Path):
     """The Flask app of the study in ``study_dir`` (creates ``answers.sqlite`` if needed).
 
     Raises:
         DatasetError: no study in ``study_dir``.
-        ConfigError: a study with ``sampling = "active"`` (not served yet).
     """
     from flask import (
         Flask,
@@ -116,9 +129,6 @@ def create_app(study_dir: str | Path):
 
     study_dir = Path(study_dir).absolute()
     spec = load_spec(study_dir)
-    if spec.get("sampling", "fixed") != "fixed":
-        raise invalid("sampling", spec["sampling"], "fixed: the web app serves fixed designs "
-                      "only; answer an active study with `vqabench study simulate`")
     db_path = study_dir / answers_db.DB_NAME
     answers_db.open_db(db_path, study_id=spec["study_id"]).close()
     trials = {t["id"]: t for t in spec["trials"]}
@@ -169,6 +179,8 @@ def create_app(study_dir: str | Path):
         position = answers_db.next_position(conn(), pid)
         if position >= len(plan):
             return redirect(url_for("done", pid=pid), code=303)
+        if spec.get("sampling") == "active" and _bring_forward_next(conn(), spec, pid, position):
+            plan = answers_db.participant(conn(), pid)
         tid, swapped = plan[position]
         t = trials[tid]
         clips = ([t["b"], t["a"]] if swapped else [t["a"], t["b"]]) if "a" in t else \

@@ -17,8 +17,8 @@ Every design adds repeated trials (the same trial again; sides re-drawn) and att
 trial shown first and never analysed. The order of trials and the sides are drawn per
 participant from ``(seed, participant id)`` (:func:`participant_plan`). With
 ``sampling="active"`` (2AFC) the test trials are candidates: the next one is chosen per
-participant by expected information gain (:mod:`vqabench.studies.sampling`); so far only
-``vqabench study simulate`` answers such a study, the web app refuses it.
+participant by expected information gain (:mod:`vqabench.studies.sampling`), by the web
+app and by ``vqabench study simulate``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ from vqabench.io.hashing import file_sha256
 from vqabench.studies.runs import run_record
 
 __all__ = ["DESIGNS", "PAIRS", "SPEC_NAME", "Design", "pick_pairs", "build_trials",
-           "participant_plan", "create_study", "load_spec", "collect_conditions"]
+           "participant_plan", "participant_seed", "create_study", "load_spec",
+           "collect_conditions"]
 
 Design = Literal["2afc", "acr", "dcr"]
 DESIGNS: tuple[str, ...] = ("2afc", "acr", "dcr")
@@ -193,7 +194,8 @@ def build_trials(design: str, conditions: Sequence[dict], sources: dict[str, str
     return trials
 
 
-def _participant_seed(seed: int, participant: str) -> list[int]:
+def participant_seed(seed: int, participant: str) -> list[int]:
+    """Seed entropy of one participant's random draws: the study seed and a hash of the id."""
     return [seed, int(hashlib.sha256(participant.encode()).hexdigest()[:12], 16)]
 
 
@@ -203,7 +205,7 @@ def participant_plan(spec: dict, participant: str) -> list[tuple[str, bool]]:
     The training trial comes first; the others are shuffled. ``swapped`` (2AFC) puts trial
     ``b`` on the left. Deterministic in ``(spec["seed"], participant)``.
     """
-    rng = np.random.default_rng(_participant_seed(int(spec["seed"]), participant))
+    rng = np.random.default_rng(participant_seed(int(spec["seed"]), participant))
     trials = spec["trials"]
     head = [t["id"] for t in trials if t["kind"] == "training"]
     rest = [t["id"] for t in trials if t["kind"] != "training"]
@@ -274,7 +276,7 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
         title: shown on the participants' pages.
         sampling: 2AFC: ``fixed`` (every participant answers every trial in a random order)
             or ``active`` (the next test trial by expected information gain,
-            :mod:`vqabench.studies.sampling`; simulated answers only, for now).
+            :mod:`vqabench.studies.sampling`).
 
     Returns:
         The spec (also written to ``out/study.json``).

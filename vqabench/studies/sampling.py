@@ -41,7 +41,7 @@ from vqabench.studies.scaling import (
 )
 
 __all__ = ["SAMPLINGS", "Sampling", "PRIOR_SD_JOD", "posterior", "information_gain",
-           "next_pair"]
+           "next_pair", "bring_forward_next"]
 
 Sampling = Literal["fixed", "active"]
 SAMPLINGS: tuple[str, ...] = ("fixed", "active")
@@ -163,3 +163,37 @@ def next_pair(outcomes: Sequence[tuple[str, str, str]], candidates: Sequence[tup
     gain = information_gain(mean, cov, pairs)
     best = np.flatnonzero(gain >= gain.max() - 1e-9 * max(gain.max(), 1e-12))
     return tuple(candidates[int(rng.choice(best))])
+
+
+def bring_forward_next(db, spec: dict, pid: str, rng: np.random.Generator) -> str | None:
+    """Active sampling in a study's answers database: when the trial due for ``pid`` is a
+    test trial, make it the unanswered test trial of :func:`next_pair` given every test
+    answer stored so far (:func:`vqabench.studies.db.bring_forward`).
+
+    Used by the web app (before it shows a trial) and by ``vqabench study simulate``.
+
+    Args:
+        db: connection of :func:`vqabench.studies.db.open_db`.
+        spec: the study spec (2AFC).
+        pid: a registered participant.
+        rng: breaks ties between equally informative pairs.
+
+    Returns:
+        The id of the trial now due, or None when the trial due is not a test trial (or
+        none is due).
+    """
+    from vqabench.studies import db as answers_db
+
+    plan = answers_db.participant(db, pid)
+    due = answers_db.next_position(db, pid)
+    trials = {t["id"]: t for t in spec["trials"]}
+    if plan is None or due >= len(plan) or trials[plan[due][0]]["kind"] != "test":
+        return None
+    left = {(trials[t]["a"], trials[t]["b"]): t for t, _ in plan[due:]
+            if trials[t]["kind"] == "test"}
+    outcomes = [(trials[a.trial]["a"], trials[a.trial]["b"], a.choice)
+                for a in answers_db.answers(db)
+                if a.trial in trials and trials[a.trial]["kind"] == "test"]
+    trial = left[next_pair(outcomes, sorted(left), rng)]
+    answers_db.bring_forward(db, pid, trial)
+    return trial

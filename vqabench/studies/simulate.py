@@ -21,8 +21,8 @@ flipped for a lower-is-better metric so that higher ``q`` is better):
 
 Active sampling (``study.json`` ``sampling = "active"``): before each test trial, the test
 trial of :func:`vqabench.studies.sampling.next_pair` (over the observer's unanswered test
-trials, given every answer so far) is brought forward in the observer's plan
-(:func:`vqabench.studies.db.bring_forward`).
+trials, given every answer so far) is brought forward in the observer's plan, as the web app
+does (:func:`vqabench.studies.sampling.bring_forward_next`).
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def simulate_study(study_dir: str | Path, *, observers: int, truth: str,
         DatasetError: no study.
     """
     from vqabench.studies.app import submit_answer
-    from vqabench.studies.sampling import next_pair
+    from vqabench.studies.sampling import bring_forward_next
 
     if isinstance(observers, bool) or int(observers) != observers or observers < 1:
         raise invalid("observers", observers, "an integer >= 1")
@@ -155,29 +155,19 @@ def simulate_study(study_dir: str | Path, *, observers: int, truth: str,
     by_id = {t["id"]: t for t in spec["trials"]}
     lo, hi = min(q.values()), max(q.values())
     active = spec.get("sampling", "fixed") == "active"
-    candidates = {(t["a"], t["b"]): t["id"] for t in spec["trials"] if t["kind"] == "test"} \
-        if spec["design"] == "2afc" else {}
     rng = np.random.default_rng([seed, observers])
     agent = f"{SIMULATED_AGENT} truth={label} noise={sigma:g} seed={seed}"
     db = answers_db.open_db(study_dir / answers_db.DB_NAME, study_id=spec["study_id"])
     pids = [f"sim{seed}-{k}" for k in range(observers)]
     stored = 0
     try:
-        outcomes = [(by_id[a.trial]["a"], by_id[a.trial]["b"], a.choice)
-                    for a in answers_db.answers(db)
-                    if a.trial in by_id and by_id[a.trial]["kind"] == "test" and "a" in
-                    by_id[a.trial]]
         for pid in pids:
             if not answers_db.register(db, pid, participant_plan(spec, pid), agent):
                 raise invalid("seed", seed, "a seed not used by an earlier simulation of this "
                               f"study (observer {pid!r} exists)")
             plan = answers_db.participant(db, pid)
             for position in range(len(plan) if trials is None else min(trials, len(plan))):
-                if active and by_id[plan[position][0]]["kind"] == "test":
-                    left = {(by_id[t]["a"], by_id[t]["b"]) for t, _ in plan[position:]
-                            if by_id[t]["kind"] == "test"}
-                    pair = next_pair(outcomes, [p for p in candidates if p in left], rng)
-                    answers_db.bring_forward(db, pid, candidates[pair])
+                if active and bring_forward_next(db, spec, pid, rng):
                     plan = answers_db.participant(db, pid)
                 tid, swapped = plan[position]
                 t = by_id[tid]
@@ -189,8 +179,6 @@ def simulate_study(study_dir: str | Path, *, observers: int, truth: str,
                     else:
                         p_a = special.ndtr((q[t["a"]] - q[t["b"]]) / sigma)
                         a_wins = bool(rng.random() < p_a)
-                        if t["kind"] == "test":
-                            outcomes.append((t["a"], t["b"], "a" if a_wins else "b"))
                     body["side"] = "right" if a_wins == swapped else "left"
                 elif t["kind"] == "attention":
                     body["score"] = 1
