@@ -20,8 +20,8 @@ it most. Here:
   ties are broken at random by ``rng``.
 
 Example:
-    >>> rng = np.random.default_rng(0)
-    >>> next_pair([("c0", "c1", "a")], [("c0", "c1"), ("c1", "c2"), ("c0", "c2")], rng)
+    >>> answered = [("c0", "c1", "a")] * 5 + [("c0", "c1", "b")] * 5
+    >>> next_pair(answered, [("c0", "c1"), ("c1", "c2")], np.random.default_rng(0))
     ('c1', 'c2')
 """
 
