@@ -24,7 +24,7 @@ from vqabench.studies.sampling import information_gain, posterior
 from vqabench.studies.scaling import JOD_SIGMA
 from vqabench.studies.simulate import simulate_study, truth_values
 
-pytestmark = pytest.mark.slow  # its fixtures build runs, studies or encodes (seconds each)
+slow = pytest.mark.slow  # fixtures that build runs, studies or encodes (seconds each)
 
 
 def _psnr(tiny_run) -> pd.DataFrame:
@@ -32,6 +32,7 @@ def _psnr(tiny_run) -> pd.DataFrame:
     return results[results["metric"] == "psnr_y"]
 
 
+@slow
 def test_2afc_simulation_is_marked_and_recovers_the_scale(study_2afc, tiny_run, tmp_path):
     study = fresh_copy(study_2afc, tmp_path / "s")
     spec = load_spec(study)
@@ -64,6 +65,7 @@ def test_2afc_simulation_is_marked_and_recovers_the_scale(study_2afc, tiny_run, 
         assert np.ptp(expected) > 1.5, np.ptp(expected)  # the check has something to recover
 
 
+@slow
 def test_acr_simulation_orders_ratings_by_the_metric(study_acr, tiny_run, tmp_path):
     study = fresh_copy(study_acr, tmp_path / "s")
     simulate_study(study, observers=12, truth="psnr_y@source", noise=0.5, seed=0)
@@ -78,6 +80,7 @@ def test_acr_simulation_orders_ratings_by_the_metric(study_acr, tiny_run, tmp_pa
     db.close()
 
 
+@slow
 def test_simulate_refuses_bad_arguments(study_2afc, tmp_path):
     study = fresh_copy(study_2afc, tmp_path / "s")
     with pytest.raises(ConfigError, match=r"truth='lpips' is not allowed: expected a metric "
@@ -128,6 +131,7 @@ def _assert_most_informative(spec: dict, rows: list) -> int:
     return checked
 
 
+@slow
 def test_active_simulation_asks_the_most_informative_pair(study_active, tiny_run, tmp_path):
     study = fresh_copy(study_active, tmp_path / "s")
     spec = load_spec(study)
@@ -145,6 +149,7 @@ def test_active_simulation_asks_the_most_informative_pair(study_active, tiny_run
         assert sorted(plan) == sorted(participant_plan(spec, pid))
 
 
+@slow
 def test_web_app_shows_the_most_informative_pair(study_active, tmp_path):
     study = fresh_copy(study_active, tmp_path / "s")
     spec = load_spec(study)
@@ -172,3 +177,22 @@ def test_web_app_shows_the_most_informative_pair(study_active, tmp_path):
     db.close()
     assert not any(a.simulated for a in rows)
     assert _assert_most_informative(spec, rows) >= 8
+
+
+def test_truth_of_a_lower_is_better_metric(tmp_path):
+    """A hand-made run: lpips values per condition, direction from the registry."""
+    (tmp_path / "results.csv").write_text(
+        "sequence,reference,codec,rate_point,metric,value,anchor\n"
+        "A,source,x264,qp=30,lpips,0.1,source\nA,source,x264,qp=40,lpips,0.3,source\n"
+        "A,source,x264,qp=30,lpips,0.2,reference\n")
+    spec = {"runs": [{"path": str(tmp_path)}], "conditions": [
+        {"id": "c0", "run": 0, "sequence": "A", "reference": "source", "codec": "x264",
+         "rate_point": "qp=30"},
+        {"id": "c1", "run": 0, "sequence": "A", "reference": "source", "codec": "x264",
+         "rate_point": "qp=40"}]}
+    assert truth_values(spec, "lpips@source") == ({"c0": 0.1, "c1": 0.3}, "lpips@source",
+                                                  False)
+    with pytest.raises(ConfigError, match="lpips@reference, lpips@source"):
+        truth_values(spec, "lpips")  # measured against two anchors: say which
+    with pytest.raises(ConfigError, match="has no finite lpips@reference value"):
+        truth_values(spec, "lpips@reference")
