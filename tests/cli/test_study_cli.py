@@ -173,3 +173,20 @@ def test_analyze_prints_the_prior_note_of_a_unanimous_study(study_2afc, tmp_path
     assert "at alpha=0.01, " in out and "| bt |" in out
     assert _main(["study", "analyze", str(study), "--scaling", "tbt"]) == 2
     assert "scaling='tbt' is not allowed: expected thurstone | bt" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_study_simulate_then_analyze_says_simulated(study_2afc, tmp_path, capsys):  # noqa: F811
+    study = fresh_copy(study_2afc, tmp_path / "s")
+    assert _main(["study", "simulate", str(study), "--truth", "lpips", "--observers",
+                  "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "truth='lpips' is not allowed" in err
+    assert _main(["study", "simulate", str(study), "--truth", "vmaf", "--observers", "3",
+                  "--noise", "5", "--seed", "7"]) == 0
+    n = len(load_spec(study)["trials"])
+    assert (f"3 simulated observers (sim7-0..) stored {3 * n} answers following vmaf@source "
+            "(higher is better) with noise 5") in capsys.readouterr().out
+    assert _main(["study", "analyze", str(study), "--bootstrap", "20", "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    assert f"note: {3 * (n - 1)} of {3 * (n - 1)} analysed answers are simulated" in out

@@ -13,6 +13,7 @@ from vqabench.studies.db import (
     Answer,
     AnswerRejected,
     answers,
+    bring_forward,
     next_position,
     open_db,
     participant,
@@ -97,3 +98,49 @@ def test_rejected_answers_store_nothing(db):
     assert exc.value.status == 409
     assert [(a.position, a.trial) for a in answers(db)] == [(0, "t3"), (1, "t1")]
     assert not db.in_transaction  # every rejection rolled back
+
+
+_OLD_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE participants (
+    id TEXT PRIMARY KEY, plan TEXT NOT NULL, user_agent TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE answers (
+    participant TEXT NOT NULL REFERENCES participants(id), position INTEGER NOT NULL,
+    trial TEXT NOT NULL, swapped INTEGER NOT NULL, side TEXT, choice TEXT, score INTEGER,
+    response_ms INTEGER NOT NULL, created REAL NOT NULL,
+    PRIMARY KEY (participant, position), UNIQUE (participant, trial));
+INSERT INTO meta VALUES ('study_id', 's1');
+INSERT INTO participants VALUES ('p1', '[["t3", false], ["t1", true]]', '', 1.0);
+INSERT INTO answers VALUES ('p1', 0, 't3', 0, 'left', 'a', NULL, 700, 2.0);
+"""
+
+
+def test_simulated_answers_are_marked_and_old_databases_stay_readable(tmp_path):
+    path = tmp_path / DB_NAME
+    with sqlite3.connect(path) as raw:  # a database written before the simulated column
+        raw.executescript(_OLD_SCHEMA)
+    reader = open_db(path)  # read only (analysis): no migration needed to read it
+    assert [(a.trial, a.simulated) for a in answers(reader)] == [("t3", False)]
+    reader.close()
+    db = open_db(path, study_id="s1")  # opened for the study: the column is added
+    record_answer(db, pid="p1", position=1, trial="t1", side=None, choice="b", score=None,
+                  response_ms=0, simulated=True)
+    assert [(a.trial, a.simulated) for a in answers(db)] == [("t3", False), ("t1", True)]
+    db.close()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT trial, simulated FROM answers ORDER BY position"
+                           ).fetchall() == [("t3", 0), ("t1", 1)]
+
+
+def test_bring_forward_swaps_the_due_trial(db):
+    register(db, "p1", PLAN)
+    _answer(db, "p1", 0, "t3")
+    bring_forward(db, "p1", "t2")  # t2 (position 2) becomes due, t1 takes its place
+    assert participant(db, "p1") == [("t3", False), ("t2", False), ("t1", True)]
+    _answer(db, "p1", 1, "t2")
+    with pytest.raises(AnswerRejected, match="trial='t3' is not among the trials") as exc:
+        bring_forward(db, "p1", "t3")  # answered already
+    assert exc.value.status == 409
+    with pytest.raises(AnswerRejected, match="participant='ghost'"):
+        bring_forward(db, "ghost", "t1")
+    assert participant(db, "p1") == [("t3", False), ("t2", False), ("t1", True)]

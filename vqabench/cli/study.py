@@ -1,4 +1,4 @@
-"""``vqabench study create|serve|analyze``: subjective studies from runs.
+"""``vqabench study create|serve|simulate|analyze``: subjective studies from runs.
 
 Only maps flags onto :mod:`vqabench.studies`; errors are typed and printed by the CLI shell.
 """
@@ -11,7 +11,7 @@ import typer
 
 from vqabench.cli.app import app, console
 
-__all__ = ["study_app", "create", "serve", "analyze"]
+__all__ = ["study_app", "create", "serve", "simulate", "analyze"]
 
 study_app = typer.Typer(help="Subjective studies (2AFC, ACR, DCR) on the videos of runs.",
                         no_args_is_help=True)
@@ -37,6 +37,8 @@ def create(
                                      "2AFC side by side when both fit --screen, else toggle)."),
     screen: str = typer.Option("1920x1080", "--screen", help="Participants' browser viewport "
                                "WIDTHxHEIGHT (CSS px at zoom 100 %) the videos must fit."),
+    sampling: str = typer.Option("fixed", "--sampling", help="2AFC: fixed | active (next "
+                                 "pair per participant by expected information gain)."),
 ) -> None:
     """Pick trials from runs, re-decode their bitstreams and prepare browser media."""
     from vqabench.studies import create_study
@@ -44,7 +46,7 @@ def create(
     spec = create_study(run_dirs, design=design, out=out, seed=seed, anchor=anchor,
                         pairs=pairs, ladder=ladder, repeat_fraction=repeats,
                         attention=attention, title=title, presentation=presentation,
-                        screen=screen)
+                        screen=screen, sampling=sampling)
     kinds = [t["kind"] for t in spec["trials"]]
     console.print(f"study {spec['study_id']} ({design}): {len(spec['conditions'])} conditions, "
                   f"{kinds.count('test')} test, {kinds.count('repeat')} repeated, "
@@ -65,6 +67,31 @@ def serve(
     from vqabench.studies import serve as serve_study
 
     serve_study(study, host=host, port=port)
+
+
+@study_app.command("simulate")
+def simulate(
+    study: Path = typer.Argument(..., help="Study directory."),
+    observers: int = typer.Option(..., "--observers", help="Number of simulated observers."),
+    truth: str = typer.Option(..., "--truth", help="Metric of the study's runs the observers "
+                              "follow: METRIC or METRIC@ANCHOR."),
+    noise: float = typer.Option(None, "--noise", help="Observer noise in the metric's units "
+                                "(2AFC: P(a) = Phi((q_a - q_b) / noise)); default: the median "
+                                "difference between conditions of one sequence."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the observers and their answers."),
+    trials: int = typer.Option(None, "--trials", help="Trials answered per observer "
+                               "(default: all of its plan)."),
+) -> None:
+    """Answer the study with simulated observers (stored and reported as simulated)."""
+    from vqabench.studies.simulate import simulate_study
+
+    sim = simulate_study(study, observers=observers, truth=truth, noise=noise, seed=seed,
+                         trials=trials)
+    console.print(f"{len(sim.participants)} simulated observers ({sim.participants[0]}..) "
+                  f"stored {sim.answers} answers following {sim.truth} "
+                  f"({'higher' if sim.higher_is_better else 'lower'} is better) with noise "
+                  f"{sim.noise:g} in {study}", markup=False)
+    console.print(f"analyse with: vqabench study analyze {study}", markup=False)
 
 
 @study_app.command("analyze")

@@ -4,15 +4,17 @@ Written (atomically) to ``STUDY/analysis/``:
 
 - ``scores.csv``: one row per (sequence, reference, codec, rate point) and score, in the tidy
   layout of results.csv (same key and rate columns, ``metric``, ``value``, ``anchor`` =
-  ``source``) plus ``lo``, ``hi`` (interval) and ``n``. Metrics: ``jod`` (2AFC, Thurstone
-  Case V in JOD units, the default) or ``bt`` (2AFC, Bradley-Terry log-strength), mean 0 per
-  sequence; ``mos`` and ``dmos`` (ACR; DMOS by ACR-HR),
+  ``source``) plus ``lo``, ``hi`` (interval), ``n`` and ``simulated`` (answers of
+  ``vqabench study simulate`` among those behind the score; 0 for people only). Metrics:
+  ``jod`` (2AFC, Thurstone Case V in JOD units, the default) or ``bt`` (2AFC, Bradley-Terry
+  log-strength), mean 0 per sequence; ``mos`` and ``dmos`` (ACR; DMOS by ACR-HR),
   ``dmos`` (DCR, the mean impairment score).
 - ``preferences.csv`` (2AFC): per compared pair, wins, neutral answers, preference for ``a``
   with its Wilson interval (clipped to [0, 1]: exactly 0 or 1 for a unanimous pair).
 - ``pooled.csv`` (2AFC): wins / neutral / losses per pair of codecs over sequences and
   participants (:func:`pooled_preferences`).
-- ``observers.csv``: per participant, answers, attention failures, repeat agreement, BT.500
+- ``observers.csv``: per participant, answers (``simulated``: how many of them came from
+  ``vqabench study simulate``), attention failures, repeat agreement, BT.500
   counts (ACR/DCR) and whether and why they were removed.
 - ``correlation.csv`` (and ``correlation_comparisons.csv``): every metric of the study's
   runs against each score, overall and per codec (:mod:`vqabench.evaluation.correlation`).
@@ -53,7 +55,7 @@ __all__ = ["SCORE_COLUMNS", "StudyAnalysis", "analyze_study", "analyze_answers",
 
 SCORE_COLUMNS = ("sequence", "reference", "codec", "rate_point", "bits", "bpp", "kbps", "enc_s",
                  "dec_s", "metric", "value", "anchor", "bitstream", "group", "coded_pix_fmt",
-                 "native_rate_point", "lo", "hi", "n")
+                 "native_rate_point", "lo", "hi", "n", "simulated")
 _COND_COLUMNS = SCORE_COLUMNS[:9] + ("bitstream", "group", "coded_pix_fmt", "native_rate_point")
 
 
@@ -311,7 +313,9 @@ def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples:
         mine = [a for a in rows if a.participant == pid]
         att = [a for a in mine if trials[a.trial]["kind"] == "attention"]
         failed = sum(_attention_failed(spec, trials[a.trial], a) for a in att)
-        observers.append({"participant": pid, "answers": len(mine), "attention_total": len(att),
+        observers.append({"participant": pid, "answers": len(mine),
+                          "simulated": sum(a.simulated for a in mine),
+                          "attention_total": len(att),
                           "attention_failed": failed,
                           "repeat_agreement": _repeat_agreement(spec, trials, mine),
                           "bt500_p": math.nan, "bt500_q": math.nan, "removed": False,
@@ -352,9 +356,30 @@ def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples:
     else:
         scores, extra["hidden_reference"] = _mos_scores(spec, trials, cond, rows, kept,
                                                         confidence, extra["notes"])
+    simulated = sum(a.simulated for a in rows)
+    if simulated:
+        extra["notes"].insert(0, f"{simulated} of {len(rows)} analysed answers are simulated "
+                                 "(vqabench study simulate), not given by people")
     table = pd.DataFrame(scores, columns=list(SCORE_COLUMNS))
+    table["simulated"] = _simulated_counts(table, trials, cond,
+                                           [a for a in rows if a.participant in kept])
     return StudyAnalysis(table, pd.DataFrame(observers), preferences, pooled=pooled,
                          notes=list(extra["notes"])), extra
+
+
+def _simulated_counts(table: pd.DataFrame, trials: dict, cond: dict, rows: list) -> list[int]:
+    """Per row of ``table``: simulated answers of kept participants to test trials that
+    show its condition."""
+    count = dict.fromkeys(cond, 0)
+    for a in rows:
+        t = trials[a.trial]
+        if a.simulated and t["kind"] == "test":
+            for cid in (t["a"], t["b"]) if "a" in t else (t["condition"],):
+                if cid in count:
+                    count[cid] += 1
+    by_key = {tuple(str(c[k]) for k in SCORE_COLUMNS[:4]): cid for cid, c in cond.items()}
+    return [count[by_key[tuple(str(v) for v in key)]]
+            for key in table[list(SCORE_COLUMNS[:4])].itertuples(index=False)]
 
 
 def _correlations(spec: dict, scores: pd.DataFrame, *, resamples: int, seed: int
@@ -477,7 +502,10 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
              f"Design **{spec['design']}**, study {spec['study_id']}, "
              f"{len(result.observers)} participants, "
              f"{int(result.observers['removed'].sum()) if len(result.observers) else 0} removed "
-             f"by screening, {len(rows)} answers.", ""]
+             f"by screening, {len(rows)} answers"
+             + (f", **{sum(a.simulated for a in rows)} of {len(rows)} answers simulated** "
+                "(`vqabench study simulate`: observers following a metric, not people)"
+                if any(a.simulated for a in rows) else "") + ".", ""]
     lines += [f"**{note}**" for note in forced] + [""] * bool(forced)
     if spec["design"] == "2afc":
         how = "counted half a win for each side" if neutral == "half" else "excluded"

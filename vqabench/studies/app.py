@@ -8,7 +8,9 @@ server, which is enough for a lab study on one machine (each request is short; S
 serialises the writers).
 
 Pages: ``/`` (start or resume a session), ``/p/<id>`` (instructions), ``/p/<id>/trial`` (the
-trial due: the training trial first), ``/p/<id>/done`` (end page). ``POST /api/answer`` takes
+trial due: the training trial first; in a study with active sampling, the most informative
+test trial is made the one due first, :func:`vqabench.studies.sampling.bring_forward_next`),
+``/p/<id>/done`` (end page). ``POST /api/answer`` takes
 ``{"study", "participant", "trial", "position", "side" | "score", "response_ms"}``; it answers
 200 once the answer is committed, 400 for a malformed body or a trial of another study, 404
 for an unknown participant and 409 for an answer that is not the one due (replayed, out of
@@ -34,10 +36,11 @@ from vqabench.studies.design import (
     GAP_CSS_PX,
     load_spec,
     participant_plan,
+    participant_seed,
     viewport_needed,
 )
 
-__all__ = ["create_app", "serve", "ACR_LABELS", "DCR_LABELS", "SIDES"]
+__all__ = ["create_app", "serve", "submit_answer", "ACR_LABELS", "DCR_LABELS", "SIDES"]
 
 ACR_LABELS = {5: "Excellent", 4: "Good", 3: "Fair", 2: "Poor", 1: "Bad"}
 DCR_LABELS = {5: "Imperceptible", 4: "Perceptible but not annoying", 3: "Slightly annoying",
@@ -107,6 +110,38 @@ def _choice(side: str | None, swapped: bool) -> str | None:
     if side is None or side == "neutral":
         return side
     return "b" if (side == "left") == swapped else "a"
+
+
+def submit_answer(db: sqlite3.Connection, spec: dict, trials: dict, body: object, *,
+                  simulated: bool = False) -> str:
+    """Validate and store one answer body of ``POST /api/answer``; the participant id.
+
+    The one path from an answer to the database, for people (the endpoint) and for
+    ``vqabench study simulate`` (``simulated=True``, stored as such).
+
+    Raises:
+        AnswerRejected: with the HTTP status (400, 404, 409); nothing is stored.
+    """
+    parsed = _parse_answer(body, spec, trials)
+    plan = answers_db.participant(db, parsed["pid"])
+    swapped = bool(plan and parsed["position"] < len(plan) and plan[parsed["position"]][1])
+    answers_db.record_answer(db, pid=parsed["pid"], position=parsed["position"],
+                             trial=parsed["trial"], side=parsed["side"],
+                             choice=_choice(parsed["side"], swapped), score=parsed["score"],
+                             response_ms=parsed["response_ms"], simulated=simulated)
+    return parsed["pid"]
+
+
+def _bring_forward_next(db: sqlite3.Connection, spec: dict, pid: str,
+                        position: int) -> str | None:
+    """Active sampling: the most informative test trial becomes the one due; ties broken by
+    a generator of (seed, participant, position), so reloading a page shows the same trial."""
+    import numpy as np
+
+    from vqabench.studies.sampling import bring_forward_next
+
+    rng = np.random.default_rng([*participant_seed(int(spec["seed"]), pid), position])
+    return bring_forward_next(db, spec, pid, rng)
 
 
 def create_app(study_dir: str | Path):
@@ -181,6 +216,8 @@ def create_app(study_dir: str | Path):
         position = answers_db.next_position(conn(), pid)
         if position >= len(plan):
             return redirect(url_for("done", pid=pid), code=303)
+        if spec.get("sampling") == "active" and _bring_forward_next(conn(), spec, pid, position):
+            plan = answers_db.participant(conn(), pid)
         tid, swapped = plan[position]
         t = trials[tid]
         clips = ([t["b"], t["a"]] if swapped else [t["a"], t["b"]]) if "a" in t else \
@@ -207,17 +244,10 @@ def create_app(study_dir: str | Path):
     @app.post("/api/answer")
     def answer():
         try:
-            parsed = _parse_answer(request.get_json(silent=True), spec, trials)
-            plan = answers_db.participant(conn(), parsed["pid"])
-            swapped = bool(plan and parsed["position"] < len(plan)
-                           and plan[parsed["position"]][1])
-            answers_db.record_answer(conn(), pid=parsed["pid"], position=parsed["position"],
-                                     trial=parsed["trial"], side=parsed["side"],
-                                     choice=_choice(parsed["side"], swapped),
-                                     score=parsed["score"], response_ms=parsed["response_ms"])
+            pid = submit_answer(conn(), spec, trials, request.get_json(silent=True))
         except answers_db.AnswerRejected as exc:
             return jsonify(ok=False, error=exc.message), exc.status
-        return jsonify(ok=True, next=url_for("trial", pid=parsed["pid"]))
+        return jsonify(ok=True, next=url_for("trial", pid=pid))
 
     @app.post("/api/screen")
     def screen():

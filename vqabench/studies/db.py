@@ -7,6 +7,9 @@ acknowledged answer is on disk (``FULL`` syncs the WAL at every commit) and an a
 never recorded twice: ``(participant, position)`` and ``(participant, trial)`` are unique.
 The screen checks of the instructions page (window size, devicePixelRatio, whether the videos
 fit at native size) are kept in ``screens``.
+An answer of ``vqabench study simulate`` is stored the same way with ``simulated = 1``; a
+database written before that column existed gains it (``0``: answers of people) when opened
+for a study, and reads as all-human when only read.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["DB_NAME", "AnswerRejected", "Answer", "open_db", "register", "participant",
-           "next_position", "record_answer", "answers", "participants", "record_screen"]
+           "next_position", "record_answer", "bring_forward", "answers", "participants",
+           "record_screen"]
 
 DB_NAME = "answers.sqlite"
 
@@ -32,6 +36,7 @@ CREATE TABLE IF NOT EXISTS answers (
     participant TEXT NOT NULL REFERENCES participants(id), position INTEGER NOT NULL,
     trial TEXT NOT NULL, swapped INTEGER NOT NULL, side TEXT, choice TEXT, score INTEGER,
     response_ms INTEGER NOT NULL, created REAL NOT NULL,
+    simulated INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (participant, position), UNIQUE (participant, trial));
 CREATE TABLE IF NOT EXISTS screens (
     participant TEXT NOT NULL REFERENCES participants(id), viewport_w REAL NOT NULL,
@@ -50,7 +55,8 @@ class AnswerRejected(Exception):
 @dataclass(frozen=True)
 class Answer:
     """One stored answer. ``choice`` is in trial terms (``a``, ``b``, ``neutral``; 2AFC),
-    ``side`` what was clicked (``left``, ``right``, ``neutral``), ``score`` 1-5 (ACR/DCR)."""
+    ``side`` what was clicked (``left``, ``right``, ``neutral``), ``score`` 1-5 (ACR/DCR);
+    ``simulated``: given by ``vqabench study simulate``, not by a person."""
 
     participant: str
     position: int
@@ -61,6 +67,7 @@ class Answer:
     score: int | None
     response_ms: int
     created: float
+    simulated: bool = False
 
 
 def open_db(path: Path, *, study_id: str | None = None) -> sqlite3.Connection:
@@ -77,6 +84,9 @@ def open_db(path: Path, *, study_id: str | None = None) -> sqlite3.Connection:
         with _transaction(db):
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
+            if not _has_simulated(db):  # a database of an earlier vqabench
+                db.execute("ALTER TABLE answers ADD COLUMN simulated INTEGER NOT NULL "
+                           "DEFAULT 0")
             db.execute("INSERT OR IGNORE INTO meta VALUES ('study_id', ?)", (study_id,))
             stored = db.execute("SELECT value FROM meta WHERE key='study_id'").fetchone()[0]
         if stored != study_id:
@@ -84,6 +94,10 @@ def open_db(path: Path, *, study_id: str | None = None) -> sqlite3.Connection:
             raise AnswerRejected(500, f"{path} holds answers of study {stored!r}, not "
                                       f"{study_id!r}")
     return db
+
+
+def _has_simulated(db: sqlite3.Connection) -> bool:
+    return any(row[1] == "simulated" for row in db.execute("PRAGMA table_info(answers)"))
 
 
 @contextlib.contextmanager
@@ -120,8 +134,10 @@ def next_position(db: sqlite3.Connection, pid: str) -> int:
 
 def record_answer(db: sqlite3.Connection, *, pid: str, position: int, trial: str,
                   side: str | None, choice: str | None, score: int | None,
-                  response_ms: int) -> None:
+                  response_ms: int, simulated: bool = False) -> None:
     """Store one answer in one transaction, after checking it is the one due.
+
+    ``simulated`` marks an answer of ``vqabench study simulate``.
 
     Raises:
         AnswerRejected: 404 unknown participant; 409 not the trial due at ``position``
@@ -140,9 +156,35 @@ def record_answer(db: sqlite3.Connection, *, pid: str, position: int, trial: str
             raise AnswerRejected(409, f"trial={trial!r} at position={position} is not due: "
                                       f"position {due} (trial {plan[due][0]!r}) is; an answer "
                                       "is recorded once")
-        db.execute("INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        db.execute("INSERT INTO answers (participant, position, trial, swapped, side, choice, "
+                   "score, response_ms, created, simulated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (pid, position, trial, int(plan[due][1]), side, choice, score,
-                    int(response_ms), time.time()))
+                    int(response_ms), time.time(), int(simulated)))
+
+
+def bring_forward(db: sqlite3.Connection, pid: str, trial: str) -> None:
+    """Make ``trial`` the trial due next for ``pid`` (active sampling), in one transaction.
+
+    The plan entry of ``trial`` (with its sides) swaps places with the entry due now, so the
+    plan keeps every trial once and the answered part is unchanged.
+
+    Raises:
+        AnswerRejected: 404 unknown participant; 409 ``trial`` is not among the trials
+            ``pid`` has still to answer.
+    """
+    with _transaction(db):
+        row = db.execute("SELECT plan FROM participants WHERE id = ?", (pid,)).fetchone()
+        if row is None:
+            raise AnswerRejected(404, f"participant={pid!r} is not registered in this study")
+        plan = json.loads(row[0])
+        due = int(db.execute("SELECT COUNT(*) FROM answers WHERE participant = ?",
+                             (pid,)).fetchone()[0])
+        where = [k for k in range(due, len(plan)) if plan[k][0] == trial]
+        if not where:
+            raise AnswerRejected(409, f"trial={trial!r} is not among the trials participant "
+                                      f"{pid!r} has still to answer")
+        plan[due], plan[where[0]] = plan[where[0]], plan[due]
+        db.execute("UPDATE participants SET plan = ? WHERE id = ?", (json.dumps(plan), pid))
 
 
 def record_screen(db: sqlite3.Connection, *, pid: str, viewport_w: float, viewport_h: float,
@@ -160,10 +202,13 @@ def record_screen(db: sqlite3.Connection, *, pid: str, viewport_w: float, viewpo
 
 
 def answers(db: sqlite3.Connection) -> list[Answer]:
-    """Every stored answer, by participant and position."""
+    """Every stored answer, by participant and position (``simulated`` False in a database
+    written before that column existed)."""
+    simulated = "simulated" if _has_simulated(db) else "0"
     rows = db.execute("SELECT participant, position, trial, swapped, side, choice, score, "
-                      "response_ms, created FROM answers ORDER BY participant, position")
-    return [Answer(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows]
+                      f"response_ms, created, {simulated} FROM answers "
+                      "ORDER BY participant, position")
+    return [Answer(r[0], r[1], r[2], bool(r[3]), *r[4:9], bool(r[9])) for r in rows]
 
 
 def participants(db: sqlite3.Connection) -> dict[str, int]:

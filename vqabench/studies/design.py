@@ -15,7 +15,10 @@ study) and ``STUDY/media/*.webm``. Designs:
 Every design adds repeated trials (the same trial again; sides re-drawn) and attention trials
 (an obviously degraded video, :func:`vqabench.studies.media.attention_webm`), and one training
 trial shown first and never analysed. The order of trials and the sides are drawn per
-participant from ``(seed, participant id)`` (:func:`participant_plan`).
+participant from ``(seed, participant id)`` (:func:`participant_plan`). With
+``sampling="active"`` (2AFC) the test trials are candidates: the next one is chosen per
+participant by expected information gain (:mod:`vqabench.studies.sampling`), by the web
+app and by ``vqabench study simulate``.
 
 Videos are shown at native size (ITU-T P.910, ITU-R BT.500): one video pixel on one device
 pixel, so a ``W``-pixel-wide video is ``W / devicePixelRatio`` CSS px wide and never scaled by
@@ -46,7 +49,8 @@ from vqabench.io.hashing import file_sha256
 from vqabench.studies.runs import run_record
 
 __all__ = ["DESIGNS", "PAIRS", "SPEC_NAME", "Design", "pick_pairs", "build_trials",
-           "participant_plan", "create_study", "load_spec", "collect_conditions",
+           "participant_plan", "participant_seed", "create_study", "load_spec",
+           "collect_conditions",
            "PRESENTATIONS", "DEFAULT_SCREEN", "BAR_CSS_PX", "GAP_CSS_PX", "parse_screen",
            "viewport_needed", "choose_presentation"]
 
@@ -209,7 +213,8 @@ def build_trials(design: str, conditions: Sequence[dict], sources: dict[str, str
     return trials
 
 
-def _participant_seed(seed: int, participant: str) -> list[int]:
+def participant_seed(seed: int, participant: str) -> list[int]:
+    """Seed entropy of one participant's random draws: the study seed and a hash of the id."""
     return [seed, int(hashlib.sha256(participant.encode()).hexdigest()[:12], 16)]
 
 
@@ -219,7 +224,7 @@ def participant_plan(spec: dict, participant: str) -> list[tuple[str, bool]]:
     The training trial comes first; the others are shuffled. ``swapped`` (2AFC) puts trial
     ``b`` on the left. Deterministic in ``(spec["seed"], participant)``.
     """
-    rng = np.random.default_rng(_participant_seed(int(spec["seed"]), participant))
+    rng = np.random.default_rng(participant_seed(int(spec["seed"]), participant))
     trials = spec["trials"]
     head = [t["id"] for t in trials if t["kind"] == "training"]
     rest = [t["id"] for t in trials if t["kind"] != "training"]
@@ -345,7 +350,7 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
                  seed: int = 0, anchor: str | None = None, pairs: str = "anchor",
                  ladder: bool = True, repeat_fraction: float = 0.1, attention: int = 2,
                  title: str = "Video quality study", presentation: str = "auto",
-                 screen: str = DEFAULT_SCREEN) -> dict:
+                 screen: str = DEFAULT_SCREEN, sampling: str = "fixed") -> dict:
     """Design a study from run directories and prepare its media.
 
     Args:
@@ -363,6 +368,9 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
             :func:`choose_presentation`).
         screen: the participants' viewport ``WIDTHxHEIGHT`` in CSS px at devicePixelRatio
             1 that the presentation must fit.
+        sampling: 2AFC: ``fixed`` (every participant answers every trial in a random order)
+            or ``active`` (the next test trial by expected information gain,
+            :mod:`vqabench.studies.sampling`).
 
     Returns:
         The spec (also written to ``out/study.json``).
@@ -375,9 +383,12 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
     from vqabench.datasets import load as load_dataset
     from vqabench.io.ffmpeg import ffmpeg_info
     from vqabench.studies import media
+    from vqabench.studies.sampling import SAMPLINGS
 
     if design not in DESIGNS:
         raise invalid("design", design, " | ".join(DESIGNS))
+    if sampling not in SAMPLINGS or (sampling == "active" and design != "2afc"):
+        raise invalid("sampling", sampling, " | ".join(SAMPLINGS) + " (active: 2afc only)")
     if not 0 <= repeat_fraction <= 1:
         raise invalid("repeat_fraction", repeat_fraction, "a fraction in [0, 1]")
     if int(attention) != attention or attention < 0:
@@ -444,7 +455,8 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
     spec = {
         "version": SPEC_VERSION, "study_id": study_id, "title": title, "design": design,
         "seed": seed, "anchor": anchor, "pairs": pairs if design == "2afc" else None,
-        "ladder": ladder if design == "2afc" else None, "repeat_fraction": repeat_fraction,
+        "ladder": ladder if design == "2afc" else None, "sampling": sampling,
+        "repeat_fraction": repeat_fraction,
         "attention": int(attention),
         "presentation": shown, "display": _display_record(presentation, screen_px, shown,
                                                            list(videos.values())),
@@ -461,7 +473,8 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
                     str(repeat_fraction), "--attention", str(attention), "--title", title,
                     "--presentation", presentation, "--screen", f"{screen_px[0]}x{screen_px[1]}",
                     *(["--anchor", str(anchor), "--pairs", pairs,
-                       "--ladder" if ladder else "--no-ladder"] if design == "2afc" else [])],
+                       "--ladder" if ladder else "--no-ladder", "--sampling", sampling]
+                      if design == "2afc" else [])],
     }
     atomic_write_text(out / SPEC_NAME, json.dumps(spec, indent=1) + "\n")
     return spec
