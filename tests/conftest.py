@@ -187,3 +187,84 @@ def fill(folder: Path, leave_bytes: int) -> Path:
     with open(filler, "wb") as f:
         f.write(b"\0" * max(0, free - leave_bytes))
     return filler
+
+
+class FileServer:
+    """Files served by HTTP on 127.0.0.1 (see :func:`file_server`).
+
+    Attributes:
+        url: the base URL, ending in ``/``.
+        files: name -> bytes served at ``url + name`` (with Range support, 206).
+        modes: name -> ``"cut"`` (the next answer sends half the body, then closes),
+            ``"norange"`` (ignores Range, answers 200 with the whole file) or ``"500"`` /
+            ``"404"`` (that HTTP status).
+        seen: ``(name, Range header or None)`` of every request, in order.
+    """
+
+    def __init__(self, url: str):
+        self.url = url
+        self.files: dict[str, bytes] = {}
+        self.modes: dict[str, str] = {}
+        self.seen: list[tuple[str, str | None]] = []
+
+
+@pytest.fixture()
+def file_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FileServer]:
+    """A local HTTP server in a thread; every connection to another host is refused (and
+    fails the test), so nothing reaches the internet."""
+    import http.server
+    import socket
+    import threading
+
+    def handler_for(state: FileServer) -> type:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                name = self.path.lstrip("/")
+                rng = self.headers.get("Range")
+                state.seen.append((name, rng))
+                mode = state.modes.get(name, "")
+                if mode.isdigit() or name not in state.files:
+                    self.send_error(int(mode) if mode.isdigit() else 404)
+                    return
+                data, start = state.files[name], 0
+                if rng and mode != "norange":
+                    start = int(rng.removeprefix("bytes=").rstrip("-"))
+                    if start >= len(data):
+                        self.send_error(416)
+                        return
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                else:
+                    self.send_response(200)
+                body = data[start:]
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if mode == "cut":
+                    del state.modes[name]
+                    body = body[:len(body) // 2]
+                    self.close_connection = True
+                self.wfile.write(body)
+
+        return Handler
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    state = FileServer(f"http://127.0.0.1:{server.server_address[1]}/")
+    server.RequestHandlerClass = handler_for(state)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    real = socket.create_connection
+
+    def local_only(address: tuple, *args: object, **kwargs: object) -> socket.socket:
+        if address[0] != "127.0.0.1":
+            pytest.fail(f"a test tried to reach {address[0]}")
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", local_only)
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()

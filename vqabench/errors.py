@@ -7,7 +7,7 @@ traceback; library code never calls ``sys.exit`` and never uses ``assert`` for v
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from difflib import get_close_matches
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "AlignmentError",
     "DatasetError",
     "WeightsUnavailableError",
+    "DownloadError",
     "ResourceError",
     "DiskFullError",
     "ReadOnlyError",
@@ -90,19 +91,34 @@ class DatasetError(VqabenchError, ValueError):
 
 
 class WeightsUnavailableError(VqabenchError, FileNotFoundError):
-    """A pretrained weight file is neither in the local cache nor downloadable.
+    """Pretrained weight files are neither in the local cache nor downloadable.
 
     Args:
-        filename: the file that is needed.
+        filename: the file that is needed (the first one, when several are).
         origin: where it comes from (URL or package).
         destination: where to put it so that vqabench finds it.
+        fetch_command: the command that downloads every missing file, if there is one.
+        missing: every missing file as ``(filename, origin, destination)``, when more than
+            one is; the message then names each.
     """
 
-    def __init__(self, filename: str, origin: str, destination: str):
-        self.message = (f"weights {filename!r} are not in the local cache; download them from "
-                        f"{origin} and put them at {destination}")
+    def __init__(self, filename: str, origin: str, destination: str, *,
+                 fetch_command: str | None = None,
+                 missing: Sequence[tuple[str, str, str]] = ()):
+        files = list(missing) or [(filename, origin, destination)]
+        if len(files) == 1:
+            self.message = (f"weights {filename!r} are not in the local cache; download them "
+                            f"from {origin} and put them at {destination}")
+        else:
+            each = "; ".join(f"{name!r} from {url} to {dest}" for name, url, dest in files)
+            self.message = (f"{len(files)} weight files are not in the local cache: {each}")
+        if fetch_command:
+            self.message += f"; or fetch {'it' if len(files) == 1 else 'them all'} with: " \
+                            f"{fetch_command}"
         super().__init__(self.message)
         self.filename, self.origin, self.destination = filename, origin, destination
+        self.missing = tuple(name for name, _, _ in files)
+        self.fetch_command = fetch_command
 
     def __str__(self) -> str:  # OSError would format its constructor arguments as errno
         return self.message
@@ -115,6 +131,11 @@ class ResourceError(VqabenchError, OSError):
 
     def __str__(self) -> str:  # OSError would format two arguments as errno and text
         return str(self.args[0]) if self.args else ""
+
+
+class DownloadError(ResourceError):
+    """A download failed: the server answered an error, the transfer broke off, or the file
+    does not match its published SHA-256. Nothing is left at the destination."""
 
 
 class DiskFullError(ResourceError):

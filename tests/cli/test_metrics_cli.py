@@ -1,4 +1,4 @@
-"""``vqabench metrics list|compute`` and ``vqabench weights`` through the real entry point."""
+"""``vqabench metrics list|compute`` through the real entry point."""
 
 from __future__ import annotations
 
@@ -114,22 +114,3 @@ def test_metrics_list(capsys):
     text = " ".join(out.split())
     assert "vmaf_v1.0.16_3d0h loads in the bundled libvmaf; smallest tested size that runs: " \
            "256x160" in text
-
-
-def test_weights_command(capsys, monkeypatch, tmp_path):
-    import torch
-
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("VQABENCH_WEIGHTS", str(tmp_path / "w"))
-    (tmp_path / "w").mkdir()
-    (tmp_path / "w" / "amt-s.pth").write_bytes(b"x")
-    code, out, _ = _run(["weights"], capsys)
-    assert code == 0
-    rows = {line.split()[0]: line for line in out.splitlines()[2:]}
-    from vqabench.metrics.weights import KNOWN_WEIGHTS
-
-    assert set(rows) == set(KNOWN_WEIGHTS) | {"pt_loss.pt", "rankdvqa_ugc.pt"}
-    assert rows["pt_loss.pt"].split()[1] == "shipped"  # the checkpoints this project trains
-    assert "missing" in rows["alexnet-owt-7be5be79.pth"]
-    assert "no-hash" in rows["amt-s.pth"] and str(tmp_path / "w" / "amt-s.pth") in rows["amt-s.pth"]

@@ -28,7 +28,7 @@ __all__ = ["main", "app"]
 
 # Each module attaches its commands to ``app`` on import.
 _COMMAND_MODULES = ("run", "doctor", "metrics", "report", "evaluate", "models", "status",
-                    "datasets", "study", "speed", "codecs")
+                    "datasets", "study", "speed", "codecs", "weights")
 for _mod in _COMMAND_MODULES:
     importlib.import_module(f"vqabench.cli.{_mod}")
 

@@ -1,11 +1,11 @@
-"""``vqabench metrics list``, ``vqabench metrics compute`` and ``vqabench weights``.
+"""``vqabench metrics list`` and ``vqabench metrics compute`` (``vqabench weights`` is in
+:mod:`vqabench.cli.weights`).
 
-Only maps flags onto :mod:`vqabench.metrics` and :mod:`vqabench.metrics.weights`.
+Only maps flags onto :mod:`vqabench.metrics`.
 
 Example:
     $ vqabench metrics compute lpips src.y4m dec.y4m --opt net=vgg
     $ vqabench metrics compute motion_smoothness_flow - dec.y4m
-    $ vqabench weights
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import typer
 from vqabench.cli.app import app, console, new_typer
 from vqabench.errors import invalid
 
-__all__ = ["metrics_app", "parse_options", "list_metrics", "compute", "weights", "columns"]
+__all__ = ["metrics_app", "parse_options", "list_metrics", "compute", "columns"]
 
 metrics_app = new_typer(help="List and compute quality metrics.")
 app.add_typer(metrics_app, name="metrics")
@@ -99,34 +99,6 @@ def compute(
     if per_frame:
         for index, value in enumerate(result.per_frame):
             typer.echo(f"{index}\t{value:.6f}")
-
-
-@app.command("weights")
-def weights(
-    verify: bool = typer.Option(True, "--verify/--no-verify",
-                                help="hash present files against their published SHA-256"),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object: searched folders "
-                                 "and one entry per weight file."),
-) -> None:
-    """List every pretrained weight file vqabench can use: present?, checksum, where to get it."""
-    from vqabench.cli.models import shipped_checkpoints
-    from vqabench.metrics.weights import search_dirs, weight_status
-
-    if as_json:
-        typer.echo(json.dumps({"searched": [str(d) for d in search_dirs()], "weights": [
-            {"file": st.weight.filename, "present": st.present, "checksum": st.checksum,
-             "used_by": list(st.weight.used_by), "path": str(st.path) if st.path else None,
-             "url": st.weight.url} for st in weight_status(verify=verify)]}, default=str))
-        return
-
-    typer.echo("searched, in order: " + ", ".join(str(d) for d in search_dirs()))
-    rows = [("file", "checksum", "used by", "location")]
-    for st in weight_status(verify=verify):
-        where = str(st.path) if st.path else f"missing; get it from {st.weight.url}"
-        rows.append((st.weight.filename, st.checksum, ", ".join(st.weight.used_by), where))
-    for name, path in shipped_checkpoints().items():
-        rows.append((path.name, "shipped", f"{name} metric and loss", str(path)))
-    typer.echo(columns(rows))
 
 
 def columns(rows: list[tuple[str, ...]], gap: int = 2) -> str:

@@ -42,7 +42,7 @@ from torch import Tensor, nn
 
 from vqabench.errors import MetricError, invalid
 from vqabench.metrics.functional.perceptual import load_torch_file, seeded
-from vqabench.metrics.weights import offline_guard, require
+from vqabench.metrics.weights import offline_guard, require, require_all
 from vqabench.registry import Registry
 
 if TYPE_CHECKING:
@@ -274,8 +274,8 @@ class PerceptualFeatureLoss(nn.Module):
         self.weights = {k: float(v) for k, v in weights.items() if v > 0}
         self.reduction = reduction
         if pretrained:
-            for name in self.weights:
-                require(BACKBONE_FILES[name])  # fail before building anything
+            # fail before building anything, naming every missing file
+            require_all([BACKBONE_FILES[name] for name in self.weights])
         nets = {}
         with seeded(seed):
             for name in self.weights:

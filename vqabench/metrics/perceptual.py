@@ -56,7 +56,7 @@ from vqabench.metrics.functional.perceptual import (
     lpips_scores,
     to_tensor,
 )
-from vqabench.metrics.weights import offline_guard, require
+from vqabench.metrics.weights import offline_guard, require_all
 
 if TYPE_CHECKING:
     import torch
@@ -204,7 +204,8 @@ class Lpips(_FramewiseNetwork):
         if net not in get_args(LpipsNet):
             raise invalid("net", net, " | ".join(get_args(LpipsNet)))
         if options.get("pretrained_backbone", True) is True:
-            require(LPIPS_BACKBONE_FILES[net])  # fail now (before importing torch for device)
+            # fail now (before importing torch for device)
+            require_all([LPIPS_BACKBONE_FILES[net]], fetch_name=f"{self.name}:net={net}")
         super().__init__(**options)
         self.net = net
 
@@ -240,8 +241,7 @@ class Dists(_FramewiseNetwork):
 
     def __init__(self, **options: Any):
         if options.get("pretrained_backbone", True) is True:
-            for filename in DISTS_FILES:  # fail now (before importing torch for device)
-                require(filename)
+            require_all(DISTS_FILES, fetch_name=self.name)  # fail now, naming every missing
         super().__init__(**options)
 
     def _build(self) -> torch.nn.Module:

@@ -49,7 +49,7 @@ from vqabench.metrics.functional.sequence import (
     motion_smoothness_scores,
     vbench_normalize,
 )
-from vqabench.metrics.weights import offline_guard, require
+from vqabench.metrics.weights import offline_guard, require, require_all
 
 if TYPE_CHECKING:
     import torch
@@ -109,7 +109,8 @@ class _NetworkSequenceMetric(_SequenceMetric):
         self.pretrained_backbone = _bool("pretrained_backbone", pretrained_backbone)
         self.seed, self.batch_size = seed, batch_size
         if self.pretrained_backbone:
-            require(self.weight_file)  # fail now, before any frame is read or torch imported
+            # fail now, before any frame is read or torch imported
+            require_all([self.weight_file], fetch_name=self.name)
         self.device = resolve_device(device)
         self._model: Any = None
 
@@ -323,7 +324,7 @@ class MotionSmoothness(_SequenceMetric):
 
     def __init__(self, *, normalize: bool = False):
         self.normalize = _bool("normalize", normalize)
-        require(self.weight_file)
+        require_all([self.weight_file], fetch_name=self.name)
 
     @property
     def options(self) -> dict:

@@ -1,6 +1,7 @@
-"""Pretrained weight files: where vqabench looks for them, and what happens when they are absent.
+"""Pretrained weight files: where vqabench looks for them, what happens when they are absent,
+and ``vqabench weights fetch``, the one way vqabench downloads them.
 
-vqabench never downloads weights on its own. A weight file is looked up, in order, in
+Computing a metric never downloads anything. A weight file is looked up, in order, in
 
 1. the folder named by ``VQABENCH_WEIGHTS`` (when set),
 2. torch hub's checkpoint folder, ``torch.hub.get_dir()/checkpoints`` (where torchvision,
@@ -8,18 +9,28 @@ vqabench never downloads weights on its own. A weight file is looked up, in orde
 3. pyiqa's cache folder, ``torch.hub.get_dir()/pyiqa``,
 4. the ``clip`` package's folders (``~/.cache/clip``, ``torch.hub.get_dir()/clip``).
 
-When a file is in none of them, :func:`require` raises
-:class:`~vqabench.errors.WeightsUnavailableError` naming the file, its origin URL and where to
-put it, at once and without touching the network. Setting ``VQABENCH_ALLOW_DOWNLOAD=1`` lets the
+When files are in none of them, :func:`require_all` (and :func:`require`, for one file) raises
+:class:`~vqabench.errors.WeightsUnavailableError` naming every missing file, its origin URL,
+where to put it and the one command that fetches them all (``vqabench weights fetch dists``),
+at once and without touching the network. Setting ``VQABENCH_ALLOW_DOWNLOAD=1`` lets the
 wrapped libraries download into their own caches as they normally would.
+
+:func:`fetch` (``vqabench weights fetch NAME...|--all``) downloads a file into the folder
+:func:`locate` finds it in (``$VQABENCH_WEIGHTS`` when set, else the wrapped library's own
+cache) through :func:`vqabench.io.download.download`: resumable, checked against the published
+SHA-256 (in full, or the leading digits torchvision and pyiqa put in the file name) and moved
+into place atomically. ``VQABENCH_WEIGHTS_MIRROR`` (or ``--mirror``) fetches ``MIRROR/<file>``
+instead of the origin URL: any folder of the files served over HTTP, or a ``file://`` folder.
 
 This module imports neither torch nor any model library, so that a missing file is reported in
 well under a second. :data:`KNOWN_WEIGHTS` lists every file vqabench can use; ``vqabench
 weights`` prints :func:`weight_status` for each.
 
 Example:
-    >>> from vqabench.metrics.weights import require
+    >>> from vqabench.metrics.weights import require, require_all
     >>> path = require("alexnet-owt-7be5be79.pth")   # Path, or WeightsUnavailableError
+    >>> paths = require_all(["vgg16-397923af.pth", "DISTS_weights-f5e65c96.pth"],
+    ...                      fetch_name="dists")  # or one error naming every missing file
 """
 
 from __future__ import annotations
@@ -28,13 +39,13 @@ import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TextIO
 from urllib.parse import urlparse
 
-from vqabench.errors import WeightsUnavailableError
+from vqabench.errors import UnknownNameError, WeightsUnavailableError
 
 __all__ = [
     "WeightFile",
@@ -42,17 +53,26 @@ __all__ = [
     "KNOWN_WEIGHTS",
     "ENV_WEIGHTS_DIR",
     "ENV_ALLOW_DOWNLOAD",
+    "ENV_MIRROR",
+    "FetchResult",
     "downloads_allowed",
     "torch_hub_dir",
     "search_dirs",
     "locate",
     "require",
+    "require_all",
+    "files_for",
+    "fetch_command",
+    "destination",
+    "source_url",
+    "fetch",
     "weight_status",
     "offline_guard",
 ]
 
 ENV_WEIGHTS_DIR = "VQABENCH_WEIGHTS"
 ENV_ALLOW_DOWNLOAD = "VQABENCH_ALLOW_DOWNLOAD"
+ENV_MIRROR = "VQABENCH_WEIGHTS_MIRROR"
 
 Checksum = Literal["ok", "mismatch", "no-hash", "not-checked", "missing"]
 
@@ -64,7 +84,10 @@ class WeightFile:
     Attributes:
         filename: the file name, as the origin names it.
         url: where it comes from.
-        used_by: the vqabench metrics or losses that need it.
+        used_by: what needs it, as the names ``vqabench weights fetch`` takes: a metric
+            (``dists``), a metric with the option that picks this file (``lpips:net=vgg``;
+            ``fetch lpips`` gets the files of every ``net``), or ``perceptual_loss`` (the
+            codec losses' feature ensemble).
         sha256_prefix: the leading hex digits of its SHA-256 where the origin publishes them
             (torchvision and pyiqa embed them in the name, CLIP in the URL); empty if unknown.
         cache: the folder the wrapped library itself downloads it into (``checkpoints``,
@@ -85,11 +108,12 @@ KNOWN_WEIGHTS: dict[str, WeightFile] = {
     w.filename: w
     for w in (
         WeightFile("alexnet-owt-7be5be79.pth", _TORCHVISION + "alexnet-owt-7be5be79.pth",
-                   ("lpips net=alex", "lpips_temporal", "perceptual loss alexnet"), "7be5be79"),
+                   ("lpips:net=alex", "lpips_temporal:net=alex", "perceptual_loss"), "7be5be79"),
         WeightFile("vgg16-397923af.pth", _TORCHVISION + "vgg16-397923af.pth",
-                   ("lpips net=vgg", "dists", "perceptual loss vgg16"), "397923af"),
+                   ("lpips:net=vgg", "lpips_temporal:net=vgg", "dists", "perceptual_loss"),
+                   "397923af"),
         WeightFile("squeezenet1_1-b8a52dc0.pth", _TORCHVISION + "squeezenet1_1-b8a52dc0.pth",
-                   ("lpips net=squeeze",), "b8a52dc0"),
+                   ("lpips:net=squeeze", "lpips_temporal:net=squeeze"), "b8a52dc0"),
         WeightFile("DISTS_weights-f5e65c96.pth", _PYIQA_HF + "DISTS_weights-f5e65c96.pth",
                    ("dists",), "f5e65c96", "pyiqa"),
         WeightFile("dino_vitbase16_pretrain.pth",
@@ -106,7 +130,7 @@ KNOWN_WEIGHTS: dict[str, WeightFile] = {
                    ("motion_smoothness",)),
         WeightFile("dinov2_vits14_pretrain.pth",
                    "https://dl.fbaipublicfiles.com/dinov2/dinov2_vits14/"
-                   "dinov2_vits14_pretrain.pth", ("perceptual loss dinov2_vits14",)),
+                   "dinov2_vits14_pretrain.pth", ("perceptual_loss",)),
     )
 }
 
@@ -156,7 +180,10 @@ def search_dirs() -> list[Path]:
     return dirs
 
 
-def _default_destination(filename: str) -> Path:
+def destination(filename: str) -> Path:
+    """Where a weight file goes: ``$VQABENCH_WEIGHTS/<file>`` when that is set, else the folder
+    its library downloads it into (``checkpoints``, ``pyiqa`` or ``clip`` under the torch hub
+    dir); :func:`locate` finds it there."""
     env = os.environ.get(ENV_WEIGHTS_DIR)
     if env:
         return Path(env).expanduser() / filename
@@ -173,6 +200,34 @@ def locate(filename: str) -> Path | None:
     return None
 
 
+def files_for(names: Iterable[str]) -> list[WeightFile]:
+    """The weight files that ``names`` need, each once, in :data:`KNOWN_WEIGHTS` order.
+
+    Args:
+        names: file names, or names in :attr:`WeightFile.used_by` (``dists``,
+            ``lpips:net=vgg``); a name before its ``:`` takes every variant (``lpips``).
+
+    Raises:
+        UnknownNameError: a name that is neither a file nor used by anything, with close
+            matches.
+    """
+    chosen: set[str] = set()
+    for name in names:
+        hits = {w.filename for w in KNOWN_WEIGHTS.values()
+                if name == w.filename or any(u == name or u.startswith(name + ":")
+                                             for u in w.used_by)}
+        if not hits:
+            users = {u.split(":")[0] for w in KNOWN_WEIGHTS.values() for u in w.used_by}
+            raise UnknownNameError("weights name", name, sorted(users) + list(KNOWN_WEIGHTS))
+        chosen |= hits
+    return [w for w in KNOWN_WEIGHTS.values() if w.filename in chosen]
+
+
+def fetch_command(names: Iterable[str]) -> str:
+    """The command line that fetches ``names`` (file or metric names)."""
+    return " ".join(["vqabench weights fetch", *names])
+
+
 def require(filename: str, *, origin: str | None = None) -> Path:
     """Return the local path of a weight file, or fail fast.
 
@@ -184,24 +239,120 @@ def require(filename: str, *, origin: str | None = None) -> Path:
         The path of the file in the first search folder that holds it.
 
     Raises:
-        WeightsUnavailableError: naming the file, its origin and where to put it. Raised even
-            with ``VQABENCH_ALLOW_DOWNLOAD=1``: vqabench code itself never downloads; that
-            setting only lets the wrapped libraries fill their own caches.
+        WeightsUnavailableError: naming the file, its origin, where to put it and, for a
+            known file, the ``vqabench weights fetch`` command. Raised even with
+            ``VQABENCH_ALLOW_DOWNLOAD=1``: computing a metric never downloads; that setting
+            only lets the wrapped libraries fill their own caches.
     """
+    if origin is None or filename in KNOWN_WEIGHTS:
+        return require_all([filename])[0]
     path = locate(filename)
     if path is not None:
         return path
-    known = KNOWN_WEIGHTS.get(filename)
-    url = origin or (known.url if known else "its publisher")
-    dest = _default_destination(filename)
-    alt = "" if os.environ.get(ENV_WEIGHTS_DIR) else f" (or into the folder ${ENV_WEIGHTS_DIR})"
-    raise WeightsUnavailableError(filename, url, f"{dest}{alt}")
+    raise WeightsUnavailableError(filename, origin, _put_at(destination(filename)))
+
+
+def _put_at(dest: Path, *, several: bool = False) -> str:
+    """``dest`` and, unless ``$VQABENCH_WEIGHTS`` is set, the hint that it is another place."""
+    if os.environ.get(ENV_WEIGHTS_DIR):
+        return str(dest)
+    return f"{dest} (or {'all ' if several else ''}into the folder ${ENV_WEIGHTS_DIR})"
+
+
+def require_all(filenames: Sequence[str], *, fetch_name: str | None = None) -> list[Path]:
+    """Return the local paths of several weight files, or one error naming every missing one.
+
+    Args:
+        filenames: the files (keys of :data:`KNOWN_WEIGHTS`) one metric needs.
+        fetch_name: the name ``vqabench weights fetch`` takes for exactly these files
+            (``dists``, ``lpips:net=vgg``); None names the missing files in the command.
+
+    Returns:
+        Their paths, in order.
+
+    Raises:
+        WeightsUnavailableError: naming every missing file with its origin and destination,
+            and the one command that fetches them.
+    """
+    paths = [locate(f) for f in filenames]
+    missing = [f for f, p in zip(filenames, paths, strict=True) if p is None]
+    if not missing:
+        return [p for p in paths if p is not None]
+    rows = [(f, KNOWN_WEIGHTS[f].url if f in KNOWN_WEIGHTS else "its publisher",
+             str(destination(f))) for f in missing]
+    rows[-1] = (*rows[-1][:2], _put_at(Path(rows[-1][2]), several=len(rows) > 1))
+    known = all(f in KNOWN_WEIGHTS for f in missing)
+    command = fetch_command([fetch_name] if fetch_name else missing) if known else None
+    raise WeightsUnavailableError(*rows[0], fetch_command=command,
+                                  missing=rows if len(rows) > 1 else ())
 
 
 def _sha256(path: Path) -> str:
     from vqabench.io.hashing import file_sha256
 
     return file_sha256(path)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What :func:`fetch` did for one file.
+
+    Attributes:
+        weight: the file.
+        path: where it is now.
+        sha256: its full SHA-256 hex digest.
+        fetched: True when downloaded now, False when a good copy was already there.
+    """
+
+    weight: WeightFile
+    path: Path
+    sha256: str
+    fetched: bool
+
+    @property
+    def verified(self) -> Literal["full", "prefix", "unpublished"]:
+        """How much of the SHA-256 was checked: the full published digest, the published
+        prefix, or nothing (no checksum is published for this file)."""
+        if not self.weight.sha256_prefix:
+            return "unpublished"
+        return "full" if len(self.weight.sha256_prefix) == 64 else "prefix"
+
+
+def source_url(weight: WeightFile, mirror: str | None = None) -> str:
+    """The URL :func:`fetch` downloads ``weight`` from: ``MIRROR/<file>`` when a mirror is
+    given (else ``$VQABENCH_WEIGHTS_MIRROR``), else its origin."""
+    base = os.environ.get(ENV_MIRROR, "") if mirror is None else mirror
+    return f"{base.rstrip('/')}/{weight.filename}" if base else weight.url
+
+
+def fetch(weight: WeightFile, *, mirror: str | None = None, timeout_s: float = 60.0,
+          progress: Callable[[int, int | None], None] | None = None) -> FetchResult:
+    """Download one weight file to :func:`destination`, unless a good copy is found.
+
+    A copy :func:`locate` finds is kept when it matches the published SHA-256 (or none is
+    published); one that does not is replaced by a fresh download.
+
+    Args:
+        weight: the file (from :func:`files_for`).
+        mirror: a base URL serving the files by name (overrides ``$VQABENCH_WEIGHTS_MIRROR``).
+        timeout_s: seconds without data before the transfer counts as broken.
+        progress: ``progress(done_bytes, total_bytes)`` during the download.
+
+    Raises:
+        DownloadError: an HTTP error, a broken transfer (a second call resumes it) or a
+            SHA-256 mismatch (nothing is written); one line naming the URL or the file.
+    """
+    from vqabench.io.download import download, sha256_matches
+
+    found = locate(weight.filename)
+    if found is not None:
+        digest = _sha256(found)
+        if not weight.sha256_prefix or sha256_matches(digest, weight.sha256_prefix):
+            return FetchResult(weight, found, digest, fetched=False)
+    dest = destination(weight.filename)
+    digest = download(source_url(weight, mirror), dest, expected_sha256=weight.sha256_prefix,
+                      timeout_s=timeout_s, progress=progress)
+    return FetchResult(weight, dest, digest, fetched=True)
 
 
 def weight_status(*, verify: bool = True) -> list[WeightStatus]:
@@ -241,7 +392,8 @@ def _serve_or_refuse(url: str, dst: str | os.PathLike, hash_prefix: str | None =
     found = locate(filename)
     if found is None:
         alt = f" (or into the folder ${ENV_WEIGHTS_DIR})"
-        raise WeightsUnavailableError(filename, url, f"{dst}{alt}")
+        raise WeightsUnavailableError(filename, url, f"{dst}{alt}",
+                                      fetch_command=_command_if_known(filename))
     if hash_prefix and not _sha256(found).startswith(hash_prefix):
         raise WeightsUnavailableError(
             filename, url, f"{dst} (the copy at {found} fails its SHA-256 check)")
@@ -255,7 +407,12 @@ def _serve_or_refuse(url: str, dst: str | os.PathLike, hash_prefix: str | None =
 def _refuse_urlopen(url: object, *args: object, **kwargs: object) -> None:
     text = getattr(url, "full_url", url)
     name = os.path.basename(urlparse(str(text)).path) or str(text)
-    raise WeightsUnavailableError(name, str(text), str(_default_destination(name)))
+    raise WeightsUnavailableError(name, str(text), str(destination(name)),
+                                  fetch_command=_command_if_known(name))
+
+
+def _command_if_known(filename: str) -> str | None:
+    return fetch_command([filename]) if filename in KNOWN_WEIGHTS else None
 
 
 class _DropDownloadNotices:

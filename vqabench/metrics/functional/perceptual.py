@@ -24,7 +24,7 @@ import numpy as np
 
 from vqabench.errors import MetricError
 from vqabench.io.memory import release_free_heap
-from vqabench.metrics.weights import require
+from vqabench.metrics.weights import require, require_all
 
 if TYPE_CHECKING:
     import torch
@@ -177,7 +177,7 @@ def dists_network(*, pretrained_backbone: bool = True, seed: int = 0) -> torch.n
     Raises:
         WeightsUnavailableError: a weight file is absent.
     """
-    paths = [require(f) for f in DISTS_FILES] if pretrained_backbone else []
+    paths = require_all(DISTS_FILES, fetch_name="dists") if pretrained_backbone else []
     from pyiqa.archs.dists_arch import DISTS
 
     with seeded(seed), _features_only_vgg16():
