@@ -150,9 +150,8 @@ def test_gop_minus_one_commands(tiny_video):
     for name in ("vp9", "aom-av1"):
         assert _args_after(cmd(name), "-g") == _args_after(cmd(name), "-keyint_min") == \
             "1000000"
-    with pytest.raises(ConfigError, match="gop=-1 is not allowed: expected an integer >= 1 "
-                                          "for vvenc"):
-        codecs.create("vvenc", gop=-1)
+    assert _args_after(cmd("vvenc"), "-vvenc-params").startswith("IntraPeriod=-1:POC0IDR=1:")
+    assert "-g" not in cmd("vvenc")  # libvvenc ignores it
 
 
 def _intra_frames(bitstream: Path, muxer: str) -> list[int]:
@@ -169,12 +168,13 @@ def _intra_frames(bitstream: Path, muxer: str) -> list[int]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["x264", "x265", "vp9", "aom-av1", "svt-av1"])
+@pytest.mark.parametrize("name", ["x264", "x265", "vp9", "aom-av1", "svt-av1", "vvenc"])
 def test_gop_minus_one_codes_one_intra_frame(name, tmp_path):
     from tests.conftest import make_video
 
     source = make_video(tmp_path / "src.y4m", frames=40, seed=3)
-    fast = {"x264": "ultrafast", "x265": "ultrafast", "vp9": 8, "aom-av1": 8, "svt-av1": 12}
+    fast = {"x264": "ultrafast", "x265": "ultrafast", "vp9": 8, "aom-av1": 8, "svt-av1": 12,
+            "vvenc": 0}
     found = {}
     for gop in (16, -1):
         codec = codecs.create(name, preset=fast[name], gop=gop)
@@ -182,3 +182,35 @@ def test_gop_minus_one_codes_one_intra_frame(name, tmp_path):
         codec.encode(source, bitstream, codecs.RatePoint("qp", 40))
         found[gop] = _intra_frames(bitstream, codec.muxer)
     assert found[16][:3] == [0, 16, 32] and found[-1] == [0]
+
+
+@pytest.mark.slow
+def test_vvenc_codes_an_intra_frame_every_gop_frames_from_frame_0(tmp_path):
+    """libvvenc ignores ``-g``: the old ``-g N`` gave intra frames at 23 and 47 of 64 (about
+    one second at 25 fps) for every N. Intra frames read two ways: vqabench's own reader
+    and ffmpeg's decoder."""
+    from tests.conftest import make_video
+    from vqabench.codecs.framesizes import probe_frames
+
+    source = make_video(tmp_path / "src.y4m", frames=64, seed=5)
+    for gop, expected in ((16, [0, 16, 32, 48]), (20, [0, 20, 40, 60]), (32, [0, 32])):
+        codec = codecs.create("vvenc", preset=0, gop=gop)
+        bitstream = tmp_path / f"gop{gop}.266"
+        codec.encode(source, bitstream, codecs.RatePoint("qp", 37))
+        mine = [i for i, f in enumerate(probe_frames(bitstream, "vvc")) if f.type == "I"]
+        assert mine == _intra_frames(bitstream, "vvc") == expected, gop
+
+
+def test_vvenc_job_keys_changed_with_its_intra_period():
+    """Stored vvenc results coded with the old intra period (about one second whatever the
+    gop) are not reused: vvenc's identity carries a revision; other codecs' keys stay."""
+    import json
+
+    def old_spec(codec: codecs.Codec) -> str:
+        return json.dumps({"name": codec.name, "version": codec.version(),
+                           "options": codec.options}, sort_keys=True, default=str)
+
+    vvenc = codecs.create("vvenc")
+    assert vvenc.spec != old_spec(vvenc) and json.loads(vvenc.spec)["revision"] == 1
+    for name in ("x264", "x265", "vp9", "aom-av1", "svt-av1"):
+        assert codecs.create(name).spec == old_spec(codecs.create(name))

@@ -76,8 +76,23 @@ def test_frame_types_match_the_decoder_in_display_order(streams, name):
     path, fmt = streams[name]
     mine = "".join(f.type for f in probe_frames(path, fmt))
     assert mine == "".join(_decoder_types(path, fmt))
-    if name in ("x264", "x265", "vp9", "aom-av1"):
+    if name in ("x264", "x265", "vp9", "aom-av1", "vvenc"):
         assert mine[0] == "I" and mine[8] == "I"  # GOP 8: intra at display frames 0 and 8
+
+
+def test_vvc_leading_pictures_come_before_their_idr_in_display_order(clip, tmp_path):
+    """libvvenc without ``POC0IDR=1`` codes an IDR first whose POC is ``IntraPeriod - 1``,
+    followed (in decode order) by its leading pictures (RADL, B slices) that are displayed
+    before it: display frame 0 is truly a B frame, not a mislabelled intra frame."""
+    path = tmp_path / "lead.266"
+    subprocess.run([ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i",
+                    str(clip.path), "-pix_fmt", "yuv420p10le", "-c:v", "libvvenc",
+                    "-preset", "0", "-vvenc-params", "IntraPeriod=8:threads=1", "-f", "vvc",
+                    str(path)], check=True, capture_output=True)
+    frames = probe_frames(path, "vvc")
+    types = "".join(f.type for f in frames)
+    assert types == "".join(_decoder_types(path, "vvc"))
+    assert types.index("I") == 7 and frames[7].decode_index == 0 and types[:7] == "B" * 7
 
 
 @pytest.mark.parametrize("name", ["x264", "x265"])

@@ -109,6 +109,9 @@ class Codec:
     #: True when width and height must be whole multiples of the coded format's chroma
     #: subsampling (even for 4:2:0): H.264, HEVC and VVC; VP9 and AV1 code odd sizes.
     whole_chroma: ClassVar[bool] = False
+    #: Bump when the commands a codec builds change its output for the same name, version
+    #: and options, so that stored results are recomputed (part of the job key when > 0).
+    revision: ClassVar[int] = 0
 
     def coded_pix_fmt(self, source_pix_fmt: str) -> str:
         """The format the bitstream codes for an input of ``source_pix_fmt``.
@@ -182,9 +185,12 @@ class Codec:
 
     @property
     def spec(self) -> str:
-        """Stable text of name, version and options, hashed into job keys."""
-        return json.dumps({"name": self.name, "version": self.version(), "options": self.options},
-                          sort_keys=True, default=str)
+        """Stable text of name, version, options and :attr:`revision` (when > 0; codecs
+        never revised keep their earlier keys), hashed into job keys."""
+        identity = {"name": self.name, "version": self.version(), "options": self.options}
+        if self.revision:
+            identity["revision"] = self.revision
+        return json.dumps(identity, sort_keys=True, default=str)
 
     def encode_cmd(self, source: Video, bitstream: Path, rate: RatePoint) -> list[str]:
         """Argument list (executable first) that encodes ``source`` into ``bitstream``."""

@@ -84,8 +84,19 @@ deterministic bitstreams (parallelism comes from running jobs side by side).
 with the bundled ffmpeg on 300 frames (frame types from ``-vf showinfo``): x264
 ``-x264-params keyint=infinite`` (ffmpeg's ``-g -1`` would leave x264's default of 250),
 x265 ``keyint=-1``, svt-av1 ``keyint=-1``, vp9 and aom-av1 ``-g`` = ``-keyint_min`` =
-1000000 (libvpx's default for ``-g -1`` is a key frame every 128 frames). vvenc refuses it:
-libvvenc takes its intra period from ``-period`` (seconds), not from ``-g``.
+1000000 (libvpx's default for ``-g -1`` is a key frame every 128 frames), vvenc
+``IntraPeriod=-1``.
+
+vvenc's intra period goes in ``-vvenc-params IntraPeriod=gop:POC0IDR=1``: libvvenc ignores
+ffmpeg's ``-g`` and takes its intra period from ``-period`` (seconds, default 1), and
+without ``POC0IDR=1`` VVenC codes its first picture as an IDR at display frame ``gop - 1``
+whose leading pictures (RADL, B slices) are displayed before it. Checked with the bundled
+ffmpeg (VVenC 1.15, 64 and 300 frames of 64x64 at 25 fps; frame types from ``-vf showinfo``
+and :func:`vqabench.codecs.framesizes.probe_frames`, which agree): ``-g 8``, ``-g 32`` and
+``-g 64``, used before, all gave intra frames at display 23, 47 (24 apart: one second at
+VVenC's GOP granularity); every ``gop`` tried (1, 2, 7, 8, 16, 20, 24, 32, 33, 36, 50, 100,
+128, 10^6) and -1 gives intra frames at exactly 0, gop, 2 gop, ... (an IDR, then CRA
+pictures; VVenC warns that gop = 32 N + 1..4 codes less efficiently, and codes it).
 """
 
 from __future__ import annotations
@@ -133,8 +144,8 @@ class FfmpegCodec(Codec):
 
     Args:
         preset: encoder speed preset (encoder-specific names or numbers; see each class).
-        gop: intra period in frames (one I-frame every ``gop`` frames); -1: only the first
-            frame is intra (where the encoder can: not vvenc).
+        gop: intra period in frames (one I-frame every ``gop`` frames, the first at frame
+            0); -1: only the first frame is intra.
         threads: encoder threads; 1 (default) gives deterministic bitstreams.
         extra: extra ffmpeg output arguments appended verbatim (as a list, no shell).
         pix_fmt: convert every input to this format before coding (one of
@@ -143,8 +154,6 @@ class FfmpegCodec(Codec):
 
     encoder: ClassVar[str]
     muxer: ClassVar[str]
-    #: whether ``gop=-1`` (one intra frame, then only inter frames) is supported
-    infinite_gop: ClassVar[bool] = True
     default_preset: ClassVar[str | int]
 
     def __init__(self, *, preset: str | int | None = None, gop: int = 32, threads: int = 1,
@@ -157,9 +166,6 @@ class FfmpegCodec(Codec):
         if int(gop) != gop or (gop < 1 and gop != INFINITE_GOP):
             raise invalid("gop", gop, "an integer >= 1 (frames between intra frames) or -1 "
                           "(one intra frame, then only inter frames)")
-        if gop == INFINITE_GOP and not self.infinite_gop:
-            raise invalid("gop", gop, f"an integer >= 1 for {self.name} (one intra frame "
-                          "only, gop=-1, is not available through its ffmpeg wrapper)")
         if int(threads) != threads or threads < 0:
             raise invalid("threads", threads, "an integer >= 0 (0 = encoder decides)")
         if isinstance(extra, str):
@@ -335,11 +341,14 @@ class Vvenc(FfmpegCodec):
     native_pix_fmts = ("yuv420p10le",)
     widened_pix_fmts = {"yuv420p": "yuv420p10le"}
     min_size, max_size, whole_chroma = (32, 32), (25328, 25328), True
-    infinite_gop = False
+    # 1: the intra period is ``gop`` frames from frame 0 (it was about one second: ``-g``)
+    revision = 1
 
     def encoder_args(self, source: Video, rate: RatePoint) -> list[str]:
-        return ["-preset", str(self.preset), "-qpa", "0", "-g", str(self.gop),
-                "-vvenc-params", f"threads={self.threads}"]
+        """Intra period ``gop`` (or -1) from frame 0: ``IntraPeriod`` and ``POC0IDR`` in
+        ``-vvenc-params`` (libvvenc ignores ``-g``; see the module docstring)."""
+        params = [f"IntraPeriod={self.gop}", "POC0IDR=1", f"threads={self.threads}"]
+        return ["-preset", str(self.preset), "-qpa", "0", "-vvenc-params", ":".join(params)]
 
 
 class _LibaomLike(FfmpegCodec):
