@@ -12,6 +12,7 @@ import pytest
 from vqabench import __version__
 from vqabench.errors import ConfigError
 from vqabench.reports import build_leaderboard
+from vqabench.reports.leaderboard import settings_sha256
 
 
 @pytest.mark.slow
@@ -189,3 +190,19 @@ def test_committed_mini_ugc_transcoding_row_reproduces(tmp_path):
                     & (per["metric"] == "psnr_y")]
     assert committed["group"].tolist() == ["High"]
     assert value == pytest.approx(float(committed["bd_rate"].iloc[0]), rel=1e-12, abs=1e-12)
+
+
+def test_settings_sha256_ignores_the_run_folder_and_worker_count():
+    """A run's config.toml stores its absolute ``out`` folder and ``jobs``; neither changes a
+    number, so the same settings run in another checkout or with more workers must keep
+    their settings_sha256 (the committed sidecars differed by the folder they were made in)."""
+    base = {"metrics": ["psnr_y"], "dataset": {"name": "mini", "frames": 16},
+            "run": {"jobs": 2, "anchor": "x264", "out": "/work/a/runs/lb"},
+            "codecs": [{"name": "x264", "qp": [22, 27]}]}
+    moved = {**base, "run": {"jobs": 1, "anchor": "x264", "out": "/home/b/runs/lb"}}
+    other_anchor = {**base, "run": {**base["run"], "anchor": "x265"}}
+    expected = hashlib.sha256(json.dumps(
+        {**base, "run": {"anchor": "x264"}}, sort_keys=True, separators=(",", ":")
+    ).encode()).hexdigest()
+    assert settings_sha256(base) == settings_sha256(moved) == expected
+    assert settings_sha256(other_anchor) != expected

@@ -15,10 +15,10 @@
 - ``NAME.csv.json``: the provenance: vqabench version, date (UTC), BD method, how the
   uncertainty was computed, and for every run its directory name, dataset, ``config_sha256``
   (SHA-256 of ``config.toml`` bytes), ``settings_sha256`` (of its parsed settings, blind to
-  the comments that carry the run date), codec versions when ``config.toml`` or
-  ``store.sqlite`` records them, the sequences and which were excluded; plus one entry per
-  cell with its bootstrap interval, Wilcoxon p-value, number of sequences and note codes
-  (``notes``).
+  the comments that carry the run date and to the run's folder and worker count), codec
+  versions when ``config.toml`` or ``store.sqlite`` records them, the sequences and which
+  were excluded; plus one entry per cell with its bootstrap interval, Wilcoxon p-value,
+  number of sequences and note codes (``notes``).
 
 Example:
     >>> build_leaderboard(["runs/mini"], out="results/leaderboard/mini.csv")
@@ -75,6 +75,10 @@ class Leaderboard:
     sequences: Path | None = None
 
 
+#: ``[run]`` keys of config.toml that change no number: not part of :func:`settings_sha256`.
+_NOT_SETTINGS = ("out", "jobs")
+
+
 def config_sha256(run_dir: str | os.PathLike[str]) -> str:
     """SHA-256 (hex) of ``config.toml`` in ``run_dir``; "" when there is none."""
     path = Path(run_dir) / "config.toml"
@@ -84,9 +88,14 @@ def config_sha256(run_dir: str | os.PathLike[str]) -> str:
 def settings_sha256(config: dict[str, object]) -> str:
     """SHA-256 of the parsed ``config.toml`` as canonical JSON (sorted keys): unlike
     :func:`config_sha256` it ignores comments, such as the date and path the runner writes,
-    so two runs of the same settings give the same value ("" for an empty config)."""
+    and the ``[run]`` keys that change no number (:data:`_NOT_SETTINGS`: where the run was
+    written and how many workers ran it), so two runs of the same settings give the same
+    value on any machine and in any folder ("" for an empty config)."""
     if not config:
         return ""
+    run = config.get("run")
+    if isinstance(run, dict):
+        config = {**config, "run": {k: v for k, v in run.items() if k not in _NOT_SETTINGS}}
     text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
