@@ -116,6 +116,22 @@ def test_metrics_list(capsys):
            "256x160" in text
 
 
+def test_metrics_list_shows_licences(capsys):
+    """Issue 30 item 5: ``metrics list`` shows each metric's licence (text and JSON)."""
+    code, out, _ = _run(["metrics", "list"], capsys)
+    assert code == 0
+    rows = {line.split()[0]: " ".join(line.split()) for line in out.splitlines()}
+    assert rows["vmaf"].endswith("higher is better BSD-2-Clause-Patent (libvmaf and its models, "
+                                 "inside ffmpeg; wrapper ffmpeg-quality-metrics MIT)")
+    assert "PolyForm-Noncommercial-1.0.0 (pyiqa" in rows["pyiqa:<name>"]
+    assert "PolyForm-Noncommercial-1.0.0 (pyiqa's DISTS" in rows["dists"]
+    assert rows["psnr_yuv"].endswith("MIT (vqabench's own code)")
+    code, out, _ = _run(["metrics", "list", "--json"], capsys)
+    listed = {m["name"]: m["licence"] for m in json.loads(out)}
+    assert listed["ssim"] == "MIT (vqabench's own code)"
+    assert listed["imaging_quality"].startswith("PolyForm-Noncommercial-1.0.0")
+
+
 def test_weights_command(capsys, monkeypatch, tmp_path):
     import torch
 
