@@ -3,20 +3,25 @@
 ``build_leaderboard`` writes three files:
 
 - ``NAME.csv``: one row per (run, reference, anchor, codec, group) and one column per metric
-  (mean BD-rate in percent against the anchor codec, full precision; empty when undefined).
+  (mean BD-rate in percent against the anchor codec, full precision; empty when undefined),
+  named by the metric alone: what it measured is its entry in the sidecar's ``definitions``.
   ``group`` is ``Overall`` (every sequence); runs with a UGC reference stage also get one row
-  per reference group (Low, Medium, High), as published UGC tables do. The last column,
+  per reference group (Low, Medium, High), as published UGC tables do. ``command`` re-runs
+  the row's run (:func:`reproducing_command`). The last column,
   ``notes``, holds the note codes of the row's cells as ``metric: codes`` joined by ``; ``
   (e.g. ``psnr_y: overlap(n=8/8,min=0.2400,max=0.3700)``; empty when no cell has one; codes
   in :mod:`vqabench.evaluation.aggregate`), so that a flagged value carries its flag.
 - ``NAME.sequences.csv``: every per-sequence BD-rate behind those means (with the reason
   when undefined) and its note codes (``notes``), so one value can be recomputed from a
   cheap run of one sequence.
-- ``NAME.csv.json``: the provenance: vqabench version, date (UTC), BD method, how the
-  uncertainty was computed, and for every run its directory name, dataset, ``config_sha256``
+- ``NAME.csv.json``: the provenance: vqabench version and git commit
+  (:mod:`vqabench.provenance`), date (UTC), BD method, how the uncertainty was computed, each
+  metric column's full definition (``definitions``, :mod:`vqabench.reports.definitions`) and
+  licence (``licences``), and for every run its directory name, dataset, ``config_sha256``
   (SHA-256 of ``config.toml`` bytes), ``settings_sha256`` (of its parsed settings, blind to
   the comments that carry the run date), codec versions when ``config.toml`` or
-  ``store.sqlite`` records them, the sequences and which were excluded; plus one entry per
+  ``store.sqlite`` records them, its ``command`` and ``config.toml`` text, the sequences and
+  which were excluded; plus one entry per
   cell with its bootstrap interval, Wilcoxon p-value, number of sequences and note codes
   (``notes``).
 
@@ -193,8 +198,9 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
             (:func:`~vqabench.evaluation.uncertainty.bootstrap_ci`).
 
     Raises:
-        ConfigError: no run directories, unknown method or anchor; DatasetError: a run
-        directory without results.csv.
+        ConfigError: no run directories, unknown method or anchor, runs whose definitions of
+        one metric column differ (nothing is written); DatasetError: a run directory without
+        results.csv.
     """
     if not run_dirs:
         raise invalid("run_dirs", list(run_dirs), "at least one run directory")
