@@ -166,17 +166,22 @@ def run_definitions(config: dict[str, object], metric_names: Iterable[str], *,
     return out
 
 
+def _options(definition: dict[str, object]) -> dict[str, object]:
+    """A definition's options ({} when unknown)."""
+    options = definition.get("options")
+    return options if isinstance(options, dict) else {}
+
+
 def _difference(a: dict[str, object], b: dict[str, object]) -> str:
     """What differs between two definitions of one metric, as ``key a vs b`` items."""
     parts = []
     for key in ("version", "libvmaf", "conventions"):
         if a.get(key) != b.get(key):
             parts.append(f"{key} {a.get(key)} vs {b.get(key)}")
-    oa, ob = a.get("options") or {}, b.get("options") or {}
-    for key in dict.fromkeys([*oa, *ob]):  # type: ignore[list-item]
-        if oa.get(key) != ob.get(key):  # type: ignore[union-attr]
-            parts.append(f"{key} {_text(oa.get(key, 'unset'))} vs "  # type: ignore[union-attr]
-                         f"{_text(ob.get(key, 'unset'))}")  # type: ignore[union-attr]
+    oa, ob = _options(a), _options(b)
+    for key in dict.fromkeys([*oa, *ob]):
+        if oa.get(key) != ob.get(key):
+            parts.append(f"{key} {_text(oa.get(key, 'unset'))} vs {_text(ob.get(key, 'unset'))}")
     return "; ".join(parts) or "definition"
 
 
