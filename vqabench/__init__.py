@@ -18,7 +18,7 @@ from vqabench.errors import VqabenchError
 if TYPE_CHECKING:
     from vqabench.metrics.base import MetricResult
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["VqabenchError", "__version__", "compute"]
 
 

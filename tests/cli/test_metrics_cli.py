@@ -114,3 +114,20 @@ def test_metrics_list(capsys):
     text = " ".join(out.split())
     assert "vmaf_v1.0.16_3d0h loads in the bundled libvmaf; smallest tested size that runs: " \
            "256x160" in text
+
+
+def test_metrics_list_shows_licences(capsys):
+    """Issue 30 item 5: ``metrics list`` shows each metric's licence (text and JSON)."""
+    code, out, _ = _run(["metrics", "list"], capsys)
+    assert code == 0
+    rows = {line.split()[0]: " ".join(line.split()) for line in out.splitlines()}
+    assert rows["vmaf"].endswith("higher is better BSD-2-Clause-Patent (libvmaf and its models, "
+                                 "inside ffmpeg; wrapper ffmpeg-quality-metrics MIT)")
+    assert "PolyForm-Noncommercial-1.0.0 (pyiqa" in rows["pyiqa:<name>"]
+    assert "PolyForm-Noncommercial-1.0.0 (pyiqa's DISTS" in rows["dists"]
+    assert rows["psnr_yuv"].endswith("MIT (vqabench's own code)")
+    code, out, _ = _run(["metrics", "list", "--json"], capsys)
+    listed = {m["name"]: m["licence"] for m in json.loads(out)}
+    assert listed["ssim"] == "MIT (vqabench's own code)"
+    assert listed["imaging_quality"].startswith("PolyForm-Noncommercial-1.0.0")
+

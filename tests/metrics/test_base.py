@@ -57,3 +57,25 @@ def test_subclass_compute_accepts_inputs_and_rejects_options(tiny_video):
         _Frames(x=1)
     assert m.spec == '{"name": "frames", "options": {}, "version": "1"}'
     assert repr(m) == "_Frames()"
+
+
+def test_every_registered_metric_states_its_licence():
+    """Issue 30 item 5: each metric says under which licence its code and weights come, as an
+    SPDX id first; pyiqa-backed ones say what pyiqa's installed package metadata says."""
+    import re
+    from importlib.metadata import metadata
+
+    from vqabench import metrics
+
+    assert Metric.licence == ""  # a plugin that states none is listed as unknown
+    spdx = re.compile(r"(MIT|Apache-2\.0|BSD-[23]-Clause(-Patent)?|PolyForm-Noncommercial-1\.0\.0"
+                      r"|unverified) \(")
+    for name in metrics.available():
+        assert spdx.match(metrics.get_class(name).licence), name
+    pyiqa_licence = metadata("pyiqa")["License-Expression"]
+    assert pyiqa_licence == "PolyForm-Noncommercial-1.0.0"
+    for name in ("dists", "imaging_quality", "pyiqa:niqe"):
+        assert metrics.get_class(name).licence.startswith(pyiqa_licence + " ("), name
+    assert metrics.get_class("vmaf").licence.startswith("BSD-2-Clause-Patent (libvmaf")
+    assert "License :: OSI Approved :: BSD License" in metadata("lpips").get_all("Classifier")
+    assert metrics.get_class("lpips").licence.startswith("BSD-2-Clause (lpips")

@@ -117,7 +117,7 @@ def test_committed_leaderboard_is_consistent(name):
     table, per, side = _committed(name)
     metrics = [c for c in table.columns if c not in ("run", "anchor_codec", "reference",
                                                      "measured_against", "codec", "group",
-                                                     "notes")]
+                                                     "command", "notes")]
     assert {"psnr_y", "psnr_yuv", "ssim", "ms_ssim", "vmaf", "vmaf_neg"} <= set(metrics)
     cells = {(c["codec"], c["group"], c["metric"]): c for c in side["cells"]}
     for row in table.itertuples(index=False):
@@ -206,3 +206,146 @@ def test_settings_sha256_ignores_the_run_folder_and_worker_count():
     ).encode()).hexdigest()
     assert settings_sha256(base) == settings_sha256(moved) == expected
     assert settings_sha256(other_anchor) != expected
+
+
+# --- issue 30 item 5: columns that say what they measured -------------------------------------
+
+_TINY = """metrics = [{{ name = "psnr_yuv", weights = {weights} }}]
+[dataset]
+name = "{data}"
+[[codecs]]
+name = "x264"
+qp = [22, 37]
+[[codecs]]
+name = "x265"
+qp = [22, 37]
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    """Two real runs of one 64x48, 2-frame video (x264 and x265 at QP 22 and 37, PSNR-YUV),
+    one with weights 6:1:1 and one with 8:1:1."""
+    from tests.conftest import make_video
+    from vqabench.cli import main
+
+    root = tmp_path_factory.mktemp("tiny-runs")
+    (root / "data").mkdir()
+    make_video(root / "data" / "a.y4m", width=64, height=48, frames=2)
+    runs = {}
+    for name, weights in (("w611", '"6:1:1"'), ("w811", '"8:1:1"')):
+        config = root / f"{name}.toml"
+        config.write_text(_TINY.format(weights=weights, data=root / "data"), encoding="utf-8")
+        with pytest.raises(SystemExit) as exc:
+            main(["run", str(config), "--out", str(root / name)])
+        assert exc.value.code == 0
+        runs[name] = root / name
+    return runs
+
+
+@pytest.mark.slow
+def test_merging_611_and_811_runs_is_refused(tiny_runs, tmp_path):
+    """Issue 30 item 5 (acceptance): a 6:1:1 and an 8:1:1 PSNR-YUV run used to merge into one
+    psnr_yuv column without a word; now the refusal names the metric, the difference, both
+    definitions and both runs, and writes nothing."""
+    out = tmp_path / "lb.csv"
+    with pytest.raises(ConfigError) as exc:
+        build_leaderboard([tiny_runs["w611"], tiny_runs["w811"]], out=out)
+    message = str(exc.value)
+    assert "metric 'psnr_yuv' differs (weights 6:1:1 vs 8:1:1)" in message
+    assert "psnr_yuv{weights=6:1:1,max_db=100} v1" in message and "'w611'" in message
+    assert "psnr_yuv{weights=8:1:1,max_db=100} v1" in message and "'w811'" in message
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_same_definition_written_differently_merges(tiny_runs, tmp_path):
+    """weights = "6:1:1" and weights = [6, 1, 1] are one definition (the metric normalises
+    its options), so those runs merge; the sidecar states the definition and licence."""
+    import shutil
+
+    copy = tmp_path / "w611b"
+    shutil.copytree(tiny_runs["w611"], copy)
+    config = copy / "config.toml"
+    config.write_text(config.read_text().replace('weights = "6:1:1"', "weights = [6, 1, 1]"))
+    lb = build_leaderboard([tiny_runs["w611"], copy], out=tmp_path / "lb.csv")
+    side = json.loads(lb.provenance.read_text())
+    definition = side["definitions"]["psnr_yuv"]
+    assert definition["options"] == {"weights": [6.0, 1.0, 1.0], "max_db": 100.0}
+    assert definition["conventions"] == "peak=full (2^b-1), identical frames capped at 100 dB"
+    assert definition["measured_against"] == ["source"]
+    assert side["licences"] == {"psnr_yuv": "MIT (vqabench's own code)"}
+
+
+@pytest.mark.slow
+def test_rows_carry_a_command_that_reproduces_them(tiny_runs, tmp_path, monkeypatch):
+    """Each row's ``command`` re-runs its run from another folder (here: resumes it, all
+    stored, with the same results), and the provenance names the commit of this checkout."""
+    import subprocess
+
+    from vqabench.cli import main
+
+    lb = build_leaderboard([tiny_runs["w611"]], out=tmp_path / "lb.csv")
+    table = pd.read_csv(lb.csv)
+    run = tiny_runs["w611"]
+    assert table["command"].tolist() == [
+        f"vqabench run {run / 'config.toml'} --out {run}"]  # outside any git checkout
+    assert list(table.columns[-2:]) == ["command", "notes"]
+    side = json.loads(lb.provenance.read_text())
+    repo = Path(__file__).resolve().parents[2]
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    assert side["vqabench_git_commit"] == head and isinstance(side["vqabench_git_dirty"], bool)
+    assert side["runs"][0]["command"] == table["command"].iloc[0]
+    assert side["runs"][0]["config_toml"] == (run / "config.toml").read_text()
+    assert f"resolved by vqabench {__version__} (git {head}" in side["runs"][0]["config_toml"]
+    before = (run / "results.csv").read_text()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(table["command"].iloc[0].split()[1:])
+    assert exc.value.code == 0 and (run / "results.csv").read_text() == before
+
+
+def test_command_inside_a_git_checkout_is_relative_to_its_root(tmp_path):
+    import subprocess
+
+    from vqabench.reports.leaderboard import reproducing_command
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "runs" / "x y").mkdir(parents=True)
+    assert reproducing_command(tmp_path / "runs" / "x y") == (
+        "vqabench run 'runs/x y/config.toml' --out 'runs/x y'")
+
+
+def test_metric_definitions_name_model_variant_and_scales(tmp_path):
+    """Each definition names what decides the number: VMAF's model, its file's SHA-256 and
+    libvmaf; SSIM's downsampling; MS-SSIM's scales; and different VMAF models do not merge."""
+    import hashlib
+
+    from vqabench.metrics.vmaf import _model_dir
+    from vqabench.reports.definitions import check_mergeable, metric_definition
+
+    vmaf = metric_definition("vmaf", {}, libvmaf="86da14d")
+    sha = hashlib.sha256((_model_dir() / "vmaf_v0.6.1.json").read_bytes()).hexdigest()
+    assert vmaf["options"] == {"model": "vmaf_v0.6.1", "pooling": "mean", "model_sha256": sha}
+    assert vmaf["id"] == (f"vmaf{{model=vmaf_v0.6.1,pooling=mean,model_sha256={sha[:12]}}} v1; "
+                          "libvmaf 86da14d")
+    assert metric_definition("ssim", {})["id"] == "ssim{downsample=False} v1"
+    assert metric_definition("ms_ssim", {"scales": 4})["id"] == "ms_ssim{scales=4} v1"
+    neg = metric_definition("vmaf", {"model": "vmaf_v0.6.1neg"}, libvmaf="86da14d")
+    with pytest.raises(ConfigError, match=r"metric 'vmaf' differs \(model vmaf_v0.6.1 vs "
+                                          r"vmaf_v0.6.1neg; model_sha256"):
+        check_mergeable([("a", {"vmaf": vmaf}), ("b", {"vmaf": neg})])
+    other_lib = metric_definition("vmaf", {}, libvmaf="in ffmpeg n8.0")
+    with pytest.raises(ConfigError, match=r"libvmaf 86da14d vs in ffmpeg n8.0"):
+        check_mergeable([("a", {"vmaf": vmaf}), ("b", {"vmaf": other_lib})])
+
+
+def test_run_without_metrics_list_is_not_given_defaults():
+    from vqabench.reports.definitions import run_definitions
+
+    defs = run_definitions({"dataset": {"name": "x"}}, ["psnr_y", "psnr_yuv"])
+    assert defs["psnr_yuv"]["id"] == "psnr_yuv{unknown: not in the run's config.toml metrics}"
+    derived = run_definitions({"metrics": ["psnr_y", "psnr_u", "psnr_v"]}, ["psnr_yuv"])
+    assert derived["psnr_yuv"]["options"]["weights"] == [6.0, 1.0, 1.0]
+    assert "derived" in derived["psnr_yuv"]

@@ -44,20 +44,26 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
 def list_metrics(
     as_json: bool = typer.Option(False, "--json", help="One JSON array of metric objects."),
 ) -> None:
-    """List registered metrics with kind and direction (plus any pyiqa metric as pyiqa:NAME)."""
+    """List registered metrics with kind, direction and licence (plus any pyiqa metric as
+    pyiqa:NAME)."""
     from vqabench import metrics
 
     if as_json:
         typer.echo(json.dumps([
             {"name": name, "kind": cls.kind, "higher_is_better": cls.higher_is_better,
-             "differentiable": bool(getattr(cls, "differentiable", False))}
+             "differentiable": bool(getattr(cls, "differentiable", False)),
+             "licence": cls.licence or "unknown"}
             for name in metrics.available() if (cls := metrics.get_class(name))]))
         return
     for name in metrics.available():
         cls = metrics.get_class(name)
         direction = "higher" if cls.higher_is_better else "lower"
-        console.print(f"{name:28s} {cls.kind:15s} {direction} is better", highlight=False)
-    console.print(f"{'pyiqa:<name>':28s} any pyiqa image metric, frame-wise", highlight=False)
+        console.print(f"{name:28s} {cls.kind:15s} {direction + ' is better':19s} "
+                      f"{cls.licence or 'licence unknown'}", highlight=False, markup=False)
+    from vqabench.metrics.perceptual import PyiqaMetric
+
+    console.print(f"{'pyiqa:<name>':28s} any pyiqa image metric, frame-wise; "
+                  f"{PyiqaMetric.licence}", highlight=False, markup=False)
     from vqabench.metrics.vmaf import model_note, vmaf_models
 
     console.print("VMAF models (vmaf:model=NAME; vmaf_neg = vmaf_v0.6.1neg):", highlight=False)

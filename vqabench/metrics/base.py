@@ -164,6 +164,9 @@ class Metric:
         kind: full-reference, no-reference or sequence.
         differentiable: whether a torch loss can be built from it.
         version: bump when the computation changes, so stored results are recomputed.
+        licence: licence of the code and weights that make the number, as an SPDX id plus a
+            short note (``"BSD-2-Clause-Patent (libvmaf and its models)"``); shown by
+            ``vqabench metrics list`` and recorded in leaderboards. "" = not stated.
     """
 
     name: ClassVar[str]
@@ -171,6 +174,7 @@ class Metric:
     kind: ClassVar[Kind] = "full-reference"
     differentiable: ClassVar[bool] = False
     version: ClassVar[str] = "1"
+    licence: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         """Each subclass's ``compute`` also accepts paths, arrays and tensors

@@ -165,6 +165,7 @@ class _LearnedMetric(Metric):
     kind = "full-reference"
     differentiable = True
     version: ClassVar[str] = "2"  # 2: whole-video coverage (12.4), the video's colour (12.3)
+    licence = "MIT (vqabench's own code and shipped checkpoints, trained by vqabench)"
 
     def __init__(self, *, checkpoint: str = "bundled", patch: str = "64x64x12",
                  temperature: float = 1.0, batch_size: int = 16, device: str = "auto"):

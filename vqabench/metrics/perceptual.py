@@ -199,6 +199,8 @@ class Lpips(_FramewiseNetwork):
     """
 
     name = "lpips"
+    licence = ("BSD-2-Clause (lpips code and linear layers); BSD-3-Clause (torchvision "
+               "backbone weights)")
 
     def __init__(self, *, net: LpipsNet = "alex", **options: Any):
         if net not in get_args(LpipsNet):
@@ -238,6 +240,8 @@ class Dists(_FramewiseNetwork):
     """
 
     name = "dists"
+    licence = ("PolyForm-Noncommercial-1.0.0 (pyiqa's DISTS code and weights; "
+               "noncommercial use only)")
 
     def __init__(self, **options: Any):
         if options.get("pretrained_backbone", True) is True:
@@ -272,6 +276,7 @@ class PyiqaMetric(Metric):
     """
 
     pyiqa_name: ClassVar[str]
+    licence = "PolyForm-Noncommercial-1.0.0 (pyiqa code and weights; noncommercial use only)"
 
     def __init__(self, *, batch_size: int | None = None, pooling: Pooling = "mean",
                  device: str = "auto",

@@ -28,6 +28,9 @@ from vqabench.metrics.functional.pixel import (
 
 __all__ = ["PsnrY", "PsnrU", "PsnrV", "PsnrYuv", "Ssim", "MsSsim"]
 
+#: Licence of the pixel metrics: vqabench computes them itself (numpy, OpenCV filters).
+_OWN_CODE = "MIT (vqabench's own code)"
+
 _MS_SSIM_WEIGHTS = fssim.MS_SSIM_WEIGHTS  # the name vqabench.codecs.losses imports
 
 
@@ -59,6 +62,7 @@ class _PsnrPlanes(Metric):
     """
 
     weights: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    licence = _OWN_CODE
 
     def __init__(self, *, max_db: float = DEFAULT_MAX_DB, peak: Peak = "full"):
         if not max_db > 0:
@@ -179,6 +183,7 @@ class Ssim(Metric):
     """
 
     name = "ssim"
+    licence = _OWN_CODE
 
     def __init__(self, *, downsample: bool = False):
         self.downsample = bool(downsample)
@@ -202,6 +207,7 @@ class MsSsim(Metric):
     """
 
     name = "ms_ssim"
+    licence = _OWN_CODE
 
     def __init__(self, *, scales: int = 5):
         if int(scales) != scales or not 1 <= scales <= 5:

@@ -199,6 +199,7 @@ class SubjectConsistency(_FeatureConsistency):
     """
 
     name = "subject_consistency"
+    licence = "Apache-2.0 (DINO ViT-B/16 weights, facebookresearch/dino; timm code)"
     weight_file = "dino_vitbase16_pretrain.pth"
     dimension = "subject_consistency"
 
@@ -243,6 +244,7 @@ class BackgroundConsistency(_FeatureConsistency):
     """
 
     name = "background_consistency"
+    licence = "MIT (OpenAI CLIP code and ViT-B/32 weights)"
     weight_file = "ViT-B-32.pt"
     dimension = "background_consistency"
 
@@ -285,6 +287,7 @@ class ConsistencyPixel(_SequenceMetric):
     """
 
     name = "consistency_pixel"
+    licence = "MIT (vqabench's own code)"
 
     def _score(self, video: Video) -> float:
         from vqabench.io.video import read_frames
@@ -320,6 +323,7 @@ class MotionSmoothness(_SequenceMetric):
     """
 
     name = "motion_smoothness"
+    licence = "unverified (AMT-S checkpoint amt-s.pth: check its publisher's terms)"
     weight_file: ClassVar[str] = "amt-s.pth"
 
     def __init__(self, *, normalize: bool = False):
@@ -345,6 +349,7 @@ class MotionSmoothnessFlow(_SequenceMetric):
     """
 
     name = "motion_smoothness_flow"
+    licence = "MIT (vqabench's own code); Apache-2.0 (OpenCV Farneback flow)"
 
     def _score(self, video: Video) -> float:
         return motion_smoothness_scores(_rgb255(video), interpolate_midframe)[0]
@@ -367,6 +372,8 @@ class ImagingQuality(_NetworkSequenceMetric):
     """
 
     name = "imaging_quality"
+    licence = ("PolyForm-Noncommercial-1.0.0 (pyiqa's MUSIQ code and SPAQ weights; "
+               "noncommercial use only)")
     weight_file = "musiq_spaq_ckpt-358bb6af.pth"
     dimension = "imaging_quality"
 

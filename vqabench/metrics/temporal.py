@@ -49,6 +49,7 @@ class FlickerWarp(Metric):
     """
 
     name = "flicker_warp"
+    licence = "MIT (vqabench's own code); Apache-2.0 (OpenCV Farneback flow)"
     higher_is_better: ClassVar[bool] = False
 
     def __init__(self, *, pooling: Pooling = "mean"):

@@ -36,7 +36,7 @@ from vqabench.metrics.base import (
 )
 
 __all__ = ["Vmaf", "VmafNeg", "vmaf_models", "compute_vmaf_group", "model_sha256",
-           "V1_SMALLEST_SIZE", "model_note", "probe_model"]
+           "V1_SMALLEST_SIZE", "model_note", "probe_model", "libvmaf_version"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -112,6 +112,8 @@ class Vmaf(Metric):
     """
 
     name = "vmaf"
+    licence = ("BSD-2-Clause-Patent (libvmaf and its models, inside ffmpeg; "
+               "wrapper ffmpeg-quality-metrics MIT)")
 
     def __init__(self, *, model: str = "vmaf_v0.6.1", pooling: Pooling = "mean",
                  n_threads: int | None = None):
@@ -273,3 +275,24 @@ def probe_model(model: str, size: tuple[int, int]) -> str | None:
         lines = [ln for ln in exc.stderr_tail.splitlines() if "libvmaf" in ln] or [str(exc)]
         return _re.sub(r"\s+", " ", lines[-1]).strip()
     return None
+
+
+@functools.cache
+def libvmaf_version() -> str:
+    """The version libvmaf inside the installed ffmpeg writes into its JSON log (a release
+    or a commit, e.g. ``86da14d``), from one 64x64 frame; "" when it cannot be read."""
+    import json
+
+    from vqabench.errors import FfmpegError
+    from vqabench.io.ffmpeg import run_ffmpeg
+
+    src = "testsrc=size=64x64:rate=25"
+    with tempfile.TemporaryDirectory(prefix="vqabench-vmaf-") as tmp:
+        log = Path(tmp) / "vmaf.json"  # a plain name: the path goes into the filter graph
+        try:
+            run_ffmpeg(["-loglevel", "error", "-f", "lavfi", "-i", src, "-f", "lavfi", "-i", src,
+                        "-frames:v", "1", "-lavfi", f"libvmaf=log_fmt=json:log_path={log}",
+                        "-f", "null", "-"], timeout_s=60)
+            return str(json.loads(log.read_text(encoding="utf-8")).get("version", ""))
+        except (FfmpegError, OSError, ValueError):
+            return ""

@@ -3,22 +3,26 @@
 ``build_leaderboard`` writes three files:
 
 - ``NAME.csv``: one row per (run, reference, anchor, codec, group) and one column per metric
-  (mean BD-rate in percent against the anchor codec, full precision; empty when undefined).
+  (mean BD-rate in percent against the anchor codec, full precision; empty when undefined),
+  named by the metric alone: what it measured is its entry in the sidecar's ``definitions``.
   ``group`` is ``Overall`` (every sequence); runs with a UGC reference stage also get one row
-  per reference group (Low, Medium, High), as published UGC tables do. The last column,
+  per reference group (Low, Medium, High), as published UGC tables do. ``command`` re-runs
+  the row's run (:func:`reproducing_command`). The last column,
   ``notes``, holds the note codes of the row's cells as ``metric: codes`` joined by ``; ``
   (e.g. ``psnr_y: overlap(n=8/8,min=0.2400,max=0.3700)``; empty when no cell has one; codes
   in :mod:`vqabench.evaluation.aggregate`), so that a flagged value carries its flag.
 - ``NAME.sequences.csv``: every per-sequence BD-rate behind those means (with the reason
   when undefined) and its note codes (``notes``), so one value can be recomputed from a
   cheap run of one sequence.
-- ``NAME.csv.json``: the provenance: vqabench version, date (UTC), BD method, how the
-  uncertainty was computed, and for every run its directory name, dataset, ``config_sha256``
+- ``NAME.csv.json``: the provenance: vqabench version and git commit
+  (:mod:`vqabench.provenance`), date (UTC), BD method, how the uncertainty was computed, each
+  metric column's full definition (``definitions``, :mod:`vqabench.reports.definitions`) and
+  licence (``licences``), and for every run its directory name, dataset, ``config_sha256``
   (SHA-256 of ``config.toml`` bytes), ``settings_sha256`` (of its parsed settings, blind to
   the comments that carry the run date and to the run's folder and worker count), codec
-  versions when ``config.toml`` or ``store.sqlite`` records them, the sequences and which
-  were excluded; plus one entry per cell with its bootstrap interval, Wilcoxon p-value,
-  number of sequences and note codes (``notes``).
+  versions when ``config.toml`` or ``store.sqlite`` records them, its ``command`` and
+  ``config.toml`` text, the sequences and which were excluded; plus one entry per cell with
+  its bootstrap interval, Wilcoxon p-value, number of sequences and note codes (``notes``).
 
 Example:
     >>> build_leaderboard(["runs/mini"], out="results/leaderboard/mini.csv")
@@ -38,7 +42,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from vqabench import __version__
 from vqabench.errors import invalid
 from vqabench.evaluation.aggregate import (
     OVERALL,
@@ -58,11 +61,18 @@ from vqabench.evaluation.uncertainty import (
 )
 from vqabench.io.hashing import file_sha256
 from vqabench.io.store import Store
+from vqabench.provenance import package_provenance
+from vqabench.reports.definitions import (
+    check_mergeable,
+    metric_licence,
+    run_definitions,
+    run_ffmpeg_build,
+)
 from vqabench.reports.report import choose_anchor, read_config
 from vqabench.reports.tables import write_csv, write_text
 
 __all__ = ["Leaderboard", "build_leaderboard", "config_sha256", "settings_sha256",
-           "codec_versions"]
+           "codec_versions", "reproducing_command"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,34 @@ def settings_sha256(config: dict[str, object]) -> str:
         config = {**config, "run": {k: v for k, v in run.items() if k not in _NOT_SETTINGS}}
     text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _config_text(run_dir: Path) -> str:
+    """The run's ``config.toml`` text ("" when there is none)."""
+    path = run_dir / "config.toml"
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def reproducing_command(run_dir: str | os.PathLike[str]) -> str:
+    """``vqabench run CONFIG --out RUN_DIR``, which re-runs (or resumes) the run.
+
+    The paths are relative to the root of the git work tree that holds the run (the
+    repository's own ``runs/``: run it from there, on any machine with the checkout), else
+    absolute (any folder of this machine). The sidecar also holds the config's text
+    (``config_toml``), for where neither path exists.
+    """
+    import shlex
+    import subprocess
+
+    run_dir = Path(run_dir).resolve()
+    try:
+        top = subprocess.run(["git", "-C", str(run_dir), "rev-parse", "--show-toplevel"],
+                             capture_output=True, text=True, timeout=10, check=False)
+        root = Path(top.stdout.strip()).resolve() if top.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        root = None
+    where = run_dir.relative_to(root) if root and run_dir.is_relative_to(root) else run_dir
+    return shlex.join(["vqabench", "run", str(where / "config.toml"), "--out", str(where)])
 
 
 def codec_versions(run_dir: str | os.PathLike[str], config: dict[str, object]) -> dict[str, str]:
@@ -168,19 +206,27 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
             (:func:`~vqabench.evaluation.uncertainty.bootstrap_ci`).
 
     Raises:
-        ConfigError: no run directories, unknown method or anchor; DatasetError: a run
-        directory without results.csv.
+        ConfigError: no run directories, unknown method or anchor, runs whose definitions of
+        one metric column differ (nothing is written); DatasetError: a run directory without
+        results.csv.
     """
     if not run_dirs:
         raise invalid("run_dirs", list(run_dirs), "at least one run directory")
     if method not in METHODS:
         raise invalid("method", method, " | ".join(METHODS))
-    frames, runs, per_frames, cells = [], [], [], []
-    for run_dir in run_dirs:
-        run_dir = Path(run_dir)
+    loaded = []
+    for run_dir in map(Path, run_dirs):
         config = read_config(run_dir)
         results = fold_references(add_weighted_yuv(load_results(run_dir)))
+        columns = [m for m in dict.fromkeys(results["metric"]) if not metrics or m in metrics]
+        text = _config_text(run_dir)
+        loaded.append((run_dir, config, results, run_definitions(
+            config, sorted(columns), ffmpeg_build=run_ffmpeg_build(text))))
+    check_mergeable([(run_dir.name, defs) for run_dir, _, _, defs in loaded])
+    frames, runs, per_frames, cells = [], [], [], []
+    for run_dir, config, results, _ in loaded:
         anchor = choose_anchor(results, config, anchor_codec)
+        command = reproducing_command(run_dir)
         per = per_sequence_bd_rate(results, anchor_codec=anchor, method=method, metrics=metrics)
         if not (results["reference"] == "transcoded").any():
             per = per.assign(group="")  # groups are UGC reference groups only
@@ -195,6 +241,7 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
         wide = wide.reindex(pd.MultiIndex.from_tuples(rows, names=keys))
         wide.columns.name = None
         wide = wide.reset_index().rename(columns={"anchor": "measured_against"})
+        wide["command"] = command
         wide["notes"] = [_row_notes(summary, r) for r in rows]
         dataset = config.get("dataset", {})
         wide.insert(0, "anchor_codec", anchor)
@@ -216,6 +263,8 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
             "config_sha256": config_sha256(run_dir),
             "settings_sha256": settings_sha256(config),
             "anchor_codec": anchor,
+            "command": command,
+            "config_toml": _config_text(run_dir),
             "codec_versions": codec_versions(run_dir, config),
             "sequences": sorted(results["sequence"].astype(str).unique()),
             "excluded": [f"{r.sequence}/{r.metric}/{r.codec}: {r.reason}"
@@ -225,8 +274,16 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
     csv_path = write_csv(table, out)
     seq_path = write_csv(pd.concat(per_frames, ignore_index=True),
                          csv_path.with_name(f"{csv_path.stem}.sequences.csv"))
+    package = package_provenance()
+    definitions: dict[str, dict] = {}  # one per column: check_mergeable made them agree
+    for *_, run_defs in loaded:
+        for metric, definition in run_defs.items():
+            definitions.setdefault(metric, definition)
+    columns = [c for c in table.columns if c in definitions]
     provenance = {
-        "vqabench_version": __version__,
+        "vqabench_version": package["version"],
+        "vqabench_git_commit": package["git_commit"],
+        "vqabench_git_dirty": package["git_dirty"],
         "created_utc": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
         "bd_method": method,
         "rate": "kbps",
@@ -241,6 +298,9 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
                     "BD-rates (paired codec vs anchor_codec; scipy.stats.wilcoxon)",
         },
         "per_sequence_csv": seq_path.name,
+        "definitions": {m: {**definitions[m], "measured_against": sorted(
+            {c["measured_against"] for c in cells if c["metric"] == m})} for m in columns},
+        "licences": {m: metric_licence(m) for m in columns},
         "runs": runs,
         "cells": cells,
     }

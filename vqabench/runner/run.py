@@ -351,8 +351,8 @@ def _provenance(out_dir: Path, sequences: Iterable[Sequence] = (),
                 cfg: RunConfig | None = None) -> str:
     import datetime
 
-    from vqabench import __version__
     from vqabench.io.ffmpeg import ffmpeg_info
+    from vqabench.provenance import package_line
 
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     assumed = [f"{s.name}: " + ", ".join(f"{k} {v}" for k, v in s.source.assumptions().items())
@@ -360,7 +360,7 @@ def _provenance(out_dir: Path, sequences: Iterable[Sequence] = (),
     conventions = "".join(
         f"\n{spec.name}: {text}" for spec in (cfg.metrics if cfg else ())
         if (text := metrics.create(spec.name, **dict(spec.options)).provenance))
-    return (f"resolved by vqabench {__version__} with ffmpeg {ffmpeg_info().version} on {now}\n"
+    return (f"resolved by {package_line()} with ffmpeg {ffmpeg_info().version} on {now}\n"
             f"re-run with: vqabench run {Path(out_dir).absolute() / 'config.toml'}"
             + "".join(f"\nassumed {line}" for line in assumed) + conventions)
 
