@@ -158,7 +158,7 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
 def register(db: sqlite3.Connection, pid: str, plan: list[tuple[str, bool]],
              user_agent: str = "", *, token: str | None = None,
              consent_sha256: str | None = None) -> bool:
-    """Add a participant with their plan; False when the id exists (nothing changed).
+    """Add a participant with their plan; False when the id (or token) exists (nothing changed).
 
     Args:
         token: their credential (only its SHA-256 is stored); None: no web access.
