@@ -196,6 +196,11 @@ def test_posts_without_csrf_token_or_from_another_site_are_refused(study):
     r = client.post("/start", data={"participant": "eve", "form_token": form_token},
                     headers={"Referer": "http://localhost/"})
     assert r.status_code == 303
+    # behind a reverse proxy that passes the public host name
+    r = client.post("/start", data={"participant": "finn", "form_token": form_token},
+                    headers={"Origin": "https://study.example.org",
+                             "X-Forwarded-Host": "study.example.org"})
+    assert r.status_code == 303
     assert alice.answer(cfg).status_code == 200 and len(_rows(study)) == 1
 
 
@@ -239,10 +244,14 @@ def test_media_names_are_opaque_and_served_only_for_the_trial_due(study):
             nxt = cfg["urls"]["left"].replace("/t/0/", "/t/1/")
             assert client.get(nxt).status_code == 404
             assert client.get(f"/p/{alice.token}/t/0/{'0' * 20}.webm").status_code == 404
+            assert client.head(cfg["urls"]["left"]).status_code == 200  # fetches nothing
         assert alice.answer(cfg).status_code == 200
     assert len(seen) == 3 * len(plan)  # reference, left, right: new names every trial
     assert client.get(next(iter(seen))).status_code == 404  # answered: not served again
     assert client.get("/" + spec["media"]["items"][0]["file"]).status_code == 404
+    db = open_db(study / DB_NAME)
+    assert {(a.media_fetched, a.media_needed) for a in answers(db)} == {(0, 3)}
+    db.close()
 
 
 def test_consent_is_asked_first_and_declining_ends_the_study(study):

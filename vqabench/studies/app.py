@@ -227,7 +227,6 @@ def create_app(study_dir: str | Path, *,
     @app.after_request
     def _headers(response):
         response.headers.setdefault("Referrer-Policy", "same-origin")  # links stay private
-        response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
 
@@ -235,11 +234,15 @@ def create_app(study_dir: str | Path, *,
         return _sign(secret, "csrf", token)
 
     def same_origin() -> bool | None:
-        """Whether the request's Origin (else Referer) is this site; None without both."""
+        """Whether the request's Origin (else Referer) is this site; None without both.
+
+        This site is the ``Host`` the request was sent to, or the ``X-Forwarded-Host`` of a
+        reverse proxy (a cross-site form or fetch cannot set that header)."""
+        hosts = {request.host, *request.headers.get("X-Forwarded-Host", "").split(",")}
         for header in ("Origin", "Referer"):
             value = request.headers.get(header)
             if value:
-                return urlsplit(value).netloc == request.host
+                return urlsplit(value).netloc in {h.strip() for h in hosts if h.strip()}
         return None
 
     def who(token: str) -> tuple[str, list[tuple[str, bool]]]:
@@ -350,7 +353,9 @@ def create_app(study_dir: str | Path, *,
         slot = next((k for k, u in urls.items() if u.rsplit("/", 1)[-1] == name), None)
         if slot is None:
             abort(404, description="not a video of this trial")
-        answers_db.record_event(conn(), pid=pid, position=position, kind="media", name=slot)
+        if request.method == "GET":  # a HEAD request fetches nothing
+            answers_db.record_event(conn(), pid=pid, position=position, kind="media",
+                                    name=slot)
         response = send_from_directory(study_dir, slots[slot], conditional=True)
         response.headers["Cache-Control"] = "private, max-age=3600"
         return response

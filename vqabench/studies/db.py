@@ -189,9 +189,12 @@ def record_event(db: sqlite3.Connection, *, pid: str, position: int, kind: str,
                  name: str = "") -> None:
     """Note the first time the server served ``kind`` (``page`` | ``media``) ``name`` of
     the trial at ``position`` to ``pid`` (later ones change nothing)."""
+    key = (pid, position, kind, name)
+    if db.execute("SELECT 1 FROM events WHERE participant = ? AND position = ? AND kind = ? "
+                  "AND name = ?", key).fetchone() is not None:
+        return  # a range request or a reload: no write (and no sync) needed
     with _transaction(db):
-        db.execute("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)",
-                   (pid, position, kind, name, time.time()))
+        db.execute("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)", (*key, time.time()))
 
 
 def next_position(db: sqlite3.Connection, pid: str) -> int:
