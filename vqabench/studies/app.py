@@ -192,9 +192,8 @@ def create_app(study_dir: str | Path, *,
         url_for,
     )
 
-    if (not isinstance(registrations_per_minute, int) or isinstance(registrations_per_minute,
-                                                                    bool)
-            or registrations_per_minute < 1):
+    limit = registrations_per_minute
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise invalid("registrations_per_minute", registrations_per_minute, "an integer >= 1")
     study_dir = Path(study_dir).absolute()
     spec = load_spec(study_dir)
