@@ -3,6 +3,8 @@ mapping onto the library, values checked against scipy, and one-line errors."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import shutil
 
 import pandas as pd
@@ -12,10 +14,12 @@ from scipy import stats
 from tests.cli.conftest import run_items
 from tests.studies.conftest import (  # noqa: F401 (fixtures)
     fresh_copy,
+    join,
     record_answers,
     study_2afc,
     study_acr,
     tiny_run,
+    trial_cfg,
 )
 from vqabench.cli import main
 from vqabench.studies import create_app, load_spec, participant_plan
@@ -32,22 +36,33 @@ def _main(argv):
 @pytest.mark.slow
 def test_study_create_prints_a_summary(tiny_run, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "study"
+    consent = tmp_path / "consent.txt"
+    consent.write_text("You will see videos.\n", encoding="utf-8")
     assert _main(["study", "create", str(tiny_run), "--design", "dcr", "--out", str(out),
-                  "--attention", "1", "--repeats", "0"]) == 0
+                  "--attention", "1", "--repeats", "0", "--consent", str(consent),
+                  "--completion-code", "generate", "--min-view-s", "2.5"]) == 0
     text = capsys.readouterr().out
     assert "8 conditions, 10 test, 0 repeated, 1 attention trials" in text
     assert "videos at native size, sequential" in text
     spec = load_spec(out)
     assert spec["design"] == "dcr" and all(t["reference"] for t in spec["trials"])
+    assert re.fullmatch(r"[0-9A-F]{8}", spec["completion_code"])
+    assert f"completion code: {spec['completion_code']}" in text
+    assert spec["consent"]["text"] == "You will see videos." and spec["min_view_s"] == 2.5
+    cmd = spec["command"]
+    assert (cmd[cmd.index("--consent") + 1], cmd[cmd.index("--min-view-s") + 1]) == (
+        str(consent), "2.5")
     client = create_app(out).test_client()
-    client.post("/start", data={"participant": "x"})
-    page = client.get("/p/x/trial").data.decode()
+    assert b"You will see videos." in client.get("/").data
+    token, _ = join(client, "x", consent="yes")
+    page = client.get(f"/p/{token}/trial").data.decode()
     first = next(t for t in spec["trials"] if t["id"] == participant_plan(spec, "x")[0][0])
-    files = {m["id"]: m["file"] for m in spec["media"]["items"]}
+    sha = {m["id"]: m["sha256"] for m in spec["media"]["items"]}
     # the reference first, then the processed video; the DCR impairment scale
-    ref = f'id="reference" src="/{files[first["reference"]]}"'
-    test = f'id="test" src="/{files[first["condition"]]}"'
-    assert ref in page and test in page and page.index(ref) < page.index(test)
+    urls = re.findall(r'<video id="([\w-]+)" src="([^"]+)"', page)
+    assert [slot for slot, _ in urls] == ["reference", "test"]
+    for (_, url), media_id in zip(urls, (first["reference"], first["condition"]), strict=True):
+        assert hashlib.sha256(client.get(url).data).hexdigest() == sha[media_id]
     assert "1 Very annoying" in page and "5 Imperceptible" in page
 
 
@@ -59,6 +74,9 @@ def test_study_create_prints_a_summary(tiny_run, tmp_path, capsys):  # noqa: F81
      "least 64x64 to show 64x64 videos at native size sequential"),
     (["--design", "2afc", "--screen", "big"], "screen='big' is not allowed: expected WIDTHxHEIGHT"),
     (["--design", "acr", "--presentation", "toggle"], "presentation='toggle' is not allowed"),
+    (["--design", "acr", "--completion-code", "a b"], "completion_code='a b' is not allowed"),
+    (["--design", "acr", "--consent", "/nonexistent.txt"], "consent='/nonexistent.txt' is not "
+     "allowed: expected a readable UTF-8 text file"),
 ])
 def test_study_create_errors_are_one_line(tiny_run, tmp_path, capsys, argv, message):  # noqa: F811
     assert _main(["study", "create", str(tiny_run), "--out", str(tmp_path / "s"), *argv]) == 2
@@ -84,17 +102,22 @@ def test_study_scores_correlate_with_the_run(study_acr, tiny_run, tmp_path, caps
     vmaf = run_items(tiny_run, "vmaf")
     client = create_app(study).test_client()
     for pid, offset in (("a", 0.0), ("b", 0.4)):
-        client.post("/start", data={"participant": pid})
+        token, csrf = join(client, pid)
         for pos, (tid, _) in enumerate(participant_plan(spec, pid)):
             c = cond.get(trials[tid]["condition"])
             key = c and (c["sequence"], c["reference"], c["codec"], c["rate_point"])
             score = 1 if trials[tid]["kind"] == "attention" else (
                 5 if c is None else min(5, max(1, round(vmaf[key] / 25 + offset))))
+            ref = trial_cfg(client.get(f"/p/{token}/trial").data.decode())["trial"]
             r = client.post("/api/answer", json={
-                "study": spec["study_id"], "participant": pid, "trial": tid, "position": pos,
-                "score": score, "response_ms": 700})
+                "study": spec["study_id"], "token": token, "trial": ref, "position": pos,
+                "score": score, "response_ms": 700}, headers={"X-CSRF-Token": csrf})
             assert r.status_code == 200
+    # answered at once without fetching a video: every answer fails the server's timing
     assert _main(["study", "analyze", str(study), "--no-figures", "--bootstrap", "100"]) == 0
+    assert "removed a: failed the server's timing on" in capsys.readouterr().out
+    assert _main(["study", "analyze", str(study), "--no-figures", "--bootstrap", "100",
+                  "--max-timing-failures", "1000"]) == 0
     scores = pd.read_csv(study / "analysis" / "scores.csv")
     out = tmp_path / "corr.csv"
     assert _main(["correlate", str(tiny_run), "--label",

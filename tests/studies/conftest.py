@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -95,3 +97,25 @@ def record_answers(study: Path, participants: list[str], decide, *,
                               score=None if two_afc else value, response_ms=700)
     finally:
         db.close()
+
+
+def join(client, pid: str = "", **form) -> tuple[str, str]:
+    """Register ``pid`` through the start page of a Flask test client, as a browser does
+    (the form's token, a same-origin Origin); returns the link token and the CSRF token."""
+    page = client.get("/").data.decode()
+    form_token = re.search(r'name="form_token" value="([^"]+)"', page)[1]
+    r = client.post("/start", data={"participant": pid, "form_token": form_token, **form},
+                    headers={"Origin": "http://localhost"})
+    assert r.status_code == 303, r.data
+    token = r.headers["Location"].rsplit("/p/", 1)[1]
+    return token, csrf_of(client.get(f"/p/{token}").data.decode())
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token embedded in a participant's page."""
+    return re.search(r'csrf = "([^"]+)"', page)[1]
+
+
+def trial_cfg(page: str) -> dict:
+    """The JSON settings of a trial page (``trial`` reference, ``position``, ``csrf``...)."""
+    return json.loads(re.search(r"const cfg = (\{.*?\});", page, re.S)[1])

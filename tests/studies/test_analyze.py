@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 from tests.studies.conftest import fresh_copy, record_answers
+from vqabench.errors import ConfigError
 from vqabench.studies import analyze_study, load_spec, participant_plan
 from vqabench.studies.analyze import SCORE_COLUMNS, analyze_answers, pooled_preferences
 from vqabench.studies.db import Answer
@@ -306,3 +307,42 @@ def test_acr_condition_nobody_rated_is_noted(study_acr):
     assert len(result.scores[result.scores["metric"] == "mos"]) == 7
     assert extra["notes"] == [f"{skipped['sequence']} {skipped['codec']} "
                               f"{skipped['rate_point']}: no score, no kept participant rated it"]
+
+
+def test_answers_failing_the_servers_timing_remove_their_participant(study_2afc):
+    """64x64, 8 frames at 25 fps side by side: the minimum viewing time is 320 ms. An answer
+    fails when the server served fewer than its 3 videos or answered it sooner; answers
+    without server timing are not screened; the client's response_ms is not used."""
+    spec = load_spec(study_2afc)
+
+    def timed(pid, served_ms, fetched, *, only_first=False):
+        rows = _answers(spec, pid, lambda t: "a")
+        out, first = [], True
+        for a in rows:
+            hit = spec["trials"][0]["id"] != a.trial and (first or not only_first)
+            first = first and not hit
+            out.append(Answer(*[getattr(a, f) for f in ("participant", "position", "trial",
+                                                        "swapped", "side", "choice", "score")],
+                              60000, 0.0, served_ms if hit else 320, fetched if hit else 3, 3))
+        return out
+
+    rows = (timed("ok", 320, 3) + timed("one_unfetched", 320, 2, only_first=True)
+            + timed("fast", 319, 3) + timed("no_page", None, 3, only_first=True)
+            + _answers(spec, "untimed", lambda t: "a"))
+    n = len(participant_plan(spec, "ok")) - 1  # the training trial is not analysed
+    result, _ = analyze_answers(spec, rows, resamples=10)
+    obs = result.observers.set_index("participant")
+    assert obs["timing_measured"].to_dict() == {"fast": n, "no_page": n, "ok": n,
+                                                "one_unfetched": n, "untimed": 0}
+    assert obs["timing_failed"].to_dict() == {"fast": n, "no_page": 1, "ok": 0,
+                                              "one_unfetched": 1, "untimed": 0}
+    assert sorted(obs.index[obs["removed"]]) == ["fast", "no_page", "one_unfetched"]
+    assert obs.loc["one_unfetched", "reason"] == (
+        f"failed the server's timing on 1 of {n} answers (videos not fetched: 1; faster than "
+        "the minimum viewing time: 0)")
+    assert obs.loc["no_page", "reason"].endswith("(videos not fetched: 0; faster than the "
+                                                 "minimum viewing time: 1)")
+    lenient, _ = analyze_answers(spec, rows, resamples=10, max_timing_failures=1)
+    assert list(lenient.observers.loc[lenient.observers["removed"], "participant"]) == ["fast"]
+    with pytest.raises(ConfigError, match="max_timing_failures=-1"):
+        analyze_answers(spec, rows, max_timing_failures=-1)

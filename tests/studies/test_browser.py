@@ -121,7 +121,15 @@ def test_whole_2afc_session(study_2afc, tmp_path, browser_page):
         proc.wait()
     assert not errors
     assert _rows(study) == expected
+    # the server saw a real browser fetch every video of each trial and take at least the
+    # playing time (8 frames at 25 fps, played together) before each answer
+    with sqlite3.connect(study / "answers.sqlite") as db:
+        timing = db.execute("SELECT served_ms, media_fetched, media_needed FROM answers"
+                            ).fetchall()
+    assert len(timing) == len(plan)
+    assert all(ms >= 320 and fetched == needed == 3 for ms, fetched, needed in timing), timing
     result = analyze_study(study, resamples=50, figures=True)
+    assert not result.observers["removed"].any()
     prefs = result.preferences
     # every test pair was answered once (repeats only measure consistency): preference for
     # the higher rate is 1, except the pair with the neutral answer (counted half)

@@ -4,7 +4,9 @@ independent ``sqlite3`` connection after the writer closed."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
+import time
 
 import pytest
 
@@ -13,12 +15,15 @@ from vqabench.studies.db import (
     Answer,
     AnswerRejected,
     answers,
+    app_secret,
     bring_forward,
+    by_token,
     next_position,
     open_db,
     participant,
     participants,
     record_answer,
+    record_event,
     register,
 )
 
@@ -100,6 +105,7 @@ def test_rejected_answers_store_nothing(db):
     assert not db.in_transaction  # every rejection rolled back
 
 
+# The schema of vqabench before tokens and server timing (issue 31, item 5), verbatim.
 _OLD_SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE participants (
@@ -110,20 +116,62 @@ CREATE TABLE answers (
     response_ms INTEGER NOT NULL, created REAL NOT NULL,
     PRIMARY KEY (participant, position), UNIQUE (participant, trial));
 INSERT INTO meta VALUES ('study_id', 's1');
-INSERT INTO participants VALUES ('p1', '[["t3", false], ["t1", true]]', '', 1.0);
-INSERT INTO answers VALUES ('p1', 0, 't3', 0, 'left', 'a', NULL, 700, 2.0);
+INSERT INTO participants VALUES ('old', '[["t3", false], ["t1", true]]', 'UA', 1.0);
+INSERT INTO answers VALUES ('old', 0, 't3', 0, 'left', 'a', NULL, 640, 2.0);
 """
+
+
+def test_an_old_database_is_migrated_and_stays_readable(tmp_path):
+    path = tmp_path / DB_NAME
+    with sqlite3.connect(path) as raw:
+        raw.executescript(_OLD_SCHEMA)
+    reader = open_db(path)  # as analysis opens it: the old answer reads back, not timed
+    assert answers(reader) == [Answer("old", 0, "t3", False, "left", "a", None, 640, 2.0)]
+    reader.close()
+    db = open_db(path, study_id="s1")  # as the web app opens it
+    _answer(db, "old", 1, "t1", score=4)  # the old participant goes on
+    assert register(db, "new", PLAN, token="tok-new-0123456789ab") is True
+    assert by_token(db, "tok-new-0123456789ab") == "new" and by_token(db, "old") is None
+    assert [(a.participant, a.position, a.score, a.media_needed) for a in answers(db)] == [
+        ("old", 0, None, None), ("old", 1, 4, None)]
+    assert len(app_secret(db)) == 32
+    db.close()
+
+
+def test_tokens_are_stored_hashed_and_answers_carry_the_servers_timing(tmp_path, db):
+    token = "secret-token-0123456789"
+    register(db, "p1", PLAN, token=token)
+    stored = db.execute("SELECT token_sha256 FROM participants").fetchone()[0]
+    assert stored == hashlib.sha256(token.encode()).hexdigest() and token not in stored
+    assert by_token(db, token) == "p1" and by_token(db, token + "x") is None
+    assert register(db, "p2", PLAN, token=token) is False  # never two with one token
+    assert participant(db, "p2") is None
+    record_event(db, pid="p1", position=0, kind="page")
+    first = db.execute("SELECT created FROM events").fetchone()[0]
+    time.sleep(0.05)
+    record_event(db, pid="p1", position=0, kind="page")  # a reload: the first time counts
+    record_event(db, pid="p1", position=0, kind="media", name="left")
+    record_event(db, pid="p1", position=0, kind="media", name="left")  # a range request
+    record_event(db, pid="p1", position=1, kind="media", name="right")  # another trial
+    record_answer(db, pid="p1", position=0, trial="t3", side="left", choice="a", score=None,
+                  response_ms=5, media_needed=3)
+    record_answer(db, pid="p1", position=1, trial="t1", side="left", choice="a", score=None,
+                  response_ms=5, media_needed=3)
+    a, b = answers(db)
+    assert a.served_ms == pytest.approx((a.created - first) * 1000, abs=1) and a.served_ms >= 50
+    assert (a.media_fetched, a.media_needed, a.response_ms) == (1, 3, 5)
+    assert (b.served_ms, b.media_fetched) == (None, 1)  # its page was never served
 
 
 def test_simulated_answers_are_marked_and_old_databases_stay_readable(tmp_path):
     path = tmp_path / DB_NAME
     with sqlite3.connect(path) as raw:  # a database written before the simulated column
         raw.executescript(_OLD_SCHEMA)
-    reader = open_db(path)  # read only (analysis): no migration needed to read it
+    reader = open_db(path)  # as analysis opens it: migrated, old answers are people's
     assert [(a.trial, a.simulated) for a in answers(reader)] == [("t3", False)]
     reader.close()
-    db = open_db(path, study_id="s1")  # opened for the study: the column is added
-    record_answer(db, pid="p1", position=1, trial="t1", side=None, choice="b", score=None,
+    db = open_db(path, study_id="s1")  # opened for the study
+    record_answer(db, pid="old", position=1, trial="t1", side=None, choice="b", score=None,
                   response_ms=0, simulated=True)
     assert [(a.trial, a.simulated) for a in answers(db)] == [("t3", False), ("t1", True)]
     db.close()

@@ -4,6 +4,7 @@ participants at once lose no answer and record none twice."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import threading
@@ -15,29 +16,51 @@ from pathlib import Path
 
 import pytest
 
-from tests.studies.conftest import fresh_copy, start_server
+from tests.studies.conftest import csrf_of, fresh_copy, start_server, trial_cfg
 from vqabench.studies import load_spec, participant_plan
 
 
-def post(url: str, body: dict | None = None, form: dict | None = None) -> tuple[int, dict]:
+def post(url: str, body: dict | None = None, form: dict | None = None,
+         headers: dict | None = None) -> tuple[int, dict]:
     if form is not None:
         data, kind = urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded"
     else:
         data, kind = json.dumps(body).encode(), "application/json"
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": kind})
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": kind,
+                                                          **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             text = r.read()
-            return r.status, json.loads(text) if kind == "application/json" else {}
+            return r.status, json.loads(text) if kind == "application/json" else {"url": r.url}
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
+        return exc.code, json.loads(exc.read() or b"{}") if kind == "application/json" else {}
 
 
-def answer(url: str, spec: dict, pid: str, position: int, plan) -> tuple[int, dict]:
-    return post(f"{url}/api/answer", {"study": spec["study_id"], "participant": pid,
-                                      "trial": plan[position][0], "position": position,
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return r.read().decode()
+
+
+def join(url: str, pid: str) -> tuple[str, str]:
+    """Register ``pid`` as the start page's form does; (link token, CSRF token)."""
+    form_token = re.search(r'name="form_token" value="([^"]+)"', get(f"{url}/"))[1]
+    status, reply = post(f"{url}/start", form={"participant": pid, "form_token": form_token},
+                         headers={"Origin": url})
+    assert status == 200, status  # after the 303 to the personal link
+    token = reply["url"].rsplit("/p/", 1)[1]
+    return token, csrf_of(get(reply["url"]))
+
+
+def answer(url: str, spec: dict, session: tuple[str, str], position: int,
+           ref: str | None = None) -> tuple[int, dict]:
+    """Answer the trial at ``position`` with the reference ``ref`` (default: the one the
+    page of the trial due gives)."""
+    token, csrf = session
+    ref = ref or trial_cfg(get(f"{url}/p/{token}/trial"))["trial"]
+    return post(f"{url}/api/answer", {"study": spec["study_id"], "token": token,
+                                      "trial": ref, "position": position,
                                       "side": ("left", "right", "neutral")[position % 3],
-                                      "response_ms": 500})
+                                      "response_ms": 500}, headers={"X-CSRF-Token": csrf})
 
 
 def _rows(study: Path) -> list[tuple]:
@@ -72,17 +95,17 @@ def test_sigkill_between_answers_loses_nothing_acknowledged(study):
     proc, url = start_server(study)
     acknowledged = []
     try:
-        post(f"{url}/start", form={"participant": "alice"})
+        alice = join(url, "alice")
         for pos in range(3):
-            status, body = answer(url, spec, "alice", pos, plan)
+            status, body = answer(url, spec, alice, pos)
             assert status == 200 and body["ok"]
             acknowledged.append(("alice", pos, plan[pos][0]))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         assert _rows(study) == acknowledged
         proc, url = start_server(study)  # the participant resumes where they stopped
-        assert answer(url, spec, "alice", 2, plan)[0] == 409
-        assert answer(url, spec, "alice", 3, plan)[0] == 200
+        assert answer(url, spec, alice, 2)[0] == 409  # the same link and CSRF token work
+        assert answer(url, spec, alice, 3)[0] == 200
         assert _rows(study) == acknowledged + [("alice", 3, plan[3][0])]
     finally:
         proc.kill()
@@ -100,17 +123,17 @@ def test_twenty_participants_at_once(study):
 
     def participant(k: int) -> None:
         pid = f"p{k:02d}"
-        plan = participant_plan(spec, pid)
         acked[pid] = []
         try:
-            post(f"{url}/start", form={"participant": pid})
+            session = join(url, pid)
             for pos in range(n_trials):
-                status, _ = answer(url, spec, pid, pos, plan)
+                ref = trial_cfg(get(f"{url}/p/{session[0]}/trial"))["trial"]
+                status, _ = answer(url, spec, session, pos, ref)
                 if status != 200:
                     errors.append(f"{pid}@{pos}: {status}")
                     return
                 acked[pid].append(pos)
-            status, _ = answer(url, spec, pid, n_trials - 1, plan)  # a replay
+            status, _ = answer(url, spec, session, n_trials - 1, ref)  # a replay
             if status != 409:
                 errors.append(f"{pid} replay: {status}")
         except Exception as exc:  # noqa: BLE001 - reported below

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.studies.conftest import fresh_copy
+from tests.studies.conftest import fresh_copy, join, trial_cfg
 from vqabench.errors import ConfigError
 from vqabench.studies import (
     analyze_study,
@@ -151,32 +151,27 @@ def test_active_simulation_asks_the_most_informative_pair(study_active, tiny_run
 
 @slow
 def test_web_app_shows_the_most_informative_pair(study_active, tmp_path):
+    """Participants driving the web app (tokens, CSRF, signed trial references) are shown,
+    at every test trial, the pair of largest expected information gain."""
     study = fresh_copy(study_active, tmp_path / "s")
-    spec = load_spec(study)
-    trials = {t["id"]: t for t in spec["trials"]}
     client = create_app(study).test_client()
-    files = {m["file"]: m["id"] for m in spec["media"]["items"]}
     for pid in ("ann", "bob"):
-        client.post("/start", data={"participant": pid})
+        token, csrf = join(client, pid)
         for position in range(6):
-            page = client.get(f"/p/{pid}/trial").data.decode()
-            assert client.get(f"/p/{pid}/trial").data.decode() == page  # a reload: same
-            shown = sorted(files[f] for f in files if f'src="/{f}"' in page)
-            db = open_db(study / DB_NAME)
-            tid = participant(db, pid)[position][0]
-            db.close()
-            t = trials[tid]
-            assert set(shown) >= {t["a"], t["b"]}  # the page shows the trial now due
-            r = client.post("/api/answer", json={
-                "study": spec["study_id"], "participant": pid, "trial": tid,
+            page = client.get(f"/p/{token}/trial").data.decode()
+            assert client.get(f"/p/{token}/trial").data.decode() == page  # a reload: same
+            cfg = trial_cfg(page)
+            assert cfg["position"] == position
+            r = client.post("/api/answer", headers={"X-CSRF-Token": csrf}, json={
+                "study": cfg["study"], "token": token, "trial": cfg["trial"],
                 "position": position, "side": "left" if position % 3 else "right",
                 "response_ms": 500})
             assert r.status_code == 200, r.json
     db = open_db(study / DB_NAME)
     rows = sorted(answers(db), key=lambda a: a.created)
     db.close()
-    assert not any(a.simulated for a in rows)
-    assert _assert_most_informative(spec, rows) >= 8
+    assert len(rows) == 12 and not any(a.simulated for a in rows)
+    assert _assert_most_informative(load_spec(study), rows) >= 8
 
 
 def test_truth_of_a_lower_is_better_metric(tmp_path):

@@ -39,6 +39,14 @@ def create(
                                "WIDTHxHEIGHT (CSS px at zoom 100 %) the videos must fit."),
     sampling: str = typer.Option("fixed", "--sampling", help="2AFC: fixed | active (next "
                                  "pair per participant by expected information gain)."),
+    consent: Path = typer.Option(None, "--consent", help="Text file shown on the start page; "
+                                 "participants start only by agreeing."),
+    completion_code: str = typer.Option(None, "--completion-code", help="Code shown once "
+                                        "every trial is answered (Prolific/MTurk); "
+                                        "'generate' draws one."),
+    min_view_s: float = typer.Option(None, "--min-view-s", help="Shortest time from serving "
+                                     "a trial to its answer that analysis accepts (default: "
+                                     "the trial's playing time)."),
 ) -> None:
     """Pick trials from runs, re-decode their bitstreams and prepare browser media."""
     from vqabench.studies import create_study
@@ -46,12 +54,15 @@ def create(
     spec = create_study(run_dirs, design=design, out=out, seed=seed, anchor=anchor,
                         pairs=pairs, ladder=ladder, repeat_fraction=repeats,
                         attention=attention, title=title, presentation=presentation,
-                        screen=screen, sampling=sampling)
+                        screen=screen, sampling=sampling, consent=consent,
+                        completion_code=completion_code, min_view_s=min_view_s)
     kinds = [t["kind"] for t in spec["trials"]]
     console.print(f"study {spec['study_id']} ({design}): {len(spec['conditions'])} conditions, "
                   f"{kinds.count('test')} test, {kinds.count('repeat')} repeated, "
                   f"{kinds.count('attention')} attention trials and 1 training trial in "
                   f"{out}; videos at native size, {spec['presentation']}", markup=False)
+    if spec.get("completion_code"):
+        console.print(f"completion code: {spec['completion_code']}", markup=False)
     console.print(f"serve it with: vqabench study serve {out}", markup=False)
 
 
@@ -62,11 +73,14 @@ def serve(
                              "default; another address makes the study reachable from "
                              "other machines)."),
     port: int = typer.Option(8000, "--port", help="TCP port (0 = any free port)."),
+    registrations_per_minute: int = typer.Option(60, "--registrations-per-minute",
+                                                 help="New participants accepted per "
+                                                 "minute (429 beyond)."),
 ) -> None:
     """Serve the study's web app; answers go to STUDY/answers.sqlite."""
     from vqabench.studies import serve as serve_study
 
-    serve_study(study, host=host, port=port)
+    serve_study(study, host=host, port=port, registrations_per_minute=registrations_per_minute)
 
 
 @study_app.command("simulate")
@@ -110,6 +124,9 @@ def analyze(
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
     max_attention_failures: int = typer.Option(0, "--max-attention-failures",
                                                help="Failed attention trials allowed."),
+    max_timing_failures: int = typer.Option(0, "--max-timing-failures", help="Answers allowed "
+                                            "before the server served their videos or faster "
+                                            "than the minimum viewing time."),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw PNG figures."),
     force: bool = typer.Option(False, "--force", help="Join the study's runs even when a run "
                                "directory now holds a run of another config (noted in the "
@@ -121,7 +138,8 @@ def analyze(
 
     result = analyze_study(study, neutral=neutral, resamples=bootstrap, method=scaling,
                            prior=prior, alpha=alpha, seed=seed,
-                           max_attention_failures=max_attention_failures, figures=figures,
+                           max_attention_failures=max_attention_failures,
+                           max_timing_failures=max_timing_failures, figures=figures,
                            force=force)
     console.print(to_markdown(result.scores[["sequence", "codec", "rate_point", "metric",
                                              "value", "lo", "hi", "n"]], decimals=3),

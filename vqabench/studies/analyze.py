@@ -14,15 +14,18 @@ Written (atomically) to ``STUDY/analysis/``:
 - ``pooled.csv`` (2AFC): wins / neutral / losses per pair of codecs over sequences and
   participants (:func:`pooled_preferences`).
 - ``observers.csv``: per participant, answers (``simulated``: how many of them came from
-  ``vqabench study simulate``), attention failures, repeat agreement, BT.500
-  counts (ACR/DCR) and whether and why they were removed.
+  ``vqabench study simulate``), attention failures, repeat agreement, answers timed by the
+  server and failing its timing (simulated answers are not timed), BT.500 counts (ACR/DCR)
+  and whether and why they were removed.
 - ``correlation.csv`` (and ``correlation_comparisons.csv``): every metric of the study's
   runs against each score, overall and per codec (:mod:`vqabench.evaluation.correlation`).
 - ``report.md`` with figures (preference bars with intervals; scores against bitrate) and
   the correlation tables.
 
-Screening: a participant who fails more than ``max_attention_failures`` attention trials is
-removed (2AFC: not choosing the undegraded video, neutral included; ACR/DCR: rating the
+Screening: a participant with more than ``max_timing_failures`` answers that fail the
+server's timing (given before the server served the trial's videos, or faster than the
+minimum viewing time) is removed, as is one who fails more than ``max_attention_failures``
+attention trials (2AFC: not choosing the undegraded video, neutral included; ACR/DCR: rating the
 degraded video above 2); in ACR/DCR the BT.500 procedure then removes outlying observers.
 Training trials are never analysed; repeated trials only measure consistency
 (``repeat_agreement``), the first presentation is the one analysed. A 2AFC sequence whose
@@ -48,7 +51,7 @@ import pandas as pd
 from vqabench.errors import DatasetError, invalid
 from vqabench.studies import scaling
 from vqabench.studies.db import DB_NAME, answers, open_db
-from vqabench.studies.design import load_spec
+from vqabench.studies.design import load_spec, min_view_ms
 
 __all__ = ["SCORE_COLUMNS", "StudyAnalysis", "analyze_study", "analyze_answers",
            "pooled_preferences"]
@@ -75,6 +78,18 @@ def _attention_failed(spec: dict, trial: dict, answer) -> bool:
     if spec["design"] == "2afc":
         return answer.choice != "a"  # "a" is the undegraded source
     return answer.score > 2
+
+
+def _timing(spec: dict, trials: dict, rows: list) -> tuple[int, int, int, int]:
+    """(answers timed by the server, failed, of which videos not fetched, of which faster
+    than the minimum viewing time) of one participant's analysed answers; answers of
+    ``vqabench study simulate`` are not timed (no person watched anything)."""
+    timed = [a for a in rows if a.media_needed is not None and not a.simulated]
+    unfetched = [a for a in timed if (a.media_fetched or 0) < a.media_needed]
+    fast = [a for a in timed if a.served_ms is None
+            or a.served_ms < min_view_ms(spec, trials[a.trial])]
+    failed = {id(a) for a in unfetched} | {id(a) for a in fast}
+    return len(timed), len(failed), len(unfetched), len(fast)
 
 
 def _repeat_agreement(spec: dict, trials: dict, rows: list) -> float:
@@ -285,7 +300,8 @@ def _mos_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str
 def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples: int = 1000,
                     method: str = "thurstone", prior: float = 1.0, alpha: float = 0.01,
                     confidence: float = 0.95, seed: int = 0,
-                    max_attention_failures: int = 0) -> tuple[StudyAnalysis, dict]:
+                    max_attention_failures: int = 0,
+                    max_timing_failures: int = 0) -> tuple[StudyAnalysis, dict]:
     """Analyse answers (:class:`vqabench.studies.db.Answer` rows) of the study ``spec``.
 
     Args: see :func:`analyze_study`.
@@ -302,8 +318,10 @@ def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples:
         raise invalid("prior", prior, "a number of pseudo-answers >= 0")
     if not alpha >= 0:
         raise invalid("alpha", alpha, "a number >= 0")
-    if int(max_attention_failures) != max_attention_failures or max_attention_failures < 0:
-        raise invalid("max_attention_failures", max_attention_failures, "an integer >= 0")
+    for name, value in (("max_attention_failures", max_attention_failures),
+                        ("max_timing_failures", max_timing_failures)):
+        if int(value) != value or value < 0:
+            raise invalid(name, value, "an integer >= 0")
     trials = {t["id"]: t for t in spec["trials"]}
     cond = {c["id"]: c for c in spec["conditions"]}
     rows = [a for a in rows if a.trial in trials and trials[a.trial]["kind"] != "training"]
@@ -313,17 +331,22 @@ def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples:
         mine = [a for a in rows if a.participant == pid]
         att = [a for a in mine if trials[a.trial]["kind"] == "attention"]
         failed = sum(_attention_failed(spec, trials[a.trial], a) for a in att)
+        timed, late, unfetched, fast = _timing(spec, trials, mine)
+        reasons = []
+        if late > max_timing_failures:
+            reasons.append(f"failed the server's timing on {late} of {timed} answers "
+                           f"(videos not fetched: {unfetched}; faster than the minimum "
+                           f"viewing time: {fast})")
+        if failed > max_attention_failures:
+            reasons.append(f"failed {failed} of {len(att)} attention trials")
         observers.append({"participant": pid, "answers": len(mine),
                           "simulated": sum(a.simulated for a in mine),
                           "attention_total": len(att),
                           "attention_failed": failed,
                           "repeat_agreement": _repeat_agreement(spec, trials, mine),
-                          "bt500_p": math.nan, "bt500_q": math.nan, "removed": False,
-                          "reason": ""})
-    for o in observers:
-        if o["attention_failed"] > max_attention_failures:
-            o["removed"], o["reason"] = True, (f"failed {o['attention_failed']} of "
-                                               f"{o['attention_total']} attention trials")
+                          "timing_measured": timed, "timing_failed": late,
+                          "bt500_p": math.nan, "bt500_q": math.nan, "removed": bool(reasons),
+                          "reason": "; ".join(reasons)})
     kept = [o["participant"] for o in observers if not o["removed"]]
     if spec["design"] != "2afc" and kept:
         items = sorted({trials[a.trial]["condition"] for a in rows
@@ -445,8 +468,8 @@ def _figures(result: StudyAnalysis, out: Path) -> list[str]:
 def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: int = 1000,
                   method: str = "thurstone", prior: float = 1.0, alpha: float = 0.01,
                   confidence: float = 0.95, seed: int = 0,
-                  max_attention_failures: int = 0, figures: bool = True,
-                  force: bool = False) -> StudyAnalysis:
+                  max_attention_failures: int = 0, max_timing_failures: int = 0,
+                  figures: bool = True, force: bool = False) -> StudyAnalysis:
     """Analyse the answers in ``STUDY/answers.sqlite`` and write ``STUDY/analysis/``.
 
     Args:
@@ -461,6 +484,12 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
         confidence: coverage of every interval.
         seed: bootstrap seed.
         max_attention_failures: attention failures a participant may have and be kept.
+        max_timing_failures: answers a participant may have that fail the server's timing
+            and be kept: the answer came before the server served every video of its trial,
+            or sooner after the trial page than its minimum viewing time
+            (:func:`vqabench.studies.design.min_view_ms`). The client's ``response_ms``
+            is kept but not trusted. Answers without server timing (stored outside the web
+            app, or before vqabench measured it) are not screened this way.
         figures: also draw the PNG figures (a figure with nothing to draw is skipped, with a
             note in report.md).
         force: join the study's runs even when a run directory now holds a run of another
@@ -489,7 +518,8 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
     result, extra = analyze_answers(spec, rows, neutral=neutral, resamples=resamples,
                                     method=method, prior=prior, alpha=alpha,
                                     confidence=confidence, seed=seed,
-                                    max_attention_failures=max_attention_failures)
+                                    max_attention_failures=max_attention_failures,
+                                    max_timing_failures=max_timing_failures)
     out = study_dir / "analysis"
     result.out_dir = out
     result.notes[:0] = forced
@@ -526,6 +556,22 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
                   f"trials, then ITU-R BT.500-14 A1-2.3.1."
                   + (" DMOS by ACR-HR (P.910): DV = V - V(hidden reference) + 5, not clipped."
                      if spec["design"] == "acr" else " DCR scores are DMOS (P.910)."), ""]
+    timed, analysed = ((int(result.observers[c].sum()) for c in ("timing_measured", "answers"))
+                       if len(result.observers) else (0, 0))
+    lines += ["Server timing: an answer fails it when it came before the server had served "
+              "every video of its trial, or sooner after the trial page was served than the "
+              "minimum viewing time ("
+              + (f"{spec['min_view_s']:g} s" if spec.get("min_view_s") is not None else
+                 "the trial's playing time")
+              + f"); participants with more than {max_timing_failures} such answers are "
+              f"removed. {timed} of {analysed} analysed answers were timed by the server"
+              + ("" if timed == analysed else " (the others were stored outside the web app "
+                 "or before vqabench timed answers, and are not screened by timing)") + ".",
+              ""]
+    removed = result.observers[result.observers["removed"]] if len(result.observers) else []
+    if len(removed):
+        lines += ["Removed participants:", ""] + [f"- {r.participant}: {r.reason}"
+                                                  for r in removed.itertuples()] + [""]
     shown = result.observers.assign(removed=["yes" if r else "no"
                                              for r in result.observers.get("removed", [])])
     lines += ["## Observers", "", to_markdown(shown, decimals=2)]

@@ -34,10 +34,13 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import hmac
 import json
 import math
+import re
 import secrets
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
@@ -52,7 +55,7 @@ __all__ = ["DESIGNS", "PAIRS", "SPEC_NAME", "Design", "pick_pairs", "build_trial
            "participant_plan", "participant_seed", "create_study", "load_spec",
            "collect_conditions",
            "PRESENTATIONS", "DEFAULT_SCREEN", "BAR_CSS_PX", "GAP_CSS_PX", "parse_screen",
-           "viewport_needed", "choose_presentation"]
+           "viewport_needed", "choose_presentation", "min_view_ms", "read_consent"]
 
 Design = Literal["2afc", "acr", "dcr"]
 DESIGNS: tuple[str, ...] = ("2afc", "acr", "dcr")
@@ -68,6 +71,7 @@ DEFAULT_SCREEN = "1920x1080"
 #: templates/base.html and trial.html use the same numbers).
 BAR_CSS_PX = 48
 GAP_CSS_PX = 16
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def collect_conditions(results: Sequence[dict], run_index: int) -> list[dict]:
@@ -218,20 +222,58 @@ def participant_seed(seed: int, participant: str) -> list[int]:
     return [seed, int(hashlib.sha256(participant.encode()).hexdigest()[:12], 16)]
 
 
+def _repeat_next_to_original(order: list[str], pair_of: dict[str, str]) -> bool:
+    """True when a repeated trial and its original are adjacent in ``order``."""
+    return any(pair_of.get(x) == y for x, y in zip(order, order[1:], strict=False))
+
+
 def participant_plan(spec: dict, participant: str) -> list[tuple[str, bool]]:
     """Trial order and sides of one participant: ``[(trial id, swapped), ...]``.
 
-    The training trial comes first; the others are shuffled. ``swapped`` (2AFC) puts trial
-    ``b`` on the left. Deterministic in ``(spec["seed"], participant)``.
+    The training trial comes first; the others are shuffled so that a repeated trial never
+    comes right after (or right before) its original: orders where it does are drawn again
+    (up to 1000 draws; only a study whose only trials are a test and its repeat cannot avoid
+    it). ``swapped`` (2AFC) puts trial ``b`` on the left. Deterministic in
+    ``(spec["seed"], participant)``.
     """
     rng = np.random.default_rng(participant_seed(int(spec["seed"]), participant))
     trials = spec["trials"]
+    pair_of = {}
+    for t in trials:
+        if t.get("repeat_of"):
+            pair_of[t["id"]], pair_of[t["repeat_of"]] = t["repeat_of"], t["id"]
     head = [t["id"] for t in trials if t["kind"] == "training"]
     rest = [t["id"] for t in trials if t["kind"] != "training"]
-    order = head + [rest[i] for i in rng.permutation(len(rest))]
+    for _ in range(1000):
+        order = head + [rest[i] for i in rng.permutation(len(rest))]
+        if not _repeat_next_to_original(order, pair_of):
+            break
     swaps = rng.random(len(order)) < 0.5
     two_sided = spec["design"] == "2afc"
     return [(tid, bool(s) and two_sided) for tid, s in zip(order, swaps, strict=True)]
+
+
+def min_view_ms(spec: dict, trial: dict) -> int:
+    """The shortest time (ms) a participant can take to see ``trial`` before answering.
+
+    ``spec["min_view_s"]`` when set; otherwise the trial's playing time: the videos'
+    duration (frames / fps) times the number played one after another (2AFC sequential:
+    reference and two versions; DCR: reference and processed video; otherwise one, since
+    side-by-side and toggle videos play together and the answer buttons wait for their end).
+
+    Example:
+        >>> spec = {"design": "dcr", "presentation": "sequential", "min_view_s": None,
+        ...         "sequences": {"S": {"frames": 50, "fps": "25"}}}
+        >>> min_view_ms(spec, {"sequence": "S"})
+        4000
+    """
+    fixed = spec.get("min_view_s")
+    if fixed is not None:
+        return round(float(fixed) * 1000)
+    seq = spec["sequences"][trial["sequence"]]
+    played = 3 if spec["design"] == "2afc" and spec["presentation"] == "sequential" else \
+        2 if spec["design"] == "dcr" else 1
+    return math.floor(played * seq["frames"] * 1000 / Fraction(str(seq["fps"])))
 
 
 def parse_screen(screen: str) -> tuple[int, int]:
@@ -323,13 +365,24 @@ def _read_run(run_dir: Path):
 def _prepare_media(media_dir: Path, conditions: list[dict], runs: list[dict],
                    codec_specs: dict, sources_video: dict, sources: dict[str, str],
                    attentions: dict[str, str]) -> list[dict]:
-    """Write every study video under ``media_dir``; returns the media items of the spec."""
+    """Write every study video under ``media_dir``; returns the media items of the spec.
+
+    File names are opaque (a keyed hash of the media id under a key that is not kept), so
+    that neither a file nor its URL says whether it is a condition, the hidden reference
+    or an attention video; ``items`` maps ids to files.
+    """
     from vqabench.studies import media
 
     media_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(16)  # not kept: the names map to ids only through study.json
+
+    def opaque(media_id: str) -> Path:
+        return media_dir / (hmac.new(key, media_id.encode(), "sha256").hexdigest()[:20]
+                            + ".webm")
+
     items = []
     for c in conditions:
-        path = media_dir / f"{c['id']}.webm"
+        path = opaque(c["id"])
         bitstream = Path(runs[c["run"]]["path"]) / c["bitstream"]
         media.decode_to_webm(bitstream, codec_specs[c["run"]][c["codec"]],
                              sources_video[c["sequence"]], path)
@@ -337,11 +390,11 @@ def _prepare_media(media_dir: Path, conditions: list[dict], runs: list[dict],
                       "sha256": file_sha256(path)})
     for seq, sid in sources.items():
         video = sources_video[seq]
-        src, att = media_dir / f"{sid}.webm", media_dir / f"{attentions[seq]}.webm"
+        src, att = opaque(sid), opaque(attentions[seq])
         media.to_webm(video.path, src)
         media.attention_webm(video, att)
-        for path, kind in ((src, "source"), (att, "attention")):
-            items.append({"id": path.stem, "kind": kind, "sequence": seq,
+        for mid, path, kind in ((sid, src, "source"), (attentions[seq], att, "attention")):
+            items.append({"id": mid, "kind": kind, "sequence": seq,
                           "file": f"media/{path.name}", "sha256": file_sha256(path)})
     return items
 
@@ -350,7 +403,9 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
                  seed: int = 0, anchor: str | None = None, pairs: str = "anchor",
                  ladder: bool = True, repeat_fraction: float = 0.1, attention: int = 2,
                  title: str = "Video quality study", presentation: str = "auto",
-                 screen: str = DEFAULT_SCREEN, sampling: str = "fixed") -> dict:
+                 screen: str = DEFAULT_SCREEN, sampling: str = "fixed",
+                 consent: str | Path | None = None, completion_code: str | None = None,
+                 min_view_s: float | None = None) -> dict:
     """Design a study from run directories and prepare its media.
 
     Args:
@@ -371,6 +426,12 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
         sampling: 2AFC: ``fixed`` (every participant answers every trial in a random order)
             or ``active`` (the next test trial by expected information gain,
             :mod:`vqabench.studies.sampling`).
+        consent: a UTF-8 text file shown (paragraphs split at blank lines) on the start
+            page; a participant registers only by agreeing (see :func:`read_consent`).
+        completion_code: shown on the end page once every trial is answered (the Prolific /
+            MTurk pattern); ``"generate"`` draws one.
+        min_view_s: the shortest time from serving a trial to its answer that analysis
+            accepts; None: the trial's playing time (:func:`min_view_ms`).
 
     Returns:
         The spec (also written to ``out/study.json``).
@@ -396,6 +457,15 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
     if not run_dirs:
         raise invalid("run_dirs", list(run_dirs), "at least one run directory")
     screen_px = parse_screen(screen)
+    consent_record = read_consent(consent) if consent is not None else None
+    if completion_code == "generate":
+        completion_code = secrets.token_hex(4).upper()
+    if completion_code is not None and not _CODE.match(str(completion_code)):
+        raise invalid("completion_code", completion_code, "1-64 letters, digits, '-' or '_', "
+                      "or 'generate'")
+    if min_view_s is not None and not 0 <= float(min_view_s) < 3600:
+        raise invalid("min_view_s", min_view_s, "seconds in [0, 3600), or None for the "
+                      "trial's playing time")
     if presentation not in PRESENTATIONS:
         raise invalid("presentation", presentation, " | ".join(PRESENTATIONS))
     out = Path(out).absolute()
@@ -458,6 +528,8 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
         "ladder": ladder if design == "2afc" else None, "sampling": sampling,
         "repeat_fraction": repeat_fraction,
         "attention": int(attention),
+        "consent": consent_record, "completion_code": completion_code,
+        "min_view_s": None if min_view_s is None else float(min_view_s),
         "presentation": shown, "display": _display_record(presentation, screen_px, shown,
                                                            list(videos.values())),
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -472,6 +544,9 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
                     design, "--out", str(out), "--seed", str(seed), "--repeats",
                     str(repeat_fraction), "--attention", str(attention), "--title", title,
                     "--presentation", presentation, "--screen", f"{screen_px[0]}x{screen_px[1]}",
+                    *(["--consent", consent_record["file"]] if consent_record else []),
+                    *(["--completion-code", completion_code] if completion_code else []),
+                    *(["--min-view-s", str(min_view_s)] if min_view_s is not None else []),
                     *(["--anchor", str(anchor), "--pairs", pairs,
                        "--ladder" if ladder else "--no-ladder", "--sampling", sampling]
                       if design == "2afc" else [])],
@@ -492,6 +567,25 @@ def _display_record(requested: str, screen: tuple[int, int], shown: str,
                     "devicePixelRatio); viewport_needed is in CSS px at devicePixelRatio 1; "
                     "the start page refuses a smaller viewport (scaled by 1/devicePixelRatio "
                     "for the videos)"}
+
+
+def read_consent(path: str | Path) -> dict:
+    """The consent text of a study: ``{"file", "text", "sha256"}`` (the hash is recorded
+    with every participant who agreed).
+
+    Raises:
+        ConfigError: not a readable, non-empty UTF-8 text file of at most 64 KiB.
+    """
+    path = Path(path).absolute()
+    try:
+        data = path.read_bytes()
+        text = data.decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise invalid("consent", str(path), f"a readable UTF-8 text file ({exc})") from None
+    if not text or len(data) > 65536:
+        raise invalid("consent", str(path), "a non-empty text file of at most 64 KiB")
+    return {"file": str(path), "text": text,
+            "sha256": hashlib.sha256(text.encode()).hexdigest()}
 
 
 def load_spec(study_dir: str | Path) -> dict:

@@ -186,7 +186,8 @@ def simulate_study(study_dir: str | Path, *, observers: int, truth: str,
                     body["score"] = 5
                 else:
                     body["score"] = _rating(q[t["condition"]] + rng.normal(0, sigma), lo, hi)
-                submit_answer(db, spec, by_id, body, simulated=True)
+                submit_answer(db, spec, by_id, pid, body, simulated=True,
+                              names_trial=lambda ref, _position, tid: ref == tid)
                 stored += 1
     finally:
         db.close()
