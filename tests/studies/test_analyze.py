@@ -305,4 +305,10 @@ def test_acr_condition_nobody_rated_is_noted(study_acr):
     result, extra = analyze_answers(spec, rows)
     assert len(result.scores[result.scores["metric"] == "mos"]) == 7
     assert extra["notes"] == [f"{skipped['sequence']} {skipped['codec']} "
-                              f"{skipped['rate_point']}: no score, no kept participant rated it"]
+                              f"{skipped['rate_point']}: no score, no kept participant rated it",
+                              "mos_mle: the subject model (SUREAL) has no estimate here, "
+                              "scores NaN: ratings='subject p0 fitted exactly (inconsistency "
+                              "0: the likelihood has no maximum)' is not allowed: expected "
+                              "ratings from which every subject deviates by noise"]
+    mle = result.scores[result.scores["metric"] == "mos_mle"]
+    assert len(mle) == 7 and mle["value"].isna().all()  # everybody rated 3: no maximum
