@@ -7,15 +7,22 @@ Written (atomically) to ``STUDY/analysis/``:
   ``source``) plus ``lo``, ``hi`` (interval), ``n`` and ``simulated`` (answers of
   ``vqabench study simulate`` among those behind the score; 0 for people only). Metrics:
   ``jod`` (2AFC, Thurstone Case V in JOD units, the default) or ``bt`` (2AFC, Bradley-Terry
-  log-strength), mean 0 per sequence; ``mos`` and ``dmos`` (ACR; DMOS by ACR-HR),
-  ``dmos`` (DCR, the mean impairment score).
+  log-strength), mean 0 per sequence; ``mos`` and ``dmos`` (ACR; DMOS by ACR-HR; both
+  after BT.500 screening), ``dmos`` (DCR, the mean impairment score). ACR also has, side by
+  side, ``mos_plain`` (MOS of every observer kept by the attention trials, no BT.500
+  screening) and ``mos_mle`` (true quality of the SUREAL subject model over those observers,
+  :mod:`vqabench.studies.subject_model`; NaN with a note where it has no maximum).
 - ``preferences.csv`` (2AFC): per compared pair, wins, neutral answers, preference for ``a``
   with its Wilson interval (clipped to [0, 1]: exactly 0 or 1 for a unanimous pair).
 - ``pooled.csv`` (2AFC): wins / neutral / losses per pair of codecs over sequences and
   participants (:func:`pooled_preferences`).
 - ``observers.csv``: per participant, answers (``simulated``: how many of them came from
   ``vqabench study simulate``), attention failures, repeat agreement, BT.500
-  counts (ACR/DCR) and whether and why they were removed.
+  counts (ACR/DCR) and whether and why they were removed; ACR: the subject model's bias and
+  inconsistency with intervals (``mle_*``); 2AFC: pwcmp's outlier analysis
+  (``outlier_loglik``, ``outlier_distance``, ``outlier``;
+  :func:`vqabench.studies.scaling.observer_outliers`), outliers removed only with
+  ``exclude_outliers``.
 - ``correlation.csv`` (and ``correlation_comparisons.csv``): every metric of the study's
   runs against each score, overall and per codec (:mod:`vqabench.evaluation.correlation`).
 - ``report.md`` with figures (preference bars with intervals; scores against bitrate) and
