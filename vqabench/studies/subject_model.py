@@ -12,14 +12,20 @@ Li & Bampis 2017 eqs. 11-14), so the likelihood never falls. The likelihood has 
 maximum (a subject whose ratings ``x`` copies exactly gets ``v -> 0`` and an infinite
 likelihood); like SUREAL this takes the local maximum reached from the MOS, and refuses a
 fit where some ``v`` still collapses (a subject who rates every condition as the others'
-consensus plus a constant, or data too sparse to separate subject from condition).
+consensus plus a constant, or data too sparse to separate subject from condition). SUREAL
+0.9.0 (MLE_CO and the alternating projection of P.910) reaches the same collapse and
+returns it (``v = 0``, ``x`` one subject's ratings). It is common on small panels: on
+simulated panels (x uniform on 1.5-4.5, b ~ N(0, 0.4), v uniform on 0.3-1.2, 40 panels
+each) it happened in 37 of 40 panels of 10 subjects x 10 conditions, 17 of 20 x 10, 4 of
+20 x 30 and 1 of 30 x 30.
 
 Intervals come from the Fisher information of each parameter with the others held at their
 estimates (as SUREAL and Li et al. 2020): ``sd(x[j]) = 1 / sqrt(sum_i 1 / v[i]**2)`` over
 the subjects who rated j, ``sd(b[i]) = v[i] / sqrt(n[i])``, normal quantiles; ``v[i]`` gets
 the chi-square interval of a standard deviation from its ``n[i]`` ratings. Holding the other
-parameters fixed leaves out their uncertainty: these intervals are a little narrow for few
-subjects.
+parameters fixed leaves out their uncertainty: these intervals are a little narrow (the
+full inverse Fisher information, with the biases' sum fixed, gave 1 to 4 % wider ``x``
+intervals on panels of 15 to 40 subjects).
 """
 
 from __future__ import annotations
