@@ -213,3 +213,30 @@ def test_study_simulate_then_analyze_says_simulated(study_2afc, tmp_path, capsys
     assert _main(["study", "analyze", str(study), "--bootstrap", "20", "--no-figures"]) == 0
     out = capsys.readouterr().out
     assert f"note: {3 * (n - 1)} of {3 * (n - 1)} analysed answers are simulated" in out
+
+
+@pytest.mark.slow
+def test_analyze_exclude_outliers(study_2afc, tmp_path, capsys):  # noqa: F811
+    """Four observers prefer the higher bitrate of every pair, one the lower: pwcmp's outlier
+    analysis puts that one infinitely far below the others (interquartile range 0);
+    --exclude-outliers removes them and says so."""
+    study = fresh_copy(study_2afc, tmp_path / "s")
+    cond = {c["id"]: c for c in load_spec(study)["conditions"]}
+
+    def prefer(higher):
+        def decide(t):
+            if t["kind"] == "attention":
+                return "a"
+            return "a" if (cond[t["a"]]["kbps"] > cond[t["b"]]["kbps"]) == higher else "b"
+        return decide
+
+    record_answers(study, ["lower"], prefer(False))
+    record_answers(study, [f"p{k}" for k in range(4)], prefer(True))
+    argv = ["study", "analyze", str(study), "--no-figures", "--bootstrap", "20"]
+    assert _main(argv) == 0
+    assert "removed lower" not in capsys.readouterr().out
+    observers = pd.read_csv(study / "analysis" / "observers.csv").set_index("participant")
+    assert observers.index[observers["outlier"]].tolist() == ["lower"]
+    assert _main([*argv, "--exclude-outliers"]) == 0
+    assert ("removed lower: pwcmp outlier: log-likelihood inf IQR below the first quartile"
+            in capsys.readouterr().out)

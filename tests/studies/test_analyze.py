@@ -306,7 +306,120 @@ def test_acr_condition_nobody_rated_is_noted(study_acr):
     result, extra = analyze_answers(spec, rows)
     assert len(result.scores[result.scores["metric"] == "mos"]) == 7
     assert extra["notes"] == [f"{skipped['sequence']} {skipped['codec']} "
-                              f"{skipped['rate_point']}: no score, no kept participant rated it"]
+                              f"{skipped['rate_point']}: no score, no kept participant rated it",
+                              "mos_mle: the subject model (SUREAL) has no estimate here, "
+                              "scores NaN: ratings='subject p0 fitted exactly (inconsistency "
+                              "0: the likelihood has no maximum)' is not allowed: expected "
+                              "ratings from which every subject deviates by noise"]
+    mle = result.scores[result.scores["metric"] == "mos_mle"]
+    assert len(mle) == 7 and mle["value"].isna().all()  # everybody rated 3: no maximum
+
+
+def test_acr_mos_screened_mos_and_subject_model_side_by_side(study_acr, tmp_path):
+    """Twenty observers rate true + bias + N(0, v) (unrounded, so the model holds), one of
+    them harsh (bias -1.2, v 0.2), and an erratic one alternately +-2 off (rejected by
+    BT.500). mos_plain is the mean over all 21, mos the mean without the erratic one,
+    mos_mle the subject model over all 21; observers.csv recovers the harsh observer's
+    bias within its interval and ranks the erratic one least consistent; report.md shows the
+    three side by side."""
+    from vqabench.studies.subject_model import subject_model_mle
+
+    study = fresh_copy(study_acr, tmp_path / "s")
+    spec = load_spec(study)
+    order = sorted({t["condition"] for t in spec["trials"] if t["kind"] == "test"})
+    true = dict(zip(order, np.linspace(1.8, 4.4, len(order)), strict=True))
+    rng = np.random.default_rng(4)
+    bias = {f"p{k:02d}": b for k, b in enumerate([-1.2] + list(rng.normal(0, 0.3, 19)))}
+    bias = {p: b - np.mean(list(bias.values())) for p, b in bias.items()}
+    noise = {p: 0.2 if p == "p00" else 0.5 for p in bias}
+
+    value = {(p, c): true[c] + bias[p] + rng.normal(0, noise[p]) for p in bias for c in order}
+    value |= {("erratic", c): true[c] + (2 if k % 2 else -2) for k, c in enumerate(order)}
+
+    def rater(pid, kind=float):
+        def decide(t):
+            if t["kind"] == "attention":
+                return 1
+            v = value[(pid, t["condition"])]
+            return v if kind is float else int(np.clip(np.rint(v), 1, 5))
+        return decide
+
+    rows = []
+    for pid in [*bias, "erratic"]:
+        rows += _answers(spec, pid, rater(pid))
+        record_answers(study, [pid], rater(pid, int))  # the database holds scores 1-5
+    result, _ = analyze_answers(spec, rows)
+    obs = result.observers.set_index("participant")
+    assert obs.loc["erratic", "reason"].startswith("BT.500 screening")
+    assert obs["removed"].sum() == 1
+    matrix = np.array([[next(a.score for a in rows if a.participant == p and
+                             {t["id"]: t for t in spec["trials"]}[a.trial].get("condition") == c
+                             and {t["id"]: t for t in spec["trials"]}[a.trial]["kind"] == "test")
+                        for c in order] for p in [*bias, "erratic"]])
+    by_key = {(c["sequence"], c["codec"], c["rate_point"]): order.index(c["id"])
+              for c in spec["conditions"]}
+    fit = subject_model_mle(matrix)
+    for metric, expected in (("mos_plain", matrix.mean(axis=0)),
+                             ("mos", matrix[:-1].mean(axis=0)), ("mos_mle", fit.quality)):
+        part = result.scores[result.scores["metric"] == metric]
+        assert len(part) == 8
+        for row in part.itertuples():
+            assert row.value == pytest.approx(
+                expected[by_key[(row.sequence, row.codec, row.rate_point)]])
+            assert row.n == (20 if metric == "mos" else 21)
+    mle = result.scores[result.scores["metric"] == "mos_mle"]
+    assert (mle["lo"] < mle["value"]).all() and (mle["value"] < mle["hi"]).all()
+    assert obs.loc["p00", "mle_bias_lo"] < bias["p00"] < obs.loc["p00", "mle_bias_hi"]
+    assert obs["mle_inconsistency"].idxmax() == "erratic"
+    assert obs.loc["p00", "mle_inconsistency"] == pytest.approx(0.2, abs=0.15)
+    # the files, from the rounded scores in the database
+    analyze_study(study, resamples=20, figures=False)
+    report = (study / "analysis" / "report.md").read_text()
+    assert "### MOS, screened MOS and subject model side by side" in report
+    assert "mos_plain_lo" in report and "mos_mle_hi" in report and "`mos_mle`" in report
+    scores = pd.read_csv(study / "analysis" / "scores.csv")
+    assert set(scores["metric"]) == {"mos", "dmos", "mos_plain", "mos_mle"}
+    assert np.isfinite(scores["value"]).all()
+    observers = pd.read_csv(study / "analysis" / "observers.csv").set_index("participant")
+    assert observers.loc["p00", "mle_bias"] < -0.8 and np.isfinite(observers["mle_bias"]).all()
+
+
+def test_2afc_observer_answering_opposite_is_listed_and_can_be_excluded(study_2afc,
+                                                                        tmp_path):
+    """Eleven observers prefer the higher bitrate with P = Phi(d / s), d in JOD from the
+    bitrate ratio; one answers the opposite way. pwcmp's outlier analysis lists only them in
+    observers.csv and report.md; --exclude-outliers removes them (fewer answers per score)."""
+    study = fresh_copy(study_2afc, tmp_path / "s")
+    spec = load_spec(study)
+    cond = {c["id"]: c for c in spec["conditions"]}
+    rng = np.random.default_rng(0)
+
+    def observer(sign):
+        def decide(t):
+            if t["kind"] == "attention":
+                return "a"
+            d = sign * 4 * np.log2(cond[t["a"]]["kbps"] / cond[t["b"]]["kbps"])
+            return "a" if rng.random() < stats.norm.cdf(d * stats.norm.ppf(0.75)) else "b"
+        return decide
+
+    record_answers(study, ["opposite"], observer(-1))
+    record_answers(study, [f"p{k:02d}" for k in range(11)], observer(1))
+    result = analyze_study(study, resamples=20, figures=False)
+    observers = pd.read_csv(study / "analysis" / "observers.csv").set_index("participant")
+    assert observers.index[observers["outlier"]].tolist() == ["opposite"]
+    assert observers["outlier_loglik"].idxmin() == "opposite"
+    assert not observers["removed"].any()
+    d = observers.loc["opposite", "outlier_distance"]
+    report = (study / "analysis" / "report.md").read_text()
+    assert f"listed beyond 1.5: opposite ({d:.2f}) (kept; --exclude-outliers" in report
+    n_all = result.scores["n"].sum()
+    excluded = analyze_study(study, resamples=20, figures=False, exclude_outliers=True)
+    obs = excluded.observers.set_index("participant")
+    assert obs.loc["opposite", "removed"] and obs["removed"].sum() == 1
+    assert obs.loc["opposite", "reason"] == (f"pwcmp outlier: log-likelihood {d:.2f} IQR "
+                                             "below the first quartile")
+    assert excluded.scores["n"].sum() < n_all
+
 
 
 def test_answers_failing_the_servers_timing_remove_their_participant(study_2afc):

@@ -246,3 +246,45 @@ def test_synthetic_thurstone_studies_are_recovered_within_their_intervals():
         errors.append(est - true)
     assert np.mean(inside) >= 0.8
     assert np.abs(np.mean(errors, axis=0)).max() < 0.15
+
+
+def test_observer_outliers_by_hand():
+    """Two conditions, one sequence; four observers prefer A, o0 prefers B. Leave-one-out
+    scales with one neutral pseudo-answer: for o0 the others chose A 4 of 4, P(A) = 4.5 / 5 =
+    0.9, so o0 scores log(0.1); for each of o1..o4 the others chose A 3 of 4, P(A) = 3.5 / 5,
+    log(0.7). Q1 = log(0.7) and IQR = 0: o0 is infinitely far below, an outlier."""
+    a, b = np.array([[0, 1], [0, 0]]), np.array([[0, 0], [1, 0]])
+    scores = scaling.observer_outliers([[b]] + [[a]] * 4)
+    assert scores.log_likelihood == pytest.approx([math.log(0.1)] + [math.log(0.7)] * 4)
+    assert scores.distance.tolist() == [math.inf, 0, 0, 0, 0]
+    assert scores.outlier.tolist() == [True, False, False, False, False]
+    # a second sequence o0 answers like the others (P(A) = 0.9 for everyone there):
+    # o0's mean log-likelihood per answer is (log 0.1 + log 0.9) / 2
+    scores = scaling.observer_outliers([[b, a]] + [[a, a]] * 4)
+    assert scores.log_likelihood[0] == pytest.approx((math.log(0.1) + math.log(0.9)) / 2)
+    assert scores.log_likelihood[1] == pytest.approx((math.log(0.7) + math.log(0.9)) / 2)
+
+
+def test_observer_outliers_list_an_observer_who_answers_opposite():
+    """Twelve observers over two sequences of five conditions (true JOD 0..4, P =
+    Phi((q_i - q_j) / s)); o0 answers as if the scale were reversed. Only o0 is listed,
+    with the lowest log-likelihood; an observer without answers gets NaN and is not listed.
+    With fewer than 3 scored observers there are no quartiles (NaN distances)."""
+    s = 1 / stats.norm.ppf(0.75)
+    true = np.arange(5.0)
+    rng = np.random.default_rng(2)
+    pairs = [(i, j) for i in range(5) for j in range(i + 1, 5)]
+
+    def observer(sign):
+        return [scaling.comparison_matrix(
+            [(i, j, "a" if rng.random() < stats.norm.cdf(sign * (true[i] - true[j]) / s)
+              else "b") for i, j in pairs], 5) for _ in range(2)]
+
+    per_observer = [observer(-1)] + [observer(1) for _ in range(11)] + [[np.zeros((5, 5))] * 2]
+    scores = scaling.observer_outliers(per_observer)
+    assert scores.outlier.tolist() == [True] + [False] * 12
+    assert scores.log_likelihood[0] == np.nanmin(scores.log_likelihood)
+    assert scores.distance[0] > 1.5 and np.isnan(scores.log_likelihood[12])
+    assert np.isnan(scaling.observer_outliers(per_observer[:2]).distance).all()
+    with pytest.raises(ConfigError, match="fence"):
+        scaling.observer_outliers(per_observer, fence=0)

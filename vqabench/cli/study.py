@@ -131,6 +131,9 @@ def analyze(
     force: bool = typer.Option(False, "--force", help="Join the study's runs even when a run "
                                "directory now holds a run of another config (noted in the "
                                "output)."),
+    exclude_outliers: bool = typer.Option(False, "--exclude-outliers", help="2AFC: remove "
+                                          "the observers pwcmp's outlier analysis lists "
+                                          "(default: list them only)."),
 ) -> None:
     """Screen observers, compute preferences, scaled scores or MOS: STUDY/analysis/."""
     from vqabench.reports.tables import to_markdown
@@ -140,7 +143,7 @@ def analyze(
                            prior=prior, alpha=alpha, seed=seed,
                            max_attention_failures=max_attention_failures,
                            max_timing_failures=max_timing_failures, figures=figures,
-                           force=force)
+                           force=force, exclude_outliers=exclude_outliers)
     console.print(to_markdown(result.scores[["sequence", "codec", "rate_point", "metric",
                                              "value", "lo", "hi", "n"]], decimals=3),
                   markup=False)

@@ -7,8 +7,11 @@ Written (atomically) to ``STUDY/analysis/``:
   ``source``) plus ``lo``, ``hi`` (interval), ``n`` and ``simulated`` (answers of
   ``vqabench study simulate`` among those behind the score; 0 for people only). Metrics:
   ``jod`` (2AFC, Thurstone Case V in JOD units, the default) or ``bt`` (2AFC, Bradley-Terry
-  log-strength), mean 0 per sequence; ``mos`` and ``dmos`` (ACR; DMOS by ACR-HR),
-  ``dmos`` (DCR, the mean impairment score).
+  log-strength), mean 0 per sequence; ``mos`` and ``dmos`` (ACR; DMOS by ACR-HR; both
+  after BT.500 screening), ``dmos`` (DCR, the mean impairment score). ACR also has, side by
+  side, ``mos_plain`` (MOS of every observer kept by the attention trials, no BT.500
+  screening) and ``mos_mle`` (true quality of the SUREAL subject model over those observers,
+  :mod:`vqabench.studies.subject_model`; NaN with a note where it has no maximum).
 - ``preferences.csv`` (2AFC): per compared pair, wins, neutral answers, preference for ``a``
   with its Wilson interval (clipped to [0, 1]: exactly 0 or 1 for a unanimous pair).
 - ``pooled.csv`` (2AFC): wins / neutral / losses per pair of codecs over sequences and
@@ -16,7 +19,10 @@ Written (atomically) to ``STUDY/analysis/``:
 - ``observers.csv``: per participant, answers (``simulated``: how many of them came from
   ``vqabench study simulate``), attention failures, repeat agreement, answers timed by the
   server and failing its timing (simulated answers are not timed), BT.500 counts (ACR/DCR)
-  and whether and why they were removed.
+  and whether and why they were removed; ACR: the subject model's bias and inconsistency
+  with intervals (``mle_*``); 2AFC: pwcmp's outlier analysis (``outlier_loglik``,
+  ``outlier_distance``, ``outlier``; :func:`vqabench.studies.scaling.observer_outliers`),
+  outliers removed only with ``exclude_outliers``.
 - ``correlation.csv`` (and ``correlation_comparisons.csv``): every metric of the study's
   runs against each score, overall and per codec (:mod:`vqabench.evaluation.correlation`).
 - ``report.md`` with figures (preference bars with intervals; scores against bitrate) and
@@ -60,6 +66,8 @@ SCORE_COLUMNS = ("sequence", "reference", "codec", "rate_point", "bits", "bpp", 
                  "dec_s", "metric", "value", "anchor", "bitstream", "group", "coded_pix_fmt",
                  "native_rate_point", "lo", "hi", "n", "simulated")
 _COND_COLUMNS = SCORE_COLUMNS[:9] + ("bitstream", "group", "coded_pix_fmt", "native_rate_point")
+_MLE_COLUMNS = ("mle_bias", "mle_bias_lo", "mle_bias_hi", "mle_inconsistency",
+                "mle_inconsistency_lo", "mle_inconsistency_hi")
 
 
 @dataclass
@@ -209,12 +217,11 @@ def _knob_note(seq: str, wins: np.ndarray, obstacle: str, method: str, value: fl
             f"of its scores is {', '.join(spread)}")
 
 
-def _pair_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str], *,
-                 neutral: str, method: str, resamples: int, knob_value: float,
-                 confidence: float, seed: int, notes: list[str]) -> list[dict]:
-    """2AFC scaled scores per sequence (``method`` of :data:`SCALINGS`), with notes."""
-    metric, knob, _, bootstrap = SCALINGS[method]
-    out = []
+def _sequence_matrices(trials: dict, cond: dict, rows: list, kept: list[str], neutral: str
+                       ) -> dict[str, tuple[list[str], list[np.ndarray], np.ndarray]]:
+    """2AFC per sequence: its condition ids, one count matrix per kept participant (in the
+    order of ``kept``) and the number of answers showing each condition."""
+    out = {}
     for seq in sorted({c["sequence"] for c in cond.values()}):
         ids = sorted((c["id"] for c in cond.values() if c["sequence"] == seq),
                      key=lambda i: int(i[1:]))
@@ -229,6 +236,19 @@ def _pair_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[st
                 counts[i] += 1
                 counts[j] += 1
             mats.append(scaling.comparison_matrix(outcomes, len(ids), neutral=neutral))
+        out[seq] = ids, mats, counts
+    return out
+
+
+def _pair_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str], *,
+                 neutral: str, method: str, resamples: int, knob_value: float,
+                 confidence: float, seed: int, notes: list[str]) -> list[dict]:
+    """2AFC scaled scores per sequence (``method`` of :data:`SCALINGS`), with notes."""
+    metric, knob, _, bootstrap = SCALINGS[method]
+    out = []
+    for seq, (ids, mats, counts) in _sequence_matrices(trials, cond, rows, kept,
+                                                       neutral).items():
+        index = {cid: k for k, cid in enumerate(ids)}
         if not mats or counts.sum() == 0:
             continue
         wins = np.sum(mats, axis=0)
@@ -297,11 +317,72 @@ def _mos_scores(spec: dict, trials: dict, cond: dict, rows: list, kept: list[str
     return out, hidden
 
 
+def _acr_side_scores(cond: dict, matrix: np.ndarray, items: list[str], observers: list[dict],
+                     kept: list[str], confidence: float, notes: list[str]) -> list[dict]:
+    """ACR scores beside the BT.500-screened MOS, from every observer kept by the attention
+    trials (``kept``, the rows of ``matrix``): ``mos_plain`` (no BT.500 screening) and
+    ``mos_mle`` (:func:`vqabench.studies.subject_model.subject_model_mle`, whose bias and
+    inconsistency go into ``observers``)."""
+    from vqabench.errors import ConfigError
+    from vqabench.studies.subject_model import subject_model_mle
+
+    fitted = (~np.isnan(matrix)).sum(axis=1) >= 2  # a bias and a spread need 2 ratings
+    if not fitted.all():
+        notes.append("mos_mle: left out of the subject model, fewer than 2 ratings: "
+                     + ", ".join(p for p, f in zip(kept, fitted, strict=True) if not f))
+    rated = ~np.isnan(matrix[fitted]).all(axis=0)
+    fit = None
+    try:
+        fit = subject_model_mle(matrix[fitted][:, rated], confidence=confidence,
+                                subjects=[p for p, f in zip(kept, fitted, strict=True) if f])
+    except ConfigError as err:
+        notes.append(f"mos_mle: the subject model (SUREAL) has no estimate here, scores NaN: "
+                     f"{err}")
+    if fit is not None:
+        by_pid = {o["participant"]: o for o in observers}
+        for i, pid in enumerate(p for p, f in zip(kept, fitted, strict=True) if f):
+            by_pid[pid].update(
+                mle_bias=float(fit.bias[i]), mle_bias_lo=float(fit.bias_lo[i]),
+                mle_bias_hi=float(fit.bias_hi[i]),
+                mle_inconsistency=float(fit.inconsistency[i]),
+                mle_inconsistency_lo=float(fit.inconsistency_lo[i]),
+                mle_inconsistency_hi=float(fit.inconsistency_hi[i]))
+    column = {cid: k for k, cid in enumerate(np.asarray(items)[rated])}
+    out = []
+    for cid, c in cond.items():
+        values = matrix[:, items.index(cid)] if cid in items else np.array([math.nan])
+        if np.isnan(values).all():
+            continue
+        out.append(_condition_row(c, "mos_plain", *scaling.mos_interval(
+            values[~np.isnan(values)], confidence=confidence)))
+        k = column.get(cid)
+        est = ((fit.quality[k], fit.quality_lo[k], fit.quality_hi[k]) if fit and k is not None
+               else (math.nan,) * 3)
+        n = int((~np.isnan(matrix[fitted, items.index(cid)])).sum())
+        out.append(_condition_row(c, "mos_mle", *map(float, est), n))
+    return out
+
+
+def _pwcmp_outliers(trials: dict, cond: dict, rows: list, observers: list[dict],
+                    kept: list[str], neutral: str, prior: float) -> None:
+    """Score every kept 2AFC observer by :func:`scaling.observer_outliers` (into
+    ``observers``)."""
+    per_seq = _sequence_matrices(trials, cond, rows, kept, neutral)
+    per_observer = [[mats[k] for _, mats, _ in per_seq.values()] for k in range(len(kept))]
+    scores = scaling.observer_outliers(per_observer, prior=prior)
+    by_pid = {o["participant"]: o for o in observers}
+    for k, pid in enumerate(kept):
+        by_pid[pid].update(outlier_loglik=float(scores.log_likelihood[k]),
+                           outlier_distance=float(scores.distance[k]),
+                           outlier=bool(scores.outlier[k]))
+
+
 def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples: int = 1000,
                     method: str = "thurstone", prior: float = 1.0, alpha: float = 0.01,
                     confidence: float = 0.95, seed: int = 0,
                     max_attention_failures: int = 0,
-                    max_timing_failures: int = 0) -> tuple[StudyAnalysis, dict]:
+                    max_timing_failures: int = 0,
+                    exclude_outliers: bool = False) -> tuple[StudyAnalysis, dict]:
     """Analyse answers (:class:`vqabench.studies.db.Answer` rows) of the study ``spec``.
 
     Args: see :func:`analyze_study`.
@@ -346,8 +427,24 @@ def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples:
                           "repeat_agreement": _repeat_agreement(spec, trials, mine),
                           "timing_measured": timed, "timing_failed": late,
                           "bt500_p": math.nan, "bt500_q": math.nan, "removed": bool(reasons),
-                          "reason": "; ".join(reasons)})
+                          "reason": "; ".join(reasons)}
+                         | ({"outlier_loglik": math.nan, "outlier_distance": math.nan,
+                             "outlier": False} if spec["design"] == "2afc" else {})
+                         | (dict.fromkeys(_MLE_COLUMNS, math.nan)
+                            if spec["design"] == "acr" else {}))
     kept = [o["participant"] for o in observers if not o["removed"]]
+    extra: dict = {"notes": []}
+    side_scores: list[dict] = []
+    side_notes: list[str] = []
+    if spec["design"] == "2afc" and kept:
+        _pwcmp_outliers(trials, cond, rows, observers, kept, neutral,
+                        prior if method == "thurstone" and prior > 0 else 1.0)
+        for o in observers:
+            if exclude_outliers and o["outlier"]:
+                o["removed"], o["reason"] = True, (
+                    f"pwcmp outlier: log-likelihood {o['outlier_distance']:.2f} IQR below "
+                    "the first quartile")
+        kept = [o["participant"] for o in observers if not o["removed"]]
     if spec["design"] != "2afc" and kept:
         items = sorted({trials[a.trial]["condition"] for a in rows
                         if trials[a.trial]["kind"] == "test"})
@@ -357,6 +454,9 @@ def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples:
             t = trials[a.trial]
             if t["kind"] == "test" and a.participant in kept:
                 matrix[kept.index(a.participant), col[t["condition"]]] = a.score
+        if spec["design"] == "acr":
+            side_scores = _acr_side_scores(cond, matrix, items, observers, kept, confidence,
+                                           side_notes)
         screened = {s.participant: s for s in scaling.bt500_screening(matrix, kept)}
         for o in observers:
             s = screened.get(o["participant"])
@@ -366,7 +466,6 @@ def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples:
                     o["removed"], o["reason"] = True, (f"BT.500 screening: P={s.p}, Q={s.q} of "
                                                        f"N={s.n} scores")
         kept = [o["participant"] for o in observers if not o["removed"]]
-    extra: dict = {"notes": []}
     preferences = pooled = None
     if spec["design"] == "2afc":
         kept_rows = [a for a in rows if a.participant in kept]
@@ -379,6 +478,8 @@ def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples:
     else:
         scores, extra["hidden_reference"] = _mos_scores(spec, trials, cond, rows, kept,
                                                         confidence, extra["notes"])
+        scores += side_scores
+        extra["notes"] += side_notes
     simulated = sum(a.simulated for a in rows)
     if simulated:
         extra["notes"].insert(0, f"{simulated} of {len(rows)} analysed answers are simulated "
@@ -388,6 +489,18 @@ def analyze_answers(spec: dict, rows: list, *, neutral: str = "half", resamples:
                                            [a for a in rows if a.participant in kept])
     return StudyAnalysis(table, pd.DataFrame(observers), preferences, pooled=pooled,
                          notes=list(extra["notes"])), extra
+
+
+def _side_by_side(scores: pd.DataFrame) -> pd.DataFrame:
+    """ACR: one row per condition, ``mos_plain``, ``mos`` (BT.500) and ``mos_mle`` with
+    their intervals."""
+    key = ["sequence", "codec", "rate_point", "kbps"]
+    wide = None
+    for metric in ("mos_plain", "mos", "mos_mle"):
+        part = scores[scores["metric"] == metric][key + ["value", "lo", "hi"]].rename(
+            columns={"value": metric, "lo": f"{metric}_lo", "hi": f"{metric}_hi"})
+        wide = part if wide is None else wide.merge(part, on=key, how="outer")
+    return wide
 
 
 def _simulated_counts(table: pd.DataFrame, trials: dict, cond: dict, rows: list) -> list[int]:
@@ -469,7 +582,8 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
                   method: str = "thurstone", prior: float = 1.0, alpha: float = 0.01,
                   confidence: float = 0.95, seed: int = 0,
                   max_attention_failures: int = 0, max_timing_failures: int = 0,
-                  figures: bool = True, force: bool = False) -> StudyAnalysis:
+                  figures: bool = True, force: bool = False,
+                  exclude_outliers: bool = False) -> StudyAnalysis:
     """Analyse the answers in ``STUDY/answers.sqlite`` and write ``STUDY/analysis/``.
 
     Args:
@@ -494,6 +608,9 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
             note in report.md).
         force: join the study's runs even when a run directory now holds a run of another
             config (:mod:`vqabench.studies.runs`); the report and ``notes`` say so.
+        exclude_outliers: 2AFC: also remove the observers that pwcmp's outlier analysis
+            lists (:func:`vqabench.studies.scaling.observer_outliers`); by default they are
+            only listed.
 
     Raises:
         DatasetError: no study or no answers.
@@ -519,7 +636,8 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
                                     method=method, prior=prior, alpha=alpha,
                                     confidence=confidence, seed=seed,
                                     max_attention_failures=max_attention_failures,
-                                    max_timing_failures=max_timing_failures)
+                                    max_timing_failures=max_timing_failures,
+                                    exclude_outliers=exclude_outliers)
     out = study_dir / "analysis"
     result.out_dir = out
     result.notes[:0] = forced
@@ -551,11 +669,33 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
                   "condition never wins (or never loses) its pairs, maximum likelihood has no "
                   f"finite answer and the scores of that sequence are set by the {knob}: the "
                   "notes under Scores name such sequences.", ""]
+        listed = (result.observers[result.observers["outlier"]]
+                  if "outlier" in result.observers else result.observers.iloc[:0])
+        screen_prior = prior if method == "thurstone" and prior > 0 else 1.0
+        lines += ["Outlier observers (pwcmp, Perez-Ortiz & Mantiuk 2017 section 9): each "
+                  "observer's answers scored by their mean log-likelihood per answer under "
+                  "the Thurstone scale of all the other observers (prior "
+                  f"{screen_prior:g}), `outlier_distance` = (Q1 - L) / IQR below the first "
+                  "quartile; listed beyond 1.5: "
+                  + (", ".join(f"{r.participant} ({r.outlier_distance:.2f})"
+                               for r in listed.itertuples()) or "none")
+                  + (" (removed, --exclude-outliers)." if exclude_outliers else
+                     " (kept; --exclude-outliers removes them)."), ""]
     else:
         lines += [f"MOS with Student-t {pct} % intervals; observers screened by attention "
                   f"trials, then ITU-R BT.500-14 A1-2.3.1."
                   + (" DMOS by ACR-HR (P.910): DV = V - V(hidden reference) + 5, not clipped."
                      if spec["design"] == "acr" else " DCR scores are DMOS (P.910)."), ""]
+        if spec["design"] == "acr":
+            lines += ["Beside `mos` (after BT.500 screening): `mos_plain`, the MOS of every "
+                      "observer kept by the attention trials (no BT.500 screening), and "
+                      "`mos_mle`, the true quality of the SUREAL subject model (rating = true "
+                      "quality + observer bias + observer inconsistency x noise, maximum "
+                      "likelihood over the same observers, biases averaging 0; Li & Bampis "
+                      f"2017, Li et al. 2020), with {pct} % intervals from the Fisher "
+                      "information holding the other parameters at their estimates (a little "
+                      "narrow for few observers). Observers' bias and inconsistency: "
+                      "`mle_*` columns.", ""]
     timed, analysed = ((int(result.observers[c].sum()) for c in ("timing_measured", "answers"))
                        if len(result.observers) else (0, 0))
     lines += ["Server timing: an answer fails it when it came before the server had served "
@@ -565,8 +705,9 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
                  "the trial's playing time")
               + f"); participants with more than {max_timing_failures} such answers are "
               f"removed. {timed} of {analysed} analysed answers were timed by the server"
-              + ("" if timed == analysed else " (the others were stored outside the web app "
-                 "or before vqabench timed answers, and are not screened by timing)") + ".",
+              + ("" if timed == analysed else " (the others were simulated, stored outside "
+                 "the web app or before vqabench timed answers, and are not screened by "
+                 "timing)") + ".",
               ""]
     removed = result.observers[result.observers["removed"]] if len(result.observers) else []
     if len(removed):
@@ -588,6 +729,9 @@ def analyze_study(study_dir: str | Path, *, neutral: str = "half", resamples: in
                                                           "kbps", "metric", "value", "lo",
                                                           "hi", "n"]], decimals=3)]
     lines += [f"- {note}" for note in extra["notes"]] + [""] * bool(extra["notes"])
+    if spec["design"] == "acr" and len(result.scores):
+        lines += ["### MOS, screened MOS and subject model side by side", "",
+                  to_markdown(_side_by_side(result.scores), decimals=3)]
     hidden = extra.get("hidden_reference")
     if hidden:
         lines += ["Hidden reference MOS: " + ", ".join(

@@ -16,6 +16,9 @@
   75 % preference), maximum a posteriori with a prior stated as neutral pseudo-answers per
   compared pair, which keeps unanimous pairs finite; :func:`bootstrap_thurstone`: percentile
   intervals over participants.
+- :func:`observer_outliers`: pwcmp's outlier analysis of 2AFC observers: the likelihood of
+  each observer's answers under the Thurstone scale of all the others, listed when it falls
+  more than ``fence`` interquartile ranges below the first quartile.
 - :func:`mos_interval`: mean opinion score with a Student-t interval (ITU-T P.1401 / P.910:
   ``mean +- t(1 - a/2, n - 1) * s / sqrt(n)``).
 - :func:`bt500_screening`: observer screening of ITU-R BT.500-14 Annex 1, section A1-2.3.1
@@ -32,13 +35,14 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from vqabench.errors import invalid
 
 __all__ = ["NEUTRAL", "wilson_interval", "comparison_matrix", "ml_obstacle", "bradley_terry",
            "BootstrapScaling", "bootstrap_bradley_terry", "JOD_SIGMA", "thurstone_case_v",
-           "bootstrap_thurstone", "mos_interval", "bt500_screening",
+           "bootstrap_thurstone", "OutlierScores", "observer_outliers", "mos_interval",
+           "bt500_screening",
            "Screening", "acr_hr_dv"]
 
 NEUTRAL: tuple[str, ...] = ("half", "exclude")
@@ -357,6 +361,79 @@ def bootstrap_thurstone(per_participant: Sequence[np.ndarray], *, resamples: int
     return BootstrapScaling(estimate, lo, hi, unbounded)
 
 
+class OutlierScores(NamedTuple):
+    """Per observer: mean log-likelihood per answer, distance below the quartile, outlier."""
+
+    log_likelihood: np.ndarray
+    distance: np.ndarray
+    outlier: np.ndarray
+
+
+def observer_outliers(per_observer: Sequence[Sequence[np.ndarray]], *, prior: float = 1.0,
+                      fence: float = 1.5) -> OutlierScores:
+    """pwcmp's outlier analysis of 2AFC observers (Perez-Ortiz & Mantiuk 2017, section 9).
+
+    For each observer and sequence, the other observers' answers are scaled
+    (:func:`thurstone_case_v` with ``prior``, on the pairs compared in the whole study) and
+    the observer's own answers scored under that scale: ``sum w[i, j] * log Phi((q_i - q_j) /
+    JOD_SIGMA)`` over their count matrix ``w`` (a neutral answer counted as the matrix
+    counts it). Unlike pwcmp, which sums binomial log-probabilities, the sum over sequences
+    is divided by the observer's number of answers, so that an observer who answered fewer
+    trials is not singled out for it. With ``Q1`` and ``IQR`` the first quartile and
+    interquartile range of these scores over observers, the distance is ``(Q1 - L) / IQR``
+    below ``Q1`` and 0 above (pwcmp's ``dist_L``; infinite below ``Q1`` when ``IQR`` is 0);
+    an observer further than ``fence`` (Tukey's 1.5 by default) is an outlier. A sequence the
+    others' answers cannot scale (not connected, or ``prior=0`` without a finite answer)
+    does not count for that observer.
+
+    Args:
+        per_observer: ``per_observer[k][s]``: square count matrix of observer ``k`` in
+            sequence ``s`` (as :func:`comparison_matrix`; every observer lists every
+            sequence, an all-zero matrix where they answered none).
+        prior: Thurstone prior of the leave-one-out scales.
+        fence: distance (in interquartile ranges) beyond which an observer is an outlier.
+
+    Returns:
+        NaN scores (never an outlier) for an observer without scored answers; NaN distances
+        for everybody when fewer than 3 observers have scores.
+    """
+    from vqabench.errors import ConfigError
+
+    if not fence > 0:
+        raise invalid("fence", fence, "a number > 0 (interquartile ranges)")
+    mats = [[np.asarray(m, dtype=np.float64) for m in seqs] for seqs in per_observer]
+    if len({len(seqs) for seqs in mats}) > 1:
+        raise invalid("per_observer", "observers with different numbers of sequences",
+                      "one count matrix per sequence for every observer")
+    n_obs = len(mats)
+    loglik = np.full(n_obs, np.nan)
+    for k in range(n_obs):
+        total = answered = 0.0
+        for s in range(len(mats[k])):
+            mine = mats[k][s]
+            if mine.sum() == 0:
+                continue
+            others = sum(mats[o][s] for o in range(n_obs) if o != k)
+            everyone = others + mine
+            try:
+                q = thurstone_case_v(others, prior=prior, compared=(everyone + everyone.T) > 0)
+            except ConfigError:
+                continue
+            total += float(np.sum(mine * special.log_ndtr((q[:, None] - q[None, :])
+                                                          / JOD_SIGMA)))
+            answered += float(mine.sum())
+        if answered:
+            loglik[k] = total / answered
+    distance = np.full(n_obs, np.nan)
+    scored = np.isfinite(loglik)
+    if scored.sum() >= 3:
+        q1, q3 = np.percentile(loglik[scored], [25, 75])
+        below = np.maximum(q1 - loglik[scored], 0.0)
+        iqr = q3 - q1
+        distance[scored] = below / iqr if iqr > 0 else np.where(below > 0, np.inf, 0.0)
+    return OutlierScores(loglik, distance, np.nan_to_num(distance, nan=0.0) > fence)
+
+
 def mos_interval(scores: Sequence[float], *, confidence: float = 0.95
                  ) -> tuple[float, float, float, int]:
     """Mean opinion score and its Student-t interval: ``(mos, low, high, n)``.
@@ -385,19 +462,24 @@ class Screening:
     rejected: bool
 
 
-def bt500_screening(ratings: np.ndarray, participants: Sequence[str]) -> list[Screening]:
+def bt500_screening(ratings: np.ndarray, participants: Sequence[str], *, ddof: int = 1
+                    ) -> list[Screening]:
     """ITU-R BT.500-14 Annex 1 A1-2.3.1 screening of observers.
 
     For each presentation (column) with mean m, standard deviation s and kurtosis
     ``beta2 = m4 / m2**2``: the limits are ``m +- 2 s`` when ``2 <= beta2 <= 4`` (normal)
-    and ``m +- sqrt(20) s`` otherwise. Each score above the upper limit adds to the
-    observer's P, below the lower limit to Q. An observer is rejected when
-    ``(P + Q) / N > 0.05`` and ``|P - Q| / (P + Q) < 0.3`` (N: their number of scores).
+    and ``m +- sqrt(20) s`` otherwise (s with ``n - 1``, A1-2.2.1; SUREAL divides by ``n``,
+    ``ddof=0``, which rejects more borderline observers). Each score at or above the upper
+    limit adds to the observer's P, at or below the lower limit to Q. An observer is rejected
+    when ``(P + Q) / N > 0.05`` and ``|P - Q| / (P + Q) < 0.3`` (N: their number of scores).
 
     Args:
         ratings: participants x presentations, NaN where a participant has no score.
         participants: their ids (one per row).
+        ddof: delta degrees of freedom of s (1: BT.500; 0: as SUREAL).
     """
+    if ddof not in (0, 1):
+        raise invalid("ddof", ddof, "1 (BT.500) or 0 (SUREAL)")
     r = np.asarray(ratings, dtype=np.float64)
     if r.ndim != 2 or r.shape[0] != len(participants):
         raise invalid("ratings", f"array of shape {r.shape}",
@@ -409,14 +491,16 @@ def bt500_screening(ratings: np.ndarray, participants: Sequence[str]) -> list[Sc
         x = col[have]
         if x.size < 2:
             continue
-        mean, s = x.mean(), x.std(ddof=1)
+        mean, s = x.mean(), x.std(ddof=ddof)
+        if s == 0:  # everybody agrees: nobody is outside the limits
+            continue
         m2 = np.mean((x - mean) ** 2)
         beta2 = np.mean((x - mean) ** 4) / m2**2 if m2 > 0 else 3.0
         k = 2.0 if 2 <= beta2 <= 4 else np.sqrt(20.0)
         above = np.zeros(r.shape[0], dtype=bool)
         below = np.zeros(r.shape[0], dtype=bool)
-        above[have] = x > mean + k * s
-        below[have] = x < mean - k * s
+        above[have] = x >= mean + k * s  # BT.500: "if u >= m + 2 s then P = P + 1"
+        below[have] = x <= mean - k * s
         p += above
         q += below
     n = (~np.isnan(r)).sum(axis=1)
