@@ -212,3 +212,15 @@ def test_codecs_list_shows_it_with_its_version():
     assert facts["version"].startswith("compressai 1.2.8")
     assert facts["rate_params"] == {"quality": [1, 9]}
     assert facts["native_pix_fmts"] == ["yuv420p", "yuv422p", "yuv444p"]
+
+
+def test_codecs_list_does_not_import_compressai():
+    import subprocess
+    import sys
+
+    code = ("import sys; from vqabench.cli.codecs import codec_facts; "
+            "v = codec_facts('compressai')['version']; "
+            "print(v, 'compressai' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.startswith("compressai 1.2.8") and out.split()[-1] == "False"
