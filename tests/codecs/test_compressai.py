@@ -41,13 +41,29 @@ def odd_clip(tmp_path_factory):
                       frames=2, seed=4)
 
 
-def _model_output(video, model="bmshj2018-hyperprior", quality=1, multiple=64, seed=0):
-    """Independent reference: the zoo model built here, fed the padded RGB frames, its own
-    compress() -> decompress(), cropped and converted back to YUV (frames, strings)."""
+def _net(model="bmshj2018-hyperprior", quality=1):
+    """The zoo architecture, seeded random initialisation, its analysis transform's last
+    layer scaled x100: untrained latents are all below 0.5 and round to zero (the decoded
+    frames would not depend on the input); scaled, they span many integers."""
     from compressai.zoo import models
 
-    torch.manual_seed(seed)
+    torch.manual_seed(0)
     net = models[model](quality=quality, pretrained=False).eval()
+    with torch.no_grad():
+        net.g_a[-1].weight.mul_(100.0)
+    return net
+
+
+def _checkpoint(folder, model="bmshj2018-hyperprior", quality=1):
+    path = folder / f"{model}-{quality}.pth"
+    torch.save(_net(model, quality).state_dict(), path)
+    return str(path)
+
+
+def _model_output(video, model="bmshj2018-hyperprior", quality=1, multiple=64):
+    """Independent reference: the model built here, fed the padded RGB frames, its own
+    compress() -> decompress(), cropped and converted back to YUV (frames, strings)."""
+    net = _net(model, quality)
     net.update(force=True)
     ph, pw = (-(-video.height // multiple) * multiple, -(-video.width // multiple) * multiple)
     out, strings = [], []
@@ -68,7 +84,8 @@ def _model_output(video, model="bmshj2018-hyperprior", quality=1, multiple=64, s
 
 
 def test_round_trip_bits_file_and_psnr(clip, tmp_path):
-    codec = codecs.create("compressai", model="bmshj2018-hyperprior", checkpoint="random")
+    ckpt = _checkpoint(tmp_path)
+    codec = codecs.create("compressai", model="bmshj2018-hyperprior", checkpoint=ckpt)
     res = codecs.run_codec(codec, clip, Q1, tmp_path / "a.cai", decode_dir=tmp_path)
     data = (tmp_path / "a.cai").read_bytes()
     assert res.bits == 8 * len(data) and res.enc_s > 0 and res.dec_s > 0
@@ -77,7 +94,7 @@ def test_round_trip_bits_file_and_psnr(clip, tmp_path):
         assert s in data
     assert len(data) < sum(len(s) for s in strings) + 400  # plus a small header only
     # decode from the file alone, by a fresh codec: equals the model's own decompress()
-    fresh = codecs.create("compressai", model="bmshj2018-hyperprior", checkpoint="random")
+    fresh = codecs.create("compressai", model="bmshj2018-hyperprior", checkpoint=ckpt)
     fresh.decode(tmp_path / "a.cai", tmp_path / "b.y4m", clip)
     for dec in (read_all(res.decoded), read_all(open_video(tmp_path / "b.y4m"))):
         for plane, ref in zip(dec, zip(*expected, strict=True), strict=True):
@@ -88,7 +105,8 @@ def test_round_trip_bits_file_and_psnr(clip, tmp_path):
                     for s, d in zip(src, read_all(res.decoded).y, strict=True)])
     ref = np.mean([peak_signal_noise_ratio(s, e.y, data_range=255)
                    for s, e in zip(src, expected, strict=True)])
-    assert ours == ref and np.isfinite(ours)
+    assert ours == ref and 5 < ours < 40
+    assert np.ptp(read_all(res.decoded).y) > 50  # the decoded frames depend on the input
     assert codec.coded_pix_fmt("yuv420p") == "gbrpf32le"
     os.unlink(res.decoded.path)
 
@@ -96,7 +114,8 @@ def test_round_trip_bits_file_and_psnr(clip, tmp_path):
 def test_padding_and_cropping_of_70x50(odd_clip, tmp_path):
     from vqabench.codecs.compressai_codec import read_bitstream
 
-    codec = codecs.create("compressai", model="bmshj2018-factorized", checkpoint="random")
+    codec = codecs.create("compressai", model="bmshj2018-factorized",
+                          checkpoint=_checkpoint(tmp_path, "bmshj2018-factorized"))
     res = codecs.run_codec(codec, odd_clip, Q1, tmp_path / "o.cai", decode_dir=tmp_path)
     header, _ = read_bitstream(tmp_path / "o.cai")
     assert (header["width"], header["height"], header["padded"]) == (70, 50, [128, 64])
@@ -151,6 +170,18 @@ def test_pretrained_weights_absent_are_refused_by_name(clip, tmp_path, monkeypat
                        match=r"cheng2020-anchor-3-e49be189\.pth\.tar.*vqabench weights fetch"):
         codecs.run_codec(codec, clip, codecs.parse_rate_point("quality=3"), tmp_path / "p.cai")
     assert not (tmp_path / "p.cai").exists()
+
+
+def test_pretrained_is_read_from_the_weights_folder(clip, tmp_path, monkeypatch):
+    """checkpoint=pretrained loads the zoo file name from the cache (a stand-in holding
+    :func:`_net`'s weights: the zoo URLs are not reachable from tests)."""
+    monkeypatch.setenv("VQABENCH_WEIGHTS", str(tmp_path))
+    torch.save(_net().state_dict(), tmp_path / "bmshj2018-hyperprior-1-7eb97409.pth.tar")
+    a = codecs.run_codec(codecs.create("compressai"), clip, Q1, tmp_path / "p.cai",
+                         decode_dir=tmp_path)
+    expected, _ = _model_output(clip)
+    np.testing.assert_array_equal(read_all(a.decoded).y, np.stack([e.y for e in expected]))
+    os.unlink(a.decoded.path)
 
 
 @pytest.mark.parametrize("pix_fmt, size, match", [
