@@ -89,8 +89,13 @@ def compressai_version() -> str | None:
 
 
 def _import_compressai() -> Any:
+    import warnings
+
     try:
-        import compressai.zoo
+        with warnings.catch_warnings():  # its import-time torch.jit.script calls warn
+            warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated",
+                                    category=FutureWarning)
+            import compressai.zoo
     except ImportError as exc:
         raise CodecError(f"compressai codec: the compressai package cannot be imported "
                          f"({exc}); install it with {_INSTALL}") from exc
