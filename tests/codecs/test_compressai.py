@@ -202,6 +202,26 @@ def test_refused_formats_by_name(tmp_path, pix_fmt, size, match):
     assert not (tmp_path / "r.cai").exists()
 
 
+def test_bitstream_layout_and_corrupt_files(tmp_path):
+    from vqabench.codecs.compressai_codec import MAGIC, read_bitstream, write_bitstream
+
+    coded = [{"strings": [[b"\x01\x02"], [b"xyz"]], "shape": torch.Size([1, 2])}]
+    write_bitstream(tmp_path / "b.cai", {"model": "m"}, coded)
+    data = (tmp_path / "b.cai").read_bytes()
+    head_len, count = int.from_bytes(data[6:10], "little"), int.from_bytes(data[10:14], "little")
+    assert data.startswith(MAGIC) and count == 2
+    assert data[14 + head_len:] == b"\x02\x00\x00\x00\x01\x02\x03\x00\x00\x00xyz"
+    header, back = read_bitstream(tmp_path / "b.cai")
+    assert header["model"] == "m" and back == [{"strings": [[b"\x01\x02"], [b"xyz"]],
+                                                "shape": [1, 2]}]
+    (tmp_path / "t.cai").write_bytes(data[:-1])
+    with pytest.raises(CodecError, match=r"t\.cai: corrupt compressai bitstream.*truncated"):
+        read_bitstream(tmp_path / "t.cai")
+    (tmp_path / "x.cai").write_bytes(b"\x00" + data)
+    with pytest.raises(CodecError, match=r"not a compressai bitstream"):
+        read_bitstream(tmp_path / "x.cai")
+
+
 def test_rate_points_and_options_are_checked():
     codec = codecs.create("compressai", model="cheng2020-anchor", checkpoint="random")
     with pytest.raises(CodecError, match=r"model cheng2020-anchor takes quality= an integer "

@@ -181,12 +181,13 @@ def read_bitstream(path: Path) -> tuple[dict, object]:
             pos += 4 + n
         if pos != len(data):
             raise ValueError(f"{len(data) - pos} bytes after the last string")
-    except (struct.error, zlib.error, ValueError) as exc:
-        raise CodecError(f"{path}: corrupt compressai bitstream: {exc}") from exc
-    if header.get("v") != FORMAT_VERSION:
-        raise CodecError(f"{path}: compressai bitstream version {header.get('v')} is not "
-                         f"supported (this decoder reads {FORMAT_VERSION})")
-    return header, _unpack(header.pop("coded"), blobs)
+        if header.get("v") != FORMAT_VERSION:
+            raise CodecError(f"{path}: compressai bitstream version {header.get('v')} is not "
+                             f"supported (this decoder reads {FORMAT_VERSION})")
+        coded = _unpack(header.pop("coded"), blobs)
+    except (struct.error, zlib.error, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise CodecError(f"{path}: corrupt compressai bitstream: {exc!r}") from exc
+    return header, coded
 
 
 @contextlib.contextmanager
