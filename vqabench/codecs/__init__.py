@@ -24,7 +24,8 @@ from vqabench.options import parse_options
 __all__ = ["create", "available", "get_class", "Codec", "RatePoint", "EncodeResult",
            "parse_rate_point", "run_codec", "keep_decoded", "CODECS"]
 
-_OPTIONAL_MODULES = ("vqabench.codecs.inr", "vqabench.codecs.external")
+_OPTIONAL_MODULES = ("vqabench.codecs.inr", "vqabench.codecs.external",
+                     "vqabench.codecs.compressai_codec")
 
 
 def _load_optional() -> None:

@@ -68,6 +68,8 @@ __all__ = [
     "fetch",
     "weight_status",
     "offline_guard",
+    "COMPRESSAI_ZOO",
+    "compressai_zoo_file",
 ]
 
 ENV_WEIGHTS_DIR = "VQABENCH_WEIGHTS"
@@ -104,6 +106,41 @@ class WeightFile:
 _PYIQA_HF = "https://huggingface.co/chaofengc/IQA-PyTorch-Weights/resolve/main/"
 _TORCHVISION = "https://download.pytorch.org/models/"
 
+_COMPRESSAI = "https://compressai.s3.amazonaws.com/models/v1/"
+
+#: CompressAI 1.2.8 zoo checkpoints optimised for MSE: model -> (file name stem, the SHA-256
+#: prefix in each quality's file name, quality 1 first), from ``compressai.zoo``'s model_urls.
+COMPRESSAI_ZOO: dict[str, tuple[str, tuple[str, ...]]] = {
+    "bmshj2018-factorized": ("bmshj2018-factorized-prior", (
+        "446d5c7f", "87279a02", "5c6f152b", "1ed4405a", "866ba797", "9b02ea3a", "6dfd6734",
+        "5232faa3")),
+    "bmshj2018-hyperprior": ("bmshj2018-hyperprior", (
+        "7eb97409", "93677231", "6d87be32", "de1b779c", "f8b614e1", "1ab9c41e", "3804dcbd",
+        "a583f0cf")),
+    "mbt2018-mean": ("mbt2018-mean", (
+        "e522738d", "e54a039d", "723404a8", "6dba02a3", "d504e8eb", "a19628ab", "d5d441d1",
+        "8089ae3e")),
+    "cheng2020-anchor": ("cheng2020-anchor", (
+        "dad2ebff", "a29008eb", "e49be189", "98b0b468", "23852949", "4c052b1a")),
+    "ssf2020": ("ssf2020-mse", (
+        "c1ac1a47", "79ed4e19", "9c8b998d", "577c1eda", "1dd7d574", "59dfb6f9", "4d867411",
+        "26439e20", "e89345c4")),
+}
+
+
+def compressai_zoo_file(model: str, quality: int) -> str:
+    """File name of a CompressAI zoo checkpoint (``bmshj2018-hyperprior-1-7eb97409.pth.tar``),
+    as torch hub stores it under ``checkpoints``.
+
+    Raises:
+        KeyError / IndexError: a model or quality the zoo table does not list.
+    """
+    stem, hashes = COMPRESSAI_ZOO[model]
+    if quality < 1:
+        raise IndexError(quality)
+    return f"{stem}-{quality}-{hashes[quality - 1]}.pth.tar"
+
+
 KNOWN_WEIGHTS: dict[str, WeightFile] = {
     w.filename: w
     for w in (
@@ -131,6 +168,9 @@ KNOWN_WEIGHTS: dict[str, WeightFile] = {
         WeightFile("dinov2_vits14_pretrain.pth",
                    "https://dl.fbaipublicfiles.com/dinov2/dinov2_vits14/"
                    "dinov2_vits14_pretrain.pth", ("perceptual_loss",)),
+        *(WeightFile(compressai_zoo_file(model, q), _COMPRESSAI + compressai_zoo_file(model, q),
+                     (f"compressai:model={model}",), hashes[q - 1])
+          for model, (_, hashes) in COMPRESSAI_ZOO.items() for q in range(1, len(hashes) + 1)),
     )
 }
 
