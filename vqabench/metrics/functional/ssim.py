@@ -192,9 +192,11 @@ def ssim_stats(x: np.ndarray, y: np.ndarray, *, luminance: bool = True) -> SsimS
     return SsimStats(ssim_sum / count, cs_sum / count)
 
 
-def prepare_plane(plane: np.ndarray, bit_depth: int) -> np.ndarray:
-    """Samples as float32 divided by the data range ``2**bit_depth - 1`` (piq's scaling)."""
-    return np.divide(plane, np.float32((1 << bit_depth) - 1), dtype=np.float32)
+def prepare_plane(plane: np.ndarray, bit_depth: int, *, out: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """Samples as float32 divided by the data range ``2**bit_depth - 1`` (piq's scaling),
+    into ``out`` (float32, the plane's shape) when given: the same bits either way."""
+    return np.divide(plane, np.float32((1 << bit_depth) - 1), out=out, dtype=np.float32)
 
 
 def downsample_factor(height: int, width: int) -> int:
@@ -244,6 +246,10 @@ def _halve(plane: np.ndarray, pad: int) -> np.ndarray:
 def ms_ssim_plane(x: np.ndarray, y: np.ndarray, *, scales: int = 5,
                   first: SsimStats | None = None) -> float:
     """MS-SSIM of one prepared plane pair (reference first) with Wang's weights.
+
+    Every scale but the last contributes only its CS mean, so those scales form the CS map
+    alone (``ssim_stats(..., luminance=False)``: the same CS bits, about 10-15 % less work
+    a scale).
 
     Args:
         scales: 1..5; the first ``scales`` weights, renormalised to sum 1.
