@@ -248,8 +248,8 @@ def ms_ssim_plane(x: np.ndarray, y: np.ndarray, *, scales: int = 5,
     """MS-SSIM of one prepared plane pair (reference first) with Wang's weights.
 
     Every scale but the last contributes only its CS mean, so those scales form the CS map
-    alone (``ssim_stats(..., luminance=False)``: the same CS bits, about 10-15 % less work
-    a scale).
+    alone (``ssim_stats(..., luminance=False)``: the same CS bits, about a quarter less
+    work a scale).
 
     Args:
         scales: 1..5; the first ``scales`` weights, renormalised to sum 1.
