@@ -194,6 +194,11 @@ def test_luma_planes_are_reused_only_when_no_one_holds_them(tiny_video, tiny_noi
     assert x2.ctypes.data == address and not np.shares_memory(x2, blocker)
     np.testing.assert_array_equal(x2, kept)
     np.testing.assert_allclose(y2, d0.y / 255.0, rtol=1e-7)
+    corner = x2[:8, :8]  # a view keeps its plane from being written too
+    del x2, y2
+    x3, _ = luma(1, r1, d1)
+    assert not np.shares_memory(x3, corner)
+    np.testing.assert_array_equal(corner, kept[:8, :8])
 
 
 _GOLDEN = json.loads((Path(__file__).parents[1] / "expected" / "pixel_golden.json").read_text())
