@@ -125,6 +125,82 @@ def test_metric_contract_attributes():
         assert name in metrics.available()
 
 
+def _one_job(ref, dis, specs):
+    """Per-frame values of one job measuring ``specs`` ((name, options) pairs) together."""
+    from vqabench.runner.jobs import MetricTask, measure
+
+    tasks = tuple(MetricTask(f"k{i}", n, tuple(o.items()), metrics.create(n, **o).spec,
+                             "source") for i, (n, o) in enumerate(specs))
+    values, errors = measure(tasks, {"source": ref}, dis)
+    assert not errors
+    return [per_frame for _, _, per_frame in values]
+
+
+def test_ssim_and_ms_ssim_in_one_job_share_full_resolution_statistics(tiny_video, tiny_noisy,
+                                                                      monkeypatch):
+    """Asked together, SSIM and MS-SSIM filter the full-resolution statistics once a frame
+    (not once each) and give the same per-frame values, bit for bit, as asked alone;
+    MS-SSIM's inner scales form only the CS map, its last scale both maps."""
+    from vqabench.metrics.functional import ssim as fssim
+
+    original, calls = fssim.ssim_stats, []
+
+    def counting(x, y, **kw):
+        calls.append((x.shape, kw.get("luminance", True)))
+        return original(x, y, **kw)
+
+    monkeypatch.setattr(fssim, "ssim_stats", counting)
+    ssim, ms = ("ssim", {}), ("ms_ssim", {"scales": 3})
+    together = _one_job(tiny_video, tiny_noisy, [ssim, ms])
+    joint_calls, calls[:] = list(calls), []
+    alone = _one_job(tiny_video, tiny_noisy, [ssim]) + _one_job(tiny_video, tiny_noisy, [ms])
+    assert together == alone  # exact: the shared pass is the same arithmetic
+    frames = tiny_video.frames
+    assert [c for c in joint_calls if c[0] == (64, 64)] == [((64, 64), True)] * frames
+    assert [c for c in joint_calls if c[0] == (32, 32)] == [((32, 32), False)] * frames
+    assert [c for c in joint_calls if c[0] == (16, 16)] == [((16, 16), True)] * frames
+    assert len(joint_calls) == 3 * frames
+    assert sum(c[0] == (64, 64) for c in calls) == 2 * frames  # alone: once per metric
+    pairs = zip(read_all(tiny_video)[0], read_all(tiny_noisy)[0], strict=True)
+    expected = [structural_similarity(r, d, data_range=255, gaussian_weights=True, sigma=1.5,
+                                      use_sample_covariance=False) for r, d in pairs]
+    np.testing.assert_allclose(together[0], expected, atol=1e-6)
+
+
+def test_luma_planes_are_reused_only_when_no_one_holds_them(tiny_video, tiny_noisy):
+    """The float32 luma of a frame goes into the previous frame's array (no fresh
+    frame-sized allocation a frame), except while something still holds that array: then
+    its values must not change under the holder."""
+    from vqabench.metrics import pixel
+    from vqabench.metrics.base import FramePair
+
+    (r0, d0), (r1, d1) = list(zip(read_frames(tiny_video), read_frames(tiny_noisy),
+                                  strict=True))[:2]
+
+    def luma(index, ref, dis):
+        return pixel._luma_f32(FramePair.of_videos(index, ref, dis, tiny_video, tiny_noisy))
+
+    x0, _ = luma(0, r0, d0)
+    kept = x0.copy()
+    x1, y1 = luma(1, r1, d1)  # x0 still held here
+    assert not np.shares_memory(x0, x1)
+    np.testing.assert_array_equal(x0, kept)
+    np.testing.assert_allclose(x1, r1.y / 255.0, rtol=1e-7)
+    np.testing.assert_allclose(y1, d1.y / 255.0, rtol=1e-7)
+    address = x1.ctypes.data
+    del x0, x1, y1, _
+    blocker = np.empty((64, 64), dtype=np.float32)  # takes the memory of a freed plane
+    x2, y2 = luma(0, r0, d0)
+    assert x2.ctypes.data == address and not np.shares_memory(x2, blocker)
+    np.testing.assert_array_equal(x2, kept)
+    np.testing.assert_allclose(y2, d0.y / 255.0, rtol=1e-7)
+    corner = x2[:8, :8]  # a view keeps its plane from being written too
+    del x2, y2
+    x3, _ = luma(1, r1, d1)
+    assert not np.shares_memory(x3, corner)
+    np.testing.assert_array_equal(corner, kept[:8, :8])
+
+
 _GOLDEN = json.loads((Path(__file__).parents[1] / "expected" / "pixel_golden.json").read_text())
 
 

@@ -94,6 +94,21 @@ def test_ssim_stats_cs_equals_piq():
     assert (stats.ssim, stats.cs) == pytest.approx((float(ssim), float(cs)), abs=1e-6)
 
 
+@pytest.mark.parametrize("shape", [(11, 11), (40, 48), (2 * BAND_ROWS + 11, 37)])
+def test_cs_only_statistics_are_the_full_ones_bit_for_bit(shape):
+    """MS-SSIM's inner scales form only the CS map: the same CS mean to the last bit as
+    the full statistics (one-sample plane, one band, three bands), piq's CS within 1e-6,
+    and no SSIM mean (NaN, so that nothing can use one by mistake)."""
+    ref, dis = _pair(shape, seed=5)
+    x, y = prepare_plane(ref, 8), prepare_plane(dis, 8)
+    full, cs_only = ssim_stats(x, y), ssim_stats(x, y, luminance=False)
+    assert cs_only.cs == full.cs
+    assert np.isnan(cs_only.ssim) and not np.isnan(full.ssim)
+    t = [torch.from_numpy(a.astype(np.float64))[None, None] for a in (dis, ref)]
+    _, cs = piq.ssim(*t, data_range=255.0, full=True, downsample=False)
+    assert cs_only.cs == pytest.approx(float(cs), abs=1e-6)
+
+
 @pytest.mark.parametrize(("shape", "scales"), [((64, 72), 3), ((45, 43), 3), ((90, 83), 4),
                                                 ((176, 171), 5)])  # last scale 11x11
 def test_ms_ssim_plane_equals_piq_float64(shape, scales):

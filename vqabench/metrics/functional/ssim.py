@@ -116,9 +116,12 @@ def _add_number(plane: np.ndarray, value: float, out: np.ndarray) -> None:
         _cv2().add(plane, value, dst=out)
 
 
-def _band_sums(x: np.ndarray, y: np.ndarray, shift: float) -> tuple[float, float]:
+def _band_sums(x: np.ndarray, y: np.ndarray, shift: float, luminance: bool
+               ) -> tuple[float, float]:
     """Sums of the SSIM and CS maps over the valid region of one band of rows (the band
-    includes the window's 5 rows above and below the output rows)."""
+    includes the window's 5 rows above and below the output rows). Without ``luminance``
+    only the CS map is formed (its arithmetic is the same either way) and the SSIM sum is
+    NaN."""
     cv2 = _cv2()
     rows, width = x.shape
     c1, c2 = float(np.float32(K1 ** 2)), float(np.float32(K2 ** 2))
@@ -138,6 +141,8 @@ def _band_sums(x: np.ndarray, y: np.ndarray, shift: float) -> tuple[float, float
     cv2.accumulateSquare(my, t)
     cv2.addWeighted(e2, 1.0, t, -1.0, c2, dst=e2)  # sigma_x^2 + sigma_y^2 + C2
     cs = cv2.divide(exy, e2, dst=exy)
+    if not luminance:
+        return math.nan, cv2.sumElems(cs)[0]
     _add_number(mx, shift, mx)  # the local means, unshifted
     _add_number(my, shift, my)
     cv2.multiply(mx, my, dst=lum, scale=2.0)
@@ -150,7 +155,7 @@ def _band_sums(x: np.ndarray, y: np.ndarray, shift: float) -> tuple[float, float
     return cv2.sumElems(lum)[0], cv2.sumElems(cs)[0]
 
 
-def ssim_stats(x: np.ndarray, y: np.ndarray) -> SsimStats:
+def ssim_stats(x: np.ndarray, y: np.ndarray, *, luminance: bool = True) -> SsimStats:
     """SSIM and CS means of two float32 planes already divided by their data range.
 
     Both planes are first shifted by the reference's mean (variances and covariance do not
@@ -163,6 +168,9 @@ def ssim_stats(x: np.ndarray, y: np.ndarray) -> SsimStats:
     Args:
         x: reference plane (float32, values in [0, 1]).
         y: distorted plane, same shape.
+        luminance: form the SSIM map too; without it only the CS mean is computed (the
+            SSIM mean is NaN), which is all MS-SSIM needs at its inner scales: about half
+            the elementwise passes of a band are the luminance term's.
 
     Raises:
         MetricError: planes of different shapes, or smaller than the window.
@@ -176,16 +184,19 @@ def ssim_stats(x: np.ndarray, y: np.ndarray) -> SsimStats:
     ssim_sum = cs_sum = 0.0
     for top in range(0, height - 2 * _HALF, BAND_ROWS):
         bottom = min(top + BAND_ROWS + 2 * _HALF, height)
-        band_ssim, band_cs = _band_sums(x[top:bottom], y[top:bottom], shift)
+        band_ssim, band_cs = _band_sums(x[top:bottom], y[top:bottom], shift,
+                                          luminance)
         ssim_sum += band_ssim
         cs_sum += band_cs
     count = (height - 2 * _HALF) * (x.shape[1] - 2 * _HALF)
     return SsimStats(ssim_sum / count, cs_sum / count)
 
 
-def prepare_plane(plane: np.ndarray, bit_depth: int) -> np.ndarray:
-    """Samples as float32 divided by the data range ``2**bit_depth - 1`` (piq's scaling)."""
-    return np.divide(plane, np.float32((1 << bit_depth) - 1), dtype=np.float32)
+def prepare_plane(plane: np.ndarray, bit_depth: int, *, out: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """Samples as float32 divided by the data range ``2**bit_depth - 1`` (piq's scaling),
+    into ``out`` (float32, the plane's shape) when given: the same bits either way."""
+    return np.divide(plane, np.float32((1 << bit_depth) - 1), out=out, dtype=np.float32)
 
 
 def downsample_factor(height: int, width: int) -> int:
@@ -236,6 +247,10 @@ def ms_ssim_plane(x: np.ndarray, y: np.ndarray, *, scales: int = 5,
                   first: SsimStats | None = None) -> float:
     """MS-SSIM of one prepared plane pair (reference first) with Wang's weights.
 
+    Every scale but the last contributes only its CS mean, so those scales form the CS map
+    alone (``ssim_stats(..., luminance=False)``: the same CS bits, about a quarter less
+    work a scale).
+
     Args:
         scales: 1..5; the first ``scales`` weights, renormalised to sum 1.
         first: the full-resolution :func:`ssim_stats` of the pair when already computed
@@ -246,13 +261,14 @@ def ms_ssim_plane(x: np.ndarray, y: np.ndarray, *, scales: int = 5,
     values = []
     stats = first
     for level in range(scales):
+        last = level == scales - 1
         if level > 0:
             pad = max(x.shape[0] % 2, x.shape[1] % 2)
             x, y = _halve(x, pad), _halve(y, pad)
             stats = None
-        if stats is None:
-            stats = ssim_stats(x, y)
-        values.append(stats.cs if level < scales - 1 else stats.ssim)
+        if stats is None:  # the inner scales need only the CS mean
+            stats = ssim_stats(x, y, luminance=last)
+        values.append(stats.ssim if last else stats.cs)
     return math.prod(max(v, 0.0) ** w for v, w in zip(values, weights, strict=True))
 
 
