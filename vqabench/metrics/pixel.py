@@ -11,9 +11,6 @@ resolution). All take ``(reference, distorted)`` in that order.
 from __future__ import annotations
 
 import re
-import sys
-
-import numpy as np
 
 from vqabench.errors import MetricError, invalid
 from vqabench.metrics.base import METRICS, FramePair, Metric, MetricResult
@@ -143,38 +140,11 @@ class PsnrYuv(_PsnrPlanes):
         return {"weights": list(self.weights), **super().options}
 
 
-_LUMA_PLANES: dict[str, np.ndarray] = {}
-"""The float32 luma planes of the last frame, per role: the next frame writes into them
-when nothing else holds them. A fresh frame-sized array for every frame cost more than the
-conversion into it (page faults: 3.1 ms against 0.55 ms for a 720p pair,
-benchmarks/bench_ssim_stages.py, reports/performance.md)."""
-
-_PROBE = {"probe": np.empty(0)}
-_UNHELD = sys.getrefcount(_PROBE.get("probe"))
-"""The reference count of an array that a dict alone holds, read as :func:`_held_elsewhere`
-reads it (measured rather than written as a number: Python versions count differently)."""
-
-
-def _held_elsewhere(role: str) -> bool:
-    """Whether anything but :data:`_LUMA_PLANES` holds the plane kept for ``role`` (an
-    earlier FramePair, a view of it): then it must not be written."""
-    return sys.getrefcount(_LUMA_PLANES.get(role)) > _UNHELD
-
-
-def _plane_f32(role: str, plane: np.ndarray, bit_depth: int) -> np.ndarray:
-    """``plane`` as float32 divided by the data range, written into the last frame's array
-    for ``role`` when no one else holds it, else into a new one."""
-    if (role not in _LUMA_PLANES or _LUMA_PLANES[role].shape != plane.shape
-            or _held_elsewhere(role)):
-        _LUMA_PLANES[role] = np.empty(plane.shape, dtype=np.float32)
-    return fssim.prepare_plane(plane, bit_depth, out=_LUMA_PLANES[role])
-
-
 def _luma_f32(pair: FramePair) -> tuple:
     """The pair's luma planes as float32 divided by the data range (shared per frame)."""
     return pair.shared("luma_f32", lambda: (
-        _plane_f32("reference", pair.reference.y, pair.fmt.bit_depth),
-        _plane_f32("distorted", pair.distorted.y, pair.fmt.bit_depth)))
+        fssim.prepare_plane(pair.reference.y, pair.fmt.bit_depth),
+        fssim.prepare_plane(pair.distorted.y, pair.fmt.bit_depth)))
 
 
 def _full_stats(pair: FramePair) -> fssim.SsimStats:
