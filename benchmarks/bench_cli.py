@@ -8,7 +8,9 @@ the figure is the median wall time, with the median CPU time (user + system, fro
 
 * **direct tools**: ``python -c pass`` (the interpreter's own start, the floor of any Python
   CLI) and ``ffmpeg -version`` (the bundled binary, run directly): each command's ratio
-  against them says how far it is from answering "at once".
+  against them says how far it is from answering "at once". A third reference, ``floor``,
+  imports what every command needs before vqabench's own code runs (typer with the pydantic
+  it parses parameters with, rich's console, numpy).
 * **old code** (``--old DIR``): the same commands with ``PYTHONPATH=DIR``, a package exported
   from an earlier commit (``git archive BASE vqabench | tar -x -C DIR``), in the same run.
 
@@ -46,6 +48,8 @@ COMMANDS: dict[str, list[str]] = {
     "run --metrics psnr_yy": ["run", "--metrics", "psnr_yy"],
     "run --dataset nope": ["run", "--dataset", "nope"],
 }
+
+_FLOOR = "import typer, typer._adapters, rich.console, numpy"
 
 
 def _loadavg() -> str:
@@ -89,7 +93,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     variants = _variants(args.old)
     runs: dict[str, list[str]] = {"direct: python -c pass": [sys.executable, "-c", "pass"],
-                                  "direct: ffmpeg -version": [ffmpeg_path(), "-version"]}
+                                  "direct: ffmpeg -version": [ffmpeg_path(), "-version"],
+                                  "floor: import typer, pydantic, rich, numpy": [
+                                      sys.executable, "-c", _FLOOR]}
     plan = [(label, "direct", cmd, variants["new"]) for label, cmd in runs.items()]
     for label, tail in COMMANDS.items():
         for name, env in variants.items():
