@@ -14,12 +14,18 @@ the figure is the median wall time, with the median CPU time (user + system, fro
 * **old code** (``--old DIR``): the same commands with ``PYTHONPATH=DIR``, a package exported
   from an earlier commit (``git archive BASE vqabench | tar -x -C DIR``), in the same run.
 
+``--pycache DIR`` keeps compiled bytecode in ``DIR`` (``PYTHONPYCACHEPREFIX``, with
+``PYTHONDONTWRITEBYTECODE`` unset), as a default Python install does; without it the
+environment's setting holds (on the project machine ``PYTHONDONTWRITEBYTECODE=1``, so every
+start compiles vqabench's own modules again).
+
 Every round runs every command once, in the same order, so load from other users hits all
 alike; one warm-up round (not counted) fills the ffmpeg probe cache and the page cache.
 ``/proc/loadavg`` is recorded before and after.
 
 Usage:
-    python benchmarks/bench_cli.py [--repeats 7] [--old /tmp/old] [--json out.json]
+    python benchmarks/bench_cli.py [--repeats 7] [--old /tmp/old] [--pycache /tmp/pyc]
+        [--json out.json]
 """
 
 from __future__ import annotations
@@ -71,10 +77,13 @@ def _timed(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, float,
     return wall, cpu, proc.returncode
 
 
-def _variants(old: str | None) -> dict[str, dict[str, str]]:
+def _variants(old: str | None, pycache: str | None) -> dict[str, dict[str, str]]:
     """``new`` (this checkout) and, with ``--old``, ``old``: their environments."""
     here = str(Path(__file__).resolve().parents[1])
     base = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if pycache:
+        base.pop("PYTHONDONTWRITEBYTECODE", None)
+        base["PYTHONPYCACHEPREFIX"] = str(Path(pycache).resolve())
     out = {"new": {**base, "PYTHONPATH": here}}
     if old:
         out["old"] = {**base, "PYTHONPATH": str(Path(old).resolve())}
@@ -85,13 +94,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--old", help="folder holding an earlier vqabench package")
+    parser.add_argument("--pycache", help="keep bytecode in this folder (PYTHONPYCACHEPREFIX)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from vqabench.io.ffmpeg import ffmpeg_path
 
-    variants = _variants(args.old)
+    variants = _variants(args.old, args.pycache)
     runs: dict[str, list[str]] = {"direct: python -c pass": [sys.executable, "-c", "pass"],
                                   "direct: ffmpeg -version": [ffmpeg_path(), "-version"],
                                   "floor: import typer, pydantic, rich, numpy": [
@@ -124,11 +134,13 @@ def main(argv: list[str] | None = None) -> dict:
         rows.append({"command": label, "code": name, "wall_s": wall,
                      "cpu_s": med((label, name), 1), "exit": codes[label, name],
                      "x_python": wall / floor, "x_ffmpeg": wall / ffmpeg_s})
-    result = {"repeats": args.repeats, "loadavg_before": load_before,
+    result = {"repeats": args.repeats, "pycache": args.pycache, "loadavg_before": load_before,
               "loadavg_after": load_after, "cpus": os.cpu_count(), "rows": rows}
 
     print(f"loadavg before: {load_before}; after: {load_after}; {os.cpu_count()} CPUs; "
-          f"median of {args.repeats}")
+          f"median of {args.repeats}; bytecode "
+          + (f"cached in {args.pycache}" if args.pycache else
+             f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}"))
     print("| command | code | exit | wall s | CPU s | x python -c pass | x ffmpeg -version |"
           + (" new/old |" if args.old else ""))
     print("|---|---|---|---|---|---|---|" + ("---|" if args.old else ""))

@@ -27,6 +27,10 @@ quantised and entropy coded, and the bitstream *is* the network:
   frame rate, architecture, tensor names, shapes and Laplace scales), the float16
   per-channel scales, then the ANS words. Decoding needs nothing else.
 
+:class:`InrCodec` itself (options, rate points, version) lives in
+:mod:`vqabench.codecs.inr_codec`, which imports this module (and torch) only to encode or
+decode; it is re-exported here.
+
 Decoding renders frame by frame on the CPU in float32 with the same code the encoder uses
 for its own reconstruction, so decoder output equals the encoder's post-quantisation frames
 bit for bit (for the same torch build and ``threads``). Encoding time is mostly training
