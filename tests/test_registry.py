@@ -36,3 +36,32 @@ def test_unknown_lists_close_matches_and_everything():
     assert info.value.close_matches[0] == "psnr_yuv"
     assert str(info.value).startswith("unknown widget 'psnr_yvu'; did you mean 'psnr_yuv'")
     assert "(available: psnr_y, psnr_yuv, vmaf)" in str(info.value)
+
+
+def test_lazy_entry_is_listed_without_import_and_imported_on_first_get(tmp_path, monkeypatch):
+    """A ``"module:attr"`` entry: names() and ``in`` answer without importing the module;
+    get() imports it once; the module registering the same object itself is no duplicate,
+    another object under that name is."""
+    import sys
+
+    (tmp_path / "vqb_lazy_mod.py").write_text("class Thing:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reg: Registry[type] = Registry("widget")
+    reg.add_lazy("thing", "vqb_lazy_mod:Thing")
+    reg.add("other", int)
+    assert reg.names() == ["other", "thing"] and "thing" in reg
+    assert "vqb_lazy_mod" not in sys.modules and not reg.is_loaded("thing")
+    with pytest.raises(DuplicateNameError, match="widget 'thing' is already registered"):
+        reg.add("thing", str)  # another object under the lazy name
+    with pytest.raises(UnknownNameError, match=r"did you mean 'thing'\?.*other, thing"):
+        reg.get("thingy")
+    assert reg.get("thing") is sys.modules["vqb_lazy_mod"].Thing and reg.is_loaded("thing")
+    monkeypatch.delitem(sys.modules, "vqb_lazy_mod")
+
+    reg2: Registry[type] = Registry("widget")
+    reg2.add_lazy("thing", "vqb_lazy_mod:Thing")
+    import vqb_lazy_mod  # its own registration (a decorator, at import) replaces the entry
+
+    reg2.add("thing", vqb_lazy_mod.Thing)
+    assert reg2.get("thing") is vqb_lazy_mod.Thing and reg2.names() == ["thing"]
+    monkeypatch.delitem(sys.modules, "vqb_lazy_mod")

@@ -1,5 +1,7 @@
 """One generic registry: decorator registration, duplicate names refused, unknown names
-answered with close matches, and plugins from the ``vqabench.<kind>`` entry-point group.
+answered with close matches, lazy entries (``"module:attr"``, imported on first use, so
+listing names imports nothing heavy such as torch), and plugins from the ``vqabench.<kind>``
+entry-point group.
 
 Example:
     >>> CODECS = Registry("codec")
@@ -34,6 +36,7 @@ class Registry(Generic[T]):
     def __init__(self, kind: str):
         self.kind = kind
         self._entries: dict[str, T] = {}
+        self._lazy: dict[str, str] = {}  # name -> "module:attr", until first looked up
         self._plugins_loaded = False
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -50,10 +53,34 @@ class Registry(Generic[T]):
         return deco
 
     def add(self, name: str, obj: T) -> None:
-        """Register ``obj`` under ``name`` (see :meth:`register`)."""
-        if name in self._entries:
+        """Register ``obj`` under ``name`` (see :meth:`register`); a lazy entry's own module
+        registering the object it names replaces that entry.
+
+        Raises:
+            DuplicateNameError: if ``name`` is already registered (to another object).
+        """
+        target = f"{getattr(obj, '__module__', '')}:{getattr(obj, '__qualname__', '')}"
+        if name in self._entries or self._lazy.get(name, target) != target:
             raise DuplicateNameError(f"{self.kind} {name!r} is already registered")
+        self._lazy.pop(name, None)
         self._entries[name] = obj
+
+    def add_lazy(self, name: str, target: str) -> None:
+        """Register ``name`` as ``"module:attr"``: listed by :meth:`names` at once, imported
+        on the first :meth:`get` (the module may register it itself, with :meth:`register`).
+
+        Raises:
+            DuplicateNameError: if ``name`` is already registered.
+        """
+        if name in self._entries or name in self._lazy:
+            raise DuplicateNameError(f"{self.kind} {name!r} is already registered")
+        self._lazy[name] = target
+
+    def _resolve(self, name: str) -> None:
+        module, _, attr = self._lazy[name].partition(":")
+        obj = getattr(importlib.import_module(module), attr)
+        if name in self._lazy:  # the module did not register it itself
+            self.add(name, obj)
 
     def _load_plugins(self) -> None:
         if self._plugins_loaded:
@@ -69,19 +96,25 @@ class Registry(Generic[T]):
         Raises:
             UnknownNameError: naming close matches and everything available.
         """
+        if name in self._lazy:
+            self._resolve(name)
         if name not in self._entries:
             self._load_plugins()
         if name not in self._entries:
-            raise UnknownNameError(self.kind, name, self._entries)
+            raise UnknownNameError(self.kind, name, [*self._entries, *self._lazy])
         return self._entries[name]
 
+    def is_loaded(self, name: str) -> bool:
+        """Whether ``name`` is registered and its object imported (not a lazy entry)."""
+        return name in self._entries
+
     def names(self) -> list[str]:
-        """All registered names, sorted."""
+        """All registered names, lazy entries included (none is imported), sorted."""
         self._load_plugins()
-        return sorted(self._entries)
+        return sorted({*self._entries, *self._lazy})
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self._entries or name in self._lazy
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())

@@ -24,23 +24,17 @@ from vqabench.options import parse_options
 __all__ = ["create", "available", "get_class", "Codec", "RatePoint", "EncodeResult",
            "parse_rate_point", "run_codec", "keep_decoded", "CODECS"]
 
-_OPTIONAL_MODULES = ("vqabench.codecs.inr", "vqabench.codecs.external",
-                     "vqabench.codecs.compressai_codec")
-
-
-def _load_optional() -> None:
-    import importlib
-    import importlib.util
-
-    for mod in _OPTIONAL_MODULES:
-        if importlib.util.find_spec(mod) is not None:
-            importlib.import_module(mod)
+#: Codecs whose modules load on first use: listing names imports neither torch (inr), the
+#: adapter (external) nor compressai's wrapper.
+_LAZY = {"inr": "vqabench.codecs.inr_codec:InrCodec",
+         "external": "vqabench.codecs.external:ExternalCodec",
+         "compressai": "vqabench.codecs.compressai_codec:CompressAICodec"}
+for _name, _target in _LAZY.items():
+    CODECS.add_lazy(_name, _target)
 
 
 def get_class(name: str) -> type[Codec]:
     """The codec class registered as ``name`` (UnknownNameError with close matches)."""
-    if name not in CODECS:  # built-ins need no optional module (and no torch import)
-        _load_optional()
     return CODECS.get(name)
 
 
@@ -56,6 +50,5 @@ def create(name: str, **options: object) -> Codec:
 
 
 def available() -> list[str]:
-    """Names of all registered codecs."""
-    _load_optional()
+    """Names of all registered codecs (no codec module is imported to list them)."""
     return CODECS.names()

@@ -44,12 +44,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from vqabench.codecs.inr_codec import LOSS_NAMES, LossName
 from vqabench.errors import ConfigError, invalid
 from vqabench.metrics.losses import DEFAULT_ALPHA, MixedLoss
 
@@ -66,8 +66,6 @@ __all__ = [
     "ms_ssim_scales",
 ]
 
-LossName = Literal["l1_msssim", "pt_loss", "rankdvqa_ugc", "lpips", "perceptual_ensemble"]
-LOSS_NAMES: tuple[str, ...] = get_args(LossName)
 _WINDOW = 11  # piq's default Gaussian window for (MS-)SSIM
 
 

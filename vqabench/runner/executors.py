@@ -266,9 +266,10 @@ def prestart(n_workers: int) -> None:
 
 
 def release_prestarted() -> None:
-    """Shut down the pools of :func:`prestart` that no job used."""
+    """End the pools of :func:`prestart` that no job used: their workers are terminated, not
+    awaited, so a run that stops at a bad input (an unknown dataset) answers at once."""
     while _PRESTARTED:
-        _PRESTARTED.popitem()[1].shutdown(wait=True, cancel_futures=True)
+        _stop_pool(_PRESTARTED.popitem()[1])
 
 
 def _run_pool(queue: list[Job], on_done: OnDone, n_workers: int, fn: TaskFn = run_job) -> None:
