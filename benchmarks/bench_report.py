@@ -16,7 +16,9 @@ Each case is ``python -m vqabench report RUN --out TMP ...`` as a user types it,
   these figures in Python, not an equivalent of the report (no BD-rate, no bootstrap).
 
 Each case runs ``--repeats`` times, cases alternating so that load from other users hits all
-alike; the median and every time are printed with ``/proc/loadavg`` before and after. The
+alike; the median and every time are printed with ``/proc/loadavg`` before and after, and
+the CPU time (user + sys) of the command and its worker processes, which the load of other
+users inflates much less than the wall time. The
 figure count is read from the command's last line; sizes are of the output folder and its
 report.html.
 
@@ -31,6 +33,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -85,26 +88,45 @@ def _command(case: str, run: Path, out: Path, jobs: int) -> list[str]:
     }[case]
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _env(case: str, old: Path | None) -> dict[str, str]:
+    """The environment of a case: PYTHONPATH is this checkout, or ``old`` for ``old-*``."""
+    if case.startswith("old-") and old is None:
+        raise SystemExit(f"case {case} needs --old DIR")
+    return dict(os.environ, MPLBACKEND="Agg",
+                PYTHONPATH=str(old if case.startswith("old-") else REPO))
+
+
+def _package(env: dict[str, str], cwd: str) -> str:
+    """Where the vqabench a case runs is imported from."""
+    return subprocess.run([sys.executable, "-c", "import vqabench; print(vqabench.__file__)"],
+                          env=env, cwd=cwd, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
 def time_case(case: str, run: Path, jobs: int, old: Path | None) -> dict[str, object]:
-    """One timed run of ``case`` in a fresh output folder."""
-    env = dict(os.environ, MPLBACKEND="Agg")
-    if case.startswith("old-"):
-        if old is None:
-            raise SystemExit(f"case {case} needs --old DIR")
-        env["PYTHONPATH"] = str(old)
+    """One timed run of ``case`` in a fresh output folder (also its working directory:
+    ``python -m`` puts the working directory first on sys.path)."""
+    env = _env(case, old)
     with tempfile.TemporaryDirectory(prefix="bench_report_") as tmp:
         out = Path(tmp) / "report"
         out.mkdir()
         load_before = _loadavg()
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        proc = subprocess.run(_command(case, run, out, jobs), env=env, capture_output=True,
-                              text=True, check=False)
+        proc = subprocess.run(_command(case, run.resolve(), out, jobs), env=env, cwd=tmp,
+                              capture_output=True, text=True, check=False)
         seconds = time.perf_counter() - started
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = (cpu_after.ru_utime - cpu_before.ru_utime
+                 + cpu_after.ru_stime - cpu_before.ru_stime)
         if proc.returncode != 0:
             raise SystemExit(f"{case} failed ({proc.returncode}): {proc.stderr[-2000:]}")
         found = re.search(r"(\d+) figures\)", proc.stdout)
         html = out / "report.html"
-        return {"case": case, "seconds": seconds, "load_before": load_before,
+        return {"case": case, "seconds": seconds, "cpu_s": cpu_s, "load_before": load_before,
                 "load_after": _loadavg(),
                 "figures": int(found.group(1)) if found else len(list(out.glob("*.png"))),
                 "files": sum(1 for p in out.rglob("*") if p.is_file()),
@@ -124,23 +146,28 @@ def main() -> None:
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     print(f"run {args.run_dir}; cores {os.cpu_count()}; jobs {args.jobs}; "
           f"load {_loadavg()}", flush=True)
+    for case in cases:
+        if case != "baseline":
+            print(f"  {case}: {_package(_env(case, args.old), tempfile.gettempdir())}")
     runs: list[dict[str, object]] = []
     for repeat in range(args.repeats):
         for case in cases:
             row = time_case(case, args.run_dir, args.jobs, args.old)
             runs.append({**row, "repeat": repeat})
-            print(f"  {case:<10} {row['seconds']:7.1f} s  load {row['load_before']} -> "
-                  f"{row['load_after']}", flush=True)
-    print(f"{'case':<10} {'median s':>9} {'times s':<24} {'figs':>5} {'files':>5} "
-          f"{'out MB':>7} {'html MB':>7}")
+            print(f"  {case:<10} {row['seconds']:7.1f} s  cpu {row['cpu_s']:6.1f} s  "
+                  f"load {row['load_before']} -> {row['load_after']}", flush=True)
+    print(f"{'case':<10} {'median s':>9} {'cpu s':>6} {'times s':<24} {'figs':>5} "
+          f"{'files':>5} {'out MB':>7} {'html MB':>7}")
     summary = []
     for case in cases:
         rows = [r for r in runs if r["case"] == case]
         times = [float(r["seconds"]) for r in rows]
+        cpu = statistics.median(float(r["cpu_s"]) for r in rows)
         last = rows[-1]
-        summary.append({"case": case, "median_s": statistics.median(times), "times_s": times,
+        summary.append({"case": case, "median_s": statistics.median(times), "cpu_s": cpu,
+                        "times_s": times,
                         **{k: last[k] for k in ("figures", "files", "out_mb", "html_mb")}})
-        print(f"{case:<10} {statistics.median(times):9.1f} "
+        print(f"{case:<10} {statistics.median(times):9.1f} {cpu:6.1f} "
               f"{', '.join(f'{t:.1f}' for t in times):<24} {last['figures']:>5} "
               f"{last['files']:>5} {last['out_mb']:7.1f} {last['html_mb']:7.2f}")
     if args.json:
