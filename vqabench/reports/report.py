@@ -87,8 +87,8 @@ __all__ = ["Report", "build_report", "read_config", "choose_anchor", "provenance
 FigureSet = Literal["none", "summary", "all"]
 #: Figure sets of a report (see module docstring).
 FIGURE_SETS: tuple[str, ...] = ("none", "summary", "all")
-#: Figure formats a report writes by default: PNG (the pages show it) and PDF (for LaTeX).
-#: SVG is written when asked: it is the slowest of the three to write and rarely included.
+#: Figure formats a report writes by default: PNG (the pages show it) and PDF (what LaTeX
+#: includes). SVG only when asked: about a sixth of a figure's time (reports/performance.md).
 DEFAULT_FORMATS: tuple[str, ...] = ("png", "pdf")
 
 
