@@ -4,6 +4,7 @@ test_evaluate_cli.py)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -64,3 +65,28 @@ def test_report_style_and_figure_options(tmp_path, capsys):
         assert _main(["report", str(run), "--out", str(tmp_path / "x"), *bad]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_report_figure_sets_formats_and_progress(tmp_path, capsys):
+    """Issue 30 item 4: ``--figures none`` writes the tables only; the default draws the
+    summary set (the averaged RD curve of the run's one metric, not the two per-sequence
+    curves) as PNG and PDF, with a progress bar on stderr and the time on stdout."""
+    run = synthetic_run(tmp_path / "run")
+    assert _main(["report", str(run), "--out", str(tmp_path / "t"), "--figures", "none"]) == 0
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == [
+        "bdrate.csv", "report.html", "report.md", "tables.tex"]
+    assert "Figures" not in (tmp_path / "t" / "report.md").read_text()
+    capsys.readouterr()
+    assert _main(["report", str(run), "--out", str(tmp_path / "s"), "--jobs", "1"]) == 0
+    captured = capsys.readouterr()
+    assert sorted(p.name for p in (tmp_path / "s").glob("rd*")) == [
+        "rd_average_psnr_y.pdf", "rd_average_psnr_y.png"]
+    assert "1/1 figures" in captured.err
+    assert re.search(r"\(report\.md, .*, 1 figures\) in \d+\.\d s$", captured.out.strip())
+    html = (tmp_path / "s" / "report.html").read_text()
+    assert 'src="rd_average_psnr_y.png"' in html and "data:image" not in html
+    for bad, named in ((["--figures", "some"], "figures='some'"), (["--jobs", "0"], "jobs=0")):
+        assert _main(["report", str(run), "--out", str(tmp_path / "x"), *bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and named in err and "Traceback" not in err

@@ -133,7 +133,9 @@ def test_run_prints_bd_rate_that_matches_results(folder, tmp_path):
     md = (tmp_path / "report" / "report.md").read_text()
     assert f"{expected:.2f}" in md  # the same BD-rate, in the report's table
     html_text = (tmp_path / "report" / "report.html").read_text()
-    assert html_text.count("data:image/png;base64,") >= 3
+    # the averaged RD curve, linked (not embedded: issue 30 item 4)
+    assert 'src="rd_average_psnr_y.png"' in html_text and "data:image" not in html_text
+    assert (tmp_path / "report" / "rd_average_psnr_y.png").is_file()
     again = vqabench("run", "--dataset", folder, "--out", out, "--jobs", "1",
                      "--codec", "x264:qp=22,27,32,37", "--codec", "x265:qp=22,27,32,37",
                      "--metrics", "psnr_y")

@@ -115,7 +115,7 @@ def test_report_of_a_run_has_vector_figures_with_units(run_dir, tmp_path):
     rows = pd.read_csv(run_dir / "results.csv")
     rows[(rows["metric"] == "psnr_y") & rows["sequence"].isin(["A", "B"])].to_csv(
         small / "results.csv", index=False)
-    report = build_report(small, out_dir=tmp_path / "r")
+    report = build_report(small, out_dir=tmp_path / "r", formats=("png", "pdf", "svg"))
     files = {p.name for p in report.figure_files}
     assert {"rd_average_psnr_y.png", "rd_average_psnr_y.pdf", "rd_average_psnr_y.svg"} <= files
     svg = (tmp_path / "r" / "rd_average_psnr_y.svg").read_text(encoding="utf-8")
@@ -171,7 +171,8 @@ def test_report_draws_a_codec_in_one_colour_anchor_first_in_every_figure(tmp_pat
     monkeypatch.setattr(plots, "save_figure",
                         lambda fig, stem, formats=plots.FORMATS: drawn.append(
                             (Path(stem).name, fig)) or save(fig, stem, formats))
-    build_report(run, out_dir=tmp_path / "r", anchor_codec="x265", formats=("png",))
+    build_report(run, out_dir=tmp_path / "r", anchor_codec="x265", formats=("png",),
+                 figures="all")
     shown = {name: _codec_colours(fig) for name, fig in drawn}
     assert set(shown) == {"rd_average_psnr_y", "rd_A_psnr_y", "frames_A_psnr_y",
                           "frame_bits_A"}  # every figure type of a report

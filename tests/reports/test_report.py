@@ -35,7 +35,8 @@ class _Collect(HTMLParser):
 def report(tmp_path_factory, run_maker):
     # figures are slow to render: build the full report once for the module
     root = tmp_path_factory.mktemp("report")
-    return build_report(run_maker(root / "run"), out_dir=root / "out", formats=("png",))
+    return build_report(run_maker(root / "run"), out_dir=root / "out", formats=("png",),
+                        figures="all")
 
 
 def test_bdrate_csv_values(report):
@@ -62,17 +63,43 @@ def test_markdown_shows_the_numbers_in_bdrate_csv(report):
         assert f"]({fig.name})" in md and fig.is_file()
 
 
-def test_html_is_self_contained_with_tables_and_images(report):
+def test_html_links_the_figures_next_to_it(report):
+    """Issue 30 item 4: report.html links the PNG files (the old page embedded every figure
+    as base64: 9.8 MB for the mini run)."""
     text = report.html.read_text()
     parser = _Collect()
     parser.feed(text)
     assert parser.tables >= 3
-    assert len(parser.imgs) == len(report.figures) > 0
-    for src in parser.imgs:
-        assert src.startswith("data:image/png;base64,")
-        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert parser.imgs == [fig.name for fig in report.figures] and len(parser.imgs) > 5
+    assert all((report.out_dir / src).is_file() for src in parser.imgs)
+    assert "data:image" not in text
     assert "-25.00" in parser.cells
+
+
+def test_default_figures_are_the_summary_and_embed_media_is_self_contained(report, tmp_path):
+    """Issue 30 item 4: by default only the averaged RD curves (one per metric), no
+    per-sequence figures; ``embed_media`` makes report.html self-contained; figures drawn in
+    two processes are the bytes of those drawn in one (the module fixture)."""
+    run = report.out_dir.parent / "run"
+    small = build_report(run, out_dir=tmp_path / "out", formats=("png",), embed_media=True,
+                         jobs=2)
+    metrics = sorted(pd.read_csv(run / "results.csv")["metric"].unique()) + ["psnr_yuv"]
+    assert [p.name for p in small.figures] == [f"rd_average_{m}.png" for m in sorted(metrics)]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == sorted(
+        p.name for p in small.figures)  # no rd_A_psnr_y.png, frames_*, frame_bits_*
+    for fig in small.figures:
+        assert fig.read_bytes() == (report.out_dir / fig.name).read_bytes()
+    text = small.html.read_text()
+    parser = _Collect()
+    parser.feed(text)
+    assert len(parser.imgs) == len(small.figures)
+    for src, fig in zip(parser.imgs, small.figures, strict=True):
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1]) == fig.read_bytes()
     assert not re.search(r'src="(?!data:)', text)  # nothing loaded from outside
+    assert small.markdown.read_text().split("## Figures", 1)[1] == (
+        report.markdown.read_text().split("## Figures", 1)[1].split("![RD curve:", 1)[0]
+        .rstrip("\n") + "\n")
 
 
 def test_latex_and_figures(report):

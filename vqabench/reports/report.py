@@ -10,17 +10,22 @@ into ``out_dir`` (default ``RUN_DIR/report``):
   machine-readable note codes of each value (small overlap, dropped points, exclusions; see
   :mod:`vqabench.evaluation.aggregate`), the flags behind the marks of the tables;
 - ``report.md``: the tables in Markdown, figures linked as PNG files next to it;
-- ``report.html``: the same, self-contained (figures embedded as base64 PNG);
+- ``report.html``: the same, figures linked as the PNG files next to it; with
+  ``embed_media`` self-contained instead (figures embedded as base64 PNG: about 130 kB per
+  figure);
 - ``tables.tex``: the tables as LaTeX booktabs; a table with notes is a ``threeparttable``
   (``\\tnote`` marks, notes under the table);
 - ``ratecontrol.csv``: when the run has target-bitrate (``kbps``) points, ΔR % and BD-rate
   against the ``targets_from`` configuration per sequence and as averages
   (:mod:`vqabench.evaluation.ratecontrol`), also as tables in the report;
-- ``*.png``, ``*.pdf``, ``*.svg``: RD curves per sequence and metric, averaged RD curves per
-  metric, per-frame quality and coded-size plots as small multiples
-  (:mod:`vqabench.reports.plots`, :mod:`vqabench.reports.frameplots`), all in one style
-  (:mod:`vqabench.reports.style`): units on the axes, one colour and marker per codec in
-  every figure, the anchor first, then the run's order.
+- ``*.png``, ``*.pdf`` (``*.svg`` when asked): the figure set ``figures`` names:
+  ``summary`` (default): averaged RD curves per metric (and the sweep figure of a sweep);
+  ``all``: also RD curves per sequence and metric, per-frame quality and coded-size plots as
+  small multiples (:mod:`vqabench.reports.plots`, :mod:`vqabench.reports.frameplots`), two
+  figures per sequence and metric (the time of a report); ``none``: tables only. All in one
+  style (:mod:`vqabench.reports.style`): units on the axes, one colour and marker per codec
+  in every figure, the anchor first, then the run's order. Figures are drawn in ``jobs``
+  worker processes, each a pure function of its rows (:func:`render_figures`).
 
 Layouts (``style``), for each (reference, anchor) pair, each followed by the uncertainty
 table (mean, interval, p-value, sequences):
@@ -49,9 +54,11 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
@@ -68,10 +75,21 @@ from vqabench.evaluation.aggregate import (
 )
 from vqabench.evaluation.bdrate import METHODS, Method, Nonmonotonic
 from vqabench.evaluation.uncertainty import DEFAULT_SEED, add_uncertainty
-from vqabench.reports import plots, tables
+from vqabench.reports import tables
+
+if TYPE_CHECKING:  # matplotlib is imported only when figures are drawn
+    from vqabench.reports.plots import Layout
 
 __all__ = ["Report", "build_report", "read_config", "choose_anchor", "provenance_lines",
-           "loss_complexity", "codec_sweep", "sweep_points"]
+           "loss_complexity", "codec_sweep", "sweep_points", "FIGURE_SETS", "FigureSet",
+           "DEFAULT_FORMATS", "FigureJob", "render_figures"]
+
+FigureSet = Literal["none", "summary", "all"]
+#: Figure sets of a report (see module docstring).
+FIGURE_SETS: tuple[str, ...] = ("none", "summary", "all")
+#: Figure formats a report writes by default: PNG (the pages show it) and PDF (what LaTeX
+#: includes). SVG only when asked: about a sixth of a figure's time (reports/performance.md).
+DEFAULT_FORMATS: tuple[str, ...] = ("png", "pdf")
 
 
 @dataclass(frozen=True)
@@ -423,28 +441,115 @@ def _rate_control_sections(results: pd.DataFrame, config: dict[str, object], met
     return path
 
 
-def _frame_rate_figures(per_frame: pd.DataFrame, out: Path, formats: object,
-                        colors: dict[str, plots.CodecStyle]
-                        ) -> list[tuple[str, tuple[Path, ...]]]:
-    """Per-frame rate figures (one per sequence) when per_frame.csv has frame sizes, in the
-    codec styles of the whole run."""
-    from vqabench.reports import frameplots
+@dataclass(frozen=True)
+class FigureJob:
+    """One figure of a report: ``make(data, **options)`` drawn and saved as ``stem.FMT``.
 
-    if not frameplots.has_frame_rates(per_frame):
-        return []
-    return [(f"Coded size per frame: {seq}",
-             plots.save_figure(frameplots.frame_rate_figure(per_frame, sequence=str(seq),
-                                                            colors=colors),
-                               out / f"frame_bits_{_slug(str(seq))}", formats))
-            for seq in sorted(per_frame["sequence"].unique())]
+    ``make`` is a module-level figure function (picklable), ``data`` only the rows it needs,
+    so that a worker process draws it from what it is sent.
+    """
+
+    caption: str
+    stem: Path
+    make: Callable[..., object]
+    data: pd.DataFrame
+    options: dict[str, object] = field(default_factory=dict)
+
+
+def _draw(job: FigureJob, formats: tuple[str, ...]) -> tuple[Path, ...]:
+    from vqabench.reports import plots
+
+    return plots.save_figure(job.make(job.data, **job.options), job.stem, formats)
+
+
+def render_figures(jobs: Sequence[FigureJob], formats: Sequence[str], *, workers: int = 1,
+                   progress: Callable[[int, int], None] | None = None
+                   ) -> list[tuple[Path, ...]]:
+    """Draw and save every figure, in ``workers`` processes when more than one (and more
+    than one figure); return each figure's paths in ``jobs``' order.
+
+    Args:
+        progress: called with (figures done, figures in all) after each figure.
+    """
+    formats = tuple(formats)
+    total, paths = len(jobs), [()] * len(jobs)
+    if workers <= 1 or total <= 1:
+        for i, job in enumerate(jobs):
+            paths[i] = _draw(job, formats)
+            if progress is not None:
+                progress(i + 1, total)
+        return paths
+    with ProcessPoolExecutor(max_workers=min(workers, total)) as pool:
+        futures = {pool.submit(_draw, job, formats): i for i, job in enumerate(jobs)}
+        for done, future in enumerate(as_completed(futures), start=1):
+            paths[futures[future]] = future.result()
+            if progress is not None:
+                progress(done, total)
+    return paths
+
+
+def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: str,
+                 anchor: str, codec_order: list[str], summary: pd.DataFrame,
+                 pairs: list[tuple[str, str]], sweep: tuple[str, dict[str, float]] | None,
+                 layout: str) -> list[FigureJob]:
+    """The figures of ``figures`` (``summary`` or ``all``, module docstring), in the order
+    the report shows them: averaged RD curves, sweep, then (``all``) RD curves per sequence,
+    per-frame quality and coded size per frame."""
+    from vqabench.reports import frameplots, plots
+
+    # one colour and marker per codec in every figure: the anchor first, then run order
+    colors = plots.codec_styles(codec_order, anchor=anchor)
+    # one anchor per figure (quality against S when it was measured), never mixed
+    anchors = list(results["anchor"].unique())
+    shown = "source" if "source" in anchors else anchors[0]
+    shown_rows = results[results["anchor"] == shown]
+    jobs = [FigureJob(f"Average RD curve: {metric} (against {shown})",
+                      out / f"rd_average_{_slug(metric)}", plots.average_rd_figure,
+                      shown_rows[shown_rows["metric"] == metric],
+                      {"metric": metric, "colors": colors, "layout": layout})
+            for metric in sorted(shown_rows["metric"].unique())]
+    if sweep is not None:
+        ref = next((r for r, a in pairs if a == shown), None)
+        points = (sweep_points(summary, sweep, reference=ref, anchor=shown)
+                  if ref is not None else pd.DataFrame())
+        if not points.empty:
+            jobs.append(FigureJob(f"BD-rate against {sweep[0]} (against {shown})",
+                                  out / f"sweep_{_slug(sweep[0])}", plots.sweep_figure, points,
+                                  {"option": sweep[0], "anchor": anchor, "layout": layout}))
+    if figures != "all":
+        return jobs
+    for (seq, metric), part in shown_rows.groupby(["sequence", "metric"], sort=True):
+        jobs.append(FigureJob(f"RD curve: {seq}, {metric} (against {shown})",
+                              out / f"rd_{_slug(seq, metric)}", plots.rd_curve_figure, part,
+                              {"sequence": seq, "metric": metric, "colors": colors,
+                               "layout": layout}))
+    pf_path = run_dir / "per_frame.csv"
+    if not pf_path.is_file():
+        return jobs
+    per_frame = fold_references(pd.read_csv(pf_path, keep_default_na=False, na_values=[""]))
+    per_frame = per_frame[per_frame["anchor"] == shown]
+    for (seq, metric), part in per_frame.groupby(["sequence", "metric"], sort=True):
+        jobs.append(FigureJob(f"Per-frame quality: {seq}, {metric} (against {shown})",
+                              out / f"frames_{_slug(seq, metric)}", plots.per_frame_figure,
+                              part, {"sequence": str(seq), "metric": str(metric),
+                                     "colors": colors}))
+    if frameplots.has_frame_rates(per_frame):  # coded size per frame, one per sequence
+        for seq, part in per_frame.groupby("sequence", sort=True):
+            jobs.append(FigureJob(f"Coded size per frame: {seq}",
+                                  out / f"frame_bits_{_slug(str(seq))}",
+                                  frameplots.frame_rate_figure, part,
+                                  {"sequence": str(seq), "colors": colors}))
+    return jobs
 
 
 def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = None,
                  out_dir: str | os.PathLike[str] | None = None, method: Method = "pchip",
-                 decimals: int = 2, figures: bool = True,
+                 decimals: int = 2, figures: FigureSet | bool = "summary",
                  nonmonotonic: Nonmonotonic = "reject", style: str = "default",
-                 formats: Sequence[str] = plots.FORMATS, seed: int = DEFAULT_SEED,
-                 layout: plots.Layout = "one-column") -> Report:
+                 formats: Sequence[str] = DEFAULT_FORMATS, seed: int = DEFAULT_SEED,
+                 layout: Layout = "one-column", embed_media: bool = False,
+                 jobs: int = 1, progress: Callable[[int, int], None] | None = None
+                 ) -> Report:
     """Write the report of a run directory (see module docstring).
 
     Args:
@@ -454,7 +559,9 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
         out_dir: where to write (default ``RUN_DIR/report``).
         method: BD interpolation (``pchip``, ``cubic``, ``akima``).
         decimals: digits shown in tables (CSV keeps full precision).
-        figures: draw figures.
+        figures: figure set, one of :data:`FIGURE_SETS` (``summary``: averaged RD curves;
+            ``all``: also every per-sequence figure; ``none``); True is ``summary``, False
+            ``none``.
         nonmonotonic: ``"reject"`` (a non-monotonic curve gives NaN) or ``"pareto"`` (keep
             only its Pareto-optimal points, with a note).
         style: table layout, one of :data:`vqabench.reports.tables.STYLES`.
@@ -463,22 +570,36 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
         seed: of the bootstrap intervals.
         layout: size of the RD figures (``one-column`` or ``two-column``, see
             :data:`~vqabench.reports.plots.LAYOUTS`); per-frame figures are full width (7 in).
+        embed_media: embed the figures in ``report.html`` (base64 PNG, self-contained) instead
+            of linking the PNG files next to it.
+        jobs: worker processes drawing the figures (:func:`render_figures`).
+        progress: called with (figures done, figures in all) while drawing.
 
     Returns:
         Report with the written paths.
 
     Raises:
-        DatasetError: no results.csv; ConfigError: unknown anchor or method.
+        DatasetError: no results.csv; ConfigError: unknown anchor, method, figure set.
     """
+    if isinstance(figures, bool):
+        figures = "summary" if figures else "none"
+    if figures not in FIGURE_SETS:
+        raise invalid("figures", figures, " | ".join(FIGURE_SETS))
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise invalid("jobs", jobs, "an integer >= 1")
     if method not in METHODS:
         raise invalid("method", method, " | ".join(METHODS))
     if style not in tables.STYLES:
         raise invalid("style", style, " | ".join(tables.STYLES))
     formats = tuple(dict.fromkeys(["png", *formats]))
-    if layout not in plots.LAYOUTS:
-        raise invalid("layout", layout, " | ".join(plots.LAYOUTS))
-    if any(f not in plots.FORMATS for f in formats):
-        raise invalid("formats", list(formats), "a subset of " + ", ".join(plots.FORMATS))
+    if figures != "none":  # matplotlib (a second of a tables-only report) only for figures
+        from vqabench.reports import plots
+
+        if layout not in plots.LAYOUTS:
+            raise invalid("layout", layout, " | ".join(plots.LAYOUTS))
+        if any(f not in plots.FORMATS for f in formats):
+            raise invalid("formats", list(formats),
+                          "a subset of " + ", ".join(plots.FORMATS))
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -512,43 +633,12 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     excluded = per[per["reason"] != ""]
 
     figs: list[tuple[str, tuple[Path, ...]]] = []
-    if figures:
-        # one colour and marker per codec in every figure: the anchor first, then run order
-        colors = plots.codec_styles(codec_order, anchor=anchor)
-        # one anchor per figure (quality against S when it was measured), never mixed
-        anchors = list(results["anchor"].unique())
-        shown = "source" if "source" in anchors else anchors[0]
-        shown_rows = results[results["anchor"] == shown]
-        for metric in sorted(shown_rows["metric"].unique()):
-            fig = plots.average_rd_figure(shown_rows, metric=metric, colors=colors,
-                                          layout=layout)
-            figs.append((f"Average RD curve: {metric} (against {shown})",
-                         plots.save_figure(fig, out / f"rd_average_{_slug(metric)}", formats)))
-        if sweep is not None:
-            ref = next((r for r, a in pairs if a == shown), None)
-            points = (sweep_points(summary, sweep, reference=ref, anchor=shown)
-                      if ref is not None else pd.DataFrame())
-            if not points.empty:
-                fig = plots.sweep_figure(points, option=sweep[0], anchor=anchor, layout=layout)
-                figs.append((f"BD-rate against {sweep[0]} (against {shown})",
-                             plots.save_figure(fig, out / f"sweep_{_slug(sweep[0])}", formats)))
-        for (seq, metric), _ in shown_rows.groupby(["sequence", "metric"], sort=True):
-            fig = plots.rd_curve_figure(shown_rows, sequence=seq, metric=metric, colors=colors,
-                                        layout=layout)
-            figs.append((f"RD curve: {seq}, {metric} (against {shown})",
-                         plots.save_figure(fig, out / f"rd_{_slug(seq, metric)}", formats)))
-        pf_path = run_dir / "per_frame.csv"
-        if pf_path.is_file():
-            per_frame = fold_references(pd.read_csv(pf_path, keep_default_na=False,
-                                                    na_values=[""]))
-            per_frame = per_frame[per_frame["anchor"] == shown]
-            for (seq, metric), _ in per_frame.groupby(["sequence", "metric"], sort=True):
-                fig = plots.per_frame_figure(per_frame, sequence=str(seq), metric=str(metric),
-                                             colors=colors)
-                figs.append((f"Per-frame quality: {seq}, {metric} (against {shown})",
-                             plots.save_figure(fig, out / f"frames_{_slug(seq, metric)}",
-                                               formats)))
-            figs += _frame_rate_figures(per_frame, out, formats, colors)
+    if figures != "none":
+        fig_jobs = _figure_jobs(results, run_dir, out, figures=figures, anchor=anchor,
+                                codec_order=codec_order, summary=summary, pairs=pairs,
+                                sweep=sweep, layout=layout)
+        drawn = render_figures(fig_jobs, formats, workers=jobs, progress=progress)
+        figs = [(job.caption, paths) for job, paths in zip(fig_jobs, drawn, strict=True)]
 
     title = f"vqabench report: {run_dir.name}"
     intro = (f"Anchor codec: {anchor}. BD-rate method: {method}; negative = fewer bits than "
@@ -588,9 +678,9 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
             path = paths[0]
             vector = ", ".join(f"[{p.suffix[1:].upper()}]({p.name})" for p in paths[1:])
             md += [f"![{caption}]({path.name})" + (f" ({vector})" if vector else ""), ""]
-            data = base64.b64encode(path.read_bytes()).decode("ascii")
-            body.append(f'<figure><img alt="{html.escape(caption)}" '
-                        f'src="data:image/png;base64,{data}"><figcaption>'
+            src = (f"data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}"
+                   if embed_media else html.escape(path.name))
+            body.append(f'<figure><img alt="{html.escape(caption)}" src="{src}"><figcaption>'
                         f"{html.escape(caption)}</figcaption></figure>")
     css = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
            "table{border-collapse:collapse;margin:1em 0}td,th{padding:2px 8px;"
