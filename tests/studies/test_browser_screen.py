@@ -21,6 +21,7 @@ import pytest
 
 from tests.studies.conftest import CHROMIUM, fresh_copy, start_server
 from vqabench.io.ffmpeg import run_ffmpeg
+from vqabench.io.hashing import file_sha256
 from vqabench.studies.media import MEDIA_ARGS
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
@@ -61,6 +62,7 @@ def _sized_study(study: Path, dest: Path, clips: dict[str, Path], width: int, he
         clip = {"source": "reference", "attention": "right"}.get(item["kind"],
                                                                   ("left", "right")[n % 2])
         shutil.copy(clips[clip], dest / item["file"])
+        item["sha256"] = file_sha256(dest / item["file"])  # the server checks it
     spec["presentation"] = presentation
     (dest / "study.json").write_text(json.dumps(spec))
     return dest

@@ -76,11 +76,18 @@ def serve(
     registrations_per_minute: int = typer.Option(60, "--registrations-per-minute",
                                                  help="New participants accepted per "
                                                  "minute (429 beyond)."),
+    threads: int = typer.Option(8, "--threads", help="Requests handled at once (waitress "
+                                "worker threads; more wait in a queue)."),
+    behind_proxy: str = typer.Option(None, "--behind-proxy", help="Address of a reverse "
+                                     "proxy (e.g. 127.0.0.1 for nginx or Caddy on this "
+                                     "machine) whose X-Forwarded-For/-Host/-Proto/-Port "
+                                     "headers are trusted; without it they are dropped."),
 ) -> None:
-    """Serve the study's web app; answers go to STUDY/answers.sqlite."""
+    """Serve the study's web app (waitress); answers go to STUDY/answers.sqlite."""
     from vqabench.studies import serve as serve_study
 
-    serve_study(study, host=host, port=port, registrations_per_minute=registrations_per_minute)
+    serve_study(study, host=host, port=port, registrations_per_minute=registrations_per_minute,
+                threads=threads, behind_proxy=behind_proxy)
 
 
 @study_app.command("simulate")

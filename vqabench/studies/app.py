@@ -3,9 +3,10 @@
 Flask, because the app is a handful of server-rendered pages and one JSON endpoint whose work
 is one blocking SQLite transaction: a synchronous WSGI app with one connection per request
 matches that directly (an async framework would push every query into a thread pool), and
-Flask's Jinja2/Werkzeug are maintained and small. :func:`serve` runs Werkzeug's threaded
-server, which is enough for a lab study on one machine (each request is short; SQLite
-serialises the writers).
+Flask's Jinja2/Werkzeug are maintained and small. :func:`serve` runs it under waitress, a
+production WSGI server with a pool of threads (:mod:`vqabench.studies.server`: why waitress,
+the media's caching and Range headers); each request is short and SQLite serialises the
+writers.
 
 Pages: ``/`` (start: the consent text when the study has one, a participant id, prefilled
 from ``?participant=`` or Prolific's ``?PROLIFIC_PID=``), ``POST /start`` (registers the
@@ -66,6 +67,7 @@ from vqabench.studies.design import (
     participant_seed,
     viewport_needed,
 )
+from vqabench.studies.server import listening, make_server, media_response
 
 __all__ = ["create_app", "serve", "submit_answer", "ACR_LABELS", "DCR_LABELS", "SIDES",
            "REGISTRATIONS_PER_MINUTE"]
@@ -236,7 +238,6 @@ def create_app(study_dir: str | Path, *,
         redirect,
         render_template,
         request,
-        send_from_directory,
         url_for,
     )
 
@@ -253,6 +254,7 @@ def create_app(study_dir: str | Path, *,
     code = spec.get("completion_code")
     trials = {t["id"]: t for t in spec["trials"]}
     files = {m["id"]: m["file"] for m in spec["media"]["items"]}
+    shas = {m["file"]: m.get("sha256") for m in spec["media"]["items"]}
     largest = _layout(spec, max(s["width"] for s in spec["sequences"].values()),
                       max(s["height"] for s in spec["sequences"].values()))
     recent: collections.deque[float] = collections.deque()
@@ -305,9 +307,13 @@ def create_app(study_dir: str | Path, *,
         return _sign(secret, "trial", f"{token}:{position}:{tid}", 20)
 
     def slot_urls(token: str, position: int, slots: dict[str, str]) -> dict[str, str]:
+        """Opaque names of a trial's videos; the file's digest is in the signature, so a name
+        always means the same bytes (active sampling may change the trial due at a position)
+        and the video may be cached for good (:func:`~vqabench.studies.server.media_response`)."""
         return {slot: url_for("media", token=token, position=position,
-                              name=_sign(secret, "media", f"{token}:{position}:{slot}", 20)
-                              + ".webm") for slot in slots}
+                              name=_sign(secret, "media", f"{token}:{position}:{slot}:"
+                                         f"{shas[file]}", 20) + ".webm")
+                for slot, file in slots.items()}
 
     def due_files(token: str, position: int) -> tuple[str, dict[str, str]]:
         pid, plan = who(token)
@@ -405,9 +411,7 @@ def create_app(study_dir: str | Path, *,
         if request.method == "GET":  # a HEAD request fetches nothing
             answers_db.record_event(conn(), pid=pid, position=position, kind="media",
                                     name=slot)
-        response = send_from_directory(study_dir, slots[slot], conditional=True)
-        response.headers["Cache-Control"] = "private, max-age=3600"
-        return response
+        return media_response(study_dir, slots[slot], shas[slots[slot]])
 
     def authorised(body: object) -> tuple[dict, str, str]:
         """(body, token, participant id) of a JSON post, or AnswerRejected."""
@@ -471,24 +475,27 @@ def create_app(study_dir: str | Path, *,
 
 
 def serve(study_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
-          registrations_per_minute: int = REGISTRATIONS_PER_MINUTE) -> None:
-    """Serve the study until interrupted (Werkzeug threaded server).
+          registrations_per_minute: int = REGISTRATIONS_PER_MINUTE, threads: int = 8,
+          behind_proxy: str | None = None) -> None:
+    """Serve the study until interrupted (waitress, :mod:`vqabench.studies.server`).
 
-    Prints ``serving STUDY at http://HOST:PORT/`` once listening (``port=0``: a free port).
+    Prints ``serving STUDY at http://HOST:PORT/`` once listening (``port=0``: a free port);
+    ``behind_proxy``: the address of a reverse proxy whose ``X-Forwarded-*`` are trusted.
 
     Raises:
-        ConfigError: bad port or registration limit.
+        ConfigError: bad port, registration limit or thread count.
     """
-    from werkzeug.serving import make_server
-
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise invalid("port", port, "an integer 0-65535 (0 = any free port)")
     app = create_app(study_dir, registrations_per_minute=registrations_per_minute)
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(app, host=host, port=port, threads=threads, behind_proxy=behind_proxy)
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: serving on {host}, reachable from other machines", file=sys.stderr)
-    print(f"serving {study_dir} at http://{host}:{server.server_port}/", flush=True)
+    for url in listening(server):
+        print(f"serving {study_dir} at {url}", flush=True)
     try:
-        server.serve_forever()
+        server.run()
+    except KeyboardInterrupt:
+        pass
     finally:
-        server.server_close()
+        server.close()
