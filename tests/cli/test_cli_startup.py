@@ -41,19 +41,6 @@ def test_list_and_validation_errors_import_no_torch(tmp_path):
 
 
 @pytest.mark.slow
-def test_inr_states_torchs_own_version_without_importing_it(monkeypatch):
-    """The torch version in inr's codec version (and so in its job keys) is read from
-    torch/version.py while torch is not imported: the same text as ``torch.__version__``,
-    build tag included (the wheel's metadata drops it)."""
-    import torch
-
-    from vqabench.codecs.inr_codec import torch_version
-
-    monkeypatch.delitem(sys.modules, "torch")
-    assert torch_version() == torch.__version__
-
-
-@pytest.mark.slow
 def test_codecs_list_from_the_probe_cache_is_the_probed_listing(tmp_path, monkeypatch, capsys):
     """``codecs list`` with an empty cache folder (ffmpeg probed, the cache written) and again
     from the cache (a new process: in-memory cache cleared) print the same listing, whose

@@ -71,7 +71,9 @@ def test_every_registered_metric_states_its_licence():
     spdx = re.compile(r"(MIT|Apache-2\.0|BSD-[23]-Clause(-Patent)?|PolyForm-Noncommercial-1\.0\.0"
                       r"|unverified) \(")
     for name in metrics.available():
-        assert spdx.match(metrics.get_class(name).licence), name
+        cls = metrics.get_class(name)
+        if cls.__module__.startswith("vqabench."):  # not metrics other tests register
+            assert spdx.match(cls.licence), name
     pyiqa_licence = metadata("pyiqa")["License-Expression"]
     assert pyiqa_licence == "PolyForm-Noncommercial-1.0.0"
     for name in ("dists", "imaging_quality", "pyiqa:niqe"):
