@@ -1,0 +1,62 @@
+"""Every name in every ``__all__`` is what ``from module import name`` returns.
+
+Issue 33 item 7: ``from vqabench.evaluation import correlation`` gave the submodule, not the
+function ``__all__`` advertises; this walks the whole package so no other export is shadowed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from types import ModuleType
+
+import pytest
+
+import vqabench
+
+
+def _module_names() -> list[str]:
+    walked = (m.name for m in pkgutil.walk_packages(vqabench.__path__, "vqabench."))
+    # a __main__ module runs the CLI when imported: it exports nothing
+    return ["vqabench", *(n for n in walked if not n.endswith("__main__"))]
+
+
+def _import(name: str) -> ModuleType:
+    """Import ``name``; skip when a third-party optional package is missing."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:  # ModuleNotFoundError included
+        missing = (getattr(e, "name", None) or "").split(".")[0]
+        if missing and missing != "vqabench":
+            pytest.skip(f"{name} needs the optional package {missing!r}")
+        raise
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module_name", _module_names())
+def test_every_exported_name_is_the_advertised_object(module_name):
+    module = _import(module_name)
+    for name in getattr(module, "__all__", ()):
+        assert hasattr(module, name), f"{module_name}.__all__ lists {name!r}, which is missing"
+        obj = getattr(module, name)
+        # a name in __all__ is a function, class or value, never a module (a submodule of
+        # the same name must not shadow the export once it has been imported)
+        assert not isinstance(obj, ModuleType), (
+            f"from {module_name} import {name} gives the module {obj.__name__}")
+        sub = f"{module_name}.{name}"
+        if hasattr(module, "__path__") and importlib.util.find_spec(sub) is not None:
+            _import(sub)  # load the same-named submodule, then ask again
+            obj = getattr(module, name)
+            assert not isinstance(obj, ModuleType), (
+                f"from {module_name} import {name} gives the submodule {sub} once it loads")
+            ns: dict[str, object] = {}
+            exec(f"from {module_name} import {name}", ns)  # noqa: S102
+            assert ns[name] is obj
+
+
+def test_correlation_is_the_function_after_its_submodule_loads():
+    import vqabench.evaluation.correlation  # noqa: F401  (binds the submodule on the package)
+    from vqabench.evaluation import correlation
+
+    assert callable(correlation) and not isinstance(correlation, ModuleType)
+    assert correlation.__name__ == "correlation"
