@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import subprocess
+import sys
 from types import ModuleType
 
 import pytest
@@ -60,3 +62,16 @@ def test_correlation_is_the_function_after_its_submodule_loads():
 
     assert callable(correlation) and not isinstance(correlation, ModuleType)
     assert correlation.__name__ == "correlation"
+
+
+def test_list_metrics_and_codecs_at_the_top_level_and_import_stays_light():
+    from vqabench import codecs, metrics
+
+    assert vqabench.list_metrics() == metrics.available()
+    assert {"psnr_y", "vmaf"} <= set(vqabench.list_metrics())
+    assert vqabench.list_codecs() == codecs.available()
+    assert {"x264", "vp9"} <= set(vqabench.list_codecs())
+    code = "import sys, vqabench; print(sorted(m for m in sys.modules if 'vqabench.' in m))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "vqabench.metrics" not in out and "vqabench.codecs" not in out, out

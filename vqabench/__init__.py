@@ -19,7 +19,21 @@ if TYPE_CHECKING:
     from vqabench.metrics.base import MetricResult
 
 __version__ = "0.2.0"
-__all__ = ["VqabenchError", "__version__", "compute"]
+__all__ = ["VqabenchError", "__version__", "compute", "list_codecs", "list_metrics"]
+
+
+def list_metrics() -> list[str]:
+    """Names of all registered metrics, sorted (:func:`vqabench.metrics.available`)."""
+    from vqabench import metrics
+
+    return metrics.available()
+
+
+def list_codecs() -> list[str]:
+    """Names of all registered codecs, sorted (:func:`vqabench.codecs.available`)."""
+    from vqabench import codecs
+
+    return codecs.available()
 
 
 def compute(name: str, reference: Any, distorted: Any, **options: Any) -> MetricResult:
