@@ -75,3 +75,26 @@ def test_list_metrics_and_codecs_at_the_top_level_and_import_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert "vqabench.metrics" not in out and "vqabench.codecs" not in out, out
+
+
+def _psnr_y_by_hand(reference, distorted) -> float:
+    """Mean over frames of 10 log10(255^2 / MSE) on the luma planes."""
+    import numpy as np
+
+    from vqabench.io.video import read_frames
+
+    values = [10 * np.log10(255.0**2 / np.mean((r[0].astype(float) - d[0].astype(float)) ** 2))
+              for r, d in zip(read_frames(reference), read_frames(distorted), strict=True)]
+    return float(np.mean(values))
+
+
+def test_metric_objects_are_callable_with_keywords(tiny_video, tiny_noisy):
+    from vqabench import metrics
+
+    metric = metrics.create("psnr_y")
+    called = metric(reference=tiny_video.path, distorted=tiny_noisy.path)
+    assert called == metric.compute(reference=tiny_video.path, distorted=tiny_noisy.path)
+    assert called == vqabench.compute("psnr_y", reference=tiny_video.path,
+                                      distorted=tiny_noisy.path)
+    assert metric(tiny_video, tiny_noisy) == called  # positionally: reference first
+    assert called.value == pytest.approx(_psnr_y_by_hand(tiny_video, tiny_noisy), abs=1e-6)

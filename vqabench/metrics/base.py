@@ -231,6 +231,20 @@ class Metric:
             acc.update(pair)
         return acc.compute()
 
+    def __call__(self, reference: Any = None, distorted: Any = None, **inputs: Any
+                 ) -> MetricResult:
+        """``metric(reference=..., distorted=...)`` is :meth:`compute`: reference first (the
+        pristine or anchor video), the opposite of pyiqa's and torchmetrics'
+        ``(distorted, reference)``, so pass them by keyword.
+
+        Args:
+            reference: the reference video, in any form :meth:`compute` takes; None for
+                no-reference metrics.
+            distorted: the distorted (decoded) video.
+            **inputs: input options (``fmt``, ``pix_fmt``...; :mod:`vqabench.metrics.inputs`).
+        """
+        return self.compute(reference=reference, distorted=distorted, **inputs)
+
     def compute_frames(self, reference: Iterable[YuvFrame], distorted: Iterable[YuvFrame],
                        fmt: FrameFormat) -> MetricResult:
         """Compute a streaming metric on frames in memory (numpy planes), reference first.
