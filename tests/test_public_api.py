@@ -98,3 +98,58 @@ def test_metric_objects_are_callable_with_keywords(tiny_video, tiny_noisy):
                                       distorted=tiny_noisy.path)
     assert metric(tiny_video, tiny_noisy) == called  # positionally: reference first
     assert called.value == pytest.approx(_psnr_y_by_hand(tiny_video, tiny_noisy), abs=1e-6)
+
+
+@pytest.mark.parametrize(("reference", "distorted", "warns"), [
+    ("runs/r/bitstreams/seq/x264/qp27.mp4", "runs/r/sources/seq.y4m", True),
+    ("runs/r/.tmp/job/decoded.y4m", "runs/r/sources/seq.y4m", True),
+    ("runs/r/references/seq/x264/qp22.y4m", "runs/r/sources/seq.y4m", True),   # UGC: R vs S
+    ("runs/r/bitstreams/x264_qp22/seq/vp9/qp40.webm", "runs/r/references/seq/x264/qp22.y4m",
+     True),                                                                   # UGC: anchor R
+    ("runs/r/sources/seq.y4m", "runs/r/bitstreams/seq/x264/qp27.mp4", False),  # right order
+    ("runs/r/references/seq/x264/qp22.y4m", "runs/r/bitstreams/seq/vp9/qp40.webm", False),
+    ("runs/r/bitstreams/seq/x264/qp27.mp4", "runs/other/sources/seq.y4m", False),  # two runs
+    ("runs/r/bitstreams/seq/x264/qp27.mp4", "runs/r/bitstreams/seq/x264/qp32.mp4", False),
+    ("dis.mp4", "ref.y4m", False),                                            # nothing known
+])
+def test_swapped_warning_from_run_directory_paths(reference, distorted, warns):
+    from vqabench.metrics.inputs import swapped_warning
+
+    message = swapped_warning(reference, distorted)
+    assert (message is not None) == warns
+    if warns:
+        assert "\n" not in message and "(reference, distorted)" in message
+        assert repr(reference) in message and repr(distorted) in message
+
+
+def test_swapped_warning_for_a_dataset_cache_source(tmp_path):
+    import os
+
+    from vqabench.metrics.inputs import swapped_warning
+
+    cached = os.path.join(os.environ["VQABENCH_CACHE"], "mini", "foreman.y4m")
+    assert swapped_warning(tmp_path / "runs/r/bitstreams/foreman/x264/qp27.mp4", cached)
+    assert swapped_warning(cached, tmp_path / "runs/r/bitstreams/foreman/x264/qp27.mp4") is None
+
+
+def test_swapped_paths_warn_once_and_still_compute(tiny_video, tiny_noisy, tmp_path):
+    import shutil
+    import warnings
+
+    from vqabench import metrics
+
+    source = tmp_path / "runs/r/sources/tiny.y4m"
+    decoded = tmp_path / "runs/r/bitstreams/tiny/x264/qp27.y4m"
+    for src, dst in ((tiny_video.path, source), (tiny_noisy.path, decoded)):
+        dst.parent.mkdir(parents=True)
+        shutil.copyfile(src, dst)
+    with pytest.warns(UserWarning, match=r"looks decoded from.*\(reference, distorted\)") as rec:
+        swapped = vqabench.compute("psnr_y", reference=decoded, distorted=source)
+    assert len(rec) == 1
+    with pytest.warns(UserWarning, match="looks decoded from"):
+        metrics.create("psnr_y")(decoded, source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        right = vqabench.compute("psnr_y", reference=source, distorted=decoded)
+    assert swapped.value == pytest.approx(right.value)  # PSNR is symmetric: the warning only
+    assert right.value == pytest.approx(_psnr_y_by_hand(tiny_video, tiny_noisy), abs=1e-6)

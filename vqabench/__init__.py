@@ -6,7 +6,7 @@ VVenC); results are tidy tables keyed by content hash; BD-rate and reports come 
 
 Example:
     >>> import vqabench
-    >>> vqabench.compute("psnr_y", "ref.y4m", "dis.mp4").value
+    >>> vqabench.compute("psnr_y", reference="ref.y4m", distorted="dis.mp4").value
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ def list_codecs() -> list[str]:
 def compute(name: str, reference: Any, distorted: Any, **options: Any) -> MetricResult:
     """Compute metric ``name`` of ``distorted`` against ``reference`` (in that order).
 
+    ``(reference, distorted)``: the pristine or anchor video first, the opposite of
+    pyiqa's and torchmetrics' ``(distorted, reference)``; pass them by keyword. Paths that
+    look swapped from a run directory's layout (a bitstream as ``reference``, its source as
+    ``distorted``) give a UserWarning (:func:`vqabench.metrics.inputs.swapped_warning`).
+
     Args:
         name: a registered metric (``vqabench metrics list``) or ``pyiqa:NAME``.
         reference: the reference (source) video: a path (any container ffmpeg reads, Y4M,
@@ -56,7 +61,8 @@ def compute(name: str, reference: Any, distorted: Any, **options: Any) -> Metric
         UnknownNameError: an unknown metric name (with close matches).
 
     Example:
-        >>> vqabench.compute("ssim", ref_rgb, dis_rgb, fmt="rgb").value
+        >>> vqabench.compute("vmaf", reference="ref.y4m", distorted="dis.mp4").value
+        >>> vqabench.compute("ssim", reference=ref_rgb, distorted=dis_rgb, fmt="rgb").value
     """
     from vqabench import metrics
     from vqabench.metrics.inputs import INPUT_OPTIONS

@@ -217,7 +217,9 @@ class Metric:
         return None
 
     def compute(self, reference: Video, distorted: Video) -> MetricResult:
-        """Compute quality of ``distorted`` against ``reference`` (in that order).
+        """Compute quality of ``distorted`` against ``reference`` (in that order: the
+        pristine or anchor video first, the opposite of pyiqa/torchmetrics'
+        ``(distorted, reference)``; pass them by keyword).
 
         Callers may also pass paths, numpy arrays or torch tensors (with ``fmt=`` and
         friends, see :mod:`vqabench.metrics.inputs`); Videos go straight through.
