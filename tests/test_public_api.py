@@ -153,3 +153,22 @@ def test_swapped_paths_warn_once_and_still_compute(tiny_video, tiny_noisy, tmp_p
         right = vqabench.compute("psnr_y", reference=source, distorted=decoded)
     assert swapped.value == pytest.approx(right.value)  # PSNR is symmetric: the warning only
     assert right.value == pytest.approx(_psnr_y_by_hand(tiny_video, tiny_noisy), abs=1e-6)
+
+
+def test_every_full_reference_metric_states_the_argument_order():
+    import inspect
+
+    from vqabench import metrics
+    from vqabench.errors import VqabenchError
+
+    checked = []
+    for name in metrics.available():
+        try:
+            cls = metrics.get_class(name)
+        except (ImportError, VqabenchError):  # an optional package missing
+            continue
+        if cls.kind == "full-reference":
+            doc = inspect.getdoc(cls.compute) or ""
+            assert "(reference, distorted)" in doc and "(distorted, reference)" in doc, name
+            checked.append(name)
+    assert {"psnr_y", "ssim", "vmaf"} <= set(checked)

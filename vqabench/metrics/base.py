@@ -217,9 +217,11 @@ class Metric:
         return None
 
     def compute(self, reference: Video, distorted: Video) -> MetricResult:
-        """Compute quality of ``distorted`` against ``reference`` (in that order: the
-        pristine or anchor video first, the opposite of pyiqa/torchmetrics'
-        ``(distorted, reference)``; pass them by keyword).
+        """Compute quality of ``distorted`` against ``reference``.
+
+        Order: ``(reference, distorted)``, the pristine or anchor video first (the
+        opposite of pyiqa's and torchmetrics' ``(distorted, reference)``; pass them by
+        keyword).
 
         Callers may also pass paths, numpy arrays or torch tensors (with ``fmt=`` and
         friends, see :mod:`vqabench.metrics.inputs`); Videos go straight through.
