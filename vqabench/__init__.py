@@ -6,7 +6,7 @@ VVenC); results are tidy tables keyed by content hash; BD-rate and reports come 
 
 Example:
     >>> import vqabench
-    >>> vqabench.compute("psnr_y", "ref.y4m", "dis.mp4").value
+    >>> vqabench.compute("psnr_y", reference="ref.y4m", distorted="dis.mp4").value
 """
 
 from __future__ import annotations
@@ -19,11 +19,30 @@ if TYPE_CHECKING:
     from vqabench.metrics.base import MetricResult
 
 __version__ = "0.2.0"
-__all__ = ["VqabenchError", "__version__", "compute"]
+__all__ = ["VqabenchError", "__version__", "compute", "list_codecs", "list_metrics"]
+
+
+def list_metrics() -> list[str]:
+    """Names of all registered metrics, sorted (:func:`vqabench.metrics.available`)."""
+    from vqabench import metrics
+
+    return metrics.available()
+
+
+def list_codecs() -> list[str]:
+    """Names of all registered codecs, sorted (:func:`vqabench.codecs.available`)."""
+    from vqabench import codecs
+
+    return codecs.available()
 
 
 def compute(name: str, reference: Any, distorted: Any, **options: Any) -> MetricResult:
     """Compute metric ``name`` of ``distorted`` against ``reference`` (in that order).
+
+    ``(reference, distorted)``: the pristine or anchor video first, the opposite of
+    pyiqa's and torchmetrics' ``(distorted, reference)``; pass them by keyword. Paths that
+    look swapped from a run directory's layout (a bitstream as ``reference``, its source as
+    ``distorted``) give a UserWarning (:func:`vqabench.metrics.inputs.swapped_warning`).
 
     Args:
         name: a registered metric (``vqabench metrics list``) or ``pyiqa:NAME``.
@@ -42,7 +61,8 @@ def compute(name: str, reference: Any, distorted: Any, **options: Any) -> Metric
         UnknownNameError: an unknown metric name (with close matches).
 
     Example:
-        >>> vqabench.compute("ssim", ref_rgb, dis_rgb, fmt="rgb").value
+        >>> vqabench.compute("vmaf", reference="ref.y4m", distorted="dis.mp4").value
+        >>> vqabench.compute("ssim", reference=ref_rgb, distorted=dis_rgb, fmt="rgb").value
     """
     from vqabench import metrics
     from vqabench.metrics.inputs import INPUT_OPTIONS

@@ -217,7 +217,11 @@ class Metric:
         return None
 
     def compute(self, reference: Video, distorted: Video) -> MetricResult:
-        """Compute quality of ``distorted`` against ``reference`` (in that order).
+        """Compute quality of ``distorted`` against ``reference``.
+
+        Order: ``(reference, distorted)``, the pristine or anchor video first (the
+        opposite of pyiqa's and torchmetrics' ``(distorted, reference)``; pass them by
+        keyword).
 
         Callers may also pass paths, numpy arrays or torch tensors (with ``fmt=`` and
         friends, see :mod:`vqabench.metrics.inputs`); Videos go straight through.
@@ -230,6 +234,20 @@ class Metric:
         for pair in frame_pairs(reference, distorted):
             acc.update(pair)
         return acc.compute()
+
+    def __call__(self, reference: Any = None, distorted: Any = None, **inputs: Any
+                 ) -> MetricResult:
+        """``metric(reference=..., distorted=...)`` is :meth:`compute`: reference first (the
+        pristine or anchor video), the opposite of pyiqa's and torchmetrics'
+        ``(distorted, reference)``, so pass them by keyword.
+
+        Args:
+            reference: the reference video, in any form :meth:`compute` takes; None for
+                no-reference metrics.
+            distorted: the distorted (decoded) video.
+            **inputs: input options (``fmt``, ``pix_fmt``...; :mod:`vqabench.metrics.inputs`).
+        """
+        return self.compute(reference=reference, distorted=distorted, **inputs)
 
     def compute_frames(self, reference: Iterable[YuvFrame], distorted: Iterable[YuvFrame],
                        fmt: FrameFormat) -> MetricResult:

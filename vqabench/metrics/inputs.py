@@ -36,8 +36,8 @@ channel-first layout) are accepted for ``fmt="rgb"``/``"yuv"``. Anything else is
 :class:`~vqabench.errors.ConfigError` naming the argument and what is accepted.
 
 Example:
-    >>> metrics.create("vmaf").compute("ref.y4m", "dis.mp4")
-    >>> metrics.create("psnr_y").compute(ref_rgb, dis_rgb, fmt="rgb")  # (T, H, W, 3) floats
+    >>> metrics.create("vmaf").compute(reference="ref.y4m", distorted="dis.mp4")
+    >>> metrics.create("psnr_y")(reference=ref_rgb, distorted=dis_rgb, fmt="rgb")  # floats
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ import contextlib
 import functools
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -56,7 +57,8 @@ import numpy as np
 from vqabench.errors import ConfigError, invalid
 from vqabench.io.video import PIX_FMTS, Video, YuvFrame, open_video, rgb_to_yuv, to_y4m, write_y4m
 
-__all__ = ["INPUT_OPTIONS", "ACCEPTED", "Fmt", "as_videos", "as_video", "accepting_inputs"]
+__all__ = ["INPUT_OPTIONS", "ACCEPTED", "Fmt", "as_videos", "as_video", "accepting_inputs",
+           "swapped_warning"]
 
 Fmt = Literal["rgb", "yuv", "gray"]
 #: keyword options that describe inputs (not metric options)
@@ -205,6 +207,45 @@ def as_videos(reference: Any, distorted: Any, **options: Any) -> Iterator[tuple[
         yield ref, as_video(distorted, "distorted", Path(tmp), **options)
 
 
+#: Folders of a run directory (vqabench.runner.run) by how far they are from the pristine
+#: source: sources (0) -> references, the decoded R of UGC transcoding (1) -> bitstreams and
+#: the decoded videos of running jobs in .tmp (2).
+_RUN_STAGES = {"sources": 0, "references": 1, "bitstreams": 2, ".tmp": 2}
+
+
+def _run_stage(path: Path) -> tuple[int, Path | None] | None:
+    """``(stage, run directory)`` of a path inside a vqabench run directory (from its last
+    stage folder; paths only, nothing read), ``(0, None)`` for the dataset cache, or None."""
+    from vqabench.datasets.base import cache_dir
+
+    parts = path.parts
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] in _RUN_STAGES:
+            return _RUN_STAGES[parts[i]], Path(*parts[:i])
+    if path.is_relative_to(cache_dir().absolute()):
+        return 0, None
+    return None
+
+
+def swapped_warning(reference: Any, distorted: Any) -> str | None:
+    """A one-line warning when two paths look given in the wrong order, else None.
+
+    Free, from the paths alone: ``reference`` lies in a later stage of a vqabench run
+    directory (``bitstreams/``, ``.tmp/``, or ``references/`` for UGC anchors) than
+    ``distorted`` in the same run (``references/`` or ``sources/``), or ``distorted`` is a
+    source in the dataset cache. Anything else (arrays, Videos, other paths) gives None.
+    """
+    if not all(isinstance(v, (str, os.PathLike)) for v in (reference, distorted)):
+        return None
+    ref_path, dis_path = Path(reference).absolute(), Path(distorted).absolute()
+    ref, dis = _run_stage(ref_path), _run_stage(dis_path)
+    if ref is None or dis is None or ref[0] <= dis[0] or dis[1] not in (None, ref[1]):
+        return None
+    return (f"reference={str(reference)!r} looks decoded from distorted={str(distorted)!r}; "
+            "the order is (reference, distorted), the opposite of pyiqa/torchmetrics: "
+            "swap them (pass them by keyword)")
+
+
 def accepting_inputs(compute: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a metric's ``compute(self, reference: Video, distorted: Video)`` so that it
     accepts every input of the module docstring (and the :data:`INPUT_OPTIONS` keywords).
@@ -217,6 +258,8 @@ def accepting_inputs(compute: Callable[..., Any]) -> Callable[..., Any]:
         if not options and isinstance(distorted, Video) and (
                 reference is None or isinstance(reference, Video)):
             return compute(self, reference, distorted)
+        if (message := swapped_warning(reference, distorted)) is not None:
+            warnings.warn(message, UserWarning, stacklevel=2)
         with as_videos(reference, distorted, **options) as (ref, dis):
             return compute(self, ref, dis)
 

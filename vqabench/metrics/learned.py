@@ -206,7 +206,12 @@ class _LearnedMetric(Metric):
         return self._model
 
     def compute(self, reference: Video, distorted: Video) -> MetricResult:
-        """Score ``distorted`` (D) given the non-pristine ``reference`` (R)."""
+        """Score ``distorted`` (D) given the non-pristine ``reference`` (R).
+
+        Order: ``(reference, distorted)``, the pristine or anchor video first (the
+        opposite of pyiqa's and torchmetrics' ``(distorted, reference)``; pass them by
+        keyword).
+        """
         import torch
 
         check_pair(reference, distorted)

@@ -335,6 +335,10 @@ class PyiqaMetric(Metric):
     def compute(self, reference: Video | None, distorted: Video) -> MetricResult:
         """Score ``distorted`` (against ``reference`` for full-reference metrics).
 
+        Order: ``(reference, distorted)``, the pristine or anchor video first (the
+        opposite of pyiqa's and torchmetrics' ``(distorted, reference)``; pass them by
+        keyword).
+
         Raises:
             MetricError: mismatched videos, or a full-reference metric without a reference.
         """

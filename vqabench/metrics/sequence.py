@@ -29,7 +29,7 @@ Weight-free stand-ins, named apart so that their numbers are never taken for VBe
 ==========================  =====================================================
 
 Example:
-    >>> metrics.create("motion_smoothness_flow").compute(None, video).value
+    >>> metrics.create("motion_smoothness_flow").compute(distorted=video).value
 """
 
 from __future__ import annotations

@@ -63,6 +63,10 @@ class FlickerWarp(Metric):
     def compute(self, reference: Video, distorted: Video) -> MetricResult:
         """Flicker of ``distorted`` against the source ``reference`` (in that order).
 
+        Order: ``(reference, distorted)``, the pristine or anchor video first (the
+        opposite of pyiqa's and torchmetrics' ``(distorted, reference)``; pass them by
+        keyword).
+
         Raises:
             MetricError: mismatched videos or fewer than 2 frames.
         """
@@ -99,6 +103,10 @@ class LpipsTemporal(Lpips):
 
     def compute(self, reference: Video, distorted: Video) -> MetricResult:
         """Temporal LPIPS change of ``distorted`` against the source ``reference``.
+
+        Order: ``(reference, distorted)``, the pristine or anchor video first (the
+        opposite of pyiqa's and torchmetrics' ``(distorted, reference)``; pass them by
+        keyword).
 
         Raises:
             MetricError: mismatched videos or fewer than 2 frames.

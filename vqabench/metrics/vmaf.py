@@ -143,6 +143,13 @@ class Vmaf(Metric):
         return {"model": label, "pooling": self.pooling, "model_sha256": self.model_sha256}
 
     def compute(self, reference: Video, distorted: Video) -> MetricResult:
+        """VMAF of ``distorted`` against ``reference``; swapped, VMAF changes without an
+        error.
+
+        Order: ``(reference, distorted)``, the pristine or anchor video first (the
+        opposite of pyiqa's and torchmetrics' ``(distorted, reference)``; pass them by
+        keyword).
+        """
         return compute_vmaf_group([self], reference, distorted)[0]
 
 
