@@ -6,11 +6,11 @@ Y4M files ready for encoding, converted and trimmed on the way where asked.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vqabench.io.cache import cache_dir
 from vqabench.io.hashing import content_hash
 from vqabench.io.video import Video, probe
 from vqabench.registry import Registry
@@ -37,12 +37,6 @@ class Sequence:
 # loader(frames=..., size=..., work_dir=..., root=...) -> list[Sequence]
 DatasetLoader = Callable[..., list[Sequence]]
 DATASETS: Registry[DatasetLoader] = Registry("dataset")
-
-
-def cache_dir() -> Path:
-    """Where generated sources are cached: ``$VQABENCH_CACHE`` or ``~/.cache/vqabench``."""
-    root = os.environ.get("VQABENCH_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "vqabench"
 
 
 def conversion_steps(path: Path, as_is: Video | None, *, size: tuple[int, int] | None,

@@ -110,7 +110,7 @@ def binary_key(path: str) -> dict[str, object]:
 
 def info_cache_file(key: dict[str, object]) -> Path:
     """The probe cache file of the binary with :func:`binary_key` ``key``."""
-    from vqabench.datasets.base import cache_dir
+    from vqabench.io.cache import cache_dir
 
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
     return cache_dir() / "ffmpeg-info" / f"{digest}.json"

@@ -216,7 +216,7 @@ _RUN_STAGES = {"sources": 0, "references": 1, "bitstreams": 2, ".tmp": 2}
 def _run_stage(path: Path) -> tuple[int, Path | None] | None:
     """``(stage, run directory)`` of a path inside a vqabench run directory (from its last
     stage folder; paths only, nothing read), ``(0, None)`` for the dataset cache, or None."""
-    from vqabench.datasets.base import cache_dir
+    from vqabench.io.cache import cache_dir
 
     parts = path.parts
     for i in range(len(parts) - 2, -1, -1):
