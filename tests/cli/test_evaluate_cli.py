@@ -42,6 +42,17 @@ def test_rq_command(tmp_path):
 
 
 @pytest.mark.slow
+def test_rq_figures_are_written_next_to_the_table(tmp_path, capsys):
+    run = synthetic_run(tmp_path / "run")
+    assert _main(["rq", str(run), "--figures", str(tmp_path / "figs")]) == 0
+    names = sorted(p.name for p in (tmp_path / "figs").glob("*.png"))
+    assert names == ["rq_A_psnr_y.png", "rq_B_psnr_y.png"]  # one per sequence and metric
+    assert (tmp_path / "figs" / "rq_A_psnr_y.png").read_bytes()[:4] == b"\x89PNG"
+    assert _main(["rq", str(run), "--axis", "parameter", "--figures", str(tmp_path)]) == 2
+    assert "--figures=" in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_rq_parameter_axis(tmp_path, capsys):
     run = synthetic_run(tmp_path / "run")
     assert _main(["rq", str(run), "--axis", "parameter", "--out", str(tmp_path / "rp.csv")]) == 0

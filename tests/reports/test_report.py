@@ -109,6 +109,8 @@ def test_latex_and_figures(report):
     names = {p.name for p in report.figures}
     assert "rd_average_psnr_y.png" in names and "frames_A_psnr_y.png" in names
     assert "rd_A_psnr_y.png" in names
+    assert {"rq_A_psnr_y.png", "rq_C_lpips.png"} <= names  # R–Q fits under figures="all"
+    assert "![R–Q fits: A, psnr_y" in report.markdown.read_text()
 
 
 def test_anchor_choice_and_errors(run_dir, tmp_path):

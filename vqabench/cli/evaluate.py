@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from vqabench.cli.app import app, console
 from vqabench.errors import DatasetError, invalid
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["correlate", "rq"]
 
@@ -138,6 +142,10 @@ def rq(
     level: str = typer.Option("sequence", "--level", help="With --axis parameter: sequence "
                               "(kbps per rate point) or frame (bits of every frame)."),
     out: Path = typer.Option(None, "--out", help="Also write the fits as CSV here."),
+    figures: Path = typer.Option(None, "--figures", metavar="DIR", help="With --axis quality: "
+                                 "also draw per sequence and metric the measured points and "
+                                 "each codec's best fitted model with its R² "
+                                 "(rq_[REFERENCE_ANCHOR_]SEQUENCE_METRIC.png) in this folder."),
 ) -> None:
     """Fit R-Q models per sequence with R²: quality vs rate, or rate vs coding parameter."""
     from vqabench.errors import invalid
@@ -154,6 +162,10 @@ def rq(
                           "are rate against parameter: --axis parameter)")
         table = fit_rq_table(results)
         console.print(to_markdown(table, decimals=4), markup=False)
+        if figures is not None:
+            _rq_figures(results, figures)
+    elif figures is not None:
+        raise invalid("--figures", str(figures), "a folder with --axis quality only")
     else:
         per_frame = None
         if level == "frame":
@@ -166,3 +178,19 @@ def rq(
         console.print(to_markdown(rp_table(table), decimals=4), markup=False)
     if out is not None:
         write_csv(table, out)
+
+
+def _rq_figures(results: pd.DataFrame, folder: Path) -> None:
+    """One R–Q figure per (reference, anchor, sequence, metric) as PNG in ``folder``."""
+    from vqabench.reports.plots import codec_styles, save_figure
+    from vqabench.reports.report import _slug
+    from vqabench.reports.rqplot import rq_figure
+
+    folder.mkdir(parents=True, exist_ok=True)
+    colors = codec_styles(list(dict.fromkeys(results["codec"].astype(str))))
+    keys = ["reference", "anchor", "sequence", "metric"]
+    for (ref, anchor, seq, metric), part in results.groupby(keys, sort=True):
+        prefix = () if (ref, anchor) == ("source", "source") else (str(ref), str(anchor))
+        fig = rq_figure(part, sequence=str(seq), metric=str(metric), colors=colors)
+        save_figure(fig, folder / f"rq_{_slug(*prefix, str(seq), str(metric))}", ("png",))
+    console.print(f"R–Q figures written to {folder}", markup=False)

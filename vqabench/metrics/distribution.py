@@ -12,11 +12,12 @@ Example:
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 import numpy as np
 
-from vqabench.errors import invalid
+from vqabench.errors import ConfigError, invalid
 from vqabench.io.video import Video, read_frames
 from vqabench.metrics.base import check_pair
 from vqabench.metrics.functional.distribution import (
@@ -28,6 +29,7 @@ from vqabench.metrics.functional.distribution import (
     qq_data,
     residuals,
 )
+from vqabench.metrics.inputs import as_videos
 
 __all__ = [
     "video_residuals",
@@ -43,20 +45,31 @@ __all__ = [
 Plane = Literal["y", "u", "v"]
 
 
-def video_residuals(reference: Video, distorted: Video, *, plane: Plane = "y",
+VideoInput = Video | str | os.PathLike
+
+
+def video_residuals(reference: VideoInput, distorted: VideoInput, *, plane: Plane = "y",
                     max_frames: int | None = None) -> np.ndarray:
     """Residuals ``distorted - reference`` of one plane over the frames, in 8-bit units.
 
     Args:
-        reference, distorted: the videos, in that order.
+        reference, distorted: the videos, in that order: opened ``Video`` objects or paths
+            (read as :func:`vqabench.compute` reads them: Y4M and raw YUV directly, other
+            containers converted through :func:`~vqabench.io.video.to_y4m`).
         plane: ``y`` (default), ``u`` or ``v``.
         max_frames: use only the first frames (None: all).
 
     Raises:
-        MetricError: mismatched videos; ConfigError: bad plane or max_frames.
+        MetricError: mismatched videos; ConfigError: bad plane, max_frames or input type;
+        VideoFormatError: a path that cannot be read.
     """
     if plane not in ("y", "u", "v"):
         raise invalid("plane", plane, "'y' | 'u' | 'v'")
+    if not (isinstance(reference, Video) and isinstance(distorted, Video)):
+        if reference is None:
+            raise ConfigError("reference=None is not accepted: expected a Video or a path")
+        with as_videos(reference, distorted) as (ref, dis):
+            return video_residuals(ref, dis, plane=plane, max_frames=max_frames)
     check_pair(reference, distorted)
     count = reference.frames if max_frames is None else max_frames
     if not isinstance(count, int) or not 1 <= count <= reference.frames:
@@ -69,13 +82,18 @@ def video_residuals(reference: Video, distorted: Video, *, plane: Plane = "y",
     return np.concatenate(parts)
 
 
-def error_distribution(reference: Video, distorted: Video, *, plane: Plane = "y",
+def error_distribution(reference: VideoInput, distorted: VideoInput, *, plane: Plane = "y",
                        criterion: Criterion = "wasserstein", max_samples: int | None = 200_000,
                        max_frames: int | None = None, seed: int = 0) -> ResidualFit:
     """Fit Gaussian and Laplace distributions to the residuals of ``distorted`` against
     ``reference`` (in that order) and say which fits better.
 
-    See :func:`~vqabench.metrics.functional.distribution.fit_residuals` for the arguments.
+    ``reference`` and ``distorted`` are ``Video`` objects or paths (:func:`video_residuals`);
+    see :func:`~vqabench.metrics.functional.distribution.fit_residuals` for the rest.
+
+    Raises:
+        VideoFormatError: a path that cannot be read; ConfigError, MetricError: as
+        :func:`video_residuals`.
     """
     res = video_residuals(reference, distorted, plane=plane, max_frames=max_frames)
     return fit_residuals(res, criterion=criterion, max_samples=max_samples, seed=seed)

@@ -20,7 +20,9 @@ into ``out_dir`` (default ``RUN_DIR/report``):
   (:mod:`vqabench.evaluation.ratecontrol`), also as tables in the report;
 - ``*.png``, ``*.pdf`` (``*.svg`` when asked): the figure set ``figures`` names:
   ``summary`` (default): averaged RD curves per metric (and the sweep figure of a sweep);
-  ``all``: also RD curves per sequence and metric, per-frame quality and coded-size plots as
+  ``all``: also RD curves and R–Q fits (:mod:`vqabench.reports.rqplot`) per sequence and
+  metric, a residual Q–Q figure per sequence (:mod:`vqabench.reports.qqreport`: it decodes
+  one bitstream per sequence again), per-frame quality and coded-size plots as
   small multiples (:mod:`vqabench.reports.plots`, :mod:`vqabench.reports.frameplots`), two
   figures per sequence and metric (the time of a report); ``none``: tables only. All in one
   style (:mod:`vqabench.reports.style`): units on the axes, one colour and marker per codec
@@ -493,9 +495,9 @@ def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: st
                  pairs: list[tuple[str, str]], sweep: tuple[str, dict[str, float]] | None,
                  layout: str) -> list[FigureJob]:
     """The figures of ``figures`` (``summary`` or ``all``, module docstring), in the order
-    the report shows them: averaged RD curves, sweep, then (``all``) RD curves per sequence,
-    per-frame quality and coded size per frame."""
-    from vqabench.reports import frameplots, plots
+    the report shows them: averaged RD curves, sweep, then (``all``) RD curves and R–Q fits
+    per sequence, per-frame quality and coded size per frame."""
+    from vqabench.reports import frameplots, plots, qqreport, rqplot
 
     # one colour and marker per codec in every figure: the anchor first, then run order
     colors = plots.codec_styles(codec_order, anchor=anchor)
@@ -523,6 +525,14 @@ def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: st
                               out / f"rd_{_slug(seq, metric)}", plots.rd_curve_figure, part,
                               {"sequence": seq, "metric": metric, "colors": colors,
                                "layout": layout}))
+        jobs.append(FigureJob(f"R–Q fits: {seq}, {metric} (against {shown}; per codec the "
+                              "model of highest R²)",
+                              out / f"rq_{_slug(seq, metric)}", rqplot.rq_figure, part,
+                              {"sequence": seq, "metric": metric, "colors": colors,
+                               "layout": layout}))
+    for item in qqreport.run_residual_fits(run_dir, results, codec=anchor)[0]:
+        jobs.append(FigureJob(qqreport.caption(item), out / f"qq_{_slug(item.sequence)}",
+                              qqreport.qq_figure, results.iloc[:0], {"item": item}))
     pf_path = run_dir / "per_frame.csv"
     if not pf_path.is_file():
         return jobs
