@@ -55,6 +55,7 @@ def report(
     from vqabench.cli.run import BarFeed
     from vqabench.config import default_jobs
     from vqabench.reports import build_report
+    from vqabench.runner.residuals import run_residual_fits
 
     feed = BarFeed("vqabench report: figures", "figures")
     try:
@@ -64,7 +65,7 @@ def report(
                               formats=[f.strip() for f in formats.split(",") if f.strip()],
                               embed_media=embed_media,
                               jobs=default_jobs() if jobs is None else jobs,
-                              progress=feed.both)
+                              progress=feed.both, residual_fits=run_residual_fits)
     finally:
         feed.stop()
     console.print(f"report written to {result.out_dir} ({result.markdown.name}, "

@@ -21,12 +21,13 @@ into ``out_dir`` (default ``RUN_DIR/report``):
 - ``*.png``, ``*.pdf`` (``*.svg`` when asked): the figure set ``figures`` names:
   ``summary`` (default): averaged RD curves per metric (and the sweep figure of a sweep);
   ``all``: also RD curves and R–Q fits (:mod:`vqabench.reports.rqplot`) per sequence and
-  metric, a residual Q–Q figure per sequence (:mod:`vqabench.reports.qqreport`: it decodes
-  one bitstream per sequence again), per-frame quality and coded-size plots as
-  small multiples (:mod:`vqabench.reports.plots`, :mod:`vqabench.reports.frameplots`), two
-  figures per sequence and metric (the time of a report); ``none``: tables only. All in one
-  style (:mod:`vqabench.reports.style`): units on the axes, one colour and marker per codec
-  in every figure, the anchor first, then the run's order. Figures are drawn in ``jobs``
+  metric, a residual Q–Q figure per sequence (:mod:`vqabench.reports.qqreport`; the caller's
+  ``residual_fits`` decodes one bitstream per sequence again), per-frame quality and
+  coded-size plots as small multiples (:mod:`vqabench.reports.plots`,
+  :mod:`vqabench.reports.frameplots`), two figures per sequence and metric (the time of a
+  report); ``none``: tables only. All in one style (:mod:`vqabench.reports.style`): units on
+  the axes, one colour and marker per codec in every figure, the anchor first, then the
+  run's order. Figures are drawn in ``jobs``
   worker processes, each a pure function of its rows (:func:`render_figures`).
 
 Layouts (``style``), for each (reference, anchor) pair, each followed by the uncertainty
@@ -490,10 +491,14 @@ def render_figures(jobs: Sequence[FigureJob], formats: Sequence[str], *, workers
     return paths
 
 
+#: ``residual_fits(run_dir, results, codec=...)`` -> (Q–Q fits, reasons of skipped sequences)
+ResidualFits = Callable[..., tuple[list, list[str]]]
+
+
 def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: str,
                  anchor: str, codec_order: list[str], summary: pd.DataFrame,
                  pairs: list[tuple[str, str]], sweep: tuple[str, dict[str, float]] | None,
-                 layout: str) -> list[FigureJob]:
+                 layout: str, residual_fits: ResidualFits | None = None) -> list[FigureJob]:
     """The figures of ``figures`` (``summary`` or ``all``, module docstring), in the order
     the report shows them: averaged RD curves, sweep, then (``all``) RD curves and R–Q fits
     per sequence, per-frame quality and coded size per frame."""
@@ -530,7 +535,8 @@ def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: st
                               out / f"rq_{_slug(seq, metric)}", rqplot.rq_figure, part,
                               {"sequence": seq, "metric": metric, "colors": colors,
                                "layout": layout}))
-    for item in qqreport.run_residual_fits(run_dir, results, codec=anchor)[0]:
+    fits = residual_fits(run_dir, results, codec=anchor)[0] if residual_fits else []
+    for item in fits:
         jobs.append(FigureJob(qqreport.caption(item), out / f"qq_{_slug(item.sequence)}",
                               qqreport.qq_figure, results.iloc[:0], {"item": item}))
     pf_path = run_dir / "per_frame.csv"
@@ -558,8 +564,8 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
                  nonmonotonic: Nonmonotonic = "reject", style: str = "default",
                  formats: Sequence[str] = DEFAULT_FORMATS, seed: int = DEFAULT_SEED,
                  layout: Layout = "one-column", embed_media: bool = False,
-                 jobs: int = 1, progress: Callable[[int, int], None] | None = None
-                 ) -> Report:
+                 jobs: int = 1, progress: Callable[[int, int], None] | None = None,
+                 residual_fits: ResidualFits | None = None) -> Report:
     """Write the report of a run directory (see module docstring).
 
     Args:
@@ -584,6 +590,10 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
             of linking the PNG files next to it.
         jobs: worker processes drawing the figures (:func:`render_figures`).
         progress: called with (figures done, figures in all) while drawing.
+        residual_fits: ``residual_fits(run_dir, results, codec=anchor)`` -> (fits, skipped):
+            the residual fits of the Q–Q figures under ``figures="all"``
+            (:func:`vqabench.runner.residuals.run_residual_fits`, which ``vqabench report``
+            passes: it decodes bitstreams, which this layer cannot); None: no Q–Q figures.
 
     Returns:
         Report with the written paths.
@@ -646,7 +656,7 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     if figures != "none":
         fig_jobs = _figure_jobs(results, run_dir, out, figures=figures, anchor=anchor,
                                 codec_order=codec_order, summary=summary, pairs=pairs,
-                                sweep=sweep, layout=layout)
+                                sweep=sweep, layout=layout, residual_fits=residual_fits)
         drawn = render_figures(fig_jobs, formats, workers=jobs, progress=progress)
         figs = [(job.caption, paths) for job, paths in zip(fig_jobs, drawn, strict=True)]
 
