@@ -225,12 +225,7 @@ def record_answer(db: sqlite3.Connection, *, pid: str, position: int, trial: str
             (a replayed or out-of-order answer); nothing is stored.
     """
     with _transaction(db):
-        row = db.execute("SELECT plan FROM participants WHERE id = ?", (pid,)).fetchone()
-        if row is None:
-            raise AnswerRejected(404, f"participant={pid!r} is not registered in this study")
-        plan = json.loads(row[0])
-        due = int(db.execute("SELECT COUNT(*) FROM answers WHERE participant = ?",
-                             (pid,)).fetchone()[0])
+        plan, due = _plan_and_due(db, pid)
         if due >= len(plan):
             raise AnswerRejected(409, f"participant {pid!r} has answered every trial")
         if position != due or plan[due][0] != trial:
@@ -250,6 +245,21 @@ def record_answer(db: sqlite3.Connection, *, pid: str, position: int, trial: str
                    (pid, position, trial, int(plan[due][1]), side, choice, score,
                     int(response_ms), now, served_ms, fetched, media_needed, int(simulated)))
 
+
+def _plan_and_due(db: sqlite3.Connection, pid: str) -> tuple[list, int]:
+    """``pid``'s plan and the position due (answers stored so far), inside a transaction.
+
+    Raises:
+        AnswerRejected: 404 unknown participant.
+    """
+    row = db.execute("SELECT plan FROM participants WHERE id = ?", (pid,)).fetchone()
+    if row is None:
+        raise AnswerRejected(404, f"participant={pid!r} is not registered in this study")
+    due = int(db.execute("SELECT COUNT(*) FROM answers WHERE participant = ?",
+                         (pid,)).fetchone()[0])
+    return json.loads(row[0]), due
+
+
 def bring_forward(db: sqlite3.Connection, pid: str, trial: str) -> None:
     """Make ``trial`` the trial due next for ``pid`` (active sampling), in one transaction.
 
@@ -261,12 +271,7 @@ def bring_forward(db: sqlite3.Connection, pid: str, trial: str) -> None:
             ``pid`` has still to answer.
     """
     with _transaction(db):
-        row = db.execute("SELECT plan FROM participants WHERE id = ?", (pid,)).fetchone()
-        if row is None:
-            raise AnswerRejected(404, f"participant={pid!r} is not registered in this study")
-        plan = json.loads(row[0])
-        due = int(db.execute("SELECT COUNT(*) FROM answers WHERE participant = ?",
-                             (pid,)).fetchone()[0])
+        plan, due = _plan_and_due(db, pid)
         where = [k for k in range(due, len(plan)) if plan[k][0] == trial]
         if not where:
             raise AnswerRejected(409, f"trial={trial!r} is not among the trials participant "

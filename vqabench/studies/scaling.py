@@ -30,7 +30,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -228,6 +228,17 @@ def bootstrap_bradley_terry(per_participant: Sequence[np.ndarray], *, resamples:
     if not isinstance(resamples, int) or resamples < 1:
         raise invalid("resamples", resamples, "an integer >= 1")
     estimate = bradley_terry(mats.sum(axis=0), alpha=alpha)
+    return _bootstrap(mats, estimate, lambda wins: bradley_terry(wins, alpha=alpha),
+                      maximum_likelihood=alpha == 0, resamples=resamples,
+                      confidence=confidence, seed=seed)
+
+
+def _bootstrap(mats: np.ndarray, estimate: np.ndarray, fit: Callable[[np.ndarray], np.ndarray],
+               *, maximum_likelihood: bool, resamples: int, confidence: float, seed: int
+               ) -> BootstrapScaling:
+    """Percentile intervals of ``fit`` over resamples of participants (their count matrices
+    ``mats``); a resample without a maximum-likelihood answer counts as ``unbounded`` and,
+    when ``maximum_likelihood`` (no prior or regulariser), is left out (NaN)."""
     rng = np.random.default_rng(seed)
     draws = np.empty((resamples, mats.shape[1]))
     unbounded = 0
@@ -235,10 +246,10 @@ def bootstrap_bradley_terry(per_participant: Sequence[np.ndarray], *, resamples:
         wins = mats[rng.integers(0, len(mats), size=len(mats))].sum(axis=0)
         if ml_obstacle(wins):
             unbounded += 1
-            if alpha == 0:
+            if maximum_likelihood:
                 draws[k] = np.nan
                 continue
-        draws[k] = bradley_terry(wins, alpha=alpha)
+        draws[k] = fit(wins)
     tail = (1 - confidence) / 2 * 100
     lo, hi = np.percentile(draws, [tail, 100 - tail], axis=0)
     return BootstrapScaling(estimate, lo, hi, unbounded)
@@ -345,20 +356,10 @@ def bootstrap_thurstone(per_participant: Sequence[np.ndarray], *, resamples: int
     total = mats.sum(axis=0)
     compared = (total + total.T) > 0
     estimate = thurstone_case_v(total, prior=prior, compared=compared)
-    rng = np.random.default_rng(seed)
-    draws = np.empty((resamples, mats.shape[1]))
-    unbounded = 0
-    for k in range(resamples):
-        wins = mats[rng.integers(0, len(mats), size=len(mats))].sum(axis=0)
-        if ml_obstacle(wins):
-            unbounded += 1
-            if prior == 0:
-                draws[k] = np.nan
-                continue
-        draws[k] = thurstone_case_v(wins, prior=prior, compared=compared)
-    tail = (1 - confidence) / 2 * 100
-    lo, hi = np.percentile(draws, [tail, 100 - tail], axis=0)
-    return BootstrapScaling(estimate, lo, hi, unbounded)
+    return _bootstrap(mats, estimate,
+                      lambda wins: thurstone_case_v(wins, prior=prior, compared=compared),
+                      maximum_likelihood=prior == 0, resamples=resamples,
+                      confidence=confidence, seed=seed)
 
 
 class OutlierScores(NamedTuple):
