@@ -1,6 +1,6 @@
 """From a tidy results table to per-sequence BD-rates and their means per group and overall.
 
-The results table is the ``results.csv`` that ``vqabench run`` writes (see DESIGN.md):
+The results table is the ``results.csv`` that ``vqabench run`` writes (see docs/design.md):
 ``sequence, reference, codec, rate_point, bits, bpp, kbps, enc_s, dec_s, metric, value,
 anchor, bitstream`` and optionally ``group``. BD-rate is computed per
 (sequence, reference, anchor, metric) for every codec against the anchor codec, using

@@ -1,4 +1,4 @@
-"""The metric contract every metric keeps (see DESIGN.md).
+"""The metric contract every metric keeps (see docs/design.md).
 
 A metric is a thin class holding validated options; the numbers come from pure functions in
 :mod:`vqabench.metrics.functional` or from the wrapped library. Full-reference metrics take

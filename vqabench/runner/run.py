@@ -5,7 +5,7 @@ Run directory layout::
     config.toml     the resolved configuration (re-runnable: vqabench run config.toml)
     store.sqlite    every finished encode and measurement, keyed by content hash
     bitstreams/     SEQUENCE/CODEC/RATE.ext
-    results.csv     tidy rows (DESIGN.md columns + bitstream), written atomically
+    results.csv     tidy rows (docs/design.md columns + bitstream), written atomically
     per_frame.csv   per-frame values of every measurement
     references.csv  rows of the reference stage (R made from S), when one is configured
     references/     the decoded references R (the codecs' input in UGC transcoding)
