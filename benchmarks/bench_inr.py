@@ -41,7 +41,8 @@ __all__ = ["main"]
 
 SECTION = "## Learned codecs"
 RD_SECTION = "## INR baseline"
-#: The experiment's CPU size (configs/ptloss_transcoding.toml): width, height, frames.
+#: The experiment's CPU size (experiments/ptloss/configs/ptloss_transcoding.toml):
+#: width, height, frames.
 RD_SIZE = (128, 72, 8)
 RD_COLUMNS = ("sequence", "model", "params", "bits", "bpp", "psnr_y", "enc_s", "cpu_s",
               "train_s", "dec_fps", "final_loss", "monotone")

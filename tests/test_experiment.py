@@ -191,12 +191,13 @@ PT_V1, PT_V2, RANK_V1 = "d6bafaa188faf524", "a9e5408a11f7d9d7", "b0d1ecbc24859cd
     ("ptloss_shortfall_r2", {"pt_loss": {PT_V2}}),
 ])
 def test_ptloss_experiments_pin_the_checkpoint_their_report_used(name, pinned):
-    """reports/ptloss_transcoding.md was made with the first shipped checkpoints and its
+    """experiments/ptloss/report.md was made with the first shipped checkpoints and its
     release-2 section with PT-Loss release 2; a later default checkpoint must not silently
     change what these configs run."""
     from vqabench import codecs
 
-    config = load_config(Path(__file__).resolve().parents[1] / "configs" / f"{name}.toml")
+    config = load_config(Path(__file__).resolve().parents[1] / "experiments" / "ptloss" / "configs"
+                         / f"{name}.toml")
     got: dict[str, set[str]] = {}
     for c in config.codecs:
         options = dict(c.options)

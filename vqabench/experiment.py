@@ -7,7 +7,7 @@ value fails here, in one line, before any job runs. The file format is documente
 :mod:`vqabench.config`.
 
 Example:
-    >>> cfg = load_config("configs/ptloss_transcoding.toml", jobs=2)
+    >>> cfg = load_config("experiments/ptloss/configs/ptloss_transcoding.toml", jobs=2)
     >>> parse_codec_spec("x264:qp=22,27,32,37:preset=veryfast").values
     (22, 27, 32, 37)
 """

@@ -182,7 +182,7 @@ def test_loss_complexity_counts_the_network_per_training_window():
 @pytest.mark.slow
 def test_pretrained_release_loads_the_archived_checkpoint():
     """``pretrained:v1`` is the first shipped PT-Loss, the one the committed PT-Loss
-    experiment (reports/ptloss_transcoding.md) trained its codecs with."""
+    experiment (experiments/ptloss/report.md) trained its codecs with."""
     import hashlib
 
     from vqabench.models import load_checkpoint

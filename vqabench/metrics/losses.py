@@ -149,7 +149,7 @@ class MixedLoss(nn.Module):
             gradient): the perceptual term is the shortfall of D against R itself, zero for
             D = R and for any D the network scores at least as well as R, so it cannot
             reward moving away from R (a quality model whose best score is not at D = R,
-            reports/ptloss_transcoding.md, "Release 3"). Costs one more forward per call.
+            experiments/ptloss/report.md, "Release 3"). Costs one more forward per call.
 
     Raises:
         ConfigError: ``alpha`` outside [0, 1] or a negative ``align_steps``.

@@ -12,7 +12,7 @@ them with the runner's machinery, as :func:`vqabench.runner.run.run` makes resul
   :func:`vqabench.datasets.builtin.apply_defect` makes to R's RGB frames, in R's YUV),
   labelled VMAF(S, D) like a transcode.
   They teach a quality model that is used as a training loss what a codec never makes and
-  a learned codec can (see reports/ptloss_transcoding.md, "off-codec D"). Their manifest
+  a learned codec can (see experiments/ptloss/report.md, "off-codec D"). Their manifest
   rows have ``codec`` = the defect's name, ``rate_point`` = ``noise=8``, no ``qp`` and no
   ``kbps`` (D is not coded);
 * keys by content: a job's key hashes the options of the folder (the sources' content

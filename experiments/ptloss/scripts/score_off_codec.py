@@ -2,10 +2,10 @@
 
 Reads held-out (R, D) patch pairs of a ``vqabench make-pairs`` directory and prints, per
 release, the mean and SD of score(R, X) for X = R itself, the pair's transcode D, R plus
-white Gaussian noise and a flat grey patch (reports/ptloss_transcoding.md, "Re-run with
+white Gaussian noise and a flat grey patch (experiments/ptloss/report.md, "Re-run with
 PT-Loss release 2"). ``--releases`` takes release names (``v1``) or checkpoint paths::
 
-    python scripts/score_off_codec.py pairs_natural4 \
+    python experiments/ptloss/scripts/score_off_codec.py pairs_natural4 \
         --sources Bikes,Camera,Coins,GraceHopper,IHC,Page
 """
 

@@ -5,7 +5,7 @@ sources) in each symmetry of :func:`vqabench.models.ranking.dihedral` (R and D a
 prints the SROCC with VMAF(S, D) of each, of the mean of all eight scores (test-time
 averaging) and of VMAF(R, D) (MODEL_CARD.md, "Averaging over the 8 symmetries")::
 
-    python scripts/score_symmetries.py pairs_natural4 \
+    python experiments/ptloss/scripts/score_symmetries.py pairs_natural4 \
         --sources Bikes,Camera,Coins,GraceHopper,IHC,Page
 """
 

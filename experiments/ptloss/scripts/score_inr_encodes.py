@@ -4,10 +4,10 @@ For one (sequence, reference R, model size) of a ``vqabench run`` directory with
 codecs, decodes each codec's bitstream D and prints, per PT-Loss release, the score the
 loss term maximises (the mean over the clip's ``--frames``-frame windows, R and D as RGB the
 way the INR sees them), beside score(R, R), PSNR-Y(R, D) and VMAF(S, D) from the run's
-``results.csv`` (reports/ptloss_transcoding.md, "Release 3")::
+``results.csv`` (experiments/ptloss/report.md, "Release 3")::
 
-    python scripts/score_inr_encodes.py runs/ptloss-r2-camera-probe --sequence Camera \\
-        --reference x264_qp_37 --model xs --releases v1,v2,v3
+    python experiments/ptloss/scripts/score_inr_encodes.py runs/ptloss-r2-camera-probe \\
+        --sequence Camera --reference x264_qp_37 --model xs --releases v1,v2,v3
 """
 
 from __future__ import annotations
