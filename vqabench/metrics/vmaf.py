@@ -108,7 +108,7 @@ class Vmaf(Metric):
             no-enhancement-gain variant, see :func:`vmaf_models`) or a path to a JSON model.
         pooling: ``mean`` (default) or ``harmonic_mean`` (libvmaf's definition) or min/median.
         n_threads: libvmaf threads (results do not depend on it); default: the job's share
-            of the machine under ``vqabench run --jobs`` (see README, "Threads"), else 1.
+            of the machine under ``vqabench run --jobs`` (docs/benchmarks.md, "Threads"), else 1.
     """
 
     name = "vmaf"
