@@ -63,3 +63,22 @@ def test_every_python_snippet_runs(page, tmp_path):
     assert proc.returncode == 0, f"{page}: a Python snippet failed:\n{proc.stderr[-3000:]}"
     for expected in EXPECTED_OUTPUT.get(page, []):
         assert expected in proc.stdout, f"{page}: expected {expected!r} in\n{proc.stdout}"
+
+
+def ci_commands(script: str) -> list[str]:
+    """The install, health-check and test commands of a CI script (comments dropped)."""
+    lines = (line.split("#")[0].strip() for line in script.splitlines())
+    return [line for line in lines
+            if re.match(r"(pip install|vqabench doctor|pytest)\b", line)]
+
+
+def test_the_readme_shows_the_commands_ci_runs():
+    """.ci/run builds the environment "exactly as the README says": each of its install,
+    doctor and pytest commands stands as a command line in a bash block of the README."""
+    assert ci_commands("pip install -e .  # x\n  # pip install no\npytest\nls\n") == [
+        "pip install -e .", "pytest"]
+    commands = ci_commands((ROOT / ".ci" / "run").read_text())
+    assert len(commands) >= 4
+    blocks = re.findall(r"^```bash\n(.*?)^```", README.read_text(), re.S | re.M)
+    shown = {line.split("#")[0].strip() for block in blocks for line in block.splitlines()}
+    assert [c for c in commands if c not in shown] == []
