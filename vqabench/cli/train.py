@@ -11,10 +11,8 @@ shell.
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -26,7 +24,7 @@ __all__ = ["train_app", "codec"]
 class _TrainGroup(TyperGroup):
     """``train NAME ...`` with NAME not a subcommand means ``train model NAME ...``."""
 
-    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[override]
+    def resolve_command(self, ctx, args):  # type: ignore[no-untyped-def]
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             args = ["model", *args]
         return super().resolve_command(ctx, args)
@@ -49,8 +47,23 @@ def _qualities(text: str | None) -> list[int] | None:
             from None
 
 
+def _command_line(ctx: typer.Context) -> str:
+    """The command with every option's value, defaults included (for the card)."""
+    words = ctx.command_path.split()
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if value is None:
+            continue
+        if param.param_type_name == "argument":
+            words.append(str(value))
+        else:
+            words += [param.opts[0], str(value)]
+    return shlex.join(words)
+
+
 @train_app.command("codec")
 def codec(
+    ctx: typer.Context,
     start: str = typer.Argument(..., metavar="CODEC", help="The codec to start from, e.g. "
                                 "compressai:model=bmshj2018-factorized:checkpoint=random "
                                 "(checkpoint=pretrained | random | PATH)."),
@@ -114,7 +127,7 @@ def codec(
     try:
         paths = train_codec(start, levels, seqs, out, options=options, reference=reference,
                             patch=patch_size, clips_per_source=clips, lmbda=lmbda,
-                            command=shlex.join(["vqabench", *sys.argv[1:]]),
+                            command=_command_line(ctx),
                             progress=feed.both)
     finally:
         feed.stop()
