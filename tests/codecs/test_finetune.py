@@ -71,6 +71,7 @@ def test_lambda_is_compressai_s():
     ({"loss": "mse", "alpha": 0.2}, "alpha=0.2 is not allowed with loss='mse'"),
     ({"iterations": 0}, "iterations=0"),
     ({"target": "S"}, "target='S'"),
+    ({"device": "gpu"}, "device='gpu' is not allowed: expected auto | cpu | cuda"),
 ])
 def test_bad_options_are_refused_by_name(kwargs, needle):
     with pytest.raises(ConfigError, match=needle):

@@ -96,6 +96,8 @@ def codec(
     lmbda: float = typer.Option(None, "--lambda", help="Rate-distortion lambda (default "
                                 "CompressAI's MSE lambda of the quality)."),
     seed: int = typer.Option(0, "--seed", help="Seed of clip positions, batches, noise."),
+    device: str = typer.Option("cpu", "--device", help="Training device: cpu | cuda | cuda:N "
+                               "| auto (the codec codes on the CPU)."),
     threads: int = typer.Option(None, "--threads", metavar="N",
                                 help="torch CPU threads (default 1)."),
 ) -> None:
@@ -116,7 +118,7 @@ def codec(
     options = FinetuneOptions(loss=loss, alpha=(0.0 if loss == "mse" else 0.2)
                               if alpha is None else alpha, iterations=iterations,
                               batch=batch, lr=lr, seed=seed, target=target,
-                              loss_weights=loss_weights)
+                              loss_weights=loss_weights, device=device)
     levels = _qualities(quality)
     parse_start_codec(start, levels)  # refuse a bad codec before the data are made
     patch_size = PatchSize.parse(patch)

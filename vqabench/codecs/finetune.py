@@ -34,6 +34,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -73,6 +74,8 @@ class FinetuneOptions:
             ``reference`` (R, the codec's input).
         loss_weights: weights of the quality model (``pretrained``, ``pretrained:RELEASE``,
             ``random`` for plumbing tests, or a checkpoint path).
+        device: ``cpu`` (default), ``cuda``, ``cuda:N`` or ``auto`` (training only; the
+            checkpoint is saved with CPU tensors and the codec codes on the CPU).
     """
 
     loss: str = "pt_loss"
@@ -84,6 +87,7 @@ class FinetuneOptions:
     align_iterations: int = 5
     target: str = "source"
     loss_weights: str = "pretrained"
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         if self.loss not in FINETUNE_LOSSES:
@@ -101,6 +105,11 @@ class FinetuneOptions:
             raise invalid("lr", self.lr, "a finite number >= 0")
         if self.target not in ("source", "reference"):
             raise invalid("target", self.target, "source | reference")
+        if not isinstance(self.device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?",
+                                                                 self.device):
+            from vqabench.metrics.device import DEVICES
+
+            raise invalid("device", self.device, DEVICES)
 
 
 @dataclass
@@ -150,7 +159,7 @@ def default_lambda(quality: int) -> float:
     return COMPRESSAI_MSE_LAMBDAS[quality]
 
 
-def _quality_term(options: FinetuneOptions) -> Callable[..., Any] | None:
+def _quality_term(options: FinetuneOptions, device: Any) -> Callable[..., Any] | None:
     """``term(reference_clip, target_clip, decoded_clip)`` on (T, 3, H, W), or None."""
     if options.loss == "mse" or options.alpha == 0:
         return None
@@ -162,7 +171,7 @@ def _quality_term(options: FinetuneOptions) -> Callable[..., Any] | None:
     # alpha=1 and no alignment: MixedLoss returns the quality model's loss -score alone
     fn = create_loss(options.loss, alpha=1.0, align_steps=0, weights=options.loss_weights,
                      seed=options.seed)
-    fn.eval().requires_grad_(False)
+    fn.eval().requires_grad_(False).to(device)
     return lambda r, t, d: fn(r, d)
 
 
@@ -194,7 +203,12 @@ def finetune(net: Any, source: Any, reference: Any, options: FinetuneOptions, *,
     n, t, _, h, w = source.shape
     if options.loss == "rankdvqa_ugc" and options.alpha > 0 and t < 12:
         raise invalid("patch frames", t, ">= 12 for loss=rankdvqa_ugc (it folds 12 frames)")
-    term = _quality_term(options)
+    from vqabench.metrics.device import resolve_device
+
+    device = resolve_device(options.device)
+    term = _quality_term(options, device)
+    net.to(device)
+    source, reference = source.to(device), reference.to(device)
     torch.manual_seed(options.seed)
     rng = np.random.default_rng(options.seed)
     aux = [p for name, p in net.named_parameters() if name.endswith(".quantiles")]
@@ -207,6 +221,7 @@ def finetune(net: Any, source: Any, reference: Any, options: FinetuneOptions, *,
     start = time.perf_counter()
     for it in range(options.iterations):
         idx = torch.from_numpy(rng.choice(n, options.batch, replace=options.batch > n))
+        idx = idx.to(device)
         r, s = reference[idx], source[idx]
         target = s if options.target == "source" else r
         out = net(r.flatten(0, 1))
@@ -242,7 +257,7 @@ def finetune(net: Any, source: Any, reference: Any, options: FinetuneOptions, *,
         if progress is not None:
             progress(it + 1, options.iterations)
     wall_s = time.perf_counter() - start
-    net.eval()
+    net.eval().to("cpu")
     net.update(force=True)
     state = {key: v.detach().cpu().clone() for key, v in net.state_dict().items()}
     return FinetuneResult(state, k, lmbda, history, wall_s)
