@@ -290,6 +290,8 @@ _CAI = "compressai:model=bmshj2018-factorized:checkpoint=random"
     (["compressai:model=ssf2020:checkpoint=random", "--quality", "1"],
      "model='ssf2020' is not allowed: expected an image model"),
     ([_CAI, "--quality", "1", "--patch", "64x64"], "patch='64x64' is not allowed"),
+    (["compressai:model=bmshj2018-factorized:checkpoint=nowhere/{quality}.pth", "--quality",
+      "2"], "checkpoint nowhere/2.pth (quality=2) is not a file"),
 ])
 def test_a_bad_train_codec_option_is_one_clear_line(capsys, tmp_path, args, needle):
     code, err = _main(capsys, "train", "codec", *args, "--out", tmp_path / "ft")

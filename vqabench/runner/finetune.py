@@ -41,7 +41,8 @@ def parse_start_codec(text: str, qualities: Sequence[int] | None) -> tuple[objec
 
     Raises:
         ConfigError: another codec than compressai, a video model (ssf2020), no quality or
-            two sources of them.
+            two sources of them, a checkpoint file missing for a quality.
+        WeightsUnavailableError: ``checkpoint=pretrained`` and the zoo weights not cached.
     """
     name = text.split(":", 1)[0]
     if name != "compressai":
@@ -63,7 +64,11 @@ def parse_start_codec(text: str, qualities: Sequence[int] | None) -> tuple[objec
         raise invalid("model", codec.model, "an image model (" + ", ".join(  # type: ignore
             m for m, (_, kind) in MODELS.items() if kind == "image") + "): fine-tuning "
             "codes each frame on its own")
-    return codec, [int(v) for v in spec.values]
+    levels = [int(v) for v in spec.values]
+    if codec.checkpoint != "random":  # type: ignore[attr-defined]
+        for quality in levels:  # a missing file or zoo weights: refused before any work
+            codec._weights_file(quality)  # type: ignore[attr-defined]
+    return codec, levels
 
 
 def training_clips(sequences: Sequence[DatasetSequence], work_dir: Path, *,
