@@ -271,6 +271,34 @@ def test_a_bad_metric_option_is_one_clear_line(capsys, tmp_path, spec, needle):
     _one_line(code, err, needle)
 
 
+_CAI = "compressai:model=bmshj2018-factorized:checkpoint=random"
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["x264:qp=30", "--quality", "1"], "codec='x264:qp=30' is not allowed: expected a "
+                                       "compressai spec"),
+    ([_CAI, "--quality", "9"], "rate point 'quality=9' is not allowed"),
+    ([_CAI, "--quality", "one"], "--quality='one' is not allowed"),
+    ([_CAI], "no quality to fine-tune: pass --quality N"),
+    ([_CAI + ":quality=1", "--quality", "2"], "pass the qualities once"),
+    ([_CAI, "--quality", "1", "--loss", "ptloss"], "loss='ptloss' is not allowed: expected "
+                                                    "mse | pt_loss"),
+    ([_CAI, "--quality", "1", "--alpha", "1.5"], "alpha=1.5 is not allowed"),
+    ([_CAI, "--quality", "1", "--loss", "mse", "--alpha", "0.2"], "not allowed with loss='mse'"),
+    ([_CAI, "--quality", "1", "--iterations", "0"], "iterations=0 is not allowed"),
+    ([_CAI, "--quality", "1", "--target", "S"], "target='S' is not allowed"),
+    (["compressai:model=ssf2020:checkpoint=random", "--quality", "1"],
+     "model='ssf2020' is not allowed: expected an image model"),
+    ([_CAI, "--quality", "1", "--patch", "64x64"], "patch='64x64' is not allowed"),
+    (["compressai:model=bmshj2018-factorized:checkpoint=nowhere/{quality}.pth", "--quality",
+      "2"], "checkpoint nowhere/2.pth (quality=2) is not a file"),
+])
+def test_a_bad_train_codec_option_is_one_clear_line(capsys, tmp_path, args, needle):
+    code, err = _main(capsys, "train", "codec", *args, "--out", tmp_path / "ft")
+    _one_line(code, err, needle)
+    assert not (tmp_path / "ft").exists()  # refused before any data are made
+
+
 @pytest.mark.slow
 def test_real_cli_bad_header_and_bad_config(good, tmp_path):
     folder = _dataset(tmp_path, "clip.y4m", good.replace(b"YUV4MPEG2 ", b"YUV4MPEG9 ", 1))

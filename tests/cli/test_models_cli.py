@@ -84,6 +84,8 @@ def test_models_list_names_the_registry_without_importing_torch():
      (["train", "pt_loss", "--pairs", ".", "--out", "x.pt", "--model-config", "[1]"],
       "--model-config='[1]' is not allowed: expected a JSON object"),
      (["train", "pt_loss", "--pairs", ".", "--out", "x.pt", "--augment", "flip"],
+      "augment='flip' is not allowed: expected none | transpose | dihedral"),
+     (["train", "model", "pt_loss", "--pairs", ".", "--out", "x.pt", "--augment", "flip"],
       "augment='flip' is not allowed: expected none | transpose | dihedral")],
 )
 def test_errors_are_one_line(argv, message, capsys):

@@ -1,4 +1,4 @@
-"""``vqabench models info|list`` and ``vqabench train``: learned quality models.
+"""``vqabench models info|list`` and ``vqabench train model``: learned quality models.
 
 Only maps flags onto :mod:`vqabench.models`; errors are typed and printed by the CLI shell.
 """
@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from vqabench.cli.app import app, console, err_console, new_typer, set_threads
+from vqabench.cli.train import train_app
 from vqabench.errors import invalid
 
 __all__ = ["models_app", "info", "list_models", "train"]
@@ -88,7 +89,7 @@ def info(
                       f"({result.threads} threads, median of {repeats})")
 
 
-@app.command("train")
+@train_app.command("model")
 def train(
     model: str = typer.Argument(..., help="Model to train: pt_loss | rankdvqa_ugc."),
     pairs: Path = typer.Option(..., "--pairs", help="Pairs directory (manifest.csv + .npz)."),
