@@ -13,7 +13,7 @@ from vqabench.errors import CodecError, ConfigError
 __all__ = ["INR_MIN_PIXELS", "check_formats", "check_size"]
 
 
-def _check_metrics_fit(cfg: RunConfig, sequences: list[Sequence]) -> None:
+def check_metrics_fit(cfg: RunConfig, sequences: list[Sequence]) -> None:
     """Refuse, once and before any job, a metric whose patch (``WxHxT``) exceeds a sequence."""
     for spec in cfg.metrics:
         patch = getattr(metrics.create(spec.name, **dict(spec.options)), "patch", None)
@@ -35,7 +35,7 @@ def _check_metrics_fit(cfg: RunConfig, sequences: list[Sequence]) -> None:
 INR_MIN_PIXELS = 128 * 72 * 8
 
 
-def _warn_small_inr(cfg: RunConfig, sequences: list[Sequence]) -> None:
+def warn_small_inr(cfg: RunConfig, sequences: list[Sequence]) -> None:
     """Warn, before any job, when ``inr`` meets a clip too small for meaningful RD points."""
     if not any(c.name == "inr" for c in cfg.codecs) or not sequences:
         return

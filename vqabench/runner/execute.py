@@ -1,18 +1,84 @@
-"""Execution: planned jobs through the one executor, each outcome recorded in the store."""
+"""Execution: planned jobs through the one executor, each outcome recorded in the store.
+
+A stage (:class:`Stages`) keeps of its planned jobs the part the store lacks
+(:func:`~vqabench.runner.plan.pending_part`), runs it longest first and commits each outcome
+as it comes back (:func:`record_outcome`), in the main process: the store has one writer.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
 
 from vqabench.errors import DiskFullError
 from vqabench.io.store import EncodeRecord, MeasurementRecord, Store
 from vqabench.runner.jobs import Job, JobOutcome
+from vqabench.runner.plan import pending_part
+from vqabench.runner.progress import RunProgress, schedule_key
 
-__all__ = ["Executor"]
+__all__ = ["Executor", "Stages", "record_outcome", "local_workers"]
 
 
 Executor = Callable[[list[Job], Callable[[Job, JobOutcome], None], int], None]
+
+
+class Stages:
+    """Runs the stages of one run (references, codecs, rate-controlled codecs) through one
+    executor.
+
+    Args:
+        store: the run's store (outcomes are committed to it as they arrive).
+        execute: ``execute(jobs, on_done, n_workers)``.
+        n_workers: the run's ``jobs``.
+        decode_dir: scratch folder of the jobs (the run directory's ``.tmp/``).
+        retry_failed: run again the jobs whose last try failed for good.
+        progress: counts reported as jobs finish.
+    """
+
+    def __init__(self, store: Store, execute: Executor, n_workers: int, decode_dir: Path,
+                 retry_failed: bool, progress: RunProgress):
+        self.store, self.execute, self.n_workers = store, execute, n_workers
+        self.decode_dir, self.retry_failed, self.progress = decode_dir, retry_failed, progress
+
+    def _on_done(self, job: Job, outcome: JobOutcome) -> None:
+        record_outcome(job, outcome, self.store)
+        self.progress.finished(job)
+
+    def run(self, planned: list[Job], estimate: float = 0.0) -> list[Job]:
+        """Run what the store lacks of ``planned``; returns the jobs that ran.
+
+        Args:
+            estimate: work units counted for these jobs before they could be planned.
+        """
+        todo = [p for j in planned
+                if (p := pending_part(j, self.store, self.retry_failed)) is not None]
+        todo = [replace(j, decode_dir=self.decode_dir.resolve()) for j in todo]
+        # longest first (estimated work, then the costlier rate point), so that
+        # side-by-side workers do not end with one long job running alone; results do
+        # not depend on the order
+        todo.sort(key=schedule_key, reverse=True)
+        self.progress.planned(len(planned) - len(todo), todo, estimate)
+        self.execute(todo, self._on_done, self.n_workers)
+        return todo
+
+
+@contextlib.contextmanager
+def local_workers(n_workers: int, start: bool) -> Iterator[None]:
+    """Start the local executor's ``n_workers`` worker processes now, when ``start``, so that
+    their start-up overlaps the planning; those no job used end on exit."""
+    from vqabench.runner.executors import prestart, release_prestarted
+
+    if not start:
+        yield
+        return
+    prestart(n_workers)
+    try:
+        yield
+    finally:
+        release_prestarted()
 
 
 def _not_finite(outcome: JobOutcome, job: Job) -> str | None:
@@ -27,7 +93,7 @@ def _not_finite(outcome: JobOutcome, job: Job) -> str | None:
             "are kept; fix the metric and re-run with --retry-failed)")
 
 
-def _record(job: Job, outcome: JobOutcome, store: Store) -> None:
+def record_outcome(job: Job, outcome: JobOutcome, store: Store) -> None:
     if outcome.error is not None:
         store.record_failure(job.key, job.sequence, job.codec, job.rate_label, outcome.error,
                              kind="transient" if outcome.error_kind == "transient"

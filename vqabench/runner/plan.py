@@ -35,7 +35,7 @@ def _dataset_spec(dataset: str) -> str:
     return dataset
 
 
-def _anchored(cfg: RunConfig, out_dir: Path) -> RunConfig:
+def anchored(cfg: RunConfig, out_dir: Path) -> RunConfig:
     """``cfg`` with absolute paths (a folder dataset, ``root``) and ``out=out_dir``
     (absolute): the config.toml of a run re-runs it from any folder."""
     return replace(cfg, dataset=_dataset_spec(cfg.dataset), out=str(Path(out_dir).absolute()),
@@ -179,7 +179,7 @@ def rate_targets(source_jobs: Iterable[Job], store: Store) -> Targets:
             if all(x is not None for x in v)}
 
 
-def _targeted_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path, usable: list[Job],
+def targeted_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path, usable: list[Job],
                    planned: list[Job], store: Store) -> list[Job]:
     """Jobs of the ``kbps=from`` codecs, on targets from the already run ``planned`` jobs."""
     source = targets_source(cfg)
@@ -194,14 +194,14 @@ def _targeted_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path, usa
         else []
 
 
-def _ladder_len(cfg: RunConfig) -> int:
+def ladder_len(cfg: RunConfig) -> int:
     """Rate points per input over all codecs (``kbps=from`` ones take their source's)."""
     source = targets_source(cfg)
     return sum(len(source.values) if c.targets_from_run and source else len(c.values)
                for c in cfg.codecs)
 
 
-def _resolved(cfg: RunConfig, sequences: list[Sequence]) -> RunConfig:
+def resolved_config(cfg: RunConfig, sequences: list[Sequence]) -> RunConfig:
     """``cfg`` with the frame count and size the dataset actually gave, when uniform."""
     sizes = {(s.source.width, s.source.height) for s in sequences}
     counts = {s.source.frames for s in sequences}
@@ -209,7 +209,7 @@ def _resolved(cfg: RunConfig, sequences: list[Sequence]) -> RunConfig:
                    frames=cfg.frames or (counts.pop() if len(counts) == 1 else None))
 
 
-def _pending(job: Job, store: Store, retry_failed: bool) -> Job | None:
+def pending_part(job: Job, store: Store, retry_failed: bool) -> Job | None:
     """The part of ``job`` still to do, or None when the store has all of it."""
     record = store.encode(job.key)
     have_bitstream = (record is not None and job.bitstream.is_file()
@@ -225,13 +225,13 @@ def _pending(job: Job, store: Store, retry_failed: bool) -> Job | None:
     return job
 
 
-def _usable_references(ref_jobs: list[Job], store: Store) -> list[Job]:
+def usable_references(ref_jobs: list[Job], store: Store) -> list[Job]:
     """Reference-stage jobs that did not fail and whose decoded R exists."""
     return [j for j in ref_jobs if store.failure(j.key) is None
             and j.keep_decoded is not None and j.keep_decoded.is_file()]
 
 
-def _main_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path,
+def main_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path,
                usable: list[Job]) -> list[Job]:
     """The codec stage: on S, or on every usable reference R when a stage is configured."""
     if cfg.reference is None:
@@ -240,7 +240,7 @@ def _main_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path,
     return plan_jobs(cfg, sequences, out_dir, references=usable)
 
 
-def _estimated_work(cfg: RunConfig, sequences: list[Sequence]) -> float:
+def estimated_work(cfg: RunConfig, sequences: list[Sequence]) -> float:
     """Work units of the codec stage before it can be planned (it needs the references)."""
     n_refs = len(cfg.reference.codec.values) if cfg.reference else 1
     names = [m.name for m in cfg.metrics for _ in cfg.anchors]

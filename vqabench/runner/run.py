@@ -1,5 +1,12 @@
 """``vqabench run``: plan jobs from a config, execute what the store lacks, write the tables.
 
+The rooms of a run: :mod:`~vqabench.runner.plan` (jobs from the config),
+:mod:`~vqabench.runner.checks` (refusals before any job), :mod:`~vqabench.runner.execute`
+(stages through the one executor, outcomes into the store), :mod:`~vqabench.runner.results`
+(the CSV tables), :mod:`~vqabench.runner.progress` (counts and ETA),
+:mod:`~vqabench.runner.rundir` (lock, temporaries, config.toml) and
+:mod:`~vqabench.runner.summary` (the BD-rate summary); this module strings them together.
+
 Run directory layout::
 
     config.toml     the resolved configuration (re-runnable: vqabench run config.toml)
@@ -26,35 +33,38 @@ it starts; then it redoes only the jobs the store lacks.
 
 from __future__ import annotations
 
-import inspect
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from vqabench.config import ConfigChange, RunConfig, write_config
 from vqabench.errors import invalid
 from vqabench.io.store import Store
-from vqabench.runner.checks import _check_metrics_fit, _warn_small_inr, check_formats, check_size
-from vqabench.runner.execute import Executor, _record
-from vqabench.runner.jobs import Job, JobOutcome
+from vqabench.runner.checks import check_formats, check_metrics_fit, check_size, warn_small_inr
+from vqabench.runner.execute import Executor, Stages, local_workers
 from vqabench.runner.plan import (
-    _anchored,
-    _estimated_work,
-    _ladder_len,
-    _main_jobs,
-    _pending,
-    _resolved,
-    _targeted_jobs,
-    _usable_references,
+    anchored,
+    estimated_work,
+    ladder_len,
     load_sequences,
+    main_jobs,
+    pending_part,
     plan_jobs,
     plan_references,
     rate_targets,
+    resolved_config,
+    targeted_jobs,
+    usable_references,
 )
-from vqabench.runner.progress import job_work, schedule_key
+from vqabench.runner.progress import RunProgress
 from vqabench.runner.results import PER_FRAME_COLUMNS, RESULT_COLUMNS, write_results
-from vqabench.runner.rundir import _change, _exclusive, _provenance, _remove_stale_temporaries
+from vqabench.runner.rundir import (
+    config_change,
+    exclusive,
+    provenance_comment,
+    remove_stale_temporaries,
+)
 
 __all__ = ["RESULT_COLUMNS", "PER_FRAME_COLUMNS", "RunSummary", "RunStatus", "plan_jobs",
            "plan_references", "rate_targets", "load_sequences", "check_formats", "check_size",
@@ -127,19 +137,19 @@ def run_status(cfg: RunConfig, *, out_dir: Path) -> RunStatus:
     out_dir = Path(out_dir).absolute()
     sequences = load_sequences(cfg, out_dir)
     ref_jobs = plan_references(cfg, sequences, out_dir)
-    per_input = _ladder_len(cfg)
+    per_input = ladder_len(cfg)
     path = out_dir / "store.sqlite"
     if not path.exists():  # a folder in its place is an error (Store says so)
         n_refs = len(cfg.reference.codec.values) if cfg.reference else 1
         return RunStatus(out_dir, 0, len(ref_jobs) + len(sequences) * n_refs * per_input, 0)
     with Store(path, readonly=True) as store:
-        usable = _usable_references(ref_jobs, store)
-        jobs = _main_jobs(cfg, sequences, out_dir, usable)
-        jobs += _targeted_jobs(cfg, sequences, out_dir, usable, jobs, store)
+        usable = usable_references(ref_jobs, store)
+        jobs = main_jobs(cfg, sequences, out_dir, usable)
+        jobs += targeted_jobs(cfg, sequences, out_dir, usable, jobs, store)
         counts = {"done": 0, "pending": 0, "failed": 0}
         failures, retry = [], []
         for job in [*ref_jobs, *jobs]:
-            if _pending(job, store, retry_failed=True) is None:
+            if pending_part(job, store, retry_failed=True) is None:
                 counts["done"] += 1
             elif (err := store.failure(job.key)) is not None:
                 transient = store.failure_kind(job.key) == "transient"
@@ -157,7 +167,8 @@ def run_status(cfg: RunConfig, *, out_dir: Path) -> RunStatus:
 def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = False,
         executor: Executor | None = None,
         progress: Callable[[int, int], None] | None = None, force: bool = False,
-        work_progress: Callable[[float, float], None] | None = None) -> RunSummary:
+        work_progress: Callable[[float, float], None] | None = None,
+        warm_summary: bool = False) -> RunSummary:
     """Run (or resume) a benchmark.
 
     Args:
@@ -172,6 +183,8 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
         force: run a config that differs from the one ``out_dir`` holds (replacing its
             config.toml and tables); without it such a run is refused. A config that only
             adds codecs or metrics extends the run (``RunSummary.change``).
+        warm_summary: import what the BD-rate summary needs while the last jobs run
+            (:class:`vqabench.runner.summary.SummaryWarmup`).
 
     Returns:
         RunSummary; ``complete`` is False when some jobs failed.
@@ -183,8 +196,9 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
             (:mod:`vqabench.runner.faults`); the message says what was kept.
         Interrupted: Ctrl-C; the message says how many jobs were kept.
     """
-    from vqabench.runner.executors import local_executor, prestart, release_prestarted
+    from vqabench.runner.executors import local_executor
     from vqabench.runner.faults import run_faults
+    from vqabench.runner.summary import SummaryWarmup
 
     out_dir = Path(out_dir or cfg.out or default_out_dir(cfg)).absolute()
     seen = [0, 0]  # jobs finished and planned, for the line of a run stopped by a fault
@@ -194,6 +208,7 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
         if progress:
             progress(done, total)
 
+    execute = executor or local_executor
     with run_faults(out_dir, seen):
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -202,93 +217,63 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
                           "a parent of it is a file)") from None
         # local worker processes start while the run is planned, unless the run directory
         # looks finished (results.csv written): then a re-run stays a fast no-op
-        warm = (inspect.unwrap(executor or local_executor) is local_executor and cfg.jobs > 1
+        warm = (execute is local_executor and cfg.jobs > 1
                 and not (out_dir / "results.csv").is_file())
-        with _exclusive(out_dir):
-            if warm:
-                prestart(cfg.jobs)
+        with exclusive(out_dir), local_workers(cfg.jobs, warm):
             try:
-                _remove_stale_temporaries(out_dir)  # left by a killed run
-                summary = _run_locked(cfg, out_dir, retry_failed, executor, counted, force,
-                                      work_progress)
+                remove_stale_temporaries(out_dir)  # left by a killed run
+                summary = _run_locked(
+                    cfg, out_dir, retry_failed, force,
+                    SummaryWarmup().wrap(execute) if warm_summary else execute,
+                    RunProgress(counted, work_progress))
             except BaseException:  # Ctrl-C, a full disk: no temporaries stay behind
-                _remove_stale_temporaries(out_dir)
+                remove_stale_temporaries(out_dir)
                 shutil.rmtree(out_dir / ".tmp", ignore_errors=True)
                 raise
-            finally:
-                if warm:
-                    release_prestarted()
             shutil.rmtree(out_dir / ".tmp", ignore_errors=True)  # clean exit: no leftovers
             return summary
 
 
-def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Executor | None,
-                progress: Callable[[int, int], None] | None, force: bool = False,
-                work_progress: Callable[[float, float], None] | None = None) -> RunSummary:
-    from vqabench.runner.executors import local_executor
+def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, force: bool,
+                execute: Executor, progress: RunProgress) -> RunSummary:
+    """Plan, check, write config.toml, run the stages and write the tables."""
     from vqabench.runner.faults import warn_lost_store
 
     check_size(cfg)
     sequences = load_sequences(cfg, out_dir)
     check_formats(cfg, sequences)
-    _check_metrics_fit(cfg, sequences)
-    _warn_small_inr(cfg, sequences)
+    check_metrics_fit(cfg, sequences)
+    warn_small_inr(cfg, sequences)
     ref_jobs = plan_references(cfg, sequences, out_dir)
     # the written config names its run directory, so that re-running it reuses this one
-    resolved = _anchored(_resolved(cfg, sequences), out_dir)
-    change = _change(resolved, out_dir, force)
-    write_config(resolved, out_dir / "config.toml", comment=_provenance(out_dir, sequences, cfg))
+    resolved = anchored(resolved_config(cfg, sequences), out_dir)
+    change = config_change(resolved, out_dir, force)
+    write_config(resolved, out_dir / "config.toml",
+                 comment=provenance_comment(out_dir, sequences, cfg))
     decode_dir = out_dir / ".tmp"
     decode_dir.mkdir(exist_ok=True)
-    execute = executor or local_executor
     warn_lost_store(out_dir)
     with Store(out_dir / "store.sqlite") as store:
-        state = {"done": 0, "total": 0}
-        work = {"done": 0.0, "total": _estimated_work(cfg, sequences)}
-
-        def on_done(job: Job, outcome: JobOutcome) -> None:
-            _record(job, outcome, store)
-            state["done"] += 1
-            work["done"] += job_work(job)
-            if progress:
-                progress(state["done"], state["total"])
-            if work_progress:
-                work_progress(work["done"], work["total"])
-
-        def stage(planned: list[Job], estimate: float = 0.0) -> list[Job]:
-            todo = [p for j in planned if (p := _pending(j, store, retry_failed)) is not None]
-            todo = [replace(j, decode_dir=decode_dir.resolve()) for j in todo]
-            # longest first (estimated work, then the costlier rate point), so that
-            # side-by-side workers do not end with one long job running alone; results do
-            # not depend on the order
-            todo.sort(key=schedule_key, reverse=True)
-            state["done"] += len(planned) - len(todo)
-            work["total"] += sum(job_work(j) for j in todo) - estimate
-            if progress:
-                progress(state["done"], state["total"])
-            if work_progress:
-                work_progress(work["done"], work["total"])
-            execute(todo, on_done, cfg.jobs)
-            return todo
-
+        progress.work_total = estimated_work(cfg, sequences)
+        stages = Stages(store, execute, cfg.jobs, decode_dir, retry_failed, progress)
         n_refs = len(cfg.reference.codec.values) if cfg.reference else 1
-        per_input = _ladder_len(cfg)
-        state["total"] = len(ref_jobs) + len(sequences) * n_refs * per_input
-        ran = stage(ref_jobs)
-        usable = _usable_references(ref_jobs, store)
+        per_input = ladder_len(cfg)
+        progress.total = len(ref_jobs) + len(sequences) * n_refs * per_input
+        ran = stages.run(ref_jobs)
+        usable = usable_references(ref_jobs, store)
         if ref_jobs:
             write_results(ref_jobs, store, out_dir, name="references")
-        jobs = _main_jobs(cfg, sequences, out_dir, usable)
+        jobs = main_jobs(cfg, sequences, out_dir, usable)
         rc_points = per_input - sum(len(c.values) for c in cfg.codecs if not c.targets_from_run)
         rc_todo = (len(usable) if cfg.reference else len(sequences)) * rc_points
-        state["total"] = (len(ref_jobs) + len(jobs) + rc_todo
+        progress.total = (len(ref_jobs) + len(jobs) + rc_todo
                           + (len(ref_jobs) - len(usable)) * per_input)
-        ran += stage(jobs, estimate=_estimated_work(cfg, sequences))
+        ran += stages.run(jobs, estimate=estimated_work(cfg, sequences))
         # rate-controlled codecs with targets from the run: after their source's jobs
-        jobs += (targeted := _targeted_jobs(cfg, sequences, out_dir, usable, jobs, store))
+        jobs += (targeted := targeted_jobs(cfg, sequences, out_dir, usable, jobs, store))
         if targeted:
-            state["total"] += len(targeted) - rc_todo
-            ran += stage(targeted)
+            progress.total += len(targeted) - rc_todo
+            ran += stages.run(targeted)
         rows = write_results(jobs, store, out_dir)
         failed = [(j, err) for j in [*ref_jobs, *jobs] if (err := store.failure(j.key))]
         failures = [(j.sequence, j.codec, j.rate_label, err) for j, err in failed]
@@ -300,4 +285,3 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, executor: Exe
     total = len(ref_jobs) + len(jobs)
     return RunSummary(out_dir, total, total - len(ran), len(ran), failures, rows, change,
                       retry)
-

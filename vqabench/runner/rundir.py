@@ -14,7 +14,7 @@ from vqabench.config import ConfigChange, RunConfig, compare_configs
 from vqabench.datasets import Sequence
 from vqabench.errors import ConfigError
 from vqabench.experiment import load_config
-from vqabench.runner.plan import _anchored
+from vqabench.runner.plan import anchored
 
 __all__: list[str] = []
 
@@ -23,7 +23,7 @@ _TEMP_TREES = ("bitstreams", "references", "sources")
 
 
 @contextlib.contextmanager
-def _exclusive(out_dir: Path) -> Iterator[None]:
+def exclusive(out_dir: Path) -> Iterator[None]:
     """Hold ``out_dir/.lock`` (released by the OS even on ``kill -9``).
 
     Raises:
@@ -57,7 +57,7 @@ def _exclusive(out_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _remove_stale_temporaries(out_dir: Path) -> int:
+def remove_stale_temporaries(out_dir: Path) -> int:
     """Remove what killed runs left: ``.tmp-*`` files of the run directory (CSV, config) and
     of the trees vqabench writes (bitstreams, references, sources), and everything in
     ``.tmp/``. Nothing else is touched, even when ``--out`` is a directory with other files.
@@ -77,7 +77,7 @@ def _remove_stale_temporaries(out_dir: Path) -> int:
     return len(stale)
 
 
-def _provenance(out_dir: Path, sequences: Iterable[Sequence] = (),
+def provenance_comment(out_dir: Path, sequences: Iterable[Sequence] = (),
                 cfg: RunConfig | None = None) -> str:
     import datetime
 
@@ -95,14 +95,14 @@ def _provenance(out_dir: Path, sequences: Iterable[Sequence] = (),
             + "".join(f"\nassumed {line}" for line in assumed) + conventions)
 
 
-def _change(resolved: RunConfig, out_dir: Path, force: bool) -> ConfigChange:
+def config_change(resolved: RunConfig, out_dir: Path, force: bool) -> ConfigChange:
     """How ``resolved`` relates to the config ``out_dir`` already holds (see :func:`run`)."""
     old_path = out_dir / "config.toml"
     if not (old_path.is_file() and (out_dir / "store.sqlite").is_file()):
         return ConfigChange("same")
     try:
         # a config.toml written before paths were stored absolute: read from here, as then
-        change = compare_configs(_anchored(load_config(old_path), out_dir), resolved)
+        change = compare_configs(anchored(load_config(old_path), out_dir), resolved)
     except ConfigError as exc:
         change = ConfigChange("differs", (f"its config.toml no longer loads ({exc})",))
     if change.kind == "differs" and not force:
