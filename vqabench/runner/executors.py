@@ -68,36 +68,47 @@ def thread_budget(n_workers: int, cores: int | None = None) -> int:
     return max(1, cores // max(1, n_workers))
 
 
+#: Threads of this process's job slot (:func:`_limit_threads`), handed to each job it runs.
+_SLOT_THREADS = 1
+
+
 def _limit_threads(threads: int = 1) -> None:
-    """The thread policy of one job slot: numerical libraries use ``threads`` threads each.
+    """The thread policy of one job slot: numerical libraries use ``threads`` threads each,
+    and the jobs this process runs are given ``threads`` (:func:`run_job`).
 
     The variables cover libraries imported later (torch reads them when a metric imports
-    it; OpenCV's and libvmaf's thread counts come from ``VQABENCH_THREADS`` when the SSIM
-    module or a VMAF metric starts); torch is not imported here: most jobs (codecs, PSNR,
-    VMAF) never need it, and importing it cost each worker seconds (see
-    reports/performance.md, "Runs at scale"). Encoders keep their own ``threads`` option
-    (default 1; it is part of the encode's key, as it can change the bitstream).
+    it); OpenCV, which every pixel metric uses, is imported here to set its count; torch is
+    not: most jobs (codecs, PSNR, VMAF) never need it, and importing it cost each worker
+    seconds (see reports/performance.md, "Runs at scale"). Encoders keep their own
+    ``threads`` option (default 1; it is part of the encode's key, as it can change the
+    bitstream).
     """
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                "VQABENCH_THREADS"):
+    global _SLOT_THREADS
+    _SLOT_THREADS = threads
+    for var in _THREAD_VARIABLES:
         os.environ[var] = str(threads)
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(threads)
-    cv2 = sys.modules.get("cv2")
-    if cv2 is not None:
-        cv2.setNumThreads(threads)
+    import cv2
+
+    cv2.setNumThreads(threads)
+
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 @contextlib.contextmanager
 def _thread_slot(threads: int) -> Iterator[None]:
     """:func:`_limit_threads` in this process for a while; the previous settings (variables,
-    torch's and OpenCV's thread counts) come back afterwards."""
-    names = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VQABENCH_THREADS")
-    saved_env = {n: os.environ.get(n) for n in names}
-    torch, cv2 = sys.modules.get("torch"), sys.modules.get("cv2")
+    torch's and OpenCV's thread counts, the slot's) come back afterwards."""
+    global _SLOT_THREADS
+    import cv2
+
+    saved_env = {n: os.environ.get(n) for n in _THREAD_VARIABLES}
+    torch = sys.modules.get("torch")
     saved_torch = torch.get_num_threads() if torch is not None else None
-    saved_cv2 = cv2.getNumThreads() if cv2 is not None else None
+    saved_cv2, saved_slot = cv2.getNumThreads(), _SLOT_THREADS
     _limit_threads(threads)
     try:
         yield
@@ -109,8 +120,8 @@ def _thread_slot(threads: int) -> Iterator[None]:
                 os.environ[name] = value
         if saved_torch is not None:
             torch.set_num_threads(saved_torch)
-        if saved_cv2 is not None:
-            cv2.setNumThreads(saved_cv2)
+        cv2.setNumThreads(saved_cv2)
+        _SLOT_THREADS = saved_slot
 
 
 _STOPPING = False  # in a worker: the main process asked it to stop (SIGTERM)
@@ -182,7 +193,8 @@ def _warn_oversubscribed(jobs: list[Job], n_workers: int) -> None:
 
 
 def run_job(job: Job) -> JobOutcome:
-    """:func:`~vqabench.runner.jobs.execute_job` with scratch files in the job's ``decode_dir``.
+    """:func:`~vqabench.runner.jobs.execute_job` with scratch files in the job's ``decode_dir``,
+    given the threads of this process's slot.
 
     Metrics that need scratch space (libvmaf's logs through ffmpeg-quality-metrics) use the
     default temporary directory; pointing it at the run's ``.tmp/`` for the job's duration
@@ -192,11 +204,11 @@ def run_job(job: Job) -> JobOutcome:
     temp.
     """
     if job.decode_dir is None or not _FILTER_SAFE.fullmatch(str(job.decode_dir)):
-        return execute_job(job)
+        return execute_job(job, threads=_SLOT_THREADS)
     saved = tempfile.tempdir
     tempfile.tempdir = str(job.decode_dir)
     try:
-        return execute_job(job)
+        return execute_job(job, threads=_SLOT_THREADS)
     finally:
         tempfile.tempdir = saved
 
