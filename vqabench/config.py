@@ -55,7 +55,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -68,7 +68,7 @@ __all__ = ["ANCHORS", "DEFAULT_CODECS", "DEFAULT_LADDERS", "DEFAULT_METRICS",
            "ConfigChange", "compare_configs", "REFERENCE_METRICS", "default_jobs",
            "TARGETS_FROM", "CodecSpec", "MetricSpec", "ReferenceSpec", "RunConfig",
            "parse_anchors", "parse_fps", "parse_interlaced", "parse_scalar", "parse_size",
-           "positive_int", "default_config",
+           "positive_int", "default_config", "parse_sequence_names", "Field", "FIELDS",
            "write_config", "targets_source"]
 
 DEFAULT_METRICS = ("psnr_y", "psnr_yuv", "ssim", "vmaf")
@@ -289,6 +289,104 @@ def targets_source(cfg: RunConfig) -> CodecSpec | None:
             return spec
     allowed = ", ".join(s.text for s in cfg.codecs if s.rate_param != "kbps") or "none"
     raise invalid("--targets-from", text, f"a codec configuration in this run ({allowed})")
+
+
+def parse_sequence_names(value: object, where: str) -> tuple[str, ...]:
+    """A subset of a dataset's sequences: a TOML list or comma text of distinct names.
+
+    Whether each name exists is checked when the dataset is loaded
+    (:func:`vqabench.datasets.select`).
+    """
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(n, str) for n in items):
+        raise invalid(where, value, "a list of sequence names, e.g. [\"Coffee\", \"Rocket\"]")
+    names = tuple(n.strip() for n in items)
+    if not names or not all(names):
+        raise invalid(where, value, "a non-empty list of sequence names")
+    if len(set(names)) != len(names):
+        raise invalid(where, value, "distinct sequence names")
+    return names
+
+
+def _text(value: object, where: str) -> str:
+    return str(value)
+
+
+def _size(value: object, where: str) -> tuple[int, int]:
+    return parse_size(str(value))
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting of ``vqabench run``: its name, where it is read from, how it is checked.
+
+    The one table :data:`FIELDS` drives both the config file and the command line
+    (:func:`vqabench.experiment.load_config`, ``vqabench run``'s options); defaults are
+    :func:`default_config`'s.
+
+    Attributes:
+        name: the :class:`RunConfig` attribute (and ``load_config``'s override keyword).
+        toml: its path in a config file: ``("dataset", "frames")``, or one name for a
+            whole section (``("codecs",)``).
+        flag: its command-line option, e.g. ``--frames``.
+        parse: ``parse(value, where)`` -> the typed value (``where`` names the key or flag
+            in errors); None for specs of registered codecs and metrics, which
+            :mod:`vqabench.experiment` checks against the registries.
+        cli_type: what the option's text is parsed to before ``parse`` (int, Path, str).
+        metavar: the option's placeholder in ``--help``.
+        help: the option's help.
+        repeat: the option may be given several times (a list of texts).
+    """
+
+    name: str
+    toml: tuple[str, ...]
+    flag: str
+    parse: Callable[[object, str], object] | None
+    cli_type: type = str
+    metavar: str = ""
+    help: str = ""
+    repeat: bool = False
+
+
+#: Every setting of a run, in the order of ``vqabench run --help``.
+FIELDS: tuple[Field, ...] = (
+    Field("dataset", ("dataset", "name"), "--dataset", _text, str, "NAME|DIR",
+          "Built-in dataset name or a folder of .y4m/.yuv/container files."),
+    Field("frames", ("dataset", "frames"), "--frames", positive_int, int, "N",
+          "Frames per sequence."),
+    Field("sequences", ("dataset", "sequences"), "--sequences", parse_sequence_names, str,
+          "LIST", "Comma-separated sequence names: a subset of the dataset, in this order "
+          "(default: all)."),
+    Field("size", ("dataset", "size"), "--size", _size, str, "WxH",
+          "Scale sources to WxH, e.g. 256x144."),
+    Field("fps", ("dataset", "fps"), "--fps", parse_fps, str, "RATE",
+          "Convert folder sources to this constant rate (ffmpeg's fps filter), e.g. 30 or "
+          "30000/1001: how a variable-rate container is benchmarked."),
+    Field("interlaced", ("dataset", "interlaced"), "--interlaced", parse_interlaced, str,
+          "refuse|progressive", "Interlaced sources: refuse (default) or code their frames "
+          "as progressive pictures."),
+    Field("codecs", ("codecs",), "--codec", None, str, "SPEC",
+          "NAME:PARAM=V1,V2,...[:OPT=VAL]; repeatable, e.g. --codec x264:qp=22,27,32,37",
+          repeat=True),
+    Field("metrics", ("metrics",), "--metrics", None, str, "LIST",
+          "Comma-separated metrics, e.g. psnr_y,vmaf"),
+    Field("out", ("run", "out"), "--out", _text, Path, "DIR",
+          "Run directory (default: runs/<dataset>-<config hash>)."),
+    Field("jobs", ("run", "jobs"), "--jobs", positive_int, int, "N",
+          "Worker processes (default: CPU cores)."),
+    Field("anchor", ("run", "anchor"), "--anchor", _text, str, "CODEC",
+          "BD-rate anchor codec (default: the first codec)."),
+    Field("root", ("dataset", "root"), "--root", _text, Path, "DIR",
+          "Data root for named datasets."),
+    Field("reference", ("reference",), "--reference", None, str, "SPEC",
+          "UGC reference stage: codecs encode R = S coded at each point, e.g. "
+          "x264:qp=30,37,42 (groups High/Medium/Low)."),
+    Field("anchors", ("reference", "anchors"), "--anchors", parse_anchors, str, "LIST",
+          "Measure quality against: source (default), reference, or source,reference."),
+    Field("targets_from", ("run", "targets_from"), "--targets-from", _text, str, "SPEC",
+          "Targets of the kbps=from codecs: the actual rates of this configuration of the "
+          "run, per sequence, e.g. x264:qp=22,27,32,37."),
+)
 
 
 def default_config() -> RunConfig:

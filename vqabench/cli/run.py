@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -64,56 +66,14 @@ class BarFeed:
         self.bar.stop()
 
 
-@app.command("run")
 def run_command(
     config: Path | None = typer.Argument(None, metavar="[CONFIG]",
                                          help="Experiment config (TOML). Default: the "
                                          "built-in mini benchmark."),
-    dataset: str | None = typer.Option(None, "--dataset", metavar="NAME|DIR",
-                                       help="Built-in dataset name or a folder of "
-                                       ".y4m/.yuv/container files."),
-    frames: int | None = typer.Option(None, "--frames", metavar="N",
-                                      help="Frames per sequence."),
-    sequences: str | None = typer.Option(None, "--sequences", metavar="LIST",
-                                         help="Comma-separated sequence names: a subset of "
-                                         "the dataset, in this order (default: all)."),
-    size: str | None = typer.Option(None, "--size", metavar="WxH",
-                                    help="Scale sources to WxH, e.g. 256x144."),
-    fps: str | None = typer.Option(None, "--fps", metavar="RATE",
-                                   help="Convert folder sources to this constant rate "
-                                   "(ffmpeg's fps filter), e.g. 30 or 30000/1001: how a "
-                                   "variable-rate container is benchmarked."),
-    interlaced: str | None = typer.Option(None, "--interlaced", metavar="refuse|progressive",
-                                          help="Interlaced sources: refuse (default) or code "
-                                          "their frames as progressive pictures."),
-    codec: list[str] = typer.Option([], "--codec", metavar="SPEC",
-                                    help="NAME:PARAM=V1,V2,...[:OPT=VAL]; repeatable, e.g. "
-                                    "--codec x264:qp=22,27,32,37"),
-    metrics: str | None = typer.Option(None, "--metrics", metavar="LIST",
-                                       help="Comma-separated metrics, e.g. psnr_y,vmaf"),
-    out: Path | None = typer.Option(None, "--out", metavar="DIR",
-                                    help="Run directory (default: runs/<dataset>-<config "
-                                    "hash>)."),
-    jobs: int | None = typer.Option(None, "--jobs", metavar="N",
-                                    help="Worker processes (default: CPU cores)."),
+    *,
     threads: int | None = typer.Option(None, "--threads", metavar="N",
                                        help="torch/BLAS threads of this process (default 1; "
                                        "each of --jobs N workers gets cores // N)."),
-    anchor: str | None = typer.Option(None, "--anchor", metavar="CODEC",
-                                      help="BD-rate anchor codec (default: the first codec)."),
-    root: Path | None = typer.Option(None, "--root", metavar="DIR",
-                                     help="Data root for named datasets."),
-    reference: str | None = typer.Option(None, "--reference", metavar="SPEC",
-                                         help="UGC reference stage: codecs encode R = S "
-                                         "coded at each point, e.g. x264:qp=30,37,42 (groups "
-                                         "High/Medium/Low)."),
-    anchors: str | None = typer.Option(None, "--anchors", metavar="LIST",
-                                       help="Measure quality against: source (default), "
-                                       "reference, or source,reference."),
-    targets_from: str | None = typer.Option(None, "--targets-from", metavar="SPEC",
-                                            help="Targets of the kbps=from codecs: the actual "
-                                            "rates of this configuration of the run, per "
-                                            "sequence, e.g. x264:qp=22,27,32,37."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed jobs again."),
     force: bool = typer.Option(False, "--force", help="Run a config that differs from the "
                                "one --out holds, replacing its config.toml and tables (a "
@@ -123,6 +83,7 @@ def run_command(
                                  "the per-sequence notes behind each marked cell."),
     executor: str = EXECUTOR_OPTION,
     scheduler: str | None = SCHEDULER_OPTION,
+    **fields: object,
 ) -> int:
     """Encode, decode and measure every sequence x codec x rate point; resume if interrupted."""
     from vqabench.errors import Interrupted
@@ -131,11 +92,7 @@ def run_command(
     from vqabench.runner.run import default_out_dir, run
 
     set_threads(threads)
-    cfg = load_config(config, dataset=dataset, frames=frames, size=size, codecs=codec,
-                      metrics=metrics, out=str(out) if out else None, jobs=jobs, anchor=anchor,
-                      root=str(root) if root else None, reference=reference, anchors=anchors,
-                      targets_from=targets_from, sequences=sequences, fps=fps,
-                      interlaced=interlaced)
+    cfg = load_config(config, **fields)
     out_dir = Path(cfg.out) if cfg.out else default_out_dir(cfg)
     started = time.perf_counter()
     # The bar starts once the dataset is loaded and jobs are planned, so that bad input
@@ -169,6 +126,27 @@ def run_command(
                           markup=False)
         return 1
     return 0
+
+
+def _options(command: Callable[..., int], after: str = "jobs") -> Callable[..., int]:
+    """``command`` with one option per config field (:data:`vqabench.config.FIELDS`: the
+    table the config file is read with) in place of its ``**fields``: its argument first,
+    then the fields, its first option after the field ``after``, its others last."""
+    from vqabench.config import FIELDS
+
+    own = list(inspect.signature(command, eval_str=True).parameters.values())
+    fields = [inspect.Parameter(
+        f.name, inspect.Parameter.KEYWORD_ONLY,
+        default=typer.Option([] if f.repeat else None, f.flag, metavar=f.metavar,
+                             help=f.help),
+        annotation=list[f.cli_type] if f.repeat else f.cli_type | None) for f in FIELDS]
+    cut = [f.name for f in FIELDS].index(after) + 1
+    params = [own[0], *fields[:cut], own[1], *fields[cut:], *own[2:-1]]
+    command.__signature__ = inspect.Signature(params, return_annotation=int)  # type: ignore[attr-defined]
+    return command
+
+
+app.command("run")(_options(run_command))
 
 
 def _failed_advice(failed: int, transient: int) -> str:
