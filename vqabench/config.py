@@ -316,6 +316,31 @@ def _size(value: object, where: str) -> tuple[int, int]:
     return parse_size(str(value))
 
 
+#: Help of each field's ``vqabench run`` option.
+_HELP = {
+    "dataset": "Built-in dataset name or a folder of .y4m/.yuv/container files.",
+    "frames": "Frames per sequence.",
+    "sequences": "Comma-separated sequence names: a subset of the dataset, in this order "
+                 "(default: all).",
+    "size": "Scale sources to WxH, e.g. 256x144.",
+    "fps": "Convert folder sources to this constant rate (ffmpeg's fps filter), e.g. 30 or "
+           "30000/1001: how a variable-rate container is benchmarked.",
+    "interlaced": "Interlaced sources: refuse (default) or code their frames as progressive "
+                  "pictures.",
+    "codecs": "NAME:PARAM=V1,V2,...[:OPT=VAL]; repeatable, e.g. --codec x264:qp=22,27,32,37",
+    "metrics": "Comma-separated metrics, e.g. psnr_y,vmaf",
+    "out": "Run directory (default: runs/<dataset>-<config hash>).",
+    "jobs": "Worker processes (default: CPU cores).",
+    "anchor": "BD-rate anchor codec (default: the first codec).",
+    "root": "Data root for named datasets.",
+    "reference": "UGC reference stage: codecs encode R = S coded at each point, e.g. "
+                 "x264:qp=30,37,42 (groups High/Medium/Low).",
+    "anchors": "Measure quality against: source (default), reference, or source,reference.",
+    "targets_from": "Targets of the kbps=from codecs: the actual rates of this configuration "
+                    "of the run, per sequence, e.g. x264:qp=22,27,32,37.",
+}
+
+
 @dataclass(frozen=True)
 class Field:
     """One setting of ``vqabench run``: its name, where it is read from, how it is checked.
@@ -326,66 +351,58 @@ class Field:
 
     Attributes:
         name: the :class:`RunConfig` attribute (and ``load_config``'s override keyword).
-        toml: its path in a config file: ``("dataset", "frames")``, or one name for a
-            whole section (``("codecs",)``).
-        flag: its command-line option, e.g. ``--frames``.
+        key: its dotted key in a config file (``dataset.frames``), or the name of a section
+            read as one value (``codecs``).
         parse: ``parse(value, where)`` -> the typed value (``where`` names the key or flag
             in errors); None for specs of registered codecs and metrics, which
             :mod:`vqabench.experiment` checks against the registries.
         cli_type: what the option's text is parsed to before ``parse`` (int, Path, str).
         metavar: the option's placeholder in ``--help``.
-        help: the option's help.
         repeat: the option may be given several times (a list of texts).
+        option: the command-line flag when it is not ``--NAME`` (``-`` for ``_``).
     """
 
     name: str
-    toml: tuple[str, ...]
-    flag: str
+    key: str
     parse: Callable[[object, str], object] | None
     cli_type: type = str
     metavar: str = ""
-    help: str = ""
     repeat: bool = False
+    option: str = ""
+
+    @property
+    def toml(self) -> tuple[str, ...]:
+        """The key as a path: ``("dataset", "frames")``."""
+        return tuple(self.key.split("."))
+
+    @property
+    def flag(self) -> str:
+        """Its command-line option, e.g. ``--frames``."""
+        return self.option or "--" + self.name.replace("_", "-")
+
+    @property
+    def help(self) -> str:
+        """The option's help in ``vqabench run --help``."""
+        return _HELP[self.name]
 
 
 #: Every setting of a run, in the order of ``vqabench run --help``.
 FIELDS: tuple[Field, ...] = (
-    Field("dataset", ("dataset", "name"), "--dataset", _text, str, "NAME|DIR",
-          "Built-in dataset name or a folder of .y4m/.yuv/container files."),
-    Field("frames", ("dataset", "frames"), "--frames", positive_int, int, "N",
-          "Frames per sequence."),
-    Field("sequences", ("dataset", "sequences"), "--sequences", parse_sequence_names, str,
-          "LIST", "Comma-separated sequence names: a subset of the dataset, in this order "
-          "(default: all)."),
-    Field("size", ("dataset", "size"), "--size", _size, str, "WxH",
-          "Scale sources to WxH, e.g. 256x144."),
-    Field("fps", ("dataset", "fps"), "--fps", parse_fps, str, "RATE",
-          "Convert folder sources to this constant rate (ffmpeg's fps filter), e.g. 30 or "
-          "30000/1001: how a variable-rate container is benchmarked."),
-    Field("interlaced", ("dataset", "interlaced"), "--interlaced", parse_interlaced, str,
-          "refuse|progressive", "Interlaced sources: refuse (default) or code their frames "
-          "as progressive pictures."),
-    Field("codecs", ("codecs",), "--codec", None, str, "SPEC",
-          "NAME:PARAM=V1,V2,...[:OPT=VAL]; repeatable, e.g. --codec x264:qp=22,27,32,37",
-          repeat=True),
-    Field("metrics", ("metrics",), "--metrics", None, str, "LIST",
-          "Comma-separated metrics, e.g. psnr_y,vmaf"),
-    Field("out", ("run", "out"), "--out", _text, Path, "DIR",
-          "Run directory (default: runs/<dataset>-<config hash>)."),
-    Field("jobs", ("run", "jobs"), "--jobs", positive_int, int, "N",
-          "Worker processes (default: CPU cores)."),
-    Field("anchor", ("run", "anchor"), "--anchor", _text, str, "CODEC",
-          "BD-rate anchor codec (default: the first codec)."),
-    Field("root", ("dataset", "root"), "--root", _text, Path, "DIR",
-          "Data root for named datasets."),
-    Field("reference", ("reference",), "--reference", None, str, "SPEC",
-          "UGC reference stage: codecs encode R = S coded at each point, e.g. "
-          "x264:qp=30,37,42 (groups High/Medium/Low)."),
-    Field("anchors", ("reference", "anchors"), "--anchors", parse_anchors, str, "LIST",
-          "Measure quality against: source (default), reference, or source,reference."),
-    Field("targets_from", ("run", "targets_from"), "--targets-from", _text, str, "SPEC",
-          "Targets of the kbps=from codecs: the actual rates of this configuration of the "
-          "run, per sequence, e.g. x264:qp=22,27,32,37."),
+    Field("dataset", "dataset.name", _text, str, "NAME|DIR"),
+    Field("frames", "dataset.frames", positive_int, int, "N"),
+    Field("sequences", "dataset.sequences", parse_sequence_names, str, "LIST"),
+    Field("size", "dataset.size", _size, str, "WxH"),
+    Field("fps", "dataset.fps", parse_fps, str, "RATE"),
+    Field("interlaced", "dataset.interlaced", parse_interlaced, str, "refuse|progressive"),
+    Field("codecs", "codecs", None, str, "SPEC", repeat=True, option="--codec"),
+    Field("metrics", "metrics", None, str, "LIST"),
+    Field("out", "run.out", _text, Path, "DIR"),
+    Field("jobs", "run.jobs", positive_int, int, "N"),
+    Field("anchor", "run.anchor", _text, str, "CODEC"),
+    Field("root", "dataset.root", _text, Path, "DIR"),
+    Field("reference", "reference", None, str, "SPEC"),
+    Field("anchors", "reference.anchors", parse_anchors, str, "LIST"),
+    Field("targets_from", "run.targets_from", _text, str, "SPEC"),
 )
 
 

@@ -217,7 +217,7 @@ def _parse(field: Field, value: object, config: Path | None) -> object:
     """The typed value of ``field`` from the command line (``config`` None) or a file."""
     if field.parse is None:
         return _SPEC_PARSERS[field.name](value, config)
-    return field.parse(value, field.flag if config is None else ".".join(field.toml))
+    return field.parse(value, field.flag if config is None else field.key)
 
 
 def _read_toml(path: Path) -> dict:

@@ -7,9 +7,9 @@ Measurement (:func:`measure`) reads each frame of the decoded video and of each 
 and hands it to every metric that streams (the pixel metrics; see
 :meth:`vqabench.metrics.Metric.accumulator`); metrics of one pass group are computed
 together (:meth:`vqabench.metrics.Metric.compute_shared`: all VMAF variants against one
-anchor are one libvmaf pass); the other metrics get the videos
-(``compute(reference, distorted)``). Before any number is kept, the frame counts and a
-temporal alignment probe (:mod:`vqabench.metrics.functional.alignment`) are checked. A metric that fails costs only
+anchor are one libvmaf pass); the other metrics get the videos (``compute(reference,
+distorted)``). Before any number is kept, the frame counts and a temporal alignment probe
+(:mod:`vqabench.metrics.functional.alignment`) are checked. A metric that fails costs only
 its own measurement: the encode and the other metrics' values are kept, and the failure is
 reported for ``--retry-failed``. A job that fails for a reason of the machine (a full disk,
 memory, a tool killed by a signal) is marked transient (:mod:`vqabench.io.faults`): the next

@@ -41,6 +41,7 @@ from pathlib import Path
 from vqabench.config import ConfigChange, RunConfig, write_config
 from vqabench.errors import invalid
 from vqabench.io.store import Store
+from vqabench.runner import rundir
 from vqabench.runner.checks import check_formats, check_metrics_fit, check_size, warn_small_inr
 from vqabench.runner.execute import Executor, Stages, local_workers
 from vqabench.runner.plan import (
@@ -59,12 +60,6 @@ from vqabench.runner.plan import (
 )
 from vqabench.runner.progress import RunProgress
 from vqabench.runner.results import PER_FRAME_COLUMNS, RESULT_COLUMNS, write_results
-from vqabench.runner.rundir import (
-    config_change,
-    exclusive,
-    provenance_comment,
-    remove_stale_temporaries,
-)
 
 __all__ = ["RESULT_COLUMNS", "PER_FRAME_COLUMNS", "RunSummary", "RunStatus", "plan_jobs",
            "plan_references", "rate_targets", "load_sequences", "check_formats", "check_size",
@@ -219,15 +214,15 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
         # looks finished (results.csv written): then a re-run stays a fast no-op
         warm = (execute is local_executor and cfg.jobs > 1
                 and not (out_dir / "results.csv").is_file())
-        with exclusive(out_dir), local_workers(cfg.jobs, warm):
+        with rundir.exclusive(out_dir), local_workers(cfg.jobs, warm):
             try:
-                remove_stale_temporaries(out_dir)  # left by a killed run
+                rundir.remove_temporaries(out_dir)  # left by a killed run
                 summary = _run_locked(
                     cfg, out_dir, retry_failed, force,
                     SummaryWarmup().wrap(execute) if warm_summary else execute,
                     RunProgress(counted, work_progress))
             except BaseException:  # Ctrl-C, a full disk: no temporaries stay behind
-                remove_stale_temporaries(out_dir)
+                rundir.remove_temporaries(out_dir)
                 shutil.rmtree(out_dir / ".tmp", ignore_errors=True)
                 raise
             shutil.rmtree(out_dir / ".tmp", ignore_errors=True)  # clean exit: no leftovers
@@ -247,9 +242,9 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, force: bool,
     ref_jobs = plan_references(cfg, sequences, out_dir)
     # the written config names its run directory, so that re-running it reuses this one
     resolved = anchored(resolved_config(cfg, sequences), out_dir)
-    change = config_change(resolved, out_dir, force)
+    change = rundir.config_change(resolved, out_dir, force)
     write_config(resolved, out_dir / "config.toml",
-                 comment=provenance_comment(out_dir, sequences, cfg))
+                 comment=rundir.provenance_comment(out_dir, sequences, cfg))
     decode_dir = out_dir / ".tmp"
     decode_dir.mkdir(exist_ok=True)
     warn_lost_store(out_dir)

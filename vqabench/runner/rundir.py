@@ -57,7 +57,7 @@ def exclusive(out_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def remove_stale_temporaries(out_dir: Path) -> int:
+def remove_temporaries(out_dir: Path) -> int:
     """Remove what killed runs left: ``.tmp-*`` files of the run directory (CSV, config) and
     of the trees vqabench writes (bitstreams, references, sources), and everything in
     ``.tmp/``. Nothing else is touched, even when ``--out`` is a directory with other files.
