@@ -353,22 +353,22 @@ class Field:
         name: the :class:`RunConfig` attribute (and ``load_config``'s override keyword).
         key: its dotted key in a config file (``dataset.frames``), or the name of a section
             read as one value (``codecs``).
+        flag: its command-line option, e.g. ``--frames``.
         parse: ``parse(value, where)`` -> the typed value (``where`` names the key or flag
             in errors); None for specs of registered codecs and metrics, which
             :mod:`vqabench.experiment` checks against the registries.
         cli_type: what the option's text is parsed to before ``parse`` (int, Path, str).
         metavar: the option's placeholder in ``--help``.
         repeat: the option may be given several times (a list of texts).
-        option: the command-line flag when it is not ``--NAME`` (``-`` for ``_``).
     """
 
     name: str
     key: str
+    flag: str
     parse: Callable[[object, str], object] | None
     cli_type: type = str
     metavar: str = ""
     repeat: bool = False
-    option: str = ""
 
     @property
     def toml(self) -> tuple[str, ...]:
@@ -376,34 +376,46 @@ class Field:
         return tuple(self.key.split("."))
 
     @property
-    def flag(self) -> str:
-        """Its command-line option, e.g. ``--frames``."""
-        return self.option or "--" + self.name.replace("_", "-")
-
-    @property
     def help(self) -> str:
         """The option's help in ``vqabench run --help``."""
         return _HELP[self.name]
 
 
-#: Every setting of a run, in the order of ``vqabench run --help``.
-FIELDS: tuple[Field, ...] = (
-    Field("dataset", "dataset.name", _text, str, "NAME|DIR"),
-    Field("frames", "dataset.frames", positive_int, int, "N"),
-    Field("sequences", "dataset.sequences", parse_sequence_names, str, "LIST"),
-    Field("size", "dataset.size", _size, str, "WxH"),
-    Field("fps", "dataset.fps", parse_fps, str, "RATE"),
-    Field("interlaced", "dataset.interlaced", parse_interlaced, str, "refuse|progressive"),
-    Field("codecs", "codecs", None, str, "SPEC", repeat=True, option="--codec"),
-    Field("metrics", "metrics", None, str, "LIST"),
-    Field("out", "run.out", _text, Path, "DIR"),
-    Field("jobs", "run.jobs", positive_int, int, "N"),
-    Field("anchor", "run.anchor", _text, str, "CODEC"),
-    Field("root", "dataset.root", _text, Path, "DIR"),
-    Field("reference", "reference", None, str, "SPEC"),
-    Field("anchors", "reference.anchors", parse_anchors, str, "LIST"),
-    Field("targets_from", "run.targets_from", _text, str, "SPEC"),
-)
+#: Every setting of a run, in the order of ``vqabench run --help``: its name, TOML key,
+#: command-line flag, parser (:data:`_PARSERS`; ``spec``: a codec or metric spec, checked
+#: against the registries by :mod:`vqabench.experiment`), option type (``[str]``: the flag
+#: repeats) and metavar.
+_TABLE = """
+dataset       dataset.name        --dataset       text        str     NAME|DIR
+frames        dataset.frames      --frames        count       int     N
+sequences     dataset.sequences   --sequences     sequences   str     LIST
+size          dataset.size        --size          size        str     WxH
+fps           dataset.fps         --fps           fps         str     RATE
+interlaced    dataset.interlaced  --interlaced    interlaced  str     refuse|progressive
+codecs        codecs              --codec         spec        [str]   SPEC
+metrics       metrics             --metrics       spec        str     LIST
+out           run.out             --out           text        Path    DIR
+jobs          run.jobs            --jobs          count       int     N
+anchor        run.anchor          --anchor        text        str     CODEC
+root          dataset.root        --root          text        Path    DIR
+reference     reference           --reference     spec        str     SPEC
+anchors       reference.anchors   --anchors       anchors     str     LIST
+targets_from  run.targets_from    --targets-from  text        str     SPEC
+"""
+_PARSERS: dict[str, Callable[[object, str], object] | None] = {
+    "text": _text, "count": positive_int, "sequences": parse_sequence_names, "size": _size,
+    "fps": parse_fps, "interlaced": parse_interlaced, "anchors": parse_anchors, "spec": None}
+_TYPES = {"str": str, "int": int, "Path": Path}
+
+
+def _fields(table: str) -> tuple[Field, ...]:
+    rows = (line.split() for line in table.strip().splitlines())
+    return tuple(Field(name, key, flag, _PARSERS[parse], _TYPES[kind.strip("[]")], metavar,
+                       repeat=kind.startswith("["))
+                 for name, key, flag, parse, kind, metavar in rows)
+
+
+FIELDS: tuple[Field, ...] = _fields(_TABLE)
 
 
 def default_config() -> RunConfig:
