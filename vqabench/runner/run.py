@@ -41,23 +41,10 @@ from pathlib import Path
 from vqabench.config import ConfigChange, RunConfig, write_config
 from vqabench.errors import invalid
 from vqabench.io.store import Store
-from vqabench.runner import rundir
+from vqabench.runner import plan, rundir
 from vqabench.runner.checks import check_formats, check_metrics_fit, check_size, warn_small_inr
 from vqabench.runner.execute import Executor, Stages, local_workers
-from vqabench.runner.plan import (
-    anchored,
-    estimated_work,
-    ladder_len,
-    load_sequences,
-    main_jobs,
-    pending_part,
-    plan_jobs,
-    plan_references,
-    rate_targets,
-    resolved_config,
-    targeted_jobs,
-    usable_references,
-)
+from vqabench.runner.plan import load_sequences, plan_jobs, plan_references, rate_targets
 from vqabench.runner.progress import RunProgress
 from vqabench.runner.results import PER_FRAME_COLUMNS, RESULT_COLUMNS, write_results
 
@@ -132,19 +119,19 @@ def run_status(cfg: RunConfig, *, out_dir: Path) -> RunStatus:
     out_dir = Path(out_dir).absolute()
     sequences = load_sequences(cfg, out_dir)
     ref_jobs = plan_references(cfg, sequences, out_dir)
-    per_input = ladder_len(cfg)
+    per_input = plan.ladder_len(cfg)
     path = out_dir / "store.sqlite"
     if not path.exists():  # a folder in its place is an error (Store says so)
         n_refs = len(cfg.reference.codec.values) if cfg.reference else 1
         return RunStatus(out_dir, 0, len(ref_jobs) + len(sequences) * n_refs * per_input, 0)
     with Store(path, readonly=True) as store:
-        usable = usable_references(ref_jobs, store)
-        jobs = main_jobs(cfg, sequences, out_dir, usable)
-        jobs += targeted_jobs(cfg, sequences, out_dir, usable, jobs, store)
+        usable = plan.usable_references(ref_jobs, store)
+        jobs = plan.main_jobs(cfg, sequences, out_dir, usable)
+        jobs += plan.targeted_jobs(cfg, sequences, out_dir, usable, jobs, store)
         counts = {"done": 0, "pending": 0, "failed": 0}
         failures, retry = [], []
         for job in [*ref_jobs, *jobs]:
-            if pending_part(job, store, retry_failed=True) is None:
+            if plan.pending_part(job, store, retry_failed=True) is None:
                 counts["done"] += 1
             elif (err := store.failure(job.key)) is not None:
                 transient = store.failure_kind(job.key) == "transient"
@@ -241,7 +228,7 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, force: bool,
     warn_small_inr(cfg, sequences)
     ref_jobs = plan_references(cfg, sequences, out_dir)
     # the written config names its run directory, so that re-running it reuses this one
-    resolved = anchored(resolved_config(cfg, sequences), out_dir)
+    resolved = plan.anchored(plan.resolved_config(cfg, sequences), out_dir)
     change = rundir.config_change(resolved, out_dir, force)
     write_config(resolved, out_dir / "config.toml",
                  comment=rundir.provenance_comment(out_dir, sequences, cfg))
@@ -249,23 +236,23 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, force: bool,
     decode_dir.mkdir(exist_ok=True)
     warn_lost_store(out_dir)
     with Store(out_dir / "store.sqlite") as store:
-        progress.work_total = estimated_work(cfg, sequences)
+        progress.work_total = plan.estimated_work(cfg, sequences)
         stages = Stages(store, execute, cfg.jobs, decode_dir, retry_failed, progress)
         n_refs = len(cfg.reference.codec.values) if cfg.reference else 1
-        per_input = ladder_len(cfg)
+        per_input = plan.ladder_len(cfg)
         progress.total = len(ref_jobs) + len(sequences) * n_refs * per_input
         ran = stages.run(ref_jobs)
-        usable = usable_references(ref_jobs, store)
+        usable = plan.usable_references(ref_jobs, store)
         if ref_jobs:
             write_results(ref_jobs, store, out_dir, name="references")
-        jobs = main_jobs(cfg, sequences, out_dir, usable)
+        jobs = plan.main_jobs(cfg, sequences, out_dir, usable)
         rc_points = per_input - sum(len(c.values) for c in cfg.codecs if not c.targets_from_run)
         rc_todo = (len(usable) if cfg.reference else len(sequences)) * rc_points
         progress.total = (len(ref_jobs) + len(jobs) + rc_todo
                           + (len(ref_jobs) - len(usable)) * per_input)
-        ran += stages.run(jobs, estimate=estimated_work(cfg, sequences))
+        ran += stages.run(jobs, estimate=plan.estimated_work(cfg, sequences))
         # rate-controlled codecs with targets from the run: after their source's jobs
-        jobs += (targeted := targeted_jobs(cfg, sequences, out_dir, usable, jobs, store))
+        jobs += (targeted := plan.targeted_jobs(cfg, sequences, out_dir, usable, jobs, store))
         if targeted:
             progress.total += len(targeted) - rc_todo
             ran += stages.run(targeted)
