@@ -72,3 +72,23 @@ def test_prestarted_workers_run_the_next_jobs_and_unused_ones_are_released():
     unused = list(executors._PRESTARTED[2]._processes.values())
     executors.release_prestarted()
     assert executors._PRESTARTED == {} and not any(p.is_alive() for p in unused)
+
+
+def _slot_threads(job: int) -> tuple[int, int]:
+    from vqabench.runner import executors
+
+    return job, executors._SLOT_THREADS
+
+
+def test_the_local_executor_gives_a_job_in_this_process_its_threads(monkeypatch):
+    """--threads reaches the job as an argument of the executor, not through OMP_NUM_THREADS:
+    make_executor("local", threads=3) runs an in-process job in a slot of 3 threads."""
+    from vqabench.runner import executors
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "5")
+    done: list[tuple[int, int]] = []
+    with executors.make_executor("local", threads=3) as execute:
+        execute([7], lambda job, out: done.append(out), 1, fn=_slot_threads)
+    assert done == [(7, 3)]
+    executors.local_executor([8], lambda job, out: done.append(out), 1, fn=_slot_threads)
+    assert done[-1] == (8, 1)

@@ -91,7 +91,7 @@ def run_command(
     from vqabench.runner.executors import make_executor
     from vqabench.runner.run import default_out_dir, run
 
-    set_threads(threads)
+    n_threads = set_threads(threads)
     cfg = load_config(config, **fields)
     out_dir = Path(cfg.out) if cfg.out else default_out_dir(cfg)
     started = time.perf_counter()
@@ -99,7 +99,7 @@ def run_command(
     # gives one error line and nothing else; its ETA is work-weighted (runner/progress.py).
     feed = BarFeed(f"vqabench run -> {out_dir}", "jobs")
     try:
-        with make_executor(executor, scheduler) as execute:
+        with make_executor(executor, scheduler, threads=n_threads) as execute:
             summary = run(cfg, out_dir=out_dir, retry_failed=retry_failed, executor=execute,
                           progress=feed.items, work_progress=feed.work, force=force,
                           warm_summary=True)

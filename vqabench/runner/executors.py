@@ -22,13 +22,14 @@ import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from vqabench.errors import ConfigError, invalid
 from vqabench.runner.jobs import Job, JobOutcome, execute_job
 
-__all__ = ["local_executor", "run_job", "DaskExecutor", "make_executor", "EXECUTORS",
-           "WORKER_DIED", "thread_budget"]
+__all__ = ["local_executor", "LocalExecutor", "run_job", "DaskExecutor", "make_executor",
+           "EXECUTORS", "WORKER_DIED", "thread_budget"]
 
 OnDone = Callable[[Job, JobOutcome], None]
 # What a worker runs on each job: run_job for encode+measure jobs; any picklable module-level
@@ -219,10 +220,13 @@ WORKER_DIED = ("WorkerDied: the worker process ended abruptly while this job was
 
 
 def local_executor(jobs: list[Job], on_done: OnDone, n_workers: int, *,
-                   fn: TaskFn = run_job) -> None:
+                   fn: TaskFn = run_job, threads: int = 1) -> None:
     """Run ``jobs`` on this machine with ``n_workers`` processes (1 = in this process).
 
-    ``fn`` is what runs each job (default :func:`run_job`; make-pairs jobs pass theirs).
+    ``fn`` is what runs each job (default :func:`run_job`; make-pairs jobs pass theirs);
+    ``threads`` is the thread count of a job run in this process (the CLI's ``--threads``,
+    default 1: a thread per core collapses when the cores are shared, performance.md,
+    "Threads"); worker processes get :func:`thread_budget`.
 
     A worker process that dies (OOM killer, segfault) does not end the run: the jobs in
     flight at that moment are recorded as failed (:data:`WORKER_DIED`; which one caused it
@@ -232,16 +236,26 @@ def local_executor(jobs: list[Job], on_done: OnDone, n_workers: int, *,
         return
     _warn_oversubscribed(jobs, n_workers)
     if n_workers <= 1 or len(jobs) == 1:
-        # one job in this process: the threads it was given (the CLI's --threads, default 1;
-        # a thread per core collapses when the cores are shared: performance.md, "Threads")
-        here = os.environ.get("OMP_NUM_THREADS", "")
-        with _thread_slot(int(here) if here.isdigit() and int(here) > 0 else 1):
+        with _thread_slot(threads):
             for job in jobs:
                 on_done(job, fn(job))
         return
     queue = list(reversed(jobs))
     while queue:
         _run_pool(queue, on_done, n_workers, fn)
+
+
+@dataclass(frozen=True)
+class LocalExecutor:
+    """:func:`local_executor` with the thread count of jobs run in this process; what
+    :func:`make_executor` gives for ``local`` (and a run's default). A run starts its worker
+    processes early (:func:`prestart`) for this executor only."""
+
+    threads: int = 1
+
+    def __call__(self, jobs: list[Job], on_done: OnDone, n_workers: int, *,
+                 fn: TaskFn = run_job) -> None:
+        local_executor(jobs, on_done, n_workers, fn=fn, threads=self.threads)
 
 
 #: Pools started ahead of their first jobs by :func:`prestart`, by worker count.
@@ -472,13 +486,14 @@ class DaskExecutor:
 
 @contextlib.contextmanager
 def make_executor(kind: Literal["local", "dask"] | str = "local",
-                  scheduler: str | None = None) -> Iterator[Callable[[list[Job], OnDone, int],
-                                                                     None]]:
+                  scheduler: str | None = None, *, threads: int = 1
+                  ) -> Iterator[Callable[[list[Job], OnDone, int], None]]:
     """The executor named ``kind`` for :func:`vqabench.runner.run.run`, closed on exit.
 
     Args:
         kind: ``local`` (processes on this machine) or ``dask``.
         scheduler: Dask scheduler address (only with ``dask``); None starts a local cluster.
+        threads: threads of a job run in this process (``local``; Dask workers use one).
 
     Raises:
         ConfigError: unknown kind, a scheduler without dask, dask not installed.
@@ -489,7 +504,7 @@ def make_executor(kind: Literal["local", "dask"] | str = "local",
         if scheduler is not None:
             raise invalid("--scheduler", scheduler, "no address with --executor local "
                           "(add --executor dask)")
-        yield local_executor
+        yield LocalExecutor(threads)
         return
     with DaskExecutor(scheduler) as executor:
         yield executor

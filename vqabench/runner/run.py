@@ -157,7 +157,8 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
         cfg: validated configuration (:func:`vqabench.experiment.load_config`).
         out_dir: run directory; default ``cfg.out`` or :func:`default_out_dir`.
         retry_failed: run again the jobs that failed before (otherwise they are reported).
-        executor: ``executor(jobs, on_done, n_workers)``; default local processes.
+        executor: ``executor(jobs, on_done, n_workers)``; default local processes
+            (:class:`~vqabench.runner.executors.LocalExecutor`).
         progress: called as ``progress(done, total)`` after each job.
         work_progress: called as ``work_progress(done, total)`` in work units of the jobs
             still to run (:mod:`vqabench.runner.progress`), for an ETA that holds on mixed
@@ -178,7 +179,7 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
             (:mod:`vqabench.runner.faults`); the message says what was kept.
         Interrupted: Ctrl-C; the message says how many jobs were kept.
     """
-    from vqabench.runner.executors import local_executor
+    from vqabench.runner.executors import LocalExecutor
     from vqabench.runner.faults import run_faults
     from vqabench.runner.summary import SummaryWarmup
 
@@ -190,7 +191,7 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
         if progress:
             progress(done, total)
 
-    execute = executor or local_executor
+    execute = executor or LocalExecutor()
     with run_faults(out_dir, seen):
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -199,7 +200,7 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
                           "a parent of it is a file)") from None
         # local worker processes start while the run is planned, unless the run directory
         # looks finished (results.csv written): then a re-run stays a fast no-op
-        warm = (execute is local_executor and cfg.jobs > 1
+        warm = (isinstance(execute, LocalExecutor) and cfg.jobs > 1
                 and not (out_dir / "results.csv").is_file())
         with rundir.exclusive(out_dir), local_workers(cfg.jobs, warm):
             try:
