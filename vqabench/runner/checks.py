@@ -10,7 +10,8 @@ from vqabench.config import RunConfig
 from vqabench.datasets import Sequence
 from vqabench.errors import CodecError, ConfigError
 
-__all__ = ["INR_MIN_PIXELS", "check_formats", "check_size"]
+__all__ = ["INR_MIN_PIXELS", "check_formats", "check_size", "check_metrics_fit",
+           "warn_small_inr"]
 
 
 def check_metrics_fit(cfg: RunConfig, sequences: list[Sequence]) -> None:

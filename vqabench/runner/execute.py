@@ -94,6 +94,12 @@ def _not_finite(outcome: JobOutcome, job: Job) -> str | None:
 
 
 def record_outcome(job: Job, outcome: JobOutcome, store: Store) -> None:
+    """Commit ``outcome`` of ``job`` to ``store`` in one transaction: the encode and the
+    finite measurements, or the failure (transient or permanent).
+
+    Raises:
+        DiskFullError: the job failed on a full disk (every next job would too).
+    """
     if outcome.error is not None:
         store.record_failure(job.key, job.sequence, job.codec, job.rate_label, outcome.error,
                              kind="transient" if outcome.error_kind == "transient"

@@ -25,7 +25,9 @@ from vqabench.io.video import Video, open_video
 from vqabench.runner.jobs import Job, MetricTask, encode_key, measurement_key
 from vqabench.runner.progress import point_work
 
-__all__ = ["Targets", "load_sequences", "plan_references", "plan_jobs", "rate_targets"]
+__all__ = ["Targets", "load_sequences", "plan_references", "plan_jobs", "rate_targets",
+           "anchored", "targeted_jobs", "ladder_len", "resolved_config", "pending_part",
+           "usable_references", "main_jobs", "estimated_work"]
 
 
 def _dataset_spec(dataset: str) -> str:
@@ -180,7 +182,7 @@ def rate_targets(source_jobs: Iterable[Job], store: Store) -> Targets:
 
 
 def targeted_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path, usable: list[Job],
-                   planned: list[Job], store: Store) -> list[Job]:
+                  planned: list[Job], store: Store) -> list[Job]:
     """Jobs of the ``kbps=from`` codecs, on targets from the already run ``planned`` jobs."""
     source = targets_source(cfg)
     if source is None:

@@ -16,7 +16,7 @@ from vqabench.errors import ConfigError
 from vqabench.experiment import load_config
 from vqabench.runner.plan import anchored
 
-__all__: list[str] = []
+__all__ = ["exclusive", "remove_temporaries", "provenance_comment", "config_change"]
 
 
 _TEMP_TREES = ("bitstreams", "references", "sources")
@@ -78,7 +78,9 @@ def remove_temporaries(out_dir: Path) -> int:
 
 
 def provenance_comment(out_dir: Path, sequences: Iterable[Sequence] = (),
-                cfg: RunConfig | None = None) -> str:
+                       cfg: RunConfig | None = None) -> str:
+    """The comment at the top of config.toml: who resolved it (vqabench, ffmpeg, when),
+    how to re-run it, what was assumed of each source and the metrics' conventions."""
     import datetime
 
     from vqabench.io.ffmpeg import ffmpeg_info
