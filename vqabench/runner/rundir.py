@@ -98,7 +98,16 @@ def provenance_comment(out_dir: Path, sequences: Iterable[Sequence] = (),
 
 
 def config_change(resolved: RunConfig, out_dir: Path, force: bool) -> ConfigChange:
-    """How ``resolved`` relates to the config ``out_dir`` already holds (see :func:`run`)."""
+    """How ``resolved`` relates to the config ``out_dir`` already holds.
+
+    The run directory's config.toml is read back through the one config loader
+    (:func:`vqabench.experiment.load_config`, the table :data:`vqabench.config.FIELDS`) and
+    the two typed configs are compared field by field
+    (:func:`vqabench.config.compare_configs`), never as text.
+
+    Raises:
+        ConfigError: the configs differ and ``force`` is False.
+    """
     old_path = out_dir / "config.toml"
     if not (old_path.is_file() and (out_dir / "store.sqlite").is_file()):
         return ConfigChange("same")
