@@ -226,6 +226,7 @@ def test_metrics_of_one_pass_group_are_computed_together_with_the_jobs_threads(
     assert [(k, v) for k, v, _ in values] == [(f"t{i}", alone.value) for i in range(4)]
 
 
+@pytest.mark.slow
 def test_vmaf_gets_the_jobs_threads_not_an_environment_variable(tiny_video, tiny_noisy,
                                                                 monkeypatch):
     """VMAF and VMAF NEG share one libvmaf pass whose n_threads is the job's (measure's
