@@ -37,8 +37,11 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("VQABENCH_THREADS", "1")
+os.environ.setdefault("VQABENCH_THREADS", "1")  # what vqabench before 0.3 read for OpenCV
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+import cv2  # noqa: E402  (OpenCV's thread count is the process's: one, set here)
+
+cv2.setNumThreads(1)
 
 import numpy as np  # noqa: E402
 

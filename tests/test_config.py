@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -87,3 +88,45 @@ def test_compare_configs_tells_extension_from_change():
     subset = compare_configs(old, replace(old, sequences=("Rocket",)))
     assert subset.kind == "differs"
     assert subset.details == ("changes sequences (None -> ('Rocket',))",)
+
+
+_FIELD_VALUES = {"dataset": "other", "frames": 3, "sequences": "Coffee,Rocket",
+                 "size": "64x48", "fps": "30000/1001", "interlaced": "progressive",
+                 "codecs": None, "metrics": None, "out": "runs/x", "jobs": 97,
+                 "anchor": "x265", "root": "/data", "reference": None,
+                 "anchors": "source,reference", "targets_from": None}
+
+
+def test_every_field_reads_the_same_from_its_toml_key_and_its_flag(tmp_path):
+    """One table, one path: a field's TOML key and its command-line value give the same
+    typed config (the spec fields are covered by the CLI and TOML tests)."""
+    from vqabench.config import FIELDS
+    from vqabench.experiment import load_config
+
+    assert [f.name for f in FIELDS] == list(_FIELD_VALUES)
+    base = {"codecs": ["x264:qp=22,32", "x265:qp=22,32"], "reference": "x264:qp=30,37,42"}
+    for f in FIELDS:
+        value = _FIELD_VALUES[f.name]
+        if value is None:
+            continue
+        section, key = f.toml
+        text = value.split(",") if f.name in ("sequences", "anchors") else value
+        toml = tmp_path / f"{f.name}.toml"
+        codec = 'codec = "x264"\nqp = [30, 37, 42]\n' if section == "reference" else ""
+        toml.write_text(f"[{section}]\n{codec}{key} = {json.dumps(text)}\n")
+        from_file = load_config(toml, **base)
+        from_flag = load_config(None, **base, **{f.name: str(value)})
+        assert from_file == from_flag, f.name
+        assert getattr(from_flag, f.name) != getattr(load_config(None, **base), f.name)
+
+
+def test_a_bad_value_names_the_flag_or_the_key(tmp_path):
+    from vqabench.experiment import load_config
+
+    with pytest.raises(ConfigError, match="^--frames='0' is not allowed"):
+        load_config(None, frames="0")
+    (tmp_path / "c.toml").write_text("[dataset]\nframes = 0\n")
+    with pytest.raises(ConfigError, match="^dataset.frames=0 is not allowed"):
+        load_config(tmp_path / "c.toml")
+    with pytest.raises(TypeError, match=r"unknown override\(s\) \['frame'\]"):
+        load_config(None, frame=3)

@@ -65,3 +65,25 @@ def test_lazy_entry_is_listed_without_import_and_imported_on_first_get(tmp_path,
     reg2.add("thing", vqb_lazy_mod.Thing)
     assert reg2.get("thing") is vqb_lazy_mod.Thing and reg2.names() == ["thing"]
     monkeypatch.delitem(sys.modules, "vqb_lazy_mod")
+
+
+@pytest.mark.slow
+def test_metric_names_are_listed_without_importing_their_modules():
+    """Lazy entries (pyiqa-style): metrics.available() lists every metric and imports none
+    of the optional metric modules; each lazy name resolves to the class registered under
+    it (its ``name`` attribute is that name)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from vqabench import metrics; names = metrics.available(); "
+             "print(sorted(m for m in sys.modules if m.startswith('vqabench.metrics.') and "
+             "m.split('.')[2] in ('perceptual', 'learned', 'sequence', 'temporal'))); "
+             "print(','.join(names))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout.split("\n")
+    assert out[0] == "[]"
+    from vqabench import metrics
+
+    names = out[1].split(",")
+    assert {"lpips", "pt_loss", "flicker_warp", "psnr_y"} <= set(names)
+    assert all(metrics.get_class(n).name == n for n in names)

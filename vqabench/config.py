@@ -55,7 +55,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -68,7 +68,7 @@ __all__ = ["ANCHORS", "DEFAULT_CODECS", "DEFAULT_LADDERS", "DEFAULT_METRICS",
            "ConfigChange", "compare_configs", "REFERENCE_METRICS", "default_jobs",
            "TARGETS_FROM", "CodecSpec", "MetricSpec", "ReferenceSpec", "RunConfig",
            "parse_anchors", "parse_fps", "parse_interlaced", "parse_scalar", "parse_size",
-           "positive_int", "default_config",
+           "positive_int", "default_config", "parse_sequence_names", "Field", "FIELDS",
            "write_config", "targets_source"]
 
 DEFAULT_METRICS = ("psnr_y", "psnr_yuv", "ssim", "vmaf")
@@ -289,6 +289,133 @@ def targets_source(cfg: RunConfig) -> CodecSpec | None:
             return spec
     allowed = ", ".join(s.text for s in cfg.codecs if s.rate_param != "kbps") or "none"
     raise invalid("--targets-from", text, f"a codec configuration in this run ({allowed})")
+
+
+def parse_sequence_names(value: object, where: str) -> tuple[str, ...]:
+    """A subset of a dataset's sequences: a TOML list or comma text of distinct names.
+
+    Whether each name exists is checked when the dataset is loaded
+    (:func:`vqabench.datasets.select`).
+    """
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(n, str) for n in items):
+        raise invalid(where, value, "a list of sequence names, e.g. [\"Coffee\", \"Rocket\"]")
+    names = tuple(n.strip() for n in items)
+    if not names or not all(names):
+        raise invalid(where, value, "a non-empty list of sequence names")
+    if len(set(names)) != len(names):
+        raise invalid(where, value, "distinct sequence names")
+    return names
+
+
+def _text(value: object, where: str) -> str:
+    return str(value)
+
+
+def _size(value: object, where: str) -> tuple[int, int]:
+    return parse_size(str(value))
+
+
+#: Help of each field's ``vqabench run`` option.
+_HELP = {
+    "dataset": "Built-in dataset name or a folder of .y4m/.yuv/container files.",
+    "frames": "Frames per sequence.",
+    "sequences": "Comma-separated sequence names: a subset of the dataset, in this order "
+                 "(default: all).",
+    "size": "Scale sources to WxH, e.g. 256x144.",
+    "fps": "Convert folder sources to this constant rate (ffmpeg's fps filter), e.g. 30 or "
+           "30000/1001: how a variable-rate container is benchmarked.",
+    "interlaced": "Interlaced sources: refuse (default) or code their frames as progressive "
+                  "pictures.",
+    "codecs": "NAME:PARAM=V1,V2,...[:OPT=VAL]; repeatable, e.g. --codec x264:qp=22,27,32,37",
+    "metrics": "Comma-separated metrics, e.g. psnr_y,vmaf",
+    "out": "Run directory (default: runs/<dataset>-<config hash>).",
+    "jobs": "Worker processes (default: CPU cores).",
+    "anchor": "BD-rate anchor codec (default: the first codec).",
+    "root": "Data root for named datasets.",
+    "reference": "UGC reference stage: codecs encode R = S coded at each point, e.g. "
+                 "x264:qp=30,37,42 (groups High/Medium/Low).",
+    "anchors": "Measure quality against: source (default), reference, or source,reference.",
+    "targets_from": "Targets of the kbps=from codecs: the actual rates of this configuration "
+                    "of the run, per sequence, e.g. x264:qp=22,27,32,37.",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting of ``vqabench run``: its name, where it is read from, how it is checked.
+
+    The one table :data:`FIELDS` drives both the config file and the command line
+    (:func:`vqabench.experiment.load_config`, ``vqabench run``'s options); defaults are
+    :func:`default_config`'s.
+
+    Attributes:
+        name: the :class:`RunConfig` attribute (and ``load_config``'s override keyword).
+        key: its dotted key in a config file (``dataset.frames``), or the name of a section
+            read as one value (``codecs``).
+        flag: its command-line option, e.g. ``--frames``.
+        parse: ``parse(value, where)`` -> the typed value (``where`` names the key or flag
+            in errors); None for specs of registered codecs and metrics, which
+            :mod:`vqabench.experiment` checks against the registries.
+        cli_type: what the option's text is parsed to before ``parse`` (int, Path, str).
+        metavar: the option's placeholder in ``--help``.
+        repeat: the option may be given several times (a list of texts).
+    """
+
+    name: str
+    key: str
+    flag: str
+    parse: Callable[[object, str], object] | None
+    cli_type: type = str
+    metavar: str = ""
+    repeat: bool = False
+
+    @property
+    def toml(self) -> tuple[str, ...]:
+        """The key as a path: ``("dataset", "frames")``."""
+        return tuple(self.key.split("."))
+
+    @property
+    def help(self) -> str:
+        """The option's help in ``vqabench run --help``."""
+        return _HELP[self.name]
+
+
+#: Every setting of a run, in the order of ``vqabench run --help``: its name, TOML key,
+#: command-line flag, parser (:data:`_PARSERS`; ``spec``: a codec or metric spec, checked
+#: against the registries by :mod:`vqabench.experiment`), option type (``[str]``: the flag
+#: repeats) and metavar.
+_TABLE = """
+dataset       dataset.name        --dataset       text        str     NAME|DIR
+frames        dataset.frames      --frames        count       int     N
+sequences     dataset.sequences   --sequences     sequences   str     LIST
+size          dataset.size        --size          size        str     WxH
+fps           dataset.fps         --fps           fps         str     RATE
+interlaced    dataset.interlaced  --interlaced    interlaced  str     refuse|progressive
+codecs        codecs              --codec         spec        [str]   SPEC
+metrics       metrics             --metrics       spec        str     LIST
+out           run.out             --out           text        Path    DIR
+jobs          run.jobs            --jobs          count       int     N
+anchor        run.anchor          --anchor        text        str     CODEC
+root          dataset.root        --root          text        Path    DIR
+reference     reference           --reference     spec        str     SPEC
+anchors       reference.anchors   --anchors       anchors     str     LIST
+targets_from  run.targets_from    --targets-from  text        str     SPEC
+"""
+_PARSERS: dict[str, Callable[[object, str], object] | None] = {
+    "text": _text, "count": positive_int, "sequences": parse_sequence_names, "size": _size,
+    "fps": parse_fps, "interlaced": parse_interlaced, "anchors": parse_anchors, "spec": None}
+_TYPES = {"str": str, "int": int, "Path": Path}
+
+
+def _fields(table: str) -> tuple[Field, ...]:
+    rows = (line.split() for line in table.strip().splitlines())
+    return tuple(Field(name, key, flag, _PARSERS[parse], _TYPES[kind.strip("[]")], metavar,
+                       repeat=kind.startswith("["))
+                 for name, key, flag, parse, kind, metavar in rows)
+
+
+FIELDS: tuple[Field, ...] = _fields(_TABLE)
 
 
 def default_config() -> RunConfig:

@@ -20,25 +20,23 @@ from pathlib import Path
 
 from vqabench import codecs, metrics
 from vqabench.config import (
+    FIELDS,
     REFERENCE_METRICS,
     CodecSpec,
+    Field,
     MetricSpec,
     ReferenceSpec,
     RunConfig,
     default_config,
-    parse_anchors,
-    parse_fps,
-    parse_interlaced,
     parse_scalar,
-    parse_size,
-    positive_int,
+    parse_sequence_names,
     targets_source,
 )
 from vqabench.errors import ConfigError, invalid
 from vqabench.options import check_names, parse_options
 
 __all__ = ["load_config", "parse_codec_spec", "parse_metric_spec",
-           "parse_reference_spec", "parse_sequence_names"]
+           "parse_reference_spec", "parse_sequence_names"]  # the last: vqabench.config
 
 
 def _codec_from_mapping(data: dict, where: str, *, text: bool = False) -> CodecSpec:
@@ -180,80 +178,119 @@ def parse_metric_spec(text: str | dict) -> MetricSpec:
     return spec
 
 
-def parse_sequence_names(value: object, where: str) -> tuple[str, ...]:
-    """A subset of a dataset's sequences: a TOML list or comma text of distinct names.
+def _codecs(value: object, config: Path | None) -> tuple[CodecSpec, ...]:
+    """``--codec`` texts, or the ``[[codecs]]`` tables of ``config``."""
+    if config is None:
+        return tuple(parse_codec_spec(str(t)) for t in value)  # type: ignore[attr-defined]
+    if not isinstance(value, list) or not all(isinstance(c, dict) for c in value):
+        raise ConfigError(f"config {config}: codecs must be an array of tables ([[codecs]])")
+    return tuple(_codec_from_mapping(c, f"config {config} codec #{i + 1}")
+                 for i, c in enumerate(value))
 
-    Whether each name exists is checked when the dataset is loaded
-    (:func:`vqabench.datasets.select`).
-    """
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or not all(isinstance(n, str) for n in items):
-        raise invalid(where, value, "a list of sequence names, e.g. [\"Coffee\", \"Rocket\"]")
-    names = tuple(n.strip() for n in items)
-    if not names or not all(names):
-        raise invalid(where, value, "a non-empty list of sequence names")
-    if len(set(names)) != len(names):
-        raise invalid(where, value, "distinct sequence names")
-    return names
+
+def _metrics(value: object, config: Path | None) -> tuple[MetricSpec, ...]:
+    """``--metrics`` comma text, or the ``metrics`` list of ``config``."""
+    if config is None:
+        names = [m for m in str(value).split(",") if m.strip()]
+        if not names:
+            raise invalid("--metrics", value, "a comma-separated list of metric names")
+        return tuple(parse_metric_spec(m) for m in names)
+    if not isinstance(value, list):
+        raise ConfigError(f"config {config}: metrics must be a list")
+    return tuple(parse_metric_spec(m) for m in value)
+
+
+def _reference(value: object, config: Path | None) -> ReferenceSpec:
+    """``--reference`` text, or the ``[reference]`` table of ``config``."""
+    if config is None:
+        return parse_reference_spec(str(value))
+    if not isinstance(value, dict):
+        raise ConfigError(f"config {config}: [reference] must be a table")
+    return _reference_from_mapping(value, f"config {config} [reference]")
+
+
+#: Parsers of the :data:`~vqabench.config.FIELDS` that name registered codecs and metrics.
+_SPEC_PARSERS = {"codecs": _codecs, "metrics": _metrics, "reference": _reference}
+
+
+def _parse(field: Field, value: object, config: Path | None) -> object:
+    """The typed value of ``field`` from the command line (``config`` None) or a file."""
+    if field.parse is None:
+        return _SPEC_PARSERS[field.name](value, config)
+    return field.parse(value, field.flag if config is None else field.key)
+
+
+def _read_toml(path: Path) -> dict:
+    """The TOML file's tables, with every section and key checked against the fields."""
+    if not path.is_file():
+        raise ConfigError(f"config={str(path)!r} does not exist or is not a file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config {path}: not valid TOML: {exc}") from None
+    known = dict.fromkeys(f.toml[0] for f in FIELDS)
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"config {path}: unknown section(s) {unknown}; allowed: {sorted(known)}")
+    whole = {f.toml[0] for f in FIELDS if len(f.toml) == 1}  # parsed as one value
+    for section in (s for s in known if s not in whole and s in data):
+        if not isinstance(data[section], dict):
+            raise ConfigError(f"config {path}: [{section}] must be a table")
+        keys = [f.toml[1] for f in FIELDS if f.toml[0] == section]
+        for key in data[section]:
+            if key not in keys:
+                raise ConfigError(f"config {path}: unknown key {section}.{key}; allowed: "
+                                  + ", ".join(keys))
+    return data
+
+
+def _lookup(data: dict, path: tuple[str, ...]) -> object:
+    """The value at ``path`` in the TOML tables, or ``_ABSENT``."""
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return _ABSENT
+        data = data[key]
+    return data
+
+
+_ABSENT = object()
 
 
 def load_config(path: str | Path | None = None, **overrides: object) -> RunConfig:
     """Read a TOML config (or the defaults) and apply command-line overrides.
 
+    Both go through the one table of fields, :data:`vqabench.config.FIELDS`: a field's TOML
+    key and its ``vqabench run`` option are parsed and checked by the same function.
+
     Args:
         path: TOML file, or None for :func:`default_config`.
-        overrides: ``dataset``, ``frames``, ``size`` (text), ``codecs`` (list of spec
-            texts), ``metrics`` (comma text), ``out``, ``jobs``, ``anchor``, ``root``,
-            ``reference`` (spec text), ``anchors`` (comma text), ``sequences`` (comma text),
-            ``fps`` (text), ``interlaced`` (``refuse`` | ``progressive``),
-            ``targets_from`` (codec text, e.g. ``x264:qp=22,27,32,37``); None values are
-            ignored.
+        overrides: command-line values by field name: ``dataset``, ``frames``, ``size``
+            (text), ``codecs`` (list of spec texts), ``metrics`` (comma text), ``out``,
+            ``jobs``, ``anchor``, ``root``, ``reference`` (spec text), ``anchors`` (comma
+            text), ``sequences`` (comma text), ``fps`` (text), ``interlaced`` (``refuse`` |
+            ``progressive``), ``targets_from`` (codec text, e.g. ``x264:qp=22,27,32,37``);
+            None values are ignored.
 
     Raises:
         ConfigError: unreadable or malformed TOML, or any invalid value.
+        TypeError: an override that is no field.
     """
-    cfg = default_config()
-    if path is not None:
-        cfg = _from_toml(Path(path), cfg)
-    ov = {k: v for k, v in overrides.items() if v not in (None, [], ())}
+    names = {f.name for f in FIELDS}
+    if unknown := sorted(set(overrides) - names):
+        raise TypeError(f"load_config() got unknown override(s) {unknown}; fields: "
+                        + ", ".join(sorted(names)))
     changes: dict[str, object] = {}
-    if "dataset" in ov:
-        changes["dataset"] = str(ov["dataset"])
-    if "root" in ov:
-        changes["root"] = str(ov["root"])
-    if "frames" in ov:
-        changes["frames"] = positive_int(ov["frames"], "frames")
-    if "size" in ov:
-        changes["size"] = parse_size(str(ov["size"]))
-    if "sequences" in ov:
-        changes["sequences"] = parse_sequence_names(ov["sequences"], "--sequences")
-    if "fps" in ov:
-        changes["fps"] = parse_fps(ov["fps"], "--fps")
-    if "interlaced" in ov:
-        changes["interlaced"] = parse_interlaced(ov["interlaced"], "--interlaced")
-    if "codecs" in ov:
-        changes["codecs"] = tuple(parse_codec_spec(t) for t in ov["codecs"])  # type: ignore[union-attr]
-    if "metrics" in ov:
-        names = [m for m in str(ov["metrics"]).split(",") if m.strip()]
-        if not names:
-            raise invalid("--metrics", ov["metrics"], "a comma-separated list of metric names")
-        changes["metrics"] = tuple(parse_metric_spec(m) for m in names)
-    if "out" in ov:
-        changes["out"] = str(ov["out"])
-    if "jobs" in ov:
-        changes["jobs"] = positive_int(ov["jobs"], "jobs")
-    if "anchor" in ov:
-        changes["anchor"] = str(ov["anchor"])
-    if "reference" in ov:
-        changes["reference"] = parse_reference_spec(str(ov["reference"]))
-    if "anchors" in ov:
-        changes["anchors"] = parse_anchors(ov["anchors"], "--anchors")
-    if "targets_from" in ov:
-        changes["targets_from"] = str(ov["targets_from"])
-    cfg = replace(cfg, **changes)
+    if path is not None:
+        data = _read_toml(Path(path))
+        for f in FIELDS:
+            if (value := _lookup(data, f.toml)) is not _ABSENT:
+                changes[f.name] = _parse(f, value, Path(path))
+    for f in FIELDS:
+        if (value := overrides.get(f.name)) not in (None, [], ()):
+            changes[f.name] = _parse(f, value, None)
+    cfg = replace(default_config(), **changes)
     _check(cfg)
     return cfg
-
 
 
 def _check(cfg: RunConfig) -> None:
@@ -293,67 +330,3 @@ def _check_targets(cfg: RunConfig) -> None:
         raise ConfigError(f"--targets-from {cfg.targets_from} is given but no codec has "
                           "kbps=from, e.g. --codec x265:kbps=from:label=x265-2pass")
     targets_source(cfg)
-
-
-def _from_toml(path: Path, base: RunConfig) -> RunConfig:
-    if not path.is_file():
-        raise ConfigError(f"config={str(path)!r} does not exist or is not a file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config {path}: not valid TOML: {exc}") from None
-    known = {"dataset", "codecs", "metrics", "run", "reference"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"config {path}: unknown section(s) {unknown}; allowed: {sorted(known)}")
-    changes: dict[str, object] = {}
-    ds = data.get("dataset", {})
-    if not isinstance(ds, dict):
-        raise ConfigError(f"config {path}: [dataset] must be a table")
-    for key in ds:
-        if key not in ("name", "frames", "size", "root", "sequences", "fps", "interlaced"):
-            raise ConfigError(f"config {path}: unknown key dataset.{key}; allowed: "
-                              "name, frames, size, root, sequences, fps, interlaced")
-    if "name" in ds:
-        changes["dataset"] = str(ds["name"])
-    if "frames" in ds:
-        changes["frames"] = positive_int(ds["frames"], "dataset.frames")
-    if "size" in ds:
-        changes["size"] = parse_size(str(ds["size"]))
-    if "root" in ds:
-        changes["root"] = str(ds["root"])
-    if "sequences" in ds:
-        changes["sequences"] = parse_sequence_names(ds["sequences"], "dataset.sequences")
-    if "fps" in ds:
-        changes["fps"] = parse_fps(ds["fps"], "dataset.fps")
-    if "interlaced" in ds:
-        changes["interlaced"] = parse_interlaced(ds["interlaced"], "dataset.interlaced")
-    if "codecs" in data:
-        entries = data["codecs"]
-        if not isinstance(entries, list) or not all(isinstance(c, dict) for c in entries):
-            raise ConfigError(f"config {path}: codecs must be an array of tables ([[codecs]])")
-        changes["codecs"] = tuple(_codec_from_mapping(c, f"config {path} codec #{i + 1}")
-                                  for i, c in enumerate(entries))
-    if "metrics" in data:
-        if not isinstance(data["metrics"], list):
-            raise ConfigError(f"config {path}: metrics must be a list")
-        changes["metrics"] = tuple(parse_metric_spec(m) for m in data["metrics"])
-    if "reference" in data:
-        ref = data["reference"]
-        if not isinstance(ref, dict):
-            raise ConfigError(f"config {path}: [reference] must be a table")
-        changes["reference"] = _reference_from_mapping(ref, f"config {path} [reference]")
-        if "anchors" in ref:
-            changes["anchors"] = parse_anchors(ref["anchors"], "reference.anchors")
-    run = data.get("run", {})
-    if not isinstance(run, dict):
-        raise ConfigError(f"config {path}: [run] must be a table")
-    for key, value in run.items():
-        if key == "jobs":
-            changes["jobs"] = positive_int(value, "run.jobs")
-        elif key in ("anchor", "out", "targets_from"):
-            changes[key] = str(value)
-        else:
-            raise ConfigError(f"config {path}: unknown key run.{key}; allowed: jobs, anchor, "
-                              "out, targets_from")
-    return replace(base, **changes)

@@ -258,71 +258,25 @@ def test_rerunning_a_finished_run_is_cheap_and_prints_the_same_summary(folder, t
     assert table in again.stdout
 
 
-def test_summary_imports_start_only_when_jobs_are_to_run(monkeypatch):
-    """An executor given no jobs (every job reused) starts no background import, so the
-    no-op stays cheap; with one job at a time on 2 cores a core is idle at once, so the
-    first call with jobs starts exactly one thread, which imports the summary's modules
-    (here a stdlib module nothing else imports, removed first), and the jobs still reach
-    the executor."""
-    import sys
-
-    from vqabench.cli import run as cli_run
-
-    monkeypatch.setattr(cli_run, "SUMMARY_MODULES", ("tabnanny",))
-    monkeypatch.delitem(sys.modules, "tabnanny", raising=False)
-    seen = []
-    warmup = cli_run.SummaryWarmup(cores=2)
-    execute = warmup.wrap(lambda jobs, on_done, n: seen.append((list(jobs), n)))
-    execute([], None, 1)
-    assert warmup.thread is None and "tabnanny" not in sys.modules
-    execute(["j1", "j2"], None, 1)
-    first = warmup.thread
-    execute(["j3"], None, 1)
-    assert first is not None and warmup.thread is first
-    assert seen == [([], 1), (["j1", "j2"], 1), (["j3"], 1)]
-    first.join(timeout=120)
-    assert not first.is_alive() and "tabnanny" in sys.modules
-
-
-def test_summary_imports_wait_for_an_idle_core(monkeypatch):
-    """With as many jobs side by side as cores (--jobs 2 on 2 cores), the imports start only
-    once the jobs left are fewer than the cores: of 3 jobs, after the second is done (one
-    job left, one core idle), not before; every outcome still reaches run()'s on_done."""
-    from vqabench.cli import run as cli_run
-
-    monkeypatch.setattr(cli_run, "SUMMARY_MODULES", ())
-    warmup = cli_run.SummaryWarmup(cores=2)
-    started_before, recorded = [], []
-
-    def fake_pool(jobs, on_done, n):
-        for job in jobs:
-            started_before.append(warmup.thread is not None)
-            on_done(job, f"outcome of {job}")
-
-    warmup.wrap(fake_pool)(["j1", "j2", "j3"], lambda j, o: recorded.append((j, o)), 2)
-    assert started_before == [False, False, True]
-    assert recorded == [(j, f"outcome of {j}") for j in ("j1", "j2", "j3")]
-
-
 @pytest.mark.slow
 def test_console_summary_marks_noted_cells_with_short_notes(tmp_path, capsys):
     """Issue 30 item 2: the summary after a run marks the cell, prints one short aggregated
     note under the table, and the per-sequence list only with --verbose. x265's A curve is
     2 dB above x264's (39..30 dB): quality overlap [32, 39] of the union [30, 41] = 64 %."""
-    from vqabench.cli.run import _print_bd_summary
+    from vqabench.cli.run import print_bd_summary
 
     run = synthetic_run(tmp_path / "run")
     results = pd.read_csv(run / "results.csv")
     shifted = (results["sequence"] == "A") & (results["codec"] == "x265")
     results.loc[shifted, "value"] += 2.0
     results.to_csv(run / "results.csv", index=False)
-    _print_bd_summary(run, "x264")
+    print_bd_summary(run, "x264")
     out = capsys.readouterr().out
     assert re.search(r"│ x265\s*│\s*[+-]\d+\.\d\d \[a\] │", out), out
     note = "[a] small quality overlap on 1 of 2 sequences: 64 % of the union (below 75 %)"
     assert note in out and "narrow interval" not in out
     assert "*" not in out
-    _print_bd_summary(run, "x264", verbose=True)  # from bd_summary.json
+    print_bd_summary(run, "x264", verbose=True)  # from bd_summary.json
     verbose = capsys.readouterr().out
     detail = ("[a] Overall, x265, PSNR-Y, A: small quality overlap (64% of the union); the "
               "value rests on a narrow interval")

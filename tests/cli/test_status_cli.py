@@ -10,7 +10,8 @@ import pytest
 
 from tests.conftest import make_video, read_only
 from vqabench.experiment import load_config
-from vqabench.runner.run import _exclusive, run
+from vqabench.runner.run import run
+from vqabench.runner.rundir import exclusive
 
 
 def _status(*args):
@@ -36,7 +37,7 @@ def partial_run(tmp_path_factory):
 
 @pytest.mark.slow
 def test_status_counts_and_lists_failures_while_the_run_is_locked(partial_run):
-    with _exclusive(partial_run):  # as if `vqabench run` were working in the directory
+    with exclusive(partial_run):  # as if `vqabench run` were working in the directory
         proc = _status(partial_run)
     assert proc.returncode == 1  # work remains
     assert f"{partial_run}: 6 jobs: 3 done, 1 pending, 2 failed" in " ".join(proc.stdout.split())

@@ -30,7 +30,8 @@ from tests.conftest import (
 from vqabench.errors import ConfigError
 from vqabench.experiment import load_config
 from vqabench.metrics.base import METRICS, Metric, MetricResult
-from vqabench.runner.run import _exclusive, run
+from vqabench.runner.run import run
+from vqabench.runner.rundir import exclusive
 
 pytestmark = pytest.mark.slow  # its fixtures build runs, studies or encodes (seconds each)
 
@@ -138,7 +139,7 @@ def test_stale_temporaries_are_removed_and_nothing_else(finished):
 
 def test_a_second_run_in_the_same_directory_is_refused(finished):
     cfg, out = finished
-    with _exclusive(out):
+    with exclusive(out):
         with pytest.raises(ConfigError, match=rf"in use by another vqabench run \(pid "
                                               rf"{os.getpid()}\)"):
             run(cfg)

@@ -21,12 +21,14 @@ def test_a_slot_limits_every_library(monkeypatch):
     import cv2
     import torch
 
-    for var in ("OMP_NUM_THREADS", "VQABENCH_THREADS"):
-        monkeypatch.setenv(var, "1")
+    from vqabench.runner import executors
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setattr(executors, "_SLOT_THREADS", 1)
     before = torch.get_num_threads(), cv2.getNumThreads()
     try:
         _limit_threads(2)
-        assert os.environ["OMP_NUM_THREADS"] == os.environ["VQABENCH_THREADS"] == "2"
+        assert os.environ["OMP_NUM_THREADS"] == "2" and executors._SLOT_THREADS == 2
         assert torch.get_num_threads() == 2 and cv2.getNumThreads() == 2
     finally:
         torch.set_num_threads(before[0])
@@ -36,13 +38,15 @@ def test_a_slot_limits_every_library(monkeypatch):
 def test_an_in_process_run_gives_back_the_thread_settings(monkeypatch):
     import torch
 
-    from vqabench.runner.executors import _thread_slot
+    from vqabench.runner import executors
 
-    monkeypatch.delenv("VQABENCH_THREADS", raising=False)
-    before = torch.get_num_threads()
-    with _thread_slot(1):
-        assert os.environ["VQABENCH_THREADS"] == "1" and torch.get_num_threads() == 1
-    assert "VQABENCH_THREADS" not in os.environ and torch.get_num_threads() == before
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = torch.get_num_threads(), executors._SLOT_THREADS
+    with executors._thread_slot(3):
+        assert os.environ["OMP_NUM_THREADS"] == "3" and torch.get_num_threads() == 3
+        assert executors._SLOT_THREADS == 3
+    assert "OMP_NUM_THREADS" not in os.environ
+    assert (torch.get_num_threads(), executors._SLOT_THREADS) == before
 
 
 def _pid(job: int) -> tuple[int, int]:
@@ -68,3 +72,23 @@ def test_prestarted_workers_run_the_next_jobs_and_unused_ones_are_released():
     unused = list(executors._PRESTARTED[2]._processes.values())
     executors.release_prestarted()
     assert executors._PRESTARTED == {} and not any(p.is_alive() for p in unused)
+
+
+def _slot_threads(job: int) -> tuple[int, int]:
+    from vqabench.runner import executors
+
+    return job, executors._SLOT_THREADS
+
+
+def test_the_local_executor_gives_a_job_in_this_process_its_threads(monkeypatch):
+    """--threads reaches the job as an argument of the executor, not through OMP_NUM_THREADS:
+    make_executor("local", threads=3) runs an in-process job in a slot of 3 threads."""
+    from vqabench.runner import executors
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "5")
+    done: list[tuple[int, int]] = []
+    with executors.make_executor("local", threads=3) as execute:
+        execute([7], lambda job, out: done.append(out), 1, fn=_slot_threads)
+    assert done == [(7, 3)]
+    executors.local_executor([8], lambda job, out: done.append(out), 1, fn=_slot_threads)
+    assert done[-1] == (8, 1)

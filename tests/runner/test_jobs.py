@@ -3,6 +3,7 @@ the frame alignment probe."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 
 import numpy as np
@@ -177,3 +178,72 @@ def test_a_raising_metric_keeps_the_encode_and_the_others_and_retries_alone(
         after = dict(db.execute("SELECT metric, value FROM measurements").fetchall())
     assert after == {**kept, "tests_flaky_raise": 0.25}
     assert np.isfinite(after["psnr_y"])
+
+
+_SHARED_CALLS: list[tuple[tuple[str, ...], int]] = []
+
+
+class _SharedPass(Metric):
+    """A metric of pass group "tests-shared": PSNR-Y of the pair, computed for the whole
+    group at once."""
+
+    pass_group = "tests-shared"
+
+    def compute(self, reference, distorted):
+        return metrics.create("psnr_y").compute(reference, distorted)
+
+    @classmethod
+    def compute_shared(cls, group, reference, distorted, *, threads=1):
+        _SHARED_CALLS.append((tuple(m.name for m in group), threads))
+        return [m.compute(reference, distorted) for m in group]
+
+
+@METRICS.register("tests_shared_a")
+class _SharedA(_SharedPass):
+    name = "tests_shared_a"
+
+
+@METRICS.register("tests_shared_b")
+class _SharedB(_SharedPass):
+    name = "tests_shared_b"
+
+
+def test_metrics_of_one_pass_group_are_computed_together_with_the_jobs_threads(
+        tiny_video, tiny_noisy):
+    """The runner names no metric class: metrics declaring one pass_group get one
+    compute_shared call per anchor (here two classes of one group, against two anchors),
+    with the threads the executor gave the job; the values are PSNR-Y, computed alone."""
+    _SHARED_CALLS.clear()
+    tasks = (*_tasks((("tests_shared_a", {}), ("psnr_y", {}), ("tests_shared_b", {}))),
+             *_tasks((("tests_shared_b", {}),), anchor="reference"))
+    tasks = tuple(dataclasses.replace(t, key=f"t{i}") for i, t in enumerate(tasks))
+    values, errors = measure(tasks, {"source": tiny_video, "reference": tiny_video},
+                             tiny_noisy, threads=3)
+    assert errors == {}
+    assert _SHARED_CALLS == [(("tests_shared_a", "tests_shared_b"), 3),
+                             (("tests_shared_b",), 3)]
+    alone = metrics.create("psnr_y").compute(tiny_video, tiny_noisy)
+    assert [(k, v) for k, v, _ in values] == [(f"t{i}", alone.value) for i in range(4)]
+
+
+@pytest.mark.slow
+def test_vmaf_gets_the_jobs_threads_not_an_environment_variable(tiny_video, tiny_noisy,
+                                                                monkeypatch):
+    """VMAF and VMAF NEG share one libvmaf pass whose n_threads is the job's (measure's
+    ``threads``), whatever VQABENCH_THREADS says; values equal each metric alone."""
+    from vqabench.metrics import vmaf as vmaf_module
+
+    seen = []
+    real = vmaf_module.compute_vmaf_group
+
+    def spy(group, reference, distorted, **kwargs):
+        seen.append(([m.name for m in group], kwargs.get("threads")))
+        return real(group, reference, distorted, **kwargs)
+
+    monkeypatch.setattr(vmaf_module, "compute_vmaf_group", spy)
+    monkeypatch.setenv("VQABENCH_THREADS", "7")
+    values, errors = measure(_tasks((("vmaf", {}), ("vmaf_neg", {}))),
+                             {"source": tiny_video}, tiny_noisy, threads=2)
+    assert errors == {} and seen == [(["vmaf", "vmaf_neg"], 2)]
+    for (_, value, _), name in zip(values, ("vmaf", "vmaf_neg"), strict=True):
+        assert value == real([metrics.create(name)], tiny_video, tiny_noisy)[0].value

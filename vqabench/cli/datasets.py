@@ -170,7 +170,7 @@ def make_pairs(
     Runs as jobs of the runner (same store, executors and resume as `vqabench run`):
     interrupted, the same command resumes; `vqabench status OUT` counts the jobs.
     """
-    set_threads(threads)
+    n_threads = set_threads(threads)
     from vqabench import datasets
     from vqabench.cli.run import BarFeed
     from vqabench.config import default_jobs, parse_size
@@ -206,7 +206,7 @@ def make_pairs(
     ladder = [parse_codec_spec(t) for t in transcode] if transcode else None
     feed = BarFeed(f"make-pairs -> {out}", "jobs")
     try:
-        with make_executor(executor, scheduler) as execute:
+        with make_executor(executor, scheduler, threads=n_threads) as execute:
             result = run(seqs, out, patch=patch_size, patches_per_video=patches_per_video,
                          seed=seed, jobs=default_jobs() if jobs is None else jobs,
                          reference=ref_spec, transcodes=ladder, executor=execute,

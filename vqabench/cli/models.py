@@ -85,8 +85,8 @@ def info(
     console.print(f"MACs        {result.macs / 1e9:.3f} G per patch pair "
                   f"(selective scan {result.scan_macs / 1e6:.3f} M)")
     if result.cpu_s is not None:
-        console.print(f"CPU time    {result.cpu_s * 1e3:.1f} ms per patch pair "
-                      f"({result.threads} threads, median of {repeats})")
+        per_pair = f"{result.cpu_s * 1e3:.1f} ms per patch pair"
+        console.print(f"CPU time    {per_pair} ({result.threads} threads, median of {repeats})")
 
 
 @train_app.command("model")

@@ -39,11 +39,12 @@ def create(
                                "WIDTHxHEIGHT (CSS px at zoom 100 %) the videos must fit."),
     sampling: str = typer.Option("fixed", "--sampling", help="2AFC: fixed | active (next "
                                  "pair per participant by expected information gain)."),
-    consent: Path = typer.Option(None, "--consent", help="Text file shown on the start page; "
-                                 "participants start only by agreeing."),
-    completion_code: str = typer.Option(None, "--completion-code", help="Code shown once "
-                                        "every trial is answered (Prolific/MTurk); "
-                                        "'generate' draws one."),
+    consent: Path = typer.Option(None, "--consent",
+                                 help="Text file shown on the start page; participants "
+                                 "start only by agreeing."),
+    completion_code: str = typer.Option(None, "--completion-code",
+                                        help="Code shown once every trial is answered "
+                                        "(Prolific/MTurk); 'generate' draws one."),
     min_view_s: float = typer.Option(None, "--min-view-s", help="Shortest time from serving "
                                      "a trial to its answer that analysis accepts (default: "
                                      "the trial's playing time)."),
@@ -69,9 +70,9 @@ def create(
 @study_app.command("serve")
 def serve(
     study: Path = typer.Argument(..., help="Study directory."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by "
-                             "default; another address makes the study reachable from "
-                             "other machines)."),
+    host: str = typer.Option("127.0.0.1", "--host",
+                             help="Address to bind (loopback by default; another address "
+                             "makes the study reachable from other machines)."),
     port: int = typer.Option(8000, "--port", help="TCP port (0 = any free port)."),
     registrations_per_minute: int = typer.Option(60, "--registrations-per-minute",
                                                  help="New participants accepted per "

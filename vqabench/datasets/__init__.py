@@ -11,7 +11,7 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
-from vqabench.datasets import builtin  # noqa: F401  (registers 'mini')
+from vqabench.datasets import builtin, named  # noqa: F401  (register 'mini', named sets)
 from vqabench.datasets.base import DATASETS, Sequence, cache_dir, content_hash
 from vqabench.datasets.folders import load_folder
 from vqabench.errors import DatasetError
@@ -19,21 +19,8 @@ from vqabench.io.video import check_progressive
 
 __all__ = ["load", "available", "select", "Sequence", "DATASETS", "cache_dir", "content_hash"]
 
-_OPTIONAL_MODULES = ("vqabench.datasets.named",)
-
-
-def _load_optional() -> None:
-    import importlib
-    import importlib.util
-
-    for mod in _OPTIONAL_MODULES:
-        if importlib.util.find_spec(mod) is not None:
-            importlib.import_module(mod)
-
-
 def available() -> list[str]:
     """Names of the registered datasets."""
-    _load_optional()
     return DATASETS.names()
 
 
@@ -89,7 +76,6 @@ def load(spec: str, *, frames: int | None = None, size: tuple[int, int] | None =
         VideoFormatError: an interlaced source with ``interlaced="refuse"``, a variable
             frame rate without ``fps``.
     """
-    _load_optional()
     if spec in DATASETS:
         if fps is not None:
             raise DatasetError(f"fps={fps} converts the sources of folder datasets only; "

@@ -14,18 +14,21 @@ from vqabench.options import parse_options
 
 __all__ = ["create", "available", "get_class", "Metric", "MetricResult", "METRICS", "pool"]
 
-_OPTIONAL_MODULES = ("vqabench.metrics.perceptual", "vqabench.metrics.learned",
-                     "vqabench.metrics.sequence", "vqabench.metrics.temporal",
-                     "vqabench.metrics.distribution")
-
-
-def _load_optional() -> None:
-    import importlib
-    import importlib.util
-
-    for mod in _OPTIONAL_MODULES:
-        if importlib.util.find_spec(mod) is not None:
-            importlib.import_module(mod)
+#: Metrics whose modules load on first use (pyiqa-style lazy entries): listing names
+#: imports neither torch nor the network code.
+_LAZY = {
+    "lpips": "perceptual:Lpips", "dists": "perceptual:Dists",
+    "pt_loss": "learned:PtLossMetric", "rankdvqa_ugc": "learned:RankDvqaUgcMetric",
+    "subject_consistency": "sequence:SubjectConsistency",
+    "background_consistency": "sequence:BackgroundConsistency",
+    "consistency_pixel": "sequence:ConsistencyPixel",
+    "motion_smoothness": "sequence:MotionSmoothness",
+    "motion_smoothness_flow": "sequence:MotionSmoothnessFlow",
+    "imaging_quality": "sequence:ImagingQuality",
+    "flicker_warp": "temporal:FlickerWarp", "lpips_temporal": "temporal:LpipsTemporal",
+}
+for _name, _target in _LAZY.items():
+    METRICS.add_lazy(_name, f"vqabench.metrics.{_target}")
 
 
 def get_class(name: str) -> type[Metric]:
@@ -33,8 +36,6 @@ def get_class(name: str) -> type[Metric]:
 
     ``pyiqa:<name>`` gives any pyiqa image metric through one generic frame-wise adapter.
     """
-    if name not in METRICS:  # built-ins need no optional module (and no torch import)
-        _load_optional()
     if name.startswith("pyiqa:"):
         from vqabench.metrics.perceptual import pyiqa_class
 
@@ -54,6 +55,5 @@ def create(name: str, **options: object) -> Metric:
 
 
 def available() -> list[str]:
-    """Names of all registered metrics."""
-    _load_optional()
+    """Names of all registered metrics (none of them is imported)."""
     return METRICS.names()

@@ -175,6 +175,10 @@ class Metric:
     differentiable: ClassVar[bool] = False
     version: ClassVar[str] = "1"
     licence: ClassVar[str] = ""
+    #: Metrics with the same non-empty ``pass_group``, against the same anchor, are computed
+    #: together by :meth:`compute_shared` (one pass over the videos for all of them, e.g.
+    #: every VMAF model in one libvmaf run); "" = each on its own.
+    pass_group: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         """Each subclass's ``compute`` also accepts paths, arrays and tensors
@@ -206,6 +210,23 @@ class Metric:
     def provenance(self) -> str:
         """Conventions behind the number worth recording in a run's config.toml ("" if none)."""
         return ""
+
+    @classmethod
+    def compute_shared(cls, group: Sequence[Metric], reference: Video, distorted: Video, *,
+                       threads: int = 1) -> list[MetricResult]:
+        """Every metric of ``group`` (one :attr:`pass_group`) on the same pair of videos.
+
+        Args:
+            group: metrics of this pass group, in the order of the results.
+            reference: the anchor (first, as everywhere in vqabench).
+            distorted: the decoded video.
+            threads: threads the pass may use (the job's share of the machine).
+
+        Returns:
+            One result per metric of ``group``, in its order. The default computes each
+            metric on its own.
+        """
+        return [m.compute(reference, distorted) for m in group]
 
     def accumulator(self, fmt: FrameFormat, width: int, height: int) -> Accumulator | None:
         """A fresh streaming accumulator for frames of this format and size, or None when

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -86,14 +85,6 @@ def model_sha256(path: Path) -> str:
     return _file_sha256(str(path), st.st_size, st.st_mtime_ns)
 
 
-def _thread_budget() -> int:
-    """Threads one job may use (set by the runner's thread policy; 1 outside a run)."""
-    try:
-        return max(1, int(os.environ.get("VQABENCH_THREADS", "1")))
-    except ValueError:
-        return 1
-
-
 def vmaf_models() -> list[str]:
     """Names of the VMAF models shipped with ffmpeg-quality-metrics."""
     return sorted(p.stem for p in _model_dir().glob("*.json"))
@@ -108,10 +99,12 @@ class Vmaf(Metric):
             no-enhancement-gain variant, see :func:`vmaf_models`) or a path to a JSON model.
         pooling: ``mean`` (default) or ``harmonic_mean`` (libvmaf's definition) or min/median.
         n_threads: libvmaf threads (results do not depend on it); default: the job's share
-            of the machine under ``vqabench run --jobs`` (docs/benchmarks.md, "Threads"), else 1.
+            of the machine under ``vqabench run --jobs`` (docs/benchmarks.md, "Threads"), handed
+            to :meth:`compute_shared` by the runner, else 1.
     """
 
     name = "vmaf"
+    pass_group = "libvmaf"
     licence = ("BSD-2-Clause-Patent (libvmaf and its models, inside ffmpeg; "
                "wrapper ffmpeg-quality-metrics MIT)")
 
@@ -152,15 +145,23 @@ class Vmaf(Metric):
         """
         return compute_vmaf_group([self], reference, distorted)[0]
 
+    @classmethod
+    def compute_shared(cls, group: Sequence[Metric], reference: Video, distorted: Video, *,
+                       threads: int = 1) -> list[MetricResult]:
+        """Every VMAF metric of ``group`` from one libvmaf pass (:func:`compute_vmaf_group`)."""
+        return compute_vmaf_group(group, reference, distorted,  # type: ignore[arg-type]
+                                  threads=threads)
 
-def compute_vmaf_group(group: Sequence[Vmaf], reference: Video, distorted: Video
-                       ) -> list[MetricResult]:
+
+def compute_vmaf_group(group: Sequence[Vmaf], reference: Video, distorted: Video, *,
+                       threads: int = 1) -> list[MetricResult]:
     """Every VMAF metric of ``group`` (any models and poolings) from one libvmaf pass.
 
     Args:
         group: Vmaf metrics; each distinct model file is evaluated once.
         reference: the anchor (first, as everywhere in vqabench).
         distorted: the decoded video.
+        threads: libvmaf threads unless a metric sets ``n_threads`` (the largest wins).
 
     Returns:
         One result per metric of ``group``, in its order.
@@ -172,8 +173,8 @@ def compute_vmaf_group(group: Sequence[Vmaf], reference: Video, distorted: Video
 
     check_pair(reference, distorted)
     paths = list(dict.fromkeys(str(m.model_path) for m in group))
-    threads = [m.n_threads for m in group if m.n_threads is not None]
-    n_threads = max(threads) if threads else _thread_budget()
+    explicit = [m.n_threads for m in group if m.n_threads is not None]
+    n_threads = max(explicit) if explicit else threads
     logging.getLogger("ffmpeg-quality-metrics").setLevel(logging.ERROR)
     fps = float(reference.fps)
     with tempfile.TemporaryDirectory(prefix="vqabench-vmaf-") as tmp:

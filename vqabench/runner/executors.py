@@ -22,13 +22,14 @@ import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from vqabench.errors import ConfigError, invalid
 from vqabench.runner.jobs import Job, JobOutcome, execute_job
 
-__all__ = ["local_executor", "run_job", "DaskExecutor", "make_executor", "EXECUTORS",
-           "WORKER_DIED", "thread_budget"]
+__all__ = ["local_executor", "LocalExecutor", "run_job", "DaskExecutor", "make_executor",
+           "EXECUTORS", "WORKER_DIED", "thread_budget"]
 
 OnDone = Callable[[Job, JobOutcome], None]
 # What a worker runs on each job: run_job for encode+measure jobs; any picklable module-level
@@ -68,36 +69,47 @@ def thread_budget(n_workers: int, cores: int | None = None) -> int:
     return max(1, cores // max(1, n_workers))
 
 
+#: Threads of this process's job slot (:func:`_limit_threads`), handed to each job it runs.
+_SLOT_THREADS = 1
+
+
 def _limit_threads(threads: int = 1) -> None:
-    """The thread policy of one job slot: numerical libraries use ``threads`` threads each.
+    """The thread policy of one job slot: numerical libraries use ``threads`` threads each,
+    and the jobs this process runs are given ``threads`` (:func:`run_job`).
 
     The variables cover libraries imported later (torch reads them when a metric imports
-    it; OpenCV's and libvmaf's thread counts come from ``VQABENCH_THREADS`` when the SSIM
-    module or a VMAF metric starts); torch is not imported here: most jobs (codecs, PSNR,
-    VMAF) never need it, and importing it cost each worker seconds (see
-    reports/performance.md, "Runs at scale"). Encoders keep their own ``threads`` option
-    (default 1; it is part of the encode's key, as it can change the bitstream).
+    it); OpenCV, which every pixel metric uses, is imported here to set its count; torch is
+    not: most jobs (codecs, PSNR, VMAF) never need it, and importing it cost each worker
+    seconds (see reports/performance.md, "Runs at scale"). Encoders keep their own
+    ``threads`` option (default 1; it is part of the encode's key, as it can change the
+    bitstream).
     """
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                "VQABENCH_THREADS"):
+    global _SLOT_THREADS
+    _SLOT_THREADS = threads
+    for var in _THREAD_VARIABLES:
         os.environ[var] = str(threads)
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(threads)
-    cv2 = sys.modules.get("cv2")
-    if cv2 is not None:
-        cv2.setNumThreads(threads)
+    import cv2
+
+    cv2.setNumThreads(threads)
+
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 @contextlib.contextmanager
 def _thread_slot(threads: int) -> Iterator[None]:
     """:func:`_limit_threads` in this process for a while; the previous settings (variables,
-    torch's and OpenCV's thread counts) come back afterwards."""
-    names = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VQABENCH_THREADS")
-    saved_env = {n: os.environ.get(n) for n in names}
-    torch, cv2 = sys.modules.get("torch"), sys.modules.get("cv2")
+    torch's and OpenCV's thread counts, the slot's) come back afterwards."""
+    global _SLOT_THREADS
+    import cv2
+
+    saved_env = {n: os.environ.get(n) for n in _THREAD_VARIABLES}
+    torch = sys.modules.get("torch")
     saved_torch = torch.get_num_threads() if torch is not None else None
-    saved_cv2 = cv2.getNumThreads() if cv2 is not None else None
+    saved_cv2, saved_slot = cv2.getNumThreads(), _SLOT_THREADS
     _limit_threads(threads)
     try:
         yield
@@ -109,8 +121,8 @@ def _thread_slot(threads: int) -> Iterator[None]:
                 os.environ[name] = value
         if saved_torch is not None:
             torch.set_num_threads(saved_torch)
-        if saved_cv2 is not None:
-            cv2.setNumThreads(saved_cv2)
+        cv2.setNumThreads(saved_cv2)
+        _SLOT_THREADS = saved_slot
 
 
 _STOPPING = False  # in a worker: the main process asked it to stop (SIGTERM)
@@ -182,7 +194,8 @@ def _warn_oversubscribed(jobs: list[Job], n_workers: int) -> None:
 
 
 def run_job(job: Job) -> JobOutcome:
-    """:func:`~vqabench.runner.jobs.execute_job` with scratch files in the job's ``decode_dir``.
+    """:func:`~vqabench.runner.jobs.execute_job` with scratch files in the job's ``decode_dir``,
+    given the threads of this process's slot.
 
     Metrics that need scratch space (libvmaf's logs through ffmpeg-quality-metrics) use the
     default temporary directory; pointing it at the run's ``.tmp/`` for the job's duration
@@ -192,11 +205,11 @@ def run_job(job: Job) -> JobOutcome:
     temp.
     """
     if job.decode_dir is None or not _FILTER_SAFE.fullmatch(str(job.decode_dir)):
-        return execute_job(job)
+        return execute_job(job, threads=_SLOT_THREADS)
     saved = tempfile.tempdir
     tempfile.tempdir = str(job.decode_dir)
     try:
-        return execute_job(job)
+        return execute_job(job, threads=_SLOT_THREADS)
     finally:
         tempfile.tempdir = saved
 
@@ -207,10 +220,13 @@ WORKER_DIED = ("WorkerDied: the worker process ended abruptly while this job was
 
 
 def local_executor(jobs: list[Job], on_done: OnDone, n_workers: int, *,
-                   fn: TaskFn = run_job) -> None:
+                   fn: TaskFn = run_job, threads: int = 1) -> None:
     """Run ``jobs`` on this machine with ``n_workers`` processes (1 = in this process).
 
-    ``fn`` is what runs each job (default :func:`run_job`; make-pairs jobs pass theirs).
+    ``fn`` is what runs each job (default :func:`run_job`; make-pairs jobs pass theirs);
+    ``threads`` is the thread count of a job run in this process (the CLI's ``--threads``,
+    default 1: a thread per core collapses when the cores are shared, performance.md,
+    "Threads"); worker processes get :func:`thread_budget`.
 
     A worker process that dies (OOM killer, segfault) does not end the run: the jobs in
     flight at that moment are recorded as failed (:data:`WORKER_DIED`; which one caused it
@@ -220,16 +236,26 @@ def local_executor(jobs: list[Job], on_done: OnDone, n_workers: int, *,
         return
     _warn_oversubscribed(jobs, n_workers)
     if n_workers <= 1 or len(jobs) == 1:
-        # one job in this process: the threads it was given (the CLI's --threads, default 1;
-        # a thread per core collapses when the cores are shared: performance.md, "Threads")
-        here = os.environ.get("OMP_NUM_THREADS", "")
-        with _thread_slot(int(here) if here.isdigit() and int(here) > 0 else 1):
+        with _thread_slot(threads):
             for job in jobs:
                 on_done(job, fn(job))
         return
     queue = list(reversed(jobs))
     while queue:
         _run_pool(queue, on_done, n_workers, fn)
+
+
+@dataclass(frozen=True)
+class LocalExecutor:
+    """:func:`local_executor` with the thread count of jobs run in this process; what
+    :func:`make_executor` gives for ``local`` (and a run's default). A run starts its worker
+    processes early (:func:`prestart`) for this executor only."""
+
+    threads: int = 1
+
+    def __call__(self, jobs: list[Job], on_done: OnDone, n_workers: int, *,
+                 fn: TaskFn = run_job) -> None:
+        local_executor(jobs, on_done, n_workers, fn=fn, threads=self.threads)
 
 
 #: Pools started ahead of their first jobs by :func:`prestart`, by worker count.
@@ -460,13 +486,14 @@ class DaskExecutor:
 
 @contextlib.contextmanager
 def make_executor(kind: Literal["local", "dask"] | str = "local",
-                  scheduler: str | None = None) -> Iterator[Callable[[list[Job], OnDone, int],
-                                                                     None]]:
+                  scheduler: str | None = None, *, threads: int = 1
+                  ) -> Iterator[Callable[[list[Job], OnDone, int], None]]:
     """The executor named ``kind`` for :func:`vqabench.runner.run.run`, closed on exit.
 
     Args:
         kind: ``local`` (processes on this machine) or ``dask``.
         scheduler: Dask scheduler address (only with ``dask``); None starts a local cluster.
+        threads: threads of a job run in this process (``local``; Dask workers use one).
 
     Raises:
         ConfigError: unknown kind, a scheduler without dask, dask not installed.
@@ -477,7 +504,7 @@ def make_executor(kind: Literal["local", "dask"] | str = "local",
         if scheduler is not None:
             raise invalid("--scheduler", scheduler, "no address with --executor local "
                           "(add --executor dask)")
-        yield local_executor
+        yield LocalExecutor(threads)
         return
     with DaskExecutor(scheduler) as executor:
         yield executor

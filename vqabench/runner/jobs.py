@@ -5,9 +5,10 @@ bitstream it writes) so it can run in this process, in a worker process or on a 
 
 Measurement (:func:`measure`) reads each frame of the decoded video and of each anchor once,
 and hands it to every metric that streams (the pixel metrics; see
-:meth:`vqabench.metrics.Metric.accumulator`); all VMAF variants against one anchor are one
-libvmaf pass; the other metrics get the videos (``compute(reference, distorted)``). Before any
-number is kept, the frame counts and a temporal alignment probe
+:meth:`vqabench.metrics.Metric.accumulator`); metrics of one pass group are computed
+together (:meth:`vqabench.metrics.Metric.compute_shared`: all VMAF variants against one
+anchor are one libvmaf pass); the other metrics get the videos (``compute(reference,
+distorted)``). Before any number is kept, the frame counts and a temporal alignment probe
 (:mod:`vqabench.metrics.functional.alignment`) are checked. A metric that fails costs only
 its own measurement: the encode and the other metrics' values are kept, and the failure is
 reported for ``--retry-failed``. A job that fails for a reason of the machine (a full disk,
@@ -156,14 +157,16 @@ def _stream(decoded: Video, anchors: dict[str, Video], streams: dict[str, list],
     return results
 
 
-def measure(tasks: tuple[MetricTask, ...], anchors: dict[str, Video], decoded: Video
-            ) -> tuple[list[tuple[str, float, tuple[float, ...]]], dict[str, str]]:
+def measure(tasks: tuple[MetricTask, ...], anchors: dict[str, Video], decoded: Video, *,
+            threads: int = 1) -> tuple[list[tuple[str, float, tuple[float, ...]]], dict[str, str]]:
     """Every metric task of a job on its decoded video.
 
     Args:
         tasks: the job's metrics (each names its anchor).
         anchors: anchor name -> video ("source", optionally "reference").
         decoded: the decoded video.
+        threads: threads the job may use (its share of the machine), handed to the metrics
+            that share a pass (:meth:`vqabench.metrics.Metric.compute_shared`).
 
     Returns:
         ``(values, errors)``: ``(task key, value, per-frame values)`` of the metrics that
@@ -176,7 +179,6 @@ def measure(tasks: tuple[MetricTask, ...], anchors: dict[str, Video], decoded: V
     """
     from vqabench import metrics
     from vqabench.metrics.base import FrameFormat, check_pair
-    from vqabench.metrics.vmaf import Vmaf, compute_vmaf_group
 
     used = {a: anchors[a] for a in dict.fromkeys(t.anchor for t in tasks)}
     for video in used.values():
@@ -191,11 +193,11 @@ def measure(tasks: tuple[MetricTask, ...], anchors: dict[str, Video], decoded: V
     fmt = FrameFormat.of(decoded)
     streams: dict[str, list] = {}
     whole: list[MetricTask] = []
-    vmaf_groups: dict[str, list[MetricTask]] = {}
+    shared: dict[tuple[str, str], list[MetricTask]] = {}  # (anchor, pass group) -> tasks
     for task in (t for t in tasks if t.key in made):
         metric = made[task.key]
-        if isinstance(metric, Vmaf):
-            vmaf_groups.setdefault(task.anchor, []).append(task)
+        if metric.pass_group:
+            shared.setdefault((task.anchor, metric.pass_group), []).append(task)
             continue
         try:
             acc = metric.accumulator(fmt, decoded.width, decoded.height)
@@ -207,10 +209,12 @@ def measure(tasks: tuple[MetricTask, ...], anchors: dict[str, Video], decoded: V
         else:
             streams.setdefault(task.anchor, []).append((task.key, acc))
     results = _stream(decoded, used, streams, errors) if used else {}
-    for anchor, group in vmaf_groups.items():
+    for (anchor, _), group in shared.items():
+        metrics_of = [made[t.key] for t in group]
         try:
-            for task, r in zip(group, compute_vmaf_group([made[t.key] for t in group],
-                                                         used[anchor], decoded), strict=True):
+            computed = type(metrics_of[0]).compute_shared(metrics_of, used[anchor], decoded,
+                                                          threads=threads)
+            for task, r in zip(group, computed, strict=True):
                 results[task.key] = r
         except Exception as exc:
             errors.update((t.key, _describe(exc)) for t in group)
@@ -225,11 +229,12 @@ def measure(tasks: tuple[MetricTask, ...], anchors: dict[str, Video], decoded: V
     return values, errors
 
 
-def execute_job(job: Job) -> JobOutcome:
+def execute_job(job: Job, *, threads: int = 1) -> JobOutcome:
     """Encode (unless reusing the bitstream), decode, measure, remove the decoded video.
 
-    Never raises for a failing job: the error comes back in ``JobOutcome.error`` so that one
-    failure does not stop a run.
+    ``threads`` is what the job's metrics may use (the executor's slot, see
+    :func:`vqabench.runner.executors.thread_budget`). Never raises for a failing job: the
+    error comes back in ``JobOutcome.error`` so that one failure does not stop a run.
     """
     from vqabench import codecs
 
@@ -242,7 +247,7 @@ def execute_job(job: Job) -> JobOutcome:
                                   decode_dir=job.decode_dir, encode=not job.reuse_bitstream)
         decoded = result.decoded
         _record_frame_sizes(codec, job)
-        values, errors = measure(job.metrics, dict(job.anchors), decoded)
+        values, errors = measure(job.metrics, dict(job.anchors), decoded, threads=threads)
         if job.keep_decoded is not None:
             codecs.keep_decoded(decoded, job.keep_decoded)
             decoded = None

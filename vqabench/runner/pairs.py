@@ -510,7 +510,7 @@ def make_pairs(
             message gives the first error; finished jobs are kept: run again to resume).
     """
     from vqabench.runner.executors import local_executor
-    from vqabench.runner.run import _exclusive
+    from vqabench.runner.rundir import exclusive
 
     started = time.perf_counter()
     out = Path(out_dir).absolute()
@@ -538,7 +538,7 @@ def make_pairs(
                        transcodes, vmaf_model, defects)
     out.mkdir(parents=True, exist_ok=True)
     execute = executor or local_executor
-    with _exclusive(out):
+    with exclusive(out):
         text = _check_options(out, options)
         _remove_stale_temporaries(out)
         refs, units = _plan(sequences, out, names, text, patch, int(patches_per_video),

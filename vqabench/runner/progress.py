@@ -15,10 +15,10 @@ metrics count as :data:`DEFAULT_COST`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 __all__ = ["CODEC_COST", "METRIC_COST", "DEFAULT_COST", "DECODE_COST", "job_work",
-           "point_work", "schedule_key"]
+           "point_work", "schedule_key", "RunProgress"]
 
 #: Relative per-pixel encode cost at the default preset (x264 medium = 1).
 CODEC_COST: dict[str, float] = {"x264": 1.0, "x265": 3.0, "vp9": 2.0, "aom-av1": 8.0,
@@ -62,3 +62,41 @@ def job_work(job) -> float:  # job: vqabench.runner.jobs.Job
     pixels = int(video.frames) * int(video.width) * int(video.height)
     return point_work(pixels, job.codec_name, [t.name for t in job.metrics],
                       reuse_bitstream=job.reuse_bitstream)
+
+
+class RunProgress:
+    """Jobs and work units of a run, done and planned, reported to two callbacks.
+
+    Args:
+        items: called as ``items(done, total)`` in jobs (reused ones count as done).
+        work: called as ``work(done, total)`` in work units of the jobs still to run
+            (reused jobs count for nothing), for an ETA that holds on mixed jobs.
+        estimate: work units planned before the jobs can be (a stage that needs the
+            references); :meth:`planned` replaces it by the real work.
+    """
+
+    def __init__(self, items: Callable[[int, int], None] | None = None,
+                 work: Callable[[float, float], None] | None = None, estimate: float = 0.0):
+        self.items, self.work = items, work
+        self.done, self.total = 0, 0
+        self.work_done, self.work_total = 0.0, estimate
+
+    def report(self) -> None:
+        """Call both callbacks with the current counts."""
+        if self.items:
+            self.items(self.done, self.total)
+        if self.work:
+            self.work(self.work_done, self.work_total)
+
+    def planned(self, reused: int, todo: Iterable, estimate: float = 0.0) -> None:
+        """A stage starts: ``reused`` jobs are already done, ``todo`` are to run and replace
+        ``estimate`` work units counted before they could be planned."""
+        self.done += reused
+        self.work_total += sum(job_work(j) for j in todo) - estimate
+        self.report()
+
+    def finished(self, job) -> None:  # job: vqabench.runner.jobs.Job
+        """One job finished (successfully or not)."""
+        self.done += 1
+        self.work_done += job_work(job)
+        self.report()

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,13 +64,10 @@ class SsimStats:
 
 @functools.lru_cache(maxsize=1)
 def _cv2():
-    """OpenCV, with the thread count of the job's slot (``VQABENCH_THREADS``, set by the
-    runner's thread policy) when one is set."""
+    """OpenCV, imported when first needed; its thread count is the process's (the runner's
+    job slot sets it, :func:`vqabench.runner.executors.thread_budget`)."""
     import cv2
 
-    threads = os.environ.get("VQABENCH_THREADS", "")
-    if threads.isdigit():
-        cv2.setNumThreads(int(threads))
     return cv2
 
 
