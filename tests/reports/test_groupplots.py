@@ -61,3 +61,22 @@ def test_one_panel_per_group_then_overall_with_the_mean_curves():
         group_rd_figure(results.drop(columns="group"), metric="vmaf")
     with pytest.raises(ConfigError, match="metric='psnr_y'"):
         group_rd_figure(results, metric="psnr_y")
+
+
+@pytest.mark.slow
+def test_summary_set_has_group_curves_for_reference_groups_only(run_maker, tmp_path):
+    """UGC reference groups (Low/Medium/High): the per-group figure is in the default
+    figure set; a dataset's classes: only under ``figures="all"``."""
+    from vqabench.reports.report import build_report
+
+    run = run_maker(tmp_path / "run")
+    rows = pd.read_csv(run / "results.csv")
+    rows = rows[rows["metric"] == "psnr_y"]
+    rows.to_csv(run / "results.csv", index=False)
+    (run / "per_frame.csv").unlink()
+    names = [p.name for p in build_report(run, out_dir=tmp_path / "a", formats=("png",)).figures]
+    assert names == ["rd_average_psnr_y.png", "rd_groups_psnr_y.png"]
+    rows.assign(group=rows["group"].map({"High": "video", "Low": "photo"})).to_csv(
+        run / "results.csv", index=False)
+    names = [p.name for p in build_report(run, out_dir=tmp_path / "b", formats=("png",)).figures]
+    assert names == ["rd_average_psnr_y.png"]

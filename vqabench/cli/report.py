@@ -29,10 +29,10 @@ def report(
                                "akima."),
     figures: str = typer.Option("summary", "--figures", metavar="none|summary|all",
                                 help="Figure set: summary (averaged RD curves, and per "
-                                "group with Overall when sequences have groups; the default) "
-                                "| all (also RD curves, R-Q fits, residual Q-Q and per-frame "
-                                "plots of every sequence: most of a report's time) | none "
-                                "(tables only)."),
+                                "reference group Low/Medium/High with Overall in UGC runs; "
+                                "the default) | all (also per group of other groups, RD "
+                                "curves, R-Q fits, residual Q-Q and per-frame plots of every "
+                                "sequence: most of a report's time) | none (tables only)."),
     no_figures: bool = typer.Option(False, "--no-figures", help="Same as --figures none."),
     embed_media: bool = typer.Option(False, "--embed-media",
                                      help="Embed the figures in report.html (self-contained, "

@@ -24,9 +24,10 @@ into ``out_dir`` (default ``RUN_DIR/report``):
   per-sequence table per codec at its middle rate point;
 - ``*.png``, ``*.pdf`` (``*.svg`` when asked): the figure set ``figures`` names:
   ``summary`` (default): averaged RD curves per metric, per metric the RD curves per group
-  with Overall when the sequences carry groups (the ``ptloss`` table's groups,
-  :mod:`vqabench.reports.groupplots`), and the sweep figure of a sweep;
-  ``all``: also RD curves and R–Q fits (:mod:`vqabench.reports.rqplot`) per sequence and
+  with Overall when the sequences carry UGC reference groups (Low/Medium/High, the ``ptloss``
+  table's groups, :mod:`vqabench.reports.groupplots`), and the sweep figure of a sweep;
+  ``all``: also the RD curves per group of other groups (a dataset's classes), RD curves
+  and R–Q fits (:mod:`vqabench.reports.rqplot`) per sequence and
   metric, a residual Q–Q figure per sequence (:mod:`vqabench.reports.qqreport`; the caller's
   ``residual_fits`` decodes one bitstream per sequence again; why one is missing is listed
   under the figures), per-frame quality and coded-size plots as small multiples
@@ -77,6 +78,7 @@ import pandas as pd
 from vqabench.errors import ConfigError, invalid
 from vqabench.evaluation.aggregate import (
     OVERALL,
+    REFERENCE_GROUPS,
     add_weighted_yuv,
     fold_references,
     load_results,
@@ -577,8 +579,10 @@ def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: st
                       shown_rows[shown_rows["metric"] == metric],
                       {"metric": metric, "colors": colors, "layout": layout})
             for metric in sorted(shown_rows["metric"].unique())]
-    if groupplots.groups_of(shown_rows):  # the ptloss style's groups: UGC reference groups,
-        # classes of a dataset
+    groups = groupplots.groups_of(shown_rows)  # the ptloss style's groups
+    # in the summary set for UGC reference groups (their headline figure); other groups
+    # (a dataset's classes) under "all" only, to keep the default report fast
+    if groups and (figures == "all" or set(groups) <= set(REFERENCE_GROUPS)):
         jobs += [FigureJob(f"RD curves per group (the ptloss table's groups) and Overall: "
                            f"{metric} (against {shown}; mean over each group's sequences)",
                            out / f"rd_groups_{_slug(metric)}", groupplots.group_rd_figure,
