@@ -67,4 +67,18 @@ def test_runs_that_measured_differently_or_lack_the_anchor_are_refused(run_maker
         several_runs_report([first, second], style="clic", figures="none")
     with pytest.raises(ConfigError, match="figures='all'"):
         several_runs_report([first, second], style="glvc", figures="all")
+    with pytest.raises(ConfigError, match="layout='poster'"):
+        several_runs_report([first, second], style="glvc", figures="none", layout="poster")
     assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
+@pytest.mark.slow
+def test_a_dataset_column_splits_one_run_into_datasets(run_maker, tmp_path):
+    """A run of several datasets (results.csv with a ``dataset`` column) gives one column
+    per dataset: A and B in "uvg" (-20, -30 %: -25 %), C in "mcl" (-10 %)."""
+    run = run_maker(tmp_path / "run1")
+    rows = pd.read_csv(run / "results.csv")
+    rows.assign(dataset=rows["sequence"].map({"A": "uvg", "B": "uvg", "C": "mcl"})).to_csv(
+        run / "results.csv", index=False)
+    md = build_glvc_report([run], out_dir=tmp_path / "out").markdown.read_text()
+    assert "| Codec | uvg LPIPS | mcl LPIPS |" in md and "| x265 | -25.00 | -10.00 |" in md

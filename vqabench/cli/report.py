@@ -80,18 +80,19 @@ def report(
 
     request = compare_request(compare, sequence=sequence, frame=frame)
     figure_set = "none" if no_figures else figures
+    formats_list = [f.strip() for f in formats.split(",") if f.strip()]
     if len(run_dirs) > 1:
         result = several_runs_report(run_dirs, style=style, figures=figure_set,
-                                     compare=request, out_dir=out, anchor_codec=anchor,
-                                     method=method, nonmonotonic=nonmonotonic, seed=seed)
+                                     compare=request, layout=layout, formats=formats_list,
+                                     out_dir=out, anchor_codec=anchor, method=method,
+                                     nonmonotonic=nonmonotonic, seed=seed)
     else:
         feed = BarFeed("vqabench report: figures", "figures")
         try:
             result = build_report(run_dirs[0], anchor_codec=anchor, out_dir=out,
                                   method=method, figures=figure_set,
                                   nonmonotonic=nonmonotonic, style=style, seed=seed,
-                                  layout=layout,
-                                  formats=[f.strip() for f in formats.split(",") if f.strip()],
+                                  layout=layout, formats=formats_list,
                                   embed_media=embed_media,
                                   jobs=default_jobs() if jobs is None else jobs,
                                   progress=feed.both, residual_fits=run_residual_fits,

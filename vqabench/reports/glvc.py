@@ -42,6 +42,7 @@ from vqabench.evaluation.bdrate import METHODS, Method, Nonmonotonic
 from vqabench.evaluation.uncertainty import DEFAULT_SEED, add_uncertainty
 from vqabench.reports import tables
 from vqabench.reports.definitions import check_mergeable, run_definitions, run_ffmpeg_build
+from vqabench.reports.figspec import check_figure_options
 from vqabench.reports.report import (
     Report,
     Section,
@@ -180,14 +181,17 @@ def build_glvc_report(run_dirs: Sequence[str | os.PathLike[str]], *,
 
 def several_runs_report(run_dirs: Sequence[str | os.PathLike[str]], *, style: str,
                         figures: str, compare: object | None = None,
+                        layout: str = "one-column", formats: Sequence[str] = ("png",),
                         **options: object) -> Report:
     """The report of several runs (``vqabench report RUN1 RUN2 ...``): the GLVC table
     (:func:`build_glvc_report` with ``options``), the one layout that merges runs.
 
     Raises:
         ConfigError: another ``style``; ``figures="all"`` or a visual comparison (figures
-            are drawn from one run's rows); and what :func:`build_glvc_report` refuses.
+            are drawn from one run's rows); an unknown ``layout`` or format (checked as for
+            one run); and what :func:`build_glvc_report` refuses.
     """
+    check_figure_options(layout, formats)
     if style != "glvc":
         raise invalid("style", style, "glvc with several runs (the one layout that merges "
                       "runs; other styles take one run)")
