@@ -90,3 +90,41 @@ def test_report_figure_sets_formats_and_progress(tmp_path, capsys):
         assert _main(["report", str(run), "--out", str(tmp_path / "x"), *bad]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and named in err and "Traceback" not in err
+
+
+def test_figures_none_still_checks_layout_and_formats(tmp_path, capsys):
+    """Issue 30 item 6: a tables-only report refuses a bad --layout or --formats too (it used
+    to skip the check with the figures)."""
+    run = synthetic_run(tmp_path / "run")
+    for bad, named in ((["--layout", "poster"], "layout='poster'"),
+                       (["--formats", "png,eps"], "formats=")):
+        assert _main(["report", str(run), "--out", str(tmp_path / "x"), "--figures", "none",
+                      *bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and named in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_report_of_several_runs_is_one_glvc_table(tmp_path, capsys):
+    """``vqabench report RUN1 RUN2 --style glvc --out DIR``: one table, a dataset per run;
+    without --out, or with another style, one clear line and exit 2."""
+    runs = []
+    for name, factor in (("one", 1.0), ("two", 0.5)):
+        run = synthetic_run(tmp_path / name)
+        rows = pd.read_csv(run / "results.csv")
+        rows["metric"] = "lpips"
+        rows["value"] = 1.0 - rows["value"] / 40.0  # lower is better, same ordering
+        rows.loc[rows["codec"] == "x265", "kbps"] *= factor
+        rows.to_csv(run / "results.csv", index=False)
+        (run / "config.toml").write_text(f'[dataset]\nname = "{name}"\n')
+        runs.append(str(run))
+    assert _main(["report", *runs, "--style", "glvc", "--out", str(tmp_path / "g")]) == 0
+    md = (tmp_path / "g" / "report.md").read_text()
+    # x265 at 0.8x/0.6x the bits (-20/-40 %: -30 %), then 0.4x/0.3x (-60/-70 %: -65 %)
+    assert "| Codec | one LPIPS | two LPIPS |" in md and "| x265 | -30.00 | -65.00 |" in md
+    assert "report written to" in capsys.readouterr().out
+    for extra, named in (([], "out=None"), (["--out", str(tmp_path / "d")], "style='default'")):
+        style = [] if named == "style='default'" else ["--style", "glvc"]
+        assert _main(["report", *runs, *style, *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and named in err

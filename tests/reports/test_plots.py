@@ -150,10 +150,13 @@ def test_sweep_figure_draws_each_metric_with_its_interval():
 
 
 def _codec_colours(fig):
-    """codec -> colour as a figure shows it: RD lines by label, small multiples by title."""
-    if len(fig.axes) == 1 and fig.axes[0].get_legend() is not None:
+    """codec -> colour as a figure shows it: RD lines by label (one panel, or a panel per
+    group with the legend under them), small multiples by title."""
+    per_group = bool(fig.legends) and fig.axes[0].get_title().endswith("sequence)")
+    if per_group or (len(fig.axes) == 1 and fig.axes[0].get_legend() is not None):
         colours: dict[str, str] = {}
-        for ln in fig.axes[0].lines:  # R–Q figures: "x265 (measured)" and its fitted curve
+        for ln in (ln for ax in fig.axes for ln in ax.lines):
+            # R–Q figures: "x265 (measured)" and its fitted curve
             codec = ln.get_label().split(" ")[0].rstrip(":")
             assert colours.setdefault(codec, to_hex(ln.get_color())) == to_hex(ln.get_color())
         return colours
@@ -178,8 +181,9 @@ def test_report_draws_a_codec_in_one_colour_anchor_first_in_every_figure(tmp_pat
     build_report(run, out_dir=tmp_path / "r", anchor_codec="x265", formats=("png",),
                  figures="all")
     shown = {name: _codec_colours(fig) for name, fig in drawn}
-    assert set(shown) == {"rd_average_psnr_y", "rd_A_psnr_y", "rq_A_psnr_y",
-                          "frames_A_psnr_y", "frame_bits_A"}  # every figure type of a report
+    assert set(shown) == {"rd_average_psnr_y", "rd_groups_psnr_y", "rd_A_psnr_y",
+                          "rq_A_psnr_y", "frames_A_psnr_y",
+                          "frame_bits_A"}  # every figure type of a report (A is in High)
     for colours in shown.values():
         assert colours == {"x265": "#000000", "x264": "#0072b2"}
         assert list(colours) == ["x265", "x264"]  # the anchor first (legend, panels)

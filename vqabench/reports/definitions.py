@@ -185,11 +185,13 @@ def _difference(a: dict[str, object], b: dict[str, object]) -> str:
     return "; ".join(parts) or "definition"
 
 
-def check_mergeable(runs: Sequence[tuple[str, dict[str, dict[str, object]]]]) -> None:
+def check_mergeable(runs: Sequence[tuple[str, dict[str, dict[str, object]]]], *,
+                    into: str = "one leaderboard") -> None:
     """Refuse to merge runs whose definitions of one column differ.
 
     Args:
         runs: ``(run name, run_definitions(...))`` of each run, in leaderboard order.
+        into: what they would be merged into, for the message.
 
     Raises:
         ConfigError: naming the metric, what differs, both definitions and both runs.
@@ -203,7 +205,7 @@ def check_mergeable(runs: Sequence[tuple[str, dict[str, dict[str, object]]]]) ->
             other_run, other = first[metric]
             if other["id"] != definition["id"]:
                 raise ConfigError(
-                    f"cannot merge runs {other_run!r} and {run!r} into one leaderboard: "
+                    f"cannot merge runs {other_run!r} and {run!r} into {into}: "
                     f"metric {metric!r} differs ({_difference(other, definition)}): "
-                    f"{other['id']} in {other_run!r}, {definition['id']} in {run!r}; build "
-                    "one leaderboard per definition, or re-run one with the other's options")
+                    f"{other['id']} in {other_run!r}, {definition['id']} in {run!r}; make "
+                    "one per definition, or re-run one with the other's options")

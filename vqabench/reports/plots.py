@@ -22,7 +22,6 @@ import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 import matplotlib
 
@@ -35,20 +34,18 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from vqabench.errors import invalid  # noqa: E402
 from vqabench.reports import style as _s  # noqa: E402
+from vqabench.reports.figspec import FORMATS, LAYOUT_NAMES, Layout  # noqa: E402
 from vqabench.reports.style import CodecStyle, codec_colors, codec_styles  # noqa: E402
 
 __all__ = ["LAYOUTS", "FORMATS", "Layout", "CodecStyle", "codec_colors", "codec_styles",
-           "axis_label", "rd_curve_figure", "average_rd_figure", "sweep_figure",
+           "axis_label", "sequence_curves", "rd_curve_figure", "average_curve",
+           "average_rd_figure", "sweep_figure",
            "per_frame_figure", "png_bytes", "save_png", "save_figure"]
 
-Layout = Literal["one-column", "two-column"]
-#: (width, height) in inches and base font size (pt) per layout.
-LAYOUTS: dict[str, tuple[float, float, float]] = {
-    "one-column": (_s.COLUMN_IN, 2.6, _s.FONT_PT),
-    "two-column": (_s.PAGE_IN, 3.2, _s.FONT_PT),
-}
-#: Formats :func:`save_figure` writes by default.
-FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
+#: (width, height) in inches and base font size (pt) per layout (names:
+#: :data:`~vqabench.reports.figspec.LAYOUT_NAMES`).
+LAYOUTS: dict[str, tuple[float, float, float]] = dict(zip(
+    LAYOUT_NAMES, ((_s.COLUMN_IN, 2.6, _s.FONT_PT), (_s.PAGE_IN, 3.2, _s.FONT_PT)), strict=True))
 
 #: metric -> (label, unit); unitless metrics have unit "".
 _QUANTITIES: dict[str, tuple[str, str]] = {
@@ -109,6 +106,30 @@ def _select(results: pd.DataFrame, **where: str) -> pd.DataFrame:
     return part
 
 
+def sequence_curves(results: pd.DataFrame, *, sequence: str, metric: str,
+                    reference: str | None, anchor: str | None, rate_column: str,
+                    colors: dict[str, CodecStyle] | dict[str, str] | None, title: str,
+                    layout: Layout) -> tuple[Figure, Axes, list[tuple[str, pd.DataFrame,
+                                                                     CodecStyle]]]:
+    """The axes of a one-sequence RD figure and its curves: ``(codec, rows sorted by rate,
+    style)`` in legend order (anchor first), rates > 0 only (a log axis).
+
+    Raises:
+        ConfigError: no rows for this sequence and metric, unknown layout.
+    """
+    part = _select(results, sequence=sequence, metric=metric, reference=reference,
+                   anchor=anchor)
+    part = part[part[rate_column] > 0]
+    if part.empty:
+        raise invalid("sequence/metric", (sequence, metric), "a pair present in the results")
+    codecs = list(results["codec"].astype(str).unique())
+    fig, ax = _axes(title, rate_column, metric, layout)
+    curves = [(codec, part[part["codec"].astype(str) == codec].sort_values(rate_column),
+               _style(colors, codec, codecs))
+              for codec in _codec_order(colors, list(part["codec"].astype(str).unique()))]
+    return fig, ax, curves
+
+
 @_s.styled
 def rd_curve_figure(results: pd.DataFrame, *, sequence: str, metric: str,
                     reference: str | None = None, anchor: str | None = None,
@@ -125,20 +146,30 @@ def rd_curve_figure(results: pd.DataFrame, *, sequence: str, metric: str,
     Raises:
         ConfigError: no rows for this sequence and metric, unknown layout.
     """
-    part = _select(results, sequence=sequence, metric=metric, reference=reference,
-                   anchor=anchor)
-    if part.empty:
-        raise invalid("sequence/metric", (sequence, metric), "a pair present in the results")
-    codecs = list(results["codec"].astype(str).unique())
-    fig, ax = _axes(f"{sequence}", rate_column, metric, layout)
-    for codec in _codec_order(colors, list(part["codec"].astype(str).unique())):
-        curve = part[part["codec"].astype(str) == codec].sort_values(rate_column)
-        style = _style(colors, codec, codecs)
+    fig, ax, curves = sequence_curves(results, sequence=sequence, metric=metric,
+                                      reference=reference, anchor=anchor,
+                                      rate_column=rate_column, colors=colors,
+                                      title=f"{sequence}", layout=layout)
+    for codec, curve, style in curves:
         ax.plot(curve[rate_column], curve["value"], marker=style.marker, label=codec,
                 color=style.color)
     _s.log_rate_axis(ax)
     ax.legend(loc="best")
     return fig
+
+
+def average_curve(rows: pd.DataFrame, rate_column: str = "kbps") -> pd.DataFrame:
+    """One codec's RD curve averaged over sequences (module docstring): per rate point the
+    geometric mean of ``rate_column`` and the arithmetic mean of ``value`` over the rows
+    (sequences) that have it; columns ``rate``, ``value``, ``n`` (rows averaged), sorted by
+    rate. Rows with a rate <= 0 are left out."""
+    rows = rows[rows[rate_column] > 0]
+    avg = rows.assign(_log_rate=np.log10(rows[rate_column].to_numpy(float))).groupby(
+        "rate_point").agg(log_rate=("_log_rate", "mean"), value=("value", "mean"),
+                          n=("value", "size")).sort_values("log_rate")
+    return pd.DataFrame({"rate": 10 ** avg["log_rate"].to_numpy(float),
+                         "value": avg["value"].to_numpy(float),
+                         "n": avg["n"].to_numpy(int)}, index=avg.index)
 
 
 @_s.styled
@@ -150,16 +181,14 @@ def average_rd_figure(results: pd.DataFrame, *, metric: str, reference: str | No
     part = _select(results, metric=metric, reference=reference, anchor=anchor)
     if part.empty:
         raise invalid("metric", metric, "a metric present in the results")
-    part = part[part[rate_column] > 0].assign(_log_rate=lambda d: np.log10(d[rate_column]))
+    part = part[part[rate_column] > 0]
     codecs = list(results["codec"].astype(str).unique())
     fig, ax = _axes(f"Average over {part['sequence'].nunique()} sequences", rate_column,
                     metric, layout)
     for codec in _codec_order(colors, list(part["codec"].astype(str).unique())):
-        curve = part[part["codec"].astype(str) == codec]
-        avg = curve.groupby("rate_point").agg(log_rate=("_log_rate", "mean"),
-                                              value=("value", "mean")).sort_values("log_rate")
+        avg = average_curve(part[part["codec"].astype(str) == codec], rate_column)
         style = _style(colors, codec, codecs)
-        ax.plot(10 ** avg["log_rate"], avg["value"], marker=style.marker, label=codec,
+        ax.plot(avg["rate"], avg["value"], marker=style.marker, label=codec,
                 color=style.color)
     _s.log_rate_axis(ax)
     ax.legend(loc="best")

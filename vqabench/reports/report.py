@@ -18,16 +18,25 @@ into ``out_dir`` (default ``RUN_DIR/report``):
 - ``ratecontrol.csv``: when the run has target-bitrate (``kbps``) points, ΔR % and BD-rate
   against the ``targets_from`` configuration per sequence and as averages
   (:mod:`vqabench.evaluation.ratecontrol`), also as tables in the report;
+- ``sequence_metrics.csv``: when the run measured sequence metrics (VBench-style, kind
+  ``sequence``), every value and its mean, std, min and max over sequences per codec and rate
+  point (:mod:`vqabench.reports.seqmetrics`), shown in every style as POVI's Table 1 and one
+  per-sequence table per codec at its middle rate point;
 - ``*.png``, ``*.pdf`` (``*.svg`` when asked): the figure set ``figures`` names:
-  ``summary`` (default): averaged RD curves per metric (and the sweep figure of a sweep);
-  ``all``: also RD curves and R–Q fits (:mod:`vqabench.reports.rqplot`) per sequence and
+  ``summary`` (default): averaged RD curves per metric, per metric the RD curves per group
+  with Overall when the sequences carry UGC reference groups (Low/Medium/High, the ``ptloss``
+  table's groups, :mod:`vqabench.reports.groupplots`), and the sweep figure of a sweep;
+  ``all``: also the RD curves per group of other groups (a dataset's classes), RD curves
+  and R–Q fits (:mod:`vqabench.reports.rqplot`) per sequence and
   metric, a residual Q–Q figure per sequence (:mod:`vqabench.reports.qqreport`; the caller's
-  ``residual_fits`` decodes one bitstream per sequence again), per-frame quality and
-  coded-size plots as small multiples (:mod:`vqabench.reports.plots`,
-  :mod:`vqabench.reports.frameplots`), two figures per sequence and metric (the time of a
-  report); ``none``: tables only. All in one style (:mod:`vqabench.reports.style`): units on
-  the axes, one colour and marker per codec in every figure, the anchor first, then the
-  run's order. Figures are drawn in ``jobs``
+  ``residual_fits`` decodes one bitstream per sequence again; why one is missing is listed
+  under the figures), per-frame quality and coded-size plots as small multiples
+  (:mod:`vqabench.reports.plots`, :mod:`vqabench.reports.frameplots`), two figures per
+  sequence and metric (the time of a report); ``none``: tables only (``layout`` and
+  ``formats`` are checked all the same). With ``compare``, also the visual comparison of two
+  codecs (:mod:`vqabench.reports.compare`). All in one style
+  (:mod:`vqabench.reports.style`): units on the axes, one colour and marker per codec in
+  every figure, the anchor first, then the run's order. Figures are drawn in ``jobs``
   worker processes, each a pure function of its rows (:func:`render_figures`).
 
 Layouts (``style``), for each (reference, anchor) pair, each followed by the uncertainty
@@ -39,7 +48,8 @@ table (mean, interval, p-value, sequences):
   anchor = 100 %);
 - ``ptloss``: codecs × (group × PSNR, VMAF) with EncT%/DecT% (PT-Loss paper, Table I),
   then the mean rate and quality behind it per group and codec;
-- ``glvc``: codecs × (dataset × DISTS, LPIPS) (GLVC paper, Table 4);
+- ``glvc``: codecs × (dataset × DISTS, LPIPS) (GLVC paper, Table 4); several runs in one
+  table: :mod:`vqabench.reports.glvc`;
 - ``clic``: codecs × class rows × Y/U/V/YUV with EncT% (CLIC paper, Tables I-III).
 
 The anchor codec is ``anchor_codec`` if given, else ``[run] anchor`` in ``config.toml``, else
@@ -68,6 +78,7 @@ import pandas as pd
 from vqabench.errors import ConfigError, invalid
 from vqabench.evaluation.aggregate import (
     OVERALL,
+    REFERENCE_GROUPS,
     add_weighted_yuv,
     fold_references,
     load_results,
@@ -78,12 +89,14 @@ from vqabench.evaluation.aggregate import (
 )
 from vqabench.evaluation.bdrate import METHODS, Method, Nonmonotonic
 from vqabench.evaluation.uncertainty import DEFAULT_SEED, add_uncertainty
-from vqabench.reports import tables
+from vqabench.reports import seqmetrics, tables
+from vqabench.reports.figspec import Layout, check_figure_options
 
-if TYPE_CHECKING:  # matplotlib is imported only when figures are drawn
-    from vqabench.reports.plots import Layout
+if TYPE_CHECKING:
+    from vqabench.reports.compare import ComparedFrames, CompareRequest
 
-__all__ = ["Report", "build_report", "read_config", "choose_anchor", "provenance_lines",
+__all__ = ["Report", "build_report", "bdrate_frame", "write_pages", "Section", "read_config",
+           "choose_anchor", "provenance_lines",
            "loss_complexity", "codec_sweep", "sweep_points", "FIGURE_SETS", "FigureSet",
            "DEFAULT_FORMATS", "FigureJob", "render_figures"]
 
@@ -107,6 +120,7 @@ class Report:
     figures: tuple[Path, ...]  # the PNG files, one per figure
     figure_files: tuple[Path, ...] = ()  # every file of every figure (PNG, PDF, SVG)
     ratecontrol_csv: Path | None = None  # ΔR % / BD-rate of rate-controlled points
+    sequence_metrics_csv: Path | None = None  # values of the sequence metrics (POVI)
 
 
 def read_config(run_dir: str | os.PathLike[str]) -> dict[str, object]:
@@ -139,7 +153,9 @@ def _slug(*parts: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", "_".join(parts)).strip("_")
 
 
-def _bdrate_csv(per: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+def bdrate_frame(per: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``bdrate.csv`` (module docstring): every per-sequence BD-rate, then every
+    mean with its interval, p-value, counts and note codes."""
     seq = per.assign(n_sequences=(per["reason"] == "").astype(int),
                      n_excluded=(per["reason"] != "").astype(int),
                      note=per["reason"], notes=per["note_codes"])
@@ -493,16 +509,64 @@ def render_figures(jobs: Sequence[FigureJob], formats: Sequence[str], *, workers
 
 #: ``residual_fits(run_dir, results, codec=...)`` -> (Q–Q fits, reasons of skipped sequences)
 ResidualFits = Callable[..., tuple[list, list[str]]]
+#: ``compared_frames(run_dir, results, request)`` -> the frames of a visual comparison
+CompareFrames = Callable[[Path, pd.DataFrame, "CompareRequest"], "ComparedFrames"]
+
+
+def _anchor_first(codecs: Sequence[str], anchor: str) -> list[str]:
+    """``codecs`` with ``anchor`` first, then the others in their order (the order of every
+    figure's legend, :func:`vqabench.reports.style.codec_styles`)."""
+    return [anchor, *[c for c in codecs if c != anchor]] if anchor in codecs else list(codecs)
+
+
+def _compare_job(item: ComparedFrames, out: Path) -> FigureJob:
+    """The figure job of a visual comparison (:mod:`vqabench.reports.compare`)."""
+    from vqabench.reports import compare
+
+    a, b = item.pick.points
+    return FigureJob(compare.caption(item),
+                     out / f"compare_{_slug(item.pick.sequence, a.codec, 'vs', b.codec)}",
+                     compare.compare_figure, pd.DataFrame(), {"item": item})
+
+
+def _sequence_metric_sections(results: pd.DataFrame, out: Path, sections: list[Section], *,
+                              codec_order: list[str]) -> Path | None:
+    """POVI Table 1 and the per-sequence tables of the run's sequence metrics
+    (:mod:`vqabench.reports.seqmetrics`) appended to ``sections``, and
+    ``sequence_metrics.csv``; None (nothing added) when the run has no sequence metric."""
+    names = seqmetrics.sequence_metric_names(results)
+    rows = seqmetrics.sequence_rows(results, names)
+    if rows.empty:
+        return None
+    codecs = [c for c in codec_order if c in set(rows["codec"].astype(str))]
+    n = rows["sequence"].nunique()
+    against = str(rows["anchor"].iloc[0])
+    sections.append((f"Sequence metrics (VBench-style) per codec and rate point: mean ± std "
+                     f"and min–max over {n} sequences", seqmetrics.summary_table(
+                         rows, metrics=names, codecs=codecs),
+                     ("Each metric judges the decoded video alone (higher is better); std: "
+                      "sample standard deviation (n - 1); all values in "
+                      "sequence_metrics.csv.",)))
+    for codec in codecs:
+        point = seqmetrics.middle_rate_point(rows, codec)
+        sections.append((f"Sequence metrics per sequence: {codec} at {point} (its middle "
+                         "rate point by bpp)", seqmetrics.per_sequence_table(
+                             rows, metrics=names, codec=codec, rate_point=point), ()))
+    frame = seqmetrics.stats_frame(rows, metrics=names, codecs=codecs)
+    return tables.write_csv(frame.assign(anchor=against), out / "sequence_metrics.csv")
 
 
 def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: str,
                  anchor: str, codec_order: list[str], summary: pd.DataFrame,
                  pairs: list[tuple[str, str]], sweep: tuple[str, dict[str, float]] | None,
-                 layout: str, residual_fits: ResidualFits | None = None) -> list[FigureJob]:
+                 layout: str, residual_fits: ResidualFits | None = None
+                 ) -> tuple[list[FigureJob], list[str]]:
     """The figures of ``figures`` (``summary`` or ``all``, module docstring), in the order
-    the report shows them: averaged RD curves, sweep, then (``all``) RD curves and R–Q fits
-    per sequence, per-frame quality and coded size per frame."""
-    from vqabench.reports import frameplots, plots, qqreport, rqplot
+    the report shows them: averaged RD curves, RD curves per reference group (runs with
+    groups), sweep, then (``all``) RD curves and R–Q fits per sequence, residual Q–Q,
+    per-frame quality and coded size per frame; and the notes on figures left out (why a
+    Q–Q figure is missing)."""
+    from vqabench.reports import frameplots, groupplots, plots, qqreport, rqplot
 
     # one colour and marker per codec in every figure: the anchor first, then run order
     colors = plots.codec_styles(codec_order, anchor=anchor)
@@ -515,6 +579,16 @@ def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: st
                       shown_rows[shown_rows["metric"] == metric],
                       {"metric": metric, "colors": colors, "layout": layout})
             for metric in sorted(shown_rows["metric"].unique())]
+    groups = groupplots.groups_of(shown_rows)  # the ptloss style's groups
+    # in the summary set for UGC reference groups (their headline figure); other groups
+    # (a dataset's classes) under "all" only, to keep the default report fast
+    if groups and (figures == "all" or set(groups) <= set(REFERENCE_GROUPS)):
+        jobs += [FigureJob(f"RD curves per group (the ptloss table's groups) and Overall: "
+                           f"{metric} (against {shown}; mean over each group's sequences)",
+                           out / f"rd_groups_{_slug(metric)}", groupplots.group_rd_figure,
+                           shown_rows[shown_rows["metric"] == metric],
+                           {"metric": metric, "colors": colors, "layout": layout})
+                 for metric in sorted(shown_rows["metric"].unique())]
     if sweep is not None:
         ref = next((r for r, a in pairs if a == shown), None)
         points = (sweep_points(summary, sweep, reference=ref, anchor=shown)
@@ -524,7 +598,7 @@ def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: st
                                   out / f"sweep_{_slug(sweep[0])}", plots.sweep_figure, points,
                                   {"option": sweep[0], "anchor": anchor, "layout": layout}))
     if figures != "all":
-        return jobs
+        return jobs, []
     for (seq, metric), part in shown_rows.groupby(["sequence", "metric"], sort=True):
         jobs.append(FigureJob(f"RD curve: {seq}, {metric} (against {shown})",
                               out / f"rd_{_slug(seq, metric)}", plots.rd_curve_figure, part,
@@ -535,13 +609,16 @@ def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: st
                               out / f"rq_{_slug(seq, metric)}", rqplot.rq_figure, part,
                               {"sequence": seq, "metric": metric, "colors": colors,
                                "layout": layout}))
-    fits = residual_fits(run_dir, results, codec=anchor)[0] if residual_fits else []
+    fits, skipped = (residual_fits(run_dir, results, codec=anchor) if residual_fits else
+                     ([], ["none drawn: build_report had no residual_fits (vqabench "
+                           "report passes one)"]))
+    notes = [f"Residual Q–Q figures: {reason}" for reason in skipped]
     for item in fits:
         jobs.append(FigureJob(qqreport.caption(item), out / f"qq_{_slug(item.sequence)}",
                               qqreport.qq_figure, results.iloc[:0], {"item": item}))
     pf_path = run_dir / "per_frame.csv"
     if not pf_path.is_file():
-        return jobs
+        return jobs, notes
     per_frame = fold_references(pd.read_csv(pf_path, keep_default_na=False, na_values=[""]))
     per_frame = per_frame[per_frame["anchor"] == shown]
     for (seq, metric), part in per_frame.groupby(["sequence", "metric"], sort=True):
@@ -555,7 +632,7 @@ def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: st
                                   out / f"frame_bits_{_slug(str(seq))}",
                                   frameplots.frame_rate_figure, part,
                                   {"sequence": str(seq), "colors": colors}))
-    return jobs
+    return jobs, notes
 
 
 def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = None,
@@ -565,7 +642,9 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
                  formats: Sequence[str] = DEFAULT_FORMATS, seed: int = DEFAULT_SEED,
                  layout: Layout = "one-column", embed_media: bool = False,
                  jobs: int = 1, progress: Callable[[int, int], None] | None = None,
-                 residual_fits: ResidualFits | None = None) -> Report:
+                 residual_fits: ResidualFits | None = None,
+                 compare: CompareRequest | None = None,
+                 compared_frames: CompareFrames | None = None) -> Report:
     """Write the report of a run directory (see module docstring).
 
     Args:
@@ -594,6 +673,12 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
             the residual fits of the Q–Q figures under ``figures="all"``
             (:func:`vqabench.runner.residuals.run_residual_fits`, which ``vqabench report``
             passes: it decodes bitstreams, which this layer cannot); None: no Q–Q figures.
+            The reasons of sequences left out are listed under the figures.
+        compare: the visual comparison to draw (:mod:`vqabench.reports.compare`), with the
+            figures of ``figures`` (not with ``none``).
+        compared_frames: ``compared_frames(run_dir, results, compare)`` -> the frames
+            (:func:`vqabench.runner.comparison.compared_frames`, which ``vqabench report``
+            passes); needed with ``compare``.
 
     Returns:
         Report with the written paths.
@@ -612,14 +697,10 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     if style not in tables.STYLES:
         raise invalid("style", style, " | ".join(tables.STYLES))
     formats = tuple(dict.fromkeys(["png", *formats]))
-    if figures != "none":  # matplotlib (a second of a tables-only report) only for figures
-        from vqabench.reports import plots
-
-        if layout not in plots.LAYOUTS:
-            raise invalid("layout", layout, " | ".join(plots.LAYOUTS))
-        if any(f not in plots.FORMATS for f in formats):
-            raise invalid("formats", list(formats),
-                          "a subset of " + ", ".join(plots.FORMATS))
+    check_figure_options(layout, formats)  # also for a tables-only report: no matplotlib
+    if compare is not None and figures == "none":
+        raise invalid("compare", ",".join(compare.codecs),
+                      "a report with figures (--figures summary | all), not --figures none")
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -629,11 +710,17 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     raw = load_results(run_dir)
     results = fold_references(add_weighted_yuv(raw))
     anchor = choose_anchor(results, config, anchor_codec)
+    comparison = None  # decoded before anything is written: a refusal leaves no half report
+    if compare is not None:
+        if compared_frames is None:
+            raise invalid("compared_frames", None, "a function that decodes the frames "
+                          "(vqabench.runner.comparison.compared_frames)")
+        comparison = compared_frames(run_dir, results, compare)
     per = per_sequence_bd_rate(results, anchor_codec=anchor, method=method,
                                nonmonotonic=nonmonotonic)
     summary = add_uncertainty(summarize_bd_rate(per), per, seed=seed)
     times = time_ratios(results, anchor_codec=anchor)
-    bd_csv = tables.write_csv(_bdrate_csv(per, summary), out / "bdrate.csv")
+    bd_csv = tables.write_csv(bdrate_frame(per, summary), out / "bdrate.csv")
     codec_order = list(dict.fromkeys(results["codec"].astype(str)))
     metric_order = list(dict.fromkeys(results["metric"].astype(str)))
 
@@ -649,14 +736,20 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
                          codec_order=codec_order, metric_order=metric_order, decimals=decimals,
                          complexity=loss_complexity(config) if style == "ptloss" else None,
                          sweep=sweep, means=mean_quality(results) if style == "ptloss" else None)
+    seq_csv = _sequence_metric_sections(results, out, sections,
+                                        codec_order=_anchor_first(codec_order, anchor))
     rc_csv = _rate_control_sections(results, config, method, out, sections)
     excluded = per[per["reason"] != ""]
 
     figs: list[tuple[str, tuple[Path, ...]]] = []
+    fig_notes: list[str] = []
     if figures != "none":
-        fig_jobs = _figure_jobs(results, run_dir, out, figures=figures, anchor=anchor,
-                                codec_order=codec_order, summary=summary, pairs=pairs,
-                                sweep=sweep, layout=layout, residual_fits=residual_fits)
+        fig_jobs, fig_notes = _figure_jobs(results, run_dir, out, figures=figures,
+                                           anchor=anchor, codec_order=codec_order,
+                                           summary=summary, pairs=pairs, sweep=sweep,
+                                           layout=layout, residual_fits=residual_fits)
+        if comparison is not None:
+            fig_jobs.append(_compare_job(comparison, out))
         drawn = render_figures(fig_jobs, formats, workers=jobs, progress=progress)
         figs = [(job.caption, paths) for job, paths in zip(fig_jobs, drawn, strict=True)]
 
@@ -672,29 +765,74 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     config_path = run_dir / "config.toml"
     prov = provenance_lines(config, raw, config_path.read_text(encoding="utf-8")
                             if config_path.is_file() else "")
-    md = [f"# {title}", "", intro, "", "## Provenance", "", *[f"- {p}" for p in prov], ""]
-    tex = [f"% {title}; anchor {anchor}; method {method}; needs \\usepackage{{booktabs}} and "
-           "\\usepackage{threeparttable}",
-           *[f"% {p}" for p in prov], ""]
+    lists = [("Excluded from the means", [f"{r.sequence} / {r.metric} / {r.codec}: {r.reason}"
+                                          for r in excluded.itertuples()])]
+    md, page, tex = write_pages(out, title=title, intro=intro, provenance=prov,
+                                sections=sections, decimals=decimals,
+                                label=_slug(run_dir.name), lists=lists, figures=figs,
+                                figure_notes=fig_notes, embed_media=embed_media,
+                                tex_comment=f"anchor {anchor}; method {method}")
+    return Report(
+        out_dir=out,
+        markdown=md,
+        html=page,
+        latex=tex,
+        bdrate_csv=bd_csv,
+        figures=tuple(paths[0] for _, paths in figs),
+        figure_files=tuple(p for _, paths in figs for p in paths),
+        ratecontrol_csv=rc_csv,
+        sequence_metrics_csv=seq_csv,
+    )
+
+
+def write_pages(out: Path, *, title: str, intro: str, provenance: Sequence[str],
+                sections: Sequence[Section], decimals: int, label: str,
+                lists: Sequence[tuple[str, Sequence[str]]] = (),
+                figures: Sequence[tuple[str, tuple[Path, ...]]] = (),
+                figure_notes: Sequence[str] = (), embed_media: bool = False,
+                tex_comment: str = "") -> tuple[Path, Path, Path]:
+    """Write ``report.md``, ``report.html`` and ``tables.tex`` of a report into ``out``.
+
+    Args:
+        sections: (heading, table, notes on the whole table), each rendered by
+            :mod:`vqabench.reports.tables` in all three formats.
+        label: prefix of the LaTeX labels (``tab:LABEL-1``...).
+        lists: (heading, lines) shown after the tables when there are lines.
+        figures: (caption, paths: PNG first) of each figure drawn.
+        figure_notes: lines under the Figures heading, e.g. why a figure set was left out.
+        embed_media: figures embedded in the HTML page (base64 PNG) instead of linked.
+        tex_comment: what the first comment line of ``tables.tex`` adds after the title.
+
+    Returns:
+        The three paths (Markdown, HTML, LaTeX).
+    """
+    md = [f"# {title}", "", intro, "", "## Provenance", "", *[f"- {p}" for p in provenance],
+          ""]
+    tex = [f"% {title}" + (f"; {tex_comment}" if tex_comment else "") + "; needs "
+           "\\usepackage{booktabs} and \\usepackage{threeparttable}",
+           *[f"% {p}" for p in provenance], ""]
     body = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(intro)}</p>",
-            "<h2>Provenance</h2>", "<ul>", *[f"<li>{html.escape(p)}</li>" for p in prov],
+            "<h2>Provenance</h2>", "<ul>", *[f"<li>{html.escape(p)}</li>" for p in provenance],
             "</ul>"]
     for i, (heading, table, foot) in enumerate(sections):
         md += [f"## {heading}", "", tables.to_markdown(table, decimals=decimals, notes=foot)]
         tex.append(tables.to_latex(table, decimals=decimals, caption=heading, notes=foot,
-                                   label=f"tab:{_slug(run_dir.name)}-{i + 1}"))
+                                   label=f"tab:{label}-{i + 1}"))
         body += [f"<h2>{html.escape(heading)}</h2>",
                  tables.to_html(table, decimals=decimals, notes=foot)]
-    if not excluded.empty:
-        notes = [f"{r.sequence} / {r.metric} / {r.codec}: {r.reason}"
-                 for r in excluded.itertuples()]
-        md += ["## Excluded from the means", ""] + [f"- {n}" for n in notes] + [""]
-        body += ["<h2>Excluded from the means</h2>", "<ul>"]
-        body += [f"<li>{html.escape(n)}</li>" for n in notes] + ["</ul>"]
-    if figs:
-        md += ["## Figures", ""]
+    for heading, lines in lists:
+        if not lines:
+            continue
+        md += [f"## {heading}", ""] + [f"- {n}" for n in lines] + [""]
+        body += [f"<h2>{html.escape(heading)}</h2>", "<ul>"]
+        body += [f"<li>{html.escape(n)}</li>" for n in lines] + ["</ul>"]
+    if figures or figure_notes:
+        md += ["## Figures", ""] + [f"- {n}" for n in figure_notes]
+        md += [""] if figure_notes else []
         body.append("<h2>Figures</h2>")
-        for caption, paths in figs:
+        if figure_notes:
+            body += ["<ul>", *[f"<li>{html.escape(n)}</li>" for n in figure_notes], "</ul>"]
+        for caption, paths in figures:
             path = paths[0]
             vector = ", ".join(f"[{p.suffix[1:].upper()}]({p.name})" for p in paths[1:])
             md += [f"![{caption}]({path.name})" + (f" ({vector})" if vector else ""), ""]
@@ -710,14 +848,6 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title><style>{css}</style></head><body>\n"
             + "\n".join(body) + "\n</body></html>\n")
-    return Report(
-        out_dir=out,
-        markdown=tables.write_text(out / "report.md", "\n".join(md)),
-        html=tables.write_text(out / "report.html", page),
-        latex=tables.write_text(out / "tables.tex", "\n".join(tex)),
-        bdrate_csv=bd_csv,
-        figures=tuple(paths[0] for _, paths in figs),
-        figure_files=tuple(p for _, paths in figs for p in paths),
-        ratecontrol_csv=rc_csv,
-    )
-
+    return (tables.write_text(out / "report.md", "\n".join(md)),
+            tables.write_text(out / "report.html", page),
+            tables.write_text(out / "tables.tex", "\n".join(tex)))

@@ -24,7 +24,7 @@ import html
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,7 +82,12 @@ _YUV = (("psnr_y", "Y"), ("psnr_u", "U"), ("psnr_v", "V"), ("psnr_yuv", "YUV"))
 METRIC_LABELS = {"psnr_y": "PSNR-Y", "psnr_u": "PSNR-U", "psnr_v": "PSNR-V",
                  "psnr_yuv": "PSNR-YUV", "ssim": "SSIM", "ms_ssim": "MS-SSIM", "vmaf": "VMAF",
                  "vmaf_neg": "VMAF-NEG", "lpips": "LPIPS", "dists": "DISTS",
-                 "pt_loss": "PT-Loss", "rankdvqa_ugc": "RankDVQA-UGC", "flicker": "Flicker"}
+                 "pt_loss": "PT-Loss", "rankdvqa_ugc": "RankDVQA-UGC", "flicker": "Flicker",
+                 "subject_consistency": "Subject consistency",
+                 "background_consistency": "Background consistency",
+                 "motion_smoothness": "Motion smoothness", "imaging_quality": "Imaging quality",
+                 "motion_smoothness_flow": "Motion smoothness (flow)",
+                 "consistency_pixel": "Consistency (pixel)"}
 
 
 def metric_label(metric: str) -> str:
@@ -355,6 +360,23 @@ def _cell(summary: pd.DataFrame, **where: str) -> pd.DataFrame:
     return summary[mask]
 
 
+def _ordered_groups(part: pd.DataFrame) -> list[str]:
+    """The groups of ``part``: Low, Medium, High (UGC reference groups) or by name, then
+    :data:`~vqabench.evaluation.aggregate.OVERALL`."""
+    return sorted((g for g in part["group"].unique() if g != OVERALL),
+                  key=group_sort_key) + [OVERALL]
+
+
+def _group_codec_cells(part: pd.DataFrame) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """``(group, codec, rows)`` of each non-empty (group, codec) cell of ``part``, groups in
+    :func:`_ordered_groups` order, codecs by name."""
+    for group in _ordered_groups(part):
+        for codec in sorted(part["codec"].unique()):
+            sel = part[(part["group"] == group) & (part["codec"] == codec)]
+            if not sel.empty:
+                yield group, codec, sel
+
+
 def codec_metric_table(summary: pd.DataFrame, *, reference: str, anchor: str,
                        metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """Rows (group, codec), columns metrics: mean BD-rate (%) against the anchor codec.
@@ -364,17 +386,11 @@ def codec_metric_table(summary: pd.DataFrame, *, reference: str, anchor: str,
     """
     part = _cell(summary, reference=reference, anchor=anchor)
     metrics = list(metrics) if metrics is not None else sorted(part["metric"].unique())
-    groups = sorted((g for g in part["group"].unique() if g != OVERALL),
-                    key=group_sort_key) + [OVERALL]
     rows = []
-    for group in groups:
-        for codec in sorted(part["codec"].unique()):
-            sel = part[(part["group"] == group) & (part["codec"] == codec)]
-            if sel.empty:
-                continue
-            values = sel.set_index("metric")["bd_rate"]
-            rows.append({"Group": group, "Codec": codec,
-                         **{m: float(values.get(m, math.nan)) for m in metrics}})
+    for group, codec, sel in _group_codec_cells(part):
+        values = sel.set_index("metric")["bd_rate"]
+        rows.append({"Group": group, "Codec": codec,
+                     **{m: float(values.get(m, math.nan)) for m in metrics}})
     return pd.DataFrame(rows, columns=["Group", "Codec", *metrics])
 
 
@@ -701,8 +717,7 @@ def uncertainty_table(summary: pd.DataFrame, *, reference: str, anchor: str) -> 
     (:func:`~vqabench.evaluation.uncertainty.add_uncertainty`).
     """
     part = _cell(summary, reference=reference, anchor=anchor)
-    groups = sorted((g for g in part["group"].unique() if g != OVERALL),
-                    key=group_sort_key) + [OVERALL]
+    groups = _ordered_groups(part)
     rows = []
     for group in groups:
         for r in part[part["group"] == group].sort_values(["codec", "metric"]).itertuples():
@@ -736,8 +751,7 @@ def ptloss_table(summary: pd.DataFrame, times: pd.DataFrame | None, *, reference
     (anchor = 100 %, Overall)."""
     part = _cell(summary, reference=reference, anchor=anchor)
     metrics = _metric_or_none(part, metrics) or sorted(part["metric"].unique())[:2]
-    groups = sorted((g for g in part["group"].unique() if g != OVERALL),
-                    key=group_sort_key) + [OVERALL]
+    groups = _ordered_groups(part)
     rows = []
     for codec in sorted(part["codec"].unique()):
         row: dict[str, object] = {"Codec": codec}
@@ -766,21 +780,15 @@ def mean_quality_table(means: pd.DataFrame, *, reference: str, anchor: str,
     the means lack are left out."""
     part = _cell(means, reference=reference, anchor=anchor)
     shown = [m for m in metrics if m in set(part["metric"])]
-    groups = sorted((g for g in part["group"].unique() if g != OVERALL),
-                    key=group_sort_key) + [OVERALL]
     rows = []
-    for group in groups:
-        for codec in sorted(part["codec"].unique()):
-            sel = part[(part["group"] == group) & (part["codec"] == codec)]
-            if sel.empty:
-                continue
-            row: dict[str, object] = {"Group": group, "Codec": codec,
-                                      "bpp": float(sel["mean_bpp"].iloc[0])}
-            for m in shown:
-                cell = sel[sel["metric"] == m]
-                row[metric_label(m)] = float(cell["mean_value"].iloc[0]) if len(cell) else math.nan
-            row["Points"] = int(sel["n_points"].max())
-            rows.append(row)
+    for group, codec, sel in _group_codec_cells(part):
+        row: dict[str, object] = {"Group": group, "Codec": codec,
+                                  "bpp": float(sel["mean_bpp"].iloc[0])}
+        for m in shown:
+            cell = sel[sel["metric"] == m]
+            row[metric_label(m)] = float(cell["mean_value"].iloc[0]) if len(cell) else math.nan
+        row["Points"] = int(sel["n_points"].max())
+        rows.append(row)
     return pd.DataFrame(rows, columns=["Group", "Codec", "bpp",
                                        *[metric_label(m) for m in shown], "Points"])
 
@@ -805,13 +813,15 @@ def sweep_table(points: pd.DataFrame, *, option: str) -> pd.DataFrame:
 
 
 def glvc_table(summaries: dict[str, pd.DataFrame], *, reference: str, anchor: str,
-               metrics: Sequence[str] = ("dists", "lpips")) -> pd.DataFrame:
+               metrics: Sequence[str] = ("dists", "lpips"),
+               codecs: Sequence[str] | None = None) -> pd.DataFrame:
     """GLVC paper, Table 4: one row per codec; for each dataset the Overall BD-rate (%) of
     each perceptual metric (DISTS, LPIPS).
 
     Args:
         summaries: dataset name -> BD-rate summary of a run on it (one run per dataset).
         metrics: the metrics, in column order; those no run measured are left out.
+        codecs: the rows, in order (default: every codec of the summaries, by name).
 
     Raises:
         ConfigError: none of ``metrics`` is in any summary.
@@ -823,7 +833,8 @@ def glvc_table(summaries: dict[str, pd.DataFrame], *, reference: str, anchor: st
     if not shown:
         raise invalid("style", "glvc", f"results with {' or '.join(metrics)} (the GLVC "
                       f"table's metrics); these results have {', '.join(sorted(present))}")
-    codecs = sorted(set().union(*(set(s["codec"]) for s in summaries.values())))
+    if codecs is None:
+        codecs = sorted(set().union(*(set(s["codec"]) for s in summaries.values())))
     rows = []
     for codec in codecs:
         row: dict[str, object] = {"Codec": codec}
@@ -842,8 +853,7 @@ def clic_table(summary: pd.DataFrame, times: pd.DataFrame | None, *, reference: 
     """CLIC paper, Tables I-III: per codec, one row per class/group and Overall with the
     BD-rate (%) of PSNR Y, U, V and weighted YUV (6:1:1) and EncT% (anchor = 100 %)."""
     part = _cell(summary, reference=reference, anchor=anchor)
-    groups = sorted((g for g in part["group"].unique() if g != OVERALL),
-                    key=group_sort_key) + [OVERALL]
+    groups = _ordered_groups(part)
     rows = []
     for codec in sorted(part["codec"].unique()):
         for group in groups:
