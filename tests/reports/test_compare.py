@@ -81,6 +81,17 @@ def test_pick_points_takes_the_pair_of_closest_bpp():
     assert pick_points(_results(), compare_request("x264,svt-av1", sequence="B")).sequence == "B"
 
 
+def test_pick_points_prefers_the_lowest_rate_pair_within_ten_percent():
+    """0.1 vs 0.105 (5 %) and 0.8 vs 0.81 (1.2 %) are both about equal rate: the lower rate
+    wins although 0.8/0.81 is closer; 0.4 vs 0.46 (15 %) is not close enough."""
+    rows = _results()
+    rows.loc[(rows["codec"] == "svt-av1") & (rows["bpp"] == 0.05), "bpp"] = 0.105
+    rows.loc[(rows["codec"] == "svt-av1") & (rows["bpp"] == 0.9), "bpp"] = 0.81
+    rows.loc[(rows["codec"] == "svt-av1") & (rows["bpp"] == 0.3), "bpp"] = 0.46
+    a, b = pick_points(rows, compare_request("x264,svt-av1")).points
+    assert (a.bpp, b.bpp) == (0.1, 0.105)
+
+
 @pytest.mark.parametrize(("args", "named"), [
     (("x264,x264", {}), "compare='x264,x264'"),
     (("x264", {}), "compare='x264'"),

@@ -3,9 +3,12 @@ about equal rate, as the seed papers show (``vqabench report RUN --compare A,B``
 
 Choices, all deterministic:
 
-- **Rate points**: of every pair (a point of codec A, a point of codec B) on the sequence, the
-  one whose bpp are closest in ratio (smallest ``|ln(bpp_A / bpp_B)|``; ties: the lower rate
-  of A first), quality measured against the source (:func:`pick_points`).
+- **Rate points**: of every pair (a point of codec A, a point of codec B) on the sequence
+  whose bpp are within :data:`SAME_RATE` (10 %) of each other, the one at the lowest rate
+  (where coding artefacts are visible; the larger bpp of the pair decides); when no pair is
+  that close, the pair whose bpp are closest in ratio (smallest ``|ln(bpp_A / bpp_B)|``;
+  ties: the lower rate of A first). Quality is measured against the source
+  (:func:`pick_points`).
 - **Sequence**: the one asked for, else the first of the run (results.csv order) that both
   codecs coded from the source.
 - **Frame**: the one asked for, else the middle frame (``frames // 2``, an inter frame in the
@@ -37,7 +40,7 @@ import pandas as pd
 from vqabench.errors import invalid
 from vqabench.io.video import Video, YuvFrame, yuv_to_rgb
 
-__all__ = ["CompareRequest", "ComparePoint", "ComparePick", "ComparedFrames",
+__all__ = ["SAME_RATE", "CompareRequest", "ComparePoint", "ComparePick", "ComparedFrames",
            "compare_request", "pick_points", "crop_side", "texture_crop", "compared",
            "caption", "compare_figure", "QUALITY_METRICS"]
 
@@ -46,6 +49,11 @@ QUALITY_METRICS: tuple[tuple[str, str, str], ...] = (("psnr_y", "PSNR-Y", " dB")
                                                      ("vmaf", "VMAF", ""))
 _BLOCK = 8  # block size (pixels) of the texture measure and the crop grid
 _MAX_SIDE = 256
+
+
+#: Two rate points count as "about equal rate" when their bpp differ by at most this
+#: fraction (of the smaller).
+SAME_RATE = 0.10
 
 
 @dataclass(frozen=True)
@@ -116,7 +124,8 @@ class ComparePick:
 
 
 def pick_points(results: pd.DataFrame, request: CompareRequest) -> ComparePick:
-    """The sequence and the pair of rate points whose bpp are closest (module docstring).
+    """The sequence and the pair of rate points compared: the lowest-rate pair within
+    :data:`SAME_RATE` in bpp, else the closest pair (module docstring).
 
     Args:
         results: the run's tidy results (rows with ``reference == "source"`` and quality
@@ -145,13 +154,15 @@ def pick_points(results: pd.DataFrame, request: CompareRequest) -> ComparePick:
         raise invalid("sequence", sequence, f"a sequence both codecs coded ({', '.join(both)})")
     seq_rows = rows[rows["sequence"] == sequence]
     ladders = [_points(seq_rows[seq_rows["codec"] == c], c) for c in request.codecs]
+    pairs = [(abs(math.log(a.bpp / b.bpp)), a, b) for a in ladders[0] for b in ladders[1]]
+    close = [p for p in pairs if p[0] <= math.log(1 + SAME_RATE)]
     best: tuple[ComparePoint, ComparePoint] | None = None
-    best_gap = math.inf
-    for a in ladders[0]:
-        for b in ladders[1]:
-            gap = abs(math.log(a.bpp / b.bpp))
-            if gap < best_gap:
-                best, best_gap = (a, b), gap
+    if close:
+        _, a, b = min(close, key=lambda p: (max(p[1].bpp, p[2].bpp), p[0]))
+        best = (a, b)
+    elif pairs:
+        _, a, b = min(pairs, key=lambda p: p[0])
+        best = (a, b)
     if best is None:
         raise invalid("compare", ",".join(request.codecs), "codecs with rates > 0 on "
                       f"{sequence!r}")
