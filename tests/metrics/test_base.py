@@ -1,9 +1,7 @@
-"""The metric contract (vqabench/metrics/base.py): pooling by every method with values
-derived by hand, pair checks, options, and the input hook every subclass gets."""
+"""The metric contract (vqabench/metrics/base.py): pair checks, options, and the input hook
+every subclass gets (pooling: tests/metrics/functional/test_pooling.py)."""
 
 from __future__ import annotations
-
-import statistics
 
 import numpy as np
 import pytest
@@ -12,19 +10,10 @@ from vqabench.errors import ConfigError, MetricError
 from vqabench.metrics.base import POOLING, Metric, MetricResult, check_pair, pool
 
 
-def test_pool_by_every_method():
-    values = [10.0, 20.0, 90.0, 40.0]
-    assert pool(values) == 40.0
-    assert pool(values, "min") == 10.0
-    assert pool(values, "median") == 30.0 == statistics.median(values)
-    # libvmaf's harmonic mean: n / sum(1 / (1 + x)) - 1
-    assert pool([0.0, 100.0], "harmonic_mean") == pytest.approx(2 / (1 + 1 / 101) - 1)
-    assert pool([7.0] * 5, "harmonic_mean") == pytest.approx(7.0)
-    assert set(POOLING) == {"mean", "harmonic_mean", "min", "median"}
-    with pytest.raises(ConfigError, match=r"pooling='max' .*mean \| harmonic_mean"):
-        pool(values, "max")
-    with pytest.raises(MetricError, match="empty"):
-        pool([], "median")
+def test_base_reexports_the_functional_pooling():
+    from vqabench.metrics.functional import pooling
+
+    assert (pool, POOLING) == (pooling.pool, pooling.POOLING)
 
 
 def test_check_pair(tiny_video, tmp_path):

@@ -39,7 +39,8 @@ from vqabench.reports.style import CodecStyle, codec_colors, codec_styles  # noq
 
 __all__ = ["LAYOUTS", "FORMATS", "Layout", "CodecStyle", "codec_colors", "codec_styles",
            "axis_label", "rd_curve_figure", "average_rd_figure", "sweep_figure",
-           "per_frame_figure", "png_bytes", "save_png", "save_figure"]
+           "per_frame_figure", "png_bytes", "save_png", "save_figure", "style_of",
+           "codec_order", "new_axes", "select_rows"]
 
 Layout = Literal["one-column", "two-column"]
 #: (width, height) in inches and base font size (pt) per layout.
@@ -68,8 +69,10 @@ def axis_label(quantity: str) -> str:
     return f"{label} ({unit})" if unit else label
 
 
-def _style(styles: dict[str, CodecStyle] | dict[str, str] | None, codec: str,
-           all_codecs: Sequence[str]) -> CodecStyle:
+def style_of(styles: dict[str, CodecStyle] | dict[str, str] | None, codec: str,
+             all_codecs: Sequence[str]) -> CodecStyle:
+    """The colour and marker of ``codec``: from ``styles`` (a bare colour there keeps the
+    default marker), else the default style of ``all_codecs``."""
     styles = styles or codec_styles(all_codecs)
     style = styles.get(codec)
     if isinstance(style, CodecStyle):
@@ -78,16 +81,21 @@ def _style(styles: dict[str, CodecStyle] | dict[str, str] | None, codec: str,
     return CodecStyle(style or fallback.color, fallback.marker)
 
 
-def _codec_order(styles: dict[str, CodecStyle] | dict[str, str] | None,
-                 codecs: Sequence[str]) -> list[str]:
+def codec_order(styles: dict[str, CodecStyle] | dict[str, str] | None,
+                codecs: Sequence[str]) -> list[str]:
     """``codecs`` in the order of ``styles`` (anchor first, then the run's order); codecs
     that ``styles`` lacks follow in their own order."""
     known = [c for c in (styles or {}) if c in codecs]
     return known + [c for c in codecs if c not in known]
 
 
-def _axes(title: str, xlabel: str, ylabel: str, layout: Layout = "one-column"
-          ) -> tuple[Figure, Axes]:
+def new_axes(title: str, xlabel: str, ylabel: str, layout: Layout = "one-column"
+             ) -> tuple[Figure, Axes]:
+    """A one-panel figure of ``layout``'s size in the paper style, titled and labelled.
+
+    Raises:
+        ConfigError: unknown layout.
+    """
     if layout not in LAYOUTS:
         raise invalid("layout", layout, " | ".join(LAYOUTS))
     width, height, _font = LAYOUTS[layout]
@@ -101,7 +109,8 @@ def _axes(title: str, xlabel: str, ylabel: str, layout: Layout = "one-column"
     return fig, ax
 
 
-def _select(results: pd.DataFrame, **where: str) -> pd.DataFrame:
+def select_rows(results: pd.DataFrame, **where: str) -> pd.DataFrame:
+    """The rows whose column ``k`` equals ``v`` for each ``k=v`` of ``where`` (None: any)."""
     part = results
     for k, v in where.items():
         if v is not None:
@@ -125,15 +134,15 @@ def rd_curve_figure(results: pd.DataFrame, *, sequence: str, metric: str,
     Raises:
         ConfigError: no rows for this sequence and metric, unknown layout.
     """
-    part = _select(results, sequence=sequence, metric=metric, reference=reference,
+    part = select_rows(results, sequence=sequence, metric=metric, reference=reference,
                    anchor=anchor)
     if part.empty:
         raise invalid("sequence/metric", (sequence, metric), "a pair present in the results")
     codecs = list(results["codec"].astype(str).unique())
-    fig, ax = _axes(f"{sequence}", rate_column, metric, layout)
-    for codec in _codec_order(colors, list(part["codec"].astype(str).unique())):
+    fig, ax = new_axes(f"{sequence}", rate_column, metric, layout)
+    for codec in codec_order(colors, list(part["codec"].astype(str).unique())):
         curve = part[part["codec"].astype(str) == codec].sort_values(rate_column)
-        style = _style(colors, codec, codecs)
+        style = style_of(colors, codec, codecs)
         ax.plot(curve[rate_column], curve["value"], marker=style.marker, label=codec,
                 color=style.color)
     _s.log_rate_axis(ax)
@@ -147,18 +156,18 @@ def average_rd_figure(results: pd.DataFrame, *, metric: str, reference: str | No
                       colors: dict[str, CodecStyle] | dict[str, str] | None = None,
                       layout: Layout = "one-column") -> Figure:
     """RD curve per codec averaged over sequences (see module docstring)."""
-    part = _select(results, metric=metric, reference=reference, anchor=anchor)
+    part = select_rows(results, metric=metric, reference=reference, anchor=anchor)
     if part.empty:
         raise invalid("metric", metric, "a metric present in the results")
     part = part[part[rate_column] > 0].assign(_log_rate=lambda d: np.log10(d[rate_column]))
     codecs = list(results["codec"].astype(str).unique())
-    fig, ax = _axes(f"Average over {part['sequence'].nunique()} sequences", rate_column,
+    fig, ax = new_axes(f"Average over {part['sequence'].nunique()} sequences", rate_column,
                     metric, layout)
-    for codec in _codec_order(colors, list(part["codec"].astype(str).unique())):
+    for codec in codec_order(colors, list(part["codec"].astype(str).unique())):
         curve = part[part["codec"].astype(str) == codec]
         avg = curve.groupby("rate_point").agg(log_rate=("_log_rate", "mean"),
                                               value=("value", "mean")).sort_values("log_rate")
-        style = _style(colors, codec, codecs)
+        style = style_of(colors, codec, codecs)
         ax.plot(10 ** avg["log_rate"], avg["value"], marker=style.marker, label=codec,
                 color=style.color)
     _s.log_rate_axis(ax)
@@ -180,7 +189,7 @@ def sweep_figure(points: pd.DataFrame, *, option: str, anchor: str,
     """
     if points.empty:
         raise invalid("points", "empty", "at least one (metric, value) BD-rate")
-    fig, ax = _axes(f"BD-rate vs {anchor}, mean over sequences", option, "BD-rate (%)", layout)
+    fig, ax = new_axes(f"BD-rate vs {anchor}, mean over sequences", option, "BD-rate (%)", layout)
     ax.axhline(0.0, color="0.4", linestyle="--", linewidth=0.8)
     metrics = list(dict.fromkeys(points["metric"].astype(str)))
     span = float(points["value"].max() - points["value"].min()) or 1.0
@@ -214,12 +223,12 @@ def per_frame_figure(per_frame: pd.DataFrame, *, sequence: str, metric: str,
 
     if layout not in LAYOUTS:
         raise invalid("layout", layout, " | ".join(LAYOUTS))
-    part = _select(per_frame, sequence=sequence, metric=metric, rate_point=rate_point,
+    part = select_rows(per_frame, sequence=sequence, metric=metric, rate_point=rate_point,
                    reference=reference, anchor=anchor)
     if part.empty:
         raise invalid("sequence/metric", (sequence, metric), "a pair present in per_frame.csv")
     codecs = list(per_frame["codec"].astype(str).unique())
-    styles = {c: _style(colors, c, codecs) for c in _codec_order(colors, codecs)}
+    styles = {c: style_of(colors, c, codecs) for c in codec_order(colors, codecs)}
     return rate_point_panels(part, value="value", styles=styles, width_in=LAYOUTS[layout][0],
                              title=f"{sequence}, per frame", ylabel=axis_label(metric))
 

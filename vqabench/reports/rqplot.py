@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from vqabench.errors import invalid
 from vqabench.evaluation.rq import MODELS, RQFit, fit_rq
 from vqabench.reports import style as _s
-from vqabench.reports.plots import Layout, _axes, _codec_order, _select, _style
+from vqabench.reports.plots import Layout, codec_order, new_axes, select_rows, style_of
 from vqabench.reports.style import CodecStyle
 
 __all__ = ["CURVE_POINTS", "best_fit", "rq_figure"]
@@ -55,17 +55,17 @@ def rq_figure(results: pd.DataFrame, *, sequence: str, metric: str,
     for m in models:
         if m not in MODELS:
             raise invalid("models", list(models), " | ".join(MODELS))
-    part = _select(results, sequence=sequence, metric=metric, reference=reference,
+    part = select_rows(results, sequence=sequence, metric=metric, reference=reference,
                    anchor=anchor)
     part = part[part[rate_column] > 0]
     if part.empty:
         raise invalid("sequence/metric", (sequence, metric), "a pair present in the results")
     codecs = list(results["codec"].astype(str).unique())
-    fig, ax = _axes(f"{sequence}: R–Q fits", rate_column, metric, layout)
-    for codec in _codec_order(colors, list(part["codec"].astype(str).unique())):
+    fig, ax = new_axes(f"{sequence}: R–Q fits", rate_column, metric, layout)
+    for codec in codec_order(colors, list(part["codec"].astype(str).unique())):
         cell = part[part["codec"].astype(str) == codec].sort_values(rate_column)
         rate, quality = cell[rate_column].to_numpy(float), cell["value"].to_numpy(float)
-        style = _style(colors, codec, codecs)
+        style = style_of(colors, codec, codecs)
         fit = best_fit(rate, quality, models)
         ax.plot(rate, quality, linestyle="none", marker=style.marker, color=style.color,
                 label=f"{codec} (measured)")

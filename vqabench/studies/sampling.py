@@ -36,8 +36,8 @@ from scipy import special
 from vqabench.errors import invalid
 from vqabench.studies.scaling import (
     JOD_SIGMA,
-    _log_posterior,
-    _log_posterior_derivatives,
+    log_posterior,
+    log_posterior_derivatives,
 )
 
 __all__ = ["SAMPLINGS", "Sampling", "PRIOR_SD_JOD", "posterior", "information_gain",
@@ -91,12 +91,12 @@ def posterior(wins: np.ndarray, *, prior_sd_jod: float = PRIOR_SD_JOD
     precision = 1.0 / prior_sd_jod**2
 
     def value(q: np.ndarray) -> float:
-        return _log_posterior(q, wins) - 0.5 * precision * float(q @ q)
+        return log_posterior(q, wins) - 0.5 * precision * float(q @ q)
 
     q, current = np.zeros(n), value(np.zeros(n))
     hessian = precision * np.eye(n)
     for _ in range(100):  # Newton on a strictly concave function
-        grad, laplacian = _log_posterior_derivatives(q, wins)
+        grad, laplacian = log_posterior_derivatives(q, wins)
         grad, hessian = grad - precision * q, laplacian + precision * np.eye(n)
         if np.abs(grad).max() < 1e-10 * (1 + wins.sum()):
             break

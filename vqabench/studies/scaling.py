@@ -42,7 +42,7 @@ from vqabench.errors import invalid
 __all__ = ["NEUTRAL", "wilson_interval", "comparison_matrix", "ml_obstacle", "bradley_terry",
            "BootstrapScaling", "bootstrap_bradley_terry", "JOD_SIGMA", "thurstone_case_v",
            "bootstrap_thurstone", "OutlierScores", "observer_outliers", "mos_interval",
-           "bt500_screening",
+           "bt500_screening", "log_posterior", "log_posterior_derivatives",
            "Screening", "acr_hr_dv"]
 
 NEUTRAL: tuple[str, ...] = ("half", "exclude")
@@ -302,15 +302,15 @@ def thurstone_case_v(wins: np.ndarray, *, prior: float = 1.0,
                       f"here (items {ml_obstacle(wins)})")
     weight = wins + (prior / 2) * (mask | mask.T)
     q = np.zeros(n)
-    value = _log_posterior(q, weight)
+    value = log_posterior(q, weight)
     for _ in range(100):  # Newton on a concave function, first score fixed at 0
-        grad, laplacian = _log_posterior_derivatives(q, weight)
+        grad, laplacian = log_posterior_derivatives(q, weight)
         if np.abs(grad[1:]).max() < 1e-10 * (1 + weight.sum()):
             break
         step = np.concatenate([[0.0], np.linalg.solve(laplacian[1:, 1:], grad[1:])])
         size = 1.0
         while size > 1e-8:  # backtrack until the posterior does not fall
-            trial = _log_posterior(q + size * step, weight)
+            trial = log_posterior(q + size * step, weight)
             if trial >= value:
                 break
             size /= 2
@@ -318,15 +318,17 @@ def thurstone_case_v(wins: np.ndarray, *, prior: float = 1.0,
     return q - q.mean()
 
 
-def _log_posterior(q: np.ndarray, weight: np.ndarray) -> float:
+def log_posterior(q: np.ndarray, weight: np.ndarray) -> float:
+    """Thurstone Case V log-likelihood of scores ``q`` (JOD) given the win counts ``weight``
+    (``weight[i, j]``: times ``i`` was chosen over ``j``)."""
     from scipy import special
 
     return float(np.sum(weight * special.log_ndtr((q[:, None] - q[None, :]) / JOD_SIGMA)))
 
 
-def _log_posterior_derivatives(q: np.ndarray, weight: np.ndarray
-                               ) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient of :func:`_log_posterior` and minus its Hessian (a weighted Laplacian:
+def log_posterior_derivatives(q: np.ndarray, weight: np.ndarray
+                              ) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient of :func:`log_posterior` and minus its Hessian (a weighted Laplacian:
     ``d2/dz2 log Phi(z) = -r (z + r)`` with ``r = phi(z) / Phi(z)``)."""
     from scipy import special
 
