@@ -70,3 +70,27 @@ def test_every_registered_metric_states_its_licence():
     assert metrics.get_class("vmaf").licence.startswith("BSD-2-Clause-Patent (libvmaf")
     assert "License :: OSI Approved :: BSD License" in metadata("lpips").get_all("Classifier")
     assert metrics.get_class("lpips").licence.startswith("BSD-2-Clause (lpips")
+
+
+def test_provenance_is_text_and_execution_a_mapping_for_every_metric():
+    """``provenance`` (part of the definition) is one type everywhere: a str; what only
+    records how the values were computed (device, batch size) is ``execution``."""
+    from vqabench import metrics
+
+    metrics.available()  # registers the optional metrics whose modules import
+    made = 0
+    for name in metrics.METRICS.names():
+        try:
+            metric = metrics.create(name)
+        except Exception:  # a metric that needs an option or weights to build
+            continue
+        made += 1
+        assert isinstance(metric.provenance, str), name
+        assert isinstance(metric.execution, dict), name
+    assert made >= 5
+    lpips = metrics.create("lpips", pretrained_backbone=False, device="cpu", batch_size=3)
+    assert lpips.provenance == "" and lpips.execution == {"device": "cpu", "batch_size": 3}
+    assert lpips.provenance_line() == "device=cpu, batch_size=3"
+    psnr = metrics.create("psnr_y", peak="hm")
+    assert psnr.provenance_line() == psnr.provenance == (
+        "peak=hm (255<<(b-8)), identical frames capped at 100 dB")

@@ -175,8 +175,21 @@ class Metric:
 
     @property
     def provenance(self) -> str:
-        """Conventions behind the number worth recording in a run's config.toml ("" if none)."""
+        """Conventions behind the number, part of its definition (they join the metric's id
+        in reports and leaderboards and a run's config.toml); "" if none."""
         return ""
+
+    @property
+    def execution(self) -> dict[str, object]:
+        """How the values were computed beyond the key and the definition (device, batch
+        size): recorded in a run's config.toml, never part of the metric's id. {} if none."""
+        return {}
+
+    def provenance_line(self) -> str:
+        """:attr:`provenance` and :attr:`execution` in one line, as a run's config.toml
+        records them ("" if neither)."""
+        done = ", ".join(f"{k}={v}" for k, v in self.execution.items())
+        return "; ".join(part for part in (self.provenance, done) if part)
 
     def accumulator(self, fmt: FrameFormat, width: int, height: int) -> Accumulator | None:
         """A fresh streaming accumulator for frames of this format and size, or None when

@@ -194,7 +194,7 @@ class _LearnedMetric(Metric):
                 "temperature": self.temperature}
 
     @property
-    def provenance(self) -> dict:
+    def execution(self) -> dict[str, object]:
         """How the value was computed, beyond the key: device and batch size."""
         return {"device": str(self.device), "batch_size": self.batch_size}
 

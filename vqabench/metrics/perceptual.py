@@ -152,7 +152,7 @@ class _FramewiseNetwork(Metric):
         return opts
 
     @property
-    def provenance(self) -> dict:
+    def execution(self) -> dict[str, object]:
         """How the values were computed, beyond the key: device and batch size."""
         return {"device": str(self.device),
                 "batch_size": "auto" if self.batch_size is None else self.batch_size}
@@ -292,7 +292,7 @@ class PyiqaMetric(Metric):
         return {"pooling": self.pooling, **self.pyiqa_options}
 
     @property
-    def provenance(self) -> dict:
+    def execution(self) -> dict[str, object]:
         """How the values were computed, beyond the key: device and batch size."""
         return {"device": str(self.device),
                 "batch_size": "auto" if self.batch_size is None else self.batch_size}

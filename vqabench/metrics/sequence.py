@@ -123,7 +123,7 @@ class _NetworkSequenceMetric(_SequenceMetric):
         return opts
 
     @property
-    def provenance(self) -> dict:
+    def execution(self) -> dict[str, object]:
         """How the value was computed, beyond the key: device and batch size."""
         return {"device": str(self.device),
                 "batch_size": "auto" if self.batch_size is None else self.batch_size}
