@@ -4,7 +4,7 @@
 a metric's job key (:attr:`~vqabench.metrics.base.Metric.spec`): the networks compute the same
 function on either, and values agree to float32 rounding (a few 1e-6 relative), far below any
 difference a benchmark reports. The device a result was computed on is recorded in the
-metric's ``provenance`` instead.
+metric's ``execution`` instead (:class:`OnDevice`).
 
 Example:
     >>> resolve_device("auto")     # device(type='cpu') on a machine without CUDA
@@ -20,7 +20,7 @@ from vqabench.errors import ConfigError, invalid
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Device", "DEVICES", "resolve_device"]
+__all__ = ["Device", "DEVICES", "resolve_device", "OnDevice"]
 
 Device = Literal["auto", "cpu", "cuda"]
 DEVICES = "auto | cpu | cuda | cuda:N"
@@ -50,3 +50,22 @@ def resolve_device(device: object) -> torch.device:
         raise ConfigError(f"device={device!r} is not available: torch {torch.__version__} sees "
                           f"{count} CUDA device(s); use device='auto' or 'cpu'")
     return torch.device(device)
+
+
+class OnDevice:
+    """Mixin of the metrics that run a network: the torch device and the batch size they run
+    with, recorded as :attr:`execution` (never part of the job key or the metric's id).
+
+    Attributes:
+        device: from :func:`resolve_device`.
+        batch_size: frames or clips per forward pass; None = chosen automatically.
+    """
+
+    device: torch.device
+    batch_size: int | None
+
+    @property
+    def execution(self) -> dict[str, object]:
+        """How the values were computed, beyond the key: device and batch size."""
+        return {"device": str(self.device),
+                "batch_size": "auto" if self.batch_size is None else self.batch_size}

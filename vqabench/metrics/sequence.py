@@ -41,7 +41,7 @@ import numpy as np
 from vqabench.errors import MetricError, invalid
 from vqabench.io.video import Video
 from vqabench.metrics.base import METRICS, Kind, Metric, MetricResult
-from vqabench.metrics.device import resolve_device
+from vqabench.metrics.device import OnDevice, resolve_device
 from vqabench.metrics.functional.flow import interpolate_midframe
 from vqabench.metrics.functional.frames import frame_rgb, frames_per_batch, rgb_batches
 from vqabench.metrics.functional.sequence import (
@@ -96,7 +96,7 @@ class _SequenceMetric(Metric):
         raise NotImplementedError
 
 
-class _NetworkSequenceMetric(_SequenceMetric):
+class _NetworkSequenceMetric(OnDevice, _SequenceMetric):
     """A published sequence metric with a pretrained network (or a random one for tests)."""
 
     weight_file: ClassVar[str]
@@ -122,11 +122,6 @@ class _NetworkSequenceMetric(_SequenceMetric):
             opts["seed"] = self.seed
         return opts
 
-    @property
-    def execution(self) -> dict[str, object]:
-        """How the value was computed, beyond the key: device and batch size."""
-        return {"device": str(self.device),
-                "batch_size": "auto" if self.batch_size is None else self.batch_size}
 
     @property
     def model(self) -> Any:
