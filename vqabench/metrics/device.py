@@ -20,7 +20,8 @@ from vqabench.errors import ConfigError, invalid
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Device", "DEVICES", "resolve_device", "OnDevice"]
+__all__ = ["Device", "DEVICES", "resolve_device", "OnDevice", "check_network_options",
+           "check_bool"]
 
 Device = Literal["auto", "cpu", "cuda"]
 DEVICES = "auto | cpu | cuda | cuda:N"
@@ -69,3 +70,28 @@ class OnDevice:
         """How the values were computed, beyond the key: device and batch size."""
         return {"device": str(self.device),
                 "batch_size": "auto" if self.batch_size is None else self.batch_size}
+
+
+def check_network_options(batch_size: object, seed: object) -> None:
+    """Check the options every network metric takes besides ``device``.
+
+    Raises:
+        ConfigError: ``batch_size`` is neither None nor an integer >= 1, or ``seed`` is not
+            an integer.
+    """
+    if batch_size is not None and (not isinstance(batch_size, int)
+                                   or isinstance(batch_size, bool) or batch_size < 1):
+        raise invalid("batch_size", batch_size, "None (automatic) or an integer >= 1")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise invalid("seed", seed, "an integer")
+
+
+def check_bool(argument: str, value: object) -> bool:
+    """``value`` when it is a bool.
+
+    Raises:
+        ConfigError: anything else (named as ``argument``).
+    """
+    if not isinstance(value, bool):
+        raise invalid(argument, value, "True or False")
+    return value

@@ -43,7 +43,7 @@ from vqabench.metrics.base import (
     Pooling,
     pool,
 )
-from vqabench.metrics.device import OnDevice, resolve_device
+from vqabench.metrics.device import OnDevice, check_bool, check_network_options, resolve_device
 from vqabench.metrics.functional.frame_format import FrameFormat
 from vqabench.metrics.functional.frames import batch_for_size, rgb_batches
 from vqabench.metrics.functional.perceptual import (
@@ -67,19 +67,9 @@ PYIQA_PREFIX = "pyiqa:"
 
 
 def _check_common(batch_size: object, pooling: object, seed: object) -> None:
-    if batch_size is not None and (not isinstance(batch_size, int)
-                                   or isinstance(batch_size, bool) or batch_size < 1):
-        raise invalid("batch_size", batch_size, "None (automatic) or an integer >= 1")
+    check_network_options(batch_size, seed)
     if pooling not in POOLING:
         raise invalid("pooling", pooling, " | ".join(POOLING))
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise invalid("seed", seed, "an integer")
-
-
-def _check_bool(argument: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise invalid(argument, value, "True or False")
-    return value
 
 
 class RgbBatchAccumulator:
@@ -138,7 +128,7 @@ class _FramewiseNetwork(OnDevice, Metric):
                  batch_size: int | None = None, pooling: Pooling = "mean",
                  device: str = "auto"):
         _check_common(batch_size, pooling, seed)
-        self.pretrained_backbone = _check_bool("pretrained_backbone", pretrained_backbone)
+        self.pretrained_backbone = check_bool("pretrained_backbone", pretrained_backbone)
         if self.pretrained_backbone:  # fail now (before importing torch for the device)
             files, fetch_name = self._weights()
             require_all(files, fetch_name=fetch_name)  # names every missing file
@@ -238,8 +228,8 @@ class Dists(_FramewiseNetwork):
         seed, batch_size, pooling, device: as for :class:`Lpips`.
 
     Raises:
-        ConfigError: an option is not allowed.
-        WeightsUnavailableError: a weight file is not in the local cache.
+        ConfigError, WeightsUnavailableError: as for :class:`Lpips` (every missing weight
+            file named).
     """
 
     name = "dists"

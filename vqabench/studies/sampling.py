@@ -36,6 +36,7 @@ from scipy import special
 from vqabench.errors import invalid
 from vqabench.studies.scaling import (
     JOD_SIGMA,
+    comparison_matrix,
     log_posterior,
     log_posterior_derivatives,
 )
@@ -53,19 +54,8 @@ _WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
 
 
 def _wins(outcomes: Sequence[tuple[str, str, str]], index: dict[str, int]) -> np.ndarray:
-    wins = np.zeros((len(index), len(index)))
-    for a, b, choice in outcomes:
-        i, j = index[a], index[b]
-        if choice == "a":
-            wins[i, j] += 1
-        elif choice == "b":
-            wins[j, i] += 1
-        elif choice == "neutral":
-            wins[i, j] += 0.5
-            wins[j, i] += 0.5
-        else:
-            raise invalid("choice", choice, "a | b | neutral")
-    return wins
+    return comparison_matrix([(index[a], index[b], choice) for a, b, choice in outcomes],
+                             len(index))
 
 
 def posterior(wins: np.ndarray, *, prior_sd_jod: float = PRIOR_SD_JOD

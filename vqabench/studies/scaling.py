@@ -221,16 +221,27 @@ def bootstrap_bradley_terry(per_participant: Sequence[np.ndarray], *, resamples:
         ConfigError: see :func:`bradley_terry` (``alpha=0`` and no estimate for the pooled
             answers).
     """
+    mats = _participant_mats(per_participant, resamples)
+    estimate = bradley_terry(mats.sum(axis=0), alpha=alpha)
+    return _bootstrap(mats, estimate, lambda wins: bradley_terry(wins, alpha=alpha),
+                      maximum_likelihood=alpha == 0, resamples=resamples,
+                      confidence=confidence, seed=seed)
+
+
+def _participant_mats(per_participant: object, resamples: object) -> np.ndarray:
+    """The count matrices of the participants as one float64 array, once checked with the
+    number of bootstrap resamples.
+
+    Raises:
+        ConfigError: not one square matrix per participant, or ``resamples`` < 1.
+    """
     mats = np.asarray(per_participant, dtype=np.float64)
     if mats.ndim != 3 or len(mats) == 0:
         raise invalid("per_participant", f"array of shape {mats.shape}",
                       "one square count matrix per participant (at least one)")
     if not isinstance(resamples, int) or resamples < 1:
         raise invalid("resamples", resamples, "an integer >= 1")
-    estimate = bradley_terry(mats.sum(axis=0), alpha=alpha)
-    return _bootstrap(mats, estimate, lambda wins: bradley_terry(wins, alpha=alpha),
-                      maximum_likelihood=alpha == 0, resamples=resamples,
-                      confidence=confidence, seed=seed)
+    return mats
 
 
 def _bootstrap(mats: np.ndarray, estimate: np.ndarray, fit: Callable[[np.ndarray], np.ndarray],
@@ -349,12 +360,7 @@ def bootstrap_thurstone(per_participant: Sequence[np.ndarray], *, resamples: int
     connected whichever participants it draws. ``unbounded`` counts resamples without a
     maximum-likelihood answer (their scores rest on the prior).
     """
-    mats = np.asarray(per_participant, dtype=np.float64)
-    if mats.ndim != 3 or len(mats) == 0:
-        raise invalid("per_participant", f"array of shape {mats.shape}",
-                      "one square count matrix per participant (at least one)")
-    if not isinstance(resamples, int) or resamples < 1:
-        raise invalid("resamples", resamples, "an integer >= 1")
+    mats = _participant_mats(per_participant, resamples)
     total = mats.sum(axis=0)
     compared = (total + total.T) > 0
     estimate = thurstone_case_v(total, prior=prior, compared=compared)
