@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = ["Device", "DEVICES", "resolve_device", "OnDevice", "check_network_options",
-           "check_bool"]
+           "check_bool", "seed_option"]
 
 Device = Literal["auto", "cpu", "cuda"]
 DEVICES = "auto | cpu | cuda | cuda:N"
@@ -95,3 +95,9 @@ def check_bool(argument: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise invalid(argument, value, "True or False")
     return value
+
+
+def seed_option(pretrained_backbone: bool, seed: int) -> dict[str, int]:
+    """``{"seed": seed}`` for a random backbone, ``{}`` for a pretrained one: the seed is part
+    of a network metric's options (its job key) only when it chooses the weights."""
+    return {} if pretrained_backbone else {"seed": seed}

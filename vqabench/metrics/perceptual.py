@@ -43,7 +43,13 @@ from vqabench.metrics.base import (
     Pooling,
     pool,
 )
-from vqabench.metrics.device import OnDevice, check_bool, check_network_options, resolve_device
+from vqabench.metrics.device import (
+    OnDevice,
+    check_bool,
+    check_network_options,
+    resolve_device,
+    seed_option,
+)
 from vqabench.metrics.functional.frame_format import FrameFormat
 from vqabench.metrics.functional.frames import batch_for_size, rgb_batches
 from vqabench.metrics.functional.perceptual import (
@@ -143,11 +149,8 @@ class _FramewiseNetwork(OnDevice, Metric):
     @property
     def options(self) -> dict:
         # batch_size and device do not change the values, so they stay out of the job key.
-        opts: dict[str, Any] = {"pretrained_backbone": self.pretrained_backbone,
-                                "pooling": self.pooling}
-        if not self.pretrained_backbone:
-            opts["seed"] = self.seed
-        return opts
+        return {"pretrained_backbone": self.pretrained_backbone, "pooling": self.pooling,
+                **seed_option(self.pretrained_backbone, self.seed)}
 
 
     def _build(self) -> torch.nn.Module:

@@ -41,7 +41,13 @@ import numpy as np
 from vqabench.errors import MetricError
 from vqabench.io.video import Video
 from vqabench.metrics.base import METRICS, Kind, Metric, MetricResult
-from vqabench.metrics.device import OnDevice, check_bool, check_network_options, resolve_device
+from vqabench.metrics.device import (
+    OnDevice,
+    check_bool,
+    check_network_options,
+    resolve_device,
+    seed_option,
+)
 from vqabench.metrics.functional.flow import interpolate_midframe
 from vqabench.metrics.functional.frames import frame_rgb, frames_per_batch, rgb_batches
 from vqabench.metrics.functional.sequence import (
@@ -102,11 +108,8 @@ class _NetworkSequenceMetric(OnDevice, _SequenceMetric):
 
     @property
     def options(self) -> dict:
-        opts: dict[str, Any] = {"normalize": self.normalize,
-                                "pretrained_backbone": self.pretrained_backbone}
-        if not self.pretrained_backbone:
-            opts["seed"] = self.seed
-        return opts
+        return {"normalize": self.normalize, "pretrained_backbone": self.pretrained_backbone,
+                **seed_option(self.pretrained_backbone, self.seed)}
 
 
     @property
