@@ -17,8 +17,8 @@ import numpy as np
 
 from vqabench.errors import MetricError, invalid
 from vqabench.io.video import Video, YuvFrame, read_frames
+from vqabench.metrics.functional import frames
 from vqabench.metrics.functional.frame_format import FrameFormat
-from vqabench.metrics.functional.frames import frame_rgb
 from vqabench.metrics.functional.pooling import POOLING, Pooling, pool
 from vqabench.metrics.inputs import accepting_inputs
 from vqabench.registry import Registry
@@ -97,8 +97,10 @@ class FramePair:
 
         def convert() -> tuple[np.ndarray, np.ndarray]:
             (rm, rr), (dm, dr) = self.colours
-            return (frame_rgb(self.reference, self.fmt.bit_depth, matrix=rm, color_range=rr),
-                    frame_rgb(self.distorted, self.fmt.bit_depth, matrix=dm, color_range=dr))
+            return (frames.frame_rgb(self.reference, self.fmt.bit_depth, matrix=rm,
+                                     color_range=rr),
+                    frames.frame_rgb(self.distorted, self.fmt.bit_depth, matrix=dm,
+                                     color_range=dr))
 
         return self.shared("rgb", convert)
 
