@@ -144,7 +144,7 @@ def _load() -> str:
 
 def rd_main(args: argparse.Namespace, argv: list[str]) -> list[dict]:
     """The RD sweep: print, write the CSV and the report section."""
-    from vqabench.codecs.inr import InrCodec
+    from vqabench.codecs.inr_codec import InrCodec
 
     width, height = (int(v) for v in args.size.split("x")) if args.size else RD_SIZE[:2]
     size = (width, height, args.frames or RD_SIZE[2])

@@ -44,3 +44,15 @@ def test_every_test_folder_is_a_package():
     folders = {p.parent for p in (ROOT / "tests").rglob("test_*.py")}
     assert sorted(f.relative_to(ROOT).as_posix() for f in folders
                   if not (f / "__init__.py").is_file()) == []
+
+
+def test_every_python_folder_is_linted():
+    """tox's lint environment and .ci/run run ruff over every top-level folder that holds
+    Python files (scripts/ and benchmarks/ too, not only the package and its tests)."""
+    folders = sorted({p.relative_to(ROOT).parts[0] for p in ROOT.glob("*/**/*.py")
+                      if not p.relative_to(ROOT).parts[0].startswith(".")})
+    for config in ("tox.ini", ".ci/run"):
+        lint = [line for line in (ROOT / config).read_text(encoding="utf-8").splitlines()
+                if "ruff check" in line]
+        assert lint, config
+        assert [f for f in folders if f not in lint[0].split()] == [], config

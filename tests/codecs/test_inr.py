@@ -9,7 +9,8 @@ import pytest
 
 from tests.conftest import make_video
 from vqabench import codecs, metrics
-from vqabench.codecs.inr import MAGIC, InrCodec, read_bitstream
+from vqabench.codecs.inr import MAGIC, read_bitstream
+from vqabench.codecs.inr_codec import InrCodec
 from vqabench.errors import CodecError, ConfigError
 from vqabench.io.video import read_all
 
@@ -174,13 +175,13 @@ def test_training_sees_the_io_video_rgb_conversion(bit_depth):
     the reference), from the network's normalised code values."""
     import torch
 
-    from vqabench.codecs.inr import _rgb
+    from vqabench.codecs.inr import rgb_of_planes
     from vqabench.io.video import YuvFrame, yuv_to_rgb
 
     rng = np.random.default_rng(0)
     top = (1 << bit_depth) - 1
     y = rng.integers(0, top + 1, (1, 8, 12))
     u, v = (rng.integers(0, top + 1, (1, 4, 6)) for _ in range(2))
-    ours = _rgb(*(torch.from_numpy(p / top) for p in (y, u, v)), bit_depth)[0]
+    ours = rgb_of_planes(*(torch.from_numpy(p / top) for p in (y, u, v)), bit_depth)[0]
     ref = yuv_to_rgb(YuvFrame(y[0], u[0], v[0]), bit_depth=bit_depth)
     np.testing.assert_allclose(ours.permute(1, 2, 0).numpy(), ref, atol=1e-9)

@@ -136,3 +136,21 @@ def test_a_size_the_chroma_cannot_hold_is_refused_before_converting(tmp_path):
                                           r"width and height for yuv420p"):
         datasets.load(str(tmp_path / "data"), size=(351, 287), work_dir=tmp_path / "run")
     assert not list((tmp_path / "run").rglob("*.y4m"))
+
+
+def test_video_files_one_definition_for_folders_named_roots_and_verify(tmp_path):
+    from vqabench.datasets import folders, verify
+
+    assert verify.VIDEO_SUFFIXES is folders.VIDEO_SUFFIXES  # one set, not three
+    (tmp_path / "sub").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    for rel in ("A.Y4M", "b.h264", "sub/c.m4v", ".d.mp4", ".hidden/e.mp4", "notes.txt"):
+        (tmp_path / rel).write_bytes(b"")
+    assert [p.name for p in folders.video_files(tmp_path)] == ["A.Y4M", "b.h264"]
+    assert [p.relative_to(tmp_path).as_posix()
+            for p in folders.video_files(tmp_path, recursive=True)] == ["A.Y4M", "b.h264",
+                                                                         "sub/c.m4v"]
+    (tmp_path / "empty").mkdir()
+    assert folders.video_files(tmp_path / "empty", required=False) == []
+    with pytest.raises(DatasetError, match=r"root='.*empty' holds no video files; expected X"):
+        folders.video_files(tmp_path / "empty", argument="root", expected="X")

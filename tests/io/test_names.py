@@ -1,4 +1,4 @@
-"""The one file-name sanitiser (vqabench/io/names.py)."""
+"""The one file-name sanitiser and the file-or-folder rule (vqabench/io/names.py)."""
 
 from __future__ import annotations
 
@@ -25,3 +25,18 @@ def test_safe_name(text, expected):
 
 def test_external_import_folders_use_the_same_names():
     assert import_stem(RatePoint("q", 0.5)) == safe_name("q0.5") == "q0.5"
+
+
+def test_file_in_takes_the_file_or_the_folder_holding_it(tmp_path):
+    from vqabench.errors import DatasetError
+    from vqabench.io.names import file_in
+
+    (tmp_path / "results.csv").write_text("x\n")
+    assert file_in(tmp_path, "results.csv", what="results file ", hint="h") == (
+        tmp_path / "results.csv")
+    assert file_in(tmp_path / "results.csv", "other.csv", what="", hint="") == (
+        tmp_path / "results.csv")
+    with pytest.raises(DatasetError, match=r"^manifest='.*manifest\.csv' does not exist; "
+                                           r"make one$"):
+        file_in(tmp_path, "manifest.csv", what="manifest=",
+                hint="make one")

@@ -1,9 +1,7 @@
-"""The metric contract (vqabench/metrics/base.py): pooling by every method with values
-derived by hand, pair checks, options, and the input hook every subclass gets."""
+"""The metric contract (vqabench/metrics/base.py): pair checks, options, and the input hook
+every subclass gets (pooling: tests/metrics/functional/test_pooling.py)."""
 
 from __future__ import annotations
-
-import statistics
 
 import numpy as np
 import pytest
@@ -12,19 +10,10 @@ from vqabench.errors import ConfigError, MetricError
 from vqabench.metrics.base import POOLING, Metric, MetricResult, check_pair, pool
 
 
-def test_pool_by_every_method():
-    values = [10.0, 20.0, 90.0, 40.0]
-    assert pool(values) == 40.0
-    assert pool(values, "min") == 10.0
-    assert pool(values, "median") == 30.0 == statistics.median(values)
-    # libvmaf's harmonic mean: n / sum(1 / (1 + x)) - 1
-    assert pool([0.0, 100.0], "harmonic_mean") == pytest.approx(2 / (1 + 1 / 101) - 1)
-    assert pool([7.0] * 5, "harmonic_mean") == pytest.approx(7.0)
-    assert set(POOLING) == {"mean", "harmonic_mean", "min", "median"}
-    with pytest.raises(ConfigError, match=r"pooling='max' .*mean \| harmonic_mean"):
-        pool(values, "max")
-    with pytest.raises(MetricError, match="empty"):
-        pool([], "median")
+def test_base_reexports_the_functional_pooling():
+    from vqabench.metrics.functional import pooling
+
+    assert (pool, POOLING) == (pooling.pool, pooling.POOLING)
 
 
 def test_check_pair(tiny_video, tmp_path):
@@ -81,3 +70,27 @@ def test_every_registered_metric_states_its_licence():
     assert metrics.get_class("vmaf").licence.startswith("BSD-2-Clause-Patent (libvmaf")
     assert "License :: OSI Approved :: BSD License" in metadata("lpips").get_all("Classifier")
     assert metrics.get_class("lpips").licence.startswith("BSD-2-Clause (lpips")
+
+
+def test_provenance_is_text_and_execution_a_mapping_for_every_metric():
+    """``provenance`` (part of the definition) is one type everywhere: a str; what only
+    records how the values were computed (device, batch size) is ``execution``."""
+    from vqabench import metrics
+
+    metrics.available()  # registers the optional metrics whose modules import
+    made = 0
+    for name in metrics.METRICS.names():
+        try:
+            metric = metrics.create(name)
+        except Exception:  # a metric that needs an option or weights to build
+            continue
+        made += 1
+        assert isinstance(metric.provenance, str), name
+        assert isinstance(metric.execution, dict), name
+    assert made >= 5
+    lpips = metrics.create("lpips", pretrained_backbone=False, device="cpu", batch_size=3)
+    assert lpips.provenance == "" and lpips.execution == {"device": "cpu", "batch_size": 3}
+    assert lpips.provenance_line() == "device=cpu, batch_size=3"
+    psnr = metrics.create("psnr_y", peak="hm")
+    assert psnr.provenance_line() == psnr.provenance == (
+        "peak=hm (255<<(b-8)), identical frames capped at 100 dB")

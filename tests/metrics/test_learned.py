@@ -172,7 +172,7 @@ def test_version_bumped_and_device_outside_the_key():
     cpu = metrics.create("rankdvqa_ugc", device="cpu")
     assert cpu.version == "2" and '"version": "2"' in cpu.spec
     assert cpu.spec == metrics.create("rankdvqa_ugc", device="auto", batch_size=3).spec
-    assert cpu.provenance == {"device": "cpu", "batch_size": 16}
+    assert cpu.execution == {"device": "cpu", "batch_size": 16}
     with pytest.raises(ConfigError, match="device='gpu' is not allowed"):
         metrics.create("pt_loss", device="gpu")
 

@@ -256,7 +256,7 @@ def test_device_option_is_checked_and_outside_the_key(name):
     opts = {} if name.startswith("pyiqa:") else {"pretrained_backbone": False}
     cpu = metrics.create(name, device="cpu", batch_size=3, **opts)
     assert cpu.spec == metrics.create(name, **opts).spec  # auto is cpu here, and not keyed
-    assert cpu.provenance == {"device": "cpu", "batch_size": 3}
+    assert cpu.execution == {"device": "cpu", "batch_size": 3}
     with pytest.raises(ConfigError, match="device='gpu' is not allowed: expected auto"):
         metrics.create(name, device="gpu", **opts)
 
@@ -269,6 +269,6 @@ def test_cuda_without_cuda_fails_when_the_metric_is_created():
 
 def test_default_batch_size_is_auto_and_checked():
     # the automatic size itself: tests/metrics/functional/test_frames.py
-    assert metrics.create("lpips", pretrained_backbone=False).provenance["batch_size"] == "auto"
+    assert metrics.create("lpips", pretrained_backbone=False).execution["batch_size"] == "auto"
     with pytest.raises(ConfigError, match="batch_size=0 is not allowed"):
         metrics.create("lpips", pretrained_backbone=False, batch_size=0)

@@ -138,6 +138,6 @@ def test_network_metrics_take_a_device_outside_the_key(name):
 
     cpu = metrics.create(name, pretrained_backbone=False, device="cpu", batch_size=2)
     auto = metrics.create(name, pretrained_backbone=False)
-    assert cpu.spec == auto.spec and cpu.provenance == {"device": "cpu", "batch_size": 2}
+    assert cpu.spec == auto.spec and cpu.execution == {"device": "cpu", "batch_size": 2}
     with pytest.raises(ConfigError, match="device='tpu' is not allowed"):
         metrics.create(name, pretrained_backbone=False, device="tpu")

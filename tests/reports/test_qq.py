@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vqabench.metrics.distribution import fit_residuals
+from vqabench.metrics.functional.distribution import fit_residuals
 from vqabench.reports.qq import plot_qq
 
 

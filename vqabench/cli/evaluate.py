@@ -59,7 +59,7 @@ def _correlate_run(run_dir: Path, label: str, metrics: list[str], by: str | None
         results = results.assign(dataset=str(name or Path(run_dir).name))
     name, sep, path = label.partition("=")
     if sep:  # NAME=SCORES.csv: a study's scores of metric NAME
-        from vqabench.studies.runs import check_scores_run
+        from vqabench.studies.design import check_scores_run
 
         scores = _read_csv(Path(path))
         for note in check_scores_run(Path(path), run_dir, force=force):
@@ -183,7 +183,7 @@ def rq(
 def _rq_figures(results: pd.DataFrame, folder: Path) -> None:
     """One R–Q figure per (reference, anchor, sequence, metric) as PNG in ``folder``."""
     from vqabench.reports.plots import codec_styles, save_figure
-    from vqabench.reports.report import _slug
+    from vqabench.reports.report import slug
     from vqabench.reports.rqplot import rq_figure
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -192,5 +192,5 @@ def _rq_figures(results: pd.DataFrame, folder: Path) -> None:
     for (ref, anchor, seq, metric), part in results.groupby(keys, sort=True):
         prefix = () if (ref, anchor) == ("source", "source") else (str(ref), str(anchor))
         fig = rq_figure(part, sequence=str(seq), metric=str(metric), colors=colors)
-        save_figure(fig, folder / f"rq_{_slug(*prefix, str(seq), str(metric))}", ("png",))
+        save_figure(fig, folder / f"rq_{slug(*prefix, str(seq), str(metric))}", ("png",))
     console.print(f"R–Q figures written to {folder}", markup=False)

@@ -260,18 +260,23 @@ class FfmpegCodec(Codec):
                 path_arg(output)]
 
 
-@CODECS.register("x264")
-class X264(FfmpegCodec):
-    """H.264/AVC by x264. ``qp`` 0-51 (CQP) or ``crf`` 0-51. Preset default ``medium``."""
+class _X26x(FfmpegCodec):
+    """What x264 and x265 share: the QP/CRF range 0-51, every input format, preset
+    ``medium``, whole chroma samples."""
 
-    name = "x264"
-    encoder = "libx264"
-    muxer = "h264"
-    extension = ".264"
     default_preset = "medium"
     rate_params = {"qp": (0, 51), "crf": (0, 51), "kbps": KBPS_RANGE}
     native_pix_fmts = ALL_PIX_FMTS
-    max_size, whole_chroma = (16384, 16384), True
+    whole_chroma = True
+
+
+@CODECS.register("x264")
+class X264(_X26x):
+    """H.264/AVC by x264. ``qp`` 0-51 (CQP) or ``crf`` 0-51. Preset default ``medium``."""
+
+    name = "x264"
+    max_size = (16384, 16384)
+    encoder, muxer, extension = "libx264", "h264", ".264"
 
     def native_rate(self, rate: RatePoint, coded_pix_fmt: str) -> RatePoint:
         """x264's ``-qp`` is H.264's QP'Y = QP + QpBdOffset (6 per bit above 8): the HEVC-
@@ -289,17 +294,12 @@ class X264(FfmpegCodec):
 
 
 @CODECS.register("x265")
-class X265(FfmpegCodec):
+class X265(_X26x):
     """HEVC by x265. ``qp`` 0-51 (CQP, aq-mode off) or ``crf`` 0-51. Preset ``medium``."""
 
     name = "x265"
-    encoder = "libx265"
-    muxer = "hevc"
-    extension = ".265"
-    default_preset = "medium"
-    rate_params = {"qp": (0, 51), "crf": (0, 51), "kbps": KBPS_RANGE}
-    native_pix_fmts = ALL_PIX_FMTS
-    min_size, max_size, whole_chroma = (16, 16), (65536, 65536), True
+    min_size, max_size = (16, 16), (65536, 65536)
+    encoder, muxer, extension = "libx265", "hevc", ".265"
 
     def pass_args(self, pass_no: int, stats: Path) -> list[str]:
         return []  # x265 takes pass and stats file in -x265-params (see encode_passes)

@@ -58,13 +58,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vqabench.codecs.inr_codec import CURVE_SUFFIX, FORMAT_VERSION, PRESETS, InrCodec
+from vqabench.codecs.inr_format import CURVE_SUFFIX, FORMAT_VERSION, PRESETS
 from vqabench.errors import CodecError
 from vqabench.io.atomic import atomic_write_text
 from vqabench.io.video import PIX_FMTS, Video, YuvFrame, read_all, yuv_to_rgb_torch
 
 __all__ = [
-    "InrCodec",
     "InrArch",
     "InrNet",
     "InrEncodeInfo",
@@ -78,6 +77,11 @@ __all__ = [
     "curve_path",
     "read_curve",
     "write_curve",
+    "frames_tensor",
+    "rgb_of_planes",
+    "psnr_y_of_codes",
+    "clip_psnr_y",
+    "deterministic",
 ]
 
 MAGIC = b"VQINR1"
@@ -379,7 +383,7 @@ def read_curve(path: Path) -> list[CurvePoint]:
         raise CodecError(f"{path}: corrupt inr training curve: {exc}") from exc
 
 
-def _psnr_y(y_codes: Tensor, ref_codes: Tensor, bit_depth: int) -> float:
+def psnr_y_of_codes(y_codes: Tensor, ref_codes: Tensor, bit_depth: int) -> float:
     """Mean per-frame PSNR-Y (dB) of integer-valued float planes (T, H, W)."""
     from vqabench.metrics.functional.pixel import psnr_from_mse
 
@@ -387,8 +391,8 @@ def _psnr_y(y_codes: Tensor, ref_codes: Tensor, bit_depth: int) -> float:
     return float(np.mean([psnr_from_mse(float(m), bit_depth=bit_depth) for m in mse]))
 
 
-def _clip_psnr_y(net: nn.Module, params: dict[str, Tensor] | None, y: Tensor,
-                 bit_depth: int, window: int) -> float:
+def clip_psnr_y(net: nn.Module, params: dict[str, Tensor] | None, y: Tensor,
+                bit_depth: int, window: int) -> float:
     """PSNR-Y of the whole clip as the network (with ``params`` if given) renders it now."""
     top = float((1 << bit_depth) - 1)
     outs = []
@@ -398,11 +402,13 @@ def _clip_psnr_y(net: nn.Module, params: dict[str, Tensor] | None, y: Tensor,
             out = (torch.func.functional_call(net, params, (index,)) if params is not None
                    else net(index))
             outs.append(torch.round(out[:, 0].clamp(0, 1) * top))
-    return _psnr_y(torch.cat(outs).cpu(), torch.round(y * top).cpu(), bit_depth)
+    return psnr_y_of_codes(torch.cat(outs).cpu(), torch.round(y * top).cpu(), bit_depth)
 
 
 @contextlib.contextmanager
-def _deterministic(threads: int) -> Iterator[None]:
+def deterministic(threads: int) -> Iterator[None]:
+    """Run the block on ``threads`` torch threads with deterministic algorithms, then restore
+    torch's previous settings."""
     old_threads = torch.get_num_threads()
     old_det = torch.are_deterministic_algorithms_enabled()
     old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
@@ -415,13 +421,14 @@ def _deterministic(threads: int) -> Iterator[None]:
         torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
 
 
-def _frames_tensor(video: Video) -> tuple[Tensor, Tensor, Tensor]:
+def frames_tensor(video: Video) -> tuple[Tensor, Tensor, Tensor]:
+    """All frames of ``video`` as float32 planes (T, H, W) in [0, 1] (codes / (2**b - 1))."""
     planes = read_all(video)
     scale = float((1 << video.bit_depth) - 1)
     return tuple(torch.from_numpy(p.astype(np.float32) / scale) for p in planes)  # type: ignore[return-value]
 
 
-def _rgb(y: Tensor, u: Tensor, v: Tensor, bit_depth: int) -> Tensor:
+def rgb_of_planes(y: Tensor, u: Tensor, v: Tensor, bit_depth: int) -> Tensor:
     """Normalised code values (``code / (2**b - 1)``) -> RGB in [0, 1] (BT.709, limited range,
     :func:`vqabench.io.video.yuv_to_rgb_torch`)."""
     top = float((1 << bit_depth) - 1)

@@ -19,9 +19,10 @@ import time
 from fractions import Fraction
 from importlib.util import find_spec
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal, get_args
+from typing import TYPE_CHECKING, ClassVar
 
 from vqabench.codecs.base import CODECS, Codec, RatePoint
+from vqabench.codecs.inr_format import CURVE_SUFFIX, FORMAT_VERSION, LOSS_NAMES, PRESETS, LossName
 from vqabench.errors import CodecError, ConfigError, VideoFormatError, invalid
 from vqabench.io.video import PIX_FMTS, Video, YuvFrame, read_all, write_y4m
 
@@ -32,25 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["InrCodec", "PRESETS", "FORMAT_VERSION", "CURVE_SUFFIX", "LossName", "LOSS_NAMES",
            "torch_version"]
-
-FORMAT_VERSION = 1
-CURVE_SUFFIX = ".curve.csv"
-
-#: model size -> (embedding channels C0, stage widths, grid time samples per 4 frames).
-#: Every size but ``xxs`` has one grid sample per frame (a per-frame embedding); parameters
-#: grow about 1.6-2x per size (reports/performance.md, "INR baseline").
-PRESETS: dict[str, tuple[int, tuple[int, int, int, int], int]] = {
-    "xxs": (4, (8, 8, 6, 4), 1),
-    "xs": (6, (12, 10, 8, 6), 4),
-    "s": (8, (16, 12, 10, 8), 4),
-    "m": (12, (24, 16, 12, 8), 4),
-    "l": (16, (32, 24, 16, 10), 4),
-}
-
-LossName = Literal["l1_msssim", "pt_loss", "rankdvqa_ugc", "lpips", "perceptual_ensemble"]
-#: Training losses of :mod:`vqabench.codecs.losses`.
-LOSS_NAMES: tuple[str, ...] = get_args(LossName)
-
 
 def torch_version() -> str:
     """``torch.__version__`` (``2.14.1+cu130``), read from ``torch/version.py`` when torch is
@@ -209,16 +191,16 @@ class InrCodec(Codec):
         from vqabench.codecs.inr import (
             CURVE_POINTS,
             CurvePoint,
-            _clip_psnr_y,
-            _frames_tensor,
-            _rgb,
+            clip_psnr_y,
             fake_quantise,
+            frames_tensor,
+            rgb_of_planes,
             split_planes,
         )
 
         dev = torch.device(self.device)
-        y, u, v = (p.to(dev) for p in _frames_tensor(video))
-        target = _rgb(y, u, v, video.bit_depth)
+        y, u, v = (p.to(dev) for p in frames_tensor(video))
+        target = rgb_of_planes(y, u, v, video.bit_depth)
         frames = video.frames
         window = frames if self.batch_frames == 0 else min(self.batch_frames, frames)
         gen = torch.Generator().manual_seed(self.seed + 1)
@@ -252,7 +234,7 @@ class InrCodec(Codec):
             else:
                 out = net(index)
             dy, du, dv = split_planes(out, video.pix_fmt)
-            loss = loss_fn(target[start:start + window], _rgb(dy, du, dv, video.bit_depth))
+            loss = loss_fn(target[start:start + window], rgb_of_planes(dy, du, dv, video.bit_depth))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -261,7 +243,7 @@ class InrCodec(Codec):
             if (step + 1) % every == 0 or step + 1 == total:
                 fq = ({k: fake_quantise(p, self.bits) for k, p in params.items()}
                       if step >= self.steps else None)
-                db = _clip_psnr_y(net, fq, y, video.bit_depth, max(window, 8))
+                db = clip_psnr_y(net, fq, y, video.bit_depth, max(window, 8))
                 curve.append(CurvePoint(step + 1, "qat" if fq is not None else "train", lr,
                                         float(np.mean(since)), db))
                 since = []
@@ -277,10 +259,10 @@ class InrCodec(Codec):
             InrArch,
             InrEncodeInfo,
             InrNet,
-            _deterministic,
-            _psnr_y,
             curve_path,
             dequantise,
+            deterministic,
+            psnr_y_of_codes,
             quantise,
             render,
             write_bitstream,
@@ -291,7 +273,7 @@ class InrCodec(Codec):
         self.check_rate_point(rate)
         self._check_video(source)
         start = time.perf_counter()
-        with _deterministic(self.threads):
+        with deterministic(self.threads):
             torch.manual_seed(self.seed)
             arch = InrArch.for_video(source, str(rate.value))
             net = InrNet(arch).to(self.device)
@@ -306,7 +288,7 @@ class InrCodec(Codec):
             state = {k: dequantise(q, s) for k, (q, s) in tensors.items()}
             recon = render(arch, state)
         ref_y = read_all(source).y
-        curve.append(CurvePoint(curve[-1].iteration, "decoded", math.nan, math.nan, _psnr_y(
+        curve.append(CurvePoint(curve[-1].iteration, "decoded", math.nan, math.nan, psnr_y_of_codes(
             torch.from_numpy(recon.y.astype(np.float64)),
             torch.from_numpy(ref_y.astype(np.float64)), source.bit_depth)))
         write_curve(curve_path(bitstream), curve)
@@ -321,9 +303,9 @@ class InrCodec(Codec):
 
     def decode_frames(self, bitstream: Path) -> tuple[InrArch, YuvFrame]:
         """Reconstruct the frames from the bitstream file alone."""
-        from vqabench.codecs.inr import _deterministic, dequantise, read_bitstream, render
+        from vqabench.codecs.inr import dequantise, deterministic, read_bitstream, render
 
-        with _deterministic(self.threads):
+        with deterministic(self.threads):
             arch, _, tensors = read_bitstream(Path(bitstream))
             state = {k: dequantise(q, s) for k, (q, s) in tensors.items()}
             return arch, render(arch, state)

@@ -49,7 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vqabench.codecs.inr_codec import LOSS_NAMES, LossName
+from vqabench.codecs.inr_format import LOSS_NAMES, LossName
 from vqabench.errors import ConfigError, invalid
 from vqabench.metrics.losses import DEFAULT_ALPHA, MixedLoss
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -163,9 +164,16 @@ def _make_clip(clip: _Clip, size: tuple[int, int], frames: int, dst: Path,
                            f"frames={frames} is too many for the {dataset!r} dataset")
 
 
-def _check_options(dataset: str, frames: int, size: tuple[int, int],
-                   names: list[str] | tuple[str, ...] | None, known: list[str]) -> None:
-    width, height = size
+def _options(dataset: str, frames: int | None, size: tuple[int, int] | None,
+             names: list[str] | tuple[str, ...] | None, default_frames: int,
+             known: list[str]) -> tuple[int, int, int]:
+    """(frames, width, height) of a built-in dataset, defaults filled in (size 256x144).
+
+    Raises:
+        ConfigError: odd or non-positive size, frames out of range, an unknown name.
+    """
+    frames = default_frames if frames is None else int(frames)
+    width, height = MINI_DEFAULT_SIZE if size is None else (int(size[0]), int(size[1]))
     if not 1 <= frames <= 100:
         raise invalid("frames", frames, f"1..100 for the {dataset!r} dataset")
     if width < 16 or height < 16 or width % 2 or height % 2 or width > 1280 or height > 720:
@@ -173,6 +181,22 @@ def _check_options(dataset: str, frames: int, size: tuple[int, int],
     unknown = sorted(set(names or ()) - set(known))
     if unknown:
         raise invalid("names", unknown, f"names of {dataset} sequences ({', '.join(known)})")
+    return frames, width, height
+
+
+def _cached(folder: Path, items: tuple, names: list[str] | tuple[str, ...] | None,
+            file_name: Callable[[Any], str], make: Callable[[Any, Path], None]
+            ) -> Iterator[tuple[Any, Path]]:
+    """(item, its Y4M file in ``folder``) for each of ``items`` that ``names`` selects (None:
+    all), in order; a file not there yet is made first by ``make(item, path)``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in items:
+        if names is not None and item.name not in names:
+            continue
+        dst = folder / file_name(item)
+        if not dst.is_file():
+            make(item, dst)
+        yield item, dst
 
 
 @DATASETS.register("mini")
@@ -191,24 +215,16 @@ def load_mini(*, frames: int | None = None, size: tuple[int, int] | None = None,
     Raises:
         ConfigError: odd or non-positive size, frames out of range, an unknown name.
     """
-    frames = MINI_DEFAULT_FRAMES if frames is None else int(frames)
-    width, height = MINI_DEFAULT_SIZE if size is None else (int(size[0]), int(size[1]))
-    _check_options("mini", frames, (width, height), names,
-                   [item.name for item in MINI_SEQUENCES])
+    frames, width, height = _options("mini", frames, size, names, MINI_DEFAULT_FRAMES,
+                                     [item.name for item in MINI_SEQUENCES])
     folder = cache_dir() / "mini" / f"{_VERSION}_{width}x{height}_{frames}f"
-    folder.mkdir(parents=True, exist_ok=True)
     sequences = []
-    for item in MINI_SEQUENCES:
-        if names is not None and item.name not in names:
-            continue
-        dst = folder / f"{item.name}_{width}x{height}_25fps.y4m"
-        if isinstance(item, _Clip):
-            dst = dst.with_name(f"{item.name}_{width}x{height}.y4m")
-        if not dst.is_file():
-            if isinstance(item, _Clip):
-                _make_clip(item, (width, height), frames, dst)
-            else:
-                _make_still(item, (width, height), frames, dst)
+    for item, dst in _cached(
+            folder, MINI_SEQUENCES, names,
+            lambda item: (f"{item.name}_{width}x{height}"
+                          f"{'' if isinstance(item, _Clip) else '_25fps'}.y4m"),
+            lambda item, dst: (_make_clip if isinstance(item, _Clip) else _make_still)(
+                item, (width, height), frames, dst)):
         video = open_video(dst)
         kind = "video" if isinstance(item, _Clip) else "animated photo"
         sequences.append(Sequence(item.name, video,
@@ -369,32 +385,27 @@ def load_natural(*, frames: int | None = None, size: tuple[int, int] | None = No
 
     Args:
         frames: frames per sequence (default 12; at most 100).
-        size: (width, height), even numbers (default 256x144).
-        work_dir: unused (sources are cached globally, see :func:`cache_dir`).
-        root: unused (the media ship with installed packages).
+        size, work_dir, root: as for :func:`load_mini`.
         names: only these sequences (default: all, in the manifest's order).
         seed: seed of the hand-held shake and the sensor noise.
 
     Raises:
-        ConfigError: odd or non-positive size, frames out of range, an unknown name.
+        ConfigError: as for :func:`load_mini`.
     """
-    frames = NATURAL_DEFAULT_FRAMES if frames is None else int(frames)
-    width, height = MINI_DEFAULT_SIZE if size is None else (int(size[0]), int(size[1]))
-    _check_options("natural", frames, (width, height), names,
-                   [item.name for item in NATURAL_SEQUENCES])
+    frames, width, height = _options("natural", frames, size, names, NATURAL_DEFAULT_FRAMES,
+                                     [item.name for item in NATURAL_SEQUENCES])
     folder = (cache_dir() / "natural"
               / f"{_NATURAL_VERSION}_{width}x{height}_{frames}f_seed{int(seed)}")
-    folder.mkdir(parents=True, exist_ok=True)
+
+    def make(item: _Clip | _Camera, dst: Path) -> None:
+        if isinstance(item, _Clip):
+            _make_clip(item, (width, height), frames, dst, "natural")
+        else:
+            _make_camera(item, (width, height), frames, int(seed), dst)
+
     sequences = []
-    for item in NATURAL_SEQUENCES:
-        if names is not None and item.name not in names:
-            continue
-        dst = folder / f"{item.name}_{width}x{height}_25fps.y4m"
-        if not dst.is_file():
-            if isinstance(item, _Clip):
-                _make_clip(item, (width, height), frames, dst, "natural")
-            else:
-                _make_camera(item, (width, height), frames, int(seed), dst)
+    for item, dst in _cached(folder, NATURAL_SEQUENCES, names,
+                             lambda item: f"{item.name}_{width}x{height}_25fps.y4m", make):
         meta = {"dataset": "natural", "content": item.content,
                 "class": "video" if isinstance(item, _Clip) else "animated photo"}
         if isinstance(item, _Camera):

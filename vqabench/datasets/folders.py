@@ -18,10 +18,36 @@ from vqabench.errors import DatasetError
 from vqabench.io.atomic import atomic_write_text
 from vqabench.io.video import Video, open_video, to_y4m
 
-__all__ = ["load_folder", "VIDEO_SUFFIXES", "sequence_name"]
+__all__ = ["load_folder", "VIDEO_SUFFIXES", "video_files", "sequence_name"]
 
-VIDEO_SUFFIXES = {".y4m", ".yuv", ".mp4", ".mkv", ".mov", ".webm", ".avi", ".ivf", ".m4v",
-                  ".ts", ".264", ".h264", ".265", ".hevc"}
+#: File suffixes (lower case) read as videos wherever vqabench looks for them in a folder:
+#: folder datasets, named datasets' roots and ``vqabench datasets verify``.
+VIDEO_SUFFIXES = frozenset({".y4m", ".yuv", ".mp4", ".mkv", ".mov", ".webm", ".avi", ".ivf",
+                            ".m4v", ".ts", ".264", ".h264", ".265", ".hevc"})
+
+
+def video_files(folder: Path, *, recursive: bool = False, required: bool = True,
+                argument: str = "dataset", expected: str = "") -> list[Path]:
+    """The video files (by :data:`VIDEO_SUFFIXES`) in ``folder``, sorted; with ``recursive``
+    those of its subfolders too. Hidden files and folders (a leading dot) are left out.
+
+    Args:
+        folder: the folder to list.
+        recursive: also list the subfolders.
+        required: raise when there is none (else return []).
+        argument: what ``folder`` was given as, for the message.
+        expected: what the folder should hold, for the message (default: the suffixes).
+
+    Raises:
+        DatasetError: no video file there and ``required``.
+    """
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    files = sorted(p for p in found if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
+                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    if not files and required:
+        raise DatasetError(f"{argument}={str(folder)!r} holds no video files; expected "
+                           f"{expected or ', '.join(sorted(VIDEO_SUFFIXES))}")
+    return files
 
 
 def sequence_name(path: Path) -> str:
@@ -66,11 +92,7 @@ def load_folder(path: Path, *, frames: int | None = None, size: tuple[int, int] 
         ConfigError: a ``size`` a file's chroma subsampling cannot hold whole.
     """
     path = Path(path)
-    files = [path] if path.is_file() else sorted(
-        p for p in path.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
-    if not files:
-        raise DatasetError(f"dataset={str(path)!r} holds no video files (expected "
-                           f"{', '.join(sorted(VIDEO_SUFFIXES))})")
+    files = [path] if path.is_file() else video_files(path)
     sequences: list[Sequence] = []
     seen: dict[str, Path] = {}
     for file in files:

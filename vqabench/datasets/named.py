@@ -43,6 +43,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from vqabench.datasets.base import DATASETS, Sequence, conversion_steps
+from vqabench.datasets.folders import video_files
 from vqabench.datasets.manifest import load_manifest
 from vqabench.errors import DatasetError, invalid
 from vqabench.io.video import Video, open_video, to_y4m
@@ -57,7 +58,6 @@ __all__ = [
     "load_named",
 ]
 
-_VIDEO_SUFFIXES = frozenset({".y4m", ".yuv", ".mp4", ".mkv", ".mov", ".webm", ".avi"})
 
 
 @dataclass(frozen=True)
@@ -291,12 +291,8 @@ def scan(name: str, root: str | Path | None) -> list[NamedFile]:
     if not root.is_dir():
         raise DatasetError(f"root={str(root)!r} is not a folder; dataset {name!r} expects "
                            f"{conv.layout}")
-    files = sorted(p for p in root.rglob("*") if p.is_file()
-                   and p.suffix.lower() in _VIDEO_SUFFIXES
-                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
-    if not files:
-        raise DatasetError(f"root={str(root)!r} holds no video files; dataset {name!r} "
-                           f"expects {conv.layout}")
+    files = video_files(root, recursive=True, argument="root",
+                        expected=f"dataset {name!r}: {conv.layout}")
     found: list[NamedFile] = []
     seen: dict[str, Path] = {}
     for path in files:

@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from vqabench.errors import DatasetError, invalid
+from vqabench.io.names import file_in
 from vqabench.io.video import PIX_FMTS, Video, YuvFrame, read_all, yuv_to_rgb
 from vqabench.models.patches import PatchSize, split_sources
 
@@ -152,12 +153,8 @@ def read_manifest(manifest: str | Path) -> list[dict[str, str]]:
     Raises:
         DatasetError: no manifest or no ``source`` column.
     """
-    path = Path(manifest)
-    if path.is_dir():
-        path = path / "manifest.csv"
-    if not path.is_file():
-        raise DatasetError(f"manifest={str(path)!r} does not exist; make one with "
-                           "`vqabench make-pairs`")
+    path = file_in(manifest, "manifest.csv", what="manifest=",
+                   hint="make one with `vqabench make-pairs`")
     with path.open(newline="") as fh:
         reader = csv.DictReader(fh)
         if "source" not in (reader.fieldnames or []):

@@ -25,14 +25,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from vqabench.datasets.folders import VIDEO_SUFFIXES, video_files
 from vqabench.datasets.manifest import Manifest, SequenceEntry, raw_size_bytes
 from vqabench.errors import DatasetError
 from vqabench.io.hashing import file_sha256
 
 __all__ = ["VerifyReport", "verify_dataset", "VIDEO_SUFFIXES"]
 
-VIDEO_SUFFIXES = frozenset({".y4m", ".yuv", ".mp4", ".mkv", ".mov", ".webm", ".avi", ".264",
-                            ".265", ".ivf"})
 
 
 @dataclass(frozen=True)
@@ -76,12 +75,6 @@ class VerifyReport:
         return out
 
 
-def _video_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file()
-                  and p.suffix.lower() in VIDEO_SUFFIXES
-                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
-
-
 def _damage(path: Path, entry: SequenceEntry, checksums: bool) -> tuple[str | None, bool]:
     """(what is wrong or None, whether the size was checked)."""
     size = path.stat().st_size
@@ -120,7 +113,7 @@ def verify_dataset(manifest: Manifest, root: str | os.PathLike[str], *,
             by_file[name] = entry
     seen: set[str] = set()  # entry names present
     found, unchecked, corrupt, strays = [], [], [], []
-    for path in _video_files(root):
+    for path in video_files(root, recursive=True, required=False):
         rel = str(path.relative_to(root))
         entry = by_file.get(path.name)
         if entry is None:

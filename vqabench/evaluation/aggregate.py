@@ -49,7 +49,6 @@ import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -62,6 +61,7 @@ from vqabench.evaluation.bdrate import (
     Nonmonotonic,
     bd_rate_result,
 )
+from vqabench.io.names import file_in
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -204,12 +204,8 @@ def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     Raises:
         DatasetError: the file is missing or lacks required columns.
     """
-    path = Path(run_dir)
-    if path.is_dir():
-        path = path / "results.csv"
-    if not path.is_file():
-        raise DatasetError(f"results file {str(path)!r} does not exist; expected a run "
-                           "directory written by `vqabench run` (with results.csv)")
+    path = file_in(run_dir, "results.csv", what="results file ",
+                   hint="expected a run directory written by `vqabench run` (with results.csv)")
     df = pd.read_csv(path, keep_default_na=False, na_values=[""])
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:

@@ -87,6 +87,21 @@ def _exponential(r: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
 _FUNCS = {"linear": _linear, "logarithmic": _logarithmic, "exponential": _exponential}
 
 
+def _paired(model: str, models: tuple[str, ...], x: Sequence[float], y: Sequence[float],
+            y_name: str, x_noun: str) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``y`` as float64 vectors of one length, once ``model`` is one of ``models``.
+
+    Raises:
+        ConfigError: unknown model or mismatched lengths (named as ``y_name``).
+    """
+    if model not in models:
+        raise invalid("model", model, " | ".join(models))
+    a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if a.ndim != 1 or a.shape != b.shape:
+        raise invalid(y_name, f"{b.size} values", f"one value per {x_noun} ({a.size})")
+    return a, b
+
+
 def fit_rq(rate_kbps: Sequence[float], quality: Sequence[float], *, model: Model = "logarithmic"
            ) -> RQFit:
     """Fit one R–Q model by least squares.
@@ -102,12 +117,7 @@ def fit_rq(rate_kbps: Sequence[float], quality: Sequence[float], *, model: Model
     Raises:
         ConfigError: unknown model, mismatched lengths, rates <= 0 or non-finite values.
     """
-    if model not in MODELS:
-        raise invalid("model", model, " | ".join(MODELS))
-    r = np.asarray(rate_kbps, dtype=np.float64)
-    q = np.asarray(quality, dtype=np.float64)
-    if r.ndim != 1 or r.shape != q.shape:
-        raise invalid("quality", f"{q.size} values", f"one value per rate ({r.size})")
+    r, q = _paired(model, MODELS, rate_kbps, quality, "quality", "rate")
     if not (np.all(np.isfinite(r)) and np.all(np.isfinite(q))) or np.any(r <= 0):
         raise invalid("rate_kbps", r.tolist(), "finite rates > 0 with finite quality")
     n_params = 3 if model == "exponential" else 2
@@ -205,12 +215,7 @@ def fit_rate_parameter(parameter: Sequence[float], rate: Sequence[float], *,
     Example:
         >>> fit_rate_parameter([22, 27, 32, 37], [900, 480, 250, 130], model="exponential").r2
     """
-    if model not in PARAMETER_MODELS:
-        raise invalid("model", model, " | ".join(PARAMETER_MODELS))
-    p = np.asarray(parameter, dtype=np.float64)
-    r = np.asarray(rate, dtype=np.float64)
-    if p.ndim != 1 or p.shape != r.shape:
-        raise invalid("rate", f"{r.size} values", f"one value per parameter ({p.size})")
+    p, r = _paired(model, PARAMETER_MODELS, parameter, rate, "rate", "parameter")
     if not (np.all(np.isfinite(p)) and np.all(np.isfinite(r))):
         raise invalid("rate", r.tolist(), "finite rates and parameters")
     nan = RQFit(model, (math.nan, math.nan), math.nan)

@@ -11,23 +11,22 @@ import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Never, Protocol, get_args
+from typing import Any, ClassVar, Literal, Never, Protocol
 
 import numpy as np
 
 from vqabench.errors import MetricError, invalid
 from vqabench.io.video import Video, YuvFrame, read_frames
+from vqabench.metrics.functional import frames
 from vqabench.metrics.functional.frame_format import FrameFormat
+from vqabench.metrics.functional.pooling import POOLING, Pooling, pool
+from vqabench.metrics.inputs import accepting_inputs
 from vqabench.registry import Registry
 
 __all__ = ["Metric", "MetricResult", "METRICS", "Kind", "pool", "check_pair", "POOLING", "Pooling",
            "FramePair", "Accumulator", "frame_pairs", "FrameFormat"]
 
 Kind = Literal["full-reference", "no-reference", "sequence"]
-#: How per-frame values are pooled (the ``pooling`` option of the metrics that take one).
-Pooling = Literal["mean", "harmonic_mean", "min", "median"]
-POOLING: tuple[str, ...] = get_args(Pooling)
-
 METRICS: Registry[type[Metric]] = Registry("metric")
 
 
@@ -37,31 +36,6 @@ class MetricResult:
 
     value: float
     per_frame: tuple[float, ...] = ()
-
-
-def pool(values: Sequence[float], method: str = "mean") -> float:
-    """Pool per-frame values into one number.
-
-    Args:
-        values: per-frame values.
-        method: ``mean`` (arithmetic), ``harmonic_mean`` (libvmaf's definition,
-            ``n / sum(1 / (1 + x)) - 1``, robust to a few bad frames), ``min`` or ``median``.
-
-    Raises:
-        ConfigError: unknown method; MetricError: no values.
-    """
-    if method not in POOLING:
-        raise invalid("pooling", method, " | ".join(POOLING))
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.size == 0:
-        raise MetricError("cannot pool an empty list of per-frame values")
-    if method == "mean":
-        return float(arr.mean())
-    if method == "harmonic_mean":
-        return float(arr.size / np.sum(1.0 / (1.0 + arr)) - 1.0)
-    if method == "min":
-        return float(arr.min())
-    return float(np.median(arr))
 
 
 def check_pair(reference: Video, distorted: Video) -> None:
@@ -120,12 +94,13 @@ class FramePair:
         """Both frames as RGB float32 in [0, 1], (H, W, 3), converted once per pair for every
         metric that needs RGB (:func:`vqabench.metrics.functional.frames.frame_rgb`, each
         frame with its own video's matrix and range)."""
-        from vqabench.metrics.functional.frames import frame_rgb
 
         def convert() -> tuple[np.ndarray, np.ndarray]:
             (rm, rr), (dm, dr) = self.colours
-            return (frame_rgb(self.reference, self.fmt.bit_depth, matrix=rm, color_range=rr),
-                    frame_rgb(self.distorted, self.fmt.bit_depth, matrix=dm, color_range=dr))
+            return (frames.frame_rgb(self.reference, self.fmt.bit_depth, matrix=rm,
+                                     color_range=rr),
+                    frames.frame_rgb(self.distorted, self.fmt.bit_depth, matrix=dm,
+                                     color_range=dr))
 
         return self.shared("rgb", convert)
 
@@ -185,8 +160,6 @@ class Metric:
         (:mod:`vqabench.metrics.inputs`); Videos go straight through."""
         super().__init_subclass__(**kwargs)
         if "compute" in cls.__dict__:
-            from vqabench.metrics.inputs import accepting_inputs
-
             cls.compute = accepting_inputs(cls.__dict__["compute"])
 
     def __init__(self, **options: Never):
@@ -208,7 +181,8 @@ class Metric:
 
     @property
     def provenance(self) -> str:
-        """Conventions behind the number worth recording in a run's config.toml ("" if none)."""
+        """Conventions behind the number, part of its definition (they join the metric's id
+        in reports and leaderboards and a run's config.toml); "" if none."""
         return ""
 
     @classmethod
@@ -228,6 +202,18 @@ class Metric:
         """
         return [m.compute(reference, distorted) for m in group]
 
+    @property
+    def execution(self) -> dict[str, object]:
+        """How the values were computed beyond the key and the definition (device, batch
+        size): recorded in a run's config.toml, never part of the metric's id. {} if none."""
+        return {}
+
+    def provenance_line(self) -> str:
+        """:attr:`provenance` and :attr:`execution` in one line, as a run's config.toml
+        records them ("" if neither)."""
+        done = ", ".join(f"{k}={v}" for k, v in self.execution.items())
+        return "; ".join(part for part in (self.provenance, done) if part)
+
     def accumulator(self, fmt: FrameFormat, width: int, height: int) -> Accumulator | None:
         """A fresh streaming accumulator for frames of this format and size, or None when
         the metric needs whole videos (it then implements :meth:`compute`).
@@ -237,6 +223,7 @@ class Metric:
         """
         return None
 
+    @accepting_inputs  # streaming metrics use it
     def compute(self, reference: Video, distorted: Video) -> MetricResult:
         """Compute quality of ``distorted`` against ``reference``.
 
@@ -302,11 +289,6 @@ class Metric:
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
         return f"{type(self).__name__}({opts})"
-
-
-from vqabench.metrics.inputs import accepting_inputs  # noqa: E402  (io only: no cycle)
-
-Metric.compute = accepting_inputs(Metric.__dict__["compute"])  # streaming metrics use it
 
 
 def finite_or_error(value: float, what: str) -> float:

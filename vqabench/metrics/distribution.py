@@ -22,25 +22,14 @@ from vqabench.io.video import Video, read_frames
 from vqabench.metrics.base import check_pair
 from vqabench.metrics.functional.distribution import (
     Criterion,
-    QQData,
     ResidualFit,
-    better_fit,
     fit_residuals,
-    qq_data,
     residuals,
 )
 from vqabench.metrics.inputs import as_videos
 
-__all__ = [
-    "video_residuals",
-    "error_distribution",
-    "QQData",
-    "ResidualFit",
-    "residuals",
-    "qq_data",
-    "fit_residuals",
-    "better_fit",
-]
+# the fits, Q-Q data and their types are the functional core's: import them from there
+__all__ = ["video_residuals", "error_distribution"]
 
 Plane = Literal["y", "u", "v"]
 

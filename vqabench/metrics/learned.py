@@ -34,7 +34,7 @@ import numpy as np
 from vqabench.errors import MetricError, invalid
 from vqabench.io.video import Video, read_frames
 from vqabench.metrics.base import METRICS, Metric, MetricResult, check_pair
-from vqabench.metrics.device import resolve_device
+from vqabench.metrics.device import OnDevice, resolve_device
 from vqabench.metrics.functional.frames import frame_rgb
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def _load(name_or_path: str, weights_sha256: str, device: str):  # -> torch.nn.M
     return load_checkpoint(name_or_path, map_location=device).to(device)
 
 
-class _LearnedMetric(Metric):
+class _LearnedMetric(OnDevice, Metric):
     """Shared: checkpoint loading, tiling, batched scoring and soft-minimum pooling.
 
     Args:
@@ -193,10 +193,6 @@ class _LearnedMetric(Metric):
                 "patch": self.patch.label,
                 "temperature": self.temperature}
 
-    @property
-    def provenance(self) -> dict:
-        """How the value was computed, beyond the key: device and batch size."""
-        return {"device": str(self.device), "batch_size": self.batch_size}
 
     @property
     def model(self):  # -> torch.nn.Module, loaded once per process, weights file and device

@@ -34,7 +34,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -45,9 +45,6 @@ from vqabench.metrics.functional.perceptual import load_torch_file, seeded
 from vqabench.metrics.weights import offline_guard, require, require_all
 from vqabench.registry import Registry
 
-if TYPE_CHECKING:
-    from vqabench.metrics.base import Metric
-
 __all__ = ["PerceptualFeatureLoss", "Backbone", "BACKBONE_FILES", "as_loss", "LOSSES",
            "MixedLoss", "mix", "DEFAULT_ALPHA"]
 
@@ -56,11 +53,12 @@ DEFAULT_ALPHA = 0.2
 LOSSES: Registry[Callable[..., nn.Module]] = Registry("loss")
 
 
-def as_loss(metric: Metric, **options: Any) -> nn.Module:
+def as_loss(metric: Any, **options: Any) -> nn.Module:
     """A torch loss ``loss(reference, distorted) -> scalar`` to minimise, from ``metric``.
 
     Args:
-        metric: a metric object (its options choose the network and weights).
+        metric: a :class:`~vqabench.metrics.base.Metric` (its options choose the network
+            and weights).
         **options: options of the loss builder (``reduction`` for the quality models).
 
     Raises:
@@ -110,14 +108,14 @@ def _lpips_loss(metric: Any) -> nn.Module:
 
 
 def _ms_ssim_loss(metric: Any) -> nn.Module:
-    from vqabench.metrics.pixel import _MS_SSIM_WEIGHTS
+    from vqabench.metrics.functional.ssim import MS_SSIM_WEIGHTS
 
     scales = metric.scales
 
     def one_minus_ms_ssim(_: nn.Module, r: Tensor, d: Tensor) -> Tensor:
         import piq
 
-        weights = torch.tensor(_MS_SSIM_WEIGHTS[:scales], device=r.device)
+        weights = torch.tensor(MS_SSIM_WEIGHTS[:scales], device=r.device)
         return 1.0 - piq.multi_scale_ssim(d.clamp(0, 1), r, data_range=1.0,
                                           scale_weights=weights)
 

@@ -27,7 +27,7 @@ Example:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
 import numpy as np
@@ -43,7 +43,13 @@ from vqabench.metrics.base import (
     Pooling,
     pool,
 )
-from vqabench.metrics.device import resolve_device
+from vqabench.metrics.device import (
+    OnDevice,
+    check_bool,
+    check_network_options,
+    resolve_device,
+    seed_option,
+)
 from vqabench.metrics.functional.frame_format import FrameFormat
 from vqabench.metrics.functional.frames import batch_for_size, rgb_batches
 from vqabench.metrics.functional.perceptual import (
@@ -67,19 +73,9 @@ PYIQA_PREFIX = "pyiqa:"
 
 
 def _check_common(batch_size: object, pooling: object, seed: object) -> None:
-    if batch_size is not None and (not isinstance(batch_size, int)
-                                   or isinstance(batch_size, bool) or batch_size < 1):
-        raise invalid("batch_size", batch_size, "None (automatic) or an integer >= 1")
+    check_network_options(batch_size, seed)
     if pooling not in POOLING:
         raise invalid("pooling", pooling, " | ".join(POOLING))
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise invalid("seed", seed, "an integer")
-
-
-def _check_bool(argument: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise invalid(argument, value, "True or False")
-    return value
 
 
 class RgbBatchAccumulator:
@@ -127,8 +123,9 @@ class RgbBatchAccumulator:
         return MetricResult(pool(self.values, self.pooling), tuple(self.values))
 
 
-class _FramewiseNetwork(Metric):
-    """Shared shell: options, lazy network, batched frame-wise evaluation and pooling."""
+class _FramewiseNetwork(OnDevice, Metric):
+    """Shared shell: options, weight check, lazy network, batched frame-wise evaluation and
+    pooling. A subclass names its weight files in :meth:`_weights`."""
 
     higher_is_better: ClassVar[bool] = False
     differentiable: ClassVar[bool] = True
@@ -137,25 +134,24 @@ class _FramewiseNetwork(Metric):
                  batch_size: int | None = None, pooling: Pooling = "mean",
                  device: str = "auto"):
         _check_common(batch_size, pooling, seed)
-        self.pretrained_backbone = _check_bool("pretrained_backbone", pretrained_backbone)
+        self.pretrained_backbone = check_bool("pretrained_backbone", pretrained_backbone)
+        if self.pretrained_backbone:  # fail now (before importing torch for the device)
+            files, fetch_name = self._weights()
+            require_all(files, fetch_name=fetch_name)  # names every missing file
         self.seed, self.batch_size, self.pooling = seed, batch_size, pooling
         self.device = resolve_device(device)
         self._model: torch.nn.Module | None = None
 
+    def _weights(self) -> tuple[Sequence[str], str]:
+        """(the weight files of the pretrained network, the name ``weights fetch`` takes)."""
+        raise NotImplementedError
+
     @property
     def options(self) -> dict:
         # batch_size and device do not change the values, so they stay out of the job key.
-        opts: dict[str, Any] = {"pretrained_backbone": self.pretrained_backbone,
-                                "pooling": self.pooling}
-        if not self.pretrained_backbone:
-            opts["seed"] = self.seed
-        return opts
+        return {"pretrained_backbone": self.pretrained_backbone, "pooling": self.pooling,
+                **seed_option(self.pretrained_backbone, self.seed)}
 
-    @property
-    def provenance(self) -> dict:
-        """How the values were computed, beyond the key: device and batch size."""
-        return {"device": str(self.device),
-                "batch_size": "auto" if self.batch_size is None else self.batch_size}
 
     def _build(self) -> torch.nn.Module:
         raise NotImplementedError
@@ -205,11 +201,11 @@ class Lpips(_FramewiseNetwork):
     def __init__(self, *, net: LpipsNet = "alex", **options: Any):
         if net not in get_args(LpipsNet):
             raise invalid("net", net, " | ".join(get_args(LpipsNet)))
-        if options.get("pretrained_backbone", True) is True:
-            # fail now (before importing torch for device)
-            require_all([LPIPS_BACKBONE_FILES[net]], fetch_name=f"{self.name}:net={net}")
-        super().__init__(**options)
         self.net = net
+        super().__init__(**options)
+
+    def _weights(self) -> tuple[Sequence[str], str]:
+        return [LPIPS_BACKBONE_FILES[self.net]], f"{self.name}:net={self.net}"
 
     @property
     def options(self) -> dict:
@@ -235,18 +231,16 @@ class Dists(_FramewiseNetwork):
         seed, batch_size, pooling, device: as for :class:`Lpips`.
 
     Raises:
-        ConfigError: an option is not allowed.
-        WeightsUnavailableError: a weight file is not in the local cache.
+        ConfigError, WeightsUnavailableError: as for :class:`Lpips` (every missing weight
+            file named).
     """
 
     name = "dists"
     licence = ("PolyForm-Noncommercial-1.0.0 (pyiqa's DISTS code and weights; "
                "noncommercial use only)")
 
-    def __init__(self, **options: Any):
-        if options.get("pretrained_backbone", True) is True:
-            require_all(DISTS_FILES, fetch_name=self.name)  # fail now, naming every missing
-        super().__init__(**options)
+    def _weights(self) -> tuple[Sequence[str], str]:
+        return DISTS_FILES, self.name
 
     def _build(self) -> torch.nn.Module:
         return dists_network(pretrained_backbone=self.pretrained_backbone, seed=self.seed)
@@ -258,7 +252,7 @@ class Dists(_FramewiseNetwork):
 
 # --- any pyiqa image metric -------------------------------------------------------------------
 
-class PyiqaMetric(Metric):
+class PyiqaMetric(OnDevice, Metric):
     """Generic frame-wise adapter for a pyiqa image metric (use :func:`pyiqa_class`).
 
     Direction and kind come from pyiqa's own metadata (``lower_better``, ``metric_mode``); no
@@ -291,11 +285,6 @@ class PyiqaMetric(Metric):
     def options(self) -> dict:
         return {"pooling": self.pooling, **self.pyiqa_options}
 
-    @property
-    def provenance(self) -> dict:
-        """How the values were computed, beyond the key: device and batch size."""
-        return {"device": str(self.device),
-                "batch_size": "auto" if self.batch_size is None else self.batch_size}
 
     @property
     def model(self) -> torch.nn.Module:

@@ -31,8 +31,6 @@ __all__ = ["PsnrY", "PsnrU", "PsnrV", "PsnrYuv", "Ssim", "MsSsim"]
 #: Licence of the pixel metrics: vqabench computes them itself (numpy, OpenCV filters).
 _OWN_CODE = "MIT (vqabench's own code)"
 
-_MS_SSIM_WEIGHTS = fssim.MS_SSIM_WEIGHTS  # the name vqabench.codecs.losses imports
-
 
 class _PsnrAccumulator:
     """Streams a weighted YUV PSNR; the plane MSEs are shared with the job's other PSNRs."""

@@ -38,10 +38,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from vqabench.errors import MetricError, invalid
+from vqabench.errors import MetricError
 from vqabench.io.video import Video
 from vqabench.metrics.base import METRICS, Kind, Metric, MetricResult
-from vqabench.metrics.device import resolve_device
+from vqabench.metrics.device import (
+    OnDevice,
+    check_bool,
+    check_network_options,
+    resolve_device,
+    seed_option,
+)
 from vqabench.metrics.functional.flow import interpolate_midframe
 from vqabench.metrics.functional.frames import frame_rgb, frames_per_batch, rgb_batches
 from vqabench.metrics.functional.sequence import (
@@ -68,20 +74,6 @@ _IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 _CLIP = ((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711))
 
 
-def _check_options(batch_size: object, seed: object) -> None:
-    if batch_size is not None and (not isinstance(batch_size, int)
-                                   or isinstance(batch_size, bool) or batch_size < 1):
-        raise invalid("batch_size", batch_size, "None (automatic) or an integer >= 1")
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise invalid("seed", seed, "an integer")
-
-
-def _bool(argument: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise invalid(argument, value, "True or False")
-    return value
-
-
 class _SequenceMetric(Metric):
     """Shared attributes and the ``reference``-is-ignored contract."""
 
@@ -96,17 +88,17 @@ class _SequenceMetric(Metric):
         raise NotImplementedError
 
 
-class _NetworkSequenceMetric(_SequenceMetric):
-    """A published sequence metric with a pretrained network (or a random one for tests)."""
+class _NetworkSequenceMetric(OnDevice, _SequenceMetric):
+    """A published sequence metric with a pretrained network (or a random one for tests);
+    its registry name is VBench's name of the dimension (for ``normalize``)."""
 
     weight_file: ClassVar[str]
-    dimension: ClassVar[str]
 
     def __init__(self, *, normalize: bool = False, pretrained_backbone: bool = True,
                  seed: int = 0, batch_size: int | None = None, device: str = "auto"):
-        _check_options(batch_size, seed)
-        self.normalize = _bool("normalize", normalize)
-        self.pretrained_backbone = _bool("pretrained_backbone", pretrained_backbone)
+        check_network_options(batch_size, seed)
+        self.normalize = check_bool("normalize", normalize)
+        self.pretrained_backbone = check_bool("pretrained_backbone", pretrained_backbone)
         self.seed, self.batch_size = seed, batch_size
         if self.pretrained_backbone:
             # fail now, before any frame is read or torch imported
@@ -116,17 +108,9 @@ class _NetworkSequenceMetric(_SequenceMetric):
 
     @property
     def options(self) -> dict:
-        opts: dict[str, Any] = {"normalize": self.normalize,
-                                "pretrained_backbone": self.pretrained_backbone}
-        if not self.pretrained_backbone:
-            opts["seed"] = self.seed
-        return opts
+        return {"normalize": self.normalize, "pretrained_backbone": self.pretrained_backbone,
+                **seed_option(self.pretrained_backbone, self.seed)}
 
-    @property
-    def provenance(self) -> dict:
-        """How the value was computed, beyond the key: device and batch size."""
-        return {"device": str(self.device),
-                "batch_size": "auto" if self.batch_size is None else self.batch_size}
 
     @property
     def model(self) -> Any:
@@ -142,7 +126,7 @@ class _NetworkSequenceMetric(_SequenceMetric):
         raise NotImplementedError
 
     def _finish(self, value: float) -> float:
-        return vbench_normalize(value, self.dimension) if self.normalize else value
+        return vbench_normalize(value, self.name) if self.normalize else value
 
 
 def _resize_short_side(x: torch.Tensor, size: int, mode: str) -> torch.Tensor:
@@ -201,7 +185,6 @@ class SubjectConsistency(_FeatureConsistency):
     name = "subject_consistency"
     licence = "Apache-2.0 (DINO ViT-B/16 weights, facebookresearch/dino; timm code)"
     weight_file = "dino_vitbase16_pretrain.pth"
-    dimension = "subject_consistency"
 
     def _build(self) -> Any:
         import timm
@@ -237,16 +220,13 @@ class BackgroundConsistency(_FeatureConsistency):
         normalize: map to [0, 1] with VBench's min/max (0.2615, 1.0).
         pretrained_backbone: ``ViT-B-32.pt`` from the local cache (default); False: random
             CLIP ViT-B/32 image tower under ``seed`` (tests only).
-        seed, batch_size, device: as for :class:`SubjectConsistency`.
-
-    Raises:
-        WeightsUnavailableError: the CLIP file is not in the local cache.
+        seed, batch_size, device: as for :class:`SubjectConsistency`; a missing CLIP file
+            raises WeightsUnavailableError.
     """
 
     name = "background_consistency"
     licence = "MIT (OpenAI CLIP code and ViT-B/32 weights)"
     weight_file = "ViT-B-32.pt"
-    dimension = "background_consistency"
 
     def _build(self) -> Any:
         import clip
@@ -327,7 +307,7 @@ class MotionSmoothness(_SequenceMetric):
     weight_file: ClassVar[str] = "amt-s.pth"
 
     def __init__(self, *, normalize: bool = False):
-        self.normalize = _bool("normalize", normalize)
+        self.normalize = check_bool("normalize", normalize)
         require_all([self.weight_file], fetch_name=self.name)
 
     @property
@@ -375,7 +355,6 @@ class ImagingQuality(_NetworkSequenceMetric):
     licence = ("PolyForm-Noncommercial-1.0.0 (pyiqa's MUSIQ code and SPAQ weights; "
                "noncommercial use only)")
     weight_file = "musiq_spaq_ckpt-358bb6af.pth"
-    dimension = "imaging_quality"
 
     def _build(self) -> Any:
         import pyiqa

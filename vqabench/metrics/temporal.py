@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -32,13 +32,34 @@ from vqabench.metrics.perceptual import Lpips
 __all__ = ["FlickerWarp", "LpipsTemporal"]
 
 
-def _need_two_frames(video: Video, name: str) -> None:
-    if video.frames < 2:
-        raise MetricError(f"{name} needs at least 2 frames, got {video.frames}")
+class _ConsecutivePairs(Metric):
+    """A temporal metric with one value per consecutive frame pair (frames - 1), pooled
+    with the ``pooling`` option; a subclass gives the values (:meth:`_pair_values`)."""
+
+    pooling: Pooling
+
+    def _pair_values(self, reference: Video, distorted: Video) -> list[float]:
+        raise NotImplementedError
+
+    def compute(self, reference: Video, distorted: Video) -> MetricResult:
+        """Flicker of ``distorted`` against the source ``reference`` (in that order).
+
+        Order: ``(reference, distorted)``, the pristine or anchor video first (the
+        opposite of pyiqa's and torchmetrics' ``(distorted, reference)``; pass them by
+        keyword).
+
+        Raises:
+            MetricError: mismatched videos or fewer than 2 frames.
+        """
+        check_pair(reference, distorted)
+        if reference.frames < 2:
+            raise MetricError(f"{self.name} needs at least 2 frames, got {reference.frames}")
+        values = self._pair_values(reference, distorted)
+        return MetricResult(pool(values, self.pooling), tuple(values))
 
 
 @METRICS.register("flicker_warp")
-class FlickerWarp(Metric):
+class FlickerWarp(_ConsecutivePairs):
     """Motion-compensated temporal-change error of D relative to S (see module docstring).
 
     Args:
@@ -60,18 +81,7 @@ class FlickerWarp(Metric):
     def options(self) -> dict:
         return {"pooling": self.pooling}
 
-    def compute(self, reference: Video, distorted: Video) -> MetricResult:
-        """Flicker of ``distorted`` against the source ``reference`` (in that order).
-
-        Order: ``(reference, distorted)``, the pristine or anchor video first (the
-        opposite of pyiqa's and torchmetrics' ``(distorted, reference)``; pass them by
-        keyword).
-
-        Raises:
-            MetricError: mismatched videos or fewer than 2 frames.
-        """
-        check_pair(reference, distorted)
-        _need_two_frames(reference, self.name)
+    def _pair_values(self, reference: Video, distorted: Video) -> list[float]:
         values: list[float] = []
         s_prev = d_prev = None
         for s_cur, d_cur in zip(luma_frames(reference), luma_frames(distorted), strict=True):
@@ -79,11 +89,11 @@ class FlickerWarp(Metric):
                 flow = farneback_flow(s_cur, s_prev)
                 values.append(warped_flicker(s_prev, s_cur, d_prev, d_cur, flow))
             s_prev, d_prev = s_cur, d_cur
-        return MetricResult(pool(values, self.pooling), tuple(values))
+        return values
 
 
 @METRICS.register("lpips_temporal")
-class LpipsTemporal(Lpips):
+class LpipsTemporal(_ConsecutivePairs, Lpips):
     """``|LPIPS(D_t, D_{t+1}) - LPIPS(S_t, S_{t+1})|`` per consecutive pair, pooled.
 
     Options as for :class:`~vqabench.metrics.perceptual.Lpips` (``net``,
@@ -101,18 +111,6 @@ class LpipsTemporal(Lpips):
         out = [lpips_scores(model, a, b) for a, b in rgb_pairs(video, batch)]
         return np.concatenate(out)
 
-    def compute(self, reference: Video, distorted: Video) -> MetricResult:
-        """Temporal LPIPS change of ``distorted`` against the source ``reference``.
-
-        Order: ``(reference, distorted)``, the pristine or anchor video first (the
-        opposite of pyiqa's and torchmetrics' ``(distorted, reference)``; pass them by
-        keyword).
-
-        Raises:
-            MetricError: mismatched videos or fewer than 2 frames.
-        """
-        check_pair(reference, distorted)
-        _need_two_frames(reference, self.name)
-        diff = temporal_change_difference(self._changes(reference), self._changes(distorted))
-        values: list[Any] = diff.tolist()
-        return MetricResult(pool(values, self.pooling), tuple(values))
+    def _pair_values(self, reference: Video, distorted: Video) -> list[float]:
+        return temporal_change_difference(self._changes(reference),
+                                          self._changes(distorted)).tolist()

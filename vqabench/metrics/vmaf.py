@@ -24,15 +24,8 @@ from vqabench.errors import MetricError, invalid
 from vqabench.io.ffmpeg import ffmpeg_info, ffmpeg_path
 from vqabench.io.hashing import file_sha256
 from vqabench.io.video import Video
-from vqabench.metrics.base import (
-    METRICS,
-    POOLING,
-    Metric,
-    MetricResult,
-    Pooling,
-    check_pair,
-    pool,
-)
+from vqabench.metrics.base import METRICS, Metric, MetricResult, check_pair
+from vqabench.metrics.functional.pooling import POOLING, Pooling, pool
 
 __all__ = ["Vmaf", "VmafNeg", "vmaf_models", "compute_vmaf_group", "model_sha256",
            "V1_SMALLEST_SIZE", "model_note", "probe_model", "libvmaf_version"]

@@ -95,7 +95,7 @@ def metric_definition(name: str, options: dict[str, object], *, libvmaf: str = "
         return {"id": f"{name}{{{text}}} (unresolved)", "metric": name, "version": None,
                 "options": dict(options), "conventions": "", "unresolved": str(exc)}
     opts = dict(metric.options)
-    conventions = metric.provenance if isinstance(metric.provenance, str) else ""
+    conventions = metric.provenance
     text = ",".join(f"{k}={_text(v)}" for k, v in opts.items())
     ident = f"{name}{{{text}}} v{metric.version}" + (f"; {conventions}" if conventions else "")
     out: dict[str, object] = {"id": ident, "metric": name, "version": metric.version,

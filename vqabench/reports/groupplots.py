@@ -28,10 +28,10 @@ from vqabench.reports import style as _s
 from vqabench.reports.plots import (
     LAYOUTS,
     Layout,
-    _codec_order,
-    _style,
     average_curve,
     axis_label,
+    codec_order,
+    style_of,
 )
 from vqabench.reports.style import CodecStyle
 
@@ -89,8 +89,8 @@ def group_rd_figure(results: pd.DataFrame, *, metric: str, reference: str | None
     for ax in axes[len(panels):]:
         fig.delaxes(ax)
     all_codecs = list(results["codec"].astype(str).unique())
-    codecs = _codec_order(colors, list(part["codec"].astype(str).unique()))
-    styles = {c: _style(colors, c, all_codecs) for c in codecs}
+    codecs = codec_order(colors, list(part["codec"].astype(str).unique()))
+    styles = {c: style_of(colors, c, all_codecs) for c in codecs}
     for ax, group in zip(axes, panels, strict=False):
         rows = part if group == OVERALL else part[part["group"].astype(str) == group]
         for codec in codecs:

@@ -40,7 +40,8 @@ from vqabench.reports.style import CodecStyle, codec_colors, codec_styles  # noq
 __all__ = ["LAYOUTS", "FORMATS", "Layout", "CodecStyle", "codec_colors", "codec_styles",
            "axis_label", "sequence_curves", "rd_curve_figure", "average_curve",
            "average_rd_figure", "sweep_figure",
-           "per_frame_figure", "png_bytes", "save_png", "save_figure"]
+           "per_frame_figure", "png_bytes", "save_png", "save_figure", "style_of",
+           "codec_order", "new_axes", "select_rows"]
 
 #: (width, height) in inches and base font size (pt) per layout (names:
 #: :data:`~vqabench.reports.figspec.LAYOUT_NAMES`).
@@ -65,8 +66,10 @@ def axis_label(quantity: str) -> str:
     return f"{label} ({unit})" if unit else label
 
 
-def _style(styles: dict[str, CodecStyle] | dict[str, str] | None, codec: str,
-           all_codecs: Sequence[str]) -> CodecStyle:
+def style_of(styles: dict[str, CodecStyle] | dict[str, str] | None, codec: str,
+             all_codecs: Sequence[str]) -> CodecStyle:
+    """The colour and marker of ``codec``: from ``styles`` (a bare colour there keeps the
+    default marker), else the default style of ``all_codecs``."""
     styles = styles or codec_styles(all_codecs)
     style = styles.get(codec)
     if isinstance(style, CodecStyle):
@@ -75,16 +78,21 @@ def _style(styles: dict[str, CodecStyle] | dict[str, str] | None, codec: str,
     return CodecStyle(style or fallback.color, fallback.marker)
 
 
-def _codec_order(styles: dict[str, CodecStyle] | dict[str, str] | None,
-                 codecs: Sequence[str]) -> list[str]:
+def codec_order(styles: dict[str, CodecStyle] | dict[str, str] | None,
+                codecs: Sequence[str]) -> list[str]:
     """``codecs`` in the order of ``styles`` (anchor first, then the run's order); codecs
     that ``styles`` lacks follow in their own order."""
     known = [c for c in (styles or {}) if c in codecs]
     return known + [c for c in codecs if c not in known]
 
 
-def _axes(title: str, xlabel: str, ylabel: str, layout: Layout = "one-column"
-          ) -> tuple[Figure, Axes]:
+def new_axes(title: str, xlabel: str, ylabel: str, layout: Layout = "one-column"
+             ) -> tuple[Figure, Axes]:
+    """A one-panel figure of ``layout``'s size in the paper style, titled and labelled.
+
+    Raises:
+        ConfigError: unknown layout.
+    """
     if layout not in LAYOUTS:
         raise invalid("layout", layout, " | ".join(LAYOUTS))
     width, height, _font = LAYOUTS[layout]
@@ -98,7 +106,8 @@ def _axes(title: str, xlabel: str, ylabel: str, layout: Layout = "one-column"
     return fig, ax
 
 
-def _select(results: pd.DataFrame, **where: str) -> pd.DataFrame:
+def select_rows(results: pd.DataFrame, **where: str) -> pd.DataFrame:
+    """The rows whose column ``k`` equals ``v`` for each ``k=v`` of ``where`` (None: any)."""
     part = results
     for k, v in where.items():
         if v is not None:
@@ -117,16 +126,16 @@ def sequence_curves(results: pd.DataFrame, *, sequence: str, metric: str,
     Raises:
         ConfigError: no rows for this sequence and metric, unknown layout.
     """
-    part = _select(results, sequence=sequence, metric=metric, reference=reference,
+    part = select_rows(results, sequence=sequence, metric=metric, reference=reference,
                    anchor=anchor)
     part = part[part[rate_column] > 0]
     if part.empty:
         raise invalid("sequence/metric", (sequence, metric), "a pair present in the results")
     codecs = list(results["codec"].astype(str).unique())
-    fig, ax = _axes(title, rate_column, metric, layout)
+    fig, ax = new_axes(title, rate_column, metric, layout)
     curves = [(codec, part[part["codec"].astype(str) == codec].sort_values(rate_column),
-               _style(colors, codec, codecs))
-              for codec in _codec_order(colors, list(part["codec"].astype(str).unique()))]
+               style_of(colors, codec, codecs))
+              for codec in codec_order(colors, list(part["codec"].astype(str).unique()))]
     return fig, ax, curves
 
 
@@ -178,16 +187,16 @@ def average_rd_figure(results: pd.DataFrame, *, metric: str, reference: str | No
                       colors: dict[str, CodecStyle] | dict[str, str] | None = None,
                       layout: Layout = "one-column") -> Figure:
     """RD curve per codec averaged over sequences (see module docstring)."""
-    part = _select(results, metric=metric, reference=reference, anchor=anchor)
+    part = select_rows(results, metric=metric, reference=reference, anchor=anchor)
     if part.empty:
         raise invalid("metric", metric, "a metric present in the results")
     part = part[part[rate_column] > 0]
     codecs = list(results["codec"].astype(str).unique())
-    fig, ax = _axes(f"Average over {part['sequence'].nunique()} sequences", rate_column,
+    fig, ax = new_axes(f"Average over {part['sequence'].nunique()} sequences", rate_column,
                     metric, layout)
-    for codec in _codec_order(colors, list(part["codec"].astype(str).unique())):
+    for codec in codec_order(colors, list(part["codec"].astype(str).unique())):
         avg = average_curve(part[part["codec"].astype(str) == codec], rate_column)
-        style = _style(colors, codec, codecs)
+        style = style_of(colors, codec, codecs)
         ax.plot(avg["rate"], avg["value"], marker=style.marker, label=codec,
                 color=style.color)
     _s.log_rate_axis(ax)
@@ -209,7 +218,7 @@ def sweep_figure(points: pd.DataFrame, *, option: str, anchor: str,
     """
     if points.empty:
         raise invalid("points", "empty", "at least one (metric, value) BD-rate")
-    fig, ax = _axes(f"BD-rate vs {anchor}, mean over sequences", option, "BD-rate (%)", layout)
+    fig, ax = new_axes(f"BD-rate vs {anchor}, mean over sequences", option, "BD-rate (%)", layout)
     ax.axhline(0.0, color="0.4", linestyle="--", linewidth=0.8)
     metrics = list(dict.fromkeys(points["metric"].astype(str)))
     span = float(points["value"].max() - points["value"].min()) or 1.0
@@ -243,12 +252,12 @@ def per_frame_figure(per_frame: pd.DataFrame, *, sequence: str, metric: str,
 
     if layout not in LAYOUTS:
         raise invalid("layout", layout, " | ".join(LAYOUTS))
-    part = _select(per_frame, sequence=sequence, metric=metric, rate_point=rate_point,
+    part = select_rows(per_frame, sequence=sequence, metric=metric, rate_point=rate_point,
                    reference=reference, anchor=anchor)
     if part.empty:
         raise invalid("sequence/metric", (sequence, metric), "a pair present in per_frame.csv")
     codecs = list(per_frame["codec"].astype(str).unique())
-    styles = {c: _style(colors, c, codecs) for c in _codec_order(colors, codecs)}
+    styles = {c: style_of(colors, c, codecs) for c in codec_order(colors, codecs)}
     return rate_point_panels(part, value="value", styles=styles, width_in=LAYOUTS[layout][0],
                              title=f"{sequence}, per frame", ylabel=axis_label(metric))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from vqabench.metrics.distribution import ResidualFit
+from vqabench.metrics.functional.distribution import ResidualFit
 
 __all__ = ["RunResidualFit", "qq_figure", "caption"]
 

@@ -98,7 +98,7 @@ if TYPE_CHECKING:
 __all__ = ["Report", "build_report", "bdrate_frame", "write_pages", "Section", "read_config",
            "choose_anchor", "provenance_lines",
            "loss_complexity", "codec_sweep", "sweep_points", "FIGURE_SETS", "FigureSet",
-           "DEFAULT_FORMATS", "FigureJob", "render_figures"]
+           "DEFAULT_FORMATS", "FigureJob", "render_figures", "slug"]
 
 FigureSet = Literal["none", "summary", "all"]
 #: Figure sets of a report (see module docstring).
@@ -149,7 +149,8 @@ def choose_anchor(results: pd.DataFrame, config: dict[str, object], anchor_codec
     return str(choice)
 
 
-def _slug(*parts: str) -> str:
+def slug(*parts: str) -> str:
+    """``parts`` joined by ``_`` as a file-name stem (runs of other characters become ``_``)."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", "_".join(parts)).strip("_")
 
 
@@ -525,7 +526,7 @@ def _compare_job(item: ComparedFrames, out: Path) -> FigureJob:
 
     a, b = item.pick.points
     return FigureJob(compare.caption(item),
-                     out / f"compare_{_slug(item.pick.sequence, a.codec, 'vs', b.codec)}",
+                     out / f"compare_{slug(item.pick.sequence, a.codec, 'vs', b.codec)}",
                      compare.compare_figure, pd.DataFrame(), {"item": item})
 
 
@@ -575,7 +576,7 @@ def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: st
     shown = "source" if "source" in anchors else anchors[0]
     shown_rows = results[results["anchor"] == shown]
     jobs = [FigureJob(f"Average RD curve: {metric} (against {shown})",
-                      out / f"rd_average_{_slug(metric)}", plots.average_rd_figure,
+                      out / f"rd_average_{slug(metric)}", plots.average_rd_figure,
                       shown_rows[shown_rows["metric"] == metric],
                       {"metric": metric, "colors": colors, "layout": layout})
             for metric in sorted(shown_rows["metric"].unique())]
@@ -585,7 +586,7 @@ def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: st
     if groups and (figures == "all" or set(groups) <= set(REFERENCE_GROUPS)):
         jobs += [FigureJob(f"RD curves per group (the ptloss table's groups) and Overall: "
                            f"{metric} (against {shown}; mean over each group's sequences)",
-                           out / f"rd_groups_{_slug(metric)}", groupplots.group_rd_figure,
+                           out / f"rd_groups_{slug(metric)}", groupplots.group_rd_figure,
                            shown_rows[shown_rows["metric"] == metric],
                            {"metric": metric, "colors": colors, "layout": layout})
                  for metric in sorted(shown_rows["metric"].unique())]
@@ -595,18 +596,18 @@ def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: st
                   if ref is not None else pd.DataFrame())
         if not points.empty:
             jobs.append(FigureJob(f"BD-rate against {sweep[0]} (against {shown})",
-                                  out / f"sweep_{_slug(sweep[0])}", plots.sweep_figure, points,
+                                  out / f"sweep_{slug(sweep[0])}", plots.sweep_figure, points,
                                   {"option": sweep[0], "anchor": anchor, "layout": layout}))
     if figures != "all":
         return jobs, []
     for (seq, metric), part in shown_rows.groupby(["sequence", "metric"], sort=True):
         jobs.append(FigureJob(f"RD curve: {seq}, {metric} (against {shown})",
-                              out / f"rd_{_slug(seq, metric)}", plots.rd_curve_figure, part,
+                              out / f"rd_{slug(seq, metric)}", plots.rd_curve_figure, part,
                               {"sequence": seq, "metric": metric, "colors": colors,
                                "layout": layout}))
         jobs.append(FigureJob(f"R–Q fits: {seq}, {metric} (against {shown}; per codec the "
                               "model of highest R²)",
-                              out / f"rq_{_slug(seq, metric)}", rqplot.rq_figure, part,
+                              out / f"rq_{slug(seq, metric)}", rqplot.rq_figure, part,
                               {"sequence": seq, "metric": metric, "colors": colors,
                                "layout": layout}))
     fits, skipped = (residual_fits(run_dir, results, codec=anchor) if residual_fits else
@@ -614,7 +615,7 @@ def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: st
                            "report passes one)"]))
     notes = [f"Residual Q–Q figures: {reason}" for reason in skipped]
     for item in fits:
-        jobs.append(FigureJob(qqreport.caption(item), out / f"qq_{_slug(item.sequence)}",
+        jobs.append(FigureJob(qqreport.caption(item), out / f"qq_{slug(item.sequence)}",
                               qqreport.qq_figure, results.iloc[:0], {"item": item}))
     pf_path = run_dir / "per_frame.csv"
     if not pf_path.is_file():
@@ -623,13 +624,13 @@ def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: st
     per_frame = per_frame[per_frame["anchor"] == shown]
     for (seq, metric), part in per_frame.groupby(["sequence", "metric"], sort=True):
         jobs.append(FigureJob(f"Per-frame quality: {seq}, {metric} (against {shown})",
-                              out / f"frames_{_slug(seq, metric)}", plots.per_frame_figure,
+                              out / f"frames_{slug(seq, metric)}", plots.per_frame_figure,
                               part, {"sequence": str(seq), "metric": str(metric),
                                      "colors": colors}))
     if frameplots.has_frame_rates(per_frame):  # coded size per frame, one per sequence
         for seq, part in per_frame.groupby("sequence", sort=True):
             jobs.append(FigureJob(f"Coded size per frame: {seq}",
-                                  out / f"frame_bits_{_slug(str(seq))}",
+                                  out / f"frame_bits_{slug(str(seq))}",
                                   frameplots.frame_rate_figure, part,
                                   {"sequence": str(seq), "colors": colors}))
     return jobs, notes
@@ -769,7 +770,7 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
                                           for r in excluded.itertuples()])]
     md, page, tex = write_pages(out, title=title, intro=intro, provenance=prov,
                                 sections=sections, decimals=decimals,
-                                label=_slug(run_dir.name), lists=lists, figures=figs,
+                                label=slug(run_dir.name), lists=lists, figures=figs,
                                 figure_notes=fig_notes, embed_media=embed_media,
                                 tex_comment=f"anchor {anchor}; method {method}")
     return Report(

@@ -91,7 +91,7 @@ def provenance_comment(out_dir: Path, sequences: Iterable[Sequence] = (),
                for s in sequences]
     conventions = "".join(
         f"\n{spec.name}: {text}" for spec in (cfg.metrics if cfg else ())
-        if (text := metrics.create(spec.name, **dict(spec.options)).provenance))
+        if (text := metrics.create(spec.name, **dict(spec.options)).provenance_line()))
     return (f"resolved by {package_line()} with ffmpeg {ffmpeg_info().version} on {now}\n"
             f"re-run with: vqabench run {Path(out_dir).absolute() / 'config.toml'}"
             + "".join(f"\nassumed {line}" for line in assumed) + conventions)

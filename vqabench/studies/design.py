@@ -49,13 +49,14 @@ import numpy as np
 from vqabench.errors import ConfigError, DatasetError, invalid
 from vqabench.io.atomic import atomic_write_text
 from vqabench.io.hashing import file_sha256
-from vqabench.studies.runs import run_record
+from vqabench.studies.runs import refuse_or_note, run_mismatch, run_record
 
 __all__ = ["DESIGNS", "PAIRS", "SPEC_NAME", "Design", "pick_pairs", "build_trials",
            "participant_plan", "participant_seed", "create_study", "load_spec",
            "collect_conditions",
            "PRESENTATIONS", "DEFAULT_SCREEN", "BAR_CSS_PX", "GAP_CSS_PX", "parse_screen",
-           "viewport_needed", "choose_presentation", "min_view_ms", "read_consent"]
+           "viewport_needed", "choose_presentation", "min_view_ms", "read_consent",
+           "check_scores_run"]
 
 Design = Literal["2afc", "acr", "dcr"]
 DESIGNS: tuple[str, ...] = ("2afc", "acr", "dcr")
@@ -610,3 +611,34 @@ def load_spec(study_dir: str | Path) -> dict:
         except ConfigError:  # too large for the default screen: the check refuses or not
             spec["presentation"] = "sequential"
     return spec
+
+
+def check_scores_run(scores_path: Path, run_dir: Path, *, force: bool) -> list[str]:
+    """Check that a study's ``scores.csv`` may be joined to the run in ``run_dir``.
+
+    The study is found from the layout ``STUDY/analysis/scores.csv``. The run matches when it
+    matches (:func:`vqabench.studies.runs.run_mismatch`) any run of the study; its mismatch
+    is told against the study's run of the same directory, else against the study's first
+    run.
+
+    Returns:
+        Notes for the output: a forced mismatch, or why nothing could be checked.
+
+    Raises:
+        ConfigError: the run is not one of the study's runs and ``force`` is False.
+    """
+    study = Path(scores_path).absolute().parent.parent
+    if not (study / SPEC_NAME).is_file():
+        return [f"not checked that {str(scores_path)!r} scores this run: it is not in a "
+                f"study's analysis folder (no {SPEC_NAME} two levels up)"]
+    spec = load_spec(study)
+    records = spec.get("runs", [])
+    problems = [run_mismatch(r, run_dir) for r in records]
+    if not records or "" in problems:
+        return []
+    same = [k for k, r in enumerate(records)
+            if Path(r["path"]).absolute() == Path(run_dir).absolute()]
+    k = same[0] if same else 0
+    return [refuse_or_note(f"run {str(run_dir)!r} is not a run of study {spec['study_id']} "
+                           f"({str(study)!r}, made from {records[k]['path']!r}): "
+                           f"{problems[k]}", force=force)]

@@ -22,7 +22,7 @@ from pathlib import Path
 from vqabench.errors import ConfigError
 from vqabench.io.hashing import file_sha256
 
-__all__ = ["run_record", "run_mismatch", "check_study_runs", "check_scores_run"]
+__all__ = ["run_record", "run_mismatch", "refuse_or_note", "check_study_runs"]
 
 _SHOWN = 12  # hex digits of a hash shown in messages
 
@@ -92,7 +92,12 @@ def run_mismatch(record: dict, run_dir: Path) -> str:
     return f"config {current.identity()[:_SHOWN]} is not the study's {was[:_SHOWN]}: {what}"
 
 
-def _refuse_or_note(problem: str, *, force: bool) -> str:
+def refuse_or_note(problem: str, *, force: bool) -> str:
+    """The note for a mismatch that ``force`` lets through.
+
+    Raises:
+        ConfigError: ``force`` is False (the message names the mismatch and ``--force``).
+    """
     if not force:
         raise ConfigError(f"{problem}; pass --force to join them anyway")
     return f"forced (--force): {problem}"
@@ -116,38 +121,6 @@ def check_study_runs(spec: dict, *, force: bool) -> list[str]:
             continue
         problem = run_mismatch(record, run_dir)
         if problem:
-            notes.append(_refuse_or_note(f"run {str(run_dir)!r} no longer holds the run of "
-                                         f"study {spec['study_id']}: {problem}", force=force))
+            notes.append(refuse_or_note(f"run {str(run_dir)!r} no longer holds the run of "
+                                        f"study {spec['study_id']}: {problem}", force=force))
     return notes
-
-
-def check_scores_run(scores_path: Path, run_dir: Path, *, force: bool) -> list[str]:
-    """Check that a study's ``scores.csv`` may be joined to the run in ``run_dir``.
-
-    The study is found from the layout ``STUDY/analysis/scores.csv``. The run matches when it
-    matches (:func:`run_mismatch`) any run of the study; its mismatch is told against the
-    study's run of the same directory, else against the study's first run.
-
-    Returns:
-        Notes for the output: a forced mismatch, or why nothing could be checked.
-
-    Raises:
-        ConfigError: the run is not one of the study's runs and ``force`` is False.
-    """
-    from vqabench.studies.design import SPEC_NAME, load_spec
-
-    study = Path(scores_path).absolute().parent.parent
-    if not (study / SPEC_NAME).is_file():
-        return [f"not checked that {str(scores_path)!r} scores this run: it is not in a "
-                f"study's analysis folder (no {SPEC_NAME} two levels up)"]
-    spec = load_spec(study)
-    records = spec.get("runs", [])
-    problems = [run_mismatch(r, run_dir) for r in records]
-    if not records or "" in problems:
-        return []
-    same = [k for k, r in enumerate(records)
-            if Path(r["path"]).absolute() == Path(run_dir).absolute()]
-    k = same[0] if same else 0
-    return [_refuse_or_note(f"run {str(run_dir)!r} is not a run of study {spec['study_id']} "
-                            f"({str(study)!r}, made from {records[k]['path']!r}): "
-                            f"{problems[k]}", force=force)]

@@ -36,8 +36,9 @@ from scipy import special
 from vqabench.errors import invalid
 from vqabench.studies.scaling import (
     JOD_SIGMA,
-    _log_posterior,
-    _log_posterior_derivatives,
+    comparison_matrix,
+    log_posterior,
+    log_posterior_derivatives,
 )
 
 __all__ = ["SAMPLINGS", "Sampling", "PRIOR_SD_JOD", "posterior", "information_gain",
@@ -53,19 +54,8 @@ _WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
 
 
 def _wins(outcomes: Sequence[tuple[str, str, str]], index: dict[str, int]) -> np.ndarray:
-    wins = np.zeros((len(index), len(index)))
-    for a, b, choice in outcomes:
-        i, j = index[a], index[b]
-        if choice == "a":
-            wins[i, j] += 1
-        elif choice == "b":
-            wins[j, i] += 1
-        elif choice == "neutral":
-            wins[i, j] += 0.5
-            wins[j, i] += 0.5
-        else:
-            raise invalid("choice", choice, "a | b | neutral")
-    return wins
+    return comparison_matrix([(index[a], index[b], choice) for a, b, choice in outcomes],
+                             len(index))
 
 
 def posterior(wins: np.ndarray, *, prior_sd_jod: float = PRIOR_SD_JOD
@@ -91,12 +81,12 @@ def posterior(wins: np.ndarray, *, prior_sd_jod: float = PRIOR_SD_JOD
     precision = 1.0 / prior_sd_jod**2
 
     def value(q: np.ndarray) -> float:
-        return _log_posterior(q, wins) - 0.5 * precision * float(q @ q)
+        return log_posterior(q, wins) - 0.5 * precision * float(q @ q)
 
     q, current = np.zeros(n), value(np.zeros(n))
     hessian = precision * np.eye(n)
     for _ in range(100):  # Newton on a strictly concave function
-        grad, laplacian = _log_posterior_derivatives(q, wins)
+        grad, laplacian = log_posterior_derivatives(q, wins)
         grad, hessian = grad - precision * q, laplacian + precision * np.eye(n)
         if np.abs(grad).max() < 1e-10 * (1 + wins.sum()):
             break

@@ -42,7 +42,7 @@ from vqabench.errors import invalid
 __all__ = ["NEUTRAL", "wilson_interval", "comparison_matrix", "ml_obstacle", "bradley_terry",
            "BootstrapScaling", "bootstrap_bradley_terry", "JOD_SIGMA", "thurstone_case_v",
            "bootstrap_thurstone", "OutlierScores", "observer_outliers", "mos_interval",
-           "bt500_screening",
+           "bt500_screening", "log_posterior", "log_posterior_derivatives",
            "Screening", "acr_hr_dv"]
 
 NEUTRAL: tuple[str, ...] = ("half", "exclude")
@@ -221,16 +221,27 @@ def bootstrap_bradley_terry(per_participant: Sequence[np.ndarray], *, resamples:
         ConfigError: see :func:`bradley_terry` (``alpha=0`` and no estimate for the pooled
             answers).
     """
+    mats = _participant_mats(per_participant, resamples)
+    estimate = bradley_terry(mats.sum(axis=0), alpha=alpha)
+    return _bootstrap(mats, estimate, lambda wins: bradley_terry(wins, alpha=alpha),
+                      maximum_likelihood=alpha == 0, resamples=resamples,
+                      confidence=confidence, seed=seed)
+
+
+def _participant_mats(per_participant: object, resamples: object) -> np.ndarray:
+    """The count matrices of the participants as one float64 array, once checked with the
+    number of bootstrap resamples.
+
+    Raises:
+        ConfigError: not one square matrix per participant, or ``resamples`` < 1.
+    """
     mats = np.asarray(per_participant, dtype=np.float64)
     if mats.ndim != 3 or len(mats) == 0:
         raise invalid("per_participant", f"array of shape {mats.shape}",
                       "one square count matrix per participant (at least one)")
     if not isinstance(resamples, int) or resamples < 1:
         raise invalid("resamples", resamples, "an integer >= 1")
-    estimate = bradley_terry(mats.sum(axis=0), alpha=alpha)
-    return _bootstrap(mats, estimate, lambda wins: bradley_terry(wins, alpha=alpha),
-                      maximum_likelihood=alpha == 0, resamples=resamples,
-                      confidence=confidence, seed=seed)
+    return mats
 
 
 def _bootstrap(mats: np.ndarray, estimate: np.ndarray, fit: Callable[[np.ndarray], np.ndarray],
@@ -302,15 +313,15 @@ def thurstone_case_v(wins: np.ndarray, *, prior: float = 1.0,
                       f"here (items {ml_obstacle(wins)})")
     weight = wins + (prior / 2) * (mask | mask.T)
     q = np.zeros(n)
-    value = _log_posterior(q, weight)
+    value = log_posterior(q, weight)
     for _ in range(100):  # Newton on a concave function, first score fixed at 0
-        grad, laplacian = _log_posterior_derivatives(q, weight)
+        grad, laplacian = log_posterior_derivatives(q, weight)
         if np.abs(grad[1:]).max() < 1e-10 * (1 + weight.sum()):
             break
         step = np.concatenate([[0.0], np.linalg.solve(laplacian[1:, 1:], grad[1:])])
         size = 1.0
         while size > 1e-8:  # backtrack until the posterior does not fall
-            trial = _log_posterior(q + size * step, weight)
+            trial = log_posterior(q + size * step, weight)
             if trial >= value:
                 break
             size /= 2
@@ -318,15 +329,17 @@ def thurstone_case_v(wins: np.ndarray, *, prior: float = 1.0,
     return q - q.mean()
 
 
-def _log_posterior(q: np.ndarray, weight: np.ndarray) -> float:
+def log_posterior(q: np.ndarray, weight: np.ndarray) -> float:
+    """Thurstone Case V log-likelihood of scores ``q`` (JOD) given the win counts ``weight``
+    (``weight[i, j]``: times ``i`` was chosen over ``j``)."""
     from scipy import special
 
     return float(np.sum(weight * special.log_ndtr((q[:, None] - q[None, :]) / JOD_SIGMA)))
 
 
-def _log_posterior_derivatives(q: np.ndarray, weight: np.ndarray
-                               ) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient of :func:`_log_posterior` and minus its Hessian (a weighted Laplacian:
+def log_posterior_derivatives(q: np.ndarray, weight: np.ndarray
+                              ) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient of :func:`log_posterior` and minus its Hessian (a weighted Laplacian:
     ``d2/dz2 log Phi(z) = -r (z + r)`` with ``r = phi(z) / Phi(z)``)."""
     from scipy import special
 
@@ -347,12 +360,7 @@ def bootstrap_thurstone(per_participant: Sequence[np.ndarray], *, resamples: int
     connected whichever participants it draws. ``unbounded`` counts resamples without a
     maximum-likelihood answer (their scores rest on the prior).
     """
-    mats = np.asarray(per_participant, dtype=np.float64)
-    if mats.ndim != 3 or len(mats) == 0:
-        raise invalid("per_participant", f"array of shape {mats.shape}",
-                      "one square count matrix per participant (at least one)")
-    if not isinstance(resamples, int) or resamples < 1:
-        raise invalid("resamples", resamples, "an integer >= 1")
+    mats = _participant_mats(per_participant, resamples)
     total = mats.sum(axis=0)
     compared = (total + total.T) > 0
     estimate = thurstone_case_v(total, prior=prior, compared=compared)

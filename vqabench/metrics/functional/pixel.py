@@ -34,6 +34,8 @@ import numpy as np
 
 from vqabench.errors import MetricError, invalid
 from vqabench.metrics.functional.frame_format import FrameFormat
+from vqabench.metrics.functional.opencv import opencv
+from vqabench.metrics.functional.pooling import pool
 
 __all__ = ["mse", "peak_value", "psnr_from_mse", "plane_psnr", "weighted_psnr", "plane_mses",
            "PsnrState", "psnr_update", "psnr_fold", "psnr_compute", "DEFAULT_MAX_DB", "PEAKS",
@@ -59,9 +61,7 @@ def mse(reference: np.ndarray, distorted: np.ndarray) -> float:
         raise invalid("distorted.shape", distorted.shape, f"the reference shape {reference.shape}")
     if (reference.dtype == distorted.dtype and reference.dtype in (np.uint8, np.uint16)
             and reference.size):
-        from vqabench.metrics.functional.ssim import _cv2
-
-        sse = _cv2().norm(reference, distorted, _cv2().NORM_L2SQR)
+        sse = opencv().norm(reference, distorted, opencv().NORM_L2SQR)
         if sse < _EXACT_BELOW:
             return float(round(sse)) / reference.size
     diff = (reference.astype(np.float64) - distorted.astype(np.float64)).ravel()
@@ -168,8 +168,6 @@ def psnr_compute(state: PsnrState, fmt: FrameFormat, *,
         MetricError: no frames, or a plane MSE above ``(2**b - 1)**2`` (samples out of
             range: the PSNR would be negative).
     """
-    from vqabench.metrics.base import pool
-
     top = (1 << fmt.bit_depth) - 1
     per_frame = []
     for index, frame in enumerate(state.mses):

@@ -30,6 +30,8 @@ import numpy as np
 
 from vqabench.errors import MetricError
 from vqabench.metrics.functional.frame_format import FrameFormat
+from vqabench.metrics.functional.opencv import opencv
+from vqabench.metrics.functional.pooling import pool
 
 __all__ = ["WINDOW", "SIGMA", "K1", "K2", "MS_SSIM_WEIGHTS", "SsimStats", "ssim_stats",
            "downsample_factor", "prepare_plane", "ssim_plane", "ms_ssim_plane",
@@ -62,17 +64,8 @@ class SsimStats:
     cs: float
 
 
-@functools.lru_cache(maxsize=1)
-def _cv2():
-    """OpenCV, imported when first needed; its thread count is the process's (the runner's
-    job slot sets it, :func:`vqabench.runner.executors.thread_budget`)."""
-    import cv2
-
-    return cv2
-
-
 def _blur(plane: np.ndarray, out: np.ndarray) -> np.ndarray:
-    cv2 = _cv2()
+    cv2 = opencv()
     # full-size output; only the valid region (no border involved) is averaged
     return cv2.sepFilter2D(plane, cv2.CV_32F, _KERNEL, _KERNEL, dst=out,
                            borderType=cv2.BORDER_REFLECT)
@@ -109,7 +102,7 @@ def _add_number(plane: np.ndarray, value: float, out: np.ndarray) -> None:
     if plane.size == 1:
         np.add(plane, np.float32(value), out=out)
     else:
-        _cv2().add(plane, value, dst=out)
+        opencv().add(plane, value, dst=out)
 
 
 def _band_sums(x: np.ndarray, y: np.ndarray, shift: float, luminance: bool
@@ -118,7 +111,7 @@ def _band_sums(x: np.ndarray, y: np.ndarray, shift: float, luminance: bool
     includes the window's 5 rows above and below the output rows). Without ``luminance``
     only the CS map is formed (its arithmetic is the same either way) and the SSIM sum is
     NaN."""
-    cv2 = _cv2()
+    cv2 = opencv()
     rows, width = x.shape
     c1, c2 = float(np.float32(K1 ** 2)), float(np.float32(K2 ** 2))
     xs, ys, mx, my, exy, e2, t = (p[:rows] for p in _workspace(BAND_ROWS + 2 * _HALF, width))
@@ -235,7 +228,7 @@ def _halve(plane: np.ndarray, pad: int) -> np.ndarray:
     4x faster at 720p (0.4 ms against 1.3-1.9 ms a plane, most of it strided reads)."""
     if pad:
         plane = np.pad(plane, ((pad, 0), (pad, 0)), mode="edge")
-    h, w, cv2 = plane.shape[0] // 2, plane.shape[1] // 2, _cv2()
+    h, w, cv2 = plane.shape[0] // 2, plane.shape[1] // 2, opencv()
     return cv2.resize(plane[: 2 * h, : 2 * w], (w, h), interpolation=cv2.INTER_AREA)
 
 
@@ -302,6 +295,4 @@ def ssim_compute(state: SsimState) -> tuple[float, tuple[float, ...]]:
     Raises:
         MetricError: no frames.
     """
-    from vqabench.metrics.base import pool
-
     return pool(state.values), state.values
