@@ -492,6 +492,12 @@ class CompressAICodec(Codec):
                         for q, c in zip(qualities, coded, strict=True)]
         return header, [o[0, :, :h, :w].numpy() for o in outs]
 
+    def decode_null(self, bitstream: Path) -> int:
+        """Decode ``bitstream`` to the model's RGB output and discard it (decode-speed
+        measurement; call :meth:`load_for` first to keep network loading out); the number
+        of frames decoded."""
+        return len(self.decode_rgb(bitstream)[1])
+
     def decode(self, bitstream: Path, output: Path, source: Video) -> float:
         """Decode ``bitstream`` into the Y4M ``output``; wall seconds, loading the networks
         excluded. ``source`` is not used: the bitstream carries the format."""
