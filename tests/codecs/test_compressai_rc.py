@@ -109,7 +109,18 @@ def test_rc_model_codes_per_frame_qualities_that_decode_bit_exactly(ckpt, clip, 
     rc = header["rate_control"]
     assert rc["mode"] == "model" and rc["target_kbps"] == target
     assert [p[0] for p in rc["probes"]] == [1, 4, 8] and rc["overhead_bits"] > 0
-    # the strings of each frame are the compress() of its own quality's net
+    # frame sizes (per_frame.csv's frame_bits / frame_qp): each frame's strings and length
+    # fields, adding up to the file less its magic, lengths and zlib header
+    from vqabench.codecs.framesizes import payload_bits, probe_frames
+
+    frames = probe_frames(tmp_path / "k.cai", "cai")
+    data = (tmp_path / "k.cai").read_bytes()
+    head_len = int.from_bytes(data[6:10], "little")
+    assert [f.qp for f in frames] == qualities and {f.type for f in frames} == {"I"}
+    assert sum(f.bits for f in frames) == payload_bits(tmp_path / "k.cai", "cai") \
+        == 8 * (len(data) - 14 - head_len)
+    assert [f.bits for f in frames] == [8 * (4 * len(c["strings"]) + sum(
+        len(s) for group in c["strings"] for s in group)) for c in coded]
     assert abs(res.bits * FPS / clip.frames / 1000 - target) / target < 0.1
     expected = _reconstruction(clip, qualities)
     fresh = codecs.create("compressai", model=MODEL, checkpoint=ckpt)
@@ -212,6 +223,14 @@ def test_run_delta_r_and_rq_fit_of_learned_codec(ckpt, ladder, tmp_path):
             devs.append(abs(float(r["target_kbps"]) - actual) / float(r["target_kbps"]))
         got = table[table["codec"] == label]["delta_r_pct"]
         assert len(got) == 1 and got.iloc[0] == pytest.approx(100 * np.mean(devs), rel=1e-6)
+    with open(tmp_path / "run" / "per_frame.csv", newline="") as f:
+        frame_rows = [r for r in csv.DictReader(f) if r["codec"] == "cai-rq"]
+    from vqabench.codecs.compressai_codec import read_bitstream
+
+    for r in (r for r in rows if r["codec"] == "cai-rq"):
+        header, _ = read_bitstream(tmp_path / "run" / r["bitstream"])
+        qps = [int(x["frame_qp"]) for x in frame_rows if x["rate_point"] == r["rate_point"]]
+        assert qps == header["qualities"]
     # the R-Q model beats the single-level baseline on these targets
     by = table.set_index("codec")["delta_r_pct"]
     assert by["cai-rq"] < by["cai-2pass"]

@@ -66,7 +66,7 @@ from vqabench.io.video import Video, YuvFrame, read_frames, rgb_to_yuv, write_y4
 __all__ = ["CompressAICodec", "MODELS", "MAGIC", "MULTIPLE", "VIDEO_MULTIPLE", "PIX_FMTS",
            "compressai_version", "write_bitstream", "read_bitstream", "to_rgb", "to_yuv",
            "FORMAT_VERSION", "READ_VERSIONS", "RATE_CONTROLS", "container_bytes",
-           "payload_bytes"]
+           "payload_bytes", "frame_sizes"]
 
 MAGIC = b"VQCAI1"
 #: Version written; 1 (one ``quality`` for all frames) and 2 (``qualities``) are read.
@@ -180,6 +180,26 @@ def payload_bytes(coded: object) -> int:
     return sum(len(b) for b in blobs)
 
 
+def frame_sizes(path: Path) -> tuple[list[tuple[int, str, int]], int]:
+    """Per frame of a compressai bitstream, in display order: (bits, type, quality), and the
+    payload bits they add up to (the file less magic, lengths and header).
+
+    A frame's bits are its entropy-coded strings with their 4-byte length fields; its type
+    is ``I`` for image models and for ssf2020's first frame, ``P`` for ssf2020's others.
+    """
+    header, coded = read_bitstream(path)
+    per_frame = coded["strings"] if isinstance(coded, dict) else coded
+    video = isinstance(coded, dict)
+    out = []
+    for t, (q, frame) in enumerate(zip(header["qualities"], per_frame, strict=True)):
+        blobs: list[bytes] = []
+        _pack(frame, blobs)
+        out.append((8 * sum(4 + len(b) for b in blobs), "P" if video and t else "I", int(q)))
+    data = Path(path).read_bytes()
+    head_len = struct.unpack_from("<I", data, len(MAGIC))[0]
+    return out, 8 * (len(data) - len(MAGIC) - 8 - head_len)
+
+
 def write_bitstream(path: Path, header: dict, coded: object) -> None:
     """Write :func:`container_bytes` of ``header`` and ``coded`` to ``path``."""
     Path(path).write_bytes(container_bytes(header, coded))
@@ -257,6 +277,8 @@ class CompressAICodec(Codec):
 
     name = "compressai"
     extension = ".cai"
+    #: frame reader of :mod:`vqabench.codecs.framesizes` (per-frame bits, type and quality)
+    muxer = "cai"
     rate_params: ClassVar[dict[str, tuple[float, float]]] = {"quality": (1, 9),
                                                               "kbps": KBPS_RANGE}
     native_pix_fmts: ClassVar[tuple[str, ...]] = PIX_FMTS
