@@ -102,6 +102,9 @@ def net_complexity(net: Any, *, width: int, height: int, video: bool = False
                          parts=parts)
 
 
+_COUNTED: dict[tuple[str, int, int, int], NetComplexity] = {}
+
+
 def bitstream_complexity(codec: Any, bitstream: Path) -> dict[str, float]:
     """Complexity of decoding (and having coded) one ``compressai`` bitstream.
 
@@ -120,8 +123,13 @@ def bitstream_complexity(codec: Any, bitstream: Path) -> dict[str, float]:
     header = codec.load_for(Path(bitstream))
     width, height = header["padded"]
     video = MODELS[header["model"]][1] == "video"
-    per_q = {q: net_complexity(codec.network(int(q))[0], width=width, height=height,
-                               video=video) for q in sorted(set(header["qualities"]))}
+    per_q = {}
+    for q in sorted(set(header["qualities"])):
+        key = (codec.spec, int(q), width, height)
+        if key not in _COUNTED:  # one forward per network and size, not per bitstream
+            _COUNTED[key] = net_complexity(codec.network(int(q))[0], width=width,
+                                           height=height, video=video)
+        per_q[q] = _COUNTED[key]
     qualities = header["qualities"]
     return {"params": float(sum(c.params for c in per_q.values())),
             "macs": sum(per_q[q].decoder_macs for q in qualities) / len(qualities),
