@@ -243,3 +243,33 @@ def test_run_delta_r_and_rq_fit_of_learned_codec(ckpt, ladder, tmp_path):
     slope, _ = np.polyfit(list(points), np.log(list(points.values())), 1)
     assert sorted(points) == [1, 3, 5, 7]
     assert exp["b"] == pytest.approx(slope, rel=1e-6) and 0 < exp["r2"] <= 1
+
+
+def test_video_model_multipass_and_its_frame_sizes(clip, tmp_path):
+    """ssf2020 at kbps= with rc=multipass: one level for the group of pictures; its frames
+    read back as I then P, with sizes adding up to the file less the header."""
+    from vqabench.codecs.compressai_codec import read_bitstream
+    from vqabench.codecs.framesizes import payload_bits, record_frames
+
+    codec = codecs.create("compressai", model="ssf2020", checkpoint="random", rc="multipass")
+    res = codecs.run_codec(codec, clip, codecs.parse_rate_point("kbps=50"), tmp_path / "v.cai",
+                           decode_dir=tmp_path)
+    header, coded = read_bitstream(tmp_path / "v.cai")
+    frames = record_frames(tmp_path / "v.cai", "cai", frames=clip.frames)
+    assert [f.type for f in frames] == ["I", "P", "P", "P"]
+    assert [f.qp for f in frames] == header["qualities"] == [header["qualities"][0]] * 4
+    assert sum(f.bits for f in frames) == payload_bits(tmp_path / "v.cai", "cai") < res.bits
+    assert [f.bits for f in frames] == [8 * sum(4 + len(b) for b in _strings(per_frame))
+                                        for per_frame in coded["strings"]]
+    os.unlink(res.decoded.path)
+
+
+def _strings(obj):
+    """Every byte string in a nested compress() structure."""
+    if isinstance(obj, bytes):
+        return [obj]
+    if isinstance(obj, dict):
+        obj = list(obj.values())
+    if isinstance(obj, list | tuple):
+        return [b for item in obj for b in _strings(item)]
+    return []
