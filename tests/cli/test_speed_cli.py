@@ -76,3 +76,37 @@ def test_speed_models_with_the_default_patch(tmp_path, capsys, monkeypatch):
     macs, _ = complexity.count_macs(create_model("pt_loss"), (12, 256, 256))
     assert f"| pt_loss | 0.802 | {macs / 1e9:.3f} | {macs / (12 * 256 * 256) / 1e3:.3f} |" \
         in shown
+
+
+@pytest.mark.slow
+def test_speed_measures_compressai_with_its_own_decoder(tmp_path, capsys):
+    """A run with x264 and compressai (random weights): decode-fps rows of every compressai
+    bitstream, frame count that of the clip, and its networks' parameters and MACs."""
+    pytest.importorskip("compressai")
+    from vqabench import codecs
+    from vqabench.codecs.compressai_complexity import net_complexity
+
+    data = tmp_path / "data"
+    data.mkdir()
+    make_video(data / "Alpha.y4m", width=64, height=64, frames=3, seed=1)
+    out = tmp_path / "run"
+    run(load_config(None, dataset=str(data), metrics="psnr_y", jobs=1, out=str(out),
+                    codecs=["x264:qp=22,37", "compressai:quality=1,2:model=bmshj2018-factorized:"
+                            "checkpoint=random"]))
+    with pytest.raises(SystemExit) as exc:
+        main(["speed", str(out), "--repeats", "2", "--anchor", "x264",
+              "--out", str(tmp_path / "speed.csv")])
+    assert exc.value.code == 0
+    shown = capsys.readouterr().out
+    measured = pd.read_csv(tmp_path / "speed.csv")
+    cai = measured[measured["codec"] == "compressai"]
+    assert sorted(cai["rate_point"]) == ["quality=1", "quality=2"]
+    assert (cai["frames"] == 3).all() and (cai["fps"] == 3 / cai["best_s"]).all()
+    assert "| compressai fps | compressai / x264 |" in shown
+    assert "| Codec | Rate point | Params (k) | GMAC/frame | Enc GMAC/frame | kMAC/pixel |" \
+        in shown
+    net, _ = codecs.create("compressai", model="bmshj2018-factorized",
+                           checkpoint="random").network(2)
+    params = sum(p.numel() for p in net.parameters())
+    dec = net_complexity(net, width=64, height=64).decoder_macs
+    assert f"| compressai | quality=2 | {params / 1e3:.3f} | {dec / 1e9:.3f} |" in shown

@@ -263,7 +263,7 @@ def test_codecs_list_shows_it_with_its_version():
 
     facts = codec_facts("compressai")
     assert facts["version"].startswith("compressai 1.2.8")
-    assert facts["rate_params"] == {"quality": [1, 9]}
+    assert facts["rate_params"] == {"quality": [1, 9], "kbps": [1, 200000]}
     assert facts["native_pix_fmts"] == ["yuv420p", "yuv422p", "yuv444p"]
 
 

@@ -25,3 +25,10 @@ def test_best_of_n_counts_the_bitstreams_frames(tiny_video, tmp_path):
     assert s.best_s == min(s.times_s) and s.fps == tiny_video.frames / s.best_s
     with pytest.raises(ConfigError, match="repeats=0"):
         decode_speed(path, "h264", repeats=0)
+
+
+def test_codec_decoder_is_refused_for_a_codec_without_one(tmp_path):
+    from vqabench.codecs.decodespeed import codec_decode_speed
+
+    with pytest.raises(ConfigError, match=r"codec.*x264.*decodes in this process"):
+        codec_decode_speed(codecs.create("x264"), tmp_path / "a.264")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -65,3 +66,19 @@ def test_learned_codec_columns():
     assert table["GMAC/frame"].tolist() == pytest.approx([0.02, 0.05])
     assert table["kMAC/pixel"].tolist() == pytest.approx([2e7 / 36864 / 1e3, 5e7 / 36864 / 1e3])
     assert table["EncT %"].tolist() == pytest.approx([600.0, 1800.0])
+
+
+def test_learned_codec_encoder_macs_column_when_given():
+    from vqabench.evaluation.speed import learned_codec_table
+
+    rows = pd.DataFrame({"codec": ["inr", "compressai", "compressai"],
+                         "rate_point": ["model=s", "quality=1", "quality=1"],
+                         "params": [3e4, 3e6, 3e6], "macs": [5e7, 2e9, 4e9],
+                         "enc_macs": [float("nan"), 3e9, 5e9], "pixels": [36864] * 3,
+                         "enc_s": [9.0, 1.0, 2.0]})
+    table = learned_codec_table(rows, anchor_enc_s=0.5)
+    assert list(table.columns) == ["Codec", "Rate point", "Params (k)", "GMAC/frame",
+                                   "Enc GMAC/frame", "kMAC/pixel", "EncT %"]
+    assert table["GMAC/frame"].tolist() == pytest.approx([0.05, 3.0])
+    assert table["Enc GMAC/frame"].iloc[1] == pytest.approx(4.0)
+    assert np.isnan(table["Enc GMAC/frame"].iloc[0])

@@ -23,11 +23,12 @@ def speed(
                               "--models (as make-pairs and models info)."),
     out: Path = typer.Option(None, "--out", help="Also write every measurement as CSV here."),
 ) -> None:
-    """Single-thread decode-to-null fps per codec, rate point and class (CLIC Table IV)."""
+    """Single-thread decode-to-null fps per codec, rate point and class (CLIC Table IV);
+    learned codecs (compressai, inr) through their own decoder."""
     import pandas as pd
 
     from vqabench import codecs
-    from vqabench.codecs.decodespeed import decode_speed
+    from vqabench.codecs.decodespeed import codec_decode_speed, decode_speed
     from vqabench.evaluation import load_results
     from vqabench.evaluation.speed import complexity_table, speed_table
     from vqabench.reports.tables import to_markdown, write_csv
@@ -39,15 +40,25 @@ def speed(
     results = load_results(run_dir)
     encodes = results.drop_duplicates(["sequence", "reference", "codec", "rate_point"])
     rows, learned = [], []
+    own = _own_decoders(run_dir)
     for (_, _, _), ladder in encodes.groupby(["sequence", "reference", "codec"], sort=False):
         for point, r in enumerate(ladder.itertuples(), start=1):
             path = Path(run_dir) / str(r.bitstream)
             fmt = formats.get(path.suffix)
             if path.suffix == ".inr":
                 learned.append(_inr_row(path, str(r.codec), str(r.rate_point), float(r.enc_s)))
-            if fmt is None:
-                continue  # learned codecs: no ffmpeg decoder (their dec_s is in results)
-            s = decode_speed(path, fmt, repeats=repeats)
+            if path.suffix == ".cai" and str(r.codec) in own:
+                from vqabench.codecs.compressai_complexity import bitstream_complexity
+
+                learned.append({"codec": r.codec, "rate_point": r.rate_point,
+                                **bitstream_complexity(own[str(r.codec)], path),
+                                "enc_s": float(r.enc_s)})
+            if fmt is not None:
+                s = decode_speed(path, fmt, repeats=repeats)
+            elif str(r.codec) in own:
+                s = codec_decode_speed(own[str(r.codec)], path, repeats=repeats)
+            else:
+                continue  # no decoder to time (an external codec: its dec_s is in results)
             rows.append({"sequence": r.sequence, "reference": r.reference, "codec": r.codec,
                          "rate_point": r.rate_point, "point": point,
                          "group": getattr(r, "group", ""), "frames": s.frames,
@@ -59,6 +70,7 @@ def speed(
     else:
         table = speed_table(measured, anchor=anchor or str(measured["codec"].iloc[0]))
         console.print(f"Decoding speed (fps, single thread, decode to null, best of {repeats}; "
+                      f"learned codecs: their own decoder in this process; "
                       f"load {' '.join(load)})", markup=False)
         console.print(to_markdown(table, decimals=1), markup=False)
         if out is not None:
@@ -91,3 +103,16 @@ def _inr_row(path: Path, codec: str, rate_point: str, enc_s: float) -> dict:
     params, macs = arch_complexity(arch)
     return {"codec": codec, "rate_point": rate_point, "params": params, "macs": macs,
             "pixels": arch.width * arch.height, "enc_s": enc_s}
+
+
+def _own_decoders(run_dir: Path) -> dict[str, object]:
+    """The run's codecs that decode in this process (compressai, inr), by their label, built
+    with the options of the run's config.toml."""
+    from vqabench import codecs
+    from vqabench.experiment import load_config
+
+    config = Path(run_dir) / "config.toml"
+    if not config.is_file():
+        return {}
+    return {spec.display: codecs.create(spec.name, **dict(spec.options))
+            for spec in load_config(config).codecs if spec.name in ("compressai", "inr")}

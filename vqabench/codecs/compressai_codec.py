@@ -4,7 +4,11 @@
 an image model (intra only: ``bmshj2018-factorized``, ``bmshj2018-hyperprior``,
 ``mbt2018-mean``, ``cheng2020-anchor``) or the whole sequence as one group of pictures with
 the video model ``ssf2020`` (first frame intra, the others predicted). Rate points are the
-model's quality index, ``quality=1..8`` (``1..6`` for cheng2020-anchor, ``1..9`` for ssf2020).
+model's quality index, ``quality=1..8`` (``1..6`` for cheng2020-anchor, ``1..9`` for ssf2020),
+or a target rate ``kbps=N`` reached by rate control (option ``rc``, see
+:mod:`vqabench.codecs.compressai_rc`): ``rc=model`` (default, image models) chooses each
+frame's quality through RQ-LVC's R-Q model updated after every frame; ``rc=multipass`` codes
+the whole sequence at the single quality whose rate is closest to the target.
 
 * **Colour.** The models code RGB. Each frame goes YUV -> RGB through
   :func:`vqabench.io.video.yuv_to_rgb` (the source's matrix and range, chroma repeated) as
@@ -14,11 +18,14 @@ model's quality index, ``quality=1..8`` (``1..6`` for cheng2020-anchor, ``1..9``
 * **Padding.** Frames are padded right and bottom to a multiple of :data:`MULTIPLE` pixels
   (:data:`VIDEO_MULTIPLE` for ssf2020; edge samples repeated) and the output is cropped back.
 * **Bitstream** (:data:`MAGIC`): magic, header length, a zlib-compressed JSON header (model,
-  quality, weights identity, size, format, frame rate, colour, padding and the structure
+  the quality of every frame, the weights identity of each quality used, size, format, frame
+  rate, colour, padding, the rate control of a ``kbps=`` point and the structure
   ``compress()`` returned, its byte strings replaced by indices), then each byte string with
-  its length. The strings are exactly what CompressAI's ``compress()`` returned, so
-  ``bits = 8 x file size`` counts every bit, header included. Decoding needs only this file
-  (and the same model weights, checked against the header).
+  its length. Format version 2 (:data:`FORMAT_VERSION`) has ``qualities`` (one per frame);
+  version 1 files (one ``quality``) are still read. The strings are exactly what
+  CompressAI's ``compress()`` returned, so ``bits = 8 x file size`` counts every bit, header
+  included. Decoding needs only this file (and the same model weights, checked against the
+  header).
 * **Weights.** ``checkpoint=pretrained`` (default) loads the zoo's MSE checkpoint from the
   torch hub cache (:func:`vqabench.metrics.weights.require`; nothing is downloaded:
   ``vqabench weights fetch compressai:model=NAME`` fetches it); ``checkpoint=PATH`` loads a
@@ -39,27 +46,36 @@ without it and says so in the version.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import struct
 import time
-import zlib
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from vqabench.codecs.base import CODECS, Codec, RatePoint
+from vqabench.codecs.compressai_format import (
+    FORMAT_VERSION,
+    MAGIC,
+    READ_VERSIONS,
+    container_bytes,
+    frame_sizes,
+    payload_bytes,
+    read_bitstream,
+    torch_threads,
+    write_bitstream,
+)
+from vqabench.codecs.ffmpeg import KBPS_RANGE
 from vqabench.errors import CodecError, ConfigError, invalid
 from vqabench.io.video import Video, YuvFrame, read_frames, rgb_to_yuv, write_y4m, yuv_to_rgb
 
 __all__ = ["CompressAICodec", "MODELS", "MAGIC", "MULTIPLE", "VIDEO_MULTIPLE", "PIX_FMTS",
-           "compressai_version", "write_bitstream", "read_bitstream", "to_rgb", "to_yuv"]
+           "compressai_version", "write_bitstream", "read_bitstream", "to_rgb", "to_yuv",
+           "FORMAT_VERSION", "READ_VERSIONS", "RATE_CONTROLS", "container_bytes",
+           "payload_bytes", "frame_sizes"]
 
-MAGIC = b"VQCAI1"
-FORMAT_VERSION = 1
+#: Rate control of ``kbps=`` points (:mod:`vqabench.codecs.compressai_rc`).
+RATE_CONTROLS = ("model", "multipass")
 #: Frames are padded to a multiple of this (the models' total downsampling, hyperprior incl.;
 #: :data:`VIDEO_MULTIPLE` for ssf2020, whose hyperprior downsamples 8 times more).
 MULTIPLE = 64
@@ -122,87 +138,6 @@ def padded_size(width: int, height: int, multiple: int = MULTIPLE) -> tuple[int,
     return -(-width // multiple) * multiple, -(-height // multiple) * multiple
 
 
-# --- the bitstream -----------------------------------------------------------------------------
-
-def _pack(obj: object, blobs: list[bytes]) -> object:
-    """``compress()``'s nested strings and shapes as JSON, byte strings moved to ``blobs``."""
-    if isinstance(obj, bytes | bytearray):
-        blobs.append(bytes(obj))
-        return {"#": len(blobs) - 1}
-    if isinstance(obj, dict):
-        return {str(k): _pack(v, blobs) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):  # torch.Size is a tuple
-        return [_pack(v, blobs) for v in obj]
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    raise CodecError(f"compressai codec: unexpected {type(obj).__name__} in compress() output")
-
-
-def _unpack(obj: object, blobs: list[bytes]) -> object:
-    if isinstance(obj, dict):
-        if set(obj) == {"#"}:
-            return blobs[obj["#"]]
-        return {k: _unpack(v, blobs) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_unpack(v, blobs) for v in obj]
-    return obj
-
-
-def write_bitstream(path: Path, header: dict, coded: object) -> None:
-    """Write magic, header length, zlib(JSON header incl. the packed structure), strings."""
-    blobs: list[bytes] = []
-    head = zlib.compress(json.dumps({**header, "v": FORMAT_VERSION, "coded": _pack(coded, blobs)},
-                                    separators=(",", ":")).encode(), 9)
-    body = b"".join(struct.pack("<I", len(b)) + b for b in blobs)
-    with open(path, "wb") as f:
-        f.write(MAGIC + struct.pack("<II", len(head), len(blobs)) + head + body)
-
-
-def read_bitstream(path: Path) -> tuple[dict, object]:
-    """Parse a file of :func:`write_bitstream`: (header, the structure ``compress()`` returned).
-
-    Raises:
-        CodecError: not a compressai bitstream, another format version, or a corrupt one.
-    """
-    data = Path(path).read_bytes()
-    if not data.startswith(MAGIC):
-        raise CodecError(f"{path}: not a compressai bitstream (no {MAGIC!r} magic)")
-    try:
-        hlen, count = struct.unpack_from("<II", data, len(MAGIC))
-        pos = len(MAGIC) + 8
-        header = json.loads(zlib.decompress(data[pos:pos + hlen]))
-        pos += hlen
-        blobs = []
-        for _ in range(count):
-            (n,) = struct.unpack_from("<I", data, pos)
-            if pos + 4 + n > len(data):
-                raise ValueError("truncated")
-            blobs.append(data[pos + 4:pos + 4 + n])
-            pos += 4 + n
-        if pos != len(data):
-            raise ValueError(f"{len(data) - pos} bytes after the last string")
-        if header.get("v") != FORMAT_VERSION:
-            raise CodecError(f"{path}: compressai bitstream version {header.get('v')} is not "
-                             f"supported (this decoder reads {FORMAT_VERSION})")
-        coded = _unpack(header.pop("coded"), blobs)
-    except (struct.error, zlib.error, ValueError, KeyError, IndexError, TypeError) as exc:
-        raise CodecError(f"{path}: corrupt compressai bitstream: {exc!r}") from exc
-    return header, coded
-
-
-@contextlib.contextmanager
-def _torch_threads(threads: int) -> Iterator[None]:
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        torch.set_num_threads(old)
-
-
 # --- the codec ---------------------------------------------------------------------------------
 
 @CODECS.register("compressai")
@@ -216,6 +151,8 @@ class CompressAICodec(Codec):
             ``{quality}`` in it is replaced by the rate point's quality).
         seed: seed of ``checkpoint=random``.
         threads: torch CPU threads during encode and decode.
+        rc: rate control of ``kbps=`` points: ``model`` (per-frame quality from the R-Q
+            model; image models only) or ``multipass`` (one quality for the sequence).
 
     Raises:
         ConfigError: an option is not allowed.
@@ -224,13 +161,18 @@ class CompressAICodec(Codec):
 
     name = "compressai"
     extension = ".cai"
-    rate_params: ClassVar[dict[str, tuple[float, float]]] = {"quality": (1, 9)}
+    #: frame reader of :mod:`vqabench.codecs.framesizes` (per-frame bits, type and quality)
+    muxer = "cai"
+    rate_params: ClassVar[dict[str, tuple[float, float]]] = {"quality": (1, 9),
+                                                              "kbps": KBPS_RANGE}
     native_pix_fmts: ClassVar[tuple[str, ...]] = PIX_FMTS
 
     def __init__(self, *, model: str = "bmshj2018-hyperprior", checkpoint: str = "pretrained",
-                 seed: int = 0, threads: int = 1):
+                 seed: int = 0, threads: int = 1, rc: Literal["model", "multipass"] = "model"):
         if model not in MODELS:
             raise invalid("model", model, " | ".join(MODELS))
+        if rc not in RATE_CONTROLS:
+            raise invalid("rc", rc, " | ".join(RATE_CONTROLS))
         for arg, val, lo in (("seed", seed, 0), ("threads", threads, 1)):
             if isinstance(val, bool) or not isinstance(val, int) or val < lo:
                 raise invalid(arg, val, f"an integer >= {lo}")
@@ -242,13 +184,17 @@ class CompressAICodec(Codec):
                               "file or folder (a file name may contain {quality})")
             checkpoint = str(path.resolve()) if "{quality}" not in checkpoint else checkpoint
         self.model, self.checkpoint, self.seed, self.threads = model, checkpoint, seed, threads
-        self.rate_params = {"quality": (1, MODELS[model][0])}  # type: ignore[misc]
+        self.rc = rc
+        self.rate_params = {"quality": (1, MODELS[model][0]),  # type: ignore[misc]
+                            "kbps": KBPS_RANGE}
         self._nets: dict[int, tuple[Any, str]] = {}
+        #: wall seconds spent building networks so far (excluded from ``enc_s``)
+        self.load_s = 0.0
 
     @property
     def options(self) -> dict:
         opts: dict[str, object] = {"model": self.model, "checkpoint": self.checkpoint,
-                                   "threads": self.threads,
+                                   "threads": self.threads, "rc": self.rc,
                                    "padding": f"edge/{self.multiple}",
                                    "colour": "yuv_to_rgb/rgb_to_yuv (source matrix, range)"}
         if self.checkpoint == "random":
@@ -256,9 +202,14 @@ class CompressAICodec(Codec):
         return opts
 
     @property
+    def is_video(self) -> bool:
+        """True for the video model (one group of pictures), False for image models."""
+        return MODELS[self.model][1] == "video"
+
+    @property
     def multiple(self) -> int:
         """Padding multiple of the model."""
-        return VIDEO_MULTIPLE if MODELS[self.model][1] == "video" else MULTIPLE
+        return VIDEO_MULTIPLE if self.is_video else MULTIPLE
 
     def version(self) -> str:
         found = compressai_version()
@@ -269,8 +220,17 @@ class CompressAICodec(Codec):
         return f"compressai {found} (format {FORMAT_VERSION}, torch {version('torch')})"
 
     def check_rate_point(self, rate: RatePoint) -> None:
-        """Accept ``quality=`` an integer in the model's range."""
+        """Accept ``quality=`` an integer in the model's range, or ``kbps=`` a number in
+        :data:`~vqabench.codecs.ffmpeg.KBPS_RANGE` (``rc=model``: image models only)."""
         hi = MODELS[self.model][0]
+        if rate.param == "kbps":
+            Codec.check_rate_point(self, rate)
+            if self.rc == "model" and MODELS[self.model][1] == "video":
+                raise CodecError(f"{self.name}: rate point {rate.label!r} with rc=model needs "
+                                 f"an image model (each frame at its own quality); {self.model} "
+                                 "codes the sequence as one group of pictures: use "
+                                 "rc=multipass")
+            return
         if (rate.param != "quality" or isinstance(rate.value, bool)
                 or not isinstance(rate.value, int) or not 1 <= rate.value <= hi):
             raise CodecError(f"{self.name}: rate point {rate.label!r} is not allowed: "
@@ -311,6 +271,7 @@ class CompressAICodec(Codec):
         its weights (``random:seed=N`` or the checkpoint's SHA-256 prefix); cached."""
         if quality in self._nets:
             return self._nets[quality]
+        start = time.perf_counter()
         zoo = _import_compressai()
         import torch
 
@@ -335,6 +296,7 @@ class CompressAICodec(Codec):
         net.eval()
         net.update(force=True)
         self._nets[quality] = (net, ident)
+        self.load_s += time.perf_counter() - start
         return net, ident
 
     # -- encode / decode ------------------------------------------------------------------------
@@ -348,61 +310,109 @@ class CompressAICodec(Codec):
                              f"{video.pix_fmt} needs a width divisible by {sx} and a height by "
                              f"{sy} (chroma averaged back from RGB)")
 
-    def encode(self, source: Video, bitstream: Path, rate: RatePoint) -> float:
-        """Code ``source`` at ``rate`` into ``bitstream``; wall seconds (model load excluded)."""
+    def padded_frames(self, source: Video) -> list[Any]:
+        """Every frame of ``source`` as a padded RGB tensor (1, 3, H', W')."""
         import torch
         import torch.nn.functional as F
 
+        pw, ph = padded_size(source.width, source.height, self.multiple)
+        return [F.pad(torch.from_numpy(to_rgb(frame, source)).unsqueeze(0),
+                      (0, pw - source.width, 0, ph - source.height), mode="replicate")
+                for frame in read_frames(source)]
+
+    def compress(self, frames: list[Any], quality: int) -> object:
+        """``compress()`` of ``frames`` at ``quality``: a list with one result per frame for
+        image models, one result for the sequence for the video model."""
+        net, _ = self.network(quality)
+        if MODELS[self.model][1] == "video":
+            strings, shapes = net.compress(frames)
+            return {"strings": strings, "shapes": shapes}
+        return [net.compress(x) for x in frames]
+
+    def header(self, source: Video, qualities: list[int],
+               rate_control: dict | None = None) -> dict:
+        """The bitstream header of ``source`` coded at ``qualities`` (one per frame)."""
+        pw, ph = padded_size(source.width, source.height, self.multiple)
+        head = {"model": self.model, "qualities": [int(q) for q in qualities],
+                "weights": {str(q): self.network(q)[1] for q in sorted(set(qualities))},
+                "width": source.width, "height": source.height, "frames": source.frames,
+                "pix_fmt": source.pix_fmt, "fps": [source.fps.numerator, source.fps.denominator],
+                "matrix": source.color_matrix, "range": source.color_range,
+                "padded": [pw, ph], "padding": "edge", "model_input": "gbrpf32le",
+                "compressai": compressai_version()}
+        if rate_control is not None:
+            head["rate_control"] = rate_control
+        return head
+
+    def encode(self, source: Video, bitstream: Path, rate: RatePoint) -> float:
+        """Code ``source`` at ``rate`` into ``bitstream``; wall seconds (model load excluded).
+        A ``kbps=`` point runs :func:`vqabench.codecs.compressai_rc.encode_kbps`."""
         self.check_rate_point(rate)
         self._check_video(source)
+        if rate.param == "kbps":
+            from vqabench.codecs.compressai_rc import encode_kbps
+
+            return encode_kbps(self, source, Path(bitstream), float(rate.value))
         quality = int(rate.value)
-        net, ident = self.network(quality)
-        pw, ph = padded_size(source.width, source.height, self.multiple)
+        self.network(quality)
         start = time.perf_counter()
-        with _torch_threads(self.threads):
-            frames = []
-            for frame in read_frames(source):
-                x = torch.from_numpy(to_rgb(frame, source)).unsqueeze(0)
-                frames.append(F.pad(x, (0, pw - source.width, 0, ph - source.height),
-                                    mode="replicate"))
-            if MODELS[self.model][1] == "video":
-                strings, shapes = net.compress(frames)
-                coded: object = {"strings": strings, "shapes": shapes}
-            else:
-                coded = [net.compress(x) for x in frames]
-            header = {"model": self.model, "quality": quality, "weights": ident,
-                      "width": source.width, "height": source.height, "frames": source.frames,
-                      "pix_fmt": source.pix_fmt, "fps": [source.fps.numerator,
-                                                         source.fps.denominator],
-                      "matrix": source.color_matrix, "range": source.color_range,
-                      "padded": [pw, ph], "padding": "edge", "model_input": "gbrpf32le",
-                      "compressai": compressai_version()}
-            write_bitstream(Path(bitstream), header, coded)
+        with torch_threads(self.threads):
+            coded = self.compress(self.padded_frames(source), quality)
+            write_bitstream(Path(bitstream), self.header(source, [quality] * source.frames),
+                            coded)
         return time.perf_counter() - start
+
+    def load_for(self, bitstream: Path) -> dict:
+        """Load the networks ``bitstream`` needs (its header's qualities) and check their
+        weights against the header; returns the header.
+
+        Raises:
+            CodecError: another model, or other weights than the header's.
+        """
+        header, _ = read_bitstream(Path(bitstream))
+        self._check_header(header, bitstream)
+        return header
+
+    def _check_header(self, header: dict, bitstream: Path) -> None:
+        if header["model"] != self.model:
+            raise CodecError(f"{bitstream}: coded by model {header['model']}, this codec is "
+                             f"model {self.model}")
+        for q in sorted(set(header["qualities"])):
+            _, ident = self.network(int(q))
+            if header["weights"].get(str(q)) != ident:
+                raise CodecError(f"{bitstream}: coded with weights {header['weights'][str(q)]}, "
+                                 f"this decoder has {ident} (checkpoint={self.checkpoint})")
 
     def decode_rgb(self, bitstream: Path) -> tuple[dict, list[np.ndarray]]:
         """The header and the decoded frames as RGB float32 (3, H, W), cropped, unclipped."""
         header, coded = read_bitstream(Path(bitstream))
-        if header["model"] != self.model:
-            raise CodecError(f"{bitstream}: coded by model {header['model']}, this codec is "
-                             f"model {self.model}")
-        net, ident = self.network(int(header["quality"]))
-        if header["weights"] != ident:
-            raise CodecError(f"{bitstream}: coded with weights {header['weights']}, this "
-                             f"decoder has {ident} (checkpoint={self.checkpoint})")
+        self._check_header(header, bitstream)
+        qualities = [int(q) for q in header["qualities"]]
         w, h = header["width"], header["height"]
-        with _torch_threads(self.threads):
+        with torch_threads(self.threads):
             if MODELS[self.model][1] == "video":
                 assert isinstance(coded, dict)
+                net, _ = self.network(qualities[0])
                 outs = net.decompress(coded["strings"], coded["shapes"])
             else:
                 assert isinstance(coded, list)
-                outs = [net.decompress(c["strings"], c["shape"])["x_hat"] for c in coded]
+                if len(coded) != len(qualities):
+                    raise CodecError(f"{bitstream}: {len(coded)} coded frames, "
+                                     f"{len(qualities)} qualities")
+                outs = [self.network(q)[0].decompress(c["strings"], c["shape"])["x_hat"]
+                        for q, c in zip(qualities, coded, strict=True)]
         return header, [o[0, :, :h, :w].numpy() for o in outs]
 
+    def decode_null(self, bitstream: Path) -> int:
+        """Decode ``bitstream`` to the model's RGB output and discard it (decode-speed
+        measurement; call :meth:`load_for` first to keep network loading out); the number
+        of frames decoded."""
+        return len(self.decode_rgb(bitstream)[1])
+
     def decode(self, bitstream: Path, output: Path, source: Video) -> float:
-        """Decode ``bitstream`` into the Y4M ``output``; wall seconds. ``source`` is not used:
-        the bitstream carries the format."""
+        """Decode ``bitstream`` into the Y4M ``output``; wall seconds, loading the networks
+        excluded. ``source`` is not used: the bitstream carries the format."""
+        self.load_for(bitstream)
         start = time.perf_counter()
         header, rgb = self.decode_rgb(bitstream)
         fmt, matrix, rng = header["pix_fmt"], header["matrix"], header["range"]

@@ -7,12 +7,22 @@ figures mean something only on realistic sizes (720p/1080p, tens of frames); on 
 they measure the process start. The frame count is the bitstream's own
 (:func:`~vqabench.codecs.framesizes.cached_frames`).
 
+Learned codecs (:func:`codec_decode_speed`) are timed through their own decoder in this
+process, the same way: ``repeats`` decodes, best wall time, ``fps = frames / best_s``, one
+torch thread (the codecs' default ``threads=1``). What is timed is the decode to the
+model's output, discarded: reading the file, entropy decoding and the synthesis network
+(compressai: to RGB; inr: rendering the frames from the stored network); the conversion to
+YUV and the Y4M write of a run's decode are not. Loading compressai's networks (once per
+quality) happens before the clock, as the decoder would hold them; starting ffmpeg is inside
+the conventional codecs' time, so on tiny clips the comparison favours the learned codecs.
+
 Example:
     >>> decode_speed(Path("qp32.264"), "h264", repeats=5).fps
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +31,7 @@ from vqabench.errors import FfmpegError, invalid
 from vqabench.io.ffmpeg import ffmpeg_path, path_arg
 from vqabench.io.process import run_command
 
-__all__ = ["DecodeSpeed", "decode_cmd_null", "decode_speed"]
+__all__ = ["DecodeSpeed", "decode_cmd_null", "decode_speed", "codec_decode_speed"]
 
 
 @dataclass(frozen=True)
@@ -63,4 +73,33 @@ def decode_speed(bitstream: Path, fmt: str, *, repeats: int = 3) -> DecodeSpeed:
     frames = len(cached_frames(Path(bitstream), fmt))
     cmd = decode_cmd_null(bitstream, fmt)
     times = [run_command(cmd, error=FfmpegError).elapsed_s for _ in range(int(repeats))]
+    return DecodeSpeed(frames, min(times), tuple(times))
+
+
+def codec_decode_speed(codec: object, bitstream: Path, *, repeats: int = 3) -> DecodeSpeed:
+    """Time a learned codec's own decoder on ``bitstream`` (module docstring).
+
+    Args:
+        codec: a codec with ``decode_null(bitstream) -> frames`` (compressai, inr); its
+            ``load_for(bitstream)``, when it has one, runs first, untimed.
+        bitstream: the coded file.
+        repeats: timed decodes; the best counts.
+
+    Raises:
+        ConfigError: ``repeats`` < 1, or a codec without its own decoder.
+    """
+    if int(repeats) != repeats or repeats < 1:
+        raise invalid("repeats", repeats, "an integer >= 1")
+    decode = getattr(codec, "decode_null", None)
+    if decode is None:
+        raise invalid("codec", getattr(codec, "name", codec),
+                      "a codec that decodes in this process (compressai, inr)")
+    prepare = getattr(codec, "load_for", None)
+    if prepare is not None:
+        prepare(Path(bitstream))
+    times, frames = [], 0
+    for _ in range(int(repeats)):
+        start = time.perf_counter()
+        frames = int(decode(Path(bitstream)))
+        times.append(time.perf_counter() - start)
     return DecodeSpeed(frames, min(times), tuple(times))

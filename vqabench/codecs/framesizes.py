@@ -46,7 +46,7 @@ from vqabench.io.process import run_command
 __all__ = ["CodedFrame", "FORMATS", "probe_frames", "payload_bits", "trace_packets",
            "bitstream_format", "record_frames", "cached_frames"]
 
-FORMATS = ("h264", "hevc", "vvc", "ivf", "obu")
+FORMATS = ("h264", "hevc", "vvc", "ivf", "obu", "cai")
 _IVF_HEADER_BYTES, _IVF_FRAME_HEADER_BYTES = 32, 12
 
 _PACKET = re.compile(r"Packet: (\d+) bytes")
@@ -108,6 +108,10 @@ def payload_bits(bitstream: Path, fmt: str, n_packets: int | None = None) -> int
     Args:
         n_packets: IVF frame count (read from the file's frame headers when None).
     """
+    if fmt == "cai":
+        from vqabench.codecs.compressai_codec import frame_sizes
+
+        return frame_sizes(Path(bitstream))[1]
     size = Path(bitstream).stat().st_size
     if fmt != "ivf":
         return 8 * size
@@ -131,13 +135,19 @@ def probe_frames(bitstream: Path, fmt: str) -> list[CodedFrame]:
 
     Args:
         bitstream: raw elementary stream or IVF file.
-        fmt: ffmpeg demuxer: ``h264``, ``hevc``, ``vvc``, ``ivf`` (VP9) or ``obu`` (AV1).
+        fmt: ffmpeg demuxer: ``h264``, ``hevc``, ``vvc``, ``ivf`` (VP9) or ``obu`` (AV1);
+            or ``cai``, the ``compressai`` codec's file (read in Python: per frame its
+            strings' bits, ``I``/``P``, and its quality level as ``qp``).
 
     Raises:
         ConfigError: unknown ``fmt``; FfmpegError: unreadable stream; CodecError: a stream
             this reader cannot order (H.264 ``pic_order_cnt_type`` 1, a packet without a
             slice).
     """
+    if fmt == "cai":  # the compressai codec's container (no ffmpeg): its header says it all
+        from vqabench.codecs.compressai_codec import frame_sizes
+
+        return [CodedFrame(b, t, q, i) for i, (b, t, q) in enumerate(frame_sizes(bitstream)[0])]
     head, packets = trace_packets(Path(bitstream), fmt)
     if fmt in ("ivf", "obu"):
         return [_shown_frame(i, size, fields) for i, (size, fields) in enumerate(packets)]

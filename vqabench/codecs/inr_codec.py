@@ -310,6 +310,12 @@ class InrCodec(Codec):
             state = {k: dequantise(q, s) for k, (q, s) in tensors.items()}
             return arch, render(arch, state)
 
+    def decode_null(self, bitstream: Path) -> int:
+        """Decode ``bitstream`` and discard the frames (decode-speed measurement); the
+        number of frames decoded."""
+        arch, _ = self.decode_frames(bitstream)
+        return arch.frames
+
     def decode(self, bitstream: Path, output: Path, source: Video) -> float:
         """Decode ``bitstream`` into the Y4M file ``output``; wall seconds (also sets
         :attr:`last_decode_fps`). ``source`` is not used: the bitstream carries the format."""

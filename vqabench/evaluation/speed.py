@@ -84,21 +84,29 @@ def learned_codec_table(rows: pd.DataFrame, *, anchor_enc_s: float) -> pd.DataFr
     """Complexity of learned-codec rate points (PT-Loss Table I columns).
 
     Args:
-        rows: one row per bitstream with ``codec, rate_point, params, macs`` (per decoded
-            frame), ``pixels`` (width x height) and ``enc_s``.
+        rows: one row per bitstream with ``codec, rate_point, params, macs`` (decoder MACs
+            per decoded frame), ``pixels`` (width x height) and ``enc_s``; optionally
+            ``enc_macs`` (encoder MACs per frame; NaN where the encoder is not a network
+            pass, e.g. inr's training).
         anchor_enc_s: the anchor codec's mean encoding time per encode of the same run.
 
     Returns:
         Per (codec, rate point): ``Params (k)`` and ``GMAC/frame`` (means over sequences),
-        ``kMAC/pixel`` and ``EncT %`` (mean ``enc_s`` over ``anchor_enc_s``, x100).
+        ``kMAC/pixel`` and ``EncT %`` (mean ``enc_s`` over ``anchor_enc_s``, x100); with
+        ``enc_macs`` given for some row, ``Enc GMAC/frame`` after ``GMAC/frame``.
     """
+    with_enc = "enc_macs" in rows.columns and rows["enc_macs"].notna().any()
     out = []
     for (codec, rp), part in rows.groupby(["codec", "rate_point"], sort=False):
-        out.append({"Codec": codec, "Rate point": rp,
-                    "Params (k)": float(part["params"].mean()) / 1e3,
-                    "GMAC/frame": float(part["macs"].mean()) / 1e9,
-                    "kMAC/pixel": float((part["macs"] / part["pixels"]).mean()) / 1e3,
+        row = {"Codec": codec, "Rate point": rp,
+               "Params (k)": float(part["params"].mean()) / 1e3,
+               "GMAC/frame": float(part["macs"].mean()) / 1e9}
+        if with_enc:
+            row["Enc GMAC/frame"] = float(part["enc_macs"].mean()) / 1e9
+        row.update({"kMAC/pixel": float((part["macs"] / part["pixels"]).mean()) / 1e3,
                     "EncT %": 100.0 * float(part["enc_s"].mean()) / anchor_enc_s
                     if anchor_enc_s > 0 else math.nan})
-    return pd.DataFrame(out, columns=["Codec", "Rate point", "Params (k)", "GMAC/frame",
-                                      "kMAC/pixel", "EncT %"])
+        out.append(row)
+    columns = ["Codec", "Rate point", "Params (k)", "GMAC/frame",
+               *(["Enc GMAC/frame"] if with_enc else []), "kMAC/pixel", "EncT %"]
+    return pd.DataFrame(out, columns=columns)
