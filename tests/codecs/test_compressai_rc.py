@@ -152,13 +152,14 @@ def test_rc_multipass_picks_the_closest_single_level(ckpt, clip, ladder, tmp_pat
 
 def test_version_1_files_still_decode(ckpt, clip, ladder, tmp_path, monkeypatch):
     from vqabench.codecs import compressai_codec as cc
+    from vqabench.codecs import compressai_format as cf
 
     codec = codecs.create("compressai", model=MODEL, checkpoint=ckpt)
     codec.encode(clip, tmp_path / "v2.cai", codecs.parse_rate_point("quality=2"))
     header, coded = cc.read_bitstream(tmp_path / "v2.cai")
     old = {k: v for k, v in header.items() if k not in ("qualities", "weights", "v")}
     old.update(quality=2, weights=header["weights"]["2"])
-    monkeypatch.setattr(cc, "FORMAT_VERSION", 1)
+    monkeypatch.setattr(cf, "FORMAT_VERSION", 1)
     cc.write_bitstream(tmp_path / "v1.cai", old, coded)
     monkeypatch.undo()
     back, _ = cc.read_bitstream(tmp_path / "v1.cai")
@@ -166,7 +167,7 @@ def test_version_1_files_still_decode(ckpt, clip, ladder, tmp_path, monkeypatch)
     codec.decode(tmp_path / "v1.cai", tmp_path / "a.y4m", clip)
     codec.decode(tmp_path / "v2.cai", tmp_path / "b.y4m", clip)
     assert (tmp_path / "a.y4m").read_bytes() == (tmp_path / "b.y4m").read_bytes()
-    monkeypatch.setattr(cc, "FORMAT_VERSION", 3)
+    monkeypatch.setattr(cf, "FORMAT_VERSION", 3)
     cc.write_bitstream(tmp_path / "v3.cai", old, coded)
     monkeypatch.undo()
     with pytest.raises(CodecError, match=r"v3\.cai: compressai bitstream version 3 is not "
