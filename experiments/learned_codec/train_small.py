@@ -5,8 +5,9 @@ one set of weights per quality level (one rate-distortion trade-off lambda each)
 the CPU on frames of the built-in ``natural`` dataset (256x144), with the sources that the
 shipped PT-Loss release 2 holds out for testing left out here too.
 
-The top quality is trained from scratch; each lower quality is fine-tuned from the one above
-(to save CPU time). Loss: ``lambda * 255**2 * MSE(x, x_hat) + bpp`` (CompressAI's standard RD
+By default the top quality is trained from scratch and each lower quality is fine-tuned from
+the one above (to save CPU time); the shipped levels went through three stages (the model
+card lists every command). Loss: ``lambda * 255**2 * MSE(x, x_hat) + bpp`` (CompressAI's standard RD
 loss, RGB in [0, 1]) and the entropy bottleneck's auxiliary loss on its own optimizer.
 
 Run from the repository root (the exact command of the shipped release is in
@@ -15,9 +16,9 @@ Run from the repository root (the exact command of the shipped release is in
     python experiments/learned_codec/train_small.py --out /tmp/vqabench_small \
         --iters-top 3000 --iters-fine 800 --crop 64 --lr 1e-3 --lr-fine 3e-4 --threads 1
 
-``--init`` and ``--levels`` fine-tune chosen levels from a saved one (the shipped top level
-was re-tuned from level 3, see the model card), and ``export_small.py`` writes the package's
-files.
+``--init``, ``--levels`` and ``--lmbda`` fine-tune chosen levels from a saved state dict at a
+chosen lambda (stages 2 and 3 of the shipped levels), and ``export_small.py`` writes the
+package's files.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-#: quality -> lambda (CompressAI's MSE lambdas of its qualities 2, 4, 6 and 8).
+#: quality -> lambda (CompressAI's MSE lambdas of its qualities 2, 4, 6 and 8) of stages 1-2;
+#: the shipped levels' lambdas (0.001, 0.0035, 0.013, 0.0483) were set with ``--lmbda``.
 LAMBDAS: dict[int, float] = {1: 0.0035, 2: 0.0130, 3: 0.0483, 4: 0.1800}
 #: Sources of ``natural`` used for training (the other six are held out, as for PT-Loss r2).
 TRAIN = ("Astronaut", "BigBuckBunny", "Brick", "Carphone", "Chelsea", "China", "Clock",
