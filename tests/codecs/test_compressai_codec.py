@@ -179,8 +179,8 @@ def test_pretrained_is_read_from_the_weights_folder(clip, tmp_path, monkeypatch)
     :func:`_net`'s weights: the zoo URLs are not reachable from tests)."""
     monkeypatch.setenv("VQABENCH_WEIGHTS", str(tmp_path))
     torch.save(_net().state_dict(), tmp_path / "bmshj2018-hyperprior-1-7eb97409.pth.tar")
-    a = codecs.run_codec(codecs.create("compressai"), clip, Q1, tmp_path / "p.cai",
-                         decode_dir=tmp_path)
+    a = codecs.run_codec(codecs.create("compressai", model="bmshj2018-hyperprior"), clip, Q1,
+                         tmp_path / "p.cai", decode_dir=tmp_path)
     expected, _ = _model_output(clip)
     np.testing.assert_array_equal(read_all(a.decoded).y, np.stack([e.y for e in expected]))
     os.unlink(a.decoded.path)

@@ -61,6 +61,9 @@ def test_alignment_factor_is_the_ratio_of_the_means():
 
 def test_lambda_is_compressai_s():
     assert default_lambda(1) == 0.0018 and default_lambda(8) == 0.18
+    # the shipped model's own lambdas, from vqabench/models/weights/vqabench_small/MODEL_CARD.md
+    assert [default_lambda(q, 'vqabench-small') for q in (1, 2, 3, 4)] == [0.001, 0.0035, 0.013,
+                                                                         0.0483]
     with pytest.raises(ConfigError, match="quality=9"):
         default_lambda(9)
 

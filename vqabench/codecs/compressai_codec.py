@@ -10,6 +10,13 @@ or a target rate ``kbps=N`` reached by rate control (option ``rc``, see
 frame's quality through RQ-LVC's R-Q model updated after every frame; ``rc=multipass`` codes
 the whole sequence at the single quality whose rate is closest to the target.
 
+The default model, ``vqabench-small`` (:data:`DEFAULT_MODEL`, ``quality=1..4``), is a small
+``bmshj2018-hyperprior`` (N=32, M=48) that this project trained on its ``natural`` data and
+ships in the package (``vqabench/models/weights/vqabench_small/``, model card and training
+command there), so ``--codec compressai:quality=1,2,3,4`` works offline out of the box. The
+zoo models always need their fetched weights; nothing switches models behind the user's back
+(the model is in the options and in every bitstream header).
+
 * **Colour.** The models code RGB. Each frame goes YUV -> RGB through
   :func:`vqabench.io.video.yuv_to_rgb` (the source's matrix and range, chroma repeated) as
   float32 in [0, 1] (``coded_pix_fmt`` says ``gbrpf32le``), and the model's output comes back
@@ -26,11 +33,13 @@ the whole sequence at the single quality whose rate is closest to the target.
   CompressAI's ``compress()`` returned, so ``bits = 8 x file size`` counts every bit, header
   included. Decoding needs only this file (and the same model weights, checked against the
   header).
-* **Weights.** ``checkpoint=pretrained`` (default) loads the zoo's MSE checkpoint from the
+* **Weights.** ``checkpoint=pretrained`` (default) loads the shipped ``q{quality}.pt`` of
+  ``vqabench-small`` (:data:`SHIPPED`), or the zoo's MSE checkpoint from the
   torch hub cache (:func:`vqabench.metrics.weights.require`; nothing is downloaded:
   ``vqabench weights fetch compressai:model=NAME`` fetches it); ``checkpoint=PATH`` loads a
-  local state dict (a folder holding the zoo's file names, or a file, ``{quality}`` in its
-  name replaced); ``checkpoint=random`` builds the zoo architecture with random
+  local state dict (a folder holding the zoo's file names, ``q{quality}.pt`` for
+  ``vqabench-small``, or a file, ``{quality}`` in its name replaced; the architecture's N and
+  M are read from the weights); ``checkpoint=random`` builds the zoo architecture with random
   initialisation (seeded: plumbing tests, numbers mean nothing).
 * **Times.** ``enc_s`` and ``dec_s`` are wall seconds of colour conversion, padding,
   ``compress()`` / ``decompress()`` and the file write / read, on the CPU with ``threads``
@@ -69,7 +78,8 @@ from vqabench.codecs.ffmpeg import KBPS_RANGE
 from vqabench.errors import CodecError, ConfigError, invalid
 from vqabench.io.video import Video, YuvFrame, read_frames, rgb_to_yuv, write_y4m, yuv_to_rgb
 
-__all__ = ["CompressAICodec", "MODELS", "MAGIC", "MULTIPLE", "VIDEO_MULTIPLE", "PIX_FMTS",
+__all__ = ["CompressAICodec", "MODELS", "DEFAULT_MODEL", "SHIPPED", "shipped_folder",
+           "architecture", "MAGIC", "MULTIPLE", "VIDEO_MULTIPLE", "PIX_FMTS",
            "compressai_version", "write_bitstream", "read_bitstream", "to_rgb", "to_yuv",
            "FORMAT_VERSION", "READ_VERSIONS", "RATE_CONTROLS", "container_bytes",
            "payload_bytes", "frame_sizes"]
@@ -84,14 +94,36 @@ VIDEO_MULTIPLE = 128
 PIX_FMTS: tuple[str, ...] = ("yuv420p", "yuv422p", "yuv444p")
 #: model -> (highest quality, "image" | "video")
 MODELS: dict[str, tuple[int, str]] = {
+    "vqabench-small": (4, "image"),
     "bmshj2018-factorized": (8, "image"),
     "bmshj2018-hyperprior": (8, "image"),
     "mbt2018-mean": (8, "image"),
     "cheng2020-anchor": (6, "image"),
     "ssf2020": (9, "video"),
 }
+#: The model used when none is named: the one this project trains and ships (no download).
+DEFAULT_MODEL = "vqabench-small"
+#: Models trained by this project and shipped in the package: model -> (zoo architecture,
+#: N, M, folder under ``vqabench/models/weights`` holding ``q{quality}.pt``; model card there).
+SHIPPED: dict[str, tuple[str, int, int, str]] = {
+    "vqabench-small": ("bmshj2018-hyperprior", 32, 48, "vqabench_small"),
+}
 _INSTALL = ('pip install -e ".[compressai]" && pip install --no-deps compressai==1.2.8 '
             '(README, "Learned codecs: CompressAI")')
+
+
+def shipped_folder(model: str) -> Path:
+    """Folder of a shipped model's ``q{quality}.pt`` files (:data:`SHIPPED`; no import of
+    ``vqabench.models``, which loads torch)."""
+    import importlib.resources
+
+    return Path(str(importlib.resources.files("vqabench"))) / "models" / "weights" / \
+        SHIPPED[model][3]
+
+
+def architecture(model: str) -> str:
+    """CompressAI zoo architecture name of ``model`` (itself for zoo models)."""
+    return SHIPPED[model][0] if model in SHIPPED else model
 
 
 def compressai_version() -> str | None:
@@ -145,8 +177,9 @@ class CompressAICodec(Codec):
     """CompressAI models as a codec (see the module docstring). Rate points ``quality=``.
 
     Args:
-        model: one of :data:`MODELS`.
-        checkpoint: ``pretrained`` (zoo MSE weights from the local cache), ``random``
+        model: one of :data:`MODELS` (default :data:`DEFAULT_MODEL`, shipped weights).
+        checkpoint: ``pretrained`` (the shipped weights of ``vqabench-small``; zoo MSE
+            weights from the local cache for the zoo models), ``random``
             (seeded random initialisation) or a path (folder of zoo file names, or a file;
             ``{quality}`` in it is replaced by the rate point's quality).
         seed: seed of ``checkpoint=random``.
@@ -167,7 +200,7 @@ class CompressAICodec(Codec):
                                                               "kbps": KBPS_RANGE}
     native_pix_fmts: ClassVar[tuple[str, ...]] = PIX_FMTS
 
-    def __init__(self, *, model: str = "bmshj2018-hyperprior", checkpoint: str = "pretrained",
+    def __init__(self, *, model: str = DEFAULT_MODEL, checkpoint: str = "pretrained",
                  seed: int = 0, threads: int = 1, rc: Literal["model", "multipass"] = "model"):
         if model not in MODELS:
             raise invalid("model", model, " | ".join(MODELS))
@@ -199,6 +232,13 @@ class CompressAICodec(Codec):
                                    "colour": "yuv_to_rgb/rgb_to_yuv (source matrix, range)"}
         if self.checkpoint == "random":
             opts["seed"] = self.seed
+        if self.model in SHIPPED:
+            arch, n, m, folder = SHIPPED[self.model]
+            opts["architecture"] = f"{arch} N={n} M={m}" if self.checkpoint in (
+                "pretrained", "random") else f"{arch} (N, M from the checkpoint)"
+            if self.checkpoint == "pretrained":
+                opts["weights"] = (f"shipped vqabench/models/weights/{folder}/q{{quality}}.pt "
+                                   "(its MODEL_CARD.md)")
         return opts
 
     @property
@@ -253,7 +293,16 @@ class CompressAICodec(Codec):
     def _weights_file(self, quality: int) -> Path:
         from vqabench.metrics.weights import compressai_zoo_file, require
 
-        zoo_name = compressai_zoo_file(self.model, quality)
+        if self.model in SHIPPED:
+            zoo_name = f"q{quality}.pt"
+            if self.checkpoint == "pretrained":
+                path = shipped_folder(self.model) / zoo_name
+                if not path.is_file():
+                    raise CodecError(f"compressai codec: the shipped weights {path} of model "
+                                     f"{self.model} are missing: reinstall vqabench")
+                return path
+        else:
+            zoo_name = compressai_zoo_file(self.model, quality)
         if self.checkpoint == "pretrained":
             return require(zoo_name)
         if "{quality}" in self.checkpoint:
@@ -277,7 +326,13 @@ class CompressAICodec(Codec):
 
         if self.checkpoint == "random":
             torch.manual_seed(self.seed)
-            net = zoo.models[self.model](quality=quality, pretrained=False)
+            if self.model in SHIPPED:
+                from compressai.zoo.image import model_architectures
+
+                arch, n, m, _ = SHIPPED[self.model]
+                net = model_architectures[arch](n, m)
+            else:
+                net = zoo.models[self.model](quality=quality, pretrained=False)
             ident = f"random:seed={self.seed}"
         else:
             from compressai.zoo.pretrained import load_pretrained
@@ -291,7 +346,7 @@ class CompressAICodec(Codec):
                 from compressai.zoo.video import model_architectures
             else:
                 from compressai.zoo.image import model_architectures
-            net = model_architectures[self.model].from_state_dict(state)
+            net = model_architectures[architecture(self.model)].from_state_dict(state)
             ident = "sha256:" + file_sha256(path)[:16]
         net.eval()
         net.update(force=True)

@@ -45,7 +45,8 @@ import numpy as np
 
 from vqabench.errors import ConfigError, invalid
 
-__all__ = ["FINETUNE_LOSSES", "COMPRESSAI_MSE_LAMBDAS", "FinetuneOptions", "FinetuneResult",
+__all__ = ["FINETUNE_LOSSES", "COMPRESSAI_MSE_LAMBDAS", "SHIPPED_LAMBDAS",
+           "FinetuneOptions", "FinetuneResult",
            "alignment_factor", "default_lambda", "finetune", "finetune_checkpoint"]
 
 FinetuneLoss = Literal["mse", "pt_loss", "rankdvqa_ugc", "l1_msssim"]
@@ -56,6 +57,8 @@ COMPRESSAI_MSE_LAMBDAS: dict[int, float] = {1: 0.0018, 2: 0.0035, 3: 0.0067, 4: 
                                             5: 0.0250, 6: 0.0483, 7: 0.0932, 8: 0.1800}
 _AUX_LR = 1e-3
 _CLIP_NORM = 1.0
+#: The lambdas the shipped ``vqabench-small`` levels were trained with (its MODEL_CARD.md).
+SHIPPED_LAMBDAS: dict[int, float] = {1: 0.001, 2: 0.0035, 3: 0.013, 4: 0.0483}
 
 
 @dataclass(frozen=True)
@@ -148,15 +151,20 @@ def alignment_factor(distortion: Sequence[float], quality: Sequence[float]) -> f
     return sum(abs(float(d)) for d in distortion) / den
 
 
-def default_lambda(quality: int) -> float:
-    """CompressAI's MSE lambda of ``quality`` (:data:`COMPRESSAI_MSE_LAMBDAS`).
+def default_lambda(quality: int, model: str | None = None) -> float:
+    """The lambda ``quality`` was trained with: :data:`SHIPPED_LAMBDAS` for the shipped
+    ``vqabench-small`` (its model card), else CompressAI's MSE lambda
+    (:data:`COMPRESSAI_MSE_LAMBDAS`).
 
     Raises:
-        ConfigError: a quality without a published lambda (pass one explicitly).
+        ConfigError: a quality without a known lambda (pass one explicitly).
     """
-    if quality not in COMPRESSAI_MSE_LAMBDAS:
-        raise invalid("quality", quality, "1..8 for CompressAI's lambdas (or pass lmbda)")
-    return COMPRESSAI_MSE_LAMBDAS[quality]
+    table, name = ((SHIPPED_LAMBDAS, "vqabench-small's") if model == "vqabench-small"
+                   else (COMPRESSAI_MSE_LAMBDAS, "CompressAI's"))
+    if quality not in table:
+        raise invalid("quality", quality, f"{min(table)}..{max(table)} for {name} lambdas "
+                      "(or pass lmbda)")
+    return table[quality]
 
 
 def _quality_term(options: FinetuneOptions, device: Any) -> Callable[..., Any] | None:
@@ -305,7 +313,7 @@ def finetune_checkpoint(codec: Any, quality: int, source: Any, reference: Any,
     hi = MODELS[codec.model][0]
     if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= hi:
         raise invalid("quality", quality, f"an integer in 1..{hi} for model {codec.model}")
-    lmbda = default_lambda(quality) if lmbda is None else float(lmbda)
+    lmbda = default_lambda(quality, codec.model) if lmbda is None else float(lmbda)
     if not (math.isfinite(lmbda) and lmbda > 0):
         raise invalid("lmbda", lmbda, "a finite number > 0")
     base, ident = codec.network(quality)
