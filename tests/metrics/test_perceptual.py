@@ -272,3 +272,20 @@ def test_default_batch_size_is_auto_and_checked():
     assert metrics.create("lpips", pretrained_backbone=False).execution["batch_size"] == "auto"
     with pytest.raises(ConfigError, match="batch_size=0 is not allowed"):
         metrics.create("lpips", pretrained_backbone=False, batch_size=0)
+
+
+@pytest.mark.slow
+def test_networks_are_built_once_per_process_and_options():
+    """Each job of a run creates its own metric; the network is built once per process for
+    each set of options that defines it (rebuilding LPIPS-AlexNet cost 1.1 s a job), and
+    options that change it get their own."""
+    a = metrics.create("lpips", net="squeeze", pretrained_backbone=False, seed=11).model
+    b = metrics.create("lpips", net="squeeze", pretrained_backbone=False, seed=11,
+                       batch_size=3).model  # batch size: not part of the network
+    c = metrics.create("lpips", net="squeeze", pretrained_backbone=False, seed=12).model
+    assert a is b
+    assert c is not a
+    assert not torch.equal(next(a.parameters()), next(c.parameters()))
+    assert metrics.create("pyiqa:ssim").model is metrics.create("pyiqa:ssim", batch_size=2).model
+    assert (metrics.create("pyiqa:ssim", test_y_channel=False).model
+            is not metrics.create("pyiqa:ssim").model)

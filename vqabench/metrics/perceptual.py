@@ -27,6 +27,8 @@ Example:
 from __future__ import annotations
 
 import functools
+import json
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
@@ -70,6 +72,31 @@ if TYPE_CHECKING:
 __all__ = ["Lpips", "Dists", "PyiqaMetric", "pyiqa_class", "PYIQA_PREFIX"]
 
 PYIQA_PREFIX = "pyiqa:"
+
+
+#: Networks built in this process, most recently used last (see :func:`_shared_network`).
+_NETWORKS: OrderedDict[tuple, torch.nn.Module] = OrderedDict()
+_NETWORKS_KEPT = 4
+
+
+def _shared_network(key: tuple, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
+    """The network of ``key`` (metric class, the options that define the network, device),
+    built by ``build()`` on first use and kept for later metrics of this process, up to
+    :data:`_NETWORKS_KEPT` networks (least recently used dropped first).
+
+    ``vqabench run`` creates a metric per job; rebuilding the network each time cost 1.1 s
+    per job for LPIPS-AlexNet (a random or loaded backbone with its classifier) and 0.14 s
+    for DISTS (reports/performance.md, "Round 3"). The networks are used in eval mode under
+    ``torch.inference_mode`` only, so sharing them does not change a value.
+    """
+    if key in _NETWORKS:
+        _NETWORKS.move_to_end(key)
+        return _NETWORKS[key]
+    network = build()
+    _NETWORKS[key] = network
+    while len(_NETWORKS) > _NETWORKS_KEPT:
+        _NETWORKS.popitem(last=False)
+    return network
 
 
 def _check_common(batch_size: object, pooling: object, seed: object) -> None:
@@ -162,9 +189,12 @@ class _FramewiseNetwork(OnDevice, Metric):
 
     @property
     def model(self) -> torch.nn.Module:
-        """The library's network, built on first use, on :attr:`device`."""
+        """The library's network on :attr:`device`, built once per process for each set of
+        options that define it (:func:`_shared_network`: each job creates its own metric)."""
         if self._model is None:
-            self._model = self._build().to(self.device)
+            key = (type(self), json.dumps(self.options, sort_keys=True, default=str),
+                   str(self.device))
+            self._model = _shared_network(key, lambda: self._build().to(self.device))
         return self._model
 
     def accumulator(self, fmt: FrameFormat, width: int, height: int) -> RgbBatchAccumulator:
@@ -290,17 +320,22 @@ class PyiqaMetric(OnDevice, Metric):
     def model(self) -> torch.nn.Module:
         """pyiqa's InferenceModel, built on first use, on :attr:`device`."""
         if self._model is None:
-            import pyiqa
-
-            with offline_guard():
-                try:
-                    self._model = pyiqa.create_metric(self.pyiqa_name, device=self.device,
-                                                      **self.pyiqa_options)
-                except TypeError as exc:
-                    if "unexpected keyword argument" not in str(exc):
-                        raise
-                    raise ConfigError(f"{self.name}: option not accepted by pyiqa: {exc}") from exc
+            key = (type(self), json.dumps(self.pyiqa_options, sort_keys=True, default=str),
+                   str(self.device))
+            self._model = _shared_network(key, self._create)
         return self._model
+
+    def _create(self) -> torch.nn.Module:
+        import pyiqa
+
+        with offline_guard():
+            try:
+                return pyiqa.create_metric(self.pyiqa_name, device=self.device,
+                                           **self.pyiqa_options)
+            except TypeError as exc:
+                if "unexpected keyword argument" not in str(exc):
+                    raise
+                raise ConfigError(f"{self.name}: option not accepted by pyiqa: {exc}") from exc
 
     def _score(self, reference: np.ndarray | None, distorted: np.ndarray) -> np.ndarray:
         """Per-frame values of one RGB batch (pyiqa's ``net(target, ref)`` order; no-reference
