@@ -59,8 +59,9 @@ def scale_rmse(wins: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     return float(np.sqrt(np.mean((mean - mean.mean() - truth) ** 2))), prior1
 
 
-def simulate(truth: np.ndarray, sampling: str, budget: int, every: int,
-             rng: np.random.Generator) -> list[tuple[float, float]]:
+def simulate(
+    truth: np.ndarray, sampling: str, budget: int, every: int, rng: np.random.Generator
+) -> list[tuple[float, float]]:
     """Scale error after every ``every`` comparisons up to ``budget``."""
     n = len(truth)
     pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
@@ -101,11 +102,19 @@ def run(n: int = 10, rounds: int = 6, repetitions: int = 12, seed: int = 0) -> d
     for r in range(repetitions):
         truth = true_scores(n, np.random.default_rng([seed, r]))
         for sampling in curves:
-            curves[sampling].append(simulate(truth, sampling, budget, n,
-                                             np.random.default_rng([seed, r, len(sampling)])))
+            curves[sampling].append(
+                simulate(
+                    truth, sampling, budget, n, np.random.default_rng([seed, r, len(sampling)])
+                )
+            )
     counts = list(range(n, budget + 1, n))
-    out: dict = {"conditions": n, "comparisons": counts, "repetitions": repetitions,
-                 "seed": seed, "fixed_comparisons": budget}
+    out: dict = {
+        "conditions": n,
+        "comparisons": counts,
+        "repetitions": repetitions,
+        "seed": seed,
+        "fixed_comparisons": budget,
+    }
     for k, suffix in ((0, ""), (1, "_prior1")):
         mean = {s: np.nanmean(np.array(v)[:, :, k], axis=0) for s, v in curves.items()}
         target = float(mean["fixed"][-1])
@@ -113,8 +122,7 @@ def run(n: int = 10, rounds: int = 6, repetitions: int = 12, seed: int = 0) -> d
         out[f"rmse_jod{suffix}"] = {s: [round(float(x), 4) for x in v] for s, v in mean.items()}
         out[f"fixed_final_rmse_jod{suffix}"] = round(target, 4)
         out[f"active_comparisons_to_reach{suffix}"] = reach
-        out[f"saving_pct{suffix}"] = None if reach is None else round(100 * (1 - reach / budget),
-                                                                      1)
+        out[f"saving_pct{suffix}"] = None if reach is None else round(100 * (1 - reach / budget), 1)
     return out
 
 
@@ -129,18 +137,33 @@ def figure(result: dict, path: Path) -> None:
     x = result["comparisons"]
     ax.plot(x, result["rmse_jod"]["fixed"], "o-", color="0.3", label="full design (fixed)")
     ax.plot(x, result["rmse_jod"]["active"], "s-", color="C1", label="active (EIG)")
-    ax.plot(x, result["rmse_jod_prior1"]["fixed"], ":", color="0.3", lw=1,
-            label="full design, scaled with prior 1")
-    ax.plot(x, result["rmse_jod_prior1"]["active"], ":", color="C1", lw=1,
-            label="active, scaled with prior 1")
+    ax.plot(
+        x,
+        result["rmse_jod_prior1"]["fixed"],
+        ":",
+        color="0.3",
+        lw=1,
+        label="full design, scaled with prior 1",
+    )
+    ax.plot(
+        x,
+        result["rmse_jod_prior1"]["active"],
+        ":",
+        color="C1",
+        lw=1,
+        label="active, scaled with prior 1",
+    )
     ax.axhline(result["fixed_final_rmse_jod"], color="0.6", lw=0.8, ls="--")
     if result["active_comparisons_to_reach"]:
         ax.axvline(result["active_comparisons_to_reach"], color="C1", lw=0.8, ls=":")
     ax.set_xlabel("comparisons")
     ax.set_ylabel("scale RMSE (JOD)")
-    ax.set_title(f"{result['conditions']} conditions, mean of {result['repetitions']} seeded "
-                 f"studies: active reaches the full\ndesign's final error with "
-                 f"{result['saving_pct']:g} % fewer comparisons (weak-prior scale)", fontsize=8)
+    ax.set_title(
+        f"{result['conditions']} conditions, mean of {result['repetitions']} seeded "
+        f"studies: active reaches the full\ndesign's final error with "
+        f"{result['saving_pct']:g} % fewer comparisons (weak-prior scale)",
+        fontsize=8,
+    )
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -69,8 +69,9 @@ def _timed(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, float,
     """Wall seconds, CPU seconds (user + system) and exit code of one run of ``cmd``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL, check=False)
+    proc = subprocess.run(
+        cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -102,10 +103,11 @@ def main(argv: list[str] | None = None) -> dict:
     from vqabench.io.ffmpeg import ffmpeg_path
 
     variants = _variants(args.old, args.pycache)
-    runs: dict[str, list[str]] = {"direct: python -c pass": [sys.executable, "-c", "pass"],
-                                  "direct: ffmpeg -version": [ffmpeg_path(), "-version"],
-                                  "floor: import typer, pydantic, rich, numpy": [
-                                      sys.executable, "-c", _FLOOR]}
+    runs: dict[str, list[str]] = {
+        "direct: python -c pass": [sys.executable, "-c", "pass"],
+        "direct: ffmpeg -version": [ffmpeg_path(), "-version"],
+        "floor: import typer, pydantic, rich, numpy": [sys.executable, "-c", _FLOOR],
+    }
     plan = [(label, "direct", cmd, variants["new"]) for label, cmd in runs.items()]
     for label, tail in COMMANDS.items():
         for name, env in variants.items():
@@ -129,28 +131,53 @@ def main(argv: list[str] | None = None) -> dict:
     floor = med(("direct: python -c pass", "direct"), 0)
     ffmpeg_s = med(("direct: ffmpeg -version", "direct"), 0)
     rows = []
-    for (label, name) in samples:
+    for label, name in samples:
         wall = med((label, name), 0)
-        rows.append({"command": label, "code": name, "wall_s": wall,
-                     "cpu_s": med((label, name), 1), "exit": codes[label, name],
-                     "x_python": wall / floor, "x_ffmpeg": wall / ffmpeg_s})
-    result = {"repeats": args.repeats, "pycache": args.pycache, "loadavg_before": load_before,
-              "loadavg_after": load_after, "cpus": os.cpu_count(), "rows": rows}
+        rows.append(
+            {
+                "command": label,
+                "code": name,
+                "wall_s": wall,
+                "cpu_s": med((label, name), 1),
+                "exit": codes[label, name],
+                "x_python": wall / floor,
+                "x_ffmpeg": wall / ffmpeg_s,
+            }
+        )
+    result = {
+        "repeats": args.repeats,
+        "pycache": args.pycache,
+        "loadavg_before": load_before,
+        "loadavg_after": load_after,
+        "cpus": os.cpu_count(),
+        "rows": rows,
+    }
 
-    print(f"loadavg before: {load_before}; after: {load_after}; {os.cpu_count()} CPUs; "
-          f"median of {args.repeats}; bytecode "
-          + (f"cached in {args.pycache}" if args.pycache else
-             f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}"))
-    print("| command | code | exit | wall s | CPU s | x python -c pass | x ffmpeg -version |"
-          + (" new/old |" if args.old else ""))
+    print(
+        f"loadavg before: {load_before}; after: {load_after}; {os.cpu_count()} CPUs; "
+        f"median of {args.repeats}; bytecode "
+        + (
+            f"cached in {args.pycache}"
+            if args.pycache
+            else f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}"
+        )
+    )
+    print(
+        "| command | code | exit | wall s | CPU s | x python -c pass | x ffmpeg -version |"
+        + (" new/old |" if args.old else "")
+    )
     print("|---|---|---|---|---|---|---|" + ("---|" if args.old else ""))
     for r in rows:
-        old = next((o for o in rows if o["command"] == r["command"] and o["code"] == "old"),
-                   None)
-        vs = f" {r['wall_s'] / old['wall_s']:.2f} |" if old and r["code"] == "new" else (
-            " |" if args.old else "")
-        print(f"| {r['command']} | {r['code']} | {r['exit']} | {r['wall_s']:.3f} | "
-              f"{r['cpu_s']:.3f} | {r['x_python']:.1f} | {r['x_ffmpeg']:.1f} |{vs}")
+        old = next((o for o in rows if o["command"] == r["command"] and o["code"] == "old"), None)
+        vs = (
+            f" {r['wall_s'] / old['wall_s']:.2f} |"
+            if old and r["code"] == "new"
+            else (" |" if args.old else "")
+        )
+        print(
+            f"| {r['command']} | {r['code']} | {r['exit']} | {r['wall_s']:.3f} | "
+            f"{r['cpu_s']:.3f} | {r['x_python']:.1f} | {r['x_ffmpeg']:.1f} |{vs}"
+        )
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
     return result

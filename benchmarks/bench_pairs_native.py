@@ -39,8 +39,7 @@ __all__ = ["main"]
 
 
 def _cpu_s() -> float:
-    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
-                                                  resource.RUSAGE_CHILDREN))
+    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
@@ -74,8 +73,12 @@ class _Recorder:
         self.commands.append(args)
         for i, arg in enumerate(args[:-1]):
             path = args[i + 1]
-            if arg == "-i" and os.path.isfile(path) and path not in self._outputs \
-                    and path not in self.kept:
+            if (
+                arg == "-i"
+                and os.path.isfile(path)
+                and path not in self._outputs
+                and path not in self.kept
+            ):
                 keep = self.stash / f"{len(self.kept)}_{Path(path).name}"
                 os.link(os.path.realpath(path), keep)  # vmaf.py's inputs are symlinks
                 self.kept[path] = keep
@@ -111,8 +114,7 @@ def _make_pairs(seqs: list, out: Path, patch: str, count: int) -> tuple[float, f
     from vqabench.runner.pairs import make_pairs
 
     start, cpu = time.perf_counter(), _cpu_s()
-    result = make_pairs(seqs, out, patch=PatchSize.parse(patch), patches_per_video=count,
-                        jobs=1)
+    result = make_pairs(seqs, out, patch=PatchSize.parse(patch), patches_per_video=count, jobs=1)
     return time.perf_counter() - start, _cpu_s() - cpu, result.pairs
 
 
@@ -134,55 +136,86 @@ def main(argv: list[str] | None = None) -> dict:
     v_wall, v_cpu, n_wall, n_cpu = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-pairs-native-") as tmp_name:
         tmp = Path(tmp_name)
-        seqs = datasets.load("mini", frames=args.frames, size=size,
-                             work_dir=tmp / "src")[:args.sources]
+        seqs = datasets.load("mini", frames=args.frames, size=size, work_dir=tmp / "src")[
+            : args.sources
+        ]
         for repeat in range(args.repeats):
             stash = tmp / f"stash{repeat}"
             stash.mkdir()
             with _Recorder(stash) as rec:
-                wall, cpu, pairs = _make_pairs(seqs, tmp / f"pairs{repeat}", args.patch,
-                                               args.patches_per_video)
+                wall, cpu, pairs = _make_pairs(
+                    seqs, tmp / f"pairs{repeat}", args.patch, args.patches_per_video
+                )
             v_wall.append(wall)
             v_cpu.append(cpu)
             wall, cpu = _replay(rec.commands, rec.kept)
             n_wall.append(wall)
             n_cpu.append(cpu)
-            print(json.dumps({"repeat": repeat, "vqabench_s": v_wall[-1], "native_s": wall,
-                              "vqabench_cpu_s": v_cpu[-1], "native_cpu_s": cpu,
-                              "commands": len(rec.commands)}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "repeat": repeat,
+                        "vqabench_s": v_wall[-1],
+                        "native_s": wall,
+                        "vqabench_cpu_s": v_cpu[-1],
+                        "native_cpu_s": cpu,
+                        "commands": len(rec.commands),
+                    }
+                ),
+                flush=True,
+            )
             shutil.rmtree(tmp / f"pairs{repeat}")
             shutil.rmtree(stash)
         counts: dict[str, int] = {}
         for c in rec.commands:
             tool = Path(c[0]).name
-            kind = "version probe" if "-version" in c or "-encoders" in c or "-filters" in c \
-                else ("libvmaf" if any("libvmaf" in x for x in c)
-                      else ("psnr" if any("psnr" in x for x in c) else tool))
+            kind = (
+                "version probe"
+                if "-version" in c or "-encoders" in c or "-filters" in c
+                else (
+                    "libvmaf"
+                    if any("libvmaf" in x for x in c)
+                    else ("psnr" if any("psnr" in x for x in c) else tool)
+                )
+            )
             counts[kind] = counts.get(kind, 0) + 1
     result = {
-        "sources": args.sources, "size": args.size, "frames": args.frames, "patch": args.patch,
-        "patches_per_video": args.patches_per_video, "pairs": pairs,
-        "commands": len(rec.commands), "command_kinds": counts,
+        "sources": args.sources,
+        "size": args.size,
+        "frames": args.frames,
+        "patch": args.patch,
+        "patches_per_video": args.patches_per_video,
+        "pairs": pairs,
+        "commands": len(rec.commands),
+        "command_kinds": counts,
         "example_commands": rec.commands[:6],
-        "vqabench_wall_s": v_wall, "native_wall_s": n_wall,
-        "vqabench_cpu_s": v_cpu, "native_cpu_s": n_cpu,
+        "vqabench_wall_s": v_wall,
+        "native_wall_s": n_wall,
+        "vqabench_cpu_s": v_cpu,
+        "native_cpu_s": n_cpu,
         "wall_ratios": [v / n for v, n in zip(v_wall, n_wall, strict=True)],
         "cpu_ratios": [v / n for v, n in zip(v_cpu, n_cpu, strict=True)],
-        "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
-        "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-        "command": "python benchmarks/bench_pairs_native.py " + " ".join(
-            argv if argv is not None else sys.argv[1:]),
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "command": "python benchmarks/bench_pairs_native.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
     }
     result["wall_ratio_median"] = statistics.median(result["wall_ratios"])
     result["cpu_ratio_median"] = statistics.median(result["cpu_ratios"])
-    print("| sources | size | frames | patch | pairs | commands | (v) make_pairs s (CPU s) | "
-          "(n) native replay s (CPU s) | wall (v)/(n) | CPU (v)/(n) |\n"
-          "|---:|---|---:|---|---:|---:|---|---|---:|---:|")
-    print(f"| {args.sources} | {args.size} | {args.frames} | {args.patch} | {pairs} | "
-          f"{len(rec.commands)} | "
-          f"{', '.join(f'{w:.1f} ({c:.1f})' for w, c in zip(v_wall, v_cpu, strict=True))} | "
-          f"{', '.join(f'{w:.1f} ({c:.1f})' for w, c in zip(n_wall, n_cpu, strict=True))} | "
-          f"{result['wall_ratio_median']:.2f} | {result['cpu_ratio_median']:.2f} |")
+    print(
+        "| sources | size | frames | patch | pairs | commands | (v) make_pairs s (CPU s) | "
+        "(n) native replay s (CPU s) | wall (v)/(n) | CPU (v)/(n) |\n"
+        "|---:|---|---:|---|---:|---:|---|---|---:|---:|"
+    )
+    print(
+        f"| {args.sources} | {args.size} | {args.frames} | {args.patch} | {pairs} | "
+        f"{len(rec.commands)} | "
+        f"{', '.join(f'{w:.1f} ({c:.1f})' for w, c in zip(v_wall, v_cpu, strict=True))} | "
+        f"{', '.join(f'{w:.1f} ({c:.1f})' for w, c in zip(n_wall, n_cpu, strict=True))} | "
+        f"{result['wall_ratio_median']:.2f} | {result['cpu_ratio_median']:.2f} |"
+    )
     print(f"commands by kind: {counts}")
     print(f"load average before/after: {load_before} / {result['loadavg_after']}")
     if args.json:

@@ -40,12 +40,15 @@ def _videos(folder: Path, frames: int, width: int, height: int) -> tuple[Video, 
         img = np.kron(np.roll(base, i, axis=1), np.ones((8, 8, 1)))[:height, :width]
         ref.append(rgb_to_yuv(img))
         dis.append(rgb_to_yuv(np.clip(img + rng.normal(0, 0.03, img.shape), 0, 1)))
-    return (write_y4m(folder / "ref.y4m", ref, width=width, height=height, fps=25),
-            write_y4m(folder / "dis.y4m", dis, width=width, height=height, fps=25))
+    return (
+        write_y4m(folder / "ref.y4m", ref, width=width, height=height, fps=25),
+        write_y4m(folder / "dis.y4m", dis, width=width, height=height, fps=25),
+    )
 
 
-def _direct(net: torch.nn.Module, reference: Video, distorted: Video, batch: int,
-            lpips_style: bool) -> list[float]:
+def _direct(
+    net: torch.nn.Module, reference: Video, distorted: Video, batch: int, lpips_style: bool
+) -> list[float]:
     def batches(video: Video):
         buf = []
         for frame in read_frames(video):
@@ -84,10 +87,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         ref, dis = _videos(Path(tmp), args.frames, width, height)
-        for name, opts, lpips_style in (("lpips", {"net": "alex"}, True),
-                                        ("dists", {}, False)):
-            metric = metrics.create(name, pretrained_backbone=args.pretrained,
-                                    batch_size=args.batch, **opts)
+        for name, opts, lpips_style in (("lpips", {"net": "alex"}, True), ("dists", {}, False)):
+            metric = metrics.create(
+                name, pretrained_backbone=args.pretrained, batch_size=args.batch, **opts
+            )
             net = metric.model  # the same network object for both paths
             metric.compute(ref, dis)  # warm-up
             t_direct = t_vqa = float("inf")
@@ -98,21 +101,33 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 t, result = _timed(functools.partial(metric.compute, ref, dis))
                 t_vqa = min(t_vqa, t)
             diff = float(np.max(np.abs(np.array(direct) - np.array(result.per_frame))))
-            rows.append({
-                "metric": f"{name} {' '.join(f'{k}={v}' for k, v in opts.items())}".strip(),
-                "frames": args.frames, "size": args.size, "batch": args.batch,
-                "direct_fps": args.frames / t_direct, "vqabench_fps": args.frames / t_vqa,
-                "overhead_pct": 100.0 * (t_vqa - t_direct) / t_direct, "max_abs_diff": diff,
-            })
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"{'pretrained' if args.pretrained else 'random'} backbones")
-    print("| metric | frames | size | batch | library direct (frames/s) | vqabench (frames/s) "
-          "| overhead | max abs diff |")
+            rows.append(
+                {
+                    "metric": f"{name} {' '.join(f'{k}={v}' for k, v in opts.items())}".strip(),
+                    "frames": args.frames,
+                    "size": args.size,
+                    "batch": args.batch,
+                    "direct_fps": args.frames / t_direct,
+                    "vqabench_fps": args.frames / t_vqa,
+                    "overhead_pct": 100.0 * (t_vqa - t_direct) / t_direct,
+                    "max_abs_diff": diff,
+                }
+            )
+    print(
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
+        f"{'pretrained' if args.pretrained else 'random'} backbones"
+    )
+    print(
+        "| metric | frames | size | batch | library direct (frames/s) | vqabench (frames/s) "
+        "| overhead | max abs diff |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['metric']} | {r['frames']} | {r['size']} | {r['batch']} | "
-              f"{r['direct_fps']:.2f} | {r['vqabench_fps']:.2f} | {r['overhead_pct']:+.1f}% | "
-              f"{r['max_abs_diff']:.1e} |")
+        print(
+            f"| {r['metric']} | {r['frames']} | {r['size']} | {r['batch']} | "
+            f"{r['direct_fps']:.2f} | {r['vqabench_fps']:.2f} | {r['overhead_pct']:+.1f}% | "
+            f"{r['max_abs_diff']:.1e} |"
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return rows

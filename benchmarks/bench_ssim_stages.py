@@ -53,20 +53,29 @@ __all__ = ["main"]
 def _stages(x, y, ref_y, dis_y) -> dict:
     """name -> zero-argument callable, in the order one frame runs them."""
     bx, by = np.empty_like(x), np.empty_like(y)
-    stages = {"prepare, fresh arrays": lambda: (fssim.prepare_plane(ref_y, 8),
-                                                fssim.prepare_plane(dis_y, 8)),
-              "prepare, into the last frame's arrays": lambda: (
-                  fssim.prepare_plane(ref_y, 8, out=bx), fssim.prepare_plane(dis_y, 8, out=by)),
-              "full-res statistics": lambda a=x, b=y: fssim.ssim_stats(a, b)}
+    stages = {
+        "prepare, fresh arrays": lambda: (
+            fssim.prepare_plane(ref_y, 8),
+            fssim.prepare_plane(dis_y, 8),
+        ),
+        "prepare, into the last frame's arrays": lambda: (
+            fssim.prepare_plane(ref_y, 8, out=bx),
+            fssim.prepare_plane(dis_y, 8, out=by),
+        ),
+        "full-res statistics": lambda a=x, b=y: fssim.ssim_stats(a, b),
+    }
     for level in range(1, len(fssim.MS_SSIM_WEIGHTS)):
         pad = max(x.shape[0] % 2, x.shape[1] % 2)
-        stages[f"scale {level + 1}: halve"] = (lambda a, b, p: lambda: (
-            fssim._halve(a, p), fssim._halve(b, p)))(x, y, pad)
+        stages[f"scale {level + 1}: halve"] = (
+            lambda a, b, p: lambda: (fssim._halve(a, p), fssim._halve(b, p))
+        )(x, y, pad)
         x, y = fssim._halve(x, pad), fssim._halve(y, pad)
         stages[f"scale {level + 1}: statistics with luminance"] = (
-            lambda a, b: lambda: fssim.ssim_stats(a, b))(x, y)
+            lambda a, b: lambda: fssim.ssim_stats(a, b)
+        )(x, y)
         stages[f"scale {level + 1}: CS only"] = (
-            lambda a, b: lambda: fssim.ssim_stats(a, b, luminance=False))(x, y)
+            lambda a, b: lambda: fssim.ssim_stats(a, b, luminance=False)
+        )(x, y)
     return stages
 
 
@@ -80,8 +89,7 @@ def _count_calls(source, decoded) -> dict[str, int]:
 
     fssim.ssim_stats = counting
     try:
-        _, errors = measure(bench_metrics._tasks(("ssim", "ms_ssim")), {"source": source},
-                            decoded)
+        _, errors = measure(bench_metrics._tasks(("ssim", "ms_ssim")), {"source": source}, decoded)
     finally:
         fssim.ssim_stats = original
     if errors:
@@ -92,8 +100,13 @@ def _count_calls(source, decoded) -> dict[str, int]:
 def bench_size(work: Path, frames: int, size: tuple[int, int], repeats: int) -> dict:
     """Stage times (ms, best of ``repeats``) and call counts on one frame size."""
     source = bench_metrics._source(work, frames, size)
-    encoded = codecs.run_codec(codecs.create("x264"), source, codecs.RatePoint("qp", 32),
-                               work / f"stages_{size[0]}x{size[1]}.264", decode_dir=work)
+    encoded = codecs.run_codec(
+        codecs.create("x264"),
+        source,
+        codecs.RatePoint("qp", 32),
+        work / f"stages_{size[0]}x{size[1]}.264",
+        decode_dir=work,
+    )
     decoded = encoded.decoded
     ref_y = next(iter(read_frames(source))).y
     dis_y = next(iter(read_frames(decoded))).y
@@ -116,14 +129,24 @@ def bench_size(work: Path, frames: int, size: tuple[int, int], repeats: int) -> 
     decoded.path.unlink(missing_ok=True)
     ms = {k: v * 1e3 for k, v in best.items()}
     last = f"scale {len(fssim.MS_SSIM_WEIGHTS)}"
-    now = [k for k in ms if not (k.endswith("with luminance") and not k.startswith(last))
-           and not (k.endswith("CS only") and k.startswith(last)) and "fresh" not in k]
+    now = [
+        k
+        for k in ms
+        if not (k.endswith("with luminance") and not k.startswith(last))
+        and not (k.endswith("CS only") and k.startswith(last))
+        and "fresh" not in k
+    ]
     before = [k for k in ms if not k.endswith("CS only") and "last frame" not in k]
-    return {"size": f"{size[0]}x{size[1]}", "stages_ms": ms, "stages_now": now,
-            "frame_ms_before": sum(ms[k] for k in before),
-            "frame_ms_now": sum(ms[k] for k in now), "ssim_stats_calls": calls,
-            "job_cpu_ms_per_frame": job_ms,
-            "frames": frames}
+    return {
+        "size": f"{size[0]}x{size[1]}",
+        "stages_ms": ms,
+        "stages_now": now,
+        "frame_ms_before": sum(ms[k] for k in before),
+        "frame_ms_now": sum(ms[k] for k in now),
+        "ssim_stats_calls": calls,
+        "job_cpu_ms_per_frame": job_ms,
+        "frames": frames,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -141,24 +164,35 @@ def main(argv: list[str] | None = None) -> dict:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="vqabench-bench-ssim-") as tmp:
         rows = [bench_size(Path(tmp), args.frames, size, args.repeats) for size in sizes]
-    result = {"rows": rows, "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
-              "command": "python benchmarks/bench_ssim_stages.py " + " ".join(
-                  argv or sys.argv[1:])}
+    result = {
+        "rows": rows,
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+        "command": "python benchmarks/bench_ssim_stages.py " + " ".join(argv or sys.argv[1:]),
+    }
     for r in rows:
         total = r["frame_ms_now"]
-        print(f"\n{r['size']}, one frame's luma (SSIM + MS-SSIM), ms, best of {args.repeats}; "
-              "share of the frame as computed now (- : a variant not run now)\n\n"
-              "| stage | ms | share |\n|---|---:|---:|")
+        print(
+            f"\n{r['size']}, one frame's luma (SSIM + MS-SSIM), ms, best of {args.repeats}; "
+            "share of the frame as computed now (- : a variant not run now)\n\n"
+            "| stage | ms | share |\n|---|---:|---:|"
+        )
         for name, value in r["stages_ms"].items():
             share = f"{value / total:.0%}" if name in r["stages_now"] else "-"
             print(f"| {name} | {value:.3f} | {share} |")
-        print(f"| frame before (fresh arrays, luminance at every scale) | "
-              f"{r['frame_ms_before']:.2f} | |")
+        print(
+            f"| frame before (fresh arrays, luminance at every scale) | "
+            f"{r['frame_ms_before']:.2f} | |"
+        )
         print(f"| frame now (arrays reused, CS only at the inner scales) | {total:.2f} | 100% |")
-        print(f"\nssim_stats calls in one job of ssim + ms_ssim, {r['frames']} frames: "
-              f"{r['ssim_stats_calls']}")
-        print("measure() CPU ms a frame (best of 3): " + ", ".join(
-            f"{k} {v:.2f}" for k, v in r["job_cpu_ms_per_frame"].items()))
+        print(
+            f"\nssim_stats calls in one job of ssim + ms_ssim, {r['frames']} frames: "
+            f"{r['ssim_stats_calls']}"
+        )
+        print(
+            "measure() CPU ms a frame (best of 3): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in r["job_cpu_ms_per_frame"].items())
+        )
     print(f"\nload average before/after: {load_before} / {result['loadavg_after']}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

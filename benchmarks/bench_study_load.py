@@ -56,8 +56,9 @@ class Participant:
     error: str | None = None
 
 
-def _request(url: str, *, data: bytes | None = None, headers: dict | None = None
-             ) -> tuple[int, bytes]:
+def _request(
+    url: str, *, data: bytes | None = None, headers: dict | None = None
+) -> tuple[int, bytes]:
     req = urllib.request.Request(url, data=data, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=REQUEST_TIMEOUT_S) as r:
@@ -70,8 +71,11 @@ def join(url: str, pid: str) -> tuple[str, str, str]:
     """Register ``pid`` as the start page's form does; (link token, CSRF token, page)."""
     status, page = _request(f"{url}/")
     form_token = re.search(rb'name="form_token" value="([^"]+)"', page)[1].decode()
-    req = urllib.request.Request(f"{url}/start", data=urllib.parse.urlencode(
-        {"participant": pid, "form_token": form_token}).encode(), headers={"Origin": url})
+    req = urllib.request.Request(
+        f"{url}/start",
+        data=urllib.parse.urlencode({"participant": pid, "form_token": form_token}).encode(),
+        headers={"Origin": url},
+    )
     with urllib.request.urlopen(req, timeout=REQUEST_TIMEOUT_S) as r:  # 303 to the link
         token, page = r.url.rsplit("/p/", 1)[1], r.read()
     return token, re.search(rb'csrf = "([^"]+)"', page)[1].decode(), page.decode()
@@ -103,20 +107,28 @@ def participant_session(url: str, spec: dict, pid: str, deadline: float) -> Part
             count("page", status)
             video = re.search(rb'<video id="[^"]+" src="([^"]+)"', page)
             if video:
-                status, _ = _request(url + video.group(1).decode(),
-                                     headers={"Range": "bytes=0-65535"})
+                status, _ = _request(
+                    url + video.group(1).decode(), headers={"Range": "bytes=0-65535"}
+                )
                 count("media", status)
             cfg = trial_cfg(page)
-            body = {"study": spec["study_id"], "token": token, "trial": cfg["trial"],
-                    "position": position, "response_ms": 800}
+            body = {
+                "study": spec["study_id"],
+                "token": token,
+                "trial": cfg["trial"],
+                "position": position,
+                "response_ms": 800,
+            }
             if spec["design"] == "2afc":
                 body["side"] = ("left", "right", "neutral")[position % 3]
             else:
                 body["score"] = 1 + position % 5
             start = time.perf_counter()
-            status, reply = _request(f"{url}/api/answer", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json",
-                                              "X-CSRF-Token": csrf, "Origin": url})
+            status, reply = _request(
+                f"{url}/api/answer",
+                data=json.dumps(body).encode(),
+                headers={"Content-Type": "application/json", "X-CSRF-Token": csrf, "Origin": url},
+            )
             out.answer_s.append(time.perf_counter() - start)
             count("answer", status)
             if status != 200 or not json.loads(reply).get("ok"):
@@ -131,11 +143,28 @@ def participant_session(url: str, spec: dict, pid: str, deadline: float) -> Part
 def start_server(study: Path, threads: int) -> tuple[subprocess.Popen, str]:
     """``vqabench study serve STUDY --port 0`` on 127.0.0.1; the process and its URL."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "vqabench", "study", "serve", str(study),
-                             "--host", "127.0.0.1", "--port", "0", "--threads", str(threads),
-                             "--registrations-per-minute", "100000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vqabench",
+            "study",
+            "serve",
+            str(study),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--threads",
+            str(threads),
+            "--registrations-per-minute",
+            "100000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     line = proc.stdout.readline()
     if "serving" not in line:
         proc.kill()
@@ -151,8 +180,7 @@ def stored_answers(study: Path) -> list[tuple[str, int]]:
         return db.execute("SELECT participant, position FROM answers").fetchall()
 
 
-def run_load(study: Path, participants: int, *, threads: int = 8,
-             timeout_s: float = 60.0) -> dict:
+def run_load(study: Path, participants: int, *, threads: int = 8, timeout_s: float = 60.0) -> dict:
     """Serve ``study`` (which should have no answers yet) and load it; the summary.
 
     Raises:
@@ -163,17 +191,25 @@ def run_load(study: Path, participants: int, *, threads: int = 8,
     spec = load_spec(study)
     planned = participants * (3 + 3 * len(spec["trials"]))
     if planned > MAX_REQUESTS:
-        raise ValueError(f"participants={participants} would send {planned} requests, over "
-                         f"the cap of {MAX_REQUESTS}")
+        raise ValueError(
+            f"participants={participants} would send {planned} requests, over "
+            f"the cap of {MAX_REQUESTS}"
+        )
     loadavg_before = Path("/proc/loadavg").read_text().split()[:3]
     proc, url = start_server(study, threads)
     results: list[Participant] = []
     try:
         start = time.monotonic()
         deadline = start + timeout_s
-        workers = [threading.Thread(target=lambda k=k: results.append(
-            participant_session(url, spec, f"load{k:03d}", deadline)), daemon=True)
-            for k in range(participants)]
+        workers = [
+            threading.Thread(
+                target=lambda k=k: results.append(
+                    participant_session(url, spec, f"load{k:03d}", deadline)
+                ),
+                daemon=True,
+            )
+            for k in range(participants)
+        ]
         for w in workers:
             w.start()
         for w in workers:
@@ -190,16 +226,21 @@ def run_load(study: Path, participants: int, *, threads: int = 8,
         for key, n in p.statuses.items():
             statuses[key] = statuses.get(key, 0) + n
     return {
-        "participants": participants, "trials_each": len(spec["trials"]),
-        "server_threads": threads, "finished": len(results),
+        "participants": participants,
+        "trials_each": len(spec["trials"]),
+        "server_threads": threads,
+        "finished": len(results),
         "errors": [p.error for p in results if p.error][:5],
-        "acknowledged": len(acked), "stored": len(stored),
-        "lost": len(acked - set(stored)), "duplicates": len(stored) - len(set(stored)),
+        "acknowledged": len(acked),
+        "stored": len(stored),
+        "lost": len(acked - set(stored)),
+        "duplicates": len(stored) - len(set(stored)),
         "stored_unacknowledged": len(set(stored) - acked),
         "answer_p50_ms": float(np.percentile(latencies, 50) * 1e3) if len(latencies) else None,
         "answer_p95_ms": float(np.percentile(latencies, 95) * 1e3) if len(latencies) else None,
         "answer_max_ms": float(latencies.max() * 1e3) if len(latencies) else None,
-        "answers_per_s": len(acked) / elapsed_s, "elapsed_s": elapsed_s,
+        "answers_per_s": len(acked) / elapsed_s,
+        "elapsed_s": elapsed_s,
         "statuses": dict(sorted(statuses.items())),
         "loadavg_before": loadavg_before,
         "loadavg_after": Path("/proc/loadavg").read_text().split()[:3],
@@ -216,8 +257,14 @@ def tiny_study(root: Path) -> Path:
 
     make_video(root / "data" / "Alpha.y4m", frames=8, seed=1)
     make_video(root / "data" / "Beta.y4m", frames=8, seed=2)
-    cfg = load_config(None, dataset=str(root / "data"), codecs=["x264:qp=30,40",
-                      "x265:qp=30,40"], metrics="psnr_y", jobs=1, out=str(root / "run"))
+    cfg = load_config(
+        None,
+        dataset=str(root / "data"),
+        codecs=["x264:qp=30,40", "x265:qp=30,40"],
+        metrics="psnr_y",
+        jobs=1,
+        out=str(root / "run"),
+    )
     if not run(cfg).complete:
         raise RuntimeError("the tiny run did not complete")
     create_study([root / "run"], design="2afc", out=root / "study", seed=3)
@@ -234,12 +281,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.study:
             study = Path(tmp) / "study"
-            shutil.copytree(args.study, study,
-                            ignore=shutil.ignore_patterns("answers.sqlite*", "analysis"))
+            shutil.copytree(
+                args.study, study, ignore=shutil.ignore_patterns("answers.sqlite*", "analysis")
+            )
         else:
             study = tiny_study(Path(tmp))
-        summary = run_load(study, args.participants, threads=args.threads,
-                           timeout_s=args.timeout)
+        summary = run_load(study, args.participants, threads=args.threads, timeout_s=args.timeout)
     print(json.dumps(summary, indent=1))
     if summary["lost"] or summary["duplicates"]:
         sys.exit(1)

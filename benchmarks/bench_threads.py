@@ -25,9 +25,27 @@ def _loadavg() -> str:
 
 def cpu_s(model: str, patch: str, threads: int, repeats: int) -> float:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    out = subprocess.run([sys.executable, "-m", "vqabench", "models", "info", model, "--patch",
-                          patch, "--threads", str(threads), "--repeats", str(repeats), "--json"],
-                         capture_output=True, text=True, check=True, env=env).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vqabench",
+            "models",
+            "info",
+            model,
+            "--patch",
+            patch,
+            "--threads",
+            str(threads),
+            "--repeats",
+            str(repeats),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
     return float(json.loads(out)["cpu_s"])
 
 
@@ -45,8 +63,10 @@ def main() -> None:
         for patch in args.patches.split(","):
             one = cpu_s(model, patch, 1, args.repeats)
             many = cpu_s(model, patch, cores, args.repeats)
-            print(f"| {model} | {patch} | {one * 1e3:.0f} | {many * 1e3:.0f} | "
-                  f"{many / one:.1f}x |", flush=True)
+            print(
+                f"| {model} | {patch} | {one * 1e3:.0f} | {many * 1e3:.0f} | {many / one:.1f}x |",
+                flush=True,
+            )
     print(f"load average after: {_loadavg()}")
 
 

@@ -34,8 +34,13 @@ from vqabench.runner.run import run
 
 ANCHOR = "x264"
 #: qp searched per codec: wide enough that the anchor's quality range lies inside
-WINDOWS = {"x265": range(16, 43), "vvenc": range(14, 43), "vp9": range(6, 49),
-           "aom-av1": range(6, 57), "svt-av1": range(20, 64)}
+WINDOWS = {
+    "x265": range(16, 43),
+    "vvenc": range(14, 43),
+    "vp9": range(6, 49),
+    "aom-av1": range(6, 57),
+    "svt-av1": range(20, 64),
+}
 #: the metric and anchor points that place the two inner points of a ladder
 INNER_METRIC, INNER_ANCHOR_QP = "psnr_y", (27, 32)
 #: an end of a candidate ladder is within this many dB (mean PSNR-Y) of the anchor's end
@@ -70,15 +75,19 @@ def _inner(mean_q: pd.Series, lo: int, hi: int, targets: list[float]) -> list[in
 
 def score(results: pd.DataFrame, codec: str, ladder: list[int]) -> dict[str, object]:
     """Flagged metrics and overlaps of one ladder of ``codec`` against the anchor."""
-    part = results[(results["codec"] == ANCHOR) | ((results["codec"] == codec)
-                                                   & results["qp"].isin(ladder))]
+    part = results[
+        (results["codec"] == ANCHOR) | ((results["codec"] == codec) & results["qp"].isin(ladder))
+    ]
     per = per_sequence_bd_rate(part, anchor_codec=ANCHOR)
     bad = per["bd_rate"].isna() | (per["notes"].astype(str) != "")
-    return {"codec": codec, "ladder": ladder,
-            "starred": int(per[bad]["metric"].nunique()),
-            "min_overlap": float(per["overlap"].fillna(0).min()),
-            "mean_overlap": float(per["overlap"].fillna(0).mean()),
-            "worst": per.loc[per["overlap"].fillna(0).idxmin(), ["sequence", "metric"]].tolist()}
+    return {
+        "codec": codec,
+        "ladder": ladder,
+        "starred": int(per[bad]["metric"].nunique()),
+        "min_overlap": float(per["overlap"].fillna(0).min()),
+        "mean_overlap": float(per["overlap"].fillna(0).mean()),
+        "worst": per.loc[per["overlap"].fillna(0).idxmin(), ["sequence", "metric"]].tolist(),
+    }
 
 
 def calibrate(results: pd.DataFrame, codec: str) -> dict[str, object]:
@@ -113,16 +122,27 @@ def ranges(results: pd.DataFrame, ladders: dict[str, list[int]]) -> pd.DataFrame
         part = results[(results["codec"] == codec) & results["qp"].isin(ladder)]
         for metric, m in part.groupby("metric", sort=False):
             ends = m.groupby("sequence")["value"].agg(["min", "max"])
-            rows.append({"codec": codec, "ladder": ",".join(map(str, ladder)), "metric": metric,
-                         "mean lo": ends["min"].mean(), "mean hi": ends["max"].mean(),
-                         "narrowest": (ends["max"] - ends["min"]).min()})
+            rows.append(
+                {
+                    "codec": codec,
+                    "ladder": ",".join(map(str, ladder)),
+                    "metric": metric,
+                    "mean lo": ends["min"].mean(),
+                    "mean hi": ends["max"].mean(),
+                    "narrowest": (ends["max"] - ends["min"]).min(),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("runs/calibrate-ladders"),
-                        help="run directory of the dense encodes (reused when present)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/calibrate-ladders"),
+        help="run directory of the dense encodes (reused when present)",
+    )
     parser.add_argument("--dataset", default="mini", help="dataset of the calibration")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes")
     args = parser.parse_args()
@@ -132,8 +152,11 @@ def main() -> None:
     if missing:
         raise SystemExit(f"metrics missing from {args.out}: {sorted(missing)}")
     chosen = [calibrate(results, codec) for codec in WINDOWS]
-    current = [score(results, c, list(DEFAULT_LADDERS[c][1])) for c in WINDOWS
-               if set(DEFAULT_LADDERS[c][1]) <= set(WINDOWS[c])]
+    current = [
+        score(results, c, list(DEFAULT_LADDERS[c][1]))
+        for c in WINDOWS
+        if set(DEFAULT_LADDERS[c][1]) <= set(WINDOWS[c])
+    ]
     pd.set_option("display.width", 200)
     print("current default ladders:")
     print(pd.DataFrame(current).round(3).to_string(index=False))

@@ -48,8 +48,9 @@ def lower_bound(requirement: str) -> str | None:
     return None
 
 
-def constraints(pyproject: Path = ROOT / "pyproject.toml",
-                extras: tuple[str, ...] = ("dev",)) -> list[str]:
+def constraints(
+    pyproject: Path = ROOT / "pyproject.toml", extras: tuple[str, ...] = ("dev",)
+) -> list[str]:
     """The pinned lower bounds of the runtime requirements and of ``extras``, one per
     package, in the order pyproject.toml lists them."""
     project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]

@@ -13,8 +13,9 @@ import pytest
 from vqabench.io.video import Video, YuvFrame, rgb_to_yuv, write_y4m
 
 
-def moving_texture(width: int = 64, height: int = 64, frames: int = 8, *, seed: int = 0,
-                   speed_px: float = 1.5) -> list[np.ndarray]:
+def moving_texture(
+    width: int = 64, height: int = 64, frames: int = 8, *, seed: int = 0, speed_px: float = 1.5
+) -> list[np.ndarray]:
     """Smooth random texture panning right by ``speed_px`` per frame (RGB floats)."""
     from scipy.ndimage import gaussian_filter, shift
 
@@ -24,16 +25,30 @@ def moving_texture(width: int = 64, height: int = 64, frames: int = 8, *, seed: 
     out = []
     for t in range(frames):
         moved = shift(base, (0, -speed_px * t, 0), order=1, mode="wrap")
-        out.append(moved[8:8 + height, 8:8 + width])
+        out.append(moved[8 : 8 + height, 8 : 8 + width])
     return out
 
 
-def make_video(path: Path, *, width: int = 64, height: int = 64, frames: int = 8,
-               seed: int = 0, pix_fmt: str = "yuv420p", fps: Fraction = Fraction(25)) -> Video:
+def make_video(
+    path: Path,
+    *,
+    width: int = 64,
+    height: int = 64,
+    frames: int = 8,
+    seed: int = 0,
+    pix_fmt: str = "yuv420p",
+    fps: Fraction = Fraction(25),
+) -> Video:
     """Write a tiny natural-looking Y4M video and return its handle."""
     rgb = moving_texture(width, height, frames, seed=seed)
-    return write_y4m(path, (rgb_to_yuv(f, pix_fmt=pix_fmt) for f in rgb), width=width,
-                     height=height, fps=fps, pix_fmt=pix_fmt)
+    return write_y4m(
+        path,
+        (rgb_to_yuv(f, pix_fmt=pix_fmt) for f in rgb),
+        width=width,
+        height=height,
+        fps=fps,
+        pix_fmt=pix_fmt,
+    )
 
 
 def add_noise(video: Video, path: Path, *, sigma: float, seed: int = 1) -> Video:
@@ -45,11 +60,21 @@ def add_noise(video: Video, path: Path, *, sigma: float, seed: int = 1) -> Video
     dtype = np.uint16 if video.bit_depth > 8 else np.uint8
 
     def noisy(frame: YuvFrame) -> YuvFrame:
-        return YuvFrame(*(np.clip(np.rint(p + rng.normal(0, sigma, p.shape)), 0, hi).astype(dtype)
-                          for p in frame))
+        return YuvFrame(
+            *(
+                np.clip(np.rint(p + rng.normal(0, sigma, p.shape)), 0, hi).astype(dtype)
+                for p in frame
+            )
+        )
 
-    return write_y4m(path, (noisy(f) for f in read_frames(video)), width=video.width,
-                     height=video.height, fps=video.fps, pix_fmt=video.pix_fmt)
+    return write_y4m(
+        path,
+        (noisy(f) for f in read_frames(video)),
+        width=video.width,
+        height=video.height,
+        fps=video.fps,
+        pix_fmt=video.pix_fmt,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -107,8 +132,9 @@ def kill_when(cmd: list[str], ready: Callable[[], bool], timeout_s: float = 120)
     import subprocess
     import time
 
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline and proc.poll() is None:
@@ -146,11 +172,16 @@ def small_filesystem(path: Path, size_kib: int) -> Iterator[Path]:
     import subprocess
 
     path.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs",
-                           str(path)], capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a {size_kib} KiB tmpfs at {path}: "
-                    f"{done.stderr.strip() or 'mount failed'}")
+        pytest.skip(
+            f"cannot mount a {size_kib} KiB tmpfs at {path}: "
+            f"{done.stderr.strip() or 'mount failed'}"
+        )
     try:
         yield path
     finally:
@@ -164,8 +195,10 @@ def read_only(path: Path) -> Iterator[Path]:
     mounted."""
     import subprocess
 
-    steps = (["mount", "--bind", str(path), str(path)],
-             ["mount", "-o", "remount,bind,ro", str(path)])
+    steps = (
+        ["mount", "--bind", str(path), str(path)],
+        ["mount", "-o", "remount,bind,ro", str(path)],
+    )
     for i, step in enumerate(steps):
         done = subprocess.run(step, capture_output=True, text=True)
         if done.returncode != 0:
@@ -244,7 +277,7 @@ def file_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FileServer]:
                 self.end_headers()
                 if mode == "cut":
                     del state.modes[name]
-                    body = body[:len(body) // 2]
+                    body = body[: len(body) // 2]
                     self.close_connection = True
                 self.wfile.write(body)
 

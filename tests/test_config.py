@@ -30,7 +30,14 @@ def test_size():
 
 def test_scalars_keep_text_that_is_not_a_plain_number():
     assert [parse_scalar(t) for t in (".264", "32", "-1.5", "1e3", "True", "x264", "+7")] == [
-        ".264", 32, -1.5, 1000.0, True, "x264", 7]
+        ".264",
+        32,
+        -1.5,
+        1000.0,
+        True,
+        "x264",
+        7,
+    ]
 
 
 def test_positive_int_and_anchors_name_the_argument():
@@ -54,30 +61,42 @@ def test_identity_of_the_default_config_is_pinned():
     # made then keep their identity, so a re-run reuses them instead of asking for --force.
     # The default ladders changed on purpose since (issue 30, item 1): that config is the
     # current default with the old ladders.
-    old_ladders = {"x264": (22, 27, 32, 37), "x265": (22, 27, 32, 37),
-                   "vp9": (28, 36, 44, 52), "svt-av1": (28, 36, 44, 52),
-                   "vvenc": (22, 27, 32, 37)}
-    before = replace(default_config(), codecs=tuple(CodecSpec(n, "qp", v)
-                                                     for n, v in old_ladders.items()))
-    assert before.identity() == (
-        "70e3c9c366012b95afc731768eaa55b36d06d441438d06e55e5ab34c52f8c7ee")
+    old_ladders = {
+        "x264": (22, 27, 32, 37),
+        "x265": (22, 27, 32, 37),
+        "vp9": (28, 36, 44, 52),
+        "svt-av1": (28, 36, 44, 52),
+        "vvenc": (22, 27, 32, 37),
+    }
+    before = replace(
+        default_config(), codecs=tuple(CodecSpec(n, "qp", v) for n, v in old_ladders.items())
+    )
+    assert before.identity() == ("70e3c9c366012b95afc731768eaa55b36d06d441438d06e55e5ab34c52f8c7ee")
     assert default_config().identity() == (
-        "5bf025da38011ea45d53821c811d951de646e10a1f50e9a31b33fdc278515e23")
+        "5bf025da38011ea45d53821c811d951de646e10a1f50e9a31b33fdc278515e23"
+    )
 
 
 def test_default_ladders_are_the_calibrated_ones():
     """The ladders of a bare ``vqabench run`` (docs/ladders.md: chosen so that each codec's
     quality range overlaps x264 qp=22..37 on the mini sequences)."""
     assert [c.text for c in default_config().codecs] == [
-        "x264:qp=22,27,32,37", "x265:qp=22,27,32,37", "vp9:qp=11,24,33,42",
-        "svt-av1:qp=26,38,47,57", "vvenc:qp=20,26,31,37"]
+        "x264:qp=22,27,32,37",
+        "x265:qp=22,27,32,37",
+        "vp9:qp=11,24,33,42",
+        "svt-av1:qp=26,38,47,57",
+        "vvenc:qp=20,26,31,37",
+    ]
     assert DEFAULT_LADDERS["aom-av1"] == ("qp", (12, 25, 34, 43))
 
 
 def test_compare_configs_tells_extension_from_change():
     old = default_config()
-    more = replace(old, metrics=old.metrics + (MetricSpec("ms_ssim"),),
-                   codecs=old.codecs + (CodecSpec("aom-av1", "qp", (30, 40)),))
+    more = replace(
+        old,
+        metrics=old.metrics + (MetricSpec("ms_ssim"),),
+        codecs=old.codecs + (CodecSpec("aom-av1", "qp", (30, 40)),),
+    )
     change = compare_configs(old, more)
     assert change.kind == "extends"
     assert change.details == ("adds codec aom-av1", "adds metric ms_ssim")
@@ -90,11 +109,23 @@ def test_compare_configs_tells_extension_from_change():
     assert subset.details == ("changes sequences (None -> ('Rocket',))",)
 
 
-_FIELD_VALUES = {"dataset": "other", "frames": 3, "sequences": "Coffee,Rocket",
-                 "size": "64x48", "fps": "30000/1001", "interlaced": "progressive",
-                 "codecs": None, "metrics": None, "out": "runs/x", "jobs": 97,
-                 "anchor": "x265", "root": "/data", "reference": None,
-                 "anchors": "source,reference", "targets_from": None}
+_FIELD_VALUES = {
+    "dataset": "other",
+    "frames": 3,
+    "sequences": "Coffee,Rocket",
+    "size": "64x48",
+    "fps": "30000/1001",
+    "interlaced": "progressive",
+    "codecs": None,
+    "metrics": None,
+    "out": "runs/x",
+    "jobs": 97,
+    "anchor": "x265",
+    "root": "/data",
+    "reference": None,
+    "anchors": "source,reference",
+    "targets_from": None,
+}
 
 
 def test_every_field_reads_the_same_from_its_toml_key_and_its_flag(tmp_path):

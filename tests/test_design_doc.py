@@ -23,18 +23,32 @@ def doc_layers(text: str) -> list[str]:
 def contract_layers(pyproject: dict) -> list[str]:
     """The layers contract of ``[tool.importlinter]``, written as design.md writes it:
     without the ``vqabench.`` prefix and the parentheses of optional layers."""
-    contracts = [c for c in pyproject["tool"]["importlinter"]["contracts"]
-                 if c["type"] == "layers"]
+    contracts = [c for c in pyproject["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
     assert len(contracts) == 1, "expected one layers contract in pyproject.toml"
-    return [re.sub(r"[()]", "", layer).replace("vqabench.", "").strip()
-            for layer in contracts[0]["layers"]]
+    return [
+        re.sub(r"[()]", "", layer).replace("vqabench.", "").strip()
+        for layer in contracts[0]["layers"]
+    ]
 
 
 def test_contract_layers_are_normalised():
-    pyproject = {"tool": {"importlinter": {"contracts": [
-        {"type": "forbidden", "layers": ["vqabench.x"]},
-        {"type": "layers", "layers": ["vqabench.cli", "vqabench.runner | (vqabench.studies)",
-                                      "vqabench.io : vqabench.registry"]}]}}}
+    pyproject = {
+        "tool": {
+            "importlinter": {
+                "contracts": [
+                    {"type": "forbidden", "layers": ["vqabench.x"]},
+                    {
+                        "type": "layers",
+                        "layers": [
+                            "vqabench.cli",
+                            "vqabench.runner | (vqabench.studies)",
+                            "vqabench.io : vqabench.registry",
+                        ],
+                    },
+                ]
+            }
+        }
+    }
     assert contract_layers(pyproject) == ["cli", "runner | studies", "io : registry"]
 
 
@@ -42,7 +56,8 @@ def test_design_doc_layers_are_the_import_linter_contract():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert doc_layers(DESIGN.read_text()) == contract_layers(pyproject), (
         "docs/design.md's layer list and pyproject.toml's [tool.importlinter] layers "
-        "contract differ: change both together")
+        "contract differ: change both together"
+    )
 
 
 def test_every_package_path_in_design_doc_exists():
@@ -66,7 +81,10 @@ def test_every_module_in_the_package_map_exists():
         elif head:
             folder = ROOT / "vqabench"
         for name in re.findall(r"\b(\w+\.py)\b", line):
-            if not ((folder / name).exists() or (folder / "functional" / name).exists()
-                    or (ROOT / "vqabench" / name).exists()):
+            if not (
+                (folder / name).exists()
+                or (folder / "functional" / name).exists()
+                or (ROOT / "vqabench" / name).exists()
+            ):
                 missing.append(f"{folder.relative_to(ROOT)}/{name}")
     assert not missing, f"docs/design.md's package map names missing modules: {missing}"

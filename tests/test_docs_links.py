@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md"),
-                *(ROOT / "experiments").rglob("*.md")])
+PAGES = sorted(
+    [ROOT / "README.md", *(ROOT / "docs").rglob("*.md"), *(ROOT / "experiments").rglob("*.md")]
+)
 _LINK = re.compile(r"!?\[[^\]]*\]\(([^()\s]+(?:\([^()\s]*\))?)\)")
 
 
@@ -36,8 +37,9 @@ def anchors(text: str) -> set[str]:
     """Anchors of every heading of a Markdown text (repeats get -1, -2, ... as on GitHub)."""
     seen: dict[str, int] = {}
     out = set()
-    for heading in re.findall(r"^#{1,6} (.+)$", re.sub(r"^```.*?^```", "", text,
-                                                      flags=re.S | re.M), re.M):
+    for heading in re.findall(
+        r"^#{1,6} (.+)$", re.sub(r"^```.*?^```", "", text, flags=re.S | re.M), re.M
+    ):
         base = anchor(heading)
         n = seen.get(base, 0)
         out.add(base if n == 0 else f"{base}-{n}")
@@ -62,8 +64,10 @@ def broken_links(page: Path, root: Path = ROOT) -> list[str]:
 
 
 def test_link_extraction_and_anchors():
-    text = ("[a](x.md) ![b](fig.png) [c](https://e.org) `[d](code.md)` [e](y.md#two-words)\n"
-            "```\n[f](in_fence.md)\n```\n")
+    text = (
+        "[a](x.md) ![b](fig.png) [c](https://e.org) `[d](code.md)` [e](y.md#two-words)\n"
+        "```\n[f](in_fence.md)\n```\n"
+    )
     assert links(text) == ["x.md", "fig.png", "https://e.org", "y.md#two-words"]
     assert anchor("4. CompressAI models (`compressai`)") == "4-compressai-models-compressai"
     assert anchors("# A b\n## A b\n```\n# not\n```\n") == {"a-b", "a-b-1"}
@@ -74,7 +78,9 @@ def test_a_broken_link_is_found(tmp_path):
     page = tmp_path / "page.md"
     page.write_text("[ok](there.md#here) [no](missing.md) [bad](there.md#nowhere)\n")
     assert broken_links(page, tmp_path) == [
-        "missing.md (no such file)", "there.md#nowhere (no heading #nowhere in there.md)"]
+        "missing.md (no such file)",
+        "there.md#nowhere (no heading #nowhere in there.md)",
+    ]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())

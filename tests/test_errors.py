@@ -6,19 +6,26 @@ from vqabench.errors import FfmpegError, UnknownNameError, WeightsUnavailableErr
 
 
 def test_weights_error_message_is_not_formatted_as_errno():
-    err = WeightsUnavailableError("alexnet-owt-7be5be79.pth", "https://download.pytorch.org/x",
-                                  "/root/.cache/torch/hub/checkpoints/")
-    assert str(err) == ("weights 'alexnet-owt-7be5be79.pth' are not in the local cache; "
-                        "download them from https://download.pytorch.org/x and put them at "
-                        "/root/.cache/torch/hub/checkpoints/")
+    err = WeightsUnavailableError(
+        "alexnet-owt-7be5be79.pth",
+        "https://download.pytorch.org/x",
+        "/root/.cache/torch/hub/checkpoints/",
+    )
+    assert str(err) == (
+        "weights 'alexnet-owt-7be5be79.pth' are not in the local cache; "
+        "download them from https://download.pytorch.org/x and put them at "
+        "/root/.cache/torch/hub/checkpoints/"
+    )
     assert isinstance(err, FileNotFoundError) and err.filename == "alexnet-owt-7be5be79.pth"
 
 
 def test_unknown_name_and_invalid():
     assert str(UnknownNameError("codec", "x256", ["x264", "x265"])).startswith(
-        "unknown codec 'x256'; did you mean")
+        "unknown codec 'x256'; did you mean"
+    )
     assert str(invalid("frames", -1, "an integer >= 1")) == (
-        "frames=-1 is not allowed: expected an integer >= 1")
+        "frames=-1 is not allowed: expected an integer >= 1"
+    )
 
 
 def test_ffmpeg_error_keeps_the_last_stderr_line():

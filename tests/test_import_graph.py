@@ -60,8 +60,11 @@ def import_graph(root: Path = ROOT) -> tuple[dict[str, set[str]], list[tuple[str
                         continue
                     targets.add(source)
                     name = alias.name
-                    if (source in modules and name.startswith("_")
-                            and not (name.startswith("__") and name.endswith("__"))):
+                    if (
+                        source in modules
+                        and name.startswith("_")
+                        and not (name.startswith("__") and name.endswith("__"))
+                    ):
                         private.append((module, source, name))
         graph[module] = {t for t in targets if t in modules and t != module}
     return graph, private
@@ -77,7 +80,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str]:
         path.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         state[node] = 2
@@ -111,12 +114,16 @@ def test_a_circle_through_a_lazy_import_is_found(tmp_path):
         (tmp_path / "vqabench" / rel).write_text(text)
     graph, private = import_graph(tmp_path)
     assert graph["vqabench.metrics.pixel"] == {"vqabench.metrics.base", "vqabench.metrics._x"}
-    assert find_cycle(graph) == ["vqabench.metrics.base", "vqabench.metrics.functional.ssim",
-                                 "vqabench.metrics.base"]
+    assert find_cycle(graph) == [
+        "vqabench.metrics.base",
+        "vqabench.metrics.functional.ssim",
+        "vqabench.metrics.base",
+    ]
     assert private == []  # ``pool`` is public, ``_x`` a module
     (pkg / "functional" / "ssim.py").write_text("from vqabench.metrics.base import _pool\n")
-    assert import_graph(tmp_path)[1] == [("vqabench.metrics.functional.ssim",
-                                          "vqabench.metrics.base", "_pool")]
+    assert import_graph(tmp_path)[1] == [
+        ("vqabench.metrics.functional.ssim", "vqabench.metrics.base", "_pool")
+    ]
 
 
 def test_no_private_name_is_imported_from_another_module():
@@ -131,11 +138,16 @@ def test_the_functional_core_contract_names_every_metric_shell():
     contracts = {c["name"]: c for c in config["tool"]["importlinter"]["contracts"]}
     core = contracts["The functional core of the metrics imports none of their shells"]
     assert core["source_modules"] == ["vqabench.metrics.functional"]
-    shells = {f"vqabench.metrics.{p.stem}" for p in (ROOT / "vqabench" / "metrics").glob("*.py")
-              if p.stem != "__init__"}
+    shells = {
+        f"vqabench.metrics.{p.stem}"
+        for p in (ROOT / "vqabench" / "metrics").glob("*.py")
+        if p.stem != "__init__"
+    }
     # the weights store is below the metrics: it imports errors and io only
     assert set(core["forbidden_modules"]) >= shells - {"vqabench.metrics.weights"}
     graph, _ = import_graph()
-    assert [m for m, targets in graph.items()  # the package's __init__ (re-exports shells)
-            if m.startswith("vqabench.metrics.functional") and "vqabench.metrics" in targets
-            ] == []
+    assert [
+        m
+        for m, targets in graph.items()  # the package's __init__ (re-exports shells)
+        if m.startswith("vqabench.metrics.functional") and "vqabench.metrics" in targets
+    ] == []

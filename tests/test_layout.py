@@ -16,8 +16,11 @@ def missing_tests(root: Path = ROOT) -> list[str]:
             continue
         rel = module.relative_to(root / "vqabench")
         folder = root / "tests" / rel.parent
-        names = (f"test_{module.stem}.py", f"test_{module.stem}_cli.py",
-                 f"test_{module.stem}_{rel.parent.name}.py")
+        names = (
+            f"test_{module.stem}.py",
+            f"test_{module.stem}_cli.py",
+            f"test_{module.stem}_{rel.parent.name}.py",
+        )
         if not any((folder / n).is_file() for n in names):
             out.append(rel.as_posix())
     return out
@@ -30,8 +33,12 @@ def test_every_module_has_a_mirrored_test_file():
 def test_a_module_without_a_test_file_is_found(tmp_path):
     (tmp_path / "vqabench" / "metrics" / "functional").mkdir(parents=True)
     (tmp_path / "tests" / "metrics" / "functional").mkdir(parents=True)
-    for rel in ("metrics/functional/__init__.py", "metrics/functional/pixel.py",
-                "metrics/functional/ssim.py", "metrics/app.py"):
+    for rel in (
+        "metrics/functional/__init__.py",
+        "metrics/functional/pixel.py",
+        "metrics/functional/ssim.py",
+        "metrics/app.py",
+    ):
         (tmp_path / "vqabench" / rel).touch()
     (tmp_path / "tests" / "metrics" / "functional" / "test_pixel.py").touch()
     (tmp_path / "tests" / "metrics" / "test_app_cli.py").touch()
@@ -42,17 +49,27 @@ def test_every_test_folder_is_a_package():
     """Same basenames in two folders (tests/metrics/test_pixel.py and
     tests/metrics/functional/test_pixel.py) need packages, or pytest refuses the second."""
     folders = {p.parent for p in (ROOT / "tests").rglob("test_*.py")}
-    assert sorted(f.relative_to(ROOT).as_posix() for f in folders
-                  if not (f / "__init__.py").is_file()) == []
+    assert (
+        sorted(f.relative_to(ROOT).as_posix() for f in folders if not (f / "__init__.py").is_file())
+        == []
+    )
 
 
 def test_every_python_folder_is_linted():
     """tox's lint environment and .ci/run run ruff over every top-level folder that holds
     Python files (scripts/ and benchmarks/ too, not only the package and its tests)."""
-    folders = sorted({p.relative_to(ROOT).parts[0] for p in ROOT.glob("*/**/*.py")
-                      if not p.relative_to(ROOT).parts[0].startswith(".")})
+    folders = sorted(
+        {
+            p.relative_to(ROOT).parts[0]
+            for p in ROOT.glob("*/**/*.py")
+            if not p.relative_to(ROOT).parts[0].startswith(".")
+        }
+    )
     for config in ("tox.ini", ".ci/run"):
-        lint = [line for line in (ROOT / config).read_text(encoding="utf-8").splitlines()
-                if "ruff check" in line]
+        lint = [
+            line
+            for line in (ROOT / config).read_text(encoding="utf-8").splitlines()
+            if "ruff check" in line
+        ]
         assert lint, config
         assert [f for f in folders if f not in lint[0].split()] == [], config

@@ -15,9 +15,17 @@ from vqabench.options import Range, declaration, parse_options, parse_value
 
 
 class _Toy:
-    def __init__(self, *, flag: bool = False, count: Annotated[int, Range(1, 5)] = 3,
-                 scale: float = 1.0, net: Literal["alex", "vgg", "squeeze"] = "alex",
-                 preset: str | int | None = None, name: str = "x", extra: list[str] = ()):
+    def __init__(
+        self,
+        *,
+        flag: bool = False,
+        count: Annotated[int, Range(1, 5)] = 3,
+        scale: float = 1.0,
+        net: Literal["alex", "vgg", "squeeze"] = "alex",
+        preset: str | int | None = None,
+        name: str = "x",
+        extra: list[str] = (),
+    ):
         pass
 
 
@@ -45,10 +53,22 @@ def _one(value: object, name: str = "flag", *, text: bool = False) -> object:
     return parse_options(_Toy, {name: value}, "metric 'toy'", text=text)[name]
 
 
-@pytest.mark.parametrize("spelling, want", [
-    ("true", True), ("false", False), ("yes", True), ("no", False), ("on", True),
-    ("off", False), ("1", True), ("0", False), ("No", False), ("OFF", False), (" Yes ", True),
-])
+@pytest.mark.parametrize(
+    "spelling, want",
+    [
+        ("true", True),
+        ("false", False),
+        ("yes", True),
+        ("no", False),
+        ("on", True),
+        ("off", False),
+        ("1", True),
+        ("0", False),
+        ("No", False),
+        ("OFF", False),
+        (" Yes ", True),
+    ],
+)
 def test_every_bool_spelling(spelling, want):
     assert _one(spelling, text=True) is want
     assert _one(spelling) is want  # a TOML string too
@@ -62,16 +82,20 @@ def test_toml_bools_and_0_1():
 def test_anything_else_is_refused_by_name(bad):
     with pytest.raises(ConfigError) as err:
         _one(bad, text=isinstance(bad, str))
-    assert str(err.value) == (f"metric 'toy': flag={bad!r} is not allowed: expected "
-                              "true/false/yes/no/on/off/1/0")
+    assert str(err.value) == (
+        f"metric 'toy': flag={bad!r} is not allowed: expected true/false/yes/no/on/off/1/0"
+    )
 
 
 def test_int_with_range():
     assert _one("5", "count", text=True) == 5 and _one(4.0, "count") == 4
     assert type(_one(4.0, "count")) is int
     for bad in ("6", "0", 9, "2.5", "x", True):
-        with pytest.raises(ConfigError, match=r"count=.* is not allowed: expected an integer "
-                                              r"in 1\.\.5"):
+        with pytest.raises(
+            ConfigError,
+            match=r"count=.* is not allowed: expected an integer "
+            r"in 1\.\.5",
+        ):
             _one(bad, "count", text=isinstance(bad, str))
 
 
@@ -87,8 +111,10 @@ def test_literal_with_close_match():
     assert _one("vgg", "net", text=True) == "vgg"
     with pytest.raises(ConfigError) as err:
         _one("vggg", "net", text=True)
-    assert str(err.value) == ("metric 'toy': net='vggg' is not allowed: expected "
-                              "alex | vgg | squeeze; did you mean 'vgg'?")
+    assert str(err.value) == (
+        "metric 'toy': net='vggg' is not allowed: expected "
+        "alex | vgg | squeeze; did you mean 'vgg'?"
+    )
 
 
 def test_union_and_none():
@@ -110,8 +136,10 @@ def test_text_and_structures():
 def test_unknown_name_lists_options_with_a_close_match():
     with pytest.raises(ConfigError) as err:
         parse_options(_Toy, {"cnt": 1}, "metric 'toy'")
-    assert str(err.value) == ("metric 'toy' has no option 'cnt'; did you mean 'count'? "
-                              "(options: flag, count, scale, net, preset, name, extra)")
+    assert str(err.value) == (
+        "metric 'toy' has no option 'cnt'; did you mean 'count'? "
+        "(options: flag, count, scale, net, preset, name, extra)"
+    )
     with pytest.raises(ConfigError, match=r"has no option 'zzz' \(options: flag,"):
         parse_options(_Toy, {"zzz": 1}, "metric 'toy'")
 
@@ -136,11 +164,15 @@ def test_real_classes():
     assert metrics.create("ssim", downsample="no").downsample is False
     with pytest.raises(ConfigError) as err:
         metrics.create("vmaf", modle="x")
-    assert str(err.value) == ("metric 'vmaf' has no option 'modle'; did you mean 'model'? "
-                              "(options: model, pooling, n_threads)")
+    assert str(err.value) == (
+        "metric 'vmaf' has no option 'modle'; did you mean 'model'? "
+        "(options: model, pooling, n_threads)"
+    )
     assert codecs.create("x264", gop="-1", threads="0").options["gop"] == -1
-    assert list(declaration(metrics.get_class("lpips")).options)[:2] == ["net",
-                                                                         "pretrained_backbone"]
+    assert list(declaration(metrics.get_class("lpips")).options)[:2] == [
+        "net",
+        "pretrained_backbone",
+    ]
 
 
 class _Refuses:

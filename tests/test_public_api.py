@@ -44,13 +44,15 @@ def test_every_exported_name_is_the_advertised_object(module_name):
         # a name in __all__ is a function, class or value, never a module (a submodule of
         # the same name must not shadow the export once it has been imported)
         assert not isinstance(obj, ModuleType), (
-            f"from {module_name} import {name} gives the module {obj.__name__}")
+            f"from {module_name} import {name} gives the module {obj.__name__}"
+        )
         sub = f"{module_name}.{name}"
         if hasattr(module, "__path__") and importlib.util.find_spec(sub) is not None:
             _import(sub)  # load the same-named submodule, then ask again
             obj = getattr(module, name)
             assert not isinstance(obj, ModuleType), (
-                f"from {module_name} import {name} gives the submodule {sub} once it loads")
+                f"from {module_name} import {name} gives the submodule {sub} once it loads"
+            )
             ns: dict[str, object] = {}
             exec(f"from {module_name} import {name}", ns)  # noqa: S102
             assert ns[name] is obj
@@ -72,8 +74,9 @@ def test_list_metrics_and_codecs_at_the_top_level_and_import_stays_light():
     assert vqabench.list_codecs() == codecs.available()
     assert {"x264", "vp9"} <= set(vqabench.list_codecs())
     code = "import sys, vqabench; print(sorted(m for m in sys.modules if 'vqabench.' in m))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert "vqabench.metrics" not in out and "vqabench.codecs" not in out, out
 
 
@@ -83,8 +86,10 @@ def _psnr_y_by_hand(reference, distorted) -> float:
 
     from vqabench.io.video import read_frames
 
-    values = [10 * np.log10(255.0**2 / np.mean((r[0].astype(float) - d[0].astype(float)) ** 2))
-              for r, d in zip(read_frames(reference), read_frames(distorted), strict=True)]
+    values = [
+        10 * np.log10(255.0**2 / np.mean((r[0].astype(float) - d[0].astype(float)) ** 2))
+        for r, d in zip(read_frames(reference), read_frames(distorted), strict=True)
+    ]
     return float(np.mean(values))
 
 
@@ -94,24 +99,31 @@ def test_metric_objects_are_callable_with_keywords(tiny_video, tiny_noisy):
     metric = metrics.create("psnr_y")
     called = metric(reference=tiny_video.path, distorted=tiny_noisy.path)
     assert called == metric.compute(reference=tiny_video.path, distorted=tiny_noisy.path)
-    assert called == vqabench.compute("psnr_y", reference=tiny_video.path,
-                                      distorted=tiny_noisy.path)
+    assert called == vqabench.compute(
+        "psnr_y", reference=tiny_video.path, distorted=tiny_noisy.path
+    )
     assert metric(tiny_video, tiny_noisy) == called  # positionally: reference first
     assert called.value == pytest.approx(_psnr_y_by_hand(tiny_video, tiny_noisy), abs=1e-6)
 
 
-@pytest.mark.parametrize(("reference", "distorted", "warns"), [
-    ("runs/r/bitstreams/seq/x264/qp27.mp4", "runs/r/sources/seq.y4m", True),
-    ("runs/r/.tmp/job/decoded.y4m", "runs/r/sources/seq.y4m", True),
-    ("runs/r/references/seq/x264/qp22.y4m", "runs/r/sources/seq.y4m", True),   # UGC: R vs S
-    ("runs/r/bitstreams/x264_qp22/seq/vp9/qp40.webm", "runs/r/references/seq/x264/qp22.y4m",
-     True),                                                                   # UGC: anchor R
-    ("runs/r/sources/seq.y4m", "runs/r/bitstreams/seq/x264/qp27.mp4", False),  # right order
-    ("runs/r/references/seq/x264/qp22.y4m", "runs/r/bitstreams/seq/vp9/qp40.webm", False),
-    ("runs/r/bitstreams/seq/x264/qp27.mp4", "runs/other/sources/seq.y4m", False),  # two runs
-    ("runs/r/bitstreams/seq/x264/qp27.mp4", "runs/r/bitstreams/seq/x264/qp32.mp4", False),
-    ("dis.mp4", "ref.y4m", False),                                            # nothing known
-])
+@pytest.mark.parametrize(
+    ("reference", "distorted", "warns"),
+    [
+        ("runs/r/bitstreams/seq/x264/qp27.mp4", "runs/r/sources/seq.y4m", True),
+        ("runs/r/.tmp/job/decoded.y4m", "runs/r/sources/seq.y4m", True),
+        ("runs/r/references/seq/x264/qp22.y4m", "runs/r/sources/seq.y4m", True),  # UGC: R vs S
+        (
+            "runs/r/bitstreams/x264_qp22/seq/vp9/qp40.webm",
+            "runs/r/references/seq/x264/qp22.y4m",
+            True,
+        ),  # UGC: anchor R
+        ("runs/r/sources/seq.y4m", "runs/r/bitstreams/seq/x264/qp27.mp4", False),  # right order
+        ("runs/r/references/seq/x264/qp22.y4m", "runs/r/bitstreams/seq/vp9/qp40.webm", False),
+        ("runs/r/bitstreams/seq/x264/qp27.mp4", "runs/other/sources/seq.y4m", False),  # two runs
+        ("runs/r/bitstreams/seq/x264/qp27.mp4", "runs/r/bitstreams/seq/x264/qp32.mp4", False),
+        ("dis.mp4", "ref.y4m", False),  # nothing known
+    ],
+)
 def test_swapped_warning_from_run_directory_paths(reference, distorted, warns):
     from vqabench.metrics.inputs import swapped_warning
 

@@ -75,12 +75,15 @@ def test_metric_names_are_listed_without_importing_their_modules():
     import subprocess
     import sys
 
-    probe = ("import sys; from vqabench import metrics; names = metrics.available(); "
-             "print(sorted(m for m in sys.modules if m.startswith('vqabench.metrics.') and "
-             "m.split('.')[2] in ('perceptual', 'learned', 'sequence', 'temporal'))); "
-             "print(','.join(names))")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         check=True).stdout.split("\n")
+    probe = (
+        "import sys; from vqabench import metrics; names = metrics.available(); "
+        "print(sorted(m for m in sys.modules if m.startswith('vqabench.metrics.') and "
+        "m.split('.')[2] in ('perceptual', 'learned', 'sequence', 'temporal'))); "
+        "print(','.join(names))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
     assert out[0] == "[]"
     from vqabench import metrics
 

@@ -64,23 +64,49 @@ from types import MappingProxyType
 from vqabench.errors import invalid
 from vqabench.io.atomic import atomic_write_text
 
-__all__ = ["ANCHORS", "DEFAULT_CODECS", "DEFAULT_LADDERS", "DEFAULT_METRICS",
-           "ConfigChange", "compare_configs", "REFERENCE_METRICS", "default_jobs",
-           "TARGETS_FROM", "CodecSpec", "MetricSpec", "ReferenceSpec", "RunConfig",
-           "parse_anchors", "parse_fps", "parse_interlaced", "parse_scalar", "parse_size",
-           "positive_int", "default_config", "parse_sequence_names", "Field", "FIELDS",
-           "write_config", "targets_source"]
+__all__ = [
+    "ANCHORS",
+    "DEFAULT_CODECS",
+    "DEFAULT_LADDERS",
+    "DEFAULT_METRICS",
+    "ConfigChange",
+    "compare_configs",
+    "REFERENCE_METRICS",
+    "default_jobs",
+    "TARGETS_FROM",
+    "CodecSpec",
+    "MetricSpec",
+    "ReferenceSpec",
+    "RunConfig",
+    "parse_anchors",
+    "parse_fps",
+    "parse_interlaced",
+    "parse_scalar",
+    "parse_size",
+    "positive_int",
+    "default_config",
+    "parse_sequence_names",
+    "Field",
+    "FIELDS",
+    "write_config",
+    "targets_source",
+]
 
 DEFAULT_METRICS = ("psnr_y", "psnr_yuv", "ssim", "vmaf")
 #: Default rate ladder of each built-in conventional codec, ``name -> (rate parameter,
 #: values)``: x264 ``qp=22,27,32,37`` (the JVET/CTC points) and, for the others, the ``qp``
 #: whose quality range overlaps x264's on the mini sequences (docs/ladders.md,
 #: scripts/calibrate_ladders.py). ``vqabench codecs list`` shows them.
-DEFAULT_LADDERS: Mapping[str, tuple[str, tuple[int, ...]]] = MappingProxyType({
-    "x264": ("qp", (22, 27, 32, 37)), "x265": ("qp", (22, 27, 32, 37)),
-    "vp9": ("qp", (11, 24, 33, 42)), "aom-av1": ("qp", (12, 25, 34, 43)),
-    "svt-av1": ("qp", (26, 38, 47, 57)), "vvenc": ("qp", (20, 26, 31, 37)),
-})
+DEFAULT_LADDERS: Mapping[str, tuple[str, tuple[int, ...]]] = MappingProxyType(
+    {
+        "x264": ("qp", (22, 27, 32, 37)),
+        "x265": ("qp", (22, 27, 32, 37)),
+        "vp9": ("qp", (11, 24, 33, 42)),
+        "aom-av1": ("qp", (12, 25, 34, 43)),
+        "svt-av1": ("qp", (26, 38, 47, 57)),
+        "vvenc": ("qp", (20, 26, 31, 37)),
+    }
+)
 #: The codecs of a bare ``vqabench run``, in table order (x264 first: the BD-rate anchor)
 DEFAULT_CODECS = ("x264", "x265", "vp9", "svt-av1", "vvenc")
 #: ``kbps`` ladder value meaning "targets from the ``targets_from`` configuration"
@@ -195,15 +221,32 @@ def compare_configs(old: RunConfig, new: RunConfig) -> ConfigChange:
     dropped = [m.name for m in old.metrics if m not in new.metrics]
     details = [f"adds codec {c}" for c in new_codecs if c not in old_codecs]
     details += [f"adds metric {m}" for m in added if m not in dropped]
-    lost = [f"changes codec {c}" for c, spec in old_codecs.items()
-            if c in new_codecs and new_codecs[c] != spec]
+    lost = [
+        f"changes codec {c}"
+        for c, spec in old_codecs.items()
+        if c in new_codecs and new_codecs[c] != spec
+    ]
     lost += [f"drops codec {c}" for c in old_codecs if c not in new_codecs]
     lost += [f"changes metric {m} options" for m in dict.fromkeys(dropped) if m in added]
     lost += [f"drops metric {m}" for m in dict.fromkeys(dropped) if m not in added]
     details += lost
-    others = [f for f in ("dataset", "frames", "size", "root", "sequences", "fps",
-                          "interlaced", "reference", "anchors", "anchor", "targets_from")
-              if getattr(old, f) != getattr(new, f)]
+    others = [
+        f
+        for f in (
+            "dataset",
+            "frames",
+            "size",
+            "root",
+            "sequences",
+            "fps",
+            "interlaced",
+            "reference",
+            "anchors",
+            "anchor",
+            "targets_from",
+        )
+        if getattr(old, f) != getattr(new, f)
+    ]
     details += [f"changes {f} ({getattr(old, f)!r} -> {getattr(new, f)!r})" for f in others]
     kind = "extends" if not lost and not others else "differs"
     return ConfigChange(kind, tuple(details))
@@ -235,8 +278,11 @@ def parse_fps(value: object, where: str) -> Fraction:
 def parse_interlaced(value: object, where: str) -> str:
     """What to do with interlaced sources: ``refuse`` or ``progressive``."""
     if value not in ("refuse", "progressive"):
-        raise invalid(where, value, "refuse | progressive (code interlaced frames as "
-                      "progressive pictures on purpose)")
+        raise invalid(
+            where,
+            value,
+            "refuse | progressive (code interlaced frames as progressive pictures on purpose)",
+        )
     return str(value)
 
 
@@ -284,8 +330,11 @@ def targets_source(cfg: RunConfig) -> CodecSpec | None:
     for spec in cfg.codecs:
         if spec.display == label and (":" not in text or text == spec.text):
             if spec.rate_param == "kbps":
-                raise invalid("--targets-from", text, "a constant-parameter configuration "
-                              "(qp, crf, ...), not a kbps one")
+                raise invalid(
+                    "--targets-from",
+                    text,
+                    "a constant-parameter configuration (qp, crf, ...), not a kbps one",
+                )
             return spec
     allowed = ", ".join(s.text for s in cfg.codecs if s.rate_param != "kbps") or "none"
     raise invalid("--targets-from", text, f"a codec configuration in this run ({allowed})")
@@ -299,7 +348,7 @@ def parse_sequence_names(value: object, where: str) -> tuple[str, ...]:
     """
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple) or not all(isinstance(n, str) for n in items):
-        raise invalid(where, value, "a list of sequence names, e.g. [\"Coffee\", \"Rocket\"]")
+        raise invalid(where, value, 'a list of sequence names, e.g. ["Coffee", "Rocket"]')
     names = tuple(n.strip() for n in items)
     if not names or not all(names):
         raise invalid(where, value, "a non-empty list of sequence names")
@@ -321,12 +370,12 @@ _HELP = {
     "dataset": "Built-in dataset name or a folder of .y4m/.yuv/container files.",
     "frames": "Frames per sequence.",
     "sequences": "Comma-separated sequence names: a subset of the dataset, in this order "
-                 "(default: all).",
+    "(default: all).",
     "size": "Scale sources to WxH, e.g. 256x144.",
     "fps": "Convert folder sources to this constant rate (ffmpeg's fps filter), e.g. 30 or "
-           "30000/1001: how a variable-rate container is benchmarked.",
+    "30000/1001: how a variable-rate container is benchmarked.",
     "interlaced": "Interlaced sources: refuse (default) or code their frames as progressive "
-                  "pictures.",
+    "pictures.",
     "codecs": "NAME:PARAM=V1,V2,...[:OPT=VAL]; repeatable, e.g. --codec x264:qp=22,27,32,37",
     "metrics": "Comma-separated metrics, e.g. psnr_y,vmaf",
     "out": "Run directory (default: runs/<dataset>-<config hash>).",
@@ -334,10 +383,10 @@ _HELP = {
     "anchor": "BD-rate anchor codec (default: the first codec).",
     "root": "Data root for named datasets.",
     "reference": "UGC reference stage: codecs encode R = S coded at each point, e.g. "
-                 "x264:qp=30,37,42 (groups High/Medium/Low).",
+    "x264:qp=30,37,42 (groups High/Medium/Low).",
     "anchors": "Measure quality against: source (default), reference, or source,reference.",
     "targets_from": "Targets of the kbps=from codecs: the actual rates of this configuration "
-                    "of the run, per sequence, e.g. x264:qp=22,27,32,37.",
+    "of the run, per sequence, e.g. x264:qp=22,27,32,37.",
 }
 
 
@@ -403,16 +452,32 @@ anchors       reference.anchors   --anchors       anchors     str     LIST
 targets_from  run.targets_from    --targets-from  text        str     SPEC
 """
 _PARSERS: dict[str, Callable[[object, str], object] | None] = {
-    "text": _text, "count": positive_int, "sequences": parse_sequence_names, "size": _size,
-    "fps": parse_fps, "interlaced": parse_interlaced, "anchors": parse_anchors, "spec": None}
+    "text": _text,
+    "count": positive_int,
+    "sequences": parse_sequence_names,
+    "size": _size,
+    "fps": parse_fps,
+    "interlaced": parse_interlaced,
+    "anchors": parse_anchors,
+    "spec": None,
+}
 _TYPES = {"str": str, "int": int, "Path": Path}
 
 
 def _fields(table: str) -> tuple[Field, ...]:
     rows = (line.split() for line in table.strip().splitlines())
-    return tuple(Field(name, key, flag, _PARSERS[parse], _TYPES[kind.strip("[]")], metavar,
-                       repeat=kind.startswith("["))
-                 for name, key, flag, parse, kind, metavar in rows)
+    return tuple(
+        Field(
+            name,
+            key,
+            flag,
+            _PARSERS[parse],
+            _TYPES[kind.strip("[]")],
+            metavar,
+            repeat=kind.startswith("["),
+        )
+        for name, key, flag, parse, kind, metavar in rows
+    )
 
 
 FIELDS: tuple[Field, ...] = _fields(_TABLE)
@@ -428,25 +493,43 @@ def default_config() -> RunConfig:
 
 def _as_dict(cfg: RunConfig) -> dict:
     return {
-        "dataset": {"name": cfg.dataset, "frames": cfg.frames,
-                    "size": f"{cfg.size[0]}x{cfg.size[1]}" if cfg.size else None,
-                    "root": cfg.root,
-                    # only when set, so configs written before the field keep their identity
-                    **({"sequences": list(cfg.sequences)} if cfg.sequences else {}),
-                    **({"fps": f"{cfg.fps.numerator}/{cfg.fps.denominator}"} if cfg.fps
-                       else {}),
-                    **({"interlaced": cfg.interlaced} if cfg.interlaced != "refuse" else {})},
-        "codecs": [{"name": c.name, c.rate_param: list(c.values), **dict(c.options),
-                    **({"label": c.label} if c.label else {})} for c in cfg.codecs],
-        "metrics": [{"name": m.name, **dict(m.options)} if m.options else m.name
-                    for m in cfg.metrics],
-        "run": {"jobs": cfg.jobs, "anchor": cfg.anchor, "out": cfg.out,
-                **({"targets_from": cfg.targets_from} if cfg.targets_from else {})},
-        "reference": None if cfg.reference is None else {
+        "dataset": {
+            "name": cfg.dataset,
+            "frames": cfg.frames,
+            "size": f"{cfg.size[0]}x{cfg.size[1]}" if cfg.size else None,
+            "root": cfg.root,
+            # only when set, so configs written before the field keep their identity
+            **({"sequences": list(cfg.sequences)} if cfg.sequences else {}),
+            **({"fps": f"{cfg.fps.numerator}/{cfg.fps.denominator}"} if cfg.fps else {}),
+            **({"interlaced": cfg.interlaced} if cfg.interlaced != "refuse" else {}),
+        },
+        "codecs": [
+            {
+                "name": c.name,
+                c.rate_param: list(c.values),
+                **dict(c.options),
+                **({"label": c.label} if c.label else {}),
+            }
+            for c in cfg.codecs
+        ],
+        "metrics": [
+            {"name": m.name, **dict(m.options)} if m.options else m.name for m in cfg.metrics
+        ],
+        "run": {
+            "jobs": cfg.jobs,
+            "anchor": cfg.anchor,
+            "out": cfg.out,
+            **({"targets_from": cfg.targets_from} if cfg.targets_from else {}),
+        },
+        "reference": None
+        if cfg.reference is None
+        else {
             "codec": cfg.reference.codec.name,
             cfg.reference.codec.rate_param: list(cfg.reference.codec.values),
-            **dict(cfg.reference.codec.options), "groups": list(cfg.reference.groups),
-            "anchors": list(cfg.anchors)},
+            **dict(cfg.reference.codec.options),
+            "groups": list(cfg.reference.groups),
+            "anchors": list(cfg.anchors),
+        },
     }
 
 

@@ -102,19 +102,28 @@ class WeightsUnavailableError(VqabenchError, FileNotFoundError):
             one is; the message then names each.
     """
 
-    def __init__(self, filename: str, origin: str, destination: str, *,
-                 fetch_command: str | None = None,
-                 missing: Sequence[tuple[str, str, str]] = ()):
+    def __init__(
+        self,
+        filename: str,
+        origin: str,
+        destination: str,
+        *,
+        fetch_command: str | None = None,
+        missing: Sequence[tuple[str, str, str]] = (),
+    ):
         files = list(missing) or [(filename, origin, destination)]
         if len(files) == 1:
-            self.message = (f"weights {filename!r} are not in the local cache; download them "
-                            f"from {origin} and put them at {destination}")
+            self.message = (
+                f"weights {filename!r} are not in the local cache; download them "
+                f"from {origin} and put them at {destination}"
+            )
         else:
             each = "; ".join(f"{name!r} from {url} to {dest}" for name, url, dest in files)
-            self.message = (f"{len(files)} weight files are not in the local cache: {each}")
+            self.message = f"{len(files)} weight files are not in the local cache: {each}"
         if fetch_command:
-            self.message += f"; or fetch {'it' if len(files) == 1 else 'them all'} with: " \
-                            f"{fetch_command}"
+            self.message += (
+                f"; or fetch {'it' if len(files) == 1 else 'them all'} with: {fetch_command}"
+            )
         super().__init__(self.message)
         self.filename, self.origin, self.destination = filename, origin, destination
         self.missing = tuple(name for name, _, _ in files)

@@ -35,25 +35,34 @@ from vqabench.config import (
 from vqabench.errors import ConfigError, invalid
 from vqabench.options import check_names, parse_options
 
-__all__ = ["load_config", "parse_codec_spec", "parse_metric_spec",
-           "parse_reference_spec", "parse_sequence_names"]  # the last: vqabench.config
+__all__ = [
+    "load_config",
+    "parse_codec_spec",
+    "parse_metric_spec",
+    "parse_reference_spec",
+    "parse_sequence_names",
+]  # the last: vqabench.config
 
 
 def _codec_from_mapping(data: dict, where: str, *, text: bool = False) -> CodecSpec:
     """A codec spec from a TOML table or parsed ``--codec`` (``text``: option values are
     command-line text); options are checked and typed from the codec's declaration."""
     if "name" not in data or not isinstance(data["name"], str):
-        raise ConfigError(f"{where}: every codec needs a name, e.g. name = \"x264\"")
+        raise ConfigError(f'{where}: every codec needs a name, e.g. name = "x264"')
     name = data["name"]
     cls = codecs.get_class(name)
     if "kbps" in data and "kbps" not in cls.rate_params:
-        raise ConfigError(f"{where}: codec {name!r} has no rate control, so kbps is not "
-                          "allowed; its rate points are " + ", ".join(cls.rate_params))
+        raise ConfigError(
+            f"{where}: codec {name!r} has no rate control, so kbps is not "
+            "allowed; its rate points are " + ", ".join(cls.rate_params)
+        )
     rate_keys = [k for k in data if k in cls.rate_params]
     if len(rate_keys) != 1:
         allowed = ", ".join(cls.rate_params)
-        raise ConfigError(f"{where}: codec {name!r} needs exactly one rate ladder key "
-                          f"({allowed}), e.g. qp = [22, 27, 32, 37]; got {rate_keys or 'none'}")
+        raise ConfigError(
+            f"{where}: codec {name!r} needs exactly one rate ladder key "
+            f"({allowed}), e.g. qp = [22, 27, 32, 37]; got {rate_keys or 'none'}"
+        )
     param = rate_keys[0]
     values = data[param]
     if not isinstance(values, list | tuple):
@@ -63,8 +72,9 @@ def _codec_from_mapping(data: dict, where: str, *, text: bool = False) -> CodecS
     label = str(data.get("label", ""))
     options = {k: v for k, v in data.items() if k not in ("name", "label", param)}
     what = f"{where}: codec {name!r}"
-    check_names(cls, options, what,
-                also=f", label, and one rate ladder of {', '.join(cls.rate_params)}")
+    check_names(
+        cls, options, what, also=f", label, and one rate ladder of {', '.join(cls.rate_params)}"
+    )
     options = parse_options(cls, options, what, text=text)
     spec = CodecSpec(name, param, tuple(values), tuple(sorted(options.items())), label)
     _validate_codec(spec, where)
@@ -95,8 +105,9 @@ def parse_codec_spec(text: str) -> CodecSpec:
     """
     parts = [p for p in text.split(":")]
     if len(parts) < 2 or not parts[0] or any("=" not in p for p in parts[1:]):
-        raise invalid("--codec", text, "NAME:PARAM=V1,V2,...[:OPTION=VALUE], "
-                      "e.g. x264:qp=22,27,32,37")
+        raise invalid(
+            "--codec", text, "NAME:PARAM=V1,V2,...[:OPTION=VALUE], e.g. x264:qp=22,27,32,37"
+        )
     data: dict[str, object] = {"name": parts[0]}
     rate_params = codecs.get_class(parts[0]).rate_params
     for part in parts[1:]:
@@ -118,14 +129,20 @@ def _reference_from_mapping(data: dict, where: str) -> ReferenceSpec:
         data["name"] = data.pop("codec")
     codec = _codec_from_mapping(data, where)
     if groups is None:
-        groups = (["High", "Medium", "Low"] if len(codec.values) == 3
-                  else [f"{codec.rate_param}={v}" for v in codec.values])
+        groups = (
+            ["High", "Medium", "Low"]
+            if len(codec.values) == 3
+            else [f"{codec.rate_param}={v}" for v in codec.values]
+        )
     elif isinstance(groups, str):
         groups = groups.split("/")
     groups = tuple(str(g) for g in groups)
     if len(groups) != len(codec.values) or len(set(groups)) != len(groups):
-        raise invalid("reference groups", list(groups),
-                      f"{len(codec.values)} distinct labels, one per reference rate point")
+        raise invalid(
+            "reference groups",
+            list(groups),
+            f"{len(codec.values)} distinct labels, one per reference rate point",
+        )
     return ReferenceSpec(codec, groups)
 
 
@@ -138,7 +155,6 @@ def parse_reference_spec(text: str) -> ReferenceSpec:
     if groups:
         data["groups"] = groups[0]
     return _reference_from_mapping(data, f"--reference {text}")
-
 
 
 def parse_metric_spec(text: str | dict) -> MetricSpec:
@@ -164,8 +180,9 @@ def parse_metric_spec(text: str | dict) -> MetricSpec:
             elif key is not None and part:
                 raw[key] = f"{raw[key]}:{part}"
             else:
-                raise invalid("metric", text,
-                              "NAME[:OPTION=VALUE...], e.g. vmaf:model=vmaf_v0.6.1neg")
+                raise invalid(
+                    "metric", text, "NAME[:OPTION=VALUE...], e.g. vmaf:model=vmaf_v0.6.1neg"
+                )
         options, is_text = raw, True
     if not name:
         raise invalid("metric", text, "a metric name")
@@ -184,8 +201,9 @@ def _codecs(value: object, config: Path | None) -> tuple[CodecSpec, ...]:
         return tuple(parse_codec_spec(str(t)) for t in value)  # type: ignore[attr-defined]
     if not isinstance(value, list) or not all(isinstance(c, dict) for c in value):
         raise ConfigError(f"config {config}: codecs must be an array of tables ([[codecs]])")
-    return tuple(_codec_from_mapping(c, f"config {config} codec #{i + 1}")
-                 for i, c in enumerate(value))
+    return tuple(
+        _codec_from_mapping(c, f"config {config} codec #{i + 1}") for i, c in enumerate(value)
+    )
 
 
 def _metrics(value: object, config: Path | None) -> tuple[MetricSpec, ...]:
@@ -239,8 +257,9 @@ def _read_toml(path: Path) -> dict:
         keys = [f.toml[1] for f in FIELDS if f.toml[0] == section]
         for key in data[section]:
             if key not in keys:
-                raise ConfigError(f"config {path}: unknown key {section}.{key}; allowed: "
-                                  + ", ".join(keys))
+                raise ConfigError(
+                    f"config {path}: unknown key {section}.{key}; allowed: " + ", ".join(keys)
+                )
     return data
 
 
@@ -277,8 +296,9 @@ def load_config(path: str | Path | None = None, **overrides: object) -> RunConfi
     """
     names = {f.name for f in FIELDS}
     if unknown := sorted(set(overrides) - names):
-        raise TypeError(f"load_config() got unknown override(s) {unknown}; fields: "
-                        + ", ".join(sorted(names)))
+        raise TypeError(
+            f"load_config() got unknown override(s) {unknown}; fields: " + ", ".join(sorted(names))
+        )
     changes: dict[str, object] = {}
     if path is not None:
         data = _read_toml(Path(path))
@@ -301,32 +321,41 @@ def _check(cfg: RunConfig) -> None:
     labels = [c.display for c in cfg.codecs]
     dupes = sorted({x for x in labels if labels.count(x) > 1})
     if dupes:
-        raise ConfigError(f"codec {dupes[0]!r} appears twice; give one a label, e.g. "
-                          f"--codec {dupes[0]}:qp=...:label={dupes[0]}-slow")
+        raise ConfigError(
+            f"codec {dupes[0]!r} appears twice; give one a label, e.g. "
+            f"--codec {dupes[0]}:qp=...:label={dupes[0]}-slow"
+        )
     if cfg.anchor is not None and cfg.anchor not in labels:
         raise invalid("anchor", cfg.anchor, f"one of the configured codecs ({', '.join(labels)})")
     if "reference" in cfg.anchors and cfg.reference is None:
-        raise ConfigError("anchors include 'reference' but no reference stage is configured: "
-                          "add --reference x264:qp=30,37,42 or a [reference] table")
+        raise ConfigError(
+            "anchors include 'reference' but no reference stage is configured: "
+            "add --reference x264:qp=30,37,42 or a [reference] table"
+        )
     names = [(m.name, m.options) for m in cfg.metrics]
     if len(set(names)) != len(names):
         raise ConfigError("a metric is listed twice with the same options")
     for m in cfg.metrics:
         if m.name in REFERENCE_METRICS and "reference" not in cfg.anchors:
-            raise ConfigError(f"metric {m.name!r} scores a distorted video given its "
-                              "non-pristine reference R, so it needs a reference stage measured "
-                              "against R: add --reference x264:qp=30,37,42 --anchors reference "
-                              "(or source,reference)")
+            raise ConfigError(
+                f"metric {m.name!r} scores a distorted video given its "
+                "non-pristine reference R, so it needs a reference stage measured "
+                "against R: add --reference x264:qp=30,37,42 --anchors reference "
+                "(or source,reference)"
+            )
     _check_targets(cfg)
-
 
 
 def _check_targets(cfg: RunConfig) -> None:
     wanting = [c.display for c in cfg.codecs if c.targets_from_run]
     if wanting and cfg.targets_from is None:
-        raise ConfigError(f"codec {wanting[0]!r} has kbps=from but no --targets-from (or "
-                          "[run] targets_from) names the configuration to take targets from")
+        raise ConfigError(
+            f"codec {wanting[0]!r} has kbps=from but no --targets-from (or "
+            "[run] targets_from) names the configuration to take targets from"
+        )
     if cfg.targets_from is not None and not wanting:
-        raise ConfigError(f"--targets-from {cfg.targets_from} is given but no codec has "
-                          "kbps=from, e.g. --codec x265:kbps=from:label=x265-2pass")
+        raise ConfigError(
+            f"--targets-from {cfg.targets_from} is given but no codec has "
+            "kbps=from, e.g. --codec x265:kbps=from:label=x265-2pass"
+        )
     targets_source(cfg)

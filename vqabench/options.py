@@ -46,12 +46,28 @@ from typing import Annotated, Any, Literal, Never, Union
 from vqabench.config import parse_scalar
 from vqabench.errors import ConfigError, invalid
 
-__all__ = ["BOOL_SPELLINGS", "Range", "Option", "Declaration", "declaration", "parse_value",
-           "parse_options", "check_names"]
+__all__ = [
+    "BOOL_SPELLINGS",
+    "Range",
+    "Option",
+    "Declaration",
+    "declaration",
+    "parse_value",
+    "parse_options",
+    "check_names",
+]
 
 #: Accepted spellings of a boolean option (compared in lower case).
-BOOL_SPELLINGS = {"true": True, "false": False, "yes": True, "no": False, "on": True,
-                  "off": False, "1": True, "0": False}
+BOOL_SPELLINGS = {
+    "true": True,
+    "false": False,
+    "yes": True,
+    "no": False,
+    "on": True,
+    "off": False,
+    "1": True,
+    "0": False,
+}
 _BOOL_TEXT = "true/false/yes/no/on/off/1/0"
 _NONE_TEXT = ("none", "null")
 
@@ -112,11 +128,12 @@ def _own_options(klass: type) -> tuple[dict[str, Option], bool]:
         hints = typing.get_type_hints(init, include_extras=True)
     except Exception:  # names the hints cannot resolve: those options stay untyped
         hints = {}
-    options = {p.name: Option(p.name, hints.get(p.name, Any), p.default)
-               for p in params if p.name != "self"
-               and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
-    return options, any(p.kind is p.VAR_KEYWORD and hints.get(p.name) is not Never
-                        for p in params)
+    options = {
+        p.name: Option(p.name, hints.get(p.name, Any), p.default)
+        for p in params
+        if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    }
+    return options, any(p.kind is p.VAR_KEYWORD and hints.get(p.name) is not Never for p in params)
 
 
 @functools.lru_cache(maxsize=256)
@@ -165,8 +182,9 @@ def check_names(cls: type, names: object, what: str, also: str = "") -> None:
             raise ConfigError(f"{what} has no option {name!r}{hint} (options: {listed}{also})")
 
 
-def parse_options(cls: type, options: Mapping[str, object], what: str, *,
-                  text: bool = False) -> dict[str, object]:
+def parse_options(
+    cls: type, options: Mapping[str, object], what: str, *, text: bool = False
+) -> dict[str, object]:
     """``options`` checked by name and parsed to their declared types.
 
     Args:
@@ -245,8 +263,13 @@ def _describe(tp: Any) -> str:
         return " ".join([_describe(base), *bounds])
     if typing.get_origin(tp) is Literal:
         return " | ".join(str(c) for c in typing.get_args(tp))
-    return {bool: _BOOL_TEXT, int: "an integer", float: "a number", str: "a text",
-            type(None): "none"}.get(tp, getattr(tp, "__name__", str(tp)))
+    return {
+        bool: _BOOL_TEXT,
+        int: "an integer",
+        float: "a number",
+        str: "a text",
+        type(None): "none",
+    }.get(tp, getattr(tp, "__name__", str(tp)))
 
 
 def _parse(tp: Any, value: object, text: bool) -> object:
@@ -267,8 +290,10 @@ def _parse(tp: Any, value: object, text: bool) -> object:
         except _Refused:
             raise _Refused(_describe(tp)) from None
         for bounds in (e for e in extras if isinstance(e, Range)):
-            if ((bounds.low is not None and parsed < bounds.low)  # type: ignore[operator]
-                    or (bounds.high is not None and parsed > bounds.high)):  # type: ignore[operator]
+            if (
+                (bounds.low is not None and parsed < bounds.low)  # type: ignore[operator]
+                or (bounds.high is not None and parsed > bounds.high)
+            ):  # type: ignore[operator]
                 raise _Refused(_describe(tp))
         return parsed
     if typing.get_origin(tp) is Literal:
@@ -320,8 +345,7 @@ def _float(value: object) -> int | float:
             number = float(number)
         except ValueError:
             raise _Refused("a number") from None
-    if isinstance(number, int | float) and not isinstance(number, bool) \
-            and not math.isnan(number):
+    if isinstance(number, int | float) and not isinstance(number, bool) and not math.isnan(number):
         return number
     raise _Refused("a number")
 
@@ -344,5 +368,6 @@ def _choice(choices: tuple[object, ...], value: object) -> object:
         if isinstance(value, str) and str(choice) == value.strip():
             return choice
     close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.6)
-    raise _Refused(" | ".join(str(c) for c in choices),
-                   f"; did you mean {close[0]!r}?" if close else "")
+    raise _Refused(
+        " | ".join(str(c) for c in choices), f"; did you mean {close[0]!r}?" if close else ""
+    )

@@ -26,8 +26,13 @@ _ROOT = Path(__file__).resolve().parent.parent  # the folder holding the vqabenc
 def _git(*args: str) -> str | None:
     """``git -C _ROOT ARGS`` stdout stripped, None when git is absent or fails."""
     try:
-        proc = subprocess.run(["git", "-C", str(_ROOT), *args], capture_output=True,
-                              text=True, timeout=10, check=False)
+        proc = subprocess.run(
+            ["git", "-C", str(_ROOT), *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return proc.stdout.strip() if proc.returncode == 0 else None

@@ -21,8 +21,9 @@ _TABLES = ("_quantized_cdf", "_offset", "_cdf_length")
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("run", type=Path,
-                    help="folder searched (with subfolders) for q{quality}_full.pt")
+    ap.add_argument(
+        "run", type=Path, help="folder searched (with subfolders) for q{quality}_full.pt"
+    )
     ap.add_argument("out", type=Path)
     ap.add_argument("--aux-steps", type=int, default=3000)
     args = ap.parse_args()
@@ -44,15 +45,24 @@ def main() -> None:
             opt.step()
         net.eval()
         net.update(force=True)
-        state = {k: (v.half() if v.is_floating_point() and v.dim() == 4
-                     else v[:0].clone() if k.rsplit(".", 1)[-1] in _TABLES else v)
-                 for k, v in net.state_dict().items()}
+        state = {
+            k: (
+                v.half()
+                if v.is_floating_point() and v.dim() == 4
+                else v[:0].clone()
+                if k.rsplit(".", 1)[-1] in _TABLES
+                else v
+            )
+            for k, v in net.state_dict().items()
+        }
         dst = args.out / full.name.replace("_full", "")
         tmp = dst.with_suffix(".tmp")
         torch.save(state, tmp)
         tmp.replace(dst)
-        print(f"{dst}: aux loss {before:.2f} -> {net.aux_loss().item():.4f}, "
-              f"{dst.stat().st_size} bytes")
+        print(
+            f"{dst}: aux loss {before:.2f} -> {net.aux_loss().item():.4f}, "
+            f"{dst.stat().st_size} bytes"
+        )
 
 
 if __name__ == "__main__":

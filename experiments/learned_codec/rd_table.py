@@ -29,10 +29,12 @@ def main() -> None:
     with open(args.run / "results.csv", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["metric"] == args.metric]
     curves: dict[str, dict[str, list[tuple[float, float, str]]]] = defaultdict(
-        lambda: defaultdict(list))
+        lambda: defaultdict(list)
+    )
     for r in rows:
-        curves[r["codec"]][r["sequence"]].append((float(r["bpp"]), float(r["value"]),
-                                                  r["rate_point"]))
+        curves[r["codec"]][r["sequence"]].append(
+            (float(r["bpp"]), float(r["value"]), r["rate_point"])
+        )
     print(f"| codec | rate point | mean bpp | mean {args.metric} | sequences |")
     print("|---|---|---:|---:|---:|")
     for codec, per_seq in curves.items():
@@ -41,14 +43,21 @@ def main() -> None:
             for bpp, q, label in pts:
                 points[label].append((bpp, q))
         for label, vals in sorted(points.items(), key=lambda kv: sum(v[0] for v in kv[1])):
-            print(f"| {codec} | {label} | {sum(v[0] for v in vals) / len(vals):.4f} | "
-                  f"{sum(v[1] for v in vals) / len(vals):.2f} | {len(vals)} |")
+            print(
+                f"| {codec} | {label} | {sum(v[0] for v in vals) / len(vals):.4f} | "
+                f"{sum(v[1] for v in vals) / len(vals):.2f} | {len(vals)} |"
+            )
     print()
     for codec, per_seq in curves.items():
-        bad = [s for s, pts in per_seq.items()
-               if [q for _, q, _ in sorted(pts)] != sorted(q for _, q, _ in pts)]
-        print(f"{codec}: {args.metric} rises with bpp on {len(per_seq) - len(bad)} of "
-              f"{len(per_seq)} sequences{' (not on ' + ', '.join(bad) + ')' if bad else ''}")
+        bad = [
+            s
+            for s, pts in per_seq.items()
+            if [q for _, q, _ in sorted(pts)] != sorted(q for _, q, _ in pts)
+        ]
+        print(
+            f"{codec}: {args.metric} rises with bpp on {len(per_seq) - len(bad)} of "
+            f"{len(per_seq)} sequences{' (not on ' + ', '.join(bad) + ')' if bad else ''}"
+        )
     print()
     test = curves[args.test]
     for anchor in args.anchors.split(","):
@@ -57,15 +66,20 @@ def main() -> None:
             if seq not in curves[anchor]:
                 continue
             a, t = sorted(curves[anchor][seq]), sorted(test[seq])
-            res = bd_rate_result([p[0] for p in a], [p[1] for p in a], [p[0] for p in t],
-                                 [p[1] for p in t])
+            res = bd_rate_result(
+                [p[0] for p in a], [p[1] for p in a], [p[0] for p in t], [p[1] for p in t]
+            )
             values.append(res.value)
-            print(f"BD-rate {args.test} vs {anchor} on {seq}: {res.value:+.1f} % "
-                  f"{res.reason if hasattr(res, 'reason') else ''}")
+            print(
+                f"BD-rate {args.test} vs {anchor} on {seq}: {res.value:+.1f} % "
+                f"{res.reason if hasattr(res, 'reason') else ''}"
+            )
         ok = [v for v in values if not math.isnan(v)]
         mean = sum(ok) / len(ok) if ok else float("nan")
-        print(f"BD-rate {args.test} vs {anchor} ({args.metric}): mean {mean:+.1f} % over "
-              f"{len(ok)} of {len(values)} sequences")
+        print(
+            f"BD-rate {args.test} vs {anchor} ({args.metric}): mean {mean:+.1f} % over "
+            f"{len(ok)} of {len(values)} sequences"
+        )
 
 
 if __name__ == "__main__":

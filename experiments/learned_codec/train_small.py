@@ -35,9 +35,24 @@ import numpy as np
 #: the shipped levels' lambdas (0.001, 0.0035, 0.013, 0.0483) were set with ``--lmbda``.
 LAMBDAS: dict[int, float] = {1: 0.0035, 2: 0.0130, 3: 0.0483, 4: 0.1800}
 #: Sources of ``natural`` used for training (the other six are held out, as for PT-Loss r2).
-TRAIN = ("Astronaut", "BigBuckBunny", "Brick", "Carphone", "Chelsea", "China", "Clock",
-         "Coffee", "Flower", "Grass", "Gravel", "Hubble", "Moon", "Motorcycle", "Retina",
-         "Rocket")
+TRAIN = (
+    "Astronaut",
+    "BigBuckBunny",
+    "Brick",
+    "Carphone",
+    "Chelsea",
+    "China",
+    "Clock",
+    "Coffee",
+    "Flower",
+    "Grass",
+    "Gravel",
+    "Hubble",
+    "Moon",
+    "Motorcycle",
+    "Retina",
+    "Rocket",
+)
 HELD_OUT = ("Bikes", "Camera", "Coins", "GraceHopper", "IHC", "Page")
 
 
@@ -62,13 +77,14 @@ def batches(data: np.ndarray, batch: int, crop: int, rng: np.random.Generator):
         flips = rng.random(batch) < 0.5
         crops = []
         for i, y, x, f in zip(idx, ys, xs, flips, strict=True):
-            c = data[i, :, y:y + crop, x:x + crop]
+            c = data[i, :, y : y + crop, x : x + crop]
             crops.append(c[:, :, ::-1] if f else c)
         yield np.ascontiguousarray(np.stack(crops))
 
 
-def train_level(net, lam: float, iters: int, lr: float, data: np.ndarray, args,
-                rng: np.random.Generator, log) -> dict:
+def train_level(
+    net, lam: float, iters: int, lr: float, data: np.ndarray, args, rng: np.random.Generator, log
+) -> dict:
     """Train ``net`` in place at ``lam`` for ``iters`` steps; the last 10 % at lr / 10."""
     import torch
 
@@ -88,9 +104,10 @@ def train_level(net, lam: float, iters: int, lr: float, data: np.ndarray, args,
         out = net(x)
         pixels = x.shape[0] * x.shape[2] * x.shape[3]
         bpp = sum(torch.log(lk).sum() for lk in out["likelihoods"].values()) / (
-            -math.log(2) * pixels)
+            -math.log(2) * pixels
+        )
         mse = torch.mean((out["x_hat"] - x) ** 2)
-        loss = lam * 255 ** 2 * mse + bpp
+        loss = lam * 255**2 * mse + bpp
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(main, 1.0)
@@ -102,22 +119,30 @@ def train_level(net, lam: float, iters: int, lr: float, data: np.ndarray, args,
         hist.append((loss.item(), bpp.item(), mse.item()))
         if it % 100 == 0 or it == iters:
             h = np.mean(hist[-100:], axis=0)
-            log(f"lambda={lam} it={it} loss={h[0]:.4f} bpp={h[1]:.4f} "
+            log(
+                f"lambda={lam} it={it} loss={h[0]:.4f} bpp={h[1]:.4f} "
                 f"psnr={10 * math.log10(1 / h[2]):.2f} aux={float(aux_loss):.2f} "
-                f"t={time.perf_counter() - start:.0f}s")
+                f"t={time.perf_counter() - start:.0f}s"
+            )
     h = np.mean(hist[-200:], axis=0)
-    return {"lambda": lam, "iterations": iters, "lr": lr, "final_loss": round(float(h[0]), 4),
-            "final_bpp": round(float(h[1]), 4),
-            "final_psnr_rgb_db": round(10 * math.log10(1 / h[2]), 2),
-            "wall_s": round(time.perf_counter() - start, 1)}
+    return {
+        "lambda": lam,
+        "iterations": iters,
+        "lr": lr,
+        "final_loss": round(float(h[0]), 4),
+        "final_bpp": round(float(h[1]), 4),
+        "final_psnr_rgb_db": round(10 * math.log10(1 / h[2]), 2),
+        "wall_s": round(time.perf_counter() - start, 1),
+    }
 
 
 def export(state: dict, path: Path) -> None:
     """Save ``state`` with float convolution weights as float16 (other tensors as they are)."""
     import torch
 
-    small = {k: (v.half() if v.is_floating_point() and v.dim() == 4 else v)
-             for k, v in state.items()}
+    small = {
+        k: (v.half() if v.is_floating_point() and v.dim() == 4 else v) for k, v in state.items()
+    }
     tmp = path.with_suffix(".tmp")
     torch.save(small, tmp)
     tmp.replace(path)
@@ -137,16 +162,30 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--levels", default=None,
-                    help="comma-separated qualities to train, in this order (default: all, "
-                         "highest first)")
-    ap.add_argument("--init", type=Path, default=None,
-                    help="start from this state dict (a q{quality}_full.pt) instead of "
-                         "random initialisation; every level is then fine-tuned")
-    ap.add_argument("--lmbda", type=float, default=None,
-                    help="lambda of the one level in --levels (default: LAMBDAS[quality])")
-    ap.add_argument("--export-to", type=Path, default=None,
-                    help="also write float16 exports q{quality}.pt into this folder")
+    ap.add_argument(
+        "--levels",
+        default=None,
+        help="comma-separated qualities to train, in this order (default: all, highest first)",
+    )
+    ap.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from this state dict (a q{quality}_full.pt) instead of "
+        "random initialisation; every level is then fine-tuned",
+    )
+    ap.add_argument(
+        "--lmbda",
+        type=float,
+        default=None,
+        help="lambda of the one level in --levels (default: LAMBDAS[quality])",
+    )
+    ap.add_argument(
+        "--export-to",
+        type=Path,
+        default=None,
+        help="also write float16 exports q{quality}.pt into this folder",
+    )
     args = ap.parse_args()
 
     import torch
@@ -170,16 +209,25 @@ def main() -> None:
         net = ScaleHyperprior.from_state_dict(torch.load(args.init, weights_only=True))
     else:
         net = ScaleHyperprior(args.N, args.M)
-    order = ([int(q) for q in args.levels.split(",")] if args.levels
-             else sorted(LAMBDAS, reverse=True))
+    order = (
+        [int(q) for q in args.levels.split(",")] if args.levels else sorted(LAMBDAS, reverse=True)
+    )
     if args.lmbda is not None and len(order) != 1:
         ap.error("--lmbda needs exactly one level in --levels")
     levels = {}
     for q in order:
         top = q == max(LAMBDAS) and args.init is None
         lam = LAMBDAS[q] if args.lmbda is None else args.lmbda
-        levels[q] = train_level(net, lam, args.iters_top if top else args.iters_fine,
-                                args.lr if top else args.lr_fine, data, args, rng, log)
+        levels[q] = train_level(
+            net,
+            lam,
+            args.iters_top if top else args.iters_fine,
+            args.lr if top else args.lr_fine,
+            data,
+            args,
+            rng,
+            log,
+        )
         net.eval()
         net.update(force=True)
         torch.save(net.state_dict(), args.out / f"q{q}_full.pt")
@@ -188,13 +236,20 @@ def main() -> None:
             export(net.state_dict(), args.export_to / f"q{q}.pt")
     from importlib.metadata import version
 
-    record = {"architecture": "bmshj2018-hyperprior (compressai.models.ScaleHyperprior)",
-              "N": args.N, "M": args.M, "parameters": sum(p.numel() for p in net.parameters()),
-              "levels": levels, "args": {k: str(v) for k, v in vars(args).items()},
-              "train_sources": list(TRAIN), "held_out": list(HELD_OUT),
-              "training_frames": int(data.shape[0]),
-              "torch": version("torch"), "compressai": version("compressai"),
-              "wall_s": round(time.perf_counter() - t0, 1)}
+    record = {
+        "architecture": "bmshj2018-hyperprior (compressai.models.ScaleHyperprior)",
+        "N": args.N,
+        "M": args.M,
+        "parameters": sum(p.numel() for p in net.parameters()),
+        "levels": levels,
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "train_sources": list(TRAIN),
+        "held_out": list(HELD_OUT),
+        "training_frames": int(data.shape[0]),
+        "torch": version("torch"),
+        "compressai": version("compressai"),
+        "wall_s": round(time.perf_counter() - t0, 1),
+    }
     (args.out / f"train_{'_'.join(map(str, order))}.json").write_text(json.dumps(record, indent=2))
     log(json.dumps(record))
 

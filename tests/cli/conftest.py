@@ -6,8 +6,21 @@ from pathlib import Path
 
 import pandas as pd
 
-RESULT_COLUMNS = ["sequence", "reference", "codec", "rate_point", "bits", "bpp", "kbps",
-                  "enc_s", "dec_s", "metric", "value", "anchor", "bitstream"]
+RESULT_COLUMNS = [
+    "sequence",
+    "reference",
+    "codec",
+    "rate_point",
+    "bits",
+    "bpp",
+    "kbps",
+    "enc_s",
+    "dec_s",
+    "metric",
+    "value",
+    "anchor",
+    "bitstream",
+]
 
 
 def synthetic_run(path: Path) -> Path:
@@ -19,8 +32,23 @@ def synthetic_run(path: Path) -> Path:
         for codec, f in (("x264", 1.0), ("x265", factor)):
             for i, qp in enumerate((22, 27, 32, 37)):
                 kbps = 1000.0 * 2.0 ** (3 - i) * f
-                rows.append([seq, "source", codec, f"qp={qp}", kbps * 1e3, kbps / 1e4, kbps, 1.0,
-                             1.0, "psnr_y", 30.0 + 3 * (3 - i), "source", ""])
+                rows.append(
+                    [
+                        seq,
+                        "source",
+                        codec,
+                        f"qp={qp}",
+                        kbps * 1e3,
+                        kbps / 1e4,
+                        kbps,
+                        1.0,
+                        1.0,
+                        "psnr_y",
+                        30.0 + 3 * (3 - i),
+                        "source",
+                        "",
+                    ]
+                )
     path.mkdir()
     pd.DataFrame(rows, columns=RESULT_COLUMNS).to_csv(path / "results.csv", index=False)
     (path / "config.toml").write_text('[dataset]\nname = "t"\n', encoding="utf-8")
@@ -30,5 +58,6 @@ def synthetic_run(path: Path) -> Path:
 def run_items(run: Path, metric: str) -> pd.Series:
     """Values of ``metric`` in a run's results.csv, indexed by the item keys."""
     df = pd.read_csv(run / "results.csv")
-    return df[df["metric"] == metric].set_index(["sequence", "reference", "codec",
-                                                 "rate_point"])["value"]
+    return df[df["metric"] == metric].set_index(["sequence", "reference", "codec", "rate_point"])[
+        "value"
+    ]

@@ -27,10 +27,19 @@ print("torch imported:", "torch" in sys.modules)
 def test_list_and_validation_errors_import_no_torch(tmp_path):
     """In one fresh interpreter: ``codecs list`` (inr's row included), an unknown codec, a
     bad inr rate point and an unknown metric answer, and torch is still not imported."""
-    argvs = [["codecs", "list"], ["run", "--codec", "x246:qp=22"],
-             ["run", "--codec", "inr:model=q"], ["run", "--metrics", "psnr_yy"]]
-    proc = subprocess.run([sys.executable, "-c", _NO_TORCH.format(argvs=argvs)],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    argvs = [
+        ["codecs", "list"],
+        ["run", "--codec", "x246:qp=22"],
+        ["run", "--codec", "inr:model=q"],
+        ["run", "--metrics", "psnr_yy"],
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-c", _NO_TORCH.format(argvs=argvs)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     lines = proc.stdout.splitlines()
     assert [x for x in lines if x.startswith("exit")] == ["exit 0", "exit 2", "exit 2", "exit 2"]
     assert any(x.startswith("inr ") and "torch" in x for x in lines)  # inr's row is listed
@@ -57,8 +66,9 @@ def test_codecs_list_from_the_probe_cache_is_the_probed_listing(tmp_path, monkey
     ff._info_for.cache_clear()
     assert run_cli(["codecs", "list"]) == 0
     assert capsys.readouterr().out == probed
-    out = subprocess.run([ff.ffmpeg_path(), "-version"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [ff.ffmpeg_path(), "-version"], capture_output=True, text=True, check=True
+    ).stdout
     version = re.search(r"ffmpeg version (\S+)", out).group(1)
     x264 = next(x for x in probed.splitlines() if x.startswith("x264 "))
     assert f"ffmpeg {version} " in x264

@@ -29,11 +29,13 @@ def test_codecs_list_json_states_encoder_version_rates_formats_defaults(capsys):
     # x264's documented QP and CRF ranges; kbps: the target-bitrate range of every ffmpeg codec
     assert x264["rate_params"] == {"qp": [0, 51], "crf": [0, 51], "kbps": [1, 200000]}
     # the version is the bundled ffmpeg's own, read here straight from `ffmpeg -version`
-    out = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-version"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-version"], capture_output=True, text=True, check=True
+    ).stdout
     assert x264["version"] == "ffmpeg " + re.search(r"ffmpeg version (\S+)", out).group(1)
     assert {"preset": "medium", "gop": 32, "threads": 1, "extra": []}.items() <= x264[
-        "defaults"].items()
+        "defaults"
+    ].items()
     assert facts["svt-av1"]["rate_params"]["qp"] == [1, 63]
     assert facts["inr"]["rate_params"] == {"model": list(PRESETS)}
     assert facts["inr"]["defaults"]["loss"] == "l1_msssim"
@@ -41,8 +43,7 @@ def test_codecs_list_json_states_encoder_version_rates_formats_defaults(capsys):
     assert facts["vvenc"]["native_pix_fmts"] == ["yuv420p10le"]  # VVenC codes 10-bit 4:2:0
     # picture sizes measured in tests/codecs/test_formats.py::test_size_limits_are_where...
     assert facts["x264"]["sizes"] == {"min": [1, 1], "max": [16384, 16384], "whole_chroma": True}
-    assert facts["svt-av1"]["sizes"] == {"min": [2, 2], "max": [16384, 8704],
-                                         "whole_chroma": False}
+    assert facts["svt-av1"]["sizes"] == {"min": [2, 2], "max": [16384, 8704], "whole_chroma": False}
     # the external adapter has no version without its definition file, and says so
     assert facts["external"]["version"].startswith("n/a")
     assert facts["external"]["rate_params"]["qp"] == [None, None]  # valid JSON, no Infinity
@@ -91,5 +92,6 @@ def test_every_list_command_has_json(capsys):
     listed = _json(capsys, ["models", "list", "--json"])
     assert [m["name"] for m in listed] == models.available()
     status = _json(capsys, ["weights", "--json", "--no-verify"])
-    assert status["searched"] and all({"file", "present", "url"} <= set(w)
-                                      for w in status["weights"])
+    assert status["searched"] and all(
+        {"file", "present", "url"} <= set(w) for w in status["weights"]
+    )

@@ -37,7 +37,9 @@ def test_show_with_metadata(tmp_path, capsys):
     assert _run(["datasets", "show", "hevc-ctc", "--root", str(root), "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["name"], r["class"], r["size"], r["fps"]) for r in rows] == [
-        ("Cactus", "B", "64x64", "50"), ("MyClip", "D", "64x64", "50")]
+        ("Cactus", "B", "64x64", "50"),
+        ("MyClip", "D", "64x64", "50"),
+    ]
     assert _run(["datasets", "show", "uvg"]) == 2
     assert "give root=PATH" in capsys.readouterr().err
     assert _run(["datasets", "show", "uvg", "--root", str(root)]) == 2
@@ -48,16 +50,35 @@ def test_show_with_metadata(tmp_path, capsys):
 @pytest.mark.slow
 def test_make_pairs_cli(tmp_path, capsys):
     out = tmp_path / "pairs"
-    args = ["make-pairs", "--dataset", "mini", "--frames", "12", "--size", "64x64",
-            "--sources", "Coffee", "--patch", "32x32x8", "--patches-per-video", "2",
-            "--reference", "x264:qp=42", "--transcode", "vp9:qp=63", "--out", str(out),
-            "--json"]
+    args = [
+        "make-pairs",
+        "--dataset",
+        "mini",
+        "--frames",
+        "12",
+        "--size",
+        "64x64",
+        "--sources",
+        "Coffee",
+        "--patch",
+        "32x32x8",
+        "--patches-per-video",
+        "2",
+        "--reference",
+        "x264:qp=42",
+        "--transcode",
+        "vp9:qp=63",
+        "--out",
+        str(out),
+        "--json",
+    ]
     assert _run(args) == 0
     result = json.loads(capsys.readouterr().out)
     assert (result["pairs"], result["computed"], result["references"]) == (2, 1, 1)
     rows = read_manifest(out)
     assert {(r["source"], r["reference"], r["codec"], r["qp"], r["group"]) for r in rows} == {
-        ("Coffee", "x264:qp=42", "vp9", "63", "qp=42")}
+        ("Coffee", "x264:qp=42", "vp9", "63", "qp=42")
+    }
     assert _run(args) == 0
     assert json.loads(capsys.readouterr().out)["reused"] == 1
     bad = [a if a != "32x32x8" else "128x32x8" for a in args]
@@ -75,7 +96,9 @@ def test_make_pairs_cli(tmp_path, capsys):
     assert _run([*[a if a != str(out) else str(out2) for a in args], "--defect", "blur=2"]) == 0
     assert json.loads(capsys.readouterr().out)["pairs"] == 4
     assert [(r["codec"], r["rate_point"]) for r in read_manifest(out2)][1:3] == [
-        ("vp9", "qp=63"), ("blur", "blur=2")]
+        ("vp9", "qp=63"),
+        ("blur", "blur=2"),
+    ]
 
 
 @pytest.mark.slow
@@ -97,6 +120,7 @@ def test_make_pairs_and_run_default_to_the_same_jobs():
 
     option = inspect.signature(make_pairs).parameters["jobs"].default
     assert option.default is None and RunConfig().jobs == default_jobs()
+
 
 def test_verify_reports_problems_and_exits_1(tmp_path, capsys):
     root = tmp_path / "uvg"

@@ -22,12 +22,24 @@ def test_correlate_command(tmp_path, capsys):
     mos = rng.uniform(1, 5, 30)
     df = pd.DataFrame({"mos": mos, "a": mos + rng.normal(0, 0.3, 30), "b": rng.normal(size=30)})
     df.to_csv(tmp_path / "s.csv", index=False)
-    assert _main(["correlate", str(tmp_path / "s.csv"), "--label", "mos", "--metrics", "a,b",
-                  "--out", str(tmp_path / "c.csv")]) == 0
+    assert (
+        _main(
+            [
+                "correlate",
+                str(tmp_path / "s.csv"),
+                "--label",
+                "mos",
+                "--metrics",
+                "a,b",
+                "--out",
+                str(tmp_path / "c.csv"),
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(tmp_path / "c.csv").set_index("metric")
     assert table.loc["a", "srocc"] == pytest.approx(stats.spearmanr(df["a"], mos).statistic)
-    assert _main(["correlate", str(tmp_path / "s.csv"), "--label", "dmos", "--metrics",
-                  "a"]) == 2
+    assert _main(["correlate", str(tmp_path / "s.csv"), "--label", "dmos", "--metrics", "a"]) == 2
     assert "label='dmos'" in capsys.readouterr().err
 
 
@@ -74,29 +86,92 @@ def test_rq_parameter_axis(tmp_path, capsys):
 @pytest.mark.slow
 def test_correlate_with_a_proxy_label_by_codec(tiny_run, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "corr.csv"
-    assert _main(["correlate", str(tiny_run), "--label", "vmaf@source", "--metrics",
-                  "psnr_y", "--by", "codec", "--fit", "none", "--bootstrap", "50",
-                  "--out", str(out)]) == 0
+    assert (
+        _main(
+            [
+                "correlate",
+                str(tiny_run),
+                "--label",
+                "vmaf@source",
+                "--metrics",
+                "psnr_y",
+                "--by",
+                "codec",
+                "--fit",
+                "none",
+                "--bootstrap",
+                "50",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(out).set_index("codec")
     psnr, vmaf = run_items(tiny_run, "psnr_y"), run_items(tiny_run, "vmaf")
     for codec in ("x264", "x265"):
         part = psnr.index.get_level_values("codec") == codec
         assert table.loc[codec, "n"] == 4
         assert table.loc[codec, "krocc"] == pytest.approx(
-            stats.kendalltau(psnr[part], vmaf[part])[0])
+            stats.kendalltau(psnr[part], vmaf[part])[0]
+        )
     assert table.loc["all", "srocc"] == pytest.approx(stats.spearmanr(psnr, vmaf)[0])
-    assert table.loc["all", "srocc_lo"] <= table.loc["all", "srocc"] <= table.loc["all",
-                                                                                   "srocc_hi"]
+    assert table.loc["all", "srocc_lo"] <= table.loc["all", "srocc"] <= table.loc["all", "srocc_hi"]
     # logistic4 (the default) needs 5 items: the 4-item groups say so instead of a number
-    assert _main(["correlate", str(tiny_run), "--label", "vmaf@source", "--metrics",
-                  "psnr_y", "--by", "codec", "--format", "csv"]) == 0
+    assert (
+        _main(
+            [
+                "correlate",
+                str(tiny_run),
+                "--label",
+                "vmaf@source",
+                "--metrics",
+                "psnr_y",
+                "--by",
+                "codec",
+                "--format",
+                "csv",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "not computed: predictions='4 items' is not allowed" in printed
-    assert _main(["correlate", str(tiny_run), "--label", "vmaf@source", "--metrics",
-                  "psnr_y", "--format", "latex"]) == 0
+    assert (
+        _main(
+            [
+                "correlate",
+                str(tiny_run),
+                "--label",
+                "vmaf@source",
+                "--metrics",
+                "psnr_y",
+                "--format",
+                "latex",
+            ]
+        )
+        == 0
+    )
     assert "\\toprule" in capsys.readouterr().out
-    assert _main(["correlate", str(tiny_run), "--label", "vmaf@source", "--metrics",
-                  "psnr_y", "--by", "dataset", "--fit", "none", "--out", str(out)]) == 0
+    assert (
+        _main(
+            [
+                "correlate",
+                str(tiny_run),
+                "--label",
+                "vmaf@source",
+                "--metrics",
+                "psnr_y",
+                "--by",
+                "dataset",
+                "--fit",
+                "none",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     by_dataset = pd.read_csv(out)
     dataset = tomllib.loads((tiny_run / "config.toml").read_text())["dataset"]["name"]
     assert list(by_dataset["dataset"]) == ["all", dataset]
@@ -104,11 +179,14 @@ def test_correlate_with_a_proxy_label_by_codec(tiny_run, tmp_path, capsys):  # n
 
 
 @pytest.mark.slow  # the tiny_run fixture encodes and measures a real run
-@pytest.mark.parametrize("argv, message", [
-    (["--label", "vmaf@source", "--metrics", "ssim"], "metrics='ssim@source' is not allowed"),
-    (["--label", "vmaf@source", "--metrics", "psnr_y", "--by", "scene"], "by='scene'"),
-    (["--label", "mos=/nonexistent.csv", "--metrics", "psnr_y"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--label", "vmaf@source", "--metrics", "ssim"], "metrics='ssim@source' is not allowed"),
+        (["--label", "vmaf@source", "--metrics", "psnr_y", "--by", "scene"], "by='scene'"),
+        (["--label", "mos=/nonexistent.csv", "--metrics", "psnr_y"], "does not exist"),
+    ],
+)
 def test_correlate_run_errors_are_one_line(tiny_run, capsys, argv, message):  # noqa: F811
     assert _main(["correlate", str(tiny_run), *argv]) == 2
     err = capsys.readouterr().err.strip()
@@ -119,8 +197,9 @@ def test_correlate_run_errors_are_one_line(tiny_run, capsys, argv, message):  # 
 def scores_csv(tmp_path):
     rng = np.random.default_rng(5)
     mos = rng.uniform(1, 5, 25)
-    df = pd.DataFrame({"mos": mos, "good": 2 * mos + rng.normal(0, 0.5, 25),
-                       "poor": mos + rng.normal(0, 2.0, 25)})
+    df = pd.DataFrame(
+        {"mos": mos, "good": 2 * mos + rng.normal(0, 0.5, 25), "poor": mos + rng.normal(0, 2.0, 25)}
+    )
     df.to_csv(tmp_path / "s.csv", index=False)
     return tmp_path / "s.csv", df
 
@@ -128,16 +207,34 @@ def scores_csv(tmp_path):
 def test_correlate_csv_statistics_equal_scipy(scores_csv, tmp_path, capsys):
     path, df = scores_csv
     out = tmp_path / "c.csv"
-    assert _main(["correlate", str(path), "--label", "mos", "--metrics", "good,poor",
-                  "--format", "csv", "--out", str(out)]) == 0
+    assert (
+        _main(
+            [
+                "correlate",
+                str(path),
+                "--label",
+                "mos",
+                "--metrics",
+                "good,poor",
+                "--format",
+                "csv",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = pd.read_csv(io.StringIO(capsys.readouterr().out)).set_index("metric")
     written = pd.read_csv(out).set_index("metric")
     for name in ("good", "poor"):
         x, y = df[name], df["mos"]
-        want = {"n": 25, "srocc": stats.spearmanr(x, y).statistic,
-                "krocc": stats.kendalltau(x, y).statistic,
-                "plcc": stats.pearsonr(x, y).statistic,
-                "rmse": float(np.sqrt(np.mean((x - y) ** 2)))}  # no mapping for a CSV
+        want = {
+            "n": 25,
+            "srocc": stats.spearmanr(x, y).statistic,
+            "krocc": stats.kendalltau(x, y).statistic,
+            "plcc": stats.pearsonr(x, y).statistic,
+            "rmse": float(np.sqrt(np.mean((x - y) ** 2))),
+        }  # no mapping for a CSV
         for table in (printed, written):
             got = {k: table.loc[name, k] for k in want}
             assert got == pytest.approx(want, rel=1e-9), name
@@ -148,16 +245,30 @@ def test_correlate_csv_with_a_logistic_fit_equals_scipy_curve_fit(scores_csv, tm
 
     path, df = scores_csv
     out = tmp_path / "c.csv"
-    assert _main(["correlate", str(path), "--label", "mos", "--metrics", "good",
-                  "--fit", "logistic4", "--out", str(out)]) == 0
+    assert (
+        _main(
+            [
+                "correlate",
+                str(path),
+                "--label",
+                "mos",
+                "--metrics",
+                "good",
+                "--fit",
+                "logistic4",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     row = pd.read_csv(out).iloc[0]
     x, y = df["good"].to_numpy(), df["mos"].to_numpy()
 
     def vqeg_4pl(v, top, bottom, centre, width):  # VQEG's 4-parameter logistic
         return bottom + (top - bottom) / (1 + np.exp(-(v - centre) / abs(width)))
 
-    params, _ = curve_fit(vqeg_4pl, x, y, p0=[y.max(), y.min(), x.mean(), x.std()],
-                          maxfev=20000)
+    params, _ = curve_fit(vqeg_4pl, x, y, p0=[y.max(), y.min(), x.mean(), x.std()], maxfev=20000)
     mapped = vqeg_4pl(x, *params)
     assert row["rmse"] == pytest.approx(float(np.sqrt(np.mean((mapped - y) ** 2))), rel=1e-4)
     assert row["plcc"] == pytest.approx(stats.pearsonr(mapped, y).statistic, rel=1e-4)
@@ -165,12 +276,15 @@ def test_correlate_csv_with_a_logistic_fit_equals_scipy_curve_fit(scores_csv, tm
     assert row["srocc"] == pytest.approx(stats.spearmanr(x, y).statistic, rel=1e-12)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["missing.csv", "--label", "mos", "--metrics", "a"], "does not exist"),
-    (["{csv}", "--label", "mos", "--metrics", "nope"], "metrics='nope' is not allowed"),
-    (["{csv}", "--label", "mos", "--metrics", "good", "--by", "codec"], "by='codec'"),
-    (["{csv}", "--label", "mos", "--metrics", "good", "--format", "xlsx"], "format='xlsx'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["missing.csv", "--label", "mos", "--metrics", "a"], "does not exist"),
+        (["{csv}", "--label", "mos", "--metrics", "nope"], "metrics='nope' is not allowed"),
+        (["{csv}", "--label", "mos", "--metrics", "good", "--by", "codec"], "by='codec'"),
+        (["{csv}", "--label", "mos", "--metrics", "good", "--format", "xlsx"], "format='xlsx'"),
+    ],
+)
 def test_correlate_csv_errors_are_one_line(scores_csv, capsys, argv, message):
     path, _ = scores_csv
     assert _main(["correlate", *[a.format(csv=path) for a in argv]]) == 2

@@ -25,8 +25,13 @@ PWN = "$(touch PWNED)"
 
 
 def _cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vqabench", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "vqabench", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _main(capsys: pytest.CaptureFixture, *args: object) -> tuple[int, str]:
@@ -68,15 +73,18 @@ _RUN = ("--codec", "x264:qp=30", "--metrics", "psnr_y", "--jobs", "1")
 _BAD_FILES = [
     ("empty.y4m", lambda g: b"", "empty.y4m"),
     ("nomagic.y4m", lambda g: b"YUV4MPEG W64 H64\nFRAME\n" + b"\0" * 6144, "not a Y4M file"),
-    ("garbage.y4m", lambda g: bytes(random.Random(1).randrange(256) for _ in range(5000)),
-     "not a Y4M file"),
+    (
+        "garbage.y4m",
+        lambda g: bytes(random.Random(1).randrange(256) for _ in range(5000)),
+        "not a Y4M file",
+    ),
     ("noheader_end.y4m", lambda g: b"YUV4MPEG2 W64 H64 F25:1", "noheader_end.y4m"),
     ("nosize.y4m", lambda g: b"YUV4MPEG2 F25:1\nFRAME\n" + b"\0" * 6144, "no valid W and H"),
     ("zerofps.y4m", lambda g: g.replace(b"F25:1", b"F0:1", 1), "frame rate must be positive"),
     ("badfield.y4m", lambda g: g.replace(b"W64", b"Wxx", 1), "malformed Y4M header field"),
     ("bigsize.y4m", lambda g: g.replace(b"W64 H64", b"W99999 H99999", 1), "truncated"),
     ("chroma.y4m", lambda g: g.replace(b"\n", b" C411\n", 1), "colour space"),
-    ("headeronly.y4m", lambda g: g[:g.index(b"\n") + 1], "no frames"),
+    ("headeronly.y4m", lambda g: g[: g.index(b"\n") + 1], "no frames"),
     ("truncated.y4m", lambda g: g[:-100], "truncated"),
     ("Clip_64x64_25fps.yuv", lambda g: b"\x80" * 1000, "not a multiple of the frame size"),
     ("Clip_64x64_25fps_.yuv", lambda g: b"", "empty"),
@@ -86,16 +94,29 @@ _BAD_FILES = [
     # issue 29: 10-bit files whose samples exceed 1023, variable rate, interlaced
     ("Clip_64x64_25fps_420_10bit.yuv", lambda g: _samples(g) * 2, "looks like 8-bit data"),
     ("P010_64x64_25fps_420_10bit.yuv", lambda g: _msb_aligned(g), "looks MSB-aligned (P010)"),
-    ("eight.y4m", lambda g: g.split(b"\n")[0].replace(b"C420jpeg", b"C420p10")
-     + b"\nFRAME\n" + _samples(g)[:2 * 64 * 96], "looks like 8-bit data"),
+    (
+        "eight.y4m",
+        lambda g: (
+            g.split(b"\n")[0].replace(b"C420jpeg", b"C420p10")
+            + b"\nFRAME\n"
+            + _samples(g)[: 2 * 64 * 96]
+        ),
+        "looks like 8-bit data",
+    ),
     ("vfr.mkv", lambda g: _vfr_mkv(), "variable frame rate: 16 frames in 0.967 s"),
     ("top.y4m", lambda g: g.replace(b" Ip ", b" It ", 1), "interlaced source (field order tff"),
     ("bottom.y4m", lambda g: g.replace(b" Ip ", b" Ib ", 1), "interlaced source (field order bff"),
     ("mixed.y4m", lambda g: g.replace(b" Ip ", b" Im ", 1), "(field order mixed, Y4M Im)"),
-    ("badinterlace.y4m", lambda g: g.replace(b" Ip ", b" Iq ", 1),
-     "interlace field Iq is not one of"),
-    ("odd.y4m", lambda g: b"YUV4MPEG2 W63 H64 F25:1 C420jpeg\n" + (b"FRAME\n" + bytes(6080)) * 2,
-     "x264 cannot code 63x64: yuv420p needs an even width and height"),
+    (
+        "badinterlace.y4m",
+        lambda g: g.replace(b" Ip ", b" Iq ", 1),
+        "interlace field Iq is not one of",
+    ),
+    (
+        "odd.y4m",
+        lambda g: b"YUV4MPEG2 W63 H64 F25:1 C420jpeg\n" + (b"FRAME\n" + bytes(6080)) * 2,
+        "x264 cannot code 63x64: yuv420p needs an even width and height",
+    ),
 ]
 
 
@@ -119,9 +140,23 @@ def _vfr_mkv() -> bytes:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "vfr.mkv"
-        run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x64:rate=30", "-frames:v", "16",
-                    "-vf", "setpts=N*0.0645/TB", "-fps_mode", "passthrough", "-c:v", "libx264",
-                    out])
+        run_ffmpeg(
+            [
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=64x64:rate=30",
+                "-frames:v",
+                "16",
+                "-vf",
+                "setpts=N*0.0645/TB",
+                "-fps_mode",
+                "passthrough",
+                "-c:v",
+                "libx264",
+                out,
+            ]
+        )
         return out.read_bytes()
 
 
@@ -133,17 +168,21 @@ def test_a_malformed_video_is_one_clear_line(capsys, good, tmp_path, name, build
     assert not (tmp_path / "run" / "results.csv").exists()
 
 
-@pytest.mark.parametrize("size, needle", [
-    ("351x287", "size='351x287' is not allowed: expected an even width and height for yuv420p"),
-    ("64x47", "size='64x47' is not allowed: expected an even width and height for yuv420p"),
-    ("100000x100000", "x264 cannot code 100000x100000: it codes at most 16384x16384"),
-    ("16386x16", "x264 cannot code 16386x16: it codes at most 16384x16384"),
-    ("0x48", "size='0x48' is not allowed"),
-])
+@pytest.mark.parametrize(
+    "size, needle",
+    [
+        ("351x287", "size='351x287' is not allowed: expected an even width and height for yuv420p"),
+        ("64x47", "size='64x47' is not allowed: expected an even width and height for yuv420p"),
+        ("100000x100000", "x264 cannot code 100000x100000: it codes at most 16384x16384"),
+        ("16386x16", "x264 cannot code 16386x16: it codes at most 16384x16384"),
+        ("0x48", "size='0x48' is not allowed"),
+    ],
+)
 def test_a_size_that_cannot_be_coded_is_one_clear_line(capsys, good, tmp_path, size, needle):
     folder = _dataset(tmp_path, "good.y4m", good)
-    code, err = _main(capsys, "run", "--dataset", folder, "--size", size,
-                      "--out", tmp_path / "run", *_RUN)
+    code, err = _main(
+        capsys, "run", "--dataset", folder, "--size", size, "--out", tmp_path / "run", *_RUN
+    )
     _one_line(code, err, needle)
     assert not list((tmp_path / "run").rglob("*.y4m"))
 
@@ -213,8 +252,10 @@ _BAD_TOML = [
     ("[dataset]\nfps = 'fast'", "dataset.fps='fast' is not allowed"),
     ("[dataset]\ninterlaced = 'weave'", "dataset.interlaced='weave' is not allowed"),
     ("[dataset]\ninterlaced = true", "dataset.interlaced=True is not allowed"),
-    ("metrics = [{name = 'ssim', downsample = 'maybe'}]",
-     "downsample='maybe' is not allowed: expected true/false/yes/no/on/off/1/0"),
+    (
+        "metrics = [{name = 'ssim', downsample = 'maybe'}]",
+        "downsample='maybe' is not allowed: expected true/false/yes/no/on/off/1/0",
+    ),
     ("metrics = [{name = 'vmaf', modle = 'x'}]", "no option 'modle'; did you mean 'model'?"),
     ("[[codecs]]\nname = 'x264'\nqp = [22]\ngop = 'often'", "gop='often' is not allowed"),
 ]
@@ -223,76 +264,109 @@ _BAD_TOML = [
 @pytest.mark.parametrize("text, needle", _BAD_TOML, ids=[str(i) for i in range(len(_BAD_TOML))])
 def test_a_malformed_config_is_one_clear_line(capsys, tmp_path, text, needle):
     config = tmp_path / "bad.toml"
-    config.write_bytes(text.encode("utf-8", "surrogateescape") if "\xff" not in text
-                       else b"\xff\xfe binary")
+    config.write_bytes(
+        text.encode("utf-8", "surrogateescape") if "\xff" not in text else b"\xff\xfe binary"
+    )
     code, err = _main(capsys, "run", config, "--out", tmp_path / "run")
     _one_line(code, err, needle)
 
 
-@pytest.mark.parametrize("spec, needle", [
-    ("x264:qp=", "OPTION=VALUE items with a key and a value"),
-    ("x264:qp=a", "rate point 'qp=a' is not allowed"),
-    ("x264:qp=22,,27", "rate point 'qp=' is not allowed"),
-    ("x264:qp=-1", "qp must be a number in 0..51"),
-    ("x264:qp=1e400", "qp must be a number in 0..51"),
-    ("x264:qp=nan", "qp must be a number in 0..51"),
-    ("vp9:qp=64", "qp must be a number in 0..63"),
-    ("svt-av1:qp=0", "qp must be a number in 1..63"),
-    ("x264:bitrate=300", "exactly one rate ladder key"),
-    ("x264:qp=22:gop=0", "gop=0 is not allowed"),
-    ("vvenc:qp=22:gop=-2", "gop=-2 is not allowed"),
-    (":qp=22", "NAME:PARAM=V1,V2"),
-])
+@pytest.mark.parametrize(
+    "spec, needle",
+    [
+        ("x264:qp=", "OPTION=VALUE items with a key and a value"),
+        ("x264:qp=a", "rate point 'qp=a' is not allowed"),
+        ("x264:qp=22,,27", "rate point 'qp=' is not allowed"),
+        ("x264:qp=-1", "qp must be a number in 0..51"),
+        ("x264:qp=1e400", "qp must be a number in 0..51"),
+        ("x264:qp=nan", "qp must be a number in 0..51"),
+        ("vp9:qp=64", "qp must be a number in 0..63"),
+        ("svt-av1:qp=0", "qp must be a number in 1..63"),
+        ("x264:bitrate=300", "exactly one rate ladder key"),
+        ("x264:qp=22:gop=0", "gop=0 is not allowed"),
+        ("vvenc:qp=22:gop=-2", "gop=-2 is not allowed"),
+        (":qp=22", "NAME:PARAM=V1,V2"),
+    ],
+)
 def test_an_invalid_rate_point_is_one_clear_line(capsys, tmp_path, spec, needle):
-    code, err = _main(capsys, "run", "--codec", spec, "--metrics", "psnr_y",
-                      "--out", tmp_path / "run")
+    code, err = _main(
+        capsys, "run", "--codec", spec, "--metrics", "psnr_y", "--out", tmp_path / "run"
+    )
     _one_line(code, err, needle)
 
 
-@pytest.mark.parametrize("flag, value, needle", [
-    ("--fps", "-5", "--fps='-5' is not allowed"),
-    ("--fps", "1/0", "--fps='1/0' is not allowed"),
-    ("--interlaced", "yes", "--interlaced='yes' is not allowed"),
-])
+@pytest.mark.parametrize(
+    "flag, value, needle",
+    [
+        ("--fps", "-5", "--fps='-5' is not allowed"),
+        ("--fps", "1/0", "--fps='1/0' is not allowed"),
+        ("--interlaced", "yes", "--interlaced='yes' is not allowed"),
+    ],
+)
 def test_an_invalid_source_option_is_one_clear_line(capsys, tmp_path, flag, value, needle):
     code, err = _main(capsys, "run", flag, value, "--out", tmp_path / "run", *_RUN)
     _one_line(code, err, needle)
 
 
-@pytest.mark.parametrize("spec, needle", [
-    ("ssim:downsample=maybe", "metric 'ssim': downsample='maybe' is not allowed: expected "
-                              "true/false/yes/no/on/off/1/0"),
-    ("vmaf:modle=x", "metric 'vmaf' has no option 'modle'; did you mean 'model'? (options: "),
-    ("psnr_y:max_db=high", "metric 'psnr_y': max_db='high' is not allowed: expected a number"),
-])
+@pytest.mark.parametrize(
+    "spec, needle",
+    [
+        (
+            "ssim:downsample=maybe",
+            "metric 'ssim': downsample='maybe' is not allowed: expected "
+            "true/false/yes/no/on/off/1/0",
+        ),
+        ("vmaf:modle=x", "metric 'vmaf' has no option 'modle'; did you mean 'model'? (options: "),
+        ("psnr_y:max_db=high", "metric 'psnr_y': max_db='high' is not allowed: expected a number"),
+    ],
+)
 def test_a_bad_metric_option_is_one_clear_line(capsys, tmp_path, spec, needle):
-    code, err = _main(capsys, "run", "--codec", "x264:qp=30", "--metrics", spec,
-                      "--out", tmp_path / "run")
+    code, err = _main(
+        capsys, "run", "--codec", "x264:qp=30", "--metrics", spec, "--out", tmp_path / "run"
+    )
     _one_line(code, err, needle)
 
 
 _CAI = "compressai:model=bmshj2018-factorized:checkpoint=random"
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["x264:qp=30", "--quality", "1"], "codec='x264:qp=30' is not allowed: expected a "
-                                       "compressai spec"),
-    ([_CAI, "--quality", "9"], "rate point 'quality=9' is not allowed"),
-    ([_CAI, "--quality", "one"], "--quality='one' is not allowed"),
-    ([_CAI], "no quality to fine-tune: pass --quality N"),
-    ([_CAI + ":quality=1", "--quality", "2"], "pass the qualities once"),
-    ([_CAI, "--quality", "1", "--loss", "ptloss"], "loss='ptloss' is not allowed: expected "
-                                                    "mse | pt_loss"),
-    ([_CAI, "--quality", "1", "--alpha", "1.5"], "alpha=1.5 is not allowed"),
-    ([_CAI, "--quality", "1", "--loss", "mse", "--alpha", "0.2"], "not allowed with loss='mse'"),
-    ([_CAI, "--quality", "1", "--iterations", "0"], "iterations=0 is not allowed"),
-    ([_CAI, "--quality", "1", "--target", "S"], "target='S' is not allowed"),
-    (["compressai:model=ssf2020:checkpoint=random", "--quality", "1"],
-     "model='ssf2020' is not allowed: expected an image model"),
-    ([_CAI, "--quality", "1", "--patch", "64x64"], "patch='64x64' is not allowed"),
-    (["compressai:model=bmshj2018-factorized:checkpoint=nowhere/{quality}.pth", "--quality",
-      "2"], "checkpoint nowhere/2.pth (quality=2) is not a file"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (
+            ["x264:qp=30", "--quality", "1"],
+            "codec='x264:qp=30' is not allowed: expected a compressai spec",
+        ),
+        ([_CAI, "--quality", "9"], "rate point 'quality=9' is not allowed"),
+        ([_CAI, "--quality", "one"], "--quality='one' is not allowed"),
+        ([_CAI], "no quality to fine-tune: pass --quality N"),
+        ([_CAI + ":quality=1", "--quality", "2"], "pass the qualities once"),
+        (
+            [_CAI, "--quality", "1", "--loss", "ptloss"],
+            "loss='ptloss' is not allowed: expected mse | pt_loss",
+        ),
+        ([_CAI, "--quality", "1", "--alpha", "1.5"], "alpha=1.5 is not allowed"),
+        (
+            [_CAI, "--quality", "1", "--loss", "mse", "--alpha", "0.2"],
+            "not allowed with loss='mse'",
+        ),
+        ([_CAI, "--quality", "1", "--iterations", "0"], "iterations=0 is not allowed"),
+        ([_CAI, "--quality", "1", "--target", "S"], "target='S' is not allowed"),
+        (
+            ["compressai:model=ssf2020:checkpoint=random", "--quality", "1"],
+            "model='ssf2020' is not allowed: expected an image model",
+        ),
+        ([_CAI, "--quality", "1", "--patch", "64x64"], "patch='64x64' is not allowed"),
+        (
+            [
+                "compressai:model=bmshj2018-factorized:checkpoint=nowhere/{quality}.pth",
+                "--quality",
+                "2",
+            ],
+            "checkpoint nowhere/2.pth (quality=2) is not a file",
+        ),
+    ],
+)
 def test_a_bad_train_codec_option_is_one_clear_line(capsys, tmp_path, args, needle):
     code, err = _main(capsys, "train", "codec", *args, "--out", tmp_path / "ft")
     _one_line(code, err, needle)
@@ -310,8 +384,7 @@ def test_real_cli_bad_header_and_bad_config(good, tmp_path):
     _one_line(proc.returncode, proc.stderr, "qp must be a number in 0..51")
 
 
-_HOSTILE = ["-i", "--help", f"a b 'c\" {PWN}; rm -rf x", "`touch PWNED`", "concat:evil",
-            "-y"]
+_HOSTILE = ["-i", "--help", f"a b 'c\" {PWN}; rm -rf x", "`touch PWNED`", "concat:evil", "-y"]
 
 
 def _x264_psnr_y(source: Path, bitstream: Path, scratch: Path) -> float:
@@ -339,8 +412,20 @@ def test_hostile_file_names_are_data_never_options_protocols_or_shell(good, tmp_
     (work / "evil.y4m").write_bytes(b"not a video")  # what concat:evil would read instead
     (work / "evil.y4m").rename(work / "evil.notavideo")
     out = f"out {PWN};x"
-    proc = _cli("run", "--dataset", ".", "--out", out, "--jobs", "1", "--metrics", "psnr_y",
-                "--codec", f"x264:qp=30:label={PWN}", cwd=work)
+    proc = _cli(
+        "run",
+        "--dataset",
+        ".",
+        "--out",
+        out,
+        "--jobs",
+        "1",
+        "--metrics",
+        "psnr_y",
+        "--codec",
+        f"x264:qp=30:label={PWN}",
+        cwd=work,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     with open(work / out / "results.csv", newline="") as f:
@@ -351,7 +436,8 @@ def test_hostile_file_names_are_data_never_options_protocols_or_shell(good, tmp_
         bitstream = work / out / row["bitstream"]
         assert bitstream.resolve().is_relative_to((work / out).resolve())
         assert float(row["value"]) == pytest.approx(
-            _x264_psnr_y(work / f"{row['sequence']}.y4m", bitstream, tmp_path), rel=1e-9)
+            _x264_psnr_y(work / f"{row['sequence']}.y4m", bitstream, tmp_path), rel=1e-9
+        )
     assert len({r["value"] for r in rows}) == len(_HOSTILE)
     assert not list(tmp_path.rglob("PWNED")) and not Path("PWNED").exists()
 
@@ -371,7 +457,7 @@ def _break_store_header_only(out: Path) -> None:
 
 def _break_store_truncated(out: Path) -> None:
     data = (out / "store.sqlite").read_bytes()
-    (out / "store.sqlite").write_bytes(data[:len(data) // 3])
+    (out / "store.sqlite").write_bytes(data[: len(data) // 3])
 
 
 def _break_store_is_a_folder(out: Path) -> None:
@@ -407,10 +493,12 @@ def main_code(argv: list[str]) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, damage, exit_code, needle", _BROKEN_RUNS,
-                         ids=[c[0] for c in _BROKEN_RUNS])
-def test_a_broken_run_directory_is_one_clear_line(capsys, finished_run, tmp_path, name, damage,
-                                                  exit_code, needle):
+@pytest.mark.parametrize(
+    "name, damage, exit_code, needle", _BROKEN_RUNS, ids=[c[0] for c in _BROKEN_RUNS]
+)
+def test_a_broken_run_directory_is_one_clear_line(
+    capsys, finished_run, tmp_path, name, damage, exit_code, needle
+):
     import shutil
 
     folder, finished = finished_run

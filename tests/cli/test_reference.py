@@ -19,7 +19,8 @@ def _help(capsys, *argv: str) -> str:
 
 def test_committed_cli_reference_is_current():
     assert DEFAULT_PATH.read_text() == render_reference(), (
-        "docs/cli.md is out of date: run python -m vqabench.cli.reference")
+        "docs/cli.md is out of date: run python -m vqabench.cli.reference"
+    )
 
 
 def test_reference_does_not_depend_on_the_terminal_width(monkeypatch):

@@ -22,8 +22,12 @@ def _main(argv):
 @pytest.mark.slow
 def test_report_command_writes_files(tmp_path):
     run = synthetic_run(tmp_path / "run")
-    assert _main(["report", str(run), "--anchor", "x264", "--out", str(tmp_path / "o"),
-                  "--no-figures"]) == 0
+    assert (
+        _main(
+            ["report", str(run), "--anchor", "x264", "--out", str(tmp_path / "o"), "--no-figures"]
+        )
+        == 0
+    )
     bd = pd.read_csv(tmp_path / "o" / "bdrate.csv", keep_default_na=False, na_values=[""])
     overall = bd[(bd["group"] == "Overall") & (bd["metric"] == "psnr_y")]
     assert overall["bd_rate"].iloc[0] == pytest.approx(-30.0)  # mean of -20 and -40
@@ -51,8 +55,24 @@ def test_leaderboard_command(tmp_path):
 @pytest.mark.slow
 def test_report_style_and_figure_options(tmp_path, capsys):
     run = synthetic_run(tmp_path / "run")
-    assert _main(["report", str(run), "--anchor", "x264", "--out", str(tmp_path / "c"),
-                  "--style", "clic", "--no-figures", "--seed", "3"]) == 0
+    assert (
+        _main(
+            [
+                "report",
+                str(run),
+                "--anchor",
+                "x264",
+                "--out",
+                str(tmp_path / "c"),
+                "--style",
+                "clic",
+                "--no-figures",
+                "--seed",
+                "3",
+            ]
+        )
+        == 0
+    )
     md = (tmp_path / "c" / "report.md").read_text()
     assert "| Codec | Class | Y | U | V | YUV | EncT% |" in md
     # A -20 %, B -40 %: the interval ends are the two values, p = 2 / 2**2
@@ -75,13 +95,19 @@ def test_report_figure_sets_formats_and_progress(tmp_path, capsys):
     run = synthetic_run(tmp_path / "run")
     assert _main(["report", str(run), "--out", str(tmp_path / "t"), "--figures", "none"]) == 0
     assert sorted(p.name for p in (tmp_path / "t").iterdir()) == [
-        "bdrate.csv", "report.html", "report.md", "tables.tex"]
+        "bdrate.csv",
+        "report.html",
+        "report.md",
+        "tables.tex",
+    ]
     assert "Figures" not in (tmp_path / "t" / "report.md").read_text()
     capsys.readouterr()
     assert _main(["report", str(run), "--out", str(tmp_path / "s"), "--jobs", "1"]) == 0
     captured = capsys.readouterr()
     assert sorted(p.name for p in (tmp_path / "s").glob("rd*")) == [
-        "rd_average_psnr_y.pdf", "rd_average_psnr_y.png"]
+        "rd_average_psnr_y.pdf",
+        "rd_average_psnr_y.png",
+    ]
     assert "1/1 figures" in captured.err
     assert re.search(r"\(report\.md, .*, 1 figures\) in \d+\.\d s$", captured.out.strip())
     html = (tmp_path / "s" / "report.html").read_text()
@@ -96,10 +122,14 @@ def test_figures_none_still_checks_layout_and_formats(tmp_path, capsys):
     """Issue 30 item 6: a tables-only report refuses a bad --layout or --formats too (it used
     to skip the check with the figures)."""
     run = synthetic_run(tmp_path / "run")
-    for bad, named in ((["--layout", "poster"], "layout='poster'"),
-                       (["--formats", "png,eps"], "formats=")):
-        assert _main(["report", str(run), "--out", str(tmp_path / "x"), "--figures", "none",
-                      *bad]) == 2
+    for bad, named in (
+        (["--layout", "poster"], "layout='poster'"),
+        (["--formats", "png,eps"], "formats="),
+    ):
+        assert (
+            _main(["report", str(run), "--out", str(tmp_path / "x"), "--figures", "none", *bad])
+            == 2
+        )
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and named in err and "Traceback" not in err
 

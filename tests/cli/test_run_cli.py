@@ -21,8 +21,14 @@ from vqabench.io.ffmpeg import run_ffmpeg
 def vqabench(*args, cwd=None, env_extra=None):
     env = dict(os.environ)
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "vqabench", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "vqabench", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,31 +47,56 @@ def _one_line_error(proc, *patterns):
         assert re.search(pattern, lines[0]), lines[0]
 
 
-@pytest.mark.parametrize("args, patterns", [
-    (["--dataset", "/no/such/folder"], ["dataset='/no/such/folder' is neither"]),
-    (["--codec", "x246:qp=22,27"], ["unknown codec 'x246'", "did you mean"]),
-    (["--codec", "x264"], [r"--codec='x264' is not allowed", "NAME:PARAM"]),
-    (["--codec", "x264:qp=22,70"], ["qp must be a number in 0..51"]),
-    (["--metrics", "psnr_y,vmfa"], ["unknown metric 'vmfa'", "did you mean 'vmaf'"]),
-    (["--size", "big"], ["size='big' is not allowed"]),
-    (["--frames", "abc"], ["Invalid value for '--frames'", r"see vqabench run --help"]),
-    (["--nope"], ["No such option: --nope"]),
-    (["--codec", "x264:qp=22,27:preset=fastest"],
-     ["preset='fastest' is not allowed", "did you mean 'faster'"]),
-    (["--codec", "x264:qp=22,27:presett=fast"],
-     ["codec 'x264' has no option 'presett'; did you mean 'preset'", "options: preset, gop"]),
-    (["--metrics", "psnr_y,pt_loss"], ["metric 'pt_loss' scores .* needs a reference stage"]),
-    (["--codec", "x264:kbps=0,500"], [r"'kbps=0' is not allowed: kbps must be a number in "
-                                      r"1..200000"]),
-    (["--codec", "inr:kbps=500"], ["codec 'inr' has no rate control, so kbps is not allowed"]),
-    (["--codec", "x264:qp=22,27", "--codec", "x265:kbps=from", "--targets-from", "x265:qp=22"],
-     [r"--targets-from='x265:qp=22' is not allowed: .*configuration in this run "
-      r"\(x264:qp=22,27\)"]),
-    (["--codec", "x265:kbps=from"], ["kbps=from but no --targets-from"]),
-    (["--sequences", "Rocket,Rockt", "--frames", "2", "--size", "32x32"],
-     [r"sequences=\['Rockt'\] not in dataset 'mini'", "did you mean 'Rocket'"]),
-    (["--sequences", "Rocket,Rocket"], ["--sequences='Rocket,Rocket' is not allowed"]),
-])
+@pytest.mark.parametrize(
+    "args, patterns",
+    [
+        (["--dataset", "/no/such/folder"], ["dataset='/no/such/folder' is neither"]),
+        (["--codec", "x246:qp=22,27"], ["unknown codec 'x246'", "did you mean"]),
+        (["--codec", "x264"], [r"--codec='x264' is not allowed", "NAME:PARAM"]),
+        (["--codec", "x264:qp=22,70"], ["qp must be a number in 0..51"]),
+        (["--metrics", "psnr_y,vmfa"], ["unknown metric 'vmfa'", "did you mean 'vmaf'"]),
+        (["--size", "big"], ["size='big' is not allowed"]),
+        (["--frames", "abc"], ["Invalid value for '--frames'", r"see vqabench run --help"]),
+        (["--nope"], ["No such option: --nope"]),
+        (
+            ["--codec", "x264:qp=22,27:preset=fastest"],
+            ["preset='fastest' is not allowed", "did you mean 'faster'"],
+        ),
+        (
+            ["--codec", "x264:qp=22,27:presett=fast"],
+            ["codec 'x264' has no option 'presett'; did you mean 'preset'", "options: preset, gop"],
+        ),
+        (["--metrics", "psnr_y,pt_loss"], ["metric 'pt_loss' scores .* needs a reference stage"]),
+        (
+            ["--codec", "x264:kbps=0,500"],
+            [
+                r"'kbps=0' is not allowed: kbps must be a number in "
+                r"1..200000"
+            ],
+        ),
+        (["--codec", "inr:kbps=500"], ["codec 'inr' has no rate control, so kbps is not allowed"]),
+        (
+            [
+                "--codec",
+                "x264:qp=22,27",
+                "--codec",
+                "x265:kbps=from",
+                "--targets-from",
+                "x265:qp=22",
+            ],
+            [
+                r"--targets-from='x265:qp=22' is not allowed: .*configuration in this run "
+                r"\(x264:qp=22,27\)"
+            ],
+        ),
+        (["--codec", "x265:kbps=from"], ["kbps=from but no --targets-from"]),
+        (
+            ["--sequences", "Rocket,Rockt", "--frames", "2", "--size", "32x32"],
+            [r"sequences=\['Rockt'\] not in dataset 'mini'", "did you mean 'Rocket'"],
+        ),
+        (["--sequences", "Rocket,Rocket"], ["--sequences='Rocket,Rocket' is not allowed"]),
+    ],
+)
 @pytest.mark.slow
 def test_bad_input_is_one_clear_line(tmp_path, args, patterns):
     out = tmp_path / "run"
@@ -80,21 +111,53 @@ def test_sizes_the_chroma_or_the_encoder_cannot_code_are_one_line_before_any_job
     353x287 4:2:0 source failed every job with "Nothing was written into output file"."""
     data = tmp_path / "data"
     data.mkdir()
-    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=353x287:r=25,format=yuv444p", "-frames:v", "2",
-                "-pix_fmt", "yuv420p", "-strict", "-1", "-f", "yuv4mpegpipe", data / "Odd.y4m"])
+    run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=353x287:r=25,format=yuv444p",
+            "-frames:v",
+            "2",
+            "-pix_fmt",
+            "yuv420p",
+            "-strict",
+            "-1",
+            "-f",
+            "yuv4mpegpipe",
+            data / "Odd.y4m",
+        ]
+    )
     args = ("--codec", "x264:qp=30", "--metrics", "psnr_y", "--jobs", "1")
     out = tmp_path / "run"
     proc = vqabench("run", "--dataset", data, "--size", "351x287", "--out", out, *args)
-    _one_line_error(proc, r"size='351x287' is not allowed: expected an even width and height "
-                          r"for yuv420p \(2x2 chroma subsampling\)")
+    _one_line_error(
+        proc,
+        r"size='351x287' is not allowed: expected an even width and height "
+        r"for yuv420p \(2x2 chroma subsampling\)",
+    )
     proc = vqabench("run", "--dataset", data, "--out", out, *args)
-    _one_line_error(proc, r"^vqabench: error: nothing was run: Odd.y4m: x264: x264 cannot code "
-                          r"353x287: yuv420p needs an even width and height")
+    _one_line_error(
+        proc,
+        r"^vqabench: error: nothing was run: Odd.y4m: x264: x264 cannot code "
+        r"353x287: yuv420p needs an even width and height",
+    )
     proc = vqabench("run", "--dataset", data, "--size", "100000x100000", "--out", out, *args)
     _one_line_error(proc, "x264 cannot code 100000x100000: it codes at most 16384x16384")
     assert not list(out.rglob("*.264")) and not list(out.rglob("*.y4m"))
-    proc = vqabench("run", "--dataset", data, "--out", out, "--codec", "vp9:qp=40",
-                    "--metrics", "psnr_y", "--jobs", "1")  # VP9 codes odd 4:2:0 sizes
+    proc = vqabench(
+        "run",
+        "--dataset",
+        data,
+        "--out",
+        out,
+        "--codec",
+        "vp9:qp=40",
+        "--metrics",
+        "psnr_y",
+        "--jobs",
+        "1",
+    )  # VP9 codes odd 4:2:0 sizes
     assert proc.returncode == 0, proc.stderr
 
 
@@ -104,8 +167,9 @@ def test_unreadable_video_leaves_no_results(tmp_path):
     data.mkdir()
     (data / "broken.mp4").write_bytes(b"\x00garbage" * 100)
     out = tmp_path / "run"
-    proc = vqabench("run", "--dataset", data, "--out", out, "--codec", "x264:qp=30",
-                    "--metrics", "psnr_y")
+    proc = vqabench(
+        "run", "--dataset", data, "--out", out, "--codec", "x264:qp=30", "--metrics", "psnr_y"
+    )
     _one_line_error(proc, "cannot read video", "broken.mp4")
     assert not (out / "results.csv").exists()
 
@@ -113,15 +177,32 @@ def test_unreadable_video_leaves_no_results(tmp_path):
 @pytest.mark.slow
 def test_run_prints_bd_rate_that_matches_results(folder, tmp_path):
     out = tmp_path / "run"
-    proc = vqabench("run", "--dataset", folder, "--out", out, "--jobs", "1",
-                    "--codec", "x264:qp=22,27,32,37", "--codec", "x265:qp=22,27,32,37",
-                    "--metrics", "psnr_y")
+    proc = vqabench(
+        "run",
+        "--dataset",
+        folder,
+        "--out",
+        out,
+        "--jobs",
+        "1",
+        "--codec",
+        "x264:qp=22,27,32,37",
+        "--codec",
+        "x265:qp=22,27,32,37",
+        "--metrics",
+        "psnr_y",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "8 jobs: 8 run, 0 reused" in proc.stdout
     with open(out / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    curve = {c: ([float(r["kbps"]) for r in rows if r["codec"] == c],
-                 [float(r["value"]) for r in rows if r["codec"] == c]) for c in ("x264", "x265")}
+    curve = {
+        c: (
+            [float(r["kbps"]) for r in rows if r["codec"] == c],
+            [float(r["value"]) for r in rows if r["codec"] == c],
+        )
+        for c in ("x264", "x265")
+    }
     expected = bd_rate(*curve["x264"], *curve["x265"], method="pchip")
     shown = re.search(r"x265\s*│\s*([+-]\d+\.\d+)", proc.stdout)
     assert shown, proc.stdout
@@ -136,9 +217,21 @@ def test_run_prints_bd_rate_that_matches_results(folder, tmp_path):
     # the averaged RD curve, linked (not embedded: issue 30 item 4)
     assert 'src="rd_average_psnr_y.png"' in html_text and "data:image" not in html_text
     assert (tmp_path / "report" / "rd_average_psnr_y.png").is_file()
-    again = vqabench("run", "--dataset", folder, "--out", out, "--jobs", "1",
-                     "--codec", "x264:qp=22,27,32,37", "--codec", "x265:qp=22,27,32,37",
-                     "--metrics", "psnr_y")
+    again = vqabench(
+        "run",
+        "--dataset",
+        folder,
+        "--out",
+        out,
+        "--jobs",
+        "1",
+        "--codec",
+        "x264:qp=22,27,32,37",
+        "--codec",
+        "x265:qp=22,27,32,37",
+        "--metrics",
+        "psnr_y",
+    )
     assert "8 jobs: 0 run, 8 reused" in again.stdout
 
 
@@ -146,8 +239,19 @@ def test_run_prints_bd_rate_that_matches_results(folder, tmp_path):
 def test_a_run_stores_typed_options_in_config_toml(folder, tmp_path):
     """``downsample=no`` reaches config.toml (and SSIM) as false, not as the text "no"."""
     out = tmp_path / "run"
-    proc = vqabench("run", "--dataset", folder, "--out", out, "--jobs", "1",
-                    "--codec", "x264:qp=30:gop=-1", "--metrics", "ssim:downsample=no")
+    proc = vqabench(
+        "run",
+        "--dataset",
+        folder,
+        "--out",
+        out,
+        "--jobs",
+        "1",
+        "--codec",
+        "x264:qp=30:gop=-1",
+        "--metrics",
+        "ssim:downsample=no",
+    )
     assert proc.returncode == 0, proc.stderr
     text = (out / "config.toml").read_text()
     assert 'metrics = [{name = "ssim", downsample = false}]' in text
@@ -157,8 +261,11 @@ def test_a_run_stores_typed_options_in_config_toml(folder, tmp_path):
 @pytest.mark.slow
 def test_failed_jobs_give_exit_code_1(folder, tmp_path):
     config = tmp_path / "bad.toml"  # valid to vqabench, refused by x264 at encode time
-    config.write_text('metrics = ["psnr_y"]\n[[codecs]]\nname = "x264"\nqp = [30]\n'
-                      'extra = ["-profile:v", "bogus"]\n', encoding="utf-8")
+    config.write_text(
+        'metrics = ["psnr_y"]\n[[codecs]]\nname = "x264"\nqp = [30]\n'
+        'extra = ["-profile:v", "bogus"]\n',
+        encoding="utf-8",
+    )
     proc = vqabench("run", config, "--dataset", folder, "--out", tmp_path / "run", "--jobs", "1")
     assert proc.returncode == 1
     assert "run incomplete: 1 job(s) failed" in proc.stderr
@@ -178,8 +285,10 @@ def test_doctor_lists_components():
 
     out = " ".join(proc.stdout.split())  # rich wraps long lines
     assert "ok vmaf model vmaf_v0.6.1neg (at 256x144)" in out
-    assert ("LIMITED vmaf model vmaf_v1.0.16_3d0h: runs at 256x160, not at 256x144 (the "
-            "default mini size): libvmaf ERROR SpEED: image too small") in out
+    assert (
+        "LIMITED vmaf model vmaf_v1.0.16_3d0h: runs at 256x160, not at 256x144 (the "
+        "default mini size): libvmaf ERROR SpEED: image too small"
+    ) in out
 
 
 @pytest.mark.slow
@@ -198,14 +307,33 @@ def test_console_and_report_show_the_same_first_anchor(folder, tmp_path):
     is captioned with R, and the report's first table is the same anchor with the same
     numbers; codecs keep the run's order (vp9 before x265), metrics their display names."""
     out = tmp_path / "run"
-    proc = vqabench("run", "--dataset", folder, "--out", out, "--jobs", "2",
-                    "--reference", "x264:qp=30,42", "--anchors", "reference,source",
-                    "--codec", "x264:qp=22,27,32,37", "--codec", "vp9:qp=20,30,40,50",
-                    "--codec", "x265:qp=22,27,32,37", "--metrics", "psnr_y")
+    proc = vqabench(
+        "run",
+        "--dataset",
+        folder,
+        "--out",
+        out,
+        "--jobs",
+        "2",
+        "--reference",
+        "x264:qp=30,42",
+        "--anchors",
+        "reference,source",
+        "--codec",
+        "x264:qp=22,27,32,37",
+        "--codec",
+        "vp9:qp=20,30,40,50",
+        "--codec",
+        "x265:qp=22,27,32,37",
+        "--metrics",
+        "psnr_y",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "quality against the reference R" in proc.stdout
-    cells = {(m.group(1), m.group(2)): m.group(3) for m in re.finditer(
-        r"│\s*(qp=30|qp=42|Overall)\s*│\s*(vp9|x265)\s*│\s*(\S+)", proc.stdout)}
+    cells = {
+        (m.group(1), m.group(2)): m.group(3)
+        for m in re.finditer(r"│\s*(qp=30|qp=42|Overall)\s*│\s*(vp9|x265)\s*│\s*(\S+)", proc.stdout)
+    }
     assert len(cells) == 6 and all(v != "n/a" for v in cells.values()), proc.stdout
     order = [m.group(1) for m in re.finditer(r"│\s*Overall\s*│\s*(vp9|x265)", proc.stdout)]
     assert order == ["vp9", "x265"]
@@ -225,17 +353,43 @@ def test_a_run_directory_is_extended_or_refused(folder, tmp_path):
     """Issue 18 item 5: adding a codec extends the run and says so; changing one is refused
     in one line unless --force (re-running config.toml: tests/runner/test_run.py)."""
     out = tmp_path / "run"
-    base = ["--dataset", folder, "--out", out, "--jobs", "1", "--metrics", "psnr_y",
-            "--codec", "x264:qp=22,37"]
+    base = [
+        "--dataset",
+        folder,
+        "--out",
+        out,
+        "--jobs",
+        "1",
+        "--metrics",
+        "psnr_y",
+        "--codec",
+        "x264:qp=22,37",
+    ]
     assert vqabench("run", *base).returncode == 0
     more = vqabench("run", *base, "--codec", "vp9:qp=30,50")
     assert more.returncode == 0, more.stderr
     assert "run directory extended: adds codec vp9" in more.stdout
     assert "4 jobs: 2 run, 2 reused" in more.stdout
-    changed = vqabench("run", "--dataset", folder, "--out", out, "--jobs", "1", "--metrics",
-                       "psnr_y", "--codec", "x264:qp=27,37")
-    _one_line_error(changed, "holds a run of a different config", "changes codec x264",
-                    "drops codec vp9", "--force")
+    changed = vqabench(
+        "run",
+        "--dataset",
+        folder,
+        "--out",
+        out,
+        "--jobs",
+        "1",
+        "--metrics",
+        "psnr_y",
+        "--codec",
+        "x264:qp=27,37",
+    )
+    _one_line_error(
+        changed,
+        "holds a run of a different config",
+        "changes codec x264",
+        "drops codec vp9",
+        "--force",
+    )
     assert not (out / ".lock").exists() and not (out / ".tmp").exists()
 
 
@@ -243,18 +397,34 @@ def test_a_run_directory_is_extended_or_refused(folder, tmp_path):
 def test_rerunning_a_finished_run_is_cheap_and_prints_the_same_summary(folder, tmp_path):
     """Every job reused: the BD-rate summary comes from bd_summary.json (results.csv
     unchanged), so neither pandas nor scipy is imported; the table is the same."""
-    args = ["run", "--dataset", folder, "--out", tmp_path / "run", "--metrics", "psnr_y",
-            "--codec", "x264:qp=22,32", "--codec", "vp9:qp=30,50", "--jobs", "1"]
+    args = [
+        "run",
+        "--dataset",
+        folder,
+        "--out",
+        tmp_path / "run",
+        "--metrics",
+        "psnr_y",
+        "--codec",
+        "x264:qp=22,32",
+        "--codec",
+        "vp9:qp=30,50",
+        "--jobs",
+        "1",
+    ]
     first = vqabench(*args)
     assert first.returncode == 0, first.stderr
-    probe = ("import sys, runpy; sys.argv = ['vqabench', *sys.argv[1:]]\n"
-             "try:\n    runpy.run_module('vqabench', run_name='__main__')\n"
-             "except SystemExit:\n    pass\n"
-             "print('IMPORTED', sorted(m for m in ('pandas', 'scipy') if m in sys.modules))")
-    again = subprocess.run([sys.executable, "-c", probe, *map(str, args)],
-                           capture_output=True, text=True, timeout=300)
+    probe = (
+        "import sys, runpy; sys.argv = ['vqabench', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('vqabench', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print('IMPORTED', sorted(m for m in ('pandas', 'scipy') if m in sys.modules))"
+    )
+    again = subprocess.run(
+        [sys.executable, "-c", probe, *map(str, args)], capture_output=True, text=True, timeout=300
+    )
     assert "IMPORTED []" in again.stdout, again.stdout + again.stderr
-    table = first.stdout[first.stdout.index("BD-rate"):]
+    table = first.stdout[first.stdout.index("BD-rate") :]
     assert table in again.stdout
 
 
@@ -278,7 +448,9 @@ def test_console_summary_marks_noted_cells_with_short_notes(tmp_path, capsys):
     assert "*" not in out
     print_bd_summary(run, "x264", verbose=True)  # from bd_summary.json
     verbose = capsys.readouterr().out
-    detail = ("[a] Overall, x265, PSNR-Y, A: small quality overlap (64% of the union); the "
-              "value rests on a narrow interval")
+    detail = (
+        "[a] Overall, x265, PSNR-Y, A: small quality overlap (64% of the union); the "
+        "value rests on a narrow interval"
+    )
     assert detail not in out and verbose.count(detail) == 1
     assert verbose.index(note) < verbose.index(detail) < verbose.index("full report")

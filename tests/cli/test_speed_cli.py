@@ -17,24 +17,47 @@ def test_speed_measures_every_bitstream(tmp_path, capsys):
     data.mkdir()
     make_video(data / "Alpha.y4m", frames=6, seed=1)
     out = tmp_path / "run"
-    run(load_config(None, dataset=str(data), codecs=["x264:qp=22,37", "vp9:qp=30,50"],
-                    metrics="psnr_y", jobs=1, out=str(out)))
+    run(
+        load_config(
+            None,
+            dataset=str(data),
+            codecs=["x264:qp=22,37", "vp9:qp=30,50"],
+            metrics="psnr_y",
+            jobs=1,
+            out=str(out),
+        )
+    )
     with pytest.raises(SystemExit) as exc:
-        main(["speed", str(out), "--repeats", "2", "--anchor", "x264",
-              "--out", str(tmp_path / "speed.csv")])
+        main(
+            [
+                "speed",
+                str(out),
+                "--repeats",
+                "2",
+                "--anchor",
+                "x264",
+                "--out",
+                str(tmp_path / "speed.csv"),
+            ]
+        )
     assert exc.value.code == 0
     shown = capsys.readouterr().out
     assert "| Class | Point | Rate points | x264 fps | vp9 fps | vp9 / x264 |" in shown
     measured = pd.read_csv(tmp_path / "speed.csv")
     assert sorted(zip(measured["codec"], measured["rate_point"], strict=True)) == [
-        ("vp9", "qp=30"), ("vp9", "qp=50"), ("x264", "qp=22"), ("x264", "qp=37")]
+        ("vp9", "qp=30"),
+        ("vp9", "qp=50"),
+        ("x264", "qp=22"),
+        ("x264", "qp=37"),
+    ]
     assert (measured["frames"] == 6).all()
     # fps = frames / best_s, both written with every digit (repr, write_csv), but read back
     # by pandas' default float parser, which is not correctly rounded in every version
     # (pandas 3.0 reads some such values 1 ulp off, and float_precision="round_trip" is
     # deprecated): a relative 1e-12 is thousands of ulps and far below a measured fps digit.
     assert measured["fps"].to_numpy() == pytest.approx(
-        (6 / measured["best_s"]).to_numpy(), rel=1e-12)
+        (6 / measured["best_s"]).to_numpy(), rel=1e-12
+    )
 
 
 @pytest.mark.slow
@@ -47,8 +70,16 @@ def test_speed_lists_learned_codec_complexity(tmp_path, capsys):
     make_video(data / "Alpha.y4m", width=48, height=32, frames=4, seed=1)
     out = tmp_path / "run"
     with pytest.warns(UserWarning, match="characterised at"):  # a tiny clip, on purpose
-        run(load_config(None, dataset=str(data), metrics="psnr_y", jobs=1, out=str(out),
-                        codecs=["x264:qp=22,37", "inr:model=xxs,xs:steps=5:qat_steps=2"]))
+        run(
+            load_config(
+                None,
+                dataset=str(data),
+                metrics="psnr_y",
+                jobs=1,
+                out=str(out),
+                codecs=["x264:qp=22,37", "inr:model=xxs,xs:steps=5:qat_steps=2"],
+            )
+        )
     with pytest.raises(SystemExit) as exc:
         main(["speed", str(out), "--repeats", "1"])
     assert exc.value.code == 0
@@ -74,8 +105,7 @@ def test_speed_models_with_the_default_patch(tmp_path, capsys, monkeypatch):
     assert exc.value.code == 0
     shown = capsys.readouterr().out
     macs, _ = complexity.count_macs(create_model("pt_loss"), (12, 256, 256))
-    assert f"| pt_loss | 0.802 | {macs / 1e9:.3f} | {macs / (12 * 256 * 256) / 1e3:.3f} |" \
-        in shown
+    assert f"| pt_loss | 0.802 | {macs / 1e9:.3f} | {macs / (12 * 256 * 256) / 1e3:.3f} |" in shown
 
 
 @pytest.mark.slow
@@ -90,12 +120,32 @@ def test_speed_measures_compressai_with_its_own_decoder(tmp_path, capsys):
     data.mkdir()
     make_video(data / "Alpha.y4m", width=64, height=64, frames=3, seed=1)
     out = tmp_path / "run"
-    run(load_config(None, dataset=str(data), metrics="psnr_y", jobs=1, out=str(out),
-                    codecs=["x264:qp=22,37", "compressai:quality=1,2:model=bmshj2018-factorized:"
-                            "checkpoint=random"]))
+    run(
+        load_config(
+            None,
+            dataset=str(data),
+            metrics="psnr_y",
+            jobs=1,
+            out=str(out),
+            codecs=[
+                "x264:qp=22,37",
+                "compressai:quality=1,2:model=bmshj2018-factorized:checkpoint=random",
+            ],
+        )
+    )
     with pytest.raises(SystemExit) as exc:
-        main(["speed", str(out), "--repeats", "2", "--anchor", "x264",
-              "--out", str(tmp_path / "speed.csv")])
+        main(
+            [
+                "speed",
+                str(out),
+                "--repeats",
+                "2",
+                "--anchor",
+                "x264",
+                "--out",
+                str(tmp_path / "speed.csv"),
+            ]
+        )
     assert exc.value.code == 0
     shown = capsys.readouterr().out
     measured = pd.read_csv(tmp_path / "speed.csv")
@@ -103,10 +153,10 @@ def test_speed_measures_compressai_with_its_own_decoder(tmp_path, capsys):
     assert sorted(cai["rate_point"]) == ["quality=1", "quality=2"]
     assert (cai["frames"] == 3).all() and (cai["fps"] == 3 / cai["best_s"]).all()
     assert "| compressai fps | compressai / x264 |" in shown
-    assert "| Codec | Rate point | Params (k) | GMAC/frame | Enc GMAC/frame | kMAC/pixel |" \
-        in shown
-    net, _ = codecs.create("compressai", model="bmshj2018-factorized",
-                           checkpoint="random").network(2)
+    assert "| Codec | Rate point | Params (k) | GMAC/frame | Enc GMAC/frame | kMAC/pixel |" in shown
+    net, _ = codecs.create("compressai", model="bmshj2018-factorized", checkpoint="random").network(
+        2
+    )
     params = sum(p.numel() for p in net.parameters())
     dec = net_complexity(net, width=64, height=64).decoder_macs
     assert f"| compressai | quality=2 | {params / 1e3:.3f} | {dec / 1e9:.3f} |" in shown

@@ -15,8 +15,12 @@ from vqabench.runner.rundir import exclusive
 
 
 def _status(*args):
-    return subprocess.run([sys.executable, "-m", "vqabench", "status", *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "vqabench", "status", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +30,14 @@ def partial_run(tmp_path_factory):
     make_video(root / "data" / "Alpha.y4m", frames=4, seed=61)
     make_video(root / "data" / "Beta.y4m", frames=4, seed=62)
     out = root / "run"
-    cfg = load_config(None, dataset=str(root / "data"), metrics="psnr_y", jobs=1, out=str(out),
-                      codecs=["x264:qp=22,37", "vp9:qp=40"])
+    cfg = load_config(
+        None,
+        dataset=str(root / "data"),
+        metrics="psnr_y",
+        jobs=1,
+        out=str(out),
+        codecs=["x264:qp=22,37", "vp9:qp=40"],
+    )
     bad = replace(cfg.codecs[1], options=(("extra", ("-profile:v", "7")),))  # libvpx: 0..3
     cfg = replace(cfg, codecs=(cfg.codecs[0], bad))
     assert len(run(cfg).failures) == 2
@@ -52,7 +62,8 @@ def test_status_of_a_directory_that_is_not_a_run(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [
         f"vqabench: error: run_dir={str(tmp_path)!r} is not a run directory: it has no "
-        "config.toml (`vqabench run` writes one when it starts)"]
+        "config.toml (`vqabench run` writes one when it starts)"
+    ]
 
 
 @pytest.mark.slow
@@ -63,11 +74,28 @@ def test_status_of_a_finished_run_on_a_raw_yuv_folder_is_all_done(tmp_path):
 
     clip = make_video(tmp_path / "clip.y4m", width=64, height=48, frames=3, seed=63)
     (tmp_path / "data").mkdir()
-    run_ffmpeg(["-i", clip.path, "-f", "rawvideo", "-pix_fmt", "yuv420p",
-                tmp_path / "data" / "Clip_64x48_25fps_420_8bit.yuv"])
+    run_ffmpeg(
+        [
+            "-i",
+            clip.path,
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p",
+            tmp_path / "data" / "Clip_64x48_25fps_420_8bit.yuv",
+        ]
+    )
     out = tmp_path / "run"
-    run(load_config(None, dataset=str(tmp_path / "data"), metrics="psnr_y", jobs=1,
-                    out=str(out), codecs=["x264:qp=30"]))
+    run(
+        load_config(
+            None,
+            dataset=str(tmp_path / "data"),
+            metrics="psnr_y",
+            jobs=1,
+            out=str(out),
+            codecs=["x264:qp=30"],
+        )
+    )
     proc = _status(out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"{out}: 1 jobs: 1 done, 0 pending, 0 failed" in " ".join(proc.stdout.split())
@@ -80,8 +108,16 @@ def finished_run(tmp_path_factory):
     make_video(root / "data" / "Alpha.y4m", frames=4, seed=63)
     make_video(root / "data" / "Beta.y4m", frames=4, seed=64)
     out = root / "run"
-    assert run(load_config(None, dataset=str(root / "data"), metrics="psnr_y", jobs=1,
-                           out=str(out), codecs=["x264:qp=22,37"])).complete
+    assert run(
+        load_config(
+            None,
+            dataset=str(root / "data"),
+            metrics="psnr_y",
+            jobs=1,
+            out=str(out),
+            codecs=["x264:qp=22,37"],
+        )
+    ).complete
     return out
 
 

@@ -21,9 +21,13 @@ def test_train_lists_both_subcommands(capsys):
     assert "codec" in out and "model" in out
 
 
-@pytest.mark.parametrize("argv", [["train", "no_such_model", "--pairs", ".", "--out", "x.pt"],
-                                  ["train", "model", "no_such_model", "--pairs", ".",
-                                   "--out", "x.pt"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "no_such_model", "--pairs", ".", "--out", "x.pt"],
+        ["train", "model", "no_such_model", "--pairs", ".", "--out", "x.pt"],
+    ],
+)
 def test_a_first_word_that_is_no_subcommand_means_train_model(argv, capsys):
     """Both forms reach ``train model``: its own check of --pairs answers (``train codec``
     has no --pairs and would say "No such option")."""

@@ -40,8 +40,12 @@ def served(cache, monkeypatch, file_server):
     on the server itself (no mirror)."""
     data = {name: (name * 3000).encode() for name in ("backbone.pth", "head.pth", "bad.pth")}
     table = {
-        "backbone.pth": WeightFile("backbone.pth", file_server.url + "backbone.pth",
-                                   ("twofiles",), _digest(data["backbone.pth"])[:8]),
+        "backbone.pth": WeightFile(
+            "backbone.pth",
+            file_server.url + "backbone.pth",
+            ("twofiles",),
+            _digest(data["backbone.pth"])[:8],
+        ),
         "head.pth": WeightFile("head.pth", file_server.url + "head.pth", ("twofiles",)),
         "bad.pth": WeightFile("bad.pth", file_server.url + "bad.pth", ("bad",), "0123abcd"),
     }
@@ -78,7 +82,8 @@ def test_fetch_a_metric_gets_every_file_it_needs(served, cache, capsys):
     assert out.splitlines() == [
         f"backbone.pth: fetched to {cache / 'backbone.pth'}; sha256 prefix {prefix} matches",
         f"head.pth: fetched to {cache / 'head.pth'}; no published checksum; its sha256 is "
-        f"{_digest(data['head.pth'])}"]
+        f"{_digest(data['head.pth'])}",
+    ]
     code, out, _ = _run(["weights", "fetch", "--all"], capsys)  # present ones are kept
     assert code == 4 and out.count("already at") == 2 and len(server.seen) == 3
 
@@ -90,7 +95,8 @@ def test_fetch_wrong_checksum_is_one_line_and_leaves_nothing(served, cache, caps
     assert err.splitlines() == [
         f"vqabench: error: bad.pth: SHA-256 mismatch: expected prefix 0123abcd, got "
         f"{_digest(data['bad.pth'])[:8]} (from {server.url}bad.pth); the download was "
-        "deleted and nothing was written"]
+        "deleted and nothing was written"
+    ]
     assert list(cache.iterdir()) == []
 
 
@@ -99,8 +105,10 @@ def test_fetch_server_error_is_one_line_with_url_and_status(served, cache, capsy
     server.modes["backbone.pth"] = "500"
     code, out, err = _run(["weights", "fetch", "backbone.pth"], capsys)
     assert code == 4 and out == ""
-    assert err.splitlines() == [f"vqabench: error: {server.url}backbone.pth: the server "
-                                "answered HTTP 500 Internal Server Error"]
+    assert err.splitlines() == [
+        f"vqabench: error: {server.url}backbone.pth: the server "
+        "answered HTTP 500 Internal Server Error"
+    ]
 
 
 def test_fetch_interrupted_then_resumed(served, cache, capsys):
@@ -117,8 +125,9 @@ def test_fetch_interrupted_then_resumed(served, cache, capsys):
 
 def test_mirror_option_replaces_the_origin(cache, monkeypatch, file_server, capsys):
     data = b"mirrored"
-    table = {"m.pth": WeightFile("m.pth", "https://example.invalid/x/m.pth", ("m",),
-                                 _digest(data)[:8])}
+    table = {
+        "m.pth": WeightFile("m.pth", "https://example.invalid/x/m.pth", ("m",), _digest(data)[:8])
+    }
     monkeypatch.setattr(weights, "KNOWN_WEIGHTS", table)
     file_server.files["m.pth"] = data
     code, _, err = _run(["weights", "fetch", "m", "--mirror", file_server.url], capsys)
@@ -126,11 +135,14 @@ def test_mirror_option_replaces_the_origin(cache, monkeypatch, file_server, caps
     assert file_server.seen == [("m.pth", None)] and (cache / "m.pth").read_bytes() == data
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    ([], "NAME='nothing' is not allowed: expected one or more names"),
-    (["lpips", "--all"], "NAME='lpips' is not allowed: expected nothing with --all"),
-    (["lpip"], "unknown weights name 'lpip'; did you mean 'lpips'"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "NAME='nothing' is not allowed: expected one or more names"),
+        (["lpips", "--all"], "NAME='lpips' is not allowed: expected nothing with --all"),
+        (["lpip"], "unknown weights name 'lpip'; did you mean 'lpips'"),
+    ],
+)
 def test_fetch_bad_names_are_one_line(argv, message, cache, capsys):
     code, out, err = _run(["weights", "fetch", *argv], capsys)
     assert code == 2 and out == "" and len(err.splitlines()) == 1

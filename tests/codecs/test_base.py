@@ -83,8 +83,11 @@ def test_run_codec_refuses_a_decoded_video_that_does_not_match(tmp_path):
     src = make_video(tmp_path / "src.y4m", frames=4)
     short = make_video(tmp_path / "short.y4m", frames=2)
     codec = CopyCodec(f"import shutil, sys; shutil.copyfile({str(short.path)!r}, sys.argv[2])")
-    with pytest.raises(CodecError, match=r"decoded 64x64 with 2 frames, source is 64x64 with "
-                                         r"4 frames"):
+    with pytest.raises(
+        CodecError,
+        match=r"decoded 64x64 with 2 frames, source is 64x64 with "
+        r"4 frames",
+    ):
         run_codec(codec, src, RatePoint("qp", 30), tmp_path / "b.y4m", decode_dir=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.y4m", "short.y4m", "src.y4m"]
 

@@ -32,14 +32,16 @@ Q1 = codecs.parse_rate_point("quality=1")
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    return make_video(tmp_path_factory.mktemp("cai") / "clip.y4m", width=64, height=64,
-                      frames=2, seed=3)
+    return make_video(
+        tmp_path_factory.mktemp("cai") / "clip.y4m", width=64, height=64, frames=2, seed=3
+    )
 
 
 @pytest.fixture(scope="module")
 def odd_clip(tmp_path_factory):
-    return make_video(tmp_path_factory.mktemp("cai") / "odd.y4m", width=70, height=50,
-                      frames=2, seed=4)
+    return make_video(
+        tmp_path_factory.mktemp("cai") / "odd.y4m", width=70, height=50, frames=2, seed=4
+    )
 
 
 def _net(model="bmshj2018-hyperprior", quality=1):
@@ -70,17 +72,24 @@ def _model_output(video, model="bmshj2018-hyperprior", quality=1, multiple=64):
     out, strings = [], []
     with torch.no_grad():
         for f in read_frames(video):
-            rgb = yuv_to_rgb(f, bit_depth=8, matrix=video.color_matrix,
-                             color_range=video.color_range)
+            rgb = yuv_to_rgb(
+                f, bit_depth=8, matrix=video.color_matrix, color_range=video.color_range
+            )
             x = torch.from_numpy(rgb.transpose(2, 0, 1).astype(np.float32))[None]
             x = F.pad(x, (0, pw - video.width, 0, ph - video.height), mode="replicate")
             c = net.compress(x)
             strings += [s for group in c["strings"] for s in group]
-            x_hat = net.decompress(c["strings"], c["shape"])["x_hat"][0, :, :video.height,
-                                                                       :video.width]
-            out.append(rgb_to_yuv(x_hat.numpy().transpose(1, 2, 0).astype(np.float64),
-                                  pix_fmt=video.pix_fmt, matrix=video.color_matrix,
-                                  color_range=video.color_range))
+            x_hat = net.decompress(c["strings"], c["shape"])["x_hat"][
+                0, :, : video.height, : video.width
+            ]
+            out.append(
+                rgb_to_yuv(
+                    x_hat.numpy().transpose(1, 2, 0).astype(np.float64),
+                    pix_fmt=video.pix_fmt,
+                    matrix=video.color_matrix,
+                    color_range=video.color_range,
+                )
+            )
     return out, strings
 
 
@@ -103,10 +112,18 @@ def test_round_trip_bits_file_and_psnr(clip, tmp_path, model):
             np.testing.assert_array_equal(plane, np.stack(ref))
     # PSNR-Y of the decoded file vs the source = PSNR-Y of the model's reconstruction
     src = read_all(clip).y
-    ours = np.mean([peak_signal_noise_ratio(s, d, data_range=255)
-                    for s, d in zip(src, read_all(res.decoded).y, strict=True)])
-    ref = np.mean([peak_signal_noise_ratio(s, e.y, data_range=255)
-                   for s, e in zip(src, expected, strict=True)])
+    ours = np.mean(
+        [
+            peak_signal_noise_ratio(s, d, data_range=255)
+            for s, d in zip(src, read_all(res.decoded).y, strict=True)
+        ]
+    )
+    ref = np.mean(
+        [
+            peak_signal_noise_ratio(s, e.y, data_range=255)
+            for s, e in zip(src, expected, strict=True)
+        ]
+    )
     assert ours == ref and 5 < ours < 40
     assert np.ptp(read_all(res.decoded).y) > 50  # the decoded frames depend on the input
     assert codec.coded_pix_fmt("yuv420p") == "gbrpf32le"
@@ -116,8 +133,11 @@ def test_round_trip_bits_file_and_psnr(clip, tmp_path, model):
 def test_padding_and_cropping_of_70x50(odd_clip, tmp_path):
     from vqabench.codecs.compressai_codec import read_bitstream
 
-    codec = codecs.create("compressai", model="bmshj2018-factorized",
-                          checkpoint=_checkpoint(tmp_path, "bmshj2018-factorized"))
+    codec = codecs.create(
+        "compressai",
+        model="bmshj2018-factorized",
+        checkpoint=_checkpoint(tmp_path, "bmshj2018-factorized"),
+    )
     res = codecs.run_codec(codec, odd_clip, Q1, tmp_path / "o.cai", decode_dir=tmp_path)
     header, _ = read_bitstream(tmp_path / "o.cai")
     assert (header["width"], header["height"], header["padded"]) == (70, 50, [128, 64])
@@ -143,10 +163,12 @@ def test_checkpoint_file_decodes_like_the_same_weights(clip, tmp_path):
     from compressai.zoo import models
 
     torch.manual_seed(0)
-    torch.save(models["mbt2018-mean"](quality=2, pretrained=False).state_dict(),
-               tmp_path / "mine-2.pth")
-    by_file = codecs.create("compressai", model="mbt2018-mean",
-                            checkpoint=str(tmp_path / "mine-{quality}.pth"))
+    torch.save(
+        models["mbt2018-mean"](quality=2, pretrained=False).state_dict(), tmp_path / "mine-2.pth"
+    )
+    by_file = codecs.create(
+        "compressai", model="mbt2018-mean", checkpoint=str(tmp_path / "mine-{quality}.pth")
+    )
     by_seed = codecs.create("compressai", model="mbt2018-mean", checkpoint="random")
     q2 = codecs.parse_rate_point("quality=2")
     a = codecs.run_codec(by_file, clip, q2, tmp_path / "f.cai", decode_dir=tmp_path)
@@ -156,8 +178,11 @@ def test_checkpoint_file_decodes_like_the_same_weights(clip, tmp_path):
     (ha, ca), (hb, cb) = read_bitstream(a.bitstream), read_bitstream(b.bitstream)
     assert ca == cb and ha["weights"] != hb["weights"]  # same strings, weights named apart
     np.testing.assert_array_equal(read_all(a.decoded).y, read_all(b.decoded).y)
-    with pytest.raises(CodecError, match=r"coded with weights random:seed=0, this decoder has "
-                                         r"sha256:"):
+    with pytest.raises(
+        CodecError,
+        match=r"coded with weights random:seed=0, this decoder has "
+        r"sha256:",
+    ):
         by_file.decode(tmp_path / "s.cai", tmp_path / "x.y4m", clip)
     for r in (a, b):
         os.unlink(r.decoded.path)
@@ -168,8 +193,10 @@ def test_pretrained_weights_absent_are_refused_by_name(clip, tmp_path, monkeypat
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))
     monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub" / "hub"))
     codec = codecs.create("compressai", model="cheng2020-anchor")
-    with pytest.raises(WeightsUnavailableError,
-                       match=r"cheng2020-anchor-3-e49be189\.pth\.tar.*vqabench weights fetch"):
+    with pytest.raises(
+        WeightsUnavailableError,
+        match=r"cheng2020-anchor-3-e49be189\.pth\.tar.*vqabench weights fetch",
+    ):
         codecs.run_codec(codec, clip, codecs.parse_rate_point("quality=3"), tmp_path / "p.cai")
     assert not (tmp_path / "p.cai").exists()
 
@@ -179,18 +206,30 @@ def test_pretrained_is_read_from_the_weights_folder(clip, tmp_path, monkeypatch)
     :func:`_net`'s weights: the zoo URLs are not reachable from tests)."""
     monkeypatch.setenv("VQABENCH_WEIGHTS", str(tmp_path))
     torch.save(_net().state_dict(), tmp_path / "bmshj2018-hyperprior-1-7eb97409.pth.tar")
-    a = codecs.run_codec(codecs.create("compressai", model="bmshj2018-hyperprior"), clip, Q1,
-                         tmp_path / "p.cai", decode_dir=tmp_path)
+    a = codecs.run_codec(
+        codecs.create("compressai", model="bmshj2018-hyperprior"),
+        clip,
+        Q1,
+        tmp_path / "p.cai",
+        decode_dir=tmp_path,
+    )
     expected, _ = _model_output(clip)
     np.testing.assert_array_equal(read_all(a.decoded).y, np.stack([e.y for e in expected]))
     os.unlink(a.decoded.path)
 
 
-@pytest.mark.parametrize("pix_fmt, size, match", [
-    ("yuv420p10le", (64, 64), r"compressai cannot code yuv420p10le as it is \(it codes 8-bit "
-                              r"yuv420p, yuv422p, yuv444p"),
-    ("yuv420p", (66, 51), r"compressai cannot code 66x51: yuv420p needs .* height by 2"),
-])
+@pytest.mark.parametrize(
+    "pix_fmt, size, match",
+    [
+        (
+            "yuv420p10le",
+            (64, 64),
+            r"compressai cannot code yuv420p10le as it is \(it codes 8-bit "
+            r"yuv420p, yuv422p, yuv444p",
+        ),
+        ("yuv420p", (66, 51), r"compressai cannot code 66x51: yuv420p needs .* height by 2"),
+    ],
+)
 def test_refused_formats_by_name(tmp_path, pix_fmt, size, match):
     from dataclasses import replace
 
@@ -210,10 +249,11 @@ def test_bitstream_layout_and_corrupt_files(tmp_path):
     data = (tmp_path / "b.cai").read_bytes()
     head_len, count = int.from_bytes(data[6:10], "little"), int.from_bytes(data[10:14], "little")
     assert data.startswith(MAGIC) and count == 2
-    assert data[14 + head_len:] == b"\x02\x00\x00\x00\x01\x02\x03\x00\x00\x00xyz"
+    assert data[14 + head_len :] == b"\x02\x00\x00\x00\x01\x02\x03\x00\x00\x00xyz"
     header, back = read_bitstream(tmp_path / "b.cai")
-    assert header["model"] == "m" and back == [{"strings": [[b"\x01\x02"], [b"xyz"]],
-                                                "shape": [1, 2]}]
+    assert header["model"] == "m" and back == [
+        {"strings": [[b"\x01\x02"], [b"xyz"]], "shape": [1, 2]}
+    ]
     (tmp_path / "t.cai").write_bytes(data[:-1])
     with pytest.raises(CodecError, match=r"t\.cai: corrupt compressai bitstream.*truncated"):
         read_bitstream(tmp_path / "t.cai")
@@ -224,8 +264,11 @@ def test_bitstream_layout_and_corrupt_files(tmp_path):
 
 def test_rate_points_and_options_are_checked():
     codec = codecs.create("compressai", model="cheng2020-anchor", checkpoint="random")
-    with pytest.raises(CodecError, match=r"model cheng2020-anchor takes quality= an integer "
-                                         r"in 1\.\.6"):
+    with pytest.raises(
+        CodecError,
+        match=r"model cheng2020-anchor takes quality= an integer "
+        r"in 1\.\.6",
+    ):
         codec.check_rate_point(codecs.parse_rate_point("quality=7"))
     with pytest.raises(ConfigError, match=r"model.*'nope'.*bmshj2018-factorized"):
         codecs.create("compressai", model="nope")
@@ -240,12 +283,18 @@ def test_run_with_x264_inr_and_compressai(tmp_path):
 
     data = tmp_path / "data"
     make_video(data / "Alpha.y4m", frames=2, seed=1)
-    cfg = load_config(None, dataset=str(data), out=str(tmp_path / "run"), jobs=1,
-                      metrics="psnr_y", codecs=[
-                          "x264:qp=22,30,38",
-                          "inr:model=xxs,s,m:steps=20",
-                          "compressai:quality=1,2,3:model=bmshj2018-hyperprior:"
-                          "checkpoint=random"])
+    cfg = load_config(
+        None,
+        dataset=str(data),
+        out=str(tmp_path / "run"),
+        jobs=1,
+        metrics="psnr_y",
+        codecs=[
+            "x264:qp=22,30,38",
+            "inr:model=xxs,s,m:steps=20",
+            "compressai:quality=1,2,3:model=bmshj2018-hyperprior:checkpoint=random",
+        ],
+    )
     with pytest.warns(UserWarning, match="codec 'inr' on Alpha"):  # a tiny clip, on purpose
         summary = run(cfg)
     assert summary.complete
@@ -271,9 +320,12 @@ def test_codecs_list_does_not_import_compressai():
     import subprocess
     import sys
 
-    code = ("import sys; from vqabench.cli.codecs import codec_facts; "
-            "v = codec_facts('compressai')['version']; "
-            "print(v, 'compressai' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys; from vqabench.cli.codecs import codec_facts; "
+        "v = codec_facts('compressai')['version']; "
+        "print(v, 'compressai' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.startswith("compressai 1.2.8") and out.split()[-1] == "False"

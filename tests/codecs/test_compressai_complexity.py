@@ -25,16 +25,21 @@ def _conv(out_hw, cin, cout, k):
 def test_factorized_macs_by_hand_with_gdn():
     from vqabench.codecs.compressai_complexity import net_complexity
 
-    net, _ = codecs.create("compressai", model="bmshj2018-factorized",
-                           checkpoint="random").network(1)
+    net, _ = codecs.create("compressai", model="bmshj2018-factorized", checkpoint="random").network(
+        1
+    )
     c = net_complexity(net, width=64, height=64)
     assert c.params == sum(p.numel() for p in net.parameters())
     assert c.parts["g_a"][0] == sum(p.numel() for p in net.g_a.parameters())
     # quality 1: N = 128, M = 192; four 5x5 stride-2 convolutions 64 -> 32 -> 16 -> 8 -> 4,
     # a GDN (a 1x1 N x N convolution) after each of the first three
     n, m = 128, 192
-    convs = (_conv(32 * 32, 3, n, 5) + _conv(16 * 16, n, n, 5) + _conv(8 * 8, n, n, 5)
-             + _conv(4 * 4, n, m, 5))
+    convs = (
+        _conv(32 * 32, 3, n, 5)
+        + _conv(16 * 16, n, n, 5)
+        + _conv(8 * 8, n, n, 5)
+        + _conv(4 * 4, n, m, 5)
+    )
     gdn = _conv(32 * 32, n, n, 1) + _conv(16 * 16, n, n, 1) + _conv(8 * 8, n, n, 1)
     assert c.parts["g_a"][1] == convs + gdn
     assert c.decoder_macs == c.parts["g_s"][1] and c.encoder_macs == c.parts["g_a"][1]
@@ -44,8 +49,9 @@ def test_factorized_macs_by_hand_with_gdn():
 def test_hyperprior_parts_split_into_encoder_and_decoder():
     from vqabench.codecs.compressai_complexity import net_complexity
 
-    net, _ = codecs.create("compressai", model="bmshj2018-hyperprior",
-                           checkpoint="random").network(1)
+    net, _ = codecs.create("compressai", model="bmshj2018-hyperprior", checkpoint="random").network(
+        1
+    )
     c = net_complexity(net, width=64, height=128)
     g_a, g_s, h_a, h_s = (c.parts[k][1] for k in ("g_a", "g_s", "h_a", "h_s"))
     assert c.decoder_macs == g_s + h_s and c.encoder_macs == g_a + h_a + h_s

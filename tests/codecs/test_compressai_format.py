@@ -17,8 +17,10 @@ from vqabench.codecs.compressai_format import (
 from vqabench.errors import CodecError
 
 #: What an image model's compress() returns per frame: strings per entropy model, a shape.
-CODED = [{"strings": [[b"\x01\x02\x03"], [b"\x04"]], "shape": [2, 3]},
-         {"strings": [[b"\x05\x06"], [b""]], "shape": [2, 3]}]
+CODED = [
+    {"strings": [[b"\x01\x02\x03"], [b"\x04"]], "shape": [2, 3]},
+    {"strings": [[b"\x05\x06"], [b""]], "shape": [2, 3]},
+]
 HEADER = {"model": "m", "qualities": [3, 5], "frames": 2}
 
 

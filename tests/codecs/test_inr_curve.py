@@ -22,8 +22,9 @@ def encoded(tmp_path_factory):
     out = tmp_path_factory.mktemp("inr-curve")
     clip = make_video(out / "clip_48x32.y4m", width=48, height=32, frames=4, seed=3)
     codec = codecs.create("inr", steps=STEPS, qat_steps=QAT, lr=1e-2)
-    result = codecs.run_codec(codec, clip, codecs.RatePoint("model", "xs"),
-                              out / "store" / "xs.inr", decode_dir=out)
+    result = codecs.run_codec(
+        codec, clip, codecs.RatePoint("model", "xs"), out / "store" / "xs.inr", decode_dir=out
+    )
     return clip, result, codec
 
 
@@ -32,11 +33,15 @@ def test_curve_lands_next_to_the_final_bitstream(encoded):
     path = curve_path(result.bitstream)
     assert path.name == "xs.inr.curve.csv" and path.is_file()
     # nothing left under the temporary name the bitstream was written to
-    assert sorted(p.name for p in result.bitstream.parent.iterdir()) == ["xs.inr",
-                                                                         "xs.inr.curve.csv"]
+    assert sorted(p.name for p in result.bitstream.parent.iterdir()) == [
+        "xs.inr",
+        "xs.inr.curve.csv",
+    ]
     # the file holds the curve exactly (NaN lr/loss on the decoded row compare equal here)
-    np.testing.assert_equal([tuple(vars(c).values()) for c in read_curve(path)],
-                            [tuple(vars(c).values()) for c in codec.last_encode.curve])
+    np.testing.assert_equal(
+        [tuple(vars(c).values()) for c in read_curve(path)],
+        [tuple(vars(c).values()) for c in codec.last_encode.curve],
+    )
 
 
 def test_curve_rows_are_iterations(encoded):
@@ -46,8 +51,7 @@ def test_curve_rows_are_iterations(encoded):
     total = STEPS + QAT
     every = total // CURVE_POINTS
     assert [c.iteration for c in train] == list(range(every, total + 1, every))
-    assert [c.phase for c in train] == ["train" if c.iteration <= STEPS else "qat"
-                                        for c in train]
+    assert [c.phase for c in train] == ["train" if c.iteration <= STEPS else "qat" for c in train]
     assert curve[-1].phase == "decoded" and curve[-1].iteration == total
     # the loss falls while training (a random network against a natural-looking clip)
     assert train[-1].loss < 0.5 * train[0].loss
@@ -59,8 +63,9 @@ def test_decoded_row_is_the_psnr_of_the_decoded_frames(encoded):
     the last quantisation-aware row measured the same quantised network."""
     clip, result, codec = encoded
     src, dec = read_all(clip).y, read_all(result.decoded).y
-    ref = np.mean([peak_signal_noise_ratio(s, d, data_range=255) for s, d in zip(src, dec,
-                                                                                strict=True)])
+    ref = np.mean(
+        [peak_signal_noise_ratio(s, d, data_range=255) for s, d in zip(src, dec, strict=True)]
+    )
     curve = codec.last_encode.curve
     assert curve[-1].psnr_y == pytest.approx(ref, abs=1e-4)
     assert curve[-2].phase == "qat" and curve[-2].psnr_y == pytest.approx(ref, abs=0.05)

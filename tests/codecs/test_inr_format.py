@@ -10,9 +10,13 @@ from vqabench.codecs import inr_codec, inr_format, losses
 
 def test_one_definition_of_the_inr_constants():
     assert get_args(inr_format.LossName) == inr_format.LOSS_NAMES
-    assert inr_format.LOSS_NAMES == ("l1_msssim", "pt_loss", "rankdvqa_ugc", "lpips",
-                                     "perceptual_ensemble")
+    assert inr_format.LOSS_NAMES == (
+        "l1_msssim",
+        "pt_loss",
+        "rankdvqa_ugc",
+        "lpips",
+        "perceptual_ensemble",
+    )
     assert set(inr_format.PRESETS) == {"xxs", "xs", "s", "m", "l"}
     assert inr_codec.PRESETS is inr_format.PRESETS
     assert losses.LOSS_NAMES is inr_format.LOSS_NAMES
-

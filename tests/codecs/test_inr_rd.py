@@ -36,9 +36,17 @@ def rd(tmp_path_factory):
         codec = codecs.create("inr", **OPTIONS)
         codec.encode(clip, out / f"{model}.inr", codecs.RatePoint("model", model))
         dec = codec.last_encode.reconstruction.y
-        points[model] = (8 * (out / f"{model}.inr").stat().st_size,
-                         float(np.mean([peak_signal_noise_ratio(s, d, data_range=255)
-                                        for s, d in zip(src, dec, strict=True)])))
+        points[model] = (
+            8 * (out / f"{model}.inr").stat().st_size,
+            float(
+                np.mean(
+                    [
+                        peak_signal_noise_ratio(s, d, data_range=255)
+                        for s, d in zip(src, dec, strict=True)
+                    ]
+                )
+            ),
+        )
         print(model, points[model])
     return points
 

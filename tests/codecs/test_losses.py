@@ -26,7 +26,15 @@ def _clip(frames: int = 4, size: int = 32, seed: int = 0) -> torch.Tensor:
 def test_ms_ssim_scales_fit_the_frame():
     # min side >= 10 * 2**(scales - 1) + 1 (piq's 11-pixel window at the coarsest scale)
     assert [ms_ssim_scales(s, s) for s in (11, 20, 21, 41, 81, 144, 161, 1080)] == [
-        1, 1, 2, 3, 4, 4, 5, 5]
+        1,
+        1,
+        2,
+        3,
+        4,
+        4,
+        5,
+        5,
+    ]
     with pytest.raises(ConfigError, match="at least 11x11"):
         ms_ssim_scales(10, 64)
 
@@ -35,8 +43,12 @@ def test_l1_msssim_is_the_hinerv_combination():
     import piq
 
     ref, dis = _clip(), _clip(seed=1)
-    expected = 0.7 * (dis - ref).abs().mean() + 0.3 * (1 - piq.multi_scale_ssim(
-        dis, ref, data_range=1.0, scale_weights=torch.tensor([0.0448, 0.2856])))
+    expected = 0.7 * (dis - ref).abs().mean() + 0.3 * (
+        1
+        - piq.multi_scale_ssim(
+            dis, ref, data_range=1.0, scale_weights=torch.tensor([0.0448, 0.2856])
+        )
+    )
     assert torch.allclose(L1MsSsimLoss()(ref, dis), expected)
     assert float(L1MsSsimLoss()(ref, ref)) == pytest.approx(0.0, abs=1e-6)
 
@@ -44,8 +56,13 @@ def test_l1_msssim_is_the_hinerv_combination():
 def test_mixed_loss_aligns_magnitudes_over_the_first_steps():
     ref, dis = _clip(), _clip(seed=1)
     calls = iter([4.0, 2.0, 100.0])
-    loss = MixedLoss("toy", lambda r, d: torch.tensor(next(calls)), torch.nn.Identity(),
-                     alpha=0.25, align_steps=2)
+    loss = MixedLoss(
+        "toy",
+        lambda r, d: torch.tensor(next(calls)),
+        torch.nn.Identity(),
+        alpha=0.25,
+        align_steps=2,
+    )
     l1 = float((dis - ref).abs().mean())
     loss(ref, dis)
     loss(ref, dis)
@@ -64,12 +81,12 @@ def test_shortfall_is_the_shortfall_against_r_itself():
 
     l1 = float((dis - ref).abs().mean())
     plain = MixedLoss("toy", term, torch.nn.Identity(), alpha=0.25, align_steps=0)
-    short = MixedLoss("toy", term, torch.nn.Identity(), alpha=0.25, align_steps=0,
-                      shortfall=True)
+    short = MixedLoss("toy", term, torch.nn.Identity(), alpha=0.25, align_steps=0, shortfall=True)
     best = 2.0 + 0.25  # term(R, R)
     assert float(plain(ref, dis)) == pytest.approx(0.75 * l1 + 0.25 * float(term(ref, dis)))
     assert float(short(ref, dis)) == pytest.approx(
-        0.75 * l1 + 0.25 * max(0.0, float(term(ref, dis)) - best), rel=1e-6)
+        0.75 * l1 + 0.25 * max(0.0, float(term(ref, dis)) - best), rel=1e-6
+    )
     # D = R: zero loss; a D the term scores better than R: the term adds nothing
     assert float(short(ref, ref)) == 0.0
     better = (ref + 0.25).clamp(0, 1)
@@ -137,8 +154,13 @@ def test_lpips_without_cached_backbone_fails_clearly():
         create_loss("lpips")
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow)
-                                  if n == "perceptual_ensemble" else n for n in LOSS_NAMES])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.slow) if n == "perceptual_ensemble" else n
+        for n in LOSS_NAMES
+    ],
+)
 @pytest.mark.slow
 def test_gradients_reach_the_inr_parameters(name):
     """Every loss (random network weights where it has a network) back-propagates into
@@ -167,12 +189,15 @@ def test_loss_complexity_counts_the_network_per_training_window():
     assert loss_complexity("l1_msssim", frames=2, height=72, width=128) == (0, 0)
     pt = perceptual_loss("pt_loss", checkpoint=None).model
     assert loss_complexity("pt_loss", frames=2, height=72, width=128) == (
-        count_params(pt), count_macs(pt, (2, 72, 128))[0])  # the counter called directly
+        count_params(pt),
+        count_macs(pt, (2, 72, 128))[0],
+    )  # the counter called directly
     rank = perceptual_loss("rankdvqa_ugc", checkpoint=None).model
     one = count_macs(rank, (12, 72, 128))[0]
     # 12 frames: one window; 13: windows at 0 and 1 (the last one aligned to the end); 24: two
-    assert [loss_complexity("rankdvqa_ugc", frames=t, height=72, width=128)[1]
-            for t in (12, 13, 24)] == [one, 2 * one, 2 * one]
+    assert [
+        loss_complexity("rankdvqa_ugc", frames=t, height=72, width=128)[1] for t in (12, 13, 24)
+    ] == [one, 2 * one, 2 * one]
     with pytest.raises(ConfigError, match="frames=8 is not allowed: expected >= 12"):
         loss_complexity("rankdvqa_ugc", frames=8, height=72, width=128)
     with pytest.raises(ConfigError, match="loss='lpips' is not allowed"):
@@ -189,7 +214,8 @@ def test_pretrained_release_loads_the_archived_checkpoint():
 
     path = checkpoint_path("pt_loss", "v1")
     assert hashlib.sha256(path.read_bytes()).hexdigest() == (
-        "d6bafaa188faf52424404c0f4c0f704f9734481968b25dd2eac1f489f966bb1a")
+        "d6bafaa188faf52424404c0f4c0f704f9734481968b25dd2eac1f489f966bb1a"
+    )
     used = create_loss("pt_loss", weights="pretrained:v1").network.model.state_dict()
     archived = load_checkpoint(path).state_dict()
     assert all(torch.equal(used[k], archived[k]) for k in archived)
@@ -206,7 +232,8 @@ def test_the_current_release_name_is_the_top_level_checkpoint():
     path = checkpoint_path("pt_loss", "v2")
     assert path == checkpoint_path("pt_loss")
     assert hashlib.sha256(path.read_bytes()).hexdigest() == (
-        "a9e5408a11f7d9d70a5b31aad1ff05ba7c63b76ae1d9ddbb001a193ebe028df0")
+        "a9e5408a11f7d9d70a5b31aad1ff05ba7c63b76ae1d9ddbb001a193ebe028df0"
+    )
 
 
 def test_loss_weights_file_is_the_file_each_weights_option_loads(tmp_path):
@@ -215,7 +242,8 @@ def test_loss_weights_file_is_the_file_each_weights_option_loads(tmp_path):
     assert loss_weights_file("pt_loss", "random") is None
     assert loss_weights_file("pt_loss", "pretrained") == checkpoint_path("pt_loss")
     assert loss_weights_file("rankdvqa_ugc", "pretrained:v1") == checkpoint_path(
-        "rankdvqa_ugc", "v1")
+        "rankdvqa_ugc", "v1"
+    )
     assert loss_weights_file("pt_loss", str(tmp_path / "x.pt")) == tmp_path / "x.pt"
 
 

@@ -76,6 +76,7 @@ def test_controller_follows_a_step_in_content():
     is seen only once frame 2 is coded), then the levels only fall, to 1-2, and the total
     stays within 15 % of the budget (the fit over every point reacts slowly: its old points
     still pull the model towards the first content)."""
+
     def code(t, q):
         return 100 * 2 ** (q - 1) * (4 if t >= 2 else 1)
 
@@ -102,8 +103,9 @@ def test_controller_refuses_bad_arguments():
         control_frames(lambda t, q: 1, frames=2, budget_bits=10, lo=1, hi=3, probes=[4])
 
 
-@pytest.mark.parametrize("target, expected", [(700, 4), (500, 3), (599, 3), (600, 3),
-                                              (601, 4), (50, 1), (1e6, 8)])
+@pytest.mark.parametrize(
+    "target, expected", [(700, 4), (500, 3), (599, 3), (600, 3), (601, 4), (50, 1), (1e6, 8)]
+)
 def test_multipass_bisection_picks_the_closest_level(target, expected):
     totals = {q: 100 * 2 ** (q - 1) for q in range(1, 9)}  # 100, 200, 400, 800, ...
     level, tried = bisect_level(lambda q: totals[q], target, 1, 8)

@@ -13,10 +13,30 @@ from vqabench.io.ffmpeg import ffmpeg_path
 
 def _sei_text(encoder: str, muxer: str) -> str:
     """The user-data SEI x264/x265 write into their own bitstream (default settings)."""
-    out = subprocess.run([ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "error",
-                          "-f", "lavfi", "-i", "testsrc=size=64x64:rate=25", "-frames:v", "1",
-                          "-pix_fmt", "yuv420p", "-c:v", encoder, "-f", muxer, "-"],
-                         capture_output=True, check=True).stdout
+    out = subprocess.run(
+        [
+            ffmpeg_path(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x64:rate=25",
+            "-frames:v",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            encoder,
+            "-f",
+            muxer,
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     return out.decode("latin-1")
 
 

@@ -18,8 +18,7 @@ def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
 def test_sequence_and_the_content_hash(tiny_video):
     seq = Sequence("tiny", tiny_video)
     assert dict(seq.metadata) == {}
-    assert content_hash(seq.source.path) == hashlib.sha256(
-        tiny_video.path.read_bytes()).hexdigest()
+    assert content_hash(seq.source.path) == hashlib.sha256(tiny_video.path.read_bytes()).hexdigest()
 
 
 def test_conversion_steps_drop_what_changes_nothing(tmp_path):

@@ -21,7 +21,8 @@ def test_mini_is_deterministic_and_varied(tmp_path, monkeypatch):
     second = datasets.load("mini", frames=4, size=(64, 36), work_dir=tmp_path)
     assert len(first) >= 6
     assert [content_hash(s.source.path) for s in first] == [
-        content_hash(s.source.path) for s in second]
+        content_hash(s.source.path) for s in second
+    ]
     lumas = [read_all(s.source).y.astype(float) for s in first]
     for s, y in zip(first, lumas, strict=True):
         assert (s.source.width, s.source.height, s.source.frames) == (64, 36, 4)
@@ -45,9 +46,30 @@ def test_unknown_dataset(tmp_path):
 
 # --- natural (issue 17.2) ----------------------------------------------------------------
 
-NATURAL = ["BigBuckBunny", "Bikes", "Carphone", "Astronaut", "Brick", "Camera", "Chelsea",
-           "Clock", "Coffee", "Coins", "Grass", "Gravel", "Hubble", "IHC", "Moon",
-           "Motorcycle", "Page", "Retina", "Rocket", "China", "Flower", "GraceHopper"]
+NATURAL = [
+    "BigBuckBunny",
+    "Bikes",
+    "Carphone",
+    "Astronaut",
+    "Brick",
+    "Camera",
+    "Chelsea",
+    "Clock",
+    "Coffee",
+    "Coins",
+    "Grass",
+    "Gravel",
+    "Hubble",
+    "IHC",
+    "Moon",
+    "Motorcycle",
+    "Page",
+    "Retina",
+    "Rocket",
+    "China",
+    "Flower",
+    "GraceHopper",
+]
 
 
 def test_natural_items_files_and_licences():
@@ -69,8 +91,11 @@ def test_natural_items_files_and_licences():
     by_file = {e.file.rsplit("/", 1)[-1]: e for e in entries}
     # load_sample_images() returns every .jpg of sklearn/datasets/images (importing sklearn
     # takes seconds, so the folder is listed the same way here)
-    images = Path(next(iter(importlib.util.find_spec("sklearn").submodule_search_locations)),
-                  "datasets", "images")
+    images = Path(
+        next(iter(importlib.util.find_spec("sklearn").submodule_search_locations)),
+        "datasets",
+        "images",
+    )
     assert sorted(p.name for p in images.glob("*.jpg")) == ["china.jpg", "flower.jpg"]
     readme = (images / "README.txt").read_text()
     assert readme.count("creativecommons.org/licenses/by/2.0") == 2
@@ -95,9 +120,14 @@ def test_natural_defects_on_every_third_still():
     stills = [i for i in NATURAL_SEQUENCES if isinstance(i, _Camera)]
     assert len(stills) == 19
     defects = [(s.name, s.defect, s.defect_amount) for i, s in enumerate(stills) if i % 3 == 2]
-    assert defects == [("Camera", "noise", 8.0), ("Coffee", "under", 0.5),
-                       ("Gravel", "blur", 1.5), ("Moon", "over", 1.5),
-                       ("Retina", "noise", 5.0), ("Flower", "blur", 2.0)]
+    assert defects == [
+        ("Camera", "noise", 8.0),
+        ("Coffee", "under", 0.5),
+        ("Gravel", "blur", 1.5),
+        ("Moon", "over", 1.5),
+        ("Retina", "noise", 5.0),
+        ("Flower", "blur", 2.0),
+    ]
     assert all(s.defect == "none" for i, s in enumerate(stills) if i % 3 != 2)
 
 
@@ -139,7 +169,7 @@ def test_blur_sigma_is_the_second_moment_of_an_impulse():
     (out,) = apply_defect([impulse], "blur", 2.0, np.random.default_rng(0))
     kernel = out[..., 0] / out[..., 0].sum()
     offsets = np.arange(61) - 30
-    var_x = float((kernel.sum(axis=0) * offsets ** 2).sum())
+    var_x = float((kernel.sum(axis=0) * offsets**2).sum())
     assert var_x == pytest.approx(4.0, rel=0.01)
     assert out[..., 0].sum() == pytest.approx(1.0, rel=1e-6)
 
@@ -173,8 +203,13 @@ def test_camera_path_rotation_zoom_and_shake():
 
     from vqabench.datasets.builtin import NATURAL_SEQUENCES, camera_path, shake_offsets
 
-    still = replace(NATURAL_SEQUENCES[NATURAL.index("Brick")], pan_px=(0.0, 0.0),
-                    rotate_deg=0.5, zoom=0.01, shake_px=0.0)
+    still = replace(
+        NATURAL_SEQUENCES[NATURAL.index("Brick")],
+        pan_px=(0.0, 0.0),
+        rotate_deg=0.5,
+        zoom=0.01,
+        shake_px=0.0,
+    )
     maps = camera_path(still, (512, 512), (64, 36), 5, seed=0)
     angles = [np.degrees(np.arctan2(m[1, 0], m[0, 0])) for m in maps]
     scales = [np.hypot(m[0, 0], m[1, 0]) for m in maps]

@@ -38,8 +38,15 @@ def test_manifest_loads_and_is_consistent(name):
 def test_published_facts():
     """Values from the sources cited in the manifests (see their comments)."""
     uvg = load_manifest("uvg")
-    assert [e.name for e in uvg.sequences] == ["Beauty", "Bosphorus", "HoneyBee", "Jockey",
-                                               "ReadySteadyGo", "ShakeNDry", "YachtRide"]
+    assert [e.name for e in uvg.sequences] == [
+        "Beauty",
+        "Bosphorus",
+        "HoneyBee",
+        "Jockey",
+        "ReadySteadyGo",
+        "ShakeNDry",
+        "YachtRide",
+    ]
     assert uvg.sequence("ShakeNDry").facts["frames"] == 300
     assert uvg.sequence("Jockey").facts["frames"] == 600
     assert {p["name"]: p.get("intra_period") for p in uvg.protocols}["first-96-ip32"] == 32
@@ -48,8 +55,10 @@ def test_published_facts():
     assert mcl.sequence("videoSRC17").facts["fps"] == 24
     assert mcl.sequence("videoSRC17").facts["frames"] == 120
     ctc = load_manifest("hevc-ctc")
-    classes = {c: sorted(e.name for e in ctc.sequences if e.facts["class"] == c
-                         and not e.optional) for c in "BCDEF"}
+    classes = {
+        c: sorted(e.name for e in ctc.sequences if e.facts["class"] == c and not e.optional)
+        for c in "BCDEF"
+    }
     assert classes["B"] == ["BQTerrace", "BasketballDrive", "Cactus", "Kimono1", "ParkScene"]
     assert len(classes["C"]) == len(classes["D"]) == 4 and len(classes["E"]) == 3
     # an 8-bit 4:2:0 raw file: width * height * 1.5 bytes per frame
@@ -64,9 +73,11 @@ def test_unconfirmed_facts_are_marked_not_guessed():
     assert "licence" in ctc.unconfirmed
     dvc = load_manifest("bvi-dvc")
     assert {"naming", "frames"} <= dvc.unconfirmed
-    ugc = parse_manifest('name = "x"\ntitle = "X"\nsource = "s"\nlicence = "l"\n'
-                         'unconfirmed = ["defaults"]\n[defaults]\nwidth = 64\nheight = 64\n'
-                         '[[sequences]]\nname = "a"\nfile = "a.yuv"\nheight = 32\n')
+    ugc = parse_manifest(
+        'name = "x"\ntitle = "X"\nsource = "s"\nlicence = "l"\n'
+        'unconfirmed = ["defaults"]\n[defaults]\nwidth = 64\nheight = 64\n'
+        '[[sequences]]\nname = "a"\nfile = "a.yuv"\nheight = 32\n'
+    )
     (a,) = ugc.sequences
     assert not a.confirmed("width") and a.confirmed("height")
 
@@ -101,9 +112,13 @@ def test_malformed_manifests_are_refused():
     with pytest.raises(DatasetError, match="licence"):
         parse_manifest('name = "x"\ntitle = "X"\nsource = "s"\n')
     with pytest.raises(DatasetError, match="duplicate"):
-        parse_manifest('name = "x"\ntitle = "X"\nsource = "s"\nlicence = "l"\n'
-                       '[[sequences]]\nname = "a"\nfile = "a.yuv"\n'
-                       '[[sequences]]\nname = "a"\nfile = "b.yuv"\n')
+        parse_manifest(
+            'name = "x"\ntitle = "X"\nsource = "s"\nlicence = "l"\n'
+            '[[sequences]]\nname = "a"\nfile = "a.yuv"\n'
+            '[[sequences]]\nname = "a"\nfile = "b.yuv"\n'
+        )
     with pytest.raises(DatasetError, match="frames"):
-        parse_manifest('name = "x"\ntitle = "X"\nsource = "s"\nlicence = "l"\n'
-                       '[[protocols]]\nname = "p"\nframes = 0\n')
+        parse_manifest(
+            'name = "x"\ntitle = "X"\nsource = "s"\nlicence = "l"\n'
+            '[[protocols]]\nname = "p"\nframes = 0\n'
+        )

@@ -21,8 +21,10 @@ from vqabench.io.video import Video, read_all
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Video]:
     """8-bit and 10-bit 64x64 clips of 8 frames (distinct content)."""
     d = tmp_path_factory.mktemp("named_src")
-    return {"8": make_video(d / "a8.y4m", frames=8, seed=3),
-            "10": make_video(d / "a10.y4m", frames=8, seed=4, pix_fmt="yuv420p10le")}
+    return {
+        "8": make_video(d / "a8.y4m", frames=8, seed=3),
+        "10": make_video(d / "a10.y4m", frames=8, seed=4, pix_fmt="yuv420p10le"),
+    }
 
 
 def _raw(src: Video, dst: Path) -> Path:
@@ -50,15 +52,20 @@ def test_uvg_8_and_10_bit_with_start_and_frames(tmp_path, clips):
     beauty, jockey = by_name["Beauty"], by_name["Jockey"]
     assert beauty.metadata["dataset"] == "UVG" and beauty.metadata["class"] == "64p"
     assert (beauty.source.fps, beauty.source.pix_fmt, beauty.source.frames) == (
-        Fraction(120), "yuv420p", 4)
+        Fraction(120),
+        "yuv420p",
+        4,
+    )
     assert (jockey.source.fps, jockey.source.pix_fmt, jockey.metadata["bit_depth"]) == (
-        Fraction(30), "yuv420p10le", "10")
+        Fraction(30),
+        "yuv420p10le",
+        "10",
+    )
     np.testing.assert_array_equal(read_all(jockey.source).y, read_all(clips["10"], count=4).y)
     # start: frames 3..5 of the original
     late = datasets.DATASETS.get("uvg")(root=root, frames=3, start=3, work_dir=tmp_path / "r2")
     late_beauty = next(s.source for s in late if s.name == "Beauty")
-    np.testing.assert_array_equal(read_all(late_beauty).y,
-                                  read_all(clips["8"], start=3, count=3).y)
+    np.testing.assert_array_equal(read_all(late_beauty).y, read_all(clips["8"], start=3, count=3).y)
     with pytest.raises(ConfigError, match="start=8 is not allowed"):
         datasets.DATASETS.get("uvg")(root=root, start=8, work_dir=tmp_path / "r3")
     with pytest.raises(DatasetError, match="fewer than frames=9"):
@@ -79,8 +86,9 @@ def test_bvi_dvc_class_from_first_letter(tmp_path, clips):
     assert src["DBasketballDrill"].pix_fmt == "yuv420p10le"
     assert src["DBasketballDrill"].fps == 50
     # x264 -qp 0 is lossless: the mp4 decodes to the original pixels
-    np.testing.assert_array_equal(read_all(src["AAdvertisingMassagesBangkokVidevo"]).y,
-                                  read_all(clips["8"]).y)
+    np.testing.assert_array_equal(
+        read_all(src["AAdvertisingMassagesBangkokVidevo"]).y, read_all(clips["8"]).y
+    )
 
 
 def test_bvi_ugc_groups_from_folders(tmp_path, clips):
@@ -106,8 +114,7 @@ def test_mcl_jcv_scaled(tmp_path, clips):
     assert [s.metadata["source_id"] for s in seqs] == ["01", "12"]
     assert [(s.source.width, s.source.height, s.source.frames) for s in seqs] == [(32, 32, 8)] * 2
     assert seqs[1].source.fps == 24
-    assert all(s.source.path.is_relative_to(tmp_path / "run" / "sources" / "mcl-jcv")
-               for s in seqs)
+    assert all(s.source.path.is_relative_to(tmp_path / "run" / "sources" / "mcl-jcv") for s in seqs)
 
 
 def test_hevc_ctc_class_from_table_or_folder(tmp_path, clips):
@@ -140,14 +147,17 @@ def test_youtube_ugc_category_and_resolution(tmp_path, clips):
     np.testing.assert_array_equal(read_all(seqs[0].source).y, read_all(clips["8"], count=5).y)
 
 
-@pytest.mark.parametrize(("name", "bad"), [
-    ("uvg", "Beauty_64x64_120fps_8bit.yuv"),
-    ("bvi-dvc", "EAdvertising_64x64_25fps_10bit_420.mp4"),
-    ("bvi-ugc", "high/Animal_64x64_30fps_8bit.mp4"),
-    ("mcl-jcv", "videoSRC1_64x64_30fps.yuv"),
-    ("hevc-ctc", "BQTerrace_64x64.yuv"),
-    ("youtube-ugc", "Gaming-720P-1ea7.mkv"),
-])
+@pytest.mark.parametrize(
+    ("name", "bad"),
+    [
+        ("uvg", "Beauty_64x64_120fps_8bit.yuv"),
+        ("bvi-dvc", "EAdvertising_64x64_25fps_10bit_420.mp4"),
+        ("bvi-ugc", "high/Animal_64x64_30fps_8bit.mp4"),
+        ("mcl-jcv", "videoSRC1_64x64_30fps.yuv"),
+        ("hevc-ctc", "BQTerrace_64x64.yuv"),
+        ("youtube-ugc", "Gaming-720P-1ea7.mkv"),
+    ],
+)
 def test_malformed_names_rejected(tmp_path, name, bad):
     path = tmp_path / bad
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -176,8 +186,9 @@ def test_the_files_own_size_and_frames_give_the_same_source(tmp_path, clips):
     root = tmp_path / "UVG"
     _raw(clips["8"], root / "Beauty_64x64_120fps_420_8bit_YUV.yuv")
     plain = datasets.load("uvg", root=root, work_dir=tmp_path / "run")[0].source
-    pinned = datasets.load("uvg", root=root, frames=8, size=(64, 64),
-                           work_dir=tmp_path / "run")[0].source
+    pinned = datasets.load("uvg", root=root, frames=8, size=(64, 64), work_dir=tmp_path / "run")[
+        0
+    ].source
     assert pinned.path == plain.path and plain.frames == 8
     assert len(list((tmp_path / "run" / "sources").rglob("*.y4m"))) == 1
     later = datasets.DATASETS.get("uvg")(root=root, frames=5, start=3, work_dir=tmp_path / "run")

@@ -13,8 +13,9 @@ from vqabench.errors import ConfigError
 
 @pytest.fixture(scope="module")
 def mini64(tmp_path_factory: pytest.TempPathFactory) -> list[datasets.Sequence]:
-    return datasets.load("mini", frames=12, size=(64, 64),
-                         work_dir=tmp_path_factory.mktemp("mini64"))
+    return datasets.load(
+        "mini", frames=12, size=(64, 64), work_dir=tmp_path_factory.mktemp("mini64")
+    )
 
 
 def test_patch_parse_and_positions(mini64):
@@ -33,8 +34,7 @@ def test_split_by_source():
     parts = split_by_source(rows, fractions=(0.7, 0.15, 0.15), seed=0)
     src = {k: {r["source"] for r in v} for k, v in parts.items()}
     assert [len(src[k]) for k in ("train", "val", "test")] == [6, 2, 2]
-    assert not (src["train"] & src["val"] or src["train"] & src["test"] or
-                src["val"] & src["test"])
+    assert not (src["train"] & src["val"] or src["train"] & src["test"] or src["val"] & src["test"])
     assert sum(len(v) for v in parts.values()) == 30
     assert split_by_source(rows, seed=0) == parts
     assert split_by_source(rows, seed=1) != parts
@@ -47,8 +47,16 @@ def test_split_by_source():
 def test_split_of_the_shipped_checkpoints_is_reproduced():
     """MODEL_CARD.md: split_by_source(manifest, fractions=(0.75, 0, 0.25), seed=0) on the 8
     mini sources held out Bikes and Chelsea for the shipped checkpoints' figures."""
-    names = ["BigBuckBunny", "Bikes", "Carphone", "Astronaut", "Coffee", "Chelsea", "Rocket",
-             "Motorcycle"]
+    names = [
+        "BigBuckBunny",
+        "Bikes",
+        "Carphone",
+        "Astronaut",
+        "Coffee",
+        "Chelsea",
+        "Rocket",
+        "Motorcycle",
+    ]
     parts = split_by_source([{"source": n} for n in names], (0.75, 0, 0.25), seed=0)
     assert [r["source"] for r in parts["test"]] == ["Bikes", "Chelsea"]
     assert parts["val"] == []

@@ -31,21 +31,26 @@ def test_mcl_jcv_tree_with_missing_truncated_extra_and_misnamed_files(tmp_path):
     _sparse(tmp_path / ".hidden" / "videoSRC04_1920x1080_30.yuv", size)  # ignored
     report = verify_dataset(m, tmp_path)
     assert not report.ok
-    assert report.corrupt == (("videoSRC02_1920x1080_30.yuv",
-                               f"{size - 1920 * 1080} bytes, expected {size} (1920x1080, "
-                               "150 frames, 8-bit 420)"),)
+    assert report.corrupt == (
+        (
+            "videoSRC02_1920x1080_30.yuv",
+            f"{size - 1920 * 1080} bytes, expected {size} (1920x1080, 150 frames, 8-bit 420)",
+        ),
+    )
     assert report.misnamed == (("videosrc03_1920x1080_30.yuv", "videoSRC03_1920x1080_30.yuv"),)
     assert report.extra == (os.path.join("b", "Trailer_1920x1080.mp4"),)
     assert "videoSRC04_1920x1080_30.yuv" in report.missing
     assert len(report.missing) == 30 - 4  # 01 and 05 present, 02 corrupt, 03 misnamed
-    assert sorted(report.found) == [os.path.join("a", "videoSRC01_1920x1080_30.yuv"),
-                                    "videoSRC05_1920x1080_25.yuv"]
+    assert sorted(report.found) == [
+        os.path.join("a", "videoSRC01_1920x1080_30.yuv"),
+        "videoSRC05_1920x1080_25.yuv",
+    ]
     lines = report.lines()
     assert "missing: videoSRC04_1920x1080_30.yuv" in lines
     assert lines[-1].endswith("2 ok, 26 missing, 1 misnamed, 1 extra, 1 corrupt")
 
 
-_SMALL = '''name = "small"
+_SMALL = """name = "small"
 title = "Small"
 source = "here"
 licence = "CC0"
@@ -67,7 +72,7 @@ sha256 = "{sha}"
 name = "two"
 file = "two_64x64.yuv"
 optional = true
-'''
+"""
 
 
 def test_checksums_and_optional_files(tmp_path):

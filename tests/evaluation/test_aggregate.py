@@ -26,28 +26,70 @@ from vqabench.evaluation.aggregate import (
 )
 
 QPS = (22, 27, 32, 37)
-COLUMNS = ["sequence", "reference", "codec", "rate_point", "bits", "bpp", "kbps", "enc_s",
-           "dec_s", "metric", "value", "anchor", "bitstream", "group"]
+COLUMNS = [
+    "sequence",
+    "reference",
+    "codec",
+    "rate_point",
+    "bits",
+    "bpp",
+    "kbps",
+    "enc_s",
+    "dec_s",
+    "metric",
+    "value",
+    "anchor",
+    "bitstream",
+    "group",
+]
 
 
-def _rows(sequence, group, codec, factor, *, metric="psnr_y", enc_s=10.0, dec_s=1.0,
-          quality=None, lower_is_better=False):
+def _rows(
+    sequence,
+    group,
+    codec,
+    factor,
+    *,
+    metric="psnr_y",
+    enc_s=10.0,
+    dec_s=1.0,
+    quality=None,
+    lower_is_better=False,
+):
     rows = []
     for i, qp in enumerate(QPS):
         kbps = 1000.0 * 2.0 ** (3 - i) * factor
         q = quality[i] if quality is not None else 30.0 + 3.0 * (3 - i)
         if lower_is_better:
             q = 1.0 - q / 50.0
-        rows.append([sequence, "source", codec, f"qp={qp}", kbps * 1000, kbps / 1e4, kbps, enc_s,
-                     dec_s, metric, q, "source", f"bitstreams/{sequence}_{codec}_{qp}.bin",
-                     group])
+        rows.append(
+            [
+                sequence,
+                "source",
+                codec,
+                f"qp={qp}",
+                kbps * 1000,
+                kbps / 1e4,
+                kbps,
+                enc_s,
+                dec_s,
+                metric,
+                q,
+                "source",
+                f"bitstreams/{sequence}_{codec}_{qp}.bin",
+                group,
+            ]
+        )
     return rows
 
 
 def _results():
     rows = []
-    for seq, group, f264, f265 in [("A", "High", 1.0, 0.8), ("B", "High", 1.0, 0.7),
-                                   ("C", "Low", 1.0, 0.9)]:
+    for seq, group, f264, f265 in [
+        ("A", "High", 1.0, 0.8),
+        ("B", "High", 1.0, 0.7),
+        ("C", "Low", 1.0, 0.9),
+    ]:
         rows += _rows(seq, group, "x264", f264, enc_s=10.0)
         rows += _rows(seq, group, "x265", f265, enc_s=40.0)
         rows += _rows(seq, group, "x264", f264, metric="lpips", lower_is_better=True)
@@ -114,8 +156,9 @@ def test_summary_means_per_group_and_overall_exclude_nan_visibly():
 
 def test_groups_argument_overrides_group_column():
     groups = {"A": "g1", "B": "g2", "C": "g2", "D": "g2"}
-    summary = summarize_bd_rate(per_sequence_bd_rate(_results(), anchor_codec="x264",
-                                                     metrics=["psnr_y"], groups=groups))
+    summary = summarize_bd_rate(
+        per_sequence_bd_rate(_results(), anchor_codec="x264", metrics=["psnr_y"], groups=groups)
+    )
     assert summary.set_index("group").loc["g2", "bd_rate"] == pytest.approx(-20.0)
 
 
@@ -171,12 +214,14 @@ def test_mean_quality_per_group_and_overall():
 def test_weighted_yuv_added_from_components():
     rows = []
     for metric, base in (("psnr_y", 40.0), ("psnr_u", 44.0), ("psnr_v", 46.0)):
-        rows += _rows("A", "", "x264", 1.0, metric=metric,
-                      quality=[base, base - 3, base - 6, base - 9])
+        rows += _rows(
+            "A", "", "x264", 1.0, metric=metric, quality=[base, base - 3, base - 6, base - 9]
+        )
     out = add_weighted_yuv(pd.DataFrame(rows, columns=COLUMNS))
     yuv = out[out["metric"] == "psnr_yuv"].sort_values("kbps", ascending=False)
-    assert yuv["value"].tolist() == pytest.approx([(6 * 40 + 44 + 46) / 8 - 3 * k
-                                                   for k in range(4)])
+    assert yuv["value"].tolist() == pytest.approx(
+        [(6 * 40 + 44 + 46) / 8 - 3 * k for k in range(4)]
+    )
 
 
 def test_load_results_roundtrip_and_errors(tmp_path):
@@ -197,10 +242,19 @@ def test_fold_references_makes_sequence_reference_units():
     for ref, group in (("x264:qp=30", "High"), ("x264:qp=42", "Low")):
         for codec, factor in (("x264", 1.0), ("vp9", 0.8)):
             for i, q in enumerate((30.0, 33.0, 36.0, 39.0)):
-                rows.append({"sequence": "A", "reference": ref, "codec": codec,
-                             "rate_point": f"qp={i}", "kbps": 100.0 * 2 ** i * factor,
-                             "metric": "psnr_y", "value": q, "anchor": "source",
-                             "group": group})
+                rows.append(
+                    {
+                        "sequence": "A",
+                        "reference": ref,
+                        "codec": codec,
+                        "rate_point": f"qp={i}",
+                        "kbps": 100.0 * 2**i * factor,
+                        "metric": "psnr_y",
+                        "value": q,
+                        "anchor": "source",
+                        "group": group,
+                    }
+                )
     folded = fold_references(pd.DataFrame(rows))
     assert set(folded["sequence"]) == {"A @ x264:qp=30", "A @ x264:qp=42"}
     per = per_sequence_bd_rate(folded, anchor_codec="x264")
@@ -217,18 +271,31 @@ def test_add_weighted_yuv_on_full_results_columns():
     rows = []
     for seq in ("A", "B"):
         for i in range(4):
-            for metric, value in (("psnr_y", 40.0 - i), ("psnr_u", 44.0 - i),
-                                  ("psnr_v", 46.0 - i)):
-                rows.append({"sequence": seq, "reference": "source", "codec": "x264",
-                             "rate_point": f"qp={i}", "bits": 1000 + i, "bpp": 0.1 * i,
-                             "kbps": 10.0 + i, "enc_s": 0.123 + i, "dec_s": 0.01 * i,
-                             "metric": metric, "value": value, "anchor": "source",
-                             "bitstream": f"b/{seq}/{i}.264", "group": ""})
+            for metric, value in (("psnr_y", 40.0 - i), ("psnr_u", 44.0 - i), ("psnr_v", 46.0 - i)):
+                rows.append(
+                    {
+                        "sequence": seq,
+                        "reference": "source",
+                        "codec": "x264",
+                        "rate_point": f"qp={i}",
+                        "bits": 1000 + i,
+                        "bpp": 0.1 * i,
+                        "kbps": 10.0 + i,
+                        "enc_s": 0.123 + i,
+                        "dec_s": 0.01 * i,
+                        "metric": metric,
+                        "value": value,
+                        "anchor": "source",
+                        "bitstream": f"b/{seq}/{i}.264",
+                        "group": "",
+                    }
+                )
     out = add_weighted_yuv(pd.DataFrame(rows))
     yuv = out[out["metric"] == "psnr_yuv"]
     assert len(yuv) == 8
-    assert yuv["value"].tolist() == pytest.approx([(6 * (40 - i) + 44 - i + 46 - i) / 8
-                                                    for _ in "AB" for i in range(4)])
+    assert yuv["value"].tolist() == pytest.approx(
+        [(6 * (40 - i) + 44 - i + 46 - i) / 8 for _ in "AB" for i in range(4)]
+    )
     assert yuv["kbps"].tolist() == [10.0, 11.0, 12.0, 13.0] * 2
 
 
@@ -238,8 +305,9 @@ def _saturation_cases():
 
     from tests.expected.make_vmaf_saturation import CASES, results
 
-    golden = json.loads((Path(__file__).parents[1] / "expected" / "vmaf_saturation.json"
-                         ).read_text())
+    golden = json.loads(
+        (Path(__file__).parents[1] / "expected" / "vmaf_saturation.json").read_text()
+    )
     per = per_sequence_bd_rate(results(), anchor_codec="a").set_index("sequence")
     return CASES, golden, per
 
@@ -260,7 +328,7 @@ def test_vmaf_saturation_rule():
     # is dropped and the value is the BD-rate of the four remaining points
     assert golden["top_flat"] is None
     qa, qt = cases["top_flat"]
-    rates = [1000.0 * 2 ** i for i in range(5)]
+    rates = [1000.0 * 2**i for i in range(5)]
     expected = bd_rate(rates, qa, [0.8 * r for r in rates[:4]], qt[:4])
     assert per.loc["top_flat", "bd_rate"] == pytest.approx(expected, rel=1e-12)
     assert "test: dropped 1 saturated point(s) (VMAF >= 99.5" in per.loc["top_flat", "notes"]
@@ -289,17 +357,36 @@ def test_note_codes_name_each_kind_of_note_per_sequence_and_per_mean():
     summary = summarize_bd_rate(per.reset_index(), by_group=False)
     assert summary["note_codes"].iloc[0] == "saturated(n=1/2,points=1) excluded(n=1/3)"
     assert parse_note_codes(summary["note_codes"].iloc[0]) == {
-        "saturated": {"n": "1/2", "points": "1"}, "excluded": {"n": "1/3"}}
+        "saturated": {"n": "1/2", "points": "1"},
+        "excluded": {"n": "1/3"},
+    }
 
     rates = [1000.0, 2000.0, 3000.0, 4000.0, 8000.0]
-    rows = [["S", "source", codec, f"p{i}", kbps, "psnr_y", value, "source"]
-            for codec, values in (("a", [30.0, 33.0, 35.0, 37.0, 39.0]),
-                                  ("b", [34.0, 37.0, 36.5, 40.0, 43.0]))
-            for i, (kbps, value) in enumerate(zip(rates, values, strict=True))]
-    results = pd.DataFrame(rows, columns=["sequence", "reference", "codec", "rate_point",
-                                          "kbps", "metric", "value", "anchor"])
+    rows = [
+        ["S", "source", codec, f"p{i}", kbps, "psnr_y", value, "source"]
+        for codec, values in (
+            ("a", [30.0, 33.0, 35.0, 37.0, 39.0]),
+            ("b", [34.0, 37.0, 36.5, 40.0, 43.0]),
+        )
+        for i, (kbps, value) in enumerate(zip(rates, values, strict=True))
+    ]
+    results = pd.DataFrame(
+        rows,
+        columns=[
+            "sequence",
+            "reference",
+            "codec",
+            "rate_point",
+            "kbps",
+            "metric",
+            "value",
+            "anchor",
+        ],
+    )
     pareto = per_sequence_bd_rate(results, anchor_codec="a", nonmonotonic="pareto").iloc[0]
     assert pareto["overlap"] == pytest.approx(5 / 13)
     assert pareto["note_codes"] == "overlap(iou=0.3846) nonmonotonic(points=1)"
-    assert sequence_note_codes("anchor: merged 2 duplicate point(s); something new", 1.0) \
+    assert (
+        sequence_note_codes("anchor: merged 2 duplicate point(s); something new", 1.0)
         == "duplicates(points=2) other(notes=1)"
+    )

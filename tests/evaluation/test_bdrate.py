@@ -36,24 +36,44 @@ from vqabench.evaluation import (
     bd_rate_result,
 )
 
-E137_1 = ([108048.8736, 61279.976, 33905.6656, 18883.6928], [43.6471, 40.3953, 37.247, 34.2911],
-          [108061.2784, 61299.9936, 33928.7472, 18910.912], [43.6768, 40.4232, 37.2761, 34.3147])
-E137_2 = ([40433.8848, 7622.7456, 2394.488, 1017.6184], [37.5761, 35.3756, 33.8977, 32.0603],
-          [40370.12, 7587.0024, 2390.0944, 1017.0984], [37.5982, 35.4025, 33.9194, 32.0822])
-M33 = ([90.33, 181.03, 332.99, 547.79], [27.95, 31.17, 34.44, 38.11],
-       [127.1719, 186.14, 307.2924, 481.5588], [29.9286, 32.4165, 34.7013, 37.4561])
-FAU1 = ([9487.76, 4593.60, 2486.44, 1358.24], [40.037, 38.615, 36.845, 34.851],
-        [9787.80, 4469.00, 2451.52, 1356.24], [40.121, 38.651, 36.970, 34.987])
-FAU3 = ([82472.76, 26875.24, 9487.76, 4593.6, 2486.44, 1358.24],
-        [43.825, 41.404, 40.037, 38.615, 36.845, 34.851],
-        [99896.96, 33952.04, 9787.8, 4469.0, 2451.52, 1356.24],
-        [44.731, 41.875, 40.121, 38.651, 36.970, 34.987])
+E137_1 = (
+    [108048.8736, 61279.976, 33905.6656, 18883.6928],
+    [43.6471, 40.3953, 37.247, 34.2911],
+    [108061.2784, 61299.9936, 33928.7472, 18910.912],
+    [43.6768, 40.4232, 37.2761, 34.3147],
+)
+E137_2 = (
+    [40433.8848, 7622.7456, 2394.488, 1017.6184],
+    [37.5761, 35.3756, 33.8977, 32.0603],
+    [40370.12, 7587.0024, 2390.0944, 1017.0984],
+    [37.5982, 35.4025, 33.9194, 32.0822],
+)
+M33 = (
+    [90.33, 181.03, 332.99, 547.79],
+    [27.95, 31.17, 34.44, 38.11],
+    [127.1719, 186.14, 307.2924, 481.5588],
+    [29.9286, 32.4165, 34.7013, 37.4561],
+)
+FAU1 = (
+    [9487.76, 4593.60, 2486.44, 1358.24],
+    [40.037, 38.615, 36.845, 34.851],
+    [9787.80, 4469.00, 2451.52, 1356.24],
+    [40.121, 38.651, 36.970, 34.987],
+)
+FAU3 = (
+    [82472.76, 26875.24, 9487.76, 4593.6, 2486.44, 1358.24],
+    [43.825, 41.404, 40.037, 38.615, 36.845, 34.851],
+    [99896.96, 33952.04, 9787.8, 4469.0, 2451.52, 1356.24],
+    [44.731, 41.875, 40.121, 38.651, 36.970, 34.987],
+)
 
 
 # --- pinned reference values ------------------------------------------------------------------
 
-@pytest.mark.parametrize(("curves", "expected"), [(E137_1, -0.465215420752807),
-                                                  (E137_2, -1.8779823450567612)])
+
+@pytest.mark.parametrize(
+    ("curves", "expected"), [(E137_1, -0.465215420752807), (E137_2, -1.8779823450567612)]
+)
 def test_pchip_matches_jctvc_excel_sheet(curves, expected):
     assert bd_rate(*curves, method="pchip") == pytest.approx(expected, abs=1e-9)
 
@@ -74,23 +94,30 @@ def test_akima_and_pchip_match_bjontegaard_package():
 
 # --- independent computations -----------------------------------------------------------------
 
+
 def _akima_integral(x, y, lo, hi):
     """Akima (1970) slopes + exact integration of the Hermite cubics, written out here."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     m = np.diff(y) / np.diff(x)
-    m = np.concatenate([[3 * m[0] - 2 * m[1], 2 * m[0] - m[1]], m,
-                        [2 * m[-1] - m[-2], 3 * m[-1] - 2 * m[-2]]])
+    m = np.concatenate(
+        [[3 * m[0] - 2 * m[1], 2 * m[0] - m[1]], m, [2 * m[-1] - m[-2], 3 * m[-1] - 2 * m[-2]]]
+    )
     w1, w2 = np.abs(np.diff(m))[2:], np.abs(np.diff(m))[:-2]
-    d = np.where(w1 + w2 > 0, (w1 * m[1:-2] + w2 * m[2:-1]) / np.where(w1 + w2 > 0, w1 + w2, 1),
-                 (m[1:-2] + m[2:-1]) / 2)
+    d = np.where(
+        w1 + w2 > 0,
+        (w1 * m[1:-2] + w2 * m[2:-1]) / np.where(w1 + w2 > 0, w1 + w2, 1),
+        (m[1:-2] + m[2:-1]) / 2,
+    )
     total = 0.0
     for i in range(len(x) - 1):
         h, delta = x[i + 1] - x[i], m[i + 2]
         c2 = (3 * delta - 2 * d[i] - d[i + 1]) / h
         c3 = (d[i] - 2 * delta + d[i + 1]) / h**2
         s0, s1 = np.clip([x[i], x[i + 1]], lo, hi) - x[i]
-        total += sum(c * (s1 ** (k + 1) - s0 ** (k + 1)) / (k + 1)
-                     for k, c in enumerate([y[i], d[i], c2, c3]))
+        total += sum(
+            c * (s1 ** (k + 1) - s0 ** (k + 1)) / (k + 1)
+            for k, c in enumerate([y[i], d[i], c2, c3])
+        )
     return total
 
 
@@ -108,7 +135,7 @@ def test_cubic_matches_numpy_polyfit_by_hand():
     ra, qa, rt, qt = (np.asarray(v) for v in E137_2)
     lo, hi = max(qa.min(), qt.min()), min(qa.max(), qt.max())
     pa, pt = (np.polyint(np.polyfit(q, np.log(r), 3)) for q, r in ((qa, ra), (qt, rt)))
-    diff = (np.polyval(pt, hi) - np.polyval(pt, lo) - np.polyval(pa, hi) + np.polyval(pa, lo))
+    diff = np.polyval(pt, hi) - np.polyval(pt, lo) - np.polyval(pa, hi) + np.polyval(pa, lo)
     expected = (math.exp(diff / (hi - lo)) - 1) * 100
     # polyfit on raw PSNR values is ill-conditioned at ~1e-10; agree to 1e-8
     assert bd_rate(*E137_2, method="cubic") == pytest.approx(expected, abs=1e-8)
@@ -122,27 +149,32 @@ def test_known_shift_on_straight_lines(method):
     quality = np.array([30.0, 33.0, 36.0, 39.0])
     assert bd_rate(rate, quality, 0.9 * rate, quality, method=method) == pytest.approx(-10.0)
     assert bd_quality(rate, quality, 0.9 * rate, quality, method=method) == pytest.approx(
-        3.0 / math.log10(2.0) * math.log10(1 / 0.9))
+        3.0 / math.log10(2.0) * math.log10(1 / 0.9)
+    )
 
 
 def test_order_of_points_does_not_matter():
     ra, qa, rt, qt = E137_1
-    shuffled = bd_rate(ra[::-1], qa[::-1], [rt[i] for i in (2, 0, 3, 1)],
-                       [qt[i] for i in (2, 0, 3, 1)])
+    shuffled = bd_rate(
+        ra[::-1], qa[::-1], [rt[i] for i in (2, 0, 3, 1)], [qt[i] for i in (2, 0, 3, 1)]
+    )
     assert shuffled == pytest.approx(-0.465215420752807, abs=1e-9)
 
 
 # --- documented edge cases --------------------------------------------------------------------
+
 
 def test_lower_is_better_metric_gives_same_bd_rate_as_its_negation():
     # An LPIPS-like curve: falls as rate rises. Negated, it is an ordinary curve.
     ra, qa, rt, qt = (np.asarray(v) for v in E137_1)
     lp_a, lp_t = 50.0 - qa, 50.0 - qt
     assert bd_rate(ra, lp_a, rt, lp_t, higher_is_better=False) == pytest.approx(
-        -0.465215420752807, abs=1e-9)
+        -0.465215420752807, abs=1e-9
+    )
     # BD-quality is test minus anchor in the metric's own units: lower = better here.
     assert bd_quality(ra, lp_a, rt, lp_t, higher_is_better=False) == pytest.approx(
-        -bd_quality(*E137_1), abs=1e-12)
+        -bd_quality(*E137_1), abs=1e-12
+    )
 
 
 def test_lower_is_better_metric_without_flag_is_refused_not_wrong():
@@ -208,8 +240,9 @@ def test_saturated_vmaf_curve():
 
 
 def test_no_overlap_is_nan_with_reason():
-    res = bd_rate_result([100, 200, 400, 800], [30, 31, 32, 33],
-                         [100, 200, 400, 800], [40, 41, 42, 43])
+    res = bd_rate_result(
+        [100, 200, 400, 800], [30, 31, 32, 33], [100, 200, 400, 800], [40, 41, 42, 43]
+    )
     assert math.isnan(res.value) and "do not overlap" in res.reason
     assert res.overlap == 0.0
     with pytest.raises(BDRateError, match="do not overlap"):
@@ -227,11 +260,14 @@ def test_small_overlap_warns_and_min_overlap_refuses():
     assert "below min_overlap" in bd_rate_result(ra, qa, rt, qt, min_overlap=0.5).reason
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"method": "spline"}, "method='spline'"),
-    ({"nonmonotonic": "drop"}, "nonmonotonic"),
-    ({"min_overlap": 1.5}, "min_overlap"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"method": "spline"}, "method='spline'"),
+        ({"nonmonotonic": "drop"}, "nonmonotonic"),
+        ({"min_overlap": 1.5}, "min_overlap"),
+    ],
+)
 def test_invalid_options_are_config_errors(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         bd_rate(*E137_1, **kwargs)

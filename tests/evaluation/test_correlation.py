@@ -114,8 +114,9 @@ def test_williams_null_is_calibrated():
         y = rng.normal(size=40)
         a = y + rng.normal(size=40)
         b = y + rng.normal(size=40)
-        _, p = williams_test(np.corrcoef(y, a)[0, 1], np.corrcoef(y, b)[0, 1],
-                             np.corrcoef(a, b)[0, 1], 40)
+        _, p = williams_test(
+            np.corrcoef(y, a)[0, 1], np.corrcoef(y, b)[0, 1], np.corrcoef(a, b)[0, 1], 40
+        )
         rejections += p < 0.05
     assert 0.02 <= rejections / reps <= 0.09
 
@@ -126,8 +127,9 @@ def test_compare_metrics_detects_better_metric_and_identity():
     y = rng.normal(size=80)
     good, bad = y + 0.3 * rng.normal(size=80), y + 1.5 * rng.normal(size=80)
     c = compare_metrics(good, bad, y, statistic="plcc", bootstrap=500)
-    assert c.difference == pytest.approx(stats.pearsonr(good, y).statistic
-                                         - stats.pearsonr(bad, y).statistic, abs=1e-12)
+    assert c.difference == pytest.approx(
+        stats.pearsonr(good, y).statistic - stats.pearsonr(bad, y).statistic, abs=1e-12
+    )
     assert c.p_williams < 1e-3 and c.p_bootstrap < 0.01 and c.ci[0] > 0
     same = compare_metrics(good, good, y, bootstrap=100)
     assert same.difference == 0 and same.p_williams == 1.0
@@ -149,23 +151,35 @@ def _results(n=12, seed=3):
     truth = rng.uniform(1, 5, n)
     rows = []
     for i, t in enumerate(truth):
-        key = {"sequence": f"S{i % 3}", "reference": "source", "codec": ("x264", "x265")[i % 2],
-               "rate_point": f"qp={20 + i}", "group": ("High", "Low")[i % 2]}
+        key = {
+            "sequence": f"S{i % 3}",
+            "reference": "source",
+            "codec": ("x264", "x265")[i % 2],
+            "rate_point": f"qp={20 + i}",
+            "group": ("High", "Low")[i % 2],
+        }
         psnr = 25 + 3 * t + rng.normal()
-        rows += [{**key, "metric": "psnr_y", "anchor": "source", "value": psnr},
-                 {**key, "metric": "vmaf", "anchor": "source", "value": 20 * t},
-                 {**key, "metric": "vmaf", "anchor": "reference", "value": 90 - 20 * t}]
-    scores = pd.DataFrame([{k: r[k] for k in ("sequence", "reference", "codec", "rate_point")}
-                           | {"metric": "mos", "value": t}
-                           for r, t in zip(rows[::3], truth, strict=True)])
+        rows += [
+            {**key, "metric": "psnr_y", "anchor": "source", "value": psnr},
+            {**key, "metric": "vmaf", "anchor": "source", "value": 20 * t},
+            {**key, "metric": "vmaf", "anchor": "reference", "value": 90 - 20 * t},
+        ]
+    scores = pd.DataFrame(
+        [
+            {k: r[k] for k in ("sequence", "reference", "codec", "rate_point")}
+            | {"metric": "mos", "value": t}
+            for r, t in zip(rows[::3], truth, strict=True)
+        ]
+    )
     return pd.DataFrame(rows), scores, truth
 
 
 @pytest.mark.slow
 def test_items_from_results_joins_labels_on_the_tidy_keys():
     results, scores, truth = _results()
-    items = items_from_results(results, ["psnr_y", "vmaf@reference"],
-                               label=scores.iloc[::-1])  # order does not matter
+    items = items_from_results(
+        results, ["psnr_y", "vmaf@reference"], label=scores.iloc[::-1]
+    )  # order does not matter
     assert len(items) == 12
     assert np.allclose(items["label"], truth)
     assert np.allclose(items["vmaf@reference"], 90 - 20 * truth)
@@ -189,8 +203,7 @@ def test_correlation_by_group_matches_scipy_per_group():
     for _, row in table.iterrows():
         part = items if row["codec"] == "all" else items[items["codec"] == row["codec"]]
         assert row["n"] == len(part)
-        assert row["srocc"] == pytest.approx(stats.spearmanr(part[row["metric"]],
-                                                             part["label"])[0])
+        assert row["srocc"] == pytest.approx(stats.spearmanr(part[row["metric"]], part["label"])[0])
     # a decreasing metric correlates negatively: no silent sign flip
     assert np.allclose(table[table["metric"] == "vmaf@reference"]["srocc"], -1)
     small = correlation_by(items.iloc[:4], metrics=["psnr_y"], fit="logistic4")
@@ -201,15 +214,18 @@ def test_correlation_by_group_matches_scipy_per_group():
 def test_comparison_table_is_compare_metrics_per_group():
     results, scores, _ = _results(n=20)
     items = items_from_results(results, ["psnr_y", "vmaf@reference"], label=scores)
-    table = comparison_table(items, metrics=["psnr_y", "vmaf@reference"], by="group",
-                             bootstrap=200, seed=2)
+    table = comparison_table(
+        items, metrics=["psnr_y", "vmaf@reference"], by="group", bootstrap=200, seed=2
+    )
     assert list(table["group"]) == ["all", "High", "Low"]
     high = items[items["group"] == "High"]
-    direct = compare_metrics(high["psnr_y"], high["vmaf@reference"], high["label"],
-                             bootstrap=200, seed=2)
+    direct = compare_metrics(
+        high["psnr_y"], high["vmaf@reference"], high["label"], bootstrap=200, seed=2
+    )
     row = table.iloc[1]
     assert (row["difference"], row["p_williams"], row["p_bootstrap"]) == pytest.approx(
-        (direct.difference, direct.p_williams, direct.p_bootstrap))
+        (direct.difference, direct.p_williams, direct.p_bootstrap)
+    )
 
 
 def test_cluster_bootstrap_of_duplicated_items_is_the_item_bootstrap_of_the_originals():
@@ -222,8 +238,9 @@ def test_cluster_bootstrap_of_duplicated_items_is_the_item_bootstrap_of_the_orig
     y = x + rng.normal(scale=0.5, size=12)
     labels = np.repeat([f"g{i:02d}" for i in range(12)], 20)
     items = correlation(x, y, bootstrap=300, seed=4)
-    clustered = correlation(np.repeat(x, 20), np.repeat(y, 20), bootstrap=300, seed=4,
-                            groups=labels)
+    clustered = correlation(
+        np.repeat(x, 20), np.repeat(y, 20), bootstrap=300, seed=4, groups=labels
+    )
     for stat in ("srocc", "plcc"):
         np.testing.assert_allclose(clustered.ci[stat], items.ci[stat], atol=1e-12)
     naive = correlation(np.repeat(x, 20), np.repeat(y, 20), bootstrap=300, seed=4)
@@ -231,8 +248,9 @@ def test_cluster_bootstrap_of_duplicated_items_is_the_item_bootstrap_of_the_orig
     assert width > 2.5 * np.diff(naive.ci["srocc"])[0] and width < 1.0
     a, b = x + rng.normal(scale=0.1, size=12), rng.normal(size=12)
     direct = compare_metrics(a, b, y, bootstrap=300, seed=2)
-    grouped = compare_metrics(np.repeat(a, 20), np.repeat(b, 20), np.repeat(y, 20),
-                              bootstrap=300, seed=2, groups=labels)
+    grouped = compare_metrics(
+        np.repeat(a, 20), np.repeat(b, 20), np.repeat(y, 20), bootstrap=300, seed=2, groups=labels
+    )
     np.testing.assert_allclose(grouped.ci, direct.ci, atol=1e-12)
     assert grouped.p_bootstrap == direct.p_bootstrap
 

@@ -51,11 +51,23 @@ def test_ssim_rd_is_the_ssim_metric_and_matches_skimage(pairs):
 
     data = PairsDataset(pairs)
     with np.load(pairs / data.rows[7]["file"]) as npz:
-        ry, dy = ([rgb_to_yuv(f / 255.0, pix_fmt="yuv444p").y.astype(float) for f in npz[k]]
-                  for k in ("reference", "distorted"))
-    expected = np.mean([structural_similarity(a, b, data_range=255.0, gaussian_weights=True,
-                                              sigma=1.5, use_sample_covariance=False)
-                        for a, b in zip(ry, dy, strict=True)])
+        ry, dy = (
+            [rgb_to_yuv(f / 255.0, pix_fmt="yuv444p").y.astype(float) for f in npz[k]]
+            for k in ("reference", "distorted")
+        )
+    expected = np.mean(
+        [
+            structural_similarity(
+                a,
+                b,
+                data_range=255.0,
+                gaussian_weights=True,
+                sigma=1.5,
+                use_sample_covariance=False,
+            )
+            for a, b in zip(ry, dy, strict=True)
+        ]
+    )
     assert ssim_rd(data, 7) == pytest.approx(expected, abs=2e-3)
 
 
@@ -63,8 +75,9 @@ def test_ssim_rd_is_the_ssim_metric_and_matches_skimage(pairs):
 def test_model_score_and_source_filter(pairs):
     model = create_model("pt_loss", **SMALL["model_config"])
     seen = []
-    got = ranking_srocc(pairs, model=model, sources=["src0", "src2"],
-                        progress=lambda d, t: seen.append((d, t)))
+    got = ranking_srocc(
+        pairs, model=model, sources=["src0", "src2"], progress=lambda d, t: seen.append((d, t))
+    )
     assert got["pairs"] == 10 and got["sources"] == 2
     assert seen == [(10, 20), *[(10 + i, 20) for i in range(1, 11)]]  # model, then SSIM
     # the model's SROCC is scipy's on the model's own scores of those pairs
@@ -87,8 +100,11 @@ def test_codec_filter_scores_only_those_d(pairs):
         expected = spearmanr([float(r[column]) for r in rows], labels).statistic
         assert got[column] == pytest.approx(expected, abs=1e-12)
     assert len(PairsDataset(pairs, codecs=["noise"], sources=["src1"])) == 1
-    with pytest.raises(DatasetError, match=r"codecs=\['fog'\] are not in .*present: noise, "
-                                           "x264"):
+    with pytest.raises(
+        DatasetError,
+        match=r"codecs=\['fog'\] are not in .*present: noise, "
+        "x264",
+    ):
         PairsDataset(pairs, codecs=["fog", "x264"])
 
 
@@ -108,10 +124,10 @@ def test_source_bootstrap_is_correlations_and_compare_metrics_by_source(pairs):
     np.testing.assert_allclose(got["intervals"]["model"], want.ci["srocc"], atol=1e-6)
     want_rd = correlation(vmaf_rd, data.vmaf_sd, bootstrap=200, seed=3, groups=data.sources)
     assert got["intervals"]["vmaf_rd"] == list(want_rd.ci["srocc"])
-    diff = compare_metrics(scores, vmaf_rd, data.vmaf_sd, bootstrap=200, seed=3,
-                           groups=data.sources)
-    assert got["differences"]["vmaf_rd"]["difference"] == pytest.approx(diff.difference,
-                                                                        abs=1e-6)
+    diff = compare_metrics(
+        scores, vmaf_rd, data.vmaf_sd, bootstrap=200, seed=3, groups=data.sources
+    )
+    assert got["differences"]["vmaf_rd"]["difference"] == pytest.approx(diff.difference, abs=1e-6)
     assert set(got["differences"]) == {"psnr_rd", "ssim_rd", "vmaf_rd"}
     assert "differences" not in ranking_srocc(pairs, bootstrap=50)  # no model, no differences
     with pytest.raises(ConfigError, match="resamples whole sources"):

@@ -26,8 +26,9 @@ def _results():
     for i, (kbps, q) in enumerate(zip(FIXED_KBPS, PSNR, strict=True)):
         actual = kbps * (1.10 if i % 2 == 0 else 0.95)
         rows.append(["S", "x264-2pass", f"kbps={kbps}", actual, q - 0.5, kbps])
-    df = pd.DataFrame(rows, columns=["sequence", "codec", "rate_point", "kbps", "value",
-                                     "target_kbps"])
+    df = pd.DataFrame(
+        rows, columns=["sequence", "codec", "rate_point", "kbps", "value", "target_kbps"]
+    )
     return df.assign(reference="source", anchor="source", metric="psnr_y", group="")
 
 

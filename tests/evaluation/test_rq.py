@@ -65,8 +65,9 @@ def test_rate_deviation():
 def test_table_fits_each_curve():
     rows = [("A", "source", "source", "psnr_y", "x264", r, 10 + 2 * np.log(r)) for r in RATES]
     rows += [("B", "source", "source", "psnr_y", "x264", r, 5 + 3 * np.log(r)) for r in RATES]
-    df = pd.DataFrame(rows, columns=["sequence", "reference", "anchor", "metric", "codec",
-                                     "kbps", "value"])
+    df = pd.DataFrame(
+        rows, columns=["sequence", "reference", "anchor", "metric", "codec", "kbps", "value"]
+    )
     t = fit_rq_table(df, models=["logarithmic"]).set_index("sequence")
     assert t.loc["A", "b"] == pytest.approx(2.0) and t.loc["B", "a"] == pytest.approx(5.0)
     assert math.isnan(t.loc["A", "c"])
@@ -77,11 +78,14 @@ def test_table_fits_each_curve():
 QPS = np.array([22.0, 27.0, 32.0, 37.0, 42.0])
 
 
-@pytest.mark.parametrize("model, rate, params", [
-    ("linear", 900.0 - 20.0 * QPS, (900.0, -20.0)),
-    ("exponential", 5000.0 * np.exp(-0.11 * QPS), (5000.0, -0.11)),
-    ("logarithmic", 3000.0 - 700.0 * np.log(QPS), (3000.0, -700.0)),
-])
+@pytest.mark.parametrize(
+    "model, rate, params",
+    [
+        ("linear", 900.0 - 20.0 * QPS, (900.0, -20.0)),
+        ("exponential", 5000.0 * np.exp(-0.11 * QPS), (5000.0, -0.11)),
+        ("logarithmic", 3000.0 - 700.0 * np.log(QPS), (3000.0, -700.0)),
+    ],
+)
 def test_rate_parameter_models_recover_their_parameters(model, rate, params):
     f = fit_rate_parameter(QPS, rate, model=model)
     assert f.params == pytest.approx(params) and f.r2 == pytest.approx(1.0)
@@ -114,8 +118,16 @@ def qp_run(tmp_path_factory):
     make_video(root / "Alpha.y4m", frames=6, seed=1)
     make_video(root / "Beta.y4m", frames=6, seed=2)
     out = root / "run"
-    run(load_config(None, dataset=str(root), codecs=["x264:qp=22,27,32,37"], metrics="psnr_y",
-                    jobs=1, out=str(out)))
+    run(
+        load_config(
+            None,
+            dataset=str(root),
+            codecs=["x264:qp=22,27,32,37"],
+            metrics="psnr_y",
+            jobs=1,
+            out=str(out),
+        )
+    )
     return out
 
 
@@ -126,8 +138,14 @@ def test_rp_table_on_a_run_reproduces_by_hand(qp_run, level):
     per_frame = pd.read_csv(qp_run / "per_frame.csv")
     fits = fit_rp_table(rate_parameter_points(results, per_frame, level=level))
     table = rp_table(fits)
-    assert list(table.columns) == ["Codec", "Sequence", "linear", "exponential",
-                                   "logarithmic", "Best"]
+    assert list(table.columns) == [
+        "Codec",
+        "Sequence",
+        "linear",
+        "exponential",
+        "logarithmic",
+        "Best",
+    ]
     assert list(table["Sequence"]) == ["Alpha", "Beta", "Average"]
     expected = {}
     for seq in ("Alpha", "Beta"):
@@ -146,7 +164,8 @@ def test_rp_table_on_a_run_reproduces_by_hand(qp_run, level):
         assert table[table["Sequence"] == seq].iloc[0]["Best"] == best
     avg = table[table["Sequence"] == "Average"].iloc[0]
     assert avg["logarithmic"] == pytest.approx(
-        (expected["Alpha", "logarithmic"] + expected["Beta", "logarithmic"]) / 2)
+        (expected["Alpha", "logarithmic"] + expected["Beta", "logarithmic"]) / 2
+    )
 
 
 def test_frame_level_needs_frame_sizes(qp_run):

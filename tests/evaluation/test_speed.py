@@ -14,21 +14,34 @@ from vqabench.evaluation.speed import complexity_table, speed_table
 
 def _measured():
     rows = []
-    for seq, group, base in (("A", "B-class", 100.0), ("B", "B-class", 300.0),
-                             ("C", "C-class", 50.0)):
+    for seq, group, base in (
+        ("A", "B-class", 100.0),
+        ("B", "B-class", 300.0),
+        ("C", "C-class", 50.0),
+    ):
         for point, (qp, scale) in enumerate(((22, 1.0), (37, 2.0)), start=1):
             rows.append([seq, group, "x264", f"qp={qp}", point, base * scale])
             rows.append([seq, group, "vvenc", f"qp={qp + 5}", point, base * scale / 4])
-    return pd.DataFrame(rows, columns=["sequence", "group", "codec", "rate_point", "point",
-                                       "fps"])
+    return pd.DataFrame(rows, columns=["sequence", "group", "codec", "rate_point", "point", "fps"])
 
 
 def test_table_iv_layout_means_and_ratios():
     table = speed_table(_measured(), anchor="x264")
-    assert list(table.columns) == ["Class", "Point", "Rate points", "x264 fps", "vvenc fps",
-                                   "vvenc / x264"]
+    assert list(table.columns) == [
+        "Class",
+        "Point",
+        "Rate points",
+        "x264 fps",
+        "vvenc fps",
+        "vvenc / x264",
+    ]
     assert list(zip(table["Class"], table["Point"], strict=True)) == [
-        ("B-class", "1"), ("B-class", "2"), ("C-class", "1"), ("C-class", "2"), ("All", "")]
+        ("B-class", "1"),
+        ("B-class", "2"),
+        ("C-class", "1"),
+        ("C-class", "2"),
+        ("All", ""),
+    ]
     first = table.iloc[0]
     assert first["x264 fps"] == pytest.approx(200.0)  # mean of 100 and 300
     assert first["vvenc fps"] == pytest.approx(50.0)
@@ -43,10 +56,26 @@ def test_anchor_must_be_measured():
 
 
 def test_complexity_columns():
-    infos = [SimpleNamespace(name="pt_loss", frames=12, height=256, width=256, params=2_500_000,
-                             macs=3_000_000_000, cpu_s=0.2),
-             SimpleNamespace(name="rankdvqa_ugc", frames=12, height=256, width=256,
-                             params=1_000_000, macs=786_432_000, cpu_s=0.5)]
+    infos = [
+        SimpleNamespace(
+            name="pt_loss",
+            frames=12,
+            height=256,
+            width=256,
+            params=2_500_000,
+            macs=3_000_000_000,
+            cpu_s=0.2,
+        ),
+        SimpleNamespace(
+            name="rankdvqa_ugc",
+            frames=12,
+            height=256,
+            width=256,
+            params=1_000_000,
+            macs=786_432_000,
+            cpu_s=0.5,
+        ),
+    ]
     table = complexity_table(infos)
     assert table["Params (M)"].tolist() == pytest.approx([2.5, 1.0])
     assert table["GMACs"].tolist() == pytest.approx([3.0, 0.786432])
@@ -57,9 +86,16 @@ def test_complexity_columns():
 def test_learned_codec_columns():
     from vqabench.evaluation.speed import learned_codec_table
 
-    rows = pd.DataFrame({"codec": "inr", "rate_point": ["model=xxs", "model=xxs", "model=s"],
-                         "params": [8000, 10000, 30000], "macs": [1.8e7, 2.2e7, 5e7],
-                         "pixels": [36864, 36864, 36864], "enc_s": [2.0, 4.0, 9.0]})
+    rows = pd.DataFrame(
+        {
+            "codec": "inr",
+            "rate_point": ["model=xxs", "model=xxs", "model=s"],
+            "params": [8000, 10000, 30000],
+            "macs": [1.8e7, 2.2e7, 5e7],
+            "pixels": [36864, 36864, 36864],
+            "enc_s": [2.0, 4.0, 9.0],
+        }
+    )
     table = learned_codec_table(rows, anchor_enc_s=0.5)
     assert table["Rate point"].tolist() == ["model=xxs", "model=s"]
     assert table["Params (k)"].tolist() == pytest.approx([9.0, 30.0])
@@ -71,14 +107,27 @@ def test_learned_codec_columns():
 def test_learned_codec_encoder_macs_column_when_given():
     from vqabench.evaluation.speed import learned_codec_table
 
-    rows = pd.DataFrame({"codec": ["inr", "compressai", "compressai"],
-                         "rate_point": ["model=s", "quality=1", "quality=1"],
-                         "params": [3e4, 3e6, 3e6], "macs": [5e7, 2e9, 4e9],
-                         "enc_macs": [float("nan"), 3e9, 5e9], "pixels": [36864] * 3,
-                         "enc_s": [9.0, 1.0, 2.0]})
+    rows = pd.DataFrame(
+        {
+            "codec": ["inr", "compressai", "compressai"],
+            "rate_point": ["model=s", "quality=1", "quality=1"],
+            "params": [3e4, 3e6, 3e6],
+            "macs": [5e7, 2e9, 4e9],
+            "enc_macs": [float("nan"), 3e9, 5e9],
+            "pixels": [36864] * 3,
+            "enc_s": [9.0, 1.0, 2.0],
+        }
+    )
     table = learned_codec_table(rows, anchor_enc_s=0.5)
-    assert list(table.columns) == ["Codec", "Rate point", "Params (k)", "GMAC/frame",
-                                   "Enc GMAC/frame", "kMAC/pixel", "EncT %"]
+    assert list(table.columns) == [
+        "Codec",
+        "Rate point",
+        "Params (k)",
+        "GMAC/frame",
+        "Enc GMAC/frame",
+        "kMAC/pixel",
+        "EncT %",
+    ]
     assert table["GMAC/frame"].tolist() == pytest.approx([0.05, 3.0])
     assert table["Enc GMAC/frame"].iloc[1] == pytest.approx(4.0)
     assert np.isnan(table["Enc GMAC/frame"].iloc[0])

@@ -23,28 +23,44 @@ def _results(deltas: dict[str, float], groups: dict[str, str] | None = None) -> 
     for seq, d in deltas.items():
         for codec, f in (("x264", 1.0), ("x265", 1.0 + d)):
             for i in range(4):
-                rows.append({"sequence": seq, "reference": "source", "codec": codec,
-                             "rate_point": f"qp={22 + 5 * i}", "kbps": 1000.0 * 2 ** -i * f,
-                             "metric": "psnr_y", "value": 40.0 - 3 * i, "anchor": "source",
-                             "group": (groups or {}).get(seq, "")})
+                rows.append(
+                    {
+                        "sequence": seq,
+                        "reference": "source",
+                        "codec": codec,
+                        "rate_point": f"qp={22 + 5 * i}",
+                        "kbps": 1000.0 * 2**-i * f,
+                        "metric": "psnr_y",
+                        "value": 40.0 - 3 * i,
+                        "anchor": "source",
+                        "group": (groups or {}).get(seq, ""),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def test_bd_rates_with_known_spread_get_the_bootstrap_interval_of_their_mean():
     rng = np.random.default_rng(7)
     d = rng.normal(-0.2, 0.05, size=12)  # BD-rates -20 % +- 5 %
-    per = per_sequence_bd_rate(_results({f"s{i:02d}": x for i, x in enumerate(d)}),
-                               anchor_codec="x264")
+    per = per_sequence_bd_rate(
+        _results({f"s{i:02d}": x for i, x in enumerate(d)}), anchor_codec="x264"
+    )
     assert per["bd_rate"].to_numpy() == pytest.approx(100 * d, abs=1e-9)
     summary = add_uncertainty(summarize_bd_rate(per), per, seed=3)
     (row,) = summary.itertuples()
-    direct = stats.bootstrap((per["bd_rate"].to_numpy(),), np.mean, method="percentile",
-                             n_resamples=9999, rng=np.random.default_rng(3))
+    direct = stats.bootstrap(
+        (per["bd_rate"].to_numpy(),),
+        np.mean,
+        method="percentile",
+        n_resamples=9999,
+        rng=np.random.default_rng(3),
+    )
     assert (row.ci_low, row.ci_high) == pytest.approx(
-        (direct.confidence_interval.low, direct.confidence_interval.high), rel=1e-12)
+        (direct.confidence_interval.low, direct.confidence_interval.high), rel=1e-12
+    )
     assert row.n_sequences == 12 and row.ci_low < row.bd_rate < row.ci_high
     # all 12 negative: exact two-sided signed-rank p = 2 / 2**12
-    assert row.wilcoxon_p == pytest.approx(2 / 2 ** 12, rel=1e-12)
+    assert row.wilcoxon_p == pytest.approx(2 / 2**12, rel=1e-12)
 
 
 @pytest.mark.slow
@@ -81,7 +97,7 @@ def test_wilcoxon_matches_scipy_with_mixed_signs():
     counts = [1] + [0] * 28  # counts[k]: subsets of ranks 1..7 summing to k
     for r in range(1, 8):
         counts = [counts[k] + (counts[k - r] if k >= r else 0) for k in range(29)]
-    assert wilcoxon_p(values) == pytest.approx(2 * sum(counts[:8]) / 2 ** 7, rel=1e-12)
+    assert wilcoxon_p(values) == pytest.approx(2 * sum(counts[:8]) / 2**7, rel=1e-12)
 
 
 def test_groups_use_their_own_sequences():

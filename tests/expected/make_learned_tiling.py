@@ -20,8 +20,10 @@ from pathlib import Path
 from tests.conftest import add_noise, make_video
 from vqabench import metrics
 
-COMMAND = ("PYTHONPATH=$PWD python tests/expected/make_learned_tiling.py "
-           "tests/expected/learned_tiling.json")
+COMMAND = (
+    "PYTHONPATH=$PWD python tests/expected/make_learned_tiling.py "
+    "tests/expected/learned_tiling.json"
+)
 # (width, height, frames, patch): two divisible clips and one with a remainder on every axis.
 CASES = ((128, 64, 12, "64x64x12"), (128, 96, 24, "64x32x12"), (96, 80, 14, "64x64x12"))
 
@@ -35,19 +37,33 @@ def main(out: str) -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for width, height, frames, patch in CASES:
-            ref = make_video(Path(tmp) / f"r{width}x{height}x{frames}.y4m", width=width,
-                             height=height, frames=frames)
+            ref = make_video(
+                Path(tmp) / f"r{width}x{height}x{frames}.y4m",
+                width=width,
+                height=height,
+                frames=frames,
+            )
             dis = add_noise(ref, Path(tmp) / f"d{width}x{height}x{frames}.y4m", sigma=6)
             for name in ("pt_loss", "rankdvqa_ugc"):
                 value = metrics.create(name, patch=patch).compute(ref, dis).value
-                rows.append({"metric": name, "width": width, "height": height,
-                             "frames": frames, "patch": patch, "noise_sigma": 6,
-                             "divisible": _divides((width, height, frames), patch),
-                             "value": value})
-    doc = {"command": COMMAND,
-           "clips": "tests.conftest.make_video(width, height, frames) as reference; "
-                    "add_noise(reference, sigma=6) as distorted",
-           "cases": rows}
+                rows.append(
+                    {
+                        "metric": name,
+                        "width": width,
+                        "height": height,
+                        "frames": frames,
+                        "patch": patch,
+                        "noise_sigma": 6,
+                        "divisible": _divides((width, height, frames), patch),
+                        "value": value,
+                    }
+                )
+    doc = {
+        "command": COMMAND,
+        "clips": "tests.conftest.make_video(width, height, frames) as reference; "
+        "add_noise(reference, sigma=6) as distorted",
+        "cases": rows,
+    }
     Path(out).write_text(json.dumps(doc, indent=2) + "\n")
 
 

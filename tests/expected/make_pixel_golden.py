@@ -51,16 +51,19 @@ METRICS = [
 def video_pair(case: tuple, folder: Path):
     """The (reference, distorted) pair of one case, as the tests build it."""
     name, width, height, frames, pix_fmt, sigma = case
-    ref = make_video(folder / f"{name}_ref.y4m", width=width, height=height, frames=frames,
-                     pix_fmt=pix_fmt)
+    ref = make_video(
+        folder / f"{name}_ref.y4m", width=width, height=height, frames=frames, pix_fmt=pix_fmt
+    )
     dis = add_noise(ref, folder / f"{name}_dis.y4m", sigma=sigma)
     return ref, dis
 
 
 def main() -> None:
-    out: dict = {"command": "PYTHONPATH=$PWD python tests/expected/make_pixel_golden.py",
-                 "made_with": "vqabench e889f54 (piq 0.8.0, numpy float64 PSNR)",
-                 "cases": {}}
+    out: dict = {
+        "command": "PYTHONPATH=$PWD python tests/expected/make_pixel_golden.py",
+        "made_with": "vqabench e889f54 (piq 0.8.0, numpy float64 PSNR)",
+        "cases": {},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         for case in CASES:
             ref, dis = video_pair(case, Path(tmp))
@@ -69,10 +72,19 @@ def main() -> None:
                 if only is not None and case[0] not in only:
                     continue
                 result = metrics.create(name, **options).compute(ref, dis)
-                values[label] = {"metric": name, "options": options, "value": result.value,
-                                 "per_frame": list(result.per_frame)}
-            out["cases"][case[0]] = {"size": [case[1], case[2]], "frames": case[3],
-                                     "pix_fmt": case[4], "sigma": case[5], "metrics": values}
+                values[label] = {
+                    "metric": name,
+                    "options": options,
+                    "value": result.value,
+                    "per_frame": list(result.per_frame),
+                }
+            out["cases"][case[0]] = {
+                "size": [case[1], case[2]],
+                "frames": case[3],
+                "pix_fmt": case[4],
+                "sigma": case[5],
+                "metrics": values,
+            }
     path = Path(__file__).with_name("pixel_golden.json")
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {path}")

@@ -24,13 +24,27 @@ def results() -> pd.DataFrame:
     for seq, (qa, qt) in CASES.items():
         for codec, qs, f in (("a", qa, 1.0), ("b", qt, 0.8)):
             for i, q in enumerate(qs):
-                rows.append({"sequence": seq, "reference": "source", "codec": codec,
-                             "rate_point": f"qp={i}", "kbps": 1000.0 * 2 ** i * f,
-                             "metric": "vmaf", "value": q, "anchor": "source"})
+                rows.append(
+                    {
+                        "sequence": seq,
+                        "reference": "source",
+                        "codec": codec,
+                        "rate_point": f"qp={i}",
+                        "kbps": 1000.0 * 2**i * f,
+                        "metric": "vmaf",
+                        "value": q,
+                        "anchor": "source",
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 if __name__ == "__main__":
     per = per_sequence_bd_rate(results(), anchor_codec="a")
-    print(json.dumps({r.sequence: None if math.isnan(r.bd_rate) else r.bd_rate
-                      for r in per.itertuples()}, indent=1, sort_keys=True))
+    print(
+        json.dumps(
+            {r.sequence: None if math.isnan(r.bd_rate) else r.bd_rate for r in per.itertuples()},
+            indent=1,
+            sort_keys=True,
+        )
+    )

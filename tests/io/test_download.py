@@ -15,8 +15,9 @@ def test_a_whole_part_is_verified_after_a_416(file_server, tmp_path):
     file_server.files["w.bin"] = data
     dest = tmp_path / "w.bin"
     part_path(dest).write_bytes(data)  # a transfer that ended just before the move
-    digest = download(file_server.url + "w.bin", dest,
-                      expected_sha256=hashlib.sha256(data).hexdigest())
+    digest = download(
+        file_server.url + "w.bin", dest, expected_sha256=hashlib.sha256(data).hexdigest()
+    )
     assert file_server.seen == [("w.bin", "bytes=1000-")]  # 416: nothing after byte 1000
     assert digest == hashlib.sha256(data).hexdigest() and dest.read_bytes() == data
     assert not part_path(dest).exists()

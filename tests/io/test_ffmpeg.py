@@ -76,7 +76,10 @@ def test_probe_is_cached_on_disk_per_binary(tmp_path, monkeypatch):
     ff._info_for.cache_clear()
     info = ffmpeg_info()
     assert (info.version, info.encoders, info.filters) == (
-        "fake-1", frozenset({"libfakefake-1"}), frozenset({"fakefilter"}))
+        "fake-1",
+        frozenset({"libfakefake-1"}),
+        frozenset({"fakefilter"}),
+    )
     file = ff.info_cache_file(ff.binary_key(str(fake)))
     data = json.loads(file.read_text())
     assert data["version"] == "fake-1" and data["key"]["path"] == str(fake.resolve())

@@ -16,8 +16,9 @@ def test_file_sha256_equals_sha256sum(tmp_path):
     path = tmp_path / "data.bin"
     path.write_bytes(os.urandom(3 << 20) + b"tail")  # several read blocks
     if shutil.which("sha256sum"):
-        expected = subprocess.run(["sha256sum", str(path)], capture_output=True, text=True,
-                                  check=True).stdout.split()[0]
+        expected = subprocess.run(
+            ["sha256sum", str(path)], capture_output=True, text=True, check=True
+        ).stdout.split()[0]
     else:  # pragma: no cover - coreutils missing
         expected = hashlib.sha256(path.read_bytes()).hexdigest()
     assert file_sha256(path) == expected == content_hash(path)

@@ -15,8 +15,10 @@ def _rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
-                    reason="malloc_trim is glibc's")
+@pytest.mark.skipif(
+    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
+    reason="malloc_trim is glibc's",
+)
 def test_trim_returns_the_free_pages_below_a_live_chunk():
     # 1,600 chunks of 64 KiB (below glibc's mmap threshold: on the heap) = 100 MiB; freeing
     # all but the last leaves them below a live chunk, where glibc keeps them resident

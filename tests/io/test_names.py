@@ -9,15 +9,18 @@ from vqabench.codecs.external import import_stem
 from vqabench.io.names import safe_name
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("x264:qp=37", "x264_qp_37"),
-    ("aom-av1", "aom-av1"),
-    ("Big Buck/Bunny", "Big_Buck_Bunny"),
-    ("../etc", ".._etc"),
-    ("a::b", "a__b"),          # one for one: no two labels collapse into one name
-    ("Straße_1.5", "Straße_1.5"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("x264:qp=37", "x264_qp_37"),
+        ("aom-av1", "aom-av1"),
+        ("Big Buck/Bunny", "Big_Buck_Bunny"),
+        ("../etc", ".._etc"),
+        ("a::b", "a__b"),  # one for one: no two labels collapse into one name
+        ("Straße_1.5", "Straße_1.5"),
+        ("", ""),
+    ],
+)
 def test_safe_name(text, expected):
     assert safe_name(text) == expected
     assert len(safe_name(text)) == len(text)
@@ -33,10 +36,14 @@ def test_file_in_takes_the_file_or_the_folder_holding_it(tmp_path):
 
     (tmp_path / "results.csv").write_text("x\n")
     assert file_in(tmp_path, "results.csv", what="results file ", hint="h") == (
-        tmp_path / "results.csv")
+        tmp_path / "results.csv"
+    )
     assert file_in(tmp_path / "results.csv", "other.csv", what="", hint="") == (
-        tmp_path / "results.csv")
-    with pytest.raises(DatasetError, match=r"^manifest='.*manifest\.csv' does not exist; "
-                                           r"make one$"):
-        file_in(tmp_path, "manifest.csv", what="manifest=",
-                hint="make one")
+        tmp_path / "results.csv"
+    )
+    with pytest.raises(
+        DatasetError,
+        match=r"^manifest='.*manifest\.csv' does not exist; "
+        r"make one$",
+    ):
+        file_in(tmp_path, "manifest.csv", what="manifest=", hint="make one")

@@ -18,8 +18,22 @@ from vqabench.runner.run import load_sequences, plan_jobs, run, run_status
 
 
 def _encode(key: str = "e1") -> EncodeRecord:
-    return EncodeRecord(key, "Alpha", "source", "x264", "qp=22", "bitstreams/a.264", 800,
-                        0.5, 0.1, 6, 64, 64, "25/1", "{}")
+    return EncodeRecord(
+        key,
+        "Alpha",
+        "source",
+        "x264",
+        "qp=22",
+        "bitstreams/a.264",
+        800,
+        0.5,
+        0.1,
+        6,
+        64,
+        64,
+        "25/1",
+        "{}",
+    )
 
 
 def _measurement(key: str, value: float | None = 40.0) -> MeasurementRecord:
@@ -38,8 +52,9 @@ def test_a_job_is_committed_whole_or_not_at_all(tmp_path):
 
 def test_a_partial_failure_is_recorded_with_the_job_and_cleared_by_success(tmp_path):
     with Store(tmp_path / "store.sqlite") as store:
-        store.commit_job(_encode(), [_measurement("m1")],
-                         ("Alpha", "x264", "qp=22", "MetricError: x gave NaN"))
+        store.commit_job(
+            _encode(), [_measurement("m1")], ("Alpha", "x264", "qp=22", "MetricError: x gave NaN")
+        )
         assert store.failure("e1") == "MetricError: x gave NaN"
         assert store.counts() == {"encodes": 1, "measurements": 1, "failures": 1}
         store.commit_job(None, [MeasurementRecord("m2", "e1", "x", "source", 1.0, (), "{}")])
@@ -53,7 +68,9 @@ def test_codec_specs_lists_each_stored_configuration_once(tmp_path):
         store.commit_job(replace(_encode("e2"), rate_point="qp=27", codec_spec=spec), [])
         store.commit_job(replace(_encode("e3"), codec="vp9", codec_spec="not json"), [])
         assert store.codec_specs() == [
-            ("vp9", {}), ("x264", {"name": "x264", "options": {}, "version": "ffmpeg 7.1"})]
+            ("vp9", {}),
+            ("x264", {"name": "x264", "options": {}, "version": "ffmpeg 7.1"}),
+        ]
 
 
 def test_read_only_store_sees_commits_and_never_writes(tmp_path):
@@ -77,11 +94,19 @@ _OLD_FAILURES = """CREATE TABLE failures (
     key TEXT PRIMARY KEY, sequence TEXT NOT NULL, codec TEXT NOT NULL, rate_point TEXT NOT NULL,
     error TEXT NOT NULL, created REAL NOT NULL)"""
 _OLD_ROWS = [
-    ("k1", "FfmpegError: ffmpeg failed (exit code 228): [out#0/yuv4mpegpipe @ 0x5] Error "
-           "closing file: No space left on device (at process.py:61)", "transient"),
-    ("k2", "WorkerDied: the worker process ended abruptly while this job was in flight "
-           "(killed, out of memory, or a crash in native code); every job in flight then is "
-           "recorded; re-run with --retry-failed", "transient"),
+    (
+        "k1",
+        "FfmpegError: ffmpeg failed (exit code 228): [out#0/yuv4mpegpipe @ 0x5] Error "
+        "closing file: No space left on device (at process.py:61)",
+        "transient",
+    ),
+    (
+        "k2",
+        "WorkerDied: the worker process ended abruptly while this job was in flight "
+        "(killed, out of memory, or a crash in native code); every job in flight then is "
+        "recorded; re-run with --retry-failed",
+        "transient",
+    ),
     ("k3", "FfmpegError: ffmpeg failed (exit code 1): Error setting profile 7.", "permanent"),
     ("k4", "MetricError: psnr_y against source gave NaN; not stored", "permanent"),
 ]
@@ -91,8 +116,10 @@ def test_a_store_written_before_failure_kinds_is_read_and_migrated(tmp_path):
     path = tmp_path / "store.sqlite"
     with sqlite3.connect(path) as db:
         db.execute(_OLD_FAILURES)
-        db.executemany("INSERT INTO failures VALUES (?, 'A', 'x264', 'qp=22', ?, 0)",
-                       [(k, e) for k, e, _ in _OLD_ROWS])
+        db.executemany(
+            "INSERT INTO failures VALUES (?, 'A', 'x264', 'qp=22', ?, 0)",
+            [(k, e) for k, e, _ in _OLD_ROWS],
+        )
     db.close()
     expected = {k: kind for k, _, kind in _OLD_ROWS}
     with Store(path, readonly=True) as store:  # a reader infers kinds and changes nothing
@@ -106,8 +133,7 @@ def test_a_store_written_before_failure_kinds_is_read_and_migrated(tmp_path):
         store.record_failure("k5", "B", "vp9", "qp=30", "ValueError: x", kind="transient")
         assert store.failure_kind("k5") == "transient" and store.failure("k5") == "ValueError: x"
     with sqlite3.connect(path) as db:
-        assert dict(db.execute("SELECT key, kind FROM failures")) == {**expected,
-                                                                      "k5": "transient"}
+        assert dict(db.execute("SELECT key, kind FROM failures")) == {**expected, "k5": "transient"}
     db.close()
 
 
@@ -116,9 +142,12 @@ def test_a_store_written_before_failure_kinds_is_read_and_migrated(tmp_path):
 def test_a_corrupt_store_is_one_typed_line_naming_it(tmp_path, content, readonly):
     path = tmp_path / "store.sqlite"
     path.write_bytes(content)
-    with pytest.raises(StoreCorruptError, match=rf"^store {re.escape(str(path))} is corrupt: "
-                                                "(file is not a database|database disk image "
-                                                "is malformed)$"):
+    with pytest.raises(
+        StoreCorruptError,
+        match=rf"^store {re.escape(str(path))} is corrupt: "
+        "(file is not a database|database disk image "
+        "is malformed)$",
+    ):
         Store(path, readonly=readonly)
     assert path.read_bytes() == content  # left as it was, for the user to inspect
 
@@ -129,9 +158,12 @@ def test_a_full_disk_under_the_store_is_a_disk_full_error(tmp_path):
         with Store(path) as store:
             store.commit_job(_encode("e0"), [])
             fill(disk, 0)
-            with pytest.raises(DiskFullError, match=rf"^disk full: no space left on device "
-                                                    rf"writing {re.escape(str(path))} \(0 B "
-                                                    r"free there\)$"):
+            with pytest.raises(
+                DiskFullError,
+                match=rf"^disk full: no space left on device "
+                rf"writing {re.escape(str(path))} \(0 B "
+                r"free there\)$",
+            ):
                 for i in range(1, 200):  # a WAL page or two per commit: it fills soon
                     store.commit_job(replace(_encode(f"e{i}"), bitstream="x" * 2000), [])
             assert store.encode("e0") == _encode("e0")  # what was committed stays
@@ -153,6 +185,7 @@ def test_a_store_in_a_read_only_folder_is_read_without_writing(tmp_path):
 
 # --- content-addressed jobs --------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     root = tmp_path_factory.mktemp("store_data")
@@ -162,26 +195,33 @@ def folder(tmp_path_factory):
 
 
 def _cfg(folder, out, **kw):
-    args = dict(dataset=str(folder), codecs=["x264:qp=22,37", "vp9:qp=30,50"],
-                metrics="psnr_y,psnr_yuv", jobs=1, out=str(out))
+    args = dict(
+        dataset=str(folder),
+        codecs=["x264:qp=22,37", "vp9:qp=30,50"],
+        metrics="psnr_y,psnr_yuv",
+        jobs=1,
+        out=str(out),
+    )
     args.update(kw)
     return load_config(None, **args)
 
 
 def _keys(cfg, out):
     jobs = plan_jobs(cfg, load_sequences(cfg, out), out)
-    return ({(j.codec, j.sequence, j.rate_label): j.key for j in jobs},
-            {(j.codec, j.sequence, j.rate_label, t.name): t.key for j in jobs for t in j.metrics})
+    return (
+        {(j.codec, j.sequence, j.rate_label): j.key for j in jobs},
+        {(j.codec, j.sequence, j.rate_label, t.name): t.key for j in jobs for t in j.metrics},
+    )
 
 
 def test_keys_change_only_where_a_codec_option_or_a_metric_option_changed(folder, tmp_path):
     enc, meas = _keys(_cfg(folder, tmp_path), tmp_path)
-    enc2, meas2 = _keys(_cfg(folder, tmp_path, codecs=["x264:qp=22,37:preset=veryfast",
-                                                       "vp9:qp=30,50"]), tmp_path)
+    enc2, meas2 = _keys(
+        _cfg(folder, tmp_path, codecs=["x264:qp=22,37:preset=veryfast", "vp9:qp=30,50"]), tmp_path
+    )
     assert {k for k in enc if enc[k] != enc2[k]} == {k for k in enc if k[0] == "x264"}
     assert {k for k in meas if meas[k] != meas2[k]} == {k for k in meas if k[0] == "x264"}
-    enc3, meas3 = _keys(_cfg(folder, tmp_path, metrics="psnr_y,psnr_yuv:weights=14/1/1"),
-                        tmp_path)
+    enc3, meas3 = _keys(_cfg(folder, tmp_path, metrics="psnr_y,psnr_yuv:weights=14/1/1"), tmp_path)
     assert enc3 == enc
     assert {k for k in meas if meas[k] != meas3[k]} == {k for k in meas if k[3] == "psnr_yuv"}
 
@@ -206,7 +246,11 @@ def test_a_metric_option_change_re_measures_without_re_encoding(folder, tmp_path
     after = _rows(out)
     for old, new in zip(before, after, strict=True):
         assert (old["sequence"], old["codec"], old["rate_point"], old["metric"]) == (
-            new["sequence"], new["codec"], new["rate_point"], new["metric"])
+            new["sequence"],
+            new["codec"],
+            new["rate_point"],
+            new["metric"],
+        )
         # encode facts come from the store: the same bits and the original encode time
         assert (old["bits"], old["enc_s"]) == (new["bits"], new["enc_s"])
         if old["metric"] == "psnr_yuv":  # 6:1:1 -> 14:1:1 weights give another value
@@ -220,6 +264,7 @@ def test_a_metric_option_change_re_measures_without_re_encoding(folder, tmp_path
 
 # --- planning without running -----------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_status_counts_done_pending_failed_without_running(folder, tmp_path):
     out = tmp_path / "run"
@@ -230,6 +275,7 @@ def test_status_counts_done_pending_failed_without_running(folder, tmp_path):
     assert not (out / "store.sqlite").exists()
     run(cfg)
     (out / "bitstreams" / "Beta" / "x264" / "qp37.264").unlink()  # lost: must be redone
+
     def listing():  # SQLite's own -wal/-shm files aside
         return sorted(p.name for p in out.rglob("*") if "sqlite-" not in p.name)
 
@@ -244,8 +290,15 @@ def test_status_counts_done_pending_failed_without_running(folder, tmp_path):
 @pytest.mark.slow
 def test_status_with_a_reference_stage_counts_jobs_on_missing_references(folder, tmp_path):
     out = tmp_path / "run"
-    cfg = load_config(None, dataset=str(folder), codecs=["vp9:qp=30,50"], metrics="psnr_y",
-                      jobs=1, out=str(out), reference="x264:qp=30,42")
+    cfg = load_config(
+        None,
+        dataset=str(folder),
+        codecs=["vp9:qp=30,50"],
+        metrics="psnr_y",
+        jobs=1,
+        out=str(out),
+        reference="x264:qp=30,42",
+    )
     assert run(cfg).complete
     status = run_status(cfg, out_dir=out)
     assert (status.done, status.pending, status.total) == (12, 0, 12)  # 4 refs + 8 on R
@@ -261,16 +314,15 @@ _SPECS_BEFORE = {
     ("psnr_u", ()): '{"name": "psnr_u", "options": {"max_db": 100.0}, "version": "1"}',
     ("psnr_v", ()): '{"name": "psnr_v", "options": {"max_db": 100.0}, "version": "1"}',
     ("psnr_yuv", ()): '{"name": "psnr_yuv", "options": {"max_db": 100.0, "weights": '
-                      '[6.0, 1.0, 1.0]}, "version": "1"}',
+    '[6.0, 1.0, 1.0]}, "version": "1"}',
     ("psnr_yuv", (("weights", "14:1:1"),)): '{"name": "psnr_yuv", "options": {"max_db": '
-                                            '100.0, "weights": [14.0, 1.0, 1.0]}, '
-                                            '"version": "1"}',
+    '100.0, "weights": [14.0, 1.0, 1.0]}, '
+    '"version": "1"}',
     ("ssim", ()): '{"name": "ssim", "options": {"downsample": false}, "version": "1"}',
     ("ssim", (("downsample", True),)): '{"name": "ssim", "options": {"downsample": true}, '
-                                       '"version": "1"}',
+    '"version": "1"}',
     ("ms_ssim", ()): '{"name": "ms_ssim", "options": {"scales": 5}, "version": "1"}',
-    ("ms_ssim", (("scales", 3),)): '{"name": "ms_ssim", "options": {"scales": 3}, '
-                                   '"version": "1"}',
+    ("ms_ssim", (("scales", 3),)): '{"name": "ms_ssim", "options": {"scales": 3}, "version": "1"}',
 }
 
 
@@ -289,8 +341,10 @@ def test_vmaf_key_changed_to_the_model_content():
     from vqabench import metrics
 
     spec = metrics.create("vmaf").spec
-    assert spec != '{"name": "vmaf", "options": {"model": "vmaf_v0.6.1", "pooling": "mean"}, ' \
-                   '"version": "1"}'
+    assert (
+        spec != '{"name": "vmaf", "options": {"model": "vmaf_v0.6.1", "pooling": "mean"}, '
+        '"version": "1"}'
+    )
     assert '"model_sha256": "' in spec
 
 

@@ -15,15 +15,26 @@ TABLE = [
     # JCT-VC / JVET CTC: the bare number after WxH is the frame rate
     ("BasketballDrive_1920x1080_50.yuv", 1920, 1080, Fraction(50), "yuv420p", None),
     ("RaceHorses_832x480_30.yuv", 832, 480, Fraction(30), "yuv420p", None),
-    ("NebutaFestival_2560x1600_60_10bit_crop.yuv", 2560, 1600, Fraction(60), "yuv420p10le",
-     None),
+    ("NebutaFestival_2560x1600_60_10bit_crop.yuv", 2560, 1600, Fraction(60), "yuv420p10le", None),
     ("Tango2_3840x2160_60fps_10bit_420.yuv", 3840, 2160, Fraction(60), "yuv420p10le", None),
-    ("Campfire_3840x2160_30fps_bt709_420_videoRange.yuv", 3840, 2160, Fraction(30), "yuv420p",
-     None),
+    (
+        "Campfire_3840x2160_30fps_bt709_420_videoRange.yuv",
+        3840,
+        2160,
+        Fraction(30),
+        "yuv420p",
+        None,
+    ),
     # UVG
     ("Beauty_1920x1080_120fps_420_8bit_YUV.yuv", 1920, 1080, Fraction(120), "yuv420p", None),
-    ("Bosphorus_3840x2160_120fps_420_10bit_YUV.yuv", 3840, 2160, Fraction(120), "yuv420p10le",
-     None),
+    (
+        "Bosphorus_3840x2160_120fps_420_10bit_YUV.yuv",
+        3840,
+        2160,
+        Fraction(120),
+        "yuv420p10le",
+        None,
+    ),
     # MCL-JCV
     ("videoSRC01_1920x1080_30.yuv", 1920, 1080, Fraction(30), "yuv420p", None),
     # BVI
@@ -44,7 +55,12 @@ TABLE = [
 def test_name_table(name, width, height, fps, pix_fmt, frames):
     got = parse_name(name)
     assert (got.width, got.height, got.fps, got.pix_fmt, got.frames) == (
-        width, height, fps, pix_fmt, frames)
+        width,
+        height,
+        fps,
+        pix_fmt,
+        frames,
+    )
 
 
 def test_known_bugs_of_the_old_parser_are_gone():
@@ -60,13 +76,16 @@ def test_colour_tokens():
     assert parse_name("Phone_1080x1920_30fps_fullRange_bt601.yuv").color_range == "full"
 
 
-@pytest.mark.parametrize(("name", "what"), [
-    ("Foo_1920x1080_8bit_420_10bit.yuv", "bit depth"),
-    ("Foo_1920x1080_420_444.yuv", "chroma"),
-    ("Foo_1920x1080_50fps_60fps.yuv", "fps"),
-    ("Foo_1920x1080_1280x720.yuv", "size"),
-    ("Foo_1920x1080_420p10_8bit.yuv", "bit depth"),
-])
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [
+        ("Foo_1920x1080_8bit_420_10bit.yuv", "bit depth"),
+        ("Foo_1920x1080_420_444.yuv", "chroma"),
+        ("Foo_1920x1080_50fps_60fps.yuv", "fps"),
+        ("Foo_1920x1080_1280x720.yuv", "size"),
+        ("Foo_1920x1080_420p10_8bit.yuv", "bit depth"),
+    ],
+)
 def test_contradicting_tokens_are_refused(name, what):
     with pytest.raises(VideoFormatError, match=f"contradicts itself.*different {what}"):
         parse_name(name)

@@ -57,8 +57,10 @@ def test_every_registered_metric_states_its_licence():
     from vqabench import metrics
 
     assert Metric.licence == ""  # a plugin that states none is listed as unknown
-    spdx = re.compile(r"(MIT|Apache-2\.0|BSD-[23]-Clause(-Patent)?|PolyForm-Noncommercial-1\.0\.0"
-                      r"|unverified) \(")
+    spdx = re.compile(
+        r"(MIT|Apache-2\.0|BSD-[23]-Clause(-Patent)?|PolyForm-Noncommercial-1\.0\.0"
+        r"|unverified) \("
+    )
     for name in metrics.available():
         cls = metrics.get_class(name)
         if cls.__module__.startswith("vqabench."):  # not metrics other tests register
@@ -92,5 +94,8 @@ def test_provenance_is_text_and_execution_a_mapping_for_every_metric():
     assert lpips.provenance == "" and lpips.execution == {"device": "cpu", "batch_size": 3}
     assert lpips.provenance_line() == "device=cpu, batch_size=3"
     psnr = metrics.create("psnr_y", peak="hm")
-    assert psnr.provenance_line() == psnr.provenance == (
-        "peak=hm (255<<(b-8)), identical frames capped at 100 dB")
+    assert (
+        psnr.provenance_line()
+        == psnr.provenance
+        == ("peak=hm (255<<(b-8)), identical frames capped at 100 dB")
+    )

@@ -20,8 +20,11 @@ def test_auto_is_cpu_without_cuda():
 @no_cuda
 @pytest.mark.parametrize("device", ["cuda", "cuda:0"])
 def test_cuda_without_cuda_is_a_clear_error(device):
-    with pytest.raises(ConfigError, match=rf"device='{device}' is not available: torch .* "
-                                          r"sees 0 CUDA device\(s\); use device='auto' or 'cpu'"):
+    with pytest.raises(
+        ConfigError,
+        match=rf"device='{device}' is not available: torch .* "
+        r"sees 0 CUDA device\(s\); use device='auto' or 'cpu'",
+    ):
         resolve_device(device)
 
 
@@ -37,8 +40,12 @@ def test_network_options_checked_once_for_every_network_metric():
 
     check_network_options(None, 0)
     check_network_options(4, 7)
-    for batch_size, seed, bad in ((0, 0, "batch_size=0"), (True, 0, "batch_size=True"),
-                                  (2, 1.5, "seed=1.5"), (2, False, "seed=False")):
+    for batch_size, seed, bad in (
+        (0, 0, "batch_size=0"),
+        (True, 0, "batch_size=True"),
+        (2, 1.5, "seed=1.5"),
+        (2, False, "seed=False"),
+    ):
         with pytest.raises(ConfigError, match=bad):
             check_network_options(batch_size, seed)
     assert check_bool("normalize", False) is False
@@ -46,5 +53,9 @@ def test_network_options_checked_once_for_every_network_metric():
         check_bool("normalize", "yes")
     assert seed_option(True, 3) == {} and seed_option(False, 3) == {"seed": 3}
     lpips = metrics.create("lpips", pretrained_backbone=False, seed=5)
-    assert list(lpips.options.items()) == [("net", "alex"), ("pretrained_backbone", False),
-                                           ("pooling", "mean"), ("seed", 5)]
+    assert list(lpips.options.items()) == [
+        ("net", "alex"),
+        ("pretrained_backbone", False),
+        ("pooling", "mean"),
+        ("seed", 5),
+    ]

@@ -25,14 +25,33 @@ def pair(tmp_path_factory):
     root = tmp_path_factory.mktemp("inputs")
     ref = make_video(root / "ref.y4m", frames=6, seed=3)
     dis_mp4 = root / "dis.mp4"
-    run_ffmpeg(["-i", ref.path, "-c:v", "libx264", "-qp", "38", "-pix_fmt", "yuv420p",
-                "-loglevel", "error", dis_mp4])
+    run_ffmpeg(
+        [
+            "-i",
+            ref.path,
+            "-c:v",
+            "libx264",
+            "-qp",
+            "38",
+            "-pix_fmt",
+            "yuv420p",
+            "-loglevel",
+            "error",
+            dis_mp4,
+        ]
+    )
     return root, ref, dis_mp4
 
 
 def _skimage_psnr(ref_y: np.ndarray, dis_y: np.ndarray, peak: int = 255) -> float:
-    return float(np.mean([peak_signal_noise_ratio(r, d, data_range=peak)
-                          for r, d in zip(ref_y, dis_y, strict=True)]))
+    return float(
+        np.mean(
+            [
+                peak_signal_noise_ratio(r, d, data_range=peak)
+                for r, d in zip(ref_y, dis_y, strict=True)
+            ]
+        )
+    )
 
 
 @pytest.mark.slow
@@ -55,8 +74,9 @@ def test_raw_yuv_named_by_the_conventions(pair, tmp_path):
             for plane in (clip.y[t], clip.u[t], clip.v[t]):
                 f.write(plane.tobytes())
     # the raw file holds the Y4M's samples: the same result as the Y4M against itself
-    assert metrics.create("psnr_yuv").compute(raw, ref) == metrics.create(
-        "psnr_yuv").compute(ref, ref)
+    assert metrics.create("psnr_yuv").compute(raw, ref) == metrics.create("psnr_yuv").compute(
+        ref, ref
+    )
     assert open_video(raw).fps == Fraction(25) and open_video(raw).frames == ref.frames
 
 
@@ -64,8 +84,7 @@ def test_gray_arrays_match_scikit_image(pair):
     _, ref, _ = pair
     rng = np.random.default_rng(0)
     ref_y = read_all(ref).y
-    dis_y = np.clip(ref_y.astype(int) + rng.integers(-6, 7, ref_y.shape), 0, 255).astype(
-        np.uint8)
+    dis_y = np.clip(ref_y.astype(int) + rng.integers(-6, 7, ref_y.shape), 0, 255).astype(np.uint8)
     result = vqabench.compute("psnr_y", ref_y, dis_y, fmt="gray")
     assert result.value == pytest.approx(_skimage_psnr(ref_y, dis_y), abs=1e-9)
     assert len(result.per_frame) == ref.frames
@@ -75,8 +94,7 @@ def test_10_bit_planes_give_a_420_10_bit_video_and_skimage_psnr():
     rng = np.random.default_rng(1)
     y = rng.integers(64, 940, (3, 32, 48), dtype=np.uint16)
     u = rng.integers(64, 960, (3, 16, 24), dtype=np.uint16)
-    dis = (np.clip(y.astype(int) + rng.integers(-20, 21, y.shape), 0, 1023).astype(np.uint16),
-           u, u)
+    dis = (np.clip(y.astype(int) + rng.integers(-20, 21, y.shape), 0, 1023).astype(np.uint16), u, u)
     result = metrics.create("psnr_y").compute((y, u, u), dis, bit_depth=10)
     assert result.value == pytest.approx(_skimage_psnr(y, dis[0], peak=1023), abs=1e-9)
     with pytest.raises(ConfigError, match=r"reference samples='64\.\.9\d\d' .*0\.\.255"):
@@ -90,19 +108,29 @@ def test_rgb_arrays_and_torch_tensors_equal_the_converted_video(tmp_path):
     ref = rng.random((4, 32, 32, 3))
     dis = np.clip(ref + rng.normal(0, 0.05, ref.shape), 0, 1)
     by_array = metrics.create("ssim").compute(ref, dis, fmt="rgb")
-    videos = [write_y4m(tmp_path / f"{n}.y4m", (rgb_to_yuv(f, pix_fmt="yuv444p") for f in a),
-                        width=32, height=32, fps=Fraction(25), pix_fmt="yuv444p")
-              for n, a in (("r", ref), ("d", dis))]
+    videos = [
+        write_y4m(
+            tmp_path / f"{n}.y4m",
+            (rgb_to_yuv(f, pix_fmt="yuv444p") for f in a),
+            width=32,
+            height=32,
+            fps=Fraction(25),
+            pix_fmt="yuv444p",
+        )
+        for n, a in (("r", ref), ("d", dis))
+    ]
     assert by_array == metrics.create("ssim").compute(*videos)
     # torch: channel-first (T, 3, H, W) float tensors, with gradients attached
     tr = torch.from_numpy(ref).permute(0, 3, 1, 2).requires_grad_(True)
     td = torch.from_numpy(dis).permute(0, 3, 1, 2)
     assert vqabench.compute("ssim", tr, td, fmt="rgb") == by_array
     # uint8 RGB: the same frames at 8 bits
-    as_u8 = metrics.create("psnr_y").compute((ref * 255).round().astype(np.uint8),
-                                             (dis * 255).round().astype(np.uint8), fmt="rgb")
-    assert as_u8.value == pytest.approx(metrics.create("psnr_y").compute(
-        ref, dis, fmt="rgb").value, abs=0.5)
+    as_u8 = metrics.create("psnr_y").compute(
+        (ref * 255).round().astype(np.uint8), (dis * 255).round().astype(np.uint8), fmt="rgb"
+    )
+    assert as_u8.value == pytest.approx(
+        metrics.create("psnr_y").compute(ref, dis, fmt="rgb").value, abs=0.5
+    )
 
 
 def test_yuv_interleaved_and_video_passthrough(pair):
@@ -110,20 +138,28 @@ def test_yuv_interleaved_and_video_passthrough(pair):
     clip = read_all(ref)
     up = np.repeat(np.repeat(clip.u, 2, axis=1), 2, axis=2)
     yuv = np.stack([clip.y, up, up], axis=-1)
-    assert metrics.create("psnr_y").compute(yuv, yuv, fmt="yuv").value == metrics.create(
-        "psnr_y").compute(ref, ref).value
+    assert (
+        metrics.create("psnr_y").compute(yuv, yuv, fmt="yuv").value
+        == metrics.create("psnr_y").compute(ref, ref).value
+    )
 
 
 def test_anything_else_is_a_typed_error_naming_the_argument(pair):
     _, ref, _ = pair
     m = metrics.create("psnr_y")
-    with pytest.raises(ConfigError, match=r"reference=int is not accepted: expected a Video, "
-                                          r"a path .*numpy array or torch tensor"):
+    with pytest.raises(
+        ConfigError,
+        match=r"reference=int is not accepted: expected a Video, "
+        r"a path .*numpy array or torch tensor",
+    ):
         m.compute(3, ref)
     with pytest.raises(ConfigError, match=r"distorted=dict is not accepted"):
         m.compute(ref, {"frames": 1})
-    with pytest.raises(ConfigError, match=r"fmt=None .*'rgb', 'yuv' or 'gray'.*nothing is "
-                                          r"guessed"):
+    with pytest.raises(
+        ConfigError,
+        match=r"fmt=None .*'rgb', 'yuv' or 'gray'.*nothing is "
+        r"guessed",
+    ):
         m.compute(np.zeros((2, 8, 8, 3)), ref)
     with pytest.raises(ConfigError, match=r"reference.shape=\(2, 8, 8\) .*\(T, H, W, 3\)"):
         m.compute(np.zeros((2, 8, 8)), np.zeros((2, 8, 8)), fmt="rgb")

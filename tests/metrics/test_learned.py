@@ -33,14 +33,15 @@ def checkpoint(tmp_path_factory):
     make_pairs_dir(root, n_sources=3)
     out = root / "pt.pt"
     torch.manual_seed(0)
-    train("pt_loss", root, out, epochs=1, steps_per_epoch=1, batch_size=2, device="cpu",
-          **SMALL)
+    train("pt_loss", root, out, epochs=1, steps_per_epoch=1, batch_size=2, device="cpu", **SMALL)
     return out
 
 
 def _clip(video):
-    frames = [np.rint(yuv_to_rgb(f, matrix=video.color_matrix, color_range=video.color_range)
-                      * 255) / 255 for f in read_frames(video)]
+    frames = [
+        np.rint(yuv_to_rgb(f, matrix=video.color_matrix, color_range=video.color_range) * 255) / 255
+        for f in read_frames(video)
+    ]
     return np.stack(frames).astype(np.float32)  # (T, H, W, 3)
 
 
@@ -48,8 +49,7 @@ def _clip(video):
 def test_value_equals_hand_tiled_model_scores(checkpoint, tmp_path):
     ref = make_video(tmp_path / "r.y4m", width=64, height=64, frames=8)
     dis = add_noise(ref, tmp_path / "d.y4m", sigma=6)
-    metric = metrics.create("pt_loss", checkpoint=str(checkpoint), patch="32x32x4",
-                            temperature=0.5)
+    metric = metrics.create("pt_loss", checkpoint=str(checkpoint), patch="32x32x4", temperature=0.5)
     got = metric.compute(reference=ref, distorted=dis)
     model = load_checkpoint(checkpoint)
     r, d = _clip(ref), _clip(dis)
@@ -58,9 +58,12 @@ def test_value_equals_hand_tiled_model_scores(checkpoint, tmp_path):
         for t in (0, 4):
             for y in (0, 32):
                 for x in (0, 32):
+
                     def cut(a, t=t, y=y, x=x):
-                        return torch.from_numpy(a[t:t + 4, y:y + 32, x:x + 32]).permute(
-                            3, 0, 1, 2)[None]
+                        return torch.from_numpy(a[t : t + 4, y : y + 32, x : x + 32]).permute(
+                            3, 0, 1, 2
+                        )[None]
+
                     scores.append(float(model(cut(r), cut(d))))
     s = np.array(scores)
     w = np.exp(-s / 0.5) / np.exp(-s / 0.5).sum()
@@ -75,11 +78,13 @@ def test_checkpoint_is_part_of_the_key_and_errors(checkpoint, tmp_path):
     with pytest.raises(MetricError, match="smaller than one 64x64x12 patch"):
         metrics.create("pt_loss", checkpoint=str(checkpoint)).compute(ref, ref)
     with pytest.raises(WeightsUnavailableError, match="missing.pt"):
-        metrics.create("pt_loss", checkpoint=str(tmp_path / "missing.pt"),
-                       patch="32x32x4").compute(ref, ref)
+        metrics.create("pt_loss", checkpoint=str(tmp_path / "missing.pt"), patch="32x32x4").compute(
+            ref, ref
+        )
 
 
 # --- whole-video coverage (issue 12.4) ---------------------------------------------------------
+
 
 def test_tiles_cover_every_voxel_once_on_the_issue_example():
     # 256x144x16 with 64x64x12 patches: version 1 scored frames 0..11 only (a quarter never).
@@ -91,8 +96,8 @@ def test_tiles_cover_every_voxel_once_on_the_issue_example():
     owner = np.full(shape, -1)
     tiles = covering_tiles(shape, patch)
     for i, ((t, y, x), _) in enumerate(tiles):
-        seen[t:t + 12, y:y + 64, x:x + 64] += 1
-        block = owner[t:t + 12, y:y + 64, x:x + 64]
+        seen[t : t + 12, y : y + 64, x : x + 64] += 1
+        block = owner[t : t + 12, y : y + 64, x : x + 64]
         block[block < 0] = i
     assert seen.min() >= 1  # every pixel of every frame is scored
     # each tile's weight is the number of voxels it covers first, so none counts twice
@@ -102,26 +107,33 @@ def test_tiles_cover_every_voxel_once_on_the_issue_example():
 
 def _black_white(path, *, width, height, frames, white):
     """Y4M video, black (Y=16) except ``white[t, y, x]`` (Y=235): RGB exactly 0 or 1."""
+
     def frame(t):
         y = np.where(white(t, *np.mgrid[0:height, 0:width]), 235, 16).astype(np.uint8)
         c = np.full((height // 2, width // 2), 128, dtype=np.uint8)
         return YuvFrame(y, c, c.copy())
 
-    return write_y4m(path, (frame(t) for t in range(frames)), width=width, height=height,
-                     fps=25)
+    return write_y4m(path, (frame(t) for t in range(frames)), width=width, height=height, fps=25)
 
 
-@pytest.mark.parametrize("width, frames, white", [
-    (32, 6, lambda t, y, x: t + 0 * x >= 4),   # frames 4, 5 white: version 1 never saw them
-    (48, 4, lambda t, y, x: x + 0 * t >= 32),  # columns 32..47 white: never seen either
-])
-def test_overlapping_last_tile_is_scored_and_weighted_by_new_voxels(tmp_path, width, frames,
-                                                                    white):
+@pytest.mark.parametrize(
+    "width, frames, white",
+    [
+        (32, 6, lambda t, y, x: t + 0 * x >= 4),  # frames 4, 5 white: version 1 never saw them
+        (48, 4, lambda t, y, x: x + 0 * t >= 32),  # columns 32..47 white: never seen either
+    ],
+)
+def test_overlapping_last_tile_is_scored_and_weighted_by_new_voxels(tmp_path, width, frames, white):
     # The stub scores a patch pair by the mean of D: 0 for the first tile (all black) and
     # 0.5 for the overlapping last one (half white), which adds half a tile of new voxels.
     # Soft minimum over voxels, T = 1: (1/2 * e^-0.5 * 0.5) / (1 + 1/2 * e^-0.5).
-    ref = _black_white(tmp_path / "r.y4m", width=width, height=32, frames=frames,
-                       white=lambda t, y, x: np.zeros_like(x, dtype=bool))
+    ref = _black_white(
+        tmp_path / "r.y4m",
+        width=width,
+        height=32,
+        frames=frames,
+        white=lambda t, y, x: np.zeros_like(x, dtype=bool),
+    )
     dis = _black_white(tmp_path / "d.y4m", width=width, height=32, frames=frames, white=white)
     metric = metrics.create("pt_loss", patch="32x32x4", temperature=1.0, device="cpu")
     metric._model = lambda r, d: d.mean(dim=(1, 2, 3, 4))
@@ -137,31 +149,43 @@ def test_weighted_soft_minimum_equals_plain_one_for_equal_counts():
     assert float(same) == float(plain)
     # a tile standing for 3 voxels weighs as three copies of it
     rep = pool_patch_scores(torch.tensor([0.3, 0.3, 0.3, -1.2]), temperature=0.7)
-    got = weighted_soft_minimum(torch.tensor([0.3, -1.2]), torch.tensor([3.0, 1.0]),
-                                temperature=0.7)
+    got = weighted_soft_minimum(
+        torch.tensor([0.3, -1.2]), torch.tensor([3.0, 1.0]), temperature=0.7
+    )
     assert float(got) == pytest.approx(float(rep), rel=1e-6)
 
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "expected" / "learned_tiling.json").read_text())
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(c, id=f"{c['metric']}-{c['width']}x{c['height']}x{c['frames']}",
-                 marks=[pytest.mark.slow] if c["frames"] > 16 else [])
-    for c in GOLDEN["cases"]])
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(
+            c,
+            id=f"{c['metric']}-{c['width']}x{c['height']}x{c['frames']}",
+            marks=[pytest.mark.slow] if c["frames"] > 16 else [],
+        )
+        for c in GOLDEN["cases"]
+    ],
+)
 @pytest.mark.slow
 def test_bundled_values_unchanged_where_tiling_already_covered_everything(tmp_path, case):
     # pinned by tests/expected/make_learned_tiling.py on version 1 (command in the JSON)
-    ref = make_video(tmp_path / "r.y4m", width=case["width"], height=case["height"],
-                     frames=case["frames"])
+    ref = make_video(
+        tmp_path / "r.y4m", width=case["width"], height=case["height"], frames=case["frames"]
+    )
     dis = add_noise(ref, tmp_path / "d.y4m", sigma=case["noise_sigma"])
     # version 1 converted every video as BT.709 whatever its size; these small clips now
     # default to BT.601 (issue 12.3): state BT.709 so that only the tiling is compared
     ref, dis = (dataclasses.replace(v, color_matrix="bt709") for v in (ref, dis))
     # pinned with the first shipped checkpoints: release v1 of each model
     weights = str(checkpoint_path(case["metric"], "v1"))
-    got = metrics.create(case["metric"], patch=case["patch"],
-                         checkpoint=weights).compute(ref, dis).value
+    got = (
+        metrics.create(case["metric"], patch=case["patch"], checkpoint=weights)
+        .compute(ref, dis)
+        .value
+    )
     if case["divisible"]:
         assert got == pytest.approx(case["value"], rel=1e-6, abs=1e-6)
     else:  # frames 12, 13 and the right/bottom borders are now scored as well
@@ -187,8 +211,13 @@ def test_frames_are_read_one_temporal_window_at_a_time(tmp_path, monkeypatch):
         return read_frames(video, start=start, count=count)
 
     monkeypatch.setattr(learned, "read_frames", recording)
-    ref = _black_white(tmp_path / "r.y4m", width=32, height=32, frames=10,
-                       white=lambda t, y, x: np.zeros_like(x, dtype=bool))
+    ref = _black_white(
+        tmp_path / "r.y4m",
+        width=32,
+        height=32,
+        frames=10,
+        white=lambda t, y, x: np.zeros_like(x, dtype=bool),
+    )
     metric = metrics.create("pt_loss", patch="32x32x4", device="cpu")
     metric._model = lambda r, d: d.mean(dim=(1, 2, 3, 4))
     metric.compute(reference=ref, distorted=ref)

@@ -20,8 +20,7 @@ from vqabench.models import checkpoint_path, load_checkpoint, perceptual_loss
 # The bundled-weight values were pinned with the first shipped checkpoints, release v1 of
 # each model (the current default may be newer; vqabench/models/weights/MODEL_CARD.md).
 PINNED_WEIGHTS = {name: str(checkpoint_path(name, "v1")) for name in ("pt_loss", "rankdvqa_ugc")}
-PINNED = json.loads((Path(__file__).parents[1] / "expected" / "losses.json").read_text())[
-    "values"]
+PINNED = json.loads((Path(__file__).parents[1] / "expected" / "losses.json").read_text())["values"]
 
 
 def _inputs() -> tuple[torch.Tensor, torch.Tensor]:
@@ -64,11 +63,12 @@ def test_every_codec_loss_is_pinned():
     assert {f"codec_loss:{n}:random" for n in LOSS_NAMES} <= set(PINNED)
     r, d = _inputs()
     for name in ("pt_loss", "rankdvqa_ugc"):
-        assert float(perceptual_loss(name, checkpoint=PINNED_WEIGHTS[name])(
-            _clip5d(r), _clip5d(d))) == pytest.approx(
-            PINNED[f"perceptual_loss:{name}:bundled"], rel=REL)
+        assert float(
+            perceptual_loss(name, checkpoint=PINNED_WEIGHTS[name])(_clip5d(r), _clip5d(d))
+        ) == pytest.approx(PINNED[f"perceptual_loss:{name}:bundled"], rel=REL)
         assert float(create_loss(name, alpha=0.2, weights="pretrained:v1")(r, d)) == pytest.approx(
-            PINNED[f"codec_loss:{name}:pretrained"], rel=REL)
+            PINNED[f"codec_loss:{name}:pretrained"], rel=REL
+        )
 
 
 @pytest.mark.slow
@@ -79,8 +79,9 @@ def test_quality_model_as_loss_is_minus_the_model_score_with_gradients():
     value = loss(r5, d5)
     direct = -load_checkpoint(PINNED_WEIGHTS["pt_loss"])(r5, d5.detach()).mean()
     assert float(value.detach()) == pytest.approx(float(direct), abs=1e-6)
-    assert float(value.detach()) == pytest.approx(PINNED["perceptual_loss:pt_loss:bundled"],
-                                                  rel=REL)
+    assert float(value.detach()) == pytest.approx(
+        PINNED["perceptual_loss:pt_loss:bundled"], rel=REL
+    )
     value.backward()
     assert d5.grad is not None and float(d5.grad.abs().sum()) > 0
     assert not any(p.requires_grad for p in loss.model.parameters())
@@ -105,8 +106,11 @@ def test_lpips_as_loss_matches_the_lpips_metric_network():
 
 
 def test_a_metric_without_a_loss_says_which_have_one():
-    with pytest.raises(MetricError, match=r"'psnr_y' gives no differentiable loss; these do: "
-                                          r".*lpips.*pt_loss"):
+    with pytest.raises(
+        MetricError,
+        match=r"'psnr_y' gives no differentiable loss; these do: "
+        r".*lpips.*pt_loss",
+    ):
         metrics.create("psnr_y").as_loss()
     assert {"pt_loss", "rankdvqa_ugc", "lpips", "ms_ssim"} <= set(LOSSES.names())
 
@@ -115,8 +119,9 @@ def test_mix_and_magnitude_alignment_by_hand():
     assert float(mix(torch.tensor(2.0), torch.tensor(10.0), alpha=0.25, k=0.5)) == 2.75
     r = torch.zeros(1, 3, 4, 4)
     d = torch.full((1, 3, 4, 4), 0.5)  # L1 = 0.5
-    loss = MixedLoss("x", lambda a, b: torch.tensor(2.0), torch.nn.Identity(), alpha=0.5,
-                     align_steps=1)
+    loss = MixedLoss(
+        "x", lambda a, b: torch.tensor(2.0), torch.nn.Identity(), alpha=0.5, align_steps=1
+    )
     # first call measures k = 0.5 / 2 = 0.25: 0.5 * 0.5 + 0.5 * 0.25 * 2 = 0.5
     assert float(loss(r, d)) == 0.5 and loss.ratio == 0.25
     d2 = torch.full((1, 3, 4, 4), 0.25)  # k stays frozen: 0.5 * 0.25 + 0.5 * 0.25 * 2

@@ -31,17 +31,26 @@ def pair(tmp_path_factory):
     """A 6-frame reference with texture and motion, and a noisy, blurred distorted copy."""
     rng = np.random.default_rng(1)
     base = rng.random((H + 16, W + 16, 3))
-    ref = [np.clip(base[i:i + H, i:i + W], 0, 1) for i in range(6)]
+    ref = [np.clip(base[i : i + H, i : i + W], 0, 1) for i in range(6)]
     dis = [np.clip(0.7 * f + 0.3 * f.mean() + rng.normal(0, 0.05, f.shape), 0, 1) for f in ref]
     d = tmp_path_factory.mktemp("perc")
     return _video(d / "ref.y4m", ref), _video(d / "dis.y4m", dis)
 
 
 def _frames(video):
-    return torch.from_numpy(np.stack([
-        yuv_to_rgb(f, bit_depth=video.bit_depth, matrix=video.color_matrix,
-                   color_range=video.color_range) for f in read_frames(video)
-    ]).astype(np.float32)).permute(0, 3, 1, 2)
+    return torch.from_numpy(
+        np.stack(
+            [
+                yuv_to_rgb(
+                    f,
+                    bit_depth=video.bit_depth,
+                    matrix=video.color_matrix,
+                    color_range=video.color_range,
+                )
+                for f in read_frames(video)
+            ]
+        ).astype(np.float32)
+    ).permute(0, 3, 1, 2)
 
 
 @pytest.mark.parametrize("net", ["alex", "squeeze"])  # vgg: same code path, 10x slower
@@ -84,8 +93,9 @@ def _pyiqa_dists_random(monkeypatch, seed):
     from pyiqa.archs.dists_arch import DISTS
     from torchvision.models.vgg import cfgs, make_layers
 
-    monkeypatch.setattr(tvm, "vgg16", lambda **kw: types.SimpleNamespace(
-        features=make_layers(cfgs["D"])))
+    monkeypatch.setattr(
+        tvm, "vgg16", lambda **kw: types.SimpleNamespace(features=make_layers(cfgs["D"]))
+    )
     torch.manual_seed(seed)
     return DISTS(pretrained=False).eval()
 
@@ -94,7 +104,8 @@ def _pyiqa_dists_random(monkeypatch, seed):
 def test_dists_equals_pyiqa_random_backbone(pair, monkeypatch):
     ref, dis = pair
     got = metrics.create("dists", pretrained_backbone=False, seed=5, batch_size=4).compute(
-        reference=ref, distorted=dis)
+        reference=ref, distorted=dis
+    )
     direct = _pyiqa_dists_random(monkeypatch, seed=5)
     with torch.no_grad():
         want = direct(_frames(dis), _frames(ref)).reshape(-1).numpy()
@@ -125,13 +136,13 @@ def test_identical_videos_score_zero_and_direction(pair):
     assert metrics.get_class("dists").higher_is_better is False
 
 
-def test_missing_weights_fail_offline_with_file_and_origin(monkeypatch, tmp_path,
-                                                           network_attempts):
+def test_missing_weights_fail_offline_with_file_and_origin(monkeypatch, tmp_path, network_attempts):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "torch" / "hub"))
     monkeypatch.delenv("VQABENCH_WEIGHTS", raising=False)
-    with pytest.raises(WeightsUnavailableError,
-                       match=r"vgg16-397923af\.pth.*download\.pytorch\.org.*checkpoints"):
+    with pytest.raises(
+        WeightsUnavailableError, match=r"vgg16-397923af\.pth.*download\.pytorch\.org.*checkpoints"
+    ):
         metrics.create("lpips", net="vgg")
     with pytest.raises(WeightsUnavailableError, match=r"DISTS_weights-f5e65c96\.pth|vgg16"):
         metrics.create("dists")
@@ -167,8 +178,9 @@ def test_pyiqa_direction_and_kind_come_from_pyiqa_metadata():
     for name in ("ssim", "gmsd", "lpips", "brisque", "musiq"):
         cls = metrics.get_class(f"pyiqa:{name}")
         assert cls.higher_is_better is not DEFAULT_CONFIGS[name].get("lower_better", False)
-        want_kind = "full-reference" if DEFAULT_CONFIGS[name]["metric_mode"] == "FR" else \
-            "no-reference"
+        want_kind = (
+            "full-reference" if DEFAULT_CONFIGS[name]["metric_mode"] == "FR" else "no-reference"
+        )
         assert cls.kind == want_kind
     assert metrics.get_class("pyiqa:gmsd").higher_is_better is False
     assert metrics.get_class("pyiqa:brisque").kind == "no-reference"
@@ -190,12 +202,14 @@ def test_pyiqa_adapter_refuses_download(pair, monkeypatch, tmp_path, network_att
 
 # --- multi-backbone perceptual feature loss ----------------------------------------------------
 
+
 @pytest.mark.slow
 def test_perceptual_loss_gradients_reach_input():
     from vqabench.metrics.losses import PerceptualFeatureLoss
 
-    loss_fn = PerceptualFeatureLoss({"alexnet": 1.0, "vgg16": 0.5, "dinov2_vits14": 0.25},
-                                    pretrained=False, seed=0)
+    loss_fn = PerceptualFeatureLoss(
+        {"alexnet": 1.0, "vgg16": 0.5, "dinov2_vits14": 0.25}, pretrained=False, seed=0
+    )
     torch.manual_seed(0)
     ref = torch.rand(2, 3, 42, 42)
     dis = (ref + 0.1 * torch.randn_like(ref)).clamp(0, 1).requires_grad_(True)
@@ -208,7 +222,8 @@ def test_perceptual_loss_gradients_reach_input():
     eps = 1e-2
     with torch.no_grad():
         diff = (loss_fn(ref, dis + eps * direction) - loss_fn(ref, dis - eps * direction)) / (
-            2 * eps)
+            2 * eps
+        )
     assert float((dis.grad * direction).sum()) == pytest.approx(float(diff), rel=0.05)
     assert loss_fn(ref, ref).item() == pytest.approx(0.0, abs=1e-6)
     assert not any(p.requires_grad for p in loss_fn.parameters())
@@ -223,7 +238,7 @@ def test_perceptual_loss_reductions_are_per_image_values():
     dis = (ref + 0.1 * torch.randn_like(ref)).clamp(0, 1)
     per_image = PerceptualFeatureLoss({"alexnet": 1.0}, pretrained=False, reduction="none")
     out = per_image(ref, dis)
-    alone = [per_image(ref[i:i + 1], dis[i:i + 1]).item() for i in range(2)]
+    alone = [per_image(ref[i : i + 1], dis[i : i + 1]).item() for i in range(2)]
     assert out.shape == (2,) and out.tolist() == pytest.approx(alone, rel=1e-5)
     mean = PerceptualFeatureLoss({"alexnet": 1.0}, pretrained=False)(ref, dis)
     total = PerceptualFeatureLoss({"alexnet": 1.0}, pretrained=False, reduction="sum")(ref, dis)
@@ -280,12 +295,15 @@ def test_networks_are_built_once_per_process_and_options():
     each set of options that defines it (rebuilding LPIPS-AlexNet cost 1.1 s a job), and
     options that change it get their own."""
     a = metrics.create("lpips", net="squeeze", pretrained_backbone=False, seed=11).model
-    b = metrics.create("lpips", net="squeeze", pretrained_backbone=False, seed=11,
-                       batch_size=3).model  # batch size: not part of the network
+    b = metrics.create(
+        "lpips", net="squeeze", pretrained_backbone=False, seed=11, batch_size=3
+    ).model  # batch size: not part of the network
     c = metrics.create("lpips", net="squeeze", pretrained_backbone=False, seed=12).model
     assert a is b
     assert c is not a
     assert not torch.equal(next(a.parameters()), next(c.parameters()))
     assert metrics.create("pyiqa:ssim").model is metrics.create("pyiqa:ssim", batch_size=2).model
-    assert (metrics.create("pyiqa:ssim", test_y_channel=False).model
-            is not metrics.create("pyiqa:ssim").model)
+    assert (
+        metrics.create("pyiqa:ssim", test_y_channel=False).model
+        is not metrics.create("pyiqa:ssim").model
+    )

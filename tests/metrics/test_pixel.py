@@ -70,19 +70,34 @@ def test_ssim_equals_piq_and_skimage(golden_pairs, case, downsample):
     peak = float((1 << ref.bit_depth) - 1)
     result = metrics.create("ssim", downsample=downsample).compute(ref, dis)
     for dtype in (np.float64, np.float32):
-        direct = piq.ssim(_luma(dis, dtype), _luma(ref, dtype), data_range=peak,
-                          reduction="none", downsample=downsample)
+        direct = piq.ssim(
+            _luma(dis, dtype),
+            _luma(ref, dtype),
+            data_range=peak,
+            reduction="none",
+            downsample=downsample,
+        )
         np.testing.assert_allclose(result.per_frame, direct.numpy(), rtol=0, atol=1e-5)
     if downsample and min(ref.height, ref.width) >= 384:
         return  # scikit-image has no downsampling
-    sk = [structural_similarity(a.astype(np.float64), b.astype(np.float64), data_range=peak,
-                                gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
-          for a, b in zip(read_all(ref).y, read_all(dis).y, strict=True)]
+    sk = [
+        structural_similarity(
+            a.astype(np.float64),
+            b.astype(np.float64),
+            data_range=peak,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+        )
+        for a, b in zip(read_all(ref).y, read_all(dis).y, strict=True)
+    ]
     np.testing.assert_allclose(result.per_frame, sk, rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize(("case", "scales"), [("420p8_64x64", 3), ("444p10_171x165", 5),
-                                              ("420p8_192x176", 5), ("420p8_400x384", 4)])
+@pytest.mark.parametrize(
+    ("case", "scales"),
+    [("420p8_64x64", 3), ("444p10_171x165", 5), ("420p8_192x176", 5), ("420p8_400x384", 4)],
+)
 @pytest.mark.slow
 def test_ms_ssim_equals_piq(golden_pairs, case, scales):
     """MS-SSIM equals piq's (float32 and float64) on the same planes within 1e-5, odd sizes
@@ -95,9 +110,13 @@ def test_ms_ssim_equals_piq(golden_pairs, case, scales):
     # carries up to 1.6e-5 of rounding at the coarsest scale of small frames (192x176: a
     # 12x11 plane), hence its looser bound.
     for dtype, tol in ((np.float64, 1e-7), (np.float32, 2e-5)):
-        direct = piq.multi_scale_ssim(_luma(dis, dtype), _luma(ref, dtype), data_range=peak,
-                                      reduction="none", scale_weights=weights.to(
-                                          torch.float64 if dtype == np.float64 else torch.float32))
+        direct = piq.multi_scale_ssim(
+            _luma(dis, dtype),
+            _luma(ref, dtype),
+            data_range=peak,
+            reduction="none",
+            scale_weights=weights.to(torch.float64 if dtype == np.float64 else torch.float32),
+        )
         np.testing.assert_allclose(result.per_frame, direct.numpy(), rtol=0, atol=tol)
 
 
@@ -129,15 +148,18 @@ def _one_job(ref, dis, specs):
     """Per-frame values of one job measuring ``specs`` ((name, options) pairs) together."""
     from vqabench.runner.jobs import MetricTask, measure
 
-    tasks = tuple(MetricTask(f"k{i}", n, tuple(o.items()), metrics.create(n, **o).spec,
-                             "source") for i, (n, o) in enumerate(specs))
+    tasks = tuple(
+        MetricTask(f"k{i}", n, tuple(o.items()), metrics.create(n, **o).spec, "source")
+        for i, (n, o) in enumerate(specs)
+    )
     values, errors = measure(tasks, {"source": ref}, dis)
     assert not errors
     return [per_frame for _, _, per_frame in values]
 
 
-def test_ssim_and_ms_ssim_in_one_job_share_full_resolution_statistics(tiny_video, tiny_noisy,
-                                                                      monkeypatch):
+def test_ssim_and_ms_ssim_in_one_job_share_full_resolution_statistics(
+    tiny_video, tiny_noisy, monkeypatch
+):
     """Asked together, SSIM and MS-SSIM filter the full-resolution statistics once a frame
     (not once each) and give the same per-frame values, bit for bit, as asked alone;
     MS-SSIM's inner scales form only the CS map, its last scale both maps."""
@@ -162,8 +184,12 @@ def test_ssim_and_ms_ssim_in_one_job_share_full_resolution_statistics(tiny_video
     assert len(joint_calls) == 3 * frames
     assert sum(c[0] == (64, 64) for c in calls) == 2 * frames  # alone: once per metric
     pairs = zip(read_all(tiny_video)[0], read_all(tiny_noisy)[0], strict=True)
-    expected = [structural_similarity(r, d, data_range=255, gaussian_weights=True, sigma=1.5,
-                                      use_sample_covariance=False) for r, d in pairs]
+    expected = [
+        structural_similarity(
+            r, d, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+        )
+        for r, d in pairs
+    ]
     np.testing.assert_allclose(together[0], expected, atol=1e-6)
 
 
@@ -189,8 +215,9 @@ def test_pixel_metrics_equal_pinned_values(golden_pairs, case):
         tol = 1e-6 if pinned["metric"].startswith("psnr") else 1e-5
         if (case, label) == ("420p8_192x176", "ms_ssim_5"):
             tol = 2e-5  # piq float32's own rounding at the 12x11 scale (test_ms_ssim_equals_piq)
-        np.testing.assert_allclose(got.per_frame, pinned["per_frame"], rtol=0, atol=tol,
-                                   err_msg=f"{case} {label}")
+        np.testing.assert_allclose(
+            got.per_frame, pinned["per_frame"], rtol=0, atol=tol, err_msg=f"{case} {label}"
+        )
         assert got.value == pytest.approx(pinned["value"], abs=tol), f"{case} {label}"
 
 
@@ -201,8 +228,9 @@ def test_psnr_peak_hm_is_hm_convention(tmp_path):
     dis = add_noise(ref, tmp_path / "d10.y4m", sigma=8)
     full = metrics.create("psnr_y").compute(ref, dis)
     hm = metrics.create("psnr_y", peak="hm").compute(ref, dis)
-    np.testing.assert_allclose(np.subtract(full.per_frame, hm.per_frame),
-                               20 * np.log10(1023 / 1020), rtol=1e-12)
+    np.testing.assert_allclose(
+        np.subtract(full.per_frame, hm.per_frame), 20 * np.log10(1023 / 1020), rtol=1e-12
+    )
     assert metrics.create("psnr_y").options == {"max_db": 100.0}  # default keeps old keys
     assert metrics.create("psnr_y", peak="hm").options["peak"] == "hm"
     with pytest.raises(ConfigError, match="peak="):

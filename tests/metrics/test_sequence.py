@@ -15,8 +15,9 @@ W = H = 64
 
 
 def _video(path, frames):
-    return write_y4m(path, [rgb_to_yuv(np.clip(f, 0, 1)) for f in frames], width=W, height=H,
-                     fps=25)
+    return write_y4m(
+        path, [rgb_to_yuv(np.clip(f, 0, 1)) for f in frames], width=W, height=H, fps=25
+    )
 
 
 def _texture(seed=0, size=96):
@@ -33,13 +34,13 @@ def _texture(seed=0, size=96):
 
 def _pan(offsets, seed=0):
     tex = _texture(seed)
-    return [tex[8:8 + H, 8 + o:8 + o + W] for o in offsets]
+    return [tex[8 : 8 + H, 8 + o : 8 + o + W] for o in offsets]
 
 
 @pytest.fixture(scope="module")
 def videos(tmp_path_factory):
     d = tmp_path_factory.mktemp("seq")
-    tex = _texture()[8:8 + H, 8:8 + W]
+    tex = _texture()[8 : 8 + H, 8 : 8 + W]
     flicker = [np.clip(tex + (0.15 if i % 2 else -0.15), 0, 1) for i in range(8)]
     return {
         "static": _video(d / "static.y4m", [tex] * 8),
@@ -78,7 +79,7 @@ def test_reference_is_ignored(videos):
 
 @pytest.mark.slow
 def test_subject_consistency_random_backbone_static_is_top(tmp_path):
-    tex = _texture()[8:8 + H, 8:8 + W]
+    tex = _texture()[8 : 8 + H, 8 : 8 + W]
     static = _video(tmp_path / "s.y4m", [tex] * 3)
     flicker = _video(tmp_path / "f.y4m", [tex, tex + 0.15, tex - 0.15])
     m = metrics.create("subject_consistency", pretrained_backbone=False, seed=0, batch_size=3)
@@ -88,12 +89,15 @@ def test_subject_consistency_random_backbone_static_is_top(tmp_path):
     assert m.compute(None, flicker).value == pytest.approx(0.3668481368927461, abs=1e-6)
 
 
-@pytest.mark.parametrize("name, filename", [
-    ("subject_consistency", "dino_vitbase16_pretrain.pth"),
-    ("background_consistency", "ViT-B-32.pt"),
-    ("imaging_quality", "musiq_spaq_ckpt-358bb6af.pth"),
-    ("motion_smoothness", "amt-s.pth"),
-])
+@pytest.mark.parametrize(
+    "name, filename",
+    [
+        ("subject_consistency", "dino_vitbase16_pretrain.pth"),
+        ("background_consistency", "ViT-B-32.pt"),
+        ("imaging_quality", "musiq_spaq_ckpt-358bb6af.pth"),
+        ("motion_smoothness", "amt-s.pth"),
+    ],
+)
 def test_published_backends_need_weights(name, filename, monkeypatch, tmp_path):
     import torch
 
@@ -131,8 +135,9 @@ def test_subject_consistency_sees_16_9_frames_as_dino_does():
     assert torch.equal(a, b) and torch.allclose(a, c, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["subject_consistency", "background_consistency",
-                                  "imaging_quality"])
+@pytest.mark.parametrize(
+    "name", ["subject_consistency", "background_consistency", "imaging_quality"]
+)
 def test_network_metrics_take_a_device_outside_the_key(name):
     from vqabench.errors import ConfigError
 

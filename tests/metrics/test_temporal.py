@@ -15,20 +15,23 @@ W = H = 64
 
 
 def _video(path, frames):
-    return write_y4m(path, [rgb_to_yuv(np.clip(f, 0, 1)) for f in frames], width=W, height=H,
-                     fps=25)
+    return write_y4m(
+        path, [rgb_to_yuv(np.clip(f, 0, 1)) for f in frames], width=W, height=H, fps=25
+    )
 
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
     d = tmp_path_factory.mktemp("temporal")
-    yy, xx = np.mgrid[0:H, 0:W + 16] / 16.0
+    yy, xx = np.mgrid[0:H, 0 : W + 16] / 16.0
     tex = 0.5 + 0.2 * np.sin(xx * 2.1 + yy * 1.3)[..., None] * np.array([1.0, 0.8, 0.6])
-    src = [tex[:, i:i + W] for i in range(0, 12, 2)]  # panning, 2 px per frame
+    src = [tex[:, i : i + W] for i in range(0, 12, 2)]  # panning, 2 px per frame
     offset = [f + 0.06 for f in src]  # constant error: no flicker
     flicker = [f + (0.06 if i % 2 else -0.06) for i, f in enumerate(src)]
-    return {name: _video(d / f"{name}.y4m", frames) for name, frames in
-            (("src", src), ("offset", offset), ("flicker", flicker))}
+    return {
+        name: _video(d / f"{name}.y4m", frames)
+        for name, frames in (("src", src), ("offset", offset), ("flicker", flicker))
+    }
 
 
 def test_flicker_warp_zero_for_source_and_constant_error(clips):
@@ -56,9 +59,14 @@ def test_flicker_warp_needs_two_frames(tmp_path):
 
 
 def _rgb(video):
-    return torch.from_numpy(np.stack([
-        yuv_to_rgb(f, matrix=video.color_matrix, color_range=video.color_range)
-        for f in read_frames(video)]).astype(np.float32)).permute(0, 3, 1, 2)
+    return torch.from_numpy(
+        np.stack(
+            [
+                yuv_to_rgb(f, matrix=video.color_matrix, color_range=video.color_range)
+                for f in read_frames(video)
+            ]
+        ).astype(np.float32)
+    ).permute(0, 3, 1, 2)
 
 
 @pytest.mark.slow

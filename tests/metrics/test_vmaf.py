@@ -15,9 +15,19 @@ from vqabench.io.ffmpeg import run_ffmpeg
 def _libvmaf_direct(ref, dis, tmp_path, version):
     log = tmp_path / f"{version}.json"
     # libvmaf's first input is the distorted stream, the second the reference.
-    run_ffmpeg(["-i", dis.path, "-i", ref.path, "-lavfi",
-                f"[0:v][1:v]libvmaf=model=version={version}:log_fmt=json:log_path={log}",
-                "-f", "null", "-"])
+    run_ffmpeg(
+        [
+            "-i",
+            dis.path,
+            "-i",
+            ref.path,
+            "-lavfi",
+            f"[0:v][1:v]libvmaf=model=version={version}:log_fmt=json:log_path={log}",
+            "-f",
+            "null",
+            "-",
+        ]
+    )
     frames = json.loads(log.read_text())["frames"]
     return [f["metrics"]["vmaf"] for f in frames]
 
@@ -74,19 +84,23 @@ def test_v1_models_load_but_not_at_the_default_benchmark_size():
     assert "SpEED" in probe_model("vmaf_v1.0.16_5d0h", (320, 180))
     assert "480x270" in model_note("vmaf_v1.0.16_5d0h") and model_note("vmaf_v0.6.1") == ""
 
-def test_models_and_poolings_share_one_libvmaf_pass(tiny_video, tiny_noisy, tmp_path,
-                                                    monkeypatch):
+
+def test_models_and_poolings_share_one_libvmaf_pass(tiny_video, tiny_noisy, tmp_path, monkeypatch):
     """Three VMAF variants (two models, two poolings) of one pair: one ffmpeg run, and each
     equals libvmaf run directly with its model alone."""
     from vqabench.metrics import vmaf as vmaf_module
 
-    group = [metrics.create("vmaf"), metrics.create("vmaf", model="vmaf_v0.6.1neg"),
-             metrics.create("vmaf", pooling="harmonic_mean")]
+    group = [
+        metrics.create("vmaf"),
+        metrics.create("vmaf", model="vmaf_v0.6.1neg"),
+        metrics.create("vmaf", pooling="harmonic_mean"),
+    ]
     runs = []
     fqm = vmaf_module._fqm_class()
     original = fqm._run_ffmpeg_command
-    monkeypatch.setattr(fqm, "_run_ffmpeg_command",
-                        lambda self, *a, **k: runs.append(1) or original(self, *a, **k))
+    monkeypatch.setattr(
+        fqm, "_run_ffmpeg_command", lambda self, *a, **k: runs.append(1) or original(self, *a, **k)
+    )
     results = vmaf_module.compute_vmaf_group(group, tiny_video, tiny_noisy)
     assert len(runs) == 1
     plain = _libvmaf_direct(tiny_video, tiny_noisy, tmp_path, "vmaf_v0.6.1")
@@ -110,11 +124,17 @@ def test_model_is_keyed_by_content(tmp_path):
     moved = tmp_path / "b" / "vmaf_v0.6.1.json"
     moved.parent.mkdir()
     shutil.copy(shipped, moved)
-    assert metrics.create("vmaf", model=str(copy)).spec == \
-        metrics.create("vmaf", model=str(moved)).spec
+    assert (
+        metrics.create("vmaf", model=str(copy)).spec
+        == metrics.create("vmaf", model=str(moved)).spec
+    )
     text = moved.read_text()
     moved.write_text(text.replace('"', ' "', 1))  # same model, different bytes
-    assert metrics.create("vmaf", model=str(copy)).spec != \
-        metrics.create("vmaf", model=str(moved)).spec
-    assert metrics.create("vmaf").options["model_sha256"] == \
-        metrics.create("vmaf", model=str(copy)).options["model_sha256"]
+    assert (
+        metrics.create("vmaf", model=str(copy)).spec
+        != metrics.create("vmaf", model=str(moved)).spec
+    )
+    assert (
+        metrics.create("vmaf").options["model_sha256"]
+        == metrics.create("vmaf", model=str(copy)).options["model_sha256"]
+    )

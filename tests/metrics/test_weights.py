@@ -86,10 +86,17 @@ def test_weight_status_checksums(empty_cache, monkeypatch):
     for name, data in (("ok.pth", good), ("bad.pth", good), ("nohash.pth", good)):
         (folder / name).write_bytes(data)
     got = {s.weight.filename: s.checksum for s in weight_status()}
-    assert got == {"ok.pth": "ok", "bad.pth": "mismatch", "nohash.pth": "no-hash",
-                   "absent.pth": "missing"}
+    assert got == {
+        "ok.pth": "ok",
+        "bad.pth": "mismatch",
+        "nohash.pth": "no-hash",
+        "absent.pth": "missing",
+    }
     assert {s.checksum for s in weight_status(verify=False)} == {
-        "not-checked", "no-hash", "missing"}
+        "not-checked",
+        "no-hash",
+        "missing",
+    }
 
 
 def test_offline_guard_refuses_then_serves(empty_cache, monkeypatch, network_attempts):
@@ -110,8 +117,7 @@ def test_offline_guard_refuses_then_serves(empty_cache, monkeypatch, network_att
     assert torch.equal(state["w"], torch.arange(3.0))
 
 
-def test_dists_offline_error_names_both_files_and_the_one_command(empty_cache,
-                                                                   network_attempts):
+def test_dists_offline_error_names_both_files_and_the_one_command(empty_cache, network_attempts):
     with pytest.raises(WeightsUnavailableError) as info:
         metrics.create("dists")
     assert network_attempts == []
@@ -125,9 +131,11 @@ def test_dists_offline_error_names_both_files_and_the_one_command(empty_cache,
 
 
 def test_lpips_offline_error_names_the_command_for_its_net(empty_cache):
-    with pytest.raises(WeightsUnavailableError,
-                       match=r"vgg16-397923af\.pth.*fetch it with: vqabench weights fetch "
-                             r"lpips:net=vgg$"):
+    with pytest.raises(
+        WeightsUnavailableError,
+        match=r"vgg16-397923af\.pth.*fetch it with: vqabench weights fetch "
+        r"lpips:net=vgg$",
+    ):
         metrics.create("lpips", net="vgg")
 
 
@@ -136,8 +144,11 @@ def test_files_for_metric_variant_and_file_names():
         return [w.filename for w in files_for(args)]
 
     assert names("dists") == ["vgg16-397923af.pth", "DISTS_weights-f5e65c96.pth"]
-    assert names("lpips") == ["alexnet-owt-7be5be79.pth", "vgg16-397923af.pth",
-                              "squeezenet1_1-b8a52dc0.pth"]
+    assert names("lpips") == [
+        "alexnet-owt-7be5be79.pth",
+        "vgg16-397923af.pth",
+        "squeezenet1_1-b8a52dc0.pth",
+    ]
     assert names("lpips:net=vgg", "dists") == names("dists")  # each file once
     assert names("ViT-B-32.pt") == names("background_consistency") == ["ViT-B-32.pt"]
     with pytest.raises(UnknownNameError, match=r"'lpip'; did you mean 'lpips'"):
@@ -145,6 +156,7 @@ def test_files_for_metric_variant_and_file_names():
 
 
 # --- fetch, from a local HTTP server -----------------------------------------------------------
+
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -154,16 +166,25 @@ def _digest(data: bytes) -> str:
 def served(empty_cache, monkeypatch, file_server):
     """A fake table of four files (prefix / full / no hash, one with a wrong prefix), their
     origins on a host that does not exist, served by name from 127.0.0.1 as the mirror."""
-    data = {name: (name * 4000).encode() for name in ("a.pth", "full.pt", "nohash.pth",
-                                                      "bad.pth")}
+    data = {name: (name * 4000).encode() for name in ("a.pth", "full.pt", "nohash.pth", "bad.pth")}
     table = {
-        "a.pth": WeightFile("a.pth", "https://example.invalid/m/a.pth", ("fake:net=a",),
-                            _digest(data["a.pth"])[:8]),
-        "full.pt": WeightFile("full.pt", "https://example.invalid/m/full.pt", ("fake:net=b",),
-                              _digest(data["full.pt"]), "clip"),
+        "a.pth": WeightFile(
+            "a.pth", "https://example.invalid/m/a.pth", ("fake:net=a",), _digest(data["a.pth"])[:8]
+        ),
+        "full.pt": WeightFile(
+            "full.pt",
+            "https://example.invalid/m/full.pt",
+            ("fake:net=b",),
+            _digest(data["full.pt"]),
+            "clip",
+        ),
         "nohash.pth": WeightFile("nohash.pth", "https://example.invalid/nohash.pth", ("other",)),
-        "bad.pth": WeightFile("bad.pth", "https://example.invalid/bad.pth", ("bad",),
-                              _digest(b"what was published")[:8]),
+        "bad.pth": WeightFile(
+            "bad.pth",
+            "https://example.invalid/bad.pth",
+            ("bad",),
+            _digest(b"what was published")[:8],
+        ),
     }
     monkeypatch.setattr(weights, "KNOWN_WEIGHTS", table)
     monkeypatch.setenv("VQABENCH_WEIGHTS_MIRROR", file_server.url)
@@ -182,8 +203,9 @@ def test_fetch_verifies_the_prefix_and_lands_where_locate_looks(served, empty_ca
     assert not again.fetched and server.seen == [("a.pth", None)]
 
 
-def test_fetch_full_hash_and_unpublished_hash_into_vqabench_weights(served, empty_cache,
-                                                                      monkeypatch):
+def test_fetch_full_hash_and_unpublished_hash_into_vqabench_weights(
+    served, empty_cache, monkeypatch
+):
     server, table, data = served
     monkeypatch.setenv("VQABENCH_WEIGHTS", str(empty_cache / "w"))
     full, unpublished = fetch(table["full.pt"]), fetch(table["nohash.pth"])
@@ -196,8 +218,11 @@ def test_fetch_full_hash_and_unpublished_hash_into_vqabench_weights(served, empt
 def test_fetch_wrong_checksum_leaves_nothing(served, empty_cache):
     server, table, data = served
     got = _digest(data["bad.pth"])[:8]
-    with pytest.raises(DownloadError, match=rf"^bad\.pth: SHA-256 mismatch: expected prefix "
-                                            rf"{table['bad.pth'].sha256_prefix}, got {got} "):
+    with pytest.raises(
+        DownloadError,
+        match=rf"^bad\.pth: SHA-256 mismatch: expected prefix "
+        rf"{table['bad.pth'].sha256_prefix}, got {got} ",
+    ):
         fetch(table["bad.pth"])
     folder = empty_cache / "hub" / "checkpoints"
     assert sorted(p.name for p in folder.iterdir()) == []  # neither the file nor a .part
@@ -207,8 +232,11 @@ def test_fetch_wrong_checksum_leaves_nothing(served, empty_cache):
 def test_fetch_server_error_names_url_and_status(served, status):
     server, table, _ = served
     server.modes["a.pth"] = status
-    with pytest.raises(DownloadError, match=rf"^{server.url}a\.pth: the server answered "
-                                            rf"HTTP {status} "):
+    with pytest.raises(
+        DownloadError,
+        match=rf"^{server.url}a\.pth: the server answered "
+        rf"HTTP {status} ",
+    ):
         fetch(table["a.pth"])
 
 
@@ -216,8 +244,11 @@ def test_interrupted_transfer_resumes_with_a_range_request(served, empty_cache):
     server, table, data = served
     server.modes["a.pth"] = "cut"
     size, half = len(data["a.pth"]), len(data["a.pth"]) // 2
-    with pytest.raises(DownloadError, match=rf"broke off after {half} of {size} bytes.*"
-                                            r"run the same command again to resume"):
+    with pytest.raises(
+        DownloadError,
+        match=rf"broke off after {half} of {size} bytes.*"
+        r"run the same command again to resume",
+    ):
         fetch(table["a.pth"])
     part = empty_cache / "hub" / "checkpoints" / "a.pth.part"
     assert part.read_bytes() == data["a.pth"][:half] and locate("a.pth") is None

@@ -42,8 +42,9 @@ class _Scan(nn.Module):
         return self.block(tokens).sum()
 
 
-@pytest.mark.parametrize(("text", "want"), [("256x256x12", (12, 256, 256)),
-                                            ("320X240x5", (5, 240, 320))])
+@pytest.mark.parametrize(
+    ("text", "want"), [("256x256x12", (12, 256, 256)), ("320X240x5", (5, 240, 320))]
+)
 def test_parse_patch(text, want):
     assert parse_patch(text) == want
 
@@ -64,12 +65,14 @@ def test_mamba_macs_by_hand():
     t, d_model, d_inner, n, rank = 7, 8, 16, 4, 1
     macs, scan = count_macs(_Scan(), (t, 16, 16))
     assert scan == 4 * d_inner * t * n + 2 * d_inner * t
-    linear = t * (3 * d_model                      # lift
-                  + d_model * 2 * d_inner          # in_proj
-                  + d_inner * (rank + 2 * n)       # x_proj
-                  + rank * d_inner                 # dt_proj (weight only)
-                  + d_inner * d_model)             # out_proj
-    conv = (t + 2) * d_inner * 3                   # depthwise conv1d, padding d_conv - 1
+    linear = t * (
+        3 * d_model  # lift
+        + d_model * 2 * d_inner  # in_proj
+        + d_inner * (rank + 2 * n)  # x_proj
+        + rank * d_inner  # dt_proj (weight only)
+        + d_inner * d_model
+    )  # out_proj
+    conv = (t + 2) * d_inner * 3  # depthwise conv1d, padding d_conv - 1
     assert macs == linear + conv + scan
 
 

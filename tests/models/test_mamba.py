@@ -61,8 +61,11 @@ def _inputs(seed, batch=2, dim=6, length=11, d_state=5, bc="variable", groups=3)
     u = torch.randn(batch, dim, length, **kw)
     delta = torch.rand(batch, dim, length, **kw) * 0.5
     A = -torch.rand(dim, d_state, **kw) * 2 - 0.1
-    shape = {"constant": (dim, d_state), "variable": (batch, d_state, length),
-             "grouped": (batch, groups, d_state, length)}[bc]
+    shape = {
+        "constant": (dim, d_state),
+        "variable": (batch, d_state, length),
+        "grouped": (batch, groups, d_state, length),
+    }[bc]
     B, C = torch.randn(*shape, **kw), torch.randn(*shape, **kw)
     D, bias = torch.randn(dim, **kw), torch.randn(dim, **kw)
     z = torch.randn(batch, dim, length, **kw)
@@ -92,10 +95,12 @@ def test_selective_scan_matches_reference(method, bc, extras):
 @pytest.mark.parametrize("length", [1, 2, 3, 8, 9, 64, 257])
 def test_parallel_equals_sequential_any_length(length):
     u, delta, A, B, C, D, z, bias = _inputs(seed=length, length=length, dim=4, d_state=3)
-    seq, last_seq = selective_scan(u, delta, A, B, C, D, z, bias, True,
-                                   method="sequential", return_last_state=True)
-    par, last_par = selective_scan(u, delta, A, B, C, D, z, bias, True,
-                                   method="parallel", return_last_state=True)
+    seq, last_seq = selective_scan(
+        u, delta, A, B, C, D, z, bias, True, method="sequential", return_last_state=True
+    )
+    par, last_par = selective_scan(
+        u, delta, A, B, C, D, z, bias, True, method="parallel", return_last_state=True
+    )
     torch.testing.assert_close(par, seq, rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(last_par, last_seq, rtol=1e-10, atol=1e-12)
 
@@ -117,8 +122,9 @@ def test_hand_derived_single_channel():
     A = torch.tensor([[-math.log(2.0)]], dtype=torch.float64)
     B = C = torch.ones(1, 1, dtype=torch.float64)
     for method in ("sequential", "parallel"):
-        y = selective_scan(u, delta, A, B, C, D=torch.tensor([2.0], dtype=torch.float64),
-                           method=method)
+        y = selective_scan(
+            u, delta, A, B, C, D=torch.tensor([2.0], dtype=torch.float64), method=method
+        )
         torch.testing.assert_close(y, torch.tensor([[[3.0, 0.5, 0.25]]], dtype=torch.float64))
 
 
@@ -136,8 +142,7 @@ def test_gradients_match_between_methods_and_finite_differences(method):
     u, delta, A, B, C, D, z, bias = _inputs(seed=11, batch=1, dim=2, length=5, d_state=2)
     tensors = [t.clone().requires_grad_(True) for t in (u, delta, A, B, C, D, z, bias)]
     assert torch.autograd.gradcheck(
-        lambda *ts: selective_scan(*ts[:7], delta_bias=ts[7], delta_softplus=True,
-                                   method=method),
+        lambda *ts: selective_scan(*ts[:7], delta_bias=ts[7], delta_softplus=True, method=method),
         tensors,
     )
 
@@ -174,8 +179,17 @@ def test_block_init_follows_mamba():
     assert dt.min() >= 0.001 * (1 - 1e-4) and dt.max() <= 0.1 * (1 + 1e-4)
     n_params = sum(p.numel() for p in block.parameters())
     d_inner = 80
-    want = (40 * 2 * d_inner + d_inner * 4 + d_inner + d_inner * (3 + 32) + 3 * d_inner
-            + d_inner + d_inner * 40 + d_inner * 16 + d_inner)
+    want = (
+        40 * 2 * d_inner
+        + d_inner * 4
+        + d_inner
+        + d_inner * (3 + 32)
+        + 3 * d_inner
+        + d_inner
+        + d_inner * 40
+        + d_inner * 16
+        + d_inner
+    )
     assert n_params == want
 
 

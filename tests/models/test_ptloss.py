@@ -76,7 +76,7 @@ def test_scores_are_independent_per_sample(model):
     ref, dist = _pair(batch=3)
     with torch.no_grad():
         together = model(ref, dist)
-        alone = torch.stack([model(ref[k:k + 1], dist[k:k + 1])[0] for k in range(3)])
+        alone = torch.stack([model(ref[k : k + 1], dist[k : k + 1])[0] for k in range(3)])
     assert together.shape == (3,)
     torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-5)
 
@@ -157,8 +157,11 @@ def test_score_clip_pools_patch_scores(model):
     ref, dist = _pair(batch=1, frames=4, size=64, seed=3)
     with torch.no_grad():
         clip = model.score_clip(ref, dist, patch=(4, 32, 32), temperature=0.5)
-        patches = [model(ref[..., y:y + 32, x:x + 32], dist[..., y:y + 32, x:x + 32])
-                   for y in (0, 32) for x in (0, 32)]
+        patches = [
+            model(ref[..., y : y + 32, x : x + 32], dist[..., y : y + 32, x : x + 32])
+            for y in (0, 32)
+            for x in (0, 32)
+        ]
         want = pool_patch_scores(torch.cat(patches), temperature=0.5)
     assert clip.item() == pytest.approx(want.item(), rel=1e-5)
 
@@ -210,8 +213,10 @@ def test_norm_log_ratio_by_hand_and_what_unit_normalisation_hides():
     got = norm_log_ratio(ref, 2.0 * ref, eps=0.0)  # D = 2 R: log 2 at every position
     torch.testing.assert_close(got, torch.tensor([[math.log(2), math.log(2) ** 2]] * 3))
     half = torch.cat([ref[..., :2], 0.5 * ref[..., 2:]], dim=-1)  # half the map at 1/2
-    torch.testing.assert_close(norm_log_ratio(ref, half, eps=0.0)[0],
-                               torch.tensor([-math.log(2) / 2, math.log(2) ** 2 / 2]))
+    torch.testing.assert_close(
+        norm_log_ratio(ref, half, eps=0.0)[0],
+        torch.tensor([-math.log(2) / 2, math.log(2) ** 2 / 2]),
+    )
     plain = PTLoss(magnitude=False).levels[0]
     with_norm = PTLoss(magnitude=True).levels[0]
     f = torch.rand(2, 32, 16, 16)

@@ -24,7 +24,7 @@ def naive_swin_block(block: SwinBlock, x: torch.Tensor) -> torch.Tensor:
     hp, wp = -(-h // ws) * ws, -(-w // ws) * ws
     heads, dh = block.attn.heads, c // block.attn.heads
     qkv = block.attn.qkv(block.norm1(x))
-    q, k, v = qkv[..., :c] * dh ** -0.5, qkv[..., c:2 * c], qkv[..., 2 * c:]
+    q, k, v = qkv[..., :c] * dh**-0.5, qkv[..., c : 2 * c], qkv[..., 2 * c :]
 
     def place(i, j):
         return (i - s) % hp, (j - s) % wp
@@ -40,8 +40,10 @@ def naive_swin_block(block: SwinBlock, x: torch.Tensor) -> torch.Tensor:
             for a in range(h):
                 for b in range(w):
                     qa, qb = place(a, b)
-                    if (qa // ws, qb // ws) == (pi // ws, pj // ws) and \
-                            (band(qa, hp), band(qb, wp)) == (band(pi, hp), band(pj, wp)):
+                    if (qa // ws, qb // ws) == (pi // ws, pj // ws) and (
+                        band(qa, hp),
+                        band(qb, wp),
+                    ) == (band(pi, hp), band(pj, wp)):
                         keys.append((a, b, qa, qb))
             heads_out = []
             for hd in range(heads):
@@ -105,13 +107,14 @@ def test_budget_near_published_and_heavier_than_ptloss():
 @pytest.mark.slow
 def test_scores_independent_per_sample_and_gradient_flows():
     torch.manual_seed(0)
-    model = RankDVQAUGC(frames=2, channels=(8, 8, 16, 16), dims=(8, 8, 16, 16),
-                        heads=(2, 2, 2, 2), window=4)
+    model = RankDVQAUGC(
+        frames=2, channels=(8, 8, 16, 16), dims=(8, 8, 16, 16), heads=(2, 2, 2, 2), window=4
+    )
     ref = torch.rand(3, 3, 2, 40, 40)  # level sizes 10, 5, 3, 2: padding and masks
     dist = (ref + 0.1 * torch.randn_like(ref)).clamp(0, 1).requires_grad_(True)
     together = model(ref, dist)
     with torch.no_grad():
-        alone = torch.cat([model(ref[k:k + 1], dist[k:k + 1]) for k in range(3)])
+        alone = torch.cat([model(ref[k : k + 1], dist[k : k + 1]) for k in range(3)])
     torch.testing.assert_close(together.detach(), alone, rtol=1e-5, atol=1e-5)
     together.sum().backward()
     assert dist.grad.abs().sum() > 0
@@ -119,8 +122,9 @@ def test_scores_independent_per_sample_and_gradient_flows():
 
 def test_level_scores_are_summed():
     torch.manual_seed(0)
-    model = RankDVQAUGC(frames=1, channels=(8, 8, 8, 8), dims=(8, 8, 8, 8),
-                        heads=(2, 2, 2, 2), window=2).eval()
+    model = RankDVQAUGC(
+        frames=1, channels=(8, 8, 8, 8), dims=(8, 8, 8, 8), heads=(2, 2, 2, 2), window=2
+    ).eval()
     ref, dist = torch.rand(1, 3, 1, 32, 32), torch.rand(1, 3, 1, 32, 32)
     with torch.no_grad():
         full = model(ref, dist)
@@ -130,8 +134,7 @@ def test_level_scores_are_summed():
 
 
 def test_frame_count_is_fixed():
-    model = RankDVQAUGC(frames=4, channels=(8, 8, 8, 8), dims=(8, 8, 8, 8),
-                        heads=(2, 2, 2, 2))
+    model = RankDVQAUGC(frames=4, channels=(8, 8, 8, 8), dims=(8, 8, 8, 8), heads=(2, 2, 2, 2))
     x = torch.rand(1, 3, 3, 32, 32)
     with pytest.raises(ConfigError, match="reference frames=3"):
         model(x, x)

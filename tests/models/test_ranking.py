@@ -25,8 +25,9 @@ from vqabench.models.ranking import (
 
 NOISE = (0, 12, 24, 48, 96)  # noise sigma of D; label vmaf_sd = 100 - 0.8 * sigma
 
-SMALL = dict(model_config={"depth": 1, "channels": (8, 16, 16, 16), "d_models": (8, 8, 16, 16),
-                          "hidden": 16})
+SMALL = dict(
+    model_config={"depth": 1, "channels": (8, 16, 16, 16), "d_models": (8, 8, 16, 16), "hidden": 16}
+)
 
 
 def make_pairs_dir(root: Path, n_sources: int = 5, size: int = 32, frames: int = 4) -> Path:
@@ -39,10 +40,22 @@ def make_pairs_dir(root: Path, n_sources: int = 5, size: int = 32, frames: int =
             dist = np.clip(ref + rng.normal(0, sigma, ref.shape), 0, 255).astype(np.uint8)
             name = f"src{s}_q{k}.npz"
             np.savez(root / name, reference=ref, distorted=dist)
-            rows.append({"file": name, "source": f"src{s}", "reference": f"src{s}_r",
-                         "codec": "x264", "qp": 22 + 5 * k, "x": 0, "y": 0, "t0": 0,
-                         "vmaf_sd": 100 - 0.8 * sigma, "vmaf_rd": 100.0,
-                         "psnr_sd": 50 - sigma / 4, "psnr_rd": 50.0})
+            rows.append(
+                {
+                    "file": name,
+                    "source": f"src{s}",
+                    "reference": f"src{s}_r",
+                    "codec": "x264",
+                    "qp": 22 + 5 * k,
+                    "x": 0,
+                    "y": 0,
+                    "t0": 0,
+                    "vmaf_sd": 100 - 0.8 * sigma,
+                    "vmaf_rd": 100.0,
+                    "psnr_sd": 50 - sigma / 4,
+                    "psnr_rd": 50.0,
+                }
+            )
     with (root / "manifest.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(REQUIRED_COLUMNS))
         writer.writeheader()
@@ -110,8 +123,19 @@ def test_ranking_loss_by_hand():
 @pytest.mark.slow
 def test_training_learns_and_checkpoint_reloads(pairs_dir, tmp_path):
     out = tmp_path / "pt.pt"
-    result = train("pt_loss", pairs_dir, out, epochs=3, steps_per_epoch=6, batch_size=4,
-                   lr=3e-3, seed=0, finetune_epochs=1, device="cpu", **SMALL)
+    result = train(
+        "pt_loss",
+        pairs_dir,
+        out,
+        epochs=3,
+        steps_per_epoch=6,
+        batch_size=4,
+        lr=3e-3,
+        seed=0,
+        finetune_epochs=1,
+        device="cpu",
+        **SMALL,
+    )
     losses = [h["train_loss"] for h in result.history]
     assert [h["stage"] for h in result.history] == ["mixed", "mixed", "finetune"]
     assert result.history[-1]["lr"] == pytest.approx(3e-4)
@@ -131,8 +155,9 @@ def test_training_learns_and_checkpoint_reloads(pairs_dir, tmp_path):
 
 @pytest.mark.slow
 def test_resume_continues_from_stored_epoch(pairs_dir, tmp_path):
-    kw = dict(steps_per_epoch=2, batch_size=2, lr=1e-3, seed=3, finetune_epochs=0,
-              device="cpu", **SMALL)
+    kw = dict(
+        steps_per_epoch=2, batch_size=2, lr=1e-3, seed=3, finetune_epochs=0, device="cpu", **SMALL
+    )
     straight = train("pt_loss", pairs_dir, tmp_path / "a.pt", epochs=2, **kw)
     first = train("pt_loss", pairs_dir, tmp_path / "b.pt", epochs=1, **kw)
     assert torch.load(tmp_path / "b.pt", weights_only=True)["epoch"] == 1
@@ -150,8 +175,7 @@ def test_resume_continues_from_stored_epoch(pairs_dir, tmp_path):
 
 @pytest.mark.slow
 def test_interrupted_run_resumes_to_the_same_weights(pairs_dir, tmp_path, monkeypatch):
-    kw = dict(epochs=2, steps_per_epoch=2, batch_size=2, lr=1e-3, seed=5, device="cpu",
-              **SMALL)
+    kw = dict(epochs=2, steps_per_epoch=2, batch_size=2, lr=1e-3, seed=5, device="cpu", **SMALL)
     straight = train("pt_loss", pairs_dir, tmp_path / "a.pt", **kw)
 
     import vqabench.models.ranking as ranking
@@ -180,24 +204,60 @@ def test_interrupted_run_resumes_to_the_same_weights(pairs_dir, tmp_path, monkey
 def test_resume_refuses_another_model(pairs_dir, tmp_path):
     out = tmp_path / "r.pt"
     small_rank = {"channels": (8, 8, 8, 8), "dims": (8, 8, 8, 8), "heads": (2, 2, 2, 2)}
-    result = train("rankdvqa_ugc", pairs_dir, out, epochs=1, steps_per_epoch=1, batch_size=2,
-                   lr=1e-3, device="cpu", model_config=small_rank)
+    result = train(
+        "rankdvqa_ugc",
+        pairs_dir,
+        out,
+        epochs=1,
+        steps_per_epoch=1,
+        batch_size=2,
+        lr=1e-3,
+        device="cpu",
+        model_config=small_rank,
+    )
     assert result.model.frames == 4  # taken from the patches
     with pytest.raises(ConfigError, match="rankdvqa_ugc.*not 'pt_loss'"):
-        train("pt_loss", pairs_dir, out, epochs=1, steps_per_epoch=1, batch_size=2,
-              lr=1e-3, device="cpu")
+        train(
+            "pt_loss",
+            pairs_dir,
+            out,
+            epochs=1,
+            steps_per_epoch=1,
+            batch_size=2,
+            lr=1e-3,
+            device="cpu",
+        )
     with pytest.raises(ConfigError, match="finetune_epochs"):
-        train("pt_loss", pairs_dir, tmp_path / "x.pt", epochs=1, finetune_epochs=2,
-              steps_per_epoch=1, batch_size=2, lr=1e-3)
+        train(
+            "pt_loss",
+            pairs_dir,
+            tmp_path / "x.pt",
+            epochs=1,
+            finetune_epochs=2,
+            steps_per_epoch=1,
+            batch_size=2,
+            lr=1e-3,
+        )
 
 
 @pytest.mark.slow
 def test_one_epoch_is_the_ranking_stage_and_reports_progress(pairs_dir, tmp_path):
     """Issue 18 item 6: ``--epochs 1`` used to run only the 0.1x-LR fine-tune."""
     seen = []
-    result = train("pt_loss", pairs_dir, tmp_path / "one.pt", epochs=1, steps_per_epoch=3,
-                   batch_size=2, lr=1e-3, seed=0, finetune_epochs=1, device="cpu",
-                   progress=lambda done, total: seen.append((done, total)), **SMALL)
+    result = train(
+        "pt_loss",
+        pairs_dir,
+        tmp_path / "one.pt",
+        epochs=1,
+        steps_per_epoch=3,
+        batch_size=2,
+        lr=1e-3,
+        seed=0,
+        finetune_epochs=1,
+        device="cpu",
+        progress=lambda done, total: seen.append((done, total)),
+        **SMALL,
+    )
     assert [h["stage"] for h in result.history] == ["mixed"]
     assert result.history[0]["lr"] == pytest.approx(1e-3)
     assert seen == [(1, 3), (2, 3), (3, 3)]
@@ -207,16 +267,22 @@ def test_dihedral_codes_are_numpys_eight_square_symmetries():
     clip = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).reshape(1, 2, 3, 4, 4)
     a = clip[0].numpy()
     by_numpy = {  # rotations act on the last two axes (H, W); time and channels stay
-        0: a, 1: a[..., ::-1], 2: a[..., ::-1, :], 3: np.rot90(a, 2, axes=(-2, -1)),
-        4: np.swapaxes(a, -1, -2), 5: np.rot90(a, -1, axes=(-2, -1)),
-        6: np.rot90(a, 1, axes=(-2, -1)), 7: np.rot90(np.swapaxes(a, -1, -2), 2, axes=(-2, -1)),
+        0: a,
+        1: a[..., ::-1],
+        2: a[..., ::-1, :],
+        3: np.rot90(a, 2, axes=(-2, -1)),
+        4: np.swapaxes(a, -1, -2),
+        5: np.rot90(a, -1, axes=(-2, -1)),
+        6: np.rot90(a, 1, axes=(-2, -1)),
+        7: np.rot90(np.swapaxes(a, -1, -2), 2, axes=(-2, -1)),
     }
     for code, want in by_numpy.items():
         np.testing.assert_array_equal(dihedral(clip, [code])[0].numpy(), want, err_msg=code)
     assert len({dihedral(clip, [c]).numpy().tobytes() for c in range(8)}) == 8
     batch = torch.cat([clip, clip + 1])
-    np.testing.assert_array_equal(dihedral(batch, [1, 4]).numpy(),
-                                  np.stack([by_numpy[1], by_numpy[4] + 1]))
+    np.testing.assert_array_equal(
+        dihedral(batch, [1, 4]).numpy(), np.stack([by_numpy[1], by_numpy[4] + 1])
+    )
 
 
 def test_dihedral_and_augment_refuse_what_they_cannot_do(pairs_dir, tmp_path):
@@ -229,15 +295,31 @@ def test_dihedral_and_augment_refuse_what_they_cannot_do(pairs_dir, tmp_path):
         dihedral(clip, [0, 0])
     assert dihedral(clip, [3]).shape == clip.shape  # flips alone suit any shape
     with pytest.raises(ConfigError, match="augment"):
-        train("pt_loss", pairs_dir, tmp_path / "x.pt", epochs=1, steps_per_epoch=1,
-              augment="flip", device="cpu", **SMALL)
+        train(
+            "pt_loss",
+            pairs_dir,
+            tmp_path / "x.pt",
+            epochs=1,
+            steps_per_epoch=1,
+            augment="flip",
+            device="cpu",
+            **SMALL,
+        )
     assert set(AUGMENTATIONS) == {"none", "transpose", "dihedral"}
 
 
 @pytest.mark.slow
 def test_augmented_training_samples_the_same_pairs_and_is_stored(pairs_dir, tmp_path):
-    kw = dict(epochs=1, steps_per_epoch=3, batch_size=4, lr=1e-3, seed=1, finetune_epochs=0,
-              device="cpu", **SMALL)
+    kw = dict(
+        epochs=1,
+        steps_per_epoch=3,
+        batch_size=4,
+        lr=1e-3,
+        seed=1,
+        finetune_epochs=0,
+        device="cpu",
+        **SMALL,
+    )
     seen: dict[str, list] = {"none": [], "dihedral": []}
     original = PairsDataset.batch
 
@@ -245,6 +327,7 @@ def test_augmented_training_samples_the_same_pairs_and_is_stored(pairs_dir, tmp_
         def batch(self, indices):
             seen[mode].append(list(indices))
             return original(self, indices)
+
         return batch
 
     for mode in seen:
@@ -269,7 +352,7 @@ def test_transpose_keeps_the_vmaf_label_and_a_flip_does_not(tmp_path):
 
     luma = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2YUV_I420)[:512]
     rng = np.random.default_rng(0)
-    s = np.stack([luma[100 + 2 * t:164 + 2 * t, 150 + 3 * t:214 + 3 * t] for t in range(6)])
+    s = np.stack([luma[100 + 2 * t : 164 + 2 * t, 150 + 3 * t : 214 + 3 * t] for t in range(6)])
     blurred = np.stack([cv2.GaussianBlur(f, (0, 0), 1.2) for f in s])
     d = np.clip(blurred + rng.normal(0, 3, s.shape), 0, 255).astype(np.uint8)
     grey = np.full((32, 32), 128, np.uint8)
@@ -277,9 +360,14 @@ def test_transpose_keeps_the_vmaf_label_and_a_flip_does_not(tmp_path):
     def vmaf_sd(code: int) -> float:
         def write(name, planes):
             clip = dihedral(torch.from_numpy(planes)[None, None], [code])[0, 0].numpy()
-            return write_y4m(tmp_path / f"{name}{code}.y4m",
-                             [YuvFrame(f, grey, grey) for f in clip], width=64, height=64,
-                             fps=25)
+            return write_y4m(
+                tmp_path / f"{name}{code}.y4m",
+                [YuvFrame(f, grey, grey) for f in clip],
+                width=64,
+                height=64,
+                fps=25,
+            )
+
         return video_quality(write("s", s), write("r", s), write("d", d))["vmaf_sd"]
 
     upright, transposed, mirrored = vmaf_sd(0), vmaf_sd(4), vmaf_sd(1)
@@ -303,14 +391,35 @@ def test_cosine_training_ends_the_ranking_stage_at_the_fine_tuning_rate(pairs_di
     def progress(done, total):
         seen.append(done)
 
-    result = train("pt_loss", pairs_dir, tmp_path / "c.pt", epochs=3, steps_per_epoch=2,
-                   batch_size=2, lr=1e-3, seed=0, finetune_epochs=1, device="cpu",
-                   lr_schedule="cosine", progress=progress, **SMALL)
+    result = train(
+        "pt_loss",
+        pairs_dir,
+        tmp_path / "c.pt",
+        epochs=3,
+        steps_per_epoch=2,
+        batch_size=2,
+        lr=1e-3,
+        seed=0,
+        finetune_epochs=1,
+        device="cpu",
+        lr_schedule="cosine",
+        progress=progress,
+        **SMALL,
+    )
     # ranking stage: 4 steps from 1e-3 to 1e-4; epoch 1 ends at step 1, epoch 2 at step 3
     lrs = [h["lr"] for h in result.history]
     assert lrs == pytest.approx([1e-4 + 4.5e-4 * (1 + math.cos(math.pi / 3)), 1e-4, 1e-4])
-    assert torch.load(tmp_path / "c.pt", weights_only=True)["train_config"]["lr_schedule"] == \
-        "cosine"
+    assert (
+        torch.load(tmp_path / "c.pt", weights_only=True)["train_config"]["lr_schedule"] == "cosine"
+    )
     with pytest.raises(ConfigError, match="lr_schedule='step'"):
-        train("pt_loss", pairs_dir, tmp_path / "x.pt", epochs=1, steps_per_epoch=1,
-              lr_schedule="step", device="cpu", **SMALL)
+        train(
+            "pt_loss",
+            pairs_dir,
+            tmp_path / "x.pt",
+            epochs=1,
+            steps_per_epoch=1,
+            lr_schedule="step",
+            device="cpu",
+            **SMALL,
+        )

@@ -29,9 +29,14 @@ def _brute_force(luma: np.ndarray, side: int) -> tuple[int, int]:
     best, at = -1.0, (0, 0)
     for top in range(0, luma.shape[0] - side + 1, 8):
         for left in range(0, luma.shape[1] - side + 1, 8):
-            win = luma[top:top + side, left:left + side].astype(float)
-            score = np.mean([np.var(win[i:i + 8, j:j + 8]) for i in range(0, side, 8)
-                             for j in range(0, side, 8)])
+            win = luma[top : top + side, left : left + side].astype(float)
+            score = np.mean(
+                [
+                    np.var(win[i : i + 8, j : j + 8])
+                    for i in range(0, side, 8)
+                    for j in range(0, side, 8)
+                ]
+            )
             if score > best + 1e-9:
                 best, at = score, (top, left)
     return at
@@ -44,7 +49,8 @@ def test_texture_crop_finds_the_textured_patch_and_agrees_with_the_definition():
     assert texture_crop(luma, 32) == (24, 40)
     for seed in range(3):  # natural-ish: smooth ramps plus noise of varying strength
         img = np.add.outer(np.arange(64), np.arange(96)) + np.random.default_rng(seed).normal(
-            0, 1, (64, 96)) * np.linspace(1, 20, 96)
+            0, 1, (64, 96)
+        ) * np.linspace(1, 20, 96)
         assert texture_crop(img, 24) == _brute_force(img, 24)
 
 
@@ -61,11 +67,21 @@ def _results() -> pd.DataFrame:
         for i, bpp in enumerate(bpps):
             for seq in ("A", "B"):
                 for metric, value in (("psnr_y", 30.0 + i), ("vmaf", 60.0 + 10 * i)):
-                    rows.append({"sequence": seq, "reference": "source", "codec": codec,
-                                 "rate_point": f"qp={40 - 5 * i}", "bits": 1, "bpp": bpp,
-                                 "kbps": 100 * bpp, "metric": metric, "value": value,
-                                 "anchor": "source",
-                                 "bitstream": f"bitstreams/{seq}/{codec}/{i}"})
+                    rows.append(
+                        {
+                            "sequence": seq,
+                            "reference": "source",
+                            "codec": codec,
+                            "rate_point": f"qp={40 - 5 * i}",
+                            "bits": 1,
+                            "bpp": bpp,
+                            "kbps": 100 * bpp,
+                            "metric": metric,
+                            "value": value,
+                            "anchor": "source",
+                            "bitstream": f"bitstreams/{seq}/{codec}/{i}",
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -92,13 +108,16 @@ def test_pick_points_prefers_the_lowest_rate_pair_within_ten_percent():
     assert (a.bpp, b.bpp) == (0.1, 0.105)
 
 
-@pytest.mark.parametrize(("args", "named"), [
-    (("x264,x264", {}), "compare='x264,x264'"),
-    (("x264", {}), "compare='x264'"),
-    ((None, {"sequence": "A"}), "sequence='A'"),
-    ((None, {"frame": 3}), "frame=3"),
-    (("x264,vp9", {"frame": -1}), "frame=-1"),
-])
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("x264,x264", {}), "compare='x264,x264'"),
+        (("x264", {}), "compare='x264'"),
+        ((None, {"sequence": "A"}), "sequence='A'"),
+        ((None, {"frame": 3}), "frame=3"),
+        (("x264,vp9", {"frame": -1}), "frame=-1"),
+    ],
+)
 def test_compare_request_refuses_what_it_cannot_do(args, named):
     text, options = args
     with pytest.raises(ConfigError, match=named):
@@ -128,17 +147,31 @@ def test_compared_frames_and_figure_show_the_crop_of_each_frame():
 
     def frame(seed):
         r = np.random.default_rng(seed)
-        return YuvFrame(r.integers(16, 236, (48, 80), dtype=np.uint8),
-                        r.integers(16, 240, (24, 40), dtype=np.uint8),
-                        r.integers(16, 240, (24, 40), dtype=np.uint8))
+        return YuvFrame(
+            r.integers(16, 236, (48, 80), dtype=np.uint8),
+            r.integers(16, 240, (24, 40), dtype=np.uint8),
+            r.integers(16, 240, (24, 40), dtype=np.uint8),
+        )
 
-    src = YuvFrame(np.full((48, 80), 100, np.uint8), np.full((24, 40), 128, np.uint8),
-                   np.full((24, 40), 128, np.uint8))
+    src = YuvFrame(
+        np.full((48, 80), 100, np.uint8),
+        np.full((24, 40), 128, np.uint8),
+        np.full((24, 40), 128, np.uint8),
+    )
     src.y[16:40, 48:72] = rng.integers(16, 236, (24, 24))
-    pick = ComparePick("A", (ComparePoint("x264", "qp=32", 0.1, 10.0, "a", {"psnr_y": 31.0}),
-                             ComparePoint("x265", "qp=30", 0.11, 11.0, "b", {})))
-    item = compared(pick, frame=2, source=(_Video(80, 48), src),
-                    decoded=[(_Video(80, 48), frame(1)), (_Video(80, 48), frame(2))])
+    pick = ComparePick(
+        "A",
+        (
+            ComparePoint("x264", "qp=32", 0.1, 10.0, "a", {"psnr_y": 31.0}),
+            ComparePoint("x265", "qp=30", 0.11, 11.0, "b", {}),
+        ),
+    )
+    item = compared(
+        pick,
+        frame=2,
+        source=(_Video(80, 48), src),
+        decoded=[(_Video(80, 48), frame(1)), (_Video(80, 48), frame(2))],
+    )
     assert item.crop == (16, 48, 24)  # side min(48, 80) // 2 = 24, at the noise
     fig = compare_figure(None, item=item)
     images = [ax.images[0].get_array() for ax in fig.axes]
@@ -149,5 +182,9 @@ def test_compared_frames_and_figure_show_the_crop_of_each_frame():
     assert fig.axes[2].get_xlabel() == "0.1000 bpp\nPSNR-Y 31.00 dB"
     assert math.isclose(fig.get_size_inches()[0], 7.0)
     with pytest.raises(ConfigError, match="decoded size='40x48'"):
-        compared(pick, frame=2, source=(_Video(80, 48), src),
-                 decoded=[(_Video(40, 48), frame(1)), (_Video(80, 48), frame(2))])
+        compared(
+            pick,
+            frame=2,
+            source=(_Video(80, 48), src),
+            decoded=[(_Video(40, 48), frame(1)), (_Video(80, 48), frame(2))],
+        )

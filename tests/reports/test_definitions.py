@@ -19,13 +19,17 @@ def test_metric_definitions_name_model_variant_and_scales(tmp_path):
     vmaf = metric_definition("vmaf", {}, libvmaf="86da14d")
     sha = hashlib.sha256((_model_dir() / "vmaf_v0.6.1.json").read_bytes()).hexdigest()
     assert vmaf["options"] == {"model": "vmaf_v0.6.1", "pooling": "mean", "model_sha256": sha}
-    assert vmaf["id"] == (f"vmaf{{model=vmaf_v0.6.1,pooling=mean,model_sha256={sha[:12]}}} v1; "
-                          "libvmaf 86da14d")
+    assert vmaf["id"] == (
+        f"vmaf{{model=vmaf_v0.6.1,pooling=mean,model_sha256={sha[:12]}}} v1; libvmaf 86da14d"
+    )
     assert metric_definition("ssim", {})["id"] == "ssim{downsample=False} v1"
     assert metric_definition("ms_ssim", {"scales": 4})["id"] == "ms_ssim{scales=4} v1"
     neg = metric_definition("vmaf", {"model": "vmaf_v0.6.1neg"}, libvmaf="86da14d")
-    with pytest.raises(ConfigError, match=r"metric 'vmaf' differs \(model vmaf_v0.6.1 vs "
-                                          r"vmaf_v0.6.1neg; model_sha256"):
+    with pytest.raises(
+        ConfigError,
+        match=r"metric 'vmaf' differs \(model vmaf_v0.6.1 vs "
+        r"vmaf_v0.6.1neg; model_sha256",
+    ):
         check_mergeable([("a", {"vmaf": vmaf}), ("b", {"vmaf": neg})])
     other_lib = metric_definition("vmaf", {}, libvmaf="in ffmpeg n8.0")
     with pytest.raises(ConfigError, match=r"libvmaf 86da14d vs in ffmpeg n8.0"):

@@ -18,11 +18,14 @@ def test_the_names_are_the_plot_modules_own():
     assert LAYOUT_NAMES == ("one-column", "two-column") and FORMATS == ("png", "pdf", "svg")
 
 
-@pytest.mark.parametrize(("layout", "formats", "named"), [
-    ("three-column", ["png"], "layout='three-column'"),
-    ("one-column", ["png", "eps"], "formats=\\['png', 'eps'\\]"),
-    ("one-column", [], "formats=\\[\\]"),
-])
+@pytest.mark.parametrize(
+    ("layout", "formats", "named"),
+    [
+        ("three-column", ["png"], "layout='three-column'"),
+        ("one-column", ["png", "eps"], "formats=\\['png', 'eps'\\]"),
+        ("one-column", [], "formats=\\[\\]"),
+    ],
+)
 def test_bad_options_are_refused_by_name(layout, formats, named):
     with pytest.raises(ConfigError, match=named):
         check_figure_options(layout, formats)
@@ -30,7 +33,9 @@ def test_bad_options_are_refused_by_name(layout, formats, named):
 
 
 def test_checking_does_not_import_matplotlib():
-    code = ("import sys; from vqabench.reports.figspec import check_figure_options; "
-            "check_figure_options('one-column', ['png']); print('matplotlib' in sys.modules)")
+    code = (
+        "import sys; from vqabench.reports.figspec import check_figure_options; "
+        "check_figure_options('one-column', ['png']); print('matplotlib' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

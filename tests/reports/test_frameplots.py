@@ -22,25 +22,54 @@ def _per_frame(codecs=CODECS):
         for codec in codecs:
             for i, rp in enumerate(POINTS):
                 for frame, (bits, kind) in enumerate([(40000, "I"), (8000, "B"), (12000, "P")]):
-                    rows.append(["S", "source", codec, rp, metric, "source", frame,
-                                 40.0 - 3 * i + 0.1 * frame, bits >> i, kind, 30])
-    return pd.DataFrame(rows, columns=["sequence", "reference", "codec", "rate_point", "metric",
-                                       "anchor", "frame", "value", "frame_bits", "frame_type",
-                                       "frame_qp"])
+                    rows.append(
+                        [
+                            "S",
+                            "source",
+                            codec,
+                            rp,
+                            metric,
+                            "source",
+                            frame,
+                            40.0 - 3 * i + 0.1 * frame,
+                            bits >> i,
+                            kind,
+                            30,
+                        ]
+                    )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "sequence",
+            "reference",
+            "codec",
+            "rate_point",
+            "metric",
+            "anchor",
+            "frame",
+            "value",
+            "frame_bits",
+            "frame_type",
+            "frame_qp",
+        ],
+    )
 
 
 def _figures(styles):
     per_frame = _per_frame()
-    return (plots.per_frame_figure(per_frame, sequence="S", metric="psnr_y", colors=styles),
-            frame_rate_figure(per_frame, sequence="S", colors=styles))
+    return (
+        plots.per_frame_figure(per_frame, sequence="S", metric="psnr_y", colors=styles),
+        frame_rate_figure(per_frame, sequence="S", colors=styles),
+    )
 
 
 @pytest.mark.slow
 def test_one_panel_per_codec_anchor_first_titled_in_the_rd_colour():
     styles = plots.codec_styles(CODECS, anchor="x264")
     rd_rows = _per_frame().assign(kbps=lambda d: 100.0 * (d["frame"] + 1))
-    rd = plots.rd_curve_figure(rd_rows[rd_rows["frame"] >= 0], sequence="S", metric="psnr_y",
-                               colors=styles)
+    rd = plots.rd_curve_figure(
+        rd_rows[rd_rows["frame"] >= 0], sequence="S", metric="psnr_y", colors=styles
+    )
     rd_colour = {ln.get_label(): to_hex(ln.get_color()) for ln in rd.axes[0].lines}
     for fig in _figures(styles):
         assert [ax.get_title() for ax in fig.axes] == ["x264", "x265", "vvenc"]

@@ -43,24 +43,33 @@ def test_two_runs_one_table_a_dataset_each(run_maker, tmp_path):
     assert r"x265 & $-$20.00 & $-$60.00 \\" in tex and report.figures == ()
     same = build_glvc_report([first, run_maker(tmp_path / "run3")], out_dir=tmp_path / "o2")
     assert "| Codec | synthetic (run1) LPIPS | synthetic (run3) LPIPS |" in (
-        same.markdown.read_text())  # one dataset name twice: told apart by the run
+        same.markdown.read_text()
+    )  # one dataset name twice: told apart by the run
 
 
 @pytest.mark.slow
 def test_runs_that_measured_differently_or_lack_the_anchor_are_refused(run_maker, tmp_path):
     first = _second(run_maker, tmp_path / "run1", name="a", lpips_net="alex")
     second = _second(run_maker, tmp_path / "run2", name="b", lpips_net="vgg")
-    with pytest.raises(ConfigError, match=r"cannot merge runs 'run1' and 'run2' into one GLVC "
-                                          r"table: metric 'lpips' differs \(.*net alex vs vgg"):
+    with pytest.raises(
+        ConfigError,
+        match=r"cannot merge runs 'run1' and 'run2' into one GLVC "
+        r"table: metric 'lpips' differs \(.*net alex vs vgg",
+    ):
         build_glvc_report([first, second], out_dir=tmp_path / "out")
     third = run_maker(tmp_path / "run3")
     rows = pd.read_csv(third / "results.csv")
-    rows.assign(codec=rows["codec"].replace("x264", "vp9")).to_csv(third / "results.csv",
-                                                                  index=False)
-    with pytest.raises(ConfigError, match=r"anchor='x264' is not a codec of run\(s\) 'run3' "
-                                          r"\(vp9, x265\)"):
-        build_glvc_report([run_maker(tmp_path / "run4"), third], out_dir=tmp_path / "out",
-                          anchor_codec="x264")
+    rows.assign(codec=rows["codec"].replace("x264", "vp9")).to_csv(
+        third / "results.csv", index=False
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"anchor='x264' is not a codec of run\(s\) 'run3' "
+        r"\(vp9, x265\)",
+    ):
+        build_glvc_report(
+            [run_maker(tmp_path / "run4"), third], out_dir=tmp_path / "out", anchor_codec="x264"
+        )
     with pytest.raises(ConfigError, match="out=None"):
         build_glvc_report([first], out_dir=None)
     with pytest.raises(ConfigError, match="style='clic'"):
@@ -79,6 +88,7 @@ def test_a_dataset_column_splits_one_run_into_datasets(run_maker, tmp_path):
     run = run_maker(tmp_path / "run1")
     rows = pd.read_csv(run / "results.csv")
     rows.assign(dataset=rows["sequence"].map({"A": "uvg", "B": "uvg", "C": "mcl"})).to_csv(
-        run / "results.csv", index=False)
+        run / "results.csv", index=False
+    )
     md = build_glvc_report([run], out_dir=tmp_path / "out").markdown.read_text()
     assert "| Codec | uvg LPIPS | mcl LPIPS |" in md and "| x265 | -25.00 | -10.00 |" in md

@@ -22,10 +22,20 @@ def _results() -> pd.DataFrame:
     for seq, group, factor, offset in SEQUENCES:
         for codec, f in (("x265", factor), ("x264", 1.0)):
             for i, kbps in enumerate((100.0, 200.0, 400.0)):
-                rows.append({"sequence": seq, "reference": "source", "codec": codec,
-                             "rate_point": f"qp={37 - 5 * i}", "kbps": kbps * f, "bpp": 0.1,
-                             "metric": "vmaf", "value": 60.0 + 10 * i + offset,
-                             "anchor": "source", "group": group})
+                rows.append(
+                    {
+                        "sequence": seq,
+                        "reference": "source",
+                        "codec": codec,
+                        "rate_point": f"qp={37 - 5 * i}",
+                        "kbps": kbps * f,
+                        "bpp": 0.1,
+                        "metric": "vmaf",
+                        "value": 60.0 + 10 * i + offset,
+                        "anchor": "source",
+                        "group": group,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -38,18 +48,22 @@ def test_one_panel_per_group_then_overall_with_the_mean_curves():
     colors = codec_styles(["x265", "x264"], anchor="x264")
     fig = group_rd_figure(results, metric="vmaf", colors=colors, layout="two-column")
     axes = fig.axes
-    assert [ax.get_title() for ax in axes] == ["Low (1 sequence)", "High (2 sequences)",
-                                               "Overall (3 sequences)"]
+    assert [ax.get_title() for ax in axes] == [
+        "Low (1 sequence)",
+        "High (2 sequences)",
+        "Overall (3 sequences)",
+    ]
     assert math.isclose(fig.get_size_inches()[0], 7.0)
     high_x265 = next(ln for ln in axes[1].lines if ln.get_label() == "x265")
-    np.testing.assert_allclose(high_x265.get_xdata(), np.sqrt(0.8 * 0.6) * np.array(
-        [100.0, 200.0, 400.0]))
+    np.testing.assert_allclose(
+        high_x265.get_xdata(), np.sqrt(0.8 * 0.6) * np.array([100.0, 200.0, 400.0])
+    )
     np.testing.assert_allclose(high_x265.get_ydata(), [61.0, 71.0, 81.0])
     overall = {ln.get_label(): ln for ln in axes[2].lines}
-    np.testing.assert_allclose(overall["x265"].get_xdata(), (0.8 * 0.5 * 0.6) ** (1 / 3)
-                               * np.array([100.0, 200.0, 400.0]))
-    np.testing.assert_allclose(overall["x264"].get_ydata(), np.array([60.0, 70.0, 80.0])
-                               - 1 / 3)
+    np.testing.assert_allclose(
+        overall["x265"].get_xdata(), (0.8 * 0.5 * 0.6) ** (1 / 3) * np.array([100.0, 200.0, 400.0])
+    )
+    np.testing.assert_allclose(overall["x264"].get_ydata(), np.array([60.0, 70.0, 80.0]) - 1 / 3)
     assert [ln.get_label() for ln in axes[0].lines] == ["x264", "x265"]  # anchor first
     assert to_hex(overall["x264"].get_color()) == "#000000"
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["x264", "x265"]
@@ -77,6 +91,7 @@ def test_summary_set_has_group_curves_for_reference_groups_only(run_maker, tmp_p
     names = [p.name for p in build_report(run, out_dir=tmp_path / "a", formats=("png",)).figures]
     assert names == ["rd_average_psnr_y.png", "rd_groups_psnr_y.png"]
     rows.assign(group=rows["group"].map({"High": "video", "Low": "photo"})).to_csv(
-        run / "results.csv", index=False)
+        run / "results.csv", index=False
+    )
     names = [p.name for p in build_report(run, out_dir=tmp_path / "b", formats=("png",)).figures]
     assert names == ["rd_average_psnr_y.png"]

@@ -28,16 +28,16 @@ def test_leaderboard_values_and_provenance(run_dir, tmp_path, run_maker):
     assert side["vqabench_version"] == __version__
     assert side["bd_method"] == "pchip"
     r1 = side["runs"][0]
-    assert r1["config_sha256"] == hashlib.sha256((run_dir / "config.toml").read_bytes()
-                                                 ).hexdigest()
+    assert r1["config_sha256"] == hashlib.sha256((run_dir / "config.toml").read_bytes()).hexdigest()
     assert r1["dataset"] == "synthetic" and r1["anchor_codec"] == "x264"
     commented = tmp_path / "run3"  # same settings, other comments: same settings_sha256
     commented.mkdir()
     for f in ("results.csv", "config.toml"):
         text = (run_dir / f).read_text()
         (commented / f).write_text(("# made elsewhere\n" if f == "config.toml" else "") + text)
-    side3 = json.loads(build_leaderboard([commented], out=tmp_path / "lb3.csv").provenance
-                       .read_text())["runs"][0]
+    side3 = json.loads(
+        build_leaderboard([commented], out=tmp_path / "lb3.csv").provenance.read_text()
+    )["runs"][0]
     assert side3["settings_sha256"] == r1["settings_sha256"] != ""
     assert side3["config_sha256"] != r1["config_sha256"]
     assert r1["codec_versions"] == {"x264": "0.164", "x265": "3.5+1"}
@@ -52,21 +52,28 @@ def test_leaderboard_cells_carry_their_notes(run_maker, tmp_path):
     (30..39 dB: overlap [32, 39] of [30, 41] = 64 %); C's PSNR-Y curve is excluded."""
     run = run_maker(tmp_path / "run")
     results = pd.read_csv(run / "results.csv")
-    results.loc[(results["codec"] == "x265") & (results["sequence"] == "A")
-                & (results["metric"] == "psnr_y"), "value"] += 2.0
+    results.loc[
+        (results["codec"] == "x265")
+        & (results["sequence"] == "A")
+        & (results["metric"] == "psnr_y"),
+        "value",
+    ] += 2.0
     results.to_csv(run / "results.csv", index=False)
     lb = build_leaderboard([run], out=tmp_path / "lb.csv", n_resamples=200)
     table = pd.read_csv(lb.csv, keep_default_na=False)
     assert table["notes"].tolist() == [
         "psnr_y: overlap(n=1/2,min=0.6364,max=0.6364) excluded(n=1/3); psnr_yuv: "
-        "overlap(n=1/2,min=0.6923,max=0.6923) excluded(n=1/3)"]
+        "overlap(n=1/2,min=0.6923,max=0.6923) excluded(n=1/3)"
+    ]
     cells = {c["metric"]: c["notes"] for c in json.loads(lb.provenance.read_text())["cells"]}
     assert cells["psnr_y"] == "overlap(n=1/2,min=0.6364,max=0.6364) excluded(n=1/3)"
     assert cells["psnr_u"] == cells["lpips"] == ""
     per = pd.read_csv(lb.sequences, keep_default_na=False)
     noted = per[per["notes"] != ""]
     assert noted[["sequence", "metric", "notes"]].values.tolist() == [
-        ["A", "psnr_y", "overlap(iou=0.6364)"], ["A", "psnr_yuv", "overlap(iou=0.6923)"]]
+        ["A", "psnr_y", "overlap(iou=0.6364)"],
+        ["A", "psnr_yuv", "overlap(iou=0.6923)"],
+    ]
 
 
 def test_leaderboard_errors(tmp_path):
@@ -88,13 +95,32 @@ def test_codec_versions_name_the_ffmpeg_build_once(tmp_path):
     with Store(run / "store.sqlite") as store:
         for i, (label, name) in enumerate((("x264-fast", "x264"), ("x265", "x265"))):
             spec = _json.dumps({"name": name, "version": ffmpeg_version(), "options": {}})
-            store.commit_job(EncodeRecord(f"k{i}", "A", "source", label, "qp=22", "b", 8, 0.1,
-                                          0.01, 8, 64, 64, "25/1", spec), [])
+            store.commit_job(
+                EncodeRecord(
+                    f"k{i}",
+                    "A",
+                    "source",
+                    label,
+                    "qp=22",
+                    "b",
+                    8,
+                    0.1,
+                    0.01,
+                    8,
+                    64,
+                    64,
+                    "25/1",
+                    spec,
+                ),
+                [],
+            )
     config = {"codecs": [{"name": "x264", "label": "x264-fast"}, {"name": "x265"}]}
     assert codec_versions(run, config) == {
         "x264-fast": f"libx264 {encoder_version('libx264')}",
         "x265": f"libx265 {encoder_version('libx265')}",
-        "ffmpeg": ffmpeg_version().removeprefix("ffmpeg ")}
+        "ffmpeg": ffmpeg_version().removeprefix("ffmpeg "),
+    }
+
 
 # --- the committed leaderboards (results/leaderboard/) -------------------------------------
 
@@ -115,15 +141,28 @@ def test_committed_leaderboard_is_consistent(name):
     """Each committed mean is the mean of its committed per-sequence values, its sidecar cell
     says how many there were, and its interval holds the mean."""
     table, per, side = _committed(name)
-    metrics = [c for c in table.columns if c not in ("run", "anchor_codec", "reference",
-                                                     "measured_against", "codec", "group",
-                                                     "command", "notes")]
+    metrics = [
+        c
+        for c in table.columns
+        if c
+        not in (
+            "run",
+            "anchor_codec",
+            "reference",
+            "measured_against",
+            "codec",
+            "group",
+            "command",
+            "notes",
+        )
+    ]
     assert {"psnr_y", "psnr_yuv", "ssim", "ms_ssim", "vmaf", "vmaf_neg"} <= set(metrics)
     cells = {(c["codec"], c["group"], c["metric"]): c for c in side["cells"]}
     for row in table.itertuples(index=False):
         for metric in metrics:
-            sel = per[(per["codec"] == row.codec) & (per["metric"] == metric)
-                      & per["reason"].isna()]
+            sel = per[
+                (per["codec"] == row.codec) & (per["metric"] == metric) & per["reason"].isna()
+            ]
             if row.group != "Overall":
                 sel = sel[sel["group"] == row.group]
             cell = cells[(row.codec, row.group, metric)]
@@ -132,8 +171,14 @@ def test_committed_leaderboard_is_consistent(name):
             assert cell["ci_low"] <= getattr(row, metric) <= cell["ci_high"]
 
 
-def _fresh_bd_rate(tmp_path, config: str, sequence: str, codecs: tuple[str, str],
-                   metric: str, reference_qp: int | None = None) -> tuple[str, float]:
+def _fresh_bd_rate(
+    tmp_path,
+    config: str,
+    sequence: str,
+    codecs: tuple[str, str],
+    metric: str,
+    reference_qp: int | None = None,
+) -> tuple[str, float]:
     """Per-sequence BD-rate of codecs[1] vs codecs[0] from a fresh run of one mini sequence
     with the committed config's ladders (and one of its reference rate points)."""
     from dataclasses import replace
@@ -149,18 +194,25 @@ def _fresh_bd_rate(tmp_path, config: str, sequence: str, codecs: tuple[str, str]
     folder = tmp_path / "one"
     folder.mkdir()
     (folder / seq.source.path.name).symlink_to(seq.source.path)
-    changes: dict = {"dataset": str(folder), "size": None, "frames": None, "jobs": 1,
-                     "codecs": tuple(c for c in cfg.codecs if c.display in codecs),
-                     "metrics": tuple(m for m in cfg.metrics if m.name == metric)}
+    changes: dict = {
+        "dataset": str(folder),
+        "size": None,
+        "frames": None,
+        "jobs": 1,
+        "codecs": tuple(c for c in cfg.codecs if c.display in codecs),
+        "metrics": tuple(m for m in cfg.metrics if m.name == metric),
+    }
     if reference_qp is not None:
         ref = cfg.reference
         i = ref.codec.values.index(reference_qp)
-        changes["reference"] = ReferenceSpec(replace(ref.codec, values=(reference_qp,)),
-                                             (ref.groups[i],))
+        changes["reference"] = ReferenceSpec(
+            replace(ref.codec, values=(reference_qp,)), (ref.groups[i],)
+        )
     summary = run(replace(cfg, **changes), out_dir=tmp_path / "run")
     assert summary.complete
-    per = per_sequence_bd_rate(fold_references(load_results(tmp_path / "run")),
-                               anchor_codec=codecs[0])
+    per = per_sequence_bd_rate(
+        fold_references(load_results(tmp_path / "run")), anchor_codec=codecs[0]
+    )
     (row,) = per[per["codec"] == codecs[1]].itertuples(index=False)
     return str(row.sequence), float(row.bd_rate)
 
@@ -171,10 +223,12 @@ def test_committed_mini_conventional_row_reproduces(tmp_path):
     a change that moves a citable number fails here and is re-committed on purpose
     (scripts/make_leaderboards.sh, with a CHANGELOG.md entry)."""
     _, per, _ = _committed("mini-conventional")
-    seq, value = _fresh_bd_rate(tmp_path, "mini-conventional", "Carphone", ("x264", "x265"),
-                                "psnr_y")
-    committed = per[(per["sequence"] == seq) & (per["codec"] == "x265")
-                    & (per["metric"] == "psnr_y")]["bd_rate"]
+    seq, value = _fresh_bd_rate(
+        tmp_path, "mini-conventional", "Carphone", ("x264", "x265"), "psnr_y"
+    )
+    committed = per[
+        (per["sequence"] == seq) & (per["codec"] == "x265") & (per["metric"] == "psnr_y")
+    ]["bd_rate"]
     assert len(committed) == 1
     assert value == pytest.approx(float(committed.iloc[0]), rel=1e-12, abs=1e-12)
 
@@ -184,10 +238,12 @@ def test_committed_mini_ugc_transcoding_row_reproduces(tmp_path):
     """Carphone with its QP 30 x264 reference (group High), x264 and x265 transcodes, PSNR-Y
     against the source: equal to the committed per-sequence value."""
     _, per, _ = _committed("mini-ugc-transcoding")
-    seq, value = _fresh_bd_rate(tmp_path, "mini-ugc-transcoding", "Carphone",
-                                ("x264", "x265"), "psnr_y", reference_qp=30)
-    committed = per[(per["sequence"] == seq) & (per["codec"] == "x265")
-                    & (per["metric"] == "psnr_y")]
+    seq, value = _fresh_bd_rate(
+        tmp_path, "mini-ugc-transcoding", "Carphone", ("x264", "x265"), "psnr_y", reference_qp=30
+    )
+    committed = per[
+        (per["sequence"] == seq) & (per["codec"] == "x265") & (per["metric"] == "psnr_y")
+    ]
     assert committed["group"].tolist() == ["High"]
     assert value == pytest.approx(float(committed["bd_rate"].iloc[0]), rel=1e-12, abs=1e-12)
 
@@ -196,14 +252,19 @@ def test_settings_sha256_ignores_the_run_folder_and_worker_count():
     """A run's config.toml stores its absolute ``out`` folder and ``jobs``; neither changes a
     number, so the same settings run in another checkout or with more workers must keep
     their settings_sha256 (the committed sidecars differed by the folder they were made in)."""
-    base = {"metrics": ["psnr_y"], "dataset": {"name": "mini", "frames": 16},
-            "run": {"jobs": 2, "anchor": "x264", "out": "/work/a/runs/lb"},
-            "codecs": [{"name": "x264", "qp": [22, 27]}]}
+    base = {
+        "metrics": ["psnr_y"],
+        "dataset": {"name": "mini", "frames": 16},
+        "run": {"jobs": 2, "anchor": "x264", "out": "/work/a/runs/lb"},
+        "codecs": [{"name": "x264", "qp": [22, 27]}],
+    }
     moved = {**base, "run": {"jobs": 1, "anchor": "x264", "out": "/home/b/runs/lb"}}
     other_anchor = {**base, "run": {**base["run"], "anchor": "x265"}}
-    expected = hashlib.sha256(json.dumps(
-        {**base, "run": {"anchor": "x264"}}, sort_keys=True, separators=(",", ":")
-    ).encode()).hexdigest()
+    expected = hashlib.sha256(
+        json.dumps(
+            {**base, "run": {"anchor": "x264"}}, sort_keys=True, separators=(",", ":")
+        ).encode()
+    ).hexdigest()
     assert settings_sha256(base) == settings_sha256(moved) == expected
     assert settings_sha256(other_anchor) != expected
 
@@ -289,12 +350,14 @@ def test_rows_carry_a_command_that_reproduces_them(tiny_runs, tmp_path, monkeypa
     table = pd.read_csv(lb.csv)
     run = tiny_runs["w611"]
     assert table["command"].tolist() == [
-        f"vqabench run {run / 'config.toml'} --out {run}"]  # outside any git checkout
+        f"vqabench run {run / 'config.toml'} --out {run}"
+    ]  # outside any git checkout
     assert list(table.columns[-2:]) == ["command", "notes"]
     side = json.loads(lb.provenance.read_text())
     repo = Path(__file__).resolve().parents[2]
-    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert side["vqabench_git_commit"] == head and isinstance(side["vqabench_git_dirty"], bool)
     assert side["runs"][0]["command"] == table["command"].iloc[0]
     assert side["runs"][0]["config_toml"] == (run / "config.toml").read_text()
@@ -314,4 +377,5 @@ def test_command_inside_a_git_checkout_is_relative_to_its_root(tmp_path):
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "runs" / "x y").mkdir(parents=True)
     assert reproducing_command(tmp_path / "runs" / "x y") == (
-        "vqabench run 'runs/x y/config.toml' --out 'runs/x y'")
+        "vqabench run 'runs/x y/config.toml' --out 'runs/x y'"
+    )

@@ -20,11 +20,19 @@ def results(tmp_path_factory, run_maker):
     return load_results(run_maker(tmp_path_factory.mktemp("plots") / "run"))
 
 
-@pytest.mark.parametrize(("quantity", "label"), [
-    ("psnr_y", "PSNR-Y (dB)"), ("psnr_yuv", "PSNR-YUV (dB)"), ("kbps", "Rate (kbps)"),
-    ("bpp", "Rate (bpp)"), ("vmaf", "VMAF"), ("vmaf_neg", "VMAF NEG"), ("ms_ssim", "MS-SSIM"),
-    ("my_metric", "my_metric"),
-])
+@pytest.mark.parametrize(
+    ("quantity", "label"),
+    [
+        ("psnr_y", "PSNR-Y (dB)"),
+        ("psnr_yuv", "PSNR-YUV (dB)"),
+        ("kbps", "Rate (kbps)"),
+        ("bpp", "Rate (bpp)"),
+        ("vmaf", "VMAF"),
+        ("vmaf_neg", "VMAF NEG"),
+        ("ms_ssim", "MS-SSIM"),
+        ("my_metric", "my_metric"),
+    ],
+)
 def test_axis_labels_carry_units(quantity, label):
     assert plots.axis_label(quantity) == label
 
@@ -51,26 +59,42 @@ def test_a_codec_keeps_colour_and_marker_in_every_figure(results):
 
 def test_legends_put_the_anchor_first_then_the_run_order(results):
     later = plots.codec_styles(["x264", "x265"], anchor="x265")  # anchor is not first by name
-    assert _legend(plots.rd_curve_figure(results, sequence="A", metric="psnr_y",
-                                         colors=later)) == ["x265", "x264"]
-    assert _legend(plots.average_rd_figure(results, metric="psnr_y",
-                                           colors=later)) == ["x265", "x264"]
+    assert _legend(plots.rd_curve_figure(results, sequence="A", metric="psnr_y", colors=later)) == [
+        "x265",
+        "x264",
+    ]
+    assert _legend(plots.average_rd_figure(results, metric="psnr_y", colors=later)) == [
+        "x265",
+        "x264",
+    ]
     run_order = plots.codec_styles(["x265", "x264"])  # no anchor: the run's order
-    assert _legend(plots.rd_curve_figure(results, sequence="A", metric="psnr_y",
-                                         colors=run_order)) == ["x265", "x264"]
+    assert _legend(
+        plots.rd_curve_figure(results, sequence="A", metric="psnr_y", colors=run_order)
+    ) == ["x265", "x264"]
 
 
 def _rd_rows(kbps):
-    return pd.DataFrame({"sequence": "S", "reference": "source", "anchor": "source",
-                         "codec": "x264", "metric": "psnr_y",
-                         "rate_point": [f"qp={q}" for q in range(len(kbps))], "kbps": kbps,
-                         "value": np.linspace(30, 40, len(kbps))})
+    return pd.DataFrame(
+        {
+            "sequence": "S",
+            "reference": "source",
+            "anchor": "source",
+            "codec": "x264",
+            "metric": "psnr_y",
+            "rate_point": [f"qp={q}" for q in range(len(kbps))],
+            "kbps": kbps,
+            "value": np.linspace(30, 40, len(kbps)),
+        }
+    )
 
 
-@pytest.mark.parametrize(("kbps", "labels"), [
-    ([80.0, 150.0, 400.0, 900.0], ["100", "200", "500"]),
-    ([0.01, 0.03, 0.1, 0.6], ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5"]),
-])
+@pytest.mark.parametrize(
+    ("kbps", "labels"),
+    [
+        ([80.0, 150.0, 400.0, 900.0], ["100", "200", "500"]),
+        ([0.01, 0.03, 0.1, 0.6], ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5"]),
+    ],
+)
 def test_log_rate_axis_labels_1_2_5_ticks(kbps, labels):
     fig = plots.rd_curve_figure(_rd_rows(kbps), sequence="S", metric="psnr_y")
     ax = fig.axes[0]
@@ -79,8 +103,7 @@ def test_log_rate_axis_labels_1_2_5_ticks(kbps, labels):
     assert low <= kbps[0] and kbps[-1] <= high  # every point visible
     shown = [t.get_text() for t in ax.get_xticklabels()]
     assert set(labels) <= set(shown)
-    assert all(round(float(t) * 10 ** -np.floor(np.log10(float(t))), 9) in (1, 2, 5)
-               for t in shown)
+    assert all(round(float(t) * 10 ** -np.floor(np.log10(float(t))), 9) in (1, 2, 5) for t in shown)
     assert all(low <= float(t) <= high for t in shown)
 
 
@@ -114,24 +137,32 @@ def test_report_of_a_run_has_vector_figures_with_units(run_dir, tmp_path):
     small.mkdir()
     rows = pd.read_csv(run_dir / "results.csv")
     rows[(rows["metric"] == "psnr_y") & rows["sequence"].isin(["A", "B"])].to_csv(
-        small / "results.csv", index=False)
+        small / "results.csv", index=False
+    )
     report = build_report(small, out_dir=tmp_path / "r", formats=("png", "pdf", "svg"))
     files = {p.name for p in report.figure_files}
     assert {"rd_average_psnr_y.png", "rd_average_psnr_y.pdf", "rd_average_psnr_y.svg"} <= files
     svg = (tmp_path / "r" / "rd_average_psnr_y.svg").read_text(encoding="utf-8")
     assert "PSNR-Y (dB)" in svg and "Rate (kbps)" in svg
     md = report.markdown.read_text(encoding="utf-8")
-    assert re.search(r"!\[[^]]*\]\(rd_average_psnr_y\.png\) \(\[PDF\]\(rd_average_psnr_y\.pdf\), "
-                     r"\[SVG\]\(rd_average_psnr_y\.svg\)\)", md)
+    assert re.search(
+        r"!\[[^]]*\]\(rd_average_psnr_y\.png\) \(\[PDF\]\(rd_average_psnr_y\.pdf\), "
+        r"\[SVG\]\(rd_average_psnr_y\.svg\)\)",
+        md,
+    )
 
 
 def test_sweep_figure_draws_each_metric_with_its_interval():
-    points = pd.DataFrame({"metric": ["psnr_y"] * 3 + ["vmaf"] * 3,
-                           "value": [0.3, 0.1, 0.2] * 2,
-                           "bd_rate": [-30.0, -10.0, -20.0, 5.0, 1.0, 3.0],
-                           "ci_low": [-35.0, -12.0, float("nan"), 4.0, 0.0, 2.0],
-                           "ci_high": [-25.0, -8.0, float("nan"), 6.0, 2.0, 4.0],
-                           "n_sequences": [2] * 6})
+    points = pd.DataFrame(
+        {
+            "metric": ["psnr_y"] * 3 + ["vmaf"] * 3,
+            "value": [0.3, 0.1, 0.2] * 2,
+            "bd_rate": [-30.0, -10.0, -20.0, 5.0, 1.0, 3.0],
+            "ci_low": [-35.0, -12.0, float("nan"), 4.0, 0.0, 2.0],
+            "ci_high": [-25.0, -8.0, float("nan"), 6.0, 2.0, 4.0],
+            "n_sequences": [2] * 6,
+        }
+    )
     fig = plots.sweep_figure(points, option="alpha", anchor="inr-l1msssim")
     ax = fig.axes[0]
     assert ax.get_xlabel() == "alpha" and ax.get_ylabel() == "BD-rate (%)"
@@ -164,26 +195,36 @@ def _codec_colours(fig):
 
 
 @pytest.mark.slow
-def test_report_draws_a_codec_in_one_colour_anchor_first_in_every_figure(tmp_path, run_maker,
-                                                                         monkeypatch):
+def test_report_draws_a_codec_in_one_colour_anchor_first_in_every_figure(
+    tmp_path, run_maker, monkeypatch
+):
     run = run_maker(tmp_path / "run")
     rows = pd.read_csv(run / "results.csv")
     rows[(rows["metric"] == "psnr_y") & (rows["sequence"] == "A")].to_csv(
-        run / "results.csv", index=False)
+        run / "results.csv", index=False
+    )
     frames = pd.read_csv(run / "per_frame.csv")
     frames = frames[(frames["metric"] == "psnr_y") & (frames["sequence"] == "A")]
     frames.assign(frame_bits=8000, frame_type="P").to_csv(run / "per_frame.csv", index=False)
     drawn = []
     save = plots.save_figure
-    monkeypatch.setattr(plots, "save_figure",
-                        lambda fig, stem, formats=plots.FORMATS: drawn.append(
-                            (Path(stem).name, fig)) or save(fig, stem, formats))
-    build_report(run, out_dir=tmp_path / "r", anchor_codec="x265", formats=("png",),
-                 figures="all")
+    monkeypatch.setattr(
+        plots,
+        "save_figure",
+        lambda fig, stem, formats=plots.FORMATS: (
+            drawn.append((Path(stem).name, fig)) or save(fig, stem, formats)
+        ),
+    )
+    build_report(run, out_dir=tmp_path / "r", anchor_codec="x265", formats=("png",), figures="all")
     shown = {name: _codec_colours(fig) for name, fig in drawn}
-    assert set(shown) == {"rd_average_psnr_y", "rd_groups_psnr_y", "rd_A_psnr_y",
-                          "rq_A_psnr_y", "frames_A_psnr_y",
-                          "frame_bits_A"}  # every figure type of a report (A is in High)
+    assert set(shown) == {
+        "rd_average_psnr_y",
+        "rd_groups_psnr_y",
+        "rd_A_psnr_y",
+        "rq_A_psnr_y",
+        "frames_A_psnr_y",
+        "frame_bits_A",
+    }  # every figure type of a report (A is in High)
     for colours in shown.values():
         assert colours == {"x265": "#000000", "x264": "#0072b2"}
         assert list(colours) == ["x265", "x264"]  # the anchor first (legend, panels)
@@ -191,13 +232,22 @@ def test_report_draws_a_codec_in_one_colour_anchor_first_in_every_figure(tmp_pat
 
 @pytest.mark.slow
 def test_figures_are_vector_with_embedded_serif_text(results, tmp_path):
-    per_frame = pd.DataFrame({"sequence": "A", "reference": "source", "anchor": "source",
-                              "codec": ["x264"] * 3 + ["x265"] * 3, "rate_point": "qp=22",
-                              "metric": "psnr_y", "frame": [0, 1, 2] * 2,
-                              "value": [30.0, 31.0, 32.0, 33.0, 34.0, 35.0]})
-    for name, fig in (("rd", plots.rd_curve_figure(results, sequence="A", metric="psnr_y")),
-                      ("pf", plots.per_frame_figure(per_frame, sequence="A",
-                                                    metric="psnr_y"))):
+    per_frame = pd.DataFrame(
+        {
+            "sequence": "A",
+            "reference": "source",
+            "anchor": "source",
+            "codec": ["x264"] * 3 + ["x265"] * 3,
+            "rate_point": "qp=22",
+            "metric": "psnr_y",
+            "frame": [0, 1, 2] * 2,
+            "value": [30.0, 31.0, 32.0, 33.0, 34.0, 35.0],
+        }
+    )
+    for name, fig in (
+        ("rd", plots.rd_curve_figure(results, sequence="A", metric="psnr_y")),
+        ("pf", plots.per_frame_figure(per_frame, sequence="A", metric="psnr_y")),
+    ):
         assert fig.get_size_inches()[0] in (3.5, 7.0)
         pdf, svg = plots.save_figure(fig, tmp_path / name, ("pdf", "svg"))
         data = pdf.read_bytes()

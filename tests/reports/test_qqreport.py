@@ -18,7 +18,9 @@ def test_caption_and_figure_state_the_fits_numbers(tmp_path):
     assert caption(item) == (
         f"Residual Q–Q (decoded − source, Y): Alpha, x264 qp=32: Gaussian R²={g.r2:.4f}, "
         f"W1={g.wasserstein:.4g}; Laplace R²={lap.r2:.4f}, W1={lap.wasserstein:.4g}; "
-        f"{fit.better} fits better")
+        f"{fit.better} fits better"
+    )
     figure = qq_figure(None, item=item)
     assert f"{fit.better} fits better" in figure.texts[0].get_text() + " ".join(
-        ax.get_title() for ax in figure.axes)
+        ax.get_title() for ax in figure.axes
+    )

@@ -35,8 +35,9 @@ class _Collect(HTMLParser):
 def report(tmp_path_factory, run_maker):
     # figures are slow to render: build the full report once for the module
     root = tmp_path_factory.mktemp("report")
-    return build_report(run_maker(root / "run"), out_dir=root / "out", formats=("png",),
-                        figures="all")
+    return build_report(
+        run_maker(root / "run"), out_dir=root / "out", formats=("png",), figures="all"
+    )
 
 
 def test_bdrate_csv_values(report):
@@ -82,13 +83,14 @@ def test_default_figures_are_the_summary_and_embed_media_is_self_contained(repor
     ``embed_media`` makes report.html self-contained; figures drawn in two processes are the
     bytes of those drawn in one (the module fixture)."""
     run = report.out_dir.parent / "run"
-    small = build_report(run, out_dir=tmp_path / "out", formats=("png",), embed_media=True,
-                         jobs=2)
+    small = build_report(run, out_dir=tmp_path / "out", formats=("png",), embed_media=True, jobs=2)
     metrics = sorted(pd.read_csv(run / "results.csv")["metric"].unique()) + ["psnr_yuv"]
-    assert [p.name for p in small.figures] == [f"rd_{kind}_{m}.png" for kind in (
-        "average", "groups") for m in sorted(metrics)]
+    assert [p.name for p in small.figures] == [
+        f"rd_{kind}_{m}.png" for kind in ("average", "groups") for m in sorted(metrics)
+    ]
     assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == sorted(
-        p.name for p in small.figures)  # no rd_A_psnr_y.png, frames_*, frame_bits_*
+        p.name for p in small.figures
+    )  # no rd_A_psnr_y.png, frames_*, frame_bits_*
     for fig in small.figures:
         assert fig.read_bytes() == (report.out_dir / fig.name).read_bytes()
     text = small.html.read_text()
@@ -100,11 +102,14 @@ def test_default_figures_are_the_summary_and_embed_media_is_self_contained(repor
         assert base64.b64decode(src.split(",", 1)[1]) == fig.read_bytes()
     assert not re.search(r'src="(?!data:)', text)  # nothing loaded from outside
     big = report.markdown.read_text().split("## Figures", 1)[1]
-    note = ("- Residual Q–Q figures: none drawn: build_report had no residual_fits (vqabench "
-            "report passes one)\n\n")  # issue 30 item 6: why the Q–Q figures are missing
+    note = (
+        "- Residual Q–Q figures: none drawn: build_report had no residual_fits (vqabench "
+        "report passes one)\n\n"
+    )  # issue 30 item 6: why the Q–Q figures are missing
     assert big.startswith("\n\n" + note)
     assert small.markdown.read_text().split("## Figures", 1)[1] == (
-        big.replace(note, "").split("![RD curve:", 1)[0].rstrip("\n") + "\n")
+        big.replace(note, "").split("![RD curve:", 1)[0].rstrip("\n") + "\n"
+    )
 
 
 def test_latex_and_figures(report):
@@ -143,8 +148,9 @@ def test_report_order_names_provenance_and_notes(run_maker, tmp_path):
     # counts in every table: JVET layout and the Average row of the per-sequence table
     assert "| x265 | -25.00 (2/3) | -20.00 | -20.00 | -25.00 (2/3) | 400.00 | 100.00 |" in md
     assert "| Average | -25.00 (2/3) |" in md and "| Average | -20.00 |" in md
-    clean = build_report(run_maker(tmp_path / "clean", bad_c=False), out_dir=tmp_path / "o2",
-                         figures=False).markdown.read_text()
+    clean = build_report(
+        run_maker(tmp_path / "clean", bad_c=False), out_dir=tmp_path / "o2", figures=False
+    ).markdown.read_text()
     assert "Excluded from the means" not in clean and "listed" not in clean
     assert "every per-sequence BD-rate is defined" in clean
     tex = report.latex.read_text()
@@ -166,10 +172,12 @@ def test_each_groups_notes_sit_on_its_cells_in_every_format(run_maker, tmp_path)
     run = run_maker(tmp_path / "run")
     results = pd.read_csv(run / "results.csv")
     x265 = results["codec"] == "x265"
-    results.loc[x265 & (results["sequence"] == "A") & (results["metric"] == "psnr_y"),
-                "value"] += 2.0
-    results.loc[x265 & (results["sequence"] == "C") & (results["metric"] == "psnr_u"),
-                "value"] += 1.0
+    results.loc[x265 & (results["sequence"] == "A") & (results["metric"] == "psnr_y"), "value"] += (
+        2.0
+    )
+    results.loc[x265 & (results["sequence"] == "C") & (results["metric"] == "psnr_u"), "value"] += (
+        1.0
+    )
     results.to_csv(run / "results.csv", index=False)
     report = build_report(run, out_dir=tmp_path / "out", figures=False)
 
@@ -178,17 +186,23 @@ def test_each_groups_notes_sit_on_its_cells_in_every_format(run_maker, tmp_path)
     assert notes["High", "A", "psnr_y"] == "overlap(iou=0.6364)"
     assert notes["High", "B", "psnr_y"] == ""
     assert notes["High", "", "psnr_y"] == "overlap(n=1/2,min=0.6364,max=0.6364)"
-    assert notes["Overall", "", "psnr_y"] == ("overlap(n=1/2,min=0.6364,max=0.6364) "
-                                              "excluded(n=1/3)")
+    assert notes["Overall", "", "psnr_y"] == (
+        "overlap(n=1/2,min=0.6364,max=0.6364) excluded(n=1/3)"
+    )
     assert notes["Low", "", "psnr_u"] == "overlap(n=1/1,min=0.7143,max=0.7143)"
     assert notes["High", "", "psnr_u"] == notes["Low", "", "psnr_v"] == ""
 
     high = "small quality overlap on 1 of 2 sequences: 64 % of the union (below 75 %)"
     low = "small quality overlap on 1 of 1 sequence: 71 % of the union (below 75 %)"
     md = report.markdown.read_text().split("## BD-rate (%)", 1)[1].split("\n## ", 1)[0]
-    rows = {r[0]: dict(zip(["Group", "Codec", "PSNR-Y", "PSNR-U"], r[:4], strict=True))
-            for r in ([c.strip() for c in line.strip("|").split("|")]
-                      for line in md.splitlines() if line.startswith("| "))}
+    rows = {
+        r[0]: dict(zip(["Group", "Codec", "PSNR-Y", "PSNR-U"], r[:4], strict=True))
+        for r in (
+            [c.strip() for c in line.strip("|").split("|")]
+            for line in md.splitlines()
+            if line.startswith("| ")
+        )
+    }
     sup = r"<sup>([a-z,]+)</sup>"
     mark_low, mark_high = _marked(rows["Low"], "PSNR-U", sup), _marked(rows["High"], "PSNR-Y", sup)
     assert mark_low and mark_high and mark_low != mark_high
@@ -240,7 +254,7 @@ def test_rate_control_tables_appear_only_with_rate_controlled_points(run_maker, 
     rc["codec"] = "x264-2pass"
     rc["rate_point"] = "kbps=" + rc["target_kbps"].astype(str)
     pd.concat([res, rc]).to_csv(run / "results.csv", index=False)
-    cfg = (run / "config.toml").read_text().replace('[run]\n', '[run]\ntargets_from = "x264"\n')
+    cfg = (run / "config.toml").read_text().replace("[run]\n", '[run]\ntargets_from = "x264"\n')
     (run / "config.toml").write_text(cfg)
     rep = build_report(run, out_dir=tmp_path / "o2", figures=False)
     table = pd.read_csv(rep.ratecontrol_csv)
@@ -263,20 +277,53 @@ def _sweep_run(path):
         for codec, factor in (("x264", 1.0), ("s1", 0.9), ("s2", 0.8), ("s3", 0.7)):
             for i, qp in enumerate((22, 27, 32, 37)):
                 kbps = 1000.0 * 2.0 ** (3 - i) * factor
-                rows.append([seq, "source", codec, f"qp={qp}", kbps * 1000, kbps / 1e4, kbps,
-                             10.0 * (1 + 0.5 * (codec != "x264")), 1.0, "psnr_y",
-                             30.0 + 3.0 * (3 - i), "source", f"bs/{seq}{codec}{qp}", "Medium"])
-    cols = ["sequence", "reference", "codec", "rate_point", "bits", "bpp", "kbps", "enc_s",
-            "dec_s", "metric", "value", "anchor", "bitstream", "group"]
+                rows.append(
+                    [
+                        seq,
+                        "source",
+                        codec,
+                        f"qp={qp}",
+                        kbps * 1000,
+                        kbps / 1e4,
+                        kbps,
+                        10.0 * (1 + 0.5 * (codec != "x264")),
+                        1.0,
+                        "psnr_y",
+                        30.0 + 3.0 * (3 - i),
+                        "source",
+                        f"bs/{seq}{codec}{qp}",
+                        "Medium",
+                    ]
+                )
+    cols = [
+        "sequence",
+        "reference",
+        "codec",
+        "rate_point",
+        "bits",
+        "bpp",
+        "kbps",
+        "enc_s",
+        "dec_s",
+        "metric",
+        "value",
+        "anchor",
+        "bitstream",
+        "group",
+    ]
     path.mkdir(parents=True)
     pd.DataFrame(rows, columns=cols).to_csv(path / "results.csv", index=False)
     entries = '[[codecs]]\nname = "inr"\nlabel = "x264"\nmodel = ["xs"]\nloss = "l1_msssim"\n'
     for label, alpha in (("s3", 0.3), ("s1", 0.1), ("s2", 0.2)):
-        entries += (f'\n[[codecs]]\nname = "inr"\nlabel = "{label}"\nmodel = ["xs"]\n'
-                    f'loss = "pt_loss"\nalpha = {alpha}\nbatch_frames = 2\n')
+        entries += (
+            f'\n[[codecs]]\nname = "inr"\nlabel = "{label}"\nmodel = ["xs"]\n'
+            f'loss = "pt_loss"\nalpha = {alpha}\nbatch_frames = 2\n'
+        )
     (path / "config.toml").write_text(
         f'[dataset]\nname = "mini"\nframes = 8\nsize = "128x72"\n\n{entries}\n'
-        '[run]\nanchor = "x264"\n', encoding="utf-8")
+        '[run]\nanchor = "x264"\n',
+        encoding="utf-8",
+    )
     return path
 
 
@@ -286,23 +333,32 @@ def test_codec_sweep_finds_the_one_numeric_option_that_varies():
     def entry(label, **opts):
         return {"name": "inr", "label": label, "model": ["xs", "s"], "loss": "pt_loss", **opts}
 
-    config = {"codecs": [entry("base", loss="l1_msssim"), entry("a", alpha=0.1),
-                         entry("b", alpha=0.2), entry("c", alpha=0.4)]}
+    config = {
+        "codecs": [
+            entry("base", loss="l1_msssim"),
+            entry("a", alpha=0.1),
+            entry("b", alpha=0.2),
+            entry("c", alpha=0.4),
+        ]
+    }
     assert codec_sweep(config) == ("alpha", {"a": 0.1, "b": 0.2, "c": 0.4})
     two = {"codecs": config["codecs"][:3]}
     assert codec_sweep(two) is None  # two values are a comparison, not a sweep
-    mixed = {"codecs": [entry("a", alpha=0.1), entry("b", alpha=0.2, steps=9),
-                        entry("c", alpha=0.4)]}
+    mixed = {
+        "codecs": [entry("a", alpha=0.1), entry("b", alpha=0.2, steps=9), entry("c", alpha=0.4)]
+    }
     assert codec_sweep(mixed) is None  # b differs in two options
 
 
 def test_report_of_a_sweep_has_its_table_and_figure(tmp_path):
-    report = build_report(_sweep_run(tmp_path / "run"), out_dir=tmp_path / "out",
-                          formats=("png",))
+    report = build_report(_sweep_run(tmp_path / "run"), out_dir=tmp_path / "out", formats=("png",))
     md = report.markdown.read_text(encoding="utf-8")
     assert "against alpha, Overall mean with 95 % interval" in md
-    for alpha, codec, bd in (("0.10", "s1", "-10.00"), ("0.20", "s2", "-20.00"),
-                             ("0.30", "s3", "-30.00")):
+    for alpha, codec, bd in (
+        ("0.10", "s1", "-10.00"),
+        ("0.20", "s2", "-20.00"),
+        ("0.30", "s3", "-30.00"),
+    ):
         assert f"| {alpha} | {codec} | {bd} | [{bd}, {bd}] | 2 |" in md  # in alpha order
     assert "| alpha | Codec | PSNR-Y | PSNR-Y 95 % CI | PSNR-Y n |" in md
     assert (tmp_path / "out" / "sweep_alpha.png").is_file()
@@ -312,15 +368,18 @@ def test_report_of_a_sweep_has_its_table_and_figure(tmp_path):
 def test_ptloss_style_has_the_loss_networks_complexity(tmp_path):
     from vqabench.codecs.losses import loss_complexity
 
-    report = build_report(_sweep_run(tmp_path / "run"), out_dir=tmp_path / "out",
-                          style="ptloss", figures=False)
+    report = build_report(
+        _sweep_run(tmp_path / "run"), out_dir=tmp_path / "out", style="ptloss", figures=False
+    )
     md = report.markdown.read_text(encoding="utf-8")
     params, macs = loss_complexity("pt_loss", frames=2, height=72, width=128)
-    assert ("| Codec | Medium PSNR | Overall PSNR | Loss params (M) | Loss GMAC | EncT% "
-            "| DecT% |") in md
+    assert (
+        "| Codec | Medium PSNR | Overall PSNR | Loss params (M) | Loss GMAC | EncT% | DecT% |"
+    ) in md
     # s1: -10 % in both columns; encoding 1.5x the anchor's time
-    assert (f"| s1 | -10.00 | -10.00 | {params / 1e6:.2f} | {macs / 1e9:.2f} | 150.00 | "
-            "100.00 |") in md
+    assert (
+        f"| s1 | -10.00 | -10.00 | {params / 1e6:.2f} | {macs / 1e9:.2f} | 150.00 | 100.00 |"
+    ) in md
     assert "training window of 2 frames" in md
     # the means behind Table I: s1 spends 0.9 x (8000 + 4000 + 2000 + 1000) / 4 kbps on
     # average, bpp = kbps / 1e4 = 0.3375; PSNR-Y 39, 36, 33, 30 -> 34.5; 2 x 4 points
@@ -331,11 +390,16 @@ def test_ptloss_style_has_the_loss_networks_complexity(tmp_path):
 def test_loss_complexity_reads_defaults_and_skips_what_it_cannot_count():
     from vqabench.reports.report import loss_complexity
 
-    config = {"dataset": {"name": "mini", "frames": 8, "size": "128x72"},
-              "codecs": [{"name": "no-such-codec", "qp": [30]}, {"name": "x264", "qp": [30]},
-                         {"name": "inr", "label": "a", "model": ["xs"]},
-                         {"name": "inr", "label": "b", "loss": "lpips", "alpha": 0.2},
-                         {"name": "inr", "label": "c", "loss": "rankdvqa_ugc"}]}
+    config = {
+        "dataset": {"name": "mini", "frames": 8, "size": "128x72"},
+        "codecs": [
+            {"name": "no-such-codec", "qp": [30]},
+            {"name": "x264", "qp": [30]},
+            {"name": "inr", "label": "a", "model": ["xs"]},
+            {"name": "inr", "label": "b", "loss": "lpips", "alpha": 0.2},
+            {"name": "inr", "label": "c", "loss": "rankdvqa_ugc"},
+        ],
+    }
     # a: the inr defaults (l1_msssim, 2-frame batches); b: LPIPS is not counted; c: its
     # 2-frame window is below RankDVQA-UGC's 12 frames, so it has no count either
     assert loss_complexity(config) == {"a": (0, 0, 2)}

@@ -15,8 +15,11 @@ from vqabench.reports.rqplot import CURVE_POINTS, rq_figure
 
 
 def _fit_lines(fig):
-    return {line.get_gid()[4:]: line for line in fig.axes[0].get_lines()
-            if (line.get_gid() or "").startswith("fit:")}
+    return {
+        line.get_gid()[4:]: line
+        for line in fig.axes[0].get_lines()
+        if (line.get_gid() or "").startswith("fit:")
+    }
 
 
 def test_drawn_curve_is_the_model_prediction(run_dir):
@@ -29,8 +32,9 @@ def test_drawn_curve_is_the_model_prediction(run_dir):
         assert x.size == CURVE_POINTS
         assert np.isclose(x.min(), 1000.0 * f) and np.isclose(x.max(), 8000.0 * f)
         np.testing.assert_allclose(y, 30.0 + 3.0 * np.log2(x / (1000.0 * f)), atol=1e-9)
-        cell = results[(results.sequence == "A") & (results.metric == "psnr_y")
-                       & (results.codec == codec)]
+        cell = results[
+            (results.sequence == "A") & (results.metric == "psnr_y") & (results.codec == codec)
+        ]
         model = fit_rq(cell["kbps"], cell["value"], model="logarithmic")
         np.testing.assert_allclose(y, model.predict(x), rtol=0, atol=1e-12)
         assert lines[codec].get_label() == f"{codec}: logarithmic, R²=1.0000"

@@ -18,8 +18,12 @@ from vqabench.reports.seqmetrics import (
 )
 
 #: consistency_pixel per (codec, rate point index) on sequences A, B, C
-VALUES = {("x264", 0): (0.9, 0.8, 0.7), ("x264", 1): (0.95, 0.85, 0.6),
-          ("x265", 0): (0.5, 0.5, 0.5), ("x265", 1): (0.99, 0.98, 0.94)}
+VALUES = {
+    ("x264", 0): (0.9, 0.8, 0.7),
+    ("x264", 1): (0.95, 0.85, 0.6),
+    ("x265", 0): (0.5, 0.5, 0.5),
+    ("x265", 1): (0.99, 0.98, 0.94),
+}
 
 
 def _results() -> pd.DataFrame:
@@ -28,11 +32,23 @@ def _results() -> pd.DataFrame:
         for seq, value in zip("ABC", values, strict=True):
             for metric, v in (("consistency_pixel", value), ("psnr_y", 30.0 + i)):
                 for anchor in ("source", "reference"):
-                    rows.append({"sequence": seq, "reference": "source", "codec": codec,
-                                 "rate_point": f"qp={30 + i}", "bits": 1,
-                                 "bpp": 0.1 * (2 - i), "kbps": 10.0 * (2 - i),
-                                 "enc_s": 1.0, "dec_s": 1.0, "metric": metric, "value": v,
-                                 "anchor": anchor, "bitstream": ""})
+                    rows.append(
+                        {
+                            "sequence": seq,
+                            "reference": "source",
+                            "codec": codec,
+                            "rate_point": f"qp={30 + i}",
+                            "bits": 1,
+                            "bpp": 0.1 * (2 - i),
+                            "kbps": 10.0 * (2 - i),
+                            "enc_s": 1.0,
+                            "dec_s": 1.0,
+                            "metric": metric,
+                            "value": v,
+                            "anchor": anchor,
+                            "bitstream": "",
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -45,19 +61,32 @@ def test_summary_and_per_sequence_tables_have_mean_std_min_max():
     table = summary_table(rows, metrics=["consistency_pixel"], codecs=["x265", "x264"])
     # codecs in the order given, points by bpp (qp=31 has the lower rate)
     assert list(zip(table["Codec"], table["Rate point"], strict=True)) == [
-        ("x265", "qp=31"), ("x265", "qp=30"), ("x264", "qp=31"), ("x264", "qp=30")]
+        ("x265", "qp=31"),
+        ("x265", "qp=30"),
+        ("x264", "qp=31"),
+        ("x264", "qp=30"),
+    ]
     x264 = table.iloc[3]
     mean, std = statistics.mean(VALUES[("x264", 0)]), statistics.stdev(VALUES[("x264", 0)])
     assert x264["Consistency (pixel)"] == f"{mean:.4f} ± {std:.4f}" == "0.8000 ± 0.1000"
     assert x264["Consistency (pixel) min–max"] == "0.7000–0.9000"
     assert (x264["bpp"], x264["Sequences"]) == ("0.2000", "3")
     assert table.iloc[1]["Consistency (pixel)"] == "0.5000 ± 0.0000"
-    per = per_sequence_table(rows, metrics=["consistency_pixel"], codec="x264",
-                             rate_point=middle_rate_point(rows, "x264"))
+    per = per_sequence_table(
+        rows,
+        metrics=["consistency_pixel"],
+        codec="x264",
+        rate_point=middle_rate_point(rows, "x264"),
+    )
     values = VALUES[("x264", 1)]  # the lower of the two middle points by bpp: qp=31
     assert per["Consistency (pixel)"].tolist() == [
-        "0.9500", "0.8500", "0.6000",
-        f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}", "0.6000", "0.9500"]
+        "0.9500",
+        "0.8500",
+        "0.6000",
+        f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}",
+        "0.6000",
+        "0.9500",
+    ]
     assert per["Sequence"].tolist() == ["A", "B", "C", "Mean ± std", "Min", "Max"]
     stats = stats_frame(rows, metrics=["consistency_pixel"], codecs=["x264"])
     summary = stats[stats["sequence"] == ""].set_index("rate_point")
@@ -72,8 +101,10 @@ def test_report_shows_the_sequence_metrics_when_the_run_has_them(tmp_path):
     _results().to_csv(run / "results.csv", index=False)
     report = build_report(run, figures="none", anchor_codec="x264")
     md = report.markdown.read_text()
-    assert ("## Sequence metrics (VBench-style) per codec and rate point: mean ± std and "
-            "min–max over 3 sequences") in md
+    assert (
+        "## Sequence metrics (VBench-style) per codec and rate point: mean ± std and "
+        "min–max over 3 sequences"
+    ) in md
     assert "| x264 | qp=30 | 0.2000 | 0.8000 ± 0.1000 | 0.7000–0.9000 | 3 |" in md
     assert "## Sequence metrics per sequence: x265 at qp=31 (its middle rate point by bpp)" in md
     csv = pd.read_csv(report.sequence_metrics_csv, keep_default_na=False, na_values=[""])
@@ -82,4 +113,5 @@ def test_report_shows_the_sequence_metrics_when_the_run_has_them(tmp_path):
     plain[plain["metric"] == "psnr_y"].to_csv(run / "results.csv", index=False)
     again = build_report(run, figures="none", anchor_codec="x264", out_dir=tmp_path / "o")
     assert again.sequence_metrics_csv is None and "Sequence metrics" not in (
-        again.markdown.read_text())
+        again.markdown.read_text()
+    )

@@ -7,15 +7,19 @@ import pytest
 from vqabench.reports import style
 
 
-@pytest.mark.parametrize(("low", "high", "ticks"), [
-    (80, 900, [100, 200, 500]),                       # the 1-2-5 sequence
-    (20, 700, [20, 50, 100, 200, 500]),
-    (0.01, 0.6, [0.01, 0.02, 0.05, 0.1, 0.2, 0.5]),   # bpp: exact decimals, no 0.30000000004
-    (58, 464, [100, 200, 300]),                       # 1-2-5 gives two: add 3
-    (1, 1e6, [1, 10, 100, 1000, 1e4, 1e5, 1e6]),      # too many: decades only
-    (410, 440, [410, 420, 430, 440]),                 # narrow: round linear steps
-    (5, 0, []), (0, 5, []),
-])
+@pytest.mark.parametrize(
+    ("low", "high", "ticks"),
+    [
+        (80, 900, [100, 200, 500]),  # the 1-2-5 sequence
+        (20, 700, [20, 50, 100, 200, 500]),
+        (0.01, 0.6, [0.01, 0.02, 0.05, 0.1, 0.2, 0.5]),  # bpp: exact decimals, no 0.30000000004
+        (58, 464, [100, 200, 300]),  # 1-2-5 gives two: add 3
+        (1, 1e6, [1, 10, 100, 1000, 1e4, 1e5, 1e6]),  # too many: decades only
+        (410, 440, [410, 420, 430, 440]),  # narrow: round linear steps
+        (5, 0, []),
+        (0, 5, []),
+    ],
+)
 def test_log_ticks(low, high, ticks):
     assert style.log_ticks(low, high) == ticks
 

@@ -18,16 +18,20 @@ from vqabench.runner.progress import RunProgress
 @pytest.fixture
 def job(tmp_path):
     make_video(tmp_path / "data" / "Alpha.y4m", frames=2)
-    cfg = load_config(None, dataset=str(tmp_path / "data"), codecs=["x264:qp=30"],
-                      metrics="psnr_y,ssim")
+    cfg = load_config(
+        None, dataset=str(tmp_path / "data"), codecs=["x264:qp=30"], metrics="psnr_y,ssim"
+    )
     return plan_jobs(cfg, load_sequences(cfg, tmp_path), tmp_path)[0]
 
 
 @pytest.mark.slow
 def test_a_nan_is_not_stored_and_fails_the_job_for_a_retry(job, tmp_path):
     psnr, ssim = job.metrics
-    outcome = JobOutcome(job.key, bits=800, values=((psnr.key, 31.5, (31.0, 32.0)),
-                                                    (ssim.key, math.nan, (0.9, math.nan))))
+    outcome = JobOutcome(
+        job.key,
+        bits=800,
+        values=((psnr.key, 31.5, (31.0, 32.0)), (ssim.key, math.nan, (0.9, math.nan))),
+    )
     with Store(tmp_path / "store.sqlite") as store:
         record_outcome(job, outcome, store)
         assert store.encode(job.key).bits == 800
@@ -48,8 +52,12 @@ def test_a_stage_runs_only_what_the_store_lacks_and_counts_the_rest(job, tmp_pat
         for j in jobs:
             job.bitstream.parent.mkdir(parents=True, exist_ok=True)
             job.bitstream.write_bytes(b"\0" * 100)
-            on_done(j, JobOutcome(j.key, bits=800, values=((psnr.key, 30.0, (30.0,)),
-                                                           (ssim.key, 0.9, (0.9,)))))
+            on_done(
+                j,
+                JobOutcome(
+                    j.key, bits=800, values=((psnr.key, 30.0, (30.0,)), (ssim.key, 0.9, (0.9,)))
+                ),
+            )
 
     progress = RunProgress(lambda done, total: counts.append((done, total)))
     progress.total = 1

@@ -9,9 +9,10 @@ import pytest
 from vqabench.runner.executors import _limit_threads, thread_budget
 
 
-@pytest.mark.parametrize(("workers", "cores", "threads"),
-                         [(1, 16, 16), (2, 16, 8), (3, 16, 5), (16, 16, 1), (32, 16, 1),
-                          (1, 2, 2), (2, 2, 1)])
+@pytest.mark.parametrize(
+    ("workers", "cores", "threads"),
+    [(1, 16, 16), (2, 16, 8), (3, 16, 5), (16, 16, 1), (32, 16, 1), (1, 2, 2), (2, 2, 1)],
+)
 def test_thread_budget_never_oversubscribes(workers, cores, threads):
     assert thread_budget(workers, cores) == threads
     assert workers * thread_budget(workers, cores) <= max(cores, workers)

@@ -32,8 +32,11 @@ def test_intact_counts_rows_and_bitstreams(tmp_path):
 
 
 def test_ctrl_c_in_a_run_says_how_many_jobs_were_kept(tmp_path):
-    with pytest.raises(Interrupted, match=r"^5 of 12 jobs finished and kept in .*/run/"
-                                          r"store\.sqlite$"):
+    with pytest.raises(
+        Interrupted,
+        match=r"^5 of 12 jobs finished and kept in .*/run/"
+        r"store\.sqlite$",
+    ):
         with run_faults(tmp_path / "run", [5, 12]):
             raise KeyboardInterrupt
 
@@ -43,18 +46,23 @@ def test_a_full_disk_in_a_run_says_what_was_kept_and_how_to_resume(tmp_path):
     with pytest.raises(DiskFullError) as info:
         with run_faults(out, [2, 4]):
             raise OSError(errno.ENOSPC, "No space left on device", str(out / "results.csv"))
-    assert str(info.value).startswith(f"disk full: no space left on device writing "
-                                      f"{out / 'results.csv'} (")
+    assert str(info.value).startswith(
+        f"disk full: no space left on device writing {out / 'results.csv'} ("
+    )
     assert str(info.value).endswith(
         f"free there); 2 of 4 jobs finished and kept in {out / 'store.sqlite'}; free some "
         "space (or choose another --out) and run the same command to resume: the jobs that "
-        "hit the full disk are retried")
+        "hit the full disk are retried"
+    )
 
 
 def test_a_read_only_run_directory_points_at_status(tmp_path):
     out = tmp_path / "run"
-    with pytest.raises(ReadOnlyError, match=r"read-only file system; .* must be writable for a "
-                                            r"run: choose another --out; `vqabench status "):
+    with pytest.raises(
+        ReadOnlyError,
+        match=r"read-only file system; .* must be writable for a "
+        r"run: choose another --out; `vqabench status ",
+    ):
         with run_faults(out, [0, 0]):
             raise OSError(errno.EROFS, "Read-only file system", str(out / ".lock"))
 
@@ -68,24 +76,31 @@ def test_other_errors_pass_through(tmp_path):
 def test_status_of_a_corrupt_store_says_what_is_intact(tmp_path):
     out = _run_dir(tmp_path)
     (out / "store.sqlite").write_bytes(b"garbage" * 100)
-    with pytest.raises(StoreCorruptError, match=r"is corrupt: file is not a database; "
-                                                r"results\.csv \(3 rows\) and 2 bitstreams are "
-                                                r"intact; to rebuild, move the store aside"):
+    with pytest.raises(
+        StoreCorruptError,
+        match=r"is corrupt: file is not a database; "
+        r"results\.csv \(3 rows\) and 2 bitstreams are "
+        r"intact; to rebuild, move the store aside",
+    ):
         with store_faults(out):
             Store(out / "store.sqlite", readonly=True)
 
 
-@pytest.mark.parametrize("state, word", [("missing", "missing"), ("empty", "empty"),
-                                         ("no rows", "empty")])
+@pytest.mark.parametrize(
+    "state, word", [("missing", "missing"), ("empty", "empty"), ("no rows", "empty")]
+)
 def test_a_lost_store_warns_only_next_to_results(tmp_path, state, word):
     out = _run_dir(tmp_path)
     if state == "empty":
         (out / "store.sqlite").write_bytes(b"")
     elif state == "no rows":
         Store(out / "store.sqlite").close()
-    with pytest.warns(UserWarning, match=rf"store\.sqlite is {word} but results\.csv \(3 rows\) "
-                                         "and 2 bitstreams are intact: every job is encoded "
-                                         "and measured again"):
+    with pytest.warns(
+        UserWarning,
+        match=rf"store\.sqlite is {word} but results\.csv \(3 rows\) "
+        "and 2 bitstreams are intact: every job is encoded "
+        "and measured again",
+    ):
         warn_lost_store(out)
 
 

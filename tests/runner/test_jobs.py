@@ -19,8 +19,14 @@ from vqabench.metrics.base import METRICS, Metric
 from vqabench.runner.jobs import MetricTask, measure
 from vqabench.runner.run import run
 
-PIXEL = (("psnr_y", {}), ("psnr_u", {}), ("psnr_yuv", {"weights": "8:1:1"}), ("ssim", {}),
-         ("ms_ssim", {"scales": 3}), ("psnr_y", {"peak": "hm"}))
+PIXEL = (
+    ("psnr_y", {}),
+    ("psnr_u", {}),
+    ("psnr_yuv", {"weights": "8:1:1"}),
+    ("ssim", {}),
+    ("ms_ssim", {"scales": 3}),
+    ("psnr_y", {"peak": "hm"}),
+)
 
 
 def _tasks(specs, anchor="source"):
@@ -46,8 +52,10 @@ def test_a_job_reads_each_frame_once_for_all_its_metrics(tiny_video, tiny_noisy,
     tasks = _tasks(PIXEL)
     values, errors = measure(tasks, {"source": tiny_video}, tiny_noisy)
     assert errors == {}
-    assert frames_read == {tiny_video.path.name: tiny_video.frames,
-                           tiny_noisy.path.name: tiny_noisy.frames}
+    assert frames_read == {
+        tiny_video.path.name: tiny_video.frames,
+        tiny_noisy.path.name: tiny_noisy.frames,
+    }
     monkeypatch.setattr(video_io, "read_frames", original)
     for (_key, value, per_frame), (name, options) in zip(values, PIXEL, strict=True):
         alone = metrics.create(name, **options).compute(tiny_video, tiny_noisy)
@@ -55,8 +63,7 @@ def test_a_job_reads_each_frame_once_for_all_its_metrics(tiny_video, tiny_noisy,
 
 
 @pytest.mark.slow
-def test_network_metrics_share_one_rgb_conversion_per_frame(tiny_video, tiny_noisy,
-                                                           monkeypatch):
+def test_network_metrics_share_one_rgb_conversion_per_frame(tiny_video, tiny_noisy, monkeypatch):
     """LPIPS twice and DISTS (random backbones: offline) stream with PSNR: frames are read
     once and each frame pair becomes RGB once for all three; the values equal each metric
     computed alone, and LPIPS equals the lpips package called directly on the same RGB."""
@@ -66,13 +73,17 @@ def test_network_metrics_share_one_rgb_conversion_per_frame(tiny_video, tiny_noi
     from vqabench.io.video import yuv_to_rgb
     from vqabench.metrics.functional import frames as frames_module
 
-    specs = (("psnr_y", {}), ("lpips", {"pretrained_backbone": False, "seed": 1}),
-             ("lpips", {"pretrained_backbone": False, "seed": 2, "batch_size": 3}),
-             ("dists", {"pretrained_backbone": False, "seed": 4}))
+    specs = (
+        ("psnr_y", {}),
+        ("lpips", {"pretrained_backbone": False, "seed": 1}),
+        ("lpips", {"pretrained_backbone": False, "seed": 2, "batch_size": 3}),
+        ("dists", {"pretrained_backbone": False, "seed": 4}),
+    )
     conversions: list[int] = []
     original = frames_module.frame_rgb
-    monkeypatch.setattr(frames_module, "frame_rgb",
-                        lambda *a, **k: conversions.append(1) or original(*a, **k))
+    monkeypatch.setattr(
+        frames_module, "frame_rgb", lambda *a, **k: conversions.append(1) or original(*a, **k)
+    )
     values, errors = measure(_tasks(specs), {"source": tiny_video}, tiny_noisy)
     assert errors == {}
     assert len(conversions) == 2 * tiny_video.frames  # reference and distorted, once each
@@ -84,9 +95,14 @@ def test_network_metrics_share_one_rgb_conversion_per_frame(tiny_video, tiny_noi
     net = metrics.create("lpips", pretrained_backbone=False, seed=1).model
     direct = []
     for ref, dis in zip(read_frames(tiny_video), read_frames(tiny_noisy), strict=True):
-        r, d = (torch.from_numpy(yuv_to_rgb(f, bit_depth=8, matrix=v.color_matrix,
-                                            color_range=v.color_range).astype(np.float32))
-                .permute(2, 0, 1)[None] for f, v in ((ref, tiny_video), (dis, tiny_noisy)))
+        r, d = (
+            torch.from_numpy(
+                yuv_to_rgb(f, bit_depth=8, matrix=v.color_matrix, color_range=v.color_range).astype(
+                    np.float32
+                )
+            ).permute(2, 0, 1)[None]
+            for f, v in ((ref, tiny_video), (dis, tiny_noisy))
+        )
         with torch.no_grad():
             direct.append(float(net(r, d, normalize=True)))
     assert isinstance(net, lpips_package.LPIPS)
@@ -108,14 +124,23 @@ def test_mismatched_frame_counts_are_a_clear_error(tiny_video, tmp_path):
 
 def _reordered(video, order, path):
     frames = list(read_frames(video))
-    return write_y4m(path, (frames[i] for i in order), width=video.width, height=video.height,
-                     fps=video.fps, pix_fmt=video.pix_fmt)
+    return write_y4m(
+        path,
+        (frames[i] for i in order),
+        width=video.width,
+        height=video.height,
+        fps=video.fps,
+        pix_fmt=video.pix_fmt,
+    )
 
 
-@pytest.mark.parametrize(("order", "found"), [
-    ([0, 0, 1, 2, 3, 4, 5, 6], "one frame late"),  # a leading duplicate frame
-    ([0, 1, 2, 4, 5, 6, 7, 7], "one frame early"),  # frame 3 dropped, the last repeated
-])
+@pytest.mark.parametrize(
+    ("order", "found"),
+    [
+        ([0, 0, 1, 2, 3, 4, 5, 6], "one frame late"),  # a leading duplicate frame
+        ([0, 1, 2, 4, 5, 6, 7, 7], "one frame early"),  # frame 3 dropped, the last repeated
+    ],
+)
 def test_shifted_frames_are_an_alignment_error(tiny_video, tiny_noisy, tmp_path, order, found):
     shifted = _reordered(tiny_noisy, order, tmp_path / "shifted.y4m")
     with pytest.raises(AlignmentError, match=found):
@@ -150,15 +175,20 @@ class _FlakyRaise(Metric):
 
 
 @pytest.mark.slow
-def test_a_raising_metric_keeps_the_encode_and_the_others_and_retries_alone(
-        tmp_path, monkeypatch):
+def test_a_raising_metric_keeps_the_encode_and_the_others_and_retries_alone(tmp_path, monkeypatch):
     monkeypatch.setitem(_STATE, "fail", True)
     data = tmp_path / "data"
     data.mkdir()
     make_video(data / "Clip.y4m", frames=4)
     out = tmp_path / "run"
-    cfg = load_config(None, dataset=str(data), codecs=["x264:qp=30"],
-                      metrics="psnr_y,tests_flaky_raise,ssim", jobs=1, out=str(out))
+    cfg = load_config(
+        None,
+        dataset=str(data),
+        codecs=["x264:qp=30"],
+        metrics="psnr_y,tests_flaky_raise,ssim",
+        jobs=1,
+        out=str(out),
+    )
     first = run(cfg)
     assert len(first.failures) == 1
     assert "tests_flaky_raise against source failed: RuntimeError: boom" in first.failures[0][3]
@@ -166,12 +196,15 @@ def test_a_raising_metric_keeps_the_encode_and_the_others_and_retries_alone(
         assert db.execute("SELECT COUNT(*) FROM encodes").fetchone() == (1,)
         kept = dict(db.execute("SELECT metric, value FROM measurements").fetchall())
     assert set(kept) == {"psnr_y", "ssim"}
-    assert "# psnr_y: peak=full (2^b-1), identical frames capped at 100 dB" in \
-        (out / "config.toml").read_text()  # the PSNR convention is recorded
+    assert (
+        "# psnr_y: peak=full (2^b-1), identical frames capped at 100 dB"
+        in (out / "config.toml").read_text()
+    )  # the PSNR convention is recorded
     _STATE["fail"] = False
     calls = []
-    monkeypatch.setattr(metrics.create("psnr_y").__class__, "accumulator",
-                        lambda *a: calls.append(1))  # must not be measured again
+    monkeypatch.setattr(
+        metrics.create("psnr_y").__class__, "accumulator", lambda *a: calls.append(1)
+    )  # must not be measured again
     fixed = run(cfg, retry_failed=True)
     assert fixed.complete and not calls
     with sqlite3.connect(out / "store.sqlite") as db:
@@ -209,26 +242,30 @@ class _SharedB(_SharedPass):
 
 
 def test_metrics_of_one_pass_group_are_computed_together_with_the_jobs_threads(
-        tiny_video, tiny_noisy):
+    tiny_video, tiny_noisy
+):
     """The runner names no metric class: metrics declaring one pass_group get one
     compute_shared call per anchor (here two classes of one group, against two anchors),
     with the threads the executor gave the job; the values are PSNR-Y, computed alone."""
     _SHARED_CALLS.clear()
-    tasks = (*_tasks((("tests_shared_a", {}), ("psnr_y", {}), ("tests_shared_b", {}))),
-             *_tasks((("tests_shared_b", {}),), anchor="reference"))
+    tasks = (
+        *_tasks((("tests_shared_a", {}), ("psnr_y", {}), ("tests_shared_b", {}))),
+        *_tasks((("tests_shared_b", {}),), anchor="reference"),
+    )
     tasks = tuple(dataclasses.replace(t, key=f"t{i}") for i, t in enumerate(tasks))
-    values, errors = measure(tasks, {"source": tiny_video, "reference": tiny_video},
-                             tiny_noisy, threads=3)
+    values, errors = measure(
+        tasks, {"source": tiny_video, "reference": tiny_video}, tiny_noisy, threads=3
+    )
     assert errors == {}
-    assert _SHARED_CALLS == [(("tests_shared_a", "tests_shared_b"), 3),
-                             (("tests_shared_b",), 3)]
+    assert _SHARED_CALLS == [(("tests_shared_a", "tests_shared_b"), 3), (("tests_shared_b",), 3)]
     alone = metrics.create("psnr_y").compute(tiny_video, tiny_noisy)
     assert [(k, v) for k, v, _ in values] == [(f"t{i}", alone.value) for i in range(4)]
 
 
 @pytest.mark.slow
-def test_vmaf_gets_the_jobs_threads_not_an_environment_variable(tiny_video, tiny_noisy,
-                                                                monkeypatch):
+def test_vmaf_gets_the_jobs_threads_not_an_environment_variable(
+    tiny_video, tiny_noisy, monkeypatch
+):
     """VMAF and VMAF NEG share one libvmaf pass whose n_threads is the job's (measure's
     ``threads``), whatever VQABENCH_THREADS says; values equal each metric alone."""
     from vqabench.metrics import vmaf as vmaf_module
@@ -242,8 +279,9 @@ def test_vmaf_gets_the_jobs_threads_not_an_environment_variable(tiny_video, tiny
 
     monkeypatch.setattr(vmaf_module, "compute_vmaf_group", spy)
     monkeypatch.setenv("VQABENCH_THREADS", "7")
-    values, errors = measure(_tasks((("vmaf", {}), ("vmaf_neg", {}))),
-                             {"source": tiny_video}, tiny_noisy, threads=2)
+    values, errors = measure(
+        _tasks((("vmaf", {}), ("vmaf_neg", {}))), {"source": tiny_video}, tiny_noisy, threads=2
+    )
     assert errors == {} and seen == [(["vmaf", "vmaf_neg"], 2)]
     for (_, value, _), name in zip(values, ("vmaf", "vmaf_neg"), strict=True):
         assert value == real([metrics.create(name)], tiny_video, tiny_noisy)[0].value

@@ -30,12 +30,18 @@ def test_one_job_per_point_keyed_by_the_source_content(folder, tmp_path):
     cfg = load_config(None, dataset=str(folder), codecs=["x264:qp=22,37"], metrics="psnr_y")
     jobs = plan_jobs(cfg, load_sequences(cfg, tmp_path), tmp_path)
     assert [(j.sequence, j.rate_label) for j in jobs] == [
-        ("Alpha", "qp=22"), ("Alpha", "qp=37"), ("Beta", "qp=22"), ("Beta", "qp=37")]
+        ("Alpha", "qp=22"),
+        ("Alpha", "qp=37"),
+        ("Beta", "qp=22"),
+        ("Beta", "qp=37"),
+    ]
     codec = codecs.create("x264")
     source = hashlib.sha256((folder / "Alpha.y4m").read_bytes()).hexdigest()
     spec = f"{codec.spec}|coded=yuv420p|native=qp=22"
-    assert jobs[0].key == hashlib.sha256("\x1f".join(
-        ["encode", source, spec, "qp=22"]).encode()).hexdigest()
+    assert (
+        jobs[0].key
+        == hashlib.sha256("\x1f".join(["encode", source, spec, "qp=22"]).encode()).hexdigest()
+    )
     moved = tmp_path / "moved"
     folder.rename(moved)
     try:
@@ -57,10 +63,26 @@ def test_pending_part_keeps_only_what_the_store_lacks(folder, tmp_path):
         job.bitstream.parent.mkdir(parents=True)
         job.bitstream.write_bytes(b"\0" * 10)
         src = job.input
-        store.commit_job(EncodeRecord(job.key, job.sequence, job.reference, job.codec,
-                                      job.rate_label, job.bitstream_rel, 80, 0.1, 0.1,
-                                      src.frames, src.width, src.height, "25/1",
-                                      job.codec_spec), [], None)
+        store.commit_job(
+            EncodeRecord(
+                job.key,
+                job.sequence,
+                job.reference,
+                job.codec,
+                job.rate_label,
+                job.bitstream_rel,
+                80,
+                0.1,
+                0.1,
+                src.frames,
+                src.width,
+                src.height,
+                "25/1",
+                job.codec_spec,
+            ),
+            [],
+            None,
+        )
         part = pending_part(job, store, retry_failed=False)
         assert part is not None and part.reuse_bitstream and part.metrics == job.metrics
         job.bitstream.write_bytes(b"\0" * 11)

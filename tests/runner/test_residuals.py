@@ -22,20 +22,47 @@ def test_report_all_has_the_residual_qq_with_the_helpers_numbers(tmp_path):
     data = tmp_path / "data"
     source = make_video(data / "Alpha.y4m", width=64, height=64, frames=3, seed=4)
     out = tmp_path / "run"
-    run(load_config(None, dataset=str(data), codecs=["x264:qp=27,32,37"], metrics="psnr_y",
-                    jobs=1, out=str(out)))
-    report = build_report(out, out_dir=tmp_path / "all", formats=("png",), figures="all",
-                          residual_fits=run_residual_fits)
+    run(
+        load_config(
+            None,
+            dataset=str(data),
+            codecs=["x264:qp=27,32,37"],
+            metrics="psnr_y",
+            jobs=1,
+            out=str(out),
+        )
+    )
+    report = build_report(
+        out,
+        out_dir=tmp_path / "all",
+        formats=("png",),
+        figures="all",
+        residual_fits=run_residual_fits,
+    )
     assert (tmp_path / "all" / "qq_Alpha.png").read_bytes()[:4] == b"\x89PNG"
     decoded = tmp_path / "decoded.y4m"
-    run_ffmpeg(["-loglevel", "error", "-i", str(out / "bitstreams/Alpha/x264/qp32.264"),
-                "-f", "yuv4mpegpipe", "-pix_fmt", "yuv420p", str(decoded)])
+    run_ffmpeg(
+        [
+            "-loglevel",
+            "error",
+            "-i",
+            str(out / "bitstreams/Alpha/x264/qp32.264"),
+            "-f",
+            "yuv4mpegpipe",
+            "-pix_fmt",
+            "yuv420p",
+            str(decoded),
+        ]
+    )
     fit = error_distribution(source.path, decoded)
     g, lap = fit.gaussian, fit.laplace
     assert fit.n_samples == 3 * 64 * 64 and g.wasserstein > 0
     md = report.markdown.read_text()
-    assert (f"Alpha, x264 qp=32: Gaussian R²={g.r2:.4f}, W1={g.wasserstein:.4g}; Laplace "
-            f"R²={lap.r2:.4f}, W1={lap.wasserstein:.4g}") in md
-    summary = build_report(out, out_dir=tmp_path / "summary", formats=("png",),
-                           residual_fits=run_residual_fits)
+    assert (
+        f"Alpha, x264 qp=32: Gaussian R²={g.r2:.4f}, W1={g.wasserstein:.4g}; Laplace "
+        f"R²={lap.r2:.4f}, W1={lap.wasserstein:.4g}"
+    ) in md
+    summary = build_report(
+        out, out_dir=tmp_path / "summary", formats=("png",), residual_fits=run_residual_fits
+    )
     assert not [p for p in summary.figures if p.name.startswith(("qq_", "rq_"))]

@@ -13,8 +13,14 @@ from vqabench.experiment import load_config
 from vqabench.io.video import rgb_to_yuv, write_y4m
 from vqabench.runner.run import run
 
-EVERY = ["x264:qp=30", "x265:qp=30", "vp9:qp=40:preset=8", "aom-av1:qp=40:preset=8",
-         "svt-av1:qp=40:preset=12", "vvenc:qp=30:preset=0"]
+EVERY = [
+    "x264:qp=30",
+    "x265:qp=30",
+    "vp9:qp=40:preset=8",
+    "aom-av1:qp=40:preset=8",
+    "svt-av1:qp=40:preset=12",
+    "vvenc:qp=30:preset=0",
+]
 
 
 def _rows(out):
@@ -28,8 +34,14 @@ def mixed(tmp_path_factory):
     make_video(root / "A8.y4m", frames=3, seed=1)
     make_video(root / "B10.y4m", frames=3, seed=2, pix_fmt="yuv420p10le")
     rgb = [np.full((64, 64, 3), 0.2 + 0.1 * t) for t in range(3)]
-    write_y4m(root / "D_full.y4m", [rgb_to_yuv(f, color_range="full") for f in rgb], width=64,
-              height=64, fps=25, color_range="full")
+    write_y4m(
+        root / "D_full.y4m",
+        [rgb_to_yuv(f, color_range="full") for f in rgb],
+        width=64,
+        height=64,
+        fps=25,
+        color_range="full",
+    )
     return root
 
 
@@ -41,8 +53,9 @@ def test_mixed_folder_refuses_before_any_job_then_measures(mixed, tmp_path):
         (with_444 / f.name).write_bytes(f.read_bytes())
     make_video(with_444 / "C444.y4m", frames=3, seed=3, pix_fmt="yuv444p")
     out = tmp_path / "refused"
-    cfg = load_config(None, dataset=str(with_444), codecs=EVERY, metrics="psnr_y", jobs=1,
-                      out=str(out))
+    cfg = load_config(
+        None, dataset=str(with_444), codecs=EVERY, metrics="psnr_y", jobs=1, out=str(out)
+    )
     with pytest.raises(CodecError) as info:
         run(cfg)
     lines = str(info.value).splitlines()
@@ -52,8 +65,7 @@ def test_mixed_folder_refuses_before_any_job_then_measures(mixed, tmp_path):
     assert not any((out / n).exists() for n in ("config.toml", "results.csv", "store.sqlite"))
 
     out = tmp_path / "ok"
-    run(load_config(None, dataset=str(mixed), codecs=EVERY, metrics="psnr_y", jobs=1,
-                    out=str(out)))
+    run(load_config(None, dataset=str(mixed), codecs=EVERY, metrics="psnr_y", jobs=1, out=str(out)))
     rows = {(r["sequence"], r["codec"]): r for r in _rows(out)}
     assert len(rows) == 3 * 6
     assert rows[("A8", "x264")]["coded_pix_fmt"] == "yuv420p"
@@ -63,8 +75,10 @@ def test_mixed_folder_refuses_before_any_job_then_measures(mixed, tmp_path):
     assert rows[("B10", "x265")]["native_rate_point"] == "qp=30"
     assert all(float(r["value"]) > 25 for r in rows.values())
     config = (out / "config.toml").read_text()
-    assert ("# assumed D_full: pix_fmt yuv420p (header), fps 25/1 (header), color_range full "
-            "(header), color_matrix bt601 (default)") in config
+    assert (
+        "# assumed D_full: pix_fmt yuv420p (header), fps 25/1 (header), color_range full "
+        "(header), color_matrix bt601 (default)"
+    ) in config
     assert "# assumed B10: pix_fmt yuv420p10le (header)" in config
 
 
@@ -76,8 +90,16 @@ def test_lossless_round_trip_through_the_run_path(tmp_path):
     root.mkdir()
     make_video(root / "L.y4m", frames=4, seed=5)
     out = tmp_path / "run"
-    run(load_config(None, dataset=str(root), codecs=["x264:qp=0"], metrics="psnr_y,ssim,vmaf",
-                    jobs=1, out=str(out)))
+    run(
+        load_config(
+            None,
+            dataset=str(root),
+            codecs=["x264:qp=0"],
+            metrics="psnr_y,ssim,vmaf",
+            jobs=1,
+            out=str(out),
+        )
+    )
     values = {r["metric"]: float(r["value"]) for r in _rows(out)}
     assert values["psnr_y"] == 100.0
     assert values["ssim"] == pytest.approx(1.0, abs=1e-12)

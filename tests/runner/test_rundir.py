@@ -13,8 +13,11 @@ from vqabench.runner.rundir import config_change, remove_temporaries
 
 def test_only_what_killed_runs_leave_is_removed(tmp_path):
     kept = [tmp_path / "results.csv", tmp_path / "notes.txt", tmp_path / "bitstreams/A/x.264"]
-    stale = [tmp_path / ".tmp-results.csv", tmp_path / "bitstreams/A/.tmp-y.264",
-             tmp_path / ".tmp/decoded.y4m"]
+    stale = [
+        tmp_path / ".tmp-results.csv",
+        tmp_path / "bitstreams/A/.tmp-y.264",
+        tmp_path / ".tmp/decoded.y4m",
+    ]
     for path in [*kept, *stale]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x")
@@ -31,8 +34,9 @@ def test_the_old_config_is_read_back_typed_and_compared_by_field(tmp_path):
     assert config_change(old, tmp_path, force=False).kind == "same"  # no store yet
     (tmp_path / "store.sqlite").touch()
     assert config_change(old, tmp_path, force=False).kind == "same"
-    more = anchored(load_config(None, **{**args, "codecs": [*args["codecs"], "x265:qp=30"]}),
-                    tmp_path)
+    more = anchored(
+        load_config(None, **{**args, "codecs": [*args["codecs"], "x265:qp=30"]}), tmp_path
+    )
     assert config_change(more, tmp_path, force=False).details == ("adds codec x265",)
     fewer = anchored(load_config(None, **{**args, "frames": 3}), tmp_path)
     with pytest.raises(ConfigError, match=r"changes frames \(4 -> 3\).*--force"):

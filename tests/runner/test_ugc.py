@@ -32,7 +32,7 @@ def test_default_ladders_as_published():
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = ((a.astype(float) - b.astype(float)) ** 2).mean(axis=(1, 2))
-    return float(np.mean(10 * np.log10(255.0 ** 2 / mse)))
+    return float(np.mean(10 * np.log10(255.0**2 / mse)))
 
 
 @pytest.mark.slow
@@ -46,7 +46,6 @@ def test_reference_then_transcode(tmp_path):
     enc = transcode(first.video, default_transcodes()[0], 32, tmp_path / "work")
     q = video_quality(source, first.video, enc.decoded)
     s, r, d = (read_all(v).y for v in (source, first.video, enc.decoded))
-    np.testing.assert_allclose([q["psnr_sd"], q["psnr_rd"]], [_psnr(s, d), _psnr(r, d)],
-                               atol=1e-6)
+    np.testing.assert_allclose([q["psnr_sd"], q["psnr_rd"]], [_psnr(s, d), _psnr(r, d)], atol=1e-6)
     # a light transcode of a heavily compressed R stays close to R, not to S
     assert q["psnr_rd"] > q["psnr_sd"] + 1.0 and q["vmaf_rd"] > q["vmaf_sd"]

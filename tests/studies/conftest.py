@@ -28,8 +28,14 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_video(root / "Alpha.y4m", frames=8, seed=1)
     make_video(root / "Beta.y4m", frames=8, seed=2)
     out = tmp_path_factory.mktemp("study_run") / "run"
-    cfg = load_config(None, dataset=str(root), codecs=["x264:qp=30,40", "x265:qp=30,40"],
-                      metrics="psnr_y,vmaf", jobs=1, out=str(out))
+    cfg = load_config(
+        None,
+        dataset=str(root),
+        codecs=["x264:qp=30,40", "x265:qp=30,40"],
+        metrics="psnr_y,vmaf",
+        jobs=1,
+        out=str(out),
+    )
     assert run(cfg).complete
     return out
 
@@ -64,9 +70,13 @@ def fresh_copy(study: Path, dest: Path) -> Path:
 def start_server(study: Path) -> tuple[subprocess.Popen, str]:
     """``vqabench study serve STUDY --port 0`` in a child process; returns it and its URL."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "vqabench", "study", "serve", str(study),
-                             "--port", "0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vqabench", "study", "serve", str(study), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     line = proc.stdout.readline()
     if "serving" not in line:
         proc.kill()
@@ -74,8 +84,9 @@ def start_server(study: Path) -> tuple[subprocess.Popen, str]:
     return proc, line.strip().rsplit(" ", 1)[-1].rstrip("/")
 
 
-def record_answers(study: Path, participants: list[str], decide, *,
-                   limit: int | None = None) -> None:
+def record_answers(
+    study: Path, participants: list[str], decide, *, limit: int | None = None
+) -> None:
     """Register ``participants`` and store an answer to every trial of their plans (the first
     ``limit`` only: a participant who left) through the answers database, as the web app
     does; ``decide(trial) -> choice (2AFC) | score``."""
@@ -92,9 +103,16 @@ def record_answers(study: Path, participants: list[str], decide, *,
             for pos, (tid, _) in enumerate(plan[:limit]):
                 value = decide(trials[tid])
                 two_afc = spec["design"] == "2afc"
-                record_answer(db, pid=pid, position=pos, trial=tid, side=None,
-                              choice=value if two_afc else None,
-                              score=None if two_afc else value, response_ms=700)
+                record_answer(
+                    db,
+                    pid=pid,
+                    position=pos,
+                    trial=tid,
+                    side=None,
+                    choice=value if two_afc else None,
+                    score=None if two_afc else value,
+                    response_ms=700,
+                )
     finally:
         db.close()
 
@@ -104,8 +122,11 @@ def join(client, pid: str = "", **form) -> tuple[str, str]:
     (the form's token, a same-origin Origin); returns the link token and the CSRF token."""
     page = client.get("/").data.decode()
     form_token = re.search(r'name="form_token" value="([^"]+)"', page)[1]
-    r = client.post("/start", data={"participant": pid, "form_token": form_token, **form},
-                    headers={"Origin": "http://localhost"})
+    r = client.post(
+        "/start",
+        data={"participant": pid, "form_token": form_token, **form},
+        headers={"Origin": "http://localhost"},
+    )
     assert r.status_code == 303, r.data
     token = r.headers["Location"].rsplit("/p/", 1)[1]
     return token, csrf_of(client.get(f"/p/{token}").data.decode())

@@ -34,19 +34,27 @@ def _answers(spec, pid, decide):
 
 def test_2afc_neutral_half_or_excluded_and_attention_screening(study_2afc):
     spec = load_spec(study_2afc)
-    target = next(t for t in spec["trials"] if t["kind"] == "test" and not any(
-        r.get("repeat_of") == t["id"] for r in spec["trials"]))
+    target = next(
+        t
+        for t in spec["trials"]
+        if t["kind"] == "test" and not any(r.get("repeat_of") == t["id"] for r in spec["trials"])
+    )
 
     def who(choice_on_target):
         def decide(t):
             if t["kind"] == "attention":
                 return "a"
             return choice_on_target if t["id"] == target["id"] else "a"
+
         return decide
 
-    rows = (_answers(spec, "p0", who("a")) + _answers(spec, "p1", who("a"))
-            + _answers(spec, "p2", who("neutral")) + _answers(spec, "p3", who("b"))
-            + _answers(spec, "p4", lambda t: "b"))  # p4 fails both attention trials
+    rows = (
+        _answers(spec, "p0", who("a"))
+        + _answers(spec, "p1", who("a"))
+        + _answers(spec, "p2", who("neutral"))
+        + _answers(spec, "p3", who("b"))
+        + _answers(spec, "p4", lambda t: "b")
+    )  # p4 fails both attention trials
     half, _ = analyze_answers(spec, rows, resamples=20)
     excl, _ = analyze_answers(spec, rows, resamples=20, neutral="exclude")
     obs = half.observers.set_index("participant")
@@ -57,10 +65,15 @@ def test_2afc_neutral_half_or_excluded_and_attention_screening(study_2afc):
         p = result.preferences
         cond = {c["id"]: c for c in spec["conditions"]}
         a, b = cond[target["a"]], cond[target["b"]]
-        row = p[(p["sequence"] == a["sequence"]) & (p["a_codec"] == a["codec"])
-                & (p["a_rate_point"] == a["rate_point"]) & (p["b_codec"] == b["codec"])
-                & (p["b_rate_point"] == b["rate_point"])].iloc[0]
+        row = p[
+            (p["sequence"] == a["sequence"])
+            & (p["a_codec"] == a["codec"])
+            & (p["a_rate_point"] == a["rate_point"])
+            & (p["b_codec"] == b["codec"])
+            & (p["b_rate_point"] == b["rate_point"])
+        ].iloc[0]
         return row
+
     r = pref(half)
     assert (r["answers"], r["a_wins"], r["b_wins"], r["neutral"]) == (4, 2, 1, 1)
     assert r["preference_a"] == 2.5 / 4  # neutral counted half
@@ -77,22 +90,29 @@ def test_2afc_sequence_not_connected_is_not_scaled(study_2afc):
     cond = {c["id"]: c for c in spec["conditions"]}
     rows = _answers(spec, "p0", lambda t: "a")
     # without the ladder pairs (same codec), x264 at qp=30 is compared with nothing in Alpha
-    ladder = {t["id"] for t in spec["trials"] if t["kind"] == "test"
-              and cond[t["a"]]["codec"] == cond[t["b"]]["codec"]
-              and t["sequence"] == "Alpha"}
-    result, extra = analyze_answers(spec, [a for a in rows if a.trial not in ladder],
-                                    resamples=20)
+    ladder = {
+        t["id"]
+        for t in spec["trials"]
+        if t["kind"] == "test"
+        and cond[t["a"]]["codec"] == cond[t["b"]]["codec"]
+        and t["sequence"] == "Alpha"
+    }
+    result, extra = analyze_answers(spec, [a for a in rows if a.trial not in ladder], resamples=20)
     alpha = result.scores[result.scores["sequence"] == "Alpha"]
     beta = result.scores[result.scores["sequence"] == "Beta"]
     assert alpha["value"].isna().all() and not beta["value"].isna().any()
-    assert extra["notes"][0] == ("Alpha: not scaled, the answers do not connect all its "
-                                 "conditions (scores NaN)")
+    assert extra["notes"][0] == (
+        "Alpha: not scaled, the answers do not connect all its conditions (scores NaN)"
+    )
     # one participant who always chose "a": in Beta the pairs are unanimous
-    assert extra["notes"][1].startswith("Beta: Thurstone (JOD) scores depend on the prior "
-                                        "(x264 qp=40 never preferred; x264 qp=30, x265 qp=30 "
-                                        "never beaten;")
-    assert extra["notes"][2] == ("Beta: one participant answered, so there is no interval "
-                                 "over participants (lo, hi NaN)")
+    assert extra["notes"][1].startswith(
+        "Beta: Thurstone (JOD) scores depend on the prior "
+        "(x264 qp=40 never preferred; x264 qp=30, x265 qp=30 "
+        "never beaten;"
+    )
+    assert extra["notes"][2] == (
+        "Beta: one participant answered, so there is no interval over participants (lo, hi NaN)"
+    )
     assert beta[["lo", "hi"]].isna().all().all() and len(extra["notes"]) == 3
 
 
@@ -124,7 +144,8 @@ def test_synthetic_acr_study_recovers_true_scores_within_intervals(study_acr):
     about 95 % of cases (20 simulated studies x 8 conditions)."""
     spec = load_spec(study_acr)
     cond_ids = [c["id"] for c in spec["conditions"]] + [
-        m["id"] for m in spec["media"]["items"] if m["kind"] == "source"]
+        m["id"] for m in spec["media"]["items"] if m["kind"] == "source"
+    ]
     true = dict(zip(cond_ids, np.linspace(1.6, 4.6, len(cond_ids)), strict=True))
     by_id = {(c["sequence"], c["codec"], c["rate_point"]): c["id"] for c in spec["conditions"]}
     inside, errors = [], []
@@ -137,13 +158,11 @@ def test_synthetic_acr_study_recovers_true_scores_within_intervals(study_acr):
         mos = result.scores[result.scores["metric"] == "mos"]
         assert len(mos) == 8 and (mos["n"] == len(kept)).all()
         for row in mos.itertuples():
-            expected = _expected_score(true[by_id[(row.sequence, row.codec, row.rate_point)]],
-                                       0.7)
+            expected = _expected_score(true[by_id[(row.sequence, row.codec, row.rate_point)]], 0.7)
             inside.append(row.lo <= expected <= row.hi)
             errors.append(row.value - expected)
         hidden = extra["hidden_reference"]
-        assert set(hidden) == {"Alpha", "Beta"} and all(v[3] == len(kept)
-                                                        for v in hidden.values())
+        assert set(hidden) == {"Alpha", "Beta"} and all(v[3] == len(kept) for v in hidden.values())
         assert len(result.scores[result.scores["metric"] == "dmos"]) == 8
     assert np.mean(inside) >= 0.88  # 160 intervals: 0.95 expected, binomial sd 0.017
     assert abs(np.mean(errors)) < 0.05  # unbiased
@@ -160,8 +179,13 @@ def test_bt500_screening_removes_an_inconsistent_observer(study_acr):
     def steady(score):
         return lambda t: 1 if t["kind"] == "attention" else score
 
-    rows = _answers(spec, "deviant", lambda t: 1 if t["kind"] == "attention" else
-                    (5 if order.index(t["condition"]) % 2 == 0 else 1))
+    rows = _answers(
+        spec,
+        "deviant",
+        lambda t: (
+            1 if t["kind"] == "attention" else (5 if order.index(t["condition"]) % 2 == 0 else 1)
+        ),
+    )
     for i, score in enumerate(regular):
         rows += _answers(spec, f"r{i:02d}", steady(score))
     result, _ = analyze_answers(spec, rows)
@@ -181,6 +205,7 @@ def test_acr_dmos_by_hand(study_acr):
             if t["kind"] == "attention":
                 return 1
             return score_ref if t["condition"] in sources else score_pvs
+
         return f
 
     rows = _answers(spec, "a", decide(5, 3)) + _answers(spec, "b", decide(4, 3))
@@ -200,15 +225,22 @@ def test_pooled_preferences_by_hand():
     swapped: x265 5 wins, 1 neutral, 8 losses of 14 answers = 35.7 %, 7.1 %, 57.1 %. The
     ladder pair (x264 against x264) is left out; vp9 against x264 had no answers (NaN %)."""
     prefs = pd.DataFrame(
-        [["A", "x265", "x264", 6, 3, 2, 1], ["B", "x265", "x264", 5, 1, 4, 0],
-         ["B", "x264", "x265", 3, 2, 1, 0], ["A", "x264", "x264", 6, 6, 0, 0],
-         ["A", "vp9", "x264", 0, 0, 0, 0]],
-        columns=["sequence", "a_codec", "b_codec", "answers", "a_wins", "b_wins", "neutral"])
+        [
+            ["A", "x265", "x264", 6, 3, 2, 1],
+            ["B", "x265", "x264", 5, 1, 4, 0],
+            ["B", "x264", "x265", 3, 2, 1, 0],
+            ["A", "x264", "x264", 6, 6, 0, 0],
+            ["A", "vp9", "x264", 0, 0, 0, 0],
+        ],
+        columns=["sequence", "a_codec", "b_codec", "answers", "a_wins", "b_wins", "neutral"],
+    )
     table = pooled_preferences(prefs)
-    assert table.iloc[0][["codec_a", "codec_b", "sequences", "pairs", "answers", "a_wins",
-                          "neutral", "b_wins"]].tolist() == ["x265", "x264", 2, 3, 14, 5, 1, 8]
+    assert table.iloc[0][
+        ["codec_a", "codec_b", "sequences", "pairs", "answers", "a_wins", "neutral", "b_wins"]
+    ].tolist() == ["x265", "x264", 2, 3, 14, 5, 1, 8]
     assert table.iloc[0][["a_pct", "neutral_pct", "b_pct"]].tolist() == pytest.approx(
-        [500 / 14, 100 / 14, 800 / 14])
+        [500 / 14, 100 / 14, 800 / 14]
+    )
     assert table.iloc[1][["codec_a", "codec_b", "answers"]].tolist() == ["vp9", "x264", 0]
     assert table.iloc[1][["a_pct", "neutral_pct", "b_pct"]].isna().all()
     assert len(table) == 2
@@ -240,28 +272,46 @@ def test_unanimous_2afc_study_is_analysed_with_report_and_figures(study_2afc, tm
     assert "![preferences](preferences.png)" in report and "scores_jod.png" in report
     for seq in ("Alpha", "Beta"):
         note = next(n for n in result.notes if n.startswith(seq))
-        assert note.startswith(f"{seq}: Thurstone (JOD) scores depend on the prior (x264 "
-                               "qp=30, x265 qp=30 never preferred; x264 qp=40 never beaten;")
+        assert note.startswith(
+            f"{seq}: Thurstone (JOD) scores depend on the prior (x264 "
+            "qp=30, x265 qp=30 never preferred; x264 qp=40 never beaten;"
+        )
         assert all(f"at prior={a}" in note for a in ("0.1", "1", "10"))
         assert note in report
     assert np.isfinite(result.scores["value"]).all()
     # nine identical participants: every bootstrap resample is the same data
-    assert ("Alpha: every bootstrap resample gave the same scores (the 9 participants "
-            "answered alike): intervals of width 0 do not show the uncertainty of so few "
-            "answers") in result.notes
+    assert (
+        "Alpha: every bootstrap resample gave the same scores (the 9 participants "
+        "answered alike): intervals of width 0 do not show the uncertainty of so few "
+        "answers"
+    ) in result.notes
     bt = analyze_study(study, resamples=20, method="bt", figures=False)
-    assert bt.notes[0].startswith("Alpha: Bradley-Terry scores depend on --alpha (x264 "
-                                  "qp=30, x265 qp=30 never preferred; x264 qp=40 never beaten;")
+    assert bt.notes[0].startswith(
+        "Alpha: Bradley-Terry scores depend on --alpha (x264 "
+        "qp=30, x265 qp=30 never preferred; x264 qp=40 never beaten;"
+    )
     assert all(f"at alpha={a}" in bt.notes[0] for a in ("0.001", "0.01", "0.1"))
     pooled = pd.read_csv(study / "analysis" / "pooled.csv")
-    assert pooled[["codec_a", "codec_b", "sequences", "pairs", "answers", "a_wins", "neutral",
-                   "b_wins", "a_pct", "b_pct"]].values.tolist() == [
-        ["x265", "x264", 2, 2 * 2, 36, 0, 0, 36, 0.0, 100.0]]
+    assert pooled[
+        [
+            "codec_a",
+            "codec_b",
+            "sequences",
+            "pairs",
+            "answers",
+            "a_wins",
+            "neutral",
+            "b_wins",
+            "a_pct",
+            "b_pct",
+        ]
+    ].values.tolist() == [["x265", "x264", 2, 2 * 2, 36, 0, 0, 36, 0.0, 100.0]]
     assert "## Pooled per codec pair" in report
 
 
-@pytest.mark.parametrize("options, knob", [({"method": "bt", "alpha": 0}, "alpha"),
-                                           ({"prior": 0}, "prior")])
+@pytest.mark.parametrize(
+    "options, knob", [({"method": "bt", "alpha": 0}, "alpha"), ({"prior": 0}, "prior")]
+)
 def test_unanimous_2afc_without_prior_or_regulariser_is_not_scaled(study_2afc, options, knob):
     spec = load_spec(study_2afc)
     rows = sum((_answers(spec, f"p{k}", _unanimous) for k in range(3)), [])
@@ -270,11 +320,11 @@ def test_unanimous_2afc_without_prior_or_regulariser_is_not_scaled(study_2afc, o
     assert extra["notes"][0] == (
         f"Alpha: not scaled, maximum likelihood (--{knob} 0) has no finite answer (x264 "
         f"qp=30, x265 qp=30 never preferred; x264 qp=40 never beaten); with --{knob} > 0 the "
-        "scores depend on its value (scores NaN)")
+        "scores depend on its value (scores NaN)"
+    )
 
 
-def test_a_participant_who_left_early_gives_empty_pairs_and_skipped_figures(study_2afc,
-                                                                         tmp_path):
+def test_a_participant_who_left_early_gives_empty_pairs_and_skipped_figures(study_2afc, tmp_path):
     """One participant answers the training trial and two more, then leaves: most pairs
     have no answers (NaN preference and interval, answers 0), no sequence has its four
     conditions connected by two pairs, so every score is NaN and the scores figure is
@@ -288,8 +338,10 @@ def test_a_participant_who_left_early_gives_empty_pairs_and_skipped_figures(stud
     assert empty[["preference_a", "lo", "hi"]].isna().all().all()
     assert result.scores["value"].isna().all()
     report = (study / "analysis" / "report.md").read_text()
-    assert ("Figure scores_jod.png (jod against bitrate) not drawn: no finite value (see the "
-            "notes above).") in report
+    assert (
+        "Figure scores_jod.png (jod against bitrate) not drawn: no finite value (see the "
+        "notes above)."
+    ) in report
     assert not (study / "analysis" / "scores_jod.png").exists()
     answered = (prefs["answers"] > 0).any()
     assert ("![preferences](preferences.png)" in report) == answered
@@ -299,18 +351,23 @@ def test_a_participant_who_left_early_gives_empty_pairs_and_skipped_figures(stud
 def test_acr_condition_nobody_rated_is_noted(study_acr):
     spec = load_spec(study_acr)
     skipped = spec["conditions"][0]
-    rows = [a for k in range(3) for a in _answers(spec, f"p{k}", lambda t: 1 if t["kind"] ==
-                                                   "attention" else 3)]
+    rows = [
+        a
+        for k in range(3)
+        for a in _answers(spec, f"p{k}", lambda t: 1 if t["kind"] == "attention" else 3)
+    ]
     trials = {t["id"]: t for t in spec["trials"]}
     rows = [a for a in rows if trials[a.trial].get("condition") != skipped["id"]]
     result, extra = analyze_answers(spec, rows)
     assert len(result.scores[result.scores["metric"] == "mos"]) == 7
-    assert extra["notes"] == [f"{skipped['sequence']} {skipped['codec']} "
-                              f"{skipped['rate_point']}: no score, no kept participant rated it",
-                              "mos_mle: the subject model (SUREAL) has no estimate here, "
-                              "scores NaN: ratings='subject p0 fitted exactly (inconsistency "
-                              "0: the likelihood has no maximum)' is not allowed: expected "
-                              "ratings from which every subject deviates by noise"]
+    assert extra["notes"] == [
+        f"{skipped['sequence']} {skipped['codec']} "
+        f"{skipped['rate_point']}: no score, no kept participant rated it",
+        "mos_mle: the subject model (SUREAL) has no estimate here, "
+        "scores NaN: ratings='subject p0 fitted exactly (inconsistency "
+        "0: the likelihood has no maximum)' is not allowed: expected "
+        "ratings from which every subject deviates by noise",
+    ]
     mle = result.scores[result.scores["metric"] == "mos_mle"]
     assert len(mle) == 7 and mle["value"].isna().all()  # everybody rated 3: no maximum
 
@@ -342,6 +399,7 @@ def test_acr_mos_screened_mos_and_subject_model_side_by_side(study_acr, tmp_path
                 return 1
             v = value[(pid, t["condition"])]
             return v if kind is float else int(np.clip(np.rint(v), 1, 5))
+
         return decide
 
     rows = []
@@ -352,20 +410,37 @@ def test_acr_mos_screened_mos_and_subject_model_side_by_side(study_acr, tmp_path
     obs = result.observers.set_index("participant")
     assert obs.loc["erratic", "reason"].startswith("BT.500 screening")
     assert obs["removed"].sum() == 1
-    matrix = np.array([[next(a.score for a in rows if a.participant == p and
-                             {t["id"]: t for t in spec["trials"]}[a.trial].get("condition") == c
-                             and {t["id"]: t for t in spec["trials"]}[a.trial]["kind"] == "test")
-                        for c in order] for p in [*bias, "erratic"]])
-    by_key = {(c["sequence"], c["codec"], c["rate_point"]): order.index(c["id"])
-              for c in spec["conditions"]}
+    matrix = np.array(
+        [
+            [
+                next(
+                    a.score
+                    for a in rows
+                    if a.participant == p
+                    and {t["id"]: t for t in spec["trials"]}[a.trial].get("condition") == c
+                    and {t["id"]: t for t in spec["trials"]}[a.trial]["kind"] == "test"
+                )
+                for c in order
+            ]
+            for p in [*bias, "erratic"]
+        ]
+    )
+    by_key = {
+        (c["sequence"], c["codec"], c["rate_point"]): order.index(c["id"])
+        for c in spec["conditions"]
+    }
     fit = subject_model_mle(matrix)
-    for metric, expected in (("mos_plain", matrix.mean(axis=0)),
-                             ("mos", matrix[:-1].mean(axis=0)), ("mos_mle", fit.quality)):
+    for metric, expected in (
+        ("mos_plain", matrix.mean(axis=0)),
+        ("mos", matrix[:-1].mean(axis=0)),
+        ("mos_mle", fit.quality),
+    ):
         part = result.scores[result.scores["metric"] == metric]
         assert len(part) == 8
         for row in part.itertuples():
             assert row.value == pytest.approx(
-                expected[by_key[(row.sequence, row.codec, row.rate_point)]])
+                expected[by_key[(row.sequence, row.codec, row.rate_point)]]
+            )
             assert row.n == (20 if metric == "mos" else 21)
     mle = result.scores[result.scores["metric"] == "mos_mle"]
     assert (mle["lo"] < mle["value"]).all() and (mle["value"] < mle["hi"]).all()
@@ -384,8 +459,7 @@ def test_acr_mos_screened_mos_and_subject_model_side_by_side(study_acr, tmp_path
     assert observers.loc["p00", "mle_bias"] < -0.8 and np.isfinite(observers["mle_bias"]).all()
 
 
-def test_2afc_observer_answering_opposite_is_listed_and_can_be_excluded(study_2afc,
-                                                                        tmp_path):
+def test_2afc_observer_answering_opposite_is_listed_and_can_be_excluded(study_2afc, tmp_path):
     """Eleven observers prefer the higher bitrate with P = Phi(d / s), d in JOD from the
     bitrate ratio; one answers the opposite way. pwcmp's outlier analysis lists only them in
     observers.csv and report.md; --exclude-outliers removes them (fewer answers per score)."""
@@ -400,6 +474,7 @@ def test_2afc_observer_answering_opposite_is_listed_and_can_be_excluded(study_2a
                 return "a"
             d = sign * 4 * np.log2(cond[t["a"]]["kbps"] / cond[t["b"]]["kbps"])
             return "a" if rng.random() < stats.norm.cdf(d * stats.norm.ppf(0.75)) else "b"
+
         return decide
 
     record_answers(study, ["opposite"], observer(-1))
@@ -416,10 +491,10 @@ def test_2afc_observer_answering_opposite_is_listed_and_can_be_excluded(study_2a
     excluded = analyze_study(study, resamples=20, figures=False, exclude_outliers=True)
     obs = excluded.observers.set_index("participant")
     assert obs.loc["opposite", "removed"] and obs["removed"].sum() == 1
-    assert obs.loc["opposite", "reason"] == (f"pwcmp outlier: log-likelihood {d:.2f} IQR "
-                                             "below the first quartile")
+    assert obs.loc["opposite", "reason"] == (
+        f"pwcmp outlier: log-likelihood {d:.2f} IQR below the first quartile"
+    )
     assert excluded.scores["n"].sum() < n_all
-
 
 
 def test_answers_failing_the_servers_timing_remove_their_participant(study_2afc):
@@ -434,27 +509,61 @@ def test_answers_failing_the_servers_timing_remove_their_participant(study_2afc)
         for a in rows:
             hit = spec["trials"][0]["id"] != a.trial and (first or not only_first)
             first = first and not hit
-            out.append(Answer(*[getattr(a, f) for f in ("participant", "position", "trial",
-                                                        "swapped", "side", "choice", "score")],
-                              60000, 0.0, served_ms if hit else 320, fetched if hit else 3, 3))
+            out.append(
+                Answer(
+                    *[
+                        getattr(a, f)
+                        for f in (
+                            "participant",
+                            "position",
+                            "trial",
+                            "swapped",
+                            "side",
+                            "choice",
+                            "score",
+                        )
+                    ],
+                    60000,
+                    0.0,
+                    served_ms if hit else 320,
+                    fetched if hit else 3,
+                    3,
+                )
+            )
         return out
 
-    rows = (timed("ok", 320, 3) + timed("one_unfetched", 320, 2, only_first=True)
-            + timed("fast", 319, 3) + timed("no_page", None, 3, only_first=True)
-            + _answers(spec, "untimed", lambda t: "a"))
+    rows = (
+        timed("ok", 320, 3)
+        + timed("one_unfetched", 320, 2, only_first=True)
+        + timed("fast", 319, 3)
+        + timed("no_page", None, 3, only_first=True)
+        + _answers(spec, "untimed", lambda t: "a")
+    )
     n = len(participant_plan(spec, "ok")) - 1  # the training trial is not analysed
     result, _ = analyze_answers(spec, rows, resamples=10)
     obs = result.observers.set_index("participant")
-    assert obs["timing_measured"].to_dict() == {"fast": n, "no_page": n, "ok": n,
-                                                "one_unfetched": n, "untimed": 0}
-    assert obs["timing_failed"].to_dict() == {"fast": n, "no_page": 1, "ok": 0,
-                                              "one_unfetched": 1, "untimed": 0}
+    assert obs["timing_measured"].to_dict() == {
+        "fast": n,
+        "no_page": n,
+        "ok": n,
+        "one_unfetched": n,
+        "untimed": 0,
+    }
+    assert obs["timing_failed"].to_dict() == {
+        "fast": n,
+        "no_page": 1,
+        "ok": 0,
+        "one_unfetched": 1,
+        "untimed": 0,
+    }
     assert sorted(obs.index[obs["removed"]]) == ["fast", "no_page", "one_unfetched"]
     assert obs.loc["one_unfetched", "reason"] == (
         f"failed the server's timing on 1 of {n} answers (videos not fetched: 1; faster than "
-        "the minimum viewing time: 0)")
-    assert obs.loc["no_page", "reason"].endswith("(videos not fetched: 0; faster than the "
-                                                 "minimum viewing time: 1)")
+        "the minimum viewing time: 0)"
+    )
+    assert obs.loc["no_page", "reason"].endswith(
+        "(videos not fetched: 0; faster than the minimum viewing time: 1)"
+    )
     lenient, _ = analyze_answers(spec, rows, resamples=10, max_timing_failures=1)
     assert list(lenient.observers.loc[lenient.observers["removed"], "participant"]) == ["fast"]
     with pytest.raises(ConfigError, match="max_timing_failures=-1"):

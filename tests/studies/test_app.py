@@ -28,8 +28,9 @@ def study(study_2afc, tmp_path):
 
 def _rows(study):
     with sqlite3.connect(study / "answers.sqlite") as db:
-        return db.execute("SELECT participant, position, trial, side, choice FROM answers"
-                          ).fetchall()
+        return db.execute(
+            "SELECT participant, position, trial, side, choice FROM answers"
+        ).fetchall()
 
 
 def _edit_spec(study, **changes):
@@ -53,11 +54,20 @@ class Session:
         return cfg
 
     def answer(self, cfg: dict, *, headers: dict | None = None, **kw):
-        body = {"study": cfg["study"], "token": self.token, "trial": cfg["trial"],
-                "position": cfg["position"], "side": "left", "response_ms": 900, **kw}
-        return self.client.post("/api/answer", json=body,
-                                headers={"X-CSRF-Token": self.csrf} if headers is None
-                                else headers)
+        body = {
+            "study": cfg["study"],
+            "token": self.token,
+            "trial": cfg["trial"],
+            "position": cfg["position"],
+            "side": "left",
+            "response_ms": 900,
+            **kw,
+        }
+        return self.client.post(
+            "/api/answer",
+            json=body,
+            headers={"X-CSRF-Token": self.csrf} if headers is None else headers,
+        )
 
 
 def test_session_resume_and_choice_in_trial_terms(study):
@@ -79,8 +89,11 @@ def test_session_resume_and_choice_in_trial_terms(study):
     rows = _rows(study)
     for (_, _, tid, side, choice), (ptid, swapped) in zip(rows, plan, strict=False):
         assert tid == ptid
-        expect = {"left": "b" if swapped else "a", "right": "a" if swapped else "b",
-                  "neutral": "neutral"}[side]
+        expect = {
+            "left": "b" if swapped else "a",
+            "right": "a" if swapped else "b",
+            "neutral": "neutral",
+        }[side]
         assert choice == expect
     # a new app (a restarted server) resumes at the next trial due, with the same tokens
     again = create_app(study).test_client()
@@ -88,19 +101,22 @@ def test_session_resume_and_choice_in_trial_terms(study):
     assert f"Trial 4 of {len(plan)}" in page and trial_cfg(page)["csrf"] == alice.csrf
 
 
-@pytest.mark.parametrize("change, status, message", [
-    ({"trial": "deadbeef"}, 409, "is not the one due"),
-    ({"study": "deadbeef"}, 400, "is not this study"),
-    ({"position": 1}, 409, "is not the one due"),
-    ({"side": "up"}, 400, "side='up'"),
-    ({"position": "0"}, 400, "position='0'"),
-    ({"response_ms": True}, 400, "response_ms=True"),
-    ({"response_ms": 2**63}, 400, "response_ms=9223372036854775808 must be an integer"),
-    ({"response_ms": -1}, 400, "response_ms=-1"),
-    ({"position": 10**30}, 400, "position=1000000000000000000000000000000"),
-    ({"score": 3, "side": None}, 400, "side=None"),
-    ({"token": None}, 400, "token is missing"),
-])
+@pytest.mark.parametrize(
+    "change, status, message",
+    [
+        ({"trial": "deadbeef"}, 409, "is not the one due"),
+        ({"study": "deadbeef"}, 400, "is not this study"),
+        ({"position": 1}, 409, "is not the one due"),
+        ({"side": "up"}, 400, "side='up'"),
+        ({"position": "0"}, 400, "position='0'"),
+        ({"response_ms": True}, 400, "response_ms=True"),
+        ({"response_ms": 2**63}, 400, "response_ms=9223372036854775808 must be an integer"),
+        ({"response_ms": -1}, 400, "response_ms=-1"),
+        ({"position": 10**30}, 400, "position=1000000000000000000000000000000"),
+        ({"score": 3, "side": None}, 400, "side=None"),
+        ({"token": None}, 400, "token is missing"),
+    ],
+)
 def test_bad_answers_are_refused_and_not_stored(study, change, status, message):
     alice = Session(create_app(study).test_client(), "alice")
     r = alice.answer(alice.page(), **change)
@@ -119,15 +135,39 @@ def test_replayed_and_malformed_bodies_are_refused_with_400_never_500(study):
     assert spec_trial_ids(study).isdisjoint(re.findall(r"[0-9a-f]{8}-t\d+", replay.json["error"]))
     deep = b"[" * 1000 + b"]" * 1000
     deep_object = b'{"a":' * 1000 + b"1" + b"}" * 1000
-    huge = json.dumps({"study": load_spec(study)["study_id"], "token": alice.token,
-                       "trial": cfg["trial"], "position": 1, "side": "left"}).encode()[:-1] \
-        + b', "response_ms": ' + b"9" * 5000 + b"}"
+    huge = (
+        json.dumps(
+            {
+                "study": load_spec(study)["study_id"],
+                "token": alice.token,
+                "trial": cfg["trial"],
+                "position": 1,
+                "side": "left",
+            }
+        ).encode()[:-1]
+        + b', "response_ms": '
+        + b"9" * 5000
+        + b"}"
+    )
     deeper = b"[" * 8000 + b"]" * 8000  # past Python's recursion limit, under 16 KiB
-    for data in (b"{not json", b"[1, 2]", b"\xff\xfe", deep, deep_object, deeper, huge, b"",
-                 b"x" * 40000):
+    for data in (
+        b"{not json",
+        b"[1, 2]",
+        b"\xff\xfe",
+        deep,
+        deep_object,
+        deeper,
+        huge,
+        b"",
+        b"x" * 40000,
+    ):
         for path in ("/api/answer", "/api/screen"):
-            r = client.post(path, data=data, content_type="application/json",
-                            headers={"X-CSRF-Token": alice.csrf})
+            r = client.post(
+                path,
+                data=data,
+                content_type="application/json",
+                headers={"X-CSRF-Token": alice.csrf},
+            )
             assert r.json["ok"] is False, (path, data[:20])
             assert r.status_code == (413 if len(data) > 16384 else 400), (path, data[:20])
     assert len(_rows(study)) == 1
@@ -151,21 +191,29 @@ def test_an_id_is_not_a_credential(study):
     r = alice.answer(cfg, token=guessed, headers={"X-CSRF-Token": alice.csrf})
     assert r.status_code == 404 and "no participant has this token" in r.json["error"]
     old_style = {k: v for k, v in cfg.items() if k in ("study", "trial", "position")}
-    r = client.post("/api/answer", json={**old_style, "participant": "alice", "side": "left",
-                                         "response_ms": 5}, headers={"X-CSRF-Token": alice.csrf})
+    r = client.post(
+        "/api/answer",
+        json={**old_style, "participant": "alice", "side": "left", "response_ms": 5},
+        headers={"X-CSRF-Token": alice.csrf},
+    )
     assert r.status_code == 400 and "not a participant id" in r.json["error"]
     for path in ("/p/alice", "/p/alice/trial", f"/p/{guessed}/done"):
         assert client.get(path).status_code == 404
     page = client.get("/").data.decode()
     form_token = re.search(r'name="form_token" value="([^"]+)"', page)[1]
-    r = client.post("/start", data={"participant": "alice", "form_token": form_token},
-                    headers={"Origin": "http://localhost"})
+    r = client.post(
+        "/start",
+        data={"participant": "alice", "form_token": form_token},
+        headers={"Origin": "http://localhost"},
+    )
     assert r.status_code == 409 and b"personal link" in r.data and "Location" not in r.headers
     assert _rows(study) == []
     with sqlite3.connect(study / "answers.sqlite") as db:
         stored = db.execute("SELECT id, token_sha256 FROM participants ORDER BY id").fetchall()
-    assert stored == [("alice", hashlib.sha256(alice.token.encode()).hexdigest()),
-                      ("bob", hashlib.sha256(bob.token.encode()).hexdigest())]
+    assert stored == [
+        ("alice", hashlib.sha256(alice.token.encode()).hexdigest()),
+        ("bob", hashlib.sha256(bob.token.encode()).hexdigest()),
+    ]
     assert len(alice.token) >= 22 and alice.token != bob.token
 
 
@@ -173,33 +221,50 @@ def test_posts_without_csrf_token_or_from_another_site_are_refused(study):
     client = create_app(study).test_client()
     alice = Session(client, "alice")
     cfg = alice.page()
-    for headers in ({}, {"X-CSRF-Token": "0" * 32},
-                    {"X-CSRF-Token": alice.csrf, "Origin": "https://evil.example"}):
+    for headers in (
+        {},
+        {"X-CSRF-Token": "0" * 32},
+        {"X-CSRF-Token": alice.csrf, "Origin": "https://evil.example"},
+    ):
         r = alice.answer(cfg, headers=headers)
         assert r.status_code == 403 and "CSRF" in r.json["error"]
-        r = client.post("/api/screen", json={"study": cfg["study"], "token": alice.token,
-                                             "viewport_w": 500, "viewport_h": 500, "dpr": 1},
-                        headers=headers)
+        r = client.post(
+            "/api/screen",
+            json={
+                "study": cfg["study"],
+                "token": alice.token,
+                "viewport_w": 500,
+                "viewport_h": 500,
+                "dpr": 1,
+            },
+            headers=headers,
+        )
         assert r.status_code == 403
-    form_token = re.search(r'name="form_token" value="([^"]+)"',
-                           client.get("/").data.decode())[1]
+    form_token = re.search(r'name="form_token" value="([^"]+)"', client.get("/").data.decode())[1]
     for data, headers in (
-            ({"participant": "eve", "form_token": form_token}, {"Origin": "https://evil.example"}),
-            ({"participant": "eve", "form_token": form_token},
-             {"Referer": "https://evil.example/page"}),
-            ({"participant": "eve", "form_token": form_token}, {}),  # neither header
-            ({"participant": "eve"}, {"Origin": "http://localhost"}),  # no form token
-            ({"participant": "eve", "form_token": "1234." + "0" * 32},
-             {"Origin": "http://localhost"})):
+        ({"participant": "eve", "form_token": form_token}, {"Origin": "https://evil.example"}),
+        (
+            {"participant": "eve", "form_token": form_token},
+            {"Referer": "https://evil.example/page"},
+        ),
+        ({"participant": "eve", "form_token": form_token}, {}),  # neither header
+        ({"participant": "eve"}, {"Origin": "http://localhost"}),  # no form token
+        ({"participant": "eve", "form_token": "1234." + "0" * 32}, {"Origin": "http://localhost"}),
+    ):
         r = client.post("/start", data=data, headers=headers)
         assert r.status_code == 403, (data, headers)
-    r = client.post("/start", data={"participant": "eve", "form_token": form_token},
-                    headers={"Referer": "http://localhost/"})
+    r = client.post(
+        "/start",
+        data={"participant": "eve", "form_token": form_token},
+        headers={"Referer": "http://localhost/"},
+    )
     assert r.status_code == 303
     # behind a reverse proxy that passes the public host name
-    r = client.post("/start", data={"participant": "finn", "form_token": form_token},
-                    headers={"Origin": "https://study.example.org",
-                             "X-Forwarded-Host": "study.example.org"})
+    r = client.post(
+        "/start",
+        data={"participant": "finn", "form_token": form_token},
+        headers={"Origin": "https://study.example.org", "X-Forwarded-Host": "study.example.org"},
+    )
     assert r.status_code == 303
     assert alice.answer(cfg).status_code == 200 and len(_rows(study)) == 1
 
@@ -208,10 +273,12 @@ def test_registrations_per_minute_are_limited(study):
     client = create_app(study, registrations_per_minute=3).test_client()
     for k in range(3):
         join(client, f"p{k}")
-    form_token = re.search(r'name="form_token" value="([^"]+)"',
-                           client.get("/").data.decode())[1]
-    r = client.post("/start", data={"participant": "p3", "form_token": form_token},
-                    headers={"Origin": "http://localhost"})
+    form_token = re.search(r'name="form_token" value="([^"]+)"', client.get("/").data.decode())[1]
+    r = client.post(
+        "/start",
+        data={"participant": "p3", "form_token": form_token},
+        headers={"Origin": "http://localhost"},
+    )
     assert r.status_code == 429 and b"more than 3 new participants" in r.data
     with sqlite3.connect(study / "answers.sqlite") as db:
         assert db.execute("SELECT COUNT(*) FROM participants").fetchone()[0] == 3
@@ -256,8 +323,11 @@ def test_media_names_are_opaque_and_served_only_for_the_trial_due(study):
 
 def test_consent_is_asked_first_and_declining_ends_the_study(study):
     text = "This study shows you short videos.\n\nYou may stop at any time."
-    consent = {"file": "consent.txt", "text": text,
-               "sha256": hashlib.sha256(text.encode()).hexdigest()}
+    consent = {
+        "file": "consent.txt",
+        "text": text,
+        "sha256": hashlib.sha256(text.encode()).hexdigest(),
+    }
     _edit_spec(study, consent=consent)
     client = create_app(study).test_client()
     page = client.get("/?PROLIFIC_PID=prolific42").data.decode()
@@ -265,11 +335,15 @@ def test_consent_is_asked_first_and_declining_ends_the_study(study):
     assert "<p>You may stop at any time.</p>" in page and 'value="prolific42"' in page
     form_token = re.search(r'name="form_token" value="([^"]+)"', page)[1]
     origin = {"Origin": "http://localhost"}
-    r = client.post("/start", data={"participant": "carol", "form_token": form_token,
-                                    "consent": "no"}, headers=origin)
+    r = client.post(
+        "/start",
+        data={"participant": "carol", "form_token": form_token, "consent": "no"},
+        headers=origin,
+    )
     assert r.status_code == 200 and b"nothing about you has been" in r.data
-    r = client.post("/start", data={"participant": "dave", "form_token": form_token},
-                    headers=origin)
+    r = client.post(
+        "/start", data={"participant": "dave", "form_token": form_token}, headers=origin
+    )
     assert r.status_code == 400 and b"agree or decline" in r.data
     token, _ = join(client, "erin", consent="yes")
     assert client.get(f"/p/{token}").status_code == 200
@@ -309,8 +383,11 @@ def test_a_bot_that_answers_without_watching_is_excluded(study):
     def side(pid: str, pos: int, prefer_high: bool) -> str:
         tid, swapped = participant_plan(spec, pid)[pos]
         t = trials[tid]
-        choice = "a" if t["kind"] == "attention" else \
-            ("a" if (kbps[t["a"]] > kbps[t["b"]]) == prefer_high else "b")
+        choice = (
+            "a"
+            if t["kind"] == "attention"
+            else ("a" if (kbps[t["a"]] > kbps[t["b"]]) == prefer_high else "b")
+        )
         return "left" if (choice == "a") != swapped else "right"
 
     n = len(participant_plan(spec, "bot"))
@@ -338,9 +415,11 @@ def test_a_bot_that_answers_without_watching_is_excluded(study):
     result = analyze_study(study, resamples=20, figures=False)
     obs = result.observers.set_index("participant")
     assert list(obs.index[obs["removed"]]) == ["bot"]
-    assert obs.loc["bot", "reason"] == (f"failed the server's timing on {n - 1} of {n - 1} "
-                                        f"answers (videos not fetched: {n - 1}; faster than the "
-                                        f"minimum viewing time: {n - 1})")
+    assert obs.loc["bot", "reason"] == (
+        f"failed the server's timing on {n - 1} of {n - 1} "
+        f"answers (videos not fetched: {n - 1}; faster than the "
+        f"minimum viewing time: {n - 1})"
+    )
     assert obs.loc["bot", "attention_failed"] == 0
     without, _ = analyze_answers(spec, people_rows, resamples=20)
     assert result.scores.equals(without.scores)
@@ -353,10 +432,12 @@ def test_a_bot_that_answers_without_watching_is_excluded(study):
 def test_unknown_participant_pages_are_404(study):
     client = create_app(study).test_client()
     assert client.get("/p/nobody/trial").status_code == 404
-    form_token = re.search(r'name="form_token" value="([^"]+)"',
-                           client.get("/").data.decode())[1]
-    r = client.post("/start", data={"participant": "bad id!", "form_token": form_token},
-                    headers={"Origin": "http://localhost"})
+    form_token = re.search(r'name="form_token" value="([^"]+)"', client.get("/").data.decode())[1]
+    r = client.post(
+        "/start",
+        data={"participant": "bad id!", "form_token": form_token},
+        headers={"Origin": "http://localhost"},
+    )
     assert r.status_code == 400
 
 
@@ -373,19 +454,34 @@ def test_screen_checks_are_stored_with_the_servers_verdict(study):
     headers = {"X-CSRF-Token": csrf}
     verdicts = []
     for w, h, dpr in ((144, 112, 1), (143, 112, 1), (144, 111, 1), (80, 80, 2)):
-        r = client.post("/api/screen", json={**body, "viewport_w": w, "viewport_h": h,
-                                             "dpr": dpr}, headers=headers)
+        r = client.post(
+            "/api/screen",
+            json={**body, "viewport_w": w, "viewport_h": h, "dpr": dpr},
+            headers=headers,
+        )
         assert r.status_code == 200, r.json
         verdicts.append(r.json["fits"])
     assert verdicts == [True, False, False, True]
-    for change, status in (({"dpr": 0}, 400), ({"viewport_w": "wide"}, 400),
-                           ({"viewport_w": 2**63}, 400),
-                           ({"token": "B" * 22}, 404), ({"study": "x"}, 400)):
-        r = client.post("/api/screen", json={**body, "viewport_w": 500, "viewport_h": 500,
-                                             "dpr": 1, **change}, headers=headers)
+    for change, status in (
+        ({"dpr": 0}, 400),
+        ({"viewport_w": "wide"}, 400),
+        ({"viewport_w": 2**63}, 400),
+        ({"token": "B" * 22}, 404),
+        ({"study": "x"}, 400),
+    ):
+        r = client.post(
+            "/api/screen",
+            json={**body, "viewport_w": 500, "viewport_h": 500, "dpr": 1, **change},
+            headers=headers,
+        )
         assert r.status_code == status and r.json["ok"] is False
     with sqlite3.connect(study / "answers.sqlite") as db:
-        rows = db.execute("SELECT participant, viewport_w, viewport_h, dpr, fits FROM screens"
-                          ).fetchall()
-    assert rows == [("alice", 144, 112, 1, 1), ("alice", 143, 112, 1, 0),
-                    ("alice", 144, 111, 1, 0), ("alice", 80, 80, 2, 1)]
+        rows = db.execute(
+            "SELECT participant, viewport_w, viewport_h, dpr, fits FROM screens"
+        ).fetchall()
+    assert rows == [
+        ("alice", 144, 112, 1, 1),
+        ("alice", 143, 112, 1, 0),
+        ("alice", 144, 111, 1, 0),
+        ("alice", 80, 80, 2, 1),
+    ]

@@ -18,25 +18,41 @@ import pytest
 from tests.studies.conftest import CHROMIUM, fresh_copy, start_server
 from vqabench.studies import analyze_study, load_spec, participant_plan
 
-playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
-                                 "(pip install -e '.[dev]')")
+playwright = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')"
+)
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed "
-                       "(apt-get install chromium chromium-driver; .ci/run installs it)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's chromium is not installed "
+        "(apt-get install chromium chromium-driver; .ci/run installs it)",
+    ),
 ]
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--autoplay-policy=no-user-gesture-required"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 @pytest.fixture
 def browser_page(tmp_path):
     with playwright.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True,
-            args=FLAGS, viewport={"width": 760, "height": 460})
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 760, "height": 460},
+        )
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -74,8 +90,10 @@ def _wait_ready(page) -> None:
 
 def _rows(study: Path) -> list[tuple]:
     with sqlite3.connect(study / "answers.sqlite") as db:
-        return db.execute("SELECT position, trial, side, choice, score FROM answers "
-                          "WHERE participant = 'alice' ORDER BY position").fetchall()
+        return db.execute(
+            "SELECT position, trial, side, choice, score FROM answers "
+            "WHERE participant = 'alice' ORDER BY position"
+        ).fetchall()
 
 
 def test_whole_2afc_session(study_2afc, tmp_path, browser_page):
@@ -87,8 +105,12 @@ def test_whole_2afc_session(study_2afc, tmp_path, browser_page):
     cond = {c["id"]: c for c in spec["conditions"]}
     plan = participant_plan(spec, "alice")
     # one neutral answer, on a pair of two codecs (the ladder pairs order each codec's points)
-    neutral_at = next(i for i, (tid, _) in enumerate(plan) if trials[tid]["kind"] == "test"
-                      and cond[trials[tid]["a"]]["codec"] != cond[trials[tid]["b"]]["codec"])
+    neutral_at = next(
+        i
+        for i, (tid, _) in enumerate(plan)
+        if trials[tid]["kind"] == "test"
+        and cond[trials[tid]["a"]]["codec"] != cond[trials[tid]["b"]]["codec"]
+    )
     proc, url = start_server(study)
     expected = []
     try:
@@ -104,15 +126,19 @@ def test_whole_2afc_session(study_2afc, tmp_path, browser_page):
                 choice = "neutral"
             else:  # the participant prefers the higher rate
                 choice = "a" if kbps[t["a"]] > kbps[t["b"]] else "b"
-            side = "neutral" if choice == "neutral" else (
-                "left" if (choice == "a") != swapped else "right")
+            side = (
+                "neutral"
+                if choice == "neutral"
+                else ("left" if (choice == "a") != swapped else "right")
+            )
             expected.append((pos, tid, side, choice, None))
             with page.expect_navigation():
                 if pos % 2:  # clicks and keys alternate
                     page.click(f"#answer-{side}")
                 else:
-                    page.keyboard.press({"left": "ArrowLeft", "right": "ArrowRight",
-                                         "neutral": "ArrowDown"}[side])
+                    page.keyboard.press(
+                        {"left": "ArrowLeft", "right": "ArrowRight", "neutral": "ArrowDown"}[side]
+                    )
         page.wait_for_url("**/done")
         assert "Thank you" in page.inner_text("#done")
         _shot(page, "done", tmp_path)
@@ -124,8 +150,7 @@ def test_whole_2afc_session(study_2afc, tmp_path, browser_page):
     # the server saw a real browser fetch every video of each trial and take at least the
     # playing time (8 frames at 25 fps, played together) before each answer
     with sqlite3.connect(study / "answers.sqlite") as db:
-        timing = db.execute("SELECT served_ms, media_fetched, media_needed FROM answers"
-                            ).fetchall()
+        timing = db.execute("SELECT served_ms, media_fetched, media_needed FROM answers").fetchall()
     assert len(timing) == len(plan)
     assert all(ms >= 320 and fetched == needed == 3 for ms, fetched, needed in timing), timing
     result = analyze_study(study, resamples=50, figures=True)
@@ -136,9 +161,13 @@ def test_whole_2afc_session(study_2afc, tmp_path, browser_page):
     higher_a = prefs["a_kbps"] > prefs["b_kbps"]
     shares = prefs["preference_a"].where(higher_a, 1 - prefs["preference_a"])
     na, nb = (cond[trials[plan[neutral_at][0]][k]] for k in ("a", "b"))
-    is_neutral = ((prefs["sequence"] == na["sequence"]) & (prefs["a_codec"] == na["codec"])
-                  & (prefs["a_rate_point"] == na["rate_point"]) & (prefs["b_codec"] == nb["codec"])
-                  & (prefs["b_rate_point"] == nb["rate_point"]))
+    is_neutral = (
+        (prefs["sequence"] == na["sequence"])
+        & (prefs["a_codec"] == na["codec"])
+        & (prefs["a_rate_point"] == na["rate_point"])
+        & (prefs["b_codec"] == nb["codec"])
+        & (prefs["b_rate_point"] == nb["rate_point"])
+    )
     assert is_neutral.sum() == 1 and set(shares[~is_neutral]) == {1.0}
     assert (prefs["answers"] == 1).all() and shares[is_neutral].iloc[0] == 0.5
     scores = pd.read_csv(study / "analysis" / "scores.csv")
@@ -194,8 +223,7 @@ def test_whole_acr_session(study_acr, tmp_path, browser_page):
     assert list(dmos["value"]) == list(mos["value"])  # hidden reference rated 5: DV = V
 
 
-def test_dcr_trials_play_the_reference_then_the_processed_video(study_dcr, tmp_path,
-                                                                browser_page):
+def test_dcr_trials_play_the_reference_then_the_processed_video(study_dcr, tmp_path, browser_page):
     """The first three trials of a DCR session (the whole flow is the ACR test's)."""
     page, errors = browser_page
     study = fresh_copy(study_dcr, tmp_path / "study")
@@ -205,8 +233,9 @@ def test_dcr_trials_play_the_reference_then_the_processed_video(study_dcr, tmp_p
         for pos in range(3):
             _wait_ready(page)
             # both videos have played to their end; the processed one is on screen
-            ended = page.evaluate("['reference', 'test'].map(id => "
-                                  "document.getElementById(id).ended)")
+            ended = page.evaluate(
+                "['reference', 'test'].map(id => document.getElementById(id).ended)"
+            )
             assert ended == [True, True]
             assert page.is_hidden("#fig-reference") and page.is_visible("#fig-test")
             if pos == 1:

@@ -24,17 +24,29 @@ from vqabench.io.ffmpeg import run_ffmpeg
 from vqabench.io.hashing import file_sha256
 from vqabench.studies.media import MEDIA_ARGS
 
-playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
-                                 "(pip install -e '.[dev]')")
+playwright = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')"
+)
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed "
-                       "(apt-get install chromium chromium-driver; .ci/run installs it)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's chromium is not installed "
+        "(apt-get install chromium chromium-driver; .ci/run installs it)",
+    ),
 ]
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--autoplay-policy=no-user-gesture-required"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
 COLOURS = {"reference": "0x606060", "left": "0x3060a0", "right": "0xa06030"}
 
 
@@ -45,22 +57,26 @@ def _clips(dest: Path, width: int, height: int) -> dict[str, Path]:
     for name, colour in COLOURS.items():
         out[name] = dest / f"{name}_{width}x{height}.webm"
         if not out[name].exists():
-            src = (f"color=c={colour}:s={width}x{height}:r=25:d=0.12,"
-                   f"drawgrid=w={width // 8}:h={height // 4}:t=4:c=white")
+            src = (
+                f"color=c={colour}:s={width}x{height}:r=25:d=0.12,"
+                f"drawgrid=w={width // 8}:h={height // 4}:t=4:c=white"
+            )
             run_ffmpeg(["-f", "lavfi", "-i", src, *MEDIA_ARGS, str(out[name])])
     return out
 
 
-def _sized_study(study: Path, dest: Path, clips: dict[str, Path], width: int, height: int,
-                 presentation: str) -> Path:
+def _sized_study(
+    study: Path, dest: Path, clips: dict[str, Path], width: int, height: int, presentation: str
+) -> Path:
     """A copy of ``study`` whose every video is one of ``clips`` and whose spec says so."""
     fresh_copy(study, dest)
     spec = json.loads((dest / "study.json").read_text())
     for seq in spec["sequences"].values():
         seq["width"], seq["height"] = width, height
     for n, item in enumerate(spec["media"]["items"]):
-        clip = {"source": "reference", "attention": "right"}.get(item["kind"],
-                                                                  ("left", "right")[n % 2])
+        clip = {"source": "reference", "attention": "right"}.get(
+            item["kind"], ("left", "right")[n % 2]
+        )
         shutil.copy(clips[clip], dest / item["file"])
         item["sha256"] = file_sha256(dest / item["file"])  # the server checks it
     spec["presentation"] = presentation
@@ -126,36 +142,47 @@ def _assert_native_and_reachable(page, width: int, height: int) -> dict:
 
 def _answers(study: Path, pid: str) -> int:
     with sqlite3.connect(study / "answers.sqlite") as db:
-        return db.execute("SELECT COUNT(*) FROM answers WHERE participant = ?",
-                          (pid,)).fetchone()[0]
+        return db.execute("SELECT COUNT(*) FROM answers WHERE participant = ?", (pid,)).fetchone()[
+            0
+        ]
 
 
 def _screens(study: Path, pid: str) -> list[tuple]:
     with sqlite3.connect(study / "answers.sqlite") as db:
-        return db.execute("SELECT viewport_w, viewport_h, dpr, fits FROM screens WHERE "
-                          "participant = ?", (pid,)).fetchall()
+        return db.execute(
+            "SELECT viewport_w, viewport_h, dpr, fits FROM screens WHERE participant = ?", (pid,)
+        ).fetchall()
 
 
-@pytest.mark.parametrize("design, size, presentation, viewports", [
-    ("2afc", (1280, 720), "toggle", [(1920, 1080, 1), (1366, 768, 1)]),
-    ("2afc", (640, 360), "side-by-side", [(1366, 768, 1)]),
-    # a HiDPI laptop: 1366x768 CSS px at devicePixelRatio 2 holds 960x540 CSS px of video
-    ("2afc", (1920, 1080), "sequential", [(1920, 1080, 1), (1366, 768, 2)]),
-    ("dcr", (1920, 1080), "sequential", [(1920, 1080, 1)]),
-])
+@pytest.mark.parametrize(
+    "design, size, presentation, viewports",
+    [
+        ("2afc", (1280, 720), "toggle", [(1920, 1080, 1), (1366, 768, 1)]),
+        ("2afc", (640, 360), "side-by-side", [(1366, 768, 1)]),
+        # a HiDPI laptop: 1366x768 CSS px at devicePixelRatio 2 holds 960x540 CSS px of video
+        ("2afc", (1920, 1080), "sequential", [(1920, 1080, 1), (1366, 768, 2)]),
+        ("dcr", (1920, 1080), "sequential", [(1920, 1080, 1)]),
+    ],
+)
 def test_hd_videos_play_at_native_size_with_every_control_in_the_window(
-        request, clip_dir, tmp_path, browser, design, size, presentation, viewports):
+    request, clip_dir, tmp_path, browser, design, size, presentation, viewports
+):
     """The presentations ``choose_presentation`` picks for these sizes on a 1920x1080 or
     1366x768 screen (test_design): each trial fits, unscaled, and is answered by a click."""
     width, height = size
     clips = _clips(clip_dir, width, height)
-    study = _sized_study(request.getfixturevalue(f"study_{design}"), tmp_path / "study", clips,
-                         width, height, presentation)
+    study = _sized_study(
+        request.getfixturevalue(f"study_{design}"),
+        tmp_path / "study",
+        clips,
+        width,
+        height,
+        presentation,
+    )
     proc, url = start_server(study)
     try:
         for vw, vh, dpr in viewports:
-            page = browser.new_page(viewport={"width": vw, "height": vh},
-                                    device_scale_factor=dpr)
+            page = browser.new_page(viewport={"width": vw, "height": vh}, device_scale_factor=dpr)
             errors: list[str] = []
             page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
             pid = f"p{vw}x{dpr}"
@@ -171,8 +198,9 @@ def test_hd_videos_play_at_native_size_with_every_control_in_the_window(
                     page.click(how) if how.startswith("#") else page.keyboard.press(how)
                     assert page.get_attribute("body", "data-showing") == shown
                     assert page.is_visible(f"#{shown}")
-                    assert [i for i in ("reference", "left", "right")
-                            if page.is_visible(f"#{i}")] == [shown]
+                    assert [
+                        i for i in ("reference", "left", "right") if page.is_visible(f"#{i}")
+                    ] == [shown]
             elif presentation == "side-by-side":
                 page.keyboard.press("r")
                 assert page.is_visible("#reference") and page.is_visible("#reference-2")
@@ -180,8 +208,9 @@ def test_hd_videos_play_at_native_size_with_every_control_in_the_window(
                 page.click("#view-reference")
                 assert page.is_visible("#left") and page.is_visible("#right")
             if dpr == 1:
-                _shot(page, f"trial_{design}_{presentation}_{width}x{height}_in_{vw}x{vh}",
-                      tmp_path)
+                _shot(
+                    page, f"trial_{design}_{presentation}_{width}x{height}_in_{vw}x{vh}", tmp_path
+                )
             with page.expect_navigation():
                 page.click("#answer-left" if design == "2afc" else "#answer-4")
             assert _answers(study, pid) == 1
@@ -193,8 +222,9 @@ def test_hd_videos_play_at_native_size_with_every_control_in_the_window(
         proc.wait()
 
 
-def test_a_window_too_small_is_refused_until_it_is_large_enough(study_2afc, clip_dir, tmp_path,
-                                                                 browser):
+def test_a_window_too_small_is_refused_until_it_is_large_enough(
+    study_2afc, clip_dir, tmp_path, browser
+):
     """1920x1080 videos (sequential on a 1920x1080 screen) in a 1366x768 window: the start
     page says why and does not start; enlarging the window lets the participant begin."""
     clips = _clips(clip_dir, 1920, 1080)
@@ -220,8 +250,11 @@ def test_a_window_too_small_is_refused_until_it_is_large_enough(study_2afc, clip
         page.set_viewport_size({"width": 1920, "height": 1080})
         page.wait_for_selector("body[data-screen='ok']")
         assert page.is_enabled("#begin") and page.is_hidden("#screen-refusal")
-        assert _screens(study, "small") == [(1366, 768, 1.0, 0), (1366, 768, 1.0, 0),
-                                            (1920, 1080, 1.0, 1)]
+        assert _screens(study, "small") == [
+            (1366, 768, 1.0, 0),
+            (1366, 768, 1.0, 0),
+            (1920, 1080, 1.0, 1),
+        ]
         assert _answers(study, "small") == 0
     finally:
         proc.kill()
@@ -229,15 +262,19 @@ def test_a_window_too_small_is_refused_until_it_is_large_enough(study_2afc, clip
 
 
 def test_a_phone_sees_the_page_at_its_width_and_small_videos_at_native_size(
-        study_2afc, clip_dir, tmp_path, browser):
+    study_2afc, clip_dir, tmp_path, browser
+):
     """390x844 CSS px at devicePixelRatio 3: the viewport meta tag gives the page the phone's
     width (without it the page is laid out 980 px wide and shown at 0.4x); the 64x64 videos
     are 64/3 CSS px, every control inside the screen; 1280x720 videos are refused."""
     study = fresh_copy(study_2afc, tmp_path / "study")  # side by side (test_design)
-    hd = _sized_study(study_2afc, tmp_path / "hd", _clips(clip_dir, 1280, 720),
-                      1280, 720, "toggle")
-    phone = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3,
-             "is_mobile": True, "has_touch": True}
+    hd = _sized_study(study_2afc, tmp_path / "hd", _clips(clip_dir, 1280, 720), 1280, 720, "toggle")
+    phone = {
+        "viewport": {"width": 390, "height": 844},
+        "device_scale_factor": 3,
+        "is_mobile": True,
+        "has_touch": True,
+    }
     for directory, fits in ((study, True), (hd, False)):
         proc, url = start_server(directory)
         try:

@@ -38,9 +38,16 @@ def db(tmp_path):
 
 
 def _answer(db, pid, position, trial, **kw):
-    record_answer(db, pid=pid, position=position, trial=trial, side=kw.get("side"),
-                  choice=kw.get("choice"), score=kw.get("score", 3),
-                  response_ms=kw.get("response_ms", 500))
+    record_answer(
+        db,
+        pid=pid,
+        position=position,
+        trial=trial,
+        side=kw.get("side"),
+        choice=kw.get("choice"),
+        score=kw.get("score", 3),
+        response_ms=kw.get("response_ms", 500),
+    )
 
 
 def test_settings_and_study_id(tmp_path, db):
@@ -72,14 +79,15 @@ def test_answers_in_plan_order_are_read_back_independently(tmp_path, db):
     _answer(db, "p1", 1, "t1", score=5, response_ms=300)
     assert next_position(db, "p1") == 2
     got = answers(db)
-    assert [(a.position, a.trial, a.swapped, a.side, a.choice, a.score, a.response_ms)
-            for a in got] == [(0, "t3", False, "left", "a", None, 812),
-                              (1, "t1", True, None, None, 5, 300)]
+    assert [
+        (a.position, a.trial, a.swapped, a.side, a.choice, a.score, a.response_ms) for a in got
+    ] == [(0, "t3", False, "left", "a", None, 812), (1, "t1", True, None, None, 5, 300)]
     assert all(isinstance(a, Answer) and a.created > 0 for a in got)
     db.close()
     with sqlite3.connect(tmp_path / DB_NAME) as raw:
-        rows = raw.execute("SELECT participant, position, trial, swapped, score "
-                           "FROM answers ORDER BY position").fetchall()
+        rows = raw.execute(
+            "SELECT participant, position, trial, swapped, score FROM answers ORDER BY position"
+        ).fetchall()
     assert rows == [("p1", 0, "t3", 0, None), ("p1", 1, "t1", 1, 5)]
 
 
@@ -88,8 +96,11 @@ def test_rejected_answers_store_nothing(db):
     with pytest.raises(AnswerRejected, match="participant='ghost' is not registered") as exc:
         _answer(db, "ghost", 0, "t3")
     assert exc.value.status == 404
-    with pytest.raises(AnswerRejected, match=r"trial='t1' at position=1 is not due: position 0 "
-                                             r"\(trial 't3'\) is") as exc:
+    with pytest.raises(
+        AnswerRejected,
+        match=r"trial='t1' at position=1 is not due: position 0 "
+        r"\(trial 't3'\) is",
+    ) as exc:
         _answer(db, "p1", 1, "t1")  # out of order
     assert exc.value.status == 409
     with pytest.raises(AnswerRejected, match="trial='t1' at position=0 is not due"):
@@ -133,7 +144,9 @@ def test_an_old_database_is_migrated_and_stays_readable(tmp_path):
     assert register(db, "new", PLAN, token="tok-new-0123456789ab") is True
     assert by_token(db, "tok-new-0123456789ab") == "new" and by_token(db, "old") is None
     assert [(a.participant, a.position, a.score, a.media_needed) for a in answers(db)] == [
-        ("old", 0, None, None), ("old", 1, 4, None)]
+        ("old", 0, None, None),
+        ("old", 1, 4, None),
+    ]
     assert len(app_secret(db)) == 32
     db.close()
 
@@ -153,10 +166,28 @@ def test_tokens_are_stored_hashed_and_answers_carry_the_servers_timing(tmp_path,
     record_event(db, pid="p1", position=0, kind="media", name="left")
     record_event(db, pid="p1", position=0, kind="media", name="left")  # a range request
     record_event(db, pid="p1", position=1, kind="media", name="right")  # another trial
-    record_answer(db, pid="p1", position=0, trial="t3", side="left", choice="a", score=None,
-                  response_ms=5, media_needed=3)
-    record_answer(db, pid="p1", position=1, trial="t1", side="left", choice="a", score=None,
-                  response_ms=5, media_needed=3)
+    record_answer(
+        db,
+        pid="p1",
+        position=0,
+        trial="t3",
+        side="left",
+        choice="a",
+        score=None,
+        response_ms=5,
+        media_needed=3,
+    )
+    record_answer(
+        db,
+        pid="p1",
+        position=1,
+        trial="t1",
+        side="left",
+        choice="a",
+        score=None,
+        response_ms=5,
+        media_needed=3,
+    )
     a, b = answers(db)
     assert a.served_ms == pytest.approx((a.created - first) * 1000, abs=1) and a.served_ms >= 50
     assert (a.media_fetched, a.media_needed, a.response_ms) == (1, 3, 5)
@@ -171,13 +202,24 @@ def test_simulated_answers_are_marked_and_old_databases_stay_readable(tmp_path):
     assert [(a.trial, a.simulated) for a in answers(reader)] == [("t3", False)]
     reader.close()
     db = open_db(path, study_id="s1")  # opened for the study
-    record_answer(db, pid="old", position=1, trial="t1", side=None, choice="b", score=None,
-                  response_ms=0, simulated=True)
+    record_answer(
+        db,
+        pid="old",
+        position=1,
+        trial="t1",
+        side=None,
+        choice="b",
+        score=None,
+        response_ms=0,
+        simulated=True,
+    )
     assert [(a.trial, a.simulated) for a in answers(db)] == [("t3", False), ("t1", True)]
     db.close()
     with sqlite3.connect(path) as raw:
-        assert raw.execute("SELECT trial, simulated FROM answers ORDER BY position"
-                           ).fetchall() == [("t3", 0), ("t1", 1)]
+        assert raw.execute("SELECT trial, simulated FROM answers ORDER BY position").fetchall() == [
+            ("t3", 0),
+            ("t1", 1),
+        ]
 
 
 def test_bring_forward_swaps_the_due_trial(db):

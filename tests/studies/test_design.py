@@ -28,19 +28,32 @@ pytestmark = pytest.mark.slow  # its fixtures build runs and studies (seconds ea
 
 
 def _cond(cid, seq, codec, kbps):
-    return {"id": cid, "sequence": seq, "reference": "source", "codec": codec,
-            "rate_point": f"r{kbps}", "kbps": kbps}
+    return {
+        "id": cid,
+        "sequence": seq,
+        "reference": "source",
+        "codec": codec,
+        "rate_point": f"r{kbps}",
+        "kbps": kbps,
+    }
 
 
-CONDS = [_cond("c0", "S", "x264", 100), _cond("c1", "S", "x264", 400),
-         _cond("c2", "S", "x265", 90), _cond("c3", "S", "x265", 330),
-         _cond("c4", "S", "x265", 180)]
+CONDS = [
+    _cond("c0", "S", "x264", 100),
+    _cond("c1", "S", "x264", 400),
+    _cond("c2", "S", "x265", 90),
+    _cond("c3", "S", "x265", 330),
+    _cond("c4", "S", "x265", 180),
+]
 
 
 def test_pairs_against_the_anchor_at_the_nearest_rate_and_the_ladder():
     # x265 at 90 -> x264 at 100; 180 -> 100 (|ln 1.8| < |ln 2.22|); 330 -> 400.
     assert pick_pairs(CONDS, anchor="x264", ladder=False) == [
-        ("c2", "c0"), ("c4", "c0"), ("c3", "c1")]
+        ("c2", "c0"),
+        ("c4", "c0"),
+        ("c3", "c1"),
+    ]
     # ladder: adjacent rates of each codec, higher rate first
     assert pick_pairs(CONDS, anchor="x264")[3:] == [("c1", "c0"), ("c4", "c2"), ("c3", "c4")]
 
@@ -56,15 +69,22 @@ def test_pairs_all_adds_the_nearest_in_both_directions():
 
 def test_trials_have_training_repeats_and_attention():
     rng = np.random.default_rng(0)
-    trials = build_trials("2afc", CONDS, {"S": "s0"}, {"S": "a0"},
-                          pairs=[("c2", "c0"), ("c3", "c1")], repeats=1, attention=2, rng=rng,
-                          prefix="x")
+    trials = build_trials(
+        "2afc",
+        CONDS,
+        {"S": "s0"},
+        {"S": "a0"},
+        pairs=[("c2", "c0"), ("c3", "c1")],
+        repeats=1,
+        attention=2,
+        rng=rng,
+        prefix="x",
+    )
     kinds = [t["kind"] for t in trials]
     assert kinds == ["training", "test", "test", "repeat", "attention", "attention"]
     rep = trials[3]
     original = next(t for t in trials if t["id"] == rep["repeat_of"])
-    assert original["kind"] == "test" and (rep["a"], rep["b"]) == (original["a"],
-                                                                    original["b"])
+    assert original["kind"] == "test" and (rep["a"], rep["b"]) == (original["a"], original["b"])
     assert all((t["a"], t["b"]) == ("s0", "a0") for t in trials[4:])
     assert len({t["id"] for t in trials}) == len(trials) and trials[0]["id"] == "x-t0"
 
@@ -102,8 +122,11 @@ def test_spec_records_everything_needed(study_2afc, tiny_run):
 def test_media_keep_every_decoded_sample(study_2afc, tiny_run, tmp_path):
     """The WebM of a condition decodes to exactly the frames of the run's bitstream."""
     spec = load_spec(study_2afc)
-    cond = next(c for c in spec["conditions"] if c["codec"] == "x265"
-                and c["rate_point"] == "qp=40" and c["sequence"] == "Beta")
+    cond = next(
+        c
+        for c in spec["conditions"]
+        if c["codec"] == "x265" and c["rate_point"] == "qp=40" and c["sequence"] == "Beta"
+    )
     item = next(m for m in spec["media"]["items"] if m["id"] == cond["id"])
     a, b = tmp_path / "bitstream.yuv", tmp_path / "webm.yuv"
     run_ffmpeg(["-i", tiny_run / cond["bitstream"], "-f", "rawvideo", "-pix_fmt", "yuv420p", a])
@@ -119,8 +142,10 @@ def test_attention_video_is_obviously_degraded(study_2afc, tmp_path):
     from skimage.metrics import peak_signal_noise_ratio
 
     spec = load_spec(study_2afc)
-    src, att = (next(m for m in spec["media"]["items"] if m["kind"] == k
-                     and m["sequence"] == "Alpha") for k in ("source", "attention"))
+    src, att = (
+        next(m for m in spec["media"]["items"] if m["kind"] == k and m["sequence"] == "Alpha")
+        for k in ("source", "attention")
+    )
     planes = []
     for m in (src, att):
         out = tmp_path / f"{m['id']}.yuv"
@@ -148,8 +173,11 @@ def test_create_refuses_bad_input(tiny_run, tmp_path, study_2afc):
 def test_a_study_designed_before_presentations_gets_the_auto_choice(study_2afc, tmp_path):
     spec = json.loads((study_2afc / "study.json").read_text())
     del spec["presentation"], spec["display"]
-    for size, expected in (((64, 64), "side-by-side"), ((1280, 720), "toggle"),
-                           ((3840, 2160), "sequential")):
+    for size, expected in (
+        ((64, 64), "side-by-side"),
+        ((1280, 720), "toggle"),
+        ((3840, 2160), "sequential"),
+    ):
         for seq in spec["sequences"].values():
             seq["width"], seq["height"] = size
         (tmp_path / "study.json").write_text(json.dumps(spec))
@@ -158,23 +186,29 @@ def test_a_study_designed_before_presentations_gets_the_auto_choice(study_2afc, 
 
 # Hand-derived: side by side needs 2 W + 16 across and H + 48 down, toggle W x (H + 48),
 # sequential W x H (its bar covers the stopped video), all in CSS px = pixels / dpr.
-@pytest.mark.parametrize("design, size, screen, expected", [
-    ("2afc", (640, 360), (1366, 768), "side-by-side"),  # 1296 x 408
-    ("2afc", (952, 540), (1920, 1080), "side-by-side"),  # 1920 x 588: exactly
-    ("2afc", (960, 540), (1920, 1080), "toggle"),  # 1936 > 1920 across
-    ("2afc", (1280, 720), (1920, 1080), "toggle"),
-    ("2afc", (1280, 720), (1366, 768), "toggle"),  # 720 + 48 = 768: exactly
-    ("2afc", (1920, 1080), (1920, 1080), "sequential"),  # 1080 + 48 > 1080
-    ("acr", (1280, 720), (1920, 1080), "sequential"),
-    ("dcr", (64, 64), (1920, 1080), "sequential"),
-])
+@pytest.mark.parametrize(
+    "design, size, screen, expected",
+    [
+        ("2afc", (640, 360), (1366, 768), "side-by-side"),  # 1296 x 408
+        ("2afc", (952, 540), (1920, 1080), "side-by-side"),  # 1920 x 588: exactly
+        ("2afc", (960, 540), (1920, 1080), "toggle"),  # 1936 > 1920 across
+        ("2afc", (1280, 720), (1920, 1080), "toggle"),
+        ("2afc", (1280, 720), (1366, 768), "toggle"),  # 720 + 48 = 768: exactly
+        ("2afc", (1920, 1080), (1920, 1080), "sequential"),  # 1080 + 48 > 1080
+        ("acr", (1280, 720), (1920, 1080), "sequential"),
+        ("dcr", (64, 64), (1920, 1080), "sequential"),
+    ],
+)
 def test_auto_shows_videos_side_by_side_only_when_both_fit(design, size, screen, expected):
     assert choose_presentation(design, "auto", [(64, 64), size], screen) == expected
 
 
 def test_presentations_the_screen_cannot_hold_are_refused():
-    with pytest.raises(ConfigError, match=r"screen='1920x1080'.*at least 3840x2160 .*3840x2160 "
-                                          "videos at native size sequential"):
+    with pytest.raises(
+        ConfigError,
+        match=r"screen='1920x1080'.*at least 3840x2160 .*3840x2160 "
+        "videos at native size sequential",
+    ):
         choose_presentation("2afc", "auto", [(3840, 2160)], (1920, 1080))
     with pytest.raises(ConfigError, match=r"at least 2576x768 .*side-by-side"):
         choose_presentation("2afc", "side-by-side", [(1280, 720)], (1920, 1080))
@@ -207,13 +241,16 @@ def test_the_spec_command_reproduces_the_study(study_2afc, tmp_path):
     again = load_spec(tmp_path / "again")
 
     def strip(trials, prefix):
-        return [{k: (v.replace(prefix, "") if isinstance(v, str) else v) for k, v in t.items()}
-                for t in trials]
+        return [
+            {k: (v.replace(prefix, "") if isinstance(v, str) else v) for k, v in t.items()}
+            for t in trials
+        ]
 
     assert again["conditions"] == spec["conditions"]
     assert strip(again["trials"], again["study_id"]) == strip(spec["trials"], spec["study_id"])
     assert [m["sha256"] for m in again["media"]["items"]] == [
-        m["sha256"] for m in spec["media"]["items"]]  # the same bytes shown
+        m["sha256"] for m in spec["media"]["items"]
+    ]  # the same bytes shown
 
 
 def _plan_spec(n_tests: int, repeats: list[int]) -> dict:
@@ -239,19 +276,27 @@ def test_a_repeat_never_comes_right_after_its_original():
     assert sorted(t for t, _ in participant_plan(_plan_spec(1, [1]), "p0")) == ["r1", "t0", "t1"]
 
 
-@pytest.mark.parametrize("design, presentation, fps, frames, fixed, expected", [
-    ("2afc", "side-by-side", "25", 8, None, 320),  # the three videos play together
-    ("2afc", "toggle", "25", 8, None, 320),
-    ("2afc", "sequential", "25", 8, None, 960),  # reference, version 1, version 2
-    ("acr", "sequential", "25", 8, None, 320),
-    ("dcr", "sequential", "25", 8, None, 640),  # reference, then the processed video
-    ("acr", "sequential", "30000/1001", 30, None, 1001),
-    ("2afc", "sequential", "25", 8, 1.5, 1500),  # --min-view-s
-])
-def test_minimum_viewing_time_is_the_trials_playing_time(design, presentation, fps, frames,
-                                                         fixed, expected):
-    spec = {"design": design, "presentation": presentation, "min_view_s": fixed,
-            "sequences": {"S": {"fps": fps, "frames": frames}}}
+@pytest.mark.parametrize(
+    "design, presentation, fps, frames, fixed, expected",
+    [
+        ("2afc", "side-by-side", "25", 8, None, 320),  # the three videos play together
+        ("2afc", "toggle", "25", 8, None, 320),
+        ("2afc", "sequential", "25", 8, None, 960),  # reference, version 1, version 2
+        ("acr", "sequential", "25", 8, None, 320),
+        ("dcr", "sequential", "25", 8, None, 640),  # reference, then the processed video
+        ("acr", "sequential", "30000/1001", 30, None, 1001),
+        ("2afc", "sequential", "25", 8, 1.5, 1500),  # --min-view-s
+    ],
+)
+def test_minimum_viewing_time_is_the_trials_playing_time(
+    design, presentation, fps, frames, fixed, expected
+):
+    spec = {
+        "design": design,
+        "presentation": presentation,
+        "min_view_s": fixed,
+        "sequences": {"S": {"fps": fps, "frames": frames}},
+    }
     assert min_view_ms(spec, {"sequence": "S"}) == expected
 
 
@@ -274,9 +319,11 @@ def test_consent_and_completion_code_are_checked_before_any_media(tiny_run, tmp_
     assert got["sha256"] == hashlib.sha256(b"Videos.\n\nYou may stop.").hexdigest()
     (tmp_path / "latin1.txt").write_bytes(b"caf\xe9")
     (tmp_path / "empty.txt").write_text("  \n")
-    for bad, match in ((tmp_path / "missing.txt", "consent=.*missing.txt.*readable"),
-                       (tmp_path / "latin1.txt", "consent=.*UTF-8"),
-                       (tmp_path / "empty.txt", "consent=.*non-empty")):
+    for bad, match in (
+        (tmp_path / "missing.txt", "consent=.*missing.txt.*readable"),
+        (tmp_path / "latin1.txt", "consent=.*UTF-8"),
+        (tmp_path / "empty.txt", "consent=.*non-empty"),
+    ):
         with pytest.raises(ConfigError, match=match):
             create_study([tiny_run], design="acr", out=tmp_path / "w", consent=bad)
     with pytest.raises(ConfigError, match="completion_code='no spaces'"):

@@ -12,10 +12,18 @@ from vqabench.studies.figures import figure_skip_reason, preference_figure, scor
 
 
 def test_preference_bars_and_intervals():
-    prefs = pd.DataFrame({
-        "sequence": ["A", "B"], "a_codec": ["x264", "x265"], "a_rate_point": ["qp=30", "qp=40"],
-        "b_codec": ["x265", "x264"], "b_rate_point": ["qp=30", "qp=40"],
-        "preference_a": [0.7, 0.25], "lo": [0.55, 0.1], "hi": [0.85, 0.45]})
+    prefs = pd.DataFrame(
+        {
+            "sequence": ["A", "B"],
+            "a_codec": ["x264", "x265"],
+            "a_rate_point": ["qp=30", "qp=40"],
+            "b_codec": ["x265", "x264"],
+            "b_rate_point": ["qp=30", "qp=40"],
+            "preference_a": [0.7, 0.25],
+            "lo": [0.55, 0.1],
+            "hi": [0.85, 0.45],
+        }
+    )
     fig = preference_figure(prefs)
     ax = fig.axes[0]
     assert [round(p.get_width(), 12) for p in ax.patches] == [0.7, 0.25]
@@ -24,7 +32,9 @@ def test_preference_bars_and_intervals():
     ends = [(s[0][0], s[1][0]) for s in segments]
     assert ends == [pytest.approx((0.55, 0.85)), pytest.approx((0.1, 0.45))]
     assert [t.get_text() for t in ax.get_yticklabels()] == [
-        "A: x264 qp=30 vs x265 qp=30", "B: x265 qp=40 vs x264 qp=40"]
+        "A: x264 qp=30 vs x265 qp=30",
+        "B: x265 qp=40 vs x264 qp=40",
+    ]
     assert ax.get_xlim() == (0.0, 1.0) and ax.yaxis_inverted()
     assert [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == "--"] == [0.5]
 
@@ -34,11 +44,13 @@ def test_scores_figure_one_panel_per_sequence_points_in_rate_order():
     for seq in ("B", "A"):
         for codec, base in (("x265", 3.0), ("x264", 2.0)):
             for kbps, step in ((800.0, 1.0), (200.0, 0.0), (400.0, 0.5)):
-                rows.append([seq, codec, kbps, "mos", base + step, base + step - 0.2,
-                             base + step + 0.3])
+                rows.append(
+                    [seq, codec, kbps, "mos", base + step, base + step - 0.2, base + step + 0.3]
+                )
     rows.append(["A", "x264", 100.0, "dmos", 9.0, 8.0, 10.0])  # another metric: not drawn
-    scores = pd.DataFrame(rows, columns=["sequence", "codec", "kbps", "metric", "value", "lo",
-                                         "hi"])
+    scores = pd.DataFrame(
+        rows, columns=["sequence", "codec", "kbps", "metric", "value", "lo", "hi"]
+    )
     fig = scores_figure(scores, metric="mos")
     assert [ax.get_title() for ax in fig.axes] == ["A", "B"]
     colors = codec_colors(list(scores[scores["metric"] == "mos"]["codec"]))
@@ -55,11 +67,14 @@ def test_scores_figure_one_panel_per_sequence_points_in_rate_order():
         for codec, base in (("x264", 2.0), ("x265", 3.0)):
             line, bars = by_codec[codec]
             np.testing.assert_allclose(np.asarray(line.get_xdata(), float), [200, 400, 800])
-            np.testing.assert_allclose(np.asarray(line.get_ydata(), float),
-                                       [base, base + 0.5, base + 1.0])
+            np.testing.assert_allclose(
+                np.asarray(line.get_ydata(), float), [base, base + 0.5, base + 1.0]
+            )
             lo_hi = [(s[0][1], s[1][1]) for s in bars.get_segments()]
-            np.testing.assert_allclose(lo_hi, [(base - 0.2, base + 0.3), (base + 0.3, base + 0.8),
-                                               (base + 0.8, base + 1.3)])
+            np.testing.assert_allclose(
+                lo_hi,
+                [(base - 0.2, base + 0.3), (base + 0.3, base + 0.8), (base + 0.8, base + 1.3)],
+            )
             assert line.get_color() == colors[codec]
 
 
@@ -67,26 +82,43 @@ def test_unanimous_and_empty_pairs_are_drawn_from_their_interval_ends():
     """A unanimous pair (0 of 18: the Wilson interval [0, 0.176] whose lower end rounding left
     at 1.4e-17, above the estimate 0), an 18 of 18 pair and a pair nobody answered (NaN):
     the figure draws the bars and exactly the interval ends given; nothing for the NaN pair."""
-    prefs = pd.DataFrame({
-        "sequence": ["A", "A", "B"], "a_codec": ["x265"] * 3, "a_rate_point": ["qp=30"] * 3,
-        "b_codec": ["x264"] * 3, "b_rate_point": ["qp=40"] * 3,
-        "preference_a": [0.0, 1.0, np.nan], "lo": [1.3877787807814457e-17, 0.8241, np.nan],
-        "hi": [0.17588, 1.0, np.nan]})
+    prefs = pd.DataFrame(
+        {
+            "sequence": ["A", "A", "B"],
+            "a_codec": ["x265"] * 3,
+            "a_rate_point": ["qp=30"] * 3,
+            "b_codec": ["x264"] * 3,
+            "b_rate_point": ["qp=40"] * 3,
+            "preference_a": [0.0, 1.0, np.nan],
+            "lo": [1.3877787807814457e-17, 0.8241, np.nan],
+            "hi": [0.17588, 1.0, np.nan],
+        }
+    )
     ax = preference_figure(prefs).axes[0]
     assert [round(p.get_width(), 12) for p in ax.patches[:2]] == [0.0, 1.0]
     errorbar = next(c for c in ax.containers if hasattr(c, "has_xerr"))
     segments = errorbar.lines[2][0].get_segments()
     ends = [(s[0][0], s[1][0]) for s in segments if len(s) and np.isfinite(s).all()]
-    assert ends == [pytest.approx((1.3877787807814457e-17, 0.17588), abs=1e-15),
-                    pytest.approx((0.8241, 1.0))]
+    assert ends == [
+        pytest.approx((1.3877787807814457e-17, 0.17588), abs=1e-15),
+        pytest.approx((0.8241, 1.0)),
+    ]
 
 
 def test_scores_interval_that_excludes_its_estimate_is_drawn_as_given():
     """A percentile bootstrap interval need not contain the estimate (here 1.0 with the
     interval [1.2, 1.5]): drawn from its ends, not refused as a negative error bar."""
-    scores = pd.DataFrame({"sequence": ["A", "A"], "codec": ["x264", "x264"],
-                           "kbps": [100.0, 200.0], "metric": ["bt", "bt"],
-                           "value": [1.0, -1.0], "lo": [1.2, -1.5], "hi": [1.5, -0.5]})
+    scores = pd.DataFrame(
+        {
+            "sequence": ["A", "A"],
+            "codec": ["x264", "x264"],
+            "kbps": [100.0, 200.0],
+            "metric": ["bt", "bt"],
+            "value": [1.0, -1.0],
+            "lo": [1.2, -1.5],
+            "hi": [1.5, -0.5],
+        }
+    )
     ax = scores_figure(scores, metric="bt").axes[0]
     (container,) = ax.containers
     lo_hi = [(s[0][1], s[1][1]) for s in container.lines[2][0].get_segments()]

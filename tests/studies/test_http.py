@@ -62,14 +62,23 @@ def test_media_ranges_etag_and_caching_over_http(study):
         assert (status, body, headers["ETag"]) == (200, data, f'"{sha}"')
         assert headers["Accept-Ranges"] == "bytes"
         assert set(headers["Cache-Control"].split(", ")) == {
-            "private", f"max-age={MEDIA_MAX_AGE_S}", "immutable"}
+            "private",
+            f"max-age={MEDIA_MAX_AGE_S}",
+            "immutable",
+        }
         status, headers, body = get(video, {"Range": "bytes=10-99"})
-        assert (status, headers["Content-Range"], body) == (206, f"bytes 10-99/{size}",
-                                                            data[10:100])
+        assert (status, headers["Content-Range"], body) == (
+            206,
+            f"bytes 10-99/{size}",
+            data[10:100],
+        )
         assert headers["Content-Length"] == "90"
         status, headers, body = get(video, {"Range": "bytes=-50"})
         assert (status, headers["Content-Range"], body) == (
-            206, f"bytes {size - 50}-{size - 1}/{size}", data[-50:])
+            206,
+            f"bytes {size - 50}-{size - 1}/{size}",
+            data[-50:],
+        )
         status, headers, _ = get(video, {"Range": f"bytes={size}-"})
         assert (status, headers["Content-Range"]) == (416, f"bytes */{size}")
         status, headers, body = get(video, {"If-None-Match": f'"{sha}"'})
@@ -107,8 +116,11 @@ def test_video_names_change_with_the_file(study):
 def _token(client, pid: str) -> str:
     page = client.get("/").data.decode()
     form_token = re.search(r'name="form_token" value="([^"]+)"', page)[1]
-    r = client.post("/start", data={"participant": pid, "form_token": form_token},
-                    headers={"Origin": "http://localhost"})
+    r = client.post(
+        "/start",
+        data={"participant": pid, "form_token": form_token},
+        headers={"Origin": "http://localhost"},
+    )
     assert r.status_code == 303, r.data
     return r.headers["Location"].rsplit("/p/", 1)[1]
 
@@ -133,20 +145,37 @@ def _echo(environ, start_response):
     return [json.dumps({k: environ.get(k) for k in keys}).encode()]
 
 
-@pytest.mark.parametrize("behind_proxy, expect", [
-    (None, {"REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http", "HTTP_X_FORWARDED_FOR": None}),
-    ("127.0.0.1", {"REMOTE_ADDR": "203.0.113.7", "wsgi.url_scheme": "https",
-                   "HTTP_HOST": "study.example.org"}),
-    ("192.0.2.1", {"REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http",
-                   "HTTP_X_FORWARDED_FOR": None}),  # a proxy elsewhere: this peer is not it
-])
+@pytest.mark.parametrize(
+    "behind_proxy, expect",
+    [
+        (
+            None,
+            {"REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http", "HTTP_X_FORWARDED_FOR": None},
+        ),
+        (
+            "127.0.0.1",
+            {
+                "REMOTE_ADDR": "203.0.113.7",
+                "wsgi.url_scheme": "https",
+                "HTTP_HOST": "study.example.org",
+            },
+        ),
+        (
+            "192.0.2.1",
+            {"REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http", "HTTP_X_FORWARDED_FOR": None},
+        ),  # a proxy elsewhere: this peer is not it
+    ],
+)
 def test_forwarded_headers_are_trusted_only_from_the_proxy(behind_proxy, expect):
     server = make_server(_echo, port=0, threads=2, behind_proxy=behind_proxy)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        forged = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https",
-                  "X-Forwarded-Host": "study.example.org"}
+        forged = {
+            "X-Forwarded-For": "203.0.113.7",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "study.example.org",
+        }
         status, _, body = get(f"http://127.0.0.1:{server.effective_port}/", forged)
         seen = json.loads(body)
         assert status == 200 and {k: seen[k] for k in expect} == expect
@@ -158,10 +187,13 @@ def test_forwarded_headers_are_trusted_only_from_the_proxy(behind_proxy, expect)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("argv, message", [
-    (["--threads", "0"], "threads=0 is not allowed: expected an integer 1-256"),
-    (["--port", "70000"], "port=70000 is not allowed"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--threads", "0"], "threads=0 is not allowed: expected an integer 1-256"),
+        (["--port", "70000"], "port=70000 is not allowed"),
+    ],
+)
 def test_serve_errors_are_one_line(study, capsys, argv, message):
     with pytest.raises(SystemExit) as exc:
         main(["study", "serve", str(study), *argv])
@@ -177,6 +209,5 @@ def test_twenty_participants_load_loses_no_acknowledged_answer(study):
     assert summary["errors"] == [] and summary["finished"] == 20
     assert summary["acknowledged"] == summary["stored"] == n
     assert (summary["lost"], summary["duplicates"], summary["stored_unacknowledged"]) == (0, 0, 0)
-    assert summary["statuses"] == {"answer 200": n, "media 206": n, "page 200": n,
-                                   "start 200": 20}
+    assert summary["statuses"] == {"answer 200": n, "media 206": n, "page 200": n, "start 200": 20}
     assert 0 < summary["answer_p50_ms"] <= summary["answer_p95_ms"] < 30_000

@@ -56,8 +56,19 @@ def test_10_bit_equals_ffmpegs_undithered_conversion(tmp_path):
     src = make_video(tmp_path / "s10.y4m", frames=2, pix_fmt="yuv420p10le")
     got = _decoded(to_webm(src.path, tmp_path / "s10.webm"), tmp_path)
     direct = tmp_path / "direct.y4m"
-    run_ffmpeg(["-i", path_arg(src.path), "-pix_fmt", "yuv420p", "-sws_dither", "none",
-                "-f", "yuv4mpegpipe", path_arg(direct)])
+    run_ffmpeg(
+        [
+            "-i",
+            path_arg(src.path),
+            "-pix_fmt",
+            "yuv420p",
+            "-sws_dither",
+            "none",
+            "-f",
+            "yuv4mpegpipe",
+            path_arg(direct),
+        ]
+    )
     want = read_all(to_y4m(direct, tmp_path / "direct_copy.y4m"))
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g, w)

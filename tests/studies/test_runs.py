@@ -46,18 +46,21 @@ def test_run_mismatch_names_both_hashes_and_what_differs(tiny_run, tmp_path):
     write_config(other, run / "config.toml")
     assert run_mismatch(record, run) == (
         f"config {other.identity()[:12]} is not the study's {cfg.identity()[:12]}: changes "
-        "frames (8 -> 4); changes size ((64, 64) -> (32, 32))")
+        "frames (8 -> 4); changes size ((64, 64) -> (32, 32))"
+    )
     # an identity computed otherwise (another vqabench) for the same settings: not silent
     moved = {**run_record(run, other), "config_identity": "0" * 64}
     assert run_mismatch(moved, run) == (
         f"config {other.identity()[:12]} is not the study's 000000000000: no setting that "
-        "compare_configs names differs (a field it does not compare, or another vqabench)")
+        "compare_configs names differs (a field it does not compare, or another vqabench)"
+    )
     # a study made before identities were recorded: only the file hash can be compared
     legacy = {"path": str(run), "config_sha256": record["config_sha256"]}
     assert run_mismatch(legacy, run) == (
         f"config.toml sha256 {file_sha256(run / 'config.toml')[:12]} is not the study's "
         f"{record['config_sha256'][:12]} (the study predates recorded settings, so what "
-        "changed is not known)")
+        "changed is not known)"
+    )
 
 
 def test_analyze_refuses_a_run_remade_with_another_config(study_acr, tiny_run, tmp_path):
@@ -73,9 +76,11 @@ def test_analyze_refuses_a_run_remade_with_another_config(study_acr, tiny_run, t
     assert [n for n in notes if not n.startswith("mos_mle:")] == []  # a and b rate alike
     cfg = load_config(run / "config.toml")
     write_config(replace(cfg, frames=4), run / "config.toml")
-    expected = (f"run {str(run)!r} no longer holds the run of study {spec['study_id']}: config "
-                f"{replace(cfg, frames=4).identity()[:12]} is not the study's "
-                f"{cfg.identity()[:12]}: changes frames (8 -> 4)")
+    expected = (
+        f"run {str(run)!r} no longer holds the run of study {spec['study_id']}: config "
+        f"{replace(cfg, frames=4).identity()[:12]} is not the study's "
+        f"{cfg.identity()[:12]}: changes frames (8 -> 4)"
+    )
     with pytest.raises(ConfigError) as err:
         analyze_study(study, resamples=20, figures=False)
     assert str(err.value) == expected + "; pass --force to join them anyway"

@@ -42,8 +42,7 @@ def test_information_gain_matches_monte_carlo(mu, s2):
     expected = h(p.mean()) - h(p).mean()
     mean = np.array([mu, 0.0])
     cov = np.array([[s2, 0.0], [0.0, 0.0]])
-    assert information_gain(mean, cov, np.array([[0, 1]]))[0] == pytest.approx(expected,
-                                                                                abs=2e-3)
+    assert information_gain(mean, cov, np.array([[0, 1]]))[0] == pytest.approx(expected, abs=2e-3)
 
 
 def test_next_pair_asks_the_uncertain_pair():
@@ -53,8 +52,10 @@ def test_next_pair_asks_the_uncertain_pair():
     assert pair == ("c1", "c2")
     # c0 far above c1 (unanimous 20 times) and c1-c2 close and uncertain: c1-c2 again
     outcomes = [("c0", "c1", "a")] * 20 + [("c1", "c2", "a"), ("c1", "c2", "b")]
-    assert next_pair(outcomes, [("c0", "c1"), ("c1", "c2")],
-                     np.random.default_rng(0)) == ("c1", "c2")
+    assert next_pair(outcomes, [("c0", "c1"), ("c1", "c2")], np.random.default_rng(0)) == (
+        "c1",
+        "c2",
+    )
 
 
 def test_next_pair_refuses_bad_input():
@@ -94,8 +95,10 @@ def test_active_needs_fewer_comparisons_than_the_full_design():
     with at least 20 % fewer comparisons (59 here; benchmarks/bench_active_sampling.py
     measures the larger case)."""
     n, budget = 6, 90
-    curves = {s: np.mean([_scale_error(n, s, budget, seed) for seed in range(6)], axis=0)
-              for s in ("fixed", "active")}
+    curves = {
+        s: np.mean([_scale_error(n, s, budget, seed) for seed in range(6)], axis=0)
+        for s in ("fixed", "active")
+    }
     above = np.flatnonzero(curves["active"] > curves["fixed"][-1])
     reached = int(above.max()) + 2 if len(above) else 1  # comparisons, counted from 1
     assert reached <= 0.8 * budget, (reached, curves["fixed"][-1])

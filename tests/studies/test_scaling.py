@@ -16,8 +16,7 @@ from vqabench.studies import scaling
 @pytest.mark.parametrize("k, n", [(8, 10), (0, 7), (13, 13), (31, 57)])
 def test_wilson_matches_scipy(k, n):
     expected = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
-    assert scaling.wilson_interval(k, n) == pytest.approx((expected.low, expected.high),
-                                                          abs=1e-12)
+    assert scaling.wilson_interval(k, n) == pytest.approx((expected.low, expected.high), abs=1e-12)
 
 
 def test_wilson_bad_input():
@@ -48,22 +47,25 @@ def test_wilson_unanimous_pairs_by_hand(n):
 def test_ml_obstacle_by_hand():
     # 0 always beats 1: the estimate of theta_0 - theta_1 runs off to infinity
     assert scaling.ml_obstacle(np.array([[0, 3], [0, 0]]), ["x264", "x265"]) == (
-        "x265 never preferred; x264 never beaten")
+        "x265 never preferred; x264 never beaten"
+    )
     # 1 and 2 split 10:8, and 0 beats 1 every time: 0 is never beaten, and {1, 2}, which
     # win and lose between themselves, never beat 0
     assert scaling.ml_obstacle(np.array([[0, 18, 0], [0, 0, 10], [0, 8, 0]])) == (
-        "0 never beaten; {1, 2} never preferred to the others")
+        "0 never beaten; {1, 2} never preferred to the others"
+    )
     # {0, 1} and {2, 3} each split, and 2 beats 0 once: every item wins and loses, but the
     # group {0, 1} is never preferred to {2, 3}
     wins = np.array([[0, 1, 0, 0], [1, 0, 0, 0], [1, 0, 0, 1], [0, 0, 1, 0]])
-    assert scaling.ml_obstacle(wins) == ("{0, 1} never preferred to the others; {2, 3} never "
-                                         "beaten by the others")
+    assert scaling.ml_obstacle(wins) == (
+        "{0, 1} never preferred to the others; {2, 3} never beaten by the others"
+    )
     # a chain 0 > 1 > 2, each pair unanimous: 1 wins and loses, the ends do not
     assert scaling.ml_obstacle(np.array([[0, 4, 0], [0, 0, 4], [0, 0, 0]])) == (
-        "2 never preferred; 0 never beaten")
+        "2 never preferred; 0 never beaten"
+    )
     assert scaling.ml_obstacle(np.array([[0, 2, 1], [1, 0, 1], [1, 1, 0]])) == ""
-    assert scaling.ml_obstacle(np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]])) == (
-        "2 never compared")
+    assert scaling.ml_obstacle(np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]])) == ("2 never compared")
     # a neutral answer counted half is a (half) win for each side
     assert scaling.ml_obstacle(np.array([[0, 2.5], [0.5, 0]])) == ""
 
@@ -122,8 +124,9 @@ def test_bradley_terry_matches_an_independent_maximum_likelihood_fit():
 def test_bradley_terry_is_the_wrapped_choix_call():
     wins = np.array([[0, 5, 0], [1, 0, 2.5], [0, 0.5, 0]])
     direct = choix.ilsr_pairwise_dense(wins, alpha=0.01, max_iter=1000)
-    assert scaling.bradley_terry(wins, alpha=0.01) == pytest.approx(direct - direct.mean(),
-                                                                    abs=1e-12)
+    assert scaling.bradley_terry(wins, alpha=0.01) == pytest.approx(
+        direct - direct.mean(), abs=1e-12
+    )
 
 
 @pytest.mark.slow
@@ -149,8 +152,7 @@ def test_synthetic_bradley_terry_study_is_recovered_within_its_intervals():
 def test_mos_interval_matches_scipy_t():
     scores = [4, 5, 3, 4, 4, 2, 5, 4]
     mean, lo, hi, n = scaling.mos_interval(scores)
-    ref = stats.t.interval(0.95, len(scores) - 1, loc=np.mean(scores),
-                           scale=stats.sem(scores))
+    ref = stats.t.interval(0.95, len(scores) - 1, loc=np.mean(scores), scale=stats.sem(scores))
     assert (mean, n) == (3.875, 8)
     assert (lo, hi) == pytest.approx(ref, abs=1e-12)
 
@@ -207,11 +209,18 @@ def test_thurstone_matches_an_independent_probit_fit():
         p = stats.norm.cdf((q[:, None] - q[None, :]) / s)
         return -np.sum(wins * np.log(p))
 
-    ref = np.concatenate([[0.0], optimize.minimize(nll, np.zeros(3), method="Nelder-Mead",
-                                                   options={"xatol": 1e-9, "fatol": 1e-12,
-                                                            "maxiter": 20000}).x])
-    assert scaling.thurstone_case_v(wins, prior=0) == pytest.approx(ref - ref.mean(),
-                                                                    abs=1e-5)
+    ref = np.concatenate(
+        [
+            [0.0],
+            optimize.minimize(
+                nll,
+                np.zeros(3),
+                method="Nelder-Mead",
+                options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 20000},
+            ).x,
+        ]
+    )
+    assert scaling.thurstone_case_v(wins, prior=0) == pytest.approx(ref - ref.mean(), abs=1e-5)
 
 
 def test_thurstone_refusals():
@@ -237,8 +246,10 @@ def test_synthetic_thurstone_studies_are_recovered_within_their_intervals():
     for study in range(8):
         mats = []
         for _ in range(40):
-            outcomes = [(i, j, "a" if rng.random() < stats.norm.cdf((true[i] - true[j]) / s)
-                         else "b") for i, j in pairs * 2]
+            outcomes = [
+                (i, j, "a" if rng.random() < stats.norm.cdf((true[i] - true[j]) / s) else "b")
+                for i, j in pairs * 2
+            ]
             mats.append(scaling.comparison_matrix(outcomes, 4))
         est, lo, hi, unbounded = scaling.bootstrap_thurstone(mats, resamples=100, seed=study)
         assert unbounded == 0 and np.all(hi - lo < 1.5)
@@ -276,9 +287,22 @@ def test_observer_outliers_list_an_observer_who_answers_opposite():
     pairs = [(i, j) for i in range(5) for j in range(i + 1, 5)]
 
     def observer(sign):
-        return [scaling.comparison_matrix(
-            [(i, j, "a" if rng.random() < stats.norm.cdf(sign * (true[i] - true[j]) / s)
-              else "b") for i, j in pairs], 5) for _ in range(2)]
+        return [
+            scaling.comparison_matrix(
+                [
+                    (
+                        i,
+                        j,
+                        "a"
+                        if rng.random() < stats.norm.cdf(sign * (true[i] - true[j]) / s)
+                        else "b",
+                    )
+                    for i, j in pairs
+                ],
+                5,
+            )
+            for _ in range(2)
+        ]
 
     per_observer = [observer(-1)] + [observer(1) for _ in range(11)] + [[np.zeros((5, 5))] * 2]
     scores = scaling.observer_outliers(per_observer)

@@ -20,14 +20,14 @@ from tests.studies.conftest import csrf_of, fresh_copy, start_server, trial_cfg
 from vqabench.studies import load_spec, participant_plan
 
 
-def post(url: str, body: dict | None = None, form: dict | None = None,
-         headers: dict | None = None) -> tuple[int, dict]:
+def post(
+    url: str, body: dict | None = None, form: dict | None = None, headers: dict | None = None
+) -> tuple[int, dict]:
     if form is not None:
         data, kind = urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded"
     else:
         data, kind = json.dumps(body).encode(), "application/json"
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": kind,
-                                                          **(headers or {})})
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": kind, **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             text = r.read()
@@ -44,29 +44,40 @@ def get(url: str) -> str:
 def join(url: str, pid: str) -> tuple[str, str]:
     """Register ``pid`` as the start page's form does; (link token, CSRF token)."""
     form_token = re.search(r'name="form_token" value="([^"]+)"', get(f"{url}/"))[1]
-    status, reply = post(f"{url}/start", form={"participant": pid, "form_token": form_token},
-                         headers={"Origin": url})
+    status, reply = post(
+        f"{url}/start", form={"participant": pid, "form_token": form_token}, headers={"Origin": url}
+    )
     assert status == 200, status  # after the 303 to the personal link
     token = reply["url"].rsplit("/p/", 1)[1]
     return token, csrf_of(get(reply["url"]))
 
 
-def answer(url: str, spec: dict, session: tuple[str, str], position: int,
-           ref: str | None = None) -> tuple[int, dict]:
+def answer(
+    url: str, spec: dict, session: tuple[str, str], position: int, ref: str | None = None
+) -> tuple[int, dict]:
     """Answer the trial at ``position`` with the reference ``ref`` (default: the one the
     page of the trial due gives)."""
     token, csrf = session
     ref = ref or trial_cfg(get(f"{url}/p/{token}/trial"))["trial"]
-    return post(f"{url}/api/answer", {"study": spec["study_id"], "token": token,
-                                      "trial": ref, "position": position,
-                                      "side": ("left", "right", "neutral")[position % 3],
-                                      "response_ms": 500}, headers={"X-CSRF-Token": csrf})
+    return post(
+        f"{url}/api/answer",
+        {
+            "study": spec["study_id"],
+            "token": token,
+            "trial": ref,
+            "position": position,
+            "side": ("left", "right", "neutral")[position % 3],
+            "response_ms": 500,
+        },
+        headers={"X-CSRF-Token": csrf},
+    )
 
 
 def _rows(study: Path) -> list[tuple]:
     with sqlite3.connect(study / "answers.sqlite") as db:
-        return db.execute("SELECT participant, position, trial FROM answers "
-                          "ORDER BY participant, position").fetchall()
+        return db.execute(
+            "SELECT participant, position, trial FROM answers ORDER BY participant, position"
+        ).fetchall()
 
 
 @pytest.fixture

@@ -43,15 +43,18 @@ def test_2afc_simulation_is_marked_and_recovers_the_scale(study_2afc, tiny_run, 
     assert sim.answers == 80 * plan_len
     with sqlite3.connect(study / DB_NAME) as raw:
         assert raw.execute("SELECT COUNT(*), SUM(simulated) FROM answers").fetchone() == (
-            80 * plan_len, 80 * plan_len)
+            80 * plan_len,
+            80 * plan_len,
+        )
         agents = {r[0] for r in raw.execute("SELECT user_agent FROM participants")}
     assert agents == {"vqabench study simulate truth=psnr_y@source noise=6 seed=1"}
     result = analyze_study(study, resamples=50, prior=0.1, figures=False)
     # sides go through the app's left/right -> a/b mapping: every attention trial passed
     assert not result.observers["removed"].any()
     assert (result.observers["simulated"] == result.observers["answers"]).all()
-    assert result.notes[0].startswith(f"{80 * (plan_len - 1)} of {80 * (plan_len - 1)} "
-                                      "analysed answers are simulated")
+    assert result.notes[0].startswith(
+        f"{80 * (plan_len - 1)} of {80 * (plan_len - 1)} analysed answers are simulated"
+    )
     report = (study / "analysis" / "report.md").read_text()
     assert f"{80 * plan_len} of {80 * plan_len} answers simulated" in report
     scores = pd.read_csv(study / "analysis" / "scores.csv")
@@ -83,8 +86,11 @@ def test_acr_simulation_orders_ratings_by_the_metric(study_acr, tiny_run, tmp_pa
 @slow
 def test_simulate_refuses_bad_arguments(study_2afc, tmp_path):
     study = fresh_copy(study_2afc, tmp_path / "s")
-    with pytest.raises(ConfigError, match=r"truth='lpips' is not allowed: expected a metric "
-                                          r"of the study's runs: psnr_y@source, vmaf@source"):
+    with pytest.raises(
+        ConfigError,
+        match=r"truth='lpips' is not allowed: expected a metric "
+        r"of the study's runs: psnr_y@source, vmaf@source",
+    ):
         simulate_study(study, observers=2, truth="lpips")
     with pytest.raises(ConfigError, match="truth='psnr_y@reference' is not allowed"):
         truth_values(load_spec(study), "psnr_y@reference")
@@ -100,8 +106,16 @@ def test_simulate_refuses_bad_arguments(study_2afc, tmp_path):
 @pytest.fixture(scope="module")
 def study_active(tiny_run, tmp_path_factory):
     out = tmp_path_factory.mktemp("studies") / "active"
-    create_study([tiny_run], design="2afc", out=out, seed=2, pairs="all", sampling="active",
-                 attention=1, repeat_fraction=0)
+    create_study(
+        [tiny_run],
+        design="2afc",
+        out=out,
+        seed=2,
+        pairs="all",
+        sampling="active",
+        attention=1,
+        repeat_fraction=0,
+    )
     return out
 
 
@@ -118,8 +132,11 @@ def _assert_most_informative(spec: dict, rows: list) -> int:
     for a in rows:
         t = trials[a.trial]
         if t["kind"] == "test":
-            left = [u for u in trials.values() if u["kind"] == "test"
-                    and u["id"] not in done.get(a.participant, set())]
+            left = [
+                u
+                for u in trials.values()
+                if u["kind"] == "test" and u["id"] not in done.get(a.participant, set())
+            ]
             pairs = np.array([(index[u["a"]], index[u["b"]]) for u in left])
             gain = information_gain(*posterior(wins), pairs)
             assert gain[[u["id"] for u in left].index(t["id"])] == pytest.approx(gain.max())
@@ -162,10 +179,18 @@ def test_web_app_shows_the_most_informative_pair(study_active, tmp_path):
             assert client.get(f"/p/{token}/trial").data.decode() == page  # a reload: same
             cfg = trial_cfg(page)
             assert cfg["position"] == position
-            r = client.post("/api/answer", headers={"X-CSRF-Token": csrf}, json={
-                "study": cfg["study"], "token": token, "trial": cfg["trial"],
-                "position": position, "side": "left" if position % 3 else "right",
-                "response_ms": 500})
+            r = client.post(
+                "/api/answer",
+                headers={"X-CSRF-Token": csrf},
+                json={
+                    "study": cfg["study"],
+                    "token": token,
+                    "trial": cfg["trial"],
+                    "position": position,
+                    "side": "left" if position % 3 else "right",
+                    "response_ms": 500,
+                },
+            )
             assert r.status_code == 200, r.json
     db = open_db(study / DB_NAME)
     rows = sorted(answers(db), key=lambda a: a.created)
@@ -179,14 +204,30 @@ def test_truth_of_a_lower_is_better_metric(tmp_path):
     (tmp_path / "results.csv").write_text(
         "sequence,reference,codec,rate_point,metric,value,anchor\n"
         "A,source,x264,qp=30,lpips,0.1,source\nA,source,x264,qp=40,lpips,0.3,source\n"
-        "A,source,x264,qp=30,lpips,0.2,reference\n")
-    spec = {"runs": [{"path": str(tmp_path)}], "conditions": [
-        {"id": "c0", "run": 0, "sequence": "A", "reference": "source", "codec": "x264",
-         "rate_point": "qp=30"},
-        {"id": "c1", "run": 0, "sequence": "A", "reference": "source", "codec": "x264",
-         "rate_point": "qp=40"}]}
-    assert truth_values(spec, "lpips@source") == ({"c0": 0.1, "c1": 0.3}, "lpips@source",
-                                                  False)
+        "A,source,x264,qp=30,lpips,0.2,reference\n"
+    )
+    spec = {
+        "runs": [{"path": str(tmp_path)}],
+        "conditions": [
+            {
+                "id": "c0",
+                "run": 0,
+                "sequence": "A",
+                "reference": "source",
+                "codec": "x264",
+                "rate_point": "qp=30",
+            },
+            {
+                "id": "c1",
+                "run": 0,
+                "sequence": "A",
+                "reference": "source",
+                "codec": "x264",
+                "rate_point": "qp=40",
+            },
+        ],
+    }
+    assert truth_values(spec, "lpips@source") == ({"c0": 0.1, "c1": 0.3}, "lpips@source", False)
     with pytest.raises(ConfigError, match="lpips@reference, lpips@source"):
         truth_values(spec, "lpips")  # measured against two anchors: say which
     with pytest.raises(ConfigError, match="has no finite lpips@reference value"):

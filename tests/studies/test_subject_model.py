@@ -62,13 +62,22 @@ def test_mle_recovers_known_quality_bias_and_inconsistency():
 def test_mle_refusals():
     with pytest.raises(ConfigError, match=r"subject p[01] fitted exactly"):
         # p0 and p1 agree up to a constant: their v -> 0, no maximum
-        subject_model_mle(np.array([[1.0, 3, 5], [2, 4, 6], [1, 5, 3]]),
-                          subjects=["p0", "p1", "p2"])
+        subject_model_mle(
+            np.array([[1.0, 3, 5], [2, 4, 6], [1, 5, 3]]), subjects=["p0", "p1", "p2"]
+        )
     with pytest.raises(ConfigError, match="at least 2 subjects"):
         subject_model_mle(np.array([[1.0, 2, 3]]))
     with pytest.raises(ConfigError, match="connect every subject"):
-        subject_model_mle(np.array([[1.0, 2, np.nan, np.nan], [2, 1, np.nan, np.nan],
-                                    [np.nan, np.nan, 3, 4], [np.nan, np.nan, 5, 3]]))
+        subject_model_mle(
+            np.array(
+                [
+                    [1.0, 2, np.nan, np.nan],
+                    [2, 1, np.nan, np.nan],
+                    [np.nan, np.nan, 3, 4],
+                    [np.nan, np.nan, 5, 3],
+                ]
+            )
+        )
     with pytest.raises(ConfigError, match="max_iter"):
         subject_model_mle(_panel(0)[0], max_iter=2)
 
@@ -77,10 +86,14 @@ def _sureal_dataset(u: np.ndarray):
     from sureal.dataset_reader import RawDatasetReader
 
     ds = types.SimpleNamespace(
-        dataset_name="synthetic", ref_score=5.0,
+        dataset_name="synthetic",
+        ref_score=5.0,
         ref_videos=[{"content_id": 0, "content_name": "c", "path": "c"}],
-        dis_videos=[{"content_id": 0, "asset_id": j, "os": list(u[:, j]), "path": f"d{j}"}
-                    for j in range(u.shape[1])])
+        dis_videos=[
+            {"content_id": 0, "asset_id": j, "os": list(u[:, j]), "path": f"d{j}"}
+            for j in range(u.shape[1])
+        ],
+    )
     return RawDatasetReader(ds)
 
 
@@ -94,15 +107,13 @@ def test_mle_equals_sureal():
     u = _panel(1)[0]
     u[3, 5] = np.nan
     with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
-        ref = MaximumLikelihoodEstimationModelContentOblivious(
-            _sureal_dataset(u)).run_modeling()
+        ref = MaximumLikelihoodEstimationModelContentOblivious(_sureal_dataset(u)).run_modeling()
     fit = subject_model_mle(u)
     assert fit.quality == pytest.approx(ref["quality_scores"], abs=1e-4)
     assert fit.bias == pytest.approx(ref["observer_bias"], abs=1e-4)
     assert fit.inconsistency == pytest.approx(ref["observer_inconsistency"], abs=1e-4)
     z = stats.norm.ppf(0.975)
-    assert (fit.quality_hi - fit.quality) / z == pytest.approx(ref["quality_scores_std"],
-                                                                abs=1e-4)
+    assert (fit.quality_hi - fit.quality) / z == pytest.approx(ref["quality_scores_std"], abs=1e-4)
     assert (fit.bias_hi - fit.bias) / z == pytest.approx(ref["observer_bias_std"], abs=1e-4)
     lo, hi = ref["observer_inconsistency_ci95"]  # distances below and above v
     assert fit.inconsistency - fit.inconsistency_lo == pytest.approx(lo, abs=1e-4)
@@ -113,8 +124,11 @@ def _rounded_panel(seed: int) -> np.ndarray:
     """20 subjects x 12 conditions on the 1-5 scale, two of them erratic (alternately 1.5
     above and below their usual rating)."""
     rng = np.random.default_rng(seed)
-    u = (rng.uniform(2, 4, 12)[None, :] + rng.normal(0, 0.2, 20)[:, None]
-         + rng.uniform(0.2, 0.5, 20)[:, None] * rng.standard_normal((20, 12)))
+    u = (
+        rng.uniform(2, 4, 12)[None, :]
+        + rng.normal(0, 0.2, 20)[:, None]
+        + rng.uniform(0.2, 0.5, 20)[:, None] * rng.standard_normal((20, 12))
+    )
     u[4] += np.where(np.arange(12) % 2 == 0, 1.5, -1.5)
     u[9] += np.where(np.arange(12) % 2 == 0, -1.5, 1.5)
     return np.clip(np.rint(u), 1, 5)

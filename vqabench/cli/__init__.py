@@ -27,8 +27,20 @@ from vqabench.errors import ResourceError, VqabenchError
 __all__ = ["main", "app"]
 
 # Each module attaches its commands to ``app`` on import.
-_COMMAND_MODULES = ("run", "doctor", "metrics", "report", "evaluate", "models", "status",
-                    "datasets", "study", "speed", "codecs", "weights")
+_COMMAND_MODULES = (
+    "run",
+    "doctor",
+    "metrics",
+    "report",
+    "evaluate",
+    "models",
+    "status",
+    "datasets",
+    "study",
+    "speed",
+    "codecs",
+    "weights",
+)
 for _mod in _COMMAND_MODULES:
     importlib.import_module(f"vqabench.cli.{_mod}")
 
@@ -103,8 +115,11 @@ def main(argv: list[str] | None = None) -> None:
         if (fault := resource_error(exc)) is not None:  # a full disk, a read-only folder...
             print(f"vqabench: error: {fault}", file=sys.stderr)
             sys.exit(4)
-        print(f"vqabench: internal error: {type(exc).__name__}: {exc} "
-              "(set VQABENCH_DEBUG=1 for a traceback)", file=sys.stderr)
+        print(
+            f"vqabench: internal error: {type(exc).__name__}: {exc} "
+            "(set VQABENCH_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
         sys.exit(3)
     if result == 130:  # Typer's answer to a KeyboardInterrupt (Ctrl-C) outside a run
         _interrupted(None, args)

@@ -13,8 +13,16 @@ import sys
 import typer
 from rich.console import Console
 
-__all__ = ["app", "console", "err_console", "new_typer", "set_threads", "version_callback",
-           "CONTEXT", "CommandInterrupted"]
+__all__ = [
+    "app",
+    "console",
+    "err_console",
+    "new_typer",
+    "set_threads",
+    "version_callback",
+    "CONTEXT",
+    "CommandInterrupted",
+]
 
 #: ``-h`` as well as ``--help`` on every command.
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -29,8 +37,13 @@ class CommandInterrupted(Exception):  # noqa: N818 (it is what happened, not an 
 def new_typer(**kwargs: object) -> typer.Typer:
     """A Typer (sub-)application with the settings every command group shares."""
     kwargs.setdefault("no_args_is_help", True)
-    return typer.Typer(rich_markup_mode=None, context_settings=CONTEXT,
-                       pretty_exceptions_enable=False, add_completion=False, **kwargs)
+    return typer.Typer(
+        rich_markup_mode=None,
+        context_settings=CONTEXT,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        **kwargs,
+    )
 
 
 app = new_typer(name="vqabench", help="Benchmark video codecs and video quality metrics.")
@@ -46,9 +59,15 @@ def version_callback(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: bool = typer.Option(False, "--version", callback=version_callback,
-                                       is_eager=True, help="Print the version and exit.")
-          ) -> None:
+def _main(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=version_callback,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
     """Benchmark video codecs and video quality metrics."""
 
 
@@ -82,10 +101,17 @@ def set_threads(threads: int | None) -> int:
 
 #: ``--executor`` and ``--scheduler``, shared by the commands that run runner jobs
 #: (``run``, ``make-pairs``).
-EXECUTOR_OPTION = typer.Option("local", "--executor", metavar="local|dask",
-                               help="local (worker processes on this machine) or dask (a "
-                               "Dask cluster: local with --jobs workers, or the one at "
-                               "--scheduler).")
-SCHEDULER_OPTION = typer.Option(None, "--scheduler", metavar="ADDRESS",
-                                help="Dask scheduler address, e.g. tcp://head:8786 (with "
-                                "--executor dask).")
+EXECUTOR_OPTION = typer.Option(
+    "local",
+    "--executor",
+    metavar="local|dask",
+    help="local (worker processes on this machine) or dask (a "
+    "Dask cluster: local with --jobs workers, or the one at "
+    "--scheduler).",
+)
+SCHEDULER_OPTION = typer.Option(
+    None,
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Dask scheduler address, e.g. tcp://head:8786 (with --executor dask).",
+)

@@ -32,8 +32,11 @@ def _defaults(cls: type) -> dict[str, object]:
     params = inspect.signature(cls.__init__).parameters.values()
     out = {}
     for p in params:
-        if p.name == "self" or p.default is inspect.Parameter.empty or p.kind not in (
-                p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
+        if (
+            p.name == "self"
+            or p.default is inspect.Parameter.empty
+            or p.kind not in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ):
             continue
         default = p.default
         if default is None:
@@ -80,8 +83,10 @@ def codec_facts(name: str) -> dict[str, object]:
 
     cls = codecs.get_class(name)
     choices = getattr(cls, "rate_choices", {}) or {}
-    rates = {param: list(choices[param]) if param in choices else [_bound(lo), _bound(hi)]
-             for param, (lo, hi) in cls.rate_params.items()}
+    rates = {
+        param: list(choices[param]) if param in choices else [_bound(lo), _bound(hi)]
+        for param, (lo, hi) in cls.rate_params.items()
+    }
     native = getattr(cls, "native_pix_fmts", None)
     return {
         "name": name,
@@ -91,9 +96,11 @@ def codec_facts(name: str) -> dict[str, object]:
         "default_ladder": _ladder_text(name),
         "in_default_run": name in DEFAULT_CODECS,
         "native_pix_fmts": "any" if native is None else list(native),
-        "sizes": {"min": list(cls.min_size),
-                  "max": list(cls.max_size) if cls.max_size else None,
-                  "whole_chroma": cls.whole_chroma},
+        "sizes": {
+            "min": list(cls.min_size),
+            "max": list(cls.max_size) if cls.max_size else None,
+            "whole_chroma": cls.whole_chroma,
+        },
         "defaults": _defaults(cls),
     }
 
@@ -131,6 +138,8 @@ def list_codecs(
         lo, hi = f["sizes"]["min"], f["sizes"]["max"]
         sizes = f"{lo[0]}x{lo[1]}.." + (f"{hi[0]}x{hi[1]}" if hi else "")
         ladder = (f["default_ladder"] or "-") + ("*" if f["in_default_run"] else "")
-        typer.echo(f"{f['name']:8s} {f['encoder']:12s} {f['version']:28s} "
-                   f"{_rate_text(f['rate_params']):22s} ladder={ladder:17s} "
-                   f"formats={formats:10s} sizes={sizes:18s} {defaults}")
+        typer.echo(
+            f"{f['name']:8s} {f['encoder']:12s} {f['version']:28s} "
+            f"{_rate_text(f['rate_params']):22s} ladder={ladder:17s} "
+            f"formats={formats:10s} sizes={sizes:18s} {defaults}"
+        )

@@ -35,9 +35,18 @@ def list_datasets(
     from vqabench.datasets.named import CONVENTIONS
 
     if as_json:
-        typer.echo(json.dumps([
-            {"name": name, "layout": CONVENTIONS[name].layout if name in CONVENTIONS else None,
-             "builtin": name not in CONVENTIONS} for name in datasets.available()]))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "name": name,
+                        "layout": CONVENTIONS[name].layout if name in CONVENTIONS else None,
+                        "builtin": name not in CONVENTIONS,
+                    }
+                    for name in datasets.available()
+                ]
+            )
+        )
         return
     for name in datasets.available():
         conv = CONVENTIONS.get(name)
@@ -65,23 +74,45 @@ def show(
             src = seq.source
             meta = {k: v for k, v in seq.metadata.items() if k != "file"}
             if as_json:
-                typer.echo(json.dumps({"name": seq.name, "file": str(src.path),
-                                       "size": f"{src.width}x{src.height}",
-                                       "fps": str(src.fps), "pix_fmt": src.pix_fmt,
-                                       "frames": src.frames, **meta}, sort_keys=True))
+                typer.echo(
+                    json.dumps(
+                        {
+                            "name": seq.name,
+                            "file": str(src.path),
+                            "size": f"{src.width}x{src.height}",
+                            "fps": str(src.fps),
+                            "pix_fmt": src.pix_fmt,
+                            "frames": src.frames,
+                            **meta,
+                        },
+                        sort_keys=True,
+                    )
+                )
             else:
                 facts = " ".join(f"{k}={v}" for k, v in meta.items())
-                typer.echo(f"{seq.name}\t{src.width}x{src.height}\t{src.fps} fps\t"
-                           f"{src.pix_fmt}\t{src.frames} frames\t{facts}")
+                typer.echo(
+                    f"{seq.name}\t{src.width}x{src.height}\t{src.fps} fps\t"
+                    f"{src.pix_fmt}\t{src.frames} frames\t{facts}"
+                )
         return
     for entry in scan(name, root):
         size = f"{entry.width}x{entry.height}" if entry.width else "container"
         fps = str(entry.fps) if entry.fps else "container"
         meta = {k: v for k, v in entry.metadata.items() if k != "file"}
         if as_json:
-            typer.echo(json.dumps({"name": entry.name, "file": str(entry.path), "size": size,
-                                   "fps": fps, "pix_fmt": entry.pix_fmt, **meta},
-                                  sort_keys=True))
+            typer.echo(
+                json.dumps(
+                    {
+                        "name": entry.name,
+                        "file": str(entry.path),
+                        "size": size,
+                        "fps": fps,
+                        "pix_fmt": entry.pix_fmt,
+                        **meta,
+                    },
+                    sort_keys=True,
+                )
+            )
         else:
             facts = " ".join(f"{k}={v}" for k, v in meta.items())
             typer.echo(f"{entry.name}\t{size}\t{fps} fps\t{entry.pix_fmt}\t{facts}")
@@ -107,20 +138,22 @@ def manifest(
         ip = f", intra period {p['intra_period']}" if "intra_period" in p else ""
         typer.echo(f"protocol {p['name']}: frames {p['frames']}{ip}; {p.get('note', '')}")
     for e in m.sequences:
-        facts = " ".join(f"{k}={v}{'?' if not e.confirmed(k) else ''}"
-                         for k, v in e.facts.items())
+        facts = " ".join(f"{k}={v}{'?' if not e.confirmed(k) else ''}" for k, v in e.facts.items())
         typer.echo(f"{e.name}\t{e.file}\t{facts}" + ("\toptional" if e.optional else ""))
     if not m.sequences:
-        typer.echo(f"sequences: not listed ({m.data.get('expected_count', '?')} expected); "
-                   f"names follow {m.naming.get('layout', '')}")
+        typer.echo(
+            f"sequences: not listed ({m.data.get('expected_count', '?')} expected); "
+            f"names follow {m.naming.get('layout', '')}"
+        )
 
 
 @datasets_app.command("verify")
 def verify(
     name: str = typer.Argument(..., help="Dataset name (see `vqabench datasets list`)."),
     root: Path = typer.Option(..., "--root", help="Folder holding your copy."),
-    checksums: bool = typer.Option(False, "--checksums/--no-checksums",
-                                   help="Also compare SHA-256 where the manifest has one."),
+    checksums: bool = typer.Option(
+        False, "--checksums/--no-checksums", help="Also compare SHA-256 where the manifest has one."
+    ),
 ) -> None:
     """Report missing, extra, misnamed and corrupt (size/checksum) files; exit 1 if any."""
     from vqabench.datasets.manifest import load_manifest
@@ -139,29 +172,47 @@ def make_pairs(
     out: Path = typer.Option(..., "--out", help="Output folder (resumed if present)."),
     root: Path = typer.Option(None, "--root", help="Data root of a named dataset."),
     seed: int = typer.Option(0, "--seed", help="Seed of the patch positions."),
-    jobs: int = typer.Option(None, "--jobs", metavar="N",
-                             help="Worker processes (default: CPU cores, as for run)."),
+    jobs: int = typer.Option(
+        None, "--jobs", metavar="N", help="Worker processes (default: CPU cores, as for run)."
+    ),
     patch: str = typer.Option("256x256x12", "--patch", help="Patch WIDTHxHEIGHTxFRAMES."),
-    patches_per_video: int = typer.Option(1, "--patches-per-video",
-                                          help="Patch pairs per transcoded video."),
+    patches_per_video: int = typer.Option(
+        1, "--patches-per-video", help="Patch pairs per transcoded video."
+    ),
     frames: int = typer.Option(None, "--frames", help="Frames per source (first N)."),
     start: int = typer.Option(0, "--start", help="First frame (named datasets)."),
     size: str = typer.Option(None, "--size", help="Scale sources to WIDTHxHEIGHT."),
     sources: str = typer.Option(None, "--sources", help="Comma-separated source names."),
-    reference: str = typer.Option(None, "--reference",
-                                  help="Stage 1, default x264:qp=30,37,42."),
-    transcode: list[str] = typer.Option(None, "--transcode", metavar="SPEC", help=(
-        "Stage 2 ladder, repeatable; default x264:qp=32,34,36,38,40,42 "
-        "aom-av1:qp=38,43,48,53,58,63 vp9:qp=38,43,48,53,58,63.")),
-    defect: list[str] = typer.Option(None, "--defect", metavar="NAME=A,B", help=(
-        "Off-codec D besides the transcodes, repeatable: R with white noise (std in 8-bit "
-        "code values), blur (std px) or an exposure gain, e.g. noise=4,8,16 blur=1,2.")),
-    work_dir: Path = typer.Option(None, "--work-dir",
-                                  help="Where converted sources go (default OUT/sources)."),
+    reference: str = typer.Option(None, "--reference", help="Stage 1, default x264:qp=30,37,42."),
+    transcode: list[str] = typer.Option(
+        None,
+        "--transcode",
+        metavar="SPEC",
+        help=(
+            "Stage 2 ladder, repeatable; default x264:qp=32,34,36,38,40,42 "
+            "aom-av1:qp=38,43,48,53,58,63 vp9:qp=38,43,48,53,58,63."
+        ),
+    ),
+    defect: list[str] = typer.Option(
+        None,
+        "--defect",
+        metavar="NAME=A,B",
+        help=(
+            "Off-codec D besides the transcodes, repeatable: R with white noise (std in 8-bit "
+            "code values), blur (std px) or an exposure gain, e.g. noise=4,8,16 blur=1,2."
+        ),
+    ),
+    work_dir: Path = typer.Option(
+        None, "--work-dir", help="Where converted sources go (default OUT/sources)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-    threads: int = typer.Option(None, "--threads", metavar="N",
-                                help="torch/BLAS threads of this process (default 1; each of "
-                                "--jobs N workers gets cores // N)."),
+    threads: int = typer.Option(
+        None,
+        "--threads",
+        metavar="N",
+        help="torch/BLAS threads of this process (default 1; each of "
+        "--jobs N workers gets cores // N).",
+    ),
     executor: str = EXECUTOR_OPTION,
     scheduler: str | None = SCHEDULER_OPTION,
 ) -> None:
@@ -187,14 +238,15 @@ def make_pairs(
 
     dims = parse_size(size) if size else None
     if dataset in CONVENTIONS:
-        seqs = load_named(dataset, frames=frames, size=dims, work_dir=work_dir or out,
-                          root=root, start=start)
+        seqs = load_named(
+            dataset, frames=frames, size=dims, work_dir=work_dir or out, root=root, start=start
+        )
     elif start:
-        raise invalid("--start", start, "0 unless --dataset is a named dataset "
-                      f"({', '.join(CONVENTIONS)})")
+        raise invalid(
+            "--start", start, f"0 unless --dataset is a named dataset ({', '.join(CONVENTIONS)})"
+        )
     else:
-        seqs = datasets.load(dataset, frames=frames, size=dims, work_dir=work_dir or out,
-                             root=root)
+        seqs = datasets.load(dataset, frames=frames, size=dims, work_dir=work_dir or out, root=root)
     if sources:
         wanted = [s.strip() for s in sources.split(",") if s.strip()]
         names = [s.name for s in seqs]
@@ -207,19 +259,41 @@ def make_pairs(
     feed = BarFeed(f"make-pairs -> {out}", "jobs")
     try:
         with make_executor(executor, scheduler, threads=n_threads) as execute:
-            result = run(seqs, out, patch=patch_size, patches_per_video=patches_per_video,
-                         seed=seed, jobs=default_jobs() if jobs is None else jobs,
-                         reference=ref_spec, transcodes=ladder, executor=execute,
-                         progress=feed.both, defects=defects)
+            result = run(
+                seqs,
+                out,
+                patch=patch_size,
+                patches_per_video=patches_per_video,
+                seed=seed,
+                jobs=default_jobs() if jobs is None else jobs,
+                reference=ref_spec,
+                transcodes=ladder,
+                executor=execute,
+                progress=feed.both,
+                defects=defects,
+            )
     finally:
         feed.stop()
     if as_json:
-        typer.echo(json.dumps({
-            "out_dir": str(result.out_dir), "manifest": str(result.manifest),
-            "pairs": result.pairs, "units": result.units, "computed": result.computed,
-            "reused": result.reused, "references": result.references,
-            "timings": dict(result.timings), "wall_s": result.wall_s}, sort_keys=True))
+        typer.echo(
+            json.dumps(
+                {
+                    "out_dir": str(result.out_dir),
+                    "manifest": str(result.manifest),
+                    "pairs": result.pairs,
+                    "units": result.units,
+                    "computed": result.computed,
+                    "reused": result.reused,
+                    "references": result.references,
+                    "timings": dict(result.timings),
+                    "wall_s": result.wall_s,
+                },
+                sort_keys=True,
+            )
+        )
         return
-    console.print(f"wrote {result.manifest}: {result.pairs} patch pairs from {result.units} "
-                  f"transcodes ({result.computed} computed, {result.reused} reused) in "
-                  f"{result.wall_s:.1f} s")
+    console.print(
+        f"wrote {result.manifest}: {result.pairs} patch pairs from {result.units} "
+        f"transcodes ({result.computed} computed, {result.reused} reused) in "
+        f"{result.wall_s:.1f} s"
+    )

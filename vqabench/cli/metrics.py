@@ -49,38 +49,57 @@ def list_metrics(
     from vqabench import metrics
 
     if as_json:
-        typer.echo(json.dumps([
-            {"name": name, "kind": cls.kind, "higher_is_better": cls.higher_is_better,
-             "differentiable": bool(getattr(cls, "differentiable", False)),
-             "licence": cls.licence or "unknown"}
-            for name in metrics.available() if (cls := metrics.get_class(name))]))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "name": name,
+                        "kind": cls.kind,
+                        "higher_is_better": cls.higher_is_better,
+                        "differentiable": bool(getattr(cls, "differentiable", False)),
+                        "licence": cls.licence or "unknown",
+                    }
+                    for name in metrics.available()
+                    if (cls := metrics.get_class(name))
+                ]
+            )
+        )
         return
     for name in metrics.available():
         cls = metrics.get_class(name)
         direction = "higher" if cls.higher_is_better else "lower"
-        console.print(f"{name:28s} {cls.kind:15s} {direction + ' is better':19s} "
-                      f"{cls.licence or 'licence unknown'}", highlight=False, markup=False)
+        console.print(
+            f"{name:28s} {cls.kind:15s} {direction + ' is better':19s} "
+            f"{cls.licence or 'licence unknown'}",
+            highlight=False,
+            markup=False,
+        )
     from vqabench.metrics.perceptual import PyiqaMetric
 
-    console.print(f"{'pyiqa:<name>':28s} any pyiqa image metric, frame-wise; "
-                  f"{PyiqaMetric.licence}", highlight=False, markup=False)
+    console.print(
+        f"{'pyiqa:<name>':28s} any pyiqa image metric, frame-wise; {PyiqaMetric.licence}",
+        highlight=False,
+        markup=False,
+    )
     from vqabench.metrics.vmaf import model_note, vmaf_models
 
     console.print("VMAF models (vmaf:model=NAME; vmaf_neg = vmaf_v0.6.1neg):", highlight=False)
     for model in vmaf_models():
         note = model_note(model)
-        console.print(f"  {model:26s} {note or 'runs at any size'}", highlight=False,
-                      markup=False)
+        console.print(f"  {model:26s} {note or 'runs at any size'}", highlight=False, markup=False)
 
 
 @metrics_app.command("compute")
 def compute(
     name: str = typer.Argument(..., help="metric name, e.g. lpips, dists, pyiqa:ms_ssim"),
-    reference: str = typer.Argument(..., help="reference (source) video; '-' for none "
-                                    "(sequence and no-reference metrics ignore it)"),
+    reference: str = typer.Argument(
+        ...,
+        help="reference (source) video; '-' for none (sequence and no-reference metrics ignore it)",
+    ),
     distorted: Path = typer.Argument(..., help="distorted (decoded) video"),
-    opt: list[str] = typer.Option([], "--opt", metavar="KEY=VALUE",
-                                  help="metric option KEY=VALUE (repeatable)"),
+    opt: list[str] = typer.Option(
+        [], "--opt", metavar="KEY=VALUE", help="metric option KEY=VALUE (repeatable)"
+    ),
     per_frame: bool = typer.Option(False, "--per-frame", help="also print per-frame values"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
@@ -95,8 +114,12 @@ def compute(
         raise invalid("reference", reference, f"a video: {name} is full-reference")
     result = metric.compute(ref, distorted)  # any container, Y4M or named raw YUV
     if as_json:
-        out = {"metric": metric.name, "value": result.value, "options": metric.options,
-               "higher_is_better": metric.higher_is_better}
+        out = {
+            "metric": metric.name,
+            "value": result.value,
+            "options": metric.options,
+            "higher_is_better": metric.higher_is_better,
+        }
         if per_frame:
             out["per_frame"] = list(result.per_frame)
         typer.echo(json.dumps(out, default=str))
@@ -111,5 +134,6 @@ def columns(rows: list[tuple[str, ...]], gap: int = 2) -> str:
     """Rows as text columns, each as wide as its longest cell plus ``gap`` spaces (the last
     column unpadded): cells never run together, one row per line."""
     widths = [max(len(r[i]) for r in rows) + gap for i in range(len(rows[0]) - 1)]
-    return "\n".join("".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + r[-1]
-                     for r in rows)
+    return "\n".join(
+        "".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + r[-1] for r in rows
+    )

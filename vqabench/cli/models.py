@@ -51,14 +51,26 @@ def list_models(
     """List the registered quality models and their shipped checkpoints (fast: no torch)."""
     shipped = shipped_checkpoints()
     if as_json:
-        typer.echo(json.dumps([{"name": name, "checkpoint": str(shipped[name]) if name in shipped
-                                else None, "shipped": name in shipped}
-                               for name in model_names()]))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "name": name,
+                        "checkpoint": str(shipped[name]) if name in shipped else None,
+                        "shipped": name in shipped,
+                    }
+                    for name in model_names()
+                ]
+            )
+        )
         return
     for name in model_names():
         path = shipped.get(name)
-        where = (f"shipped {path.name} ({path.stat().st_size / 1e6:.1f} MB)" if path
-                 else "no shipped checkpoint")
+        where = (
+            f"shipped {path.name} ({path.stat().st_size / 1e6:.1f} MB)"
+            if path
+            else "no shipped checkpoint"
+        )
         typer.echo(f"{name}\t{where}")
 
 
@@ -68,8 +80,9 @@ def info(
     patch: str = typer.Option("256x256x12", "--patch", help="Patch WIDTHxHEIGHTxFRAMES."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     repeats: int = typer.Option(3, "--repeats", help="Timed CPU runs (median); 0 skips."),
-    threads: int = typer.Option(None, "--threads", metavar="N",
-                                help="torch CPU threads (default 1: see --help of run)."),
+    threads: int = typer.Option(
+        None, "--threads", metavar="N", help="torch CPU threads (default 1: see --help of run)."
+    ),
 ) -> None:
     """Parameters, MACs and CPU time per (reference, distorted) patch pair."""
     set_threads(threads)
@@ -82,8 +95,10 @@ def info(
     console.print(f"model       {result.name}")
     console.print(f"patch       {result.width}x{result.height}x{result.frames} (WxHxT)")
     console.print(f"parameters  {result.params:,} ({result.params / 1e6:.3f} M)")
-    console.print(f"MACs        {result.macs / 1e9:.3f} G per patch pair "
-                  f"(selective scan {result.scan_macs / 1e6:.3f} M)")
+    console.print(
+        f"MACs        {result.macs / 1e9:.3f} G per patch pair "
+        f"(selective scan {result.scan_macs / 1e6:.3f} M)"
+    )
     if result.cpu_s is not None:
         per_pair = f"{result.cpu_s * 1e3:.1f} ms per patch pair"
         console.print(f"CPU time    {per_pair} ({result.threads} threads, median of {repeats})")
@@ -99,24 +114,38 @@ def train(
     batch_size: int = typer.Option(8, "--batch-size", help="Ranking pairs per step."),
     lr: float = typer.Option(1e-4, "--lr", help="AdamW learning rate."),
     seed: int = typer.Option(0, "--seed", help="Seed of init, split and sampling."),
-    finetune_epochs: int = typer.Option(1, "--finetune-epochs",
-                                        help="Final single-source-only epochs."),
-    val_fraction: float = typer.Option(0.2, "--val-fraction",
-                                       help="Share of sources held out."),
+    finetune_epochs: int = typer.Option(
+        1, "--finetune-epochs", help="Final single-source-only epochs."
+    ),
+    val_fraction: float = typer.Option(0.2, "--val-fraction", help="Share of sources held out."),
     device: str = typer.Option(None, "--device", help="cpu | cuda (default: cuda if any)."),
     no_resume: bool = typer.Option(False, "--no-resume", help="Start over even if OUT exists."),
-    sources: str = typer.Option(None, "--sources", help="Train on these sources only "
-                                "(comma-separated); the others stay held out."),
-    model_config: str = typer.Option(None, "--model-config", help="Architecture options as "
-                                     'JSON, e.g. \'{"frame_chunk": null}\'.'),
-    threads: int = typer.Option(None, "--threads", metavar="N",
-                                help="torch CPU threads (default 1; see reports/performance.md"
-                                ", Threads)."),
-    augment: str = typer.Option("none", "--augment", help="Random symmetry of each training "
-                                "patch pair: none | transpose (keeps VMAF) | dihedral (8 "
-                                "flips and rotations)."),
-    lr_schedule: str = typer.Option("constant", "--lr-schedule", help="constant | cosine "
-                                    "(decay to the fine-tuning rate over the ranking stage)."),
+    sources: str = typer.Option(
+        None,
+        "--sources",
+        help="Train on these sources only (comma-separated); the others stay held out.",
+    ),
+    model_config: str = typer.Option(
+        None, "--model-config", help="Architecture options as JSON, e.g. '{\"frame_chunk\": null}'."
+    ),
+    threads: int = typer.Option(
+        None,
+        "--threads",
+        metavar="N",
+        help="torch CPU threads (default 1; see reports/performance.md, Threads).",
+    ),
+    augment: str = typer.Option(
+        "none",
+        "--augment",
+        help="Random symmetry of each training "
+        "patch pair: none | transpose (keeps VMAF) | dihedral (8 "
+        "flips and rotations).",
+    ),
+    lr_schedule: str = typer.Option(
+        "constant",
+        "--lr-schedule",
+        help="constant | cosine (decay to the fine-tuning rate over the ranking stage).",
+    ),
 ) -> None:
     """Train a quality model by Siamese ranking on (R, D) patch pairs labelled VMAF(S, D).
 
@@ -130,18 +159,33 @@ def train(
 
     feed = BarFeed(f"train {model}", "steps")
     try:
-        result = run_training(model, pairs, out, epochs=epochs, steps_per_epoch=steps,
-                              batch_size=batch_size, lr=lr, seed=seed,
-                              finetune_epochs=finetune_epochs, val_fraction=val_fraction,
-                              resume=not no_resume, device=device, log=True,
-                              sources=_names(sources), model_config=_json_options(model_config),
-                              progress=feed.both, augment=augment,
-                              lr_schedule=lr_schedule)
+        result = run_training(
+            model,
+            pairs,
+            out,
+            epochs=epochs,
+            steps_per_epoch=steps,
+            batch_size=batch_size,
+            lr=lr,
+            seed=seed,
+            finetune_epochs=finetune_epochs,
+            val_fraction=val_fraction,
+            resume=not no_resume,
+            device=device,
+            log=True,
+            sources=_names(sources),
+            model_config=_json_options(model_config),
+            progress=feed.both,
+            augment=augment,
+            lr_schedule=lr_schedule,
+        )
     finally:
         feed.stop()
     last = result.history[-1] if result.history else {}
-    console.print(f"wrote {result.checkpoint} (epoch {result.epochs_completed}, "
-                  f"val SROCC {last.get('val_srocc', float('nan')):.4f})")
+    console.print(
+        f"wrote {result.checkpoint} (epoch {result.epochs_completed}, "
+        f"val SROCC {last.get('val_srocc', float('nan')):.4f})"
+    )
 
 
 def _training_overlap(checkpoint: str, sources: set[str]) -> str:
@@ -154,14 +198,22 @@ def _training_overlap(checkpoint: str, sources: set[str]) -> str:
     config = data.get("train_config") or {}
     trained = data.get("trained_sources") or config.get("sources")
     if trained is None:
-        return (f"checkpoint {checkpoint!r} was trained on every source of "
+        return (
+            (
+                f"checkpoint {checkpoint!r} was trained on every source of "
                 f"{config.get('pairs_dir', 'its pairs directory')!r}; if these pairs come "
-                "from there, they overlap it") if config else ""
+                "from there, they overlap it"
+            )
+            if config
+            else ""
+        )
     both = sorted(sources & {str(s) for s in trained})
     if not both:
         return ""
-    return (f"{len(both)} of the {len(sources)} evaluated sources ({', '.join(both)}) were "
-            f"used to train or validate checkpoint {checkpoint!r}")
+    return (
+        f"{len(both)} of the {len(sources)} evaluated sources ({', '.join(both)}) were "
+        f"used to train or validate checkpoint {checkpoint!r}"
+    )
 
 
 def _json_options(text: str | None) -> dict | None:
@@ -183,18 +235,30 @@ def _names(text: str | None) -> list[str] | None:
 @models_app.command("evaluate")
 def evaluate(
     pairs: Path = typer.Option(..., "--pairs", help="Pairs directory (manifest.csv + .npz)."),
-    checkpoint: str = typer.Option(None, "--checkpoint", help="Model name (shipped weights) "
-                                   "or checkpoint path; omit for the baselines only."),
-    sources: str = typer.Option(None, "--sources", help="Only these sources (comma-separated),"
-                                " e.g. the ones held out of training."),
-    codecs: str = typer.Option(None, "--codecs", help="Only the D of these codecs or "
-                               "defects (comma-separated, the manifest's codec column), "
-                               "e.g. x264,aom-av1,vp9 or noise,blur."),
+    checkpoint: str = typer.Option(
+        None,
+        "--checkpoint",
+        help="Model name (shipped weights) or checkpoint path; omit for the baselines only.",
+    ),
+    sources: str = typer.Option(
+        None,
+        "--sources",
+        help="Only these sources (comma-separated), e.g. the ones held out of training.",
+    ),
+    codecs: str = typer.Option(
+        None,
+        "--codecs",
+        help="Only the D of these codecs or "
+        "defects (comma-separated, the manifest's codec column), "
+        "e.g. x264,aom-av1,vp9 or noise,blur.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    threads: int = typer.Option(None, "--threads", metavar="N",
-                                help="torch CPU threads (default 1)."),
-    bootstrap: int = typer.Option(0, "--bootstrap", metavar="N",
-                                  help="95 % intervals from N resamples of whole sources."),
+    threads: int = typer.Option(
+        None, "--threads", metavar="N", help="torch CPU threads (default 1)."
+    ),
+    bootstrap: int = typer.Option(
+        0, "--bootstrap", metavar="N", help="95 % intervals from N resamples of whole sources."
+    ),
 ) -> None:
     """SROCC with VMAF(S, D) of a quality model and of PSNR/SSIM/VMAF(R, D) baselines.
 
@@ -212,13 +276,22 @@ def evaluate(
         seen = set(PairsDataset(pairs, sources=_names(sources), codecs=_names(codecs)).sources)
         overlap = _training_overlap(checkpoint, seen)
         if overlap:
-            err_console.print(f"warning: {overlap}; this SROCC is not a held-out result "
-                              "(pass --sources with sources the checkpoint never saw)",
-                              markup=False, highlight=False)
+            err_console.print(
+                f"warning: {overlap}; this SROCC is not a held-out result "
+                "(pass --sources with sources the checkpoint never saw)",
+                markup=False,
+                highlight=False,
+            )
     feed = BarFeed("models evaluate", "pairs scored")
     try:
-        result = ranking_srocc(pairs, model=model, sources=_names(sources),
-                               codecs=_names(codecs), progress=feed.both, bootstrap=bootstrap)
+        result = ranking_srocc(
+            pairs,
+            model=model,
+            sources=_names(sources),
+            codecs=_names(codecs),
+            progress=feed.both,
+            bootstrap=bootstrap,
+        )
     finally:
         feed.stop()
     if as_json:
@@ -230,11 +303,12 @@ def evaluate(
             console.print(f"{key:8s} {int(value)}")
         elif key not in ("intervals", "differences"):
             ci = intervals.get(key)
-            console.print(f"{key:8s} {value:.4f}" + (f"  [{ci[0]:.4f}, {ci[1]:.4f}]" if ci
-                                                      else ""))
+            console.print(f"{key:8s} {value:.4f}" + (f"  [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""))
     for name, d in result.get("differences", {}).items():
-        console.print(f"model - {name}  {d['difference']:+.4f}  [{d['ci'][0]:+.4f}, "
-                      f"{d['ci'][1]:+.4f}]  p {d['p_bootstrap']:.3f}")
+        console.print(
+            f"model - {name}  {d['difference']:+.4f}  [{d['ci'][0]:+.4f}, "
+            f"{d['ci'][1]:+.4f}]  p {d['p_bootstrap']:.3f}"
+        )
     if intervals:
         console.print(f"(95 % intervals: {bootstrap} bootstrap resamples of whole sources)")
 

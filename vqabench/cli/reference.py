@@ -40,13 +40,17 @@ answers `-h` / `--help`. How the commands fit together: [the user guide](index.m
 
 
 def _context(command: Any, name: str, parent: Any) -> Any:
-    settings = {**command.context_settings, "terminal_width": WIDTH,
-                "max_content_width": WIDTH}  # -h as well as --help, as on the command line
+    settings = {
+        **command.context_settings,
+        "terminal_width": WIDTH,
+        "max_content_width": WIDTH,
+    }  # -h as well as --help, as on the command line
     return command.context_class(command, info_name=name, parent=parent, **settings)
 
 
-def iter_commands(command: Any, name: str = "vqabench", parent: Any = None
-                  ) -> Iterator[tuple[str, Any, Any]]:
+def iter_commands(
+    command: Any, name: str = "vqabench", parent: Any = None
+) -> Iterator[tuple[str, Any, Any]]:
     """Each command and group under ``command``, depth first in the app's order.
 
     Args:
@@ -96,8 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     if args == ["--check"]:
         current = DEFAULT_PATH.read_text() if DEFAULT_PATH.exists() else ""
         if current != text:
-            print(f"{DEFAULT_PATH} is out of date: run python -m vqabench.cli.reference",
-                  file=sys.stderr)
+            print(
+                f"{DEFAULT_PATH} is out of date: run python -m vqabench.cli.reference",
+                file=sys.stderr,
+            )
             return 1
         return 0
     if args:

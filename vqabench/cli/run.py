@@ -28,10 +28,17 @@ __all__ = ["run_command", "work_bar", "BarFeed", "rich_table", "print_bd_summary
 def work_bar(description: str) -> Progress:
     """A progress bar on stderr whose ETA comes from work units, not item counts: the
     ``items`` field shows done/total items (jobs, steps, patch pairs)."""
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                    TextColumn("{task.fields[items]}"), TextColumn("ETA"),
-                    TimeRemainingColumn(), console=err_console, transient=False,
-                    redirect_stdout=False, redirect_stderr=False)
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[items]}"),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
 
 
 class BarFeed:
@@ -67,20 +74,33 @@ class BarFeed:
 
 
 def run_command(
-    config: Path | None = typer.Argument(None, metavar="[CONFIG]",
-                                         help="Experiment config (TOML). Default: the "
-                                         "built-in mini benchmark."),
+    config: Path | None = typer.Argument(
+        None,
+        metavar="[CONFIG]",
+        help="Experiment config (TOML). Default: the built-in mini benchmark.",
+    ),
     *,
-    threads: int | None = typer.Option(None, "--threads", metavar="N",
-                                       help="torch/BLAS threads of this process (default 1; "
-                                       "each of --jobs N workers gets cores // N)."),
+    threads: int | None = typer.Option(
+        None,
+        "--threads",
+        metavar="N",
+        help="torch/BLAS threads of this process (default 1; "
+        "each of --jobs N workers gets cores // N).",
+    ),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed jobs again."),
-    force: bool = typer.Option(False, "--force", help="Run a config that differs from the "
-                               "one --out holds, replacing its config.toml and tables (a "
-                               "config that only adds codecs or metrics extends the run "
-                               "without it)."),
-    verbose: bool = typer.Option(False, "--verbose", help="Under the BD-rate summary, list "
-                                 "the per-sequence notes behind each marked cell."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Run a config that differs from the "
+        "one --out holds, replacing its config.toml and tables (a "
+        "config that only adds codecs or metrics extends the run "
+        "without it).",
+    ),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        help="Under the BD-rate summary, list the per-sequence notes behind each marked cell.",
+    ),
     executor: str = EXECUTOR_OPTION,
     scheduler: str | None = SCHEDULER_OPTION,
     **fields: object,
@@ -100,9 +120,16 @@ def run_command(
     feed = BarFeed(f"vqabench run -> {out_dir}", "jobs")
     try:
         with make_executor(executor, scheduler, threads=n_threads) as execute:
-            summary = run(cfg, out_dir=out_dir, retry_failed=retry_failed, executor=execute,
-                          progress=feed.items, work_progress=feed.work, force=force,
-                          warm_summary=True)
+            summary = run(
+                cfg,
+                out_dir=out_dir,
+                retry_failed=retry_failed,
+                executor=execute,
+                progress=feed.items,
+                work_progress=feed.work,
+                force=force,
+                warm_summary=True,
+            )
     except Interrupted as exc:
         raise CommandInterrupted(str(exc)) from None
     finally:
@@ -110,20 +137,26 @@ def run_command(
     elapsed = time.perf_counter() - started
     if summary.change.kind != "same":
         what = "extended" if summary.change.kind == "extends" else "replaced (--force)"
-        console.print(f"run directory {what}: {'; '.join(summary.change.details)}",
-                      markup=False, highlight=False)
-    console.print(f"{summary.jobs_total} jobs: {summary.jobs_run} run, {summary.jobs_reused} "
-                  f"reused from the store, {len(summary.failures)} failed; "
-                  f"{summary.rows} rows in {summary.out_dir / 'results.csv'} ({elapsed:.1f} s)",
-                  markup=False, highlight=False)
+        console.print(
+            f"run directory {what}: {'; '.join(summary.change.details)}",
+            markup=False,
+            highlight=False,
+        )
+    console.print(
+        f"{summary.jobs_total} jobs: {summary.jobs_run} run, {summary.jobs_reused} "
+        f"reused from the store, {len(summary.failures)} failed; "
+        f"{summary.rows} rows in {summary.out_dir / 'results.csv'} ({elapsed:.1f} s)",
+        markup=False,
+        highlight=False,
+    )
     if summary.rows:
-        print_bd_summary(summary.out_dir, cfg.anchor or cfg.codecs[0].display,
-                         verbose=verbose)
+        print_bd_summary(summary.out_dir, cfg.anchor or cfg.codecs[0].display, verbose=verbose)
     if summary.failures:
         for seq, codec_name, rate, err in summary.failures:
             err_console.print(f"failed: {seq} {codec_name} {rate}: {err}", markup=False)
-        err_console.print(f"run incomplete: {_failed_advice(len(summary.failures), summary.retry)}",
-                          markup=False)
+        err_console.print(
+            f"run incomplete: {_failed_advice(len(summary.failures), summary.retry)}", markup=False
+        )
         return 1
     return 0
 
@@ -135,11 +168,15 @@ def _options(command: Callable[..., int], after: str = "jobs") -> Callable[..., 
     from vqabench.config import FIELDS
 
     own = list(inspect.signature(command, eval_str=True).parameters.values())
-    fields = [inspect.Parameter(
-        f.name, inspect.Parameter.KEYWORD_ONLY,
-        default=typer.Option([] if f.repeat else None, f.flag, metavar=f.metavar,
-                             help=f.help),
-        annotation=list[f.cli_type] if f.repeat else f.cli_type | None) for f in FIELDS]
+    fields = [
+        inspect.Parameter(
+            f.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=typer.Option([] if f.repeat else None, f.flag, metavar=f.metavar, help=f.help),
+            annotation=list[f.cli_type] if f.repeat else f.cli_type | None,
+        )
+        for f in FIELDS
+    ]
     cut = [f.name for f in FIELDS].index(after) + 1
     params = [own[0], *fields[:cut], own[1], *fields[cut:], *own[2:-1]]
     command.__signature__ = inspect.Signature(params, return_annotation=int)  # type: ignore[attr-defined]
@@ -152,8 +189,10 @@ app.command("run")(_options(run_command))
 def _failed_advice(failed: int, transient: int) -> str:
     """What to do about ``failed`` jobs of which ``transient`` failed for a passing reason."""
     permanent = failed - transient
-    retried = (f"{transient} for a transient reason (disk full, a killed worker, an "
-               "interruption): the same command retries them")
+    retried = (
+        f"{transient} for a transient reason (disk full, a killed worker, an "
+        "interruption): the same command retries them"
+    )
     fixed = f"{permanent}: fix the cause and re-run with --retry-failed"
     if not transient:
         return f"{failed} job(s) failed; fix the cause and re-run with --retry-failed"

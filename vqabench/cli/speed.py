@@ -15,12 +15,19 @@ __all__ = ["speed"]
 def speed(
     run_dir: Path = typer.Argument(..., help="Run directory written by `vqabench run`."),
     repeats: int = typer.Option(3, "--repeats", help="Decodes per bitstream; the best counts."),
-    anchor: str = typer.Option(None, "--anchor", help="Codec the ratio columns divide by "
-                               "(default: the first codec)."),
-    models: str = typer.Option(None, "--models", help="Also a complexity table of these "
-                               "quality models / losses, e.g. pt_loss,rankdvqa_ugc."),
-    patch: str = typer.Option("256x256x12", "--patch", help="Patch WIDTHxHEIGHTxFRAMES for "
-                              "--models (as make-pairs and models info)."),
+    anchor: str = typer.Option(
+        None, "--anchor", help="Codec the ratio columns divide by (default: the first codec)."
+    ),
+    models: str = typer.Option(
+        None,
+        "--models",
+        help="Also a complexity table of these quality models / losses, e.g. pt_loss,rankdvqa_ugc.",
+    ),
+    patch: str = typer.Option(
+        "256x256x12",
+        "--patch",
+        help="Patch WIDTHxHEIGHTxFRAMES for --models (as make-pairs and models info).",
+    ),
     out: Path = typer.Option(None, "--out", help="Also write every measurement as CSV here."),
 ) -> None:
     """Single-thread decode-to-null fps per codec, rate point and class (CLIC Table IV);
@@ -50,28 +57,46 @@ def speed(
             if path.suffix == ".cai" and str(r.codec) in own:
                 from vqabench.codecs.compressai_complexity import bitstream_complexity
 
-                learned.append({"codec": r.codec, "rate_point": r.rate_point,
-                                **bitstream_complexity(own[str(r.codec)], path),
-                                "enc_s": float(r.enc_s)})
+                learned.append(
+                    {
+                        "codec": r.codec,
+                        "rate_point": r.rate_point,
+                        **bitstream_complexity(own[str(r.codec)], path),
+                        "enc_s": float(r.enc_s),
+                    }
+                )
             if fmt is not None:
                 s = decode_speed(path, fmt, repeats=repeats)
             elif str(r.codec) in own:
                 s = codec_decode_speed(own[str(r.codec)], path, repeats=repeats)
             else:
                 continue  # no decoder to time (an external codec: its dec_s is in results)
-            rows.append({"sequence": r.sequence, "reference": r.reference, "codec": r.codec,
-                         "rate_point": r.rate_point, "point": point,
-                         "group": getattr(r, "group", ""), "frames": s.frames,
-                         "best_s": s.best_s, "fps": s.fps, "repeats": repeats})
+            rows.append(
+                {
+                    "sequence": r.sequence,
+                    "reference": r.reference,
+                    "codec": r.codec,
+                    "rate_point": r.rate_point,
+                    "point": point,
+                    "group": getattr(r, "group", ""),
+                    "frames": s.frames,
+                    "best_s": s.best_s,
+                    "fps": s.fps,
+                    "repeats": repeats,
+                }
+            )
     measured = pd.DataFrame(rows)
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
     if measured.empty:
         console.print("no bitstreams with an ffmpeg decoder in this run", markup=False)
     else:
         table = speed_table(measured, anchor=anchor or str(measured["codec"].iloc[0]))
-        console.print(f"Decoding speed (fps, single thread, decode to null, best of {repeats}; "
-                      f"learned codecs: their own decoder in this process; "
-                      f"load {' '.join(load)})", markup=False)
+        console.print(
+            f"Decoding speed (fps, single thread, decode to null, best of {repeats}; "
+            f"learned codecs: their own decoder in this process; "
+            f"load {' '.join(load)})",
+            markup=False,
+        )
         console.print(to_markdown(table, decimals=1), markup=False)
         if out is not None:
             write_csv(measured, out)
@@ -81,16 +106,20 @@ def speed(
         base = anchor or str(encodes["codec"].iloc[0])
         anchor_enc = encodes[encodes["codec"] == base]["enc_s"].astype(float).mean()
         console.print(f"Learned codecs: complexity (EncT % against {base})", markup=False)
-        console.print(to_markdown(learned_codec_table(pd.DataFrame(learned),
-                                                      anchor_enc_s=float(anchor_enc)),
-                                  decimals=3), markup=False)
+        console.print(
+            to_markdown(
+                learned_codec_table(pd.DataFrame(learned), anchor_enc_s=float(anchor_enc)),
+                decimals=3,
+            ),
+            markup=False,
+        )
     if models:
         from vqabench.models.complexity import model_info, parse_patch
 
-        infos = [model_info(m.strip(), parse_patch(patch)) for m in models.split(",")
-                 if m.strip()]
-        console.print(f"Complexity per {patch} patch pair (CPU time relative to the first)",
-                      markup=False)
+        infos = [model_info(m.strip(), parse_patch(patch)) for m in models.split(",") if m.strip()]
+        console.print(
+            f"Complexity per {patch} patch pair (CPU time relative to the first)", markup=False
+        )
         console.print(to_markdown(complexity_table(infos), decimals=3), markup=False)
 
 
@@ -101,8 +130,14 @@ def _inr_row(path: Path, codec: str, rate_point: str, enc_s: float) -> dict:
 
     arch, _, _ = read_bitstream(path)
     params, macs = arch_complexity(arch)
-    return {"codec": codec, "rate_point": rate_point, "params": params, "macs": macs,
-            "pixels": arch.width * arch.height, "enc_s": enc_s}
+    return {
+        "codec": codec,
+        "rate_point": rate_point,
+        "params": params,
+        "macs": macs,
+        "pixels": arch.width * arch.height,
+        "enc_s": enc_s,
+    }
 
 
 def _own_decoders(run_dir: Path) -> dict[str, object]:
@@ -114,5 +149,8 @@ def _own_decoders(run_dir: Path) -> dict[str, object]:
     config = Path(run_dir) / "config.toml"
     if not config.is_file():
         return {}
-    return {spec.display: codecs.create(spec.name, **dict(spec.options))
-            for spec in load_config(config).codecs if spec.name in ("compressai", "inr")}
+    return {
+        spec.display: codecs.create(spec.name, **dict(spec.options))
+        for spec in load_config(config).codecs
+        if spec.name in ("compressai", "inr")
+    }

@@ -15,8 +15,9 @@ __all__ = ["status"]
 @app.command("status")
 def status(
     run_dir: Path = typer.Argument(..., help="Run directory written by `vqabench run`."),
-    show_failures: bool = typer.Option(True, "--failures/--no-failures",
-                                       help="List each failed job and its error."),
+    show_failures: bool = typer.Option(
+        True, "--failures/--no-failures", help="List each failed job and its error."
+    ),
 ) -> int:
     """Count done, pending and failed jobs of RUN_DIR from its config.toml and store
     (or of a `vqabench make-pairs` folder from its pairs.json and store).
@@ -33,22 +34,28 @@ def status(
         from vqabench.runner.pairs import pairs_status
 
         counts = pairs_status(run_dir)
-        typer.echo(f"{run_dir}: {counts['total']} make-pairs jobs: {counts['done']} done, "
-                   f"{counts['pending']} pending")
+        typer.echo(
+            f"{run_dir}: {counts['total']} make-pairs jobs: {counts['done']} done, "
+            f"{counts['pending']} pending"
+        )
         return 0 if counts["pending"] == 0 else 1
     if not config.is_file():
-        raise ConfigError(f"run_dir={str(run_dir)!r} is not a run directory: it has no "
-                          "config.toml (`vqabench run` writes one when it starts)")
+        raise ConfigError(
+            f"run_dir={str(run_dir)!r} is not a run directory: it has no "
+            "config.toml (`vqabench run` writes one when it starts)"
+        )
     from vqabench.runner.faults import store_faults
 
     with store_faults(run_dir):
         result = run_status(load_config(config), out_dir=run_dir)
     blocked = f", {result.blocked} blocked by a failed reference" if result.blocked else ""
-    retry = (f" ({len(result.retry)} to retry after a transient failure)" if result.retry
-             else "")
-    console.print(f"{run_dir}: {result.total} jobs: {result.done} done, {result.pending} "
-                  f"pending{retry}, {result.failed} failed{blocked}", markup=False,
-                  highlight=False)
+    retry = f" ({len(result.retry)} to retry after a transient failure)" if result.retry else ""
+    console.print(
+        f"{run_dir}: {result.total} jobs: {result.done} done, {result.pending} "
+        f"pending{retry}, {result.failed} failed{blocked}",
+        markup=False,
+        highlight=False,
+    )
     if show_failures:
         for seq, codec_name, rate, err in result.failures:
             err_console.print(f"failed: {seq} {codec_name} {rate}: {err}", markup=False)

@@ -20,18 +20,23 @@ from vqabench.errors import DownloadError
 
 __all__ = ["weights_app", "weights", "fetch"]
 
-weights_app = new_typer(no_args_is_help=False, invoke_without_command=True,
-                        help="List pretrained weight files; fetch them.")
+weights_app = new_typer(
+    no_args_is_help=False,
+    invoke_without_command=True,
+    help="List pretrained weight files; fetch them.",
+)
 app.add_typer(weights_app, name="weights")
 
 
 @weights_app.callback()
 def weights(
     ctx: typer.Context,
-    verify: bool = typer.Option(True, "--verify/--no-verify",
-                                help="hash present files against their published SHA-256"),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object: searched folders "
-                                 "and one entry per weight file."),
+    verify: bool = typer.Option(
+        True, "--verify/--no-verify", help="hash present files against their published SHA-256"
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="One JSON object: searched folders and one entry per weight file."
+    ),
 ) -> None:
     """List every pretrained weight file vqabench can use: present?, checksum, where to get it.
     ``vqabench weights fetch NAME...|--all`` downloads them."""
@@ -42,10 +47,25 @@ def weights(
     from vqabench.metrics.weights import search_dirs, weight_status
 
     if as_json:
-        typer.echo(json.dumps({"searched": [str(d) for d in search_dirs()], "weights": [
-            {"file": st.weight.filename, "present": st.present, "checksum": st.checksum,
-             "used_by": list(st.weight.used_by), "path": str(st.path) if st.path else None,
-             "url": st.weight.url} for st in weight_status(verify=verify)]}, default=str))
+        typer.echo(
+            json.dumps(
+                {
+                    "searched": [str(d) for d in search_dirs()],
+                    "weights": [
+                        {
+                            "file": st.weight.filename,
+                            "present": st.present,
+                            "checksum": st.checksum,
+                            "used_by": list(st.weight.used_by),
+                            "path": str(st.path) if st.path else None,
+                            "url": st.weight.url,
+                        }
+                        for st in weight_status(verify=verify)
+                    ],
+                },
+                default=str,
+            )
+        )
         return
 
     typer.echo("searched, in order: " + ", ".join(str(d) for d in search_dirs()))
@@ -68,9 +88,16 @@ def _bytes_bar(filename: str):  # noqa: ANN202 (rich.progress.Progress, imported
         TransferSpeedColumn,
     )
 
-    return Progress(TextColumn(f"[bold]{filename}"), BarColumn(), DownloadColumn(),
-                    TransferSpeedColumn(), TimeRemainingColumn(), console=err_console,
-                    transient=True, disable=not err_console.is_terminal)
+    return Progress(
+        TextColumn(f"[bold]{filename}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
 
 
 def _checked(result) -> str:  # noqa: ANN001 (FetchResult)
@@ -85,16 +112,27 @@ def _checked(result) -> str:  # noqa: ANN001 (FetchResult)
 
 @weights_app.command("fetch")
 def fetch(
-    names: list[str] = typer.Argument(None, metavar="NAME...", show_default=False,
-                                      help="metric (dists, lpips, lpips:net=vgg, "
-                                      "subject_consistency...), perceptual_loss or file name"),
+    names: list[str] = typer.Argument(
+        None,
+        metavar="NAME...",
+        show_default=False,
+        help="metric (dists, lpips, lpips:net=vgg, "
+        "subject_consistency...), perceptual_loss or file name",
+    ),
     all_: bool = typer.Option(False, "--all", help="every file in `vqabench weights`"),
-    mirror: str = typer.Option(None, "--mirror", metavar="URL", show_default=False,
-                               help="fetch URL/<file> instead of the origin (default: "
-                               "$VQABENCH_WEIGHTS_MIRROR)"),
-    timeout_s: float = typer.Option(60.0, "--timeout", metavar="SECONDS",
-                                    help="seconds without data before a transfer counts as "
-                                    "broken"),
+    mirror: str = typer.Option(
+        None,
+        "--mirror",
+        metavar="URL",
+        show_default=False,
+        help="fetch URL/<file> instead of the origin (default: $VQABENCH_WEIGHTS_MIRROR)",
+    ),
+    timeout_s: float = typer.Option(
+        60.0,
+        "--timeout",
+        metavar="SECONDS",
+        help="seconds without data before a transfer counts as broken",
+    ),
 ) -> None:
     """Download the pretrained files that metrics need, check the published SHA-256, and
     move each into place atomically (into $VQABENCH_WEIGHTS when set, else the folder its
@@ -115,9 +153,14 @@ def fetch(
         task = bar.add_task(weight.filename, total=None)
         try:
             with bar:
-                result = w.fetch(weight, mirror=mirror, timeout_s=timeout_s,
-                                 progress=lambda done, total: bar.update(  # noqa: B023
-                                     task, completed=done, total=total))  # noqa: B023
+                result = w.fetch(
+                    weight,
+                    mirror=mirror,
+                    timeout_s=timeout_s,
+                    progress=lambda done, total, bar=bar, task=task: bar.update(
+                        task, completed=done, total=total
+                    ),
+                )
         except DownloadError as exc:
             failed += 1
             print(f"vqabench: error: {exc}", file=sys.stderr)

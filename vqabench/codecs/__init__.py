@@ -21,14 +21,26 @@ from vqabench.codecs.base import (
 )
 from vqabench.options import parse_options
 
-__all__ = ["create", "available", "get_class", "Codec", "RatePoint", "EncodeResult",
-           "parse_rate_point", "run_codec", "keep_decoded", "CODECS"]
+__all__ = [
+    "create",
+    "available",
+    "get_class",
+    "Codec",
+    "RatePoint",
+    "EncodeResult",
+    "parse_rate_point",
+    "run_codec",
+    "keep_decoded",
+    "CODECS",
+]
 
 #: Codecs whose modules load on first use: listing names imports neither torch (inr), the
 #: adapter (external) nor compressai's wrapper.
-_LAZY = {"inr": "vqabench.codecs.inr_codec:InrCodec",
-         "external": "vqabench.codecs.external:ExternalCodec",
-         "compressai": "vqabench.codecs.compressai_codec:CompressAICodec"}
+_LAZY = {
+    "inr": "vqabench.codecs.inr_codec:InrCodec",
+    "external": "vqabench.codecs.external:ExternalCodec",
+    "compressai": "vqabench.codecs.compressai_codec:CompressAICodec",
+}
 for _name, _target in _LAZY.items():
     CODECS.add_lazy(_name, _target)
 

@@ -19,8 +19,15 @@ from vqabench.io.process import run_command
 from vqabench.io.video import PIX_FMTS, Video, open_video, set_colour_tags
 from vqabench.registry import Registry
 
-__all__ = ["Codec", "RatePoint", "EncodeResult", "CODECS", "run_codec", "parse_rate_point",
-           "keep_decoded"]
+__all__ = [
+    "Codec",
+    "RatePoint",
+    "EncodeResult",
+    "CODECS",
+    "run_codec",
+    "parse_rate_point",
+    "keep_decoded",
+]
 
 CODECS: Registry[type[Codec]] = Registry("codec")
 
@@ -130,7 +137,8 @@ class Codec:
         raise CodecError(
             f"{self.name} cannot code {source_pix_fmt} as it is (it codes {supported}); "
             f"convert on purpose with the codec option pix_fmt=<one of those>, e.g. "
-            f"{self.name}:...:pix_fmt={self.native_pix_fmts[0] if self.native_pix_fmts else '?'}")
+            f"{self.name}:...:pix_fmt={self.native_pix_fmts[0] if self.native_pix_fmts else '?'}"
+        )
 
     def check_size(self, width: int, height: int, coded_pix_fmt: str | None = None) -> None:
         """Refuse a picture size the encoder cannot code (:attr:`min_size`,
@@ -208,8 +216,9 @@ class Codec:
         """Decode and return the wall time in seconds (override for non-command codecs)."""
         return _timed(self.decode_cmd(bitstream, output, source))
 
-    def encode_in(self, source: Video, bitstream: Path, rate: RatePoint, *,
-                  scratch_dir: Path | None = None) -> float:
+    def encode_in(
+        self, source: Video, bitstream: Path, rate: RatePoint, *, scratch_dir: Path | None = None
+    ) -> float:
         """:meth:`encode` with a folder for temporary files (multi-pass statistics).
 
         The default ignores ``scratch_dir``; codecs with multi-pass rate control override it
@@ -232,8 +241,12 @@ def _as_input(decoded: Video, source: Video) -> Video:
     handle only (no copy of the file to rewrite its header); a decoded video that is kept
     (a reference R) gets the tags written by :func:`keep_decoded`."""
     origins = {**dict(decoded.origins), "color_range": "input", "color_matrix": "input"}
-    return replace(decoded, color_range=source.color_range, color_matrix=source.color_matrix,
-                   origins=tuple(origins.items()))
+    return replace(
+        decoded,
+        color_range=source.color_range,
+        color_matrix=source.color_matrix,
+        origins=tuple(origins.items()),
+    )
 
 
 def keep_decoded(decoded: Video, path: Path) -> Path:
@@ -245,8 +258,15 @@ def keep_decoded(decoded: Video, path: Path) -> Path:
     return path
 
 
-def run_codec(codec: Codec, source: Video, rate: RatePoint, bitstream: Path, *,
-              decode_dir: Path | None = None, encode: bool = True) -> EncodeResult:
+def run_codec(
+    codec: Codec,
+    source: Video,
+    rate: RatePoint,
+    bitstream: Path,
+    *,
+    decode_dir: Path | None = None,
+    encode: bool = True,
+) -> EncodeResult:
     """Encode ``source`` at ``rate`` into ``bitstream`` (atomically), then decode it.
 
     Args:
@@ -272,8 +292,10 @@ def run_codec(codec: Codec, source: Video, rate: RatePoint, bitstream: Path, *,
     enc_s = 0.0
     if encode:
         with atomic_path(bitstream, suffix=codec.extension) as tmp:
-            sidecars = [(tmp.with_name(tmp.name + sfx), bitstream.with_name(bitstream.name + sfx))
-                        for sfx in codec.sidecar_suffixes]
+            sidecars = [
+                (tmp.with_name(tmp.name + sfx), bitstream.with_name(bitstream.name + sfx))
+                for sfx in codec.sidecar_suffixes
+            ]
             try:
                 enc_s = codec.encode_in(source, tmp, rate, scratch_dir=decode_dir)
                 if tmp.stat().st_size == 0:
@@ -290,8 +312,11 @@ def run_codec(codec: Codec, source: Video, rate: RatePoint, bitstream: Path, *,
     try:
         dec_s = codec.decode(bitstream, Path(out), source)
         decoded = _as_input(open_video(out), source)
-        if (decoded.width, decoded.height, decoded.frames) != (source.width, source.height,
-                                                               source.frames):
+        if (decoded.width, decoded.height, decoded.frames) != (
+            source.width,
+            source.height,
+            source.frames,
+        ):
             raise CodecError(
                 f"{codec.name} at {rate.label}: decoded {decoded.width}x{decoded.height} with "
                 f"{decoded.frames} frames, source is {source.width}x{source.height} with "

@@ -78,11 +78,29 @@ from vqabench.codecs.ffmpeg import KBPS_RANGE
 from vqabench.errors import CodecError, ConfigError, invalid
 from vqabench.io.video import Video, YuvFrame, read_frames, rgb_to_yuv, write_y4m, yuv_to_rgb
 
-__all__ = ["CompressAICodec", "MODELS", "DEFAULT_MODEL", "SHIPPED", "shipped_folder",
-           "architecture", "MAGIC", "MULTIPLE", "VIDEO_MULTIPLE", "PIX_FMTS",
-           "compressai_version", "write_bitstream", "read_bitstream", "to_rgb", "to_yuv",
-           "FORMAT_VERSION", "READ_VERSIONS", "RATE_CONTROLS", "container_bytes",
-           "payload_bytes", "frame_sizes"]
+__all__ = [
+    "CompressAICodec",
+    "MODELS",
+    "DEFAULT_MODEL",
+    "SHIPPED",
+    "shipped_folder",
+    "architecture",
+    "MAGIC",
+    "MULTIPLE",
+    "VIDEO_MULTIPLE",
+    "PIX_FMTS",
+    "compressai_version",
+    "write_bitstream",
+    "read_bitstream",
+    "to_rgb",
+    "to_yuv",
+    "FORMAT_VERSION",
+    "READ_VERSIONS",
+    "RATE_CONTROLS",
+    "container_bytes",
+    "payload_bytes",
+    "frame_sizes",
+]
 
 #: Rate control of ``kbps=`` points (:mod:`vqabench.codecs.compressai_rc`).
 RATE_CONTROLS = ("model", "multipass")
@@ -108,8 +126,10 @@ DEFAULT_MODEL = "vqabench-small"
 SHIPPED: dict[str, tuple[str, int, int, str]] = {
     "vqabench-small": ("bmshj2018-hyperprior", 32, 48, "vqabench_small"),
 }
-_INSTALL = ('pip install -e ".[compressai]" && pip install --no-deps compressai==1.2.8 '
-            '(README, "Learned codecs: CompressAI")')
+_INSTALL = (
+    'pip install -e ".[compressai]" && pip install --no-deps compressai==1.2.8 '
+    '(README, "Learned codecs: CompressAI")'
+)
 
 
 def shipped_folder(model: str) -> Path:
@@ -117,8 +137,9 @@ def shipped_folder(model: str) -> Path:
     ``vqabench.models``, which loads torch)."""
     import importlib.resources
 
-    return Path(str(importlib.resources.files("vqabench"))) / "models" / "weights" / \
-        SHIPPED[model][3]
+    return (
+        Path(str(importlib.resources.files("vqabench"))) / "models" / "weights" / SHIPPED[model][3]
+    )
 
 
 def architecture(model: str) -> str:
@@ -141,28 +162,37 @@ def _import_compressai() -> Any:
 
     try:
         with warnings.catch_warnings():  # its import-time torch.jit.script calls warn
-            warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated",
-                                    category=FutureWarning)
+            warnings.filterwarnings(
+                "ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning
+            )
             import compressai.zoo
     except ImportError as exc:
-        raise CodecError(f"compressai codec: the compressai package cannot be imported "
-                         f"({exc}); install it with {_INSTALL}") from exc
+        raise CodecError(
+            f"compressai codec: the compressai package cannot be imported "
+            f"({exc}); install it with {_INSTALL}"
+        ) from exc
     return compressai.zoo
 
 
 # --- colour and padding (pure functions) -----------------------------------------------------
 
+
 def to_rgb(frame: YuvFrame, video: Video) -> np.ndarray:
     """One frame of ``video`` -> RGB float32 (3, H, W) in [0, 1], by the one YUV definition."""
-    rgb = yuv_to_rgb(frame, bit_depth=video.bit_depth, matrix=video.color_matrix,
-                     color_range=video.color_range)
+    rgb = yuv_to_rgb(
+        frame, bit_depth=video.bit_depth, matrix=video.color_matrix, color_range=video.color_range
+    )
     return np.ascontiguousarray(rgb.transpose(2, 0, 1), dtype=np.float32)
 
 
 def to_yuv(rgb: np.ndarray, pix_fmt: str, matrix: str, color_range: str) -> YuvFrame:
     """RGB (3, H, W) floats -> a YUV frame of ``pix_fmt`` (clipped to [0, 1] first)."""
-    return rgb_to_yuv(np.asarray(rgb, dtype=np.float64).transpose(1, 2, 0), pix_fmt=pix_fmt,
-                      matrix=matrix, color_range=color_range)
+    return rgb_to_yuv(
+        np.asarray(rgb, dtype=np.float64).transpose(1, 2, 0),
+        pix_fmt=pix_fmt,
+        matrix=matrix,
+        color_range=color_range,
+    )
 
 
 def padded_size(width: int, height: int, multiple: int = MULTIPLE) -> tuple[int, int]:
@@ -171,6 +201,7 @@ def padded_size(width: int, height: int, multiple: int = MULTIPLE) -> tuple[int,
 
 
 # --- the codec ---------------------------------------------------------------------------------
+
 
 @CODECS.register("compressai")
 class CompressAICodec(Codec):
@@ -196,12 +227,18 @@ class CompressAICodec(Codec):
     extension = ".cai"
     #: frame reader of :mod:`vqabench.codecs.framesizes` (per-frame bits, type and quality)
     muxer = "cai"
-    rate_params: ClassVar[dict[str, tuple[float, float]]] = {"quality": (1, 9),
-                                                              "kbps": KBPS_RANGE}
+    rate_params: ClassVar[dict[str, tuple[float, float]]] = {"quality": (1, 9), "kbps": KBPS_RANGE}
     native_pix_fmts: ClassVar[tuple[str, ...]] = PIX_FMTS
 
-    def __init__(self, *, model: str = DEFAULT_MODEL, checkpoint: str = "pretrained",
-                 seed: int = 0, threads: int = 1, rc: Literal["model", "multipass"] = "model"):
+    def __init__(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        checkpoint: str = "pretrained",
+        seed: int = 0,
+        threads: int = 1,
+        rc: Literal["model", "multipass"] = "model",
+    ):
         if model not in MODELS:
             raise invalid("model", model, " | ".join(MODELS))
         if rc not in RATE_CONTROLS:
@@ -213,32 +250,46 @@ class CompressAICodec(Codec):
         if checkpoint not in ("pretrained", "random"):
             path = Path(checkpoint).expanduser()
             if not path.is_dir() and "{quality}" not in checkpoint and not path.is_file():
-                raise invalid("checkpoint", checkpoint, "pretrained | random | an existing "
-                              "file or folder (a file name may contain {quality})")
+                raise invalid(
+                    "checkpoint",
+                    checkpoint,
+                    "pretrained | random | an existing "
+                    "file or folder (a file name may contain {quality})",
+                )
             checkpoint = str(path.resolve()) if "{quality}" not in checkpoint else checkpoint
         self.model, self.checkpoint, self.seed, self.threads = model, checkpoint, seed, threads
         self.rc = rc
-        self.rate_params = {"quality": (1, MODELS[model][0]),  # type: ignore[misc]
-                            "kbps": KBPS_RANGE}
+        self.rate_params = {
+            "quality": (1, MODELS[model][0]),  # type: ignore[misc]
+            "kbps": KBPS_RANGE,
+        }
         self._nets: dict[int, tuple[Any, str]] = {}
         #: wall seconds spent building networks so far (excluded from ``enc_s``)
         self.load_s = 0.0
 
     @property
     def options(self) -> dict:
-        opts: dict[str, object] = {"model": self.model, "checkpoint": self.checkpoint,
-                                   "threads": self.threads, "rc": self.rc,
-                                   "padding": f"edge/{self.multiple}",
-                                   "colour": "yuv_to_rgb/rgb_to_yuv (source matrix, range)"}
+        opts: dict[str, object] = {
+            "model": self.model,
+            "checkpoint": self.checkpoint,
+            "threads": self.threads,
+            "rc": self.rc,
+            "padding": f"edge/{self.multiple}",
+            "colour": "yuv_to_rgb/rgb_to_yuv (source matrix, range)",
+        }
         if self.checkpoint == "random":
             opts["seed"] = self.seed
         if self.model in SHIPPED:
             arch, n, m, folder = SHIPPED[self.model]
-            opts["architecture"] = f"{arch} N={n} M={m}" if self.checkpoint in (
-                "pretrained", "random") else f"{arch} (N, M from the checkpoint)"
+            opts["architecture"] = (
+                f"{arch} N={n} M={m}"
+                if self.checkpoint in ("pretrained", "random")
+                else f"{arch} (N, M from the checkpoint)"
+            )
             if self.checkpoint == "pretrained":
-                opts["weights"] = (f"shipped vqabench/models/weights/{folder}/q{{quality}}.pt "
-                                   "(its MODEL_CARD.md)")
+                opts["weights"] = (
+                    f"shipped vqabench/models/weights/{folder}/q{{quality}}.pt (its MODEL_CARD.md)"
+                )
         return opts
 
     @property
@@ -266,15 +317,23 @@ class CompressAICodec(Codec):
         if rate.param == "kbps":
             Codec.check_rate_point(self, rate)
             if self.rc == "model" and MODELS[self.model][1] == "video":
-                raise CodecError(f"{self.name}: rate point {rate.label!r} with rc=model needs "
-                                 f"an image model (each frame at its own quality); {self.model} "
-                                 "codes the sequence as one group of pictures: use "
-                                 "rc=multipass")
+                raise CodecError(
+                    f"{self.name}: rate point {rate.label!r} with rc=model needs "
+                    f"an image model (each frame at its own quality); {self.model} "
+                    "codes the sequence as one group of pictures: use "
+                    "rc=multipass"
+                )
             return
-        if (rate.param != "quality" or isinstance(rate.value, bool)
-                or not isinstance(rate.value, int) or not 1 <= rate.value <= hi):
-            raise CodecError(f"{self.name}: rate point {rate.label!r} is not allowed: "
-                             f"model {self.model} takes quality= an integer in 1..{hi}")
+        if (
+            rate.param != "quality"
+            or isinstance(rate.value, bool)
+            or not isinstance(rate.value, int)
+            or not 1 <= rate.value <= hi
+        ):
+            raise CodecError(
+                f"{self.name}: rate point {rate.label!r} is not allowed: "
+                f"model {self.model} takes quality= an integer in 1..{hi}"
+            )
 
     def coded_pix_fmt(self, source_pix_fmt: str) -> str:
         """``gbrpf32le``: the models code planar float RGB, converted from 8-bit YUV.
@@ -283,9 +342,11 @@ class CompressAICodec(Codec):
             CodecError: a source format other than :data:`PIX_FMTS`.
         """
         if source_pix_fmt not in PIX_FMTS:
-            raise CodecError(f"{self.name} cannot code {source_pix_fmt} as it is (it codes "
-                             f"8-bit {', '.join(PIX_FMTS)}, converted to RGB for the model); "
-                             f"convert the input to one of those first")
+            raise CodecError(
+                f"{self.name} cannot code {source_pix_fmt} as it is (it codes "
+                f"8-bit {', '.join(PIX_FMTS)}, converted to RGB for the model); "
+                f"convert the input to one of those first"
+            )
         return "gbrpf32le"
 
     # -- the model ----------------------------------------------------------------------------
@@ -298,8 +359,10 @@ class CompressAICodec(Codec):
             if self.checkpoint == "pretrained":
                 path = shipped_folder(self.model) / zoo_name
                 if not path.is_file():
-                    raise CodecError(f"compressai codec: the shipped weights {path} of model "
-                                     f"{self.model} are missing: reinstall vqabench")
+                    raise CodecError(
+                        f"compressai codec: the shipped weights {path} of model "
+                        f"{self.model} are missing: reinstall vqabench"
+                    )
                 return path
         else:
             zoo_name = compressai_zoo_file(self.model, quality)
@@ -311,8 +374,9 @@ class CompressAICodec(Codec):
             path = Path(self.checkpoint)
             path = path / zoo_name if path.is_dir() else path
         if not path.is_file():
-            raise ConfigError(f"compressai codec: checkpoint {path} (quality={quality}) is "
-                              "not a file")
+            raise ConfigError(
+                f"compressai codec: checkpoint {path} (quality={quality}) is not a file"
+            )
         return path
 
     def network(self, quality: int) -> tuple[Any, str]:
@@ -358,12 +422,19 @@ class CompressAICodec(Codec):
 
     def _check_video(self, video: Video) -> None:
         self.coded_pix_fmt(video.pix_fmt)
-        sx, sy = (2, 2) if video.pix_fmt == "yuv420p" else (2, 1) if video.pix_fmt == "yuv422p" \
+        sx, sy = (
+            (2, 2)
+            if video.pix_fmt == "yuv420p"
+            else (2, 1)
+            if video.pix_fmt == "yuv422p"
             else (1, 1)
+        )
         if video.width % sx or video.height % sy:
-            raise CodecError(f"{self.name} cannot code {video.width}x{video.height}: "
-                             f"{video.pix_fmt} needs a width divisible by {sx} and a height by "
-                             f"{sy} (chroma averaged back from RGB)")
+            raise CodecError(
+                f"{self.name} cannot code {video.width}x{video.height}: "
+                f"{video.pix_fmt} needs a width divisible by {sx} and a height by "
+                f"{sy} (chroma averaged back from RGB)"
+            )
 
     def padded_frames(self, source: Video) -> list[Any]:
         """Every frame of ``source`` as a padded RGB tensor (1, 3, H', W')."""
@@ -371,9 +442,14 @@ class CompressAICodec(Codec):
         import torch.nn.functional as F
 
         pw, ph = padded_size(source.width, source.height, self.multiple)
-        return [F.pad(torch.from_numpy(to_rgb(frame, source)).unsqueeze(0),
-                      (0, pw - source.width, 0, ph - source.height), mode="replicate")
-                for frame in read_frames(source)]
+        return [
+            F.pad(
+                torch.from_numpy(to_rgb(frame, source)).unsqueeze(0),
+                (0, pw - source.width, 0, ph - source.height),
+                mode="replicate",
+            )
+            for frame in read_frames(source)
+        ]
 
     def compress(self, frames: list[Any], quality: int) -> object:
         """``compress()`` of ``frames`` at ``quality``: a list with one result per frame for
@@ -384,17 +460,25 @@ class CompressAICodec(Codec):
             return {"strings": strings, "shapes": shapes}
         return [net.compress(x) for x in frames]
 
-    def header(self, source: Video, qualities: list[int],
-               rate_control: dict | None = None) -> dict:
+    def header(self, source: Video, qualities: list[int], rate_control: dict | None = None) -> dict:
         """The bitstream header of ``source`` coded at ``qualities`` (one per frame)."""
         pw, ph = padded_size(source.width, source.height, self.multiple)
-        head = {"model": self.model, "qualities": [int(q) for q in qualities],
-                "weights": {str(q): self.network(q)[1] for q in sorted(set(qualities))},
-                "width": source.width, "height": source.height, "frames": source.frames,
-                "pix_fmt": source.pix_fmt, "fps": [source.fps.numerator, source.fps.denominator],
-                "matrix": source.color_matrix, "range": source.color_range,
-                "padded": [pw, ph], "padding": "edge", "model_input": "gbrpf32le",
-                "compressai": compressai_version()}
+        head = {
+            "model": self.model,
+            "qualities": [int(q) for q in qualities],
+            "weights": {str(q): self.network(q)[1] for q in sorted(set(qualities))},
+            "width": source.width,
+            "height": source.height,
+            "frames": source.frames,
+            "pix_fmt": source.pix_fmt,
+            "fps": [source.fps.numerator, source.fps.denominator],
+            "matrix": source.color_matrix,
+            "range": source.color_range,
+            "padded": [pw, ph],
+            "padding": "edge",
+            "model_input": "gbrpf32le",
+            "compressai": compressai_version(),
+        }
         if rate_control is not None:
             head["rate_control"] = rate_control
         return head
@@ -413,8 +497,7 @@ class CompressAICodec(Codec):
         start = time.perf_counter()
         with torch_threads(self.threads):
             coded = self.compress(self.padded_frames(source), quality)
-            write_bitstream(Path(bitstream), self.header(source, [quality] * source.frames),
-                            coded)
+            write_bitstream(Path(bitstream), self.header(source, [quality] * source.frames), coded)
         return time.perf_counter() - start
 
     def load_for(self, bitstream: Path) -> dict:
@@ -430,13 +513,16 @@ class CompressAICodec(Codec):
 
     def _check_header(self, header: dict, bitstream: Path) -> None:
         if header["model"] != self.model:
-            raise CodecError(f"{bitstream}: coded by model {header['model']}, this codec is "
-                             f"model {self.model}")
+            raise CodecError(
+                f"{bitstream}: coded by model {header['model']}, this codec is model {self.model}"
+            )
         for q in sorted(set(header["qualities"])):
             _, ident = self.network(int(q))
             if header["weights"].get(str(q)) != ident:
-                raise CodecError(f"{bitstream}: coded with weights {header['weights'][str(q)]}, "
-                                 f"this decoder has {ident} (checkpoint={self.checkpoint})")
+                raise CodecError(
+                    f"{bitstream}: coded with weights {header['weights'][str(q)]}, "
+                    f"this decoder has {ident} (checkpoint={self.checkpoint})"
+                )
 
     def decode_rgb(self, bitstream: Path) -> tuple[dict, list[np.ndarray]]:
         """The header and the decoded frames as RGB float32 (3, H, W), cropped, unclipped."""
@@ -452,10 +538,13 @@ class CompressAICodec(Codec):
             else:
                 assert isinstance(coded, list)
                 if len(coded) != len(qualities):
-                    raise CodecError(f"{bitstream}: {len(coded)} coded frames, "
-                                     f"{len(qualities)} qualities")
-                outs = [self.network(q)[0].decompress(c["strings"], c["shape"])["x_hat"]
-                        for q, c in zip(qualities, coded, strict=True)]
+                    raise CodecError(
+                        f"{bitstream}: {len(coded)} coded frames, {len(qualities)} qualities"
+                    )
+                outs = [
+                    self.network(q)[0].decompress(c["strings"], c["shape"])["x_hat"]
+                    for q, c in zip(qualities, coded, strict=True)
+                ]
         return header, [o[0, :, :h, :w].numpy() for o in outs]
 
     def decode_null(self, bitstream: Path) -> int:
@@ -471,6 +560,12 @@ class CompressAICodec(Codec):
         start = time.perf_counter()
         header, rgb = self.decode_rgb(bitstream)
         fmt, matrix, rng = header["pix_fmt"], header["matrix"], header["range"]
-        write_y4m(output, (to_yuv(x, fmt, matrix, rng) for x in rgb), width=header["width"],
-                  height=header["height"], fps=Fraction(*header["fps"]), pix_fmt=fmt)
+        write_y4m(
+            output,
+            (to_yuv(x, fmt, matrix, rng) for x in rgb),
+            width=header["width"],
+            height=header["height"],
+            fps=Fraction(*header["fps"]),
+            pix_fmt=fmt,
+        )
         return time.perf_counter() - start

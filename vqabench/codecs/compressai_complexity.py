@@ -35,17 +35,44 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["NetComplexity", "net_complexity", "bitstream_complexity", "DECODER_PARTS",
-           "ENCODER_PARTS"]
+__all__ = [
+    "NetComplexity",
+    "net_complexity",
+    "bitstream_complexity",
+    "DECODER_PARTS",
+    "ENCODER_PARTS",
+]
 
 #: Parts (module names) ``decompress()`` runs.
-DECODER_PARTS = frozenset({"g_s", "h_s", "context_prediction", "entropy_parameters",
-                           "img_decoder", "res_decoder", "motion_decoder", "hyper_decoder_mean",
-                           "hyper_decoder_scale"})
+DECODER_PARTS = frozenset(
+    {
+        "g_s",
+        "h_s",
+        "context_prediction",
+        "entropy_parameters",
+        "img_decoder",
+        "res_decoder",
+        "motion_decoder",
+        "hyper_decoder_mean",
+        "hyper_decoder_scale",
+    }
+)
 #: Parts ``compress()`` runs.
-ENCODER_PARTS = frozenset({"g_a", "h_a", "h_s", "context_prediction", "entropy_parameters",
-                           "img_encoder", "res_encoder", "motion_encoder", "hyper_encoder",
-                           "hyper_decoder_mean", "hyper_decoder_scale"})
+ENCODER_PARTS = frozenset(
+    {
+        "g_a",
+        "h_a",
+        "h_s",
+        "context_prediction",
+        "entropy_parameters",
+        "img_encoder",
+        "res_encoder",
+        "motion_encoder",
+        "hyper_encoder",
+        "hyper_decoder_mean",
+        "hyper_decoder_scale",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +94,7 @@ class NetComplexity:
     parts: dict[str, tuple[int, int]]
 
 
-def net_complexity(net: Any, *, width: int, height: int, video: bool = False
-                   ) -> NetComplexity:
+def net_complexity(net: Any, *, width: int, height: int, video: bool = False) -> NetComplexity:
     """Count ``net``'s parameters and MACs on a ``width`` x ``height`` frame (module
     docstring). ``video``: the model takes a list of frames (ssf2020)."""
     import torch
@@ -96,10 +122,13 @@ def net_complexity(net: Any, *, width: int, height: int, video: bool = False
     def total(names: frozenset[str]) -> int:
         return sum(m for n, (_, m) in parts.items() if n.split(".")[-1] in names)
 
-    return NetComplexity(params=sum(p.numel() for p in net.parameters()),
-                         macs=int(sum(counts.get(root, {}).values())) // 2 // frames,
-                         encoder_macs=total(ENCODER_PARTS), decoder_macs=total(DECODER_PARTS),
-                         parts=parts)
+    return NetComplexity(
+        params=sum(p.numel() for p in net.parameters()),
+        macs=int(sum(counts.get(root, {}).values())) // 2 // frames,
+        encoder_macs=total(ENCODER_PARTS),
+        decoder_macs=total(DECODER_PARTS),
+        parts=parts,
+    )
 
 
 _COUNTED: dict[tuple[str, int, int, int], NetComplexity] = {}
@@ -127,11 +156,14 @@ def bitstream_complexity(codec: Any, bitstream: Path) -> dict[str, float]:
     for q in sorted(set(header["qualities"])):
         key = (codec.spec, int(q), width, height)
         if key not in _COUNTED:  # one forward per network and size, not per bitstream
-            _COUNTED[key] = net_complexity(codec.network(int(q))[0], width=width,
-                                           height=height, video=video)
+            _COUNTED[key] = net_complexity(
+                codec.network(int(q))[0], width=width, height=height, video=video
+            )
         per_q[q] = _COUNTED[key]
     qualities = header["qualities"]
-    return {"params": float(sum(c.params for c in per_q.values())),
-            "macs": sum(per_q[q].decoder_macs for q in qualities) / len(qualities),
-            "enc_macs": sum(per_q[q].encoder_macs for q in qualities) / len(qualities),
-            "pixels": float(header["width"] * header["height"])}
+    return {
+        "params": float(sum(c.params for c in per_q.values())),
+        "macs": sum(per_q[q].decoder_macs for q in qualities) / len(qualities),
+        "enc_macs": sum(per_q[q].encoder_macs for q in qualities) / len(qualities),
+        "pixels": float(header["width"] * header["height"]),
+    }

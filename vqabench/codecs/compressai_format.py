@@ -19,8 +19,17 @@ import numpy as np
 
 from vqabench.errors import CodecError
 
-__all__ = ["MAGIC", "FORMAT_VERSION", "READ_VERSIONS", "container_bytes", "payload_bytes",
-           "frame_sizes", "write_bitstream", "read_bitstream", "torch_threads"]
+__all__ = [
+    "MAGIC",
+    "FORMAT_VERSION",
+    "READ_VERSIONS",
+    "container_bytes",
+    "payload_bytes",
+    "frame_sizes",
+    "write_bitstream",
+    "read_bitstream",
+    "torch_threads",
+]
 
 MAGIC = b"VQCAI1"
 #: Version written; 1 (one ``quality`` for all frames) and 2 (``qualities``) are read.
@@ -29,6 +38,7 @@ READ_VERSIONS = (1, 2)
 
 
 # --- the bitstream -----------------------------------------------------------------------------
+
 
 def _pack(obj: object, blobs: list[bytes]) -> object:
     """``compress()``'s nested strings and shapes as JSON, byte strings moved to ``blobs``."""
@@ -58,8 +68,12 @@ def container_bytes(header: dict, coded: object) -> bytes:
     """The file :func:`write_bitstream` writes: magic, header length, zlib(JSON header incl.
     the packed structure), then each string with its length."""
     blobs: list[bytes] = []
-    head = zlib.compress(json.dumps({**header, "v": FORMAT_VERSION, "coded": _pack(coded, blobs)},
-                                    separators=(",", ":")).encode(), 9)
+    head = zlib.compress(
+        json.dumps(
+            {**header, "v": FORMAT_VERSION, "coded": _pack(coded, blobs)}, separators=(",", ":")
+        ).encode(),
+        9,
+    )
     body = b"".join(struct.pack("<I", len(b)) + b for b in blobs)
     return MAGIC + struct.pack("<II", len(head), len(blobs)) + head + body
 
@@ -109,21 +123,23 @@ def read_bitstream(path: Path) -> tuple[dict, object]:
     try:
         hlen, count = struct.unpack_from("<II", data, len(MAGIC))
         pos = len(MAGIC) + 8
-        header = json.loads(zlib.decompress(data[pos:pos + hlen]))
+        header = json.loads(zlib.decompress(data[pos : pos + hlen]))
         pos += hlen
         blobs = []
         for _ in range(count):
             (n,) = struct.unpack_from("<I", data, pos)
             if pos + 4 + n > len(data):
                 raise ValueError("truncated")
-            blobs.append(data[pos + 4:pos + 4 + n])
+            blobs.append(data[pos + 4 : pos + 4 + n])
             pos += 4 + n
         if pos != len(data):
             raise ValueError(f"{len(data) - pos} bytes after the last string")
         if header.get("v") not in READ_VERSIONS:
-            raise CodecError(f"{path}: compressai bitstream version {header.get('v')} is not "
-                             f"supported (this decoder reads versions "
-                             f"{', '.join(map(str, READ_VERSIONS))})")
+            raise CodecError(
+                f"{path}: compressai bitstream version {header.get('v')} is not "
+                f"supported (this decoder reads versions "
+                f"{', '.join(map(str, READ_VERSIONS))})"
+            )
         coded = _unpack(header.pop("coded"), blobs)
         if header["v"] == 1 and "quality" in header:  # one quality and weights for all
             header["qualities"] = [header["quality"]] * int(header.get("frames", 1))

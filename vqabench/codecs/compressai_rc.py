@@ -49,16 +49,16 @@ def budget_bits(target_kbps: float, source: Video) -> float:
     return target_kbps * 1000.0 * source.frames / float(source.fps)
 
 
-def overhead_bits(codec: Any, source: Video, coded: object, qualities: list[int],
-                  rate_control: dict) -> int:
+def overhead_bits(
+    codec: Any, source: Video, coded: object, qualities: list[int], rate_control: dict
+) -> int:
     """Bits of the file that are not entropy-coded strings (magic, header, length fields),
     for ``coded`` (a structure like the final one) with that header."""
     data = container_bytes(codec.header(source, qualities, rate_control), coded)
     return 8 * (len(data) - payload_bytes(coded))
 
 
-def encode_kbps(codec: Any, source: Video, bitstream: Path, target_kbps: float
-                ) -> float:
+def encode_kbps(codec: Any, source: Video, bitstream: Path, target_kbps: float) -> float:
     """Code ``source`` into ``bitstream`` at ``target_kbps`` by ``codec.rc`` (module
     docstring); wall seconds, loading the networks excluded. ``codec`` is a
     :class:`~vqabench.codecs.compressai_codec.CompressAICodec` (not imported here: that
@@ -75,8 +75,10 @@ def encode_kbps(codec: Any, source: Video, bitstream: Path, target_kbps: float
         frames = codec.padded_frames(source)
         if codec.rc == "model":
             if codec.is_video:
-                raise CodecError(f"{codec.name}: rc=model needs an image model; {codec.model} "
-                                 "codes the sequence as one group of pictures (rc=multipass)")
+                raise CodecError(
+                    f"{codec.name}: rc=model needs an image model; {codec.model} "
+                    "codes the sequence as one group of pictures (rc=multipass)"
+                )
             qualities, coded, record = _per_frame(codec, source, frames, budget, lo, hi)
         else:
             qualities, coded, record = _multipass(codec, source, frames, budget, lo, hi)
@@ -88,8 +90,9 @@ def _record(mode: str, target_kbps: float, overhead: int, **points: list) -> dic
     return {"mode": mode, "target_kbps": target_kbps, "overhead_bits": overhead, **points}
 
 
-def _per_frame(codec: Any, source: Video, frames: list[Any], budget: float,
-               lo: int, hi: int) -> tuple[list[int], list[object], dict]:
+def _per_frame(
+    codec: Any, source: Video, frames: list[Any], budget: float, lo: int, hi: int
+) -> tuple[list[int], list[object], dict]:
     cache: dict[tuple[int, int], object] = {}
 
     def coded(t: int, q: int) -> object:
@@ -100,17 +103,22 @@ def _per_frame(codec: Any, source: Video, frames: list[Any], budget: float,
     probes = probe_levels(lo, hi)
     kbps = budget * float(source.fps) / source.frames / 1000.0
     guess = _record("model", kbps, 0, probes=[[q, 99999] for q in probes])
-    overhead = overhead_bits(codec, source, [coded(0, lo)] * len(frames),
-                             [hi] * len(frames), guess)
-    levels, _, prior = control_frames(lambda t, q: 8 * payload_bytes(coded(t, q)),
-                                      frames=len(frames), budget_bits=budget - overhead,
-                                      lo=lo, hi=hi, probes=probes)
+    overhead = overhead_bits(codec, source, [coded(0, lo)] * len(frames), [hi] * len(frames), guess)
+    levels, _, prior = control_frames(
+        lambda t, q: 8 * payload_bytes(coded(t, q)),
+        frames=len(frames),
+        budget_bits=budget - overhead,
+        lo=lo,
+        hi=hi,
+        probes=probes,
+    )
     record = _record("model", kbps, overhead, probes=[[q, int(b)] for q, b in prior])
     return levels, [coded(t, q) for t, q in enumerate(levels)], record
 
 
-def _multipass(codec: Any, source: Video, frames: list[Any], budget: float,
-               lo: int, hi: int) -> tuple[list[int], object, dict]:
+def _multipass(
+    codec: Any, source: Video, frames: list[Any], budget: float, lo: int, hi: int
+) -> tuple[list[int], object, dict]:
     passes: dict[int, object] = {lo: codec.compress(frames, lo)}
 
     def total(q: int) -> int:

@@ -57,8 +57,24 @@ class DecodeSpeed:
 
 def decode_cmd_null(bitstream: Path, fmt: str) -> list[str]:
     """The timed command: decode ``bitstream`` single-threaded and discard the frames."""
-    return [ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "error", "-threads", "1",
-            "-f", fmt, "-i", path_arg(Path(bitstream)), "-map", "0:v:0", "-f", "null", "-"]
+    return [
+        ffmpeg_path(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-threads",
+        "1",
+        "-f",
+        fmt,
+        "-i",
+        path_arg(Path(bitstream)),
+        "-map",
+        "0:v:0",
+        "-f",
+        "null",
+        "-",
+    ]
 
 
 def decode_speed(bitstream: Path, fmt: str, *, repeats: int = 3) -> DecodeSpeed:
@@ -92,8 +108,11 @@ def codec_decode_speed(codec: object, bitstream: Path, *, repeats: int = 3) -> D
         raise invalid("repeats", repeats, "an integer >= 1")
     decode = getattr(codec, "decode_null", None)
     if decode is None:
-        raise invalid("codec", getattr(codec, "name", codec),
-                      "a codec that decodes in this process (compressai, inr)")
+        raise invalid(
+            "codec",
+            getattr(codec, "name", codec),
+            "a codec that decodes in this process (compressai, inr)",
+        )
     prepare = getattr(codec, "load_for", None)
     if prepare is not None:
         prepare(Path(bitstream))

@@ -68,15 +68,48 @@ from vqabench.io.video import PIX_FMTS, Video
 
 __all__ = ["ExternalCodec", "PLACEHOLDERS", "RATE_PARAM_NAMES", "substitute", "import_stem"]
 
-PLACEHOLDERS: tuple[str, ...] = ("input", "bitstream", "output", "width", "height", "frames",
-                                 "fps", "pix_fmt", "rate", "param", "value", "ffmpeg")
+PLACEHOLDERS: tuple[str, ...] = (
+    "input",
+    "bitstream",
+    "output",
+    "width",
+    "height",
+    "frames",
+    "fps",
+    "pix_fmt",
+    "rate",
+    "param",
+    "value",
+    "ffmpeg",
+)
 _ENCODE_ONLY = ("input", "rate", "param", "value")
 _DECODE_ONLY = ("output",)
 #: rate-control names an external codec may use (the config picks one with ``rate_param``)
-RATE_PARAM_NAMES: tuple[str, ...] = ("qp", "crf", "q", "quality", "lmbda", "lambda", "rate",
-                                     "bitrate", "kbps", "model", "level", "index")
-_FILE_KEYS = ("encode", "decode", "import_dir", "extension", "rate_param", "rate_range",
-              "rate_values", "version", "description")
+RATE_PARAM_NAMES: tuple[str, ...] = (
+    "qp",
+    "crf",
+    "q",
+    "quality",
+    "lmbda",
+    "lambda",
+    "rate",
+    "bitrate",
+    "kbps",
+    "model",
+    "level",
+    "index",
+)
+_FILE_KEYS = (
+    "encode",
+    "decode",
+    "import_dir",
+    "extension",
+    "rate_param",
+    "rate_range",
+    "rate_values",
+    "version",
+    "description",
+)
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}|[{}]")
 
 
@@ -88,8 +121,11 @@ def _names(template: str) -> list[str]:
         if tok in ("{{", "}}"):
             continue
         if m.group(1) is None:
-            raise invalid("template argument", template,
-                          "balanced {placeholder}s; write {{ or }} for a literal brace")
+            raise invalid(
+                "template argument",
+                template,
+                "balanced {placeholder}s; write {{ or }} for a literal brace",
+            )
         names.append(m.group(1))
     return names
 
@@ -110,6 +146,7 @@ def substitute(template: list[str], values: dict[str, object]) -> list[str]:
     """
     out = []
     for arg in template:
+
         def repl(m: re.Match[str], arg: str = arg) -> str:
             tok = m.group(0)
             if tok == "{{":
@@ -117,9 +154,11 @@ def substitute(template: list[str], values: dict[str, object]) -> list[str]:
             if tok == "}}":
                 return "}"
             if m.group(1) is None or m.group(1) not in values:
-                raise invalid("placeholder", tok, f"one of {', '.join(sorted(values))} "
-                              f"(in argument {arg!r})")
+                raise invalid(
+                    "placeholder", tok, f"one of {', '.join(sorted(values))} (in argument {arg!r})"
+                )
             return str(values[m.group(1)])
+
         out.append(_TOKEN.sub(repl, arg))
     return out
 
@@ -140,8 +179,9 @@ def _load_file(path: str | Path) -> dict:
         raise ConfigError(f"external codec config {p}: not valid TOML: {exc}") from None
     unknown = sorted(set(data) - set(_FILE_KEYS))
     if unknown:
-        raise ConfigError(f"external codec config {p}: unknown key(s) {unknown}; allowed: "
-                          f"{', '.join(_FILE_KEYS)}")
+        raise ConfigError(
+            f"external codec config {p}: unknown key(s) {unknown}; allowed: {', '.join(_FILE_KEYS)}"
+        )
     if "import_dir" in data:  # relative to the file that names it
         data["import_dir"] = str((p.parent / data["import_dir"]).resolve())
     return data
@@ -169,35 +209,58 @@ class ExternalCodec(Codec):
 
     name = "external"
     rate_params: ClassVar[dict[str, tuple[float, float]]] = {
-        p: (-math.inf, math.inf) for p in RATE_PARAM_NAMES}
+        p: (-math.inf, math.inf) for p in RATE_PARAM_NAMES
+    }
     #: The wrapped tool is given the input as it is ({pix_fmt}); its decoded output must
     #: come back in the same format (checked by the runner).
     native_pix_fmts: ClassVar[tuple[str, ...]] = tuple(PIX_FMTS)
 
-    def __init__(self, *, config: str | None = None, encode: list[str] | None = None,
-                 decode: list[str] | None = None, import_dir: str | None = None,
-                 extension: str | None = None, rate_param: str | None = None,
-                 rate_range: list[float] | None = None, rate_values: list[object] | None = None,
-                 version: str | None = None, description: str | None = None):
+    def __init__(
+        self,
+        *,
+        config: str | None = None,
+        encode: list[str] | None = None,
+        decode: list[str] | None = None,
+        import_dir: str | None = None,
+        extension: str | None = None,
+        rate_param: str | None = None,
+        rate_range: list[float] | None = None,
+        rate_values: list[object] | None = None,
+        version: str | None = None,
+        description: str | None = None,
+    ):
         data = _load_file(config) if config is not None else {}
-        inline = {"encode": encode, "decode": decode, "import_dir": import_dir,
-                  "extension": extension, "rate_param": rate_param, "rate_range": rate_range,
-                  "rate_values": rate_values, "version": version, "description": description}
+        inline = {
+            "encode": encode,
+            "decode": decode,
+            "import_dir": import_dir,
+            "extension": extension,
+            "rate_param": rate_param,
+            "rate_range": rate_range,
+            "rate_values": rate_values,
+            "version": version,
+            "description": description,
+        }
         data.update({k: v for k, v in inline.items() if v is not None})
         self.encode_template = self._template(data.get("encode"), "encode")
         self.decode_template = self._template(data.get("decode"), "decode")
         self.import_dir = Path(data["import_dir"]).resolve() if data.get("import_dir") else None
         commands = self.encode_template is not None or self.decode_template is not None
         if commands == (self.import_dir is not None):
-            raise ConfigError("external codec: give either encode and decode command templates "
-                              "or import_dir (a folder of results made elsewhere), not "
-                              + ("both" if commands else "neither"))
+            raise ConfigError(
+                "external codec: give either encode and decode command templates "
+                "or import_dir (a folder of results made elsewhere), not "
+                + ("both" if commands else "neither")
+            )
         if commands and (self.encode_template is None or self.decode_template is None):
             raise ConfigError("external codec: both encode and decode templates are needed")
         ext = data.get("extension", ".bin")
         if isinstance(ext, float):  # "--codec ...:extension=.264" reads as the number 0.264
-            raise invalid("extension", ext, "a file suffix; on the command line write it "
-                          "without the dot (extension=264)")
+            raise invalid(
+                "extension",
+                ext,
+                "a file suffix; on the command line write it without the dot (extension=264)",
+            )
         ext = str(ext) if str(ext).startswith(".") else f".{ext}"
         if not re.fullmatch(r"\.[A-Za-z0-9_.-]{1,16}", ext):
             raise invalid("extension", ext, "a file suffix such as .bin or .264")
@@ -220,8 +283,9 @@ class ExternalCodec(Codec):
         if value is None:
             return None
         if isinstance(value, str) or not isinstance(value, list | tuple) or not value:
-            raise invalid(which, value, "a non-empty list of arguments (no shell: one string "
-                          "is not split)")
+            raise invalid(
+                which, value, "a non-empty list of arguments (no shell: one string is not split)"
+            )
         args = tuple(str(a) for a in value)
         used = {n for a in args for n in _names(a)}
         unknown = sorted(used - set(PLACEHOLDERS))
@@ -230,44 +294,60 @@ class ExternalCodec(Codec):
         banned = _DECODE_ONLY if which == "encode" else _ENCODE_ONLY
         wrong = sorted(used & set(banned))
         if wrong:
-            raise invalid(f"{which} placeholder", wrong[0],
-                          f"placeholders available when {which[:-1]}ing (not "
-                          f"{', '.join(banned)})")
+            raise invalid(
+                f"{which} placeholder",
+                wrong[0],
+                f"placeholders available when {which[:-1]}ing (not {', '.join(banned)})",
+            )
         needed = ("input", "bitstream") if which == "encode" else ("bitstream", "output")
         missing = [n for n in needed if n not in used]
         if missing:
-            raise ConfigError(f"external codec: the {which} template must use "
-                              f"{', '.join('{' + n + '}' for n in missing)}: {list(args)}")
+            raise ConfigError(
+                f"external codec: the {which} template must use "
+                f"{', '.join('{' + n + '}' for n in missing)}: {list(args)}"
+            )
         return args
 
     @staticmethod
     def _range(value: object) -> tuple[float, float]:
         if value is None:
             return (-math.inf, math.inf)
-        if (not isinstance(value, list | tuple) or len(value) != 2
-                or not all(isinstance(v, int | float) for v in value) or value[0] > value[1]):
+        if (
+            not isinstance(value, list | tuple)
+            or len(value) != 2
+            or not all(isinstance(v, int | float) for v in value)
+            or value[0] > value[1]
+        ):
             raise invalid("rate_range", value, "[lo, hi] numbers with lo <= hi")
         return (float(value[0]), float(value[1]))
 
     def check_rate_point(self, rate: RatePoint) -> None:
         """Raise CodecError unless ``rate`` uses ``rate_param`` with an allowed value."""
         if rate.param != self.rate_param:
-            raise CodecError(f"{self.name}: rate point {rate.label!r} is not allowed: this "
-                             f"codec's rate control is {self.rate_param}= (rate_param)")
+            raise CodecError(
+                f"{self.name}: rate point {rate.label!r} is not allowed: this "
+                f"codec's rate control is {self.rate_param}= (rate_param)"
+            )
         if self.rate_values is not None:
             if rate.value not in self.rate_values:
-                raise CodecError(f"{self.name}: rate point {rate.label!r} is not allowed: "
-                                 f"expected one of {list(self.rate_values)}")
+                raise CodecError(
+                    f"{self.name}: rate point {rate.label!r} is not allowed: "
+                    f"expected one of {list(self.rate_values)}"
+                )
             return
         lo, hi = self.rate_range
         if isinstance(rate.value, str):
             if (lo, hi) != (-math.inf, math.inf):
-                raise CodecError(f"{self.name}: rate point {rate.label!r} is not allowed: "
-                                 f"a number in {lo:g}..{hi:g}")
+                raise CodecError(
+                    f"{self.name}: rate point {rate.label!r} is not allowed: "
+                    f"a number in {lo:g}..{hi:g}"
+                )
             return
         if not lo <= rate.value <= hi:
-            raise CodecError(f"{self.name}: rate point {rate.label!r} is not allowed: "
-                             f"{self.rate_param} must be in {lo:g}..{hi:g}")
+            raise CodecError(
+                f"{self.name}: rate point {rate.label!r} is not allowed: "
+                f"{self.rate_param} must be in {lo:g}..{hi:g}"
+            )
 
     @property
     def options(self) -> dict:
@@ -296,31 +376,46 @@ class ExternalCodec(Codec):
     def _values(video: Video) -> dict[str, object]:
         from vqabench.io.ffmpeg import ffmpeg_path
 
-        return {"width": video.width, "height": video.height, "frames": video.frames,
-                "fps": f"{video.fps.numerator}/{video.fps.denominator}",
-                "pix_fmt": video.pix_fmt, "ffmpeg": ffmpeg_path()}
+        return {
+            "width": video.width,
+            "height": video.height,
+            "frames": video.frames,
+            "fps": f"{video.fps.numerator}/{video.fps.denominator}",
+            "pix_fmt": video.pix_fmt,
+            "ffmpeg": ffmpeg_path(),
+        }
 
     def encode_cmd(self, source: Video, bitstream: Path, rate: RatePoint) -> list[str]:
         if self.encode_template is None:
             raise CodecError("external codec in import mode has no encode command")
-        return substitute(list(self.encode_template), {
-            **self._values(source), "input": path_arg(source.path),
-            "bitstream": path_arg(bitstream), "rate": rate.label, "param": rate.param,
-            "value": rate.value})
+        return substitute(
+            list(self.encode_template),
+            {
+                **self._values(source),
+                "input": path_arg(source.path),
+                "bitstream": path_arg(bitstream),
+                "rate": rate.label,
+                "param": rate.param,
+                "value": rate.value,
+            },
+        )
 
     def decode_cmd(self, bitstream: Path, output: Path, source: Video) -> list[str]:
         if self.decode_template is None:
             raise CodecError("external codec in import mode has no decode command")
-        return substitute(list(self.decode_template), {
-            **self._values(source), "bitstream": path_arg(bitstream),
-            "output": path_arg(output)})
+        return substitute(
+            list(self.decode_template),
+            {**self._values(source), "bitstream": path_arg(bitstream), "output": path_arg(output)},
+        )
 
     @staticmethod
     def _run(cmd: list[str], what: str) -> float:
         def failed(cmd: list[str], returncode: int, output: str) -> CodecError:
             tail = output.strip().splitlines()
-            return CodecError(f"external {what} command failed (exit code {returncode}): "
-                              f"{tail[-1] if tail else 'no output'}; command: {cmd}")
+            return CodecError(
+                f"external {what} command failed (exit code {returncode}): "
+                f"{tail[-1] if tail else 'no output'}; command: {cmd}"
+            )
 
         try:
             return run_command(cmd, error=failed).elapsed_s
@@ -335,16 +430,23 @@ class ExternalCodec(Codec):
         p = Path(source.path)
         candidates = [self.import_dir / p.parent.name / p.stem, self.import_dir / p.stem]
         if self.import_dir.is_dir():
-            candidates += sorted((d for d in self.import_dir.iterdir() if d.is_dir()
-                                  and p.stem.startswith(d.name + "_")),
-                                 key=lambda d: -len(d.name))
+            candidates += sorted(
+                (
+                    d
+                    for d in self.import_dir.iterdir()
+                    if d.is_dir() and p.stem.startswith(d.name + "_")
+                ),
+                key=lambda d: -len(d.name),
+            )
         for folder in candidates:
             if folder.is_dir():
                 return folder
-        raise CodecError(f"external import: no folder for input {p.name} under "
-                         f"{self.import_dir}: looked for "
-                         + ", ".join(str(c.relative_to(self.import_dir)) for c in candidates[:2])
-                         + " and <sequence> folders whose name starts the input's name")
+        raise CodecError(
+            f"external import: no folder for input {p.name} under "
+            f"{self.import_dir}: looked for "
+            + ", ".join(str(c.relative_to(self.import_dir)) for c in candidates[:2])
+            + " and <sequence> folders whose name starts the input's name"
+        )
 
     def _times(self, folder: Path, stem: str) -> dict[str, float]:
         side = folder / f"{stem}.json"
@@ -378,8 +480,11 @@ class ExternalCodec(Codec):
         data = Path(bitstream).read_bytes()
         # the runner names bitstreams STEM<ext> too; otherwise find the file by its content
         named = folder / f"{Path(bitstream).stem}{self.extension}"
-        matches = [named] if named.is_file() and named.read_bytes() == data else [
-            f for f in sorted(folder.glob(f"*{self.extension}")) if f.read_bytes() == data]
+        matches = (
+            [named]
+            if named.is_file() and named.read_bytes() == data
+            else [f for f in sorted(folder.glob(f"*{self.extension}")) if f.read_bytes() == data]
+        )
         if not matches:
             raise CodecError(f"external import: {bitstream} matches no bitstream in {folder}")
         stem = matches[0].name[: -len(self.extension)]

@@ -113,8 +113,18 @@ from vqabench.io.ffmpeg import ffmpeg_path, ffmpeg_version, path_arg
 from vqabench.io.process import run_command
 from vqabench.io.video import PIX_FMTS, Video
 
-__all__ = ["ALL_PIX_FMTS", "INFINITE_GOP", "KBPS_RANGE", "FfmpegCodec", "X264", "X265", "Vp9",
-           "AomAv1", "SvtAv1", "Vvenc"]
+__all__ = [
+    "ALL_PIX_FMTS",
+    "INFINITE_GOP",
+    "KBPS_RANGE",
+    "FfmpegCodec",
+    "X264",
+    "X265",
+    "Vp9",
+    "AomAv1",
+    "SvtAv1",
+    "Vvenc",
+]
 
 
 #: The formats vqabench reads and writes (4:2:0, 4:2:2, 4:4:4 at 8 and 10 bits).
@@ -156,16 +166,29 @@ class FfmpegCodec(Codec):
     muxer: ClassVar[str]
     default_preset: ClassVar[str | int]
 
-    def __init__(self, *, preset: str | int | None = None, gop: int = 32, threads: int = 1,
-                 extra: list[str] | tuple[str, ...] = (), pix_fmt: str | None = None):
+    def __init__(
+        self,
+        *,
+        preset: str | int | None = None,
+        gop: int = 32,
+        threads: int = 1,
+        extra: list[str] | tuple[str, ...] = (),
+        pix_fmt: str | None = None,
+    ):
         self.preset = check_preset(self.name, self.default_preset if preset is None else preset)
         if pix_fmt is not None and pix_fmt not in self.native_pix_fmts:
-            raise CodecError(f"{self.name}: pix_fmt={pix_fmt!r} is not allowed: expected one "
-                             f"of the formats it codes ({', '.join(self.native_pix_fmts)})")
+            raise CodecError(
+                f"{self.name}: pix_fmt={pix_fmt!r} is not allowed: expected one "
+                f"of the formats it codes ({', '.join(self.native_pix_fmts)})"
+            )
         self.pix_fmt = pix_fmt
         if int(gop) != gop or (gop < 1 and gop != INFINITE_GOP):
-            raise invalid("gop", gop, "an integer >= 1 (frames between intra frames) or -1 "
-                          "(one intra frame, then only inter frames)")
+            raise invalid(
+                "gop",
+                gop,
+                "an integer >= 1 (frames between intra frames) or -1 "
+                "(one intra frame, then only inter frames)",
+            )
         if int(threads) != threads or threads < 0:
             raise invalid("threads", threads, "an integer >= 0 (0 = encoder decides)")
         if isinstance(extra, str):
@@ -174,8 +197,12 @@ class FfmpegCodec(Codec):
 
     @property
     def options(self) -> dict:
-        opts = {"preset": self.preset, "gop": self.gop, "threads": self.threads,
-                "extra": list(self.extra)}
+        opts = {
+            "preset": self.preset,
+            "gop": self.gop,
+            "threads": self.threads,
+            "extra": list(self.extra),
+        }
         return opts if self.pix_fmt is None else {**opts, "pix_fmt": self.pix_fmt}
 
     def version(self) -> str:
@@ -191,17 +218,20 @@ class FfmpegCodec(Codec):
         """Arguments that select pass ``pass_no`` (1 or 2) with statistics file ``stats``."""
         return ["-pass", str(pass_no), "-passlogfile", path_arg(stats)]
 
-    def encode_passes(self, source: Video, bitstream: Path, rate: RatePoint, stats: Path
-                      ) -> list[list[str]]:
+    def encode_passes(
+        self, source: Video, bitstream: Path, rate: RatePoint, stats: Path
+    ) -> list[list[str]]:
         """Commands of a two-pass ``kbps`` encode, in order: the first pass (output
         discarded) and the second."""
         head = self._encode_head(source, rate)
-        return [[*head, *self.pass_args(1, stats), *self.extra, "-f", "null", "-"],
-                [*head, *self.pass_args(2, stats), *self.extra, "-f", self.muxer,
-                 path_arg(bitstream)]]
+        return [
+            [*head, *self.pass_args(1, stats), *self.extra, "-f", "null", "-"],
+            [*head, *self.pass_args(2, stats), *self.extra, "-f", self.muxer, path_arg(bitstream)],
+        ]
 
-    def encode_in(self, source: Video, bitstream: Path, rate: RatePoint, *,
-                  scratch_dir: Path | None = None) -> float:
+    def encode_in(
+        self, source: Video, bitstream: Path, rate: RatePoint, *, scratch_dir: Path | None = None
+    ) -> float:
         """Encode; a ``kbps`` point runs :meth:`encode_passes` with the statistics file in a
         temporary folder under ``scratch_dir`` (removed afterwards). Returns the wall time
         of all passes."""
@@ -211,8 +241,9 @@ class FfmpegCodec(Codec):
             Path(scratch_dir).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="vqabench-pass-", dir=scratch_dir) as tmp:
             stats = Path(tmp).absolute() / "stats"
-            return sum(self._run_encoder(cmd)
-                       for cmd in self.encode_passes(source, bitstream, rate, stats))
+            return sum(
+                self._run_encoder(cmd) for cmd in self.encode_passes(source, bitstream, rate, stats)
+            )
 
     def encoder_args(self, source: Video, rate: RatePoint) -> list[str]:
         """Encoder-specific arguments (preset, GOP, threads)."""
@@ -225,17 +256,38 @@ class FfmpegCodec(Codec):
     def _encode_head(self, source: Video, rate: RatePoint) -> list[str]:
         # Warnings stay visible (encode() refuses a conversion ffmpeg chose by itself).
         native = self.native_rate(rate, self.coded_pix_fmt(source.pix_fmt))
-        return [ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "warning",
-                "-i", path_arg(source.path), "-map", "0:v:0", "-an",
-                *self.pix_fmt_args(source), "-c:v", self.encoder,
-                *self.encoder_args(source, native), *self.rate_args(native)]
+        return [
+            ffmpeg_path(),
+            "-hide_banner",
+            "-nostdin",
+            "-y",
+            "-loglevel",
+            "warning",
+            "-i",
+            path_arg(source.path),
+            "-map",
+            "0:v:0",
+            "-an",
+            *self.pix_fmt_args(source),
+            "-c:v",
+            self.encoder,
+            *self.encoder_args(source, native),
+            *self.rate_args(native),
+        ]
 
     def encode_cmd(self, source: Video, bitstream: Path, rate: RatePoint) -> list[str]:
         if rate.param == "kbps":
-            raise CodecError(f"{self.name}: kbps is a 2-pass encode; build its commands with "
-                             "encode_passes() (encode_in() runs them)")
-        return [*self._encode_head(source, rate), *self.extra, "-f", self.muxer,
-                path_arg(bitstream)]
+            raise CodecError(
+                f"{self.name}: kbps is a 2-pass encode; build its commands with "
+                "encode_passes() (encode_in() runs them)"
+            )
+        return [
+            *self._encode_head(source, rate),
+            *self.extra,
+            "-f",
+            self.muxer,
+            path_arg(bitstream),
+        ]
 
     def encode(self, source: Video, bitstream: Path, rate: RatePoint) -> float:
         return self._run_encoder(self.encode_cmd(source, bitstream, rate))
@@ -253,11 +305,34 @@ class FfmpegCodec(Codec):
         # duplicate frames on output. Back to the source's format with plain rounding, as
         # HM/VTM write 8-bit output from 10-bit coding (swscale would dither by default).
         rate_in = [] if self.muxer == "ivf" else ["-framerate", _rate(source.fps)]
-        return [ffmpeg_path(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-                "-threads", "1", *rate_in, "-f", self.muxer, "-i", path_arg(bitstream),
-                "-map", "0:v:0", "-fps_mode", "passthrough", "-pix_fmt", source.pix_fmt,
-                "-sws_dither", "none", "-strict", "-1", "-f", "yuv4mpegpipe",
-                path_arg(output)]
+        return [
+            ffmpeg_path(),
+            "-hide_banner",
+            "-nostdin",
+            "-y",
+            "-loglevel",
+            "error",
+            "-threads",
+            "1",
+            *rate_in,
+            "-f",
+            self.muxer,
+            "-i",
+            path_arg(bitstream),
+            "-map",
+            "0:v:0",
+            "-fps_mode",
+            "passthrough",
+            "-pix_fmt",
+            source.pix_fmt,
+            "-sws_dither",
+            "none",
+            "-strict",
+            "-1",
+            "-f",
+            "yuv4mpegpipe",
+            path_arg(output),
+        ]
 
 
 class _X26x(FfmpegCodec):
@@ -287,10 +362,20 @@ class X264(_X26x):
         return RatePoint("qp", int(rate.value) + 6 * (PIX_FMTS[coded_pix_fmt][2] - 8))
 
     def encoder_args(self, source: Video, rate: RatePoint) -> list[str]:
-        keyint = (["-x264-params", "keyint=infinite"] if self.gop == INFINITE_GOP
-                  else ["-g", str(self.gop), "-keyint_min", str(self.gop)])
-        return ["-preset", str(self.preset), *keyint, "-sc_threshold", "0",
-                "-threads", str(self.threads)]
+        keyint = (
+            ["-x264-params", "keyint=infinite"]
+            if self.gop == INFINITE_GOP
+            else ["-g", str(self.gop), "-keyint_min", str(self.gop)]
+        )
+        return [
+            "-preset",
+            str(self.preset),
+            *keyint,
+            "-sc_threshold",
+            "0",
+            "-threads",
+            str(self.threads),
+        ]
 
 
 @CODECS.register("x265")
@@ -304,11 +389,14 @@ class X265(_X26x):
     def pass_args(self, pass_no: int, stats: Path) -> list[str]:
         return []  # x265 takes pass and stats file in -x265-params (see encode_passes)
 
-    def encode_passes(self, source: Video, bitstream: Path, rate: RatePoint, stats: Path
-                      ) -> list[list[str]]:
+    def encode_passes(
+        self, source: Video, bitstream: Path, rate: RatePoint, stats: Path
+    ) -> list[list[str]]:
         if ":" in str(stats) or "=" in str(stats):
-            raise CodecError(f"{self.name}: the two-pass statistics path {str(stats)!r} "
-                             "contains ':' or '=', which -x265-params cannot carry")
+            raise CodecError(
+                f"{self.name}: the two-pass statistics path {str(stats)!r} "
+                "contains ':' or '=', which -x265-params cannot carry"
+            )
         cmds = super().encode_passes(source, bitstream, rate, stats)
         for pass_no, cmd in enumerate(cmds, start=1):
             i = cmd.index("-x265-params") + 1
@@ -317,11 +405,19 @@ class X265(_X26x):
 
     def encoder_args(self, source: Video, rate: RatePoint) -> list[str]:
         pools = "none" if self.threads == 1 else (str(self.threads) if self.threads else "*")
-        keyint = ([f"keyint={self.gop}"] if self.gop == INFINITE_GOP
-                  else [f"keyint={self.gop}", f"min-keyint={self.gop}"])
-        params = [*keyint, "scenecut=0",
-                  f"pools={pools}", f"frame-threads={max(self.threads, 1) if self.threads else 0}",
-                  "info=0", "log-level=error"]
+        keyint = (
+            [f"keyint={self.gop}"]
+            if self.gop == INFINITE_GOP
+            else [f"keyint={self.gop}", f"min-keyint={self.gop}"]
+        )
+        params = [
+            *keyint,
+            "scenecut=0",
+            f"pools={pools}",
+            f"frame-threads={max(self.threads, 1) if self.threads else 0}",
+            "info=0",
+            "log-level=error",
+        ]
         if rate.param == "qp":
             params.append("aq-mode=0")
         return ["-preset", str(self.preset), "-x265-params", ":".join(params)]
@@ -369,9 +465,20 @@ class _LibaomLike(FfmpegCodec):
 
     def encoder_args(self, source: Video, rate: RatePoint) -> list[str]:
         keyint = _NO_MORE_KEYFRAMES if self.gop == INFINITE_GOP else str(self.gop)
-        return ["-cpu-used", str(self.preset), "-g", keyint, "-keyint_min", keyint,
-                "-lag-in-frames", str(self.lag_in_frames), "-row-mt", "0",
-                "-threads", str(self.threads)]
+        return [
+            "-cpu-used",
+            str(self.preset),
+            "-g",
+            keyint,
+            "-keyint_min",
+            keyint,
+            "-lag-in-frames",
+            str(self.lag_in_frames),
+            "-row-mt",
+            "0",
+            "-threads",
+            str(self.threads),
+        ]
 
 
 @CODECS.register("vp9")

@@ -45,16 +45,32 @@ import numpy as np
 
 from vqabench.errors import ConfigError, invalid
 
-__all__ = ["FINETUNE_LOSSES", "COMPRESSAI_MSE_LAMBDAS", "SHIPPED_LAMBDAS",
-           "FinetuneOptions", "FinetuneResult",
-           "alignment_factor", "default_lambda", "finetune", "finetune_checkpoint"]
+__all__ = [
+    "FINETUNE_LOSSES",
+    "COMPRESSAI_MSE_LAMBDAS",
+    "SHIPPED_LAMBDAS",
+    "FinetuneOptions",
+    "FinetuneResult",
+    "alignment_factor",
+    "default_lambda",
+    "finetune",
+    "finetune_checkpoint",
+]
 
 FinetuneLoss = Literal["mse", "pt_loss", "rankdvqa_ugc", "l1_msssim"]
 FINETUNE_LOSSES: tuple[str, ...] = ("mse", "pt_loss", "rankdvqa_ugc", "l1_msssim")
 #: CompressAI's lambdas of its MSE-trained zoo models, quality 1..8 (its documentation,
 #: "Model zoo": 0.0018 ... 0.18; cheng2020-anchor uses the first six).
-COMPRESSAI_MSE_LAMBDAS: dict[int, float] = {1: 0.0018, 2: 0.0035, 3: 0.0067, 4: 0.0130,
-                                            5: 0.0250, 6: 0.0483, 7: 0.0932, 8: 0.1800}
+COMPRESSAI_MSE_LAMBDAS: dict[int, float] = {
+    1: 0.0018,
+    2: 0.0035,
+    3: 0.0067,
+    4: 0.0130,
+    5: 0.0250,
+    6: 0.0483,
+    7: 0.0932,
+    8: 0.1800,
+}
 _AUX_LR = 1e-3
 _CLIP_NORM = 1.0
 #: The lambdas the shipped ``vqabench-small`` levels were trained with (its MODEL_CARD.md).
@@ -98,8 +114,10 @@ class FinetuneOptions:
         if isinstance(self.alpha, bool) or not 0.0 <= float(self.alpha) <= 1.0:
             raise invalid("alpha", self.alpha, "a number in 0..1")
         if self.loss == "mse" and self.alpha != 0:
-            raise ConfigError(f"alpha={self.alpha} is not allowed with loss='mse' (it has no "
-                              "quality term); pass alpha 0 or a loss such as pt_loss")
+            raise ConfigError(
+                f"alpha={self.alpha} is not allowed with loss='mse' (it has no "
+                "quality term); pass alpha 0 or a loss such as pt_loss"
+            )
         for name, lo in (("iterations", 1), ("batch", 1), ("seed", 0), ("align_iterations", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < lo:
@@ -108,8 +126,9 @@ class FinetuneOptions:
             raise invalid("lr", self.lr, "a finite number >= 0")
         if self.target not in ("source", "reference"):
             raise invalid("target", self.target, "source | reference")
-        if not isinstance(self.device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?",
-                                                                 self.device):
+        if not isinstance(self.device, str) or not re.fullmatch(
+            r"auto|cpu|cuda(:\d+)?", self.device
+        ):
             from vqabench.metrics.device import DEVICES
 
             raise invalid("device", self.device, DEVICES)
@@ -142,12 +161,17 @@ def alignment_factor(distortion: Sequence[float], quality: Sequence[float]) -> f
         ConfigError: no values, unequal counts or a quality term that is zero throughout.
     """
     if not distortion or len(distortion) != len(quality):
-        raise invalid("alignment values", f"{len(distortion)} and {len(quality)}",
-                      "the same positive number of distortion and quality values")
+        raise invalid(
+            "alignment values",
+            f"{len(distortion)} and {len(quality)}",
+            "the same positive number of distortion and quality values",
+        )
     den = sum(abs(float(q)) for q in quality)
     if den == 0.0:
-        raise ConfigError("the quality term is 0 over the alignment iterations: its "
-                          "magnitude cannot be aligned with the MSE's")
+        raise ConfigError(
+            "the quality term is 0 over the alignment iterations: its "
+            "magnitude cannot be aligned with the MSE's"
+        )
     return sum(abs(float(d)) for d in distortion) / den
 
 
@@ -159,11 +183,15 @@ def default_lambda(quality: int, model: str | None = None) -> float:
     Raises:
         ConfigError: a quality without a known lambda (pass one explicitly).
     """
-    table, name = ((SHIPPED_LAMBDAS, "vqabench-small's") if model == "vqabench-small"
-                   else (COMPRESSAI_MSE_LAMBDAS, "CompressAI's"))
+    table, name = (
+        (SHIPPED_LAMBDAS, "vqabench-small's")
+        if model == "vqabench-small"
+        else (COMPRESSAI_MSE_LAMBDAS, "CompressAI's")
+    )
     if quality not in table:
-        raise invalid("quality", quality, f"{min(table)}..{max(table)} for {name} lambdas "
-                      "(or pass lmbda)")
+        raise invalid(
+            "quality", quality, f"{min(table)}..{max(table)} for {name} lambdas (or pass lmbda)"
+        )
     return table[quality]
 
 
@@ -177,15 +205,22 @@ def _quality_term(options: FinetuneOptions, device: Any) -> Callable[..., Any] |
         fn = create_loss("l1_msssim")
         return lambda r, t, d: fn(t, d)
     # alpha=1 and no alignment: MixedLoss returns the quality model's loss -score alone
-    fn = create_loss(options.loss, alpha=1.0, align_steps=0, weights=options.loss_weights,
-                     seed=options.seed)
+    fn = create_loss(
+        options.loss, alpha=1.0, align_steps=0, weights=options.loss_weights, seed=options.seed
+    )
     fn.eval().requires_grad_(False).to(device)
     return lambda r, t, d: fn(r, d)
 
 
-def finetune(net: Any, source: Any, reference: Any, options: FinetuneOptions, *,
-             lmbda: float, progress: Callable[[int, int], None] | None = None
-             ) -> FinetuneResult:
+def finetune(
+    net: Any,
+    source: Any,
+    reference: Any,
+    options: FinetuneOptions,
+    *,
+    lmbda: float,
+    progress: Callable[[int, int], None] | None = None,
+) -> FinetuneResult:
     """Fine-tune ``net`` (a CompressAI image model, changed in place) on (S, R) clips.
 
     Args:
@@ -206,8 +241,11 @@ def finetune(net: Any, source: Any, reference: Any, options: FinetuneOptions, *,
     from vqabench.metrics.losses import mix
 
     if tuple(source.shape) != tuple(reference.shape) or source.dim() != 5 or source.shape[2] != 3:
-        raise invalid("clips", f"S {tuple(source.shape)}, R {tuple(reference.shape)}",
-                      "two float tensors of the same shape (N, T, 3, H, W)")
+        raise invalid(
+            "clips",
+            f"S {tuple(source.shape)}, R {tuple(reference.shape)}",
+            "two float tensors of the same shape (N, T, 3, H, W)",
+        )
     n, t, _, h, w = source.shape
     if options.loss == "rankdvqa_ugc" and options.alpha > 0 and t < 12:
         raise invalid("patch frames", t, ">= 12 for loss=rankdvqa_ugc (it folds 12 frames)")
@@ -236,20 +274,22 @@ def finetune(net: Any, source: Any, reference: Any, options: FinetuneOptions, *,
         x_hat = out["x_hat"]
         mse = F.mse_loss(x_hat, target.flatten(0, 1))
         bpp = sum(torch.log(v).sum() for v in out["likelihoods"].values()) / (
-            -math.log(2) * options.batch * t * h * w)
+            -math.log(2) * options.batch * t * h * w
+        )
         quality = None
         if term is None:
             distortion = mse
         else:
             d = x_hat.view(options.batch, t, 3, h, w)
-            quality = torch.stack([term(r[j], target[j], d[j])
-                                   for j in range(options.batch)]).mean()
+            quality = torch.stack(
+                [term(r[j], target[j], d[j]) for j in range(options.batch)]
+            ).mean()
             if it < options.align_iterations:
                 sums[0] += abs(float(mse.detach()))
                 sums[1] += abs(float(quality.detach()))
                 k = alignment_factor([sums[0]], [sums[1]])
             distortion = mix(mse, quality, alpha=float(options.alpha), k=float(k or 1.0))
-        loss = lmbda * 255.0 ** 2 * distortion + bpp
+        loss = lmbda * 255.0**2 * distortion + bpp
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(main, _CLIP_NORM)
@@ -258,10 +298,16 @@ def finetune(net: Any, source: Any, reference: Any, options: FinetuneOptions, *,
             aux_opt.zero_grad()
             net.aux_loss().backward()
             aux_opt.step()
-        history.append({"iteration": it + 1, "loss": float(loss.detach()),
-                        "mse": float(mse.detach()), "bpp": float(bpp.detach()),
-                        "quality": None if quality is None else float(quality.detach()),
-                        "k": k})
+        history.append(
+            {
+                "iteration": it + 1,
+                "loss": float(loss.detach()),
+                "mse": float(mse.detach()),
+                "bpp": float(bpp.detach()),
+                "quality": None if quality is None else float(quality.detach()),
+                "k": k,
+            }
+        )
         if progress is not None:
             progress(it + 1, options.iterations)
     wall_s = time.perf_counter() - start
@@ -271,11 +317,19 @@ def finetune(net: Any, source: Any, reference: Any, options: FinetuneOptions, *,
     return FinetuneResult(state, k, lmbda, history, wall_s)
 
 
-def finetune_checkpoint(codec: Any, quality: int, source: Any, reference: Any,
-                        options: FinetuneOptions, out_dir: Path, *,
-                        lmbda: float | None = None, data: dict | None = None,
-                        command: str | None = None,
-                        progress: Callable[[int, int], None] | None = None) -> Path:
+def finetune_checkpoint(
+    codec: Any,
+    quality: int,
+    source: Any,
+    reference: Any,
+    options: FinetuneOptions,
+    out_dir: Path,
+    *,
+    lmbda: float | None = None,
+    data: dict | None = None,
+    command: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
     """Fine-tune ``codec``'s network at ``quality`` and write ``OUT/{quality}.pth`` + card.
 
     The state dict (no optimiser state) is written atomically, so
@@ -307,9 +361,14 @@ def finetune_checkpoint(codec: Any, quality: int, source: Any, reference: Any,
     from vqabench.io.hashing import file_sha256
 
     if MODELS[codec.model][1] != "image":
-        raise invalid("model", codec.model, "an image model (" + ", ".join(
-            m for m, (_, kind) in MODELS.items() if kind == "image") + "): fine-tuning codes "
-            "each frame on its own")
+        raise invalid(
+            "model",
+            codec.model,
+            "an image model ("
+            + ", ".join(m for m, (_, kind) in MODELS.items() if kind == "image")
+            + "): fine-tuning codes "
+            "each frame on its own",
+        )
     hi = MODELS[codec.model][0]
     if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= hi:
         raise invalid("quality", quality, f"an integer in 1..{hi} for model {codec.model}")
@@ -317,8 +376,7 @@ def finetune_checkpoint(codec: Any, quality: int, source: Any, reference: Any,
     if not (math.isfinite(lmbda) and lmbda > 0):
         raise invalid("lmbda", lmbda, "a finite number > 0")
     base, ident = codec.network(quality)
-    base_sha = (None if codec.checkpoint == "random"
-                else file_sha256(codec._weights_file(quality)))
+    base_sha = None if codec.checkpoint == "random" else file_sha256(codec._weights_file(quality))
     net = copy.deepcopy(base)
     result = finetune(net, source, reference, options, lmbda=lmbda, progress=progress)
     out_dir = Path(out_dir)
@@ -327,19 +385,32 @@ def finetune_checkpoint(codec: Any, quality: int, source: Any, reference: Any,
         torch.save(result.state_dict, tmp)
     first, last = result.history[0], result.history[-1]
     card = {
-        "checkpoint": path.name, "sha256": file_sha256(path), "command": command,
+        "checkpoint": path.name,
+        "sha256": file_sha256(path),
+        "command": command,
         "codec": f"compressai:model={codec.model}:checkpoint={path}:quality={quality}",
-        "base": {"model": codec.model, "checkpoint": codec.checkpoint, "quality": quality,
-                 "weights": ident, "sha256": base_sha,
-                 **({"seed": codec.seed} if codec.checkpoint == "random" else {})},
-        "options": asdict(options), "lmbda": lmbda,
-        "loss_formula": ("lmbda * 255^2 * ((1 - alpha) MSE(target, D) + alpha k P) + bpp; "
-                         "k = sum|MSE_i| / sum|P_i| over the first align_iterations"),
-        "alignment_factor": result.alignment_factor, "wall_s": round(result.wall_s, 3),
-        "first": first, "final": last, "data": data or {},
+        "base": {
+            "model": codec.model,
+            "checkpoint": codec.checkpoint,
+            "quality": quality,
+            "weights": ident,
+            "sha256": base_sha,
+            **({"seed": codec.seed} if codec.checkpoint == "random" else {}),
+        },
+        "options": asdict(options),
+        "lmbda": lmbda,
+        "loss_formula": (
+            "lmbda * 255^2 * ((1 - alpha) MSE(target, D) + alpha k P) + bpp; "
+            "k = sum|MSE_i| / sum|P_i| over the first align_iterations"
+        ),
+        "alignment_factor": result.alignment_factor,
+        "wall_s": round(result.wall_s, 3),
+        "first": first,
+        "final": last,
+        "data": data or {},
         "software": {"compressai": compressai_version(), "torch": torch.__version__},
         "note": "fine-tuned at the size recorded in 'data'; at CPU size this shows the "
-                "mechanism, not the PT-Loss paper's numbers",
+        "mechanism, not the PT-Loss paper's numbers",
     }
     atomic_write_text(out_dir / f"{quality}.json", json.dumps(card, indent=2) + "\n")
     atomic_write_text(out_dir / f"{quality}.md", _card_markdown(card))

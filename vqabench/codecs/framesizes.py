@@ -43,8 +43,16 @@ from vqabench.errors import CodecError, invalid
 from vqabench.io.ffmpeg import ffmpeg_path, path_arg
 from vqabench.io.process import run_command
 
-__all__ = ["CodedFrame", "FORMATS", "probe_frames", "payload_bits", "trace_packets",
-           "bitstream_format", "record_frames", "cached_frames"]
+__all__ = [
+    "CodedFrame",
+    "FORMATS",
+    "probe_frames",
+    "payload_bits",
+    "trace_packets",
+    "bitstream_format",
+    "record_frames",
+    "cached_frames",
+]
 
 FORMATS = ("h264", "hevc", "vvc", "ivf", "obu", "cai")
 _IVF_HEADER_BYTES, _IVF_FRAME_HEADER_BYTES = 32, 12
@@ -85,9 +93,26 @@ def trace_packets(bitstream: Path, fmt: str) -> tuple[list[tuple[str, int]], lis
     """
     if fmt not in FORMATS:
         raise invalid("fmt", fmt, " | ".join(FORMATS))
-    cmd = [ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "info", "-f", fmt,
-           "-i", path_arg(Path(bitstream)), "-map", "0:v:0", "-c", "copy",
-           "-bsf:v", "trace_headers", "-f", "null", "-"]
+    cmd = [
+        ffmpeg_path(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "info",
+        "-f",
+        fmt,
+        "-i",
+        path_arg(Path(bitstream)),
+        "-map",
+        "0:v:0",
+        "-c",
+        "copy",
+        "-bsf:v",
+        "trace_headers",
+        "-f",
+        "null",
+        "-",
+    ]
     proc = run_command(cmd, errors="replace")  # FfmpegError with the stderr tail on failure
     head: list[tuple[str, int]] = []
     packets: list[Packet] = []
@@ -124,7 +149,7 @@ def _ivf_frame_sizes(path: Path) -> list[int]:
     data = path.read_bytes()
     sizes, pos = [], _IVF_HEADER_BYTES
     while pos + _IVF_FRAME_HEADER_BYTES <= len(data):
-        n = int.from_bytes(data[pos:pos + 4], "little")
+        n = int.from_bytes(data[pos : pos + 4], "little")
         sizes.append(n)
         pos += _IVF_FRAME_HEADER_BYTES + n
     return sizes
@@ -152,8 +177,9 @@ def probe_frames(bitstream: Path, fmt: str) -> list[CodedFrame]:
     if fmt in ("ivf", "obu"):
         return [_shown_frame(i, size, fields) for i, (size, fields) in enumerate(packets)]
     reader = {"h264": _H264, "hevc": _Hevc, "vvc": _Vvc}[fmt](head)
-    keyed = [(reader.picture(size, fields, i, bitstream), i) for i, (size, fields)
-             in enumerate(packets)]
+    keyed = [
+        (reader.picture(size, fields, i, bitstream), i) for i, (size, fields) in enumerate(packets)
+    ]
     keyed.sort(key=lambda kf: kf[0][0])
     return [frame for (_, frame), _ in keyed]
 
@@ -172,8 +198,11 @@ def _shown_frame(index: int, size: int, fields: list[tuple[str, int]]) -> CodedF
         shown = header
     if shown is None or shown.get("show_existing_frame"):
         return CodedFrame(8 * size, "P", None, index)
-    intra = shown.get("frame_type") in (0, 2) if "intra_only" not in shown else (
-        shown.get("frame_type") == 0 or shown.get("intra_only") == 1)
+    intra = (
+        shown.get("frame_type") in (0, 2)
+        if "intra_only" not in shown
+        else (shown.get("frame_type") == 0 or shown.get("intra_only") == 1)
+    )
     return CodedFrame(8 * size, "I" if intra else "P", shown.get("base_q_idx"), index)
 
 
@@ -206,8 +235,9 @@ class _PocReader:
         return self.prev_msb
 
 
-def _slice_fields(fields: list[tuple[str, int]], slice_nals: set[int]) -> tuple[
-        list[tuple[str, int]], list[tuple[str, int]], int, int]:
+def _slice_fields(
+    fields: list[tuple[str, int]], slice_nals: set[int]
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]], int, int]:
     """Split a packet's fields at its first slice NAL: (before, slice fields, nal type,
     temporal id plus 1)."""
     nal_starts = [i for i, (n, _) in enumerate(fields) if n == "nal_unit_type"]
@@ -225,26 +255,25 @@ def _slice_fields(fields: list[tuple[str, int]], slice_nals: set[int]) -> tuple[
 class _H264(_PocReader):
     _TYPES = {0: "P", 1: "B", 2: "I", 3: "P", 4: "I"}
 
-    def picture(self, size: int, fields: list[tuple[str, int]], index: int, path: Path
-                ) -> tuple[tuple[int, int], CodedFrame]:
+    def picture(
+        self, size: int, fields: list[tuple[str, int]], index: int, path: Path
+    ) -> tuple[tuple[int, int], CodedFrame]:
         before, part, nal, _ = _slice_fields(fields, {1, 5})
         self.update(before)
         poc_type = self.params.get("pic_order_cnt_type", 0)
-        qp = 26 + self.params.get("pic_init_qp_minus26", 0) + (_first(part, "slice_qp_delta")
-                                                                or 0)
-        frame = CodedFrame(8 * size, self._TYPES[(_first(part, "slice_type") or 0) % 5], qp,
-                           index)
+        qp = 26 + self.params.get("pic_init_qp_minus26", 0) + (_first(part, "slice_qp_delta") or 0)
+        frame = CodedFrame(8 * size, self._TYPES[(_first(part, "slice_type") or 0) % 5], qp, index)
         if nal == 5:
             self.cvs += 1
             self.prev_msb = self.prev_lsb = 0
         if poc_type == 2:
             return (self.cvs, index), frame
         if poc_type != 0:
-            raise CodecError(f"{path}: H.264 pic_order_cnt_type {poc_type} is not supported "
-                             "for frame ordering")
+            raise CodecError(
+                f"{path}: H.264 pic_order_cnt_type {poc_type} is not supported for frame ordering"
+            )
         lsb = _first(part, "pic_order_cnt_lsb") or 0
-        msb = 0 if nal == 5 else self.msb(lsb, self.params["log2_max_pic_order_cnt_lsb_minus4"]
-                                          + 4)
+        msb = 0 if nal == 5 else self.msb(lsb, self.params["log2_max_pic_order_cnt_lsb_minus4"] + 4)
         if (_first(part, "nal_ref_idc") or 0) != 0:
             self.prev_msb, self.prev_lsb = msb, lsb
         return (self.cvs, msb + lsb), frame
@@ -254,8 +283,9 @@ class _Hevc(_PocReader):
     _TYPES = {0: "B", 1: "P", 2: "I"}
     _SLICES = set(range(0, 10)) | set(range(16, 22))
 
-    def picture(self, size: int, fields: list[tuple[str, int]], index: int, path: Path
-                ) -> tuple[tuple[int, int], CodedFrame]:
+    def picture(
+        self, size: int, fields: list[tuple[str, int]], index: int, path: Path
+    ) -> tuple[tuple[int, int], CodedFrame]:
         before, part, nal, tid1 = _slice_fields(fields, self._SLICES)
         self.update(before)
         qp = 26 + self.params.get("init_qp_minus26", 0) + (_first(part, "slice_qp_delta") or 0)
@@ -276,8 +306,9 @@ class _Vvc(_PocReader):
     _TYPES = {0: "B", 1: "P", 2: "I"}
     _SLICES = set(range(0, 11))
 
-    def picture(self, size: int, fields: list[tuple[str, int]], index: int, path: Path
-                ) -> tuple[tuple[int, int], CodedFrame]:
+    def picture(
+        self, size: int, fields: list[tuple[str, int]], index: int, path: Path
+    ) -> tuple[tuple[int, int], CodedFrame]:
         before, part, nal, tid1 = _slice_fields(fields, self._SLICES)
         self.update(before)
         header = before + part  # the picture header NAL may precede the slice
@@ -327,10 +358,15 @@ def record_frames(bitstream: Path, fmt: str, *, frames: int | None = None) -> li
         raise CodecError(f"{bitstream}: {len(coded)} coded frames, the source has {frames}")
     payload = payload_bits(bitstream, fmt, len(coded))
     if sum(f.bits for f in coded) != payload:
-        raise CodecError(f"{bitstream}: frame sizes add up to {sum(f.bits for f in coded)} bits, "
-                         f"the payload is {payload}")
-    data = {"size_bytes": Path(bitstream).stat().st_size, "format": fmt,
-            "frames": [[f.bits, f.type, f.qp, f.decode_index] for f in coded]}
+        raise CodecError(
+            f"{bitstream}: frame sizes add up to {sum(f.bits for f in coded)} bits, "
+            f"the payload is {payload}"
+        )
+    data = {
+        "size_bytes": Path(bitstream).stat().st_size,
+        "format": fmt,
+        "frames": [[f.bits, f.type, f.qp, f.decode_index] for f in coded],
+    }
     atomic_write_text(_sidecar(bitstream), json.dumps(data) + "\n")
     return coded
 
@@ -344,10 +380,14 @@ def cached_frames(bitstream: Path, fmt: str) -> list[CodedFrame]:
     if side.is_file():
         try:
             data = json.loads(side.read_text(encoding="utf-8"))
-            if (data.get("size_bytes") == Path(bitstream).stat().st_size
-                    and data.get("format") == fmt):
-                return [CodedFrame(int(b), str(t), None if q is None else int(q), int(d))
-                        for b, t, q, d in data["frames"]]
+            if (
+                data.get("size_bytes") == Path(bitstream).stat().st_size
+                and data.get("format") == fmt
+            ):
+                return [
+                    CodedFrame(int(b), str(t), None if q is None else int(q), int(d))
+                    for b, t, q, d in data["frames"]
+                ]
         except (ValueError, KeyError, TypeError):
             pass
     return record_frames(bitstream, fmt)

@@ -116,8 +116,17 @@ class InrArch:
         """The architecture of ``preset`` for ``video``."""
         c0, widths, per4 = PRESETS[preset]
         grid_t = max(1, min(video.frames, math.ceil(video.frames * per4 / 4)))
-        return cls(video.width, video.height, video.frames, video.pix_fmt,
-                   video.fps.numerator, video.fps.denominator, c0, tuple(widths), grid_t)
+        return cls(
+            video.width,
+            video.height,
+            video.frames,
+            video.pix_fmt,
+            video.fps.numerator,
+            video.fps.denominator,
+            c0,
+            tuple(widths),
+            grid_t,
+        )
 
 
 class InrNet(nn.Module):
@@ -169,6 +178,7 @@ def split_planes(yuv: Tensor, pix_fmt: str) -> tuple[Tensor, Tensor, Tensor]:
 
 # --- quantisation and the bitstream --------------------------------------------------------
 
+
 def _qmax(bits: int) -> int:
     return (1 << (bits - 1)) - 1
 
@@ -209,8 +219,9 @@ def _laplace_scale(q: np.ndarray) -> float:
     return float(np.float16(max(float(np.abs(q).mean()), 0.05)))
 
 
-def write_bitstream(path: Path, arch: InrArch, bits: int,
-                    tensors: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+def write_bitstream(
+    path: Path, arch: InrArch, bits: int, tensors: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> None:
     """Write the bitstream: magic, header length, zlib(JSON header), scales, ANS words.
 
     Args:
@@ -255,11 +266,13 @@ def read_bitstream(path: Path) -> tuple[InrArch, int, dict[str, tuple[np.ndarray
     try:
         (hlen,) = struct.unpack_from("<I", data, len(MAGIC))
         pos = len(MAGIC) + 4
-        header = json.loads(zlib.decompress(data[pos:pos + hlen]))
+        header = json.loads(zlib.decompress(data[pos : pos + hlen]))
         pos += hlen
         if header.get("v") != FORMAT_VERSION:
-            raise CodecError(f"{path}: inr bitstream version {header.get('v')} is not "
-                             f"supported (this decoder reads {FORMAT_VERSION})")
+            raise CodecError(
+                f"{path}: inr bitstream version {header.get('v')} is not "
+                f"supported (this decoder reads {FORMAT_VERSION})"
+            )
         a = header["arch"]
         arch = InrArch(**{**a, "widths": tuple(a["widths"])})
         bits = int(header["bits"])
@@ -301,6 +314,7 @@ def render(arch: InrArch, state: dict[str, Tensor]) -> YuvFrame:
 
 
 # --- the codec ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class InrEncodeInfo:
@@ -377,8 +391,10 @@ def read_curve(path: Path) -> list[CurvePoint]:
     if not rows or tuple(rows[0].split(",")) != _CURVE_COLUMNS:
         raise CodecError(f"{path}: not an inr training curve (header {_CURVE_COLUMNS})")
     try:
-        return [CurvePoint(int(it), ph, float(lr), float(loss), float(db))
-                for it, ph, lr, loss, db in (r.split(",") for r in rows[1:])]
+        return [
+            CurvePoint(int(it), ph, float(lr), float(loss), float(db))
+            for it, ph, lr, loss, db in (r.split(",") for r in rows[1:])
+        ]
     except ValueError as exc:
         raise CodecError(f"{path}: corrupt inr training curve: {exc}") from exc
 
@@ -391,16 +407,20 @@ def psnr_y_of_codes(y_codes: Tensor, ref_codes: Tensor, bit_depth: int) -> float
     return float(np.mean([psnr_from_mse(float(m), bit_depth=bit_depth) for m in mse]))
 
 
-def clip_psnr_y(net: nn.Module, params: dict[str, Tensor] | None, y: Tensor,
-                bit_depth: int, window: int) -> float:
+def clip_psnr_y(
+    net: nn.Module, params: dict[str, Tensor] | None, y: Tensor, bit_depth: int, window: int
+) -> float:
     """PSNR-Y of the whole clip as the network (with ``params`` if given) renders it now."""
     top = float((1 << bit_depth) - 1)
     outs = []
     with torch.no_grad():
         for start in range(0, y.shape[0], window):
             index = torch.arange(start, min(start + window, y.shape[0]), device=y.device)
-            out = (torch.func.functional_call(net, params, (index,)) if params is not None
-                   else net(index))
+            out = (
+                torch.func.functional_call(net, params, (index,))
+                if params is not None
+                else net(index)
+            )
             outs.append(torch.round(out[:, 0].clamp(0, 1) * top))
     return psnr_y_of_codes(torch.cat(outs).cpu(), torch.round(y * top).cpu(), bit_depth)
 

@@ -31,8 +31,16 @@ if TYPE_CHECKING:
 
     from vqabench.codecs.inr import CurvePoint, InrArch, InrEncodeInfo, InrNet
 
-__all__ = ["InrCodec", "PRESETS", "FORMAT_VERSION", "CURVE_SUFFIX", "LossName", "LOSS_NAMES",
-           "torch_version"]
+__all__ = [
+    "InrCodec",
+    "PRESETS",
+    "FORMAT_VERSION",
+    "CURVE_SUFFIX",
+    "LossName",
+    "LOSS_NAMES",
+    "torch_version",
+]
+
 
 def torch_version() -> str:
     """``torch.__version__`` (``2.14.1+cu130``), read from ``torch/version.py`` when torch is
@@ -43,8 +51,7 @@ def torch_version() -> str:
     for folder in (spec.submodule_search_locations or []) if spec else []:
         version_py = Path(folder) / "version.py"
         if version_py.is_file():
-            m = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)['\"]", version_py.read_text(),
-                          re.M)
+            m = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)['\"]", version_py.read_text(), re.M)
             if m:
                 return m.group(1)
     import torch  # an unusual layout: ask torch itself
@@ -92,12 +99,28 @@ class InrCodec(Codec):
     rate_choices: ClassVar[dict[str, tuple[str, ...]]] = {"model": tuple(PRESETS)}
     sidecar_suffixes: ClassVar[tuple[str, ...]] = (CURVE_SUFFIX,)
 
-    def __init__(self, *, steps: int = 1000, qat_steps: int | None = None, lr: float = 2e-2,
-                 bits: int = 8, loss: str = "l1_msssim", alpha: float | None = None,
-                 loss_weights: str = "pretrained", batch_frames: int = 2, seed: int = 0,
-                 device: str = "cpu", threads: int = 1, loss_shortfall: bool = False):
-        for arg, val, lo in (("steps", steps, 1), ("batch_frames", batch_frames, 0),
-                             ("threads", threads, 1), ("seed", seed, 0)):
+    def __init__(
+        self,
+        *,
+        steps: int = 1000,
+        qat_steps: int | None = None,
+        lr: float = 2e-2,
+        bits: int = 8,
+        loss: str = "l1_msssim",
+        alpha: float | None = None,
+        loss_weights: str = "pretrained",
+        batch_frames: int = 2,
+        seed: int = 0,
+        device: str = "cpu",
+        threads: int = 1,
+        loss_shortfall: bool = False,
+    ):
+        for arg, val, lo in (
+            ("steps", steps, 1),
+            ("batch_frames", batch_frames, 0),
+            ("threads", threads, 1),
+            ("seed", seed, 0),
+        ):
             if isinstance(val, bool) or not isinstance(val, int) or val < lo:
                 raise invalid(arg, val, f"an integer >= {lo}")
         qat = steps // 10 if qat_steps is None else qat_steps
@@ -110,17 +133,22 @@ class InrCodec(Codec):
         if loss not in LOSS_NAMES:
             raise invalid("loss", loss, " | ".join(LOSS_NAMES))
         if loss == "l1_msssim" and alpha is not None:
-            raise ConfigError(f"alpha={alpha!r} is not allowed with loss='l1_msssim'; use a "
-                              "perceptual loss such as loss='pt_loss'")
-        if alpha is not None and (isinstance(alpha, bool) or not isinstance(alpha, int | float)
-                                  or not 0 <= alpha <= 1):
+            raise ConfigError(
+                f"alpha={alpha!r} is not allowed with loss='l1_msssim'; use a "
+                "perceptual loss such as loss='pt_loss'"
+            )
+        if alpha is not None and (
+            isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 <= alpha <= 1
+        ):
             raise invalid("alpha", alpha, "a number in 0..1")
         if not isinstance(loss_shortfall, bool):
             raise invalid("loss_shortfall", loss_shortfall, "true or false")
         if loss_shortfall and loss == "l1_msssim":
-            raise ConfigError("loss_shortfall=true is not allowed with loss='l1_msssim' (no "
-                              "perceptual term); use a perceptual loss such as "
-                              "loss='pt_loss'")
+            raise ConfigError(
+                "loss_shortfall=true is not allowed with loss='l1_msssim' (no "
+                "perceptual term); use a perceptual loss such as "
+                "loss='pt_loss'"
+            )
         if device not in ("cpu", "cuda", "auto"):
             raise invalid("device", device, "cpu | cuda | auto")
         if device == "auto":
@@ -130,31 +158,46 @@ class InrCodec(Codec):
         self.steps, self.qat_steps, self.lr, self.bits = steps, qat, float(lr), bits
         self.loss, self.alpha, self.loss_weights = loss, alpha, str(loss_weights)
         self.loss_shortfall = loss_shortfall
-        self.batch_frames, self.seed, self.device, self.threads = (batch_frames, seed, device,
-                                                                   threads)
+        self.batch_frames, self.seed, self.device, self.threads = (
+            batch_frames,
+            seed,
+            device,
+            threads,
+        )
         self.last_encode: InrEncodeInfo | None = None
         self.last_decode_fps: float | None = None
 
     def check_rate_point(self, rate: RatePoint) -> None:
         """Accept ``model=`` one of :data:`PRESETS` (string values)."""
         if rate.param != "model" or rate.value not in PRESETS:
-            raise CodecError(f"{self.name}: rate point {rate.label!r} is not allowed: expected "
-                             f"model= one of {', '.join(PRESETS)}")
+            raise CodecError(
+                f"{self.name}: rate point {rate.label!r} is not allowed: expected "
+                f"model= one of {', '.join(PRESETS)}"
+            )
 
     @property
     def options(self) -> dict:
-        opts = {"steps": self.steps, "qat_steps": self.qat_steps, "lr": self.lr,
-                "bits": self.bits, "loss": self.loss, "loss_weights": self.loss_weights,
-                "batch_frames": self.batch_frames, "seed": self.seed, "device": self.device,
-                "threads": self.threads}
+        opts = {
+            "steps": self.steps,
+            "qat_steps": self.qat_steps,
+            "lr": self.lr,
+            "bits": self.bits,
+            "loss": self.loss,
+            "loss_weights": self.loss_weights,
+            "batch_frames": self.batch_frames,
+            "seed": self.seed,
+            "device": self.device,
+            "threads": self.threads,
+        }
         if self.alpha is not None:
             opts["alpha"] = self.alpha
         if self.loss_shortfall:  # only when set: earlier encodes keep their job keys
             opts["loss_shortfall"] = True
         weights_file = self._loss_weights_file()
         if weights_file is not None:  # new loss weights must give new encodes (job keys)
-            opts["loss_weights_sha256"] = (_file_sha256(weights_file)
-                                           if weights_file.is_file() else "missing")
+            opts["loss_weights_sha256"] = (
+                _file_sha256(weights_file) if weights_file.is_file() else "missing"
+            )
         return opts
 
     def _loss_weights_file(self) -> Path | None:
@@ -168,22 +211,28 @@ class InrCodec(Codec):
     def version(self) -> str:
         import constriction
 
-        return (f"inr/{FORMAT_VERSION} torch {torch_version()} "
-                f"constriction {getattr(constriction, '__version__', '?')}")
+        return (
+            f"inr/{FORMAT_VERSION} torch {torch_version()} "
+            f"constriction {getattr(constriction, '__version__', '?')}"
+        )
 
     # -- encode --------------------------------------------------------------------------
 
     def _check_video(self, video: Video) -> None:
         sx, sy, _ = PIX_FMTS[video.pix_fmt]
         if video.width % sx or video.height % sy:
-            raise VideoFormatError(f"inr: {video.width}x{video.height} {video.pix_fmt} is not "
-                                   "divisible by the chroma subsampling")
+            raise VideoFormatError(
+                f"inr: {video.width}x{video.height} {video.pix_fmt} is not "
+                "divisible by the chroma subsampling"
+            )
         if min(video.width, video.height) < 11:
-            raise VideoFormatError(f"inr: frames of {video.width}x{video.height} are too small "
-                                   "(at least 11x11)")
+            raise VideoFormatError(
+                f"inr: frames of {video.width}x{video.height} are too small (at least 11x11)"
+            )
 
-    def _train(self, net: InrNet, video: Video,
-               loss_fn: nn.Module) -> tuple[float, list[CurvePoint]]:
+    def _train(
+        self, net: InrNet, video: Video, loss_fn: nn.Module
+    ) -> tuple[float, list[CurvePoint]]:
         """Train ``net``; returns the last iteration's loss and the training curve."""
         import numpy as np
         import torch
@@ -234,18 +283,30 @@ class InrCodec(Codec):
             else:
                 out = net(index)
             dy, du, dv = split_planes(out, video.pix_fmt)
-            loss = loss_fn(target[start:start + window], rgb_of_planes(dy, du, dv, video.bit_depth))
+            loss = loss_fn(
+                target[start : start + window], rgb_of_planes(dy, du, dv, video.bit_depth)
+            )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             last = float(loss.detach())
             since.append(last)
             if (step + 1) % every == 0 or step + 1 == total:
-                fq = ({k: fake_quantise(p, self.bits) for k, p in params.items()}
-                      if step >= self.steps else None)
+                fq = (
+                    {k: fake_quantise(p, self.bits) for k, p in params.items()}
+                    if step >= self.steps
+                    else None
+                )
                 db = clip_psnr_y(net, fq, y, video.bit_depth, max(window, 8))
-                curve.append(CurvePoint(step + 1, "qat" if fq is not None else "train", lr,
-                                        float(np.mean(since)), db))
+                curve.append(
+                    CurvePoint(
+                        step + 1,
+                        "qat" if fq is not None else "train",
+                        lr,
+                        float(np.mean(since)),
+                        db,
+                    )
+                )
                 since = []
         return last, curve
 
@@ -277,9 +338,13 @@ class InrCodec(Codec):
             torch.manual_seed(self.seed)
             arch = InrArch.for_video(source, str(rate.value))
             net = InrNet(arch).to(self.device)
-            loss_fn = create_loss(self.loss, alpha=self.alpha, weights=self.loss_weights,
-                                  seed=self.seed, shortfall=self.loss_shortfall
-                                  ).to(self.device)
+            loss_fn = create_loss(
+                self.loss,
+                alpha=self.alpha,
+                weights=self.loss_weights,
+                seed=self.seed,
+                shortfall=self.loss_shortfall,
+            ).to(self.device)
             t0 = time.perf_counter()
             final, curve = self._train(net, source, loss_fn)
             train_s = time.perf_counter() - t0
@@ -288,15 +353,30 @@ class InrCodec(Codec):
             state = {k: dequantise(q, s) for k, (q, s) in tensors.items()}
             recon = render(arch, state)
         ref_y = read_all(source).y
-        curve.append(CurvePoint(curve[-1].iteration, "decoded", math.nan, math.nan, psnr_y_of_codes(
-            torch.from_numpy(recon.y.astype(np.float64)),
-            torch.from_numpy(ref_y.astype(np.float64)), source.bit_depth)))
+        curve.append(
+            CurvePoint(
+                curve[-1].iteration,
+                "decoded",
+                math.nan,
+                math.nan,
+                psnr_y_of_codes(
+                    torch.from_numpy(recon.y.astype(np.float64)),
+                    torch.from_numpy(ref_y.astype(np.float64)),
+                    source.bit_depth,
+                ),
+            )
+        )
         write_curve(curve_path(bitstream), curve)
         enc_s = time.perf_counter() - start
         self.last_encode = InrEncodeInfo(
-            params=sum(p.numel() for p in net.parameters()), train_s=train_s, enc_s=enc_s,
-            final_loss=final, loss_ratio=getattr(loss_fn, "ratio", None), reconstruction=recon,
-            curve=tuple(curve))
+            params=sum(p.numel() for p in net.parameters()),
+            train_s=train_s,
+            enc_s=enc_s,
+            final_loss=final,
+            loss_ratio=getattr(loss_fn, "ratio", None),
+            reconstruction=recon,
+            curve=tuple(curve),
+        )
         return enc_s
 
     # -- decode --------------------------------------------------------------------------
@@ -321,11 +401,14 @@ class InrCodec(Codec):
         :attr:`last_decode_fps`). ``source`` is not used: the bitstream carries the format."""
         start = time.perf_counter()
         arch, frames = self.decode_frames(bitstream)
-        write_y4m(output, (YuvFrame(frames.y[t], frames.u[t], frames.v[t])
-                           for t in range(arch.frames)),
-                  width=arch.width, height=arch.height,
-                  fps=Fraction(arch.fps_num, arch.fps_den), pix_fmt=arch.pix_fmt)
+        write_y4m(
+            output,
+            (YuvFrame(frames.y[t], frames.u[t], frames.v[t]) for t in range(arch.frames)),
+            width=arch.width,
+            height=arch.height,
+            fps=Fraction(arch.fps_num, arch.fps_den),
+            pix_fmt=arch.pix_fmt,
+        )
         dec_s = time.perf_counter() - start
         self.last_decode_fps = arch.frames / dec_s if dec_s > 0 else math.inf
         return dec_s
-

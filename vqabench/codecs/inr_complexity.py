@@ -33,8 +33,14 @@ def inr_complexity(preset: str, *, width: int, height: int, frames: int) -> tupl
     """
     if preset not in PRESETS:
         raise invalid("model", preset, " | ".join(PRESETS))
-    video = Video(path=Path("size-only"), width=width, height=height, fps=Fraction(25),
-                  pix_fmt="yuv420p", frames=frames)
+    video = Video(
+        path=Path("size-only"),
+        width=width,
+        height=height,
+        fps=Fraction(25),
+        pix_fmt="yuv420p",
+        frames=frames,
+    )
     return arch_complexity(InrArch.for_video(video, preset))
 
 

@@ -80,7 +80,7 @@ def ms_ssim_scales(height: int, width: int) -> int:
     """
     side = min(height, width)
     scales = 0
-    while scales < 5 and side >= (_WINDOW - 1) * 2 ** scales + 1:
+    while scales < 5 and side >= (_WINDOW - 1) * 2**scales + 1:
         scales += 1
     if scales == 0:
         raise invalid("frame size", f"{width}x{height}", "at least 11x11 for MS-SSIM")
@@ -89,8 +89,11 @@ def ms_ssim_scales(height: int, width: int) -> int:
 
 def _check_clip(reference: Tensor, distorted: Tensor) -> None:
     if reference.shape != distorted.shape or reference.dim() != 4 or reference.shape[1] != 3:
-        raise invalid("distorted.shape", tuple(distorted.shape),
-                      f"(T, 3, H, W) RGB equal to reference.shape {tuple(reference.shape)}")
+        raise invalid(
+            "distorted.shape",
+            tuple(distorted.shape),
+            f"(T, 3, H, W) RGB equal to reference.shape {tuple(reference.shape)}",
+        )
 
 
 class CodecLoss(nn.Module):
@@ -177,8 +180,9 @@ def _window_starts(clip: int, frames: int) -> list[int]:
     return sorted({*range(0, clip - frames + 1, frames), clip - frames})
 
 
-def _quality_model_term(name: str, weights: str, seed: int
-                        ) -> tuple[Callable[[Tensor, Tensor], Tensor], nn.Module]:
+def _quality_model_term(
+    name: str, weights: str, seed: int
+) -> tuple[Callable[[Tensor, Tensor], Tensor], nn.Module]:
     from vqabench import metrics
     from vqabench.metrics.functional.perceptual import seeded
     from vqabench.models import perceptual_loss
@@ -197,25 +201,39 @@ def _quality_model_term(name: str, weights: str, seed: int
     def windows(r: Tensor, d: Tensor) -> Tensor:
         t = r.shape[0]
         if t < frames:
-            raise invalid("clip frames", t, f">= {frames}: RankDVQA-UGC folds {frames} frames "
-                          "into channels (train the INR with batch_frames >= that)")
-        return torch.stack([loss_fn(_clip5d(r[s:s + frames]), _clip5d(d[s:s + frames]))
-                            for s in _window_starts(t, frames)]).mean()
+            raise invalid(
+                "clip frames",
+                t,
+                f">= {frames}: RankDVQA-UGC folds {frames} frames "
+                "into channels (train the INR with batch_frames >= that)",
+            )
+        return torch.stack(
+            [
+                loss_fn(_clip5d(r[s : s + frames]), _clip5d(d[s : s + frames]))
+                for s in _window_starts(t, frames)
+            ]
+        ).mean()
 
     return windows, loss_fn
 
 
-def _backbone_term(name: str, weights: str, seed: int
-                   ) -> tuple[Callable[[Tensor, Tensor], Tensor], nn.Module]:
+def _backbone_term(
+    name: str, weights: str, seed: int
+) -> tuple[Callable[[Tensor, Tensor], Tensor], nn.Module]:
     if weights not in ("pretrained", "random"):
-        raise invalid("weights", weights, f"'pretrained' or 'random' for loss={name!r} "
-                      "(a checkpoint path applies to pt_loss and rankdvqa_ugc)")
+        raise invalid(
+            "weights",
+            weights,
+            f"'pretrained' or 'random' for loss={name!r} "
+            "(a checkpoint path applies to pt_loss and rankdvqa_ugc)",
+        )
     pretrained = weights == "pretrained"
     if name == "lpips":
         from vqabench import metrics
 
-        loss = metrics.create("lpips", net="alex", pretrained_backbone=pretrained,
-                              seed=seed).as_loss()
+        loss = metrics.create(
+            "lpips", net="alex", pretrained_backbone=pretrained, seed=seed
+        ).as_loss()
         return loss, loss.network
     from vqabench.metrics.losses import PerceptualFeatureLoss
 
@@ -223,9 +241,15 @@ def _backbone_term(name: str, weights: str, seed: int
     return (lambda r, d: ens(r, d)), ens
 
 
-def create_loss(name: str, *, alpha: float | None = None, align_steps: int = 10,
-                weights: str = "pretrained", seed: int = 0,
-                shortfall: bool = False) -> CodecLoss:
+def create_loss(
+    name: str,
+    *,
+    alpha: float | None = None,
+    align_steps: int = 10,
+    weights: str = "pretrained",
+    seed: int = 0,
+    shortfall: bool = False,
+) -> CodecLoss:
     """Build the training loss ``name`` (see the module docstring).
 
     Args:
@@ -250,21 +274,30 @@ def create_loss(name: str, *, alpha: float | None = None, align_steps: int = 10,
         raise invalid("loss", name, " | ".join(LOSS_NAMES))
     if name == "l1_msssim":
         if alpha is not None:
-            raise ConfigError(f"alpha={alpha!r} is not allowed with loss='l1_msssim' (fixed "
-                              "0.7 L1 + 0.3 (1 - MS-SSIM)); use a perceptual loss such as "
-                              "loss='pt_loss' to sweep alpha")
+            raise ConfigError(
+                f"alpha={alpha!r} is not allowed with loss='l1_msssim' (fixed "
+                "0.7 L1 + 0.3 (1 - MS-SSIM)); use a perceptual loss such as "
+                "loss='pt_loss' to sweep alpha"
+            )
         if shortfall:
-            raise ConfigError("shortfall=True is not allowed with loss='l1_msssim' (it has no "
-                              "perceptual term); use a perceptual loss such as "
-                              "loss='pt_loss'")
+            raise ConfigError(
+                "shortfall=True is not allowed with loss='l1_msssim' (it has no "
+                "perceptual term); use a perceptual loss such as "
+                "loss='pt_loss'"
+            )
         return L1MsSsimLoss()
     if name in ("pt_loss", "rankdvqa_ugc"):
         term, net = _quality_model_term(name, weights, seed)
     else:
         term, net = _backbone_term(name, weights, seed)
-    return _CodecMixedLoss(name, term, net,
-                           alpha=DEFAULT_ALPHA if alpha is None else float(alpha),
-                           align_steps=align_steps, shortfall=bool(shortfall))
+    return _CodecMixedLoss(
+        name,
+        term,
+        net,
+        alpha=DEFAULT_ALPHA if alpha is None else float(alpha),
+        align_steps=align_steps,
+        shortfall=bool(shortfall),
+    )
 
 
 def loss_complexity(name: str, *, frames: int, height: int, width: int) -> tuple[int, int]:
@@ -289,8 +322,12 @@ def loss_complexity(name: str, *, frames: int, height: int, width: int) -> tuple
     if name == "l1_msssim":
         return 0, 0
     if name not in ("pt_loss", "rankdvqa_ugc"):
-        raise invalid("loss", name, "l1_msssim, pt_loss or rankdvqa_ugc (a video quality "
-                      "model whose MACs are counted per window)")
+        raise invalid(
+            "loss",
+            name,
+            "l1_msssim, pt_loss or rankdvqa_ugc (a video quality "
+            "model whose MACs are counted per window)",
+        )
     model = perceptual_loss(name, checkpoint=None).model
     if name == "pt_loss":
         return count_params(model), count_macs(model, (frames, height, width))[0]

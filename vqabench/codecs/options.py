@@ -34,8 +34,18 @@ from vqabench.errors import ConfigError
 __all__ = ["X26X_PRESETS", "VVENC_PRESETS", "PRESET_RANGES", "check_preset", "allowed_presets"]
 
 #: x264 and x265 preset names, fastest first.
-X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
-                "slower", "veryslow", "placebo")
+X26X_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
 #: libvvenc preset names; ffmpeg maps them to 0..4.
 VVENC_PRESETS = ("faster", "fast", "medium", "slow", "slower")
 
@@ -87,5 +97,6 @@ def check_preset(codec: str, value: str | int) -> str | int:
         return value
     close = difflib.get_close_matches(str(value), names, n=3, cutoff=0.5) if names else []
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    raise ConfigError(f"codec {codec!r}: preset={value!r} is not allowed: expected "
-                      f"{allowed_presets(codec)}{hint}")
+    raise ConfigError(
+        f"codec {codec!r}: preset={value!r} is not allowed: expected {allowed_presets(codec)}{hint}"
+    )

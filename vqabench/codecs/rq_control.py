@@ -42,8 +42,14 @@ import numpy as np
 
 from vqabench.errors import invalid
 
-__all__ = ["fit_log_rq", "level_for", "probe_levels", "choose_level", "control_frames",
-           "bisect_level"]
+__all__ = [
+    "fit_log_rq",
+    "level_for",
+    "probe_levels",
+    "choose_level",
+    "control_frames",
+    "bisect_level",
+]
 
 Point = tuple[int, float]  # (quality level, bits)
 
@@ -109,9 +115,15 @@ def choose_level(points: Sequence[Point], target_bits: float, lo: int, hi: int) 
     return level_for(target_bits, alpha, beta, lo, hi)
 
 
-def control_frames(code: Callable[[int, int], float], *, frames: int, budget_bits: float,
-                   lo: int, hi: int, probes: Sequence[int] | None = None
-                   ) -> tuple[list[int], list[float], list[Point]]:
+def control_frames(
+    code: Callable[[int, int], float],
+    *,
+    frames: int,
+    budget_bits: float,
+    lo: int,
+    hi: int,
+    probes: Sequence[int] | None = None,
+) -> tuple[list[int], list[float], list[Point]]:
     """Code ``frames`` frames one after the other under ``budget_bits`` (module docstring).
 
     Args:
@@ -151,8 +163,9 @@ def control_frames(code: Callable[[int, int], float], *, frames: int, budget_bit
     return levels, bits, prior
 
 
-def bisect_level(total_bits: Callable[[int], float], target_bits: float, lo: int, hi: int
-                 ) -> tuple[int, dict[int, float]]:
+def bisect_level(
+    total_bits: Callable[[int], float], target_bits: float, lo: int, hi: int
+) -> tuple[int, dict[int, float]]:
     """The single level whose sequence total is closest to ``target_bits`` (multi-pass).
 
     Bisection on the largest level whose total does not exceed the target (totals assumed

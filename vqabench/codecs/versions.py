@@ -35,9 +35,26 @@ def encoder_version(encoder: str) -> str:
     if encoder not in ENCODER_PATTERNS:
         return ""
     muxer, pattern = ENCODER_PATTERNS[encoder]
-    cmd = [ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "verbose", "-f", "lavfi",
-           "-i", "testsrc=size=64x64:rate=25", "-frames:v", "1", "-pix_fmt", "yuv420p",
-           "-c:v", encoder, "-f", muxer, "-"]
+    cmd = [
+        ffmpeg_path(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "verbose",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=64x64:rate=25",
+        "-frames:v",
+        "1",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:v",
+        encoder,
+        "-f",
+        muxer,
+        "-",
+    ]
     try:  # the bitstream goes to stdout: x264 and x265 write their version into its SEI
         proc = run_command(cmd, timeout_s=60, check=False, errors="replace")
     except (OSError, FfmpegError):  # FfmpegError: timed out

@@ -19,13 +19,15 @@ from vqabench.io.video import check_progressive
 
 __all__ = ["load", "available", "select", "Sequence", "DATASETS", "cache_dir", "content_hash"]
 
+
 def available() -> list[str]:
     """Names of the registered datasets."""
     return DATASETS.names()
 
 
-def select(sequences: list[Sequence], names: tuple[str, ...] | None,
-           dataset: str = "the dataset") -> list[Sequence]:
+def select(
+    sequences: list[Sequence], names: tuple[str, ...] | None, dataset: str = "the dataset"
+) -> list[Sequence]:
     """The sequences named in ``names``, in the order given (all of them when None).
 
     Raises:
@@ -40,17 +42,25 @@ def select(sequences: list[Sequence], names: tuple[str, ...] | None,
 
         close = get_close_matches(unknown[0], list(by_name), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise DatasetError(f"sequences={unknown!r} not in {dataset} (its sequences: "
-                           f"{', '.join(by_name)}){hint}")
+        raise DatasetError(
+            f"sequences={unknown!r} not in {dataset} (its sequences: {', '.join(by_name)}){hint}"
+        )
     if len(set(names)) != len(names):
         raise DatasetError(f"sequences={list(names)!r} names a sequence twice")
     return [by_name[n] for n in names]
 
 
-def load(spec: str, *, frames: int | None = None, size: tuple[int, int] | None = None,
-         work_dir: Path, root: Path | None = None,
-         sequences: tuple[str, ...] | None = None, fps: Fraction | None = None,
-         interlaced: str = "refuse") -> list[Sequence]:
+def load(
+    spec: str,
+    *,
+    frames: int | None = None,
+    size: tuple[int, int] | None = None,
+    work_dir: Path,
+    root: Path | None = None,
+    sequences: tuple[str, ...] | None = None,
+    fps: Fraction | None = None,
+    interlaced: str = "refuse",
+) -> list[Sequence]:
     """Sequences of a registered dataset name or of a folder/file path.
 
     Every source's field order is checked (:func:`vqabench.io.video.check_progressive`):
@@ -78,28 +88,48 @@ def load(spec: str, *, frames: int | None = None, size: tuple[int, int] | None =
     """
     if spec in DATASETS:
         if fps is not None:
-            raise DatasetError(f"fps={fps} converts the sources of folder datasets only; "
-                               f"dataset {spec!r} is read as its manifest states (leave fps "
-                               "out)")
+            raise DatasetError(
+                f"fps={fps} converts the sources of folder datasets only; "
+                f"dataset {spec!r} is read as its manifest states (leave fps "
+                "out)"
+            )
         loader = DATASETS.get(spec)
-        return _progressive(select(loader(frames=frames, size=size, work_dir=work_dir,
-                                          root=root), sequences, f"dataset {spec!r}"),
-                            interlaced)
+        return _progressive(
+            select(
+                loader(frames=frames, size=size, work_dir=work_dir, root=root),
+                sequences,
+                f"dataset {spec!r}",
+            ),
+            interlaced,
+        )
     path = Path(spec).expanduser()
     if path.exists():
-        return _progressive(select(load_folder(path, frames=frames, size=size,
-                                               work_dir=work_dir, fps=fps),
-                                   sequences, f"folder {str(path)!r}"), interlaced)
+        return _progressive(
+            select(
+                load_folder(path, frames=frames, size=size, work_dir=work_dir, fps=fps),
+                sequences,
+                f"folder {str(path)!r}",
+            ),
+            interlaced,
+        )
     from difflib import get_close_matches
 
     close = get_close_matches(spec, DATASETS.names(), n=2)
     hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-    raise DatasetError(f"dataset={spec!r} is neither a built-in dataset "
-                       f"({', '.join(DATASETS.names())}) nor an existing path{hint}")
+    raise DatasetError(
+        f"dataset={spec!r} is neither a built-in dataset "
+        f"({', '.join(DATASETS.names())}) nor an existing path{hint}"
+    )
 
 
 def _progressive(sequences: list[Sequence], interlaced: str) -> list[Sequence]:
     """``sequences`` with each source checked (and noted) by :func:`check_progressive`."""
-    return [replace(s, source=check_progressive(
-        s.source, interlaced, name=str(s.metadata.get("file") or s.source.path)))
-        for s in sequences]
+    return [
+        replace(
+            s,
+            source=check_progressive(
+                s.source, interlaced, name=str(s.metadata.get("file") or s.source.path)
+            ),
+        )
+        for s in sequences
+    ]

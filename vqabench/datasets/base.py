@@ -15,8 +15,7 @@ from vqabench.io.hashing import content_hash
 from vqabench.io.video import Video, probe
 from vqabench.registry import Registry
 
-__all__ = ["Sequence", "DatasetLoader", "DATASETS", "cache_dir", "content_hash",
-           "conversion_steps"]
+__all__ = ["Sequence", "DatasetLoader", "DATASETS", "cache_dir", "content_hash", "conversion_steps"]
 
 
 @dataclass(frozen=True)
@@ -39,9 +38,14 @@ DatasetLoader = Callable[..., list[Sequence]]
 DATASETS: Registry[DatasetLoader] = Registry("dataset")
 
 
-def conversion_steps(path: Path, as_is: Video | None, *, size: tuple[int, int] | None,
-                     frames: int | None, start: int = 0
-                     ) -> tuple[tuple[int, int] | None, int | None]:
+def conversion_steps(
+    path: Path,
+    as_is: Video | None,
+    *,
+    size: tuple[int, int] | None,
+    frames: int | None,
+    start: int = 0,
+) -> tuple[tuple[int, int] | None, int | None]:
     """``size`` and ``frames`` without the steps that change nothing.
 
     A size equal to the file's own and a frame count equal to all its frames (from
@@ -69,5 +73,7 @@ def conversion_steps(path: Path, as_is: Video | None, *, size: tuple[int, int] |
     else:
         info = probe(path)
         dims, count = (info.width, info.height), info.packets
-    return (None if size is not None and tuple(size) == dims else size,
-            None if frames is not None and count and frames == count - start else frames)
+    return (
+        None if size is not None and tuple(size) == dims else size,
+        None if frames is not None and count and frames == count - start else frames,
+    )

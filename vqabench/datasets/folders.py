@@ -22,12 +22,34 @@ __all__ = ["load_folder", "VIDEO_SUFFIXES", "video_files", "sequence_name"]
 
 #: File suffixes (lower case) read as videos wherever vqabench looks for them in a folder:
 #: folder datasets, named datasets' roots and ``vqabench datasets verify``.
-VIDEO_SUFFIXES = frozenset({".y4m", ".yuv", ".mp4", ".mkv", ".mov", ".webm", ".avi", ".ivf",
-                            ".m4v", ".ts", ".264", ".h264", ".265", ".hevc"})
+VIDEO_SUFFIXES = frozenset(
+    {
+        ".y4m",
+        ".yuv",
+        ".mp4",
+        ".mkv",
+        ".mov",
+        ".webm",
+        ".avi",
+        ".ivf",
+        ".m4v",
+        ".ts",
+        ".264",
+        ".h264",
+        ".265",
+        ".hevc",
+    }
+)
 
 
-def video_files(folder: Path, *, recursive: bool = False, required: bool = True,
-                argument: str = "dataset", expected: str = "") -> list[Path]:
+def video_files(
+    folder: Path,
+    *,
+    recursive: bool = False,
+    required: bool = True,
+    argument: str = "dataset",
+    expected: str = "",
+) -> list[Path]:
     """The video files (by :data:`VIDEO_SUFFIXES`) in ``folder``, sorted; with ``recursive``
     those of its subfolders too. Hidden files and folders (a leading dot) are left out.
 
@@ -42,11 +64,18 @@ def video_files(folder: Path, *, recursive: bool = False, required: bool = True,
         DatasetError: no video file there and ``required``.
     """
     found = folder.rglob("*") if recursive else folder.iterdir()
-    files = sorted(p for p in found if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
-                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    files = sorted(
+        p
+        for p in found
+        if p.is_file()
+        and p.suffix.lower() in VIDEO_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
     if not files and required:
-        raise DatasetError(f"{argument}={str(folder)!r} holds no video files; expected "
-                           f"{expected or ', '.join(sorted(VIDEO_SUFFIXES))}")
+        raise DatasetError(
+            f"{argument}={str(folder)!r} holds no video files; expected "
+            f"{expected or ', '.join(sorted(VIDEO_SUFFIXES))}"
+        )
     return files
 
 
@@ -75,8 +104,14 @@ def _converted(file: Path, dst: Path, **options: object) -> Video:
     return video
 
 
-def load_folder(path: Path, *, frames: int | None = None, size: tuple[int, int] | None = None,
-                work_dir: Path, fps: Fraction | None = None) -> list[Sequence]:
+def load_folder(
+    path: Path,
+    *,
+    frames: int | None = None,
+    size: tuple[int, int] | None = None,
+    work_dir: Path,
+    fps: Fraction | None = None,
+) -> list[Sequence]:
     """Sequences from the video files in ``path`` (a directory or one file).
 
     Files that need it (raw YUV, containers, or Y4M files whose frame count, size or frame
@@ -98,8 +133,10 @@ def load_folder(path: Path, *, frames: int | None = None, size: tuple[int, int] 
     for file in files:
         name = sequence_name(file)
         if name in seen:
-            raise DatasetError(f"two files give the sequence name {name!r}: {seen[name].name} "
-                               f"and {file.name}; rename one")
+            raise DatasetError(
+                f"two files give the sequence name {name!r}: {seen[name].name} "
+                f"and {file.name}; rename one"
+            )
         seen[name] = file
         suffix = file.suffix.lower()
         native = open_video(file) if suffix in (".y4m", ".yuv") else None
@@ -115,11 +152,17 @@ def load_folder(path: Path, *, frames: int | None = None, size: tuple[int, int] 
             count_tag = f"_{count}f" if count else ""
             rate_tag = f"_{rate.numerator}-{rate.denominator}fps" if rate else ""
             dst = Path(work_dir) / "sources" / f"{name}{dims_tag}{count_tag}{rate_tag}_{tag}.y4m"
-            video = _converted(file, dst, frames=count, size=scale,
-                               raw_format=native if suffix == ".yuv" else None,
-                               resample_fps=rate)
+            video = _converted(
+                file,
+                dst,
+                frames=count,
+                size=scale,
+                raw_format=native if suffix == ".yuv" else None,
+                resample_fps=rate,
+            )
             if frames is not None and video.frames < frames:
-                raise DatasetError(f"{file.name} has {video.frames} frames, fewer than "
-                                   f"frames={frames}")
+                raise DatasetError(
+                    f"{file.name} has {video.frames} frames, fewer than frames={frames}"
+                )
         sequences.append(Sequence(name, video, {"dataset": path.name, "file": file.name}))
     return sequences

@@ -35,8 +35,15 @@ from importlib import resources
 
 from vqabench.errors import DatasetError
 
-__all__ = ["SequenceEntry", "Manifest", "manifest_names", "load_manifest", "parse_manifest",
-           "raw_size_bytes", "FACT_KEYS"]
+__all__ = [
+    "SequenceEntry",
+    "Manifest",
+    "manifest_names",
+    "load_manifest",
+    "parse_manifest",
+    "raw_size_bytes",
+    "FACT_KEYS",
+]
 
 #: Facts a sequence can carry (from ``[defaults]`` or its own table).
 FACT_KEYS = ("width", "height", "fps", "frames", "bit_depth", "chroma", "class")
@@ -51,8 +58,7 @@ def _unconfirmed(table: Mapping[str, object], where: str) -> frozenset[str]:
     if value is False:
         return frozenset()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise DatasetError(f"{where}: unconfirmed must be true or a list of keys, "
-                           f"got {value!r}")
+        raise DatasetError(f"{where}: unconfirmed must be true or a list of keys, got {value!r}")
     return frozenset(value)
 
 
@@ -111,31 +117,47 @@ class Manifest:
         for entry in self.sequences:
             if entry.name == name:
                 return entry
-        raise DatasetError(f"dataset {self.name!r} has no sequence {name!r}; known: "
-                           f"{', '.join(e.name for e in self.sequences) or 'none listed'}")
+        raise DatasetError(
+            f"dataset {self.name!r} has no sequence {name!r}; known: "
+            f"{', '.join(e.name for e in self.sequences) or 'none listed'}"
+        )
 
 
-def _entry(table: Mapping[str, object], defaults: Mapping[str, object],
-           inherited: frozenset[str], where: str) -> SequenceEntry:
+def _entry(
+    table: Mapping[str, object],
+    defaults: Mapping[str, object],
+    inherited: frozenset[str],
+    where: str,
+) -> SequenceEntry:
     for key in ("name", "file"):
         if not isinstance(table.get(key), str) or not table.get(key):
             raise DatasetError(f"{where}: a sequence needs a text {key!r}")
     own = _unconfirmed(table, where)
-    facts = {k: table.get(k, defaults.get(k)) for k in FACT_KEYS
-             if k in table or k in defaults}
+    facts = {k: table.get(k, defaults.get(k)) for k in FACT_KEYS if k in table or k in defaults}
     # a fact taken from unconfirmed defaults stays unconfirmed
     from_defaults = {k for k in FACT_KEYS if k not in table and k in defaults}
     unconfirmed = own | (from_defaults if "*" in inherited else inherited & from_defaults)
-    known = {"name", "file", "aliases", "optional", "sha256", "size_bytes", "unconfirmed",
-             *FACT_KEYS}
+    known = {
+        "name",
+        "file",
+        "aliases",
+        "optional",
+        "sha256",
+        "size_bytes",
+        "unconfirmed",
+        *FACT_KEYS,
+    }
     return SequenceEntry(
-        name=str(table["name"]), file=str(table["file"]), facts=facts,
+        name=str(table["name"]),
+        file=str(table["file"]),
+        facts=facts,
         aliases=tuple(str(a) for a in table.get("aliases", [])),  # type: ignore[union-attr]
         optional=bool(table.get("optional", False)),
         sha256=str(table["sha256"]).lower() if table.get("sha256") else None,
         size_bytes=int(table["size_bytes"]) if table.get("size_bytes") else None,  # type: ignore[arg-type]
         unconfirmed=frozenset(unconfirmed),
-        extra={k: v for k, v in table.items() if k not in known})
+        extra={k: v for k, v in table.items() if k not in known},
+    )
 
 
 def parse_manifest(text: str, where: str = "manifest") -> Manifest:
@@ -157,15 +179,23 @@ def parse_manifest(text: str, where: str = "manifest") -> Manifest:
         try:
             pattern = re.compile(str(naming["pattern"]))
         except re.error as exc:
-            raise DatasetError(f"{where}: [naming] pattern is not a regular expression: "
-                               f"{exc}") from None
+            raise DatasetError(
+                f"{where}: [naming] pattern is not a regular expression: {exc}"
+            ) from None
     unconfirmed = _unconfirmed(data, where)
     defaults = dict(data.get("defaults", {}))
-    inherited = frozenset({"*"}) if "defaults" in unconfirmed else frozenset(
-        _unconfirmed(defaults, f"{where} [defaults]") | (unconfirmed & set(FACT_KEYS)))
+    inherited = (
+        frozenset({"*"})
+        if "defaults" in unconfirmed
+        else frozenset(
+            _unconfirmed(defaults, f"{where} [defaults]") | (unconfirmed & set(FACT_KEYS))
+        )
+    )
     defaults.pop("unconfirmed", None)
-    entries = tuple(_entry(t, defaults, inherited, f"{where} sequence {i + 1}")
-                    for i, t in enumerate(data.get("sequences", [])))
+    entries = tuple(
+        _entry(t, defaults, inherited, f"{where} sequence {i + 1}")
+        for i, t in enumerate(data.get("sequences", []))
+    )
     names = [e.name for e in entries]
     dupes = sorted({n for n in names if names.count(n) > 1})
     files = [f for e in entries for f in (e.file, *e.aliases)]
@@ -176,14 +206,26 @@ def parse_manifest(text: str, where: str = "manifest") -> Manifest:
     for p in protocols:
         frames = p.get("frames")
         if not (frames == "all" or (isinstance(frames, int) and frames > 0)):
-            raise DatasetError(f"{where}: protocol {p.get('name')!r} frames must be a "
-                               f"positive integer or \"all\", got {frames!r}")
+            raise DatasetError(
+                f"{where}: protocol {p.get('name')!r} frames must be a "
+                f'positive integer or "all", got {frames!r}'
+            )
     return Manifest(
-        name=data["name"], title=data["title"], description=str(data.get("description", "")),
-        source=data["source"], licence=data["licence"], citation=str(data.get("citation", "")),
-        enumerated=bool(data.get("enumerated", False)), naming=naming, pattern=pattern,
-        defaults=defaults, protocols=protocols, sequences=entries, unconfirmed=unconfirmed,
-        data=data)
+        name=data["name"],
+        title=data["title"],
+        description=str(data.get("description", "")),
+        source=data["source"],
+        licence=data["licence"],
+        citation=str(data.get("citation", "")),
+        enumerated=bool(data.get("enumerated", False)),
+        naming=naming,
+        pattern=pattern,
+        defaults=defaults,
+        protocols=protocols,
+        sequences=entries,
+        unconfirmed=unconfirmed,
+        data=data,
+    )
 
 
 def _folder():
@@ -221,7 +263,8 @@ def raw_size_bytes(entry: SequenceEntry) -> int | None:
     facts = entry.facts
     keys = ("width", "height", "frames", "bit_depth", "chroma")
     if not entry.file.lower().endswith(".yuv") or any(
-            facts.get(k) is None or not entry.confirmed(k) for k in keys):
+        facts.get(k) is None or not entry.confirmed(k) for k in keys
+    ):
         return None
     samples = _CHROMA_SAMPLES.get(str(facts["chroma"]))
     if samples is None:

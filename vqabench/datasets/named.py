@@ -59,7 +59,6 @@ __all__ = [
 ]
 
 
-
 @dataclass(frozen=True)
 class NamedFile:
     """One video file of a named dataset, as its name describes it (nothing decoded yet).
@@ -115,14 +114,26 @@ def _fps(text: str | None) -> Fraction | None:
     return Fraction(text).limit_denominator(1001) if text else None
 
 
-def _base(conv_title: str, m: re.Match, path: Path, name: str, *, fps_text: str | None,
-          bits: str | None, **meta: str) -> NamedFile:
+def _base(
+    conv_title: str,
+    m: re.Match,
+    path: Path,
+    name: str,
+    *,
+    fps_text: str | None,
+    bits: str | None,
+    **meta: str,
+) -> NamedFile:
     width, height = int(m.group("w")), int(m.group("h"))
     if width <= 0 or height <= 0:
         raise DatasetError(f"{path.name}: frame size {width}x{height} must be positive")
     pix_fmt = _pix_fmt(bits)
-    metadata = {"dataset": conv_title, **meta, "bit_depth": "10" if bits == "10" else "8",
-                "file": path.name}
+    metadata = {
+        "dataset": conv_title,
+        **meta,
+        "bit_depth": "10" if bits == "10" else "8",
+        "file": path.name,
+    }
     return NamedFile(path, name, width, height, _fps(fps_text), pix_fmt, metadata)
 
 
@@ -137,50 +148,87 @@ def _folder_names(path: Path, root: Path) -> list[str]:
 
 # --- UVG --------------------------------------------------------------------------------
 
+
 def _parse_uvg(m: re.Match, path: Path, root: Path) -> NamedFile:
-    return _base("UVG", m, path, m.group("name"), fps_text=m.group("fps"), bits=m.group("bits"),
-                 **{"class": f"{m.group('h')}p"})
+    return _base(
+        "UVG",
+        m,
+        path,
+        m.group("name"),
+        fps_text=m.group("fps"),
+        bits=m.group("bits"),
+        **{"class": f"{m.group('h')}p"},
+    )
 
 
 # --- BVI-DVC ----------------------------------------------------------------------------
 
 #: BVI-DVC class letter -> frame size (from the manifest's ``[classes]``).
-BVI_DVC_CLASSES: dict[str, str] = {str(k): str(v) for k, v in
-                                   load_manifest("bvi-dvc").data.get("classes", {}).items()}
+BVI_DVC_CLASSES: dict[str, str] = {
+    str(k): str(v) for k, v in load_manifest("bvi-dvc").data.get("classes", {}).items()
+}
 
 
 def _parse_bvi_dvc(m: re.Match, path: Path, root: Path) -> NamedFile:
     cls = m.group("cls")
-    return _base("BVI-DVC", m, path, m.group("cls") + m.group("name"), fps_text=m.group("fps"),
-                 bits=m.group("bits"), **{"class": cls, "class_size": BVI_DVC_CLASSES[cls],
-                                          "content": m.group("name")})
+    return _base(
+        "BVI-DVC",
+        m,
+        path,
+        m.group("cls") + m.group("name"),
+        fps_text=m.group("fps"),
+        bits=m.group("bits"),
+        **{"class": cls, "class_size": BVI_DVC_CLASSES[cls], "content": m.group("name")},
+    )
 
 
 # --- BVI-UGC ----------------------------------------------------------------------------
 
-_UGC_GROUPS: dict[str, str] = {str(k).lower(): str(v) for k, v in
-                               load_manifest("bvi-ugc").naming.get("groups", {}).items()}
+_UGC_GROUPS: dict[str, str] = {
+    str(k).lower(): str(v) for k, v in load_manifest("bvi-ugc").naming.get("groups", {}).items()
+}
 
 
 def _parse_bvi_ugc(m: re.Match, path: Path, root: Path) -> NamedFile:
-    group = next((_UGC_GROUPS[f.lower()] for f in _folder_names(path, root)
-                  if f.lower() in _UGC_GROUPS), None)
+    group = next(
+        (_UGC_GROUPS[f.lower()] for f in _folder_names(path, root) if f.lower() in _UGC_GROUPS),
+        None,
+    )
     if group is None:
-        raise DatasetError(f"{path}: a BVI-UGC file must be under a folder named high, medium "
-                           "or low (its quality group); expected "
-                           "ROOT/high/<Category><n>_<W>x<H>_<fps>fps_8bit.mp4")
-    return _base("BVI-UGC", m, path, f"{m.group('category')}{m.group('n')}",
-                 fps_text=m.group("fps"), bits="8", category=m.group("category"), group=group)
+        raise DatasetError(
+            f"{path}: a BVI-UGC file must be under a folder named high, medium "
+            "or low (its quality group); expected "
+            "ROOT/high/<Category><n>_<W>x<H>_<fps>fps_8bit.mp4"
+        )
+    return _base(
+        "BVI-UGC",
+        m,
+        path,
+        f"{m.group('category')}{m.group('n')}",
+        fps_text=m.group("fps"),
+        bits="8",
+        category=m.group("category"),
+        group=group,
+    )
 
 
 # --- MCL-JCV ----------------------------------------------------------------------------
 
+
 def _parse_mcl_jcv(m: re.Match, path: Path, root: Path) -> NamedFile:
-    return _base("MCL-JCV", m, path, f"videoSRC{m.group('n')}", fps_text=m.group("fps"),
-                 bits="8", source_id=m.group("n"))
+    return _base(
+        "MCL-JCV",
+        m,
+        path,
+        f"videoSRC{m.group('n')}",
+        fps_text=m.group("fps"),
+        bits="8",
+        source_id=m.group("n"),
+    )
 
 
 # --- HEVC CTC ---------------------------------------------------------------------------
+
 
 def _ctc_tables() -> tuple[dict[str, str], dict[str, dict[int, str]]]:
     """From the manifest: file name part -> class, and for names used by two classes
@@ -190,16 +238,19 @@ def _ctc_tables() -> tuple[dict[str, str], dict[str, dict[int, str]]]:
         for file in (entry.file, *entry.aliases):
             base = file.split("_", 1)[0]
             by_width.setdefault(base, {})[int(entry.facts["width"])] = str(  # type: ignore[arg-type]
-                entry.facts["class"])
-    unique = {b: next(iter(w.values())) for b, w in by_width.items()
-              if len(set(w.values())) == 1}
+                entry.facts["class"]
+            )
+    unique = {b: next(iter(w.values())) for b, w in by_width.items() if len(set(w.values())) == 1}
     return unique, {b: w for b, w in by_width.items() if b not in unique}
 
 
 #: CTC sequences of classes B-F (file name part -> class), from the hevc-ctc manifest.
 HEVC_CTC_CLASSES, _BY_WIDTH = _ctc_tables()
-_SIZES = {(e.file.split("_", 1)[0], int(e.facts["width"])):  # type: ignore[arg-type]
-          f"{e.facts['width']}x{e.facts['height']}" for e in load_manifest("hevc-ctc").sequences}
+_SIZES = {
+    (e.file.split("_", 1)[0], int(e.facts["width"])):  # type: ignore[arg-type]
+    f"{e.facts['width']}x{e.facts['height']}"
+    for e in load_manifest("hevc-ctc").sequences
+}
 _CTC_FOLDER = re.compile(str(load_manifest("hevc-ctc").naming["class_folder"]), re.IGNORECASE)
 
 
@@ -214,35 +265,56 @@ def _parse_hevc_ctc(m: re.Match, path: Path, root: Path) -> NamedFile:
     if cls is None and name in _BY_WIDTH:
         cls = _BY_WIDTH[name].get(width)
         if cls is None:
-            sizes = " and ".join(f"class {c} at {_SIZES[(name, w)]}"
-                                 for w, c in _BY_WIDTH[name].items())
-            raise DatasetError(f"{path}: {name} is {sizes}, not {width} wide; put it in a "
-                               "ClassB..ClassF folder")
+            sizes = " and ".join(
+                f"class {c} at {_SIZES[(name, w)]}" for w, c in _BY_WIDTH[name].items()
+            )
+            raise DatasetError(
+                f"{path}: {name} is {sizes}, not {width} wide; put it in a ClassB..ClassF folder"
+            )
     if cls is None:
         cls = HEVC_CTC_CLASSES.get(name)
     if cls is None:
-        raise DatasetError(f"{path}: {name!r} is not a CTC sequence of classes B-F (known: "
-                           f"{', '.join(sorted([*HEVC_CTC_CLASSES, *_BY_WIDTH]))}); put it in a "
-                           "ClassB..ClassF folder to give its class")
-    return _base("HEVC-CTC", m, path, name, fps_text=m.group("fps"), bits=m.group("bits"),
-                 **{"class": cls})
+        raise DatasetError(
+            f"{path}: {name!r} is not a CTC sequence of classes B-F (known: "
+            f"{', '.join(sorted([*HEVC_CTC_CLASSES, *_BY_WIDTH]))}); put it in a "
+            "ClassB..ClassF folder to give its class"
+        )
+    return _base(
+        "HEVC-CTC", m, path, name, fps_text=m.group("fps"), bits=m.group("bits"), **{"class": cls}
+    )
 
 
 # --- YouTube-UGC ------------------------------------------------------------------------
 
+
 def _parse_youtube_ugc(m: re.Match, path: Path, root: Path) -> NamedFile:
     res = int(m.group("res"))
     # The frame size is read from the container; the name gives the nominal resolution.
-    return NamedFile(path, path.stem, None, None, None, "yuv420p",
-                     {"dataset": "YouTube-UGC", "category": m.group("category"),
-                      "resolution": f"{res}P", "id": m.group("id"), "bit_depth": "8",
-                      "file": path.name})
+    return NamedFile(
+        path,
+        path.stem,
+        None,
+        None,
+        None,
+        "yuv420p",
+        {
+            "dataset": "YouTube-UGC",
+            "category": m.group("category"),
+            "resolution": f"{res}P",
+            "id": m.group("id"),
+            "bit_depth": "8",
+            "file": path.name,
+        },
+    )
 
 
 _PARSERS: dict[str, tuple[str, _Parser]] = {
-    "uvg": ("UVG", _parse_uvg), "bvi-dvc": ("BVI-DVC", _parse_bvi_dvc),
-    "bvi-ugc": ("BVI-UGC", _parse_bvi_ugc), "mcl-jcv": ("MCL-JCV", _parse_mcl_jcv),
-    "hevc-ctc": ("HEVC-CTC", _parse_hevc_ctc), "youtube-ugc": ("YouTube-UGC", _parse_youtube_ugc),
+    "uvg": ("UVG", _parse_uvg),
+    "bvi-dvc": ("BVI-DVC", _parse_bvi_dvc),
+    "bvi-ugc": ("BVI-UGC", _parse_bvi_ugc),
+    "mcl-jcv": ("MCL-JCV", _parse_mcl_jcv),
+    "hevc-ctc": ("HEVC-CTC", _parse_hevc_ctc),
+    "youtube-ugc": ("YouTube-UGC", _parse_youtube_ugc),
 }
 
 
@@ -250,8 +322,9 @@ def _from_manifest(name: str, title: str, parse: _Parser) -> Convention:
     m = load_manifest(name)
     if m.pattern is None:
         raise DatasetError(f"manifests/{name}.toml has no [naming] pattern")
-    return Convention(name, title, m.pattern, str(m.naming["layout"]), str(m.naming["example"]),
-                      parse)
+    return Convention(
+        name, title, m.pattern, str(m.naming["layout"]), str(m.naming["example"]), parse
+    )
 
 
 CONVENTIONS: dict[str, Convention] = {n: _from_manifest(n, t, p) for n, (t, p) in _PARSERS.items()}
@@ -285,26 +358,32 @@ def scan(name: str, root: str | Path | None) -> list[NamedFile]:
     """
     conv = _convention(name)
     if root is None:
-        raise DatasetError(f"dataset {name!r} lives on your disk: give root=PATH (--root) "
-                           f"holding {conv.layout}")
+        raise DatasetError(
+            f"dataset {name!r} lives on your disk: give root=PATH (--root) holding {conv.layout}"
+        )
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise DatasetError(f"root={str(root)!r} is not a folder; dataset {name!r} expects "
-                           f"{conv.layout}")
-    files = video_files(root, recursive=True, argument="root",
-                        expected=f"dataset {name!r}: {conv.layout}")
+        raise DatasetError(
+            f"root={str(root)!r} is not a folder; dataset {name!r} expects {conv.layout}"
+        )
+    files = video_files(
+        root, recursive=True, argument="root", expected=f"dataset {name!r}: {conv.layout}"
+    )
     found: list[NamedFile] = []
     seen: dict[str, Path] = {}
     for path in files:
         m = conv.pattern.fullmatch(path.name)
         if m is None:
-            raise DatasetError(f"{path}: file name {path.name!r} does not follow the "
-                               f"{conv.title} naming convention: expected {conv.layout}, "
-                               f"e.g. {conv.example}")
+            raise DatasetError(
+                f"{path}: file name {path.name!r} does not follow the "
+                f"{conv.title} naming convention: expected {conv.layout}, "
+                f"e.g. {conv.example}"
+            )
         entry = conv.parse(m, path, root)
         if entry.name in seen:
-            raise DatasetError(f"two files give the sequence name {entry.name!r}: "
-                               f"{seen[entry.name]} and {path}")
+            raise DatasetError(
+                f"two files give the sequence name {entry.name!r}: {seen[entry.name]} and {path}"
+            )
         seen[entry.name] = path
         found.append(entry)
     return found
@@ -316,43 +395,81 @@ def _tag(path: Path) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _materialise(entry: NamedFile, dataset: str, *, frames: int | None,
-                 size: tuple[int, int] | None, start: int, work_dir: Path) -> Video:
+def _materialise(
+    entry: NamedFile,
+    dataset: str,
+    *,
+    frames: int | None,
+    size: tuple[int, int] | None,
+    start: int,
+    work_dir: Path,
+) -> Video:
     """The Y4M source of one file: in place when it already matches, else converted."""
     suffix = entry.path.suffix.lower()
     native = raw = None
     if suffix == ".y4m":
         native = open_video(entry.path)
-        if start == 0 and frames in (None, native.frames) and size in (
-                None, (native.width, native.height)):
+        if (
+            start == 0
+            and frames in (None, native.frames)
+            and size in (None, (native.width, native.height))
+        ):
             return native
     if suffix == ".yuv":
-        native = raw = open_video(entry.path, width=entry.width, height=entry.height,
-                                  fps=entry.fps or Fraction(25), pix_fmt=entry.pix_fmt)
+        native = raw = open_video(
+            entry.path,
+            width=entry.width,
+            height=entry.height,
+            fps=entry.fps or Fraction(25),
+            pix_fmt=entry.pix_fmt,
+        )
         if start >= raw.frames:
-            raise invalid("start", start, f"a frame index below {raw.frames} "
-                          f"({entry.path.name} has {raw.frames} frames)")
+            raise invalid(
+                "start",
+                start,
+                f"a frame index below {raw.frames} ({entry.path.name} has {raw.frames} frames)",
+            )
     asked = frames
     size, frames = conversion_steps(entry.path, native, size=size, frames=frames, start=start)
     dims = f"_{size[0]}x{size[1]}" if size else ""
     count = f"_{frames}f" if frames else ""
     first = f"_s{start}" if start else ""
-    dst = (Path(work_dir) / "sources" / dataset /
-           f"{entry.name}{dims}{count}{first}_{_tag(entry.path)}.y4m")
+    dst = (
+        Path(work_dir)
+        / "sources"
+        / dataset
+        / f"{entry.name}{dims}{count}{first}_{_tag(entry.path)}.y4m"
+    )
     if dst.is_file():
         video = open_video(dst)
     else:
-        video = to_y4m(entry.path, dst, frames=frames, start=start, size=size,
-                       raw_format=raw, pix_fmt=entry.pix_fmt, fps=entry.fps)
+        video = to_y4m(
+            entry.path,
+            dst,
+            frames=frames,
+            start=start,
+            size=size,
+            raw_format=raw,
+            pix_fmt=entry.pix_fmt,
+            fps=entry.fps,
+        )
     if asked is not None and video.frames < asked:
-        raise DatasetError(f"{entry.path.name} has {video.frames} frames from frame {start}, "
-                           f"fewer than frames={asked}")
+        raise DatasetError(
+            f"{entry.path.name} has {video.frames} frames from frame {start}, "
+            f"fewer than frames={asked}"
+        )
     return video
 
 
-def load_named(name: str, *, frames: int | None = None, size: tuple[int, int] | None = None,
-               work_dir: Path, root: str | Path | None = None, start: int = 0
-               ) -> list[Sequence]:
+def load_named(
+    name: str,
+    *,
+    frames: int | None = None,
+    size: tuple[int, int] | None = None,
+    work_dir: Path,
+    root: str | Path | None = None,
+    start: int = 0,
+) -> list[Sequence]:
     """Sequences of the named dataset ``name`` found under ``root``.
 
     Args:
@@ -383,23 +500,27 @@ def load_named(name: str, *, frames: int | None = None, size: tuple[int, int] | 
         raise invalid("size", f"{size[0]}x{size[1]}", "even width and height >= 2")
     sequences = []
     for entry in scan(name, root):
-        video = _materialise(entry, name, frames=frames, size=size, start=int(start),
-                             work_dir=Path(work_dir))
+        video = _materialise(
+            entry, name, frames=frames, size=size, start=int(start), work_dir=Path(work_dir)
+        )
         sequences.append(Sequence(entry.name, video, dict(entry.metadata)))
     return sequences
 
 
 def _make_loader(name: str) -> Callable[..., list[Sequence]]:
-    def loader(*, frames: int | None = None, size: tuple[int, int] | None = None,
-               work_dir: Path, root: str | Path | None = None, start: int = 0
-               ) -> list[Sequence]:
-        return load_named(name, frames=frames, size=size, work_dir=work_dir, root=root,
-                          start=start)
+    def loader(
+        *,
+        frames: int | None = None,
+        size: tuple[int, int] | None = None,
+        work_dir: Path,
+        root: str | Path | None = None,
+        start: int = 0,
+    ) -> list[Sequence]:
+        return load_named(name, frames=frames, size=size, work_dir=work_dir, root=root, start=start)
 
     conv = CONVENTIONS[name]
     loader.__name__ = f"load_{name.replace('-', '_')}"
-    loader.__doc__ = (f"Load {conv.title} from ``root`` ({conv.layout}); see "
-                      ":func:`load_named`.")
+    loader.__doc__ = f"Load {conv.title} from ``root`` ({conv.layout}); see :func:`load_named`."
     return loader
 
 

@@ -64,15 +64,35 @@ __all__ = [
 ]
 
 MANIFEST_COLUMNS = (
-    "file", "source", "reference", "codec", "qp", "x", "y", "t0",
-    "vmaf_sd", "vmaf_rd", "psnr_sd", "psnr_rd",
-    "video_vmaf_sd", "video_vmaf_rd", "video_psnr_sd", "video_psnr_rd",
-    "dataset", "group", "rate_point", "kbps", "reference_kbps",
-    "patch_width", "patch_height", "patch_frames",
+    "file",
+    "source",
+    "reference",
+    "codec",
+    "qp",
+    "x",
+    "y",
+    "t0",
+    "vmaf_sd",
+    "vmaf_rd",
+    "psnr_sd",
+    "psnr_rd",
+    "video_vmaf_sd",
+    "video_vmaf_rd",
+    "video_psnr_sd",
+    "video_psnr_rd",
+    "dataset",
+    "group",
+    "rate_point",
+    "kbps",
+    "reference_kbps",
+    "patch_width",
+    "patch_height",
+    "patch_frames",
 )
 
 
 # --- pure helpers ----------------------------------------------------------------------
+
 
 def _subsampling(video: Video) -> tuple[int, int]:
     return PIX_FMTS[video.pix_fmt][:2]
@@ -84,8 +104,9 @@ def unit_rng(seed: int, uid: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), digest])
 
 
-def sample_positions(rng: np.random.Generator, video: Video, patch: PatchSize, count: int
-                     ) -> list[tuple[int, int, int]]:
+def sample_positions(
+    rng: np.random.Generator, video: Video, patch: PatchSize, count: int
+) -> list[tuple[int, int, int]]:
     """``count`` random top-left corners and first frames ``(x, y, t0)`` of ``patch``.
 
     ``x`` and ``y`` are multiples of the chroma subsampling (even for 4:2:0), so a crop cuts
@@ -112,14 +133,20 @@ def check_patch_fits(video: Video, patch: PatchSize, name: str) -> None:
         ConfigError: the patch does not fit (the message names the video ``name``).
     """
     if patch.width > video.width or patch.height > video.height or patch.frames > video.frames:
-        raise invalid("patch", patch.label,
-                      f"a patch no larger than the video {name!r} "
-                      f"({video.width}x{video.height}x{video.frames}); pass a smaller --patch "
-                      "(e.g. 64x64x12) or a larger --size/--frames")
+        raise invalid(
+            "patch",
+            patch.label,
+            f"a patch no larger than the video {name!r} "
+            f"({video.width}x{video.height}x{video.frames}); pass a smaller --patch "
+            "(e.g. 64x64x12) or a larger --size/--frames",
+        )
     sx, sy = _subsampling(video)
     if patch.width % sx or patch.height % sy:
-        raise invalid("patch", patch.label, f"width a multiple of {sx} and height a multiple "
-                      f"of {sy} for {video.pix_fmt}")
+        raise invalid(
+            "patch",
+            patch.label,
+            f"width a multiple of {sx} and height a multiple of {sy} for {video.pix_fmt}",
+        )
 
 
 def crop_clip(video: Video, x: int, y: int, t0: int, patch: PatchSize) -> YuvFrame:
@@ -127,9 +154,9 @@ def crop_clip(video: Video, x: int, y: int, t0: int, patch: PatchSize) -> YuvFra
     clip = read_all(video, start=t0, count=patch.frames)
     sx, sy = _subsampling(video)
     return YuvFrame(
-        clip.y[:, y:y + patch.height, x:x + patch.width],
-        clip.u[:, y // sy:(y + patch.height) // sy, x // sx:(x + patch.width) // sx],
-        clip.v[:, y // sy:(y + patch.height) // sy, x // sx:(x + patch.width) // sx],
+        clip.y[:, y : y + patch.height, x : x + patch.width],
+        clip.u[:, y // sy : (y + patch.height) // sy, x // sx : (x + patch.width) // sx],
+        clip.v[:, y // sy : (y + patch.height) // sy, x // sx : (x + patch.width) // sx],
     )
 
 
@@ -140,12 +167,12 @@ def clip_frames(clip: YuvFrame) -> Iterable[YuvFrame]:
 
 def clip_to_rgb(clip: YuvFrame, *, bit_depth: int = 8) -> np.ndarray:
     """uint8 RGB (T, H, W, 3) of a YUV clip (BT.709, limited range, nearest chroma)."""
-    rgb = np.stack([yuv_to_rgb(f, bit_depth=bit_depth, matrix="bt709")
-                    for f in clip_frames(clip)])
+    rgb = np.stack([yuv_to_rgb(f, bit_depth=bit_depth, matrix="bt709") for f in clip_frames(clip)])
     return np.rint(rgb * 255.0).astype(np.uint8)
 
 
 # --- manifests and splits ----------------------------------------------------------------
+
 
 def read_manifest(manifest: str | Path) -> list[dict[str, str]]:
     """Rows of a pairs manifest (a ``manifest.csv`` or the folder holding it).
@@ -153,8 +180,9 @@ def read_manifest(manifest: str | Path) -> list[dict[str, str]]:
     Raises:
         DatasetError: no manifest or no ``source`` column.
     """
-    path = file_in(manifest, "manifest.csv", what="manifest=",
-                   hint="make one with `vqabench make-pairs`")
+    path = file_in(
+        manifest, "manifest.csv", what="manifest=", hint="make one with `vqabench make-pairs`"
+    )
     with path.open(newline="") as fh:
         reader = csv.DictReader(fh)
         if "source" not in (reader.fieldnames or []):
@@ -196,10 +224,12 @@ def split_by_source(
     """
     fr = tuple(float(f) for f in fractions)
     if len(fr) != 3 or min(fr) < 0 or abs(sum(fr) - 1.0) > 1e-6:
-        raise invalid("fractions", fractions, "three non-negative numbers (train, val, test) "
-                      "summing to 1")
-    rows = read_manifest(manifest) if isinstance(manifest, str | Path) else [
-        dict(r) for r in manifest]
+        raise invalid(
+            "fractions", fractions, "three non-negative numbers (train, val, test) summing to 1"
+        )
+    rows = (
+        read_manifest(manifest) if isinstance(manifest, str | Path) else [dict(r) for r in manifest]
+    )
     _, val, test = split_sources((r["source"] for r in rows), fr, seed)
     parts: dict[str, list[dict[str, str]]] = {"train": [], "val": [], "test": []}
     for r in rows:

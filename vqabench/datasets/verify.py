@@ -33,7 +33,6 @@ from vqabench.io.hashing import file_sha256
 __all__ = ["VerifyReport", "verify_dataset", "VIDEO_SUFFIXES"]
 
 
-
 @dataclass(frozen=True)
 class VerifyReport:
     """What :func:`verify_dataset` found; paths are relative to ``root``.
@@ -67,32 +66,42 @@ class VerifyReport:
         out += [f"misnamed: {p} (expected {e})" for p, e in self.misnamed]
         out += [f"extra: {x}" for x in self.extra]
         out += [f"corrupt: {p}: {why}" for p, why in self.corrupt]
-        out.append(f"{self.dataset} under {self.root}: {len(self.found)} ok, "
-                   f"{len(self.missing)} missing, {len(self.misnamed)} misnamed, "
-                   f"{len(self.extra)} extra, {len(self.corrupt)} corrupt"
-                   + (f", {len(self.unchecked)} not size-checked (unconfirmed facts)"
-                      if self.unchecked else ""))
+        out.append(
+            f"{self.dataset} under {self.root}: {len(self.found)} ok, "
+            f"{len(self.missing)} missing, {len(self.misnamed)} misnamed, "
+            f"{len(self.extra)} extra, {len(self.corrupt)} corrupt"
+            + (
+                f", {len(self.unchecked)} not size-checked (unconfirmed facts)"
+                if self.unchecked
+                else ""
+            )
+        )
         return out
 
 
 def _damage(path: Path, entry: SequenceEntry, checksums: bool) -> tuple[str | None, bool]:
     """(what is wrong or None, whether the size was checked)."""
     size = path.stat().st_size
-    expected = entry.size_bytes or (raw_size_bytes(entry) if path.suffix.lower() == ".yuv"
-                                    else None)
+    expected = entry.size_bytes or (
+        raw_size_bytes(entry) if path.suffix.lower() == ".yuv" else None
+    )
     if expected is not None and size != expected:
         f = entry.facts
-        basis = ("published size" if entry.size_bytes else
-                 f"{f['width']}x{f['height']}, {f['frames']} frames, {f['bit_depth']}-bit "
-                 f"{f['chroma']}")
+        basis = (
+            "published size"
+            if entry.size_bytes
+            else f"{f['width']}x{f['height']}, {f['frames']} frames, {f['bit_depth']}-bit "
+            f"{f['chroma']}"
+        )
         return f"{size} bytes, expected {expected} ({basis})", True
     if checksums and entry.sha256 and file_sha256(path) != entry.sha256:
         return f"SHA-256 differs from the published {entry.sha256[:16]}...", True
     return None, expected is not None
 
 
-def verify_dataset(manifest: Manifest, root: str | os.PathLike[str], *,
-                   checksums: bool = False) -> VerifyReport:
+def verify_dataset(
+    manifest: Manifest, root: str | os.PathLike[str], *, checksums: bool = False
+) -> VerifyReport:
     """Compare the files under ``root`` with ``manifest`` (see module docstring).
 
     Args:
@@ -105,8 +114,10 @@ def verify_dataset(manifest: Manifest, root: str | os.PathLike[str], *,
     """
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise DatasetError(f"root={str(root)!r} is not a folder; expected the folder holding "
-                           f"{manifest.title} ({manifest.naming.get('layout', 'its files')})")
+        raise DatasetError(
+            f"root={str(root)!r} is not a folder; expected the folder holding "
+            f"{manifest.title} ({manifest.naming.get('layout', 'its files')})"
+        )
     by_file: dict[str, SequenceEntry] = {}
     for entry in manifest.sequences:
         for name in (entry.file, *entry.aliases):
@@ -127,22 +138,37 @@ def verify_dataset(manifest: Manifest, root: str | os.PathLike[str], *,
             found.append(rel)
             if not checked:
                 unchecked.append(rel)
-    missing = [e.file for e in manifest.sequences
-               if manifest.enumerated and e.name not in seen and not e.optional]
+    missing = [
+        e.file
+        for e in manifest.sequences
+        if manifest.enumerated and e.name not in seen and not e.optional
+    ]
     misnamed, extra = [], []
     for path, rel in strays:
-        close = [m for m in missing if m.lower() == path.name.lower()] or \
-            difflib.get_close_matches(path.name, missing, n=1, cutoff=0.8)
+        close = [m for m in missing if m.lower() == path.name.lower()] or difflib.get_close_matches(
+            path.name, missing, n=1, cutoff=0.8
+        )
         if close:
             misnamed.append((rel, close[0]))
             missing.remove(close[0])
-        elif (not manifest.enumerated and manifest.pattern is not None
-              and manifest.pattern.fullmatch(path.name) is None):
+        elif (
+            not manifest.enumerated
+            and manifest.pattern is not None
+            and manifest.pattern.fullmatch(path.name) is None
+        ):
             misnamed.append((rel, str(manifest.naming.get("layout", manifest.pattern.pattern))))
         elif manifest.enumerated:
             extra.append(rel)
         else:
             found.append(rel)
             unchecked.append(rel)
-    return VerifyReport(manifest.name, root, tuple(missing), tuple(misnamed), tuple(extra),
-                        tuple(corrupt), tuple(found), tuple(unchecked))
+    return VerifyReport(
+        manifest.name,
+        root,
+        tuple(missing),
+        tuple(misnamed),
+        tuple(extra),
+        tuple(corrupt),
+        tuple(found),
+        tuple(unchecked),
+    )

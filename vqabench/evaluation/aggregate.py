@@ -84,7 +84,14 @@ __all__ = [
 ]
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
-    "sequence", "reference", "codec", "rate_point", "kbps", "metric", "value", "anchor",
+    "sequence",
+    "reference",
+    "codec",
+    "rate_point",
+    "kbps",
+    "metric",
+    "value",
+    "anchor",
 )
 #: Label of the row/column that averages over every sequence.
 OVERALL = "Overall"
@@ -95,15 +102,22 @@ VMAF_SATURATED = 99.5
 VMAF_SATURATED_CURVE = 99.0
 
 
-def _desaturate(curve: pd.DataFrame, metric: str, rate_column: str, name: str
-                ) -> tuple[pd.DataFrame, str, str]:
+def _desaturate(
+    curve: pd.DataFrame, metric: str, rate_column: str, name: str
+) -> tuple[pd.DataFrame, str, str]:
     """The saturation rule (module docstring): (kept points, reason if NaN, note)."""
     if not metric.lower().startswith("vmaf") or curve.empty:
         return curve, "", ""
     values = curve["value"].astype(float)
     if bool((values >= VMAF_SATURATED_CURVE).all()):
-        return curve, (f"{name} curve is saturated (VMAF {values.min():.2f}..{values.max():.2f},"
-                       f" every point >= {VMAF_SATURATED_CURVE:g})"), ""
+        return (
+            curve,
+            (
+                f"{name} curve is saturated (VMAF {values.min():.2f}..{values.max():.2f},"
+                f" every point >= {VMAF_SATURATED_CURVE:g})"
+            ),
+            "",
+        )
     ordered = curve.sort_values(rate_column)
     best, keep = -math.inf, []
     for v in ordered["value"].astype(float):
@@ -112,18 +126,26 @@ def _desaturate(curve: pd.DataFrame, metric: str, rate_column: str, name: str
     dropped = len(keep) - sum(keep)
     if not dropped:
         return curve, "", ""
-    return (ordered[keep], "", f"{name}: dropped {dropped} saturated point(s) "
-            f"(VMAF >= {VMAF_SATURATED:g} not above a cheaper point)")
+    return (
+        ordered[keep],
+        "",
+        f"{name}: dropped {dropped} saturated point(s) "
+        f"(VMAF >= {VMAF_SATURATED:g} not above a cheaper point)",
+    )
 
 
 #: Kinds of note a BD-rate can carry, in the order note codes and tables list them.
 NOTE_KINDS = ("overlap", "saturated", "nonmonotonic", "duplicates", "other", "excluded")
 #: Per-sequence note texts that drop or merge points, and the kind each counts as.
-_POINT_NOTES = (("saturated", re.compile(r"dropped (\d+) saturated point")),
-                ("nonmonotonic", re.compile(r"dropped (\d+) dominated point")),
-                ("duplicates", re.compile(r"merged (\d+) duplicate point")))
-_OVERLAP_NOTE = re.compile(r"small [\w-]+ overlap \([^)]*\); the value rests on a narrow "
-                           r"interval")
+_POINT_NOTES = (
+    ("saturated", re.compile(r"dropped (\d+) saturated point")),
+    ("nonmonotonic", re.compile(r"dropped (\d+) dominated point")),
+    ("duplicates", re.compile(r"merged (\d+) duplicate point")),
+)
+_OVERLAP_NOTE = re.compile(
+    r"small [\w-]+ overlap \([^)]*\); the value rests on a narrow "
+    r"interval"
+)
 _CODE = re.compile(r"(\w+)\(([^)]*)\)")
 
 
@@ -146,8 +168,11 @@ def _note_kinds(notes: str, overlap: float) -> dict[str, float]:
 
 
 def _format_codes(codes: Mapping[str, Mapping[str, object]]) -> str:
-    return " ".join(f"{kind}({','.join(f'{k}={v}' for k, v in codes[kind].items())})"
-                    for kind in NOTE_KINDS if kind in codes)
+    return " ".join(
+        f"{kind}({','.join(f'{k}={v}' for k, v in codes[kind].items())})"
+        for kind in NOTE_KINDS
+        if kind in codes
+    )
 
 
 def sequence_note_codes(notes: str, overlap: float) -> str:
@@ -159,18 +184,27 @@ def sequence_note_codes(notes: str, overlap: float) -> str:
         'overlap(iou=0.5000) saturated(points=2)'
     """
     kinds = _note_kinds(notes, overlap)
-    return _format_codes({kind: ({"iou": f"{value:.4f}"} if kind == "overlap" else
-                                 {"notes" if kind == "other" else "points": int(value)})
-                          for kind, value in kinds.items()})
+    return _format_codes(
+        {
+            kind: (
+                {"iou": f"{value:.4f}"}
+                if kind == "overlap"
+                else {"notes" if kind == "other" else "points": int(value)}
+            )
+            for kind, value in kinds.items()
+        }
+    )
 
 
 def _cell_note_codes(ok: pd.DataFrame, n_excluded: int) -> str:
     """Note codes of a mean over the sequences ``ok`` (defined values), ``n_excluded`` left
     out."""
     used = len(ok)
-    per = [_note_kinds(str(n), float(o)) for n, o in zip(ok["notes"], ok["overlap"],
-                                                           strict=True)] \
-        if {"notes", "overlap"} <= set(ok.columns) else []
+    per = (
+        [_note_kinds(str(n), float(o)) for n, o in zip(ok["notes"], ok["overlap"], strict=True)]
+        if {"notes", "overlap"} <= set(ok.columns)
+        else []
+    )
     codes: dict[str, dict[str, object]] = {}
     for kind in NOTE_KINDS:
         values = [k[kind] for k in per if kind in k]
@@ -194,8 +228,10 @@ def parse_note_codes(text: str) -> dict[str, dict[str, str]]:
         >>> parse_note_codes("overlap(n=2/8,min=0.2400,max=0.3700) excluded(n=1/9)")
         {'overlap': {'n': '2/8', 'min': '0.2400', 'max': '0.3700'}, 'excluded': {'n': '1/9'}}
     """
-    return {kind: dict(item.split("=", 1) for item in body.split(",") if item)
-            for kind, body in _CODE.findall(text or "")}
+    return {
+        kind: dict(item.split("=", 1) for item in body.split(",") if item)
+        for kind, body in _CODE.findall(text or "")
+    }
 
 
 def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
@@ -204,13 +240,19 @@ def load_results(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     Raises:
         DatasetError: the file is missing or lacks required columns.
     """
-    path = file_in(run_dir, "results.csv", what="results file ",
-                   hint="expected a run directory written by `vqabench run` (with results.csv)")
+    path = file_in(
+        run_dir,
+        "results.csv",
+        what="results file ",
+        hint="expected a run directory written by `vqabench run` (with results.csv)",
+    )
     df = pd.read_csv(path, keep_default_na=False, na_values=[""])
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
-        raise DatasetError(f"{str(path)!r} lacks column(s) {', '.join(missing)}; "
-                           f"required: {', '.join(REQUIRED_COLUMNS)}")
+        raise DatasetError(
+            f"{str(path)!r} lacks column(s) {', '.join(missing)}; "
+            f"required: {', '.join(REQUIRED_COLUMNS)}"
+        )
     for col in ("sequence", "reference", "codec", "rate_point", "metric", "anchor"):
         df[col] = df[col].astype(str)
     if "group" in df.columns:  # an all-empty column is read as float NaN
@@ -235,12 +277,18 @@ def metric_higher_is_better(metric: str, overrides: Mapping[str, bool] | None = 
     try:
         return bool(get_class(metric).higher_is_better)
     except UnknownNameError as exc:
-        raise MetricError(f"metric={metric!r} has no known direction: {exc}; give it with "
-                          "directions={name: higher_is_better}") from None
+        raise MetricError(
+            f"metric={metric!r} has no known direction: {exc}; give it with "
+            "directions={name: higher_is_better}"
+        ) from None
 
 
-def add_weighted_yuv(results: pd.DataFrame, *, weights: tuple[float, float, float] = (6, 1, 1),
-                     name: str = "psnr_yuv") -> pd.DataFrame:
+def add_weighted_yuv(
+    results: pd.DataFrame,
+    *,
+    weights: tuple[float, float, float] = (6, 1, 1),
+    name: str = "psnr_yuv",
+) -> pd.DataFrame:
     """Add ``name`` rows, the weighted mean ``(wY*Y + wU*U + wV*V) / sum(w)`` of psnr_y/u/v.
 
     JVET CTC weights are 6:1:1. Rows already present under ``name`` are kept and not
@@ -252,8 +300,11 @@ def add_weighted_yuv(results: pd.DataFrame, *, weights: tuple[float, float, floa
     if parts.empty:
         return results
     # One coded point = these keys; its other columns (bits, kbps, times...) are facts of it.
-    keys = [c for c in ("sequence", "reference", "codec", "rate_point", "anchor", "group")
-            if c in results.columns]
+    keys = [
+        c
+        for c in ("sequence", "reference", "codec", "rate_point", "anchor", "group")
+        if c in results.columns
+    ]
     facts = parts.drop(columns=["metric", "value"]).groupby(keys, sort=False).first()
     wide = parts.pivot_table(index=keys, columns="metric", values="value", aggfunc="first")
     if not {"psnr_y", "psnr_u", "psnr_v"} <= set(wide.columns):
@@ -261,7 +312,8 @@ def add_weighted_yuv(results: pd.DataFrame, *, weights: tuple[float, float, floa
     wide = wide.dropna(subset=["psnr_y", "psnr_u", "psnr_v"]).join(facts).reset_index()
     wy, wu, wv = weights
     wide["value"] = (wy * wide["psnr_y"] + wu * wide["psnr_u"] + wv * wide["psnr_v"]) / (
-        wy + wu + wv)
+        wy + wu + wv
+    )
     wide["metric"] = name
     new = wide.drop(columns=["psnr_y", "psnr_u", "psnr_v"])
     have = results[results["metric"] == name]
@@ -269,8 +321,9 @@ def add_weighted_yuv(results: pd.DataFrame, *, weights: tuple[float, float, floa
         keys = ["sequence", "reference", "codec", "rate_point", "anchor"]
         done = set(map(tuple, have[keys].astype(str).to_numpy()))
         new = new[[tuple(r) not in done for r in new[keys].astype(str).to_numpy()]]
-    return pd.concat([results, new[[c for c in results.columns if c in new.columns]]],
-                     ignore_index=True)
+    return pd.concat(
+        [results, new[[c for c in results.columns if c in new.columns]]], ignore_index=True
+    )
 
 
 #: Reference-quality groups of UGC transcoding, in the order published tables use.
@@ -309,13 +362,18 @@ def _groups(results: pd.DataFrame, groups: Mapping[str, str] | None) -> pd.Serie
     return pd.Series("", index=results.index)
 
 
-def per_sequence_bd_rate(results: pd.DataFrame, *, anchor_codec: str,
-                         method: Method = "pchip", rate_column: str = "kbps",
-                         metrics: Sequence[str] | None = None,
-                         groups: Mapping[str, str] | None = None,
-                         directions: Mapping[str, bool] | None = None,
-                         min_points: int = 4, nonmonotonic: Nonmonotonic = "reject",
-                         ) -> pd.DataFrame:
+def per_sequence_bd_rate(
+    results: pd.DataFrame,
+    *,
+    anchor_codec: str,
+    method: Method = "pchip",
+    rate_column: str = "kbps",
+    metrics: Sequence[str] | None = None,
+    groups: Mapping[str, str] | None = None,
+    directions: Mapping[str, bool] | None = None,
+    min_points: int = 4,
+    nonmonotonic: Nonmonotonic = "reject",
+) -> pd.DataFrame:
     """BD-rate of every codec against ``anchor_codec`` for every sequence.
 
     Args:
@@ -342,8 +400,11 @@ def per_sequence_bd_rate(results: pd.DataFrame, *, anchor_codec: str,
     if method not in METHODS:
         raise invalid("method", method, " | ".join(METHODS))
     if rate_column not in results.columns:
-        raise invalid("rate_column", rate_column,
-                      f"a column of the results ({', '.join(map(str, results.columns))})")
+        raise invalid(
+            "rate_column",
+            rate_column,
+            f"a column of the results ({', '.join(map(str, results.columns))})",
+        )
     codecs = sorted(results["codec"].astype(str).unique())
     if anchor_codec not in codecs:
         raise invalid("anchor_codec", anchor_codec, f"one of {', '.join(codecs) or 'none'}")
@@ -366,39 +427,74 @@ def per_sequence_bd_rate(results: pd.DataFrame, *, anchor_codec: str,
                 continue
             test = curves[codec]
             row: dict[str, object] = {
-                "group": group, "sequence": seq, "reference": ref, "anchor": anc,
-                "metric": metric, "codec": codec, "n_test": len(test),
+                "group": group,
+                "sequence": seq,
+                "reference": ref,
+                "anchor": anc,
+                "metric": metric,
+                "codec": codec,
+                "n_test": len(test),
                 "n_anchor": 0 if base is None else len(base),
             }
             if base is None:
-                row.update(bd_rate=math.nan, overlap=math.nan, notes="",
-                           reason=f"anchor codec {anchor_codec!r} has no points here")
+                row.update(
+                    bd_rate=math.nan,
+                    overlap=math.nan,
+                    notes="",
+                    reason=f"anchor codec {anchor_codec!r} has no points here",
+                )
             else:
-                anchor_pts, reason_a, note_a = _desaturate(base, str(metric), rate_column,
-                                                           "anchor")
+                anchor_pts, reason_a, note_a = _desaturate(base, str(metric), rate_column, "anchor")
                 test_pts, reason_t, note_t = _desaturate(test, str(metric), rate_column, "test")
                 saturated = [n for n in (note_a, note_t) if n]
                 if reason_a or reason_t:
-                    row.update(bd_rate=math.nan, overlap=math.nan, notes="",
-                               reason="; ".join(r for r in (reason_a, reason_t) if r))
+                    row.update(
+                        bd_rate=math.nan,
+                        overlap=math.nan,
+                        notes="",
+                        reason="; ".join(r for r in (reason_a, reason_t) if r),
+                    )
                     rows.append(row)
                     continue
                 try:
-                    res = bd_rate_result(anchor_pts[rate_column], anchor_pts["value"],
-                                         test_pts[rate_column], test_pts["value"],
-                                         method=method, higher_is_better=hib,
-                                         min_points=min_points, nonmonotonic=nonmonotonic)
-                    row.update(bd_rate=res.value, reason=res.reason,
-                               notes="; ".join([*saturated, *res.notes]), overlap=res.overlap)
+                    res = bd_rate_result(
+                        anchor_pts[rate_column],
+                        anchor_pts["value"],
+                        test_pts[rate_column],
+                        test_pts["value"],
+                        method=method,
+                        higher_is_better=hib,
+                        min_points=min_points,
+                        nonmonotonic=nonmonotonic,
+                    )
+                    row.update(
+                        bd_rate=res.value,
+                        reason=res.reason,
+                        notes="; ".join([*saturated, *res.notes]),
+                        overlap=res.overlap,
+                    )
                 except ConfigError as exc:  # malformed data (rate 0, inf PSNR): report it
                     row.update(bd_rate=math.nan, overlap=math.nan, notes="", reason=str(exc))
             rows.append(row)
-    columns = ["group", "sequence", "reference", "anchor", "metric", "codec", "bd_rate",
-               "reason", "notes", "overlap", "n_anchor", "n_test"]
+    columns = [
+        "group",
+        "sequence",
+        "reference",
+        "anchor",
+        "metric",
+        "codec",
+        "bd_rate",
+        "reason",
+        "notes",
+        "overlap",
+        "n_anchor",
+        "n_test",
+    ]
     out = pd.DataFrame(rows, columns=columns)
-    out["note_codes"] = [sequence_note_codes(str(n), float(o)) if r == "" else ""
-                         for n, o, r in zip(out["notes"], out["overlap"], out["reason"],
-                                            strict=True)]
+    out["note_codes"] = [
+        sequence_note_codes(str(n), float(o)) if r == "" else ""
+        for n, o, r in zip(out["notes"], out["overlap"], out["reason"], strict=True)
+    ]
     return out
 
 
@@ -423,15 +519,25 @@ def summarize_bd_rate(per_sequence: pd.DataFrame, *, by_group: bool = True) -> p
     def add(keys: Iterable[object], group: str, part: pd.DataFrame) -> None:
         ok = part[part["reason"] == ""]
         bad = part[part["reason"] != ""]
-        note = "; ".join(f"excluded {s}: {r}" for s, r in zip(bad["sequence"], bad["reason"],
-                                                               strict=True))
+        note = "; ".join(
+            f"excluded {s}: {r}" for s, r in zip(bad["sequence"], bad["reason"], strict=True)
+        )
         noted = ok[ok["notes"] != ""] if "notes" in ok.columns else ok.iloc[:0]
-        flags = "; ".join(f"{s}: {n}" for s, n in zip(noted["sequence"], noted["notes"],
-                                                       strict=True))
-        rows.append({**dict(zip(cell_keys, keys, strict=True)), "group": group,
-                     "bd_rate": float(ok["bd_rate"].mean()) if len(ok) else math.nan,
-                     "n_sequences": len(ok), "n_excluded": len(bad), "note": note,
-                     "flags": flags, "note_codes": _cell_note_codes(ok, len(bad))})
+        flags = "; ".join(
+            f"{s}: {n}" for s, n in zip(noted["sequence"], noted["notes"], strict=True)
+        )
+        rows.append(
+            {
+                **dict(zip(cell_keys, keys, strict=True)),
+                "group": group,
+                "bd_rate": float(ok["bd_rate"].mean()) if len(ok) else math.nan,
+                "n_sequences": len(ok),
+                "n_excluded": len(bad),
+                "note": note,
+                "flags": flags,
+                "note_codes": _cell_note_codes(ok, len(bad)),
+            }
+        )
 
     for keys, cell in per_sequence.groupby(cell_keys, sort=True):
         labels = sorted((g for g in cell["group"].unique() if g), key=group_sort_key)
@@ -439,12 +545,24 @@ def summarize_bd_rate(per_sequence: pd.DataFrame, *, by_group: bool = True) -> p
             for label in labels:
                 add(keys, label, cell[cell["group"] == label])
         add(keys, OVERALL, cell)
-    return pd.DataFrame(rows, columns=[*cell_keys, "group", "bd_rate", "n_sequences",
-                                       "n_excluded", "note", "flags", "note_codes"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            *cell_keys,
+            "group",
+            "bd_rate",
+            "n_sequences",
+            "n_excluded",
+            "note",
+            "flags",
+            "note_codes",
+        ],
+    )
 
 
-def time_ratios(results: pd.DataFrame, *, anchor_codec: str,
-                groups: Mapping[str, str] | None = None) -> pd.DataFrame:
+def time_ratios(
+    results: pd.DataFrame, *, anchor_codec: str, groups: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """EncT/DecT in percent of the anchor codec (anchor = 100 %), per group and overall.
 
     Per (sequence, reference): ratio of summed ``enc_s`` (``dec_s``) over the rate points the
@@ -458,17 +576,20 @@ def time_ratios(results: pd.DataFrame, *, anchor_codec: str,
     if anchor_codec not in codecs:
         raise invalid("anchor_codec", anchor_codec, f"one of {', '.join(codecs) or 'none'}")
     if not {"enc_s", "dec_s"} <= set(results.columns):
-        return pd.DataFrame(columns=["reference", "codec", "group", "enc_pct", "dec_pct",
-                                     "n_sequences"])
+        return pd.DataFrame(
+            columns=["reference", "codec", "group", "enc_pct", "dec_pct", "n_sequences"]
+        )
     df = results.copy()
     df["group"] = _groups(df, groups)
     points = df.drop_duplicates(["sequence", "reference", "codec", "rate_point"])
-    sums = points.groupby(["group", "sequence", "reference", "codec"])[["enc_s", "dec_s"]].sum(
-        min_count=1).reset_index()
+    sums = (
+        points.groupby(["group", "sequence", "reference", "codec"])[["enc_s", "dec_s"]]
+        .sum(min_count=1)
+        .reset_index()
+    )
     base = sums[sums["codec"] == anchor_codec].set_index(["sequence", "reference"])
     rows: list[dict[str, object]] = []
-    for (ref, codec), part in sums[sums["codec"] != anchor_codec].groupby(["reference",
-                                                                            "codec"]):
+    for (ref, codec), part in sums[sums["codec"] != anchor_codec].groupby(["reference", "codec"]):
         ratios = []
         for _, r in part.iterrows():
             key = (r["sequence"], r["reference"])
@@ -479,12 +600,19 @@ def time_ratios(results: pd.DataFrame, *, anchor_codec: str,
         labels = sorted({g for g, _, _ in ratios if g})
         for label in [*labels, OVERALL]:
             sel = [x for x in ratios if label == OVERALL or x[0] == label]
-            rows.append({"reference": ref, "codec": codec, "group": label,
-                         "enc_pct": _geomean_pct([e for _, e, _ in sel]),
-                         "dec_pct": _geomean_pct([d for _, _, d in sel]),
-                         "n_sequences": len(sel)})
-    return pd.DataFrame(rows, columns=["reference", "codec", "group", "enc_pct", "dec_pct",
-                                       "n_sequences"])
+            rows.append(
+                {
+                    "reference": ref,
+                    "codec": codec,
+                    "group": label,
+                    "enc_pct": _geomean_pct([e for _, e, _ in sel]),
+                    "dec_pct": _geomean_pct([d for _, _, d in sel]),
+                    "n_sequences": len(sel),
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["reference", "codec", "group", "enc_pct", "dec_pct", "n_sequences"]
+    )
 
 
 def _geomean_pct(ratios: Sequence[float]) -> float:
@@ -493,8 +621,7 @@ def _geomean_pct(ratios: Sequence[float]) -> float:
     return float(np.exp(np.log(arr).mean()) * 100.0) if arr.size else math.nan
 
 
-def mean_quality(results: pd.DataFrame, *, groups: Mapping[str, str] | None = None
-                 ) -> pd.DataFrame:
+def mean_quality(results: pd.DataFrame, *, groups: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Mean rate and mean quality of each codec over the points it encoded, per group and
     overall: what a BD-rate turns into one number, shown as the values behind it.
 
@@ -507,8 +634,16 @@ def mean_quality(results: pd.DataFrame, *, groups: Mapping[str, str] | None = No
         Columns ``reference, anchor, codec, group, metric, mean_bpp, mean_value, n_points``
         (``mean_bpp`` NaN when the results carry no ``bpp``); empty without rows.
     """
-    columns = ["reference", "anchor", "codec", "group", "metric", "mean_bpp", "mean_value",
-               "n_points"]
+    columns = [
+        "reference",
+        "anchor",
+        "codec",
+        "group",
+        "metric",
+        "mean_bpp",
+        "mean_value",
+        "n_points",
+    ]
     if results.empty:
         return pd.DataFrame(columns=columns)
     df = results.copy()
@@ -521,9 +656,16 @@ def mean_quality(results: pd.DataFrame, *, groups: Mapping[str, str] | None = No
         labels = sorted({str(g) for g in part["group"] if g}, key=group_sort_key)
         for label in [*labels, OVERALL]:
             sel = part if label == OVERALL else part[part["group"] == label]
-            rows.append({"reference": ref, "anchor": anc, "codec": codec, "group": label,
-                         "metric": metric,
-                         "mean_bpp": float(pd.to_numeric(sel["bpp"]).mean()),
-                         "mean_value": float(pd.to_numeric(sel["value"]).mean()),
-                         "n_points": int(len(sel))})
+            rows.append(
+                {
+                    "reference": ref,
+                    "anchor": anc,
+                    "codec": codec,
+                    "group": label,
+                    "metric": metric,
+                    "mean_bpp": float(pd.to_numeric(sel["bpp"]).mean()),
+                    "mean_value": float(pd.to_numeric(sel["value"]).mean()),
+                    "n_points": int(len(sel)),
+                }
+            )
     return pd.DataFrame(rows, columns=columns)

@@ -128,29 +128,41 @@ class BDResult:
 # curve preparation
 
 
-def _as_curve(rate: Sequence[float], quality: Sequence[float], name: str
-              ) -> tuple[np.ndarray, np.ndarray]:
+def _as_curve(
+    rate: Sequence[float], quality: Sequence[float], name: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate one curve; return float arrays (rate, quality) in input order."""
     try:
         r = np.asarray(rate, dtype=np.float64)
         q = np.asarray(quality, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise invalid(f"rate_{name}/quality_{name}", (rate, quality),
-                      "sequences of numbers") from exc
+        raise invalid(
+            f"rate_{name}/quality_{name}", (rate, quality), "sequences of numbers"
+        ) from exc
     if r.ndim != 1 or q.ndim != 1 or r.shape != q.shape:
-        raise invalid(f"quality_{name}", list(np.ravel(q)),
-                      f"a 1-D sequence as long as rate_{name} ({r.size} values)")
+        raise invalid(
+            f"quality_{name}",
+            list(np.ravel(q)),
+            f"a 1-D sequence as long as rate_{name} ({r.size} values)",
+        )
     if not np.all(np.isfinite(r)) or np.any(r <= 0):
         raise invalid(f"rate_{name}", r.tolist(), "finite rates > 0 (e.g. kbps)")
     if not np.all(np.isfinite(q)):
-        raise invalid(f"quality_{name}", q.tolist(),
-                      "finite values (drop lossless points whose PSNR is inf)")
+        raise invalid(
+            f"quality_{name}", q.tolist(), "finite values (drop lossless points whose PSNR is inf)"
+        )
     return r, q
 
 
-def _prepare(rate: np.ndarray, quality: np.ndarray, name: str, *, sign: float,
-             min_points: int, nonmonotonic: str
-             ) -> tuple[np.ndarray, np.ndarray, str, list[str]]:
+def _prepare(
+    rate: np.ndarray,
+    quality: np.ndarray,
+    name: str,
+    *,
+    sign: float,
+    min_points: int,
+    nonmonotonic: str,
+) -> tuple[np.ndarray, np.ndarray, str, list[str]]:
     """Sort by rate, merge duplicates, check monotonicity.
 
     Returns (log10 rate, oriented quality, reason, notes); reason is empty when usable.
@@ -163,28 +175,50 @@ def _prepare(rate: np.ndarray, quality: np.ndarray, name: str, *, sign: float,
     r = np.array([p[0] for p in pts])
     q = np.array([p[1] for p in pts])
     if r.size < min_points:
-        return r, q, (f"{name} curve has {r.size} distinct point(s); at least {min_points} "
-                      "are needed"), notes
+        return (
+            r,
+            q,
+            (f"{name} curve has {r.size} distinct point(s); at least {min_points} are needed"),
+            notes,
+        )
     if np.unique(r).size < r.size:
         return r, q, f"{name} curve has several quality values at the same rate", notes
     if np.all(q == q[0]):
         return r, q, f"{name} curve is flat (quality {sign * q[0]:g} at every rate)", notes
     if q[-1] < q[0]:
-        hint = ("is the metric lower-is-better? pass higher_is_better=False" if sign > 0 else
-                "is the metric higher-is-better? pass higher_is_better=True")
+        hint = (
+            "is the metric lower-is-better? pass higher_is_better=False"
+            if sign > 0
+            else "is the metric higher-is-better? pass higher_is_better=True"
+        )
         return r, q, f"{name} quality falls as rate rises; {hint}", notes
     if np.any(np.diff(q) <= 0):
         if nonmonotonic == "reject":
-            return r, q, (f"{name} curve is not strictly monotonic (quality "
-                          f"{(sign * q).round(4).tolist()} at increasing rate; saturated or "
-                          "noisy); use nonmonotonic='pareto' to keep efficient points"), notes
+            return (
+                r,
+                q,
+                (
+                    f"{name} curve is not strictly monotonic (quality "
+                    f"{(sign * q).round(4).tolist()} at increasing rate; saturated or "
+                    "noisy); use nonmonotonic='pareto' to keep efficient points"
+                ),
+                notes,
+            )
         keep = np.concatenate([[True], q[1:] > np.maximum.accumulate(q)[:-1]])
-        notes.append(f"{name}: dropped {int((~keep).sum())} dominated point(s) "
-                     "(nonmonotonic='pareto')")
+        notes.append(
+            f"{name}: dropped {int((~keep).sum())} dominated point(s) (nonmonotonic='pareto')"
+        )
         r, q = r[keep], q[keep]
         if r.size < min_points:
-            return r, q, (f"{name} curve has {r.size} Pareto-efficient point(s); at least "
-                          f"{min_points} are needed"), notes
+            return (
+                r,
+                q,
+                (
+                    f"{name} curve has {r.size} Pareto-efficient point(s); at least "
+                    f"{min_points} are needed"
+                ),
+                notes,
+            )
     return np.log10(r), q, "", notes
 
 
@@ -216,24 +250,39 @@ def _check_options(method: str, min_points: int, nonmonotonic: str, min_overlap:
         raise invalid("nonmonotonic", nonmonotonic, " | ".join(_NONMONOTONIC))
     lowest = 4 if method == "cubic" else 2
     if not isinstance(min_points, int | np.integer) or min_points < lowest:
-        raise invalid("min_points", min_points,
-                      f"an integer >= {lowest} for method={method!r} (JVET practice: 4)")
+        raise invalid(
+            "min_points",
+            min_points,
+            f"an integer >= {lowest} for method={method!r} (JVET practice: 4)",
+        )
     if not 0.0 <= float(min_overlap) < 1.0:
         raise invalid("min_overlap", min_overlap, "a fraction in [0, 1)")
 
 
-def _delta(rate_anchor, quality_anchor, rate_test, quality_test, *, axis: str, method: str,
-           higher_is_better: bool, min_points: int, nonmonotonic: str, min_overlap: float
-           ) -> BDResult:
+def _delta(
+    rate_anchor,
+    quality_anchor,
+    rate_test,
+    quality_test,
+    *,
+    axis: str,
+    method: str,
+    higher_is_better: bool,
+    min_points: int,
+    nonmonotonic: str,
+    min_overlap: float,
+) -> BDResult:
     """Shared core: ``axis`` 'rate' integrates log-rate over quality, 'quality' the reverse."""
     _check_options(method, min_points, nonmonotonic, min_overlap)
     ra, qa = _as_curve(rate_anchor, quality_anchor, "anchor")
     rt, qt = _as_curve(rate_test, quality_test, "test")
     sign = 1.0 if higher_is_better else -1.0
-    xa, ya, reason_a, notes_a = _prepare(ra, qa, "anchor", sign=sign, min_points=min_points,
-                                         nonmonotonic=nonmonotonic)
-    xt, yt, reason_t, notes_t = _prepare(rt, qt, "test", sign=sign, min_points=min_points,
-                                         nonmonotonic=nonmonotonic)
+    xa, ya, reason_a, notes_a = _prepare(
+        ra, qa, "anchor", sign=sign, min_points=min_points, nonmonotonic=nonmonotonic
+    )
+    xt, yt, reason_t, notes_t = _prepare(
+        rt, qt, "test", sign=sign, min_points=min_points, nonmonotonic=nonmonotonic
+    )
     notes = notes_a + notes_t
     reason = "; ".join(r for r in (reason_a, reason_t) if r)
     if reason:
@@ -245,28 +294,44 @@ def _delta(rate_anchor, quality_anchor, rate_test, quality_test, *, axis: str, m
     overlap = max(hi - lo, 0.0) / union
     domain = "quality" if axis == "rate" else "log-rate"
     if hi <= lo:
-        return BDResult(math.nan, f"the curves do not overlap in {domain}", tuple(notes),
-                        0.0, method)
+        return BDResult(
+            math.nan, f"the curves do not overlap in {domain}", tuple(notes), 0.0, method
+        )
     if overlap < min_overlap:
-        return BDResult(math.nan, f"{domain} overlap {overlap:.0%} is below min_overlap "
-                        f"{min_overlap:.0%}", tuple(notes), overlap, method)
+        return BDResult(
+            math.nan,
+            f"{domain} overlap {overlap:.0%} is below min_overlap {min_overlap:.0%}",
+            tuple(notes),
+            overlap,
+            method,
+        )
     if overlap < SMALL_OVERLAP:
-        notes.append(f"small {domain} overlap ({overlap:.0%} of the union); the value rests on "
-                     "a narrow interval")
-    mean_diff = (_fit(xt, yt, method).integrate(lo, hi)
-                 - _fit(xa, ya, method).integrate(lo, hi)) / (hi - lo)
+        notes.append(
+            f"small {domain} overlap ({overlap:.0%} of the union); the value rests on "
+            "a narrow interval"
+        )
+    mean_diff = (
+        _fit(xt, yt, method).integrate(lo, hi) - _fit(xa, ya, method).integrate(lo, hi)
+    ) / (hi - lo)
     if axis == "rate":
-        value = (10.0 ** mean_diff - 1.0) * 100.0
+        value = (10.0**mean_diff - 1.0) * 100.0
     else:
         value = sign * mean_diff
     return BDResult(float(value), "", tuple(notes), float(overlap), method)
 
 
-def bd_rate_result(rate_anchor: Sequence[float], quality_anchor: Sequence[float],
-                   rate_test: Sequence[float], quality_test: Sequence[float], *,
-                   method: Method = "pchip", higher_is_better: bool = True,
-                   min_points: int = 4, nonmonotonic: Nonmonotonic = "reject",
-                   min_overlap: float = 0.0) -> BDResult:
+def bd_rate_result(
+    rate_anchor: Sequence[float],
+    quality_anchor: Sequence[float],
+    rate_test: Sequence[float],
+    quality_test: Sequence[float],
+    *,
+    method: Method = "pchip",
+    higher_is_better: bool = True,
+    min_points: int = 4,
+    nonmonotonic: Nonmonotonic = "reject",
+    min_overlap: float = 0.0,
+) -> BDResult:
     """BD-rate of ``test`` against ``anchor`` as a :class:`BDResult` (NaN with a reason).
 
     Args:
@@ -289,16 +354,32 @@ def bd_rate_result(rate_anchor: Sequence[float], quality_anchor: Sequence[float]
     Raises:
         ConfigError: invalid option or malformed curve (lengths, rates <= 0, inf/NaN).
     """
-    return _delta(rate_anchor, quality_anchor, rate_test, quality_test, axis="rate",
-                  method=method, higher_is_better=higher_is_better, min_points=min_points,
-                  nonmonotonic=nonmonotonic, min_overlap=min_overlap)
+    return _delta(
+        rate_anchor,
+        quality_anchor,
+        rate_test,
+        quality_test,
+        axis="rate",
+        method=method,
+        higher_is_better=higher_is_better,
+        min_points=min_points,
+        nonmonotonic=nonmonotonic,
+        min_overlap=min_overlap,
+    )
 
 
-def bd_quality_result(rate_anchor: Sequence[float], quality_anchor: Sequence[float],
-                      rate_test: Sequence[float], quality_test: Sequence[float], *,
-                      method: Method = "pchip", higher_is_better: bool = True,
-                      min_points: int = 4, nonmonotonic: Nonmonotonic = "reject",
-                      min_overlap: float = 0.0) -> BDResult:
+def bd_quality_result(
+    rate_anchor: Sequence[float],
+    quality_anchor: Sequence[float],
+    rate_test: Sequence[float],
+    quality_test: Sequence[float],
+    *,
+    method: Method = "pchip",
+    higher_is_better: bool = True,
+    min_points: int = 4,
+    nonmonotonic: Nonmonotonic = "reject",
+    min_overlap: float = 0.0,
+) -> BDResult:
     """BD-quality (BD-PSNR for PSNR) of ``test`` against ``anchor`` as a :class:`BDResult`.
 
     Arguments as :func:`bd_rate_result`; ``min_overlap`` applies to the log-rate interval.
@@ -307,9 +388,18 @@ def bd_quality_result(rate_anchor: Sequence[float], quality_anchor: Sequence[flo
         BDResult whose ``value`` is the average quality difference test minus anchor at equal
         rate, in the metric's units (positive is better for PSNR, negative for LPIPS).
     """
-    return _delta(rate_anchor, quality_anchor, rate_test, quality_test, axis="quality",
-                  method=method, higher_is_better=higher_is_better, min_points=min_points,
-                  nonmonotonic=nonmonotonic, min_overlap=min_overlap)
+    return _delta(
+        rate_anchor,
+        quality_anchor,
+        rate_test,
+        quality_test,
+        axis="quality",
+        method=method,
+        higher_is_better=higher_is_better,
+        min_points=min_points,
+        nonmonotonic=nonmonotonic,
+        min_overlap=min_overlap,
+    )
 
 
 def _unwrap(result: BDResult) -> float:
@@ -320,10 +410,18 @@ def _unwrap(result: BDResult) -> float:
     return result.value
 
 
-def bd_rate(rate_anchor: Sequence[float], quality_anchor: Sequence[float],
-            rate_test: Sequence[float], quality_test: Sequence[float], *,
-            method: Method = "pchip", higher_is_better: bool = True, min_points: int = 4,
-            nonmonotonic: Nonmonotonic = "reject", min_overlap: float = 0.0) -> float:
+def bd_rate(
+    rate_anchor: Sequence[float],
+    quality_anchor: Sequence[float],
+    rate_test: Sequence[float],
+    quality_test: Sequence[float],
+    *,
+    method: Method = "pchip",
+    higher_is_better: bool = True,
+    min_points: int = 4,
+    nonmonotonic: Nonmonotonic = "reject",
+    min_overlap: float = 0.0,
+) -> float:
     """BD-rate in percent of ``test`` against ``anchor``; negative = test saves bits.
 
     Same arguments as :func:`bd_rate_result`. Notes on a defined value (small overlap,
@@ -339,21 +437,47 @@ def bd_rate(rate_anchor: Sequence[float], quality_anchor: Sequence[float],
         ...               [1000, 2000, 4000, 8000], [31, 34, 37, 40]), 4)  # 1 dB better
         -20.6299
     """
-    return _unwrap(bd_rate_result(rate_anchor, quality_anchor, rate_test, quality_test,
-                                  method=method, higher_is_better=higher_is_better,
-                                  min_points=min_points, nonmonotonic=nonmonotonic,
-                                  min_overlap=min_overlap))
+    return _unwrap(
+        bd_rate_result(
+            rate_anchor,
+            quality_anchor,
+            rate_test,
+            quality_test,
+            method=method,
+            higher_is_better=higher_is_better,
+            min_points=min_points,
+            nonmonotonic=nonmonotonic,
+            min_overlap=min_overlap,
+        )
+    )
 
 
-def bd_quality(rate_anchor: Sequence[float], quality_anchor: Sequence[float],
-               rate_test: Sequence[float], quality_test: Sequence[float], *,
-               method: Method = "pchip", higher_is_better: bool = True, min_points: int = 4,
-               nonmonotonic: Nonmonotonic = "reject", min_overlap: float = 0.0) -> float:
+def bd_quality(
+    rate_anchor: Sequence[float],
+    quality_anchor: Sequence[float],
+    rate_test: Sequence[float],
+    quality_test: Sequence[float],
+    *,
+    method: Method = "pchip",
+    higher_is_better: bool = True,
+    min_points: int = 4,
+    nonmonotonic: Nonmonotonic = "reject",
+    min_overlap: float = 0.0,
+) -> float:
     """BD-quality (test minus anchor, metric units, at equal rate); BD-PSNR for PSNR.
 
     Same arguments and errors as :func:`bd_rate`.
     """
-    return _unwrap(bd_quality_result(rate_anchor, quality_anchor, rate_test, quality_test,
-                                     method=method, higher_is_better=higher_is_better,
-                                     min_points=min_points, nonmonotonic=nonmonotonic,
-                                     min_overlap=min_overlap))
+    return _unwrap(
+        bd_quality_result(
+            rate_anchor,
+            quality_anchor,
+            rate_test,
+            quality_test,
+            method=method,
+            higher_is_better=higher_is_better,
+            min_points=min_points,
+            nonmonotonic=nonmonotonic,
+            min_overlap=min_overlap,
+        )
+    )

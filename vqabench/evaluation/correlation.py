@@ -74,8 +74,7 @@ def logistic4(x: np.ndarray, b1: float, b2: float, b3: float, b4: float) -> np.n
     return (b1 - b2) / (1.0 + np.exp(z)) + b2
 
 
-def logistic5(x: np.ndarray, b1: float, b2: float, b3: float, b4: float, b5: float
-              ) -> np.ndarray:
+def logistic5(x: np.ndarray, b1: float, b2: float, b3: float, b4: float, b5: float) -> np.ndarray:
     """Five-parameter logistic: ``b1 * (0.5 - 1 / (1 + exp(b2 * (x - b3)))) + b4 * x + b5``."""
     x = np.asarray(x, dtype=np.float64)
     z = np.clip(b2 * (x - b3), -500, 500)
@@ -131,13 +130,15 @@ class ComparisonResult:
     p_williams: float
 
 
-def _pair(predictions: Sequence[float], labels: Sequence[float], min_n: int = 3
-          ) -> tuple[np.ndarray, np.ndarray]:
+def _pair(
+    predictions: Sequence[float], labels: Sequence[float], min_n: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(predictions, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
     if x.ndim != 1 or x.shape != y.shape:
-        raise invalid("labels", f"array of shape {y.shape}",
-                      f"a 1-D array as long as predictions ({x.shape})")
+        raise invalid(
+            "labels", f"array of shape {y.shape}", f"a 1-D array as long as predictions ({x.shape})"
+        )
     if x.size < min_n:
         raise invalid("predictions", f"{x.size} items", f"at least {min_n} items")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
@@ -145,8 +146,9 @@ def _pair(predictions: Sequence[float], labels: Sequence[float], min_n: int = 3
     return x, y
 
 
-def fit_logistic(predictions: Sequence[float], labels: Sequence[float], *,
-                 kind: Fit = "logistic4") -> tuple[float, ...]:
+def fit_logistic(
+    predictions: Sequence[float], labels: Sequence[float], *, kind: Fit = "logistic4"
+) -> tuple[float, ...]:
     """Least-squares fit of a logistic mapping from predictions to labels.
 
     Returns:
@@ -165,15 +167,19 @@ def fit_logistic(predictions: Sequence[float], labels: Sequence[float], *,
         func, p0 = logistic4, [hi, lo, float(np.median(x)), sx / 2]
     else:
         span = float(np.ptp(y)) or 1.0
-        func, p0 = logistic5, [span if increasing else -span, 2.0 / sx, float(np.median(x)),
-                               0.0, float(np.mean(y))]
+        func, p0 = (
+            logistic5,
+            [span if increasing else -span, 2.0 / sx, float(np.median(x)), 0.0, float(np.mean(y))],
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optimize.OptimizeWarning)
             params, _ = optimize.curve_fit(func, x, y, p0=p0, maxfev=20000)
     except RuntimeError as exc:
-        raise ConfigError(f"fit={kind!r} did not converge on these {x.size} items: {exc}; "
-                          "try fit=None or the other logistic") from exc
+        raise ConfigError(
+            f"fit={kind!r} did not converge on these {x.size} items: {exc}; "
+            "try fit=None or the other logistic"
+        ) from exc
     return tuple(float(p) for p in params)
 
 
@@ -181,8 +187,9 @@ def _rmse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((a - b) ** 2)))
 
 
-def _resamples(rng: np.random.Generator, n: int, count: int,
-               groups: Sequence[object] | None) -> np.ndarray | list[np.ndarray]:
+def _resamples(
+    rng: np.random.Generator, n: int, count: int, groups: Sequence[object] | None
+) -> np.ndarray | list[np.ndarray]:
     """``count`` bootstrap index sets over ``n`` items: items, or whole ``groups``, drawn
     with replacement (a cluster bootstrap; resamples then vary in size)."""
     if groups is None:
@@ -193,21 +200,32 @@ def _resamples(rng: np.random.Generator, n: int, count: int,
     members = [np.flatnonzero(codes == g) for g in range(codes.max() + 1)]
     if len(members) < 2:
         raise invalid("groups", f"{len(members)} group", "two groups or more to resample")
-    return [np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
-            for _ in range(count)]
+    return [
+        np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
+        for _ in range(count)
+    ]
 
 
 def _stats(x: np.ndarray, y: np.ndarray, mapped: np.ndarray) -> dict[str, float]:
-    return {"srocc": float(stats.spearmanr(x, y)[0]),
-            "krocc": float(stats.kendalltau(x, y)[0]),
-            "plcc": float(stats.pearsonr(mapped, y)[0]),
-            "rmse": _rmse(mapped, y)}
+    return {
+        "srocc": float(stats.spearmanr(x, y)[0]),
+        "krocc": float(stats.kendalltau(x, y)[0]),
+        "plcc": float(stats.pearsonr(mapped, y)[0]),
+        "rmse": _rmse(mapped, y),
+    }
 
 
-def correlation(predictions: Sequence[float], labels: Sequence[float], *,
-                fit: Fit | None = None, label_std: Sequence[float] | None = None,
-                bootstrap: int = 0, confidence: float = 0.95, seed: int = 0,
-                groups: Sequence[object] | None = None) -> CorrelationResult:
+def correlation(
+    predictions: Sequence[float],
+    labels: Sequence[float],
+    *,
+    fit: Fit | None = None,
+    label_std: Sequence[float] | None = None,
+    bootstrap: int = 0,
+    confidence: float = 0.95,
+    seed: int = 0,
+    groups: Sequence[object] | None = None,
+) -> CorrelationResult:
     """SROCC, KROCC, PLCC, RMSE, outlier ratio and optional bootstrap intervals.
 
     Args:
@@ -247,20 +265,28 @@ def correlation(predictions: Sequence[float], labels: Sequence[float], *,
     if label_std is not None:
         sd = np.asarray(label_std, dtype=np.float64)
         if sd.shape != y.shape or np.any(sd < 0):
-            raise invalid("label_std", f"array of shape {sd.shape}",
-                          f"non-negative values, one per item ({y.size})")
+            raise invalid(
+                "label_std",
+                f"array of shape {sd.shape}",
+                f"non-negative values, one per item ({y.size})",
+            )
         outliers = float(np.mean(np.abs(mapped - y) > 2.0 * sd))
     ci: dict[str, tuple[float, float]] = {}
     if bootstrap:
         rng = np.random.default_rng(seed)
-        draws = np.array([list(_stats(x[i], y[i], mapped[i]).values())
-                          for i in _resamples(rng, x.size, bootstrap, groups)])
+        draws = np.array(
+            [
+                list(_stats(x[i], y[i], mapped[i]).values())
+                for i in _resamples(rng, x.size, bootstrap, groups)
+            ]
+        )
         tail = (1.0 - confidence) / 2.0 * 100.0
         for k, name in enumerate(_STATS):
             lo, hi = np.nanpercentile(draws[:, k], [tail, 100.0 - tail])
             ci[name] = (float(lo), float(hi))
-    return CorrelationResult(n=int(x.size), fit=fit or "none", fit_params=params, ci=ci,
-                             outlier_ratio=outliers, **values)
+    return CorrelationResult(
+        n=int(x.size), fit=fit or "none", fit_params=params, ci=ci, outlier_ratio=outliers, **values
+    )
 
 
 def williams_test(r12: float, r13: float, r23: float, n: int) -> tuple[float, float]:
@@ -285,10 +311,17 @@ def williams_test(r12: float, r13: float, r23: float, n: int) -> tuple[float, fl
     return float(t), float(2 * stats.t.sf(abs(t), n - 3))
 
 
-def compare_metrics(predictions_a: Sequence[float], predictions_b: Sequence[float],
-                    labels: Sequence[float], *, statistic: Literal["srocc", "plcc"] = "srocc",
-                    bootstrap: int = 2000, confidence: float = 0.95, seed: int = 0,
-                    groups: Sequence[object] | None = None) -> ComparisonResult:
+def compare_metrics(
+    predictions_a: Sequence[float],
+    predictions_b: Sequence[float],
+    labels: Sequence[float],
+    *,
+    statistic: Literal["srocc", "plcc"] = "srocc",
+    bootstrap: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    groups: Sequence[object] | None = None,
+) -> ComparisonResult:
     """Is metric A's correlation with the labels different from metric B's?
 
     Both tests are paired (same items). Williams' test is applied to Pearson correlations of
@@ -324,13 +357,19 @@ def compare_metrics(predictions_a: Sequence[float], predictions_b: Sequence[floa
         return ComparisonResult(statistic, r12 - r13, (math.nan, math.nan), math.nan, t, p_w)
     lo, hi = np.percentile(diffs, [tail, 100.0 - tail])
     p_boot = min(1.0, 2.0 * min(np.mean(diffs <= 0), np.mean(diffs >= 0)))
-    return ComparisonResult(statistic, r12 - r13, (float(lo), float(hi)), float(p_boot), t,
-                            p_w)
+    return ComparisonResult(statistic, r12 - r13, (float(lo), float(hi)), float(p_boot), t, p_w)
 
 
-def correlation_table(table: pd.DataFrame, *, label: str, metrics: Sequence[str],
-                      fit: Fit | None = None, label_std: str | None = None,
-                      bootstrap: int = 0, seed: int = 0) -> pd.DataFrame:
+def correlation_table(
+    table: pd.DataFrame,
+    *,
+    label: str,
+    metrics: Sequence[str],
+    fit: Fit | None = None,
+    label_std: str | None = None,
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> pd.DataFrame:
     """:func:`correlation` of each metric column of ``table`` with the ``label`` column.
 
     Rows with a missing value in the label or the metric are skipped for that metric.
@@ -342,8 +381,11 @@ def correlation_table(table: pd.DataFrame, *, label: str, metrics: Sequence[str]
     Raises:
         ConfigError: a named column is missing.
     """
-    for name, col in [("label", label), ("label_std", label_std),
-                      *[("metrics", m) for m in metrics]]:
+    for name, col in [
+        ("label", label),
+        ("label_std", label_std),
+        *[("metrics", m) for m in metrics],
+    ]:
         if col is not None and col not in table.columns:
             present = ", ".join(map(str, table.columns))
             raise invalid(name, col, f"a column of the table ({present})")
@@ -353,11 +395,23 @@ def correlation_table(table: pd.DataFrame, *, label: str, metrics: Sequence[str]
     for metric in metrics:
         cols = [metric, label] + ([label_std] if label_std else [])
         part = table[cols].apply(pd.to_numeric, errors="coerce").dropna()
-        r = correlation(part[metric], part[label], fit=fit,
-                        label_std=part[label_std] if label_std else None,
-                        bootstrap=bootstrap, seed=seed)
-        row = {"metric": metric, "n": r.n, "srocc": r.srocc, "krocc": r.krocc, "plcc": r.plcc,
-               "rmse": r.rmse, "outlier_ratio": r.outlier_ratio}
+        r = correlation(
+            part[metric],
+            part[label],
+            fit=fit,
+            label_std=part[label_std] if label_std else None,
+            bootstrap=bootstrap,
+            seed=seed,
+        )
+        row = {
+            "metric": metric,
+            "n": r.n,
+            "srocc": r.srocc,
+            "krocc": r.krocc,
+            "plcc": r.plcc,
+            "rmse": r.rmse,
+            "outlier_ratio": r.outlier_ratio,
+        }
         for stat, (lo, hi) in r.ci.items():
             row[f"{stat}_lo"], row[f"{stat}_hi"] = lo, hi
         rows.append(row)
@@ -380,9 +434,13 @@ def parse_metric_ref(text: str, *, default_anchor: str = "source") -> tuple[str,
     return name, anchor
 
 
-def items_from_results(results: pd.DataFrame, metrics: Sequence[str], *,
-                       label: pd.DataFrame | str, extra: Sequence[str] = ("group",)
-                       ) -> pd.DataFrame:
+def items_from_results(
+    results: pd.DataFrame,
+    metrics: Sequence[str],
+    *,
+    label: pd.DataFrame | str,
+    extra: Sequence[str] = ("group",),
+) -> pd.DataFrame:
     """One row per coded item (sequence, reference, codec, rate point) with metric columns.
 
     Args:
@@ -399,11 +457,13 @@ def items_from_results(results: pd.DataFrame, metrics: Sequence[str], *,
     Raises:
         ConfigError: a metric/anchor missing from the results, or no items in common.
     """
+
     def column(name: str, anchor: str) -> pd.Series:
         part = results[(results["metric"] == name) & (results["anchor"] == anchor)]
         if part.empty:
-            have = sorted({f"{m}@{a}" for m, a in zip(results["metric"], results["anchor"],
-                                                      strict=True)})
+            have = sorted(
+                {f"{m}@{a}" for m, a in zip(results["metric"], results["anchor"], strict=True)}
+            )
             raise invalid("metrics", f"{name}@{anchor}", f"a metric of the run ({', '.join(have)})")
         return part.drop_duplicates(list(ITEM_KEYS)).set_index(list(ITEM_KEYS))["value"]
 
@@ -415,21 +475,37 @@ def items_from_results(results: pd.DataFrame, metrics: Sequence[str], *,
     else:
         missing = [c for c in (*ITEM_KEYS, "value") if c not in label.columns]
         if missing:
-            raise invalid("label", f"table lacking {', '.join(missing)}",
-                          "a tidy scores table (scores.csv of `vqabench study analyze`)")
-        lab = label.assign(**{k: label[k].astype(str) for k in ITEM_KEYS}) \
-            .drop_duplicates(list(ITEM_KEYS)).set_index(list(ITEM_KEYS))["value"]
+            raise invalid(
+                "label",
+                f"table lacking {', '.join(missing)}",
+                "a tidy scores table (scores.csv of `vqabench study analyze`)",
+            )
+        lab = (
+            label.assign(**{k: label[k].astype(str) for k in ITEM_KEYS})
+            .drop_duplicates(list(ITEM_KEYS))
+            .set_index(list(ITEM_KEYS))["value"]
+        )
     table = base.join(pd.DataFrame(cols)).join(lab.rename("label"), how="inner")
     table = table[table["label"].notna()]
     if table.empty:
-        raise invalid("label", "scores without items in common with the run",
-                      "scores of the run's (sequence, reference, codec, rate_point) items")
+        raise invalid(
+            "label",
+            "scores without items in common with the run",
+            "scores of the run's (sequence, reference, codec, rate_point) items",
+        )
     return table.reset_index()
 
 
-def correlation_by(items: pd.DataFrame, *, metrics: Sequence[str], by: str | None = None,
-                   label: str = "label", fit: Fit | None = "logistic4", bootstrap: int = 0,
-                   seed: int = 0) -> pd.DataFrame:
+def correlation_by(
+    items: pd.DataFrame,
+    *,
+    metrics: Sequence[str],
+    by: str | None = None,
+    label: str = "label",
+    fit: Fit | None = "logistic4",
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> pd.DataFrame:
     """:func:`correlation_table` per group of ``by`` (and over all items: group ``all``).
 
     A group too small for the statistics gets NaN and the reason in ``note``; no number is
@@ -447,11 +523,13 @@ def correlation_by(items: pd.DataFrame, *, metrics: Sequence[str], by: str | Non
     rows = []
     for name, part in groups:
         try:
-            table = correlation_table(part, label=label, metrics=metrics, fit=fit,
-                                      bootstrap=bootstrap, seed=seed).assign(note="")
+            table = correlation_table(
+                part, label=label, metrics=metrics, fit=fit, bootstrap=bootstrap, seed=seed
+            ).assign(note="")
         except ConfigError as exc:
-            table = pd.DataFrame({"metric": list(metrics), "n": len(part),
-                                  "note": f"not computed: {exc}"})
+            table = pd.DataFrame(
+                {"metric": list(metrics), "n": len(part), "note": f"not computed: {exc}"}
+            )
         rows.append(table.assign(**{by or "items": name}))
     out = pd.concat(rows, ignore_index=True)
     out["n"] = out["n"].astype(int)
@@ -460,9 +538,16 @@ def correlation_by(items: pd.DataFrame, *, metrics: Sequence[str], by: str | Non
     return out
 
 
-def comparison_table(items: pd.DataFrame, *, metrics: Sequence[str], by: str | None = None,
-                     label: str = "label", statistic: Literal["srocc", "plcc"] = "srocc",
-                     bootstrap: int = 2000, seed: int = 0) -> pd.DataFrame:
+def comparison_table(
+    items: pd.DataFrame,
+    *,
+    metrics: Sequence[str],
+    by: str | None = None,
+    label: str = "label",
+    statistic: Literal["srocc", "plcc"] = "srocc",
+    bootstrap: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
     """:func:`compare_metrics` for every pair of metrics, per group of ``by`` and overall.
 
     Returns:
@@ -475,16 +560,33 @@ def comparison_table(items: pd.DataFrame, *, metrics: Sequence[str], by: str | N
     rows = []
     for name, part in groups:
         for i, a in enumerate(metrics):
-            for b in metrics[i + 1:]:
+            for b in metrics[i + 1 :]:
                 both = part[[a, b, label]].apply(pd.to_numeric, errors="coerce").dropna()
-                row = {by or "items": name, "metric_a": a, "metric_b": b,
-                       "statistic": statistic, "n": len(both)}
+                row = {
+                    by or "items": name,
+                    "metric_a": a,
+                    "metric_b": b,
+                    "statistic": statistic,
+                    "n": len(both),
+                }
                 try:
-                    r = compare_metrics(both[a], both[b], both[label], statistic=statistic,
-                                        bootstrap=bootstrap, seed=seed)
-                    row.update(difference=r.difference, lo=r.ci[0], hi=r.ci[1],
-                               williams_t=r.williams_t, p_williams=r.p_williams,
-                               p_bootstrap=r.p_bootstrap, note="")
+                    r = compare_metrics(
+                        both[a],
+                        both[b],
+                        both[label],
+                        statistic=statistic,
+                        bootstrap=bootstrap,
+                        seed=seed,
+                    )
+                    row.update(
+                        difference=r.difference,
+                        lo=r.ci[0],
+                        hi=r.ci[1],
+                        williams_t=r.williams_t,
+                        p_williams=r.p_williams,
+                        p_bootstrap=r.p_bootstrap,
+                        note="",
+                    )
                 except ConfigError as exc:
                     row.update(note=str(exc))
                 rows.append(row)

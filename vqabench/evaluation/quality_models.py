@@ -35,11 +35,18 @@ def ssim_rd(data: PairsDataset, index: int) -> float:
     return metrics.create("ssim").compute(ref, dist, fmt="rgb", pix_fmt="yuv444p").value
 
 
-def ranking_srocc(pairs_dir: str | Path, *, model: torch.nn.Module | None = None,
-                  sources: Sequence[str] | None = None, batch_size: int = 16,
-                  device: str = "cpu", codecs: Sequence[str] | None = None,
-                  progress: Callable[[int, int], None] | None = None,
-                  bootstrap: int = 0, seed: int = 0) -> dict:
+def ranking_srocc(
+    pairs_dir: str | Path,
+    *,
+    model: torch.nn.Module | None = None,
+    sources: Sequence[str] | None = None,
+    batch_size: int = 16,
+    device: str = "cpu",
+    codecs: Sequence[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> dict:
     """SROCC against ``vmaf_sd`` of the model (if given) and of the (R, D) baselines.
 
     ``progress(done, total)`` is called as pairs are scored (the model, then SSIM).
@@ -62,8 +69,11 @@ def ranking_srocc(pairs_dir: str | Path, *, model: torch.nn.Module | None = None
         raise invalid("bootstrap", bootstrap, "an integer >= 0 (number of resamples)")
     data = PairsDataset(pairs_dir, sources=sources, codecs=codecs)
     if bootstrap and len(set(data.sources)) < 2:
-        raise invalid("bootstrap", bootstrap, "0 for pairs of one source (the bootstrap "
-                      "resamples whole sources)")
+        raise invalid(
+            "bootstrap",
+            bootstrap,
+            "0 for pairs of one source (the bootstrap resamples whole sources)",
+        )
     labels = data.vmaf_sd
     out: dict[str, float] = {"pairs": float(len(data)), "sources": float(len(set(data.sources)))}
     total = len(data) * (2 if model is not None else 1)
@@ -75,8 +85,9 @@ def ranking_srocc(pairs_dir: str | Path, *, model: torch.nn.Module | None = None
         done = len(data)
         if progress is not None:
             progress(done, total)
-    baselines = {column: np.array([float(r[column]) for r in data.rows])
-                 for column in ("psnr_rd", "vmaf_rd")}
+    baselines = {
+        column: np.array([float(r[column]) for r in data.rows]) for column in ("psnr_rd", "vmaf_rd")
+    }
     for column, values in baselines.items():
         out[column] = float(spearmanr(values, labels).statistic)
     ssim_values = []
@@ -87,19 +98,35 @@ def ranking_srocc(pairs_dir: str | Path, *, model: torch.nn.Module | None = None
     baselines["ssim_rd"] = np.array(ssim_values)
     out["ssim_rd"] = float(spearmanr(baselines["ssim_rd"], labels).statistic)
     if bootstrap:
-        predictors = {"psnr_rd": baselines["psnr_rd"], "ssim_rd": baselines["ssim_rd"],
-                      "vmaf_rd": baselines["vmaf_rd"]}
+        predictors = {
+            "psnr_rd": baselines["psnr_rd"],
+            "ssim_rd": baselines["ssim_rd"],
+            "vmaf_rd": baselines["vmaf_rd"],
+        }
         if model is not None:
             predictors = {"model": scores, **predictors}
         out["intervals"] = {
-            name: list(correlation(values, labels, bootstrap=bootstrap, seed=seed,
-                                   groups=data.sources).ci["srocc"])
-            for name, values in predictors.items()}
+            name: list(
+                correlation(values, labels, bootstrap=bootstrap, seed=seed, groups=data.sources).ci[
+                    "srocc"
+                ]
+            )
+            for name, values in predictors.items()
+        }
         if model is not None:
             out["differences"] = {}
             for name in ("psnr_rd", "ssim_rd", "vmaf_rd"):
-                c = compare_metrics(scores, predictors[name], labels, bootstrap=bootstrap,
-                                    seed=seed, groups=data.sources)
-                out["differences"][name] = {"difference": c.difference, "ci": list(c.ci),
-                                            "p_bootstrap": c.p_bootstrap}
+                c = compare_metrics(
+                    scores,
+                    predictors[name],
+                    labels,
+                    bootstrap=bootstrap,
+                    seed=seed,
+                    groups=data.sources,
+                )
+                out["differences"][name] = {
+                    "difference": c.difference,
+                    "ci": list(c.ci),
+                    "p_bootstrap": c.p_bootstrap,
+                }
     return out

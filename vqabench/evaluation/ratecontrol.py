@@ -28,8 +28,18 @@ from vqabench.evaluation.rq import rate_deviation
 
 __all__ = ["RC_COLUMNS", "rate_controlled", "rate_control", "rate_control_means"]
 
-RC_COLUMNS = ("sequence", "reference", "anchor", "metric", "codec", "targets_from",
-              "n_points", "delta_r_pct", "bd_rate", "reason")
+RC_COLUMNS = (
+    "sequence",
+    "reference",
+    "anchor",
+    "metric",
+    "codec",
+    "targets_from",
+    "n_points",
+    "delta_r_pct",
+    "bd_rate",
+    "reason",
+)
 
 
 def rate_controlled(results: pd.DataFrame) -> pd.DataFrame:
@@ -40,8 +50,9 @@ def rate_controlled(results: pd.DataFrame) -> pd.DataFrame:
     return results[target.notna()].assign(target_kbps=target[target.notna()])
 
 
-def rate_control(results: pd.DataFrame, *, targets_from: str | None = None,
-                 method: Method = "pchip") -> pd.DataFrame:
+def rate_control(
+    results: pd.DataFrame, *, targets_from: str | None = None, method: Method = "pchip"
+) -> pd.DataFrame:
     """Per (sequence, reference, anchor, metric, rate-controlled codec): ΔR % and BD-rate.
 
     Args:
@@ -63,8 +74,11 @@ def rate_control(results: pd.DataFrame, *, targets_from: str | None = None,
         return pd.DataFrame(columns=list(RC_COLUMNS))
     source = None if targets_from is None else targets_from.split(":", 1)[0]
     if source is not None and source not in set(results["codec"]):
-        raise invalid("targets_from", targets_from,
-                      f"a codec of the results ({', '.join(sorted(set(results['codec'])))})")
+        raise invalid(
+            "targets_from",
+            targets_from,
+            f"a codec of the results ({', '.join(sorted(set(results['codec'])))})",
+        )
     keys = ["sequence", "reference", "anchor", "metric", "codec"]
     bd = {}
     if source is not None:
@@ -76,19 +90,30 @@ def rate_control(results: pd.DataFrame, *, targets_from: str | None = None,
     rows = []
     for key, cell in rc.groupby(keys, sort=True):
         try:
-            dev = rate_deviation(cell["target_kbps"].to_numpy(float),
-                                 cell["kbps"].to_numpy(float))
+            dev = rate_deviation(cell["target_kbps"].to_numpy(float), cell["kbps"].to_numpy(float))
         except ConfigError as exc:
             dev, why = None, str(exc)
-        value, reason = bd.get(key, (math.nan, "no targets_from configuration to compare "
-                                               "with" if source is None else
-                                     "no constant-parameter curve for this sequence"))
+        value, reason = bd.get(
+            key,
+            (
+                math.nan,
+                "no targets_from configuration to compare with"
+                if source is None
+                else "no constant-parameter curve for this sequence",
+            ),
+        )
         if dev is None:
             value, reason = math.nan, why
-        rows.append({**dict(zip(keys, key, strict=True)), "targets_from": source or "",
-                     "n_points": len(cell),
-                     "delta_r_pct": math.nan if dev is None else 100.0 * float(dev.mean()),
-                     "bd_rate": float(value), "reason": reason or ""})
+        rows.append(
+            {
+                **dict(zip(keys, key, strict=True)),
+                "targets_from": source or "",
+                "n_points": len(cell),
+                "delta_r_pct": math.nan if dev is None else 100.0 * float(dev.mean()),
+                "bd_rate": float(value),
+                "reason": reason or "",
+            }
+        )
     return pd.DataFrame(rows, columns=list(RC_COLUMNS))
 
 
@@ -98,8 +123,12 @@ def rate_control_means(per_sequence: pd.DataFrame) -> pd.DataFrame:
     keys = ["reference", "anchor", "metric", "codec"]
     rows = []
     for key, cell in per_sequence.groupby(keys, sort=True):
-        rows.append({**dict(zip(keys, key, strict=True)),
-                     "delta_r_pct": float(cell["delta_r_pct"].mean(skipna=True)),
-                     "bd_rate": float(cell["bd_rate"].mean(skipna=True)),
-                     "n_sequences": int(cell["bd_rate"].notna().sum())})
+        rows.append(
+            {
+                **dict(zip(keys, key, strict=True)),
+                "delta_r_pct": float(cell["delta_r_pct"].mean(skipna=True)),
+                "bd_rate": float(cell["bd_rate"].mean(skipna=True)),
+                "n_sequences": int(cell["bd_rate"].notna().sum()),
+            }
+        )
     return pd.DataFrame(rows, columns=[*keys, "delta_r_pct", "bd_rate", "n_sequences"])

@@ -42,9 +42,20 @@ from scipy import optimize
 
 from vqabench.errors import ConfigError, invalid
 
-__all__ = ["Model", "MODELS", "RQFit", "fit_rq", "fit_rq_table", "rate_deviation",
-           "PARAMETER_MODELS", "LEVELS", "fit_rate_parameter", "rate_parameter_points",
-           "fit_rp_table", "rp_table"]
+__all__ = [
+    "Model",
+    "MODELS",
+    "RQFit",
+    "fit_rq",
+    "fit_rq_table",
+    "rate_deviation",
+    "PARAMETER_MODELS",
+    "LEVELS",
+    "fit_rate_parameter",
+    "rate_parameter_points",
+    "fit_rp_table",
+    "rp_table",
+]
 
 Model = Literal["linear", "logarithmic", "exponential"]
 MODELS: tuple[str, ...] = ("linear", "logarithmic", "exponential")
@@ -87,8 +98,14 @@ def _exponential(r: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
 _FUNCS = {"linear": _linear, "logarithmic": _logarithmic, "exponential": _exponential}
 
 
-def _paired(model: str, models: tuple[str, ...], x: Sequence[float], y: Sequence[float],
-            y_name: str, x_noun: str) -> tuple[np.ndarray, np.ndarray]:
+def _paired(
+    model: str,
+    models: tuple[str, ...],
+    x: Sequence[float],
+    y: Sequence[float],
+    y_name: str,
+    x_noun: str,
+) -> tuple[np.ndarray, np.ndarray]:
     """``x`` and ``y`` as float64 vectors of one length, once ``model`` is one of ``models``.
 
     Raises:
@@ -102,8 +119,9 @@ def _paired(model: str, models: tuple[str, ...], x: Sequence[float], y: Sequence
     return a, b
 
 
-def fit_rq(rate_kbps: Sequence[float], quality: Sequence[float], *, model: Model = "logarithmic"
-           ) -> RQFit:
+def fit_rq(
+    rate_kbps: Sequence[float], quality: Sequence[float], *, model: Model = "logarithmic"
+) -> RQFit:
     """Fit one R–Q model by least squares.
 
     Args:
@@ -122,11 +140,18 @@ def fit_rq(rate_kbps: Sequence[float], quality: Sequence[float], *, model: Model
         raise invalid("rate_kbps", r.tolist(), "finite rates > 0 with finite quality")
     n_params = 3 if model == "exponential" else 2
     if r.size < _MIN_POINTS[model]:
-        return RQFit(model, (math.nan,) * n_params, math.nan,
-                     f"{r.size} point(s); {model} needs at least {_MIN_POINTS[model]}")
+        return RQFit(
+            model,
+            (math.nan,) * n_params,
+            math.nan,
+            f"{r.size} point(s); {model} needs at least {_MIN_POINTS[model]}",
+        )
     if model == "exponential":
-        p0 = [float(q.max()) + float(np.ptp(q)) * 0.1, float(np.ptp(q)) or 1.0,
-              1.0 / float(np.mean(r))]
+        p0 = [
+            float(q.max()) + float(np.ptp(q)) * 0.1,
+            float(np.ptp(q)) or 1.0,
+            1.0 / float(np.mean(r)),
+        ]
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -143,8 +168,9 @@ def fit_rq(rate_kbps: Sequence[float], quality: Sequence[float], *, model: Model
     return RQFit(model, tuple(float(p) for p in params), r2)
 
 
-def fit_rq_table(results: pd.DataFrame, *, models: Sequence[str] = MODELS,
-                 rate_column: str = "kbps") -> pd.DataFrame:
+def fit_rq_table(
+    results: pd.DataFrame, *, models: Sequence[str] = MODELS, rate_column: str = "kbps"
+) -> pd.DataFrame:
     """Fit every model per (sequence, reference, anchor, metric, codec) of a tidy table.
 
     Returns:
@@ -165,13 +191,23 @@ def fit_rq_table(results: pd.DataFrame, *, models: Sequence[str] = MODELS,
             except ConfigError as exc:
                 f = RQFit(m, (math.nan,) * 3, math.nan, str(exc))
             a, b, c = (*f.params, math.nan)[:3]
-            rows.append({**dict(zip(keys, key, strict=True)), "model": m, "a": a, "b": b,
-                         "c": c, "r2": f.r2, "reason": f.reason})
+            rows.append(
+                {
+                    **dict(zip(keys, key, strict=True)),
+                    "model": m,
+                    "a": a,
+                    "b": b,
+                    "c": c,
+                    "r2": f.r2,
+                    "reason": f.reason,
+                }
+            )
     return pd.DataFrame(rows, columns=[*keys, "model", "a", "b", "c", "r2", "reason"])
 
 
-def rate_deviation(target_kbps: Sequence[float] | float, actual_kbps: Sequence[float] | float
-                   ) -> np.ndarray:
+def rate_deviation(
+    target_kbps: Sequence[float] | float, actual_kbps: Sequence[float] | float
+) -> np.ndarray:
     """``|R_target - R_actual| / R_target`` element-wise (a fraction; x100 for percent).
 
     Raises:
@@ -196,8 +232,9 @@ def _r2(y: np.ndarray, pred: np.ndarray) -> float:
     return 1.0 - float(np.sum((y - pred) ** 2)) / ss_tot if ss_tot > 0 else math.nan
 
 
-def fit_rate_parameter(parameter: Sequence[float], rate: Sequence[float], *,
-                       model: str = "logarithmic") -> RQFit:
+def fit_rate_parameter(
+    parameter: Sequence[float], rate: Sequence[float], *, model: str = "logarithmic"
+) -> RQFit:
     """Fit rate against the coding parameter (module docstring: ``axis="parameter"``).
 
     Args:
@@ -220,8 +257,9 @@ def fit_rate_parameter(parameter: Sequence[float], rate: Sequence[float], *,
         raise invalid("rate", r.tolist(), "finite rates and parameters")
     nan = RQFit(model, (math.nan, math.nan), math.nan)
     if np.unique(p).size < 2:
-        return replace(nan, reason=f"{np.unique(p).size} distinct parameter value(s); "
-                                   "needs at least 2")
+        return replace(
+            nan, reason=f"{np.unique(p).size} distinct parameter value(s); needs at least 2"
+        )
     if model == "logarithmic" and np.any(p <= 0):
         return replace(nan, reason="a parameter <= 0; the logarithmic model needs p > 0")
     if model == "exponential" and np.any(r <= 0):
@@ -249,8 +287,9 @@ def _parameter_values(rate_points: pd.Series) -> tuple[pd.Series, pd.Series]:
     return names, numeric
 
 
-def rate_parameter_points(results: pd.DataFrame, per_frame: pd.DataFrame | None = None, *,
-                          level: str = "sequence") -> pd.DataFrame:
+def rate_parameter_points(
+    results: pd.DataFrame, per_frame: pd.DataFrame | None = None, *, level: str = "sequence"
+) -> pd.DataFrame:
     """The (parameter, rate) points of every (sequence, reference, codec).
 
     Args:
@@ -270,14 +309,18 @@ def rate_parameter_points(results: pd.DataFrame, per_frame: pd.DataFrame | None 
         raise invalid("level", level, " | ".join(LEVELS))
     if level == "sequence":
         pts = results.drop_duplicates([*_POINT_KEYS, "rate_point"])[
-            [*_POINT_KEYS, "rate_point", "kbps"]].rename(columns={"kbps": "rate"})
+            [*_POINT_KEYS, "rate_point", "kbps"]
+        ].rename(columns={"kbps": "rate"})
     else:
         if per_frame is None or "frame_bits" not in per_frame.columns:
-            raise ConfigError("level='frame' needs per_frame.csv with a frame_bits column "
-                              "(written by `vqabench run` since frame-level rates exist)")
+            raise ConfigError(
+                "level='frame' needs per_frame.csv with a frame_bits column "
+                "(written by `vqabench run` since frame-level rates exist)"
+            )
         pf = per_frame[per_frame["frame_bits"].notna() & (per_frame["frame_bits"] != "")]
         pts = pf.drop_duplicates([*_POINT_KEYS, "rate_point", "frame"])[
-            [*_POINT_KEYS, "rate_point", "frame_bits"]].rename(columns={"frame_bits": "rate"})
+            [*_POINT_KEYS, "rate_point", "frame_bits"]
+        ].rename(columns={"frame_bits": "rate"})
     pts = pts[~pts["rate_point"].astype(str).str.startswith("kbps=")].copy()
     pts["rate"] = pts["rate"].astype(float)
     names, values = _parameter_values(pts["rate_point"].astype(str))
@@ -285,8 +328,7 @@ def rate_parameter_points(results: pd.DataFrame, per_frame: pd.DataFrame | None 
     return pts[[*_POINT_KEYS, "param", "parameter", "rate"]].reset_index(drop=True)
 
 
-def fit_rp_table(points: pd.DataFrame, *, models: Sequence[str] = PARAMETER_MODELS
-                 ) -> pd.DataFrame:
+def fit_rp_table(points: pd.DataFrame, *, models: Sequence[str] = PARAMETER_MODELS) -> pd.DataFrame:
     """Fit every model per (sequence, reference, codec) of :func:`rate_parameter_points`.
 
     Returns:
@@ -298,14 +340,22 @@ def fit_rp_table(points: pd.DataFrame, *, models: Sequence[str] = PARAMETER_MODE
     rows = []
     for key, cell in points.groupby(_POINT_KEYS, sort=True):
         for m in models:
-            f = fit_rate_parameter(cell["parameter"].to_numpy(), cell["rate"].to_numpy(),
-                                   model=m)
-            rows.append({**dict(zip(_POINT_KEYS, key, strict=True)),
-                         "param": "/".join(dict.fromkeys(cell["param"])),
-                         "n_points": len(cell), "model": m, "a": f.params[0], "b": f.params[1],
-                         "r2": f.r2, "reason": f.reason})
-    return pd.DataFrame(rows, columns=[*_POINT_KEYS, "param", "n_points", "model", "a", "b",
-                                       "r2", "reason"])
+            f = fit_rate_parameter(cell["parameter"].to_numpy(), cell["rate"].to_numpy(), model=m)
+            rows.append(
+                {
+                    **dict(zip(_POINT_KEYS, key, strict=True)),
+                    "param": "/".join(dict.fromkeys(cell["param"])),
+                    "n_points": len(cell),
+                    "model": m,
+                    "a": f.params[0],
+                    "b": f.params[1],
+                    "r2": f.r2,
+                    "reason": f.reason,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=[*_POINT_KEYS, "param", "n_points", "model", "a", "b", "r2", "reason"]
+    )
 
 
 def rp_table(fits: pd.DataFrame) -> pd.DataFrame:
@@ -314,13 +364,21 @@ def rp_table(fits: pd.DataFrame) -> pd.DataFrame:
     models = list(dict.fromkeys(fits["model"]))
     rows = []
     for (codec, reference), part in fits.groupby(["codec", "reference"], sort=True):
-        wide = part.pivot_table(index="sequence", columns="model", values="r2",
-                                aggfunc="first", dropna=False).reindex(columns=models)
+        wide = part.pivot_table(
+            index="sequence", columns="model", values="r2", aggfunc="first", dropna=False
+        ).reindex(columns=models)
         wide.loc["Average"] = wide.mean(axis=0, skipna=True)
         for seq, r2 in wide.iterrows():
             best = r2.idxmax() if r2.notna().any() else ""
-            rows.append({"Codec": codec, "Reference": reference, "Sequence": seq,
-                         **{m: float(r2[m]) for m in models}, "Best": best})
+            rows.append(
+                {
+                    "Codec": codec,
+                    "Reference": reference,
+                    "Sequence": seq,
+                    **{m: float(r2[m]) for m in models},
+                    "Best": best,
+                }
+            )
     table = pd.DataFrame(rows, columns=["Codec", "Reference", "Sequence", *models, "Best"])
     if set(table["Reference"]) <= {"source"}:
         table = table.drop(columns="Reference")

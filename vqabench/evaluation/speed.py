@@ -44,16 +44,29 @@ def speed_table(measured: pd.DataFrame, *, anchor: str) -> pd.DataFrame:
     codecs = [anchor, *(c for c in codecs if c != anchor)]
     df = measured.assign(group=measured["group"].fillna("").astype(str).replace("", "-"))
     rows = []
-    keys = [(g, p) for g in sorted(df["group"].unique())
-            for p in sorted(df[df["group"] == g]["point"].unique())] + [(ALL, None)]
+    keys = [
+        (g, p)
+        for g in sorted(df["group"].unique())
+        for p in sorted(df[df["group"] == g]["point"].unique())
+    ] + [(ALL, None)]
     for group, point in keys:
         part = df if group == ALL else df[(df["group"] == group) & (df["point"] == point)]
-        fps = {c: float(part[part["codec"] == c]["fps"].mean()) if (part["codec"] == c).any()
-               else math.nan for c in codecs}
-        names = ", ".join(_point_name(c, part[part["codec"] == c]["rate_point"])
-                          for c in codecs if (part["codec"] == c).any())
-        row = {"Class": group, "Point": "" if point is None else str(int(point)),
-               "Rate points": "all" if point is None else names}
+        fps = {
+            c: float(part[part["codec"] == c]["fps"].mean())
+            if (part["codec"] == c).any()
+            else math.nan
+            for c in codecs
+        }
+        names = ", ".join(
+            _point_name(c, part[part["codec"] == c]["rate_point"])
+            for c in codecs
+            if (part["codec"] == c).any()
+        )
+        row = {
+            "Class": group,
+            "Point": "" if point is None else str(int(point)),
+            "Rate points": "all" if point is None else names,
+        }
         row.update({f"{c} fps": fps[c] for c in codecs})
         row.update({f"{c} / {anchor}": fps[c] / fps[anchor] for c in codecs[1:]})
         rows.append(row)
@@ -75,8 +88,15 @@ def complexity_table(infos: list, *, anchor: str | None = None) -> pd.DataFrame:
     for i in infos:
         pixels = i.frames * i.height * i.width
         rel = (100.0 * i.cpu_s / base) if (i.cpu_s is not None and base) else math.nan
-        rows.append({"Model": i.name, "Params (M)": i.params / 1e6, "GMACs": i.macs / 1e9,
-                     "kMAC/pixel": i.macs / pixels / 1e3, "Time %": rel})
+        rows.append(
+            {
+                "Model": i.name,
+                "Params (M)": i.params / 1e6,
+                "GMACs": i.macs / 1e9,
+                "kMAC/pixel": i.macs / pixels / 1e3,
+                "Time %": rel,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -98,15 +118,30 @@ def learned_codec_table(rows: pd.DataFrame, *, anchor_enc_s: float) -> pd.DataFr
     with_enc = "enc_macs" in rows.columns and rows["enc_macs"].notna().any()
     out = []
     for (codec, rp), part in rows.groupby(["codec", "rate_point"], sort=False):
-        row = {"Codec": codec, "Rate point": rp,
-               "Params (k)": float(part["params"].mean()) / 1e3,
-               "GMAC/frame": float(part["macs"].mean()) / 1e9}
+        row = {
+            "Codec": codec,
+            "Rate point": rp,
+            "Params (k)": float(part["params"].mean()) / 1e3,
+            "GMAC/frame": float(part["macs"].mean()) / 1e9,
+        }
         if with_enc:
             row["Enc GMAC/frame"] = float(part["enc_macs"].mean()) / 1e9
-        row.update({"kMAC/pixel": float((part["macs"] / part["pixels"]).mean()) / 1e3,
-                    "EncT %": 100.0 * float(part["enc_s"].mean()) / anchor_enc_s
-                    if anchor_enc_s > 0 else math.nan})
+        row.update(
+            {
+                "kMAC/pixel": float((part["macs"] / part["pixels"]).mean()) / 1e3,
+                "EncT %": 100.0 * float(part["enc_s"].mean()) / anchor_enc_s
+                if anchor_enc_s > 0
+                else math.nan,
+            }
+        )
         out.append(row)
-    columns = ["Codec", "Rate point", "Params (k)", "GMAC/frame",
-               *(["Enc GMAC/frame"] if with_enc else []), "kMAC/pixel", "EncT %"]
+    columns = [
+        "Codec",
+        "Rate point",
+        "Params (k)",
+        "GMAC/frame",
+        *(["Enc GMAC/frame"] if with_enc else []),
+        "kMAC/pixel",
+        "EncT %",
+    ]
     return pd.DataFrame(out, columns=columns)

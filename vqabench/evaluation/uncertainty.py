@@ -29,8 +29,14 @@ import pandas as pd
 
 from vqabench.errors import invalid
 
-__all__ = ["DEFAULT_SEED", "DEFAULT_RESAMPLES", "DEFAULT_CONFIDENCE", "bootstrap_ci",
-           "wilcoxon_p", "add_uncertainty"]
+__all__ = [
+    "DEFAULT_SEED",
+    "DEFAULT_RESAMPLES",
+    "DEFAULT_CONFIDENCE",
+    "bootstrap_ci",
+    "wilcoxon_p",
+    "add_uncertainty",
+]
 
 DEFAULT_SEED = 0
 DEFAULT_RESAMPLES = 9999
@@ -49,9 +55,13 @@ def _check(confidence: float, n_resamples: int) -> None:
         raise invalid("n_resamples", n_resamples, "an integer >= 100")
 
 
-def bootstrap_ci(values: Sequence[float], *, confidence: float = DEFAULT_CONFIDENCE,
-                 n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED
-                 ) -> tuple[float, float]:
+def bootstrap_ci(
+    values: Sequence[float],
+    *,
+    confidence: float = DEFAULT_CONFIDENCE,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean of ``values`` (NaN values are left out).
 
     Args:
@@ -74,8 +84,15 @@ def bootstrap_ci(values: Sequence[float], *, confidence: float = DEFAULT_CONFIDE
         return (math.nan, math.nan)
     if np.all(arr == arr[0]):  # scipy warns and returns NaN on a degenerate sample
         return (float(arr[0]), float(arr[0]))
-    res = bootstrap((arr,), np.mean, n_resamples=int(n_resamples), confidence_level=confidence,
-                    method="percentile", rng=np.random.default_rng(seed), vectorized=True)
+    res = bootstrap(
+        (arr,),
+        np.mean,
+        n_resamples=int(n_resamples),
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+        vectorized=True,
+    )
     return (float(res.confidence_interval.low), float(res.confidence_interval.high))
 
 
@@ -93,10 +110,14 @@ def wilcoxon_p(values: Sequence[float]) -> float:
     return float(wilcoxon(arr, zero_method="wilcox", alternative="two-sided").pvalue)
 
 
-def add_uncertainty(summary: pd.DataFrame, per_sequence: pd.DataFrame, *,
-                    confidence: float = DEFAULT_CONFIDENCE,
-                    n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED
-                    ) -> pd.DataFrame:
+def add_uncertainty(
+    summary: pd.DataFrame,
+    per_sequence: pd.DataFrame,
+    *,
+    confidence: float = DEFAULT_CONFIDENCE,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> pd.DataFrame:
     """Add ``ci_low``, ``ci_high`` and ``wilcoxon_p`` to every row of a BD-rate summary.
 
     Each summary row (``reference, anchor, metric, codec, group``) is matched with the
@@ -124,8 +145,7 @@ def add_uncertainty(summary: pd.DataFrame, per_sequence: pd.DataFrame, *,
         if cell is not None and row.group != OVERALL:
             cell = cell[cell["group"] == row.group]
         values = [] if cell is None else cell["bd_rate"].to_list()
-        low, high = bootstrap_ci(values, confidence=confidence, n_resamples=n_resamples,
-                                 seed=seed)
+        low, high = bootstrap_ci(values, confidence=confidence, n_resamples=n_resamples, seed=seed)
         lows.append(low)
         highs.append(high)
         ps.append(wilcoxon_p(values))

@@ -36,8 +36,9 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str | None = None) -> I
     replaces ``path`` (parent folders are created)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=path.suffix if suffix is None else suffix,
-                               dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=TMP_PREFIX, suffix=path.suffix if suffix is None else suffix, dir=path.parent
+    )
     os.close(fd)
     try:
         yield Path(tmp)

@@ -56,8 +56,9 @@ def _open(url: str, start_byte: int, timeout_s: float) -> http.client.HTTPRespon
     if start_byte:
         headers["Range"] = f"bytes={start_byte}-"
     try:
-        return urllib.request.urlopen(urllib.request.Request(url, headers=headers),
-                                      timeout=timeout_s)
+        return urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers), timeout=timeout_s
+        )
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and start_byte:
             return None
@@ -75,8 +76,10 @@ def _resumed_from(response: http.client.HTTPResponse, start_byte: int) -> int:
         content_range = response.headers.get("Content-Range", "")
         if content_range.startswith(f"bytes {start_byte}-"):
             return start_byte
-        raise DownloadError(f"{response.url}: asked for bytes from {start_byte}, the server "
-                            f"answered the range {content_range!r}")
+        raise DownloadError(
+            f"{response.url}: asked for bytes from {start_byte}, the server "
+            f"answered the range {content_range!r}"
+        )
     return 0
 
 
@@ -108,12 +111,20 @@ def _receive(url: str, part: Path, timeout_s: float, progress: Progress | None) 
 
 def _broke_off(url: str, part: Path, done: int, total: int | None, why: object) -> DownloadError:
     of = f" of {total}" if total is not None else ""
-    return DownloadError(f"{url}: the transfer broke off after {done}{of} bytes ({why}); "
-                         f"run the same command again to resume from {part}")
+    return DownloadError(
+        f"{url}: the transfer broke off after {done}{of} bytes ({why}); "
+        f"run the same command again to resume from {part}"
+    )
 
 
-def download(url: str, dest: Path, *, expected_sha256: str = "", timeout_s: float = 60.0,
-             progress: Progress | None = None) -> str:
+def download(
+    url: str,
+    dest: Path,
+    *,
+    expected_sha256: str = "",
+    timeout_s: float = 60.0,
+    progress: Progress | None = None,
+) -> str:
     """Download ``url`` to ``dest``, resuming a ``.part`` left by an earlier attempt.
 
     Args:
@@ -139,8 +150,10 @@ def download(url: str, dest: Path, *, expected_sha256: str = "", timeout_s: floa
     if expected_sha256 and not sha256_matches(digest, expected_sha256):
         part.unlink(missing_ok=True)
         what = "prefix " if len(expected_sha256) < 64 else ""
-        raise DownloadError(f"{dest.name}: SHA-256 mismatch: expected {what}{expected_sha256}, "
-                            f"got {digest[:len(expected_sha256)]} (from {url}); the download "
-                            "was deleted and nothing was written")
+        raise DownloadError(
+            f"{dest.name}: SHA-256 mismatch: expected {what}{expected_sha256}, "
+            f"got {digest[: len(expected_sha256)]} (from {url}); the download "
+            "was deleted and nothing was written"
+        )
     os.replace(part, dest)
     return digest

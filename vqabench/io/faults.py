@@ -35,9 +35,20 @@ from vqabench.errors import (
     StoreCorruptError,
 )
 
-__all__ = ["TRANSIENT", "PERMANENT", "FailureKind", "failure_kind", "kind_of_error",
-           "is_disk_full", "is_corrupt_store", "free_bytes", "human_bytes", "disk_full_text",
-           "written_path", "resource_error"]
+__all__ = [
+    "TRANSIENT",
+    "PERMANENT",
+    "FailureKind",
+    "failure_kind",
+    "kind_of_error",
+    "is_disk_full",
+    "is_corrupt_store",
+    "free_bytes",
+    "human_bytes",
+    "disk_full_text",
+    "written_path",
+    "resource_error",
+]
 
 TRANSIENT: Literal["transient"] = "transient"
 PERMANENT: Literal["permanent"] = "permanent"
@@ -46,9 +57,22 @@ FailureKind = Literal["transient", "permanent"]
 _DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded", "database or disk is full")
 #: What the recorded error text of a transient failure contains (for stores written before
 #: failures had a kind, and for errors that only arrive as text, e.g. from a cluster).
-_TRANSIENT_TEXT = re.compile("|".join(map(re.escape, (
-    *_DISK_FULL_TEXT, "DiskFullError:", "WorkerDied:", "KilledWorker", "received signal",
-    "killed by signal", "MemoryError:"))))
+_TRANSIENT_TEXT = re.compile(
+    "|".join(
+        map(
+            re.escape,
+            (
+                *_DISK_FULL_TEXT,
+                "DiskFullError:",
+                "WorkerDied:",
+                "KilledWorker",
+                "received signal",
+                "killed by signal",
+                "MemoryError:",
+            ),
+        )
+    )
+)
 #: SQLite texts of a file that is not a (whole) database.
 _CORRUPT_TEXT = ("file is not a database", "database disk image is malformed")
 
@@ -82,8 +106,10 @@ def failure_kind(exc: BaseException) -> FailureKind:
     (Ctrl-C, the OOM killer); ``permanent`` for everything else."""
     if is_disk_full(exc) or isinstance(exc, MemoryError | KeyboardInterrupt):
         return TRANSIENT
-    if isinstance(exc, FfmpegError) and (exc.returncode < -1 or  # -1: timed out
-                                         "received signal" in exc.stderr_tail):
+    if isinstance(exc, FfmpegError) and (
+        exc.returncode < -1  # -1: timed out
+        or "received signal" in exc.stderr_tail
+    ):
         return TRANSIENT
     return PERMANENT
 
@@ -132,8 +158,9 @@ def written_path(exc: BaseException) -> Path | None:
     return None
 
 
-def resource_error(exc: BaseException, path: str | os.PathLike[str] | None = None
-                   ) -> ResourceError | None:
+def resource_error(
+    exc: BaseException, path: str | os.PathLike[str] | None = None
+) -> ResourceError | None:
     """The typed one-line error of a machine fault, or None when ``exc`` is not one.
 
     Args:
@@ -149,9 +176,12 @@ def resource_error(exc: BaseException, path: str | os.PathLike[str] | None = Non
         return exc
     where = written_path(exc) or (Path(path) if path is not None else None)
     shown = where if where is not None else "a file"
-    if is_disk_full(exc) or (isinstance(exc, sqlite3.OperationalError)
-                             and "disk I/O error" in str(exc) and where is not None
-                             and (free_bytes(where) or 0) < 1 << 20):
+    if is_disk_full(exc) or (
+        isinstance(exc, sqlite3.OperationalError)
+        and "disk I/O error" in str(exc)
+        and where is not None
+        and (free_bytes(where) or 0) < 1 << 20
+    ):
         # SQLite reports a full disk while it grows its -shm file as an I/O error
         return DiskFullError(f"disk full: {disk_full_text(shown)}")
     if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):

@@ -25,8 +25,17 @@ from pathlib import Path
 from vqabench.errors import ConfigError, FfmpegError
 from vqabench.io.process import TimedProcess, run_command
 
-__all__ = ["ffmpeg_path", "run_ffmpeg", "path_arg", "FfmpegInfo", "ffmpeg_info", "ffmpeg_version",
-           "binary_key", "info_cache_file", "ENV_VAR"]
+__all__ = [
+    "ffmpeg_path",
+    "run_ffmpeg",
+    "path_arg",
+    "FfmpegInfo",
+    "ffmpeg_info",
+    "ffmpeg_version",
+    "binary_key",
+    "info_cache_file",
+    "ENV_VAR",
+]
 
 ENV_VAR = "VQABENCH_FFMPEG"
 
@@ -67,8 +76,11 @@ def run_ffmpeg(args: list[str], *, timeout_s: float | None = None) -> TimedProce
     Raises:
         FfmpegError: non-zero exit, with the command and the tail of stderr.
     """
-    return run_command([ffmpeg_path(), "-hide_banner", "-nostdin", "-y", *map(str, args)],
-                       timeout_s=timeout_s, error=FfmpegError)
+    return run_command(
+        [ffmpeg_path(), "-hide_banner", "-nostdin", "-y", *map(str, args)],
+        timeout_s=timeout_s,
+        error=FfmpegError,
+    )
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,7 @@ class FfmpegInfo:
 
 def _probe(path: str) -> FfmpegInfo:
     """Run ``path -version``, ``-encoders`` and ``-filters``."""
+
     def listing(flag: str) -> str:
         return run_command([path, "-hide_banner", flag], check=False).stdout
 
@@ -104,8 +117,13 @@ def binary_key(path: str) -> dict[str, object]:
     """What identifies an executable file for the probe cache: resolved path, size, inode,
     modification and change times (ns)."""
     st = os.stat(path)
-    return {"path": os.path.realpath(path), "size": st.st_size, "inode": st.st_ino,
-            "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
+    return {
+        "path": os.path.realpath(path),
+        "size": st.st_size,
+        "inode": st.st_ino,
+        "mtime_ns": st.st_mtime_ns,
+        "ctime_ns": st.st_ctime_ns,
+    }
 
 
 def info_cache_file(key: dict[str, object]) -> Path:
@@ -121,8 +139,9 @@ def _read_cached(file: Path, key: dict[str, object], path: str) -> FfmpegInfo | 
         data = json.loads(file.read_text(encoding="utf-8"))
         if data["schema"] != _CACHE_SCHEMA or data["key"] != key:
             return None
-        return FfmpegInfo(path, str(data["version"]), frozenset(data["encoders"]),
-                          frozenset(data["filters"]))
+        return FfmpegInfo(
+            path, str(data["version"]), frozenset(data["encoders"]), frozenset(data["filters"])
+        )
     except (OSError, ValueError, KeyError, TypeError):  # absent, partial or foreign: probe
         return None
 
@@ -134,8 +153,13 @@ def _info_for(path: str, key_json: str) -> FfmpegInfo:
     info = _read_cached(file, key, path)
     if info is None:
         info = _probe(path)
-        data = {"schema": _CACHE_SCHEMA, "key": key, "version": info.version,
-                "encoders": sorted(info.encoders), "filters": sorted(info.filters)}
+        data = {
+            "schema": _CACHE_SCHEMA,
+            "key": key,
+            "version": info.version,
+            "encoders": sorted(info.encoders),
+            "filters": sorted(info.filters),
+        }
         try:
             from vqabench.io.atomic import atomic_write_text
 

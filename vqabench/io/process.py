@@ -30,9 +30,14 @@ class TimedProcess(subprocess.CompletedProcess):
     elapsed_s: float = 0.0
 
 
-def run_command(cmd: Sequence[str | os.PathLike[str]], *, timeout_s: float | None = None,
-                check: bool = True, error: ErrorFactory = FfmpegError,
-                errors: str = "strict") -> TimedProcess:
+def run_command(
+    cmd: Sequence[str | os.PathLike[str]],
+    *,
+    timeout_s: float | None = None,
+    check: bool = True,
+    error: ErrorFactory = FfmpegError,
+    errors: str = "strict",
+) -> TimedProcess:
     """Run ``cmd`` (an argument list, executable first), capture its text output, time it.
 
     Args:
@@ -51,8 +56,9 @@ def run_command(cmd: Sequence[str | os.PathLike[str]], *, timeout_s: float | Non
     args = [str(a) for a in cmd]
     start = time.perf_counter()
     try:
-        proc = subprocess.run(args, capture_output=True, text=True, errors=errors,
-                              timeout=timeout_s)
+        proc = subprocess.run(
+            args, capture_output=True, text=True, errors=errors, timeout=timeout_s
+        )
     except subprocess.TimeoutExpired as exc:
         raise error(args, -1, f"timed out after {timeout_s} s") from exc
     done = TimedProcess(proc.args, proc.returncode, proc.stdout, proc.stderr)

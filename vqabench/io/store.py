@@ -57,8 +57,10 @@ CREATE TABLE IF NOT EXISTS pair_jobs (
 """
 
 
-_INSERT_FAILURE = ("INSERT OR REPLACE INTO failures (key, sequence, codec, rate_point, error,"
-                   " created, kind) VALUES (?,?,?,?,?,?,?)")
+_INSERT_FAILURE = (
+    "INSERT OR REPLACE INTO failures (key, sequence, codec, rate_point, error,"
+    " created, kind) VALUES (?,?,?,?,?,?,?)"
+)
 
 
 def _read_only_fs(path: Path) -> bool:
@@ -169,11 +171,11 @@ class Store:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(failures)")}
         if "kind" in columns:
             return
-        self._db.execute("ALTER TABLE failures ADD COLUMN kind TEXT NOT NULL DEFAULT "
-                         "'permanent'")
+        self._db.execute("ALTER TABLE failures ADD COLUMN kind TEXT NOT NULL DEFAULT 'permanent'")
         for key, error in self._db.execute("SELECT key, error FROM failures").fetchall():
-            self._db.execute("UPDATE failures SET kind = ? WHERE key = ?",
-                             (kind_of_error(error), key))
+            self._db.execute(
+                "UPDATE failures SET kind = ? WHERE key = ?", (kind_of_error(error), key)
+            )
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -204,7 +206,8 @@ class Store:
         """The encode stored under ``key``, if any."""
         row = self._db.execute(
             "SELECT key, sequence, reference, codec, rate_point, bitstream, bits, enc_s, dec_s,"
-            " frames, width, height, fps, codec_spec FROM encodes WHERE key = ?", (key,)
+            " frames, width, height, fps, codec_spec FROM encodes WHERE key = ?",
+            (key,),
         ).fetchone()
         return EncodeRecord(*row) if row else None
 
@@ -212,14 +215,19 @@ class Store:
         """The measurement stored under ``key``, if any."""
         row = self._db.execute(
             "SELECT key, encode_key, metric, anchor, value, per_frame, metric_spec"
-            " FROM measurements WHERE key = ?", (key,)
+            " FROM measurements WHERE key = ?",
+            (key,),
         ).fetchone()
         if not row:
             return None
         return MeasurementRecord(*row[:5], tuple(json.loads(row[5])), row[6])
 
-    def commit_job(self, encode: EncodeRecord | None, measurements: list[MeasurementRecord],
-                   failure: tuple[str, str, str, str] | None = None) -> None:
+    def commit_job(
+        self,
+        encode: EncodeRecord | None,
+        measurements: list[MeasurementRecord],
+        failure: tuple[str, str, str, str] | None = None,
+    ) -> None:
         """Store one job's encode and measurements in one transaction.
 
         Args:
@@ -234,34 +242,69 @@ class Store:
             if encode is not None:
                 self._db.execute(
                     "INSERT OR REPLACE INTO encodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (encode.key, encode.sequence, encode.reference, encode.codec,
-                     encode.rate_point, encode.bitstream, encode.bits, encode.enc_s,
-                     encode.dec_s, encode.frames, encode.width, encode.height, encode.fps,
-                     encode.codec_spec, now))
+                    (
+                        encode.key,
+                        encode.sequence,
+                        encode.reference,
+                        encode.codec,
+                        encode.rate_point,
+                        encode.bitstream,
+                        encode.bits,
+                        encode.enc_s,
+                        encode.dec_s,
+                        encode.frames,
+                        encode.width,
+                        encode.height,
+                        encode.fps,
+                        encode.codec_spec,
+                        now,
+                    ),
+                )
             for m in measurements:
                 self._db.execute(
                     "INSERT OR REPLACE INTO measurements VALUES (?,?,?,?,?,?,?,?)",
-                    (m.key, m.encode_key, m.metric, m.anchor, m.value,
-                     json.dumps(list(m.per_frame)), m.metric_spec, now))
-            key = encode.key if encode is not None else (
-                measurements[0].encode_key if measurements else None)
+                    (
+                        m.key,
+                        m.encode_key,
+                        m.metric,
+                        m.anchor,
+                        m.value,
+                        json.dumps(list(m.per_frame)),
+                        m.metric_spec,
+                        now,
+                    ),
+                )
+            key = (
+                encode.key
+                if encode is not None
+                else (measurements[0].encode_key if measurements else None)
+            )
             if key is not None and failure is None:
                 self._db.execute("DELETE FROM failures WHERE key = ?", (key,))
             elif key is not None:
                 self._db.execute(_INSERT_FAILURE, (key, *failure, now, PERMANENT))
 
-    def record_failure(self, key: str, sequence: str, codec: str, rate_point: str,
-                       error: str, kind: FailureKind = PERMANENT) -> None:
+    def record_failure(
+        self,
+        key: str,
+        sequence: str,
+        codec: str,
+        rate_point: str,
+        error: str,
+        kind: FailureKind = PERMANENT,
+    ) -> None:
         """Remember that the job ``key`` failed with ``error``; a ``transient`` failure is
         retried by the next plain run, a ``permanent`` one only with ``--retry-failed``."""
         with self._transaction():
-            self._db.execute(_INSERT_FAILURE,
-                             (key, sequence, codec, rate_point, error, time.time(), kind))
+            self._db.execute(
+                _INSERT_FAILURE, (key, sequence, codec, rate_point, error, time.time(), kind)
+            )
 
     def failures(self) -> list[tuple[str, str, str, str]]:
         """(sequence, codec, rate_point, error) of every recorded failure."""
         return self._db.execute(
-            "SELECT sequence, codec, rate_point, error FROM failures ORDER BY created").fetchall()
+            "SELECT sequence, codec, rate_point, error FROM failures ORDER BY created"
+        ).fetchall()
 
     def failure(self, key: str) -> str | None:
         """The recorded error of job ``key``, if it failed."""
@@ -271,8 +314,7 @@ class Store:
     def failure_kind(self, key: str) -> FailureKind | None:
         """``transient`` or ``permanent`` when job ``key`` failed, else None."""
         column = "kind" if self._kinds else "error"
-        row = self._db.execute(f"SELECT {column} FROM failures WHERE key = ?",
-                               (key,)).fetchone()
+        row = self._db.execute(f"SELECT {column} FROM failures WHERE key = ?", (key,)).fetchone()
         if not row:
             return None
         return row[0] if self._kinds else kind_of_error(row[0])
@@ -285,8 +327,10 @@ class Store:
     def commit_pair_job(self, key: str, kind: str, uid: str, record: dict) -> None:
         """Store one finished make-pairs job (``kind`` ``reference`` or ``unit``) atomically."""
         with self._transaction():
-            self._db.execute("INSERT OR REPLACE INTO pair_jobs VALUES (?,?,?,?,?)",
-                             (key, kind, uid, json.dumps(record, sort_keys=True), time.time()))
+            self._db.execute(
+                "INSERT OR REPLACE INTO pair_jobs VALUES (?,?,?,?,?)",
+                (key, kind, uid, json.dumps(record, sort_keys=True), time.time()),
+            )
 
     def pair_counts(self) -> dict[str, int]:
         """Finished make-pairs jobs by kind."""
@@ -307,5 +351,7 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         """Number of stored encodes, measurements and failures."""
-        return {t: self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-                for t in ("encodes", "measurements", "failures")}
+        return {
+            t: self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+            for t in ("encodes", "measurements", "failures")
+        }

@@ -66,20 +66,42 @@ PIX_FMTS: dict[str, tuple[int, int, int]] = {
     "yuv444p10le": (1, 1, 10),
 }
 _Y4M_COLORSPACE = {
-    "420jpeg": "yuv420p", "420paldv": "yuv420p", "420mpeg2": "yuv420p", "420": "yuv420p",
-    "422": "yuv422p", "444": "yuv444p",
-    "420p10": "yuv420p10le", "422p10": "yuv422p10le", "444p10": "yuv444p10le",
+    "420jpeg": "yuv420p",
+    "420paldv": "yuv420p",
+    "420mpeg2": "yuv420p",
+    "420": "yuv420p",
+    "422": "yuv422p",
+    "444": "yuv444p",
+    "420p10": "yuv420p10le",
+    "422p10": "yuv422p10le",
+    "444p10": "yuv444p10le",
 }
-_Y4M_TAG = {"yuv420p": "420jpeg", "yuv422p": "422", "yuv444p": "444",
-            "yuv420p10le": "420p10", "yuv422p10le": "422p10", "yuv444p10le": "444p10"}
+_Y4M_TAG = {
+    "yuv420p": "420jpeg",
+    "yuv422p": "422",
+    "yuv444p": "444",
+    "yuv420p10le": "420p10",
+    "yuv422p10le": "422p10",
+    "yuv444p10le": "444p10",
+}
 _RAW_SUFFIXES = {".yuv", ".raw"}
 #: YUV<->RGB matrices: (Kr, Kb) of BT.601, BT.709 and BT.2020 non-constant luminance.
 MATRICES: dict[str, tuple[float, float]] = {
-    "bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593)}
+    "bt601": (0.299, 0.114),
+    "bt709": (0.2126, 0.0722),
+    "bt2020": (0.2627, 0.0593),
+}
 RANGES = ("limited", "full")
 # ffmpeg's colorspace names -> ours (bt470bg and smpte170m are BT.601).
-_FFMPEG_MATRIX = {"bt709": "bt709", "bt470bg": "bt601", "smpte170m": "bt601", "bt601": "bt601",
-                  "bt2020nc": "bt2020", "bt2020c": "bt2020", "bt2020": "bt2020"}
+_FFMPEG_MATRIX = {
+    "bt709": "bt709",
+    "bt470bg": "bt601",
+    "smpte170m": "bt601",
+    "bt601": "bt601",
+    "bt2020nc": "bt2020",
+    "bt2020c": "bt2020",
+    "bt2020": "bt2020",
+}
 _HD_LINES = 720
 #: Field orders: Y4M's ``Ip``/``It``/``Ib``/``Im`` (and ffmpeg's "top first"...).
 FIELD_ORDERS = ("progressive", "tff", "bff", "mixed")
@@ -163,11 +185,13 @@ class Video:
         """Format, range, matrix, fps and field order with where each came from, for
         provenance."""
         fps = f"{self.fps.numerator}/{self.fps.denominator}"
-        return {"pix_fmt": f"{self.pix_fmt} ({self.origin('pix_fmt')})",
-                "fps": f"{fps} ({self.origin('fps')})",
-                "color_range": f"{self.color_range} ({self.origin('color_range')})",
-                "color_matrix": f"{self.color_matrix} ({self.origin('color_matrix')})",
-                "field_order": f"{self.field_order} ({self.origin('field_order')})"}
+        return {
+            "pix_fmt": f"{self.pix_fmt} ({self.origin('pix_fmt')})",
+            "fps": f"{fps} ({self.origin('fps')})",
+            "color_range": f"{self.color_range} ({self.origin('color_range')})",
+            "color_matrix": f"{self.color_matrix} ({self.origin('color_matrix')})",
+            "field_order": f"{self.field_order} ({self.origin('field_order')})",
+        }
 
     @property
     def bit_depth(self) -> int:
@@ -206,8 +230,11 @@ def _check_size_fits(size: tuple[int, int], pix_fmt: str) -> None:
     sx, sy = PIX_FMTS[pix_fmt][:2]
     if size[0] % sx or size[1] % sy:
         sides = "width and height" if sy > 1 else "width"
-        raise invalid("size", f"{size[0]}x{size[1]}",
-                      f"an even {sides} for {pix_fmt} ({sx}x{sy} chroma subsampling)")
+        raise invalid(
+            "size",
+            f"{size[0]}x{size[1]}",
+            f"an even {sides} for {pix_fmt} ({sx}x{sy} chroma subsampling)",
+        )
 
 
 def parse_yuv_name(name: str) -> dict:
@@ -247,8 +274,10 @@ def _y4m_colour(path: Path, value: str, colour: dict, origins: dict) -> None:
         colour["color_range"], origins["color_range"] = rng, "header"
     elif key == "COLORMATRIX":
         if val.lower() not in MATRICES:
-            raise VideoFormatError(f"{path}: Y4M XCOLORMATRIX={val!r} is not one of "
-                                   + ", ".join(m.upper() for m in MATRICES))
+            raise VideoFormatError(
+                f"{path}: Y4M XCOLORMATRIX={val!r} is not one of "
+                + ", ".join(m.upper() for m in MATRICES)
+            )
         colour["color_matrix"], origins["color_matrix"] = val.lower(), "header"
 
 
@@ -259,8 +288,10 @@ def _parse_y4m_header(path: Path) -> Video:
     if not line.startswith(b"YUV4MPEG2 "):
         raise VideoFormatError(f"{path}: not a Y4M file (header does not start with 'YUV4MPEG2 ')")
     if not line.endswith(b"\n"):
-        raise VideoFormatError(f"{path}: Y4M header line has no end (no newline in the first "
-                               "4096 bytes): truncated or not a Y4M file")
+        raise VideoFormatError(
+            f"{path}: Y4M header line has no end (no newline in the first "
+            "4096 bytes): truncated or not a Y4M file"
+        )
     fields = line.decode("ascii", "replace").split()[1:]
     width = height = None
     fps = Fraction(25)
@@ -286,8 +317,9 @@ def _parse_y4m_header(path: Path) -> Video:
                 _y4m_colour(path, val, colour, origins)
             elif tag == "I":
                 if val not in _Y4M_INTERLACE:
-                    raise VideoFormatError(f"{path}: Y4M interlace field I{val} is not one of "
-                                           "Ip, It, Ib, Im")
+                    raise VideoFormatError(
+                        f"{path}: Y4M interlace field I{val} is not one of Ip, It, Ib, Im"
+                    )
                 field_order, origins["field_order"] = _Y4M_INTERLACE[val], "header"
         except VideoFormatError:
             raise
@@ -303,9 +335,20 @@ def _parse_y4m_header(path: Path) -> Video:
     if fps <= 0:
         raise VideoFormatError(f"{path}: Y4M frame rate must be positive, got {fps}")
     header = len(line)
-    video = Video(path, width, height, fps, pix_fmt, 0, "y4m", header,
-                  colour["color_range"], colour["color_matrix"], tuple(origins.items()),
-                  field_order)
+    video = Video(
+        path,
+        width,
+        height,
+        fps,
+        pix_fmt,
+        0,
+        "y4m",
+        header,
+        colour["color_range"],
+        colour["color_matrix"],
+        tuple(origins.items()),
+        field_order,
+    )
     size = path.stat().st_size - header
     if size == 0:
         raise VideoFormatError(f"{path}: Y4M file has no frames")
@@ -374,13 +417,30 @@ def open_video(
     def where(key: str, given: object) -> str:
         return "argument" if given is not None else "name" if key in stated else "default"
 
-    origins = (("fps", where("fps", fps)), ("pix_fmt", where("pix_fmt", pix_fmt)),
-               *((f, "name") for f, k in (("color_range", "color_range"),
-                                          ("color_matrix", "matrix")) if k in meta))
+    origins = (
+        ("fps", where("fps", fps)),
+        ("pix_fmt", where("pix_fmt", pix_fmt)),
+        *(
+            (f, "name")
+            for f, k in (("color_range", "color_range"), ("color_matrix", "matrix"))
+            if k in meta
+        ),
+    )
     if w <= 0 or h <= 0:
         raise invalid("size", f"{w}x{h}", "positive width and height")
-    video = Video(path, int(w), int(h), rate, pf, 0, "yuv", 0, meta.get("color_range", ""),
-                  meta.get("matrix", ""), origins)
+    video = Video(
+        path,
+        int(w),
+        int(h),
+        rate,
+        pf,
+        0,
+        "yuv",
+        0,
+        meta.get("color_range", ""),
+        meta.get("matrix", ""),
+        origins,
+    )
     size = path.stat().st_size
     frames, rest = divmod(size, video.frame_bytes)
     if size == 0:
@@ -403,8 +463,8 @@ def _frame_from_bytes(video: Video, buf: bytes) -> YuvFrame:
     ch, cw = video.chroma_shape
     nc = ch * cw
     y = data[:ny].reshape(video.height, video.width)
-    u = data[ny:ny + nc].reshape(ch, cw)
-    v = data[ny + nc:ny + 2 * nc].reshape(ch, cw)
+    u = data[ny : ny + nc].reshape(ch, cw)
+    v = data[ny + nc : ny + 2 * nc].reshape(ch, cw)
     return YuvFrame(y, u, v)
 
 
@@ -448,21 +508,28 @@ def _range_diagnosis(video: Video, frame: YuvFrame) -> str:
     w, h = video.width, video.height
     rate = f"{video.fps.numerator}/{video.fps.denominator}"
     if all(not np.any(p & spare) for p in planes):
-        semi = {"yuv420p10le": "p010le", "yuv422p10le": "p210le",
-                "yuv444p10le": "p410le"}[video.pix_fmt]
+        semi = {"yuv420p10le": "p010le", "yuv422p10le": "p210le", "yuv444p10le": "p410le"}[
+            video.pix_fmt
+        ]
         planar = video.pix_fmt.replace("10le", "16le")
-        return (f"every sample is a multiple of {spare + 1}: looks MSB-aligned (P010); convert "
-                f"with: ffmpeg -f rawvideo -pix_fmt {semi} -s {w}x{h} -r {rate} -i "
-                f"{video.path.name} -pix_fmt {video.pix_fmt} -strict -1 OUT.y4m (-pix_fmt "
-                f"{planar} for separate planes)")
+        return (
+            f"every sample is a multiple of {spare + 1}: looks MSB-aligned (P010); convert "
+            f"with: ffmpeg -f rawvideo -pix_fmt {semi} -s {w}x{h} -r {rate} -i "
+            f"{video.path.name} -pix_fmt {video.pix_fmt} -strict -1 OUT.y4m (-pix_fmt "
+            f"{planar} for separate planes)"
+        )
     luma = planes[0]
     if float(np.median(np.abs((luma >> 8).astype(np.int32) - (luma & 0xFF)))) <= 8:
         eight = video.pix_fmt.replace("10le", "")
-        return ("the two bytes of most 16-bit words are close 8-bit values: looks like 8-bit "
-                f"data; read it as {eight} ('_8bit' in a raw file's name, or pix_fmt="
-                f"{eight!r}; C{_Y4M_TAG[eight]} in a Y4M header)")
-    return (f"not {video.bit_depth}-bit samples (12- or 16-bit data, another layout, or a "
-            f"corrupt file?); convert it to {video.pix_fmt} with ffmpeg")
+        return (
+            "the two bytes of most 16-bit words are close 8-bit values: looks like 8-bit "
+            f"data; read it as {eight} ('_8bit' in a raw file's name, or pix_fmt="
+            f"{eight!r}; C{_Y4M_TAG[eight]} in a Y4M header)"
+        )
+    return (
+        f"not {video.bit_depth}-bit samples (12- or 16-bit data, another layout, or a "
+        f"corrupt file?); convert it to {video.pix_fmt} with ffmpeg"
+    )
 
 
 def check_sample_range(video: Video) -> None:
@@ -488,7 +555,8 @@ def check_sample_range(video: Video) -> None:
             raise VideoFormatError(
                 f"{video.path}: frame {index} has samples up to {peak}, above {top}, the "
                 f"largest {video.bit_depth}-bit value of {video.pix_fmt}; "
-                + _range_diagnosis(video, frame))
+                + _range_diagnosis(video, frame)
+            )
 
 
 def _colour_tags(color_range: str | None, matrix: str | None) -> str:
@@ -522,13 +590,27 @@ def write_y4m(
     path = Path(path)
     rate = Fraction(fps).limit_denominator(1001)
     origins = {"fps": "header", "pix_fmt": "header"}
-    origins.update({k: "header" for k, v in (("color_range", color_range),
-                                             ("color_matrix", matrix)) if v})
-    template = Video(path, width, height, rate, pix_fmt, 0, "y4m", 0, color_range or "",
-                     matrix or "", tuple(origins.items()))
+    origins.update(
+        {k: "header" for k, v in (("color_range", color_range), ("color_matrix", matrix)) if v}
+    )
+    template = Video(
+        path,
+        width,
+        height,
+        rate,
+        pix_fmt,
+        0,
+        "y4m",
+        0,
+        color_range or "",
+        matrix or "",
+        tuple(origins.items()),
+    )
     dtype = np.dtype("<u2") if template.bit_depth > 8 else np.dtype(np.uint8)
-    header = (f"YUV4MPEG2 W{width} H{height} F{rate.numerator}:{rate.denominator} Ip A1:1 "
-              f"C{_Y4M_TAG[pix_fmt]}{_colour_tags(color_range, matrix)}\n").encode()
+    header = (
+        f"YUV4MPEG2 W{width} H{height} F{rate.numerator}:{rate.denominator} Ip A1:1 "
+        f"C{_Y4M_TAG[pix_fmt]}{_colour_tags(color_range, matrix)}\n"
+    ).encode()
     shapes = [(height, width), template.chroma_shape, template.chroma_shape]
     count = 0
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
@@ -578,9 +660,11 @@ class Probe:
     fps: Fraction | None = None
 
 
-_STREAM = re.compile(r"Stream #\d+:\d+.*?: Video: .*?, (?P<pf>[a-z0-9]+)"
-                     r"(?:\((?P<attrs>(?:[^()]|\([^()]*\))*)\))?, (?P<w>\d+)x(?P<h>\d+)"
-                     r"(?:.*?, (?P<fps>[\d.]+) fps)?(?:.*?, (?P<tbr>[\d.]+) tbr)?")
+_STREAM = re.compile(
+    r"Stream #\d+:\d+.*?: Video: .*?, (?P<pf>[a-z0-9]+)"
+    r"(?:\((?P<attrs>(?:[^()]|\([^()]*\))*)\))?, (?P<w>\d+)x(?P<h>\d+)"
+    r"(?:.*?, (?P<fps>[\d.]+) fps)?(?:.*?, (?P<tbr>[\d.]+) tbr)?"
+)
 
 
 def probe(path: str | os.PathLike) -> Probe:
@@ -593,8 +677,9 @@ def probe(path: str | os.PathLike) -> Probe:
         VideoFormatError: ffmpeg cannot read the file or it has no video stream.
     """
     try:
-        proc = run_ffmpeg(["-i", path_arg(path), "-map", "0:v:0", "-c", "copy",
-                           "-f", "framecrc", "-"])
+        proc = run_ffmpeg(
+            ["-i", path_arg(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"]
+        )
     except FfmpegError as exc:
         raise VideoFormatError(f"cannot read video {str(path)!r}: {exc}") from exc
     m = _STREAM.search(proc.stderr)
@@ -611,10 +696,18 @@ def probe(path: str | os.PathLike) -> Probe:
         rng = "full"
     counts = re.findall(r"frame=\s*(\d+)", proc.stderr)
     pts_s, tick_s = _packet_times(proc.stdout or "")
-    return Probe(m.group("pf"), int(m.group("w")), int(m.group("h")), rng,
-                 _FFMPEG_MATRIX.get(space, ""), "" if primaries == "unknown" else primaries,
-                 int(counts[-1]) if counts else 0, pts_s, tick_s,
-                 _stated_fps(m.group("fps") or m.group("tbr")))
+    return Probe(
+        m.group("pf"),
+        int(m.group("w")),
+        int(m.group("h")),
+        rng,
+        _FFMPEG_MATRIX.get(space, ""),
+        "" if primaries == "unknown" else primaries,
+        int(counts[-1]) if counts else 0,
+        pts_s,
+        tick_s,
+        _stated_fps(m.group("fps") or m.group("tbr")),
+    )
 
 
 def _stated_fps(text: str | None) -> Fraction | None:
@@ -648,8 +741,9 @@ def _packet_times(framecrc: str) -> tuple[tuple[float, ...], float]:
     return tuple(float(t * tick) for t in sorted(pts)), float(tick)
 
 
-def frame_timing(pts_s: tuple[float, ...], nominal_fps: Fraction, *, tick_s: float = 0.0
-                 ) -> tuple[float, bool]:
+def frame_timing(
+    pts_s: tuple[float, ...], nominal_fps: Fraction, *, tick_s: float = 0.0
+) -> tuple[float, bool]:
     """The frame rate that presentation times measure, and whether they are the constant
     ``nominal_fps`` a Y4M file (and every rate in vqabench) assumes.
 
@@ -687,8 +781,11 @@ def set_colour_tags(path: str | os.PathLike, color_range: str, matrix: str) -> N
     path = Path(path)
     with open(path, "rb") as f:
         line = f.readline(4096)
-        fields = [t for t in line.decode("ascii").split()
-                  if not t.startswith(("XCOLORRANGE=", "XCOLORMATRIX="))]
+        fields = [
+            t
+            for t in line.decode("ascii").split()
+            if not t.startswith(("XCOLORRANGE=", "XCOLORMATRIX="))
+        ]
         head = (" ".join(fields) + _colour_tags(color_range, matrix) + "\n").encode()
         fixed = path.with_name(path.name + ".hdr")
         with open(fixed, "wb") as out:
@@ -729,9 +826,13 @@ def check_progressive(video: Video, interlaced: str = "refuse", *, name: str = "
             f"Y4M I{_Y4M_INTERLACE_TAG[video.field_order]}); the codecs code progressive "
             "pictures: deinterlace it first (e.g. ffmpeg -i IN -vf bwdif=mode=send_frame "
             "OUT.y4m) or set interlaced='progressive' (dataset option, --interlaced "
-            "progressive) to code its woven frames as progressive on purpose")
-    origins = {**dict(video.origins), "field_order": f"{video.origin('field_order')}, "
-               "coded as progressive (interlaced='progressive')"}
+            "progressive) to code its woven frames as progressive on purpose"
+        )
+    origins = {
+        **dict(video.origins),
+        "field_order": f"{video.origin('field_order')}, "
+        "coded as progressive (interlaced='progressive')",
+    }
     return replace(video, origins=tuple(origins.items()))
 
 
@@ -792,9 +893,16 @@ def to_y4m(
     if raw_format is not None and raw_format.container == "yuv":
         known = raw_format
         r = raw_format.fps
-        args += ["-f", "rawvideo", "-pix_fmt", raw_format.pix_fmt,
-                 "-s", f"{raw_format.width}x{raw_format.height}",
-                 "-r", f"{r.numerator}/{r.denominator}"]
+        args += [
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            raw_format.pix_fmt,
+            "-s",
+            f"{raw_format.width}x{raw_format.height}",
+            "-r",
+            f"{r.numerator}/{r.denominator}",
+        ]
     else:
         if src.suffix.lower() == ".y4m":
             known = open_video(src)
@@ -814,16 +922,20 @@ def to_y4m(
         filters.append(f"select=gte(n\\,{int(start)}),setpts=PTS-STARTPTS")
     if size is not None:
         w, h = int(size[0]), int(size[1])
-        filters.append(f"scale={w}:{h}:force_original_aspect_ratio=increase:flags=lanczos,"
-                       f"crop={w}:{h},setsar=1")
+        filters.append(
+            f"scale={w}:{h}:force_original_aspect_ratio=increase:flags=lanczos,"
+            f"crop={w}:{h},setsar=1"
+        )
     if filters:
         args += ["-vf", ",".join(filters)]
     if frames is not None:
         args += ["-frames:v", str(int(frames))]
     if info is not None:
         out_fmt, rng, matrix = pix_fmt or _y4m_format(info), info.color_range, info.color_matrix
-        origin = {"color_range": "container" if rng else "default",
-                  "color_matrix": "container" if matrix else "default"}
+        origin = {
+            "color_range": "container" if rng else "default",
+            "color_matrix": "container" if matrix else "default",
+        }
         in_height = info.height
     elif known is not None:
         out_fmt, rng, matrix = pix_fmt or known.pix_fmt, known.color_range, known.color_matrix
@@ -843,7 +955,8 @@ def to_y4m(
             raise VideoFormatError(
                 f"video {str(src)!r} does not decode cleanly ({len(errors)} decoder error "
                 f"line(s), first: {errors[0]!r}); refusing a partly decoded source: repair or "
-                "re-export it")
+                "re-export it"
+            )
         if tmp.stat().st_size == 0:
             raise VideoFormatError(f"cannot read video {str(src)!r}: no frames decoded")
         # Pinned in the header, so a later resize cannot change what an unstated matrix
@@ -854,8 +967,9 @@ def to_y4m(
         nominal = made.fps  # with resample_fps the target: judge by the stated rate
         if resample_fps is not None:
             nominal = (info.fps if info is not None else None) or made.fps
-        measured, constant = frame_timing(pts_s, nominal,
-                                          tick_s=info.tick_s if info is not None else 0.0)
+        measured, constant = frame_timing(
+            pts_s, nominal, tick_s=info.tick_s if info is not None else 0.0
+        )
         if not constant and fps is None and resample_fps is None:
             r = made.fps
             raise VideoFormatError(
@@ -864,7 +978,8 @@ def to_y4m(
                 f"the container says {r.numerator}/{r.denominator} fps, so kbps would be "
                 f"wrong; convert it on purpose with the dataset option fps=N (--fps N: "
                 f"ffmpeg's fps filter, e.g. fps={round(measured)}) or re-encode it at a "
-                "constant rate")
+                "constant rate"
+            )
         if info is not None and info.packets and resample_fps is None:
             expected = max(info.packets - start, 0)
             expected = expected if frames is None else min(expected, int(frames))
@@ -872,14 +987,18 @@ def to_y4m(
                 raise VideoFormatError(
                     f"video {str(src)!r}: decoded {made.frames} frames, the container holds "
                     f"{info.packets} (expected {expected} from frame {start}); refusing a "
-                    "partly decoded source")
+                    "partly decoded source"
+                )
     video = open_video(dst)
     first = known.origin if known is not None else (lambda _key: "container")
     origin["fps"] = "argument" if fps is not None else first("fps")
     if resample_fps is not None:
         was = known.fps if known is not None else nominal
-        rate = (f"{was.numerator}/{was.denominator} fps" if constant
-                else f"variable rate, measured {measured:.3f} fps")
+        rate = (
+            f"{was.numerator}/{was.denominator} fps"
+            if constant
+            else f"variable rate, measured {measured:.3f} fps"
+        )
         origin["fps"] = f"converted from {rate} by ffmpeg's fps filter"
     origin["pix_fmt"] = "argument" if pix_fmt is not None else first("pix_fmt")
     origin["field_order"] = first("field_order")
@@ -889,6 +1008,7 @@ def to_y4m(
 
 
 # --- colour conversion ------------------------------------------------------------------
+
 
 def _range_constants(color_range: str, bit_depth: int) -> tuple[float, float, float, float]:
     """(luma offset, luma span, chroma centre, chroma span) in code values.
@@ -904,8 +1024,9 @@ def _range_constants(color_range: str, bit_depth: int) -> tuple[float, float, fl
     return 16.0 * k, 219.0 * k, 128.0 * k, 224.0 * k
 
 
-def yuv_to_rgb_coefficients(matrix: str = "bt709", color_range: str = "limited",
-                            bit_depth: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def yuv_to_rgb_coefficients(
+    matrix: str = "bt709", color_range: str = "limited", bit_depth: int = 8
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The one definition of YUV -> RGB used by the numpy and the torch conversion.
 
     ``rgb = M @ ((yuv - offset) / span)`` with, for ``(Kr, Kb)`` of the matrix and
@@ -926,9 +1047,13 @@ def yuv_to_rgb_coefficients(matrix: str = "bt709", color_range: str = "limited",
     kr, kb = MATRICES[matrix]
     kg = 1.0 - kr - kb
     y0, ys, c0, cs = _range_constants(color_range, bit_depth)
-    m = np.array([[1.0, 0.0, 2 * (1 - kr)],
-                  [1.0, -2 * kb * (1 - kb) / kg, -2 * kr * (1 - kr) / kg],
-                  [1.0, 2 * (1 - kb), 0.0]])
+    m = np.array(
+        [
+            [1.0, 0.0, 2 * (1 - kr)],
+            [1.0, -2 * kb * (1 - kb) / kg, -2 * kr * (1 - kr) / kg],
+            [1.0, 2 * (1 - kb), 0.0],
+        ]
+    )
     return np.array([y0, c0, c0]), np.array([ys, cs, cs]), m
 
 
@@ -944,7 +1069,11 @@ def _range_of(full_range: bool | None, color_range: str | None) -> str:
 
 
 def yuv_to_rgb(
-    frame: YuvFrame, *, bit_depth: int = 8, matrix: str = "bt709", full_range: bool = False,
+    frame: YuvFrame,
+    *,
+    bit_depth: int = 8,
+    matrix: str = "bt709",
+    full_range: bool = False,
     color_range: str | None = None,
 ) -> np.ndarray:
     """Convert a YUV frame to RGB floats in [0, 1], shape (H, W, 3).
@@ -954,22 +1083,31 @@ def yuv_to_rgb(
     ``color_range`` (``"limited"`` | ``"full"``) overrides ``full_range``. Coefficients:
     :func:`yuv_to_rgb_coefficients`.
     """
-    offset, span, m = yuv_to_rgb_coefficients(matrix, _range_of(full_range, color_range),
-                                              bit_depth)
-    yuv = np.stack([frame.y, _upsample(frame.u, frame.y.shape),
-                    _upsample(frame.v, frame.y.shape)], axis=-1).astype(np.float64)
+    offset, span, m = yuv_to_rgb_coefficients(matrix, _range_of(full_range, color_range), bit_depth)
+    yuv = np.stack(
+        [frame.y, _upsample(frame.u, frame.y.shape), _upsample(frame.v, frame.y.shape)], axis=-1
+    ).astype(np.float64)
     return np.clip(((yuv - offset) / span) @ m.T, 0.0, 1.0)
 
 
-def yuv_to_rgb_torch(y, u, v, *, bit_depth: int = 8, matrix: str = "bt709",  # noqa: ANN001
-                     color_range: str = "limited"):  # noqa: ANN201
+def yuv_to_rgb_torch(
+    y,
+    u,
+    v,
+    *,
+    bit_depth: int = 8,
+    matrix: str = "bt709",  # noqa: ANN001
+    color_range: str = "limited",
+):  # noqa: ANN201
     """Torch twin of :func:`yuv_to_rgb` (same coefficients): planes of code values (float
     tensors ``(..., H, W)``, chroma possibly subsampled) -> RGB ``(..., 3, H, W)`` in [0, 1],
     differentiable (clamped)."""
     import torch
 
-    offset, span, m = (torch.as_tensor(a, dtype=y.dtype, device=y.device)
-                       for a in yuv_to_rgb_coefficients(matrix, color_range, bit_depth))
+    offset, span, m = (
+        torch.as_tensor(a, dtype=y.dtype, device=y.device)
+        for a in yuv_to_rgb_coefficients(matrix, color_range, bit_depth)
+    )
     h, w = y.shape[-2:]
 
     def up(p):  # noqa: ANN001, ANN202

@@ -41,15 +41,30 @@ _SIZE = re.compile(r"(\d{2,5})[xX](\d{2,5})")
 _FPS = re.compile(r"(\d+(?:\.\d+)?)(?:fps|hz)", re.IGNORECASE)
 _FPS_P = re.compile(r"(\d+)p")  # "50p": only right after the size, never a chroma value
 _BARE = re.compile(r"\d+(?:\.\d+)?")
-_CHROMA = re.compile(r"(?:yuv|i|p)?(400|420|422|444)(?:p(?:(8|10|12|16)(?:le)?)?)?",
-                     re.IGNORECASE)
+_CHROMA = re.compile(r"(?:yuv|i|p)?(400|420|422|444)(?:p(?:(8|10|12|16)(?:le)?)?)?", re.IGNORECASE)
 _BITS = re.compile(r"(8|10|12|16)(?:bits?|b|bpp)", re.IGNORECASE)
 _FRAMES = re.compile(r"(\d+)(?:frames?|f|fr)", re.IGNORECASE)
-_MATRIX = {"bt709": "bt709", "rec709": "bt709", "709": "bt709", "bt601": "bt601",
-           "rec601": "bt601", "601": "bt601", "bt2020": "bt2020", "rec2020": "bt2020",
-           "2020": "bt2020", "bt2020nc": "bt2020"}
-_RANGE = {"videorange": "limited", "tv": "limited", "limited": "limited", "limitedrange": "limited",
-          "fullrange": "full", "full": "full", "pc": "full"}
+_MATRIX = {
+    "bt709": "bt709",
+    "rec709": "bt709",
+    "709": "bt709",
+    "bt601": "bt601",
+    "rec601": "bt601",
+    "601": "bt601",
+    "bt2020": "bt2020",
+    "rec2020": "bt2020",
+    "2020": "bt2020",
+    "bt2020nc": "bt2020",
+}
+_RANGE = {
+    "videorange": "limited",
+    "tv": "limited",
+    "limited": "limited",
+    "limitedrange": "limited",
+    "fullrange": "full",
+    "full": "full",
+    "pc": "full",
+}
 _MAX_BARE_FPS = 300
 
 
@@ -96,7 +111,8 @@ def _set(found: dict, key: str, value: object, token: str, file: str) -> None:
     if key in found and found[key][0] != value:
         raise VideoFormatError(
             f"file name {file!r} contradicts itself: {found[key][1]!r} and {token!r} give "
-            f"different {key.replace('_', ' ')}; rename the file so that one token states it")
+            f"different {key.replace('_', ' ')}; rename the file so that one token states it"
+        )
     found.setdefault(key, (value, token))
 
 
@@ -149,7 +165,8 @@ def parse_name(name: str) -> YuvName:
         raise VideoFormatError(
             f"file name {file!r} carries no frame size: rename it to a pattern like "
             "Name_1920x1080_50fps_420_8bit.yuv, or convert it to .y4m first (ffmpeg -f rawvideo "
-            "-pix_fmt yuv420p -s 1920x1080 -r 50 -i in.yuv out.y4m)")
+            "-pix_fmt yuv420p -s 1920x1080 -r 50 -i in.yuv out.y4m)"
+        )
     (width, height), _ = found["size"]
     value = {k: v for k, (v, _) in found.items() if k != "size"}
     return YuvName(width, height, **value)

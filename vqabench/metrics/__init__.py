@@ -17,15 +17,18 @@ __all__ = ["create", "available", "get_class", "Metric", "MetricResult", "METRIC
 #: Metrics whose modules load on first use (pyiqa-style lazy entries): listing names
 #: imports neither torch nor the network code.
 _LAZY = {
-    "lpips": "perceptual:Lpips", "dists": "perceptual:Dists",
-    "pt_loss": "learned:PtLossMetric", "rankdvqa_ugc": "learned:RankDvqaUgcMetric",
+    "lpips": "perceptual:Lpips",
+    "dists": "perceptual:Dists",
+    "pt_loss": "learned:PtLossMetric",
+    "rankdvqa_ugc": "learned:RankDvqaUgcMetric",
     "subject_consistency": "sequence:SubjectConsistency",
     "background_consistency": "sequence:BackgroundConsistency",
     "consistency_pixel": "sequence:ConsistencyPixel",
     "motion_smoothness": "sequence:MotionSmoothness",
     "motion_smoothness_flow": "sequence:MotionSmoothnessFlow",
     "imaging_quality": "sequence:ImagingQuality",
-    "flicker_warp": "temporal:FlickerWarp", "lpips_temporal": "temporal:LpipsTemporal",
+    "flicker_warp": "temporal:FlickerWarp",
+    "lpips_temporal": "temporal:LpipsTemporal",
 }
 for _name, _target in _LAZY.items():
     METRICS.add_lazy(_name, f"vqabench.metrics.{_target}")

@@ -23,8 +23,20 @@ from vqabench.metrics.functional.pooling import POOLING, Pooling, pool
 from vqabench.metrics.inputs import accepting_inputs
 from vqabench.registry import Registry
 
-__all__ = ["Metric", "MetricResult", "METRICS", "Kind", "pool", "check_pair", "POOLING", "Pooling",
-           "FramePair", "Accumulator", "frame_pairs", "FrameFormat"]
+__all__ = [
+    "Metric",
+    "MetricResult",
+    "METRICS",
+    "Kind",
+    "pool",
+    "check_pair",
+    "POOLING",
+    "Pooling",
+    "FramePair",
+    "Accumulator",
+    "frame_pairs",
+    "FrameFormat",
+]
 
 Kind = Literal["full-reference", "no-reference", "sequence"]
 METRICS: Registry[type[Metric]] = Registry("metric")
@@ -76,19 +88,30 @@ class FramePair:
 
     __slots__ = ("index", "reference", "distorted", "fmt", "colours", "_shared")
 
-    def __init__(self, index: int, reference: YuvFrame, distorted: YuvFrame, fmt: FrameFormat,
-                 colours: tuple[tuple[str, str], tuple[str, str]] = DEFAULT_COLOURS):
+    def __init__(
+        self,
+        index: int,
+        reference: YuvFrame,
+        distorted: YuvFrame,
+        fmt: FrameFormat,
+        colours: tuple[tuple[str, str], tuple[str, str]] = DEFAULT_COLOURS,
+    ):
         self.index, self.reference, self.distorted, self.fmt = index, reference, distorted, fmt
         self.colours = colours
         self._shared: dict[Any, Any] = {}
 
     @classmethod
-    def of_videos(cls, index: int, reference: YuvFrame, distorted: YuvFrame,
-                  anchor: Video, video: Video) -> FramePair:
+    def of_videos(
+        cls, index: int, reference: YuvFrame, distorted: YuvFrame, anchor: Video, video: Video
+    ) -> FramePair:
         """The pair of frame ``index`` of ``anchor`` and ``video`` (format and colours theirs)."""
-        return cls(index, reference, distorted, FrameFormat.of(video),
-                   ((anchor.color_matrix, anchor.color_range),
-                    (video.color_matrix, video.color_range)))
+        return cls(
+            index,
+            reference,
+            distorted,
+            FrameFormat.of(video),
+            ((anchor.color_matrix, anchor.color_range), (video.color_matrix, video.color_range)),
+        )
 
     def rgb(self) -> tuple[np.ndarray, np.ndarray]:
         """Both frames as RGB float32 in [0, 1], (H, W, 3), converted once per pair for every
@@ -97,10 +120,10 @@ class FramePair:
 
         def convert() -> tuple[np.ndarray, np.ndarray]:
             (rm, rr), (dm, dr) = self.colours
-            return (frames.frame_rgb(self.reference, self.fmt.bit_depth, matrix=rm,
-                                     color_range=rr),
-                    frames.frame_rgb(self.distorted, self.fmt.bit_depth, matrix=dm,
-                                     color_range=dr))
+            return (
+                frames.frame_rgb(self.reference, self.fmt.bit_depth, matrix=rm, color_range=rr),
+                frames.frame_rgb(self.distorted, self.fmt.bit_depth, matrix=dm, color_range=dr),
+            )
 
         return self.shared("rgb", convert)
 
@@ -124,8 +147,9 @@ class Accumulator(Protocol):
 def frame_pairs(reference: Video, distorted: Video) -> Iterator[FramePair]:
     """Frame pairs of two videos of the same size, format and frame count (each read once)."""
     check_pair(reference, distorted)
-    for i, (ref, dis) in enumerate(zip(read_frames(reference), read_frames(distorted),
-                                       strict=True)):
+    for i, (ref, dis) in enumerate(
+        zip(read_frames(reference), read_frames(distorted), strict=True)
+    ):
         yield FramePair.of_videos(i, ref, dis, reference, distorted)
 
 
@@ -176,8 +200,11 @@ class Metric:
     @property
     def spec(self) -> str:
         """Stable text identifying name, version and options (hashed into job keys)."""
-        return json.dumps({"name": self.name, "version": self.version, "options": self.options},
-                          sort_keys=True, default=str)
+        return json.dumps(
+            {"name": self.name, "version": self.version, "options": self.options},
+            sort_keys=True,
+            default=str,
+        )
 
     @property
     def provenance(self) -> str:
@@ -186,8 +213,9 @@ class Metric:
         return ""
 
     @classmethod
-    def compute_shared(cls, group: Sequence[Metric], reference: Video, distorted: Video, *,
-                       threads: int = 1) -> list[MetricResult]:
+    def compute_shared(
+        cls, group: Sequence[Metric], reference: Video, distorted: Video, *, threads: int = 1
+    ) -> list[MetricResult]:
         """Every metric of ``group`` (one :attr:`pass_group`) on the same pair of videos.
 
         Args:
@@ -237,14 +265,14 @@ class Metric:
         check_pair(reference, distorted)
         acc = self.accumulator(FrameFormat.of(reference), reference.width, reference.height)
         if acc is None:
-            raise NotImplementedError(f"{type(self).__name__} implements neither compute nor "
-                                      "accumulator")
+            raise NotImplementedError(
+                f"{type(self).__name__} implements neither compute nor accumulator"
+            )
         for pair in frame_pairs(reference, distorted):
             acc.update(pair)
         return acc.compute()
 
-    def __call__(self, reference: Any = None, distorted: Any = None, **inputs: Any
-                 ) -> MetricResult:
+    def __call__(self, reference: Any = None, distorted: Any = None, **inputs: Any) -> MetricResult:
         """``metric(reference=..., distorted=...)`` is :meth:`compute`: reference first (the
         pristine or anchor video), the opposite of pyiqa's and torchmetrics'
         ``(distorted, reference)``, so pass them by keyword.
@@ -257,8 +285,9 @@ class Metric:
         """
         return self.compute(reference=reference, distorted=distorted, **inputs)
 
-    def compute_frames(self, reference: Iterable[YuvFrame], distorted: Iterable[YuvFrame],
-                       fmt: FrameFormat) -> MetricResult:
+    def compute_frames(
+        self, reference: Iterable[YuvFrame], distorted: Iterable[YuvFrame], fmt: FrameFormat
+    ) -> MetricResult:
         """Compute a streaming metric on frames in memory (numpy planes), reference first.
 
         Raises:
@@ -266,8 +295,10 @@ class Metric:
         """
         reference, distorted = list(reference), list(distorted)
         if len(reference) != len(distorted) or not reference:
-            raise MetricError(f"reference has {len(reference)} frames and distorted has "
-                              f"{len(distorted)}; need the same number, at least one")
+            raise MetricError(
+                f"reference has {len(reference)} frames and distorted has "
+                f"{len(distorted)}; need the same number, at least one"
+            )
         acc = self.accumulator(fmt, reference[0][0].shape[1], reference[0][0].shape[0])
         if acc is None:
             raise MetricError(f"{self.name} needs videos, not frames in memory")

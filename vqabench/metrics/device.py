@@ -20,8 +20,15 @@ from vqabench.errors import ConfigError, invalid
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Device", "DEVICES", "resolve_device", "OnDevice", "check_network_options",
-           "check_bool", "seed_option"]
+__all__ = [
+    "Device",
+    "DEVICES",
+    "resolve_device",
+    "OnDevice",
+    "check_network_options",
+    "check_bool",
+    "seed_option",
+]
 
 Device = Literal["auto", "cpu", "cuda"]
 DEVICES = "auto | cpu | cuda | cuda:N"
@@ -48,8 +55,10 @@ def resolve_device(device: object) -> torch.device:
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     index = int(device.partition(":")[2] or 0)
     if index >= count:
-        raise ConfigError(f"device={device!r} is not available: torch {torch.__version__} sees "
-                          f"{count} CUDA device(s); use device='auto' or 'cpu'")
+        raise ConfigError(
+            f"device={device!r} is not available: torch {torch.__version__} sees "
+            f"{count} CUDA device(s); use device='auto' or 'cpu'"
+        )
     return torch.device(device)
 
 
@@ -68,8 +77,10 @@ class OnDevice:
     @property
     def execution(self) -> dict[str, object]:
         """How the values were computed, beyond the key: device and batch size."""
-        return {"device": str(self.device),
-                "batch_size": "auto" if self.batch_size is None else self.batch_size}
+        return {
+            "device": str(self.device),
+            "batch_size": "auto" if self.batch_size is None else self.batch_size,
+        }
 
 
 def check_network_options(batch_size: object, seed: object) -> None:
@@ -79,8 +90,9 @@ def check_network_options(batch_size: object, seed: object) -> None:
         ConfigError: ``batch_size`` is neither None nor an integer >= 1, or ``seed`` is not
             an integer.
     """
-    if batch_size is not None and (not isinstance(batch_size, int)
-                                   or isinstance(batch_size, bool) or batch_size < 1):
+    if batch_size is not None and (
+        not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1
+    ):
         raise invalid("batch_size", batch_size, "None (automatic) or an integer >= 1")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise invalid("seed", seed, "an integer")

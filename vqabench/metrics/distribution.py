@@ -37,8 +37,13 @@ Plane = Literal["y", "u", "v"]
 VideoInput = Video | str | os.PathLike
 
 
-def video_residuals(reference: VideoInput, distorted: VideoInput, *, plane: Plane = "y",
-                    max_frames: int | None = None) -> np.ndarray:
+def video_residuals(
+    reference: VideoInput,
+    distorted: VideoInput,
+    *,
+    plane: Plane = "y",
+    max_frames: int | None = None,
+) -> np.ndarray:
     """Residuals ``distorted - reference`` of one plane over the frames, in 8-bit units.
 
     Args:
@@ -65,15 +70,25 @@ def video_residuals(reference: VideoInput, distorted: VideoInput, *, plane: Plan
         raise invalid("max_frames", max_frames, f"None or 1..{reference.frames}")
     scale = float(1 << (reference.bit_depth - 8))
     index = "yuv".index(plane)
-    parts = [residuals(r[index], d[index]) / scale for r, d in
-             zip(read_frames(reference, count=count), read_frames(distorted, count=count),
-                 strict=True)]
+    parts = [
+        residuals(r[index], d[index]) / scale
+        for r, d in zip(
+            read_frames(reference, count=count), read_frames(distorted, count=count), strict=True
+        )
+    ]
     return np.concatenate(parts)
 
 
-def error_distribution(reference: VideoInput, distorted: VideoInput, *, plane: Plane = "y",
-                       criterion: Criterion = "wasserstein", max_samples: int | None = 200_000,
-                       max_frames: int | None = None, seed: int = 0) -> ResidualFit:
+def error_distribution(
+    reference: VideoInput,
+    distorted: VideoInput,
+    *,
+    plane: Plane = "y",
+    criterion: Criterion = "wasserstein",
+    max_samples: int | None = 200_000,
+    max_frames: int | None = None,
+    seed: int = 0,
+) -> ResidualFit:
     """Fit Gaussian and Laplace distributions to the residuals of ``distorted`` against
     ``reference`` (in that order) and say which fits better.
 

@@ -57,15 +57,24 @@ import numpy as np
 from vqabench.errors import ConfigError, invalid
 from vqabench.io.video import PIX_FMTS, Video, YuvFrame, open_video, rgb_to_yuv, to_y4m, write_y4m
 
-__all__ = ["INPUT_OPTIONS", "ACCEPTED", "Fmt", "as_videos", "as_video", "accepting_inputs",
-           "swapped_warning"]
+__all__ = [
+    "INPUT_OPTIONS",
+    "ACCEPTED",
+    "Fmt",
+    "as_videos",
+    "as_video",
+    "accepting_inputs",
+    "swapped_warning",
+]
 
 Fmt = Literal["rgb", "yuv", "gray"]
 #: keyword options that describe inputs (not metric options)
 INPUT_OPTIONS = ("fmt", "pix_fmt", "bit_depth", "fps", "width", "height")
-ACCEPTED = ("a Video, a path (.y4m, raw .yuv named by the conventions, or any container "
-            "ffmpeg reads), a numpy array or torch tensor (T, H, W[, C]) with fmt='rgb'|'yuv'|"
-            "'gray', or YUV planes (y, u, v)")
+ACCEPTED = (
+    "a Video, a path (.y4m, raw .yuv named by the conventions, or any container "
+    "ffmpeg reads), a numpy array or torch tensor (T, H, W[, C]) with fmt='rgb'|'yuv'|"
+    "'gray', or YUV planes (y, u, v)"
+)
 _RAW = {".yuv", ".raw"}
 
 
@@ -86,12 +95,17 @@ def _array(value: Any, argument: str, fmt: str | None) -> np.ndarray:
 def _samples(arr: np.ndarray, argument: str, bit_depth: int) -> np.ndarray:
     """Integer samples of ``bit_depth`` bits, refused when out of range or not integers."""
     if not np.issubdtype(arr.dtype, np.integer):
-        raise invalid(f"{argument}.dtype", str(arr.dtype), f"integer samples of bit_depth="
-                      f"{bit_depth} bits for fmt='yuv'/'gray' (floats only with fmt='rgb')")
+        raise invalid(
+            f"{argument}.dtype",
+            str(arr.dtype),
+            f"integer samples of bit_depth="
+            f"{bit_depth} bits for fmt='yuv'/'gray' (floats only with fmt='rgb')",
+        )
     hi = (1 << bit_depth) - 1
     if arr.size and (arr.min() < 0 or arr.max() > hi):
-        raise invalid(f"{argument} samples", f"{arr.min()}..{arr.max()}",
-                      f"0..{hi} for bit_depth={bit_depth}")
+        raise invalid(
+            f"{argument} samples", f"{arr.min()}..{arr.max()}", f"0..{hi} for bit_depth={bit_depth}"
+        )
     return arr.astype(np.uint16 if bit_depth > 8 else np.uint8)
 
 
@@ -100,12 +114,16 @@ def _planes_pix_fmt(y: np.ndarray, u: np.ndarray, argument: str, bit_depth: int)
     for name, (sx, sy, depth) in PIX_FMTS.items():
         if depth == bit_depth and u.shape[1:] == (-(-h // sy), -(-w // sx)):
             return name
-    raise invalid(f"{argument} chroma shape", u.shape[1:], f"(H, W), (H, W/2) or (H/2, W/2) "
-                  f"of luma {(h, w)} (4:4:4, 4:2:2, 4:2:0)")
+    raise invalid(
+        f"{argument} chroma shape",
+        u.shape[1:],
+        f"(H, W), (H, W/2) or (H/2, W/2) of luma {(h, w)} (4:4:4, 4:2:2, 4:2:0)",
+    )
 
 
-def _frames_of(value: Any, argument: str, fmt: str | None, pix_fmt: str | None,
-               bit_depth: int | None) -> tuple[list[YuvFrame], str]:
+def _frames_of(
+    value: Any, argument: str, fmt: str | None, pix_fmt: str | None, bit_depth: int | None
+) -> tuple[list[YuvFrame], str]:
     """YUV frames and their pix_fmt from planes or an array with a declared format."""
     if bit_depth is not None and bit_depth not in (8, 10):
         raise invalid("bit_depth", bit_depth, "8 or 10")
@@ -113,19 +131,27 @@ def _frames_of(value: Any, argument: str, fmt: str | None, pix_fmt: str | None,
         depth = bit_depth or 8
         y, u, v = (_samples(_array(p, argument, None), argument, depth) for p in value)
         if y.ndim != 3 or u.shape != v.shape or u.ndim != 3 or len(u) != len(y):
-            raise invalid(f"{argument} planes", [p.shape for p in (y, u, v)],
-                          "(T, H, W), (T, h, w), (T, h, w) with the same T")
+            raise invalid(
+                f"{argument} planes",
+                [p.shape for p in (y, u, v)],
+                "(T, H, W), (T, h, w), (T, h, w) with the same T",
+            )
         fmt_name = _planes_pix_fmt(y, u, argument, depth)
         return [YuvFrame(y[t], u[t], v[t]) for t in range(len(y))], fmt_name
     arr = _array(value, argument, fmt)
     if fmt is None:
-        raise invalid("fmt", None, f"'rgb', 'yuv' or 'gray' to say what the array {argument} "
-                      f"of shape {arr.shape} holds (nothing is guessed)")
+        raise invalid(
+            "fmt",
+            None,
+            f"'rgb', 'yuv' or 'gray' to say what the array {argument} "
+            f"of shape {arr.shape} holds (nothing is guessed)",
+        )
     if fmt not in ("rgb", "yuv", "gray"):
         raise invalid("fmt", fmt, "'rgb' | 'yuv' | 'gray'")
     want = "(T, H, W)" if fmt == "gray" else "(T, H, W, 3)"
-    if (fmt == "gray" and arr.ndim != 3) or (fmt != "gray" and (arr.ndim != 4
-                                                                 or arr.shape[-1] != 3)):
+    if (fmt == "gray" and arr.ndim != 3) or (
+        fmt != "gray" and (arr.ndim != 4 or arr.shape[-1] != 3)
+    ):
         raise invalid(f"{argument}.shape", arr.shape, f"{want} for fmt={fmt!r}")
     if len(arr) == 0:
         raise invalid(f"{argument}.shape", arr.shape, "at least one frame")
@@ -137,24 +163,39 @@ def _frames_of(value: Any, argument: str, fmt: str | None, pix_fmt: str | None,
         else:
             rgb = arr.astype(np.float64)
             if arr.size and (rgb.min() < 0 or rgb.max() > 1):
-                raise invalid(f"{argument} values", f"{rgb.min():g}..{rgb.max():g}",
-                              "floats in [0, 1] for fmt='rgb' (or integers with bit_depth)")
+                raise invalid(
+                    f"{argument} values",
+                    f"{rgb.min():g}..{rgb.max():g}",
+                    "floats in [0, 1] for fmt='rgb' (or integers with bit_depth)",
+                )
         return [rgb_to_yuv(f, pix_fmt=out_fmt) for f in rgb], out_fmt
     samples = _samples(arr, argument, depth)
     out_fmt = "yuv444p" if depth == 8 else "yuv444p10le"
     if pix_fmt is not None and pix_fmt != out_fmt:
-        raise invalid("pix_fmt", pix_fmt, f"{out_fmt!r} (or none) for fmt={fmt!r} arrays; "
-                      "pass subsampled chroma as planes (y, u, v)")
+        raise invalid(
+            "pix_fmt",
+            pix_fmt,
+            f"{out_fmt!r} (or none) for fmt={fmt!r} arrays; "
+            "pass subsampled chroma as planes (y, u, v)",
+        )
     if fmt == "yuv":
         return [YuvFrame(f[..., 0], f[..., 1], f[..., 2]) for f in samples], out_fmt
     mid = np.full(samples.shape[1:], 1 << (depth - 1), dtype=samples.dtype)
     return [YuvFrame(f, mid, mid) for f in samples], out_fmt
 
 
-def as_video(value: Any, argument: str, work_dir: Path, *, fmt: str | None = None,
-             pix_fmt: str | None = None, bit_depth: int | None = None,
-             fps: float | Fraction | None = None, width: int | None = None,
-             height: int | None = None) -> Video:
+def as_video(
+    value: Any,
+    argument: str,
+    work_dir: Path,
+    *,
+    fmt: str | None = None,
+    pix_fmt: str | None = None,
+    bit_depth: int | None = None,
+    fps: float | Fraction | None = None,
+    width: int | None = None,
+    height: int | None = None,
+) -> Video:
     """One metric input as a :class:`Video` (temporary files go to ``work_dir``).
 
     Args:
@@ -180,14 +221,21 @@ def as_video(value: Any, argument: str, work_dir: Path, *, fmt: str | None = Non
     if isinstance(value, np.ndarray | tuple | list) or _is_torch(value):
         frames, out_fmt = _frames_of(value, argument, fmt, pix_fmt, bit_depth)
         h, w = frames[0].y.shape
-        return write_y4m(work_dir / f"{argument}.y4m", frames, width=w, height=h,
-                         fps=Fraction(25) if fps is None else fps, pix_fmt=out_fmt)
+        return write_y4m(
+            work_dir / f"{argument}.y4m",
+            frames,
+            width=w,
+            height=h,
+            fps=Fraction(25) if fps is None else fps,
+            pix_fmt=out_fmt,
+        )
     raise ConfigError(f"{argument}={type(value).__name__} is not accepted: expected {ACCEPTED}")
 
 
 @contextlib.contextmanager
-def as_videos(reference: Any, distorted: Any, **options: Any) -> Iterator[tuple[Video | None,
-                                                                                 Video]]:
+def as_videos(
+    reference: Any, distorted: Any, **options: Any
+) -> Iterator[tuple[Video | None, Video]]:
     """``(reference, distorted)`` as Videos for the duration of the ``with`` block.
 
     ``reference`` may be None (no-reference and sequence metrics). Temporary Y4M files are
@@ -202,8 +250,7 @@ def as_videos(reference: Any, distorted: Any, **options: Any) -> Iterator[tuple[
     if distorted is None:
         raise ConfigError(f"distorted=None is not accepted: expected {ACCEPTED}")
     with tempfile.TemporaryDirectory(prefix="vqabench-inputs-") as tmp:
-        ref = None if reference is None else as_video(reference, "reference", Path(tmp),
-                                                      **options)
+        ref = None if reference is None else as_video(reference, "reference", Path(tmp), **options)
         yield ref, as_video(distorted, "distorted", Path(tmp), **options)
 
 
@@ -241,9 +288,11 @@ def swapped_warning(reference: Any, distorted: Any) -> str | None:
     ref, dis = _run_stage(ref_path), _run_stage(dis_path)
     if ref is None or dis is None or ref[0] <= dis[0] or dis[1] not in (None, ref[1]):
         return None
-    return (f"reference={str(reference)!r} looks decoded from distorted={str(distorted)!r}; "
-            "the order is (reference, distorted), the opposite of pyiqa/torchmetrics: "
-            "swap them (pass them by keyword)")
+    return (
+        f"reference={str(reference)!r} looks decoded from distorted={str(distorted)!r}; "
+        "the order is (reference, distorted), the opposite of pyiqa/torchmetrics: "
+        "swap them (pass them by keyword)"
+    )
 
 
 def accepting_inputs(compute: Callable[..., Any]) -> Callable[..., Any]:
@@ -255,8 +304,11 @@ def accepting_inputs(compute: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(compute)
     def wrapper(self: Any, reference: Any = None, distorted: Any = None, **options: Any) -> Any:
-        if not options and isinstance(distorted, Video) and (
-                reference is None or isinstance(reference, Video)):
+        if (
+            not options
+            and isinstance(distorted, Video)
+            and (reference is None or isinstance(reference, Video))
+        ):
             return compute(self, reference, distorted)
         if (message := swapped_warning(reference, distorted)) is not None:
             warnings.warn(message, UserWarning, stacklevel=2)

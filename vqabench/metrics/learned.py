@@ -40,8 +40,14 @@ from vqabench.metrics.functional.frames import frame_rgb
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["PtLossMetric", "RankDvqaUgcMetric", "tile_starts", "first_cover_counts",
-           "covering_tiles", "weighted_soft_minimum"]
+__all__ = [
+    "PtLossMetric",
+    "RankDvqaUgcMetric",
+    "tile_starts",
+    "first_cover_counts",
+    "covering_tiles",
+    "weighted_soft_minimum",
+]
 
 
 def tile_starts(length: int, size: int) -> tuple[int, ...]:
@@ -73,26 +79,32 @@ def first_cover_counts(length: int, size: int) -> tuple[int, ...]:
         (12, 4)
     """
     starts = tile_starts(length, size)
-    return tuple(size if i == 0 else s + size - (starts[i - 1] + size)
-                 for i, s in enumerate(starts))
+    return tuple(
+        size if i == 0 else s + size - (starts[i - 1] + size) for i, s in enumerate(starts)
+    )
 
 
-def covering_tiles(shape: tuple[int, int, int], patch: tuple[int, int, int]
-                   ) -> list[tuple[tuple[int, int, int], int]]:
+def covering_tiles(
+    shape: tuple[int, int, int], patch: tuple[int, int, int]
+) -> list[tuple[tuple[int, int, int], int]]:
     """The tiles that cover a ``(frames, height, width)`` video, in ``t, y, x`` order.
 
     Returns:
         ``[((t0, y0, x0), voxels), ...]``: the corner of each tile and the voxels it covers
         first; the voxels sum to ``frames * height * width``.
     """
-    axes = [list(zip(tile_starts(n, p), first_cover_counts(n, p), strict=True))
-            for n, p in zip(shape, patch, strict=True)]
-    return [((t, y, x), ct * cy * cx)
-            for t, ct in axes[0] for y, cy in axes[1] for x, cx in axes[2]]
+    axes = [
+        list(zip(tile_starts(n, p), first_cover_counts(n, p), strict=True))
+        for n, p in zip(shape, patch, strict=True)
+    ]
+    return [
+        ((t, y, x), ct * cy * cx) for t, ct in axes[0] for y, cy in axes[1] for x, cx in axes[2]
+    ]
 
 
-def weighted_soft_minimum(scores: torch.Tensor, counts: torch.Tensor, *,
-                          temperature: float) -> torch.Tensor:
+def weighted_soft_minimum(
+    scores: torch.Tensor, counts: torch.Tensor, *, temperature: float
+) -> torch.Tensor:
     """``sum_i c_i e^(-s_i/T) s_i / sum_i c_i e^(-s_i/T)``: the soft minimum over voxels when
     tile ``i`` (score ``s_i``) stands for ``c_i`` voxels.
 
@@ -111,26 +123,35 @@ def _rgb8_window(video: Video, start: int, count: int) -> np.ndarray:
     converted with the video's own colour matrix and range (issue 12.3)."""
     out = np.empty((count, video.height, video.width, 3), dtype=np.uint8)
     for i, frame in enumerate(read_frames(video, start=start, count=count)):
-        out[i] = np.rint(frame_rgb(frame, video.bit_depth, matrix=video.color_matrix,
-                                   color_range=video.color_range) * 255.0)
+        out[i] = np.rint(
+            frame_rgb(
+                frame, video.bit_depth, matrix=video.color_matrix, color_range=video.color_range
+            )
+            * 255.0
+        )
     return out
 
 
-def _patch_batches(ref: np.ndarray, dis: np.ndarray, corners: list[tuple[int, int]],
-                   size: tuple[int, int], batch_size: int, device: torch.device
-                   ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def _patch_batches(
+    ref: np.ndarray,
+    dis: np.ndarray,
+    corners: list[tuple[int, int]],
+    size: tuple[int, int],
+    batch_size: int,
+    device: torch.device,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Co-located (B, 3, T, h, w) float patches in [0, 1] of two uint8 (T, H, W, 3) windows."""
     import torch
 
     ph, pw = size
 
     def cut(window: np.ndarray, chunk: list[tuple[int, int]]) -> torch.Tensor:
-        tiles = np.stack([window[:, y:y + ph, x:x + pw] for y, x in chunk])
+        tiles = np.stack([window[:, y : y + ph, x : x + pw] for y, x in chunk])
         t = torch.from_numpy(tiles).to(device).permute(0, 4, 1, 2, 3)
         return t.to(torch.float32) / 255.0
 
     for i in range(0, len(corners), batch_size):
-        chunk = corners[i:i + batch_size]
+        chunk = corners[i : i + batch_size]
         yield cut(ref, chunk), cut(dis, chunk)
 
 
@@ -167,8 +188,15 @@ class _LearnedMetric(OnDevice, Metric):
     version: ClassVar[str] = "2"  # 2: whole-video coverage (12.4), the video's colour (12.3)
     licence = "MIT (vqabench's own code and shipped checkpoints, trained by vqabench)"
 
-    def __init__(self, *, checkpoint: str = "bundled", patch: str = "64x64x12",
-                 temperature: float = 1.0, batch_size: int = 16, device: str = "auto"):
+    def __init__(
+        self,
+        *,
+        checkpoint: str = "bundled",
+        patch: str = "64x64x12",
+        temperature: float = 1.0,
+        batch_size: int = 16,
+        device: str = "auto",
+    ):
         from vqabench.models.patches import PatchSize
 
         self.checkpoint = str(checkpoint)
@@ -186,13 +214,18 @@ class _LearnedMetric(OnDevice, Metric):
         from vqabench.io.hashing import content_hash
         from vqabench.models import checkpoint_path
 
-        path = (checkpoint_path(self.model_name) if self.checkpoint == "bundled"
-                else Path(self.checkpoint))
+        path = (
+            checkpoint_path(self.model_name)
+            if self.checkpoint == "bundled"
+            else Path(self.checkpoint)
+        )
         weights = content_hash(path)[:16] if path.is_file() else "missing"
-        return {"checkpoint": self.checkpoint, "weights_sha256": weights,
-                "patch": self.patch.label,
-                "temperature": self.temperature}
-
+        return {
+            "checkpoint": self.checkpoint,
+            "weights_sha256": weights,
+            "patch": self.patch.label,
+            "temperature": self.temperature,
+        }
 
     @property
     def model(self):  # -> torch.nn.Module, loaded once per process, weights file and device
@@ -212,24 +245,27 @@ class _LearnedMetric(OnDevice, Metric):
 
         check_pair(reference, distorted)
         pw, ph, pt = self.patch.width, self.patch.height, self.patch.frames
-        if (reference.frames < pt or reference.height < ph or reference.width < pw):
-            raise MetricError(f"{self.name}: the video ({reference.width}x{reference.height}, "
-                              f"{reference.frames} frames) is smaller than one "
-                              f"{pw}x{ph}x{pt} patch; pass a smaller patch option")
+        if reference.frames < pt or reference.height < ph or reference.width < pw:
+            raise MetricError(
+                f"{self.name}: the video ({reference.width}x{reference.height}, "
+                f"{reference.frames} frames) is smaller than one "
+                f"{pw}x{ph}x{pt} patch; pass a smaller patch option"
+            )
         model = self.model
-        tiles = covering_tiles((reference.frames, reference.height, reference.width),
-                               (pt, ph, pw))
+        tiles = covering_tiles((reference.frames, reference.height, reference.width), (pt, ph, pw))
         scores: list[torch.Tensor] = []
         with torch.no_grad():
             for t0 in tile_starts(reference.frames, pt):
                 corners = [(y, x) for (t, y, x), _ in tiles if t == t0]
                 ref, dis = (_rgb8_window(v, t0, pt) for v in (reference, distorted))
-                for r, d in _patch_batches(ref, dis, corners, (ph, pw), self.batch_size,
-                                           self.device):
+                for r, d in _patch_batches(
+                    ref, dis, corners, (ph, pw), self.batch_size, self.device
+                ):
                     scores.append(model(r, d).reshape(-1).float().cpu())
             counts = torch.tensor([c for _, c in tiles], dtype=torch.float64)
-            value = float(weighted_soft_minimum(torch.cat(scores), counts,
-                                                temperature=self.temperature))
+            value = float(
+                weighted_soft_minimum(torch.cat(scores), counts, temperature=self.temperature)
+            )
         return MetricResult(value, ())
 
 

@@ -45,8 +45,16 @@ from vqabench.metrics.functional.perceptual import load_torch_file, seeded
 from vqabench.metrics.weights import offline_guard, require, require_all
 from vqabench.registry import Registry
 
-__all__ = ["PerceptualFeatureLoss", "Backbone", "BACKBONE_FILES", "as_loss", "LOSSES",
-           "MixedLoss", "mix", "DEFAULT_ALPHA"]
+__all__ = [
+    "PerceptualFeatureLoss",
+    "Backbone",
+    "BACKBONE_FILES",
+    "as_loss",
+    "LOSSES",
+    "MixedLoss",
+    "mix",
+    "DEFAULT_ALPHA",
+]
 
 DEFAULT_ALPHA = 0.2
 #: metric name -> builder(metric) of its loss module
@@ -69,8 +77,10 @@ def as_loss(metric: Any, **options: Any) -> nn.Module:
         >>> loss(reference, decoded).backward()          # (N, 3, H, W) RGB in [0, 1]
     """
     if metric.name not in LOSSES:
-        raise MetricError(f"metric {metric.name!r} gives no differentiable loss; these do: "
-                          f"{', '.join(LOSSES.names())}")
+        raise MetricError(
+            f"metric {metric.name!r} gives no differentiable loss; these do: "
+            f"{', '.join(LOSSES.names())}"
+        )
     return LOSSES.get(metric.name)(metric, **options)
 
 
@@ -102,8 +112,9 @@ def _quality_model_loss(metric: Any, *, reduction: str = "mean") -> nn.Module:
 def _lpips_loss(metric: Any) -> nn.Module:
     from vqabench.metrics.functional.perceptual import lpips_network
 
-    net = lpips_network(metric.net, pretrained_backbone=metric.pretrained_backbone,
-                        seed=metric.seed)
+    net = lpips_network(
+        metric.net, pretrained_backbone=metric.pretrained_backbone, seed=metric.seed
+    )
     return _Frozen(net, lambda n, r, d: n(d, r, normalize=True).mean())
 
 
@@ -116,8 +127,7 @@ def _ms_ssim_loss(metric: Any) -> nn.Module:
         import piq
 
         weights = torch.tensor(MS_SSIM_WEIGHTS[:scales], device=r.device)
-        return 1.0 - piq.multi_scale_ssim(d.clamp(0, 1), r, data_range=1.0,
-                                          scale_weights=weights)
+        return 1.0 - piq.multi_scale_ssim(d.clamp(0, 1), r, data_range=1.0, scale_weights=weights)
 
     return _Frozen(nn.Identity(), one_minus_ms_ssim)
 
@@ -153,9 +163,16 @@ class MixedLoss(nn.Module):
         ConfigError: ``alpha`` outside [0, 1] or a negative ``align_steps``.
     """
 
-    def __init__(self, name: str, term: Callable[[Tensor, Tensor], Tensor], network: nn.Module,
-                 *, alpha: float = DEFAULT_ALPHA, align_steps: int = 10,
-                 shortfall: bool = False):
+    def __init__(
+        self,
+        name: str,
+        term: Callable[[Tensor, Tensor], Tensor],
+        network: nn.Module,
+        *,
+        alpha: float = DEFAULT_ALPHA,
+        align_steps: int = 10,
+        shortfall: bool = False,
+    ):
         super().__init__()
         if not 0.0 <= alpha <= 1.0:
             raise invalid("alpha", alpha, "a number in 0..1")
@@ -189,6 +206,7 @@ class MixedLoss(nn.Module):
             self.ratio = self._sums[0] / max(self._sums[1], 1e-12)
         return mix(l1, p, alpha=self.alpha, k=self.ratio)
 
+
 Backbone = Literal["alexnet", "vgg16", "dinov2_vits14"]
 BACKBONE_FILES: dict[str, str] = {
     "alexnet": "alexnet-owt-7be5be79.pth",
@@ -215,8 +233,9 @@ def _cnn_features(name: str, pretrained: bool) -> nn.Module:
     if pretrained:
         state = load_torch_file(require(BACKBONE_FILES[name]))
         features.load_state_dict(
-            {k.removeprefix("features."): v for k, v in state.items()
-             if k.startswith("features.")}, strict=True)
+            {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")},
+            strict=True,
+        )
     return features
 
 
@@ -224,13 +243,20 @@ def _dinov2(pretrained: bool) -> nn.Module:
     import timm
 
     with offline_guard():
-        model = timm.create_model("vit_small_patch14_dinov2", pretrained=False, num_classes=0,
-                                  img_size=224, dynamic_img_size=True, dynamic_img_pad=True)
+        model = timm.create_model(
+            "vit_small_patch14_dinov2",
+            pretrained=False,
+            num_classes=0,
+            img_size=224,
+            dynamic_img_size=True,
+            dynamic_img_pad=True,
+        )
     if pretrained:
         from timm.models.vision_transformer import checkpoint_filter_fn
 
-        state = checkpoint_filter_fn(load_torch_file(require(BACKBONE_FILES["dinov2_vits14"])),
-                                     model)
+        state = checkpoint_filter_fn(
+            load_torch_file(require(BACKBONE_FILES["dinov2_vits14"])), model
+        )
         model.load_state_dict(state, strict=True)
     return model
 
@@ -258,8 +284,14 @@ class PerceptualFeatureLoss(nn.Module):
         >>> PerceptualFeatureLoss({"alexnet": 1.0}, pretrained=False)(x, y)
     """
 
-    def __init__(self, weights: Mapping[str, float] | None = None, *, pretrained: bool = True,
-                 seed: int = 0, reduction: Literal["mean", "sum", "none"] = "mean"):
+    def __init__(
+        self,
+        weights: Mapping[str, float] | None = None,
+        *,
+        pretrained: bool = True,
+        seed: int = 0,
+        reduction: Literal["mean", "sum", "none"] = "mean",
+    ):
         super().__init__()
         weights = dict(weights or {"alexnet": 1.0, "vgg16": 1.0, "dinov2_vits14": 1.0})
         for name, w in weights.items():
@@ -277,8 +309,11 @@ class PerceptualFeatureLoss(nn.Module):
         nets = {}
         with seeded(seed):
             for name in self.weights:
-                nets[name] = (_dinov2(pretrained) if name == "dinov2_vits14"
-                              else _cnn_features(name, pretrained))
+                nets[name] = (
+                    _dinov2(pretrained)
+                    if name == "dinov2_vits14"
+                    else _cnn_features(name, pretrained)
+                )
         self.backbones = nn.ModuleDict(nets)
         self.backbones.requires_grad_(False).eval()
         self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1), persistent=False)
@@ -293,8 +328,9 @@ class PerceptualFeatureLoss(nn.Module):
     def _taps(self, name: str, x: torch.Tensor) -> list[torch.Tensor]:
         net = self.backbones[name]
         if name == "dinov2_vits14":
-            return list(net.forward_intermediates(x, indices=_DINOV2_BLOCKS,
-                                                  intermediates_only=True))
+            return list(
+                net.forward_intermediates(x, indices=_DINOV2_BLOCKS, intermediates_only=True)
+            )
         out, taps = [], set(_TAPS[name])
         for index, layer in enumerate(net):
             x = layer(x)
@@ -311,8 +347,11 @@ class PerceptualFeatureLoss(nn.Module):
             scalar (``mean``/``sum``) or (N,) (``none``); 0 when the inputs are equal.
         """
         if reference.shape != distorted.shape or reference.dim() != 4:
-            raise invalid("distorted.shape", tuple(distorted.shape),
-                          f"(N, 3, H, W) equal to reference {tuple(reference.shape)}")
+            raise invalid(
+                "distorted.shape",
+                tuple(distorted.shape),
+                f"(N, 3, H, W) equal to reference {tuple(reference.shape)}",
+            )
         ref = (reference - self.mean) / self.std
         dis = (distorted - self.mean) / self.std
         total = reference.new_zeros(reference.shape[0])

@@ -117,8 +117,13 @@ class RgbBatchAccumulator:
         pooling: temporal pooling of the per-frame values.
     """
 
-    def __init__(self, name: str, score: Callable[[np.ndarray, np.ndarray], Any],
-                 batch_size: int, pooling: str):
+    def __init__(
+        self,
+        name: str,
+        score: Callable[[np.ndarray, np.ndarray], Any],
+        batch_size: int,
+        pooling: str,
+    ):
         self.name, self.score, self.batch_size, self.pooling = name, score, batch_size, pooling
         self.values: list[float] = []
         self._refs: list[np.ndarray] = []
@@ -157,9 +162,15 @@ class _FramewiseNetwork(OnDevice, Metric):
     higher_is_better: ClassVar[bool] = False
     differentiable: ClassVar[bool] = True
 
-    def __init__(self, *, pretrained_backbone: bool = True, seed: int = 0,
-                 batch_size: int | None = None, pooling: Pooling = "mean",
-                 device: str = "auto"):
+    def __init__(
+        self,
+        *,
+        pretrained_backbone: bool = True,
+        seed: int = 0,
+        batch_size: int | None = None,
+        pooling: Pooling = "mean",
+        device: str = "auto",
+    ):
         _check_common(batch_size, pooling, seed)
         self.pretrained_backbone = check_bool("pretrained_backbone", pretrained_backbone)
         if self.pretrained_backbone:  # fail now (before importing torch for the device)
@@ -176,15 +187,18 @@ class _FramewiseNetwork(OnDevice, Metric):
     @property
     def options(self) -> dict:
         # batch_size and device do not change the values, so they stay out of the job key.
-        return {"pretrained_backbone": self.pretrained_backbone, "pooling": self.pooling,
-                **seed_option(self.pretrained_backbone, self.seed)}
-
+        return {
+            "pretrained_backbone": self.pretrained_backbone,
+            "pooling": self.pooling,
+            **seed_option(self.pretrained_backbone, self.seed),
+        }
 
     def _build(self) -> torch.nn.Module:
         raise NotImplementedError
 
-    def _scores(self, model: torch.nn.Module, reference: np.ndarray,
-                distorted: np.ndarray) -> np.ndarray:
+    def _scores(
+        self, model: torch.nn.Module, reference: np.ndarray, distorted: np.ndarray
+    ) -> np.ndarray:
         raise NotImplementedError
 
     @property
@@ -192,16 +206,23 @@ class _FramewiseNetwork(OnDevice, Metric):
         """The library's network on :attr:`device`, built once per process for each set of
         options that define it (:func:`_shared_network`: each job creates its own metric)."""
         if self._model is None:
-            key = (type(self), json.dumps(self.options, sort_keys=True, default=str),
-                   str(self.device))
+            key = (
+                type(self),
+                json.dumps(self.options, sort_keys=True, default=str),
+                str(self.device),
+            )
             self._model = _shared_network(key, lambda: self._build().to(self.device))
         return self._model
 
     def accumulator(self, fmt: FrameFormat, width: int, height: int) -> RgbBatchAccumulator:
         """Frame-wise scores in batches (:meth:`Metric.compute` streams the videos through
         it; the runner feeds it the frames it reads once for all the job's metrics)."""
-        return RgbBatchAccumulator(self.name, lambda r, d: self._scores(self.model, r, d),
-                                   batch_for_size(self.batch_size, width, height), self.pooling)
+        return RgbBatchAccumulator(
+            self.name,
+            lambda r, d: self._scores(self.model, r, d),
+            batch_for_size(self.batch_size, width, height),
+            self.pooling,
+        )
 
 
 @METRICS.register("lpips")
@@ -225,8 +246,9 @@ class Lpips(_FramewiseNetwork):
     """
 
     name = "lpips"
-    licence = ("BSD-2-Clause (lpips code and linear layers); BSD-3-Clause (torchvision "
-               "backbone weights)")
+    licence = (
+        "BSD-2-Clause (lpips code and linear layers); BSD-3-Clause (torchvision backbone weights)"
+    )
 
     def __init__(self, *, net: LpipsNet = "alex", **options: Any):
         if net not in get_args(LpipsNet):
@@ -242,11 +264,11 @@ class Lpips(_FramewiseNetwork):
         return {"net": self.net, **super().options}
 
     def _build(self) -> torch.nn.Module:
-        return lpips_network(self.net, pretrained_backbone=self.pretrained_backbone,
-                             seed=self.seed)
+        return lpips_network(self.net, pretrained_backbone=self.pretrained_backbone, seed=self.seed)
 
-    def _scores(self, model: torch.nn.Module, reference: np.ndarray,
-                distorted: np.ndarray) -> np.ndarray:
+    def _scores(
+        self, model: torch.nn.Module, reference: np.ndarray, distorted: np.ndarray
+    ) -> np.ndarray:
         return lpips_scores(model, reference, distorted)
 
 
@@ -266,8 +288,9 @@ class Dists(_FramewiseNetwork):
     """
 
     name = "dists"
-    licence = ("PolyForm-Noncommercial-1.0.0 (pyiqa's DISTS code and weights; "
-               "noncommercial use only)")
+    licence = (
+        "PolyForm-Noncommercial-1.0.0 (pyiqa's DISTS code and weights; noncommercial use only)"
+    )
 
     def _weights(self) -> tuple[Sequence[str], str]:
         return DISTS_FILES, self.name
@@ -275,12 +298,14 @@ class Dists(_FramewiseNetwork):
     def _build(self) -> torch.nn.Module:
         return dists_network(pretrained_backbone=self.pretrained_backbone, seed=self.seed)
 
-    def _scores(self, model: torch.nn.Module, reference: np.ndarray,
-                distorted: np.ndarray) -> np.ndarray:
+    def _scores(
+        self, model: torch.nn.Module, reference: np.ndarray, distorted: np.ndarray
+    ) -> np.ndarray:
         return dists_scores(model, reference, distorted)
 
 
 # --- any pyiqa image metric -------------------------------------------------------------------
+
 
 class PyiqaMetric(OnDevice, Metric):
     """Generic frame-wise adapter for a pyiqa image metric (use :func:`pyiqa_class`).
@@ -302,9 +327,14 @@ class PyiqaMetric(OnDevice, Metric):
     pyiqa_name: ClassVar[str]
     licence = "PolyForm-Noncommercial-1.0.0 (pyiqa code and weights; noncommercial use only)"
 
-    def __init__(self, *, batch_size: int | None = None, pooling: Pooling = "mean",
-                 device: str = "auto",
-                 **pyiqa_options: Any):
+    def __init__(
+        self,
+        *,
+        batch_size: int | None = None,
+        pooling: Pooling = "mean",
+        device: str = "auto",
+        **pyiqa_options: Any,
+    ):
         _check_common(batch_size, pooling, 0)
         self.batch_size, self.pooling = batch_size, pooling
         self.device = resolve_device(device)
@@ -315,13 +345,15 @@ class PyiqaMetric(OnDevice, Metric):
     def options(self) -> dict:
         return {"pooling": self.pooling, **self.pyiqa_options}
 
-
     @property
     def model(self) -> torch.nn.Module:
         """pyiqa's InferenceModel, built on first use, on :attr:`device`."""
         if self._model is None:
-            key = (type(self), json.dumps(self.pyiqa_options, sort_keys=True, default=str),
-                   str(self.device))
+            key = (
+                type(self),
+                json.dumps(self.pyiqa_options, sort_keys=True, default=str),
+                str(self.device),
+            )
             self._model = _shared_network(key, self._create)
         return self._model
 
@@ -330,8 +362,9 @@ class PyiqaMetric(OnDevice, Metric):
 
         with offline_guard():
             try:
-                return pyiqa.create_metric(self.pyiqa_name, device=self.device,
-                                           **self.pyiqa_options)
+                return pyiqa.create_metric(
+                    self.pyiqa_name, device=self.device, **self.pyiqa_options
+                )
             except TypeError as exc:
                 if "unexpected keyword argument" not in str(exc):
                     raise
@@ -353,8 +386,9 @@ class PyiqaMetric(OnDevice, Metric):
     def accumulator(self, fmt: FrameFormat, width: int, height: int) -> RgbBatchAccumulator:
         """Frame-wise scores in batches of the shared RGB frames (see
         :class:`RgbBatchAccumulator`)."""
-        return RgbBatchAccumulator(self.name, self._score,
-                                   batch_for_size(self.batch_size, width, height), self.pooling)
+        return RgbBatchAccumulator(
+            self.name, self._score, batch_for_size(self.batch_size, width, height), self.pooling
+        )
 
     def compute(self, reference: Video | None, distorted: Video) -> MetricResult:
         """Score ``distorted`` (against ``reference`` for full-reference metrics).
@@ -368,8 +402,7 @@ class PyiqaMetric(OnDevice, Metric):
         """
         if self.kind != "no-reference":
             if reference is None:
-                raise MetricError(f"{self.name} is full-reference: a reference video is "
-                                  "required")
+                raise MetricError(f"{self.name} is full-reference: a reference video is required")
             return super().compute(reference, distorted)
         acc = self.accumulator(FrameFormat.of(distorted), distorted.width, distorted.height)
         for batch in rgb_batches(distorted, acc.batch_size):  # the distorted video alone

@@ -35,8 +35,9 @@ _OWN_CODE = "MIT (vqabench's own code)"
 class _PsnrAccumulator:
     """Streams a weighted YUV PSNR; the plane MSEs are shared with the job's other PSNRs."""
 
-    def __init__(self, fmt: FrameFormat, weights: tuple[float, float, float], max_db: float,
-                 peak: Peak):
+    def __init__(
+        self, fmt: FrameFormat, weights: tuple[float, float, float], max_db: float, peak: Peak
+    ):
         self.fmt, self.weights, self.max_db, self.peak = fmt, weights, max_db, peak
         self.state = PsnrState()
 
@@ -45,8 +46,9 @@ class _PsnrAccumulator:
         self.state = psnr_fold(self.state, mses)
 
     def compute(self) -> MetricResult:
-        value, per_frame = psnr_compute(self.state, self.fmt, weights=self.weights,
-                                        max_db=self.max_db, peak=self.peak)
+        value, per_frame = psnr_compute(
+            self.state, self.fmt, weights=self.weights, max_db=self.max_db, peak=self.peak
+        )
         return MetricResult(value, per_frame)
 
 
@@ -120,8 +122,13 @@ class PsnrYuv(_PsnrPlanes):
 
     name = "psnr_yuv"
 
-    def __init__(self, *, weights: tuple[float, float, float] | list[float] | str = (6, 1, 1),
-                 max_db: float = DEFAULT_MAX_DB, peak: Peak = "full"):
+    def __init__(
+        self,
+        *,
+        weights: tuple[float, float, float] | list[float] | str = (6, 1, 1),
+        max_db: float = DEFAULT_MAX_DB,
+        peak: Peak = "full",
+    ):
         super().__init__(max_db=max_db, peak=peak)
         if isinstance(weights, str):  # "6:1:1" or "6/1/1" (on the command line)
             try:
@@ -140,9 +147,13 @@ class PsnrYuv(_PsnrPlanes):
 
 def _luma_f32(pair: FramePair) -> tuple:
     """The pair's luma planes as float32 divided by the data range (shared per frame)."""
-    return pair.shared("luma_f32", lambda: (
-        fssim.prepare_plane(pair.reference.y, pair.fmt.bit_depth),
-        fssim.prepare_plane(pair.distorted.y, pair.fmt.bit_depth)))
+    return pair.shared(
+        "luma_f32",
+        lambda: (
+            fssim.prepare_plane(pair.reference.y, pair.fmt.bit_depth),
+            fssim.prepare_plane(pair.distorted.y, pair.fmt.bit_depth),
+        ),
+    )
 
 
 def _full_stats(pair: FramePair) -> fssim.SsimStats:
@@ -157,8 +168,9 @@ class _SsimAccumulator:
 
     def update(self, pair: FramePair) -> None:
         if self.scales is not None:
-            value = fssim.ms_ssim_plane(*_luma_f32(pair), scales=self.scales,
-                                        first=_full_stats(pair))
+            value = fssim.ms_ssim_plane(
+                *_luma_f32(pair), scales=self.scales, first=_full_stats(pair)
+            )
         elif self.downsample and fssim.downsample_factor(*pair.reference.y.shape) > 1:
             value = fssim.ssim_plane(*_luma_f32(pair), downsample=True)
         else:

@@ -94,8 +94,15 @@ class _NetworkSequenceMetric(OnDevice, _SequenceMetric):
 
     weight_file: ClassVar[str]
 
-    def __init__(self, *, normalize: bool = False, pretrained_backbone: bool = True,
-                 seed: int = 0, batch_size: int | None = None, device: str = "auto"):
+    def __init__(
+        self,
+        *,
+        normalize: bool = False,
+        pretrained_backbone: bool = True,
+        seed: int = 0,
+        batch_size: int | None = None,
+        device: str = "auto",
+    ):
         check_network_options(batch_size, seed)
         self.normalize = check_bool("normalize", normalize)
         self.pretrained_backbone = check_bool("pretrained_backbone", pretrained_backbone)
@@ -108,9 +115,11 @@ class _NetworkSequenceMetric(OnDevice, _SequenceMetric):
 
     @property
     def options(self) -> dict:
-        return {"normalize": self.normalize, "pretrained_backbone": self.pretrained_backbone,
-                **seed_option(self.pretrained_backbone, self.seed)}
-
+        return {
+            "normalize": self.normalize,
+            "pretrained_backbone": self.pretrained_backbone,
+            **seed_option(self.pretrained_backbone, self.seed),
+        }
 
     @property
     def model(self) -> Any:
@@ -189,14 +198,18 @@ class SubjectConsistency(_FeatureConsistency):
     def _build(self) -> Any:
         import timm
 
-        model = timm.create_model("vit_base_patch16_224", pretrained=False, num_classes=0,
-                                  dynamic_img_size=True)
+        model = timm.create_model(
+            "vit_base_patch16_224", pretrained=False, num_classes=0, dynamic_img_size=True
+        )
         if self.pretrained_backbone:
             from vqabench.metrics.functional.perceptual import load_torch_file
 
             state = load_torch_file(require(self.weight_file))
-            state = {k.removeprefix("module.").removeprefix("backbone."): v
-                     for k, v in state.items() if not k.startswith("head")}
+            state = {
+                k.removeprefix("module.").removeprefix("backbone."): v
+                for k, v in state.items()
+                if not k.startswith("head")
+            }
             missing = model.load_state_dict(state, strict=False).missing_keys
             if missing:
                 raise MetricError(f"{self.weight_file} lacks DINO ViT-B/16 keys {missing[:3]}")
@@ -234,14 +247,15 @@ class BackgroundConsistency(_FeatureConsistency):
         if self.pretrained_backbone:
             model, _ = clip.load(str(require(self.weight_file)), device="cpu", jit=False)
             return model.visual.float().eval()
-        return clip.model.VisionTransformer(input_resolution=224, patch_size=32, width=768,
-                                            layers=12, heads=12, output_dim=512).eval()
+        return clip.model.VisionTransformer(
+            input_resolution=224, patch_size=32, width=768, layers=12, heads=12, output_dim=512
+        ).eval()
 
     def _features(self, batch: torch.Tensor) -> torch.Tensor:
         x = _resize_short_side(batch, 224, "bicubic")
         h, w = x.shape[-2:]
         top, left = (h - 224) // 2, (w - 224) // 2
-        x = x[..., top:top + 224, left:left + 224]
+        x = x[..., top : top + 224, left : left + 224]
         return self.model(_normalize(x, _CLIP))
 
 
@@ -273,9 +287,14 @@ class ConsistencyPixel(_SequenceMetric):
         from vqabench.io.video import read_frames
 
         # one frame at a time: memory holds one RGB frame and the 32x32x3 features per frame
-        feats = [pixel_features(frame_rgb(f, video.bit_depth, matrix=video.color_matrix,
-                                          color_range=video.color_range))
-                 for f in read_frames(video)]
+        feats = [
+            pixel_features(
+                frame_rgb(
+                    f, video.bit_depth, matrix=video.color_matrix, color_range=video.color_range
+                )
+            )
+            for f in read_frames(video)
+        ]
         return consistency_scores(np.stack(feats))[0]
 
 
@@ -283,8 +302,12 @@ def _rgb255(video: Video) -> Any:
     from vqabench.io.video import read_frames
 
     for frame in read_frames(video):
-        yield frame_rgb(frame, video.bit_depth, matrix=video.color_matrix,
-                        color_range=video.color_range).astype(np.float64) * 255.0
+        yield (
+            frame_rgb(
+                frame, video.bit_depth, matrix=video.color_matrix, color_range=video.color_range
+            ).astype(np.float64)
+            * 255.0
+        )
 
 
 @METRICS.register("motion_smoothness")
@@ -317,7 +340,8 @@ class MotionSmoothness(_SequenceMetric):
     def _score(self, video: Video) -> float:
         raise MetricError(
             "motion_smoothness needs the AMT-S interpolation network, which vqabench does not "
-            "bundle; use motion_smoothness_flow (Farneback interpolation) instead")
+            "bundle; use motion_smoothness_flow (Farneback interpolation) instead"
+        )
 
 
 @METRICS.register("motion_smoothness_flow")
@@ -352,8 +376,9 @@ class ImagingQuality(_NetworkSequenceMetric):
     """
 
     name = "imaging_quality"
-    licence = ("PolyForm-Noncommercial-1.0.0 (pyiqa's MUSIQ code and SPAQ weights; "
-               "noncommercial use only)")
+    licence = (
+        "PolyForm-Noncommercial-1.0.0 (pyiqa's MUSIQ code and SPAQ weights; noncommercial use only)"
+    )
     weight_file = "musiq_spaq_ckpt-358bb6af.pth"
 
     def _build(self) -> Any:
@@ -376,7 +401,11 @@ class ImagingQuality(_NetworkSequenceMetric):
                 h, w = x.shape[-2:]
                 if max(h, w) > 512:
                     scale = 512 / max(h, w)
-                    x = F.interpolate(x, size=(round(h * scale), round(w * scale)),
-                                      mode="bilinear", align_corners=False).clamp(0, 1)
+                    x = F.interpolate(
+                        x,
+                        size=(round(h * scale), round(w * scale)),
+                        mode="bilinear",
+                        align_corners=False,
+                    ).clamp(0, 1)
                 scores.append(float(model(x).reshape(-1)[0]))
         return self._finish(float(np.mean(scores)) / 100.0)

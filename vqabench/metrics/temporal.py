@@ -112,5 +112,6 @@ class LpipsTemporal(_ConsecutivePairs, Lpips):
         return np.concatenate(out)
 
     def _pair_values(self, reference: Video, distorted: Video) -> list[float]:
-        return temporal_change_difference(self._changes(reference),
-                                          self._changes(distorted)).tolist()
+        return temporal_change_difference(
+            self._changes(reference), self._changes(distorted)
+        ).tolist()

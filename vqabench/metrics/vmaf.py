@@ -27,8 +27,17 @@ from vqabench.io.video import Video
 from vqabench.metrics.base import METRICS, Metric, MetricResult, check_pair
 from vqabench.metrics.functional.pooling import POOLING, Pooling, pool
 
-__all__ = ["Vmaf", "VmafNeg", "vmaf_models", "compute_vmaf_group", "model_sha256",
-           "V1_SMALLEST_SIZE", "model_note", "probe_model", "libvmaf_version"]
+__all__ = [
+    "Vmaf",
+    "VmafNeg",
+    "vmaf_models",
+    "compute_vmaf_group",
+    "model_sha256",
+    "V1_SMALLEST_SIZE",
+    "model_note",
+    "probe_model",
+    "libvmaf_version",
+]
 
 
 @functools.lru_cache(maxsize=1)
@@ -39,8 +48,9 @@ def _model_dir() -> Path:
 
     spec = importlib.util.find_spec("ffmpeg_quality_metrics")
     if spec is None or not spec.submodule_search_locations:
-        raise MetricError("vmaf needs the package ffmpeg-quality-metrics: pip install "
-                          "ffmpeg-quality-metrics")
+        raise MetricError(
+            "vmaf needs the package ffmpeg-quality-metrics: pip install ffmpeg-quality-metrics"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "vmaf_models"
 
 
@@ -98,11 +108,14 @@ class Vmaf(Metric):
 
     name = "vmaf"
     pass_group = "libvmaf"
-    licence = ("BSD-2-Clause-Patent (libvmaf and its models, inside ffmpeg; "
-               "wrapper ffmpeg-quality-metrics MIT)")
+    licence = (
+        "BSD-2-Clause-Patent (libvmaf and its models, inside ffmpeg; "
+        "wrapper ffmpeg-quality-metrics MIT)"
+    )
 
-    def __init__(self, *, model: str = "vmaf_v0.6.1", pooling: Pooling = "mean",
-                 n_threads: int | None = None):
+    def __init__(
+        self, *, model: str = "vmaf_v0.6.1", pooling: Pooling = "mean", n_threads: int | None = None
+    ):
         path = Path(model)
         if path.suffix == ".json" and path.is_file():
             self.model_path = path.resolve()
@@ -139,15 +152,21 @@ class Vmaf(Metric):
         return compute_vmaf_group([self], reference, distorted)[0]
 
     @classmethod
-    def compute_shared(cls, group: Sequence[Metric], reference: Video, distorted: Video, *,
-                       threads: int = 1) -> list[MetricResult]:
+    def compute_shared(
+        cls, group: Sequence[Metric], reference: Video, distorted: Video, *, threads: int = 1
+    ) -> list[MetricResult]:
         """Every VMAF metric of ``group`` from one libvmaf pass (:func:`compute_vmaf_group`)."""
-        return compute_vmaf_group(group, reference, distorted,  # type: ignore[arg-type]
-                                  threads=threads)
+        return compute_vmaf_group(
+            group,
+            reference,
+            distorted,  # type: ignore[arg-type]
+            threads=threads,
+        )
 
 
-def compute_vmaf_group(group: Sequence[Vmaf], reference: Video, distorted: Video, *,
-                       threads: int = 1) -> list[MetricResult]:
+def compute_vmaf_group(
+    group: Sequence[Vmaf], reference: Video, distorted: Video, *, threads: int = 1
+) -> list[MetricResult]:
     """Every VMAF metric of ``group`` (any models and poolings) from one libvmaf pass.
 
     Args:
@@ -178,16 +197,22 @@ def compute_vmaf_group(group: Sequence[Vmaf], reference: Video, distorted: Video
         ref_link.symlink_to(reference.path.resolve())
         dis_link.symlink_to(distorted.path.resolve())
         try:
-            fqm = _fqm_class()(str(ref_link), str(dis_link), framerate=fps, tmp_dir=tmp,
-                               ffmpeg_path=ffmpeg_path())
+            fqm = _fqm_class()(
+                str(ref_link), str(dis_link), framerate=fps, tmp_dir=tmp, ffmpeg_path=ffmpeg_path()
+            )
             fqm.model_paths = tuple(paths)
-            data = fqm.calculate(["vmaf"], vmaf_options={
-                "model_path": paths[0], "n_threads": n_threads,
-            })
+            data = fqm.calculate(
+                ["vmaf"],
+                vmaf_options={
+                    "model_path": paths[0],
+                    "n_threads": n_threads,
+                },
+            )
         except (FfmpegQualityMetricsError, RuntimeError) as exc:
             notes = [f"; model {m.model} {n}" for m in group if (n := model_note(m.model))]
-            raise MetricError(f"vmaf failed on {distorted.path.name}: {exc}"
-                              + "".join(dict.fromkeys(notes))) from exc
+            raise MetricError(
+                f"vmaf failed on {distorted.path.name}: {exc}" + "".join(dict.fromkeys(notes))
+            ) from exc
     frames = data.get("vmaf", [])
     if len(frames) != reference.frames:
         raise MetricError(
@@ -227,10 +252,14 @@ class VmafNeg(Vmaf):
 #: in libvmaf's SpEED extractor ("image too small"). The bound depends on the model's
 #: viewing distance (1d5h/3d0h vs 5d0h) and display height (_2160). Measured 2026-12.
 V1_SMALLEST_SIZE: dict[str, tuple[int, int]] = {
-    "vmaf_v1.0.16_1d5h_2160": (256, 160), "vmaf_v1.0.16_3d0h": (256, 160),
-    "vmaf_v1.0.16_3d0h_2160": (640, 360), "vmaf_v1.0.16_5d0h": (480, 270),
-    "vmaf_v1.0.16_hfr_1d5h_2160": (256, 160), "vmaf_v1.0.16_hfr_3d0h": (256, 160),
-    "vmaf_v1.0.16_hfr_3d0h_2160": (640, 360), "vmaf_v1.0.16_hfr_5d0h": (480, 270),
+    "vmaf_v1.0.16_1d5h_2160": (256, 160),
+    "vmaf_v1.0.16_3d0h": (256, 160),
+    "vmaf_v1.0.16_3d0h_2160": (640, 360),
+    "vmaf_v1.0.16_5d0h": (480, 270),
+    "vmaf_v1.0.16_hfr_1d5h_2160": (256, 160),
+    "vmaf_v1.0.16_hfr_3d0h": (256, 160),
+    "vmaf_v1.0.16_hfr_3d0h_2160": (640, 360),
+    "vmaf_v1.0.16_hfr_5d0h": (480, 270),
 }
 
 
@@ -243,9 +272,11 @@ def model_note(model: str) -> str:
     """
     if model in V1_SMALLEST_SIZE:
         w, h = V1_SMALLEST_SIZE[model]
-        return (f"loads in the bundled libvmaf; smallest tested size that runs: {w}x{h} "
-                "(libvmaf SpEED: 'image too small' below it, so not at the default "
-                "256x144)")
+        return (
+            f"loads in the bundled libvmaf; smallest tested size that runs: {w}x{h} "
+            "(libvmaf SpEED: 'image too small' below it, so not at the default "
+            "256x144)"
+        )
     if model.startswith("vmaf_v1."):
         return "libvmaf v3 model; small frames may fail in SpEED (run vqabench doctor)"
     return ""
@@ -268,10 +299,30 @@ def probe_model(model: str, size: tuple[int, int]) -> str | None:
         return f"model file {path} not found"
     width, height = size
     src = f"testsrc2=size={width}x{height}:rate=25"
-    graph = (f"[0:v]boxblur=2[d];[d][1:v]libvmaf=model='path={path}'")
+    graph = f"[0:v]boxblur=2[d];[d][1:v]libvmaf=model='path={path}'"
     try:
-        run_ffmpeg(["-loglevel", "error", "-f", "lavfi", "-i", src, "-f", "lavfi", "-i", src,
-                    "-frames:v", "2", "-lavfi", graph, "-f", "null", "-"], timeout_s=60)
+        run_ffmpeg(
+            [
+                "-loglevel",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                src,
+                "-f",
+                "lavfi",
+                "-i",
+                src,
+                "-frames:v",
+                "2",
+                "-lavfi",
+                graph,
+                "-f",
+                "null",
+                "-",
+            ],
+            timeout_s=60,
+        )
     except FfmpegError as exc:
         lines = [ln for ln in exc.stderr_tail.splitlines() if "libvmaf" in ln] or [str(exc)]
         return _re.sub(r"\s+", " ", lines[-1]).strip()
@@ -291,9 +342,28 @@ def libvmaf_version() -> str:
     with tempfile.TemporaryDirectory(prefix="vqabench-vmaf-") as tmp:
         log = Path(tmp) / "vmaf.json"  # a plain name: the path goes into the filter graph
         try:
-            run_ffmpeg(["-loglevel", "error", "-f", "lavfi", "-i", src, "-f", "lavfi", "-i", src,
-                        "-frames:v", "1", "-lavfi", f"libvmaf=log_fmt=json:log_path={log}",
-                        "-f", "null", "-"], timeout_s=60)
+            run_ffmpeg(
+                [
+                    "-loglevel",
+                    "error",
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    src,
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    src,
+                    "-frames:v",
+                    "1",
+                    "-lavfi",
+                    f"libvmaf=log_fmt=json:log_path={log}",
+                    "-f",
+                    "null",
+                    "-",
+                ],
+                timeout_s=60,
+            )
             return str(json.loads(log.read_text(encoding="utf-8")).get("version", ""))
         except (FfmpegError, OSError, ValueError):
             return ""

@@ -111,20 +111,63 @@ _COMPRESSAI = "https://compressai.s3.amazonaws.com/models/v1/"
 #: CompressAI 1.2.8 zoo checkpoints optimised for MSE: model -> (file name stem, the SHA-256
 #: prefix in each quality's file name, quality 1 first), from ``compressai.zoo``'s model_urls.
 COMPRESSAI_ZOO: dict[str, tuple[str, tuple[str, ...]]] = {
-    "bmshj2018-factorized": ("bmshj2018-factorized-prior", (
-        "446d5c7f", "87279a02", "5c6f152b", "1ed4405a", "866ba797", "9b02ea3a", "6dfd6734",
-        "5232faa3")),
-    "bmshj2018-hyperprior": ("bmshj2018-hyperprior", (
-        "7eb97409", "93677231", "6d87be32", "de1b779c", "f8b614e1", "1ab9c41e", "3804dcbd",
-        "a583f0cf")),
-    "mbt2018-mean": ("mbt2018-mean", (
-        "e522738d", "e54a039d", "723404a8", "6dba02a3", "d504e8eb", "a19628ab", "d5d441d1",
-        "8089ae3e")),
-    "cheng2020-anchor": ("cheng2020-anchor", (
-        "dad2ebff", "a29008eb", "e49be189", "98b0b468", "23852949", "4c052b1a")),
-    "ssf2020": ("ssf2020-mse", (
-        "c1ac1a47", "79ed4e19", "9c8b998d", "577c1eda", "1dd7d574", "59dfb6f9", "4d867411",
-        "26439e20", "e89345c4")),
+    "bmshj2018-factorized": (
+        "bmshj2018-factorized-prior",
+        (
+            "446d5c7f",
+            "87279a02",
+            "5c6f152b",
+            "1ed4405a",
+            "866ba797",
+            "9b02ea3a",
+            "6dfd6734",
+            "5232faa3",
+        ),
+    ),
+    "bmshj2018-hyperprior": (
+        "bmshj2018-hyperprior",
+        (
+            "7eb97409",
+            "93677231",
+            "6d87be32",
+            "de1b779c",
+            "f8b614e1",
+            "1ab9c41e",
+            "3804dcbd",
+            "a583f0cf",
+        ),
+    ),
+    "mbt2018-mean": (
+        "mbt2018-mean",
+        (
+            "e522738d",
+            "e54a039d",
+            "723404a8",
+            "6dba02a3",
+            "d504e8eb",
+            "a19628ab",
+            "d5d441d1",
+            "8089ae3e",
+        ),
+    ),
+    "cheng2020-anchor": (
+        "cheng2020-anchor",
+        ("dad2ebff", "a29008eb", "e49be189", "98b0b468", "23852949", "4c052b1a"),
+    ),
+    "ssf2020": (
+        "ssf2020-mse",
+        (
+            "c1ac1a47",
+            "79ed4e19",
+            "9c8b998d",
+            "577c1eda",
+            "1dd7d574",
+            "59dfb6f9",
+            "4d867411",
+            "26439e20",
+            "e89345c4",
+        ),
+    ),
 }
 
 
@@ -144,33 +187,72 @@ def compressai_zoo_file(model: str, quality: int) -> str:
 KNOWN_WEIGHTS: dict[str, WeightFile] = {
     w.filename: w
     for w in (
-        WeightFile("alexnet-owt-7be5be79.pth", _TORCHVISION + "alexnet-owt-7be5be79.pth",
-                   ("lpips:net=alex", "lpips_temporal:net=alex", "perceptual_loss"), "7be5be79"),
-        WeightFile("vgg16-397923af.pth", _TORCHVISION + "vgg16-397923af.pth",
-                   ("lpips:net=vgg", "lpips_temporal:net=vgg", "dists", "perceptual_loss"),
-                   "397923af"),
-        WeightFile("squeezenet1_1-b8a52dc0.pth", _TORCHVISION + "squeezenet1_1-b8a52dc0.pth",
-                   ("lpips:net=squeeze", "lpips_temporal:net=squeeze"), "b8a52dc0"),
-        WeightFile("DISTS_weights-f5e65c96.pth", _PYIQA_HF + "DISTS_weights-f5e65c96.pth",
-                   ("dists",), "f5e65c96", "pyiqa"),
-        WeightFile("dino_vitbase16_pretrain.pth",
-                   "https://dl.fbaipublicfiles.com/dino/dino_vitbase16_pretrain/"
-                   "dino_vitbase16_pretrain.pth", ("subject_consistency",)),
-        WeightFile("ViT-B-32.pt",
-                   "https://openaipublic.azureedge.net/clip/models/40d365715913c9da98579312b702a"
-                   "82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt",
-                   ("background_consistency",),
-                   "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af", "clip"),
-        WeightFile("musiq_spaq_ckpt-358bb6af.pth", _PYIQA_HF + "musiq_spaq_ckpt-358bb6af.pth",
-                   ("imaging_quality",), "358bb6af", "pyiqa"),
-        WeightFile("amt-s.pth", "https://huggingface.co/lalala125/AMT/resolve/main/amt-s.pth",
-                   ("motion_smoothness",)),
-        WeightFile("dinov2_vits14_pretrain.pth",
-                   "https://dl.fbaipublicfiles.com/dinov2/dinov2_vits14/"
-                   "dinov2_vits14_pretrain.pth", ("perceptual_loss",)),
-        *(WeightFile(compressai_zoo_file(model, q), _COMPRESSAI + compressai_zoo_file(model, q),
-                     (f"compressai:model={model}",), hashes[q - 1])
-          for model, (_, hashes) in COMPRESSAI_ZOO.items() for q in range(1, len(hashes) + 1)),
+        WeightFile(
+            "alexnet-owt-7be5be79.pth",
+            _TORCHVISION + "alexnet-owt-7be5be79.pth",
+            ("lpips:net=alex", "lpips_temporal:net=alex", "perceptual_loss"),
+            "7be5be79",
+        ),
+        WeightFile(
+            "vgg16-397923af.pth",
+            _TORCHVISION + "vgg16-397923af.pth",
+            ("lpips:net=vgg", "lpips_temporal:net=vgg", "dists", "perceptual_loss"),
+            "397923af",
+        ),
+        WeightFile(
+            "squeezenet1_1-b8a52dc0.pth",
+            _TORCHVISION + "squeezenet1_1-b8a52dc0.pth",
+            ("lpips:net=squeeze", "lpips_temporal:net=squeeze"),
+            "b8a52dc0",
+        ),
+        WeightFile(
+            "DISTS_weights-f5e65c96.pth",
+            _PYIQA_HF + "DISTS_weights-f5e65c96.pth",
+            ("dists",),
+            "f5e65c96",
+            "pyiqa",
+        ),
+        WeightFile(
+            "dino_vitbase16_pretrain.pth",
+            "https://dl.fbaipublicfiles.com/dino/dino_vitbase16_pretrain/"
+            "dino_vitbase16_pretrain.pth",
+            ("subject_consistency",),
+        ),
+        WeightFile(
+            "ViT-B-32.pt",
+            "https://openaipublic.azureedge.net/clip/models/40d365715913c9da98579312b702a"
+            "82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt",
+            ("background_consistency",),
+            "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af",
+            "clip",
+        ),
+        WeightFile(
+            "musiq_spaq_ckpt-358bb6af.pth",
+            _PYIQA_HF + "musiq_spaq_ckpt-358bb6af.pth",
+            ("imaging_quality",),
+            "358bb6af",
+            "pyiqa",
+        ),
+        WeightFile(
+            "amt-s.pth",
+            "https://huggingface.co/lalala125/AMT/resolve/main/amt-s.pth",
+            ("motion_smoothness",),
+        ),
+        WeightFile(
+            "dinov2_vits14_pretrain.pth",
+            "https://dl.fbaipublicfiles.com/dinov2/dinov2_vits14/dinov2_vits14_pretrain.pth",
+            ("perceptual_loss",),
+        ),
+        *(
+            WeightFile(
+                compressai_zoo_file(model, q),
+                _COMPRESSAI + compressai_zoo_file(model, q),
+                (f"compressai:model={model}",),
+                hashes[q - 1],
+            )
+            for model, (_, hashes) in COMPRESSAI_ZOO.items()
+            for q in range(1, len(hashes) + 1)
+        ),
     )
 }
 
@@ -253,9 +335,11 @@ def files_for(names: Iterable[str]) -> list[WeightFile]:
     """
     chosen: set[str] = set()
     for name in names:
-        hits = {w.filename for w in KNOWN_WEIGHTS.values()
-                if name == w.filename or any(u == name or u.startswith(name + ":")
-                                             for u in w.used_by)}
+        hits = {
+            w.filename
+            for w in KNOWN_WEIGHTS.values()
+            if name == w.filename or any(u == name or u.startswith(name + ":") for u in w.used_by)
+        }
         if not hits:
             users = {u.split(":")[0] for w in KNOWN_WEIGHTS.values() for u in w.used_by}
             raise UnknownNameError("weights name", name, sorted(users) + list(KNOWN_WEIGHTS))
@@ -318,13 +402,16 @@ def require_all(filenames: Sequence[str], *, fetch_name: str | None = None) -> l
     missing = [f for f, p in zip(filenames, paths, strict=True) if p is None]
     if not missing:
         return [p for p in paths if p is not None]
-    rows = [(f, KNOWN_WEIGHTS[f].url if f in KNOWN_WEIGHTS else "its publisher",
-             str(destination(f))) for f in missing]
+    rows = [
+        (f, KNOWN_WEIGHTS[f].url if f in KNOWN_WEIGHTS else "its publisher", str(destination(f)))
+        for f in missing
+    ]
     rows[-1] = (*rows[-1][:2], _put_at(Path(rows[-1][2]), several=len(rows) > 1))
     known = all(f in KNOWN_WEIGHTS for f in missing)
     command = fetch_command([fetch_name] if fetch_name else missing) if known else None
-    raise WeightsUnavailableError(*rows[0], fetch_command=command,
-                                  missing=rows if len(rows) > 1 else ())
+    raise WeightsUnavailableError(
+        *rows[0], fetch_command=command, missing=rows if len(rows) > 1 else ()
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -365,8 +452,13 @@ def source_url(weight: WeightFile, mirror: str | None = None) -> str:
     return f"{base.rstrip('/')}/{weight.filename}" if base else weight.url
 
 
-def fetch(weight: WeightFile, *, mirror: str | None = None, timeout_s: float = 60.0,
-          progress: Callable[[int, int | None], None] | None = None) -> FetchResult:
+def fetch(
+    weight: WeightFile,
+    *,
+    mirror: str | None = None,
+    timeout_s: float = 60.0,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> FetchResult:
     """Download one weight file to :func:`destination`, unless a good copy is found.
 
     A copy :func:`locate` finds is kept when it matches the published SHA-256 (or none is
@@ -390,8 +482,13 @@ def fetch(weight: WeightFile, *, mirror: str | None = None, timeout_s: float = 6
         if not weight.sha256_prefix or sha256_matches(digest, weight.sha256_prefix):
             return FetchResult(weight, found, digest, fetched=False)
     dest = destination(weight.filename)
-    digest = download(source_url(weight, mirror), dest, expected_sha256=weight.sha256_prefix,
-                      timeout_s=timeout_s, progress=progress)
+    digest = download(
+        source_url(weight, mirror),
+        dest,
+        expected_sha256=weight.sha256_prefix,
+        timeout_s=timeout_s,
+        progress=progress,
+    )
     return FetchResult(weight, dest, digest, fetched=True)
 
 
@@ -421,8 +518,14 @@ def weight_status(*, verify: bool = True) -> list[WeightStatus]:
 
 # --- guard around third-party constructors --------------------------------------------------
 
-def _serve_or_refuse(url: str, dst: str | os.PathLike, hash_prefix: str | None = None,
-                     *args: object, **kwargs: object) -> None:
+
+def _serve_or_refuse(
+    url: str,
+    dst: str | os.PathLike,
+    hash_prefix: str | None = None,
+    *args: object,
+    **kwargs: object,
+) -> None:
     """Stand-in for a library's ``download_url_to_file(url, dst, ...)``.
 
     Copies the file from a vqabench search folder when it is there (the library then loads
@@ -432,11 +535,13 @@ def _serve_or_refuse(url: str, dst: str | os.PathLike, hash_prefix: str | None =
     found = locate(filename)
     if found is None:
         alt = f" (or into the folder ${ENV_WEIGHTS_DIR})"
-        raise WeightsUnavailableError(filename, url, f"{dst}{alt}",
-                                      fetch_command=_command_if_known(filename))
+        raise WeightsUnavailableError(
+            filename, url, f"{dst}{alt}", fetch_command=_command_if_known(filename)
+        )
     if hash_prefix and not _sha256(found).startswith(hash_prefix):
         raise WeightsUnavailableError(
-            filename, url, f"{dst} (the copy at {found} fails its SHA-256 check)")
+            filename, url, f"{dst} (the copy at {found} fails its SHA-256 check)"
+        )
     if Path(found).resolve() != Path(dst).resolve():
         Path(dst).parent.mkdir(parents=True, exist_ok=True)
         tmp = f"{dst}.vqabench-tmp"
@@ -447,8 +552,9 @@ def _serve_or_refuse(url: str, dst: str | os.PathLike, hash_prefix: str | None =
 def _refuse_urlopen(url: object, *args: object, **kwargs: object) -> None:
     text = getattr(url, "full_url", url)
     name = os.path.basename(urlparse(str(text)).path) or str(text)
-    raise WeightsUnavailableError(name, str(text), str(destination(name)),
-                                  fetch_command=_command_if_known(name))
+    raise WeightsUnavailableError(
+        name, str(text), str(destination(name)), fetch_command=_command_if_known(name)
+    )
 
 
 def _command_if_known(filename: str) -> str | None:
@@ -510,8 +616,10 @@ def offline_guard() -> Iterator[None]:
     old_env = os.environ.get("HF_HUB_OFFLINE")
     os.environ["HF_HUB_OFFLINE"] = "1"
     try:
-        with contextlib.redirect_stderr(_DropDownloadNotices(sys.stderr)), \
-                contextlib.redirect_stdout(_DropDownloadNotices(sys.stdout)):
+        with (
+            contextlib.redirect_stderr(_DropDownloadNotices(sys.stderr)),
+            contextlib.redirect_stdout(_DropDownloadNotices(sys.stdout)),
+        ):
             yield
     finally:
         for owner, attr, value in reversed(patches):

@@ -111,8 +111,9 @@ def parse_pretrained(weights: str) -> str | None:
     """
     head, sep, release = weights.partition(":")
     if head != "pretrained" or (sep and not release):
-        raise invalid("weights", weights, "'pretrained' or 'pretrained:RELEASE' (e.g. "
-                      "'pretrained:v1')")
+        raise invalid(
+            "weights", weights, "'pretrained' or 'pretrained:RELEASE' (e.g. 'pretrained:v1')"
+        )
     return release or None
 
 
@@ -122,12 +123,15 @@ class _CheckpointUnavailableError(WeightsUnavailableError):
     def __init__(self, name: str, path: Path):
         command = f"vqabench train {name} --pairs PAIRS_DIR --out {path}"
         super().__init__(path.name, f"`{command}`", str(path))
-        self.message = (f"checkpoint {path.name!r} not found at {path}; no published checkpoint "
-                        f"ships yet: make it with `{command}`")
+        self.message = (
+            f"checkpoint {path.name!r} not found at {path}; no published checkpoint "
+            f"ships yet: make it with `{command}`"
+        )
 
 
-def load_checkpoint(name_or_path: str | Path, *, map_location: str | torch.device = "cpu"
-                    ) -> nn.Module:
+def load_checkpoint(
+    name_or_path: str | Path, *, map_location: str | torch.device = "cpu"
+) -> nn.Module:
     """Load a trained quality model in eval mode.
 
     Args:
@@ -148,11 +152,15 @@ def load_checkpoint(name_or_path: str | Path, *, map_location: str | torch.devic
         raise _CheckpointUnavailableError(name, path)
     ckpt = torch.load(path, map_location=map_location, weights_only=True)
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise invalid("checkpoint", str(path), f"a {CHECKPOINT_FORMAT} file written by "
-                      "`vqabench train`")
+        raise invalid(
+            "checkpoint", str(path), f"a {CHECKPOINT_FORMAT} file written by `vqabench train`"
+        )
     model = create_model(ckpt["model_name"], **ckpt["model_config"])
-    model.load_state_dict(_dequantize(ckpt["model_int8"], ckpt["model_scale"], ckpt["model"])
-                          if "model_int8" in ckpt else ckpt["model"])
+    model.load_state_dict(
+        _dequantize(ckpt["model_int8"], ckpt["model_scale"], ckpt["model"])
+        if "model_int8" in ckpt
+        else ckpt["model"]
+    )
     return model.to(map_location).eval()
 
 
@@ -215,8 +223,9 @@ def _dequantize(q: dict, scales: dict, rest: dict) -> dict[str, torch.Tensor]:
     return out
 
 
-def export_checkpoint(src: str | Path, dst: str | Path, *, half: bool = True,
-                      int8: bool = False) -> Path:
+def export_checkpoint(
+    src: str | Path, dst: str | Path, *, half: bool = True, int8: bool = False
+) -> Path:
     """Write a small, inference-only copy of a training checkpoint (what ships).
 
     Keeps the format tag, model name and config, the weights (float16 when ``half``; with
@@ -232,16 +241,27 @@ def export_checkpoint(src: str | Path, dst: str | Path, *, half: bool = True,
 
     model = load_checkpoint(src)  # validates format and architecture
     ckpt = torch.load(Path(src), map_location="cpu", weights_only=True)
-    state = {k: (v.half() if half and v.is_floating_point() else v)
-             for k, v in model.state_dict().items()}
-    small = {k: ckpt[k] for k in ("format", "model_name", "model_config", "epoch",
-                                  "history", "train_config", "trained_sources") if k in ckpt}
+    state = {
+        k: (v.half() if half and v.is_floating_point() else v)
+        for k, v in model.state_dict().items()
+    }
+    small = {
+        k: ckpt[k]
+        for k in (
+            "format",
+            "model_name",
+            "model_config",
+            "epoch",
+            "history",
+            "train_config",
+            "trained_sources",
+        )
+        if k in ckpt
+    }
     # frame_chunk only trades memory for speed (scores are identical): ship the default
-    small["model_config"] = {k: v for k, v in small["model_config"].items()
-                             if k != "frame_chunk"}
+    small["model_config"] = {k: v for k, v in small["model_config"].items() if k != "frame_chunk"}
     if int8:
-        small["model_int8"], small["model_scale"], small["model"] = _quantize(
-            model.state_dict())
+        small["model_int8"], small["model_scale"], small["model"] = _quantize(model.state_dict())
     else:
         small["model"] = state
     with atomic_path(dst) as tmp:
@@ -249,10 +269,13 @@ def export_checkpoint(src: str | Path, dst: str | Path, *, half: bool = True,
     return Path(dst)
 
 
-def perceptual_loss(name: str = "pt_loss", *,
-                    checkpoint: Literal["bundled"] | str | Path | None = "bundled",
-                    reduction: Literal["mean", "sum", "none"] = "mean",
-                    **model_kwargs: object) -> PerceptualLoss:
+def perceptual_loss(
+    name: str = "pt_loss",
+    *,
+    checkpoint: Literal["bundled"] | str | Path | None = "bundled",
+    reduction: Literal["mean", "sum", "none"] = "mean",
+    **model_kwargs: object,
+) -> PerceptualLoss:
     """A differentiable loss from a quality model (see :class:`PerceptualLoss`).
 
     Args:
@@ -270,7 +293,9 @@ def perceptual_loss(name: str = "pt_loss", *,
         model = create_model(name, **model_kwargs)
     else:
         if model_kwargs:
-            raise ConfigError(f"model options {sorted(model_kwargs)} cannot be combined with "
-                              f"checkpoint={str(checkpoint)!r}: the checkpoint fixes them")
+            raise ConfigError(
+                f"model options {sorted(model_kwargs)} cannot be combined with "
+                f"checkpoint={str(checkpoint)!r}: the checkpoint fixes them"
+            )
         model = load_checkpoint(name if checkpoint == "bundled" else checkpoint)
     return PerceptualLoss(model, reduction)

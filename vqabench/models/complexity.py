@@ -120,8 +120,9 @@ def count_macs(model: nn.Module, patch: Patch = (12, 256, 256)) -> tuple[int, in
     return counter.get_total_flops() // 2 + scan, scan
 
 
-def cpu_times_per_pair(model: nn.Module, patch: Patch = (12, 256, 256), *, repeats: int = 5,
-                       warmup: int = 1) -> list[float]:
+def cpu_times_per_pair(
+    model: nn.Module, patch: Patch = (12, 256, 256), *, repeats: int = 5, warmup: int = 1
+) -> list[float]:
     """Wall-clock seconds of ``repeats`` CPU inferences on one patch pair (batch 1).
 
     Raises:
@@ -141,9 +142,14 @@ def cpu_times_per_pair(model: nn.Module, patch: Patch = (12, 256, 256), *, repea
     return times
 
 
-def cpu_time_per_pair(model: nn.Module, patch: Patch = (12, 256, 256), *, repeats: int = 5,
-                      warmup: int = 1, statistic: Literal["median", "min"] = "median"
-                      ) -> float:
+def cpu_time_per_pair(
+    model: nn.Module,
+    patch: Patch = (12, 256, 256),
+    *,
+    repeats: int = 5,
+    warmup: int = 1,
+    statistic: Literal["median", "min"] = "median",
+) -> float:
     """Median (or minimum) CPU seconds of one inference on one patch pair (batch 1).
 
     Args:
@@ -162,8 +168,9 @@ def cpu_time_per_pair(model: nn.Module, patch: Patch = (12, 256, 256), *, repeat
     return statistics.median(times) if statistic == "median" else min(times)
 
 
-def model_info(name: str, patch: Patch = (12, 256, 256), *, time_repeats: int = 3,
-               **model_kwargs: object) -> Complexity:
+def model_info(
+    name: str, patch: Patch = (12, 256, 256), *, time_repeats: int = 3, **model_kwargs: object
+) -> Complexity:
     """Parameters, MACs and (if ``time_repeats`` > 0) CPU time of a registered model.
 
     Args:
@@ -178,7 +185,16 @@ def model_info(name: str, patch: Patch = (12, 256, 256), *, time_repeats: int = 
     macs, scan = count_macs(model, patch)
     cpu_s = cpu_time_per_pair(model, patch, repeats=time_repeats) if time_repeats > 0 else None
     frames, height, width = patch
-    return Complexity(name=name, frames=frames, height=height, width=width,
-                      params=count_params(model), macs=macs, scan_macs=scan, cpu_s=cpu_s,
-                      threads=torch.get_num_threads() if cpu_s is not None else
-                      int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
+    return Complexity(
+        name=name,
+        frames=frames,
+        height=height,
+        width=width,
+        params=count_params(model),
+        macs=macs,
+        scan_macs=scan,
+        cpu_s=cpu_s,
+        threads=torch.get_num_threads()
+        if cpu_s is not None
+        else int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())),
+    )

@@ -104,8 +104,16 @@ def _cuda_scan_fn():  # pragma: no cover - needs mamba-ssm and a GPU
     return selective_scan_fn
 
 
-def _check_shapes(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
-                  D: Tensor | None, z: Tensor | None, delta_bias: Tensor | None) -> None:
+def _check_shapes(
+    u: Tensor,
+    delta: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Tensor | None,
+    z: Tensor | None,
+    delta_bias: Tensor | None,
+) -> None:
     if u.dim() != 3:
         raise invalid("u.shape", tuple(u.shape), "(batch, dim, L)")
     batch, dim, length = u.shape
@@ -121,13 +129,21 @@ def _check_shapes(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
         ok = (
             shape == (dim, d_state)
             or shape == (batch, d_state, length)
-            or (m.dim() == 4 and shape[0] == batch and shape[2:] == (d_state, length)
-                and shape[1] >= 1 and dim % shape[1] == 0)
+            or (
+                m.dim() == 4
+                and shape[0] == batch
+                and shape[2:] == (d_state, length)
+                and shape[1] >= 1
+                and dim % shape[1] == 0
+            )
         )
         if not ok:
-            raise invalid(f"{name}.shape", shape,
-                          f"({dim}, {d_state}), ({batch}, {d_state}, {length}) or "
-                          f"({batch}, G, {d_state}, {length}) with G dividing {dim}")
+            raise invalid(
+                f"{name}.shape",
+                shape,
+                f"({dim}, {d_state}), ({batch}, {d_state}, {length}) or "
+                f"({batch}, G, {d_state}, {length}) with G dividing {dim}",
+            )
     if D is not None and tuple(D.shape) != (dim,):
         raise invalid("D.shape", tuple(D.shape), f"({dim},)")
     if z is not None and tuple(z.shape) != tuple(u.shape):
@@ -232,10 +248,24 @@ def selective_scan(
     if use_cuda:
         fn = _cuda_scan_fn()
         if fn is None or not u.is_cuda:
-            raise invalid("method", method, "'cuda' only with mamba-ssm installed and CUDA "
-                          "tensors; use 'auto', 'sequential' or 'parallel'")
-        return fn(u, delta, A, B, C, D, z, delta_bias, delta_softplus,  # pragma: no cover
-                  return_last_state)
+            raise invalid(
+                "method",
+                method,
+                "'cuda' only with mamba-ssm installed and CUDA "
+                "tensors; use 'auto', 'sequential' or 'parallel'",
+            )
+        return fn(
+            u,
+            delta,
+            A,
+            B,
+            C,
+            D,
+            z,
+            delta_bias,
+            delta_softplus,  # pragma: no cover
+            return_last_state,
+        )
     if method == "auto":
         method = "sequential" if length <= _AUTO_SEQUENTIAL_MAX_LEN else "parallel"
 
@@ -300,8 +330,12 @@ class MambaBlock(nn.Module):
         scan_method: ScanMethod = "auto",
     ):
         super().__init__()
-        for name, value in (("d_model", d_model), ("d_state", d_state), ("d_conv", d_conv),
-                            ("expand", expand)):
+        for name, value in (
+            ("d_model", d_model),
+            ("d_state", d_state),
+            ("d_conv", d_conv),
+            ("expand", expand),
+        ):
             if not isinstance(value, int) or value < 1:
                 raise invalid(name, value, "an integer >= 1")
         if not 0 < dt_min <= dt_max:
@@ -322,10 +356,11 @@ class MambaBlock(nn.Module):
 
         # dt_proj: weights uniform in +-dt_rank**-0.5; bias so that softplus(bias) is a
         # log-uniform time step in [dt_min, dt_max] (inverse softplus: dt + log(1 - e^-dt)).
-        std = dt_rank ** -0.5
+        std = dt_rank**-0.5
         nn.init.uniform_(self.dt_proj.weight, -std, std)
-        dt = torch.exp(torch.rand(d_inner) * (math.log(dt_max) - math.log(dt_min))
-                       + math.log(dt_min)).clamp(min=dt_init_floor)
+        dt = torch.exp(
+            torch.rand(d_inner) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min)
+        ).clamp(min=dt_init_floor)
         with torch.no_grad():
             self.dt_proj.bias.copy_(dt + torch.log(-torch.expm1(-dt)))
         # S4D-real initialisation: A[d, n] = -(n + 1).
@@ -346,7 +381,15 @@ class MambaBlock(nn.Module):
         delta = F.linear(dt, self.dt_proj.weight).transpose(1, 2)  # (batch, d_inner, L)
         A = -torch.exp(self.A_log.float())
         y = selective_scan(
-            xs, delta, A, B.transpose(1, 2), C.transpose(1, 2), self.D.float(), z,
-            delta_bias=self.dt_proj.bias.float(), delta_softplus=True, method=self.scan_method,
+            xs,
+            delta,
+            A,
+            B.transpose(1, 2),
+            C.transpose(1, 2),
+            self.D.float(),
+            z,
+            delta_bias=self.dt_proj.bias.float(),
+            delta_softplus=True,
+            method=self.scan_method,
         )
         return self.out_proj(y.transpose(1, 2))

@@ -35,8 +35,9 @@ class PatchSize:
         """
         m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*[xX]\s*(\d+)\s*", str(text))
         if not m or min(int(g) for g in m.groups()) < 1:
-            raise invalid("patch", text, "WIDTHxHEIGHTxFRAMES with positive integers, "
-                          "e.g. 256x256x12")
+            raise invalid(
+                "patch", text, "WIDTHxHEIGHTxFRAMES with positive integers, e.g. 256x256x12"
+            )
         return cls(*(int(g) for g in m.groups()))
 
     @property
@@ -45,8 +46,7 @@ class PatchSize:
         return f"{self.width}x{self.height}x{self.frames}"
 
 
-def split_sources(sources: Iterable[str], fractions: Sequence[float], seed: int
-                  ) -> list[set[str]]:
+def split_sources(sources: Iterable[str], fractions: Sequence[float], seed: int) -> list[set[str]]:
     """Partition the distinct ``sources`` into groups, one per fraction, never splitting a
     source: the one source split of vqabench (patch pairs, training/validation).
 
@@ -78,6 +78,6 @@ def split_sources(sources: Iterable[str], fractions: Sequence[float], seed: int
     order = [names[i] for i in np.random.default_rng(seed).permutation(n)]
     groups, start = [], 0
     for k in counts:
-        groups.append(set(order[start:start + k]))
+        groups.append(set(order[start : start + k]))
         start += k
     return [set(order[start:]), *groups]

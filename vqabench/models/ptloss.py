@@ -48,8 +48,9 @@ __all__ = [
 ]
 
 
-def check_patch_pair(reference: Tensor, distorted: Tensor, *,
-                     min_size: int = 1) -> tuple[Tensor, Tensor]:
+def check_patch_pair(
+    reference: Tensor, distorted: Tensor, *, min_size: int = 1
+) -> tuple[Tensor, Tensor]:
     """Validate a (reference, distorted) pair and return it as (B, 3, T, H, W).
 
     A 4-D pair (B, 3, H, W) is taken as single frames (T = 1).
@@ -64,16 +65,25 @@ def check_patch_pair(reference: Tensor, distorted: Tensor, *,
             than ``min_size``.
     """
     if tuple(reference.shape) != tuple(distorted.shape):
-        raise invalid("distorted.shape", tuple(distorted.shape),
-                      f"the shape of reference, {tuple(reference.shape)}")
+        raise invalid(
+            "distorted.shape",
+            tuple(distorted.shape),
+            f"the shape of reference, {tuple(reference.shape)}",
+        )
     if reference.dim() == 4:
         reference, distorted = reference.unsqueeze(2), distorted.unsqueeze(2)
     if reference.dim() != 5 or reference.shape[1] != 3:
-        raise invalid("reference.shape", tuple(reference.shape),
-                      "(batch, 3, frames, height, width) RGB in [0, 1]")
+        raise invalid(
+            "reference.shape",
+            tuple(reference.shape),
+            "(batch, 3, frames, height, width) RGB in [0, 1]",
+        )
     if min(reference.shape[-2:]) < min_size:
-        raise invalid("reference.shape", tuple(reference.shape),
-                      f"height and width >= {min_size} (the coarsest level's stride)")
+        raise invalid(
+            "reference.shape",
+            tuple(reference.shape),
+            f"height and width >= {min_size} (the coarsest level's stride)",
+        )
     return reference, distorted
 
 
@@ -128,8 +138,7 @@ class _ResBlock(nn.Module):
 
     def __init__(self, channels: int, depthwise: bool = True):
         super().__init__()
-        self.dw = nn.Conv2d(channels, channels, 3, padding=1,
-                            groups=channels if depthwise else 1)
+        self.dw = nn.Conv2d(channels, channels, 3, padding=1, groups=channels if depthwise else 1)
         self.pw = nn.Conv2d(channels, channels, 1)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -153,8 +162,7 @@ class FeatureExtractor(nn.Module):
         stages: list[nn.Module] = []
         prev = in_channels
         for i, ch in enumerate(channels):
-            down = (nn.Conv2d(prev, ch, 4, stride=4) if i == 0
-                    else nn.Conv2d(prev, ch, 2, stride=2))
+            down = nn.Conv2d(prev, ch, 4, stride=4) if i == 0 else nn.Conv2d(prev, ch, 2, stride=2)
             stages.append(nn.Sequential(down, nn.GELU(), _ResBlock(ch, depthwise)))
             prev = ch
         self.stages = nn.ModuleList(stages)
@@ -176,16 +184,24 @@ def unit_normalise(x: Tensor, eps: float = 1e-8) -> Tensor:
 def norm_log_ratio(ref: Tensor, dist: Tensor, eps: float = 1e-6) -> Tensor:
     """Spatial mean and mean square of ``log((|D| + eps) / (|R| + eps))``, ``|.|`` the L2
     norm along channels: (n, C, h, w) features -> (n, 2)."""
-    ratio = (torch.log(torch.sqrt((dist * dist).sum(dim=1)) + eps)
-             - torch.log(torch.sqrt((ref * ref).sum(dim=1)) + eps))
+    ratio = torch.log(torch.sqrt((dist * dist).sum(dim=1)) + eps) - torch.log(
+        torch.sqrt((ref * ref).sum(dim=1)) + eps
+    )
     return torch.stack([ratio.mean(dim=(1, 2)), (ratio * ratio).mean(dim=(1, 2))], dim=1)
 
 
 class _LevelTemporal(nn.Module):
     """One level: R/D comparison tokens per frame, then Mamba layers across frames."""
 
-    def __init__(self, channels: int, d_model: int, depth: int, d_state: int,
-                 scan_method: ScanMethod, magnitude: bool = False):
+    def __init__(
+        self,
+        channels: int,
+        d_model: int,
+        depth: int,
+        d_state: int,
+        scan_method: ScanMethod,
+        magnitude: bool = False,
+    ):
         super().__init__()
         self.magnitude = magnitude
         self.compare = nn.Conv2d(3 * channels, d_model, 1)
@@ -222,10 +238,12 @@ def _chunks(batch: int, frames: int, chunk: int | None) -> list[tuple[slice, sli
         return [(slice(0, batch), slice(0, frames))]
     if chunk >= frames:
         per = chunk // frames
-        return [(slice(b, min(b + per, batch)), slice(0, frames))
-                for b in range(0, batch, per)]
-    return [(slice(b, b + 1), slice(t, min(t + chunk, frames)))
-            for b in range(batch) for t in range(0, frames, chunk)]
+        return [(slice(b, min(b + per, batch)), slice(0, frames)) for b in range(0, batch, per)]
+    return [
+        (slice(b, b + 1), slice(t, min(t + chunk, frames)))
+        for b in range(batch)
+        for t in range(0, frames, chunk)
+    ]
 
 
 def _join(blocks: list[Tensor], batch: int, frames: int) -> Tensor:
@@ -233,7 +251,7 @@ def _join(blocks: list[Tensor], batch: int, frames: int) -> Tensor:
     if blocks[0].shape[1] == frames:  # whole clips
         return torch.cat(blocks, dim=0)
     per_clip = -(-frames // blocks[0].shape[1])
-    rows = [torch.cat(blocks[k:k + per_clip], dim=1) for k in range(0, len(blocks), per_clip)]
+    rows = [torch.cat(blocks[k : k + per_clip], dim=1) for k in range(0, len(blocks), per_clip)]
     return torch.cat(rows, dim=0)
 
 
@@ -277,19 +295,25 @@ class PTLoss(nn.Module):
             raise invalid("frame_chunk", frame_chunk, "None or an integer >= 1")
         self.frame_chunk = frame_chunk
         if len(channels) != len(d_models) or not channels:
-            raise invalid("d_models", tuple(d_models),
-                          f"one width per level ({len(channels)} levels)")
+            raise invalid(
+                "d_models", tuple(d_models), f"one width per level ({len(channels)} levels)"
+            )
         if depth < 1:
             raise invalid("depth", depth, "an integer >= 1")
-        self.config = dict(channels=tuple(channels), d_models=tuple(d_models), depth=depth,
-                           d_state=d_state, hidden=hidden, magnitude=magnitude)
+        self.config = dict(
+            channels=tuple(channels),
+            d_models=tuple(d_models),
+            depth=depth,
+            d_state=d_state,
+            hidden=hidden,
+            magnitude=magnitude,
+        )
         self.extractor = FeatureExtractor(3, channels)
         self.levels = nn.ModuleList(
             _LevelTemporal(c, m, depth, d_state, scan_method, magnitude)
             for c, m in zip(channels, d_models, strict=True)
         )
-        self.head = nn.Sequential(nn.Linear(sum(d_models), hidden), nn.GELU(),
-                                  nn.Linear(hidden, 1))
+        self.head = nn.Sequential(nn.Linear(sum(d_models), hidden), nn.GELU(), nn.Linear(hidden, 1))
 
     def forward(self, reference: Tensor, distorted: Tensor) -> Tensor:
         """Patch scores of (reference, distorted) pairs.
@@ -301,8 +325,9 @@ class PTLoss(nn.Module):
         Returns:
             (B,) scores, higher is better.
         """
-        reference, distorted = check_patch_pair(reference, distorted,
-                                                min_size=self.extractor.min_size)
+        reference, distorted = check_patch_pair(
+            reference, distorted, min_size=self.extractor.min_size
+        )
         b, _, t, h, w = reference.shape
         tokens: list[list[Tensor]] = [[] for _ in self.levels]
         # Frame pairs (b, t) in order b-major; chunks never copy the whole clip.
@@ -312,14 +337,20 @@ class PTLoss(nn.Module):
             n = ref.shape[0]
             feats = self.extractor(torch.cat([ref, dist]))
             for k, (level, f) in enumerate(zip(self.levels, feats, strict=True)):
-                tokens[k].append(level.tokens(f[:n], f[n:]).reshape(bs.stop - bs.start,
-                                                                    ts.stop - ts.start, -1))
+                tokens[k].append(
+                    level.tokens(f[:n], f[n:]).reshape(bs.stop - bs.start, ts.stop - ts.start, -1)
+                )
         vecs = [level(_join(tok, b, t)) for level, tok in zip(self.levels, tokens, strict=True)]
         return self.head(torch.cat(vecs, dim=1)).squeeze(1)
 
-    def score_clip(self, reference: Tensor, distorted: Tensor, *,
-                   patch: tuple[int, int, int] = (12, 256, 256),
-                   temperature: float = 1.0) -> Tensor:
+    def score_clip(
+        self,
+        reference: Tensor,
+        distorted: Tensor,
+        *,
+        patch: tuple[int, int, int] = (12, 256, 256),
+        temperature: float = 1.0,
+    ) -> Tensor:
         """Clip scores: tile into patches, score each, pool with :func:`pool_patch_scores`.
 
         Args:

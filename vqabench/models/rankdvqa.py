@@ -112,8 +112,9 @@ class SwinBlock(nn.Module):
         torch.Size([2, 16, 16, 64])
     """
 
-    def __init__(self, dim: int, heads: int, window: int = 8, shifted: bool = False,
-                 mlp_ratio: float = 4.0):
+    def __init__(
+        self, dim: int, heads: int, window: int = 8, shifted: bool = False, mlp_ratio: float = 4.0
+    ):
         super().__init__()
         if dim % heads:
             raise invalid("heads", heads, f"a divisor of dim={dim}")
@@ -194,11 +195,20 @@ class RankDVQAUGC(nn.Module):
         if frames < 1:
             raise invalid("frames", frames, "an integer >= 1")
         if not len(channels) == len(dims) == len(heads) or not channels:
-            raise invalid("dims, heads", (tuple(dims), tuple(heads)),
-                          f"one value per level ({len(channels)} levels)")
+            raise invalid(
+                "dims, heads",
+                (tuple(dims), tuple(heads)),
+                f"one value per level ({len(channels)} levels)",
+            )
         self.frames = frames
-        self.config = dict(frames=frames, channels=tuple(channels), dims=tuple(dims),
-                           heads=tuple(heads), window=window, depth=depth)
+        self.config = dict(
+            frames=frames,
+            channels=tuple(channels),
+            dims=tuple(dims),
+            heads=tuple(heads),
+            window=window,
+            depth=depth,
+        )
         self.extractor = FeatureExtractor(3 * frames, channels, depthwise=False)
         self.levels = nn.ModuleList(
             _LevelSwin(c, d, h, window, depth)
@@ -218,12 +228,17 @@ class RankDVQAUGC(nn.Module):
         Raises:
             ConfigError: wrong shape or number of frames.
         """
-        reference, distorted = check_patch_pair(reference, distorted,
-                                               min_size=self.extractor.min_size)
+        reference, distorted = check_patch_pair(
+            reference, distorted, min_size=self.extractor.min_size
+        )
         b, _, t, h, w = reference.shape
         if t != self.frames:
-            raise invalid("reference frames", t, f"{self.frames} (RankDVQA-UGC folds frames "
-                          "into channels, so the frame count is fixed)")
+            raise invalid(
+                "reference frames",
+                t,
+                f"{self.frames} (RankDVQA-UGC folds frames "
+                "into channels, so the frame count is fixed)",
+            )
         x = torch.cat([reference, distorted]).reshape(2 * b, 3 * t, h, w)
         feats = self.extractor(x)
         scores = [level(f[:b], f[b:]) for level, f in zip(self.levels, feats, strict=True)]

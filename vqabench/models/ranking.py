@@ -61,8 +61,20 @@ __all__ = [
     "train",
 ]
 
-REQUIRED_COLUMNS = ("file", "source", "reference", "codec", "qp", "x", "y", "t0",
-                    "vmaf_sd", "vmaf_rd", "psnr_sd", "psnr_rd")
+REQUIRED_COLUMNS = (
+    "file",
+    "source",
+    "reference",
+    "codec",
+    "qp",
+    "x",
+    "y",
+    "t0",
+    "vmaf_sd",
+    "vmaf_rd",
+    "psnr_sd",
+    "psnr_rd",
+)
 
 
 class PairsDataset:
@@ -79,34 +91,46 @@ class PairsDataset:
         DatasetError: missing manifest, columns, files or arrays, or non-numeric labels.
     """
 
-    def __init__(self, pairs_dir: str | Path, *, cache_size: int = 4096,
-                 sources: Sequence[str] | None = None, codecs: Sequence[str] | None = None):
+    def __init__(
+        self,
+        pairs_dir: str | Path,
+        *,
+        cache_size: int = 4096,
+        sources: Sequence[str] | None = None,
+        codecs: Sequence[str] | None = None,
+    ):
         self.root = Path(pairs_dir)
         manifest = self.root / "manifest.csv"
         if not manifest.is_file():
-            raise DatasetError(f"pairs={str(self.root)!r} has no manifest.csv; make one with "
-                               "the patch-pair generator (vqabench.datasets.patches)")
+            raise DatasetError(
+                f"pairs={str(self.root)!r} has no manifest.csv; make one with "
+                "the patch-pair generator (vqabench.datasets.patches)"
+            )
         with manifest.open(newline="") as fh:
             reader = csv.DictReader(fh)
             missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
-                raise DatasetError(f"{manifest} lacks columns {missing}; required: "
-                                   f"{', '.join(REQUIRED_COLUMNS)}")
+                raise DatasetError(
+                    f"{manifest} lacks columns {missing}; required: {', '.join(REQUIRED_COLUMNS)}"
+                )
             self.rows = list(reader)
         if sources is not None:
             present = sorted({r["source"] for r in self.rows})
             unknown = sorted(set(sources) - set(present))
             if unknown:
-                raise DatasetError(f"sources={unknown} are not in {manifest}; present: "
-                                   f"{', '.join(present)}")
+                raise DatasetError(
+                    f"sources={unknown} are not in {manifest}; present: {', '.join(present)}"
+                )
             self.rows = [r for r in self.rows if r["source"] in set(sources)]
         if codecs is not None:
             present = sorted({r["codec"] for r in self.rows})
             unknown = sorted(set(codecs) - set(present))
             if unknown:
-                raise DatasetError(f"codecs={unknown} are not in {manifest}"
-                                   f"{' for these sources' if sources is not None else ''}; "
-                                   f"present: {', '.join(present)}")
+                raise DatasetError(
+                    f"codecs={unknown} are not in {manifest}"
+                    f"{' for these sources' if sources is not None else ''}; "
+                    f"present: {', '.join(present)}"
+                )
             self.rows = [r for r in self.rows if r["codec"] in set(codecs)]
         if not self.rows:
             raise DatasetError(f"{manifest} has no rows")
@@ -130,14 +154,20 @@ class PairsDataset:
             with np.load(path) as npz:
                 ref, dist = npz["reference"], npz["distorted"]
         except (OSError, KeyError, ValueError) as exc:
-            raise DatasetError(f"cannot read patch pair {str(path)!r}: {exc}; expected an "
-                               "npz with uint8 arrays 'reference' and 'distorted' "
-                               "(T, H, W, 3)") from None
+            raise DatasetError(
+                f"cannot read patch pair {str(path)!r}: {exc}; expected an "
+                "npz with uint8 arrays 'reference' and 'distorted' "
+                "(T, H, W, 3)"
+            ) from None
         if ref.shape != dist.shape or ref.ndim != 4 or ref.shape[-1] != 3:
-            raise DatasetError(f"{path}: reference {ref.shape} and distorted {dist.shape} "
-                               "must both be (T, H, W, 3)")
-        pair = tuple(torch.from_numpy(np.ascontiguousarray(a.transpose(3, 0, 1, 2)))
-                     .float().div_(255.0) for a in (ref, dist))
+            raise DatasetError(
+                f"{path}: reference {ref.shape} and distorted {dist.shape} "
+                "must both be (T, H, W, 3)"
+            )
+        pair = tuple(
+            torch.from_numpy(np.ascontiguousarray(a.transpose(3, 0, 1, 2))).float().div_(255.0)
+            for a in (ref, dist)
+        )
         if len(self._cache) < self._cache_size:
             self._cache[index] = pair
         return pair
@@ -148,8 +178,9 @@ class PairsDataset:
         return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
 
 
-def split_by_source(sources: Sequence[str], val_fraction: float, seed: int
-                    ) -> tuple[list[int], list[int]]:
+def split_by_source(
+    sources: Sequence[str], val_fraction: float, seed: int
+) -> tuple[list[int], list[int]]:
     """Split row indices into (train, validation) so that no source is in both.
 
     ``round(val_fraction * n_sources)`` sources (at least one when ``val_fraction`` > 0 and
@@ -168,10 +199,17 @@ def split_by_source(sources: Sequence[str], val_fraction: float, seed: int
     return train, val
 
 
-def sample_pairs(rng: np.random.Generator, indices: Sequence[int], sources: Sequence[str],
-                 labels: np.ndarray, n: int, *, cross_fraction: float,
-                 tie_margin: float = 0.5, max_tries: int = 1000
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def sample_pairs(
+    rng: np.random.Generator,
+    indices: Sequence[int],
+    sources: Sequence[str],
+    labels: np.ndarray,
+    n: int,
+    *,
+    cross_fraction: float,
+    tie_margin: float = 0.5,
+    max_tries: int = 1000,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw ``n`` ranking pairs from the rows ``indices``.
 
     Each pair is cross-source with probability ``cross_fraction`` (two different sources),
@@ -201,17 +239,21 @@ def sample_pairs(rng: np.random.Generator, indices: Sequence[int], sources: Sequ
                 i, j = rng.choice(by_source[names[a]]), rng.choice(by_source[names[b]])
             else:
                 if not multi:
-                    raise DatasetError("single-source pairs need a source with two patches "
-                                       "or more in the training split")
+                    raise DatasetError(
+                        "single-source pairs need a source with two patches "
+                        "or more in the training split"
+                    )
                 rows = by_source[multi[rng.choice(len(multi), p=weights / weights.sum())]]
                 i, j = rng.choice(rows, size=2, replace=False)
             if abs(labels[i] - labels[j]) >= tie_margin:
                 break
         else:
             kind = "cross-source" if cross else "single-source"
-            raise DatasetError(f"no {kind} pair with |vmaf_sd difference| >= "
-                               f"tie_margin={tie_margin} after {max_tries} draws; lower "
-                               "tie_margin or add distortion levels")
+            raise DatasetError(
+                f"no {kind} pair with |vmaf_sd difference| >= "
+                f"tie_margin={tie_margin} after {max_tries} draws; lower "
+                "tie_margin or add distortion levels"
+            )
         first.append(int(i))
         second.append(int(j))
     i_arr, j_arr = np.array(first), np.array(second)
@@ -238,8 +280,11 @@ def dihedral(video: Tensor, codes: Sequence[int]) -> Tensor:
             raise invalid("codes", code, "an integer in 0..7")
         if code & 4:
             if clip.shape[-1] != clip.shape[-2]:
-                raise invalid("codes", code, f"0..3 for a non-square {tuple(clip.shape[-2:])} "
-                              "clip (4..7 transpose it)")
+                raise invalid(
+                    "codes",
+                    code,
+                    f"0..3 for a non-square {tuple(clip.shape[-2:])} clip (4..7 transpose it)",
+                )
             clip = clip.transpose(-1, -2)
         dims = [d for bit, d in ((1, -1), (2, -2)) if code & bit]
         out.append(clip.flip(dims) if dims else clip)
@@ -250,8 +295,9 @@ AUGMENTATIONS = {"none": (0,), "transpose": (0, 4), "dihedral": tuple(range(8))}
 """The :func:`dihedral` codes each ``augment`` mode draws from (uniformly)."""
 
 
-def _augment(rng: np.random.Generator, mode: str, ref: Tensor, dist: Tensor
-             ) -> tuple[Tensor, Tensor]:
+def _augment(
+    rng: np.random.Generator, mode: str, ref: Tensor, dist: Tensor
+) -> tuple[Tensor, Tensor]:
     """The same random symmetry of ``AUGMENTATIONS[mode]`` for R and D of each pair."""
     codes = rng.choice(AUGMENTATIONS[mode], size=ref.shape[0]).tolist()
     return dihedral(ref, codes), dihedral(dist, codes)
@@ -263,11 +309,16 @@ def ranking_loss(score_first: Tensor, score_second: Tensor, target: Tensor) -> T
 
 
 @torch.no_grad()
-def _scores(model: nn.Module, data: PairsDataset, indices: Sequence[int], batch_size: int,
-            device: torch.device) -> np.ndarray:
+def _scores(
+    model: nn.Module,
+    data: PairsDataset,
+    indices: Sequence[int],
+    batch_size: int,
+    device: torch.device,
+) -> np.ndarray:
     out = []
     for k in range(0, len(indices), batch_size):
-        ref, dist = data.batch(indices[k:k + batch_size])
+        ref, dist = data.batch(indices[k : k + batch_size])
         out.append(model(ref.to(device), dist.to(device)).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0)
 
@@ -275,8 +326,14 @@ def _scores(model: nn.Module, data: PairsDataset, indices: Sequence[int], batch_
 score_pairs = _scores  # public name (vqabench.evaluation.quality_models scores with it)
 
 
-def evaluate_srocc(model: nn.Module, data: PairsDataset, indices: Sequence[int], *,
-                   batch_size: int = 8, device: str | torch.device = "cpu") -> float:
+def evaluate_srocc(
+    model: nn.Module,
+    data: PairsDataset,
+    indices: Sequence[int],
+    *,
+    batch_size: int = 8,
+    device: str | torch.device = "cpu",
+) -> float:
     """Spearman correlation of model scores with ``vmaf_sd`` on ``indices`` (nan if < 3)."""
     if len(indices) < 3:
         return float("nan")
@@ -348,8 +405,13 @@ def _optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.
         if p.requires_grad:
             skip = getattr(p, "_no_weight_decay", False) or p.ndim < 2
             (no_decay if skip else decay).append(p)
-    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    return torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=lr,
+    )
 
 
 def _validate(cfg: TrainConfig) -> None:
@@ -448,19 +510,35 @@ def train(
     model_config = dict(model_config or {})
     if model_name == "rankdvqa_ugc" and "frames" not in model_config:
         model_config["frames"] = int(data[0][0].shape[1])
-    cfg = TrainConfig(model_name=model_name, pairs_dir=str(pairs_dir), epochs=epochs,
-                      steps_per_epoch=steps_per_epoch, batch_size=batch_size, lr=lr,
-                      seed=seed, weight_decay=weight_decay, finetune_epochs=finetune_epochs,
-                      finetune_lr_scale=finetune_lr_scale, cross_fraction=cross_fraction,
-                      tie_margin=tie_margin, val_fraction=val_fraction, grad_clip=grad_clip,
-                      model_config=model_config,
-                      sources=tuple(sorted(sources)) if sources is not None else None,
-                      augment=augment, lr_schedule=lr_schedule)
+    cfg = TrainConfig(
+        model_name=model_name,
+        pairs_dir=str(pairs_dir),
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        weight_decay=weight_decay,
+        finetune_epochs=finetune_epochs,
+        finetune_lr_scale=finetune_lr_scale,
+        cross_fraction=cross_fraction,
+        tie_margin=tie_margin,
+        val_fraction=val_fraction,
+        grad_clip=grad_clip,
+        model_config=model_config,
+        sources=tuple(sorted(sources)) if sources is not None else None,
+        augment=augment,
+        lr_schedule=lr_schedule,
+    )
     _validate(cfg)
     patch_hw = tuple(data[0][0].shape[-2:])
     if augment != "none" and patch_hw[0] != patch_hw[1]:
-        raise invalid("augment", augment, f"'none' for non-square {patch_hw[1]}x{patch_hw[0]} "
-                      "patches (the others transpose them)")
+        raise invalid(
+            "augment",
+            augment,
+            f"'none' for non-square {patch_hw[1]}x{patch_hw[0]} "
+            "patches (the others transpose them)",
+        )
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     out = Path(out_ckpt)
 
@@ -471,20 +549,23 @@ def train(
     if resume and out.is_file():
         ckpt = torch.load(out, map_location=dev, weights_only=True)
         if ckpt.get("format") != CHECKPOINT_FORMAT or ckpt.get("model_name") != model_name:
-            raise ConfigError(f"out_ckpt={str(out)!r} holds a checkpoint of "
-                              f"{ckpt.get('model_name')!r}, not {model_name!r}; choose another "
-                              "path or pass resume=False")
+            raise ConfigError(
+                f"out_ckpt={str(out)!r} holds a checkpoint of "
+                f"{ckpt.get('model_name')!r}, not {model_name!r}; choose another "
+                "path or pass resume=False"
+            )
         if ckpt["model_config"] != model_config:
-            raise ConfigError(f"out_ckpt={str(out)!r} was trained with model_config="
-                              f"{ckpt['model_config']}, not {model_config}")
+            raise ConfigError(
+                f"out_ckpt={str(out)!r} was trained with model_config="
+                f"{ckpt['model_config']}, not {model_config}"
+            )
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         start, history = int(ckpt["epoch"]), list(ckpt["history"])
 
     train_idx, val_idx = split_by_source(data.sources, val_fraction, seed)
     if not val_idx:
-        warnings.warn("only one source: no validation split, val_srocc will be nan",
-                      stacklevel=2)
+        warnings.warn("only one source: no validation split, val_srocc will be nan", stacklevel=2)
     ranking_epochs = epochs - min(finetune_epochs, epochs - 1)  # >= 1 ranking epoch
     for epoch in range(start, epochs):
         finetune = epoch >= ranking_epochs
@@ -497,9 +578,15 @@ def train(
         model.train()
         losses = []
         for _ in range(steps_per_epoch):
-            i, j, target = sample_pairs(rng, train_idx, data.sources, data.vmaf_sd,
-                                        batch_size, tie_margin=tie_margin,
-                                        cross_fraction=0.0 if finetune else cross_fraction)
+            i, j, target = sample_pairs(
+                rng,
+                train_idx,
+                data.sources,
+                data.vmaf_sd,
+                batch_size,
+                tie_margin=tie_margin,
+                cross_fraction=0.0 if finetune else cross_fraction,
+            )
             if lr_schedule == "cosine" and not finetune:
                 step = epoch * steps_per_epoch + len(losses)
                 for group in opt.param_groups:
@@ -508,8 +595,9 @@ def train(
             if augment != "none":
                 ref, dist = _augment(aug_rng, augment, ref, dist)
             scores = model(ref.to(dev), dist.to(dev))
-            loss = ranking_loss(scores[:batch_size], scores[batch_size:],
-                                torch.from_numpy(target).to(dev))
+            loss = ranking_loss(
+                scores[:batch_size], scores[batch_size:], torch.from_numpy(target).to(dev)
+            )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if grad_clip > 0:
@@ -519,23 +607,36 @@ def train(
             if progress is not None:
                 progress(epoch * steps_per_epoch + len(losses), epochs * steps_per_epoch)
         srocc = evaluate_srocc(model, data, val_idx, batch_size=2 * batch_size, device=dev)
-        history.append({"epoch": epoch + 1, "stage": "finetune" if finetune else "mixed",
-                        "train_loss": float(np.mean(losses)), "val_srocc": srocc,
-                        "lr": float(opt.param_groups[0]["lr"])})  # the epoch's last step
-        _atomic_save({
-            "format": CHECKPOINT_FORMAT,
-            "model_name": model_name,
-            "model_config": model_config,
-            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "optimizer": opt.state_dict(),
-            "epoch": epoch + 1,
-            "history": history,
-            "train_config": asdict(cfg),
-            "trained_sources": sorted(set(data.sources)),  # training + validation
-        }, out)
+        history.append(
+            {
+                "epoch": epoch + 1,
+                "stage": "finetune" if finetune else "mixed",
+                "train_loss": float(np.mean(losses)),
+                "val_srocc": srocc,
+                "lr": float(opt.param_groups[0]["lr"]),
+            }
+        )  # the epoch's last step
+        _atomic_save(
+            {
+                "format": CHECKPOINT_FORMAT,
+                "model_name": model_name,
+                "model_config": model_config,
+                "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "optimizer": opt.state_dict(),
+                "epoch": epoch + 1,
+                "history": history,
+                "train_config": asdict(cfg),
+                "trained_sources": sorted(set(data.sources)),  # training + validation
+            },
+            out,
+        )
         if log:
             h = history[-1]
-            print(f"epoch {h['epoch']}/{epochs} [{h['stage']}] loss {h['train_loss']:.4f} "
-                  f"val SROCC {h['val_srocc']:.4f}", flush=True)
-    return TrainResult(checkpoint=out, epochs_completed=max(start, epochs), history=history,
-                       model=model.eval())
+            print(
+                f"epoch {h['epoch']}/{epochs} [{h['stage']}] loss {h['train_loss']:.4f} "
+                f"val SROCC {h['val_srocc']:.4f}",
+                flush=True,
+            )
+    return TrainResult(
+        checkpoint=out, epochs_completed=max(start, epochs), history=history, model=model.eval()
+    )

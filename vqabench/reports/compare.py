@@ -40,13 +40,27 @@ import pandas as pd
 from vqabench.errors import invalid
 from vqabench.io.video import Video, YuvFrame, yuv_to_rgb
 
-__all__ = ["SAME_RATE", "CompareRequest", "ComparePoint", "ComparePick", "ComparedFrames",
-           "compare_request", "pick_points", "crop_side", "texture_crop", "compared",
-           "caption", "compare_figure", "QUALITY_METRICS"]
+__all__ = [
+    "SAME_RATE",
+    "CompareRequest",
+    "ComparePoint",
+    "ComparePick",
+    "ComparedFrames",
+    "compare_request",
+    "pick_points",
+    "crop_side",
+    "texture_crop",
+    "compared",
+    "caption",
+    "compare_figure",
+    "QUALITY_METRICS",
+]
 
 #: Quality shown under each codec's crop, when measured: (metric id, label, unit).
-QUALITY_METRICS: tuple[tuple[str, str, str], ...] = (("psnr_y", "PSNR-Y", " dB"),
-                                                     ("vmaf", "VMAF", ""))
+QUALITY_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("psnr_y", "PSNR-Y", " dB"),
+    ("vmaf", "VMAF", ""),
+)
 _BLOCK = 8  # block size (pixels) of the texture measure and the crop grid
 _MAX_SIDE = 256
 
@@ -65,8 +79,9 @@ class CompareRequest:
     frame: int | None = None
 
 
-def compare_request(codecs: str | None, *, sequence: str | None = None,
-                    frame: int | None = None) -> CompareRequest | None:
+def compare_request(
+    codecs: str | None, *, sequence: str | None = None, frame: int | None = None
+) -> CompareRequest | None:
     """Parse ``--compare`` (two codecs, comma-separated) with ``--sequence``/``--frame``.
 
     Returns:
@@ -79,8 +94,11 @@ def compare_request(codecs: str | None, *, sequence: str | None = None,
     if codecs is None or not codecs.strip():
         if sequence is not None or frame is not None:
             given = "sequence" if sequence is not None else "frame"
-            raise invalid(given, sequence if sequence is not None else frame,
-                          "only with --compare A,B (the codecs to compare)")
+            raise invalid(
+                given,
+                sequence if sequence is not None else frame,
+                "only with --compare A,B (the codecs to compare)",
+            )
         return None
     names = [c.strip() for c in codecs.split(",") if c.strip()]
     if len(names) != 2 or names[0] == names[1]:
@@ -136,19 +154,27 @@ def pick_points(results: pd.DataFrame, request: CompareRequest) -> ComparePick:
         ConfigError: a codec not in the run, a sequence not in the run or not coded by both,
             no points coded from the source.
     """
-    rows = results[(results["reference"].astype(str) == "source")
-                   & (results["anchor"].astype(str) == "source")]
+    rows = results[
+        (results["reference"].astype(str) == "source") & (results["anchor"].astype(str) == "source")
+    ]
     present = list(dict.fromkeys(results["codec"].astype(str)))
     for codec in request.codecs:
         if codec not in present:
-            raise invalid("compare", ",".join(request.codecs),
-                          f"two codecs of the run ({', '.join(present)})")
-    both = [s for s in dict.fromkeys(rows["sequence"].astype(str))
-            if all(((rows["sequence"] == s) & (rows["codec"] == c)).any()
-                   for c in request.codecs)]
+            raise invalid(
+                "compare", ",".join(request.codecs), f"two codecs of the run ({', '.join(present)})"
+            )
+    both = [
+        s
+        for s in dict.fromkeys(rows["sequence"].astype(str))
+        if all(((rows["sequence"] == s) & (rows["codec"] == c)).any() for c in request.codecs)
+    ]
     if not both:
-        raise invalid("compare", ",".join(request.codecs), "codecs that both coded a "
-                      "sequence from the source (a UGC run's transcodes are not compared)")
+        raise invalid(
+            "compare",
+            ",".join(request.codecs),
+            "codecs that both coded a "
+            "sequence from the source (a UGC run's transcodes are not compared)",
+        )
     sequence = request.sequence if request.sequence is not None else both[0]
     if sequence not in both:
         raise invalid("sequence", sequence, f"a sequence both codecs coded ({', '.join(both)})")
@@ -164,8 +190,7 @@ def pick_points(results: pd.DataFrame, request: CompareRequest) -> ComparePick:
         _, a, b = min(pairs, key=lambda p: p[0])
         best = (a, b)
     if best is None:
-        raise invalid("compare", ",".join(request.codecs), "codecs with rates > 0 on "
-                      f"{sequence!r}")
+        raise invalid("compare", ",".join(request.codecs), f"codecs with rates > 0 on {sequence!r}")
     return ComparePick(sequence, best)
 
 
@@ -176,10 +201,17 @@ def _points(rows: pd.DataFrame, codec: str) -> list[ComparePoint]:
         first = part.iloc[0]
         if not float(first["bpp"]) > 0:
             continue
-        quality = {str(m): float(v) for m, v in zip(part["metric"], part["value"],
-                                                     strict=True)}
-        out.append(ComparePoint(codec, str(rp), float(first["bpp"]), float(first["kbps"]),
-                                str(first.get("bitstream", "")), quality))
+        quality = {str(m): float(v) for m, v in zip(part["metric"], part["value"], strict=True)}
+        out.append(
+            ComparePoint(
+                codec,
+                str(rp),
+                float(first["bpp"]),
+                float(first["kbps"]),
+                str(first.get("bitstream", "")),
+                quality,
+            )
+        )
     return sorted(out, key=lambda p: p.bpp)
 
 
@@ -206,8 +238,13 @@ def texture_crop(luma: np.ndarray, side: int) -> tuple[int, int]:
     hb, wb = h // _BLOCK, w // _BLOCK
     if hb < k or wb < k or side < _BLOCK:
         return 0, 0
-    blocks = luma[:hb * _BLOCK, :wb * _BLOCK].astype(np.float64).reshape(
-        hb, _BLOCK, wb, _BLOCK).transpose(0, 2, 1, 3).reshape(hb, wb, -1)
+    blocks = (
+        luma[: hb * _BLOCK, : wb * _BLOCK]
+        .astype(np.float64)
+        .reshape(hb, _BLOCK, wb, _BLOCK)
+        .transpose(0, 2, 1, 3)
+        .reshape(hb, wb, -1)
+    )
     variance = blocks.var(axis=2)
     total = np.zeros((hb + 1, wb + 1))
     total[1:, 1:] = variance.cumsum(0).cumsum(1)
@@ -230,12 +267,21 @@ class ComparedFrames:
 
 
 def _rgb(frame: YuvFrame, video: Video) -> np.ndarray:
-    return yuv_to_rgb(frame, bit_depth=video.bit_depth, matrix=video.color_matrix or "bt709",
-                      color_range=video.color_range or "limited")
+    return yuv_to_rgb(
+        frame,
+        bit_depth=video.bit_depth,
+        matrix=video.color_matrix or "bt709",
+        color_range=video.color_range or "limited",
+    )
 
 
-def compared(pick: ComparePick, *, frame: int, source: tuple[Video, YuvFrame],
-             decoded: Sequence[tuple[Video, YuvFrame]]) -> ComparedFrames:
+def compared(
+    pick: ComparePick,
+    *,
+    frame: int,
+    source: tuple[Video, YuvFrame],
+    decoded: Sequence[tuple[Video, YuvFrame]],
+) -> ComparedFrames:
     """Turn the frames read from the source and the two decoded videos into what
     :func:`compare_figure` draws: RGB by each video's own matrix and range, and the crop
     chosen on the source's luma (:func:`texture_crop`).
@@ -246,12 +292,21 @@ def compared(pick: ComparePick, *, frame: int, source: tuple[Video, YuvFrame],
     video, src = source
     for (dec_video, _), point in zip(decoded, pick.points, strict=True):
         if (dec_video.width, dec_video.height) != (video.width, video.height):
-            raise invalid("decoded size", f"{dec_video.width}x{dec_video.height}",
-                          f"the source's {video.width}x{video.height} ({point.label})")
+            raise invalid(
+                "decoded size",
+                f"{dec_video.width}x{dec_video.height}",
+                f"the source's {video.width}x{video.height} ({point.label})",
+            )
     side = crop_side(video.height, video.width)
     top, left = texture_crop(src.y, side)
-    return ComparedFrames(pick, frame, video.frames, (top, left, side), _rgb(src, video),
-                          tuple(_rgb(f, v) for v, f in decoded))  # type: ignore[arg-type]
+    return ComparedFrames(
+        pick,
+        frame,
+        video.frames,
+        (top, left, side),
+        _rgb(src, video),
+        tuple(_rgb(f, v) for v, f in decoded),
+    )  # type: ignore[arg-type]
 
 
 def caption(item: ComparedFrames) -> str:
@@ -259,11 +314,13 @@ def caption(item: ComparedFrames) -> str:
     a, b = item.pick.points
     top, left, side = item.crop
     ratio = max(a.bpp, b.bpp) / min(a.bpp, b.bpp)
-    return (f"Visual comparison: {item.pick.sequence}, frame {item.frame} of {item.frames}, "
-            f"{side}x{side} crop at x={left}, y={top} (the most textured: largest mean 8x8 "
-            f"luma variance); {a.label} ({', '.join(a.facts())}) vs {b.label} "
-            f"({', '.join(b.facts())}): the rate points whose bpp are closest (ratio "
-            f"{ratio:.3f}); quality = means over the sequence against the source.")
+    return (
+        f"Visual comparison: {item.pick.sequence}, frame {item.frame} of {item.frames}, "
+        f"{side}x{side} crop at x={left}, y={top} (the most textured: largest mean 8x8 "
+        f"luma variance); {a.label} ({', '.join(a.facts())}) vs {b.label} "
+        f"({', '.join(b.facts())}): the rate points whose bpp are closest (ratio "
+        f"{ratio:.3f}); quality = means over the sequence against the source."
+    )
 
 
 def compare_figure(data: pd.DataFrame, *, item: ComparedFrames) -> object:
@@ -276,19 +333,23 @@ def compare_figure(data: pd.DataFrame, *, item: ComparedFrames) -> object:
     crops = [item.source_rgb, *item.decoded_rgb]
     titles = ["Source"] + [p.label for p in item.pick.points]
     below = [f"frame {item.frame}, {side}x{side} at ({left}, {top})"] + [
-        "\n".join(p.facts()) for p in item.pick.points]
+        "\n".join(p.facts()) for p in item.pick.points
+    ]
     h, w = item.source_rgb.shape[:2]
     panel_in = (_s.PAGE_IN - 0.2) / (3 + w / h)
     with _s.context():
         fig = _s.new_figure(_s.PAGE_IN, panel_in + 0.85)  # a title line, three lines below
         axes = fig.subplots(1, 4, width_ratios=[w / h, 1, 1, 1])
         axes[0].imshow(item.source_rgb, interpolation="antialiased")
-        axes[0].add_patch(Rectangle((left - 0.5, top - 0.5), side, side, fill=False,
-                                    edgecolor="#D55E00", linewidth=1.2))
+        axes[0].add_patch(
+            Rectangle(
+                (left - 0.5, top - 0.5), side, side, fill=False, edgecolor="#D55E00", linewidth=1.2
+            )
+        )
         axes[0].set_title(f"{item.pick.sequence}")
         axes[0].set_xlabel(f"{w}x{h}, the crop outlined")
         for ax, rgb, title, text in zip(axes[1:], crops, titles, below, strict=True):
-            ax.imshow(rgb[top:top + side, left:left + side], interpolation="nearest")
+            ax.imshow(rgb[top : top + side, left : left + side], interpolation="nearest")
             ax.set_title(title)
             ax.set_xlabel(text)
         for ax in axes:

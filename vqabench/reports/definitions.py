@@ -22,8 +22,14 @@ from collections.abc import Iterable, Sequence
 
 from vqabench.errors import ConfigError, VqabenchError
 
-__all__ = ["metric_specs", "metric_definition", "run_definitions", "run_ffmpeg_build",
-           "check_mergeable", "metric_licence"]
+__all__ = [
+    "metric_specs",
+    "metric_definition",
+    "run_definitions",
+    "run_ffmpeg_build",
+    "check_mergeable",
+    "metric_licence",
+]
 
 
 def metric_specs(config: dict[str, object]) -> dict[str, dict[str, object]] | None:
@@ -71,8 +77,9 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def metric_definition(name: str, options: dict[str, object], *, libvmaf: str = ""
-                      ) -> dict[str, object]:
+def metric_definition(
+    name: str, options: dict[str, object], *, libvmaf: str = ""
+) -> dict[str, object]:
     """The definition of metric ``name`` created with ``options`` (see module docstring).
 
     Args:
@@ -92,14 +99,25 @@ def metric_definition(name: str, options: dict[str, object], *, libvmaf: str = "
         metric = metrics.create(name, **options)
     except (VqabenchError, ImportError) as exc:
         text = ",".join(f"{k}={_text(v)}" for k, v in sorted(options.items()))
-        return {"id": f"{name}{{{text}}} (unresolved)", "metric": name, "version": None,
-                "options": dict(options), "conventions": "", "unresolved": str(exc)}
+        return {
+            "id": f"{name}{{{text}}} (unresolved)",
+            "metric": name,
+            "version": None,
+            "options": dict(options),
+            "conventions": "",
+            "unresolved": str(exc),
+        }
     opts = dict(metric.options)
     conventions = metric.provenance
     text = ",".join(f"{k}={_text(v)}" for k, v in opts.items())
     ident = f"{name}{{{text}}} v{metric.version}" + (f"; {conventions}" if conventions else "")
-    out: dict[str, object] = {"id": ident, "metric": name, "version": metric.version,
-                              "options": opts, "conventions": conventions}
+    out: dict[str, object] = {
+        "id": ident,
+        "metric": name,
+        "version": metric.version,
+        "options": opts,
+        "conventions": conventions,
+    }
     if isinstance(metric, Vmaf):
         out["libvmaf"] = libvmaf or "unknown"
         out["id"] = f"{ident}; libvmaf {out['libvmaf']}"
@@ -130,8 +148,9 @@ def _libvmaf_of(build: str) -> str:
     return f"in ffmpeg {build}"
 
 
-def run_definitions(config: dict[str, object], metric_names: Iterable[str], *,
-                    ffmpeg_build: str = "") -> dict[str, dict[str, object]]:
+def run_definitions(
+    config: dict[str, object], metric_names: Iterable[str], *, ffmpeg_build: str = ""
+) -> dict[str, dict[str, object]]:
     """Definition of each metric column of one run (see module docstring).
 
     Args:
@@ -153,16 +172,25 @@ def run_definitions(config: dict[str, object], metric_names: Iterable[str], *,
     for name in names:
         if specs is not None and name in specs:
             out[name] = metric_definition(name, specs[name], libvmaf=libvmaf)
-        elif name == "psnr_yuv" and specs is not None and {"psnr_y", "psnr_u", "psnr_v"} <= set(
-                specs):
+        elif (
+            name == "psnr_yuv"
+            and specs is not None
+            and {"psnr_y", "psnr_u", "psnr_v"} <= set(specs)
+        ):
             weights = inspect.signature(add_weighted_yuv).parameters["weights"].default
             options = {**specs["psnr_y"], "weights": list(weights)}
-            out[name] = {**metric_definition(name, options),
-                         "derived": "weighted mean of the psnr_y, psnr_u and psnr_v values"}
+            out[name] = {
+                **metric_definition(name, options),
+                "derived": "weighted mean of the psnr_y, psnr_u and psnr_v values",
+            }
         else:
-            out[name] = {"id": f"{name}{{unknown: not in the run's config.toml metrics}}",
-                         "metric": name, "version": None, "options": None,
-                         "conventions": ""}
+            out[name] = {
+                "id": f"{name}{{unknown: not in the run's config.toml metrics}}",
+                "metric": name,
+                "version": None,
+                "options": None,
+                "conventions": "",
+            }
     return out
 
 
@@ -185,8 +213,9 @@ def _difference(a: dict[str, object], b: dict[str, object]) -> str:
     return "; ".join(parts) or "definition"
 
 
-def check_mergeable(runs: Sequence[tuple[str, dict[str, dict[str, object]]]], *,
-                    into: str = "one leaderboard") -> None:
+def check_mergeable(
+    runs: Sequence[tuple[str, dict[str, dict[str, object]]]], *, into: str = "one leaderboard"
+) -> None:
     """Refuse to merge runs whose definitions of one column differ.
 
     Args:
@@ -208,4 +237,5 @@ def check_mergeable(runs: Sequence[tuple[str, dict[str, dict[str, object]]]], *,
                     f"cannot merge runs {other_run!r} and {run!r} into {into}: "
                     f"metric {metric!r} differs ({_difference(other, definition)}): "
                     f"{other['id']} in {other_run!r}, {definition['id']} in {run!r}; make "
-                    "one per definition, or re-run one with the other's options")
+                    "one per definition, or re-run one with the other's options"
+                )

@@ -21,8 +21,7 @@ FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
 
 
 def check_figure_options(layout: str, formats: Sequence[str]) -> None:
-    """Refuse an unknown layout or format (ConfigError naming the value and what is allowed).
-    """
+    """Refuse an unknown layout or format (ConfigError naming the value and what is allowed)."""
     if layout not in LAYOUT_NAMES:
         raise invalid("layout", layout, " | ".join(LAYOUT_NAMES))
     if not formats or any(f not in FORMATS for f in formats):

@@ -53,9 +53,17 @@ def _legend_labels(ladders: dict[str, list[str]]) -> list[str]:
     return labels
 
 
-def rate_point_panels(part: pd.DataFrame, *, value: str, styles: dict[str, CodecStyle],
-                      width_in: float, title: str, ylabel: str, log_y: bool = False,
-                      intra: bool = False) -> Figure:
+def rate_point_panels(
+    part: pd.DataFrame,
+    *,
+    value: str,
+    styles: dict[str, CodecStyle],
+    width_in: float,
+    title: str,
+    ylabel: str,
+    log_y: bool = False,
+    intra: bool = False,
+) -> Figure:
     """Small multiples of ``part[value]`` against ``part["frame"]`` (module docstring).
 
     Args:
@@ -70,15 +78,17 @@ def rate_point_panels(part: pd.DataFrame, *, value: str, styles: dict[str, Codec
     present = list(dict.fromkeys(part["codec"].astype(str)))
     codecs = [c for c in styles if c in present] + [c for c in present if c not in styles]
     styles = {**codec_styles(codecs), **styles}
-    ladders = {c: list(dict.fromkeys(part[part["codec"].astype(str) == c]["rate_point"]
-                                      .astype(str))) for c in codecs}
+    ladders = {
+        c: list(dict.fromkeys(part[part["codec"].astype(str) == c]["rate_point"].astype(str)))
+        for c in codecs
+    }
     labels = _legend_labels(ladders)
     colours = _s.rate_point_colors(len(labels))
     nrows = math.ceil(len(codecs) / (3 if width_in > _s.COLUMN_IN else 2))
     ncols = math.ceil(len(codecs) / nrows)  # balanced rows: 4 codecs in 2 x 2
     fig = _s.new_figure(width_in, 0.75 + _PANEL_IN * nrows)
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
-    for ax in axes[len(codecs):]:
+    for ax in axes[len(codecs) :]:
         fig.delaxes(ax)
     for ax, codec in zip(axes, codecs, strict=False):
         rows = part[part["codec"].astype(str) == codec]
@@ -87,14 +97,20 @@ def rate_point_panels(part: pd.DataFrame, *, value: str, styles: dict[str, Codec
             ax.plot(curve["frame"], curve[value], color=colours[i], label=labels[i])
             if intra and "frame_type" in curve:
                 key = curve[curve["frame_type"] == "I"]
-                ax.plot(key["frame"], key[value], "o", color=colours[i], markersize=3,
-                        markerfacecolor="none")
+                ax.plot(
+                    key["frame"],
+                    key[value],
+                    "o",
+                    color=colours[i],
+                    markersize=3,
+                    markerfacecolor="none",
+                )
         ax.set_title(codec, color=styles[codec].color, fontweight="bold")
         ax.grid(True, which="major")
         ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
         if log_y:
             ax.set_yscale("log")
-    for k, ax in enumerate(axes[:len(codecs)]):
+    for k, ax in enumerate(axes[: len(codecs)]):
         if k + ncols >= len(codecs):  # no panel below it
             ax.set_xlabel("Frame (display order)")
             ax.xaxis.set_tick_params(labelbottom=True)
@@ -102,22 +118,39 @@ def rate_point_panels(part: pd.DataFrame, *, value: str, styles: dict[str, Codec
             ax.set_ylabel(ylabel)
     if log_y:
         _s.log_rate_axis(axes[0], "y")  # shared: every panel gets the ticks
-    handles = [Line2D([], [], color=c, label=lab) for c, lab in zip(colours, labels,
-                                                                    strict=True)]
+    handles = [Line2D([], [], color=c, label=lab) for c, lab in zip(colours, labels, strict=True)]
     if intra:
-        handles.append(Line2D([], [], color="0.3", marker="o", linestyle="none",
-                              markerfacecolor="none", markersize=3, label="intra frame"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="0.3",
+                marker="o",
+                linestyle="none",
+                markerfacecolor="none",
+                markersize=3,
+                label="intra frame",
+            )
+        )
     entry_in = 0.5 + 0.06 * max(len(h.get_label()) for h in handles)  # 7 pt text
-    fig.legend(handles=handles, loc="outside lower center", frameon=False,
-               ncols=max(1, min(len(handles), int(width_in / entry_in))))
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        frameon=False,
+        ncols=max(1, min(len(handles), int(width_in / entry_in))),
+    )
     fig.suptitle(title)
     return fig
 
 
 @_s.styled
-def frame_rate_figure(per_frame: pd.DataFrame, *, sequence: str,
-                      colors: dict[str, CodecStyle] | dict[str, str] | None = None,
-                      width_in: float = _s.PAGE_IN) -> Figure:
+def frame_rate_figure(
+    per_frame: pd.DataFrame,
+    *,
+    sequence: str,
+    colors: dict[str, CodecStyle] | dict[str, str] | None = None,
+    width_in: float = _s.PAGE_IN,
+) -> Figure:
     """kbit per frame of every codec and rate point of ``sequence`` (module docstring).
 
     Args:
@@ -132,9 +165,14 @@ def frame_rate_figure(per_frame: pd.DataFrame, *, sequence: str,
     if part.empty:
         raise invalid("sequence", sequence, "a sequence with frame_bits in per_frame.csv")
     colors = colors or codec_styles(per_frame["codec"].unique())
-    styles = {c: s if isinstance(s, CodecStyle) else CodecStyle(s, "o")
-              for c, s in colors.items()}
-    return rate_point_panels(part.assign(kbit=part["frame_bits"] / 1000.0), value="kbit",
-                             styles=styles, width_in=width_in,
-                             title=f"{sequence}, coded size per frame",
-                             ylabel="Size (kbit)", log_y=True, intra=True)
+    styles = {c: s if isinstance(s, CodecStyle) else CodecStyle(s, "o") for c, s in colors.items()}
+    return rate_point_panels(
+        part.assign(kbit=part["frame_bits"] / 1000.0),
+        value="kbit",
+        styles=styles,
+        width_in=width_in,
+        title=f"{sequence}, coded size per frame",
+        ylabel="Size (kbit)",
+        log_y=True,
+        intra=True,
+    )

@@ -50,10 +50,16 @@ def groups_of(results: pd.DataFrame) -> list[str]:
 
 
 @_s.styled
-def group_rd_figure(results: pd.DataFrame, *, metric: str, reference: str | None = None,
-                    anchor: str | None = None, rate_column: str = "kbps",
-                    colors: dict[str, CodecStyle] | dict[str, str] | None = None,
-                    layout: Layout = "one-column") -> Figure:
+def group_rd_figure(
+    results: pd.DataFrame,
+    *,
+    metric: str,
+    reference: str | None = None,
+    anchor: str | None = None,
+    rate_column: str = "kbps",
+    colors: dict[str, CodecStyle] | dict[str, str] | None = None,
+    layout: Layout = "one-column",
+) -> Figure:
     """Averaged RD curves of ``metric`` per group and Overall (module docstring).
 
     Args:
@@ -78,15 +84,18 @@ def group_rd_figure(results: pd.DataFrame, *, metric: str, reference: str | None
         raise invalid("metric", metric, "a metric present in the results")
     groups = groups_of(part)
     if not groups:
-        raise invalid("results", "without group labels", "results whose 'group' column "
-                      "labels the sequences (a run with a reference stage)")
+        raise invalid(
+            "results",
+            "without group labels",
+            "results whose 'group' column labels the sequences (a run with a reference stage)",
+        )
     panels = [*groups, OVERALL]
     width = LAYOUTS[layout][0]
     ncols = min(len(panels), 2 if width <= _s.COLUMN_IN else 4)
     nrows = math.ceil(len(panels) / ncols)
     fig = _s.new_figure(width, 0.7 + _PANEL_IN * nrows)
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
-    for ax in axes[len(panels):]:
+    for ax in axes[len(panels) :]:
         fig.delaxes(ax)
     all_codecs = list(results["codec"].astype(str).unique())
     codecs = codec_order(colors, list(part["codec"].astype(str).unique()))
@@ -95,21 +104,31 @@ def group_rd_figure(results: pd.DataFrame, *, metric: str, reference: str | None
         rows = part if group == OVERALL else part[part["group"].astype(str) == group]
         for codec in codecs:
             avg = average_curve(rows[rows["codec"].astype(str) == codec], rate_column)
-            ax.plot(avg["rate"], avg["value"], marker=styles[codec].marker,
-                    color=styles[codec].color, label=codec)
+            ax.plot(
+                avg["rate"],
+                avg["value"],
+                marker=styles[codec].marker,
+                color=styles[codec].color,
+                label=codec,
+            )
         n = rows["sequence"].nunique()
         ax.set_title(f"{group} ({n} sequence{'s' * (n != 1)})")
         ax.grid(True, which="major")
-    for k, ax in enumerate(axes[:len(panels)]):
+    for k, ax in enumerate(axes[: len(panels)]):
         if k + ncols >= len(panels):  # no panel below it
             ax.set_xlabel(axis_label(rate_column))
             ax.xaxis.set_tick_params(labelbottom=True)
         if k % ncols == 0:
             ax.set_ylabel(axis_label(metric))
     _s.log_rate_axis(axes[0])  # shared: every panel gets the ticks
-    handles = [Line2D([], [], color=styles[c].color, marker=styles[c].marker, label=c)
-               for c in codecs]
-    fig.legend(handles=handles, loc="outside lower center", frameon=False,
-               ncols=max(1, min(len(handles), 4 if width <= _s.COLUMN_IN else 8)))
+    handles = [
+        Line2D([], [], color=styles[c].color, marker=styles[c].marker, label=c) for c in codecs
+    ]
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        frameon=False,
+        ncols=max(1, min(len(handles), 4 if width <= _s.COLUMN_IN else 8)),
+    )
     fig.suptitle(f"{axis_label(metric)} per group, mean over sequences")
     return fig

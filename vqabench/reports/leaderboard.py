@@ -71,8 +71,14 @@ from vqabench.reports.definitions import (
 from vqabench.reports.report import choose_anchor, read_config
 from vqabench.reports.tables import write_csv, write_text
 
-__all__ = ["Leaderboard", "build_leaderboard", "config_sha256", "settings_sha256",
-           "codec_versions", "reproducing_command"]
+__all__ = [
+    "Leaderboard",
+    "build_leaderboard",
+    "config_sha256",
+    "settings_sha256",
+    "codec_versions",
+    "reproducing_command",
+]
 
 
 @dataclass(frozen=True)
@@ -129,8 +135,13 @@ def reproducing_command(run_dir: str | os.PathLike[str]) -> str:
 
     run_dir = Path(run_dir).resolve()
     try:
-        top = subprocess.run(["git", "-C", str(run_dir), "rev-parse", "--show-toplevel"],
-                             capture_output=True, text=True, timeout=10, check=False)
+        top = subprocess.run(
+            ["git", "-C", str(run_dir), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
         root = Path(top.stdout.strip()).resolve() if top.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         root = None
@@ -171,8 +182,11 @@ def _ffmpeg_once(versions: dict[str, str], entries: list) -> dict[str, str]:
     from vqabench.codecs.versions import encoder_version
     from vqabench.io.ffmpeg import ffmpeg_version
 
-    names = {str(c.get("label") or c.get("name")): str(c.get("name")) for c in entries
-             if isinstance(c, dict)}
+    names = {
+        str(c.get("label") or c.get("name")): str(c.get("name"))
+        for c in entries
+        if isinstance(c, dict)
+    }
     same_build = builds == [ffmpeg_version()]
     out = {}
     for codec, version in versions.items():
@@ -189,11 +203,17 @@ def _ffmpeg_once(versions: dict[str, str], entries: list) -> dict[str, str]:
     return out
 
 
-def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
-                      out: str | os.PathLike[str], anchor_codec: str | None = None,
-                      method: Method = "pchip", metrics: Sequence[str] | None = None,
-                      seed: int = DEFAULT_SEED, n_resamples: int = DEFAULT_RESAMPLES,
-                      confidence: float = DEFAULT_CONFIDENCE) -> Leaderboard:
+def build_leaderboard(
+    run_dirs: Sequence[str | os.PathLike[str]],
+    *,
+    out: str | os.PathLike[str],
+    anchor_codec: str | None = None,
+    method: Method = "pchip",
+    metrics: Sequence[str] | None = None,
+    seed: int = DEFAULT_SEED,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> Leaderboard:
     """Write ``out`` (CSV), its per-sequence CSV and ``out + '.json'``; see module docstring.
 
     Args:
@@ -220,8 +240,14 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
         results = fold_references(add_weighted_yuv(load_results(run_dir)))
         columns = [m for m in dict.fromkeys(results["metric"]) if not metrics or m in metrics]
         text = _config_text(run_dir)
-        loaded.append((run_dir, config, results, run_definitions(
-            config, sorted(columns), ffmpeg_build=run_ffmpeg_build(text))))
+        loaded.append(
+            (
+                run_dir,
+                config,
+                results,
+                run_definitions(config, sorted(columns), ffmpeg_build=run_ffmpeg_build(text)),
+            )
+        )
     check_mergeable([(run_dir.name, defs) for run_dir, _, _, defs in loaded])
     frames, runs, per_frames, cells = [], [], [], []
     for run_dir, config, results, _ in loaded:
@@ -230,11 +256,14 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
         per = per_sequence_bd_rate(results, anchor_codec=anchor, method=method, metrics=metrics)
         if not (results["reference"] == "transcoded").any():
             per = per.assign(group="")  # groups are UGC reference groups only
-        summary = add_uncertainty(summarize_bd_rate(per), per, seed=seed,
-                                  n_resamples=n_resamples, confidence=confidence)
+        summary = add_uncertainty(
+            summarize_bd_rate(per), per, seed=seed, n_resamples=n_resamples, confidence=confidence
+        )
         order = {g: group_sort_key(g) if g != OVERALL else (9, "") for g in summary["group"]}
-        summary = summary.sort_values(["reference", "anchor", "codec", "group"],
-                                      key=lambda c: c.map(order) if c.name == "group" else c)
+        summary = summary.sort_values(
+            ["reference", "anchor", "codec", "group"],
+            key=lambda c: c.map(order) if c.name == "group" else c,
+        )
         keys = ["reference", "anchor", "codec", "group"]
         wide = summary.set_index([*keys, "metric"])["bd_rate"].unstack("metric")
         rows = list(dict.fromkeys(map(tuple, summary[keys].to_numpy())))
@@ -247,33 +276,52 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
         wide.insert(0, "anchor_codec", anchor)
         wide.insert(0, "run", run_dir.name)
         frames.append(wide)
-        per_frames.append(per.drop(columns="notes")
-                          .rename(columns={"anchor": "measured_against", "note_codes": "notes"})
-                          .assign(run=run_dir.name, anchor_codec=anchor)[_SEQUENCE_COLUMNS])
-        cells += [{"run": run_dir.name, "reference": r.reference, "measured_against": r.anchor,
-                   "codec": r.codec, "group": r.group, "metric": r.metric,
-                   "bd_rate": _num(r.bd_rate), "ci_low": _num(r.ci_low),
-                   "ci_high": _num(r.ci_high), "wilcoxon_p": _num(r.wilcoxon_p),
-                   "n_sequences": int(r.n_sequences), "n_excluded": int(r.n_excluded),
-                   "notes": str(r.note_codes)}
-                  for r in summary.itertuples(index=False)]
-        runs.append({
-            "run": run_dir.name,
-            "dataset": dataset.get("name", "") if isinstance(dataset, dict) else "",
-            "config_sha256": config_sha256(run_dir),
-            "settings_sha256": settings_sha256(config),
-            "anchor_codec": anchor,
-            "command": command,
-            "config_toml": _config_text(run_dir),
-            "codec_versions": codec_versions(run_dir, config),
-            "sequences": sorted(results["sequence"].astype(str).unique()),
-            "excluded": [f"{r.sequence}/{r.metric}/{r.codec}: {r.reason}"
-                         for r in per[per["reason"] != ""].itertuples()],
-        })
+        per_frames.append(
+            per.drop(columns="notes")
+            .rename(columns={"anchor": "measured_against", "note_codes": "notes"})
+            .assign(run=run_dir.name, anchor_codec=anchor)[_SEQUENCE_COLUMNS]
+        )
+        cells += [
+            {
+                "run": run_dir.name,
+                "reference": r.reference,
+                "measured_against": r.anchor,
+                "codec": r.codec,
+                "group": r.group,
+                "metric": r.metric,
+                "bd_rate": _num(r.bd_rate),
+                "ci_low": _num(r.ci_low),
+                "ci_high": _num(r.ci_high),
+                "wilcoxon_p": _num(r.wilcoxon_p),
+                "n_sequences": int(r.n_sequences),
+                "n_excluded": int(r.n_excluded),
+                "notes": str(r.note_codes),
+            }
+            for r in summary.itertuples(index=False)
+        ]
+        runs.append(
+            {
+                "run": run_dir.name,
+                "dataset": dataset.get("name", "") if isinstance(dataset, dict) else "",
+                "config_sha256": config_sha256(run_dir),
+                "settings_sha256": settings_sha256(config),
+                "anchor_codec": anchor,
+                "command": command,
+                "config_toml": _config_text(run_dir),
+                "codec_versions": codec_versions(run_dir, config),
+                "sequences": sorted(results["sequence"].astype(str).unique()),
+                "excluded": [
+                    f"{r.sequence}/{r.metric}/{r.codec}: {r.reason}"
+                    for r in per[per["reason"] != ""].itertuples()
+                ],
+            }
+        )
     table = pd.concat(frames, ignore_index=True)
     csv_path = write_csv(table, out)
-    seq_path = write_csv(pd.concat(per_frames, ignore_index=True),
-                         csv_path.with_name(f"{csv_path.stem}.sequences.csv"))
+    seq_path = write_csv(
+        pd.concat(per_frames, ignore_index=True),
+        csv_path.with_name(f"{csv_path.stem}.sequences.csv"),
+    )
     package = package_provenance()
     definitions: dict[str, dict] = {}  # one per column: check_mergeable made them agree
     for *_, run_defs in loaded:
@@ -288,18 +336,26 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
         "bd_method": method,
         "rate": "kbps",
         "value": "mean of per-sequence BD-rates in percent over the group's sequences "
-                 "(negative = fewer bits than anchor_codec at equal quality); empty = "
-                 "undefined",
+        "(negative = fewer bits than anchor_codec at equal quality); empty = "
+        "undefined",
         "uncertainty": {
-            "interval": "percentile bootstrap of the mean over sequences "
-                        "(scipy.stats.bootstrap)",
-            "confidence": confidence, "n_resamples": n_resamples, "seed": seed,
+            "interval": "percentile bootstrap of the mean over sequences (scipy.stats.bootstrap)",
+            "confidence": confidence,
+            "n_resamples": n_resamples,
+            "seed": seed,
             "test": "two-sided Wilcoxon signed-rank test over sequences of the per-sequence "
-                    "BD-rates (paired codec vs anchor_codec; scipy.stats.wilcoxon)",
+            "BD-rates (paired codec vs anchor_codec; scipy.stats.wilcoxon)",
         },
         "per_sequence_csv": seq_path.name,
-        "definitions": {m: {**definitions[m], "measured_against": sorted(
-            {c["measured_against"] for c in cells if c["metric"] == m})} for m in columns},
+        "definitions": {
+            m: {
+                **definitions[m],
+                "measured_against": sorted(
+                    {c["measured_against"] for c in cells if c["metric"] == m}
+                ),
+            }
+            for m in columns
+        },
         "licences": {m: metric_licence(m) for m in columns},
         "runs": runs,
         "cells": cells,
@@ -308,18 +364,34 @@ def build_leaderboard(run_dirs: Sequence[str | os.PathLike[str]], *,
     return Leaderboard(csv_path, side, table, seq_path)
 
 
-_SEQUENCE_COLUMNS = ["run", "anchor_codec", "reference", "measured_against", "codec", "group",
-                     "sequence", "metric", "bd_rate", "reason", "notes"]
+_SEQUENCE_COLUMNS = [
+    "run",
+    "anchor_codec",
+    "reference",
+    "measured_against",
+    "codec",
+    "group",
+    "sequence",
+    "metric",
+    "bd_rate",
+    "reason",
+    "notes",
+]
 
 
 def _row_notes(summary: pd.DataFrame, key: tuple) -> str:
     """``metric: codes; ...`` of the cells of one leaderboard row (reference, anchor, codec,
     group), metrics in the summary's order."""
     reference, anchor, codec, group = key
-    part = summary[(summary["reference"] == reference) & (summary["anchor"] == anchor)
-                   & (summary["codec"] == codec) & (summary["group"] == group)]
-    return "; ".join(f"{m}: {c}" for m, c in zip(part["metric"], part["note_codes"],
-                                                 strict=True) if c)
+    part = summary[
+        (summary["reference"] == reference)
+        & (summary["anchor"] == anchor)
+        & (summary["codec"] == codec)
+        & (summary["group"] == group)
+    ]
+    return "; ".join(
+        f"{m}: {c}" for m, c in zip(part["metric"], part["note_codes"], strict=True) if c
+    )
 
 
 def _num(value: object) -> float | None:

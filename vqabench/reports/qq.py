@@ -24,8 +24,14 @@ __all__ = ["plot_qq"]
 
 def _draw(ax: Axes, qq: QQData) -> None:
     step = max(1, qq.theoretical.size // 2000)  # a plot needs no more points than pixels
-    ax.plot(qq.theoretical[::step], qq.ordered[::step], ".", markersize=2, color="#0072B2",
-            label="residuals")
+    ax.plot(
+        qq.theoretical[::step],
+        qq.ordered[::step],
+        ".",
+        markersize=2,
+        color="#0072B2",
+        label="residuals",
+    )
     lo, hi = float(qq.theoretical[0]), float(qq.theoretical[-1])
     ax.plot([lo, hi], [lo, hi], "-", color="#000000", label="y = x")
     ax.grid(True)
@@ -36,8 +42,9 @@ def _draw(ax: Axes, qq: QQData) -> None:
 
 
 @style.styled
-def plot_qq(fit: ResidualFit, path: str | os.PathLike | None = None, *,
-            title: str | None = None) -> Figure:
+def plot_qq(
+    fit: ResidualFit, path: str | os.PathLike | None = None, *, title: str | None = None
+) -> Figure:
     """Side-by-side Q–Q plots (Gaussian, Laplace) of a :class:`ResidualFit`.
 
     Uses matplotlib's Agg canvas directly (no pyplot state, no display needed), in the
@@ -57,8 +64,10 @@ def plot_qq(fit: ResidualFit, path: str | os.PathLike | None = None, *,
     FigureCanvasAgg(fig)
     for ax, qq in zip(fig.subplots(1, 2), (fit.gaussian, fit.laplace), strict=True):
         _draw(ax, qq)
-    fig.suptitle(title or f"Residual Q–Q plots: {fit.better} fits better ({fit.criterion}, "
-                 f"n={fit.n_samples})")
+    fig.suptitle(
+        title
+        or f"Residual Q–Q plots: {fit.better} fits better ({fit.criterion}, n={fit.n_samples})"
+    )
     if path is not None:
         path = Path(path)
         with atomic_path(path) as tmp:

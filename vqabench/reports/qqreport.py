@@ -32,14 +32,19 @@ class RunResidualFit:
 def caption(item: RunResidualFit) -> str:
     """Figure caption with both fits' R² and Wasserstein-1 distance (8-bit code values)."""
     g, lap = item.fit.gaussian, item.fit.laplace
-    return (f"Residual Q–Q (decoded − source, Y): {item.sequence}, {item.codec} "
-            f"{item.rate_point}: Gaussian R²={g.r2:.4f}, W1={g.wasserstein:.4g}; Laplace "
-            f"R²={lap.r2:.4f}, W1={lap.wasserstein:.4g}; {item.fit.better} fits better")
+    return (
+        f"Residual Q–Q (decoded − source, Y): {item.sequence}, {item.codec} "
+        f"{item.rate_point}: Gaussian R²={g.r2:.4f}, W1={g.wasserstein:.4g}; Laplace "
+        f"R²={lap.r2:.4f}, W1={lap.wasserstein:.4g}; {item.fit.better} fits better"
+    )
 
 
 def qq_figure(data: pd.DataFrame, *, item: RunResidualFit) -> object:
     """A report figure job's function (:class:`~vqabench.reports.report.FigureJob`)."""
     from vqabench.reports.qq import plot_qq
 
-    return plot_qq(item.fit, title=f"{item.sequence}, {item.codec} {item.rate_point}: "
-                                   f"residual Q–Q, {item.fit.better} fits better")
+    return plot_qq(
+        item.fit,
+        title=f"{item.sequence}, {item.codec} {item.rate_point}: "
+        f"residual Q–Q, {item.fit.better} fits better",
+    )

@@ -95,10 +95,25 @@ from vqabench.reports.figspec import Layout, check_figure_options
 if TYPE_CHECKING:
     from vqabench.reports.compare import ComparedFrames, CompareRequest
 
-__all__ = ["Report", "build_report", "bdrate_frame", "write_pages", "Section", "read_config",
-           "choose_anchor", "provenance_lines",
-           "loss_complexity", "codec_sweep", "sweep_points", "FIGURE_SETS", "FigureSet",
-           "DEFAULT_FORMATS", "FigureJob", "render_figures", "slug"]
+__all__ = [
+    "Report",
+    "build_report",
+    "bdrate_frame",
+    "write_pages",
+    "Section",
+    "read_config",
+    "choose_anchor",
+    "provenance_lines",
+    "loss_complexity",
+    "codec_sweep",
+    "sweep_points",
+    "FIGURE_SETS",
+    "FigureSet",
+    "DEFAULT_FORMATS",
+    "FigureJob",
+    "render_figures",
+    "slug",
+]
 
 FigureSet = Literal["none", "summary", "all"]
 #: Figure sets of a report (see module docstring).
@@ -138,8 +153,9 @@ def read_config(run_dir: str | os.PathLike[str]) -> dict[str, object]:
         raise ConfigError(f"{str(path)!r} is not valid TOML: {exc}") from None
 
 
-def choose_anchor(results: pd.DataFrame, config: dict[str, object], anchor_codec: str | None
-                  ) -> str:
+def choose_anchor(
+    results: pd.DataFrame, config: dict[str, object], anchor_codec: str | None
+) -> str:
     """The anchor codec (see module docstring); ConfigError when it has no results."""
     codecs = list(dict.fromkeys(results["codec"].astype(str)))
     run = config.get("run", {})
@@ -157,18 +173,36 @@ def slug(*parts: str) -> str:
 def bdrate_frame(per: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``bdrate.csv`` (module docstring): every per-sequence BD-rate, then every
     mean with its interval, p-value, counts and note codes."""
-    seq = per.assign(n_sequences=(per["reason"] == "").astype(int),
-                     n_excluded=(per["reason"] != "").astype(int),
-                     note=per["reason"], notes=per["note_codes"])
+    seq = per.assign(
+        n_sequences=(per["reason"] == "").astype(int),
+        n_excluded=(per["reason"] != "").astype(int),
+        note=per["reason"],
+        notes=per["note_codes"],
+    )
     agg = summary.assign(sequence="", notes=summary["note_codes"])
-    cols = ["reference", "anchor", "metric", "codec", "group", "sequence", "bd_rate",
-            "ci_low", "ci_high", "wilcoxon_p", "n_sequences", "n_excluded", "note", "notes"]
+    cols = [
+        "reference",
+        "anchor",
+        "metric",
+        "codec",
+        "group",
+        "sequence",
+        "bd_rate",
+        "ci_low",
+        "ci_high",
+        "wilcoxon_p",
+        "n_sequences",
+        "n_excluded",
+        "note",
+        "notes",
+    ]
     seq = seq.assign(ci_low=math.nan, ci_high=math.nan, wilcoxon_p=math.nan)
     return pd.concat([seq[cols], agg[cols]], ignore_index=True)
 
 
-def provenance_lines(config: dict[str, object], results: pd.DataFrame,
-                     config_text: str = "") -> list[str]:
+def provenance_lines(
+    config: dict[str, object], results: pd.DataFrame, config_text: str = ""
+) -> list[str]:
     """What the numbers come from: resolution, frames, rate points, presets, versions.
 
     Read from the run's ``config.toml`` (resolved by ``vqabench run``; ``config_text`` is its
@@ -178,23 +212,32 @@ def provenance_lines(config: dict[str, object], results: pd.DataFrame,
     lines = []
     ds = config.get("dataset", {}) if isinstance(config.get("dataset"), dict) else {}
     seqs = list(dict.fromkeys(results["sequence"].astype(str)))
-    lines.append(f"Dataset: {ds.get('name', 'unknown')}; {len(seqs)} sequence(s); resolution "
-                 f"{ds.get('size', 'as the sources')}; frames per sequence "
-                 f"{ds.get('frames', 'all')}.")
+    lines.append(
+        f"Dataset: {ds.get('name', 'unknown')}; {len(seqs)} sequence(s); resolution "
+        f"{ds.get('size', 'as the sources')}; frames per sequence "
+        f"{ds.get('frames', 'all')}."
+    )
     entries = config.get("codecs", [])
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or "name" not in entry:
             continue
         name = str(entry["name"])
-        ladder = ", ".join(f"{k}={v}" for k, v in entry.items() if isinstance(v, list)
-                           and k != "extra")
-        opts = {k: v for k, v in entry.items() if k not in ("name", "label")
-                and not (isinstance(v, list) and k != "extra")}
+        ladder = ", ".join(
+            f"{k}={v}" for k, v in entry.items() if isinstance(v, list) and k != "extra"
+        )
+        opts = {
+            k: v
+            for k, v in entry.items()
+            if k not in ("name", "label") and not (isinstance(v, list) and k != "extra")
+        }
         if "preset" not in opts:
             opts["preset"] = f"{_default_preset(name)} (default)"
         label = f" as {entry['label']}" if entry.get("label") else ""
-        lines.append(f"Codec {name}{label}: {ladder}; "
-                     + ", ".join(f"{k}={v}" for k, v in opts.items()) + ".")
+        lines.append(
+            f"Codec {name}{label}: {ladder}; "
+            + ", ".join(f"{k}={v}" for k, v in opts.items())
+            + "."
+        )
     ref = config.get("reference")
     if isinstance(ref, dict):
         lines.append("Reference stage: " + ", ".join(f"{k}={v}" for k, v in ref.items()) + ".")
@@ -220,8 +263,11 @@ def _resolved_by(text: str) -> str:
 
 def _codec_entries(config: dict[str, object]) -> list[dict]:
     entries = config.get("codecs", [])
-    return [e for e in entries if isinstance(e, dict) and "name" in e] \
-        if isinstance(entries, list) else []
+    return (
+        [e for e in entries if isinstance(e, dict) and "name" in e]
+        if isinstance(entries, list)
+        else []
+    )
 
 
 def _option_default(codec: str, option: str) -> object:
@@ -298,19 +344,31 @@ def codec_sweep(config: dict[str, object]) -> tuple[str, dict[str, float]] | Non
     return best
 
 
-def sweep_points(summary: pd.DataFrame, sweep: tuple[str, dict[str, float]], *,
-                 reference: str, anchor: str) -> pd.DataFrame:
+def sweep_points(
+    summary: pd.DataFrame, sweep: tuple[str, dict[str, float]], *, reference: str, anchor: str
+) -> pd.DataFrame:
     """Overall mean BD-rates of a sweep's codecs (:func:`codec_sweep`), one row per (metric,
     value of the swept option), in the columns :func:`vqabench.reports.plots.sweep_figure`
     and :func:`vqabench.reports.tables.sweep_table` read."""
     values = sweep[1]
-    part = summary[(summary["reference"] == reference) & (summary["anchor"] == anchor)
-                   & (summary["group"] == OVERALL)
-                   & summary["codec"].isin(list(values))]
-    rows = [{"metric": r.metric, "value": values[str(r.codec)], "codec": r.codec,
-             "bd_rate": float(r.bd_rate), "ci_low": float(r.ci_low),
-             "ci_high": float(r.ci_high), "n_sequences": int(r.n_sequences)}
-            for r in part.itertuples()]
+    part = summary[
+        (summary["reference"] == reference)
+        & (summary["anchor"] == anchor)
+        & (summary["group"] == OVERALL)
+        & summary["codec"].isin(list(values))
+    ]
+    rows = [
+        {
+            "metric": r.metric,
+            "value": values[str(r.codec)],
+            "codec": r.codec,
+            "bd_rate": float(r.bd_rate),
+            "ci_low": float(r.ci_low),
+            "ci_high": float(r.ci_high),
+            "n_sequences": int(r.n_sequences),
+        }
+        for r in part.itertuples()
+    ]
     cols = ["metric", "value", "codec", "bd_rate", "ci_low", "ci_high", "n_sequences"]
     return pd.DataFrame(rows, columns=cols).sort_values(["metric", "value"], ignore_index=True)
 
@@ -318,22 +376,39 @@ def sweep_points(summary: pd.DataFrame, sweep: tuple[str, dict[str, float]], *,
 _YUV_LABELS = {"psnr_y": "Y", "psnr_u": "U", "psnr_v": "V", "psnr_yuv": "YUV"}
 
 
-def _yuv_section(summary: pd.DataFrame, times: pd.DataFrame, ref: str, anc: str, anchor: str,
-                 codec_order: list[str], method: str, decimals: int
-                 ) -> tuple[tables.NotedTable, tuple[str, ...]]:
+def _yuv_section(
+    summary: pd.DataFrame,
+    times: pd.DataFrame,
+    ref: str,
+    anc: str,
+    anchor: str,
+    codec_order: list[str],
+    method: str,
+    decimals: int,
+) -> tuple[tables.NotedTable, tuple[str, ...]]:
     """JVET layout as text: Y/U/V/YUV cells from :func:`tables.bd_table` (counts, marks and
     notes included; components never measured left out), then EncT%/DecT%."""
     present = [m for m in _YUV_LABELS if m in set(summary["metric"])]
-    main = tables.bd_table(summary, reference=ref, anchor=anc, anchor_codec=anchor,
-                           codecs=codec_order, metrics=present, method=method,
-                           decimals=decimals, groups=False)
+    main = tables.bd_table(
+        summary,
+        reference=ref,
+        anchor=anc,
+        anchor_codec=anchor,
+        codecs=codec_order,
+        metrics=present,
+        method=method,
+        decimals=decimals,
+        groups=False,
+    )
     cells = main.cells.rename(columns={tables.metric_label(m): _YUV_LABELS[m] for m in present})
     numeric = tables.yuv_table(summary, times, reference=ref, anchor=anc)
     for col in ("EncT%", "DecT%"):
         if col in numeric.columns:
             by_codec = dict(zip(numeric["Codec"], numeric[col], strict=True))
-            cells[col] = [tables.format_number(float(by_codec.get(c, float("nan"))),
-                                               decimals=decimals) for c in cells["Codec"]]
+            cells[col] = [
+                tables.format_number(float(by_codec.get(c, float("nan"))), decimals=decimals)
+                for c in cells["Codec"]
+            ]
     return tables.NotedTable(cells, main.marks, main.notes), ()
 
 
@@ -341,13 +416,23 @@ def _yuv_section(summary: pd.DataFrame, times: pd.DataFrame, ref: str, anc: str,
 Section = tuple[str, "pd.DataFrame | tables.NotedTable", tuple[str, ...]]
 
 
-def _sections(style: str, per: pd.DataFrame, summary: pd.DataFrame, times: pd.DataFrame, *,
-              anchor: str, method: str, dataset: str, pairs: list[tuple[str, str]],
-              codec_order: list[str], metric_order: list[str], decimals: int,
-              complexity: dict[str, tuple[int, int, int]] | None = None,
-              sweep: tuple[str, dict[str, float]] | None = None,
-              means: pd.DataFrame | None = None
-              ) -> list[Section]:
+def _sections(
+    style: str,
+    per: pd.DataFrame,
+    summary: pd.DataFrame,
+    times: pd.DataFrame,
+    *,
+    anchor: str,
+    method: str,
+    dataset: str,
+    pairs: list[tuple[str, str]],
+    codec_order: list[str],
+    metric_order: list[str],
+    decimals: int,
+    complexity: dict[str, tuple[int, int, int]] | None = None,
+    sweep: tuple[str, dict[str, float]] | None = None,
+    means: pd.DataFrame | None = None,
+) -> list[Section]:
     """(heading, table, footnotes) sections of a report in ``style`` (see
     :data:`tables.STYLES`), for each (reference, anchor) pair in ``pairs``' order; then the
     sweep table when the run sweeps an option (:func:`codec_sweep`); every style ends with
@@ -360,85 +445,156 @@ def _sections(style: str, per: pd.DataFrame, summary: pd.DataFrame, times: pd.Da
             foot = ()
             if complexity:
                 frames = sorted({f for _, _, f in complexity.values()})
-                foot = (f"Loss params and GMAC: the training loss's network, one forward "
-                        f"pass on a training window of {'/'.join(map(str, frames))} frames "
-                        "(R and D) at the run's size; its backward costs about twice that. "
-                        "EncT%/DecT%: geometric mean over sequences of summed encoding "
-                        "(training) / decoding time, anchor = 100 %, measured in this run.",)
-            table = tables.ptloss_table(summary, times, reference=ref, anchor=anc,
-                                        complexity=complexity)
-            sections.append((f"BD-rate (%) vs {anchor} per reference group, with complexity "
-                             f"({where})", tables.layout_notes(table, summary, reference=ref,
-                                                               anchor=anc), foot))
+                foot = (
+                    f"Loss params and GMAC: the training loss's network, one forward "
+                    f"pass on a training window of {'/'.join(map(str, frames))} frames "
+                    "(R and D) at the run's size; its backward costs about twice that. "
+                    "EncT%/DecT%: geometric mean over sequences of summed encoding "
+                    "(training) / decoding time, anchor = 100 %, measured in this run.",
+                )
+            table = tables.ptloss_table(
+                summary, times, reference=ref, anchor=anc, complexity=complexity
+            )
+            sections.append(
+                (
+                    f"BD-rate (%) vs {anchor} per reference group, with complexity ({where})",
+                    tables.layout_notes(table, summary, reference=ref, anchor=anc),
+                    foot,
+                )
+            )
             if means is not None and not means.empty:
-                sections.append((f"Mean rate and quality per reference group, each codec over "
-                                 f"its own rate points ({where})",
-                                 tables.mean_quality_table(means, reference=ref, anchor=anc),
-                                 ("Arithmetic means over each codec's (sequence, rate point) "
-                                  "rows; quality compares at equal rate only where the bpp "
-                                  "column is close.",)))
+                sections.append(
+                    (
+                        f"Mean rate and quality per reference group, each codec over "
+                        f"its own rate points ({where})",
+                        tables.mean_quality_table(means, reference=ref, anchor=anc),
+                        (
+                            "Arithmetic means over each codec's (sequence, rate point) "
+                            "rows; quality compares at equal rate only where the bpp "
+                            "column is close.",
+                        ),
+                    )
+                )
         elif style == "glvc":
             table = tables.glvc_table({dataset: summary}, reference=ref, anchor=anc)
-            sections.append((f"Perceptual BD-rate (%) vs {anchor} per dataset ({where})",
-                             tables.layout_notes(table, summary, reference=ref, anchor=anc,
-                                                 dataset=dataset), ()))
+            sections.append(
+                (
+                    f"Perceptual BD-rate (%) vs {anchor} per dataset ({where})",
+                    tables.layout_notes(table, summary, reference=ref, anchor=anc, dataset=dataset),
+                    (),
+                )
+            )
         elif style == "clic":
             table = tables.clic_table(summary, times, reference=ref, anchor=anc)
-            sections.append((f"PSNR BD-rate (%) per class and EncT% vs {anchor} ({where})",
-                             tables.layout_notes(table, summary, reference=ref, anchor=anc),
-                             ()))
+            sections.append(
+                (
+                    f"PSNR BD-rate (%) per class and EncT% vs {anchor} ({where})",
+                    tables.layout_notes(table, summary, reference=ref, anchor=anc),
+                    (),
+                )
+            )
         else:
-            sections += _default_sections(per, summary, times, anchor=anchor, method=method,
-                                          ref=ref, anc=anc, where=where,
-                                          codec_order=codec_order, metric_order=metric_order,
-                                          decimals=decimals)
+            sections += _default_sections(
+                per,
+                summary,
+                times,
+                anchor=anchor,
+                method=method,
+                ref=ref,
+                anc=anc,
+                where=where,
+                codec_order=codec_order,
+                metric_order=metric_order,
+                decimals=decimals,
+            )
         if sweep is not None:
             points = sweep_points(summary, sweep, reference=ref, anchor=anc)
             if not points.empty:
-                sections.append((f"BD-rate (%) vs {anchor} against {sweep[0]}, Overall mean "
-                                 f"with 95 % interval ({where})",
-                                 tables.sweep_table(points, option=sweep[0]), ()))
-        sections.append((f"Uncertainty of the mean BD-rate (%) vs {anchor}: 95 % bootstrap "
-                         f"interval over sequences, Wilcoxon signed-rank p ({where})",
-                         tables.layout_notes(tables.uncertainty_table(
-                             summary, reference=ref, anchor=anc), summary, reference=ref,
-                             anchor=anc), ()))
+                sections.append(
+                    (
+                        f"BD-rate (%) vs {anchor} against {sweep[0]}, Overall mean "
+                        f"with 95 % interval ({where})",
+                        tables.sweep_table(points, option=sweep[0]),
+                        (),
+                    )
+                )
+        sections.append(
+            (
+                f"Uncertainty of the mean BD-rate (%) vs {anchor}: 95 % bootstrap "
+                f"interval over sequences, Wilcoxon signed-rank p ({where})",
+                tables.layout_notes(
+                    tables.uncertainty_table(summary, reference=ref, anchor=anc),
+                    summary,
+                    reference=ref,
+                    anchor=anc,
+                ),
+                (),
+            )
+        )
     return sections
 
 
-def _default_sections(per: pd.DataFrame, summary: pd.DataFrame, times: pd.DataFrame, *,
-                      anchor: str, method: str, ref: str, anc: str, where: str,
-                      codec_order: list[str], metric_order: list[str], decimals: int
-                      ) -> list[Section]:
+def _default_sections(
+    per: pd.DataFrame,
+    summary: pd.DataFrame,
+    times: pd.DataFrame,
+    *,
+    anchor: str,
+    method: str,
+    ref: str,
+    anc: str,
+    where: str,
+    codec_order: list[str],
+    metric_order: list[str],
+    decimals: int,
+) -> list[Section]:
     """The default layout: codecs x metrics (one builder with the console summary), the JVET
     Y/U/V/YUV table with complexity, and per-sequence tables, in the run's order."""
-    main = tables.bd_table(summary, reference=ref, anchor=anc, anchor_codec=anchor,
-                           codecs=codec_order, metrics=metric_order, method=method,
-                           decimals=decimals)
-    sections: list[Section] = [(f"BD-rate (%) vs {anchor}, {method} ({where})", main.table,
-                                (main.caption,))]
+    main = tables.bd_table(
+        summary,
+        reference=ref,
+        anchor=anc,
+        anchor_codec=anchor,
+        codecs=codec_order,
+        metrics=metric_order,
+        method=method,
+        decimals=decimals,
+    )
+    sections: list[Section] = [
+        (f"BD-rate (%) vs {anchor}, {method} ({where})", main.table, (main.caption,))
+    ]
     if "psnr_y" in set(summary["metric"]):
-        sections.append((f"PSNR BD-rate (%) and complexity vs {anchor} ({where})",
-                         *_yuv_section(summary, times, ref, anc, anchor, codec_order,
-                                       method, decimals)))
-    present = set(summary[(summary["reference"] == ref) & (summary["anchor"] == anc)]
-                  ["metric"])
-    for metric in (m for m in metric_order + sorted(present - set(metric_order))
-                   if m in present):
+        sections.append(
+            (
+                f"PSNR BD-rate (%) and complexity vs {anchor} ({where})",
+                *_yuv_section(summary, times, ref, anc, anchor, codec_order, method, decimals),
+            )
+        )
+    present = set(summary[(summary["reference"] == ref) & (summary["anchor"] == anc)]["metric"])
+    for metric in (m for m in metric_order + sorted(present - set(metric_order)) if m in present):
         seq = tables.sequence_table(per, metric=metric, reference=ref, anchor=anc)
         codecs_here = [c for c in codec_order if c in seq.columns]
         seq = seq[["Sequence", *codecs_here]]
-        seq = tables.average_counts(tables.signed_text(seq, codecs_here, decimals=decimals),
-                                    seq, codecs_here)
-        sections.append((f"Per-sequence BD-rate (%) vs {anchor}: "
-                         f"{tables.metric_label(metric)} ({where})",
-                         tables.sequence_notes(per, seq, metric=metric, reference=ref,
-                                               anchor=anc), ()))
+        seq = tables.average_counts(
+            tables.signed_text(seq, codecs_here, decimals=decimals), seq, codecs_here
+        )
+        sections.append(
+            (
+                f"Per-sequence BD-rate (%) vs {anchor}: {tables.metric_label(metric)} ({where})",
+                tables.sequence_notes(per, seq, metric=metric, reference=ref, anchor=anc),
+                (),
+            )
+        )
     return sections
 
 
-def _rate_control_sections(results: pd.DataFrame, config: dict[str, object], method: Method,
-                           out: Path, sections: list[Section]) -> Path | None:
+def _rate_control_sections(
+    results: pd.DataFrame,
+    config: dict[str, object],
+    method: Method,
+    out: Path,
+    sections: list[Section],
+) -> Path | None:
     """ΔR % / BD-rate tables (and ``ratecontrol.csv``) when the run has rate-controlled
     points; None otherwise."""
     from vqabench.evaluation.ratecontrol import rate_control, rate_control_means, rate_controlled
@@ -450,14 +606,19 @@ def _rate_control_sections(results: pd.DataFrame, config: dict[str, object], met
     per = rate_control(results, targets_from=str(source) if source else None, method=method)
     means = rate_control_means(per).assign(sequence="", reason="")
     both = pd.concat([per, means], ignore_index=True).astype(
-        {"n_points": "Int64", "n_sequences": "Int64"})
+        {"n_points": "Int64", "n_sequences": "Int64"}
+    )
     path = tables.write_csv(both, out / "ratecontrol.csv")
     versus = f"BD-rate vs {str(source).split(':', 1)[0]}, {method}" if source else "no BD-rate"
     for (ref, anc, metric), _ in per.groupby(["reference", "anchor", "metric"], sort=True):
-        sections.append((f"Rate control: ΔR % / BD-rate (%), {metric} ({versus}; "
-                         f"reference={ref}, quality against {anc})",
-                         tables.rate_control_table(per, metric=metric, reference=ref,
-                                                   anchor=anc), ()))
+        sections.append(
+            (
+                f"Rate control: ΔR % / BD-rate (%), {metric} ({versus}; "
+                f"reference={ref}, quality against {anc})",
+                tables.rate_control_table(per, metric=metric, reference=ref, anchor=anc),
+                (),
+            )
+        )
     return path
 
 
@@ -482,9 +643,13 @@ def _draw(job: FigureJob, formats: tuple[str, ...]) -> tuple[Path, ...]:
     return plots.save_figure(job.make(job.data, **job.options), job.stem, formats)
 
 
-def render_figures(jobs: Sequence[FigureJob], formats: Sequence[str], *, workers: int = 1,
-                   progress: Callable[[int, int], None] | None = None
-                   ) -> list[tuple[Path, ...]]:
+def render_figures(
+    jobs: Sequence[FigureJob],
+    formats: Sequence[str],
+    *,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[tuple[Path, ...]]:
     """Draw and save every figure, in ``workers`` processes when more than one (and more
     than one figure); return each figure's paths in ``jobs``' order.
 
@@ -525,13 +690,18 @@ def _compare_job(item: ComparedFrames, out: Path) -> FigureJob:
     from vqabench.reports import compare
 
     a, b = item.pick.points
-    return FigureJob(compare.caption(item),
-                     out / f"compare_{slug(item.pick.sequence, a.codec, 'vs', b.codec)}",
-                     compare.compare_figure, pd.DataFrame(), {"item": item})
+    return FigureJob(
+        compare.caption(item),
+        out / f"compare_{slug(item.pick.sequence, a.codec, 'vs', b.codec)}",
+        compare.compare_figure,
+        pd.DataFrame(),
+        {"item": item},
+    )
 
 
-def _sequence_metric_sections(results: pd.DataFrame, out: Path, sections: list[Section], *,
-                              codec_order: list[str]) -> Path | None:
+def _sequence_metric_sections(
+    results: pd.DataFrame, out: Path, sections: list[Section], *, codec_order: list[str]
+) -> Path | None:
     """POVI Table 1 and the per-sequence tables of the run's sequence metrics
     (:mod:`vqabench.reports.seqmetrics`) appended to ``sections``, and
     ``sequence_metrics.csv``; None (nothing added) when the run has no sequence metric."""
@@ -542,26 +712,45 @@ def _sequence_metric_sections(results: pd.DataFrame, out: Path, sections: list[S
     codecs = [c for c in codec_order if c in set(rows["codec"].astype(str))]
     n = rows["sequence"].nunique()
     against = str(rows["anchor"].iloc[0])
-    sections.append((f"Sequence metrics (VBench-style) per codec and rate point: mean ± std "
-                     f"and min–max over {n} sequences", seqmetrics.summary_table(
-                         rows, metrics=names, codecs=codecs),
-                     ("Each metric judges the decoded video alone (higher is better); std: "
-                      "sample standard deviation (n - 1); all values in "
-                      "sequence_metrics.csv.",)))
+    sections.append(
+        (
+            f"Sequence metrics (VBench-style) per codec and rate point: mean ± std "
+            f"and min–max over {n} sequences",
+            seqmetrics.summary_table(rows, metrics=names, codecs=codecs),
+            (
+                "Each metric judges the decoded video alone (higher is better); std: "
+                "sample standard deviation (n - 1); all values in "
+                "sequence_metrics.csv.",
+            ),
+        )
+    )
     for codec in codecs:
         point = seqmetrics.middle_rate_point(rows, codec)
-        sections.append((f"Sequence metrics per sequence: {codec} at {point} (its middle "
-                         "rate point by bpp)", seqmetrics.per_sequence_table(
-                             rows, metrics=names, codec=codec, rate_point=point), ()))
+        sections.append(
+            (
+                f"Sequence metrics per sequence: {codec} at {point} (its middle rate point by bpp)",
+                seqmetrics.per_sequence_table(rows, metrics=names, codec=codec, rate_point=point),
+                (),
+            )
+        )
     frame = seqmetrics.stats_frame(rows, metrics=names, codecs=codecs)
     return tables.write_csv(frame.assign(anchor=against), out / "sequence_metrics.csv")
 
 
-def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: str,
-                 anchor: str, codec_order: list[str], summary: pd.DataFrame,
-                 pairs: list[tuple[str, str]], sweep: tuple[str, dict[str, float]] | None,
-                 layout: str, residual_fits: ResidualFits | None = None
-                 ) -> tuple[list[FigureJob], list[str]]:
+def _figure_jobs(
+    results: pd.DataFrame,
+    run_dir: Path,
+    out: Path,
+    *,
+    figures: str,
+    anchor: str,
+    codec_order: list[str],
+    summary: pd.DataFrame,
+    pairs: list[tuple[str, str]],
+    sweep: tuple[str, dict[str, float]] | None,
+    layout: str,
+    residual_fits: ResidualFits | None = None,
+) -> tuple[list[FigureJob], list[str]]:
     """The figures of ``figures`` (``summary`` or ``all``, module docstring), in the order
     the report shows them: averaged RD curves, RD curves per reference group (runs with
     groups), sweep, then (``all``) RD curves and R–Q fits per sequence, residual Q–Q,
@@ -575,77 +764,134 @@ def _figure_jobs(results: pd.DataFrame, run_dir: Path, out: Path, *, figures: st
     anchors = list(results["anchor"].unique())
     shown = "source" if "source" in anchors else anchors[0]
     shown_rows = results[results["anchor"] == shown]
-    jobs = [FigureJob(f"Average RD curve: {metric} (against {shown})",
-                      out / f"rd_average_{slug(metric)}", plots.average_rd_figure,
-                      shown_rows[shown_rows["metric"] == metric],
-                      {"metric": metric, "colors": colors, "layout": layout})
-            for metric in sorted(shown_rows["metric"].unique())]
+    jobs = [
+        FigureJob(
+            f"Average RD curve: {metric} (against {shown})",
+            out / f"rd_average_{slug(metric)}",
+            plots.average_rd_figure,
+            shown_rows[shown_rows["metric"] == metric],
+            {"metric": metric, "colors": colors, "layout": layout},
+        )
+        for metric in sorted(shown_rows["metric"].unique())
+    ]
     groups = groupplots.groups_of(shown_rows)  # the ptloss style's groups
     # in the summary set for UGC reference groups (their headline figure); other groups
     # (a dataset's classes) under "all" only, to keep the default report fast
     if groups and (figures == "all" or set(groups) <= set(REFERENCE_GROUPS)):
-        jobs += [FigureJob(f"RD curves per group (the ptloss table's groups) and Overall: "
-                           f"{metric} (against {shown}; mean over each group's sequences)",
-                           out / f"rd_groups_{slug(metric)}", groupplots.group_rd_figure,
-                           shown_rows[shown_rows["metric"] == metric],
-                           {"metric": metric, "colors": colors, "layout": layout})
-                 for metric in sorted(shown_rows["metric"].unique())]
+        jobs += [
+            FigureJob(
+                f"RD curves per group (the ptloss table's groups) and Overall: "
+                f"{metric} (against {shown}; mean over each group's sequences)",
+                out / f"rd_groups_{slug(metric)}",
+                groupplots.group_rd_figure,
+                shown_rows[shown_rows["metric"] == metric],
+                {"metric": metric, "colors": colors, "layout": layout},
+            )
+            for metric in sorted(shown_rows["metric"].unique())
+        ]
     if sweep is not None:
         ref = next((r for r, a in pairs if a == shown), None)
-        points = (sweep_points(summary, sweep, reference=ref, anchor=shown)
-                  if ref is not None else pd.DataFrame())
+        points = (
+            sweep_points(summary, sweep, reference=ref, anchor=shown)
+            if ref is not None
+            else pd.DataFrame()
+        )
         if not points.empty:
-            jobs.append(FigureJob(f"BD-rate against {sweep[0]} (against {shown})",
-                                  out / f"sweep_{slug(sweep[0])}", plots.sweep_figure, points,
-                                  {"option": sweep[0], "anchor": anchor, "layout": layout}))
+            jobs.append(
+                FigureJob(
+                    f"BD-rate against {sweep[0]} (against {shown})",
+                    out / f"sweep_{slug(sweep[0])}",
+                    plots.sweep_figure,
+                    points,
+                    {"option": sweep[0], "anchor": anchor, "layout": layout},
+                )
+            )
     if figures != "all":
         return jobs, []
     for (seq, metric), part in shown_rows.groupby(["sequence", "metric"], sort=True):
-        jobs.append(FigureJob(f"RD curve: {seq}, {metric} (against {shown})",
-                              out / f"rd_{slug(seq, metric)}", plots.rd_curve_figure, part,
-                              {"sequence": seq, "metric": metric, "colors": colors,
-                               "layout": layout}))
-        jobs.append(FigureJob(f"R–Q fits: {seq}, {metric} (against {shown}; per codec the "
-                              "model of highest R²)",
-                              out / f"rq_{slug(seq, metric)}", rqplot.rq_figure, part,
-                              {"sequence": seq, "metric": metric, "colors": colors,
-                               "layout": layout}))
-    fits, skipped = (residual_fits(run_dir, results, codec=anchor) if residual_fits else
-                     ([], ["none drawn: build_report had no residual_fits (vqabench "
-                           "report passes one)"]))
+        jobs.append(
+            FigureJob(
+                f"RD curve: {seq}, {metric} (against {shown})",
+                out / f"rd_{slug(seq, metric)}",
+                plots.rd_curve_figure,
+                part,
+                {"sequence": seq, "metric": metric, "colors": colors, "layout": layout},
+            )
+        )
+        jobs.append(
+            FigureJob(
+                f"R–Q fits: {seq}, {metric} (against {shown}; per codec the model of highest R²)",
+                out / f"rq_{slug(seq, metric)}",
+                rqplot.rq_figure,
+                part,
+                {"sequence": seq, "metric": metric, "colors": colors, "layout": layout},
+            )
+        )
+    fits, skipped = (
+        residual_fits(run_dir, results, codec=anchor)
+        if residual_fits
+        else ([], ["none drawn: build_report had no residual_fits (vqabench report passes one)"])
+    )
     notes = [f"Residual Q–Q figures: {reason}" for reason in skipped]
     for item in fits:
-        jobs.append(FigureJob(qqreport.caption(item), out / f"qq_{slug(item.sequence)}",
-                              qqreport.qq_figure, results.iloc[:0], {"item": item}))
+        jobs.append(
+            FigureJob(
+                qqreport.caption(item),
+                out / f"qq_{slug(item.sequence)}",
+                qqreport.qq_figure,
+                results.iloc[:0],
+                {"item": item},
+            )
+        )
     pf_path = run_dir / "per_frame.csv"
     if not pf_path.is_file():
         return jobs, notes
     per_frame = fold_references(pd.read_csv(pf_path, keep_default_na=False, na_values=[""]))
     per_frame = per_frame[per_frame["anchor"] == shown]
     for (seq, metric), part in per_frame.groupby(["sequence", "metric"], sort=True):
-        jobs.append(FigureJob(f"Per-frame quality: {seq}, {metric} (against {shown})",
-                              out / f"frames_{slug(seq, metric)}", plots.per_frame_figure,
-                              part, {"sequence": str(seq), "metric": str(metric),
-                                     "colors": colors}))
+        jobs.append(
+            FigureJob(
+                f"Per-frame quality: {seq}, {metric} (against {shown})",
+                out / f"frames_{slug(seq, metric)}",
+                plots.per_frame_figure,
+                part,
+                {"sequence": str(seq), "metric": str(metric), "colors": colors},
+            )
+        )
     if frameplots.has_frame_rates(per_frame):  # coded size per frame, one per sequence
         for seq, part in per_frame.groupby("sequence", sort=True):
-            jobs.append(FigureJob(f"Coded size per frame: {seq}",
-                                  out / f"frame_bits_{slug(str(seq))}",
-                                  frameplots.frame_rate_figure, part,
-                                  {"sequence": str(seq), "colors": colors}))
+            jobs.append(
+                FigureJob(
+                    f"Coded size per frame: {seq}",
+                    out / f"frame_bits_{slug(str(seq))}",
+                    frameplots.frame_rate_figure,
+                    part,
+                    {"sequence": str(seq), "colors": colors},
+                )
+            )
     return jobs, notes
 
 
-def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = None,
-                 out_dir: str | os.PathLike[str] | None = None, method: Method = "pchip",
-                 decimals: int = 2, figures: FigureSet | bool = "summary",
-                 nonmonotonic: Nonmonotonic = "reject", style: str = "default",
-                 formats: Sequence[str] = DEFAULT_FORMATS, seed: int = DEFAULT_SEED,
-                 layout: Layout = "one-column", embed_media: bool = False,
-                 jobs: int = 1, progress: Callable[[int, int], None] | None = None,
-                 residual_fits: ResidualFits | None = None,
-                 compare: CompareRequest | None = None,
-                 compared_frames: CompareFrames | None = None) -> Report:
+def build_report(
+    run_dir: str | os.PathLike[str],
+    *,
+    anchor_codec: str | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+    method: Method = "pchip",
+    decimals: int = 2,
+    figures: FigureSet | bool = "summary",
+    nonmonotonic: Nonmonotonic = "reject",
+    style: str = "default",
+    formats: Sequence[str] = DEFAULT_FORMATS,
+    seed: int = DEFAULT_SEED,
+    layout: Layout = "one-column",
+    embed_media: bool = False,
+    jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    residual_fits: ResidualFits | None = None,
+    compare: CompareRequest | None = None,
+    compared_frames: CompareFrames | None = None,
+) -> Report:
     """Write the report of a run directory (see module docstring).
 
     Args:
@@ -700,8 +946,11 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     formats = tuple(dict.fromkeys(["png", *formats]))
     check_figure_options(layout, formats)  # also for a tables-only report: no matplotlib
     if compare is not None and figures == "none":
-        raise invalid("compare", ",".join(compare.codecs),
-                      "a report with figures (--figures summary | all), not --figures none")
+        raise invalid(
+            "compare",
+            ",".join(compare.codecs),
+            "a report with figures (--figures summary | all), not --figures none",
+        )
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -714,11 +963,15 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     comparison = None  # decoded before anything is written: a refusal leaves no half report
     if compare is not None:
         if compared_frames is None:
-            raise invalid("compared_frames", None, "a function that decodes the frames "
-                          "(vqabench.runner.comparison.compared_frames)")
+            raise invalid(
+                "compared_frames",
+                None,
+                "a function that decodes the frames (vqabench.runner.comparison.compared_frames)",
+            )
         comparison = compared_frames(run_dir, results, compare)
-    per = per_sequence_bd_rate(results, anchor_codec=anchor, method=method,
-                               nonmonotonic=nonmonotonic)
+    per = per_sequence_bd_rate(
+        results, anchor_codec=anchor, method=method, nonmonotonic=nonmonotonic
+    )
     summary = add_uncertainty(summarize_bd_rate(per), per, seed=seed)
     times = time_ratios(results, anchor_codec=anchor)
     bd_csv = tables.write_csv(bdrate_frame(per, summary), out / "bdrate.csv")
@@ -732,47 +985,90 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     dataset = config.get("dataset", {})
     dataset_name = dataset.get("name", "") if isinstance(dataset, dict) else ""
     sweep = codec_sweep(config)
-    sections = _sections(style, per, summary, times, anchor=anchor, method=method,
-                         dataset=dataset_name or run_dir.name, pairs=pairs,
-                         codec_order=codec_order, metric_order=metric_order, decimals=decimals,
-                         complexity=loss_complexity(config) if style == "ptloss" else None,
-                         sweep=sweep, means=mean_quality(results) if style == "ptloss" else None)
-    seq_csv = _sequence_metric_sections(results, out, sections,
-                                        codec_order=_anchor_first(codec_order, anchor))
+    sections = _sections(
+        style,
+        per,
+        summary,
+        times,
+        anchor=anchor,
+        method=method,
+        dataset=dataset_name or run_dir.name,
+        pairs=pairs,
+        codec_order=codec_order,
+        metric_order=metric_order,
+        decimals=decimals,
+        complexity=loss_complexity(config) if style == "ptloss" else None,
+        sweep=sweep,
+        means=mean_quality(results) if style == "ptloss" else None,
+    )
+    seq_csv = _sequence_metric_sections(
+        results, out, sections, codec_order=_anchor_first(codec_order, anchor)
+    )
     rc_csv = _rate_control_sections(results, config, method, out, sections)
     excluded = per[per["reason"] != ""]
 
     figs: list[tuple[str, tuple[Path, ...]]] = []
     fig_notes: list[str] = []
     if figures != "none":
-        fig_jobs, fig_notes = _figure_jobs(results, run_dir, out, figures=figures,
-                                           anchor=anchor, codec_order=codec_order,
-                                           summary=summary, pairs=pairs, sweep=sweep,
-                                           layout=layout, residual_fits=residual_fits)
+        fig_jobs, fig_notes = _figure_jobs(
+            results,
+            run_dir,
+            out,
+            figures=figures,
+            anchor=anchor,
+            codec_order=codec_order,
+            summary=summary,
+            pairs=pairs,
+            sweep=sweep,
+            layout=layout,
+            residual_fits=residual_fits,
+        )
         if comparison is not None:
             fig_jobs.append(_compare_job(comparison, out))
         drawn = render_figures(fig_jobs, formats, workers=jobs, progress=progress)
         figs = [(job.caption, paths) for job, paths in zip(fig_jobs, drawn, strict=True)]
 
     title = f"vqabench report: {run_dir.name}"
-    intro = (f"Anchor codec: {anchor}. BD-rate method: {method}; negative = fewer bits than "
-             f"the anchor at equal quality. Means are arithmetic over sequences"
-             + ("; sequences whose BD-rate is undefined are listed under 'Excluded from the "
-                "means' and left out." if not excluded.empty else "; every per-sequence "
-                "BD-rate is defined.")
-             + (" Non-monotonic curves keep only their Pareto-optimal points."
-                if nonmonotonic == "pareto" else "")
-             + (f" Dataset: {dataset_name}." if dataset_name else ""))
+    intro = (
+        f"Anchor codec: {anchor}. BD-rate method: {method}; negative = fewer bits than "
+        f"the anchor at equal quality. Means are arithmetic over sequences"
+        + (
+            "; sequences whose BD-rate is undefined are listed under 'Excluded from the "
+            "means' and left out."
+            if not excluded.empty
+            else "; every per-sequence BD-rate is defined."
+        )
+        + (
+            " Non-monotonic curves keep only their Pareto-optimal points."
+            if nonmonotonic == "pareto"
+            else ""
+        )
+        + (f" Dataset: {dataset_name}." if dataset_name else "")
+    )
     config_path = run_dir / "config.toml"
-    prov = provenance_lines(config, raw, config_path.read_text(encoding="utf-8")
-                            if config_path.is_file() else "")
-    lists = [("Excluded from the means", [f"{r.sequence} / {r.metric} / {r.codec}: {r.reason}"
-                                          for r in excluded.itertuples()])]
-    md, page, tex = write_pages(out, title=title, intro=intro, provenance=prov,
-                                sections=sections, decimals=decimals,
-                                label=slug(run_dir.name), lists=lists, figures=figs,
-                                figure_notes=fig_notes, embed_media=embed_media,
-                                tex_comment=f"anchor {anchor}; method {method}")
+    prov = provenance_lines(
+        config, raw, config_path.read_text(encoding="utf-8") if config_path.is_file() else ""
+    )
+    lists = [
+        (
+            "Excluded from the means",
+            [f"{r.sequence} / {r.metric} / {r.codec}: {r.reason}" for r in excluded.itertuples()],
+        )
+    ]
+    md, page, tex = write_pages(
+        out,
+        title=title,
+        intro=intro,
+        provenance=prov,
+        sections=sections,
+        decimals=decimals,
+        label=slug(run_dir.name),
+        lists=lists,
+        figures=figs,
+        figure_notes=fig_notes,
+        embed_media=embed_media,
+        tex_comment=f"anchor {anchor}; method {method}",
+    )
     return Report(
         out_dir=out,
         markdown=md,
@@ -786,12 +1082,21 @@ def build_report(run_dir: str | os.PathLike[str], *, anchor_codec: str | None = 
     )
 
 
-def write_pages(out: Path, *, title: str, intro: str, provenance: Sequence[str],
-                sections: Sequence[Section], decimals: int, label: str,
-                lists: Sequence[tuple[str, Sequence[str]]] = (),
-                figures: Sequence[tuple[str, tuple[Path, ...]]] = (),
-                figure_notes: Sequence[str] = (), embed_media: bool = False,
-                tex_comment: str = "") -> tuple[Path, Path, Path]:
+def write_pages(
+    out: Path,
+    *,
+    title: str,
+    intro: str,
+    provenance: Sequence[str],
+    sections: Sequence[Section],
+    decimals: int,
+    label: str,
+    lists: Sequence[tuple[str, Sequence[str]]] = (),
+    figures: Sequence[tuple[str, tuple[Path, ...]]] = (),
+    figure_notes: Sequence[str] = (),
+    embed_media: bool = False,
+    tex_comment: str = "",
+) -> tuple[Path, Path, Path]:
     """Write ``report.md``, ``report.html`` and ``tables.tex`` of a report into ``out``.
 
     Args:
@@ -807,20 +1112,32 @@ def write_pages(out: Path, *, title: str, intro: str, provenance: Sequence[str],
     Returns:
         The three paths (Markdown, HTML, LaTeX).
     """
-    md = [f"# {title}", "", intro, "", "## Provenance", "", *[f"- {p}" for p in provenance],
-          ""]
-    tex = [f"% {title}" + (f"; {tex_comment}" if tex_comment else "") + "; needs "
-           "\\usepackage{booktabs} and \\usepackage{threeparttable}",
-           *[f"% {p}" for p in provenance], ""]
-    body = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(intro)}</p>",
-            "<h2>Provenance</h2>", "<ul>", *[f"<li>{html.escape(p)}</li>" for p in provenance],
-            "</ul>"]
+    md = [f"# {title}", "", intro, "", "## Provenance", "", *[f"- {p}" for p in provenance], ""]
+    tex = [
+        f"% {title}" + (f"; {tex_comment}" if tex_comment else "") + "; needs "
+        "\\usepackage{booktabs} and \\usepackage{threeparttable}",
+        *[f"% {p}" for p in provenance],
+        "",
+    ]
+    body = [
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>{html.escape(intro)}</p>",
+        "<h2>Provenance</h2>",
+        "<ul>",
+        *[f"<li>{html.escape(p)}</li>" for p in provenance],
+        "</ul>",
+    ]
     for i, (heading, table, foot) in enumerate(sections):
         md += [f"## {heading}", "", tables.to_markdown(table, decimals=decimals, notes=foot)]
-        tex.append(tables.to_latex(table, decimals=decimals, caption=heading, notes=foot,
-                                   label=f"tab:{label}-{i + 1}"))
-        body += [f"<h2>{html.escape(heading)}</h2>",
-                 tables.to_html(table, decimals=decimals, notes=foot)]
+        tex.append(
+            tables.to_latex(
+                table, decimals=decimals, caption=heading, notes=foot, label=f"tab:{label}-{i + 1}"
+            )
+        )
+        body += [
+            f"<h2>{html.escape(heading)}</h2>",
+            tables.to_html(table, decimals=decimals, notes=foot),
+        ]
     for heading, lines in lists:
         if not lines:
             continue
@@ -837,18 +1154,30 @@ def write_pages(out: Path, *, title: str, intro: str, provenance: Sequence[str],
             path = paths[0]
             vector = ", ".join(f"[{p.suffix[1:].upper()}]({p.name})" for p in paths[1:])
             md += [f"![{caption}]({path.name})" + (f" ({vector})" if vector else ""), ""]
-            src = (f"data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}"
-                   if embed_media else html.escape(path.name))
-            body.append(f'<figure><img alt="{html.escape(caption)}" src="{src}"><figcaption>'
-                        f"{html.escape(caption)}</figcaption></figure>")
-    css = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
-           "table{border-collapse:collapse;margin:1em 0}td,th{padding:2px 8px;"
-           "border-bottom:1px solid #ccc}td.num{text-align:right}"
-           "tfoot td{border:0;font-size:90%;text-align:left}"
-           "caption{font-weight:bold}img{max-width:100%}")
-    page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{css}</style></head><body>\n"
-            + "\n".join(body) + "\n</body></html>\n")
-    return (tables.write_text(out / "report.md", "\n".join(md)),
-            tables.write_text(out / "report.html", page),
-            tables.write_text(out / "tables.tex", "\n".join(tex)))
+            src = (
+                f"data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}"
+                if embed_media
+                else html.escape(path.name)
+            )
+            body.append(
+                f'<figure><img alt="{html.escape(caption)}" src="{src}"><figcaption>'
+                f"{html.escape(caption)}</figcaption></figure>"
+            )
+    css = (
+        "body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{padding:2px 8px;"
+        "border-bottom:1px solid #ccc}td.num{text-align:right}"
+        "tfoot td{border:0;font-size:90%;text-align:left}"
+        "caption{font-weight:bold}img{max-width:100%}"
+    )
+    page = (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{css}</style></head><body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
+    return (
+        tables.write_text(out / "report.md", "\n".join(md)),
+        tables.write_text(out / "report.html", page),
+        tables.write_text(out / "tables.tex", "\n".join(tex)),
+    )

@@ -31,8 +31,9 @@ __all__ = ["CURVE_POINTS", "best_fit", "rq_figure"]
 CURVE_POINTS = 64
 
 
-def best_fit(rate_kbps: Sequence[float], quality: Sequence[float],
-             models: Sequence[str] = MODELS) -> RQFit:
+def best_fit(
+    rate_kbps: Sequence[float], quality: Sequence[float], models: Sequence[str] = MODELS
+) -> RQFit:
     """The fitted model of ``models`` with the highest R²; when none is fitted, the first
     model's unfitted result (its ``reason`` says why)."""
     fits = [fit_rq(rate_kbps, quality, model=m) for m in models]
@@ -41,11 +42,18 @@ def best_fit(rate_kbps: Sequence[float], quality: Sequence[float],
 
 
 @_s.styled
-def rq_figure(results: pd.DataFrame, *, sequence: str, metric: str,
-              reference: str | None = None, anchor: str | None = None,
-              models: Sequence[str] = MODELS, rate_column: str = "kbps",
-              colors: dict[str, CodecStyle] | dict[str, str] | None = None,
-              layout: Layout = "one-column") -> Figure:
+def rq_figure(
+    results: pd.DataFrame,
+    *,
+    sequence: str,
+    metric: str,
+    reference: str | None = None,
+    anchor: str | None = None,
+    models: Sequence[str] = MODELS,
+    rate_column: str = "kbps",
+    colors: dict[str, CodecStyle] | dict[str, str] | None = None,
+    layout: Layout = "one-column",
+) -> Figure:
     """Measured points (markers) and the best fitted R–Q model (line) per codec, on one
     sequence and metric; the legend gives each codec's model and R².
 
@@ -55,21 +63,40 @@ def rq_figure(results: pd.DataFrame, *, sequence: str, metric: str,
     for m in models:
         if m not in MODELS:
             raise invalid("models", list(models), " | ".join(MODELS))
-    fig, ax, curves = sequence_curves(results, sequence=sequence, metric=metric,
-                                      reference=reference, anchor=anchor,
-                                      rate_column=rate_column, colors=colors,
-                                      title=f"{sequence}: R–Q fits", layout=layout)
+    fig, ax, curves = sequence_curves(
+        results,
+        sequence=sequence,
+        metric=metric,
+        reference=reference,
+        anchor=anchor,
+        rate_column=rate_column,
+        colors=colors,
+        title=f"{sequence}: R–Q fits",
+        layout=layout,
+    )
     for codec, cell, style in curves:
         rate, quality = cell[rate_column].to_numpy(float), cell["value"].to_numpy(float)
         fit = best_fit(rate, quality, models)
-        ax.plot(rate, quality, linestyle="none", marker=style.marker, color=style.color,
-                label=f"{codec} (measured)")
+        ax.plot(
+            rate,
+            quality,
+            linestyle="none",
+            marker=style.marker,
+            color=style.color,
+            label=f"{codec} (measured)",
+        )
         if math.isnan(fit.r2):
             ax.plot([], [], linestyle="none", label=f"{codec}: not fitted ({fit.reason})")
             continue
         grid = np.geomspace(rate.min(), rate.max(), CURVE_POINTS)
-        ax.plot(grid, fit.predict(grid), "-", color=style.color, gid=f"fit:{codec}",
-                label=f"{codec}: {fit.model}, R²={fit.r2:.4f}")
+        ax.plot(
+            grid,
+            fit.predict(grid),
+            "-",
+            color=style.color,
+            gid=f"fit:{codec}",
+            label=f"{codec}: {fit.model}, R²={fit.r2:.4f}",
+        )
     _s.log_rate_axis(ax)
     ax.legend(loc="best")
     return fig

@@ -34,8 +34,15 @@ import pandas as pd
 
 from vqabench.reports.tables import NAN_TEXT, metric_label
 
-__all__ = ["DECIMALS", "sequence_metric_names", "sequence_rows", "middle_rate_point",
-           "stats_frame", "summary_table", "per_sequence_table"]
+__all__ = [
+    "DECIMALS",
+    "sequence_metric_names",
+    "sequence_rows",
+    "middle_rate_point",
+    "stats_frame",
+    "summary_table",
+    "per_sequence_table",
+]
 
 #: Digits of the sequence-metric tables.
 DECIMALS = 4
@@ -83,8 +90,9 @@ def _point_order(rows: pd.DataFrame, codecs: Sequence[str]) -> list[tuple[str, s
     out = []
     for codec in codecs:
         part = rows[rows["codec"].astype(str) == codec]
-        out += [(codec, str(rp)) for rp in part.groupby("rate_point")["bpp"].mean()
-                .sort_values().index]
+        out += [
+            (codec, str(rp)) for rp in part.groupby("rate_point")["bpp"].mean().sort_values().index
+        ]
     return out
 
 
@@ -92,16 +100,31 @@ def _stats(values: np.ndarray) -> dict[str, float]:
     values = values[np.isfinite(values)]
     if values.size == 0:
         return dict.fromkeys(_STATS, math.nan)
-    return {"mean": float(values.mean()),
-            "std": float(values.std(ddof=1)) if values.size > 1 else math.nan,
-            "min": float(values.min()), "max": float(values.max())}
+    return {
+        "mean": float(values.mean()),
+        "std": float(values.std(ddof=1)) if values.size > 1 else math.nan,
+        "min": float(values.min()),
+        "max": float(values.max()),
+    }
 
 
-def stats_frame(rows: pd.DataFrame, *, metrics: Sequence[str], codecs: Sequence[str]
-                ) -> pd.DataFrame:
+def stats_frame(
+    rows: pd.DataFrame, *, metrics: Sequence[str], codecs: Sequence[str]
+) -> pd.DataFrame:
     """Every value and every summary as numbers, full precision (module docstring)."""
-    cols = ["codec", "rate_point", "metric", "sequence", "bpp", "value", "mean", "std", "min",
-            "max", "n_sequences"]
+    cols = [
+        "codec",
+        "rate_point",
+        "metric",
+        "sequence",
+        "bpp",
+        "value",
+        "mean",
+        "std",
+        "min",
+        "max",
+        "n_sequences",
+    ]
     out = []
     for codec, rp in _point_order(rows, codecs):
         point = rows[(rows["codec"].astype(str) == codec) & (rows["rate_point"] == rp)]
@@ -110,13 +133,29 @@ def stats_frame(rows: pd.DataFrame, *, metrics: Sequence[str], codecs: Sequence[
             if part.empty:
                 continue
             for r in part.itertuples():
-                out.append({"codec": codec, "rate_point": rp, "metric": metric,
-                            "sequence": r.sequence, "bpp": float(r.bpp),
-                            "value": float(r.value)})
+                out.append(
+                    {
+                        "codec": codec,
+                        "rate_point": rp,
+                        "metric": metric,
+                        "sequence": r.sequence,
+                        "bpp": float(r.bpp),
+                        "value": float(r.value),
+                    }
+                )
             values = part["value"].to_numpy(float)
-            out.append({"codec": codec, "rate_point": rp, "metric": metric, "sequence": "",
-                        "bpp": float(part["bpp"].mean()), "value": math.nan,
-                        **_stats(values), "n_sequences": int(np.isfinite(values).sum())})
+            out.append(
+                {
+                    "codec": codec,
+                    "rate_point": rp,
+                    "metric": metric,
+                    "sequence": "",
+                    "bpp": float(part["bpp"].mean()),
+                    "value": math.nan,
+                    **_stats(values),
+                    "n_sequences": int(np.isfinite(values).sum()),
+                }
+            )
     return pd.DataFrame(out, columns=cols)
 
 
@@ -128,15 +167,19 @@ def _mean_std(s: dict[str, float]) -> str:
     return f"{_number(s['mean'])} ± {_number(s['std'])}"
 
 
-def summary_table(rows: pd.DataFrame, *, metrics: Sequence[str], codecs: Sequence[str]
-                  ) -> pd.DataFrame:
+def summary_table(
+    rows: pd.DataFrame, *, metrics: Sequence[str], codecs: Sequence[str]
+) -> pd.DataFrame:
     """Rows codec x rate point (with the mean bpp), per metric ``mean ± std`` and
     ``min–max`` over sequences, and the number of sequences (module docstring)."""
     out = []
     for codec, rp in _point_order(rows, codecs):
         point = rows[(rows["codec"].astype(str) == codec) & (rows["rate_point"] == rp)]
-        row: dict[str, object] = {"Codec": codec, "Rate point": rp,
-                                  "bpp": f"{point['bpp'].mean():.4f}"}
+        row: dict[str, object] = {
+            "Codec": codec,
+            "Rate point": rp,
+            "bpp": f"{point['bpp'].mean():.4f}",
+        }
         n = 0
         for metric in metrics:
             values = point[point["metric"] == metric]["value"].to_numpy(float)
@@ -150,21 +193,37 @@ def summary_table(rows: pd.DataFrame, *, metrics: Sequence[str], codecs: Sequenc
     return pd.DataFrame(out)
 
 
-def per_sequence_table(rows: pd.DataFrame, *, metrics: Sequence[str], codec: str,
-                       rate_point: str) -> pd.DataFrame:
+def per_sequence_table(
+    rows: pd.DataFrame, *, metrics: Sequence[str], codec: str, rate_point: str
+) -> pd.DataFrame:
     """Rows sequences (run order), then ``Mean ± std``, ``Min``, ``Max``; one column per
     metric (module docstring)."""
     point = rows[(rows["codec"].astype(str) == codec) & (rows["rate_point"] == rate_point)]
     sequences = list(dict.fromkeys(point["sequence"].astype(str)))
     labels = [metric_label(m) for m in metrics]
     wide = {m: point[point["metric"] == m].set_index("sequence")["value"] for m in metrics}
-    out = [{"Sequence": s, **{label: _number(float(wide[m].get(s, math.nan)))
-                              for m, label in zip(metrics, labels, strict=True)}}
-           for s in sequences]
+    out = [
+        {
+            "Sequence": s,
+            **{
+                label: _number(float(wide[m].get(s, math.nan)))
+                for m, label in zip(metrics, labels, strict=True)
+            },
+        }
+        for s in sequences
+    ]
     stats = {m: _stats(wide[m].to_numpy(float)) for m in metrics}
-    out.append({"Sequence": "Mean ± std", **{label: _mean_std(stats[m])
-                                             for m, label in zip(metrics, labels, strict=True)}})
+    out.append(
+        {
+            "Sequence": "Mean ± std",
+            **{label: _mean_std(stats[m]) for m, label in zip(metrics, labels, strict=True)},
+        }
+    )
     for name, key in (("Min", "min"), ("Max", "max")):
-        out.append({"Sequence": name, **{label: _number(stats[m][key])
-                                         for m, label in zip(metrics, labels, strict=True)}})
+        out.append(
+            {
+                "Sequence": name,
+                **{label: _number(stats[m][key]) for m, label in zip(metrics, labels, strict=True)},
+            }
+        )
     return pd.DataFrame(out, columns=["Sequence", *labels])

@@ -46,9 +46,24 @@ from matplotlib.ticker import (  # noqa: E402
     NullFormatter,
 )
 
-__all__ = ["COLUMN_IN", "PAGE_IN", "FONT_PT", "RC", "OKABE_ITO", "MARKERS", "METADATA",
-           "CodecStyle", "context", "styled", "new_figure", "codec_styles", "codec_colors",
-           "log_ticks", "log_rate_axis", "rate_point_colors"]
+__all__ = [
+    "COLUMN_IN",
+    "PAGE_IN",
+    "FONT_PT",
+    "RC",
+    "OKABE_ITO",
+    "MARKERS",
+    "METADATA",
+    "CodecStyle",
+    "context",
+    "styled",
+    "new_figure",
+    "codec_styles",
+    "codec_colors",
+    "log_ticks",
+    "log_rate_axis",
+    "rate_point_colors",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -60,8 +75,7 @@ PAGE_IN = 7.0
 FONT_PT = 8.0
 
 #: Okabe & Ito (2008) colour-blind-safe palette, anchor (black) first, yellow last.
-OKABE_ITO = ("#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
-             "#F0E442")
+OKABE_ITO = ("#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
 
 #: rcParams of every figure (see module docstring).
@@ -113,10 +127,12 @@ def context() -> Iterator[None]:
 def styled(make: Callable[P, R]) -> Callable[P, R]:
     """Decorator: run a figure-making function inside :func:`context` (lines, legends and
     texts read their sizes from rcParams when they are made)."""
+
     @functools.wraps(make)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         with context():
             return make(*args, **kwargs)
+
     return wrapper
 
 
@@ -146,8 +162,10 @@ def codec_styles(codecs: Iterable[object], anchor: str | None = None) -> dict[st
     if anchor is not None and str(anchor) in names:
         names.remove(str(anchor))
         names.insert(0, str(anchor))
-    return {c: CodecStyle(OKABE_ITO[i % len(OKABE_ITO)], MARKERS[i % len(MARKERS)])
-            for i, c in enumerate(names)}
+    return {
+        c: CodecStyle(OKABE_ITO[i % len(OKABE_ITO)], MARKERS[i % len(MARKERS)])
+        for i, c in enumerate(names)
+    }
 
 
 def codec_colors(codecs: Iterable[object], anchor: str | None = None) -> dict[str, str]:
@@ -178,7 +196,7 @@ def log_ticks(low: float, high: float, *, max_ticks: int = 7) -> list[float]:
         out = []
         for k in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1):
             for s in subs:
-                value = float(f"{s * 10.0 ** k:.12g}")  # 0.30000000000000004 -> 0.3
+                value = float(f"{s * 10.0**k:.12g}")  # 0.30000000000000004 -> 0.3
                 if low * (1 - 1e-9) <= value <= high * (1 + 1e-9):
                     out.append(value)
         return out

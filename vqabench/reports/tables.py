@@ -79,15 +79,27 @@ NAN_TEXT = "n/a"
 AVERAGE = "Average"
 _YUV = (("psnr_y", "Y"), ("psnr_u", "U"), ("psnr_v", "V"), ("psnr_yuv", "YUV"))
 #: Column headers of metric ids; any other id is shown as it is.
-METRIC_LABELS = {"psnr_y": "PSNR-Y", "psnr_u": "PSNR-U", "psnr_v": "PSNR-V",
-                 "psnr_yuv": "PSNR-YUV", "ssim": "SSIM", "ms_ssim": "MS-SSIM", "vmaf": "VMAF",
-                 "vmaf_neg": "VMAF-NEG", "lpips": "LPIPS", "dists": "DISTS",
-                 "pt_loss": "PT-Loss", "rankdvqa_ugc": "RankDVQA-UGC", "flicker": "Flicker",
-                 "subject_consistency": "Subject consistency",
-                 "background_consistency": "Background consistency",
-                 "motion_smoothness": "Motion smoothness", "imaging_quality": "Imaging quality",
-                 "motion_smoothness_flow": "Motion smoothness (flow)",
-                 "consistency_pixel": "Consistency (pixel)"}
+METRIC_LABELS = {
+    "psnr_y": "PSNR-Y",
+    "psnr_u": "PSNR-U",
+    "psnr_v": "PSNR-V",
+    "psnr_yuv": "PSNR-YUV",
+    "ssim": "SSIM",
+    "ms_ssim": "MS-SSIM",
+    "vmaf": "VMAF",
+    "vmaf_neg": "VMAF-NEG",
+    "lpips": "LPIPS",
+    "dists": "DISTS",
+    "pt_loss": "PT-Loss",
+    "rankdvqa_ugc": "RankDVQA-UGC",
+    "flicker": "Flicker",
+    "subject_consistency": "Subject consistency",
+    "background_consistency": "Background consistency",
+    "motion_smoothness": "Motion smoothness",
+    "imaging_quality": "Imaging quality",
+    "motion_smoothness_flow": "Motion smoothness (flow)",
+    "consistency_pixel": "Consistency (pixel)",
+}
 
 
 def metric_label(metric: str) -> str:
@@ -166,14 +178,18 @@ def _kind_text(kind: str, code: Mapping[str, str]) -> str:
         k, n = code["n"].split("/")
         on = f" on {k} of {n} sequence{'s' * (n != '1')}"
     if kind == "overlap":
-        return (f"small quality overlap{on}: "
-                f"{_percent_range(float(code['min']), float(code['max']))} of the union "
-                f"(below {round(100 * SMALL_OVERLAP)} %)")
+        return (
+            f"small quality overlap{on}: "
+            f"{_percent_range(float(code['min']), float(code['max']))} of the union "
+            f"(below {round(100 * SMALL_OVERLAP)} %)"
+        )
     if kind == "other":
         return f"{code.get('notes', 'some')} other note(s){on} (see the per-sequence list)"
-    what = {"saturated": "saturated VMAF point(s) dropped",
-            "nonmonotonic": "dominated point(s) dropped (non-monotonic curve, pareto)",
-            "duplicates": "duplicate rate point(s) merged"}.get(kind, kind)
+    what = {
+        "saturated": "saturated VMAF point(s) dropped",
+        "nonmonotonic": "dominated point(s) dropped (non-monotonic curve, pareto)",
+        "duplicates": "duplicate rate point(s) merged",
+    }.get(kind, kind)
     return f"{code.get('points', '')} {what}{on}".strip()
 
 
@@ -182,8 +198,11 @@ def cell_notes(codes: str) -> list[tuple[str, str]]:
     :data:`~vqabench.evaluation.aggregate.NOTE_KINDS` order; exclusions are left out (cells
     show them as `` (n/N)``)."""
     parsed = parse_note_codes(codes)
-    return [(_kind_text(kind, code), f"{kind}({','.join(f'{k}={v}' for k, v in code.items())})")
-            for kind, code in parsed.items() if kind != "excluded"]
+    return [
+        (_kind_text(kind, code), f"{kind}({','.join(f'{k}={v}' for k, v in code.items())})")
+        for kind, code in parsed.items()
+        if kind != "excluded"
+    ]
 
 
 def _row_codes(row: Mapping[str, object]) -> str:
@@ -246,14 +265,18 @@ def signed_text(df: pd.DataFrame, columns: Sequence[str], *, decimals: int = 2) 
     out = df.copy()
     for c in columns:
         if c in out.columns:
-            out[c] = [format_number(float(v), decimals=decimals, signed=True)
-                      if isinstance(v, int | float | np.number) else format_number(v)
-                      for v in out[c]]
+            out[c] = [
+                format_number(float(v), decimals=decimals, signed=True)
+                if isinstance(v, int | float | np.number)
+                else format_number(v)
+                for v in out[c]
+            ]
     return out
 
 
-def average_counts(cells: pd.DataFrame, values: pd.DataFrame, columns: Sequence[str], *,
-                   row: str = AVERAGE) -> pd.DataFrame:
+def average_counts(
+    cells: pd.DataFrame, values: pd.DataFrame, columns: Sequence[str], *, row: str = AVERAGE
+) -> pd.DataFrame:
     """``cells`` with `` (n/N)`` on the ``row`` (Average) cell of each of ``columns`` whose
     mean uses only n of the N rows above it (the others undefined)."""
     out = cells.copy()
@@ -269,10 +292,19 @@ def average_counts(cells: pd.DataFrame, values: pd.DataFrame, columns: Sequence[
     return out
 
 
-def bd_table(summary: pd.DataFrame, *, reference: str, anchor: str, anchor_codec: str,
-             codecs: Sequence[str] | None = None, metrics: Sequence[str] | None = None,
-             method: str = "pchip", decimals: int = 2, groups: bool = True,
-             per_sequence: pd.DataFrame | None = None) -> BDTable:
+def bd_table(
+    summary: pd.DataFrame,
+    *,
+    reference: str,
+    anchor: str,
+    anchor_codec: str,
+    codecs: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
+    method: str = "pchip",
+    decimals: int = 2,
+    groups: bool = True,
+    per_sequence: pd.DataFrame | None = None,
+) -> BDTable:
     """Codecs x metrics mean BD-rate table against ``anchor_codec`` (console and report).
 
     Args:
@@ -292,10 +324,16 @@ def bd_table(summary: pd.DataFrame, *, reference: str, anchor: str, anchor_codec
     its row of ``summary``); an undefined mean carries none.
     """
     part = _cell(summary, reference=reference, anchor=anchor)
-    codecs = [c for c in (codecs if codecs is not None else dict.fromkeys(part["codec"]))
-              if c != anchor_codec and c in set(part["codec"])]
-    metrics = [m for m in (metrics if metrics is not None else dict.fromkeys(part["metric"]))
-               if m in set(part["metric"])]
+    codecs = [
+        c
+        for c in (codecs if codecs is not None else dict.fromkeys(part["codec"]))
+        if c != anchor_codec and c in set(part["codec"])
+    ]
+    metrics = [
+        m
+        for m in (metrics if metrics is not None else dict.fromkeys(part["metric"]))
+        if m in set(part["metric"])
+    ]
     labels = sorted(set(part["group"]) - {OVERALL}, key=group_sort_key) if groups else []
     values, cells, lettering, details = [], [], _Lettering(), []
     for group in [*labels, OVERALL]:
@@ -320,11 +358,19 @@ def bd_table(summary: pd.DataFrame, *, reference: str, anchor: str, anchor_codec
                     text += f" ({used}/{total})"
                 if not math.isnan(value):
                     cell = (len(cells), j + 1 + bool(labels))
-                    marks = [lettering.add(cell, note, code)
-                             for note, code in cell_notes(_row_codes(r))]
+                    marks = [
+                        lettering.add(cell, note, code) for note, code in cell_notes(_row_codes(r))
+                    ]
                     if marks and per_sequence is not None:
-                        details += _details(per_sequence, marks, group=group, codec=codec,
-                                            metric=metric, reference=reference, anchor=anchor)
+                        details += _details(
+                            per_sequence,
+                            marks,
+                            group=group,
+                            codec=codec,
+                            metric=metric,
+                            reference=reference,
+                            anchor=anchor,
+                        )
                 vrow[label], crow[label] = value, text
             values.append(vrow)
             cells.append(crow)
@@ -334,23 +380,42 @@ def bd_table(summary: pd.DataFrame, *, reference: str, anchor: str, anchor_codec
     if not labels:
         values_df, cells_df = values_df.drop(columns="Group"), cells_df.drop(columns="Group")
     against = {"source": "the source S", "reference": "the reference R"}.get(anchor, anchor)
-    caption = (f"BD-rate (%) vs {anchor_codec}, {method} on kbps, quality against {against}; "
-               "mean over sequences" + (" per reference group" if labels else "")
-               + "; negative = fewer bits; (n/N) = n of N sequences defined")
-    return BDTable(values_df, cells_df, caption, tuple(lettering.notes.values()),
-                   lettering.marks, tuple(details))
+    caption = (
+        f"BD-rate (%) vs {anchor_codec}, {method} on kbps, quality against {against}; "
+        "mean over sequences"
+        + (" per reference group" if labels else "")
+        + "; negative = fewer bits; (n/N) = n of N sequences defined"
+    )
+    return BDTable(
+        values_df,
+        cells_df,
+        caption,
+        tuple(lettering.notes.values()),
+        lettering.marks,
+        tuple(details),
+    )
 
 
-def _details(per: pd.DataFrame, marks: Sequence[str], *, group: str, codec: str, metric: str,
-             reference: str, anchor: str) -> list[str]:
+def _details(
+    per: pd.DataFrame,
+    marks: Sequence[str],
+    *,
+    group: str,
+    codec: str,
+    metric: str,
+    reference: str,
+    anchor: str,
+) -> list[str]:
     """Per-sequence lines behind a marked mean: ``[a,b] group, codec, metric, sequence:
     notes`` for each defined per-sequence value with notes."""
     rows = _cell(per, reference=reference, anchor=anchor, codec=codec, metric=metric)
     if group != OVERALL:
         rows = rows[rows["group"] == group]
     rows = rows[(rows["reason"] == "") & (rows["notes"].fillna("") != "")]
-    return [f"[{','.join(marks)}] {group}, {codec}, {metric_label(metric)}, {r.sequence}: "
-            f"{r.notes}" for r in rows.itertuples()]
+    return [
+        f"[{','.join(marks)}] {group}, {codec}, {metric_label(metric)}, {r.sequence}: {r.notes}"
+        for r in rows.itertuples()
+    ]
 
 
 def _cell(summary: pd.DataFrame, **where: str) -> pd.DataFrame:
@@ -363,8 +428,9 @@ def _cell(summary: pd.DataFrame, **where: str) -> pd.DataFrame:
 def _ordered_groups(part: pd.DataFrame) -> list[str]:
     """The groups of ``part``: Low, Medium, High (UGC reference groups) or by name, then
     :data:`~vqabench.evaluation.aggregate.OVERALL`."""
-    return sorted((g for g in part["group"].unique() if g != OVERALL),
-                  key=group_sort_key) + [OVERALL]
+    return sorted((g for g in part["group"].unique() if g != OVERALL), key=group_sort_key) + [
+        OVERALL
+    ]
 
 
 def _group_codec_cells(part: pd.DataFrame) -> Iterator[tuple[str, str, pd.DataFrame]]:
@@ -377,8 +443,9 @@ def _group_codec_cells(part: pd.DataFrame) -> Iterator[tuple[str, str, pd.DataFr
                 yield group, codec, sel
 
 
-def codec_metric_table(summary: pd.DataFrame, *, reference: str, anchor: str,
-                       metrics: Sequence[str] | None = None) -> pd.DataFrame:
+def codec_metric_table(
+    summary: pd.DataFrame, *, reference: str, anchor: str, metrics: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Rows (group, codec), columns metrics: mean BD-rate (%) against the anchor codec.
 
     Groups Low, Medium, High (UGC reference groups) or sorted by name, then
@@ -389,21 +456,24 @@ def codec_metric_table(summary: pd.DataFrame, *, reference: str, anchor: str,
     rows = []
     for group, codec, sel in _group_codec_cells(part):
         values = sel.set_index("metric")["bd_rate"]
-        rows.append({"Group": group, "Codec": codec,
-                     **{m: float(values.get(m, math.nan)) for m in metrics}})
+        rows.append(
+            {"Group": group, "Codec": codec, **{m: float(values.get(m, math.nan)) for m in metrics}}
+        )
     return pd.DataFrame(rows, columns=["Group", "Codec", *metrics])
 
 
-def sequence_table(per_sequence: pd.DataFrame, *, metric: str, reference: str, anchor: str
-                   ) -> pd.DataFrame:
+def sequence_table(
+    per_sequence: pd.DataFrame, *, metric: str, reference: str, anchor: str
+) -> pd.DataFrame:
     """Rows sequences (+ ``Average``), columns codecs: per-sequence BD-rate (%) for one metric.
 
     The ``Average`` row is the mean of the defined values in each column, i.e. the
     ``Overall`` value of :func:`~vqabench.evaluation.aggregate.summarize_bd_rate`.
     """
     part = _cell(per_sequence, metric=metric, reference=reference, anchor=anchor)
-    wide = part.pivot_table(index="sequence", columns="codec", values="bd_rate",
-                            aggfunc="first", dropna=False)
+    wide = part.pivot_table(
+        index="sequence", columns="codec", values="bd_rate", aggfunc="first", dropna=False
+    )
     wide = wide.reindex(sorted(part["sequence"].unique()))
     avg = wide.mean(axis=0, skipna=True)
     wide.loc[AVERAGE] = avg
@@ -411,8 +481,9 @@ def sequence_table(per_sequence: pd.DataFrame, *, metric: str, reference: str, a
     return wide.reset_index().rename(columns={"index": "Sequence", "sequence": "Sequence"})
 
 
-def yuv_table(summary: pd.DataFrame, times: pd.DataFrame | None, *, reference: str, anchor: str
-              ) -> pd.DataFrame:
+def yuv_table(
+    summary: pd.DataFrame, times: pd.DataFrame | None, *, reference: str, anchor: str
+) -> pd.DataFrame:
     """JVET-style table: per codec, Overall BD-rate for Y, U, V, weighted YUV, EncT%, DecT%."""
     part = _cell(summary, reference=reference, anchor=anchor, group=OVERALL)
     rows = []
@@ -420,8 +491,11 @@ def yuv_table(summary: pd.DataFrame, times: pd.DataFrame | None, *, reference: s
         values = part[part["codec"] == codec].set_index("metric")["bd_rate"]
         row = {"Codec": codec, **{label: float(values.get(m, math.nan)) for m, label in _YUV}}
         if times is not None and not times.empty:
-            t = times[(times["codec"] == codec) & (times["reference"] == reference)
-                      & (times["group"] == OVERALL)]
+            t = times[
+                (times["codec"] == codec)
+                & (times["reference"] == reference)
+                & (times["group"] == OVERALL)
+            ]
             row["EncT%"] = float(t["enc_pct"].iloc[0]) if len(t) else math.nan
             row["DecT%"] = float(t["dec_pct"].iloc[0]) if len(t) else math.nan
         rows.append(row)
@@ -448,19 +522,36 @@ def _column_values(col: pd.Series) -> list[object]:
     """Cells of one column; a float column of whole numbers (counts) shows as integers."""
     values = list(col)
     floats = [v for v in values if isinstance(v, float) and not math.isnan(v)]
-    if (pd.api.types.is_float_dtype(col) and floats and all(v.is_integer() for v in floats)
-            and str(col.name).lower() in _COUNT_COLUMNS):
+    if (
+        pd.api.types.is_float_dtype(col)
+        and floats
+        and all(v.is_integer() for v in floats)
+        and str(col.name).lower() in _COUNT_COLUMNS
+    ):
         return [int(v) if isinstance(v, float) and not math.isnan(v) else v for v in values]
     return values
 
 
 #: Column names that hold counts (shown as integers even when stored as floats).
-_COUNT_COLUMNS = frozenset({"n", "count", "pairs", "items", "n_items", "n_sequences",
-                            "n_excluded", "n_points", "sequences", "points"})
+_COUNT_COLUMNS = frozenset(
+    {
+        "n",
+        "count",
+        "pairs",
+        "items",
+        "n_items",
+        "n_sequences",
+        "n_excluded",
+        "n_points",
+        "sequences",
+        "points",
+    }
+)
 
 
-def rate_control_table(per_sequence: pd.DataFrame, *, metric: str, reference: str,
-                       anchor: str) -> pd.DataFrame:
+def rate_control_table(
+    per_sequence: pd.DataFrame, *, metric: str, reference: str, anchor: str
+) -> pd.DataFrame:
     """RQ-LVC Table 3 layout: rows sequences (+ ``Average``), per rate-controlled codec the
     columns ``CODEC ΔR %`` (mean |R_target - R_actual| / R_target) and ``CODEC BD-rate %``
     (``metric``, against the configuration the targets came from); input is
@@ -478,8 +569,9 @@ def rate_control_table(per_sequence: pd.DataFrame, *, metric: str, reference: st
     return out
 
 
-def sequence_notes(per_sequence: pd.DataFrame, cells: pd.DataFrame, *, metric: str,
-                   reference: str, anchor: str) -> NotedTable:
+def sequence_notes(
+    per_sequence: pd.DataFrame, cells: pd.DataFrame, *, metric: str, reference: str, anchor: str
+) -> NotedTable:
     """``cells`` (a :func:`sequence_table` layout: ``Sequence`` then one column per codec)
     with the marks of the per-sequence values that carry notes, one note per kind with its
     range over the table ("small quality overlap: 24-37 % of the union (below 75 %)")."""
@@ -488,8 +580,11 @@ def sequence_notes(per_sequence: pd.DataFrame, cells: pd.DataFrame, *, metric: s
     columns = {str(c): j for j, c in enumerate(cells.columns) if j}
     found: dict[str, list[tuple[tuple[int, int], dict[str, str]]]] = {}
     for r in part.itertuples():
-        codes = (str(r.note_codes) if "note_codes" in part.columns
-                 else sequence_note_codes(str(r.notes), float(r.overlap)))
+        codes = (
+            str(r.note_codes)
+            if "note_codes" in part.columns
+            else sequence_note_codes(str(r.notes), float(r.overlap))
+        )
         at = (rows.get(str(r.sequence)), columns.get(str(r.codec)))
         if r.reason or not codes or None in at:
             continue
@@ -505,8 +600,9 @@ def sequence_notes(per_sequence: pd.DataFrame, cells: pd.DataFrame, *, metric: s
         else:
             key = "notes" if kind == "other" else "points"
             counts = [int(code[key]) for _, code in found[kind]]
-            summary = {key: f"{min(counts)}" + (f"-{max(counts)}" if max(counts) > min(counts)
-                                                else "")}
+            summary = {
+                key: f"{min(counts)}" + (f"-{max(counts)}" if max(counts) > min(counts) else "")
+            }
         text = _kind_text(kind, summary)
         for at, _ in found[kind]:
             lettering.add(at, text, kind)
@@ -516,13 +612,15 @@ def sequence_notes(per_sequence: pd.DataFrame, cells: pd.DataFrame, *, metric: s
 def _text_rows(df: pd.DataFrame, decimals: int) -> tuple[list[str], list[list[str]]]:
     header = [str(c) for c in df.columns]
     columns = [_column_values(df[c]) for c in df.columns]
-    body = [[format_number(v, decimals=decimals) for v in row]
-            for row in zip(*columns, strict=True)]
+    body = [
+        [format_number(v, decimals=decimals) for v in row] for row in zip(*columns, strict=True)
+    ]
     return header, body
 
 
-def _noted(table: pd.DataFrame | NotedTable, notes: Sequence[str]
-           ) -> tuple[pd.DataFrame, Mapping[tuple[int, int], tuple[str, ...]], list[Note]]:
+def _noted(
+    table: pd.DataFrame | NotedTable, notes: Sequence[str]
+) -> tuple[pd.DataFrame, Mapping[tuple[int, int], tuple[str, ...]], list[Note]]:
     """(cells, marks, notes) of a table: ``notes`` (on the whole table) first, then the
     table's own."""
     if isinstance(table, pd.DataFrame):
@@ -530,8 +628,13 @@ def _noted(table: pd.DataFrame | NotedTable, notes: Sequence[str]
     return table.cells, table.marks, [*(Note("", n) for n in notes), *table.notes]
 
 
-def to_markdown(table: pd.DataFrame | NotedTable, *, decimals: int = 2,
-                caption: str | None = None, notes: Sequence[str] = ()) -> str:
+def to_markdown(
+    table: pd.DataFrame | NotedTable,
+    *,
+    decimals: int = 2,
+    caption: str | None = None,
+    notes: Sequence[str] = (),
+) -> str:
     """GitHub-flavoured Markdown table; numeric columns right-aligned; cell marks as
     ``<sup>a</sup>``, the notes in lines right under the table (``notes``: lines on the whole
     table, before the marked ones)."""
@@ -549,28 +652,45 @@ def to_markdown(table: pd.DataFrame | NotedTable, *, decimals: int = 2,
     lines = [f"**{caption}**", ""] if caption else []
     lines.append("| " + " | ".join(esc(h) for h in header) + " |")
     lines.append("|" + "|".join("---:" if n else ":---" for n in numeric) + "|")
-    lines += ["| " + " | ".join(cell(i, j, c) for j, c in enumerate(row)) + " |"
-              for i, row in enumerate(body)]
+    lines += [
+        "| " + " | ".join(cell(i, j, c) for j, c in enumerate(row)) + " |"
+        for i, row in enumerate(body)
+    ]
     if foot:
         lines.append("")
-        lines += [(f"<sup>{n.mark}</sup> " if n.mark else "") + esc(n.text) + "  "
-                  for n in foot]
+        lines += [(f"<sup>{n.mark}</sup> " if n.mark else "") + esc(n.text) + "  " for n in foot]
     return "\n".join(lines) + "\n"
 
 
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                  "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}",
-                  "\u00a0": "~"}
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "\u00a0": "~",
+}
 
 
 def _latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
-def to_latex(table: pd.DataFrame | NotedTable, *, decimals: int = 2,
-             caption: str | None = None, label: str | None = None,
-             notes: Sequence[str] = ()) -> str:
+def to_latex(
+    table: pd.DataFrame | NotedTable,
+    *,
+    decimals: int = 2,
+    caption: str | None = None,
+    label: str | None = None,
+    notes: Sequence[str] = (),
+) -> str:
     """A ``table`` with a booktabs ``tabular`` (``\\toprule``/``\\midrule``/``\\bottomrule``).
 
     Needs ``\\usepackage{booktabs}``; a table with notes is a ``threeparttable`` (needs
@@ -593,11 +713,16 @@ def to_latex(table: pd.DataFrame | NotedTable, *, decimals: int = 2,
         lines.append(r"\begin{threeparttable}")
     if caption:
         lines.append(rf"\caption{{{_latex_escape(caption)}}}")
-    label = label or ("tab:" + re.sub(r"[^a-z0-9]+", "-", (caption or "table").lower()
-                                       ).strip("-")[:60])
+    label = label or (
+        "tab:" + re.sub(r"[^a-z0-9]+", "-", (caption or "table").lower()).strip("-")[:60]
+    )
     lines.append(rf"\label{{{label}}}")
-    lines += [rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
-              " & ".join(_latex_escape(h) for h in header) + r" \\", r"\midrule"]
+    lines += [
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        " & ".join(_latex_escape(h) for h in header) + r" \\",
+        r"\midrule",
+    ]
     previous = None
     for i, row in enumerate(body):
         # one rule above the summary rows (Average, or the first Overall after groups)
@@ -609,15 +734,21 @@ def to_latex(table: pd.DataFrame | NotedTable, *, decimals: int = 2,
     if foot:
         lines.append(r"\begin{tablenotes}[flushleft]\footnotesize")
         # "13-55 %": no line break before the unit
-        lines += [rf"\item[{n.mark}] {_latex_escape(n.text.replace(' %', chr(0xA0) + '%'))}"
-                  for n in foot]
+        lines += [
+            rf"\item[{n.mark}] {_latex_escape(n.text.replace(' %', chr(0xA0) + '%'))}" for n in foot
+        ]
         lines += [r"\end{tablenotes}", r"\end{threeparttable}"]
     lines.append(r"\end{table}")
     return "\n".join(lines) + "\n"
 
 
-def to_html(table: pd.DataFrame | NotedTable, *, decimals: int = 2,
-            caption: str | None = None, notes: Sequence[str] = ()) -> str:
+def to_html(
+    table: pd.DataFrame | NotedTable,
+    *,
+    decimals: int = 2,
+    caption: str | None = None,
+    notes: Sequence[str] = (),
+) -> str:
     """An HTML ``<table>`` (escaped), numeric cells with class ``num``; cell marks as
     ``<sup>``, the notes in the table's ``<tfoot>`` (``notes``, on the whole table, first).
     """
@@ -627,8 +758,9 @@ def to_html(table: pd.DataFrame | NotedTable, *, decimals: int = 2,
     out = ["<table>"]
     if caption:
         out.append(f"<caption>{html.escape(caption)}</caption>")
-    out.append("<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header)
-               + "</tr></thead>")
+    out.append(
+        "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead>"
+    )
     out.append("<tbody>")
     for i, row in enumerate(body):
         cells = []
@@ -640,9 +772,12 @@ def to_html(table: pd.DataFrame | NotedTable, *, decimals: int = 2,
     out.append("</tbody>")
     if foot:
         out.append("<tfoot>")
-        out += [f'<tr><td class="note" colspan="{len(header)}">'
-                + (f"<sup>{html.escape(n.mark)}</sup> " if n.mark else "")
-                + f"{html.escape(n.text)}</td></tr>" for n in foot]
+        out += [
+            f'<tr><td class="note" colspan="{len(header)}">'
+            + (f"<sup>{html.escape(n.mark)}</sup> " if n.mark else "")
+            + f"{html.escape(n.text)}</td></tr>"
+            for n in foot
+        ]
         out.append("</tfoot>")
     out.append("</table>")
     return "\n".join(out) + "\n"
@@ -664,8 +799,13 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
 #: (PT-Loss paper, Table I), ``glvc`` (GLVC paper, Table 4), ``clic`` (CLIC paper, Tables I-III).
 STYLES = ("default", "ptloss", "glvc", "clic")
 
-_LABELS = {"psnr_y": "PSNR", "vmaf": "VMAF", "vmaf_neg": "VMAF NEG", "dists": "DISTS",
-           "lpips": "LPIPS"}
+_LABELS = {
+    "psnr_y": "PSNR",
+    "vmaf": "VMAF",
+    "vmaf_neg": "VMAF NEG",
+    "dists": "DISTS",
+    "lpips": "LPIPS",
+}
 
 
 def _metric_or_none(summary: pd.DataFrame, candidates: Sequence[str]) -> list[str]:
@@ -673,8 +813,9 @@ def _metric_or_none(summary: pd.DataFrame, candidates: Sequence[str]) -> list[st
     return [m for m in candidates if m in present]
 
 
-def layout_notes(table: pd.DataFrame, summary: pd.DataFrame, *, reference: str, anchor: str,
-                 dataset: str = "") -> NotedTable:
+def layout_notes(
+    table: pd.DataFrame, summary: pd.DataFrame, *, reference: str, anchor: str, dataset: str = ""
+) -> NotedTable:
     """``table`` (:func:`uncertainty_table` or a seed-paper layout: :func:`ptloss_table`,
     :func:`glvc_table` of ``dataset``, :func:`clic_table`) with the marks of the notes of
     the means its BD-rate cells show, one note per distinct text as in :func:`bd_table`.
@@ -684,8 +825,7 @@ def layout_notes(table: pd.DataFrame, summary: pd.DataFrame, *, reference: str, 
     or ``Class`` when the column names no group); other cells carry no mark.
     """
     part = _cell(summary, reference=reference, anchor=anchor)
-    codes = {(r["group"], r["codec"], r["metric"]): _row_codes(r)
-             for r in part.to_dict("records")}
+    codes = {(r["group"], r["codec"], r["metric"]): _row_codes(r) for r in part.to_dict("records")}
     columns: dict[str, tuple[str | None, str]] = {}
     for metric in dict.fromkeys(part["metric"]):
         short = _LABELS.get(metric, metric)
@@ -722,28 +862,53 @@ def uncertainty_table(summary: pd.DataFrame, *, reference: str, anchor: str) -> 
     for group in groups:
         for r in part[part["group"] == group].sort_values(["codec", "metric"]).itertuples():
             p = float(r.wilcoxon_p)  # p and counts as text: 4 digits, no decimals
-            rows.append({"Group": group, "Codec": r.codec, "Metric": metric_label(r.metric),
-                         "BD-rate": float(r.bd_rate), "CI low": float(r.ci_low),
-                         "CI high": float(r.ci_high),
-                         "Wilcoxon p": NAN_TEXT if math.isnan(p) else f"{p:.4f}",
-                         "Sequences": str(int(r.n_sequences))})
-    return pd.DataFrame(rows, columns=["Group", "Codec", "Metric", "BD-rate", "CI low",
-                                       "CI high", "Wilcoxon p", "Sequences"])
+            rows.append(
+                {
+                    "Group": group,
+                    "Codec": r.codec,
+                    "Metric": metric_label(r.metric),
+                    "BD-rate": float(r.bd_rate),
+                    "CI low": float(r.ci_low),
+                    "CI high": float(r.ci_high),
+                    "Wilcoxon p": NAN_TEXT if math.isnan(p) else f"{p:.4f}",
+                    "Sequences": str(int(r.n_sequences)),
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "Group",
+            "Codec",
+            "Metric",
+            "BD-rate",
+            "CI low",
+            "CI high",
+            "Wilcoxon p",
+            "Sequences",
+        ],
+    )
 
 
-def _time_cell(times: pd.DataFrame | None, *, codec: str, reference: str, group: str,
-               column: str) -> float:
+def _time_cell(
+    times: pd.DataFrame | None, *, codec: str, reference: str, group: str, column: str
+) -> float:
     if times is None or times.empty:
         return math.nan
-    t = times[(times["codec"] == codec) & (times["reference"] == reference)
-              & (times["group"] == group)]
+    t = times[
+        (times["codec"] == codec) & (times["reference"] == reference) & (times["group"] == group)
+    ]
     return float(t[column].iloc[0]) if len(t) else math.nan
 
 
-def ptloss_table(summary: pd.DataFrame, times: pd.DataFrame | None, *, reference: str,
-                 anchor: str, metrics: Sequence[str] = ("psnr_y", "vmaf"),
-                 complexity: Mapping[str, tuple[int, int, int]] | None = None
-                 ) -> pd.DataFrame:
+def ptloss_table(
+    summary: pd.DataFrame,
+    times: pd.DataFrame | None,
+    *,
+    reference: str,
+    anchor: str,
+    metrics: Sequence[str] = ("psnr_y", "vmaf"),
+    complexity: Mapping[str, tuple[int, int, int]] | None = None,
+) -> pd.DataFrame:
     """PT-Loss paper, Table I: one row per codec; for each reference group (Low, Medium,
     High, then Overall) the BD-rate (%) of each metric (PSNR, VMAF), then the complexity
     columns: with ``complexity`` (codec -> loss network parameters, MACs per training
@@ -757,23 +922,27 @@ def ptloss_table(summary: pd.DataFrame, times: pd.DataFrame | None, *, reference
         row: dict[str, object] = {"Codec": codec}
         for group in groups:
             for m in metrics:
-                sel = part[(part["codec"] == codec) & (part["group"] == group)
-                           & (part["metric"] == m)]
-                row[f"{group} {_LABELS.get(m, m)}"] = (float(sel["bd_rate"].iloc[0])
-                                                       if len(sel) else math.nan)
+                sel = part[
+                    (part["codec"] == codec) & (part["group"] == group) & (part["metric"] == m)
+                ]
+                row[f"{group} {_LABELS.get(m, m)}"] = (
+                    float(sel["bd_rate"].iloc[0]) if len(sel) else math.nan
+                )
         if complexity:
             params, macs, _ = complexity.get(codec, (math.nan, math.nan, 0))
             row["Loss params (M)"] = params / 1e6
             row["Loss GMAC"] = macs / 1e9
         for column, label in (("enc_pct", "EncT%"), ("dec_pct", "DecT%")):
-            row[label] = _time_cell(times, codec=codec, reference=reference, group=OVERALL,
-                                    column=column)
+            row[label] = _time_cell(
+                times, codec=codec, reference=reference, group=OVERALL, column=column
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def mean_quality_table(means: pd.DataFrame, *, reference: str, anchor: str,
-                       metrics: Sequence[str] = ("psnr_y", "vmaf")) -> pd.DataFrame:
+def mean_quality_table(
+    means: pd.DataFrame, *, reference: str, anchor: str, metrics: Sequence[str] = ("psnr_y", "vmaf")
+) -> pd.DataFrame:
     """Rows (group, codec): the mean rate (bpp) and the mean of each metric over the points
     each codec encoded (``means`` from :func:`vqabench.evaluation.aggregate.mean_quality`),
     then how many points the means cover; groups Low, Medium, High, then Overall. Metrics
@@ -782,15 +951,19 @@ def mean_quality_table(means: pd.DataFrame, *, reference: str, anchor: str,
     shown = [m for m in metrics if m in set(part["metric"])]
     rows = []
     for group, codec, sel in _group_codec_cells(part):
-        row: dict[str, object] = {"Group": group, "Codec": codec,
-                                  "bpp": float(sel["mean_bpp"].iloc[0])}
+        row: dict[str, object] = {
+            "Group": group,
+            "Codec": codec,
+            "bpp": float(sel["mean_bpp"].iloc[0]),
+        }
         for m in shown:
             cell = sel[sel["metric"] == m]
             row[metric_label(m)] = float(cell["mean_value"].iloc[0]) if len(cell) else math.nan
         row["Points"] = int(sel["n_points"].max())
         rows.append(row)
-    return pd.DataFrame(rows, columns=["Group", "Codec", "bpp",
-                                       *[metric_label(m) for m in shown], "Points"])
+    return pd.DataFrame(
+        rows, columns=["Group", "Codec", "bpp", *[metric_label(m) for m in shown], "Points"]
+    )
 
 
 def sweep_table(points: pd.DataFrame, *, option: str) -> pd.DataFrame:
@@ -799,22 +972,32 @@ def sweep_table(points: pd.DataFrame, *, option: str) -> pd.DataFrame:
     BD-rate (%) with its 95 % interval as text and the number of sequences."""
     rows = []
     for value, part in points.groupby("value", sort=True):
-        row: dict[str, object] = {option: format_number(float(value), decimals=2),
-                                  "Codec": str(part["codec"].iloc[0])}
+        row: dict[str, object] = {
+            option: format_number(float(value), decimals=2),
+            "Codec": str(part["codec"].iloc[0]),
+        }
         for r in part.itertuples():
             label = metric_label(r.metric)
             row[label] = float(r.bd_rate)
-            interval = (NAN_TEXT if math.isnan(r.ci_low) else
-                        f"[{format_number(r.ci_low)}, {format_number(r.ci_high)}]")
+            interval = (
+                NAN_TEXT
+                if math.isnan(r.ci_low)
+                else f"[{format_number(r.ci_low)}, {format_number(r.ci_high)}]"
+            )
             row[f"{label} 95 % CI"] = interval
             row[f"{label} n"] = str(int(r.n_sequences))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def glvc_table(summaries: dict[str, pd.DataFrame], *, reference: str, anchor: str,
-               metrics: Sequence[str] = ("dists", "lpips"),
-               codecs: Sequence[str] | None = None) -> pd.DataFrame:
+def glvc_table(
+    summaries: dict[str, pd.DataFrame],
+    *,
+    reference: str,
+    anchor: str,
+    metrics: Sequence[str] = ("dists", "lpips"),
+    codecs: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """GLVC paper, Table 4: one row per codec; for each dataset the Overall BD-rate (%) of
     each perceptual metric (DISTS, LPIPS).
 
@@ -831,8 +1014,12 @@ def glvc_table(summaries: dict[str, pd.DataFrame], *, reference: str, anchor: st
     present = set().union(*(set(s["metric"]) for s in summaries.values())) if summaries else set()
     shown = [m for m in metrics if m in present]
     if not shown:
-        raise invalid("style", "glvc", f"results with {' or '.join(metrics)} (the GLVC "
-                      f"table's metrics); these results have {', '.join(sorted(present))}")
+        raise invalid(
+            "style",
+            "glvc",
+            f"results with {' or '.join(metrics)} (the GLVC "
+            f"table's metrics); these results have {', '.join(sorted(present))}",
+        )
     if codecs is None:
         codecs = sorted(set().union(*(set(s["codec"]) for s in summaries.values())))
     rows = []
@@ -842,14 +1029,16 @@ def glvc_table(summaries: dict[str, pd.DataFrame], *, reference: str, anchor: st
             part = _cell(summary, reference=reference, anchor=anchor, group=OVERALL)
             for m in shown:
                 sel = part[(part["codec"] == codec) & (part["metric"] == m)]
-                row[f"{dataset} {_LABELS.get(m, m)}"] = (float(sel["bd_rate"].iloc[0])
-                                                         if len(sel) else math.nan)
+                row[f"{dataset} {_LABELS.get(m, m)}"] = (
+                    float(sel["bd_rate"].iloc[0]) if len(sel) else math.nan
+                )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def clic_table(summary: pd.DataFrame, times: pd.DataFrame | None, *, reference: str,
-               anchor: str) -> pd.DataFrame:
+def clic_table(
+    summary: pd.DataFrame, times: pd.DataFrame | None, *, reference: str, anchor: str
+) -> pd.DataFrame:
     """CLIC paper, Tables I-III: per codec, one row per class/group and Overall with the
     BD-rate (%) of PSNR Y, U, V and weighted YUV (6:1:1) and EncT% (anchor = 100 %)."""
     part = _cell(summary, reference=reference, anchor=anchor)
@@ -861,8 +1050,14 @@ def clic_table(summary: pd.DataFrame, times: pd.DataFrame | None, *, reference: 
             if sel.empty:
                 continue
             values = sel.set_index("metric")["bd_rate"]
-            rows.append({"Codec": codec, "Class": group,
-                         **{label: float(values.get(m, math.nan)) for m, label in _YUV},
-                         "EncT%": _time_cell(times, codec=codec, reference=reference,
-                                             group=group, column="enc_pct")})
+            rows.append(
+                {
+                    "Codec": codec,
+                    "Class": group,
+                    **{label: float(values.get(m, math.nan)) for m, label in _YUV},
+                    "EncT%": _time_cell(
+                        times, codec=codec, reference=reference, group=group, column="enc_pct"
+                    ),
+                }
+            )
     return pd.DataFrame(rows, columns=["Codec", "Class", "Y", "U", "V", "YUV", "EncT%"])

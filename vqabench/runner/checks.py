@@ -10,8 +10,7 @@ from vqabench.config import RunConfig
 from vqabench.datasets import Sequence
 from vqabench.errors import CodecError, ConfigError
 
-__all__ = ["INR_MIN_PIXELS", "check_formats", "check_size", "check_metrics_fit",
-           "warn_small_inr"]
+__all__ = ["INR_MIN_PIXELS", "check_formats", "check_size", "check_metrics_fit", "warn_small_inr"]
 
 
 def check_metrics_fit(cfg: RunConfig, sequences: list[Sequence]) -> None:
@@ -28,7 +27,8 @@ def check_metrics_fit(cfg: RunConfig, sequences: list[Sequence]) -> None:
                     f"{seq.name!r} ({src.width}x{src.height}, {src.frames} frames); expected a "
                     f"patch that fits every sequence, e.g. {spec.name}:patch="
                     f"{min(patch.width, src.width)}x{min(patch.height, src.height)}x"
-                    f"{min(patch.frames, src.frames)}")
+                    f"{min(patch.frames, src.frames)}"
+                )
 
 
 #: Smallest clip (pixels x frames) at which the ``inr`` defaults were characterised
@@ -43,11 +43,14 @@ def warn_small_inr(cfg: RunConfig, sequences: list[Sequence]) -> None:
     small = min(sequences, key=lambda s: s.source.frames * s.source.width * s.source.height)
     src = small.source
     if src.frames * src.width * src.height < INR_MIN_PIXELS:
-        warnings.warn(f"codec 'inr' on {small.name} ({src.width}x{src.height}, {src.frames} "
-                      "frames): its defaults were characterised at 128x72 x 8 frames; on a "
-                      "smaller clip the header and training noise dominate and its RD points "
-                      "may be meaningless (check that bpp and quality rise together)",
-                      UserWarning, stacklevel=3)
+        warnings.warn(
+            f"codec 'inr' on {small.name} ({src.width}x{src.height}, {src.frames} "
+            "frames): its defaults were characterised at 128x72 x 8 frames; on a "
+            "smaller clip the header and training noise dominate and its RD points "
+            "may be meaningless (check that bpp and quality rise together)",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _refuse(refusals: list[str]) -> None:

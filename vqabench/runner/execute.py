@@ -38,8 +38,15 @@ class Stages:
         progress: counts reported as jobs finish.
     """
 
-    def __init__(self, store: Store, execute: Executor, n_workers: int, decode_dir: Path,
-                 retry_failed: bool, progress: RunProgress):
+    def __init__(
+        self,
+        store: Store,
+        execute: Executor,
+        n_workers: int,
+        decode_dir: Path,
+        retry_failed: bool,
+        progress: RunProgress,
+    ):
         self.store, self.execute, self.n_workers = store, execute, n_workers
         self.decode_dir, self.retry_failed, self.progress = decode_dir, retry_failed, progress
 
@@ -53,8 +60,9 @@ class Stages:
         Args:
             estimate: work units counted for these jobs before they could be planned.
         """
-        todo = [p for j in planned
-                if (p := pending_part(j, self.store, self.retry_failed)) is not None]
+        todo = [
+            p for j in planned if (p := pending_part(j, self.store, self.retry_failed)) is not None
+        ]
         todo = [replace(j, decode_dir=self.decode_dir.resolve()) for j in todo]
         # longest first (estimated work, then the costlier rate point), so that
         # side-by-side workers do not end with one long job running alone; results do
@@ -85,12 +93,17 @@ def _not_finite(outcome: JobOutcome, job: Job) -> str | None:
     """Error text when a metric gave NaN (overall or on a frame); inf (PSNR of identical
     frames) is a value, NaN is not: stored NaNs would silently turn BD-rates into NaN."""
     names = {t.key: f"{t.name} against {t.anchor}" for t in job.metrics}
-    bad = [names[k] for k, value, frames in outcome.values
-           if math.isnan(value) or any(math.isnan(v) for v in frames)]
+    bad = [
+        names[k]
+        for k, value, frames in outcome.values
+        if math.isnan(value) or any(math.isnan(v) for v in frames)
+    ]
     if not bad:
         return None
-    return (f"MetricError: {', '.join(bad)} gave NaN; not stored (the other measurements "
-            "are kept; fix the metric and re-run with --retry-failed)")
+    return (
+        f"MetricError: {', '.join(bad)} gave NaN; not stored (the other measurements "
+        "are kept; fix the metric and re-run with --retry-failed)"
+    )
 
 
 def record_outcome(job: Job, outcome: JobOutcome, store: Store) -> None:
@@ -101,28 +114,48 @@ def record_outcome(job: Job, outcome: JobOutcome, store: Store) -> None:
         DiskFullError: the job failed on a full disk (every next job would too).
     """
     if outcome.error is not None:
-        store.record_failure(job.key, job.sequence, job.codec, job.rate_label, outcome.error,
-                             kind="transient" if outcome.error_kind == "transient"
-                             else "permanent")
+        store.record_failure(
+            job.key,
+            job.sequence,
+            job.codec,
+            job.rate_label,
+            outcome.error,
+            kind="transient" if outcome.error_kind == "transient" else "permanent",
+        )
         if outcome.error.startswith("DiskFullError: "):  # every next job would fail the same
             raise DiskFullError("disk full: " + outcome.error.split(": ", 1)[1].split("; ")[0])
         return
     names = {t.key: f"{t.name} against {t.anchor}" for t in job.metrics}
     errors = [f"{names[k]} failed: {e}" for k, e in outcome.metric_errors]
     if errors:
-        errors[-1] += (" (the job's encode and other measurements are kept; re-run with "
-                       "--retry-failed to measure only what failed)")
+        errors[-1] += (
+            " (the job's encode and other measurements are kept; re-run with "
+            "--retry-failed to measure only what failed)"
+        )
     nan_error = "; ".join(filter(None, [*errors, _not_finite(outcome, job)])) or None
     old = store.encode(job.key) if job.reuse_bitstream else None
     src = job.input
     encode = EncodeRecord(
-        job.key, job.sequence, job.reference, job.codec, job.rate_label, job.bitstream_rel,
-        outcome.bits, old.enc_s if old else outcome.enc_s, old.dec_s if old else outcome.dec_s,
-        src.frames, src.width, src.height, f"{src.fps.numerator}/{src.fps.denominator}",
-        job.codec_spec)
+        job.key,
+        job.sequence,
+        job.reference,
+        job.codec,
+        job.rate_label,
+        job.bitstream_rel,
+        outcome.bits,
+        old.enc_s if old else outcome.enc_s,
+        old.dec_s if old else outcome.dec_s,
+        src.frames,
+        src.width,
+        src.height,
+        f"{src.fps.numerator}/{src.fps.denominator}",
+        job.codec_spec,
+    )
     tasks = {t.key: t for t in job.metrics}
-    measurements = [MeasurementRecord(k, job.key, tasks[k].name, tasks[k].anchor, value, frames,
-                                      tasks[k].spec) for k, value, frames in outcome.values
-                    if not (math.isnan(value) or any(math.isnan(v) for v in frames))]
+    measurements = [
+        MeasurementRecord(k, job.key, tasks[k].name, tasks[k].anchor, value, frames, tasks[k].spec)
+        for k, value, frames in outcome.values
+        if not (math.isnan(value) or any(math.isnan(v) for v in frames))
+    ]
     failure = None if nan_error is None else (job.sequence, job.codec, job.rate_label, nan_error)
     store.commit_job(encode, measurements, failure)

@@ -28,8 +28,16 @@ from typing import Any, Literal
 from vqabench.errors import ConfigError, invalid
 from vqabench.runner.jobs import Job, JobOutcome, execute_job
 
-__all__ = ["local_executor", "LocalExecutor", "run_job", "DaskExecutor", "make_executor",
-           "EXECUTORS", "WORKER_DIED", "thread_budget"]
+__all__ = [
+    "local_executor",
+    "LocalExecutor",
+    "run_job",
+    "DaskExecutor",
+    "make_executor",
+    "EXECUTORS",
+    "WORKER_DIED",
+    "thread_budget",
+]
 
 OnDone = Callable[[Job, JobOutcome], None]
 # What a worker runs on each job: run_job for encode+measure jobs; any picklable module-level
@@ -39,8 +47,10 @@ _FILTER_SAFE = re.compile(r"[\w/.\-]+")
 EXECUTORS = ("local", "dask")
 #: Dask exceptions of a worker or connection lost mid-job: transient, retried by the next run.
 _DASK_LOST = ("KilledWorker", "CommClosedError", "CancelledError", "TimeoutError")
-_DASK_MISSING = ("--executor dask needs the optional dependency dask[distributed], which is "
-                 "not installed: pip install -e \".[dask]\" (or pip install \"dask[distributed]\")")
+_DASK_MISSING = (
+    "--executor dask needs the optional dependency dask[distributed], which is "
+    'not installed: pip install -e ".[dask]" (or pip install "dask[distributed]")'
+)
 
 
 def _die_with_parent() -> None:
@@ -150,8 +160,10 @@ def _stop_worker(signum: int, frame: Any) -> None:
 def _spawning(frame: Any) -> bool:
     """True when ``frame`` (or a caller) is inside ``subprocess.Popen()``."""
     while frame is not None:
-        if (frame.f_globals.get("__name__") == "subprocess"
-                and frame.f_code.co_name in ("__init__", "_execute_child")):
+        if frame.f_globals.get("__name__") == "subprocess" and frame.f_code.co_name in (
+            "__init__",
+            "_execute_child",
+        ):
             return True
         frame = frame.f_back
     return False
@@ -184,13 +196,18 @@ def _init_worker(threads: int = 1) -> None:
 def _warn_oversubscribed(jobs: list[Job], n_workers: int) -> None:
     """Warn when the codecs' own ``threads`` options ask for more threads than cores."""
     cores = thread_budget(1)
-    asked = max((int(dict(getattr(j, "codec_options", ())).get("threads", 1) or cores)
-                 for j in jobs), default=1)
+    asked = max(
+        (int(dict(getattr(j, "codec_options", ())).get("threads", 1) or cores) for j in jobs),
+        default=1,
+    )
     if min(n_workers, len(jobs)) * asked > cores:
         logging.getLogger("vqabench").warning(
             "%d jobs side by side with encoder threads=%d ask for more threads than the %d "
             "cores (the codec option threads= is yours; lower it or --jobs)",
-            min(n_workers, len(jobs)), asked, cores)
+            min(n_workers, len(jobs)),
+            asked,
+            cores,
+        )
 
 
 def run_job(job: Job) -> JobOutcome:
@@ -214,13 +231,16 @@ def run_job(job: Job) -> JobOutcome:
         tempfile.tempdir = saved
 
 
-WORKER_DIED = ("WorkerDied: the worker process ended abruptly while this job was in flight "
-               "(killed, out of memory, or a crash in native code); every job in flight then "
-               "is recorded as a transient failure, which the next run retries")
+WORKER_DIED = (
+    "WorkerDied: the worker process ended abruptly while this job was in flight "
+    "(killed, out of memory, or a crash in native code); every job in flight then "
+    "is recorded as a transient failure, which the next run retries"
+)
 
 
-def local_executor(jobs: list[Job], on_done: OnDone, n_workers: int, *,
-                   fn: TaskFn = run_job, threads: int = 1) -> None:
+def local_executor(
+    jobs: list[Job], on_done: OnDone, n_workers: int, *, fn: TaskFn = run_job, threads: int = 1
+) -> None:
     """Run ``jobs`` on this machine with ``n_workers`` processes (1 = in this process).
 
     ``fn`` is what runs each job (default :func:`run_job`; make-pairs jobs pass theirs);
@@ -253,8 +273,9 @@ class LocalExecutor:
 
     threads: int = 1
 
-    def __call__(self, jobs: list[Job], on_done: OnDone, n_workers: int, *,
-                 fn: TaskFn = run_job) -> None:
+    def __call__(
+        self, jobs: list[Job], on_done: OnDone, n_workers: int, *, fn: TaskFn = run_job
+    ) -> None:
         local_executor(jobs, on_done, n_workers, fn=fn, threads=self.threads)
 
 
@@ -263,8 +284,12 @@ _PRESTARTED: dict[int, ProcessPoolExecutor] = {}
 
 
 def _new_pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                               initializer=_init_worker, initargs=(thread_budget(workers),))
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=mp.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(thread_budget(workers),),
+    )
 
 
 def _warm_up() -> None:
@@ -309,8 +334,9 @@ def _run_pool(queue: list[Job], on_done: OnDone, n_workers: int, fn: TaskFn = ru
             raise
 
 
-def _feed_pool(pool: ProcessPoolExecutor, queue: list[Job], on_done: OnDone, n_workers: int,
-               fn: TaskFn) -> None:
+def _feed_pool(
+    pool: ProcessPoolExecutor, queue: list[Job], on_done: OnDone, n_workers: int, fn: TaskFn
+) -> None:
     pending: dict[Future[JobOutcome], Job] = {}
     broken = False
     # keep at most 2 jobs per worker in flight so a kill loses little queued work
@@ -367,10 +393,14 @@ def _run_on_dask_worker(job: Job) -> JobOutcome:
     except Exception as exc:  # reported like any failing job
         return JobOutcome(job.key, error=f"{type(exc).__name__} on a Dask worker: {exc}")
     if here != job.codec_spec:
-        return JobOutcome(job.key, error=(
-            f"EnvironmentError: the Dask worker {os.uname().nodename} has codec {here}, the "
-            f"run planned {job.codec_spec}; install the same vqabench and imageio-ffmpeg "
-            "versions on every machine (docs/distributed.md)"))
+        return JobOutcome(
+            job.key,
+            error=(
+                f"EnvironmentError: the Dask worker {os.uname().nodename} has codec {here}, the "
+                f"run planned {job.codec_spec}; install the same vqabench and imageio-ffmpeg "
+                "versions on every machine (docs/distributed.md)"
+            ),
+        )
     return run_job(job)
 
 
@@ -418,20 +448,27 @@ class DaskExecutor:
         from distributed import Client, LocalCluster
 
         if self.scheduler is None:
-            self._cluster = LocalCluster(n_workers=max(1, n_workers), threads_per_worker=1,
-                                         processes=True, dashboard_address=None,
-                                         silence_logs=logging.ERROR)
+            self._cluster = LocalCluster(
+                n_workers=max(1, n_workers),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
             self._client = Client(self._cluster)
         else:
             try:
                 self._client = Client(self.scheduler, timeout="10s")
             except (OSError, TimeoutError, ValueError) as exc:
-                raise ConfigError(f"--scheduler={self.scheduler!r}: cannot connect to a Dask "
-                                  f"scheduler there ({type(exc).__name__}: {exc})") from None
+                raise ConfigError(
+                    f"--scheduler={self.scheduler!r}: cannot connect to a Dask "
+                    f"scheduler there ({type(exc).__name__}: {exc})"
+                ) from None
         return self._client
 
-    def __call__(self, jobs: list[Job], on_done: OnDone, n_workers: int, *,
-                 fn: TaskFn = run_job) -> None:
+    def __call__(
+        self, jobs: list[Job], on_done: OnDone, n_workers: int, *, fn: TaskFn = run_job
+    ) -> None:
         """Run ``jobs``; ``on_done(job, outcome)`` runs here as each one completes.
 
         ``fn`` is what runs each job (default :func:`run_job`, with the codec check)."""
@@ -461,9 +498,11 @@ class DaskExecutor:
                 outcome = fut.result()
             except Exception as exc:  # a lost worker, a task that could not be unpickled...
                 lost = type(exc).__name__ in _DASK_LOST or isinstance(exc, OSError)
-                outcome = JobOutcome(job.key, error=f"{type(exc).__name__} on the Dask cluster: "
-                                                    f"{exc}",
-                                     error_kind="transient" if lost else "permanent")
+                outcome = JobOutcome(
+                    job.key,
+                    error=f"{type(exc).__name__} on the Dask cluster: {exc}",
+                    error_kind="transient" if lost else "permanent",
+                )
             fut.release()
             on_done(job, outcome)
             if queue:
@@ -485,9 +524,12 @@ class DaskExecutor:
 
 
 @contextlib.contextmanager
-def make_executor(kind: Literal["local", "dask"] | str = "local",
-                  scheduler: str | None = None, *, threads: int = 1
-                  ) -> Iterator[Callable[[list[Job], OnDone, int], None]]:
+def make_executor(
+    kind: Literal["local", "dask"] | str = "local",
+    scheduler: str | None = None,
+    *,
+    threads: int = 1,
+) -> Iterator[Callable[[list[Job], OnDone, int], None]]:
     """The executor named ``kind`` for :func:`vqabench.runner.run.run`, closed on exit.
 
     Args:
@@ -502,8 +544,9 @@ def make_executor(kind: Literal["local", "dask"] | str = "local",
         raise invalid("--executor", kind, " | ".join(EXECUTORS))
     if kind == "local":
         if scheduler is not None:
-            raise invalid("--scheduler", scheduler, "no address with --executor local "
-                          "(add --executor dask)")
+            raise invalid(
+                "--scheduler", scheduler, "no address with --executor local (add --executor dask)"
+            )
         yield LocalExecutor(threads)
         return
     with DaskExecutor(scheduler) as executor:

@@ -41,35 +41,50 @@ def _bitstreams(out_dir: Path) -> int:
     folder = out_dir / "bitstreams"
     if not folder.is_dir():
         return 0
-    return sum(1 for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".tmp-")
-               and not p.name.endswith(".frames.json"))
+    return sum(
+        1
+        for p in folder.rglob("*")
+        if p.is_file() and not p.name.startswith(".tmp-") and not p.name.endswith(".frames.json")
+    )
 
 
 def intact(out_dir: Path) -> str:
     """What of a run directory does not depend on its store, e.g. ``results.csv (16 rows)
     and 8 bitstreams are intact``."""
     rows, bits = _csv_rows(out_dir / "results.csv"), _bitstreams(out_dir)
-    parts = ([f"results.csv ({rows} rows)"] if (out_dir / "results.csv").is_file() else []) + \
-        ([f"{bits} bitstreams"] if bits else [])
-    return (" and ".join(parts) + (" are" if len(parts) > 1 or bits > 1 else " is")
-            + " intact") if parts else "no results.csv or bitstreams are there"
+    parts = ([f"results.csv ({rows} rows)"] if (out_dir / "results.csv").is_file() else []) + (
+        [f"{bits} bitstreams"] if bits else []
+    )
+    return (
+        (" and ".join(parts) + (" are" if len(parts) > 1 or bits > 1 else " is") + " intact")
+        if parts
+        else "no results.csv or bitstreams are there"
+    )
 
 
 def _advice(error: ResourceError, out_dir: Path, progress: list[int]) -> str:
     done, total = progress
-    kept = (f"{done} of {total} jobs finished and kept in {out_dir / 'store.sqlite'}"
-            if total else "nothing was run yet")
+    kept = (
+        f"{done} of {total} jobs finished and kept in {out_dir / 'store.sqlite'}"
+        if total
+        else "nothing was run yet"
+    )
     if isinstance(error, DiskFullError):
-        return (f"{kept}; free some space (or choose another --out) and run the same command"
-                + (" to resume: the jobs that hit the full disk are retried" if total else ""))
+        return f"{kept}; free some space (or choose another --out) and run the same command" + (
+            " to resume: the jobs that hit the full disk are retried" if total else ""
+        )
     if isinstance(error, ReadOnlyError):
-        return (f"{out_dir} must be writable for a run: choose another --out; `vqabench "
-                f"status {out_dir}` reads a finished run without writing")
+        return (
+            f"{out_dir} must be writable for a run: choose another --out; `vqabench "
+            f"status {out_dir}` reads a finished run without writing"
+        )
     if isinstance(error, StoreCorruptError):
         store = out_dir / "store.sqlite"
-        return (f"{intact(out_dir)}; to rebuild, move the store aside (mv {store} "
-                f"{store}.corrupt) and run the same command: every job is encoded and "
-                "measured again")
+        return (
+            f"{intact(out_dir)}; to rebuild, move the store aside (mv {store} "
+            f"{store}.corrupt) and run the same command: every job is encoded and "
+            "measured again"
+        )
     return kept
 
 
@@ -91,8 +106,9 @@ def run_faults(out_dir: Path, progress: list[int]) -> Iterator[None]:
         raise
     except KeyboardInterrupt:
         done, total = progress
-        raise Interrupted(f"{done} of {total} jobs finished and kept in "
-                          f"{out_dir / 'store.sqlite'}") from None
+        raise Interrupted(
+            f"{done} of {total} jobs finished and kept in {out_dir / 'store.sqlite'}"
+        ) from None
     except (OSError, sqlite3.Error) as exc:
         error = resource_error(exc, out_dir)
         if error is None:
@@ -117,10 +133,13 @@ def warn_lost_store(out_dir: Path) -> None:
         return  # opening it says what is wrong
     if store.is_file() and store.stat().st_size > 0:
         try:
-            with contextlib.closing(sqlite3.connect(f"{store.absolute().as_uri()}?mode=ro",
-                                                    uri=True)) as db:
-                rows = sum(db.execute(f"SELECT EXISTS (SELECT 1 FROM {t})").fetchone()[0]
-                           for t in ("encodes", "measurements", "failures"))
+            with contextlib.closing(
+                sqlite3.connect(f"{store.absolute().as_uri()}?mode=ro", uri=True)
+            ) as db:
+                rows = sum(
+                    db.execute(f"SELECT EXISTS (SELECT 1 FROM {t})").fetchone()[0]
+                    for t in ("encodes", "measurements", "failures")
+                )
         except sqlite3.Error as exc:
             if "no such table" not in str(exc):
                 return  # not a store this check can read: opening it says what is wrong
@@ -131,6 +150,10 @@ def warn_lost_store(out_dir: Path) -> None:
     if not (rows or bits):
         return
     state = "empty" if store.is_file() else "missing"
-    warnings.warn(f"{store} is {state} but {intact(out_dir)}: every job is encoded and "
-                  "measured again (the store is what records finished jobs; restore it from "
-                  "a copy to keep them)", UserWarning, stacklevel=3)
+    warnings.warn(
+        f"{store} is {state} but {intact(out_dir)}: every job is encoded and "
+        "measured again (the store is what records finished jobs; restore it from "
+        "a copy to keep them)",
+        UserWarning,
+        stacklevel=3,
+    )

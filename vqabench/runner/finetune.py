@@ -46,24 +46,38 @@ def parse_start_codec(text: str, qualities: Sequence[int] | None) -> tuple[objec
     """
     name = text.split(":", 1)[0]
     if name != "compressai":
-        raise invalid("codec", text, "a compressai spec, e.g. compressai:model="
-                      "bmshj2018-factorized:checkpoint=random")
+        raise invalid(
+            "codec",
+            text,
+            "a compressai spec, e.g. compressai:model=bmshj2018-factorized:checkpoint=random",
+        )
     in_spec = any(p.startswith("quality=") for p in text.split(":")[1:])
     if in_spec and qualities:
-        raise ConfigError(f"codec={text!r} has a quality= ladder and --quality is given too; "
-                          "pass the qualities once")
+        raise ConfigError(
+            f"codec={text!r} has a quality= ladder and --quality is given too; "
+            "pass the qualities once"
+        )
     if not in_spec and not qualities:
-        raise ConfigError("no quality to fine-tune: pass --quality N (or quality=N in the "
-                          "codec spec)")
-    spec = parse_codec_spec(text if in_spec else f"{text}:quality=" +
-                            ",".join(str(q) for q in qualities or ()))
+        raise ConfigError(
+            "no quality to fine-tune: pass --quality N (or quality=N in the codec spec)"
+        )
+    spec = parse_codec_spec(
+        text if in_spec else f"{text}:quality=" + ",".join(str(q) for q in qualities or ())
+    )
     codec = create_codec(spec)
     from vqabench.codecs.compressai_codec import MODELS
 
     if MODELS[codec.model][1] != "image":  # type: ignore[attr-defined]
-        raise invalid("model", codec.model, "an image model (" + ", ".join(  # type: ignore
-            m for m, (_, kind) in MODELS.items() if kind == "image") + "): fine-tuning "
-            "codes each frame on its own")
+        raise invalid(
+            "model",
+            codec.model,
+            "an image model ("
+            + ", ".join(  # type: ignore
+                m for m, (_, kind) in MODELS.items() if kind == "image"
+            )
+            + "): fine-tuning "
+            "codes each frame on its own",
+        )
     levels = [int(v) for v in spec.values]
     if codec.checkpoint != "random":  # type: ignore[attr-defined]
         for quality in levels:  # a missing file or zoo weights: refused before any work
@@ -71,10 +85,15 @@ def parse_start_codec(text: str, qualities: Sequence[int] | None) -> tuple[objec
     return codec, levels
 
 
-def training_clips(sequences: Sequence[DatasetSequence], work_dir: Path, *,
-                   reference: str = DEFAULT_FINETUNE_REFERENCE,
-                   patch: PatchSize = PatchSize(64, 64, 4), clips_per_source: int = 4,
-                   seed: int = 0) -> tuple[np.ndarray, np.ndarray, dict]:
+def training_clips(
+    sequences: Sequence[DatasetSequence],
+    work_dir: Path,
+    *,
+    reference: str = DEFAULT_FINETUNE_REFERENCE,
+    patch: PatchSize = PatchSize(64, 64, 4),
+    clips_per_source: int = 4,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, dict]:
     """Co-located (S, R) clips: float32 arrays (N, T, 3, H, W) RGB in [0, 1], and their
     description (for the card).
 
@@ -93,33 +112,53 @@ def training_clips(sequences: Sequence[DatasetSequence], work_dir: Path, *,
 
     if not sequences:
         raise ConfigError("no source sequences to make training clips from")
-    if isinstance(clips_per_source, bool) or not isinstance(clips_per_source, int) \
-            or clips_per_source < 1:
+    if (
+        isinstance(clips_per_source, bool)
+        or not isinstance(clips_per_source, int)
+        or clips_per_source < 1
+    ):
         raise invalid("clips_per_source", clips_per_source, "an integer >= 1")
     spec = parse_reference_spec(reference)
     s_clips, r_clips = [], []
     for seq in sequences:
         for value in spec.codec.values:
             label = f"{spec.codec.name}_{spec.codec.rate_param}{value}"
-            ref = make_reference(seq.source, spec.codec, value,
-                                 Path(work_dir) / "references" / seq.name / f"{label}.y4m").video
+            ref = make_reference(
+                seq.source,
+                spec.codec,
+                value,
+                Path(work_dir) / "references" / seq.name / f"{label}.y4m",
+            ).video
             rng = unit_rng(seed, f"{seq.name}/{label}")
             for x, y, t0 in sample_positions(rng, seq.source, patch, clips_per_source):
                 for video, out in ((seq.source, s_clips), (ref, r_clips)):
                     clip = crop_clip(video, x, y, t0, patch)
                     out.append(np.stack([to_rgb(f, video) for f in clip_frames(clip)]))
-    data = {"sources": [s.name for s in sequences], "reference": reference,
-            "patch": patch.label, "clips_per_source": clips_per_source, "seed": seed,
-            "clips": len(s_clips)}
+    data = {
+        "sources": [s.name for s in sequences],
+        "reference": reference,
+        "patch": patch.label,
+        "clips_per_source": clips_per_source,
+        "seed": seed,
+        "clips": len(s_clips),
+    }
     return np.stack(s_clips), np.stack(r_clips), data
 
 
-def train_codec(codec: str, qualities: Sequence[int] | None,
-                sequences: Sequence[DatasetSequence], out_dir: Path, *,
-                options: FinetuneOptions, reference: str = DEFAULT_FINETUNE_REFERENCE,
-                patch: PatchSize = PatchSize(64, 64, 4), clips_per_source: int = 4,
-                lmbda: float | None = None, command: str | None = None,
-                progress: Callable[[int, int], None] | None = None) -> list[Path]:
+def train_codec(
+    codec: str,
+    qualities: Sequence[int] | None,
+    sequences: Sequence[DatasetSequence],
+    out_dir: Path,
+    *,
+    options: FinetuneOptions,
+    reference: str = DEFAULT_FINETUNE_REFERENCE,
+    patch: PatchSize = PatchSize(64, 64, 4),
+    clips_per_source: int = 4,
+    lmbda: float | None = None,
+    command: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Path]:
     """Fine-tune the compressai codec ``codec`` at each quality; the checkpoint paths.
 
     Options are checked before the data are made. See :func:`training_clips` and
@@ -128,16 +167,35 @@ def train_codec(codec: str, qualities: Sequence[int] | None,
     import torch
 
     start, levels = parse_start_codec(codec, qualities)
-    s, r, data = training_clips(sequences, Path(out_dir) / "work", reference=reference,
-                                patch=patch, clips_per_source=clips_per_source,
-                                seed=options.seed)
+    s, r, data = training_clips(
+        sequences,
+        Path(out_dir) / "work",
+        reference=reference,
+        patch=patch,
+        clips_per_source=clips_per_source,
+        seed=options.seed,
+    )
     s_t, r_t = torch.from_numpy(s), torch.from_numpy(r)
     total = options.iterations * len(levels)
     paths = []
     for i, quality in enumerate(levels):
-        step = (None if progress is None else
-                (lambda done, _, base=i * options.iterations: progress(base + done, total)))
-        paths.append(finetune_checkpoint(start, quality, s_t, r_t, options, Path(out_dir),
-                                         lmbda=lmbda, data=data, command=command,
-                                         progress=step))
+        step = (
+            None
+            if progress is None
+            else (lambda done, _, base=i * options.iterations: progress(base + done, total))
+        )
+        paths.append(
+            finetune_checkpoint(
+                start,
+                quality,
+                s_t,
+                r_t,
+                options,
+                Path(out_dir),
+                lmbda=lmbda,
+                data=data,
+                command=command,
+                progress=step,
+            )
+        )
     return paths

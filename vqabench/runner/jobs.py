@@ -29,8 +29,15 @@ from vqabench.io import video as video_io
 from vqabench.io.faults import disk_full_text, failure_kind, is_disk_full, written_path
 from vqabench.io.video import Video
 
-__all__ = ["MetricTask", "Job", "JobOutcome", "execute_job", "measure", "encode_key",
-           "measurement_key"]
+__all__ = [
+    "MetricTask",
+    "Job",
+    "JobOutcome",
+    "execute_job",
+    "measure",
+    "encode_key",
+    "measurement_key",
+]
 
 
 def _sha(*parts: str) -> str:
@@ -117,8 +124,9 @@ def _failure_text(exc: BaseException, job: Job) -> str:
     return f"DiskFullError: {disk_full_text(where)}; {_describe(exc)}"
 
 
-def _stream(decoded: Video, anchors: dict[str, Video], streams: dict[str, list],
-            errors: dict[str, str]) -> dict[str, object]:
+def _stream(
+    decoded: Video, anchors: dict[str, Video], streams: dict[str, list], errors: dict[str, str]
+) -> dict[str, object]:
     """One pass over the frames: each frame of ``decoded`` and of every anchor read once,
     the alignment probe and every accumulator fed. Returns ``{task key: MetricResult}``."""
     from vqabench.metrics.base import FrameFormat, FramePair
@@ -157,8 +165,9 @@ def _stream(decoded: Video, anchors: dict[str, Video], streams: dict[str, list],
     return results
 
 
-def measure(tasks: tuple[MetricTask, ...], anchors: dict[str, Video], decoded: Video, *,
-            threads: int = 1) -> tuple[list[tuple[str, float, tuple[float, ...]]], dict[str, str]]:
+def measure(
+    tasks: tuple[MetricTask, ...], anchors: dict[str, Video], decoded: Video, *, threads: int = 1
+) -> tuple[list[tuple[str, float, tuple[float, ...]]], dict[str, str]]:
     """Every metric task of a job on its decoded video.
 
     Args:
@@ -212,8 +221,9 @@ def measure(tasks: tuple[MetricTask, ...], anchors: dict[str, Video], decoded: V
     for (anchor, _), group in shared.items():
         metrics_of = [made[t.key] for t in group]
         try:
-            computed = type(metrics_of[0]).compute_shared(metrics_of, used[anchor], decoded,
-                                                          threads=threads)
+            computed = type(metrics_of[0]).compute_shared(
+                metrics_of, used[anchor], decoded, threads=threads
+            )
             for task, r in zip(group, computed, strict=True):
                 results[task.key] = r
         except Exception as exc:
@@ -223,9 +233,11 @@ def measure(tasks: tuple[MetricTask, ...], anchors: dict[str, Video], decoded: V
             results[task.key] = made[task.key].compute(used[task.anchor], decoded)
         except Exception as exc:
             errors[task.key] = _describe(exc)
-    values = [(t.key, float(results[t.key].value), tuple(float(v) for v in
-                                                         results[t.key].per_frame))
-              for t in tasks if t.key in results]
+    values = [
+        (t.key, float(results[t.key].value), tuple(float(v) for v in results[t.key].per_frame))
+        for t in tasks
+        if t.key in results
+    ]
     return values, errors
 
 
@@ -243,20 +255,36 @@ def execute_job(job: Job, *, threads: int = 1) -> JobOutcome:
     try:
         codec = codecs.create(job.codec_name, **dict(job.codec_options))
         rate = codecs.RatePoint(job.rate_param, job.rate_value)
-        result = codecs.run_codec(codec, job.input, rate, job.bitstream,
-                                  decode_dir=job.decode_dir, encode=not job.reuse_bitstream)
+        result = codecs.run_codec(
+            codec,
+            job.input,
+            rate,
+            job.bitstream,
+            decode_dir=job.decode_dir,
+            encode=not job.reuse_bitstream,
+        )
         decoded = result.decoded
         _record_frame_sizes(codec, job)
         values, errors = measure(job.metrics, dict(job.anchors), decoded, threads=threads)
         if job.keep_decoded is not None:
             codecs.keep_decoded(decoded, job.keep_decoded)
             decoded = None
-        return JobOutcome(job.key, result.bits, result.enc_s, result.dec_s, tuple(values),
-                          wall_s=time.perf_counter() - start,
-                          metric_errors=tuple(errors.items()))
+        return JobOutcome(
+            job.key,
+            result.bits,
+            result.enc_s,
+            result.dec_s,
+            tuple(values),
+            wall_s=time.perf_counter() - start,
+            metric_errors=tuple(errors.items()),
+        )
     except Exception as exc:  # recorded; transient ones retried by the next run
-        return JobOutcome(job.key, error=_failure_text(exc, job), error_kind=failure_kind(exc),
-                          wall_s=time.perf_counter() - start)
+        return JobOutcome(
+            job.key,
+            error=_failure_text(exc, job),
+            error_kind=failure_kind(exc),
+            wall_s=time.perf_counter() - start,
+        )
     finally:
         if decoded is not None:
             decoded.path.unlink(missing_ok=True)

@@ -85,8 +85,17 @@ from vqabench.runner.ugc import (
     video_quality,
 )
 
-__all__ = ["DefectSpec", "PairJob", "PairOutcome", "PairsResult", "execute_pair_job",
-           "make_pairs", "pairs_status", "parse_defect_spec", "FORMAT_VERSION"]
+__all__ = [
+    "DefectSpec",
+    "PairJob",
+    "PairOutcome",
+    "PairsResult",
+    "execute_pair_job",
+    "make_pairs",
+    "pairs_status",
+    "parse_defect_spec",
+    "FORMAT_VERSION",
+]
 
 FORMAT_VERSION = 1
 Kind = Literal["reference", "unit"]
@@ -147,15 +156,17 @@ def parse_defect_spec(text: str) -> DefectSpec:
     name, sep, values = str(text).partition("=")
     name = name.strip()
     if not sep or name not in allowed:
-        raise invalid("--defect", text, f"NAME=A,B,... with NAME one of {', '.join(allowed)} "
-                      "(e.g. noise=4,8,16)")
+        raise invalid(
+            "--defect",
+            text,
+            f"NAME=A,B,... with NAME one of {', '.join(allowed)} (e.g. noise=4,8,16)",
+        )
     try:
         amounts = tuple(float(v) for v in values.split(","))
     except ValueError:
         amounts = ()
     if not amounts or not all(np.isfinite(a) and a > 0 for a in amounts):
-        raise invalid("--defect", text, f"{name}= followed by positive numbers, e.g. "
-                      f"{name}=4,8,16")
+        raise invalid("--defect", text, f"{name}= followed by positive numbers, e.g. {name}=4,8,16")
     return DefectSpec(name, amounts)
 
 
@@ -212,6 +223,7 @@ def _kbps(bits: int, video: Video) -> float:
 
 # --- what a worker runs ----------------------------------------------------------------
 
+
 def _run_reference(job: PairJob) -> dict:
     """Make R at ``job.reference_path`` (a partial or unrecorded one is redone)."""
     job.reference_path.unlink(missing_ok=True)  # not in the store: it may lack its bits
@@ -220,19 +232,32 @@ def _run_reference(job: PairJob) -> dict:
     return {"bits": result.bits, "timings": {"reference_s": time.perf_counter() - start}}
 
 
-def _patch_quality(clips: Mapping[str, YuvFrame], source: Video, tmp: Path,
-                   vmaf_model: str) -> dict[str, float]:
+def _patch_quality(
+    clips: Mapping[str, YuvFrame], source: Video, tmp: Path, vmaf_model: str
+) -> dict[str, float]:
     """The four metrics on the patch clips, written as Y4M so vqabench's metrics read them."""
     videos = {}
     for name, clip in clips.items():
-        videos[name] = write_y4m(tmp / f"patch_{name}.y4m", clip_frames(clip),
-                                 width=clip.y.shape[2], height=clip.y.shape[1],
-                                 fps=source.fps, pix_fmt=source.pix_fmt)
+        videos[name] = write_y4m(
+            tmp / f"patch_{name}.y4m",
+            clip_frames(clip),
+            width=clip.y.shape[2],
+            height=clip.y.shape[1],
+            fps=source.fps,
+            pix_fmt=source.pix_fmt,
+        )
     return video_quality(videos["s"], videos["r"], videos["d"], vmaf_model=vmaf_model)
 
 
-def _row(job: PairJob, rel: Path, pos: tuple[int, int, int], patch_q: Mapping[str, float],
-         video_q: Mapping[str, float], bits: int, distorted: Video) -> dict[str, str]:
+def _row(
+    job: PairJob,
+    rel: Path,
+    pos: tuple[int, int, int],
+    patch_q: Mapping[str, float],
+    video_q: Mapping[str, float],
+    bits: int,
+    distorted: Video,
+) -> dict[str, str]:
     x, y, t0 = pos
     if job.spec is None:  # off-codec D: R with a defect, not coded
         codec, qp, rate_point, kbps = job.defect, "", f"{job.defect}={job.value:g}", ""
@@ -241,20 +266,30 @@ def _row(job: PairJob, rel: Path, pos: tuple[int, int, int], patch_q: Mapping[st
         qp = str(job.value) if job.spec.rate_param == "qp" else ""
         kbps = _fmt(_kbps(bits, distorted))
     return {
-        "file": rel.as_posix(), "source": job.source_name, "reference": job.reference_label,
-        "codec": codec, "qp": qp,
-        "x": str(x), "y": str(y), "t0": str(t0),
+        "file": rel.as_posix(),
+        "source": job.source_name,
+        "reference": job.reference_label,
+        "codec": codec,
+        "qp": qp,
+        "x": str(x),
+        "y": str(y),
+        "t0": str(t0),
         **{k: _fmt(patch_q[k]) for k in ("vmaf_sd", "vmaf_rd", "psnr_sd", "psnr_rd")},
         **{f"video_{k}": _fmt(video_q[k]) for k in ("vmaf_sd", "vmaf_rd", "psnr_sd", "psnr_rd")},
-        "dataset": job.dataset, "group": job.group, "rate_point": rate_point, "kbps": kbps,
+        "dataset": job.dataset,
+        "group": job.group,
+        "rate_point": rate_point,
+        "kbps": kbps,
         "reference_kbps": _fmt(_kbps(job.reference_bits, distorted)),
-        "patch_width": str(job.patch.width), "patch_height": str(job.patch.height),
+        "patch_width": str(job.patch.width),
+        "patch_height": str(job.patch.height),
         "patch_frames": str(job.patch.frames),
     }
 
 
-def _defect_video(reference: Video, defect: str, amount: float, rng: np.random.Generator,
-                  dst: Path) -> Video:
+def _defect_video(
+    reference: Video, defect: str, amount: float, rng: np.random.Generator, dst: Path
+) -> Video:
     """R plus the change ``defect`` makes to its RGB frames, as R's format.
 
     The defect works on RGB in [0, 1] (R's own matrix and range, nearest chroma up, 2x2
@@ -276,12 +311,24 @@ def _defect_video(reference: Video, defect: str, amount: float, rng: np.random.G
             rgb = yuv_to_rgb(frame, bit_depth=reference.bit_depth, **colour)
             (changed,) = apply_defect([rgb], defect, amount, rng)
             a, b = (rgb_to_yuv(x, pix_fmt=reference.pix_fmt, **colour) for x in (rgb, changed))
-            yield YuvFrame(*(np.clip(p.astype(np.int64) + q.astype(np.int64)
-                                     - o.astype(np.int64), 0, hi).astype(dtype)
-                             for p, o, q in zip(frame, a, b, strict=True)))
+            yield YuvFrame(
+                *(
+                    np.clip(
+                        p.astype(np.int64) + q.astype(np.int64) - o.astype(np.int64), 0, hi
+                    ).astype(dtype)
+                    for p, o, q in zip(frame, a, b, strict=True)
+                )
+            )
 
-    return write_y4m(dst, frames(), width=reference.width, height=reference.height,
-                     fps=reference.fps, pix_fmt=reference.pix_fmt, **colour)
+    return write_y4m(
+        dst,
+        frames(),
+        width=reference.width,
+        height=reference.height,
+        fps=reference.fps,
+        pix_fmt=reference.pix_fmt,
+        **colour,
+    )
 
 
 def _distort(job: PairJob, reference: Video, tmp: Path) -> tuple[Video, int]:
@@ -312,17 +359,25 @@ def _run_unit(job: PairJob) -> dict:
         video_q = video_quality(source, reference, distorted, vmaf_model=job.vmaf_model)
         timings["vmaf_s"] += time.perf_counter() - t
         whole = (job.patch.width, job.patch.height, job.patch.frames) == (
-            source.width, source.height, source.frames)
+            source.width,
+            source.height,
+            source.frames,
+        )
         rng = unit_rng(job.seed, job.uid)
         rows = []
         for k, (x, y, t0) in enumerate(sample_positions(rng, source, job.patch, job.count)):
             t = time.perf_counter()
-            clips = {name: crop_clip(video, x, y, t0, job.patch)
-                     for name, video in (("s", source), ("r", reference), ("d", distorted))}
+            clips = {
+                name: crop_clip(video, x, y, t0, job.patch)
+                for name, video in (("s", source), ("r", reference), ("d", distorted))
+            }
             rel = Path("patches") / f"{job.uid}_p{k}.npz"
             buf = io.BytesIO()
-            np.savez(buf, reference=clip_to_rgb(clips["r"], bit_depth=reference.bit_depth),
-                     distorted=clip_to_rgb(clips["d"], bit_depth=distorted.bit_depth))
+            np.savez(
+                buf,
+                reference=clip_to_rgb(clips["r"], bit_depth=reference.bit_depth),
+                distorted=clip_to_rgb(clips["d"], bit_depth=distorted.bit_depth),
+            )
             atomic_write_bytes(job.out_dir / rel, buf.getvalue())
             timings["crop_s"] += time.perf_counter() - t
             t = time.perf_counter()
@@ -349,23 +404,51 @@ def execute_pair_job(job: PairJob) -> PairOutcome:
 
 # --- planning ---------------------------------------------------------------------------
 
-def _options(sequences: Seq[Sequence], patch: PatchSize, count: int, seed: int,
-             reference: ReferenceSpec, transcodes: Seq[CodecSpec], vmaf_model: str,
-             defects: Seq[DefectSpec] = ()) -> dict:
-    ladder = [{"name": s.name, "rate_param": s.rate_param, "values": list(s.values),
-               "options": dict(s.options), "spec": create_codec(s).spec} for s in transcodes]
+
+def _options(
+    sequences: Seq[Sequence],
+    patch: PatchSize,
+    count: int,
+    seed: int,
+    reference: ReferenceSpec,
+    transcodes: Seq[CodecSpec],
+    vmaf_model: str,
+    defects: Seq[DefectSpec] = (),
+) -> dict:
+    ladder = [
+        {
+            "name": s.name,
+            "rate_param": s.rate_param,
+            "values": list(s.values),
+            "options": dict(s.options),
+            "spec": create_codec(s).spec,
+        }
+        for s in transcodes
+    ]
     ref = reference.codec
     # no "defects" key without defects: folders made before they existed keep their keys
-    extra = {"defects": [{"name": d.name, "amounts": list(d.amounts)} for d in defects]
-             } if defects else {}
-    return {**extra,
+    extra = (
+        {"defects": [{"name": d.name, "amounts": list(d.amounts)} for d in defects]}
+        if defects
+        else {}
+    )
+    return {
+        **extra,
         "format": FORMAT_VERSION,
         "sources": {s.name: content_hash(s.source.path) for s in sequences},
-        "patch": patch.label, "patches_per_video": count, "seed": seed,
-        "reference": {"name": ref.name, "rate_param": ref.rate_param, "values": list(ref.values),
-                      "options": dict(ref.options), "groups": list(reference.groups),
-                      "spec": create_codec(ref).spec},
-        "transcodes": ladder, "vmaf_model": vmaf_model,
+        "patch": patch.label,
+        "patches_per_video": count,
+        "seed": seed,
+        "reference": {
+            "name": ref.name,
+            "rate_param": ref.rate_param,
+            "values": list(ref.values),
+            "options": dict(ref.options),
+            "groups": list(reference.groups),
+            "spec": create_codec(ref).spec,
+        },
+        "transcodes": ladder,
+        "vmaf_model": vmaf_model,
     }
 
 
@@ -380,21 +463,36 @@ def _check_options(out_dir: Path, options: dict) -> str:
     if path.is_file():
         if path.read_text() != text:
             old = json.loads(path.read_text())
-            diff = sorted(k for k in set(old) | set(options)
-                          if json.dumps(old.get(k), sort_keys=True, default=str)
-                          != json.dumps(options.get(k), sort_keys=True, default=str))
-            raise ConfigError(f"out={str(out_dir)!r} holds pairs made with other options "
-                              f"(differ: {', '.join(diff)}); use another --out or the same "
-                              "options to resume")
+            diff = sorted(
+                k
+                for k in set(old) | set(options)
+                if json.dumps(old.get(k), sort_keys=True, default=str)
+                != json.dumps(options.get(k), sort_keys=True, default=str)
+            )
+            raise ConfigError(
+                f"out={str(out_dir)!r} holds pairs made with other options "
+                f"(differ: {', '.join(diff)}); use another --out or the same "
+                "options to resume"
+            )
         return text
     atomic_write_bytes(path, text.encode())
     return text
 
 
-def _plan(sequences: Seq[Sequence], out: Path, names: list[str], text: str, patch: PatchSize,
-          count: int, seed: int, reference: ReferenceSpec, transcodes: Seq[CodecSpec],
-          vmaf_model: str, keep_videos: bool, defects: Seq[DefectSpec] = ()
-          ) -> tuple[list[PairJob], list[PairJob]]:
+def _plan(
+    sequences: Seq[Sequence],
+    out: Path,
+    names: list[str],
+    text: str,
+    patch: PatchSize,
+    count: int,
+    seed: int,
+    reference: ReferenceSpec,
+    transcodes: Seq[CodecSpec],
+    vmaf_model: str,
+    keep_videos: bool,
+    defects: Seq[DefectSpec] = (),
+) -> tuple[list[PairJob], list[PairJob]]:
     """Reference jobs and unit jobs, in the manifest's order."""
     ref_spec = reference.codec
     groups = dict(zip(ref_spec.values, reference.groups, strict=True))
@@ -405,23 +503,62 @@ def _plan(sequences: Seq[Sequence], out: Path, names: list[str], text: str, patc
             ref_label = f"{ref_spec.display}:{ref_spec.rate_param}={value}"
             ref_dir = f"{safe}/{safe_name(ref_spec.display)}_{ref_spec.rate_param}{value}"
             dst = ref_root / f"{ref_dir}.y4m"
-            refs.append(PairJob(_key(text, "reference", ref_dir), "reference", ref_dir,
-                                seq.source, ref_spec, value, dst, out))
-            common = dict(source_name=seq.name, dataset=seq.metadata.get("dataset", ""),
-                          group=groups[value], reference_label=ref_label, patch=patch,
-                          count=count, seed=seed, vmaf_model=vmaf_model,
-                          keep_videos=keep_videos)
+            refs.append(
+                PairJob(
+                    _key(text, "reference", ref_dir),
+                    "reference",
+                    ref_dir,
+                    seq.source,
+                    ref_spec,
+                    value,
+                    dst,
+                    out,
+                )
+            )
+            common = dict(
+                source_name=seq.name,
+                dataset=seq.metadata.get("dataset", ""),
+                group=groups[value],
+                reference_label=ref_label,
+                patch=patch,
+                count=count,
+                seed=seed,
+                vmaf_model=vmaf_model,
+                keep_videos=keep_videos,
+            )
             for spec in transcodes:
                 for tv in spec.values:
                     uid = f"{ref_dir}/{safe_name(spec.display)}_{spec.rate_param}{tv}"
-                    units.append(PairJob(_key(text, "unit", uid), "unit", uid, seq.source,
-                                         spec, tv, dst, out, **common))  # type: ignore[arg-type]
+                    units.append(
+                        PairJob(
+                            _key(text, "unit", uid),
+                            "unit",
+                            uid,
+                            seq.source,
+                            spec,
+                            tv,
+                            dst,
+                            out,
+                            **common,
+                        )
+                    )  # type: ignore[arg-type]
             for defect in defects:
                 for amount in defect.amounts:
                     uid = f"{ref_dir}/{defect.name}_{amount:g}"
-                    units.append(PairJob(_key(text, "unit", uid), "unit", uid, seq.source,
-                                         None, amount, dst, out, defect=defect.name,
-                                         **common))  # type: ignore[arg-type]
+                    units.append(
+                        PairJob(
+                            _key(text, "unit", uid),
+                            "unit",
+                            uid,
+                            seq.source,
+                            None,
+                            amount,
+                            dst,
+                            out,
+                            defect=defect.name,
+                            **common,
+                        )
+                    )  # type: ignore[arg-type]
     return refs, units
 
 
@@ -463,6 +600,7 @@ def _write_manifest(path: Path, rows: Iterable[Mapping[str, str]]) -> int:
 
 
 # --- the command ------------------------------------------------------------------------
+
 
 def make_pairs(
     sequences: Seq[Sequence],
@@ -532,40 +670,76 @@ def make_pairs(
     defects = tuple(defects)
     names_seen = [d.name for d in defects]
     if len(set(names_seen)) != len(names_seen):
-        raise invalid("defects", ",".join(names_seen), "each defect once (list its amounts "
-                      "in one spec, e.g. noise=4,8,16)")
-    options = _options(sequences, patch, int(patches_per_video), int(seed), reference,
-                       transcodes, vmaf_model, defects)
+        raise invalid(
+            "defects",
+            ",".join(names_seen),
+            "each defect once (list its amounts in one spec, e.g. noise=4,8,16)",
+        )
+    options = _options(
+        sequences,
+        patch,
+        int(patches_per_video),
+        int(seed),
+        reference,
+        transcodes,
+        vmaf_model,
+        defects,
+    )
     out.mkdir(parents=True, exist_ok=True)
     execute = executor or local_executor
     with exclusive(out):
         text = _check_options(out, options)
         _remove_stale_temporaries(out)
-        refs, units = _plan(sequences, out, names, text, patch, int(patches_per_video),
-                            int(seed), reference, transcodes, vmaf_model, keep_videos,
-                            defects)
+        refs, units = _plan(
+            sequences,
+            out,
+            names,
+            text,
+            patch,
+            int(patches_per_video),
+            int(seed),
+            reference,
+            transcodes,
+            vmaf_model,
+            keep_videos,
+            defects,
+        )
         with Store(out / "store.sqlite") as store:
             result = _run_stages(refs, units, store, execute, int(jobs), progress)
             rows = [row for u in units for row in result["records"][u.key]["rows"]]
     n = _write_manifest(out / "manifest.csv", rows)
     shutil.rmtree(out / "work", ignore_errors=True)
-    return PairsResult(out, out / "manifest.csv", n, len(units), result["computed"],
-                       len(units) - result["computed"], result["made"], result["timings"],
-                       time.perf_counter() - started)
+    return PairsResult(
+        out,
+        out / "manifest.csv",
+        n,
+        len(units),
+        result["computed"],
+        len(units) - result["computed"],
+        result["made"],
+        result["timings"],
+        time.perf_counter() - started,
+    )
 
 
-def _run_stages(refs: list[PairJob], units: list[PairJob], store: Store,
-                execute: PairExecutor, jobs: int,
-                progress: Callable[[int, int], None] | None) -> dict:
+def _run_stages(
+    refs: list[PairJob],
+    units: list[PairJob],
+    store: Store,
+    execute: PairExecutor,
+    jobs: int,
+    progress: Callable[[int, int], None] | None,
+) -> dict:
     """Run the references the pending units need, then the units; commit each as it ends."""
     records = {u.key: r for u in units if (r := _unit_done(u, store)) is not None}
     todo = [u for u in units if u.key not in records]
     needed = {u.reference_path for u in todo}
-    ref_todo = [r for r in refs if r.reference_path in needed and _reference_done(r, store)
-                is None]
+    ref_todo = [r for r in refs if r.reference_path in needed and _reference_done(r, store) is None]
     timings = {"reference_s": 0.0, "encode_s": 0.0, "vmaf_s": 0.0, "crop_s": 0.0}
-    state = {"done": len(units) - len(todo) + len(refs) - len(ref_todo),
-             "total": len(units) + len(refs)}
+    state = {
+        "done": len(units) - len(todo) + len(refs) - len(ref_todo),
+        "total": len(units) + len(refs),
+    }
     errors: list[str] = []
 
     def on_done(job: PairJob, outcome: PairOutcome) -> None:
@@ -589,10 +763,11 @@ def _run_stages(refs: list[PairJob], units: list[PairJob], store: Store,
         todo = [replace(u, reference_bits=bits[u.reference_path]) for u in todo]
         execute(todo, on_done, jobs, fn=execute_pair_job)
     if errors:
-        raise DatasetError(f"make-pairs: {len(errors)} job(s) failed; finished jobs are kept, "
-                           f"run the same command to resume; first: {errors[0]}")
-    return {"records": records, "computed": len(todo), "made": len(ref_todo),
-            "timings": timings}
+        raise DatasetError(
+            f"make-pairs: {len(errors)} job(s) failed; finished jobs are kept, "
+            f"run the same command to resume; first: {errors[0]}"
+        )
+    return {"records": records, "computed": len(todo), "made": len(ref_todo), "timings": timings}
 
 
 def pairs_status(out_dir: str | Path) -> dict[str, int]:
@@ -605,12 +780,14 @@ def pairs_status(out_dir: str | Path) -> dict[str, int]:
     out = Path(out_dir)
     path = out / "pairs.json"
     if not path.is_file():
-        raise invalid("run_dir", str(out), "a run directory (config.toml) or a make-pairs "
-                      "folder (pairs.json)")
+        raise invalid(
+            "run_dir", str(out), "a run directory (config.toml) or a make-pairs folder (pairs.json)"
+        )
     options = json.loads(path.read_text())
     n_refs = len(options["sources"]) * len(options["reference"]["values"])
-    per_ref = (sum(len(t["values"]) for t in options["transcodes"])
-               + sum(len(d["amounts"]) for d in options.get("defects", [])))
+    per_ref = sum(len(t["values"]) for t in options["transcodes"]) + sum(
+        len(d["amounts"]) for d in options.get("defects", [])
+    )
     total = n_refs * (1 + per_ref)
     done = 0
     if (out / "store.sqlite").is_file():

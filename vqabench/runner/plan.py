@@ -25,9 +25,21 @@ from vqabench.io.video import Video, open_video
 from vqabench.runner.jobs import Job, MetricTask, encode_key, measurement_key
 from vqabench.runner.progress import point_work
 
-__all__ = ["Targets", "load_sequences", "plan_references", "plan_jobs", "rate_targets",
-           "anchored", "targeted_jobs", "ladder_len", "resolved_config", "pending_part",
-           "usable_references", "main_jobs", "estimated_work"]
+__all__ = [
+    "Targets",
+    "load_sequences",
+    "plan_references",
+    "plan_jobs",
+    "rate_targets",
+    "anchored",
+    "targeted_jobs",
+    "ladder_len",
+    "resolved_config",
+    "pending_part",
+    "usable_references",
+    "main_jobs",
+    "estimated_work",
+]
 
 
 def _dataset_spec(dataset: str) -> str:
@@ -40,8 +52,12 @@ def _dataset_spec(dataset: str) -> str:
 def anchored(cfg: RunConfig, out_dir: Path) -> RunConfig:
     """``cfg`` with absolute paths (a folder dataset, ``root``) and ``out=out_dir``
     (absolute): the config.toml of a run re-runs it from any folder."""
-    return replace(cfg, dataset=_dataset_spec(cfg.dataset), out=str(Path(out_dir).absolute()),
-                   root=str(Path(cfg.root).absolute()) if cfg.root else None)
+    return replace(
+        cfg,
+        dataset=_dataset_spec(cfg.dataset),
+        out=str(Path(out_dir).absolute()),
+        root=str(Path(cfg.root).absolute()) if cfg.root else None,
+    )
 
 
 def load_sequences(cfg: RunConfig, out_dir: Path) -> list[Sequence]:
@@ -54,12 +70,17 @@ def load_sequences(cfg: RunConfig, out_dir: Path) -> list[Sequence]:
     Raises:
         DatasetError / VideoFormatError: unknown dataset, unreadable video.
     """
-    sequences = load_dataset(_dataset_spec(cfg.dataset), frames=cfg.frames, size=cfg.size,
-                             work_dir=Path(out_dir).absolute(),
-                             root=Path(cfg.root).absolute() if cfg.root else None,
-                             sequences=cfg.sequences, fps=cfg.fps, interlaced=cfg.interlaced)
-    return [replace(s, source=replace(s.source, path=s.source.path.absolute()))
-            for s in sequences]
+    sequences = load_dataset(
+        _dataset_spec(cfg.dataset),
+        frames=cfg.frames,
+        size=cfg.size,
+        work_dir=Path(out_dir).absolute(),
+        root=Path(cfg.root).absolute() if cfg.root else None,
+        sequences=cfg.sequences,
+        fps=cfg.fps,
+        interlaced=cfg.interlaced,
+    )
+    return [replace(s, source=replace(s.source, path=s.source.path.absolute())) for s in sequences]
 
 
 def _metric_tasks(cfg: RunConfig, enc_key: str, anchors: dict[str, str]) -> tuple[MetricTask, ...]:
@@ -67,8 +88,15 @@ def _metric_tasks(cfg: RunConfig, enc_key: str, anchors: dict[str, str]) -> tupl
     for spec in cfg.metrics:
         metric = metrics.create(spec.name, **dict(spec.options))
         for anchor, anchor_hash in anchors.items():
-            tasks.append(MetricTask(measurement_key(enc_key, metric.spec, anchor_hash),
-                                    spec.name, spec.options, metric.spec, anchor))
+            tasks.append(
+                MetricTask(
+                    measurement_key(enc_key, metric.spec, anchor_hash),
+                    spec.name,
+                    spec.options,
+                    metric.spec,
+                    anchor,
+                )
+            )
     return tuple(tasks)
 
 
@@ -89,8 +117,16 @@ def _group_of(seq: Sequence) -> str:
 Targets = dict[tuple[str, str], tuple[float, ...]]
 
 
-def _plan(cfg: RunConfig, seq: Sequence, inp: _Input, specs: Iterable[CodecSpec], out_dir: Path,
-          subdir: str, keep: bool = False, targets: Targets | None = None) -> list[Job]:
+def _plan(
+    cfg: RunConfig,
+    seq: Sequence,
+    inp: _Input,
+    specs: Iterable[CodecSpec],
+    out_dir: Path,
+    subdir: str,
+    keep: bool = False,
+    targets: Targets | None = None,
+) -> list[Job]:
     jobs = []
     input_hash = content_hash(inp.video.path)
     anchor_hashes = {name: content_hash(v.path) for name, v in inp.anchors.items()}
@@ -104,22 +140,36 @@ def _plan(cfg: RunConfig, seq: Sequence, inp: _Input, specs: Iterable[CodecSpec]
         for value in values:
             rate = codecs.RatePoint(spec.rate_param, value)
             native = codec.native_rate(rate, coded)
-            key = encode_key(input_hash, f"{codec_spec}|coded={coded}|native={native.label}",
-                             rate.label)
+            key = encode_key(
+                input_hash, f"{codec_spec}|coded={coded}|native={native.label}", rate.label
+            )
             stem = f"{_safe(spec.rate_param)}{_safe(str(value))}"
             rel = Path(subdir) / _safe(seq.name) / _safe(spec.display) / (stem + codec.extension)
             keep_path = None
             if keep:
-                keep_path = (out_dir / "references" / _safe(seq.name) /
-                             f"{_safe(spec.display)}_{stem}.y4m").resolve()
-            jobs.append(Job(
-                key=key, sequence=seq.name, reference=inp.label, codec=spec.display,
-                codec_name=spec.name, codec_options=spec.options, codec_spec=codec_spec,
-                rate_param=spec.rate_param, rate_value=value, input=inp.video,
-                anchors=tuple(inp.anchors.items()), bitstream=(out_dir / rel).resolve(),
-                bitstream_rel=str(rel), metrics=_metric_tasks(cfg, key, anchor_hashes),
-                group=inp.group, keep_decoded=keep_path,
-            ))
+                keep_path = (
+                    out_dir / "references" / _safe(seq.name) / f"{_safe(spec.display)}_{stem}.y4m"
+                ).resolve()
+            jobs.append(
+                Job(
+                    key=key,
+                    sequence=seq.name,
+                    reference=inp.label,
+                    codec=spec.display,
+                    codec_name=spec.name,
+                    codec_options=spec.options,
+                    codec_spec=codec_spec,
+                    rate_param=spec.rate_param,
+                    rate_value=value,
+                    input=inp.video,
+                    anchors=tuple(inp.anchors.items()),
+                    bitstream=(out_dir / rel).resolve(),
+                    bitstream_rel=str(rel),
+                    metrics=_metric_tasks(cfg, key, anchor_hashes),
+                    group=inp.group,
+                    keep_decoded=keep_path,
+                )
+            )
     return jobs
 
 
@@ -134,14 +184,26 @@ def plan_references(cfg: RunConfig, sequences: list[Sequence], out_dir: Path) ->
     jobs = []
     for seq in sequences:
         inp = _Input("source", _group_of(seq), seq.source, {"source": seq.source})
-        jobs += _plan(replace(cfg, anchors=("source",)), seq, inp, [cfg.reference.codec],
-                      out_dir, "references", keep=True)
+        jobs += _plan(
+            replace(cfg, anchors=("source",)),
+            seq,
+            inp,
+            [cfg.reference.codec],
+            out_dir,
+            "references",
+            keep=True,
+        )
     groups = dict(zip(cfg.reference.codec.values, cfg.reference.groups, strict=True))
     return [replace(j, group=groups[j.rate_value]) for j in jobs]
 
 
-def plan_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path,
-              references: list[Job] | None = None, targets: Targets | None = None) -> list[Job]:
+def plan_jobs(
+    cfg: RunConfig,
+    sequences: list[Sequence],
+    out_dir: Path,
+    references: list[Job] | None = None,
+    targets: Targets | None = None,
+) -> list[Job]:
     """One job per (sequence, reference, codec, rate point), in a stable order.
 
     Args:
@@ -159,8 +221,7 @@ def plan_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path,
                 video = open_video(ref.keep_decoded)
                 anchors = {"source": seq.source, "reference": video}
                 label = f"{ref.codec}:{ref.rate_label}"
-                inputs.append(_Input(label, ref.group, video,
-                                     {a: anchors[a] for a in cfg.anchors}))
+                inputs.append(_Input(label, ref.group, video, {a: anchors[a] for a in cfg.anchors}))
         for inp in inputs:
             sub = "bitstreams" if inp.label == "source" else f"bitstreams/{_safe(inp.label)}"
             jobs += _plan(cfg, seq, inp, cfg.codecs, out_dir, sub, targets=targets)
@@ -176,13 +237,23 @@ def rate_targets(source_jobs: Iterable[Job], store: Store) -> Targets:
         enc = store.encode(job.key)
         kbps = None if enc is None else enc.bits * float(Fraction(enc.fps)) / enc.frames / 1000
         by_input.setdefault((job.sequence, job.reference), []).append(
-            None if kbps is None else round(kbps, 3))
-    return {k: tuple(v) for k, v in by_input.items()  # type: ignore[misc]
-            if all(x is not None for x in v)}
+            None if kbps is None else round(kbps, 3)
+        )
+    return {
+        k: tuple(v)
+        for k, v in by_input.items()  # type: ignore[misc]
+        if all(x is not None for x in v)
+    }
 
 
-def targeted_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path, usable: list[Job],
-                  planned: list[Job], store: Store) -> list[Job]:
+def targeted_jobs(
+    cfg: RunConfig,
+    sequences: list[Sequence],
+    out_dir: Path,
+    usable: list[Job],
+    planned: list[Job],
+    store: Store,
+) -> list[Job]:
     """Jobs of the ``kbps=from`` codecs, on targets from the already run ``planned`` jobs."""
     source = targets_source(cfg)
     if source is None:
@@ -192,30 +263,38 @@ def targeted_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path, usab
     if cfg.reference is None:
         return plan_jobs(rc_cfg, sequences, out_dir, targets=targets)
     sequences = [s for s in sequences if any(j.sequence == s.name for j in usable)]
-    return plan_jobs(rc_cfg, sequences, out_dir, references=usable, targets=targets) if usable \
-        else []
+    return (
+        plan_jobs(rc_cfg, sequences, out_dir, references=usable, targets=targets) if usable else []
+    )
 
 
 def ladder_len(cfg: RunConfig) -> int:
     """Rate points per input over all codecs (``kbps=from`` ones take their source's)."""
     source = targets_source(cfg)
-    return sum(len(source.values) if c.targets_from_run and source else len(c.values)
-               for c in cfg.codecs)
+    return sum(
+        len(source.values) if c.targets_from_run and source else len(c.values) for c in cfg.codecs
+    )
 
 
 def resolved_config(cfg: RunConfig, sequences: list[Sequence]) -> RunConfig:
     """``cfg`` with the frame count and size the dataset actually gave, when uniform."""
     sizes = {(s.source.width, s.source.height) for s in sequences}
     counts = {s.source.frames for s in sequences}
-    return replace(cfg, size=cfg.size or (sizes.pop() if len(sizes) == 1 else None),
-                   frames=cfg.frames or (counts.pop() if len(counts) == 1 else None))
+    return replace(
+        cfg,
+        size=cfg.size or (sizes.pop() if len(sizes) == 1 else None),
+        frames=cfg.frames or (counts.pop() if len(counts) == 1 else None),
+    )
 
 
 def pending_part(job: Job, store: Store, retry_failed: bool) -> Job | None:
     """The part of ``job`` still to do, or None when the store has all of it."""
     record = store.encode(job.key)
-    have_bitstream = (record is not None and job.bitstream.is_file()
-                      and 8 * job.bitstream.stat().st_size == record.bits)
+    have_bitstream = (
+        record is not None
+        and job.bitstream.is_file()
+        and 8 * job.bitstream.stat().st_size == record.bits
+    )
     missing = tuple(t for t in job.metrics if store.measurement(t.key) is None)
     kept = job.keep_decoded is None or job.keep_decoded.is_file()
     if have_bitstream and not missing and kept:
@@ -229,12 +308,16 @@ def pending_part(job: Job, store: Store, retry_failed: bool) -> Job | None:
 
 def usable_references(ref_jobs: list[Job], store: Store) -> list[Job]:
     """Reference-stage jobs that did not fail and whose decoded R exists."""
-    return [j for j in ref_jobs if store.failure(j.key) is None
-            and j.keep_decoded is not None and j.keep_decoded.is_file()]
+    return [
+        j
+        for j in ref_jobs
+        if store.failure(j.key) is None and j.keep_decoded is not None and j.keep_decoded.is_file()
+    ]
 
 
-def main_jobs(cfg: RunConfig, sequences: list[Sequence], out_dir: Path,
-               usable: list[Job]) -> list[Job]:
+def main_jobs(
+    cfg: RunConfig, sequences: list[Sequence], out_dir: Path, usable: list[Job]
+) -> list[Job]:
     """The codec stage: on S, or on every usable reference R when a stage is configured."""
     if cfg.reference is None:
         return plan_jobs(cfg, sequences, out_dir)
@@ -246,6 +329,10 @@ def estimated_work(cfg: RunConfig, sequences: list[Sequence]) -> float:
     """Work units of the codec stage before it can be planned (it needs the references)."""
     n_refs = len(cfg.reference.codec.values) if cfg.reference else 1
     names = [m.name for m in cfg.metrics for _ in cfg.anchors]
-    return sum(n_refs * len(c.values) * point_work(
-        s.source.frames * s.source.width * s.source.height, c.name, names)
-        for s in sequences for c in cfg.codecs)
+    return sum(
+        n_refs
+        * len(c.values)
+        * point_work(s.source.frames * s.source.width * s.source.height, c.name, names)
+        for s in sequences
+        for c in cfg.codecs
+    )

@@ -17,24 +17,49 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-__all__ = ["CODEC_COST", "METRIC_COST", "DEFAULT_COST", "DECODE_COST", "job_work",
-           "point_work", "schedule_key", "RunProgress"]
+__all__ = [
+    "CODEC_COST",
+    "METRIC_COST",
+    "DEFAULT_COST",
+    "DECODE_COST",
+    "job_work",
+    "point_work",
+    "schedule_key",
+    "RunProgress",
+]
 
 #: Relative per-pixel encode cost at the default preset (x264 medium = 1).
-CODEC_COST: dict[str, float] = {"x264": 1.0, "x265": 3.0, "vp9": 2.0, "aom-av1": 8.0,
-                                "svt-av1": 1.5, "vvenc": 8.0, "inr": 200.0, "external": 5.0}
+CODEC_COST: dict[str, float] = {
+    "x264": 1.0,
+    "x265": 3.0,
+    "vp9": 2.0,
+    "aom-av1": 8.0,
+    "svt-av1": 1.5,
+    "vvenc": 8.0,
+    "inr": 200.0,
+    "external": 5.0,
+}
 #: Relative per-pixel cost of a metric against one anchor.
-METRIC_COST: dict[str, float] = {"psnr_y": 0.05, "psnr_yuv": 0.05, "ssim": 0.3,
-                                 "ms_ssim": 0.5, "vmaf": 1.0, "lpips": 4.0, "dists": 4.0,
-                                 "pt_loss": 6.0, "rankdvqa_ugc": 6.0}
+METRIC_COST: dict[str, float] = {
+    "psnr_y": 0.05,
+    "psnr_yuv": 0.05,
+    "ssim": 0.3,
+    "ms_ssim": 0.5,
+    "vmaf": 1.0,
+    "lpips": 4.0,
+    "dists": 4.0,
+    "pt_loss": 6.0,
+    "rankdvqa_ugc": 6.0,
+}
 #: Per-pixel cost of decoding (any codec).
 DECODE_COST = 0.1
 #: Cost of a codec or metric missing from the tables.
 DEFAULT_COST = 1.0
 
 
-def point_work(pixels: int, codec: str, metric_names: Iterable[str], *,
-               reuse_bitstream: bool = False) -> float:
+def point_work(
+    pixels: int, codec: str, metric_names: Iterable[str], *, reuse_bitstream: bool = False
+) -> float:
     """Work units of one encode + decode + measurements of ``pixels`` (frames x w x h)."""
     per_pixel = DECODE_COST + sum(METRIC_COST.get(m, DEFAULT_COST) for m in metric_names)
     if not reuse_bitstream:
@@ -60,8 +85,9 @@ def job_work(job) -> float:  # job: vqabench.runner.jobs.Job
     """Work units of a planned job (see module docstring)."""
     video = job.input
     pixels = int(video.frames) * int(video.width) * int(video.height)
-    return point_work(pixels, job.codec_name, [t.name for t in job.metrics],
-                      reuse_bitstream=job.reuse_bitstream)
+    return point_work(
+        pixels, job.codec_name, [t.name for t in job.metrics], reuse_bitstream=job.reuse_bitstream
+    )
 
 
 class RunProgress:
@@ -75,8 +101,12 @@ class RunProgress:
             references); :meth:`planned` replaces it by the real work.
     """
 
-    def __init__(self, items: Callable[[int, int], None] | None = None,
-                 work: Callable[[float, float], None] | None = None, estimate: float = 0.0):
+    def __init__(
+        self,
+        items: Callable[[int, int], None] | None = None,
+        work: Callable[[float, float], None] | None = None,
+        estimate: float = 0.0,
+    ):
         self.items, self.work = items, work
         self.done, self.total = 0, 0
         self.work_done, self.work_total = 0.0, estimate

@@ -20,9 +20,14 @@ from vqabench.errors import invalid
 __all__ = ["project_wall_s"]
 
 
-def project_wall_s(job_costs_s: Sequence[float], workers: int, *,
-                   per_job_overhead_s: float = 0.0, startup_s: float = 0.0,
-                   slowdown: float = 1.0) -> float:
+def project_wall_s(
+    job_costs_s: Sequence[float],
+    workers: int,
+    *,
+    per_job_overhead_s: float = 0.0,
+    startup_s: float = 0.0,
+    slowdown: float = 1.0,
+) -> float:
     """Wall time of ``job_costs_s`` on ``workers`` workers, scheduled longest first.
 
     Args:

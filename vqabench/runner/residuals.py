@@ -26,15 +26,21 @@ __all__ = ["run_residual_fits"]
 
 def _middle_rows(results: pd.DataFrame, codec: str) -> pd.DataFrame:
     """One row per sequence: ``codec``'s middle rate point by rate, against the source."""
-    rows = results[(results["codec"].astype(str) == codec) & (results["anchor"] == "source")
-                   & (results["reference"] == "source")]
+    rows = results[
+        (results["codec"].astype(str) == codec)
+        & (results["anchor"] == "source")
+        & (results["reference"] == "source")
+    ]
     rows = rows.drop_duplicates(["sequence", "rate_point"]).sort_values(["sequence", "kbps"])
-    return pd.DataFrame([g.iloc[(len(g) - 1) // 2] for _, g in
-                         rows.groupby("sequence", sort=True)], columns=rows.columns)
+    return pd.DataFrame(
+        [g.iloc[(len(g) - 1) // 2] for _, g in rows.groupby("sequence", sort=True)],
+        columns=rows.columns,
+    )
 
 
-def run_residual_fits(run_dir: Path, results: pd.DataFrame, *, codec: str
-                      ) -> tuple[list[RunResidualFit], list[str]]:
+def run_residual_fits(
+    run_dir: Path, results: pd.DataFrame, *, codec: str
+) -> tuple[list[RunResidualFit], list[str]]:
     """Fit the residuals of ``codec``'s middle rate point on every sequence of a run.
 
     Returns:

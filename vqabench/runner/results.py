@@ -22,13 +22,40 @@ from vqabench.runner.jobs import Job
 __all__ = ["RESULT_COLUMNS", "PER_FRAME_COLUMNS", "write_results"]
 
 
-RESULT_COLUMNS = ("sequence", "reference", "codec", "rate_point", "bits", "bpp", "kbps",
-                  "enc_s", "dec_s", "metric", "value", "anchor", "bitstream", "group",
-                  "coded_pix_fmt", "native_rate_point", "target_kbps")
+RESULT_COLUMNS = (
+    "sequence",
+    "reference",
+    "codec",
+    "rate_point",
+    "bits",
+    "bpp",
+    "kbps",
+    "enc_s",
+    "dec_s",
+    "metric",
+    "value",
+    "anchor",
+    "bitstream",
+    "group",
+    "coded_pix_fmt",
+    "native_rate_point",
+    "target_kbps",
+)
 
 
-PER_FRAME_COLUMNS = ("sequence", "reference", "codec", "rate_point", "metric", "anchor",
-                     "frame", "value", "frame_bits", "frame_type", "frame_qp")
+PER_FRAME_COLUMNS = (
+    "sequence",
+    "reference",
+    "codec",
+    "rate_point",
+    "metric",
+    "anchor",
+    "frame",
+    "value",
+    "frame_bits",
+    "frame_type",
+    "frame_qp",
+)
 
 
 def _atomic_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[object]]) -> int:
@@ -47,8 +74,13 @@ def _fmt(value: float) -> str:
     return repr(float(value)) if math.isfinite(value) else str(value)
 
 
-def write_results(jobs: list[Job], store: Store, out_dir: Path, *, name: str = "results",
-                  ) -> int:
+def write_results(
+    jobs: list[Job],
+    store: Store,
+    out_dir: Path,
+    *,
+    name: str = "results",
+) -> int:
     """Write ``<name>.csv`` and its per-frame table from the store, atomically.
 
     ``results`` writes results.csv and per_frame.csv; ``references`` writes references.csv
@@ -64,8 +96,9 @@ def write_results(jobs: list[Job], store: Store, out_dir: Path, *, name: str = "
         if enc is None:
             continue
         if (job.codec_name, job.codec_options) not in made:
-            made[job.codec_name, job.codec_options] = codecs.create(job.codec_name,
-                                                                    **dict(job.codec_options))
+            made[job.codec_name, job.codec_options] = codecs.create(
+                job.codec_name, **dict(job.codec_options)
+            )
         codec = made[job.codec_name, job.codec_options]
         coded = codec.coded_pix_fmt(job.input.pix_fmt)
         native = codec.native_rate(codecs.RatePoint(job.rate_param, job.rate_value), coded)
@@ -78,15 +111,43 @@ def write_results(jobs: list[Job], store: Store, out_dir: Path, *, name: str = "
             m = store.measurement(task.key)
             if m is None:
                 continue
-            rows.append((job.sequence, job.reference, job.codec, job.rate_label, enc.bits,
-                         _fmt(bpp), _fmt(kbps), _fmt(enc.enc_s), _fmt(enc.dec_s), task.name,
-                         _fmt(m.value), task.anchor, enc.bitstream, job.group, coded,
-                         native.label, _fmt(job.rate_value) if job.rate_param == "kbps" else ""))
+            rows.append(
+                (
+                    job.sequence,
+                    job.reference,
+                    job.codec,
+                    job.rate_label,
+                    enc.bits,
+                    _fmt(bpp),
+                    _fmt(kbps),
+                    _fmt(enc.enc_s),
+                    _fmt(enc.dec_s),
+                    task.name,
+                    _fmt(m.value),
+                    task.anchor,
+                    enc.bitstream,
+                    job.group,
+                    coded,
+                    native.label,
+                    _fmt(job.rate_value) if job.rate_param == "kbps" else "",
+                )
+            )
             if frames_info is None or len(frames_info) != len(m.per_frame):
                 frames_info = _coded_frames(job, len(m.per_frame))
-            frame_rows.extend((job.sequence, job.reference, job.codec, job.rate_label, task.name,
-                               task.anchor, i, _fmt(v), *frames_info[i])
-                              for i, v in enumerate(m.per_frame))
+            frame_rows.extend(
+                (
+                    job.sequence,
+                    job.reference,
+                    job.codec,
+                    job.rate_label,
+                    task.name,
+                    task.anchor,
+                    i,
+                    _fmt(v),
+                    *frames_info[i],
+                )
+                for i, v in enumerate(m.per_frame)
+            )
     frames_name = "per_frame.csv" if name == "results" else f"{name}_per_frame.csv"
     _atomic_csv(out_dir / frames_name, PER_FRAME_COLUMNS, frame_rows)
     return _atomic_csv(out_dir / f"{name}.csv", RESULT_COLUMNS, rows)

@@ -48,9 +48,22 @@ from vqabench.runner.plan import load_sequences, plan_jobs, plan_references, rat
 from vqabench.runner.progress import RunProgress
 from vqabench.runner.results import PER_FRAME_COLUMNS, RESULT_COLUMNS, write_results
 
-__all__ = ["RESULT_COLUMNS", "PER_FRAME_COLUMNS", "RunSummary", "RunStatus", "plan_jobs",
-           "plan_references", "rate_targets", "load_sequences", "check_formats", "check_size",
-           "run", "run_status", "default_out_dir", "write_results"]
+__all__ = [
+    "RESULT_COLUMNS",
+    "PER_FRAME_COLUMNS",
+    "RunSummary",
+    "RunStatus",
+    "plan_jobs",
+    "plan_references",
+    "rate_targets",
+    "load_sequences",
+    "check_formats",
+    "check_size",
+    "run",
+    "run_status",
+    "default_out_dir",
+    "write_results",
+]
 
 
 @dataclass
@@ -137,20 +150,34 @@ def run_status(cfg: RunConfig, *, out_dir: Path) -> RunStatus:
                 transient = store.failure_kind(job.key) == "transient"
                 counts["pending" if transient else "failed"] += 1
                 (retry if transient else failures).append(
-                    (job.sequence, job.codec, job.rate_label, err))
+                    (job.sequence, job.codec, job.rate_label, err)
+                )
             else:
                 counts["pending"] += 1
         failed_refs = sum(1 for j in ref_jobs if store.failure_kind(j.key) == "permanent")
         waiting = len(ref_jobs) - len(usable) - failed_refs
-    return RunStatus(out_dir, counts["done"], counts["pending"] + waiting * per_input,
-                     counts["failed"], failed_refs * per_input, failures, retry)
+    return RunStatus(
+        out_dir,
+        counts["done"],
+        counts["pending"] + waiting * per_input,
+        counts["failed"],
+        failed_refs * per_input,
+        failures,
+        retry,
+    )
 
 
-def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = False,
-        executor: Executor | None = None,
-        progress: Callable[[int, int], None] | None = None, force: bool = False,
-        work_progress: Callable[[float, float], None] | None = None,
-        warm_summary: bool = False) -> RunSummary:
+def run(
+    cfg: RunConfig,
+    *,
+    out_dir: Path | None = None,
+    retry_failed: bool = False,
+    executor: Executor | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    force: bool = False,
+    work_progress: Callable[[float, float], None] | None = None,
+    warm_summary: bool = False,
+) -> RunSummary:
     """Run (or resume) a benchmark.
 
     Args:
@@ -196,19 +223,29 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
-            raise invalid("out", str(out_dir), "a directory, existing or new (this path or "
-                          "a parent of it is a file)") from None
+            raise invalid(
+                "out",
+                str(out_dir),
+                "a directory, existing or new (this path or a parent of it is a file)",
+            ) from None
         # local worker processes start while the run is planned, unless the run directory
         # looks finished (results.csv written): then a re-run stays a fast no-op
-        warm = (isinstance(execute, LocalExecutor) and cfg.jobs > 1
-                and not (out_dir / "results.csv").is_file())
+        warm = (
+            isinstance(execute, LocalExecutor)
+            and cfg.jobs > 1
+            and not (out_dir / "results.csv").is_file()
+        )
         with rundir.exclusive(out_dir), local_workers(cfg.jobs, warm):
             try:
                 rundir.remove_temporaries(out_dir)  # left by a killed run
                 summary = _run_locked(
-                    cfg, out_dir, retry_failed, force,
+                    cfg,
+                    out_dir,
+                    retry_failed,
+                    force,
                     SummaryWarmup().wrap(execute) if warm_summary else execute,
-                    RunProgress(counted, work_progress))
+                    RunProgress(counted, work_progress),
+                )
             except BaseException:  # Ctrl-C, a full disk: no temporaries stay behind
                 rundir.remove_temporaries(out_dir)
                 shutil.rmtree(out_dir / ".tmp", ignore_errors=True)
@@ -217,8 +254,14 @@ def run(cfg: RunConfig, *, out_dir: Path | None = None, retry_failed: bool = Fal
             return summary
 
 
-def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, force: bool,
-                execute: Executor, progress: RunProgress) -> RunSummary:
+def _run_locked(
+    cfg: RunConfig,
+    out_dir: Path,
+    retry_failed: bool,
+    force: bool,
+    execute: Executor,
+    progress: RunProgress,
+) -> RunSummary:
     """Plan, check, write config.toml, run the stages and write the tables."""
     from vqabench.runner.faults import warn_lost_store
 
@@ -231,8 +274,11 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, force: bool,
     # the written config names its run directory, so that re-running it reuses this one
     resolved = plan.anchored(plan.resolved_config(cfg, sequences), out_dir)
     change = rundir.config_change(resolved, out_dir, force)
-    write_config(resolved, out_dir / "config.toml",
-                 comment=rundir.provenance_comment(out_dir, sequences, cfg))
+    write_config(
+        resolved,
+        out_dir / "config.toml",
+        comment=rundir.provenance_comment(out_dir, sequences, cfg),
+    )
     decode_dir = out_dir / ".tmp"
     decode_dir.mkdir(exist_ok=True)
     warn_lost_store(out_dir)
@@ -249,8 +295,9 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, force: bool,
         jobs = plan.main_jobs(cfg, sequences, out_dir, usable)
         rc_points = per_input - sum(len(c.values) for c in cfg.codecs if not c.targets_from_run)
         rc_todo = (len(usable) if cfg.reference else len(sequences)) * rc_points
-        progress.total = (len(ref_jobs) + len(jobs) + rc_todo
-                          + (len(ref_jobs) - len(usable)) * per_input)
+        progress.total = (
+            len(ref_jobs) + len(jobs) + rc_todo + (len(ref_jobs) - len(usable)) * per_input
+        )
         ran += stages.run(jobs, estimate=plan.estimated_work(cfg, sequences))
         # rate-controlled codecs with targets from the run: after their source's jobs
         jobs += (targeted := plan.targeted_jobs(cfg, sequences, out_dir, usable, jobs, store))
@@ -266,5 +313,4 @@ def _run_locked(cfg: RunConfig, out_dir: Path, retry_failed: bool, force: bool,
     except OSError:
         pass
     total = len(ref_jobs) + len(jobs)
-    return RunSummary(out_dir, total, total - len(ran), len(ran), failures, rows, change,
-                      retry)
+    return RunSummary(out_dir, total, total - len(ran), len(ran), failures, rows, change, retry)

@@ -39,9 +39,10 @@ def exclusive(out_dir: Path) -> Iterator[None]:
         except OSError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
             os.close(fd)
-            raise ConfigError(f"out={str(out_dir)!r} is in use by another vqabench run (pid "
-                              f"{holder}); wait for it to finish or choose another --out"
-                              ) from None
+            raise ConfigError(
+                f"out={str(out_dir)!r} is in use by another vqabench run (pid "
+                f"{holder}); wait for it to finish or choose another --out"
+            ) from None
         try:  # the holder before us removes the file on exit: lock the file that is there
             if os.fstat(fd).st_ino == os.stat(lock).st_ino:
                 break
@@ -77,8 +78,9 @@ def remove_temporaries(out_dir: Path) -> int:
     return len(stale)
 
 
-def provenance_comment(out_dir: Path, sequences: Iterable[Sequence] = (),
-                       cfg: RunConfig | None = None) -> str:
+def provenance_comment(
+    out_dir: Path, sequences: Iterable[Sequence] = (), cfg: RunConfig | None = None
+) -> str:
     """The comment at the top of config.toml: who resolved it (vqabench, ffmpeg, when),
     how to re-run it, what was assumed of each source and the metrics' conventions."""
     import datetime
@@ -87,14 +89,21 @@ def provenance_comment(out_dir: Path, sequences: Iterable[Sequence] = (),
     from vqabench.provenance import package_line
 
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    assumed = [f"{s.name}: " + ", ".join(f"{k} {v}" for k, v in s.source.assumptions().items())
-               for s in sequences]
+    assumed = [
+        f"{s.name}: " + ", ".join(f"{k} {v}" for k, v in s.source.assumptions().items())
+        for s in sequences
+    ]
     conventions = "".join(
-        f"\n{spec.name}: {text}" for spec in (cfg.metrics if cfg else ())
-        if (text := metrics.create(spec.name, **dict(spec.options)).provenance_line()))
-    return (f"resolved by {package_line()} with ffmpeg {ffmpeg_info().version} on {now}\n"
-            f"re-run with: vqabench run {Path(out_dir).absolute() / 'config.toml'}"
-            + "".join(f"\nassumed {line}" for line in assumed) + conventions)
+        f"\n{spec.name}: {text}"
+        for spec in (cfg.metrics if cfg else ())
+        if (text := metrics.create(spec.name, **dict(spec.options)).provenance_line())
+    )
+    return (
+        f"resolved by {package_line()} with ffmpeg {ffmpeg_info().version} on {now}\n"
+        f"re-run with: vqabench run {Path(out_dir).absolute() / 'config.toml'}"
+        + "".join(f"\nassumed {line}" for line in assumed)
+        + conventions
+    )
 
 
 def config_change(resolved: RunConfig, out_dir: Path, force: bool) -> ConfigChange:
@@ -117,8 +126,10 @@ def config_change(resolved: RunConfig, out_dir: Path, force: bool) -> ConfigChan
     except ConfigError as exc:
         change = ConfigChange("differs", (f"its config.toml no longer loads ({exc})",))
     if change.kind == "differs" and not force:
-        raise ConfigError(f"out={str(out_dir)!r} holds a run of a different config ("
-                          f"{'; '.join(change.details)}); re-run its own config with `vqabench "
-                          f"run {old_path}`, choose another --out, or pass --force to replace "
-                          "its config.toml and tables")
+        raise ConfigError(
+            f"out={str(out_dir)!r} holds a run of a different config ("
+            f"{'; '.join(change.details)}); re-run its own config with `vqabench "
+            f"run {old_path}`, choose another --out, or pass --force to replace "
+            "its config.toml and tables"
+        )
     return change

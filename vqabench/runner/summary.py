@@ -45,16 +45,22 @@ class SummaryWarmup:
         self.cores = cores
 
     def _start(self) -> None:
-        self.thread = threading.Thread(target=_import_summary_modules, daemon=True,
-                                       name="vqabench-summary-imports")
+        self.thread = threading.Thread(
+            target=_import_summary_modules, daemon=True, name="vqabench-summary-imports"
+        )
         self.thread.start()
 
     def wrap(self, execute: Callable[..., None]) -> Callable[..., None]:
         """The executor ``execute(jobs, on_done, n_workers)``, starting the imports when a
         core is first idle while it runs jobs."""
 
-        def executor(jobs: list, on_done: Callable[..., None], n_workers: int,
-                     *args: object, **kwargs: object) -> None:
+        def executor(
+            jobs: list,
+            on_done: Callable[..., None],
+            n_workers: int,
+            *args: object,
+            **kwargs: object,
+        ) -> None:
             if not jobs or self.thread is not None:
                 return execute(jobs, on_done, n_workers, *args, **kwargs)
             from vqabench.runner.executors import thread_budget
@@ -84,8 +90,10 @@ def bd_summary(run_dir: Path, anchor: str) -> dict | None:
     reused while results.csv, the anchor and the vqabench version are unchanged, so that
     re-running a finished run needs neither pandas nor scipy (see reports/performance.md,
     "No-op re-run")."""
-    key = hashlib.sha256((run_dir / "results.csv").read_bytes()
-                         + f"\x1f{anchor}\x1f{__version__}\x1fnotes-2".encode()).hexdigest()
+    key = hashlib.sha256(
+        (run_dir / "results.csv").read_bytes()
+        + f"\x1f{anchor}\x1f{__version__}\x1fnotes-2".encode()
+    ).hexdigest()
     cache = run_dir / "bd_summary.json"
     try:
         cached = json.loads(cache.read_text())
@@ -122,15 +130,29 @@ def bd_summary_table(run_dir: Path, anchor: str) -> dict | None:
     first_anchor = str(results["anchor"].iloc[0])
     per = per_sequence_bd_rate(folded, anchor_codec=anchor)
     summary = summarize_bd_rate(per[per["anchor"] == first_anchor], by_group=with_refs)
-    table = bd_table(summary, reference=str(folded["reference"].iloc[0]), anchor=first_anchor,
-                     anchor_codec=anchor, codecs=list(dict.fromkeys(results["codec"])),
-                     metrics=list(dict.fromkeys(results["metric"])), per_sequence=per)
+    table = bd_table(
+        summary,
+        reference=str(folded["reference"].iloc[0]),
+        anchor=first_anchor,
+        anchor_codec=anchor,
+        codecs=list(dict.fromkeys(results["codec"])),
+        metrics=list(dict.fromkeys(results["metric"])),
+        per_sequence=per,
+    )
     cells = table.cells
-    rows = [[str(v) + (f" [{','.join(table.marks[i, j])}]" if (i, j) in table.marks else "")
-             for j, v in enumerate(row)]
-            for i, row in enumerate(cells.itertuples(index=False, name=None))]
-    return {"title": f"BD-rate (%) vs {anchor}", "caption": table.caption,
-            "columns": [str(c) for c in cells.columns],
-            "numeric": [bool(n) for n in numeric_columns(cells)],
-            "rows": rows, "notes": [f"[{n.mark}] {n.text}" for n in table.notes],
-            "details": list(table.details)}
+    rows = [
+        [
+            str(v) + (f" [{','.join(table.marks[i, j])}]" if (i, j) in table.marks else "")
+            for j, v in enumerate(row)
+        ]
+        for i, row in enumerate(cells.itertuples(index=False, name=None))
+    ]
+    return {
+        "title": f"BD-rate (%) vs {anchor}",
+        "caption": table.caption,
+        "columns": [str(c) for c in cells.columns],
+        "numeric": [bool(n) for n in numeric_columns(cells)],
+        "rows": rows,
+        "notes": [f"[{n.mark}] {n.text}" for n in table.notes],
+        "details": list(table.details),
+    }

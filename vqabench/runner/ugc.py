@@ -100,8 +100,9 @@ class ReferenceResult:
     enc_s: float
 
 
-def make_reference(source: Video, spec: CodecSpec, value: int | float, dst: Path
-                   ) -> ReferenceResult:
+def make_reference(
+    source: Video, spec: CodecSpec, value: int | float, dst: Path
+) -> ReferenceResult:
     """Stage 1: encode S at one rate point of ``spec`` and keep the decoded R at ``dst``.
 
     An R already at ``dst`` is reused (it is only ever written whole, by rename).
@@ -121,16 +122,22 @@ def make_reference(source: Video, spec: CodecSpec, value: int | float, dst: Path
     codec = create_codec(spec)
     dst.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".ref-", dir=dst.parent) as tmp:
-        enc = codecs.run_codec(codec, source, RatePoint(spec.rate_param, value),
-                               Path(tmp) / f"r{codec.extension}", decode_dir=Path(tmp))
+        enc = codecs.run_codec(
+            codec,
+            source,
+            RatePoint(spec.rate_param, value),
+            Path(tmp) / f"r{codec.extension}",
+            decode_dir=Path(tmp),
+        )
         if enc.decoded is None:  # pragma: no cover - run_codec always decodes
             raise CodecError(f"{codec.name} at {value}: no decoded reference")
         os.replace(enc.decoded.path, dst)
     return ReferenceResult(open_video(dst), enc.bits, enc.enc_s)
 
 
-def transcode(reference: Video, spec: CodecSpec, value: int | float, work_dir: Path
-              ) -> EncodeResult:
+def transcode(
+    reference: Video, spec: CodecSpec, value: int | float, work_dir: Path
+) -> EncodeResult:
     """Stage 2: encode R at one rate point and decode it to D (a Y4M under ``work_dir``).
 
     Args:
@@ -152,8 +159,9 @@ def transcode(reference: Video, spec: CodecSpec, value: int | float, work_dir: P
     return codecs.run_codec(codec, reference, rate, Path(bitstream), decode_dir=work_dir)
 
 
-def video_quality(source: Video, reference: Video, distorted: Video, *,
-                  vmaf_model: str = "vmaf_v0.6.1") -> dict[str, float]:
+def video_quality(
+    source: Video, reference: Video, distorted: Video, *, vmaf_model: str = "vmaf_v0.6.1"
+) -> dict[str, float]:
     """VMAF and PSNR-Y of D against S (``*_sd``) and against R (``*_rd``).
 
     Arguments follow the (reference, distorted) order of every full-reference metric:

@@ -9,8 +9,15 @@ Example:
 
 from vqabench.studies.design import DESIGNS, create_study, load_spec, participant_plan
 
-__all__ = ["DESIGNS", "create_study", "load_spec", "participant_plan", "serve", "create_app",
-           "analyze_study"]
+__all__ = [
+    "DESIGNS",
+    "create_study",
+    "load_spec",
+    "participant_plan",
+    "serve",
+    "create_app",
+    "analyze_study",
+]
 
 
 def serve(*args, **kwargs):

@@ -69,12 +69,24 @@ from vqabench.studies.design import (
 )
 from vqabench.studies.server import listening, make_server, media_response
 
-__all__ = ["create_app", "serve", "submit_answer", "ACR_LABELS", "DCR_LABELS", "SIDES",
-           "REGISTRATIONS_PER_MINUTE"]
+__all__ = [
+    "create_app",
+    "serve",
+    "submit_answer",
+    "ACR_LABELS",
+    "DCR_LABELS",
+    "SIDES",
+    "REGISTRATIONS_PER_MINUTE",
+]
 
 ACR_LABELS = {5: "Excellent", 4: "Good", 3: "Fair", 2: "Poor", 1: "Bad"}
-DCR_LABELS = {5: "Imperceptible", 4: "Perceptible but not annoying", 3: "Slightly annoying",
-              2: "Annoying", 1: "Very annoying"}
+DCR_LABELS = {
+    5: "Imperceptible",
+    4: "Perceptible but not annoying",
+    3: "Slightly annoying",
+    2: "Annoying",
+    1: "Very annoying",
+}
 SIDES = ("left", "right", "neutral")
 #: Default limit of new participants per minute (``serve(registrations_per_minute=...)``).
 REGISTRATIONS_PER_MINUTE = 60
@@ -116,8 +128,10 @@ def _token_of(body: object, spec: dict) -> tuple[dict, str]:
         raise _bad(f"study={body.get('study')!r} is not this study ({spec['study_id']!r})")
     token = body.get("token")
     if not isinstance(token, str) or not _TOKEN.match(token):
-        raise _bad("token is missing or malformed: answers are sent with the token of the "
-                   "participant's link, not a participant id")
+        raise _bad(
+            "token is missing or malformed: answers are sent with the token of the "
+            "participant's link, not a participant id"
+        )
     return body, token
 
 
@@ -126,9 +140,13 @@ def _parse_answer(body: dict, spec: dict) -> dict:
     trial = body.get("trial")
     if not isinstance(trial, str) or len(trial) > 64:
         raise _bad(f"trial={trial!r} is not a trial reference")
-    out: dict = {"trial": trial, "side": None, "score": None,
-                 "position": _int_field(body, "position", _MAX_POSITION),
-                 "response_ms": _int_field(body, "response_ms", _MAX_RESPONSE_MS)}
+    out: dict = {
+        "trial": trial,
+        "side": None,
+        "score": None,
+        "position": _int_field(body, "position", _MAX_POSITION),
+        "response_ms": _int_field(body, "response_ms", _MAX_RESPONSE_MS),
+    }
     if spec["design"] == "2afc":
         if body.get("side") not in SIDES:
             raise _bad(f"side={body.get('side')!r} must be one of {', '.join(SIDES)}")
@@ -153,8 +171,14 @@ def _trial_files(trial: dict, swapped: bool, files: dict[str, str]) -> dict[str,
 def _layout(spec: dict, width: int, height: int) -> dict:
     """What the pages' JavaScript needs to size the videos and check the window."""
     shown = spec["presentation"]
-    return {"presentation": shown, "width": width, "height": height, "bar": BAR_CSS_PX,
-            "gap": GAP_CSS_PX, "columns": 2 if shown == "side-by-side" else 1}
+    return {
+        "presentation": shown,
+        "width": width,
+        "height": height,
+        "bar": BAR_CSS_PX,
+        "gap": GAP_CSS_PX,
+        "columns": 2 if shown == "side-by-side" else 1,
+    }
 
 
 def _parse_screen(body: dict) -> dict:
@@ -174,9 +198,17 @@ def _choice(side: str | None, swapped: bool) -> str | None:
     return "b" if (side == "left") == swapped else "a"
 
 
-def submit_answer(db: sqlite3.Connection, spec: dict, trials: dict, pid: str, body: dict, *,
-                  names_trial: Callable[[str, int, str], bool],
-                  files: dict[str, str] | None = None, simulated: bool = False) -> None:
+def submit_answer(
+    db: sqlite3.Connection,
+    spec: dict,
+    trials: dict,
+    pid: str,
+    body: dict,
+    *,
+    names_trial: Callable[[str, int, str], bool],
+    files: dict[str, str] | None = None,
+    simulated: bool = False,
+) -> None:
     """Validate and store one answer of participant ``pid``: the one path from an answer to
     the database, for people (``POST /api/answer``, after its token and CSRF checks) and for
     ``vqabench study simulate`` (``simulated=True``, stored as such).
@@ -195,19 +227,25 @@ def submit_answer(db: sqlite3.Connection, spec: dict, trials: dict, pid: str, bo
     plan = answers_db.participant(db, pid) or []
     position = parsed["position"]
     due = plan[position] if position < len(plan) else None
-    needed = (None if due is None or files is None
-              else len(_trial_files(trials[due[0]], due[1], files)))
+    needed = (
+        None if due is None or files is None else len(_trial_files(trials[due[0]], due[1], files))
+    )
     named = due is not None and names_trial(parsed["trial"], position, due[0])
-    answers_db.record_answer(db, pid=pid, position=position,
-                             trial=due[0] if named else f"ref {parsed['trial']}",
-                             side=parsed["side"],
-                             choice=_choice(parsed["side"], bool(due and due[1])),
-                             score=parsed["score"], response_ms=parsed["response_ms"],
-                             media_needed=needed, simulated=simulated)
+    answers_db.record_answer(
+        db,
+        pid=pid,
+        position=position,
+        trial=due[0] if named else f"ref {parsed['trial']}",
+        side=parsed["side"],
+        choice=_choice(parsed["side"], bool(due and due[1])),
+        score=parsed["score"],
+        response_ms=parsed["response_ms"],
+        media_needed=needed,
+        simulated=simulated,
+    )
 
 
-def _bring_forward_next(db: sqlite3.Connection, spec: dict, pid: str,
-                        position: int) -> str | None:
+def _bring_forward_next(db: sqlite3.Connection, spec: dict, pid: str, position: int) -> str | None:
     """Active sampling: the most informative test trial becomes the one due; ties broken by
     a generator of (seed, participant, position), so reloading a page shows the same trial."""
     import numpy as np
@@ -218,8 +256,7 @@ def _bring_forward_next(db: sqlite3.Connection, spec: dict, pid: str,
     return bring_forward_next(db, spec, pid, rng)
 
 
-def create_app(study_dir: str | Path, *,
-               registrations_per_minute: int = REGISTRATIONS_PER_MINUTE):
+def create_app(study_dir: str | Path, *, registrations_per_minute: int = REGISTRATIONS_PER_MINUTE):
     """The Flask app of the study in ``study_dir`` (creates ``answers.sqlite`` if needed).
 
     Args:
@@ -255,8 +292,11 @@ def create_app(study_dir: str | Path, *,
     trials = {t["id"]: t for t in spec["trials"]}
     files = {m["id"]: m["file"] for m in spec["media"]["items"]}
     shas = {m["file"]: m.get("sha256") for m in spec["media"]["items"]}
-    largest = _layout(spec, max(s["width"] for s in spec["sequences"].values()),
-                      max(s["height"] for s in spec["sequences"].values()))
+    largest = _layout(
+        spec,
+        max(s["width"] for s in spec["sequences"].values()),
+        max(s["height"] for s in spec["sequences"].values()),
+    )
     recent: collections.deque[float] = collections.deque()
     recent_lock = threading.Lock()
     app = Flask(__name__, template_folder=str(Path(__file__).with_name("templates")))
@@ -298,8 +338,11 @@ def create_app(study_dir: str | Path, *,
         pid = answers_db.by_token(conn(), token) if _TOKEN.match(token) else None
         plan = None if pid is None else answers_db.participant(conn(), pid)
         if plan is None:
-            abort(404, description="no participant has this link; open the link you were "
-                                   "given, or start a new session")
+            abort(
+                404,
+                description="no participant has this link; open the link you were "
+                "given, or start a new session",
+            )
         return pid, plan
 
     def trial_ref(token: str, position: int, tid: str) -> str:
@@ -310,10 +353,16 @@ def create_app(study_dir: str | Path, *,
         """Opaque names of a trial's videos; the file's digest is in the signature, so a name
         always means the same bytes (active sampling may change the trial due at a position)
         and the video may be cached for good (:func:`~vqabench.studies.server.media_response`)."""
-        return {slot: url_for("media", token=token, position=position,
-                              name=_sign(secret, "media", f"{token}:{position}:{slot}:"
-                                         f"{shas[file]}", 20) + ".webm")
-                for slot, file in slots.items()}
+        return {
+            slot: url_for(
+                "media",
+                token=token,
+                position=position,
+                name=_sign(secret, "media", f"{token}:{position}:{slot}:{shas[file]}", 20)
+                + ".webm",
+            )
+            for slot, file in slots.items()
+        }
 
     def due_files(token: str, position: int) -> tuple[str, dict[str, str]]:
         pid, plan = who(token)
@@ -326,19 +375,25 @@ def create_app(study_dir: str | Path, *,
     def index():
         prefill = request.args.get("participant") or request.args.get("PROLIFIC_PID") or ""
         nonce = secrets.token_hex(8)
-        return render_template("index.html", spec=spec, consent=consent,
-                               prefill=prefill if _PID.match(prefill) else "",
-                               form_token=f"{nonce}.{_sign(secret, 'start', nonce)}")
+        return render_template(
+            "index.html",
+            spec=spec,
+            consent=consent,
+            prefill=prefill if _PID.match(prefill) else "",
+            form_token=f"{nonce}.{_sign(secret, 'start', nonce)}",
+        )
 
     @app.post("/start")
     def start():
         if same_origin() is not True:
-            abort(403, description="a form posted from another site (or without an Origin "
-                                   "or Referer header) is refused")
+            abort(
+                403,
+                description="a form posted from another site (or without an Origin "
+                "or Referer header) is refused",
+            )
         nonce, _, mac = (request.form.get("form_token") or "").partition(".")
         if not nonce or not hmac.compare_digest(mac, _sign(secret, "start", nonce)):
-            abort(403, description="the form's token is missing or wrong; reload the start "
-                                   "page")
+            abort(403, description="the form's token is missing or wrong; reload the start page")
         if consent is not None:
             decision = request.form.get("consent")
             if decision == "no":
@@ -353,25 +408,44 @@ def create_app(study_dir: str | Path, *,
             while recent and recent[0] < now - 60:
                 recent.popleft()
             if len(recent) >= registrations_per_minute:
-                abort(429, description=f"more than {registrations_per_minute} new "
-                                       "participants in the last minute; try again shortly")
+                abort(
+                    429,
+                    description=f"more than {registrations_per_minute} new "
+                    "participants in the last minute; try again shortly",
+                )
             recent.append(now)
         token = secrets.token_urlsafe(16)
-        if not answers_db.register(conn(), pid, participant_plan(spec, pid),
-                                   request.headers.get("User-Agent", ""), token=token,
-                                   consent_sha256=consent["sha256"] if consent else None):
-            abort(409, description=f"participant {pid!r} is registered already: open your "
-                                   "personal link to resume (an id alone does not resume a "
-                                   "session)")
+        if not answers_db.register(
+            conn(),
+            pid,
+            participant_plan(spec, pid),
+            request.headers.get("User-Agent", ""),
+            token=token,
+            consent_sha256=consent["sha256"] if consent else None,
+        ):
+            abort(
+                409,
+                description=f"participant {pid!r} is registered already: open your "
+                "personal link to resume (an id alone does not resume a "
+                "session)",
+            )
         return redirect(url_for("instructions", token=token), code=303)
 
     @app.get("/p/<token>")
     def instructions(token: str):
         pid, plan = who(token)
         done = answers_db.next_position(conn(), pid)
-        return render_template("instructions.html", spec=spec, pid=pid, token=token,
-                               csrf=csrf(token), done=done, total=len(plan), layout=largest,
-                               link=url_for("instructions", token=token, _external=True))
+        return render_template(
+            "instructions.html",
+            spec=spec,
+            pid=pid,
+            token=token,
+            csrf=csrf(token),
+            done=done,
+            total=len(plan),
+            layout=largest,
+            link=url_for("instructions", token=token, _external=True),
+        )
 
     @app.get("/p/<token>/trial")
     def trial(token: str):
@@ -387,19 +461,33 @@ def create_app(study_dir: str | Path, *,
         urls = slot_urls(token, position, _trial_files(t, swapped, files))
         seq = spec["sequences"][t["sequence"]]
         return render_template(
-            "trial.html", spec=spec, token=token, csrf=csrf(token), trial=t,
+            "trial.html",
+            spec=spec,
+            token=token,
+            csrf=csrf(token),
+            trial=t,
             ref=trial_ref(token, position, tid),
-            position=position, total=len(plan), urls=urls,
-            width=seq["width"], height=seq["height"], fps=seq["fps"],
+            position=position,
+            total=len(plan),
+            urls=urls,
+            width=seq["width"],
+            height=seq["height"],
+            fps=seq["fps"],
             layout=_layout(spec, seq["width"], seq["height"]),
-            labels=ACR_LABELS if spec["design"] == "acr" else DCR_LABELS)
+            labels=ACR_LABELS if spec["design"] == "acr" else DCR_LABELS,
+        )
 
     @app.get("/p/<token>/done")
     def done(token: str):
         pid, plan = who(token)
         answered = answers_db.next_position(conn(), pid)
-        return render_template("done.html", spec=spec, done=answered, total=len(plan),
-                               code=code if answered >= len(plan) else None)
+        return render_template(
+            "done.html",
+            spec=spec,
+            done=answered,
+            total=len(plan),
+            code=code if answered >= len(plan) else None,
+        )
 
     @app.get("/p/<token>/t/<int:position>/<name>")
     def media(token: str, position: int, name: str):
@@ -409,8 +497,7 @@ def create_app(study_dir: str | Path, *,
         if slot is None:
             abort(404, description="not a video of this trial")
         if request.method == "GET":  # a HEAD request fetches nothing
-            answers_db.record_event(conn(), pid=pid, position=position, kind="media",
-                                    name=slot)
+            answers_db.record_event(conn(), pid=pid, position=position, kind="media", name=slot)
         return media_response(study_dir, slots[slot], shas[slots[slot]])
 
     def authorised(body: object) -> tuple[dict, str, str]:
@@ -421,26 +508,41 @@ def create_app(study_dir: str | Path, *,
             raise answers_db.AnswerRejected(404, "no participant has this token")
         sent = request.headers.get("X-CSRF-Token", "")
         if same_origin() is False or not hmac.compare_digest(sent, csrf(token)):
-            raise answers_db.AnswerRejected(403, "the CSRF token (header X-CSRF-Token) is "
-                                                 "missing or wrong, or the post is cross-site")
+            raise answers_db.AnswerRejected(
+                403,
+                "the CSRF token (header X-CSRF-Token) is "
+                "missing or wrong, or the post is cross-site",
+            )
         if "participant" in body and body["participant"] != pid:
-            raise answers_db.AnswerRejected(403, f"participant={body['participant']!r} is "
-                                                 "not the participant of this token")
+            raise answers_db.AnswerRejected(
+                403, f"participant={body['participant']!r} is not the participant of this token"
+            )
         return body, token, pid
 
     @app.post("/api/answer")
     def answer():
         try:
             body, token, pid = authorised(_read_json(request.get_data()))
-            submit_answer(conn(), spec, trials, pid, body, files=files,
-                          names_trial=lambda ref, position, tid: hmac.compare_digest(
-                              ref, trial_ref(token, position, tid)))
+            submit_answer(
+                conn(),
+                spec,
+                trials,
+                pid,
+                body,
+                files=files,
+                names_trial=lambda ref, position, tid: hmac.compare_digest(
+                    ref, trial_ref(token, position, tid)
+                ),
+            )
         except answers_db.AnswerRejected as exc:
             if exc.status == 409:  # its message names trial ids, which are numbered by kind
                 due_now = answers_db.next_position(conn(), pid)
-                return jsonify(ok=False, error=f"the answer at position={body['position']} is not "
-                               f"the one due (position {due_now} is); an answer is recorded "
-                               "once"), 409
+                return jsonify(
+                    ok=False,
+                    error=f"the answer at position={body['position']} is not "
+                    f"the one due (position {due_now} is); an answer is recorded "
+                    "once",
+                ), 409
             return jsonify(ok=False, error=exc.message), exc.status
         return jsonify(ok=True, next=url_for("trial", token=token))
 
@@ -449,12 +551,18 @@ def create_app(study_dir: str | Path, *,
         try:
             body, _, pid = authorised(_read_json(request.get_data()))
             parsed = _parse_screen(body)
-            need_w, need_h = viewport_needed(spec["presentation"], largest["width"],
-                                             largest["height"], parsed["dpr"])
+            need_w, need_h = viewport_needed(
+                spec["presentation"], largest["width"], largest["height"], parsed["dpr"]
+            )
             fits = need_w <= parsed["viewport_w"] and need_h <= parsed["viewport_h"]
-            answers_db.record_screen(conn(), pid=pid, viewport_w=parsed["viewport_w"],
-                                     viewport_h=parsed["viewport_h"], dpr=parsed["dpr"],
-                                     fits=fits)
+            answers_db.record_screen(
+                conn(),
+                pid=pid,
+                viewport_w=parsed["viewport_w"],
+                viewport_h=parsed["viewport_h"],
+                dpr=parsed["dpr"],
+                fits=fits,
+            )
         except answers_db.AnswerRejected as exc:
             return jsonify(ok=False, error=exc.message), exc.status
         return jsonify(ok=True, fits=fits, needed=[need_w, need_h])
@@ -474,9 +582,15 @@ def create_app(study_dir: str | Path, *,
     return app
 
 
-def serve(study_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
-          registrations_per_minute: int = REGISTRATIONS_PER_MINUTE, threads: int = 8,
-          behind_proxy: str | None = None) -> None:
+def serve(
+    study_dir: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    registrations_per_minute: int = REGISTRATIONS_PER_MINUTE,
+    threads: int = 8,
+    behind_proxy: str | None = None,
+) -> None:
     """Serve the study until interrupted (waitress, :mod:`vqabench.studies.server`).
 
     Prints ``serving STUDY at http://HOST:PORT/`` once listening (``port=0``: a free port);

@@ -33,9 +33,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DB_NAME", "AnswerRejected", "Answer", "open_db", "register", "participant",
-           "next_position", "record_answer", "bring_forward", "answers", "participants",
-           "record_screen", "by_token", "record_event", "app_secret", "consents"]
+__all__ = [
+    "DB_NAME",
+    "AnswerRejected",
+    "Answer",
+    "open_db",
+    "register",
+    "participant",
+    "next_position",
+    "record_answer",
+    "bring_forward",
+    "answers",
+    "participants",
+    "record_screen",
+    "by_token",
+    "record_event",
+    "app_secret",
+    "consents",
+]
 
 DB_NAME = "answers.sqlite"
 
@@ -60,10 +75,15 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE UNIQUE INDEX IF NOT EXISTS participants_token ON participants(token_sha256);
 """
 #: Columns added since the first schema: table -> ((column, type), ...).
-_ADDED = {"participants": (("token_sha256", "TEXT"), ("consent_sha256", "TEXT")),
-          "answers": (("served_ms", "INTEGER"), ("media_fetched", "INTEGER"),
-                      ("media_needed", "INTEGER"),
-                      ("simulated", "INTEGER NOT NULL DEFAULT 0"))}
+_ADDED = {
+    "participants": (("token_sha256", "TEXT"), ("consent_sha256", "TEXT")),
+    "answers": (
+        ("served_ms", "INTEGER"),
+        ("media_fetched", "INTEGER"),
+        ("media_needed", "INTEGER"),
+        ("simulated", "INTEGER NOT NULL DEFAULT 0"),
+    ),
+}
 
 
 def _sha256(text: str) -> str:
@@ -120,13 +140,11 @@ def open_db(path: Path, *, study_id: str | None = None) -> sqlite3.Connection:
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('study_id', ?)", (study_id,))
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('secret', ?)",
-                       (secrets.token_hex(32),))
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('secret', ?)", (secrets.token_hex(32),))
             stored = db.execute("SELECT value FROM meta WHERE key='study_id'").fetchone()[0]
         if stored != study_id:
             db.close()
-            raise AnswerRejected(500, f"{path} holds answers of study {stored!r}, not "
-                                      f"{study_id!r}")
+            raise AnswerRejected(500, f"{path} holds answers of study {stored!r}, not {study_id!r}")
     return db
 
 
@@ -161,9 +179,15 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
     db.execute("COMMIT")
 
 
-def register(db: sqlite3.Connection, pid: str, plan: list[tuple[str, bool]],
-             user_agent: str = "", *, token: str | None = None,
-             consent_sha256: str | None = None) -> bool:
+def register(
+    db: sqlite3.Connection,
+    pid: str,
+    plan: list[tuple[str, bool]],
+    user_agent: str = "",
+    *,
+    token: str | None = None,
+    consent_sha256: str | None = None,
+) -> bool:
     """Add a participant with their plan; False when the id (or token) exists (nothing changed).
 
     Args:
@@ -171,17 +195,26 @@ def register(db: sqlite3.Connection, pid: str, plan: list[tuple[str, bool]],
         consent_sha256: hash of the consent text they agreed to, if any.
     """
     with _transaction(db):
-        cur = db.execute("INSERT OR IGNORE INTO participants (id, plan, user_agent, created, "
-                         "token_sha256, consent_sha256) VALUES (?, ?, ?, ?, ?, ?)",
-                         (pid, json.dumps(plan), user_agent[:300], time.time(),
-                          None if token is None else _sha256(token), consent_sha256))
+        cur = db.execute(
+            "INSERT OR IGNORE INTO participants (id, plan, user_agent, created, "
+            "token_sha256, consent_sha256) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                pid,
+                json.dumps(plan),
+                user_agent[:300],
+                time.time(),
+                None if token is None else _sha256(token),
+                consent_sha256,
+            ),
+        )
     return cur.rowcount == 1
 
 
 def by_token(db: sqlite3.Connection, token: str) -> str | None:
     """The participant id whose token is ``token``, or None."""
-    row = db.execute("SELECT id FROM participants WHERE token_sha256 = ?",
-                     (_sha256(token),)).fetchone()
+    row = db.execute(
+        "SELECT id FROM participants WHERE token_sha256 = ?", (_sha256(token),)
+    ).fetchone()
     return None if row is None else row[0]
 
 
@@ -191,13 +224,19 @@ def participant(db: sqlite3.Connection, pid: str) -> list[tuple[str, bool]] | No
     return None if row is None else [(t, bool(s)) for t, s in json.loads(row[0])]
 
 
-def record_event(db: sqlite3.Connection, *, pid: str, position: int, kind: str,
-                 name: str = "") -> None:
+def record_event(
+    db: sqlite3.Connection, *, pid: str, position: int, kind: str, name: str = ""
+) -> None:
     """Note the first time the server served ``kind`` (``page`` | ``media``) ``name`` of
     the trial at ``position`` to ``pid`` (later ones change nothing)."""
     key = (pid, position, kind, name)
-    if db.execute("SELECT 1 FROM events WHERE participant = ? AND position = ? AND kind = ? "
-                  "AND name = ?", key).fetchone() is not None:
+    if (
+        db.execute(
+            "SELECT 1 FROM events WHERE participant = ? AND position = ? AND kind = ? AND name = ?",
+            key,
+        ).fetchone()
+        is not None
+    ):
         return  # a range request or a reload: no write (and no sync) needed
     with _transaction(db):
         db.execute("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)", (*key, time.time()))
@@ -205,14 +244,24 @@ def record_event(db: sqlite3.Connection, *, pid: str, position: int, kind: str,
 
 def next_position(db: sqlite3.Connection, pid: str) -> int:
     """Number of answers of ``pid`` (= position of the next trial due)."""
-    return int(db.execute("SELECT COUNT(*) FROM answers WHERE participant = ?",
-                          (pid,)).fetchone()[0])
+    return int(
+        db.execute("SELECT COUNT(*) FROM answers WHERE participant = ?", (pid,)).fetchone()[0]
+    )
 
 
-def record_answer(db: sqlite3.Connection, *, pid: str, position: int, trial: str,
-                  side: str | None, choice: str | None, score: int | None,
-                  response_ms: int, media_needed: int | None = None,
-                  simulated: bool = False) -> None:
+def record_answer(
+    db: sqlite3.Connection,
+    *,
+    pid: str,
+    position: int,
+    trial: str,
+    side: str | None,
+    choice: str | None,
+    score: int | None,
+    response_ms: int,
+    media_needed: int | None = None,
+    simulated: bool = False,
+) -> None:
     """Store one answer in one transaction, after checking it is the one due.
 
     With ``media_needed`` (the number of video slots of the trial; the web app gives it), the
@@ -229,21 +278,45 @@ def record_answer(db: sqlite3.Connection, *, pid: str, position: int, trial: str
         if due >= len(plan):
             raise AnswerRejected(409, f"participant {pid!r} has answered every trial")
         if position != due or plan[due][0] != trial:
-            raise AnswerRejected(409, f"trial={trial!r} at position={position} is not due: "
-                                      f"position {due} (trial {plan[due][0]!r}) is; an answer "
-                                      "is recorded once")
+            raise AnswerRejected(
+                409,
+                f"trial={trial!r} at position={position} is not due: "
+                f"position {due} (trial {plan[due][0]!r}) is; an answer "
+                "is recorded once",
+            )
         now, served_ms, fetched = time.time(), None, None
         if media_needed is not None:
-            served = db.execute("SELECT MIN(created) FROM events WHERE participant = ? AND "
-                                "position = ? AND kind = 'page'", (pid, position)).fetchone()[0]
+            served = db.execute(
+                "SELECT MIN(created) FROM events WHERE participant = ? AND "
+                "position = ? AND kind = 'page'",
+                (pid, position),
+            ).fetchone()[0]
             served_ms = None if served is None else round((now - served) * 1000)
-            fetched = db.execute("SELECT COUNT(*) FROM events WHERE participant = ? AND "
-                                 "position = ? AND kind = 'media'", (pid, position)).fetchone()[0]
-        db.execute("INSERT INTO answers (participant, position, trial, swapped, side, choice, "
-                   "score, response_ms, created, served_ms, media_fetched, media_needed, "
-                   "simulated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (pid, position, trial, int(plan[due][1]), side, choice, score,
-                    int(response_ms), now, served_ms, fetched, media_needed, int(simulated)))
+            fetched = db.execute(
+                "SELECT COUNT(*) FROM events WHERE participant = ? AND "
+                "position = ? AND kind = 'media'",
+                (pid, position),
+            ).fetchone()[0]
+        db.execute(
+            "INSERT INTO answers (participant, position, trial, swapped, side, choice, "
+            "score, response_ms, created, served_ms, media_fetched, media_needed, "
+            "simulated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                pid,
+                position,
+                trial,
+                int(plan[due][1]),
+                side,
+                choice,
+                score,
+                int(response_ms),
+                now,
+                served_ms,
+                fetched,
+                media_needed,
+                int(simulated),
+            ),
+        )
 
 
 def _plan_and_due(db: sqlite3.Connection, pid: str) -> tuple[list, int]:
@@ -255,8 +328,9 @@ def _plan_and_due(db: sqlite3.Connection, pid: str) -> tuple[list, int]:
     row = db.execute("SELECT plan FROM participants WHERE id = ?", (pid,)).fetchone()
     if row is None:
         raise AnswerRejected(404, f"participant={pid!r} is not registered in this study")
-    due = int(db.execute("SELECT COUNT(*) FROM answers WHERE participant = ?",
-                         (pid,)).fetchone()[0])
+    due = int(
+        db.execute("SELECT COUNT(*) FROM answers WHERE participant = ?", (pid,)).fetchone()[0]
+    )
     return json.loads(row[0]), due
 
 
@@ -274,14 +348,23 @@ def bring_forward(db: sqlite3.Connection, pid: str, trial: str) -> None:
         plan, due = _plan_and_due(db, pid)
         where = [k for k in range(due, len(plan)) if plan[k][0] == trial]
         if not where:
-            raise AnswerRejected(409, f"trial={trial!r} is not among the trials participant "
-                                      f"{pid!r} has still to answer")
+            raise AnswerRejected(
+                409,
+                f"trial={trial!r} is not among the trials participant {pid!r} has still to answer",
+            )
         plan[due], plan[where[0]] = plan[where[0]], plan[due]
         db.execute("UPDATE participants SET plan = ? WHERE id = ?", (json.dumps(plan), pid))
 
 
-def record_screen(db: sqlite3.Connection, *, pid: str, viewport_w: float, viewport_h: float,
-                  dpr: float, fits: bool) -> None:
+def record_screen(
+    db: sqlite3.Connection,
+    *,
+    pid: str,
+    viewport_w: float,
+    viewport_h: float,
+    dpr: float,
+    fits: bool,
+) -> None:
     """Store one screen check of ``pid`` (viewport in CSS px, devicePixelRatio, verdict).
 
     Raises:
@@ -290,16 +373,20 @@ def record_screen(db: sqlite3.Connection, *, pid: str, viewport_w: float, viewpo
     with _transaction(db):
         if db.execute("SELECT 1 FROM participants WHERE id = ?", (pid,)).fetchone() is None:
             raise AnswerRejected(404, f"participant={pid!r} is not registered in this study")
-        db.execute("INSERT INTO screens VALUES (?, ?, ?, ?, ?, ?)",
-                   (pid, viewport_w, viewport_h, dpr, int(fits), time.time()))
+        db.execute(
+            "INSERT INTO screens VALUES (?, ?, ?, ?, ?, ?)",
+            (pid, viewport_w, viewport_h, dpr, int(fits), time.time()),
+        )
 
 
 def answers(db: sqlite3.Connection) -> list[Answer]:
     """Every stored answer, by participant and position (an older database is migrated when
     opened: ``simulated`` 0, timing None)."""
-    rows = db.execute("SELECT participant, position, trial, swapped, side, choice, score, "
-                      "response_ms, created, served_ms, media_fetched, media_needed, simulated "
-                      "FROM answers ORDER BY participant, position")
+    rows = db.execute(
+        "SELECT participant, position, trial, swapped, side, choice, score, "
+        "response_ms, created, served_ms, media_fetched, media_needed, simulated "
+        "FROM answers ORDER BY participant, position"
+    )
     return [Answer(r[0], r[1], r[2], bool(r[3]), *r[4:12], bool(r[12])) for r in rows]
 
 
@@ -310,5 +397,7 @@ def consents(db: sqlite3.Connection) -> dict[str, str | None]:
 
 def participants(db: sqlite3.Connection) -> dict[str, int]:
     """Participant id -> number of trials in their plan."""
-    return {pid: len(json.loads(plan)) for pid, plan in
-            db.execute("SELECT id, plan FROM participants ORDER BY id")}
+    return {
+        pid: len(json.loads(plan))
+        for pid, plan in db.execute("SELECT id, plan FROM participants ORDER BY id")
+    }

@@ -51,12 +51,29 @@ from vqabench.io.atomic import atomic_write_text
 from vqabench.io.hashing import file_sha256
 from vqabench.studies.runs import refuse_or_note, run_mismatch, run_record
 
-__all__ = ["DESIGNS", "PAIRS", "SPEC_NAME", "Design", "pick_pairs", "build_trials",
-           "participant_plan", "participant_seed", "create_study", "load_spec",
-           "collect_conditions",
-           "PRESENTATIONS", "DEFAULT_SCREEN", "BAR_CSS_PX", "GAP_CSS_PX", "parse_screen",
-           "viewport_needed", "choose_presentation", "min_view_ms", "read_consent",
-           "check_scores_run"]
+__all__ = [
+    "DESIGNS",
+    "PAIRS",
+    "SPEC_NAME",
+    "Design",
+    "pick_pairs",
+    "build_trials",
+    "participant_plan",
+    "participant_seed",
+    "create_study",
+    "load_spec",
+    "collect_conditions",
+    "PRESENTATIONS",
+    "DEFAULT_SCREEN",
+    "BAR_CSS_PX",
+    "GAP_CSS_PX",
+    "parse_screen",
+    "viewport_needed",
+    "choose_presentation",
+    "min_view_ms",
+    "read_consent",
+    "check_scores_run",
+]
 
 Design = Literal["2afc", "acr", "dcr"]
 DESIGNS: tuple[str, ...] = ("2afc", "acr", "dcr")
@@ -91,13 +108,19 @@ def collect_conditions(results: Sequence[dict], run_index: int) -> list[dict]:
     for row in results:
         key = tuple(str(row[k]) for k in _KEYS)
         if key not in seen:
-            seen[key] = {**dict(zip(_KEYS, key, strict=True)), "bits": int(row["bits"]),
-                         "bpp": float(row["bpp"]), "kbps": float(row["kbps"]),
-                         "enc_s": float(row["enc_s"]), "dec_s": float(row["dec_s"]),
-                         "bitstream": str(row["bitstream"]), "group": str(row.get("group") or ""),
-                         "coded_pix_fmt": str(row.get("coded_pix_fmt") or ""),
-                         "native_rate_point": str(row.get("native_rate_point") or ""),
-                         "run": run_index}
+            seen[key] = {
+                **dict(zip(_KEYS, key, strict=True)),
+                "bits": int(row["bits"]),
+                "bpp": float(row["bpp"]),
+                "kbps": float(row["kbps"]),
+                "enc_s": float(row["enc_s"]),
+                "dec_s": float(row["dec_s"]),
+                "bitstream": str(row["bitstream"]),
+                "group": str(row.get("group") or ""),
+                "coded_pix_fmt": str(row.get("coded_pix_fmt") or ""),
+                "native_rate_point": str(row.get("native_rate_point") or ""),
+                "run": run_index,
+            }
     return [seen[k] for k in sorted(seen)]
 
 
@@ -106,8 +129,9 @@ def _nearest(point: dict, others: list[dict]) -> dict:
     return min(others, key=lambda o: (abs(math.log(o["kbps"] / point["kbps"])), o["kbps"]))
 
 
-def pick_pairs(conditions: Sequence[dict], *, anchor: str, pairs: str = "anchor",
-               ladder: bool = True) -> list[tuple[str, str]]:
+def pick_pairs(
+    conditions: Sequence[dict], *, anchor: str, pairs: str = "anchor", ladder: bool = True
+) -> list[tuple[str, str]]:
     """2AFC pairs of condition ids within each (sequence, reference).
 
     Args:
@@ -144,9 +168,11 @@ def pick_pairs(conditions: Sequence[dict], *, anchor: str, pairs: str = "anchor"
         for c in sorted(conds, key=lambda c: c["kbps"]):
             by_codec.setdefault(c["codec"], []).append(c)
         names = sorted(by_codec)
-        combos = ([(t, anchor) for t in names if t != anchor and anchor in by_codec]
-                  if pairs == "anchor" else
-                  [(a, b) for i, a in enumerate(names) for b in names[i + 1:]])
+        combos = (
+            [(t, anchor) for t in names if t != anchor and anchor in by_codec]
+            if pairs == "anchor"
+            else [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+        )
         for test, other in combos:
             for point in by_codec[test]:
                 add(point, _nearest(point, by_codec[other]))
@@ -161,9 +187,18 @@ def pick_pairs(conditions: Sequence[dict], *, anchor: str, pairs: str = "anchor"
     return out
 
 
-def build_trials(design: str, conditions: Sequence[dict], sources: dict[str, str],
-                 attentions: dict[str, str], *, pairs: Sequence[tuple[str, str]] = (),
-                 repeats: int, attention: int, rng: np.random.Generator, prefix: str) -> list[dict]:
+def build_trials(
+    design: str,
+    conditions: Sequence[dict],
+    sources: dict[str, str],
+    attentions: dict[str, str],
+    *,
+    pairs: Sequence[tuple[str, str]] = (),
+    repeats: int,
+    attention: int,
+    rng: np.random.Generator,
+    prefix: str,
+) -> list[dict]:
     """The trials of a study (training first, then test, repeat and attention trials).
 
     Args:
@@ -185,16 +220,30 @@ def build_trials(design: str, conditions: Sequence[dict], sources: dict[str, str
     cond = {c["id"]: c for c in conditions}
     tests: list[dict] = []
     if design == "2afc":
-        tests = [{"sequence": cond[a]["sequence"], "reference": sources[cond[a]["sequence"]],
-                  "a": a, "b": b} for a, b in pairs]
+        tests = [
+            {
+                "sequence": cond[a]["sequence"],
+                "reference": sources[cond[a]["sequence"]],
+                "a": a,
+                "b": b,
+            }
+            for a, b in pairs
+        ]
     else:
         items = [*conditions, *({"id": src, "sequence": seq} for seq, src in sources.items())]
-        tests = [{"sequence": c["sequence"],
-                  "reference": sources[c["sequence"]] if design == "dcr" else None,
-                  "condition": c["id"]} for c in items]
+        tests = [
+            {
+                "sequence": c["sequence"],
+                "reference": sources[c["sequence"]] if design == "dcr" else None,
+                "condition": c["id"],
+            }
+            for c in items
+        ]
     if not tests:
-        raise ConfigError("the runs give no trials for this design (2afc needs at least two "
-                          "codecs, or two rate points of one codec, per sequence)")
+        raise ConfigError(
+            "the runs give no trials for this design (2afc needs at least two "
+            "codecs, or two rate points of one codec, per sequence)"
+        )
     trials = [{"kind": "test", **t} for t in tests]
     for i in sorted(rng.choice(len(tests), size=min(repeats, len(tests)), replace=False)):
         trials.append({"kind": "repeat", "repeat_of": int(i), **tests[int(i)]})
@@ -202,12 +251,24 @@ def build_trials(design: str, conditions: Sequence[dict], sources: dict[str, str
     for i in range(attention):
         seq = seqs[i % len(seqs)]
         if design == "2afc":
-            trials.append({"kind": "attention", "sequence": seq, "reference": sources[seq],
-                           "a": sources[seq], "b": attentions[seq]})
+            trials.append(
+                {
+                    "kind": "attention",
+                    "sequence": seq,
+                    "reference": sources[seq],
+                    "a": sources[seq],
+                    "b": attentions[seq],
+                }
+            )
         else:
-            trials.append({"kind": "attention", "sequence": seq,
-                           "reference": sources[seq] if design == "dcr" else None,
-                           "condition": attentions[seq]})
+            trials.append(
+                {
+                    "kind": "attention",
+                    "sequence": seq,
+                    "reference": sources[seq] if design == "dcr" else None,
+                    "condition": attentions[seq],
+                }
+            )
     training = dict(tests[int(rng.integers(len(tests)))], kind="training")
     trials.insert(0, training)
     for n, t in enumerate(trials):
@@ -272,8 +333,13 @@ def min_view_ms(spec: dict, trial: dict) -> int:
     if fixed is not None:
         return round(float(fixed) * 1000)
     seq = spec["sequences"][trial["sequence"]]
-    played = 3 if spec["design"] == "2afc" and spec["presentation"] == "sequential" else \
-        2 if spec["design"] == "dcr" else 1
+    played = (
+        3
+        if spec["design"] == "2afc" and spec["presentation"] == "sequential"
+        else 2
+        if spec["design"] == "dcr"
+        else 1
+    )
     return math.floor(played * seq["frames"] * 1000 / Fraction(str(seq["fps"])))
 
 
@@ -289,8 +355,9 @@ def parse_screen(screen: str) -> tuple[int, int]:
     return int(parts[0]), int(parts[1])
 
 
-def viewport_needed(presentation: str, width: int, height: int,
-                    dpr: float = 1.0) -> tuple[float, float]:
+def viewport_needed(
+    presentation: str, width: int, height: int, dpr: float = 1.0
+) -> tuple[float, float]:
     """Smallest viewport (CSS px) that shows a trial's videos at native size with its controls.
 
     Native size is one video pixel per device pixel: a video is ``width / dpr`` CSS px wide.
@@ -310,8 +377,9 @@ def viewport_needed(presentation: str, width: int, height: int,
     return (columns * width / dpr + (columns - 1) * GAP_CSS_PX, height / dpr + bar)
 
 
-def choose_presentation(design: str, presentation: str, sizes: Sequence[tuple[int, int]],
-                        screen: tuple[int, int]) -> str:
+def choose_presentation(
+    design: str, presentation: str, sizes: Sequence[tuple[int, int]], screen: tuple[int, int]
+) -> str:
     """The presentation of a study whose videos have ``sizes``, for a ``screen`` (CSS px, dpr 1).
 
     ``auto``: 2AFC ``side-by-side`` when two of the largest videos and the controls fit the
@@ -335,15 +403,24 @@ def choose_presentation(design: str, presentation: str, sizes: Sequence[tuple[in
 
     chosen = presentation
     if presentation == "auto":
-        chosen = next((p for p in ("side-by-side", "toggle") if fits(p)), "sequential") \
-            if design == "2afc" else "sequential"
+        chosen = (
+            next((p for p in ("side-by-side", "toggle") if fits(p)), "sequential")
+            if design == "2afc"
+            else "sequential"
+        )
     if not fits(chosen):
         need_w, need_h = viewport_needed(chosen, width, height)
-        raise invalid("screen", f"{screen[0]}x{screen[1]}",
-                      f"at least {need_w:.0f}x{need_h:.0f} to show {width}x{height} videos at "
-                      f"native size {chosen} (state the participants' screen with --screen"
-                      + (", or choose a presentation of one video at a time)"
-                         if chosen != "sequential" else ")"))
+        raise invalid(
+            "screen",
+            f"{screen[0]}x{screen[1]}",
+            f"at least {need_w:.0f}x{need_h:.0f} to show {width}x{height} videos at "
+            f"native size {chosen} (state the participants' screen with --screen"
+            + (
+                ", or choose a presentation of one video at a time)"
+                if chosen != "sequential"
+                else ")"
+            ),
+        )
     return chosen
 
 
@@ -356,16 +433,24 @@ def _read_run(run_dir: Path):
     results, config = run_dir / "results.csv", run_dir / "config.toml"
     for path in (results, config):
         if not path.is_file():
-            raise DatasetError(f"run directory {str(run_dir)!r} lacks {path.name}; expected a "
-                               "directory written by `vqabench run`")
+            raise DatasetError(
+                f"run directory {str(run_dir)!r} lacks {path.name}; expected a "
+                "directory written by `vqabench run`"
+            )
     with open(results, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     return rows, load_config(config)
 
 
-def _prepare_media(media_dir: Path, conditions: list[dict], runs: list[dict],
-                   codec_specs: dict, sources_video: dict, sources: dict[str, str],
-                   attentions: dict[str, str]) -> list[dict]:
+def _prepare_media(
+    media_dir: Path,
+    conditions: list[dict],
+    runs: list[dict],
+    codec_specs: dict,
+    sources_video: dict,
+    sources: dict[str, str],
+    attentions: dict[str, str],
+) -> list[dict]:
     """Write every study video under ``media_dir``; returns the media items of the spec.
 
     File names are opaque (a keyed hash of the media id under a key that is not kept), so
@@ -378,35 +463,60 @@ def _prepare_media(media_dir: Path, conditions: list[dict], runs: list[dict],
     key = secrets.token_bytes(16)  # not kept: the names map to ids only through study.json
 
     def opaque(media_id: str) -> Path:
-        return media_dir / (hmac.new(key, media_id.encode(), "sha256").hexdigest()[:20]
-                            + ".webm")
+        return media_dir / (hmac.new(key, media_id.encode(), "sha256").hexdigest()[:20] + ".webm")
 
     items = []
     for c in conditions:
         path = opaque(c["id"])
         bitstream = Path(runs[c["run"]]["path"]) / c["bitstream"]
-        media.decode_to_webm(bitstream, codec_specs[c["run"]][c["codec"]],
-                             sources_video[c["sequence"]], path)
-        items.append({"id": c["id"], "kind": "condition", "file": f"media/{path.name}",
-                      "sha256": file_sha256(path)})
+        media.decode_to_webm(
+            bitstream, codec_specs[c["run"]][c["codec"]], sources_video[c["sequence"]], path
+        )
+        items.append(
+            {
+                "id": c["id"],
+                "kind": "condition",
+                "file": f"media/{path.name}",
+                "sha256": file_sha256(path),
+            }
+        )
     for seq, sid in sources.items():
         video = sources_video[seq]
         src, att = opaque(sid), opaque(attentions[seq])
         media.to_webm(video.path, src)
         media.attention_webm(video, att)
         for mid, path, kind in ((sid, src, "source"), (attentions[seq], att, "attention")):
-            items.append({"id": mid, "kind": kind, "sequence": seq,
-                          "file": f"media/{path.name}", "sha256": file_sha256(path)})
+            items.append(
+                {
+                    "id": mid,
+                    "kind": kind,
+                    "sequence": seq,
+                    "file": f"media/{path.name}",
+                    "sha256": file_sha256(path),
+                }
+            )
     return items
 
 
-def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path,
-                 seed: int = 0, anchor: str | None = None, pairs: str = "anchor",
-                 ladder: bool = True, repeat_fraction: float = 0.1, attention: int = 2,
-                 title: str = "Video quality study", presentation: str = "auto",
-                 screen: str = DEFAULT_SCREEN, sampling: str = "fixed",
-                 consent: str | Path | None = None, completion_code: str | None = None,
-                 min_view_s: float | None = None) -> dict:
+def create_study(
+    run_dirs: Sequence[str | Path],
+    *,
+    design: str,
+    out: str | Path,
+    seed: int = 0,
+    anchor: str | None = None,
+    pairs: str = "anchor",
+    ladder: bool = True,
+    repeat_fraction: float = 0.1,
+    attention: int = 2,
+    title: str = "Video quality study",
+    presentation: str = "auto",
+    screen: str = DEFAULT_SCREEN,
+    sampling: str = "fixed",
+    consent: str | Path | None = None,
+    completion_code: str | None = None,
+    min_view_s: float | None = None,
+) -> dict:
     """Design a study from run directories and prepare its media.
 
     Args:
@@ -462,11 +572,13 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
     if completion_code == "generate":
         completion_code = secrets.token_hex(4).upper()
     if completion_code is not None and not _CODE.match(str(completion_code)):
-        raise invalid("completion_code", completion_code, "1-64 letters, digits, '-' or '_', "
-                      "or 'generate'")
+        raise invalid(
+            "completion_code", completion_code, "1-64 letters, digits, '-' or '_', or 'generate'"
+        )
     if min_view_s is not None and not 0 <= float(min_view_s) < 3600:
-        raise invalid("min_view_s", min_view_s, "seconds in [0, 3600), or None for the "
-                      "trial's playing time")
+        raise invalid(
+            "min_view_s", min_view_s, "seconds in [0, 3600), or None for the trial's playing time"
+        )
     if presentation not in PRESENTATIONS:
         raise invalid("presentation", presentation, " | ".join(PRESENTATIONS))
     out = Path(out).absolute()
@@ -480,94 +592,178 @@ def create_study(run_dirs: Sequence[str | Path], *, design: str, out: str | Path
         runs.append(run_record(rd, cfg))
         conditions += collect_conditions(rows, i)
         codec_specs[i] = {c.display: c for c in cfg.codecs}
-        seqs = load_dataset(cfg.dataset, frames=cfg.frames, size=cfg.size, work_dir=rd,
-                            root=Path(cfg.root).absolute() if cfg.root else None,
-                            sequences=cfg.sequences, fps=cfg.fps, interlaced=cfg.interlaced)
+        seqs = load_dataset(
+            cfg.dataset,
+            frames=cfg.frames,
+            size=cfg.size,
+            work_dir=rd,
+            root=Path(cfg.root).absolute() if cfg.root else None,
+            sequences=cfg.sequences,
+            fps=cfg.fps,
+            interlaced=cfg.interlaced,
+        )
         for s in seqs:
             known = sources_video.setdefault(s.name, s.source)
             if known is not s.source and content_hash(known.path) != content_hash(s.source.path):
-                raise DatasetError(f"sequence {s.name!r} has different sources in the runs "
-                                   f"({known.path}, {s.source.path}); a study compares "
-                                   "videos of one source")
+                raise DatasetError(
+                    f"sequence {s.name!r} has different sources in the runs "
+                    f"({known.path}, {s.source.path}); a study compares "
+                    "videos of one source"
+                )
     keys = [tuple(c[k] for k in _KEYS) for c in conditions]
     if len(set(keys)) != len(keys):
         dup = next(k for k in keys if keys.count(k) > 1)
-        raise DatasetError(f"condition {dup} is in more than one run; give each run's codecs "
-                           "distinct labels (codec option label=...)")
+        raise DatasetError(
+            f"condition {dup} is in more than one run; give each run's codecs "
+            "distinct labels (codec option label=...)"
+        )
     for n, c in enumerate(conditions):
         c["id"] = f"c{n}"
     used = sorted({c["sequence"] for c in conditions})
     missing = [s for s in used if s not in sources_video]
     if missing:
         raise DatasetError(f"sources of sequence(s) {', '.join(missing)} cannot be loaded")
-    shown = choose_presentation(design, presentation, [
-        (sources_video[s].width, sources_video[s].height) for s in used], screen_px)
+    shown = choose_presentation(
+        design,
+        presentation,
+        [(sources_video[s].width, sources_video[s].height) for s in used],
+        screen_px,
+    )
     study_id = secrets.token_hex(4)
     rng = np.random.default_rng(seed)
     sources = {s: f"s{k}" for k, s in enumerate(used)}
     attentions = {s: f"a{k}" for k, s in enumerate(used)}
     if anchor is None and design == "2afc":
         anchor = first_cfg.anchor or next(iter(codec_specs[0]))
-    pair_list = (pick_pairs(conditions, anchor=str(anchor), pairs=pairs, ladder=ladder)
-                 if design == "2afc" else [])
+    pair_list = (
+        pick_pairs(conditions, anchor=str(anchor), pairs=pairs, ladder=ladder)
+        if design == "2afc"
+        else []
+    )
     n_tests = len(pair_list) if design == "2afc" else len(conditions) + len(sources)
     repeats = max(1, round(repeat_fraction * n_tests)) if repeat_fraction > 0 else 0
-    trials = build_trials(design, conditions, sources, attentions, pairs=pair_list, repeats=repeats,
-                          attention=int(attention), rng=rng, prefix=study_id)
+    trials = build_trials(
+        design,
+        conditions,
+        sources,
+        attentions,
+        pairs=pair_list,
+        repeats=repeats,
+        attention=int(attention),
+        rng=rng,
+        prefix=study_id,
+    )
 
-    items = _prepare_media(out / "media", conditions, runs, codec_specs, sources_video,
-                           sources, attentions)
-    videos = {seq: {"width": v.width, "height": v.height, "fps": str(v.fps), "frames": v.frames,
-                    "pix_fmt": v.pix_fmt, "path": str(v.path),
-                    "exact": v.pix_fmt == media.MEDIA_PIX_FMT}
-              for seq, v in sources_video.items() if seq in used}
+    items = _prepare_media(
+        out / "media", conditions, runs, codec_specs, sources_video, sources, attentions
+    )
+    videos = {
+        seq: {
+            "width": v.width,
+            "height": v.height,
+            "fps": str(v.fps),
+            "frames": v.frames,
+            "pix_fmt": v.pix_fmt,
+            "path": str(v.path),
+            "exact": v.pix_fmt == media.MEDIA_PIX_FMT,
+        }
+        for seq, v in sources_video.items()
+        if seq in used
+    }
     from vqabench import __version__
 
     spec = {
-        "version": SPEC_VERSION, "study_id": study_id, "title": title, "design": design,
-        "seed": seed, "anchor": anchor, "pairs": pairs if design == "2afc" else None,
-        "ladder": ladder if design == "2afc" else None, "sampling": sampling,
+        "version": SPEC_VERSION,
+        "study_id": study_id,
+        "title": title,
+        "design": design,
+        "seed": seed,
+        "anchor": anchor,
+        "pairs": pairs if design == "2afc" else None,
+        "ladder": ladder if design == "2afc" else None,
+        "sampling": sampling,
         "repeat_fraction": repeat_fraction,
         "attention": int(attention),
-        "consent": consent_record, "completion_code": completion_code,
+        "consent": consent_record,
+        "completion_code": completion_code,
         "min_view_s": None if min_view_s is None else float(min_view_s),
-        "presentation": shown, "display": _display_record(presentation, screen_px, shown,
-                                                           list(videos.values())),
+        "presentation": shown,
+        "display": _display_record(presentation, screen_px, shown, list(videos.values())),
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "vqabench": __version__, "runs": runs,
-        "media": {"ffmpeg": ffmpeg_info().version, "args": list(media.MEDIA_ARGS),
-                  "attention_factor": media.ATTENTION_FACTOR,
-                  "note": "decoded from the run's bitstreams with the run's codec, converted to "
-                          "lossless VP9 (8-bit 4:2:0) in WebM; exact where the source is "
-                          "yuv420p", "items": items},
-        "sequences": videos, "conditions": conditions, "trials": trials,
-        "command": ["vqabench", "study", "create", *(r["path"] for r in runs), "--design",
-                    design, "--out", str(out), "--seed", str(seed), "--repeats",
-                    str(repeat_fraction), "--attention", str(attention), "--title", title,
-                    "--presentation", presentation, "--screen", f"{screen_px[0]}x{screen_px[1]}",
-                    *(["--consent", consent_record["file"]] if consent_record else []),
-                    *(["--completion-code", completion_code] if completion_code else []),
-                    *(["--min-view-s", str(min_view_s)] if min_view_s is not None else []),
-                    *(["--anchor", str(anchor), "--pairs", pairs,
-                       "--ladder" if ladder else "--no-ladder", "--sampling", sampling]
-                      if design == "2afc" else [])],
+        "vqabench": __version__,
+        "runs": runs,
+        "media": {
+            "ffmpeg": ffmpeg_info().version,
+            "args": list(media.MEDIA_ARGS),
+            "attention_factor": media.ATTENTION_FACTOR,
+            "note": "decoded from the run's bitstreams with the run's codec, converted to "
+            "lossless VP9 (8-bit 4:2:0) in WebM; exact where the source is "
+            "yuv420p",
+            "items": items,
+        },
+        "sequences": videos,
+        "conditions": conditions,
+        "trials": trials,
+        "command": [
+            "vqabench",
+            "study",
+            "create",
+            *(r["path"] for r in runs),
+            "--design",
+            design,
+            "--out",
+            str(out),
+            "--seed",
+            str(seed),
+            "--repeats",
+            str(repeat_fraction),
+            "--attention",
+            str(attention),
+            "--title",
+            title,
+            "--presentation",
+            presentation,
+            "--screen",
+            f"{screen_px[0]}x{screen_px[1]}",
+            *(["--consent", consent_record["file"]] if consent_record else []),
+            *(["--completion-code", completion_code] if completion_code else []),
+            *(["--min-view-s", str(min_view_s)] if min_view_s is not None else []),
+            *(
+                [
+                    "--anchor",
+                    str(anchor),
+                    "--pairs",
+                    pairs,
+                    "--ladder" if ladder else "--no-ladder",
+                    "--sampling",
+                    sampling,
+                ]
+                if design == "2afc"
+                else []
+            ),
+        ],
     }
     atomic_write_text(out / SPEC_NAME, json.dumps(spec, indent=1) + "\n")
     return spec
 
 
-def _display_record(requested: str, screen: tuple[int, int], shown: str,
-                    videos: list[dict]) -> dict:
+def _display_record(
+    requested: str, screen: tuple[int, int], shown: str, videos: list[dict]
+) -> dict:
     """How the videos are shown, for study.json."""
     width, height = max(v["width"] for v in videos), max(v["height"] for v in videos)
     need_w, need_h = viewport_needed(shown, width, height)
-    return {"requested": requested, "screen": f"{screen[0]}x{screen[1]}",
-            "viewport_needed": [need_w, need_h], "bar_css_px": BAR_CSS_PX,
-            "gap_css_px": GAP_CSS_PX,
-            "note": "native size: 1 video pixel per device pixel (CSS size = size / "
-                    "devicePixelRatio); viewport_needed is in CSS px at devicePixelRatio 1; "
-                    "the start page refuses a smaller viewport (scaled by 1/devicePixelRatio "
-                    "for the videos)"}
+    return {
+        "requested": requested,
+        "screen": f"{screen[0]}x{screen[1]}",
+        "viewport_needed": [need_w, need_h],
+        "bar_css_px": BAR_CSS_PX,
+        "gap_css_px": GAP_CSS_PX,
+        "note": "native size: 1 video pixel per device pixel (CSS size = size / "
+        "devicePixelRatio); viewport_needed is in CSS px at devicePixelRatio 1; "
+        "the start page refuses a smaller viewport (scaled by 1/devicePixelRatio "
+        "for the videos)",
+    }
 
 
 def read_consent(path: str | Path) -> dict:
@@ -585,8 +781,7 @@ def read_consent(path: str | Path) -> dict:
         raise invalid("consent", str(path), f"a readable UTF-8 text file ({exc})") from None
     if not text or len(data) > 65536:
         raise invalid("consent", str(path), "a non-empty text file of at most 64 KiB")
-    return {"file": str(path), "text": text,
-            "sha256": hashlib.sha256(text.encode()).hexdigest()}
+    return {"file": str(path), "text": text, "sha256": hashlib.sha256(text.encode()).hexdigest()}
 
 
 def load_spec(study_dir: str | Path) -> dict:
@@ -597,17 +792,22 @@ def load_spec(study_dir: str | Path) -> dict:
     """
     path = Path(study_dir) / SPEC_NAME
     if not path.is_file():
-        raise DatasetError(f"study={str(study_dir)!r} has no {SPEC_NAME}; create one with "
-                           "`vqabench study create RUN_DIR --design 2afc --out STUDY`")
+        raise DatasetError(
+            f"study={str(study_dir)!r} has no {SPEC_NAME}; create one with "
+            "`vqabench study create RUN_DIR --design 2afc --out STUDY`"
+        )
     spec = json.loads(path.read_text(encoding="utf-8"))
     if spec.get("version") != SPEC_VERSION:
-        raise DatasetError(f"{str(path)!r} has spec version {spec.get('version')!r}; this "
-                           f"vqabench reads version {SPEC_VERSION}")
+        raise DatasetError(
+            f"{str(path)!r} has spec version {spec.get('version')!r}; this "
+            f"vqabench reads version {SPEC_VERSION}"
+        )
     if "presentation" not in spec:  # designed before presentations were recorded: auto
         sizes = [(v["width"], v["height"]) for v in spec["sequences"].values()]
         try:
-            spec["presentation"] = choose_presentation(spec["design"], "auto", sizes,
-                                                       parse_screen(DEFAULT_SCREEN))
+            spec["presentation"] = choose_presentation(
+                spec["design"], "auto", sizes, parse_screen(DEFAULT_SCREEN)
+            )
         except ConfigError:  # too large for the default screen: the check refuses or not
             spec["presentation"] = "sequential"
     return spec
@@ -629,16 +829,24 @@ def check_scores_run(scores_path: Path, run_dir: Path, *, force: bool) -> list[s
     """
     study = Path(scores_path).absolute().parent.parent
     if not (study / SPEC_NAME).is_file():
-        return [f"not checked that {str(scores_path)!r} scores this run: it is not in a "
-                f"study's analysis folder (no {SPEC_NAME} two levels up)"]
+        return [
+            f"not checked that {str(scores_path)!r} scores this run: it is not in a "
+            f"study's analysis folder (no {SPEC_NAME} two levels up)"
+        ]
     spec = load_spec(study)
     records = spec.get("runs", [])
     problems = [run_mismatch(r, run_dir) for r in records]
     if not records or "" in problems:
         return []
-    same = [k for k, r in enumerate(records)
-            if Path(r["path"]).absolute() == Path(run_dir).absolute()]
+    same = [
+        k for k, r in enumerate(records) if Path(r["path"]).absolute() == Path(run_dir).absolute()
+    ]
     k = same[0] if same else 0
-    return [refuse_or_note(f"run {str(run_dir)!r} is not a run of study {spec['study_id']} "
-                           f"({str(study)!r}, made from {records[k]['path']!r}): "
-                           f"{problems[k]}", force=force)]
+    return [
+        refuse_or_note(
+            f"run {str(run_dir)!r} is not a run of study {spec['study_id']} "
+            f"({str(study)!r}, made from {records[k]['path']!r}): "
+            f"{problems[k]}",
+            force=force,
+        )
+    ]

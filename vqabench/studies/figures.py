@@ -44,8 +44,14 @@ def preference_figure(preferences: pd.DataFrame) -> Figure:
     middle, half = _interval_bars(preferences["lo"], preferences["hi"])
     ax.errorbar(middle, y, xerr=half, fmt="none", ecolor="#333", capsize=3)
     ax.axvline(0.5, color="#d62728", lw=1, ls="--")
-    ax.set_yticks(y, [f"{r.sequence}: {r.a_codec} {r.a_rate_point} vs {r.b_codec} "
-                      f"{r.b_rate_point}" for r in preferences.itertuples()], fontsize=7)
+    ax.set_yticks(
+        y,
+        [
+            f"{r.sequence}: {r.a_codec} {r.a_rate_point} vs {r.b_codec} {r.b_rate_point}"
+            for r in preferences.itertuples()
+        ],
+        fontsize=7,
+    )
     ax.set_xlim(0, 1)
     ax.invert_yaxis()
     ax.set_xlabel("preference for the first video of the pair")
@@ -62,11 +68,23 @@ def scores_figure(scores: pd.DataFrame, *, metric: str) -> Figure:
         ax = fig.add_subplot(1, len(seqs), k + 1)
         for codec, rows in part[part["sequence"] == seq].groupby("codec"):
             rows = rows.sort_values("kbps")
-            ax.plot(rows["kbps"], rows["value"].to_numpy(dtype=float), marker="o",
-                    label=codec, color=colors[codec])
+            ax.plot(
+                rows["kbps"],
+                rows["value"].to_numpy(dtype=float),
+                marker="o",
+                label=codec,
+                color=colors[codec],
+            )
             middle, half = _interval_bars(rows["lo"], rows["hi"])
-            ax.errorbar(rows["kbps"], middle, yerr=half, fmt="none", capsize=3,
-                        ecolor=colors[codec], label=f"_interval {codec}")
+            ax.errorbar(
+                rows["kbps"],
+                middle,
+                yerr=half,
+                fmt="none",
+                capsize=3,
+                ecolor=colors[codec],
+                label=f"_interval {codec}",
+            )
         ax.set_xscale("log")
         ax.set_title(seq, fontsize=10)
         ax.set_xlabel("rate (kbps)")

@@ -26,17 +26,44 @@ from vqabench.io.atomic import atomic_path
 from vqabench.io.ffmpeg import path_arg, run_ffmpeg
 from vqabench.io.video import Video
 
-__all__ = ["MEDIA_ARGS", "MEDIA_PIX_FMT", "ATTENTION_FACTOR", "to_webm", "decode_to_webm",
-           "attention_webm"]
+__all__ = [
+    "MEDIA_ARGS",
+    "MEDIA_PIX_FMT",
+    "ATTENTION_FACTOR",
+    "to_webm",
+    "decode_to_webm",
+    "attention_webm",
+]
 
 MEDIA_PIX_FMT = "yuv420p"
 #: ffmpeg output arguments of every study video (after ``-i INPUT``).
-MEDIA_ARGS: tuple[str, ...] = ("-map", "0:v:0", "-an", "-pix_fmt", MEDIA_PIX_FMT,
-                               "-sws_dither", "none",
-                               "-c:v", "libvpx-vp9", "-lossless", "1", "-row-mt", "0",
-                               "-threads", "1", "-fps_mode", "passthrough",
-                               "-fflags", "+bitexact", "-flags:v", "+bitexact",
-                               "-map_metadata", "-1", "-f", "webm")
+MEDIA_ARGS: tuple[str, ...] = (
+    "-map",
+    "0:v:0",
+    "-an",
+    "-pix_fmt",
+    MEDIA_PIX_FMT,
+    "-sws_dither",
+    "none",
+    "-c:v",
+    "libvpx-vp9",
+    "-lossless",
+    "1",
+    "-row-mt",
+    "0",
+    "-threads",
+    "1",
+    "-fps_mode",
+    "passthrough",
+    "-fflags",
+    "+bitexact",
+    "-flags:v",
+    "+bitexact",
+    "-map_metadata",
+    "-1",
+    "-f",
+    "webm",
+)
 ATTENTION_FACTOR = 8
 
 
@@ -74,5 +101,5 @@ def attention_webm(source: Video, out: Path) -> Path:
     """An obviously degraded version of ``source`` (blocky, 1/8 resolution)."""
     f = ATTENTION_FACTOR
     w, h = max(2, source.width // f // 2 * 2), max(2, source.height // f // 2 * 2)
-    vf = (f"scale={w}:{h}:flags=area,scale={source.width}:{source.height}:flags=neighbor")
+    vf = f"scale={w}:{h}:flags=area,scale={source.width}:{source.height}:flags=neighbor"
     return to_webm(source.path, out, vf=vf)

@@ -35,9 +35,12 @@ def run_record(run_dir: Path, config) -> dict:
         config: its :class:`vqabench.config.RunConfig`, as loaded from config.toml.
     """
     path = Path(run_dir) / "config.toml"
-    return {"path": str(run_dir), "config_sha256": file_sha256(path),
-            "config_identity": config.identity(),
-            "config_toml": path.read_text(encoding="utf-8")}
+    return {
+        "path": str(run_dir),
+        "config_sha256": file_sha256(path),
+        "config_identity": config.identity(),
+        "config_toml": path.read_text(encoding="utf-8"),
+    }
 
 
 def _load_text(text: str):
@@ -71,8 +74,10 @@ def run_mismatch(record: dict, run_dir: Path) -> str:
         was = str(record.get("config_sha256", ""))
         if now == was:
             return ""
-        return (f"config.toml sha256 {now[:_SHOWN]} is not the study's {was[:_SHOWN]} (the "
-                "study predates recorded settings, so what changed is not known)")
+        return (
+            f"config.toml sha256 {now[:_SHOWN]} is not the study's {was[:_SHOWN]} (the "
+            "study predates recorded settings, so what changed is not known)"
+        )
     try:
         current = load_config(path)
     except ConfigError as exc:
@@ -83,12 +88,16 @@ def run_mismatch(record: dict, run_dir: Path) -> str:
     try:
         change = compare_configs(_load_text(record["config_toml"]), current)
     except ConfigError as exc:
-        return (f"config {current.identity()[:_SHOWN]} is not the study's {was[:_SHOWN]} "
-                f"(the recorded config no longer loads: {exc})")
+        return (
+            f"config {current.identity()[:_SHOWN]} is not the study's {was[:_SHOWN]} "
+            f"(the recorded config no longer loads: {exc})"
+        )
     if change.kind == "extends" and change.details:
         return ""
-    what = "; ".join(change.details) or ("no setting that compare_configs names differs (a "
-                                         "field it does not compare, or another vqabench)")
+    what = "; ".join(change.details) or (
+        "no setting that compare_configs names differs (a "
+        "field it does not compare, or another vqabench)"
+    )
     return f"config {current.identity()[:_SHOWN]} is not the study's {was[:_SHOWN]}: {what}"
 
 
@@ -121,6 +130,11 @@ def check_study_runs(spec: dict, *, force: bool) -> list[str]:
             continue
         problem = run_mismatch(record, run_dir)
         if problem:
-            notes.append(refuse_or_note(f"run {str(run_dir)!r} no longer holds the run of "
-                                        f"study {spec['study_id']}: {problem}", force=force))
+            notes.append(
+                refuse_or_note(
+                    f"run {str(run_dir)!r} no longer holds the run of "
+                    f"study {spec['study_id']}: {problem}",
+                    force=force,
+                )
+            )
     return notes

@@ -41,8 +41,15 @@ from vqabench.studies.scaling import (
     log_posterior_derivatives,
 )
 
-__all__ = ["SAMPLINGS", "Sampling", "PRIOR_SD_JOD", "posterior", "information_gain",
-           "next_pair", "bring_forward_next"]
+__all__ = [
+    "SAMPLINGS",
+    "Sampling",
+    "PRIOR_SD_JOD",
+    "posterior",
+    "information_gain",
+    "next_pair",
+    "bring_forward_next",
+]
 
 Sampling = Literal["fixed", "active"]
 SAMPLINGS: tuple[str, ...] = ("fixed", "active")
@@ -54,12 +61,14 @@ _WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
 
 
 def _wins(outcomes: Sequence[tuple[str, str, str]], index: dict[str, int]) -> np.ndarray:
-    return comparison_matrix([(index[a], index[b], choice) for a, b, choice in outcomes],
-                             len(index))
+    return comparison_matrix(
+        [(index[a], index[b], choice) for a, b, choice in outcomes], len(index)
+    )
 
 
-def posterior(wins: np.ndarray, *, prior_sd_jod: float = PRIOR_SD_JOD
-              ) -> tuple[np.ndarray, np.ndarray]:
+def posterior(
+    wins: np.ndarray, *, prior_sd_jod: float = PRIOR_SD_JOD
+) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian (Laplace) posterior of Thurstone Case V scores in JOD units.
 
     Args:
@@ -124,9 +133,13 @@ def information_gain(mean: np.ndarray, cov: np.ndarray, pairs: np.ndarray) -> np
     return np.maximum(marginal - conditional, 0.0)
 
 
-def next_pair(outcomes: Sequence[tuple[str, str, str]], candidates: Sequence[tuple[str, str]],
-              rng: np.random.Generator, *, prior_sd_jod: float = PRIOR_SD_JOD
-              ) -> tuple[str, str]:
+def next_pair(
+    outcomes: Sequence[tuple[str, str, str]],
+    candidates: Sequence[tuple[str, str]],
+    rng: np.random.Generator,
+    *,
+    prior_sd_jod: float = PRIOR_SD_JOD,
+) -> tuple[str, str]:
     """The candidate pair with the largest expected information gain (ASAP-approx style).
 
     Args:
@@ -145,8 +158,9 @@ def next_pair(outcomes: Sequence[tuple[str, str, str]], candidates: Sequence[tup
     """
     if not candidates:
         raise invalid("candidates", list(candidates), "at least one pair of conditions")
-    items = sorted({c for pair in candidates for c in pair}
-                   | {c for a, b, _ in outcomes for c in (a, b)})
+    items = sorted(
+        {c for pair in candidates for c in pair} | {c for a, b, _ in outcomes for c in (a, b)}
+    )
     index = {c: k for k, c in enumerate(items)}
     mean, cov = posterior(_wins(outcomes, index), prior_sd_jod=prior_sd_jod)
     pairs = np.array([(index[a], index[b]) for a, b in candidates])
@@ -179,11 +193,14 @@ def bring_forward_next(db, spec: dict, pid: str, rng: np.random.Generator) -> st
     trials = {t["id"]: t for t in spec["trials"]}
     if plan is None or due >= len(plan) or trials[plan[due][0]]["kind"] != "test":
         return None
-    left = {(trials[t]["a"], trials[t]["b"]): t for t, _ in plan[due:]
-            if trials[t]["kind"] == "test"}
-    outcomes = [(trials[a.trial]["a"], trials[a.trial]["b"], a.choice)
-                for a in answers_db.answers(db)
-                if a.trial in trials and trials[a.trial]["kind"] == "test"]
+    left = {
+        (trials[t]["a"], trials[t]["b"]): t for t, _ in plan[due:] if trials[t]["kind"] == "test"
+    }
+    outcomes = [
+        (trials[a.trial]["a"], trials[a.trial]["b"], a.choice)
+        for a in answers_db.answers(db)
+        if a.trial in trials and trials[a.trial]["kind"] == "test"
+    ]
     trial = left[next_pair(outcomes, sorted(left), rng)]
     answers_db.bring_forward(db, pid, trial)
     return trial

@@ -39,17 +39,31 @@ from scipy import special, stats
 
 from vqabench.errors import invalid
 
-__all__ = ["NEUTRAL", "wilson_interval", "comparison_matrix", "ml_obstacle", "bradley_terry",
-           "BootstrapScaling", "bootstrap_bradley_terry", "JOD_SIGMA", "thurstone_case_v",
-           "bootstrap_thurstone", "OutlierScores", "observer_outliers", "mos_interval",
-           "bt500_screening", "log_posterior", "log_posterior_derivatives",
-           "Screening", "acr_hr_dv"]
+__all__ = [
+    "NEUTRAL",
+    "wilson_interval",
+    "comparison_matrix",
+    "ml_obstacle",
+    "bradley_terry",
+    "BootstrapScaling",
+    "bootstrap_bradley_terry",
+    "JOD_SIGMA",
+    "thurstone_case_v",
+    "bootstrap_thurstone",
+    "OutlierScores",
+    "observer_outliers",
+    "mos_interval",
+    "bt500_screening",
+    "log_posterior",
+    "log_posterior_derivatives",
+    "Screening",
+    "acr_hr_dv",
+]
 
 NEUTRAL: tuple[str, ...] = ("half", "exclude")
 
 
-def wilson_interval(successes: float, n: float, *, confidence: float = 0.95
-                    ) -> tuple[float, float]:
+def wilson_interval(successes: float, n: float, *, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval of ``successes / n``; (nan, nan) when ``n == 0``.
 
     The ends lie in [0, 1]: with no successes the interval is exactly
@@ -74,8 +88,9 @@ def wilson_interval(successes: float, n: float, *, confidence: float = 0.95
     return lo, hi
 
 
-def comparison_matrix(outcomes: Sequence[tuple[int, int, str]], n_items: int, *,
-                      neutral: str = "half") -> np.ndarray:
+def comparison_matrix(
+    outcomes: Sequence[tuple[int, int, str]], n_items: int, *, neutral: str = "half"
+) -> np.ndarray:
     """Count matrix of 2AFC outcomes.
 
     Args:
@@ -137,8 +152,11 @@ def ml_obstacle(wins: np.ndarray, names: Sequence[str] | None = None) -> str:
         return ""
     label = list(names) if names is not None else [str(i) for i in range(n)]
     seen = (wins + wins.T).sum(axis=1) > 0
-    singles: dict[str, list[str]] = {"never preferred": [], "never beaten": [],
-                                     "never compared": []}
+    singles: dict[str, list[str]] = {
+        "never preferred": [],
+        "never beaten": [],
+        "never compared": [],
+    }
     grouped: list[str] = []
     for g in range(groups):
         inside = member == g
@@ -156,8 +174,7 @@ def ml_obstacle(wins: np.ndarray, names: Sequence[str] | None = None) -> str:
             name = "{" + ", ".join(who) + "}"
             grouped += [f"{name} never preferred to the others"] * never_won
             grouped += [f"{name} never beaten by the others"] * never_lost
-    text = "; ".join([f"{', '.join(who)} {what}" for what, who in singles.items() if who]
-                     + grouped)
+    text = "; ".join([f"{', '.join(who)} {what}" for what, who in singles.items() if who] + grouped)
     return text or f"its items split into {groups} groups, one never preferred to another"
 
 
@@ -186,8 +203,12 @@ def bradley_terry(wins: np.ndarray, *, alpha: float = 0.0) -> np.ndarray:
     if alpha == 0:
         obstacle = ml_obstacle(wins)
         if obstacle:
-            raise invalid("alpha", alpha, "a number > 0: the maximum-likelihood estimate "
-                          f"(alpha=0) has no finite answer here (items {obstacle})")
+            raise invalid(
+                "alpha",
+                alpha,
+                "a number > 0: the maximum-likelihood estimate "
+                f"(alpha=0) has no finite answer here (items {obstacle})",
+            )
     params = choix.ilsr_pairwise_dense(wins, alpha=alpha, max_iter=1000)
     return params - params.mean()
 
@@ -202,9 +223,14 @@ class BootstrapScaling(NamedTuple):
     unbounded: int
 
 
-def bootstrap_bradley_terry(per_participant: Sequence[np.ndarray], *, resamples: int = 1000,
-                            alpha: float = 0.0, confidence: float = 0.95, seed: int = 0
-                            ) -> BootstrapScaling:
+def bootstrap_bradley_terry(
+    per_participant: Sequence[np.ndarray],
+    *,
+    resamples: int = 1000,
+    alpha: float = 0.0,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> BootstrapScaling:
     """Bradley-Terry estimate and percentile intervals over participants.
 
     Args:
@@ -223,9 +249,15 @@ def bootstrap_bradley_terry(per_participant: Sequence[np.ndarray], *, resamples:
     """
     mats = _participant_mats(per_participant, resamples)
     estimate = bradley_terry(mats.sum(axis=0), alpha=alpha)
-    return _bootstrap(mats, estimate, lambda wins: bradley_terry(wins, alpha=alpha),
-                      maximum_likelihood=alpha == 0, resamples=resamples,
-                      confidence=confidence, seed=seed)
+    return _bootstrap(
+        mats,
+        estimate,
+        lambda wins: bradley_terry(wins, alpha=alpha),
+        maximum_likelihood=alpha == 0,
+        resamples=resamples,
+        confidence=confidence,
+        seed=seed,
+    )
 
 
 def _participant_mats(per_participant: object, resamples: object) -> np.ndarray:
@@ -237,16 +269,26 @@ def _participant_mats(per_participant: object, resamples: object) -> np.ndarray:
     """
     mats = np.asarray(per_participant, dtype=np.float64)
     if mats.ndim != 3 or len(mats) == 0:
-        raise invalid("per_participant", f"array of shape {mats.shape}",
-                      "one square count matrix per participant (at least one)")
+        raise invalid(
+            "per_participant",
+            f"array of shape {mats.shape}",
+            "one square count matrix per participant (at least one)",
+        )
     if not isinstance(resamples, int) or resamples < 1:
         raise invalid("resamples", resamples, "an integer >= 1")
     return mats
 
 
-def _bootstrap(mats: np.ndarray, estimate: np.ndarray, fit: Callable[[np.ndarray], np.ndarray],
-               *, maximum_likelihood: bool, resamples: int, confidence: float, seed: int
-               ) -> BootstrapScaling:
+def _bootstrap(
+    mats: np.ndarray,
+    estimate: np.ndarray,
+    fit: Callable[[np.ndarray], np.ndarray],
+    *,
+    maximum_likelihood: bool,
+    resamples: int,
+    confidence: float,
+    seed: int,
+) -> BootstrapScaling:
     """Percentile intervals of ``fit`` over resamples of participants (their count matrices
     ``mats``); a resample without a maximum-likelihood answer counts as ``unbounded`` and,
     when ``maximum_likelihood`` (no prior or regulariser), is left out (NaN)."""
@@ -271,8 +313,9 @@ def _bootstrap(mats: np.ndarray, estimate: np.ndarray, fit: Callable[[np.ndarray
 JOD_SIGMA = float(1 / stats.norm.ppf(0.75))
 
 
-def thurstone_case_v(wins: np.ndarray, *, prior: float = 1.0,
-                     compared: np.ndarray | None = None) -> np.ndarray:
+def thurstone_case_v(
+    wins: np.ndarray, *, prior: float = 1.0, compared: np.ndarray | None = None
+) -> np.ndarray:
     """Thurstone Case V scores in JOD units (mean 0), maximum a posteriori.
 
     The likelihood is binomial, ``P(i preferred to j) = Phi((q_i - q_j) / JOD_SIGMA)``
@@ -305,12 +348,18 @@ def thurstone_case_v(wins: np.ndarray, *, prior: float = 1.0,
         return np.zeros(1)
     mask = (wins + wins.T) > 0 if compared is None else np.asarray(compared, dtype=bool)
     if connected_components(mask | mask.T, directed=False)[0] != 1:
-        raise invalid("wins", "comparisons that leave items unconnected",
-                      "answers that connect every item (scores of separate groups share no "
-                      "scale)")
+        raise invalid(
+            "wins",
+            "comparisons that leave items unconnected",
+            "answers that connect every item (scores of separate groups share no scale)",
+        )
     if prior == 0 and ml_obstacle(wins):
-        raise invalid("prior", prior, "a number > 0: maximum likelihood has no finite answer "
-                      f"here (items {ml_obstacle(wins)})")
+        raise invalid(
+            "prior",
+            prior,
+            "a number > 0: maximum likelihood has no finite answer "
+            f"here (items {ml_obstacle(wins)})",
+        )
     weight = wins + (prior / 2) * (mask | mask.T)
     q = np.zeros(n)
     value = log_posterior(q, weight)
@@ -337,8 +386,7 @@ def log_posterior(q: np.ndarray, weight: np.ndarray) -> float:
     return float(np.sum(weight * special.log_ndtr((q[:, None] - q[None, :]) / JOD_SIGMA)))
 
 
-def log_posterior_derivatives(q: np.ndarray, weight: np.ndarray
-                              ) -> tuple[np.ndarray, np.ndarray]:
+def log_posterior_derivatives(q: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gradient of :func:`log_posterior` and minus its Hessian (a weighted Laplacian:
     ``d2/dz2 log Phi(z) = -r (z + r)`` with ``r = phi(z) / Phi(z)``)."""
     from scipy import special
@@ -351,9 +399,14 @@ def log_posterior_derivatives(q: np.ndarray, weight: np.ndarray
     return grad, np.diag(c.sum(axis=1)) - c
 
 
-def bootstrap_thurstone(per_participant: Sequence[np.ndarray], *, resamples: int = 1000,
-                        prior: float = 1.0, confidence: float = 0.95, seed: int = 0
-                        ) -> BootstrapScaling:
+def bootstrap_thurstone(
+    per_participant: Sequence[np.ndarray],
+    *,
+    resamples: int = 1000,
+    prior: float = 1.0,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> BootstrapScaling:
     """:func:`thurstone_case_v` estimate and percentile intervals over participants.
 
     Every resample keeps the prior on the pairs compared in the whole study, so that it stays
@@ -364,10 +417,15 @@ def bootstrap_thurstone(per_participant: Sequence[np.ndarray], *, resamples: int
     total = mats.sum(axis=0)
     compared = (total + total.T) > 0
     estimate = thurstone_case_v(total, prior=prior, compared=compared)
-    return _bootstrap(mats, estimate,
-                      lambda wins: thurstone_case_v(wins, prior=prior, compared=compared),
-                      maximum_likelihood=prior == 0, resamples=resamples,
-                      confidence=confidence, seed=seed)
+    return _bootstrap(
+        mats,
+        estimate,
+        lambda wins: thurstone_case_v(wins, prior=prior, compared=compared),
+        maximum_likelihood=prior == 0,
+        resamples=resamples,
+        confidence=confidence,
+        seed=seed,
+    )
 
 
 class OutlierScores(NamedTuple):
@@ -378,8 +436,9 @@ class OutlierScores(NamedTuple):
     outlier: np.ndarray
 
 
-def observer_outliers(per_observer: Sequence[Sequence[np.ndarray]], *, prior: float = 1.0,
-                      fence: float = 1.5) -> OutlierScores:
+def observer_outliers(
+    per_observer: Sequence[Sequence[np.ndarray]], *, prior: float = 1.0, fence: float = 1.5
+) -> OutlierScores:
     """pwcmp's outlier analysis of 2AFC observers (Perez-Ortiz & Mantiuk 2017, section 9).
 
     For each observer and sequence, the other observers' answers are scaled
@@ -412,8 +471,11 @@ def observer_outliers(per_observer: Sequence[Sequence[np.ndarray]], *, prior: fl
         raise invalid("fence", fence, "a number > 0 (interquartile ranges)")
     mats = [[np.asarray(m, dtype=np.float64) for m in seqs] for seqs in per_observer]
     if len({len(seqs) for seqs in mats}) > 1:
-        raise invalid("per_observer", "observers with different numbers of sequences",
-                      "one count matrix per sequence for every observer")
+        raise invalid(
+            "per_observer",
+            "observers with different numbers of sequences",
+            "one count matrix per sequence for every observer",
+        )
     n_obs = len(mats)
     loglik = np.full(n_obs, np.nan)
     for k in range(n_obs):
@@ -428,8 +490,7 @@ def observer_outliers(per_observer: Sequence[Sequence[np.ndarray]], *, prior: fl
                 q = thurstone_case_v(others, prior=prior, compared=(everyone + everyone.T) > 0)
             except ConfigError:
                 continue
-            total += float(np.sum(mine * special.log_ndtr((q[:, None] - q[None, :])
-                                                          / JOD_SIGMA)))
+            total += float(np.sum(mine * special.log_ndtr((q[:, None] - q[None, :]) / JOD_SIGMA)))
             answered += float(mine.sum())
         if answered:
             loglik[k] = total / answered
@@ -443,8 +504,9 @@ def observer_outliers(per_observer: Sequence[Sequence[np.ndarray]], *, prior: fl
     return OutlierScores(loglik, distance, np.nan_to_num(distance, nan=0.0) > fence)
 
 
-def mos_interval(scores: Sequence[float], *, confidence: float = 0.95
-                 ) -> tuple[float, float, float, int]:
+def mos_interval(
+    scores: Sequence[float], *, confidence: float = 0.95
+) -> tuple[float, float, float, int]:
     """Mean opinion score and its Student-t interval: ``(mos, low, high, n)``.
 
     With one score the interval is (nan, nan).
@@ -455,8 +517,7 @@ def mos_interval(scores: Sequence[float], *, confidence: float = 0.95
     mean = float(x.mean())
     if x.size < 2:
         return mean, float("nan"), float("nan"), 1
-    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1)
-                 / np.sqrt(x.size))
+    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
     return mean, mean - half, mean + half, int(x.size)
 
 
@@ -471,8 +532,9 @@ class Screening:
     rejected: bool
 
 
-def bt500_screening(ratings: np.ndarray, participants: Sequence[str], *, ddof: int = 1
-                    ) -> list[Screening]:
+def bt500_screening(
+    ratings: np.ndarray, participants: Sequence[str], *, ddof: int = 1
+) -> list[Screening]:
     """ITU-R BT.500-14 Annex 1 A1-2.3.1 screening of observers.
 
     For each presentation (column) with mean m, standard deviation s and kurtosis
@@ -491,8 +553,11 @@ def bt500_screening(ratings: np.ndarray, participants: Sequence[str], *, ddof: i
         raise invalid("ddof", ddof, "1 (BT.500) or 0 (SUREAL)")
     r = np.asarray(ratings, dtype=np.float64)
     if r.ndim != 2 or r.shape[0] != len(participants):
-        raise invalid("ratings", f"array of shape {r.shape}",
-                      f"participants x presentations ({len(participants)} rows)")
+        raise invalid(
+            "ratings",
+            f"array of shape {r.shape}",
+            f"participants x presentations ({len(participants)} rows)",
+        )
     p = np.zeros(r.shape[0], dtype=int)
     q = np.zeros(r.shape[0], dtype=int)
     for col in r.T:

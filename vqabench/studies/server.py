@@ -27,14 +27,21 @@ from vqabench.io.hashing import file_sha256
 __all__ = ["MEDIA_MAX_AGE_S", "PROXY_HEADERS", "make_server", "listening", "media_response"]
 
 MEDIA_MAX_AGE_S = 365 * 24 * 3600
-PROXY_HEADERS = frozenset({"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
-                           "x-forwarded-port"})
+PROXY_HEADERS = frozenset(
+    {"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port"}
+)
 _checked: dict[tuple[str, int, int], str] = {}  # (path, mtime_ns, size) -> SHA-256
 _checked_lock = threading.Lock()
 
 
-def make_server(app, *, host: str = "127.0.0.1", port: int = 0, threads: int = 8,
-                behind_proxy: str | None = None):
+def make_server(
+    app,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    threads: int = 8,
+    behind_proxy: str | None = None,
+):
     """A waitress server of the WSGI ``app``, bound (``port=0``: a free port), not yet run.
 
     Args:
@@ -58,21 +65,31 @@ def make_server(app, *, host: str = "127.0.0.1", port: int = 0, threads: int = 8
         raise invalid("port", port, "an integer 0-65535 (0 = any free port)")
     if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= 256:
         raise invalid("threads", threads, "an integer 1-256")
-    options: dict = {"host": host, "port": port, "threads": threads, "ident": "vqabench",
-                     # 100 participants' browsers keep several connections each; poll(), not
-                     # select(), so more than 1024 descriptors are fine
-                     "connection_limit": 1000, "asyncore_use_poll": True,
-                     "clear_untrusted_proxy_headers": True}
+    options: dict = {
+        "host": host,
+        "port": port,
+        "threads": threads,
+        "ident": "vqabench",
+        # 100 participants' browsers keep several connections each; poll(), not
+        # select(), so more than 1024 descriptors are fine
+        "connection_limit": 1000,
+        "asyncore_use_poll": True,
+        "clear_untrusted_proxy_headers": True,
+    }
     if behind_proxy:
-        options.update(trusted_proxy=behind_proxy, trusted_proxy_count=1,
-                       trusted_proxy_headers=set(PROXY_HEADERS))
+        options.update(
+            trusted_proxy=behind_proxy,
+            trusted_proxy_count=1,
+            trusted_proxy_headers=set(PROXY_HEADERS),
+        )
     return create_server(app, **options)
 
 
 def listening(server) -> list[str]:
     """The URLs ``http://HOST:PORT/`` a server of :func:`make_server` listens at."""
-    pairs = getattr(server, "effective_listen", None) or [(server.effective_host,
-                                                            server.effective_port)]
+    pairs = getattr(server, "effective_listen", None) or [
+        (server.effective_host, server.effective_port)
+    ]
     return [f"http://{f'[{h}]' if ':' in str(h) else h}:{p}/" for h, p in pairs]
 
 
@@ -100,11 +117,19 @@ def media_response(study_dir: Path, file: str, sha256: str | None):
     from flask import abort, send_from_directory
 
     if sha256 and _on_disk_sha256(study_dir / file) != sha256:
-        abort(500, description=f"{file} is not the file recorded by the study (sha256 "
-                               f"{sha256[:12]}..): it changed after `vqabench study create`; "
-                               "re-create the study")
-    response = send_from_directory(study_dir, file, conditional=True, etag=sha256 or True,
-                                   max_age=MEDIA_MAX_AGE_S if sha256 else None)
+        abort(
+            500,
+            description=f"{file} is not the file recorded by the study (sha256 "
+            f"{sha256[:12]}..): it changed after `vqabench study create`; "
+            "re-create the study",
+        )
+    response = send_from_directory(
+        study_dir,
+        file,
+        conditional=True,
+        etag=sha256 or True,
+        max_age=MEDIA_MAX_AGE_S if sha256 else None,
+    )
     response.cache_control.private = True
     response.cache_control.public = False
     if sha256:

@@ -78,8 +78,10 @@ def truth_values(spec: dict, truth: str) -> tuple[dict[str, float], str, bool]:
     for run in spec["runs"]:
         path = Path(run["path"]) / "results.csv"
         if not path.is_file():
-            raise DatasetError(f"run {run['path']!r} of the study has no results.csv; "
-                               "simulated observers need its metric values")
+            raise DatasetError(
+                f"run {run['path']!r} of the study has no results.csv; "
+                "simulated observers need its metric values"
+            )
         with open(path, newline="", encoding="utf-8") as f:
             rows += [(int(spec["runs"].index(run)), r) for r in csv.DictReader(f)]
     found = sorted({f"{r['metric']}@{r['anchor']}" for _, r in rows})
@@ -88,24 +90,37 @@ def truth_values(spec: dict, truth: str) -> tuple[dict[str, float], str, bool]:
         raise invalid("truth", truth, f"a metric of the study's runs: {', '.join(found)}")
     if not anchor:
         if len(anchors) > 1:
-            raise invalid("truth", truth, f"one of {', '.join(f'{metric}@{a}' for a in anchors)}"
-                          " (the runs measured it against more than one anchor)")
+            raise invalid(
+                "truth",
+                truth,
+                f"one of {', '.join(f'{metric}@{a}' for a in anchors)}"
+                " (the runs measured it against more than one anchor)",
+            )
         anchor = anchors[0]
-    values = {(i, r["sequence"], r["reference"], r["codec"], r["rate_point"]): float(r["value"])
-              for i, r in rows if r["metric"] == metric and r["anchor"] == anchor}
+    values = {
+        (i, r["sequence"], r["reference"], r["codec"], r["rate_point"]): float(r["value"])
+        for i, r in rows
+        if r["metric"] == metric and r["anchor"] == anchor
+    }
     out = {}
     for c in spec["conditions"]:
         key = (c["run"], c["sequence"], c["reference"], c["codec"], c["rate_point"])
         if key not in values or not math.isfinite(values[key]):
-            raise ConfigError(f"truth={truth!r}: condition {c['codec']} {c['rate_point']} of "
-                              f"{c['sequence']} has no finite {metric}@{anchor} value")
+            raise ConfigError(
+                f"truth={truth!r}: condition {c['codec']} {c['rate_point']} of "
+                f"{c['sequence']} has no finite {metric}@{anchor} value"
+            )
         out[c["id"]] = values[key]
     return out, f"{metric}@{anchor}", bool(get_class(metric).higher_is_better)
 
 
 def _default_noise(spec: dict, q: dict[str, float]) -> float:
-    diffs = [abs(q[a["id"]] - q[b["id"]]) for a in spec["conditions"]
-             for b in spec["conditions"] if a["id"] < b["id"] and a["sequence"] == b["sequence"]]
+    diffs = [
+        abs(q[a["id"]] - q[b["id"]])
+        for a in spec["conditions"]
+        for b in spec["conditions"]
+        if a["id"] < b["id"] and a["sequence"] == b["sequence"]
+    ]
     diffs = [d for d in diffs if d > 0]
     return float(np.median(diffs)) if diffs else 1.0
 
@@ -115,9 +130,15 @@ def _rating(q: float, lo: float, hi: float) -> int:
     return int(np.clip(np.round(mapped), 1, 5))
 
 
-def simulate_study(study_dir: str | Path, *, observers: int, truth: str,
-                   noise: float | None = None, seed: int = 0,
-                   trials: int | None = None) -> Simulation:
+def simulate_study(
+    study_dir: str | Path,
+    *,
+    observers: int,
+    truth: str,
+    noise: float | None = None,
+    seed: int = 0,
+    trials: int | None = None,
+) -> Simulation:
     """Answer the study with ``observers`` simulated observers (see the module docstring).
 
     Args:
@@ -163,16 +184,25 @@ def simulate_study(study_dir: str | Path, *, observers: int, truth: str,
     try:
         for pid in pids:
             if not answers_db.register(db, pid, participant_plan(spec, pid), agent):
-                raise invalid("seed", seed, "a seed not used by an earlier simulation of this "
-                              f"study (observer {pid!r} exists)")
+                raise invalid(
+                    "seed",
+                    seed,
+                    "a seed not used by an earlier simulation of this "
+                    f"study (observer {pid!r} exists)",
+                )
             plan = answers_db.participant(db, pid)
             for position in range(len(plan) if trials is None else min(trials, len(plan))):
                 if active and bring_forward_next(db, spec, pid, rng):
                     plan = answers_db.participant(db, pid)
                 tid, swapped = plan[position]
                 t = by_id[tid]
-                body = {"study": spec["study_id"], "participant": pid, "trial": tid,
-                        "position": position, "response_ms": 0}
+                body = {
+                    "study": spec["study_id"],
+                    "participant": pid,
+                    "trial": tid,
+                    "position": position,
+                    "response_ms": 0,
+                }
                 if spec["design"] == "2afc":
                     if t["kind"] == "attention":
                         a_wins = True
@@ -186,8 +216,15 @@ def simulate_study(study_dir: str | Path, *, observers: int, truth: str,
                     body["score"] = 5
                 else:
                     body["score"] = _rating(q[t["condition"]] + rng.normal(0, sigma), lo, hi)
-                submit_answer(db, spec, by_id, pid, body, simulated=True,
-                              names_trial=lambda ref, _position, tid: ref == tid)
+                submit_answer(
+                    db,
+                    spec,
+                    by_id,
+                    pid,
+                    body,
+                    simulated=True,
+                    names_trial=lambda ref, _position, tid: ref == tid,
+                )
                 stored += 1
     finally:
         db.close()

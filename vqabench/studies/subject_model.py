@@ -73,9 +73,14 @@ def _connected(have: np.ndarray) -> bool:
     return connected_components(graph, directed=False)[0] == 1
 
 
-def subject_model_mle(ratings: np.ndarray, *, confidence: float = 0.95, tol: float = 1e-10,
-                      max_iter: int = 100_000, subjects: Sequence[str] | None = None
-                      ) -> SubjectModel:
+def subject_model_mle(
+    ratings: np.ndarray,
+    *,
+    confidence: float = 0.95,
+    tol: float = 1e-10,
+    max_iter: int = 100_000,
+    subjects: Sequence[str] | None = None,
+) -> SubjectModel:
     """Maximum-likelihood true quality, subject bias and subject inconsistency.
 
     Args:
@@ -96,15 +101,21 @@ def subject_model_mle(ratings: np.ndarray, *, confidence: float = 0.95, tol: flo
     have = ~np.isnan(u)
     n_subject, n_condition = have.sum(axis=1), have.sum(axis=0)
     if u.shape[0] < 2 or n_subject.min() < 2 or n_condition.min() < 1:
-        raise invalid("ratings", f"{u.shape[0]} subjects with {n_subject.min(initial=0)} to "
-                      f"{n_subject.max(initial=0)} ratings, {int((n_condition == 0).sum())} "
-                      "conditions unrated", "at least 2 subjects with 2 or more ratings each "
-                      "and every condition rated")
+        raise invalid(
+            "ratings",
+            f"{u.shape[0]} subjects with {n_subject.min(initial=0)} to "
+            f"{n_subject.max(initial=0)} ratings, {int((n_condition == 0).sum())} "
+            "conditions unrated",
+            "at least 2 subjects with 2 or more ratings each and every condition rated",
+        )
     if not 0 < confidence < 1:
         raise invalid("confidence", confidence, "a number in (0, 1)")
     if not _connected(have):
-        raise invalid("ratings", "ratings in separate groups of subjects and conditions",
-                      "ratings that connect every subject and condition")
+        raise invalid(
+            "ratings",
+            "ratings in separate groups of subjects and conditions",
+            "ratings that connect every subject and condition",
+        )
     z = np.where(have, u, 0.0)
     w_have = have.astype(np.float64)
     x = z.sum(axis=0) / n_condition  # MOS
@@ -123,9 +134,11 @@ def subject_model_mle(ratings: np.ndarray, *, confidence: float = 0.95, tol: flo
         v = np.sqrt((residual() ** 2).sum(axis=1) / n_subject)
         if v.min() < _COLLAPSE * spread:
             who = subjects[int(v.argmin())] if subjects is not None else int(v.argmin())
-            raise invalid("ratings", f"subject {who} fitted exactly "
-                          "(inconsistency 0: the likelihood has no maximum)",
-                          "ratings from which every subject deviates by noise")
+            raise invalid(
+                "ratings",
+                f"subject {who} fitted exactly (inconsistency 0: the likelihood has no maximum)",
+                "ratings from which every subject deviates by noise",
+            )
         w = w_have / v[:, None] ** 2
         x = (w * (z - b[:, None])).sum(axis=0) / w.sum(axis=0)
         if np.abs(np.concatenate([x, b, v]) - previous).max() < tol:
@@ -135,13 +148,24 @@ def subject_model_mle(ratings: np.ndarray, *, confidence: float = 0.95, tol: flo
     shift = b.mean()
     b, x = b - shift, x + shift
     r = residual()
-    log_likelihood = float(np.sum(np.where(
-        have, stats.norm.logpdf(r, scale=v[:, None]), 0.0)))
+    log_likelihood = float(np.sum(np.where(have, stats.norm.logpdf(r, scale=v[:, None]), 0.0)))
     q = float(stats.norm.ppf(0.5 + confidence / 2))
     x_sd = 1 / np.sqrt((w_have / v[:, None] ** 2).sum(axis=0))
     b_sd = v / np.sqrt(n_subject)
     tail = (1 - confidence) / 2
     v_lo = v * np.sqrt(n_subject / stats.chi2.ppf(1 - tail, n_subject))
     v_hi = v * np.sqrt(n_subject / stats.chi2.ppf(tail, n_subject))
-    return SubjectModel(x, x - q * x_sd, x + q * x_sd, b, b - q * b_sd, b + q * b_sd, v, v_lo,
-                        v_hi, n_subject, iteration, log_likelihood)
+    return SubjectModel(
+        x,
+        x - q * x_sd,
+        x + q * x_sd,
+        b,
+        b - q * b_sd,
+        b + q * b_sd,
+        v,
+        v_lo,
+        v_hi,
+        n_subject,
+        iteration,
+        log_likelihood,
+    )

@@ -32,8 +32,16 @@ def _rgb(y, u, v) -> torch.Tensor:  # noqa: ANN001
 def _score(model: torch.nn.Module, ref: torch.Tensor, dis: torch.Tensor, frames: int) -> float:
     starts = range(0, ref.shape[1] - frames + 1, frames)
     with torch.no_grad():
-        return float(torch.stack([model(ref[None, :, t:t + frames], dis[None, :, t:t + frames])
-                                  .float().squeeze() for t in starts]).mean())
+        return float(
+            torch.stack(
+                [
+                    model(ref[None, :, t : t + frames], dis[None, :, t : t + frames])
+                    .float()
+                    .squeeze()
+                    for t in starts
+                ]
+            ).mean()
+        )
 
 
 def main() -> None:
@@ -43,8 +51,9 @@ def main() -> None:
     parser.add_argument("--reference", required=True, help="e.g. x264_qp_37")
     parser.add_argument("--model", required=True, help="INR model size, e.g. xs")
     parser.add_argument("--releases", default="v1,v2", help="PT-Loss releases or .pt paths")
-    parser.add_argument("--frames", type=int, default=2, help="frames per loss window "
-                        "(the INR's batch_frames)")
+    parser.add_argument(
+        "--frames", type=int, default=2, help="frames per loss window (the INR's batch_frames)"
+    )
     args = parser.parse_args()
     qp = args.reference.rsplit("_", 1)[-1]
     r_path = args.run / "references" / args.sequence / f"x264_qp{qp}.y4m"
@@ -64,16 +73,20 @@ def main() -> None:
     if not csv.is_file():
         parser.error(f"no {csv}: the run has not finished")
     results = pd.read_csv(csv)
-    rows = results[(results["sequence"] == args.sequence)
-                   & (results["rate_point"] == f"model={args.model}")
-                   & results["reference"].str.endswith(f"qp={qp}")]
+    rows = results[
+        (results["sequence"] == args.sequence)
+        & (results["rate_point"] == f"model={args.model}")
+        & results["reference"].str.endswith(f"qp={qp}")
+    ]
     table = {name: {} for name in decoded}
     for name in decoded:
         for metric, anchor in (("psnr_y", "reference"), ("vmaf", "source")):
-            hit = rows[(rows["codec"] == name) & (rows["metric"] == metric)
-                       & (rows["anchor"] == anchor)]
+            hit = rows[
+                (rows["codec"] == name) & (rows["metric"] == metric) & (rows["anchor"] == anchor)
+            ]
             table[name][f"{metric}_vs_{'R' if anchor == 'reference' else 'S'}"] = (
-                float(hit["value"].iloc[0]) if len(hit) else float("nan"))
+                float(hit["value"].iloc[0]) if len(hit) else float("nan")
+            )
     for release in args.releases.split(","):
         path = Path(release) if release.endswith(".pt") else checkpoint_path("pt_loss", release)
         model = load_checkpoint(path).eval()

@@ -30,8 +30,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("pairs", type=Path, help="make-pairs directory (manifest.csv)")
     parser.add_argument("--sources", default="", help="comma-separated sources (default: all)")
-    parser.add_argument("--checkpoint", default="pt_loss",
-                        help="model name (the shipped file) or checkpoint path")
+    parser.add_argument(
+        "--checkpoint", default="pt_loss", help="model name (the shipped file) or checkpoint path"
+    )
     parser.add_argument("--batch-size", type=int, default=16)
     args = parser.parse_args()
     try:
@@ -47,11 +48,14 @@ def main() -> None:
             ref, dist = data.batch(list(range(k, min(k + args.batch_size, len(data)))))
             for code in range(SYMMETRIES):
                 codes = [code] * ref.shape[0]
-                scores[code, k:k + ref.shape[0]] = model(dihedral(ref, codes),
-                                                         dihedral(dist, codes)).float().numpy()
+                scores[code, k : k + ref.shape[0]] = (
+                    model(dihedral(ref, codes), dihedral(dist, codes)).float().numpy()
+                )
     labels = data.vmaf_sd
-    print(f"{len(data)} pairs, {SYMMETRIES} symmetries, {time.perf_counter() - start:.0f} s "
-          "at one thread")
+    print(
+        f"{len(data)} pairs, {SYMMETRIES} symmetries, {time.perf_counter() - start:.0f} s "
+        "at one thread"
+    )
     for code in range(SYMMETRIES):
         print(f"symmetry {code}: SROCC {spearmanr(scores[code], labels).statistic:.4f}")
     print(f"mean of all {SYMMETRIES}: SROCC {spearmanr(scores.mean(0), labels).statistic:.4f}")

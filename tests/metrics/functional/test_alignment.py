@@ -39,10 +39,15 @@ def test_lag_psnrs_equal_skimage(moving):
     def sk(a, b):
         return peak_signal_noise_ratio(a, b, data_range=255)
 
-    assert got == pytest.approx({"aligned": sk(moving[4], dis[4]),
-                                 "aligned_prev": sk(moving[3], dis[3]),
-                                 "late": sk(moving[3], dis[4]),
-                                 "early": sk(moving[4], dis[3])}, rel=1e-12)
+    assert got == pytest.approx(
+        {
+            "aligned": sk(moving[4], dis[4]),
+            "aligned_prev": sk(moving[3], dis[3]),
+            "late": sk(moving[3], dis[4]),
+            "early": sk(moving[4], dis[3]),
+        },
+        rel=1e-12,
+    )
 
 
 def _probe(ref, dis):

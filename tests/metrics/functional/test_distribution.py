@@ -33,7 +33,7 @@ def test_qq_data_matches_scipy():
     np.testing.assert_allclose(qq.theoretical, osm)
     np.testing.assert_array_equal(qq.ordered, np.sort(x))
     assert (qq.slope, qq.intercept) == pytest.approx((slope, intercept))
-    assert qq.r2 == pytest.approx(r ** 2)
+    assert qq.r2 == pytest.approx(r**2)
     assert qq.wasserstein == pytest.approx(stats.wasserstein_distance(osr, osm))
     fit = fit_residuals(x)
     assert fit.gaussian.r2 < fit.laplace.r2 and fit.gaussian.wasserstein > fit.laplace.wasserstein
@@ -60,7 +60,8 @@ def test_subsampling_and_non_finite_values():
     x = np.random.default_rng(2).normal(size=1000)
     assert fit_residuals(x, max_samples=100).n_samples == 100
     assert fit_residuals(x, max_samples=100, seed=1).gaussian.loc != (
-        fit_residuals(x, max_samples=100, seed=2).gaussian.loc)
+        fit_residuals(x, max_samples=100, seed=2).gaussian.loc
+    )
     with_nan = np.concatenate([x, [np.nan, np.inf]])
     assert fit_residuals(with_nan, max_samples=None).gaussian.loc == pytest.approx(x.mean())
 

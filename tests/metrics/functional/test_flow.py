@@ -37,8 +37,9 @@ def test_warp_by_integer_and_half_pixel_flow():
     np.testing.assert_array_equal(out[:-1, :-2], img[1:, 2:])
     np.testing.assert_array_equal(out[-1, :-2], img[-1, 2:])  # border replicated
     flow[..., 0], flow[..., 1] = 0.5, 0.0
-    np.testing.assert_allclose(warp(img, flow)[:, :-1], (img[:, :-1] + img[:, 1:]) / 2,
-                               atol=1e-3)  # OpenCV's bilinear weights are 1/32 steps
+    np.testing.assert_allclose(
+        warp(img, flow)[:, :-1], (img[:, :-1] + img[:, 1:]) / 2, atol=1e-3
+    )  # OpenCV's bilinear weights are 1/32 steps
     assert warp(img[..., None].repeat(3, axis=2), flow).shape == (8, 10, 3)
 
 

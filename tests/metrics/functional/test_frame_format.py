@@ -10,10 +10,17 @@ from vqabench.errors import ConfigError
 from vqabench.metrics.functional.frame_format import FrameFormat
 
 
-@pytest.mark.parametrize(("pix_fmt", "bits", "subsampling"), [
-    ("yuv420p", 8, (2, 2)), ("yuv422p", 8, (2, 1)), ("yuv444p", 8, (1, 1)),
-    ("yuv420p10le", 10, (2, 2)), ("yuv422p10le", 10, (2, 1)), ("yuv444p10le", 10, (1, 1)),
-])
+@pytest.mark.parametrize(
+    ("pix_fmt", "bits", "subsampling"),
+    [
+        ("yuv420p", 8, (2, 2)),
+        ("yuv422p", 8, (2, 1)),
+        ("yuv444p", 8, (1, 1)),
+        ("yuv420p10le", 10, (2, 2)),
+        ("yuv422p10le", 10, (2, 1)),
+        ("yuv444p10le", 10, (1, 1)),
+    ],
+)
 def test_from_pix_fmt(pix_fmt, bits, subsampling):
     assert FrameFormat.from_pix_fmt(pix_fmt) == FrameFormat(bits, subsampling)
 

@@ -52,23 +52,35 @@ def test_default_batch_holds_at_most_one_1080p_frame():
         return Video(Path("x.y4m"), w, h, Fraction(25), "yuv420p", 10)
 
     # 1920*1080 // (w*h) frames, between 1 and 8
-    assert [frames_per_batch(None, video(w, h)) for w, h in
-            [(256, 144), (640, 360), (1280, 720), (1920, 1080), (3840, 2160)]] == [8, 8, 2, 1, 1]
+    assert [
+        frames_per_batch(None, video(w, h))
+        for w, h in [(256, 144), (640, 360), (1280, 720), (1920, 1080), (3840, 2160)]
+    ] == [8, 8, 2, 1, 1]
     assert frames_per_batch(5, video(1920, 1080)) == 5
     assert [batch_for_size(None, w, h) for w, h in [(64, 64), (1280, 720), (2560, 1440)]] == [
-        8, 2, 1]
+        8,
+        2,
+        1,
+    ]
     assert batch_for_size(3, 3840, 2160) == 3
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    return make_video(tmp_path_factory.mktemp("frames") / "c.y4m", width=32, height=16,
-                      frames=5, pix_fmt="yuv420p10le")
+    return make_video(
+        tmp_path_factory.mktemp("frames") / "c.y4m",
+        width=32,
+        height=16,
+        frames=5,
+        pix_fmt="yuv420p10le",
+    )
 
 
 def test_batches_and_pairs_hold_the_frames_in_order(clip):
-    frames = [frame_rgb(f, 10, matrix=clip.color_matrix, color_range=clip.color_range)
-              for f in read_frames(clip)]
+    frames = [
+        frame_rgb(f, 10, matrix=clip.color_matrix, color_range=clip.color_range)
+        for f in read_frames(clip)
+    ]
     batches = list(rgb_batches(clip, 2))
     assert [b.shape for b in batches] == [(2, 16, 32, 3), (2, 16, 32, 3), (1, 16, 32, 3)]
     np.testing.assert_array_equal(np.concatenate(batches), np.stack(frames))

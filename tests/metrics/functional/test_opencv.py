@@ -12,7 +12,7 @@ def test_opencv_is_cv2_imported_once():
     assert opencv() is cv2
     a = np.array([[1, 2], [3, 4]], dtype=np.uint8)
     b = np.array([[1, 0], [6, 4]], dtype=np.uint8)
-    assert round(cv2.norm(a, b, cv2.NORM_L2SQR)) == 2 ** 2 + 3 ** 2  # hand-derived
+    assert round(cv2.norm(a, b, cv2.NORM_L2SQR)) == 2**2 + 3**2  # hand-derived
 
 
 def test_opencv_keeps_the_thread_count_the_process_set(monkeypatch):

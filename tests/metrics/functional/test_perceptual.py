@@ -48,8 +48,14 @@ def test_lpips_scores_equal_lpips_package(batches):
     torch.manual_seed(3)
     direct = lpips.LPIPS(net="alex", pnet_rand=True, verbose=False).eval()
     with torch.no_grad():
-        want = direct(torch.from_numpy(dis).permute(0, 3, 1, 2) * 2 - 1,
-                      torch.from_numpy(ref).permute(0, 3, 1, 2) * 2 - 1).reshape(-1).numpy()
+        want = (
+            direct(
+                torch.from_numpy(dis).permute(0, 3, 1, 2) * 2 - 1,
+                torch.from_numpy(ref).permute(0, 3, 1, 2) * 2 - 1,
+            )
+            .reshape(-1)
+            .numpy()
+        )
     np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
     assert got.dtype == np.float64 and got.shape == (2,)
     assert model_device(net) == torch.device("cpu")
@@ -64,15 +70,17 @@ def test_dists_scores_equal_pyiqa_dists(batches, monkeypatch):
 
     ref, dis = batches
     got = dists_scores(dists_network(pretrained_backbone=False, seed=5), ref, dis)
-    monkeypatch.setattr(tvm, "vgg16", lambda **kw: types.SimpleNamespace(
-        features=make_layers(cfgs["D"])))
+    monkeypatch.setattr(
+        tvm, "vgg16", lambda **kw: types.SimpleNamespace(features=make_layers(cfgs["D"]))
+    )
     torch.manual_seed(5)
     direct = DISTS(pretrained=False).eval()
     with torch.no_grad():
         want = direct(to_tensor(dis), to_tensor(ref)).reshape(-1).double().numpy()
     np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
-    assert not np.allclose(got, dists_scores(dists_network(pretrained_backbone=False, seed=6),
-                                             ref, dis))
+    assert not np.allclose(
+        got, dists_scores(dists_network(pretrained_backbone=False, seed=6), ref, dis)
+    )
 
 
 def test_seeded_is_reproducible_and_leaves_the_callers_rng_alone():
@@ -104,8 +112,10 @@ def test_load_features_maps_torchvision_indices():
             self.slice1.add_module("2", torch.nn.Conv2d(1, 1, 1))
 
     target = Sliced()
-    state = {"features.2.weight": torch.full((1, 1, 1, 1), 7.0),
-             "features.2.bias": torch.full((1,), -1.0)}
+    state = {
+        "features.2.weight": torch.full((1, 1, 1, 1), 7.0),
+        "features.2.bias": torch.full((1,), -1.0),
+    }
     load_features(target, state)
     assert target.slice1[0].weight.item() == 7.0 and target.slice1[0].bias.item() == -1.0
     with pytest.raises(MetricError, match="'features.2.bias' for layer 'slice1.2.bias'"):
@@ -113,6 +123,7 @@ def test_load_features_maps_torchvision_indices():
 
 
 # --- banded evaluation (by_rows) and the layer-by-layer LPIPS / DISTS ---------------------
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("net", ["alex", "vgg"])
@@ -188,8 +199,9 @@ def test_joint_bands_visit_every_first_stage_row_once_and_equal_the_two_stages()
     x0, x1 = torch.rand(1, 3, 150, 30, generator=gen), torch.rand(1, 3, 150, 30, generator=gen)
     seen: list[tuple[torch.Tensor, torch.Tensor]] = []
     with torch.no_grad():
-        y0, y1 = pair_by_rows(net.slice1, net.slice2, x0, x1, 8,
-                              lambda a, b: seen.append((a.clone(), b.clone())))
+        y0, y1 = pair_by_rows(
+            net.slice1, net.slice2, x0, x1, 8, lambda a, b: seen.append((a.clone(), b.clone()))
+        )
         f0, f1 = net.slice1(x0), net.slice1(x1)
         want0, want1 = net.slice2(f0), net.slice2(f1)
     # bands of 8 rows of the second slice's output = 16 rows of the first's; the last band
@@ -198,7 +210,7 @@ def test_joint_bands_visit_every_first_stage_row_once_and_equal_the_two_stages()
     assert len(seen) == len(tops) > 2
     for (a, b), top in zip(seen, tops[-1:] + tops[:-1], strict=True):
         for got, want in ((a, f0), (b, f1)):
-            band = want[:, :, top:top + 16]
+            band = want[:, :, top : top + 16]
             assert got.shape == band.shape
             assert float((got - band).abs().max()) <= 1e-5 * float(want.abs().max())
     for got, want in ((y0, want0), (y1, want1)):

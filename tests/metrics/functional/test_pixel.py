@@ -36,18 +36,22 @@ def _frames(fmt: FrameFormat, count: int = 3, size: tuple[int, int] = (16, 24), 
     for k in range(count):
         ref = [rng.integers(0, top + 1, s) for s in shapes]
         dis = [np.clip(p + rng.normal(0, 3 + 2 * k, p.shape).round(), 0, top) for p in ref]
-        pairs.append((YuvFrame(*(p.astype(dtype) for p in ref)),
-                      YuvFrame(*(p.astype(dtype) for p in dis))))
+        pairs.append(
+            (YuvFrame(*(p.astype(dtype) for p in ref)), YuvFrame(*(p.astype(dtype) for p in dis)))
+        )
     return pairs
 
 
-@pytest.mark.parametrize(("fmt", "weights"), [
-    (FrameFormat(8, (2, 2)), (1, 0, 0)),
-    (FrameFormat(8, (2, 2)), (0, 1, 0)),
-    (FrameFormat(8, (2, 2)), (6, 1, 1)),
-    (FrameFormat(10, (1, 1)), (6, 1, 1)),   # 10-bit 4:4:4
-    (FrameFormat(10, (2, 2)), (0, 0, 1)),
-])
+@pytest.mark.parametrize(
+    ("fmt", "weights"),
+    [
+        (FrameFormat(8, (2, 2)), (1, 0, 0)),
+        (FrameFormat(8, (2, 2)), (0, 1, 0)),
+        (FrameFormat(8, (2, 2)), (6, 1, 1)),
+        (FrameFormat(10, (1, 1)), (6, 1, 1)),  # 10-bit 4:4:4
+        (FrameFormat(10, (2, 2)), (0, 0, 1)),
+    ],
+)
 def test_accumulated_per_frame_values_equal_skimage(fmt, weights):
     pairs = _frames(fmt)
     state = PsnrState()
@@ -57,15 +61,17 @@ def test_accumulated_per_frame_values_equal_skimage(fmt, weights):
     top = (1 << fmt.bit_depth) - 1
     expected = []
     for ref, dis in pairs:
-        y, u, v = (peak_signal_noise_ratio(r, d, data_range=top)
-                   for r, d in zip(ref, dis, strict=True))
+        y, u, v = (
+            peak_signal_noise_ratio(r, d, data_range=top) for r, d in zip(ref, dis, strict=True)
+        )
         expected.append((weights[0] * y + weights[1] * u + weights[2] * v) / sum(weights))
     np.testing.assert_allclose(per_frame, expected, rtol=1e-12)
     assert value == pytest.approx(np.mean(expected), rel=1e-12)
     # the one-shot per-plane function gives the same frame values
     if weights == (1, 0, 0):
-        assert per_frame == pytest.approx([plane_psnr(r.y, d.y, bit_depth=fmt.bit_depth)
-                                           for r, d in pairs], rel=1e-12)
+        assert per_frame == pytest.approx(
+            [plane_psnr(r.y, d.y, bit_depth=fmt.bit_depth) for r, d in pairs], rel=1e-12
+        )
 
 
 def test_fold_of_plane_mses_equals_update():
@@ -93,7 +99,7 @@ def test_hand_derived_values():
     ref = np.zeros((2, 2), np.uint8)
     dis = np.array([[1, 2], [3, 4]], np.uint8)
     assert mse(ref, dis) == (1 + 4 + 9 + 16) / 4
-    assert plane_psnr(ref, dis) == pytest.approx(10 * np.log10(255 ** 2 / 7.5), rel=1e-12)
+    assert plane_psnr(ref, dis) == pytest.approx(10 * np.log10(255**2 / 7.5), rel=1e-12)
     assert peak_value(8) == 255 and peak_value(10) == 1023 and peak_value(10, "hm") == 1020
     assert peak_value(12, "hm") == 4080 and peak_value(16) == 65535
     assert weighted_psnr(40.0, 30.0, 20.0) == (6 * 40 + 30 + 20) / 8
@@ -129,13 +135,18 @@ def test_plane_psnr_needs_bit_depth_for_wide_samples():
         plane_psnr(ref, dis)
     with pytest.raises(ConfigError, match="samples above 255"):
         plane_psnr(ref, dis, bit_depth=8)
-    assert plane_psnr(ref, dis, bit_depth=10) == pytest.approx(10 * np.log10(1023 ** 2 / 16))
+    assert plane_psnr(ref, dis, bit_depth=10) == pytest.approx(10 * np.log10(1023**2 / 16))
 
 
-@pytest.mark.parametrize(("dtype", "top", "shape"), [
-    (np.uint8, 255, (720, 1280)), (np.uint8, 255, (3, 5)), (np.uint16, 1023, (1080, 1920)),
-    (np.uint16, 65535, (1080, 1920)),  # SSE above 2**48: the float64 path
-])
+@pytest.mark.parametrize(
+    ("dtype", "top", "shape"),
+    [
+        (np.uint8, 255, (720, 1280)),
+        (np.uint8, 255, (3, 5)),
+        (np.uint16, 1023, (1080, 1920)),
+        (np.uint16, 65535, (1080, 1920)),  # SSE above 2**48: the float64 path
+    ],
+)
 @pytest.mark.slow
 def test_mse_is_the_exact_sum_of_squares(dtype, top, shape):
     rng = np.random.default_rng(7)

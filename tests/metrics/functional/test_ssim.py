@@ -41,18 +41,27 @@ def _pair(shape, bit_depth=8, sigma=6.0, seed=0):
     ref = (ref - ref.min()) / np.ptp(ref) * top
     dis = ref + rng.normal(0, sigma * top / 255, shape)
     dtype = np.uint8 if bit_depth == 8 else np.uint16
-    return (np.clip(np.rint(ref), 0, top).astype(dtype),
-            np.clip(np.rint(dis), 0, top).astype(dtype))
+    return (
+        np.clip(np.rint(ref), 0, top).astype(dtype),
+        np.clip(np.rint(dis), 0, top).astype(dtype),
+    )
 
 
 def _skimage(ref, dis, bit_depth):
-    return structural_similarity(ref.astype(np.float64), dis.astype(np.float64),
-                                 data_range=(1 << bit_depth) - 1, gaussian_weights=True,
-                                 sigma=1.5, use_sample_covariance=False)
+    return structural_similarity(
+        ref.astype(np.float64),
+        dis.astype(np.float64),
+        data_range=(1 << bit_depth) - 1,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+    )
 
 
-@pytest.mark.parametrize(("shape", "bit_depth"), [((64, 64), 8), ((37, 53), 8), ((48, 80), 10),
-                                                  ((11, 11), 8), ((11, 30), 10)])
+@pytest.mark.parametrize(
+    ("shape", "bit_depth"),
+    [((64, 64), 8), ((37, 53), 8), ((48, 80), 10), ((11, 11), 8), ((11, 30), 10)],
+)
 def test_ssim_plane_equals_skimage(shape, bit_depth):
     """11x11 is the window: one output sample (OpenCV 5 reads a 1x1 array beside a number
     as a scalar, which once left the local means shifted there)."""
@@ -60,7 +69,8 @@ def test_ssim_plane_equals_skimage(shape, bit_depth):
     got = ssim_plane(prepare_plane(ref, bit_depth), prepare_plane(dis, bit_depth))
     assert got == pytest.approx(_skimage(ref, dis, bit_depth), abs=1e-6)
     assert ssim_plane(prepare_plane(ref, bit_depth), prepare_plane(ref, bit_depth)) == (
-        pytest.approx(1.0, abs=1e-6))
+        pytest.approx(1.0, abs=1e-6)
+    )
 
 
 @pytest.mark.parametrize("height", [BAND_ROWS + 11, 2 * BAND_ROWS + 10, 2 * BAND_ROWS + 11])
@@ -109,13 +119,13 @@ def test_cs_only_statistics_are_the_full_ones_bit_for_bit(shape):
     assert cs_only.cs == pytest.approx(float(cs), abs=1e-6)
 
 
-@pytest.mark.parametrize(("shape", "scales"), [((64, 72), 3), ((45, 43), 3), ((90, 83), 4),
-                                                ((176, 171), 5)])  # last scale 11x11
+@pytest.mark.parametrize(
+    ("shape", "scales"), [((64, 72), 3), ((45, 43), 3), ((90, 83), 4), ((176, 171), 5)]
+)  # last scale 11x11
 def test_ms_ssim_plane_equals_piq_float64(shape, scales):
     ref, dis = _pair(shape)
     got = ms_ssim_plane(prepare_plane(ref, 8), prepare_plane(dis, 8), scales=scales)
-    weights = torch.tensor([0.0448, 0.2856, 0.3001, 0.2363, 0.1333][:scales],
-                           dtype=torch.float64)
+    weights = torch.tensor([0.0448, 0.2856, 0.3001, 0.2363, 0.1333][:scales], dtype=torch.float64)
     t = [torch.from_numpy(a.astype(np.float64))[None, None] for a in (dis, ref)]
     direct = piq.multi_scale_ssim(*t, data_range=255.0, scale_weights=weights)
     assert got == pytest.approx(float(direct), abs=1e-6)
@@ -139,8 +149,9 @@ def test_accumulator_per_frame_values_and_mean():
     np.testing.assert_allclose(per_frame, expected, rtol=0, atol=1e-6)
     assert value == pytest.approx(np.mean(expected), abs=1e-6)
     assert per_frame[0] > per_frame[1] > per_frame[2]  # more noise, lower SSIM
-    ms_one_shot = [ms_ssim_plane(prepare_plane(r.y, 10), prepare_plane(d.y, 10), scales=2)
-                   for r, d in frames]
+    ms_one_shot = [
+        ms_ssim_plane(prepare_plane(r.y, 10), prepare_plane(d.y, 10), scales=2) for r, d in frames
+    ]
     assert ssim_compute(ms_state)[1] == tuple(ms_one_shot)
     with pytest.raises(MetricError, match="empty"):
         ssim_compute(SsimState())
@@ -158,7 +169,14 @@ def test_downsample_equals_piq():
 def test_size_rules_by_hand():
     # Wang's max(1, round(min(H, W) / 256)), Python rounding as in piq: 640/256 = 2.5 -> 2
     assert [downsample_factor(h, 10_000) for h in (100, 144, 383, 384, 640, 720, 1080)] == [
-        1, 1, 1, 2, 2, 3, 4]
+        1,
+        1,
+        1,
+        2,
+        2,
+        3,
+        4,
+    ]
     # 10 * 2**(scales - 1) + 1: the coarsest scale still holds the 11x11 window
     assert [ms_ssim_min_side(s) for s in (1, 3, 5)] == [11, 41, 161]
     check_ssim_size(11, 11)
@@ -174,8 +192,7 @@ def test_halving_is_torchs_average_pooling_within_one_rounding():
     for pad in (0, 1):
         padded = np.pad(plane, ((pad, 0), (pad, 0)), mode="edge")
         pooled = torch.nn.functional.avg_pool2d(torch.from_numpy(padded)[None, None], 2)
-        np.testing.assert_allclose(_halve(plane, pad), pooled[0, 0].numpy(), rtol=0,
-                                   atol=2.0 ** -24)
+        np.testing.assert_allclose(_halve(plane, pad), pooled[0, 0].numpy(), rtol=0, atol=2.0**-24)
         assert _halve(plane, pad).shape == pooled.shape[2:]
 
 

@@ -38,7 +38,7 @@ def test_motion_compensated_by_the_source_flow():
     ramp = np.tile(10 * x, (6, 1))
     s_prev, s_next = ramp[:, :8], ramp[:, 2:10]  # S_{t+1}(x) = S_t(x + 2)
     flow = np.zeros((6, 8, 2), np.float32)
-    flow[..., 0] = 2.0                           # from S_{t+1} to S_t
+    flow[..., 0] = 2.0  # from S_{t+1} to S_t
     # with the warp the residual vanishes (except where the warp reads past the border)
     np.testing.assert_allclose(warped_residual(s_prev, s_next, flow)[:, :6], 0.0, atol=1e-3)
     # an error pattern that moves with the content (e_{t+1}(x) = e_t(x + 2)) is no flicker
@@ -50,9 +50,11 @@ def test_motion_compensated_by_the_source_flow():
     moving = warped_flicker(s_prev, s_next, s_prev + e_prev, s_next + e_next, flow)
     assert moving == pytest.approx(2.0, abs=1e-3)
     assert warped_flicker(s_prev, s_prev, s_prev + e_prev, s_prev + e_next, ZERO) == (
-        pytest.approx(8.0))
+        pytest.approx(8.0)
+    )
 
 
 def test_temporal_change_difference():
-    np.testing.assert_array_equal(temporal_change_difference([1, 2, 3], [1.5, 0, 3]),
-                                  [0.5, 2.0, 0.0])
+    np.testing.assert_array_equal(
+        temporal_change_difference([1, 2, 3], [1.5, 0, 3]), [0.5, 2.0, 0.0]
+    )

@@ -43,15 +43,21 @@ def probe_indices(frames: int, count: int = 5) -> tuple[int, ...]:
     return tuple(sorted({1 + round(k * (frames - 2) / (count - 1)) for k in range(count)}))
 
 
-def lag_psnrs(prev_ref: np.ndarray, ref: np.ndarray, prev_dis: np.ndarray, dis: np.ndarray,
-              *, bit_depth: int) -> dict[str, float]:
+def lag_psnrs(
+    prev_ref: np.ndarray, ref: np.ndarray, prev_dis: np.ndarray, dis: np.ndarray, *, bit_depth: int
+) -> dict[str, float]:
     """Luma PSNRs at one probe: ``aligned`` (frame i), ``aligned_prev`` (frame i-1),
     ``late`` (decoded i vs anchor i-1) and ``early`` (decoded i-1 vs anchor i)."""
+
     def psnr(a: np.ndarray, b: np.ndarray) -> float:
         return psnr_from_mse(mse(a, b), bit_depth=bit_depth)
 
-    return {"aligned": psnr(ref, dis), "aligned_prev": psnr(prev_ref, prev_dis),
-            "late": psnr(prev_ref, dis), "early": psnr(ref, prev_dis)}
+    return {
+        "aligned": psnr(ref, dis),
+        "aligned_prev": psnr(prev_ref, prev_dis),
+        "late": psnr(prev_ref, dis),
+        "early": psnr(ref, prev_dis),
+    }
 
 
 class AlignmentProbe:
@@ -72,10 +78,16 @@ class AlignmentProbe:
     def update(self, index: int, ref_luma: np.ndarray, dis_luma: np.ndarray) -> None:
         """Fold frame ``index`` (frames must come in order)."""
         if index in self.indices and self._prev is not None:
-            p = lag_psnrs(self._prev[0], ref_luma, self._prev[1], dis_luma,
-                          bit_depth=self.bit_depth)
-            shift = ("late" if p["late"] > p["aligned"] + self.margin_db else
-                     "early" if p["early"] > p["aligned_prev"] + self.margin_db else "")
+            p = lag_psnrs(
+                self._prev[0], ref_luma, self._prev[1], dis_luma, bit_depth=self.bit_depth
+            )
+            shift = (
+                "late"
+                if p["late"] > p["aligned"] + self.margin_db
+                else "early"
+                if p["early"] > p["aligned_prev"] + self.margin_db
+                else ""
+            )
             self.found.append((index, shift, p))
         self._prev = (ref_luma, dis_luma) if index + 1 in self.indices else None
 
@@ -85,16 +97,20 @@ class AlignmentProbe:
         Raises:
             AlignmentError: naming the shift, the frames and the PSNRs at each lag.
         """
-        for shift, meaning in (("late", "one frame late (a leading duplicate frame?)"),
-                               ("early", "one frame early (a dropped frame?)")):
+        for shift, meaning in (
+            ("late", "one frame late (a leading duplicate frame?)"),
+            ("early", "one frame early (a dropped frame?)"),
+        ):
             hits = [(i, p) for i, s, p in self.found if s == shift]
             if hits and len(hits) >= min(2, len(self.found)):
                 lag = "+1" if shift == "late" else "-1"
                 detail = "; ".join(
                     f"frame {i}: lag {lag} {p[shift]:.1f} dB vs lag 0 "
                     f"{p['aligned' if shift == 'late' else 'aligned_prev']:.1f} dB"
-                    for i, p in hits)
+                    for i, p in hits
+                )
                 raise AlignmentError(
                     f"{what} is {meaning}: its frames match the anchor's at lag {lag}, not 0, "
                     f"at {len(hits)} of {len(self.found)} probed frames ({detail}); fix the "
-                    "decoder's output (frame count and order) before measuring")
+                    "decoder's output (frame count and order) before measuring"
+                )

@@ -124,14 +124,28 @@ def qq_data(sample: np.ndarray, family: Family) -> QQData:
     dist = stats.norm if family == "gaussian" else stats.laplace
     loc, scale = dist.fit(x)
     (theoretical, ordered), (slope, intercept, r) = stats.probplot(
-        x, sparams=(loc, scale), dist=dist, fit=True)
-    return QQData(family, float(loc), float(scale), np.asarray(theoretical),
-                  np.asarray(ordered), float(slope), float(intercept), float(r) ** 2,
-                  float(stats.wasserstein_distance(ordered, theoretical)))
+        x, sparams=(loc, scale), dist=dist, fit=True
+    )
+    return QQData(
+        family,
+        float(loc),
+        float(scale),
+        np.asarray(theoretical),
+        np.asarray(ordered),
+        float(slope),
+        float(intercept),
+        float(r) ** 2,
+        float(stats.wasserstein_distance(ordered, theoretical)),
+    )
 
 
-def fit_residuals(sample: np.ndarray, *, criterion: Criterion = "wasserstein",
-                  max_samples: int | None = 200_000, seed: int = 0) -> ResidualFit:
+def fit_residuals(
+    sample: np.ndarray,
+    *,
+    criterion: Criterion = "wasserstein",
+    max_samples: int | None = 200_000,
+    seed: int = 0,
+) -> ResidualFit:
     """Fit a Gaussian and a Laplace distribution to residuals and say which fits better.
 
     Args:

@@ -17,8 +17,13 @@ __all__ = ["FARNEBACK_PARAMS", "to_gray_u8", "farneback_flow", "warp", "interpol
 # OpenCV's documented example parameters (pyramid 0.5, 3 levels, window 15, 3 iterations,
 # polynomial expansion n=5, sigma=1.2); fixed so that results are reproducible.
 FARNEBACK_PARAMS: dict[str, float | int] = {
-    "pyr_scale": 0.5, "levels": 3, "winsize": 15, "iterations": 3, "poly_n": 5,
-    "poly_sigma": 1.2, "flags": 0,
+    "pyr_scale": 0.5,
+    "levels": 3,
+    "winsize": 15,
+    "iterations": 3,
+    "poly_n": 5,
+    "poly_sigma": 1.2,
+    "flags": 0,
 }
 
 
@@ -40,8 +45,17 @@ def farneback_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     p = FARNEBACK_PARAMS
     return cv2.calcOpticalFlowFarneback(
-        to_gray_u8(a), to_gray_u8(b), None, p["pyr_scale"], p["levels"], p["winsize"],
-        p["iterations"], p["poly_n"], p["poly_sigma"], p["flags"])
+        to_gray_u8(a),
+        to_gray_u8(b),
+        None,
+        p["pyr_scale"],
+        p["levels"],
+        p["winsize"],
+        p["iterations"],
+        p["poly_n"],
+        p["poly_sigma"],
+        p["flags"],
+    )
 
 
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
@@ -58,8 +72,13 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
 
     h, w = flow.shape[:2]
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(np.asarray(image, dtype=np.float32), gx + flow[..., 0], gy + flow[..., 1],
-                     interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(
+        np.asarray(image, dtype=np.float32),
+        gx + flow[..., 0],
+        gy + flow[..., 1],
+        interpolation=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
 
 
 def interpolate_midframe(frame0: np.ndarray, frame2: np.ndarray) -> np.ndarray:

@@ -51,12 +51,14 @@ def batch_for_size(batch_size: int | None, width: int, height: int) -> int:
     return max(1, min(8, BATCH_PIXELS // (width * height)))
 
 
-def frame_rgb(frame: YuvFrame, bit_depth: int, *, matrix: str = "bt709",
-              color_range: str = "limited") -> np.ndarray:
+def frame_rgb(
+    frame: YuvFrame, bit_depth: int, *, matrix: str = "bt709", color_range: str = "limited"
+) -> np.ndarray:
     """One YUV frame as RGB float32 in [0, 1], shape (H, W, 3) (BT.709, limited range unless
     given; pass ``video.color_matrix`` / ``video.color_range`` to honour a video's own)."""
-    return yuv_to_rgb(frame, bit_depth=bit_depth, matrix=matrix,
-                      color_range=color_range).astype(np.float32)
+    return yuv_to_rgb(frame, bit_depth=bit_depth, matrix=matrix, color_range=color_range).astype(
+        np.float32
+    )
 
 
 def _check_batch(batch_size: int) -> None:
@@ -69,8 +71,11 @@ def rgb_batches(video: Video, batch_size: int) -> Iterator[np.ndarray]:
     _check_batch(batch_size)
     batch: list[np.ndarray] = []
     for frame in read_frames(video):
-        batch.append(frame_rgb(frame, video.bit_depth, matrix=video.color_matrix,
-                               color_range=video.color_range))
+        batch.append(
+            frame_rgb(
+                frame, video.bit_depth, matrix=video.color_matrix, color_range=video.color_range
+            )
+        )
         if len(batch) == batch_size:
             yield np.stack(batch)
             batch = []
@@ -88,8 +93,9 @@ def rgb_pairs(video: Video, batch_size: int) -> Iterator[tuple[np.ndarray, np.nd
     firsts: list[np.ndarray] = []
     seconds: list[np.ndarray] = []
     for frame in read_frames(video):
-        cur = frame_rgb(frame, video.bit_depth, matrix=video.color_matrix,
-                        color_range=video.color_range)
+        cur = frame_rgb(
+            frame, video.bit_depth, matrix=video.color_matrix, color_range=video.color_range
+        )
         if prev is not None:
             firsts.append(prev)
             seconds.append(cur)

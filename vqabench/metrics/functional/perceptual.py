@@ -158,7 +158,8 @@ def _features_only_vgg16() -> Iterator[None]:
 
     original = tvm.vgg16
     tvm.vgg16 = lambda *args, **kwargs: types.SimpleNamespace(  # type: ignore[assignment]
-        features=make_layers(cfgs["D"], batch_norm=False))
+        features=make_layers(cfgs["D"], batch_norm=False)
+    )
     try:
         yield
     finally:
@@ -196,6 +197,7 @@ def _layer_geometry(module: torch.nn.Module) -> tuple[int, int] | None:
     import torch
 
     if isinstance(module, torch.nn.Conv2d | torch.nn.MaxPool2d):
+
         def first(v: int | tuple[int, ...]) -> int:
             return v[0] if isinstance(v, tuple) else v
 
@@ -232,22 +234,27 @@ def _bands(height: int, field: int, stride: int, rows: int) -> list[tuple[int, i
     if height <= step + 2 * halo:
         return []
     tops = list(range(0, height, step))
-    return [(top, max(0, top - halo), min(height, top + step + halo))
-            for top in tops[-1:] + tops[:-1]]
+    return [
+        (top, max(0, top - halo), min(height, top + step + halo)) for top in tops[-1:] + tops[:-1]
+    ]
 
 
-def _keep(result: torch.Tensor | None, out: torch.Tensor, top: int, start: int, stride: int,
-          rows: int) -> torch.Tensor:
+def _keep(
+    result: torch.Tensor | None, out: torch.Tensor, top: int, start: int, stride: int, rows: int
+) -> torch.Tensor:
     """Write the kept ``rows`` rows of a band's output ``out`` into ``result`` at their place
     (allocated at the first, last band: no list of bands and concatenated copy)."""
     import torch
 
     first = (top - start) // stride
-    band = out[:, :, first:first + rows]
+    band = out[:, :, first : first + rows]
     if result is None:
-        result = torch.empty((*band.shape[:2], top // stride + band.shape[2], band.shape[3]),
-                             dtype=band.dtype, device=band.device)
-    result[:, :, top // stride:top // stride + band.shape[2]] = band
+        result = torch.empty(
+            (*band.shape[:2], top // stride + band.shape[2], band.shape[3]),
+            dtype=band.dtype,
+            device=band.device,
+        )
+    result[:, :, top // stride : top // stride + band.shape[2]] = band
     return result
 
 
@@ -278,10 +285,14 @@ def by_rows(stage: torch.nn.Module, x: torch.Tensor, rows: int) -> torch.Tensor:
 LPIPS_ROWS = 64
 
 
-def pair_by_rows(first: torch.nn.Module, second: torch.nn.Module, x0: torch.Tensor,
-                 x1: torch.Tensor, rows: int,
-                 visit: Callable[[torch.Tensor, torch.Tensor], None]
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+def pair_by_rows(
+    first: torch.nn.Module,
+    second: torch.nn.Module,
+    x0: torch.Tensor,
+    x1: torch.Tensor,
+    rows: int,
+    visit: Callable[[torch.Tensor, torch.Tensor], None],
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``second(first(x))`` for two inputs in joint bands of rows, never holding ``first``'s
     whole output: ``visit(f0, f1)`` sees each band's exact rows of ``first(x0)`` and
     ``first(x1)`` (every row once) while they exist. The bands are those of :func:`by_rows`
@@ -307,7 +318,7 @@ def pair_by_rows(first: torch.nn.Module, second: torch.nn.Module, x0: torch.Tens
     for top, start, stop in bands:
         f0, f1 = first(x0[:, :, start:stop]), first(x1[:, :, start:stop])
         core = (top - start) // inner[1]
-        visit(f0[:, :, core:core + core_rows], f1[:, :, core:core + core_rows])
+        visit(f0[:, :, core : core + core_rows], f1[:, :, core : core + core_rows])
         y0 = _keep(y0, second(f0), top, start, stride, rows)
         y1 = _keep(y1, second(f1), top, start, stride, rows)
         del f0, f1
@@ -315,8 +326,9 @@ def pair_by_rows(first: torch.nn.Module, second: torch.nn.Module, x0: torch.Tens
     return y0, y1
 
 
-def _lpips_layer_sum(model: torch.nn.Module, kk: int, f0: torch.Tensor,
-                     f1: torch.Tensor) -> torch.Tensor:
+def _lpips_layer_sum(
+    model: torch.nn.Module, kk: int, f0: torch.Tensor, f1: torch.Tensor
+) -> torch.Tensor:
     """Sum over positions of LPIPS layer ``kk``'s weighted distance (float64, per image),
     :data:`LPIPS_ROWS` rows at a time."""
     import lpips
@@ -325,14 +337,16 @@ def _lpips_layer_sum(model: torch.nn.Module, kk: int, f0: torch.Tensor,
     acc = torch.zeros(f0.shape[0], dtype=torch.float64, device=f0.device)
     for top in range(0, f0.shape[2], LPIPS_ROWS):
         rows = slice(top, top + LPIPS_ROWS)
-        diff = (lpips.normalize_tensor(f0[:, :, rows])
-                - lpips.normalize_tensor(f1[:, :, rows])) ** 2
+        diff = (
+            lpips.normalize_tensor(f0[:, :, rows]) - lpips.normalize_tensor(f1[:, :, rows])
+        ) ** 2
         acc += model.lins[kk](diff).sum(dim=(1, 2, 3), dtype=torch.float64)
     return acc
 
 
-def lpips_scores(model: torch.nn.Module, reference: np.ndarray,
-                 distorted: np.ndarray) -> np.ndarray:
+def lpips_scores(
+    model: torch.nn.Module, reference: np.ndarray, distorted: np.ndarray
+) -> np.ndarray:
     """Per-frame LPIPS of RGB batches (B, H, W, 3) in [0, 1] (lpips' ``normalize=True``),
     computed on the network's device.
 
@@ -378,17 +392,17 @@ def _moments(f0: torch.Tensor, f1: torch.Tensor) -> torch.Tensor:
     float64, :data:`LPIPS_ROWS` rows at a time."""
     import torch
 
-    sums = torch.zeros(5, f0.shape[0], f0.shape[1], 1, 1, dtype=torch.float64,
-                       device=f0.device)
+    sums = torch.zeros(5, f0.shape[0], f0.shape[1], 1, 1, dtype=torch.float64, device=f0.device)
     for top in range(0, f0.shape[2], LPIPS_ROWS):
-        a, b = f0[:, :, top:top + LPIPS_ROWS], f1[:, :, top:top + LPIPS_ROWS]
+        a, b = f0[:, :, top : top + LPIPS_ROWS], f1[:, :, top : top + LPIPS_ROWS]
         for i, t in enumerate((a, b, a * a, b * b, a * b)):
             sums[i] += t.sum([2, 3], keepdim=True, dtype=torch.float64)
     return sums
 
 
-def dists_scores(model: torch.nn.Module, reference: np.ndarray,
-                 distorted: np.ndarray) -> np.ndarray:
+def dists_scores(
+    model: torch.nn.Module, reference: np.ndarray, distorted: np.ndarray
+) -> np.ndarray:
     """Per-frame DISTS of RGB batches (B, H, W, 3) in [0, 1], on the network's device.
 
     The formula of pyiqa's ``DISTS.forward`` (per layer and channel: means, variances and
@@ -417,8 +431,14 @@ def dists_scores(model: torch.nn.Module, reference: np.ndarray,
             first["n"] = int(first["n"]) + f0.shape[2] * f0.shape[3]
 
         counts = [x.shape[2] * x.shape[3]]
-        hx, hy = pair_by_rows(stages[0], stages[1], (x - model.mean) / model.std,
-                              (y - model.mean) / model.std, LPIPS_ROWS, visit)
+        hx, hy = pair_by_rows(
+            stages[0],
+            stages[1],
+            (x - model.mean) / model.std,
+            (y - model.mean) / model.std,
+            LPIPS_ROWS,
+            visit,
+        )
         moments.append(first["sums"])  # type: ignore[arg-type]
         counts.append(int(first["n"]))
         moments.append(_moments(hx, hy))

@@ -37,16 +37,28 @@ from vqabench.metrics.functional.frame_format import FrameFormat
 from vqabench.metrics.functional.opencv import opencv
 from vqabench.metrics.functional.pooling import pool
 
-__all__ = ["mse", "peak_value", "psnr_from_mse", "plane_psnr", "weighted_psnr", "plane_mses",
-           "PsnrState", "psnr_update", "psnr_fold", "psnr_compute", "DEFAULT_MAX_DB", "PEAKS",
-           "Peak"]
+__all__ = [
+    "mse",
+    "peak_value",
+    "psnr_from_mse",
+    "plane_psnr",
+    "weighted_psnr",
+    "plane_mses",
+    "PsnrState",
+    "psnr_update",
+    "psnr_fold",
+    "psnr_compute",
+    "DEFAULT_MAX_DB",
+    "PEAKS",
+    "Peak",
+]
 
 DEFAULT_MAX_DB = 100.0
 Peak = Literal["full", "hm"]
 PEAKS = ("full", "hm")
 
 
-_EXACT_BELOW = float(2 ** 48)  # OpenCV's double result is within a few ulps: < 1/16 here
+_EXACT_BELOW = float(2**48)  # OpenCV's double result is within a few ulps: < 1/16 here
 
 
 def mse(reference: np.ndarray, distorted: np.ndarray) -> float:
@@ -59,8 +71,11 @@ def mse(reference: np.ndarray, distorted: np.ndarray) -> float:
     """
     if reference.shape != distorted.shape:
         raise invalid("distorted.shape", distorted.shape, f"the reference shape {reference.shape}")
-    if (reference.dtype == distorted.dtype and reference.dtype in (np.uint8, np.uint16)
-            and reference.size):
+    if (
+        reference.dtype == distorted.dtype
+        and reference.dtype in (np.uint8, np.uint16)
+        and reference.size
+    ):
         sse = opencv().norm(reference, distorted, opencv().NORM_L2SQR)
         if sse < _EXACT_BELOW:
             return float(round(sse)) / reference.size
@@ -78,8 +93,9 @@ def peak_value(bit_depth: int, peak: Peak = "full") -> float:
     return float((1 << bit_depth) - 1) if peak == "full" else float(255 << (bit_depth - 8))
 
 
-def psnr_from_mse(mse_value: float, *, bit_depth: int, max_db: float = DEFAULT_MAX_DB,
-                  peak: Peak = "full") -> float:
+def psnr_from_mse(
+    mse_value: float, *, bit_depth: int, max_db: float = DEFAULT_MAX_DB, peak: Peak = "full"
+) -> float:
     """PSNR in dB for a mean squared error at ``bit_depth``, capped at ``max_db``."""
     top = peak_value(bit_depth, peak)
     if mse_value <= 0.0:
@@ -88,8 +104,12 @@ def psnr_from_mse(mse_value: float, *, bit_depth: int, max_db: float = DEFAULT_M
 
 
 def plane_psnr(
-    reference: np.ndarray, distorted: np.ndarray, *, bit_depth: int | None = None,
-    max_db: float = DEFAULT_MAX_DB, peak: Peak = "full",
+    reference: np.ndarray,
+    distorted: np.ndarray,
+    *,
+    bit_depth: int | None = None,
+    max_db: float = DEFAULT_MAX_DB,
+    peak: Peak = "full",
 ) -> float:
     """PSNR in dB of one plane (reference first, distorted second).
 
@@ -105,19 +125,31 @@ def plane_psnr(
     """
     if bit_depth is None:
         if reference.dtype != np.uint8 or distorted.dtype != np.uint8:
-            raise invalid("bit_depth", None, f"the bits per sample of these {reference.dtype} "
-                          "samples (e.g. bit_depth=10); only uint8 samples imply 8")
+            raise invalid(
+                "bit_depth",
+                None,
+                f"the bits per sample of these {reference.dtype} "
+                "samples (e.g. bit_depth=10); only uint8 samples imply 8",
+            )
         bit_depth = 8
     top = (1 << int(bit_depth)) - 1
     if max(int(reference.max(initial=0)), int(distorted.max(initial=0))) > top:
-        raise invalid("bit_depth", bit_depth, "a depth whose peak the samples do not exceed "
-                      f"(found samples above {top})")
-    return psnr_from_mse(mse(reference, distorted), bit_depth=int(bit_depth), max_db=max_db,
-                         peak=peak)
+        raise invalid(
+            "bit_depth",
+            bit_depth,
+            f"a depth whose peak the samples do not exceed (found samples above {top})",
+        )
+    return psnr_from_mse(
+        mse(reference, distorted), bit_depth=int(bit_depth), max_db=max_db, peak=peak
+    )
 
 
-def weighted_psnr(psnr_y: float, psnr_u: float, psnr_v: float,
-                  weights: tuple[float, float, float] = (6.0, 1.0, 1.0)) -> float:
+def weighted_psnr(
+    psnr_y: float,
+    psnr_u: float,
+    psnr_v: float,
+    weights: tuple[float, float, float] = (6.0, 1.0, 1.0),
+) -> float:
     """Weighted YUV PSNR: ``(wY*Y + wU*U + wV*V) / (wY + wU + wV)``.
 
     6:1:1 is JVET practice; 8:1:1, 14:1:1 and 4:1:1 appear elsewhere.
@@ -126,8 +158,9 @@ def weighted_psnr(psnr_y: float, psnr_u: float, psnr_v: float,
     return (wy * psnr_y + wu * psnr_u + wv * psnr_v) / (wy + wu + wv)
 
 
-def plane_mses(reference: tuple[np.ndarray, ...], distorted: tuple[np.ndarray, ...]
-               ) -> tuple[float, float, float]:
+def plane_mses(
+    reference: tuple[np.ndarray, ...], distorted: tuple[np.ndarray, ...]
+) -> tuple[float, float, float]:
     """MSE of the Y, U and V planes of one frame pair (reference first)."""
     y, u, v = (mse(r, d) for r, d in zip(reference, distorted, strict=True))
     return (y, u, v)
@@ -145,17 +178,25 @@ def psnr_fold(state: PsnrState, mses: tuple[float, float, float]) -> PsnrState:
     return PsnrState((*state.mses, mses))
 
 
-def psnr_update(state: PsnrState, reference: tuple[np.ndarray, ...],
-                distorted: tuple[np.ndarray, ...], fmt: FrameFormat) -> PsnrState:
+def psnr_update(
+    state: PsnrState,
+    reference: tuple[np.ndarray, ...],
+    distorted: tuple[np.ndarray, ...],
+    fmt: FrameFormat,
+) -> PsnrState:
     """Fold one frame pair (reference first) of format ``fmt`` into the state."""
     del fmt  # the MSE needs no format; the peak is applied in psnr_compute
     return psnr_fold(state, plane_mses(reference, distorted))
 
 
-def psnr_compute(state: PsnrState, fmt: FrameFormat, *,
-                 weights: tuple[float, float, float] = (1.0, 0.0, 0.0),
-                 max_db: float = DEFAULT_MAX_DB, peak: Peak = "full",
-                 ) -> tuple[float, tuple[float, ...]]:
+def psnr_compute(
+    state: PsnrState,
+    fmt: FrameFormat,
+    *,
+    weights: tuple[float, float, float] = (1.0, 0.0, 0.0),
+    max_db: float = DEFAULT_MAX_DB,
+    peak: Peak = "full",
+) -> tuple[float, tuple[float, ...]]:
     """Pooled value (mean) and per-frame values of a weighted YUV PSNR.
 
     Args:
@@ -178,8 +219,10 @@ def psnr_compute(state: PsnrState, fmt: FrameFormat, *,
                 f"PSNR of frame {index}: the {plane} plane's MSE {worst:.6g} exceeds {top}^2, "
                 f"the largest difference of {fmt.bit_depth}-bit samples in 0..{top}, so the "
                 "samples are out of range (8-bit or MSB-aligned data in a 10-bit file?); a "
-                "PSNR below 0 dB is not reported")
-        y, u, v = (psnr_from_mse(m, bit_depth=fmt.bit_depth, max_db=max_db, peak=peak)
-                   for m in frame)
+                "PSNR below 0 dB is not reported"
+            )
+        y, u, v = (
+            psnr_from_mse(m, bit_depth=fmt.bit_depth, max_db=max_db, peak=peak) for m in frame
+        )
         per_frame.append(weighted_psnr(y, u, v, weights))  # (1, 0, 0) gives Y exactly
     return pool(per_frame), tuple(per_frame)

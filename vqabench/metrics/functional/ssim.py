@@ -33,10 +33,26 @@ from vqabench.metrics.functional.frame_format import FrameFormat
 from vqabench.metrics.functional.opencv import opencv
 from vqabench.metrics.functional.pooling import pool
 
-__all__ = ["WINDOW", "SIGMA", "K1", "K2", "MS_SSIM_WEIGHTS", "SsimStats", "ssim_stats",
-           "downsample_factor", "prepare_plane", "ssim_plane", "ms_ssim_plane",
-           "ms_ssim_min_side", "check_ssim_size", "SsimState", "ssim_fold", "ssim_update",
-           "ms_ssim_update", "ssim_compute"]
+__all__ = [
+    "WINDOW",
+    "SIGMA",
+    "K1",
+    "K2",
+    "MS_SSIM_WEIGHTS",
+    "SsimStats",
+    "ssim_stats",
+    "downsample_factor",
+    "prepare_plane",
+    "ssim_plane",
+    "ms_ssim_plane",
+    "ms_ssim_min_side",
+    "check_ssim_size",
+    "SsimState",
+    "ssim_fold",
+    "ssim_update",
+    "ms_ssim_update",
+    "ssim_compute",
+]
 
 WINDOW = 11
 SIGMA = 1.5
@@ -47,7 +63,7 @@ MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
 def _kernel() -> np.ndarray:
     coords = np.arange(WINDOW, dtype=np.float64) - (WINDOW - 1) / 2.0
-    g = np.exp(-(coords ** 2) / (2.0 * SIGMA ** 2))
+    g = np.exp(-(coords**2) / (2.0 * SIGMA**2))
     return (g / g.sum()).astype(np.float32)
 
 
@@ -67,8 +83,9 @@ class SsimStats:
 def _blur(plane: np.ndarray, out: np.ndarray) -> np.ndarray:
     cv2 = opencv()
     # full-size output; only the valid region (no border involved) is averaged
-    return cv2.sepFilter2D(plane, cv2.CV_32F, _KERNEL, _KERNEL, dst=out,
-                           borderType=cv2.BORDER_REFLECT)
+    return cv2.sepFilter2D(
+        plane, cv2.CV_32F, _KERNEL, _KERNEL, dst=out, borderType=cv2.BORDER_REFLECT
+    )
 
 
 BAND_ROWS = 96
@@ -90,8 +107,9 @@ def _workspace(rows: int, width: int) -> tuple[np.ndarray, ...]:
 def check_ssim_size(width: int, height: int, *, what: str = "ssim") -> None:
     """Raise MetricError when a plane is smaller than the 11x11 window."""
     if min(width, height) < WINDOW:
-        raise MetricError(f"{what} needs frames of at least {WINDOW}x{WINDOW}, got "
-                          f"{width}x{height}")
+        raise MetricError(
+            f"{what} needs frames of at least {WINDOW}x{WINDOW}, got {width}x{height}"
+        )
 
 
 def _add_number(plane: np.ndarray, value: float, out: np.ndarray) -> None:
@@ -105,15 +123,14 @@ def _add_number(plane: np.ndarray, value: float, out: np.ndarray) -> None:
         opencv().add(plane, value, dst=out)
 
 
-def _band_sums(x: np.ndarray, y: np.ndarray, shift: float, luminance: bool
-               ) -> tuple[float, float]:
+def _band_sums(x: np.ndarray, y: np.ndarray, shift: float, luminance: bool) -> tuple[float, float]:
     """Sums of the SSIM and CS maps over the valid region of one band of rows (the band
     includes the window's 5 rows above and below the output rows). Without ``luminance``
     only the CS map is formed (its arithmetic is the same either way) and the SSIM sum is
     NaN."""
     cv2 = opencv()
     rows, width = x.shape
-    c1, c2 = float(np.float32(K1 ** 2)), float(np.float32(K2 ** 2))
+    c1, c2 = float(np.float32(K1**2)), float(np.float32(K2**2))
     xs, ys, mx, my, exy, e2, t = (p[:rows] for p in _workspace(BAND_ROWS + 2 * _HALF, width))
     _add_number(x, -shift, xs)
     _add_number(y, -shift, ys)
@@ -173,16 +190,16 @@ def ssim_stats(x: np.ndarray, y: np.ndarray, *, luminance: bool = True) -> SsimS
     ssim_sum = cs_sum = 0.0
     for top in range(0, height - 2 * _HALF, BAND_ROWS):
         bottom = min(top + BAND_ROWS + 2 * _HALF, height)
-        band_ssim, band_cs = _band_sums(x[top:bottom], y[top:bottom], shift,
-                                          luminance)
+        band_ssim, band_cs = _band_sums(x[top:bottom], y[top:bottom], shift, luminance)
         ssim_sum += band_ssim
         cs_sum += band_cs
     count = (height - 2 * _HALF) * (x.shape[1] - 2 * _HALF)
     return SsimStats(ssim_sum / count, cs_sum / count)
 
 
-def prepare_plane(plane: np.ndarray, bit_depth: int, *, out: np.ndarray | None = None
-                  ) -> np.ndarray:
+def prepare_plane(
+    plane: np.ndarray, bit_depth: int, *, out: np.ndarray | None = None
+) -> np.ndarray:
     """Samples as float32 divided by the data range ``2**bit_depth - 1`` (piq's scaling),
     into ``out`` (float32, the plane's shape) when given: the same bits either way."""
     return np.divide(plane, np.float32((1 << bit_depth) - 1), out=out, dtype=np.float32)
@@ -201,7 +218,7 @@ def _avg_pool(plane: np.ndarray, f: int) -> np.ndarray:
     out = np.zeros((h, w), dtype=np.float32)
     for dy in range(f):
         for dx in range(f):
-            out += plane[dy: h * f: f, dx: w * f: f]
+            out += plane[dy : h * f : f, dx : w * f : f]
     out /= np.float32(f * f)
     return out
 
@@ -232,8 +249,9 @@ def _halve(plane: np.ndarray, pad: int) -> np.ndarray:
     return cv2.resize(plane[: 2 * h, : 2 * w], (w, h), interpolation=cv2.INTER_AREA)
 
 
-def ms_ssim_plane(x: np.ndarray, y: np.ndarray, *, scales: int = 5,
-                  first: SsimStats | None = None) -> float:
+def ms_ssim_plane(
+    x: np.ndarray, y: np.ndarray, *, scales: int = 5, first: SsimStats | None = None
+) -> float:
     """MS-SSIM of one prepared plane pair (reference first) with Wang's weights.
 
     Every scale but the last contributes only its CS mean, so those scales form the CS map
@@ -273,17 +291,27 @@ def ssim_fold(state: SsimState, value: float) -> SsimState:
     return SsimState((*state.values, float(value)))
 
 
-def ssim_update(state: SsimState, reference: tuple[np.ndarray, ...],
-                distorted: tuple[np.ndarray, ...], fmt: FrameFormat, *,
-                downsample: bool = False) -> SsimState:
+def ssim_update(
+    state: SsimState,
+    reference: tuple[np.ndarray, ...],
+    distorted: tuple[np.ndarray, ...],
+    fmt: FrameFormat,
+    *,
+    downsample: bool = False,
+) -> SsimState:
     """Fold the luma SSIM of one frame pair (reference first) into the state."""
     x, y = (prepare_plane(f[0], fmt.bit_depth) for f in (reference, distorted))
     return ssim_fold(state, ssim_plane(x, y, downsample=downsample))
 
 
-def ms_ssim_update(state: SsimState, reference: tuple[np.ndarray, ...],
-                   distorted: tuple[np.ndarray, ...], fmt: FrameFormat, *,
-                   scales: int = 5) -> SsimState:
+def ms_ssim_update(
+    state: SsimState,
+    reference: tuple[np.ndarray, ...],
+    distorted: tuple[np.ndarray, ...],
+    fmt: FrameFormat,
+    *,
+    scales: int = 5,
+) -> SsimState:
     """Fold the luma MS-SSIM of one frame pair (reference first) into the state."""
     x, y = (prepare_plane(f[0], fmt.bit_depth) for f in (reference, distorted))
     return ssim_fold(state, ms_ssim_plane(x, y, scales=scales))

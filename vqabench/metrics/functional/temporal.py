@@ -28,8 +28,9 @@ def warped_residual(prev: np.ndarray, nxt: np.ndarray, flow: np.ndarray) -> np.n
     return np.asarray(nxt, dtype=np.float64) - warp(prev, flow).astype(np.float64)
 
 
-def warped_flicker(s_prev: np.ndarray, s_next: np.ndarray, d_prev: np.ndarray,
-                   d_next: np.ndarray, flow: np.ndarray) -> float:
+def warped_flicker(
+    s_prev: np.ndarray, s_next: np.ndarray, d_prev: np.ndarray, d_next: np.ndarray, flow: np.ndarray
+) -> float:
     """Mean absolute difference between D's and S's motion-compensated temporal change.
 
     ``mean | (D_{t+1} - W(D_t)) - (S_{t+1} - W(S_t)) |`` with ``W`` the warp by the flow
@@ -49,8 +50,10 @@ def warped_flicker(s_prev: np.ndarray, s_next: np.ndarray, d_prev: np.ndarray,
     return float(np.mean(np.abs(d - s)))
 
 
-def temporal_change_difference(change_source: np.ndarray,
-                               change_distorted: np.ndarray) -> np.ndarray:
+def temporal_change_difference(
+    change_source: np.ndarray, change_distorted: np.ndarray
+) -> np.ndarray:
     """Per-pair ``|change_D(t) - change_S(t)|`` of any frame-to-frame change measure."""
-    return np.abs(np.asarray(change_distorted, dtype=np.float64)
-                  - np.asarray(change_source, dtype=np.float64))
+    return np.abs(
+        np.asarray(change_distorted, dtype=np.float64) - np.asarray(change_source, dtype=np.float64)
+    )
