@@ -196,9 +196,9 @@ def test_perceptual_loss_is_minus_score_and_trains_only_its_input():
 def test_missing_bundled_checkpoint_names_file_and_command(monkeypatch, tmp_path):
     path = checkpoint_path("pt_loss")
     assert path.parent.name == "weights" and path.parent.parent.name == "models"
-    import vqabench.models as models_pkg
+    import vqabench.models.checkpoints as checkpoints_mod
 
-    monkeypatch.setattr(models_pkg, "checkpoint_path", lambda name: tmp_path / f"{name}.pt")
+    monkeypatch.setattr(checkpoints_mod, "checkpoint_path", lambda name: tmp_path / f"{name}.pt")
     with pytest.raises(WeightsUnavailableError, match=r"pt_loss\.pt.*vqabench train pt_loss"):
         load_checkpoint("pt_loss")
     with pytest.raises(WeightsUnavailableError):

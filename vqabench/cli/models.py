@@ -36,12 +36,11 @@ def shipped_checkpoints() -> dict[str, Path]:
 
 
 def model_names() -> list[str]:
-    """The registered model names without importing torch: the shipped checkpoints (every
-    built-in model ships one) and ``vqabench.models`` entry-point plugins."""
-    from importlib.metadata import entry_points
+    """The registered model names (lazy registry entries and entry-point plugins; no torch
+    import): :func:`vqabench.models.available`."""
+    from vqabench.models import available
 
-    names = set(shipped_checkpoints()) | {ep.name for ep in entry_points(group="vqabench.models")}
-    return sorted(names)
+    return available()
 
 
 @models_app.command("list")
