@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.conftest import run_cli
-from vqabench.cli.reference import DEFAULT_PATH, render_reference
+from vqabench.cli.reference import DEFAULT_PATH, render_reference, typer_version
 
 
 def _help(capsys, *argv: str) -> str:
@@ -18,7 +18,15 @@ def _help(capsys, *argv: str) -> str:
 
 
 def test_committed_cli_reference_is_current():
-    assert DEFAULT_PATH.read_text() == render_reference(), (
+    committed = DEFAULT_PATH.read_text()
+    made_with = re.search(r"as typer (\S+) lays it out", committed)
+    assert made_with, "docs/cli.md names the typer it was generated with"
+    if made_with.group(1) != typer_version():  # e.g. the lower-bounds environment
+        pytest.skip(
+            f"docs/cli.md was laid out by typer {made_with.group(1)}, this is typer "
+            f"{typer_version()}: its help layout differs between releases"
+        )
+    assert committed == render_reference(), (
         "docs/cli.md is out of date: run python -m vqabench.cli.reference"
     )
 

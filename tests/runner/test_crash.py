@@ -429,6 +429,11 @@ def test_a_full_disk_stops_the_run_with_one_line_and_the_same_command_resumes(ca
 def test_ctrl_c_says_what_was_kept_and_how_to_resume_and_leaves_no_temporaries(data, tmp_path):
     import signal
 
+    # ten rate points of three clips: enough jobs that the run is still going when the
+    # interrupt arrives (with two, a fast machine finished all six first)
+    QPS = range(20, 40, 2)
+    jobs = 3 * len(QPS)
+
     out = tmp_path / "run"
     store = out / "store.sqlite"
     cmd = [
@@ -445,7 +450,7 @@ def test_ctrl_c_says_what_was_kept_and_how_to_resume_and_leaves_no_temporaries(d
         "--metrics",
         "psnr_y",
         "--codec",
-        "x264:qp=22,37",
+        "x264:qp=" + ",".join(map(str, QPS)),
     ]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
@@ -467,11 +472,11 @@ def test_ctrl_c_says_what_was_kept_and_how_to_resume_and_leaves_no_temporaries(d
     match = _one_line(
         lines,
         (
-            rf"vqabench: interrupted: (\d+) of 6 jobs finished and kept in "
+            rf"vqabench: interrupted: (\d+) of {jobs} jobs finished and kept in "
             rf"{re.escape(str(store))}; resume with: (vqabench run .*)"
         ),
     )
-    assert kept - 1 <= int(match[1]) <= kept < 6  # the last one may be stored, not counted
+    assert kept - 1 <= int(match[1]) <= kept < jobs  # the last one may be stored, not counted
     assert _temporaries(out) == []
     resume = shlex.split(match[2])
     assert resume[1:] == cmd[3:]  # the exact command
@@ -479,7 +484,7 @@ def test_ctrl_c_says_what_was_kept_and_how_to_resume_and_leaves_no_temporaries(d
         [sys.executable, "-m", *resume], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
-    assert f"6 jobs: {6 - kept} run, {kept} reused" in " ".join(done.stdout.split())
+    assert f"{jobs} jobs: {jobs - kept} run, {kept} reused" in " ".join(done.stdout.split())
 
 
 @pytest.mark.slow

@@ -32,7 +32,16 @@ _HEADER = """\
 Generated from the Typer app by `python -m vqabench.cli.reference` (do not edit by hand;
 `tests/cli/test_reference.py` fails when this file is out of date). Every command also
 answers `-h` / `--help`. How the commands fit together: [the user guide](index.md).
+
+Help text as typer {typer_version} lays it out.
 """
+
+
+def typer_version() -> str:
+    """The installed Typer's version (its help layout differs between releases)."""
+    from importlib.metadata import version
+
+    return version("typer")
 
 
 # Typer ships its own copy of click (typer._click), so the command objects are typed loosely
@@ -79,7 +88,7 @@ def render_reference(app: typer.Typer | None = None) -> str:
         app = vqabench_app
     root = typer.main.get_command(app)
     entries = list(iter_commands(root))
-    lines = [_HEADER, "## Commands", ""]
+    lines = [_HEADER.format(typer_version=typer_version()), "## Commands", ""]
     for path, command, _ in entries:
         summary = command.get_short_help_str(limit=WIDTH)
         lines.append(f"- [`{path}`](#{_anchor(path)}): {summary}")

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
@@ -152,7 +153,8 @@ def fetch(
         bar = _bytes_bar(weight.filename)
         task = bar.add_task(weight.filename, total=None)
         try:
-            with bar:
+            # not on a terminal: no bar at all (older rich prints an empty line on stop)
+            with bar if not bar.disable else contextlib.nullcontext():
                 result = w.fetch(
                     weight,
                     mirror=mirror,
