@@ -55,6 +55,12 @@ def test_codec_losses_keep_their_pinned_values(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["rankdvqa_ugc", "perceptual_ensemble"])
 def test_codec_losses_keep_their_pinned_values_slow(name):
+    if name == "rankdvqa_ugc" and tuple(map(int, torch.__version__.split(".")[:2])) < (2, 14):
+        # pinned under torch 2.14; under torch 2.1 (tox -e lower) the seeded random
+        # initialisation of the Swin backbone gives other weights, so other values
+        pytest.skip(
+            f"values of seeded random weights pinned under torch 2.14, not {torch.__version__}"
+        )
     assert _codec_values(name) == pytest.approx(PINNED[f"codec_loss:{name}:random"], rel=REL)
 
 
