@@ -351,7 +351,12 @@ class CompressAICodec(Codec):
 
     # -- the model ----------------------------------------------------------------------------
 
-    def _weights_file(self, quality: int) -> Path:
+    def weights_file(self, quality: int) -> Path:
+        """The weights file of ``quality`` (shipped, zoo cache or ``checkpoint=PATH``).
+
+        Raises:
+            ConfigError, WeightsUnavailableError: no such file.
+        """
         from vqabench.metrics.weights import compressai_zoo_file, require
 
         if self.model in SHIPPED:
@@ -403,7 +408,7 @@ class CompressAICodec(Codec):
 
             from vqabench.io.hashing import file_sha256
 
-            path = self._weights_file(quality)
+            path = self.weights_file(quality)
             state = torch.load(path, map_location="cpu", weights_only=True)
             state = load_pretrained(state.get("state_dict", state))
             if MODELS[self.model][1] == "video":

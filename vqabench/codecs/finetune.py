@@ -52,6 +52,7 @@ __all__ = [
     "FinetuneOptions",
     "FinetuneResult",
     "alignment_factor",
+    "check_image_model",
     "default_lambda",
     "finetune",
     "finetune_checkpoint",
@@ -173,6 +174,23 @@ def alignment_factor(distortion: Sequence[float], quality: Sequence[float]) -> f
             "magnitude cannot be aligned with the MSE's"
         )
     return sum(abs(float(d)) for d in distortion) / den
+
+
+def check_image_model(codec: Any) -> None:
+    """Refuse a compressai video model (fine-tuning codes each frame on its own).
+
+    Raises:
+        ConfigError: naming the model and the image models allowed.
+    """
+    from vqabench.codecs.compressai_codec import MODELS
+
+    if codec.is_video:
+        images = ", ".join(m for m, (_, kind) in MODELS.items() if kind == "image")
+        raise invalid(
+            "model",
+            codec.model,
+            f"an image model ({images}): fine-tuning codes each frame on its own",
+        )
 
 
 def default_lambda(quality: int, model: str | None = None) -> float:
@@ -360,15 +378,7 @@ def finetune_checkpoint(
     from vqabench.io.atomic import atomic_path, atomic_write_text
     from vqabench.io.hashing import file_sha256
 
-    if MODELS[codec.model][1] != "image":
-        raise invalid(
-            "model",
-            codec.model,
-            "an image model ("
-            + ", ".join(m for m, (_, kind) in MODELS.items() if kind == "image")
-            + "): fine-tuning codes "
-            "each frame on its own",
-        )
+    check_image_model(codec)
     hi = MODELS[codec.model][0]
     if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= hi:
         raise invalid("quality", quality, f"an integer in 1..{hi} for model {codec.model}")
@@ -376,7 +386,7 @@ def finetune_checkpoint(
     if not (math.isfinite(lmbda) and lmbda > 0):
         raise invalid("lmbda", lmbda, "a finite number > 0")
     base, ident = codec.network(quality)
-    base_sha = None if codec.checkpoint == "random" else file_sha256(codec._weights_file(quality))
+    base_sha = None if codec.checkpoint == "random" else file_sha256(codec.weights_file(quality))
     net = copy.deepcopy(base)
     result = finetune(net, source, reference, options, lmbda=lmbda, progress=progress)
     out_dir = Path(out_dir)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vqabench.codecs.finetune import FinetuneOptions, finetune_checkpoint
+from vqabench.codecs.finetune import FinetuneOptions, check_image_model, finetune_checkpoint
 from vqabench.datasets import Sequence as DatasetSequence
 from vqabench.datasets.patches import PatchSize, clip_frames, crop_clip, sample_positions, unit_rng
 from vqabench.errors import ConfigError, invalid
@@ -65,23 +65,11 @@ def parse_start_codec(text: str, qualities: Sequence[int] | None) -> tuple[objec
         text if in_spec else f"{text}:quality=" + ",".join(str(q) for q in qualities or ())
     )
     codec = create_codec(spec)
-    from vqabench.codecs.compressai_codec import MODELS
-
-    if MODELS[codec.model][1] != "image":  # type: ignore[attr-defined]
-        raise invalid(
-            "model",
-            codec.model,
-            "an image model ("
-            + ", ".join(  # type: ignore
-                m for m, (_, kind) in MODELS.items() if kind == "image"
-            )
-            + "): fine-tuning "
-            "codes each frame on its own",
-        )
+    check_image_model(codec)
     levels = [int(v) for v in spec.values]
     if codec.checkpoint != "random":  # type: ignore[attr-defined]
         for quality in levels:  # a missing file or zoo weights: refused before any work
-            codec._weights_file(quality)  # type: ignore[attr-defined]
+            codec.weights_file(quality)  # type: ignore[attr-defined]
     return codec, levels
 
 
