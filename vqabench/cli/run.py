@@ -108,11 +108,13 @@ def run_command(
     """Encode, decode and measure every sequence x codec x rate point; resume if interrupted."""
     from vqabench.errors import Interrupted
     from vqabench.experiment import load_config
-    from vqabench.runner.executors import make_executor
-    from vqabench.runner.run import default_out_dir, run
 
     n_threads = set_threads(threads)
     cfg = load_config(config, **fields)
+    # the runner is imported only once the config is valid: a mistyped option answers at once
+    from vqabench.runner.executors import make_executor
+    from vqabench.runner.run import default_out_dir, run
+
     out_dir = Path(cfg.out) if cfg.out else default_out_dir(cfg)
     started = time.perf_counter()
     # The bar starts once the dataset is loaded and jobs are planned, so that bad input
