@@ -225,6 +225,7 @@ def test_frames_are_read_one_temporal_window_at_a_time(tmp_path, monkeypatch):
     assert sorted(calls) == [("r.y4m", s, 4) for s in (0, 0, 4, 4, 6, 6)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv444p", "yuv420p10le"])
 def test_value_equals_the_float_conversion_rounded_per_frame_exactly(
     tmp_path, monkeypatch, pix_fmt
