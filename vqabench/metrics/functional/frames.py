@@ -162,8 +162,8 @@ def frame_rgb8(
 ) -> np.ndarray:
     """One YUV frame as 8-bit RGB, (H, W, 3) uint8: ``rint(frame_rgb(...) * 255)``.
 
-    8-bit frames are looked up in a per-process table of that computation (same bits, about
-    5 ms instead of 20 for a 720p frame); other bit depths are computed.
+    8-bit frames are looked up in a per-process table of that computation (same bits, 4-6x
+    faster: benchmarks/bench_rgb8.py); other bit depths are computed.
 
     Args:
         frame: the YUV planes.
