@@ -178,7 +178,7 @@ def frame_rgb8(
         raise invalid(
             "out", f"{out.dtype} {out.shape}", f"a C-contiguous ({h}, {w}, 3) uint8 array"
         )
-    if bit_depth != 8 or frame.y.dtype != np.uint8:
+    if bit_depth != 8 or any(p.dtype != np.uint8 for p in frame):
         out[...] = _rgb8_definition(frame, bit_depth, matrix=matrix, color_range=color_range)
         return out
     table = _rgb8_table(matrix, color_range)
