@@ -27,6 +27,12 @@ is a deep copy of the one vqabench builds, so the weights are identical; the cos
 forward pass does not depend on the weights). PT-Loss and RankDVQA-UGC use their bundled
 checkpoints; pyiqa's metric needs no weights. Values of both sides are compared (max abs diff).
 
+For PT-Loss and RankDVQA-UGC, (v)'s CPU time inside the network's ``forward`` is kept as
+well (forward hooks on the process's shared model, added after (d)'s copy was made), so
+that (v) minus it, over (d), is vqabench's own cost outside the network: a figure that the
+load on a shared machine moves far less than (v) / (d), whose two forwards run at different
+moments.
+
 Also timed once per repeat: the frame preparation alone (read both Y4M files, RGB float32)
 so that the part of (v) - (d) that any caller pays (a video has to be decoded and converted
 before a network sees it) is visible. Peak resident memory of (v) in a fresh child process
@@ -108,6 +114,21 @@ def _rgb(video: Video) -> np.ndarray:
     )
 
 
+class _InNetwork:
+    """CPU seconds spent inside a module's ``forward`` (pre- and post-forward hooks)."""
+
+    def __init__(self, module: torch.nn.Module):
+        self.cpu_s, self._start = 0.0, 0.0
+        module.register_forward_pre_hook(self._pre)
+        module.register_forward_hook(self._post)
+
+    def _pre(self, *_) -> None:
+        self._start = time.process_time()
+
+    def _post(self, *_) -> None:
+        self.cpu_s += time.process_time() - self._start
+
+
 def _vqabench(name: str, source: Video, decoded: Video) -> tuple[tuple[float, float], float, tuple]:
     """(v): one job's measurement of ``name`` against the source; ((wall s, CPU s), value,
     per-frame values)."""
@@ -128,6 +149,8 @@ class _Direct:
         self.name = name
         metric = metrics.create(name, **OPTIONS[name])
         self.net = copy.deepcopy(metric.model)  # the library's object, same weights
+        learned = name in ("pt_loss", "rankdvqa_ugc")
+        self.source_model = metric.model if learned else None  # shared per process (_load)
         self.net.eval()
         if name in ("pt_loss", "rankdvqa_ugc"):
             self._prepare_patches(metric, source, decoded)
@@ -237,14 +260,18 @@ def _peak_rss_mib(name: str, source: Video, decoded: Video) -> float:
 def bench(name: str, source: Video, decoded: Video, repeats: int, memory: bool) -> dict:
     """Both sides of one metric, interleaved, ``repeats`` times."""
     direct = _Direct(name, source, decoded)
+    # (v)'s shared model (the one each job's metric finds loaded), hooked after (d)'s copy
+    in_net = _InNetwork(direct.source_model) if direct.source_model is not None else None
     _vqabench(name, source, decoded)  # warm-up (imports, allocator, caches) for both sides
     direct.run()
-    v_s, d_s, v_cpu, d_cpu, prep_s = [], [], [], [], []
+    v_s, d_s, v_cpu, d_cpu, prep_s, v_net = [], [], [], [], [], []
     load_before = os.getloadavg()
     for _ in range(repeats):
+        net_before = in_net.cpu_s if in_net else 0.0
         (t, c), v_value, v_frames = _vqabench(name, source, decoded)
         v_s.append(t)
         v_cpu.append(c)
+        v_net.append(in_net.cpu_s - net_before if in_net else float("nan"))
         (t, c), d_value, d_frames = direct.run()
         d_s.append(t)
         d_cpu.append(c)
@@ -271,6 +298,11 @@ def bench(name: str, source: Video, decoded: Video, repeats: int, memory: bool) 
         "prep_median_cpu_s": statistics.median(prep_s),
         "ratios": [v / d for v, d in zip(v_s, d_s, strict=True)],
         "cpu_ratios": [v / d for v, d in zip(v_cpu, d_cpu, strict=True)],
+        "vqabench_in_network_cpu_s": v_net,
+        # (v)'s CPU outside the network over (d)'s CPU in it, per repeat
+        "outside_network_over_direct": [
+            (v - n) / d for v, n, d in zip(v_cpu, v_net, d_cpu, strict=True)
+        ],
         "value_vqabench": v_value,
         "value_direct": d_value,
         "max_abs_diff": diff,
@@ -278,6 +310,7 @@ def bench(name: str, source: Video, decoded: Video, repeats: int, memory: bool) 
         "loadavg_after": os.getloadavg(),
     }
     row["ratio_median"] = statistics.median(row["ratios"])
+    row["outside_network_median"] = statistics.median(row["outside_network_over_direct"])
     row["cpu_ratio_median"] = statistics.median(row["cpu_ratios"])
     row["cpu_ratio_with_prep"] = row["vqabench_median_cpu_s"] / (
         row["direct_median_cpu_s"] + row["prep_median_cpu_s"]
@@ -340,6 +373,7 @@ def main(argv: list[str] | None = None) -> dict:
                                 "vqabench_median_cpu_s",
                                 "direct_median_cpu_s",
                                 "cpu_ratio_median",
+                                "outside_network_median",
                                 "max_abs_diff",
                             )
                         }
@@ -360,8 +394,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(
         "| metric | size | frames | batch | (v) wall s | (d) wall s | wall (v)/(d) | "
         "(v) CPU s | (d) CPU s | CPU (v)/(d) | CPU ratio per repeat | frame prep CPU s | "
-        "CPU (v)/((d)+prep) | max abs diff | peak RSS (v) MiB |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"
+        "CPU (v)/((d)+prep) | (v) outside network / (d) | max abs diff | peak RSS (v) MiB |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
     )
     for r in rows:
         rss = r.get("peak_rss_vqabench_mib")
@@ -372,6 +406,7 @@ def main(argv: list[str] | None = None) -> dict:
             f"{r['direct_median_cpu_s']:.2f} | {r['cpu_ratio_median']:.3f} | "
             f"{', '.join(f'{x:.3f}' for x in r['cpu_ratios'])} | "
             f"{r['prep_median_cpu_s']:.2f} | {r['cpu_ratio_with_prep']:.3f} | "
+            f"{r['outside_network_median']:.3f} | "
             f"{r['max_abs_diff']:.1e} | {'' if rss is None else f'{rss:.0f}'} |"
         )
     print(f"load average before/after: {load_before} / {result['loadavg_after']}")

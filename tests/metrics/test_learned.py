@@ -223,3 +223,25 @@ def test_frames_are_read_one_temporal_window_at_a_time(tmp_path, monkeypatch):
     metric.compute(reference=ref, distorted=ref)
     # windows 0-3, 4-7 and the overlapping 6-9, each read once per video, never the whole clip
     assert sorted(calls) == [("r.y4m", s, 4) for s in (0, 0, 4, 4, 6, 6)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv444p", "yuv420p10le"])
+def test_value_equals_the_float_conversion_rounded_per_frame_exactly(
+    tmp_path, monkeypatch, pix_fmt
+):
+    # 8-bit RGB comes from a lookup table now; the value must be the one of 0.2.0's
+    # conversion (float64 YUV -> RGB, float32, times 255, rounded) to the last bit
+    import vqabench.metrics.learned as learned
+
+    def converted(frame, bit_depth, *, matrix, color_range, out):
+        rgb = yuv_to_rgb(frame, bit_depth=bit_depth, matrix=matrix, color_range=color_range)
+        out[...] = np.rint(rgb.astype(np.float32) * 255.0)
+        return out
+
+    ref = make_video(tmp_path / "r.y4m", width=32, height=32, frames=4, pix_fmt=pix_fmt)
+    dis = add_noise(ref, tmp_path / "d.y4m", sigma=6.0)
+    got = metrics.create("pt_loss", patch="32x32x4", device="cpu").compute(ref, dis).value
+    monkeypatch.setattr(learned, "frame_rgb8", converted)
+    want = metrics.create("pt_loss", patch="32x32x4", device="cpu").compute(ref, dis).value
+    assert got == want and got > 0

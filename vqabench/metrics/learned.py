@@ -35,7 +35,7 @@ from vqabench.errors import MetricError, invalid
 from vqabench.io.video import Video, read_frames
 from vqabench.metrics.base import METRICS, Metric, MetricResult, check_pair
 from vqabench.metrics.device import OnDevice, resolve_device
-from vqabench.metrics.functional.frames import frame_rgb
+from vqabench.metrics.functional.frames import frame_rgb8
 
 if TYPE_CHECKING:
     import torch
@@ -123,11 +123,12 @@ def _rgb8_window(video: Video, start: int, count: int) -> np.ndarray:
     converted with the video's own colour matrix and range (issue 12.3)."""
     out = np.empty((count, video.height, video.width, 3), dtype=np.uint8)
     for i, frame in enumerate(read_frames(video, start=start, count=count)):
-        out[i] = np.rint(
-            frame_rgb(
-                frame, video.bit_depth, matrix=video.color_matrix, color_range=video.color_range
-            )
-            * 255.0
+        frame_rgb8(
+            frame,
+            video.bit_depth,
+            matrix=video.color_matrix,
+            color_range=video.color_range,
+            out=out[i],
         )
     return out
 

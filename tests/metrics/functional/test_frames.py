@@ -11,10 +11,12 @@ import pytest
 
 from tests.conftest import make_video
 from vqabench.errors import ConfigError
-from vqabench.io.video import Video, YuvFrame, read_frames
+from vqabench.io.video import MATRICES, PIX_FMTS, RANGES, Video, YuvFrame, read_frames, yuv_to_rgb
+from vqabench.metrics.functional import frames as frames_module
 from vqabench.metrics.functional.frames import (
     batch_for_size,
     frame_rgb,
+    frame_rgb8,
     frames_per_batch,
     luma,
     luma_frames,
@@ -100,3 +102,87 @@ def test_bad_batch_size_names_the_argument(clip, bad):
         next(rgb_batches(clip, bad))
     with pytest.raises(ConfigError, match="batch_size="):
         next(rgb_pairs(clip, bad))
+
+
+def _rgb8_old(frame: YuvFrame, bits: int, matrix: str, color_range: str) -> np.ndarray:
+    """8-bit RGB as the learned metrics computed it before the table (0.2.0's
+    ``_rgb8_window``): float64 conversion, float32, times 255, rounded half to even."""
+    rgb = yuv_to_rgb(frame, bit_depth=bits, matrix=matrix, color_range=color_range)
+    return np.rint(rgb.astype(np.float32) * 255.0).astype(np.uint8)
+
+
+def _random_frame(rng, pix_fmt: str, width: int, height: int) -> YuvFrame:
+    sx, sy, bits = PIX_FMTS[pix_fmt]
+    chroma = (-(-height // sy), -(-width // sx))
+    dtype = np.uint8 if bits == 8 else np.uint16
+    y, u, v = (
+        rng.integers(0, 1 << bits, s, dtype=dtype) for s in [(height, width), chroma, chroma]
+    )
+    return YuvFrame(y, u, v)
+
+
+@pytest.mark.parametrize("pix_fmt", sorted(PIX_FMTS))
+@pytest.mark.parametrize(("width", "height"), [(16, 8), (7, 5), (1, 1)])
+def test_frame_rgb8_equals_the_float_conversion_bit_for_bit(pix_fmt, width, height):
+    # random code values over the whole 0..2^b-1 range, even and odd sizes (chroma cropped)
+    rng = np.random.default_rng(width * height)
+    bits = PIX_FMTS[pix_fmt][2]
+    for matrix in MATRICES:
+        for color_range in RANGES:
+            frame = _random_frame(rng, pix_fmt, width, height)
+            got = frame_rgb8(frame, bits, matrix=matrix, color_range=color_range)
+            assert got.dtype == np.uint8 and got.shape == (height, width, 3)
+            np.testing.assert_array_equal(got, _rgb8_old(frame, bits, matrix, color_range))
+
+
+def test_frame_rgb8_hand_derived_and_writes_into_out():
+    white = frame_rgb8(_flat(235, 128, 128), 8)
+    assert (frame_rgb8(_flat(16, 128, 128), 8) == 0).all() and (white == 255).all()
+    # Y = 16, V = 240 (BT.709 limited): R = 255 * (1 - 0.2126) = 200.787 -> 201; G, B clip to 0
+    assert frame_rgb8(_flat(16, 128, 240), 8)[0, 0].tolist() == [201, 0, 0]
+    assert (frame_rgb8(_flat(128, 128, 128), 8, color_range="full") == 128).all()
+    out = np.zeros((2, 4, 4, 3), dtype=np.uint8)
+    second = out[1]
+    assert frame_rgb8(_flat(235, 128, 128), 8, out=second) is second
+    assert (out[1] == 255).all() and (out[0] == 0).all()
+    with pytest.raises(ConfigError, match="out="):
+        frame_rgb8(_flat(235, 128, 128), 8, out=out[:, 0])
+    with pytest.raises(ConfigError, match="matrix='bt2100'"):
+        frame_rgb8(_flat(235, 128, 128), 8, matrix="bt2100")
+
+
+def test_rgb8_table_holds_only_the_chroma_pairs_seen(monkeypatch):
+    monkeypatch.setattr(frames_module, "_RGB8_TABLES", {})
+    frame = YuvFrame(
+        np.arange(16, dtype=np.uint8).reshape(4, 4),
+        np.array([[1, 1], [2, 2]], dtype=np.uint8),
+        np.array([[7, 9], [7, 9]], dtype=np.uint8),
+    )
+    frame_rgb8(frame, 8, matrix="bt601", color_range="full")
+    (table,) = frames_module._RGB8_TABLES.values()
+    assert np.flatnonzero(table.known).tolist() == [
+        (1 << 8) | 7,
+        (1 << 8) | 9,
+        (2 << 8) | 7,
+        (2 << 8) | 9,
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("color_range", RANGES)
+@pytest.mark.parametrize("matrix", sorted(MATRICES))
+def test_rgb8_table_equals_whole_frame_conversion_for_every_triple(matrix, color_range):
+    # Every (Y, U, V) of 8 bits: the table, filled 64 chroma pairs (16384 pixels) at a time,
+    # against the conversion of 4:4:4 frames 1280 pixels wide holding all 2^24 triples in a
+    # shuffled order, so each triple sits elsewhere in its frame than in the table's fill:
+    # the lookup is exact only if the conversion's bits do not depend on a pixel's position.
+    table = frames_module._Rgb8Table(matrix, color_range)
+    table.fill(np.arange(1 << 16))
+    order = np.random.default_rng(0).permutation(1 << 24)
+    whole = (1 << 24) // 1280 * 1280
+    rows = [order[:whole].reshape(-1, 1280), order[whole:].reshape(1, -1)]
+    frames = [*np.array_split(rows[0], range(720, rows[0].shape[0], 720)), rows[1]]
+    assert [f.shape for f in frames[-3:]] == [(720, 1280), (147, 1280), (1, 256)]
+    for index in frames:
+        frame = YuvFrame(*((index >> s & 255).astype(np.uint8) for s in (0, 16, 8)))
+        np.testing.assert_array_equal(table.rgb[index], _rgb8_old(frame, 8, matrix, color_range))

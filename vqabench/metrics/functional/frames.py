@@ -5,6 +5,10 @@ video's own matrix and range (``Video.color_matrix``, ``Video.color_range``: hea
 or the size convention), as float32 in [0, 1]. Luma is float64 in 8-bit code values
 (10-bit video divided by 4), so thresholds mean the same at either bit depth.
 
+8-bit RGB (:func:`frame_rgb8`, the learned models' input as in training) is
+``rint(frame_rgb(...) * 255)``; for 8-bit video it is read from a table of that very
+computation, filled per (matrix, range) and chroma pair (U, V) on first sight.
+
 Example:
     >>> for batch in rgb_batches(dec, batch_size=8):
     ...     batch.shape   # (8, H, W, 3), float32 in [0, 1]
@@ -12,18 +16,20 @@ Example:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import numpy as np
 
 from vqabench.errors import invalid
-from vqabench.io.video import Video, YuvFrame, read_frames, yuv_to_rgb
+from vqabench.io.video import Video, YuvFrame, read_frames, yuv_to_rgb, yuv_to_rgb_coefficients
 
 __all__ = [
     "BATCH_PIXELS",
     "frames_per_batch",
     "batch_for_size",
     "frame_rgb",
+    "frame_rgb8",
     "rgb_batches",
     "rgb_pairs",
     "luma",
@@ -59,6 +65,127 @@ def frame_rgb(
     return yuv_to_rgb(frame, bit_depth=bit_depth, matrix=matrix, color_range=color_range).astype(
         np.float32
     )
+
+
+def _rgb8_definition(
+    frame: YuvFrame, bit_depth: int, *, matrix: str, color_range: str
+) -> np.ndarray:
+    """The definition of 8-bit RGB: :func:`frame_rgb` times 255, rounded half to even."""
+    rgb = frame_rgb(frame, bit_depth, matrix=matrix, color_range=color_range)
+    return np.rint(rgb * 255.0).astype(np.uint8)
+
+
+# Chroma pairs converted per call when a table is filled: 16384 pixels, whose float64
+# temporaries stay in cache (one call over a million pixels is ten times slower per pixel).
+_FILL_PAIRS = 64
+
+
+class _Rgb8Table:
+    """:func:`_rgb8_definition` of every 8-bit (Y, U, V) of one matrix and range, filled one
+    chroma pair (all 256 Y at once) when a frame first shows it.
+
+    ``rgb[(U << 16) | (V << 8) | Y]`` is the (R, G, B) of that triple. The table is 48 MiB of
+    zeroed virtual memory; only the pages of pairs filled become resident (768 bytes a pair:
+    about 4 MiB for the 5,400 pairs of BigBuckBunny's first 12 frames, 48 MiB if a video shows
+    all 65,536). Each entry is the definition run on that triple, which gives the same bits
+    wherever the pixel sits in a frame (tests/metrics/functional/test_frames.py checks every
+    triple of every matrix and range against whole-frame conversions).
+    """
+
+    def __init__(self, matrix: str, color_range: str):
+        self.matrix, self.color_range = matrix, color_range
+        self.rgb = np.zeros((1 << 24, 3), dtype=np.uint8)
+        self.known = np.zeros(1 << 16, dtype=bool)
+        self._lock = threading.Lock()
+
+    def fill(self, pairs: np.ndarray) -> None:
+        """Convert the chroma pairs ``(U << 8) | V`` among ``pairs`` not seen before."""
+        missing = pairs[~self.known[pairs]]
+        if missing.size == 0:
+            return
+        with self._lock:
+            wanted = np.zeros(1 << 16, dtype=bool)
+            wanted[missing] = True
+            keys = np.flatnonzero(wanted & ~self.known)
+            columns = self.rgb.reshape(1 << 16, 256, 3)
+            luma8 = np.arange(256, dtype=np.uint8)
+            for i in range(0, keys.size, _FILL_PAIRS):
+                chunk = keys[i : i + _FILL_PAIRS]
+                shape = (chunk.size, 256)
+                frame = YuvFrame(
+                    np.broadcast_to(luma8, shape),
+                    np.broadcast_to((chunk >> 8).astype(np.uint8)[:, None], shape),
+                    np.broadcast_to((chunk & 255).astype(np.uint8)[:, None], shape),
+                )
+                columns[chunk] = _rgb8_definition(
+                    frame, 8, matrix=self.matrix, color_range=self.color_range
+                )
+                self.known[chunk] = True
+
+
+_RGB8_TABLES: dict[tuple[str, str], _Rgb8Table] = {}
+
+
+def _rgb8_table(matrix: str, color_range: str) -> _Rgb8Table:
+    """The process's table of ``(matrix, color_range)`` (ConfigError if either is unknown)."""
+    key = (matrix, color_range)
+    if key not in _RGB8_TABLES:
+        yuv_to_rgb_coefficients(matrix, color_range)  # validates both
+        _RGB8_TABLES.setdefault(key, _Rgb8Table(matrix, color_range))
+    return _RGB8_TABLES[key]
+
+
+def _table_index(frame: YuvFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(chroma pairs ``(U << 8) | V`` at chroma resolution, table index of every pixel, flat).
+
+    Chroma is repeated over its block and cropped, as :func:`yuv_to_rgb` upsamples it."""
+    h, w = frame.y.shape
+    ch, cw = frame.u.shape
+    ry, rx = -(-h // ch), -(-w // cw)
+    pairs = (frame.u.astype(np.intp) << 8) | frame.v
+    blocks = (pairs << 8)[:, None, :, None]
+    if (ch * ry, cw * rx) == (h, w):
+        index = blocks | frame.y.reshape(ch, ry, cw, rx)
+    else:
+        full = np.broadcast_to(blocks, (ch, ry, cw, rx)).reshape(ch * ry, cw * rx)
+        index = full[:h, :w] | frame.y
+    return pairs.reshape(-1), index.reshape(-1)
+
+
+def frame_rgb8(
+    frame: YuvFrame,
+    bit_depth: int,
+    *,
+    matrix: str = "bt709",
+    color_range: str = "limited",
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """One YUV frame as 8-bit RGB, (H, W, 3) uint8: ``rint(frame_rgb(...) * 255)``.
+
+    8-bit frames are looked up in a per-process table of that computation (same bits, 4-6x
+    faster: benchmarks/bench_rgb8.py); other bit depths are computed.
+
+    Args:
+        frame: the YUV planes.
+        bit_depth: bits per sample of the planes.
+        matrix, color_range: as for :func:`frame_rgb`.
+        out: a C-contiguous (H, W, 3) uint8 array to write into (returned).
+    """
+    h, w = frame.y.shape
+    if out is None:
+        out = np.empty((h, w, 3), dtype=np.uint8)
+    elif out.shape != (h, w, 3) or out.dtype != np.uint8 or not out.flags.c_contiguous:
+        raise invalid(
+            "out", f"{out.dtype} {out.shape}", f"a C-contiguous ({h}, {w}, 3) uint8 array"
+        )
+    if bit_depth != 8 or any(p.dtype != np.uint8 for p in frame):
+        out[...] = _rgb8_definition(frame, bit_depth, matrix=matrix, color_range=color_range)
+        return out
+    table = _rgb8_table(matrix, color_range)
+    pairs, index = _table_index(frame)
+    table.fill(pairs)
+    np.take(table.rgb, index, axis=0, out=out.reshape(h * w, 3), mode="clip")
+    return out
 
 
 def _check_batch(batch_size: int) -> None:
