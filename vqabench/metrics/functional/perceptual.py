@@ -273,8 +273,8 @@ def by_rows(
     With ``release`` (the default) the free heap is handed back to the system after every
     band (:func:`~vqabench.io.memory.release_free_heap`): it bounds the fragmentation that
     LPIPS-VGG's band temporaries leave, but every band's allocations then fault their pages
-    in again (about 10 % of DISTS's CPU time; DISTS, whose temporaries no longer fragment
-    the heap, passes False: reports/performance.md, "Round 4: DISTS").
+    in again (about 10 % of DISTS's CPU time: DISTS passes False and trims once per stage
+    instead, reports/performance.md, "Round 4: DISTS").
     """
     geometry = stage_geometry(stage)
     bands = _bands(x.shape[2], *geometry, rows) if geometry is not None else []
@@ -472,11 +472,11 @@ def dists_scores(
 
     Cost (reports/performance.md, "Round 4: DISTS"): the bands recompute a halo of rows on
     VGG's full-resolution stages, which the banded evaluation's locality about pays back.
-    The free heap is handed back once per stage rather than after every band
-    (``release=False``): each trim makes the next allocations fault their pages in again,
-    which after every band cost about 10 % of the time; with the float32 statistics (no
-    float64 block copies) and one product alive at a time, trimming per stage keeps the
-    peak at 1080p at that of the per-band trim (1.81 against 1.86 GiB).
+    The free heap is handed back after every band of the full-resolution stages (their
+    temporaries fragment it: without it the peak at 1080p varied between 1.90 and 2.08 GiB)
+    but only once per later stage (``release=False``): each trim makes the next allocations
+    fault their pages in again, which after every band of every stage cost about 10 % of
+    the time.
     """
     import torch
 
@@ -496,14 +496,12 @@ def dists_scores(
             (x - model.mean) / model.std,
             (y - model.mean) / model.std,
             LPIPS_ROWS,
-            layers[1].add,
-            release=False,
+            layers[1].add,  # trims after each band: the full-resolution temporaries
         )
-        release_free_heap()  # once per stage, not per band (see above)
         layers[2].add(hx, hy)
         for k, stage in enumerate(stages[2:], start=3):
             hx = by_rows(stage, hx, LPIPS_ROWS, release=False)  # one at a time: frees the input
-            release_free_heap()
+            release_free_heap()  # once per stage, not per band (see above)
             hy = by_rows(stage, hy, LPIPS_ROWS, release=False)
             release_free_heap()
             layers[k].add(hx, hy)
