@@ -53,7 +53,7 @@ from vqabench.metrics.device import (
     seed_option,
 )
 from vqabench.metrics.functional.frame_format import FrameFormat
-from vqabench.metrics.functional.frames import batch_for_size, rgb_batches
+from vqabench.metrics.functional.frames import BATCH_PIXELS, batch_for_size, rgb_batches
 from vqabench.metrics.functional.perceptual import (
     DISTS_FILES,
     LPIPS_BACKBONE_FILES,
@@ -161,6 +161,8 @@ class _FramewiseNetwork(OnDevice, Metric):
 
     higher_is_better: ClassVar[bool] = False
     differentiable: ClassVar[bool] = True
+    #: Pixels per video in a default batch (:func:`batch_for_size`).
+    batch_pixels: ClassVar[int] = BATCH_PIXELS
 
     def __init__(
         self,
@@ -220,7 +222,7 @@ class _FramewiseNetwork(OnDevice, Metric):
         return RgbBatchAccumulator(
             self.name,
             lambda r, d: self._scores(self.model, r, d),
-            batch_for_size(self.batch_size, width, height),
+            batch_for_size(self.batch_size, width, height, pixels=self.batch_pixels),
             self.pooling,
         )
 
@@ -280,7 +282,10 @@ class Dists(_FramewiseNetwork):
     Args:
         pretrained_backbone: VGG16 and DISTS alpha/beta weights from the local cache (default);
             False: random VGG16 features and random alpha/beta under ``seed`` (tests only).
-        seed, batch_size, pooling, device: as for :class:`Lpips`.
+        batch_size: frames per forward pass; by default half the pixels of
+            :func:`~vqabench.metrics.functional.frames.frames_per_batch`'s batch (one frame
+            at 1280x720 and above, 2 at 960x540, 8 at 256x144).
+        seed, pooling, device: as for :class:`Lpips`.
 
     Raises:
         ConfigError, WeightsUnavailableError: as for :class:`Lpips` (every missing weight
@@ -291,6 +296,11 @@ class Dists(_FramewiseNetwork):
     licence = (
         "PolyForm-Noncommercial-1.0.0 (pyiqa's DISTS code and weights; noncommercial use only)"
     )
+    #: Chosen by cost: the banded evaluation (:func:`dists_scores`) of one 1280x720 frame
+    #: costs about 16 % less CPU time than each frame of a batch of two (whose bands hold
+    #: twice the working set), and pyiqa's own forward is no cheaper per frame at two
+    #: (reports/performance.md, "Round 4: DISTS"). Values do not depend on the batch.
+    batch_pixels: ClassVar[int] = BATCH_PIXELS // 2
 
     def _weights(self) -> tuple[Sequence[str], str]:
         return DISTS_FILES, self.name

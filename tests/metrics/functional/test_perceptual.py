@@ -216,3 +216,77 @@ def test_joint_bands_visit_every_first_stage_row_once_and_equal_the_two_stages()
     for got, want in ((y0, want0), (y1, want1)):
         assert got.shape == want.shape
         assert float((got - want).abs().max()) <= 1e-5 * float(want.abs().max())
+
+
+def test_dists_moments_are_shifted_so_flat_and_offset_maps_keep_their_variance():
+    """Hand-derived: a flat map has variance and covariance exactly 0; a map of 1000 + noise
+    (float32) has the float64 variance and covariance of its own values. Float32 sums of
+    x and x^2 without the shift lose the variance to cancellation (relative error ~0.1
+    here)."""
+    from vqabench.metrics.functional import perceptual as fp
+
+    flat = fp._Moments()
+    f = torch.full((1, 2, 40, 24), 0.7)
+    flat.add(f, f)
+    _, _, x_var, y_var, cov = flat.statistics()
+    assert float(x_var.abs().max()) == 0 and float(y_var.abs().max()) == 0
+    assert float(cov.abs().max()) == 0
+
+    gen = torch.Generator().manual_seed(3)
+    f0 = 1000 + torch.randn(2, 3, 150, 33, generator=gen)
+    f1 = 1000 + 0.5 * f0 - 500 + torch.randn(2, 3, 150, 33, generator=gen)
+    moments = fp._Moments()
+    for top in (0, 70, 140):  # rows added in blocks, as the bands visit them
+        moments.add(f0[:, :, top : top + 70], f1[:, :, top : top + 70])
+    a, b = f0.double().flatten(2), f1.double().flatten(2)
+    want = (
+        a.mean(-1),
+        b.mean(-1),
+        a.var(-1, correction=0),
+        b.var(-1, correction=0),
+        ((a - a.mean(-1, keepdim=True)) * (b - b.mean(-1, keepdim=True))).mean(-1),
+    )
+    for got, ref in zip(moments.statistics(), want, strict=True):
+        np.testing.assert_allclose(got.reshape(ref.shape).numpy(), ref.numpy(), rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_dists_of_flat_frames_equals_pyiqa_in_float64(monkeypatch):
+    """Flat and nearly flat frames (a fade to grey), where DISTS's texture term divides
+    variances of about 0 by c2 = 1e-6: vqabench's banded float32 evaluation equals pyiqa's
+    DISTS.forward run in float64 within 1e-6 (measured 3.3e-8). Float32 sums without the
+    shift were off by 1.5e-5 here, pyiqa's own float32 forward by 3.6e-5."""
+    import copy
+
+    from vqabench.metrics.functional import perceptual as fp
+
+    monkeypatch.setattr(fp, "LPIPS_ROWS", 8)
+    ref = np.full((2, 72, 40, 3), 0.7, dtype=np.float32)
+    dis = ref.copy()
+    dis[1] += np.random.default_rng(0).normal(0, 1e-3, dis[1].shape).astype(np.float32)
+    model = fp.dists_network(pretrained_backbone=False, seed=5)
+    exact = copy.deepcopy(model).double()
+    with torch.no_grad():
+        want = exact(fp.to_tensor(dis).double(), fp.to_tensor(ref).double()).reshape(-1)
+    got = fp.dists_scores(model, ref, dis)
+    np.testing.assert_allclose(got, want.numpy(), rtol=0, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_dists_does_not_trim_the_heap_after_each_band(monkeypatch):
+    """The per-band heap trim cost about 10 % of DISTS's CPU time in page faults; DISTS trims
+    after each band of the first two stages (12 here) and once per later stage and input
+    (2 * 3), see reports/performance.md "Round 4: DISTS"; LPIPS keeps the per-band trim."""
+    from vqabench.metrics.functional import perceptual as fp
+
+    calls: list[int] = []
+    monkeypatch.setattr(fp, "release_free_heap", lambda: calls.append(1) or True)
+    monkeypatch.setattr(fp, "LPIPS_ROWS", 4)
+    rng = np.random.default_rng(1)
+    ref = rng.random((1, 96, 16, 3)).astype(np.float32)
+    fp.dists_scores(fp.dists_network(pretrained_backbone=False, seed=0), ref, ref[:, ::-1])
+    # per band it was 12 (first two stages) + 2 * 6 (third stage) = 24 here
+    assert len(calls) == 12 + 2 * 3
+    calls.clear()
+    fp.lpips_scores(fp.lpips_network("vgg", pretrained_backbone=False, seed=0), ref, ref)
+    assert calls  # LPIPS's bands still hand the heap back

@@ -50,11 +50,14 @@ def frames_per_batch(batch_size: int | None, video: Video) -> int:
     return batch_for_size(batch_size, video.width, video.height)
 
 
-def batch_for_size(batch_size: int | None, width: int, height: int) -> int:
-    """:func:`frames_per_batch` for frames of ``width`` x ``height``."""
+def batch_for_size(
+    batch_size: int | None, width: int, height: int, *, pixels: int = BATCH_PIXELS
+) -> int:
+    """:func:`frames_per_batch` for frames of ``width`` x ``height``; ``pixels``: the most
+    pixels per video in a default batch (a metric may ask for fewer, e.g. DISTS)."""
     if batch_size is not None:
         return batch_size
-    return max(1, min(8, BATCH_PIXELS // (width * height)))
+    return max(1, min(8, pixels // (width * height)))
 
 
 def frame_rgb(

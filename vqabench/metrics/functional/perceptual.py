@@ -258,7 +258,9 @@ def _keep(
     return result
 
 
-def by_rows(stage: torch.nn.Module, x: torch.Tensor, rows: int) -> torch.Tensor:
+def by_rows(
+    stage: torch.nn.Module, x: torch.Tensor, rows: int, *, release: bool = True
+) -> torch.Tensor:
     """``stage(x)`` computed ``rows`` output rows at a time, each from a band of input rows
     with a halo of the stage's receptive field, the band's output cropped to its own rows.
 
@@ -267,6 +269,12 @@ def by_rows(stage: torch.nn.Module, x: torch.Tensor, rows: int) -> torch.Tensor:
     padding as in ``stage(x)``: the result equals it up to float rounding of the convolution
     kernels, while the stage's intermediate activations exist for one band at a time.
     A stage with layers of unknown geometry runs whole.
+
+    With ``release`` (the default) the free heap is handed back to the system after every
+    band (:func:`~vqabench.io.memory.release_free_heap`): it bounds the fragmentation that
+    LPIPS-VGG's band temporaries leave, but every band's allocations then fault their pages
+    in again (about 10 % of DISTS's CPU time: DISTS passes False and trims once per stage
+    instead, reports/performance.md, "Round 4: DISTS").
     """
     geometry = stage_geometry(stage)
     bands = _bands(x.shape[2], *geometry, rows) if geometry is not None else []
@@ -275,7 +283,8 @@ def by_rows(stage: torch.nn.Module, x: torch.Tensor, rows: int) -> torch.Tensor:
     result = None
     for top, start, stop in bands:
         result = _keep(result, stage(x[:, :, start:stop]), top, start, geometry[1], rows)
-        release_free_heap()  # the band's temporaries, or fragmentation grows the peak
+        if release:  # the band's temporaries, or fragmentation grows the peak
+            release_free_heap()
     return result
 
 
@@ -292,21 +301,28 @@ def pair_by_rows(
     x1: torch.Tensor,
     rows: int,
     visit: Callable[[torch.Tensor, torch.Tensor], None],
+    *,
+    release: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``second(first(x))`` for two inputs in joint bands of rows, never holding ``first``'s
     whole output: ``visit(f0, f1)`` sees each band's exact rows of ``first(x0)`` and
     ``first(x1)`` (every row once) while they exist. The bands are those of :func:`by_rows`
     for the two stages together; with an unknown geometry or a small input the two stages
-    run whole (``visit`` then sees all rows at once).
+    run whole (``visit`` then sees all rows at once). ``release`` as in :func:`by_rows`.
     """
     import torch
 
     geometry = stage_geometry(torch.nn.Sequential(*first.children(), *second.children()))
     inner = stage_geometry(first)
     if geometry is None or inner is None:
-        f0, f1 = by_rows(first, x0, rows), by_rows(first, x1, rows)
+        f0, f1 = (
+            by_rows(first, x0, rows, release=release),
+            by_rows(first, x1, rows, release=release),
+        )
         visit(f0, f1)
-        return by_rows(second, f0, rows), by_rows(second, f1, rows)
+        return by_rows(second, f0, rows, release=release), by_rows(
+            second, f1, rows, release=release
+        )
     stride = geometry[1]
     bands = _bands(x0.shape[2], *geometry, rows)
     if not bands:
@@ -322,7 +338,8 @@ def pair_by_rows(
         y0 = _keep(y0, second(f0), top, start, stride, rows)
         y1 = _keep(y1, second(f1), top, start, stride, rows)
         del f0, f1
-        release_free_heap()
+        if release:
+            release_free_heap()
     return y0, y1
 
 
@@ -387,17 +404,57 @@ def lpips_scores(
     return total.cpu().numpy()
 
 
-def _moments(f0: torch.Tensor, f1: torch.Tensor) -> torch.Tensor:
-    """Per-channel sums of f0, f1, f0^2, f1^2 and f0 f1 over positions, (5, B, C, 1, 1),
-    float64, :data:`LPIPS_ROWS` rows at a time."""
-    import torch
+class _Moments:
+    """Running per-channel sums of two feature maps for DISTS's statistics: of ``a = f0 - s0``,
+    ``b = f1 - s1``, ``a^2``, ``b^2`` and ``a b``, where ``s0``, ``s1`` are the per-channel
+    means of the first rows added (a shift, fixed for the whole map).
 
-    sums = torch.zeros(5, f0.shape[0], f0.shape[1], 1, 1, dtype=torch.float64, device=f0.device)
-    for top in range(0, f0.shape[2], LPIPS_ROWS):
-        a, b = f0[:, :, top : top + LPIPS_ROWS], f1[:, :, top : top + LPIPS_ROWS]
-        for i, t in enumerate((a, b, a * a, b * b, a * b)):
-            sums[i] += t.sum([2, 3], keepdim=True, dtype=torch.float64)
-    return sums
+    Each block of :data:`LPIPS_ROWS` rows is summed in float32 (pyiqa's own precision;
+    torch's cascaded float32 sum) and the block sums are accumulated in float64. The shift
+    keeps ``E[a^2] - E[a]^2`` free of cancellation as in pyiqa's two-pass variance (a flat
+    map gives exactly 0), so the values equal pyiqa's within float rounding. Summing the
+    float32 features with ``dtype=torch.float64`` instead (the earlier code) made a float64
+    copy of every block: 16 % of DISTS's CPU time at 720p (reports/performance.md, "Round 4:
+    DISTS").
+    """
+
+    def __init__(self) -> None:
+        self.shift: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.sums: torch.Tensor | None = None  # (5, B, C, 1, 1) float64
+        self.count = 0
+
+    def add(self, f0: torch.Tensor, f1: torch.Tensor) -> None:
+        """Add the rows of ``f0`` and ``f1`` (B, C, rows, W), the same positions of each."""
+        import torch
+
+        if self.shift is None:
+            head = slice(0, LPIPS_ROWS)
+            self.shift = (
+                f0[:, :, head].mean([2, 3], keepdim=True),
+                f1[:, :, head].mean([2, 3], keepdim=True),
+            )
+        s0, s1 = self.shift
+        for top in range(0, f0.shape[2], LPIPS_ROWS):
+            a = f0[:, :, top : top + LPIPS_ROWS] - s0
+            b = f1[:, :, top : top + LPIPS_ROWS] - s1
+            # one product alive at a time (a tuple of all three held 5 blocks at once)
+            part = torch.stack(
+                [
+                    a.sum([2, 3], keepdim=True),
+                    b.sum([2, 3], keepdim=True),
+                    (a * a).sum([2, 3], keepdim=True),
+                    (b * b).sum([2, 3], keepdim=True),
+                    (a * b).sum([2, 3], keepdim=True),
+                ]
+            ).double()
+            self.sums = part if self.sums is None else self.sums + part
+        self.count += f0.shape[2] * f0.shape[3]
+
+    def statistics(self) -> tuple[torch.Tensor, ...]:
+        """float64 (mean of f0, mean of f1, variance of f0, of f1, covariance), (B, C, 1, 1)."""
+        a, b, aa, bb, ab = (v / self.count for v in self.sums)  # type: ignore[union-attr]
+        s0, s1 = (s.double() for s in self.shift)  # type: ignore[union-attr]
+        return a + s0, b + s1, aa - a * a, bb - b * b, ab - a * b
 
 
 def dists_scores(
@@ -407,10 +464,19 @@ def dists_scores(
 
     The formula of pyiqa's ``DISTS.forward`` (per layer and channel: means, variances and
     covariance of both inputs' features, the structure and texture terms weighted by the
-    learned alpha and beta), with the statistics from float64 sums (:func:`_moments`)
-    rather than pyiqa's float32 two-pass means, evaluated like :func:`lpips_scores`: the
-    first two stages in joint bands of rows, the others in bands, one layer's features
-    alive at a time. Values equal pyiqa's within float rounding.
+    learned alpha and beta), with the statistics from shifted float32 block sums
+    accumulated in float64 (:class:`_Moments`) rather than pyiqa's float32 two-pass means,
+    evaluated like :func:`lpips_scores`: the first two stages in joint bands of rows, the
+    others in bands, one layer's features alive at a time. Values equal pyiqa's within
+    float rounding.
+
+    Cost (reports/performance.md, "Round 4: DISTS"): the bands recompute a halo of rows on
+    VGG's full-resolution stages, which the banded evaluation's locality about pays back.
+    The free heap is handed back after every band of the full-resolution stages (their
+    temporaries fragment it: without it the peak at 1080p varied between 1.90 and 2.08 GiB)
+    but only once per later stage (``release=False``): each trim makes the next allocations
+    fault their pages in again, which after every band of every stage cost about 10 % of
+    the time.
     """
     import torch
 
@@ -422,39 +488,29 @@ def dists_scores(
         w_sum = model.alpha.sum() + model.beta.sum()
         alpha = torch.split((model.alpha / w_sum).double(), model.chns, dim=1)
         beta = torch.split((model.beta / w_sum).double(), model.chns, dim=1)
-        moments: list[torch.Tensor] = [_moments(x, y)]
-        first: dict[str, object] = {"sums": None, "n": 0}
-
-        def visit(f0: torch.Tensor, f1: torch.Tensor) -> None:
-            part = _moments(f0, f1)
-            first["sums"] = part if first["sums"] is None else first["sums"] + part
-            first["n"] = int(first["n"]) + f0.shape[2] * f0.shape[3]
-
-        counts = [x.shape[2] * x.shape[3]]
+        layers = [_Moments() for _ in model.chns]
+        layers[0].add(x, y)
         hx, hy = pair_by_rows(
             stages[0],
             stages[1],
             (x - model.mean) / model.std,
             (y - model.mean) / model.std,
             LPIPS_ROWS,
-            visit,
+            layers[1].add,  # trims after each band: the full-resolution temporaries
         )
-        moments.append(first["sums"])  # type: ignore[arg-type]
-        counts.append(int(first["n"]))
-        moments.append(_moments(hx, hy))
-        counts.append(hx.shape[2] * hx.shape[3])
-        for stage in stages[2:]:
-            hx = by_rows(stage, hx, LPIPS_ROWS)  # one at a time: frees the input first
-            hy = by_rows(stage, hy, LPIPS_ROWS)
-            moments.append(_moments(hx, hy))
-            counts.append(hx.shape[2] * hx.shape[3])
+        layers[2].add(hx, hy)
+        for k, stage in enumerate(stages[2:], start=3):
+            hx = by_rows(stage, hx, LPIPS_ROWS, release=False)  # one at a time: frees the input
+            release_free_heap()  # once per stage, not per band (see above)
+            hy = by_rows(stage, hy, LPIPS_ROWS, release=False)
+            release_free_heap()
+            layers[k].add(hx, hy)
         dist1 = dist2 = torch.zeros(x.shape[0], 1, 1, 1, dtype=torch.float64, device=dev)
-        for k, (sums, n) in enumerate(zip(moments, counts, strict=True)):
-            x_mean, y_mean, xx, yy, xy = (v / n for v in sums)
+        for k, layer in enumerate(layers):
+            x_mean, y_mean, x_var, y_var, xy_cov = layer.statistics()
             s1 = (2 * x_mean * y_mean + c1) / (x_mean**2 + y_mean**2 + c1)
             dist1 = dist1 + (alpha[k] * s1).sum(1, keepdim=True)
-            x_var, y_var = xx - x_mean**2, yy - y_mean**2
-            s2 = (2 * (xy - x_mean * y_mean) + c2) / (x_var + y_var + c2)
+            s2 = (2 * xy_cov + c2) / (x_var + y_var + c2)
             dist2 = dist2 + (beta[k] * s2).sum(1, keepdim=True)
         out = 1 - (dist1 + dist2)
     return out.reshape(-1).cpu().numpy()
