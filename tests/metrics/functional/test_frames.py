@@ -152,20 +152,44 @@ def test_frame_rgb8_hand_derived_and_writes_into_out():
 
 
 def test_rgb8_table_holds_only_the_chroma_pairs_seen(monkeypatch):
-    monkeypatch.setattr(frames_module, "_RGB8_TABLES", {})
+    monkeypatch.setattr(frames_module, "_RGB_TABLES", {})
     frame = YuvFrame(
         np.arange(16, dtype=np.uint8).reshape(4, 4),
         np.array([[1, 1], [2, 2]], dtype=np.uint8),
         np.array([[7, 9], [7, 9]], dtype=np.uint8),
     )
     frame_rgb8(frame, 8, matrix="bt601", color_range="full")
-    (table,) = frames_module._RGB8_TABLES.values()
-    assert np.flatnonzero(table.known).tolist() == [
-        (1 << 8) | 7,
-        (1 << 8) | 9,
-        (2 << 8) | 7,
-        (2 << 8) | 9,
-    ]
+    frame_rgb(frame, 8, matrix="bt601", color_range="full")
+    tables = frames_module._RGB_TABLES
+    assert sorted(t.rgb.dtype.name for t in tables.values()) == ["float32", "uint8"]
+    for table in tables.values():
+        assert np.flatnonzero(table.known).tolist() == [
+            (1 << 8) | 7,
+            (1 << 8) | 9,
+            (2 << 8) | 7,
+            (2 << 8) | 9,
+        ]
+
+
+def _rgb_old(frame: YuvFrame, bits: int, matrix: str, color_range: str) -> np.ndarray:
+    """Float RGB as 0.2.0 computed it: the float64 conversion as float32."""
+    return yuv_to_rgb(frame, bit_depth=bits, matrix=matrix, color_range=color_range).astype(
+        np.float32
+    )
+
+
+@pytest.mark.parametrize("pix_fmt", sorted(PIX_FMTS))
+def test_frame_rgb_equals_the_float_conversion_bit_for_bit(pix_fmt):
+    # 8-bit frames come from the float table, 10-bit ones are computed: both as 0.2.0
+    rng = np.random.default_rng(3)
+    bits = PIX_FMTS[pix_fmt][2]
+    for matrix in MATRICES:
+        for color_range in RANGES:
+            for width, height in [(16, 8), (7, 5), (1, 1)]:
+                frame = _random_frame(rng, pix_fmt, width, height)
+                got = frame_rgb(frame, bits, matrix=matrix, color_range=color_range)
+                assert got.dtype == np.float32 and got.shape == (height, width, 3)
+                np.testing.assert_array_equal(got, _rgb_old(frame, bits, matrix, color_range))
 
 
 @pytest.mark.slow
@@ -176,8 +200,11 @@ def test_rgb8_table_equals_whole_frame_conversion_for_every_triple(matrix, color
     # against the conversion of 4:4:4 frames 1280 pixels wide holding all 2^24 triples in a
     # shuffled order, so each triple sits elsewhere in its frame than in the table's fill:
     # the lookup is exact only if the conversion's bits do not depend on a pixel's position.
-    table = frames_module._Rgb8Table(matrix, color_range)
+    # Both tables: float32 RGB (LPIPS, DISTS) and 8-bit RGB (PT-Loss, RankDVQA-UGC).
+    table = frames_module._RgbTable(matrix, color_range)
     table.fill(np.arange(1 << 16))
+    floats = frames_module._RgbTable(matrix, color_range, np.float32)
+    floats.fill(np.arange(1 << 16))
     order = np.random.default_rng(0).permutation(1 << 24)
     whole = (1 << 24) // 1280 * 1280
     rows = [order[:whole].reshape(-1, 1280), order[whole:].reshape(1, -1)]
@@ -185,4 +212,6 @@ def test_rgb8_table_equals_whole_frame_conversion_for_every_triple(matrix, color
     assert [f.shape for f in frames[-3:]] == [(720, 1280), (147, 1280), (1, 256)]
     for index in frames:
         frame = YuvFrame(*((index >> s & 255).astype(np.uint8) for s in (0, 16, 8)))
-        np.testing.assert_array_equal(table.rgb[index], _rgb8_old(frame, 8, matrix, color_range))
+        rgb = _rgb_old(frame, 8, matrix, color_range)
+        np.testing.assert_array_equal(floats.rgb[index], rgb)
+        np.testing.assert_array_equal(table.rgb[index], np.rint(rgb * 255.0).astype(np.uint8))

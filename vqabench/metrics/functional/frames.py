@@ -60,11 +60,10 @@ def batch_for_size(
     return max(1, min(8, pixels // (width * height)))
 
 
-def frame_rgb(
-    frame: YuvFrame, bit_depth: int, *, matrix: str = "bt709", color_range: str = "limited"
+def _rgb_definition(
+    frame: YuvFrame, bit_depth: int, *, matrix: str, color_range: str
 ) -> np.ndarray:
-    """One YUV frame as RGB float32 in [0, 1], shape (H, W, 3) (BT.709, limited range unless
-    given; pass ``video.color_matrix`` / ``video.color_range`` to honour a video's own)."""
+    """The definition of float RGB: :func:`yuv_to_rgb` (float64) as float32."""
     return yuv_to_rgb(frame, bit_depth=bit_depth, matrix=matrix, color_range=color_range).astype(
         np.float32
     )
@@ -73,8 +72,8 @@ def frame_rgb(
 def _rgb8_definition(
     frame: YuvFrame, bit_depth: int, *, matrix: str, color_range: str
 ) -> np.ndarray:
-    """The definition of 8-bit RGB: :func:`frame_rgb` times 255, rounded half to even."""
-    rgb = frame_rgb(frame, bit_depth, matrix=matrix, color_range=color_range)
+    """The definition of 8-bit RGB: float RGB times 255, rounded half to even."""
+    rgb = _rgb_definition(frame, bit_depth, matrix=matrix, color_range=color_range)
     return np.rint(rgb * 255.0).astype(np.uint8)
 
 
@@ -83,21 +82,24 @@ def _rgb8_definition(
 _FILL_PAIRS = 64
 
 
-class _Rgb8Table:
-    """:func:`_rgb8_definition` of every 8-bit (Y, U, V) of one matrix and range, filled one
-    chroma pair (all 256 Y at once) when a frame first shows it.
+class _RgbTable:
+    """A definition (:func:`_rgb8_definition` or :func:`_rgb_definition`) of every 8-bit
+    (Y, U, V) of one matrix and range, filled one chroma pair (all 256 Y at once) when a frame
+    first shows it.
 
-    ``rgb[(U << 16) | (V << 8) | Y]`` is the (R, G, B) of that triple. The table is 48 MiB of
-    zeroed virtual memory; only the pages of pairs filled become resident (768 bytes a pair:
-    about 4 MiB for the 5,400 pairs of BigBuckBunny's first 12 frames, 48 MiB if a video shows
-    all 65,536). Each entry is the definition run on that triple, which gives the same bits
-    wherever the pixel sits in a frame (tests/metrics/functional/test_frames.py checks every
-    triple of every matrix and range against whole-frame conversions).
+    ``rgb[(U << 16) | (V << 8) | Y]`` is the (R, G, B) of that triple. The table is zeroed
+    virtual memory (48 MiB as uint8, 192 MiB as float32); only the pages of pairs filled become
+    resident (768 or 3,072 bytes a pair: about 4 or 16 MiB for the 5,400 pairs of
+    BigBuckBunny's first 12 frames, the whole table if a video shows all 65,536). Each entry is
+    the definition run on that triple, which gives the same bits wherever the pixel sits in a
+    frame (tests/metrics/functional/test_frames.py checks every triple of every matrix and range
+    against whole-frame conversions).
     """
 
-    def __init__(self, matrix: str, color_range: str):
+    def __init__(self, matrix: str, color_range: str, dtype: type = np.uint8):
         self.matrix, self.color_range = matrix, color_range
-        self.rgb = np.zeros((1 << 24, 3), dtype=np.uint8)
+        self.definition = _rgb8_definition if dtype == np.uint8 else _rgb_definition
+        self.rgb = np.zeros((1 << 24, 3), dtype=dtype)
         self.known = np.zeros(1 << 16, dtype=bool)
         self._lock = threading.Lock()
 
@@ -120,22 +122,51 @@ class _Rgb8Table:
                     np.broadcast_to((chunk >> 8).astype(np.uint8)[:, None], shape),
                     np.broadcast_to((chunk & 255).astype(np.uint8)[:, None], shape),
                 )
-                columns[chunk] = _rgb8_definition(
+                columns[chunk] = self.definition(
                     frame, 8, matrix=self.matrix, color_range=self.color_range
                 )
                 self.known[chunk] = True
 
 
-_RGB8_TABLES: dict[tuple[str, str], _Rgb8Table] = {}
+_RGB_TABLES: dict[tuple[str, str, type], _RgbTable] = {}
 
 
-def _rgb8_table(matrix: str, color_range: str) -> _Rgb8Table:
-    """The process's table of ``(matrix, color_range)`` (ConfigError if either is unknown)."""
-    key = (matrix, color_range)
-    if key not in _RGB8_TABLES:
+def _rgb_table(matrix: str, color_range: str, dtype: type = np.uint8) -> _RgbTable:
+    """The process's table of ``(matrix, color_range)`` and output type (ConfigError if the
+    matrix or range is unknown)."""
+    key = (matrix, color_range, dtype)
+    if key not in _RGB_TABLES:
         yuv_to_rgb_coefficients(matrix, color_range)  # validates both
-        _RGB8_TABLES.setdefault(key, _Rgb8Table(matrix, color_range))
-    return _RGB8_TABLES[key]
+        _RGB_TABLES.setdefault(key, _RgbTable(matrix, color_range, dtype))
+    return _RGB_TABLES[key]
+
+
+def _from_table(frame: YuvFrame, table: _RgbTable, out: np.ndarray) -> np.ndarray:
+    """Look every pixel of an 8-bit ``frame`` up in ``table`` into ``out`` (H, W, 3)."""
+    h, w = frame.y.shape
+    pairs, index = _table_index(frame)
+    table.fill(pairs)
+    np.take(table.rgb, index, axis=0, out=out.reshape(h * w, 3), mode="clip")
+    return out
+
+
+def _is_8bit(frame: YuvFrame, bit_depth: int) -> bool:
+    return bit_depth == 8 and all(p.dtype == np.uint8 for p in frame)
+
+
+def frame_rgb(
+    frame: YuvFrame, bit_depth: int, *, matrix: str = "bt709", color_range: str = "limited"
+) -> np.ndarray:
+    """One YUV frame as RGB float32 in [0, 1], shape (H, W, 3) (BT.709, limited range unless
+    given; pass ``video.color_matrix`` / ``video.color_range`` to honour a video's own).
+
+    The values are :func:`vqabench.io.video.yuv_to_rgb`'s as float32; 8-bit frames are looked
+    up in a per-process table of that computation (same bits, several times faster:
+    benchmarks/bench_rgb8.py)."""
+    if not _is_8bit(frame, bit_depth):
+        return _rgb_definition(frame, bit_depth, matrix=matrix, color_range=color_range)
+    out = np.empty((*frame.y.shape, 3), dtype=np.float32)
+    return _from_table(frame, _rgb_table(matrix, color_range, np.float32), out)
 
 
 def _table_index(frame: YuvFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -181,14 +212,10 @@ def frame_rgb8(
         raise invalid(
             "out", f"{out.dtype} {out.shape}", f"a C-contiguous ({h}, {w}, 3) uint8 array"
         )
-    if bit_depth != 8 or any(p.dtype != np.uint8 for p in frame):
+    if not _is_8bit(frame, bit_depth):
         out[...] = _rgb8_definition(frame, bit_depth, matrix=matrix, color_range=color_range)
         return out
-    table = _rgb8_table(matrix, color_range)
-    pairs, index = _table_index(frame)
-    table.fill(pairs)
-    np.take(table.rgb, index, axis=0, out=out.reshape(h * w, 3), mode="clip")
-    return out
+    return _from_table(frame, _rgb_table(matrix, color_range), out)
 
 
 def _check_batch(batch_size: int) -> None:
