@@ -19,6 +19,7 @@ for argv in {argvs!r}:
         main(argv)
     except SystemExit as exc:
         print("exit", exc.code, flush=True)
+print("runner imported:", "vqabench.runner.run" in sys.modules)
 print("torch imported:", "torch" in sys.modules)
 """
 
@@ -26,12 +27,14 @@ print("torch imported:", "torch" in sys.modules)
 @pytest.mark.slow
 def test_list_and_validation_errors_import_no_torch(tmp_path):
     """In one fresh interpreter: ``codecs list`` (inr's row included), an unknown codec, a
-    bad inr rate point and an unknown metric answer, and torch is still not imported."""
+    bad inr rate point, an unknown metric and an unknown dataset answer, and neither torch nor
+    the runner is imported (a config error answers before the runner loads)."""
     argvs = [
         ["codecs", "list"],
         ["run", "--codec", "x246:qp=22"],
         ["run", "--codec", "inr:model=q"],
         ["run", "--metrics", "psnr_yy"],
+        ["run", "--dataset", "mni"],
     ]
     proc = subprocess.run(
         [sys.executable, "-c", _NO_TORCH.format(argvs=argvs)],
@@ -41,12 +44,14 @@ def test_list_and_validation_errors_import_no_torch(tmp_path):
         timeout=300,
     )
     lines = proc.stdout.splitlines()
-    assert [x for x in lines if x.startswith("exit")] == ["exit 0", "exit 2", "exit 2", "exit 2"]
+    assert [x for x in lines if x.startswith("exit")] == ["exit 0"] + ["exit 2"] * 4
     assert any(x.startswith("inr ") and "torch" in x for x in lines)  # inr's row is listed
     assert "unknown codec 'x246'; did you mean 'x265', 'x264'?" in proc.stderr
     assert "rate point 'model=q' is not allowed" in proc.stderr
     assert "unknown metric 'psnr_yy'" in proc.stderr
-    assert lines[-1] == "torch imported: False"
+    assert "dataset='mni' is neither a built-in dataset" in proc.stderr
+    assert "did you mean 'mini'" in proc.stderr
+    assert lines[-2:] == ["runner imported: False", "torch imported: False"]
 
 
 @pytest.mark.slow

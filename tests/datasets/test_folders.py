@@ -61,6 +61,16 @@ def test_errors(tmp_path):
         datasets.load(str(tmp_path / "missing"), work_dir=tmp_path)
 
 
+def test_check_spec_accepts_what_load_accepts_before_loading(tmp_path):
+    # a registered name and an existing folder pass (even an empty one: load says why later)
+    datasets.check_spec("mini")
+    datasets.check_spec(str(tmp_path))
+    with pytest.raises(DatasetError, match=r"dataset='mni' is neither .*did you mean 'mini'"):
+        datasets.check_spec("mni")
+    with pytest.raises(DatasetError, match="neither a built-in dataset"):
+        datasets.check_spec(str(tmp_path / "missing"))
+
+
 def test_sequence_names():
     from pathlib import Path
 

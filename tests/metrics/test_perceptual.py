@@ -309,15 +309,16 @@ def test_networks_are_built_once_per_process_and_options():
     )
 
 
-def test_dists_default_batch_holds_half_the_pixels_chosen_by_cost():
-    """DISTS's automatic batch: at most 1920*1080 // 2 pixels per video (one frame from
-    1280x720 up: the banded evaluation costs less per frame at one 720p frame than at two,
-    reports/performance.md "Round 4: DISTS"); LPIPS keeps the general rule; an explicit
-    batch_size wins."""
-    dists = metrics.create("dists", pretrained_backbone=False)
+def test_dists_and_lpips_default_batch_holds_half_the_pixels_chosen_by_cost():
+    """DISTS's and LPIPS's automatic batch: at most 1920*1080 // 2 pixels per video (one
+    frame from 1280x720 up: the banded evaluation costs less per frame at one 720p frame than
+    at two, reports/performance.md "Round 4: DISTS" and "Round 4: LPIPS"); pyiqa metrics keep
+    the general rule (1920*1080 pixels); an explicit batch_size wins."""
     sizes = [(256, 144), (640, 360), (960, 540), (1280, 720), (1920, 1080)]
-    assert [dists.accumulator(None, w, h).batch_size for w, h in sizes] == [8, 4, 2, 1, 1]
-    lpips = metrics.create("lpips", pretrained_backbone=False)
-    assert [lpips.accumulator(None, w, h).batch_size for w, h in sizes] == [8, 8, 4, 2, 1]
+    for name in ("dists", "lpips"):
+        metric = metrics.create(name, pretrained_backbone=False)
+        assert [metric.accumulator(None, w, h).batch_size for w, h in sizes] == [8, 4, 2, 1, 1]
+    pyiqa_ssim = metrics.create("pyiqa:ssim")
+    assert [pyiqa_ssim.accumulator(None, w, h).batch_size for w, h in sizes] == [8, 8, 4, 2, 1]
     explicit = metrics.create("dists", pretrained_backbone=False, batch_size=3)
     assert explicit.accumulator(None, 1280, 720).batch_size == 3

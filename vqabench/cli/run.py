@@ -106,11 +106,13 @@ def run_command(
     **fields: object,
 ) -> int:
     """Encode, decode and measure every sequence x codec x rate point; resume if interrupted."""
+    from vqabench import datasets
     from vqabench.errors import Interrupted
     from vqabench.experiment import load_config
 
     n_threads = set_threads(threads)
     cfg = load_config(config, **fields)
+    datasets.check_spec(cfg.dataset)
     # the runner is imported only once the config is valid: a mistyped option answers at once
     from vqabench.runner.executors import make_executor
     from vqabench.runner.run import default_out_dir, run

@@ -17,7 +17,16 @@ from vqabench.datasets.folders import load_folder
 from vqabench.errors import DatasetError
 from vqabench.io.video import check_progressive
 
-__all__ = ["load", "available", "select", "Sequence", "DATASETS", "cache_dir", "content_hash"]
+__all__ = [
+    "load",
+    "check_spec",
+    "available",
+    "select",
+    "Sequence",
+    "DATASETS",
+    "cache_dir",
+    "content_hash",
+]
 
 
 def available() -> list[str]:
@@ -102,16 +111,23 @@ def load(
             ),
             interlaced,
         )
+    check_spec(spec)
     path = Path(spec).expanduser()
-    if path.exists():
-        return _progressive(
-            select(
-                load_folder(path, frames=frames, size=size, work_dir=work_dir, fps=fps),
-                sequences,
-                f"folder {str(path)!r}",
-            ),
-            interlaced,
-        )
+    return _progressive(
+        select(
+            load_folder(path, frames=frames, size=size, work_dir=work_dir, fps=fps),
+            sequences,
+            f"folder {str(path)!r}",
+        ),
+        interlaced,
+    )
+
+
+def check_spec(spec: str) -> None:
+    """Raise DatasetError unless ``spec`` is a registered dataset or an existing path (what
+    :func:`load` accepts), before anything is loaded: a mistyped name answers at once."""
+    if spec in DATASETS or Path(spec).expanduser().exists():
+        return
     from difflib import get_close_matches
 
     close = get_close_matches(spec, DATASETS.names(), n=2)

@@ -247,6 +247,11 @@ class Lpips(_FramewiseNetwork):
         WeightsUnavailableError: the backbone file is not in the local cache.
     """
 
+    #: Chosen by cost, as for DISTS: the banded evaluation of one 1280x720 frame costs about
+    #: 7 % less CPU time than each frame of a batch of two (reports/performance.md, "Round 4:
+    #: LPIPS"). Values do not depend on the batch.
+    batch_pixels: ClassVar[int] = BATCH_PIXELS // 2
+
     name = "lpips"
     licence = (
         "BSD-2-Clause (lpips code and linear layers); BSD-3-Clause (torchvision backbone weights)"
