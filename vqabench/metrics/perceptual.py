@@ -161,8 +161,12 @@ class _FramewiseNetwork(OnDevice, Metric):
 
     higher_is_better: ClassVar[bool] = False
     differentiable: ClassVar[bool] = True
-    #: Pixels per video in a default batch (:func:`batch_for_size`).
-    batch_pixels: ClassVar[int] = BATCH_PIXELS
+    #: Pixels per video in a default batch (:func:`batch_for_size`): half the general rule's,
+    #: one frame from 1280x720 up. Chosen by cost: the banded evaluation of one 720p frame
+    #: costs less CPU time than each frame of a batch of two, whose bands hold twice the
+    #: working set (DISTS about 16 %, LPIPS about 7 %: reports/performance.md, "Round 4").
+    #: Values do not depend on the batch.
+    batch_pixels: ClassVar[int] = BATCH_PIXELS // 2
 
     def __init__(
         self,
@@ -236,8 +240,9 @@ class Lpips(_FramewiseNetwork):
         pretrained_backbone: torchvision ImageNet backbone from the local cache (default);
             False: random backbone under ``seed`` (tests only).
         seed: seed of the random backbone.
-        batch_size: frames per forward pass (default:
-            :func:`~vqabench.metrics.functional.frames.frames_per_batch`).
+        batch_size: frames per forward pass; by default half the pixels of
+            :func:`~vqabench.metrics.functional.frames.frames_per_batch`'s batch (one frame
+            at 1280x720 and above, 2 at 960x540, 8 at 256x144).
         pooling: temporal pooling of per-frame values (``mean``, ``harmonic_mean``, ``min``,
             ``median``).
         device: ``auto`` (CUDA when available) | ``cpu`` | ``cuda`` | ``cuda:N``.
@@ -246,11 +251,6 @@ class Lpips(_FramewiseNetwork):
         ConfigError: an option is not allowed.
         WeightsUnavailableError: the backbone file is not in the local cache.
     """
-
-    #: Chosen by cost, as for DISTS: the banded evaluation of one 1280x720 frame costs about
-    #: 7 % less CPU time than each frame of a batch of two (reports/performance.md, "Round 4:
-    #: LPIPS"). Values do not depend on the batch.
-    batch_pixels: ClassVar[int] = BATCH_PIXELS // 2
 
     name = "lpips"
     licence = (
@@ -287,10 +287,7 @@ class Dists(_FramewiseNetwork):
     Args:
         pretrained_backbone: VGG16 and DISTS alpha/beta weights from the local cache (default);
             False: random VGG16 features and random alpha/beta under ``seed`` (tests only).
-        batch_size: frames per forward pass; by default half the pixels of
-            :func:`~vqabench.metrics.functional.frames.frames_per_batch`'s batch (one frame
-            at 1280x720 and above, 2 at 960x540, 8 at 256x144).
-        seed, pooling, device: as for :class:`Lpips`.
+        seed, batch_size, pooling, device: as for :class:`Lpips`.
 
     Raises:
         ConfigError, WeightsUnavailableError: as for :class:`Lpips` (every missing weight
@@ -301,11 +298,6 @@ class Dists(_FramewiseNetwork):
     licence = (
         "PolyForm-Noncommercial-1.0.0 (pyiqa's DISTS code and weights; noncommercial use only)"
     )
-    #: Chosen by cost: the banded evaluation (:func:`dists_scores`) of one 1280x720 frame
-    #: costs about 16 % less CPU time than each frame of a batch of two (whose bands hold
-    #: twice the working set), and pyiqa's own forward is no cheaper per frame at two
-    #: (reports/performance.md, "Round 4: DISTS"). Values do not depend on the batch.
-    batch_pixels: ClassVar[int] = BATCH_PIXELS // 2
 
     def _weights(self) -> tuple[Sequence[str], str]:
         return DISTS_FILES, self.name
