@@ -152,7 +152,7 @@ class _Direct:
         learned = name in ("pt_loss", "rankdvqa_ugc")
         self.source_model = metric.model if learned else None  # shared per process (_load)
         self.net.eval()
-        if name in ("pt_loss", "rankdvqa_ugc"):
+        if learned:
             self._prepare_patches(metric, source, decoded)
         else:
             batch = metric.accumulator(None, decoded.width, decoded.height).batch_size

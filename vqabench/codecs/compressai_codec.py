@@ -15,8 +15,7 @@ The default model, ``vqabench-small`` (:data:`DEFAULT_MODEL`, ``quality=1..4``),
 ``natural`` data and ships in the package (``vqabench/models/weights/vqabench_small/``,
 model card and training command there), so ``--codec compressai:quality=1,2,3,4`` works
 offline out of the box. The zoo models always need their fetched weights; nothing switches
-models behind the user's back
-(the model is in the options and in every bitstream header).
+models behind the user's back (the model is in the options and in every bitstream header).
 
 * **Colour.** The models code RGB. Each frame goes YUV -> RGB through
   :func:`vqabench.io.video.yuv_to_rgb` (the source's matrix and range, chroma repeated) as
@@ -124,11 +123,11 @@ MODELS: dict[str, tuple[int, str]] = {
 DEFAULT_MODEL = "vqabench-small"
 #: Models trained by this project and shipped in the package: model -> (zoo architecture,
 #: N, M, folder under ``vqabench/models/weights`` holding ``q{quality}.pt``; model card there).
-#: Release of the shipped weights, in the job key: new weights recompute old jobs.
-SHIPPED_RELEASE = 2
 SHIPPED: dict[str, tuple[str, int, int, str]] = {
     "vqabench-small": ("bmshj2018-hyperprior", 64, 96, "vqabench_small"),
 }
+#: Release of the shipped weights, in the job key: new weights recompute old jobs.
+SHIPPED_RELEASE = 2
 _INSTALL = (
     'pip install -e ".[compressai]" && pip install --no-deps compressai==1.2.8 '
     '(README, "Learned codecs: CompressAI")'
