@@ -1,4 +1,4 @@
-"""SSIM and MS-SSIM of one plane, frame by frame, in float32 with OpenCV's separable filter.
+"""SSIM and MS-SSIM of one plane, frame by frame, in float32 with a separable filter.
 
 The definition is Wang et al.'s and the numbers are piq's (``piq.ssim``, ``piq.multi_scale_ssim``,
 which vqabench used until issue 11), reproduced step by step:
@@ -15,14 +15,14 @@ which vqabench used until issue 11), reproduced step by step:
   contrast-structure means of the first scales and the SSIM of the last, clipped at 0, are
   raised to the normalised weights and multiplied.
 
-The Gaussian is separable, so one 11-tap pass per axis (``cv2.sepFilter2D``) replaces piq's
-121-tap 2-D convolution; the maps are formed in bands of rows that stay in the CPU cache
-(:data:`BAND_ROWS`). Values agree with piq and scikit-image within 1e-5 (tests).
+The Gaussian is separable, so one 11-tap pass per axis replaces piq's 121-tap 2-D
+convolution; every map is formed in one compiled pass over the rows
+(:mod:`vqabench.metrics.functional.ssim_kernel`, numba). Values agree with piq and
+scikit-image within 1e-5 (tests).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -30,7 +30,6 @@ import numpy as np
 
 from vqabench.errors import MetricError
 from vqabench.metrics.functional.frame_format import FrameFormat
-from vqabench.metrics.functional.opencv import opencv
 from vqabench.metrics.functional.pooling import pool
 
 __all__ = [
@@ -80,30 +79,6 @@ class SsimStats:
     cs: float
 
 
-def _blur(plane: np.ndarray, out: np.ndarray) -> np.ndarray:
-    cv2 = opencv()
-    # full-size output; only the valid region (no border involved) is averaged
-    return cv2.sepFilter2D(
-        plane, cv2.CV_32F, _KERNEL, _KERNEL, dst=out, borderType=cv2.BORDER_REFLECT
-    )
-
-
-BAND_ROWS = 96
-"""Output rows of the SSIM map computed per band. A band's seven scratch planes (about
-0.5 MiB each at 1280 wide) stay in the CPU cache while every statistic of it is formed;
-whole-frame planes (3.7 MiB each at 720p, 8.3 MiB at 1080p) did not, and the elementwise
-arithmetic then waited on memory (the 720p pixel pass of reports/performance.md took 1.32 s
-with whole planes, 0.73 s in bands)."""
-
-
-@functools.lru_cache(maxsize=16)
-def _workspace(rows: int, width: int) -> tuple[np.ndarray, ...]:
-    """Seven float32 scratch planes per band size, reused band after band and frame after
-    frame: allocating (and page-faulting) fresh planes for every frame cost more than the
-    filtering itself. One process measures one frame at a time."""
-    return tuple(np.empty((rows, width), dtype=np.float32) for _ in range(7))
-
-
 def check_ssim_size(width: int, height: int, *, what: str = "ssim") -> None:
     """Raise MetricError when a plane is smaller than the 11x11 window."""
     if min(width, height) < WINDOW:
@@ -112,71 +87,22 @@ def check_ssim_size(width: int, height: int, *, what: str = "ssim") -> None:
         )
 
 
-def _add_number(plane: np.ndarray, value: float, out: np.ndarray) -> None:
-    """``out = plane + value`` in float32. OpenCV 5 reads a 1x1 array beside a number as a
-    scalar too, and then returns a new 4x1 array instead of writing ``out``; such a plane
-    (an 11x11 input's one-sample map) goes through numpy, which gives the same bits.
-    Larger planes stay with OpenCV: numpy is about 3x slower on these strided views."""
-    if plane.size == 1:
-        np.add(plane, np.float32(value), out=out)
-    else:
-        opencv().add(plane, value, dst=out)
-
-
-def _band_sums(x: np.ndarray, y: np.ndarray, shift: float, luminance: bool) -> tuple[float, float]:
-    """Sums of the SSIM and CS maps over the valid region of one band of rows (the band
-    includes the window's 5 rows above and below the output rows). Without ``luminance``
-    only the CS map is formed (its arithmetic is the same either way) and the SSIM sum is
-    NaN."""
-    cv2 = opencv()
-    rows, width = x.shape
-    c1, c2 = float(np.float32(K1**2)), float(np.float32(K2**2))
-    xs, ys, mx, my, exy, e2, t = (p[:rows] for p in _workspace(BAND_ROWS + 2 * _HALF, width))
-    _add_number(x, -shift, xs)
-    _add_number(y, -shift, ys)
-    _blur(xs, mx)
-    _blur(ys, my)
-    _blur(cv2.multiply(xs, ys, dst=t), exy)
-    cv2.multiply(xs, xs, dst=t)
-    _blur(cv2.accumulateSquare(ys, t), e2)  # E[x^2 + y^2]
-    valid = (slice(_HALF, rows - _HALF), slice(_HALF, width - _HALF))
-    mx, my, exy, e2, t, lum = (p[valid] for p in (mx, my, exy, e2, t, xs))
-    cv2.multiply(mx, my, dst=t)
-    cv2.addWeighted(exy, 2.0, t, -2.0, c2, dst=exy)  # 2 sigma_xy + C2
-    cv2.multiply(mx, mx, dst=t)
-    cv2.accumulateSquare(my, t)
-    cv2.addWeighted(e2, 1.0, t, -1.0, c2, dst=e2)  # sigma_x^2 + sigma_y^2 + C2
-    cs = cv2.divide(exy, e2, dst=exy)
-    if not luminance:
-        return math.nan, cv2.sumElems(cs)[0]
-    _add_number(mx, shift, mx)  # the local means, unshifted
-    _add_number(my, shift, my)
-    cv2.multiply(mx, my, dst=lum, scale=2.0)
-    _add_number(lum, c1, lum)  # 2 mu_x mu_y + C1
-    cv2.multiply(mx, mx, dst=t)
-    cv2.accumulateSquare(my, t)
-    _add_number(t, c1, t)  # mu_x^2 + mu_y^2 + C1
-    cv2.divide(lum, t, dst=lum)
-    cv2.multiply(lum, cs, dst=lum)
-    return cv2.sumElems(lum)[0], cv2.sumElems(cs)[0]
-
-
 def ssim_stats(x: np.ndarray, y: np.ndarray, *, luminance: bool = True) -> SsimStats:
     """SSIM and CS means of two float32 planes already divided by their data range.
 
     Both planes are first shifted by the reference's mean (variances and covariance do not
     change; the local means get it back), which keeps float32's cancellation in
     ``E[x^2] - E[x]^2`` small: the result is within about 1e-8 of a float64 computation.
-    The maps are formed in bands of :data:`BAND_ROWS` output rows (each band reads the
-    window's rows around it, so every value is the whole-plane filter's) and their sums are
-    accumulated in float64.
+    The maps are formed row by row in one compiled pass
+    (:func:`vqabench.metrics.functional.ssim_kernel.ssim_sums`) and their sums accumulated
+    in float64.
 
     Args:
         x: reference plane (float32, values in [0, 1]).
         y: distorted plane, same shape.
         luminance: form the SSIM map too; without it only the CS mean is computed (the
-            SSIM mean is NaN), which is all MS-SSIM needs at its inner scales: about half
-            the elementwise passes of a band are the luminance term's.
+            SSIM mean is NaN), which is all MS-SSIM needs at its inner scales (about a fifth
+            less work a plane).
 
     Raises:
         MetricError: planes of different shapes, or smaller than the window.
@@ -184,17 +110,14 @@ def ssim_stats(x: np.ndarray, y: np.ndarray, *, luminance: bool = True) -> SsimS
     if x.shape != y.shape:
         raise MetricError(f"ssim needs planes of one shape, got {x.shape} and {y.shape}")
     check_ssim_size(x.shape[1], x.shape[0])
+    from vqabench.metrics.functional.ssim_kernel import ssim_sums  # numba: about 0.3 s
+
     x, y = (np.ascontiguousarray(p, dtype=np.float32) for p in (x, y))
-    shift = float(np.float32(x.mean(dtype=np.float64)))
-    height = x.shape[0]
-    ssim_sum = cs_sum = 0.0
-    for top in range(0, height - 2 * _HALF, BAND_ROWS):
-        bottom = min(top + BAND_ROWS + 2 * _HALF, height)
-        band_ssim, band_cs = _band_sums(x[top:bottom], y[top:bottom], shift, luminance)
-        ssim_sum += band_ssim
-        cs_sum += band_cs
-    count = (height - 2 * _HALF) * (x.shape[1] - 2 * _HALF)
-    return SsimStats(ssim_sum / count, cs_sum / count)
+    shift = np.float32(x.mean(dtype=np.float64))
+    c1, c2 = np.float32(K1**2), np.float32(K2**2)
+    ssim_sum, cs_sum = ssim_sums(x, y, _KERNEL, shift, c1, c2, luminance)
+    count = (x.shape[0] - 2 * _HALF) * (x.shape[1] - 2 * _HALF)
+    return SsimStats(ssim_sum / count if luminance else math.nan, cs_sum / count)
 
 
 def prepare_plane(
@@ -238,15 +161,11 @@ def ms_ssim_min_side(scales: int) -> int:
 
 def _halve(plane: np.ndarray, pad: int) -> np.ndarray:
     """MS-SSIM's next scale: ``2 x 2`` average pooling (remainder dropped) after ``pad``
-    edge rows and columns at the top left, as piq pads.
+    edge rows and columns at the top left, as piq pads; torch's ``avg_pool2d`` float32
+    bits (:func:`vqabench.metrics.functional.ssim_kernel.halve`)."""
+    from vqabench.metrics.functional.ssim_kernel import halve
 
-    OpenCV's area resampling at a factor of 2 is that average, summed in another order than
-    torch's ``avg_pool2d`` (:func:`_avg_pool`): within 1 float32 rounding of it, and about
-    4x faster at 720p (0.4 ms against 1.3-1.9 ms a plane, most of it strided reads)."""
-    if pad:
-        plane = np.pad(plane, ((pad, 0), (pad, 0)), mode="edge")
-    h, w, cv2 = plane.shape[0] // 2, plane.shape[1] // 2, opencv()
-    return cv2.resize(plane[: 2 * h, : 2 * w], (w, h), interpolation=cv2.INTER_AREA)
+    return halve(np.ascontiguousarray(plane, dtype=np.float32), pad)
 
 
 def ms_ssim_plane(

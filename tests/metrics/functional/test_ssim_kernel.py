@@ -1,0 +1,64 @@
+"""SSIM's compiled pass and MS-SSIM's pooling (vqabench.metrics.functional.ssim_kernel)
+against a float64 computation with scipy's filters, and torch's avg_pool2d."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy.ndimage import correlate1d
+
+from vqabench.metrics.functional.ssim import _KERNEL, K1, K2
+from vqabench.metrics.functional.ssim_kernel import _compiled, halve, ssim_sums
+
+
+def _float64_maps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SSIM and CS maps over the valid region, float64, scipy's separable correlation."""
+    g = _KERNEL.astype(np.float64)
+
+    def blur(p):
+        p = correlate1d(correlate1d(p, g, axis=0, mode="constant"), g, axis=1, mode="constant")
+        return p[5:-5, 5:-5]  # the window lies inside the plane
+
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    mx, my = blur(x), blur(y)
+    vx, vy, cxy = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
+    c1, c2 = K1**2, K2**2
+    cs = (2 * cxy + c2) / (vx + vy + c2)
+    return (2 * mx * my + c1) / (mx * mx + my * my + c1) * cs, cs
+
+
+@pytest.mark.parametrize("shape", [(11, 11), (21, 37), (22, 12), (67, 131)])
+def test_sums_equal_a_float64_computation(shape):
+    """The float32 pass (shifted by the reference's mean) within 1e-7 of float64 means;
+    shapes where the 11-row ring wraps not at all, once, and at every offset."""
+    rng = np.random.default_rng(1)
+    x = rng.random(shape).astype(np.float32)
+    y = np.clip(x + rng.normal(0, 0.05, shape), 0, 1).astype(np.float32)
+    shift = np.float32(x.mean(dtype=np.float64))
+    c1, c2 = np.float32(K1**2), np.float32(K2**2)
+    ssim_map, cs_map = _float64_maps(x, y)
+    count = ssim_map.size
+    ssim_sum, cs_sum = ssim_sums(x, y, _KERNEL, shift, c1, c2, True)
+    assert (ssim_sum / count, cs_sum / count) == pytest.approx(
+        (ssim_map.mean(), cs_map.mean()), abs=1e-7
+    )
+    assert ssim_sums(x, y, _KERNEL, shift, c1, c2, False) == (0.0, cs_sum)
+
+
+def test_halve_is_torchs_avg_pool_bit_for_bit():
+    plane = np.random.default_rng(2).random((45, 62)).astype(np.float32)
+    for pad in (0, 1):
+        padded = np.pad(plane, ((pad, 0), (pad, 0)), mode="edge")
+        pooled = torch.nn.functional.avg_pool2d(torch.from_numpy(padded)[None, None], 2)
+        np.testing.assert_array_equal(halve(plane, pad), pooled[0, 0].numpy())
+
+
+def test_compiled_without_a_cache_directory_still_compiles():
+    """numba refuses cache=True for a function whose file it cannot locate (as it does
+    where no cache directory is writable); the kernel then compiles per process."""
+    namespace: dict = {}
+    exec("def double(a):\n    return 2 * a\n", namespace)  # source '<string>': no locator
+    double = _compiled(nogil=True)(namespace["double"])
+    assert double(21) == 42
+    assert double._cache.__class__.__name__ == "NullCache"
