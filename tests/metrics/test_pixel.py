@@ -165,13 +165,13 @@ def test_ssim_and_ms_ssim_in_one_job_share_full_resolution_statistics(
     MS-SSIM's inner scales form only the CS map, its last scale both maps."""
     from vqabench.metrics.functional import ssim as fssim
 
-    original, calls = fssim.ssim_stats, []
+    original, calls = fssim.first_scale, []
 
     def counting(x, y, **kw):
         calls.append((x.shape, kw.get("luminance", True)))
         return original(x, y, **kw)
 
-    monkeypatch.setattr(fssim, "ssim_stats", counting)
+    monkeypatch.setattr(fssim, "first_scale", counting)  # every scale's pass goes through it
     ssim, ms = ("ssim", {}), ("ms_ssim", {"scales": 3})
     together = _one_job(tiny_video, tiny_noisy, [ssim, ms])
     joint_calls, calls[:] = list(calls), []

@@ -156,9 +156,14 @@ def _luma_f32(pair: FramePair) -> tuple:
     )
 
 
-def _full_stats(pair: FramePair) -> fssim.SsimStats:
-    """Full-resolution SSIM statistics of the pair's luma (shared by SSIM and MS-SSIM)."""
-    return pair.shared("ssim_stats", lambda: fssim.ssim_stats(*_luma_f32(pair)))
+def _first_scale(pair: FramePair) -> fssim.FirstScale:
+    """Full-resolution SSIM statistics of the pair's luma and its next MS-SSIM scale, from
+    the integer planes in one pass (shared by SSIM and MS-SSIM; the pooling costs SSIM
+    alone about 2 % more)."""
+    return pair.shared(
+        "ssim_first_scale",
+        lambda: fssim.first_scale(pair.reference.y, pair.distorted.y, bit_depth=pair.fmt.bit_depth),
+    )
 
 
 class _SsimAccumulator:
@@ -168,13 +173,11 @@ class _SsimAccumulator:
 
     def update(self, pair: FramePair) -> None:
         if self.scales is not None:
-            value = fssim.ms_ssim_plane(
-                *_luma_f32(pair), scales=self.scales, first=_full_stats(pair)
-            )
+            value = fssim.ms_ssim_from(_first_scale(pair), scales=self.scales)
         elif self.downsample and fssim.downsample_factor(*pair.reference.y.shape) > 1:
             value = fssim.ssim_plane(*_luma_f32(pair), downsample=True)
         else:
-            value = _full_stats(pair).ssim
+            value = _first_scale(pair).stats.ssim
         self.state = fssim.ssim_fold(self.state, value)
 
     def compute(self) -> MetricResult:

@@ -39,11 +39,15 @@ __all__ = [
     "K2",
     "MS_SSIM_WEIGHTS",
     "SsimStats",
+    "FirstScale",
+    "first_scale",
+    "halve_pad",
     "ssim_stats",
     "downsample_factor",
     "prepare_plane",
     "ssim_plane",
     "ms_ssim_plane",
+    "ms_ssim_from",
     "ms_ssim_min_side",
     "check_ssim_size",
     "SsimState",
@@ -87,22 +91,47 @@ def check_ssim_size(width: int, height: int, *, what: str = "ssim") -> None:
         )
 
 
-def ssim_stats(x: np.ndarray, y: np.ndarray, *, luminance: bool = True) -> SsimStats:
-    """SSIM and CS means of two float32 planes already divided by their data range.
+@dataclass(frozen=True)
+class FirstScale:
+    """What one full-resolution pass over a plane pair gives: the SSIM and CS means and the
+    pair's next MS-SSIM scale (float32, 2x2-pooled after :func:`halve_pad`'s padding; a
+    job measuring SSIM and MS-SSIM forms it once)."""
 
-    Both planes are first shifted by the reference's mean (variances and covariance do not
+    stats: SsimStats
+    halves: tuple[np.ndarray, np.ndarray]
+
+
+def halve_pad(height: int, width: int) -> int:
+    """piq's top-left edge padding before 2x2 pooling: ``max(H % 2, W % 2)``."""
+    return max(height % 2, width % 2)
+
+
+def first_scale(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    bit_depth: int | None = None,
+    luminance: bool = True,
+    halves: bool = True,
+) -> FirstScale:
+    """SSIM and CS means of a plane pair and, with ``halves``, its next MS-SSIM scale, from
+    one compiled pass (:func:`vqabench.metrics.functional.ssim_kernel.ssim_sums`).
+
+    Both planes are shifted by about the reference's mean (variances and covariance do not
     change; the local means get it back), which keeps float32's cancellation in
     ``E[x^2] - E[x]^2`` small: the result is within about 1e-8 of a float64 computation.
-    The maps are formed row by row in one compiled pass
-    (:func:`vqabench.metrics.functional.ssim_kernel.ssim_sums`) and their sums accumulated
-    in float64.
+    The maps are formed row by row and their sums accumulated in float64.
 
     Args:
-        x: reference plane (float32, values in [0, 1]).
+        x: reference plane: integer samples at ``bit_depth`` (divided by the data range
+            inside the pass, the bits of :func:`prepare_plane`), or float32 values in
+            [0, 1] already divided when ``bit_depth`` is None.
         y: distorted plane, same shape.
+        bit_depth: the samples' bit depth, or None for prepared float32 planes.
         luminance: form the SSIM map too; without it only the CS mean is computed (the
             SSIM mean is NaN), which is all MS-SSIM needs at its inner scales (about a fifth
             less work a plane).
+        halves: also pool the pair to the next scale (else ``halves`` holds two 0x0 arrays).
 
     Raises:
         MetricError: planes of different shapes, or smaller than the window.
@@ -112,12 +141,30 @@ def ssim_stats(x: np.ndarray, y: np.ndarray, *, luminance: bool = True) -> SsimS
     check_ssim_size(x.shape[1], x.shape[0])
     from vqabench.metrics.functional.ssim_kernel import ssim_sums  # numba: about 0.3 s
 
-    x, y = (np.ascontiguousarray(p, dtype=np.float32) for p in (x, y))
-    shift = np.float32(x.mean(dtype=np.float64))
+    if bit_depth is None:
+        x, y = (np.ascontiguousarray(p, dtype=np.float32) for p in (x, y))
+        data_range = np.float32(1.0)
+    else:
+        x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
+        data_range = np.float32((1 << bit_depth) - 1)
+    shift = np.float32(x.mean(dtype=np.float64) / data_range)
+    height, width = x.shape
+    pad = halve_pad(height, width)
+    size = ((height + pad) // 2, (width + pad) // 2) if halves else (0, 0)
+    half_x, half_y = np.empty(size, np.float32), np.empty(size, np.float32)
     c1, c2 = np.float32(K1**2), np.float32(K2**2)
-    ssim_sum, cs_sum = ssim_sums(x, y, _KERNEL, shift, c1, c2, luminance)
-    count = (x.shape[0] - 2 * _HALF) * (x.shape[1] - 2 * _HALF)
-    return SsimStats(ssim_sum / count if luminance else math.nan, cs_sum / count)
+    ssim_sum, cs_sum = ssim_sums(
+        x, y, data_range, _KERNEL, shift, c1, c2, luminance, half_x, half_y, pad
+    )
+    count = (height - 2 * _HALF) * (width - 2 * _HALF)
+    stats = SsimStats(ssim_sum / count if luminance else math.nan, cs_sum / count)
+    return FirstScale(stats, (half_x, half_y))
+
+
+def ssim_stats(x: np.ndarray, y: np.ndarray, *, luminance: bool = True) -> SsimStats:
+    """SSIM and CS means of two float32 planes already divided by their data range
+    (:func:`first_scale` without the pooling)."""
+    return first_scale(x, y, luminance=luminance, halves=False).stats
 
 
 def prepare_plane(
@@ -168,34 +215,34 @@ def _halve(plane: np.ndarray, pad: int) -> np.ndarray:
     return halve(np.ascontiguousarray(plane, dtype=np.float32), pad)
 
 
-def ms_ssim_plane(
-    x: np.ndarray, y: np.ndarray, *, scales: int = 5, first: SsimStats | None = None
-) -> float:
-    """MS-SSIM of one prepared plane pair (reference first) with Wang's weights.
+def ms_ssim_from(first: FirstScale, *, scales: int = 5) -> float:
+    """MS-SSIM with Wang's weights from a pair's :func:`first_scale` (its halves formed).
 
     Every scale but the last contributes only its CS mean, so those scales form the CS map
-    alone (``ssim_stats(..., luminance=False)``: the same CS bits, about a quarter less
-    work a scale).
+    alone (``luminance=False``: the same CS bits, less work a scale).
 
     Args:
         scales: 1..5; the first ``scales`` weights, renormalised to sum 1.
-        first: the full-resolution :func:`ssim_stats` of the pair when already computed
-            (a job that also measures SSIM shares it).
     """
     weights = np.asarray(MS_SSIM_WEIGHTS[:scales], dtype=np.float64)
     weights = weights / weights.sum()
-    values = []
-    stats = first
-    for level in range(scales):
+    values = [first.stats.ssim if scales == 1 else first.stats.cs]
+    x, y = first.halves
+    for level in range(1, scales):
         last = level == scales - 1
-        if level > 0:
-            pad = max(x.shape[0] % 2, x.shape[1] % 2)
+        if level > 1:
+            pad = halve_pad(*x.shape)
             x, y = _halve(x, pad), _halve(y, pad)
-            stats = None
-        if stats is None:  # the inner scales need only the CS mean
-            stats = ssim_stats(x, y, luminance=last)
+        stats = ssim_stats(x, y, luminance=last)  # the inner scales need only the CS mean
         values.append(stats.ssim if last else stats.cs)
     return math.prod(max(v, 0.0) ** w for v, w in zip(values, weights, strict=True))
+
+
+def ms_ssim_plane(x: np.ndarray, y: np.ndarray, *, scales: int = 5) -> float:
+    """MS-SSIM of one prepared plane pair (see :func:`prepare_plane`), reference first, with
+    Wang's weights (:func:`ms_ssim_from`)."""
+    first = first_scale(x, y, luminance=scales == 1, halves=scales > 1)
+    return ms_ssim_from(first, scales=scales)
 
 
 @dataclass(frozen=True)
@@ -219,8 +266,11 @@ def ssim_update(
     downsample: bool = False,
 ) -> SsimState:
     """Fold the luma SSIM of one frame pair (reference first) into the state."""
-    x, y = (prepare_plane(f[0], fmt.bit_depth) for f in (reference, distorted))
-    return ssim_fold(state, ssim_plane(x, y, downsample=downsample))
+    if downsample and downsample_factor(*reference[0].shape) > 1:
+        x, y = (prepare_plane(f[0], fmt.bit_depth) for f in (reference, distorted))
+        return ssim_fold(state, ssim_plane(x, y, downsample=True))
+    first = first_scale(reference[0], distorted[0], bit_depth=fmt.bit_depth, halves=False)
+    return ssim_fold(state, first.stats.ssim)
 
 
 def ms_ssim_update(
@@ -232,8 +282,8 @@ def ms_ssim_update(
     scales: int = 5,
 ) -> SsimState:
     """Fold the luma MS-SSIM of one frame pair (reference first) into the state."""
-    x, y = (prepare_plane(f[0], fmt.bit_depth) for f in (reference, distorted))
-    return ssim_fold(state, ms_ssim_plane(x, y, scales=scales))
+    first = first_scale(reference[0], distorted[0], bit_depth=fmt.bit_depth, luminance=scales == 1)
+    return ssim_fold(state, ms_ssim_from(first, scales=scales))
 
 
 def ssim_compute(state: SsimState) -> tuple[float, tuple[float, ...]]:
