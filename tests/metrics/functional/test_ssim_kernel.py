@@ -89,3 +89,14 @@ def test_compiled_without_a_cache_directory_still_compiles():
     double = _compiled(nogil=True)(namespace["double"])
     assert double(21) == 42
     assert double._cache.__class__.__name__ == "NullCache"
+
+
+@pytest.mark.parametrize("bit_depth", [8, 10])
+def test_identical_planes_give_exactly_one(bit_depth):
+    """SSIM and CS of a plane with itself are 1 to the last bit: numerator and denominator
+    are the same IEEE operations (FMA contraction once made them 1 + 1e-8)."""
+    from vqabench.metrics.functional.ssim import first_scale
+
+    plane = np.random.default_rng(5).integers(0, 1 << bit_depth, (97, 131)).astype(np.uint16)
+    stats = first_scale(plane, plane, bit_depth=bit_depth).stats
+    assert (stats.ssim, stats.cs) == (1.0, 1.0)

@@ -117,10 +117,12 @@ def first_scale(
     """SSIM and CS means of a plane pair and, with ``halves``, its next MS-SSIM scale, from
     one compiled pass (:func:`vqabench.metrics.functional.ssim_kernel.ssim_sums`).
 
-    Both planes are shifted by about the reference's mean (variances and covariance do not
-    change; the local means get it back), which keeps float32's cancellation in
-    ``E[x^2] - E[x]^2`` small: the result is within about 1e-8 of a float64 computation.
-    The maps are formed row by row and their sums accumulated in float64.
+    Both planes are shifted by about the reference's mean (that of every 8th row; the whole
+    plane's took about 10 % of the pixel set's CPU time at 1080p): the variances and
+    covariance do not change for any shift and the local means get it back, while float32's
+    cancellation in ``E[x^2] - E[x]^2`` stays small: the result is within about 1e-8 of a
+    float64 computation. The maps are formed row by row and their sums accumulated in
+    float64.
 
     Args:
         x: reference plane: integer samples at ``bit_depth`` (divided by the data range
@@ -147,7 +149,7 @@ def first_scale(
     else:
         x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
         data_range = np.float32((1 << bit_depth) - 1)
-    shift = np.float32(x.mean(dtype=np.float64) / data_range)
+    shift = np.float32(x[::8].mean(dtype=np.float64) / data_range)  # any value near the mean
     height, width = x.shape
     pad = halve_pad(height, width)
     size = ((height + pad) // 2, (width + pad) // 2) if halves else (0, 0)

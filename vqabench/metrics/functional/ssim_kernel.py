@@ -1,21 +1,26 @@
 """Compiled (numba) kernels of SSIM's full pass and MS-SSIM's 2x2 pooling, one thread each.
 
-One pass over a plane pair forms every statistic SSIM needs: each input row's four products
+One pass over a plane pair (:func:`ssim_sums`) forms every statistic SSIM needs: each input
+row is divided by the data range (integer samples are read as they are), its four products
 (the shifted samples ``a`` and ``b``, ``a*a + b*b`` and ``a*b``) go into a ring of the
-window's 11 rows, each output row is the vertical 11-tap Gaussian of the ring followed by the
-horizontal 11-tap Gaussian, the SSIM and CS terms and their sums, without a full-size
-intermediate plane. The OpenCV path it replaces (issue 34) made about a dozen library calls per
-band of rows and wrote seven scratch planes: 7.4 ms for one 720p frame's statistics against
-3.8 ms here (reports/performance.md, "Issue 34, item 1").
+window's 11 rows, and each output row is the vertical 11-tap Gaussian of the ring followed by
+the horizontal one, the SSIM and CS terms and their sums; the same pass pools the rows to
+MS-SSIM's next scale. No full-size intermediate plane is written. The OpenCV path it
+replaces (issue 34) divided the planes first, made about a dozen library calls per band of
+rows with seven scratch planes, and pooled in another pass: one 720p frame's first scale
+took 0.6 + 7.4 + 1.3 ms there, 3.4 ms here (``benchmarks/bench_ssim_stages.py``;
+reports/performance.md).
 
 Arithmetic is float32 like that path (and piq's), the sums of the maps float64. The window's
 symmetry is used (``g[k] == g[10 - k]``), so the filter sums in another order than OpenCV's:
-the means differ from it by about 1e-8, far inside the pixel golden file's 1e-5.
+the means differ from it by about 1e-8, far inside the pixel golden file's 1e-5. The pooling
+keeps torch's ``avg_pool2d`` order and bits.
 
 Compiled on first use and cached on disk (numba's ``cache=True``: next to this file, or in
-numba's user cache directory when that is read-only); importing numba costs about 0.3 s, once
-per process, which is why :mod:`vqabench.metrics.functional.ssim` imports this module only
-when a plane is measured.
+numba's user cache directory; where neither is writable, each process compiles, about 2 s).
+Importing numba and loading the cached kernels cost about 0.3-0.5 s and 130 MB of resident
+memory, once per process, which is why :mod:`vqabench.metrics.functional.ssim` imports this
+module only when a plane is measured.
 """
 
 from __future__ import annotations
@@ -25,16 +30,14 @@ from numba import njit
 
 __all__ = ["ssim_sums", "halve"]
 
-# contract: fused multiply-add. Not reassoc: numba compiles the functions a kernel calls with
-# the caller's flags, and the pooling must keep torch's order; the map sums vectorise
-# without it, as per-column float64 accumulators. Not arcp (approximate reciprocals) nor
-# nnan/ninf: a NaN sample must still give a NaN mean.
-_FAST = {"contract"}
-# error_model="numpy": a float division by zero gives inf/nan instead of raising, which is
-# what lets the row loops vectorise (the CS denominator is never 0: C2 > 0).
-_JIT = {"nogil": True, "fastmath": _FAST, "error_model": "numpy"}
-# the pooling keeps IEEE order (no reassociation): torch's sums, bit for bit
-_EXACT = {"nogil": True, "error_model": "numpy"}
+# IEEE arithmetic, no fastmath flags: with FMA contraction ("contract") the SSIM of two
+# identical planes came out 1 + 1e-8 (``mx*mx + my*my`` fused, ``2*mx*my`` not), and with
+# reassociation the pooling lost torch's order (numba compiles the functions a kernel calls
+# with the caller's flags). The loops vectorise without them (the map sums as per-column
+# float64 sums) and were no slower. error_model="numpy": a float division by zero gives
+# inf/nan instead of raising, which is what lets the row loops vectorise (the CS
+# denominator is never 0: C2 > 0).
+_JIT = {"nogil": True, "error_model": "numpy"}
 
 
 def _compiled(**options):
@@ -186,7 +189,7 @@ def ssim_sums(
     return ssim_sum, cs_sum
 
 
-@_compiled(**_EXACT)  # not inlined by numba: inside ssim_sums it would take its fastmath
+@_compiled(**_JIT)
 def _pool_pairs(row0, row1, out):  # pragma: no cover (compiled)
     """``out[j]`` = the 2x2 average of columns ``2j, 2j+1`` of two rows, in torch's order."""
     quarter = np.float32(0.25)  # exact: the same bits as dividing by 4
@@ -194,7 +197,7 @@ def _pool_pairs(row0, row1, out):  # pragma: no cover (compiled)
         out[j] = (((row0[2 * j] + row0[2 * j + 1]) + row1[2 * j]) + row1[2 * j + 1]) * quarter
 
 
-@_compiled(**_EXACT)
+@_compiled(**_JIT)
 def _halve_row(row0, row1, out, pad):  # pragma: no cover (compiled)
     """One output row of :func:`halve` from its two input rows."""
     if pad:  # the first output column reads the replicated column 0 twice
@@ -204,7 +207,7 @@ def _halve_row(row0, row1, out, pad):  # pragma: no cover (compiled)
         _pool_pairs(row0, row1, out)
 
 
-@_compiled(**_EXACT)
+@_compiled(**_JIT)
 def halve(plane, pad):  # pragma: no cover (compiled)
     """MS-SSIM's next scale: ``pad`` (0 or 1) edge rows and columns added at the top left,
     then 2x2 average pooling (remainder dropped), summed in torch's ``avg_pool2d`` order (the
