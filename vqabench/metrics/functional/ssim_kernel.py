@@ -189,7 +189,7 @@ def ssim_sums(
     return ssim_sum, cs_sum
 
 
-@_compiled(**_JIT)
+@_compiled(inline="always", **_JIT)
 def _pool_pairs(row0, row1, out):  # pragma: no cover (compiled)
     """``out[j]`` = the 2x2 average of columns ``2j, 2j+1`` of two rows, in torch's order."""
     quarter = np.float32(0.25)  # exact: the same bits as dividing by 4
@@ -197,7 +197,7 @@ def _pool_pairs(row0, row1, out):  # pragma: no cover (compiled)
         out[j] = (((row0[2 * j] + row0[2 * j + 1]) + row1[2 * j]) + row1[2 * j + 1]) * quarter
 
 
-@_compiled(**_JIT)
+@_compiled(inline="always", **_JIT)
 def _halve_row(row0, row1, out, pad):  # pragma: no cover (compiled)
     """One output row of :func:`halve` from its two input rows."""
     if pad:  # the first output column reads the replicated column 0 twice
