@@ -123,3 +123,25 @@ def test_codecs_list_from_the_probe_cache_is_the_probed_listing(tmp_path, monkey
     version = re.search(r"ffmpeg version (\S+)", out).group(1)
     x264 = next(x for x in probed.splitlines() if x.startswith("x264 "))
     assert f"ffmpeg {version} " in x264
+
+
+@pytest.mark.slow
+def test_help_version_and_lists_import_no_numpy(tmp_path):
+    """``-h``, ``--version`` and the codec, dataset and model lists answer without numpy
+    (io.video, the built-in datasets and the compressai codec import it where they use it),
+    pydantic, click or torch."""
+    argvs = [["-h"], ["--version"], ["codecs", "list"], ["datasets", "list"], ["models", "list"]]
+    absent = {"numpy", "pydantic", "click", "torch"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _NO_TORCH.format(argvs=argvs, absent=absent)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    lines = proc.stdout.splitlines()
+    assert [x for x in lines if x.startswith("exit")] == ["exit 0"] * 5, proc.stderr
+    assert any(x.startswith("x264 ") for x in lines)  # codecs list
+    assert "mini\tbuilt in (no --root)" in lines  # datasets list
+    assert any(x.startswith("pt_loss") for x in lines)  # models list
+    assert lines[-1] == "imported: []"
