@@ -126,11 +126,21 @@ def test_codecs_list_from_the_probe_cache_is_the_probed_listing(tmp_path, monkey
 
 
 @pytest.mark.slow
-def test_help_version_and_lists_import_no_numpy(tmp_path):
-    """``-h``, ``--version`` and the codec, dataset and model lists answer without numpy
-    (io.video, the built-in datasets and the compressai codec import it where they use it),
+def test_help_version_lists_and_run_errors_import_no_numpy(tmp_path):
+    """``-h``, ``--version``, the codec, dataset and model lists and a run's codec and
+    dataset errors answer without numpy (io.video, the built-in datasets and the compressai
+    codec import it where they use it; a config imports the metrics only when it names one),
     pydantic, click or torch."""
-    argvs = [["-h"], ["--version"], ["codecs", "list"], ["datasets", "list"], ["models", "list"]]
+    argvs = [
+        ["-h"],
+        ["--version"],
+        ["codecs", "list"],
+        ["datasets", "list"],
+        ["models", "list"],
+        ["run", "--codec", "x246:qp=22"],
+        ["run", "--codec", "x264:qp=99"],
+        ["run", "--dataset", "nope"],
+    ]
     absent = {"numpy", "pydantic", "click", "torch"}
     proc = subprocess.run(
         [sys.executable, "-c", _NO_TORCH.format(argvs=argvs, absent=absent)],
@@ -140,7 +150,10 @@ def test_help_version_and_lists_import_no_numpy(tmp_path):
         timeout=300,
     )
     lines = proc.stdout.splitlines()
-    assert [x for x in lines if x.startswith("exit")] == ["exit 0"] * 5, proc.stderr
+    assert [x for x in lines if x.startswith("exit")] == ["exit 0"] * 5 + ["exit 2"] * 3
+    errors = proc.stderr.splitlines()
+    assert errors[0].startswith("vqabench: error: unknown codec 'x246'; did you mean")
+    assert "qp=99" in errors[1] and errors[2].startswith("vqabench: error: dataset='nope'")
     assert any(x.startswith("x264 ") for x in lines)  # codecs list
     assert "mini\tbuilt in (no --root)" in lines  # datasets list
     assert any(x.startswith("pt_loss") for x in lines)  # models list
