@@ -104,6 +104,8 @@ class LazyConsole:
         return self._console
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # not forwarded (and no recursion before __init__ ran)
+            raise AttributeError(name)
         return getattr(self.get(), name)
 
 

@@ -134,7 +134,8 @@ class _PlainParse:
     """Parses its arguments after :func:`plain_coercion` of its parameters (``-h`` too)."""
 
     def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
-        plain_coercion(self.get_params(ctx))  # type: ignore[attr-defined]
+        if RuntimeParam is not None:
+            plain_coercion(self.get_params(ctx))  # type: ignore[attr-defined]
         return super().parse_args(ctx, args)  # type: ignore[misc]
 
 
