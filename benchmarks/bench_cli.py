@@ -8,9 +8,10 @@ the figure is the median wall time, with the median CPU time (user + system, fro
 
 * **direct tools**: ``python -c pass`` (the interpreter's own start, the floor of any Python
   CLI) and ``ffmpeg -version`` (the bundled binary, run directly): each command's ratio
-  against them says how far it is from answering "at once". A third reference, ``floor``,
-  imports what every command needs before vqabench's own code runs (typer with the pydantic
-  it parses parameters with, rich's console, numpy).
+  against them says how far it is from answering "at once". Two more references: ``floor:
+  import typer`` is what every command needs before vqabench's own code runs; ``floor:
+  import typer, pydantic, rich, numpy`` is what every command imported before the plain
+  parameter coercion (vqabench/cli/coercion.py) and the lazy imports of issue 34.
 * **old code** (``--old DIR``): the same commands with ``PYTHONPATH=DIR``, a package exported
   from an earlier commit (``git archive BASE vqabench | tar -x -C DIR``), in the same run.
 
@@ -56,6 +57,7 @@ COMMANDS: dict[str, list[str]] = {
 }
 
 _FLOOR = "import typer, typer._adapters, rich.console, numpy"
+_TYPER = "import typer"
 
 
 def _loadavg() -> str:
@@ -106,6 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
     runs: dict[str, list[str]] = {
         "direct: python -c pass": [sys.executable, "-c", "pass"],
         "direct: ffmpeg -version": [ffmpeg_path(), "-version"],
+        "floor: import typer": [sys.executable, "-c", _TYPER],
         "floor: import typer, pydantic, rich, numpy": [sys.executable, "-c", _FLOOR],
     }
     plan = [(label, "direct", cmd, variants["new"]) for label, cmd in runs.items()]

@@ -18,7 +18,7 @@ import tomllib
 from dataclasses import replace
 from pathlib import Path
 
-from vqabench import codecs, metrics
+from vqabench import codecs
 from vqabench.config import (
     FIELDS,
     REFERENCE_METRICS,
@@ -186,6 +186,8 @@ def parse_metric_spec(text: str | dict) -> MetricSpec:
         options, is_text = raw, True
     if not name:
         raise invalid("metric", text, "a metric name")
+    from vqabench import metrics  # numpy and the metric code: only once a metric is named
+
     options = parse_options(metrics.get_class(name), options, f"metric {name!r}", text=is_text)
     spec = MetricSpec(name, tuple(sorted(options.items())))
     try:

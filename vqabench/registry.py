@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable, Iterator
-from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Generic, TypeVar
 
@@ -86,6 +85,8 @@ class Registry(Generic[T]):
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
+        from importlib.metadata import entry_points  # 0.01 s: only once plugins are looked up
+
         for ep in entry_points(group=f"vqabench.{self.kind}s"):
             if ep.name not in self._entries:
                 self._entries[ep.name] = ep.load()

@@ -18,7 +18,6 @@ import shlex
 import sys
 import warnings
 
-import click
 import typer
 
 from vqabench.cli.app import CommandInterrupted, app
@@ -45,16 +44,20 @@ for _mod in _COMMAND_MODULES:
     importlib.import_module(f"vqabench.cli.{_mod}")
 
 
-def _click_errors() -> tuple[type[BaseException], ...]:
-    """The click exception base classes in use (Typer may vendor its own click)."""
-    bases: list[type[BaseException]] = [click.exceptions.ClickException]
+def _click_classes(name: str) -> tuple[type[BaseException], ...]:
+    """The click exception class ``name`` (``ClickException``, ``Exit``, ``Abort``) of the
+    clicks in use: Typer's own copy (Typer >= 0.2x) and the installed click once something
+    imported it (Typer < 0.2x does; importing it only to catch its errors costs 0.02 s)."""
+    classes = []
     try:
         from typer._click import exceptions as vendored  # Typer >= 0.2x ships its own click
 
-        bases.append(vendored.ClickException)
+        classes.append(getattr(vendored, name, None))
     except ImportError:
         pass
-    return tuple(bases)
+    if (click := sys.modules.get("click")) is not None:
+        classes.append(getattr(click.exceptions, name, None))
+    return tuple(c for c in classes if c is not None)
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -92,12 +95,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except CommandInterrupted as exc:
         _interrupted(exc, args)
-    except (typer.Exit, click.exceptions.Exit) as exc:
+    except (typer.Exit, *_click_classes("Exit")) as exc:
         sys.exit(exc.exit_code)
-    except (typer.Abort, click.exceptions.Abort):
+    except (typer.Abort, *_click_classes("Abort")):
         print("vqabench: aborted", file=sys.stderr)
         sys.exit(130)
-    except _click_errors() as exc:
+    except _click_classes("ClickException") as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # bare `vqabench` or a group: help
             exc.show()
             sys.exit(0)

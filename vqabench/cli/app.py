@@ -3,20 +3,28 @@
 Help is click's plain layout (``rich_markup_mode=None``): one line per option, no
 ``<bool>`` metavars on flags, nothing boxed or cut when piped. Console output is never
 hard-wrapped at 80 columns when stdout is not a terminal: tables keep one row per line.
+The consoles are made on first use: a command that prints nothing through them (``-h``, a
+validation error) does not import rich.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
+
+from vqabench.cli.coercion import PlainTyper
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = [
     "app",
     "console",
     "err_console",
+    "LazyConsole",
     "new_typer",
     "set_threads",
     "version_callback",
@@ -37,7 +45,7 @@ class CommandInterrupted(Exception):  # noqa: N818 (it is what happened, not an 
 def new_typer(**kwargs: object) -> typer.Typer:
     """A Typer (sub-)application with the settings every command group shares."""
     kwargs.setdefault("no_args_is_help", True)
-    return typer.Typer(
+    return PlainTyper(  # plain parameters parsed without pydantic (coercion.py)
         rich_markup_mode=None,
         context_settings=CONTEXT,
         pretty_exceptions_enable=False,
@@ -76,8 +84,33 @@ def _width() -> int | None:
     return None if sys.stdout.isatty() else 100_000
 
 
-console = Console(width=_width(), soft_wrap=not sys.stdout.isatty())
-err_console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
+class LazyConsole:
+    """A rich ``Console`` made on the first use of one of its attributes (:meth:`get` gives
+    the console itself, for rich objects that take one)."""
+
+    def __init__(self, *, stderr: bool = False):
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def get(self) -> Console:
+        """The console, made now if not yet: wide enough for any table when piped."""
+        if self._console is None:
+            from rich.console import Console
+
+            if self._stderr:
+                self._console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
+            else:
+                self._console = Console(width=_width(), soft_wrap=not sys.stdout.isatty())
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # not forwarded (and no recursion before __init__ ran)
+            raise AttributeError(name)
+        return getattr(self.get(), name)
+
+
+console = LazyConsole()
+err_console = LazyConsole(stderr=True)
 
 
 def set_threads(threads: int | None) -> int:

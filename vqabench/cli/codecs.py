@@ -18,11 +18,12 @@ import math
 import typer
 
 from vqabench.cli.app import app
+from vqabench.cli.coercion import PlainTyper
 from vqabench.config import DEFAULT_CODECS, DEFAULT_LADDERS
 
 __all__ = ["codecs_app", "list_codecs", "codec_facts"]
 
-codecs_app = typer.Typer(help="List the codecs vqabench can run.", no_args_is_help=True)
+codecs_app = PlainTyper(help="List the codecs vqabench can run.", no_args_is_help=True)
 app.add_typer(codecs_app, name="codecs")
 
 

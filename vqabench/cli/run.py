@@ -6,11 +6,9 @@ import inspect
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from rich.text import Text
 
 from vqabench.cli.app import (
     EXECUTOR_OPTION,
@@ -22,19 +20,25 @@ from vqabench.cli.app import (
     set_threads,
 )
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+    from rich.table import Table
+
 __all__ = ["run_command", "work_bar", "BarFeed", "rich_table", "print_bd_summary"]
 
 
 def work_bar(description: str) -> Progress:
     """A progress bar on stderr whose ETA comes from work units, not item counts: the
     ``items`` field shows done/total items (jobs, steps, patch pairs)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.fields[items]}"),
         TextColumn("ETA"),
         TimeRemainingColumn(),
-        console=err_console,
+        console=err_console.get(),
         transient=False,
         redirect_stdout=False,
         redirect_stderr=False,
@@ -206,6 +210,9 @@ def _failed_advice(failed: int, transient: int) -> str:
 def print_bd_summary(run_dir: Path, anchor: str, *, verbose: bool = False) -> None:
     """Print the BD-rate summary of a run (:func:`vqabench.runner.summary.bd_summary`), its
     notes under it and, when ``verbose``, the per-sequence notes behind them."""
+    from rich.table import Table
+    from rich.text import Text
+
     from vqabench.runner.summary import bd_summary
 
     spec = bd_summary(run_dir, anchor)
@@ -224,6 +231,9 @@ def print_bd_summary(run_dir: Path, anchor: str, *, verbose: bool = False) -> No
 
 def rich_table(cells, *, title: str = "", caption: str = "") -> Table:
     """A rich Table of a text DataFrame (numbers right-aligned), for the console."""
+    from rich.table import Table
+    from rich.text import Text
+
     from vqabench.reports.tables import numeric_columns
 
     table = Table(title=title or None, caption=caption or None)

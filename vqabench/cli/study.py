@@ -10,10 +10,11 @@ from pathlib import Path
 import typer
 
 from vqabench.cli.app import app, console
+from vqabench.cli.coercion import PlainTyper
 
 __all__ = ["study_app", "create", "serve", "simulate", "analyze"]
 
-study_app = typer.Typer(
+study_app = PlainTyper(
     help="Subjective studies (2AFC, ACR, DCR) on the videos of runs.", no_args_is_help=True
 )
 app.add_typer(study_app, name="study")

@@ -14,14 +14,14 @@ import shlex
 from pathlib import Path
 
 import typer
-from typer.core import TyperGroup
 
 from vqabench.cli.app import app, console, new_typer, set_threads
+from vqabench.cli.coercion import PlainGroup
 
 __all__ = ["train_app", "codec"]
 
 
-class _TrainGroup(TyperGroup):
+class _TrainGroup(PlainGroup):
     """``train NAME ...`` with NAME not a subcommand means ``train model NAME ...``."""
 
     def resolve_command(self, ctx, args):  # type: ignore[no-untyped-def]

@@ -95,7 +95,7 @@ def _bytes_bar(filename: str):  # noqa: ANN202 (rich.progress.Progress, imported
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
-        console=err_console,
+        console=err_console.get(),
         transient=True,
         disable=not err_console.is_terminal,
     )

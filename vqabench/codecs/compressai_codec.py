@@ -58,9 +58,7 @@ from __future__ import annotations
 import time
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, ClassVar, Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from vqabench.codecs.base import CODECS, Codec, RatePoint
 from vqabench.codecs.compressai_format import (
@@ -77,6 +75,9 @@ from vqabench.codecs.compressai_format import (
 from vqabench.codecs.ffmpeg import KBPS_RANGE
 from vqabench.errors import CodecError, ConfigError, invalid
 from vqabench.io.video import Video, YuvFrame, read_frames, rgb_to_yuv, write_y4m, yuv_to_rgb
+
+if TYPE_CHECKING:  # numpy loads in the methods that use it: listing answers at once
+    import numpy as np
 
 __all__ = [
     "CompressAICodec",
@@ -181,6 +182,8 @@ def _import_compressai() -> Any:
 
 def to_rgb(frame: YuvFrame, video: Video) -> np.ndarray:
     """One frame of ``video`` -> RGB float32 (3, H, W) in [0, 1], by the one YUV definition."""
+    import numpy as np
+
     rgb = yuv_to_rgb(
         frame, bit_depth=video.bit_depth, matrix=video.color_matrix, color_range=video.color_range
     )
@@ -189,6 +192,8 @@ def to_rgb(frame: YuvFrame, video: Video) -> np.ndarray:
 
 def to_yuv(rgb: np.ndarray, pix_fmt: str, matrix: str, color_range: str) -> YuvFrame:
     """RGB (3, H, W) floats -> a YUV frame of ``pix_fmt`` (clipped to [0, 1] first)."""
+    import numpy as np
+
     return rgb_to_yuv(
         np.asarray(rgb, dtype=np.float64).transpose(1, 2, 0),
         pix_fmt=pix_fmt,

@@ -15,8 +15,6 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
 from vqabench.errors import CodecError
 
 __all__ = [
@@ -42,6 +40,8 @@ READ_VERSIONS = (1, 2)
 
 def _pack(obj: object, blobs: list[bytes]) -> object:
     """``compress()``'s nested strings and shapes as JSON, byte strings moved to ``blobs``."""
+    import numpy as np
+
     if isinstance(obj, bytes | bytearray):
         blobs.append(bytes(obj))
         return {"#": len(blobs) - 1}

@@ -17,15 +17,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from vqabench.datasets.base import DATASETS, Sequence, cache_dir
 from vqabench.datasets.manifest import load_manifest
 from vqabench.errors import DatasetError, invalid
 from vqabench.io.hashing import file_sha256
 from vqabench.io.video import open_video, to_y4m, write_y4m
+
+if TYPE_CHECKING:  # numpy loads in the functions that use it: listing answers at once
+    import numpy as np
 
 __all__ = [
     "MINI_DEFAULT_SIZE",
@@ -144,6 +145,7 @@ def _animate(
     frames: int,
 ) -> list[np.ndarray]:
     """Frames of a virtual camera moving over ``image`` (float RGB in [0, 1])."""
+    import numpy as np
     from skimage.transform import AffineTransform, warp
 
     out_w, out_h = size
@@ -172,6 +174,7 @@ def _animate(
 
 
 def _make_still(still: _Still, size: tuple[int, int], frames: int, dst: Path) -> None:
+    import numpy as np
     from skimage.io import imread
 
     from vqabench.io.video import rgb_to_yuv
@@ -347,6 +350,8 @@ NATURAL_SEQUENCES: tuple[_Clip | _Camera, ...] = _natural_from_manifest()
 
 
 def _item_rng(seed: int, name: str) -> np.random.Generator:
+    import numpy as np
+
     digest = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
     return np.random.default_rng([int(seed), digest])
 
@@ -354,6 +359,8 @@ def _item_rng(seed: int, name: str) -> np.random.Generator:
 def shake_offsets(rng: np.random.Generator, frames: int, shake_px: float) -> np.ndarray:
     """Hand-held jitter, (frames, 2) output pixels: a smooth AR(1) walk (coefficient 0.7)
     with stationary standard deviation ``shake_px`` per axis; zero when ``shake_px`` is 0."""
+    import numpy as np
+
     if shake_px <= 0:
         return np.zeros((frames, 2))
     steps = rng.normal(0.0, shake_px * np.sqrt(1 - 0.7**2), size=(frames, 2))
@@ -368,6 +375,8 @@ def camera_path(
     still: _Camera, image_shape: tuple[int, int], size: tuple[int, int], frames: int, seed: int
 ) -> list[np.ndarray]:
     """The 3x3 maps (output (col, row, 1) -> photo (x, y, 1)) of each frame's camera."""
+    import numpy as np
+
     out_w, out_h = size
     img_h, img_w = image_shape
     scale0 = min(still.cover * img_w / out_w, img_h / out_h, img_w / out_w)
@@ -402,6 +411,7 @@ def apply_defect(
     Raises:
         ConfigError: an unknown defect or a negative amount.
     """
+    import numpy as np
     from scipy.ndimage import gaussian_filter
 
     if defect not in DEFECTS:
@@ -423,6 +433,7 @@ def apply_defect(
 def _natural_frames(
     still: _Camera, image: np.ndarray, size: tuple[int, int], frames: int, seed: int
 ) -> list[np.ndarray]:
+    import numpy as np
     from skimage.transform import ProjectiveTransform, warp
 
     maps = camera_path(still, image.shape[:2], size, frames, seed)
@@ -447,6 +458,7 @@ def _natural_frames(
 
 
 def _make_camera(still: _Camera, size: tuple[int, int], frames: int, seed: int, dst: Path) -> None:
+    import numpy as np
     from skimage.io import imread
 
     from vqabench.io.atomic import atomic_path

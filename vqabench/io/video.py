@@ -20,14 +20,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, NamedTuple
-
-import numpy as np
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from vqabench.errors import FfmpegError, VideoFormatError, invalid
 from vqabench.io.atomic import atomic_path
 from vqabench.io.ffmpeg import path_arg, run_ffmpeg
 from vqabench.io.yuvname import parse_name
+
+if TYPE_CHECKING:  # numpy loads in the functions that use it: listing answers at once
+    import numpy as np
 
 __all__ = [
     "Video",
@@ -457,6 +458,8 @@ def open_video(
 
 
 def _frame_from_bytes(video: Video, buf: bytes) -> YuvFrame:
+    import numpy as np
+
     dtype = np.dtype("<u2") if video.bit_depth > 8 else np.dtype(np.uint8)
     data = np.frombuffer(buf, dtype=dtype)
     ny = video.width * video.height
@@ -497,12 +500,16 @@ def read_frames(video: Video, *, start: int = 0, count: int | None = None) -> It
 
 def read_all(video: Video, *, start: int = 0, count: int | None = None) -> YuvFrame:
     """All requested frames stacked: planes of shape (frames, H, W)."""
+    import numpy as np
+
     frames = list(read_frames(video, start=start, count=count))
     return YuvFrame(*(np.stack([fr[i] for fr in frames]) for i in range(3)))
 
 
 def _range_diagnosis(video: Video, frame: YuvFrame) -> str:
     """Why a high-bit-depth frame has samples above ``2^b - 1``, and how to fix it."""
+    import numpy as np
+
     planes = [np.asarray(p, dtype=np.uint16) for p in frame]
     spare = (1 << (16 - video.bit_depth)) - 1  # bits below an MSB-aligned sample
     w, h = video.width, video.height
@@ -586,6 +593,8 @@ def write_y4m(
     Raises:
         VideoFormatError: unsupported pix_fmt or a frame whose planes do not match.
     """
+    import numpy as np
+
     _check_pix_fmt(pix_fmt)
     path = Path(path)
     rate = Fraction(fps).limit_denominator(1001)
@@ -1042,6 +1051,8 @@ def yuv_to_rgb_coefficients(
     Raises:
         ConfigError: unknown matrix or range.
     """
+    import numpy as np
+
     if matrix not in MATRICES:
         raise invalid("matrix", matrix, " | ".join(MATRICES))
     kr, kb = MATRICES[matrix]
@@ -1058,6 +1069,8 @@ def yuv_to_rgb_coefficients(
 
 
 def _upsample(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    import numpy as np
+
     ry, rx = -(-shape[0] // plane.shape[0]), -(-shape[1] // plane.shape[1])
     return np.repeat(np.repeat(plane, ry, axis=0), rx, axis=1)[: shape[0], : shape[1]]
 
@@ -1083,6 +1096,8 @@ def yuv_to_rgb(
     ``color_range`` (``"limited"`` | ``"full"``) overrides ``full_range``. Coefficients:
     :func:`yuv_to_rgb_coefficients`.
     """
+    import numpy as np
+
     offset, span, m = yuv_to_rgb_coefficients(matrix, _range_of(full_range, color_range), bit_depth)
     yuv = np.stack(
         [frame.y, _upsample(frame.u, frame.y.shape), _upsample(frame.v, frame.y.shape)], axis=-1
@@ -1135,6 +1150,8 @@ def rgb_to_yuv(
     Raises:
         VideoFormatError: unsupported pix_fmt or odd size for subsampled chroma.
     """
+    import numpy as np
+
     _check_pix_fmt(pix_fmt)
     sx, sy, bits = PIX_FMTS[pix_fmt]
     h, w = rgb.shape[:2]
