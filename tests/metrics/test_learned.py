@@ -221,8 +221,51 @@ def test_frames_are_read_one_temporal_window_at_a_time(tmp_path, monkeypatch):
     metric = metrics.create("pt_loss", patch="32x32x4", device="cpu")
     metric._model = lambda r, d: d.mean(dim=(1, 2, 3, 4))
     metric.compute(reference=ref, distorted=ref)
-    # windows 0-3, 4-7 and the overlapping 6-9, each read once per video, never the whole clip
-    assert sorted(calls) == [("r.y4m", s, 4) for s in (0, 0, 4, 4, 6, 6)]
+    # windows 0-3, 4-7 and the overlapping 6-9, never the whole clip; frames 6 and 7 are kept
+    # from the window before, so each frame is read once per video
+    assert sorted(calls) == [
+        ("r.y4m", s, c) for s, c in ((0, 4), (0, 4), (4, 4), (4, 4), (8, 2), (8, 2))
+    ]
+
+
+@pytest.mark.parametrize("starts", [(0, 4, 6), (0, 1, 2), (0, 3)])
+def test_rgb8_windows_hold_each_windows_frames_exactly(tmp_path, starts):
+    # frames kept from the window before (overlaps of 2, 3 and 1 frames, moved within one
+    # buffer that may overlap itself) must be those frames, as if converted afresh
+    from vqabench.metrics.functional.frames import frame_rgb8
+    from vqabench.metrics.learned import _rgb8_windows
+
+    video = make_video(tmp_path / "v.y4m", width=32, height=16, frames=10)
+    every = [
+        frame_rgb8(f, 8, matrix=video.color_matrix, color_range=video.color_range)
+        for f in read_frames(video)
+    ]
+    assert len({a.tobytes() for a in every}) == 10  # frames differ, so a shift would show
+    got = [w.copy() for w in _rgb8_windows(video, starts, 4)]
+    assert len(got) == len(starts)
+    for t0, window in zip(starts, got, strict=True):
+        np.testing.assert_array_equal(window, np.stack(every[t0 : t0 + 4]))
+
+
+def test_patch_batches_equal_the_numpy_stack_bit_for_bit():
+    # 0.2.0 cut batches with np.stack, then converted to float32 and divided by 255: same
+    # bits and the same (channels-last) strides, every uint8 value, last batch short
+    from vqabench.metrics.learned import _patch_batches
+
+    rng = np.random.default_rng(0)
+    ref, dis = (rng.integers(0, 256, (3, 40, 48, 3), dtype=np.uint8) for _ in range(2))
+    ref[0, :16, :16] = np.arange(256, dtype=np.uint8).reshape(16, 16, 1)  # every value
+    corners = [(y, x) for y in (0, 16, 24) for x in (0, 16, 32)]
+    got = list(_patch_batches(ref, dis, corners, (16, 16), 4, torch.device("cpu")))
+    assert len(got) == 3
+    for i, batch in enumerate(got):
+        chunk = corners[4 * i : 4 * i + 4]
+        for window, tensor in zip((ref, dis), batch, strict=True):
+            tiles = np.stack([window[:, y : y + 16, x : x + 16] for y, x in chunk])
+            want = torch.from_numpy(tiles).permute(0, 4, 1, 2, 3).to(torch.float32) / 255.0
+            assert tensor.shape == want.shape == (len(chunk), 3, 3, 16, 16)
+            assert tensor.stride() == want.stride() and tensor.dtype == torch.float32
+            assert torch.equal(tensor.view(torch.int32), want.view(torch.int32))
 
 
 @pytest.mark.slow
