@@ -8,7 +8,7 @@ the horizontal one, the SSIM and CS terms and their sums; the same pass pools th
 MS-SSIM's next scale. No full-size intermediate plane is written. The OpenCV path it
 replaces (issue 34) divided the planes first, made about a dozen library calls per band of
 rows with seven scratch planes, and pooled in another pass: one 720p frame's first scale
-took 0.6 + 7.4 + 1.3 ms there, 3.4 ms here (``benchmarks/bench_ssim_stages.py``;
+took 0.6 + 7.4 + 1.3 ms there, 2.6 ms here (``benchmarks/bench_ssim_stages.py``;
 reports/performance.md).
 
 Arithmetic is float32 like that path (and piq's), the sums of the maps float64. The window's
