@@ -71,8 +71,12 @@ def constraints(
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python scripts/lower_bounds.py CONSTRAINTS.txt", file=sys.stderr)
+    usage = "usage: python scripts/lower_bounds.py CONSTRAINTS.txt"
+    if argv in (["-h"], ["--help"]):
+        print(usage)
+        return 0
+    if len(argv) != 1 or argv[0].startswith("-"):  # never a file named after an option
+        print(usage, file=sys.stderr)
         return 2
     Path(argv[0]).write_text("\n".join(constraints()) + "\n", encoding="utf-8")
     return 0

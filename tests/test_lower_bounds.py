@@ -32,3 +32,12 @@ def test_every_requirement_of_pyproject_is_pinned(tmp_path):
     assert "pandas==2.0.*" in pins and "torch==2.1.*" in pins
     assert SCRIPT["main"]([str(tmp_path / "c.txt")]) == 0
     assert (tmp_path / "c.txt").read_text().splitlines() == pins
+
+
+def test_an_option_is_never_taken_for_the_output_file(tmp_path, monkeypatch, capsys):
+    """``--help`` once wrote the constraints into a file named ``--help``."""
+    monkeypatch.chdir(tmp_path)
+    assert SCRIPT["main"](["--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: python scripts/lower_bounds.py")
+    assert SCRIPT["main"](["--out"]) == 2
+    assert list(tmp_path.iterdir()) == []
