@@ -16,6 +16,12 @@ thread each (``VQABENCH_THREADS=1``: OpenCV, torch; libvmaf ``n_threads=1``):
     use_sample_covariance=False)``) on the same luma planes, timed on the first
     ``--direct-frames`` frames and scaled to the clip (they take about 0.5-1 s a frame).
 
+Every path is timed in wall seconds and in CPU seconds (this process's plus its children's,
+``getrusage``): ffmpeg 7 runs demuxing, decoding and filtering in threads of their own, so
+(b) decodes the bitstream on a second core beside libvmaf (CPU time above its wall time)
+while (a) decodes first and measures after; CPU time is what a ``--jobs N`` run on a busy
+machine pays.
+
 Peak resident memory of (a) is measured in a fresh child process per size (``VmHWM``;
 ffmpeg's own decoder and libvmaf processes are not included). ``os.getloadavg()`` is
 recorded before and after.
@@ -71,6 +77,14 @@ def _source(work: Path, frames: int, size: tuple[int, int]) -> Video:
         frames=frames,
         size=None if size == (1280, 720) else size,
     )
+
+
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process and its waited-for children so far."""
+    own, children = (
+        resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _metric_phase(
@@ -197,16 +211,24 @@ def bench_size(
     times: dict[str, list[float]] = {k: [] for k in ("a", "a_pixel", "b", "c")}
     values: dict[str, dict] = {}
     direct: list[dict[str, float]] = []
+    cpu: dict[str, list[float]] = {k: [] for k in times}
     for _ in range(repeats):
-        t, values["a"] = _metric_phase(source, bitstream, work, ALL)
-        times["a"].append(t)
-        times["a_pixel"].append(_pixel_only(source, decoded))
-        t, values["b"] = _libvmaf(source, bitstream, work, features=False)
-        times["b"].append(t)
-        t, values["c"] = _libvmaf(source, bitstream, work, features=True)
-        times["c"].append(t)
+        paths = {
+            "a": lambda: _metric_phase(source, bitstream, work, ALL),
+            "a_pixel": lambda: (_pixel_only(source, decoded), None),
+            "b": lambda: _libvmaf(source, bitstream, work, features=False),
+            "c": lambda: _libvmaf(source, bitstream, work, features=True),
+        }
+        for key, path in paths.items():
+            cpu_start = _cpu_s()
+            t, value = path()
+            cpu[key].append(_cpu_s() - cpu_start)
+            times[key].append(t)
+            if value is not None:
+                values[key] = value
         direct.append(_direct(source, decoded, direct_frames))
     best = {k: min(v) for k, v in times.items()}
+    best_cpu = {k: min(v) for k, v in cpu.items()}
     piq_s = min(d["piq_ssim_s_per_frame"] for d in direct) * frames
     sk_s = min(d["skimage_ssim_s_per_frame"] for d in direct) * frames
     rss = _peak_rss_mib(source, bitstream, work)
@@ -223,6 +245,10 @@ def bench_size(
         "ratio_pixel_vs_b": best["a_pixel"] / best["b"],
         "ratio_a_vs_b": best["a"] / best["b"],
         "ratio_a_vs_c": best["a"] / best["c"],
+        "best_cpu_s": best_cpu,
+        "all_cpu_s": cpu,
+        "ratio_pixel_vs_b_cpu": best_cpu["a_pixel"] / best_cpu["b"],
+        "ratio_a_vs_b_cpu": best_cpu["a"] / best_cpu["b"],
         "speedup_ssim_vs_piq": piq_s / best["a_pixel"],
         "values_vqabench": values["a"],
         "values_libvmaf": values["c"],
@@ -271,6 +297,16 @@ def main(argv: list[str] | None = None) -> dict:
             f"{b['b']:.2f} | {b['c']:.2f} | {r['ratio_pixel_vs_b']:.2f} | "
             f"{r['ratio_a_vs_b']:.2f} | {r['ratio_a_vs_c']:.2f} | {r['piq_ssim_s']:.1f} | "
             f"{r['skimage_ssim_s']:.1f} | {r['peak_rss_metric_phase_mib']:.0f} |"
+        )
+    print(
+        "\n| size | CPU s (a) | (a-pixel) | (b) | (c) | pixel/(b) CPU | (a)/(b) CPU |\n"
+        "|---|---:|---:|---:|---:|---:|---:|"
+    )
+    for r in rows:
+        c = r["best_cpu_s"]
+        print(
+            f"| {r['size']} | {c['a']:.2f} | {c['a_pixel']:.2f} | {c['b']:.2f} | {c['c']:.2f} | "
+            f"{r['ratio_pixel_vs_b_cpu']:.2f} | {r['ratio_a_vs_b_cpu']:.2f} |"
         )
     print(f"load average before/after: {load_before} / {result['loadavg_after']}")
     if args.json:

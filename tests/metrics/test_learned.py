@@ -288,3 +288,19 @@ def test_value_equals_the_float_conversion_rounded_per_frame_exactly(
     monkeypatch.setattr(learned, "frame_rgb8", converted)
     want = metrics.create("pt_loss", patch="32x32x4", device="cpu").compute(ref, dis).value
     assert got == want and got > 0
+
+
+def test_scoring_on_the_cpu_keeps_the_freed_heap(tmp_path, monkeypatch):
+    # the effect of keep_freed_heap (no refaults of the next batch's pages) is checked in
+    # tests/io/test_memory.py; here: the metric asks for it on the CPU, once per compute
+    import vqabench.metrics.learned as learned
+
+    calls = []
+    monkeypatch.setattr(learned, "keep_freed_heap", lambda: calls.append(1) or True)
+    ref = make_video(tmp_path / "r.y4m", width=32, height=32, frames=4)
+    dis = add_noise(ref, tmp_path / "d.y4m", sigma=6)
+    metric = metrics.create("pt_loss", patch="32x32x4", device="cpu")
+    first = metric.compute(ref, dis).value
+    assert calls == [1]
+    monkeypatch.undo()
+    assert metrics.create("pt_loss", patch="32x32x4", device="cpu").compute(ref, dis).value == first

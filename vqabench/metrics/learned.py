@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from vqabench.errors import MetricError, invalid
+from vqabench.io.memory import keep_freed_heap
 from vqabench.io.video import Video, read_frames
 from vqabench.metrics.base import METRICS, Metric, MetricResult, check_pair
 from vqabench.metrics.device import OnDevice, resolve_device
@@ -275,6 +276,8 @@ class _LearnedMetric(OnDevice, Metric):
                 f"{pw}x{ph}x{pt} patch; pass a smaller patch option"
             )
         model = self.model
+        if self.device.type == "cpu":
+            keep_freed_heap()  # a batch's activations reuse the last one's pages (io.memory)
         tiles = covering_tiles((reference.frames, reference.height, reference.width), (pt, ph, pw))
         scores: list[torch.Tensor] = []
         with torch.no_grad():
