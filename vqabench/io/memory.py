@@ -10,9 +10,10 @@ The opposite case: a network scored batch after batch on the CPU (the learned me
 all of a batch's activations at its end and allocates them again for the next. glibc hands
 the top of its heap back to the OS as soon as more than its trim threshold (at most 64 MiB,
 set dynamically) is free there, and every page it hands back is faulted in and zeroed again
-by the next batch: about 0.8 million page faults, 10-15 % of RankDVQA-UGC's CPU time on 32
-1080p frames (``benchmarks/bench_learned.py``). :func:`keep_freed_heap` raises that
-threshold for the process; the peak resident memory does not change (the same pages are
+by the next batch: RankDVQA-UGC's metric phase on 32 1080p frames took 0.9-1.3 million
+page faults, 3-21 thousand with :func:`keep_freed_heap` and 6-10 % less CPU time
+(``benchmarks/bench_learned_ab.py``, reports/performance.md). :func:`keep_freed_heap`
+raises that threshold for the process; the peak resident memory does not change (the same pages are
 reused instead of returned and refaulted), only what a process holds between jobs.
 
 Example:
