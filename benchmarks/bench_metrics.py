@@ -212,13 +212,13 @@ def bench_size(
     values: dict[str, dict] = {}
     direct: list[dict[str, float]] = []
     cpu: dict[str, list[float]] = {k: [] for k in times}
+    paths = {  # each returns (wall s, values or None), run in this order every repeat
+        "a": lambda: _metric_phase(source, bitstream, work, ALL),
+        "a_pixel": lambda: (_pixel_only(source, decoded), None),
+        "b": lambda: _libvmaf(source, bitstream, work, features=False),
+        "c": lambda: _libvmaf(source, bitstream, work, features=True),
+    }
     for _ in range(repeats):
-        paths = {
-            "a": lambda: _metric_phase(source, bitstream, work, ALL),
-            "a_pixel": lambda: (_pixel_only(source, decoded), None),
-            "b": lambda: _libvmaf(source, bitstream, work, features=False),
-            "c": lambda: _libvmaf(source, bitstream, work, features=True),
-        }
         for key, path in paths.items():
             cpu_start = _cpu_s()
             t, value = path()
