@@ -38,7 +38,6 @@ import functools
 import json
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -47,6 +46,10 @@ from pathlib import Path
 
 os.environ.setdefault("VQABENCH_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_metrics import _cpu_s  # noqa: E402
 
 from vqabench import codecs, metrics  # noqa: E402
 from vqabench.config import DEFAULT_LADDERS  # noqa: E402
@@ -59,11 +62,6 @@ __all__ = ["main"]
 CODECS = ("x264", "x265", "svt-av1", "vvenc")
 METRICS = ("psnr_y", "psnr_yuv", "ssim", "ms_ssim", "vmaf")
 SEQUENCES, TARGET_FRAMES = 7, 96
-
-
-def _cpu_s() -> float:
-    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _timed(fn):  # noqa: ANN001, ANN202
